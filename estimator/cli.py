@@ -1,0 +1,163 @@
+"""The `splitcompute` command line: parse flags, call the library, print.
+
+This is the only module that knows about exit codes and terminals:
+0 = answer produced, 1 = infeasible or a rule broken under --strict, 2 = bad input.
+Heavy modules are imported inside the commands so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Price split AI training/inference plans: rented Nvidia capacity abroad, domestic "
+    "accelerators at home, and the rules that apply.",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Price split AI training/inference plans."""
+
+
+EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+CatalogDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog",
+        envvar="SPLITCOMPUTE_CATALOG",
+        help="Directory of CSV files overriding the embedded catalogs (same columns).",
+    ),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+CurrencyOpt = Annotated[
+    str | None, typer.Option("--currency", help="Show money in this currency (ISO code).")
+]
+
+
+def _fail(lines: list[str], code: int) -> typer.Exit:
+    for line in lines:
+        typer.echo(f"error: {line}" if line is lines[0] else f"  {line}", err=True)
+    return typer.Exit(code)
+
+
+def clean_errors(func: F) -> F:
+    """Turn the library's typed errors into one-line messages and exit codes (no traceback).
+
+    SPLITCOMPUTE_DEBUG=1 lets the traceback through.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from estimator.errors import InfeasibleError, SplitcomputeError
+
+        try:
+            return func(*args, **kwargs)
+        except SplitcomputeError as exc:
+            if os.environ.get("SPLITCOMPUTE_DEBUG"):
+                raise
+            code = EXIT_INFEASIBLE if isinstance(exc, InfeasibleError) else EXIT_BAD_INPUT
+            raise _fail(exc.lines(), code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _check_format(fmt: str) -> str:
+    from estimator.report import FORMATS
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(
+            f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format"
+        )
+    return fmt
+
+
+def _parse_date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date YYYY-MM-DD", param_hint=flag) from None
+
+
+# -- catalog ------------------------------------------------------------------------------------
+
+
+@app.command("catalog")
+@clean_errors
+def catalog_cmd(
+    table: Annotated[
+        str,
+        typer.Argument(
+            help="accelerators, regions, offers, hardware, fx, "
+            "transfer, efficiency, policies or models."
+        ),
+    ],
+    accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,
+    region: Annotated[str | None, typer.Option(help="Only this region id.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Only this provider (offers).")] = None,
+    pricing: Annotated[str | None, typer.Option(help="Only this pricing model (offers).")] = None,
+    max_price: Annotated[
+        float | None,
+        typer.Option(
+            help="Only offers at or below this price per device-hour, in the shown currency."
+        ),
+    ] = None,
+    currency: CurrencyOpt = None,
+    sort: Annotated[str | None, typer.Option(help="Sort by this column.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="FX date and staleness reference (default today).")
+    ] = None,
+    fmt: FormatOpt = "table",
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """List a catalog table, filtered, with prices in one currency and stale rows flagged."""
+    _check_format(fmt)
+    from estimator.listing import catalog_rows
+    from estimator.report import render_rows
+    from pricing import load_catalog
+
+    cat = load_catalog(catalog_dir)
+    rows, columns = catalog_rows(
+        cat,
+        table,
+        accelerator=accelerator,
+        region=region,
+        provider=provider,
+        pricing=pricing,
+        max_price=max_price,
+        currency=currency,
+        sort=sort,
+        as_of=_parse_date(as_of, "--as-of") or date.today(),
+        wide=fmt != "table",
+    )
+    if not rows:
+        typer.echo("no rows match", err=True)
+        return
+    typer.echo(render_rows(rows, fmt, columns))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,164 @@
+"""`splitcompute catalog TABLE`: filter a catalog table and show its prices in one currency."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from estimator.errors import ScenarioError
+from pricing import Catalog
+from pricing.catalog import stale_expr
+from pricing.errors import UnknownIdError
+
+# Which column each filter applies to, per table ("id" where the table *is* that thing).
+_FILTER_COLUMNS: dict[str, dict[str, str]] = {
+    "accelerator": {
+        "accelerators": "id",
+        "offers": "accelerator",
+        "hardware": "accelerator",
+        "efficiency": "accelerator",
+    },
+    "region": {"regions": "id", "offers": "region", "transfer": "from_region"},
+    "provider": {"offers": "provider"},
+    "pricing": {"offers": "pricing"},
+}
+# Money columns shown converted, per table: (amount column, currency column).
+_MONEY = {
+    "offers": ("price_per_device_hour", "currency"),
+    "hardware": ("price", "currency"),
+    "transfer": ("price_per_gb", "currency"),
+    "regions": ("electricity_price_kwh", "currency"),
+}
+_NARROW = {
+    "offers": [
+        "provider",
+        "region",
+        "accelerator",
+        "instance",
+        "pricing",
+        "price",
+        "currency",
+        "min_term_days",
+        "basis",
+        "as_of",
+        "stale",
+    ],
+    "hardware": [
+        "id",
+        "accelerator",
+        "server",
+        "devices_per_server",
+        "price",
+        "currency",
+        "life_years",
+        "region_scope",
+        "basis",
+        "as_of",
+        "stale",
+    ],
+    "policies": ["id", "effective_from", "effective_to", "effect", "message"],
+    "regions": [
+        "id",
+        "name",
+        "country",
+        "jurisdiction",
+        "price",
+        "currency",
+        "pue",
+        "rtt_ms_to_cn",
+        "basis",
+        "as_of",
+        "stale",
+    ],
+}
+
+
+def catalog_rows(
+    cat: Catalog,
+    table: str,
+    *,
+    accelerator: str | None = None,
+    region: str | None = None,
+    provider: str | None = None,
+    pricing: str | None = None,
+    max_price: float | None = None,
+    currency: str | None = None,
+    sort: str | None = None,
+    as_of: date,
+    wide: bool = True,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows and the columns to show. Money is shown as `price` in `currency` (default: as listed),
+    with the listed figure kept as `list_price` / `list_currency`."""
+    df = cat.table(table)
+    filters = {
+        "accelerator": accelerator,
+        "region": region,
+        "provider": provider,
+        "pricing": pricing,
+    }
+    for flag, value in filters.items():
+        if value is None:
+            continue
+        column = _FILTER_COLUMNS[flag].get(table)
+        if column is None:
+            raise ScenarioError(f"--{flag} does not apply to table '{table}'")
+        if flag == "accelerator":
+            cat.accelerator(value)
+        elif flag == "region":
+            cat.region(value)
+        elif flag == "provider" and value not in df["provider"].unique().to_list():
+            raise UnknownIdError("provider", value, df["provider"].unique().to_list())
+        elif flag == "pricing" and value not in df["pricing"].unique().to_list():
+            raise UnknownIdError("pricing model", value, df["pricing"].unique().to_list())
+        df = df.filter(pl.col(column) == value)
+
+    if table in _MONEY:
+        amount, cur = _MONEY[table]
+        df = df.with_columns(pl.col(amount).alias("list_price"), pl.col(cur).alias("list_currency"))
+        if currency is not None:
+            if currency not in cat.currencies:
+                raise UnknownIdError("currency", currency, cat.currencies)
+            fx = cat.fx_table(as_of)
+            target = fx.filter(pl.col("currency") == currency)
+            if target.is_empty():
+                cat.rate(currency, as_of)  # raises: no rate on or before the date
+            per_usd_target = target["per_usd"][0]
+            df = df.join(
+                fx.select("currency", "per_usd"), left_on=cur, right_on="currency", how="left"
+            )
+            missing = df.filter(pl.col("per_usd").is_null())
+            if not missing.is_empty():
+                cat.rate(missing[cur][0], as_of)  # raises with the currency and date
+            df = df.with_columns(
+                (pl.col(amount) / pl.col("per_usd") * per_usd_target).alias("price"),
+                pl.lit(currency).alias("currency"),
+            ).drop("per_usd")
+        else:
+            df = df.with_columns(pl.col(amount).alias("price"))
+    elif currency is not None:
+        raise ScenarioError(f"--currency does not apply to table '{table}' (it has no prices)")
+    if max_price is not None:
+        if "price" not in df.columns:
+            raise ScenarioError(f"--max-price does not apply to table '{table}'")
+        df = df.filter(pl.col("price") <= max_price)
+
+    df = df.with_columns(stale_expr(as_of).alias("stale"))
+    if sort is None:
+        sort = "price" if "price" in df.columns else None
+    if sort is not None:
+        if sort not in df.columns:
+            from pricing.errors import suggest
+
+            hint = suggest(sort, df.columns)
+            extra = f": did you mean '{hint}'?" if hint else ""
+            raise ScenarioError(f"cannot sort by unknown column '{sort}'{extra}", "--sort")
+        df = df.sort(sort, nulls_last=True, maintain_order=True)
+
+    columns = df.columns if wide or table not in _NARROW else _NARROW[table]
+    if wide:
+        columns = [c for c in df.columns if c not in ("list_price", "list_currency")]
+        if "price" in columns and currency is not None:
+            columns += ["list_price", "list_currency"]
+    return df.to_dicts(), columns

@@ -1,0 +1,223 @@
+"""Rendering: rows and quotes -> table (tabulate) / markdown / json / csv text.
+
+Rounding happens here and only here; totals shown are sums of the items shown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from estimator.quote import Comparison, Quote
+
+Format = Literal["table", "json", "csv", "markdown"]
+FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
+
+
+def _cell(value: Any, digits: int = 4) -> Any:
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}g}"
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if value is None:
+        return ""
+    return value
+
+
+def render_rows(
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    columns: Sequence[str] | None = None,
+    title: str | None = None,
+) -> str:
+    """A list of records in one of FORMATS. `columns` picks and orders the columns shown."""
+    cols = list(columns) if columns else (list(rows[0]) if rows else [])
+    if fmt == "json":
+        return to_json([{c: r.get(c) for c in cols} for r in rows])
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({c: _csv_cell(r.get(c)) for c in cols})
+        return buf.getvalue().rstrip("\n")
+    from tabulate import tabulate
+
+    body = [[_cell(r.get(c)) for c in cols] for r in rows]
+    tablefmt = "github" if fmt == "markdown" else "simple"
+    text = tabulate(body, headers=cols, tablefmt=tablefmt, disable_numparse=True)
+    if title:
+        text = (f"## {title}\n\n" if fmt == "markdown" else f"{title}\n") + text
+    return text
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else value
+
+
+# -- quotes -------------------------------------------------------------------------------------
+
+
+def money(amount: float) -> float:
+    """The displayed amount: whole cents."""
+    return round(amount + 0.0, 2)
+
+
+def render_quote(quote: Quote, fmt: str) -> str:
+    data = quote.displayed()
+    if fmt == "json":
+        return to_json(data)
+    if fmt == "csv":
+        rows = [
+            {"section": "line_item", **item}
+            for phase in data["phases"]
+            for item in phase["line_items"]
+        ] + [
+            {"section": "line_item", **item} for t in data["transfers"] for item in t["line_items"]
+        ]
+        cols = [
+            "section",
+            "phase",
+            "region",
+            "component",
+            "description",
+            "quantity",
+            "unit",
+            "unit_price",
+            "unit_currency",
+            "fx_per_usd",
+            "amount",
+            "currency",
+        ]
+        return render_rows(rows, "csv", cols)
+    return _quote_text(data, fmt)
+
+
+def _quote_text(d: dict[str, Any], fmt: str) -> str:
+    cur = d["currency"]
+    md = fmt == "markdown"
+    out: list[str] = []
+    head = f"{d['name']} — as of {d['as_of']} — total {_fmt_money(d['total'])} {cur}"
+    out.append(f"# {head}" if md else head)
+    phase_rows = [
+        {
+            "phase": p["name"],
+            "kind": p["kind"],
+            "region": p["region"],
+            "accelerator": p["accelerator"],
+            "pricing": p["pricing"],
+            "devices": p["devices"],
+            "device_hours": p["device_hours"],
+            "wall_clock_days": p["wall_clock_days"],
+            f"cost ({cur})": _fmt_money(p["cost"]),
+        }
+        for p in d["phases"]
+    ]
+    out.append(render_rows(phase_rows, fmt, title="Phases"))
+    items = [
+        {
+            "phase": i["phase"],
+            "component": i["component"],
+            "description": i["description"],
+            "quantity": i["quantity"],
+            "unit": i["unit"],
+            "unit price": f"{_cell(i['unit_price'])} {i['unit_currency']}",
+            f"amount ({cur})": _fmt_money(i["amount"]),
+        }
+        for p in d["phases"]
+        for i in p["line_items"]
+    ] + [
+        {
+            "phase": i["phase"],
+            "component": i["component"],
+            "description": i["description"],
+            "quantity": i["quantity"],
+            "unit": i["unit"],
+            "unit price": f"{_cell(i['unit_price'])} {i['unit_currency']}",
+            f"amount ({cur})": _fmt_money(i["amount"]),
+        }
+        for t in d["transfers"]
+        for i in t["line_items"]
+    ]
+    out.append(render_rows(items, fmt, title="Line items"))
+    if d["transfers"]:
+        rows = [
+            {
+                "from": t["from"],
+                "to": t["to"],
+                "what": t["what"],
+                "gigabytes": t["gigabytes"],
+                "hours": t["hours"],
+                "route": t["route"],
+                f"cost ({cur})": _fmt_money(t["cost"]),
+            }
+            for t in d["transfers"]
+        ]
+        out.append(render_rows(rows, fmt, title="Transfers"))
+    by_region = [{"region": k, f"cost ({cur})": _fmt_money(v)} for k, v in d["by_region"].items()]
+    out.append(render_rows(by_region, fmt, title="By region"))
+    by_cur = [
+        {
+            "billed in": k,
+            "amount (billed currency)": _fmt_money(v["amount"]),
+            f"amount ({cur})": _fmt_money(v["converted"]),
+        }
+        for k, v in d["by_currency"].items()
+    ]
+    out.append(render_rows(by_cur, fmt, title="By currency"))
+    if d["findings"]:
+        rows = [
+            {
+                "severity": f["severity"],
+                "code": f["code"],
+                "phase": f.get("phase") or "",
+                "message": f["message"],
+            }
+            for f in d["findings"]
+        ]
+        out.append(render_rows(rows, fmt, title="Findings"))
+    else:
+        out.append("Findings\nnone" if not md else "## Findings\n\nnone")
+    assumptions = [{"assumption": k, "value": _assumption(v)} for k, v in d["assumptions"].items()]
+    out.append(render_rows(assumptions, fmt, title="Assumptions"))
+    return "\n\n".join(out)
+
+
+def _assumption(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_assumption(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_assumption(v) for v in value)
+    return str(_cell(value))
+
+
+def _fmt_money(amount: float) -> str:
+    return f"{amount:,.2f}"
+
+
+def render_comparison(cmp: Comparison, fmt: str) -> str:
+    data = cmp.displayed()
+    if fmt == "json":
+        return to_json(data)
+    return render_rows(data["rows"], fmt, title=None if fmt == "csv" else "Comparison")

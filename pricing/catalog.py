@@ -1,0 +1,228 @@
+"""The Catalog: embedded CSV tables merged with a user's overrides, with lookups and FX.
+
+Lookups are small methods over polars frames; vectorised callers (the planner) take the frames
+themselves via `Catalog.table`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pricing.errors import CatalogError, Problem, UnknownIdError, suggest
+from pricing.loader import FILE_COL, LINE_COL, read_table
+from pricing.schema import TABLES, Table
+
+STALE_AFTER_DAYS = 365
+_KIND_NAMES = {
+    "accelerators": "accelerator",
+    "regions": "region",
+    "models": "model",
+    "hardware": "hardware",
+    "policies": "policy",
+}
+
+
+@dataclass(frozen=True)
+class FxRate:
+    currency: str
+    per_usd: float
+    as_of: date
+    source: str
+
+
+@functools.cache
+def _embedded() -> dict[str, pl.DataFrame]:
+    """Parse and validate the embedded tables once per process."""
+    data = resources.files("pricing") / "data"
+    out = {}
+    for name, table in TABLES.items():
+        res = data / table.file
+        out[name] = read_table(table, res.read_bytes(), f"pricing/data/{table.file}")
+    return out
+
+
+def load_catalog(overrides: str | Path | None = None) -> Catalog:
+    """The embedded catalogs, with the CSV files in `overrides` (a directory) merged over them.
+
+    A row in an override file replaces the embedded row with the same key; other rows are added.
+    Raises CatalogError listing every problem found (file:line:column).
+    """
+    tables = dict(_embedded())
+    origin = ["embedded"]
+    if overrides is not None:
+        directory = Path(overrides)
+        if not directory.is_dir():
+            raise CatalogError(f"catalog override directory '{directory}' does not exist")
+        problems: list[Problem] = []
+        for path in sorted(directory.glob("*.csv")):
+            table = TABLES.get(path.stem)
+            if table is None:
+                hint = suggest(path.stem, TABLES)
+                extra = f": did you mean '{hint}.csv'?" if hint else ""
+                problems.append(Problem(str(path), None, None, f"not a catalog table{extra}"))
+                continue
+            try:
+                user = read_table(table, path, str(path))
+            except CatalogError as exc:
+                problems.extend(exc.problems)
+                continue
+            tables[table.name] = _merge(table, tables[table.name], user)
+            origin.append(str(path))
+        if problems:
+            raise CatalogError(problems)
+    return Catalog(tables, origin)
+
+
+def _merge(table: Table, base: pl.DataFrame, user: pl.DataFrame) -> pl.DataFrame:
+    kept = base.join(user.select(table.key), on=list(table.key), how="anti", nulls_equal=True)
+    return pl.concat([kept, user], how="vertical_relaxed")
+
+
+class Catalog:
+    """Validated, merged catalog tables. Construct with `load_catalog`."""
+
+    def __init__(self, tables: dict[str, pl.DataFrame], origin: list[str]) -> None:
+        self._tables = tables
+        self.origin = origin
+        self._check_references()
+
+    # -- tables ---------------------------------------------------------------------------------
+    def table(self, name: str) -> pl.DataFrame:
+        """A whole table without the bookkeeping columns."""
+        if name not in self._tables:
+            raise UnknownIdError("table", name, TABLES)
+        return self._tables[name].drop(FILE_COL, LINE_COL)
+
+    @property
+    def table_names(self) -> list[str]:
+        return list(TABLES)
+
+    # -- lookups --------------------------------------------------------------------------------
+    @functools.cached_property
+    def _index(self) -> dict[str, dict[str, dict[str, Any]]]:
+        return {
+            name: {row["id"]: row for row in self.table(name).iter_rows(named=True)}
+            for name in _KIND_NAMES
+        }
+
+    def ids(self, table: str) -> list[str]:
+        return list(self._index[table])
+
+    def get(self, table: str, id_: str) -> dict[str, Any]:
+        """One row by id, or UnknownIdError with a suggestion."""
+        rows = self._index[table]
+        if id_ not in rows:
+            raise UnknownIdError(_KIND_NAMES[table], id_, rows)
+        return rows[id_]
+
+    def accelerator(self, id_: str) -> dict[str, Any]:
+        return self.get("accelerators", id_)
+
+    def region(self, id_: str) -> dict[str, Any]:
+        return self.get("regions", id_)
+
+    def model(self, id_: str) -> dict[str, Any]:
+        return self.get("models", id_)
+
+    def offers(
+        self,
+        *,
+        accelerator: str | None = None,
+        region: str | None = None,
+        provider: str | None = None,
+        pricing: str | None = None,
+    ) -> pl.DataFrame:
+        """Offers matching every given filter; unknown ids raise with a suggestion."""
+        df = self.table("offers")
+        if accelerator is not None:
+            self.accelerator(accelerator)
+            df = df.filter(pl.col("accelerator") == accelerator)
+        if region is not None:
+            self.region(region)
+            df = df.filter(pl.col("region") == region)
+        if provider is not None:
+            known = self.table("offers")["provider"].unique().to_list()
+            if provider not in known:
+                raise UnknownIdError("provider", provider, known)
+            df = df.filter(pl.col("provider") == provider)
+        if pricing is not None:
+            df = df.filter(pl.col("pricing") == pricing)
+        return df
+
+    # -- currency -------------------------------------------------------------------------------
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(self._tables["fx"]["currency"].unique().to_list())
+
+    def fx_table(self, as_of: date) -> pl.DataFrame:
+        """Per currency, the latest rate on or before `as_of`.
+
+        Columns: currency, per_usd, fx_as_of, fx_source.
+        """
+        fx = self._tables["fx"].filter(pl.col("as_of") <= as_of)
+        return (
+            fx.sort("as_of")
+            .group_by("currency", maintain_order=True)
+            .last()
+            .select(
+                "currency",
+                "per_usd",
+                pl.col("as_of").alias("fx_as_of"),
+                pl.col("source").alias("fx_source"),
+            )
+        )
+
+    def rate(self, currency: str, as_of: date) -> FxRate:
+        """Units of `currency` per USD as of a date (the latest rate not after it)."""
+        all_fx = self._tables["fx"]
+        rows = all_fx.filter(pl.col("currency") == currency)
+        if rows.is_empty():
+            raise UnknownIdError("currency", currency, self.currencies)
+        usable = rows.filter(pl.col("as_of") <= as_of).sort("as_of")
+        if usable.is_empty():
+            first = rows.sort("as_of")["as_of"][0]
+            raise CatalogError(
+                f"no exchange rate for {currency} on or before {as_of} (earliest is {first})"
+            )
+        row = usable.row(-1, named=True)
+        return FxRate(currency, row["per_usd"], row["as_of"], row["source"])
+
+    def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date) -> float:
+        if from_cur == to_cur:
+            return amount
+        return amount / self.rate(from_cur, as_of).per_usd * self.rate(to_cur, as_of).per_usd
+
+    # -- integrity ------------------------------------------------------------------------------
+    def _check_references(self) -> None:
+        known = {
+            "accelerators": set(self._tables["accelerators"]["id"].to_list()),
+            "regions": set(self._tables["regions"]["id"].to_list()),
+            "currency": set(self._tables["fx"]["currency"].to_list()),
+        }
+        problems: list[Problem] = []
+        for name, table in TABLES.items():
+            df = self._tables[name]
+            for c in table.all_columns:
+                if c.ref is None:
+                    continue
+                allowed = known[c.ref] | ({"*"} if c.wildcard else set())
+                bad = df.filter(pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(allowed))
+                kind = "currency" if c.ref == "currency" else _KIND_NAMES[c.ref]
+                for file, line, value in bad.select(FILE_COL, LINE_COL, c.name).iter_rows():
+                    hint = suggest(value, known[c.ref])
+                    extra = f": did you mean '{hint}'?" if hint else ""
+                    problems.append(Problem(file, line, c.name, f"unknown {kind} '{value}'{extra}"))
+        if problems:
+            raise CatalogError(problems)
+
+
+def stale_expr(today: date, col: str = "as_of") -> pl.Expr:
+    """True where a row's figure is older than STALE_AFTER_DAYS at `today`."""
+    return (pl.lit(today) - pl.col(col)).dt.total_days() > STALE_AFTER_DAYS

@@ -1,0 +1,220 @@
+"""Columns, types and row rules of every catalog table, declared once.
+
+The loader derives every check from these declarations (see `pricing/data/README.md` for the
+meaning of each column), so adding a column is one line here and one column in the CSV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["str", "float", "int", "date"]
+
+BASIS = ("published", "reported", "estimate", "derived")
+PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "contract")
+WORKLOADS = ("pretrain", "finetune", "prefill", "decode")
+DATA_CLASSES = ("public", "personal", "important")
+EFFECTS = ("block", "warn", "info")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind = "str"
+    optional: bool = False
+    gt: float | None = None  # value must be > gt
+    ge: float | None = None  # value must be >= ge
+    le: float | None = None  # value must be <= le
+    choices: tuple[str, ...] | None = None
+    # Foreign key: "accelerators", "regions" or "currency" (a currency present in fx).
+    ref: Literal["accelerators", "regions", "currency"] | None = None
+    wildcard: bool = False  # '*' is allowed besides the choices / references
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    provenance: tuple[Column, ...] = field(
+        default=(
+            Column("basis", choices=BASIS),
+            Column("note", optional=True),
+            Column("source"),
+            Column("as_of", "date"),
+        )
+    )
+
+    @property
+    def all_columns(self) -> tuple[Column, ...]:
+        return self.columns + self.provenance
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}.csv"
+
+    def column(self, name: str) -> Column:
+        for c in self.all_columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _pos(name: str, optional: bool = False) -> Column:
+    return Column(name, "float", optional=optional, gt=0)
+
+
+def _frac(name: str, optional: bool = False) -> Column:
+    return Column(name, "float", optional=optional, gt=0, le=1)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "accelerators",
+            key=("id",),
+            columns=(
+                Column("id"),
+                Column("name"),
+                Column("vendor"),
+                Column("origin"),
+                _pos("bf16_tflops"),
+                _pos("fp16_tflops"),
+                _pos("fp8_tflops", optional=True),
+                _pos("int8_tops", optional=True),
+                _pos("hbm_gib"),
+                _pos("hbm_tbps"),
+                _pos("tdp_w"),
+                _pos("scaleup_gbps"),
+                Column("scaleup_size", "int", ge=1),
+            ),
+        ),
+        Table(
+            "regions",
+            key=("id",),
+            columns=(
+                Column("id"),
+                Column("name"),
+                Column("country"),
+                Column("jurisdiction"),
+                Column("currency", ref="currency"),
+                _pos("electricity_price_kwh"),
+                Column("pue", "float", ge=1),
+                Column("rtt_ms_to_cn", "float", ge=0),
+            ),
+        ),
+        Table(
+            "offers",
+            key=("provider", "region", "accelerator", "instance", "pricing"),
+            columns=(
+                Column("provider"),
+                Column("region", ref="regions"),
+                Column("accelerator", ref="accelerators"),
+                Column("instance"),
+                Column("devices_per_instance", "int", ge=1),
+                Column("pricing", choices=PRICING_MODELS),
+                _pos("price_per_device_hour"),
+                Column("currency", ref="currency"),
+                Column("min_term_days", "int", ge=0),
+                _pos("price_low", optional=True),
+                _pos("price_high", optional=True),
+            ),
+        ),
+        Table(
+            "hardware",
+            key=("id",),
+            columns=(
+                Column("id"),
+                Column("accelerator", ref="accelerators"),
+                Column("server"),
+                Column("devices_per_server", "int", ge=1),
+                _pos("price"),
+                Column("currency", ref="currency"),
+                _pos("server_power_w"),
+                _pos("life_years"),
+                Column("opex_fraction_per_year", "float", ge=0, le=1),
+                Column("region_scope"),
+                _pos("price_low", optional=True),
+                _pos("price_high", optional=True),
+            ),
+        ),
+        Table(
+            "fx",
+            key=("currency", "as_of"),
+            columns=(Column("currency"), _pos("per_usd")),
+        ),
+        Table(
+            "transfer",
+            key=("from_region", "to_country"),
+            columns=(
+                Column("from_region", ref="regions", wildcard=True),
+                Column("to_country"),
+                Column("price_per_gb", "float", ge=0),
+                Column("currency", ref="currency"),
+                _pos("gbps"),
+            ),
+        ),
+        Table(
+            "efficiency",
+            key=("accelerator", "workload", "arch"),
+            columns=(
+                Column("accelerator", ref="accelerators", wildcard=True),
+                Column("workload", choices=WORKLOADS),
+                Column("arch", choices=("dense", "moe"), wildcard=True),
+                _frac("mfu"),
+                _frac("goodput"),
+                _frac("mfu_low", optional=True),
+                _frac("mfu_high", optional=True),
+            ),
+        ),
+        Table(
+            "policies",
+            key=("id",),
+            columns=(
+                Column("id"),
+                Column("effective_from", "date"),
+                Column("effective_to", "date", optional=True),
+                Column("effect", choices=EFFECTS),
+                Column("data"),
+                Column("region_country"),
+                Column("accelerator"),
+                Column("accelerator_origin"),
+                Column("tenant_hq"),
+                Column("ownership", choices=("owned", "rented"), wildcard=True),
+                Column("message"),
+            ),
+        ),
+        Table(
+            "models",
+            key=("id",),
+            columns=(
+                Column("id"),
+                Column("name"),
+                Column("arch", choices=("dense", "moe")),
+                _pos("total_params_b"),
+                _pos("active_params_b"),
+                Column("layers", "int", optional=True, ge=1),
+                Column("hidden", "int", optional=True, ge=1),
+                Column("heads", "int", optional=True, ge=1),
+                Column("kv_heads", "int", optional=True, ge=1),
+                Column("head_dim", "int", optional=True, ge=1),
+                Column("vocab", "int", optional=True, ge=1),
+                Column("experts", "int", optional=True, ge=1),
+                Column("experts_active", "int", optional=True, ge=1),
+                Column("kv_lora_rank", "int", optional=True, ge=1),
+                Column("rope_head_dim", "int", optional=True, ge=1),
+            ),
+        ),
+    )
+}
+
+# Pairs of columns where the first must not exceed the second (ranges, active <= total).
+ORDERED_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
+    "offers": (("price_low", "price_per_device_hour"), ("price_per_device_hour", "price_high")),
+    "hardware": (("price_low", "price"), ("price", "price_high")),
+    "efficiency": (("mfu_low", "mfu"), ("mfu", "mfu_high")),
+    "models": (("active_params_b", "total_params_b"),),
+    "policies": (("effective_from", "effective_to"),),
+}

@@ -1,0 +1,242 @@
+"""The embedded catalogs, the loader's error reports, overrides and currency conversion."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from pricing import CatalogError, UnknownIdError, load_catalog
+from pricing.schema import TABLES
+
+ABROAD = [
+    "sg",
+    "my-johor",
+    "th-bangkok",
+    "id-jakarta",
+    "jp-tokyo",
+    "in-mumbai",
+    "ae-uae",
+    "qa-doha",
+    "sa-dammam",
+    "us-east",
+    "us-central",
+]
+OFFER_HEADER = (
+    "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
+    "currency,min_term_days,price_low,price_high,basis,note,source,as_of\n"
+)
+GOOD_OFFER = "acme,sg,h100-sxm,acme-8x,8,on_demand,1.50,USD,0,,,published,,https://acme.example/prices,2025-11-01\n"
+
+
+def test_embedded_catalogs_validate_and_have_provenance(catalog):
+    for name in TABLES:
+        df = catalog.table(name)
+        assert df.height > 0, name
+        assert df["source"].null_count() == 0 and df["as_of"].null_count() == 0, name
+
+
+def test_required_ids_present(catalog):
+    accelerators = {
+        "h100-sxm",
+        "h200",
+        "b200",
+        "a100-80g",
+        "a100-40g",
+        "h800",
+        "a800",
+        "h20",
+        "l40s",
+        "ascend-910b",
+        "ascend-910c",
+        "mlu370-x8",
+    }
+    assert accelerators <= set(catalog.ids("accelerators"))
+    assert set(ABROAD) | {"cn-east", "cn-north", "cn-west"} <= set(catalog.ids("regions"))
+    fx = set(catalog.currencies)
+    assert {"CNY", "USD", "SGD", "MYR", "THB", "IDR", "JPY", "INR", "AED", "QAR", "SAR"} <= fx
+    models = {
+        "llama-3.1-8b",
+        "llama-3.1-70b",
+        "llama-3.3-70b",
+        "llama-3.1-405b",
+        "llama-2-70b",
+        "deepseek-v3",
+        "qwen2.5-72b",
+        "qwen3-235b-a22b",
+    }
+    assert models <= set(catalog.ids("models"))
+
+
+def test_offers_cover_abroad_and_home(catalog):
+    offers = catalog.table("offers")
+    assert offers.height >= 40
+    h100_abroad = offers.filter(
+        (pl.col("accelerator") == "h100-sxm") & pl.col("region").is_in(ABROAD)
+    )["region"].unique()
+    assert h100_abroad.len() >= 3
+    assert set(offers["pricing"].unique()) >= {"on_demand", "spot", "reserved_1y", "reserved_3y"}
+    home = offers.filter(pl.col("region").str.starts_with("cn-"))
+    assert home.height > 0
+    # Ascend card-hours have no published rental price: any such row must say it is derived.
+    ascend = offers.filter(pl.col("accelerator").str.starts_with("ascend"))
+    assert ascend.height > 0 and set(ascend["basis"]) == {"derived"}
+
+
+def test_hardware_covers_domestic_and_stockpiled(catalog):
+    hw = set(catalog.table("hardware")["accelerator"])
+    assert {"ascend-910b", "ascend-910c", "h20", "h800", "h100-sxm"} <= hw
+
+
+def test_unknown_id_suggests_nearest(catalog):
+    with pytest.raises(
+        UnknownIdError, match=r"unknown accelerator 'h1000': did you mean 'h100-sxm'\?"
+    ):
+        catalog.accelerator("h1000")
+    with pytest.raises(UnknownIdError, match="did you mean 'cn-west'"):
+        catalog.region("cn-wst")
+
+
+# -- loader errors: one test per kind of problem --------------------------------------------------
+
+
+def _override_error(write, text: str, name: str = "offers.csv") -> str:
+    path = write(f"cat/{name}", text)
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path.parent)
+    return "\n".join(info.value.lines())
+
+
+def test_missing_column(write):
+    header = OFFER_HEADER.replace("min_term_days,", "")
+    row = GOOD_OFFER.replace(",0,,,", ",,,")
+    msg = _override_error(write, header + row)
+    assert "offers.csv:1:min_term_days: missing column" in msg
+
+
+def test_bad_number(write):
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER.replace("1.50", "1,5".join('""')))
+    assert "offers.csv:2:price_per_device_hour: '1,5' is not a number" in msg
+
+
+@pytest.mark.parametrize("price", ["0", "-2"])
+def test_zero_or_negative_price(write, price):
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER.replace("1.50", price))
+    assert f"offers.csv:2:price_per_device_hour: '{price}' must be greater than 0" in msg
+
+
+def test_unknown_currency(write):
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER.replace("USD", "XYZ"))
+    assert "offers.csv:2:currency: unknown currency 'XYZ'" in msg
+
+
+def test_unknown_region_and_accelerator_listed_together(write):
+    bad = GOOD_OFFER.replace("sg,h100-sxm", "sgp,h1000")
+    msg = _override_error(write, OFFER_HEADER + bad)
+    assert "offers.csv:2:region: unknown region 'sgp': did you mean 'sg'?" in msg
+    assert "offers.csv:2:accelerator: unknown accelerator 'h1000': did you mean 'h100-sxm'?" in msg
+
+
+def test_duplicate_key(write):
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER + GOOD_OFFER)
+    assert "offers.csv:2:provider: duplicate key" in msg and "offers.csv:3:provider" in msg
+
+
+def test_bad_date(write):
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER.replace("2025-11-01", "2025-13-01"))
+    assert "offers.csv:2:as_of: '2025-13-01' is not a date YYYY-MM-DD" in msg
+
+
+def test_unknown_choice_and_column(write):
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER.replace("on_demand", "hourly"))
+    assert "offers.csv:2:pricing: 'hourly' must be one of" in msg
+    msg = _override_error(write, OFFER_HEADER.replace("note", "notes") + GOOD_OFFER)
+    assert "unknown column 'notes': did you mean 'note'?" in msg
+
+
+def test_every_problem_reported_at_once(write):
+    rows = GOOD_OFFER.replace("1.50", "-1") + GOOD_OFFER.replace("acme,", "beta,").replace(
+        "2025-11-01", "yesterday"
+    )
+    msg = _override_error(write, OFFER_HEADER + rows)
+    assert ":2:price_per_device_hour" in msg and ":3:as_of" in msg
+
+
+def test_unknown_table_file(write):
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER, name="offer.csv")
+    assert "not a catalog table: did you mean 'offers.csv'?" in msg
+
+
+def test_missing_override_directory(tmp_path):
+    with pytest.raises(CatalogError, match="does not exist"):
+        load_catalog(tmp_path / "nope")
+
+
+# -- overrides -------------------------------------------------------------------------------------
+
+
+def test_override_replaces_by_key_and_adds(write, catalog):
+    base = catalog.offers(accelerator="h100-sxm", region="sg")
+    row = base.row(0, named=True)
+    replaced = (
+        f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,published,negotiated,contract 42,"
+        "2026-01-01\n"
+    )
+    path = write("cat/offers.csv", OFFER_HEADER + replaced + GOOD_OFFER)
+    merged = load_catalog(path.parent)
+    assert merged.table("offers").height == catalog.table("offers").height + 1
+    new = merged.offers(accelerator="h100-sxm", region="sg")
+    key = (
+        (pl.col("provider") == row["provider"])
+        & (pl.col("instance") == row["instance"])
+        & (pl.col("pricing") == row["pricing"])
+    )
+    assert new.filter(key)["price_per_device_hour"].to_list() == [0.99]
+    assert new.filter(pl.col("provider") == "acme").height == 1
+    # The embedded catalog object is unchanged.
+    assert catalog.offers(accelerator="h100-sxm", region="sg").filter(key)[
+        "price_per_device_hour"
+    ].to_list() == [row["price_per_device_hour"]]
+
+
+def test_override_can_add_a_region_used_by_its_offers(write):
+    regions = (
+        "id,name,country,jurisdiction,currency,electricity_price_kwh,pue,rtt_ms_to_cn,"
+        "basis,note,source,as_of\n"
+        "my-cyberjaya,Cyberjaya,MY,southeast-asia,MYR,0.45,1.4,60,estimate,,my notes,2025-11-01\n"
+    )
+    write("cat/regions.csv", regions)
+    path = write("cat/offers.csv", OFFER_HEADER + GOOD_OFFER.replace(",sg,", ",my-cyberjaya,"))
+    merged = load_catalog(path.parent)
+    assert merged.offers(region="my-cyberjaya").height == 1
+
+
+# -- currency --------------------------------------------------------------------------------------
+
+
+def test_fx_uses_latest_rate_on_or_before_date(catalog):
+    fx = catalog.table("fx").filter(pl.col("currency") == "CNY").sort("as_of")
+    first, second = fx.row(0, named=True), fx.row(1, named=True)
+    assert catalog.rate("CNY", second["as_of"]).per_usd == second["per_usd"]
+    day_before = date.fromordinal(second["as_of"].toordinal() - 1)
+    assert catalog.rate("CNY", day_before).per_usd == first["per_usd"]
+
+
+def test_convert_round_trip_and_hand_value(catalog):
+    d = date(2025, 11, 27)
+    cny = catalog.rate("CNY", d).per_usd
+    assert catalog.convert(100.0, "USD", "CNY", d) == pytest.approx(100.0 * cny)
+    sgd = catalog.rate("SGD", d).per_usd
+    assert catalog.convert(sgd, "SGD", "CNY", d) == pytest.approx(cny)
+    assert catalog.convert(catalog.convert(7.0, "CNY", "JPY", d), "JPY", "CNY", d) == pytest.approx(
+        7.0
+    )
+
+
+def test_no_rate_before_earliest(catalog):
+    with pytest.raises(CatalogError, match="no exchange rate for CNY on or before 1999-01-01"):
+        catalog.rate("CNY", date(1999, 1, 1))
+    with pytest.raises(UnknownIdError, match="unknown currency 'CNH'"):
+        catalog.rate("CNH", date(2025, 1, 1))

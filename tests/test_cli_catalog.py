@@ -1,0 +1,135 @@
+"""`splitcompute catalog` through typer's runner: formats, filters, currency, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from estimator.cli import app
+
+
+def test_h100_offers_json_from_three_regions_abroad(runner):
+    result = runner.invoke(
+        app, ["catalog", "offers", "--accelerator", "h100-sxm", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    abroad = {r["region"] for r in rows if not r["region"].startswith("cn-")}
+    assert len(abroad) >= 3
+    for r in rows:
+        for key in ("provider", "region", "pricing", "price", "currency", "source", "as_of"):
+            assert r[key] is not None, key
+    prices = [r["price"] for r in rows]
+    assert prices == sorted(prices)
+
+
+def test_domestic_rows_in_cny(runner, catalog):
+    result = runner.invoke(
+        app, ["catalog", "offers", "--region", "cn-west", "--currency", "CNY", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and {r["currency"] for r in rows} == {"CNY"}
+    assert all(r["region"] == "cn-west" for r in rows)
+
+
+def test_currency_conversion_in_listing(runner, catalog):
+    args = [
+        "catalog",
+        "offers",
+        "--provider",
+        "aws",
+        "--region",
+        "us-east",
+        "--format",
+        "json",
+        "--as-of",
+        "2025-11-27",
+    ]
+    usd = json.loads(runner.invoke(app, args).stdout)
+    cny = json.loads(runner.invoke(app, [*args, "--currency", "CNY"]).stdout)
+    rate = catalog.rate("CNY", __import__("datetime").date(2025, 11, 27)).per_usd
+    by_key = {(r["instance"], r["pricing"]): r["price"] for r in usd}
+    for r in cny:
+        assert r["price"] == pytest.approx(by_key[(r["instance"], r["pricing"])] * rate)
+        assert r["list_currency"] == "USD"
+
+
+def test_max_price_and_table_format(runner):
+    result = runner.invoke(app, ["catalog", "offers", "--max-price", "2", "--pricing", "spot"])
+    assert result.exit_code == 0, result.output
+    assert "spot" in result.stdout and "on_demand" not in result.stdout
+
+
+def test_stale_flag(runner):
+    result = runner.invoke(
+        app, ["catalog", "offers", "--region", "sg", "--format", "json", "--as-of", "2030-01-01"]
+    )
+    assert all(r["stale"] for r in json.loads(result.stdout))
+    result = runner.invoke(
+        app, ["catalog", "offers", "--region", "sg", "--format", "json", "--as-of", "2025-11-27"]
+    )
+    assert not any(r["stale"] for r in json.loads(result.stdout) if r["as_of"] >= "2025-01-01")
+
+
+@pytest.mark.parametrize(
+    "table",
+    ["accelerators", "regions", "hardware", "fx", "transfer", "efficiency", "policies", "models"],
+)
+def test_every_table_lists(runner, table):
+    result = runner.invoke(app, ["catalog", table, "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("|")
+
+
+def test_unknown_accelerator_is_one_line_exit_2(runner):
+    result = runner.invoke(app, ["catalog", "offers", "--accelerator", "h1000"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: unknown accelerator 'h1000': did you mean 'h100-sxm'?"
+    assert "Traceback" not in result.output
+
+
+def test_bad_override_lists_every_problem(runner, write):
+    header = (
+        "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
+        "currency,min_term_days,price_low,price_high,basis,note,source,as_of\n"
+    )
+    path = write(
+        "cat/offers.csv", header + "x,sg,h100-sxm,i,8,on_demand,-1,USD,0,,,published,,s,Nov 2025\n"
+    )
+    result = runner.invoke(app, ["catalog", "offers", "--catalog", str(path.parent)])
+    assert result.exit_code == 2
+    assert "2 problems in the catalog" in result.stderr
+    assert f"{path}:2:price_per_device_hour" in result.stderr and f"{path}:2:as_of" in result.stderr
+    assert path.read_text().startswith("provider")  # the user's file is untouched
+
+
+def test_override_from_environment(runner, write, monkeypatch):
+    path = write("cat/offers.csv", "not,a,catalog\n1,2,3\n")
+    monkeypatch.setenv("SPLITCOMPUTE_CATALOG", str(path.parent))
+    result = runner.invoke(app, ["catalog", "offers"])
+    assert result.exit_code == 2 and "unknown column 'not'" in result.stderr
+
+
+def test_debug_variable_shows_traceback(runner, monkeypatch):
+    monkeypatch.setenv("SPLITCOMPUTE_DEBUG", "1")
+    result = runner.invoke(app, ["catalog", "offers", "--accelerator", "h1000"])
+    assert result.exit_code != 0 and result.exception is not None
+
+
+def test_filter_that_does_not_apply(runner):
+    result = runner.invoke(app, ["catalog", "fx", "--pricing", "spot"])
+    assert result.exit_code == 2 and "--pricing does not apply to table 'fx'" in result.stderr
+
+
+def test_unknown_table(runner):
+    result = runner.invoke(app, ["catalog", "offer"])
+    assert result.exit_code == 2 and "did you mean 'offers'" in result.stderr
+
+
+def test_bad_format(runner):
+    result = runner.invoke(app, ["catalog", "offers", "--format", "xml"])
+    assert result.exit_code == 2
