@@ -1,0 +1,106 @@
+"""Dated rules: the matcher, dates, and the embedded policies at several dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from estimator import compliance
+
+COLS = ("phase", "data", "country", "accelerator", "accelerator_origin", "tenant_hq", "ownership")
+
+
+def _placements(*rows: tuple[str, ...]) -> pl.DataFrame:
+    return pl.DataFrame([dict(zip(COLS, r, strict=True)) for r in rows])
+
+
+def _rule(**cells: str) -> dict:
+    base = {c: "*" for c in compliance.MATCH_COLUMNS}
+    return {**base, **cells}
+
+
+def test_cell_patterns():
+    df = _placements(
+        ("a", "personal", "SG", "h100-sxm", "US", "CN", "rented"),
+        ("b", "public", "CN", "ascend-910b", "CN", "CN", "owned"),
+        ("c", "important", "MY", "h20", "US", "US", "owned"),
+    )
+
+    def hits(rule):
+        return df.filter(compliance.rule_expr(rule))["phase"].to_list()
+
+    assert hits(_rule(data="personal|important", region_country="!CN")) == ["a", "c"]
+    assert hits(_rule(region_country="CN")) == ["b"]
+    assert hits(_rule(accelerator_origin="US", tenant_hq="CN")) == ["a"]
+    assert hits(_rule(ownership="owned", accelerator="h20|ascend-910b")) == ["b", "c"]
+    assert hits(_rule()) == ["a", "b", "c"]
+
+
+def test_in_force_window_is_half_open():
+    policies = pl.DataFrame(
+        {
+            "id": ["r"],
+            "effective_from": [date(2025, 1, 13)],
+            "effective_to": [date(2025, 5, 13)],
+        }
+    )
+    assert compliance.in_force(policies, date(2025, 1, 12)).is_empty()
+    assert compliance.in_force(policies, date(2025, 1, 13)).height == 1
+    assert compliance.in_force(policies, date(2025, 5, 12)).height == 1
+    assert compliance.in_force(policies, date(2025, 5, 13)).is_empty()
+
+
+def _codes(catalog, placement, as_of):
+    found = compliance.evaluate(_placements(placement), catalog.table("policies"), as_of)
+    return {(f["severity"], f["code"]) for f in found}
+
+
+def test_personal_data_abroad_is_blocked(catalog):
+    p = ("ft", "personal", "SG", "h100-sxm", "US", "CN", "rented")
+    assert ("block", "cn-pipl-personal-data-abroad") in _codes(catalog, p, date(2025, 11, 27))
+    # Before PIPL took effect (2021-11-01) the same placement is not blocked by it.
+    assert ("block", "cn-pipl-personal-data-abroad") not in _codes(catalog, p, date(2021, 6, 1))
+
+
+def test_offshore_access_window_changes_the_verdict(catalog):
+    p = ("pretrain", "public", "SG", "h100-sxm", "US", "CN", "rented")
+    before = _codes(catalog, p, date(2024, 6, 1))
+    during = _codes(catalog, p, date(2025, 3, 1))
+    after = _codes(catalog, p, date(2025, 11, 27))
+    assert ("block", "us-ai-diffusion-offshore-access") in during
+    assert not any(sev == "block" for sev, _ in before)
+    assert not any(sev == "block" for sev, _ in after)
+
+
+def test_ascend_abroad_warns_after_guidance(catalog):
+    p = ("serve", "public", "MY", "ascend-910c", "CN", "CN", "owned")
+    assert any(
+        code == "us-ascend-guidance-abroad" for _, code in _codes(catalog, p, date(2025, 6, 1))
+    )
+    assert not any(
+        code == "us-ascend-guidance-abroad" for _, code in _codes(catalog, p, date(2025, 5, 1))
+    )
+
+
+def test_domestic_public_ascend_is_clean(catalog):
+    p = ("serve", "public", "CN", "ascend-910b", "CN", "CN", "owned")
+    assert not any(sev == "block" for sev, _ in _codes(catalog, p, date(2025, 11, 27)))
+
+
+def test_blocked_expr_matches_evaluate(catalog):
+    rows = [
+        ("a", "personal", "SG", "h100-sxm", "US", "CN", "rented"),
+        ("b", "public", "SG", "h100-sxm", "US", "CN", "rented"),
+        ("c", "public", "CN", "ascend-910b", "CN", "CN", "owned"),
+        ("d", "important", "US", "b200", "US", "CN", "rented"),
+    ]
+    df = _placements(*rows)
+    policies = catalog.table("policies")
+    for day in (date(2024, 1, 1), date(2025, 3, 1), date(2025, 11, 27)):
+        vectorised = df.filter(compliance.blocked_expr(policies, day))["phase"].to_list()
+        found = compliance.evaluate(df, policies, day)
+        one_by_one = sorted({f["phase"] for f in found if f["severity"] == "block"})
+        assert vectorised == one_by_one
+        reasons = df.select(compliance.blocking_rule_expr(policies, day))
+        assert [r is not None for r in reasons.to_series()] == [p in one_by_one for p in "abcd"]

@@ -1,0 +1,131 @@
+"""Costing formulas on hand-checked numbers, and their properties."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from estimator import costing
+
+
+def _rented(price=2.0, unit=8, min_term_days=0, per_usd=1.0) -> dict:
+    return {
+        "option": "rented",
+        "unit_devices": unit,
+        "price_per_device_hour": price,
+        "min_term_days": min_term_days,
+        "server_price": None,
+        "server_power_w": None,
+        "life_years": None,
+        "opex_fraction_per_year": None,
+        "per_usd": per_usd,
+        "electricity_price_kwh": 0.1,
+        "region_per_usd": 1.0,
+        "pue": 1.3,
+    }
+
+
+def _owned(price=1_000_000.0, unit=8, per_usd=7.0) -> dict:
+    return {
+        "option": "owned",
+        "unit_devices": unit,
+        "price_per_device_hour": None,
+        "min_term_days": 0,
+        "server_price": price,
+        "server_power_w": 6000.0,
+        "life_years": 5.0,
+        "opex_fraction_per_year": 0.05,
+        "per_usd": per_usd,
+        "electricity_price_kwh": 0.4,
+        "region_per_usd": 7.0,
+        "pue": 1.2,
+    }
+
+
+def _cost(option: dict, devices: float, hours: float) -> dict:
+    df = pl.DataFrame(
+        [option],
+        schema_overrides={
+            "server_price": pl.Float64,
+            "server_power_w": pl.Float64,
+            "life_years": pl.Float64,
+            "opex_fraction_per_year": pl.Float64,
+            "price_per_device_hour": pl.Float64,
+        },
+    )
+    return (
+        df.select(costing.cost_columns(pl.lit(float(devices)), pl.lit(float(hours))))
+        .with_columns(costing.total_usd())
+        .row(0, named=True)
+    )
+
+
+def test_rented_hand_checked():
+    # 16 devices x 100 h x 2 USD = 3200 USD.
+    c = _cost(_rented(), 16, 100)
+    assert c["compute_usd"] == pytest.approx(3200.0)
+    assert c["hardware_usd"] == c["energy_usd"] == 0
+
+
+def test_rented_rounds_to_whole_instances():
+    # 9 devices on 8-GPU instances: 16 billed.
+    c = _cost(_rented(), 9, 10)
+    assert c["billed_devices"] == 16 and c["compute_usd"] == pytest.approx(16 * 10 * 2.0)
+
+
+def test_minimum_term_is_billed():
+    # 30 days used on a 1-year commitment: 365 days billed.
+    c = _cost(_rented(min_term_days=365), 8, 30 * 24)
+    assert c["billed_hours"] == 365 * 24
+    assert c["compute_usd"] == pytest.approx(8 * 365 * 24 * 2.0)
+
+
+def test_price_in_other_currency_is_converted():
+    # 14 CNY per device-hour at 7 CNY/USD = 2 USD.
+    c = _cost(_rented(price=14.0, per_usd=7.0), 8, 1)
+    assert c["compute_usd"] == pytest.approx(16.0)
+
+
+def test_owned_hand_checked():
+    # One server of 8 devices, 1,000,000 CNY at 7 CNY/USD, 5-year life, for 876 h (0.1 year):
+    #   hardware   = 1e6/7 x 876 / (5 x 8760)        = 2857.14 USD
+    #   operations = 1e6/7 x 0.05 x 876 / 8760        = 714.29 USD
+    #   energy     = 6 kW x 1.2 x 876 h x 0.4 CNY / 7 = 360.43 USD
+    c = _cost(_owned(), 8, 876)
+    assert c["hardware_usd"] == pytest.approx(1e6 / 7 * 0.02)
+    assert c["operations_usd"] == pytest.approx(1e6 / 7 * 0.005)
+    assert c["energy_usd"] == pytest.approx(6 * 1.2 * 876 * 0.4 / 7)
+    assert c["compute_usd"] == 0
+
+
+def test_device_hour_usd_ranks_owned_by_tco():
+    df = pl.DataFrame([_owned()], schema_overrides={"price_per_device_hour": pl.Float64})
+    per_dh = df.select(costing.device_hour_usd()).item()
+    c = _cost(_owned(), 8, 1000)
+    assert per_dh == pytest.approx(c["total_usd"] / (8 * 1000))
+
+
+def test_transfer_formulas():
+    df = pl.DataFrame({"price_per_gb": [0.12], "per_usd": [1.0], "gbps": [10.0]})
+    out = df.select(
+        costing.transfer_cost_usd(pl.lit(1000.0)), costing.transfer_hours(pl.lit(1000.0))
+    )
+    # 1000 GB x 0.12 = 120 USD; 8000 Gbit / 10 Gbit/s = 800 s.
+    assert out.row(0) == pytest.approx((120.0, 800 / 3600))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    devices=st.integers(1, 4096),
+    hours=st.floats(1, 1e5),
+    k=st.floats(1.1, 10),
+    owned=st.booleans(),
+)
+def test_cost_is_never_negative_and_linear_in_hours(devices, hours, k, owned):
+    option = _owned() if owned else _rented()
+    a = _cost(option, devices, hours)["total_usd"]
+    b = _cost(option, devices, hours * k)["total_usd"]
+    assert a >= 0
+    assert b == pytest.approx(a * k, rel=1e-9)
