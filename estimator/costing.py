@@ -90,7 +90,7 @@ def options_frame(catalog: Catalog, as_of: date) -> pl.DataFrame:
     return both.join(fx, on="currency", how="left").join(regions, on="region", how="left")
 
 
-# -- formulas (expressions over columns) ------------------------------------------------------------
+# -- formulas (expressions over columns) ---------------------------------------------
 
 
 def billed_devices(devices: pl.Expr, unit_devices: pl.Expr) -> pl.Expr:
