@@ -7,6 +7,7 @@ themselves via `Catalog.table`.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -103,6 +104,15 @@ class Catalog:
     @property
     def table_names(self) -> list[str]:
         return list(TABLES)
+
+    def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
+        """A new Catalog with one table changed by `change` (what-if analyses, policy shocks).
+
+        `change` receives and returns the frame including its `_file` / `_line` columns.
+        """
+        tables = dict(self._tables)
+        tables[name] = change(tables[name])
+        return Catalog(tables, self.origin)
 
     # -- lookups --------------------------------------------------------------------------------
     @functools.cached_property

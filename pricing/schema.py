@@ -187,6 +187,21 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            "shocks",
+            key=("id",),
+            columns=(
+                Column("id"),
+                Column("effect", choices=EFFECTS),
+                Column("data"),
+                Column("region_country"),
+                Column("accelerator"),
+                Column("accelerator_origin"),
+                Column("tenant_hq"),
+                Column("ownership", choices=("owned", "rented"), wildcard=True),
+                Column("message"),
+            ),
+        ),
+        Table(
             "models",
             key=("id",),
             columns=(
