@@ -12,18 +12,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from estimator.quote import compare, quote
+    from estimator.quoting import compare, quote
     from estimator.scenario import Scenario, load_scenario, parse_scenario
 
 _EXPORTS = {
     "load_scenario": "estimator.scenario",
     "parse_scenario": "estimator.scenario",
     "Scenario": "estimator.scenario",
-    "quote": "estimator.quote",
-    "compare": "estimator.quote",
+    "quote": "estimator.quoting",
+    "compare": "estimator.quoting",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["Scenario", "compare", "load_scenario", "parse_scenario", "quote"]
 
 
 def __getattr__(name: str) -> Any:

@@ -151,6 +151,72 @@ def catalog_cmd(
     typer.echo(render_rows(rows, fmt, columns))
 
 
+def _load_catalog(catalog_dir: Path | None) -> Any:
+    from pricing import load_catalog
+
+    return load_catalog(catalog_dir)
+
+
+@app.command("quote")
+@clean_errors
+def quote_cmd(
+    file: Annotated[Path, typer.Argument(help="Scenario file (.toml, .yaml, .yml or .json).")],
+    fmt: FormatOpt = "table",
+    currency: CurrencyOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Judge prices, rates and rules as of this date.")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any rule blocks the plan.")
+    ] = False,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Quote a split plan: devices, time and money per phase, region and currency, and findings."""
+    _check_format(fmt)
+    from estimator.quoting import quote
+    from estimator.report import render_quote
+    from estimator.scenario import load_scenario
+
+    scenario = load_scenario(file)
+    result = quote(
+        scenario, _load_catalog(catalog_dir), currency=currency, as_of=_parse_date(as_of, "--as-of")
+    )
+    typer.echo(render_quote(result, fmt))
+    if strict and result.blocked:
+        codes = sorted({f.code for f in result.findings if f.severity == "block"})
+        raise _fail([f"blocked by {', '.join(codes)} (--strict)"], EXIT_INFEASIBLE)
+
+
+@app.command("compare")
+@clean_errors
+def compare_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Two or more scenario files.")],
+    fmt: FormatOpt = "table",
+    currency: CurrencyOpt = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge all as of this date.")] = None,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Side by side: cost per phase, total, time to train, findings, difference to the first."""
+    _check_format(fmt)
+    from estimator.quoting import compare
+    from estimator.report import render_comparison
+
+    result = compare(
+        list(files), _load_catalog(catalog_dir), currency=currency,
+        as_of=_parse_date(as_of, "--as-of"),
+    )
+    typer.echo(render_comparison(result, fmt))
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of scenario files."""
+    from estimator.report import to_json
+    from estimator.scenario import json_schema
+
+    typer.echo(to_json(json_schema()))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

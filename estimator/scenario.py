@@ -2,7 +2,7 @@
 
 Pydantic models validate shape and values; `load_scenario` reads TOML, YAML or JSON and turns
 every validation problem into one ScenarioError naming the file and the field path. Checks that
-need the catalog (does this region exist?) happen in `estimator.quote`.
+need the catalog (does this region exist?) happen in `estimator.quoting`.
 """
 
 from __future__ import annotations
@@ -243,6 +243,8 @@ _UNION_TAGS = ("train", "serve", "Site", "AutoSite", "literal['auto']")
 
 def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
     errors = _likeliest_branch(exc.errors())
+    # A typo shows up twice: the unknown field and the missing one it meant. Name the typo.
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
     loc = [part for part in err["loc"] if part not in _UNION_TAGS]
     path = _format_loc(loc)

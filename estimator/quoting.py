@@ -1,0 +1,744 @@
+"""Scenario + Catalog -> Quote. Orchestration only: the physics lives in `workload`/`physics`,
+the money in `costing`, the rules in `compliance`; this module wires them and records what it
+used (offers, rates, dates) so a reader can audit every figure.
+
+ARCHITECTURE.md calls this module quote.py; it is quoting.py because the package exports the
+function `estimator.quote`, and a submodule of the same name would replace that attribute the
+moment it is imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from estimator import compliance, costing
+from estimator.errors import InfeasibleError, ScenarioError
+from estimator.models import ModelSpec, resolve_model
+from estimator.scenario import Scenario, ServePhase, Site, TrainPhase, load_scenario
+from pricing import Catalog, CatalogError, UnknownIdError, load_catalog
+
+STALE_PRICE_DAYS = 365
+STALE_FX_DAYS = 92
+# Bytes per token of a text dataset: about 4 characters of UTF-8 text per token, or one uint32
+# token id; either way ~4 bytes.
+DATASET_BYTES_PER_TOKEN = 4.0
+GB = 1e9
+
+
+class LineItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    phase: str
+    region: str
+    component: Literal["compute", "hardware", "energy", "operations", "transfer"]
+    description: str
+    quantity: float
+    unit: str
+    unit_price: float
+    unit_currency: str
+    fx_per_usd: float
+    billed_amount: float  # in unit_currency
+    amount: float  # in the quote's currency
+    currency: str
+
+
+class PhaseQuote(BaseModel):
+    name: str
+    kind: Literal["train", "serve"]
+    region: str
+    accelerator: str
+    pricing: str
+    provider: str
+    instance: str
+    devices: int
+    device_hours: float
+    wall_clock_days: float
+    cost: float
+    line_items: list[LineItem]
+    physics: dict[str, Any] = Field(default_factory=dict)
+
+
+class TransferQuote(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    what: str
+    gigabytes: float
+    hours: float
+    route: str
+    cost: float
+    line_items: list[LineItem]
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    severity: Literal["block", "warn", "info"]
+    code: str
+    message: str
+    phase: str | None = None
+    source: str | None = None
+
+
+class Quote(BaseModel):
+    name: str
+    as_of: date
+    currency: str
+    total: float
+    phases: list[PhaseQuote]
+    transfers: list[TransferQuote]
+    findings: list[Finding]
+    assumptions: dict[str, Any]
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.severity == "block" for f in self.findings)
+
+    def line_items(self) -> list[LineItem]:
+        return [i for p in self.phases for i in p.line_items] + [
+            i for t in self.transfers for i in t.line_items
+        ]
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per line item (unrounded)."""
+        return pl.DataFrame([i.model_dump() for i in self.line_items()])
+
+    def displayed(self) -> dict[str, Any]:
+        """The quote as shown: amounts in whole cents, and every total the sum of the items
+        shown, so the printed figures add up exactly. This is the JSON contract."""
+        from estimator.report import money
+
+        def items(raw: list[LineItem]) -> list[dict[str, Any]]:
+            return [
+                {
+                    **i.model_dump(),
+                    "amount": money(i.amount),
+                    "billed_amount": money(i.billed_amount),
+                }
+                for i in raw
+            ]
+
+        phases = []
+        for p in self.phases:
+            shown = items(p.line_items)
+            d = p.model_dump()
+            d.update(line_items=shown, cost=money(sum(i["amount"] for i in shown)))
+            phases.append(d)
+        transfers = []
+        for t in self.transfers:
+            shown = items(t.line_items)
+            d = t.model_dump(by_alias=True)
+            d.update(line_items=shown, cost=money(sum(i["amount"] for i in shown)))
+            transfers.append(d)
+        all_items = [i for p in phases for i in p["line_items"]] + [
+            i for t in transfers for i in t["line_items"]
+        ]
+        by_region: dict[str, float] = {}
+        by_currency: dict[str, dict[str, float]] = {}
+        for i in all_items:
+            by_region[i["region"]] = money(by_region.get(i["region"], 0.0) + i["amount"])
+            cur = by_currency.setdefault(i["unit_currency"], {"amount": 0.0, "converted": 0.0})
+            cur["amount"] = money(cur["amount"] + i["billed_amount"])
+            cur["converted"] = money(cur["converted"] + i["amount"])
+        total = money(sum(p["cost"] for p in phases) + sum(t["cost"] for t in transfers))
+        return {
+            "name": self.name,
+            "as_of": self.as_of,
+            "currency": self.currency,
+            "total": total,
+            "phases": phases,
+            "transfers": transfers,
+            "by_region": by_region,
+            "by_currency": by_currency,
+            "findings": [f.model_dump() for f in self.findings],
+            "assumptions": self.assumptions,
+        }
+
+
+# -- quoting --------------------------------------------------------------------------------------
+
+
+def quote(
+    scenario: Scenario | str | Path,
+    catalog: Catalog | None = None,
+    *,
+    currency: str | None = None,
+    as_of: date | None = None,
+) -> Quote:
+    """Price a scenario. `currency` / `as_of` override the scenario's own."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    catalog = catalog if catalog is not None else load_catalog()
+    return _Quoter(scenario, catalog, currency or scenario.currency, as_of or scenario.as_of).run()
+
+
+class _Quoter:
+    def __init__(self, scenario: Scenario, catalog: Catalog, currency: str, as_of: date) -> None:
+        self.s, self.cat, self.currency, self.as_of = scenario, catalog, currency, as_of
+        self.findings: list[Finding] = []
+        self.rates_used: dict[str, dict[str, Any]] = {}
+        self.offers_used: dict[str, str] = {}
+        self.physics_used: dict[str, str] = {}
+
+    def where(self, path: str) -> str:
+        return f"{self.s.source}: {path}"
+
+    def run(self) -> Quote:
+        try:
+            self.quote_per_usd = self._rate(self.currency)
+        except UnknownIdError as exc:
+            raise ScenarioError(str(exc), self.where("currency")) from None
+        try:
+            model = resolve_model(self.cat, self.s.model.preset, **self.s.model.custom_fields())
+        except UnknownIdError as exc:
+            raise ScenarioError(str(exc), self.where("model.preset")) from None
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, self.where("model")) from None
+        options = costing.options_frame(self.cat, self.as_of).with_columns(
+            costing.device_hour_usd()
+        )
+        phases = [self._phase(i, p, model, options) for i, p in enumerate(self.s.phases)]
+        transfers = [self._transfer(i, t, model, phases) for i, t in enumerate(self.s.transfers)]
+        self._rules(phases)
+        total = sum(p.cost for p in phases) + sum(t.cost for t in transfers)
+        return Quote(
+            name=self.s.name,
+            as_of=self.as_of,
+            currency=self.currency,
+            total=total,
+            phases=phases,
+            transfers=transfers,
+            findings=sorted(
+                self.findings,
+                key=lambda f: (compliance.SEVERITY_ORDER[f.severity], f.phase or "", f.code),
+            ),
+            assumptions={
+                "as_of": self.as_of.isoformat(),
+                "catalog": ", ".join(self.cat.origin),
+                "fx_per_usd": self.rates_used,
+                "offers": self.offers_used,
+                "physics": self.physics_used,
+                "tenant_hq": self.s.tenant_hq,
+                "owned_hardware": "capex spread over life_years for the hours used, plus energy "
+                "(server power x PUE x regional tariff) and yearly operations",
+                "rented_minimum_terms": "whole instances; a commitment bills its full term",
+            },
+        )
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _rate(self, currency: str) -> float:
+        try:
+            r = self.cat.rate(currency, self.as_of)
+        except CatalogError as exc:
+            if isinstance(exc, UnknownIdError):
+                raise
+            raise ScenarioError(str(exc), self.where("as_of")) from None
+        if currency in self.rates_used:
+            return r.per_usd
+        self.rates_used[currency] = {"per_usd": r.per_usd, "as_of": r.as_of.isoformat()}
+        # USD is the catalog's base: its rate is a definition, never stale.
+        if currency != "USD" and (self.as_of - r.as_of).days > STALE_FX_DAYS:
+            self.findings.append(
+                Finding(
+                    severity="info",
+                    code="stale-fx",
+                    message=f"{currency} rate is from {r.as_of}, "
+                    f"{(self.as_of - r.as_of).days} days before the quote date",
+                    source=r.source,
+                )
+            )
+        return r.per_usd
+
+    def _item(
+        self,
+        phase: str,
+        region: str,
+        component: str,
+        description: str,
+        quantity: float,
+        unit: str,
+        unit_price: float,
+        unit_currency: str,
+        usd: float,
+    ) -> LineItem:
+        per_usd = self._rate(unit_currency)
+        return LineItem(
+            phase=phase,
+            region=region,
+            component=component,  # type: ignore[arg-type]
+            description=description,
+            quantity=quantity,
+            unit=unit,
+            unit_price=unit_price,
+            unit_currency=unit_currency,
+            fx_per_usd=per_usd,
+            billed_amount=usd * per_usd,
+            amount=usd * self.quote_per_usd,
+            currency=self.currency,
+        )
+
+    def _site_option(self, i: int, site: Site, options: pl.DataFrame) -> dict[str, Any]:
+        loc = f"phases[{i}].site"
+        try:
+            self.cat.region(site.region)
+        except UnknownIdError as exc:
+            raise ScenarioError(str(exc), self.where(f"{loc}.region")) from None
+        try:
+            self.cat.accelerator(site.accelerator)
+        except UnknownIdError as exc:
+            raise ScenarioError(str(exc), self.where(f"{loc}.accelerator")) from None
+        if site.provider is not None:
+            providers = options["provider"].unique().to_list()
+            if site.provider not in providers:
+                raise ScenarioError(
+                    str(UnknownIdError("provider", site.provider, providers)),
+                    self.where(f"{loc}.provider"),
+                )
+        same = options.filter(
+            (pl.col("region") == site.region) & (pl.col("accelerator") == site.accelerator)
+        )
+        match = same.filter(pl.col("pricing") == site.pricing)
+        if site.provider is not None:
+            match = match.filter(pl.col("provider") == site.provider)
+        match = match.filter(pl.col("device_hour_usd").is_not_null())
+        if match.is_empty():
+            what = "owned hardware" if site.pricing == "owned" else f"{site.pricing} offer"
+            msg = f"no {what} for {site.accelerator} in {site.region}"
+            if site.provider:
+                msg += f" from {site.provider}"
+            there = sorted(set(same["pricing"].to_list()))
+            elsewhere = sorted(
+                set(
+                    options.filter(
+                        (pl.col("accelerator") == site.accelerator)
+                        & (pl.col("pricing") == site.pricing)
+                    )["region"].to_list()
+                )
+            )
+            if there:
+                msg += f" (there: {', '.join(there)})"
+            elif elsewhere:
+                msg += f" ({site.pricing} {site.accelerator} is offered in: {', '.join(elsewhere)})"
+            raise ScenarioError(msg, self.where(loc))
+        return match.sort("device_hour_usd").row(0, named=True)
+
+    # -- phases -----------------------------------------------------------------------------------
+    def _phase(
+        self, i: int, phase: TrainPhase | ServePhase, model: ModelSpec, options: pl.DataFrame
+    ) -> PhaseQuote:
+        if not isinstance(phase.site, Site):
+            raise ScenarioError(
+                "site is chosen by the planner: run `splitcompute plan` for this scenario",
+                self.where(f"phases[{i}].site"),
+            )
+        site = phase.site
+        opt = self._site_option(i, site, options)
+        loc = self.where(f"phases[{i}]")
+        try:
+            if isinstance(phase, TrainPhase):
+                devices, hours, physics_row = self._train(phase, model, site)
+            else:
+                devices, hours, physics_row = self._serve(phase, model, site)
+        except InfeasibleError as exc:
+            raise InfeasibleError(exc.message, loc) from None
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, exc.location or loc) from None
+
+        row = pl.DataFrame([opt]).with_columns(
+            pl.lit(float(devices)).alias("_devices"), pl.lit(float(hours)).alias("_hours")
+        )
+        costs = row.with_columns(costing.cost_columns(pl.col("_devices"), pl.col("_hours"))).row(
+            0, named=True
+        )
+        items = self._phase_items(phase.name, opt, costs, hours)
+        self.offers_used[phase.name] = (
+            f"{opt['provider']} {opt['instance']} {opt['pricing']} in {opt['region']} "
+            f"({opt['basis']}, as of {opt['offer_as_of']}; {opt['offer_source']})"
+        )
+        if (self.as_of - opt["offer_as_of"]).days > STALE_PRICE_DAYS:
+            self._find(
+                "warn",
+                "stale-price",
+                phase.name,
+                f"the {opt['provider']} price is from {opt['offer_as_of']}, "
+                "more than a year before the quote date",
+                opt["offer_source"],
+            )
+        if opt["basis"] in ("estimate", "derived"):
+            self._find(
+                "info",
+                f"{opt['basis']}-price",
+                phase.name,
+                f"the price for {opt['accelerator']} in {opt['region']} is {opt['basis']}, "
+                "not a published list price (see the catalog row's note)",
+                opt["offer_source"],
+            )
+        return PhaseQuote(
+            name=phase.name,
+            kind=phase.kind,
+            region=site.region,
+            accelerator=site.accelerator,
+            pricing=opt["pricing"],
+            provider=opt["provider"],
+            instance=opt["instance"],
+            devices=devices,
+            device_hours=devices * hours,
+            wall_clock_days=hours / costing.HOURS_PER_DAY,
+            cost=sum(it.amount for it in items),
+            line_items=items,
+            physics=physics_row,
+        )
+
+    def _find(
+        self, severity: str, code: str, phase: str | None, message: str, source: str | None = None
+    ) -> None:
+        self.findings.append(
+            Finding(severity=severity, code=code, phase=phase, message=message, source=source)  # type: ignore[arg-type]
+        )
+
+    def _train(
+        self, phase: TrainPhase, model: ModelSpec, site: Site
+    ) -> tuple[int, float, dict[str, Any]]:
+        from estimator import physics
+
+        est = physics.training_estimate(
+            self.cat,
+            model,
+            site.accelerator,
+            phase.tokens,
+            devices=phase.devices,
+            deadline_days=None if phase.devices else phase.deadline_days,
+            precision=phase.precision or "bf16",
+            mfu=phase.mfu,
+            goodput=phase.goodput,
+            seq_len=phase.seq_len,
+            workload=phase.workload,
+            check_fit=False,
+        )
+        devices = int(est.devices)
+        if not est.fits:
+            self._find(
+                "block",
+                "memory-does-not-fit",
+                phase.name,
+                f"{model.name} needs at least {est.min_devices} {site.accelerator} to hold "
+                f"weights, gradients and optimizer state; the phase has {devices}",
+            )
+        if phase.deadline_days and est.wall_clock_days > phase.deadline_days * (1 + 1e-9):
+            self._find(
+                "warn",
+                "deadline-missed",
+                phase.name,
+                f"takes {est.wall_clock_days:.1f} days on {devices} devices; "
+                f"deadline is {phase.deadline_days:g} days",
+            )
+        self.physics_used[phase.name] = (
+            f"{est.flops:.3g} FLOPs at {est.precision}, MFU {est.mfu:.3g}, "
+            f"goodput {est.goodput:.3g}, peak {est.peak_tflops:g} TFLOPS/device"
+        )
+        return devices, est.wall_clock_days * costing.HOURS_PER_DAY, est.model_dump(mode="json")
+
+    def _serve(
+        self, phase: ServePhase, model: ModelSpec, site: Site
+    ) -> tuple[int, float, dict[str, Any]]:
+        from estimator import physics
+
+        est = physics.serving_estimate(
+            self.cat,
+            model,
+            site.accelerator,
+            precision=phase.precision or "bf16",
+            input_len=phase.input_len,
+            output_len=phase.output_len,
+            tpot_ms=phase.tpot_ms,
+            ttft_ms=phase.ttft_ms,
+            input_tokens_per_day=phase.input_tokens_per_day,
+            output_tokens_per_day=phase.output_tokens_per_day,
+            peak_to_average=phase.peak_to_average or physics.DEFAULT_PEAK_TO_AVERAGE,
+        )
+        needed = int(est.devices_needed or 0)
+        if phase.devices and phase.devices < needed:
+            self._find(
+                "warn",
+                "capacity-short",
+                phase.name,
+                f"{phase.devices} devices given; the demand at peak needs {needed}",
+            )
+        self.physics_used[phase.name] = (
+            f"{est.output_tokens_per_s_per_device:.4g} output tok/s/device at batch "
+            f"{est.batch:g}, TPOT {est.tpot_ms:.3g} ms, {est.tensor_parallel} devices per "
+            f"replica, {est.precision}"
+        )
+        return (
+            phase.devices or needed,
+            phase.days * costing.HOURS_PER_DAY,
+            est.model_dump(mode="json"),
+        )
+
+    def _phase_items(
+        self, name: str, opt: dict[str, Any], c: dict[str, Any], hours: float
+    ) -> list[LineItem]:
+        region = opt["region"]
+        if opt["option"] == "rented":
+            desc = f"{opt['provider']} {opt['instance']} {opt['pricing']}"
+            if c["billed_hours"] > hours + 1e-9:
+                desc += f" (minimum term {opt['min_term_days']} days billed)"
+            if c["billed_devices"] > c["_devices"]:
+                desc += (
+                    f" ({c['billed_devices']:g} devices: whole instances of {opt['unit_devices']})"
+                )
+            return [
+                self._item(
+                    name,
+                    region,
+                    "compute",
+                    desc,
+                    c["billed_devices"] * c["billed_hours"],
+                    "device-hour",
+                    opt["price_per_device_hour"],
+                    opt["currency"],
+                    c["compute_usd"],
+                )
+            ]
+        servers = c["billed_devices"] / opt["unit_devices"]
+        server_hours = servers * hours
+        kwh = servers * opt["server_power_w"] / 1000.0 * opt["pue"] * hours
+        return [
+            self._item(
+                name,
+                region,
+                "hardware",
+                f"{opt['instance']}: capex over {opt['life_years']:g} years",
+                server_hours,
+                "server-hour",
+                opt["server_price"] / (opt["life_years"] * costing.HOURS_PER_YEAR),
+                opt["currency"],
+                c["hardware_usd"],
+            ),
+            self._item(
+                name,
+                region,
+                "energy",
+                f"{opt['server_power_w']:g} W per server x PUE {opt['pue']:g}",
+                kwh,
+                "kWh",
+                opt["electricity_price_kwh"],
+                opt["region_currency"],
+                c["energy_usd"],
+            ),
+            self._item(
+                name,
+                region,
+                "operations",
+                f"{opt['opex_fraction_per_year']:.0%} of capex per year",
+                server_hours,
+                "server-hour",
+                opt["server_price"] * opt["opex_fraction_per_year"] / costing.HOURS_PER_YEAR,
+                opt["currency"],
+                c["operations_usd"],
+            ),
+        ]
+
+    # -- transfers --------------------------------------------------------------------------------
+    def _transfer(
+        self, i: int, t: Any, model: ModelSpec, phases: list[PhaseQuote]
+    ) -> TransferQuote:
+        from estimator.physics import checkpoint_bytes, weight_bytes
+
+        src = next(p for p in phases if p.name == t.from_)
+        dst = next(p for p in phases if p.name == t.to)
+        src_phase = self.s.phase(t.from_)
+        precision = src_phase.precision or "bf16"
+        if t.gigabytes is not None:
+            gb = t.gigabytes
+        elif t.what == "weights":
+            gb = weight_bytes(model, precision) / GB
+        elif t.what == "checkpoint":
+            gb = checkpoint_bytes(model) / GB
+        else:
+            if not isinstance(src_phase, TrainPhase):
+                raise ScenarioError(
+                    "a dataset transfer from a serving phase needs gigabytes = N",
+                    self.where(f"transfers[{i}]"),
+                )
+            gb = src_phase.tokens * DATASET_BYTES_PER_TOKEN / GB
+        if src.region == dst.region:
+            return TransferQuote(
+                **{"from": t.from_},
+                to=t.to,
+                what=t.what,
+                gigabytes=gb,
+                hours=0.0,
+                route=f"within {src.region}",
+                cost=0.0,
+                line_items=[],
+            )
+        dst_country = self.cat.region(dst.region)["country"]
+        row = self._route(src.region, dst_country)
+        frame = pl.DataFrame([{**row, "per_usd": self._rate(row["currency"])}])
+        out = frame.select(
+            costing.transfer_cost_usd(pl.lit(gb)), costing.transfer_hours(pl.lit(gb))
+        ).row(0, named=True)
+        route = f"{src.region} -> {dst.region} ({row['from_region']} -> {row['to_country']})"
+        item = self._item(
+            t.from_,
+            src.region,
+            "transfer",
+            f"{t.what} {src.region} -> {dst.region} at {row['gbps']:g} Gbit/s",
+            gb,
+            "GB",
+            row["price_per_gb"],
+            row["currency"],
+            out["transfer_usd"],
+        )
+        if t.what == "dataset":
+            placement = self._placements([(f"transfer {t.from_}->{t.to}", src_phase.data, dst)])
+            self._rule_findings(placement)
+        return TransferQuote(
+            **{"from": t.from_},
+            to=t.to,
+            what=t.what,
+            gigabytes=gb,
+            hours=out["transfer_hours"],
+            route=route,
+            cost=item.amount,
+            line_items=[item],
+        )
+
+    def _route(self, from_region: str, to_country: str) -> dict[str, Any]:
+        table = self.cat.table("transfer")
+        for f, c in ((from_region, to_country), (from_region, "*"), ("*", to_country), ("*", "*")):
+            hit = table.filter((pl.col("from_region") == f) & (pl.col("to_country") == c))
+            if not hit.is_empty():
+                return hit.row(0, named=True)
+        raise CatalogError(f"no transfer price from {from_region} to {to_country} (and no '*' row)")
+
+    # -- rules ------------------------------------------------------------------------------------
+    def _placements(self, rows: Sequence[tuple[str, str, PhaseQuote]]) -> pl.DataFrame:
+        origin = {a: self.cat.accelerator(a)["origin"] for _, _, p in rows for a in [p.accelerator]}
+        return pl.DataFrame(
+            {
+                "phase": [name for name, _, _ in rows],
+                "data": [data for _, data, _ in rows],
+                "country": [self.cat.region(p.region)["country"] for _, _, p in rows],
+                "accelerator": [p.accelerator for _, _, p in rows],
+                "accelerator_origin": [origin[p.accelerator] for _, _, p in rows],
+                "tenant_hq": [self.s.tenant_hq] * len(rows),
+                "ownership": ["owned" if p.pricing == "owned" else "rented" for _, _, p in rows],
+            },
+            schema={
+                c: pl.String
+                for c in (
+                    "phase",
+                    "data",
+                    "country",
+                    "accelerator",
+                    "accelerator_origin",
+                    "tenant_hq",
+                    "ownership",
+                )
+            },
+        )
+
+    def _rule_findings(self, placements: pl.DataFrame) -> None:
+        for f in compliance.evaluate(placements, self.cat.table("policies"), self.as_of):
+            self.findings.append(Finding(**f))
+
+    def _rules(self, phases: list[PhaseQuote]) -> None:
+        rows = [(p.name, self.s.phase(p.name).data, p) for p in phases]
+        self._rule_findings(self._placements(rows))
+
+
+# -- compare --------------------------------------------------------------------------------------
+
+
+class Comparison(BaseModel):
+    quotes: list[Quote]
+
+    def displayed(self) -> dict[str, Any]:
+        shown = [q.displayed() for q in self.quotes]
+        names = [f"{d['name']}" for d in shown]
+        if len(set(names)) < len(names):
+            names = [f"{i + 1}. {n}" for i, n in enumerate(names)]
+        cur = shown[0]["currency"]
+        phase_names: list[str] = []
+        for d in shown:
+            for p in d["phases"]:
+                if p["name"] not in phase_names:
+                    phase_names.append(p["name"])
+        rows: list[dict[str, Any]] = []
+
+        def row(label: str, values: list[Any]) -> None:
+            rows.append({"": label, **dict(zip(names, values, strict=True))})
+
+        for ph in phase_names:
+            row(
+                f"{ph} ({cur})",
+                [next((p["cost"] for p in d["phases"] if p["name"] == ph), None) for d in shown],
+            )
+            row(
+                f"{ph} where",
+                [
+                    next(
+                        (
+                            f"{p['accelerator']} @ {p['region']} ({p['pricing']})"
+                            for p in d["phases"]
+                            if p["name"] == ph
+                        ),
+                        None,
+                    )
+                    for d in shown
+                ],
+            )
+        row(f"transfers ({cur})", [money_sum(t["cost"] for t in d["transfers"]) for d in shown])
+        row(f"total ({cur})", [d["total"] for d in shown])
+        first = shown[0]["total"]
+        row(f"vs first ({cur})", [round(d["total"] - first, 2) for d in shown])
+        row(
+            "vs first (%)",
+            [round((d["total"] - first) / first * 100, 1) if first else None for d in shown],
+        )
+        row(
+            "days to train",
+            [
+                round(sum(p["wall_clock_days"] for p in d["phases"] if p["kind"] == "train"), 1)
+                for d in shown
+            ],
+        )
+        for sev in ("block", "warn"):
+            row(
+                f"findings: {sev}",
+                [
+                    ", ".join(sorted({f["code"] for f in d["findings"] if f["severity"] == sev}))
+                    or "-"
+                    for d in shown
+                ],
+            )
+        return {"currency": cur, "scenarios": names, "rows": rows}
+
+
+def money_sum(values: Any) -> float:
+    return round(sum(values), 2)
+
+
+def compare(
+    scenarios: list[Scenario | str | Path],
+    catalog: Catalog | None = None,
+    *,
+    currency: str | None = None,
+    as_of: date | None = None,
+) -> Comparison:
+    """Quote several scenarios in one currency (the first one's unless given)."""
+    catalog = catalog if catalog is not None else load_catalog()
+    loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]
+    if not loaded:
+        raise ScenarioError("compare needs at least one scenario")
+    cur = currency or loaded[0].currency
+    return Comparison(quotes=[quote(s, catalog, currency=cur, as_of=as_of) for s in loaded])

@@ -1,0 +1,324 @@
+"""Split-plan quotes: contract, arithmetic, formats, rules by date, errors, golden outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from datetime import date
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from estimator import compare, load_scenario, parse_scenario, quote
+from estimator.cli import app
+from estimator.errors import ScenarioError
+from tests.conftest import EXAMPLES
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
+
+SMALL = """
+name = "small"
+as_of = 2025-11-27
+currency = "USD"
+
+[model]
+preset = "llama-3.1-8b"
+
+[[phases]]
+name = "train"
+tokens = 1e11
+devices = 16
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", provider = "lambda" }
+"""
+
+
+# -- contract and arithmetic ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_json_contract_and_sums(runner, path):
+    result = runner.invoke(app, ["quote", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert {"currency", "total", "phases", "transfers", "findings", "assumptions"} <= set(d)
+    for p in d["phases"]:
+        assert {
+            "name",
+            "kind",
+            "region",
+            "accelerator",
+            "devices",
+            "device_hours",
+            "wall_clock_days",
+            "cost",
+            "line_items",
+        } <= set(p)
+        assert p["cost"] == pytest.approx(sum(i["amount"] for i in p["line_items"]), abs=1e-6)
+        assert p["cost"] >= 0 and p["devices"] > 0
+    for f in d["findings"]:
+        assert {"severity", "code", "message"} <= set(f)
+    parts = sum(p["cost"] for p in d["phases"]) + sum(t["cost"] for t in d["transfers"])
+    assert d["total"] == pytest.approx(parts, abs=1e-6)
+    assert sum(d["by_region"].values()) == pytest.approx(d["total"], abs=0.01 * len(d["by_region"]))
+
+
+def test_hand_checked_rented_phase(write, catalog):
+    q = quote(load_scenario(write("s.toml", SMALL)), catalog)
+    phase = q.phases[0]
+    (item,) = phase.line_items
+    price = catalog.offers(provider="lambda", region="us-east", accelerator="h100-sxm")[
+        "price_per_device_hour"
+    ][0]
+    # 16 devices, whole 8-GPU instances, on demand: cost = device-hours x price.
+    assert phase.devices == 16
+    assert item.quantity == pytest.approx(phase.device_hours)
+    assert item.amount == pytest.approx(phase.device_hours * price)
+    assert phase.device_hours == pytest.approx(phase.physics["device_hours"])
+    assert q.total == pytest.approx(item.amount)
+
+
+def test_currency_conversion_of_the_quote(write, catalog):
+    s = load_scenario(write("s.toml", SMALL))
+    usd = quote(s, catalog)
+    cny = quote(s, catalog, currency="CNY")
+    rate = catalog.rate("CNY", date(2025, 11, 27)).per_usd
+    assert cny.total == pytest.approx(usd.total * rate)
+    assert cny.assumptions["fx_per_usd"]["CNY"]["per_usd"] == rate
+
+
+def test_same_scenario_in_toml_yaml_json_quotes_identically(write, catalog):
+    path = EXAMPLES / "split_abroad_home.toml"
+    data = tomllib.loads(path.read_text())
+    y = write("plan.yaml", yaml.safe_dump(data, sort_keys=False))
+    j = write("plan.json", json.dumps(data, default=str))
+    quotes = [quote(load_scenario(p), catalog).displayed() for p in (path, y, j)]
+    assert quotes[0] == quotes[1] == quotes[2]
+
+
+@settings(max_examples=10, deadline=None)
+@given(days=st.floats(1, 400), k=st.floats(1.5, 4))
+def test_serving_cost_linear_in_days(catalog, days, k):
+    base = tomllib.loads((EXAMPLES / "overseas_serving.toml").read_text())
+    base["as_of"] = date(2025, 11, 27)
+
+    def total(d: float) -> float:
+        data = json.loads(json.dumps(base, default=str))
+        for p in data["phases"]:
+            p["days"] = d
+        return quote(parse_scenario(data), catalog).total
+
+    a, b = total(days), total(days * k)
+    assert a > 0
+    assert b == pytest.approx(a * k, rel=1e-9)
+
+
+# -- rules ---------------------------------------------------------------------------------------
+
+
+def test_personal_data_abroad_blocks_and_strict_exits_1(runner):
+    path = EXAMPLES / "all_abroad.toml"
+    plain = runner.invoke(app, ["quote", str(path), "--format", "json"])
+    assert plain.exit_code == 0
+    codes = {(f["severity"], f["code"]) for f in json.loads(plain.stdout)["findings"]}
+    assert ("block", "cn-pipl-personal-data-abroad") in codes
+    strict = runner.invoke(app, ["quote", str(path), "--strict"])
+    assert strict.exit_code == 1
+    assert "blocked by cn-pipl-personal-data-abroad" in strict.stderr
+
+
+def test_clean_plan_passes_strict(runner):
+    result = runner.invoke(app, ["quote", str(EXAMPLES / "split_abroad_home.toml"), "--strict"])
+    assert result.exit_code == 0, result.output
+
+
+def test_rules_change_with_the_date(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+
+    def blocks(day: date) -> set[tuple[str, str]]:
+        q = quote(s, catalog, as_of=day)
+        return {(f.phase or "", f.code) for f in q.findings if f.severity == "block"}
+
+    assert ("pretrain", "us-ai-diffusion-offshore-access") in blocks(date(2025, 3, 1))
+    assert blocks(date(2025, 11, 27)) == set()
+    assert blocks(date(2024, 6, 1)) == set()
+
+
+def test_dataset_transfer_of_personal_data_abroad_is_blocked(write, catalog):
+    text = (
+        SMALL.replace('name = "train"', 'name = "home"\ndata = "personal"').replace(
+            'region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", '
+            'provider = "lambda"',
+            'region = "cn-west", accelerator = "ascend-910b", pricing = "owned"',
+        )
+        + """
+[[phases]]
+name = "abroad"
+tokens = 1e11
+devices = 16
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
+
+[[transfers]]
+from = "home"
+to = "abroad"
+what = "dataset"
+"""
+    )
+    q = quote(load_scenario(write("t.toml", text)), catalog)
+    blocks = {(f.phase, f.code) for f in q.findings if f.severity == "block"}
+    assert ("transfer home->abroad", "cn-pipl-personal-data-abroad") in blocks
+    (t,) = q.transfers
+    assert t.gigabytes == pytest.approx(1e11 * 4 / 1e9)  # 4 bytes per token
+    assert t.hours > 0 and t.cost > 0
+
+
+def test_border_crossing_uses_the_china_path(catalog):
+    q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"), catalog)
+    into_china = next(t for t in q.transfers if t.to == "post-train")
+    assert into_china.route.endswith("(sg -> CN)")
+    within = next(t for t in q.transfers if t.to == "serve-abroad")
+    assert within.cost == 0 and within.hours == 0
+
+
+def test_memory_that_does_not_fit_is_a_finding(write, catalog):
+    text = SMALL.replace('preset = "llama-3.1-8b"', 'preset = "llama-3.1-405b"').replace(
+        "devices = 16", "devices = 8"
+    )
+    q = quote(load_scenario(write("s.toml", text)), catalog)
+    assert any(f.code == "memory-does-not-fit" and f.severity == "block" for f in q.findings)
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("tokens = 1e11", "tokns = 1e11"),
+            "phases[0].tokns: unknown field 'tokns': did you mean 'tokens'?",
+        ),
+        (("tokens = 1e11", "tokens = -5"), "phases[0].tokens: Input should be greater than 0"),
+        (("tokens = 1e11", 'tokens = "many"'), "phases[0].tokens: Input should be a valid number"),
+        (('name = "train"\n', ""), "phases[0].name: missing required field"),
+        (
+            ('region = "us-east"', 'region = "us-eats"'),
+            "phases[0].site.region: unknown region 'us-eats': did you mean 'us-east'?",
+        ),
+        (
+            ('accelerator = "h100-sxm"', 'accelerator = "h1000"'),
+            "phases[0].site.accelerator: unknown accelerator 'h1000': did you mean 'h100-sxm'?",
+        ),
+        (
+            ('provider = "lambda"', 'provider = "lamda"'),
+            "phases[0].site.provider: unknown provider 'lamda': did you mean 'lambda'?",
+        ),
+        (('currency = "USD"', 'currency = "USDD"'), "currency: unknown currency 'USDD'"),
+        (
+            ('pricing = "on_demand"', 'pricing = "reserved_3y"'),
+            "phases[0].site: no reserved_3y offer for h100-sxm in us-east from lambda",
+        ),
+        (("as_of = 2025-11-27", "as_of = 1999-01-01"), "no exchange rate for"),
+        (
+            ('preset = "llama-3.1-8b"', 'preset = "llama-3.1-8"'),
+            "model.preset: unknown model 'llama-3.1-8'",
+        ),
+    ],
+)
+def test_bad_scenarios_are_one_line_exit_2(runner, write, change, expected):
+    path = write("bad.toml", SMALL.replace(*change))
+    before = path.read_text()
+    result = runner.invoke(app, ["quote", str(path)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}")
+    assert expected in lines[0]
+    assert "Traceback" not in result.output
+    assert path.read_text() == before
+
+
+def test_transfer_to_missing_phase(write):
+    path = write("bad.toml", SMALL + '\n[[transfers]]\nfrom = "train"\nto = "serv"\n')
+    with pytest.raises(ScenarioError, match=r"transfers\[0\] names a missing phase 'serv'"):
+        load_scenario(path)
+
+
+def test_file_errors(runner, write):
+    missing = runner.invoke(app, ["quote", "nope.toml"])
+    assert missing.exit_code == 2 and "nope.toml: no such file" in missing.stderr
+    broken = write("broken.toml", "name = \n")
+    result = runner.invoke(app, ["quote", str(broken)])
+    assert result.exit_code == 2 and "not valid TOML" in result.stderr
+    other = write("plan.txt", SMALL)
+    result = runner.invoke(app, ["quote", str(other)])
+    assert result.exit_code == 2 and "unknown file type '.txt'" in result.stderr
+
+
+def test_unreachable_latency_is_infeasible_exit_1(runner, write):
+    text = SMALL.replace(
+        "tokens = 1e11\ndevices = 16",
+        'kind = "serve"\ndays = 30\n'
+        "input_tokens_per_day = 1e9\noutput_tokens_per_day = 1e8\ntpot_ms = 0.5",
+    )
+    result = runner.invoke(app, ["quote", str(write("slow.toml", text))])
+    assert result.exit_code == 1
+    assert "no batch meets TPOT 0.5 ms" in result.stderr
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_golden_outputs(runner, golden, path):
+    for fmt, ext in (("json", "json"), ("table", "txt")):
+        result = runner.invoke(app, ["quote", str(path), "--format", fmt])
+        assert result.exit_code == 0, result.output
+        golden(f"quote-{path.stem}.{ext}", result.stdout)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_other_formats(runner, fmt):
+    result = runner.invoke(app, ["quote", str(EXAMPLES / "split_abroad_home.toml"), "-f", fmt])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("section,phase" if fmt == "csv" else "# ")
+
+
+def test_compare(runner, catalog):
+    files = [EXAMPLES / "split_abroad_home.toml", EXAMPLES / "deepseek_domestic.toml"]
+    result = runner.invoke(app, ["compare", *map(str, files), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    rows = {r[""]: r for r in d["rows"]}
+    a, b = d["scenarios"]
+    assert rows["total (CNY)"][b] - rows["total (CNY)"][a] == pytest.approx(
+        rows["vs first (CNY)"][b], abs=0.01
+    )
+    assert rows["vs first (CNY)"][a] == 0
+    lib = compare(files, catalog)
+    assert [q.name for q in lib.quotes] == [a, b]
+
+
+def test_schema_command(runner):
+    result = runner.invoke(app, ["schema"])
+    schema = json.loads(result.stdout)
+    assert "phases" in schema["properties"] and "as_of" in schema["required"]
+
+
+def test_to_polars(catalog):
+    q = quote(load_scenario(EXAMPLES / "deepseek_domestic.toml"), catalog)
+    df = q.to_polars()
+    assert df["amount"].sum() == pytest.approx(q.total)
+
+
+def test_planning_script_runs():
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "planning_script.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert "deadline (days)" in out.stdout and len(out.stdout.strip().splitlines()) == 7
