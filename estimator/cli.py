@@ -202,7 +202,9 @@ def compare_cmd(
     from estimator.report import render_comparison
 
     result = compare(
-        list(files), _load_catalog(catalog_dir), currency=currency,
+        list(files),
+        _load_catalog(catalog_dir),
+        currency=currency,
         as_of=_parse_date(as_of, "--as-of"),
     )
     typer.echo(render_comparison(result, fmt))
@@ -215,6 +217,176 @@ def schema_cmd() -> None:
     from estimator.scenario import json_schema
 
     typer.echo(to_json(json_schema()))
+
+
+# -- quick physics quotes ---------------------------------------------------------------------
+
+
+def _model_from_flags(
+    cat: Any, model: str | None, params: float | None, active: float | None
+) -> Any:
+    from estimator.errors import ScenarioError
+    from estimator.models import resolve_model
+
+    if (model is None) == (params is None):
+        raise ScenarioError("give exactly one of --model PRESET or --params N")
+    if model is not None:
+        return resolve_model(cat, model)
+    return resolve_model(cat, total_params=params, active_params=active or params)
+
+
+def _render_record(record: dict[str, Any], fmt: str) -> str:
+    from estimator.report import render_rows, to_json
+
+    if fmt == "json":
+        return to_json(record)
+    if fmt == "csv":
+        return render_rows([record], "csv")
+    rows = [{"quantity": k, "value": v} for k, v in record.items()]
+    return render_rows(rows, fmt)
+
+
+@app.command("train")
+@clean_errors
+def train_cmd(
+    tokens: Annotated[float, typer.Option(help="Training tokens, e.g. 15e12.")],
+    accelerator: Annotated[str, typer.Option(help="Accelerator id (see `catalog accelerators`).")],
+    model: Annotated[str | None, typer.Option(help="Model preset (see `catalog models`).")] = None,
+    params: Annotated[
+        float | None, typer.Option(help="Total parameters of a custom model.")
+    ] = None,
+    active_params: Annotated[
+        float | None, typer.Option(help="Active parameters per token (MoE; default = params).")
+    ] = None,
+    devices: Annotated[int | None, typer.Option(help="Devices to train on.")] = None,
+    deadline_days: Annotated[
+        float | None, typer.Option(help="Or: finish within this many days.")
+    ] = None,
+    precision: Annotated[str, typer.Option(help="bf16, fp16 or fp8.")] = "bf16",
+    mfu: Annotated[float | None, typer.Option(help="Override the MFU default.")] = None,
+    goodput: Annotated[float | None, typer.Option(help="Override the goodput default.")] = None,
+    workload: Annotated[str, typer.Option(help="pretrain or finetune.")] = "pretrain",
+    region: Annotated[str | None, typer.Option(help="Price in this region only.")] = None,
+    pricing: Annotated[str | None, typer.Option(help="Price with this pricing model only.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Price with this provider only.")] = None,
+    currency: CurrencyOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Prices as of (default today).")
+    ] = None,
+    fmt: FormatOpt = "table",
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Training estimate: FLOPs, device-hours, days, devices, memory, cost at the cheapest offer."""
+    _check_format(fmt)
+    from estimator.errors import ScenarioError
+    from estimator.quick import train_quote
+
+    if (devices is None) == (deadline_days is None):
+        raise ScenarioError("give exactly one of --devices or --deadline-days")
+    cat = _load_catalog(catalog_dir)
+    record = train_quote(
+        cat,
+        _model_from_flags(cat, model, params, active_params),
+        accelerator,
+        tokens,
+        currency=currency or "USD",
+        as_of=_parse_date(as_of, "--as-of") or date.today(),
+        region=region,
+        pricing=pricing,
+        provider=provider,
+        devices=devices,
+        deadline_days=deadline_days,
+        precision=precision,
+        mfu=mfu,
+        goodput=goodput,
+        workload=workload,
+    )
+    typer.echo(_render_record(record, fmt))
+
+
+@app.command("serve")
+@clean_errors
+def serve_cmd(
+    model: Annotated[str, typer.Option(help="Model preset (see `catalog models`).")],
+    accelerator: Annotated[str, typer.Option(help="Accelerator id.")],
+    input_len: Annotated[int, typer.Option(help="Input tokens per request.")],
+    output_len: Annotated[int, typer.Option(help="Output tokens per request.")],
+    precision: Annotated[str, typer.Option(help="bf16, fp16, fp8 or int8.")] = "bf16",
+    tpot_ms: Annotated[float | None, typer.Option(help="Time per output token target, ms.")] = None,
+    ttft_ms: Annotated[float | None, typer.Option(help="Time to first token target, ms.")] = None,
+    devices: Annotated[
+        int | None, typer.Option(help="Devices per replica (default: searched).")
+    ] = None,
+    input_tokens_per_day: Annotated[float | None, typer.Option(help="Daily input tokens.")] = None,
+    output_tokens_per_day: Annotated[
+        float | None, typer.Option(help="Daily output tokens.")
+    ] = None,
+    peak_to_average: Annotated[float | None, typer.Option(help="Peak / average demand.")] = None,
+    region: Annotated[str | None, typer.Option(help="Price in this region only.")] = None,
+    pricing: Annotated[str | None, typer.Option(help="Price with this pricing model only.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Price with this provider only.")] = None,
+    currency: CurrencyOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Prices as of (default today).")
+    ] = None,
+    fmt: FormatOpt = "table",
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Serving estimate: prefill and decode tokens/s per device, batch, devices, cost per 1M."""
+    _check_format(fmt)
+    from estimator.physics import DEFAULT_PEAK_TO_AVERAGE
+    from estimator.quick import serve_quote
+
+    cat = _load_catalog(catalog_dir)
+    record = serve_quote(
+        cat,
+        _model_from_flags(cat, model, None, None),
+        accelerator,
+        currency=currency or "USD",
+        as_of=_parse_date(as_of, "--as-of") or date.today(),
+        region=region,
+        pricing=pricing,
+        provider=provider,
+        precision=precision,
+        input_len=input_len,
+        output_len=output_len,
+        tpot_ms=tpot_ms,
+        ttft_ms=ttft_ms,
+        devices=devices,
+        input_tokens_per_day=input_tokens_per_day,
+        output_tokens_per_day=output_tokens_per_day,
+        peak_to_average=peak_to_average or DEFAULT_PEAK_TO_AVERAGE,
+    )
+    typer.echo(_render_record(record, fmt))
+
+
+@app.command("calibration")
+@clean_errors
+def calibration_cmd(fmt: FormatOpt = "table", catalog_dir: CatalogDir = None) -> None:
+    """Published training and serving runs vs our prediction with default settings (% error)."""
+    _check_format(fmt)
+    from estimator.calibration import calibration_table, summary
+    from estimator.report import render_rows
+
+    table = calibration_table(_load_catalog(catalog_dir))
+    rows = table.to_dicts()
+    if fmt in ("json", "csv"):
+        typer.echo(render_rows(rows, fmt))
+        return
+    cols = [
+        "run",
+        "kind",
+        "scored",
+        "accelerator",
+        "published",
+        "predicted",
+        "unit",
+        "error_pct",
+        "tolerance_pct",
+    ]
+    typer.echo(render_rows(rows, fmt, cols, title="Calibration against published runs"))
+    typer.echo("")
+    typer.echo(render_rows(summary(table).to_dicts(), fmt, title="Summary (scored runs)"))
 
 
 def main() -> None:

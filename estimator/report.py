@@ -33,6 +33,8 @@ def _cell(value: Any, digits: int = 4) -> Any:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
+        if abs(value) >= 1e15:
+            return f"{value:.4g}"
         if abs(value) >= 1000:
             return f"{value:,.0f}"
         return f"{value:.{digits}g}"
