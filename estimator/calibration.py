@@ -45,17 +45,28 @@ def _model(catalog: Any, run: dict[str, Any]) -> ModelSpec:
 
 def _predict(catalog: Any, run: dict[str, Any]) -> float:
     model = _model(catalog, run)
-    frame = pl.DataFrame({"accelerator": [run["accelerator"]], "devices": [run["devices"]]},
-                         schema={"accelerator": pl.String, "devices": pl.Int64})
+    frame = pl.DataFrame(
+        {"accelerator": [run["accelerator"]], "devices": [run["devices"]]},
+        schema={"accelerator": pl.String, "devices": pl.Int64},
+    )
     if run["kind"] == "train":
         out = training_frame(
-            catalog, model, frame, tokens=float(run["tokens"]), precision=run["precision"],
+            catalog,
+            model,
+            frame,
+            tokens=float(run["tokens"]),
+            precision=run["precision"],
             seq_len=int(run["seq_len"]),
         )
     else:
         out = serving_frame(
-            catalog, model, frame, precision=run["precision"], input_len=int(run["input_len"]),
-            output_len=int(run["output_len"]), tpot_ms=run["tpot_ms"],
+            catalog,
+            model,
+            frame,
+            precision=run["precision"],
+            input_len=int(run["input_len"]),
+            output_len=int(run["output_len"]),
+            tpot_ms=run["tpot_ms"],
         )
     return float(out[run["unit"]][0])
 
@@ -96,12 +107,12 @@ def summary(table: pl.DataFrame | None = None, catalog: Any = None) -> pl.DataFr
             pl.col("error_pct").abs().max().alias("max_abs_error_pct"),
         )
         .with_columns(
-            pl.col("kind").replace_strict({k: v[0] for k, v in TARGETS.items()}).alias(
-                "target_median_pct"
-            ),
-            pl.col("kind").replace_strict({k: v[1] for k, v in TARGETS.items()}).alias(
-                "target_max_pct"
-            ),
+            pl.col("kind")
+            .replace_strict({k: v[0] for k, v in TARGETS.items()})
+            .alias("target_median_pct"),
+            pl.col("kind")
+            .replace_strict({k: v[1] for k, v in TARGETS.items()})
+            .alias("target_max_pct"),
         )
     )
 
@@ -111,6 +122,15 @@ if __name__ == "__main__":  # pragma: no cover - manual report
 
     t = calibration_table(load_catalog())
     with pl.Config(tbl_rows=50, tbl_cols=12, fmt_str_lengths=40, tbl_width_chars=200):
-        print(t.select("run", "scored", "accelerator", "published", "predicted", "error_pct",
-                       "tolerance_pct"))
+        print(
+            t.select(
+                "run",
+                "scored",
+                "accelerator",
+                "published",
+                "predicted",
+                "error_pct",
+                "tolerance_pct",
+            )
+        )
         print(summary(t))

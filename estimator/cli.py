@@ -43,6 +43,11 @@ CatalogDir = Annotated[
     ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+SamplesOpt = Annotated[
+    int | None,
+    typer.Option("--samples", help="Monte-Carlo samples for P10/P50/P90 (catalog ranges)."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for --samples.")]
 CurrencyOpt = Annotated[
     str | None, typer.Option("--currency", help="Show money in this currency (ISO code).")
 ]
@@ -169,6 +174,8 @@ def quote_cmd(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any rule blocks the plan.")
     ] = False,
+    samples: SamplesOpt = None,
+    seed: SeedOpt = 0,
     catalog_dir: CatalogDir = None,
 ) -> None:
     """Quote a split plan: devices, time and money per phase, region and currency, and findings."""
@@ -178,10 +185,26 @@ def quote_cmd(
     from estimator.scenario import load_scenario
 
     scenario = load_scenario(file)
-    result = quote(
-        scenario, _load_catalog(catalog_dir), currency=currency, as_of=_parse_date(as_of, "--as-of")
-    )
-    typer.echo(render_quote(result, fmt))
+    cat = _load_catalog(catalog_dir)
+    day = _parse_date(as_of, "--as-of")
+    if any(p.is_auto for p in scenario.phases):
+        # Sites left to the planner: place them (cheapest allowed), then quote as usual.
+        from estimator.plan import plan, site_of, with_sites
+
+        planned = plan(scenario, cat, currency=currency, as_of=day)
+        scenario = with_sites(scenario, {p.name: site_of(p) for p in planned.quote.phases})
+        result = planned.quote
+        result.assumptions["placed_by_planner"] = [p.phase for p in planned.phases]
+    else:
+        result = quote(scenario, cat, currency=currency, as_of=day)
+    uncertainty = None
+    if samples is not None:
+        from estimator.report import samples_data
+        from estimator.uncertainty import sample
+
+        pct = sample(scenario, cat, result, samples, seed)
+        uncertainty = samples_data(pct, samples, seed)
+    typer.echo(render_quote(result, fmt, uncertainty))
     if strict and result.blocked:
         codes = sorted({f.code for f in result.findings if f.severity == "block"})
         raise _fail([f"blocked by {', '.join(codes)} (--strict)"], EXIT_INFEASIBLE)
@@ -217,6 +240,98 @@ def schema_cmd() -> None:
     from estimator.scenario import json_schema
 
     typer.echo(to_json(json_schema()))
+
+
+@app.command("plan")
+@clean_errors
+def plan_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help='Scenario file; phases with site = "auto" '
+            "(or lists of allowed regions...) are placed."
+        ),
+    ],
+    objective: Annotated[str, typer.Option(help="cost or time.")] = "cost",
+    max_devices: Annotated[
+        int | None, typer.Option(help="Most devices one phase can actually get.")
+    ] = None,
+    top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = 3,
+    samples: SamplesOpt = None,
+    seed: SeedOpt = 0,
+    shock: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=YYYY-MM-DD (see `catalog shocks`) or a CSV of policy rows; "
+            "re-plans the phases it blocks."
+        ),
+    ] = None,
+    fmt: FormatOpt = "table",
+    currency: CurrencyOpt = None,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
+    _check_format(fmt)
+    from estimator.errors import ScenarioError
+    from estimator.plan import apply_shock, plan
+    from estimator.report import plan_data, render_plan, samples_data
+    from estimator.scenario import load_scenario
+
+    if objective not in ("cost", "time"):
+        raise ScenarioError(f"--objective must be cost or time, got '{objective}'")
+    if max_devices is not None and max_devices <= 0:
+        raise ScenarioError(f"--max-devices must be positive, got {max_devices}")
+    if top_k < 1:
+        raise ScenarioError(f"--top-k must be at least 1, got {top_k}")
+    if samples is not None and samples <= 0:
+        raise ScenarioError(f"--samples must be a positive whole number, got {samples}")
+    scenario = load_scenario(file)
+    cat = _load_catalog(catalog_dir)
+    kwargs: dict[str, Any] = {
+        "objective": objective,
+        "max_devices": max_devices,
+        "currency": currency,
+    }
+    shocked = apply_shock(scenario, cat, shock, **kwargs) if shock else None
+    chosen = shocked.base if shocked else plan(scenario, cat, top_k=top_k, **kwargs)
+    pct = None
+    if samples is not None:
+        from estimator.uncertainty import sample
+
+        fixed = scenario if not chosen.phases else _planned_scenario(scenario, chosen)
+        pct = samples_data(sample(fixed, cat, chosen.quote, samples, seed), samples, seed)
+    typer.echo(render_plan(plan_data(chosen, pct, shocked), fmt))
+
+
+def _planned_scenario(scenario: Any, chosen: Any) -> Any:
+    from estimator.plan import site_of, with_sites
+
+    return with_sites(scenario, {p.name: site_of(p) for p in chosen.quote.phases})
+
+
+@app.command("sensitivity")
+@clean_errors
+def sensitivity_cmd(
+    file: Annotated[Path, typer.Argument(help="Scenario file (auto sites are planned first).")],
+    swing: Annotated[
+        float, typer.Option(help="+/- fraction for inputs without a catalog range.")
+    ] = 0.2,
+    fmt: FormatOpt = "table",
+    currency: CurrencyOpt = None,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time."""
+    _check_format(fmt)
+    from estimator.plan import plan
+    from estimator.report import render_sensitivity
+    from estimator.scenario import load_scenario
+    from estimator.uncertainty import sensitivity
+
+    scenario = load_scenario(file)
+    cat = _load_catalog(catalog_dir)
+    chosen = plan(scenario, cat, currency=currency)
+    fixed = _planned_scenario(scenario, chosen)
+    typer.echo(render_sensitivity(sensitivity(fixed, cat, chosen.quote, swing), chosen.quote, fmt))
 
 
 # -- quick physics quotes ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ from estimator.models import ModelSpec
 
 PRECISIONS = ("bf16", "fp16", "fp8", "int8")
 TRAINING_PRECISIONS = ("bf16", "fp16", "fp8")
-_PEAK_COLUMN = {
+PEAK_COLUMN = {
     "bf16": "bf16_tflops",
     "fp16": "fp16_tflops",
     "fp8": "fp8_tflops",
@@ -119,7 +119,7 @@ def _check_precision(precision: str, training: bool) -> None:
 def _with_device(catalog: Any, frame: pl.DataFrame, precision: str) -> pl.DataFrame:
     acc = catalog.table("accelerators").select(
         pl.col("id").alias("accelerator"),
-        (pl.col(_PEAK_COLUMN[precision]) * 1e12).alias("peak_flops"),
+        (pl.col(PEAK_COLUMN[precision]) * 1e12).alias("peak_flops"),
         (pl.col("bf16_tflops") * 1e12).alias("bf16_flops"),
         (pl.col("hbm_gib") * _GIB).alias("hbm_bytes"),
         (pl.col("hbm_tbps") * 1e12).alias("hbm_bw"),
@@ -142,45 +142,51 @@ def _with_model(frame: pl.DataFrame, model: ModelSpec) -> pl.DataFrame:
 def efficiency_lookup(
     catalog: Any, frame: pl.DataFrame, workload: str, arch: str, prefix: str
 ) -> pl.DataFrame:
-    """Adds `{prefix}mfu`, `{prefix}goodput`, `{prefix}row` from efficiency.csv, most specific
-    first: (accelerator, arch), (accelerator, '*'), ('*', arch), ('*', '*')."""
+    """Adds `{prefix}mfu`, `{prefix}goodput`, `{prefix}mfu_low`, `{prefix}mfu_high` and
+    `{prefix}row` from efficiency.csv, most specific first: (accelerator, arch),
+    (accelerator, '*'), ('*', arch), ('*', '*'). A row's missing range means no uncertainty."""
+    fields = ("mfu", "goodput", "mfu_low", "mfu_high", "row")
     eff = catalog.table("efficiency").filter(pl.col("workload") == workload)
-    parts = []
-    for acc_any, arch_key in ((False, arch), (False, "*"), (True, arch), (True, "*")):
+    out = frame
+    tiers: dict[str, list[str]] = {f: [] for f in fields}
+    for i, (any_acc, arch_key) in enumerate(
+        ((False, arch), (False, "*"), (True, arch), (True, "*"))
+    ):
         rows = eff.filter(pl.col("arch") == arch_key)
-        rows = rows.filter(pl.col("accelerator") == "*") if acc_any else rows
+        rows = rows.filter(pl.col("accelerator") == "*") if any_acc else rows
         label = pl.concat_str(
             pl.lit("efficiency.csv "), pl.col("accelerator"), pl.lit(f"/{workload}/{arch_key}")
         )
-        parts.append(rows.select("accelerator", "mfu", "goodput", label.alias("row")))
-    out = frame
-    cols_m, cols_g, cols_r = [], [], []
-    for i, part in enumerate(parts):
-        names = {c: f"_e{i}_{c}" for c in ("mfu", "goodput", "row")}
-        if i < 2:
-            out = out.join(part.rename(names), on="accelerator", how="left")
+        part = rows.select(
+            "accelerator",
+            "mfu",
+            "goodput",
+            pl.col("mfu_low").fill_null(pl.col("mfu")),
+            pl.col("mfu_high").fill_null(pl.col("mfu")),
+            label.alias("row"),
+        ).rename({f: f"_e{i}_{f}" for f in fields})
+        if any_acc:
+            part = part.drop("accelerator").head(1)
+            out = (
+                out.join(part, how="cross")
+                if part.height
+                else out.with_columns([pl.lit(None).alias(f"_e{i}_{f}") for f in fields])
+            )
         else:
-            rows = part.head(1).drop("accelerator").rename(names)
-            if rows.is_empty():
-                out = out.with_columns(
-                    [
-                        pl.lit(None, pl.Float64).alias(names["mfu"]),
-                        pl.lit(None, pl.Float64).alias(names["goodput"]),
-                        pl.lit(None, pl.String).alias(names["row"]),
-                    ]
-                )
-            else:
-                first = rows.row(0, named=True)
-                out = out.with_columns([pl.lit(v).alias(k) for k, v in first.items()])
-        cols_m.append(names["mfu"])
-        cols_g.append(names["goodput"])
-        cols_r.append(names["row"])
-    out = out.with_columns(
-        pl.coalesce(cols_m).alias(f"{prefix}mfu"),
-        pl.coalesce(cols_g).alias(f"{prefix}goodput"),
-        pl.coalesce(cols_r).alias(f"{prefix}row"),
+            out = out.join(part, on="accelerator", how="left")
+        for f in fields:
+            tiers[f].append(f"_e{i}_{f}")
+    # The range goes with the row whose mfu was chosen, not an independent coalesce.
+    chosen = pl.coalesce(
+        [pl.when(pl.col(m).is_not_null()).then(pl.lit(k)) for k, m in enumerate(tiers["mfu"])]
     )
-    return out.drop(cols_m + cols_g + cols_r)
+    picked = [
+        pl.coalesce([pl.when(chosen == k).then(pl.col(c)) for k, c in enumerate(tiers[f])]).alias(
+            f"{prefix}{f}"
+        )
+        for f in fields
+    ]
+    return out.with_columns(picked).drop([c for cols in tiers.values() for c in cols])
 
 
 def _col_or(frame: pl.DataFrame, name: str, value: Any, dtype: Any) -> pl.Expr:
@@ -270,6 +276,8 @@ def training_frame(
             "eff_mfu",
             "eff_goodput",
             "eff_row",
+            "eff_mfu_low",
+            "eff_mfu_high",
         )
         if c not in frame.columns
     ]
@@ -277,7 +285,11 @@ def training_frame(
         _with_device(
             catalog,
             frame.drop(
-                [c for c in TRAINING_COLUMNS if c in frame.columns and c not in ("devices",)]
+                [
+                    c
+                    for c in TRAINING_COLUMNS
+                    if c in frame.columns and c not in ("devices", "mfu", "goodput")
+                ]
             ),
             precision,
         ),
@@ -287,9 +299,13 @@ def training_frame(
     df = df.with_columns(
         tokens=pl.lit(float(tokens)),
         seq_len=pl.lit(float(seq_len or DEFAULT_SEQ_LEN)),
-        mfu=pl.lit(mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
-        goodput=pl.lit(goodput, pl.Float64).fill_null(pl.col("eff_goodput")),
+        # A frame's own mfu / goodput columns (sampling, sweeps) win over the scalar settings.
+        mfu=_col_or(df, "mfu", mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
+        goodput=_col_or(df, "goodput", goodput, pl.Float64).fill_null(pl.col("eff_goodput")),
         efficiency_row=pl.lit("given") if mfu and goodput else pl.col("eff_row"),
+        # The default's range (for sampling); a given mfu has none.
+        mfu_low=pl.lit(mfu, pl.Float64).fill_null(pl.col("eff_mfu_low")),
+        mfu_high=pl.lit(mfu, pl.Float64).fill_null(pl.col("eff_mfu_high")),
         overhead_bytes=pl.lit(
             w.NONMATMUL_BYTES_PER_LAYER_HIDDEN if overhead_bytes is None else float(overhead_bytes)
         ),
@@ -340,7 +356,7 @@ def _accelerator_row(
 ) -> dict[str, Any]:
     _check_precision(precision, training)
     row: dict[str, Any] = catalog.accelerator(accelerator)
-    if row.get(_PEAK_COLUMN[precision]) is None:
+    if row.get(PEAK_COLUMN[precision]) is None:
         raise ScenarioError(f"{accelerator} has no {precision} support", "precision")
     return row
 
@@ -474,7 +490,11 @@ def _serving_at(
     keep = set(frame.columns)
     df = _with_model(
         _with_device(
-            catalog, frame.drop([c for c in SERVING_COLUMNS if c in frame.columns]), precision
+            catalog,
+            frame.drop(
+                [c for c in SERVING_COLUMNS if c in frame.columns and c != "decode_efficiency"]
+            ),
+            precision,
         ),
         model,
     )
@@ -487,12 +507,16 @@ def _serving_at(
         kv_bytes=pl.lit(bpp),
         tpot_s=pl.lit(None if tpot_ms is None else tpot_ms / 1000.0, pl.Float64),
         devices=_col_or(df, "devices", devices, pl.Int64),
-        dec_eff=pl.lit(decode_efficiency, pl.Float64).fill_null(pl.col("dec_mfu")),
+        dec_eff=_col_or(df, "decode_efficiency", decode_efficiency, pl.Float64).fill_null(
+            pl.col("dec_mfu")
+        ),
         pre_mfu=pl.lit(prefill_mfu, pl.Float64).fill_null(pl.col("pre_mfu")),
         serve_goodput=pl.col("dec_goodput"),
         peak_to_average=pl.lit(float(peak_to_average)),
-        input_tokens_per_day=pl.lit(input_tokens_per_day, pl.Float64),
-        output_tokens_per_day=pl.lit(output_tokens_per_day, pl.Float64),
+        input_tokens_per_day=_col_or(df, "input_tokens_per_day", input_tokens_per_day, pl.Float64),
+        output_tokens_per_day=_col_or(
+            df, "output_tokens_per_day", output_tokens_per_day, pl.Float64
+        ),
     )
     df = df.with_columns(tp=w.serving_tp())
     df = df.with_columns(kv_cap=w.kv_batch_cap())
@@ -512,6 +536,12 @@ def _serving_at(
         / _GIB,
         weights_gib=w.weight_bytes() / _GIB,
         decode_efficiency=pl.col("dec_eff"),
+        decode_efficiency_low=pl.lit(decode_efficiency, pl.Float64).fill_null(
+            pl.col("dec_mfu_low")
+        ),
+        decode_efficiency_high=pl.lit(decode_efficiency, pl.Float64).fill_null(
+            pl.col("dec_mfu_high")
+        ),
         prefill_mfu=pl.col("pre_mfu"),
         efficiency_rows=pl.concat_str(pl.col("dec_row"), pl.lit("; "), pl.col("pre_row")),
     )
@@ -528,7 +558,8 @@ def _serving_at(
         replicas=w.replicas_for_demand(),
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
-    out = [c for c in df.columns if c in keep or c in SERVING_COLUMNS or c == "peak_to_average"]
+    extra = ("peak_to_average", "decode_efficiency_low", "decode_efficiency_high")
+    out = [c for c in df.columns if c in keep or c in SERVING_COLUMNS or c in extra]
     return df.select(out)
 
 

@@ -335,7 +335,7 @@ class _Quoter:
     ) -> PhaseQuote:
         if not isinstance(phase.site, Site):
             raise ScenarioError(
-                "site is chosen by the planner: run `splitcompute plan` for this scenario",
+                "site is chosen by the planner: use `splitcompute plan` or estimator.plan.plan",
                 self.where(f"phases[{i}].site"),
             )
         site = phase.site

@@ -86,8 +86,10 @@ def money(amount: float) -> float:
     return round(amount + 0.0, 2)
 
 
-def render_quote(quote: Quote, fmt: str) -> str:
+def render_quote(quote: Quote, fmt: str, uncertainty: dict[str, Any] | None = None) -> str:
     data = quote.displayed()
+    if uncertainty is not None:
+        data["uncertainty"] = uncertainty
     if fmt == "json":
         return to_json(data)
     if fmt == "csv":
@@ -203,6 +205,8 @@ def _quote_text(d: dict[str, Any], fmt: str) -> str:
         out.append("Findings\nnone" if not md else "## Findings\n\nnone")
     assumptions = [{"assumption": k, "value": _assumption(v)} for k, v in d["assumptions"].items()]
     out.append(render_rows(assumptions, fmt, title="Assumptions"))
+    if "uncertainty" in d:
+        out.append(render_uncertainty(d["uncertainty"], cur, fmt))
     return "\n\n".join(out)
 
 
@@ -223,3 +227,141 @@ def render_comparison(cmp: Comparison, fmt: str) -> str:
     if fmt == "json":
         return to_json(data)
     return render_rows(data["rows"], fmt, title=None if fmt == "csv" else "Comparison")
+
+
+# -- plans, uncertainty, sensitivity, shocks ---------------------------------------------
+
+
+def plan_data(plan: Any, samples: Any = None, shock: Any = None) -> dict[str, Any]:
+    """The planner's answer as data: the chosen plan as a full quote, each auto phase's
+    candidates and alternatives, and optional percentiles and shock re-plan."""
+    from dataclasses import asdict
+
+    data: dict[str, Any] = {"quote": plan.quote.displayed(), "objective": plan.objective}
+    data["placements"] = [
+        {
+            "phase": p.phase,
+            "candidates": p.candidates,
+            "allowed": p.allowed,
+            "removed": p.removed,
+            "alternatives": [asdict(a) for a in p.alternatives],
+        }
+        for p in plan.phases
+    ]
+    if samples is not None:
+        data["uncertainty"] = samples
+    if shock is not None:
+        data["shock"] = {
+            "shocks": shock.shocks,
+            "judged_on": shock.judged_on,
+            "total_before": money(shock.base.quote.total),
+            "total_after": money(shock.shocked.total),
+            "extra_cost": money(shock.extra_cost),
+            "replanned": [asdict(r) for r in shock.replanned],
+            "quote_after": shock.shocked.displayed(),
+        }
+    return data
+
+
+def samples_data(percentiles: list[Any], samples: int, seed: int) -> dict[str, Any]:
+    return {
+        "samples": samples,
+        "seed": seed,
+        "percentiles": [
+            {"name": p.name, "p10": money(p.p10), "p50": money(p.p50), "p90": money(p.p90)}
+            for p in percentiles
+        ],
+    }
+
+
+def render_plan(data: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return to_json(data)
+    cur = data["quote"]["currency"]
+    if fmt == "csv":
+        rows = [
+            {"phase": p["phase"], **a}
+            for p in data.get("placements", [])
+            for a in p["alternatives"]
+        ]
+        return render_rows(rows, "csv")
+    out = [_quote_text(data["quote"], fmt)]
+    for p in data.get("placements", []):
+        removed = ", ".join(f"{k} {v}" for k, v in p["removed"].items() if v) or "none"
+        rows = [
+            {
+                "#": a["rank"],
+                "accelerator": a["accelerator"],
+                "region": a["region"],
+                "pricing": a["pricing"],
+                "provider": a["provider"],
+                "devices": a["devices"] or "",
+                "days": a["wall_clock_days"] if a["devices"] else "",
+                f"cost ({cur})": _fmt_money(a["cost"]) if a["devices"] else "",
+                "verdict": a["verdict"],
+            }
+            for a in p["alternatives"]
+        ]
+        title = (
+            f"Placement of {p['phase']}: {p['allowed']} of {p['candidates']} options allowed "
+            f"(removed: {removed})"
+        )
+        out.append(render_rows(rows, fmt, title=title))
+    if "uncertainty" in data:
+        out.append(render_uncertainty(data["uncertainty"], cur, fmt))
+    if "shock" in data:
+        s = data["shock"]
+        rows = [
+            {
+                "phase": r["phase"],
+                "rule": r["rule"],
+                "before": r["before"],
+                "after": r["after"],
+                f"extra cost ({cur})": _fmt_money(r["extra_cost"]),
+                "extra days": f"{r['extra_days']:+.1f}",
+            }
+            for r in s["replanned"]
+        ]
+        title = (
+            f"Shock {', '.join(s['shocks'])} judged on {s['judged_on']}: total "
+            f"{_fmt_money(s['total_before'])} -> {_fmt_money(s['total_after'])} {cur} "
+            f"({_fmt_money(s['extra_cost'])})"
+        )
+        out.append(render_rows(rows, fmt, title=title) if rows else f"{title}\nno phase affected")
+    return "\n\n".join(out)
+
+
+def render_uncertainty(u: dict[str, Any], cur: str, fmt: str) -> str:
+    rows = [
+        {
+            "": p["name"],
+            f"P10 ({cur})": _fmt_money(p["p10"]),
+            f"P50 ({cur})": _fmt_money(p["p50"]),
+            f"P90 ({cur})": _fmt_money(p["p90"]),
+        }
+        for p in u["percentiles"]
+    ]
+    return render_rows(rows, fmt, title=f"Uncertainty ({u['samples']} samples, seed {u['seed']})")
+
+
+def render_sensitivity(swings: list[Any], quote: Any, fmt: str) -> str:
+    cur = quote.currency
+    rows = [
+        {
+            "input": s.input,
+            "low": round(s.low, 4),
+            "high": round(s.high, 4),
+            f"total at low ({cur})": money(s.total_at_low),
+            f"total at high ({cur})": money(s.total_at_high),
+            f"swing ({cur})": money(s.swing),
+        }
+        for s in swings
+    ]
+    if fmt in ("json", "csv"):
+        return render_rows(rows, fmt)
+    for r in rows:
+        for k in list(r):
+            if k.startswith(("total", "swing")):
+                r[k] = _fmt_money(r[k])
+    title = f"Sensitivity of {quote.name}: total {_fmt_money(money(quote.total))} {cur}"
+    return render_rows(rows, fmt, title=title)

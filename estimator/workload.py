@@ -227,9 +227,11 @@ def expert_params() -> pl.Expr:
     0 for dense models."""
     e, k = _z("experts"), _z("experts_active")
     moe = (e > k) & (k > 0)
-    return pl.when(moe).then(
-        (pl.col("total_params") - pl.col("active_params")) / (e - k)
-    ).otherwise(0.0)
+    return (
+        pl.when(moe)
+        .then((pl.col("total_params") - pl.col("active_params")) / (e - k))
+        .otherwise(0.0)
+    )
 
 
 def weights_read_bytes(batch: str | pl.Expr) -> pl.Expr:
@@ -263,10 +265,14 @@ def decode_step_seconds(batch: str | pl.Expr) -> pl.Expr:
     tp = pl.col("tp").cast(pl.Float64)
     bytes_ = weights_read_bytes(b) + b * decode_context() * kv_bytes_per_token()
     t_mem = bytes_ / (tp * pl.col("hbm_bw"))
-    t_cmp = b * (
-        2.0 * pl.col("active_params") / pl.col("peak_flops")
-        + attention_flops_per_token(decode_context(), absorbed=True) / pl.col("bf16_flops")
-    ) / tp
+    t_cmp = (
+        b
+        * (
+            2.0 * pl.col("active_params") / pl.col("peak_flops")
+            + attention_flops_per_token(decode_context(), absorbed=True) / pl.col("bf16_flops")
+        )
+        / tp
+    )
     return decode_latency_seconds() + pl.max_horizontal(
         t_mem / pl.col("dec_eff"), t_cmp / pl.col("pre_mfu")
     )

@@ -322,3 +322,8 @@ def test_planning_script_runs():
         timeout=120,
     )
     assert "deadline (days)" in out.stdout and len(out.stdout.strip().splitlines()) == 7
+
+
+def test_library_quote_of_auto_sites_points_to_the_planner(catalog):
+    with pytest.raises(ScenarioError, match=r"phases\[0\].site: site is chosen by the planner"):
+        quote(load_scenario(EXAMPLES / "split_auto.toml"), catalog)

@@ -1,0 +1,243 @@
+"""The planner, sampling, sensitivity and policy shocks."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from estimator import load_scenario, parse_scenario, quote
+from estimator.cli import app
+from estimator.costing import options_frame
+from estimator.errors import InfeasibleError
+from estimator.models import resolve_model
+from estimator.plan import apply_shock, evaluate, placement_frame, plan
+from estimator.uncertainty import sample, sensitivity
+from tests.conftest import EXAMPLES
+
+AUTO = EXAMPLES / "split_auto.toml"
+
+
+def _train_scenario(**phase) -> dict:
+    return {
+        "name": "t",
+        "as_of": phase.pop("as_of", "2025-11-27"),
+        "currency": "USD",
+        "tenant_hq": phase.pop("tenant_hq", "CN"),
+        "model": {"preset": phase.pop("model", "llama-3.1-8b")},
+        "phases": [{"name": "p", "site": "auto", **phase}],
+    }
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    tokens=st.floats(1e10, 2e12),
+    deadline=st.floats(3, 200),
+    data=st.sampled_from(["public", "personal"]),
+    as_of=st.sampled_from(["2024-06-01", "2025-03-01", "2025-11-27"]),
+    model=st.sampled_from(["llama-3.1-8b", "llama-3.1-70b"]),
+)
+def test_choice_is_allowed_feasible_and_never_dearer(catalog, tokens, deadline, data, as_of, model):
+    scenario = parse_scenario(
+        _train_scenario(tokens=tokens, deadline_days=deadline, data=data, as_of=as_of, model=model)
+    )
+    spec = resolve_model(catalog, model)
+    day = date.fromisoformat(as_of)
+    candidates = placement_frame(catalog, scenario, scenario.phases[0], options_frame(catalog, day))
+    scored = evaluate(catalog, scenario, scenario.phases[0], spec, candidates, day)
+    allowed = scored.filter(pl.col("rejected").is_null())
+    try:
+        result = plan(scenario, catalog)
+    except InfeasibleError:
+        assert allowed.is_empty()
+        return
+    chosen = result.quote.phases[0]
+    assert not any(f.severity == "block" for f in result.quote.findings)
+    assert chosen.physics["fits"] and chosen.wall_clock_days <= deadline * (1 + 1e-9)
+    cheapest_usd = allowed["total_usd"].min()
+    assert chosen.cost <= cheapest_usd * (1 + 1e-9) + 1e-6
+    if data == "personal":
+        assert chosen.region.startswith("cn-")
+
+
+def test_plan_places_auto_phases_and_keeps_fixed_ones(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    fixed = plan(s, catalog)
+    assert fixed.phases == []  # nothing to place
+    assert fixed.quote.total == pytest.approx(quote(s, catalog).total)
+    auto = plan(load_scenario(AUTO), catalog)
+    placed = {p.phase for p in auto.phases}
+    assert placed == {"pretrain", "post-train", "serve-cn", "serve-abroad"}
+    serve_cn = next(p for p in auto.quote.phases if p.name == "serve-cn")
+    assert serve_cn.region.startswith("cn-")  # personal data stays home
+    for p in auto.phases:
+        assert p.alternatives[0].verdict == "chosen"
+        costs = [a.cost for a in p.alternatives if not a.verdict.startswith("rejected")]
+        assert costs == sorted(costs)
+
+
+def test_objective_time_prefers_faster(catalog):
+    data = _train_scenario(tokens=1e12, devices=256)
+    by_cost = plan(parse_scenario(data), catalog).quote.phases[0]
+    by_time = plan(parse_scenario(data), catalog, objective="time").quote.phases[0]
+    assert by_time.wall_clock_days <= by_cost.wall_clock_days
+    assert by_cost.cost <= by_time.cost
+
+
+def test_max_devices_caps_capacity(catalog):
+    data = _train_scenario(tokens=1e12, deadline_days=5)
+    free = plan(parse_scenario(data), catalog)
+    capped_at = free.quote.phases[0].devices * 2
+    capped = plan(parse_scenario(data), catalog, max_devices=capped_at)
+    assert capped.quote.phases[0].devices <= capped_at
+    with pytest.raises(InfeasibleError, match=r"capacity \d+"):
+        plan(parse_scenario(data), catalog, max_devices=8)
+
+
+def test_no_allowed_placement_counts_reasons(runner, write):
+    text = """
+name = "impossible"
+as_of = 2025-11-27
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "ft"
+tokens = 1e12
+deadline_days = 30
+data = "personal"
+site = { regions = ["sg", "jp-tokyo"] }
+"""
+    result = runner.invoke(app, ["plan", str(write("x.toml", text))])
+    assert result.exit_code == 1
+    assert "phases[0] 'ft': no allowed placement among" in result.stderr
+    assert "rule " in result.stderr
+
+
+def test_seeded_sampling_is_reproducible(catalog):
+    s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+    q = quote(s, catalog)
+    a = sample(s, catalog, q, 2000, seed=7)
+    b = sample(s, catalog, q, 2000, seed=7)
+    c = sample(s, catalog, q, 2000, seed=8)
+    assert a == b and a != c
+    for p in a:
+        assert p.p10 <= p.p50 <= p.p90
+    total = next(p for p in a if p.name == "total")
+    assert total.p10 < q.total < total.p90 * 1.5
+
+
+def test_sampling_without_ranges_is_the_quote(catalog, write):
+    s = load_scenario(
+        write(
+            "fixed.toml",
+            """
+name = "fixed"
+as_of = 2025-11-27
+[model]
+preset = "llama-3.1-8b"
+[[phases]]
+name = "p"
+tokens = 1e11
+devices = 16
+mfu = 0.4
+goodput = 0.9
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", provider = "lambda" }
+""",
+        )
+    )
+    q = quote(s, catalog)
+    (phase, total) = sample(s, catalog, q, 50, seed=1)
+    assert phase.p10 == pytest.approx(q.total) and total.p90 == pytest.approx(q.total)
+
+
+def test_sensitivity_sorted_by_swing(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    q = quote(s, catalog)
+    swings = sensitivity(s, catalog, q)
+    assert [w.swing for w in swings] == sorted((w.swing for w in swings), reverse=True)
+    names = {w.input for w in swings}
+    assert "FX USD/CNY" in names and "post-train: MFU" in names and "serve-cn: demand" in names
+
+
+def test_shock_replans_only_affected_phases(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    result = apply_shock(s, catalog, ["offshore-access-ends=2026-03-01"])
+    moved = {r.phase for r in result.replanned}
+    assert moved == {"pretrain", "serve-abroad"}  # the US-origin parts abroad
+    before = {p.name: (p.region, p.accelerator) for p in result.base.quote.phases}
+    after = {p.name: (p.region, p.accelerator) for p in result.shocked.phases}
+    for name in ("post-train", "serve-cn"):
+        assert before[name] == after[name]
+    for name in moved:
+        assert after[name][0].startswith("cn-") or after[name][1].startswith("ascend")
+    assert not any(f.severity == "block" for f in result.shocked.findings)
+    assert result.extra_cost == pytest.approx(result.shocked.total - result.base.quote.total)
+
+
+def test_shock_that_hits_nothing(catalog):
+    s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+    result = apply_shock(s, catalog, ["offshore-access-ends=2026-03-01"])
+    assert result.replanned == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--shock", "offshore-access-ends"], "bad shock 'offshore-access-ends'"),
+        (["--shock", "offshore-acess-ends=2026-01-01"], "did you mean 'offshore-access-ends'"),
+        (["--samples", "0"], "--samples must be a positive whole number"),
+        (["--objective", "speed"], "--objective must be cost or time"),
+    ],
+)
+def test_plan_bad_flags_exit_2(runner, args, message):
+    result = runner.invoke(app, ["plan", str(AUTO), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_bad_range_in_override_exit_2(runner, write):
+    header = "accelerator,workload,arch,mfu,goodput,mfu_low,mfu_high,basis,note,source,as_of\n"
+    path = write(
+        "cat/efficiency.csv",
+        header + "h100-sxm,pretrain,dense,0.4,0.9,0.5,0.3,estimate,,me,2025-01-01\n",
+    )
+    result = runner.invoke(app, ["plan", str(AUTO), "--catalog", str(path.parent)])
+    assert result.exit_code == 2
+    assert "efficiency.csv:2:mfu_low: mfu_low 0.5 is greater than mfu 0.4" in result.stderr
+
+
+def test_cli_plan_samples_shock_sensitivity(runner):
+    result = runner.invoke(
+        app, ["plan", str(AUTO), "--samples", "500", "--seed", "2", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert {"quote", "placements", "uncertainty"} <= set(d)
+    again = json.loads(
+        runner.invoke(
+            app, ["plan", str(AUTO), "--samples", "500", "--seed", "2", "-f", "json"]
+        ).stdout
+    )
+    assert again["uncertainty"] == d["uncertainty"]
+    shock = runner.invoke(
+        app,
+        [
+            "plan",
+            str(EXAMPLES / "split_abroad_home.toml"),
+            "--shock",
+            "offshore-access-ends=2026-03-01",
+        ],
+    )
+    assert shock.exit_code == 0 and "Shock offshore-access-ends=2026-03-01" in shock.stdout
+    sens = runner.invoke(app, ["sensitivity", str(EXAMPLES / "split_abroad_home.toml")])
+    assert sens.exit_code == 0 and "swing" in sens.stdout
+    q = runner.invoke(
+        app, ["quote", str(EXAMPLES / "deepseek_domestic.toml"), "--samples", "300", "-f", "json"]
+    )
+    assert "uncertainty" in json.loads(q.stdout) and "phases" in json.loads(q.stdout)
