@@ -142,6 +142,16 @@ def _with_model(frame: pl.DataFrame, model: ModelSpec) -> pl.DataFrame:
 def efficiency_lookup(
     catalog: Any, frame: pl.DataFrame, workload: str, arch: str, prefix: str
 ) -> pl.DataFrame:
+    """Adds the efficiency defaults (see `_efficiency_tiers`) to `frame`. Resolved once per
+    distinct accelerator and joined, so a sweep of millions of rows pays one join, not four."""
+    accs = frame.select(pl.col("accelerator").unique())
+    resolved = _efficiency_tiers(catalog, accs, workload, arch, prefix)
+    return frame.join(resolved, on="accelerator", how="left", nulls_equal=True)
+
+
+def _efficiency_tiers(
+    catalog: Any, frame: pl.DataFrame, workload: str, arch: str, prefix: str
+) -> pl.DataFrame:
     """Adds `{prefix}mfu`, `{prefix}goodput`, `{prefix}mfu_low`, `{prefix}mfu_high` and
     `{prefix}row` from efficiency.csv, most specific first: (accelerator, arch),
     (accelerator, '*'), ('*', arch), ('*', '*'). A row's missing range means no uncertainty."""
@@ -590,29 +600,42 @@ def serving_frame(
         return _serving_at(catalog, model, frame, devices=devices, **settings)
     sizes = [2**k for k in range(0, 11)]
     rid = "_row"
-    base = frame.with_row_index(rid)
-    tried = base.join(pl.DataFrame({"devices": sizes}, schema={"devices": pl.Int64}), how="cross")
+    tried = frame.with_row_index(rid).join(
+        pl.DataFrame({"devices": sizes}, schema={"devices": pl.Int64}), how="cross"
+    )
     out = _serving_at(catalog, model, tried, **settings)
-    minimal = _serving_at(catalog, model, base, **settings)  # the smallest replica that fits
     cap = pl.lit(MAX_MOE_REPLICA_DEVICES) if model.arch == "moe" else pl.col("scaleup_size")
     acc = catalog.table("accelerators").select(pl.col("id").alias("accelerator"), "scaleup_size")
-    usable = (
-        out.join(acc, on="accelerator", how="left")
-        .join(minimal.select(rid, pl.col("tensor_parallel").alias("_min_tp")), on=rid)
-        .filter(
-            (pl.col("devices") >= pl.col("_min_tp"))
-            & (pl.col("devices") <= cap)
-            & pl.col("fits")
-            & pl.col("meets_tpot")
-            & pl.col("meets_ttft")
-        )
-        .sort([rid, "output_tokens_per_s_per_device", "devices"], descending=[False, True, False])
-        .unique(subset=[rid], keep="first", maintain_order=True)
-        .drop("scaleup_size", "_min_tp", "devices")
+    out = out.join(acc, on="accelerator", how="left").with_columns(
+        # The smallest replica that holds the weights and one request.
+        pl.col("devices").filter(pl.col("fits")).min().over(rid).alias("_min_tp"),
+        (pl.col("devices") <= cap).alias("_within"),
     )
-    missing = minimal.join(usable.select(rid), on=rid, how="anti")
-    best = pl.concat([usable, missing.select(usable.columns)], how="vertical_relaxed")
-    return best.sort(rid).drop(rid)
+    ok = pl.col("fits") & pl.col("_within") & pl.col("meets_tpot") & pl.col("meets_ttft")
+    # Per row: the best replica size that meets every target; failing that, the smallest that
+    # holds the model (its flags say what fails); failing that, the largest tried.
+    rank = (
+        pl.when(ok)
+        .then(0)
+        .when(pl.col("devices") == pl.col("_min_tp"))
+        .then(1)
+        .when(pl.col("_min_tp").is_null() & (pl.col("devices") == max(sizes)))
+        .then(2)
+        .otherwise(3)
+    )
+    best = (
+        out.with_columns(rank.alias("_rank"))
+        .filter(pl.col("_rank") < 3)
+        .sort(
+            [rid, "_rank", "output_tokens_per_s_per_device", "devices"],
+            descending=[False, False, True, False],
+            nulls_last=True,
+        )
+        .unique(subset=[rid], keep="first", maintain_order=True)
+        # A replica past the scale-up domain (dense) or MAX_MOE_REPLICA_DEVICES does not fit.
+        .with_columns(pl.col("fits") & pl.col("_within"))
+    )
+    return best.sort(rid).drop(rid, "devices", "scaleup_size", "_min_tp", "_within", "_rank")
 
 
 def serving_estimate(

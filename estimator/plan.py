@@ -163,16 +163,13 @@ def evaluate(
         costing.total_usd()
     )
     precision = phase.precision or "bf16"
-    supports = catalog.table("accelerators").select(
-        pl.col("id").alias("accelerator"),
-        pl.col(physics.PEAK_COLUMN[precision]).is_not_null().alias("_supports"),
-    )
-    df = df.join(supports, on="accelerator", how="left")
+    accelerators = catalog.table("accelerators")
+    supported = accelerators.filter(pl.col(physics.PEAK_COLUMN[precision]).is_not_null())["id"]
     rule = compliance.blocking_rule_expr(policies, as_of)
     return df.with_columns(
         pl.when(rule.is_not_null())
         .then(pl.lit("rule ") + rule)
-        .when(~pl.col("_supports"))
+        .when(~pl.col("accelerator").is_in(supported.implode()))
         .then(pl.lit(f"precision ({precision} not supported)"))
         .when(memory_bad.fill_null(True))
         .then(pl.lit("memory"))
@@ -184,7 +181,7 @@ def evaluate(
         .then(pl.lit("capacity"))
         .otherwise(pl.lit(None, pl.String))
         .alias("rejected")
-    ).drop("_supports")
+    )
 
 
 def _rank(df: pl.DataFrame, objective: Objective) -> pl.DataFrame:

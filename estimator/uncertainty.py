@@ -104,7 +104,7 @@ def _serve_range(
         catalog,
         model,
         pl.DataFrame({"accelerator": [acc]}),
-        devices=None,
+        devices=1,  # the range comes from efficiency.csv alone; any replica size reads it
         input_len=spec.input_len,
         output_len=spec.output_len,
         precision=spec.precision or "bf16",
@@ -166,10 +166,18 @@ def phase_usd(catalog: Catalog, model: ModelSpec, ph: _Phase, draws: pl.DataFram
     return costs["total_usd"]
 
 
-def _triangular(rng: random.Random, n: int, low: float, mode: float, high: float) -> list[float]:
+def _triangular(rng: random.Random, n: int, low: float, mode: float, high: float) -> pl.Series:
+    """n draws of random.triangular(low, high, mode), its inverse CDF applied vectorised to
+    rng.random() (the same draws for the same seed, without n Python calls of the formula)."""
     if high <= low:
-        return [mode] * n
-    return [rng.triangular(low, high, mode) for _ in range(n)]
+        return pl.Series([mode] * n, dtype=pl.Float64)
+    c = (mode - low) / (high - low)
+    u = pl.Series([rng.random() for _ in range(n)], dtype=pl.Float64)
+    return pl.select(
+        pl.when(u > c)
+        .then(high + (low - high) * ((1.0 - u) * (1.0 - c)).sqrt())
+        .otherwise(low + (high - low) * (u * c).sqrt())
+    ).to_series()
 
 
 @dataclass(frozen=True)
