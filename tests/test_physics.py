@@ -67,7 +67,9 @@ def test_training_hand_check_custom_dense() -> None:
 
 
 def test_training_efficiency_fallback_and_override() -> None:
-    est = training_estimate(CAT, L8, "h200", 1e12, devices=8)  # no h200 row -> '*' dense
+    own = training_estimate(CAT, L8, "h200", 1e12, devices=8)
+    assert own.efficiency_row == "efficiency.csv h200/pretrain/dense"
+    est = training_estimate(CAT, L8, "l40s", 1e12, devices=8)  # no l40s row -> '*' dense
     assert est.efficiency_row == "efficiency.csv */pretrain/dense"
     given_ = training_estimate(CAT, L8, "h200", 1e12, devices=8, mfu=0.5, goodput=1.0)
     assert (given_.mfu, given_.goodput, given_.efficiency_row) == (0.5, 1.0, "given")
