@@ -515,7 +515,8 @@ class _Quoter:
                 name,
                 region,
                 "hardware",
-                f"{opt['instance']}: capex over {opt['life_years']:g} years",
+                f"{servers:g} x {opt['instance']} ({opt['unit_devices']} devices each): "
+                f"capex over {opt['life_years']:g} years",
                 server_hours,
                 "server-hour",
                 opt["server_price"] / (opt["life_years"] * costing.HOURS_PER_YEAR),
