@@ -21,7 +21,6 @@ from pricing import Catalog
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8760.0  # 365 days; servers are depreciated on calendar time
-COMPONENTS = ("compute", "hardware", "energy", "operations", "transfer")
 
 
 def options_frame(catalog: Catalog, as_of: date) -> pl.DataFrame:
@@ -106,62 +105,62 @@ def billed_hours(hours: pl.Expr, min_term_days: pl.Expr) -> pl.Expr:
 def cost_columns(
     devices: pl.Expr, hours: pl.Expr, price_factor: pl.Expr | None = None
 ) -> list[pl.Expr]:
-    """Money for running `devices` for `hours` at each option row, in USD per component.
+    """Money for running `devices` for `hours` at each option row.
 
-    Rented: billed devices x billed hours x price. Owned: capex over its life for the hours used
-    (hardware), server power x PUE x the region's electricity price (energy), and a yearly
-    operations fraction of capex (operations). `price_factor` scales prices (sampling).
+    Each component is a quantity times a unit price in the billing currency (the line items a
+    quote shows), and its amount in USD:
+      rented:  compute    = billed device-hours x price per device-hour
+      owned:   hardware   = server-hours x capex / (life_years x 8760)
+               energy     = kWh (server power x PUE x hours) x regional tariff
+               operations = server-hours x capex x opex_fraction_per_year / 8760
+    `price_factor` scales the rental price or the capex (sampling).
     """
     factor = price_factor if price_factor is not None else pl.lit(1.0)
     rented = pl.col("option") == "rented"
     units = billed_devices(devices, pl.col("unit_devices"))
-    servers = units / pl.col("unit_devices")
+    server_hours = units / pl.col("unit_devices") * hours
     rent_hours = billed_hours(hours, pl.col("min_term_days"))
-    server_usd = pl.col("server_price") / pl.col("per_usd") * factor
-    compute = units * rent_hours * pl.col("price_per_device_hour") / pl.col("per_usd") * factor
-    hardware = servers * server_usd * hours / (pl.col("life_years") * HOURS_PER_YEAR)
-    energy = (
-        servers
-        * pl.col("server_power_w")
-        / 1000.0
-        * pl.col("pue")
-        * hours
-        * pl.col("electricity_price_kwh")
-        / pl.col("region_per_usd")
-    )
-    operations = servers * server_usd * pl.col("opex_fraction_per_year") * hours / HOURS_PER_YEAR
-    zero = pl.lit(0.0)
-    return [
+    capex = pl.col("server_price") * factor
+    parts = {
+        "compute": (units * rent_hours, pl.col("price_per_device_hour") * factor, "per_usd"),
+        "hardware": (server_hours, capex / (pl.col("life_years") * HOURS_PER_YEAR), "per_usd"),
+        "energy": (
+            server_hours * pl.col("server_power_w") / 1000.0 * pl.col("pue"),
+            pl.col("electricity_price_kwh"),
+            "region_per_usd",
+        ),
+        "operations": (
+            server_hours,
+            capex * pl.col("opex_fraction_per_year") / HOURS_PER_YEAR,
+            "per_usd",
+        ),
+    }
+    out = [
         units.alias("billed_devices"),
         pl.when(rented).then(rent_hours).otherwise(hours).alias("billed_hours"),
-        pl.when(rented).then(compute).otherwise(zero).alias("compute_usd"),
-        pl.when(rented).then(zero).otherwise(hardware).alias("hardware_usd"),
-        pl.when(rented).then(zero).otherwise(energy).alias("energy_usd"),
-        pl.when(rented).then(zero).otherwise(operations).alias("operations_usd"),
     ]
+    for name, (quantity, unit_price, rate) in parts.items():
+        applies = rented if name == "compute" else ~rented
+        out += [
+            pl.when(applies).then(quantity).otherwise(0.0).alias(f"{name}_quantity"),
+            pl.when(applies).then(unit_price).otherwise(0.0).alias(f"{name}_unit_price"),
+            pl.when(applies)
+            .then(quantity * unit_price / pl.col(rate))
+            .otherwise(0.0)
+            .alias(f"{name}_usd"),
+        ]
+    return out
 
 
 def total_usd() -> pl.Expr:
-    return pl.sum_horizontal("compute_usd", "hardware_usd", "energy_usd", "operations_usd").alias(
-        "total_usd"
-    )
-
-
-def device_hour_usd() -> pl.Expr:
-    """Cost of one device-hour at each option, ignoring instance rounding and minimum terms:
-    the price for rented, TCO per device-hour for owned. Ranks options before physics is run."""
-    per_server_hour = pl.col("server_price") / pl.col("per_usd") * (
-        1.0 / (pl.col("life_years") * HOURS_PER_YEAR)
-        + pl.col("opex_fraction_per_year") / HOURS_PER_YEAR
-    ) + pl.col("server_power_w") / 1000.0 * pl.col("pue") * pl.col(
-        "electricity_price_kwh"
-    ) / pl.col("region_per_usd")
+    """Sum of the components; null when any is unknown (e.g. no exchange rate for the date), so
+    an unpriced option can never look free."""
     return (
-        pl.when(pl.col("option") == "rented")
-        .then(pl.col("price_per_device_hour") / pl.col("per_usd"))
-        .otherwise(per_server_hour / pl.col("unit_devices"))
-        .alias("device_hour_usd")
-    )
+        pl.col("compute_usd")
+        + pl.col("hardware_usd")
+        + pl.col("energy_usd")
+        + pl.col("operations_usd")
+    ).alias("total_usd")
 
 
 def transfer_cost_usd(gigabytes: pl.Expr) -> pl.Expr:

@@ -27,7 +27,7 @@ from estimator.scenario import AutoSite, Scenario, ServePhase, Site, TrainPhase
 from pricing import Catalog, UnknownIdError
 
 Objective = Literal["cost", "time"]
-REASONS = ("rule", "precision", "memory", "deadline", "latency", "capacity")
+REASONS = ("rule", "precision", "memory", "deadline", "latency", "capacity", "price")
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def evaluate(
             candidates,
             tokens=phase.tokens,
             devices=phase.devices,
-            deadline_days=None if phase.devices else phase.deadline_days,
+            deadline_days=phase.deadline_days,
             precision=phase.precision or "bf16",
             mfu=phase.mfu,
             goodput=phase.goodput,
@@ -159,6 +159,9 @@ def evaluate(
         deadline_bad = pl.lit(False)
         latency_bad = ~(pl.col("meets_tpot") & pl.col("meets_ttft"))
     capacity_bad = pl.col("devices") > max_devices if max_devices else pl.lit(False)
+    if isinstance(phase, ServePhase) and phase.devices:
+        # A fixed fleet smaller than the demand needs is not a plan that serves it.
+        capacity_bad = capacity_bad | (pl.col("devices_needed") > phase.devices)
     df = df.with_columns(costing.cost_columns(pl.col("devices"), hours)).with_columns(
         costing.total_usd()
     )
@@ -179,6 +182,8 @@ def evaluate(
         .then(pl.lit("deadline"))
         .when(capacity_bad.fill_null(False))
         .then(pl.lit("capacity"))
+        .when(pl.col("total_usd").is_null())
+        .then(pl.lit("price (no exchange rate on or before the date)"))
         .otherwise(pl.lit(None, pl.String))
         .alias("rejected")
     )
@@ -190,7 +195,7 @@ def _rank(df: pl.DataFrame, objective: Objective) -> pl.DataFrame:
         if objective == "cost"
         else ["wall_clock_days", "total_usd"]
     )
-    return df.sort([*keys, "provider", "region", "instance"])
+    return df.sort([*keys, "provider", "region", "instance"], nulls_last=True)
 
 
 def plan(
@@ -245,7 +250,8 @@ def plan(
             region=best["region"],
             accelerator=best["accelerator"],
             pricing=best["pricing"],
-            provider=best["provider"],
+            provider=None if best["pricing"] == "owned" else best["provider"],
+            instance=best["instance"],
         )
         phase_plans.append(
             PhasePlan(
@@ -268,6 +274,7 @@ def site_of(p: Any) -> Site:
         accelerator=p.accelerator,
         pricing=p.pricing,
         provider=None if p.pricing == "owned" else p.provider,
+        instance=p.instance,
     )
 
 

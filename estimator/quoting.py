@@ -119,6 +119,9 @@ class Quote(BaseModel):
             return [
                 {
                     **i.model_dump(),
+                    # Shown to 3 decimals / 6 digits: float noise is not information.
+                    "quantity": round(i.quantity, 3),
+                    "unit_price": float(f"{i.unit_price:.6g}"),
                     "amount": money(i.amount),
                     "billed_amount": money(i.billed_amount),
                 }
@@ -201,9 +204,7 @@ class _Quoter:
             raise ScenarioError(str(exc), self.where("model.preset")) from None
         except ScenarioError as exc:
             raise ScenarioError(exc.message, self.where("model")) from None
-        options = costing.options_frame(self.cat, self.as_of).with_columns(
-            costing.device_hour_usd()
-        )
+        options = costing.options_frame(self.cat, self.as_of)
         phases = [self._phase(i, p, model, options) for i, p in enumerate(self.s.phases)]
         transfers = [self._transfer(i, t, model, phases) for i, t in enumerate(self.s.transfers)]
         self._rules(phases)
@@ -284,7 +285,8 @@ class _Quoter:
             currency=self.currency,
         )
 
-    def _site_option(self, i: int, site: Site, options: pl.DataFrame) -> dict[str, Any]:
+    def _site_options(self, i: int, site: Site, options: pl.DataFrame) -> pl.DataFrame:
+        """The catalog options that match a site; errors name the field and what exists."""
         loc = f"phases[{i}].site"
         try:
             self.cat.region(site.region)
@@ -294,20 +296,20 @@ class _Quoter:
             self.cat.accelerator(site.accelerator)
         except UnknownIdError as exc:
             raise ScenarioError(str(exc), self.where(f"{loc}.accelerator")) from None
-        if site.provider is not None:
-            providers = options["provider"].unique().to_list()
-            if site.provider not in providers:
+        for field in ("provider", "instance"):
+            value = getattr(site, field)
+            known = options[field].unique().to_list()
+            if value is not None and value not in known:
                 raise ScenarioError(
-                    str(UnknownIdError("provider", site.provider, providers)),
-                    self.where(f"{loc}.provider"),
+                    str(UnknownIdError(field, value, known)), self.where(f"{loc}.{field}")
                 )
         same = options.filter(
             (pl.col("region") == site.region) & (pl.col("accelerator") == site.accelerator)
         )
+        for field in ("provider", "instance"):
+            if getattr(site, field) is not None:
+                same = same.filter(pl.col(field) == getattr(site, field))
         match = same.filter(pl.col("pricing") == site.pricing)
-        if site.provider is not None:
-            match = match.filter(pl.col("provider") == site.provider)
-        match = match.filter(pl.col("device_hour_usd").is_not_null())
         if match.is_empty():
             what = "owned hardware" if site.pricing == "owned" else f"{site.pricing} offer"
             msg = f"no {what} for {site.accelerator} in {site.region}"
@@ -327,7 +329,25 @@ class _Quoter:
             elif elsewhere:
                 msg += f" ({site.pricing} {site.accelerator} is offered in: {', '.join(elsewhere)})"
             raise ScenarioError(msg, self.where(loc))
-        return match.sort("device_hour_usd").row(0, named=True)
+        return match
+
+    def _cheapest(self, i: int, match: pl.DataFrame, devices: int, hours: float) -> dict[str, Any]:
+        """The matching option that costs least for this phase's devices and hours (whole
+        instances and minimum terms count), with its cost columns."""
+        priced = match.with_columns(
+            pl.lit(float(devices)).alias("_devices"), pl.lit(float(hours)).alias("_hours")
+        )
+        priced = priced.with_columns(
+            costing.cost_columns(pl.col("_devices"), pl.col("_hours"))
+        ).with_columns(costing.total_usd())
+        usable = priced.filter(pl.col("total_usd").is_not_null())
+        if usable.is_empty():
+            # Only an exchange rate can be missing here: let the catalog say which and why.
+            for column in ("currency", "region_currency"):
+                for cur in match[column].drop_nulls().unique().to_list():
+                    self.cat.rate(cur, self.as_of)
+            raise ScenarioError("no priced option for this site", self.where(f"phases[{i}].site"))
+        return usable.sort("total_usd", "provider", "instance").row(0, named=True)
 
     # -- phases -----------------------------------------------------------------------------------
     def _phase(
@@ -339,7 +359,7 @@ class _Quoter:
                 self.where(f"phases[{i}].site"),
             )
         site = phase.site
-        opt = self._site_option(i, site, options)
+        match = self._site_options(i, site, options)
         loc = self.where(f"phases[{i}]")
         try:
             if isinstance(phase, TrainPhase):
@@ -351,13 +371,11 @@ class _Quoter:
         except ScenarioError as exc:
             raise ScenarioError(exc.message, exc.location or loc) from None
 
-        row = pl.DataFrame([opt]).with_columns(
-            pl.lit(float(devices)).alias("_devices"), pl.lit(float(hours)).alias("_hours")
-        )
-        costs = row.with_columns(costing.cost_columns(pl.col("_devices"), pl.col("_hours"))).row(
-            0, named=True
-        )
-        items = self._phase_items(phase.name, opt, costs, hours)
+        try:
+            opt = self._cheapest(i, match, devices, hours)
+        except CatalogError as exc:
+            raise ScenarioError(str(exc).split(": ", 1)[-1], self.where("as_of")) from None
+        items = self._phase_items(phase.name, opt, hours)
         self.offers_used[phase.name] = (
             f"{opt['provider']} {opt['instance']} {opt['pricing']} in {opt['region']} "
             f"({opt['basis']}, as of {opt['offer_as_of']}; {opt['offer_source']})"
@@ -482,69 +500,53 @@ class _Quoter:
             est.model_dump(mode="json"),
         )
 
-    def _phase_items(
-        self, name: str, opt: dict[str, Any], c: dict[str, Any], hours: float
-    ) -> list[LineItem]:
-        region = opt["region"]
-        if opt["option"] == "rented":
-            desc = f"{opt['provider']} {opt['instance']} {opt['pricing']}"
+    def _phase_items(self, name: str, c: dict[str, Any], hours: float) -> list[LineItem]:
+        """Line items from the priced option row `c` (costing.cost_columns)."""
+        if c["option"] == "rented":
+            desc = f"{c['provider']} {c['instance']} {c['pricing']}"
             if c["billed_hours"] > hours + 1e-9:
-                desc += f" (minimum term {opt['min_term_days']} days billed)"
+                desc += f" (minimum term {c['min_term_days']} days billed)"
             if c["billed_devices"] > c["_devices"]:
                 desc += (
-                    f" ({c['billed_devices']:g} devices: whole instances of {opt['unit_devices']})"
+                    f" ({c['billed_devices']:g} devices: whole instances of {c['unit_devices']})"
                 )
-            return [
-                self._item(
-                    name,
-                    region,
-                    "compute",
-                    desc,
-                    c["billed_devices"] * c["billed_hours"],
-                    "device-hour",
-                    opt["price_per_device_hour"],
-                    opt["currency"],
-                    c["compute_usd"],
-                )
+            parts = [("compute", desc, "device-hour", c["currency"])]
+        else:
+            servers = c["billed_devices"] / c["unit_devices"]
+            parts = [
+                (
+                    "hardware",
+                    f"{servers:g} x {c['instance']} ({c['unit_devices']} devices each): "
+                    f"capex over {c['life_years']:g} years",
+                    "server-hour",
+                    c["currency"],
+                ),
+                (
+                    "energy",
+                    f"{c['server_power_w']:g} W per server x PUE {c['pue']:g}",
+                    "kWh",
+                    c["region_currency"],
+                ),
+                (
+                    "operations",
+                    f"{c['opex_fraction_per_year']:.0%} of capex per year",
+                    "server-hour",
+                    c["currency"],
+                ),
             ]
-        servers = c["billed_devices"] / opt["unit_devices"]
-        server_hours = servers * hours
-        kwh = servers * opt["server_power_w"] / 1000.0 * opt["pue"] * hours
         return [
             self._item(
                 name,
-                region,
-                "hardware",
-                f"{servers:g} x {opt['instance']} ({opt['unit_devices']} devices each): "
-                f"capex over {opt['life_years']:g} years",
-                server_hours,
-                "server-hour",
-                opt["server_price"] / (opt["life_years"] * costing.HOURS_PER_YEAR),
-                opt["currency"],
-                c["hardware_usd"],
-            ),
-            self._item(
-                name,
-                region,
-                "energy",
-                f"{opt['server_power_w']:g} W per server x PUE {opt['pue']:g}",
-                kwh,
-                "kWh",
-                opt["electricity_price_kwh"],
-                opt["region_currency"],
-                c["energy_usd"],
-            ),
-            self._item(
-                name,
-                region,
-                "operations",
-                f"{opt['opex_fraction_per_year']:.0%} of capex per year",
-                server_hours,
-                "server-hour",
-                opt["server_price"] * opt["opex_fraction_per_year"] / costing.HOURS_PER_YEAR,
-                opt["currency"],
-                c["operations_usd"],
-            ),
+                c["region"],
+                component,
+                desc,
+                c[f"{component}_quantity"],
+                unit,
+                c[f"{component}_unit_price"],
+                currency,
+                c[f"{component}_usd"],
+            )
+            for component, desc, unit, currency in parts
         ]
 
     # -- transfers --------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class Site(_Strict):
     accelerator: str
     pricing: Pricing = "on_demand"
     provider: str | None = None
+    instance: str | None = None
 
 
 class AutoSite(_Strict):

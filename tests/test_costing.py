@@ -100,11 +100,20 @@ def test_owned_hand_checked():
     assert c["compute_usd"] == 0
 
 
-def test_device_hour_usd_ranks_owned_by_tco():
-    df = pl.DataFrame([_owned()], schema_overrides={"price_per_device_hour": pl.Float64})
-    per_dh = df.select(costing.device_hour_usd()).item()
-    c = _cost(_owned(), 8, 1000)
-    assert per_dh == pytest.approx(c["total_usd"] / (8 * 1000))
+def test_line_item_quantities_and_unit_prices():
+    # Owned, 8 devices = 1 server, 876 h: 876 server-hours; 6 kW x 1.2 PUE x 876 h = 6307.2 kWh;
+    # capex per server-hour 1e6 / (5 x 8760) = 22.83 CNY; operations 1e6 x 0.05 / 8760 = 5.708.
+    c = _cost(_owned(), 8, 876)
+    assert c["hardware_quantity"] == pytest.approx(876)
+    assert c["hardware_unit_price"] == pytest.approx(1e6 / (5 * 8760))
+    assert c["energy_quantity"] == pytest.approx(6 * 1.2 * 876)
+    assert c["operations_unit_price"] == pytest.approx(1e6 * 0.05 / 8760)
+    for part, rate in (("hardware", 7.0), ("energy", 7.0), ("operations", 7.0)):
+        assert c[f"{part}_usd"] == pytest.approx(
+            c[f"{part}_quantity"] * c[f"{part}_unit_price"] / rate
+        )
+    r = _cost(_rented(min_term_days=365), 9, 10)
+    assert r["compute_quantity"] == 16 * 365 * 24 and r["compute_unit_price"] == 2.0
 
 
 def test_transfer_formulas():
