@@ -81,22 +81,23 @@ def clean_errors(func: F) -> F:
 
 
 def _check_format(fmt: str) -> str:
+    from estimator.errors import ScenarioError
     from estimator.report import FORMATS
 
     if fmt not in FORMATS:
-        raise typer.BadParameter(
-            f"'{fmt}' is not one of {', '.join(FORMATS)}", param_hint="--format"
-        )
+        raise ScenarioError(f"'{fmt}' is not one of {', '.join(FORMATS)}", "--format")
     return fmt
 
 
 def _parse_date(value: str | None, flag: str) -> date | None:
+    from estimator.errors import ScenarioError
+
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date YYYY-MM-DD", param_hint=flag) from None
+        raise ScenarioError(f"'{value}' is not a date YYYY-MM-DD", flag) from None
 
 
 # -- catalog ------------------------------------------------------------------------------------
@@ -505,11 +506,27 @@ def calibration_cmd(fmt: FormatOpt = "table", catalog_dir: CatalogDir = None) ->
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Click's own usage errors (unknown flag, missing argument,
+    a value of the wrong type) are printed as one line like every other error."""
+    try:  # recent typer vendors click; older ones use the click package
+        from typer._click import exceptions as cx  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import exceptions as cx  # type: ignore[no-redef,unused-ignore]
+
     try:
-        app()
+        code = app(standalone_mode=False)
+    except cx.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            typer.echo(exc.ctx.get_help())
+            code = EXIT_OK
+        else:
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            code = EXIT_BAD_INPUT
+    except typer.Abort:  # pragma: no cover - interactive only
+        code = 130
     except KeyboardInterrupt:  # pragma: no cover - interactive only
-        sys.exit(130)
+        code = 130
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

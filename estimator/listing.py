@@ -140,6 +140,8 @@ def catalog_rows(
     elif currency is not None:
         raise ScenarioError(f"--currency does not apply to table '{table}' (it has no prices)")
     if max_price is not None:
+        if max_price <= 0:
+            raise ScenarioError(f"must be a positive price, got {max_price:g}", "--max-price")
         if "price" not in df.columns:
             raise ScenarioError(f"--max-price does not apply to table '{table}'")
         df = df.filter(pl.col("price") <= max_price)

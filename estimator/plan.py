@@ -217,7 +217,12 @@ def plan(
     options = costing.options_frame(catalog, as_of)
     chosen_sites: dict[str, Site] = {}
     phase_plans: list[PhasePlan] = []
-    fx_quote = catalog.rate(currency or scenario.currency, as_of).per_usd
+    try:
+        fx_quote = catalog.rate(currency or scenario.currency, as_of).per_usd
+    except UnknownIdError as exc:
+        raise ScenarioError(
+            str(exc), "currency" if currency else f"{scenario.source}: currency"
+        ) from None
     for i, phase in enumerate(scenario.phases):
         if not phase.is_auto:
             continue

@@ -179,13 +179,16 @@ def quote(
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     catalog = catalog if catalog is not None else load_catalog()
-    return _Quoter(scenario, catalog, currency or scenario.currency, as_of or scenario.as_of).run()
+    quoter = _Quoter(scenario, catalog, currency or scenario.currency, as_of or scenario.as_of)
+    quoter.currency_field = "currency" if currency else quoter.where("currency")
+    return quoter.run()
 
 
 class _Quoter:
     def __init__(self, scenario: Scenario, catalog: Catalog, currency: str, as_of: date) -> None:
         self.s, self.cat, self.currency, self.as_of = scenario, catalog, currency, as_of
         self.findings: list[Finding] = []
+        self.currency_field = self.where("currency")
         self.rates_used: dict[str, dict[str, Any]] = {}
         self.offers_used: dict[str, str] = {}
         self.physics_used: dict[str, str] = {}
@@ -197,7 +200,7 @@ class _Quoter:
         try:
             self.quote_per_usd = self._rate(self.currency)
         except UnknownIdError as exc:
-            raise ScenarioError(str(exc), self.where("currency")) from None
+            raise ScenarioError(str(exc), self.currency_field) from None
         try:
             model = resolve_model(self.cat, self.s.model.preset, **self.s.model.custom_fields())
         except UnknownIdError as exc:

@@ -13,7 +13,16 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from estimator.errors import ScenarioError
 from pricing.errors import suggest
@@ -143,11 +152,21 @@ class Scenario(_Strict):
     name: str = "scenario"
     as_of: date
     currency: str = "USD"
-    tenant_hq: str = "CN"
+    tenant_hq: str = "CN"  # ISO 3166 alpha-2, as the rules' tenant_hq column
     model: ModelInput
     phases: list[Phase] = Field(min_length=1)
     transfers: list[Transfer] = Field(default_factory=list)
     _source: str = PrivateAttr(default="scenario")
+
+    @field_validator("tenant_hq", "currency")
+    @classmethod
+    def _code(cls, value: str, info: ValidationInfo) -> str:
+        # Rules and FX match codes exactly: 'cn' would silently match no rule.
+        size = 2 if info.field_name == "tenant_hq" else 3
+        if len(value) != size or not value.isalpha() or not value.isupper():
+            what = "a country code like 'CN'" if size == 2 else "a currency code like 'CNY'"
+            raise ValueError(f"must be {what} (upper case)")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -183,12 +202,6 @@ class Scenario(_Strict):
 
     def phase(self, name: str) -> TrainPhase | ServePhase:
         return next(p for p in self.phases if p.name == name)
-
-    def with_changes(self, **changes: Any) -> Scenario:
-        """A copy with top-level fields replaced, validated again."""
-        data = self.model_dump(by_alias=True)
-        data.update(changes)
-        return parse_scenario(data, self.source)
 
 
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
@@ -233,6 +246,10 @@ def load_scenario(path: str | Path) -> Scenario:
         raise
     except Exception as exc:  # parser errors of three libraries; their message has the line
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)  # PyYAML keeps the position apart
+        if mark is not None:
+            problem = getattr(exc, "problem", None) or msg
+            msg = f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
         raise ScenarioError(f"not valid {suffix.lstrip('.').upper()}: {msg}", label) from None
     if not isinstance(data, dict):
         raise ScenarioError("the top level must be a table of fields", label)

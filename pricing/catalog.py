@@ -60,7 +60,8 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
     if overrides is not None:
         directory = Path(overrides)
         if not directory.is_dir():
-            raise CatalogError(f"catalog override directory '{directory}' does not exist")
+            why = "is a file, not a directory" if directory.exists() else "does not exist"
+            raise CatalogError(f"catalog override directory '{directory}' {why}")
         problems: list[Problem] = []
         for path in sorted(directory.glob("*.csv")):
             table = TABLES.get(path.stem)

@@ -29,6 +29,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if not self.file:
+            return self.message
         where = self.file
         if self.line is not None:
             where += f":{self.line}"
@@ -42,7 +44,7 @@ class CatalogError(SplitcomputeError):
 
     def __init__(self, problems: Iterable[Problem] | str) -> None:
         if isinstance(problems, str):
-            problems = [Problem("catalog", None, None, problems)]
+            problems = [Problem("", None, None, problems)]
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
@@ -64,7 +66,7 @@ class UnknownIdError(CatalogError):
         else:
             msg = f"unknown {kind} '{value}' (known: {', '.join(known[:20])}"
             msg += ", ...)" if len(known) > 20 else ")"
-        super().__init__([Problem("catalog", None, None, msg)])
+        super().__init__([Problem("", None, None, msg)])
 
     def __str__(self) -> str:
         return self.problems[0].message

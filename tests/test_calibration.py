@@ -12,8 +12,20 @@ TABLE = calibration_table(load_catalog())
 
 
 def test_table_columns_and_provenance() -> None:
-    for c in ("run", "kind", "model", "accelerator", "devices", "published", "predicted", "unit",
-              "error_pct", "tolerance_pct", "source", "conditions"):
+    for c in (
+        "run",
+        "kind",
+        "model",
+        "accelerator",
+        "devices",
+        "published",
+        "predicted",
+        "unit",
+        "error_pct",
+        "tolerance_pct",
+        "source",
+        "conditions",
+    ):
         assert c in TABLE.columns
     assert TABLE["source"].null_count() == 0 and TABLE["conditions"].null_count() == 0
     assert TABLE["predicted"].null_count() == 0

@@ -133,3 +133,11 @@ def test_unknown_table(runner):
 def test_bad_format(runner):
     result = runner.invoke(app, ["catalog", "offers", "--format", "xml"])
     assert result.exit_code == 2
+
+
+def test_negative_max_price_and_file_as_catalog_dir(runner, write):
+    result = runner.invoke(app, ["catalog", "offers", "--max-price", "-1"])
+    assert result.exit_code == 2 and "--max-price: must be a positive price" in result.stderr
+    path = write("plan.toml", "x = 1\n")
+    result = runner.invoke(app, ["catalog", "offers", "--catalog", str(path)])
+    assert result.exit_code == 2 and "is a file, not a directory" in result.stderr

@@ -216,7 +216,7 @@ def test_memory_that_does_not_fit_is_a_finding(write, catalog):
             ('provider = "lambda"', 'provider = "lamda"'),
             "phases[0].site.provider: unknown provider 'lamda': did you mean 'lambda'?",
         ),
-        (('currency = "USD"', 'currency = "USDD"'), "currency: unknown currency 'USDD'"),
+        (('currency = "USD"', 'currency = "EUR"'), "currency: unknown currency 'EUR'"),
         (
             ('pricing = "on_demand"', 'pricing = "reserved_3y"'),
             "phases[0].site: no reserved_3y offer for h100-sxm in us-east from lambda",
@@ -238,6 +238,20 @@ def test_bad_scenarios_are_one_line_exit_2(runner, write, change, expected):
     assert expected in lines[0]
     assert "Traceback" not in result.output
     assert path.read_text() == before
+
+
+def test_codes_must_be_upper_case(write):
+    path = write(
+        "lower.toml", SMALL.replace('currency = "USD"', 'currency = "USD"\ntenant_hq = "cn"')
+    )
+    with pytest.raises(ScenarioError, match="tenant_hq: must be a country code like 'CN'"):
+        load_scenario(path)
+
+
+def test_yaml_errors_name_the_line(write):
+    path = write("bad.yaml", "name: x\nas_of: 2025-01-01\nmodel: {preset: x\nphases: []\n")
+    with pytest.raises(ScenarioError, match=r"not valid YAML: .*\(line 4, column 7\)"):
+        load_scenario(path)
 
 
 def test_transfer_to_missing_phase(write):

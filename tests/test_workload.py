@@ -11,8 +11,17 @@ from hypothesis import strategies as st
 
 from estimator import workload as w
 
-ARCH = ("layers", "hidden", "heads", "kv_heads", "head_dim", "experts", "experts_active",
-        "kv_lora_rank", "rope_head_dim")
+ARCH = (
+    "layers",
+    "hidden",
+    "heads",
+    "kv_heads",
+    "head_dim",
+    "experts",
+    "experts_active",
+    "kv_lora_rank",
+    "rope_head_dim",
+)
 
 
 def frame(**cols: object) -> pl.DataFrame:
@@ -62,15 +71,37 @@ def test_kv_bytes_per_token() -> None:
 def test_training_device_seconds_hand_case() -> None:
     # linear 6e9 / (1e12 x 0.5) = 0.012 s; no attention (heads unknown);
     # non-matmul: 100 bytes x L2 x h10 x 1000 tokens / 1e9 B/s = 0.002 s; / goodput 0.5 = 0.028 s
-    df = frame(active_params=1e6, tokens=1000.0, seq_len=16.0, layers=2, hidden=10,
-               peak_flops=1e12, bf16_flops=1e12, mfu=0.5, goodput=0.5, overhead_bytes=100.0,
-               hbm_bw=1e9)
+    df = frame(
+        active_params=1e6,
+        tokens=1000.0,
+        seq_len=16.0,
+        layers=2,
+        hidden=10,
+        peak_flops=1e12,
+        bf16_flops=1e12,
+        mfu=0.5,
+        goodput=0.5,
+        overhead_bytes=100.0,
+        hbm_bw=1e9,
+    )
     assert val(df, w.training_device_seconds()) == pytest.approx(0.028)
 
 
 def test_fp8_speeds_only_linear_gemms() -> None:
-    base = dict(active_params=1e6, tokens=1000.0, seq_len=16.0, layers=2, heads=4, head_dim=8,
-                hidden=32, bf16_flops=1e12, mfu=0.5, goodput=1.0, overhead_bytes=0.0, hbm_bw=1e9)
+    base = dict(
+        active_params=1e6,
+        tokens=1000.0,
+        seq_len=16.0,
+        layers=2,
+        heads=4,
+        head_dim=8,
+        hidden=32,
+        bf16_flops=1e12,
+        mfu=0.5,
+        goodput=1.0,
+        overhead_bytes=0.0,
+        hbm_bw=1e9,
+    )
     bf16 = val(frame(**base, peak_flops=1e12), w.training_device_seconds())
     fp8 = val(frame(**base, peak_flops=2e12), w.training_device_seconds())
     # linear 6e9/(1e12*.5)=0.012 -> 0.006; attention 6.144e6/(1e12*.5)=1.2288e-5 unchanged
@@ -81,8 +112,9 @@ def test_fp8_speeds_only_linear_gemms() -> None:
 def test_min_training_devices_two_regimes() -> None:
     # activations: (2 x L1 + 34) x seq 1000 x hidden 1000 = 3.6e7 bytes; usable = 0.9 x 1e10
     # N = 1e9: (1.6e10 + 3.6e7) / 9e9 = 1.78 -> 2 devices (below the scale-up size 8)
-    small = frame(total_params=1e9, seq_len=1000.0, layers=1, hidden=1000, hbm_bytes=1e10,
-                  scaleup_size=8.0)
+    small = frame(
+        total_params=1e9, seq_len=1000.0, layers=1, hidden=1000, hbm_bytes=1e10, scaleup_size=8.0
+    )
     assert val(small, w.min_training_devices()) == 2
     # N = 1e10: (1.6e11 + 3.6e7) / 9e9 = 17.8 > 8 -> 1.6e11 / (9e9 - 3.6e7 / 8) = 17.79 -> 18
     big = small.with_columns(total_params=pl.lit(1e10))
@@ -93,8 +125,9 @@ def test_min_training_devices_two_regimes() -> None:
 
 
 def test_activations_alone_too_big_gives_null() -> None:
-    df = frame(total_params=1e9, seq_len=1e6, layers=100, hidden=10_000, hbm_bytes=1e10,
-               scaleup_size=8.0)
+    df = frame(
+        total_params=1e9, seq_len=1e6, layers=100, hidden=10_000, hbm_bytes=1e10, scaleup_size=8.0
+    )
     assert df.select(w.min_training_devices().alias("x"))["x"][0] is None
 
 
@@ -102,8 +135,9 @@ def test_moe_weights_touched() -> None:
     # per expert (10 - 4) / (4 - 1) = 2, shared = 10 - 4 x 2 = 2
     # batch 1 touches 4 x (1 - 3/4) = 1 expert -> 2 + 2 = 4 = active params
     # batch 2 touches 4 x (1 - 9/16) = 1.75 -> 2 + 3.5 = 5.5; huge batch -> all 10
-    df = frame(total_params=10.0, active_params=4.0, experts=4, experts_active=1,
-               bytes_per_param=1.0)
+    df = frame(
+        total_params=10.0, active_params=4.0, experts=4, experts_active=1, bytes_per_param=1.0
+    )
     assert val(df, w.weights_read_bytes(pl.lit(1.0))) == pytest.approx(4.0)
     assert val(df, w.weights_read_bytes(pl.lit(2.0))) == pytest.approx(5.5)
     assert val(df, w.weights_read_bytes(pl.lit(1e6))) == pytest.approx(10.0)
@@ -114,9 +148,19 @@ def test_moe_weights_touched() -> None:
 def decode_frame(**over: object) -> pl.DataFrame:
     # 1e9 params bf16 on a device with 1e12 B/s and 1e15 FLOP/s, one device, no KV/latency terms
     base: dict[str, object] = dict(
-        total_params=1e9, active_params=1e9, bytes_per_param=2.0, kv_bytes=2.0, hbm_bw=1e12,
-        peak_flops=1e15, bf16_flops=1e15, tp=1.0, dec_eff=0.5, pre_mfu=0.5, input_len=100.0,
-        output_len=100.0, hbm_bytes=1e10,
+        total_params=1e9,
+        active_params=1e9,
+        bytes_per_param=2.0,
+        kv_bytes=2.0,
+        hbm_bw=1e12,
+        peak_flops=1e15,
+        bf16_flops=1e15,
+        tp=1.0,
+        dec_eff=0.5,
+        pre_mfu=0.5,
+        input_len=100.0,
+        output_len=100.0,
+        hbm_bytes=1e10,
     )
     base.update(over)
     return frame(**base)
@@ -141,15 +185,17 @@ def test_solve_batch_matches_closed_form() -> None:
     # KV: L2 x 2 x kv1 x hd64 x 2 B = 512 B/token; mean context 150 -> 76,800 B per sequence
     # step(b) = (2e9 + b x 76,800) / 5e11 <= 5 ms  ->  b <= (2.5e9 - 2e9) / 76,800 = 6510.4
     # KV cap: (0.9 x 1e10 - 2e9) / (200 x 512) = 68,359 -> TPOT binds: b = 6510
-    df = decode_frame(layers=2, kv_heads=1, head_dim=64, tpot_s=5e-3, peak_flops=1e18,
-                      bf16_flops=1e18)
+    df = decode_frame(
+        layers=2, kv_heads=1, head_dim=64, tpot_s=5e-3, peak_flops=1e18, bf16_flops=1e18
+    )
     df = w.solve_batch(df.with_columns(kv_cap=w.kv_batch_cap()))
     assert df["kv_cap"][0] == 68359
     assert df["batch"][0] == 6510
     # no latency target: the KV cap binds
     free = w.solve_batch(
-        decode_frame(layers=2, kv_heads=1, head_dim=64, tpot_s=None)
-        .with_columns(kv_cap=w.kv_batch_cap())
+        decode_frame(layers=2, kv_heads=1, head_dim=64, tpot_s=None).with_columns(
+            kv_cap=w.kv_batch_cap()
+        )
     )
     assert free["batch"][0] == 68359
     # unreachable target: batch 1 already takes 4 ms
@@ -172,9 +218,21 @@ def test_serving_tp_smallest_power_of_two() -> None:
     layers=st.integers(1, 128),
 )
 def test_device_seconds_linear_in_tokens(n: float, tokens: float, k: float, layers: int) -> None:
-    base = frame(active_params=n, tokens=tokens, seq_len=4096.0, layers=layers, hidden=4096,
-                 heads=32, head_dim=128, peak_flops=1e15, bf16_flops=1e15, mfu=0.4,
-                 goodput=0.9, overhead_bytes=1000.0, hbm_bw=3e12)
+    base = frame(
+        active_params=n,
+        tokens=tokens,
+        seq_len=4096.0,
+        layers=layers,
+        hidden=4096,
+        heads=32,
+        head_dim=128,
+        peak_flops=1e15,
+        bf16_flops=1e15,
+        mfu=0.4,
+        goodput=0.9,
+        overhead_bytes=1000.0,
+        hbm_bw=3e12,
+    )
     one = val(base, w.training_device_seconds())
     more = val(base.with_columns(tokens=pl.lit(tokens * k)), w.training_device_seconds())
     assert more == pytest.approx(one * k, rel=1e-9)
@@ -183,8 +241,15 @@ def test_device_seconds_linear_in_tokens(n: float, tokens: float, k: float, laye
 @settings(max_examples=40, deadline=None)
 @given(n=st.floats(1e8, 1e12), extra=st.floats(1.0, 1e11), d=st.integers(1, 100_000))
 def test_memory_monotone_in_params(n: float, extra: float, d: int) -> None:
-    df = frame(total_params=n, seq_len=4096.0, layers=32, hidden=4096, devices=float(d),
-               scaleup_size=8.0, hbm_bytes=80e9)
+    df = frame(
+        total_params=n,
+        seq_len=4096.0,
+        layers=32,
+        hidden=4096,
+        devices=float(d),
+        scaleup_size=8.0,
+        hbm_bytes=80e9,
+    )
     a = val(df, w.training_memory_per_device())
     b = val(df.with_columns(total_params=pl.lit(n + extra)), w.training_memory_per_device())
     assert b >= a
@@ -194,9 +259,24 @@ def test_memory_monotone_in_params(n: float, extra: float, d: int) -> None:
 
 
 def test_vectorised_sweep_equals_single_rows() -> None:
-    rows = [frame(active_params=float(n), tokens=1e12, seq_len=2048.0, layers=8, heads=8,
-                  head_dim=64, hidden=512, peak_flops=1e15, bf16_flops=1e15, mfu=0.4,
-                  goodput=0.9, overhead_bytes=1000.0, hbm_bw=2e12) for n in (1e9, 7e9, 7e10)]
+    rows = [
+        frame(
+            active_params=float(n),
+            tokens=1e12,
+            seq_len=2048.0,
+            layers=8,
+            heads=8,
+            head_dim=64,
+            hidden=512,
+            peak_flops=1e15,
+            bf16_flops=1e15,
+            mfu=0.4,
+            goodput=0.9,
+            overhead_bytes=1000.0,
+            hbm_bw=2e12,
+        )
+        for n in (1e9, 7e9, 7e10)
+    ]
     big = pl.concat(rows)
     swept = big.select(w.training_device_seconds().alias("x"))["x"].to_list()
     single = [val(r, w.training_device_seconds()) for r in rows]
