@@ -357,13 +357,21 @@ class Replanned:
 class ShockResult:
     shocks: list[str]
     judged_on: date
-    base: Plan
-    shocked: Quote
+    base: Plan  # the plan as of the scenario date, without the shock
+    before: Quote  # that plan priced on judged_on (same rates and prices as `shocked`)
+    shocked: Quote  # after re-planning the blocked phases
     replanned: list[Replanned]
 
     @property
+    def extra_transfer_cost(self) -> float:
+        """Moving a phase changes the routes (and egress) of its transfers too."""
+        shown = [q.displayed()["transfers"] for q in (self.shocked, self.before)]
+        return round(sum(t["cost"] for t in shown[0]) - sum(t["cost"] for t in shown[1]), 2)
+
+    @property
     def extra_cost(self) -> float:
-        return self.shocked.total - self.base.quote.total
+        """Shown totals after minus before, both on judged_on: the phases' extras add up."""
+        return self.shocked.displayed()["total"] - self.before.displayed()["total"]
 
 
 def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date, list[str]]:
@@ -386,6 +394,8 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
             if not path.is_file():
                 raise ScenarioError(f"shock file '{expr}' does not exist", "--shock")
             rows = read_table(TABLES["policies"], path, str(path))
+            if rows.is_empty():
+                raise ScenarioError(f"shock file '{expr}' has no policy rows", "--shock")
             rows = rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
             frames.append(rows)
             dates.extend(rows["effective_from"].to_list())
@@ -451,7 +461,7 @@ def apply_shock(
     judged = quote(fixed, shocked_cat, currency=currency, as_of=judged_on)
     hit = {f.phase: f.code for f in judged.findings if f.severity == "block" and f.code in ids}
     if not hit:
-        return ShockResult(shocks, judged_on, base, judged, [])
+        return ShockResult(shocks, judged_on, base, judged, judged, [])
     data = fixed.model_dump(by_alias=True, exclude_none=True)
     for p in data["phases"]:
         if p["name"] in hit:
@@ -473,11 +483,15 @@ def apply_shock(
             phase=name,
             before=f"{before[name].accelerator} @ {before[name].region} ({before[name].pricing})",
             after=f"{after[name].accelerator} @ {after[name].region} ({after[name].pricing})",
-            extra_cost=after[name].cost - before[name].cost,
+            extra_cost=_shown_cost(replan.quote, name) - _shown_cost(judged, name),
             extra_days=after[name].wall_clock_days - before[name].wall_clock_days,
             rule=code,
         )
         for name, code in hit.items()
         if name is not None
     ]
-    return ShockResult(shocks, judged_on, base, replan.quote, moved)
+    return ShockResult(shocks, judged_on, base, judged, replan.quote, moved)
+
+
+def _shown_cost(q: Quote, phase: str) -> float:
+    return float(next(p["cost"] for p in q.displayed()["phases"] if p["name"] == phase))

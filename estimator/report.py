@@ -254,10 +254,11 @@ def plan_data(plan: Any, samples: Any = None, shock: Any = None) -> dict[str, An
         data["shock"] = {
             "shocks": shock.shocks,
             "judged_on": shock.judged_on,
-            "total_before": money(shock.base.quote.total),
-            "total_after": money(shock.shocked.total),
+            "total_before": shock.before.displayed()["total"],
+            "total_after": shock.shocked.displayed()["total"],
             "extra_cost": money(shock.extra_cost),
             "replanned": [asdict(r) for r in shock.replanned],
+            "extra_transfer_cost": shock.extra_transfer_cost,
             "quote_after": shock.shocked.displayed(),
         }
     return data
@@ -322,6 +323,10 @@ def render_plan(data: dict[str, Any], fmt: str) -> str:
             }
             for r in s["replanned"]
         ]
+        if rows and s["extra_transfer_cost"]:
+            rows.append({"phase": "(transfers)", "rule": "", "before": "", "after": "",
+                         f"extra cost ({cur})": _fmt_money(s["extra_transfer_cost"]),
+                         "extra days": ""})
         title = (
             f"Shock {', '.join(s['shocks'])} judged on {s['judged_on']}: total "
             f"{_fmt_money(s['total_before'])} -> {_fmt_money(s['total_after'])} {cur} "

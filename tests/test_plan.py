@@ -177,7 +177,9 @@ def test_shock_replans_only_affected_phases(catalog):
     for name in moved:
         assert after[name][0].startswith("cn-") or after[name][1].startswith("ascend")
     assert not any(f.severity == "block" for f in result.shocked.findings)
-    assert result.extra_cost == pytest.approx(result.shocked.total - result.base.quote.total)
+    # Both totals are priced on the shock date, so the difference is the shock's alone.
+    assert result.before.as_of == result.shocked.as_of == date(2026, 3, 1)
+    assert result.extra_cost == pytest.approx(result.shocked.total - result.before.total, abs=0.1)
 
 
 def test_shock_that_hits_nothing(catalog):
@@ -241,3 +243,29 @@ def test_cli_plan_samples_shock_sensitivity(runner):
         app, ["quote", str(EXAMPLES / "deepseek_domestic.toml"), "--samples", "300", "-f", "json"]
     )
     assert "uncertainty" in json.loads(q.stdout) and "phases" in json.loads(q.stdout)
+
+
+def test_shock_extras_add_up(catalog):
+    result = apply_shock(load_scenario(AUTO), catalog, ["offshore-access-ends=2026-03-01"])
+    parts = sum(r.extra_cost for r in result.replanned) + result.extra_transfer_cost
+    assert parts == pytest.approx(result.extra_cost, abs=0.011)
+
+
+def test_empty_shock_file(runner, write, catalog):
+    header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
+    path = write("empty.csv", header + "\n")
+    result = runner.invoke(app, ["plan", str(AUTO), "--shock", str(path)])
+    assert result.exit_code == 2 and "has no policy rows" in result.stderr
+
+
+def test_shock_from_a_policies_file(write, catalog):
+    header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
+    row = (
+        "no-sg,2026-01-01,,block,*,SG,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
+        "2026-01-01"
+    )
+    path = write("shock.csv", f"{header}\n{row}\n")
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    result = apply_shock(s, catalog, [str(path)])
+    assert {r.phase for r in result.replanned} == {"pretrain", "serve-abroad"}
+    assert all(p.region != "sg" for p in result.shocked.phases)
