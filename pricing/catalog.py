@@ -7,6 +7,7 @@ themselves via `Catalog.table`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,7 @@ import polars as pl
 
 from pricing.errors import CatalogError, Problem, UnknownIdError, suggest
 from pricing.loader import FILE_COL, LINE_COL, read_table
-from pricing.schema import TABLES, Table
+from pricing.schema import DATA_CLASSES, TABLES, Table
 
 STALE_AFTER_DAYS = 365
 _KIND_NAMES = {
@@ -230,8 +231,65 @@ class Catalog:
                     hint = suggest(value, known[c.ref])
                     extra = f": did you mean '{hint}'?" if hint else ""
                     problems.append(Problem(file, line, c.name, f"unknown {kind} '{value}'{extra}"))
+        problems.extend(self._check_patterns(known["accelerators"]))
         if problems:
             raise CatalogError(problems)
+
+    def _check_patterns(self, accelerators: set[str]) -> list[Problem]:
+        """Match cells of rules ('*', 'a|b', '!a') and country columns hold values that can
+        match: a typo such as 'personl' or 'cn' would otherwise never match and say nothing."""
+        country = re.compile(r"^[A-Z]{2}$")
+
+        def bad_tokens(cell: str, valid: Callable[[str], bool]) -> list[str]:
+            if cell.strip() == "*":
+                return []
+            return [t for t in cell.strip().lstrip("!").split("|") if not valid(t.strip())]
+
+        rules: dict[str, Callable[[str], bool]] = {
+            "data": lambda t: t in DATA_CLASSES,
+            "region_country": lambda t: bool(country.match(t)),
+            "accelerator": lambda t: t in accelerators,
+            "accelerator_origin": lambda t: bool(country.match(t)),
+            "tenant_hq": lambda t: bool(country.match(t)),
+        }
+        checks = {
+            "policies": rules,
+            "shocks": rules,
+            "hardware": {"region_scope": rules["region_country"]},
+            "transfer": {"to_country": rules["region_country"]},
+        }
+        problems: list[Problem] = []
+        for table, columns in checks.items():
+            df = self._tables[table]
+            for row in df.iter_rows(named=True):
+                for column, valid in columns.items():
+                    for token in bad_tokens(row[column], valid):
+                        what = {"data": "data class", "accelerator": "known accelerator"}.get(
+                            column, "country code (upper-case ISO alpha-2)"
+                        )
+                        hint = suggest(token, accelerators) if column == "accelerator" else None
+                        extra = f": did you mean '{hint}'?" if hint else ""
+                        problems.append(
+                            Problem(
+                                row[FILE_COL],
+                                row[LINE_COL],
+                                column,
+                                f"'{token}' is not a {what}{extra}",
+                            )
+                        )
+            if table == "policies":
+                for row in df.filter(pl.col("effective_to") <= pl.col("effective_from")).iter_rows(
+                    named=True
+                ):
+                    problems.append(
+                        Problem(
+                            row[FILE_COL],
+                            row[LINE_COL],
+                            "effective_to",
+                            "must be after effective_from (the end date is exclusive)",
+                        )
+                    )
+        return problems
 
 
 def stale_expr(today: date, col: str = "as_of") -> pl.Expr:

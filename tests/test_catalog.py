@@ -240,3 +240,19 @@ def test_no_rate_before_earliest(catalog):
         catalog.rate("CNY", date(1999, 1, 1))
     with pytest.raises(UnknownIdError, match="unknown currency 'CNH'"):
         catalog.rate("CNH", date(2025, 1, 1))
+
+
+def test_rule_cells_must_be_able_to_match(write):
+    header = (
+        "id,effective_from,effective_to,effect,data,region_country,accelerator,"
+        "accelerator_origin,tenant_hq,ownership,message,basis,note,source,as_of\n"
+    )
+    rows = (
+        "r1,2025-01-01,,block,personl,!CN,*,US,CN,*,m,estimate,,s,2025-01-01\n"
+        "r2,2025-01-01,2025-01-01,warn,*,cn,h100,*,*,*,m,estimate,,s,2025-01-01\n"
+    )
+    msg = _override_error(write, header + rows, name="policies.csv")
+    assert "policies.csv:2:data: 'personl' is not a data class" in msg
+    assert "policies.csv:3:region_country: 'cn' is not a country code" in msg
+    assert "policies.csv:3:accelerator: 'h100' is not a known accelerator: did you mean 'h100-sxm'?" in msg
+    assert "policies.csv:3:effective_to: must be after effective_from" in msg
