@@ -22,8 +22,8 @@ from estimator.errors import InfeasibleError, ScenarioError
 from estimator.models import ModelSpec, resolve_model
 from estimator.scenario import Scenario, ServePhase, Site, TrainPhase, load_scenario
 from pricing import Catalog, CatalogError, UnknownIdError, load_catalog
+from pricing.catalog import STALE_AFTER_DAYS
 
-STALE_PRICE_DAYS = 365
 STALE_FX_DAYS = 92
 # Bytes per token of a text dataset: about 4 characters of UTF-8 text per token, or one uint32
 # token id; either way ~4 bytes.
@@ -383,7 +383,38 @@ class _Quoter:
             f"{opt['provider']} {opt['instance']} {opt['pricing']} in {opt['region']} "
             f"({opt['basis']}, as of {opt['offer_as_of']}; {opt['offer_source']})"
         )
-        if (self.as_of - opt["offer_as_of"]).days > STALE_PRICE_DAYS:
+        age = (self.as_of - opt["offer_as_of"]).days
+        if age < 0:
+            self._find(
+                "warn",
+                "price-after-date",
+                phase.name,
+                f"the {opt['provider']} price is from {opt['offer_as_of']}, after the quote date: "
+                "the catalog has no earlier price for this option",
+                opt["offer_source"],
+            )
+        if opt["option"] == "owned":
+            capex = opt["server_price"] * opt["billed_devices"] / opt["unit_devices"]
+            life_share = hours / (opt["life_years"] * costing.HOURS_PER_YEAR)
+            self._find(
+                "info",
+                "owned-capex",
+                phase.name,
+                f"uses {opt['billed_devices'] / opt['unit_devices']:g} servers worth "
+                f"{capex:,.0f} {opt['currency']} of capital; the quote charges the "
+                f"{life_share:.1%} of their {opt['life_years']:g}-year life this phase uses",
+            )
+        if isinstance(phase, ServePhase) and phase.users == "CN" and opt["country"] != "CN":
+            rtt = self.cat.region(opt["region"])["rtt_ms_to_cn"]
+            slow = phase.ttft_ms is not None and rtt >= phase.ttft_ms
+            self._find(
+                "warn" if slow else "info",
+                "users-far",
+                phase.name,
+                f"users in China are ~{rtt:g} ms round trip from {opt['region']}"
+                + (f", more than the {phase.ttft_ms:g} ms TTFT target" if slow else ""),
+            )
+        if age > STALE_AFTER_DAYS:
             self._find(
                 "warn",
                 "stale-price",

@@ -324,9 +324,16 @@ def render_plan(data: dict[str, Any], fmt: str) -> str:
             for r in s["replanned"]
         ]
         if rows and s["extra_transfer_cost"]:
-            rows.append({"phase": "(transfers)", "rule": "", "before": "", "after": "",
-                         f"extra cost ({cur})": _fmt_money(s["extra_transfer_cost"]),
-                         "extra days": ""})
+            rows.append(
+                {
+                    "phase": "(transfers)",
+                    "rule": "",
+                    "before": "",
+                    "after": "",
+                    f"extra cost ({cur})": _fmt_money(s["extra_transfer_cost"]),
+                    "extra days": "",
+                }
+            )
         title = (
             f"Shock {', '.join(s['shocks'])} judged on {s['judged_on']}: total "
             f"{_fmt_money(s['total_before'])} -> {_fmt_money(s['total_after'])} {cur} "

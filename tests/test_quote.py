@@ -341,3 +341,22 @@ def test_planning_script_runs():
 def test_library_quote_of_auto_sites_points_to_the_planner(catalog):
     with pytest.raises(ScenarioError, match=r"phases\[0\].site: site is chosen by the planner"):
         quote(load_scenario(EXAMPLES / "split_auto.toml"), catalog)
+
+
+def test_findings_for_dates_capital_and_distance(catalog, write):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    early = quote(s, catalog, as_of=date(2024, 6, 1))
+    assert ("pretrain", "price-after-date") in {(f.phase, f.code) for f in early.findings}
+    q = quote(s, catalog)
+    capex = next(f for f in q.findings if f.code == "owned-capex" and f.phase == "post-train")
+    # 1024 Ascend 910B = 128 eight-card servers at the catalog's server price.
+    hw = catalog.get("hardware", "ascend-910b-atlas800t-a2")
+    assert f"{128 * hw['price']:,.0f} CNY" in capex.message
+    far = SMALL.replace(
+        "tokens = 1e11\ndevices = 16",
+        'kind = "serve"\nusers = "CN"\ndays = 30\n'
+        "input_tokens_per_day = 1e9\noutput_tokens_per_day = 1e8\nttft_ms = 100",
+    )
+    q = quote(load_scenario(write("far.toml", far)), catalog)
+    f = next(f for f in q.findings if f.code == "users-far")
+    assert f.severity == "warn" and "us-east" in f.message
