@@ -55,15 +55,9 @@ def rule_expr(policy: dict[str, Any]) -> pl.Expr:
     )
 
 
-def blocked_expr(policies: pl.DataFrame, as_of: date) -> pl.Expr:
-    """True for placements any blocking rule in force forbids (the planner's filter)."""
-    blocking = in_force(policies, as_of).filter(pl.col("effect") == "block")
-    exprs = [rule_expr(p) for p in blocking.iter_rows(named=True)]
-    return pl.any_horizontal(exprs) if exprs else pl.lit(False)
-
-
 def blocking_rule_expr(policies: pl.DataFrame, as_of: date) -> pl.Expr:
-    """The id of the first blocking rule a placement breaks, or null (explains a rejection)."""
+    """The id of the first blocking rule in force a placement breaks, or null: the planner's
+    filter and the reason it gives."""
     blocking = in_force(policies, as_of).filter(pl.col("effect") == "block")
     expr: pl.Expr = pl.lit(None, pl.String)
     for p in reversed(list(blocking.iter_rows(named=True))):

@@ -24,6 +24,7 @@ def cheapest_option(
     region: str | None = None,
     pricing: str | None = None,
     provider: str | None = None,
+    per_billed_hour: bool = False,
 ) -> dict[str, Any]:
     """The matching option whose cost for `devices` x `hours` is lowest, counting whole
     instances and minimum terms; with its cost columns in USD. Rented offers only, unless
@@ -42,6 +43,18 @@ def cheapest_option(
         if value is not None:
             options = options.filter(pl.col(column) == value)
     options = options.filter(pl.col("per_usd").is_not_null())
+    if options.is_empty() and pricing is None:
+        owned = costing.options_frame(catalog, as_of).filter(
+            (pl.col("accelerator") == accelerator) & (pl.col("option") == "owned")
+        )
+        if region is not None:
+            owned = owned.filter(pl.col("region") == region)
+        if not owned.is_empty():
+            raise ScenarioError(
+                f"no rental offer for {accelerator}"
+                + (f" in {region}" if region else "")
+                + "; owned hardware exists: add --pricing owned"
+            )
     if options.is_empty():
         wanted = " ".join(
             f"{k} {v}"
@@ -54,7 +67,12 @@ def cheapest_option(
     priced = options.with_columns(
         costing.cost_columns(pl.lit(float(devices)), pl.lit(float(hours)))
     ).with_columns(costing.total_usd())
-    return priced.sort("total_usd", "provider", "instance").row(0, named=True)
+    # Rank by what the work costs per hour of the billed term: a commitment that bills a year
+    # for a day of serving is not dearer per day than on-demand if its hourly rate is lower.
+    per_hour = (
+        pl.col("total_usd") / pl.col("billed_hours") if per_billed_hour else pl.col("total_usd")
+    )
+    return priced.sort(per_hour, "provider", "instance", nulls_last=True).row(0, named=True)
 
 
 def _money(catalog: Catalog, usd: float, currency: str, as_of: date) -> float:
@@ -100,6 +118,8 @@ def train_quote(
     )
     return {
         **est.model_dump(),
+        "billed_devices": opt["billed_devices"],
+        "billed_hours_per_device": opt["billed_hours"],
         "cost": _money(catalog, opt["total_usd"], currency, as_of),
         "currency": currency,
         **_offer_fields(opt),
@@ -137,8 +157,9 @@ def serve_quote(
         region=region,
         pricing=pricing,
         provider=provider,
+        per_billed_hour=True,
     )
-    # Rank by a day of use, but price a day as the daily share of whatever term is billed.
+    # Price a day as the daily share of whatever term is billed.
     per_day_usd = opt["total_usd"] * costing.HOURS_PER_DAY / opt["billed_hours"]
     if out_per_day:
         tokens_per_day = min(out_per_day, est.output_tokens_per_s_per_device * devices * 86_400.0)

@@ -93,12 +93,22 @@ def render_quote(quote: Quote, fmt: str, uncertainty: dict[str, Any] | None = No
     if fmt == "json":
         return to_json(data)
     if fmt == "csv":
+        # One table a spreadsheet can sum: the line items, then the total they add up to, then
+        # the findings (a blocked plan must not look clean in CSV either).
         rows = [
             {"section": "line_item", **item}
-            for phase in data["phases"]
-            for item in phase["line_items"]
-        ] + [
-            {"section": "line_item", **item} for t in data["transfers"] for item in t["line_items"]
+            for part in (*data["phases"], *data["transfers"])
+            for item in part["line_items"]
+        ]
+        rows.append({"section": "total", "amount": data["total"], "currency": data["currency"]})
+        rows += [
+            {
+                "section": f"finding:{f['severity']}",
+                "phase": f.get("phase") or "",
+                "component": f["code"],
+                "description": f["message"],
+            }
+            for f in data["findings"]
         ]
         cols = [
             "section",

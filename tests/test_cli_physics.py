@@ -158,3 +158,46 @@ def test_bad_input(runner, args, code, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_train_shows_billed_term_and_hints_owned(runner):
+    args = [
+        *TRAIN,
+        "--deadline-days",
+        "30",
+        "--region",
+        "sg",
+        "--pricing",
+        "reserved_1y",
+        "-f",
+        "json",
+        "--as-of",
+        "2025-11-27",
+    ]
+    d = json.loads(runner.invoke(app, args).stdout)
+    assert d["billed_hours_per_device"] == 365 * 24  # a 1-year commitment bills its year
+    assert d["billed_devices"] >= d["devices"]
+    result = runner.invoke(app, [*TRAIN, "--devices", "64", "--region", "cn-west"])
+    assert result.exit_code == 2 and "add --pricing owned" in result.stderr
+
+
+def test_serve_ranks_by_rate_not_by_term(runner):
+    base = [
+        *SERVE,
+        "--tpot-ms",
+        "30",
+        "--output-tokens-per-day",
+        "1e9",
+        "--region",
+        "sg",
+        "-f",
+        "json",
+        "--as-of",
+        "2025-11-27",
+    ]
+    best = json.loads(runner.invoke(app, base).stdout)
+    for pricing in ("on_demand", "reserved_1y", "reserved_3y", "spot"):
+        result = runner.invoke(app, [*base, "--pricing", pricing])
+        if result.exit_code == 0:
+            other = json.loads(result.stdout)
+            assert best["cost_per_day"] <= other["cost_per_day"] + 1e-6

@@ -88,7 +88,7 @@ def test_domestic_public_ascend_is_clean(catalog):
     assert not any(sev == "block" for sev, _ in _codes(catalog, p, date(2025, 11, 27)))
 
 
-def test_blocked_expr_matches_evaluate(catalog):
+def test_planner_filter_matches_quote_findings(catalog):
     rows = [
         ("a", "personal", "SG", "h100-sxm", "US", "CN", "rented"),
         ("b", "public", "SG", "h100-sxm", "US", "CN", "rented"),
@@ -98,7 +98,9 @@ def test_blocked_expr_matches_evaluate(catalog):
     df = _placements(*rows)
     policies = catalog.table("policies")
     for day in (date(2024, 1, 1), date(2025, 3, 1), date(2025, 11, 27)):
-        vectorised = df.filter(compliance.blocked_expr(policies, day))["phase"].to_list()
+        vectorised = df.filter(compliance.blocking_rule_expr(policies, day).is_not_null())[
+            "phase"
+        ].to_list()
         found = compliance.evaluate(df, policies, day)
         one_by_one = sorted({f["phase"] for f in found if f["severity"] == "block"})
         assert vectorised == one_by_one
