@@ -103,7 +103,11 @@ def billed_hours(hours: pl.Expr, min_term_days: pl.Expr) -> pl.Expr:
 
 
 def cost_columns(
-    devices: pl.Expr, hours: pl.Expr, price_factor: pl.Expr | None = None
+    devices: pl.Expr,
+    hours: pl.Expr,
+    price_factor: pl.Expr | None = None,
+    *,
+    detail: bool = False,
 ) -> list[pl.Expr]:
     """Money for running `devices` for `hours` at each option row.
 
@@ -113,7 +117,8 @@ def cost_columns(
       owned:   hardware   = server-hours x capex / (life_years x 8760)
                energy     = kWh (server power x PUE x hours) x regional tariff
                operations = server-hours x capex x opex_fraction_per_year / 8760
-    `price_factor` scales the rental price or the capex (sampling).
+    `price_factor` scales the rental price or the capex (sampling). `detail` adds each
+    component's `_quantity` and `_unit_price` columns (a quote's line items; a sweep skips them).
     """
     factor = price_factor if price_factor is not None else pl.lit(1.0)
     rented = pl.col("option") == "rented"
@@ -141,14 +146,17 @@ def cost_columns(
     ]
     for name, (quantity, unit_price, rate) in parts.items():
         applies = rented if name == "compute" else ~rented
-        out += [
-            pl.when(applies).then(quantity).otherwise(0.0).alias(f"{name}_quantity"),
-            pl.when(applies).then(unit_price).otherwise(0.0).alias(f"{name}_unit_price"),
+        out.append(
             pl.when(applies)
             .then(quantity * unit_price / pl.col(rate))
             .otherwise(0.0)
-            .alias(f"{name}_usd"),
-        ]
+            .alias(f"{name}_usd")
+        )
+        if detail:
+            out += [
+                pl.when(applies).then(quantity).otherwise(0.0).alias(f"{name}_quantity"),
+                pl.when(applies).then(unit_price).otherwise(0.0).alias(f"{name}_unit_price"),
+            ]
     return out
 
 

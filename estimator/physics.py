@@ -8,7 +8,7 @@ one-row frame, call them, and turn the row into a pydantic model or a typed erro
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +17,7 @@ from estimator import workload as w
 from estimator.errors import InfeasibleError, ScenarioError
 from estimator.models import ModelSpec
 
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 PRECISIONS = ("bf16", "fp16", "fp8", "int8")
 TRAINING_PRECISIONS = ("bf16", "fp16", "fp8")
 PEAK_COLUMN = {
@@ -116,7 +117,7 @@ def _check_precision(precision: str, training: bool) -> None:
         )
 
 
-def _with_device(catalog: Any, frame: pl.DataFrame, precision: str) -> pl.DataFrame:
+def _with_device(catalog: Any, frame: Frame, precision: str) -> Frame:
     acc = catalog.table("accelerators").select(
         pl.col("id").alias("accelerator"),
         (pl.col(PEAK_COLUMN[precision]) * 1e12).alias("peak_flops"),
@@ -126,10 +127,12 @@ def _with_device(catalog: Any, frame: pl.DataFrame, precision: str) -> pl.DataFr
         pl.col("hbm_gib"),
         pl.col("scaleup_size"),
     )
-    return frame.join(acc, on="accelerator", how="left")
+    if isinstance(frame, pl.LazyFrame):
+        return frame.join(acc.lazy(), on="accelerator", how="left", maintain_order="left")
+    return frame.join(acc, on="accelerator", how="left", maintain_order="left")
 
 
-def _with_model(frame: pl.DataFrame, model: ModelSpec) -> pl.DataFrame:
+def _with_model(frame: Frame, model: ModelSpec) -> Frame:
     lits = model.literals()
     return frame.with_columns(
         [
@@ -139,14 +142,19 @@ def _with_model(frame: pl.DataFrame, model: ModelSpec) -> pl.DataFrame:
     )
 
 
-def efficiency_lookup(
-    catalog: Any, frame: pl.DataFrame, workload: str, arch: str, prefix: str
-) -> pl.DataFrame:
+def efficiency_lookup(catalog: Any, frame: Frame, workload: str, arch: str, prefix: str) -> Frame:
     """Adds the efficiency defaults (see `_efficiency_tiers`) to `frame`. Resolved once per
     distinct accelerator and joined, so a sweep of millions of rows pays one join, not four."""
-    accs = frame.select(pl.col("accelerator").unique())
+    selected = frame.select(pl.col("accelerator").unique())
+    accs = selected.collect() if isinstance(selected, pl.LazyFrame) else selected
     resolved = _efficiency_tiers(catalog, accs, workload, arch, prefix)
-    return frame.join(resolved, on="accelerator", how="left", nulls_equal=True)
+    if isinstance(frame, pl.LazyFrame):
+        return frame.join(
+            resolved.lazy(), on="accelerator", how="left", nulls_equal=True, maintain_order="left"
+        )
+    return frame.join(
+        resolved, on="accelerator", how="left", nulls_equal=True, maintain_order="left"
+    )
 
 
 def _efficiency_tiers(
@@ -199,10 +207,10 @@ def _efficiency_tiers(
     return out.with_columns(picked).drop([c for cols in tiers.values() for c in cols])
 
 
-def _col_or(frame: pl.DataFrame, name: str, value: Any, dtype: Any) -> pl.Expr:
+def _col_or(frame: pl.DataFrame | pl.LazyFrame, name: str, value: Any, dtype: Any) -> pl.Expr:
     """The frame's own column if present (null cells filled with `value`), else a literal."""
     lit = pl.lit(value, dtype=dtype)
-    if name in frame.columns:
+    if name in frame.collect_schema().names():
         return pl.col(name).cast(dtype).fill_null(lit)
     return lit
 
@@ -269,6 +277,30 @@ def training_frame(
     the precision get null peaks and `fits` false. Vectorised: no per-row Python.
     """
     _check_precision(precision, training=True)
+    # The physics needs a few columns; a planner's candidate frame carries thirty. Work on the
+    # narrow frame (joins copy every column) and attach the results in the same row order.
+    inputs = [
+        c
+        for c in ("accelerator", "devices", "deadline_days", "mfu", "goodput")
+        if c in frame.columns
+    ]
+    if len(inputs) < len(frame.columns):
+        core = training_frame(
+            catalog,
+            model,
+            frame.select(inputs),
+            tokens=tokens,
+            precision=precision,
+            workload=workload,
+            mfu=mfu,
+            goodput=goodput,
+            seq_len=seq_len,
+            devices=devices,
+            deadline_days=deadline_days,
+            overhead_bytes=overhead_bytes,
+        )
+        added = [c for c in core.columns if c != "accelerator"]
+        return frame.drop([c for c in added if c in frame.columns]).hstack(core.select(added))
     temp = [
         c
         for c in (
@@ -291,10 +323,11 @@ def training_frame(
         )
         if c not in frame.columns
     ]
+    # One lazy query: polars plans the steps together instead of materialising each one.
     df = _with_model(
         _with_device(
             catalog,
-            frame.drop(
+            frame.lazy().drop(
                 [
                     c
                     for c in TRAINING_COLUMNS
@@ -353,7 +386,7 @@ def training_frame(
             & (pl.col("wall_clock_days") <= pl.col("deadline_days") * (1 + 1e-9))
         ),
     )
-    return df.drop(temp)
+    return df.drop(temp).collect()
 
 
 def _require_positive(name: str, value: float | None) -> None:

@@ -162,14 +162,13 @@ def evaluate(
     if isinstance(phase, ServePhase) and phase.devices:
         # A fixed fleet smaller than the demand needs is not a plan that serves it.
         capacity_bad = capacity_bad | (pl.col("devices_needed") > phase.devices)
-    df = df.with_columns(costing.cost_columns(pl.col("devices"), hours)).with_columns(
-        costing.total_usd()
-    )
+    lazy = df.lazy().with_columns(costing.cost_columns(pl.col("devices"), hours))
+    lazy = lazy.with_columns(costing.total_usd())
     precision = phase.precision or "bf16"
     accelerators = catalog.table("accelerators")
     supported = accelerators.filter(pl.col(physics.PEAK_COLUMN[precision]).is_not_null())["id"]
     rule = compliance.blocking_rule_expr(policies, as_of)
-    return df.with_columns(
+    return lazy.with_columns(
         pl.when(rule.is_not_null())
         .then(pl.lit("rule ") + rule)
         .when(~pl.col("accelerator").is_in(supported.implode()))
@@ -186,7 +185,7 @@ def evaluate(
         .then(pl.lit("price (no exchange rate on or before the date)"))
         .otherwise(pl.lit(None, pl.String))
         .alias("rejected")
-    )
+    ).collect()
 
 
 def _rank(df: pl.DataFrame, objective: Objective) -> pl.DataFrame:

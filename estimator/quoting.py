@@ -341,7 +341,7 @@ class _Quoter:
             pl.lit(float(devices)).alias("_devices"), pl.lit(float(hours)).alias("_hours")
         )
         priced = priced.with_columns(
-            costing.cost_columns(pl.col("_devices"), pl.col("_hours"))
+            costing.cost_columns(pl.col("_devices"), pl.col("_hours"), detail=True)
         ).with_columns(costing.total_usd())
         usable = priced.filter(pl.col("total_usd").is_not_null())
         if usable.is_empty():

@@ -56,7 +56,7 @@ def _cost(option: dict, devices: float, hours: float) -> dict:
         },
     )
     return (
-        df.select(costing.cost_columns(pl.lit(float(devices)), pl.lit(float(hours))))
+        df.select(costing.cost_columns(pl.lit(float(devices)), pl.lit(float(hours)), detail=True))
         .with_columns(costing.total_usd())
         .row(0, named=True)
     )

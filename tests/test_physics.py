@@ -214,3 +214,15 @@ def test_serving_errors() -> None:
         CAT, DSV3, "h800", precision="fp8", input_len=2000, output_len=1000, tpot_ms=50, devices=32
     )
     assert est.tensor_parallel == 32
+
+
+def test_training_frame_keeps_row_order_and_extra_columns() -> None:
+    accs = ["h100-sxm", "a100-80g", "ascend-910b", "h100-sxm", "h200", "a100-80g"]
+    devs = [64, 128, 256, 512, 32, 1024]
+    wide = pl.DataFrame({"accelerator": accs, "devices": devs, "tag": list("abcdef")})
+    out = training_frame(CAT, L8, wide, tokens=1e12)
+    assert out["tag"].to_list() == list("abcdef")
+    for i, (acc, d) in enumerate(zip(accs, devs, strict=True)):
+        one = training_estimate(CAT, L8, acc, 1e12, devices=d)
+        assert out["device_hours"][i] == pytest.approx(one.device_hours)
+        assert out["devices"][i] == d
