@@ -6,6 +6,7 @@ themselves via `Catalog.table`.
 
 from __future__ import annotations
 
+import csv
 import functools
 import re
 from collections.abc import Callable
@@ -64,6 +65,7 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
             why = "is a file, not a directory" if directory.exists() else "does not exist"
             raise CatalogError(f"catalog override directory '{directory}' {why}")
         problems: list[Problem] = []
+        known = _known_ids(tables, directory)
         for path in sorted(directory.glob("*.csv")):
             table = TABLES.get(path.stem)
             if table is None:
@@ -72,7 +74,7 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
                 problems.append(Problem(str(path), None, None, f"not a catalog table{extra}"))
                 continue
             try:
-                user = read_table(table, path, str(path))
+                user = read_table(table, path, str(path), known)
             except CatalogError as exc:
                 problems.extend(exc.problems)
                 continue
@@ -81,6 +83,31 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
         if problems:
             raise CatalogError(problems)
     return Catalog(tables, origin)
+
+
+def _known_ids(tables: dict[str, pl.DataFrame], directory: Path) -> dict[str, set[str]]:
+    """Ids an override file may refer to: the embedded ones plus those the directory adds
+    (read raw, so a reference is judged even while the file defining it has other problems)."""
+    known = {
+        "accelerators": set(tables["accelerators"]["id"].to_list()),
+        "regions": set(tables["regions"]["id"].to_list()),
+        "currency": set(tables["fx"]["currency"].to_list()),
+    }
+    for ref, file, column in (
+        ("accelerators", "accelerators.csv", "id"),
+        ("regions", "regions.csv", "id"),
+        ("currency", "fx.csv", "currency"),
+    ):
+        path = directory / file
+        if path.is_file():
+            try:
+                with path.open(encoding="utf-8", newline="") as handle:
+                    known[ref] |= {
+                        (row.get(column) or "").strip() for row in csv.DictReader(handle)
+                    } - {""}
+            except (OSError, UnicodeDecodeError, csv.Error):
+                pass  # read_table reports the unreadable file itself
+    return known
 
 
 def _merge(table: Table, base: pl.DataFrame, user: pl.DataFrame) -> pl.DataFrame:

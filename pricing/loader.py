@@ -23,10 +23,20 @@ LINE_COL = "_line"
 _POLARS_TYPE = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "date": pl.Date}
 
 
-def read_table(table: Table, source: Path | str | bytes, label: str) -> pl.DataFrame:
+REF_KINDS = {"accelerators": "accelerator", "regions": "region", "currency": "currency"}
+
+
+def read_table(
+    table: Table,
+    source: Path | str | bytes,
+    label: str,
+    known: dict[str, set[str]] | None = None,
+) -> pl.DataFrame:
     """Parse and validate one table; return it typed, with `_file` and `_line` columns.
 
-    `source` is a path or the file's bytes; `label` is the name used in messages.
+    `source` is a path or the file's bytes; `label` is the name used in messages. `known` maps
+    a reference ("accelerators", "regions", "currency") to the ids that exist, so unknown ids
+    are reported in the same pass as every other problem of the file.
     """
     try:
         raw_bytes = source if isinstance(source, bytes) else Path(source).read_bytes()
@@ -70,6 +80,8 @@ def read_table(table: Table, source: Path | str | bytes, label: str) -> pl.DataF
     )
     for c in table.all_columns:
         problems.extend(_column_problems(checks, c, label))
+        if known is not None and c.ref is not None:
+            problems.extend(_reference_problems(checks, c, label, known[c.ref]))
     for lo, hi in ORDERED_PAIRS.get(table.name, ()):
         bad = checks.filter(pl.col(f"__t_{lo}") > pl.col(f"__t_{hi}"))
         for row in bad.iter_rows(named=True):
@@ -131,6 +143,21 @@ def _column_problems(checks: pl.DataFrame, c: Column, label: str) -> list[Proble
         for line, value in bad.select(LINE_COL, f"__r_{c.name}").iter_rows():
             shown = "" if value is None else f"'{value}' "
             out.append(Problem(label, line, c.name, f"{shown}{message}".strip()))
+    return out
+
+
+def _reference_problems(
+    checks: pl.DataFrame, c: Column, label: str, ids: set[str]
+) -> list[Problem]:
+    allowed = sorted(ids | ({"*"} if c.wildcard else set()))
+    raw = pl.col(f"__r_{c.name}")
+    bad = checks.filter(raw.is_not_null() & ~raw.is_in(allowed))
+    out = []
+    for line, value in bad.select(LINE_COL, f"__r_{c.name}").iter_rows():
+        hint = suggest(value, ids)
+        extra = f": did you mean '{hint}'?" if hint else ""
+        kind = REF_KINDS[c.ref or ""]
+        out.append(Problem(label, line, c.name, f"unknown {kind} '{value}'{extra}"))
     return out
 
 

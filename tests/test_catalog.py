@@ -256,3 +256,13 @@ def test_rule_cells_must_be_able_to_match(write):
     assert "policies.csv:3:region_country: 'cn' is not a country code" in msg
     assert "3:accelerator: 'h100' is not a known accelerator: did you mean 'h100-sxm'?" in msg
     assert "policies.csv:3:effective_to: must be after effective_from" in msg
+
+
+def test_unknown_references_reported_with_other_problems(write):
+    rows = GOOD_OFFER.replace("1.50", "-1") + GOOD_OFFER.replace(
+        "acme,sg,h100-sxm", "beta,sgp,h1000"
+    )
+    msg = _override_error(write, OFFER_HEADER + rows)
+    assert "offers.csv:2:price_per_device_hour" in msg
+    assert "offers.csv:3:region: unknown region 'sgp': did you mean 'sg'?" in msg
+    assert "offers.csv:3:accelerator: unknown accelerator 'h1000'" in msg
