@@ -450,7 +450,6 @@ def serve_cmd(
 ) -> None:
     """Serving estimate: prefill and decode tokens/s per device, batch, devices, cost per 1M."""
     _check_format(fmt)
-    from estimator.physics import DEFAULT_PEAK_TO_AVERAGE
     from estimator.quick import serve_quote
 
     cat = _load_catalog(catalog_dir)
@@ -471,7 +470,7 @@ def serve_cmd(
         devices=devices,
         input_tokens_per_day=input_tokens_per_day,
         output_tokens_per_day=output_tokens_per_day,
-        peak_to_average=peak_to_average or DEFAULT_PEAK_TO_AVERAGE,
+        peak_to_average=peak_to_average,
     )
     typer.echo(_render_record(record, fmt))
 

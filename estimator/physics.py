@@ -33,7 +33,6 @@ DEFAULT_SEQ_LEN = 4096
 # Daily demand -> peak rate. Typical diurnal consumer traffic; DeepSeek's own fleet peaked at 278
 # nodes vs 226.75 on average (1.23) only because it sheds load to training at night
 # (open-infra-index 202502OpenSourceWeek day 6). Override per phase.
-DEFAULT_PEAK_TO_AVERAGE = 2.0
 _GIB = float(2**30)
 
 _MODEL_COLS = (
@@ -350,7 +349,9 @@ def training_frame(
         mfu_low=pl.lit(mfu, pl.Float64).fill_null(pl.col("eff_mfu_low")),
         mfu_high=pl.lit(mfu, pl.Float64).fill_null(pl.col("eff_mfu_high")),
         overhead_bytes=pl.lit(
-            w.NONMATMUL_BYTES_PER_LAYER_HIDDEN if overhead_bytes is None else float(overhead_bytes)
+            catalog.default("nonmatmul_bytes_per_layer_hidden")
+            if overhead_bytes is None
+            else float(overhead_bytes)
         ),
         _dev_given=_col_or(df, "devices", devices, pl.Int64),
         deadline_days=_col_or(df, "deadline_days", deadline_days, pl.Float64),
@@ -522,7 +523,7 @@ def _serving_at(
     devices: int | None = None,
     input_tokens_per_day: float | None = None,
     output_tokens_per_day: float | None = None,
-    peak_to_average: float = DEFAULT_PEAK_TO_AVERAGE,
+    peak_to_average: float | None = None,
     decode_efficiency: float | None = None,
     prefill_mfu: float | None = None,
 ) -> pl.DataFrame:
@@ -555,7 +556,8 @@ def _serving_at(
         ),
         pre_mfu=pl.lit(prefill_mfu, pl.Float64).fill_null(pl.col("pre_mfu")),
         serve_goodput=pl.col("dec_goodput"),
-        peak_to_average=pl.lit(float(peak_to_average)),
+        peak_to_average=pl.lit(float(peak_to_average or catalog.default("peak_to_average"))),
+        collective_latency_s=pl.lit(catalog.default("collective_stage_latency_s")),
         input_tokens_per_day=_col_or(df, "input_tokens_per_day", input_tokens_per_day, pl.Float64),
         output_tokens_per_day=_col_or(
             df, "output_tokens_per_day", output_tokens_per_day, pl.Float64
@@ -606,13 +608,6 @@ def _serving_at(
     return df.select(out)
 
 
-# Largest replica the automatic search tries for an MoE model: DeepSeek's production decode
-# spans 144 H800 (EP144, open-infra-index day 6) and CloudMatrix-Infer 320 NPUs (EP320, arXiv
-# 2506.12708), far past one 8-GPU NVLink domain. Dense models keep tensor parallelism inside
-# the scale-up domain (NVLink / HCCS), where its per-layer all-reduces are affordable.
-MAX_MOE_REPLICA_DEVICES = 256
-
-
 def serving_frame(
     catalog: Any,
     model: ModelSpec,
@@ -625,10 +620,10 @@ def serving_frame(
     serving columns (SERVING_COLUMNS) added. Vectorised; batch from a fixed bisection.
 
     Without a replica size, every power of two from the smallest that holds the weights up to
-    the scale-up domain (dense) or MAX_MOE_REPLICA_DEVICES (MoE) is tried, and each row keeps the
-    size with the most output tokens/s per device that meets the latency targets: bigger
-    replicas leave more memory for KV cache, hence bigger batches, until collective latency
-    eats the gain."""
+    the scale-up domain (dense) or defaults.csv max_moe_replica_devices (MoE) is tried, and
+    each row keeps the size with the most output tokens/s per device that meets the latency
+    targets: bigger replicas leave more memory for KV cache, hence bigger batches, until
+    collective latency eats the gain."""
     if devices is not None or "devices" in frame.columns:
         return _serving_at(catalog, model, frame, devices=devices, **settings)
     sizes = [2**k for k in range(0, 11)]
@@ -637,7 +632,10 @@ def serving_frame(
         pl.DataFrame({"devices": sizes}, schema={"devices": pl.Int64}), how="cross"
     )
     out = _serving_at(catalog, model, tried, **settings)
-    cap = pl.lit(MAX_MOE_REPLICA_DEVICES) if model.arch == "moe" else pl.col("scaleup_size")
+    # MoE replicas may span nodes (expert parallelism, as DeepSeek and CloudMatrix deploy);
+    # dense tensor parallelism stays inside the scale-up domain.
+    moe_cap = catalog.default("max_moe_replica_devices")
+    cap = pl.lit(moe_cap) if model.arch == "moe" else pl.col("scaleup_size")
     acc = catalog.table("accelerators").select(pl.col("id").alias("accelerator"), "scaleup_size")
     out = out.join(acc, on="accelerator", how="left").with_columns(
         # The smallest replica that holds the weights and one request.
@@ -665,7 +663,7 @@ def serving_frame(
             nulls_last=True,
         )
         .unique(subset=[rid], keep="first", maintain_order=True)
-        # A replica past the scale-up domain (dense) or MAX_MOE_REPLICA_DEVICES does not fit.
+        # A replica past the scale-up domain (dense) or past max_moe_replica_devices does not fit.
         .with_columns(pl.col("fits") & pl.col("_within"))
     )
     return best.sort(rid).drop(rid, "devices", "scaleup_size", "_min_tp", "_within", "_rank")
@@ -684,7 +682,7 @@ def serving_estimate(
     devices: int | None = None,
     input_tokens_per_day: float | None = None,
     output_tokens_per_day: float | None = None,
-    peak_to_average: float = DEFAULT_PEAK_TO_AVERAGE,
+    peak_to_average: float | None = None,
     decode_efficiency: float | None = None,
     prefill_mfu: float | None = None,
 ) -> ServingEstimate:
@@ -706,6 +704,8 @@ def serving_estimate(
     ):
         if value is not None and not (value >= 0 and math.isfinite(value)):
             raise ScenarioError(f"{name} must be >= 0, got {value}", name)
+    if peak_to_average is None:
+        peak_to_average = catalog.default("peak_to_average")
     if peak_to_average < 1:
         raise ScenarioError(
             f"peak_to_average must be >= 1, got {peak_to_average}", "peak_to_average"

@@ -146,7 +146,7 @@ def evaluate(
             ttft_ms=phase.ttft_ms,
             input_tokens_per_day=phase.input_tokens_per_day,
             output_tokens_per_day=phase.output_tokens_per_day,
-            peak_to_average=phase.peak_to_average or physics.DEFAULT_PEAK_TO_AVERAGE,
+            peak_to_average=phase.peak_to_average,
         )
         df = df.with_columns(
             pl.lit(float(phase.devices)).alias("devices")

@@ -25,9 +25,6 @@ from pricing import Catalog, CatalogError, UnknownIdError, load_catalog
 from pricing.catalog import STALE_AFTER_DAYS
 
 STALE_FX_DAYS = 92
-# Bytes per token of a text dataset: about 4 characters of UTF-8 text per token, or one uint32
-# token id; either way ~4 bytes.
-DATASET_BYTES_PER_TOKEN = 4.0
 GB = 1e9
 
 
@@ -513,7 +510,7 @@ class _Quoter:
             ttft_ms=phase.ttft_ms,
             input_tokens_per_day=phase.input_tokens_per_day,
             output_tokens_per_day=phase.output_tokens_per_day,
-            peak_to_average=phase.peak_to_average or physics.DEFAULT_PEAK_TO_AVERAGE,
+            peak_to_average=phase.peak_to_average,
         )
         needed = int(est.devices_needed or 0)
         if phase.devices and phase.devices < needed:
@@ -605,7 +602,7 @@ class _Quoter:
                     "a dataset transfer from a serving phase needs gigabytes = N",
                     self.where(f"transfers[{i}]"),
                 )
-            gb = src_phase.tokens * DATASET_BYTES_PER_TOKEN / GB
+            gb = src_phase.tokens * self.cat.default("dataset_bytes_per_token") / GB
         if src.region == dst.region:
             return TransferQuote(
                 **{"from": t.from_},

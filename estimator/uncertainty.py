@@ -152,7 +152,7 @@ def phase_usd(catalog: Catalog, model: ModelSpec, ph: _Phase, draws: pl.DataFram
             precision=spec.precision or "bf16",
             tpot_ms=spec.tpot_ms,
             ttft_ms=spec.ttft_ms,
-            peak_to_average=spec.peak_to_average or physics.DEFAULT_PEAK_TO_AVERAGE,
+            peak_to_average=spec.peak_to_average,
         )
         hours = pl.lit(spec.days * costing.HOURS_PER_DAY)
         devices = (

@@ -38,24 +38,12 @@ USABLE_HBM_FRACTION = 0.9
 # replicas cannot be used, which caps the devices a deadline can ask for.
 MAX_GLOBAL_BATCH_TOKENS = 64 * 2**20
 
-# --- calibrated default (see estimator/calibration.py) -------------------------------------------
-
-# Non-matmul work per token that is bound by memory bandwidth rather than FLOPs: norms, residual
-# adds, activations, rotary, casts, recomputation, and the tensor/sequence-parallel activation
-# traffic, all proportional to layers x hidden per token. Expressed as bytes moved through HBM per
-# (layer x hidden element) per trained token. Fitted once over all published runs (not per run);
-# it makes small-hidden models and high FLOP/byte devices (H100 vs A100) less efficient and makes
-# FP8 less than 2x faster than BF16. Candidate for an efficiency.csv column.
-NONMATMUL_BYTES_PER_LAYER_HIDDEN = 1000.0
-
-# Decode steps also pay a fixed latency per step: each layer runs two collectives across the
-# replica (tensor parallel: two all-reduces; expert parallel: dispatch + combine all-to-all), and
-# a collective's latency term grows with log2(participants) (alpha-beta model, e.g. Thakur,
-# Rabenseifner & Gropp 2005). Seconds per log2 stage per collective, fitted on the CloudMatrix-Infer
-# decode points at TPOT 50 ms and 15 ms (same system, so the difference isolates the fixed part).
-# Candidate for an efficiency.csv column.
+# --- calibrated defaults ------------------------------------------------------------------------
+# The memory-bound non-matmul bytes (`overhead_bytes`) and the collective stage latency
+# (`collective_latency_s`) are columns: physics fills them from pricing/data/defaults.csv, where
+# their values, fits and sources live. Each layer runs two collectives per decode step (tensor
+# parallel: two all-reduces; expert parallel: dispatch + combine).
 COLLECTIVES_PER_LAYER = 2.0
-COLLECTIVE_STAGE_LATENCY_S = 13e-6
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -252,7 +240,7 @@ def decode_context() -> pl.Expr:
 def decode_latency_seconds() -> pl.Expr:
     """Fixed per-step latency: layers x collectives per layer x stage latency x log2(tp)."""
     tp = pl.col("tp").cast(pl.Float64).clip(lower_bound=1.0)
-    return _z("layers") * COLLECTIVES_PER_LAYER * COLLECTIVE_STAGE_LATENCY_S * tp.log(2)
+    return _z("layers") * COLLECTIVES_PER_LAYER * pl.col("collective_latency_s") * tp.log(2)
 
 
 def decode_step_seconds(batch: str | pl.Expr) -> pl.Expr:

@@ -161,6 +161,13 @@ class Catalog:
             raise UnknownIdError(_KIND_NAMES[table], id_, rows)
         return rows[id_]
 
+    def default(self, name: str) -> float:
+        """A modelling default from defaults.csv (calibrated constants, planning defaults)."""
+        rows = self._tables["defaults"].filter(pl.col("name") == name)
+        if rows.is_empty():
+            raise UnknownIdError("default", name, self._tables["defaults"]["name"].to_list())
+        return float(rows["value"][0])
+
     def accelerator(self, id_: str) -> dict[str, Any]:
         return self.get("accelerators", id_)
 

@@ -187,6 +187,11 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            "defaults",
+            key=("name",),
+            columns=(Column("name"), Column("value", "float", gt=0), Column("unit")),
+        ),
+        Table(
             "shocks",
             key=("id",),
             columns=(

@@ -266,3 +266,15 @@ def test_unknown_references_reported_with_other_problems(write):
     assert "offers.csv:2:price_per_device_hour" in msg
     assert "offers.csv:3:region: unknown region 'sgp': did you mean 'sg'?" in msg
     assert "offers.csv:3:accelerator: unknown accelerator 'h1000'" in msg
+
+
+def test_defaults_table_and_override(write, catalog):
+    assert catalog.default("peak_to_average") >= 1
+    with pytest.raises(UnknownIdError, match="unknown default 'peak_to_averag'"):
+        catalog.default("peak_to_averag")
+    path = write(
+        "cat/defaults.csv",
+        "name,value,unit,basis,note,source,as_of\n"
+        "peak_to_average,3,ratio,estimate,,our traffic logs,2026-01-01\n",
+    )
+    assert load_catalog(path.parent).default("peak_to_average") == 3

@@ -8,6 +8,7 @@ import sys
 import tomllib
 from datetime import date
 
+import polars as pl
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -360,3 +361,22 @@ def test_findings_for_dates_capital_and_distance(catalog, write):
     q = quote(load_scenario(write("far.toml", far)), catalog)
     f = next(f for f in q.findings if f.code == "users-far")
     assert f.severity == "warn" and "us-east" in f.message
+
+
+def test_peak_to_average_default_comes_from_the_catalog(write, catalog):
+    text = SMALL.replace(
+        "tokens = 1e11\ndevices = 16",
+        'kind = "serve"\ndays = 30\ninput_tokens_per_day = 1e10\noutput_tokens_per_day = 2e9',
+    )
+    s = load_scenario(write("serve.toml", text))
+    base = quote(s, catalog).phases[0]
+    doubled = catalog.with_table(
+        "defaults",
+        lambda df: df.with_columns(
+            pl.when(pl.col("name") == "peak_to_average")
+            .then(pl.col("value") * 2)
+            .otherwise(pl.col("value"))
+            .alias("value")
+        ),
+    )
+    assert quote(s, doubled).phases[0].devices > base.devices

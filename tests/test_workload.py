@@ -161,6 +161,7 @@ def decode_frame(**over: object) -> pl.DataFrame:
         input_len=100.0,
         output_len=100.0,
         hbm_bytes=1e10,
+        collective_latency_s=13e-6,
     )
     base.update(over)
     return frame(**base)
