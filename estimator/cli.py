@@ -110,7 +110,7 @@ def catalog_cmd(
         str,
         typer.Argument(
             help="accelerators, regions, offers, hardware, fx, "
-            "transfer, efficiency, policies or models."
+            "transfer, efficiency, policies, shocks, defaults or models."
         ),
     ],
     accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,

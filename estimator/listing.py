@@ -158,7 +158,10 @@ def catalog_rows(
             raise ScenarioError(f"cannot sort by unknown column '{sort}'{extra}", "--sort")
         df = df.sort(sort, nulls_last=True, maintain_order=True)
 
-    columns = df.columns if wide or table not in _NARROW else _NARROW[table]
+    if wide:
+        columns = df.columns
+    else:  # a terminal table: long provenance text stays in json / csv / markdown
+        columns = _NARROW.get(table) or [c for c in df.columns if c not in ("note", "source")]
     if wide:
         columns = [c for c in df.columns if c not in ("list_price", "list_currency")]
         if "price" in columns and currency is not None:

@@ -386,4 +386,10 @@ def render_sensitivity(swings: list[Any], quote: Any, fmt: str) -> str:
             if k.startswith(("total", "swing")):
                 r[k] = _fmt_money(r[k])
     title = f"Sensitivity of {quote.name}: total {_fmt_money(money(quote.total))} {cur}"
-    return render_rows(rows, fmt, title=title)
+    text = render_rows(rows, fmt, title=title)
+    if any(s.swing == 0 for s in swings):
+        text += (
+            "\n\nA swing of 0 means the input changes the work but not the bill: a commitment's"
+            " minimum term, whole instances or servers, or a fixed device count absorbs it."
+        )
+    return text
