@@ -306,16 +306,17 @@ def solve_batch(frame: pl.DataFrame) -> pl.DataFrame:
     # One lazy query for all steps: polars plans the chain once instead of 32 eager passes.
     df = frame.lazy().with_columns(_lo=pl.lit(1.0), _hi=cap.cast(pl.Float64).clip(lower_bound=1.0))
     target = pl.col("tpot_s")
+    # Built once and reused by every step: the step-time expression is large, and evaluating it
+    # once per step into a column keeps both Python and polars' planner work small.
+    mid = ((pl.col("_lo") + pl.col("_hi")) / 2.0).ceil()
+    ok = target.is_null() | (decode_step_seconds(pl.col("_mid")) <= target)
+    low = pl.when(pl.col("_ok")).then(pl.col("_mid")).otherwise(pl.col("_lo"))
+    high = pl.when(pl.col("_ok")).then(pl.col("_hi")).otherwise(pl.col("_mid") - 1.0)
     for _ in range(BISECTION_STEPS):
-        mid = ((pl.col("_lo") + pl.col("_hi")) / 2.0).ceil()
-        ok = target.is_null() | (decode_step_seconds(mid) <= target)
-        df = df.with_columns(
-            _lo=pl.when(ok).then(mid).otherwise(pl.col("_lo")),
-            _hi=pl.when(ok).then(pl.col("_hi")).otherwise(mid - 1.0),
-        )
+        df = df.with_columns(_mid=mid).with_columns(_ok=ok).with_columns(_lo=low, _hi=high)
     one_ok = target.is_null() | (decode_step_seconds(pl.lit(1.0)) <= target)
     batch = pl.when((cap >= 1) & one_ok).then(pl.col("_lo")).otherwise(0.0)
-    return df.with_columns(batch=batch).drop("_lo", "_hi").collect()
+    return df.with_columns(batch=batch).drop("_lo", "_hi", "_mid", "_ok").collect()
 
 
 def replicas_for_demand() -> pl.Expr:
