@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from estimator.errors import ScenarioError
 
-_ARCH_FIELDS = (
+ARCH_FIELDS = (
     "layers",
     "hidden",
     "heads",
@@ -52,7 +52,7 @@ class ModelSpec(BaseModel):
             raise ValueError(
                 f"active_params {self.active_params:g} exceeds total_params {self.total_params:g}"
             )
-        for f in _ARCH_FIELDS:
+        for f in ARCH_FIELDS:
             v = getattr(self, f)
             if v is not None and v < 1:
                 raise ValueError(f"{f} must be >= 1, got {v}")
@@ -77,7 +77,7 @@ class ModelSpec(BaseModel):
         return {
             "active_params": float(self.active_params),
             "total_params": float(self.total_params),
-            **{f: getattr(self, f) for f in _ARCH_FIELDS},
+            **{f: getattr(self, f) for f in ARCH_FIELDS},
         }
 
 
@@ -95,7 +95,7 @@ def resolve_model(catalog: Any, preset: str | None = None, **fields: Any) -> Mod
             "arch": row["arch"],
             "total_params": row["total_params_b"] * 1e9,
             "active_params": row["active_params_b"] * 1e9,
-            **{f: row.get(f) for f in _ARCH_FIELDS},
+            **{f: row.get(f) for f in ARCH_FIELDS},
         }
     data.update({k: v for k, v in fields.items() if v is not None})
     if "total_params" not in data:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from estimator import workload as w
 from estimator.errors import InfeasibleError, ScenarioError
-from estimator.models import ModelSpec
+from estimator.models import ARCH_FIELDS, ModelSpec
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 PRECISIONS = ("bf16", "fp16", "fp8", "int8")
@@ -35,20 +35,7 @@ DEFAULT_SEQ_LEN = 4096
 # (open-infra-index 202502OpenSourceWeek day 6). Override per phase.
 _GIB = float(2**30)
 
-_MODEL_COLS = (
-    "active_params",
-    "total_params",
-    "layers",
-    "hidden",
-    "heads",
-    "kv_heads",
-    "head_dim",
-    "vocab",
-    "experts",
-    "experts_active",
-    "kv_lora_rank",
-    "rope_head_dim",
-)
+_MODEL_COLS = ("active_params", "total_params", *ARCH_FIELDS)
 
 
 # --- results -------------------------------------------------------------------------------------

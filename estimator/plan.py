@@ -117,37 +117,13 @@ def evaluate(
 
     policies = catalog.table("policies")
     if isinstance(phase, TrainPhase):
-        df = physics.training_frame(
-            catalog,
-            model,
-            candidates,
-            tokens=phase.tokens,
-            devices=phase.devices,
-            deadline_days=phase.deadline_days,
-            precision=phase.precision or "bf16",
-            mfu=phase.mfu,
-            goodput=phase.goodput,
-            seq_len=phase.seq_len,
-            workload=phase.workload,
-        )
+        df = physics.training_frame(catalog, model, candidates, **phase.physics_args())
         hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
         memory_bad = ~pl.col("fits")
         deadline_bad = pl.col("deadline_met").not_()
         latency_bad = pl.lit(False)
     else:
-        df = physics.serving_frame(
-            catalog,
-            model,
-            candidates,
-            precision=phase.precision or "bf16",
-            input_len=phase.input_len,
-            output_len=phase.output_len,
-            tpot_ms=phase.tpot_ms,
-            ttft_ms=phase.ttft_ms,
-            input_tokens_per_day=phase.input_tokens_per_day,
-            output_tokens_per_day=phase.output_tokens_per_day,
-            peak_to_average=phase.peak_to_average,
-        )
+        df = physics.serving_frame(catalog, model, candidates, **phase.physics_args())
         df = df.with_columns(
             pl.lit(float(phase.devices)).alias("devices")
             if phase.devices

@@ -461,14 +461,11 @@ class _Quoter:
             self.cat,
             model,
             site.accelerator,
-            phase.tokens,
-            devices=phase.devices,
-            deadline_days=None if phase.devices else phase.deadline_days,
-            precision=phase.precision or "bf16",
-            mfu=phase.mfu,
-            goodput=phase.goodput,
-            seq_len=phase.seq_len,
-            workload=phase.workload,
+            # A deadline with fixed devices is checked below, not solved for.
+            **{
+                **phase.physics_args(),
+                "deadline_days": None if phase.devices else phase.deadline_days,
+            },
             check_fit=False,
         )
         devices = int(est.devices)
@@ -499,19 +496,7 @@ class _Quoter:
     ) -> tuple[int, float, dict[str, Any]]:
         from estimator import physics
 
-        est = physics.serving_estimate(
-            self.cat,
-            model,
-            site.accelerator,
-            precision=phase.precision or "bf16",
-            input_len=phase.input_len,
-            output_len=phase.output_len,
-            tpot_ms=phase.tpot_ms,
-            ttft_ms=phase.ttft_ms,
-            input_tokens_per_day=phase.input_tokens_per_day,
-            output_tokens_per_day=phase.output_tokens_per_day,
-            peak_to_average=phase.peak_to_average,
-        )
+        est = physics.serving_estimate(self.cat, model, site.accelerator, **phase.physics_args())
         needed = int(est.devices_needed or 0)
         if phase.devices and phase.devices < needed:
             self._find(

@@ -159,20 +159,8 @@ def _quote_text(d: dict[str, Any], fmt: str) -> str:
             "unit price": f"{_cell(i['unit_price'])} {i['unit_currency']}",
             f"amount ({cur})": _fmt_money(i["amount"]),
         }
-        for p in d["phases"]
-        for i in p["line_items"]
-    ] + [
-        {
-            "phase": i["phase"],
-            "component": i["component"],
-            "description": i["description"],
-            "quantity": i["quantity"],
-            "unit": i["unit"],
-            "unit price": f"{_cell(i['unit_price'])} {i['unit_currency']}",
-            f"amount ({cur})": _fmt_money(i["amount"]),
-        }
-        for t in d["transfers"]
-        for i in t["line_items"]
+        for part in (*d["phases"], *d["transfers"])
+        for i in part["line_items"]
     ]
     out.append(render_rows(items, fmt, title="Line items"))
     if d["transfers"]:

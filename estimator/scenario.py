@@ -116,6 +116,19 @@ class TrainPhase(_Phase):
     deadline_days: Positive | None = None
     seq_len: PositiveInt | None = None
 
+    def physics_args(self) -> dict[str, Any]:
+        """The settings `physics.training_frame` / `training_estimate` take from this phase."""
+        return {
+            "tokens": self.tokens,
+            "precision": self.precision or "bf16",
+            "workload": self.workload,
+            "mfu": self.mfu,
+            "goodput": self.goodput,
+            "seq_len": self.seq_len,
+            "devices": self.devices,
+            "deadline_days": self.deadline_days,
+        }
+
     @model_validator(mode="after")
     def _devices_or_deadline(self) -> TrainPhase:
         if self.devices is None and self.deadline_days is None:
@@ -134,6 +147,20 @@ class ServePhase(_Phase):
     tpot_ms: Positive | None = None
     ttft_ms: Positive | None = None
     peak_to_average: Annotated[float, Field(ge=1)] | None = None
+
+    def physics_args(self) -> dict[str, Any]:
+        """The settings `physics.serving_frame` / `serving_estimate` take from this phase
+        (`devices` here is the whole fleet, not a replica, so it is not among them)."""
+        return {
+            "precision": self.precision or "bf16",
+            "input_len": self.input_len,
+            "output_len": self.output_len,
+            "tpot_ms": self.tpot_ms,
+            "ttft_ms": self.ttft_ms,
+            "input_tokens_per_day": self.input_tokens_per_day,
+            "output_tokens_per_day": self.output_tokens_per_day,
+            "peak_to_average": self.peak_to_average,
+        }
 
 
 Phase = Annotated[TrainPhase | ServePhase, Field(discriminator="kind")]

@@ -128,11 +128,7 @@ def phase_usd(catalog: Catalog, model: ModelSpec, ph: _Phase, draws: pl.DataFram
             frame.with_columns(
                 pl.lit(ph.devices, pl.Int64).alias("devices"), pl.col("eff").alias("mfu")
             ),
-            tokens=spec.tokens,
-            precision=spec.precision or "bf16",
-            workload=spec.workload,
-            goodput=spec.goodput,
-            seq_len=spec.seq_len,
+            **{**spec.physics_args(), "devices": None, "deadline_days": None, "mfu": None},
         )
         # Device-hours are linear in tokens (a tested property), so more work is more time.
         hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY * pl.col("work_factor")
@@ -147,12 +143,7 @@ def phase_usd(catalog: Catalog, model: ModelSpec, ph: _Phase, draws: pl.DataFram
                 (pl.col("work_factor") * spec.input_tokens_per_day).alias("input_tokens_per_day"),
                 (pl.col("work_factor") * spec.output_tokens_per_day).alias("output_tokens_per_day"),
             ),
-            input_len=spec.input_len,
-            output_len=spec.output_len,
-            precision=spec.precision or "bf16",
-            tpot_ms=spec.tpot_ms,
-            ttft_ms=spec.ttft_ms,
-            peak_to_average=spec.peak_to_average,
+            **spec.physics_args(),
         )
         hours = pl.lit(spec.days * costing.HOURS_PER_DAY)
         devices = (
