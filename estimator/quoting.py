@@ -681,6 +681,26 @@ class _Quoter:
 class Comparison(BaseModel):
     quotes: list[Quote]
 
+    def to_polars(self) -> pl.DataFrame:
+        """One row per scenario and phase: cost, device-hours and days (unrounded)."""
+        return pl.DataFrame(
+            [
+                {
+                    "scenario": q.name,
+                    "phase": p.name,
+                    "kind": p.kind,
+                    "region": p.region,
+                    "accelerator": p.accelerator,
+                    "cost": p.cost,
+                    "currency": q.currency,
+                    "device_hours": p.device_hours,
+                    "wall_clock_days": p.wall_clock_days,
+                }
+                for q in self.quotes
+                for p in q.phases
+            ]
+        )
+
     def displayed(self) -> dict[str, Any]:
         shown = [q.displayed() for q in self.quotes]
         names = [f"{d['name']}" for d in shown]

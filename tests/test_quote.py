@@ -314,6 +314,10 @@ def test_compare(runner, catalog):
     assert rows["vs first (CNY)"][a] == 0
     lib = compare(files, catalog)
     assert [q.name for q in lib.quotes] == [a, b]
+    frame = lib.to_polars()
+    assert frame.filter(pl.col("scenario") == a)["cost"].sum() == pytest.approx(
+        lib.quotes[0].total - sum(t.cost for t in lib.quotes[0].transfers)
+    )
 
 
 def test_schema_command(runner):
