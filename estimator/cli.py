@@ -190,10 +190,10 @@ def quote_cmd(
     day = _parse_date(as_of, "--as-of")
     if any(p.is_auto for p in scenario.phases):
         # Sites left to the planner: place them (cheapest allowed), then quote as usual.
-        from estimator.plan import plan, site_of, with_sites
+        from estimator.plan import plan
 
         planned = plan(scenario, cat, currency=currency, as_of=day)
-        scenario = with_sites(scenario, {p.name: site_of(p) for p in planned.quote.phases})
+        scenario = planned.scenario
         result = planned.quote
         result.assumptions["placed_by_planner"] = [p.phase for p in planned.phases]
     else:
@@ -299,15 +299,9 @@ def plan_cmd(
     if samples is not None:
         from estimator.uncertainty import sample
 
-        fixed = scenario if not chosen.phases else _planned_scenario(scenario, chosen)
+        fixed = chosen.scenario
         pct = samples_data(sample(fixed, cat, chosen.quote, samples, seed), samples, seed)
     typer.echo(render_plan(plan_data(chosen, pct, shocked), fmt))
-
-
-def _planned_scenario(scenario: Any, chosen: Any) -> Any:
-    from estimator.plan import site_of, with_sites
-
-    return with_sites(scenario, {p.name: site_of(p) for p in chosen.quote.phases})
 
 
 @app.command("sensitivity")
@@ -331,7 +325,7 @@ def sensitivity_cmd(
     scenario = load_scenario(file)
     cat = _load_catalog(catalog_dir)
     chosen = plan(scenario, cat, currency=currency)
-    fixed = _planned_scenario(scenario, chosen)
+    fixed = chosen.scenario
     typer.echo(render_sensitivity(sensitivity(fixed, cat, chosen.quote, swing), chosen.quote, fmt))
 
 

@@ -267,7 +267,7 @@ def training_frame(
     # narrow frame (joins copy every column) and attach the results in the same row order.
     inputs = [
         c
-        for c in ("accelerator", "devices", "deadline_days", "mfu", "goodput")
+        for c in ("accelerator", "devices", "deadline_days", "mfu", "goodput", "tokens")
         if c in frame.columns
     ]
     if len(inputs) < len(frame.columns):
@@ -326,7 +326,7 @@ def training_frame(
     )
     df = efficiency_lookup(catalog, df, workload, model.arch, "eff_")
     df = df.with_columns(
-        tokens=pl.lit(float(tokens)),
+        tokens=_col_or(df, "tokens", float(tokens), pl.Float64),
         seq_len=pl.lit(float(seq_len or DEFAULT_SEQ_LEN)),
         # A frame's own mfu / goodput columns (sampling, sweeps) win over the scalar settings.
         mfu=_col_or(df, "mfu", mfu, pl.Float64).fill_null(pl.col("eff_mfu")),

@@ -27,7 +27,7 @@ from estimator.scenario import AutoSite, Scenario, ServePhase, Site, TrainPhase
 from pricing import Catalog, UnknownIdError
 
 Objective = Literal["cost", "time"]
-REASONS = ("rule", "precision", "memory", "deadline", "latency", "capacity", "price")
+REASONS = ("rule", "precision", "memory", "instance", "deadline", "latency", "capacity", "price")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Plan:
     quote: Quote
     phases: list[PhasePlan]
     objective: str
+    scenario: Scenario  # the input with every auto site (and forced fleet size) filled in
 
 
 def placement_frame(
@@ -74,7 +75,11 @@ def placement_frame(
         )
         if site.provider:
             df = df.filter(pl.col("provider") == site.provider)
-    elif isinstance(site, AutoSite):
+    if not isinstance(site, Site) and not (isinstance(site, AutoSite) and site.pricing):
+        # Spot capacity can be reclaimed at any time: a plan does not rest on it unless the
+        # phase lists "spot" among its allowed pricing models.
+        df = df.filter(pl.col("pricing") != "spot")
+    if isinstance(site, AutoSite):
         for values, column, kind in (
             (site.regions, "region", "regions"),
             (site.accelerators, "accelerator", "accelerators"),
@@ -111,12 +116,19 @@ def evaluate(
     as_of: date,
     *,
     max_devices: int | None = None,
+    objective: Objective = "cost",
 ) -> pl.DataFrame:
-    """Every candidate with devices, wall_clock_days, cost_usd and `rejected` (a reason or null)."""
+    """Every candidate with devices, wall_clock_days, cost_usd and `rejected` (a reason or null).
+
+    A training phase sized by its deadline uses the fewest devices that meet it; with
+    objective "time" and a capacity (`max_devices`) it uses all of them, to finish first."""
     from estimator import physics
 
     policies = catalog.table("policies")
+    instance_bad = pl.lit(False)
     if isinstance(phase, TrainPhase):
+        if objective == "time" and max_devices and not phase.devices:
+            candidates = candidates.with_columns(pl.lit(max_devices, pl.Int64).alias("devices"))
         df = physics.training_frame(catalog, model, candidates, **phase.physics_args())
         hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
         memory_bad = ~pl.col("fits")
@@ -134,6 +146,9 @@ def evaluate(
         memory_bad = ~pl.col("fits")
         deadline_bad = pl.lit(False)
         latency_bad = ~(pl.col("meets_tpot") & pl.col("meets_ttft"))
+        if model.arch == "dense":
+            # Tensor parallelism needs the scale-up link inside one instance or server.
+            instance_bad = pl.col("tensor_parallel") > pl.col("unit_devices")
     capacity_bad = pl.col("devices") > max_devices if max_devices else pl.lit(False)
     if isinstance(phase, ServePhase) and phase.devices:
         # A fixed fleet smaller than the demand needs is not a plan that serves it.
@@ -151,6 +166,8 @@ def evaluate(
         .then(pl.lit(f"precision ({precision} not supported)"))
         .when(memory_bad.fill_null(True))
         .then(pl.lit("memory"))
+        .when(instance_bad.fill_null(False))
+        .then(pl.lit("instance (a tensor-parallel replica spans instances)"))
         .when(latency_bad.fill_null(True))
         .then(pl.lit("latency"))
         .when(deadline_bad.fill_null(False))
@@ -191,6 +208,7 @@ def plan(
         raise ScenarioError(str(exc), f"{scenario.source}: model.preset") from None
     options = costing.options_frame(catalog, as_of)
     chosen_sites: dict[str, Site] = {}
+    chosen_devices: dict[str, int] = {}
     phase_plans: list[PhasePlan] = []
     try:
         fx_quote = catalog.rate(currency or scenario.currency, as_of).per_usd
@@ -213,6 +231,7 @@ def plan(
             candidates,
             as_of,
             max_devices=max_devices,
+            objective=objective,
         )
         allowed = _rank(scored.filter(pl.col("rejected").is_null()), objective)
         removed = {
@@ -226,6 +245,8 @@ def plan(
                 f"{scenario.source}: phases[{i}] '{phase.name}'",
             )
         best = allowed.row(0, named=True)
+        if isinstance(phase, TrainPhase) and not phase.devices and objective == "time":
+            chosen_devices[phase.name] = int(best["devices"])  # the capacity, not the minimum
         chosen_sites[phase.name] = Site(
             region=best["region"],
             accelerator=best["accelerator"],
@@ -242,29 +263,23 @@ def plan(
                 alternatives=_alternatives(scored, allowed, best, objective, top_k, fx_quote),
             )
         )
-    concrete = with_sites(scenario, chosen_sites)
+    concrete = with_sites(scenario, chosen_sites, chosen_devices)
     result = quote(concrete, catalog, currency=currency, as_of=as_of)
-    return Plan(quote=result, phases=phase_plans, objective=objective)
+    return Plan(quote=result, phases=phase_plans, objective=objective, scenario=concrete)
 
 
-def site_of(p: Any) -> Site:
-    """The fixed site a quoted phase ran at."""
-    return Site(
-        region=p.region,
-        accelerator=p.accelerator,
-        pricing=p.pricing,
-        provider=None if p.pricing == "owned" else p.provider,
-        instance=p.instance,
-    )
-
-
-def with_sites(scenario: Scenario, sites: dict[str, Site]) -> Scenario:
+def with_sites(
+    scenario: Scenario, sites: dict[str, Site], devices: dict[str, int] | None = None
+) -> Scenario:
+    """The scenario with the given phases placed (and, optionally, their fleet sizes fixed)."""
     from estimator.scenario import parse_scenario
 
     data = scenario.model_dump(by_alias=True, exclude_none=True)
     for p in data["phases"]:
         if p["name"] in sites:
             p["site"] = sites[p["name"]].model_dump(exclude_none=True)
+        if devices and p["name"] in devices:
+            p["devices"] = devices[p["name"]]
     return parse_scenario(data, scenario.source)
 
 
@@ -431,8 +446,7 @@ def apply_shock(
     base = plan(scenario, catalog, objective=objective, max_devices=max_devices, currency=currency)
     shocked_cat, day, ids = shocked_catalog(catalog, shocks)
     judged_on = max(day, scenario.as_of)
-    sites = {p.name: site_of(p) for p in base.quote.phases}
-    fixed = with_sites(scenario, sites)
+    fixed = base.scenario
     judged = quote(fixed, shocked_cat, currency=currency, as_of=judged_on)
     hit = {f.phase: f.code for f in judged.findings if f.severity == "block" and f.code in ids}
     if not hit:

@@ -186,6 +186,7 @@ class _Quoter:
         self.s, self.cat, self.currency, self.as_of = scenario, catalog, currency, as_of
         self.findings: list[Finding] = []
         self.currency_field = self.where("currency")
+        self._dense_replica: dict[str, int] = {}
         self.rates_used: dict[str, dict[str, Any]] = {}
         self.offers_used: dict[str, str] = {}
         self.physics_used: dict[str, str] = {}
@@ -371,6 +372,11 @@ class _Quoter:
         except ScenarioError as exc:
             raise ScenarioError(exc.message, exc.location or loc) from None
 
+        replica = self._dense_replica.get(phase.name, 0)
+        whole = match.filter(pl.col("unit_devices") >= replica)
+        if replica and not whole.is_empty():
+            # A tensor-parallel replica needs its devices in one instance: skip smaller ones.
+            match = whole
         try:
             opt = self._cheapest(i, match, devices, hours)
         except CatalogError as exc:
@@ -389,6 +395,34 @@ class _Quoter:
                 f"the {opt['provider']} price is from {opt['offer_as_of']}, after the quote date: "
                 "the catalog has no earlier price for this option",
                 opt["offer_source"],
+            )
+        if replica > opt["unit_devices"]:
+            self._find(
+                "warn",
+                "replica-spans-instances",
+                phase.name,
+                f"a {replica}-device tensor-parallel replica does not fit one {opt['instance']} "
+                f"({opt['unit_devices']} devices): choose a larger instance (site.instance)",
+            )
+        if opt["pricing"] == "spot":
+            high = opt["price_high"] or opt["price_per_device_hour"]
+            self._find(
+                "warn",
+                "spot-capacity",
+                phase.name,
+                f"spot capacity can be reclaimed at any time and its price moves (up to "
+                f"{high:g} {opt['currency']} per device-hour in the catalog): plan restarts",
+                opt["offer_source"],
+            )
+        if opt["option"] == "rented" and opt["billed_hours"] > hours * 1.05:
+            idle = 1 - hours / opt["billed_hours"]
+            self._find(
+                "warn",
+                "idle-commitment",
+                phase.name,
+                f"the {opt['min_term_days']}-day commitment bills {opt['billed_hours'] / 24:,.0f} "
+                f"days for {hours / 24:,.1f} days of work: {idle:.0%} of this phase's compute "
+                "cost pays for idle capacity unless other work uses it",
             )
         if opt["option"] == "owned":
             capex = opt["server_price"] * opt["billed_devices"] / opt["unit_devices"]
@@ -498,6 +532,8 @@ class _Quoter:
 
         est = physics.serving_estimate(self.cat, model, site.accelerator, **phase.physics_args())
         needed = int(est.devices_needed or 0)
+        if model.arch == "dense":
+            self._dense_replica[phase.name] = est.tensor_parallel
         if phase.devices and phase.devices < needed:
             self._find(
                 "warn",

@@ -122,16 +122,14 @@ def phase_usd(catalog: Catalog, model: ModelSpec, ph: _Phase, draws: pl.DataFram
         [pl.lit(v).alias(k) for k, v in ph.option.items() if k not in draws.columns]
     )
     if isinstance(spec, TrainPhase):
-        out = physics.training_frame(
-            catalog,
-            model,
-            frame.with_columns(
-                pl.lit(ph.devices, pl.Int64).alias("devices"), pl.col("eff").alias("mfu")
-            ),
-            **{**spec.physics_args(), "devices": None, "deadline_days": None, "mfu": None},
+        work = frame.with_columns(
+            pl.col("eff").alias("mfu"), (pl.col("work_factor") * spec.tokens).alias("tokens")
         )
-        # Device-hours are linear in tokens (a tested property), so more work is more time.
-        hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY * pl.col("work_factor")
+        if spec.devices:  # a fixed fleet: more work takes longer
+            work = work.with_columns(pl.lit(ph.devices, pl.Int64).alias("devices"))
+        # else the fleet is sized for the deadline per row: more work needs more devices
+        out = physics.training_frame(catalog, model, work, **{**spec.physics_args(), "mfu": None})
+        hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
         devices = pl.col("devices").cast(pl.Float64)
     else:
         out = physics.serving_frame(
@@ -229,8 +227,8 @@ def sensitivity(
     scenario: Scenario, catalog: Catalog, quote: Quote, swing: float = DEFAULT_SWING
 ) -> list[Swing]:
     """One input at a time from its low to its high, everything else as quoted; sorted by how
-    far the total moves. Prices and efficiencies use their catalog ranges; tokens, demand and
-    each foreign currency move by +/- `swing`."""
+    far the total moves. Prices and efficiencies use their catalog ranges (prices without one
+    move by +/- `swing`); tokens, demand and each foreign currency move by +/- `swing`."""
     if not 0 < swing < 1:
         raise ScenarioError(f"swing must be between 0 and 1, got {swing}", "--swing")
     model, phases = _context(scenario, catalog, quote)
@@ -253,6 +251,11 @@ def sensitivity(
         if ph.price_range[0] != ph.price_range[1]:
             lo, hi = two(ph, ph.price_range, (mid, mid), (1.0, 1.0))
             out.append(Swing(f"{ph.name}: price", ph.price_range[0], ph.price_range[1], lo, hi))
+        else:  # no published range: a negotiated or future price may still move
+            lo, hi = two(ph, (1 - swing, 1 + swing), (mid, mid), (1.0, 1.0))
+            out.append(
+                Swing(f"{ph.name}: price (no range, +/-{swing:.0%})", 1 - swing, 1 + swing, lo, hi)
+            )
         if ph.eff[0] != ph.eff[2]:
             label = "MFU" if isinstance(ph.spec, TrainPhase) else "decode efficiency"
             lo, hi = two(ph, (1.0, 1.0), (ph.eff[0], ph.eff[2]), (1.0, 1.0))

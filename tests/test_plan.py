@@ -269,3 +269,32 @@ def test_shock_from_a_policies_file(write, catalog):
     result = apply_shock(s, catalog, [str(path)])
     assert {r.phase for r in result.replanned} == {"pretrain", "serve-abroad"}
     assert all(p.region != "sg" for p in result.shocked.phases)
+
+
+def test_auto_sites_leave_out_spot_unless_listed(catalog):
+    auto = plan(parse_scenario(_train_scenario(tokens=1e12, deadline_days=30)), catalog)
+    assert all(a.pricing != "spot" for p in auto.phases for a in p.alternatives)
+    data = _train_scenario(tokens=1e12, deadline_days=30)
+    data["phases"][0]["site"] = {"pricing": ["spot"]}
+    spot = plan(parse_scenario(data), catalog)
+    assert spot.quote.phases[0].pricing == "spot"
+    assert any(f.code == "spot-capacity" for f in spot.quote.findings)
+
+
+def test_objective_time_uses_the_capacity(catalog):
+    data = _train_scenario(tokens=1e12, deadline_days=30)
+    fast = plan(parse_scenario(data), catalog, objective="time", max_devices=1024)
+    assert fast.quote.phases[0].devices == 1024
+    cheap = plan(parse_scenario(data), catalog)
+    assert fast.quote.phases[0].wall_clock_days < cheap.quote.phases[0].wall_clock_days
+
+
+def test_dense_replicas_stay_inside_one_instance(catalog):
+    s = load_scenario(EXAMPLES / "overseas_serving.toml")
+    q = quote(s, catalog)
+    for p in q.phases:
+        tp = p.physics["tensor_parallel"]
+        unit = catalog.offers(region=p.region, accelerator=p.accelerator).filter(
+            pl.col("instance") == p.instance
+        )["devices_per_instance"][0]
+        assert unit >= tp

@@ -384,3 +384,9 @@ def test_peak_to_average_default_comes_from_the_catalog(write, catalog):
         ),
     )
     assert quote(s, doubled).phases[0].devices > base.devices
+
+
+def test_idle_commitment_is_flagged(catalog):
+    q = quote(load_scenario(EXAMPLES / "all_abroad.toml"), catalog)
+    f = next(f for f in q.findings if f.code == "idle-commitment")
+    assert f.phase == "pretrain" and "1095-day commitment" in f.message
