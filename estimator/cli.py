@@ -352,7 +352,10 @@ def _render_record(record: dict[str, Any], fmt: str) -> str:
         return to_json(record)
     if fmt == "csv":
         return render_rows([record], "csv")
-    rows = [{"quantity": k, "value": v} for k, v in record.items()]
+    rows = [
+        {"quantity": k, "value": "; ".join(v) if isinstance(v, list) else v}
+        for k, v in record.items()
+    ]
     return render_rows(rows, fmt)
 
 
@@ -379,6 +382,9 @@ def train_cmd(
     region: Annotated[str | None, typer.Option(help="Price in this region only.")] = None,
     pricing: Annotated[str | None, typer.Option(help="Price with this pricing model only.")] = None,
     provider: Annotated[str | None, typer.Option(help="Price with this provider only.")] = None,
+    tenant_hq: Annotated[
+        str, typer.Option("--tenant-hq", help="Headquarters country, for the rules shown.")
+    ] = "CN",
     currency: CurrencyOpt = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Prices as of (default today).")
@@ -404,6 +410,7 @@ def train_cmd(
         region=region,
         pricing=pricing,
         provider=provider,
+        tenant_hq=tenant_hq,
         devices=devices,
         deadline_days=deadline_days,
         precision=precision,
@@ -435,6 +442,9 @@ def serve_cmd(
     region: Annotated[str | None, typer.Option(help="Price in this region only.")] = None,
     pricing: Annotated[str | None, typer.Option(help="Price with this pricing model only.")] = None,
     provider: Annotated[str | None, typer.Option(help="Price with this provider only.")] = None,
+    tenant_hq: Annotated[
+        str, typer.Option("--tenant-hq", help="Headquarters country, for the rules shown.")
+    ] = "CN",
     currency: CurrencyOpt = None,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Prices as of (default today).")
@@ -456,6 +466,7 @@ def serve_cmd(
         region=region,
         pricing=pricing,
         provider=provider,
+        tenant_hq=tenant_hq,
         precision=precision,
         input_len=input_len,
         output_len=output_len,

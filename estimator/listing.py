@@ -117,26 +117,24 @@ def catalog_rows(
     if table in _MONEY:
         amount, cur = _MONEY[table]
         df = df.with_columns(pl.col(amount).alias("list_price"), pl.col(cur).alias("list_currency"))
+        # USD equivalents order and filter rows listed in different currencies consistently.
+        fx = cat.fx_table(as_of).select(pl.col("currency").alias(cur), pl.col("per_usd"))
+        df = df.join(fx, on=cur, how="left", maintain_order="left").with_columns(
+            (pl.col(amount) / pl.col("per_usd")).alias("_usd")
+        )
         if currency is not None:
             if currency not in cat.currencies:
                 raise UnknownIdError("currency", currency, cat.currencies)
-            fx = cat.fx_table(as_of)
-            target = fx.filter(pl.col("currency") == currency)
-            if target.is_empty():
-                cat.rate(currency, as_of)  # raises: no rate on or before the date
-            per_usd_target = target["per_usd"][0]
-            df = df.join(
-                fx.select("currency", "per_usd"), left_on=cur, right_on="currency", how="left"
-            )
+            per_usd_target = cat.rate(currency, as_of).per_usd  # raises: no rate by that date
             missing = df.filter(pl.col("per_usd").is_null())
             if not missing.is_empty():
                 cat.rate(missing[cur][0], as_of)  # raises with the currency and date
             df = df.with_columns(
-                (pl.col(amount) / pl.col("per_usd") * per_usd_target).alias("price"),
-                pl.lit(currency).alias("currency"),
-            ).drop("per_usd")
+                (pl.col("_usd") * per_usd_target).alias("price"), pl.lit(currency).alias(cur)
+            )
         else:
             df = df.with_columns(pl.col(amount).alias("price"))
+        df = df.drop("per_usd")
     elif currency is not None:
         raise ScenarioError(f"--currency does not apply to table '{table}' (it has no prices)")
     if max_price is not None:
@@ -144,7 +142,8 @@ def catalog_rows(
             raise ScenarioError(f"must be a positive price, got {max_price:g}", "--max-price")
         if "price" not in df.columns:
             raise ScenarioError(f"--max-price does not apply to table '{table}'")
-        df = df.filter(pl.col("price") <= max_price)
+        # In --currency when given, else in USD (listed prices may be in several currencies).
+        df = df.filter(pl.col("price" if currency else "_usd") <= max_price)
 
     df = df.with_columns(stale_expr(as_of).alias("stale"))
     if sort is None:
@@ -156,14 +155,14 @@ def catalog_rows(
             hint = suggest(sort, df.columns)
             extra = f": did you mean '{hint}'?" if hint else ""
             raise ScenarioError(f"cannot sort by unknown column '{sort}'{extra}", "--sort")
-        df = df.sort(sort, nulls_last=True, maintain_order=True)
+        key = "_usd" if sort == "price" and "_usd" in df.columns else sort
+        df = df.sort(key, nulls_last=True, maintain_order=True)
+    df = df.drop("_usd", strict=False)
 
-    if wide:
-        columns = df.columns
-    else:  # a terminal table: long provenance text stays in json / csv / markdown
-        columns = _NARROW.get(table) or [c for c in df.columns if c not in ("note", "source")]
     if wide:
         columns = [c for c in df.columns if c not in ("list_price", "list_currency")]
         if "price" in columns and currency is not None:
             columns += ["list_price", "list_currency"]
+    else:  # a terminal table: long provenance text stays in json / csv / markdown
+        columns = _NARROW.get(table) or [c for c in df.columns if c not in ("note", "source")]
     return df.to_dicts(), columns

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from estimator import costing
+from estimator import compliance, costing
 from estimator.errors import ScenarioError
 from estimator.models import ModelSpec
 from pricing import Catalog, UnknownIdError
@@ -28,7 +28,7 @@ def cheapest_option(
 ) -> dict[str, Any]:
     """The matching option whose cost for `devices` x `hours` is lowest, counting whole
     instances and minimum terms; with its cost columns in USD. Rented offers only, unless
-    `pricing` asks for another model ("owned" prices bought hardware)."""
+    `pricing` asks for another model ("owned" prices bought hardware) or nothing is for rent."""
     if region is not None:
         catalog.region(region)
     options = costing.options_frame(catalog, as_of).filter(pl.col("accelerator") == accelerator)
@@ -43,18 +43,18 @@ def cheapest_option(
         if value is not None:
             options = options.filter(pl.col(column) == value)
     options = options.filter(pl.col("per_usd").is_not_null())
-    if options.is_empty() and pricing is None:
-        owned = costing.options_frame(catalog, as_of).filter(
-            (pl.col("accelerator") == accelerator) & (pl.col("option") == "owned")
+    if options.is_empty() and pricing is None and provider is None:
+        # Nothing to rent (stockpiled H800, say): price what can be owned, and say so.
+        return cheapest_option(
+            catalog,
+            accelerator,
+            devices,
+            hours,
+            as_of,
+            region=region,
+            pricing="owned",
+            per_billed_hour=per_billed_hour,
         )
-        if region is not None:
-            owned = owned.filter(pl.col("region") == region)
-        if not owned.is_empty():
-            raise ScenarioError(
-                f"no rental offer for {accelerator}"
-                + (f" in {region}" if region else "")
-                + "; owned hardware exists: add --pricing owned"
-            )
     if options.is_empty():
         wanted = " ".join(
             f"{k} {v}"
@@ -79,12 +79,28 @@ def _money(catalog: Catalog, usd: float, currency: str, as_of: date) -> float:
     return usd * catalog.rate(currency, as_of).per_usd
 
 
-def _offer_fields(opt: dict[str, Any]) -> dict[str, Any]:
+def _offer_fields(
+    catalog: Catalog, opt: dict[str, Any], as_of: date, tenant_hq: str
+) -> dict[str, Any]:
+    """Where the price comes from, and the rules in force there for a tenant (public data)."""
+    placement = pl.DataFrame(
+        {
+            "phase": ["-"],
+            "data": ["public"],
+            "country": [opt["country"]],
+            "accelerator": [opt["accelerator"]],
+            "accelerator_origin": [catalog.accelerator(opt["accelerator"])["origin"]],
+            "tenant_hq": [tenant_hq],
+            "ownership": ["owned" if opt["option"] == "owned" else "rented"],
+        }
+    )
+    found = compliance.evaluate(placement, catalog.table("policies"), as_of)
     return {
         "offer": f"{opt['provider']} {opt['instance']} {opt['pricing']} in {opt['region']}",
         "offer_basis": opt["basis"],
         "offer_as_of": opt["offer_as_of"],
         "offer_source": opt["offer_source"],
+        "findings": [f"{f['severity']} {f['code']}" for f in found] or ["none"],
     }
 
 
@@ -99,6 +115,7 @@ def train_quote(
     region: str | None = None,
     pricing: str | None = None,
     provider: str | None = None,
+    tenant_hq: str = "CN",
     **physics_args: Any,
 ) -> dict[str, Any]:
     """The training estimate and its cost at the cheapest matching option."""
@@ -122,7 +139,7 @@ def train_quote(
         "billed_hours_per_device": opt["billed_hours"],
         "cost": _money(catalog, opt["total_usd"], currency, as_of),
         "currency": currency,
-        **_offer_fields(opt),
+        **_offer_fields(catalog, opt, as_of, tenant_hq),
     }
 
 
@@ -137,6 +154,7 @@ def serve_quote(
     pricing: str | None = None,
     provider: str | None = None,
     total_devices: int | None = None,
+    tenant_hq: str = "CN",
     **physics_args: Any,
 ) -> dict[str, Any]:
     """The serving estimate and the cost per million output tokens at the cheapest option.
@@ -173,5 +191,5 @@ def serve_quote(
             catalog, per_day_usd / tokens_per_day * 1e6, currency, as_of
         ),
         "currency": currency,
-        **_offer_fields(opt),
+        **_offer_fields(catalog, opt, as_of, tenant_hq),
     }

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 
 import pytest
 
 from estimator.cli import app
 
 
-def test_h100_offers_json_from_three_regions_abroad(runner):
+def test_h100_offers_json_from_three_regions_abroad(runner, catalog):
     result = runner.invoke(
         app, ["catalog", "offers", "--accelerator", "h100-sxm", "--format", "json"]
     )
@@ -22,8 +23,10 @@ def test_h100_offers_json_from_three_regions_abroad(runner):
     for r in rows:
         for key in ("provider", "region", "pricing", "price", "currency", "source", "as_of"):
             assert r[key] is not None, key
-    prices = [r["price"] for r in rows]
-    assert prices == sorted(prices)
+    # Rows listed in different currencies are ordered by their USD equivalent.
+    rate = {"USD": 1.0, "CNY": catalog.rate("CNY", date.today()).per_usd}
+    usd = [r["price"] / rate[r["currency"]] for r in rows]
+    assert usd == sorted(usd)
 
 
 def test_domestic_rows_in_cny(runner, catalog):

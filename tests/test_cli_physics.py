@@ -160,7 +160,7 @@ def test_bad_input(runner, args, code, message):
     assert "Traceback" not in result.output
 
 
-def test_train_shows_billed_term_and_hints_owned(runner):
+def test_train_shows_billed_term_and_falls_back_to_owned(runner):
     args = [
         *TRAIN,
         "--deadline-days",
@@ -177,8 +177,11 @@ def test_train_shows_billed_term_and_hints_owned(runner):
     d = json.loads(runner.invoke(app, args).stdout)
     assert d["billed_hours_per_device"] == 365 * 24  # a 1-year commitment bills its year
     assert d["billed_devices"] >= d["devices"]
-    result = runner.invoke(app, [*TRAIN, "--devices", "64", "--region", "cn-west"])
-    assert result.exit_code == 2 and "add --pricing owned" in result.stderr
+    # Nothing for rent in cn-west: the price is what owning costs, and the offer says so.
+    result = runner.invoke(app, [*TRAIN, "--devices", "64", "--region", "cn-west", "-f", "json"])
+    d = json.loads(result.stdout)
+    assert d["offer"].startswith("owned ") and d["cost"] > 0
+    assert any("us-export-2022" in f for f in d["findings"])
 
 
 def test_serve_ranks_by_rate_not_by_term(runner):
