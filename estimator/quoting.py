@@ -26,6 +26,9 @@ from pricing.catalog import STALE_AFTER_DAYS
 
 STALE_FX_DAYS = 92
 GB = 1e9
+# Prices are extrapolated forward (with a stale-price warning) for planning dates up to this many
+# years past the newest catalog figure; beyond, a quote would be a guess and is refused.
+MAX_YEARS_PAST_CATALOG = 3
 
 
 class LineItem(BaseModel):
@@ -195,6 +198,7 @@ class _Quoter:
         return f"{self.s.source}: {path}"
 
     def run(self) -> Quote:
+        self._check_date()
         try:
             self.quote_per_usd = self._rate(self.currency)
         except UnknownIdError as exc:
@@ -233,6 +237,19 @@ class _Quoter:
                 "rented_minimum_terms": "whole instances; a commitment bills its full term",
             },
         )
+
+    def _check_date(self) -> None:
+        """A date far past every figure in the catalog is not a quote, it is a guess."""
+        newest: date = max(
+            self.cat.table(t)["as_of"].sort(descending=True).to_list()[0]
+            for t in ("offers", "hardware", "fx")
+        )
+        if (self.as_of - newest).days > MAX_YEARS_PAST_CATALOG * 365:
+            raise ScenarioError(
+                f"{self.as_of} is more than {MAX_YEARS_PAST_CATALOG} years after the newest price "
+                f"in the catalog ({newest}): add prices for that date with --catalog",
+                self.where("as_of"),
+            )
 
     # -- helpers ----------------------------------------------------------------------------------
     def _rate(self, currency: str) -> float:

@@ -82,9 +82,13 @@ def read_table(
         problems.extend(_column_problems(checks, c, label))
         if known is not None and c.ref is not None:
             problems.extend(_reference_problems(checks, c, label, known[c.ref]))
+    reported: set[int] = set()  # one range problem per row: low > value > high is one mistake
     for lo, hi in ORDERED_PAIRS.get(table.name, ()):
         bad = checks.filter(pl.col(f"__t_{lo}") > pl.col(f"__t_{hi}"))
         for row in bad.iter_rows(named=True):
+            if row[LINE_COL] in reported:
+                continue
+            reported.add(row[LINE_COL])
             problems.append(
                 Problem(
                     label,

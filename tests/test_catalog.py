@@ -278,3 +278,10 @@ def test_defaults_table_and_override(write, catalog):
         "peak_to_average,3,ratio,estimate,,our traffic logs,2026-01-01\n",
     )
     assert load_catalog(path.parent).default("peak_to_average") == 3
+
+
+def test_inverted_range_is_one_problem(write):
+    row = GOOD_OFFER.replace(",0,,,", ",0,3,1,")  # price_low 3 > price 1.50 > price_high 1
+    msg = _override_error(write, OFFER_HEADER + row)
+    assert msg.count("offers.csv:2:") == 1
+    assert "price_low 3 is greater than price_per_device_hour 1.50" in msg

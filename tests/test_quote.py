@@ -390,3 +390,10 @@ def test_idle_commitment_is_flagged(catalog):
     q = quote(load_scenario(EXAMPLES / "all_abroad.toml"), catalog)
     f = next(f for f in q.findings if f.code == "idle-commitment")
     assert f.phase == "pretrain" and "1095-day commitment" in f.message
+
+
+def test_date_far_past_every_catalog_is_refused(runner, write):
+    path = write("far.toml", SMALL.replace("as_of = 2025-11-27", "as_of = 2099-01-01"))
+    result = runner.invoke(app, ["quote", str(path)])
+    assert result.exit_code == 2
+    assert "as_of: 2099-01-01 is more than 3 years after the newest price" in result.stderr
