@@ -68,10 +68,6 @@ class ModelSpec(BaseModel):
             object.__setattr__(self, "kv_heads", self.heads)
         return self
 
-    @property
-    def is_mla(self) -> bool:
-        return self.kv_lora_rank is not None
-
     def literals(self) -> dict[str, Any]:
         """The columns the workload expressions read (null where unknown)."""
         return {

@@ -130,10 +130,6 @@ class Catalog:
             raise UnknownIdError("table", name, TABLES)
         return self._tables[name].drop(FILE_COL, LINE_COL)
 
-    @property
-    def table_names(self) -> list[str]:
-        return list(TABLES)
-
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
         """A new Catalog with one table changed by `change` (what-if analyses, policy shocks).
 

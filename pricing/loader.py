@@ -20,8 +20,6 @@ from pricing.schema import ORDERED_PAIRS, Column, Table
 FILE_COL = "_file"
 LINE_COL = "_line"
 
-_POLARS_TYPE = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "date": pl.Date}
-
 
 REF_KINDS = {"accelerators": "accelerator", "regions": "region", "currency": "currency"}
 
@@ -163,7 +161,3 @@ def _reference_problems(
         kind = REF_KINDS[c.ref or ""]
         out.append(Problem(label, line, c.name, f"unknown {kind} '{value}'{extra}"))
     return out
-
-
-def to_polars_type(c: Column) -> type[pl.DataType]:
-    return _POLARS_TYPE[c.kind]
