@@ -43,6 +43,14 @@ CatalogDir = Annotated[
     ),
 ]
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+# The offer a quick quote is priced at, and for whom.
+PriceRegionOpt = Annotated[str | None, typer.Option(help="Price in this region only.")]
+PricePricingOpt = Annotated[str | None, typer.Option(help="Price with this pricing model only.")]
+PriceProviderOpt = Annotated[str | None, typer.Option(help="Price with this provider only.")]
+TenantOpt = Annotated[
+    str, typer.Option("--tenant-hq", help="Headquarters country, for the rules shown.")
+]
+PricesAsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Prices as of (default today).")]
 SamplesOpt = Annotated[
     int | None,
     typer.Option("--samples", help="Monte-Carlo samples for P10/P50/P90 (catalog ranges)."),
@@ -379,16 +387,12 @@ def train_cmd(
     mfu: Annotated[float | None, typer.Option(help="Override the MFU default.")] = None,
     goodput: Annotated[float | None, typer.Option(help="Override the goodput default.")] = None,
     workload: Annotated[str, typer.Option(help="pretrain or finetune.")] = "pretrain",
-    region: Annotated[str | None, typer.Option(help="Price in this region only.")] = None,
-    pricing: Annotated[str | None, typer.Option(help="Price with this pricing model only.")] = None,
-    provider: Annotated[str | None, typer.Option(help="Price with this provider only.")] = None,
-    tenant_hq: Annotated[
-        str, typer.Option("--tenant-hq", help="Headquarters country, for the rules shown.")
-    ] = "CN",
+    region: PriceRegionOpt = None,
+    pricing: PricePricingOpt = None,
+    provider: PriceProviderOpt = None,
+    tenant_hq: TenantOpt = "CN",
     currency: CurrencyOpt = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Prices as of (default today).")
-    ] = None,
+    as_of: PricesAsOfOpt = None,
     fmt: FormatOpt = "table",
     catalog_dir: CatalogDir = None,
 ) -> None:
@@ -439,16 +443,12 @@ def serve_cmd(
         float | None, typer.Option(help="Daily output tokens.")
     ] = None,
     peak_to_average: Annotated[float | None, typer.Option(help="Peak / average demand.")] = None,
-    region: Annotated[str | None, typer.Option(help="Price in this region only.")] = None,
-    pricing: Annotated[str | None, typer.Option(help="Price with this pricing model only.")] = None,
-    provider: Annotated[str | None, typer.Option(help="Price with this provider only.")] = None,
-    tenant_hq: Annotated[
-        str, typer.Option("--tenant-hq", help="Headquarters country, for the rules shown.")
-    ] = "CN",
+    region: PriceRegionOpt = None,
+    pricing: PricePricingOpt = None,
+    provider: PriceProviderOpt = None,
+    tenant_hq: TenantOpt = "CN",
     currency: CurrencyOpt = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Prices as of (default today).")
-    ] = None,
+    as_of: PricesAsOfOpt = None,
     fmt: FormatOpt = "table",
     catalog_dir: CatalogDir = None,
 ) -> None:

@@ -69,6 +69,16 @@ def _frac(name: str, optional: bool = False) -> Column:
     return Column(name, "float", optional=optional, gt=0, le=1)
 
 
+# What a dated rule (policies.csv) or a what-if rule (shocks.csv) matches placements on.
+RULE_MATCH_COLUMNS = (
+    Column("data"),
+    Column("region_country"),
+    Column("accelerator"),
+    Column("accelerator_origin"),
+    Column("tenant_hq"),
+    Column("ownership", choices=("owned", "rented"), wildcard=True),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -177,12 +187,7 @@ TABLES: dict[str, Table] = {
                 Column("effective_from", "date"),
                 Column("effective_to", "date", optional=True),
                 Column("effect", choices=EFFECTS),
-                Column("data"),
-                Column("region_country"),
-                Column("accelerator"),
-                Column("accelerator_origin"),
-                Column("tenant_hq"),
-                Column("ownership", choices=("owned", "rented"), wildcard=True),
+                *RULE_MATCH_COLUMNS,
                 Column("message"),
             ),
         ),
@@ -197,12 +202,7 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("id"),
                 Column("effect", choices=EFFECTS),
-                Column("data"),
-                Column("region_country"),
-                Column("accelerator"),
-                Column("accelerator_origin"),
-                Column("tenant_hq"),
-                Column("ownership", choices=("owned", "rented"), wildcard=True),
+                *RULE_MATCH_COLUMNS,
                 Column("message"),
             ),
         ),
