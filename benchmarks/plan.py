@@ -7,8 +7,8 @@ Figures printed, and their targets on the 2-core reference machine:
    `plan(split_auto)`: median wall time of the full-catalog plan of examples/split_auto.toml
    (every auto phase searched over the whole catalog, then quoted), after one warm-up.
    Target < 1 s.
-2. `vectorised`: candidate training placements evaluated per second. Every catalog option
-   (`costing.options_frame` with the rule columns added by `plan.placement_frame`) is crossed
+2. `vectorised`: candidate training placements evaluated per second. Every option an "auto"
+   site may use (`plan.placement_frame`: the catalog less spot, with the rule columns) is crossed
    with a grid of device counts (a few million rows) and scored by `plan.evaluate`, the
    planner's own scoring: physics (`physics.training_frame`, honouring the per-row `devices`),
    money (`costing.cost_columns` / `total_usd`) and rules (`compliance.blocking_rule_expr`).
