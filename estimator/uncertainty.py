@@ -60,13 +60,13 @@ def _context(scenario: Scenario, catalog: Catalog, quote: Quote) -> tuple[ModelS
             phys = pq.physics
             eff = (phys["mfu"], phys["mfu"], phys["mfu"])
             if spec.mfu is None:
-                lo_hi = _train_range(catalog, model, spec, pq.accelerator)
+                lo_hi = _eff_range(catalog, model, spec.workload, pq.accelerator)
                 eff = (lo_hi[0], phys["mfu"], lo_hi[1])
             devices = pq.devices
         else:
             phys = pq.physics
             d = phys["decode_efficiency"]
-            lo_hi = _serve_range(catalog, model, spec, pq.accelerator)
+            lo_hi = _eff_range(catalog, model, "decode", pq.accelerator)
             eff = (lo_hi[0], d, lo_hi[1])
             devices = phys["tensor_parallel"]
         foreign = sum(i.amount for i in pq.line_items if i.unit_currency != quote.currency)
@@ -78,38 +78,15 @@ def _context(scenario: Scenario, catalog: Catalog, quote: Quote) -> tuple[ModelS
     return model, phases
 
 
-def _train_range(
-    catalog: Catalog, model: ModelSpec, spec: TrainPhase, acc: str
-) -> tuple[float, float]:
-    from estimator.physics import training_frame
+def _eff_range(catalog: Catalog, model: ModelSpec, workload: str, acc: str) -> tuple[float, float]:
+    """The efficiency.csv range (mfu_low, mfu_high) of the row a phase's default comes from:
+    a lookup, not a physics run."""
+    from estimator.physics import efficiency_lookup
 
-    row = training_frame(
-        catalog,
-        model,
-        pl.DataFrame({"accelerator": [acc]}),
-        tokens=spec.tokens,
-        precision=spec.precision or "bf16",
-        workload=spec.workload,
-        devices=1,
+    row = efficiency_lookup(
+        catalog, pl.DataFrame({"accelerator": [acc]}), workload, model.arch, "e_"
     ).row(0, named=True)
-    return row["mfu_low"], row["mfu_high"]
-
-
-def _serve_range(
-    catalog: Catalog, model: ModelSpec, spec: ServePhase, acc: str
-) -> tuple[float, float]:
-    from estimator.physics import serving_frame
-
-    row = serving_frame(
-        catalog,
-        model,
-        pl.DataFrame({"accelerator": [acc]}),
-        devices=1,  # the range comes from efficiency.csv alone; any replica size reads it
-        input_len=spec.input_len,
-        output_len=spec.output_len,
-        precision=spec.precision or "bf16",
-    ).row(0, named=True)
-    return row["decode_efficiency_low"], row["decode_efficiency_high"]
+    return row["e_mfu_low"], row["e_mfu_high"]
 
 
 def phase_usd(catalog: Catalog, model: ModelSpec, ph: _Phase, draws: pl.DataFrame) -> pl.Series:
