@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import csv
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,13 @@ import polars as pl
 
 from pricing.errors import CatalogError, Problem, UnknownIdError, suggest
 from pricing.loader import FILE_COL, LINE_COL, read_table
-from pricing.schema import DATA_CLASSES, TABLES, Table
+from pricing.schema import TABLES, Table
 
 STALE_AFTER_DAYS = 365
 _KIND_NAMES = {
     "accelerators": "accelerator",
     "regions": "region",
     "models": "model",
-    "hardware": "hardware",
     "policies": "policy",
 }
 
@@ -40,15 +39,46 @@ class FxRate:
     source: str
 
 
-@functools.cache
-def _embedded() -> dict[str, pl.DataFrame]:
-    """Parse and validate the embedded tables once per process."""
-    data = resources.files("pricing") / "data"
-    out = {}
+# The embedded tables; tests point this at a frozen copy (tests/fixtures/catalog).
+EMBEDDED_DIR: Traversable = resources.files("pricing") / "data"
+# Tables that define the ids other tables refer to, read first.
+_ID_TABLES = {"accelerators": "id", "regions": "id", "fx": "currency"}
+_REF_OF = {"accelerators": "accelerators", "regions": "regions", "fx": "currency"}
+
+
+_EMBEDDED: dict[str, dict[str, pl.DataFrame]] = {}
+
+
+def _embedded(directory: Traversable) -> dict[str, pl.DataFrame]:
+    """The embedded tables, parsed and validated once per process."""
+    key = str(directory)
+    if key not in _EMBEDDED:
+        _EMBEDDED[key] = _read_embedded(directory)
+    return _EMBEDDED[key]
+
+
+def _read_embedded(directory: Traversable) -> dict[str, pl.DataFrame]:
+    out: dict[str, pl.DataFrame] = {}
+    for name in _ID_TABLES:
+        out[name] = read_table(
+            TABLES[name], (directory / TABLES[name].file).read_bytes(), _label(name)
+        )
+    known = {_REF_OF[t]: set(out[t][col].to_list()) for t, col in _ID_TABLES.items()}
+    problems: list[Problem] = []
     for name, table in TABLES.items():
-        res = data / table.file
-        out[name] = read_table(table, res.read_bytes(), f"pricing/data/{table.file}")
+        try:
+            out[name] = read_table(
+                table, (directory / table.file).read_bytes(), _label(name), known
+            )
+        except CatalogError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CatalogError(problems)
     return out
+
+
+def _label(name: str) -> str:
+    return f"pricing/data/{TABLES[name].file}"
 
 
 def load_catalog(overrides: str | Path | None = None) -> Catalog:
@@ -57,7 +87,7 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
     A row in an override file replaces the embedded row with the same key; other rows are added.
     Raises CatalogError listing every problem found (file:line:column).
     """
-    tables = dict(_embedded())
+    tables = dict(_embedded(EMBEDDED_DIR))
     origin = ["embedded"]
     if overrides is not None:
         directory = Path(overrides)
@@ -88,21 +118,13 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
 def _known_ids(tables: dict[str, pl.DataFrame], directory: Path) -> dict[str, set[str]]:
     """Ids an override file may refer to: the embedded ones plus those the directory adds
     (read raw, so a reference is judged even while the file defining it has other problems)."""
-    known = {
-        "accelerators": set(tables["accelerators"]["id"].to_list()),
-        "regions": set(tables["regions"]["id"].to_list()),
-        "currency": set(tables["fx"]["currency"].to_list()),
-    }
-    for ref, file, column in (
-        ("accelerators", "accelerators.csv", "id"),
-        ("regions", "regions.csv", "id"),
-        ("currency", "fx.csv", "currency"),
-    ):
-        path = directory / file
+    known = {_REF_OF[t]: set(tables[t][col].to_list()) for t, col in _ID_TABLES.items()}
+    for t, column in _ID_TABLES.items():
+        path = directory / TABLES[t].file
         if path.is_file():
             try:
                 with path.open(encoding="utf-8", newline="") as handle:
-                    known[ref] |= {
+                    known[_REF_OF[t]] |= {
                         (row.get(column) or "").strip() for row in csv.DictReader(handle)
                     } - {""}
             except (OSError, UnicodeDecodeError, csv.Error):
@@ -121,7 +143,6 @@ class Catalog:
     def __init__(self, tables: dict[str, pl.DataFrame], origin: list[str]) -> None:
         self._tables = tables
         self.origin = origin
-        self._check_references()
 
     # -- tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> pl.DataFrame:
@@ -157,12 +178,36 @@ class Catalog:
             raise UnknownIdError(_KIND_NAMES[table], id_, rows)
         return rows[id_]
 
+    @functools.cached_property
+    def _defaults(self) -> dict[str, float]:
+        return dict(self._tables["defaults"].select("name", "value").iter_rows())
+
     def default(self, name: str) -> float:
         """A modelling default from defaults.csv (calibrated constants, planning defaults)."""
-        rows = self._tables["defaults"].filter(pl.col("name") == name)
-        if rows.is_empty():
-            raise UnknownIdError("default", name, self._tables["defaults"]["name"].to_list())
-        return float(rows["value"][0])
+        if name not in self._defaults:
+            raise UnknownIdError("default", name, self._defaults)
+        return float(self._defaults[name])
+
+    def dated(self, name: str, on: date, *, future: bool = True) -> pl.DataFrame:
+        """The rows of a dated table valid on `on`: per series (the key without `as_of`), the
+        latest row with `as_of` on or before it. With `future`, a series whose rows all come
+        later contributes its earliest row (its `as_of` then says it postdates `on`)."""
+        table = TABLES[name]
+        df = self.table(name)
+        if not table.history:
+            return df
+        series = list(table.series_key)
+        past = df.filter(pl.col("as_of") <= on)
+        latest = past.sort("as_of").group_by(series, maintain_order=True).last()
+        if not future:
+            return latest.select(df.columns)
+        later = (
+            df.join(past.select(series).unique(), on=series, how="anti", nulls_equal=True)
+            .sort("as_of")
+            .group_by(series, maintain_order=True)
+            .first()
+        )
+        return pl.concat([latest.select(df.columns), later.select(df.columns)])
 
     def accelerator(self, id_: str) -> dict[str, Any]:
         return self.get("accelerators", id_)
@@ -208,17 +253,11 @@ class Catalog:
 
         Columns: currency, per_usd, fx_as_of, fx_source.
         """
-        fx = self._tables["fx"].filter(pl.col("as_of") <= as_of)
-        return (
-            fx.sort("as_of")
-            .group_by("currency", maintain_order=True)
-            .last()
-            .select(
-                "currency",
-                "per_usd",
-                pl.col("as_of").alias("fx_as_of"),
-                pl.col("source").alias("fx_source"),
-            )
+        return self.dated("fx", as_of, future=False).select(
+            "currency",
+            "per_usd",
+            pl.col("as_of").alias("fx_as_of"),
+            pl.col("source").alias("fx_source"),
         )
 
     def rate(self, currency: str, as_of: date) -> FxRate:
@@ -240,86 +279,6 @@ class Catalog:
         if from_cur == to_cur:
             return amount
         return amount / self.rate(from_cur, as_of).per_usd * self.rate(to_cur, as_of).per_usd
-
-    # -- integrity ------------------------------------------------------------------------------
-    def _check_references(self) -> None:
-        known = {
-            "accelerators": set(self._tables["accelerators"]["id"].to_list()),
-            "regions": set(self._tables["regions"]["id"].to_list()),
-            "currency": set(self._tables["fx"]["currency"].to_list()),
-        }
-        problems: list[Problem] = []
-        for name, table in TABLES.items():
-            df = self._tables[name]
-            for c in table.all_columns:
-                if c.ref is None:
-                    continue
-                allowed = known[c.ref] | ({"*"} if c.wildcard else set())
-                bad = df.filter(pl.col(c.name).is_not_null() & ~pl.col(c.name).is_in(allowed))
-                kind = "currency" if c.ref == "currency" else _KIND_NAMES[c.ref]
-                for file, line, value in bad.select(FILE_COL, LINE_COL, c.name).iter_rows():
-                    hint = suggest(value, known[c.ref])
-                    extra = f": did you mean '{hint}'?" if hint else ""
-                    problems.append(Problem(file, line, c.name, f"unknown {kind} '{value}'{extra}"))
-        problems.extend(self._check_patterns(known["accelerators"]))
-        if problems:
-            raise CatalogError(problems)
-
-    def _check_patterns(self, accelerators: set[str]) -> list[Problem]:
-        """Match cells of rules ('*', 'a|b', '!a') and country columns hold values that can
-        match: a typo such as 'personl' or 'cn' would otherwise never match and say nothing."""
-        country = re.compile(r"^[A-Z]{2}$")
-
-        def bad_tokens(cell: str, valid: Callable[[str], bool]) -> list[str]:
-            if cell.strip() == "*":
-                return []
-            return [t for t in cell.strip().lstrip("!").split("|") if not valid(t.strip())]
-
-        rules: dict[str, Callable[[str], bool]] = {
-            "data": lambda t: t in DATA_CLASSES,
-            "region_country": lambda t: bool(country.match(t)),
-            "accelerator": lambda t: t in accelerators,
-            "accelerator_origin": lambda t: bool(country.match(t)),
-            "tenant_hq": lambda t: bool(country.match(t)),
-        }
-        checks = {
-            "policies": rules,
-            "shocks": rules,
-            "hardware": {"region_scope": rules["region_country"]},
-            "transfer": {"to_country": rules["region_country"]},
-        }
-        problems: list[Problem] = []
-        for table, columns in checks.items():
-            df = self._tables[table]
-            for row in df.iter_rows(named=True):
-                for column, valid in columns.items():
-                    for token in bad_tokens(row[column], valid):
-                        what = {"data": "data class", "accelerator": "known accelerator"}.get(
-                            column, "country code (upper-case ISO alpha-2)"
-                        )
-                        hint = suggest(token, accelerators) if column == "accelerator" else None
-                        extra = f": did you mean '{hint}'?" if hint else ""
-                        problems.append(
-                            Problem(
-                                row[FILE_COL],
-                                row[LINE_COL],
-                                column,
-                                f"'{token}' is not a {what}{extra}",
-                            )
-                        )
-            if table == "policies":
-                for row in df.filter(pl.col("effective_to") <= pl.col("effective_from")).iter_rows(
-                    named=True
-                ):
-                    problems.append(
-                        Problem(
-                            row[FILE_COL],
-                            row[LINE_COL],
-                            "effective_to",
-                            "must be after effective_from (the end date is exclusive)",
-                        )
-                    )
-        return problems
 
 
 def stale_expr(today: date, col: str = "as_of") -> pl.Expr:

@@ -1,76 +1,60 @@
 """Read one catalog CSV and check it against its schema in one vectorised pass.
 
-Every problem in the file is collected (missing column, bad number, out of range, unknown choice,
-duplicate key, bad date) and raised together, each with file:line:column, so a user fixing an
-override file sees all of it at once. Cross-table references are checked later, after merging,
-by `pricing.catalog`.
+Every check is derived from `pricing.schema`: missing or unknown column, bad number or date, out
+of range, unknown choice, duplicate key, inverted range, unknown reference (accelerator, region,
+currency) and match cells that can never match. Every problem of the file is collected and
+raised together, each as file:line:column, so a user fixing an override file sees all of it.
 """
 
 from __future__ import annotations
 
 import io
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
 from pricing.errors import CatalogError, Problem, suggest
-from pricing.schema import ORDERED_PAIRS, Column, Table
+from pricing.rules import parse_cell
+from pricing.schema import DATA_CLASSES, ORDERED_PAIRS, Column, Table
 
 # Hidden bookkeeping columns: where each row came from, for error messages after merging.
 FILE_COL = "_file"
 LINE_COL = "_line"
 
-
 REF_KINDS = {"accelerators": "accelerator", "regions": "region", "currency": "currency"}
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+Known = dict[str, set[str]]
 
 
 def read_table(
-    table: Table,
-    source: Path | str | bytes,
-    label: str,
-    known: dict[str, set[str]] | None = None,
+    table: Table, source: Path | str | bytes, label: str, known: Known | None = None
 ) -> pl.DataFrame:
     """Parse and validate one table; return it typed, with `_file` and `_line` columns.
 
     `source` is a path or the file's bytes; `label` is the name used in messages. `known` maps
-    a reference ("accelerators", "regions", "currency") to the ids that exist, so unknown ids
-    are reported in the same pass as every other problem of the file.
+    a reference ("accelerators", "regions", "currency") to the ids that exist; without it,
+    references and accelerator cells are not checked (the caller knows no ids yet).
     """
-    try:
-        raw_bytes = source if isinstance(source, bytes) else Path(source).read_bytes()
-        raw = pl.read_csv(io.BytesIO(raw_bytes), infer_schema=False, truncate_ragged_lines=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CatalogError([Problem(label, None, None, f"cannot read CSV: {first}")]) from exc
-
-    problems: list[Problem] = []
-    names = [c.name for c in table.all_columns]
-    for col in raw.columns:
-        if col not in names:
-            hint = suggest(col, names)
-            extra = f": did you mean '{hint}'?" if hint else ""
-            problems.append(Problem(label, 1, col, f"unknown column '{col}'{extra}"))
-    missing = [c for c in table.all_columns if c.name not in raw.columns]
-    for c in missing:
-        if not c.optional:
-            problems.append(Problem(label, 1, c.name, "missing column"))
+    raw = _parse(source, label)
+    problems = _header_problems(table, raw, label)
     if problems:
         raise CatalogError(problems)
-
+    missing = [c for c in table.all_columns if c.name not in raw.columns]
     # Data starts on line 2 (line 1 is the header). Quoted newlines inside a cell would shift
     # this; the catalogs keep notes on one line.
-    raw = raw.with_columns(
-        [pl.col(c).str.strip_chars().replace("", None) for c in raw.columns]
-    ).with_row_index(LINE_COL, offset=2)
-    raw = raw.with_columns([pl.lit(None, pl.String).alias(c.name) for c in missing])
-
+    raw = (
+        raw.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in raw.columns])
+        .with_row_index(LINE_COL, offset=2)
+        .with_columns([pl.lit(None, pl.String).alias(c.name) for c in missing])
+    )
     typed = raw.select(
         pl.col(LINE_COL).cast(pl.Int64), *[_typed(c).alias(c.name) for c in table.all_columns]
     )
-
     checks = pl.concat(
         [
-            raw.select(pl.col(LINE_COL).cast(pl.Int64)),
+            typed.select(LINE_COL),
             typed.select([pl.col(c.name).alias(f"__t_{c.name}") for c in table.all_columns]),
             raw.select([pl.col(c.name).alias(f"__r_{c.name}") for c in table.all_columns]),
         ],
@@ -78,34 +62,38 @@ def read_table(
     )
     for c in table.all_columns:
         problems.extend(_column_problems(checks, c, label))
-        if known is not None and c.ref is not None:
-            problems.extend(_reference_problems(checks, c, label, known[c.ref]))
-    reported: set[int] = set()  # one range problem per row: low > value > high is one mistake
-    for lo, hi in ORDERED_PAIRS.get(table.name, ()):
-        bad = checks.filter(pl.col(f"__t_{lo}") > pl.col(f"__t_{hi}"))
-        for row in bad.iter_rows(named=True):
-            if row[LINE_COL] in reported:
-                continue
-            reported.add(row[LINE_COL])
-            problems.append(
-                Problem(
-                    label,
-                    row[LINE_COL],
-                    lo,
-                    f"{lo} {row[f'__r_{lo}']} is greater than {hi} {row[f'__r_{hi}']}",
-                )
-            )
-    dup = (
-        typed.with_columns(pl.len().over(list(table.key)).alias("__n"))
-        .filter(pl.col("__n") > 1)
-        .filter(pl.all_horizontal([pl.col(k).is_not_null() for k in table.key]))
-    )
-    for row in dup.iter_rows(named=True):
-        key = ", ".join(f"{k}={row[k]}" for k in table.key)
-        problems.append(Problem(label, row[LINE_COL], table.key[0], f"duplicate key ({key})"))
+        if known is not None:
+            problems.extend(_reference_problems(checks, c, label, known))
+        if c.pattern is not None:
+            problems.extend(_pattern_problems(checks, c, label, known))
+    problems.extend(_order_problems(checks, table, label))
+    problems.extend(_duplicate_problems(typed, table, label))
     if problems:
         raise CatalogError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     return typed.with_columns(pl.lit(label).alias(FILE_COL))
+
+
+def _parse(source: Path | str | bytes, label: str) -> pl.DataFrame:
+    try:
+        raw_bytes = source if isinstance(source, bytes) else Path(source).read_bytes()
+        return pl.read_csv(io.BytesIO(raw_bytes), infer_schema=False, truncate_ragged_lines=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CatalogError([Problem(label, None, None, f"cannot read CSV: {first}")]) from exc
+
+
+def _header_problems(table: Table, raw: pl.DataFrame, label: str) -> list[Problem]:
+    problems: list[Problem] = []
+    names = [c.name for c in table.all_columns]
+    for col in raw.columns:
+        if col not in names:
+            hint = suggest(col, names)
+            extra = f": did you mean '{hint}'?" if hint else ""
+            problems.append(Problem(label, 1, col, f"unknown column '{col}'{extra}"))
+    for c in table.all_columns:
+        if c.name not in raw.columns and not c.optional:
+            problems.append(Problem(label, 1, c.name, "missing column"))
+    return problems
 
 
 def _typed(c: Column) -> pl.Expr:
@@ -118,6 +106,17 @@ def _typed(c: Column) -> pl.Expr:
     if c.kind == "date":
         return col.str.to_date("%Y-%m-%d", strict=False)
     return col
+
+
+def _bad_rows(
+    checks: pl.DataFrame, cond: pl.Expr, c: Column, label: str, message: str
+) -> list[Problem]:
+    out = []
+    bad = checks.filter(cond.fill_null(False))
+    for line, value in bad.select(LINE_COL, f"__r_{c.name}").iter_rows():
+        shown = "" if value is None else f"'{value}' "
+        out.append(Problem(label, line, c.name, f"{shown}{message}".strip()))
+    return out
 
 
 def _column_problems(checks: pl.DataFrame, c: Column, label: str) -> list[Problem]:
@@ -139,18 +138,13 @@ def _column_problems(checks: pl.DataFrame, c: Column, label: str) -> list[Proble
         rules.append(
             (raw.is_not_null() & ~raw.is_in(allowed), f"must be one of {', '.join(allowed)}")
         )
-    out: list[Problem] = []
-    for cond, message in rules:
-        bad = checks.filter(cond.fill_null(False))
-        for line, value in bad.select(LINE_COL, f"__r_{c.name}").iter_rows():
-            shown = "" if value is None else f"'{value}' "
-            out.append(Problem(label, line, c.name, f"{shown}{message}".strip()))
-    return out
+    return [p for cond, msg in rules for p in _bad_rows(checks, cond, c, label, msg)]
 
 
-def _reference_problems(
-    checks: pl.DataFrame, c: Column, label: str, ids: set[str]
-) -> list[Problem]:
+def _reference_problems(checks: pl.DataFrame, c: Column, label: str, known: Known) -> list[Problem]:
+    if c.ref is None:
+        return []
+    ids = known[c.ref]
     allowed = sorted(ids | ({"*"} if c.wildcard else set()))
     raw = pl.col(f"__r_{c.name}")
     bad = checks.filter(raw.is_not_null() & ~raw.is_in(allowed))
@@ -158,6 +152,75 @@ def _reference_problems(
     for line, value in bad.select(LINE_COL, f"__r_{c.name}").iter_rows():
         hint = suggest(value, ids)
         extra = f": did you mean '{hint}'?" if hint else ""
-        kind = REF_KINDS[c.ref or ""]
+        kind = REF_KINDS[c.ref]
         out.append(Problem(label, line, c.name, f"unknown {kind} '{value}'{extra}"))
+    return out
+
+
+def _pattern_problems(
+    checks: pl.DataFrame, c: Column, label: str, known: Known | None
+) -> list[Problem]:
+    """Values of match cells and country columns must be able to match."""
+    accelerators = known["accelerators"] if known is not None else None
+    valid: dict[str, Callable[[str], bool]] = {
+        "data": lambda t: t in DATA_CLASSES,
+        "country": lambda t: bool(_COUNTRY.match(t)),
+        "accelerator": lambda t: accelerators is None or t in accelerators,
+    }
+    what = {"data": "data class", "accelerator": "known accelerator"}.get(
+        c.pattern or "", "country code (upper-case ISO alpha-2)"
+    )
+    out = []
+    for line, cell in checks.select(LINE_COL, f"__r_{c.name}").iter_rows():
+        if cell is None:
+            continue
+        parsed = parse_cell(cell)
+        if parsed.values is None:
+            if not (c.cell or c.wildcard):
+                out.append(Problem(label, line, c.name, f"'*' is not a {what}"))
+            continue
+        if not c.cell and (parsed.negate or len(parsed.values) > 1):
+            out.append(Problem(label, line, c.name, f"'{cell}' is not a {what}"))
+            continue
+        for token in parsed.values:
+            if not valid[c.pattern or "country"](token):
+                hint = (
+                    suggest(token, accelerators)
+                    if accelerators and c.pattern == "accelerator"
+                    else None
+                )
+                extra = f": did you mean '{hint}'?" if hint else ""
+                out.append(Problem(label, line, c.name, f"'{token}' is not a {what}{extra}"))
+    return out
+
+
+def _order_problems(checks: pl.DataFrame, table: Table, label: str) -> list[Problem]:
+    reported: set[int] = set()  # one range problem per row: low > value > high is one mistake
+    out = []
+    for lo, hi, strict in ORDERED_PAIRS.get(table.name, ()):
+        a, b = pl.col(f"__t_{lo}"), pl.col(f"__t_{hi}")
+        bad = checks.filter((a >= b) if strict else (a > b))
+        for row in bad.iter_rows(named=True):
+            if row[LINE_COL] in reported:
+                continue
+            reported.add(row[LINE_COL])
+            if strict:  # an end date: exclusive, so it must come after the start
+                message = f"must be after {lo} (the end date is exclusive)"
+                out.append(Problem(label, row[LINE_COL], hi, message))
+                continue
+            shown = f"{lo} {row[f'__r_{lo}']} is greater than {hi} {row[f'__r_{hi}']}"
+            out.append(Problem(label, row[LINE_COL], lo, shown))
+    return out
+
+
+def _duplicate_problems(typed: pl.DataFrame, table: Table, label: str) -> list[Problem]:
+    dup = (
+        typed.with_columns(pl.len().over(list(table.key)).alias("__n"))
+        .filter(pl.col("__n") > 1)
+        .filter(pl.all_horizontal([pl.col(k).is_not_null() for k in table.key]))
+    )
+    out = []
+    for row in dup.iter_rows(named=True):
+        key = ", ".join(f"{k}={row[k]}" for k in table.key)
+        out.append(Problem(label, row[LINE_COL], table.key[0], f"duplicate key ({key})"))
     return out

@@ -7,15 +7,32 @@ meaning of each column), so adding a column is one line here and one column in t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 Kind = Literal["str", "float", "int", "date"]
 
-BASIS = ("published", "reported", "estimate", "derived")
-PRICING_MODELS = ("on_demand", "spot", "reserved_1y", "reserved_3y", "contract")
-WORKLOADS = ("pretrain", "finetune", "prefill", "decode")
-DATA_CLASSES = ("public", "personal", "important")
-EFFECTS = ("block", "warn", "info")
+# Every enumeration of the domain is declared here once, as a Literal type (for pydantic models
+# and mypy) with its tuple of values (for the loader's checks); scenario.py imports these.
+Basis = Literal["published", "reported", "estimate", "derived"]
+PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y", "contract"]
+# How a site pays for its devices: one of the rental pricing models, or bought hardware.
+SitePricing = Literal["on_demand", "spot", "reserved_1y", "reserved_3y", "contract", "owned"]
+Workload = Literal["pretrain", "finetune", "prefill", "decode"]
+TrainWorkload = Literal["pretrain", "finetune"]
+DataClass = Literal["public", "personal", "important"]
+Effect = Literal["block", "warn", "info"]
+Arch = Literal["dense", "moe"]
+Ownership = Literal["owned", "rented"]
+
+BASIS: tuple[str, ...] = get_args(Basis)
+PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
+SITE_PRICING: tuple[str, ...] = get_args(SitePricing)
+WORKLOADS: tuple[str, ...] = get_args(Workload)
+TRAIN_WORKLOADS: tuple[str, ...] = get_args(TrainWorkload)
+DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
+EFFECTS: tuple[str, ...] = get_args(Effect)
+ARCHS: tuple[str, ...] = get_args(Arch)
+OWNERSHIP: tuple[str, ...] = get_args(Ownership)
 
 
 @dataclass(frozen=True)
@@ -30,13 +47,22 @@ class Column:
     # Foreign key: "accelerators", "regions" or "currency" (a currency present in fx).
     ref: Literal["accelerators", "regions", "currency"] | None = None
     wildcard: bool = False  # '*' is allowed besides the choices / references
+    # A match cell (pricing.rules: '*', 'a|b', '!a') whose values are of this kind; the loader
+    # checks every value can match ('personl' or 'cn' never would, and would say nothing).
+    pattern: Literal["data", "country", "accelerator"] | None = None
+    cell: bool = False  # a full match cell ('a|b', '!a'); else one value ('*' if wildcard)
 
 
 @dataclass(frozen=True)
 class Table:
+    """`key` identifies a row. A table with `history` keeps several dated rows per key (its
+    figures change over time): the key then includes `as_of`, and a lookup on a date uses, per
+    key, the latest row on or before it (`Catalog.dated`)."""
+
     name: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
+    history: bool = False
     provenance: tuple[Column, ...] = field(
         default=(
             Column("basis", choices=BASIS),
@@ -49,6 +75,11 @@ class Table:
     @property
     def all_columns(self) -> tuple[Column, ...]:
         return self.columns + self.provenance
+
+    @property
+    def series_key(self) -> tuple[str, ...]:
+        """The key of one dated series (the key without `as_of`)."""
+        return tuple(k for k in self.key if k != "as_of")
 
     @property
     def file(self) -> str:
@@ -71,12 +102,12 @@ def _frac(name: str, optional: bool = False) -> Column:
 
 # What a dated rule (policies.csv) or a what-if rule (shocks.csv) matches placements on.
 RULE_MATCH_COLUMNS = (
-    Column("data"),
-    Column("region_country"),
-    Column("accelerator"),
-    Column("accelerator_origin"),
-    Column("tenant_hq"),
-    Column("ownership", choices=("owned", "rented"), wildcard=True),
+    Column("data", pattern="data", cell=True),
+    Column("region_country", pattern="country", cell=True),
+    Column("accelerator", pattern="accelerator", cell=True),
+    Column("accelerator_origin", pattern="country", cell=True),
+    Column("tenant_hq", pattern="country", cell=True),
+    Column("ownership", choices=OWNERSHIP, wildcard=True),
 )
 
 TABLES: dict[str, Table] = {
@@ -89,7 +120,7 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("name"),
                 Column("vendor"),
-                Column("origin"),
+                Column("origin", pattern="country"),
                 _pos("bf16_tflops"),
                 _pos("fp16_tflops"),
                 _pos("fp8_tflops", optional=True),
@@ -107,7 +138,7 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("id"),
                 Column("name"),
-                Column("country"),
+                Column("country", pattern="country"),
                 Column("jurisdiction"),
                 Column("currency", ref="currency"),
                 _pos("electricity_price_kwh"),
@@ -117,7 +148,8 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "offers",
-            key=("provider", "region", "accelerator", "instance", "pricing"),
+            key=("provider", "region", "accelerator", "instance", "pricing", "as_of"),
+            history=True,
             columns=(
                 Column("provider"),
                 Column("region", ref="regions"),
@@ -134,7 +166,8 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "hardware",
-            key=("id",),
+            key=("id", "as_of"),
+            history=True,
             columns=(
                 Column("id"),
                 Column("accelerator", ref="accelerators"),
@@ -145,7 +178,7 @@ TABLES: dict[str, Table] = {
                 _pos("server_power_w"),
                 _pos("life_years"),
                 Column("opex_fraction_per_year", "float", ge=0, le=1),
-                Column("region_scope"),
+                Column("region_scope", pattern="country", wildcard=True),
                 _pos("price_low", optional=True),
                 _pos("price_high", optional=True),
             ),
@@ -153,14 +186,16 @@ TABLES: dict[str, Table] = {
         Table(
             "fx",
             key=("currency", "as_of"),
+            history=True,
             columns=(Column("currency"), _pos("per_usd")),
         ),
         Table(
             "transfer",
-            key=("from_region", "to_country"),
+            key=("from_region", "to_country", "as_of"),
+            history=True,
             columns=(
                 Column("from_region", ref="regions", wildcard=True),
-                Column("to_country"),
+                Column("to_country", pattern="country", wildcard=True),
                 Column("price_per_gb", "float", ge=0),
                 Column("currency", ref="currency"),
                 _pos("gbps"),
@@ -172,7 +207,7 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("accelerator", ref="accelerators", wildcard=True),
                 Column("workload", choices=WORKLOADS),
-                Column("arch", choices=("dense", "moe"), wildcard=True),
+                Column("arch", choices=ARCHS, wildcard=True),
                 _frac("mfu"),
                 _frac("goodput"),
                 _frac("mfu_low", optional=True),
@@ -212,7 +247,7 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("id"),
                 Column("name"),
-                Column("arch", choices=("dense", "moe")),
+                Column("arch", choices=ARCHS),
                 _pos("total_params_b"),
                 _pos("active_params_b"),
                 Column("layers", "int", optional=True, ge=1),
@@ -230,11 +265,15 @@ TABLES: dict[str, Table] = {
     )
 }
 
-# Pairs of columns where the first must not exceed the second (ranges, active <= total).
-ORDERED_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
-    "offers": (("price_low", "price_per_device_hour"), ("price_per_device_hour", "price_high")),
-    "hardware": (("price_low", "price"), ("price", "price_high")),
-    "efficiency": (("mfu_low", "mfu"), ("mfu", "mfu_high")),
-    "models": (("active_params_b", "total_params_b"),),
-    "policies": (("effective_from", "effective_to"),),
+# Pairs of columns where the first must not exceed the second (ranges, active <= total); a
+# third element True means it must be strictly smaller (an end date is exclusive).
+ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "offers": (
+        ("price_low", "price_per_device_hour", False),
+        ("price_per_device_hour", "price_high", False),
+    ),
+    "hardware": (("price_low", "price", False), ("price", "price_high", False)),
+    "efficiency": (("mfu_low", "mfu", False), ("mfu", "mfu_high", False)),
+    "models": (("active_params_b", "total_params_b", False),),
+    "policies": (("effective_from", "effective_to", True),),
 }
