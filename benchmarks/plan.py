@@ -8,12 +8,11 @@ Figures printed, and their targets on the 2-core reference machine:
    (every auto phase searched over the whole catalog, then quoted), after one warm-up.
    Target < 1 s.
 2. `vectorised`: candidate training placements evaluated per second. Every option an "auto"
-   site may use (`plan.placement_frame`: the catalog less spot, with the rule columns) is crossed
-   with a grid of device counts (a few million rows) and scored by `plan.evaluate`, the
-   planner's own scoring: physics (`physics.training_frame`, honouring the per-row `devices`),
-   money (`costing.cost_columns` / `total_usd`) and rules (`compliance.blocking_rule_expr`).
+   site may use (`options.select`: the catalog less spot) is crossed with a grid of device
+   counts (a few million rows) and scored by `evaluate.evaluate`, the one evaluation quotes and
+   plans share: physics (once per distinct device count), money and rules.
    Target >= 2,000,000 candidates/s.
-3. `one at a time`: the same `plan.evaluate` called on one-row frames in a Python loop, over a
+3. `one at a time`: the same `evaluate` called on one-row frames in a Python loop, over a
    sample of the same candidates (no second implementation of any formula).
 4. `uncertainty.sample`: 100,000 Monte-Carlo samples of examples/split_abroad_home.toml.
    Target < 2 s.
@@ -55,8 +54,7 @@ def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, list[float]]:
 
 
 def bench_plan(catalog: Any) -> None:
-    from estimator import load_scenario
-    from estimator.plan import plan
+    from estimator import load_scenario, plan
 
     scenario = load_scenario(SPLIT_AUTO)
     median, times = median_time(lambda: plan(scenario, catalog), PLAN_RUNS)
@@ -65,36 +63,30 @@ def bench_plan(catalog: Any) -> None:
 
 
 def training_candidates(catalog: Any) -> tuple[Any, ...]:
-    """(scenario, phase, model, candidates, as_of): every catalog option of the auto pretrain
-    phase of split_auto crossed with DEVICE_COUNTS device counts, as `plan.plan` builds them."""
+    """(context, phase, candidates): every option the auto pretrain phase of split_auto may use
+    (`options.select`) crossed with DEVICE_COUNTS device counts."""
     import polars as pl
 
-    from estimator import costing, load_scenario
-    from estimator.models import resolve_model
-    from estimator.plan import placement_frame
+    from estimator import load_scenario
+    from estimator.context import prepare
+    from estimator.options import OptionQuery, select
 
-    scenario = load_scenario(SPLIT_AUTO)
-    phase = scenario.phase("pretrain")
-    model = resolve_model(catalog, scenario.model.preset, **scenario.model.custom_fields())
-    options = costing.options_frame(catalog, scenario.as_of)
-    placements = placement_frame(catalog, scenario, phase, options)
+    c = prepare(load_scenario(SPLIT_AUTO), catalog)
+    phase = c.scenario.phase("pretrain")
+    placements = select(c.options, OptionQuery.of(phase.site))
     grid = pl.DataFrame({"devices": pl.int_range(1, DEVICE_COUNTS + 1, eager=True) * DEVICE_STEP})
-    candidates = placements.join(grid, how="cross")
-    return scenario, phase, model, candidates, scenario.as_of
+    return c, phase, placements.join(grid, how="cross")
 
 
 def bench_vectorised(catalog: Any, setup: tuple[Any, ...]) -> float:
-    from estimator.plan import evaluate
+    from estimator.evaluate import evaluate
 
-    scenario, phase, model, candidates, as_of = setup
-    runs = [
-        timed(lambda: evaluate(catalog, scenario, phase, model, candidates, as_of))
-        for _ in range(VECTOR_RUNS)
-    ]
+    c, phase, candidates = setup
+    runs = [timed(lambda: evaluate(c, phase, candidates)) for _ in range(VECTOR_RUNS)]
     seconds = statistics.median(t for t, _ in runs)
     scored = runs[-1][1]
     rate = scored.height / seconds
-    rejected = scored["rejected"].is_not_null().sum()
+    rejected = scored["verdict"].is_not_null().sum()
     print(
         f"vectorised: {scored.height:,} candidates ({candidates.height // DEVICE_COUNTS} options x "
         f"{DEVICE_COUNTS:,} device counts) in {seconds:.3f} s (median of {VECTOR_RUNS}) = "
@@ -105,16 +97,16 @@ def bench_vectorised(catalog: Any, setup: tuple[Any, ...]) -> float:
 
 
 def bench_loop(catalog: Any, setup: tuple[Any, ...]) -> float:
-    from estimator.plan import evaluate
+    from estimator.evaluate import evaluate
 
-    scenario, phase, model, candidates, as_of = setup
+    c, phase, candidates = setup
     sample = candidates.sample(LOOP_SAMPLE, seed=1)
     rows = [sample.slice(i, 1) for i in range(sample.height)]
 
     def loop() -> int:
-        return sum(evaluate(catalog, scenario, phase, model, r, as_of).height for r in rows)
+        return sum(evaluate(c, phase, r).height for r in rows)
 
-    evaluate(catalog, scenario, phase, model, rows[0], as_of)  # warm-up
+    evaluate(c, phase, rows[0])  # warm-up
     seconds, n = timed(loop)
     rate = n / seconds
     print(
@@ -126,11 +118,13 @@ def bench_loop(catalog: Any, setup: tuple[Any, ...]) -> float:
 
 def bench_uncertainty(catalog: Any) -> None:
     from estimator import load_scenario, quote
+    from estimator.context import prepare
     from estimator.uncertainty import sample
 
     scenario = load_scenario(SPLIT_ABROAD_HOME)
     base = quote(scenario, catalog)
-    seconds, _ = timed(lambda: sample(scenario, catalog, base, MC_SAMPLES, seed=1))
+    c = prepare(scenario, catalog)
+    seconds, _ = timed(lambda: sample(c, base, MC_SAMPLES, seed=1))
     print(
         f"uncertainty.sample: {MC_SAMPLES:,} samples of split_abroad_home in {seconds:.3f} s; "
         "target < 2 s"
@@ -138,7 +132,7 @@ def bench_uncertainty(catalog: Any) -> None:
 
 
 def import_library() -> None:
-    import estimator.plan  # noqa: F401  (pulls polars, pydantic and the estimator modules)
+    import estimator.planner  # noqa: F401  (pulls polars, pydantic and the estimator modules)
     import pricing  # noqa: F401
 
 
@@ -147,7 +141,9 @@ def main() -> None:
     from pricing import load_catalog
 
     t_catalog, catalog = timed(load_catalog)
-    print(f"import estimator.plan + pricing: {t_import:.3f} s; load_catalog(): {t_catalog:.3f} s")
+    print(
+        f"import estimator.planner + pricing: {t_import:.3f} s; load_catalog(): {t_catalog:.3f} s"
+    )
     bench_plan(catalog)
     setup = training_candidates(catalog)
     vec = bench_vectorised(catalog, setup)

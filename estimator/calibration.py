@@ -11,8 +11,14 @@ from typing import Any
 
 import polars as pl
 
-from estimator.models import ModelSpec, resolve_model
-from estimator.physics import serving_frame, training_frame
+from estimator.physics import (
+    ModelSpec,
+    ServeSettings,
+    TrainSettings,
+    resolve_model,
+    serving_frame,
+    training_frame,
+)
 
 TARGETS = {
     # kind: (median abs error %, max abs error %)
@@ -45,28 +51,32 @@ def _model(catalog: Any, run: dict[str, Any]) -> ModelSpec:
 
 def _predict(catalog: Any, run: dict[str, Any]) -> float:
     model = _model(catalog, run)
-    frame = pl.DataFrame(
-        {"accelerator": [run["accelerator"]], "devices": [run["devices"]]},
-        schema={"accelerator": pl.String, "devices": pl.Int64},
-    )
+    frame = pl.DataFrame({"accelerator": [run["accelerator"]]})
+    devices = None if run["devices"] is None else int(run["devices"])
     if run["kind"] == "train":
         out = training_frame(
             catalog,
             model,
             frame,
-            tokens=float(run["tokens"]),
-            precision=run["precision"],
-            seq_len=int(run["seq_len"]),
+            TrainSettings(
+                tokens=float(run["tokens"]),
+                precision=run["precision"],
+                seq_len=int(run["seq_len"]),
+                devices=devices,
+            ),
         )
     else:
         out = serving_frame(
             catalog,
             model,
             frame,
-            precision=run["precision"],
-            input_len=int(run["input_len"]),
-            output_len=int(run["output_len"]),
-            tpot_ms=run["tpot_ms"],
+            ServeSettings(
+                precision=run["precision"],
+                input_len=int(run["input_len"]),
+                output_len=int(run["output_len"]),
+                tpot_ms=run["tpot_ms"],
+                replica_devices=devices,
+            ),
         )
     return float(out[run["unit"]][0])
 

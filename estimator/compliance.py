@@ -1,11 +1,10 @@
-"""Rules as data: dated policy rows evaluated against placements.
+"""Rules as data: dated policy rows judged against the facts of a placement.
 
-A placement is a row with the columns a rule can match on:
-  data ('public' | 'personal' | 'important'), country, accelerator, accelerator_origin,
-  tenant_hq, ownership ('owned' | 'rented').
-A policy cell is '*' (anything), a '|'-list of values, or '!'-prefixed (anything but). The
-matcher is one polars expression per rule, so the quote (a few rows) and the planner (millions
-of candidates) judge placements with the same code.
+The facts a rule matches on are columns of an evaluated candidate frame: `data` (the phase's
+data class), `country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq` and
+`ownership` ('owned' | 'rented'). The option table carries the placement's own facts; the phase
+adds `data` and the scenario `tenant_hq` (`with_rule_facts`). One polars expression per rule
+judges a one-row quote and a sweep of millions of candidates alike.
 """
 
 from __future__ import annotations
@@ -15,7 +14,9 @@ from typing import Any
 
 import polars as pl
 
-# policy column -> placement column
+from pricing.rules import parse_cell
+
+# policy column -> fact column
 MATCH_COLUMNS = {
     "data": "data",
     "region_country": "country",
@@ -24,7 +25,13 @@ MATCH_COLUMNS = {
     "tenant_hq": "tenant_hq",
     "ownership": "ownership",
 }
+FACT_COLUMNS = tuple(MATCH_COLUMNS.values())
 SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
+
+
+def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.DataFrame:
+    """The facts a phase adds to its candidate options."""
+    return frame.with_columns(pl.lit(data).alias("data"), pl.lit(tenant_hq).alias("tenant_hq"))
 
 
 def in_force(policies: pl.DataFrame, as_of: date) -> pl.DataFrame:
@@ -35,59 +42,41 @@ def in_force(policies: pl.DataFrame, as_of: date) -> pl.DataFrame:
     )
 
 
-def _cell(column: str, pattern: str) -> pl.Expr:
-    pattern = pattern.strip()
-    if pattern == "*":
+def _cell_expr(column: str, text: str) -> pl.Expr:
+    cell = parse_cell(text)
+    if cell.values is None:
         return pl.lit(True)
-    negate = pattern.startswith("!")
-    values = [v.strip() for v in pattern.lstrip("!").split("|")]
-    expr = pl.col(column).is_in(values)
-    return ~expr if negate else expr
+    expr = pl.col(column).is_in(list(cell.values))
+    return ~expr if cell.negate else expr
 
 
 def rule_expr(policy: dict[str, Any]) -> pl.Expr:
     """True for placements the rule applies to."""
     return pl.all_horizontal(
-        [
-            _cell(placement_col, policy[rule_col])
-            for rule_col, placement_col in MATCH_COLUMNS.items()
-        ]
+        [_cell_expr(fact, policy[column]) for column, fact in MATCH_COLUMNS.items()]
     )
 
 
-def blocking_rule_expr(policies: pl.DataFrame, as_of: date) -> pl.Expr:
-    """The id of the first blocking rule in force a placement breaks, or null: the planner's
-    filter and the reason it gives."""
-    blocking = in_force(policies, as_of).filter(pl.col("effect") == "block")
+def first_blocking_rule(policies: pl.DataFrame, as_of: date) -> pl.Expr:
+    """The id of the first blocking rule in force a placement breaks, or null."""
+    # Ordered by id, as `matching_rules` lists them, so both name the same rule first.
+    blocking = in_force(policies, as_of).filter(pl.col("effect") == "block").sort("id")
     expr: pl.Expr = pl.lit(None, pl.String)
     for p in reversed(list(blocking.iter_rows(named=True))):
         expr = pl.when(rule_expr(p)).then(pl.lit(p["id"])).otherwise(expr)
     return expr
 
 
-def evaluate(placements: pl.DataFrame, policies: pl.DataFrame, as_of: date) -> list[dict[str, Any]]:
-    """Findings for every (placement, rule in force) that matches: one dict per finding with
-    severity, code, message, phase, source. Placements need a `phase` column."""
-    findings: list[dict[str, Any]] = []
-    for p in in_force(policies, as_of).iter_rows(named=True):
-        hit = placements.filter(rule_expr(p))
-        for phase in hit["phase"].to_list():
-            findings.append(
-                {
-                    "severity": p["effect"],
-                    "code": p["id"],
-                    "message": p["message"],
-                    "phase": phase,
-                    "source": p["source"],
-                }
-            )
-    return sorted(
-        findings, key=lambda f: (SEVERITY_ORDER[f["severity"]], f["phase"] or "", f["code"])
+def matching_rules(
+    facts: pl.DataFrame, policies: pl.DataFrame, as_of: date
+) -> list[list[dict[str, Any]]]:
+    """Per row of `facts` (fact columns), the rules in force that apply to it, most severe
+    first. One query judges every rule, with the same expressions the planner filters by."""
+    rules = list(in_force(policies, as_of).iter_rows(named=True))
+    if not rules or facts.is_empty():
+        return [[] for _ in range(facts.height)]
+    hits = facts.select([rule_expr(p).alias(str(i)) for i, p in enumerate(rules)])
+    order = sorted(
+        range(len(rules)), key=lambda i: (SEVERITY_ORDER[rules[i]["effect"]], rules[i]["id"])
     )
-
-
-def placement_columns(catalog_accelerators: pl.DataFrame) -> pl.DataFrame:
-    """accelerator -> accelerator_origin lookup to join onto placements."""
-    return catalog_accelerators.select(
-        pl.col("id").alias("accelerator"), pl.col("origin").alias("accelerator_origin")
-    )
+    return [[rules[i] for i in order if row[i]] for row in hits.iter_rows()]

@@ -1,92 +1,22 @@
-"""Money: device-hours x rates, owned-hardware TCO, energy and transfers.
+"""Money: device-hours x rates, owned-hardware TCO, energy and transfers, and line items.
 
-Every formula is a polars expression over named columns, so the same code prices one phase (a
-one-row frame) in a quote and millions of candidate placements in the planner. Amounts are
-computed in USD and converted at the edge with the catalog's FX table.
-
-Placement option columns (built by `options_frame`):
-  option ('rented' | 'owned'), provider, region, country, accelerator, pricing, instance,
-  unit_devices (devices per instance or server), price_per_device_hour, min_term_days,
-  server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
-  electricity_price_kwh, region_currency, region_per_usd, pue, offer_as_of, offer_source, basis
+Every formula is a polars expression over named columns (the option columns of
+`estimator.options.option_table`), so the same code prices one phase (a one-row frame) in a
+quote and millions of candidate placements in the planner. Amounts are computed in USD and
+converted with the FX rates the option table carries; `line_items` turns one priced row into
+the items a quote shows (quantity x unit price in the billed currency, then converted).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Literal
 
 import polars as pl
-
-from pricing import Catalog
+from pydantic import BaseModel, ConfigDict
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8760.0  # 365 days; servers are depreciated on calendar time
-
-
-def options_frame(catalog: Catalog, as_of: date) -> pl.DataFrame:
-    """Every placement the catalogs offer, rented and owned, in one frame (see module doc)."""
-    fx = catalog.fx_table(as_of).select("currency", "per_usd")
-    regions = catalog.table("regions").select(
-        pl.col("id").alias("region"),
-        "country",
-        pl.col("currency").alias("region_currency"),
-        "electricity_price_kwh",
-        "pue",
-    )
-    regions = regions.join(
-        fx.rename({"currency": "region_currency", "per_usd": "region_per_usd"}),
-        on="region_currency",
-        how="left",
-    )
-    offers = catalog.table("offers").select(
-        pl.lit("rented").alias("option"),
-        "provider",
-        "region",
-        "accelerator",
-        "pricing",
-        "instance",
-        pl.col("devices_per_instance").alias("unit_devices"),
-        "price_per_device_hour",
-        "price_low",
-        "price_high",
-        "min_term_days",
-        pl.lit(None, pl.Float64).alias("server_price"),
-        pl.lit(None, pl.Float64).alias("server_power_w"),
-        pl.lit(None, pl.Float64).alias("life_years"),
-        pl.lit(None, pl.Float64).alias("opex_fraction_per_year"),
-        "currency",
-        pl.col("as_of").alias("offer_as_of"),
-        pl.col("source").alias("offer_source"),
-        "basis",
-    )
-    hardware = catalog.table("hardware")
-    owned = (
-        hardware.join(regions.select("region", "country"), how="cross")
-        .filter((pl.col("region_scope") == "*") | (pl.col("region_scope") == pl.col("country")))
-        .select(
-            pl.lit("owned").alias("option"),
-            pl.lit("owned").alias("provider"),
-            "region",
-            "accelerator",
-            pl.lit("owned").alias("pricing"),
-            pl.col("id").alias("instance"),
-            pl.col("devices_per_server").alias("unit_devices"),
-            pl.lit(None, pl.Float64).alias("price_per_device_hour"),
-            "price_low",
-            "price_high",
-            pl.lit(0, pl.Int64).alias("min_term_days"),
-            pl.col("price").alias("server_price"),
-            pl.col("server_power_w"),
-            pl.col("life_years"),
-            pl.col("opex_fraction_per_year"),
-            "currency",
-            pl.col("as_of").alias("offer_as_of"),
-            pl.col("source").alias("offer_source"),
-            "basis",
-        )
-    )
-    both = pl.concat([offers, owned], how="vertical_relaxed")
-    return both.join(fx, on="currency", how="left").join(regions, on="region", how="left")
 
 
 # -- formulas (expressions over columns) ---------------------------------------------
@@ -178,3 +108,90 @@ def transfer_cost_usd(gigabytes: pl.Expr) -> pl.Expr:
 def transfer_hours(gigabytes: pl.Expr) -> pl.Expr:
     """Bulk copy time at the link's sustained speed (GB -> Gbit at 8 bits per byte)."""
     return (gigabytes * 8.0 / pl.col("gbps") / 3600.0).alias("transfer_hours")
+
+
+# -- line items ------------------------------------------------------------------------------
+
+Component = Literal["compute", "hardware", "energy", "operations", "transfer"]
+
+
+class LineItem(BaseModel):
+    """quantity x unit_price = billed_amount (in unit_currency) = amount (in the quote's)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    phase: str
+    region: str
+    component: Component
+    description: str
+    quantity: float
+    unit: str
+    unit_price: float
+    unit_currency: str
+    fx_per_usd: float
+    fx_as_of: date
+    billed_amount: float
+    amount: float
+    currency: str
+
+
+def line_items(row: dict[str, Any], phase: str, currency: str, per_usd: float) -> list[LineItem]:
+    """The items of one priced option row (`cost_columns(..., detail=True)`), in `currency`
+    at `per_usd` units per USD."""
+    items = []
+    for component, desc, unit, local in _parts(row):
+        rate, as_of = (
+            (row["region_per_usd"], row["region_fx_as_of"])
+            if local
+            else (row["per_usd"], row["fx_as_of"])
+        )
+        usd = row[f"{component}_usd"]
+        items.append(
+            LineItem(
+                phase=phase,
+                region=row["region"],
+                component=component,
+                description=desc,
+                quantity=row[f"{component}_quantity"],
+                unit=unit,
+                unit_price=row[f"{component}_unit_price"],
+                unit_currency=row["region_currency" if local else "currency"],
+                fx_per_usd=rate,
+                fx_as_of=as_of,
+                billed_amount=usd * rate,
+                amount=usd * per_usd,
+                currency=currency,
+            )
+        )
+    return items
+
+
+def _parts(row: dict[str, Any]) -> list[tuple[Component, str, str, bool]]:
+    """(component, description, unit, billed in the region's currency) of an option row."""
+    if row["option"] == "rented":
+        desc = f"{row['provider']} {row['instance']} {row['pricing']}"
+        if row["billed_hours"] > row["hours"] + 1e-9:
+            desc += f" (minimum term {row['min_term_days']} days billed)"
+        if row["billed_devices"] > row["devices"]:
+            whole = (
+                f"{row['billed_devices']:,.0f} devices: whole instances of {row['unit_devices']}"
+            )
+            desc += f" ({whole})"
+        return [("compute", desc, "device-hour", False)]
+    servers = row["billed_devices"] / row["unit_devices"]
+    return [
+        (
+            "hardware",
+            f"{servers:,.0f} x {row['instance']} ({row['unit_devices']} devices each): "
+            f"capex over {row['life_years']:g} years",
+            "server-hour",
+            False,
+        ),
+        ("energy", f"{row['server_power_w']:,.0f} W per server x PUE {row['pue']:g}", "kWh", True),
+        (
+            "operations",
+            f"{row['opex_fraction_per_year']:.0%} of capex per year",
+            "server-hour",
+            False,
+        ),
+    ]

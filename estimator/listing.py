@@ -10,7 +10,7 @@ import polars as pl
 from estimator.errors import ScenarioError
 from pricing import Catalog
 from pricing.catalog import stale_expr
-from pricing.errors import UnknownIdError
+from pricing.errors import UnknownIdError, suggest
 
 # Which column each filter applies to, per table ("id" where the table *is* that thing).
 _FILTER_COLUMNS: dict[str, dict[str, str]] = {
@@ -91,13 +91,28 @@ def catalog_rows(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows and the columns to show. Money is shown as `price` in `currency` (default: as listed),
     with the listed figure kept as `list_price` / `list_currency`."""
+    filters = {"accelerator": accelerator, "region": region, "provider": provider}
+    df = _filtered(cat, table, {**filters, "pricing": pricing})
+    df = _priced(cat, table, df, currency, as_of)
+    if max_price is not None:
+        if max_price <= 0:
+            raise ScenarioError(f"must be a positive price, got {max_price:g}", "--max-price")
+        if "price" not in df.columns:
+            raise ScenarioError(f"--max-price does not apply to table '{table}'")
+        # In --currency when given, else in USD (listed prices may be in several currencies).
+        df = df.filter(pl.col("price" if currency else "_usd") <= max_price)
+    df = _sorted(df.with_columns(stale_expr(as_of).alias("stale")), sort)
+    if wide:
+        columns = [c for c in df.columns if c not in ("list_price", "list_currency")]
+        if "price" in columns and currency is not None:
+            columns += ["list_price", "list_currency"]
+    else:  # a terminal table: long provenance text stays in json / csv / markdown
+        columns = _NARROW.get(table) or [c for c in df.columns if c not in ("note", "source")]
+    return df.to_dicts(), columns
+
+
+def _filtered(cat: Catalog, table: str, filters: dict[str, str | None]) -> pl.DataFrame:
     df = cat.table(table)
-    filters = {
-        "accelerator": accelerator,
-        "region": region,
-        "provider": provider,
-        "pricing": pricing,
-    }
     for flag, value in filters.items():
         if value is None:
             continue
@@ -108,61 +123,49 @@ def catalog_rows(
             cat.accelerator(value)
         elif flag == "region":
             cat.region(value)
-        elif flag == "provider" and value not in df["provider"].unique().to_list():
-            raise UnknownIdError("provider", value, df["provider"].unique().to_list())
-        elif flag == "pricing" and value not in df["pricing"].unique().to_list():
-            raise UnknownIdError("pricing model", value, df["pricing"].unique().to_list())
+        elif value not in df[column].unique().to_list():
+            kind = "pricing model" if flag == "pricing" else flag
+            raise UnknownIdError(kind, value, df[column].unique().to_list())
         df = df.filter(pl.col(column) == value)
+    return df
 
-    if table in _MONEY:
-        amount, cur = _MONEY[table]
-        df = df.with_columns(pl.col(amount).alias("list_price"), pl.col(cur).alias("list_currency"))
-        # USD equivalents order and filter rows listed in different currencies consistently.
-        fx = cat.fx_table(as_of).select(pl.col("currency").alias(cur), pl.col("per_usd"))
-        df = df.join(fx, on=cur, how="left", maintain_order="left").with_columns(
-            (pl.col(amount) / pl.col("per_usd")).alias("_usd")
-        )
+
+def _priced(
+    cat: Catalog, table: str, df: pl.DataFrame, currency: str | None, as_of: date
+) -> pl.DataFrame:
+    """Adds `price` (in `currency`, else as listed) and `_usd` (for sorting and filtering rows
+    listed in different currencies consistently)."""
+    if table not in _MONEY:
         if currency is not None:
-            if currency not in cat.currencies:
-                raise UnknownIdError("currency", currency, cat.currencies)
-            per_usd_target = cat.rate(currency, as_of).per_usd  # raises: no rate by that date
-            missing = df.filter(pl.col("per_usd").is_null())
-            if not missing.is_empty():
-                cat.rate(missing[cur][0], as_of)  # raises with the currency and date
-            df = df.with_columns(
-                (pl.col("_usd") * per_usd_target).alias("price"), pl.lit(currency).alias(cur)
-            )
-        else:
-            df = df.with_columns(pl.col(amount).alias("price"))
-        df = df.drop("per_usd")
-    elif currency is not None:
-        raise ScenarioError(f"--currency does not apply to table '{table}' (it has no prices)")
-    if max_price is not None:
-        if max_price <= 0:
-            raise ScenarioError(f"must be a positive price, got {max_price:g}", "--max-price")
-        if "price" not in df.columns:
-            raise ScenarioError(f"--max-price does not apply to table '{table}'")
-        # In --currency when given, else in USD (listed prices may be in several currencies).
-        df = df.filter(pl.col("price" if currency else "_usd") <= max_price)
+            raise ScenarioError(f"--currency does not apply to table '{table}' (it has no prices)")
+        return df
+    amount, cur = _MONEY[table]
+    df = df.with_columns(pl.col(amount).alias("list_price"), pl.col(cur).alias("list_currency"))
+    fx = cat.fx_table(as_of).select(pl.col("currency").alias(cur), pl.col("per_usd"))
+    df = df.join(fx, on=cur, how="left", maintain_order="left").with_columns(
+        (pl.col(amount) / pl.col("per_usd")).alias("_usd")
+    )
+    if currency is None:
+        return df.with_columns(pl.col(amount).alias("price")).drop("per_usd")
+    if currency not in cat.currencies:
+        raise UnknownIdError("currency", currency, cat.currencies)
+    per_usd_target = cat.rate(currency, as_of).per_usd  # raises: no rate by that date
+    missing = df.filter(pl.col("per_usd").is_null())
+    if not missing.is_empty():
+        cat.rate(missing[cur][0], as_of)  # raises with the currency and date
+    return df.with_columns(
+        (pl.col("_usd") * per_usd_target).alias("price"), pl.lit(currency).alias(cur)
+    ).drop("per_usd")
 
-    df = df.with_columns(stale_expr(as_of).alias("stale"))
+
+def _sorted(df: pl.DataFrame, sort: str | None) -> pl.DataFrame:
     if sort is None:
         sort = "price" if "price" in df.columns else None
     if sort is not None:
         if sort not in df.columns:
-            from pricing.errors import suggest
-
             hint = suggest(sort, df.columns)
             extra = f": did you mean '{hint}'?" if hint else ""
             raise ScenarioError(f"cannot sort by unknown column '{sort}'{extra}", "--sort")
         key = "_usd" if sort == "price" and "_usd" in df.columns else sort
         df = df.sort(key, nulls_last=True, maintain_order=True)
-    df = df.drop("_usd", strict=False)
-
-    if wide:
-        columns = [c for c in df.columns if c not in ("list_price", "list_currency")]
-        if "price" in columns and currency is not None:
-            columns += ["list_price", "list_currency"]
-    else:  # a terminal table: long provenance text stays in json / csv / markdown
-        columns = _NARROW.get(table) or [c for c in df.columns if c not in ("note", "source")]
-    return df.to_dicts(), columns
+    return df.drop("_usd", strict=False)

@@ -1,51 +1,45 @@
-"""The planner: the cheapest (or fastest) allowed placement of each phase.
+"""The planner: the cheapest (or fastest) allowed placement of each phase a scenario leaves open.
 
-For every phase whose site is "auto" (or lists allowed regions / accelerators / pricing /
-providers), every matching catalog option, rented and owned, becomes a row of one polars frame.
-The physics (`estimator.physics.*_frame`), the money (`estimator.costing`) and the rules
-(`estimator.compliance`) are evaluated on that frame with the same expressions that price a
-single quote; rows that a rule blocks, that cannot hold the model, miss the deadline or the
-latency target, or need more devices than can be rented are dropped, and the rest ranked.
-
-Phases are placed one at a time (transfer costs between phases are not part of the ranking; the
-final quote includes them).
+For a phase whose site is "auto" (or lists allowed regions / accelerators / pricing /
+providers), every option the site allows is evaluated at once (`estimator.evaluate`: the same
+physics, money, rules and findings as a quote); candidates with a blocking finding are dropped
+and the rest ranked. The chosen options are written into the scenario as fixed sites (provider,
+instance and, when the objective needs it, the device count), and that scenario is quoted, so
+the plan's total is what `quote` gives for the same placements.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
+from pydantic import BaseModel
 
-from estimator import compliance, costing
-from estimator.errors import InfeasibleError, ScenarioError
-from estimator.models import ModelSpec, resolve_model
-from estimator.quoting import Quote, quote
-from estimator.scenario import AutoSite, Scenario, ServePhase, Site, TrainPhase
-from pricing import Catalog, UnknownIdError
-
-Objective = Literal["cost", "time"]
-REASONS = ("rule", "precision", "memory", "instance", "deadline", "latency", "capacity", "price")
+from estimator import findings
+from estimator.context import Context, Objective, prepare
+from estimator.errors import InfeasibleError
+from estimator.evaluate import Phase, evaluate, rank
+from estimator.options import OptionQuery, select
+from estimator.quoting import Quote, quote_context
+from estimator.scenario import Scenario, Site, TrainPhase, parse_scenario
 
 
-@dataclass(frozen=True)
-class Alternative:
+class Alternative(BaseModel):
+    """A candidate of a phase: the chosen one, a runner-up, or the best rejected of a kind."""
+
     rank: int
     provider: str
     region: str
     accelerator: str
     pricing: str
     instance: str
-    devices: int
-    wall_clock_days: float
-    cost: float
-    verdict: str  # "chosen", or why it lost
+    devices: int | None
+    wall_clock_days: float | None
+    cost: float | None  # in the plan's currency; None when it has no price
+    verdict: str  # "chosen", how much more it costs or takes, or why it was rejected
 
 
-@dataclass(frozen=True)
-class PhasePlan:
+class PhasePlan(BaseModel):
     phase: str
     candidates: int
     allowed: int
@@ -53,434 +47,145 @@ class PhasePlan:
     alternatives: list[Alternative]
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(BaseModel):
+    """The chosen placements as a full quote, and per placed phase what else was considered."""
+
     quote: Quote
     phases: list[PhasePlan]
     objective: str
-    scenario: Scenario  # the input with every auto site (and forced fleet size) filled in
+    scenario: Scenario  # the input with every auto site (and a forced fleet size) filled in
 
 
-def placement_frame(
-    catalog: Catalog, scenario: Scenario, phase: TrainPhase | ServePhase, options: pl.DataFrame
-) -> pl.DataFrame:
-    """The options a phase may use, with the columns the rules match on."""
-    site = phase.site
-    df = options
-    if isinstance(site, Site):
-        df = df.filter(
-            (pl.col("region") == site.region)
-            & (pl.col("accelerator") == site.accelerator)
-            & (pl.col("pricing") == site.pricing)
-        )
-        if site.provider:
-            df = df.filter(pl.col("provider") == site.provider)
-    if not isinstance(site, Site) and not (isinstance(site, AutoSite) and site.pricing):
-        # Spot capacity can be reclaimed at any time: a plan does not rest on it unless the
-        # phase lists "spot" among its allowed pricing models.
-        df = df.filter(pl.col("pricing") != "spot")
-    if isinstance(site, AutoSite):
-        for values, column, kind in (
-            (site.regions, "region", "regions"),
-            (site.accelerators, "accelerator", "accelerators"),
-        ):
-            for v in values:
-                catalog.get(kind, v)
-            if values:
-                df = df.filter(pl.col(column).is_in(values))
-        if site.pricing:
-            df = df.filter(pl.col("pricing").is_in(site.pricing))
-        if site.providers:
-            known = options["provider"].unique().to_list()
-            for p in site.providers:
-                if p not in known:
-                    raise UnknownIdError("provider", p, known)
-            df = df.filter(pl.col("provider").is_in(site.providers))
-    origins = compliance.placement_columns(catalog.table("accelerators"))
-    return df.join(origins, on="accelerator", how="left").with_columns(
-        pl.lit(phase.data).alias("data"),
-        pl.lit(scenario.tenant_hq).alias("tenant_hq"),
-        pl.when(pl.col("option") == "owned")
-        .then(pl.lit("owned"))
-        .otherwise(pl.lit("rented"))
-        .alias("ownership"),
-    )
-
-
-def evaluate(
-    catalog: Catalog,
-    scenario: Scenario,
-    phase: TrainPhase | ServePhase,
-    model: ModelSpec,
-    candidates: pl.DataFrame,
-    as_of: date,
-    *,
-    max_devices: int | None = None,
-    objective: Objective = "cost",
-) -> pl.DataFrame:
-    """Every candidate with devices, wall_clock_days, cost_usd and `rejected` (a reason or null).
-
-    A training phase sized by its deadline uses the fewest devices that meet it; with
-    objective "time" and a capacity (`max_devices`) it uses all of them, to finish first."""
-    from estimator import physics
-
-    policies = catalog.table("policies")
-    instance_bad = pl.lit(False)
-    if isinstance(phase, TrainPhase):
-        if objective == "time" and max_devices and not phase.devices:
-            candidates = candidates.with_columns(pl.lit(max_devices, pl.Int64).alias("devices"))
-        df = physics.training_frame(catalog, model, candidates, **phase.physics_args())
-        hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
-        memory_bad = ~pl.col("fits")
-        deadline_bad = pl.col("deadline_met").not_()
-        latency_bad = pl.lit(False)
-    else:
-        df = physics.serving_frame(catalog, model, candidates, **phase.physics_args())
-        df = df.with_columns(
-            pl.lit(float(phase.devices)).alias("devices")
-            if phase.devices
-            else pl.col("devices_needed").cast(pl.Float64).alias("devices"),
-            pl.lit(float(phase.days)).alias("wall_clock_days"),
-        )
-        hours = pl.lit(phase.days * costing.HOURS_PER_DAY)
-        memory_bad = ~pl.col("fits")
-        deadline_bad = pl.lit(False)
-        latency_bad = ~(pl.col("meets_tpot") & pl.col("meets_ttft"))
-        if model.arch == "dense":
-            # Tensor parallelism needs the scale-up link inside one instance or server.
-            instance_bad = pl.col("tensor_parallel") > pl.col("unit_devices")
-    capacity_bad = pl.col("devices") > max_devices if max_devices else pl.lit(False)
-    if isinstance(phase, ServePhase) and phase.devices:
-        # A fixed fleet smaller than the demand needs is not a plan that serves it.
-        capacity_bad = capacity_bad | (pl.col("devices_needed") > phase.devices)
-    lazy = df.lazy().with_columns(costing.cost_columns(pl.col("devices"), hours))
-    lazy = lazy.with_columns(costing.total_usd())
-    precision = phase.precision or "bf16"
-    accelerators = catalog.table("accelerators")
-    supported = accelerators.filter(pl.col(physics.PEAK_COLUMN[precision]).is_not_null())["id"]
-    rule = compliance.blocking_rule_expr(policies, as_of)
-    return lazy.with_columns(
-        pl.when(rule.is_not_null())
-        .then(pl.lit("rule ") + rule)
-        .when(~pl.col("accelerator").is_in(supported.implode()))
-        .then(pl.lit(f"precision ({precision} not supported)"))
-        .when(memory_bad.fill_null(True))
-        .then(pl.lit("memory"))
-        .when(instance_bad.fill_null(False))
-        .then(pl.lit("instance (a tensor-parallel replica spans instances)"))
-        .when(latency_bad.fill_null(True))
-        .then(pl.lit("latency"))
-        .when(deadline_bad.fill_null(False))
-        .then(pl.lit("deadline"))
-        .when(capacity_bad.fill_null(False))
-        .then(pl.lit("capacity"))
-        .when(pl.col("total_usd").is_null())
-        .then(pl.lit("price (no exchange rate on or before the date)"))
-        .otherwise(pl.lit(None, pl.String))
-        .alias("rejected")
-    ).collect()
-
-
-def _rank(df: pl.DataFrame, objective: Objective) -> pl.DataFrame:
-    keys = (
-        ["total_usd", "wall_clock_days"]
-        if objective == "cost"
-        else ["wall_clock_days", "total_usd"]
-    )
-    return df.sort([*keys, "provider", "region", "instance"], nulls_last=True)
-
-
-def plan(
-    scenario: Scenario,
-    catalog: Catalog,
-    *,
-    objective: Objective = "cost",
-    max_devices: int | None = None,
-    top_k: int = 3,
-    currency: str | None = None,
-    as_of: date | None = None,
-) -> Plan:
-    """Place every auto phase, then quote the resulting scenario."""
-    as_of = as_of or scenario.as_of
-    try:
-        model = resolve_model(catalog, scenario.model.preset, **scenario.model.custom_fields())
-    except UnknownIdError as exc:
-        raise ScenarioError(str(exc), f"{scenario.source}: model.preset") from None
-    options = costing.options_frame(catalog, as_of)
-    chosen_sites: dict[str, Site] = {}
-    chosen_devices: dict[str, int] = {}
-    phase_plans: list[PhasePlan] = []
-    try:
-        fx_quote = catalog.rate(currency or scenario.currency, as_of).per_usd
-    except UnknownIdError as exc:
-        raise ScenarioError(
-            str(exc), "currency" if currency else f"{scenario.source}: currency"
-        ) from None
-    for i, phase in enumerate(scenario.phases):
+def place(c: Context, top_k: int = 3) -> Plan:
+    """Place every auto phase of `c.scenario`, then quote the placed scenario."""
+    sites: dict[str, dict[str, Any]] = {}
+    phase_plans = []
+    for i, phase in enumerate(c.scenario.phases):
         if not phase.is_auto:
             continue
-        try:
-            candidates = placement_frame(catalog, scenario, phase, options)
-        except UnknownIdError as exc:
-            raise ScenarioError(str(exc), f"{scenario.source}: phases[{i}].site") from None
-        scored = evaluate(
-            catalog,
-            scenario,
-            phase,
-            model,
-            candidates,
-            as_of,
-            max_devices=max_devices,
-            objective=objective,
+        scored = rank(
+            evaluate(c, phase, select(c.options, OptionQuery.of(phase.site))), c.objective
         )
-        allowed = _rank(scored.filter(pl.col("rejected").is_null()), objective)
-        removed = {
-            reason: scored.filter(pl.col("rejected").str.starts_with(reason)).height
-            for reason in REASONS
-        }
+        allowed = scored.filter(pl.col("verdict").is_null())
+        removed = {r: 0 for r in findings.REASONS}
+        for code, n in scored.group_by("verdict").len().drop_nulls("verdict").iter_rows():
+            removed[findings.reason(code)] += n
         if allowed.is_empty():
-            counts = ", ".join(f"{r} {n}" for r, n in removed.items() if n) or "no options match"
+            counts = ", ".join(f"{r} {n:,}" for r, n in removed.items() if n) or "no options match"
+            closest = ""
+            if not scored.is_empty():
+                row = scored.row(0, named=True)
+                closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
             raise InfeasibleError(
-                f"no allowed placement among {scored.height} options ({counts})",
-                f"{scenario.source}: phases[{i}] '{phase.name}'",
+                f"no allowed placement among {scored.height:,} options ({counts}){closest}",
+                c.where(f"phases[{i}] '{phase.name}'"),
             )
         best = allowed.row(0, named=True)
-        if isinstance(phase, TrainPhase) and not phase.devices and objective == "time":
-            chosen_devices[phase.name] = int(best["devices"])  # the capacity, not the minimum
-        chosen_sites[phase.name] = Site(
-            region=best["region"],
-            accelerator=best["accelerator"],
-            pricing=best["pricing"],
-            provider=None if best["pricing"] == "owned" else best["provider"],
-            instance=best["instance"],
-        )
+        sites[phase.name] = _fixed(phase, best, c)
         phase_plans.append(
             PhasePlan(
                 phase=phase.name,
                 candidates=scored.height,
                 allowed=allowed.height,
                 removed=removed,
-                alternatives=_alternatives(scored, allowed, best, objective, top_k, fx_quote),
+                alternatives=_alternatives(c, phase, scored, top_k),
             )
         )
-    concrete = with_sites(scenario, chosen_sites, chosen_devices)
-    result = quote(concrete, catalog, currency=currency, as_of=as_of)
-    return Plan(quote=result, phases=phase_plans, objective=objective, scenario=concrete)
+    if not sites:  # nothing to place: the scenario as given
+        return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
+    placed = with_sites(c.scenario, sites)
+    q = quote_context(
+        prepare(placed, c.catalog, currency=c.currency, as_of=c.as_of, rules_on=c.rules_on)
+    )
+    return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)
 
 
-def with_sites(
-    scenario: Scenario, sites: dict[str, Site], devices: dict[str, int] | None = None
-) -> Scenario:
-    """The scenario with the given phases placed (and, optionally, their fleet sizes fixed)."""
-    from estimator.scenario import parse_scenario
+def _fixed(phase: Phase, row: dict[str, Any], c: Context) -> dict[str, Any]:
+    """The fields that pin a phase to one evaluated option."""
+    site = Site(
+        region=row["region"],
+        accelerator=row["accelerator"],
+        pricing=row["pricing"],
+        provider=None if row["option"] == "owned" else row["provider"],
+        instance=row["instance"],
+    )
+    fields: dict[str, Any] = {"site": site.model_dump(exclude_none=True)}
+    if isinstance(phase, TrainPhase) and not phase.devices and c.objective == "time":
+        fields["devices"] = int(row["devices"])  # the capacity, not the minimum
+    return fields
 
+
+def with_sites(scenario: Scenario, fields: dict[str, dict[str, Any]]) -> Scenario:
+    """The scenario with the named phases' fields replaced (sites placed, fleets sized)."""
     data = scenario.model_dump(by_alias=True, exclude_none=True)
     for p in data["phases"]:
-        if p["name"] in sites:
-            p["site"] = sites[p["name"]].model_dump(exclude_none=True)
-        if devices and p["name"] in devices:
-            p["devices"] = devices[p["name"]]
+        p.update(fields.get(p["name"], {}))
     return parse_scenario(data, scenario.source)
 
 
-def _alternatives(
-    scored: pl.DataFrame,
-    allowed: pl.DataFrame,
-    best: dict[str, Any],
-    objective: Objective,
-    top_k: int,
-    fx_quote: float,
-) -> list[Alternative]:
-    rows = allowed.head(top_k + 1).to_dicts()
-    # Show the cheapest rejected option of each kind too: that is the "why not X?" answer.
-    rejected = _rank(scored.filter(pl.col("rejected").is_not_null()), objective)
-    rows += (
-        rejected.unique(subset=["rejected"], keep="first", maintain_order=True)
+def _alternatives(c: Context, phase: Phase, scored: pl.DataFrame, top_k: int) -> list[Alternative]:
+    allowed = scored.filter(pl.col("verdict").is_null()).head(top_k + 1)
+    # The best rejected option of each kind too: the "why not X?" answer.
+    rejected = (
+        scored.filter(pl.col("verdict").is_not_null())
+        .with_columns(findings.reason_expr(pl.col("verdict")).alias("_why"))
+        .unique(subset=["_why"], keep="first", maintain_order=True)
         .head(top_k)
-        .to_dicts()
     )
+    rows = allowed.to_dicts() + rejected.to_dicts()
+    best = rows[0]
     out = []
-    for rank, r in enumerate(rows):
-        if r is rows[0]:
+    for n, r in enumerate(rows):
+        if n == 0:
             verdict = "chosen"
-        elif r.get("rejected"):
-            verdict = f"rejected: {r['rejected']}"
-        elif objective == "cost":
-            extra = r["total_usd"] - best["total_usd"]
-            pct = extra / best["total_usd"] * 100 if best["total_usd"] else 0.0
-            verdict = f"costs {extra * fx_quote:,.0f} more (+{pct:.1f}%)"
+        elif r["verdict"] is not None:
+            verdict = "rejected: " + findings.describe(r["verdict"], r, c, phase)
         else:
-            verdict = f"takes {r['wall_clock_days'] - best['wall_clock_days']:.1f} days longer"
+            verdict = _versus(c, r, best)
+        priced = r["total_usd"] is not None
         out.append(
             Alternative(
-                rank=rank + 1,
+                rank=n + 1,
                 provider=r["provider"],
                 region=r["region"],
                 accelerator=r["accelerator"],
                 pricing=r["pricing"],
                 instance=r["instance"],
-                devices=int(r["devices"] or 0),
-                wall_clock_days=float(r["wall_clock_days"] or "nan"),
-                cost=float(r["total_usd"]) * fx_quote
-                if r["total_usd"] is not None
-                else float("nan"),
+                devices=None if r["devices"] is None else int(r["devices"]),
+                wall_clock_days=r["wall_clock_days"],
+                cost=r["total_usd"] * c.quote_per_usd if priced else None,
                 verdict=verdict,
             )
         )
     return out
 
 
-# -- policy shocks --------------------------------------------------------------------------------
+def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
+    extra = (r["total_usd"] - best["total_usd"]) * c.quote_per_usd
+    pct = extra / (best["total_usd"] * c.quote_per_usd) * 100 if best["total_usd"] else 0.0
+    money = f"costs {extra:,.0f} {c.currency} more (+{pct:.1f}%)"
+    later = r["wall_clock_days"] - best["wall_clock_days"]
+    time = f"finishes {later:,.1f} days later" if later > 0.05 else "finishes at the same time"
+    return f"{money}; {time}" if c.objective == "time" else money
 
 
-@dataclass(frozen=True)
-class Replanned:
-    phase: str
-    before: str
-    after: str
-    extra_cost: float
-    extra_days: float
-    rule: str
-
-
-@dataclass(frozen=True)
-class ShockResult:
-    shocks: list[str]
-    judged_on: date
-    base: Plan  # the plan as of the scenario date, without the shock
-    before: Quote  # that plan priced on judged_on (same rates and prices as `shocked`)
-    shocked: Quote  # after re-planning the blocked phases
-    replanned: list[Replanned]
-
-    @property
-    def extra_transfer_cost(self) -> float:
-        """Moving a phase changes the routes (and egress) of its transfers too."""
-        shown = [q.displayed()["transfers"] for q in (self.shocked, self.before)]
-        return round(sum(t["cost"] for t in shown[0]) - sum(t["cost"] for t in shown[1]), 2)
-
-    @property
-    def extra_cost(self) -> float:
-        """Shown totals after minus before, both on judged_on: the phases' extras add up."""
-        return self.shocked.displayed()["total"] - self.before.displayed()["total"]
-
-
-def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date, list[str]]:
-    """The catalog with each shock added as a dated policy row; the latest shock date; the ids.
-
-    A shock is NAME=YYYY-MM-DD (NAME from shocks.csv) or the path of a CSV file of policy rows
-    (policies.csv columns, dates included)."""
-    from pathlib import Path
-
-    from pricing.loader import FILE_COL, LINE_COL, read_table
-    from pricing.schema import TABLES
-
-    frames: list[pl.DataFrame] = []
-    dates: list[date] = []
-    ids: list[str] = []
-    known = catalog.table("shocks")
-    for expr in shocks:
-        if expr.endswith(".csv") and "=" not in expr:
-            path = Path(expr)
-            if not path.is_file():
-                raise ScenarioError(f"shock file '{expr}' does not exist", "--shock")
-            rows = read_table(TABLES["policies"], path, str(path))
-            if rows.is_empty():
-                raise ScenarioError(f"shock file '{expr}' has no policy rows", "--shock")
-            rows = rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
-            frames.append(rows)
-            dates.extend(rows["effective_from"].to_list())
-            ids.extend(rows["id"].to_list())
-            continue
-        name, sep, when = expr.partition("=")
-        try:
-            day = date.fromisoformat(when.strip())
-        except ValueError:
-            day = None
-        if not sep or day is None:
-            raise ScenarioError(
-                f"bad shock '{expr}': expected NAME=YYYY-MM-DD or a policies CSV file "
-                f"(names: {', '.join(known['id'].to_list())})",
-                "--shock",
-            )
-        hit = known.filter(pl.col("id") == name.strip())
-        if hit.is_empty():
-            raise ScenarioError(
-                str(UnknownIdError("shock", name.strip(), known["id"].to_list())), "--shock"
-            )
-        row = hit.row(0, named=True)
-        frames.append(
-            pl.DataFrame(
-                [
-                    {
-                        **row,
-                        "effective_from": day,
-                        "effective_to": None,
-                        FILE_COL: "--shock",
-                        LINE_COL: 0,
-                    }
-                ]
-            )
-        )
-        dates.append(day)
-        ids.append(row["id"])
-
-    def add(policies: pl.DataFrame) -> pl.DataFrame:
-        cols = policies.columns
-        extra = [f.select([c for c in cols if c in f.columns]) for f in frames]
-        return pl.concat([policies, *extra], how="diagonal_relaxed").select(cols)
-
-    return catalog.with_table("policies", add), max(dates), ids
-
-
-def apply_shock(
+def plan_scenario(
     scenario: Scenario,
-    catalog: Catalog,
-    shocks: list[str],
+    catalog: Any,
     *,
     objective: Objective = "cost",
     max_devices: int | None = None,
+    top_k: int = 3,
     currency: str | None = None,
-) -> ShockResult:
-    """Plan as usual, then judge the plan under the shock from its date and re-plan only the
-    phases the shock blocks (over every catalog option), reporting the extra cost and delay."""
-    base = plan(scenario, catalog, objective=objective, max_devices=max_devices, currency=currency)
-    shocked_cat, day, ids = shocked_catalog(catalog, shocks)
-    judged_on = max(day, scenario.as_of)
-    fixed = base.scenario
-    judged = quote(fixed, shocked_cat, currency=currency, as_of=judged_on)
-    hit = {f.phase: f.code for f in judged.findings if f.severity == "block" and f.code in ids}
-    if not hit:
-        return ShockResult(shocks, judged_on, base, judged, judged, [])
-    data = fixed.model_dump(by_alias=True, exclude_none=True)
-    for p in data["phases"]:
-        if p["name"] in hit:
-            p["site"] = "auto"
-    from estimator.scenario import parse_scenario
-
-    replan = plan(
-        parse_scenario(data, scenario.source),
-        shocked_cat,
+    as_of: Any = None,
+) -> Plan:
+    """`place` on a freshly prepared context (see `estimator.api.plan` for the public entry)."""
+    c = prepare(
+        scenario,
+        catalog,
+        currency=currency,
+        as_of=as_of,
         objective=objective,
         max_devices=max_devices,
-        currency=currency,
-        as_of=judged_on,
     )
-    before = {p.name: p for p in judged.phases}
-    after = {p.name: p for p in replan.quote.phases}
-    moved = [
-        Replanned(
-            phase=name,
-            before=f"{before[name].accelerator} @ {before[name].region} ({before[name].pricing})",
-            after=f"{after[name].accelerator} @ {after[name].region} ({after[name].pricing})",
-            extra_cost=_shown_cost(replan.quote, name) - _shown_cost(judged, name),
-            extra_days=after[name].wall_clock_days - before[name].wall_clock_days,
-            rule=code,
-        )
-        for name, code in hit.items()
-        if name is not None
-    ]
-    return ShockResult(shocks, judged_on, base, judged, replan.quote, moved)
-
-
-def _shown_cost(q: Quote, phase: str) -> float:
-    return float(next(p["cost"] for p in q.displayed()["phases"] if p["name"] == phase))
+    return place(c, top_k)

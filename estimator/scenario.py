@@ -26,10 +26,10 @@ from pydantic import (
 
 from estimator.errors import ScenarioError
 from pricing.errors import suggest
+from pricing.schema import Arch, DataClass, TrainWorkload
+from pricing.schema import SitePricing as Pricing
 
-Pricing = Literal["on_demand", "spot", "reserved_1y", "reserved_3y", "contract", "owned"]
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
-DataClass = Literal["public", "personal", "important"]
 Positive = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -62,7 +62,7 @@ class ModelInput(_Strict):
 
     preset: str | None = None
     name: str | None = None
-    arch: Literal["dense", "moe"] | None = None
+    arch: Arch | None = None
     total_params: Positive | None = None
     active_params: Positive | None = None
     layers: PositiveInt | None = None
@@ -112,22 +112,16 @@ class _Phase(_Strict):
 class TrainPhase(_Phase):
     kind: Literal["train"] = "train"
     tokens: Positive
-    workload: Literal["pretrain", "finetune"] = "pretrain"
+    workload: TrainWorkload = "pretrain"
     deadline_days: Positive | None = None
     seq_len: PositiveInt | None = None
 
-    def physics_args(self) -> dict[str, Any]:
-        """The settings `physics.training_frame` / `training_estimate` take from this phase."""
-        return {
-            "tokens": self.tokens,
-            "precision": self.precision or "bf16",
-            "workload": self.workload,
-            "mfu": self.mfu,
-            "goodput": self.goodput,
-            "seq_len": self.seq_len,
-            "devices": self.devices,
-            "deadline_days": self.deadline_days,
-        }
+    @field_validator("precision")
+    @classmethod
+    def _trainable(cls, value: str | None) -> str | None:
+        if value == "int8":
+            raise ValueError("int8 is not supported for training (use bf16, fp16 or fp8)")
+        return value
 
     @model_validator(mode="after")
     def _devices_or_deadline(self) -> TrainPhase:
@@ -140,27 +134,22 @@ class ServePhase(_Phase):
     kind: Literal["serve"]
     users: str = "CN"
     days: Positive
-    input_tokens_per_day: Positive
-    output_tokens_per_day: Positive
+    # Daily demand; without it the fleet is one replica at full load (a capacity estimate).
+    input_tokens_per_day: Positive | None = None
+    output_tokens_per_day: Positive | None = None
     input_len: PositiveInt = 2048
     output_len: PositiveInt = 512
     tpot_ms: Positive | None = None
     ttft_ms: Positive | None = None
     peak_to_average: Annotated[float, Field(ge=1)] | None = None
+    # Devices per replica (default: searched); `devices` is the whole fleet.
+    replica_devices: PositiveInt | None = None
 
-    def physics_args(self) -> dict[str, Any]:
-        """The settings `physics.serving_frame` / `serving_estimate` take from this phase
-        (`devices` here is the whole fleet, not a replica, so it is not among them)."""
-        return {
-            "precision": self.precision or "bf16",
-            "input_len": self.input_len,
-            "output_len": self.output_len,
-            "tpot_ms": self.tpot_ms,
-            "ttft_ms": self.ttft_ms,
-            "input_tokens_per_day": self.input_tokens_per_day,
-            "output_tokens_per_day": self.output_tokens_per_day,
-            "peak_to_average": self.peak_to_average,
-        }
+    @model_validator(mode="after")
+    def _demand(self) -> ServePhase:
+        if (self.input_tokens_per_day is None) != (self.output_tokens_per_day is None):
+            raise ValueError("give both input_tokens_per_day and output_tokens_per_day, or neither")
+        return self
 
 
 Phase = Annotated[TrainPhase | ServePhase, Field(discriminator="kind")]

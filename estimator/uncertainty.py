@@ -1,27 +1,25 @@
 """Uncertainty: Monte-Carlo percentiles and one-at-a-time sensitivity of a quote's total.
 
-A quote fixes the placements (site, option, devices); what stays uncertain is how fast the work
-runs (MFU for training, decode efficiency for serving: efficiency.csv ranges), what the
-capacity costs (offer / hardware price ranges), how much work there is (tokens, demand) and the
-exchange rates. Every sample re-runs the same physics and costing expressions as the quote, on a
-frame with one row per sample, so 100,000 samples cost a few vectorised passes, not 100,000
-quotes.
+A quote fixes the placements; what stays uncertain is how fast the work runs (MFU for training,
+decode efficiency for serving: efficiency.csv ranges), what the capacity costs (offer and
+hardware price ranges), how much work there is (tokens, demand) and exchange rates. Every sample
+is a row of a frame that goes through the same `evaluate` as the quote, so 100,000 samples are a
+few vectorised passes, not 100,000 quotes. Draws are vectorised too: uniforms come from a
+seeded hash of the sample index (reproducible for a seed, no Python loop).
 """
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 
-from estimator import costing
+from estimator.context import Context
 from estimator.errors import ScenarioError
-from estimator.models import ModelSpec, resolve_model
-from estimator.quoting import Quote
-from estimator.scenario import Scenario, ServePhase, TrainPhase
-from pricing import Catalog
+from estimator.evaluate import Phase, evaluate
+from estimator.options import OptionQuery, select
+from estimator.quoting import PhaseQuote, Quote
+from estimator.scenario import TrainPhase
 
 # Inputs without a published range (tokens, demand, exchange rates) swing by this fraction either
 # way in `sensitivity`; the CLI's --swing changes it.
@@ -30,119 +28,76 @@ PERCENTILES = (0.1, 0.5, 0.9)
 
 
 @dataclass(frozen=True)
-class _Phase:
-    name: str
-    spec: TrainPhase | ServePhase
-    option: dict[str, Any]
-    devices: int  # total devices (train) or devices per replica (serve)
+class _Placed:
+    """One phase of a quote, ready to be re-evaluated with varied inputs."""
+
+    spec: Phase
+    quoted: PhaseQuote
+    option: pl.DataFrame  # the one option row the phase is placed at
     price_range: tuple[float, float]  # as factors of the price used
     eff: tuple[float, float, float]  # low, default, high of MFU / decode efficiency
-    foreign_share: float  # share of the phase's cost billed in another currency than the quote's
+
+    @property
+    def eff_column(self) -> str:
+        return "mfu" if isinstance(self.spec, TrainPhase) else "decode_efficiency"
 
 
-def _context(scenario: Scenario, catalog: Catalog, quote: Quote) -> tuple[ModelSpec, list[_Phase]]:
-    model = resolve_model(catalog, scenario.model.preset, **scenario.model.custom_fields())
-    options = costing.options_frame(catalog, quote.as_of)
-    phases = []
-    for pq in quote.phases:
-        spec = scenario.phase(pq.name)
-        opt = options.filter(
-            (pl.col("provider") == pq.provider)
-            & (pl.col("region") == pq.region)
-            & (pl.col("accelerator") == pq.accelerator)
-            & (pl.col("pricing") == pq.pricing)
-            & (pl.col("instance") == pq.instance)
-        ).row(0, named=True)
-        base = opt["price_per_device_hour"] if opt["option"] == "rented" else opt["server_price"]
-        low = (opt["price_low"] or base) / base
-        high = (opt["price_high"] or base) / base
+def _placed(c: Context, q: Quote) -> list[_Placed]:
+    out = []
+    for pq in q.phases:
+        spec = c.scenario.phase(pq.name)
+        option = select(c.options, OptionQuery.placed(pq))
+        row = option.row(0, named=True)
+        base = row["price_per_device_hour"] if row["option"] == "rented" else row["server_price"]
+        low = (row["price_low"] or base) / base
+        high = (row["price_high"] or base) / base
+        x = pq.physics
         if isinstance(spec, TrainPhase):
-            phys = pq.physics
-            eff = (phys["mfu"], phys["mfu"], phys["mfu"])
-            if spec.mfu is None:
-                lo_hi = _eff_range(catalog, model, spec.workload, pq.accelerator)
-                eff = (lo_hi[0], phys["mfu"], lo_hi[1])
-            devices = pq.devices
+            eff = (x["mfu_low"], x["mfu"], x["mfu_high"])
         else:
-            phys = pq.physics
-            d = phys["decode_efficiency"]
-            lo_hi = _eff_range(catalog, model, "decode", pq.accelerator)
-            eff = (lo_hi[0], d, lo_hi[1])
-            devices = phys["tensor_parallel"]
-        foreign = sum(i.amount for i in pq.line_items if i.unit_currency != quote.currency)
-        phases.append(
-            _Phase(
-                pq.name, spec, opt, devices, (low, high), eff, foreign / pq.cost if pq.cost else 0.0
-            )
-        )
-    return model, phases
+            eff = (x["decode_efficiency_low"], x["decode_efficiency"], x["decode_efficiency_high"])
+            # Placed as quoted: the replica size stays, the fleet follows the demand.
+            spec = spec.model_copy(update={"replica_devices": x["tensor_parallel"]})
+        out.append(_Placed(spec, pq, option, (low, high), eff))
+    return out
 
 
-def _eff_range(catalog: Catalog, model: ModelSpec, workload: str, acc: str) -> tuple[float, float]:
-    """The efficiency.csv range (mfu_low, mfu_high) of the row a phase's default comes from:
-    a lookup, not a physics run."""
-    from estimator.physics import efficiency_lookup
-
-    row = efficiency_lookup(
-        catalog, pl.DataFrame({"accelerator": [acc]}), workload, model.arch, "e_"
-    ).row(0, named=True)
-    return row["e_mfu_low"], row["e_mfu_high"]
-
-
-def phase_usd(catalog: Catalog, model: ModelSpec, ph: _Phase, draws: pl.DataFrame) -> pl.Series:
-    """Cost in USD of one phase for every row of `draws` (columns: price_factor, eff,
-    work_factor). The phase's site and devices stay as quoted."""
-    from estimator import physics
-
+def _cost(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.Series:
+    """The phase's cost in the quote's currency for each row of `draws` (price_factor, eff,
+    work_factor), placed as quoted (a fixed fleet stays fixed; a deadline resizes it)."""
     spec = ph.spec
-    frame = draws.with_columns(
-        [pl.lit(v).alias(k) for k, v in ph.option.items() if k not in draws.columns]
-    )
     if isinstance(spec, TrainPhase):
-        work = frame.with_columns(
-            pl.col("eff").alias("mfu"), (pl.col("work_factor") * spec.tokens).alias("tokens")
+        varied = draws.select(
+            "price_factor",
+            pl.col("eff").alias("mfu"),
+            (pl.col("work_factor") * spec.tokens).alias("tokens"),
         )
-        if spec.devices:  # a fixed fleet: more work takes longer
-            work = work.with_columns(pl.lit(ph.devices, pl.Int64).alias("devices"))
-        # else the fleet is sized for the deadline per row: more work needs more devices
-        out = physics.training_frame(catalog, model, work, **{**spec.physics_args(), "mfu": None})
-        hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
-        devices = pl.col("devices").cast(pl.Float64)
     else:
-        out = physics.serving_frame(
-            catalog,
-            model,
-            frame.with_columns(
-                pl.lit(ph.devices, pl.Int64).alias("devices"),
-                pl.col("eff").alias("decode_efficiency"),
-                (pl.col("work_factor") * spec.input_tokens_per_day).alias("input_tokens_per_day"),
-                (pl.col("work_factor") * spec.output_tokens_per_day).alias("output_tokens_per_day"),
-            ),
-            **spec.physics_args(),
-        )
-        hours = pl.lit(spec.days * costing.HOURS_PER_DAY)
-        devices = (
-            pl.lit(float(spec.devices))
-            if spec.devices
-            else pl.col("devices_needed").cast(pl.Float64)
-        )
-    costs = out.with_columns(
-        costing.cost_columns(devices, hours, pl.col("price_factor"))
-    ).with_columns(costing.total_usd())
-    return costs["total_usd"]
+        varied = draws.select("price_factor", pl.col("eff").alias("decode_efficiency"))
+        if spec.input_tokens_per_day and spec.output_tokens_per_day:
+            varied = varied.with_columns(
+                (draws["work_factor"] * spec.input_tokens_per_day).alias("input_tokens_per_day"),
+                (draws["work_factor"] * spec.output_tokens_per_day).alias("output_tokens_per_day"),
+            )
+    rows = ph.option.join(varied, how="cross")
+    return evaluate(c, spec, rows)["total_usd"] * c.quote_per_usd
 
 
-def _triangular(rng: random.Random, n: int, low: float, mode: float, high: float) -> pl.Series:
-    """n draws of random.triangular(low, high, mode), its inverse CDF applied vectorised to
-    rng.random() (the same draws for the same seed, without n Python calls of the formula)."""
+def uniforms(n: int, seed: int, stream: int) -> pl.Series:
+    """n uniforms in (0, 1): a seeded 64-bit hash of the sample index, one stream per input."""
+    h = pl.int_range(0, n, eager=True).hash(seed=(seed * 1_000_003 + stream) % 2**63)
+    return (h.cast(pl.Float64) + 0.5) / 2.0**64
+
+
+def triangular(u: pl.Series, low: float, mode: float, high: float) -> pl.Series:
+    """The triangular distribution's inverse CDF applied to uniforms `u`."""
     if high <= low:
-        return pl.Series([mode] * n, dtype=pl.Float64)
-    c = (mode - low) / (high - low)
-    u = pl.Series([rng.random() for _ in range(n)], dtype=pl.Float64)
+        return pl.Series([mode] * u.len(), dtype=pl.Float64)
+    k = (mode - low) / (high - low)
     return pl.select(
-        pl.when(u > c)
-        .then(high + (low - high) * ((1.0 - u) * (1.0 - c)).sqrt())
-        .otherwise(low + (high - low) * (u * c).sqrt())
+        pl.when(u > k)
+        .then(high + (low - high) * ((1.0 - u) * (1.0 - k)).sqrt())
+        .otherwise(low + (high - low) * (u * k).sqrt())
     ).to_series()
 
 
@@ -152,39 +107,46 @@ class Percentiles:
     p10: float
     p50: float
     p90: float
+    point: float  # the quote's own figure
+    point_rank: float  # the share of samples at or below it (0.5 = the median)
 
 
-def sample(
-    scenario: Scenario, catalog: Catalog, quote: Quote, samples: int, seed: int = 0
-) -> list[Percentiles]:
-    """P10 / P50 / P90 of each phase and of the total, in the quote's currency. Prices and
-    efficiencies are drawn from triangular distributions over their catalog ranges (the value
-    used as the mode); the same seed gives the same figures."""
+def sample(c: Context, q: Quote, samples: int, seed: int = 0) -> list[Percentiles]:
+    """P10 / P50 / P90 of each phase and of the total, in the quote's currency, and where the
+    quote's own figure sits among them. Prices and efficiencies are drawn from triangular
+    distributions over their catalog ranges, with the value used as the mode."""
     if samples <= 0:
         raise ScenarioError(f"samples must be a positive whole number, got {samples}", "--samples")
-    rng = random.Random(seed)
-    model, phases = _context(scenario, catalog, quote)
-    per_usd = catalog.rate(quote.currency, quote.as_of).per_usd
     columns: dict[str, pl.Series] = {}
-    for ph in phases:
+    points: dict[str, float] = {}
+    for k, ph in enumerate(_placed(c, q)):
         draws = pl.DataFrame(
             {
-                "price_factor": _triangular(
-                    rng, samples, ph.price_range[0], 1.0, ph.price_range[1]
+                "price_factor": triangular(
+                    uniforms(samples, seed, 2 * k), ph.price_range[0], 1.0, ph.price_range[1]
                 ),
-                "eff": _triangular(rng, samples, *ph.eff),
-                "work_factor": [1.0] * samples,
+                "eff": triangular(uniforms(samples, seed, 2 * k + 1), *ph.eff),
+                "work_factor": pl.repeat(1.0, samples, eager=True),
             }
         )
-        columns[ph.name] = phase_usd(catalog, model, ph, draws) * per_usd
-    transfers = sum(t.cost for t in quote.transfers)
+        columns[ph.quoted.name] = _cost(c, ph, draws)
+        points[ph.quoted.name] = ph.quoted.cost
+    transfers = sum(t.cost for t in q.transfers)
     frame = pl.DataFrame(columns).with_columns(
         (pl.sum_horizontal(list(columns)) + transfers).alias("total")
     )
-    return [
-        Percentiles(name, *(float(frame[name].quantile(q, "linear") or 0.0) for q in PERCENTILES))
-        for name in [*columns, "total"]
-    ]
+    points["total"] = q.total
+    out = []
+    for name in [*columns, "total"]:
+        s = frame[name]
+        p10, p50, p90 = (_float(s.quantile(p, "linear")) for p in PERCENTILES)
+        rank = _float((s <= points[name] * (1 + 1e-12)).mean())
+        out.append(Percentiles(name, p10, p50, p90, points[name], rank))
+    return out
+
+
+def _float(x: object) -> float:
+    return float(x) if isinstance(x, int | float) else 0.0
 
 
 @dataclass(frozen=True)
@@ -200,57 +162,68 @@ class Swing:
         return abs(self.total_at_high - self.total_at_low)
 
 
-def sensitivity(
-    scenario: Scenario, catalog: Catalog, quote: Quote, swing: float = DEFAULT_SWING
-) -> list[Swing]:
+def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swing]:
     """One input at a time from its low to its high, everything else as quoted; sorted by how
     far the total moves. Prices and efficiencies use their catalog ranges (prices without one
     move by +/- `swing`); tokens, demand and each foreign currency move by +/- `swing`."""
     if not 0 < swing < 1:
         raise ScenarioError(f"swing must be between 0 and 1, got {swing}", "--swing")
-    model, phases = _context(scenario, catalog, quote)
-    per_usd = catalog.rate(quote.currency, quote.as_of).per_usd
-    base = {ph.name: p.cost for ph, p in zip(phases, quote.phases, strict=True)}
-    total = quote.total
     out: list[Swing] = []
+    for ph in _placed(c, q):
+        out += _phase_swings(c, q, ph, swing)
+    foreign = {i.unit_currency for i in q.line_items() if i.unit_currency != q.currency}
+    for cur in sorted(foreign):
+        billed = sum(i.amount for i in q.line_items() if i.unit_currency == cur)
+        # A foreign currency that strengthens by x% makes what it bills x% dearer.
+        out.append(
+            Swing(
+                f"FX {cur}/{q.currency}",
+                1 - swing,
+                1 + swing,
+                q.total - billed * swing,
+                q.total + billed * swing,
+            )
+        )
+    return sorted(out, key=lambda s: s.swing, reverse=True)
+
+
+def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing]:
+    name, mid = ph.quoted.name, ph.eff[1]
 
     def two(
-        ph: _Phase, price: tuple[float, float], eff: tuple[float, float], work: tuple[float, float]
+        price: tuple[float, float], eff: tuple[float, float], work: tuple[float, float]
     ) -> tuple[float, float]:
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )
-        lo, hi = (phase_usd(catalog, model, ph, draws) * per_usd).to_list()
-        return total - base[ph.name] + lo, total - base[ph.name] + hi
+        lo, hi = _cost(c, ph, draws).to_list()
+        return q.total - ph.quoted.cost + lo, q.total - ph.quoted.cost + hi
 
-    for ph in phases:
-        mid = ph.eff[1]
-        if ph.price_range[0] != ph.price_range[1]:
-            lo, hi = two(ph, ph.price_range, (mid, mid), (1.0, 1.0))
-            out.append(Swing(f"{ph.name}: price", ph.price_range[0], ph.price_range[1], lo, hi))
-        else:  # no published range: a negotiated or future price may still move
-            lo, hi = two(ph, (1 - swing, 1 + swing), (mid, mid), (1.0, 1.0))
-            out.append(
-                Swing(f"{ph.name}: price (no range, +/-{swing:.0%})", 1 - swing, 1 + swing, lo, hi)
-            )
-        if ph.eff[0] != ph.eff[2]:
-            label = "MFU" if isinstance(ph.spec, TrainPhase) else "decode efficiency"
-            lo, hi = two(ph, (1.0, 1.0), (ph.eff[0], ph.eff[2]), (1.0, 1.0))
-            out.append(Swing(f"{ph.name}: {label}", ph.eff[0], ph.eff[2], lo, hi))
-        work = "tokens" if isinstance(ph.spec, TrainPhase) else "demand"
-        lo, hi = two(ph, (1.0, 1.0), (mid, mid), (1 - swing, 1 + swing))
-        out.append(Swing(f"{ph.name}: {work}", 1 - swing, 1 + swing, lo, hi))
-    foreign = {i.unit_currency for i in quote.line_items() if i.unit_currency != quote.currency}
-    for cur in sorted(foreign):
-        billed = sum(i.amount for i in quote.line_items() if i.unit_currency == cur)
-        # A foreign currency that strengthens by x% makes what it bills x% dearer.
+    out = []
+    if ph.price_range[0] != ph.price_range[1]:
+        out.append(
+            Swing(f"{name}: price", *ph.price_range, *two(ph.price_range, (mid, mid), (1.0, 1.0)))
+        )
+    else:  # no published range: a negotiated or future price may still move
+        bounds = (1 - swing, 1 + swing)
         out.append(
             Swing(
-                f"FX {cur}/{quote.currency}",
-                1 - swing,
-                1 + swing,
-                total - billed * swing,
-                total + billed * swing,
+                f"{name}: price (no range, +/-{swing:.0%})",
+                *bounds,
+                *two(bounds, (mid, mid), (1.0, 1.0)),
             )
         )
-    return sorted(out, key=lambda s: s.swing, reverse=True)
+    if ph.eff[0] != ph.eff[2]:
+        label = "MFU" if isinstance(ph.spec, TrainPhase) else "decode efficiency"
+        out.append(
+            Swing(
+                f"{name}: {label}",
+                ph.eff[0],
+                ph.eff[2],
+                *two((1.0, 1.0), (ph.eff[0], ph.eff[2]), (1.0, 1.0)),
+            )
+        )
+    work = "tokens" if isinstance(ph.spec, TrainPhase) else "demand"
+    bounds = (1 - swing, 1 + swing)
+    out.append(Swing(f"{name}: {work}", *bounds, *two((1.0, 1.0), (mid, mid), bounds)))
+    return out

@@ -32,7 +32,7 @@ def main() -> None:
                 "devices": pretrain.devices,
                 "device-hours": f"{pretrain.device_hours:,.0f}",
                 "pretrain (M CNY)": f"{pretrain.cost / 1e6:,.1f}",
-                "total (M CNY)": f"{q.displayed()['total'] / 1e6:,.1f}",
+                "total (M CNY)": f"{q.total / 1e6:,.1f}",
                 "blocked": "yes" if q.blocked else "no",
             }
         )

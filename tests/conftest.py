@@ -54,8 +54,21 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 EXAMPLES = ROOT / "examples"
 
 
+FROZEN_CATALOG = Path(__file__).resolve().parent / "fixtures" / "catalog"
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture
+def frozen(monkeypatch: pytest.MonkeyPatch) -> Catalog:
+    """The embedded catalog replaced by a frozen copy (tests/fixtures/catalog), so golden
+    outputs change when the code changes, not when the data is updated."""
+    import pricing.catalog
+
+    monkeypatch.setattr(pricing.catalog, "EMBEDDED_DIR", FROZEN_CATALOG)
     return load_catalog()
 
 

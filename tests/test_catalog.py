@@ -179,10 +179,11 @@ def test_missing_override_directory(tmp_path):
 def test_override_replaces_by_key_and_adds(write, catalog):
     base = catalog.offers(accelerator="h100-sxm", region="sg")
     row = base.row(0, named=True)
+    same_day = row["as_of"].isoformat()
     replaced = (
         f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
         f"{row['pricing']},0.99,USD,{row['min_term_days']},,,published,negotiated,contract 42,"
-        "2026-01-01\n"
+        f"{same_day}\n"
     )
     path = write("cat/offers.csv", OFFER_HEADER + replaced + GOOD_OFFER)
     merged = load_catalog(path.parent)
@@ -199,6 +200,22 @@ def test_override_replaces_by_key_and_adds(write, catalog):
     assert catalog.offers(accelerator="h100-sxm", region="sg").filter(key)[
         "price_per_device_hour"
     ].to_list() == [row["price_per_device_hour"]]
+
+
+def test_override_with_a_later_date_adds_price_history(write, catalog):
+    row = catalog.offers(accelerator="h100-sxm", region="sg").row(0, named=True)
+    later = (
+        f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,published,negotiated,contract 42,"
+        "2030-01-01\n"
+    )
+    merged = load_catalog(write("cat/offers.csv", OFFER_HEADER + later).parent)
+    key = (pl.col("provider") == row["provider"]) & (pl.col("instance") == row["instance"])
+    key = key & (pl.col("pricing") == row["pricing"]) & (pl.col("region") == "sg")
+    before = merged.dated("offers", date(2029, 12, 31)).filter(key)
+    after = merged.dated("offers", date(2030, 1, 1)).filter(key)
+    assert before["price_per_device_hour"].to_list() == [row["price_per_device_hour"]]
+    assert after["price_per_device_hour"].to_list() == [0.99]
 
 
 def test_override_can_add_a_region_used_by_its_offers(write):

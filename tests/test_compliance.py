@@ -52,8 +52,9 @@ def test_in_force_window_is_half_open():
 
 
 def _codes(catalog, placement, as_of):
-    found = compliance.evaluate(_placements(placement), catalog.table("policies"), as_of)
-    return {(f["severity"], f["code"]) for f in found}
+    facts = _placements(placement).select(compliance.FACT_COLUMNS)
+    (found,) = compliance.matching_rules(facts, catalog.table("policies"), as_of)
+    return {(f["effect"], f["id"]) for f in found}
 
 
 def test_personal_data_abroad_is_blocked(catalog):
@@ -98,11 +99,15 @@ def test_planner_filter_matches_quote_findings(catalog):
     df = _placements(*rows)
     policies = catalog.table("policies")
     for day in (date(2024, 1, 1), date(2025, 3, 1), date(2025, 11, 27)):
-        vectorised = df.filter(compliance.blocking_rule_expr(policies, day).is_not_null())[
-            "phase"
-        ].to_list()
-        found = compliance.evaluate(df, policies, day)
-        one_by_one = sorted({f["phase"] for f in found if f["severity"] == "block"})
-        assert vectorised == one_by_one
-        reasons = df.select(compliance.blocking_rule_expr(policies, day))
-        assert [r is not None for r in reasons.to_series()] == [p in one_by_one for p in "abcd"]
+        first = compliance.first_blocking_rule(policies, day)
+        vectorised = df.filter(first.is_not_null())["phase"].to_list()
+        matched = compliance.matching_rules(df.select(compliance.FACT_COLUMNS), policies, day)
+        blocked = [
+            p
+            for p, rules in zip("abcd", matched, strict=True)
+            if any(r["effect"] == "block" for r in rules)
+        ]
+        assert vectorised == blocked
+        ids = df.select(first).to_series().to_list()
+        for rid, rules in zip(ids, matched, strict=True):
+            assert rid == next((r["id"] for r in rules if r["effect"] == "block"), None)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from estimator import load_scenario, parse_scenario, quote
+from estimator import load_scenario, parse_scenario, plan, quote
 from estimator.cli import app
-from estimator.costing import options_frame
+from estimator.context import prepare
 from estimator.errors import InfeasibleError
-from estimator.models import resolve_model
-from estimator.plan import apply_shock, evaluate, placement_frame, plan
+from estimator.evaluate import evaluate
+from estimator.options import OptionQuery, select
+from estimator.shock import apply_shock
 from estimator.uncertainty import sample, sensitivity
 from tests.conftest import EXAMPLES
 
@@ -47,11 +47,10 @@ def test_choice_is_allowed_feasible_and_never_dearer(catalog, tokens, deadline, 
     scenario = parse_scenario(
         _train_scenario(tokens=tokens, deadline_days=deadline, data=data, as_of=as_of, model=model)
     )
-    spec = resolve_model(catalog, model)
-    day = date.fromisoformat(as_of)
-    candidates = placement_frame(catalog, scenario, scenario.phases[0], options_frame(catalog, day))
-    scored = evaluate(catalog, scenario, scenario.phases[0], spec, candidates, day)
-    allowed = scored.filter(pl.col("rejected").is_null())
+    c = prepare(scenario, catalog)
+    phase = scenario.phases[0]
+    scored = evaluate(c, phase, select(c.options, OptionQuery.of(phase.site)))
+    allowed = scored.filter(pl.col("verdict").is_null())
     try:
         result = plan(scenario, catalog)
     except InfeasibleError:
@@ -61,7 +60,7 @@ def test_choice_is_allowed_feasible_and_never_dearer(catalog, tokens, deadline, 
     assert not any(f.severity == "block" for f in result.quote.findings)
     assert chosen.physics["fits"] and chosen.wall_clock_days <= deadline * (1 + 1e-9)
     cheapest_usd = allowed["total_usd"].min()
-    assert chosen.cost <= cheapest_usd * (1 + 1e-9) + 1e-6
+    assert chosen.cost <= cheapest_usd * c.quote_per_usd * (1 + 1e-9) + 1e-6
     if data == "personal":
         assert chosen.region.startswith("cn-")
 
@@ -96,7 +95,7 @@ def test_max_devices_caps_capacity(catalog):
     capped_at = free.quote.phases[0].devices * 2
     capped = plan(parse_scenario(data), catalog, max_devices=capped_at)
     assert capped.quote.phases[0].devices <= capped_at
-    with pytest.raises(InfeasibleError, match=r"capacity \d+"):
+    with pytest.raises(InfeasibleError, match=r"capacity [\d,]+"):
         plan(parse_scenario(data), catalog, max_devices=8)
 
 
@@ -122,9 +121,10 @@ site = { regions = ["sg", "jp-tokyo"] }
 def test_seeded_sampling_is_reproducible(catalog):
     s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
     q = quote(s, catalog)
-    a = sample(s, catalog, q, 2000, seed=7)
-    b = sample(s, catalog, q, 2000, seed=7)
-    c = sample(s, catalog, q, 2000, seed=8)
+    ctx = prepare(s, catalog)
+    a = sample(ctx, q, 2000, seed=7)
+    b = sample(ctx, q, 2000, seed=7)
+    c = sample(ctx, q, 2000, seed=8)
     assert a == b and a != c
     for p in a:
         assert p.p10 <= p.p50 <= p.p90
@@ -152,14 +152,14 @@ site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", pr
         )
     )
     q = quote(s, catalog)
-    (phase, total) = sample(s, catalog, q, 50, seed=1)
+    (phase, total) = sample(prepare(s, catalog), q, 50, seed=1)
     assert phase.p10 == pytest.approx(q.total) and total.p90 == pytest.approx(q.total)
 
 
 def test_sensitivity_sorted_by_swing(catalog):
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     q = quote(s, catalog)
-    swings = sensitivity(s, catalog, q)
+    swings = sensitivity(prepare(s, catalog), q)
     assert [w.swing for w in swings] == sorted((w.swing for w in swings), reverse=True)
     names = {w.input for w in swings}
     assert "FX USD/CNY" in names and "post-train: MFU" in names and "serve-cn: demand" in names
@@ -167,25 +167,31 @@ def test_sensitivity_sorted_by_swing(catalog):
 
 def test_shock_replans_only_affected_phases(catalog):
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
-    result = apply_shock(s, catalog, ["offshore-access-ends=2026-03-01"])
+    result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2026-03-01"])
     moved = {r.phase for r in result.replanned}
     assert moved == {"pretrain", "serve-abroad"}  # the US-origin parts abroad
     before = {p.name: (p.region, p.accelerator) for p in result.base.quote.phases}
-    after = {p.name: (p.region, p.accelerator) for p in result.shocked.phases}
+    after = {p.name: (p.region, p.accelerator) for p in result.shocked.quote.phases}
     for name in ("post-train", "serve-cn"):
         assert before[name] == after[name]
     for name in moved:
         assert after[name][0].startswith("cn-") or after[name][1].startswith("ascend")
-    assert not any(f.severity == "block" for f in result.shocked.findings)
-    # Both totals are priced on the shock date, so the difference is the shock's alone.
-    assert result.before.as_of == result.shocked.as_of == date(2026, 3, 1)
-    assert result.extra_cost == pytest.approx(result.shocked.total - result.before.total, abs=0.1)
+    assert not any(f.severity == "block" for f in result.shocked.quote.findings)
+    # Priced on the plan's date: the headline is the "before", the rule alone makes the change.
+    assert result.base.quote.as_of == result.shocked.quote.as_of == s.as_of
+    assert result.extra_cost == pytest.approx(result.shocked.quote.total - result.base.quote.total)
+    assert all(r.rule_cost >= -0.01 for r in result.replanned)
+
+
+def test_shock_that_leaves_no_option_is_infeasible(catalog):
+    with pytest.raises(InfeasibleError, match="under offshore-access-ends=2026-03-01: no allowed"):
+        apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
 
 
 def test_shock_that_hits_nothing(catalog):
     s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
-    result = apply_shock(s, catalog, ["offshore-access-ends=2026-03-01"])
-    assert result.replanned == []
+    result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2026-03-01"])
+    assert result.replanned == [] and result.extra_cost == 0
 
 
 @pytest.mark.parametrize(
@@ -193,8 +199,8 @@ def test_shock_that_hits_nothing(catalog):
     [
         (["--shock", "offshore-access-ends"], "bad shock 'offshore-access-ends'"),
         (["--shock", "offshore-acess-ends=2026-01-01"], "did you mean 'offshore-access-ends'"),
-        (["--samples", "0"], "--samples must be a positive whole number"),
-        (["--objective", "speed"], "--objective must be cost or time"),
+        (["--samples", "0"], "--samples: must be a positive whole number"),
+        (["--objective", "speed"], "--objective: must be cost or time"),
     ],
 )
 def test_plan_bad_flags_exit_2(runner, args, message):
@@ -245,10 +251,21 @@ def test_cli_plan_samples_shock_sensitivity(runner):
     assert "uncertainty" in json.loads(q.stdout) and "phases" in json.loads(q.stdout)
 
 
-def test_shock_extras_add_up(catalog):
-    result = apply_shock(load_scenario(AUTO), catalog, ["offshore-access-ends=2026-03-01"])
-    parts = sum(r.extra_cost for r in result.replanned) + result.extra_transfer_cost
-    assert parts == pytest.approx(result.extra_cost, abs=0.011)
+def test_new_block_never_lowers_the_optimum(catalog):
+    """On an all-auto plan, a shock re-places phases over a subset of the same options."""
+    data = _train_scenario(tokens=1e12, deadline_days=30)
+    # Abroad: rented H100 by the hour; at home: Ascend on a one-year term (dearer for a month).
+    data["phases"][0]["site"] = {
+        "regions": ["jp-tokyo", "cn-west"],
+        "accelerators": ["h100-sxm", "ascend-910b"],
+        "pricing": ["on_demand", "contract"],
+    }
+    s = parse_scenario(data)
+    result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2026-03-01"])
+    assert result.replanned and result.shocked.quote.phases[0].country == "CN"
+    assert result.extra_cost >= -0.005
+    for r in result.replanned:
+        assert r.rule_cost == pytest.approx(r.extra_cost, abs=0.01)
 
 
 def test_empty_shock_file(runner, write, catalog):
@@ -266,9 +283,9 @@ def test_shock_from_a_policies_file(write, catalog):
     )
     path = write("shock.csv", f"{header}\n{row}\n")
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
-    result = apply_shock(s, catalog, [str(path)])
+    result = apply_shock(prepare(s, catalog), [str(path)])
     assert {r.phase for r in result.replanned} == {"pretrain", "serve-abroad"}
-    assert all(p.region != "sg" for p in result.shocked.phases)
+    assert all(p.region != "sg" for p in result.shocked.quote.phases)
 
 
 def test_auto_sites_leave_out_spot_unless_listed(catalog):

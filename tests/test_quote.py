@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from estimator import compare, load_scenario, parse_scenario, quote
 from estimator.cli import app
 from estimator.errors import ScenarioError
+from estimator.report.view import quote_view
 from tests.conftest import EXAMPLES
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
@@ -96,7 +97,7 @@ def test_same_scenario_in_toml_yaml_json_quotes_identically(write, catalog):
     data = tomllib.loads(path.read_text())
     y = write("plan.yaml", yaml.safe_dump(data, sort_keys=False))
     j = write("plan.json", json.dumps(data, default=str))
-    quotes = [quote(load_scenario(p), catalog).displayed() for p in (path, y, j)]
+    quotes = [quote_view(quote(load_scenario(p), catalog)) for p in (path, y, j)]
     assert quotes[0] == quotes[1] == quotes[2]
 
 
@@ -272,22 +273,26 @@ def test_file_errors(runner, write):
     assert result.exit_code == 2 and "unknown file type '.txt'" in result.stderr
 
 
-def test_unreachable_latency_is_infeasible_exit_1(runner, write):
+def test_unreachable_latency_is_a_blocking_finding(runner, write):
     text = SMALL.replace(
         "tokens = 1e11\ndevices = 16",
         'kind = "serve"\ndays = 30\n'
         "input_tokens_per_day = 1e9\noutput_tokens_per_day = 1e8\ntpot_ms = 0.5",
     )
-    result = runner.invoke(app, ["quote", str(write("slow.toml", text))])
-    assert result.exit_code == 1
-    assert "no batch meets TPOT 0.5 ms" in result.stderr
+    path = str(write("slow.toml", text))
+    result = runner.invoke(app, ["quote", path, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    f = next(f for f in json.loads(result.stdout)["findings"] if f["severity"] == "block")
+    assert f["code"] == "latency-target-missed" and "no batch meets TPOT 0.5 ms" in f["message"]
+    strict = runner.invoke(app, ["quote", path, "--strict"])
+    assert strict.exit_code == 1 and "latency-target-missed" in strict.stderr
 
 
 # -- outputs -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
-def test_golden_outputs(runner, golden, path):
+def test_golden_outputs(runner, golden, frozen, path):
     for fmt, ext in (("json", "json"), ("table", "txt")):
         result = runner.invoke(app, ["quote", str(path), "--format", fmt])
         assert result.exit_code == 0, result.output
@@ -315,9 +320,9 @@ def test_compare(runner, catalog):
     lib = compare(files, catalog)
     assert [q.name for q in lib.quotes] == [a, b]
     frame = lib.to_polars()
-    assert frame.filter(pl.col("scenario") == a)["cost"].sum() == pytest.approx(
-        lib.quotes[0].total - sum(t.cost for t in lib.quotes[0].transfers)
-    )
+    assert frame.filter(pl.col("scenario") == a)["cost"].sum() == pytest.approx(lib.quotes[0].total)
+    one = runner.invoke(app, ["compare", str(files[0])])
+    assert one.exit_code == 2 and "at least two scenarios" in one.stderr
 
 
 def test_schema_command(runner):
@@ -343,9 +348,14 @@ def test_planning_script_runs():
     assert "deadline (days)" in out.stdout and len(out.stdout.strip().splitlines()) == 7
 
 
-def test_library_quote_of_auto_sites_points_to_the_planner(catalog):
-    with pytest.raises(ScenarioError, match=r"phases\[0\].site: site is chosen by the planner"):
-        quote(load_scenario(EXAMPLES / "split_auto.toml"), catalog)
+def test_library_quote_of_auto_sites_plans_them(catalog):
+    q = quote(EXAMPLES / "split_auto.toml", catalog)
+    assert q.assumptions["placed_by_planner"] == [
+        "pretrain",
+        "post-train",
+        "serve-cn",
+        "serve-abroad",
+    ]
 
 
 def test_findings_for_dates_capital_and_distance(catalog, write):
@@ -355,8 +365,8 @@ def test_findings_for_dates_capital_and_distance(catalog, write):
     q = quote(s, catalog)
     capex = next(f for f in q.findings if f.code == "owned-capex" and f.phase == "post-train")
     # 1024 Ascend 910B = 128 eight-card servers at the catalog's server price.
-    hw = catalog.get("hardware", "ascend-910b-atlas800t-a2")
-    assert f"{128 * hw['price']:,.0f} CNY" in capex.message
+    hw = catalog.dated("hardware", s.as_of).filter(pl.col("id") == "ascend-910b-atlas800t-a2")
+    assert f"{128 * hw['price'][0]:,.0f} CNY" in capex.message
     far = SMALL.replace(
         "tokens = 1e11\ndevices = 16",
         'kind = "serve"\nusers = "CN"\ndays = 30\n'

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimator import workload as w
+from estimator.physics import formulas as w
 
 ARCH = (
     "layers",
@@ -202,13 +202,6 @@ def test_solve_batch_matches_closed_form() -> None:
     # unreachable target: batch 1 already takes 4 ms
     none = w.solve_batch(decode_frame(tpot_s=1e-3).with_columns(kv_cap=w.kv_batch_cap()))
     assert none["batch"][0] == 0
-
-
-def test_serving_tp_smallest_power_of_two() -> None:
-    # weights 2e9 bytes + one request (200 tokens x 512 B) over usable 0.9 x 1e9 -> 2.22 -> 4
-    df = decode_frame(layers=2, kv_heads=1, head_dim=64, hbm_bytes=1e9, devices=None)
-    assert val(df, w.serving_tp()) == 4
-    assert val(df.with_columns(devices=pl.lit(3.0)), w.serving_tp()) == 3
 
 
 @settings(max_examples=40, deadline=None)

@@ -1,8 +1,8 @@
 """Workload physics as polars expressions over columns. No money, no catalog, no I/O.
 
 Every formula is written once here, as arithmetic on columns, so one code path prices a single
-scenario (a one-row frame) and a sweep over millions of candidate rows. `estimator.physics`
-assembles the input columns from the catalog and calls these.
+scenario (a one-row frame) and a sweep over millions of candidate rows. `physics.inputs` joins
+the catalog figures these read; `physics.training` and `physics.serving` call them.
 
 Column conventions (SI units: FLOP, FLOP/s, bytes, bytes/s, seconds):
 
@@ -273,17 +273,6 @@ def prefill_seconds_per_token() -> pl.Expr:
         2.0 * pl.col("active_params") / pl.col("peak_flops")
         + attention_flops_per_token(pl.col("input_len") / 2.0) / pl.col("bf16_flops")
     ) / pl.col("pre_mfu")
-
-
-def serving_tp() -> pl.Expr:
-    """Devices per replica: `devices` if given, else the smallest power of two whose usable memory
-    holds the weights plus one full-length request's KV cache. May exceed scaleup_size (then
-    `fits` is false)."""
-    usable = USABLE_HBM_FRACTION * pl.col("hbm_bytes")
-    one = (pl.col("input_len") + pl.col("output_len")) * kv_bytes_per_token()
-    need = ((weight_bytes() + one) / usable).clip(lower_bound=1.0)
-    auto = (2.0 ** need.log(2).ceil()).cast(pl.Int64)
-    return pl.coalesce(pl.col("devices").cast(pl.Int64), auto)
 
 
 def kv_batch_cap() -> pl.Expr:

@@ -1,4 +1,4 @@
-"""Model architecture: a frozen description of one network, from the catalog or custom fields."""
+"""Model architecture: a frozen description of one network, from a preset or custom fields."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from estimator.errors import ScenarioError
+from pricing import Catalog
 
 ARCH_FIELDS = (
     "layers",
@@ -77,7 +78,7 @@ class ModelSpec(BaseModel):
         }
 
 
-def resolve_model(catalog: Any, preset: str | None = None, **fields: Any) -> ModelSpec:
+def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) -> ModelSpec:
     """A ModelSpec from a models.csv preset (params in billions there), optionally with fields
     overridden, or from custom fields alone (`total_params`, `active_params` default = total).
 

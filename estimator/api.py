@@ -1,0 +1,124 @@
+"""The library's entry points: quote, plan and compare scenarios.
+
+Each takes a scenario (or the path of a scenario file), an optional catalog (default: the
+embedded one) and optional `currency` / `as_of` overrides (a date or an ISO string).
+
+    from estimator import quote, plan, compare
+    q = quote("examples/split_abroad_home.toml")
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel
+
+from estimator.context import Objective, prepare
+from estimator.errors import ScenarioError
+from estimator.planner import Plan, place
+from estimator.quoting import Quote, quote_context
+from estimator.scenario import Scenario, load_scenario
+from pricing import Catalog, load_catalog
+
+ScenarioLike = Scenario | str | Path
+
+
+def _scenario(s: ScenarioLike) -> Scenario:
+    return s if isinstance(s, Scenario) else load_scenario(s)
+
+
+def _date(value: date | str | None, field: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"'{value}' is not a date YYYY-MM-DD", field) from None
+
+
+def plan(
+    scenario: ScenarioLike,
+    catalog: Catalog | None = None,
+    *,
+    objective: Objective = "cost",
+    max_devices: int | None = None,
+    top_k: int = 3,
+    currency: str | None = None,
+    as_of: date | str | None = None,
+) -> Plan:
+    """Place every phase whose site is left to the planner, then quote the placed scenario."""
+    c = prepare(
+        _scenario(scenario),
+        catalog if catalog is not None else load_catalog(),
+        currency=currency,
+        as_of=_date(as_of, "as_of"),
+        objective=objective,
+        max_devices=max_devices,
+    )
+    return place(c, top_k)
+
+
+def quote(
+    scenario: ScenarioLike,
+    catalog: Catalog | None = None,
+    *,
+    currency: str | None = None,
+    as_of: date | str | None = None,
+) -> Quote:
+    """Price a scenario. Sites left to the planner are placed first (the cheapest allowed);
+    `Quote.assumptions["placed_by_planner"]` then names those phases."""
+    s = _scenario(scenario)
+    cat = catalog if catalog is not None else load_catalog()
+    if any(p.is_auto for p in s.phases):
+        planned = plan(s, cat, currency=currency, as_of=as_of)
+        q = planned.quote
+        q.assumptions["placed_by_planner"] = [p.phase for p in planned.phases]
+        return q
+    return quote_context(prepare(s, cat, currency=currency, as_of=_date(as_of, "as_of")))
+
+
+class Comparison(BaseModel):
+    """Several scenarios quoted in one currency and on their own (or one given) date."""
+
+    quotes: list[Quote]
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per scenario and phase or transfer: cost, device-hours and days (unrounded);
+        per scenario the costs add up to its total."""
+        rows = [
+            {
+                "scenario": q.name, "part": "phase", "name": p.name, "kind": p.kind,
+                "region": p.region, "accelerator": p.accelerator, "cost": p.cost,
+                "currency": q.currency, "device_hours": p.device_hours,
+                "wall_clock_days": p.wall_clock_days,
+            }
+            for q in self.quotes
+            for p in q.phases
+        ] + [
+            {
+                "scenario": q.name, "part": "transfer", "name": f"{t.from_} -> {t.to}",
+                "kind": t.what, "region": None, "accelerator": None, "cost": t.cost,
+                "currency": q.currency, "device_hours": None, "wall_clock_days": t.hours / 24,
+            }
+            for q in self.quotes
+            for t in q.transfers
+        ]  # fmt: skip
+        return pl.DataFrame(rows)
+
+
+def compare(
+    scenarios: list[ScenarioLike],
+    catalog: Catalog | None = None,
+    *,
+    currency: str | None = None,
+    as_of: date | str | None = None,
+) -> Comparison:
+    """Quote several scenarios in one currency (the first one's unless given)."""
+    loaded = [_scenario(s) for s in scenarios]
+    if len(loaded) < 2:
+        raise ScenarioError("compare needs at least two scenarios")
+    cat = catalog if catalog is not None else load_catalog()
+    cur = currency or loaded[0].currency
+    return Comparison(quotes=[quote(s, cat, currency=cur, as_of=as_of) for s in loaded])

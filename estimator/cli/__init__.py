@@ -1,0 +1,44 @@
+"""The `splitcompute` command line: parse flags, call the library, render, exit.
+
+This package is the only place that knows about exit codes and terminals (see `app`); one
+module per group of commands registers them on the shared typer app.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from estimator.cli import cmd_catalog, cmd_physics, cmd_plan, cmd_quote
+from estimator.cli.app import EXIT_BAD_INPUT, EXIT_OK, app
+
+__all__ = ["app", "cmd_catalog", "cmd_physics", "cmd_plan", "cmd_quote", "main"]
+
+
+def main() -> None:
+    """Console-script entry point. Click's own usage errors (unknown flag, missing argument,
+    a value of the wrong type) are printed as one line like every other error."""
+    try:  # recent typer vendors click; older ones use the click package
+        from typer._click import exceptions as cx  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import exceptions as cx  # type: ignore[no-redef,unused-ignore]
+
+    try:
+        code = app(standalone_mode=False)
+    except cx.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+            typer.echo(exc.ctx.get_help())
+            code = EXIT_OK
+        else:
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            code = EXIT_BAD_INPUT
+    except typer.Abort:  # pragma: no cover - interactive only
+        code = 130
+    except KeyboardInterrupt:  # pragma: no cover - interactive only
+        code = 130
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

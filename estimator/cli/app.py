@@ -1,0 +1,122 @@
+"""The typer app, the options commands share, and the edge where typed errors become one-line
+messages and exit codes: 0 = answer produced, 1 = infeasible or a rule broken under --strict,
+2 = bad input. Heavy modules are imported inside the commands so `--help` stays fast."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Price split AI training/inference plans: rented Nvidia capacity abroad, domestic "
+    "accelerators at home, and the rules that apply.",
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Price split AI training/inference plans."""
+
+
+EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+CatalogDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog",
+        envvar="SPLITCOMPUTE_CATALOG",
+        help="Directory of CSV files overriding the embedded catalogs (same columns).",
+    ),
+]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+CurrencyOpt = Annotated[
+    str | None, typer.Option("--currency", help="Show money in this currency (ISO code).")
+]
+SamplesOpt = Annotated[
+    int | None,
+    typer.Option("--samples", help="Monte-Carlo samples for P10/P50/P90 (catalog ranges)."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for --samples.")]
+# Where a quick estimate (train / serve) is placed, and for whom.
+RegionOpt = Annotated[str | None, typer.Option(help="Only this region.")]
+PricingOpt = Annotated[
+    str | None,
+    typer.Option(help="Only this pricing model (on_demand, reserved_1y, spot, owned, ...)."),
+]
+ProviderOpt = Annotated[str | None, typer.Option(help="Only this provider.")]
+TenantOpt = Annotated[
+    str, typer.Option("--tenant-hq", help="Headquarters country (ISO code), for the rules.")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Prices, rates and rules as of (default today).")
+]
+
+
+def fail(lines: list[str], code: int) -> typer.Exit:
+    for line in lines:
+        typer.echo(f"error: {line}" if line is lines[0] else f"  {line}", err=True)
+    return typer.Exit(code)
+
+
+def clean_errors(func: F) -> F:
+    """Turn the library's typed errors into one-line messages and exit codes (no traceback).
+
+    SPLITCOMPUTE_DEBUG=1 lets the traceback through.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from estimator.errors import InfeasibleError, SplitcomputeError
+
+        try:
+            return func(*args, **kwargs)
+        except SplitcomputeError as exc:
+            if os.environ.get("SPLITCOMPUTE_DEBUG"):
+                raise
+            code = EXIT_INFEASIBLE if isinstance(exc, InfeasibleError) else EXIT_BAD_INPUT
+            raise fail(exc.lines(), code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_format(fmt: str) -> str:
+    from estimator.errors import ScenarioError
+    from estimator.report.rows import FORMATS
+
+    if fmt not in FORMATS:
+        raise ScenarioError(f"'{fmt}' is not one of {', '.join(FORMATS)}", "--format")
+    return fmt
+
+
+def parse_date(value: str | None, flag: str) -> date | None:
+    from estimator.errors import ScenarioError
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ScenarioError(f"'{value}' is not a date YYYY-MM-DD", flag) from None
+
+
+def load_catalog(catalog_dir: Path | None) -> Any:
+    from pricing import load_catalog as load
+
+    return load(catalog_dir)
+
+
+def strict_exit(findings: list[Any]) -> None:
+    """Under --strict, a blocking finding ends the command with exit 1 (after the output)."""
+    codes = sorted({f.code for f in findings if f.severity == "block"})
+    if codes:
+        raise fail([f"blocked by {', '.join(codes)} (--strict)"], EXIT_INFEASIBLE)

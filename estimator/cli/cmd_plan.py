@@ -1,0 +1,123 @@
+"""`splitcompute plan` and `sensitivity`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from estimator.cli.app import (
+    CatalogDir,
+    CurrencyOpt,
+    FormatOpt,
+    SamplesOpt,
+    SeedOpt,
+    app,
+    check_format,
+    clean_errors,
+    load_catalog,
+)
+
+
+@app.command("plan")
+@clean_errors
+def plan_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help='Scenario file; phases with site = "auto" '
+            "(or lists of allowed regions...) are placed."
+        ),
+    ],
+    objective: Annotated[str, typer.Option(help="cost or time.")] = "cost",
+    max_devices: Annotated[
+        int | None, typer.Option(help="Most devices one phase can actually get.")
+    ] = None,
+    top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = 3,
+    samples: SamplesOpt = None,
+    seed: SeedOpt = 0,
+    shock: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=YYYY-MM-DD (see `catalog shocks`) or a CSV of policy rows; "
+            "re-plans the phases it blocks."
+        ),
+    ] = None,
+    fmt: FormatOpt = "table",
+    currency: CurrencyOpt = None,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
+    check_format(fmt)
+    from estimator.context import prepare
+    from estimator.planner import place
+    from estimator.report.plan_view import plan_view
+    from estimator.report.text import render
+    from estimator.report.view import uncertainty_view
+    from estimator.scenario import load_scenario
+
+    _check_flags(objective, max_devices, top_k, samples)
+    cat = load_catalog(catalog_dir)
+    c = prepare(
+        load_scenario(file),
+        cat,
+        currency=currency,
+        objective=objective,  # type: ignore[arg-type]
+        max_devices=max_devices,
+    )
+    shocked = None
+    if shock:
+        from estimator.shock import apply_shock
+
+        shocked = apply_shock(c, shock, top_k)
+        chosen = shocked.base
+    else:
+        chosen = place(c, top_k)
+    uncertainty = None
+    if samples is not None:
+        from estimator.uncertainty import sample
+
+        placed = prepare(chosen.scenario, cat, currency=c.currency, as_of=c.as_of)
+        uncertainty = uncertainty_view(sample(placed, chosen.quote, samples, seed), samples, seed)
+    typer.echo(render(plan_view(chosen, uncertainty, shocked), fmt))
+
+
+def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
+    from estimator.errors import ScenarioError
+
+    if objective not in ("cost", "time"):
+        raise ScenarioError(f"must be cost or time, got '{objective}'", "--objective")
+    if max_devices is not None and max_devices <= 0:
+        raise ScenarioError(f"must be positive, got {max_devices}", "--max-devices")
+    if top_k < 1:
+        raise ScenarioError(f"must be at least 1, got {top_k}", "--top-k")
+    if samples is not None and samples <= 0:
+        raise ScenarioError(f"must be a positive whole number, got {samples}", "--samples")
+
+
+@app.command("sensitivity")
+@clean_errors
+def sensitivity_cmd(
+    file: Annotated[Path, typer.Argument(help="Scenario file (auto sites are planned first).")],
+    swing: Annotated[
+        float, typer.Option(help="+/- fraction for inputs without a catalog range.")
+    ] = 0.2,
+    fmt: FormatOpt = "table",
+    currency: CurrencyOpt = None,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time."""
+    check_format(fmt)
+    from estimator.api import plan
+    from estimator.context import prepare
+    from estimator.report.plan_view import sensitivity_view
+    from estimator.report.text import render
+    from estimator.scenario import load_scenario
+    from estimator.uncertainty import sensitivity
+
+    cat = load_catalog(catalog_dir)
+    chosen = plan(load_scenario(file), cat, currency=currency)
+    q = chosen.quote
+    placed = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
+    typer.echo(render(sensitivity_view(q, sensitivity(placed, q, swing)), fmt))

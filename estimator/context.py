@@ -1,0 +1,133 @@
+"""What every evaluation of a scenario needs, resolved and checked once: the catalog and its
+options at the date, the model, the quote's currency and rate, the planning settings.
+
+`prepare` is where a scenario meets the catalog: unknown ids in sites, an unknown currency, a
+date far past every price and an unknown model preset become ScenarioErrors naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import polars as pl
+
+from estimator.errors import ScenarioError
+from estimator.options import option_table
+from estimator.physics import ModelSpec, resolve_model
+from estimator.scenario import AutoSite, Scenario, Site
+from pricing import Catalog, CatalogError, UnknownIdError
+
+Objective = Literal["cost", "time"]
+# Prices are extrapolated forward (with a stale-price warning) for planning dates up to this many
+# years past the newest catalog figure; beyond, a quote would be a guess and is refused.
+MAX_YEARS_PAST_CATALOG = 3
+
+
+@dataclass(frozen=True)
+class Context:
+    scenario: Scenario
+    catalog: Catalog
+    model: ModelSpec
+    as_of: date
+    currency: str
+    quote_per_usd: float
+    options: pl.DataFrame
+    objective: Objective = "cost"
+    max_devices: int | None = None
+    # The day rules are judged on: the quote date, or a later day for a what-if shock (prices
+    # and rates stay those of `as_of`, so the shocked plan differs only by the rule).
+    rules_on: date | None = None
+
+    @property
+    def rules_date(self) -> date:
+        return self.rules_on or self.as_of
+
+    def where(self, path: str) -> str:
+        return f"{self.scenario.source}: {path}"
+
+
+def prepare(
+    scenario: Scenario,
+    catalog: Catalog,
+    *,
+    currency: str | None = None,
+    as_of: date | None = None,
+    objective: Objective = "cost",
+    max_devices: int | None = None,
+    rules_on: date | None = None,
+) -> Context:
+    day = as_of or scenario.as_of
+    where = scenario.source
+    _check_date(catalog, day, f"{where}: as_of")
+    cur = currency or scenario.currency
+    cur_field = "--currency" if currency else f"{where}: currency"
+    try:
+        per_usd = catalog.rate(cur, day).per_usd
+    except UnknownIdError as exc:
+        raise ScenarioError(str(exc), cur_field) from None
+    except CatalogError as exc:
+        raise ScenarioError(str(exc), f"{where}: as_of") from None
+    try:
+        model = resolve_model(catalog, scenario.model.preset, **scenario.model.custom_fields())
+    except UnknownIdError as exc:
+        raise ScenarioError(str(exc), f"{where}: model.preset") from None
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, f"{where}: model") from None
+    options = option_table(catalog, day)
+    for i, phase in enumerate(scenario.phases):
+        _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")
+    return Context(
+        scenario, catalog, model, day, cur, per_usd, options, objective, max_devices, rules_on
+    )
+
+
+def _check_date(catalog: Catalog, day: date, field: str) -> None:
+    """A date far past every figure in the catalog is not a quote, it is a guess."""
+    newest = max(_latest(catalog, t) for t in ("offers", "hardware", "fx"))
+    if (day - newest).days > MAX_YEARS_PAST_CATALOG * 365:
+        raise ScenarioError(
+            f"{day} is more than {MAX_YEARS_PAST_CATALOG} years after the newest price in the "
+            f"catalog ({newest}): add prices for that date with --catalog",
+            field,
+        )
+
+
+def _latest(catalog: Catalog, table: str) -> date:
+    day = catalog.table(table)["as_of"].max()
+    assert isinstance(day, date)
+    return day
+
+
+def _check_site(catalog: Catalog, options: pl.DataFrame, site: object, loc: str) -> None:
+    """Every id a site names exists (with 'did you mean' otherwise)."""
+    if isinstance(site, Site):
+        lists = {
+            "region": [site.region],
+            "accelerator": [site.accelerator],
+            "provider": [site.provider] if site.provider else [],
+            "instance": [site.instance] if site.instance else [],
+        }
+        fields = {k: k for k in lists}
+    elif isinstance(site, AutoSite):
+        lists = {
+            "region": site.regions,
+            "accelerator": site.accelerators,
+            "provider": site.providers,
+        }
+        fields = {"region": "regions", "accelerator": "accelerators", "provider": "providers"}
+    else:
+        return
+    known = {
+        "region": catalog.ids("regions"),
+        "accelerator": catalog.ids("accelerators"),
+        "provider": options["provider"].unique().to_list(),
+        "instance": options["instance"].unique().to_list(),
+    }
+    for kind, values in lists.items():
+        for value in values:
+            if value not in known[kind]:
+                raise ScenarioError(
+                    str(UnknownIdError(kind, value, known[kind])), f"{loc}.{fields[kind]}"
+                )

@@ -1,0 +1,118 @@
+"""Catalog inputs of the physics: device columns, model columns and efficiency defaults.
+
+These join catalog figures onto a frame of candidate rows (one row per accelerator for a quote,
+one per unique accelerator and replica limit for a sweep). No formulas live here; they are in
+`estimator.physics.formulas`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import polars as pl
+
+from estimator.physics.model import ARCH_FIELDS, ModelSpec
+from pricing import Catalog
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+PRECISIONS = ("bf16", "fp16", "fp8", "int8")
+TRAINING_PRECISIONS = ("bf16", "fp16", "fp8")
+PEAK_COLUMN = {
+    "bf16": "bf16_tflops",
+    "fp16": "fp16_tflops",
+    "fp8": "fp8_tflops",
+    "int8": "int8_tops",
+}
+BYTES_PER_PARAM = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
+GIB = float(2**30)
+MODEL_COLUMNS = ("active_params", "total_params", *ARCH_FIELDS)
+
+
+def supports(catalog: Catalog, precision: str) -> set[str]:
+    """Accelerators with a peak figure at `precision` (an empty cell means no support)."""
+    acc = catalog.table("accelerators")
+    return set(acc.filter(pl.col(PEAK_COLUMN[precision]).is_not_null())["id"].to_list())
+
+
+def with_device(catalog: Catalog, frame: Frame, precision: str) -> Frame:
+    """Adds peak_flops (at `precision`), bf16_flops, hbm_bytes, hbm_bw, hbm_gib, scaleup_size."""
+    acc = catalog.table("accelerators").select(
+        pl.col("id").alias("accelerator"),
+        (pl.col(PEAK_COLUMN[precision]) * 1e12).alias("peak_flops"),
+        (pl.col("bf16_tflops") * 1e12).alias("bf16_flops"),
+        (pl.col("hbm_gib") * GIB).alias("hbm_bytes"),
+        (pl.col("hbm_tbps") * 1e12).alias("hbm_bw"),
+        pl.col("hbm_gib"),
+        pl.col("scaleup_size"),
+    )
+    if isinstance(frame, pl.LazyFrame):
+        return frame.join(acc.lazy(), on="accelerator", how="left", maintain_order="left")
+    return frame.join(acc, on="accelerator", how="left", maintain_order="left")
+
+
+def with_model(frame: Frame, model: ModelSpec) -> Frame:
+    """The model's parameter counts and architecture as literal columns (null where unknown)."""
+    lits = model.literals()
+    return frame.with_columns(
+        [
+            pl.lit(lits[c], dtype=pl.Float64 if c.endswith("params") else pl.Int64).alias(c)
+            for c in MODEL_COLUMNS
+        ]
+    )
+
+
+def column_or(frame: pl.DataFrame | pl.LazyFrame, name: str, value: Any, dtype: Any) -> pl.Expr:
+    """The frame's own column if present (null cells filled with `value`), else a literal: a
+    sweep or a sample may vary a setting per row."""
+    lit = pl.lit(value, dtype=dtype)
+    if name in frame.collect_schema().names():
+        return pl.col(name).cast(dtype).fill_null(lit)
+    return lit
+
+
+def with_efficiency(catalog: Catalog, frame: Frame, workload: str, arch: str, prefix: str) -> Frame:
+    """Adds `{prefix}mfu`, `{prefix}goodput`, `{prefix}mfu_low`, `{prefix}mfu_high` and
+    `{prefix}row` (which efficiency.csv row), resolved once per distinct accelerator."""
+    selected = frame.select(pl.col("accelerator").unique())
+    accs = selected.collect() if isinstance(selected, pl.LazyFrame) else selected
+    resolved = efficiency_tiers(catalog, accs["accelerator"].to_list(), workload, arch, prefix)
+    if isinstance(frame, pl.LazyFrame):
+        return frame.join(
+            resolved.lazy(), on="accelerator", how="left", nulls_equal=True, maintain_order="left"
+        )
+    return frame.join(
+        resolved, on="accelerator", how="left", nulls_equal=True, maintain_order="left"
+    )
+
+
+def efficiency_tiers(
+    catalog: Catalog, accelerators: list[str], workload: str, arch: str, prefix: str
+) -> pl.DataFrame:
+    """Per accelerator, the most specific efficiency.csv row: (accelerator, arch),
+    (accelerator, '*'), ('*', arch), ('*', '*'). A row without a range has no uncertainty."""
+    eff = catalog.table("efficiency").filter(pl.col("workload") == workload)
+    rows: list[dict[str, Any]] = []
+    by_key = {(r["accelerator"], r["arch"]): r for r in eff.iter_rows(named=True)}
+    for acc in accelerators:
+        hit = next(
+            (by_key[k] for k in ((acc, arch), (acc, "*"), ("*", arch), ("*", "*")) if k in by_key),
+            None,
+        )
+        rows.append(
+            {
+                "accelerator": acc,
+                f"{prefix}mfu": hit and hit["mfu"],
+                f"{prefix}goodput": hit and hit["goodput"],
+                f"{prefix}mfu_low": hit and (hit["mfu_low"] or hit["mfu"]),
+                f"{prefix}mfu_high": hit and (hit["mfu_high"] or hit["mfu"]),
+                f"{prefix}row": hit
+                and f"efficiency.csv {hit['accelerator']}/{workload}/{hit['arch']}",
+            }
+        )
+    schema = {
+        "accelerator": pl.String,
+        **{f"{prefix}{f}": pl.Float64 for f in ("mfu", "goodput", "mfu_low", "mfu_high")},
+        f"{prefix}row": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)

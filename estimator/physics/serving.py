@@ -1,0 +1,196 @@
+"""Serving physics over a frame: replica size, batch, token rates and the devices a demand needs.
+
+Each input row is an accelerator, with optional `replica_cap` (the most devices one replica may
+span, set by the instance or server it would run on) and optional `replica_devices` (a fixed
+replica size). Without a fixed size, every power of two up to the device's domain is tried and
+the one with the most output tokens per second per device that meets the targets is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from estimator.physics import formulas as f
+from estimator.physics.inputs import (
+    BYTES_PER_PARAM,
+    GIB,
+    column_or,
+    with_device,
+    with_efficiency,
+    with_model,
+)
+from estimator.physics.model import ModelSpec
+from pricing import Catalog
+
+SERVING_COLUMNS = (
+    "tensor_parallel",
+    "batch",
+    "tpot_ms",
+    "ttft_ms",
+    "prefill_tokens_per_s_per_device",
+    "output_tokens_per_s_per_device",
+    "replicas",
+    "devices_needed",
+    "kv_cache_gib_per_replica",
+    "weights_gib",
+    "decode_efficiency",
+    "decode_efficiency_low",
+    "decode_efficiency_high",
+    "prefill_mfu",
+    "peak_to_average",
+    "fits",
+    "within_instance",
+    "meets_tpot",
+    "meets_ttft",
+    "efficiency_rows",
+)
+# Replica sizes tried by the search: powers of two up to 1,024 devices.
+REPLICA_SIZES = tuple(2**k for k in range(11))
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """What a serving phase asks of the physics (lengths in tokens, targets in ms)."""
+
+    precision: str
+    input_len: int
+    output_len: int
+    tpot_ms: float | None = None
+    ttft_ms: float | None = None
+    input_tokens_per_day: float | None = None
+    output_tokens_per_day: float | None = None
+    peak_to_average: float | None = None
+    replica_devices: int | None = None
+    decode_efficiency: float | None = None
+    prefill_mfu: float | None = None
+
+
+def serving_frame(
+    catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings
+) -> pl.DataFrame:
+    """`frame` with SERVING_COLUMNS added, one output row per input row, in order."""
+    rid = "_row"
+    rows = frame.with_row_index(rid)
+    # Dense tensor parallelism stays inside the scale-up domain; MoE replicas may span nodes
+    # (expert parallelism, as DeepSeek and CloudMatrix deploy) up to max_moe_replica_devices.
+    acc = catalog.table("accelerators").select(pl.col("id").alias("accelerator"), "scaleup_size")
+    domain = (
+        pl.lit(catalog.default("max_moe_replica_devices"))
+        if model.arch == "moe"
+        else pl.col("scaleup_size").cast(pl.Float64)
+    )
+    rows = rows.join(acc, on="accelerator", how="left", maintain_order="left").with_columns(
+        _domain=domain
+    )
+    cap = column_or(rows, "replica_cap", None, pl.Float64).fill_null(pl.col("_domain"))
+    rows = rows.with_columns(_cap=cap).drop("scaleup_size")
+    if s.replica_devices is not None:
+        tried = rows.with_columns(_size=pl.lit(s.replica_devices, pl.Int64))
+    else:
+        sizes = pl.DataFrame({"_size": REPLICA_SIZES}, schema={"_size": pl.Int64})
+        tried = rows.join(sizes, how="cross").filter(
+            (pl.col("_size") <= pl.col("_domain")) | (pl.col("_size") == 1)
+        )
+    out = _serving_at(catalog, model, tried, s)
+    fixed = s.replica_devices is not None
+    holds = pl.col("fits") & (pl.lit(fixed) | (pl.col("_size") <= pl.col("_domain")))
+    ok = holds & (pl.col("_size") <= pl.col("_cap")) & pl.col("meets_tpot") & pl.col("meets_ttft")
+    smallest = pl.col("_size").filter(holds).min().over(rid)
+    # Per row: the best size that meets every target within the instance; failing that, the
+    # smallest that holds the model (its flags say what fails); failing that, the largest tried.
+    rank = (
+        pl.when(ok)
+        .then(0)
+        .when(pl.col("_size") == smallest)
+        .then(1)
+        .when(smallest.is_null() & (pl.col("_size") == pl.col("_size").max().over(rid)))
+        .then(2)
+        .otherwise(3)
+    )
+    best = (
+        out.with_columns(_rank=rank, fits=holds, within_instance=pl.col("_size") <= pl.col("_cap"))
+        .filter(pl.col("_rank") < 3)
+        .sort(
+            [rid, "_rank", "output_tokens_per_s_per_device", "_size"],
+            descending=[False, False, True, False],
+            nulls_last=True,
+        )
+        .unique(subset=[rid], keep="first", maintain_order=True)
+    )
+    return best.sort(rid).drop(rid, "_size", "_domain", "_cap", "_rank")
+
+
+def _serving_at(
+    catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings
+) -> pl.DataFrame:
+    """`frame` (accelerator, `_size` = devices per replica) with the serving columns."""
+    bpp = BYTES_PER_PARAM[s.precision]
+    keep = list(dict.fromkeys([*frame.columns, *SERVING_COLUMNS]))
+    df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
+    df = with_efficiency(catalog, df, "decode", model.arch, "dec_")
+    df = with_efficiency(catalog, df, "prefill", model.arch, "pre_")
+    pta = s.peak_to_average or catalog.default("peak_to_average")
+    df = df.with_columns(
+        input_len=pl.lit(float(s.input_len)),
+        output_len=pl.lit(float(s.output_len)),
+        bytes_per_param=pl.lit(bpp),
+        kv_bytes=pl.lit(bpp),
+        tpot_s=pl.lit(None if s.tpot_ms is None else s.tpot_ms / 1000.0, pl.Float64),
+        tp=pl.col("_size"),
+        dec_eff=column_or(df, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
+            pl.col("dec_mfu")
+        ),
+        pre_mfu=pl.lit(s.prefill_mfu, pl.Float64).fill_null(pl.col("pre_mfu")),
+        serve_goodput=pl.col("dec_goodput"),
+        peak_to_average=pl.lit(float(pta)),
+        collective_latency_s=pl.lit(catalog.default("collective_stage_latency_s")),
+        input_tokens_per_day=column_or(
+            df, "input_tokens_per_day", s.input_tokens_per_day, pl.Float64
+        ),
+        output_tokens_per_day=column_or(
+            df, "output_tokens_per_day", s.output_tokens_per_day, pl.Float64
+        ),
+    )
+    df = f.solve_batch(df.with_columns(kv_cap=f.kv_batch_cap()).collect()).lazy()
+    df = df.with_columns(_rates(df, s))
+    df = df.with_columns(
+        fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
+        meets_tpot=pl.col("batch") > 0,
+        meets_ttft=pl.lit(s.ttft_ms is None)
+        | (pl.col("ttft_ms") <= (s.ttft_ms if s.ttft_ms is not None else 0.0)),
+        within_instance=pl.lit(True),
+        replicas=f.replicas_for_demand(),
+    )
+    df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
+    return df.select([c for c in keep if c in df.collect_schema().names()]).collect()
+
+
+def _rates(df: pl.LazyFrame, s: ServeSettings) -> list[pl.Expr]:
+    """The figures shown per replica size, from the solved batch."""
+    step = f.decode_step_seconds(pl.col("batch"))
+    given_eff = column_or(df, "decode_efficiency", s.decode_efficiency, pl.Float64)
+    return [
+        pl.col("tp").alias("tensor_parallel"),
+        pl.when(pl.col("batch") > 0).then(step * 1000.0).alias("tpot_ms"),
+        (f.prefill_seconds_per_token() * pl.col("input_len") / pl.col("tp") * 1000.0).alias(
+            "ttft_ms"
+        ),
+        (1.0 / f.prefill_seconds_per_token()).alias("prefill_tokens_per_s_per_device"),
+        pl.when(pl.col("batch") > 0)
+        .then(pl.col("batch") / (step * pl.col("tp")))
+        .alias("output_tokens_per_s_per_device"),
+        (
+            pl.col("batch")
+            * (pl.col("input_len") + pl.col("output_len"))
+            * f.kv_bytes_per_token()
+            / GIB
+        ).alias("kv_cache_gib_per_replica"),
+        (f.weight_bytes() / GIB).alias("weights_gib"),
+        pl.col("dec_eff").alias("decode_efficiency"),
+        given_eff.fill_null(pl.col("dec_mfu_low")).alias("decode_efficiency_low"),
+        given_eff.fill_null(pl.col("dec_mfu_high")).alias("decode_efficiency_high"),
+        pl.col("pre_mfu").alias("prefill_mfu"),
+        pl.concat_str(pl.col("dec_row"), pl.lit("; "), pl.col("pre_row")).alias("efficiency_rows"),
+    ]

@@ -1,0 +1,208 @@
+"""View models of a plan (placements, runners-up, shock), a comparison and a sensitivity run.
+
+Built on the quote's view (`report.view`), with the same rounding rules.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from estimator.api import Comparison
+from estimator.planner import Alternative, Plan
+from estimator.quoting import Quote
+from estimator.report.view import (
+    SCHEMA_VERSION,
+    QuoteView,
+    UncertaintyView,
+    _View,
+    money,
+    quote_view,
+    sig,
+)
+from estimator.shock import ShockResult
+from estimator.uncertainty import Swing
+
+
+class PlacementView(_View):
+    phase: str
+    candidates: int
+    allowed: int
+    removed: dict[str, int]
+    alternatives: list[Alternative]
+
+
+class ReplannedView(_View):
+    phase: str
+    rule: str
+    before: str
+    after: str
+    extra_cost: float
+    rule_cost: float = Field(
+        description="After minus the best placement over the same options without the shock."
+    )
+    extra_days: float
+
+
+class ShockView(_View):
+    shocks: list[str]
+    judged_on: date
+    total_before: float
+    total_after: float
+    extra_cost: float
+    replanned: list[ReplannedView]
+    quote_after: QuoteView
+
+
+class PlanView(_View):
+    """A plan as shown. JSON output of `splitcompute plan`."""
+
+    schema_version: str = SCHEMA_VERSION
+    objective: str
+    quote: QuoteView
+    placements: list[PlacementView]
+    uncertainty: UncertaintyView | None = None
+    shock: ShockView | None = None
+
+
+def plan_view(
+    p: Plan, uncertainty: UncertaintyView | None = None, shock: ShockResult | None = None
+) -> PlanView:
+    placements = [
+        PlacementView(
+            phase=pp.phase,
+            candidates=pp.candidates,
+            allowed=pp.allowed,
+            removed=pp.removed,
+            alternatives=[
+                a.model_copy(
+                    update={
+                        "cost": None if a.cost is None else money(a.cost),
+                        "wall_clock_days": None
+                        if a.wall_clock_days is None
+                        else sig(a.wall_clock_days),
+                    }
+                )
+                for a in pp.alternatives
+            ],
+        )
+        for pp in p.phases
+    ]
+    return PlanView(
+        objective=p.objective,
+        quote=quote_view(p.quote),
+        placements=placements,
+        uncertainty=uncertainty,
+        shock=None if shock is None else _shock(shock),
+    )
+
+
+def _shock(s: ShockResult) -> ShockView:
+    before, after = quote_view(s.base.quote), quote_view(s.shocked.quote)
+    return ShockView(
+        shocks=s.shocks,
+        judged_on=s.judged_on,
+        total_before=before.total,
+        total_after=after.total,
+        extra_cost=money(after.total - before.total),
+        replanned=[
+            ReplannedView(
+                phase=r.phase,
+                rule=r.rule,
+                before=r.before,
+                after=r.after,
+                extra_cost=money(r.extra_cost),
+                rule_cost=money(r.rule_cost),
+                extra_days=round(r.extra_days, 1),
+            )
+            for r in s.replanned
+        ],
+        quote_after=after,
+    )
+
+
+class ComparisonView(_View):
+    """Scenarios side by side. JSON output of `splitcompute compare`."""
+
+    schema_version: str = SCHEMA_VERSION
+    currency: str
+    scenarios: list[str]
+    rows: list[dict[str, Any]]
+    quotes: list[QuoteView]
+
+
+def comparison_view(cmp: Comparison) -> ComparisonView:
+    shown = [quote_view(q) for q in cmp.quotes]
+    names = [d.name for d in shown]
+    if len(set(names)) < len(names):
+        names = [f"{i + 1}. {n}" for i, n in enumerate(names)]
+    cur = shown[0].currency
+    phase_names = list(dict.fromkeys(p.name for d in shown for p in d.phases))
+    rows: list[dict[str, Any]] = []
+
+    def row(label: str, values: list[Any]) -> None:
+        rows.append({"": label, **dict(zip(names, values, strict=True))})
+
+    for ph in phase_names:
+        found = [next((p for p in d.phases if p.name == ph), None) for d in shown]
+        row(f"{ph} ({cur})", [p and p.cost for p in found])
+        row(f"{ph} where", [p and f"{p.accelerator} @ {p.region} ({p.pricing})" for p in found])
+    row(f"transfers ({cur})", [money(sum(t.cost for t in d.transfers)) for d in shown])
+    row(f"total ({cur})", [d.total for d in shown])
+    first = shown[0].total
+    row(f"vs first ({cur})", [money(d.total - first) for d in shown])
+    row(
+        "vs first (%)",
+        [round((d.total - first) / first * 100, 1) if first else None for d in shown],
+    )
+    row(
+        "days to train",
+        [round(sum(p.wall_clock_days for p in d.phases if p.kind == "train"), 1) for d in shown],
+    )
+    for sev in ("block", "warn"):
+        row(
+            f"findings: {sev}",
+            [
+                ", ".join(sorted({f.code for f in d.findings if f.severity == sev})) or "-"
+                for d in shown
+            ],
+        )
+    return ComparisonView(currency=cur, scenarios=names, rows=rows, quotes=shown)
+
+
+class SwingView(_View):
+    input: str
+    low: float
+    high: float
+    total_at_low: float
+    total_at_high: float
+    swing: float
+
+
+class SensitivityView(_View):
+    schema_version: str = SCHEMA_VERSION
+    name: str
+    currency: str
+    total: float
+    swings: list[SwingView]
+
+
+def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
+    return SensitivityView(
+        name=q.name,
+        currency=q.currency,
+        total=quote_view(q).total,
+        swings=[
+            SwingView(
+                input=s.input,
+                low=round(s.low, 4),
+                high=round(s.high, 4),
+                total_at_low=money(s.total_at_low),
+                total_at_high=money(s.total_at_high),
+                swing=money(s.swing),
+            )
+            for s in swings
+        ],
+    )

@@ -1,0 +1,248 @@
+"""Views -> table / markdown / CSV text. JSON is the views' own dump (`render`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView, ShockView
+from estimator.report.rows import cell, render_rows
+from estimator.report.view import LineItemView, QuoteView, UncertaintyView
+
+
+def render(view: BaseModel, fmt: str) -> str:
+    """Any view in any format."""
+    if fmt == "json":
+        return view.model_dump_json(indent=2, by_alias=True)
+    if isinstance(view, QuoteView):
+        return quote_csv(view) if fmt == "csv" else quote_text(view, fmt)
+    if isinstance(view, PlanView):
+        return plan_csv(view) if fmt == "csv" else plan_text(view, fmt)
+    if isinstance(view, ComparisonView):
+        return render_rows(view.rows, fmt, title=None if fmt == "csv" else "Comparison")
+    if isinstance(view, SensitivityView):
+        return sensitivity_text(view, fmt)
+    raise TypeError(f"no renderer for {type(view).__name__}")
+
+
+def _m(amount: float) -> str:
+    return f"{amount:,.2f}"
+
+
+def _items(d: QuoteView) -> list[LineItemView]:
+    return [i for p in d.phases for i in p.line_items] + [
+        i for t in d.transfers for i in t.line_items
+    ]
+
+
+def quote_csv(d: QuoteView) -> str:
+    """One table a spreadsheet can sum: the line items, then the total they add up to, then the
+    findings (a blocked plan must not look clean in CSV either)."""
+    rows: list[dict[str, Any]] = [
+        {"section": "line_item", **item.model_dump()} for item in _items(d)
+    ]
+    rows.append({"section": "total", "amount": d.total, "currency": d.currency})
+    rows += [
+        {
+            "section": f"finding:{f.severity}",
+            "phase": f.phase or "",
+            "component": f.code,
+            "description": f.message,
+        }
+        for f in d.findings
+    ]
+    cols = [
+        "section", "phase", "region", "component", "description", "quantity", "unit",
+        "unit_price", "unit_currency", "fx_per_usd", "amount", "currency",
+    ]  # fmt: skip
+    return render_rows(rows, "csv", cols)
+
+
+def quote_text(d: QuoteView, fmt: str) -> str:
+    md = fmt == "markdown"
+    head = f"{d.name} — as of {d.as_of} — total {_m(d.total)} {d.currency}"
+    out = [f"# {head}" if md else head, *_quote_tables(d, fmt)]
+    if d.findings:
+        rows = [
+            {"severity": f.severity, "code": f.code, "phase": f.phase or "", "message": f.message}
+            for f in d.findings
+        ]
+        out.append(render_rows(rows, fmt, title="Findings"))
+    else:
+        out.append("## Findings\n\nnone" if md else "Findings\nnone")
+    assumptions = [{"assumption": k, "value": _assumption(v)} for k, v in d.assumptions.items()]
+    out.append(render_rows(assumptions, fmt, title="Assumptions"))
+    if d.uncertainty is not None:
+        out.append(uncertainty_text(d.uncertainty, d.currency, fmt))
+    return "\n\n".join(out)
+
+
+def _quote_tables(d: QuoteView, fmt: str) -> list[str]:
+    """Phases, line items, transfers, and the totals by region and by billing currency."""
+    cur = d.currency
+    phase_rows = [
+        {
+            "phase": p.name,
+            "kind": p.kind,
+            "region": p.region,
+            "accelerator": p.accelerator,
+            "pricing": p.pricing,
+            "devices": p.devices,
+            "device_hours": p.device_hours,
+            "wall_clock_days": p.wall_clock_days,
+            f"cost ({cur})": _m(p.cost),
+        }
+        for p in d.phases
+    ]
+    items = [
+        {
+            "phase": i.phase,
+            "component": i.component,
+            "description": i.description,
+            "quantity": i.quantity,
+            "unit": i.unit,
+            "unit price": f"{cell(i.unit_price)} {i.unit_currency}",
+            f"amount ({cur})": _m(i.amount),
+        }
+        for i in _items(d)
+    ]
+    out = [
+        render_rows(phase_rows, fmt, title="Phases"),
+        render_rows(items, fmt, title="Line items"),
+    ]
+    if d.transfers:
+        rows = [
+            {
+                "from": t.from_,
+                "to": t.to,
+                "what": t.what,
+                "gigabytes": t.gigabytes,
+                "hours": t.hours,
+                "route": t.route,
+                f"cost ({cur})": _m(t.cost),
+            }
+            for t in d.transfers
+        ]
+        out.append(render_rows(rows, fmt, title="Transfers"))
+    by_region = [{"region": k, f"cost ({cur})": _m(v)} for k, v in d.by_region.items()]
+    by_cur = [
+        {
+            "billed in": k,
+            "amount (billed currency)": _m(v.amount),
+            f"amount ({cur})": _m(v.converted),
+        }
+        for k, v in d.by_currency.items()
+    ]
+    out.append(render_rows(by_region, fmt, title="By region"))
+    out.append(render_rows(by_cur, fmt, title="By currency"))
+    return out
+
+
+def _assumption(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_assumption(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_assumption(v) for v in value)
+    return str(cell(value))
+
+
+def uncertainty_text(u: UncertaintyView, cur: str, fmt: str) -> str:
+    rows = [
+        {
+            "": p.name,
+            f"P10 ({cur})": _m(p.p10),
+            f"P50 ({cur})": _m(p.p50),
+            f"P90 ({cur})": _m(p.p90),
+            f"quoted ({cur})": _m(p.point),
+            "quoted at": f"P{p.point_rank * 100:.0f}",
+        }
+        for p in u.percentiles
+    ]
+    title = f"Uncertainty ({u.samples:,} samples, seed {u.seed})"
+    return render_rows(rows, fmt, title=title)
+
+
+def plan_csv(d: PlanView) -> str:
+    rows = [{"phase": p.phase, **a.model_dump()} for p in d.placements for a in p.alternatives]
+    return render_rows(rows, "csv")
+
+
+def plan_text(d: PlanView, fmt: str) -> str:
+    cur = d.quote.currency
+    out = [quote_text(d.quote, fmt)]
+    for p in d.placements:
+        removed = ", ".join(f"{k} {v:,}" for k, v in p.removed.items() if v) or "none"
+        rows = [
+            {
+                "#": a.rank,
+                "accelerator": a.accelerator,
+                "region": a.region,
+                "pricing": a.pricing,
+                "provider": a.provider,
+                "devices": a.devices or "",
+                "days": a.wall_clock_days if a.devices else "",
+                f"cost ({cur})": "" if a.cost is None else _m(a.cost),
+                "verdict": a.verdict,
+            }
+            for a in p.alternatives
+        ]
+        title = (
+            f"Placement of {p.phase}: {p.allowed:,} of {p.candidates:,} options allowed "
+            f"(removed: {removed})"
+        )
+        out.append(render_rows(rows, fmt, title=title))
+    if d.uncertainty is not None:
+        out.append(uncertainty_text(d.uncertainty, cur, fmt))
+    if d.shock is not None:
+        out.append(shock_text(d.shock, cur, fmt))
+    return "\n\n".join(out)
+
+
+def shock_text(s: ShockView, cur: str, fmt: str) -> str:
+    rows = [
+        {
+            "phase": r.phase,
+            "rule": r.rule,
+            "before": r.before,
+            "after": r.after,
+            f"extra cost ({cur})": _m(r.extra_cost),
+            f"cost of the rule ({cur})": _m(r.rule_cost),
+            "extra days": f"{r.extra_days:+.1f}",
+        }
+        for r in s.replanned
+    ]
+    title = (
+        f"Shock {', '.join(s.shocks)} judged on {s.judged_on}: total {_m(s.total_before)} -> "
+        f"{_m(s.total_after)} {cur} ({_m(s.extra_cost)})"
+    )
+    return render_rows(rows, fmt, title=title) if rows else f"{title}\nno phase affected"
+
+
+def sensitivity_text(v: SensitivityView, fmt: str) -> str:
+    cur = v.currency
+    money = fmt != "csv"  # a spreadsheet gets numbers, a reader separators and cents
+
+    def m(x: float) -> float | str:
+        return _m(x) if money else x
+
+    rows = [
+        {
+            "input": s.input,
+            "low": s.low,
+            "high": s.high,
+            f"total at low ({cur})": m(s.total_at_low),
+            f"total at high ({cur})": m(s.total_at_high),
+            f"swing ({cur})": m(s.swing),
+        }
+        for s in v.swings
+    ]
+    if fmt == "csv":
+        return render_rows(rows, fmt)
+    text = render_rows(rows, fmt, title=f"Sensitivity of {v.name}: total {_m(v.total)} {cur}")
+    if any(s.swing == 0 for s in v.swings):
+        text += (
+            "\n\nA swing of 0 means the input changes the work but not the bill: a commitment's"
+            " minimum term, whole instances or servers, or a fixed device count absorbs it."
+        )
+    return text

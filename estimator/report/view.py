@@ -1,0 +1,276 @@
+"""View models: what a quote, a plan or a comparison shows, built once from the domain objects.
+
+Rounding happens here and only here: money in whole cents, other figures to twelve
+significant digits (the float noise past that is not information). Every displayed total is the
+sum of the displayed items, so printed figures add up exactly. Every format renders from these
+models; the JSON output is their dump (`splitcompute schema --output quote` prints its
+schema). Plans, comparisons and sensitivity are in `report.plan_view`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from estimator.costing import LineItem
+from estimator.findings import Finding
+from estimator.quoting import OfferUsed, Quote
+from estimator.scenario import Scenario, ServePhase
+from estimator.transfers import TransferQuote
+from estimator.uncertainty import Percentiles
+
+SCHEMA_VERSION = "2"
+
+
+def money(amount: float) -> float:
+    """The displayed amount: whole cents."""
+    return round(amount + 0.0, 2)
+
+
+def sig(x: float, digits: int = 12) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, float):
+        return sig(value) if value == value else None
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    return value
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+class LineItemView(_View):
+    phase: str
+    region: str
+    component: str
+    description: str
+    quantity: float = Field(description="Billed units (device-hours, server-hours, kWh, GB).")
+    unit: str
+    unit_price: float = Field(description="Price per unit in unit_currency.")
+    unit_currency: str
+    fx_per_usd: float = Field(description="Units of unit_currency per USD used to convert.")
+    fx_as_of: date
+    billed_amount: float = Field(description="quantity x unit_price, in unit_currency, cents.")
+    amount: float = Field(description="The billed amount in the quote's currency, cents.")
+    currency: str
+
+
+def _item(i: LineItem) -> LineItemView:
+    return LineItemView(
+        **{
+            **i.model_dump(),
+            "quantity": sig(i.quantity),
+            "unit_price": sig(i.unit_price),
+            "amount": money(i.amount),
+            "billed_amount": money(i.billed_amount),
+        }
+    )
+
+
+class PhaseView(_View):
+    name: str
+    kind: str
+    region: str
+    accelerator: str
+    pricing: str
+    provider: str
+    instance: str
+    devices: int
+    device_hours: float
+    wall_clock_days: float
+    cost: float = Field(description="Sum of this phase's displayed line items.")
+    line_items: list[LineItemView]
+    offer: OfferUsed
+    physics: dict[str, Any]
+
+
+class TransferView(_View):
+    from_: str = Field(alias="from")
+    to: str
+    what: str
+    gigabytes: float
+    hours: float
+    route: str
+    cost: float
+    line_items: list[LineItemView]
+
+
+class CurrencyTotal(_View):
+    amount: float = Field(description="Billed in this currency.")
+    converted: float = Field(description="The same in the quote's currency.")
+
+
+class PercentileView(_View):
+    name: str
+    p10: float
+    p50: float
+    p90: float
+    point: float = Field(description="The quote's own figure (catalog prices and defaults).")
+    point_rank: float = Field(description="Share of samples at or below the quote's figure.")
+
+
+class UncertaintyView(_View):
+    samples: int
+    seed: int
+    percentiles: list[PercentileView]
+
+
+class QuoteView(_View):
+    """A quote as shown. JSON output of `splitcompute quote`."""
+
+    schema_version: str = SCHEMA_VERSION
+    name: str
+    as_of: date
+    currency: str
+    total: float = Field(description="Sum of the displayed phase and transfer costs.")
+    phases: list[PhaseView]
+    transfers: list[TransferView]
+    by_region: dict[str, float]
+    by_currency: dict[str, CurrencyTotal]
+    findings: list[Finding]
+    assumptions: dict[str, Any]
+    uncertainty: UncertaintyView | None = None
+
+
+def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteView:
+    phases = [_phase(p) for p in q.phases]
+    moved = [_transfer(t) for t in q.transfers]
+    items = [i for p in phases for i in p.line_items] + [i for t in moved for i in t.line_items]
+    by_region: dict[str, float] = {}
+    billed: dict[str, float] = {}
+    converted: dict[str, float] = {}
+    for i in items:
+        by_region[i.region] = money(by_region.get(i.region, 0.0) + i.amount)
+        billed[i.unit_currency] = money(billed.get(i.unit_currency, 0.0) + i.billed_amount)
+        converted[i.unit_currency] = money(converted.get(i.unit_currency, 0.0) + i.amount)
+    return QuoteView(
+        name=q.name,
+        as_of=q.as_of,
+        currency=q.currency,
+        total=money(sum(p.cost for p in phases) + sum(t.cost for t in moved)),
+        phases=phases,
+        transfers=moved,
+        by_region=by_region,
+        by_currency={k: CurrencyTotal(amount=billed[k], converted=converted[k]) for k in billed},
+        findings=q.findings,
+        assumptions=_shown(q.assumptions),
+        uncertainty=uncertainty,
+    )
+
+
+def _phase(p: Any) -> PhaseView:
+    shown = [_item(i) for i in p.line_items]
+    return PhaseView(
+        name=p.name,
+        kind=p.kind,
+        region=p.region,
+        accelerator=p.accelerator,
+        pricing=p.pricing,
+        provider=p.provider,
+        instance=p.instance,
+        devices=p.devices,
+        device_hours=sig(p.device_hours),
+        wall_clock_days=sig(p.wall_clock_days),
+        cost=money(sum(i.amount for i in shown)),
+        line_items=shown,
+        offer=p.offer,
+        physics=_shown(p.physics),
+    )
+
+
+def _transfer(t: TransferQuote) -> TransferView:
+    shown = [_item(i) for i in t.line_items]
+    return TransferView.model_validate(
+        {
+            "from": t.from_,
+            "to": t.to,
+            "what": t.what,
+            "gigabytes": sig(t.gigabytes),
+            "hours": sig(t.hours),
+            "route": t.route,
+            "cost": money(sum(i.amount for i in shown)),
+            "line_items": shown,
+        }
+    )
+
+
+def uncertainty_view(pct: list[Percentiles], samples: int, seed: int) -> UncertaintyView:
+    return UncertaintyView(
+        samples=samples,
+        seed=seed,
+        percentiles=[
+            PercentileView(
+                name=p.name,
+                p10=money(p.p10),
+                p50=money(p.p50),
+                p90=money(p.p90),
+                point=money(p.point),
+                point_rank=round(p.point_rank, 3),
+            )
+            for p in pct
+        ],
+    )
+
+
+class EstimateView(_View):
+    """A `train` / `serve` estimate as shown: the one phase's placement, physics and money,
+    with its findings. The physics figures are top-level fields (see `estimate_view`)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    schema_version: str = SCHEMA_VERSION
+    kind: str
+    model: str
+    accelerator: str
+    region: str
+    pricing: str
+    provider: str
+    instance: str
+    offer_as_of: date
+    offer_basis: str
+    offer_source: str
+    devices: int
+    device_hours: float
+    wall_clock_days: float
+    cost: float
+    currency: str
+    cost_per_million_output_tokens: float | None = None
+    findings: list[Finding]
+
+
+def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
+    (p,) = quote_view(q).phases
+    (spec,) = scenario.phases
+    physics = {k: v for k, v in p.physics.items() if k not in EstimateView.model_fields}
+    per_million = None
+    rate = p.physics.get("output_tokens_per_s_per_device")
+    if isinstance(spec, ServePhase) and rate:
+        # Tokens served: the demand, or one replica's capacity at full load.
+        per_day = spec.output_tokens_per_day or rate * p.devices * 86_400.0
+        per_million = money(p.cost / (per_day * spec.days) * 1e6)
+    return EstimateView(
+        kind=p.kind,
+        model=scenario.model.preset or scenario.model.name or "custom",
+        accelerator=p.accelerator,
+        region=p.region,
+        pricing=p.pricing,
+        provider=p.provider,
+        instance=p.instance,
+        offer_as_of=p.offer.as_of,
+        offer_basis=p.offer.basis,
+        offer_source=p.offer.source,
+        devices=p.devices,
+        device_hours=p.device_hours,
+        wall_clock_days=p.wall_clock_days,
+        cost=p.cost,
+        currency=q.currency,
+        cost_per_million_output_tokens=per_million,
+        findings=q.findings,
+        **physics,
+    )

@@ -1,0 +1,171 @@
+"""What-if rules: add a hypothetical rule from a date, see which phases it blocks, re-place them.
+
+A shock is NAME=YYYY-MM-DD (NAME from shocks.csv) or the path of a CSV of policy rows. The plan
+is made as usual (the headline). The shocked plan keeps the prices and rates of the plan's date
+and judges the rules on the shock's date, so the two differ only by the rule: the phases it
+blocks are re-placed over every option their site allows (a fixed site becomes "auto"), and
+the report gives the extra cost and delay. For each re-placed phase it also gives what the best
+placement *without* the shock would have cost over the same options: the cost of the rule
+itself, which a new constraint can never make negative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from estimator.context import Context, prepare
+from estimator.errors import InfeasibleError, ScenarioError
+from estimator.planner import Plan, place, with_sites
+from estimator.quoting import quote_context
+from estimator.scenario import AutoSite
+from pricing import Catalog, UnknownIdError
+from pricing.loader import FILE_COL, LINE_COL, read_table
+from pricing.schema import TABLES
+
+
+@dataclass(frozen=True)
+class Replanned:
+    phase: str
+    rule: str
+    before: str
+    after: str
+    extra_cost: float  # after minus the plan's placement, in the plan's currency
+    rule_cost: float  # after minus the best placement over the same options without the shock
+    extra_days: float
+
+
+@dataclass(frozen=True)
+class ShockResult:
+    shocks: list[str]
+    judged_on: date
+    base: Plan  # the plan without the shock (the headline)
+    shocked: Plan  # the plan with the blocked phases re-placed
+    replanned: list[Replanned]
+
+    @property
+    def extra_cost(self) -> float:
+        return self.shocked.quote.total - self.base.quote.total
+
+
+def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date, list[str]]:
+    """The catalog with each shock added as a dated policy row; the latest shock date; the ids."""
+    frames: list[pl.DataFrame] = []
+    dates: list[date] = []
+    known = catalog.table("shocks")
+    for expr in shocks:
+        if expr.endswith(".csv") and "=" not in expr:
+            rows = _shock_file(catalog, expr)
+            frames.append(rows)
+            dates.extend(rows["effective_from"].to_list())
+            continue
+        name, sep, when = expr.partition("=")
+        try:
+            day = date.fromisoformat(when.strip())
+        except ValueError:
+            day = None
+        if not sep or day is None:
+            raise ScenarioError(
+                f"bad shock '{expr}': expected NAME=YYYY-MM-DD or a policies CSV file "
+                f"(names: {', '.join(known['id'].to_list())})",
+                "--shock",
+            )
+        hit = known.filter(pl.col("id") == name.strip())
+        if hit.is_empty():
+            raise ScenarioError(
+                str(UnknownIdError("shock", name.strip(), known["id"].to_list())), "--shock"
+            )
+        frames.append(
+            hit.with_columns(
+                pl.lit(day).alias("effective_from"),
+                pl.lit(None, pl.Date).alias("effective_to"),
+                pl.lit("--shock").alias(FILE_COL),
+                pl.lit(0, pl.Int64).alias(LINE_COL),
+            )
+        )
+        dates.append(day)
+    ids = [i for f in frames for i in f["id"].to_list()]
+
+    def add(policies: pl.DataFrame) -> pl.DataFrame:
+        extra = [f.select([c for c in policies.columns if c in f.columns]) for f in frames]
+        return pl.concat([policies, *extra], how="diagonal_relaxed").select(policies.columns)
+
+    return catalog.with_table("policies", add), max(dates), ids
+
+
+def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
+    path = Path(expr)
+    if not path.is_file():
+        raise ScenarioError(f"shock file '{expr}' does not exist", "--shock")
+    known = {
+        "accelerators": set(catalog.ids("accelerators")),
+        "regions": set(catalog.ids("regions")),
+        "currency": set(catalog.currencies),
+    }
+    rows = read_table(TABLES["policies"], path, str(path), known)
+    if rows.is_empty():
+        raise ScenarioError(f"shock file '{expr}' has no policy rows", "--shock")
+    return rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
+
+
+def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
+    """Plan as usual, then judge the plan under the shock and re-place the phases it blocks."""
+    base = place(c, top_k)
+    cat, day, ids = shocked_catalog(c.catalog, shocks)
+    judged_on = max(day, c.as_of)
+    judged = quote_context(
+        prepare(base.scenario, cat, currency=c.currency, as_of=c.as_of, rules_on=judged_on)
+    )
+    hit = {
+        f.phase: f.code
+        for f in judged.findings
+        if f.severity == "block" and f.code in ids and f.phase
+    }
+    if not hit:
+        return ShockResult(shocks, judged_on, base, base, [])
+    opened = with_sites(base.scenario, {name: {"site": _open(c, name)} for name in hit})
+
+    def again(catalog: Catalog, rules_on: date | None = None) -> Plan:
+        return place(
+            prepare(
+                opened,
+                catalog,
+                currency=c.currency,
+                as_of=c.as_of,
+                objective=c.objective,
+                max_devices=c.max_devices,
+                rules_on=rules_on,
+            ),
+            top_k,
+        )
+
+    try:
+        after = again(cat, judged_on)
+    except InfeasibleError as exc:
+        raise InfeasibleError(f"under {', '.join(shocks)}: {exc.message}", exc.location) from None
+    without = again(c.catalog)
+    was = {p.name: p for p in base.quote.phases}
+    now = {p.name: p for p in after.quote.phases}
+    best = {p.name: p for p in without.quote.phases}
+    moved = [
+        Replanned(
+            phase=name,
+            rule=code,
+            before=f"{was[name].accelerator} @ {was[name].region} ({was[name].pricing})",
+            after=f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})",
+            extra_cost=now[name].cost - was[name].cost,
+            rule_cost=now[name].cost - best[name].cost,
+            extra_days=now[name].wall_clock_days - was[name].wall_clock_days,
+        )
+        for name, code in hit.items()
+    ]
+    return ShockResult(shocks, judged_on, base, after, moved)
+
+
+def _open(c: Context, name: str) -> object:
+    """A blocked phase's site for re-placement: its own auto site, or any option if it was fixed."""
+    site = c.scenario.phase(name).site
+    return site.model_dump() if isinstance(site, AutoSite) else "auto"

@@ -1,0 +1,175 @@
+"""What moves between phases (weights, checkpoints, datasets): its size, route, time and price.
+
+`routes` resolves the egress price and link speed of every pair of regions at a date in one
+frame (lookup order: (from, to-country), (from, '*'), ('*', to-country), ('*', '*')), so a quote
+looks one pair up and a joint placement can price every pair of candidate sites at once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from estimator import compliance, costing
+from estimator.context import Context
+from estimator.errors import ScenarioError
+from estimator.findings import Finding
+from estimator.physics import checkpoint_bytes, weight_bytes
+from estimator.scenario import TrainPhase, Transfer
+from pricing import Catalog
+
+GB = 1e9
+
+
+class TransferQuote(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    from_: str = Field(alias="from")
+    to: str
+    what: str
+    gigabytes: float
+    hours: float
+    route: str
+    cost: float
+    line_items: list[costing.LineItem]
+
+
+def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
+    """Every ordered pair of regions with its egress price and speed: columns from_region,
+    to_region, to_country, price_per_gb, currency, gbps, route_from, route_to, source."""
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
+    pairs = regions.rename({"region": "from_region", "country": "from_country"}).join(
+        regions.rename({"region": "to_region", "country": "to_country"}), how="cross"
+    )
+    table = catalog.dated("transfer", as_of, future=True).select(
+        "from_region", "to_country", "price_per_gb", "currency", "gbps", "source"
+    )
+    tiers = []
+    for i, (src, dst) in enumerate(((True, True), (True, False), (False, True), (False, False))):
+        part = table.filter(
+            (pl.col("from_region") != "*") if src else (pl.col("from_region") == "*"),
+            (pl.col("to_country") != "*") if dst else (pl.col("to_country") == "*"),
+        ).with_columns(
+            pl.col("from_region").alias("route_from"),
+            pl.col("to_country").alias("route_to"),
+            tier=pl.lit(i),
+        )
+        on = [c for c, keep in (("from_region", src), ("to_country", dst)) if keep]
+        joined = (
+            pairs.join(
+                part.drop([c for c in ("from_region", "to_country") if c not in on]),
+                on=on,
+                how="inner",
+            )
+            if on
+            else pairs.join(part.drop("from_region", "to_country"), how="cross")
+        )
+        tiers.append(joined)
+    return (
+        pl.concat(tiers, how="diagonal_relaxed")
+        .sort("tier")
+        .group_by("from_region", "to_region", maintain_order=True)
+        .first()
+        .drop("tier", "from_country")
+    )
+
+
+def size_gb(c: Context, i: int, t: Transfer) -> float:
+    """Gigabytes moved: given, or the model's weights (at the source phase's precision), a
+    checkpoint, or a training phase's dataset."""
+    if t.gigabytes is not None:
+        return t.gigabytes
+    src = c.scenario.phase(t.from_)
+    if t.what == "weights":
+        return weight_bytes(c.model, src.precision or "bf16") / GB
+    if t.what == "checkpoint":
+        return checkpoint_bytes(c.model) / GB
+    if not isinstance(src, TrainPhase):
+        raise ScenarioError(
+            "a dataset transfer from a serving phase needs gigabytes = N",
+            c.where(f"transfers[{i}]"),
+        )
+    return src.tokens * c.catalog.default("dataset_bytes_per_token") / GB
+
+
+def price_transfer(
+    c: Context, i: int, t: Transfer, placed: dict[str, Any], route_table: pl.DataFrame
+) -> tuple[TransferQuote, list[Finding]]:
+    """A transfer between two placed phases (PhaseQuotes by name) and the rules its data meets."""
+    gb = size_gb(c, i, t)
+    src, dst = placed[t.from_], placed[t.to]
+    ends = {"from": t.from_, "to": t.to, "what": t.what, "gigabytes": gb}
+    if src.region == dst.region:
+        within = {"hours": 0.0, "route": f"within {src.region}", "cost": 0.0, "line_items": []}
+        return TransferQuote.model_validate({**ends, **within}), []
+    row = route_table.filter(
+        (pl.col("from_region") == src.region) & (pl.col("to_region") == dst.region)
+    ).join(c.catalog.fx_table(c.as_of), on="currency", how="left")
+    if row.is_empty():
+        raise ScenarioError(
+            f"no transfer price from {src.region} to {dst.region} (and no '*' row)",
+            c.where(f"transfers[{i}]"),
+        )
+    item, hours = _transfer_item(c, t, src.region, dst.region, gb, row)
+    r = row.row(0, named=True)
+    route = f"{src.region} -> {dst.region} ({r['route_from']} -> {r['route_to']})"
+    priced = {"hours": hours, "route": route, "cost": item.amount, "line_items": [item]}
+    return TransferQuote.model_validate({**ends, **priced}), _data_findings(c, t, dst)
+
+
+def _transfer_item(
+    c: Context, t: Transfer, src: str, dst: str, gb: float, row: pl.DataFrame
+) -> tuple[costing.LineItem, float]:
+    """The egress line item of a route row (with its FX rate) and the copy time in hours."""
+    r = row.row(0, named=True)
+    out = row.select(costing.transfer_cost_usd(pl.lit(gb)), costing.transfer_hours(pl.lit(gb)))
+    usd, hours = out.row(0)
+    item = costing.LineItem(
+        phase=t.from_,
+        region=src,
+        component="transfer",
+        description=f"{t.what} {src} -> {dst} at {r['gbps']:g} Gbit/s",
+        quantity=gb,
+        unit="GB",
+        unit_price=r["price_per_gb"],
+        unit_currency=r["currency"],
+        fx_per_usd=r["per_usd"],
+        fx_as_of=r["fx_as_of"],
+        billed_amount=usd * r["per_usd"],
+        amount=usd * c.quote_per_usd,
+        currency=c.currency,
+    )
+    return item, float(hours)
+
+
+def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
+    """A dataset carries its phase's data class to where the destination runs."""
+    if t.what != "dataset":
+        return []
+    src = c.scenario.phase(t.from_)
+    facts = pl.DataFrame(
+        [
+            {
+                "data": src.data,
+                "country": dst.country,
+                "accelerator": dst.accelerator,
+                "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],
+                "tenant_hq": c.scenario.tenant_hq,
+                "ownership": "owned" if dst.pricing == "owned" else "rented",
+            }
+        ]
+    )
+    (matched,) = compliance.matching_rules(facts, c.catalog.table("policies"), c.rules_date)
+    return [
+        Finding(
+            severity=r["effect"],
+            code=r["id"],
+            message=r["message"],
+            phase=f"transfer {t.from_}->{t.to}",
+            source=r["source"],
+        )
+        for r in matched
+    ]

@@ -1,0 +1,88 @@
+"""One evaluation path: a quote is the one-row case of the plan.
+
+The planner's chosen row, the quote of the same option written as a fixed site, and the quote
+of the planner's whole placement must agree to the cent: they are the same evaluation.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from estimator import load_scenario, parse_scenario, plan, quote
+from estimator.context import prepare
+from estimator.evaluate import evaluate, rank
+from estimator.options import OptionQuery, select
+from estimator.planner import with_sites
+from estimator.report.view import quote_view
+from tests.conftest import EXAMPLES
+
+EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_quote_of_the_planned_placements_equals_the_plan(catalog, path):
+    planned = plan(load_scenario(path), catalog)
+    again = quote(planned.scenario, catalog)
+    assert quote_view(again).total == quote_view(planned.quote).total
+    assert [p.model_dump() for p in again.phases] == [p.model_dump() for p in planned.quote.phases]
+    assert again.findings == planned.quote.findings
+
+
+def _auto(**site: list[str]) -> dict:
+    return {
+        "name": "t",
+        "as_of": "2025-11-27",
+        "currency": "CNY",
+        "tenant_hq": "CN",
+        "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [
+            {
+                "name": "serve",
+                "kind": "serve",
+                "days": 90,
+                "input_tokens_per_day": 1e10,
+                "output_tokens_per_day": 2e9,
+                "tpot_ms": 50,
+                "precision": "fp8",
+                "site": site or "auto",
+            }
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "site",
+    [
+        {"regions": ["sg", "jp-tokyo", "us-east"]},
+        {"regions": ["cn-west", "cn-east"]},
+        {"accelerators": ["h100-sxm", "h200"], "pricing": ["on_demand", "spot"]},
+    ],
+)
+def test_every_candidate_row_equals_the_quote_of_its_fixed_site(catalog, site):
+    """Each allowed candidate of the planner, pinned as a fixed site, quotes to the same money,
+    devices, hours and findings as its row in the planner's frame."""
+    scenario = parse_scenario(_auto(**site))
+    c = prepare(scenario, catalog)
+    phase = scenario.phases[0]
+    scored = rank(evaluate(c, phase, select(c.options, OptionQuery.of(phase.site))), c.objective)
+    rows = scored.head(6).to_dicts()
+    assert rows
+    for row in rows:
+        pinned = {
+            "region": row["region"],
+            "accelerator": row["accelerator"],
+            "pricing": row["pricing"],
+            "instance": row["instance"],
+        }
+        if row["option"] != "owned":
+            pinned["provider"] = row["provider"]
+        q = quote(with_sites(scenario, {"serve": {"site": pinned}}), catalog)
+        (p,) = q.phases
+        assert p.cost == pytest.approx(row["total_usd"] * c.quote_per_usd, rel=1e-12)
+        assert p.devices == int(row["devices"])
+        assert p.device_hours == pytest.approx(row["devices"] * row["hours"], rel=1e-12)
+        blocks = [f.code for f in q.findings if f.severity == "block"]
+        if row["verdict"] is None:
+            assert blocks == []
+        else:
+            assert row["verdict"].removeprefix("rule:") in blocks
