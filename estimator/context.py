@@ -34,6 +34,7 @@ class Context:
     currency: str
     quote_per_usd: float
     options: pl.DataFrame
+    latency: pl.DataFrame  # round trip from each region to each market: region, market, rtt_ms
     objective: Objective = "cost"
     max_devices: int | None = None
     # The day rules are judged on: the quote date, or a later day for a what-if shock (prices
@@ -76,10 +77,21 @@ def prepare(
     except ScenarioError as exc:
         raise ScenarioError(exc.message, f"{where}: model") from None
     options = option_table(catalog, day)
+    latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
     for i, phase in enumerate(scenario.phases):
         _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")
     return Context(
-        scenario, catalog, model, day, cur, per_usd, options, objective, max_devices, rules_on
+        scenario,
+        catalog,
+        model,
+        day,
+        cur,
+        per_usd,
+        options,
+        latency,
+        objective,
+        max_devices,
+        rules_on,
     )
 
 

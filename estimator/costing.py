@@ -62,7 +62,7 @@ def cost_columns(
         "energy": (
             server_hours * pl.col("server_power_w") / 1000.0 * pl.col("pue"),
             pl.col("electricity_price_kwh"),
-            "region_per_usd",
+            "energy_per_usd",
         ),
         "operations": (
             server_hours,
@@ -141,7 +141,7 @@ def line_items(row: dict[str, Any], phase: str, currency: str, per_usd: float) -
     items = []
     for component, desc, unit, local in _parts(row):
         rate, as_of = (
-            (row["region_per_usd"], row["region_fx_as_of"])
+            (row["energy_per_usd"], row["energy_fx_as_of"])
             if local
             else (row["per_usd"], row["fx_as_of"])
         )
@@ -155,7 +155,7 @@ def line_items(row: dict[str, Any], phase: str, currency: str, per_usd: float) -
                 quantity=row[f"{component}_quantity"],
                 unit=unit,
                 unit_price=row[f"{component}_unit_price"],
-                unit_currency=row["region_currency" if local else "currency"],
+                unit_currency=row["energy_currency" if local else "currency"],
                 fx_per_usd=rate,
                 fx_as_of=as_of,
                 billed_amount=usd * rate,
@@ -167,7 +167,7 @@ def line_items(row: dict[str, Any], phase: str, currency: str, per_usd: float) -
 
 
 def _parts(row: dict[str, Any]) -> list[tuple[Component, str, str, bool]]:
-    """(component, description, unit, billed in the region's currency) of an option row."""
+    """(component, description, unit, billed in the electricity's currency) of an option row."""
     if row["option"] == "rented":
         desc = f"{row['provider']} {row['instance']} {row['pricing']}"
         if row["billed_hours"] > row["hours"] + 1e-9:

@@ -65,6 +65,8 @@ def evaluate(c: Context, phase: Phase, candidates: pl.DataFrame) -> pl.DataFrame
     """Every candidate with its physics, `devices`, `hours`, money columns (USD, with line-item
     detail), rule facts, `precision_ok` and `verdict` (null = allowed)."""
     df = with_rule_facts(candidates, data=phase.data, tenant_hq=c.scenario.tenant_hq)
+    if isinstance(phase, ServePhase):
+        df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
     if isinstance(phase, TrainPhase):
         if (
             c.objective == "time"
@@ -109,6 +111,13 @@ def evaluate(c: Context, phase: Phase, candidates: pl.DataFrame) -> pl.DataFrame
         pl.col("accelerator").is_in(sorted(supports(c.catalog, precision))).alias("precision_ok"),
     )
     return df.with_columns(findings.verdict(c, phase).alias("verdict"))
+
+
+def users_rtt(c: Context, users: str) -> pl.DataFrame:
+    """Per region, `rtt_ms` to the phase's users: their market's round trip, or for "foreign"
+    users (outside China) the nearest market abroad."""
+    market = pl.col("market") != "cn" if users == "foreign" else pl.col("market") == users
+    return c.latency.filter(market).group_by("region").agg(pl.col("rtt_ms").min())
 
 
 def _joined(

@@ -74,6 +74,8 @@ def _memory_message(r: Row, c: Context, p: Phase) -> str:
 
 def _capacity_when(c: Context, p: Phase) -> pl.Expr:
     over = pl.col("devices") > c.max_devices if c.max_devices else pl.lit(False)
+    # What the provider says it can rent (offers.csv max_devices), where it says so.
+    over = over | (pl.col("billed_devices") > pl.col("max_devices")).fill_null(False)
     if isinstance(p, ServePhase) and p.devices:
         over = over | (pl.col("devices_needed") > p.devices)
     return over
@@ -82,6 +84,11 @@ def _capacity_when(c: Context, p: Phase) -> pl.Expr:
 def _capacity_message(r: Row, c: Context, p: Phase) -> str:
     if isinstance(p, ServePhase) and p.devices and (r["devices_needed"] or 0) > p.devices:
         return f"{_n(p.devices)} devices given; the demand at peak needs {_n(r['devices_needed'])}"
+    if r.get("max_devices") is not None and r["billed_devices"] > r["max_devices"]:
+        return (
+            f"needs {_n(r['billed_devices'])} x {r['accelerator']}; {r['provider']} offers at most "
+            f"{_n(r['max_devices'])} ({r['instance']} {r['pricing']})"
+        )
     cap = _n(c.max_devices or 0)
     return f"needs {_n(r['devices'])} x {r['accelerator']}, more than --max-devices {cap}"
 
@@ -97,6 +104,15 @@ def _deadline_message(r: Row, c: Context, p: Phase) -> str:
     return f"takes {days} days on {_n(r['devices'])} devices; deadline is {deadline:g} days"
 
 
+def _latency_missed(p: Phase) -> pl.Expr:
+    """TPOT unreachable, or prefill plus the network round trip over the TTFT target."""
+    assert isinstance(p, ServePhase)
+    slow = ~pl.col("meets_tpot")
+    if p.ttft_ms is not None:
+        slow = slow | (pl.col("ttft_ms") + _rtt(p) > p.ttft_ms)
+    return slow.fill_null(True)
+
+
 def _latency_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, ServePhase)
     if not r["meets_tpot"]:
@@ -104,9 +120,11 @@ def _latency_message(r: Row, c: Context, p: Phase) -> str:
             f"no batch meets TPOT {p.tpot_ms:g} ms on {r['tensor_parallel']} x {r['accelerator']}: "
             "a single sequence's decode step is already slower"
         )
+    rtt = r.get("rtt_ms") or 0.0
     return (
-        f"TTFT {r['ttft_ms']:,.0f} ms for {p.input_len:,} input tokens exceeds the "
-        f"{p.ttft_ms:g} ms target on {r['tensor_parallel']} x {r['accelerator']}"
+        f"TTFT {r['ttft_ms'] + rtt:,.0f} ms ({r['ttft_ms']:,.0f} ms prefill of {p.input_len:,} "
+        f"input tokens on {r['tensor_parallel']} x {r['accelerator']} + {rtt:,.0f} ms round trip "
+        f"to users {_where(p)}) exceeds the {p.ttft_ms:g} ms target"
     )
 
 
@@ -141,11 +159,7 @@ BLOCKING: tuple[Check, ...] = (
         "latency-target-missed",
         "block",
         "latency",
-        lambda c, p: (
-            pl.lit(False)
-            if _train(p)
-            else ~(pl.col("meets_tpot") & pl.col("meets_ttft")).fill_null(False)
-        ),
+        lambda c, p: pl.lit(False) if _train(p) else _latency_missed(p),
         _latency_message,
     ),
     Check(
@@ -175,39 +189,26 @@ def _age(c: Context) -> pl.Expr:
     return (pl.lit(c.as_of) - pl.col("offer_as_of")).dt.total_days()
 
 
-def _users_far(slow: bool) -> Callable[[Context, Phase], pl.Expr]:
-    """Users in China served from abroad; `slow`: the round trip alone exceeds the TTFT target."""
-
-    def when(c: Context, p: Phase) -> pl.Expr:
-        if not isinstance(p, ServePhase) or p.users != "CN":
-            return pl.lit(False)
-        too_slow = pl.col("rtt_ms_to_cn") >= p.ttft_ms if p.ttft_ms is not None else pl.lit(False)
-        return (pl.col("country") != "CN") & (too_slow if slow else ~too_slow)
-
-    return when
+def _rtt(p: Phase) -> pl.Expr:
+    """The network round trip to the phase's users (0 where unknown or not serving)."""
+    return pl.col("rtt_ms").fill_null(0.0) if isinstance(p, ServePhase) else pl.lit(0.0)
 
 
-def _users_far_message(r: Row, c: Context, p: Phase) -> str:
-    ttft = p.ttft_ms if isinstance(p, ServePhase) else None
-    slow = ttft is not None and r["rtt_ms_to_cn"] >= ttft
-    extra = f", more than the {ttft:g} ms TTFT target" if slow else ""
-    return f"users in China are ~{r['rtt_ms_to_cn']:g} ms round trip from {r['region']}{extra}"
+def _users_far(c: Context, p: Phase) -> pl.Expr:
+    """Users far from the site while no TTFT target judges it (with one, latency decides)."""
+    if not isinstance(p, ServePhase) or p.ttft_ms is not None:
+        return pl.lit(False)
+    return _rtt(p) > c.catalog.default("far_users_rtt_ms")
+
+
+def _where(p: Phase) -> str:
+    users = p.users if isinstance(p, ServePhase) else ""
+    return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
 
 
 _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figures"}
 
 ADVISORY: tuple[Check, ...] = (
-    Check(
-        "price-after-date",
-        "warn",
-        "",
-        lambda c, p: _age(c) < 0,
-        lambda r, c, p: (
-            f"the {r['provider']} price is from {r['offer_as_of']}, after the quote date: the "
-            "catalog has no earlier price for this option"
-        ),
-        "offer_source",
-    ),
     Check(
         "stale-price",
         "warn",
@@ -248,7 +249,7 @@ ADVISORY: tuple[Check, ...] = (
         "owned-capex",
         "info",
         "",
-        lambda c, p: pl.col("option") == "owned",
+        lambda c, p: (pl.col("option") == "owned") & pl.col("server_price").is_not_null(),
         lambda r, c, p: (
             f"uses {_n(r['billed_devices'] / r['unit_devices'])} "
             f"server{'s' if r['billed_devices'] > r['unit_devices'] else ''} worth "
@@ -272,8 +273,28 @@ ADVISORY: tuple[Check, ...] = (
         )
         for basis in ("estimate", "derived")
     ),
-    Check("users-far", "warn", "", _users_far(slow=True), _users_far_message),
-    Check("users-far", "info", "", _users_far(slow=False), _users_far_message),
+    Check(
+        "users-far",
+        "warn",
+        "",
+        _users_far,
+        lambda r, c, p: (
+            f"users {_where(p)} are ~{r['rtt_ms']:,.0f} ms round trip from {r['region']}: more "
+            f"than the {c.catalog.default('far_users_rtt_ms'):g} ms a reply can take and still "
+            "feel immediate (set ttft_ms to judge it against a target)"
+        ),
+    ),
+    Check(
+        "sku-only",
+        "warn",
+        "",
+        lambda c, p: pl.col("evidence") == "sku",
+        lambda r, c, p: (
+            f"{r['provider']} bills a SKU for {r['instance']} in {r['region']}, but no listing "
+            "shows the machine there: the capacity is not shown to exist (ask the provider)"
+        ),
+        "offer_source",
+    ),
 )
 
 

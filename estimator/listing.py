@@ -19,8 +19,16 @@ _FILTER_COLUMNS: dict[str, dict[str, str]] = {
         "offers": "accelerator",
         "hardware": "accelerator",
         "efficiency": "accelerator",
+        "supply": "accelerator",
+        "resale": "accelerator",
     },
-    "region": {"regions": "id", "offers": "region", "transfer": "from_region"},
+    "region": {
+        "regions": "id",
+        "offers": "region",
+        "transfer": "from_region",
+        "electricity": "region",
+        "latency": "region",
+    },
     "provider": {"offers": "provider"},
     "pricing": {"offers": "pricing"},
 }
@@ -29,50 +37,27 @@ _MONEY = {
     "offers": ("price_per_device_hour", "currency"),
     "hardware": ("price", "currency"),
     "transfer": ("price_per_gb", "currency"),
-    "regions": ("electricity_price_kwh", "currency"),
+    "electricity": ("price_kwh", "currency"),
 }
+_PROV = ["basis", "as_of", "stale"]
 _NARROW = {
     "offers": [
-        "provider",
-        "region",
-        "accelerator",
-        "instance",
-        "pricing",
-        "price",
-        "currency",
-        "min_term_days",
-        "basis",
-        "as_of",
-        "stale",
+        "provider", "region", "accelerator", "instance", "pricing", "price", "currency",
+        "min_term_days", "evidence", *_PROV,
     ],
     "hardware": [
-        "id",
-        "accelerator",
-        "server",
-        "devices_per_server",
-        "price",
-        "currency",
-        "life_years",
-        "region_scope",
-        "basis",
-        "as_of",
-        "stale",
+        "id", "accelerator", "server", "devices_per_server", "price", "currency", "life_years",
+        "region_scope", *_PROV,
     ],
     "policies": ["id", "effective_from", "effective_to", "effect", "message"],
-    "regions": [
-        "id",
-        "name",
-        "country",
-        "jurisdiction",
-        "price",
-        "currency",
-        "pue",
-        "rtt_ms_to_cn",
-        "basis",
-        "as_of",
-        "stale",
+    "regions": ["id", "name", "country", "jurisdiction", "currency", "pue", *_PROV],
+    "electricity": ["region", "price", "currency", "tariff", *_PROV],
+    "latency": ["region", "market", "rtt_ms", *_PROV],
+    "supply": [
+        "accelerator", "country", "tenant_hq", "effective_from", "effective_to", "purchasable",
+        "lead_time_days", "max_devices_per_buyer",
     ],
-}
+}  # fmt: skip
 
 
 def catalog_rows(
@@ -88,11 +73,13 @@ def catalog_rows(
     sort: str | None = None,
     as_of: date,
     wide: bool = True,
+    history: bool = False,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows and the columns to show. Money is shown as `price` in `currency` (default: as listed),
-    with the listed figure kept as `list_price` / `list_currency`."""
+    with the listed figure kept as `list_price` / `list_currency`. A dated table (offers,
+    hardware, fx, electricity...) shows the rows valid on `as_of`, or every row with `history`."""
     filters = {"accelerator": accelerator, "region": region, "provider": provider}
-    df = _filtered(cat, table, {**filters, "pricing": pricing})
+    df = _filtered(cat, table, {**filters, "pricing": pricing}, None if history else as_of)
     df = _priced(cat, table, df, currency, as_of)
     if max_price is not None:
         if max_price <= 0:
@@ -111,8 +98,10 @@ def catalog_rows(
     return df.to_dicts(), columns
 
 
-def _filtered(cat: Catalog, table: str, filters: dict[str, str | None]) -> pl.DataFrame:
-    df = cat.table(table)
+def _filtered(
+    cat: Catalog, table: str, filters: dict[str, str | None], on: date | None
+) -> pl.DataFrame:
+    df = cat.table(table) if on is None else cat.dated(table, on, future=False)
     for flag, value in filters.items():
         if value is None:
             continue
@@ -169,3 +158,12 @@ def _sorted(df: pl.DataFrame, sort: str | None) -> pl.DataFrame:
         key = "_usd" if sort == "price" and "_usd" in df.columns else sort
         df = df.sort(key, nulls_last=True, maintain_order=True)
     return df.drop("_usd", strict=False)
+
+
+def why_empty(cat: Catalog, table: str, region: str | None) -> str:
+    """What to tell a user whose filters matched nothing: for offers in a region, the region's
+    own note on what is (not) published there."""
+    if table == "offers" and region is not None:
+        note = cat.region(region).get("note") or ""
+        return f"no offer in {region} matches: {note}".strip()
+    return "no rows match"

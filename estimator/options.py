@@ -5,10 +5,14 @@ date) or bought hardware in a region where it can run. `option_table` lays every
 one frame with what money and rules need; `OptionQuery` says which of them a phase may use,
 built the same way from a fixed site, an auto site or command-line flags; `select` applies it.
 
-Two policies live here and nowhere else:
+Three policies live here and nowhere else:
 - spot capacity (reclaimable at any time) is a candidate only when the query names "spot";
+- an offer whose capacity rests on a billing SKU alone (no listing shows the machine in that
+  region) is a candidate only for a fixed site, which names it, or when the query names "sku";
 - bought hardware ("owned") is a candidate whenever the pricing is left open or names it, so
   renting and buying compete on the same evaluation.
+A fixed site that matches no option is still evaluated (`placeholder`): its physics and rules
+are judged and it is reported unpriced.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class OptionQuery:
     pricing: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
     instances: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    fixed: bool = False  # one named site: what it names is asked for, SKU-only capacity included
 
     @classmethod
     def of(cls, site: SiteSpec) -> OptionQuery:
@@ -52,6 +58,7 @@ class OptionQuery:
                 pricing=(site.pricing,),
                 providers=() if site.provider is None else (site.provider,),
                 instances=() if site.instance is None else (site.instance,),
+                fixed=True,
             )
         if isinstance(site, AutoSite):
             return cls(
@@ -59,13 +66,16 @@ class OptionQuery:
                 accelerators=tuple(site.accelerators),
                 pricing=tuple(site.pricing),
                 providers=tuple(site.providers),
+                evidence=tuple(site.evidence),
             )
         return cls()
 
     @classmethod
     def placed(cls, p: Placement) -> OptionQuery:
         """Exactly the option a quoted phase is placed at."""
-        return cls((p.region,), (p.accelerator,), (p.pricing,), (p.provider,), (p.instance,))
+        return cls(
+            (p.region,), (p.accelerator,), (p.pricing,), (p.provider,), (p.instance,), fixed=True
+        )
 
     def expr(self) -> pl.Expr:
         """True for the options this query allows (the one place the policies are applied)."""
@@ -82,6 +92,10 @@ class OptionQuery:
         ]
         if "spot" not in self.pricing:
             conds.append(pl.col("pricing") != "spot")
+        evidence = self.evidence or ("listed", "reported")
+        if not self.fixed or self.evidence:
+            # Owned hardware has no offer evidence: what is bought is there.
+            conds.append(pl.col("evidence").is_null() | pl.col("evidence").is_in(list(evidence)))
         return pl.all_horizontal(conds) if conds else pl.lit(True)
 
 
@@ -90,18 +104,46 @@ def select(options: pl.DataFrame, query: OptionQuery) -> pl.DataFrame:
     return options.filter(query.expr())
 
 
+def placeholder(options: pl.DataFrame, site: Site) -> pl.DataFrame:
+    """A fixed site that matches no option, as a one-row candidate with no price: the region's
+    and the device's facts, instances of one scale-up domain, every money column null."""
+    region = options.filter(pl.col("region") == site.region).head(1)
+    device = options.filter(pl.col("accelerator") == site.accelerator).head(1)
+    facts = {
+        "option_id": 2**32 - 1,
+        "option": "owned" if site.pricing == "owned" else "rented",
+        "ownership": "owned" if site.pricing == "owned" else "rented",
+        "provider": site.provider or "(no offer)",
+        "region": site.region,
+        "accelerator": site.accelerator,
+        "pricing": site.pricing,
+        "instance": site.instance or "(no offer)",
+    }
+    row = pl.DataFrame([facts]).with_columns(
+        *[pl.lit(region[c][0] if region.height else None).alias(c) for c in _REGION_FACTS],
+        *[pl.lit(device[c][0] if device.height else None).alias(c) for c in _DEVICE_FACTS],
+    )
+    row = row.with_columns(pl.col("scaleup_size").alias("unit_devices"))
+    return pl.concat([options.clear(), row], how="diagonal_relaxed").select(options.columns)
+
+
+_REGION_FACTS = ("country",)
+_DEVICE_FACTS = ("accelerator_origin", "scaleup_size")
+
+
 def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     """Every option at `as_of`, rented and owned, one row each, with FX, region and rule facts.
 
     Columns: option_id, option ('rented' | 'owned'), ownership, provider, region, country,
     accelerator, accelerator_origin, scaleup_size, pricing, instance, unit_devices,
-    price_per_device_hour, price_low, price_high, min_term_days, server_price, server_power_w,
-    life_years, opex_fraction_per_year, currency, per_usd, fx_as_of, electricity_price_kwh,
-    region_currency, region_per_usd, region_fx_as_of, pue, rtt_ms_to_cn, offer_as_of,
-    offer_source, basis. Money columns of the other kind are null.
+    price_per_device_hour, price_low, price_high, min_term_days, evidence, max_devices,
+    server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
+    fx_as_of, pue, electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of,
+    energy_as_of, energy_source, offer_as_of, offer_source, basis. Money columns of the other
+    kind are null; the electricity row is the region's latest on or before `as_of`.
     """
     fx = catalog.fx_table(as_of).select("currency", "per_usd", "fx_as_of")
-    regions = _regions(catalog, fx)
+    regions = _regions(catalog, fx, as_of)
     devices = catalog.table("accelerators").select(
         pl.col("id").alias("accelerator"),
         pl.col("origin").alias("accelerator_origin"),
@@ -124,19 +166,21 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     )
 
 
-def _regions(catalog: Catalog, fx: pl.DataFrame) -> pl.DataFrame:
-    regions = catalog.table("regions").select(
-        pl.col("id").alias("region"),
-        "country",
-        pl.col("currency").alias("region_currency"),
-        "electricity_price_kwh",
-        "pue",
-        "rtt_ms_to_cn",
+def _regions(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country", "pue")
+    power = catalog.dated("electricity", as_of, future=False).select(
+        "region",
+        pl.col("price_kwh").alias("electricity_price_kwh"),
+        pl.col("currency").alias("energy_currency"),
+        pl.col("as_of").alias("energy_as_of"),
+        pl.col("source").alias("energy_source"),
     )
     local = fx.rename(
-        {"currency": "region_currency", "per_usd": "region_per_usd", "fx_as_of": "region_fx_as_of"}
+        {"currency": "energy_currency", "per_usd": "energy_per_usd", "fx_as_of": "energy_fx_as_of"}
     )
-    return regions.join(local, on="region_currency", how="left")
+    return regions.join(power, on="region", how="left").join(
+        local, on="energy_currency", how="left"
+    )
 
 
 _PROVENANCE = (
@@ -148,8 +192,8 @@ _PROVENANCE = (
 
 
 def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
-    """The offer rows valid on the date."""
-    return catalog.dated("offers", as_of).select(
+    """The offer rows valid on the date (as exchange rates: a price not yet known is no price)."""
+    return catalog.dated("offers", as_of, future=False).select(
         pl.lit("rented").alias("option"),
         "provider",
         "region",
@@ -161,6 +205,8 @@ def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
         "price_low",
         "price_high",
         "min_term_days",
+        "evidence",
+        "max_devices",
         *_PROVENANCE,
     )
 
@@ -168,7 +214,7 @@ def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
 def _owned(catalog: Catalog, as_of: date, regions: pl.DataFrame) -> pl.DataFrame:
     """Hardware that can be bought, in every region its scope allows."""
     return (
-        catalog.dated("hardware", as_of)
+        catalog.dated("hardware", as_of, future=False)
         .join(regions.select("region", "country"), how="cross")
         .filter((pl.col("region_scope") == "*") | (pl.col("region_scope") == pl.col("country")))
         .select(

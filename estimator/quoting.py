@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict
 from estimator import compliance, findings, transfers
 from estimator.context import Context
 from estimator.costing import LineItem, line_items
-from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, rank
 from estimator.findings import Finding
-from estimator.options import OptionQuery, select
+from estimator.options import OptionQuery, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS
 from estimator.scenario import Site, TrainPhase
+from pricing import FxRate
 
 STALE_FX_DAYS = 92
 
@@ -40,6 +40,7 @@ class OfferUsed(BaseModel):
     basis: str
     as_of: date
     source: str
+    evidence: str | None  # listed / sku / reported (rented offers); None for bought hardware
 
 
 class PhaseQuote(BaseModel):
@@ -59,8 +60,9 @@ class PhaseQuote(BaseModel):
     device_hours: float
     wall_clock_days: float
     cost: float
+    priced: bool  # False: nothing to price it at (its cost is 0 and the total excludes it)
     line_items: list[LineItem]
-    offer: OfferUsed
+    offer: OfferUsed | None  # None: no option to price the site at
     physics: dict[str, Any]
 
 
@@ -92,45 +94,65 @@ class Quote(BaseModel):
         return pl.DataFrame([i.model_dump() for i in self.line_items()])
 
 
-def candidates(c: Context, i: int, phase: Phase) -> pl.DataFrame:
-    """The options a fixed site matches; none is a bad site (the error says what exists)."""
+def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
+    """The options a fixed site matches; when none does, a placeholder with no price and a note
+    on what the catalog has there instead (the site is still judged: physics, rules)."""
     site = phase.site
     assert isinstance(site, Site)
     match = select(c.options, OptionQuery.of(site))
     if not match.is_empty():
-        return match
+        return match, None
     what = "owned hardware" if site.pricing == "owned" else f"{site.pricing} offer"
     msg = f"no {what} for {site.accelerator} in {site.region}"
     if site.provider:
         msg += f" from {site.provider}"
-    same = c.options.filter(
-        (pl.col("region") == site.region) & (pl.col("accelerator") == site.accelerator)
-    )
-    there = sorted(set(same["pricing"].to_list()))
-    elsewhere = sorted(
-        set(
-            c.options.filter(
-                (pl.col("accelerator") == site.accelerator) & (pl.col("pricing") == site.pricing)
-            )["region"].to_list()
-        )
-    )
-    if there:
+    at = (pl.col("region") == site.region) & (pl.col("accelerator") == site.accelerator)
+    there = sorted(set(c.options.filter(at)["pricing"].to_list()))
+    like = (pl.col("accelerator") == site.accelerator) & (pl.col("pricing") == site.pricing)
+    elsewhere = sorted(set(c.options.filter(like)["region"].to_list()))
+    later = _first_dated(c, site)
+    if later is not None:
+        msg += f" valid on {c.as_of} (the catalog's first price is from {later})"
+    elif there:
         msg += f" (there: {', '.join(there)})"
     elif elsewhere:
         msg += f" ({site.pricing} {site.accelerator} is offered in: {', '.join(elsewhere)})"
-    raise ScenarioError(msg, c.where(f"phases[{i}].site"))
+    return placeholder(c.options, site), msg
+
+
+def _first_dated(c: Context, site: Site) -> date | None:
+    """The earliest price of a site that only has prices dated after the quote."""
+    table = "hardware" if site.pricing == "owned" else "offers"
+    rows = c.catalog.table(table).filter(
+        (pl.col("accelerator") == site.accelerator)
+        & (pl.col("as_of") > c.as_of)
+        & (
+            (pl.col("region_scope").is_in(["*", c.catalog.region(site.region)["country"]]))
+            if table == "hardware"
+            else (pl.col("region") == site.region) & (pl.col("pricing") == site.pricing)
+        )
+    )
+    if site.provider and table == "offers":
+        rows = rows.filter(pl.col("provider") == site.provider)
+    day = rows["as_of"].min()
+    return day if isinstance(day, date) else None
 
 
 def placed_phase(
-    c: Context, phase: Phase, chosen: pl.DataFrame
+    c: Context, phase: Phase, chosen: pl.DataFrame, missing: str | None = None
 ) -> tuple[PhaseQuote, list[Finding]]:
-    """The quote of one phase at one evaluated option (a one-row frame), and its findings."""
+    """The quote of one phase at one evaluated option (a one-row frame), and its findings;
+    `missing` says why a fixed site had no option to price."""
     row = chosen.row(0, named=True)
-    items = (
-        [] if row["total_usd"] is None else line_items(row, phase.name, c.currency, c.quote_per_usd)
-    )
+    priced = row["total_usd"] is not None
+    items = line_items(row, phase.name, c.currency, c.quote_per_usd) if priced else []
     columns = TRAINING_COLUMNS if isinstance(phase, TrainPhase) else SERVING_COLUMNS
     (found,) = findings.findings(chosen, c, phase)
+    if missing:
+        why = f"{missing}: add a negotiated price with --catalog DIR (an offers.csv row)"
+        found = [
+            f.model_copy(update={"message": why}) if f.code == "unpriced" else f for f in found
+        ]
     pq = PhaseQuote(
         name=phase.name,
         kind=phase.kind,
@@ -144,8 +166,11 @@ def placed_phase(
         device_hours=float(row["devices"] * row["hours"]),
         wall_clock_days=float(row["hours"] / 24.0),
         cost=sum(i.amount for i in items),
+        priced=priced,
         line_items=items,
-        offer=OfferUsed(
+        offer=None
+        if row["offer_as_of"] is None
+        else OfferUsed(
             provider=row["provider"],
             instance=row["instance"],
             pricing=row["pricing"],
@@ -153,6 +178,7 @@ def placed_phase(
             basis=row["basis"],
             as_of=row["offer_as_of"],
             source=row["offer_source"],
+            evidence=row["evidence"],
         ),
         physics={k: row[k] for k in columns if k in row},
     )
@@ -163,9 +189,10 @@ def quote_context(c: Context) -> Quote:
     """Quote a scenario whose sites are all fixed."""
     placed: dict[str, PhaseQuote] = {}
     found: list[Finding] = []
-    for i, phase in enumerate(c.scenario.phases):
-        evaluated = rank(evaluate(c, phase, candidates(c, i, phase)), c.objective)
-        pq, phase_findings = placed_phase(c, phase, evaluated.head(1))
+    for phase in c.scenario.phases:
+        options, missing = candidates(c, phase)
+        evaluated = rank(evaluate(c, phase, options), c.objective)
+        pq, phase_findings = placed_phase(c, phase, evaluated.head(1), missing)
         placed[phase.name] = pq
         found += phase_findings
     route_table = transfers.routes(c.catalog, c.as_of)
@@ -191,21 +218,21 @@ def quote_context(c: Context) -> Quote:
     )
 
 
-def _rates(c: Context, items: list[LineItem]) -> dict[str, tuple[float, date, str | None]]:
-    rates: dict[str, tuple[float, date, str | None]] = {
-        i.unit_currency: (i.fx_per_usd, i.fx_as_of, None) for i in items
+def _rates(c: Context, items: list[LineItem]) -> dict[str, FxRate]:
+    """The rate of every currency the quote uses: those its items are billed in, and its own."""
+    return {
+        cur: c.catalog.rate(cur, c.as_of) for cur in {i.unit_currency for i in items} | {c.currency}
     }
-    own = c.catalog.rate(c.currency, c.as_of)
-    rates[c.currency] = (own.per_usd, own.as_of, own.source)
-    return rates
 
 
 def fx_findings(c: Context, items: list[LineItem]) -> list[Finding]:
-    """An exchange rate much older than the quote date is worth knowing (USD is the base)."""
+    """An exchange rate much older than the quote date is worth knowing (USD is the base, and
+    a peg is fixed by its central bank: neither goes stale)."""
     out = []
-    for cur, (_, as_of, source) in sorted(_rates(c, items).items()):
+    for cur, rate in sorted(_rates(c, items).items()):
+        as_of, source = rate.as_of, rate.source
         age = (c.as_of - as_of).days
-        if cur != "USD" and age > STALE_FX_DAYS:
+        if cur != "USD" and not rate.peg and age > STALE_FX_DAYS:
             out.append(
                 Finding(
                     severity="info",
@@ -222,20 +249,26 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         "as_of": c.as_of.isoformat(),
         "catalog": ", ".join(c.catalog.origin),
         "fx_per_usd": {
-            cur: {"per_usd": rate, "as_of": day.isoformat()}
-            for cur, (rate, day, _) in sorted(_rates(c, items).items())
+            cur: {"per_usd": r.per_usd, "as_of": r.as_of.isoformat(), "peg": r.peg}
+            for cur, r in sorted(_rates(c, items).items())
         },
-        "offers": {
-            p.name: f"{p.provider} {p.instance} {p.pricing} in {p.region} "
-            f"({p.offer.basis}, as of {p.offer.as_of}; {p.offer.source})"
-            for p in phases
-        },
+        "offers": {p.name: _offer_text(p) for p in phases},
         "physics": {p.name: physics_summary(p) for p in phases},
         "tenant_hq": c.scenario.tenant_hq,
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
     }
+
+
+def _offer_text(p: PhaseQuote) -> str:
+    if p.offer is None:
+        return f"none: {p.accelerator} {p.pricing} in {p.region} has no price in the catalog"
+    o = p.offer
+    return (
+        f"{p.provider} {p.instance} {p.pricing} in {p.region} "
+        f"({o.basis}, row as of {o.as_of}; {o.source})"
+    )
 
 
 def physics_summary(p: PhaseQuote) -> str:

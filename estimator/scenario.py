@@ -26,7 +26,7 @@ from pydantic import (
 
 from estimator.errors import ScenarioError
 from pricing.errors import suggest
-from pricing.schema import Arch, DataClass, TrainWorkload
+from pricing.schema import Arch, DataClass, Evidence, TrainWorkload, Users
 from pricing.schema import SitePricing as Pricing
 
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
@@ -49,12 +49,15 @@ class Site(_Strict):
 
 
 class AutoSite(_Strict):
-    """A site the planner chooses; each list (empty = any) narrows the search."""
+    """A site the planner chooses; each list (empty = any) narrows the search. Spot capacity is
+    a candidate only when `pricing` names it; offers whose capacity rests on a billing SKU alone
+    only when `evidence` names "sku" (empty = listed or reported capacity)."""
 
     regions: list[str] = Field(default_factory=list)
     accelerators: list[str] = Field(default_factory=list)
     pricing: list[Pricing] = Field(default_factory=list)
     providers: list[str] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class ModelInput(_Strict):
@@ -132,7 +135,9 @@ class TrainPhase(_Phase):
 
 class ServePhase(_Phase):
     kind: Literal["serve"]
-    users: str = "CN"
+    # The market the users are in (latency.csv); "foreign" = anywhere outside China, judged
+    # by the nearest market abroad.
+    users: Users = "cn"
     days: Positive
     # Daily demand; without it the fleet is one replica at full load (a capacity estimate).
     input_tokens_per_day: Positive | None = None
@@ -144,6 +149,11 @@ class ServePhase(_Phase):
     peak_to_average: Annotated[float, Field(ge=1)] | None = None
     # Devices per replica (default: searched); `devices` is the whole fleet.
     replica_devices: PositiveInt | None = None
+
+    @field_validator("users", mode="before")
+    @classmethod
+    def _market(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value  # "CN" reads as "cn"
 
     @model_validator(mode="after")
     def _demand(self) -> ServePhase:

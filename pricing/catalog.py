@@ -37,6 +37,7 @@ class FxRate:
     per_usd: float
     as_of: date
     source: str
+    peg: bool = False
 
 
 # The embedded tables; tests point this at a frozen copy (tests/fixtures/catalog).
@@ -192,8 +193,8 @@ class Catalog:
         """The rows of a dated table valid on `on`: per series (the key without `as_of`), the
         latest row with `as_of` on or before it. With `future`, a series whose rows all come
         later contributes its earliest row (its `as_of` then says it postdates `on`)."""
-        table = TABLES[name]
         df = self.table(name)
+        table = TABLES[name]
         if not table.history:
             return df
         series = list(table.series_key)
@@ -273,7 +274,7 @@ class Catalog:
                 f"no exchange rate for {currency} on or before {as_of} (earliest is {first})"
             )
         row = usable.row(-1, named=True)
-        return FxRate(currency, row["per_usd"], row["as_of"], row["source"])
+        return FxRate(currency, row["per_usd"], row["as_of"], row["source"], row["peg"] == "yes")
 
     def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date) -> float:
         if from_cur == to_cur:

@@ -23,6 +23,14 @@ DataClass = Literal["public", "personal", "important"]
 Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
+# What shows that a provider has an offer's capacity in that region: it lists the machine there
+# (console, catalog, price page), it only bills a SKU there, or the press reports it.
+Evidence = Literal["listed", "sku", "reported"]
+# Where a serving phase's users are: mainland China, or markets abroad.
+Market = Literal["cn", "sea", "mena", "eu", "us"]
+# A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).
+Users = Literal[Market, "foreign"]
+YesNo = Literal["yes", "no"]
 
 BASIS: tuple[str, ...] = get_args(Basis)
 PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
@@ -33,6 +41,9 @@ DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
 EFFECTS: tuple[str, ...] = get_args(Effect)
 ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)
+EVIDENCE: tuple[str, ...] = get_args(Evidence)
+MARKETS: tuple[str, ...] = get_args(Market)
+YES_NO: tuple[str, ...] = get_args(YesNo)
 
 
 @dataclass(frozen=True)
@@ -141,9 +152,28 @@ TABLES: dict[str, Table] = {
                 Column("country", pattern="country"),
                 Column("jurisdiction"),
                 Column("currency", ref="currency"),
-                _pos("electricity_price_kwh"),
                 Column("pue", "float", ge=1),
-                Column("rtt_ms_to_cn", "float", ge=0),
+            ),
+        ),
+        Table(
+            "electricity",
+            key=("region", "as_of"),
+            history=True,
+            columns=(
+                Column("region", ref="regions"),
+                _pos("price_kwh"),
+                Column("currency", ref="currency"),
+                Column("tariff"),
+            ),
+        ),
+        Table(
+            "latency",
+            key=("region", "market", "as_of"),
+            history=True,
+            columns=(
+                Column("region", ref="regions"),
+                Column("market", choices=MARKETS),
+                Column("rtt_ms", "float", ge=0),
             ),
         ),
         Table(
@@ -162,6 +192,8 @@ TABLES: dict[str, Table] = {
                 Column("min_term_days", "int", ge=0),
                 _pos("price_low", optional=True),
                 _pos("price_high", optional=True),
+                Column("evidence", choices=EVIDENCE),
+                Column("max_devices", "int", optional=True, ge=1),
             ),
         ),
         Table(
@@ -187,7 +219,12 @@ TABLES: dict[str, Table] = {
             "fx",
             key=("currency", "as_of"),
             history=True,
-            columns=(Column("currency"), _pos("per_usd")),
+            # A peg ("yes") is fixed by its central bank: its rate does not go stale.
+            columns=(
+                Column("currency"),
+                _pos("per_usd"),
+                Column("peg", choices=("yes",), optional=True),
+            ),
         ),
         Table(
             "transfer",
@@ -224,6 +261,41 @@ TABLES: dict[str, Table] = {
                 Column("effect", choices=EFFECTS),
                 *RULE_MATCH_COLUMNS,
                 Column("message"),
+            ),
+        ),
+        Table(
+            "supply",
+            key=("accelerator", "country", "tenant_hq", "effective_from"),
+            columns=(
+                Column("accelerator", ref="accelerators", wildcard=True),
+                Column("country", pattern="country", wildcard=True),
+                Column("tenant_hq", pattern="country", wildcard=True),
+                Column("effective_from", "date"),
+                Column("effective_to", "date", optional=True),
+                Column("purchasable", choices=YES_NO),
+                Column("lead_time_days", "int", optional=True, ge=0),
+                Column("max_devices_per_buyer", "int", optional=True, ge=1),
+                Column("per_days", "int", optional=True, ge=1),
+                Column("message"),
+            ),
+        ),
+        Table(
+            "resale",
+            key=("accelerator", "age_years"),
+            columns=(
+                Column("accelerator", ref="accelerators", wildcard=True),
+                Column("age_years", "float", ge=0),
+                Column("value_fraction", "float", ge=0, le=1),
+            ),
+        ),
+        Table(
+            "aliases",
+            key=("kind", "system", "name"),
+            columns=(
+                Column("kind", choices=("region", "accelerator")),
+                Column("system"),
+                Column("name"),
+                Column("id"),
             ),
         ),
         Table(
@@ -276,4 +348,5 @@ ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "efficiency": (("mfu_low", "mfu", False), ("mfu", "mfu_high", False)),
     "models": (("active_params_b", "total_params_b", False),),
     "policies": (("effective_from", "effective_to", True),),
+    "supply": (("effective_from", "effective_to", True),),
 }

@@ -25,9 +25,12 @@ ABROAD = [
 ]
 OFFER_HEADER = (
     "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
-    "currency,min_term_days,price_low,price_high,basis,note,source,as_of\n"
+    "currency,min_term_days,price_low,price_high,evidence,max_devices,basis,note,source,as_of\n"
 )
-GOOD_OFFER = "acme,sg,h100-sxm,acme-8x,8,on_demand,1.50,USD,0,,,published,,https://acme.example/prices,2025-11-01\n"
+GOOD_OFFER = (
+    "acme,sg,h100-sxm,acme-8x,8,on_demand,1.50,USD,0,,,listed,,published,,"
+    "https://acme.example/prices,2025-11-01\n"
+)
 
 
 def test_embedded_catalogs_validate_and_have_provenance(catalog):
@@ -182,7 +185,8 @@ def test_override_replaces_by_key_and_adds(write, catalog):
     same_day = row["as_of"].isoformat()
     replaced = (
         f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
-        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,published,negotiated,contract 42,"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,published,negotiated,"
+        "contract 42,"
         f"{same_day}\n"
     )
     path = write("cat/offers.csv", OFFER_HEADER + replaced + GOOD_OFFER)
@@ -193,6 +197,7 @@ def test_override_replaces_by_key_and_adds(write, catalog):
         (pl.col("provider") == row["provider"])
         & (pl.col("instance") == row["instance"])
         & (pl.col("pricing") == row["pricing"])
+        & (pl.col("as_of") == row["as_of"])
     )
     assert new.filter(key)["price_per_device_hour"].to_list() == [0.99]
     assert new.filter(pl.col("provider") == "acme").height == 1
@@ -206,7 +211,8 @@ def test_override_with_a_later_date_adds_price_history(write, catalog):
     row = catalog.offers(accelerator="h100-sxm", region="sg").row(0, named=True)
     later = (
         f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
-        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,published,negotiated,contract 42,"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,published,negotiated,"
+        "contract 42,"
         "2030-01-01\n"
     )
     merged = load_catalog(write("cat/offers.csv", OFFER_HEADER + later).parent)
@@ -220,9 +226,8 @@ def test_override_with_a_later_date_adds_price_history(write, catalog):
 
 def test_override_can_add_a_region_used_by_its_offers(write):
     regions = (
-        "id,name,country,jurisdiction,currency,electricity_price_kwh,pue,rtt_ms_to_cn,"
-        "basis,note,source,as_of\n"
-        "my-cyberjaya,Cyberjaya,MY,southeast-asia,MYR,0.45,1.4,60,estimate,,my notes,2025-11-01\n"
+        "id,name,country,jurisdiction,currency,pue,basis,note,source,as_of\n"
+        "my-cyberjaya,Cyberjaya,MY,southeast-asia,MYR,1.4,estimate,,my notes,2025-11-01\n"
     )
     write("cat/regions.csv", regions)
     path = write("cat/offers.csv", OFFER_HEADER + GOOD_OFFER.replace(",sg,", ",my-cyberjaya,"))

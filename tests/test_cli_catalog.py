@@ -98,10 +98,11 @@ def test_unknown_accelerator_is_one_line_exit_2(runner):
 def test_bad_override_lists_every_problem(runner, write):
     header = (
         "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
-        "currency,min_term_days,price_low,price_high,basis,note,source,as_of\n"
+        "currency,min_term_days,price_low,price_high,evidence,max_devices,basis,note,source,as_of\n"
     )
     path = write(
-        "cat/offers.csv", header + "x,sg,h100-sxm,i,8,on_demand,-1,USD,0,,,published,,s,Nov 2025\n"
+        "cat/offers.csv",
+        header + "x,sg,h100-sxm,i,8,on_demand,-1,USD,0,,,listed,,published,,s,Nov 2025\n",
     )
     result = runner.invoke(app, ["catalog", "offers", "--catalog", str(path.parent)])
     assert result.exit_code == 2

@@ -22,7 +22,7 @@ def _rented(price=2.0, unit=8, min_term_days=0, per_usd=1.0) -> dict:
         "opex_fraction_per_year": None,
         "per_usd": per_usd,
         "electricity_price_kwh": 0.1,
-        "region_per_usd": 1.0,
+        "energy_per_usd": 1.0,
         "pue": 1.3,
     }
 
@@ -39,7 +39,7 @@ def _owned(price=1_000_000.0, unit=8, per_usd=7.0) -> dict:
         "opex_fraction_per_year": 0.05,
         "per_usd": per_usd,
         "electricity_price_kwh": 0.4,
-        "region_per_usd": 7.0,
+        "energy_per_usd": 7.0,
         "pue": 1.2,
     }
 

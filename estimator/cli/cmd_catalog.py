@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -26,8 +27,8 @@ def catalog_cmd(
     table: Annotated[
         str,
         typer.Argument(
-            help="accelerators, regions, offers, hardware, fx, "
-            "transfer, efficiency, policies, shocks, defaults or models."
+            help="accelerators, regions, offers, hardware, fx, electricity, latency, "
+            "transfer, supply, resale, efficiency, policies, shocks, defaults or models."
         ),
     ],
     accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,
@@ -43,16 +44,20 @@ def catalog_cmd(
     currency: CurrencyOpt = None,
     sort: Annotated[str | None, typer.Option(help="Sort by this column.")] = None,
     as_of: AsOfOpt = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="Every dated row, not only those valid --as-of.")
+    ] = False,
     fmt: FormatOpt = "table",
     catalog_dir: CatalogDir = None,
 ) -> None:
     """List a catalog table, filtered, with prices in one currency and stale rows flagged."""
     check_format(fmt)
-    from estimator.listing import catalog_rows
+    from estimator.listing import catalog_rows, why_empty
     from estimator.report.rows import render_rows
 
+    cat = load_catalog(catalog_dir)
     rows, columns = catalog_rows(
-        load_catalog(catalog_dir),
+        cat,
         table,
         accelerator=accelerator,
         region=region,
@@ -63,8 +68,56 @@ def catalog_cmd(
         sort=sort,
         as_of=parse_date(as_of, "--as-of") or date.today(),
         wide=fmt != "table",
+        history=history,
     )
     if not rows:
-        typer.echo("no rows match", err=True)
+        reason = why_empty(cat, table, region)
+        if fmt in ("json", "csv"):  # a consumer still gets a valid (empty) document
+            typer.echo(render_rows([], fmt, columns))
+        typer.echo(reason, err=fmt in ("json", "csv"))
         return
     typer.echo(render_rows(rows, fmt, columns))
+
+
+@app.command("import-skypilot")
+@clean_errors
+def import_skypilot_cmd(
+    path: Annotated[Path, typer.Argument(help="A SkyPilot catalog vms.csv you downloaded.")],
+    provider: Annotated[
+        str | None,
+        typer.Option(help="aws, gcp, lambda, oci... (default: the file's folder name)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date the prices were read (default today).")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write offers.csv rows here (a new file)."),
+    ] = None,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Offer rows (offers.csv columns) from a SkyPilot vms.csv, for a --catalog DIR. Regions
+    and GPU names map through the catalog's aliases.csv; rows that do not map are counted."""
+    from estimator.errors import ScenarioError
+    from estimator.report.rows import render_rows
+    from pricing.skypilot import import_vms
+
+    cloud = provider or path.resolve().parent.name
+    if not path.is_file():
+        raise ScenarioError("no such file", str(path))
+    if output is not None and output.exists():
+        raise ScenarioError(
+            "exists already: choose a new file (nothing is overwritten)", "--output"
+        )
+    day = parse_date(as_of, "--as-of") or date.today()
+    result = import_vms(load_catalog(catalog_dir), path.read_bytes(), str(path), cloud, day)
+    text = render_rows(result.offers.to_dicts(), "csv", result.offers.columns)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+    skipped = "; ".join(f"{n:,} {why}" for why, n in result.skipped.items())
+    typer.echo(
+        f"{result.offers.height:,} offer rows" + (f"; skipped {skipped}" if skipped else ""),
+        err=True,
+    )

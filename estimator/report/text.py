@@ -62,6 +62,8 @@ def quote_csv(d: QuoteView) -> str:
 def quote_text(d: QuoteView, fmt: str) -> str:
     md = fmt == "markdown"
     head = f"{d.name} — as of {d.as_of} — total {_m(d.total)} {d.currency}"
+    if d.unpriced:
+        head += f" (excludes unpriced: {', '.join(d.unpriced)})"
     out = [f"# {head}" if md else head, *_quote_tables(d, fmt)]
     if d.findings:
         rows = [
@@ -91,7 +93,7 @@ def _quote_tables(d: QuoteView, fmt: str) -> list[str]:
             "devices": p.devices,
             "device_hours": p.device_hours,
             "wall_clock_days": p.wall_clock_days,
-            f"cost ({cur})": _m(p.cost),
+            f"cost ({cur})": _m(p.cost) if p.priced else "unpriced",
         }
         for p in d.phases
     ]

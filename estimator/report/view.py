@@ -85,8 +85,9 @@ class PhaseView(_View):
     device_hours: float
     wall_clock_days: float
     cost: float = Field(description="Sum of this phase's displayed line items.")
+    priced: bool = Field(description="False: no price for this site (cost 0, not in the total).")
     line_items: list[LineItemView]
-    offer: OfferUsed
+    offer: OfferUsed | None
     physics: dict[str, Any]
 
 
@@ -129,6 +130,7 @@ class QuoteView(_View):
     as_of: date
     currency: str
     total: float = Field(description="Sum of the displayed phase and transfer costs.")
+    unpriced: list[str] = Field(description="Phases with no price: the total excludes them.")
     phases: list[PhaseView]
     transfers: list[TransferView]
     by_region: dict[str, float]
@@ -154,6 +156,7 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         as_of=q.as_of,
         currency=q.currency,
         total=money(sum(p.cost for p in phases) + sum(t.cost for t in moved)),
+        unpriced=[p.name for p in phases if not p.priced],
         phases=phases,
         transfers=moved,
         by_region=by_region,
@@ -178,6 +181,7 @@ def _phase(p: Any) -> PhaseView:
         device_hours=sig(p.device_hours),
         wall_clock_days=sig(p.wall_clock_days),
         cost=money(sum(i.amount for i in shown)),
+        priced=p.priced,
         line_items=shown,
         offer=p.offer,
         physics=_shown(p.physics),
@@ -232,9 +236,8 @@ class EstimateView(_View):
     pricing: str
     provider: str
     instance: str
-    offer_as_of: date
-    offer_basis: str
-    offer_source: str
+    offer: OfferUsed | None
+    priced: bool
     devices: int
     device_hours: float
     wall_clock_days: float
@@ -250,7 +253,7 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
     physics = {k: v for k, v in p.physics.items() if k not in EstimateView.model_fields}
     per_million = None
     rate = p.physics.get("output_tokens_per_s_per_device")
-    if isinstance(spec, ServePhase) and rate:
+    if isinstance(spec, ServePhase) and rate and p.priced:
         # Tokens served: the demand, or one replica's capacity at full load.
         per_day = spec.output_tokens_per_day or rate * p.devices * 86_400.0
         per_million = money(p.cost / (per_day * spec.days) * 1e6)
@@ -262,9 +265,8 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         pricing=p.pricing,
         provider=p.provider,
         instance=p.instance,
-        offer_as_of=p.offer.as_of,
-        offer_basis=p.offer.basis,
-        offer_source=p.offer.source,
+        offer=p.offer,
+        priced=p.priced,
         devices=p.devices,
         device_hours=p.device_hours,
         wall_clock_days=p.wall_clock_days,

@@ -1,0 +1,222 @@
+"""The embedded catalogs as an analyst would audit them: public sources, dated history, evidence
+of capacity, exchange rates back to 2021, and the seed's regions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import date
+from importlib import resources
+
+import polars as pl
+import pytest
+
+from estimator import load_scenario, parse_scenario, plan, quote
+from estimator.cli import app
+from pricing import load_catalog
+from pricing.schema import TABLES
+from tests.conftest import EXAMPLES, ROOT
+
+DATA = resources.files("pricing") / "data"
+# A path on somebody's machine, not a public reference.
+LOCAL = re.compile(
+    r"(^|[\s;(,\"'])(/(work|tmp|home|root|Users|mnt|var)/|file:|\.\./|~/)|shared/reference"
+)
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_every_row_cites_a_public_source_with_date_and_basis(name):
+    with (DATA / TABLES[name].file).open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows, name
+    for line, row in enumerate(rows, start=2):
+        assert row["source"].strip(), f"{name}.csv:{line}: no source"
+        assert not LOCAL.search(row["source"]), f"{name}.csv:{line}: local path in source"
+        assert not LOCAL.search(row.get("note") or ""), f"{name}.csv:{line}: local path in note"
+        assert row["as_of"] and row["basis"], f"{name}.csv:{line}: as_of and basis required"
+
+
+def test_the_local_path_check_can_fail():
+    assert LOCAL.search("via /work/shared/reference/accelerators.md")
+    assert LOCAL.search("../shared/reference/prices")
+    assert not LOCAL.search("github:NVIDIA/NeMo docs/x.md @abc ; https://arxiv.org/abs/2412.19437")
+
+
+def _series(cat, day):
+    key = (
+        (pl.col("provider") == "lambda")
+        & (pl.col("region") == "us-east")
+        & (pl.col("accelerator") == "h100-sxm")
+        & (pl.col("pricing") == "on_demand")
+    )
+    return cat.dated("offers", day).filter(key)
+
+
+def test_price_history_picks_the_row_valid_on_the_date(catalog):
+    rows = catalog.table("offers").filter(
+        (pl.col("provider") == "lambda")
+        & (pl.col("region") == "us-east")
+        & (pl.col("accelerator") == "h100-sxm")
+    )
+    assert rows.height >= 2  # a dated series, not one row
+    for day in (date(2025, 11, 27), date(2026, 3, 1), date(2026, 11, 29)):
+        (row,) = _series(catalog, day).iter_rows(named=True)
+        valid = rows.filter(pl.col("as_of") <= day).sort("as_of")
+        assert row["as_of"] == valid["as_of"][-1]
+        assert row["price_per_device_hour"] == valid["price_per_device_hour"][-1]
+
+
+LAMBDA = """
+name = "lambda"
+as_of = 2025-11-27
+currency = "USD"
+[model]
+preset = "llama-3.1-8b"
+[[phases]]
+name = "train"
+tokens = 1e11
+devices = 16
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", provider = "lambda" }
+"""
+
+
+def test_quotes_on_two_dates_use_the_rows_valid_on_each(write, catalog):
+    s = load_scenario(write("lambda.toml", LAMBDA))
+    early, late = quote(s, catalog), quote(s, catalog, as_of=date(2026, 11, 29))
+    for q in (early, late):
+        (row,) = _series(catalog, q.as_of).iter_rows(named=True)
+        (p,) = q.phases
+        assert p.offer is not None and p.offer.as_of == row["as_of"]
+        assert f"row as of {row['as_of']}" in q.assumptions["offers"]["train"]
+        assert p.line_items[0].unit_price == row["price_per_device_hour"]
+    assert early.total != late.total
+
+
+def test_sku_only_capacity_is_left_out_of_auto_sites_and_flagged_when_named(catalog):
+    data = {
+        "name": "doha",
+        "as_of": "2025-11-27",
+        "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {
+                "name": "p",
+                "tokens": 1e11,
+                "devices": 16,
+                "site": {"regions": ["qa-doha"], "pricing": ["on_demand", "reserved_1y"]},
+            }
+        ],
+    }
+    sku = catalog.dated("offers", date(2025, 11, 27)).filter(pl.col("region") == "qa-doha")
+    assert sku.height and set(sku["evidence"]) == {"sku"}
+    from estimator.errors import InfeasibleError
+
+    with pytest.raises(InfeasibleError, match="no allowed placement among 0 options"):
+        plan(parse_scenario(data), catalog)
+    data["phases"][0]["site"]["evidence"] = ["sku"]
+    asked = plan(parse_scenario(data), catalog).quote
+    assert asked.phases[0].region == "qa-doha"
+    assert "sku-only" in {f.code for f in asked.findings}
+
+
+def test_fx_goes_back_to_2021_for_every_currency_used(catalog):
+    used = set()
+    for name, column in (("offers", "currency"), ("hardware", "currency"),
+                         ("electricity", "currency"), ("transfer", "currency"),
+                         ("regions", "currency")):  # fmt: skip
+        used |= set(catalog.table(name)[column].to_list())
+    for cur in sorted(used):
+        rate = catalog.rate(cur, date(2021, 1, 1))
+        assert rate.per_usd > 0 and rate.as_of <= date(2021, 1, 1), cur
+    cny = catalog.table("fx").filter(pl.col("currency") == "CNY")
+    assert cny.height >= 60  # monthly
+
+
+def test_every_region_has_electricity_and_latency_to_every_market(catalog):
+    regions = set(catalog.ids("regions"))
+    power = catalog.dated("electricity", date(2026, 11, 29))
+    assert set(power["region"]) == regions
+    lat = catalog.table("latency")
+    pairs = {(r, m) for r, m in lat.select("region", "market").iter_rows()}
+    markets = {"cn", "sea", "mena", "eu", "us"}
+    assert {(r, m) for r in regions for m in markets} <= pairs
+
+
+def test_singapore_power_is_not_a_household_tariff(catalog):
+    sg = catalog.dated("electricity", date(2025, 11, 27)).filter(pl.col("region") == "sg")
+    assert "household" not in sg["tariff"][0].lower()
+    assert "High Tension" in sg["tariff"][0]
+
+
+def test_johor_listing_says_no_public_price(runner):
+    result = runner.invoke(app, ["catalog", "offers", "--region", "my-johor"])
+    assert result.exit_code == 0
+    assert "NO PUBLIC GPU RENTAL PRICE" in result.stdout and "--catalog" in result.stdout
+    as_json = runner.invoke(app, ["catalog", "offers", "--region", "my-johor", "-f", "json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
+
+
+def test_seed_regions_and_chips_are_covered(catalog):
+    offers = catalog.table("offers")
+    h800_cn = offers.filter(
+        (pl.col("accelerator") == "h800") & pl.col("region").str.starts_with("cn-")
+    )
+    assert h800_cn.height >= 2  # DeepSeek-V3's and MiniMax-M1's stated rental figures
+    gulf = offers.filter(pl.col("region").is_in(["ae-uae", "ae-abudhabi", "qa-doha", "sa-dammam"]))
+    assert set(gulf["evidence"]) >= {"listed", "sku"}
+    ascend = offers.filter(pl.col("accelerator").is_in(["ascend-910b", "ascend-910c"]))
+    assert set(ascend["basis"]) == {"derived"}
+    assert catalog.accelerator("ascend-910b")["bf16_tflops"] == 280
+
+
+def test_diffusion_rule_never_blocked_and_new_rules_are_dated(catalog):
+    p = catalog.table("policies")
+    diffusion = p.filter(pl.col("id") == "us-ai-diffusion-offshore-access").row(0, named=True)
+    assert diffusion["effect"] == "warn"
+    assert diffusion["effective_to"] == date(2025, 5, 13)
+    assert "2025-05-15" in diffusion["message"] + diffusion["note"]
+    text = " ".join(p["message"].to_list()).lower()
+    assert "state-funded" in text and "case-by-case" in text
+
+
+def test_imported_skypilot_rows_load_as_a_catalog_override(runner, tmp_path):
+    out = tmp_path / "cat" / "offers.csv"
+    out.parent.mkdir()
+    src = ROOT / "tests" / "fixtures" / "skypilot" / "aws_vms.csv"
+    args = [
+        "import-skypilot",
+        str(src),
+        "--provider",
+        "aws",
+        "--as-of",
+        "2026-11-20",
+        "-o",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 GPU not in the catalog; 1 region not mapped" in result.stderr
+    merged = load_catalog(out.parent)
+    new = merged.table("offers").filter(pl.col("as_of") == date(2026, 11, 20))
+    assert new.height == 5
+    spot = new.filter((pl.col("region") == "us-east") & (pl.col("pricing") == "spot")).row(
+        0, named=True
+    )
+    assert spot["price_per_device_hour"] == pytest.approx(17.628 / 8)
+    assert spot["price_high"] == pytest.approx(19.1 / 8)
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "nothing is overwritten" in again.stderr
+
+
+def test_gcp_gpu_rows_say_the_host_is_not_included(runner):
+    src = ROOT / "tests" / "fixtures" / "skypilot" / "gcp_vms.csv"
+    result = runner.invoke(app, ["import-skypilot", str(src), "--provider", "gcp"])
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert rows and all("host VM is billed separately" in r["note"] for r in rows)
+
+
+def test_examples_quote_on_the_new_catalog(catalog):
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        q = quote(path, catalog)
+        assert q.total > 0, path.name
