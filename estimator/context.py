@@ -14,6 +14,7 @@ from typing import Literal
 import polars as pl
 
 from estimator.errors import ScenarioError
+from estimator.market import fleet_options, with_supply
 from estimator.options import option_table
 from estimator.physics import ModelSpec, resolve_model
 from estimator.scenario import AutoSite, Scenario, Site
@@ -40,6 +41,9 @@ class Context:
     # The day rules are judged on: the quote date, or a later day for a what-if shock (prices
     # and rates stay those of `as_of`, so the shocked plan differs only by the rule).
     rules_on: date | None = None
+    # Phases whose start may slip until bought hardware arrives (re-placement after a shock)
+    # instead of rejecting the purchase for its lead time.
+    slip: frozenset[str] = frozenset()
 
     @property
     def rules_date(self) -> date:
@@ -58,6 +62,7 @@ def prepare(
     objective: Objective = "cost",
     max_devices: int | None = None,
     rules_on: date | None = None,
+    slip: frozenset[str] = frozenset(),
 ) -> Context:
     day = as_of or scenario.as_of
     where = scenario.source
@@ -76,7 +81,11 @@ def prepare(
         raise ScenarioError(str(exc), f"{where}: model.preset") from None
     except ScenarioError as exc:
         raise ScenarioError(exc.message, f"{where}: model") from None
-    options = option_table(catalog, day)
+    for i, f in enumerate(scenario.fleet):
+        _check_fleet(catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
+    listed = option_table(catalog, day)
+    options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
+    options = with_supply(catalog, options, scenario.tenant_hq, day)
     latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
     for i, phase in enumerate(scenario.phases):
         _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")
@@ -92,6 +101,7 @@ def prepare(
         objective,
         max_devices,
         rules_on,
+        slip,
     )
 
 
@@ -110,6 +120,14 @@ def _latest(catalog: Catalog, table: str) -> date:
     day = catalog.table(table)["as_of"].max()
     assert isinstance(day, date)
     return day
+
+
+def _check_fleet(catalog: Catalog, region: str, accelerator: str, loc: str) -> None:
+    for kind, value in (("region", region), ("accelerator", accelerator)):
+        try:
+            catalog.get(f"{kind}s", value)
+        except UnknownIdError as exc:
+            raise ScenarioError(str(exc), f"{loc}.{kind}") from None
 
 
 def _check_site(catalog: Catalog, options: pl.DataFrame, site: object, loc: str) -> None:

@@ -32,73 +32,116 @@ def billed_hours(hours: pl.Expr, min_term_days: pl.Expr) -> pl.Expr:
     return pl.max_horizontal(hours, min_term_days.cast(pl.Float64) * HOURS_PER_DAY)
 
 
+COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")
+
+
 def cost_columns(
     devices: pl.Expr,
     hours: pl.Expr,
     price_factor: pl.Expr | None = None,
     *,
+    accounting: str = "project",
     detail: bool = False,
+    prefix: str = "",
 ) -> list[pl.Expr]:
-    """Money for running `devices` for `hours` at each option row.
+    """Money for running `devices` for `hours` at each option row, in one accounting view.
 
     Each component is a quantity times a unit price in the billing currency (the line items a
     quote shows), and its amount in USD:
-      rented:  compute    = billed device-hours x price per device-hour
-      owned:   hardware   = server-hours x capex / (life_years x 8760)
-               energy     = kWh (server power x PUE x hours) x regional tariff
-               operations = server-hours x capex x opex_fraction_per_year / 8760
-    `price_factor` scales the rental price or the capex (sampling). `detail` adds each
-    component's `_quantity` and `_unit_price` columns (a quote's line items; a sweep skips them).
+      rented  compute    = device-hours x price per device-hour; in the project view the hours
+                           of a commitment's whole term, in the amortised view those used
+      owned   capital    = servers x price          } project view: what the plan commits,
+              resale     = -servers x price x resale_fraction (at the plan's horizon)
+              hardware   = server-hours x price / (life_years x 8760)   (amortised view)
+      owned and fleet:
+              energy     = kWh (server power x PUE x hours) x the region's tariff
+              operations = server-hours x capital x opex_fraction_per_year / 8760
+    A fleet's capital is sunk: it pays energy and operations only. `price_factor` scales the
+    rental price or the capital (sampling). `detail` adds each component's `_quantity` and
+    `_unit_price` (a quote's line items; a sweep skips them); `prefix` names another view's
+    columns beside the first.
     """
     factor = price_factor if price_factor is not None else pl.lit(1.0)
-    rented = pl.col("option") == "rented"
     units = billed_devices(devices, pl.col("unit_devices"))
-    server_hours = units / pl.col("unit_devices") * hours
-    rent_hours = billed_hours(hours, pl.col("min_term_days"))
+    project = accounting == "project"
+    rent_hours = billed_hours(hours, pl.col("min_term_days")) if project else hours
+    parts = _components(units, hours, rent_hours, factor, project)
+    option = pl.col("option")
+    out = [
+        units.alias(f"{prefix}billed_devices"),
+        pl.when(option == "rented")
+        .then(rent_hours)
+        .otherwise(hours)
+        .alias(f"{prefix}billed_hours"),
+    ]
+    for name, (quantity, unit_price, rate, applies) in parts.items():
+        out.append(
+            pl.when(applies)
+            .then(quantity * unit_price / pl.col(rate))
+            .otherwise(0.0)
+            .alias(f"{prefix}{name}_usd")
+        )
+        if detail:
+            out += [
+                pl.when(applies).then(quantity).otherwise(0.0).alias(f"{prefix}{name}_quantity"),
+                pl.when(applies)
+                .then(unit_price)
+                .otherwise(0.0)
+                .alias(f"{prefix}{name}_unit_price"),
+            ]
+    return out
+
+
+def _components(
+    units: pl.Expr, hours: pl.Expr, rent_hours: pl.Expr, factor: pl.Expr, project: bool
+) -> dict[str, tuple[pl.Expr, pl.Expr, str, pl.Expr]]:
+    """Per component: quantity, unit price, the FX column it converts with, where it applies."""
+    option = pl.col("option")
+    servers = units / pl.col("unit_devices")
+    server_hours = servers * hours
     capex = pl.col("server_price") * factor
-    parts = {
-        "compute": (units * rent_hours, pl.col("price_per_device_hour") * factor, "per_usd"),
-        "hardware": (server_hours, capex / (pl.col("life_years") * HOURS_PER_YEAR), "per_usd"),
+    bought = option == "owned"
+    return {
+        "compute": (
+            units * rent_hours,
+            pl.col("price_per_device_hour") * factor,
+            "per_usd",
+            option == "rented",
+        ),
+        "capital": (servers, capex, "per_usd", bought & pl.lit(project)),
+        "resale": (
+            servers,
+            -capex * pl.col("resale_fraction"),
+            "per_usd",
+            bought & pl.lit(project),
+        ),
+        "hardware": (
+            server_hours,
+            capex / (pl.col("life_years") * HOURS_PER_YEAR),
+            "per_usd",
+            bought & pl.lit(not project),
+        ),
         "energy": (
             server_hours * pl.col("server_power_w") / 1000.0 * pl.col("pue"),
             pl.col("electricity_price_kwh"),
             "energy_per_usd",
+            option != "rented",
         ),
         "operations": (
             server_hours,
             capex * pl.col("opex_fraction_per_year") / HOURS_PER_YEAR,
             "per_usd",
+            option != "rented",
         ),
     }
-    out = [
-        units.alias("billed_devices"),
-        pl.when(rented).then(rent_hours).otherwise(hours).alias("billed_hours"),
-    ]
-    for name, (quantity, unit_price, rate) in parts.items():
-        applies = rented if name == "compute" else ~rented
-        out.append(
-            pl.when(applies)
-            .then(quantity * unit_price / pl.col(rate))
-            .otherwise(0.0)
-            .alias(f"{name}_usd")
-        )
-        if detail:
-            out += [
-                pl.when(applies).then(quantity).otherwise(0.0).alias(f"{name}_quantity"),
-                pl.when(applies).then(unit_price).otherwise(0.0).alias(f"{name}_unit_price"),
-            ]
-    return out
 
 
-def total_usd() -> pl.Expr:
+def total_usd(prefix: str = "") -> pl.Expr:
     """Sum of the components; null when any is unknown (e.g. no exchange rate for the date), so
     an unpriced option can never look free."""
-    return (
-        pl.col("compute_usd")
-        + pl.col("hardware_usd")
-        + pl.col("energy_usd")
-        + pl.col("operations_usd")
-    ).alias("total_usd")
+    return pl.sum_horizontal(
+        [pl.col(f"{prefix}{c}_usd") for c in COMPONENTS], ignore_nulls=False
+    ).alias(f"{prefix}total_usd")
 
 
 def transfer_cost_usd(gigabytes: pl.Expr) -> pl.Expr:
@@ -112,7 +155,7 @@ def transfer_hours(gigabytes: pl.Expr) -> pl.Expr:
 
 # -- line items ------------------------------------------------------------------------------
 
-Component = Literal["compute", "hardware", "energy", "operations", "transfer"]
+Component = Literal["compute", "capital", "resale", "hardware", "energy", "operations", "transfer"]
 
 
 class LineItem(BaseModel):
@@ -135,26 +178,34 @@ class LineItem(BaseModel):
     currency: str
 
 
-def line_items(row: dict[str, Any], phase: str, currency: str, per_usd: float) -> list[LineItem]:
-    """The items of one priced option row (`cost_columns(..., detail=True)`), in `currency`
-    at `per_usd` units per USD."""
+def line_items(
+    row: dict[str, Any],
+    phase: str,
+    currency: str,
+    per_usd: float,
+    *,
+    accounting: str = "project",
+    prefix: str = "",
+) -> list[LineItem]:
+    """The items of one priced option row (`cost_columns(..., detail=True, prefix=...)`), in
+    `currency` at `per_usd` units per USD."""
     items = []
-    for component, desc, unit, local in _parts(row):
+    for component, desc, unit, local in _parts(row, accounting, prefix):
         rate, as_of = (
             (row["energy_per_usd"], row["energy_fx_as_of"])
             if local
             else (row["per_usd"], row["fx_as_of"])
         )
-        usd = row[f"{component}_usd"]
+        usd = row[f"{prefix}{component}_usd"]
         items.append(
             LineItem(
                 phase=phase,
                 region=row["region"],
                 component=component,
                 description=desc,
-                quantity=row[f"{component}_quantity"],
+                quantity=row[f"{prefix}{component}_quantity"],
                 unit=unit,
-                unit_price=row[f"{component}_unit_price"],
+                unit_price=row[f"{prefix}{component}_unit_price"],
                 unit_currency=row["energy_currency" if local else "currency"],
                 fx_per_usd=rate,
                 fx_as_of=as_of,
@@ -166,31 +217,42 @@ def line_items(row: dict[str, Any], phase: str, currency: str, per_usd: float) -
     return items
 
 
-def _parts(row: dict[str, Any]) -> list[tuple[Component, str, str, bool]]:
+def _parts(
+    row: dict[str, Any], accounting: str, prefix: str
+) -> list[tuple[Component, str, str, bool]]:
     """(component, description, unit, billed in the electricity's currency) of an option row."""
     if row["option"] == "rented":
         desc = f"{row['provider']} {row['instance']} {row['pricing']}"
-        if row["billed_hours"] > row["hours"] + 1e-9:
+        if row[f"{prefix}billed_hours"] > row["hours"] + 1e-9:
             desc += f" (minimum term {row['min_term_days']} days billed)"
-        if row["billed_devices"] > row["devices"]:
-            whole = (
-                f"{row['billed_devices']:,.0f} devices: whole instances of {row['unit_devices']}"
-            )
-            desc += f" ({whole})"
+        if row[f"{prefix}billed_devices"] > row["devices"]:
+            billed = row[f"{prefix}billed_devices"]
+            desc += f" ({billed:,.0f} devices: whole instances of {row['unit_devices']})"
         return [("compute", desc, "device-hour", False)]
-    servers = row["billed_devices"] / row["unit_devices"]
+    servers = row[f"{prefix}billed_devices"] / row["unit_devices"]
+    what = f"{servers:,.0f} x {row['instance']} ({row['unit_devices']} devices each)"
+    capital: list[tuple[Component, str, str, bool]] = []
+    if row["option"] == "owned" and accounting == "project":
+        capital = [
+            ("capital", f"{what}: bought for the plan", "server", False),
+            (
+                "resale",
+                f"sold at the end of the plan, {row['resale_age_years']:.1f} years old: "
+                f"{row['resale_fraction']:.0%} of the price back",
+                "server",
+                False,
+            ),
+        ]
+    elif row["option"] == "owned":
+        capital = [
+            ("hardware", f"{what}: capex over {row['life_years']:g} years", "server-hour", False)
+        ]
     return [
-        (
-            "hardware",
-            f"{servers:,.0f} x {row['instance']} ({row['unit_devices']} devices each): "
-            f"capex over {row['life_years']:g} years",
-            "server-hour",
-            False,
-        ),
+        *capital,
         ("energy", f"{row['server_power_w']:,.0f} W per server x PUE {row['pue']:g}", "kWh", True),
         (
             "operations",
-            f"{row['opex_fraction_per_year']:.0%} of capex per year",
+            f"{row['opex_fraction_per_year']:.0%} of capital per year",
             "server-hour",
             False,
         ),

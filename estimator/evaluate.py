@@ -13,12 +13,14 @@ and is joined back onto the candidates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import polars as pl
 
 from estimator import costing, findings
 from estimator.compliance import with_rule_facts
 from estimator.context import Context, Objective
+from estimator.market import resale_fraction
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -27,6 +29,7 @@ from estimator.physics import (
 )
 from estimator.physics.inputs import supports
 from estimator.scenario import ServePhase, TrainPhase
+from estimator.timeline import Window, planned_days
 
 Phase = TrainPhase | ServePhase
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
@@ -61,56 +64,105 @@ def serve_settings(p: ServePhase) -> ServeSettings:
     )
 
 
-def evaluate(c: Context, phase: Phase, candidates: pl.DataFrame) -> pl.DataFrame:
-    """Every candidate with its physics, `devices`, `hours`, money columns (USD, with line-item
-    detail), rule facts, `precision_ok` and `verdict` (null = allowed)."""
+def evaluate(
+    c: Context,
+    phase: Phase,
+    candidates: pl.DataFrame,
+    window: Window | None = None,
+    *,
+    detail: bool = False,
+) -> pl.DataFrame:
+    """Every candidate with its physics, `devices`, `hours`, money (USD, in the scenario's
+    accounting view, and the other view as `alt_*`), rule and market facts, `precision_ok` and
+    `verdict` (null = allowed). `window` places the phase in time (default: from the scenario
+    date for its planned days); `detail` adds each line item's quantity and unit price."""
     df = with_rule_facts(candidates, data=phase.data, tenant_hq=c.scenario.tenant_hq)
     if isinstance(phase, ServePhase):
         df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
-    if isinstance(phase, TrainPhase):
-        if (
-            c.objective == "time"
-            and c.max_devices
-            and not phase.devices
-            and "devices" not in df.columns
-        ):
-            # Finishing first with a capacity: use all of it.
-            df = df.with_columns(pl.lit(c.max_devices, pl.Int64).alias("devices"))
-        settings = train_settings(phase)
-        df = _joined(
-            df,
-            ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]],
-            lambda keys: training_frame(c.catalog, c.model, keys, settings),
-        )
-        hours = pl.col("wall_clock_days") * 24.0
+        df = _serving(c, phase, df)
     else:
-        df = df.with_columns(replica_cap=_replica_cap(c))
-        serve = serve_settings(phase)
-        df = _joined(
-            df,
-            ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]],
-            lambda keys: serving_frame(c.catalog, c.model, keys, serve),
-        )
-        # The fleet: as given, else what the demand needs, else one replica.
-        fleet = (
-            pl.lit(float(phase.devices))
-            if phase.devices
-            else pl.coalesce("devices_needed", "tensor_parallel").cast(pl.Float64)
-        )
-        df = df.with_columns(devices=fleet, wall_clock_days=pl.lit(float(phase.days)))
-        hours = pl.lit(phase.days * 24.0)
+        df = _training(c, phase, df)
+    w = window or _default_window(c, phase)
+    late = pl.col("lead_time_days") - (w.start - c.as_of).days
+    slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
+    df = df.with_columns(
+        pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
+        pl.when(slips)
+        .then(late.clip(lower_bound=0.0))
+        .otherwise(0.0)
+        .fill_null(0.0)
+        .alias("slip_days"),
+        pl.lit((w.horizon - w.start).days / 365.0).alias("resale_age_years"),
+    ).join(
+        resale_fraction(
+            c.catalog, df["accelerator"].unique().to_list(), (w.horizon - w.start).days / 365.0
+        ),
+        on="accelerator",
+        how="left",
+        maintain_order="left",
+    )
     factor = pl.col("price_factor") if "price_factor" in df.columns else None
-    df = df.with_columns(hours=hours).with_columns(
+    devices = pl.col("devices").cast(pl.Float64)
+    view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
+    df = df.with_columns(
+        costing.cost_columns(devices, pl.col("hours"), factor, accounting=view, detail=detail)
+    ).with_columns(
         costing.cost_columns(
-            pl.col("devices").cast(pl.Float64), pl.col("hours"), factor, detail=True
+            devices, pl.col("hours"), factor, accounting=other, detail=detail, prefix="alt_"
         )
     )
     precision = phase.precision or "bf16"
     df = df.with_columns(
         costing.total_usd(),
+        costing.total_usd("alt_"),
         pl.col("accelerator").is_in(sorted(supports(c.catalog, precision))).alias("precision_ok"),
     )
     return df.with_columns(findings.verdict(c, phase).alias("verdict"))
+
+
+_OTHER = {"project": "amortised", "amortised": "project"}
+
+
+def _default_window(c: Context, phase: Phase) -> Window:
+    end = c.as_of + timedelta(days=planned_days(phase, None))
+    return Window(c.as_of, end, end)
+
+
+def _training(c: Context, phase: TrainPhase, df: pl.DataFrame) -> pl.DataFrame:
+    if (
+        c.objective == "time"
+        and c.max_devices
+        and not phase.devices
+        and "devices" not in df.columns
+    ):
+        # Finishing first with a capacity: use all of it.
+        df = df.with_columns(pl.lit(c.max_devices, pl.Int64).alias("devices"))
+    settings = train_settings(phase)
+    df = _joined(
+        df,
+        ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]],
+        lambda keys: training_frame(c.catalog, c.model, keys, settings),
+    )
+    return df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
+
+
+def _serving(c: Context, phase: ServePhase, df: pl.DataFrame) -> pl.DataFrame:
+    df = df.with_columns(replica_cap=_replica_cap(c))
+    serve = serve_settings(phase)
+    df = _joined(
+        df,
+        ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]],
+        lambda keys: serving_frame(c.catalog, c.model, keys, serve),
+    )
+    # The fleet: as given, else what the demand needs, else one replica.
+    fleet = (
+        pl.lit(float(phase.devices))
+        if phase.devices
+        else pl.coalesce("devices_needed", "tensor_parallel").cast(pl.Float64)
+    )
+    return df.with_columns(
+        devices=fleet, wall_clock_days=pl.lit(float(phase.days)), hours=pl.lit(phase.days * 24.0)
+    )
 
 
 def users_rtt(c: Context, users: str) -> pl.DataFrame:

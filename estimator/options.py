@@ -57,7 +57,7 @@ class OptionQuery:
                 accelerators=(site.accelerator,),
                 pricing=(site.pricing,),
                 providers=() if site.provider is None else (site.provider,),
-                instances=() if site.instance is None else (site.instance,),
+                instances=tuple(x for x in (site.instance or site.fleet,) if x is not None),
                 fixed=True,
             )
         if isinstance(site, AutoSite):
@@ -136,7 +136,8 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
 
     Columns: option_id, option ('rented' | 'owned'), ownership, provider, region, country,
     accelerator, accelerator_origin, scaleup_size, pricing, instance, unit_devices,
-    price_per_device_hour, price_low, price_high, min_term_days, evidence, max_devices,
+    price_per_device_hour, price_low, price_high, min_term_days, evidence, capacity_devices,
+    capacity_assumed,
     server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
     fx_as_of, pue, electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of,
     energy_as_of, energy_source, offer_as_of, offer_source, basis. Money columns of the other
@@ -149,9 +150,19 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         pl.col("origin").alias("accelerator_origin"),
         "scaleup_size",
     )
+    # Capacity only the press reports, with no size stated: see defaults.csv.
+    assumed = pl.col("capacity_devices").is_null() & (pl.col("evidence") == "reported")
+    reported = int(catalog.default("reported_capacity_devices"))
     return (
         pl.concat(
             [_rented(catalog, as_of), _owned(catalog, as_of, regions)], how="diagonal_relaxed"
+        )
+        .with_columns(assumed.alias("capacity_assumed"))
+        .with_columns(
+            pl.when(assumed)
+            .then(pl.lit(reported, pl.Int64))
+            .otherwise("capacity_devices")
+            .alias("capacity_devices")
         )
         .join(fx, on="currency", how="left")
         .join(regions, on="region", how="left")
@@ -206,7 +217,8 @@ def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
         "price_high",
         "min_term_days",
         "evidence",
-        "max_devices",
+        # offers.csv max_devices: the most the provider rents (physics has its own max_devices)
+        pl.col("max_devices").alias("capacity_devices"),
         *_PROVENANCE,
     )
 

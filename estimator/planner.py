@@ -10,17 +10,19 @@ the plan's total is what `quote` gives for the same placements.
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
 from pydantic import BaseModel
 
-from estimator import findings
+from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.errors import InfeasibleError
 from estimator.evaluate import Phase, evaluate, rank
 from estimator.options import OptionQuery, select
-from estimator.quoting import Quote, quote_context
+from estimator.quoting import Quote, candidates, quote_context
 from estimator.scenario import Scenario, Site, TrainPhase, parse_scenario
 
 
@@ -57,42 +59,48 @@ class Plan(BaseModel):
 
 
 def place(c: Context, top_k: int = 3) -> Plan:
-    """Place every auto phase of `c.scenario`, then quote the placed scenario."""
-    sites: dict[str, dict[str, Any]] = {}
-    phase_plans = []
-    for i, phase in enumerate(c.scenario.phases):
-        if not phase.is_auto:
-            continue
-        scored = rank(
-            evaluate(c, phase, select(c.options, OptionQuery.of(phase.site))), c.objective
-        )
-        allowed = scored.filter(pl.col("verdict").is_null())
-        removed = {r: 0 for r in findings.REASONS}
-        for code, n in scored.group_by("verdict").len().drop_nulls("verdict").iter_rows():
-            removed[findings.reason(code)] += n
-        if allowed.is_empty():
-            counts = ", ".join(f"{r} {n:,}" for r, n in removed.items() if n) or "no options match"
-            closest = ""
-            if not scored.is_empty():
-                row = scored.row(0, named=True)
-                closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
-            raise InfeasibleError(
-                f"no allowed placement among {scored.height:,} options ({counts}){closest}",
-                c.where(f"phases[{i}] '{phase.name}'"),
-            )
-        best = allowed.row(0, named=True)
-        sites[phase.name] = _fixed(phase, best, c)
-        phase_plans.append(
-            PhasePlan(
-                phase=phase.name,
-                candidates=scored.height,
-                allowed=allowed.height,
-                removed=removed,
-                alternatives=_alternatives(c, phase, scored, top_k),
-            )
-        )
-    if not sites:  # nothing to place: the scenario as given
+    """Place every auto phase of `c.scenario` jointly (`estimator.placement`), then quote the
+    placed scenario."""
+    frames = {p.name: _options(c, p) for p in c.scenario.phases}
+    wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
+    scored = {
+        p.name: rank(evaluate(c, p, frames[p.name], wins[p.name]), c.objective)
+        for p in c.scenario.phases
+    }
+    auto = [(i, p) for i, p in enumerate(c.scenario.phases) if p.is_auto]
+    if not auto:  # nothing to place: the scenario as given
         return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
+    for i, p in auto:
+        _check_allowed(c, i, p, scored[p.name])
+    choices = {
+        p.name: scored[p.name].filter(pl.col("verdict").is_null())
+        if p.is_auto
+        else scored[p.name].head(1)
+        for p in c.scenario.phases
+    }
+    prob, rows = joint.problem(c, choices, wins)
+    try:
+        picked = placement.solve(prob, c.objective)
+    except placement.Infeasible:
+        raise InfeasibleError(
+            "no joint placement fits the capacities (fleets, offers, supply) over time: "
+            "each phase has allowed options, but not all at once",
+            c.scenario.source,
+        ) from None
+    names = [p.name for p in c.scenario.phases]
+    sites = {p.name: _fixed(p, rows[i][picked[i]], c, wins[p.name]) for i, p in auto}
+    phase_plans = [
+        PhasePlan(
+            phase=p.name,
+            candidates=scored[p.name].height,
+            allowed=choices[p.name].height,
+            removed=_removed(scored[p.name]),
+            alternatives=_alternatives(
+                c, p, scored[p.name], rows[i][picked[i]], top_k, (prob, picked, names, rows)
+            ),
+        )
+        for i, p in auto
+    ]
     placed = with_sites(c.scenario, sites)
     q = quote_context(
         prepare(placed, c.catalog, currency=c.currency, as_of=c.as_of, rules_on=c.rules_on)
@@ -100,18 +108,62 @@ def place(c: Context, top_k: int = 3) -> Plan:
     return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)
 
 
-def _fixed(phase: Phase, row: dict[str, Any], c: Context) -> dict[str, Any]:
-    """The fields that pin a phase to one evaluated option."""
+def _options(c: Context, p: Phase) -> pl.DataFrame:
+    if p.is_auto:
+        return select(c.options, OptionQuery.of(p.site))
+    return candidates(c, p)[0]
+
+
+def _run_days(c: Context, frames: dict[str, pl.DataFrame]) -> dict[str, float | None]:
+    """How long each training phase without a deadline runs on its cheapest allowed option."""
+    out: dict[str, float | None] = {}
+    for p in c.scenario.phases:
+        if isinstance(p, TrainPhase) and p.deadline_days is None:
+            ranked = rank(evaluate(c, p, frames[p.name]), c.objective)
+            out[p.name] = ranked["wall_clock_days"][0] if ranked.height else None
+    return out
+
+
+def _removed(scored: pl.DataFrame) -> dict[str, int]:
+    removed = {r: 0 for r in findings.REASONS}
+    for code, n in scored.group_by("verdict").len().drop_nulls("verdict").iter_rows():
+        removed[findings.reason(code)] += n
+    return removed
+
+
+def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> None:
+    if scored.filter(pl.col("verdict").is_null()).height:
+        return
+    removed = _removed(scored)
+    counts = ", ".join(f"{r} {n:,}" for r, n in removed.items() if n) or "no options match"
+    closest = ""
+    if not scored.is_empty():
+        row = scored.row(0, named=True)
+        closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
+    raise InfeasibleError(
+        f"no allowed placement among {scored.height:,} options ({counts}){closest}",
+        c.where(f"phases[{i}] '{phase.name}'"),
+    )
+
+
+def _fixed(
+    phase: Phase, row: dict[str, Any], c: Context, window: timeline.Window
+) -> dict[str, Any]:
+    """The fields that pin a phase to one evaluated option (and, when its start slipped for
+    bought hardware to arrive, its new start)."""
     site = Site(
         region=row["region"],
         accelerator=row["accelerator"],
         pricing=row["pricing"],
-        provider=None if row["option"] == "owned" else row["provider"],
-        instance=row["instance"],
+        provider=None if row["option"] != "rented" else row["provider"],
+        instance=None if row["option"] == "fleet" else row["instance"],
+        fleet=row["instance"] if row["option"] == "fleet" else None,
     )
     fields: dict[str, Any] = {"site": site.model_dump(exclude_none=True)}
     if isinstance(phase, TrainPhase) and not phase.devices and c.objective == "time":
         fields["devices"] = int(row["devices"])  # the capacity, not the minimum
+    if row["slip_days"]:
+        fields["start"] = window.start + timedelta(days=math.ceil(row["slip_days"]))
     return fields
 
 
@@ -119,12 +171,28 @@ def with_sites(scenario: Scenario, fields: dict[str, dict[str, Any]]) -> Scenari
     """The scenario with the named phases' fields replaced (sites placed, fleets sized)."""
     data = scenario.model_dump(by_alias=True, exclude_none=True)
     for p in data["phases"]:
-        p.update(fields.get(p["name"], {}))
+        new = fields.get(p["name"], {})
+        if "start" in new:
+            p.pop("after", None)
+        p.update(new)
     return parse_scenario(data, scenario.source)
 
 
-def _alternatives(c: Context, phase: Phase, scored: pl.DataFrame, top_k: int) -> list[Alternative]:
-    allowed = scored.filter(pl.col("verdict").is_null()).head(top_k + 1)
+# The solved problem, the choice, the phase names and per phase the rows its candidates are.
+Joint = tuple[placement.Problem, list[int], list[str], list[list[dict[str, Any]]]]
+
+
+def _alternatives(
+    c: Context,
+    phase: Phase,
+    scored: pl.DataFrame,
+    best: dict[str, Any],
+    top_k: int,
+    joint_: Joint,
+) -> list[Alternative]:
+    allowed = scored.filter(
+        pl.col("verdict").is_null() & (pl.col("option_id") != best["option_id"])
+    ).head(top_k)
     # The best rejected option of each kind too: the "why not X?" answer.
     rejected = (
         scored.filter(pl.col("verdict").is_not_null())
@@ -132,14 +200,15 @@ def _alternatives(c: Context, phase: Phase, scored: pl.DataFrame, top_k: int) ->
         .unique(subset=["_why"], keep="first", maintain_order=True)
         .head(top_k)
     )
-    rows = allowed.to_dicts() + rejected.to_dicts()
-    best = rows[0]
+    rows = [best, *allowed.to_dicts(), *rejected.to_dicts()]
     out = []
     for n, r in enumerate(rows):
         if n == 0:
             verdict = "chosen"
         elif r["verdict"] is not None:
             verdict = "rejected: " + findings.describe(r["verdict"], r, c, phase)
+        elif r["total_usd"] < best["total_usd"] and c.objective == "cost":
+            verdict = _why_not(c, phase, r, joint_)
         else:
             verdict = _versus(c, r, best)
         priced = r["total_usd"] is not None
@@ -158,6 +227,25 @@ def _alternatives(c: Context, phase: Phase, scored: pl.DataFrame, top_k: int) ->
             )
         )
     return out
+
+
+def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
+    """A candidate cheaper on its own than the chosen one: what the joint plan loses with it."""
+    prob, picked, names, rows = joint_
+    i = names.index(phase.name)
+    k = next((k for k, row in enumerate(rows[i]) if row["option_id"] == r["option_id"]), None)
+    if k is None:
+        return "cheaper on its own; not among the candidates the joint plan weighed"
+    try:
+        forced = placement.solve(prob, c.objective, {i: k})
+    except placement.Infeasible:
+        groups = ", ".join(" ".join(g) for g, _ in prob.candidates[i][k].uses) or "a capacity"
+        return f"cheaper on its own, but {groups} cannot hold it beside the other phases"
+    extra = (placement.total(prob, forced) - placement.total(prob, picked)) * c.quote_per_usd
+    return (
+        f"cheaper on its own, but the whole plan costs {extra:,.0f} {c.currency} more with it "
+        "(transfers or capacity shared with other phases)"
+    )
 
 
 def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:

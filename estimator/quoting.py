@@ -9,13 +9,13 @@ placed by `estimator.planner` first (see `estimator.api.quote`).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from estimator import compliance, findings, transfers
+from estimator import compliance, findings, timeline, transfers
 from estimator.context import Context
 from estimator.costing import LineItem, line_items
 from estimator.evaluate import Phase, evaluate, rank
@@ -23,6 +23,7 @@ from estimator.findings import Finding
 from estimator.options import OptionQuery, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS
 from estimator.scenario import Site, TrainPhase
+from estimator.timeline import Month, Payment, Window
 from pricing import FxRate
 
 STALE_FX_DAYS = 92
@@ -59,7 +60,10 @@ class PhaseQuote(BaseModel):
     devices: int
     device_hours: float
     wall_clock_days: float
+    start: date
+    end: date  # the end of the phase's planning window (see estimator.timeline)
     cost: float
+    cost_other_view: float  # the same placement in the other accounting view
     priced: bool  # False: nothing to price it at (its cost is 0 and the total excludes it)
     line_items: list[LineItem]
     offer: OfferUsed | None  # None: no option to price the site at
@@ -74,9 +78,12 @@ class Quote(BaseModel):
     name: str
     as_of: date
     currency: str
+    accounting: str
     total: float
+    total_other_view: float  # the same plan in the other accounting view
     phases: list[PhaseQuote]
     transfers: list[transfers.TransferQuote]
+    cash_flow: list[Month]  # what is paid in which month (project view: the cash)
     findings: list[Finding]
     assumptions: dict[str, Any]
 
@@ -139,20 +146,24 @@ def _first_dated(c: Context, site: Site) -> date | None:
 
 
 def placed_phase(
-    c: Context, phase: Phase, chosen: pl.DataFrame, missing: str | None = None
-) -> tuple[PhaseQuote, list[Finding]]:
-    """The quote of one phase at one evaluated option (a one-row frame), and its findings;
-    `missing` says why a fixed site had no option to price."""
+    c: Context, phase: Phase, chosen: pl.DataFrame, window: Window, missing: str | None = None
+) -> tuple[PhaseQuote, list[Finding], list[Payment]]:
+    """The quote of one phase at one evaluated option (a one-row frame, with line-item
+    detail), its findings and its payments in time; `missing` says why a fixed site had no
+    option to price."""
     row = chosen.row(0, named=True)
     priced = row["total_usd"] is not None
-    items = line_items(row, phase.name, c.currency, c.quote_per_usd) if priced else []
-    columns = TRAINING_COLUMNS if isinstance(phase, TrainPhase) else SERVING_COLUMNS
+    view = c.scenario.accounting
+    other = "amortised" if view == "project" else "project"
+    items = _items(c, row, phase.name, view, "") if priced else []
+    alt = _items(c, row, phase.name, other, "alt_") if priced else []
     (found,) = findings.findings(chosen, c, phase)
     if missing:
         why = f"{missing}: add a negotiated price with --catalog DIR (an offers.csv row)"
         found = [
             f.model_copy(update={"message": why}) if f.code == "unpriced" else f for f in found
         ]
+    columns = TRAINING_COLUMNS if isinstance(phase, TrainPhase) else SERVING_COLUMNS
     pq = PhaseQuote(
         name=phase.name,
         kind=phase.kind,
@@ -165,57 +176,102 @@ def placed_phase(
         devices=int(row["devices"]),
         device_hours=float(row["devices"] * row["hours"]),
         wall_clock_days=float(row["hours"] / 24.0),
+        start=window.start,
+        end=window.end,
         cost=sum(i.amount for i in items),
+        cost_other_view=sum(i.amount for i in alt),
         priced=priced,
         line_items=items,
-        offer=None
-        if row["offer_as_of"] is None
-        else OfferUsed(
-            provider=row["provider"],
-            instance=row["instance"],
-            pricing=row["pricing"],
-            region=row["region"],
-            basis=row["basis"],
-            as_of=row["offer_as_of"],
-            source=row["offer_source"],
-            evidence=row["evidence"],
-        ),
+        offer=_offer(row),
         physics={k: row[k] for k in columns if k in row},
     )
-    return pq, found
+    cash = items if view == "project" else alt
+    billed = row["billed_hours" if view == "project" else "alt_billed_hours"] or 0.0
+    return pq, found, timeline.phase_payments(cash, window, pq.wall_clock_days, billed / 24.0)
+
+
+def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -> list[LineItem]:
+    return line_items(row, name, c.currency, c.quote_per_usd, accounting=view, prefix=prefix)
+
+
+def _offer(row: dict[str, Any]) -> OfferUsed | None:
+    if row["offer_as_of"] is None:
+        return None
+    return OfferUsed(
+        provider=row["provider"],
+        instance=row["instance"],
+        pricing=row["pricing"],
+        region=row["region"],
+        basis=row["basis"],
+        as_of=row["offer_as_of"],
+        source=row["offer_source"],
+        evidence=row["evidence"],
+    )
 
 
 def quote_context(c: Context) -> Quote:
-    """Quote a scenario whose sites are all fixed."""
+    """Quote a scenario whose sites are all fixed: each phase at the first ranked option of its
+    site, placed in time (`estimator.timeline`), with its transfers and cash flow."""
+    options = {p.name: candidates(c, p) for p in c.scenario.phases}
+    wins = timeline.windows(c.scenario, c.as_of, _run_days(c, options))
     placed: dict[str, PhaseQuote] = {}
     found: list[Finding] = []
+    payments: list[Payment] = []
     for phase in c.scenario.phases:
-        options, missing = candidates(c, phase)
-        evaluated = rank(evaluate(c, phase, options), c.objective)
-        pq, phase_findings = placed_phase(c, phase, evaluated.head(1), missing)
+        rows, missing = options[phase.name]
+        evaluated = rank(evaluate(c, phase, rows, wins[phase.name], detail=True), c.objective)
+        pq, phase_findings, paid = placed_phase(
+            c, phase, evaluated.head(1), wins[phase.name], missing
+        )
         placed[phase.name] = pq
         found += phase_findings
-    route_table = transfers.routes(c.catalog, c.as_of)
-    moved = []
-    for i, t in enumerate(c.scenario.transfers):
-        tq, transfer_findings = transfers.price_transfer(c, i, t, placed, route_table)
-        moved.append(tq)
-        found += transfer_findings
+        payments += paid
+    moved, transfer_findings, transfer_paid = _transfers(c, placed)
     phases = list(placed.values())
     items = [i for p in phases for i in p.line_items] + [i for t in moved for i in t.line_items]
-    found += fx_findings(c, items)
     return Quote(
         name=c.scenario.name,
         as_of=c.as_of,
         currency=c.currency,
+        accounting=c.scenario.accounting,
         total=sum(p.cost for p in phases) + sum(t.cost for t in moved),
+        total_other_view=sum(p.cost_other_view for p in phases) + sum(t.cost for t in moved),
         phases=phases,
         transfers=moved,
+        cash_flow=timeline.monthly(payments + transfer_paid),
         findings=sorted(
-            found, key=lambda f: (compliance.SEVERITY_ORDER[f.severity], f.phase or "", f.code)
+            [*found, *transfer_findings, *fx_findings(c, items)],
+            key=lambda f: (compliance.SEVERITY_ORDER[f.severity], f.phase or "", f.code),
         ),
         assumptions=assumptions(c, phases, items),
     )
+
+
+def _run_days(
+    c: Context, options: dict[str, tuple[pl.DataFrame, str | None]]
+) -> dict[str, float | None]:
+    """How long each training phase without a deadline runs at its site (its window)."""
+    out: dict[str, float | None] = {}
+    for p in c.scenario.phases:
+        if isinstance(p, TrainPhase) and p.deadline_days is None:
+            first = rank(evaluate(c, p, options[p.name][0]), c.objective).row(0, named=True)
+            out[p.name] = first["wall_clock_days"]
+    return out
+
+
+def _transfers(
+    c: Context, placed: dict[str, PhaseQuote]
+) -> tuple[list[transfers.TransferQuote], list[Finding], list[Payment]]:
+    route_table = transfers.routes(c.catalog, c.as_of)
+    moved, found, paid = [], [], []
+    for i, t in enumerate(c.scenario.transfers):
+        tq, more = transfers.price_transfer(c, i, t, placed, route_table)
+        moved.append(tq)
+        found += more
+        src = placed[t.from_]
+        when = src.start + timedelta(days=src.wall_clock_days)
+        paid.append(Payment(kind="transfer", amount=tq.cost, start=when, end=when))
+    return moved, found, paid
 
 
 def _rates(c: Context, items: list[LineItem]) -> dict[str, FxRate]:

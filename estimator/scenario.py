@@ -26,7 +26,7 @@ from pydantic import (
 
 from estimator.errors import ScenarioError
 from pricing.errors import suggest
-from pricing.schema import Arch, DataClass, Evidence, TrainWorkload, Users
+from pricing.schema import Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
 from pricing.schema import SitePricing as Pricing
 
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
@@ -39,13 +39,29 @@ class _Strict(BaseModel):
 
 
 class Site(_Strict):
-    """Where a phase runs. `pricing = "owned"` means bought hardware (see hardware.csv)."""
+    """Where a phase runs. `pricing = "owned"` means hardware bought for the plan (see
+    hardware.csv); `pricing = "fleet"` runs on a fleet the tenant has (`fleet` names it when
+    several share the region and accelerator)."""
 
     region: str
     accelerator: str
     pricing: Pricing = "on_demand"
     provider: str | None = None
     instance: str | None = None
+    fleet: str | None = None
+
+
+class Fleet(_Strict):
+    """Hardware the tenant already owns: its capital is sunk (shown, not charged); energy and
+    operations are charged for the hours phases use it. `book_value` is in the scenario's
+    currency; without it operations are costed on the catalog's server price."""
+
+    name: str = Field(min_length=1)
+    region: str
+    accelerator: str
+    devices: PositiveInt
+    acquired: date | None = None
+    book_value: Annotated[float, Field(ge=0)] | None = None
 
 
 class AutoSite(_Strict):
@@ -106,10 +122,20 @@ class _Phase(_Strict):
     mfu: Annotated[float, Field(gt=0, le=1)] | None = None
     goodput: Annotated[float, Field(gt=0, le=1)] | None = None
     devices: PositiveInt | None = None
+    # When the phase runs: a date, or right after another phase (default: training phases in
+    # order from the scenario date; serving from the end of the training before it).
+    start: date | None = None
+    after: str | None = None
 
     @property
     def is_auto(self) -> bool:
         return not isinstance(self.site, Site)
+
+    @model_validator(mode="after")
+    def _one_start(self) -> _Phase:
+        if self.start is not None and self.after is not None:
+            raise ValueError("give start or after, not both")
+        return self
 
 
 class TrainPhase(_Phase):
@@ -182,6 +208,8 @@ class Scenario(_Strict):
     model: ModelInput
     phases: list[Phase] = Field(min_length=1)
     transfers: list[Transfer] = Field(default_factory=list)
+    fleet: list[Fleet] = Field(default_factory=list)
+    accounting: Accounting = "project"
     _source: str = PrivateAttr(default="scenario")
 
     @field_validator("tenant_hq", "currency")
@@ -209,25 +237,54 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         names = [p.name for p in self.phases]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"phase names must be unique; repeated: {', '.join(dupes)}")
+        _unique("phase", names)
+        _unique("fleet", [f.name for f in self.fleet])
         for i, t in enumerate(self.transfers):
             for end in (t.from_, t.to):
-                if end not in names:
-                    hint = suggest(end, names)
-                    extra = (
-                        f": did you mean '{hint}'?" if hint else f" (phases: {', '.join(names)})"
-                    )
-                    raise ValueError(f"transfers[{i}] names a missing phase '{end}'{extra}")
+                _known(f"transfers[{i}] names a missing phase", end, names)
+        fleets = [f.name for f in self.fleet]
+        for i, p in enumerate(self.phases):
+            if p.after is not None:
+                _known(f"phases[{i}].after names a missing phase", p.after, names)
+                if p.after == p.name:
+                    raise ValueError(f"phases[{i}].after: a phase cannot start after itself")
+            if isinstance(p.site, Site) and p.site.fleet is not None:
+                _known(f"phases[{i}].site.fleet names a missing fleet", p.site.fleet, fleets)
+        _no_cycle({p.name: p.after for p in self.phases})
         return self
 
     @property
     def source(self) -> str:
         return self._source
 
+    def fleet_named(self, name: str) -> Fleet:
+        return next(f for f in self.fleet if f.name == name)
+
     def phase(self, name: str) -> TrainPhase | ServePhase:
         return next(p for p in self.phases if p.name == name)
+
+
+def _unique(what: str, names: list[str]) -> None:
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"{what} names must be unique; repeated: {', '.join(dupes)}")
+
+
+def _known(what: str, name: str, names: list[str]) -> None:
+    if name not in names:
+        hint = suggest(name, names)
+        extra = f": did you mean '{hint}'?" if hint else f" (known: {', '.join(names) or 'none'})"
+        raise ValueError(f"{what} '{name}'{extra}")
+
+
+def _no_cycle(after: dict[str, str | None]) -> None:
+    for start in after:
+        seen, name = {start}, after[start]
+        while name is not None:
+            if name in seen:
+                raise ValueError(f"phases start after each other in a circle (from '{start}')")
+            seen.add(name)
+            name = after.get(name)
 
 
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:

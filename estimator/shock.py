@@ -4,7 +4,8 @@ A shock is NAME=YYYY-MM-DD (NAME from shocks.csv) or the path of a CSV of policy
 is made as usual (the headline). The shocked plan keeps the prices and rates of the plan's date
 and judges the rules on the shock's date, so the two differ only by the rule: the phases it
 blocks are re-placed over every option their site allows (a fixed site becomes "auto"), and
-the report gives the extra cost and delay. For each re-placed phase it also gives what the best
+the report gives the extra cost and delay (a re-placed phase may wait for hardware ordered on
+the plan's date to arrive). For each re-placed phase it also gives what the best
 placement *without* the shock would have cost over the same options: the cost of the rule
 itself, which a new constraint can never make negative.
 """
@@ -20,7 +21,7 @@ import polars as pl
 from estimator.context import Context, prepare
 from estimator.errors import InfeasibleError, ScenarioError
 from estimator.planner import Plan, place, with_sites
-from estimator.quoting import quote_context
+from estimator.quoting import PhaseQuote, quote_context
 from estimator.scenario import AutoSite
 from pricing import Catalog, UnknownIdError
 from pricing.loader import FILE_COL, LINE_COL, read_table
@@ -138,6 +139,8 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
                 objective=c.objective,
                 max_devices=c.max_devices,
                 rules_on=rules_on,
+                # A re-placed phase may wait for hardware ordered on the plan's date.
+                slip=frozenset(hit),
             ),
             top_k,
         )
@@ -158,7 +161,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
             after=f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})",
             extra_cost=now[name].cost - was[name].cost,
             rule_cost=now[name].cost - best[name].cost,
-            extra_days=now[name].wall_clock_days - was[name].wall_clock_days,
+            extra_days=_finish(now[name]) - _finish(was[name]),
         )
         for name, code in hit.items()
     ]
@@ -169,3 +172,8 @@ def _open(c: Context, name: str) -> object:
     """A blocked phase's site for re-placement: its own auto site, or any option if it was fixed."""
     site = c.scenario.phase(name).site
     return site.model_dump() if isinstance(site, AutoSite) else "auto"
+
+
+def _finish(p: PhaseQuote) -> float:
+    """When a phase's work ends, in days from an arbitrary origin (for differences)."""
+    return p.start.toordinal() + p.wall_clock_days

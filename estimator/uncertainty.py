@@ -20,6 +20,7 @@ from estimator.evaluate import Phase, evaluate
 from estimator.options import OptionQuery, select
 from estimator.quoting import PhaseQuote, Quote
 from estimator.scenario import TrainPhase
+from estimator.timeline import Window
 
 # Inputs without a published range (tokens, demand, exchange rates) swing by this fraction either
 # way in `sensitivity`; the CLI's --swing changes it.
@@ -33,6 +34,7 @@ class _Placed:
 
     spec: Phase
     quoted: PhaseQuote
+    window: Window  # when it runs, as quoted
     option: pl.DataFrame  # the one option row the phase is placed at
     price_range: tuple[float, float]  # as factors of the price used
     eff: tuple[float, float, float]  # low, default, high of MFU / decode efficiency
@@ -44,6 +46,7 @@ class _Placed:
 
 def _placed(c: Context, q: Quote) -> list[_Placed]:
     out = []
+    horizon = max(p.end for p in q.phases)
     for pq in q.phases:
         spec = c.scenario.phase(pq.name)
         option = select(c.options, OptionQuery.placed(pq))
@@ -58,7 +61,8 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
             eff = (x["decode_efficiency_low"], x["decode_efficiency"], x["decode_efficiency_high"])
             # Placed as quoted: the replica size stays, the fleet follows the demand.
             spec = spec.model_copy(update={"replica_devices": x["tensor_parallel"]})
-        out.append(_Placed(spec, pq, option, (low, high), eff))
+        window = Window(pq.start, pq.end, horizon)
+        out.append(_Placed(spec, pq, window, option, (low, high), eff))
     return out
 
 
@@ -80,7 +84,7 @@ def _cost(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.Series:
                 (draws["work_factor"] * spec.output_tokens_per_day).alias("output_tokens_per_day"),
             )
     rows = ph.option.join(varied, how="cross")
-    return evaluate(c, spec, rows)["total_usd"] * c.quote_per_usd
+    return evaluate(c, spec, rows, ph.window)["total_usd"] * c.quote_per_usd
 
 
 def uniforms(n: int, seed: int, stream: int) -> pl.Series:

@@ -189,6 +189,12 @@ class Catalog:
             raise UnknownIdError("default", name, self._defaults)
         return float(self._defaults[name])
 
+    def default_source(self, name: str) -> str:
+        """Where a defaults.csv figure comes from."""
+        self.default(name)
+        rows = self._tables["defaults"].filter(pl.col("name") == name)
+        return str(rows["source"][0])
+
     def dated(self, name: str, on: date, *, future: bool = True) -> pl.DataFrame:
         """The rows of a dated table valid on `on`: per series (the key without `as_of`), the
         latest row with `as_of` on or before it. With `future`, a series whose rows all come

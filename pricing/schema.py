@@ -15,8 +15,14 @@ Kind = Literal["str", "float", "int", "date"]
 # and mypy) with its tuple of values (for the loader's checks); scenario.py imports these.
 Basis = Literal["published", "reported", "estimate", "derived"]
 PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y", "contract"]
-# How a site pays for its devices: one of the rental pricing models, or bought hardware.
-SitePricing = Literal["on_demand", "spot", "reserved_1y", "reserved_3y", "contract", "owned"]
+# How a site pays for its devices: one of the rental pricing models, new hardware bought for
+# the plan ("owned"), or hardware the tenant already has ("fleet": capital sunk).
+SitePricing = Literal[
+    "on_demand", "spot", "reserved_1y", "reserved_3y", "contract", "owned", "fleet"
+]
+# How money is counted: the cash the plan commits (a purchase less its resale at the end, a
+# commitment's whole term) or the hours used (capex over its life, rent for the hours).
+Accounting = Literal["project", "amortised"]
 Workload = Literal["pretrain", "finetune", "prefill", "decode"]
 TrainWorkload = Literal["pretrain", "finetune"]
 DataClass = Literal["public", "personal", "important"]
@@ -35,6 +41,7 @@ YesNo = Literal["yes", "no"]
 BASIS: tuple[str, ...] = get_args(Basis)
 PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
 SITE_PRICING: tuple[str, ...] = get_args(SitePricing)
+ACCOUNTING: tuple[str, ...] = get_args(Accounting)
 WORKLOADS: tuple[str, ...] = get_args(Workload)
 TRAIN_WORKLOADS: tuple[str, ...] = get_args(TrainWorkload)
 DATA_CLASSES: tuple[str, ...] = get_args(DataClass)

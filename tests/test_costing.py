@@ -24,6 +24,7 @@ def _rented(price=2.0, unit=8, min_term_days=0, per_usd=1.0) -> dict:
         "electricity_price_kwh": 0.1,
         "energy_per_usd": 1.0,
         "pue": 1.3,
+        "resale_fraction": None,
     }
 
 
@@ -41,10 +42,11 @@ def _owned(price=1_000_000.0, unit=8, per_usd=7.0) -> dict:
         "electricity_price_kwh": 0.4,
         "energy_per_usd": 7.0,
         "pue": 1.2,
+        "resale_fraction": 0.45,
     }
 
 
-def _cost(option: dict, devices: float, hours: float) -> dict:
+def _cost(option: dict, devices: float, hours: float, accounting: str = "amortised") -> dict:
     df = pl.DataFrame(
         [option],
         schema_overrides={
@@ -53,13 +55,12 @@ def _cost(option: dict, devices: float, hours: float) -> dict:
             "life_years": pl.Float64,
             "opex_fraction_per_year": pl.Float64,
             "price_per_device_hour": pl.Float64,
+            "resale_fraction": pl.Float64,
         },
     )
-    return (
-        df.select(costing.cost_columns(pl.lit(float(devices)), pl.lit(float(hours)), detail=True))
-        .with_columns(costing.total_usd())
-        .row(0, named=True)
-    )
+    devices_, hours_ = pl.lit(float(devices)), pl.lit(float(hours))
+    cols = costing.cost_columns(devices_, hours_, accounting=accounting, detail=True)
+    return df.select(cols).with_columns(costing.total_usd()).row(0, named=True)
 
 
 def test_rented_hand_checked():
@@ -75,11 +76,34 @@ def test_rented_rounds_to_whole_instances():
     assert c["billed_devices"] == 16 and c["compute_usd"] == pytest.approx(16 * 10 * 2.0)
 
 
-def test_minimum_term_is_billed():
-    # 30 days used on a 1-year commitment: 365 days billed.
-    c = _cost(_rented(min_term_days=365), 8, 30 * 24)
+def test_minimum_term_is_billed_in_the_project_view():
+    # 30 days used on a 1-year commitment: 365 days billed; amortised: the 30 days used.
+    c = _cost(_rented(min_term_days=365), 8, 30 * 24, "project")
     assert c["billed_hours"] == 365 * 24
     assert c["compute_usd"] == pytest.approx(8 * 365 * 24 * 2.0)
+    a = _cost(_rented(min_term_days=365), 8, 30 * 24, "amortised")
+    assert a["compute_usd"] == pytest.approx(8 * 30 * 24 * 2.0)
+
+
+def test_owned_in_the_project_view_bills_capital_less_resale():
+    # One server of 1,000,000 CNY at 7 CNY/USD, resold at 45% of its price at the end:
+    #   capital 1e6/7 = 142,857.14 USD, resale -0.45 x that = -64,285.71 USD; energy and
+    #   operations for the hours used as in the amortised view; no amortised hardware line.
+    c = _cost(_owned(), 8, 876, "project")
+    assert c["capital_usd"] == pytest.approx(1e6 / 7)
+    assert c["resale_usd"] == pytest.approx(-0.45 * 1e6 / 7)
+    assert c["hardware_usd"] == 0
+    assert c["energy_usd"] == pytest.approx(6 * 1.2 * 876 * 0.4 / 7)
+    assert c["total_usd"] == pytest.approx(1e6 / 7 * 0.55 + c["energy_usd"] + c["operations_usd"])
+
+
+def test_a_fleet_pays_energy_and_operations_only():
+    fleet = {**_owned(), "option": "fleet"}
+    for view in ("project", "amortised"):
+        c = _cost(fleet, 8, 876, view)
+        assert c["capital_usd"] == c["resale_usd"] == c["hardware_usd"] == 0
+        assert c["total_usd"] == pytest.approx(c["energy_usd"] + c["operations_usd"])
+        assert c["operations_usd"] == pytest.approx(1e6 / 7 * 0.005)
 
 
 def test_price_in_other_currency_is_converted():
@@ -112,7 +136,7 @@ def test_line_item_quantities_and_unit_prices():
         assert c[f"{part}_usd"] == pytest.approx(
             c[f"{part}_quantity"] * c[f"{part}_unit_price"] / rate
         )
-    r = _cost(_rented(min_term_days=365), 9, 10)
+    r = _cost(_rented(min_term_days=365), 9, 10, "project")
     assert r["compute_quantity"] == 16 * 365 * 24 and r["compute_unit_price"] == 2.0
 
 
@@ -133,6 +157,7 @@ def test_transfer_formulas():
     owned=st.booleans(),
 )
 def test_cost_is_never_negative_and_linear_in_hours(devices, hours, k, owned):
+    """In the amortised view every part of the cost is per hour used."""
     option = _owned() if owned else _rented()
     a = _cost(option, devices, hours)["total_usd"]
     b = _cost(option, devices, hours * k)["total_usd"]

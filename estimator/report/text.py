@@ -44,6 +44,13 @@ def quote_csv(d: QuoteView) -> str:
     ]
     rows.append({"section": "total", "amount": d.total, "currency": d.currency})
     rows += [
+        {"section": "cash_flow", "description": m.month, "component": kind, "amount": amount,
+         "currency": d.currency}
+        for m in d.cash_flow
+        for kind, amount in m.model_dump().items()
+        if kind not in ("month", "total") and amount
+    ]  # fmt: skip
+    rows += [
         {
             "section": f"finding:{f.severity}",
             "phase": f.phase or "",
@@ -64,6 +71,8 @@ def quote_text(d: QuoteView, fmt: str) -> str:
     head = f"{d.name} — as of {d.as_of} — total {_m(d.total)} {d.currency}"
     if d.unpriced:
         head += f" (excludes unpriced: {', '.join(d.unpriced)})"
+    other = "amortised" if d.accounting == "project" else "project"
+    head += f"\n{d.accounting} accounting; {other} view: {_m(d.total_other_view)} {d.currency}"
     out = [f"# {head}" if md else head, *_quote_tables(d, fmt)]
     if d.findings:
         rows = [
@@ -93,6 +102,8 @@ def _quote_tables(d: QuoteView, fmt: str) -> list[str]:
             "devices": p.devices,
             "device_hours": p.device_hours,
             "wall_clock_days": p.wall_clock_days,
+            "start": p.start,
+            "end": p.end,
             f"cost ({cur})": _m(p.cost) if p.priced else "unpriced",
         }
         for p in d.phases
@@ -138,7 +149,16 @@ def _quote_tables(d: QuoteView, fmt: str) -> list[str]:
     ]
     out.append(render_rows(by_region, fmt, title="By region"))
     out.append(render_rows(by_cur, fmt, title="By currency"))
+    out.append(cash_flow_text(d, fmt))
     return out
+
+
+def cash_flow_text(d: QuoteView, fmt: str) -> str:
+    months = [
+        {"month": m.month, **{k: _m(v) for k, v in m.model_dump().items() if k != "month"}}
+        for m in d.cash_flow
+    ]
+    return render_rows(months, fmt, title=f"Cash flow by month ({d.currency})")
 
 
 def _assumption(value: Any) -> str:

@@ -18,6 +18,7 @@ from estimator.costing import LineItem
 from estimator.findings import Finding
 from estimator.quoting import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
+from estimator.timeline import Month
 from estimator.transfers import TransferQuote
 from estimator.uncertainty import Percentiles
 
@@ -84,7 +85,12 @@ class PhaseView(_View):
     devices: int
     device_hours: float
     wall_clock_days: float
+    start: date
+    end: date = Field(
+        description="End of the phase's planning window (a deadline reserves it all)."
+    )
     cost: float = Field(description="Sum of this phase's displayed line items.")
+    cost_other_view: float = Field(description="The same placement in the other accounting view.")
     priced: bool = Field(description="False: no price for this site (cost 0, not in the total).")
     line_items: list[LineItemView]
     offer: OfferUsed | None
@@ -105,6 +111,22 @@ class TransferView(_View):
 class CurrencyTotal(_View):
     amount: float = Field(description="Billed in this currency.")
     converted: float = Field(description="The same in the quote's currency.")
+
+
+class MonthView(_View):
+    month: str = Field(description="YYYY-MM")
+    rent: float
+    capital: float
+    resale: float
+    energy: float
+    operations: float
+    transfer: float
+    total: float = Field(description="Sum of the month's displayed amounts.")
+
+
+def _month(m: Month) -> MonthView:
+    parts = {k: money(v) for k, v in m.amounts.items()}
+    return MonthView(month=m.month, **parts, total=money(sum(parts.values())))
 
 
 class PercentileView(_View):
@@ -129,12 +151,22 @@ class QuoteView(_View):
     name: str
     as_of: date
     currency: str
+    accounting: str = Field(
+        description="project: what the plan commits (a purchase less its resale at the end, a "
+        "commitment's whole term); amortised: the hours used (capex over its life, rent for the "
+        "hours)."
+    )
     total: float = Field(description="Sum of the displayed phase and transfer costs.")
+    total_other_view: float = Field(description="The same plan in the other accounting view.")
     unpriced: list[str] = Field(description="Phases with no price: the total excludes them.")
     phases: list[PhaseView]
     transfers: list[TransferView]
     by_region: dict[str, float]
     by_currency: dict[str, CurrencyTotal]
+    cash_flow: list[MonthView] = Field(
+        description="What is paid in which month: rent over its billed term, capital at delivery "
+        "and resale at the plan's end, energy and operations over the run, transfers when sent."
+    )
     findings: list[Finding]
     assumptions: dict[str, Any]
     uncertainty: UncertaintyView | None = None
@@ -155,12 +187,15 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         name=q.name,
         as_of=q.as_of,
         currency=q.currency,
+        accounting=q.accounting,
         total=money(sum(p.cost for p in phases) + sum(t.cost for t in moved)),
+        total_other_view=money(q.total_other_view),
         unpriced=[p.name for p in phases if not p.priced],
         phases=phases,
         transfers=moved,
         by_region=by_region,
         by_currency={k: CurrencyTotal(amount=billed[k], converted=converted[k]) for k in billed},
+        cash_flow=[_month(m) for m in q.cash_flow],
         findings=q.findings,
         assumptions=_shown(q.assumptions),
         uncertainty=uncertainty,
@@ -180,7 +215,10 @@ def _phase(p: Any) -> PhaseView:
         devices=p.devices,
         device_hours=sig(p.device_hours),
         wall_clock_days=sig(p.wall_clock_days),
+        start=p.start,
+        end=p.end,
         cost=money(sum(i.amount for i in shown)),
+        cost_other_view=money(p.cost_other_view),
         priced=p.priced,
         line_items=shown,
         offer=p.offer,

@@ -1,0 +1,372 @@
+"""The checks: what can be wrong with, or worth knowing about, an evaluated candidate.
+
+Each is a condition over the columns of `estimator.evaluate` and a message built from one row.
+`BLOCKING` checks (in verdict order) rule a candidate out of a plan and fail `--strict`;
+`ADVISORY` ones are reported when they hold. `estimator.findings` applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import polars as pl
+
+from estimator.context import Context
+from estimator.scenario import ServePhase, TrainPhase
+from pricing.catalog import STALE_AFTER_DAYS
+
+Severity = Literal["block", "warn", "info"]
+Phase = TrainPhase | ServePhase
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    severity: Severity
+    reason: str  # the planner's name for a rejection of this kind
+    when: Callable[[Context, Phase], pl.Expr]
+    message: Callable[[Row, Context, Phase], str]
+    source: str | None = None  # a column holding the source of the figure at fault
+    cite: str | None = None  # else a defaults.csv row whose source backs the finding
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def _train(phase: Phase) -> bool:
+    return isinstance(phase, TrainPhase)
+
+
+def _memory_message(r: Row, c: Context, p: Phase) -> str:
+    if isinstance(p, TrainPhase):
+        if r["min_devices"] is None:
+            return (
+                f"{c.model.name} cannot be trained on {r['accelerator']}: one sequence's "
+                "activations exceed a scale-up group's memory"
+            )
+        return (
+            f"{c.model.name} needs at least {_n(r['min_devices'])} {r['accelerator']} to hold "
+            f"weights, gradients and optimizer state; the phase has {_n(r['devices'])}"
+        )
+    return (
+        f"{c.model.name} ({r['weights_gib']:,.0f} GiB of weights plus one request's KV cache) "
+        f"does not fit on {r['tensor_parallel']} x {r['accelerator']}"
+    )
+
+
+def _capacity_when(c: Context, p: Phase) -> pl.Expr:
+    over = pl.col("devices") > c.max_devices if c.max_devices else pl.lit(False)
+    # What the provider says it can rent (offers.csv max_devices), where it says so.
+    over = over | (pl.col("billed_devices") > pl.col("capacity_devices")).fill_null(False)
+    if isinstance(p, ServePhase) and p.devices:
+        over = over | (pl.col("devices_needed") > p.devices)
+    return over
+
+
+def _capacity_message(r: Row, c: Context, p: Phase) -> str:
+    if isinstance(p, ServePhase) and p.devices and (r["devices_needed"] or 0) > p.devices:
+        return f"{_n(p.devices)} devices given; the demand at peak needs {_n(r['devices_needed'])}"
+    if r.get("capacity_devices") is not None and r["billed_devices"] > r["capacity_devices"]:
+        if r.get("option") == "fleet":
+            return (
+                f"needs {_n(r['billed_devices'])} x {r['accelerator']}; the fleet "
+                f"'{r['instance']}' has {_n(r['capacity_devices'])}"
+            )
+        why = (
+            " (only reported, no size published: see defaults.csv reported_capacity_devices)"
+            if r.get("capacity_assumed")
+            else ""
+        )
+        return (
+            f"needs {_n(r['billed_devices'])} x {r['accelerator']}; {r['provider']} offers at most "
+            f"{_n(r['capacity_devices'])} ({r['instance']} {r['pricing']}){why}"
+        )
+    cap = _n(c.max_devices or 0)
+    return f"needs {_n(r['devices'])} x {r['accelerator']}, more than --max-devices {cap}"
+
+
+def _deadline_message(r: Row, c: Context, p: Phase) -> str:
+    deadline = p.deadline_days if isinstance(p, TrainPhase) else None
+    if r["devices"] > r["max_devices"]:
+        return (
+            f"a deadline of {deadline:g} days needs {_n(r['devices'])} x {r['accelerator']}, more "
+            f"than the {_n(r['max_devices'])} usable at once (global batch limit)"
+        )
+    days = f"{r['wall_clock_days']:,.1f}"
+    return f"takes {days} days on {_n(r['devices'])} devices; deadline is {deadline:g} days"
+
+
+def _latency_missed(p: Phase) -> pl.Expr:
+    """TPOT unreachable, or prefill plus the network round trip over the TTFT target."""
+    assert isinstance(p, ServePhase)
+    slow = ~pl.col("meets_tpot")
+    if p.ttft_ms is not None:
+        slow = slow | (pl.col("ttft_ms") + _rtt(p) > p.ttft_ms)
+    return slow.fill_null(True)
+
+
+def _latency_message(r: Row, c: Context, p: Phase) -> str:
+    assert isinstance(p, ServePhase)
+    if not r["meets_tpot"]:
+        return (
+            f"no batch meets TPOT {p.tpot_ms:g} ms on {r['tensor_parallel']} x {r['accelerator']}: "
+            "a single sequence's decode step is already slower"
+        )
+    rtt = r.get("rtt_ms") or 0.0
+    return (
+        f"TTFT {r['ttft_ms'] + rtt:,.0f} ms ({r['ttft_ms']:,.0f} ms prefill of {p.input_len:,} "
+        f"input tokens on {r['tensor_parallel']} x {r['accelerator']} + {rtt:,.0f} ms round trip "
+        f"to users {_where(p)}) exceeds the {p.ttft_ms:g} ms target"
+    )
+
+
+# In verdict order: a candidate is rejected for the first of these it fails (after the rules).
+BLOCKING: tuple[Check, ...] = (
+    Check(
+        "precision-unsupported",
+        "block",
+        "precision",
+        lambda c, p: ~pl.col("precision_ok"),
+        lambda r, c, p: f"{r['accelerator']} has no {p.precision or 'bf16'} support",
+    ),
+    Check(
+        "memory-does-not-fit",
+        "block",
+        "memory",
+        lambda c, p: ~pl.col("fits").fill_null(False),
+        _memory_message,
+    ),
+    Check(
+        "replica-spans-instances",
+        "block",
+        "instance",
+        lambda c, p: pl.lit(False) if _train(p) else ~pl.col("within_instance"),
+        lambda r, c, p: (
+            f"a {r['tensor_parallel']}-device replica does not fit one {r['instance']} "
+            f"({r['unit_devices']} devices) and its devices have no fast link between "
+            "instances: choose a larger instance (site.instance)"
+        ),
+    ),
+    Check(
+        "latency-target-missed",
+        "block",
+        "latency",
+        lambda c, p: pl.lit(False) if _train(p) else _latency_missed(p),
+        _latency_message,
+    ),
+    Check(
+        "deadline-missed",
+        "block",
+        "deadline",
+        lambda c, p: pl.col("deadline_met").not_().fill_null(False) if _train(p) else pl.lit(False),
+        _deadline_message,
+    ),
+    Check("capacity-short", "block", "capacity", _capacity_when, _capacity_message),
+    Check(
+        "not-purchasable",
+        "block",
+        "supply",
+        lambda c, p: (pl.col("option") == "owned") & ~pl.col("purchasable").fill_null(True),
+        lambda r, c, p: (
+            f"{r['accelerator']} cannot be bought new in {r['country']} on {c.as_of}: "
+            f"{r['supply_message']} Use hardware you already have (a [[fleet]]) or rent."
+        ),
+        "supply_source",
+    ),
+    Check(
+        "supply-limit",
+        "block",
+        "supply",
+        lambda c, p: (
+            (pl.col("option") == "owned")
+            & (pl.col("billed_devices") > pl.col("max_devices_per_buyer")).fill_null(False)
+        ),
+        lambda r, c, p: (
+            f"needs {_n(r['billed_devices'])} x {r['accelerator']}; one buyer can get about "
+            f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'] or 0)} days "
+            f"({r['supply_message']})"
+        ),
+        "supply_source",
+    ),
+    Check(
+        "lead-time",
+        "block",
+        "lead time",
+        lambda c, p: (
+            pl.lit(p.name not in c.slip)
+            & (pl.col("option") == "owned")
+            & (pl.col("days_to_start") < pl.col("lead_time_days")).fill_null(False)
+        ),
+        lambda r, c, p: (
+            f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
+            f"order; the phase starts {r['days_to_start']:,} days after {c.as_of}"
+        ),
+        "supply_source",
+    ),
+    Check(
+        "unpriced",
+        "block",
+        "price",
+        lambda c, p: pl.col("total_usd").is_null(),
+        lambda r, c, p: (
+            f"no price for {r['accelerator']} in {r['region']} on {c.as_of} (no exchange rate "
+            "or no offer): add one with --catalog DIR (an offers.csv row)"
+        ),
+    ),
+)
+REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
+BY_CODE = {c.code: c for c in BLOCKING}
+
+
+def _age(c: Context) -> pl.Expr:
+    return (pl.lit(c.as_of) - pl.col("offer_as_of")).dt.total_days()
+
+
+def _rtt(p: Phase) -> pl.Expr:
+    """The network round trip to the phase's users (0 where unknown or not serving)."""
+    return pl.col("rtt_ms").fill_null(0.0) if isinstance(p, ServePhase) else pl.lit(0.0)
+
+
+def _users_far(c: Context, p: Phase) -> pl.Expr:
+    """Users far from the site while no TTFT target judges it (with one, latency decides)."""
+    if not isinstance(p, ServePhase) or p.ttft_ms is not None:
+        return pl.lit(False)
+    return _rtt(p) > c.catalog.default("far_users_rtt_ms")
+
+
+def _where(p: Phase) -> str:
+    users = p.users if isinstance(p, ServePhase) else ""
+    return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
+
+
+def _capex_message(r: Row, c: Context, p: Phase) -> str:
+    servers = r["billed_devices"] / r["unit_devices"]
+    plural = "s" if servers > 1 else ""
+    capital = f"{r['server_price'] * servers:,.0f} {r['currency']}"
+    if c.scenario.accounting == "project":
+        return (
+            f"buys {_n(servers)} server{plural} for {capital}, delivered by the phase start; "
+            f"the plan sells them at its end, {r['resale_age_years']:.1f} years old, for "
+            f"{r['resale_fraction']:.0%} of that: the quote charges the difference"
+        )
+    return (
+        f"uses {_n(servers)} server{plural} worth {capital} of capital; the quote charges the "
+        f"{r['hours'] / (r['life_years'] * 8760):.1%} of their {r['life_years']:g}-year life "
+        "this phase uses (amortised view: the rest is assumed used by other work)"
+    )
+
+
+_BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figures"}
+
+ADVISORY: tuple[Check, ...] = (
+    Check(
+        "stale-price",
+        "warn",
+        "",
+        lambda c, p: (_age(c) > STALE_AFTER_DAYS) & (pl.col("option") != "fleet"),
+        lambda r, c, p: (
+            f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
+            "quote date"
+        ),
+        "offer_source",
+    ),
+    Check(
+        "spot-capacity",
+        "warn",
+        "",
+        lambda c, p: pl.col("pricing") == "spot",
+        lambda r, c, p: (
+            "spot capacity can be reclaimed at any time and its price moves (up to "
+            f"{r['price_high'] or r['price_per_device_hour']:g} {r['currency']} per device-hour "
+            "in the catalog): plan restarts"
+        ),
+        "offer_source",
+    ),
+    Check(
+        "idle-commitment",
+        "warn",
+        "",
+        lambda c, p: (
+            (pl.col("option") == "rented") & (pl.col("billed_hours") > pl.col("hours") * 1.05)
+        ),
+        lambda r, c, p: (
+            f"the {r['min_term_days']}-day commitment bills {r['billed_hours'] / 24:,.0f} days "
+            f"for {r['hours'] / 24:,.1f} days of work: {1 - r['hours'] / r['billed_hours']:.0%} "
+            "of this phase's compute cost pays for idle capacity unless other work uses it"
+        ),
+    ),
+    Check(
+        "owned-capex",
+        "info",
+        "",
+        lambda c, p: (pl.col("option") == "owned") & pl.col("server_price").is_not_null(),
+        _capex_message,
+    ),
+    Check(
+        "fleet-capital",
+        "info",
+        "",
+        lambda c, p: pl.col("option") == "fleet",
+        lambda r, c, p: (
+            f"runs on the fleet '{r['instance']}' ({_n(r['capacity_devices'])} x "
+            f"{r['accelerator']} already owned): its capital is sunk and not charged; energy and "
+            "operations are charged"
+        ),
+    ),
+    Check(
+        "domestic-training-risk",
+        "warn",
+        "",
+        lambda c, p: (
+            pl.lit(_train(p))
+            & (pl.col("accelerator_origin") == "CN")
+            & (pl.col("devices") >= c.catalog.default("domestic_training_risk_devices"))
+        ),
+        lambda r, c, p: (
+            f"large-scale training on {_n(r['devices'])} domestic accelerators: the Financial "
+            "Times reported (2025-08) that DeepSeek's attempt to train on Ascend ran into "
+            "persistent problems and it trained on Nvidia; plan for lower goodput and delays"
+        ),
+        cite="domestic_training_risk_devices",
+    ),
+    *(
+        Check(
+            f"{basis}-price",
+            "info",
+            "",
+            lambda c, p, basis=basis: pl.col("basis") == basis,  # type: ignore[misc]
+            lambda r, c, p: (
+                f"the price for {r['accelerator']} in {r['region']} is "
+                f"{_BASIS_WORDS[r['basis']]}, not a published list price (see the row's note)"
+            ),
+            "offer_source",
+        )
+        for basis in ("estimate", "derived")
+    ),
+    Check(
+        "users-far",
+        "warn",
+        "",
+        _users_far,
+        lambda r, c, p: (
+            f"users {_where(p)} are ~{r['rtt_ms']:,.0f} ms round trip from {r['region']}: more "
+            f"than the {c.catalog.default('far_users_rtt_ms'):g} ms a reply can take and still "
+            "feel immediate (set ttft_ms to judge it against a target)"
+        ),
+    ),
+    Check(
+        "sku-only",
+        "warn",
+        "",
+        lambda c, p: pl.col("evidence") == "sku",
+        lambda r, c, p: (
+            f"{r['provider']} bills a SKU for {r['instance']} in {r['region']}, but no listing "
+            "shows the machine there: the capacity is not shown to exist (ask the provider)"
+        ),
+        "offer_source",
+    ),
+)

@@ -1,0 +1,95 @@
+"""From evaluated candidates to the joint placement problem (`estimator.placement`), and back.
+
+Each phase's candidates become choices with their cost, days, region and the capacities they
+draw on: a fleet (its devices), an offer with a stated or assumed size (`capacity_devices`),
+and for a purchase the buyer's supply limit over its period (supply.csv). Transfers between
+phases are priced for every pair of regions with the same route table a quote uses.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from estimator.context import Context
+from estimator.placement import Candidate, Capacity, Group, Problem
+from estimator.scenario import TrainPhase
+from estimator.timeline import Window
+from estimator.transfers import routes, size_gb
+
+# Candidates per phase handed to the solver: the cheapest this many allowed ones (a plan's
+# choice is among the cheap; capacity and transfers decide between them).
+MAX_CHOICES = 200
+
+
+def capacity_of(row: dict[str, Any]) -> tuple[tuple[Group, float], ...]:
+    """The capacities an evaluated row draws on, with the devices it takes from each."""
+    devices = float(row["billed_devices"] or 0.0)
+    uses: list[tuple[Group, float]] = []
+    if row["option"] == "fleet":
+        uses.append((("fleet", row["instance"]), devices))
+    elif row.get("capacity_devices") is not None:
+        key = ("offer", row["provider"], row["region"], row["accelerator"], row["instance"])
+        uses.append(((*key, row["pricing"]), devices))
+    if row["option"] == "owned" and row.get("max_devices_per_buyer") is not None:
+        uses.append((("supply", row["accelerator"], row["country"]), devices))
+    return tuple(uses)
+
+
+def limits(rows: list[dict[str, Any]]) -> dict[Group, Capacity]:
+    out: dict[Group, Capacity] = {}
+    for row in rows:
+        for group, _ in capacity_of(row):
+            if group[0] == "supply":
+                cap = Capacity(float(row["max_devices_per_buyer"]), int(row["per_days"] or 365))
+            else:
+                cap = Capacity(float(row["capacity_devices"]))
+            out[group] = cap
+    return out
+
+
+def problem(
+    c: Context, choices: dict[str, pl.DataFrame], windows: dict[str, Window]
+) -> tuple[Problem, list[list[dict[str, Any]]]]:
+    """The solver's problem, and per phase (scenario order) the rows its choices stand for."""
+    names = [p.name for p in c.scenario.phases]
+    rows = [choices[n].head(MAX_CHOICES).to_dicts() for n in names]
+    cands = [
+        [
+            Candidate(
+                cost=float(r["total_usd"]),
+                days=float(r["wall_clock_days"]) + r["slip_days"],
+                region=r["region"],
+                uses=capacity_of(r),
+                window=_slipped(windows[name], r["slip_days"]),
+            )
+            for r in phase_rows
+        ]
+        for name, phase_rows in zip(names, rows, strict=True)
+    ]
+    spans = [(windows[n].start, windows[n].end) for n in names]
+    table = routes(c.catalog, c.as_of).join(
+        c.catalog.fx_table(c.as_of).select("currency", "per_usd"), on="currency", how="left"
+    )
+    usd = {
+        (a, b): (price / rate if rate else 0.0)
+        for a, b, price, rate in table.select(
+            "from_region", "to_region", "price_per_gb", "per_usd"
+        ).iter_rows()
+    }
+    moves = [
+        (names.index(t.from_), names.index(t.to), {k: v * size_gb(c, i, t) for k, v in usd.items()})
+        for i, t in enumerate(c.scenario.transfers)
+    ]
+    training = frozenset(i for i, p in enumerate(c.scenario.phases) if isinstance(p, TrainPhase))
+    caps = limits([r for phase_rows in rows for r in phase_rows])
+    return Problem(cands, spans, moves, caps, training), rows
+
+
+def _slipped(w: Window, days: float) -> tuple[date, date] | None:
+    if not days:
+        return None
+    late = timedelta(days=days)
+    return (w.start + late, w.end + late)

@@ -1,0 +1,173 @@
+"""The market around a purchase: who may buy what, how soon it arrives, what it is worth later,
+and the hardware a tenant already has.
+
+- `with_supply`: for bought hardware, the supply.csv row that applies (the most specific match
+  on accelerator, then country, then the buyer's headquarters, in force on the date):
+  purchasable or not, lead time, the most one buyer can get. A purchase with no lead time on
+  record takes defaults.csv `purchase_lead_time_days`.
+- `resale_fraction`: what bought hardware fetches at the plan's end (resale.csv, interpolated
+  by age; the accelerator's own curve, else the default '*').
+- `fleet_options`: each fleet of the scenario as an option (capital sunk, capacity = its
+  devices), priced for energy and operations like bought hardware of its kind.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import pairwise
+
+import polars as pl
+
+from estimator.scenario import Scenario
+from pricing import Catalog
+
+SUPPLY_COLUMNS = (
+    "purchasable",
+    "lead_time_days",
+    "max_devices_per_buyer",
+    "per_days",
+    "supply_message",
+    "supply_source",
+)
+
+
+def with_supply(catalog: Catalog, options: pl.DataFrame, tenant_hq: str, day: date) -> pl.DataFrame:
+    """`options` with SUPPLY_COLUMNS; null for anything not bought (rented, fleet)."""
+    rows = (
+        catalog.table("supply")
+        .filter(
+            (pl.col("effective_from") <= day)
+            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > day))
+            & pl.col("tenant_hq").is_in(["*", tenant_hq])
+        )
+        .select(
+            pl.col("accelerator").alias("_acc"),
+            pl.col("country").alias("_country"),
+            pl.col("tenant_hq").alias("_tenant"),
+            "effective_from",
+            (pl.col("purchasable") == "yes").alias("purchasable"),
+            pl.col("lead_time_days").cast(pl.Float64),
+            "max_devices_per_buyer",
+            "per_days",
+            pl.col("message").alias("supply_message"),
+            pl.col("source").alias("supply_source"),
+        )
+    )
+    owned = options.filter(pl.col("option") == "owned").select(
+        "option_id", "accelerator", "country"
+    )
+    # Most specific first: an exact accelerator, then country, then headquarters, then newest.
+    score = (
+        (pl.col("_acc") != "*").cast(pl.Int32) * 4
+        + (pl.col("_country") != "*").cast(pl.Int32) * 2
+        + (pl.col("_tenant") != "*").cast(pl.Int32)
+    )
+    best = (
+        owned.join(rows, how="cross")
+        .filter(
+            ((pl.col("_acc") == "*") | (pl.col("_acc") == pl.col("accelerator")))
+            & ((pl.col("_country") == "*") | (pl.col("_country") == pl.col("country")))
+        )
+        .sort([score, pl.col("effective_from")], descending=True)
+        .unique("option_id", keep="first")
+        .select("option_id", *SUPPLY_COLUMNS)
+    )
+    lead = catalog.default("purchase_lead_time_days")
+    out = options.drop([c for c in SUPPLY_COLUMNS if c in options.columns]).join(
+        best, on="option_id", how="left"
+    )
+    bought = pl.col("option") == "owned"
+    return out.with_columns(
+        # No supply row: nothing forbids the purchase; it takes the default lead time.
+        pl.when(bought).then(pl.col("purchasable").fill_null(True)).alias("purchasable"),
+        pl.when(bought).then(pl.col("lead_time_days").fill_null(lead)).alias("lead_time_days"),
+    )
+
+
+def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float) -> pl.DataFrame:
+    """Per accelerator, the value fraction at `age_years` (linear between the curve's ages, the
+    last value beyond them): columns accelerator, resale_fraction."""
+    curves = catalog.table("resale")
+    out = []
+    for acc in accelerators:
+        own = curves.filter(pl.col("accelerator") == acc)
+        curve = (own if own.height else curves.filter(pl.col("accelerator") == "*")).sort(
+            "age_years"
+        )
+        ages, values = curve["age_years"].to_list(), curve["value_fraction"].to_list()
+        out.append({"accelerator": acc, "resale_fraction": _interpolate(ages, values, age_years)})
+    return pl.DataFrame(out, schema={"accelerator": pl.String, "resale_fraction": pl.Float64})
+
+
+def _interpolate(xs: list[float], ys: list[float], x: float) -> float | None:
+    if not xs:
+        return None
+    if x <= xs[0]:
+        return ys[0]
+    for (x0, y0), (x1, y1) in pairwise(zip(xs, ys, strict=True)):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return ys[-1]
+
+
+def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: date) -> pl.DataFrame:
+    """One option row per fleet: its region's facts and the bought hardware of its accelerator
+    (server power, devices per server, operations) from the catalog; `capacity_devices` = the fleet.
+    Its book value, when given (in the scenario's currency), replaces the price as the capital
+    operations are costed on."""
+    if not s.fleet:
+        return options.clear()
+    hardware = catalog.dated("hardware", day, future=False).sort("as_of")
+    own_per_usd = catalog.rate(s.currency, day).per_usd
+    rows = []
+    for f in s.fleet:
+        kind = hardware.filter(pl.col("accelerator") == f.accelerator)
+        region = options.filter(pl.col("region") == f.region).head(1)
+        device = options.filter(pl.col("accelerator") == f.accelerator).head(1)
+        if kind.is_empty() or region.is_empty() or device.is_empty():
+            continue  # nothing to cost it on: the fleet site reports itself unpriced
+        hw = kind.row(-1, named=True)
+        servers = -(-f.devices // hw["devices_per_server"])
+        book = None if f.book_value is None else f.book_value / servers / own_per_usd
+        rows.append(
+            region.select(_REGION_COLUMNS)
+            .hstack(device.select(_DEVICE_COLUMNS))
+            .with_columns(
+                option=pl.lit("fleet"),
+                ownership=pl.lit("owned"),
+                provider=pl.lit("fleet"),
+                pricing=pl.lit("fleet"),
+                instance=pl.lit(f.name),
+                accelerator=pl.lit(f.accelerator),
+                unit_devices=pl.lit(hw["devices_per_server"], pl.Int64),
+                capacity_devices=pl.lit(f.devices, pl.Int64),
+                server_price=pl.lit(hw["price"] if book is None else book, pl.Float64),
+                currency=pl.lit(hw["currency"] if book is None else "USD"),
+                server_power_w=pl.lit(hw["server_power_w"], pl.Float64),
+                life_years=pl.lit(hw["life_years"], pl.Float64),
+                opex_fraction_per_year=pl.lit(hw["opex_fraction_per_year"], pl.Float64),
+                min_term_days=pl.lit(0, pl.Int64),
+                basis=pl.lit("published" if f.book_value is not None else hw["basis"]),
+                offer_as_of=pl.lit(f.acquired or day, pl.Date),
+                offer_source=pl.lit(f"scenario fleet '{f.name}' ({f.devices:,} x {f.accelerator})"),
+            )
+        )
+    if not rows:
+        return options.clear()
+    fleet = pl.concat(rows, how="diagonal_relaxed")
+    fx = catalog.fx_table(day).select("currency", "per_usd", "fx_as_of")
+    fleet = fleet.drop("per_usd", "fx_as_of", strict=False).join(fx, on="currency", how="left")
+    start = int(options["option_id"].max() or 0) + 1  # type: ignore[arg-type]
+    fleet = fleet.with_columns(
+        pl.int_range(start, start + fleet.height)
+        .cast(options["option_id"].dtype)
+        .alias("option_id")
+    )
+    return pl.concat([options.clear(), fleet], how="diagonal_relaxed").select(options.columns)
+
+
+_REGION_COLUMNS = (
+    "region", "country", "pue", "electricity_price_kwh", "energy_currency", "energy_per_usd",
+    "energy_fx_as_of", "energy_as_of", "energy_source",
+)  # fmt: skip
+_DEVICE_COLUMNS = ("accelerator_origin", "scaleup_size")

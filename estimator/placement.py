@@ -1,0 +1,201 @@
+"""Joint placement: one option per phase, chosen together, as a mixed-integer program (HiGHS).
+
+The planner prices every candidate with the one evaluation (`estimator.evaluate`); this module
+only chooses. Choosing phase by phase would let two phases count on the same fleet and ignore
+what moving data between them costs, so the choice is one problem:
+
+    minimise   sum of the chosen candidates' costs + the transfers between the chosen regions
+    subject to one candidate per phase;
+               for each capacity (a fleet, an offer with a stated size, a buyer's supply limit)
+               and each moment some phase starts: the devices of the phases running then on
+               that capacity fit it.
+
+Transfers cost by region pair: z[p, r] says phase p runs in region r, and y[t, a, b] >= z[from,
+a] + z[to, b] - 1 carries the price of moving transfer t from a to b. With objective "time",
+the summed training days come first and cost breaks ties (two solves). `brute_force` checks
+the solver on small problems.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+Group = tuple[str, ...]  # a capacity's identity, e.g. ("fleet", "h800-shanghai")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    cost: float  # in one currency, the same for every candidate and transfer
+    days: float  # wall-clock days (for objective "time")
+    region: str
+    uses: tuple[tuple[Group, float], ...] = ()  # (capacity, devices it takes)
+    window: tuple[date, date] | None = None  # when it runs, if not its phase's window
+
+
+@dataclass(frozen=True)
+class Capacity:
+    devices: float
+    # None: devices in use at once (fleets, offers); else the most bought in any `per_days`
+    # (a supply limit counts purchases starting within that span).
+    per_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    candidates: Sequence[Sequence[Candidate]]  # per phase; a fixed phase has one
+    windows: Sequence[tuple[date, date]]  # per phase: start, end
+    transfers: Sequence[tuple[int, int, dict[tuple[str, str], float]]] = ()  # from, to, prices
+    capacities: dict[Group, Capacity] = field(default_factory=dict)
+    training: frozenset[int] = frozenset()  # phases whose days count for objective "time"
+
+
+class Infeasible(Exception):
+    """No choice satisfies every capacity."""
+
+
+def solve(p: Problem, objective: str = "cost", force: dict[int, int] | None = None) -> list[int]:
+    """The index of the chosen candidate of each phase. `force` pins phases to candidates."""
+    if objective == "time":
+        days = _solve(p, "time", force or {}, None)
+        best = sum(p.candidates[i][k].days for i, k in enumerate(days) if i in p.training)
+        return _solve(p, "cost", force or {}, best)
+    return _solve(p, "cost", force or {}, None)
+
+
+def total(p: Problem, choice: Sequence[int]) -> float:
+    """Cost of a choice: its candidates and the transfers between their regions."""
+    cost = sum(p.candidates[i][k].cost for i, k in enumerate(choice))
+    for a, b, prices in p.transfers:
+        ra, rb = p.candidates[a][choice[a]].region, p.candidates[b][choice[b]].region
+        cost += 0.0 if ra == rb else prices.get((ra, rb), 0.0)
+    return cost
+
+
+def feasible(p: Problem, choice: Sequence[int]) -> bool:
+    for group, need in _loads(p).items():
+        for members in need:
+            used = sum(dev for i, k, dev in members if choice[i] == k)
+            if used > p.capacities[group].devices + 1e-9:
+                return False
+    return True
+
+
+def brute_force(p: Problem, objective: str = "cost") -> list[int]:
+    """Every combination: for tests on small problems."""
+    best: tuple[float, float, list[int]] | None = None
+    for combo in itertools.product(*(range(len(c)) for c in p.candidates)):
+        if not feasible(p, combo):
+            continue
+        days = sum(p.candidates[i][k].days for i, k in enumerate(combo) if i in p.training)
+        key = (days if objective == "time" else 0.0, total(p, combo))
+        if best is None or key < best[:2]:
+            best = (*key, list(combo))
+    if best is None:
+        raise Infeasible("no choice fits every capacity")
+    return best[2]
+
+
+def _loads(p: Problem) -> dict[Group, list[list[tuple[int, int, float]]]]:
+    """Per capacity, the sets of (phase, candidate, devices) that must fit together: the
+    candidates of phases running at each moment some phase starts (or, for a supply limit,
+    purchases starting within its span)."""
+    out: dict[Group, list[list[tuple[int, int, float]]]] = {}
+    for group, cap in p.capacities.items():
+        users = [
+            (i, k, dev)
+            for i, cands in enumerate(p.candidates)
+            for k, c in enumerate(cands)
+            for g, dev in c.uses
+            if g == group
+        ]
+
+        def span(i: int, k: int) -> tuple[date, date]:
+            return p.candidates[i][k].window or p.windows[i]
+
+        sets = []
+        for t in sorted({span(i, k)[0] for i, k, _ in users}):
+            if cap.per_days is None:
+                live = [u for u in users if span(u[0], u[1])[0] <= t < span(u[0], u[1])[1]]
+            else:
+                stop = t + timedelta(days=cap.per_days)
+                live = [u for u in users if t <= span(u[0], u[1])[0] < stop]
+            sets.append(live)
+        out[group] = sets
+    return out
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """HiGHS prints a banner to the process's stdout when a solver is created: keep it out of
+    the command's output (a JSON document, say)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
+def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None) -> list[int]:
+    import highspy  # the planner's solver, loaded only when a plan is made
+
+    with _quiet():
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.silent()
+    x = [
+        [
+            h.addBinary(
+                obj=c.days if goal == "time" and i in p.training else c.cost * (goal == "cost")
+            )
+            for c in cands
+        ]
+        for i, cands in enumerate(p.candidates)
+    ]
+    for i, row in enumerate(x):
+        h.addConstr(sum(row) == 1)
+        if i in force:
+            h.addConstr(row[force[i]] == 1)
+    if goal == "cost":
+        _add_transfers(h, p, x)
+    if max_days is not None:
+        h.addConstr(
+            sum(x[i][k] * c.days for i in p.training for k, c in enumerate(p.candidates[i]))
+            <= max_days + 1e-6
+        )
+    for group, sets in _loads(p).items():
+        for members in sets:
+            if members:
+                h.addConstr(
+                    sum(x[i][k] * dev for i, k, dev in members) <= p.capacities[group].devices
+                )
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise Infeasible("no choice fits every capacity")
+    return [max(range(len(row)), key=lambda k: h.val(row[k])) for row in x]
+
+
+def _add_transfers(h: Any, p: Problem, x: list[list[Any]]) -> None:
+    def in_region(i: int, region: str) -> Any:
+        return sum(v for v, c in zip(x[i], p.candidates[i], strict=True) if c.region == region)
+
+    for a, b, prices in p.transfers:
+        regions_a = {c.region for c in p.candidates[a]}
+        regions_b = {c.region for c in p.candidates[b]}
+        for ra in regions_a:
+            for rb in regions_b:
+                price = 0.0 if ra == rb else prices.get((ra, rb), 0.0)
+                if price > 0:
+                    y = h.addVariable(lb=0.0, obj=price)
+                    h.addConstr(y >= in_region(a, ra) + in_region(b, rb) - 1)

@@ -1,0 +1,165 @@
+"""When each phase runs, and what is paid in which month.
+
+A phase starts on its `start` date, right after the phase its `after` names, or by default:
+training phases one after another in file order from the scenario date, each serving phase when
+the last training phase before it ends. A phase occupies its planning window: a training phase
+with a deadline reserves the deadline (it may finish sooner), other phases their duration.
+Hardware bought for a phase must arrive by its start; the plan's horizon is the last window's
+end, when bought hardware is resold.
+
+The monthly cash flow spreads each line item over the time it is paid for: rent over its
+billed term from the phase start, capital at delivery (the phase start) and its resale at the
+horizon, energy and operations over the run, a transfer when its source phase ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from estimator.scenario import Scenario, ServePhase, TrainPhase
+
+Phase = TrainPhase | ServePhase
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date  # the end of the planning window
+    horizon: date  # the end of the plan
+
+    @property
+    def days(self) -> float:
+        return float((self.end - self.start).days)
+
+
+def planned_days(phase: Phase, run_days: float | None) -> float:
+    """The days a phase reserves: its deadline, its serving period, or its run time."""
+    if isinstance(phase, ServePhase):
+        return phase.days
+    if phase.deadline_days is not None:
+        return phase.deadline_days
+    return run_days if run_days is not None else 0.0
+
+
+def windows(
+    scenario: Scenario, as_of: date, run_days: Mapping[str, float | None]
+) -> dict[str, Window]:
+    """Every phase's window from the timeline rules; `run_days` is each phase's run time where
+    known (training phases without a deadline need it)."""
+    days = {p.name: planned_days(p, run_days.get(p.name)) for p in scenario.phases}
+    starts: dict[str, date] = {}
+
+    def start(p: Phase) -> date:
+        if p.name not in starts:
+            before = predecessor(scenario, p)
+            default = as_of if before is None else start(before) + _span(days[before.name])
+            starts[p.name] = p.start or default
+        return starts[p.name]
+
+    ends = {p.name: start(p) + _span(days[p.name]) for p in scenario.phases}
+    horizon = max(ends.values())
+    return {p.name: Window(starts[p.name], ends[p.name], horizon) for p in scenario.phases}
+
+
+def predecessor(s: Scenario, p: Phase) -> Phase | None:
+    """The phase whose end starts `p` (None: `p` starts on the scenario date or its own date)."""
+    if p.start is not None:
+        return None
+    if p.after is not None:
+        return s.phase(p.after)
+    trainings = [q for q in s.phases[: s.phases.index(p)] if isinstance(q, TrainPhase)]
+    return trainings[-1] if trainings else None
+
+
+def _span(days: float) -> timedelta:
+    return timedelta(days=round(days, 6))
+
+
+# -- cash flow -----------------------------------------------------------------------------
+
+Kind = Literal["rent", "capital", "resale", "energy", "operations", "transfer"]
+KINDS: tuple[Kind, ...] = ("rent", "capital", "resale", "energy", "operations", "transfer")
+
+
+class Payment(BaseModel):
+    """An amount (in the quote's currency) paid evenly over [start, end), or on `start` when
+    `end` equals it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    amount: float
+    start: date
+    end: date
+
+
+class Month(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    month: str  # YYYY-MM
+    amounts: dict[str, float]  # by kind
+    total: float
+
+
+def monthly(payments: Sequence[Payment]) -> list[Month]:
+    """Payments spread by day over calendar months, months in order; each month's amounts by
+    kind and its total (the sum of all months is the sum of the payments)."""
+    buckets: dict[str, dict[str, float]] = {}
+    for pay in payments:
+        for month, share in _shares(pay.start, pay.end):
+            row = buckets.setdefault(month, dict.fromkeys(KINDS, 0.0))
+            row[pay.kind] += pay.amount * share
+    return [
+        Month(month=m, amounts=row, total=sum(row.values())) for m, row in sorted(buckets.items())
+    ]
+
+
+def _shares(start: date, end: date) -> list[tuple[str, float]]:
+    """(YYYY-MM, fraction) of [start, end) falling in each month; a point in time is all in
+    its month."""
+    if end <= start:
+        return [(start.strftime("%Y-%m"), 1.0)]
+    total = (end - start).days
+    out = []
+    day = start
+    while day < end:
+        nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        stop = min(nxt, end)
+        out.append((day.strftime("%Y-%m"), (stop - day).days / total))
+        day = stop
+    return out
+
+
+_KIND_OF: dict[str, Kind] = {
+    "compute": "rent",
+    "capital": "capital",
+    "resale": "resale",
+    "energy": "energy",
+    "operations": "operations",
+}
+
+
+def phase_payments(
+    items: Sequence[Any], window: Window, run_days: float, billed_days: float
+) -> list[Payment]:
+    """When a phase's (project-view) line items are paid: rent over its billed term from the
+    start, capital at the start and resale at the horizon, energy and operations over the run."""
+    out = []
+    for item in items:
+        kind = _KIND_OF.get(item.component)
+        if kind is None:
+            continue  # amortised capex is not a payment
+        start, end = window.start, window.start + _span(run_days)
+        if kind == "rent":
+            end = window.start + _span(billed_days)
+        elif kind == "capital":
+            end = start
+        elif kind == "resale":
+            start = end = window.horizon
+        out.append(Payment(kind=kind, amount=item.amount, start=start, end=end))
+    return out
