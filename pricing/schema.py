@@ -92,12 +92,33 @@ class Table:
         raise KeyError(name)
 
 
-def _pos(name: str, optional: bool = False) -> Column:
-    return Column(name, "float", optional=optional, gt=0)
+# Every number in a catalog is finite and within a physically meaningful range (the loader
+# rejects nan, inf, 1e308 and 1e-300 alike): an upper bound keeps products of figures far from
+# overflow, and a lower bound on what divides (speeds, rates, lives) keeps quotients finite.
+# Bounds are generous: they catch a wrong unit or a typo, not an unusual but real figure.
+MAX_CELL_CHARS = 4000  # the longest note or source is under 1,000 characters
+MAX_COUNT = 100_000  # devices per instance or server, scale-up domain, layers...
+MAX_LOCAL_PRICE = 1e13  # any amount in any currency (a 384-device system in IDR is ~1e11)
+MAX_RATE = 1e6  # TFLOPS, TB/s, Gbit/s, watts per device, GiB
+
+
+def _pos(
+    name: str, optional: bool = False, *, hi: float = MAX_RATE, lo: float | None = None
+) -> Column:
+    """A positive figure: > 0, or >= `lo` where the figure divides (a rate near 0 would make
+    a time infinite)."""
+    if lo is None:
+        return Column(name, "float", optional=optional, gt=0, le=hi)
+    return Column(name, "float", optional=optional, ge=lo, le=hi)
 
 
 def _frac(name: str, optional: bool = False) -> Column:
-    return Column(name, "float", optional=optional, gt=0, le=1)
+    # An efficiency divides the work: below 0.1% it is a typo, not a measurement.
+    return Column(name, "float", optional=optional, ge=0.001, le=1)
+
+
+def _count(name: str, optional: bool = False) -> Column:
+    return Column(name, "int", optional=optional, ge=1, le=MAX_COUNT)
 
 
 # What a dated rule (policies.csv) or a what-if rule (shocks.csv) matches placements on.
@@ -121,15 +142,15 @@ TABLES: dict[str, Table] = {
                 Column("name"),
                 Column("vendor"),
                 Column("origin", pattern="country"),
-                _pos("bf16_tflops"),
-                _pos("fp16_tflops"),
-                _pos("fp8_tflops", optional=True),
-                _pos("int8_tops", optional=True),
-                _pos("hbm_gib"),
-                _pos("hbm_tbps"),
+                _pos("bf16_tflops", lo=0.001),
+                _pos("fp16_tflops", lo=0.001),
+                _pos("fp8_tflops", optional=True, lo=0.001),
+                _pos("int8_tops", optional=True, lo=0.001),
+                _pos("hbm_gib", lo=0.001),
+                _pos("hbm_tbps", lo=0.001),
                 _pos("tdp_w"),
-                _pos("scaleup_gbps"),
-                Column("scaleup_size", "int", ge=1),
+                _pos("scaleup_gbps", lo=0.001),
+                _count("scaleup_size"),
             ),
         ),
         Table(
@@ -141,9 +162,9 @@ TABLES: dict[str, Table] = {
                 Column("country", pattern="country"),
                 Column("jurisdiction"),
                 Column("currency", ref="currency"),
-                _pos("electricity_price_kwh"),
-                Column("pue", "float", ge=1),
-                Column("rtt_ms_to_cn", "float", ge=0),
+                _pos("electricity_price_kwh", hi=1e5),
+                Column("pue", "float", ge=1, le=3),
+                Column("rtt_ms_to_cn", "float", ge=0, le=10_000),
             ),
         ),
         Table(
@@ -155,13 +176,13 @@ TABLES: dict[str, Table] = {
                 Column("region", ref="regions"),
                 Column("accelerator", ref="accelerators"),
                 Column("instance"),
-                Column("devices_per_instance", "int", ge=1),
+                _count("devices_per_instance"),
                 Column("pricing", choices=PRICING_MODELS),
-                _pos("price_per_device_hour"),
+                _pos("price_per_device_hour", hi=1e7),
                 Column("currency", ref="currency"),
-                Column("min_term_days", "int", ge=0),
-                _pos("price_low", optional=True),
-                _pos("price_high", optional=True),
+                Column("min_term_days", "int", ge=0, le=36_500),
+                _pos("price_low", optional=True, hi=1e7),
+                _pos("price_high", optional=True, hi=1e7),
             ),
         ),
         Table(
@@ -172,22 +193,22 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("accelerator", ref="accelerators"),
                 Column("server"),
-                Column("devices_per_server", "int", ge=1),
-                _pos("price"),
+                _count("devices_per_server"),
+                _pos("price", hi=MAX_LOCAL_PRICE),
                 Column("currency", ref="currency"),
-                _pos("server_power_w"),
-                _pos("life_years"),
+                _pos("server_power_w", hi=1e8),
+                _pos("life_years", lo=0.5, hi=50),
                 Column("opex_fraction_per_year", "float", ge=0, le=1),
                 Column("region_scope", pattern="country", wildcard=True),
-                _pos("price_low", optional=True),
-                _pos("price_high", optional=True),
+                _pos("price_low", optional=True, hi=MAX_LOCAL_PRICE),
+                _pos("price_high", optional=True, hi=MAX_LOCAL_PRICE),
             ),
         ),
         Table(
             "fx",
             key=("currency", "as_of"),
             history=True,
-            columns=(Column("currency"), _pos("per_usd")),
+            columns=(Column("currency"), _pos("per_usd", lo=1e-4, hi=1e7)),
         ),
         Table(
             "transfer",
@@ -196,9 +217,9 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("from_region", ref="regions", wildcard=True),
                 Column("to_country", pattern="country", wildcard=True),
-                Column("price_per_gb", "float", ge=0),
+                Column("price_per_gb", "float", ge=0, le=1e6),
                 Column("currency", ref="currency"),
-                _pos("gbps"),
+                _pos("gbps", lo=0.001),
             ),
         ),
         Table(
@@ -229,7 +250,7 @@ TABLES: dict[str, Table] = {
         Table(
             "defaults",
             key=("name",),
-            columns=(Column("name"), Column("value", "float", gt=0), Column("unit")),
+            columns=(Column("name"), Column("value", "float", gt=0, le=1e12), Column("unit")),
         ),
         Table(
             "shocks",
@@ -248,18 +269,18 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("name"),
                 Column("arch", choices=ARCHS),
-                _pos("total_params_b"),
-                _pos("active_params_b"),
-                Column("layers", "int", optional=True, ge=1),
-                Column("hidden", "int", optional=True, ge=1),
-                Column("heads", "int", optional=True, ge=1),
-                Column("kv_heads", "int", optional=True, ge=1),
-                Column("head_dim", "int", optional=True, ge=1),
-                Column("vocab", "int", optional=True, ge=1),
-                Column("experts", "int", optional=True, ge=1),
-                Column("experts_active", "int", optional=True, ge=1),
-                Column("kv_lora_rank", "int", optional=True, ge=1),
-                Column("rope_head_dim", "int", optional=True, ge=1),
+                _pos("total_params_b", lo=0.001, hi=1e6),
+                _pos("active_params_b", lo=0.001, hi=1e6),
+                _count("layers", optional=True),
+                Column("hidden", "int", optional=True, ge=1, le=10_000_000),
+                _count("heads", optional=True),
+                _count("kv_heads", optional=True),
+                _count("head_dim", optional=True),
+                Column("vocab", "int", optional=True, ge=1, le=100_000_000),
+                _count("experts", optional=True),
+                _count("experts_active", optional=True),
+                Column("kv_lora_rank", "int", optional=True, ge=1, le=10_000_000),
+                _count("rope_head_dim", optional=True),
             ),
         ),
     )
