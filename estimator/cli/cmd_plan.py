@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from estimator.cli.app import (
+    AllErrorsOpt,
     CatalogDir,
     CurrencyOpt,
     FormatOpt,
@@ -47,6 +48,7 @@ def plan_cmd(
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
     check_format(fmt)
@@ -106,6 +108,7 @@ def sensitivity_cmd(
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time."""
     check_format(fmt)
