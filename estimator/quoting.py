@@ -9,6 +9,7 @@ placed by `estimator.planner` first (see `estimator.api.quote`).
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any, Literal
 
@@ -176,6 +177,7 @@ def quote_context(c: Context) -> Quote:
         found += transfer_findings
     phases = list(placed.values())
     items = [i for p in phases for i in p.line_items] + [i for t in moved for i in t.line_items]
+    _check_finite(c, items)
     found += fx_findings(c, items)
     return Quote(
         name=c.scenario.name,
@@ -189,6 +191,20 @@ def quote_context(c: Context) -> Quote:
         ),
         assumptions=assumptions(c, phases, items),
     )
+
+
+def _check_finite(c: Context, items: list[LineItem]) -> None:
+    """A quote's money is finite: an amount that overflowed comes from inputs beyond what the
+    model computes, and is refused here rather than summed into a total of inf or NaN."""
+    for i in items:
+        if not all(math.isfinite(x) for x in (i.quantity, i.unit_price, i.amount)):
+            names = [p.name for p in c.scenario.phases]
+            where = f"phases[{names.index(i.phase)}]" if i.phase in names else "transfers"
+            raise ScenarioError(
+                f"the {i.component} cost of '{i.phase}' is not a finite number: the inputs are "
+                "beyond the range the model computes",
+                c.where(where),
+            )
 
 
 def _rates(c: Context, items: list[LineItem]) -> dict[str, tuple[float, date, str | None]]:

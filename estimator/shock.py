@@ -45,6 +45,10 @@ class ShockResult:
     base: Plan  # the plan without the shock (the headline)
     shocked: Plan  # the plan with the blocked phases re-placed
     replanned: list[Replanned]
+    # The blocked phases re-placed over the same options without the shock: `shocked` minus
+    # this is what the rule costs (never negative), this minus `base` what re-opening a fixed
+    # site changes by itself.
+    unshocked: Plan
 
     @property
     def extra_cost(self) -> float:
@@ -125,7 +129,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         if f.severity == "block" and f.code in ids and f.phase
     }
     if not hit:
-        return ShockResult(shocks, judged_on, base, base, [])
+        return ShockResult(shocks, judged_on, base, base, [], base)
     opened = with_sites(base.scenario, {name: {"site": _open(c, name)} for name in hit})
 
     def again(catalog: Catalog, rules_on: date | None = None) -> Plan:
@@ -162,7 +166,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         )
         for name, code in hit.items()
     ]
-    return ShockResult(shocks, judged_on, base, after, moved)
+    return ShockResult(shocks, judged_on, base, after, moved, without)
 
 
 def _open(c: Context, name: str) -> object:

@@ -53,7 +53,7 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
     """Run a quick estimate from a command's flags (its `locals()`) and print it."""
     from estimator.errors import ScenarioError
     from estimator.estimate import estimate
-    from estimator.report.text import render
+    from estimator.report.text import check_finite, render
     from estimator.report.view import estimate_view
 
     fmt, strict = check_format(flags["fmt"]), flags["strict"]
@@ -71,6 +71,7 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
         **fields,
     )
     view = estimate_view(q, scenario)
+    check_finite(view)
     if fmt in ("json", "csv"):
         from estimator.report.rows import render_rows
 
