@@ -248,7 +248,7 @@ def test_codes_must_be_upper_case(write):
     )
     with pytest.raises(
         ScenarioError,
-        match="tenant_hq: must be an ISO 3166 country code like 'CN'.*did you mean 'CN'",
+        match=r"tenant_hq: must be an ISO 3166 country code like 'CN'.*did you mean 'CN'",
     ):
         load_scenario(path)
 

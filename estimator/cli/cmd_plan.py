@@ -87,6 +87,7 @@ def plan_cmd(
 
 def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
     from estimator.errors import ScenarioError
+    from estimator.uncertainty import MAX_SAMPLES
 
     if objective not in ("cost", "time"):
         raise ScenarioError(f"must be cost or time, got '{objective}'", "--objective")
@@ -94,8 +95,8 @@ def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: i
         raise ScenarioError(f"must be positive, got {max_devices}", "--max-devices")
     if top_k < 1:
         raise ScenarioError(f"must be at least 1, got {top_k}", "--top-k")
-    if samples is not None and samples <= 0:
-        raise ScenarioError(f"must be a positive whole number, got {samples}", "--samples")
+    if samples is not None and not 0 < samples <= MAX_SAMPLES:
+        raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
 
 
 @app.command("sensitivity")
