@@ -13,6 +13,7 @@ and is joined back onto the candidates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import polars as pl
 
@@ -79,6 +80,8 @@ def evaluate(c: Context, phase: Phase, candidates: pl.DataFrame) -> pl.DataFrame
             df,
             ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]],
             lambda keys: training_frame(c.catalog, c.model, keys, settings),
+            c.memo,
+            settings,
         )
         hours = pl.col("wall_clock_days") * 24.0
     else:
@@ -88,6 +91,8 @@ def evaluate(c: Context, phase: Phase, candidates: pl.DataFrame) -> pl.DataFrame
             df,
             ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]],
             lambda keys: serving_frame(c.catalog, c.model, keys, serve),
+            c.memo,
+            serve,
         )
         # The fleet: as given, else what the demand needs, else one replica.
         fleet = (
@@ -104,19 +109,38 @@ def evaluate(c: Context, phase: Phase, candidates: pl.DataFrame) -> pl.DataFrame
         )
     )
     precision = phase.precision or "bf16"
+    able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     df = df.with_columns(
         costing.total_usd(),
-        pl.col("accelerator").is_in(sorted(supports(c.catalog, precision))).alias("precision_ok"),
+        pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
     return df.with_columns(findings.verdict(c, phase).alias("verdict"))
 
 
+# Physics results are remembered for inputs of at most this many distinct keys (a quote's
+# phase); a planner sweep or a Monte-Carlo run has more and is computed afresh.
+MEMO_KEYS = 256
+
+
 def _joined(
-    df: pl.DataFrame, keys: list[str], physics: Callable[[pl.DataFrame], pl.DataFrame]
+    df: pl.DataFrame,
+    keys: list[str],
+    physics: Callable[[pl.DataFrame], pl.DataFrame],
+    memo: dict[Any, Any],
+    settings: TrainSettings | ServeSettings,
 ) -> pl.DataFrame:
-    """Runs `physics` once per distinct key and joins the result back in the input's order."""
+    """Runs `physics` once per distinct key and joins the result back in the input's order.
+    The result depends only on the keys and the settings (the context fixes the model and
+    the catalog), so a small one is remembered in `memo` for the next phase asking the same."""
     unique = df.select(keys).unique(maintain_order=True)
-    out = physics(unique)
+    token = (
+        (settings, tuple(keys), tuple(unique.iter_rows())) if unique.height <= MEMO_KEYS else None
+    )
+    out = memo.get(token) if token is not None else None
+    if out is None:
+        out = physics(unique)
+        if token is not None:
+            memo[token] = out
     added = [c for c in out.columns if c not in keys]
     return df.drop([c for c in added if c in df.columns]).join(
         out, on=keys, how="left", nulls_equal=True, maintain_order="left"
