@@ -307,8 +307,11 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
     err = errors[0]
     loc = [part for part in err["loc"] if part not in _UNION_TAGS]
     path = _format_loc(loc)
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
+    # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
+    msg = shown(err["msg"], 200)
+    if err["type"] == "union_tag_invalid":
+        msg = f"'kind' must be one of {err['ctx']['expected_tags']} (got {_got(err['ctx']['tag'])})"
+    elif err["type"] == "extra_forbidden":
         field = str(loc[-1])
         known = _known_fields(loc[:-1], exc)
         hint = suggest(field, known) if known else None
@@ -316,7 +319,9 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
     elif err["type"] == "missing":
         msg = "missing required field"
     elif "input" in err and not isinstance(err["input"], dict | list):
-        msg = f"{msg} (got {_got(err['input'])})"
+        # The value given reads best next to what was wrong, before any suggestion.
+        head, hint, tail = msg.partition(": did you mean")
+        msg = f"{head} (got {_got(err['input'])}){hint}{tail}"
     msg = msg.removeprefix("Value error, ")
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"

@@ -23,6 +23,7 @@ from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.scenario import AutoSite
 from pricing import Catalog, UnknownIdError
+from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
 from pricing.schema import TABLES
 
@@ -73,7 +74,7 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
             day = None
         if not sep or day is None:
             raise ScenarioError(
-                f"bad shock '{expr}': expected NAME=YYYY-MM-DD or a policies CSV file "
+                f"bad shock '{shown(expr)}': expected NAME=YYYY-MM-DD or a policies CSV file "
                 f"(names: {', '.join(known['id'].to_list())})",
                 "--shock",
             )
@@ -103,7 +104,7 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
 def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     path = Path(expr)
     if not path.is_file():
-        raise ScenarioError(f"shock file '{expr}' does not exist", "--shock")
+        raise ScenarioError(f"shock file '{shown(expr)}' does not exist", "--shock")
     known = {
         "accelerators": set(catalog.ids("accelerators")),
         "regions": set(catalog.ids("regions")),
@@ -111,7 +112,7 @@ def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     }
     rows = read_table(TABLES["policies"], path, str(path), known)
     if rows.is_empty():
-        raise ScenarioError(f"shock file '{expr}' has no policy rows", "--shock")
+        raise ScenarioError(f"shock file '{shown(expr)}' has no policy rows", "--shock")
     return rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
 
 

@@ -104,21 +104,23 @@ def clean_errors(func: F) -> F:
 def check_format(fmt: str) -> str:
     from estimator.errors import ScenarioError
     from estimator.report.rows import FORMATS
+    from pricing.errors import shown
 
     if fmt not in FORMATS:
-        raise ScenarioError(f"'{fmt}' is not one of {', '.join(FORMATS)}", "--format")
+        raise ScenarioError(f"'{shown(fmt)}' is not one of {', '.join(FORMATS)}", "--format")
     return fmt
 
 
 def parse_date(value: str | None, flag: str) -> date | None:
     from estimator.errors import ScenarioError
+    from pricing.errors import shown
 
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ScenarioError(f"'{value}' is not a date YYYY-MM-DD", flag) from None
+        raise ScenarioError(f"'{shown(value)}' is not a date YYYY-MM-DD", flag) from None
 
 
 def load_catalog(catalog_dir: Path | None) -> Any:

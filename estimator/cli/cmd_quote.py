@@ -109,9 +109,10 @@ def schema_cmd(
     """Print the JSON Schema of scenario files or of a command's JSON output."""
     from estimator.errors import ScenarioError
     from estimator.report.rows import to_json
+    from pricing.errors import shown
 
     if output not in SCHEMAS:
-        raise ScenarioError(f"'{output}' is not one of {', '.join(SCHEMAS)}", "--output")
+        raise ScenarioError(f"'{shown(output)}' is not one of {', '.join(SCHEMAS)}", "--output")
     if output == "scenario":
         from estimator.scenario import json_schema
 
