@@ -321,7 +321,11 @@ def findings(rows: pl.DataFrame, c: Context, p: Phase) -> list[list[Finding]]:
     policies = c.remembered(
         "policies in force", lambda: compliance.in_force(c.catalog.table("policies"), c.rules_date)
     )
-    rules = compliance.matching_rules(facts, policies, c.rules_date)
+    # The same few placements recur across a quote's phases: judge each set of facts once.
+    rules = c.remembered(
+        ("rules", tuple(facts.iter_rows())),
+        lambda: compliance.matching_rules(facts, policies, c.rules_date),
+    )
     out = []
     for row, hit, matched in zip(rows.iter_rows(named=True), hits.iter_rows(), rules, strict=True):
         found = [
