@@ -103,8 +103,9 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
 
 def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     path = Path(expr)
-    if not path.is_file():
+    if not path.exists():
         raise ScenarioError(f"shock file '{shown(expr)}' does not exist", "--shock")
+    # Anything else that is not a regular file (a FIFO, a device) is refused by the reader.
     known = {
         "accelerators": set(catalog.ids("accelerators")),
         "regions": set(catalog.ids("regions")),
