@@ -179,18 +179,22 @@ def test_huge_value_is_not_echoed(runner, write):
 
 
 def test_many_phases_take_linear_time(runner, write):
+    # A serving ramp: 500 phases whose demand differs (each once paid a ~0.1 s batch solve).
     phase = (
-        '[[phases]]\nname = "s{i}"\nkind = "serve"\ndays = 30\ninput_tokens_per_day = 1e9\n'
-        'output_tokens_per_day = 2e8\ntpot_ms = 50\nsite = {{ region = "sg", accelerator = '
+        '[[phases]]\nname = "s{i}"\nkind = "serve"\ndays = 30\ninput_tokens_per_day = {d}\n'
+        'output_tokens_per_day = {o}\ntpot_ms = 50\nsite = {{ region = "sg", accelerator = '
         '"h100-sxm", pricing = "on_demand" }}\n'
     )
     head = 'name = "many"\nas_of = 2025-11-27\n[model]\npreset = "llama-3.3-70b"\n'
-    path = write("many.toml", head + "".join(phase.format(i=i) for i in range(100)))
+    body = "".join(
+        phase.format(i=i, d=1e9 * (1 + i / 100), o=2e8 * (1 + i / 100)) for i in range(500)
+    )
+    path = write("many.toml", head + body)
     start = time.perf_counter()
     code, out, _ = run(runner, ["quote", path, "--format", "json"])
-    assert code == 0 and len(strict_json(out)["phases"]) == 100
-    # 500 phases once took 11-38 s (95 ms each): 100 must take well under that per phase.
-    assert time.perf_counter() - start < 15
+    assert code == 0 and len(strict_json(out)["phases"]) == 500
+    # It took 56 s (~0.11 s a phase); ~8 s now on 2 cores, with a wide margin for slow CI.
+    assert time.perf_counter() - start < 30
 
 
 def test_too_many_samples_are_refused(runner):
