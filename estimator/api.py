@@ -21,6 +21,7 @@ from estimator.planner import Plan, place
 from estimator.quoting import Quote, quote_context
 from estimator.scenario import Scenario, load_scenario
 from pricing import Catalog, load_catalog
+from pricing.errors import shown
 
 ScenarioLike = Scenario | str | Path
 
@@ -35,7 +36,7 @@ def _date(value: date | str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ScenarioError(f"'{value}' is not a date YYYY-MM-DD", field) from None
+        raise ScenarioError(f"'{shown(value)}' is not a date YYYY-MM-DD", field) from None
 
 
 def plan(

@@ -9,6 +9,7 @@ judges a one-row quote and a sweep of millions of candidates alike.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -52,8 +53,15 @@ def _cell_expr(column: str, text: str) -> pl.Expr:
 
 def rule_expr(policy: dict[str, Any]) -> pl.Expr:
     """True for placements the rule applies to."""
+    return _match_expr(tuple(policy[column] for column in MATCH_COLUMNS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _match_expr(cells: tuple[str, ...]) -> pl.Expr:
+    # Built once per distinct rule: every phase of a quote judges the same rules, and building
+    # the expressions cost more than evaluating them on a phase's few candidates.
     return pl.all_horizontal(
-        [_cell_expr(fact, policy[column]) for column, fact in MATCH_COLUMNS.items()]
+        [_cell_expr(fact, cell) for fact, cell in zip(FACT_COLUMNS, cells, strict=True)]
     )
 
 

@@ -7,9 +7,10 @@ date far past every price and an unknown model preset become ScenarioErrors nami
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 import polars as pl
 
@@ -21,6 +22,7 @@ from estimator.scenario import AutoSite, Scenario, Site
 from pricing import Catalog, CatalogError, UnknownIdError
 
 Objective = Literal["cost", "time"]
+T = TypeVar("T")
 # Prices are extrapolated forward (with a stale-price warning) for planning dates up to this many
 # years past the newest catalog figure; beyond, a quote would be a guess and is refused.
 MAX_YEARS_PAST_CATALOG = 3
@@ -44,6 +46,9 @@ class Context:
     # Phases whose start may slip until bought hardware arrives (re-placement after a shock)
     # instead of rejecting the purchase for its lead time.
     slip: frozenset[str] = frozenset()
+    # Physics results by what they depend on (`evaluate._joined`): phases of a quote that ask
+    # the same of the same devices share one solve (a solve costs ~0.1 s of fixed overhead).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def rules_date(self) -> date:
@@ -51,6 +56,13 @@ class Context:
 
     def where(self, path: str) -> str:
         return f"{self.scenario.source}: {path}"
+
+    def remembered(self, key: Any, compute: Callable[[], T]) -> T:
+        """`compute()` once per context: what depends only on the catalog, the model and the
+        dates is the same for every phase of a quote."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return cast(T, self.memo[key])
 
 
 def prepare(

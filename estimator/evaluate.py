@@ -13,7 +13,9 @@ and is joined back onto the candidates.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import polars as pl
 
@@ -77,11 +79,23 @@ def evaluate(
     `verdict` (null = allowed). `window` places the phase in time (default: from the scenario
     date for its planned days); `detail` adds each line item's quantity and unit price."""
     df = with_rule_facts(candidates, data=phase.data, tenant_hq=c.scenario.tenant_hq)
+    df, keys, settings = physics_inputs(c, phase, df)
+    df = _joined(df, keys, lambda k: physics(c, k, settings), c.memo, settings)
     if isinstance(phase, ServePhase):
         df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
-        df = _serving(c, phase, df)
+        # The fleet: as given, else what the demand needs, else one replica.
+        fleet = (
+            pl.lit(float(phase.devices))
+            if phase.devices
+            else pl.coalesce("devices_needed", "tensor_parallel").cast(pl.Float64)
+        )
+        df = df.with_columns(
+            devices=fleet,
+            wall_clock_days=pl.lit(float(phase.days)),
+            hours=pl.lit(phase.days * 24.0),
+        )
     else:
-        df = _training(c, phase, df)
+        df = df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
     w = window or _default_window(c, phase)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
@@ -112,10 +126,11 @@ def evaluate(
         )
     )
     precision = phase.precision or "bf16"
+    able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     df = df.with_columns(
         costing.total_usd(),
         costing.total_usd("alt_"),
-        pl.col("accelerator").is_in(sorted(supports(c.catalog, precision))).alias("precision_ok"),
+        pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
     return df.with_columns(findings.verdict(c, phase).alias("verdict"))
 
@@ -128,43 +143,6 @@ def _default_window(c: Context, phase: Phase) -> Window:
     return Window(c.as_of, end, end)
 
 
-def _training(c: Context, phase: TrainPhase, df: pl.DataFrame) -> pl.DataFrame:
-    if (
-        c.objective == "time"
-        and c.max_devices
-        and not phase.devices
-        and "devices" not in df.columns
-    ):
-        # Finishing first with a capacity: use all of it.
-        df = df.with_columns(pl.lit(c.max_devices, pl.Int64).alias("devices"))
-    settings = train_settings(phase)
-    df = _joined(
-        df,
-        ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]],
-        lambda keys: training_frame(c.catalog, c.model, keys, settings),
-    )
-    return df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
-
-
-def _serving(c: Context, phase: ServePhase, df: pl.DataFrame) -> pl.DataFrame:
-    df = df.with_columns(replica_cap=_replica_cap(c))
-    serve = serve_settings(phase)
-    df = _joined(
-        df,
-        ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]],
-        lambda keys: serving_frame(c.catalog, c.model, keys, serve),
-    )
-    # The fleet: as given, else what the demand needs, else one replica.
-    fleet = (
-        pl.lit(float(phase.devices))
-        if phase.devices
-        else pl.coalesce("devices_needed", "tensor_parallel").cast(pl.Float64)
-    )
-    return df.with_columns(
-        devices=fleet, wall_clock_days=pl.lit(float(phase.days)), hours=pl.lit(phase.days * 24.0)
-    )
-
-
 def users_rtt(c: Context, users: str) -> pl.DataFrame:
     """Per region, `rtt_ms` to the phase's users: their market's round trip, or for "foreign"
     users (outside China) the nearest market abroad."""
@@ -172,12 +150,80 @@ def users_rtt(c: Context, users: str) -> pl.DataFrame:
     return c.latency.filter(market).group_by("region").agg(pl.col("rtt_ms").min())
 
 
+Settings = TrainSettings | ServeSettings
+
+
+def physics(c: Context, keys: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """The training or serving physics of a frame of keys (`physics_inputs`)."""
+    if isinstance(settings, TrainSettings):
+        return training_frame(c.catalog, c.model, keys, settings)
+    return serving_frame(c.catalog, c.model, keys, settings)
+
+
+def physics_inputs(
+    c: Context, phase: Phase, candidates: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str], Settings]:
+    """The candidates with the per-row physics inputs, the columns the physics depends on, and
+    the settings for the rest. How much work a phase does (training tokens, serving demand) is
+    a column rather than a setting, so phases that differ in it alone share their settings and
+    are solved in one pass (`quoting.solve_together`)."""
+    if isinstance(phase, TrainPhase):
+        df = candidates
+        capacity = c.objective == "time" and c.max_devices and not phase.devices
+        if capacity and "devices" not in df.columns:  # finishing first: use all of it
+            df = df.with_columns(pl.lit(c.max_devices, pl.Int64).alias("devices"))
+        train = train_settings(phase)
+        if "tokens" not in df.columns:
+            df = df.with_columns(tokens=pl.lit(float(phase.tokens)))
+            train = replace(train, tokens=0.0)  # never read: the column wins
+        return df, ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]], train
+    df, serve = _serving_inputs(c, phase, candidates)
+    return df, ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]], serve
+
+
+def _serving_inputs(
+    c: Context, phase: ServePhase, candidates: pl.DataFrame
+) -> tuple[pl.DataFrame, ServeSettings]:
+    df = candidates.with_columns(replica_cap=_replica_cap(c))
+    serve = serve_settings(phase)
+    demand = {"input_tokens_per_day": serve.input_tokens_per_day,
+              "output_tokens_per_day": serve.output_tokens_per_day}  # fmt: skip
+    given = {k: v for k, v in demand.items() if v is not None and k not in df.columns}
+    if not given:
+        return df, serve
+    df = df.with_columns(**{k: pl.lit(v, pl.Float64) for k, v in given.items()})
+    return df, replace(serve, input_tokens_per_day=None, output_tokens_per_day=None)
+
+
+# Physics results are remembered for inputs of at most this many distinct keys (a quote's
+# phase); a planner sweep or a Monte-Carlo run has more and is computed afresh.
+MEMO_KEYS = 256
+
+
+def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
+    """What a physics result depends on, as a key of `Context.memo` (None: too big to keep)."""
+    if unique.height > MEMO_KEYS:
+        return None
+    return (settings, tuple(keys), tuple(unique.iter_rows()))
+
+
 def _joined(
-    df: pl.DataFrame, keys: list[str], physics: Callable[[pl.DataFrame], pl.DataFrame]
+    df: pl.DataFrame,
+    keys: list[str],
+    physics: Callable[[pl.DataFrame], pl.DataFrame],
+    memo: dict[Any, Any],
+    settings: Settings,
 ) -> pl.DataFrame:
-    """Runs `physics` once per distinct key and joins the result back in the input's order."""
+    """Runs `physics` once per distinct key and joins the result back in the input's order.
+    The result depends only on the keys and the settings (the context fixes the model and
+    the catalog), so a small one is remembered in `memo` for the next phase asking the same."""
     unique = df.select(keys).unique(maintain_order=True)
-    out = physics(unique)
+    token = memo_token(settings, keys, unique)
+    out = memo.get(token) if token is not None else None
+    if out is None:
+        out = physics(unique)
+        if token is not None:
+            memo[token] = out
     added = [c for c in out.columns if c not in keys]
     return df.drop([c for c in added if c in df.columns]).join(
         out, on=keys, how="left", nulls_equal=True, maintain_order="left"

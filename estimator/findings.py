@@ -34,7 +34,10 @@ class Finding(BaseModel):
 
 def verdict(c: Context, p: Phase) -> pl.Expr:
     """The code of the first blocking fact of a candidate (`rule:<id>` for a rule), or null."""
-    rule = compliance.first_blocking_rule(c.catalog.table("policies"), c.rules_date)
+    rule = c.remembered(
+        "first_blocking_rule",
+        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), c.rules_date),
+    )
     expr: Any = pl.when(rule.is_not_null()).then(pl.lit("rule:") + rule)
     for check in BLOCKING:
         expr = expr.when(check.when(c, p)).then(pl.lit(check.code))
@@ -70,7 +73,14 @@ def findings(rows: pl.DataFrame, c: Context, p: Phase) -> list[list[Finding]]:
         [check.when(c, p).fill_null(False).alias(str(i)) for i, check in enumerate(checks)]
     )
     facts = rows.select(compliance.FACT_COLUMNS)
-    rules = compliance.matching_rules(facts, c.catalog.table("policies"), c.rules_date)
+    policies = c.remembered(
+        "policies in force", lambda: compliance.in_force(c.catalog.table("policies"), c.rules_date)
+    )
+    # The same few placements recur across a quote's phases: judge each set of facts once.
+    rules = c.remembered(
+        ("rules", tuple(facts.iter_rows())),
+        lambda: compliance.matching_rules(facts, policies, c.rules_date),
+    )
     out = []
     for row, hit, matched in zip(rows.iter_rows(named=True), hits.iter_rows(), rules, strict=True):
         found = [

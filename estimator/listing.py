@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -82,7 +83,7 @@ def catalog_rows(
     df = _filtered(cat, table, {**filters, "pricing": pricing}, None if history else as_of)
     df = _priced(cat, table, df, currency, as_of)
     if max_price is not None:
-        if max_price <= 0:
+        if not 0 < max_price < math.inf:  # nan and inf too
             raise ScenarioError(f"must be a positive price, got {max_price:g}", "--max-price")
         if "price" not in df.columns:
             raise ScenarioError(f"--max-price does not apply to table '{table}'")

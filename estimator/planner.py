@@ -61,15 +61,15 @@ class Plan(BaseModel):
 def place(c: Context, top_k: int = 3) -> Plan:
     """Place every auto phase of `c.scenario` jointly (`estimator.placement`), then quote the
     placed scenario."""
+    auto = [(i, p) for i, p in enumerate(c.scenario.phases) if p.is_auto]
+    if not auto:  # nothing to place: the scenario as given
+        return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
     frames = {p.name: _options(c, p) for p in c.scenario.phases}
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
     scored = {
         p.name: rank(evaluate(c, p, frames[p.name], wins[p.name]), c.objective)
         for p in c.scenario.phases
     }
-    auto = [(i, p) for i, p in enumerate(c.scenario.phases) if p.is_auto]
-    if not auto:  # nothing to place: the scenario as given
-        return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
     for i, p in auto:
         _check_allowed(c, i, p, scored[p.name])
     choices = {

@@ -24,18 +24,32 @@ from pydantic import (
     model_validator,
 )
 
+from estimator.bounds import MAX_DAYS, MAX_DEVICES, MAX_LEN, MAX_PARAMS, MAX_TOKENS, MIN_DAYS, Range
 from estimator.errors import ScenarioError
-from pricing.errors import suggest
-from pricing.schema import Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
+from pricing.countries import COUNTRIES
+from pricing.errors import shown, suggest
+from pricing.files import MAX_SCENARIO_BYTES, InputFileError, read_bounded
+from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
 from pricing.schema import SitePricing as Pricing
 
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
-Positive = Annotated[float, Field(gt=0)]
-PositiveInt = Annotated[int, Field(gt=0)]
+# Every number a scenario (or a `train` / `serve` flag) gives is finite and within the range
+# declared here (estimator.bounds says why these bounds).
+Tokens = Annotated[float, Range(0, MAX_TOKENS, low_open=True)]
+Days = Annotated[float, Range(MIN_DAYS, MAX_DAYS)]
+Count = Annotated[int, Range(1, MAX_COUNT)]
+Length = Annotated[int, Range(1, MAX_LEN)]
+Params = Annotated[float, Range(1e6, MAX_PARAMS)]
+Efficiency = Annotated[float, Range(0.001, 1)]
+# Names and ids: longer text is no name (a 50 MB name was accepted and echoed); lists of ids
+# and of phases are bounded so the work a file can ask for is bounded.
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Id = Annotated[str, Field(max_length=100)]
+MAX_LIST = 1000
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Site(_Strict):
@@ -43,12 +57,12 @@ class Site(_Strict):
     hardware.csv); `pricing = "fleet"` runs on a fleet the tenant has (`fleet` names it when
     several share the region and accelerator)."""
 
-    region: str
-    accelerator: str
+    region: Id
+    accelerator: Id
     pricing: Pricing = "on_demand"
-    provider: str | None = None
-    instance: str | None = None
-    fleet: str | None = None
+    provider: Id | None = None
+    instance: Id | None = None
+    fleet: Id | None = None
 
 
 class Fleet(_Strict):
@@ -56,12 +70,12 @@ class Fleet(_Strict):
     operations are charged for the hours phases use it. `book_value` is in the scenario's
     currency; without it operations are costed on the catalog's server price."""
 
-    name: str = Field(min_length=1)
-    region: str
-    accelerator: str
-    devices: PositiveInt
+    name: Name
+    region: Id
+    accelerator: Id
+    devices: Annotated[int, Range(1, MAX_DEVICES)]
     acquired: date | None = None
-    book_value: Annotated[float, Field(ge=0)] | None = None
+    book_value: Annotated[float, Range(0, 1e15)] | None = None
 
 
 class AutoSite(_Strict):
@@ -69,31 +83,31 @@ class AutoSite(_Strict):
     a candidate only when `pricing` names it; offers whose capacity rests on a billing SKU alone
     only when `evidence` names "sku" (empty = listed or reported capacity)."""
 
-    regions: list[str] = Field(default_factory=list)
-    accelerators: list[str] = Field(default_factory=list)
-    pricing: list[Pricing] = Field(default_factory=list)
-    providers: list[str] = Field(default_factory=list)
-    evidence: list[Evidence] = Field(default_factory=list)
+    regions: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
+    accelerators: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
+    pricing: list[Pricing] = Field(default_factory=list, max_length=MAX_LIST)
+    providers: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
+    evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_LIST)
 
 
 class ModelInput(_Strict):
     """A preset from models.csv, or a custom model (parameters as counts, e.g. 7e10)."""
 
-    preset: str | None = None
-    name: str | None = None
+    preset: Id | None = None
+    name: Name | None = None
     arch: Arch | None = None
-    total_params: Positive | None = None
-    active_params: Positive | None = None
-    layers: PositiveInt | None = None
-    hidden: PositiveInt | None = None
-    heads: PositiveInt | None = None
-    kv_heads: PositiveInt | None = None
-    head_dim: PositiveInt | None = None
-    vocab: PositiveInt | None = None
-    experts: PositiveInt | None = None
-    experts_active: PositiveInt | None = None
-    kv_lora_rank: PositiveInt | None = None
-    rope_head_dim: PositiveInt | None = None
+    total_params: Params | None = None
+    active_params: Params | None = None
+    layers: Count | None = None
+    hidden: Length | None = None
+    heads: Count | None = None
+    kv_heads: Count | None = None
+    head_dim: Count | None = None
+    vocab: Annotated[int, Range(1, 100_000_000)] | None = None
+    experts: Count | None = None
+    experts_active: Count | None = None
+    kv_lora_rank: Length | None = None
+    rope_head_dim: Count | None = None
 
     @model_validator(mode="after")
     def _preset_or_params(self) -> ModelInput:
@@ -115,17 +129,17 @@ class ModelInput(_Strict):
 
 
 class _Phase(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     data: DataClass = "public"
     site: Site | AutoSite | Literal["auto"]
     precision: Precision | None = None
-    mfu: Annotated[float, Field(gt=0, le=1)] | None = None
-    goodput: Annotated[float, Field(gt=0, le=1)] | None = None
-    devices: PositiveInt | None = None
+    mfu: Efficiency | None = None
+    goodput: Efficiency | None = None
+    devices: Annotated[int, Range(1, MAX_DEVICES)] | None = None
     # When the phase runs: a date, or right after another phase (default: training phases in
     # order from the scenario date; serving from the end of the training before it).
     start: date | None = None
-    after: str | None = None
+    after: Name | None = None
 
     @property
     def is_auto(self) -> bool:
@@ -140,10 +154,10 @@ class _Phase(_Strict):
 
 class TrainPhase(_Phase):
     kind: Literal["train"] = "train"
-    tokens: Positive
+    tokens: Tokens
     workload: TrainWorkload = "pretrain"
-    deadline_days: Positive | None = None
-    seq_len: PositiveInt | None = None
+    deadline_days: Days | None = None
+    seq_len: Length | None = None
 
     @field_validator("precision")
     @classmethod
@@ -164,17 +178,19 @@ class ServePhase(_Phase):
     # The market the users are in (latency.csv); "foreign" = anywhere outside China, judged
     # by the nearest market abroad.
     users: Users = "cn"
-    days: Positive
+    days: Days
     # Daily demand; without it the fleet is one replica at full load (a capacity estimate).
-    input_tokens_per_day: Positive | None = None
-    output_tokens_per_day: Positive | None = None
-    input_len: PositiveInt = 2048
-    output_len: PositiveInt = 512
-    tpot_ms: Positive | None = None
-    ttft_ms: Positive | None = None
-    peak_to_average: Annotated[float, Field(ge=1)] | None = None
+    input_tokens_per_day: Tokens | None = None
+    output_tokens_per_day: Tokens | None = None
+    input_len: Length = 2048
+    output_len: Length = 512
+    # Latency targets in ms: from a tenth of a millisecond to a minute per token, an hour to
+    # the first token.
+    tpot_ms: Annotated[float, Range(0.1, 60_000)] | None = None
+    ttft_ms: Annotated[float, Range(0.1, 3_600_000)] | None = None
+    peak_to_average: Annotated[float, Range(1, 100)] | None = None
     # Devices per replica (default: searched); `devices` is the whole fleet.
-    replica_devices: PositiveInt | None = None
+    replica_devices: Count | None = None
 
     @field_validator("users", mode="before")
     @classmethod
@@ -194,32 +210,38 @@ Phase = Annotated[TrainPhase | ServePhase, Field(discriminator="kind")]
 class Transfer(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    from_: str = Field(alias="from")
-    to: str
+    from_: Name = Field(alias="from")
+    to: Name
     what: Literal["weights", "checkpoint", "dataset"] = "weights"
-    gigabytes: Positive | None = None
+    gigabytes: Annotated[float, Range(0, 1e9, low_open=True)] | None = None  # up to an exabyte
 
 
 class Scenario(_Strict):
-    name: str = "scenario"
+    name: Name = "scenario"
     as_of: date
     currency: str = "USD"
     tenant_hq: str = "CN"  # ISO 3166 alpha-2, as the rules' tenant_hq column
     model: ModelInput
-    phases: list[Phase] = Field(min_length=1)
-    transfers: list[Transfer] = Field(default_factory=list)
-    fleet: list[Fleet] = Field(default_factory=list)
+    phases: list[Phase] = Field(min_length=1, max_length=MAX_LIST)
+    transfers: list[Transfer] = Field(default_factory=list, max_length=MAX_LIST)
+    fleet: list[Fleet] = Field(default_factory=list, max_length=MAX_LIST)
     accounting: Accounting = "project"
     _source: str = PrivateAttr(default="scenario")
 
     @field_validator("tenant_hq", "currency")
     @classmethod
     def _code(cls, value: str, info: ValidationInfo) -> str:
-        # Rules and FX match codes exactly: 'cn' would silently match no rule.
-        size = 2 if info.field_name == "tenant_hq" else 3
-        if len(value) != size or not value.isalpha() or not value.isupper():
-            what = "a country code like 'CN'" if size == 2 else "a currency code like 'CNY'"
-            raise ValueError(f"must be {what} (upper case)")
+        # Rules and FX match codes exactly: 'cn' or 'XX' would silently match no rule.
+        country = info.field_name == "tenant_hq"
+        size = 2 if country else 3
+        valid = value in COUNTRIES if country else len(value) == 3 and value.isalpha()
+        if not valid or not value.isupper():
+            what = "an ISO 3166 country code like 'CN'" if country else "a currency code like 'CNY'"
+            hint = value.upper() if len(value) == size and value.isalpha() else None
+            if country and hint not in COUNTRIES:
+                hint = None
+            extra = f": did you mean '{hint}'?" if hint and hint != value else ""
+            raise ValueError(f"must be {what} (upper case){extra}")
         return value
 
     @model_validator(mode="before")
@@ -267,14 +289,15 @@ class Scenario(_Strict):
 def _unique(what: str, names: list[str]) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ValueError(f"{what} names must be unique; repeated: {', '.join(dupes)}")
+        raise ValueError(f"{what} names must be unique; repeated: {shown(', '.join(dupes))}")
 
 
 def _known(what: str, name: str, names: list[str]) -> None:
     if name not in names:
         hint = suggest(name, names)
-        extra = f": did you mean '{hint}'?" if hint else f" (known: {', '.join(names) or 'none'})"
-        raise ValueError(f"{what} '{name}'{extra}")
+        known = shown(", ".join(names), 200) if names else "none"
+        extra = f": did you mean '{hint}'?" if hint else f" (known: {known})"
+        raise ValueError(f"{what} '{shown(name)}'{extra}")
 
 
 def _no_cycle(after: dict[str, str | None]) -> None:
@@ -302,11 +325,11 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     label = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("no such file", label) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read: {exc}", label) from None
+        text = read_bounded(path, MAX_SCENARIO_BYTES, label).decode("utf-8-sig")
+    except InputFileError as exc:
+        raise ScenarioError(exc.problems[0].message, label) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"is not UTF-8 text (at byte {exc.start:,})", label) from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".toml":
@@ -333,6 +356,7 @@ def load_scenario(path: str | Path) -> Scenario:
         if mark is not None:
             problem = getattr(exc, "problem", None) or msg
             msg = f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+        msg = shown(msg, 200)
         raise ScenarioError(f"not valid {suffix.lstrip('.').upper()}: {msg}", label) from None
     if not isinstance(data, dict):
         raise ScenarioError("the top level must be a table of fields", label)
@@ -349,20 +373,30 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
     err = errors[0]
     loc = [part for part in err["loc"] if part not in _UNION_TAGS]
     path = _format_loc(loc)
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
+    # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
+    msg = shown(err["msg"], 200)
+    if err["type"] == "union_tag_invalid":
+        msg = f"'kind' must be one of {err['ctx']['expected_tags']} (got {_got(err['ctx']['tag'])})"
+    elif err["type"] == "extra_forbidden":
         field = str(loc[-1])
         known = _known_fields(loc[:-1], exc)
         hint = suggest(field, known) if known else None
-        msg = f"unknown field '{field}'" + (f": did you mean '{hint}'?" if hint else "")
+        msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
     elif err["type"] == "missing":
         msg = "missing required field"
     elif "input" in err and not isinstance(err["input"], dict | list):
-        msg = f"{msg} (got {err['input']!r})"
+        # The value given reads best next to what was wrong, before any suggestion.
+        head, hint, tail = msg.partition(": did you mean")
+        msg = f"{head} (got {_got(err['input'])}){hint}{tail}"
     msg = msg.removeprefix("Value error, ")
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return ScenarioError(msg, f"{source}: {path}" if path else source)
+
+
+def _got(value: object) -> str:
+    """A rejected value as the message quotes it: cut, escaped, and a string in quotes."""
+    return f"'{shown(value)}'" if isinstance(value, str) else shown(value)
 
 
 def _likeliest_branch(errors: list[Any]) -> list[Any]:
@@ -387,7 +421,7 @@ def _format_loc(loc: list[Any]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            part = "from" if part == "from_" else str(part)
+            part = "from" if part == "from_" else shown(part)
             out += f".{part}" if out else part
     return out
 

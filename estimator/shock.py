@@ -24,6 +24,7 @@ from estimator.planner import Plan, place, with_sites
 from estimator.quoting import PhaseQuote, quote_context
 from estimator.scenario import AutoSite
 from pricing import Catalog, UnknownIdError
+from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
 from pricing.schema import TABLES
 
@@ -46,6 +47,10 @@ class ShockResult:
     base: Plan  # the plan without the shock (the headline)
     shocked: Plan  # the plan with the blocked phases re-placed
     replanned: list[Replanned]
+    # The blocked phases re-placed over the same options without the shock: `shocked` minus
+    # this is what the rule costs (never negative), this minus `base` what re-opening a fixed
+    # site changes by itself.
+    unshocked: Plan
 
     @property
     def extra_cost(self) -> float:
@@ -70,7 +75,7 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
             day = None
         if not sep or day is None:
             raise ScenarioError(
-                f"bad shock '{expr}': expected NAME=YYYY-MM-DD or a policies CSV file "
+                f"bad shock '{shown(expr)}': expected NAME=YYYY-MM-DD or a policies CSV file "
                 f"(names: {', '.join(known['id'].to_list())})",
                 "--shock",
             )
@@ -99,8 +104,9 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
 
 def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     path = Path(expr)
-    if not path.is_file():
-        raise ScenarioError(f"shock file '{expr}' does not exist", "--shock")
+    if not path.exists():
+        raise ScenarioError(f"shock file '{shown(expr)}' does not exist", "--shock")
+    # Anything else that is not a regular file (a FIFO, a device) is refused by the reader.
     known = {
         "accelerators": set(catalog.ids("accelerators")),
         "regions": set(catalog.ids("regions")),
@@ -108,7 +114,7 @@ def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     }
     rows = read_table(TABLES["policies"], path, str(path), known)
     if rows.is_empty():
-        raise ScenarioError(f"shock file '{expr}' has no policy rows", "--shock")
+        raise ScenarioError(f"shock file '{shown(expr)}' has no policy rows", "--shock")
     return rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
 
 
@@ -126,7 +132,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         if f.severity == "block" and f.code in ids and f.phase
     }
     if not hit:
-        return ShockResult(shocks, judged_on, base, base, [])
+        return ShockResult(shocks, judged_on, base, base, [], base)
     opened = with_sites(base.scenario, {name: {"site": _open(c, name)} for name in hit})
 
     def again(catalog: Catalog, rules_on: date | None = None) -> Plan:
@@ -165,7 +171,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         )
         for name, code in hit.items()
     ]
-    return ShockResult(shocks, judged_on, base, after, moved)
+    return ShockResult(shocks, judged_on, base, after, moved, without)
 
 
 def _open(c: Context, name: str) -> object:

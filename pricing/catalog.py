@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +19,8 @@ from typing import Any
 
 import polars as pl
 
-from pricing.errors import CatalogError, Problem, UnknownIdError, suggest
+from pricing.errors import CatalogError, Problem, UnknownIdError, shown, suggest
+from pricing.files import MAX_TABLE_BYTES, read_bounded
 from pricing.loader import FILE_COL, LINE_COL, read_table
 from pricing.schema import TABLES, Table
 
@@ -94,42 +96,63 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
         directory = Path(overrides)
         if not directory.is_dir():
             why = "is a file, not a directory" if directory.exists() else "does not exist"
-            raise CatalogError(f"catalog override directory '{directory}' {why}")
-        problems: list[Problem] = []
-        known = _known_ids(tables, directory)
-        for path in sorted(directory.glob("*.csv")):
-            table = TABLES.get(path.stem)
-            if table is None:
-                hint = suggest(path.stem, TABLES)
-                extra = f": did you mean '{hint}.csv'?" if hint else ""
-                problems.append(Problem(str(path), None, None, f"not a catalog table{extra}"))
-                continue
+            raise CatalogError(f"catalog override directory '{shown(directory)}' {why}")
+        files, problems = _override_files(directory)
+        known = _known_ids(tables, files)
+        for name, (path, data) in files.items():
+            table = TABLES[name]
             try:
-                user = read_table(table, path, str(path), known)
+                user = read_table(table, data, str(path), known)
             except CatalogError as exc:
                 problems.extend(exc.problems)
                 continue
-            tables[table.name] = _merge(table, tables[table.name], user)
+            tables[name] = _merge(table, tables[name], user)
             origin.append(str(path))
         if problems:
             raise CatalogError(problems)
     return Catalog(tables, origin)
 
 
-def _known_ids(tables: dict[str, pl.DataFrame], directory: Path) -> dict[str, set[str]]:
+def _override_files(directory: Path) -> tuple[dict[str, tuple[Path, bytes]], list[Problem]]:
+    """The bytes of each table file in an override directory, read once, and the problems of
+    the files that cannot be used: unknown table names, and symlinks that lead out of the
+    directory (a catalog must not make the tool read, and quote, any file on the machine)."""
+    files: dict[str, tuple[Path, bytes]] = {}
+    problems: list[Problem] = []
+    root = directory.resolve()
+    for path in sorted(directory.glob("*.csv")):
+        table = TABLES.get(path.stem)
+        if table is None:
+            hint = suggest(path.stem, TABLES)
+            extra = f": did you mean '{hint}.csv'?" if hint else ""
+            problems.append(Problem(str(path), None, None, f"not a catalog table{extra}"))
+            continue
+        if not path.resolve().is_relative_to(root):
+            why = "is a symlink to a file outside the catalog directory (not followed)"
+            problems.append(Problem(str(path), None, None, why))
+            continue
+        try:
+            files[table.name] = (path, read_bounded(path, MAX_TABLE_BYTES))
+        except CatalogError as exc:
+            problems.extend(exc.problems)
+    return files, problems
+
+
+def _known_ids(
+    tables: dict[str, pl.DataFrame], files: dict[str, tuple[Path, bytes]]
+) -> dict[str, set[str]]:
     """Ids an override file may refer to: the embedded ones plus those the directory adds
     (read raw, so a reference is judged even while the file defining it has other problems)."""
     known = {_REF_OF[t]: set(tables[t][col].to_list()) for t, col in _ID_TABLES.items()}
     for t, column in _ID_TABLES.items():
-        path = directory / TABLES[t].file
-        if path.is_file():
-            try:
-                with path.open(encoding="utf-8", newline="") as handle:
-                    known[_REF_OF[t]] |= {
-                        (row.get(column) or "").strip() for row in csv.DictReader(handle)
-                    } - {""}
-            except (OSError, UnicodeDecodeError, csv.Error):
-                pass  # read_table reports the unreadable file itself
+        if t not in files:
+            continue
+        try:
+            text = files[t][1].decode("utf-8-sig")
+            rows = csv.DictReader(io.StringIO(text, newline=""))
+            known[_REF_OF[t]] |= {(row.get(column) or "").strip() for row in rows} - {""}
+        except (UnicodeDecodeError, csv.Error):
+            pass  # read_table reports the unreadable file itself
     return known
 
 

@@ -10,12 +10,52 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# A message quotes at most this many characters of a value the user gave: a 2 MB cell or a
+# 50 MB name must not come back as a million-line error.
+SHOWN_CHARS = 60
+# "Did you mean" compares the value with every known id (quadratic in their lengths): ids are
+# short, so a longer value is no typo of one and is not compared (a 10 MB id took 104 s).
+SUGGEST_MAX_CHARS = 64
+# Past this many problems an error lists the first ones and counts the rest (`--all-errors`).
+SHOWN_PROBLEMS = 10
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """A user-given value as a message may quote it: cut to `limit` characters (the length
+    said), with control characters escaped so a newline or a terminal escape sequence in the
+    input cannot break the one-line message or drive the terminal."""
+    text = value if isinstance(value, str) else str(value)
+    cut = text[:limit]
+    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in cut)
+    if len(text) > limit:
+        out += f"... ({len(text):,} characters)"
+    return out
+
+
+def describe_range(gt: float | None, ge: float | None, le: float | None) -> str:
+    """A declared range as a message says it: '> 0 and <= 1e+17', 'between 1 and 3'."""
+
+    def n(x: float) -> str:
+        return f"{x:,.0f}" if float(x).is_integer() and abs(x) <= 1e9 else f"{x:g}"
+
+    if ge is not None and le is not None:
+        return f"between {n(ge)} and {n(le)}"
+    parts = []
+    if gt is not None:
+        parts.append(f"> {n(gt)}")
+    if ge is not None:
+        parts.append(f">= {n(ge)}")
+    if le is not None:
+        parts.append(f"<= {n(le)}")
+    return " and ".join(parts) or "any number"
+
 
 class SplitcomputeError(Exception):
     """Base of every error the tool raises on purpose (bad input, infeasible request)."""
 
-    def lines(self) -> list[str]:
-        """The message as the lines the command line prints."""
+    def lines(self, limit: int | None = SHOWN_PROBLEMS) -> list[str]:
+        """The message as the lines the command line prints (at most `limit` problems listed;
+        None lists all)."""
         return [str(self)]
 
 
@@ -48,10 +88,15 @@ class CatalogError(SplitcomputeError):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
-    def lines(self) -> list[str]:
+    def lines(self, limit: int | None = SHOWN_PROBLEMS) -> list[str]:
         if len(self.problems) == 1:
             return [str(self.problems[0])]
-        return [f"{len(self.problems)} problems in the catalog:", *map(str, self.problems)]
+        listed = self.problems if limit is None else self.problems[:limit]
+        out = [f"{len(self.problems):,} problems in the catalog:", *map(str, listed)]
+        rest = len(self.problems) - len(listed)
+        if rest:
+            out.append(f"... and {rest:,} more (--all-errors lists them all)")
+        return out
 
 
 class UnknownIdError(CatalogError):
@@ -62,16 +107,16 @@ class UnknownIdError(CatalogError):
         known = sorted(set(known))
         hint = suggest(value, known)
         if hint:
-            msg = f"unknown {kind} '{value}': did you mean '{hint}'?"
+            msg = f"unknown {kind} '{shown(value)}': did you mean '{hint}'?"
         else:
-            msg = f"unknown {kind} '{value}' (known: {', '.join(known[:20])}"
+            msg = f"unknown {kind} '{shown(value)}' (known: {', '.join(known[:20])}"
             msg += ", ...)" if len(known) > 20 else ")"
         super().__init__([Problem("", None, None, msg)])
 
     def __str__(self) -> str:
         return self.problems[0].message
 
-    def lines(self) -> list[str]:
+    def lines(self, limit: int | None = SHOWN_PROBLEMS) -> list[str]:
         return [str(self)]
 
 
@@ -79,8 +124,10 @@ def suggest(value: str, known: Iterable[str]) -> str | None:
     """The known id a typo most likely meant, or None.
 
     Plain difflib prefers 'h200' for 'h1000'; people type ids from the left, so a shared prefix
-    counts extra.
+    counts extra. A value longer than any sane id is no typo of one (SUGGEST_MAX_CHARS).
     """
+    if len(value) > SUGGEST_MAX_CHARS:
+        return None
     value_l = value.lower()
     best: tuple[float, str] | None = None
     for cand in known:

@@ -9,22 +9,22 @@ raised together, each as file:line:column, so a user fixing an override file see
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 
-from pricing.errors import CatalogError, Problem, suggest
+from pricing.countries import COUNTRIES
+from pricing.errors import CatalogError, Problem, describe_range, shown, suggest
+from pricing.files import MAX_TABLE_BYTES, read_bounded
 from pricing.rules import parse_cell
-from pricing.schema import DATA_CLASSES, ORDERED_PAIRS, Column, Table
+from pricing.schema import DATA_CLASSES, MAX_CELL_CHARS, ORDERED_PAIRS, Column, Table
 
 # Hidden bookkeeping columns: where each row came from, for error messages after merging.
 FILE_COL = "_file"
 LINE_COL = "_line"
 
 REF_KINDS = {"accelerators": "accelerator", "regions": "region", "currency": "currency"}
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 Known = dict[str, set[str]]
 
 
@@ -74,22 +74,42 @@ def read_table(
 
 
 def _parse(source: Path | str | bytes, label: str) -> pl.DataFrame:
+    """The file as strings. The parser's own message is not shown: it can quote the file's
+    content, which may be anything (a symlink's target, a binary), so a message says only
+    what kind of problem it is."""
+    raw_bytes = source if isinstance(source, bytes) else read_bounded(Path(source), MAX_TABLE_BYTES)
+    # A spreadsheet's UTF-8 byte-order mark would otherwise become part of the first column name.
+    raw_bytes = raw_bytes.removeprefix(b"\xef\xbb\xbf")
+    if not raw_bytes.strip():
+        raise CatalogError([Problem(label, None, None, "is empty (expected a CSV header line)")])
     try:
-        raw_bytes = source if isinstance(source, bytes) else Path(source).read_bytes()
+        raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"at byte {exc.start:,}"
+        raise CatalogError(
+            [Problem(label, None, None, f"is not a CSV text file (not UTF-8 {where})")]
+        ) from None
+    try:
         return pl.read_csv(io.BytesIO(raw_bytes), infer_schema=False, truncate_ragged_lines=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CatalogError([Problem(label, None, None, f"cannot read CSV: {first}")]) from exc
+    except pl.exceptions.PolarsError:
+        why = "rows with more cells than the header, or an unclosed quote"
+        raise CatalogError([Problem(label, None, None, f"is not valid CSV ({why})")]) from None
 
 
 def _header_problems(table: Table, raw: pl.DataFrame, label: str) -> list[Problem]:
     problems: list[Problem] = []
     names = [c.name for c in table.all_columns]
+    required = [c.name for c in table.all_columns if not c.optional]
+    if not set(raw.columns) & set(names):
+        # Not this table at all (another file, a binary): one line, and nothing of its content.
+        expected = ", ".join(required)
+        msg = f"is not {table.file}: its header has none of its columns ({expected})"
+        return [Problem(label, 1, None, msg)]
     for col in raw.columns:
         if col not in names:
             hint = suggest(col, names)
             extra = f": did you mean '{hint}'?" if hint else ""
-            problems.append(Problem(label, 1, col, f"unknown column '{col}'{extra}"))
+            problems.append(Problem(label, 1, shown(col), f"unknown column '{shown(col)}'{extra}"))
     for c in table.all_columns:
         if c.name not in raw.columns and not c.optional:
             problems.append(Problem(label, 1, c.name, "missing column"))
@@ -114,25 +134,34 @@ def _bad_rows(
     out = []
     bad = checks.filter(cond.fill_null(False))
     for line, value in bad.select(LINE_COL, f"__r_{c.name}").iter_rows():
-        shown = "" if value is None else f"'{value}' "
-        out.append(Problem(label, line, c.name, f"{shown}{message}".strip()))
+        quoted = "" if value is None else f"'{shown(value)}' "
+        out.append(Problem(label, line, c.name, f"{quoted}{message}".strip()))
     return out
 
 
 def _column_problems(checks: pl.DataFrame, c: Column, label: str) -> list[Problem]:
     raw, typed = pl.col(f"__r_{c.name}"), pl.col(f"__t_{c.name}")
     what = {"float": "a number", "int": "a whole number", "date": "a date YYYY-MM-DD"}
-    rules: list[tuple[pl.Expr, str]] = []
+    rules: list[tuple[pl.Expr, str]] = [
+        (raw.str.len_chars() > MAX_CELL_CHARS, f"is longer than {MAX_CELL_CHARS:,} characters")
+    ]
     if not c.optional:
         rules.append((raw.is_null(), "empty value in a required column"))
     if c.kind != "str":
         rules.append((raw.is_not_null() & typed.is_null(), f"is not {what[c.kind]}"))
+    if c.kind == "float":
+        finite = f"is not a finite number (must be {describe_range(c.gt, c.ge, c.le)})"
+        rules.append((typed.is_nan() | typed.is_infinite(), finite))
+    out_of_range = pl.lit(False)
     if c.gt is not None:
-        rules.append((typed <= c.gt, f"must be greater than {c.gt:g}"))
+        out_of_range = out_of_range | (typed <= c.gt)
     if c.ge is not None:
-        rules.append((typed < c.ge, f"must be at least {c.ge:g}"))
+        out_of_range = out_of_range | (typed < c.ge)
     if c.le is not None:
-        rules.append((typed > c.le, f"must be at most {c.le:g}"))
+        out_of_range = out_of_range | (typed > c.le)
+    if c.gt is not None or c.ge is not None or c.le is not None:
+        finite_typed = typed.is_finite() if c.kind == "float" else pl.lit(True)
+        rules.append((out_of_range & finite_typed, f"must be {describe_range(c.gt, c.ge, c.le)}"))
     if c.choices is not None:
         allowed = list(c.choices) + (["*"] if c.wildcard else [])
         rules.append(
@@ -153,7 +182,7 @@ def _reference_problems(checks: pl.DataFrame, c: Column, label: str, known: Know
         hint = suggest(value, ids)
         extra = f": did you mean '{hint}'?" if hint else ""
         kind = REF_KINDS[c.ref]
-        out.append(Problem(label, line, c.name, f"unknown {kind} '{value}'{extra}"))
+        out.append(Problem(label, line, c.name, f"unknown {kind} '{shown(value)}'{extra}"))
     return out
 
 
@@ -164,11 +193,11 @@ def _pattern_problems(
     accelerators = known["accelerators"] if known is not None else None
     valid: dict[str, Callable[[str], bool]] = {
         "data": lambda t: t in DATA_CLASSES,
-        "country": lambda t: bool(_COUNTRY.match(t)),
+        "country": lambda t: t in COUNTRIES,
         "accelerator": lambda t: accelerators is None or t in accelerators,
     }
     what = {"data": "data class", "accelerator": "known accelerator"}.get(
-        c.pattern or "", "country code (upper-case ISO alpha-2)"
+        c.pattern or "", "country code (upper-case ISO 3166 alpha-2)"
     )
     out = []
     for line, cell in checks.select(LINE_COL, f"__r_{c.name}").iter_rows():
@@ -180,18 +209,25 @@ def _pattern_problems(
                 out.append(Problem(label, line, c.name, f"'*' is not a {what}"))
             continue
         if not c.cell and (parsed.negate or len(parsed.values) > 1):
-            out.append(Problem(label, line, c.name, f"'{cell}' is not a {what}"))
+            out.append(Problem(label, line, c.name, f"'{shown(cell)}' is not a {what}"))
             continue
         for token in parsed.values:
             if not valid[c.pattern or "country"](token):
                 hint = (
                     suggest(token, accelerators)
                     if accelerators and c.pattern == "accelerator"
+                    else _country_hint(token)
+                    if c.pattern == "country"
                     else None
                 )
                 extra = f": did you mean '{hint}'?" if hint else ""
-                out.append(Problem(label, line, c.name, f"'{token}' is not a {what}{extra}"))
+                quoted = f"'{shown(token)}' is not a {what}{extra}"
+                out.append(Problem(label, line, c.name, quoted))
     return out
+
+
+def _country_hint(token: str) -> str | None:
+    return token.upper() if token.upper() in COUNTRIES else None
 
 
 def _order_problems(checks: pl.DataFrame, table: Table, label: str) -> list[Problem]:
@@ -208,8 +244,8 @@ def _order_problems(checks: pl.DataFrame, table: Table, label: str) -> list[Prob
                 message = f"must be after {lo} (the end date is exclusive)"
                 out.append(Problem(label, row[LINE_COL], hi, message))
                 continue
-            shown = f"{lo} {row[f'__r_{lo}']} is greater than {hi} {row[f'__r_{hi}']}"
-            out.append(Problem(label, row[LINE_COL], lo, shown))
+            text = f"{lo} {shown(row[f'__r_{lo}'])} is greater than {hi} {shown(row[f'__r_{hi}'])}"
+            out.append(Problem(label, row[LINE_COL], lo, text))
     return out
 
 
@@ -221,6 +257,6 @@ def _duplicate_problems(typed: pl.DataFrame, table: Table, label: str) -> list[P
     )
     out = []
     for row in dup.iter_rows(named=True):
-        key = ", ".join(f"{k}={row[k]}" for k in table.key)
+        key = ", ".join(f"{k}={shown(row[k])}" for k in table.key)
         out.append(Problem(label, row[LINE_COL], table.key[0], f"duplicate key ({key})"))
     return out

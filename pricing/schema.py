@@ -110,12 +110,34 @@ class Table:
         raise KeyError(name)
 
 
-def _pos(name: str, optional: bool = False) -> Column:
-    return Column(name, "float", optional=optional, gt=0)
+# Every number in a catalog is finite and within a physically meaningful range (the loader
+# rejects nan, inf, 1e308 and 1e-300 alike): an upper bound keeps products of figures far from
+# overflow, and a lower bound on what divides (speeds, rates, lives) keeps quotients finite.
+# Bounds are generous: they catch a wrong unit or a typo, not an unusual but real figure.
+MAX_CELL_CHARS = 4000  # the longest note or source is under 1,000 characters
+MAX_COUNT = 100_000  # devices per instance or server, scale-up domain, layers...
+MAX_LOCAL_PRICE = 1e13  # any amount in any currency (a 384-device system in IDR is ~1e11)
+MAX_RATE = 1e6  # TFLOPS, TB/s, Gbit/s, watts per device, GiB
+MAX_DEVICES = 10_000_000  # devices available or allowed: larger than any cluster
+
+
+def _pos(
+    name: str, optional: bool = False, *, hi: float = MAX_RATE, lo: float | None = None
+) -> Column:
+    """A positive figure: > 0, or >= `lo` where the figure divides (a rate near 0 would make
+    a time infinite)."""
+    if lo is None:
+        return Column(name, "float", optional=optional, gt=0, le=hi)
+    return Column(name, "float", optional=optional, ge=lo, le=hi)
 
 
 def _frac(name: str, optional: bool = False) -> Column:
-    return Column(name, "float", optional=optional, gt=0, le=1)
+    # An efficiency divides the work: below 0.1% it is a typo, not a measurement.
+    return Column(name, "float", optional=optional, ge=0.001, le=1)
+
+
+def _count(name: str, optional: bool = False) -> Column:
+    return Column(name, "int", optional=optional, ge=1, le=MAX_COUNT)
 
 
 # What a dated rule (policies.csv) or a what-if rule (shocks.csv) matches placements on.
@@ -139,15 +161,15 @@ TABLES: dict[str, Table] = {
                 Column("name"),
                 Column("vendor"),
                 Column("origin", pattern="country"),
-                _pos("bf16_tflops"),
-                _pos("fp16_tflops"),
-                _pos("fp8_tflops", optional=True),
-                _pos("int8_tops", optional=True),
-                _pos("hbm_gib"),
-                _pos("hbm_tbps"),
+                _pos("bf16_tflops", lo=0.001),
+                _pos("fp16_tflops", lo=0.001),
+                _pos("fp8_tflops", optional=True, lo=0.001),
+                _pos("int8_tops", optional=True, lo=0.001),
+                _pos("hbm_gib", lo=0.001),
+                _pos("hbm_tbps", lo=0.001),
                 _pos("tdp_w"),
-                _pos("scaleup_gbps"),
-                Column("scaleup_size", "int", ge=1),
+                _pos("scaleup_gbps", lo=0.001),
+                _count("scaleup_size"),
             ),
         ),
         Table(
@@ -159,7 +181,7 @@ TABLES: dict[str, Table] = {
                 Column("country", pattern="country"),
                 Column("jurisdiction"),
                 Column("currency", ref="currency"),
-                Column("pue", "float", ge=1),
+                Column("pue", "float", ge=1, le=3),
             ),
         ),
         Table(
@@ -168,7 +190,7 @@ TABLES: dict[str, Table] = {
             history=True,
             columns=(
                 Column("region", ref="regions"),
-                _pos("price_kwh"),
+                _pos("price_kwh", hi=1e5),
                 Column("currency", ref="currency"),
                 Column("tariff"),
             ),
@@ -180,7 +202,7 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("region", ref="regions"),
                 Column("market", choices=MARKETS),
-                Column("rtt_ms", "float", ge=0),
+                Column("rtt_ms", "float", ge=0, le=10_000),
             ),
         ),
         Table(
@@ -192,15 +214,15 @@ TABLES: dict[str, Table] = {
                 Column("region", ref="regions"),
                 Column("accelerator", ref="accelerators"),
                 Column("instance"),
-                Column("devices_per_instance", "int", ge=1),
+                _count("devices_per_instance"),
                 Column("pricing", choices=PRICING_MODELS),
-                _pos("price_per_device_hour"),
+                _pos("price_per_device_hour", hi=1e7),
                 Column("currency", ref="currency"),
-                Column("min_term_days", "int", ge=0),
-                _pos("price_low", optional=True),
-                _pos("price_high", optional=True),
+                Column("min_term_days", "int", ge=0, le=36_500),
+                _pos("price_low", optional=True, hi=1e7),
+                _pos("price_high", optional=True, hi=1e7),
                 Column("evidence", choices=EVIDENCE),
-                Column("max_devices", "int", optional=True, ge=1),
+                Column("max_devices", "int", optional=True, ge=1, le=MAX_DEVICES),
             ),
         ),
         Table(
@@ -211,15 +233,15 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("accelerator", ref="accelerators"),
                 Column("server"),
-                Column("devices_per_server", "int", ge=1),
-                _pos("price"),
+                _count("devices_per_server"),
+                _pos("price", hi=MAX_LOCAL_PRICE),
                 Column("currency", ref="currency"),
-                _pos("server_power_w"),
-                _pos("life_years"),
+                _pos("server_power_w", hi=1e8),
+                _pos("life_years", lo=0.5, hi=50),
                 Column("opex_fraction_per_year", "float", ge=0, le=1),
                 Column("region_scope", pattern="country", wildcard=True),
-                _pos("price_low", optional=True),
-                _pos("price_high", optional=True),
+                _pos("price_low", optional=True, hi=MAX_LOCAL_PRICE),
+                _pos("price_high", optional=True, hi=MAX_LOCAL_PRICE),
             ),
         ),
         Table(
@@ -229,7 +251,7 @@ TABLES: dict[str, Table] = {
             # A peg ("yes") is fixed by its central bank: its rate does not go stale.
             columns=(
                 Column("currency"),
-                _pos("per_usd"),
+                _pos("per_usd", lo=1e-4, hi=1e7),
                 Column("peg", choices=("yes",), optional=True),
             ),
         ),
@@ -240,9 +262,9 @@ TABLES: dict[str, Table] = {
             columns=(
                 Column("from_region", ref="regions", wildcard=True),
                 Column("to_country", pattern="country", wildcard=True),
-                Column("price_per_gb", "float", ge=0),
+                Column("price_per_gb", "float", ge=0, le=1e6),
                 Column("currency", ref="currency"),
-                _pos("gbps"),
+                _pos("gbps", lo=0.001),
             ),
         ),
         Table(
@@ -280,9 +302,9 @@ TABLES: dict[str, Table] = {
                 Column("effective_from", "date"),
                 Column("effective_to", "date", optional=True),
                 Column("purchasable", choices=YES_NO),
-                Column("lead_time_days", "int", optional=True, ge=0),
-                Column("max_devices_per_buyer", "int", optional=True, ge=1),
-                Column("per_days", "int", optional=True, ge=1),
+                Column("lead_time_days", "int", optional=True, ge=0, le=3650),
+                Column("max_devices_per_buyer", "int", optional=True, ge=1, le=MAX_DEVICES),
+                Column("per_days", "int", optional=True, ge=1, le=36_500),
                 Column("message"),
             ),
         ),
@@ -291,7 +313,7 @@ TABLES: dict[str, Table] = {
             key=("accelerator", "age_years"),
             columns=(
                 Column("accelerator", ref="accelerators", wildcard=True),
-                Column("age_years", "float", ge=0),
+                Column("age_years", "float", ge=0, le=50),
                 Column("value_fraction", "float", ge=0, le=1),
             ),
         ),
@@ -308,7 +330,7 @@ TABLES: dict[str, Table] = {
         Table(
             "defaults",
             key=("name",),
-            columns=(Column("name"), Column("value", "float", gt=0), Column("unit")),
+            columns=(Column("name"), Column("value", "float", gt=0, le=1e12), Column("unit")),
         ),
         Table(
             "shocks",
@@ -327,18 +349,18 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("name"),
                 Column("arch", choices=ARCHS),
-                _pos("total_params_b"),
-                _pos("active_params_b"),
-                Column("layers", "int", optional=True, ge=1),
-                Column("hidden", "int", optional=True, ge=1),
-                Column("heads", "int", optional=True, ge=1),
-                Column("kv_heads", "int", optional=True, ge=1),
-                Column("head_dim", "int", optional=True, ge=1),
-                Column("vocab", "int", optional=True, ge=1),
-                Column("experts", "int", optional=True, ge=1),
-                Column("experts_active", "int", optional=True, ge=1),
-                Column("kv_lora_rank", "int", optional=True, ge=1),
-                Column("rope_head_dim", "int", optional=True, ge=1),
+                _pos("total_params_b", lo=0.001, hi=1e6),
+                _pos("active_params_b", lo=0.001, hi=1e6),
+                _count("layers", optional=True),
+                Column("hidden", "int", optional=True, ge=1, le=10_000_000),
+                _count("heads", optional=True),
+                _count("kv_heads", optional=True),
+                _count("head_dim", optional=True),
+                Column("vocab", "int", optional=True, ge=1, le=100_000_000),
+                _count("experts", optional=True),
+                _count("experts_active", optional=True),
+                Column("kv_lora_rank", "int", optional=True, ge=1, le=10_000_000),
+                _count("rope_head_dim", optional=True),
             ),
         ),
     )

@@ -126,7 +126,7 @@ def test_bad_number(write):
 @pytest.mark.parametrize("price", ["0", "-2"])
 def test_zero_or_negative_price(write, price):
     msg = _override_error(write, OFFER_HEADER + GOOD_OFFER.replace("1.50", price))
-    assert f"offers.csv:2:price_per_device_hour: '{price}' must be greater than 0" in msg
+    assert f"offers.csv:2:price_per_device_hour: '{price}' must be > 0 and <= 10,000,000" in msg
 
 
 def test_unknown_currency(write):

@@ -106,8 +106,8 @@ def test_calibration_command(runner):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        ([*TRAIN[:4], "-5", *TRAIN[5:], "--devices", "8"], 2, "--tokens: Input should be greater"),
-        ([*TRAIN, "--devices", "0"], 2, "--devices: Input should be greater than 0"),
+        ([*TRAIN[:4], "-5", *TRAIN[5:], "--devices", "8"], 2, "--tokens: must be > 0 and <= 1e+17"),
+        ([*TRAIN, "--devices", "0"], 2, "--devices: must be between 1 and 10,000,000"),
         (
             [
                 "train",

@@ -60,18 +60,29 @@ TenantOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Prices, rates and rules as of (default today).")
 ]
+AllErrorsOpt = Annotated[
+    bool,
+    typer.Option("--all-errors", help="List every problem of a bad catalog (default: first 10)."),
+]
+# One printed error line at most this long: a message quotes inputs cut already, this is the
+# last guard that no input reaches the terminal whole or with its control characters.
+MAX_ERROR_LINE = 400
 
 
 def fail(lines: list[str], code: int) -> typer.Exit:
-    for line in lines:
-        typer.echo(f"error: {line}" if line is lines[0] else f"  {line}", err=True)
+    from pricing.errors import shown
+
+    for n, line in enumerate(lines):
+        text = shown(line, MAX_ERROR_LINE)
+        typer.echo(f"error: {text}" if n == 0 else f"  {text}", err=True)
     return typer.Exit(code)
 
 
 def clean_errors(func: F) -> F:
     """Turn the library's typed errors into one-line messages and exit codes (no traceback).
 
-    SPLITCOMPUTE_DEBUG=1 lets the traceback through.
+    A long list of problems (a bad catalog) is cut to its first ones unless the command was
+    given `--all-errors`. SPLITCOMPUTE_DEBUG=1 lets the traceback through.
     """
 
     @functools.wraps(func)
@@ -84,7 +95,8 @@ def clean_errors(func: F) -> F:
             if os.environ.get("SPLITCOMPUTE_DEBUG"):
                 raise
             code = EXIT_INFEASIBLE if isinstance(exc, InfeasibleError) else EXIT_BAD_INPUT
-            raise fail(exc.lines(), code) from None
+            lines = exc.lines(None) if kwargs.get("all_errors") else exc.lines()
+            raise fail(lines, code) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -92,21 +104,23 @@ def clean_errors(func: F) -> F:
 def check_format(fmt: str) -> str:
     from estimator.errors import ScenarioError
     from estimator.report.rows import FORMATS
+    from pricing.errors import shown
 
     if fmt not in FORMATS:
-        raise ScenarioError(f"'{fmt}' is not one of {', '.join(FORMATS)}", "--format")
+        raise ScenarioError(f"'{shown(fmt)}' is not one of {', '.join(FORMATS)}", "--format")
     return fmt
 
 
 def parse_date(value: str | None, flag: str) -> date | None:
     from estimator.errors import ScenarioError
+    from pricing.errors import shown
 
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ScenarioError(f"'{value}' is not a date YYYY-MM-DD", flag) from None
+        raise ScenarioError(f"'{shown(value)}' is not a date YYYY-MM-DD", flag) from None
 
 
 def load_catalog(catalog_dir: Path | None) -> Any:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from estimator.cli.app import (
+    AllErrorsOpt,
     AsOfOpt,
     CatalogDir,
     CurrencyOpt,
@@ -49,6 +50,7 @@ def catalog_cmd(
     ] = False,
     fmt: FormatOpt = "table",
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """List a catalog table, filtered, with prices in one currency and stale rows flagged."""
     check_format(fmt)

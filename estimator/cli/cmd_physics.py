@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from estimator.cli.app import (
+    AllErrorsOpt,
     AsOfOpt,
     CatalogDir,
     CurrencyOpt,
@@ -45,14 +46,14 @@ StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 when a finding
 
 # Flag -> scenario field, where the names differ (a serve --devices is one replica's size).
 _FIELDS = {"model": "preset", "params": "total_params"}
-_NOT_FIELDS = ("fmt", "strict", "catalog_dir", "as_of", "currency")
+_NOT_FIELDS = ("fmt", "strict", "catalog_dir", "all_errors", "as_of", "currency")
 
 
 def _estimate(kind: str, flags: dict[str, Any]) -> None:
     """Run a quick estimate from a command's flags (its `locals()`) and print it."""
     from estimator.errors import ScenarioError
     from estimator.estimate import estimate
-    from estimator.report.text import render
+    from estimator.report.text import check_finite, render
     from estimator.report.view import estimate_view
 
     fmt, strict = check_format(flags["fmt"]), flags["strict"]
@@ -70,6 +71,7 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
         **fields,
     )
     view = estimate_view(q, scenario)
+    check_finite(view)
     if fmt in ("json", "csv"):
         from estimator.report.rows import render_rows
 
@@ -128,6 +130,7 @@ def train_cmd(
     strict: StrictOpt = False,
     fmt: FormatOpt = "table",
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Training estimate: FLOPs, device-hours, days, devices, memory, and its cost where it is
     cheapest within the filters (rented or bought; spot only with --pricing spot)."""
@@ -171,6 +174,7 @@ def serve_cmd(
     strict: StrictOpt = False,
     fmt: FormatOpt = "table",
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Serving estimate: prefill and decode tokens/s per device, batch, devices, cost per 1M
     output tokens where it is cheapest within the filters. Without a daily demand the fleet is
@@ -180,7 +184,9 @@ def serve_cmd(
 
 @app.command("calibration")
 @clean_errors
-def calibration_cmd(fmt: FormatOpt = "table", catalog_dir: CatalogDir = None) -> None:
+def calibration_cmd(
+    fmt: FormatOpt = "table", catalog_dir: CatalogDir = None, all_errors: AllErrorsOpt = False
+) -> None:
     """Published training and serving runs vs our prediction with default settings (% error)."""
     check_format(fmt)
     from estimator.calibration import calibration_table, summary

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from estimator.cli.app import (
+    AllErrorsOpt,
     CatalogDir,
     CurrencyOpt,
     FormatOpt,
@@ -47,6 +48,7 @@ def plan_cmd(
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
     check_format(fmt)
@@ -85,15 +87,17 @@ def plan_cmd(
 
 def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
     from estimator.errors import ScenarioError
+    from estimator.uncertainty import MAX_SAMPLES
+    from pricing.errors import shown
 
     if objective not in ("cost", "time"):
-        raise ScenarioError(f"must be cost or time, got '{objective}'", "--objective")
+        raise ScenarioError(f"must be cost or time, got '{shown(objective)}'", "--objective")
     if max_devices is not None and max_devices <= 0:
         raise ScenarioError(f"must be positive, got {max_devices}", "--max-devices")
     if top_k < 1:
         raise ScenarioError(f"must be at least 1, got {top_k}", "--top-k")
-    if samples is not None and samples <= 0:
-        raise ScenarioError(f"must be a positive whole number, got {samples}", "--samples")
+    if samples is not None and not 0 < samples <= MAX_SAMPLES:
+        raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
 
 
 @app.command("sensitivity")
@@ -106,6 +110,7 @@ def sensitivity_cmd(
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time."""
     check_format(fmt)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from estimator.cli.app import (
+    AllErrorsOpt,
     CatalogDir,
     CurrencyOpt,
     FormatOpt,
@@ -37,6 +38,7 @@ def quote_cmd(
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Quote a split plan: devices, time and money per phase, region and currency, and findings."""
     check_format(fmt)
@@ -72,6 +74,7 @@ def compare_cmd(
     currency: CurrencyOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge all as of this date.")] = None,
     catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
     """Side by side: cost per phase, total, time to train, findings, difference to the first."""
     check_format(fmt)
@@ -106,9 +109,10 @@ def schema_cmd(
     """Print the JSON Schema of scenario files or of a command's JSON output."""
     from estimator.errors import ScenarioError
     from estimator.report.rows import to_json
+    from pricing.errors import shown
 
     if output not in SCHEMAS:
-        raise ScenarioError(f"'{output}' is not one of {', '.join(SCHEMAS)}", "--output")
+        raise ScenarioError(f"'{shown(output)}' is not one of {', '.join(SCHEMAS)}", "--output")
     if output == "scenario":
         from estimator.scenario import json_schema
 

@@ -49,9 +49,17 @@ class ReplannedView(_View):
 class ShockView(_View):
     shocks: list[str]
     judged_on: date
-    total_before: float
+    total_before: float = Field(description="The plan's headline total (the same quote).")
     total_after: float
-    extra_cost: float
+    extra_cost: float = Field(description="total_after - total_before: rule_cost + replacement.")
+    rule_cost: float = Field(
+        description="What the rule itself costs: total_after against the best placement of the "
+        "same phases over the same options without the shock."
+    )
+    replacement: float = Field(
+        description="The change from re-placing fixed sites the rule blocks at their cheapest "
+        "allowed option (<= 0 when a fixed site was dearer than it): not caused by the rule."
+    )
     replanned: list[ReplannedView]
     quote_after: QuoteView
 
@@ -101,12 +109,16 @@ def plan_view(
 
 def _shock(s: ShockResult) -> ShockView:
     before, after = quote_view(s.base.quote), quote_view(s.shocked.quote)
+    extra = money(after.total - before.total)
+    rule_cost = money(after.total - quote_view(s.unshocked.quote).total)
     return ShockView(
         shocks=s.shocks,
         judged_on=s.judged_on,
         total_before=before.total,
         total_after=after.total,
-        extra_cost=money(after.total - before.total),
+        extra_cost=extra,
+        rule_cost=rule_cost,
+        replacement=money(extra - rule_cost),
         replanned=[
             ReplannedView(
                 phase=r.phase,
@@ -115,7 +127,7 @@ def _shock(s: ShockResult) -> ShockView:
                 after=r.after,
                 extra_cost=money(r.extra_cost),
                 rule_cost=money(r.rule_cost),
-                extra_days=round(r.extra_days, 1),
+                extra_days=round(r.extra_days, 1) + 0.0,  # no "-0.0"
             )
             for r in s.replanned
         ],

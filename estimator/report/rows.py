@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 from datetime import date
 from typing import Any, Literal
@@ -19,8 +20,21 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def _finite(data: Any) -> Any:
+    """JSON has no NaN or Infinity (strict parsers reject them): a missing figure is null."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(v) for v in data]
+    return data
+
+
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, default=_json_default, ensure_ascii=False)
+    return json.dumps(
+        _finite(data), indent=2, default=_json_default, ensure_ascii=False, allow_nan=False
+    )
 
 
 def cell(value: Any, digits: int = 4) -> Any:

@@ -6,13 +6,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from estimator.errors import ScenarioError
+from estimator.planner import Alternative
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView, ShockView
 from estimator.report.rows import cell, render_rows
-from estimator.report.view import LineItemView, QuoteView, UncertaintyView
+from estimator.report.view import LineItemView, QuoteView, UncertaintyView, non_finite
 
 
 def render(view: BaseModel, fmt: str) -> str:
-    """Any view in any format."""
+    """Any view in any format, once every figure in it is known to be finite."""
+    check_finite(view)
     if fmt == "json":
         return view.model_dump_json(indent=2, by_alias=True)
     if isinstance(view, QuoteView):
@@ -20,14 +23,41 @@ def render(view: BaseModel, fmt: str) -> str:
     if isinstance(view, PlanView):
         return plan_csv(view) if fmt == "csv" else plan_text(view, fmt)
     if isinstance(view, ComparisonView):
-        return render_rows(view.rows, fmt, title=None if fmt == "csv" else "Comparison")
+        if fmt == "csv":
+            return render_rows(view.rows, fmt)
+        return render_rows(_money_cells(view.rows, view.currency), fmt, title="Comparison")
     if isinstance(view, SensitivityView):
         return sensitivity_text(view, fmt)
     raise TypeError(f"no renderer for {type(view).__name__}")
 
 
+def check_finite(view: BaseModel) -> None:
+    """No output shows NaN or infinity: a figure that overflowed is an input beyond the range
+    the model computes, said in one line (exit 2) instead of printed."""
+    bad = non_finite(view)
+    if bad:
+        more = f" (and {len(bad) - 1:,} more)" if len(bad) > 1 else ""
+        raise ScenarioError(
+            f"a result is not a finite number ({bad[0]}{more}): the inputs are beyond the "
+            "range the model computes"
+        )
+
+
 def _m(amount: float) -> str:
     return f"{amount:,.2f}"
+
+
+def _money_cells(rows: list[dict[str, Any]], cur: str) -> list[dict[str, Any]]:
+    """Money rows of a comparison shown in cents, so the shown parts add up to the shown total
+    (rounded to whole units they did not)."""
+    label = next(iter(rows[0])) if rows else ""
+    return [
+        {
+            k: _m(v) if isinstance(v, float) and r[label].endswith(f"({cur})") else v
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
 
 
 def _items(d: QuoteView) -> list[LineItemView]:
@@ -59,6 +89,12 @@ def quote_csv(d: QuoteView) -> str:
         }
         for f in d.findings
     ]
+    if d.uncertainty is not None:
+        rows += [
+            {"section": "uncertainty", "phase": name, "component": label, "description": note}
+            | {"amount": amount, "currency": d.currency}
+            for name, label, amount, note in _percentile_rows(d.uncertainty)
+        ]
     cols = [
         "section", "phase", "region", "component", "description", "quantity", "unit",
         "unit_price", "unit_currency", "fx_per_usd", "amount", "currency",
@@ -182,11 +218,37 @@ def uncertainty_text(u: UncertaintyView, cur: str, fmt: str) -> str:
         for p in u.percentiles
     ]
     title = f"Uncertainty ({u.samples:,} samples, seed {u.seed})"
-    return render_rows(rows, fmt, title=title)
+    note = (
+        "quoted = the headline figure (listed prices, default efficiencies); quoted at = its "
+        "rank among the samples (P50 = the median; a listed price at the low end of its range "
+        "puts the headline low)"
+    )
+    return f"{render_rows(rows, fmt, title=title)}\n\n{note}"
+
+
+def _percentile_rows(u: UncertaintyView) -> list[tuple[str, str, float, str]]:
+    """(name, P10 | P50 | P90 | quoted, amount, note) per percentile: the CSV formats' rows."""
+    out = []
+    for p in u.percentiles:
+        out += [(p.name, f"P{k}", getattr(p, f"p{k}"), "") for k in (10, 50, 90)]
+        rank = f"the headline figure, at P{p.point_rank * 100:.0f} of the samples"
+        out.append((p.name, "quoted", p.point, f"{rank} ({u.samples:,}, seed {u.seed})"))
+    return out
 
 
 def plan_csv(d: PlanView) -> str:
     rows = [{"phase": p.phase, **a.model_dump()} for p in d.placements for a in p.alternatives]
+    if d.uncertainty is not None:
+        cols = list(Alternative.model_fields)
+        rows += [
+            {
+                "phase": name,
+                **dict.fromkeys(cols),
+                "cost": amount,
+                "verdict": f"{label}: {note}" if note else label,
+            }
+            for name, label, amount, note in _percentile_rows(d.uncertainty)
+        ]
     return render_rows(rows, "csv")
 
 
@@ -234,10 +296,17 @@ def shock_text(s: ShockView, cur: str, fmt: str) -> str:
         }
         for r in s.replanned
     ]
+    # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
+    # must not read as a ban saving money.
     title = (
-        f"Shock {', '.join(s.shocks)} judged on {s.judged_on}: total {_m(s.total_before)} -> "
-        f"{_m(s.total_after)} {cur} ({_m(s.extra_cost)})"
+        f"Shock {', '.join(s.shocks)} judged on {s.judged_on}: the rule costs "
+        f"{_m(s.rule_cost)} {cur}; total {_m(s.total_before)} -> {_m(s.total_after)} {cur}"
     )
+    if s.replacement:
+        title += (
+            f" (of which {_m(s.replacement)} from re-placing the fixed sites it blocks at "
+            "their cheapest allowed option)"
+        )
     return render_rows(rows, fmt, title=title) if rows else f"{title}\nno phase affected"
 
 

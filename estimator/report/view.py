@@ -9,6 +9,7 @@ schema). Plans, comparisons and sensitivity are in `report.plan_view`.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -36,7 +37,7 @@ def sig(x: float, digits: int = 12) -> float:
 
 def _shown(value: Any) -> Any:
     if isinstance(value, float):
-        return sig(value) if value == value else None
+        return sig(value) if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _shown(v) for k, v in value.items()}
     return value
@@ -44,6 +45,25 @@ def _shown(value: Any) -> Any:
 
 class _View(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+
+def non_finite(view: BaseModel) -> list[str]:
+    """Paths of the figures of a view that are not finite numbers. A view shows a figure it
+    does not know as null (`_shown`), so any left is a result the model could not compute."""
+    found: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append(f"{path} = {value}")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}" if path else str(k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{path}[{i}]")
+
+    walk(view.model_dump(), "")
+    return found
 
 
 class LineItemView(_View):

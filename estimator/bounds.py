@@ -1,0 +1,83 @@
+"""Physically meaningful ranges of scenario numbers, declared once on each field.
+
+`Annotated[float, Range(0, 1e17, low_open=True)]` makes pydantic check that the number is
+finite and in range, publishes the bounds in the JSON Schema (`splitcompute schema`), and says
+the whole range when a value falls outside it ("must be > 0 and <= 1e+17"). Flags of `train`
+and `serve` become scenario fields, so they are checked by the same declarations.
+
+Upper bounds keep every product of the physics and the money far from float overflow and int64
+device counts; lower bounds on what divides (a deadline, an efficiency, a latency target) keep
+quotients finite. They are generous: they catch a wrong unit or a typo, not a big plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, ValidationError
+from pydantic_core import PydanticCustomError, core_schema
+
+from pricing.errors import describe_range
+
+_RANGE_ERRORS = {
+    "greater_than",
+    "greater_than_equal",
+    "less_than",
+    "less_than_equal",
+    "finite_number",
+    "int_parsing_size",  # an integer field given 1e30
+}
+
+# Named limits shared by several fields.
+MAX_TOKENS = 1e17  # ~100x the largest published pretraining run
+MAX_DAYS = 36_500.0  # a century
+MIN_DAYS = 0.01  # a quarter of an hour: below it a plan is noise, and 1/days overflows
+MAX_DEVICES = 10_000_000
+MAX_PARAMS = 1e15
+MAX_LEN = 10_000_000  # tokens in one request or sequence
+
+
+@dataclass(frozen=True)
+class Range:
+    """The closed range [low, high], or (low, high] with `low_open`."""
+
+    low: float
+    high: float
+    low_open: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.low_open:
+            return describe_range(self.low, None, self.high)
+        return describe_range(None, self.low, self.high)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        kind = handler(source).get("type")
+        gt = self.low if self.low_open else None
+        ge = None if self.low_open else self.low
+        inner: core_schema.CoreSchema
+        if kind == "float":
+            inner = core_schema.float_schema(gt=gt, ge=ge, le=self.high, allow_inf_nan=False)
+        elif kind == "int":
+            inner = core_schema.int_schema(
+                gt=None if gt is None else int(gt),
+                ge=None if ge is None else int(ge),
+                le=int(self.high),
+            )
+        else:
+            raise TypeError(f"Range applies to float or int fields, not {kind}")
+        return core_schema.no_info_wrap_validator_function(self._check, inner)
+
+    def _check(self, value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            if exc.errors()[0]["type"] not in _RANGE_ERRORS:
+                raise
+            finite = "a finite number " if exc.errors()[0]["type"] == "finite_number" else ""
+            raise PydanticCustomError(
+                "out_of_range", "must be {finite}{range}", {"finite": finite, "range": self.text}
+            ) from None

@@ -1,0 +1,355 @@
+"""Regression tests for issue 14: each case of its "Why" list, through the command line.
+
+Every command here must end with exit 0, 1 or 2, no traceback, and an error of a few lines
+that quotes no more of the input than the offending value, cut.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from estimator.cli import app
+from pricing.errors import UnknownIdError
+from tests.conftest import EXAMPLES, ROOT
+
+SPLIT = EXAMPLES / "split_abroad_home.toml"
+AUTO = EXAMPLES / "split_auto.toml"
+DATA = ROOT / "pricing" / "data"
+TRAIN = ["train", "--model", "llama-3.1-8b", "--tokens", "1e11", "--accelerator", "h100-sxm"]
+
+
+def run(runner: CliRunner, args: list[str], max_lines: int = 3) -> tuple[int, str, str]:
+    """The exit code, stdout and stderr of a command that must end cleanly."""
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"traceback: {result.exception!r}"
+    )
+    assert result.exit_code in (0, 1, 2)
+    assert "Traceback" not in result.stderr
+    if result.exit_code:
+        assert 1 <= len(result.stderr.splitlines()) <= max_lines, result.stderr
+        assert "\x1b" not in result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def strict_json(text: str) -> Any:
+    """json.loads that rejects NaN and Infinity, as strict parsers do."""
+
+    def refuse(name: str) -> None:
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _edit(write: Any, name: str, old: str, new: str, source: Path = SPLIT) -> Path:
+    text = source.read_text(encoding="utf-8")
+    assert old in text
+    return write(name, text.replace(old, new, 1))
+
+
+# -- non-finite and extreme numbers ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "bound"),
+    [
+        ("input_tokens_per_day = 4e10", "input_tokens_per_day = inf", "input_tokens_per_day",
+         "a finite number > 0 and <= 1e+17"),
+        ("tokens = 36e12", "tokens = 1e30", "phases[0].tokens", "> 0 and <= 1e+17"),
+        ("tokens = 36e12", "tokens = nan", "phases[0].tokens", "a finite number"),
+        ("output_tokens_per_day = 8e9", "output_tokens_per_day = 1e30", "output_tokens_per_day",
+         "> 0 and <= 1e+17"),
+        ("deadline_days = 120", "deadline_days = 5e-324", "deadline_days",
+         "between 0.01 and 36,500"),
+        ("devices = 1024", "devices = 1e30", "phases[1].devices", "between 1 and 10,000,000"),
+    ],
+)  # fmt: skip
+def test_extreme_scenario_numbers_name_the_range(runner, write, old, new, field, bound):
+    code, _, err = run(runner, ["quote", _edit(write, "s.toml", old, new)])
+    assert code == 2 and field in err and f"must be {bound}" in err
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value"),
+    [
+        ("regions", "pue", "nan"),
+        ("fx", "per_usd", "inf"),
+        ("hardware", "server_power_w", "1e308"),
+        ("accelerators", "bf16_tflops", "1e-300"),
+        ("hardware", "life_years", "-inf"),
+    ],
+)
+def test_extreme_catalog_numbers_name_the_range(runner, tmp_path, table, column, value):
+    text = (DATA / f"{table}.csv").read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    rows[0][column] = value
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerow(rows[0])
+    (tmp_path / f"{table}.csv").write_text(out.getvalue(), encoding="utf-8")
+    code, _, err = run(runner, ["quote", SPLIT, "--catalog", tmp_path])
+    assert code == 2 and f"{table}.csv:2:{column}: '{value}'" in err and "must be" in err
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.glob("*.toml")))
+def test_json_outputs_parse_strictly(runner, example):
+    _, out, _ = run(runner, ["quote", EXAMPLES / example, "--format", "json"])
+    strict_json(out)
+
+
+def test_plan_json_prints_null_for_unpriced_alternatives(runner):
+    code, out, _ = run(runner, ["plan", AUTO, "--format", "json", "--top-k", "5"])
+    alternatives = [a for p in strict_json(out)["placements"] for a in p["alternatives"]]
+    rejected = [a for a in alternatives if a["verdict"].startswith("rejected")]
+    assert code == 0 and rejected
+    assert all(a["cost"] is None or a["cost"] >= 0 for a in alternatives)
+
+
+# -- codes ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "hint"), [("cn", "did you mean 'CN'?"), ("XX", "")])
+def test_tenant_hq_flag_and_file_are_checked_alike(runner, write, value, hint):
+    code, _, flag_err = run(runner, [*TRAIN, "--devices", "8", "--tenant-hq", value])
+    assert code == 2 and flag_err.startswith("error: --tenant-hq: must be an ISO 3166")
+    path = _edit(write, "s.toml", 'tenant_hq = "CN"', f'tenant_hq = "{value}"')
+    code, _, file_err = run(runner, ["quote", path])
+    assert code == 2 and "tenant_hq: must be an ISO 3166" in file_err
+    assert hint in flag_err and hint in file_err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--currency", "cny", "--currency: must be a currency code like 'CNY'"),
+        ("--accelerator", "h100-sxn", "--accelerator: unknown accelerator 'h100-sxn': did you"),
+        ("--region", "sgg", "--region: unknown region 'sgg': did you mean 'sg'?"),
+    ],
+)  # fmt: skip
+def test_codes_in_flags_suggest(runner, flag, value, message):
+    args = [a for a in TRAIN if a not in ("--accelerator", "h100-sxm")]
+    args += ["--accelerator", "h100-sxm"] if flag != "--accelerator" else []
+    code, _, err = run(runner, [*args, "--devices", "8", flag, value])
+    assert code == 2 and message in err
+
+
+# -- bad catalog files --------------------------------------------------------------------------
+
+
+def test_binary_catalog_file_is_one_line(runner, tmp_path):
+    (tmp_path / "offers.csv").write_bytes(bytes(range(256)) * 40)
+    code, _, err = run(runner, ["quote", SPLIT, "--catalog", tmp_path], max_lines=1)
+    assert code == 2 and "is not a CSV text file" in err
+
+
+def test_wrong_header_is_one_line_without_content(runner, tmp_path):
+    (tmp_path / "fx.csv").write_text("root:x:0:0:secret\nline two\n", encoding="utf-8")
+    code, _, err = run(runner, ["quote", SPLIT, "--catalog", tmp_path], max_lines=1)
+    assert code == 2 and "is not fx.csv: its header has none of its columns" in err
+    assert "secret" not in err
+
+
+def test_many_problems_are_summarised_and_all_errors_lists_them(runner, tmp_path):
+    header = (DATA / "fx.csv").read_text(encoding="utf-8").splitlines()[0]
+    rows = [f"X{i:05d},nan,,published,,src,2025-01-01" for i in range(20_000)]
+    (tmp_path / "fx.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    code, _, err = run(runner, ["quote", SPLIT, "--catalog", tmp_path], max_lines=12)
+    assert code == 2 and "... and 19,990 more (--all-errors lists them all)" in err
+    result = runner.invoke(app, ["quote", str(SPLIT), "--catalog", str(tmp_path), "--all-errors"])
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 20_001
+
+
+# -- size and speed -------------------------------------------------------------------------
+
+
+def test_huge_value_is_not_echoed(runner, write):
+    path = _edit(write, "s.toml", 'name = "Pretrain', 'name = "' + "x" * 2_000_000 + "Pretrain")
+    code, _, err = run(runner, ["quote", path], max_lines=1)
+    assert code == 2 and "at most 200 characters" in err and len(err) < 500
+
+
+def test_phases_differing_in_demand_share_one_physics_solve(write, monkeypatch):
+    # A serving ramp of phases whose demand differs once paid a ~0.1 s batch solve each (500
+    # phases: 56 s). They now share one solve; the time itself is in benchmarks/many_phases.py.
+    from estimator import evaluate, quoting
+    from estimator.api import quote
+
+    calls = []
+    solve = evaluate.physics
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return solve(*args)
+
+    monkeypatch.setattr(evaluate, "physics", counted)
+    monkeypatch.setattr(quoting, "physics", counted)
+    path = write("many.toml", many_phases(40))
+    q = quote(path)
+    devices = [p.devices for p in q.phases]
+    assert devices == sorted(devices) and len(set(devices)) > 10  # each sized to its demand
+    assert len(calls) <= 2
+
+
+def many_phases(n: int) -> str:
+    phase = (
+        '[[phases]]\nname = "s{i}"\nkind = "serve"\ndays = 30\ninput_tokens_per_day = {d}\n'
+        'output_tokens_per_day = {o}\ntpot_ms = 50\nsite = {{ region = "sg", accelerator = '
+        '"h100-sxm", pricing = "on_demand" }}\n'
+    )
+    head = 'name = "many"\nas_of = 2025-11-27\n[model]\npreset = "llama-3.3-70b"\n'
+    return head + "".join(
+        phase.format(i=i, d=1e10 * (1 + i), o=2e9 * (1 + i)) for i in range(n)
+    )
+
+
+def test_too_many_samples_are_refused(runner):
+    code, _, err = run(runner, ["plan", AUTO, "--samples", "10000000"])
+    assert code == 2 and "--samples: must be between 1 and 200,000" in err
+
+
+# -- headline and distribution ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "json"])
+def test_every_format_shows_the_headline_rank(runner, fmt):
+    code, out, _ = run(runner, ["plan", AUTO, "--samples", "2000", "--format", fmt])
+    assert code == 0
+    if fmt == "json":
+        pct = strict_json(out)["uncertainty"]["percentiles"]
+        assert all({"point", "point_rank"} <= set(p) for p in pct)
+    else:
+        assert ("quoted at" in out) if fmt != "csv" else ("the headline figure, at P" in out)
+
+
+def test_owned_hardware_with_a_price_range_is_sampled(runner, write):
+    # ascend-910b-atlas800t-a2 has price_low / price_high in hardware.csv.
+    path = _edit(write, "s.toml", "tokens = 2e11", "tokens = 2e11\nmfu = 0.4")
+    code, out, _ = run(runner, ["quote", path, "--samples", "3000", "--format", "json"])
+    post = next(
+        p for p in strict_json(out)["uncertainty"]["percentiles"] if p["name"] == "post-train"
+    )
+    assert code == 0 and post["p10"] < post["p50"] < post["p90"]
+
+
+# -- plans, shocks, comparisons -------------------------------------------------------------------
+
+
+def test_shock_never_reports_a_ban_as_a_saving(runner):
+    args = ["plan", SPLIT, "--shock", "offshore-access-ends=2026-03-01", "--format", "json"]
+    code, out, _ = run(runner, args)
+    view = strict_json(out)
+    shock = view["shock"]
+    assert code == 0 and shock["total_before"] == view["quote"]["total"]
+    assert shock["rule_cost"] >= 0
+    assert shock["extra_cost"] == pytest.approx(shock["rule_cost"] + shock["replacement"])
+    _, text, _ = run(runner, args[:-2])
+    assert "the rule costs" in text and "-0.0" not in text
+
+
+def test_time_objective_never_says_zero_days_later(runner):
+    args = ["plan", AUTO, "--objective", "time", "--max-devices", "4096", "--format", "json"]
+    code, out, _ = run(runner, args)
+    verdicts = [a["verdict"] for p in strict_json(out)["placements"] for a in p["alternatives"]]
+    assert code == 0 and not any("0.0 days" in v or "longer" in v for v in verdicts)
+
+
+def test_compare_plans_auto_sites_and_its_parts_add_up(runner):
+    code, out, _ = run(runner, ["compare", AUTO, SPLIT, "--format", "json"])
+    view = strict_json(out)
+    assert code == 0
+    for q in view["quotes"]:
+        parts = sum(p["cost"] for p in q["phases"]) + sum(t["cost"] for t in q["transfers"])
+        assert round(parts, 2) == q["total"]
+    _, text, _ = run(runner, ["compare", AUTO, SPLIT])
+    rows = {line.split("  ")[0].strip(): line for line in text.splitlines()}
+    for column in (1, 2):
+        shown = {
+            k: float(v.split()[-3 + column].replace(",", ""))
+            for k, v in rows.items()
+            if k.endswith("(CNY)") and not k.startswith("vs")
+        }
+        total = shown.pop("total (CNY)")
+        assert round(sum(shown.values()), 2) == total
+
+
+# -- files that are not regular files ---------------------------------------------------------
+
+
+def test_fifo_scenario_is_refused_without_blocking(runner, tmp_path):
+    fifo = tmp_path / "s.toml"
+    os.mkfifo(fifo)
+    start = time.perf_counter()
+    code, _, err = run(runner, ["quote", fifo], max_lines=1)
+    assert code == 2 and "is a FIFO (named pipe), not a regular file" in err
+    shock = tmp_path / "shock.csv"
+    os.mkfifo(shock)
+    code, _, err = run(runner, ["plan", AUTO, "--shock", shock], max_lines=1)
+    assert code == 2 and "is a FIFO (named pipe), not a regular file" in err
+    assert time.perf_counter() - start < 10
+
+
+def test_device_scenario_and_catalog_symlink_are_refused(runner, tmp_path):
+    link = tmp_path / "z.toml"
+    link.symlink_to("/dev/zero")
+    code, _, err = run(runner, ["quote", link], max_lines=1)
+    assert code == 2 and "is a device, not a regular file" in err
+    cat = tmp_path / "cat"
+    cat.mkdir()
+    (cat / "offers.csv").symlink_to("/dev/zero")
+    code, _, err = run(runner, ["quote", SPLIT, "--catalog", cat], max_lines=1)
+    assert code == 2 and "outside the catalog directory" in err
+
+
+def test_oversized_scenario_is_refused_before_reading(runner, tmp_path):
+    path = tmp_path / "big.toml"
+    with path.open("wb") as handle:
+        handle.truncate(11 * 1024 * 1024)  # sparse: no 11 MB written
+    code, _, err = run(runner, ["quote", path], max_lines=1)
+    assert code == 2 and "the limit is 10 MB" in err
+
+
+def test_catalog_symlink_out_of_the_directory_shows_nothing_of_its_target(runner, tmp_path):
+    secret = tmp_path / "shadow"
+    secret.write_text("admin:$6$Q7hashQ7:19000:0:99999:7:::\n", encoding="utf-8")
+    cat = tmp_path / "cat"
+    cat.mkdir()
+    (cat / "fx.csv").symlink_to(secret)
+    code, _, err = run(runner, ["quote", SPLIT, "--catalog", cat], max_lines=1)
+    assert code == 2 and "symlink to a file outside the catalog directory" in err
+    assert "Q7hashQ7" not in err and "admin" not in err
+
+
+def test_symlink_inside_the_catalog_directory_is_followed(runner, tmp_path):
+    cat = tmp_path / "cat"
+    (cat / "real").mkdir(parents=True)
+    (cat / "real" / "fx.csv").write_text((DATA / "fx.csv").read_text(encoding="utf-8"))
+    (cat / "fx.csv").symlink_to(cat / "real" / "fx.csv")
+    code, _, _ = run(runner, ["quote", SPLIT, "--catalog", cat])
+    assert code == 0
+
+
+# -- user text in messages ------------------------------------------------------------------------
+
+
+def test_control_characters_and_newlines_are_escaped(runner, write):
+    path = _edit(write, "s.toml", 'region = "sg"', 'region = "sg\\n\\u001b[31mred"')
+    code, _, err = run(runner, ["quote", path], max_lines=1)
+    assert code == 2 and "\\x1b" in err and "\x1b" not in err
+
+
+def test_a_huge_unknown_id_is_rejected_fast(runner):
+    start = time.perf_counter()
+    err = UnknownIdError("region", "x" * 10_000_000, ["sg", "cn-west"])
+    assert time.perf_counter() - start < 1 and len(str(err)) < 200
+    code, _, message = run(runner, [*TRAIN, "--devices", "8", "--region", "y" * 1_000_000])
+    assert code == 2 and len(message) < 500
