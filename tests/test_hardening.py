@@ -207,9 +207,7 @@ def many_phases(n: int) -> str:
         '"h100-sxm", pricing = "on_demand" }}\n'
     )
     head = 'name = "many"\nas_of = 2025-11-27\n[model]\npreset = "llama-3.3-70b"\n'
-    return head + "".join(
-        phase.format(i=i, d=1e10 * (1 + i), o=2e9 * (1 + i)) for i in range(n)
-    )
+    return head + "".join(phase.format(i=i, d=1e10 * (1 + i), o=2e9 * (1 + i)) for i in range(n))
 
 
 def test_too_many_samples_are_refused(runner):
