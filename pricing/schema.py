@@ -130,6 +130,7 @@ TABLES: dict[str, Table] = {
                 _pos("tdp_w"),
                 _pos("scaleup_gbps"),
                 Column("scaleup_size", "int", ge=1),
+                _pos("scaleout_gbps", optional=True),
             ),
         ),
         Table(
