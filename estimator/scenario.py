@@ -30,6 +30,7 @@ from pricing.schema import Arch, DataClass, TrainWorkload
 from pricing.schema import SitePricing as Pricing
 
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
+Recompute = Literal["none", "selective", "full"]
 Positive = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -115,6 +116,12 @@ class TrainPhase(_Phase):
     workload: TrainWorkload = "pretrain"
     deadline_days: Positive | None = None
     seq_len: PositiveInt | None = None
+    # The parallel layout; unset, the tool picks the fastest that fits (stated in the quote).
+    recompute: Recompute | None = None
+    tensor_parallel: PositiveInt | None = None
+    pipeline_parallel: PositiveInt | None = None
+    expert_parallel: PositiveInt | None = None
+    global_batch_tokens: Positive | None = None
 
     @field_validator("precision")
     @classmethod
@@ -144,6 +151,12 @@ class ServePhase(_Phase):
     peak_to_average: Annotated[float, Field(ge=1)] | None = None
     # Devices per replica (default: searched); `devices` is the whole fleet.
     replica_devices: PositiveInt | None = None
+    # Separate prefill and decode pools (as DeepSeek and CloudMatrix-Infer deploy) instead of
+    # both on every replica; KV cache precision (default: `precision`); the engine's cap on
+    # concurrent sequences per replica (default: what the KV cache holds).
+    disaggregated: bool = False
+    kv_precision: Precision | None = None
+    max_batch: PositiveInt | None = None
 
     @model_validator(mode="after")
     def _demand(self) -> ServePhase:
