@@ -117,11 +117,17 @@ class TrainPhase(_Phase):
     deadline_days: Positive | None = None
     seq_len: PositiveInt | None = None
     # The parallel layout; unset, the tool picks the fastest that fits (stated in the quote).
-    recompute: Recompute | None = None
+    recompute: Recompute | None = Field(
+        default=None,
+        description="Activation recomputation; unset: the fewest layers recomputed in full "
+        "that make the activations fit.",
+    )
     tensor_parallel: PositiveInt | None = None
     pipeline_parallel: PositiveInt | None = None
     expert_parallel: PositiveInt | None = None
-    global_batch_tokens: Positive | None = None
+    global_batch_tokens: Positive | None = Field(
+        default=None, description="Tokens per optimizer step (default 16M, as Llama 3 405B)."
+    )
 
     @field_validator("precision")
     @classmethod
@@ -154,9 +160,15 @@ class ServePhase(_Phase):
     # Separate prefill and decode pools (as DeepSeek and CloudMatrix-Infer deploy) instead of
     # both on every replica; KV cache precision (default: `precision`); the engine's cap on
     # concurrent sequences per replica (default: what the KV cache holds).
-    disaggregated: bool = False
+    disaggregated: bool = Field(
+        default=False,
+        description="Size separate prefill and decode pools; output_tokens_per_s_per_device is "
+        "then per device of both pools in proportion to the request shape.",
+    )
     kv_precision: Precision | None = None
-    max_batch: PositiveInt | None = None
+    max_batch: PositiveInt | None = Field(
+        default=None, description="Most concurrent sequences per replica (engine limit)."
+    )
 
     @model_validator(mode="after")
     def _demand(self) -> ServePhase:
