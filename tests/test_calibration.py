@@ -25,6 +25,11 @@ def test_every_point_has_a_public_source_and_a_reason_when_not_scored() -> None:
         assert df["id"].n_unique() == len(df)
 
 
+def test_every_scored_point_gets_a_prediction() -> None:
+    marked = sum(points(name)["scored"].sum() for name in ("train", "serve"))
+    assert len(SCORED) == marked
+
+
 def test_scored_set_spans_the_issue_requirements() -> None:
     train = SCORED.filter((pl.col("phase") == "train") & (pl.col("kind") == "throughput"))
     assert len(train) >= 25

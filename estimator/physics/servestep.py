@@ -17,6 +17,9 @@ and CloudMatrix-Infer deploy it. Three rates, one meaning each:
 
 from __future__ import annotations
 
+import math
+from functools import cache
+
 import polars as pl
 
 from estimator.physics.formulas import (
@@ -45,17 +48,20 @@ EP_BYTES_PER_VALUE = 3.0
 FORWARD_SHARE = 1.0 / 3.0
 
 
+@cache
 def decode_context() -> pl.Expr:
     """Mean KV length over a request's decode: input + output / 2."""
     return pl.col("input_len") + pl.col("output_len") / 2.0
 
 
+@cache
 def expert_style() -> pl.Expr:
     """An MoE replica served attention data parallel + expert parallel (see the module doc)."""
     mla = pl.col("kv_lora_rank").is_not_null()
     return is_moe() & (mla | (_f("tp") > pl.col("scaleup_size").cast(pl.Float64)))
 
 
+@cache
 def replica_kv_bytes_per_token() -> pl.Expr:
     """KV cache bytes per token across a replica. Tensor parallel: each device holds at least one
     KV head, so with fewer KV heads than devices the heads are replicated (TensorRT-LLM and vLLM
@@ -65,6 +71,7 @@ def replica_kv_bytes_per_token() -> pl.Expr:
     return kv_bytes_per_token() * dup
 
 
+@cache
 def expert_gemm_factor() -> pl.Expr:
     """Share of the GEMM efficiency an MoE's expert GEMMs keep: n / (n + n_half) for an expert
     FFN width n per device (the whole expert under expert parallelism, 1/tp of it under tensor
@@ -74,6 +81,7 @@ def expert_gemm_factor() -> pl.Expr:
     return pl.when(is_moe()).then(n / (n + pl.col("moe_gemm_half_dim"))).otherwise(1.0)
 
 
+@cache
 def decode_latency_seconds() -> pl.Expr:
     """Fixed per-step latency: layers x collectives per layer x stage latency x log2(tp)."""
     tp = _f("tp").clip(lower_bound=1.0)
@@ -91,6 +99,7 @@ def _per_token_flops(context: pl.Expr, *, absorbed: bool) -> pl.Expr:
     return 2.0 * pl.col("active_params") / pl.col("peak_flops") + attention / pl.col("bf16_flops")
 
 
+@cache
 def collective_seconds_per_token() -> pl.Expr:
     """Exposed collective time per token on the replica (the traffic is linear in tokens):
     tensor parallel, two all-reduces of each token's bf16 hidden vector per layer over the
@@ -110,6 +119,7 @@ def collective_seconds_per_token() -> pl.Expr:
     return _f("layers") * per_layer
 
 
+@cache
 def prefill_compute_seconds_per_token() -> pl.Expr:
     """Device-seconds of compute per prompt token: 2 x active params at the precision's peak +
     causal attention over input_len / 2 at the BF16 peak, at the prefill GEMM efficiency."""
@@ -117,6 +127,7 @@ def prefill_compute_seconds_per_token() -> pl.Expr:
     return _per_token_flops(pl.col("input_len") / 2.0, absorbed=False) / eff
 
 
+@cache
 def prefill_seconds_per_token() -> pl.Expr:
     """Device-seconds per prompt token in a prefill pool: the compute, the forward non-matmul
     work through HBM, and the exposed collective traffic of one token on every replica device."""
@@ -186,6 +197,7 @@ def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
     return pl.col("_lat") + roofline + b * pl.col("_coll_tok") + rest
 
 
+@cache
 def kv_batch_cap() -> pl.Expr:
     """Most concurrent sequences whose full-length KV cache fits beside the weights, capped by
     the engine's `max_batch` where given."""
@@ -196,7 +208,8 @@ def kv_batch_cap() -> pl.Expr:
     return pl.min_horizontal(cap, _f("max_batch").fill_null(float(2**30)))
 
 
-# 2**24 > any batch that fits in memory, so 24 halvings pin the integer batch exactly.
+# 2**24 > any batch that fits in memory, so 24 halvings always pin the integer batch; a frame
+# whose largest KV cap is smaller needs only log2 of it.
 BISECTION_STEPS = 24
 
 
@@ -214,7 +227,9 @@ def solve_batch(frame: pl.DataFrame, out: str, step: pl.Expr) -> pl.DataFrame:
     ok = target.is_null() | (step <= target)
     low = pl.when(pl.col("_ok")).then(pl.col("_mid")).otherwise(pl.col("_lo"))
     high = pl.when(pl.col("_ok")).then(pl.col("_hi")).otherwise(pl.col("_mid") - 1.0)
-    for _ in range(BISECTION_STEPS):
+    largest = frame.select(cap.max()).item() or 1
+    steps = min(BISECTION_STEPS, int(math.log2(max(float(largest), 1.0))) + 2)
+    for _ in range(steps):
         df = df.with_columns(_mid=mid).with_columns(_ok=ok).with_columns(_lo=low, _hi=high)
     # Batch 1 missing the target means no batch meets it.
     df = df.with_columns(_mid=pl.lit(1.0)).with_columns(_one=target.is_null() | (step <= target))
@@ -222,6 +237,7 @@ def solve_batch(frame: pl.DataFrame, out: str, step: pl.Expr) -> pl.DataFrame:
     return df.with_columns(batch.alias(out)).drop("_lo", "_hi", "_mid", "_ok", "_one").collect()
 
 
+@cache
 def replicas_for_demand() -> pl.Expr:
     """Replicas for the peak demand (tokens/day x peak_to_average / 86,400 s), derated by the
     serving goodput (restarts, deploys). Aggregated: output/s over the aggregated output rate

@@ -114,17 +114,25 @@ def training_frame(
     get null peaks and `fits` false."""
     given = set(frame.columns)
     df = _inputs(catalog, model, frame.with_row_index("_row"), s).collect()
-    start = pl.coalesce("_dev_given", "min_devices")
-    df = _sized(df, start, s)
     by_deadline = pl.col("_dev_given").is_null() & pl.col("deadline_days").is_not_null()
+    # The layout depends on the device count and the count on the hours: a first guess from
+    # the model FLOPs at half the GEMM efficiency, two rounds to settle the count, and, only
+    # where the deadline is still missed by a hair, one that adds devices.
+    guess = pl.col("flops") / (pl.col("peak_flops") * pl.col("mfu") * 0.5 * pl.col("goodput"))
+    df = df.with_columns(device_hours=guess / 3600.0)
+    start = pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("min_devices")
+    df = _sized(df, pl.coalesce("_dev_given", start), s)
     if df.select(by_deadline.any()).item():
-        # The layout depends on the device count and the count on the hours: two rounds settle
-        # the count (it moves by a few percent after the first), a third only adds devices so
-        # the deadline holds.
-        for final in (False, False, True):
-            need = f.devices_for_deadline()
-            more = pl.max_horizontal(need, pl.col("devices")) if final else need
-            df = _sized(df, pl.when(by_deadline).then(more).otherwise("devices"), s)
+        for _ in range(2):
+            df = _sized(
+                df, pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("devices"), s
+            )
+        late = by_deadline & (
+            pl.col("device_hours") / pl.col("devices") / 24.0 > pl.col("deadline_days")
+        )
+        if df.select(late.any()).item():
+            more = pl.max_horizontal(f.devices_for_deadline(), pl.col("devices"))
+            df = _sized(df, pl.when(late).then(more).otherwise("devices"), s)
     out = df.lazy().with_columns(
         wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
         memory_per_device_gib=pl.col("_memory") / GIB,
@@ -213,13 +221,38 @@ def _inputs(
 
 
 def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame:
-    """`df` at `devices` per row, with its best layout, device_hours and memory."""
-    old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble")
+    """`df` at `devices` per row, with its layout, device_hours and memory.
+
+    The layout is searched once per accelerator and power-of-two bucket of the device count, not
+    per row: a sweep over 20,000 counts or 100,000 sampled MFUs would otherwise repeat it. Each
+    row is then evaluated at its own count with the bucket's tp, pp and ep (a count above the
+    bucket only shrinks the optimizer shard, so what fits the bucket fits the row)."""
+    old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket")
     rows = df.with_columns(_next=devices.cast(pl.Int64))
     rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
-    best = _best_layout(rows, s)
-    return rows.join(best, on="_row", how="left", maintain_order="left").with_columns(
-        device_hours=pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
+    count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
+    # A given layout's width must fit its bucket.
+    width = float((s.tp or 1) * (s.pp or 1) * s.cp)
+    bucket = pl.max_horizontal(2.0 ** count.log(2).floor(), pl.min_horizontal(count, width))
+    rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
+    keys = (
+        rows.unique(subset=["accelerator", "_bucket"], keep="first", maintain_order=True)
+        .with_columns(devices=pl.col("_bucket"))
+        .drop("_row")
+        .with_row_index("_row")
+    )
+    chosen = (
+        _best_layout(keys, s)
+        .join(keys.select("_row", "accelerator", "_bucket"), on="_row")
+        .drop("_row")
+    )
+    layout = rows.lazy().join(
+        chosen.lazy(), on=["accelerator", "_bucket"], how="left", maintain_order="left"
+    )
+    return (
+        _evaluate(layout, s)
+        .with_columns(device_hours=pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0)
+        .collect()
     )
 
 
@@ -257,11 +290,12 @@ def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
     )
 
 
-def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
-    """Per input row, the fastest candidate layout that fits; failing that, the one needing the
-    least memory beyond the device (its memory figure then says so). A layout recomputes in
-    full the fewest layers that make its activations fit (Megatron's recompute_num_layers)."""
-    cand = _candidates(rows, s).with_columns(cp=pl.lit(float(s.cp)))
+def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
+    """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
+    interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
+    activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
+    it fits."""
+    cand = frame.with_columns(cp=pl.lit(float(s.cp)))
     dp = pl.col("devices").cast(pl.Float64) / (pl.col("tp") * pl.col("pp") * pl.col("cp"))
     cand = cand.with_columns(dp=dp.clip(lower_bound=1.0))
     fixed = RECOMPUTE_SHARE.get(s.recompute or "")
@@ -276,13 +310,19 @@ def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
         m=pl.col("global_batch_tokens") / pl.col("seq_len") / pl.col("dp") / s.micro_batch,
         _fits=(dp >= 1.0) & (f.memory_per_device() <= f.usable_bytes() * (1 + 1e-9)),
     )
-    cand = cand.with_columns(
+    return cand.with_columns(
         _t=f.seconds_per_token(),
         _memory=f.memory_per_device(),
         _comm=f.communication_seconds(),
         _bubble=f.bubble_fraction(),
     )
+
+
+def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
+    """Per input row, the tp, pp and ep of the fastest candidate that fits; failing that, of the
+    one needing the least memory beyond the device (its memory figure then says so)."""
+    cand = _evaluate(_candidates(rows, s), s)
     ranked = cand.sort(["_row", "_fits", "_t", "_memory"], descending=[False, True, False, False],
                        nulls_last=True)  # fmt: skip
     best = ranked.unique(subset=["_row"], keep="first", maintain_order=True)
-    return best.select("_row", *_LAYOUT, "_t", "_memory", "_comm", "_bubble").collect()
+    return best.select("_row", "tp", "pp", "ep").collect()

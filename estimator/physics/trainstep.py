@@ -10,10 +10,14 @@ Device-seconds per trained token (summed over every device) =
     (GEMMs + attention + memory-bound work + tensor-parallel and expert-parallel traffic)
     x (1 + pipeline bubble) + data-parallel gradient traffic.
 The constants (GEMM efficiency, the exposed share of each collective, the memory-bound bytes)
-are columns filled from efficiency.csv and defaults.csv, where their sources live.
+are columns filled from efficiency.csv and defaults.csv, where their sources live. Builders
+without arguments are cached: an expression is immutable, and building the large ones anew
+for every frame costs more than evaluating them.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import polars as pl
 
@@ -66,6 +70,7 @@ def training_attention_flops(
     return 3.0 * attention_flops_per_token(_c(seq_len) / 2.0) * _c(tokens)
 
 
+@cache
 def training_flops() -> pl.Expr:
     """Model FLOPs of the run (what MFU counts): no recomputation."""
     return training_linear_flops() + training_attention_flops()
@@ -79,18 +84,21 @@ def _seq_h() -> pl.Expr:
     return _f("seq_len") * _f("hidden") / (_f("tp") * _f("cp"))
 
 
+@cache
 def activations_kept() -> pl.Expr:
     """Activations of one micro-batch of every layer without full recomputation. Under 1F1B the
     first stage keeps `pp` micro-batches of layers / pp layers, i.e. this much."""
     return ACT_BYTES_KEPT * _f("layers") * _seq_h()
 
 
+@cache
 def activations_all_full() -> pl.Expr:
     """The same with every layer recomputed in full: the layer inputs plus one layer's working
     set."""
     return (ACT_BYTES_FULL * _f("layers") + ACT_BYTES_KEPT) * _seq_h()
 
 
+@cache
 def activation_bytes_per_device() -> pl.Expr:
     """Activations with a share `rfull` of the layers recomputed in full."""
     r = _f("rfull")
@@ -99,12 +107,14 @@ def activation_bytes_per_device() -> pl.Expr:
     return (per_layer * _f("layers") + working) * _seq_h()
 
 
+@cache
 def state_room() -> pl.Expr:
     """Device memory left for activations after this stage's weights and gradients and the
     optimizer shard."""
     return usable_bytes() - weight_grad_bytes_per_stage() / _f("pp") - optimizer_bytes_per_device()
 
 
+@cache
 def recompute_share_needed() -> pl.Expr:
     """The smallest share r of layers to recompute in full for the activations to fit: the
     activations are kept - r x (kept - inputs) + one layer's working set (once r > 0), so
@@ -118,6 +128,7 @@ def recompute_share_needed() -> pl.Expr:
     return pl.when(kept <= room).then(0.0).otherwise(need.clip(lower_bound=0.0, upper_bound=1.0))
 
 
+@cache
 def weight_grad_bytes_per_stage() -> pl.Expr:
     """Weights + gradients of one pipeline stage's worth of the model on one device, times pp:
     dense parts split over tp, routed experts over tp x ep."""
@@ -125,15 +136,18 @@ def weight_grad_bytes_per_stage() -> pl.Expr:
     return WEIGHT_GRAD_BYTES_PER_PARAM * (dense + routed_params() / _f("ep")) / _f("tp")
 
 
+@cache
 def optimizer_bytes_per_device() -> pl.Expr:
     """fp32 master weights and Adam moments, sharded over every device."""
     return OPTIMIZER_BYTES_PER_PARAM * pl.col("total_params") / _f("devices")
 
 
+@cache
 def usable_bytes() -> pl.Expr:
     return pl.col("usable_hbm_fraction") * pl.col("hbm_bytes")
 
 
+@cache
 def memory_per_device() -> pl.Expr:
     """Bytes one device holds: its stage's weights and gradients, the optimizer shard and the
     activations."""
@@ -144,6 +158,7 @@ def memory_per_device() -> pl.Expr:
     )
 
 
+@cache
 def min_training_devices() -> pl.Expr:
     """Smallest device count that holds the training state: the 16 bytes per parameter sharded
     over every device (tensor x pipeline parallel, no replicas) plus one micro-batch's
@@ -164,6 +179,7 @@ def min_training_devices() -> pl.Expr:
 # --- time per token ------------------------------------------------------------------------------
 
 
+@cache
 def gemm_efficiency() -> pl.Expr:
     """Achieved share of the precision's peak on the linear-layer GEMMs: the device's large-GEMM
     efficiency (`mfu`), lower for narrow matrices (hidden / tp per device) by n / (n + n_half),
@@ -178,6 +194,7 @@ def _again(share_of_pass: float) -> pl.Expr:
     return 1.0 + _f("rfull") * share_of_pass
 
 
+@cache
 def compute_seconds() -> pl.Expr:
     """GEMMs at the precision's peak and attention at the BF16 peak (FP8 only speeds up the
     linear layers; DeepSeek-V3 s3.3 keeps attention in BF16); a layer recomputed in full repeats
@@ -189,6 +206,7 @@ def compute_seconds() -> pl.Expr:
     return lin / (pl.col("peak_flops") * gemm_efficiency()) + att / (pl.col("bf16_flops") * att_eff)
 
 
+@cache
 def memory_bound_seconds() -> pl.Expr:
     """Non-matmul work (norms, activations, residuals, casts, rotary; and for MoE the permutation
     of each routed copy) as bytes through HBM per token: `nonmatmul_bytes` x layers x hidden,
@@ -202,6 +220,7 @@ def memory_bound_seconds() -> pl.Expr:
     return per_token * _again(1.0 / 3.0) / pl.col("hbm_bw")
 
 
+@cache
 def tensor_parallel_seconds() -> pl.Expr:
     """Device-seconds per token of the exposed tensor-parallel traffic: each of the tp devices
     sends ring_factor x 2 all-reduce halves of a bf16 hidden vector per collective over the
@@ -211,6 +230,7 @@ def tensor_parallel_seconds() -> pl.Expr:
     return pl.col("tp_comm_exposed") * sent / pl.col("scaleup_bw")
 
 
+@cache
 def expert_parallel_seconds() -> pl.Expr:
     """Device-seconds per token of the exposed all-to-all: every routed copy of a token's bf16
     hidden vector is dispatched and combined, forward and backward, over the ep group (the part
@@ -221,6 +241,7 @@ def expert_parallel_seconds() -> pl.Expr:
     return pl.col("ep_comm_exposed") * moved
 
 
+@cache
 def data_parallel_seconds() -> pl.Expr:
     """Device-seconds per token of the exposed gradient reduce-scatter and weight all-gather:
     each device moves ring_factor x 6 bytes per parameter it holds once per step, and a step
@@ -237,12 +258,14 @@ def data_parallel_seconds() -> pl.Expr:
     return pl.col("dp_comm_exposed") * per_step * _f("devices") / pl.col("global_batch_tokens")
 
 
+@cache
 def bubble_fraction() -> pl.Expr:
     """Pipeline bubble of interleaved 1F1B: (pp - 1) / (m x vp) of the compute time
     (Narayanan et al. 2021, arXiv 2104.04473 s2.2)."""
     return (_f("pp") - 1.0) / (_f("m").clip(lower_bound=1.0) * _f("vp"))
 
 
+@cache
 def seconds_per_token() -> pl.Expr:
     """Device-seconds per trained token while running (before goodput)."""
     staged = (
@@ -254,12 +277,14 @@ def seconds_per_token() -> pl.Expr:
     return staged * (1.0 + bubble_fraction()) + data_parallel_seconds()
 
 
+@cache
 def communication_seconds() -> pl.Expr:
     """The exposed collective time in `seconds_per_token` (shown as a share)."""
     staged = tensor_parallel_seconds() + expert_parallel_seconds()
     return staged * (1.0 + bubble_fraction()) + data_parallel_seconds()
 
 
+@cache
 def effective_mfu() -> pl.Expr:
     """Model FLOPs (incl. attention) per device-second over the precision's peak, while running."""
     return (
@@ -269,6 +294,7 @@ def effective_mfu() -> pl.Expr:
     )
 
 
+@cache
 def max_training_devices() -> pl.Expr:
     """Devices usable at once: data-parallel replicas (largest global batch / seq_len) x
     model-parallel group (the minimum devices that hold the model)."""
