@@ -49,6 +49,11 @@ def train_settings(p: TrainPhase) -> TrainSettings:
         seq_len=p.seq_len,
         devices=p.devices,
         deadline_days=p.deadline_days,
+        tp=p.tensor_parallel,
+        pp=p.pipeline_parallel,
+        ep=p.expert_parallel,
+        recompute=p.recompute,
+        global_batch_tokens=p.global_batch_tokens,
     )
 
 
@@ -63,6 +68,9 @@ def serve_settings(p: ServePhase) -> ServeSettings:
         output_tokens_per_day=p.output_tokens_per_day,
         peak_to_average=p.peak_to_average,
         replica_devices=p.replica_devices,
+        disaggregated=p.disaggregated,
+        kv_precision=p.kv_precision,
+        max_batch=p.max_batch,
     )
 
 
@@ -83,11 +91,12 @@ def evaluate(
     df = _joined(df, keys, lambda k: physics(c, k, settings), c.memo, settings)
     if isinstance(phase, ServePhase):
         df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
-        # The fleet: as given, else what the demand needs, else one replica.
+        # The fleet: as given, else what the demand needs, else the smallest deployment (one
+        # replica; one of each pool when disaggregated).
         fleet = (
             pl.lit(float(phase.devices))
             if phase.devices
-            else pl.coalesce("devices_needed", "tensor_parallel").cast(pl.Float64)
+            else pl.coalesce("devices_needed", "fleet_min_devices").cast(pl.Float64)
         )
         df = df.with_columns(
             devices=fleet,

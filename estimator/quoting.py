@@ -373,6 +373,7 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
             cur: {"per_usd": r.per_usd, "as_of": r.as_of.isoformat(), "peg": r.peg}
             for cur, r in sorted(_rates(c, items).items())
         },
+        "model": c.model.describe(),
         "offers": {p.name: _offer_text(p) for p in phases},
         "physics": {p.name: physics_summary(p) for p in phases},
         "tenant_hq": c.scenario.tenant_hq,
@@ -396,12 +397,18 @@ def physics_summary(p: PhaseQuote) -> str:
     x = p.physics
     if p.kind == "train":
         return (
-            f"{x['flops']:.3g} FLOPs, MFU {x['mfu']:.3g}, goodput {x['goodput']:.3g}, "
-            f"peak {x['peak_tflops']:g} TFLOPS/device"
+            f"{x['flops']:.3g} FLOPs, GEMM efficiency {x['mfu']:.3g} (effective MFU "
+            f"{_g(x['effective_mfu'])}), goodput {x['goodput']:.3g}, peak {x['peak_tflops']:g} "
+            f"TFLOPS/device; layout {x['layout']}"
         )
-    rate = x["output_tokens_per_s_per_device"]
-    shown = "none" if rate is None else f"{rate:.4g}"
+    mode = "disaggregated pools" if x["disaggregated"] else "prefill on the same devices"
     return (
-        f"{shown} output tok/s/device at batch {x['batch']:g}, TPOT "
-        f"{x['tpot_ms'] or float('nan'):.3g} ms, {x['tensor_parallel']} devices per replica"
+        f"{_g(x['output_tokens_per_s_per_device'])} output tok/s/device ({mode}), "
+        f"decode pool {_g(x['decode_tokens_per_s_per_device'])}, prefill pool "
+        f"{_g(x['prefill_tokens_per_s_per_device'])} tok/s/device; batch {x['batch']:g}, TPOT "
+        f"{_g(x['tpot_ms'])} ms, {x['tensor_parallel']} devices per replica"
     )
+
+
+def _g(x: float | None) -> str:
+    return "none" if x is None else f"{x:.4g}"

@@ -35,7 +35,7 @@ from pricing.schema import SitePricing as Pricing
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
 # Every number a scenario (or a `train` / `serve` flag) gives is finite and within the range
 # declared here (estimator.bounds says why these bounds).
-Tokens = Annotated[float, Range(0, MAX_TOKENS, low_open=True)]
+Tokens = Annotated[float, Range(1, MAX_TOKENS)]  # at least a token: 5e-324 overflowed a quotient
 Days = Annotated[float, Range(MIN_DAYS, MAX_DAYS)]
 Count = Annotated[int, Range(1, MAX_COUNT)]
 Length = Annotated[int, Range(1, MAX_LEN)]
@@ -46,6 +46,7 @@ Efficiency = Annotated[float, Range(0.001, 1)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Id = Annotated[str, Field(max_length=100)]
 MAX_LIST = 1000
+Recompute = Literal["none", "selective", "full"]
 
 
 class _Strict(BaseModel):
@@ -158,6 +159,18 @@ class TrainPhase(_Phase):
     workload: TrainWorkload = "pretrain"
     deadline_days: Days | None = None
     seq_len: Length | None = None
+    # The parallel layout; unset, the tool picks the fastest that fits (stated in the quote).
+    recompute: Recompute | None = Field(
+        default=None,
+        description="Activation recomputation; unset: the fewest layers recomputed in full "
+        "that make the activations fit.",
+    )
+    tensor_parallel: Count | None = None
+    pipeline_parallel: Count | None = None
+    expert_parallel: Count | None = None
+    global_batch_tokens: Tokens | None = Field(
+        default=None, description="Tokens per optimizer step (default 16M, as Llama 3 405B)."
+    )
 
     @field_validator("precision")
     @classmethod
@@ -191,6 +204,18 @@ class ServePhase(_Phase):
     peak_to_average: Annotated[float, Range(1, 100)] | None = None
     # Devices per replica (default: searched); `devices` is the whole fleet.
     replica_devices: Count | None = None
+    # Separate prefill and decode pools (as DeepSeek and CloudMatrix-Infer deploy) instead of
+    # both on every replica; KV cache precision (default: `precision`); the engine's cap on
+    # concurrent sequences per replica (default: what the KV cache holds).
+    disaggregated: bool = Field(
+        default=False,
+        description="Size separate prefill and decode pools; output_tokens_per_s_per_device is "
+        "then per device of both pools in proportion to the request shape.",
+    )
+    kv_precision: Precision | None = None
+    max_batch: Count | None = Field(
+        default=None, description="Most concurrent sequences per replica (engine limit)."
+    )
 
     @field_validator("users", mode="before")
     @classmethod

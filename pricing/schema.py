@@ -170,6 +170,7 @@ TABLES: dict[str, Table] = {
                 _pos("tdp_w"),
                 _pos("scaleup_gbps", lo=0.001),
                 _count("scaleup_size"),
+                _pos("scaleout_gbps", optional=True, lo=0.001),
             ),
         ),
         Table(

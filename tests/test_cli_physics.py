@@ -96,17 +96,87 @@ def test_serve_json_keys(runner):
 
 
 def test_calibration_command(runner):
-    result = runner.invoke(app, ["calibration"])
+    result = runner.invoke(app, ["calibration", "--phase", "serve"])
     assert result.exit_code == 0, result.output
-    assert "deepseek-v3-pretrain" in result.stdout and "Summary" in result.stdout
-    rows = json.loads(runner.invoke(app, ["calibration", "-f", "json"]).stdout)
-    assert all("error_pct" in r for r in rows)
+    assert "cloudmatrix-r1-decode-50ms" in result.stdout and "By device family" in result.stdout
+    data = json.loads(runner.invoke(app, ["calibration", "--phase", "serve", "-f", "json"]).stdout)
+    assert set(data) == {"points", "by_split", "by_family"}
+    point = data["points"][0]
+    for key in ("id", "source", "kind", "split", "figure", "predicted", "error_pct", "family"):
+        assert key in point
+    assert {r["split"] for r in data["by_split"]} >= {"fit", "heldout", "all"}
+    bad = runner.invoke(app, ["calibration", "--phase", "tune"])
+    assert bad.exit_code == 2 and "--phase" in bad.stderr
+
+
+CUSTOM = ["train", "--params", "6.74e9", "--tokens", "2e12", "--accelerator", "a100-80g",
+          "--devices", "256", "--precision", "bf16", "--goodput", "1", "-f", "json"]  # fmt: skip
+
+
+def test_train_custom_model_uses_the_full_model(runner):
+    given = json.loads(
+        runner.invoke(
+            app, [*CUSTOM, "--layers", "32", "--hidden", "4096", "--seq-len", "4096"]
+        ).stdout
+    )
+    inferred = json.loads(runner.invoke(app, CUSTOM).stdout)
+    # The shape rule gives Llama 2 7B's shape for 6.74e9 parameters: same device-hours, and the
+    # inferred fields are said so in the assumptions.
+    assert given["device_hours"] == pytest.approx(inferred["device_hours"], rel=1e-6)
+    assert "inferred from the parameter count: heads," in given["assumptions"]["model"]
+    assert "inferred from the parameter count: layers, hidden" in inferred["assumptions"]["model"]
+    # attention FLOPs and the layout are in, not 6 x N alone
+    assert given["flops"] > 6 * 6.74e9 * 2e12
+    assert "TP1" in given["layout"] and given["goodput"] == 1.0
+    # Llama 2 7B: 184,320 A100-hours for 2T tokens (arXiv 2307.09288 Table 2), at goodput 0.9
+    assert given["device_hours"] / 0.9 == pytest.approx(184_320, rel=0.15)
+
+
+def test_train_moe_custom_and_layout_flags(runner):
+    base = ["train", "--params", "100e9", "--active-params", "10e9", "--tokens", "1e12",
+            "--accelerator", "h100-sxm", "--devices", "512", "-f", "json"]  # fmt: skip
+    d = json.loads(runner.invoke(app, base).stdout)
+    assert "moe" in d["assumptions"]["model"] and "experts" in d["assumptions"]["model"]
+    fixed = json.loads(
+        runner.invoke(
+            app,
+            [*base, "--tensor-parallel", "2", "--pipeline-parallel", "4", "--recompute", "full"],
+        ).stdout
+    )
+    assert (fixed["tensor_parallel"], fixed["pipeline_parallel"], fixed["recompute"]) == (
+        2,
+        4,
+        "full",
+    )
+    assert fixed["device_hours"] > d["device_hours"]  # the searched layout is the fastest
+
+
+def test_serve_three_rates(runner):
+    args = [
+        "serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--devices", "2",
+        "--precision", "fp8", "--input-len", "2048", "--output-len", "512", "-f", "json",
+    ]  # fmt: skip
+    agg = json.loads(runner.invoke(app, args).stdout)
+    dis = json.loads(runner.invoke(app, [*args, "--disaggregated"]).stdout)
+    for d in (agg, dis):
+        out, dec, pre = (
+            d["output_tokens_per_s_per_device"],
+            d["decode_tokens_per_s_per_device"],
+            d["prefill_tokens_per_s_per_device"],
+        )
+        assert 0 < out < dec < pre
+    # pools in proportion to the request shape: 1 / (I/O / prefill + 1 / decode)
+    expected = 1 / (2048 / 512 / dis["prefill_tokens_per_s_per_device"]
+                    + 1 / dis["decode_tokens_per_s_per_device"])  # fmt: skip
+    assert dis["output_tokens_per_s_per_device"] == pytest.approx(expected, rel=1e-6)
+    assert dis["devices"] == 4 and agg["devices"] == 2  # one replica of each pool
+    assert "decode pool" in agg["assumptions"]["physics"]
 
 
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        ([*TRAIN[:4], "-5", *TRAIN[5:], "--devices", "8"], 2, "--tokens: must be > 0 and <= 1e+17"),
+        ([*TRAIN[:4], "-5", *TRAIN[5:], "--devices", "8"], 2, "--tokens: must be between 1 and 1e+17"),
         ([*TRAIN, "--devices", "0"], 2, "--devices: must be between 1 and 10,000,000"),
         (
             [

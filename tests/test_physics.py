@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polars as pl
@@ -66,18 +67,34 @@ def test_resolve_model_unknown_preset(catalog) -> None:
         resolve_model(catalog, "llama-3.1-70")
 
 
-def test_training_hand_check_custom_dense(catalog) -> None:
-    # custom 1e9 model, no architecture: FLOPs = 6 x 1e9 x 1e12 = 6e21, no attention/non-matmul
-    # H100 row: mfu 0.33, goodput 0.9 -> device-s = 6e21 / (989.5e12 x 0.33 x 0.9) = 2.0417e7
+def test_training_custom_model_gets_a_shape_and_full_physics(catalog) -> None:
+    # custom 1e9 model without architecture: the shape rule fills it, so attention FLOPs, the
+    # memory-bound work and the layout are all there (not 6 x N alone)
     m = resolve_model(catalog, total_params=1e9)
-    est = train(catalog, m, "h100-sxm", 1e12, devices=8)
-    assert est["flops"] == pytest.approx(6e21)
-    assert est["mfu"] == 0.33 and est["goodput"] == 0.9
-    assert est["device_hours"] == pytest.approx(6e21 / (989.5e12 * 0.33 * 0.9) / 3600)
+    assert m.layers and m.hidden and "layers" in m.inferred
+    est = train(catalog, m, "h100-sxm", 1e12, devices=8, mfu=0.5, goodput=1.0)
+    assert est["flops"] > 6e21
+    # the GEMMs alone at the given efficiency are a floor; overheads come on top
+    floor = 6e21 / (989.5e12 * 0.5) / 3600
+    assert floor < est["device_hours"] < 1.6 * floor
+    assert est["effective_mfu"] < 0.5
     assert est["wall_clock_days"] == pytest.approx(est["device_hours"] / 8 / 24)
-    # memory: 16 B x 1e9 / 8 devices = 2e9 B = 1.86 GiB (no activations without architecture)
-    assert est["memory_per_device_gib"] == pytest.approx(16e9 / 8 / 2**30)
-    assert est["efficiency_row"] == "efficiency.csv h100-sxm/pretrain/dense"
+    assert est["layout"].startswith("TP") and est["recompute"] == "selective"
+    assert est["efficiency_row"] == "given"
+
+
+def test_layout_given_is_used_and_costs_more_than_the_search(catalog, models) -> None:
+    L70 = models["llama-3.1-70b"]
+    best = train(catalog, L70, "h100-sxm", 1e12, devices=256)
+    fixed = train(catalog, L70, "h100-sxm", 1e12, devices=256, tp=8, pp=8, recompute="full")
+    assert (fixed["tensor_parallel"], fixed["pipeline_parallel"], fixed["recompute"]) == (
+        8,
+        8,
+        "full",
+    )
+    assert fixed["device_hours"] > best["device_hours"]
+    assert 0 <= best["bubble_fraction"] < 0.2 and 0 < best["communication_share"] < 0.5
+    assert best["memory_per_device_gib"] <= 0.9 * 80 + 1e-6
 
 
 def test_training_efficiency_fallback_and_override(catalog, models) -> None:
@@ -96,21 +113,21 @@ def test_training_min_devices_and_deadline(catalog, models) -> None:
     est = train(catalog, L70, "h100-sxm", 1e12, deadline_days=10)
     assert est["min_devices"] > 8 and est["fits"] and est["deadline_met"]
     assert est["wall_clock_days"] <= 10
-    assert est["devices"] == pytest.approx(est["device_hours"] / 240, abs=1)
+    # sized for the deadline with a little headroom, not far past it
+    assert est["devices"] == pytest.approx(est["device_hours"] / 240, rel=0.02)
     assert not train(catalog, L70, "h100-sxm", 1e12, devices=4)["fits"]
     short = train(catalog, L70, "h100-sxm", 15e12, deadline_days=0.01)
     assert short["deadline_met"] is False and short["devices"] > short["max_devices"]
 
 
 def test_moe_memory_uses_total_compute_uses_active(catalog, models) -> None:
-    dense37 = resolve_model(catalog, total_params=37e9, layers=61, hidden=7168)
+    dense37 = resolve_model(catalog, total_params=37e9, layers=61, hidden=7168, heads=128)
     a = train(catalog, models["deepseek-v3"], "h800", 1e12, devices=2048, seq_len=4096)
     b = train(catalog, dense37, "h800", 1e12, devices=2048, seq_len=4096)
-    # same activations (same layers, hidden, seq): the difference is 16 B x (671e9 - 37e9) / 2048
-    diff = 16 * (671e9 - 37e9) / 2048 / 2**30
-    assert a["memory_per_device_gib"] - b["memory_per_device_gib"] == pytest.approx(diff)
+    assert a["min_devices"] > 10 * b["min_devices"]  # 671B of state vs 37B
     assert a["flops"] > 6 * 37e9 * 1e12  # + MLA attention
-    assert b["flops"] == pytest.approx(6 * 37e9 * 1e12)
+    assert a["flops"] < 1.1 * b["flops"]  # compute follows the 37B active
+    assert a["expert_parallel"] > 1 and b["expert_parallel"] == 1
 
 
 def test_precision_a_device_lacks_does_not_fit(catalog, models) -> None:
@@ -191,10 +208,9 @@ def test_serving_dense_70b_on_h100(catalog, models) -> None:
     assert est["tensor_parallel"] == 2
     assert est["batch"] >= 1 and est["tpot_ms"] <= 50
     assert est["devices_needed"] == est["replicas"] * 2
-    need = (
-        2e9 * 2 / 86_400 / est["prefill_tokens_per_s_per_device"]
-        + 1e9 * 2 / 86_400 / est["output_tokens_per_s_per_device"]
-    ) / 0.95
+    # output/s at the peak over the output rate shown, scaled by how much more input per output
+    # token the demand has than the request shape (2 vs 1), derated by goodput
+    need = 1e9 * 2 / 86_400 / est["output_tokens_per_s_per_device"] * 2 / 0.95
     assert est["devices_needed"] == pytest.approx(need, abs=2.01)
 
 
@@ -221,3 +237,40 @@ def test_serving_flags_what_fails(catalog, models) -> None:
         tpot_ms=50, replica_devices=32,
     )  # fmt: skip
     assert est["tensor_parallel"] == 32 and est["fits"]
+
+
+def test_serving_disaggregated_pools_and_kv_precision(catalog, models) -> None:
+    kw: dict[str, Any] = dict(
+        precision="fp8", input_len=2000, output_len=500, tpot_ms=50, replica_devices=2,
+        input_tokens_per_day=8e9, output_tokens_per_day=2e9,
+    )  # fmt: skip
+    L70 = models["llama-3.1-70b"]
+    agg = serve(catalog, L70, "h100-sxm", **kw)
+    dis = serve(catalog, L70, "h100-sxm", disaggregated=True, **kw)
+    # the same dedicated-pool rates; only the headline and the fleet differ
+    for k in ("decode_tokens_per_s_per_device", "prefill_tokens_per_s_per_device"):
+        assert agg[k] == pytest.approx(dis[k])
+    pta, day = 2.0, 86_400.0
+    prefill = math.ceil(8e9 * pta / day / dis["prefill_tokens_per_s_per_device"] / 0.95 / 2)
+    decode = math.ceil(2e9 * pta / day / dis["decode_tokens_per_s_per_device"] / 0.95 / 2)
+    assert dis["replicas"] == prefill + decode and dis["fleet_min_devices"] == 4
+    assert dis["tpot_ms"] <= 50 and agg["tpot_ms"] <= 50
+    # without a latency target the KV cache caps the batch: fp8 holds ~twice bf16's sequences
+    free = {**kw, "tpot_ms": None, "replica_devices": 4}
+    fp8_kv = serve(catalog, L70, "h100-sxm", **free)
+    bf16_kv = serve(catalog, L70, "h100-sxm", kv_precision="bf16", **free)
+    assert fp8_kv["batch"] == pytest.approx(2 * bf16_kv["batch"], rel=0.01)
+    assert fp8_kv["kv_cache_gib_per_replica"] == pytest.approx(
+        bf16_kv["kv_cache_gib_per_replica"], rel=0.01
+    )
+
+
+def test_serving_moe_expert_parallel_over_the_network(catalog, models) -> None:
+    v3 = models["deepseek-v3"]
+    kw: dict[str, Any] = dict(precision="fp8", input_len=2000, output_len=1000, tpot_ms=50)
+    wide = serve(catalog, v3, "h800", replica_devices=64, disaggregated=True, **kw)
+    # DeepSeek's own production decode: ~1,850 output tok/s per H800 at ~50 ms TPOT (EP144)
+    assert 900 < wide["decode_tokens_per_s_per_device"] < 3700
+    # prefill is compute-bound and stays within the GEMM efficiency of its peak
+    per_token = 2 * 37e9 / 1979e12
+    assert wide["prefill_tokens_per_s_per_device"] < 1 / per_token * wide["prefill_mfu"]

@@ -233,7 +233,7 @@ def test_memory_that_does_not_fit_is_a_finding(write, catalog):
             ("tokens = 1e11", "tokns = 1e11"),
             "phases[0].tokns: unknown field 'tokns': did you mean 'tokens'?",
         ),
-        (("tokens = 1e11", "tokens = -5"), "phases[0].tokens: must be > 0 and <= 1e+17 (got -5"),
+        (("tokens = 1e11", "tokens = -5"), "phases[0].tokens: must be between 1 and 1e+17 (got -5"),
         (("tokens = 1e11", 'tokens = "many"'), "phases[0].tokens: Input should be a valid number"),
         (('name = "train"\n', ""), "phases[0].name: missing required field"),
         (

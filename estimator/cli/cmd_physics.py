@@ -28,18 +28,29 @@ from estimator.cli.app import (
 
 # The model: a preset, or a custom architecture (missing fields are inferred and stated).
 ModelOpt = Annotated[str | None, typer.Option(help="Model preset (see `catalog models`).")]
-ParamsOpt = Annotated[float | None, typer.Option(help="Total parameters of a custom model.")]
-ActiveOpt = Annotated[
-    float | None, typer.Option(help="Active parameters per token (MoE; default = params).")
+ParamsOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Total parameters of a custom model. Shape fields not given are inferred from the "
+        "parameter count (12 x layers x hidden^2 at hidden = 128 x layers, head_dim 128, 8 KV "
+        "heads) and stated in the output's assumptions."
+    ),
 ]
-IntOpt = Annotated[int | None, typer.Option()]
+ActiveOpt = Annotated[
+    float | None,
+    typer.Option(help="Active parameters per token; below --params means MoE (default = params)."),
+]
 LayersOpt = Annotated[int | None, typer.Option(help="Transformer layers (custom model).")]
 HiddenOpt = Annotated[int | None, typer.Option(help="Hidden size (custom model).")]
 HeadsOpt = Annotated[int | None, typer.Option(help="Attention heads (custom model).")]
 KvHeadsOpt = Annotated[int | None, typer.Option(help="Key/value heads (GQA; custom model).")]
+HeadDimOpt = Annotated[int | None, typer.Option(help="Attention head dimension (custom model).")]
 ExpertsOpt = Annotated[int | None, typer.Option(help="Routed experts (MoE; custom model).")]
 ExpertsActiveOpt = Annotated[
     int | None, typer.Option(help="Routed experts per token (MoE; custom model).")
+]
+KvLoraOpt = Annotated[
+    int | None, typer.Option(help="MLA latent KV rank (DeepSeek-style attention; custom model).")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 when a finding blocks.")]
 
@@ -109,16 +120,48 @@ def train_cmd(
     hidden: HiddenOpt = None,
     heads: HeadsOpt = None,
     kv_heads: KvHeadsOpt = None,
+    head_dim: HeadDimOpt = None,
     experts: ExpertsOpt = None,
     experts_active: ExpertsActiveOpt = None,
-    seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
+    kv_lora_rank: KvLoraOpt = None,
+    seq_len: Annotated[
+        int | None, typer.Option(help="Training sequence length (default 4096).")
+    ] = None,
     devices: Annotated[int | None, typer.Option(help="Devices to train on.")] = None,
     deadline_days: Annotated[
         float | None, typer.Option(help="Or: finish within this many days.")
     ] = None,
     precision: Annotated[str, typer.Option(help="bf16, fp16 or fp8.")] = "bf16",
-    mfu: Annotated[float | None, typer.Option(help="Override the MFU default.")] = None,
-    goodput: Annotated[float | None, typer.Option(help="Override the goodput default.")] = None,
+    mfu: Annotated[
+        float | None,
+        typer.Option(
+            help="Override the GEMM efficiency (share of peak the matmuls reach; the default "
+            "comes from efficiency.csv). Communication, pipeline bubbles and recomputation come "
+            "on top, so the effective_mfu reported is lower."
+        ),
+    ] = None,
+    goodput: Annotated[
+        float | None, typer.Option(help="Override the goodput default (1 = no failures).")
+    ] = None,
+    recompute: Annotated[
+        str | None,
+        typer.Option(
+            help="none, selective or full activation recomputation (default: the fewest layers "
+            "recomputed in full that fit)."
+        ),
+    ] = None,
+    tensor_parallel: Annotated[
+        int | None, typer.Option(help="Tensor-parallel size (default: searched).")
+    ] = None,
+    pipeline_parallel: Annotated[
+        int | None, typer.Option(help="Pipeline stages (default: searched).")
+    ] = None,
+    expert_parallel: Annotated[
+        int | None, typer.Option(help="Expert-parallel size, MoE (default: searched).")
+    ] = None,
+    global_batch_tokens: Annotated[
+        float | None, typer.Option(help="Tokens per optimizer step (default 16M, Llama 3).")
+    ] = None,
     workload: Annotated[str, typer.Option(help="pretrain or finetune.")] = "pretrain",
     data: Annotated[str, typer.Option(help="public, personal or important (rules).")] = "public",
     region: RegionOpt = None,
@@ -132,8 +175,9 @@ def train_cmd(
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Training estimate: FLOPs, device-hours, days, devices, memory, and its cost where it is
-    cheapest within the filters (rented or bought; spot only with --pricing spot)."""
+    """Training estimate: FLOPs, device-hours, days, devices, memory, the parallel layout the
+    tool picks (shown in the output) and its cost where it is cheapest within the filters
+    (rented or bought; spot only with --pricing spot)."""
     _estimate("train", locals())
 
 
@@ -150,9 +194,26 @@ def serve_cmd(
     hidden: HiddenOpt = None,
     heads: HeadsOpt = None,
     kv_heads: KvHeadsOpt = None,
+    head_dim: HeadDimOpt = None,
     experts: ExpertsOpt = None,
     experts_active: ExpertsActiveOpt = None,
+    kv_lora_rank: KvLoraOpt = None,
     precision: Annotated[str, typer.Option(help="bf16, fp16, fp8 or int8.")] = "bf16",
+    kv_precision: Annotated[
+        str | None, typer.Option(help="KV cache precision (default: --precision).")
+    ] = None,
+    disaggregated: Annotated[
+        bool,
+        typer.Option(
+            "--disaggregated",
+            help="Size separate prefill and decode pools (as DeepSeek and CloudMatrix-Infer "
+            "deploy) instead of serving both on every replica.",
+        ),
+    ] = False,
+    max_batch: Annotated[
+        int | None,
+        typer.Option(help="Most concurrent sequences per replica (default: what the KV fits)."),
+    ] = None,
     tpot_ms: Annotated[float | None, typer.Option(help="Time per output token target, ms.")] = None,
     ttft_ms: Annotated[float | None, typer.Option(help="Time to first token target, ms.")] = None,
     devices: Annotated[
@@ -176,31 +237,59 @@ def serve_cmd(
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Serving estimate: prefill and decode tokens/s per device, batch, devices, cost per 1M
-    output tokens where it is cheapest within the filters. Without a daily demand the fleet is
-    one replica at full load."""
+    """Serving estimate where it is cheapest within the filters: batch, TPOT, TTFT, devices and
+    cost per 1M output tokens, from three rates, each with one meaning:
+
+    output_tokens_per_s_per_device: sustained output tokens/s per device at --input-len /
+    --output-len with the prefill of every input on the same devices (continuous batching, as
+    TensorRT-LLM, vLLM, SGLang and NIM benchmarks measure); with --disaggregated, per device of
+    prefill + decode pools sized for that shape. At maximum throughput, or under --tpot-ms /
+    --ttft-ms when given. Fleet sizing and cost per 1M tokens use this figure.
+
+    decode_tokens_per_s_per_device: a dedicated decode pool (no prefill on its devices).
+
+    prefill_tokens_per_s_per_device: a dedicated prefill pool (prompt tokens/s).
+
+    Without a daily demand the fleet is one replica at full load (one of each pool when
+    disaggregated)."""
     _estimate("serve", locals())
 
 
 @app.command("calibration")
 @clean_errors
 def calibration_cmd(
-    fmt: FormatOpt = "table", catalog_dir: CatalogDir = None, all_errors: AllErrorsOpt = False
+    phase: Annotated[
+        str | None, typer.Option(help="Only train or serve points (default: both).")
+    ] = None,
+    fmt: FormatOpt = "table",
+    catalog_dir: CatalogDir = None,
+    all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Published training and serving runs vs our prediction with default settings (% error)."""
+    """Public benchmarks and runs vs our prediction with default settings: every point with its
+    source, kind (throughput benchmark, whole run, serving shape), split (fit = the constants
+    were tuned on it, heldout = not), figure, prediction and % error; then median and max
+    |error| of the scored points per kind, per split and per device family."""
     check_format(fmt)
     from estimator.calibration import calibration_table, summary
-    from estimator.report.rows import render_rows
+    from estimator.errors import ScenarioError
+    from estimator.report.rows import render_rows, to_json
 
-    table = calibration_table(load_catalog(catalog_dir))
-    rows = table.to_dicts()
-    if fmt in ("json", "csv"):
-        typer.echo(render_rows(rows, fmt))
+    if phase not in (None, "train", "serve"):
+        raise ScenarioError(f"unknown phase '{phase}': use train or serve", "--phase")
+    table = calibration_table(load_catalog(catalog_dir), phase)
+    by_split, by_family = summary(table).to_dicts(), summary(table, "family").to_dicts()
+    if fmt == "json":
+        payload = {"points": table.to_dicts(), "by_split": by_split, "by_family": by_family}
+        typer.echo(to_json(payload))
+        return
+    if fmt == "csv":
+        typer.echo(render_rows(table.to_dicts(), fmt))
         return
     cols = [
-        "run", "kind", "scored", "accelerator", "published", "predicted", "unit", "error_pct",
-        "tolerance_pct",
+        "id", "phase", "kind", "split", "scored", "accelerator", "figure", "predicted", "unit",
+        "error_pct", "tolerance_pct",
     ]  # fmt: skip
-    typer.echo(render_rows(rows, fmt, cols, title="Calibration against published runs"))
-    typer.echo("")
-    typer.echo(render_rows(summary(table).to_dicts(), fmt, title="Summary (scored runs)"))
+    typer.echo(render_rows(table.to_dicts(), fmt, cols, title="Calibration points"))
+    for title, rows in (("By split (scored points)", by_split), ("By device family", by_family)):
+        typer.echo("")
+        typer.echo(render_rows(rows, fmt, title=title))

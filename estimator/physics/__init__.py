@@ -1,8 +1,9 @@
 """Workload physics: how long training and serving take on a device, with no money in it.
 
-- `formulas`: every formula once, as polars expressions over named columns;
-- `inputs`: the catalog figures those formulas read (device specs, efficiency defaults);
-- `model`: the model architecture (`ModelSpec`, presets from models.csv);
+- `formulas`: shared formulas (attention, KV cache, weights, experts, collectives) as polars
+  expressions over named columns; `trainstep` and `servestep`: training and serving step time;
+- `inputs`: the catalog figures those formulas read (device specs, efficiency and defaults);
+- `model`: the model architecture (`ModelSpec`, presets from models.csv, the shape rule);
 - `training`, `serving`: the frames a quote (one row) and a sweep (many rows) evaluate.
 """
 

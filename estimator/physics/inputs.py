@@ -36,7 +36,11 @@ def supports(catalog: Catalog, precision: str) -> set[str]:
 
 
 def with_device(catalog: Catalog, frame: Frame, precision: str) -> Frame:
-    """Adds peak_flops (at `precision`), bf16_flops, hbm_bytes, hbm_bw, hbm_gib, scaleup_size."""
+    """Adds peak_flops (at `precision`), bf16_flops, hbm_bytes, hbm_bw, hbm_gib, scaleup_size,
+    and the link bandwidths each way per device in bytes/s: scaleup_bw (the catalog's NVLink-
+    style figure is a bidirectional total, so half of it) and scaleout_bw (the network; the
+    `scaleout_gbps` default where the accelerator row has none)."""
+    fallback = catalog.default("scaleout_gbps")
     acc = catalog.table("accelerators").select(
         pl.col("id").alias("accelerator"),
         (pl.col(PEAK_COLUMN[precision]) * 1e12).alias("peak_flops"),
@@ -45,6 +49,8 @@ def with_device(catalog: Catalog, frame: Frame, precision: str) -> Frame:
         (pl.col("hbm_tbps") * 1e12).alias("hbm_bw"),
         pl.col("hbm_gib"),
         pl.col("scaleup_size"),
+        (pl.col("scaleup_gbps") / 2.0 * 1e9).alias("scaleup_bw"),
+        (pl.col("scaleout_gbps").cast(pl.Float64).fill_null(fallback) * 1e9).alias("scaleout_bw"),
     )
     if isinstance(frame, pl.LazyFrame):
         return frame.join(acc.lazy(), on="accelerator", how="left", maintain_order="left")
@@ -59,6 +65,13 @@ def with_model(frame: Frame, model: ModelSpec) -> Frame:
             pl.lit(lits[c], dtype=pl.Float64 if c.endswith("params") else pl.Int64).alias(c)
             for c in MODEL_COLUMNS
         ]
+    )
+
+
+def with_defaults(catalog: Catalog, frame: Frame, columns: dict[str, str]) -> Frame:
+    """Adds defaults.csv values as literal columns: {column name: default name}."""
+    return frame.with_columns(
+        [pl.lit(catalog.default(name)).alias(col) for col, name in columns.items()]
     )
 
 

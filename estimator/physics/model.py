@@ -1,7 +1,14 @@
-"""Model architecture: a frozen description of one network, from a preset or custom fields."""
+"""Model architecture: a frozen description of one network, from a preset or custom fields.
+
+A custom model may give only its parameter counts: the missing shape fields are then inferred
+by one documented rule (`infer_shape`), the fields filled are listed in `ModelSpec.inferred`,
+and every quote states them. Nothing is silently dropped: attention FLOPs, the KV cache and
+the memory-bound work always have a shape to work with.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -24,8 +31,8 @@ ARCH_FIELDS = (
 
 
 class ModelSpec(BaseModel):
-    """Parameter counts are plain counts (not billions). Architecture fields are optional: without
-    them the physics falls back to 6 x params FLOPs and no KV cache / attention terms."""
+    """Parameter counts are plain counts (not billions). `inferred` names the shape fields the
+    shape rule filled in (empty for a preset or a fully specified custom model)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,6 +51,7 @@ class ModelSpec(BaseModel):
     experts_active: int | None = None
     kv_lora_rank: int | None = None
     rope_head_dim: int | None = None
+    inferred: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> ModelSpec:
@@ -63,10 +71,6 @@ class ModelSpec(BaseModel):
             and self.experts_active > self.experts
         ):
             raise ValueError("experts_active exceeds experts")
-        if self.heads is not None and self.head_dim is None and self.hidden is not None:
-            object.__setattr__(self, "head_dim", self.hidden // self.heads)
-        if self.heads is not None and self.kv_heads is None:
-            object.__setattr__(self, "kv_heads", self.heads)
         return self
 
     def literals(self) -> dict[str, Any]:
@@ -77,10 +81,98 @@ class ModelSpec(BaseModel):
             **{f: getattr(self, f) for f in ARCH_FIELDS},
         }
 
+    def describe(self) -> str:
+        """One line for the assumptions: the shape used, and which fields were inferred."""
+        shape = (
+            f"{self.arch}, {self.total_params / 1e9:.4g}B total / "
+            f"{self.active_params / 1e9:.4g}B active, {self.layers} layers, hidden "
+            f"{self.hidden}, {self.heads} heads ({self.kv_heads} KV, head_dim {self.head_dim})"
+        )
+        if self.arch == "moe":
+            shape += f", {self.experts} experts ({self.experts_active} per token)"
+        if self.inferred:
+            shape += f"; inferred from the parameter count: {', '.join(self.inferred)} ({RULE})"
+        return shape
+
+
+RULE = (
+    "shape rule: 12 x layers x hidden^2 active parameters (Kaplan et al. 2020, arXiv 2001.08361 "
+    "s2.1) at hidden = 128 x layers and head_dim 128 (GPT-3 175B, Llama 2/3), 8 KV heads "
+    "(Llama 3, arXiv 2407.21783 Table 3), 8 routed experts per token (DeepSeek-V3, Qwen3)"
+)
+
+
+@dataclass(frozen=True)
+class ShapeRule:
+    """The constants of the shape rule (defaults.csv `shape_*` rows)."""
+
+    hidden_per_layer: float
+    head_dim: int
+    kv_heads: int
+    experts_active: int
+
+    @classmethod
+    def of(cls, catalog: Catalog) -> ShapeRule:
+        return cls(
+            hidden_per_layer=catalog.default("shape_hidden_per_layer"),
+            head_dim=int(catalog.default("shape_head_dim")),
+            kv_heads=int(catalog.default("shape_kv_heads")),
+            experts_active=int(catalog.default("shape_experts_active")),
+        )
+
+
+def _round_to(x: float, step: int) -> int:
+    return max(step, round(x / step) * step)
+
+
+def infer_shape(data: dict[str, Any], rule: ShapeRule) -> dict[str, Any]:
+    """`data` with its missing shape fields filled and `inferred` listing them.
+
+    Layers and hidden size come from N = 12 x layers x hidden^2 (N = active parameters, the
+    per-token path that sets the shape) with hidden = hidden_per_layer x layers when neither is
+    given, or from the one given; heads from hidden / head_dim; KV heads = min(heads, 8); an
+    MoE (active < total) gets 8 routed experts per token and experts in the ratio total/active."""
+    out = dict(data)
+    filled: list[str] = []
+    n = float(out["active_params"])
+    r = rule.hidden_per_layer
+    if out.get("layers") is None and out.get("hidden") is None:
+        layers = max(1, round((n / (12.0 * r * r)) ** (1.0 / 3.0)))
+        out["layers"], out["hidden"] = layers, _round_to(r * layers, 128)
+        filled += ["layers", "hidden"]
+    elif out.get("hidden") is None:
+        out["hidden"] = _round_to((n / (12.0 * out["layers"])) ** 0.5, 128)
+        filled.append("hidden")
+    elif out.get("layers") is None:
+        out["layers"] = max(1, round(n / (12.0 * out["hidden"] ** 2)))
+        filled.append("layers")
+    hidden = int(out["hidden"])
+    if out.get("heads") is None:
+        out["heads"] = max(1, hidden // int(out.get("head_dim") or rule.head_dim))
+        filled.append("heads")
+    if out.get("head_dim") is None:
+        out["head_dim"] = max(1, hidden // int(out["heads"]))
+        filled.append("head_dim")
+    if out.get("kv_heads") is None:
+        out["kv_heads"] = min(int(out["heads"]), rule.kv_heads)
+        filled.append("kv_heads")
+    if float(out["active_params"]) < float(out["total_params"]):
+        out["arch"] = "moe"
+        if out.get("experts_active") is None:
+            out["experts_active"] = min(rule.experts_active, out.get("experts") or 10**9)
+            filled.append("experts_active")
+        if out.get("experts") is None:
+            ratio = float(out["total_params"]) / float(out["active_params"])
+            out["experts"] = max(out["experts_active"] + 1, round(out["experts_active"] * ratio))
+            filled.append("experts")
+    out["inferred"] = tuple(filled)
+    return out
+
 
 def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) -> ModelSpec:
     """A ModelSpec from a models.csv preset (params in billions there), optionally with fields
-    overridden, or from custom fields alone (`total_params`, `active_params` default = total).
+    overridden, or from custom fields alone (`total_params`, `active_params` default = total);
+    missing shape fields are inferred (`infer_shape`). Active < total means MoE.
 
     Raises ScenarioError for bad values and pricing UnknownIdError for an unknown preset."""
     data: dict[str, Any] = {}
@@ -99,8 +191,15 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
         raise ScenarioError("a custom model needs total_params (or a preset)", "model")
     data.setdefault("active_params", data["total_params"])
     try:
-        return ModelSpec(**data)
+        if not float(data["total_params"]) > 0 or not float(data["active_params"]) > 0:
+            raise ValueError("total_params and active_params must be > 0")
+        for f in ARCH_FIELDS:  # the shape rule divides by these
+            if data.get(f) is not None and data[f] < 1:
+                raise ValueError(f"{f} must be >= 1, got {data[f]}")
+        return ModelSpec(**infer_shape(data, ShapeRule.of(catalog)))
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "model"
         raise ScenarioError(str(err["msg"]).removeprefix("Value error, "), where) from None
+    except ValueError as exc:
+        raise ScenarioError(str(exc), "model") from None

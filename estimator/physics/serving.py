@@ -4,6 +4,15 @@ Each input row is an accelerator, with optional `replica_cap` (the most devices 
 span, set by the instance or server it would run on) and optional `replica_devices` (a fixed
 replica size). Without a fixed size, every power of two up to the device's domain is tried and
 the one with the most output tokens per second per device that meets the targets is kept.
+
+The three rates, one meaning each (step times in `physics.servestep`):
+- `output_tokens_per_s_per_device`: sustained output tokens/s per device at the request shape,
+  with the prefill of every request's input done by the same devices (aggregated: continuous
+  batching, as throughput benchmarks measure), or, with `disaggregated`, per device of a
+  deployment whose prefill and decode pools are sized for that shape;
+- `decode_tokens_per_s_per_device`: a dedicated decode pool (no prefill on its devices);
+- `prefill_tokens_per_s_per_device`: a dedicated prefill pool (prompt tokens/s).
+All three meet the TPOT / TTFT targets when given, else run at the largest batch that fits.
 """
 
 from __future__ import annotations
@@ -12,11 +21,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from estimator.physics import formulas as f
+from estimator.physics import servestep as f
+from estimator.physics.formulas import weight_bytes
 from estimator.physics.inputs import (
     BYTES_PER_PARAM,
     GIB,
     column_or,
+    with_defaults,
     with_device,
     with_efficiency,
     with_model,
@@ -30,8 +41,11 @@ SERVING_COLUMNS = (
     "tpot_ms",
     "ttft_ms",
     "prefill_tokens_per_s_per_device",
+    "decode_tokens_per_s_per_device",
     "output_tokens_per_s_per_device",
+    "disaggregated",
     "replicas",
+    "fleet_min_devices",
     "devices_needed",
     "kv_cache_gib_per_replica",
     "weights_gib",
@@ -48,6 +62,16 @@ SERVING_COLUMNS = (
 )
 # Replica sizes tried by the search: powers of two up to 1,024 devices.
 REPLICA_SIZES = tuple(2**k for k in range(11))
+# Catalog constants the step times read: column -> defaults.csv name.
+SERVE_DEFAULTS = {
+    "collective_latency_s": "collective_stage_latency_s",
+    "nonmatmul_bytes": "nonmatmul_bytes_per_layer_hidden",
+    "moe_decode_ratio": "moe_decode_gemm_ratio",
+    "moe_gemm_half_dim": "moe_gemm_half_dim",
+    "tp_serve_exposed": "tp_serve_exposed",
+    "ep_serve_exposed": "ep_serve_exposed",
+    "usable_hbm_fraction": "usable_hbm_fraction",
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +89,13 @@ class ServeSettings:
     replica_devices: int | None = None
     decode_efficiency: float | None = None
     prefill_mfu: float | None = None
+    # Size prefill and decode pools apart (DeepSeek, CloudMatrix-Infer) instead of serving both
+    # on every replica.
+    disaggregated: bool = False
+    # KV cache precision (default: the serving precision) and the engine's cap on concurrent
+    # sequences per replica (default: what the KV cache holds).
+    kv_precision: str | None = None
+    max_batch: int | None = None
 
 
 def serving_frame(
@@ -126,35 +157,16 @@ def _serving_at(
     catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings
 ) -> pl.DataFrame:
     """`frame` (accelerator, `_size` = devices per replica) with the serving columns."""
-    bpp = BYTES_PER_PARAM[s.precision]
     keep = list(dict.fromkeys([*frame.columns, *SERVING_COLUMNS]))
-    df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
-    df = with_efficiency(catalog, df, "decode", model.arch, "dec_")
-    df = with_efficiency(catalog, df, "prefill", model.arch, "pre_")
-    pta = s.peak_to_average or catalog.default("peak_to_average")
-    df = df.with_columns(
-        input_len=pl.lit(float(s.input_len)),
-        output_len=pl.lit(float(s.output_len)),
-        bytes_per_param=pl.lit(bpp),
-        kv_bytes=pl.lit(bpp),
-        tpot_s=pl.lit(None if s.tpot_ms is None else s.tpot_ms / 1000.0, pl.Float64),
-        tp=pl.col("_size"),
-        dec_eff=column_or(df, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
-            pl.col("dec_mfu")
-        ),
-        pre_mfu=pl.lit(s.prefill_mfu, pl.Float64).fill_null(pl.col("pre_mfu")),
-        serve_goodput=pl.col("dec_goodput"),
-        peak_to_average=pl.lit(float(pta)),
-        collective_latency_s=pl.lit(catalog.default("collective_stage_latency_s")),
-        input_tokens_per_day=column_or(
-            df, "input_tokens_per_day", s.input_tokens_per_day, pl.Float64
-        ),
-        output_tokens_per_day=column_or(
-            df, "output_tokens_per_day", s.output_tokens_per_day, pl.Float64
-        ),
+    terms = _inputs(catalog, model, frame, s).with_columns(
+        kv_cap=f.kv_batch_cap(), **f.step_terms()
     )
-    df = f.solve_batch(df.with_columns(kv_cap=f.kv_batch_cap()).collect()).lazy()
-    df = df.with_columns(_rates(df, s))
+    # Two batches: the aggregated one (decode + the prefill that keeps it full) and a dedicated
+    # decode pool's; each the largest that meets the TPOT target and fits the KV cache.
+    solved = f.solve_batch(terms.collect(), "batch_agg", f.mixed_step_seconds(pl.col("_mid")))
+    solved = f.solve_batch(solved, "batch_dec", f.decode_step_seconds(pl.col("_mid")))
+    df = solved.lazy()
+    df = df.with_columns(_rates(df, s)).with_columns(_headline(s))
     df = df.with_columns(
         fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
         meets_tpot=pl.col("batch") > 0,
@@ -162,35 +174,92 @@ def _serving_at(
         | (pl.col("ttft_ms") <= (s.ttft_ms if s.ttft_ms is not None else 0.0)),
         within_instance=pl.lit(True),
         replicas=f.replicas_for_demand(),
+        fleet_min_devices=pl.col("tp") * (2 if s.disaggregated else 1),
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
     return df.select([c for c in keep if c in df.collect_schema().names()]).collect()
 
 
+def _inputs(
+    catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings
+) -> pl.LazyFrame:
+    bpp = BYTES_PER_PARAM[s.precision]
+    df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
+    df = with_efficiency(catalog, df, "decode", model.arch, "dec_")
+    df = with_efficiency(catalog, df, "prefill", model.arch, "pre_")
+    df = with_defaults(catalog, df, SERVE_DEFAULTS)
+    pta = s.peak_to_average or catalog.default("peak_to_average")
+    # A frame may vary the request shape, the TPOT target and the batch cap per row (a sweep,
+    # the calibration); the settings fill the rest.
+    tpot_ms = column_or(df, "tpot_ms", s.tpot_ms, pl.Float64)
+    return df.with_columns(
+        input_len=column_or(df, "input_len", float(s.input_len), pl.Float64),
+        output_len=column_or(df, "output_len", float(s.output_len), pl.Float64),
+        bytes_per_param=pl.lit(bpp),
+        kv_bytes=pl.lit(BYTES_PER_PARAM[s.kv_precision or s.precision]),
+        max_batch=column_or(df, "max_batch", s.max_batch, pl.Float64),
+        tpot_s=tpot_ms / 1000.0,
+        tp=pl.col("_size"),
+        dec_eff=column_or(df, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
+            pl.col("dec_mfu")
+        ),
+        pre_mfu=pl.lit(s.prefill_mfu, pl.Float64).fill_null(pl.col("pre_mfu")),
+        serve_goodput=pl.col("dec_goodput"),
+        peak_to_average=pl.lit(float(pta)),
+        disaggregated=pl.lit(s.disaggregated),
+        input_tokens_per_day=column_or(
+            df, "input_tokens_per_day", s.input_tokens_per_day, pl.Float64
+        ),
+        output_tokens_per_day=column_or(
+            df, "output_tokens_per_day", s.output_tokens_per_day, pl.Float64
+        ),
+    )
+
+
 def _rates(df: pl.LazyFrame, s: ServeSettings) -> list[pl.Expr]:
-    """The figures shown per replica size, from the solved batch."""
-    step = f.decode_step_seconds(pl.col("batch"))
+    """The figures shown per replica size, from the solved batches."""
+    agg, dec = pl.col("batch_agg"), pl.col("batch_dec")
     given_eff = column_or(df, "decode_efficiency", s.decode_efficiency, pl.Float64)
     return [
         pl.col("tp").alias("tensor_parallel"),
-        pl.when(pl.col("batch") > 0).then(step * 1000.0).alias("tpot_ms"),
-        (f.prefill_seconds_per_token() * pl.col("input_len") / pl.col("tp") * 1000.0).alias(
-            "ttft_ms"
-        ),
-        (1.0 / f.prefill_seconds_per_token()).alias("prefill_tokens_per_s_per_device"),
-        pl.when(pl.col("batch") > 0)
-        .then(pl.col("batch") / (step * pl.col("tp")))
-        .alias("output_tokens_per_s_per_device"),
-        (
-            pl.col("batch")
-            * (pl.col("input_len") + pl.col("output_len"))
-            * f.kv_bytes_per_token()
-            / GIB
-        ).alias("kv_cache_gib_per_replica"),
-        (f.weight_bytes() / GIB).alias("weights_gib"),
+        f.mixed_step_seconds(agg).alias("_t_mix"),
+        f.decode_step_seconds(dec).alias("_t_dec"),
+        (pl.col("_pf") * pl.col("input_len") / pl.col("tp") * 1000.0).alias("ttft_ms"),
+        (1.0 / pl.col("_pf")).alias("prefill_tokens_per_s_per_device"),
+        pl.when(dec > 0)
+        .then(dec / (f.decode_step_seconds(dec) * pl.col("tp")))
+        .alias("decode_tokens_per_s_per_device"),
+        pl.when(agg > 0)
+        .then(agg / (f.mixed_step_seconds(agg) * pl.col("tp")))
+        .alias("_aggregated_rate"),
+        (weight_bytes() / GIB).alias("weights_gib"),
         pl.col("dec_eff").alias("decode_efficiency"),
         given_eff.fill_null(pl.col("dec_mfu_low")).alias("decode_efficiency_low"),
         given_eff.fill_null(pl.col("dec_mfu_high")).alias("decode_efficiency_high"),
         pl.col("pre_mfu").alias("prefill_mfu"),
         pl.concat_str(pl.col("dec_row"), pl.lit("; "), pl.col("pre_row")).alias("efficiency_rows"),
+    ]
+
+
+def _headline(s: ServeSettings) -> list[pl.Expr]:
+    """The mode's batch, TPOT and output rate. Disaggregated: the output rate per device of
+    prefill + decode pools in proportion to the request shape, 1 / (I/O / prefill + 1 / decode)."""
+    if s.disaggregated:
+        pools = 1.0 / (
+            pl.col("input_len") / pl.col("output_len") / pl.col("prefill_tokens_per_s_per_device")
+            + 1.0 / pl.col("decode_tokens_per_s_per_device")
+        )
+        batch, step, rate = pl.col("batch_dec"), pl.col("_t_dec"), pools
+    else:
+        batch, step, rate = pl.col("batch_agg"), pl.col("_t_mix"), pl.col("_aggregated_rate")
+    return [
+        batch.alias("batch"),
+        pl.when(batch > 0).then(step * 1000.0).alias("tpot_ms"),
+        pl.when(batch > 0).then(rate).alias("output_tokens_per_s_per_device"),
+        (
+            batch
+            * (pl.col("input_len") + pl.col("output_len"))
+            * f.replica_kv_bytes_per_token()
+            / GIB
+        ).alias("kv_cache_gib_per_replica"),
     ]

@@ -1,7 +1,10 @@
-"""Training physics over a frame: device-hours, devices, days and memory per candidate row.
+"""Training physics over a frame: device-hours, devices, days, memory and the parallel layout.
 
 One call prices one row (a quote) or many (a sweep, a sample): every figure is a polars
-expression from `estimator.physics.formulas`, so no per-row Python runs.
+expression from `estimator.physics.trainstep`, so no per-row Python runs. Each row tries the
+parallel layouts a Megatron-style run would (tensor parallel within the scale-up domain,
+selective or full recomputation, expert parallel for MoE, the fewest pipeline stages that fit)
+and keeps the fastest that fits in memory; a layout given in the settings is used as is.
 """
 
 from __future__ import annotations
@@ -10,10 +13,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from estimator.physics import formulas as f
+from estimator.physics import trainstep as f
 from estimator.physics.inputs import (
     GIB,
     column_or,
+    with_defaults,
     with_device,
     with_efficiency,
     with_model,
@@ -42,13 +46,44 @@ TRAINING_COLUMNS = (
     "fits",
     "deadline_met",
     "efficiency_row",
+    "tensor_parallel",
+    "pipeline_parallel",
+    "data_parallel",
+    "expert_parallel",
+    "virtual_stages",
+    "recompute",
+    "bubble_fraction",
+    "communication_share",
+    "layout",
 )
+# Catalog constants the step time reads: column -> defaults.csv name.
+TRAIN_DEFAULTS = {
+    "gemm_half_dim": "gemm_half_efficiency_dim",
+    "attention_ratio": "attention_efficiency_ratio",
+    "nonmatmul_bytes": "nonmatmul_bytes_per_layer_hidden",
+    "moe_bytes": "moe_bytes_per_layer_hidden_expert",
+    "tp_comm_exposed": "tp_comm_exposed",
+    "dp_comm_exposed": "dp_comm_exposed",
+    "ep_comm_exposed": "ep_comm_exposed",
+    "usable_hbm_fraction": "usable_hbm_fraction",
+    "max_global_batch_tokens": "max_global_batch_tokens",
+    "layers_per_virtual_stage": "layers_per_virtual_stage",
+}
+TP_SIZES = (1, 2, 4, 8, 16, 32, 64)
+PP_SIZES = (1, 2, 4, 8, 16, 32, 64, 128)
+EP_SIZES = (1, 8, 16, 32, 64)
+_LAYOUT = ("tp", "pp", "ep", "cp", "dp", "vp", "m", "rfull")
+# Recomputation a phase may fix: none and selective keep every layer's activations (with
+# FlashAttention they cost the same here), full recomputes every layer; unset, the tool
+# recomputes the fewest layers that fit.
+RECOMPUTE_SHARE = {"none": 0.0, "selective": 0.0, "full": 1.0}
 
 
 @dataclass(frozen=True)
 class TrainSettings:
     """What a training phase asks of the physics. `devices` fixes the device count; else
-    `deadline_days` sizes it; else it is the minimum that holds the model."""
+    `deadline_days` sizes it; else it is the minimum that holds the model. `tp`, `pp`, `ep`,
+    `vp`, `recompute` and `global_batch_tokens` fix the layout; unset, the tool picks it."""
 
     tokens: float
     precision: str = "bf16"
@@ -58,6 +93,17 @@ class TrainSettings:
     seq_len: int | None = None
     devices: int | None = None
     deadline_days: float | None = None
+    tp: int | None = None
+    pp: int | None = None
+    ep: int | None = None
+    vp: int | None = None
+    recompute: str | None = None
+    global_batch_tokens: float | None = None
+    # Benchmark conditions the calibration passes through: sequences per micro-batch and
+    # context-parallel ranks (each splits a sequence; they count toward the data-parallel
+    # gradient group, and their own traffic is not modelled).
+    micro_batch: int = 1
+    cp: int = 1
 
 
 def training_frame(
@@ -67,8 +113,94 @@ def training_frame(
     `goodput`, `tokens`) with TRAINING_COLUMNS added. Rows whose accelerator lacks the precision
     get null peaks and `fits` false."""
     given = set(frame.columns)
+    df = _inputs(catalog, model, frame.with_row_index("_row"), s).collect()
+    by_deadline = pl.col("_dev_given").is_null() & pl.col("deadline_days").is_not_null()
+    # The layout depends on the device count and the count on the hours: a first guess from
+    # the model FLOPs at half the GEMM efficiency, two rounds to settle the count, and, only
+    # where the deadline is still missed by a hair, one that adds devices.
+    guess = pl.col("flops") / (pl.col("peak_flops") * pl.col("mfu") * 0.5 * pl.col("goodput"))
+    df = df.with_columns(device_hours=guess / 3600.0)
+    start = pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("min_devices")
+    df = _sized(df, pl.coalesce("_dev_given", start), s)
+    if df.select(by_deadline.any()).item():
+        for _ in range(2):
+            df = _sized(
+                df, pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("devices"), s
+            )
+        late = by_deadline & (
+            pl.col("device_hours") / pl.col("devices") / 24.0 > pl.col("deadline_days")
+        )
+        if df.select(late.any()).item():
+            more = pl.max_horizontal(f.devices_for_deadline(), pl.col("devices"))
+            df = _sized(df, pl.when(late).then(more).otherwise("devices"), s)
+    out = df.lazy().with_columns(
+        wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
+        memory_per_device_gib=pl.col("_memory") / GIB,
+        peak_tflops=pl.col("peak_flops") / 1e12,
+        effective_mfu=f.effective_mfu(),
+        tensor_parallel=pl.col("tp"),
+        pipeline_parallel=pl.col("pp"),
+        data_parallel=pl.col("dp"),
+        expert_parallel=pl.col("ep"),
+        virtual_stages=pl.col("vp").cast(pl.Int64),
+        recompute=_recompute_text(),
+        bubble_fraction=pl.col("_bubble"),
+        communication_share=pl.col("_comm") / pl.col("_t"),
+        layout=_layout_text(),
+        fits=(
+            pl.col("min_devices").is_not_null()
+            & (pl.col("devices") >= pl.col("min_devices"))
+            & pl.col("peak_flops").is_not_null()
+        ).fill_null(False),
+    )
+    out = out.with_columns(
+        deadline_met=pl.when(pl.col("deadline_days").is_null())
+        .then(None)
+        .otherwise(
+            (pl.col("devices") <= pl.col("max_devices"))
+            & (pl.col("wall_clock_days") <= pl.col("deadline_days") * (1 + 1e-9))
+        ),
+    )
+    keep = [c for c in out.collect_schema().names() if c in given or c in TRAINING_COLUMNS]
+    return out.sort("_row").select(keep).collect()
+
+
+def _recompute_text() -> pl.Expr:
+    share = (pl.col("rfull") * 100).round(0).cast(pl.Int64)
+    return (
+        pl.when(pl.col("rfull") <= 0)
+        .then(pl.lit("selective"))
+        .when(pl.col("rfull") >= 1)
+        .then(pl.lit("full"))
+        .otherwise(pl.format("full on {}% of layers", share))
+    )
+
+
+def _layout_text() -> pl.Expr:
+    """'TP8 PP16 (x4 interleaved) DP128 EP1, selective recompute, ...' for the assumptions."""
+    return pl.format(
+        "TP{} PP{} (x{} interleaved) CP{} DP{} EP{}, {} recompute, micro-batches of 1 sequence, "
+        "global batch {}M tokens",
+        pl.col("tp"),
+        pl.col("pp"),
+        pl.col("vp").cast(pl.Int64),
+        pl.col("cp").cast(pl.Int64),
+        pl.col("dp").round(1),
+        pl.col("ep"),
+        _recompute_text(),
+        (pl.col("global_batch_tokens") / 2**20).round(1),
+    )
+
+
+def _inputs(
+    catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: TrainSettings
+) -> pl.LazyFrame:
+    """The frame with the model, device, efficiency and settings columns the formulas read."""
     df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
     df = with_efficiency(catalog, df, s.workload, model.arch, "eff_")
+    df = with_defaults(catalog, df, TRAIN_DEFAULTS)
+    fp8 = catalog.default("fp8_gemm_ratio") if s.precision == "fp8" else 1.0
+    batch = s.global_batch_tokens or catalog.default("default_global_batch_tokens")
     df = df.with_columns(
         tokens=column_or(df, "tokens", float(s.tokens), pl.Float64),
         seq_len=pl.lit(float(s.seq_len or DEFAULT_SEQ_LEN)),
@@ -79,40 +211,118 @@ def training_frame(
         # The default's range (for sampling); a given mfu has none.
         mfu_low=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu_low")),
         mfu_high=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu_high")),
-        overhead_bytes=pl.lit(catalog.default("nonmatmul_bytes_per_layer_hidden")),
+        precision_ratio=pl.lit(fp8),
+        global_batch_tokens=pl.lit(float(batch)),
         _dev_given=column_or(df, "devices", s.devices, pl.Int64),
         deadline_days=column_or(df, "deadline_days", s.deadline_days, pl.Float64),
     )
-    df = df.with_columns(
-        flops=f.training_flops(),
-        device_hours=f.training_device_seconds() / 3600.0,
-        min_devices=f.min_training_devices(),
+    df = df.with_columns(flops=f.training_flops(), min_devices=f.min_training_devices())
+    return df.with_columns(max_devices=f.max_training_devices())
+
+
+def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame:
+    """`df` at `devices` per row, with its layout, device_hours and memory.
+
+    The layout is searched once per accelerator and power-of-two bucket of the device count, not
+    per row: a sweep over 20,000 counts or 100,000 sampled MFUs would otherwise repeat it. Each
+    row is then evaluated at its own count with the bucket's tp, pp and ep (a count above the
+    bucket only shrinks the optimizer shard, so what fits the bucket fits the row)."""
+    old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket")
+    rows = df.with_columns(_next=devices.cast(pl.Int64))
+    rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
+    count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
+    # A given layout's width must fit its bucket.
+    width = float((s.tp or 1) * (s.pp or 1) * s.cp)
+    bucket = pl.max_horizontal(2.0 ** count.log(2).floor(), pl.min_horizontal(count, width))
+    rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
+    keys = (
+        rows.unique(subset=["accelerator", "_bucket"], keep="first", maintain_order=True)
+        .with_columns(devices=pl.col("_bucket"))
+        .drop("_row")
+        .with_row_index("_row")
     )
-    df = df.with_columns(max_devices=f.max_training_devices())
-    by_deadline = pl.col("_dev_given").is_null() & pl.col("deadline_days").is_not_null()
-    df = df.with_columns(
-        devices=pl.when(by_deadline)
-        .then(f.devices_for_deadline())
-        .otherwise(pl.coalesce(pl.col("_dev_given"), pl.col("min_devices")))
+    chosen = (
+        _best_layout(keys, s)
+        .join(keys.select("_row", "accelerator", "_bucket"), on="_row")
+        .drop("_row")
     )
-    df = df.with_columns(
-        wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
-        memory_per_device_gib=f.training_memory_per_device() / GIB,
-        peak_tflops=pl.col("peak_flops") / 1e12,
-        effective_mfu=f.effective_mfu(),
+    layout = rows.lazy().join(
+        chosen.lazy(), on=["accelerator", "_bucket"], how="left", maintain_order="left"
     )
-    df = df.with_columns(
-        fits=(
-            pl.col("min_devices").is_not_null()
-            & (pl.col("devices") >= pl.col("min_devices"))
-            & pl.col("peak_flops").is_not_null()
-        ).fill_null(False),
-        deadline_met=pl.when(pl.col("deadline_days").is_null())
-        .then(None)
-        .otherwise(
-            (pl.col("devices") <= pl.col("max_devices"))
-            & (pl.col("wall_clock_days") <= pl.col("deadline_days") * (1 + 1e-9))
-        ),
+    return (
+        _evaluate(layout, s)
+        .with_columns(device_hours=pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0)
+        .collect()
     )
-    keep = [c for c in df.collect_schema().names() if c in given or c in TRAINING_COLUMNS]
-    return df.select(keep).collect()
+
+
+def _options(name: str, values: tuple[int, ...], given: int | None) -> pl.LazyFrame:
+    vals = (given,) if given is not None else values
+    return pl.LazyFrame({name: vals}, schema={name: pl.Int64})
+
+
+def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
+    """One row per (input row, tp, pp, ep) the search may try: tensor parallel within the
+    scale-up domain and the heads, pipeline stages up to the layers, expert parallel up to the
+    experts, all within the devices."""
+    keys = rows.lazy().select("_row", "devices", "scaleup_size", "experts", "heads", "layers")
+    cand = (
+        keys.join(_options("tp", TP_SIZES, s.tp), how="cross")
+        .join(_options("pp", PP_SIZES, s.pp), how="cross")
+        .join(_options("ep", EP_SIZES, s.ep), how="cross")
+    )
+    width = pl.col("tp") * pl.col("pp") * s.cp
+    if s.tp is None:
+        cand = cand.filter(
+            (pl.col("tp") <= pl.col("scaleup_size")) & (pl.col("tp") <= pl.col("heads"))
+        )
+    if s.pp is None:
+        cand = cand.filter(pl.col("pp") <= pl.col("layers"))
+    if s.ep is None:
+        cand = cand.filter(pl.col("ep") <= pl.col("experts").fill_null(1))
+    if s.tp is None or s.pp is None or s.ep is None:
+        # Unless the layout is given, it must fit in the devices (the smallest always does).
+        fits = (width <= pl.col("devices")) & (pl.col("ep") * pl.col("tp") <= pl.col("devices"))
+        smallest = (pl.col("tp") == pl.col("tp").min().over("_row")) & (pl.col("pp") == 1)
+        cand = cand.filter(fits | smallest)
+    return cand.drop("devices", "scaleup_size", "experts", "heads", "layers").join(
+        rows.lazy(), on="_row", how="left"
+    )
+
+
+def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
+    """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
+    interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
+    activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
+    it fits."""
+    cand = frame.with_columns(cp=pl.lit(float(s.cp)))
+    dp = pl.col("devices").cast(pl.Float64) / (pl.col("tp") * pl.col("pp") * pl.col("cp"))
+    cand = cand.with_columns(dp=dp.clip(lower_bound=1.0))
+    fixed = RECOMPUTE_SHARE.get(s.recompute or "")
+    rfull = pl.lit(fixed) if fixed is not None else f.recompute_share_needed()
+    vp_default = (
+        (pl.col("layers").cast(pl.Float64) / (pl.col("pp") * pl.col("layers_per_virtual_stage")))
+        .floor()
+        .clip(lower_bound=1.0)
+    )
+    vp = pl.lit(float(s.vp)) if s.vp else pl.when(pl.col("pp") > 1).then(vp_default).otherwise(1.0)
+    cand = cand.with_columns(rfull=rfull, vp=vp).with_columns(
+        m=pl.col("global_batch_tokens") / pl.col("seq_len") / pl.col("dp") / s.micro_batch,
+        _fits=(dp >= 1.0) & (f.memory_per_device() <= f.usable_bytes() * (1 + 1e-9)),
+    )
+    return cand.with_columns(
+        _t=f.seconds_per_token(),
+        _memory=f.memory_per_device(),
+        _comm=f.communication_seconds(),
+        _bubble=f.bubble_fraction(),
+    )
+
+
+def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
+    """Per input row, the tp, pp and ep of the fastest candidate that fits; failing that, of the
+    one needing the least memory beyond the device (its memory figure then says so)."""
+    cand = _evaluate(_candidates(rows, s), s)
+    ranked = cand.sort(["_row", "_fits", "_t", "_memory"], descending=[False, True, False, False],
+                       nulls_last=True)  # fmt: skip
+    best = ranked.unique(subset=["_row"], keep="first", maintain_order=True)
+    return best.select("_row", "tp", "pp", "ep").collect()

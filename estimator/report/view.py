@@ -301,14 +301,48 @@ class EstimateView(_View):
     wall_clock_days: float
     cost: float
     currency: str
-    cost_per_million_output_tokens: float | None = None
+    cost_per_million_output_tokens: float | None = Field(
+        default=None,
+        description="Cost over the phase / output tokens served (the demand, or the fleet's "
+        "capacity at output_tokens_per_s_per_device), per million.",
+    )
     findings: list[Finding]
+    assumptions: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The model shape used (and which fields were inferred from the parameter "
+        "count), the physics summary, the offer, rates and dates.",
+    )
+    # Serving figures (serve only), one meaning each.
+    output_tokens_per_s_per_device: float | None = Field(
+        default=None,
+        description="Sustained output tokens/s per device at the request's input/output lengths "
+        "with the prefill of every input done on the same devices (continuous batching, the "
+        "way TensorRT-LLM, vLLM, SGLang and NIM throughput benchmarks measure); when the phase "
+        "is disaggregated, per device of prefill + decode pools sized for that shape. At the "
+        "largest batch that fits, or under the TPOT / TTFT targets when given. Fleet sizing and "
+        "cost per million tokens use this figure.",
+    )
+    decode_tokens_per_s_per_device: float | None = Field(
+        default=None,
+        description="Output tokens/s per device of a dedicated decode pool (no prefill on its "
+        "devices), under the TPOT target when given.",
+    )
+    prefill_tokens_per_s_per_device: float | None = Field(
+        default=None,
+        description="Prompt tokens/s per device of a dedicated prefill pool.",
+    )
+
+
+# Phase-level figures the estimate sets itself; the physics dict's copies are not repeated.
+_SET_BY_VIEW = frozenset(
+    {"kind", "devices", "device_hours", "wall_clock_days", "cost", "currency", "findings"}
+)
 
 
 def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
     (p,) = quote_view(q).phases
     (spec,) = scenario.phases
-    physics = {k: v for k, v in p.physics.items() if k not in EstimateView.model_fields}
+    physics = {k: v for k, v in p.physics.items() if k not in _SET_BY_VIEW}
     per_million = None
     rate = p.physics.get("output_tokens_per_s_per_device")
     if isinstance(spec, ServePhase) and rate and p.priced:
@@ -332,5 +366,9 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         currency=q.currency,
         cost_per_million_output_tokens=per_million,
         findings=q.findings,
+        assumptions={
+            "model": _shown(q.assumptions.get("model")),
+            "physics": _shown(q.assumptions.get("physics", {}).get(p.name)),
+        },
         **physics,
     )

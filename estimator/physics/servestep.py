@@ -1,0 +1,260 @@
+"""Serving step time as polars expressions over one row per (accelerator, replica size).
+
+A replica is `tp` devices holding one copy of the weights. A dense model, and an MoE with
+grouped-query attention inside one scale-up domain, run tensor parallel (every layer split over
+the devices, two all-reduces per layer). An MoE with MLA (DeepSeek: its latent KV cannot be
+split by heads) or wider than its domain runs attention data parallel and experts parallel
+(`expert_style`), with an all-to-all dispatch and combine per layer, as DeepSeek, SGLang, vLLM
+and CloudMatrix-Infer deploy it. Three rates, one meaning each:
+
+- a dedicated decode pool runs steps of `batch` sequences: `decode_step_seconds`;
+- a dedicated prefill pool is compute-bound: `prefill_seconds_per_token` device-seconds per
+  prompt token;
+- an aggregated replica (continuous batching, prefill on the same devices, the way TensorRT-LLM,
+  vLLM, SGLang and NIM benchmarks run) spends each step on the batch's decode plus the prefill of
+  the prompts that keep the batch full: `mixed_step_seconds`.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import polars as pl
+
+from estimator.physics.formulas import (
+    BF16_BYTES,
+    SECONDS_PER_DAY,
+    _c,
+    _f,
+    _z,
+    alltoall_seconds_per_byte,
+    attention_flops_per_token,
+    expert_params,
+    is_moe,
+    kv_bytes_per_token,
+    ring_factor,
+    routed_tokens_factor,
+    weight_bytes,
+)
+
+# Each layer runs two collectives per decode step: tensor parallel, two all-reduces (after
+# attention and after the MLP); expert parallel, dispatch and combine.
+COLLECTIVES_PER_LAYER = 2.0
+# Expert-parallel dispatch sends FP8 activations (1 byte) and combine returns BF16 (2 bytes), as
+# DeepSeek's DeepEP does (deepseek-ai/DeepEP README).
+EP_BYTES_PER_VALUE = 3.0
+# Non-matmul bytes of a forward pass: one third of the training figure (forward + backward).
+FORWARD_SHARE = 1.0 / 3.0
+
+
+@cache
+def decode_context() -> pl.Expr:
+    """Mean KV length over a request's decode: input + output / 2."""
+    return pl.col("input_len") + pl.col("output_len") / 2.0
+
+
+@cache
+def expert_style() -> pl.Expr:
+    """An MoE replica served attention data parallel + expert parallel (see the module doc)."""
+    mla = pl.col("kv_lora_rank").is_not_null()
+    return is_moe() & (mla | (_f("tp") > pl.col("scaleup_size").cast(pl.Float64)))
+
+
+@cache
+def replica_kv_bytes_per_token() -> pl.Expr:
+    """KV cache bytes per token across a replica. Tensor parallel: each device holds at least one
+    KV head, so with fewer KV heads than devices the heads are replicated (TensorRT-LLM and vLLM
+    do so). Attention data parallel: each sequence lives on one device, stored once."""
+    heads = _f("kv_heads").clip(lower_bound=1.0)
+    dup = pl.when(expert_style()).then(1.0).otherwise(pl.max_horizontal(_f("tp") / heads, 1.0))
+    return kv_bytes_per_token() * dup
+
+
+@cache
+def expert_gemm_factor() -> pl.Expr:
+    """Share of the GEMM efficiency an MoE's expert GEMMs keep: n / (n + n_half) for an expert
+    FFN width n per device (the whole expert under expert parallelism, 1/tp of it under tensor
+    parallelism), since narrow grouped GEMMs sit further from the peak; 1 for dense models."""
+    width = expert_params() / (3.0 * _f("hidden") * _f("layers"))
+    n = pl.when(expert_style()).then(width).otherwise(width / _f("tp"))
+    return pl.when(is_moe()).then(n / (n + pl.col("moe_gemm_half_dim"))).otherwise(1.0)
+
+
+@cache
+def decode_latency_seconds() -> pl.Expr:
+    """Fixed per-step latency: layers x collectives per layer x stage latency x log2(tp)."""
+    tp = _f("tp").clip(lower_bound=1.0)
+    return _z("layers") * COLLECTIVES_PER_LAYER * pl.col("collective_latency_s") * tp.log(2)
+
+
+def _nonmatmul_bytes_per_token() -> pl.Expr:
+    return FORWARD_SHARE * pl.col("nonmatmul_bytes") * _f("layers") * _f("hidden")
+
+
+def _per_token_flops(context: pl.Expr, *, absorbed: bool) -> pl.Expr:
+    """Seconds of peak compute per token on one device: 2 x active params at the precision's
+    peak, attention over `context` at the BF16 peak."""
+    attention = attention_flops_per_token(context, absorbed=absorbed)
+    return 2.0 * pl.col("active_params") / pl.col("peak_flops") + attention / pl.col("bf16_flops")
+
+
+@cache
+def collective_seconds_per_token() -> pl.Expr:
+    """Exposed collective time per token on the replica (the traffic is linear in tokens):
+    tensor parallel, two all-reduces of each token's bf16 hidden vector per layer over the
+    scale-up links; expert style, the dispatch and combine of every routed copy of its tokens,
+    each device its share, over the scale-up links and, past the domain, the network (DeepEP
+    reaches 39-46 GB/s per H800 over 50 GB/s NICs, so these are bandwidth-bound)."""
+    allreduce = (
+        COLLECTIVES_PER_LAYER * 2.0 * ring_factor("tp") * BF16_BYTES * _f("hidden")
+    ) / pl.col("scaleup_bw")
+    copies = routed_tokens_factor() * EP_BYTES_PER_VALUE * _f("hidden") / _f("tp")
+    alltoall = copies * alltoall_seconds_per_byte("tp")
+    per_layer = (
+        pl.when(expert_style())
+        .then(pl.col("ep_serve_exposed") * alltoall)
+        .otherwise(pl.col("tp_serve_exposed") * allreduce)
+    )
+    return _f("layers") * per_layer
+
+
+@cache
+def prefill_compute_seconds_per_token() -> pl.Expr:
+    """Device-seconds of compute per prompt token: 2 x active params at the precision's peak +
+    causal attention over input_len / 2 at the BF16 peak, at the prefill GEMM efficiency."""
+    eff = pl.col("pre_mfu") * expert_gemm_factor()
+    return _per_token_flops(pl.col("input_len") / 2.0, absorbed=False) / eff
+
+
+@cache
+def prefill_seconds_per_token() -> pl.Expr:
+    """Device-seconds per prompt token in a prefill pool: the compute, the forward non-matmul
+    work through HBM, and the exposed collective traffic of one token on every replica device."""
+    memory = _nonmatmul_bytes_per_token() / pl.col("hbm_bw")
+    return prefill_compute_seconds_per_token() + memory + collective_seconds_per_token() * _f("tp")
+
+
+def step_terms() -> dict[str, pl.Expr]:
+    """The batch-independent parts of a decode step, computed once per row as columns so the
+    batch search evaluates only a few products per step:
+    `_lat` fixed latency; `_w_shared`, `_w_expert` weight bytes (shared, one routed expert);
+    `_kv_seq` bytes one sequence adds (KV cache over the mean context, non-matmul work);
+    `_mem_bw` effective bandwidth of the replica; `_cmp_tok` compute seconds per token on the
+    replica (MoE: at `moe_decode_ratio` of the prefill efficiency: small grouped GEMMs of the
+    few tokens each expert gets in decode run well below contiguous prefill ones, as
+    DeepGEMM's masked-layout tables show); `_coll_tok` exposed collective seconds per token;
+    `_pf` prefill device-seconds per prompt token, `_pf_cmp` its compute part."""
+    decode_ratio = pl.when(is_moe()).then(pl.col("moe_decode_ratio")).otherwise(1.0)
+    gemm_eff = pl.col("pre_mfu") * expert_gemm_factor() * decode_ratio
+    return {
+        "_lat": decode_latency_seconds(),
+        "_w_shared": (pl.col("total_params") - _z("experts") * expert_params())
+        * pl.col("bytes_per_param"),
+        "_w_expert": expert_params() * pl.col("bytes_per_param"),
+        "_kv_seq": decode_context() * replica_kv_bytes_per_token() + _nonmatmul_bytes_per_token(),
+        "_mem_bw": _f("tp") * pl.col("hbm_bw") * pl.col("dec_eff"),
+        "_cmp_tok": _per_token_flops(decode_context(), absorbed=True) / (_f("tp") * gemm_eff),
+        "_coll_tok": collective_seconds_per_token(),
+        "_pf": prefill_seconds_per_token(),
+        "_pf_cmp": prefill_compute_seconds_per_token(),
+    }
+
+
+def _weights_touched_bytes(b: pl.Expr) -> pl.Expr:
+    """Weight bytes a step of `b` tokens reads: the shared part plus, for an MoE, the experts the
+    batch touches, E x (1 - (1 - k/E)^b) per layer in expectation (uniform routing)."""
+    e, k = _z("experts"), _z("experts_active")
+    touched = pl.when(pl.col("_w_expert") > 0).then(e * (1.0 - (1.0 - k / e).pow(b))).otherwise(0.0)
+    return pl.col("_w_shared") + touched * pl.col("_w_expert")
+
+
+def decode_step_seconds(batch: str | pl.Expr) -> pl.Expr:
+    """One decode step of `batch` sequences on a replica of `tp` devices (columns of
+    `step_terms`): the fixed collective latency, the exposed collective traffic, and the roofline
+    max(bytes read / (bandwidth x dec_eff), FLOPs / (peak x GEMM efficiency)): the decode
+    efficiency derates the memory side, the prefill MFU the compute side. Bytes: the weights the
+    batch touches (an MoE batch touches E x (1 - (1 - k/E)^batch) experts per layer in
+    expectation, uniform routing), its KV cache and non-matmul work."""
+    b = _c(batch)
+    bytes_ = _weights_touched_bytes(b) + b * pl.col("_kv_seq")
+    roofline = pl.max_horizontal(bytes_ / pl.col("_mem_bw"), b * pl.col("_cmp_tok"))
+    return pl.col("_lat") + roofline + b * pl.col("_coll_tok")
+
+
+def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
+    """An aggregated step: the decode of `batch` sequences plus the prefill of the prompts that
+    replace the finished ones, batch x input / output prompt tokens per step on the replica.
+    With chunked prefill (TensorRT-LLM, vLLM, SGLang) the prompt chunks ride in the same step, so
+    their compute fills the compute the memory-bound decode leaves idle (Agrawal et al. 2024,
+    Sarathi-Serve, arXiv 2403.02310); their memory traffic and collectives add."""
+    b = _c(batch)
+    prompts = b * pl.col("input_len") / pl.col("output_len") / _f("tp")
+    bytes_ = _weights_touched_bytes(b) + b * pl.col("_kv_seq")
+    compute = b * pl.col("_cmp_tok") + prompts * pl.col("_pf_cmp")
+    roofline = pl.max_horizontal(bytes_ / pl.col("_mem_bw"), compute)
+    rest = prompts * (pl.col("_pf") - pl.col("_pf_cmp"))
+    return pl.col("_lat") + roofline + b * pl.col("_coll_tok") + rest
+
+
+@cache
+def kv_batch_cap() -> pl.Expr:
+    """Most concurrent sequences whose full-length KV cache fits beside the weights, capped by
+    the engine's `max_batch` where given."""
+    usable = pl.col("usable_hbm_fraction") * pl.col("hbm_bytes") * _f("tp")
+    per_seq = (pl.col("input_len") + pl.col("output_len")) * replica_kv_bytes_per_token()
+    free = usable - weight_bytes()
+    cap = pl.when(per_seq > 0).then((free / per_seq).floor()).otherwise(float(2**20))
+    return pl.min_horizontal(cap, _f("max_batch").fill_null(float(2**30)))
+
+
+# 2**24 > any batch that fits in memory, so 24 halvings always pin the integer batch; a frame
+# whose largest KV cap is smaller needs only log2 of it.
+BISECTION_STEPS = 24
+
+
+def solve_batch(frame: pl.DataFrame, out: str, step: pl.Expr) -> pl.DataFrame:
+    """Adds `out`: the largest integer batch in [1, kv_cap] whose `step` time (an expression of
+    the column `_mid`) meets `tpot_s` (null target = no latency cap). Fixed number of vectorised
+    bisection steps over the frame; 0 where even batch 1 misses the target or no KV fits."""
+    cap = pl.col("kv_cap")
+    # One lazy query for all steps: polars plans the chain once instead of 24 eager passes.
+    df = frame.lazy().with_columns(_lo=pl.lit(1.0), _hi=cap.cast(pl.Float64).clip(lower_bound=1.0))
+    target = pl.col("tpot_s")
+    # Built once and reused by every step: the step-time expression is large, and evaluating it
+    # once per step into a column keeps both Python and polars' planner work small.
+    mid = ((pl.col("_lo") + pl.col("_hi")) / 2.0).ceil()
+    ok = target.is_null() | (step <= target)
+    low = pl.when(pl.col("_ok")).then(pl.col("_mid")).otherwise(pl.col("_lo"))
+    high = pl.when(pl.col("_ok")).then(pl.col("_hi")).otherwise(pl.col("_mid") - 1.0)
+    largest = frame.select(cap.max()).item() or 1
+    steps = min(BISECTION_STEPS, int(math.log2(max(float(largest), 1.0))) + 2)
+    for _ in range(steps):
+        df = df.with_columns(_mid=mid).with_columns(_ok=ok).with_columns(_lo=low, _hi=high)
+    # Batch 1 missing the target means no batch meets it.
+    df = df.with_columns(_mid=pl.lit(1.0)).with_columns(_one=target.is_null() | (step <= target))
+    batch = pl.when((cap >= 1) & pl.col("_one")).then(pl.col("_lo")).otherwise(0.0)
+    return df.with_columns(batch.alias(out)).drop("_lo", "_hi", "_mid", "_ok", "_one").collect()
+
+
+@cache
+def replicas_for_demand() -> pl.Expr:
+    """Replicas for the peak demand (tokens/day x peak_to_average / 86,400 s), derated by the
+    serving goodput (restarts, deploys). Aggregated: output/s over the aggregated output rate
+    (the figure shown), scaled up when the demand has more input per output token than the
+    request shape; disaggregated: whole replicas of each pool at its own rate."""
+    pta = pl.col("peak_to_average")
+    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
+    out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
+    g, tp = pl.col("serve_goodput"), _f("tp")
+    shape = pl.col("input_len") / pl.col("output_len")
+    heavier = pl.max_horizontal(pl.lit(1.0), in_s / (out_s * shape))
+    together = (out_s * heavier / pl.col("_aggregated_rate") / g / tp).ceil()
+    prefill = (in_s / pl.col("prefill_tokens_per_s_per_device") / g / tp).ceil()
+    decode = (out_s / pl.col("decode_tokens_per_s_per_device") / g / tp).ceil()
+    split = prefill.clip(lower_bound=1.0) + decode.clip(lower_bound=1.0)
+    reps = pl.when(pl.col("disaggregated")).then(split).otherwise(together.clip(lower_bound=1.0))
+    has = pl.any_horizontal(
+        pl.col("input_tokens_per_day").is_not_null(), pl.col("output_tokens_per_day").is_not_null()
+    )
+    return pl.when(has).then(reps.cast(pl.Int64)).otherwise(None)
