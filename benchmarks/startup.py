@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
 
-FLOOR = '''
+FLOOR = """
 from typing import Annotated
 
 import polars as pl
@@ -44,7 +44,7 @@ def main(path: Annotated[str, typer.Argument()]) -> None:
 
 if __name__ == "__main__":
     app()
-'''
+"""
 
 
 def commands(floor: Path) -> dict[str, list[str]]:
