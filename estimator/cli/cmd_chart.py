@@ -60,6 +60,7 @@ def chart_cmd(
     catalog_dir: CatalogDir = None,
 ) -> None:
     """Draw one chart as SVG or PNG (by the --output suffix; SVG on stdout without -o).
+
     Sites left to the planner are placed first."""
     from estimator.errors import ScenarioError
 
