@@ -1,11 +1,18 @@
 """splitcompute's estimator: scenarios, workload physics, costing, rules, quotes and plans.
 
-    from estimator import load_scenario, quote, plan, compare
-    from pricing import load_catalog
+    from estimator import load_scenario, quote, plan, compare, sweep
+    q = quote("examples/split_abroad_home.toml")   # a path, or a Scenario
+    print(q.total)                                 # Money: 1,865,675,468.90 CNY
+    q.phases_frame(); plan("examples/split_auto.toml").to_polars()
+
+Errors are in one public module, `estimator.errors` (also importable from here): every error
+is a `SplitcomputeError`; `ScenarioError` = bad input, `CatalogError` = bad catalog,
+`InfeasibleError` = no answer exists.
 
 Layers (imports point down only; see each module's docstring):
-    cli/ -> report/ -> api -> plan, shock, uncertainty -> quoting -> evaluate -> findings,
-    costing, compliance, transfers -> options, context -> physics/ -> scenario -> pricing
+    cli/ -> report/ -> api -> planner, shock, uncertainty -> quoting -> evaluate -> findings,
+    checks, costing, compliance, transfers -> options, context, market -> physics/ -> scenario
+    -> pricing
 
 Names are imported on first use so that `import estimator` stays cheap.
 """
@@ -16,20 +23,61 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from estimator.api import Comparison, compare, plan, quote
-    from estimator.scenario import Scenario, load_scenario, parse_scenario
+    from estimator.api import Comparison, compare, percentiles, plan, quote, sensitivity, sweep
+    from estimator.errors import (
+        CatalogError,
+        InfeasibleError,
+        ScenarioError,
+        SplitcomputeError,
+        UnknownIdError,
+    )
+    from estimator.money import Money
+    from estimator.planner import Plan
+    from estimator.results import Quote
+    from estimator.scenario import Scenario
+    from estimator.scenario_file import load_scenario, parse_scenario
 
 _EXPORTS = {
-    "load_scenario": "estimator.scenario",
-    "parse_scenario": "estimator.scenario",
+    "load_scenario": "estimator.scenario_file",
+    "parse_scenario": "estimator.scenario_file",
     "Scenario": "estimator.scenario",
     "quote": "estimator.api",
     "plan": "estimator.api",
     "compare": "estimator.api",
     "Comparison": "estimator.api",
+    "sweep": "estimator.api",
+    "percentiles": "estimator.api",
+    "sensitivity": "estimator.api",
+    "Quote": "estimator.results",
+    "Plan": "estimator.planner",
+    "Money": "estimator.money",
+    "SplitcomputeError": "estimator.errors",
+    "ScenarioError": "estimator.errors",
+    "InfeasibleError": "estimator.errors",
+    "CatalogError": "estimator.errors",
+    "UnknownIdError": "estimator.errors",
 }
 
-__all__ = ["Comparison", "Scenario", "compare", "load_scenario", "parse_scenario", "plan", "quote"]
+__all__ = [
+    "CatalogError",
+    "Comparison",
+    "InfeasibleError",
+    "Money",
+    "Plan",
+    "Quote",
+    "Scenario",
+    "ScenarioError",
+    "SplitcomputeError",
+    "UnknownIdError",
+    "compare",
+    "load_scenario",
+    "parse_scenario",
+    "percentiles",
+    "plan",
+    "quote",
+    "sensitivity",
+    "sweep",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,8 +9,10 @@ embedded one) and optional `currency` / `as_of` overrides (a date or an ISO stri
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from pydantic import BaseModel
@@ -18,10 +20,15 @@ from pydantic import BaseModel
 from estimator.context import Objective, prepare
 from estimator.errors import ScenarioError
 from estimator.planner import Plan, place
-from estimator.quoting import Quote, quote_context
-from estimator.scenario import Scenario, load_scenario
+from estimator.quoting import quote_context
+from estimator.results import Quote
+from estimator.scenario import Scenario
+from estimator.scenario_file import load_scenario
 from pricing import Catalog, load_catalog
 from pricing.errors import shown
+
+if TYPE_CHECKING:
+    from estimator.uncertainty import Percentiles, Swing
 
 ScenarioLike = Scenario | str | Path
 
@@ -110,7 +117,7 @@ class Comparison(BaseModel):
 
 
 def compare(
-    scenarios: list[ScenarioLike],
+    scenarios: Sequence[ScenarioLike],
     catalog: Catalog | None = None,
     *,
     currency: str | None = None,
@@ -123,3 +130,71 @@ def compare(
     cat = catalog if catalog is not None else load_catalog()
     cur = currency or loaded[0].currency
     return Comparison(quotes=[quote(s, cat, currency=cur, as_of=as_of) for s in loaded])
+
+
+def percentiles(
+    planned: Plan,
+    catalog: Catalog | None = None,
+    *,
+    samples: int = 10_000,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> list[Percentiles]:
+    """P10 / P50 / P90 of each phase and of the total of a plan (as placed), by Monte Carlo
+    over the catalog's price and efficiency ranges (see `estimator.uncertainty.sample`)."""
+    from estimator.uncertainty import sample
+
+    q = planned.quote
+    cat = catalog if catalog is not None else load_catalog()
+    c = prepare(planned.scenario, cat, currency=q.currency, as_of=q.as_of)
+    return sample(c, q, samples, seed, progress)
+
+
+def sensitivity(
+    planned: Plan, catalog: Catalog | None = None, *, swing: float = 0.2
+) -> list[Swing]:
+    """Each input from its low to its high, one at a time, sorted by how far the total moves
+    (see `estimator.uncertainty.sensitivity`)."""
+    from estimator.uncertainty import sensitivity as swings
+
+    q = planned.quote
+    cat = catalog if catalog is not None else load_catalog()
+    return swings(prepare(planned.scenario, cat, currency=q.currency, as_of=q.as_of), q, swing)
+
+
+def sweep(
+    scenario: ScenarioLike,
+    grid: Mapping[str, Sequence[Any]],
+    catalog: Catalog | None = None,
+    *,
+    currency: str | None = None,
+    as_of: date | str | None = None,
+) -> pl.DataFrame:
+    """Quote every combination of the values in `grid` (dotted paths, as in
+    `Scenario.with_changes`) and return one row per combination: the values, `total`,
+    `total_other_view`, `currency`, `blocked`, `train_days` and one `cost:<phase>` column per
+    phase (unrounded). Auto sites are placed for each combination.
+
+        sweep("plan.toml", {"phases.pretrain.tokens": [1e13, 2e13], "accounting": ["project"]})
+    """
+    import itertools
+
+    base = _scenario(scenario)
+    cat = catalog if catalog is not None else load_catalog()
+    paths = list(grid)
+    rows = []
+    for values in itertools.product(*(grid[p] for p in paths)):
+        changes = dict(zip(paths, values, strict=True))
+        q = quote(base.with_changes(changes), cat, currency=currency, as_of=as_of)
+        rows.append(
+            {
+                **changes,
+                "total": float(q.total),
+                "total_other_view": float(q.total_other_view),
+                "currency": q.currency,
+                "blocked": q.blocked,
+                "train_days": sum(p.wall_clock_days for p in q.phases if p.kind == "train"),
+                **{f"cost:{p.name}": float(p.cost) for p in q.phases},
+            }
+        )
+    return pl.DataFrame(rows, infer_schema_length=None)

@@ -12,7 +12,8 @@ from datetime import date
 from typing import Any
 
 from estimator.errors import InfeasibleError, ScenarioError
-from estimator.scenario import Scenario, parse_scenario
+from estimator.scenario import Scenario
+from estimator.scenario_file import parse_scenario
 from pricing import Catalog
 
 SOURCE = "command line"

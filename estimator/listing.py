@@ -59,6 +59,14 @@ _NARROW = {
         "lead_time_days", "max_devices_per_buyer",
     ],
 }  # fmt: skip
+# Columns a narrow terminal leaves out first (in this order), before it wraps the text.
+OPTIONAL = {
+    "offers": ("basis", "min_term_days", "evidence", "instance"),
+    "hardware": ("basis", "life_years", "server"),
+    "regions": ("basis", "jurisdiction"),
+    "electricity": ("basis", "tariff"),
+    "supply": ("max_devices_per_buyer", "tenant_hq"),
+}
 
 
 def catalog_rows(
@@ -81,14 +89,17 @@ def catalog_rows(
     hardware, fx, electricity...) shows the rows valid on `as_of`, or every row with `history`."""
     filters = {"accelerator": accelerator, "region": region, "provider": provider}
     df = _filtered(cat, table, {**filters, "pricing": pricing}, None if history else as_of)
+    if max_price is not None and currency is None and table in _MONEY:
+        # Listed prices may be in several currencies: a price limit needs one, and the rows
+        # are shown in the currency the limit was applied in.
+        currency = "USD"
     df = _priced(cat, table, df, currency, as_of)
     if max_price is not None:
         if not 0 < max_price < math.inf:  # nan and inf too
             raise ScenarioError(f"must be a positive price, got {max_price:g}", "--max-price")
         if "price" not in df.columns:
             raise ScenarioError(f"--max-price does not apply to table '{table}'")
-        # In --currency when given, else in USD (listed prices may be in several currencies).
-        df = df.filter(pl.col("price" if currency else "_usd") <= max_price)
+        df = df.filter(pl.col("price") <= max_price)
     df = _sorted(df.with_columns(stale_expr(as_of).alias("stale")), sort)
     if wide:
         columns = [c for c in df.columns if c not in ("list_price", "list_currency")]

@@ -15,15 +15,17 @@ from datetime import timedelta
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.errors import InfeasibleError
 from estimator.evaluate import Phase, evaluate, rank
 from estimator.options import OptionQuery, select
-from estimator.quoting import Quote, candidates, quote_context
-from estimator.scenario import Scenario, Site, TrainPhase, parse_scenario
+from estimator.quoting import candidates, quote_context
+from estimator.results import Quote
+from estimator.scenario import Scenario, Site, TrainPhase
+from estimator.scenario_file import parse_scenario
 
 
 class Alternative(BaseModel):
@@ -42,6 +44,9 @@ class Alternative(BaseModel):
 
 
 class PhasePlan(BaseModel):
+    """One placed phase: how many options it had, how many were allowed, how many each reason
+    removed, and the alternatives shown (the chosen one first)."""
+
     phase: str
     candidates: int
     allowed: int
@@ -52,10 +57,25 @@ class PhasePlan(BaseModel):
 class Plan(BaseModel):
     """The chosen placements as a full quote, and per placed phase what else was considered."""
 
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
     quote: Quote
     phases: list[PhasePlan]
     objective: str
-    scenario: Scenario  # the input with every auto site (and a forced fleet size) filled in
+    """cost or time."""
+    scenario: Scenario
+    """The input with every auto site (and a forced fleet size) filled in."""
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per placed phase and alternative: rank, where, devices, days, cost (in the
+        plan's currency, unrounded; null when unpriced) and the verdict ("chosen", how much
+        more it costs or takes, or why it was ruled out)."""
+        rows = [{"phase": p.phase, **a.model_dump()} for p in self.phases for a in p.alternatives]
+        schema = {"phase": pl.String, "rank": pl.Int64, "provider": pl.String,
+                  "region": pl.String, "accelerator": pl.String, "pricing": pl.String,
+                  "instance": pl.String, "devices": pl.Int64, "wall_clock_days": pl.Float64,
+                  "cost": pl.Float64, "verdict": pl.String}  # fmt: skip
+        return pl.DataFrame(rows, schema=schema)
 
 
 def place(c: Context, top_k: int = 3) -> Plan:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
 
 from estimator import compliance, findings, timeline, transfers
 from estimator.context import Context
@@ -24,83 +23,12 @@ from estimator.evaluate import Phase, evaluate, memo_token, physics, physics_inp
 from estimator.findings import Finding
 from estimator.options import OptionQuery, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS
+from estimator.results import OfferUsed, PhaseQuote, Quote
 from estimator.scenario import Site, TrainPhase
-from estimator.timeline import Month, Payment, Window
+from estimator.timeline import Payment, Window
 from pricing import FxRate
 
 STALE_FX_DAYS = 92
-
-
-class OfferUsed(BaseModel):
-    """The catalog row a phase is priced at."""
-
-    model_config = ConfigDict(frozen=True)
-
-    provider: str
-    instance: str
-    pricing: str
-    region: str
-    basis: str
-    as_of: date
-    source: str
-    evidence: str | None  # listed / sku / reported (rented offers); None for bought hardware
-
-
-class PhaseQuote(BaseModel):
-    """One phase placed and priced: `cost` is the sum of its line items."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    kind: Literal["train", "serve"]
-    region: str
-    country: str
-    accelerator: str
-    pricing: str
-    provider: str
-    instance: str
-    devices: int
-    device_hours: float
-    wall_clock_days: float
-    start: date
-    end: date  # the end of the phase's planning window (see estimator.timeline)
-    cost: float
-    cost_other_view: float  # the same placement in the other accounting view
-    priced: bool  # False: nothing to price it at (its cost is 0 and the total excludes it)
-    line_items: list[LineItem]
-    offer: OfferUsed | None  # None: no option to price the site at
-    physics: dict[str, Any]
-
-
-class Quote(BaseModel):
-    """Devices, time and money of every phase and transfer, the findings and the assumptions
-    (which offers, rates and dates were used). Amounts are unrounded floats in `currency`;
-    the report layer rounds them for display."""
-
-    name: str
-    as_of: date
-    currency: str
-    accounting: str
-    total: float
-    total_other_view: float  # the same plan in the other accounting view
-    phases: list[PhaseQuote]
-    transfers: list[transfers.TransferQuote]
-    cash_flow: list[Month]  # what is paid in which month (project view: the cash)
-    findings: list[Finding]
-    assumptions: dict[str, Any]
-
-    @property
-    def blocked(self) -> bool:
-        return any(f.severity == "block" for f in self.findings)
-
-    def line_items(self) -> list[LineItem]:
-        return [i for p in self.phases for i in p.line_items] + [
-            i for t in self.transfers for i in t.line_items
-        ]
-
-    def to_polars(self) -> pl.DataFrame:
-        """One row per line item (unrounded)."""
-        return pl.DataFrame([i.model_dump() for i in self.line_items()])
 
 
 def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:

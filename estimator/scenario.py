@@ -1,16 +1,14 @@
 """The input: a scenario (one model, phases placed at sites, transfers between them).
 
-Pydantic models validate shape and values; `load_scenario` reads TOML, YAML or JSON and turns
-every validation problem into one ScenarioError naming the file and the field path. Checks that
-need the catalog (does this region exist?) happen in `estimator.quoting`.
+Pydantic models validate shape and values; `estimator.scenario_file` reads TOML, YAML or JSON
+and turns every validation problem into one ScenarioError naming the file and the field path.
+Checks that need the catalog (does this region exist?) happen in `estimator.context`.
 """
 
 from __future__ import annotations
 
-import json
-import tomllib
+from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,17 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from estimator.bounds import MAX_DAYS, MAX_DEVICES, MAX_LEN, MAX_PARAMS, MAX_TOKENS, MIN_DAYS, Range
-from estimator.errors import ScenarioError
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
-from pricing.files import MAX_SCENARIO_BYTES, InputFileError, read_bounded
 from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
 from pricing.schema import SitePricing as Pricing
 
@@ -50,7 +45,10 @@ Recompute = Literal["none", "selective", "full"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # Attribute docstrings are the field descriptions of the JSON Schema (`splitcompute schema`).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )
 
 
 class Site(_Strict):
@@ -59,11 +57,18 @@ class Site(_Strict):
     several share the region and accelerator)."""
 
     region: Id
+    """Region id (regions.csv), e.g. sg, cn-west."""
     accelerator: Id
+    """Accelerator id (accelerators.csv), e.g. h100-sxm, ascend-910b."""
     pricing: Pricing = "on_demand"
+    """on_demand, spot, reserved_1y, reserved_3y, contract (rented), owned (bought for the plan) or
+    fleet (already owned)."""
     provider: Id | None = None
+    """Only this provider's offers (default: the cheapest allowed one)."""
     instance: Id | None = None
+    """Only this instance type or server (offers.csv instance, hardware.csv id)."""
     fleet: Id | None = None
+    """The scenario fleet to run on, when several share the region and accelerator."""
 
 
 class Fleet(_Strict):
@@ -72,11 +77,18 @@ class Fleet(_Strict):
     currency; without it operations are costed on the catalog's server price."""
 
     name: Name
+    """A name phases refer to (site.fleet)."""
     region: Id
+    """Where the fleet is (regions.csv id)."""
     accelerator: Id
+    """Its accelerator (accelerators.csv id)."""
     devices: Annotated[int, Range(1, MAX_DEVICES)]
+    """How many devices the tenant owns."""
     acquired: date | None = None
+    """When it was bought (for its resale age at the plan's end)."""
     book_value: Annotated[float, Range(0, 1e15)] | None = None
+    """Its value in the scenario's currency (default: the catalog's server price), for
+    operations."""
 
 
 class AutoSite(_Strict):
@@ -85,30 +97,50 @@ class AutoSite(_Strict):
     only when `evidence` names "sku" (empty = listed or reported capacity)."""
 
     regions: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
+    """Allowed regions (empty: any)."""
     accelerators: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
+    """Allowed accelerators (empty: any)."""
     pricing: list[Pricing] = Field(default_factory=list, max_length=MAX_LIST)
+    """Allowed pricing models (empty: any but spot)."""
     providers: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
+    """Allowed providers (empty: any)."""
     evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_LIST)
+    """Accepted evidence of capacity: listed, sku, reported (empty: listed or reported)."""
 
 
 class ModelInput(_Strict):
     """A preset from models.csv, or a custom model (parameters as counts, e.g. 7e10)."""
 
     preset: Id | None = None
+    """A model of models.csv (e.g. llama-3.1-405b); the fields below override its shape."""
     name: Name | None = None
+    """A name for a custom model."""
     arch: Arch | None = None
+    """dense or moe (default: moe when active_params < total_params)."""
     total_params: Params | None = None
+    """Parameters (a count, e.g. 7e10)."""
     active_params: Params | None = None
+    """Parameters active per token (MoE; default: total_params)."""
     layers: Count | None = None
+    """Transformer layers (default: inferred from the parameter count and stated)."""
     hidden: Length | None = None
+    """Hidden size (default: inferred)."""
     heads: Count | None = None
+    """Attention heads (default: hidden / head_dim)."""
     kv_heads: Count | None = None
+    """Key/value heads (default: min(heads, 8))."""
     head_dim: Count | None = None
+    """Attention head size (default 128)."""
     vocab: Annotated[int, Range(1, 100_000_000)] | None = None
+    """Vocabulary size."""
     experts: Count | None = None
+    """Routed experts (MoE)."""
     experts_active: Count | None = None
+    """Routed experts per token (MoE)."""
     kv_lora_rank: Length | None = None
+    """MLA compressed KV rank (DeepSeek-style attention)."""
     rope_head_dim: Count | None = None
+    """MLA rotary head size."""
 
     @model_validator(mode="after")
     def _preset_or_params(self) -> ModelInput:
@@ -130,17 +162,27 @@ class ModelInput(_Strict):
 
 
 class _Phase(_Strict):
+    """What training and serving phases share."""
+
     name: Name
+    """A unique name (transfers and `after` refer to it)."""
     data: DataClass = "public"
+    """public, personal or important: what the rules judge a placement by (PIPL, DSL)."""
     site: Site | AutoSite | Literal["auto"]
+    """A fixed site, an auto site (the planner chooses within its lists) or "auto"."""
     precision: Precision | None = None
+    """bf16, fp16, fp8 or int8 (serving only); default bf16."""
     mfu: Efficiency | None = None
+    """Override the large-GEMM efficiency (training) of efficiency.csv."""
     goodput: Efficiency | None = None
+    """Override the share of wall-clock time doing useful work."""
     devices: Annotated[int, Range(1, MAX_DEVICES)] | None = None
-    # When the phase runs: a date, or right after another phase (default: training phases in
-    # order from the scenario date; serving from the end of the training before it).
+    """Devices (training: the cluster; serving: the whole fleet). Default: sized by the deadline or
+    the demand."""
     start: date | None = None
+    """The date the phase starts (default: after the phase before it)."""
     after: Name | None = None
+    """Start when this phase ends (a phase name)."""
 
     @property
     def is_auto(self) -> bool:
@@ -154,11 +196,18 @@ class _Phase(_Strict):
 
 
 class TrainPhase(_Phase):
+    """Training: tokens on devices, sized by `devices` or by `deadline_days`."""
+
     kind: Literal["train"] = "train"
+    """train (the default)."""
     tokens: Tokens
+    """Training tokens."""
     workload: TrainWorkload = "pretrain"
+    """pretrain or finetune (efficiency.csv row)."""
     deadline_days: Days | None = None
+    """Finish within this many days (sizes the cluster when devices is not given)."""
     seq_len: Length | None = None
+    """Sequence length (default: the model's)."""
     # The parallel layout; unset, the tool picks the fastest that fits (stated in the quote).
     recompute: Recompute | None = Field(
         default=None,
@@ -166,8 +215,11 @@ class TrainPhase(_Phase):
         "that make the activations fit.",
     )
     tensor_parallel: Count | None = None
+    """Tensor-parallel size (default: searched)."""
     pipeline_parallel: Count | None = None
+    """Pipeline-parallel size (default: searched)."""
     expert_parallel: Count | None = None
+    """Expert-parallel size, MoE (default: searched)."""
     global_batch_tokens: Tokens | None = Field(
         default=None, description="Tokens per optimizer step (default 16M, as Llama 3 405B)."
     )
@@ -187,23 +239,33 @@ class TrainPhase(_Phase):
 
 
 class ServePhase(_Phase):
+    """Serving for `days`: a fleet sized by the daily demand under the latency targets."""
+
     kind: Literal["serve"]
-    # The market the users are in (latency.csv); "foreign" = anywhere outside China, judged
-    # by the nearest market abroad.
+    """serve."""
     users: Users = "cn"
+    """Where the users are: cn, sea, mena, eu, us (latency.csv markets) or foreign (the nearest
+    market abroad)."""
     days: Days
-    # Daily demand; without it the fleet is one replica at full load (a capacity estimate).
+    """How long the service runs."""
     input_tokens_per_day: Tokens | None = None
+    """Daily prompt tokens (with output_tokens_per_day; without both, one replica at full load)."""
     output_tokens_per_day: Tokens | None = None
+    """Daily output tokens."""
     input_len: Length = 2048
+    """Prompt length per request."""
     output_len: Length = 512
+    """Output length per request."""
     # Latency targets in ms: from a tenth of a millisecond to a minute per token, an hour to
     # the first token.
     tpot_ms: Annotated[float, Range(0.1, 60_000)] | None = None
+    """Target time per output token in ms (caps the batch)."""
     ttft_ms: Annotated[float, Range(0.1, 3_600_000)] | None = None
+    """Target time to first token in ms, including the round trip to the users."""
     peak_to_average: Annotated[float, Range(1, 100)] | None = None
-    # Devices per replica (default: searched); `devices` is the whole fleet.
+    """Peak demand over average (sizes the fleet for the peak)."""
     replica_devices: Count | None = None
+    """Devices per replica (default: searched); `devices` is the whole fleet."""
     # Separate prefill and decode pools (as DeepSeek and CloudMatrix-Infer deploy) instead of
     # both on every replica; KV cache precision (default: `precision`); the engine's cap on
     # concurrent sequences per replica (default: what the KV cache holds).
@@ -213,6 +275,7 @@ class ServePhase(_Phase):
         "then per device of both pools in proportion to the request shape.",
     )
     kv_precision: Precision | None = None
+    """KV-cache precision (default: precision)."""
     max_batch: Count | None = Field(
         default=None, description="Most concurrent sequences per replica (engine limit)."
     )
@@ -233,24 +296,46 @@ Phase = Annotated[TrainPhase | ServePhase, Field(discriminator="kind")]
 
 
 class Transfer(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    """Data moved from one phase's site to another's: priced as egress, timed at the link."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
+    )
 
     from_: Name = Field(alias="from")
+    """The phase whose output moves."""
     to: Name
+    """The phase that receives it."""
     what: Literal["weights", "checkpoint", "dataset"] = "weights"
-    gigabytes: Annotated[float, Range(0, 1e9, low_open=True)] | None = None  # up to an exabyte
+    """weights, checkpoint or dataset."""
+    gigabytes: Annotated[float, Range(0, 1e9, low_open=True)] | None = None
+    """Size (default: from the model: weights, or weights + optimizer state for a checkpoint)."""
 
 
 class Scenario(_Strict):
+    """A plan to price: one model, its phases placed at sites, and transfers between them.
+
+    Read one with `load_scenario(path)`; vary one with `with_changes({...})`."""
+
     name: Name = "scenario"
+    """A title for reports."""
     as_of: date
+    """The planning date: prices, rates and rules valid then."""
     currency: str = "USD"
-    tenant_hq: str = "CN"  # ISO 3166 alpha-2, as the rules' tenant_hq column
+    """The currency of the totals (ISO code)."""
+    tenant_hq: str = "CN"
+    """Headquarters country of the tenant (ISO 3166 alpha-2), as the rules' tenant_hq column."""
     model: ModelInput
+    """The model trained and served."""
     phases: list[Phase] = Field(min_length=1, max_length=MAX_LIST)
+    """Training and serving phases, in order."""
     transfers: list[Transfer] = Field(default_factory=list, max_length=MAX_LIST)
+    """Weights, checkpoints or datasets moved between phases (egress)."""
     fleet: list[Fleet] = Field(default_factory=list, max_length=MAX_LIST)
+    """Hardware the tenant already owns."""
     accounting: Accounting = "project"
+    """project (what the plan commits: a purchase less its resale, a commitment's whole term) or
+    amortised (the hours used)."""
     _source: str = PrivateAttr(default="scenario")
 
     @field_validator("tenant_hq", "currency")
@@ -302,13 +387,64 @@ class Scenario(_Strict):
 
     @property
     def source(self) -> str:
+        """Where the scenario came from (a file name), for error messages."""
         return self._source
+
+    def with_changes(self, changes: Mapping[str, Any] | None = None, /, **fields: Any) -> Scenario:
+        """A copy with some fields changed, validated like a file (errors name the path).
+
+        Keys are dotted paths; a phase, fleet or transfer is named by its name or index:
+
+            s.with_changes({"phases.pretrain.tokens": 2e13, "currency": "USD"})
+            s.with_changes({"phases.0.site.region": "sg"}, accounting="amortised")
+        """
+        from estimator.scenario_file import parse_scenario
+
+        data = self.model_dump(by_alias=True, exclude_none=True)
+        for path, value in {**(changes or {}), **fields}.items():
+            _set_path(data, path, value)
+        return parse_scenario(data, self.source)
 
     def fleet_named(self, name: str) -> Fleet:
         return next(f for f in self.fleet if f.name == name)
 
     def phase(self, name: str) -> TrainPhase | ServePhase:
         return next(p for p in self.phases if p.name == name)
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set `value` at a dotted `path` of dumped scenario data (see `Scenario.with_changes`)."""
+    from estimator.errors import ScenarioError
+
+    parts = path.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            key: Any = _item(node, part, ".".join(parts[:i]) or path)
+        elif isinstance(node, dict):
+            key = part
+            if not last and not isinstance(node.get(key), dict | list):
+                node[key] = {}  # a site given as "auto", or an optional table not given
+        else:
+            raise ScenarioError(f"'{shown(part)}' is inside a value, not a table", path)
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def _item(items: list[Any], part: str, where: str) -> int:
+    """The index of a list element named by its index or its `name`."""
+    from estimator.errors import ScenarioError
+
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    names = [x.get("name") for x in items if isinstance(x, dict)]
+    if part in names:
+        return names.index(part)
+    known = ", ".join(str(n) for n in names if n) or "none"
+    raise ScenarioError(f"no element '{shown(part)}' (names: {shown(known, 200)})", where)
 
 
 def _unique(what: str, names: list[str]) -> None:
@@ -333,139 +469,6 @@ def _no_cycle(after: dict[str, str | None]) -> None:
                 raise ValueError(f"phases start after each other in a circle (from '{start}')")
             seen.add(name)
             name = after.get(name)
-
-
-def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
-    """Validate already-parsed data (a dict); errors name `source` and the field path."""
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise _scenario_error(exc, source) from None
-    scenario._source = source
-    return scenario
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario from a .toml, .yaml/.yml or .json file. The file is only read."""
-    path = Path(path)
-    label = str(path)
-    try:
-        text = read_bounded(path, MAX_SCENARIO_BYTES, label).decode("utf-8-sig")
-    except InputFileError as exc:
-        raise ScenarioError(exc.problems[0].message, label) from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"is not UTF-8 text (at byte {exc.start:,})", label) from None
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            data: Any = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        elif suffix in (".yaml", ".yml"):
-            try:
-                import yaml
-            except ImportError:
-                raise ScenarioError(
-                    "reading YAML needs PyYAML: pip install 'splitcompute[yaml]'", label
-                ) from None
-            data = yaml.safe_load(text)
-        else:
-            raise ScenarioError(
-                f"unknown file type '{suffix or '(none)'}': use .toml, .yaml, .yml or .json", label
-            )
-    except ScenarioError:
-        raise
-    except Exception as exc:  # parser errors of three libraries; their message has the line
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        mark = getattr(exc, "problem_mark", None)  # PyYAML keeps the position apart
-        if mark is not None:
-            problem = getattr(exc, "problem", None) or msg
-            msg = f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-        msg = shown(msg, 200)
-        raise ScenarioError(f"not valid {suffix.lstrip('.').upper()}: {msg}", label) from None
-    if not isinstance(data, dict):
-        raise ScenarioError("the top level must be a table of fields", label)
-    return parse_scenario(data, label)
-
-
-_UNION_TAGS = ("train", "serve", "Site", "AutoSite", "literal['auto']")
-
-
-def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
-    errors = _likeliest_branch(exc.errors())
-    # A typo shows up twice: the unknown field and the missing one it meant. Name the typo.
-    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
-    err = errors[0]
-    loc = [part for part in err["loc"] if part not in _UNION_TAGS]
-    path = _format_loc(loc)
-    # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
-    msg = shown(err["msg"], 200)
-    if err["type"] == "union_tag_invalid":
-        msg = f"'kind' must be one of {err['ctx']['expected_tags']} (got {_got(err['ctx']['tag'])})"
-    elif err["type"] == "extra_forbidden":
-        field = str(loc[-1])
-        known = _known_fields(loc[:-1], exc)
-        hint = suggest(field, known) if known else None
-        msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
-    elif err["type"] == "missing":
-        msg = "missing required field"
-    elif "input" in err and not isinstance(err["input"], dict | list):
-        # The value given reads best next to what was wrong, before any suggestion.
-        head, hint, tail = msg.partition(": did you mean")
-        msg = f"{head} (got {_got(err['input'])}){hint}{tail}"
-    msg = msg.removeprefix("Value error, ")
-    if len(errors) > 1:
-        msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return ScenarioError(msg, f"{source}: {path}" if path else source)
-
-
-def _got(value: object) -> str:
-    """A rejected value as the message quotes it: cut, escaped, and a string in quotes."""
-    return f"'{shown(value)}'" if isinstance(value, str) else shown(value)
-
-
-def _likeliest_branch(errors: list[Any]) -> list[Any]:
-    """A site is `Site | AutoSite | "auto"`, and pydantic reports a failure per member. Keep the
-    member the user meant: a fixed site when the table names a region or accelerator."""
-
-    def branch(err: Any) -> str | None:
-        return next((p for p in err["loc"] if p in ("Site", "AutoSite", "literal['auto']")), None)
-
-    site_input = next((e["input"] for e in errors if branch(e) == "literal['auto']"), None)
-    if isinstance(site_input, dict):
-        meant = "Site" if {"region", "accelerator"} & set(site_input) else "AutoSite"
-    else:
-        meant = "literal['auto']"
-    kept = [e for e in errors if branch(e) in (None, meant)]
-    return kept or errors
-
-
-def _format_loc(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            part = "from" if part == "from_" else shown(part)
-            out += f".{part}" if out else part
-    return out
-
-
-def _known_fields(loc: list[Any], exc: ValidationError) -> list[str]:
-    """Field names allowed at a location, for 'did you mean' on typos."""
-    if not loc:
-        return list(Scenario.model_fields)
-    head = loc[0]
-    models: dict[str, type[BaseModel]] = {"model": ModelInput}
-    if head in models and len(loc) == 1:
-        return list(models[head].model_fields)
-    if head == "phases":
-        if len(loc) >= 3 and loc[2] == "site":
-            return list(Site.model_fields) + list(AutoSite.model_fields)
-        return sorted(set(TrainPhase.model_fields) | set(ServePhase.model_fields))
-    if head == "transfers":
-        return ["from", "to", "what", "gigabytes"]
-    return []
 
 
 def json_schema() -> dict[str, Any]:

@@ -21,7 +21,8 @@ import polars as pl
 from estimator.context import Context, prepare
 from estimator.errors import InfeasibleError, ScenarioError
 from estimator.planner import Plan, place, with_sites
-from estimator.quoting import PhaseQuote, quote_context
+from estimator.quoting import quote_context
+from estimator.results import PhaseQuote
 from estimator.scenario import AutoSite
 from pricing import Catalog, UnknownIdError
 from pricing.errors import shown

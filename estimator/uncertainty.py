@@ -10,6 +10,7 @@ seeded hash of the sample index (reproducible for a seed, no Python loop).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -18,7 +19,7 @@ from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate
 from estimator.options import OptionQuery, select
-from estimator.quoting import PhaseQuote, Quote
+from estimator.results import PhaseQuote, Quote
 from estimator.scenario import TrainPhase
 from estimator.timeline import Window
 
@@ -91,9 +92,10 @@ def _cost(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.Series:
     return evaluate(c, spec, rows, ph.window)["total_usd"] * c.quote_per_usd
 
 
-def uniforms(n: int, seed: int, stream: int) -> pl.Series:
-    """n uniforms in (0, 1): a seeded 64-bit hash of the sample index, one stream per input."""
-    h = pl.int_range(0, n, eager=True).hash(seed=(seed * 1_000_003 + stream) % 2**63)
+def uniforms(n: int, seed: int, stream: int, start: int = 0) -> pl.Series:
+    """Uniforms in (0, 1) for samples start..start+n: a seeded 64-bit hash of the sample index,
+    one stream per input (so a sample's draws do not depend on how the run is chunked)."""
+    h = pl.int_range(start, start + n, eager=True).hash(seed=(seed * 1_000_003 + stream) % 2**63)
     return (h.cast(pl.Float64) + 0.5) / 2.0**64
 
 
@@ -119,26 +121,41 @@ class Percentiles:
     point_rank: float  # the share of samples at or below it (0.5 = the median)
 
 
-def sample(c: Context, q: Quote, samples: int, seed: int = 0) -> list[Percentiles]:
+CHUNK = 250_000  # samples evaluated per pass: bounds the working memory, paces the progress
+
+
+def sample(
+    c: Context,
+    q: Quote,
+    samples: int,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> list[Percentiles]:
     """P10 / P50 / P90 of each phase and of the total, in the quote's currency, and where the
     quote's own figure sits among them. Prices and efficiencies are drawn from triangular
-    distributions over their catalog ranges, with the value used as the mode."""
+    distributions over their catalog ranges, with the value used as the mode. `progress` is
+    called with the number of samples done after each chunk."""
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
-    columns: dict[str, pl.Series] = {}
-    points: dict[str, float] = {}
-    for k, ph in enumerate(_placed(c, q)):
-        draws = pl.DataFrame(
-            {
-                "price_factor": triangular(
-                    uniforms(samples, seed, 2 * k), ph.price_range[0], 1.0, ph.price_range[1]
-                ),
-                "eff": triangular(uniforms(samples, seed, 2 * k + 1), *ph.eff),
-                "work_factor": pl.repeat(1.0, samples, eager=True),
-            }
-        )
-        columns[ph.quoted.name] = _cost(c, ph, draws)
-        points[ph.quoted.name] = ph.quoted.cost
+    placed = _placed(c, q)
+    chunks: dict[str, list[pl.Series]] = {ph.quoted.name: [] for ph in placed}
+    for start in range(0, samples, CHUNK):
+        n = min(CHUNK, samples - start)
+        for k, ph in enumerate(placed):
+            draws = pl.DataFrame(
+                {
+                    "price_factor": triangular(
+                        uniforms(n, seed, 2 * k, start), ph.price_range[0], 1.0, ph.price_range[1]
+                    ),
+                    "eff": triangular(uniforms(n, seed, 2 * k + 1, start), *ph.eff),
+                    "work_factor": pl.repeat(1.0, n, eager=True),
+                }
+            )
+            chunks[ph.quoted.name].append(_cost(c, ph, draws))
+        if progress is not None:
+            progress(start + n)
+    columns = {name: pl.concat(parts) for name, parts in chunks.items()}
+    points = {ph.quoted.name: ph.quoted.cost for ph in placed}
     transfers = sum(t.cost for t in q.transfers)
     frame = pl.DataFrame(columns).with_columns(
         (pl.sum_horizontal(list(columns)) + transfers).alias("total")

@@ -176,7 +176,11 @@ def test_serve_three_rates(runner):
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        ([*TRAIN[:4], "-5", *TRAIN[5:], "--devices", "8"], 2, "--tokens: must be between 1 and 1e+17"),
+        (
+            [*TRAIN[:4], "-5", *TRAIN[5:], "--devices", "8"],
+            2,
+            "--tokens: must be between 1 and 1e+17",
+        ),
         ([*TRAIN, "--devices", "0"], 2, "--devices: must be between 1 and 10,000,000"),
         (
             [

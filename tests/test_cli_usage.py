@@ -15,7 +15,7 @@ ENTRY = [sys.executable, "-c", "from estimator.cli import main; main()"]
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["quote"], "error: Missing argument 'file'."),
+        (["quote"], "error: Missing argument 'FILE'."),
         (["quote", str(EXAMPLES / "split_auto.toml"), "--bogus"], "error: No such option: --bogus"),
         (
             ["plan", str(EXAMPLES / "split_auto.toml"), "--samples", "abc"],

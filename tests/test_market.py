@@ -125,15 +125,16 @@ def test_both_accounting_views_on_every_quote(catalog):
 @pytest.mark.parametrize("fmt", ["json", "table", "markdown", "csv"])
 def test_quote_and_plan_show_timeline_and_cash_flow_in_every_format(runner, fmt):
     for command in ("quote", "plan"):
+        table = ["--table", "cash-flow"] if fmt == "csv" else []
         out = runner.invoke(
-            app, [command, str(EXAMPLES / "deepseek_domestic.toml"), "-f", fmt]
+            app, [command, str(EXAMPLES / "deepseek_domestic.toml"), "-f", fmt, *table]
         ).stdout
         if fmt == "json":
             d = json.loads(out)
             d = d.get("quote", d)
             assert d["cash_flow"] and all("start" in p and "end" in p for p in d["phases"])
-        elif fmt == "csv" and command == "quote":
-            assert "cash_flow" in out
+        elif fmt == "csv":
+            assert out.startswith("month,rent,capital,resale,energy,operations,transfer,total")
         elif fmt != "csv":
             assert "Cash flow by month" in out and "2026-03-01" in out
 

@@ -304,7 +304,7 @@ def test_json_outputs_match_the_published_schema(runner, monkeypatch, output, ar
     from tests.conftest import ROOT
 
     monkeypatch.chdir(ROOT)
-    schema = runner.invoke(app, ["schema", "--output", output])
+    schema = runner.invoke(app, ["schema", output])
     result = runner.invoke(app, [*args, "--format", "json"])
     assert schema.exit_code == 0 and result.exit_code == 0, result.stderr
     jsonschema.validate(strict_json(result.stdout), strict_json(schema.stdout))

@@ -10,10 +10,10 @@ import sys
 
 import typer
 
-from estimator.cli import cmd_catalog, cmd_physics, cmd_plan, cmd_quote
+from estimator.cli import cmd_catalog, cmd_chart, cmd_physics, cmd_plan, cmd_quote
 from estimator.cli.app import EXIT_BAD_INPUT, EXIT_OK, app
 
-__all__ = ["app", "cmd_catalog", "cmd_physics", "cmd_plan", "cmd_quote", "main"]
+__all__ = ["app", "cmd_catalog", "cmd_chart", "cmd_physics", "cmd_plan", "cmd_quote", "main"]
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 app = typer.Typer(
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Price split AI training/inference plans: rented Nvidia capacity abroad, domestic "
@@ -22,9 +21,43 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"splitcompute {version('splitcompute')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            typer.echo("splitcompute (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
     """Price split AI training/inference plans."""
+
+
+def _flags_without_type() -> None:
+    """typer's help prints `<bool>` after a flag, as if it took a value (`--strict true` is then
+    refused). A flag shows no type."""
+    try:
+        from typer.core import TyperOption
+    except ImportError:  # pragma: no cover - other typer versions
+        return
+    shown = TyperOption.display_type_rich
+
+    def display(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    TyperOption.display_type_rich = display  # type: ignore[method-assign]
+
+
+_flags_without_type()
 
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
@@ -38,7 +71,35 @@ CatalogDir = Annotated[
         help="Directory of CSV files overriding the embedded catalogs (same columns).",
     ),
 ]
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="table, json, csv or markdown.")]
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="table, json, csv, markdown or html.")
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write to this file instead of the terminal (never an input)."
+    ),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Let --output replace an existing file.")]
+WideOpt = Annotated[
+    bool,
+    typer.Option("--wide", help="Every column at full width, whatever the terminal's width."),
+]
+TableOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--table",
+        help="One table of the report (CSV gives one anyway): phases, line-items, transfers, "
+        "by-region, by-currency, cash-flow, findings, assumptions, uncertainty; plan: "
+        "placements, shock; compare: comparison, parts.",
+    ),
+]
+ScenarioArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="FILE", help="Scenario file (.toml, .yaml, .yml or .json), or - for stdin."
+    ),
+]
 CurrencyOpt = Annotated[
     str | None, typer.Option("--currency", help="Show money in this currency (ISO code).")
 ]

@@ -13,13 +13,17 @@ from estimator.cli.app import (
     AsOfOpt,
     CatalogDir,
     CurrencyOpt,
+    ForceOpt,
     FormatOpt,
+    OutputOpt,
+    WideOpt,
     app,
     check_format,
     clean_errors,
     load_catalog,
     parse_date,
 )
+from estimator.cli.output import check_output, emit, terminal
 
 
 @app.command("catalog")
@@ -39,7 +43,8 @@ def catalog_cmd(
     max_price: Annotated[
         float | None,
         typer.Option(
-            help="Only offers at or below this price per device-hour, in the shown currency."
+            help="Only offers at or below this price per device-hour, in --currency (default "
+            "USD; prices are then shown in it)."
         ),
     ] = None,
     currency: CurrencyOpt = None,
@@ -49,12 +54,18 @@ def catalog_cmd(
         bool, typer.Option("--history", help="Every dated row, not only those valid --as-of.")
     ] = False,
     fmt: FormatOpt = "table",
+    wide: WideOpt = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """List a catalog table, filtered, with prices in one currency and stale rows flagged."""
     check_format(fmt)
-    from estimator.listing import catalog_rows, why_empty
+    inputs = [catalog_dir] if catalog_dir else []
+    if output is not None:
+        check_output(output, force, inputs)
+    from estimator.listing import OPTIONAL, catalog_rows, why_empty
     from estimator.report.rows import render_rows
 
     cat = load_catalog(catalog_dir)
@@ -69,16 +80,23 @@ def catalog_cmd(
         currency=currency,
         sort=sort,
         as_of=parse_date(as_of, "--as-of") or date.today(),
-        wide=fmt != "table",
+        wide=wide or fmt != "table",
         history=history,
     )
     if not rows:
         reason = why_empty(cat, table, region)
         if fmt in ("json", "csv"):  # a consumer still gets a valid (empty) document
-            typer.echo(render_rows([], fmt, columns))
+            emit(render_rows([], fmt, columns), output, force, inputs)
         typer.echo(reason, err=fmt in ("json", "csv"))
         return
-    typer.echo(render_rows(rows, fmt, columns))
+    text = render_rows(
+        rows, fmt, columns, term=terminal(wide, output), optional=OPTIONAL.get(table, ())
+    )
+    if fmt == "html":
+        from estimator.report.html import page
+
+        text = page(f"Catalog: {table}", text)
+    emit(text, output, force, inputs)
 
 
 @app.command("import-skypilot")

@@ -11,14 +11,20 @@ from estimator.cli.app import (
     AllErrorsOpt,
     CatalogDir,
     CurrencyOpt,
+    ForceOpt,
     FormatOpt,
+    OutputOpt,
     SamplesOpt,
+    ScenarioArg,
     SeedOpt,
+    TableOpt,
+    WideOpt,
     app,
     check_format,
     clean_errors,
     load_catalog,
 )
+from estimator.cli.output import check_output, progress, show
 
 
 @app.command("plan")
@@ -27,8 +33,9 @@ def plan_cmd(
     file: Annotated[
         Path,
         typer.Argument(
-            help='Scenario file; phases with site = "auto" '
-            "(or lists of allowed regions...) are placed."
+            metavar="FILE",
+            help='Scenario file (or - for stdin); phases with site = "auto" '
+            "(or lists of allowed regions...) are placed.",
         ),
     ],
     objective: Annotated[str, typer.Option(help="cost or time.")] = "cost",
@@ -47,19 +54,26 @@ def plan_cmd(
     ] = None,
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
+    table: TableOpt = None,
+    wide: WideOpt = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
     check_format(fmt)
+    _check_flags(objective, max_devices, top_k, samples)
+    inputs = [file, *([catalog_dir] if catalog_dir else [])]
+    if output is not None:
+        check_output(output, force, inputs)
+    from estimator.api import percentiles
     from estimator.context import prepare
     from estimator.planner import place
     from estimator.report.plan_view import plan_view
-    from estimator.report.text import render
     from estimator.report.view import uncertainty_view
-    from estimator.scenario import load_scenario
+    from estimator.scenario_file import load_scenario
 
-    _check_flags(objective, max_devices, top_k, samples)
     cat = load_catalog(catalog_dir)
     c = prepare(
         load_scenario(file),
@@ -78,11 +92,11 @@ def plan_cmd(
         chosen = place(c, top_k)
     uncertainty = None
     if samples is not None:
-        from estimator.uncertainty import sample
-
-        placed = prepare(chosen.scenario, cat, currency=c.currency, as_of=c.as_of)
-        uncertainty = uncertainty_view(sample(placed, chosen.quote, samples, seed), samples, seed)
-    typer.echo(render(plan_view(chosen, uncertainty, shocked), fmt))
+        with progress(samples, "Monte Carlo") as step:
+            pct = percentiles(chosen, cat, samples=samples, seed=seed, progress=step)
+        uncertainty = uncertainty_view(pct, samples, seed)
+    view = plan_view(chosen, uncertainty, shocked)
+    show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
 
 
 def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
@@ -103,26 +117,29 @@ def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: i
 @app.command("sensitivity")
 @clean_errors
 def sensitivity_cmd(
-    file: Annotated[Path, typer.Argument(help="Scenario file (auto sites are planned first).")],
+    file: ScenarioArg,
     swing: Annotated[
         float, typer.Option(help="+/- fraction for inputs without a catalog range.")
     ] = 0.2,
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
+    wide: WideOpt = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time."""
+    """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time
+    (auto sites are placed first)."""
     check_format(fmt)
-    from estimator.api import plan
-    from estimator.context import prepare
+    inputs = [file, *([catalog_dir] if catalog_dir else [])]
+    if output is not None:
+        check_output(output, force, inputs)
+    from estimator.api import plan, sensitivity
     from estimator.report.plan_view import sensitivity_view
-    from estimator.report.text import render
-    from estimator.scenario import load_scenario
-    from estimator.uncertainty import sensitivity
+    from estimator.scenario_file import load_scenario
 
     cat = load_catalog(catalog_dir)
     chosen = plan(load_scenario(file), cat, currency=currency)
-    q = chosen.quote
-    placed = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
-    typer.echo(render(sensitivity_view(q, sensitivity(placed, q, swing)), fmt))
+    view = sensitivity_view(chosen.quote, sensitivity(chosen, cat, swing=swing))
+    show(view, fmt, wide=wide, output=output, force=force, inputs=inputs)

@@ -11,9 +11,14 @@ from estimator.cli.app import (
     AllErrorsOpt,
     CatalogDir,
     CurrencyOpt,
+    ForceOpt,
     FormatOpt,
+    OutputOpt,
     SamplesOpt,
+    ScenarioArg,
     SeedOpt,
+    TableOpt,
+    WideOpt,
     app,
     check_format,
     clean_errors,
@@ -21,12 +26,13 @@ from estimator.cli.app import (
     parse_date,
     strict_exit,
 )
+from estimator.cli.output import check_output, emit, progress, show
 
 
 @app.command("quote")
 @clean_errors
 def quote_cmd(
-    file: Annotated[Path, typer.Argument(help="Scenario file (.toml, .yaml, .yml or .json).")],
+    file: ScenarioArg,
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
     as_of: Annotated[
@@ -37,31 +43,35 @@ def quote_cmd(
     ] = False,
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
+    table: TableOpt = None,
+    wide: WideOpt = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """Quote a split plan: devices, time and money per phase, region and currency, and findings."""
     check_format(fmt)
-    from estimator.api import plan
-    from estimator.context import prepare
-    from estimator.report.text import render
+    inputs = [file, *([catalog_dir] if catalog_dir else [])]
+    if output is not None:
+        check_output(output, force, inputs)
+    from estimator.api import percentiles, plan
     from estimator.report.view import quote_view, uncertainty_view
-    from estimator.scenario import load_scenario
+    from estimator.scenario_file import load_scenario
 
-    scenario = load_scenario(file)
     cat = load_catalog(catalog_dir)
     # Sites left to the planner are placed first (cheapest allowed); fixed ones are kept.
-    planned = plan(scenario, cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
+    planned = plan(load_scenario(file), cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
     result = planned.quote
     if planned.phases:
         result.assumptions["placed_by_planner"] = [p.phase for p in planned.phases]
     uncertainty = None
     if samples is not None:
-        from estimator.uncertainty import sample
-
-        c = prepare(planned.scenario, cat, currency=result.currency, as_of=result.as_of)
-        uncertainty = uncertainty_view(sample(c, result, samples, seed), samples, seed)
-    typer.echo(render(quote_view(result, uncertainty), fmt))
+        with progress(samples, "Monte Carlo") as step:
+            pct = percentiles(planned, cat, samples=samples, seed=seed, progress=step)
+        uncertainty = uncertainty_view(pct, samples, seed)
+    view = quote_view(result, uncertainty)
+    show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
     if strict:
         strict_exit(result.findings)
 
@@ -69,18 +79,30 @@ def quote_cmd(
 @app.command("compare")
 @clean_errors
 def compare_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Two or more scenario files.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Two or more scenario files.")
+    ],
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge all as of this date.")] = None,
+    table: TableOpt = None,
+    wide: WideOpt = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """Side by side: cost per phase, total, time to train, findings, difference to the first."""
     check_format(fmt)
+    from estimator.errors import ScenarioError
+
+    if len(files) < 2:
+        raise ScenarioError(f"needs two or more scenario files, got {len(files)}", "compare")
+    inputs = [*files, *([catalog_dir] if catalog_dir else [])]
+    if output is not None:
+        check_output(output, force, inputs)
     from estimator.api import compare
     from estimator.report.plan_view import comparison_view
-    from estimator.report.text import render
 
     result = compare(
         list(files),
@@ -88,7 +110,8 @@ def compare_cmd(
         currency=currency,
         as_of=parse_date(as_of, "--as-of"),
     )
-    typer.echo(render(comparison_view(result), fmt))
+    view = comparison_view(result)
+    show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
 
 
 SCHEMAS = ("scenario", "quote", "plan", "comparison", "estimate")
@@ -97,26 +120,27 @@ SCHEMAS = ("scenario", "quote", "plan", "comparison", "estimate")
 @app.command("schema")
 @clean_errors
 def schema_cmd(
-    output: Annotated[
+    what: Annotated[
         str,
-        typer.Option(
-            "--output",
+        typer.Argument(
             help="scenario (the input file), or the JSON output of quote, plan, "
-            "comparison or estimate (train / serve).",
+            "comparison or estimate (train / serve)."
         ),
     ] = "scenario",
+    output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Print the JSON Schema of scenario files or of a command's JSON output."""
     from estimator.errors import ScenarioError
     from estimator.report.rows import to_json
     from pricing.errors import shown
 
-    if output not in SCHEMAS:
-        raise ScenarioError(f"'{shown(output)}' is not one of {', '.join(SCHEMAS)}", "--output")
-    if output == "scenario":
+    if what not in SCHEMAS:
+        raise ScenarioError(f"'{shown(what)}' is not one of {', '.join(SCHEMAS)}", "schema")
+    if what == "scenario":
         from estimator.scenario import json_schema
 
-        typer.echo(to_json(json_schema()))
+        emit(to_json(json_schema()), output, force)
         return
     from pydantic import BaseModel
 
@@ -128,5 +152,4 @@ def schema_cmd(
         "comparison": plan_view.ComparisonView,
         "estimate": view.EstimateView,
     }
-    model = models[output]
-    typer.echo(to_json(model.model_json_schema(by_alias=True)))
+    emit(to_json(models[what].model_json_schema(by_alias=True)), output, force)

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from estimator.api import Comparison
 from estimator.planner import Alternative, Plan
-from estimator.quoting import Quote
+from estimator.report.rows import Cents
 from estimator.report.view import (
     SCHEMA_VERSION,
     QuoteView,
@@ -22,6 +22,7 @@ from estimator.report.view import (
     quote_view,
     sig,
 )
+from estimator.results import Quote
 from estimator.shock import ShockResult
 from estimator.uncertainty import Swing
 
@@ -159,12 +160,12 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
 
     for ph in phase_names:
         found = [next((p for p in d.phases if p.name == ph), None) for d in shown]
-        row(f"{ph} ({cur})", [p and p.cost for p in found])
+        row(f"{ph} ({cur})", [p and Cents(p.cost) for p in found])
         row(f"{ph} where", [p and f"{p.accelerator} @ {p.region} ({p.pricing})" for p in found])
-    row(f"transfers ({cur})", [money(sum(t.cost for t in d.transfers)) for d in shown])
-    row(f"total ({cur})", [d.total for d in shown])
+    row(f"transfers ({cur})", [Cents(money(sum(t.cost for t in d.transfers))) for d in shown])
+    row(f"total ({cur})", [Cents(d.total) for d in shown])
     first = shown[0].total
-    row(f"vs first ({cur})", [money(d.total - first) for d in shown])
+    row(f"vs first ({cur})", [Cents(money(d.total - first)) for d in shown])
     row(
         "vs first (%)",
         [round((d.total - first) / first * 100, 1) if first else None for d in shown],

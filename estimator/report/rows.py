@@ -1,17 +1,51 @@
-"""Records -> table (tabulate), markdown, JSON or CSV text: the one renderer of row lists."""
+"""Records -> table (tabulate), markdown, HTML, JSON or CSV text: the one renderer of row lists.
+
+Numbers in a column share one number of decimals (four significant figures of the column's
+largest value, whole numbers with separators from 1,000) and are right-aligned. A terminal table
+is fitted to `Terminal.width`: long text columns are wrapped, then the last columns are left out
+with a note naming them (JSON, CSV and `--wide` keep everything).
+"""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import math
+import re
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-Format = Literal["table", "json", "csv", "markdown"]
-FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown")
+Format = Literal["table", "json", "csv", "markdown", "html"]
+FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown", "html")
+MIN_TEXT_WIDTH = 12  # a wrapped text column is never narrower than this
+COMFORTABLE = 28  # optional columns give way before text wraps narrower than this
+_NUMBER = re.compile(r"^[+-]?[\d,]*\.?\d+(e[+-]?\d+)?%?$")
+_ANSI = {"red": "\x1b[31m", "yellow": "\x1b[33m", "end": "\x1b[0m"}
+# Cells whose words are coloured on a terminal: a blocked plan must stand out.
+COLOURED = {"block": "red", "blocked": "red", "warn": "yellow", "over_deadline": "yellow"}
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """Where a table is shown: `width` in characters (None: no limit, e.g. piped output or
+    `--wide`) and whether severity words are coloured."""
+
+    width: int | None = None
+    color: bool = False
+
+
+PLAIN = Terminal()
+
+
+class Cents(float):
+    """A money cell: shown with separators and cents; a plain number in CSV and JSON."""
+
+    __slots__ = ()
 
 
 def _json_default(value: Any) -> Any:
@@ -38,7 +72,9 @@ def to_json(data: Any) -> str:
 
 
 def cell(value: Any, digits: int = 4) -> Any:
-    """A value as a terminal or markdown table shows it."""
+    """A single value as a table shows it (columns of numbers use `_column`)."""
+    if isinstance(value, Cents):
+        return f"{value:,.2f}"
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
@@ -49,14 +85,52 @@ def cell(value: Any, digits: int = 4) -> Any:
         return f"{value:.{digits}g}"
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, int):
+        return f"{value:,}"
     if value is None:
         return ""
     return value
 
 
+def _decimals(values: list[float]) -> int | None:
+    """One number of decimals for a column: 4 significant figures of its largest value, or
+    None when that would show a non-zero value as 0 (then each value keeps its own)."""
+    top = max(abs(v) for v in values)
+    if top == 0:
+        return 0
+    if min(abs(v) for v in values if v) < top / 1000:
+        return None  # spans magnitudes (prices per kWh and per server): each its own figures
+    if top >= 1e15:
+        return None
+    if top >= 1000:
+        return 0
+    places = max(0, 3 - math.floor(math.log10(top)))
+    if any(v and round(v, places) == 0 for v in values):
+        return None
+    return places
+
+
+def _column(values: list[Any]) -> list[Any]:
+    floats = [v for v in values if isinstance(v, float) and v == v]
+    if floats and all(isinstance(v, Cents) or v is None for v in values):
+        return ["" if v is None else f"{v:,.2f}" for v in values]
+    if floats and all(isinstance(v, float) or v is None for v in values):
+        places = _decimals(floats)
+        if places is not None:
+            return ["" if v is None or v != v else f"{v:,.{places}f}" for v in values]
+    return [cell(v) for v in values]
+
+
+def _numeric(column: list[Any]) -> bool:
+    shown = [str(v) for v in column if v not in ("", None)]
+    return bool(shown) and all(_NUMBER.match(v) for v in shown)
+
+
 def _csv_cell(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, float) and value != value:
+        return ""
     return "" if value is None else value
 
 
@@ -65,8 +139,11 @@ def render_rows(
     fmt: str,
     columns: Sequence[str] | None = None,
     title: str | None = None,
+    term: Terminal = PLAIN,
+    optional: Sequence[str] = (),
 ) -> str:
-    """A list of records in one of FORMATS. `columns` picks and orders the columns shown."""
+    """A list of records in one of FORMATS. `columns` picks and orders the columns shown;
+    `optional` names those a narrow terminal leaves out first (see `_fitted`)."""
     cols = list(columns) if columns else (list(rows[0]) if rows else [])
     if fmt == "json":
         return to_json([{c: r.get(c) for c in cols} for r in rows])
@@ -77,11 +154,160 @@ def render_rows(
         for r in rows:
             writer.writerow({c: _csv_cell(r.get(c)) for c in cols})
         return buf.getvalue().rstrip("\n")
+    shown = [_column([r.get(c) for r in rows]) for c in cols]
+    numeric = [_numeric(col) for col in shown]
+    body = [list(r) for r in zip(*shown, strict=True)] if cols else []
+    if fmt == "html":
+        return html_table(cols, body, numeric, title)
+    if fmt == "markdown":
+        text = _tabulate(cols, body, numeric, "github")
+        return f"## {title}\n\n{text}" if title else text
+    text = _fitted(cols, body, numeric, term, optional)
+    if title:
+        head = title if term.width is None else textwrap.fill(title, term.width)
+        text = f"{head}\n{text}"
+    return text
+
+
+def _tabulate(
+    cols: list[str],
+    body: list[list[Any]],
+    numeric: list[bool],
+    tablefmt: str,
+    widths: list[int | None] | None = None,
+) -> str:
     from tabulate import tabulate
 
-    body = [[cell(r.get(c)) for c in cols] for r in rows]
-    tablefmt = "github" if fmt == "markdown" else "simple"
-    text = tabulate(body, headers=cols, tablefmt=tablefmt, disable_numparse=True)
-    if title:
-        text = (f"## {title}\n\n" if fmt == "markdown" else f"{title}\n") + text
+    if widths is not None:  # wrapped here: tabulate's own wrapping re-parses numbers
+        cols = [_wrap(c, w and w - 2) for c, w in zip(cols, widths, strict=True)]  # + padding
+        body = [[_wrap(v, w) for v, w in zip(row, widths, strict=True)] for row in body]
+    return tabulate(
+        body,
+        headers=cols,
+        tablefmt=tablefmt,
+        disable_numparse=True,
+        colalign=["right" if n else "left" for n in numeric],
+    )
+
+
+def _wrap(value: Any, width: int | None) -> Any:
+    if not width or len(_strip(str(value))) <= width:
+        return value
+    return "\n".join(textwrap.wrap(str(value), width, break_on_hyphens=False))
+
+
+def _fitted(
+    cols: list[str],
+    body: list[list[Any]],
+    numeric: list[bool],
+    term: Terminal,
+    optional: Sequence[str],
+) -> str:
+    """The table at the terminal's width: first without the optional columns (in their order)
+    while text would wrap narrower than COMFORTABLE, then wrapped, then without the last
+    columns. A note names what is not shown."""
+    if term.color:
+        body = [[_colour(v) for v in row] for row in body]
+    text = _tabulate(cols, body, numeric, "simple")
+    if term.width is None or _widest(text) <= term.width:
+        return text
+    hidden: list[str] = []
+
+    def drop(name: str) -> None:
+        i = cols.index(name)
+        hidden.append(cols.pop(i))
+        numeric.pop(i)
+        for row in body:
+            row.pop(i)
+
+    body = [list(row) for row in body]
+    for name in optional:
+        if name in cols and _wrap_widths(cols, body, numeric, term.width, COMFORTABLE) is None:
+            drop(name)
+    while _wrap_widths(cols, body, numeric, term.width, MIN_TEXT_WIDTH) is None and len(cols) > 1:
+        drop(cols[-1])
+    widths = _wrap_widths(cols, body, numeric, term.width, MIN_TEXT_WIDTH)
+    text = _tabulate(cols, body, numeric, "simple", widths)
+    if hidden:
+        note = f"not shown: {', '.join(hidden)} (--wide, --format csv or json show every column)"
+        text += "\n" + textwrap.fill(note, term.width)
     return text
+
+
+def _widest(text: str) -> int:
+    return max((len(_strip(line)) for line in text.splitlines()), default=0)
+
+
+def _strip(text: str) -> str:
+    return re.sub(r"\x1b\[\d+m", "", text)
+
+
+def _wrap_widths(
+    cols: list[str], body: list[list[Any]], numeric: list[bool], width: int, least: int
+) -> list[int | None] | None:
+    """Widths that wrap text columns so the table fits `width`, or None if that needs a text
+    column narrower than `least` (or nothing can wrap and it is too wide).
+
+    Numbers are never wrapped, and words without spaces (ids, dates) only when wrapping prose
+    alone is not enough; the widest columns are narrowed first, evenly."""
+    cells = [[_strip(str(row[i])) for row in body] for i in range(len(cols))]
+    natural = [  # tabulate pads a header by 2
+        max([len(c) + 2] + [len(v) for v in col]) for c, col in zip(cols, cells, strict=True)
+    ]
+    prose = [not n and any(" " in v for v in col) for n, col in zip(numeric, cells, strict=True)]
+    room = width - 2 * (len(cols) - 1)
+    for wrapped, floor in ((prose, max(least, COMFORTABLE)), ([not n for n in numeric], least)):
+        cap = _cap(natural, wrapped, room, floor)
+        if cap is not None:
+            return [min(w, cap) if wrap else None for w, wrap in zip(natural, wrapped, strict=True)]
+    return None
+
+
+def _cap(natural: list[int], wrapped: list[bool], room: int, least: int) -> int | None:
+    """The largest width cap for the `wrapped` columns that fits `room`, if it is >= least."""
+    fixed = sum(w for w, wrap in zip(natural, wrapped, strict=True) if not wrap)
+    text = [w for w, wrap in zip(natural, wrapped, strict=True) if wrap]
+    room -= fixed
+    if not text or room < sum(min(w, least) for w in text):
+        return None
+    cap = max(text)
+    while sum(min(w, cap) for w in text) > room:  # ends at `least` or above (checked)
+        cap -= 1
+    return cap
+
+
+def _colour(value: Any) -> Any:
+    colour = COLOURED.get(value) if isinstance(value, str) else None
+    return f"{_ANSI[colour]}{value}{_ANSI['end']}" if colour else value
+
+
+def html_table(
+    cols: list[str], body: list[list[Any]], numeric: list[bool], title: str | None
+) -> str:
+    """An HTML table (escaped), numbers right-aligned, with its title as a heading."""
+    esc = html.escape
+    head = "".join(
+        f'<th class="num">{esc(c)}</th>' if n else f"<th>{esc(c)}</th>"
+        for c, n in zip(cols, numeric, strict=True)
+    )
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="{_css(v, n)}">{esc(str(v))}</td>'
+            for v, n in zip(row, numeric, strict=True)
+        )
+        + "</tr>\n"
+        for row in body
+    )
+    table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>"
+    return f"<h2>{esc(title)}</h2>\n{table}" if title else table
+
+
+def _css(value: Any, numeric: bool) -> str:
+    """num: right-aligned; nw: kept on one line (ids, dates, short words); block / warn."""
+    text = str(value)
+    classes = ["num"] if numeric else []
+    if not numeric and (len(text) <= 16 or " " not in text):
+        classes.append("nw")
+    severity = {"red": "block", "yellow": "warn"}.get(COLOURED.get(text, ""))
+    return " ".join([*classes, *([severity] if severity else [])])

@@ -1,34 +1,70 @@
-"""Views -> table / markdown / CSV text. JSON is the views' own dump (`render`)."""
+"""Views -> table / markdown / HTML-table / CSV text. JSON is the views' own dump (`render`).
+
+Every report is a list of named tables (`tables`): the terminal, markdown and HTML show them
+all in order; CSV and `--table NAME` give one, so each CSV has one header and one kind of row.
+"""
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from estimator.errors import ScenarioError
-from estimator.planner import Alternative
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView, ShockView
-from estimator.report.rows import cell, render_rows
+from estimator.report.rows import PLAIN, Cents, Terminal, render_rows, to_json
 from estimator.report.view import LineItemView, QuoteView, UncertaintyView, non_finite
 
+Rows = list[dict[str, Any]]
 
-def render(view: BaseModel, fmt: str) -> str:
-    """Any view in any format, once every figure in it is known to be finite."""
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    rows: Rows
+    optional: tuple[str, ...] = ()  # columns a narrow terminal leaves out first
+
+
+# The table CSV gives by default: one a spreadsheet can sum or sort.
+CSV_DEFAULT = {
+    QuoteView: "line-items",
+    PlanView: "placements",
+    ComparisonView: "comparison",
+    SensitivityView: "sensitivity",
+}
+
+
+def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None = None) -> str:
+    """Any view in any format, once every figure in it is known to be finite; `table` picks one
+    of `tables(view)` (CSV default: CSV_DEFAULT)."""
     check_finite(view)
-    if fmt == "json":
+    if fmt == "json" and table is None:
         return view.model_dump_json(indent=2, by_alias=True)
-    if isinstance(view, QuoteView):
-        return quote_csv(view) if fmt == "csv" else quote_text(view, fmt)
-    if isinstance(view, PlanView):
-        return plan_csv(view) if fmt == "csv" else plan_text(view, fmt)
-    if isinstance(view, ComparisonView):
-        if fmt == "csv":
-            return render_rows(view.rows, fmt)
-        return render_rows(_money_cells(view.rows, view.currency), fmt, title="Comparison")
-    if isinstance(view, SensitivityView):
-        return sensitivity_text(view, fmt)
-    raise TypeError(f"no renderer for {type(view).__name__}")
+    named = tables(view)
+    if fmt in ("csv", "json") or table is not None:
+        name = table or CSV_DEFAULT[type(view)]
+        if name not in named:
+            raise ScenarioError(
+                f"'{name}' is not a table of this report: {', '.join(named)}", "--table"
+            )
+        t = named[name]
+        if fmt == "json":
+            return to_json(t.rows)
+        title = None if fmt == "csv" else t.title
+        return render_rows(t.rows, fmt, title=title, term=term, optional=t.optional)
+    head = _heading(view, fmt, term)
+    parts = [head] if head else []
+    for name, t in named.items():
+        if t.rows:
+            parts.append(render_rows(t.rows, fmt, title=t.title, term=term, optional=t.optional))
+        elif name == "findings":  # "none" is an answer too
+            parts.append(_heading_only(t.title, fmt, "none"))
+        elif name == "shock":
+            parts.append(_heading_only(t.title, fmt, ""))
+    parts += _notes(view)
+    return "\n\n".join(parts)
 
 
 def check_finite(view: BaseModel) -> None:
@@ -43,21 +79,79 @@ def check_finite(view: BaseModel) -> None:
         )
 
 
+def tables(view: BaseModel) -> dict[str, Table]:
+    """Every table of a report, by name, in the order shown."""
+    if isinstance(view, QuoteView):
+        return quote_tables(view)
+    if isinstance(view, PlanView):
+        out = quote_tables(view.quote)
+        out.pop("uncertainty", None)
+        title = "Placements — " + "; ".join(placement_summary(view))
+        out["placements"] = Table(title, placement_rows(view), ("provider", "days", "devices"))
+        if view.uncertainty is not None:
+            out["uncertainty"] = uncertainty_table(view.uncertainty, view.quote.currency)
+        if view.shock is not None:
+            out["shock"] = shock_table(view.shock, view.quote.currency)
+        return out
+    if isinstance(view, ComparisonView):
+        return {"comparison": Table("Comparison", view.rows), "parts": Table("Parts", _parts(view))}
+    if isinstance(view, SensitivityView):
+        return {"sensitivity": sensitivity_table(view)}
+    raise TypeError(f"no renderer for {type(view).__name__}")
+
+
+def _heading_only(title: str, fmt: str, body: str) -> str:
+    if fmt == "html":
+        return f"<h2>{html.escape(title)}</h2>\n<p>{body}</p>"
+    if fmt == "markdown":
+        return f"## {title}\n\n{body}".rstrip()
+    return f"{title}\n{body}".rstrip()
+
+
 def _m(amount: float) -> str:
+    """An amount in a sentence: separators and cents."""
     return f"{amount:,.2f}"
 
 
-def _money_cells(rows: list[dict[str, Any]], cur: str) -> list[dict[str, Any]]:
-    """Money rows of a comparison shown in cents, so the shown parts add up to the shown total
-    (rounded to whole units they did not)."""
-    label = next(iter(rows[0])) if rows else ""
-    return [
-        {
-            k: _m(v) if isinstance(v, float) and r[label].endswith(f"({cur})") else v
-            for k, v in r.items()
-        }
-        for r in rows
+def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
+    import textwrap
+
+    if isinstance(view, PlanView):
+        view = view.quote
+    if not isinstance(view, QuoteView):
+        return ""
+    head = f"{view.name} — as of {view.as_of} — total {_m(view.total)} {view.currency}"
+    if view.unpriced:
+        head += f" (excludes unpriced: {', '.join(view.unpriced)})"
+    other = "amortised" if view.accounting == "project" else "project"
+    lines = [
+        head,
+        f"{view.accounting} accounting; {other} view: {_m(view.total_other_view)} {view.currency}",
     ]
+    if fmt == "markdown":
+        return f"# {lines[0]}\n\n{lines[1]}"
+    if fmt == "html":
+        return ""  # the HTML page has its own heading
+    if term.width is not None:
+        lines = [textwrap.fill(line, term.width) for line in lines]
+    return "\n".join(lines)
+
+
+def _notes(view: BaseModel) -> list[str]:
+    notes = []
+    if isinstance(view, SensitivityView) and any(s.swing == 0 for s in view.swings):
+        notes.append(
+            "A swing of 0 means the input changes the work but not the bill: a commitment's"
+            " minimum term, whole instances or servers, or a fixed device count absorbs it."
+        )
+    shown = view.quote if isinstance(view, PlanView) else view
+    if getattr(view, "uncertainty", None) is not None or getattr(shown, "uncertainty", None):
+        notes.append(
+            "Uncertainty: quoted = the headline figure (listed prices, default efficiencies); "
+            "quoted at = its rank among the samples (P50 = the median; a listed price at the low "
+            "end of its range puts the headline low)."
+        )
+    return notes
 
 
 def _items(d: QuoteView) -> list[LineItemView]:
@@ -66,135 +160,113 @@ def _items(d: QuoteView) -> list[LineItemView]:
     ]
 
 
-def quote_csv(d: QuoteView) -> str:
-    """One table a spreadsheet can sum: the line items, then the total they add up to, then the
-    findings (a blocked plan must not look clean in CSV either)."""
-    rows: list[dict[str, Any]] = [
-        {"section": "line_item", **item.model_dump()} for item in _items(d)
-    ]
-    rows.append({"section": "total", "amount": d.total, "currency": d.currency})
-    rows += [
-        {"section": "cash_flow", "description": m.month, "component": kind, "amount": amount,
-         "currency": d.currency}
-        for m in d.cash_flow
-        for kind, amount in m.model_dump().items()
-        if kind not in ("month", "total") and amount
-    ]  # fmt: skip
-    rows += [
-        {
-            "section": f"finding:{f.severity}",
-            "phase": f.phase or "",
-            "component": f.code,
-            "description": f.message,
-        }
-        for f in d.findings
-    ]
-    if d.uncertainty is not None:
-        rows += [
-            {"section": "uncertainty", "phase": name, "component": label, "description": note}
-            | {"amount": amount, "currency": d.currency}
-            for name, label, amount, note in _percentile_rows(d.uncertainty)
-        ]
-    cols = [
-        "section", "phase", "region", "component", "description", "quantity", "unit",
-        "unit_price", "unit_currency", "fx_per_usd", "amount", "currency",
-    ]  # fmt: skip
-    return render_rows(rows, "csv", cols)
-
-
-def quote_text(d: QuoteView, fmt: str) -> str:
-    md = fmt == "markdown"
-    head = f"{d.name} — as of {d.as_of} — total {_m(d.total)} {d.currency}"
-    if d.unpriced:
-        head += f" (excludes unpriced: {', '.join(d.unpriced)})"
-    other = "amortised" if d.accounting == "project" else "project"
-    head += f"\n{d.accounting} accounting; {other} view: {_m(d.total_other_view)} {d.currency}"
-    out = [f"# {head}" if md else head, *_quote_tables(d, fmt)]
-    if d.findings:
-        rows = [
-            {"severity": f.severity, "code": f.code, "phase": f.phase or "", "message": f.message}
-            for f in d.findings
-        ]
-        out.append(render_rows(rows, fmt, title="Findings"))
-    else:
-        out.append("## Findings\n\nnone" if md else "Findings\nnone")
-    assumptions = [{"assumption": k, "value": _assumption(v)} for k, v in d.assumptions.items()]
-    out.append(render_rows(assumptions, fmt, title="Assumptions"))
-    if d.uncertainty is not None:
-        out.append(uncertainty_text(d.uncertainty, d.currency, fmt))
-    return "\n\n".join(out)
-
-
-def _quote_tables(d: QuoteView, fmt: str) -> list[str]:
-    """Phases, line items, transfers, and the totals by region and by billing currency."""
+def quote_tables(d: QuoteView) -> dict[str, Table]:
     cur = d.currency
-    phase_rows = [
-        {
-            "phase": p.name,
-            "kind": p.kind,
-            "region": p.region,
-            "accelerator": p.accelerator,
-            "pricing": p.pricing,
-            "devices": p.devices,
-            "device_hours": p.device_hours,
-            "wall_clock_days": p.wall_clock_days,
-            "start": p.start,
-            "end": p.end,
-            f"cost ({cur})": _m(p.cost) if p.priced else "unpriced",
-        }
-        for p in d.phases
-    ]
-    items = [
-        {
-            "phase": i.phase,
-            "component": i.component,
-            "description": i.description,
-            "quantity": i.quantity,
-            "unit": i.unit,
-            "unit price": f"{cell(i.unit_price)} {i.unit_currency}",
-            f"amount ({cur})": _m(i.amount),
-        }
-        for i in _items(d)
-    ]
-    out = [
-        render_rows(phase_rows, fmt, title="Phases"),
-        render_rows(items, fmt, title="Line items"),
-    ]
-    if d.transfers:
-        rows = [
-            {
-                "from": t.from_,
-                "to": t.to,
-                "what": t.what,
-                "gigabytes": t.gigabytes,
-                "hours": t.hours,
-                "route": t.route,
-                f"cost ({cur})": _m(t.cost),
-            }
-            for t in d.transfers
-        ]
-        out.append(render_rows(rows, fmt, title="Transfers"))
-    by_region = [{"region": k, f"cost ({cur})": _m(v)} for k, v in d.by_region.items()]
-    by_cur = [
-        {
-            "billed in": k,
-            "amount (billed currency)": _m(v.amount),
-            f"amount ({cur})": _m(v.converted),
-        }
-        for k, v in d.by_currency.items()
-    ]
-    out.append(render_rows(by_region, fmt, title="By region"))
-    out.append(render_rows(by_cur, fmt, title="By currency"))
-    out.append(cash_flow_text(d, fmt))
+    out: dict[str, Table] = {
+        "phases": Table(
+            "Phases",
+            [_phase_row(p, cur) for p in d.phases],
+            ("priced", "end", "start", "kind", "device_hours"),
+        ),
+        "line-items": Table(
+            "Line items",
+            [_item_row(i, cur) for i in _items(d)],
+            ("fx_per_usd", "unit_currency", "region", "unit_price"),
+        ),
+        "transfers": Table(
+            "Transfers",
+            [
+                {
+                    "from": t.from_,
+                    "to": t.to,
+                    "what": t.what,
+                    "gigabytes": t.gigabytes,
+                    "hours": t.hours,
+                    "route": t.route,
+                    f"cost ({cur})": Cents(t.cost),
+                }
+                for t in d.transfers
+            ],
+            ("hours", "what"),
+        ),
+        "by-region": Table(
+            "By region",
+            [{"region": k, f"cost ({cur})": Cents(v)} for k, v in d.by_region.items()],
+        ),
+        "by-currency": Table(
+            "By billing currency",
+            [
+                {
+                    "billed in": k,
+                    "amount (billed currency)": Cents(v.amount),
+                    f"amount ({cur})": Cents(v.converted),
+                }
+                for k, v in d.by_currency.items()
+            ],
+        ),
+        "cash-flow": Table(
+            f"Cash flow by month ({cur})",
+            [
+                {
+                    "month": m.month,
+                    **{k: Cents(v) for k, v in m.model_dump().items() if k != "month"},
+                }
+                for m in d.cash_flow
+            ],
+            ("transfer", "operations", "energy"),
+        ),
+        "findings": Table(
+            "Findings",
+            [
+                {
+                    "severity": f.severity,
+                    "code": f.code,
+                    "phase": f.phase or "",
+                    "message": f.message,
+                }
+                for f in d.findings
+            ],
+        ),
+        "assumptions": Table(
+            "Assumptions",
+            [{"assumption": k, "value": _assumption(v)} for k, v in d.assumptions.items()],
+        ),
+    }
+    if d.uncertainty is not None:
+        out["uncertainty"] = uncertainty_table(d.uncertainty, cur)
     return out
 
 
-def cash_flow_text(d: QuoteView, fmt: str) -> str:
-    months = [
-        {"month": m.month, **{k: _m(v) for k, v in m.model_dump().items() if k != "month"}}
-        for m in d.cash_flow
-    ]
-    return render_rows(months, fmt, title=f"Cash flow by month ({d.currency})")
+def _phase_row(p: Any, cur: str) -> dict[str, Any]:
+    return {
+        "phase": p.name,
+        "kind": p.kind,
+        "region": p.region,
+        "accelerator": p.accelerator,
+        "pricing": p.pricing,
+        "devices": p.devices,
+        "device_hours": p.device_hours,
+        "wall_clock_days": p.wall_clock_days,
+        "start": p.start,
+        "end": p.end,
+        f"cost ({cur})": Cents(p.cost) if p.priced else None,
+        "priced": p.priced,
+    }
+
+
+def _item_row(i: LineItemView, cur: str) -> dict[str, Any]:
+    return {
+        "phase": i.phase,
+        "region": i.region,
+        "component": i.component,
+        "description": i.description,
+        "quantity": i.quantity,
+        "unit": i.unit,
+        "unit_price": i.unit_price,
+        "unit_currency": i.unit_currency,
+        "fx_per_usd": i.fx_per_usd,
+        f"amount ({cur})": Cents(i.amount),
+    }
 
 
 def _assumption(value: Any) -> str:
@@ -202,100 +274,73 @@ def _assumption(value: Any) -> str:
         return "; ".join(f"{k}={_assumption(v)}" for k, v in value.items())
     if isinstance(value, list):
         return "; ".join(_assumption(v) for v in value)
-    return str(cell(value))
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
 
 
-def uncertainty_text(u: UncertaintyView, cur: str, fmt: str) -> str:
+def uncertainty_table(u: UncertaintyView, cur: str) -> Table:
     rows = [
         {
             "": p.name,
-            f"P10 ({cur})": _m(p.p10),
-            f"P50 ({cur})": _m(p.p50),
-            f"P90 ({cur})": _m(p.p90),
-            f"quoted ({cur})": _m(p.point),
+            f"P10 ({cur})": Cents(p.p10),
+            f"P50 ({cur})": Cents(p.p50),
+            f"P90 ({cur})": Cents(p.p90),
+            f"quoted ({cur})": Cents(p.point),
             "quoted at": f"P{p.point_rank * 100:.0f}",
         }
         for p in u.percentiles
     ]
-    title = f"Uncertainty ({u.samples:,} samples, seed {u.seed})"
-    note = (
-        "quoted = the headline figure (listed prices, default efficiencies); quoted at = its "
-        "rank among the samples (P50 = the median; a listed price at the low end of its range "
-        "puts the headline low)"
-    )
-    return f"{render_rows(rows, fmt, title=title)}\n\n{note}"
+    return Table(f"Uncertainty ({u.samples:,} samples, seed {u.seed})", rows)
 
 
-def _percentile_rows(u: UncertaintyView) -> list[tuple[str, str, float, str]]:
-    """(name, P10 | P50 | P90 | quoted, amount, note) per percentile: the CSV formats' rows."""
+def placement_rows(d: PlanView) -> Rows:
+    """Per placed phase its candidates: the chosen one, runners-up and the best rejected."""
+    cur = d.quote.currency
+    return [
+        {
+            "phase": p.phase,
+            "#": a.rank,
+            "accelerator": a.accelerator,
+            "region": a.region,
+            "pricing": a.pricing,
+            "provider": a.provider,
+            "devices": a.devices,
+            "days": a.wall_clock_days,
+            f"cost ({cur})": None if a.cost is None else Cents(a.cost),
+            "verdict": a.verdict,
+        }
+        for p in d.placements
+        for a in p.alternatives
+    ]
+
+
+def placement_summary(d: PlanView) -> list[str]:
+    """One sentence per placed phase: how many options, how many allowed, why the others not."""
     out = []
-    for p in u.percentiles:
-        out += [(p.name, f"P{k}", getattr(p, f"p{k}"), "") for k in (10, 50, 90)]
-        rank = f"the headline figure, at P{p.point_rank * 100:.0f} of the samples"
-        out.append((p.name, "quoted", p.point, f"{rank} ({u.samples:,}, seed {u.seed})"))
+    for p in d.placements:
+        removed = ", ".join(f"{k} {v:,}" for k, v in p.removed.items() if v) or "none"
+        out.append(
+            f"{p.phase}: {p.allowed:,} of {p.candidates:,} options allowed (removed: {removed})"
+        )
     return out
 
 
-def plan_csv(d: PlanView) -> str:
-    rows = [{"phase": p.phase, **a.model_dump()} for p in d.placements for a in p.alternatives]
-    if d.uncertainty is not None:
-        cols = list(Alternative.model_fields)
-        rows += [
-            {
-                "phase": name,
-                **dict.fromkeys(cols),
-                "cost": amount,
-                "verdict": f"{label}: {note}" if note else label,
-            }
-            for name, label, amount, note in _percentile_rows(d.uncertainty)
-        ]
-    return render_rows(rows, "csv")
-
-
-def plan_text(d: PlanView, fmt: str) -> str:
-    cur = d.quote.currency
-    out = [quote_text(d.quote, fmt)]
-    for p in d.placements:
-        removed = ", ".join(f"{k} {v:,}" for k, v in p.removed.items() if v) or "none"
-        rows = [
-            {
-                "#": a.rank,
-                "accelerator": a.accelerator,
-                "region": a.region,
-                "pricing": a.pricing,
-                "provider": a.provider,
-                "devices": a.devices or "",
-                "days": a.wall_clock_days if a.devices else "",
-                f"cost ({cur})": "" if a.cost is None else _m(a.cost),
-                "verdict": a.verdict,
-            }
-            for a in p.alternatives
-        ]
-        title = (
-            f"Placement of {p.phase}: {p.allowed:,} of {p.candidates:,} options allowed "
-            f"(removed: {removed})"
-        )
-        out.append(render_rows(rows, fmt, title=title))
-    if d.uncertainty is not None:
-        out.append(uncertainty_text(d.uncertainty, cur, fmt))
-    if d.shock is not None:
-        out.append(shock_text(d.shock, cur, fmt))
-    return "\n\n".join(out)
-
-
-def shock_text(s: ShockView, cur: str, fmt: str) -> str:
+def shock_table(s: ShockView, cur: str) -> Table:
     rows = [
         {
             "phase": r.phase,
             "rule": r.rule,
             "before": r.before,
             "after": r.after,
-            f"extra cost ({cur})": _m(r.extra_cost),
-            f"cost of the rule ({cur})": _m(r.rule_cost),
-            "extra days": f"{r.extra_days:+.1f}",
+            f"extra cost ({cur})": Cents(r.extra_cost),
+            f"cost of the rule ({cur})": Cents(r.rule_cost),
+            "extra days": r.extra_days,
         }
         for r in s.replanned
     ]
+    # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
+    # must not read as a ban saving money.
     # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
     # must not read as a ban saving money.
     title = (
@@ -307,33 +352,37 @@ def shock_text(s: ShockView, cur: str, fmt: str) -> str:
             f" (of which {_m(s.replacement)} from re-placing the fixed sites it blocks at "
             "their cheapest allowed option)"
         )
-    return render_rows(rows, fmt, title=title) if rows else f"{title}\nno phase affected"
+    return Table(title + ("" if rows else "; no phase affected"), rows)
 
 
-def sensitivity_text(v: SensitivityView, fmt: str) -> str:
+def sensitivity_table(v: SensitivityView) -> Table:
     cur = v.currency
-    money = fmt != "csv"  # a spreadsheet gets numbers, a reader separators and cents
-
-    def m(x: float) -> float | str:
-        return _m(x) if money else x
-
     rows = [
         {
             "input": s.input,
             "low": s.low,
             "high": s.high,
-            f"total at low ({cur})": m(s.total_at_low),
-            f"total at high ({cur})": m(s.total_at_high),
-            f"swing ({cur})": m(s.swing),
+            f"total at low ({cur})": Cents(s.total_at_low),
+            f"total at high ({cur})": Cents(s.total_at_high),
+            f"swing ({cur})": Cents(s.swing),
         }
         for s in v.swings
     ]
-    if fmt == "csv":
-        return render_rows(rows, fmt)
-    text = render_rows(rows, fmt, title=f"Sensitivity of {v.name}: total {_m(v.total)} {cur}")
-    if any(s.swing == 0 for s in v.swings):
-        text += (
-            "\n\nA swing of 0 means the input changes the work but not the bill: a commitment's"
-            " minimum term, whole instances or servers, or a fixed device count absorbs it."
-        )
-    return text
+    return Table(f"Sensitivity of {v.name}: total {_m(v.total)} {cur}", rows)
+
+
+def _parts(v: ComparisonView) -> Rows:
+    """One row per scenario and phase or transfer: the parts each total is the sum of."""
+    rows: Rows = []
+    for name, q in zip(v.scenarios, v.quotes, strict=True):
+        rows += [
+            {"scenario": name, "part": "phase", "name": p.name, "where":
+             f"{p.accelerator} @ {p.region} ({p.pricing})", f"cost ({v.currency})": Cents(p.cost)}
+            for p in q.phases
+        ]  # fmt: skip
+        rows += [
+            {"scenario": name, "part": "transfer", "name": f"{t.from_} -> {t.to}",
+             "where": t.route, f"cost ({v.currency})": Cents(t.cost)}
+            for t in q.transfers
+        ]  # fmt: skip
+    return rows

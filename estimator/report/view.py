@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from estimator.costing import LineItem
 from estimator.findings import Finding
-from estimator.quoting import OfferUsed, Quote
+from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
 from estimator.timeline import Month
 from estimator.transfers import TransferQuote

@@ -1,0 +1,124 @@
+"""`splitcompute chart KIND FILE... -o FILE.svg|png`: one chart of a quote, plan or comparison."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from estimator.cli.app import (
+    CatalogDir,
+    CurrencyOpt,
+    ForceOpt,
+    OutputOpt,
+    SeedOpt,
+    app,
+    clean_errors,
+    load_catalog,
+    parse_date,
+)
+from estimator.cli.output import check_output, emit, progress
+
+if TYPE_CHECKING:
+    from estimator.report.charts import Chart
+    from pricing import Catalog
+
+KINDS = ("cost", "regions", "timeline", "cash-flow", "uncertainty", "tornado", "compare")
+
+
+@app.command("chart")
+@clean_errors
+def chart_cmd(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="cost (by phase and component), regions (by region and currency), timeline, "
+            "cash-flow, uncertainty (P10/P50/P90), tornado (sensitivity) or compare."
+        ),
+    ],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE...", help="Scenario file (compare: two or more); - for stdin."
+        ),
+    ],
+    output: OutputOpt = None,
+    force: ForceOpt = False,
+    samples: Annotated[
+        int, typer.Option("--samples", help="Monte-Carlo samples for the uncertainty chart.")
+    ] = 10_000,
+    seed: SeedOpt = 0,
+    swing: Annotated[
+        float, typer.Option(help="tornado: +/- fraction for inputs without a catalog range.")
+    ] = 0.2,
+    currency: CurrencyOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Prices, rates and rules as of this date.")
+    ] = None,
+    catalog_dir: CatalogDir = None,
+) -> None:
+    """Draw one chart as SVG or PNG (by the --output suffix; SVG on stdout without -o).
+    Sites left to the planner are placed first."""
+    from estimator.errors import ScenarioError
+
+    if kind not in KINDS:
+        raise ScenarioError(f"'{kind}' is not one of {', '.join(KINDS)}", "chart")
+    suffix = output.suffix.lower() if output is not None else ".svg"
+    if suffix not in (".svg", ".png"):
+        raise ScenarioError("the chart file must end in .svg or .png", "--output")
+    if (kind == "compare") != (len(files) > 1):
+        need = "two or more scenario files" if kind == "compare" else "one scenario file"
+        raise ScenarioError(f"{kind} needs {need}, got {len(files)}", "chart")
+    inputs = [*files, *([catalog_dir] if catalog_dir else [])]
+    if output is not None:
+        check_output(output, force, inputs)
+    from estimator.report import charts
+
+    charts.require()  # before the work: a missing extra is said at once
+    cat = load_catalog(catalog_dir)
+    day = parse_date(as_of, "--as-of")
+    if kind == "compare":
+        from estimator.api import compare
+        from estimator.report.plan_view import comparison_view
+
+        result = compare(list(files), cat, currency=currency, as_of=day)
+        chart = charts.comparison(comparison_view(result))
+    else:
+        chart = _one(kind, files[0], cat, currency, day, samples, seed, swing)
+    emit(charts.png(chart) if suffix == ".png" else charts.svg(chart), output, force, inputs)
+
+
+def _one(
+    kind: str,
+    file: Path,
+    cat: Catalog,
+    currency: str | None,
+    day: date | None,
+    samples: int,
+    seed: int,
+    swing: float,
+) -> Chart:
+    from estimator.api import percentiles, plan, sensitivity
+    from estimator.report import charts
+    from estimator.report.plan_view import sensitivity_view
+    from estimator.report.view import quote_view, uncertainty_view
+    from estimator.scenario_file import load_scenario
+
+    planned = plan(load_scenario(file), cat, currency=currency, as_of=day)
+    q = quote_view(planned.quote)
+    if kind == "uncertainty":
+        with progress(samples, "Monte Carlo") as step:
+            pct = percentiles(planned, cat, samples=samples, seed=seed, progress=step)
+        return charts.uncertainty(uncertainty_view(pct, samples, seed), q.currency)
+    if kind == "tornado":
+        swings = sensitivity(planned, cat, swing=swing)
+        return charts.tornado(sensitivity_view(planned.quote, swings))
+    draw = {
+        "cost": charts.cost_by_phase,
+        "regions": charts.by_region_and_currency,
+        "timeline": charts.timeline,
+        "cash-flow": charts.cash_flow,
+    }
+    return draw[kind](q)

@@ -1,0 +1,228 @@
+"""Charts drawn from the view models, with matplotlib (the `charts` extra).
+
+matplotlib renders SVG and PNG itself, offline, with no browser or JavaScript runtime, and its
+SVG embeds in a self-contained HTML report and prints sharply. Each function takes a view and
+returns a `Chart` (title + figure); `svg` / `png` turn it into text or bytes. Figures use the
+non-interactive Agg/SVG backends, so nothing opens a window.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from estimator.errors import ScenarioError
+from estimator.report.plan_view import ComparisonView, SensitivityView
+from estimator.report.view import QuoteView, UncertaintyView
+
+COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations", "transfer")
+COLORS = {
+    "compute": "#4C78A8",
+    "capital": "#F58518",
+    "resale": "#B0B0B0",
+    "hardware": "#E45756",
+    "energy": "#54A24B",
+    "operations": "#EECA3B",
+    "transfer": "#B279A2",
+    "rent": "#4C78A8",
+}
+
+
+@dataclass
+class Chart:
+    name: str
+    title: str
+    figure: Any  # matplotlib.figure.Figure
+
+
+MISSING = "charts need matplotlib: pip install 'splitcompute[charts]'"
+
+
+def require() -> None:
+    """Raise the one-line error now if the charts extra is not installed."""
+    _plt()
+
+
+def _plt() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ScenarioError(MISSING, "charts") from None
+    # Text stays text (small, searchable, sharp in print); no creation date in the file.
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    return plt
+
+
+def svg(chart: Chart) -> str:
+    """The chart as an SVG element (no XML prologue: it is inlined in HTML as well). Its ids
+    are salted with the chart's name so several charts in one page never share one."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"splitcompute-{chart.name}"}):
+        chart.figure.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    _plt().close(chart.figure)
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def png(chart: Chart) -> bytes:
+    buf = io.BytesIO()
+    chart.figure.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+    _plt().close(chart.figure)
+    return buf.getvalue()
+
+
+def _money_axis(ax: Any, cur: str, axis: str = "x") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _: _short(v))
+    (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
+    (ax.set_xlabel if axis == "x" else ax.set_ylabel)(cur)
+
+
+def _short(v: float) -> str:
+    for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:,.1f}{unit}"
+    return f"{v:,.0f}"
+
+
+def cost_by_phase(q: QuoteView) -> Chart:
+    """Stacked bars: each phase's cost by component (resale below zero), and the transfers."""
+    plt = _plt()
+    names = [p.name for p in q.phases] + (["transfers"] if q.transfers else [])
+    parts: dict[str, list[float]] = {c: [0.0] * len(names) for c in COMPONENTS}
+    for n, p in enumerate(q.phases):
+        for item in p.line_items:
+            parts[item.component][n] += item.amount
+    if q.transfers:
+        parts["transfer"][-1] = sum(t.cost for t in q.transfers)
+    fig, ax = plt.subplots(figsize=(8, 0.6 * len(names) + 1.5))
+    pos, neg = [0.0] * len(names), [0.0] * len(names)
+    for comp in COMPONENTS:
+        vals = parts[comp]
+        if not any(vals):
+            continue
+        left = [neg[i] if v < 0 else pos[i] for i, v in enumerate(vals)]
+        ax.barh(names, vals, left=left, color=COLORS[comp], label=comp)
+        for i, v in enumerate(vals):
+            (neg if v < 0 else pos)[i] += v
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.6)
+    _money_axis(ax, q.currency)
+    ax.legend(loc="lower right", fontsize=8)
+    return Chart("cost", f"Cost by phase and component ({q.currency})", fig)
+
+
+def by_region_and_currency(q: QuoteView) -> Chart:
+    plt = _plt()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
+    left.bar(list(q.by_region), list(q.by_region.values()), color="#4C78A8")
+    left.set_title("by region", fontsize=10)
+    right.bar(list(q.by_currency), [v.converted for v in q.by_currency.values()], color="#F58518")
+    right.set_title(f"by billing currency (in {q.currency})", fontsize=10)
+    for ax in (left, right):
+        _money_axis(ax, q.currency, "y")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    return Chart("regions", f"Cost by region and by billing currency ({q.currency})", fig)
+
+
+def timeline(q: QuoteView) -> Chart:
+    """Each phase's planning window (light) and its run (solid)."""
+    plt = _plt()
+    import matplotlib.dates as mdates
+
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(q.phases) + 1.5))
+    for n, p in enumerate(q.phases):
+        color = "#4C78A8" if p.kind == "train" else "#54A24B"
+        start = mdates.date2num(p.start)  # type: ignore[no-untyped-call]
+        window = (p.end - p.start).days
+        ax.barh(n, window, left=start, color=color, alpha=0.25)
+        run = min(p.wall_clock_days, window) or window
+        ax.barh(n, run, left=start, color=color)
+    ax.set_yticks(range(len(q.phases)), [p.name for p in q.phases])
+    ax.invert_yaxis()
+    ax.xaxis_date()
+    fig.autofmt_xdate()
+    return Chart("timeline", "Timeline: planning windows (light) and runs (solid)", fig)
+
+
+def cash_flow(q: QuoteView) -> Chart:
+    plt = _plt()
+    months = [m.month for m in q.cash_flow]
+    kinds = ("rent", "capital", "resale", "energy", "operations", "transfer")
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(months) + 2), 3.5))
+    pos, neg = [0.0] * len(months), [0.0] * len(months)
+    for kind in kinds:
+        vals = [getattr(m, kind) for m in q.cash_flow]
+        if not any(vals):
+            continue
+        bottom = [neg[i] if v < 0 else pos[i] for i, v in enumerate(vals)]
+        ax.bar(months, vals, bottom=bottom, color=COLORS.get(kind, "#999999"), label=kind)
+        for i, v in enumerate(vals):
+            (neg if v < 0 else pos)[i] += v
+    ax.axhline(0, color="black", linewidth=0.6)
+    _money_axis(ax, q.currency, "y")
+    ax.tick_params(axis="x", labelrotation=90, labelsize=7)
+    ax.legend(fontsize=8, ncols=3)
+    return Chart("cash-flow", f"Cash flow by month ({q.currency})", fig)
+
+
+def uncertainty(u: UncertaintyView, cur: str) -> Chart:
+    """P10-P90 range, P50 and the quoted figure of each phase and the total."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(u.percentiles) + 1.5))
+    for n, p in enumerate(u.percentiles):
+        ax.plot([p.p10, p.p90], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
+        ax.plot([p.p50], [n], "|", color="#4C78A8", markersize=16, label="P50" if n == 0 else None)
+        ax.plot([p.point], [n], "o", color="#E45756", label="quoted" if n == 0 else None)
+    ax.set_yticks(range(len(u.percentiles)), [p.name for p in u.percentiles])
+    ax.invert_yaxis()
+    _money_axis(ax, cur)
+    ax.legend(fontsize=8)
+    return Chart("uncertainty", f"P10-P90 over {u.samples:,} samples ({cur})", fig)
+
+
+def tornado(s: SensitivityView) -> Chart:
+    plt = _plt()
+    swings = s.swings[:12]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(swings) + 1.5))
+    for n, w in enumerate(swings):
+        lo, hi = sorted((w.total_at_low - s.total, w.total_at_high - s.total))
+        ax.barh(n, hi - lo, left=lo, color="#F58518")
+    ax.set_yticks(range(len(swings)), [w.input for w in swings], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", linewidth=0.6)
+    _money_axis(ax, f"change of the total ({s.currency})")
+    return Chart("tornado", f"Sensitivity of the total ({s.currency})", fig)
+
+
+def comparison(c: ComparisonView) -> Chart:
+    plt = _plt()
+    names = c.scenarios
+    phases = list(dict.fromkeys(p.name for q in c.quotes for p in q.phases))
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(names) + 1.5))
+    left = [0.0] * len(names)
+    for phase in phases:
+        vals = [next((p.cost for p in q.phases if p.name == phase), 0.0) for q in c.quotes]
+        ax.barh(names, vals, left=left, label=phase)
+        left = [a + b for a, b in zip(left, vals, strict=True)]
+    transfers = [sum(t.cost for t in q.transfers) for q in c.quotes]
+    if any(transfers):
+        ax.barh(names, transfers, left=left, label="transfers", color=COLORS["transfer"])
+    ax.invert_yaxis()
+    _money_axis(ax, c.currency)
+    ax.legend(fontsize=8)
+    return Chart("compare", f"Scenarios side by side ({c.currency})", fig)
+
+
+def quote_charts(q: QuoteView) -> list[Chart]:
+    charts = [cost_by_phase(q), by_region_and_currency(q), timeline(q), cash_flow(q)]
+    if q.uncertainty is not None:
+        charts.append(uncertainty(q.uncertainty, q.currency))
+    return charts

@@ -1,0 +1,181 @@
+"""What a quote returns: `Quote`, its `PhaseQuote`s and the `OfferUsed` of each, with frames.
+
+Amounts are unrounded; totals and phase costs are `Money` (a float that knows its currency and
+prints in cents). The report layer rounds for display; the frames give the unrounded figures
+for scripts (`Quote.phases_frame()` and friends).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from estimator.costing import LineItem
+from estimator.findings import Finding
+from estimator.money import Money
+from estimator.timeline import Month
+from estimator.transfers import TransferQuote
+
+
+class OfferUsed(BaseModel):
+    """The catalog row a phase is priced at."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    provider: str
+    instance: str
+    pricing: str
+    region: str
+    basis: str
+    """published, reported, estimate or derived (pricing/data/README.md)."""
+    as_of: date
+    """The date the row's figure was valid."""
+    source: str
+    evidence: str | None
+    """listed / sku / reported (rented offers); None for bought hardware."""
+
+
+class PhaseQuote(BaseModel):
+    """One phase placed and priced: `cost` is the sum of its line items."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+
+    name: str
+    kind: Literal["train", "serve"]
+    region: str
+    country: str
+    accelerator: str
+    pricing: str
+    provider: str
+    instance: str
+    devices: int
+    device_hours: float
+    wall_clock_days: float
+    start: date
+    end: date
+    """The end of the phase's planning window (see estimator.timeline)."""
+    cost: float
+    """Sum of the line items, in the quote's currency (Money)."""
+    cost_other_view: float
+    """The same placement in the other accounting view."""
+    priced: bool
+    """False: nothing to price it at (its cost is 0 and the total excludes it)."""
+    line_items: list[LineItem]
+    offer: OfferUsed | None
+    """The catalog row used; None when the site has no option to price it at."""
+    physics: dict[str, Any]
+    """The physics figures of the placement (FLOPs, MFU, layout; tokens/s, batch, TPOT...)."""
+
+
+class Quote(BaseModel):
+    """Devices, time and money of every phase and transfer, the findings and the assumptions
+    (which offers, rates and dates were used).
+
+    `total`, `total_other_view` and each phase's and transfer's `cost` are `Money` in
+    `currency`, unrounded; `print(q.total)` shows cents. Frames: `phases_frame()`,
+    `line_items_frame()` (also `to_polars()`), `transfers_frame()`, `cash_flow_frame()`.
+    """
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    name: str
+    as_of: date
+    currency: str
+    accounting: str
+    """project (what the plan commits) or amortised (the hours used)."""
+    total: float
+    total_other_view: float
+    """The same plan in the other accounting view."""
+    phases: list[PhaseQuote]
+    transfers: list[TransferQuote]
+    cash_flow: list[Month] = Field(default_factory=list)
+    """What is paid in which month (the project view: the cash)."""
+    findings: list[Finding]
+    assumptions: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _money(self) -> Quote:
+        cur = self.currency
+        self.total = Money(self.total, cur)
+        self.total_other_view = Money(self.total_other_view, cur)
+        self.phases = [
+            p.model_copy(
+                update={
+                    "cost": Money(p.cost, cur),
+                    "cost_other_view": Money(p.cost_other_view, cur),
+                }
+            )
+            for p in self.phases
+        ]
+        self.transfers = [t.model_copy(update={"cost": Money(t.cost, cur)}) for t in self.transfers]
+        return self
+
+    @property
+    def blocked(self) -> bool:
+        """True when a finding blocks the plan (a rule, a limit of the market)."""
+        return any(f.severity == "block" for f in self.findings)
+
+    def line_items(self) -> list[LineItem]:
+        return [i for p in self.phases for i in p.line_items] + [
+            i for t in self.transfers for i in t.line_items
+        ]
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per line item (unrounded): the same as `line_items_frame()`."""
+        return self.line_items_frame()
+
+    def line_items_frame(self) -> pl.DataFrame:
+        """One row per line item: quantity x unit_price in unit_currency, and amount in the
+        quote's currency (unrounded)."""
+        return pl.DataFrame([i.model_dump() for i in self.line_items()], schema=_schema(LineItem))
+
+    def phases_frame(self) -> pl.DataFrame:
+        """One row per phase: where it runs, devices, device-hours, days, its window, cost and
+        cost in the other accounting view (unrounded)."""
+        rows = [
+            {
+                **p.model_dump(exclude={"line_items", "offer", "physics"}),
+                "cost": float(p.cost),
+                "cost_other_view": float(p.cost_other_view),
+                "currency": self.currency,
+            }
+            for p in self.phases
+        ]
+        return pl.DataFrame(rows, infer_schema_length=None)
+
+    def transfers_frame(self) -> pl.DataFrame:
+        """One row per transfer: from, to, what, gigabytes, hours, route and cost."""
+        rows = [
+            {
+                **t.model_dump(exclude={"line_items"}),
+                "cost": float(t.cost),
+                "currency": self.currency,
+            }
+            for t in self.transfers
+        ]
+        schema = {"from_": pl.String, "to": pl.String, "what": pl.String, "gigabytes": pl.Float64,
+                  "hours": pl.Float64, "route": pl.String, "cost": pl.Float64,
+                  "currency": pl.String}  # fmt: skip
+        return pl.DataFrame(rows, schema=schema).rename({"from_": "from"})
+
+    def cash_flow_frame(self) -> pl.DataFrame:
+        """One row per month (YYYY-MM) and one column per kind of payment (rent, capital,
+        resale, energy, operations, transfer), plus the month's total."""
+        rows = [{"month": m.month, **m.amounts, "total": sum(m.amounts.values())}
+                for m in self.cash_flow]  # fmt: skip
+        return pl.DataFrame(rows)
+
+
+def _money_fields(p: PhaseQuote, cur: str) -> dict[str, Money]:
+    return {"cost": Money(p.cost, cur), "cost_other_view": Money(p.cost_other_view, cur)}
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    """A polars schema for a flat model (so an empty list still has its columns)."""
+    kinds: dict[Any, Any] = {float: pl.Float64, int: pl.Int64, str: pl.String, date: pl.Date}
+    return {
+        name: kinds.get(field.annotation, pl.String) for name, field in model.model_fields.items()
+    }

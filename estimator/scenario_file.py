@@ -1,0 +1,163 @@
+"""Reading a scenario: a TOML, YAML or JSON file (or standard input), or data already parsed.
+
+Every problem becomes one ScenarioError naming the file and the field path, with the nearest
+known name for a typo ("did you mean ..."). The models themselves are in `estimator.scenario`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from estimator.errors import ScenarioError
+from estimator.scenario import AutoSite, ModelInput, Scenario, ServePhase, Site, TrainPhase
+from pricing.errors import shown, suggest
+from pricing.files import MAX_SCENARIO_BYTES, InputFileError, read_bounded
+
+
+def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
+    """Validate already-parsed data (a dict); errors name `source` and the field path."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise _scenario_error(exc, source) from None
+    scenario._source = source
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario from a .toml, .yaml/.yml or .json file, or from standard input when the
+    path is "-" (JSON if it starts with "{", else TOML). The file is only read."""
+    path = Path(path)
+    label = str(path)
+    try:
+        if label == "-":
+            label = "<stdin>"
+            raw = sys.stdin.buffer.read(MAX_SCENARIO_BYTES + 1)
+            if len(raw) > MAX_SCENARIO_BYTES:
+                raise ScenarioError(f"is larger than {MAX_SCENARIO_BYTES:,} bytes", label)
+        else:
+            raw = read_bounded(path, MAX_SCENARIO_BYTES, label)
+        text = raw.decode("utf-8-sig")
+    except InputFileError as exc:
+        raise ScenarioError(exc.problems[0].message, label) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"is not UTF-8 text (at byte {exc.start:,})", label) from None
+    suffix = path.suffix.lower()
+    if label == "<stdin>":
+        suffix = ".json" if text.lstrip().startswith("{") else ".toml"
+    try:
+        if suffix == ".toml":
+            data: Any = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ImportError:
+                raise ScenarioError(
+                    "reading YAML needs PyYAML: pip install 'splitcompute[yaml]'", label
+                ) from None
+            data = yaml.safe_load(text)
+        else:
+            raise ScenarioError(
+                f"unknown file type '{suffix or '(none)'}': use .toml, .yaml, .yml or .json", label
+            )
+    except ScenarioError:
+        raise
+    except Exception as exc:  # parser errors of three libraries; their message has the line
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        mark = getattr(exc, "problem_mark", None)  # PyYAML keeps the position apart
+        if mark is not None:
+            problem = getattr(exc, "problem", None) or msg
+            msg = f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+        msg = shown(msg, 200)
+        raise ScenarioError(f"not valid {suffix.lstrip('.').upper()}: {msg}", label) from None
+    if not isinstance(data, dict):
+        raise ScenarioError("the top level must be a table of fields", label)
+    return parse_scenario(data, label)
+
+
+_UNION_TAGS = ("train", "serve", "Site", "AutoSite", "literal['auto']")
+
+
+def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
+    errors = _likeliest_branch(exc.errors())
+    # A typo shows up twice: the unknown field and the missing one it meant. Name the typo.
+    errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    err = errors[0]
+    loc = [part for part in err["loc"] if part not in _UNION_TAGS]
+    path = _format_loc(loc)
+    # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
+    msg = shown(err["msg"], 200)
+    if err["type"] == "union_tag_invalid":
+        msg = f"'kind' must be one of {err['ctx']['expected_tags']} (got {_got(err['ctx']['tag'])})"
+    elif err["type"] == "extra_forbidden":
+        field = str(loc[-1])
+        known = _known_fields(loc[:-1], exc)
+        hint = suggest(field, known) if known else None
+        msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
+    elif err["type"] == "missing":
+        msg = "missing required field"
+    elif "input" in err and not isinstance(err["input"], dict | list):
+        # The value given reads best next to what was wrong, before any suggestion.
+        head, hint, tail = msg.partition(": did you mean")
+        msg = f"{head} (got {_got(err['input'])}){hint}{tail}"
+    msg = msg.removeprefix("Value error, ")
+    if len(errors) > 1:
+        msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return ScenarioError(msg, f"{source}: {path}" if path else source)
+
+
+def _got(value: object) -> str:
+    """A rejected value as the message quotes it: cut, escaped, and a string in quotes."""
+    return f"'{shown(value)}'" if isinstance(value, str) else shown(value)
+
+
+def _likeliest_branch(errors: list[Any]) -> list[Any]:
+    """A site is `Site | AutoSite | "auto"`, and pydantic reports a failure per member. Keep the
+    member the user meant: a fixed site when the table names a region or accelerator."""
+
+    def branch(err: Any) -> str | None:
+        return next((p for p in err["loc"] if p in ("Site", "AutoSite", "literal['auto']")), None)
+
+    site_input = next((e["input"] for e in errors if branch(e) == "literal['auto']"), None)
+    if isinstance(site_input, dict):
+        meant = "Site" if {"region", "accelerator"} & set(site_input) else "AutoSite"
+    else:
+        meant = "literal['auto']"
+    kept = [e for e in errors if branch(e) in (None, meant)]
+    return kept or errors
+
+
+def _format_loc(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            part = "from" if part == "from_" else shown(part)
+            out += f".{part}" if out else part
+    return out
+
+
+def _known_fields(loc: list[Any], exc: ValidationError) -> list[str]:
+    """Field names allowed at a location, for 'did you mean' on typos."""
+    if not loc:
+        return list(Scenario.model_fields)
+    head = loc[0]
+    models: dict[str, type[BaseModel]] = {"model": ModelInput}
+    if head in models and len(loc) == 1:
+        return list(models[head].model_fields)
+    if head == "phases":
+        if len(loc) >= 3 and loc[2] == "site":
+            return list(Site.model_fields) + list(AutoSite.model_fields)
+        return sorted(set(TrainPhase.model_fields) | set(ServePhase.model_fields))
+    if head == "transfers":
+        return ["from", "to", "what", "gigabytes"]
+    return []
