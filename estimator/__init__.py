@@ -4,6 +4,7 @@
     q = quote("examples/split_abroad_home.toml")   # a path, or a Scenario
     print(q.total)                                 # Money: 1,865,675,468.90 CNY
     q.phases_frame(); plan("examples/split_auto.toml").to_polars()
+    chart(q, "cost").save("cost.svg")              # needs the charts extra
 
 Errors are in one public module, `estimator.errors` (also importable from here): every error
 is a `SplitcomputeError`; `ScenarioError` = bad input, `CatalogError` = bad catalog,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     )
     from estimator.money import Money
     from estimator.planner import Plan
+    from estimator.report.charts import chart
     from estimator.results import Quote
     from estimator.scenario import Scenario
     from estimator.scenario_file import load_scenario, parse_scenario
@@ -51,6 +53,7 @@ _EXPORTS = {
     "Quote": "estimator.results",
     "Plan": "estimator.planner",
     "Money": "estimator.money",
+    "chart": "estimator.report.charts",
     "SplitcomputeError": "estimator.errors",
     "ScenarioError": "estimator.errors",
     "InfeasibleError": "estimator.errors",
@@ -69,6 +72,7 @@ __all__ = [
     "ScenarioError",
     "SplitcomputeError",
     "UnknownIdError",
+    "chart",
     "compare",
     "load_scenario",
     "parse_scenario",

@@ -135,7 +135,8 @@ def _priced(
     cat: Catalog, table: str, df: pl.DataFrame, currency: str | None, as_of: date
 ) -> pl.DataFrame:
     """Adds `price` (in `currency`, else as listed) and `_usd` (for sorting and filtering rows
-    listed in different currencies consistently)."""
+    listed in different currencies consistently); with `currency`, the row's money columns and
+    its currency column are converted too."""
     if table not in _MONEY:
         if currency is not None:
             raise ScenarioError(f"--currency does not apply to table '{table}' (it has no prices)")
@@ -154,9 +155,15 @@ def _priced(
     missing = df.filter(pl.col("per_usd").is_null())
     if not missing.is_empty():
         cat.rate(missing[cur][0], as_of)  # raises with the currency and date
-    return df.with_columns(
-        (pl.col("_usd") * per_usd_target).alias("price"), pl.lit(currency).alias(cur)
-    ).drop("per_usd")
+    # Every money column of a row is converted with its currency, so each (amount, currency)
+    # pair shown is true; the listed figure stays in list_price / list_currency.
+    factor = per_usd_target / pl.col("per_usd")
+    money = [c for c in (amount, "price_low", "price_high") if c in df.columns]
+    return (
+        df.with_columns(*(pl.col(c) * factor for c in money), pl.lit(currency).alias(cur))
+        .with_columns(pl.col(amount).alias("price"))
+        .drop("per_usd")
+    )
 
 
 def _sorted(df: pl.DataFrame, sort: str | None) -> pl.DataFrame:

@@ -398,11 +398,11 @@ class Scenario(_Strict):
             s.with_changes({"phases.pretrain.tokens": 2e13, "currency": "USD"})
             s.with_changes({"phases.0.site.region": "sg"}, accounting="amortised")
         """
-        from estimator.scenario_file import parse_scenario
+        from estimator.scenario_file import parse_scenario, set_path
 
         data = self.model_dump(by_alias=True, exclude_none=True)
         for path, value in {**(changes or {}), **fields}.items():
-            _set_path(data, path, value)
+            set_path(data, path, value)
         return parse_scenario(data, self.source)
 
     def fleet_named(self, name: str) -> Fleet:
@@ -410,41 +410,6 @@ class Scenario(_Strict):
 
     def phase(self, name: str) -> TrainPhase | ServePhase:
         return next(p for p in self.phases if p.name == name)
-
-
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set `value` at a dotted `path` of dumped scenario data (see `Scenario.with_changes`)."""
-    from estimator.errors import ScenarioError
-
-    parts = path.split(".")
-    node: Any = data
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            key: Any = _item(node, part, ".".join(parts[:i]) or path)
-        elif isinstance(node, dict):
-            key = part
-            if not last and not isinstance(node.get(key), dict | list):
-                node[key] = {}  # a site given as "auto", or an optional table not given
-        else:
-            raise ScenarioError(f"'{shown(part)}' is inside a value, not a table", path)
-        if last:
-            node[key] = value
-        else:
-            node = node[key]
-
-
-def _item(items: list[Any], part: str, where: str) -> int:
-    """The index of a list element named by its index or its `name`."""
-    from estimator.errors import ScenarioError
-
-    if part.isdigit() and int(part) < len(items):
-        return int(part)
-    names = [x.get("name") for x in items if isinstance(x, dict)]
-    if part in names:
-        return names.index(part)
-    known = ", ".join(str(n) for n in names if n) or "none"
-    raise ScenarioError(f"no element '{shown(part)}' (names: {shown(known, 200)})", where)
 
 
 def _unique(what: str, names: list[str]) -> None:

@@ -161,3 +161,34 @@ def _known_fields(loc: list[Any], exc: ValidationError) -> list[str]:
     if head == "transfers":
         return ["from", "to", "what", "gigabytes"]
     return []
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set `value` at a dotted `path` of dumped scenario data (see `Scenario.with_changes`)."""
+    parts = path.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            key: Any = _item(node, part, ".".join(parts[:i]) or path)
+        elif isinstance(node, dict):
+            key = part
+            if not last and not isinstance(node.get(key), dict | list):
+                node[key] = {}  # a site given as "auto", or an optional table not given
+        else:
+            raise ScenarioError(f"'{shown(part)}' is inside a value, not a table", path)
+        if last:
+            node[key] = value
+        else:
+            node = node[key]
+
+
+def _item(items: list[Any], part: str, where: str) -> int:
+    """The index of a list element named by its index or its `name`."""
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    names = [x.get("name") for x in items if isinstance(x, dict)]
+    if part in names:
+        return names.index(part)
+    known = ", ".join(str(n) for n in names if n) or "none"
+    raise ScenarioError(f"no element '{shown(part)}' (names: {shown(known, 200)})", where)

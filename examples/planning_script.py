@@ -1,43 +1,36 @@
-"""Sweep the pretraining deadline of the split plan and print what it does to devices and money.
+"""Sweep the pretraining deadline of the split plan: what it does to devices and money.
 
-Run: python examples/planning_script.py
-Uses only the library: load a scenario, change one field, quote, tabulate.
+Run: python examples/planning_script.py [CHART.svg|png]   (the chart needs splitcompute[charts])
+Uses only the library: one sweep over a scenario field, a polars frame, one chart.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from tabulate import tabulate
+import polars as pl
 
-from estimator import load_scenario, quote
-from pricing import load_catalog
+from estimator import chart, sweep
 
-HERE = Path(__file__).resolve().parent
+SCENARIO = Path(__file__).resolve().parent / "split_abroad_home.toml"
+DEADLINE = "phases.pretrain.deadline_days"
 
 
-def main() -> None:
-    catalog = load_catalog()
-    base = load_scenario(HERE / "split_abroad_home.toml")
-    rows = []
-    for deadline in (60, 90, 120, 180, 365):
-        data = base.model_dump(by_alias=True, exclude_none=True)
-        data["phases"][0]["deadline_days"] = deadline
-        scenario = type(base).model_validate(data)
-        q = quote(scenario, catalog)
-        pretrain = q.phases[0]
-        rows.append(
-            {
-                "deadline (days)": deadline,
-                "devices": pretrain.devices,
-                "device-hours": f"{pretrain.device_hours:,.0f}",
-                "pretrain (M CNY)": f"{pretrain.cost / 1e6:,.1f}",
-                "total (M CNY)": f"{q.total / 1e6:,.1f}",
-                "blocked": "yes" if q.blocked else "no",
-            }
+def main(chart_file: str = "deadline_sweep.svg") -> pl.DataFrame:
+    frame = sweep(SCENARIO, {DEADLINE: [60, 90, 120, 180, 365]})
+    print(
+        frame.select(
+            pl.col(DEADLINE).alias("deadline (days)"),
+            (pl.col("cost:pretrain") / 1e6).round(1).alias("pretrain (M)"),
+            (pl.col("total") / 1e6).round(1).alias("total (M)"),
+            "currency",
+            "blocked",
         )
-    print(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
+    )
+    print(f"chart: {chart(frame, x=DEADLINE).save(chart_file)}")
+    return frame
 
 
 if __name__ == "__main__":
-    main()
+    main(*sys.argv[1:2])

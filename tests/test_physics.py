@@ -120,6 +120,49 @@ def test_training_min_devices_and_deadline(catalog, models) -> None:
     assert short["deadline_met"] is False and short["devices"] > short["max_devices"]
 
 
+def test_fixed_device_count_uses_whole_replicas_and_bills_the_idle(catalog, models) -> None:
+    # 1,000 devices at TP8 PP4 (32 per replica): 31 whole replicas use 992, 8 sit idle. The run
+    # takes as long as on the 992 it uses and bills all 1,000 for that time.
+    L70 = models["llama-3.1-70b"]
+    odd = train(catalog, L70, "h100-sxm", 1e12, devices=1000, tp=8, pp=4)
+    used = train(catalog, L70, "h100-sxm", 1e12, devices=992, tp=8, pp=4)
+    assert (odd["data_parallel"], odd["idle_devices"], odd["devices"]) == (31, 8, 1000)
+    assert (used["data_parallel"], used["idle_devices"]) == (31, 0)
+    assert odd["wall_clock_days"] == pytest.approx(used["wall_clock_days"], rel=1e-12)
+    assert odd["device_hours"] == pytest.approx(used["device_hours"] * 1000 / 992, rel=1e-12)
+    assert "DP31 " in odd["layout"] and "8 of the 1000 devices idle" in odd["layout"]
+    assert "idle" not in used["layout"]
+
+
+def test_searched_layout_on_an_awkward_count_is_whole(catalog, models) -> None:
+    for name, devices in (("llama-3.1-70b", 1000), ("deepseek-v3", 1000), ("llama-3.1-8b", 999)):
+        est = train(catalog, models[name], "h100-sxm", 1e12, devices=devices)
+        width = est["tensor_parallel"] * est["pipeline_parallel"]
+        assert isinstance(est["data_parallel"], int)
+        assert est["data_parallel"] * width + est["idle_devices"] == devices
+        # expert parallelism is formed from data-parallel ranks (Megatron-Core): it divides DP
+        assert est["data_parallel"] % est["expert_parallel"] == 0
+        assert 0 <= est["idle_devices"] < devices * 0.1
+
+
+def test_sized_fleets_are_whole_replicas_with_none_idle(catalog, models) -> None:
+    # A count the tool sizes (for a deadline, or the minimum that holds the model) is rounded
+    # up to whole replicas of its layout and billed in full, with no device idle.
+    for name in ("llama-3.1-70b", "deepseek-v3", "llama-3.1-8b"):
+        for kw in ({"deadline_days": 30.0}, {"deadline_days": 7.0}, {}):
+            est = train(catalog, models[name], "h100-sxm", 1e12, **kw)
+            width = est["tensor_parallel"] * est["pipeline_parallel"]
+            assert est["idle_devices"] == 0, (name, kw)
+            assert est["devices"] == est["data_parallel"] * width, (name, kw)
+            assert est["fits"] and est["memory_per_device_gib"] <= 0.9 * 80 + 1e-6
+            if kw:
+                assert est["deadline_met"], (name, kw)
+    # the 70B minimum: its 16 B/param of state need more than 15 x 72 GiB usable, so 16
+    # devices as one replica (TP x PP = 16)
+    low = train(catalog, models["llama-3.1-70b"], "h100-sxm", 1e12)
+    assert low["devices"] == 16 and low["data_parallel"] == 1
+
+
 def test_moe_memory_uses_total_compute_uses_active(catalog, models) -> None:
     dense37 = resolve_model(catalog, total_params=37e9, layers=61, hidden=7168, heads=128)
     a = train(catalog, models["deepseek-v3"], "h800", 1e12, devices=2048, seq_len=4096)

@@ -367,15 +367,23 @@ def test_to_polars(catalog):
     assert df["amount"].sum() == pytest.approx(q.total)
 
 
-def test_planning_script_runs():
+def test_planning_script_sweeps_and_saves_a_chart(tmp_path):
+    chart = tmp_path / "deadline.svg"
     out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "planning_script.py")],
+        [sys.executable, str(EXAMPLES / "planning_script.py"), str(chart)],
         capture_output=True,
         text=True,
         check=True,
-        timeout=120,
+        timeout=300,
+        cwd=tmp_path,
     )
-    assert "deadline (days)" in out.stdout and len(out.stdout.strip().splitlines()) == 7
+    assert "deadline (days)" in out.stdout and f"chart: {chart}" in out.stdout
+    svg = chart.read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "phases.pretrain.deadline_days" in svg
+    # a longer deadline needs fewer devices at once: the pretraining bill falls
+    rows = [line for line in out.stdout.splitlines() if line.startswith("│ ") and "CNY" in line]
+    pretrain = [float(r.split("┆")[1]) for r in rows]
+    assert len(pretrain) == 5 and pretrain == sorted(pretrain, reverse=True)
 
 
 def test_library_quote_of_auto_sites_plans_them(catalog):

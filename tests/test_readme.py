@@ -27,11 +27,26 @@ def test_readme_has_commands():
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_readme_command_runs(runner, monkeypatch, command):
+def test_readme_command_runs(runner, monkeypatch, tmp_path, command):
     monkeypatch.chdir(ROOT)
     args = shlex.split(command)[1:]
     if "--samples" in args:  # keep the suite quick: same code path, fewer draws
         args[args.index("--samples") + 1] = "500"
+    written = None
+    if "-o" in args:  # files go to a temporary directory, not the checkout
+        at = args.index("-o") + 1
+        written = args[at] = str(tmp_path / args[at])
     result = runner.invoke(app, args)
     assert result.exit_code == EXPECTED_EXIT.get(command, 0), result.output
-    assert result.stdout.strip()
+    if written is None:
+        assert result.stdout.strip()
+    else:
+        assert (tmp_path / written).stat().st_size > 1000
+
+
+def test_readme_library_example_runs(monkeypatch, tmp_path):
+    (code,) = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    monkeypatch.chdir(tmp_path)  # the example saves a chart in the working directory
+    code = code.replace('"examples/', f'"{ROOT}/examples/')
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "deadline.svg").read_text(encoding="utf-8").startswith("<svg")

@@ -10,7 +10,10 @@ import sys
 
 import typer
 
-from estimator.cli import cmd_catalog, cmd_chart, cmd_physics, cmd_plan, cmd_quote
+# Import order is the order of `--help`: the everyday commands first.
+from estimator.cli import cmd_quote  # isort: skip
+from estimator.cli import cmd_plan  # isort: skip
+from estimator.cli import cmd_chart, cmd_catalog, cmd_physics  # isort: skip
 from estimator.cli.app import EXIT_BAD_INPUT, EXIT_OK, app
 
 __all__ = ["app", "cmd_catalog", "cmd_chart", "cmd_physics", "cmd_plan", "cmd_quote", "main"]

@@ -116,8 +116,10 @@ def import_skypilot_cmd(
     ] = None,
     catalog_dir: CatalogDir = None,
 ) -> None:
-    """Offer rows (offers.csv columns) from a SkyPilot vms.csv, for a --catalog DIR. Regions
-    and GPU names map through the catalog's aliases.csv; rows that do not map are counted."""
+    """Offer rows (offers.csv columns) from a SkyPilot vms.csv, for a --catalog DIR.
+
+    Regions and GPU names map through the catalog's aliases.csv; rows that do not map are
+    counted."""
     from estimator.errors import ScenarioError
     from estimator.report.rows import render_rows
     from pricing.skypilot import import_vms

@@ -60,6 +60,7 @@ def chart_cmd(
     catalog_dir: CatalogDir = None,
 ) -> None:
     """Draw one chart as SVG or PNG (by the --output suffix; SVG on stdout without -o).
+
     Sites left to the planner are placed first."""
     from estimator.errors import ScenarioError
 
@@ -87,6 +88,7 @@ def chart_cmd(
         chart = charts.comparison(comparison_view(result))
     else:
         chart = _one(kind, files[0], cat, currency, day, samples, seed, swing)
+    chart.titled()
     emit(charts.png(chart) if suffix == ".png" else charts.svg(chart), output, force, inputs)
 
 
@@ -103,22 +105,15 @@ def _one(
     from estimator.api import percentiles, plan, sensitivity
     from estimator.report import charts
     from estimator.report.plan_view import sensitivity_view
-    from estimator.report.view import quote_view, uncertainty_view
+    from estimator.report.view import uncertainty_view
     from estimator.scenario_file import load_scenario
 
     planned = plan(load_scenario(file), cat, currency=currency, as_of=day)
-    q = quote_view(planned.quote)
     if kind == "uncertainty":
         with progress(samples, "Monte Carlo") as step:
             pct = percentiles(planned, cat, samples=samples, seed=seed, progress=step)
-        return charts.uncertainty(uncertainty_view(pct, samples, seed), q.currency)
+        return charts.uncertainty(uncertainty_view(pct, samples, seed), planned.quote.currency)
     if kind == "tornado":
         swings = sensitivity(planned, cat, swing=swing)
         return charts.tornado(sensitivity_view(planned.quote, swings))
-    draw = {
-        "cost": charts.cost_by_phase,
-        "regions": charts.by_region_and_currency,
-        "timeline": charts.timeline,
-        "cash-flow": charts.cash_flow,
-    }
-    return draw[kind](q)
+    return charts.chart(planned, kind)

@@ -175,9 +175,11 @@ def train_cmd(
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Training estimate: FLOPs, device-hours, days, devices, memory, the parallel layout the
-    tool picks (shown in the output) and its cost where it is cheapest within the filters
-    (rented or bought; spot only with --pricing spot)."""
+    """Training estimate: FLOPs, device-hours, days, layout and cost where cheapest.
+
+    FLOPs, device-hours, days, devices, memory, the parallel layout the tool picks (shown in the
+    output) and its cost where it is cheapest within the filters (rented or bought; spot only
+    with --pricing spot)."""
     _estimate("train", locals())
 
 
@@ -237,8 +239,10 @@ def serve_cmd(
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Serving estimate where it is cheapest within the filters: batch, TPOT, TTFT, devices and
-    cost per 1M output tokens, from three rates, each with one meaning:
+    """Serving estimate where cheapest: batch, TPOT, TTFT, devices, cost per 1M tokens.
+
+    Batch, TPOT, TTFT, devices and cost per 1M output tokens where it is cheapest within the
+    filters, from three rates, each with one meaning:
 
     output_tokens_per_s_per_device: sustained output tokens/s per device at --input-len /
     --output-len with the prefill of every input on the same devices (continuous batching, as
@@ -265,10 +269,11 @@ def calibration_cmd(
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Public benchmarks and runs vs our prediction with default settings: every point with its
-    source, kind (throughput benchmark, whole run, serving shape), split (fit = the constants
-    were tuned on it, heldout = not), figure, prediction and % error; then median and max
-    |error| of the scored points per kind, per split and per device family."""
+    """Public benchmarks and runs vs our prediction, with the error of each and in sum.
+
+    Every point with its source, kind (throughput benchmark, whole run, serving shape), split
+    (fit = the constants were tuned on it, heldout = not), figure, prediction and % error; then
+    median and max |error| of the scored points per kind, per split and per device family."""
     check_format(fmt)
     from estimator.calibration import calibration_table, summary
     from estimator.errors import ScenarioError

@@ -129,8 +129,9 @@ def sensitivity_cmd(
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time
-    (auto sites are placed first)."""
+    """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time.
+
+    Auto sites are placed first."""
     check_format(fmt)
     inputs = [file, *([catalog_dir] if catalog_dir else [])]
     if output is not None:

@@ -5,6 +5,12 @@ expression from `estimator.physics.trainstep`, so no per-row Python runs. Each r
 parallel layouts a Megatron-style run would (tensor parallel within the scale-up domain,
 selective or full recomputation, expert parallel for MoE, the fewest pipeline stages that fit)
 and keeps the fastest that fits in memory; a layout given in the settings is used as is.
+
+Layouts are whole: data parallelism is an integer number of replicas of the tp x pp x cp model.
+A device count the user fixes is billed as given, and what no whole replica can use is reported
+as `idle_devices` (its hours are billed and count in the device-hours); a count the tool sizes
+(for a deadline, or the minimum that holds the model) is rounded up to whole replicas, so no
+device it bills sits idle.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ TRAINING_COLUMNS = (
     "tensor_parallel",
     "pipeline_parallel",
     "data_parallel",
+    "idle_devices",
     "expert_parallel",
     "virtual_stages",
     "recompute",
@@ -140,7 +147,8 @@ def training_frame(
         effective_mfu=f.effective_mfu(),
         tensor_parallel=pl.col("tp"),
         pipeline_parallel=pl.col("pp"),
-        data_parallel=pl.col("dp"),
+        data_parallel=pl.col("dp").cast(pl.Int64),
+        idle_devices=pl.col("_idle").cast(pl.Int64),
         expert_parallel=pl.col("ep"),
         virtual_stages=pl.col("vp").cast(pl.Int64),
         recompute=_recompute_text(),
@@ -178,18 +186,24 @@ def _recompute_text() -> pl.Expr:
 
 def _layout_text() -> pl.Expr:
     """'TP8 PP16 (x4 interleaved) DP128 EP1, selective recompute, ...' for the assumptions."""
-    return pl.format(
+    text = pl.format(
         "TP{} PP{} (x{} interleaved) CP{} DP{} EP{}, {} recompute, micro-batches of 1 sequence, "
         "global batch {}M tokens",
         pl.col("tp"),
         pl.col("pp"),
         pl.col("vp").cast(pl.Int64),
         pl.col("cp").cast(pl.Int64),
-        pl.col("dp").round(1),
+        pl.col("dp").cast(pl.Int64),
         pl.col("ep"),
         _recompute_text(),
         (pl.col("global_batch_tokens") / 2**20).round(1),
     )
+    idle = pl.format(
+        "; {} of the {} devices idle (no whole replica fits them; their hours are billed)",
+        pl.col("_idle").cast(pl.Int64),
+        pl.col("devices"),
+    )
+    return pl.when(pl.col("_idle") > 0).then(pl.concat_str(text, idle)).otherwise(text)
 
 
 def _inputs(
@@ -220,20 +234,33 @@ def _inputs(
     return df.with_columns(max_devices=f.max_training_devices())
 
 
+# Layouts kept per search bucket (the fastest of each replica granularity): each row then takes
+# the one that bills it least at its own count (a count that is not a multiple of the fastest
+# layout's granularity may leave fewer devices idle under another).
+LAYOUTS_KEPT = 4
+
+
 def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame:
     """`df` at `devices` per row, with its layout, device_hours and memory.
 
     The layout is searched once per accelerator and power-of-two bucket of the device count, not
-    per row: a sweep over 20,000 counts or 100,000 sampled MFUs would otherwise repeat it. Each
-    row is then evaluated at its own count with the bucket's tp, pp and ep (a count above the
-    bucket only shrinks the optimizer shard, so what fits the bucket fits the row)."""
-    old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket")
+    per row: a sweep over 20,000 counts or 100,000 sampled MFUs would otherwise repeat it. A count
+    the user gives uses the bucket below it (a count above the bucket only shrinks the optimizer
+    shard, so what fits the bucket fits the row); a count the tool sizes uses the bucket above it
+    and is rounded up to whole replicas of the layout, and to the bucket itself where the
+    rounded count would not hold the model. Each row takes, of the bucket's best layouts, the
+    one with the fewest billed device-seconds per token at its own count."""
+    old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
+           "_idle")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
     rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
+    sized = pl.col("_dev_given").is_null()
     # A given layout's width must fit its bucket.
-    width = float((s.tp or 1) * (s.pp or 1) * s.cp)
-    bucket = pl.max_horizontal(2.0 ** count.log(2).floor(), pl.min_horizontal(count, width))
+    given = float((s.tp or 1) * (s.pp or 1) * s.cp)
+    power = pl.when(sized).then(count.log(2).ceil()).otherwise(count.log(2).floor())
+    bucket = pl.max_horizontal(2.0**power, pl.when(sized).then(given).otherwise(
+        pl.min_horizontal(count, given)))  # fmt: skip
     rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
     keys = (
         rows.unique(subset=["accelerator", "_bucket"], keep="first", maintain_order=True)
@@ -249,10 +276,37 @@ def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame
     layout = rows.lazy().join(
         chosen.lazy(), on=["accelerator", "_bucket"], how="left", maintain_order="left"
     )
+    # A count the tool sizes is rounded up to whole replicas of the layout.
+    width = (
+        (pl.col("tp") * pl.col("pp")).cast(pl.Float64)
+        * float(s.cp)
+        * _replica_step(pl.lit(float(s.cp)))
+    )
+    whole = ((pl.col("devices").cast(pl.Float64) / width).ceil() * width).cast(pl.Int64)
+    resize = sized & pl.col("tp").is_not_null()
+    tried = _evaluate(
+        layout.with_columns(
+            devices=pl.when(resize).then(pl.max_horizontal(whole, "devices")).otherwise("devices")
+        ),
+        s,
+    ).collect()
+    # Where no kept layout holds the model at the rounded count, the bucket's own count does.
+    short = resize & ~pl.col("_fits").any().over("_row")
+    if tried.select(short.any()).item():
+        bigger = pl.max_horizontal("devices", "_bucket")
+        again = _evaluate(
+            tried.lazy()
+            .drop("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp")
+            .with_columns(devices=pl.when(short).then(bigger).otherwise("devices")),
+            s,
+        ).collect()
+        tried = again
+    best = tried.sort(["_row", "_fits", "_t", "devices"], descending=[False, True, False, False],
+                      nulls_last=True).unique(subset=["_row"], keep="first")  # fmt: skip
     return (
-        _evaluate(layout, s)
+        best.sort("_row")
         .with_columns(device_hours=pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0)
-        .collect()
+        .drop("_fits")
     )
 
 
@@ -290,14 +344,36 @@ def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
     )
 
 
+def _replica_step(cp: pl.Expr) -> pl.Expr:
+    """Data-parallel replicas come in multiples of ep / cp: the expert-parallel group is formed
+    from the data- and context-parallel ranks (Megatron-Core requires the expert-parallel size
+    to divide data x context parallelism when experts are split over the tensor-parallel
+    ranks, as here)."""
+    return (pl.col("ep").cast(pl.Float64) / cp.cast(pl.Float64)).clip(lower_bound=1.0)
+
+
 def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
     """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
     interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
     activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
     it fits."""
     cand = frame.with_columns(cp=pl.lit(float(s.cp)))
-    dp = pl.col("devices").cast(pl.Float64) / (pl.col("tp") * pl.col("pp") * pl.col("cp"))
-    cand = cand.with_columns(dp=dp.clip(lower_bound=1.0))
+    width = pl.col("tp") * pl.col("pp") * pl.col("cp")
+    dp = pl.col("devices").cast(pl.Float64) / width
+    # Whole data-parallel replicas, in groups the expert-parallel ranks divide (`_replica_step`);
+    # the formulas see the devices they use, and the devices no whole group can use (`_idle`)
+    # are billed on top (`bill`).
+    step = _replica_step(pl.col("cp"))
+    whole = ((dp / step).floor() * step).clip(lower_bound=1.0)
+    used = pl.when(dp >= step).then(whole * width).otherwise(pl.col("devices").cast(pl.Float64))
+    cand = cand.with_columns(
+        dp=whole,
+        _fits_width=dp >= step,
+        _idle=(pl.col("devices").cast(pl.Float64) - used).clip(lower_bound=0.0),
+        _billed=pl.col("devices"),
+        devices=used,
+    )
+    bill = (pl.col("devices") + pl.col("_idle")) / pl.col("devices")
     fixed = RECOMPUTE_SHARE.get(s.recompute or "")
     rfull = pl.lit(fixed) if fixed is not None else f.recompute_share_needed()
     vp_default = (
@@ -308,21 +384,32 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
     vp = pl.lit(float(s.vp)) if s.vp else pl.when(pl.col("pp") > 1).then(vp_default).otherwise(1.0)
     cand = cand.with_columns(rfull=rfull, vp=vp).with_columns(
         m=pl.col("global_batch_tokens") / pl.col("seq_len") / pl.col("dp") / s.micro_batch,
-        _fits=(dp >= 1.0) & (f.memory_per_device() <= f.usable_bytes() * (1 + 1e-9)),
+        _fits=pl.col("_fits_width") & (f.memory_per_device() <= f.usable_bytes() * (1 + 1e-9)),
     )
-    return cand.with_columns(
-        _t=f.seconds_per_token(),
-        _memory=f.memory_per_device(),
-        _comm=f.communication_seconds(),
-        _bubble=f.bubble_fraction(),
+    return (
+        cand.with_columns(
+            _t=f.seconds_per_token() * bill,
+            _memory=f.memory_per_device(),
+            _comm=f.communication_seconds() * bill,
+            _bubble=f.bubble_fraction(),
+        )
+        .with_columns(devices=pl.col("_billed"))
+        .drop("_billed", "_fits_width")
     )
 
 
 def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
-    """Per input row, the tp, pp and ep of the fastest candidate that fits; failing that, of the
-    one needing the least memory beyond the device (its memory figure then says so)."""
+    """Per input row, the tp, pp and ep of the fastest candidate of each replica granularity, for
+    the LAYOUTS_KEPT fastest granularities: those that fit first, then those needing the least
+    memory beyond the device (a layout that does not fit is kept only when fewer fit; its
+    memory figure then says so)."""
     cand = _evaluate(_candidates(rows, s), s)
     ranked = cand.sort(["_row", "_fits", "_t", "_memory"], descending=[False, True, False, False],
                        nulls_last=True)  # fmt: skip
-    best = ranked.unique(subset=["_row"], keep="first", maintain_order=True)
+    # The best layout of each replica granularity (devices a data-parallel step adds), so a row
+    # whose count is not a multiple of the fastest one's can use a finer one.
+    grain = pl.col("tp") * pl.col("pp") * _replica_step(pl.col("cp"))
+    each = ranked.with_columns(_grain=grain).unique(["_row", "_grain"], keep="first",
+                                                     maintain_order=True)  # fmt: skip
+    best = each.group_by("_row", maintain_order=True).head(LAYOUTS_KEPT)
     return best.select("_row", "tp", "pp", "ep").collect()

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from estimator.errors import ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.view import QuoteView, UncertaintyView
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from estimator.api import Comparison
+    from estimator.planner import Plan
+    from estimator.results import Quote
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations", "transfer")
 COLORS = {
@@ -31,9 +39,31 @@ COLORS = {
 
 @dataclass
 class Chart:
+    """A drawn chart: `name` (its kind), `title`, and the matplotlib figure."""
+
     name: str
     title: str
     figure: Any  # matplotlib.figure.Figure
+
+    def save(self, path: str | Path) -> Path:
+        """Write the chart as SVG or PNG, by the file's suffix; returns the path."""
+        target = Path(path)
+        suffix = target.suffix.lower()
+        if suffix not in (".svg", ".png"):
+            raise ScenarioError("the chart file must end in .svg or .png", str(target))
+        self.titled()
+        if suffix == ".png":
+            target.write_bytes(png(self))
+        else:
+            target.write_text(svg(self) + "\n", encoding="utf-8")
+        return target
+
+    def titled(self) -> Chart:
+        """The title drawn in the figure, for a chart on its own (an HTML report captions it
+        instead)."""
+        if not self.figure.get_suptitle():  # matplotlib >= 3.8
+            self.figure.suptitle(self.title, fontsize=11)
+        return self
 
 
 MISSING = "charts need matplotlib: pip install 'splitcompute[charts]'"
@@ -221,8 +251,68 @@ def comparison(c: ComparisonView) -> Chart:
     return Chart("compare", f"Scenarios side by side ({c.currency})", fig)
 
 
+def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
+    """`y` against the swept input `x` of an `estimator.sweep` frame: one line per combination
+    of the other swept inputs; blocked points (a rule forbids the plan) drawn as crosses."""
+    plt = _plt()
+    if x not in frame.columns or y not in frame.columns:
+        raise ScenarioError(f"the sweep has no column '{x if x not in frame.columns else y}'", "x")
+    outputs = {"total", "total_other_view", "currency", "blocked", "train_days"}
+    others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
+    cur = frame["currency"][0] if "currency" in frame.columns and frame.height else ""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    groups = (
+        frame.partition_by(others, maintain_order=True, as_dict=True) if others else {(): frame}
+    )
+    for key, part in groups.items():
+        label = ", ".join(f"{c}={v}" for c, v in zip(others, key, strict=True)) or None
+        line = ax.plot(part[x].to_list(), part[y].to_list(), marker="o", label=label)
+        if "blocked" in part.columns:
+            bad = part.filter(part["blocked"])
+            ax.plot(bad[x].to_list(), bad[y].to_list(), "x", color=line[0].get_color(), ms=10)
+    ax.set_xlabel(x)
+    _money_axis(ax, f"{y} ({cur})" if cur else y, "y")
+    if others:
+        ax.legend(fontsize=8)
+    return Chart(
+        "sweep", f"{y} by {x}" + (" (x: blocked)" if "blocked" in frame.columns else ""), fig
+    )
+
+
 def quote_charts(q: QuoteView) -> list[Chart]:
     charts = [cost_by_phase(q), by_region_and_currency(q), timeline(q), cash_flow(q)]
     if q.uncertainty is not None:
         charts.append(uncertainty(q.uncertainty, q.currency))
     return charts
+
+
+def chart(
+    result: Quote | Plan | Comparison | pl.DataFrame, kind: str = "cost", x: str = ""
+) -> Chart:
+    """The library's way to a chart: of a quote or plan (`kind`: cost, regions, timeline or
+    cash-flow), of a comparison, or of a `sweep` frame (`x`: the swept column, default the
+    first). Save it with `.save("file.svg")` or `.save("file.png")`.
+
+        frame = sweep("plan.toml", {"phases.0.deadline_days": [90, 180, 365]})
+        chart(frame, x="phases.0.deadline_days").save("deadline.svg")
+    """
+    import polars as pl
+
+    from estimator.api import Comparison
+    from estimator.planner import Plan
+    from estimator.report.plan_view import comparison_view
+    from estimator.report.view import quote_view
+
+    if isinstance(result, pl.DataFrame):
+        return sweep(result, x or result.columns[0])
+    if isinstance(result, Comparison):
+        return comparison(comparison_view(result))
+    draw = {
+        "cost": cost_by_phase,
+        "regions": by_region_and_currency,
+        "timeline": timeline,
+        "cash-flow": cash_flow,
+    }
+    if kind not in draw:
+        raise ScenarioError(f"'{kind[:40]}' is not one of {', '.join(draw)}", "kind")
+    return draw[kind](quote_view(result.quote if isinstance(result, Plan) else result))

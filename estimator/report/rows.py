@@ -160,7 +160,7 @@ def render_rows(
     if fmt == "html":
         return html_table(cols, body, numeric, title)
     if fmt == "markdown":
-        text = _tabulate(cols, body, numeric, "github")
+        text = _tabulate(cols, body, numeric, "pipe")  # pipe: alignment colons
         return f"## {title}\n\n{text}" if title else text
     text = _fitted(cols, body, numeric, term, optional)
     if title:

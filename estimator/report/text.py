@@ -63,7 +63,7 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
             parts.append(_heading_only(t.title, fmt, "none"))
         elif name == "shock":
             parts.append(_heading_only(t.title, fmt, ""))
-    parts += _notes(view)
+    parts += [_fill(note, term) for note in _notes(view)]
     return "\n\n".join(parts)
 
 
@@ -114,8 +114,6 @@ def _m(amount: float) -> str:
 
 
 def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
-    import textwrap
-
     if isinstance(view, PlanView):
         view = view.quote
     if not isinstance(view, QuoteView):
@@ -132,9 +130,14 @@ def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
         return f"# {lines[0]}\n\n{lines[1]}"
     if fmt == "html":
         return ""  # the HTML page has its own heading
-    if term.width is not None:
-        lines = [textwrap.fill(line, term.width) for line in lines]
-    return "\n".join(lines)
+    return "\n".join(_fill(line, term) for line in lines)
+
+
+def _fill(text: str, term: Terminal) -> str:
+    """A sentence wrapped to the terminal (as it is when the width is unknown)."""
+    import textwrap
+
+    return text if term.width is None else textwrap.fill(text, term.width)
 
 
 def _notes(view: BaseModel) -> list[str]:

@@ -1,0 +1,377 @@
+"""Reports and the habits of CLI and library users (issue 13): charts, HTML, terminal-width
+tables, -o/--force, stdin, colour, progress, output contracts, and the library's ergonomics."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+
+import polars as pl
+import pytest
+
+import estimator
+from estimator import Money, Scenario, ScenarioError, load_scenario, plan, quote, sweep
+from estimator.cli import app
+from tests.conftest import EXAMPLES
+
+SPLIT = str(EXAMPLES / "split_abroad_home.toml")
+ABROAD = str(EXAMPLES / "all_abroad.toml")
+AUTO = str(EXAMPLES / "split_auto.toml")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def ok(runner, args, **kw):
+    """What a command prints (stdout and stderr, as a terminal shows them)."""
+    result = runner.invoke(app, args, **kw)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def data(runner, args, **kw):
+    """The JSON a command writes on stdout (notes go to stderr)."""
+    result = runner.invoke(app, [*args, "-f", "json"], **kw)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+# --- CLI habits ---------------------------------------------------------------------------
+
+
+def test_version(runner):
+    from importlib.metadata import version
+
+    out = ok(runner, ["--version"])
+    assert out.strip() == f"splitcompute {version('splitcompute')}"
+
+
+def test_completion_is_offered_and_flags_have_no_bool_placeholder(runner):
+    top = ok(runner, ["--help"])
+    assert "--install-completion" in top
+    for command in (["quote"], ["plan"], ["compare"], ["catalog"], ["train"], ["chart"]):
+        assert "<bool>" not in ok(runner, [*command, "--help"]), command
+
+
+def test_strict_is_a_flag(runner):
+    # A flag takes no value: '--strict true' reads 'true' as a second scenario file.
+    ok(runner, ["quote", SPLIT, "--strict"])
+    result = runner.invoke(app, ["quote", SPLIT, "--strict", "true"])
+    assert result.exit_code == 2
+
+
+def test_output_writes_the_file_and_refuses_to_overwrite(runner, tmp_path):
+    target = tmp_path / "q.json"
+    assert ok(runner, ["quote", SPLIT, "-f", "json", "-o", str(target)]) == ""
+    first = json.loads(target.read_text(encoding="utf-8"))
+    assert first["total"] > 0
+    again = runner.invoke(app, ["quote", SPLIT, "-f", "json", "-o", str(target)])
+    assert again.exit_code == 2
+    assert "exists already" in again.output and "--force" in again.output
+    ok(runner, ["quote", ABROAD, "-f", "json", "-o", str(target), "--force"])
+    assert json.loads(target.read_text(encoding="utf-8"))["total"] != first["total"]
+
+
+def test_output_never_replaces_an_input(runner, tmp_path):
+    scenario = tmp_path / "plan.toml"
+    original = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    scenario.write_text(original, encoding="utf-8")
+    result = runner.invoke(app, ["quote", str(scenario), "-o", str(scenario), "--force"])
+    assert result.exit_code == 2 and "is an input" in result.output
+    assert scenario.read_text(encoding="utf-8") == original
+    missing_dir = runner.invoke(app, ["quote", SPLIT, "-o", str(tmp_path / "no" / "x.txt")])
+    assert missing_dir.exit_code == 2 and "no such directory" in missing_dir.output
+
+
+@pytest.mark.parametrize("suffix", ["toml", "json"])
+def test_scenario_from_stdin(runner, suffix):
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    if suffix == "json":
+        text = json.dumps(load_scenario(SPLIT).model_dump(mode="json", by_alias=True))
+    from_file = json.loads(ok(runner, ["quote", SPLIT, "-f", "json"]))
+    from_stdin = json.loads(ok(runner, ["quote", "-", "-f", "json"], input=text))
+    assert from_stdin["total"] == pytest.approx(from_file["total"], rel=1e-12)
+
+
+def test_progress_callback_reports_every_chunk(catalog, monkeypatch):
+    import estimator.uncertainty as unc
+
+    monkeypatch.setattr(unc, "CHUNK", 1000)
+    seen: list[int] = []
+    p = plan(SPLIT, catalog)
+    estimator.percentiles(p, catalog, samples=3500, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 3500 and len(seen) >= 4
+
+
+def test_progress_bar_only_on_a_terminal():
+    from estimator.cli.output import progress
+
+    with progress(10_000_000, "sampling") as callback:  # stderr is not a terminal in tests
+        assert callback is None
+    with progress(10_000_000, "sampling", force=True) as callback:
+        assert callback is not None
+        callback(5_000_000)
+
+
+def test_colour_marks_block_findings_and_honours_no_color(monkeypatch):
+    from estimator.cli import output
+
+    monkeypatch.setattr(output.sys.stdout, "isatty", lambda: True, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("COLUMNS", "120")
+    assert output.terminal().color
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not output.terminal().color
+    from estimator.report.rows import Terminal, render_rows
+
+    rows = [{"severity": "block", "message": "m"}]
+    coloured = render_rows(rows, "table", term=Terminal(80, True))
+    assert "\x1b[31mblock\x1b[0m" in coloured
+    plain = render_rows(rows, "table", term=Terminal(80, False))
+    assert "\x1b[" not in plain
+
+
+# --- tables that fit ----------------------------------------------------------------------
+
+WIDTH_CASES = [
+    ["quote", SPLIT],
+    ["quote", str(EXAMPLES / "stockpile_owner.toml")],
+    ["plan", AUTO, "--samples", "500"],
+    ["compare", SPLIT, ABROAD],
+    *(
+        ["catalog", t]
+        for t in ("offers", "policies", "regions", "accelerators", "hardware", "efficiency")
+    ),
+    ["catalog", "offers", "--region", "cn-west"],
+]
+
+
+@pytest.mark.parametrize("args", WIDTH_CASES, ids=lambda a: "-".join(a[:2]))
+def test_no_line_wider_than_columns(runner, monkeypatch, args):
+    monkeypatch.setenv("COLUMNS", "100")
+    out = ok(runner, args)
+    widest = max(len(ANSI.sub("", line)) for line in out.splitlines())
+    assert widest <= 100, max(out.splitlines(), key=len)
+
+
+def test_wide_keeps_every_column(runner, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    narrow = ok(runner, ["catalog", "offers", "--region", "cn-west"])
+    wide = ok(runner, ["catalog", "offers", "--region", "cn-west", "--wide"])
+    assert max(map(len, wide.splitlines())) > 100
+    assert "not shown:" in narrow and "not shown:" not in wide
+
+
+def test_csv_and_json_pick_one_named_table(runner):
+    items = list(csv.DictReader(io.StringIO(ok(runner, ["quote", SPLIT, "-f", "csv"]))))
+    assert items and {"phase", "component", "amount (CNY)"} <= set(
+        items[0]
+    )  # line items: one header, one kind
+    phases = list(
+        csv.DictReader(io.StringIO(ok(runner, ["quote", SPLIT, "-f", "csv", "--table", "phases"])))
+    )
+    assert {p["phase"] for p in phases} == {p["phase"] for p in items}
+    bad = runner.invoke(app, ["quote", SPLIT, "-f", "csv", "--table", "nope"])
+    assert bad.exit_code == 2 and "phases" in bad.output  # the message lists the choices
+
+
+def test_plan_csv_has_no_nan(runner):
+    out = ok(runner, ["plan", AUTO, "-f", "csv"])
+    assert "nan" not in out.lower() and "inf" not in out.lower()
+    assert len(list(csv.DictReader(io.StringIO(out)))) >= 3
+
+
+def test_markdown_numbers_are_right_aligned(runner):
+    out = ok(runner, ["quote", SPLIT, "-f", "markdown"])
+    assert re.search(r"\|\s*-+:\s*\|", out), out[:400]
+
+
+def test_one_decimal_rule_per_column():
+    from estimator.report.rows import render_rows
+
+    out = render_rows([{"x": 30.9}, {"x": -34.55}, {"x": 2.331}], "table")
+    decimals = {len(v.split(".")[1]) for v in re.findall(r"-?\d+\.\d+", out)}
+    assert len(decimals) == 1, out
+
+
+def test_messages_count_in_words_and_with_separators(runner):
+    out = data(runner, ["quote", str(EXAMPLES / "stockpile_owner.toml")])
+    messages = " ".join(f["message"] for f in out["findings"])
+    assert "1 servers" not in messages and "1 devices" not in messages
+    assert not re.search(r"(?<![\d.,-])\d{5,}\b", messages), messages
+
+
+def test_catalog_json_with_no_match_is_an_empty_list(runner):
+    assert data(runner, ["catalog", "offers", "--region", "sg", "--max-price", "0.0001"]) == []
+
+
+def test_max_price_is_in_the_shown_currency(runner):
+    usd = data(runner, ["catalog", "offers", "--max-price", "2"])
+    cny = data(runner, ["catalog", "offers", "--max-price", "10", "--currency", "CNY"])
+    for rows, cur in ((usd, "USD"), (cny, "CNY")):
+        limit = 2 if cur == "USD" else 10
+        assert rows and all(r["price"] <= limit and r["currency"] == cur for r in rows)
+        # every money column is in the row's currency; the listed figure is kept beside it
+        assert all(r["price_low"] is None or r["price_low"] <= r["price"] * 1.000001 for r in rows)
+        assert all(r["price_per_device_hour"] == r["price"] for r in rows)
+    assert {r["list_currency"] for r in usd} > {"USD"}  # CNY-listed rows, converted
+    assert len(cny) < len(usd)  # 10 CNY is less than 2 USD
+
+
+def test_compare_shows_cents_that_add_up(runner):
+    text = ok(runner, ["compare", SPLIT, ABROAD])
+    assert re.search(r"\d,\d{3}\.\d{2}\b", text)
+    rows = data(runner, ["compare", SPLIT, ABROAD])["rows"]
+    totals = next(r for r in rows if r[""].startswith("total"))
+    parts = data(runner, ["compare", SPLIT, ABROAD, "--table", "parts"])
+    for name in data(runner, ["compare", SPLIT, ABROAD])["scenarios"]:
+        shown = [p["cost (CNY)"] for p in parts if p["scenario"] == name]
+        assert all(round(c, 2) == c for c in shown)  # displayed in cents
+        assert sum(shown) == pytest.approx(totals[name], abs=0.005)  # and they add up
+
+
+def test_compare_needs_two_files(runner):
+    result = runner.invoke(app, ["compare", SPLIT])
+    assert result.exit_code == 2 and "two or more" in result.output
+
+
+# --- charts and HTML ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["cost", "regions", "timeline", "cash-flow", "tornado"])
+def test_chart_svg(runner, tmp_path, kind):
+    target = tmp_path / f"{kind}.svg"
+    ok(runner, ["chart", kind, SPLIT, "-o", str(target)])
+    svg = target.read_text(encoding="utf-8")
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and "<path" in svg
+
+
+def test_chart_png_uncertainty_and_compare(runner, tmp_path):
+    png = tmp_path / "u.png"
+    ok(runner, ["chart", "uncertainty", SPLIT, "--samples", "500", "-o", str(png)])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ok(runner, ["chart", "compare", SPLIT, ABROAD, "-o", str(tmp_path / "c.svg")])
+    wrong = runner.invoke(app, ["chart", "compare", SPLIT, "-o", str(tmp_path / "d.svg")])
+    assert wrong.exit_code == 2 and "two or more" in wrong.output
+
+
+def test_chart_is_reproducible(runner, tmp_path):
+    a, b = tmp_path / "a.svg", tmp_path / "b.svg"
+    ok(runner, ["chart", "cost", SPLIT, "-o", str(a)])
+    ok(runner, ["chart", "cost", SPLIT, "-o", str(b)])
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_missing_matplotlib_is_one_clear_line(runner, monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
+    result = runner.invoke(app, ["chart", "cost", SPLIT, "-o", str(tmp_path / "x.svg")])
+    assert result.exit_code != 0
+    assert "pip install 'splitcompute[charts]'" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "x.svg").exists()
+
+
+def test_html_report_is_self_contained(runner, tmp_path):
+    page = tmp_path / "q.html"
+    ok(runner, ["quote", SPLIT, "--format", "html", "-o", str(page)])
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "<table" in html
+    assert "<script" not in html and "@media print" in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+
+
+# --- the library --------------------------------------------------------------------------
+
+
+def test_plan_takes_a_path_and_date_strings(catalog):
+    p = plan(SPLIT, catalog, as_of="2026-01-15")
+    assert p.quote.as_of == date(2026, 1, 15)
+    with pytest.raises(ScenarioError, match="not a date"):
+        quote(SPLIT, catalog, as_of="15/01/2026")
+
+
+def test_with_changes_and_sweep(catalog):
+    base = load_scenario(SPLIT)
+    changed = base.with_changes({"phases.0.deadline_days": 180}, currency="USD")
+    assert changed.phases[0].deadline_days == 180 and changed.currency == "USD"
+    assert base.phases[0].deadline_days != 180  # the original is untouched
+    with pytest.raises(ScenarioError, match="no element 'nope'"):
+        base.with_changes({"phases.nope.tokens": 1e12})
+    frame = sweep(base, {"phases.0.deadline_days": [90, 180]}, catalog)
+    assert frame.height == 2 and frame["total"].dtype == pl.Float64
+    assert frame["phases.0.deadline_days"].to_list() == [90, 180]
+
+
+def test_frames(catalog):
+    q = quote(SPLIT, catalog)
+    assert q.phases_frame().height == len(q.phases)
+    items = q.line_items_frame()
+    assert items["amount"].sum() == pytest.approx(float(q.total), rel=1e-9)
+    assert q.transfers_frame().height == len(q.transfers)
+    assert q.cash_flow_frame().height >= 1
+    assert plan(AUTO, catalog).to_polars().height >= 1
+    comparison = estimator.compare([SPLIT, ABROAD], catalog)
+    assert set(comparison.to_polars()["part"]) == {"phase", "transfer"}
+
+
+def test_money_knows_its_currency(catalog):
+    q = quote(SPLIT, catalog)
+    assert isinstance(q.total, Money) and q.total.currency == q.currency
+    assert str(Money(1234.5, "CNY")) == "1,234.50 CNY"
+    assert repr(Money(1.5, "USD")) == "Money(1.5, 'USD')"
+    assert Money(2.0, "USD") * 2 == 4.0  # still a number
+    import pickle
+
+    assert pickle.loads(pickle.dumps(q.total)).currency == q.currency
+
+
+def test_json_schema_describes_every_field():
+    schema = Scenario.model_json_schema()
+
+    def undocumented(node: dict, path: str) -> list[str]:
+        missing = []
+        for name, prop in node.get("properties", {}).items():
+            if "description" not in prop:
+                missing.append(f"{path}.{name}")
+        return missing
+
+    missing = undocumented(schema, "scenario")
+    for name, definition in schema.get("$defs", {}).items():
+        missing += undocumented(definition, name)
+    assert missing == []
+
+
+def test_public_objects_have_docstrings():
+    for name in estimator.__all__:
+        obj = getattr(estimator, name)
+        if callable(obj) or isinstance(obj, type):
+            assert (obj.__doc__ or "").strip(), name
+
+
+def test_errors_live_in_one_public_module():
+    import estimator.errors as errors
+
+    for name in ("ScenarioError", "InfeasibleError", "CatalogError", "UnknownIdError"):
+        assert issubclass(getattr(errors, name), errors.SplitcomputeError)
+        assert getattr(estimator, name) is getattr(errors, name)
+
+
+def test_library_charts_save_by_suffix(catalog, tmp_path):
+    q = quote(SPLIT, catalog)
+    assert estimator.chart(q, "timeline").save(tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    comparison = estimator.compare([SPLIT, ABROAD], catalog)
+    assert "<svg" in estimator.chart(comparison).save(tmp_path / "c.svg").read_text("utf-8")
+    with pytest.raises(ScenarioError, match="not one of"):
+        estimator.chart(q, "pie")
+    with pytest.raises(ScenarioError, match=r"\.svg or \.png"):
+        estimator.chart(q).save(tmp_path / "c.pdf")
+    frame = pl.DataFrame(
+        {"x": [1, 2, 3], "total": [3.0, 2.0, 1.0], "currency": ["USD"] * 3, "blocked": [1, 0, 0]}
+    ).with_columns(pl.col("blocked").cast(pl.Boolean))
+    svg = estimator.chart(frame, x="x").save(tmp_path / "s.svg").read_text("utf-8")
+    assert "(x: blocked)" in svg
+    with pytest.raises(ScenarioError, match="no column 'y'"):
+        estimator.chart(frame, x="y")
