@@ -1,28 +1,30 @@
-"""How fast the planner is. Run by hand: `python benchmarks/plan.py` (never imported by tests).
+"""How fast the planner and the Monte Carlo are. Run by hand: `python benchmarks/plan.py`
+(never imported by tests).
 
-Figures printed, and their targets on the 2-core reference machine:
+Figures printed, and their targets on the 2-core reference machine (issue 12):
 
-1. `import` and `load_catalog()`: one-off start-up costs, shown so the plan time below can be
-   read on its own.
-   `plan(split_auto)`: median wall time of the full-catalog plan of examples/split_auto.toml
-   (every auto phase searched over the whole catalog, then quoted), after one warm-up.
-   Target < 1 s.
-2. `vectorised`: candidate training placements evaluated per second. Every option an "auto"
-   site may use (`options.select`: the catalog less spot) is crossed with a grid of device
-   counts (a few million rows) and scored by `evaluate.evaluate`, the one evaluation quotes and
-   plans share: physics (once per distinct device count), money and rules.
-   Target >= 2,000,000 candidates/s.
-3. `one at a time`: the same `evaluate` called on one-row frames in a Python loop, over a
-   sample of the same candidates (no second implementation of any formula).
-4. `uncertainty.sample`: 100,000 Monte-Carlo samples of examples/split_abroad_home.toml.
-   Target < 2 s.
+1. `mixed sweep`: candidates scored per second through `evaluate.evaluate`, the one evaluation
+   quotes and plans share (no second path): every option the auto pretrain phase of
+   split_auto may use crossed with a grid of device counts (training candidates), plus every
+   option its serve-abroad phase may use crossed with a grid of daily demands (serving
+   candidates: replica sizes searched, batch solved). Target >= 10,000,000 candidates/s.
+2. `plan`: median wall time of `plan(examples/split_auto.toml)` with the catalog's offers as
+   they are (1x) and replicated 10x and 100x (each copy a new instance id with its price moved
+   by up to +/-5%), in memory (`Catalog.with_table`), so only the plan is timed.
+   Target: 100x < 1 s.
+3. `uncertainty`: Monte-Carlo samples per second of examples/split_abroad_home.toml (training
+   and serving phases), and the peak resident memory of a process that imports the library,
+   loads the catalog and draws MC_SAMPLES (`resource.getrusage(RUSAGE_SELF).ru_maxrss`, so the
+   interpreter and the libraries are included). Targets >= 1,000,000 samples/s; < 300 MB.
 
-Last line: `candidates_per_s=N loop_per_s=M ratio=R` (target ratio >= 100).
+Last line: `candidates_per_s=N plan_1x_s=S plan_100x_s=S samples_per_s=N peak_mb=N`.
 """
 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,11 +35,13 @@ SPLIT_AUTO = ROOT / "examples" / "split_auto.toml"
 SPLIT_ABROAD_HOME = ROOT / "examples" / "split_abroad_home.toml"
 
 PLAN_RUNS = 5
-VECTOR_RUNS = 3  # the candidate frame is big: median of a few runs, the first one included
-DEVICE_STEP = 8  # device counts 8, 16, ... : whole 8-device instances / servers
-DEVICE_COUNTS = 20_000  # x ~140 catalog options -> ~2.8M candidate rows
-LOOP_SAMPLE = 300  # candidates evaluated one at a time
-MC_SAMPLES = 100_000
+SWEEP_RUNS = 3
+DEVICE_STEP = 8  # device counts 8, 16, ...: whole 8-device instances / servers
+DEVICE_COUNTS = 20_000  # x the pretrain options -> a few million training candidates
+DEMANDS = 2_000  # x the serve-abroad options -> serving candidates
+SCALES = (1, 10, 100)
+PRICE_COLUMNS = ("price_per_device_hour", "price_low", "price_high")
+MC_SAMPLES = 200_000
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -46,25 +50,14 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, list[float]]:
+def median_time(fn: Callable[[], Any], runs: int) -> float:
     """Median of `runs` timings after one untimed warm-up run."""
     fn()
-    times = [timed(fn)[0] for _ in range(runs)]
-    return statistics.median(times), times
+    return statistics.median(timed(fn)[0] for _ in range(runs))
 
 
-def bench_plan(catalog: Any) -> None:
-    from estimator import load_scenario, plan
-
-    scenario = load_scenario(SPLIT_AUTO)
-    median, times = median_time(lambda: plan(scenario, catalog), PLAN_RUNS)
-    runs = ", ".join(f"{t:.2f}" for t in times)
-    print(f"plan(split_auto): median {median:.3f} s over {PLAN_RUNS} runs ({runs}); target < 1 s")
-
-
-def training_candidates(catalog: Any) -> tuple[Any, ...]:
-    """(context, phase, candidates): every option the auto pretrain phase of split_auto may use
-    (`options.select`) crossed with DEVICE_COUNTS device counts."""
+def sweep_setup(catalog: Any) -> list[tuple[Any, Any, Any]]:
+    """(context, phase, candidates) of the training and the serving part of the sweep."""
     import polars as pl
 
     from estimator import load_scenario
@@ -72,84 +65,125 @@ def training_candidates(catalog: Any) -> tuple[Any, ...]:
     from estimator.options import OptionQuery, select
 
     c = prepare(load_scenario(SPLIT_AUTO), catalog)
-    phase = c.scenario.phase("pretrain")
-    placements = select(c.options, OptionQuery.of(phase.site))
-    grid = pl.DataFrame({"devices": pl.int_range(1, DEVICE_COUNTS + 1, eager=True) * DEVICE_STEP})
-    return c, phase, placements.join(grid, how="cross")
-
-
-def bench_vectorised(catalog: Any, setup: tuple[Any, ...]) -> float:
-    from estimator.evaluate import evaluate
-
-    c, phase, candidates = setup
-    runs = [timed(lambda: evaluate(c, phase, candidates)) for _ in range(VECTOR_RUNS)]
-    seconds = statistics.median(t for t, _ in runs)
-    scored = runs[-1][1]
-    rate = scored.height / seconds
-    rejected = scored["verdict"].is_not_null().sum()
-    print(
-        f"vectorised: {scored.height:,} candidates ({candidates.height // DEVICE_COUNTS} options x "
-        f"{DEVICE_COUNTS:,} device counts) in {seconds:.3f} s (median of {VECTOR_RUNS}) = "
-        f"{rate:,.0f}/s "
-        f"({rejected:,} rejected); target >= 2,000,000/s"
+    train = c.scenario.phase("pretrain")
+    serve = c.scenario.phase("serve-abroad")
+    devices = pl.DataFrame(
+        {"devices": pl.int_range(1, DEVICE_COUNTS + 1, eager=True) * DEVICE_STEP}
     )
-    return rate
+    base = serve.output_tokens_per_day
+    demand = pl.DataFrame(
+        {
+            "output_tokens_per_day": pl.int_range(1, DEMANDS + 1, eager=True).cast(pl.Float64)
+            * (base / DEMANDS * 2)
+        }
+    ).with_columns(input_tokens_per_day=pl.col("output_tokens_per_day") * 5.0)
+    return [
+        (c, train, select(c.options, OptionQuery.of(train.site)).join(devices, how="cross")),
+        (c, serve, select(c.options, OptionQuery.of(serve.site)).join(demand, how="cross")),
+    ]
 
 
-def bench_loop(catalog: Any, setup: tuple[Any, ...]) -> float:
+def bench_sweep(catalog: Any) -> float:
     from estimator.evaluate import evaluate
 
-    c, phase, candidates = setup
-    sample = candidates.sample(LOOP_SAMPLE, seed=1)
-    rows = [sample.slice(i, 1) for i in range(sample.height)]
+    parts = sweep_setup(catalog)
 
-    def loop() -> int:
-        return sum(evaluate(c, phase, r).height for r in rows)
+    def run() -> int:
+        return sum(evaluate(c, p, cand).height for c, p, cand in parts)
 
-    evaluate(c, phase, rows[0])  # warm-up
-    seconds, n = timed(loop)
+    runs = [timed(run) for _ in range(SWEEP_RUNS)]
+    seconds = statistics.median(t for t, _ in runs)
+    n = runs[0][1]
+    sizes = " + ".join(f"{cand.height:,} {p.kind}" for _, p, cand in parts)
     rate = n / seconds
     print(
-        f"one at a time: {n:,} candidates in {seconds:.3f} s = {rate:,.1f}/s "
-        f"({seconds / n * 1000:.2f} ms per evaluate call on a one-row frame)"
+        f"mixed sweep: {sizes} candidates in {seconds:.3f} s (median of {SWEEP_RUNS}) = "
+        f"{rate:,.0f}/s; target >= 10,000,000/s"
     )
     return rate
 
 
-def bench_uncertainty(catalog: Any) -> None:
-    from estimator import load_scenario, quote
-    from estimator.context import prepare
-    from estimator.uncertainty import sample
+def scaled(catalog: Any, k: int) -> Any:
+    """The catalog with each offer row present `k` times: copy j > 0 is a new instance id
+    with its prices moved by a deterministic factor within +/-5%."""
+    import polars as pl
 
-    scenario = load_scenario(SPLIT_ABROAD_HOME)
-    base = quote(scenario, catalog)
-    c = prepare(scenario, catalog)
-    seconds, _ = timed(lambda: sample(c, base, MC_SAMPLES, seed=1))
+    def grow(offers: pl.DataFrame) -> pl.DataFrame:
+        copies = [offers]
+        for j in range(1, k):
+            factor = 1.0 + ((j * 37) % 101 - 50) / 1000.0
+            copies.append(
+                offers.with_columns(
+                    pl.col("instance") + f"~{j}",
+                    *[pl.col(p) * factor for p in PRICE_COLUMNS],
+                )
+            )
+        return pl.concat(copies)
+
+    return catalog.with_table("offers", grow) if k > 1 else catalog
+
+
+def bench_plans(catalog: Any) -> dict[int, float]:
+    from estimator import load_scenario, plan
+
+    scenario = load_scenario(SPLIT_AUTO)
+    out = {}
+    for k in SCALES:
+        cat = scaled(catalog, k)
+        offers = cat.table("offers").height
+        out[k] = median_time(lambda cat=cat: plan(scenario, cat), PLAN_RUNS)
+        print(f"plan(split_auto) at {k}x offers ({offers:,} rows): median {out[k]:.3f} s")
+    return out
+
+
+MC_CHILD = """
+import resource, sys, time
+from estimator import load_scenario, quote
+from estimator.context import prepare
+from estimator.uncertainty import sample
+from pricing import load_catalog
+n = int(sys.argv[1])
+catalog = load_catalog()
+scenario = load_scenario(sys.argv[2])
+base = quote(scenario, catalog)
+c = prepare(scenario, catalog)
+sample(c, base, 1_000, seed=2)  # warm-up
+start = time.perf_counter()
+sample(c, base, n, seed=1)
+seconds = time.perf_counter() - start
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def bench_uncertainty() -> tuple[float, float]:
+    """Samples/s and the peak RSS (MB) of a fresh process drawing MC_SAMPLES."""
+    out = subprocess.run(
+        [sys.executable, "-c", MC_CHILD, str(MC_SAMPLES), str(SPLIT_ABROAD_HOME)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    seconds, peak = float(out[0]), float(out[1])
+    rate = MC_SAMPLES / seconds
     print(
-        f"uncertainty.sample: {MC_SAMPLES:,} samples of split_abroad_home in {seconds:.3f} s; "
-        "target < 2 s"
+        f"uncertainty.sample: {MC_SAMPLES:,} samples of split_abroad_home in {seconds:.3f} s = "
+        f"{rate:,.0f}/s; peak RSS {peak:,.0f} MB (ru_maxrss of the whole process); "
+        "targets >= 1,000,000/s, < 300 MB"
     )
-
-
-def import_library() -> None:
-    import estimator.planner  # noqa: F401  (pulls polars, pydantic and the estimator modules)
-    import pricing  # noqa: F401
+    return rate, peak
 
 
 def main() -> None:
-    t_import, _ = timed(import_library)
     from pricing import load_catalog
 
-    t_catalog, catalog = timed(load_catalog)
+    catalog = load_catalog()
+    rate = bench_sweep(catalog)
+    plans = bench_plans(catalog)
+    samples, peak = bench_uncertainty()
     print(
-        f"import estimator.planner + pricing: {t_import:.3f} s; load_catalog(): {t_catalog:.3f} s"
+        f"candidates_per_s={rate:.0f} plan_1x_s={plans[1]:.3f} plan_100x_s={plans[100]:.3f} "
+        f"samples_per_s={samples:.0f} peak_mb={peak:.0f}"
     )
-    bench_plan(catalog)
-    setup = training_candidates(catalog)
-    vec = bench_vectorised(catalog, setup)
-    loop = bench_loop(catalog, setup)
-    bench_uncertainty(catalog)
-    print(f"candidates_per_s={vec:.0f} loop_per_s={loop:.0f} ratio={vec / loop:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,27 @@
-"""Embedded pricing and reference catalogs for splitcompute: schema, loader, lookups, FX."""
+"""Embedded pricing and reference catalogs for splitcompute: schema, loader, lookups, FX.
 
-from pricing.catalog import Catalog, FxRate, load_catalog
-from pricing.errors import CatalogError, Problem, SplitcomputeError, UnknownIdError
+Names are imported on first use: the errors are light, the catalog pulls in polars, and a
+command's `--help` needs only the former.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pricing.catalog import Catalog, FxRate, load_catalog
+    from pricing.errors import CatalogError, Problem, SplitcomputeError, UnknownIdError
+
+_EXPORTS = {
+    "Catalog": "pricing.catalog",
+    "FxRate": "pricing.catalog",
+    "load_catalog": "pricing.catalog",
+    "CatalogError": "pricing.errors",
+    "Problem": "pricing.errors",
+    "SplitcomputeError": "pricing.errors",
+    "UnknownIdError": "pricing.errors",
+}
 
 __all__ = [
     "Catalog",
@@ -12,3 +32,9 @@ __all__ = [
     "UnknownIdError",
     "load_catalog",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'pricing' has no attribute {name!r}")

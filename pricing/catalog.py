@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from pricing.cache import Store, Tables, fingerprint
 from pricing.errors import CatalogError, Problem, UnknownIdError, shown, suggest
 from pricing.files import MAX_TABLE_BYTES, read_bounded
 from pricing.loader import FILE_COL, LINE_COL, read_table
@@ -49,30 +50,53 @@ _ID_TABLES = {"accelerators": "id", "regions": "id", "fx": "currency"}
 _REF_OF = {"accelerators": "accelerators", "regions": "regions", "fx": "currency"}
 
 
-_EMBEDDED: dict[str, dict[str, pl.DataFrame]] = {}
+_EMBEDDED: dict[str, Tables] = {}
 
 
-def _embedded(directory: Traversable) -> dict[str, pl.DataFrame]:
-    """The embedded tables, parsed and validated once per process."""
+def _embedded(directory: Traversable) -> Tables:
+    """The embedded tables, once per process: from the binary cache when it holds this exact
+    data (validated when it was written), else parsed, validated and cached."""
     key = str(directory)
     if key not in _EMBEDDED:
-        _EMBEDDED[key] = _read_embedded(directory)
+        _EMBEDDED[key] = _open_embedded(directory)
     return _EMBEDDED[key]
 
 
-def _read_embedded(directory: Traversable) -> dict[str, pl.DataFrame]:
+def _open_embedded(directory: Traversable) -> Tables:
+    files = {name: (directory / table.file).read_bytes() for name, table in TABLES.items()}
+    store = Store(fingerprint(files))
+    validated: dict[str, pl.DataFrame] = {}
+
+    def rebuilt() -> dict[str, pl.DataFrame]:
+        if not validated:
+            validated.update(read_embedded(files))
+            store.write(validated)
+        return validated
+
+    if not store.complete():
+        return Tables.of(rebuilt())
+    read: dict[str, pl.DataFrame] = {}  # shared by the copies `Tables.replaced` makes
+
+    def table(name: str) -> pl.DataFrame:
+        if name not in read:
+            cached = None if validated else store.read(name)
+            read[name] = cached if cached is not None else rebuilt()[name]
+        return read[name]
+
+    return Tables(list(TABLES), table)
+
+
+def read_embedded(files: Mapping[str, bytes]) -> dict[str, pl.DataFrame]:
+    """Parse and validate the embedded tables (their bytes by table name) together: the id
+    tables first, then every table with its references checked against them."""
     out: dict[str, pl.DataFrame] = {}
     for name in _ID_TABLES:
-        out[name] = read_table(
-            TABLES[name], (directory / TABLES[name].file).read_bytes(), _label(name)
-        )
+        out[name] = read_table(TABLES[name], files[name], _label(name))
     known = {_REF_OF[t]: set(out[t][col].to_list()) for t, col in _ID_TABLES.items()}
     problems: list[Problem] = []
     for name, table in TABLES.items():
         try:
-            out[name] = read_table(
-                table, (directory / table.file).read_bytes(), _label(name), known
-            )
+            out[name] = read_table(table, files[name], _label(name), known)
         except CatalogError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -90,7 +114,7 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
     A row in an override file replaces the embedded row with the same key; other rows are added.
     Raises CatalogError listing every problem found (file:line:column).
     """
-    tables = dict(_embedded(EMBEDDED_DIR))
+    tables = _embedded(EMBEDDED_DIR)
     origin = ["embedded"]
     if overrides is not None:
         directory = Path(overrides)
@@ -106,7 +130,7 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
             except CatalogError as exc:
                 problems.extend(exc.problems)
                 continue
-            tables[name] = _merge(table, tables[name], user)
+            tables = tables.replaced(name, _merge(table, tables[name], user))
             origin.append(str(path))
         if problems:
             raise CatalogError(problems)
@@ -139,7 +163,7 @@ def _override_files(directory: Path) -> tuple[dict[str, tuple[Path, bytes]], lis
 
 
 def _known_ids(
-    tables: dict[str, pl.DataFrame], files: dict[str, tuple[Path, bytes]]
+    tables: Mapping[str, pl.DataFrame], files: dict[str, tuple[Path, bytes]]
 ) -> dict[str, set[str]]:
     """Ids an override file may refer to: the embedded ones plus those the directory adds
     (read raw, so a reference is judged even while the file defining it has other problems)."""
@@ -164,8 +188,8 @@ def _merge(table: Table, base: pl.DataFrame, user: pl.DataFrame) -> pl.DataFrame
 class Catalog:
     """Validated, merged catalog tables. Construct with `load_catalog`."""
 
-    def __init__(self, tables: dict[str, pl.DataFrame], origin: list[str]) -> None:
-        self._tables = tables
+    def __init__(self, tables: Mapping[str, pl.DataFrame], origin: list[str]) -> None:
+        self._tables = tables if isinstance(tables, Tables) else Tables.of(tables)
         self.origin = origin
 
     # -- tables ---------------------------------------------------------------------------------
@@ -180,9 +204,7 @@ class Catalog:
 
         `change` receives and returns the frame including its `_file` / `_line` columns.
         """
-        tables = dict(self._tables)
-        tables[name] = change(tables[name])
-        return Catalog(tables, self.origin)
+        return Catalog(self._tables.replaced(name, change(self._tables[name])), self.origin)
 
     # -- lookups --------------------------------------------------------------------------------
     @functools.cached_property

@@ -14,12 +14,15 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import BaseModel
 
 from estimator.errors import ScenarioError
 from estimator.report.rows import Terminal
+
+if TYPE_CHECKING:  # pydantic is imported by the command that builds the view, not by --help
+    from pydantic import BaseModel
 
 PROGRESS_FROM = 200_000  # samples: below this a run takes about a second, no bar needed
 

@@ -27,6 +27,15 @@ PEAK_COLUMN = {
 BYTES_PER_PARAM = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
 GIB = float(2**30)
 MODEL_COLUMNS = ("active_params", "total_params", *ARCH_FIELDS)
+# The physics queries are long chains of wide expressions over few rows (a quote's phase is one
+# row, a layout search a few hundred): polars' optimiser passes cost more than they save there
+# (a quote took ~2x as long with them), and they change no value: same expressions, same order.
+PLAIN = pl.QueryOptFlags.none()
+
+
+def collect(frame: pl.LazyFrame) -> pl.DataFrame:
+    """Run a physics query without the optimiser (see PLAIN)."""
+    return frame.collect(optimizations=PLAIN)
 
 
 def supports(catalog: Catalog, precision: str) -> set[str]:

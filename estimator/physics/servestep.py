@@ -37,6 +37,7 @@ from estimator.physics.formulas import (
     routed_tokens_factor,
     weight_bytes,
 )
+from estimator.physics.inputs import collect
 
 # Each layer runs two collectives per decode step: tensor parallel, two all-reduces (after
 # attention and after the MLP); expert parallel, dispatch and combine.
@@ -234,7 +235,7 @@ def solve_batch(frame: pl.DataFrame, out: str, step: pl.Expr) -> pl.DataFrame:
     # Batch 1 missing the target means no batch meets it.
     df = df.with_columns(_mid=pl.lit(1.0)).with_columns(_one=target.is_null() | (step <= target))
     batch = pl.when((cap >= 1) & pl.col("_one")).then(pl.col("_lo")).otherwise(0.0)
-    return df.with_columns(batch.alias(out)).drop("_lo", "_hi", "_mid", "_ok", "_one").collect()
+    return collect(df.with_columns(batch.alias(out)).drop("_lo", "_hi", "_mid", "_ok", "_one"))
 
 
 @cache

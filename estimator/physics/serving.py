@@ -26,6 +26,7 @@ from estimator.physics.formulas import weight_bytes
 from estimator.physics.inputs import (
     BYTES_PER_PARAM,
     GIB,
+    collect,
     column_or,
     with_defaults,
     with_device,
@@ -163,7 +164,7 @@ def _serving_at(
     )
     # Two batches: the aggregated one (decode + the prefill that keeps it full) and a dedicated
     # decode pool's; each the largest that meets the TPOT target and fits the KV cache.
-    solved = f.solve_batch(terms.collect(), "batch_agg", f.mixed_step_seconds(pl.col("_mid")))
+    solved = f.solve_batch(collect(terms), "batch_agg", f.mixed_step_seconds(pl.col("_mid")))
     solved = f.solve_batch(solved, "batch_dec", f.decode_step_seconds(pl.col("_mid")))
     df = solved.lazy()
     df = df.with_columns(_rates(df, s)).with_columns(_headline(s))
@@ -177,7 +178,7 @@ def _serving_at(
         fleet_min_devices=pl.col("tp") * (2 if s.disaggregated else 1),
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
-    return df.select([c for c in keep if c in df.collect_schema().names()]).collect()
+    return collect(df.select([c for c in keep if c in df.collect_schema().names()]))
 
 
 def _inputs(

@@ -22,6 +22,7 @@ import polars as pl
 from estimator.physics import trainstep as f
 from estimator.physics.inputs import (
     GIB,
+    collect,
     column_or,
     with_defaults,
     with_device,
@@ -120,7 +121,7 @@ def training_frame(
     `goodput`, `tokens`) with TRAINING_COLUMNS added. Rows whose accelerator lacks the precision
     get null peaks and `fits` false."""
     given = set(frame.columns)
-    df = _inputs(catalog, model, frame.with_row_index("_row"), s).collect()
+    df = collect(_inputs(catalog, model, frame.with_row_index("_row"), s))
     by_deadline = pl.col("_dev_given").is_null() & pl.col("deadline_days").is_not_null()
     # The layout depends on the device count and the count on the hours: a first guess from
     # the model FLOPs at half the GEMM efficiency, two rounds to settle the count, and, only
@@ -170,7 +171,7 @@ def training_frame(
         ),
     )
     keep = [c for c in out.collect_schema().names() if c in given or c in TRAINING_COLUMNS]
-    return out.sort("_row").select(keep).collect()
+    return collect(out.sort("_row").select(keep))
 
 
 def _recompute_text() -> pl.Expr:
@@ -240,6 +241,10 @@ def _inputs(
 LAYOUTS_KEPT = 4
 
 
+# What `_evaluate` adds to a layout, dropped before a row is evaluated again.
+_SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp")
+
+
 def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame:
     """`df` at `devices` per row, with its layout, device_hours and memory.
 
@@ -284,22 +289,28 @@ def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame
     )
     whole = ((pl.col("devices").cast(pl.Float64) / width).ceil() * width).cast(pl.Int64)
     resize = sized & pl.col("tp").is_not_null()
-    tried = _evaluate(
-        layout.with_columns(
-            devices=pl.when(resize).then(pl.max_horizontal(whole, "devices")).otherwise("devices")
-        ),
-        s,
-    ).collect()
+    tried = collect(
+        _evaluate(
+            layout.with_columns(
+                devices=pl.when(resize)
+                .then(pl.max_horizontal(whole, "devices"))
+                .otherwise("devices")
+            ),
+            s,
+        )
+    )
     # Where no kept layout holds the model at the rounded count, the bucket's own count does.
     short = resize & ~pl.col("_fits").any().over("_row")
     if tried.select(short.any()).item():
         bigger = pl.max_horizontal("devices", "_bucket")
-        again = _evaluate(
-            tried.lazy()
-            .drop("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp")
-            .with_columns(devices=pl.when(short).then(bigger).otherwise("devices")),
-            s,
-        ).collect()
+        again = collect(
+            _evaluate(
+                tried.lazy()
+                .drop(*_SIZED_TERMS)
+                .with_columns(devices=pl.when(short).then(bigger).otherwise("devices")),
+                s,
+            )
+        )
         tried = again
     best = tried.sort(["_row", "_fits", "_t", "devices"], descending=[False, True, False, False],
                       nulls_last=True).unique(subset=["_row"], keep="first")  # fmt: skip
@@ -412,4 +423,4 @@ def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
     each = ranked.with_columns(_grain=grain).unique(["_row", "_grain"], keep="first",
                                                      maintain_order=True)  # fmt: skip
     best = each.group_by("_row", maintain_order=True).head(LAYOUTS_KEPT)
-    return best.select("_row", "tp", "pp", "ep").collect()
+    return collect(best.select("_row", "tp", "pp", "ep"))

@@ -1,0 +1,91 @@
+"""How fast a command answers, as a ratio to the floor of this stack. Run by hand:
+`python benchmarks/startup.py [RUNS]` (never imported by tests).
+
+The floor is the least any command built on these libraries can cost: a typer command that
+imports polars, pydantic, typer and tabulate, reads one CSV with polars and prints a tabulate
+table. It is written to a temporary directory and timed in the same loop as `splitcompute
+quote`, `splitcompute plan examples/split_auto.toml`, `splitcompute catalog offers` and
+`splitcompute --help` (round robin, so a noisy machine slows them all alike); what is printed
+is the median of each and its ratio to the floor's median. Byte-code caching is left on
+(PYTHONDONTWRITEBYTECODE removed), as in an installed package: otherwise every run of the tool
+recompiles its sixty modules while the floor compiles one file.
+
+Targets (issue 12): quote <= 1.3x, plan (split_auto) <= 1.5x the floor.
+Last line: `floor_s=F quote_ratio=Q plan_ratio=P catalog_ratio=C help_ratio=H`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+
+FLOOR = """
+from typing import Annotated
+
+import polars as pl
+import pydantic  # noqa: F401
+import typer
+from tabulate import tabulate
+
+app = typer.Typer()
+
+
+@app.command()
+def main(path: Annotated[str, typer.Argument()]) -> None:
+    df = pl.read_csv(path)
+    print(tabulate(df.head(20).rows(), headers=df.columns))
+
+
+if __name__ == "__main__":
+    app()
+"""
+
+
+def commands(floor: Path) -> dict[str, list[str]]:
+    cli = str(BIN / "splitcompute")
+    return {
+        "floor": [sys.executable, str(floor), str(ROOT / "pricing" / "data" / "offers.csv")],
+        "quote": [cli, "quote", str(ROOT / "examples" / "split_abroad_home.toml")],
+        "plan": [cli, "plan", str(ROOT / "examples" / "split_auto.toml")],
+        "catalog": [cli, "catalog", "offers"],
+        "help": [cli, "--help"],
+    }
+
+
+def run(argv: list[str]) -> float:
+    start = time.perf_counter()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        floor = Path(tmp) / "floor.py"
+        floor.write_text(FLOOR)
+        cmds = commands(floor)
+        for argv in cmds.values():  # warm-up: page cache, the catalog cache
+            run(argv)
+        times: dict[str, list[float]] = {name: [] for name in cmds}
+        for _ in range(RUNS):
+            for name, argv in cmds.items():
+                times[name].append(run(argv))
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    base = medians["floor"]
+    for name, m in medians.items():
+        print(f"{name:8} median {m:.3f} s  ({m / base:.2f}x the floor, {RUNS} runs)")
+    ratios = " ".join(f"{n}_ratio={medians[n] / base:.2f}" for n in cmds if n != "floor")
+    print(f"floor_s={base:.3f} {ratios}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The validated embedded catalog kept between runs in binary form (Arrow IPC), one file per
+table, so a command reads only the tables it needs and never re-parses or re-validates data
+that cannot change between releases.
+
+The cache is keyed by a hash of the embedded CSV files and of the code that shapes them (the
+schema and the loader), so an edited file is read and validated afresh. It lives in
+$XDG_CACHE_HOME/splitcompute (default ~/.cache/splitcompute); when that cannot be written the
+catalog is simply validated every run. A cached file that cannot be read, or does not have
+the table's columns, is rebuilt from the CSV files, never trusted. User overrides are never
+cached: they are validated on every run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+from pricing.loader import FILE_COL, LINE_COL
+from pricing.schema import TABLES
+
+# Bump when the cache layout changes (the hash covers the data, the schema and the loader).
+FORMAT = "1"
+_DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "date": pl.Date}
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "splitcompute"
+
+
+def fingerprint(files: Mapping[str, bytes]) -> str:
+    """A hash of the data files, the code that validates and types them, and polars' version
+    (the IPC files are written by it)."""
+    h = hashlib.sha256(f"{FORMAT}\0{pl.__version__}\0".encode())
+    code = resources.files("pricing")
+    for module in ("schema.py", "loader.py"):
+        h.update((code / module).read_bytes())
+    for name in sorted(files):
+        h.update(f"\0{name}\0{len(files[name])}\0".encode())
+        h.update(files[name])
+    return h.hexdigest()[:32]
+
+
+def _expected(name: str) -> dict[str, pl.DataType]:
+    columns = {c.name: _DTYPES[c.kind]() for c in TABLES[name].all_columns}
+    return {LINE_COL: pl.Int64(), **columns, FILE_COL: pl.String()}
+
+
+class Store:
+    """The cache directory of one fingerprint."""
+
+    def __init__(self, key: str, root: Path | None = None) -> None:
+        self.root = root or cache_root()
+        self.path = self.root / f"catalog-{key}"
+
+    def _file(self, name: str) -> Path:
+        return self.path / f"{name}.arrow"
+
+    def complete(self) -> bool:
+        return all(self._file(name).is_file() for name in TABLES)
+
+    def read(self, name: str) -> pl.DataFrame | None:
+        """The cached table, or None when its file is missing, unreadable or of another shape."""
+        try:
+            # Read as bytes, not mapped: a file another process replaces must not fault.
+            df = pl.read_ipc(self._file(name).read_bytes())
+        except Exception:  # a damaged file may fail in any way the reader has; rebuilt then
+            return None
+        return df if dict(df.schema) == _expected(name) else None
+
+    def write(self, tables: Mapping[str, pl.DataFrame]) -> None:
+        """Write every table (each atomically: a temporary file renamed into place) and remove
+        caches of other fingerprints; on any OS error, give up silently (no cache)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            for name, df in tables.items():
+                fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{name}.", suffix=".tmp")
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        df.write_ipc(out)
+                    os.replace(tmp, self._file(name))
+                finally:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(tmp)
+            for old in self._others():
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            return
+
+    def _others(self) -> Iterator[Path]:
+        return (p for p in self.root.glob("catalog-*") if p != self.path and p.is_dir())
+
+
+class Tables(Mapping[str, pl.DataFrame]):
+    """Catalog tables by name, each read by `read` on first use (a command that needs three
+    tables reads three files)."""
+
+    def __init__(
+        self,
+        names: Iterator[str] | list[str],
+        read: Callable[[str], pl.DataFrame],
+        loaded: dict[str, pl.DataFrame] | None = None,
+    ) -> None:
+        self._names = list(names)
+        self._read = read
+        self._loaded = dict(loaded or {})
+
+    @classmethod
+    def of(cls, tables: Mapping[str, pl.DataFrame]) -> Tables:
+        def missing(name: str) -> pl.DataFrame:
+            raise KeyError(name)
+
+        return cls(list(tables), missing, dict(tables))
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._loaded:
+            self._loaded[name] = self._read(name)
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def replaced(self, name: str, df: pl.DataFrame) -> Tables:
+        """A copy with one table replaced (or added); the others still read on first use."""
+        names = self._names if name in self._names else [*self._names, name]
+        return Tables(names, self._read, {**self._loaded, name: df})
