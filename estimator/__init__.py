@@ -2,7 +2,7 @@
 
     from estimator import load_scenario, quote, plan, compare, sweep
     q = quote("examples/split_abroad_home.toml")   # a path, or a Scenario
-    print(q.total)                                 # Money: 1,865,675,468.90 CNY
+    print(q.total)                                 # Money, e.g. 1,860,739,792.96 CNY
     q.phases_frame(); plan("examples/split_auto.toml").to_polars()
     chart(q, "cost").save("cost.svg")              # needs the charts extra
 

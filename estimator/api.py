@@ -179,6 +179,7 @@ def sweep(
     """
     import itertools
 
+    _check_grid(grid)
     base = _scenario(scenario)
     cat = catalog if catalog is not None else load_catalog()
     paths = list(grid)
@@ -198,3 +199,22 @@ def sweep(
             }
         )
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+SWEEP_OUTPUTS = ("total", "total_other_view", "currency", "blocked", "train_days")
+
+
+def _check_grid(grid: Mapping[str, Sequence[Any]]) -> None:
+    """A grid names at least one input, each with a list of values, none clashing with an
+    output column (a swept 'currency' would otherwise be overwritten by the result's)."""
+    if not grid:
+        raise ScenarioError("give at least one path and its values", "grid")
+    for path, values in grid.items():
+        if path in SWEEP_OUTPUTS or path.startswith("cost:"):
+            raise ScenarioError(
+                f"'{shown(path)}' is an output column; name the input by another path", "grid"
+            )
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
+            raise ScenarioError(f"the values of '{shown(path)}' must be a list", "grid")
+        if not values:
+            raise ScenarioError(f"'{shown(path)}' has no values", "grid")

@@ -33,7 +33,7 @@ class Check:
     cite: str | None = None  # else a defaults.csv row whose source backs the finding
 
 
-def _count(n: float, noun: str) -> str:
+def counted(n: float, noun: str) -> str:
     """'1 device', '2,048 devices'."""
     return f"{_n(n)} {noun}" + ("" if n == 1 else "s")
 
@@ -152,7 +152,7 @@ BLOCKING: tuple[Check, ...] = (
         lambda c, p: pl.lit(False) if _train(p) else ~pl.col("within_instance"),
         lambda r, c, p: (
             f"a {r['tensor_parallel']}-device replica does not fit one {r['instance']} "
-            f"({_count(r['unit_devices'], 'device')}) and its devices have no fast link between "
+            f"({counted(r['unit_devices'], 'device')}) and its devices have no fast link between "
             "instances: choose a larger instance (site.instance)"
         ),
     ),
@@ -254,12 +254,12 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     capital = f"{r['server_price'] * servers:,.0f} {r['currency']}"
     if c.scenario.accounting == "project":
         return (
-            f"buys {_count(servers, 'server')} for {capital}, delivered by the phase start; "
+            f"buys {counted(servers, 'server')} for {capital}, delivered by the phase start; "
             f"the plan sells {them} at its end, {r['resale_age_years']:.1f} years old, for "
             f"{r['resale_fraction']:.0%} of that: the quote charges the difference"
         )
     return (
-        f"uses {_count(servers, 'server')} worth {capital} of capital; the quote charges the "
+        f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "
         f"{r['hours'] / (r['life_years'] * 8760):.1%} of {their} {r['life_years']:g}-year life "
         "this phase uses (amortised view: the rest is assumed used by other work)"
     )

@@ -14,8 +14,6 @@ converted, and the library never does that implicitly.
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class Money(float):
     """An amount in `currency` (ISO code), unrounded; `str()` and `format()` show cents."""
@@ -48,10 +46,3 @@ class Money(float):
 
     def __format__(self, spec: str) -> str:
         return str(self) if not spec else format(float(self), spec)
-
-
-def as_money(value: Any, currency: str) -> Any:
-    """`value` as Money in `currency` when it is a number (None and NaN stay as they are)."""
-    if isinstance(value, float | int) and not isinstance(value, bool) and value == value:
-        return Money(float(value), currency)
-    return value

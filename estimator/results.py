@@ -169,10 +169,6 @@ class Quote(BaseModel):
         return pl.DataFrame(rows)
 
 
-def _money_fields(p: PhaseQuote, cur: str) -> dict[str, Money]:
-    return {"cost": Money(p.cost, cur), "cost_other_view": Money(p.cost_other_view, cur)}
-
-
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
     """A polars schema for a flat model (so an empty list still has its columns)."""
     kinds: dict[Any, Any] = {float: pl.Float64, int: pl.Int64, str: pl.String, date: pl.Date}

@@ -16,6 +16,7 @@ tables, and the screenshot is not blank.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -47,7 +48,7 @@ def install() -> str:
         return ""
     if shutil.which("apt-get") is None:
         return "Chromium is not installed and apt-get is not available"
-    if hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() != 0:
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
         return "Chromium is not installed and installing it needs root (apt-get install chromium)"
     done = subprocess.run(
         ["apt-get", "install", "-y", "-q", "chromium"], capture_output=True, text=True

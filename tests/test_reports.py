@@ -375,3 +375,100 @@ def test_library_charts_save_by_suffix(catalog, tmp_path):
     assert "(x: blocked)" in svg
     with pytest.raises(ScenarioError, match="no column 'y'"):
         estimator.chart(frame, x="y")
+
+
+# --- found in review ----------------------------------------------------------------------
+
+
+def test_output_file_gets_the_usual_mode(runner, tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        target = tmp_path / "q.csv"
+        ok(runner, ["quote", SPLIT, "-f", "csv", "-o", str(target)])
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644  # readable by a colleague
+        target.chmod(0o640)
+        ok(runner, ["quote", SPLIT, "-f", "csv", "-o", str(target), "--force"])
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640  # --force keeps the file's mode
+    finally:
+        os.umask(umask)
+    assert [p.name for p in tmp_path.iterdir()] == ["q.csv"]  # no temporary file left
+
+
+def test_output_to_an_unwritable_place_is_one_line(runner, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = runner.invoke(app, ["quote", SPLIT, "-o", str(locked / "q.txt")])
+    finally:
+        locked.chmod(0o700)
+    import os
+
+    if os.geteuid() == 0:
+        assert result.exit_code == 0  # root writes anywhere: nothing to refuse
+        return
+    assert result.exit_code == 2 and "cannot write" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_samples_are_checked_before_any_work(runner):
+    for command in (["quote", SPLIT], ["chart", "uncertainty", SPLIT]):
+        result = runner.invoke(app, [*command, "--samples", "10000000"])
+        assert result.exit_code == 2 and "--samples" in result.output, command
+
+
+def test_progress_bar_shows_on_runs_of_many_chunks():
+    from estimator.cli.output import PROGRESS_FROM
+    from estimator.uncertainty import CHUNK, MAX_SAMPLES
+
+    assert PROGRESS_FROM <= MAX_SAMPLES // 5  # a bar appears for runs well under the cap
+    assert CHUNK <= PROGRESS_FROM  # and moves more than once during such a run
+
+
+def test_empty_table_keeps_its_header(runner):
+    gulf = str(EXAMPLES / "gulf_option.toml")
+    csv_out = runner.invoke(app, ["quote", gulf, "-f", "csv", "--table", "transfers"]).stdout
+    assert csv_out.strip().startswith("from,to,what")
+    text = ok(runner, ["quote", gulf, "--table", "transfers"])
+    assert text.strip().splitlines() == ["Transfers", "none"]
+
+
+def test_sweep_refuses_grids_it_cannot_mean(catalog):
+    base = load_scenario(SPLIT)
+    cases = [
+        ({"accounting": "project"}, "must be a list"),
+        ({"currency": ["USD", "CNY"]}, "output column"),
+        ({}, "at least one path"),
+        ({"phases.0.deadline_days": []}, "no values"),
+    ]
+    for grid, message in cases:
+        with pytest.raises(ScenarioError, match=message):
+            sweep(base, grid, catalog)
+    with pytest.raises(ScenarioError, match="no rows"):
+        estimator.chart(pl.DataFrame({"x": [], "total": []}), x="x")
+
+
+def test_compare_figures_are_right_aligned_and_even(runner):
+    gulf = str(EXAMPLES / "gulf_option.toml")
+    md = ok(runner, ["compare", SPLIT, ABROAD, gulf, "-f", "markdown"])
+    table = md.split("## Comparison")[1].split("##")[0]
+    rule = next(line for line in table.splitlines() if line.startswith("|:"))
+    assert rule.count(":|") == 3  # every scenario column right-aligned (the labels left)
+    percent = next(line for line in table.splitlines() if "vs first (%)" in line)
+    assert all(re.fullmatch(r"-?[\d,]+\.\d", c.strip()) for c in percent.split("|")[2:-1])
+
+
+def test_html_summary_counts_in_words(runner, tmp_path):
+    page = tmp_path / "g.html"
+    ok(runner, ["quote", str(EXAMPLES / "gulf_option.toml"), "-f", "html", "-o", str(page)])
+    html = page.read_text(encoding="utf-8")
+    assert "1 phase, 0 transfers" in html and "1 phases" not in html
+
+
+def test_axis_ticks_read_true():
+    from estimator.report.charts import _short
+
+    assert [_short(v) for v in (1.25e9, 1.75e9, 250e6, 999.0)] == ["1.25B", "1.75B", "250M", "999"]

@@ -24,7 +24,7 @@ from estimator.cli.app import (
     clean_errors,
     load_catalog,
 )
-from estimator.cli.output import check_output, progress, show
+from estimator.cli.output import check_output, check_samples, progress, show
 
 
 @app.command("plan")
@@ -101,7 +101,6 @@ def plan_cmd(
 
 def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
     from estimator.errors import ScenarioError
-    from estimator.uncertainty import MAX_SAMPLES
     from pricing.errors import shown
 
     if objective not in ("cost", "time"):
@@ -110,8 +109,7 @@ def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: i
         raise ScenarioError(f"must be positive, got {max_devices}", "--max-devices")
     if top_k < 1:
         raise ScenarioError(f"must be at least 1, got {top_k}", "--top-k")
-    if samples is not None and not 0 < samples <= MAX_SAMPLES:
-        raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
+    check_samples(samples)
 
 
 @app.command("sensitivity")

@@ -26,7 +26,7 @@ from estimator.cli.app import (
     parse_date,
     strict_exit,
 )
-from estimator.cli.output import check_output, emit, progress, show
+from estimator.cli.output import check_output, check_samples, emit, progress, show
 
 
 @app.command("quote")
@@ -53,6 +53,7 @@ def quote_cmd(
     """Quote a split plan: devices, time and money per phase, region and currency, and findings."""
     check_format(fmt)
     inputs = [file, *([catalog_dir] if catalog_dir else [])]
+    check_samples(samples)
     if output is not None:
         check_output(output, force, inputs)
     from estimator.api import percentiles, plan

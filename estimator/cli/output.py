@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -24,7 +24,7 @@ from estimator.report.rows import Terminal
 if TYPE_CHECKING:  # pydantic is imported by the command that builds the view, not by --help
     from pydantic import BaseModel
 
-PROGRESS_FROM = 200_000  # samples: below this a run takes about a second, no bar needed
+PROGRESS_FROM = 20_000  # samples: below this a run takes a second or two, no bar needed
 
 
 def terminal(wide: bool = False, output: Path | None = None) -> Terminal:
@@ -57,15 +57,53 @@ def emit(
         return
     check_output(output, force, inputs)
     data = content if isinstance(content, bytes) else (content + "\n").encode("utf-8")
-    # Written beside the target and renamed: a failure leaves no half-written file.
+    if output.exists() and not output.is_file():  # /dev/stdout, a FIFO: written in place
+        _write(output, data, lambda: output.open("wb"))
+        return
+    # Written beside the target and renamed: a failure leaves no half-written file. mkstemp
+    # makes the file private (0600); the result gets the mode a plain write would give it.
+    _write(output, data, lambda: _temporary(output))
+
+
+def _temporary(output: Path) -> Any:
     fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    old = output.stat().st_mode & 0o777 if output.exists() else 0o666 & ~umask
+    os.fchmod(fd, old)
+    return _Replacing(os.fdopen(fd, "wb"), Path(tmp), output)
+
+
+class _Replacing:
+    """A temporary file that replaces `target` when closed without error."""
+
+    def __init__(self, f: Any, tmp: Path, target: Path) -> None:
+        self.f, self.tmp, self.target = f, tmp, target
+
+    def __enter__(self) -> Any:
+        return self.f
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.f.close()
+        if kind is None:
+            os.replace(self.tmp, self.target)
+        self.tmp.unlink(missing_ok=True)
+
+
+def _write(output: Path, data: bytes, opened: Callable[[], Any]) -> None:
     try:
-        with os.fdopen(fd, "wb") as f:
+        with opened() as f:
             f.write(data)
-        os.replace(tmp, output)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ScenarioError(f"cannot write: {exc.strerror or exc}", str(output)) from None
+        raise ScenarioError(f"cannot write {output}: {exc.strerror or exc}", "--output") from None
+
+
+def check_samples(samples: int | None) -> None:
+    """--samples in range, said before any work (and before a progress bar is drawn)."""
+    from estimator.uncertainty import MAX_SAMPLES
+
+    if samples is not None and not 0 < samples <= MAX_SAMPLES:
+        raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
 
 
 def check_output(output: Path, force: bool, inputs: Sequence[Path]) -> None:
@@ -81,7 +119,7 @@ def check_output(output: Path, force: bool, inputs: Sequence[Path]) -> None:
             continue
         if _same(output, given) or (given.is_dir() and _same(output.parent, given)):
             raise ScenarioError("is an input of this command: choose another file", where)
-    if output.exists() and not force:
+    if output.is_file() and not force:  # a device or FIFO (/dev/stdout) is written in place
         raise ScenarioError("exists already: choose a new file or add --force", where)
 
 

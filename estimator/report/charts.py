@@ -118,7 +118,7 @@ def _money_axis(ax: Any, cur: str, axis: str = "x") -> None:
 def _short(v: float) -> str:
     for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= div:
-            return f"{v / div:,.1f}{unit}"
+            return f"{v / div:.3g}{unit}"  # 1.25B, not 1.2B: ticks must read true
     return f"{v:,.0f}"
 
 
@@ -257,7 +257,11 @@ def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
     plt = _plt()
     if x not in frame.columns or y not in frame.columns:
         raise ScenarioError(f"the sweep has no column '{x if x not in frame.columns else y}'", "x")
-    outputs = {"total", "total_other_view", "currency", "blocked", "train_days"}
+    from estimator.api import SWEEP_OUTPUTS
+
+    if frame.is_empty():
+        raise ScenarioError("the sweep has no rows to draw", "frame")
+    outputs = set(SWEEP_OUTPUTS)
     others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
     cur = frame["currency"][0] if "currency" in frame.columns and frame.height else ""
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -274,9 +278,8 @@ def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
     _money_axis(ax, f"{y} ({cur})" if cur else y, "y")
     if others:
         ax.legend(fontsize=8)
-    return Chart(
-        "sweep", f"{y} by {x}" + (" (x: blocked)" if "blocked" in frame.columns else ""), fig
-    )
+    blocked = "blocked" in frame.columns and bool(frame["blocked"].any())
+    return Chart("sweep", f"{y} by {x}" + (" (x: blocked)" if blocked else ""), fig)
 
 
 def quote_charts(q: QuoteView) -> list[Chart]:

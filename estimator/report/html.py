@@ -12,6 +12,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from estimator.checks import counted
 from estimator.report import charts
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView
 from estimator.report.text import render
@@ -95,9 +96,10 @@ def _summary(view: BaseModel) -> tuple[str, list[str], list[charts.Chart]]:
     if isinstance(view, QuoteView):
         meta = [
             f'<span class="total">{view.total:,.2f} {view.currency}</span> '
-            f"({view.accounting} accounting; the other view: {view.total_other_view:,.2f})",
-            f"as of {view.as_of}; {len(view.phases)} phases, {len(view.transfers)} transfers; "
-            f"{_count(view)}",
+            f"({view.accounting} accounting; the other view: {view.total_other_view:,.2f} "
+            f"{view.currency})",
+            f"as of {view.as_of}; {counted(len(view.phases), 'phase')}, "
+            f"{counted(len(view.transfers), 'transfer')}; {_count(view)}",
         ]
         return view.name, meta, charts.quote_charts(view)
     if isinstance(view, ComparisonView):
@@ -112,4 +114,4 @@ def _summary(view: BaseModel) -> tuple[str, list[str], list[charts.Chart]]:
 def _count(view: QuoteView) -> str:
     blocks = sum(f.severity == "block" for f in view.findings)
     warns = sum(f.severity == "warn" for f in view.findings)
-    return html.escape(f"findings: {blocks} blocking, {warns} warnings")
+    return html.escape(f"findings: {blocks} blocking, {counted(warns, 'warning')}")

@@ -168,7 +168,7 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     row(f"vs first ({cur})", [Cents(money(d.total - first)) for d in shown])
     row(
         "vs first (%)",
-        [round((d.total - first) / first * 100, 1) if first else None for d in shown],
+        [round((d.total - first) / first * 100, 1) + 0.0 if first else None for d in shown],
     )
     row(
         "days to train",

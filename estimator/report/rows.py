@@ -114,6 +114,11 @@ def _column(values: list[Any]) -> list[Any]:
     floats = [v for v in values if isinstance(v, float) and v == v]
     if floats and all(isinstance(v, Cents) or v is None for v in values):
         return ["" if v is None else f"{v:,.2f}" for v in values]
+    if any(isinstance(v, Cents) for v in values) and all(
+        isinstance(v, float) or v is None for v in values
+    ):  # a transposed table (compare): money in cents, other figures (%, days) with one decimal
+        return ["" if v is None else f"{v:,.2f}" if isinstance(v, Cents) else f"{v:,.1f}"
+                for v in values]  # fmt: skip
     if floats and all(isinstance(v, float) or v is None for v in values):
         places = _decimals(floats)
         if places is not None:
@@ -212,10 +217,13 @@ def _fitted(
     if term.width is None or _widest(text) <= term.width:
         return text
     hidden: list[str] = []
+    cols = [_header(c, [row[i] for row in body]) if n else c for i, (c, n) in
+            enumerate(zip(cols, numeric, strict=True))]  # fmt: skip
+    optional = [_header(c, [""]) if c not in cols else c for c in optional]
 
     def drop(name: str) -> None:
         i = cols.index(name)
-        hidden.append(cols.pop(i))
+        hidden.append(cols.pop(i).replace("\n", " "))
         numeric.pop(i)
         for row in body:
             row.pop(i)
@@ -232,6 +240,12 @@ def _fitted(
         note = f"not shown: {', '.join(hidden)} (--wide, --format csv or json show every column)"
         text += "\n" + textwrap.fill(note, term.width)
     return text
+
+
+def _header(name: str, values: list[Any]) -> str:
+    """A long header over a column of figures, wrapped to the figures' width (at least 12)."""
+    width = max([12] + [len(_strip(str(v))) for v in values])
+    return _wrap(name, width) if len(name) > width + 2 else name
 
 
 def _widest(text: str) -> int:
@@ -252,7 +266,7 @@ def _wrap_widths(
     alone is not enough; the widest columns are narrowed first, evenly."""
     cells = [[_strip(str(row[i])) for row in body] for i in range(len(cols))]
     natural = [  # tabulate pads a header by 2
-        max([len(c) + 2] + [len(v) for v in col]) for c, col in zip(cols, cells, strict=True)
+        max([_widest(c) + 2] + [len(v) for v in col]) for c, col in zip(cols, cells, strict=True)
     ]
     prose = [not n and any(" " in v for v in col) for n, col in zip(numeric, cells, strict=True)]
     room = width - 2 * (len(cols) - 1)

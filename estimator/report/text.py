@@ -25,6 +25,7 @@ class Table:
     title: str
     rows: Rows
     optional: tuple[str, ...] = ()  # columns a narrow terminal leaves out first
+    columns: tuple[str, ...] = ()  # the header of a table that may have no rows (CSV keeps it)
 
 
 # The table CSV gives by default: one a spreadsheet can sum or sort.
@@ -52,8 +53,11 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
         t = named[name]
         if fmt == "json":
             return to_json(t.rows)
+        if not t.rows and fmt != "csv":
+            return _heading_only(t.title, fmt, "none")
         title = None if fmt == "csv" else t.title
-        return render_rows(t.rows, fmt, title=title, term=term, optional=t.optional)
+        cols = t.columns or None
+        return render_rows(t.rows, fmt, cols, title=title, term=term, optional=t.optional)
     head = _heading(view, fmt, term)
     parts = [head] if head else []
     for name, t in named.items():
@@ -94,7 +98,12 @@ def tables(view: BaseModel) -> dict[str, Table]:
             out["shock"] = shock_table(view.shock, view.quote.currency)
         return out
     if isinstance(view, ComparisonView):
-        return {"comparison": Table("Comparison", view.rows), "parts": Table("Parts", _parts(view))}
+        figures, words = _split_comparison(view.rows)
+        return {
+            "comparison": Table("Comparison", figures),
+            "where": Table("Where, and what the rules say", words),
+            "parts": Table("Parts", _parts(view)),
+        }
     if isinstance(view, SensitivityView):
         return {"sensitivity": sensitivity_table(view)}
     raise TypeError(f"no renderer for {type(view).__name__}")
@@ -191,6 +200,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
                 for t in d.transfers
             ],
             ("hours", "what"),
+            ("from", "to", "what", "gigabytes", "hours", "route", f"cost ({cur})"),
         ),
         "by-region": Table(
             "By region",
@@ -229,6 +239,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
                 }
                 for f in d.findings
             ],
+            columns=("severity", "code", "phase", "message"),
         ),
         "assumptions": Table(
             "Assumptions",
@@ -344,8 +355,6 @@ def shock_table(s: ShockView, cur: str) -> Table:
     ]
     # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
     # must not read as a ban saving money.
-    # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
-    # must not read as a ban saving money.
     title = (
         f"Shock {', '.join(s.shocks)} judged on {s.judged_on}: the rule costs "
         f"{_m(s.rule_cost)} {cur}; total {_m(s.total_before)} -> {_m(s.total_after)} {cur}"
@@ -389,3 +398,16 @@ def _parts(v: ComparisonView) -> Rows:
             for t in q.transfers
         ]  # fmt: skip
     return rows
+
+
+def _split_comparison(rows: Rows) -> tuple[Rows, Rows]:
+    """The side-by-side rows as two tables: figures (right-aligned, summable) and words (where
+    each phase runs, findings), so no column mixes numbers with text."""
+    figures: Rows = []
+    words: Rows = []
+    for r in rows:
+        values = [v for k, v in r.items() if k]
+        numeric = all(v is None or (isinstance(v, int | float) and not isinstance(v, bool))
+                      for v in values)  # fmt: skip
+        (figures if numeric else words).append(r)
+    return figures, words
