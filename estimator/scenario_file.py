@@ -48,6 +48,8 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(exc.problems[0].message, label) from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"is not UTF-8 text (at byte {exc.start:,})", label) from None
+    if not text.strip():
+        raise ScenarioError("is empty: give a scenario (splitcompute schema describes one)", label)
     suffix = path.suffix.lower()
     if label == "<stdin>":
         suffix = ".json" if text.lstrip().startswith("{") else ".toml"

@@ -472,3 +472,17 @@ def test_axis_ticks_read_true():
     from estimator.report.charts import _short
 
     assert [_short(v) for v in (1.25e9, 1.75e9, 250e6, 999.0)] == ["1.25B", "1.75B", "250M", "999"]
+
+
+def test_stdin_mistakes_are_named(runner):
+    empty = runner.invoke(app, ["quote", "-"], input="")
+    assert empty.exit_code == 2 and "<stdin>: is empty" in empty.output
+    twice = runner.invoke(app, ["compare", "-", "-"], input="x")
+    assert twice.exit_code == 2 and "read once" in twice.output
+
+
+def test_catalog_with_no_match_still_writes_the_file(runner, tmp_path):
+    target = tmp_path / "e.md"
+    args = ["catalog", "offers", "--region", "sg", "--accelerator", "ascend-910b"]
+    ok(runner, [*args, "-f", "markdown", "-o", str(target)])
+    assert target.read_text(encoding="utf-8").strip()

@@ -87,6 +87,9 @@ def catalog_cmd(
         reason = why_empty(cat, table, region)
         if fmt in ("json", "csv"):  # a consumer still gets a valid (empty) document
             emit(render_rows([], fmt, columns), output, force, inputs)
+        elif output is not None:  # the file asked for says why it is empty
+            emit(reason, output, force, inputs)
+            return
         typer.echo(reason, err=fmt in ("json", "csv"))
         return
     text = render_rows(

@@ -99,6 +99,8 @@ def compare_cmd(
 
     if len(files) < 2:
         raise ScenarioError(f"needs two or more scenario files, got {len(files)}", "compare")
+    if sum(str(f) == "-" for f in files) > 1:
+        raise ScenarioError("standard input (-) can be read once only", "compare")
     inputs = [*files, *([catalog_dir] if catalog_dir else [])]
     if output is not None:
         check_output(output, force, inputs)
