@@ -375,3 +375,16 @@ def test_library_charts_save_by_suffix(catalog, tmp_path):
     assert "(x: blocked)" in svg
     with pytest.raises(ScenarioError, match="no column 'y'"):
         estimator.chart(frame, x="y")
+
+
+def test_percentiles_do_not_depend_on_the_chunk_size(catalog, monkeypatch):
+    # A sample's layout is searched per (accelerator, device bucket) at the un-sampled MFU, so
+    # which samples share a chunk cannot change any sample's cost.
+    import estimator.uncertainty as unc
+
+    p = plan(SPLIT, catalog)
+    monkeypatch.setattr(unc, "CHUNK", 3000)
+    whole = estimator.percentiles(p, catalog, samples=3000, seed=7)
+    monkeypatch.setattr(unc, "CHUNK", 700)
+    chunked = estimator.percentiles(p, catalog, samples=3000, seed=7)
+    assert chunked == whole

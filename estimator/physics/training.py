@@ -221,6 +221,9 @@ def _inputs(
         seq_len=pl.lit(float(s.seq_len or DEFAULT_SEQ_LEN)),
         # A frame's own mfu / goodput columns (sampling, sweeps) win over the settings.
         mfu=column_or(df, "mfu", s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
+        # The MFU the layout is searched at: the settings' or the catalog's, never a row's own
+        # (a sampled one), so a layout does not depend on which samples share a search bucket.
+        _search_mfu=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
         goodput=column_or(df, "goodput", s.goodput, pl.Float64).fill_null(pl.col("eff_goodput")),
         efficiency_row=pl.lit("given") if s.mfu and s.goodput else pl.col("eff_row"),
         # The default's range (for sampling); a given mfu has none.
@@ -254,7 +257,8 @@ def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame
     shard, so what fits the bucket fits the row); a count the tool sizes uses the bucket above it
     and is rounded up to whole replicas of the layout, and to the bucket itself where the
     rounded count would not hold the model. Each row takes, of the bucket's best layouts, the
-    one with the fewest billed device-seconds per token at its own count."""
+    one with the fewest billed device-seconds per token at its own count (and its own MFU: the
+    search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket)."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
            "_idle")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
@@ -269,7 +273,7 @@ def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame
     rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
     keys = (
         rows.unique(subset=["accelerator", "_bucket"], keep="first", maintain_order=True)
-        .with_columns(devices=pl.col("_bucket"))
+        .with_columns(devices=pl.col("_bucket"), mfu=pl.col("_search_mfu"))
         .drop("_row")
         .with_row_index("_row")
     )
