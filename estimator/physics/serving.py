@@ -164,9 +164,12 @@ def _serving_at(
     )
     # Two batches: the aggregated one (decode + the prefill that keeps it full) and a dedicated
     # decode pool's; each the largest that meets the TPOT target and fits the KV cache.
-    solved = f.solve_batch(collect(terms), "batch_agg", f.mixed_step_seconds(pl.col("_mid")))
-    solved = f.solve_batch(solved, "batch_dec", f.decode_step_seconds(pl.col("_mid")))
-    df = solved.lazy()
+    # The terms are collected once (the bisection's length reads their largest KV cap); both
+    # batches and the figures read from them are then one query.
+    solved = collect(terms)
+    steps = f.bisection_steps(solved["kv_cap"].max())  # type: ignore[arg-type]
+    df = f.solve_batch(solved.lazy(), "batch_agg", f.mixed_step_seconds(pl.col("_mid")), steps)
+    df = f.solve_batch(df, "batch_dec", f.decode_step_seconds(pl.col("_mid")), steps)
     df = df.with_columns(_rates(df, s)).with_columns(_headline(s))
     df = df.with_columns(
         fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
