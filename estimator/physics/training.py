@@ -217,22 +217,23 @@ def _inputs(
     fp8 = catalog.default("fp8_gemm_ratio") if s.precision == "fp8" else 1.0
     batch = s.global_batch_tokens or catalog.default("default_global_batch_tokens")
     df = df.with_columns(
-        tokens=column_or(df, "tokens", float(s.tokens), pl.Float64),
+        tokens=column_or(frame, "tokens", float(s.tokens), pl.Float64),
         seq_len=pl.lit(float(s.seq_len or DEFAULT_SEQ_LEN)),
-        # A frame's own mfu / goodput columns (sampling, sweeps) win over the settings.
-        mfu=column_or(df, "mfu", s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
+        # A frame's own mfu / goodput columns (sampling, sweeps) win over the settings. Per-row
+        # inputs are the caller's columns: `frame`'s schema (free) says which it has.
+        mfu=column_or(frame, "mfu", s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
         # The MFU the layout is searched at: the settings' or the catalog's, never a row's own
         # (a sampled one), so a layout does not depend on which samples share a search bucket.
         _search_mfu=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
-        goodput=column_or(df, "goodput", s.goodput, pl.Float64).fill_null(pl.col("eff_goodput")),
+        goodput=column_or(frame, "goodput", s.goodput, pl.Float64).fill_null(pl.col("eff_goodput")),
         efficiency_row=pl.lit("given") if s.mfu and s.goodput else pl.col("eff_row"),
         # The default's range (for sampling); a given mfu has none.
         mfu_low=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu_low")),
         mfu_high=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu_high")),
         precision_ratio=pl.lit(fp8),
         global_batch_tokens=pl.lit(float(batch)),
-        _dev_given=column_or(df, "devices", s.devices, pl.Int64),
-        deadline_days=column_or(df, "deadline_days", s.deadline_days, pl.Float64),
+        _dev_given=column_or(frame, "devices", s.devices, pl.Int64),
+        deadline_days=column_or(frame, "deadline_days", s.deadline_days, pl.Float64),
     )
     df = df.with_columns(flops=f.training_flops(), min_devices=f.min_training_devices())
     return df.with_columns(max_devices=f.max_training_devices())
