@@ -28,8 +28,8 @@ from estimator.timeline import Window
 DEFAULT_SWING = 0.2
 PERCENTILES = (0.1, 0.5, 0.9)
 # P10 / P90 of 200,000 samples have a standard error near 0.1%: more adds time, not knowledge.
-# 10 million samples took 40 s and 3.7 GB; 200,000 of the split example take ~5 s and 0.4 GB on
-# 2 cores (each sample of a serving phase solves its batch).
+# 200,000 of the split example take ~13 s and ~260 MB on 2 loaded cores (each sample of a
+# serving phase solves its batch); 1,000,000 took ~90 s, too long for an interactive cap.
 MAX_SAMPLES = 200_000
 
 
@@ -121,7 +121,10 @@ class Percentiles:
     point_rank: float  # the share of samples at or below it (0.5 = the median)
 
 
-CHUNK = 250_000  # samples evaluated per pass: bounds the working memory, paces the progress
+# Samples evaluated per pass: bounds the working memory (~7 KB a sample of split_abroad_home
+# while its physics runs: 100,000 in one pass peaked at ~900 MB) and paces the progress. Each
+# pass also pays the physics' fixed cost (~0.4 s), so much smaller chunks cost time.
+CHUNK = 15_000
 
 
 def sample(

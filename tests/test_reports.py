@@ -486,3 +486,16 @@ def test_catalog_with_no_match_still_writes_the_file(runner, tmp_path):
     args = ["catalog", "offers", "--region", "sg", "--accelerator", "ascend-910b"]
     ok(runner, [*args, "-f", "markdown", "-o", str(target)])
     assert target.read_text(encoding="utf-8").strip()
+
+
+def test_percentiles_do_not_depend_on_the_chunk_size(catalog, monkeypatch):
+    # A sample's layout is searched per (accelerator, device bucket) at the un-sampled MFU, so
+    # which samples share a chunk cannot change any sample's cost.
+    import estimator.uncertainty as unc
+
+    p = plan(SPLIT, catalog)
+    monkeypatch.setattr(unc, "CHUNK", 3000)
+    whole = estimator.percentiles(p, catalog, samples=3000, seed=7)
+    monkeypatch.setattr(unc, "CHUNK", 700)
+    chunked = estimator.percentiles(p, catalog, samples=3000, seed=7)
+    assert chunked == whole

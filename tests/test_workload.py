@@ -257,24 +257,28 @@ def test_chunked_prefill_fills_idle_compute() -> None:
     assert big == pytest.approx(2000 * 2e9 / 5e14, rel=1e-3)
 
 
+def _solved(df: pl.DataFrame) -> pl.DataFrame:
+    """The decode batch `solve_batch` finds for each row of `df`."""
+    df = df.with_columns(kv_cap=s.kv_batch_cap())
+    steps = s.bisection_steps(df["kv_cap"].max())  # type: ignore[arg-type]
+    return s.solve_batch(df.lazy(), "batch", s.decode_step_seconds(pl.col("_mid")), steps).collect()
+
+
 def test_solve_batch_matches_closed_form() -> None:
     # KV: L2 x 2 x kv1 x hd64 x 2 B = 512 B/token; mean context 150 -> 76,800 B per sequence
     # step(b) = (2e9 + b x 76,800) / 5e11 <= 5 ms  ->  b <= (2.5e9 - 2e9) / 76,800 = 6510.4
     # KV cap: (0.9 x 1e10 - 2e9) / (200 x 512) = 68,359 -> TPOT binds: b = 6510
     df = decode_frame(layers=2, kv_heads=1, head_dim=64, peak_flops=1e18, bf16_flops=1e18,
                       collective_latency_s=0.0, heads=0, tpot_s=5e-3)  # fmt: skip
-    df = s.solve_batch(df.with_columns(kv_cap=s.kv_batch_cap()), "batch",
-                       s.decode_step_seconds(pl.col("_mid")))  # fmt: skip
+    df = _solved(df)
     assert df["kv_cap"][0] == 68359
     assert df["batch"][0] == 6510
     free = decode_frame(layers=2, kv_heads=1, head_dim=64, tpot_s=None, heads=0)
-    free = s.solve_batch(free.with_columns(kv_cap=s.kv_batch_cap()), "batch",
-                         s.decode_step_seconds(pl.col("_mid")))  # fmt: skip
+    free = _solved(free)
     assert free["batch"][0] == 68359
     capped = decode_frame(layers=2, kv_heads=1, head_dim=64, tpot_s=None, heads=0, max_batch=64.0)
     assert val(capped, s.kv_batch_cap()) == 64
     # unreachable target: batch 1 already takes 4 ms
     none = decode_frame(tpot_s=1e-3)
-    none = s.solve_batch(none.with_columns(kv_cap=s.kv_batch_cap()), "batch",
-                         s.decode_step_seconds(pl.col("_mid")))  # fmt: skip
+    none = _solved(none)
     assert none["batch"][0] == 0

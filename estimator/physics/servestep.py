@@ -37,7 +37,6 @@ from estimator.physics.formulas import (
     routed_tokens_factor,
     weight_bytes,
 )
-from estimator.physics.inputs import collect
 
 # Each layer runs two collectives per decode step: tensor parallel, two all-reduces (after
 # attention and after the MLP); expert parallel, dispatch and combine.
@@ -214,13 +213,19 @@ def kv_batch_cap() -> pl.Expr:
 BISECTION_STEPS = 24
 
 
-def solve_batch(frame: pl.DataFrame, out: str, step: pl.Expr) -> pl.DataFrame:
+def bisection_steps(largest: float | None) -> int:
+    """Halvings that pin an integer batch in [1, largest]: log2 of it, plus two."""
+    return min(BISECTION_STEPS, int(math.log2(max(float(largest or 1), 1.0))) + 2)
+
+
+def solve_batch(frame: pl.LazyFrame, out: str, step: pl.Expr, steps: int) -> pl.LazyFrame:
     """Adds `out`: the largest integer batch in [1, kv_cap] whose `step` time (an expression of
-    the column `_mid`) meets `tpot_s` (null target = no latency cap). Fixed number of vectorised
-    bisection steps over the frame; 0 where even batch 1 misses the target or no KV fits."""
+    the column `_mid`) meets `tpot_s` (null target = no latency cap). `steps` vectorised
+    bisection steps over the frame (`bisection_steps` of its largest kv_cap); 0 where even
+    batch 1 misses the target or no KV fits. Lazy, so a caller chains both batches and the
+    figures read from them into one query."""
     cap = pl.col("kv_cap")
-    # One lazy query for all steps: polars plans the chain once instead of 24 eager passes.
-    df = frame.lazy().with_columns(_lo=pl.lit(1.0), _hi=cap.cast(pl.Float64).clip(lower_bound=1.0))
+    df = frame.with_columns(_lo=pl.lit(1.0), _hi=cap.cast(pl.Float64).clip(lower_bound=1.0))
     target = pl.col("tpot_s")
     # Built once and reused by every step: the step-time expression is large, and evaluating it
     # once per step into a column keeps both Python and polars' planner work small.
@@ -228,14 +233,12 @@ def solve_batch(frame: pl.DataFrame, out: str, step: pl.Expr) -> pl.DataFrame:
     ok = target.is_null() | (step <= target)
     low = pl.when(pl.col("_ok")).then(pl.col("_mid")).otherwise(pl.col("_lo"))
     high = pl.when(pl.col("_ok")).then(pl.col("_hi")).otherwise(pl.col("_mid") - 1.0)
-    largest = frame.select(cap.max()).item() or 1
-    steps = min(BISECTION_STEPS, int(math.log2(max(float(largest), 1.0))) + 2)
     for _ in range(steps):
         df = df.with_columns(_mid=mid).with_columns(_ok=ok).with_columns(_lo=low, _hi=high)
     # Batch 1 missing the target means no batch meets it.
     df = df.with_columns(_mid=pl.lit(1.0)).with_columns(_one=target.is_null() | (step <= target))
     batch = pl.when((cap >= 1) & pl.col("_one")).then(pl.col("_lo")).otherwise(0.0)
-    return collect(df.with_columns(batch.alias(out)).drop("_lo", "_hi", "_mid", "_ok", "_one"))
+    return df.with_columns(batch.alias(out)).drop("_lo", "_hi", "_mid", "_ok", "_one")
 
 
 @cache

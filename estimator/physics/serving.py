@@ -164,10 +164,13 @@ def _serving_at(
     )
     # Two batches: the aggregated one (decode + the prefill that keeps it full) and a dedicated
     # decode pool's; each the largest that meets the TPOT target and fits the KV cache.
-    solved = f.solve_batch(collect(terms), "batch_agg", f.mixed_step_seconds(pl.col("_mid")))
-    solved = f.solve_batch(solved, "batch_dec", f.decode_step_seconds(pl.col("_mid")))
-    df = solved.lazy()
-    df = df.with_columns(_rates(df, s)).with_columns(_headline(s))
+    # The terms are collected once (the bisection's length reads their largest KV cap); both
+    # batches and the figures read from them are then one query.
+    solved = collect(terms)
+    steps = f.bisection_steps(solved["kv_cap"].max())  # type: ignore[arg-type]
+    df = f.solve_batch(solved.lazy(), "batch_agg", f.mixed_step_seconds(pl.col("_mid")), steps)
+    df = f.solve_batch(df, "batch_dec", f.decode_step_seconds(pl.col("_mid")), steps)
+    df = df.with_columns(_rates(frame, s)).with_columns(_headline(s))
     df = df.with_columns(
         fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
         meets_tpot=pl.col("batch") > 0,
@@ -191,17 +194,18 @@ def _inputs(
     df = with_defaults(catalog, df, SERVE_DEFAULTS)
     pta = s.peak_to_average or catalog.default("peak_to_average")
     # A frame may vary the request shape, the TPOT target and the batch cap per row (a sweep,
-    # the calibration); the settings fill the rest.
-    tpot_ms = column_or(df, "tpot_ms", s.tpot_ms, pl.Float64)
+    # the calibration); the settings fill the rest. Such columns are the caller's, so `frame`'s
+    # schema says which (free; the joined plan's would be resolved again at every look).
+    tpot_ms = column_or(frame, "tpot_ms", s.tpot_ms, pl.Float64)
     return df.with_columns(
-        input_len=column_or(df, "input_len", float(s.input_len), pl.Float64),
-        output_len=column_or(df, "output_len", float(s.output_len), pl.Float64),
+        input_len=column_or(frame, "input_len", float(s.input_len), pl.Float64),
+        output_len=column_or(frame, "output_len", float(s.output_len), pl.Float64),
         bytes_per_param=pl.lit(bpp),
         kv_bytes=pl.lit(BYTES_PER_PARAM[s.kv_precision or s.precision]),
-        max_batch=column_or(df, "max_batch", s.max_batch, pl.Float64),
+        max_batch=column_or(frame, "max_batch", s.max_batch, pl.Float64),
         tpot_s=tpot_ms / 1000.0,
         tp=pl.col("_size"),
-        dec_eff=column_or(df, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
+        dec_eff=column_or(frame, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
             pl.col("dec_mfu")
         ),
         pre_mfu=pl.lit(s.prefill_mfu, pl.Float64).fill_null(pl.col("pre_mfu")),
@@ -209,18 +213,19 @@ def _inputs(
         peak_to_average=pl.lit(float(pta)),
         disaggregated=pl.lit(s.disaggregated),
         input_tokens_per_day=column_or(
-            df, "input_tokens_per_day", s.input_tokens_per_day, pl.Float64
+            frame, "input_tokens_per_day", s.input_tokens_per_day, pl.Float64
         ),
         output_tokens_per_day=column_or(
-            df, "output_tokens_per_day", s.output_tokens_per_day, pl.Float64
+            frame, "output_tokens_per_day", s.output_tokens_per_day, pl.Float64
         ),
     )
 
 
-def _rates(df: pl.LazyFrame, s: ServeSettings) -> list[pl.Expr]:
-    """The figures shown per replica size, from the solved batches."""
+def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
+    """The figures shown per replica size, from the solved batches (`frame`: the rows asked
+    for, whose own decode_efficiency column, if any, has no range)."""
     agg, dec = pl.col("batch_agg"), pl.col("batch_dec")
-    given_eff = column_or(df, "decode_efficiency", s.decode_efficiency, pl.Float64)
+    given_eff = column_or(frame, "decode_efficiency", s.decode_efficiency, pl.Float64)
     return [
         pl.col("tp").alias("tensor_parallel"),
         f.mixed_step_seconds(agg).alias("_t_mix"),

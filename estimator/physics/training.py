@@ -129,18 +129,18 @@ def training_frame(
     guess = pl.col("flops") / (pl.col("peak_flops") * pl.col("mfu") * 0.5 * pl.col("goodput"))
     df = df.with_columns(device_hours=guess / 3600.0)
     start = pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("min_devices")
-    df = _sized(df, pl.coalesce("_dev_given", start), s)
+    searched = pl.DataFrame(schema=_SEARCHED_SCHEMA)
+    df, searched = _sized(df, pl.coalesce("_dev_given", start), s, searched)
     if df.select(by_deadline.any()).item():
+        again = pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("devices")
         for _ in range(2):
-            df = _sized(
-                df, pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("devices"), s
-            )
+            df, searched = _sized(df, again, s, searched)
         late = by_deadline & (
             pl.col("device_hours") / pl.col("devices") / 24.0 > pl.col("deadline_days")
         )
         if df.select(late.any()).item():
             more = pl.max_horizontal(f.devices_for_deadline(), pl.col("devices"))
-            df = _sized(df, pl.when(late).then(more).otherwise("devices"), s)
+            df, _ = _sized(df, pl.when(late).then(more).otherwise("devices"), s, searched)
     out = df.lazy().with_columns(
         wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
         memory_per_device_gib=pl.col("_memory") / GIB,
@@ -217,19 +217,23 @@ def _inputs(
     fp8 = catalog.default("fp8_gemm_ratio") if s.precision == "fp8" else 1.0
     batch = s.global_batch_tokens or catalog.default("default_global_batch_tokens")
     df = df.with_columns(
-        tokens=column_or(df, "tokens", float(s.tokens), pl.Float64),
+        tokens=column_or(frame, "tokens", float(s.tokens), pl.Float64),
         seq_len=pl.lit(float(s.seq_len or DEFAULT_SEQ_LEN)),
-        # A frame's own mfu / goodput columns (sampling, sweeps) win over the settings.
-        mfu=column_or(df, "mfu", s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
-        goodput=column_or(df, "goodput", s.goodput, pl.Float64).fill_null(pl.col("eff_goodput")),
+        # A frame's own mfu / goodput columns (sampling, sweeps) win over the settings. Per-row
+        # inputs are the caller's columns: `frame`'s schema (free) says which it has.
+        mfu=column_or(frame, "mfu", s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
+        # The MFU the layout is searched at: the settings' or the catalog's, never a row's own
+        # (a sampled one), so a layout does not depend on which samples share a search bucket.
+        _search_mfu=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
+        goodput=column_or(frame, "goodput", s.goodput, pl.Float64).fill_null(pl.col("eff_goodput")),
         efficiency_row=pl.lit("given") if s.mfu and s.goodput else pl.col("eff_row"),
         # The default's range (for sampling); a given mfu has none.
         mfu_low=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu_low")),
         mfu_high=pl.lit(s.mfu, pl.Float64).fill_null(pl.col("eff_mfu_high")),
         precision_ratio=pl.lit(fp8),
         global_batch_tokens=pl.lit(float(batch)),
-        _dev_given=column_or(df, "devices", s.devices, pl.Int64),
-        deadline_days=column_or(df, "deadline_days", s.deadline_days, pl.Float64),
+        _dev_given=column_or(frame, "devices", s.devices, pl.Int64),
+        deadline_days=column_or(frame, "deadline_days", s.deadline_days, pl.Float64),
     )
     df = df.with_columns(flops=f.training_flops(), min_devices=f.min_training_devices())
     return df.with_columns(max_devices=f.max_training_devices())
@@ -245,7 +249,32 @@ LAYOUTS_KEPT = 4
 _SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp")
 
 
-def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame:
+# The layouts searched so far in a training_frame, per (accelerator, _bucket): the sizing rounds
+# of a deadline mostly land in the same bucket, whose search then runs once.
+_SEARCHED_SCHEMA = {"accelerator": pl.String, "_bucket": pl.Int64, "tp": pl.Int64,
+                    "pp": pl.Int64, "ep": pl.Int64}  # fmt: skip
+
+
+def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> pl.DataFrame:
+    """`searched` with the best layouts of the (accelerator, _bucket) pairs of `rows` it lacks.
+    A pair is searched at its bucket's count and the un-sampled MFU: its layouts depend on
+    nothing else a row carries."""
+    keys = (
+        rows.unique(subset=["accelerator", "_bucket"], keep="first", maintain_order=True)
+        .join(searched, on=["accelerator", "_bucket"], how="anti", maintain_order="left")
+        .with_columns(devices=pl.col("_bucket"), mfu=pl.col("_search_mfu"))
+        .drop("_row")
+        .with_row_index("_row")
+    )
+    if keys.height == 0:
+        return searched
+    chosen = _best_layout(keys, s).join(keys.select("_row", "accelerator", "_bucket"), on="_row")
+    return pl.concat([searched, chosen.select(*_SEARCHED_SCHEMA)])
+
+
+def _sized(
+    df: pl.DataFrame, devices: pl.Expr, s: TrainSettings, searched: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`df` at `devices` per row, with its layout, device_hours and memory.
 
     The layout is searched once per accelerator and power-of-two bucket of the device count, not
@@ -254,7 +283,9 @@ def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame
     shard, so what fits the bucket fits the row); a count the tool sizes uses the bucket above it
     and is rounded up to whole replicas of the layout, and to the bucket itself where the
     rounded count would not hold the model. Each row takes, of the bucket's best layouts, the
-    one with the fewest billed device-seconds per token at its own count."""
+    one with the fewest billed device-seconds per token at its own count (and its own MFU: the
+    search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket).
+    Returns the sized rows and `searched` with the buckets searched here added (`_searched`)."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
            "_idle")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
@@ -267,19 +298,9 @@ def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame
     bucket = pl.max_horizontal(2.0**power, pl.when(sized).then(given).otherwise(
         pl.min_horizontal(count, given)))  # fmt: skip
     rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
-    keys = (
-        rows.unique(subset=["accelerator", "_bucket"], keep="first", maintain_order=True)
-        .with_columns(devices=pl.col("_bucket"))
-        .drop("_row")
-        .with_row_index("_row")
-    )
-    chosen = (
-        _best_layout(keys, s)
-        .join(keys.select("_row", "accelerator", "_bucket"), on="_row")
-        .drop("_row")
-    )
+    searched = _searched(rows, s, searched)
     layout = rows.lazy().join(
-        chosen.lazy(), on=["accelerator", "_bucket"], how="left", maintain_order="left"
+        searched.lazy(), on=["accelerator", "_bucket"], how="left", maintain_order="left"
     )
     # A count the tool sizes is rounded up to whole replicas of the layout.
     width = (
@@ -314,11 +335,8 @@ def _sized(df: pl.DataFrame, devices: pl.Expr, s: TrainSettings) -> pl.DataFrame
         tried = again
     best = tried.sort(["_row", "_fits", "_t", "devices"], descending=[False, True, False, False],
                       nulls_last=True).unique(subset=["_row"], keep="first")  # fmt: skip
-    return (
-        best.sort("_row")
-        .with_columns(device_hours=pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0)
-        .drop("_fits")
-    )
+    hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
+    return best.sort("_row").with_columns(device_hours=hours).drop("_fits"), searched
 
 
 def _options(name: str, values: tuple[int, ...], given: int | None) -> pl.LazyFrame:
