@@ -211,7 +211,9 @@ def test_wall_time_non_increasing_with_devices(catalog, models, d: int, extra: i
     frame = pl.DataFrame({"accelerator": ["h100-sxm", "h100-sxm"], "devices": [d, d + extra]})
     out = training_frame(catalog, models["llama-3.1-8b"], frame, TrainSettings(tokens=1e12))
     days = out["wall_clock_days"].to_list()
-    assert days[1] <= days[0]
+    # Two counts that use the same whole replicas (the extra devices idle) take the same time,
+    # computed along two paths: equal up to float rounding (716 vs 717 devices: 4e-16 days).
+    assert days[1] <= days[0] * (1 + 1e-12)
 
 
 def test_serving_replica_size_is_searched(catalog, models) -> None:
