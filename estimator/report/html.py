@@ -2,7 +2,7 @@
 
 Nothing is fetched when it is opened (no script, font or style from the network; no script at
 all), so it can be mailed, archived and printed. The tables are those of the terminal report
-(`report.text.tables`), the charts those of `report.charts`.
+(`report.tables`), the charts those of `report.charts`.
 """
 
 from __future__ import annotations
