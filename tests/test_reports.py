@@ -499,3 +499,13 @@ def test_percentiles_do_not_depend_on_the_chunk_size(catalog, monkeypatch):
     monkeypatch.setattr(unc, "CHUNK", 700)
     chunked = estimator.percentiles(p, catalog, samples=3000, seed=7)
     assert chunked == whole
+
+
+def test_library_draws_uncertainty_and_tornado_of_a_plan(catalog, tmp_path):
+    p = plan(SPLIT, catalog)
+    u = estimator.chart(p, "uncertainty", catalog=catalog, samples=300).save(tmp_path / "u.svg")
+    assert "P10-P90 over 300 samples" in u.read_text(encoding="utf-8")
+    t = estimator.chart(p, "tornado", catalog=catalog).save(tmp_path / "t.svg")
+    assert "Sensitivity of the total" in t.read_text(encoding="utf-8")
+    with pytest.raises(ScenarioError, match="needs a plan"):
+        estimator.chart(p.quote, "tornado")

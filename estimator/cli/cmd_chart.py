@@ -103,18 +103,12 @@ def _one(
     seed: int,
     swing: float,
 ) -> Chart:
-    from estimator.api import percentiles, plan, sensitivity
+    from estimator.api import plan
     from estimator.report import charts
-    from estimator.report.plan_view import sensitivity_view
-    from estimator.report.view import uncertainty_view
     from estimator.scenario_file import load_scenario
 
     planned = plan(load_scenario(file), cat, currency=currency, as_of=day)
-    if kind == "uncertainty":
-        with progress(samples, "Monte Carlo") as step:
-            pct = percentiles(planned, cat, samples=samples, seed=seed, progress=step)
-        return charts.uncertainty(uncertainty_view(pct, samples, seed), planned.quote.currency)
-    if kind == "tornado":
-        swings = sensitivity(planned, cat, swing=swing)
-        return charts.tornado(sensitivity_view(planned.quote, swings))
-    return charts.chart(planned, kind)
+    with progress(samples if kind == "uncertainty" else 0, "Monte Carlo") as step:
+        return charts.chart(
+            planned, kind, catalog=cat, samples=samples, seed=seed, swing=swing, progress=step
+        )

@@ -18,11 +18,14 @@ from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.view import QuoteView, UncertaintyView
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import polars as pl
 
     from estimator.api import Comparison
     from estimator.planner import Plan
     from estimator.results import Quote
+    from pricing import Catalog
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations", "transfer")
 COLORS = {
@@ -290,21 +293,30 @@ def quote_charts(q: QuoteView) -> list[Chart]:
 
 
 def chart(
-    result: Quote | Plan | Comparison | pl.DataFrame, kind: str = "cost", x: str = ""
+    result: Quote | Plan | Comparison | pl.DataFrame,
+    kind: str = "cost",
+    x: str = "",
+    *,
+    catalog: Catalog | None = None,
+    samples: int = 10_000,
+    seed: int = 0,
+    swing: float = 0.2,
+    progress: Callable[[int], None] | None = None,
 ) -> Chart:
     """The library's way to a chart: of a quote or plan (`kind`: cost, regions, timeline or
-    cash-flow), of a comparison, or of a `sweep` frame (`x`: the swept column, default the
-    first). Save it with `.save("file.svg")` or `.save("file.png")`.
+    cash-flow; of a plan also uncertainty, by Monte Carlo over `samples`, and tornado, the
+    sensitivity at +/- `swing`), of a comparison, or of a `sweep` frame (`x`: the swept
+    column, default the first). Save it with `.save("file.svg")` or `.save("file.png")`.
 
         frame = sweep("plan.toml", {"phases.0.deadline_days": [90, 180, 365]})
         chart(frame, x="phases.0.deadline_days").save("deadline.svg")
     """
     import polars as pl
 
-    from estimator.api import Comparison
+    from estimator.api import Comparison, percentiles, sensitivity
     from estimator.planner import Plan
-    from estimator.report.plan_view import comparison_view
-    from estimator.report.view import quote_view
+    from estimator.report.plan_view import comparison_view, sensitivity_view
+    from estimator.report.view import quote_view, uncertainty_view
 
     if isinstance(result, pl.DataFrame):
         return sweep(result, x or result.columns[0])
@@ -316,6 +328,15 @@ def chart(
         "timeline": timeline,
         "cash-flow": cash_flow,
     }
+    if kind in ("uncertainty", "tornado"):
+        if not isinstance(result, Plan):
+            raise ScenarioError(f"a {kind} chart needs a plan (estimator.plan)", "kind")
+        if kind == "tornado":
+            swings = sensitivity(result, catalog, swing=swing)
+            return tornado(sensitivity_view(result.quote, swings))
+        pct = percentiles(result, catalog, samples=samples, seed=seed, progress=progress)
+        return uncertainty(uncertainty_view(pct, samples, seed), result.quote.currency)
     if kind not in draw:
-        raise ScenarioError(f"'{kind[:40]}' is not one of {', '.join(draw)}", "kind")
+        known = ", ".join([*draw, "uncertainty", "tornado"])
+        raise ScenarioError(f"'{kind[:40]}' is not one of {known}", "kind")
     return draw[kind](quote_view(result.quote if isinstance(result, Plan) else result))
