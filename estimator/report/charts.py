@@ -84,7 +84,7 @@ def _plt() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ScenarioError(MISSING, "charts") from None
+        raise ScenarioError(MISSING) from None
     # Text stays text (small, searchable, sharp in print); no creation date in the file.
     matplotlib.rcParams["svg.fonttype"] = "none"
     return plt
