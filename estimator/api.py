@@ -212,7 +212,8 @@ def _check_grid(grid: Mapping[str, Sequence[Any]]) -> None:
     for path, values in grid.items():
         if path in SWEEP_OUTPUTS or path.startswith("cost:"):
             raise ScenarioError(
-                f"'{shown(path)}' is an output column; name the input by another path", "grid"
+                f"'{shown(path)}' is an output column of the sweep: run one sweep per value",
+                "grid",
             )
         if isinstance(values, str | bytes) or not isinstance(values, Sequence):
             raise ScenarioError(f"the values of '{shown(path)}' must be a list", "grid")
