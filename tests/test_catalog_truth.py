@@ -17,6 +17,7 @@ from estimator.cli import app
 from pricing import load_catalog
 from pricing.schema import TABLES
 from tests.conftest import EXAMPLES, ROOT
+from tests.test_quote import SMALL
 
 DATA = resources.files("pricing") / "data"
 # A path on somebody's machine, not a public reference.
@@ -71,22 +72,8 @@ def test_price_history_picks_the_row_valid_on_the_date(catalog):
         assert row["price_per_device_hour"] == valid["price_per_device_hour"][-1]
 
 
-LAMBDA = """
-name = "lambda"
-as_of = 2025-11-27
-currency = "USD"
-[model]
-preset = "llama-3.1-8b"
-[[phases]]
-name = "train"
-tokens = 1e11
-devices = 16
-site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", provider = "lambda" }
-"""
-
-
 def test_quotes_on_two_dates_use_the_rows_valid_on_each(write, catalog):
-    s = load_scenario(write("lambda.toml", LAMBDA))
+    s = load_scenario(write("lambda.toml", SMALL))  # Lambda H100 on demand, us-east
     early, late = quote(s, catalog), quote(s, catalog, as_of=date(2026, 11, 29))
     for q in (early, late):
         (row,) = _series(catalog, q.as_of).iter_rows(named=True)
