@@ -79,9 +79,12 @@ def problem(
             "from_region", "to_region", "price_per_gb", "per_usd"
         ).iter_rows()
     }
+    # A transfer's size is one figure: worked out once, not once per pair of regions (each
+    # working-out is a polars query).
+    sizes = [size_gb(c, i, t) for i, t in enumerate(c.scenario.transfers)]
     moves = [
-        (names.index(t.from_), names.index(t.to), {k: v * size_gb(c, i, t) for k, v in usd.items()})
-        for i, t in enumerate(c.scenario.transfers)
+        (names.index(t.from_), names.index(t.to), {k: v * gb for k, v in usd.items()})
+        for t, gb in zip(c.scenario.transfers, sizes, strict=True)
     ]
     training = frozenset(i for i, p in enumerate(c.scenario.phases) if isinstance(p, TrainPhase))
     caps = limits([r for phase_rows in rows for r in phase_rows])
