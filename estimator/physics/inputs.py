@@ -30,7 +30,9 @@ MODEL_COLUMNS = ("active_params", "total_params", *ARCH_FIELDS)
 # The physics queries are long chains of wide expressions over few rows (a quote's phase is one
 # row, a layout search a few hundred): polars' optimiser passes cost more than they save there
 # (a quote took ~2x as long with them), and they change no value: same expressions, same order.
-PLAIN = pl.QueryOptFlags.none()
+# Except common-subexpression elimination: planning a query costs about (nodes x depth) of its
+# expressions, and the step-time formulas repeat large subtrees, which it plans once.
+PLAIN = pl.QueryOptFlags.none(comm_subexpr_elim=True)
 
 
 def collect(frame: pl.LazyFrame) -> pl.DataFrame:
