@@ -191,13 +191,19 @@ class Catalog:
     def __init__(self, tables: Mapping[str, pl.DataFrame], origin: list[str]) -> None:
         self._tables = tables if isinstance(tables, Tables) else Tables.of(tables)
         self.origin = origin
+        # Tables and dated views already worked out: a catalog never changes (`with_table`
+        # makes a new one), and a plan asks for the same ones ~100 times (a polars query each).
+        self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
 
     # -- tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> pl.DataFrame:
         """A whole table without the bookkeeping columns."""
         if name not in self._tables:
             raise UnknownIdError("table", name, TABLES)
-        return self._tables[name].drop(FILE_COL, LINE_COL)
+        key = ("table", name)
+        if key not in self._views:
+            self._views[key] = self._tables[name].drop(FILE_COL, LINE_COL)
+        return self._views[key]
 
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
         """A new Catalog with one table changed by `change` (what-if analyses, policy shocks).
@@ -244,6 +250,12 @@ class Catalog:
         """The rows of a dated table valid on `on`: per series (the key without `as_of`), the
         latest row with `as_of` on or before it. With `future`, a series whose rows all come
         later contributes its earliest row (its `as_of` then says it postdates `on`)."""
+        key = ("dated", name, on, future)
+        if key not in self._views:
+            self._views[key] = self._dated(name, on, future)
+        return self._views[key]
+
+    def _dated(self, name: str, on: date, future: bool) -> pl.DataFrame:
         df = self.table(name)
         table = TABLES[name]
         if not table.history:
