@@ -87,14 +87,17 @@ def with_supply(catalog: Catalog, options: pl.DataFrame, tenant_hq: str, day: da
 def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float) -> pl.DataFrame:
     """Per accelerator, the value fraction at `age_years` (linear between the curve's ages, the
     last value beyond them): columns accelerator, resale_fraction."""
-    curves = catalog.table("resale")
+    # The curves as Python lists, one pass over the table (a few dozen rows): filtering it per
+    # accelerator cost two polars queries each, ~100 in a plan.
+    by_acc: dict[str, tuple[list[float], list[float]]] = {}
+    curves = catalog.table("resale").sort("age_years", maintain_order=True)
+    for acc, age, value in curves.select("accelerator", "age_years", "value_fraction").iter_rows():
+        ages, values = by_acc.setdefault(acc, ([], []))
+        ages.append(age)
+        values.append(value)
     out = []
     for acc in accelerators:
-        own = curves.filter(pl.col("accelerator") == acc)
-        curve = (own if own.height else curves.filter(pl.col("accelerator") == "*")).sort(
-            "age_years"
-        )
-        ages, values = curve["age_years"].to_list(), curve["value_fraction"].to_list()
+        ages, values = by_acc.get(acc) or by_acc.get("*") or ([], [])
         out.append({"accelerator": acc, "resale_fraction": _interpolate(ages, values, age_years)})
     return pl.DataFrame(out, schema={"accelerator": pl.String, "resale_fraction": pl.Float64})
 
