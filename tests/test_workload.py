@@ -261,7 +261,7 @@ def _solved(df: pl.DataFrame) -> pl.DataFrame:
     """The decode batch `solve_batch` finds for each row of `df`."""
     df = df.with_columns(kv_cap=s.kv_batch_cap())
     steps = s.bisection_steps(df["kv_cap"].max())  # type: ignore[arg-type]
-    return s.solve_batch(df.lazy(), "batch", s.decode_step_seconds(pl.col("_mid")), steps).collect()
+    return s.solve_batch(df.lazy(), {"batch": s.decode_step_seconds}, steps).collect()
 
 
 def test_solve_batch_matches_closed_form() -> None:

@@ -18,6 +18,7 @@ and CloudMatrix-Infer deploy it. Three rates, one meaning each:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from functools import cache
 
 import polars as pl
@@ -218,27 +219,40 @@ def bisection_steps(largest: float | None) -> int:
     return min(BISECTION_STEPS, int(math.log2(max(float(largest or 1), 1.0))) + 2)
 
 
-def solve_batch(frame: pl.LazyFrame, out: str, step: pl.Expr, steps: int) -> pl.LazyFrame:
-    """Adds `out`: the largest integer batch in [1, kv_cap] whose `step` time (an expression of
-    the column `_mid`) meets `tpot_s` (null target = no latency cap). `steps` vectorised
-    bisection steps over the frame (`bisection_steps` of its largest kv_cap); 0 where even
-    batch 1 misses the target or no KV fits. Lazy, so a caller chains both batches and the
-    figures read from them into one query."""
+def solve_batch(
+    frame: pl.LazyFrame, steps_of: Mapping[str, Callable[[pl.Expr], pl.Expr]], steps: int
+) -> pl.LazyFrame:
+    """Adds, per `out: step` of `steps_of`, `out`: the largest integer batch in [1, kv_cap] whose
+    `step` time (a function of the batch expression) meets `tpot_s` (null target = no latency
+    cap). `steps` vectorised bisection steps over the frame (`bisection_steps` of its largest
+    kv_cap); 0 where even batch 1 misses the target or no KV fits. The batches are bisected side
+    by side, each step one polars node for all of them (planning a node has a fixed cost). Lazy,
+    so a caller chains the figures read from them into the same query."""
     cap = pl.col("kv_cap")
-    df = frame.with_columns(_lo=pl.lit(1.0), _hi=cap.cast(pl.Float64).clip(lower_bound=1.0))
     target = pl.col("tpot_s")
+    names = {out: (f"_lo{i}", f"_hi{i}", f"_mid{i}", f"_ok{i}") for i, out in enumerate(steps_of)}
+    df = frame.with_columns(
+        **{lo: pl.lit(1.0) for lo, _, _, _ in names.values()},
+        **{hi: cap.cast(pl.Float64).clip(lower_bound=1.0) for _, hi, _, _ in names.values()},
+    )
     # Built once and reused by every step: the step-time expression is large, and evaluating it
     # once per step into a column keeps both Python and polars' planner work small.
-    mid = ((pl.col("_lo") + pl.col("_hi")) / 2.0).ceil()
-    ok = target.is_null() | (step <= target)
-    low = pl.when(pl.col("_ok")).then(pl.col("_mid")).otherwise(pl.col("_lo"))
-    high = pl.when(pl.col("_ok")).then(pl.col("_hi")).otherwise(pl.col("_mid") - 1.0)
+    mids, oks, bounds = {}, {}, {}
+    for out, (lo, hi, mid, ok) in names.items():
+        mids[mid] = ((pl.col(lo) + pl.col(hi)) / 2.0).ceil()
+        oks[ok] = target.is_null() | (steps_of[out](pl.col(mid)) <= target)
+        bounds[lo] = pl.when(pl.col(ok)).then(pl.col(mid)).otherwise(pl.col(lo))
+        bounds[hi] = pl.when(pl.col(ok)).then(pl.col(hi)).otherwise(pl.col(mid) - 1.0)
     for _ in range(steps):
-        df = df.with_columns(_mid=mid).with_columns(_ok=ok).with_columns(_lo=low, _hi=high)
+        df = df.with_columns(**mids).with_columns(**oks).with_columns(**bounds)
     # Batch 1 missing the target means no batch meets it.
-    df = df.with_columns(_mid=pl.lit(1.0)).with_columns(_one=target.is_null() | (step <= target))
-    batch = pl.when((cap >= 1) & pl.col("_one")).then(pl.col("_lo")).otherwise(0.0)
-    return df.with_columns(batch.alias(out)).drop("_lo", "_hi", "_mid", "_ok", "_one")
+    df = df.with_columns(**{mid: pl.lit(1.0) for mid in mids}).with_columns(**oks)
+    return df.with_columns(
+        **{
+            out: pl.when((cap >= 1) & pl.col(ok)).then(pl.col(lo)).otherwise(0.0)
+            for out, (lo, _, _, ok) in names.items()
+        }
+    ).drop([c for group in names.values() for c in group])
 
 
 @cache

@@ -168,8 +168,8 @@ def _serving_at(
     # batches and the figures read from them are then one query.
     solved = collect(terms)
     steps = f.bisection_steps(solved["kv_cap"].max())  # type: ignore[arg-type]
-    df = f.solve_batch(solved.lazy(), "batch_agg", f.mixed_step_seconds(pl.col("_mid")), steps)
-    df = f.solve_batch(df, "batch_dec", f.decode_step_seconds(pl.col("_mid")), steps)
+    batches = {"batch_agg": f.mixed_step_seconds, "batch_dec": f.decode_step_seconds}
+    df = f.solve_batch(solved.lazy(), batches, steps)
     df = df.with_columns(_rates(frame, s)).with_columns(_headline(s))
     df = df.with_columns(
         fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
