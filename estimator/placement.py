@@ -106,15 +106,16 @@ def _loads(p: Problem) -> dict[Group, list[list[tuple[int, int, float]]]]:
     """Per capacity, the sets of (phase, candidate, devices) that must fit together: the
     candidates of phases running at each moment some phase starts (or, for a supply limit,
     purchases starting within its span)."""
+    # Each capacity's users in one pass over the candidates (in phase, candidate order): a
+    # scan of every candidate per capacity was quadratic (~0.1 s at 100x the offers).
+    by_group: dict[Group, list[tuple[int, int, float]]] = {}
+    for i, cands in enumerate(p.candidates):
+        for k, c in enumerate(cands):
+            for g, dev in c.uses:
+                by_group.setdefault(g, []).append((i, k, dev))
     out: dict[Group, list[list[tuple[int, int, float]]]] = {}
     for group, cap in p.capacities.items():
-        users = [
-            (i, k, dev)
-            for i, cands in enumerate(p.candidates)
-            for k, c in enumerate(cands)
-            for g, dev in c.uses
-            if g == group
-        ]
+        users = by_group.get(group, [])
 
         def span(i: int, k: int) -> tuple[date, date]:
             return p.candidates[i][k].window or p.windows[i]
