@@ -2,19 +2,24 @@
 
 A quote fixes the placements; what stays uncertain is how fast the work runs (MFU for training,
 decode efficiency for serving: efficiency.csv ranges), what the capacity costs (offer and
-hardware price ranges), how much work there is (tokens, demand) and exchange rates. Every sample
-is a row of a frame that goes through the same `evaluate` as the quote, so 100,000 samples are a
-few vectorised passes, not 100,000 quotes. Draws are vectorised too: uniforms come from a
-seeded hash of the sample index (reproducible for a seed, no Python loop).
+hardware price ranges), how much work there is (tokens, demand) and exchange rates.
+
+Monte Carlo draws a price factor and an efficiency per phase and sample (vectorised: uniforms
+are a seeded hash of the sample index, reproducible for a seed, no Python loop). Each draw is
+costed through the same `evaluate` as the quote, but not one by one: `estimator.curve` evaluates
+the phase at a few hundred efficiencies and interpolates, evaluating exactly the draws that fall
+where the cost steps. A million samples cost a few evaluations per phase.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import polars as pl
 
+from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate
@@ -27,10 +32,16 @@ from estimator.timeline import Window
 # way in `sensitivity`; the CLI's --swing changes it.
 DEFAULT_SWING = 0.2
 PERCENTILES = (0.1, 0.5, 0.9)
-# P10 / P90 of 200,000 samples have a standard error near 0.1%: more adds time, not knowledge.
-# 200,000 of the split example take ~13 s and ~260 MB on 2 loaded cores (each sample of a
-# serving phase solves its batch); 1,000,000 took ~90 s, too long for an interactive cap.
-MAX_SAMPLES = 200_000
+# What a phase's cost steps with as the efficiency moves (its cost curve's step columns): the
+# devices billed (a resized fleet gains or loses whole instances or servers) and the training
+# layout.
+STEPS = ("billed_devices", "layout")
+# P10 / P90 of 1,000,000 samples have a standard error near 0.05%: more adds time and memory,
+# not knowledge.
+MAX_SAMPLES = 1_000_000
+# Up to this many samples, evaluating each costs less than building its phase's cost curve (a
+# curve evaluates ~770 points, more where the cost steps).
+DIRECT_UP_TO = 3 * curve.GRID
 
 
 @dataclass(frozen=True)
@@ -72,43 +83,69 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
 
 
 def _cost(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.Series:
-    """The phase's cost in the quote's currency for each row of `draws` (price_factor, eff,
-    work_factor), placed as quoted (a fixed fleet stays fixed; a deadline resizes it)."""
+    """The phase's cost in the quote's currency for each row of `draws` (columns eff,
+    price_factor and, when the work varies, work_factor), placed as quoted (a fixed fleet stays
+    fixed; a deadline resizes it)."""
+    return _evaluated(c, ph, draws)["cost"]
+
+
+def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
+    """`_cost`, with the discrete quantities (STEPS) the cost steps with: a cost curve's
+    `Evaluate`."""
     spec = ph.spec
-    if isinstance(spec, TrainPhase):
-        varied = draws.select(
-            "price_factor",
-            pl.col("eff").alias("mfu"),
-            (pl.col("work_factor") * spec.tokens).alias("tokens"),
-        )
-    else:
-        varied = draws.select("price_factor", pl.col("eff").alias("decode_efficiency"))
-        if spec.input_tokens_per_day and spec.output_tokens_per_day:
+    varied = draws.select("price_factor", pl.col("eff").alias(ph.eff_column))
+    if "work_factor" in draws.columns:
+        work = draws["work_factor"]
+        if isinstance(spec, TrainPhase):
+            varied = varied.with_columns((work * spec.tokens).alias("tokens"))
+        elif spec.input_tokens_per_day and spec.output_tokens_per_day:
             varied = varied.with_columns(
-                (draws["work_factor"] * spec.input_tokens_per_day).alias("input_tokens_per_day"),
-                (draws["work_factor"] * spec.output_tokens_per_day).alias("output_tokens_per_day"),
+                (work * spec.input_tokens_per_day).alias("input_tokens_per_day"),
+                (work * spec.output_tokens_per_day).alias("output_tokens_per_day"),
             )
-    rows = ph.option.join(varied, how="cross")
-    return evaluate(c, spec, rows, ph.window)["total_usd"] * c.quote_per_usd
+    out = evaluate(c, spec, ph.option.join(varied, how="cross"), ph.window)
+    return out.select(
+        (pl.col("total_usd") * c.quote_per_usd).alias("cost"),
+        *(pl.col(name) for name in STEPS if name in out.columns),
+    )
 
 
-def uniforms(n: int, seed: int, stream: int, start: int = 0) -> pl.Series:
-    """Uniforms in (0, 1) for samples start..start+n: a seeded 64-bit hash of the sample index,
-    one stream per input (so a sample's draws do not depend on how the run is chunked)."""
-    h = pl.int_range(start, start + n, eager=True).hash(seed=(seed * 1_000_003 + stream) % 2**63)
+def _draws(placed: list[_Placed], samples: int, seed: int) -> pl.DataFrame:
+    """Each phase's draws: columns price{k} (price factor) and eff{k} (MFU or decode efficiency)
+    of phase k, one row per sample."""
+    uniforms = {f"u{j}": uniform(seed, j) for j in range(2 * len(placed))}
+    drawn = {}
+    for k, ph in enumerate(placed):
+        drawn[f"price{k}"] = triangular(
+            pl.col(f"u{2 * k}"), ph.price_range[0], 1.0, ph.price_range[1]
+        )
+        drawn[f"eff{k}"] = triangular(pl.col(f"u{2 * k + 1}"), *ph.eff)
+    return (
+        pl.LazyFrame({"sample": pl.int_range(samples, eager=True)})
+        .with_columns(**uniforms)  # each once: its inverse CDF reads it three times
+        .with_columns(**drawn)  # with_columns: a constant (no range) fills every row
+        .select(list(drawn))
+        .collect()
+    )
+
+
+def uniform(seed: int, stream: int) -> pl.Expr:
+    """Uniforms in (0, 1), one per sample index: a seeded 64-bit hash of the index, one stream
+    per input (reproducible for a seed, no Python loop)."""
+    h = pl.col("sample").hash(seed=(seed * 1_000_003 + stream) % 2**63)
     return (h.cast(pl.Float64) + 0.5) / 2.0**64
 
 
-def triangular(u: pl.Series, low: float, mode: float, high: float) -> pl.Series:
+def triangular(u: pl.Expr, low: float, mode: float, high: float) -> pl.Expr:
     """The triangular distribution's inverse CDF applied to uniforms `u`."""
     if high <= low:
-        return pl.Series([mode] * u.len(), dtype=pl.Float64)
+        return pl.lit(mode, dtype=pl.Float64)
     k = (mode - low) / (high - low)
-    return pl.select(
+    return (
         pl.when(u > k)
         .then(high + (low - high) * ((1.0 - u) * (1.0 - k)).sqrt())
         .otherwise(low + (high - low) * (u * k).sqrt())
-    ).to_series()
+    )
 
 
 @dataclass(frozen=True)
@@ -121,12 +158,6 @@ class Percentiles:
     point_rank: float  # the share of samples at or below it (0.5 = the median)
 
 
-# Samples evaluated per pass: bounds the working memory (~7 KB a sample of split_abroad_home
-# while its physics runs: 100,000 in one pass peaked at ~900 MB) and paces the progress. Each
-# pass also pays the physics' fixed cost (~0.4 s), so much smaller chunks cost time.
-CHUNK = 15_000
-
-
 def sample(
     c: Context,
     q: Quote,
@@ -137,44 +168,50 @@ def sample(
     """P10 / P50 / P90 of each phase and of the total, in the quote's currency, and where the
     quote's own figure sits among them. Prices and efficiencies are drawn from triangular
     distributions over their catalog ranges, with the value used as the mode. `progress` is
-    called with the number of samples done after each chunk."""
+    called with a count of samples done (in proportion to the phases costed)."""
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
     placed = _placed(c, q)
-    chunks: dict[str, list[pl.Series]] = {ph.quoted.name: [] for ph in placed}
-    for start in range(0, samples, CHUNK):
-        n = min(CHUNK, samples - start)
-        for k, ph in enumerate(placed):
-            draws = pl.DataFrame(
-                {
-                    "price_factor": triangular(
-                        uniforms(n, seed, 2 * k, start), ph.price_range[0], 1.0, ph.price_range[1]
-                    ),
-                    "eff": triangular(uniforms(n, seed, 2 * k + 1, start), *ph.eff),
-                    "work_factor": pl.repeat(1.0, n, eager=True),
-                }
+    draws = _draws(placed, samples, seed)
+    columns = {}
+    for k, ph in enumerate(placed):
+        eff, price = draws[f"eff{k}"], draws[f"price{k}"]
+        if samples <= DIRECT_UP_TO:
+            columns[ph.quoted.name] = _cost(
+                c, ph, pl.DataFrame({"eff": eff, "price_factor": price})
             )
-            chunks[ph.quoted.name].append(_cost(c, ph, draws))
+        else:
+            varies = ph.price_range[0] != ph.price_range[1]
+            line = curve.build(partial(_evaluated, c, ph), *ph.eff)
+            columns[ph.quoted.name] = line.cost(eff, price if varies else None)
         if progress is not None:
-            progress(start + n)
-    columns = {name: pl.concat(parts) for name, parts in chunks.items()}
+            progress(samples * (k + 1) // len(placed))
+    del draws
     points = {ph.quoted.name: ph.quoted.cost for ph in placed}
     transfers = sum(t.cost for t in q.transfers)
     frame = pl.DataFrame(columns).with_columns(
         (pl.sum_horizontal(list(columns)) + transfers).alias("total")
     )
     points["total"] = q.total
+    ranked = frame.select(pl.all().sort())  # one sort per column, in parallel
     out = []
     for name in [*columns, "total"]:
-        s = frame[name]
-        p10, p50, p90 = (_float(s.quantile(p, "linear")) for p in PERCENTILES)
-        rank = _float((s <= points[name] * (1 + 1e-12)).mean())
+        s = ranked[name]
+        p10, p50, p90 = (_quantile(s, p) for p in PERCENTILES)
+        rank = s.search_sorted(points[name] * (1 + 1e-12), side="right") / samples
         out.append(Percentiles(name, p10, p50, p90, points[name], rank))
     return out
 
 
-def _float(x: object) -> float:
-    return float(x) if isinstance(x, int | float) else 0.0
+def _quantile(ascending: pl.Series, p: float) -> float:
+    """The `p` quantile of sorted values, interpolated linearly between the two nearest ranks
+    (polars' and numpy's "linear")."""
+    at = p * (ascending.len() - 1)
+    i = int(at)
+    lo = float(ascending[i])
+    if i + 1 == ascending.len():
+        return lo
+    return lo + (float(ascending[i + 1]) - lo) * (at - i)
 
 
 @dataclass(frozen=True)
