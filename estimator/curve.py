@@ -32,8 +32,8 @@ SPLIT = 64
 TOLERANCE = 1e-5
 BUCKETS: int = GRID * SPLIT
 
-# Evaluates rows of (eff, price_factor) and returns, row for row, a `cost` column and the
-# columns the cost steps with.
+# Evaluates rows of (eff, price_factor) and returns, row for row, a `cost` column (null where
+# the draw has no cost) and the columns the cost steps with.
 Evaluate = Callable[[pl.DataFrame], pl.DataFrame]
 
 
@@ -82,18 +82,16 @@ class Curve:
 def build(evaluate: Evaluate, low: float, mode: float, high: float) -> Curve:
     """The curve of `evaluate` over [low, high], cut finer where a straight line does not fit."""
     knots = _Knots(evaluate, low, high)
-    if high <= low:
+    if high <= low:  # no efficiency range: one knot, one cell of width 0
         knots.add([0], [])
-        cells = pl.DataFrame(
-            {
-                "x0": [low],
-                "inverse_width": [0.0],
-                "y0": [knots.at[0][0]],
-                "dy": [0.0],
-                "s0": [knots.at[0][1] - knots.at[0][0]],
-                "ds": [0.0],
-                "exact": [False],
-            }
+        cells = knots.frame().select(
+            x0="x",
+            inverse_width=pl.lit(0.0),
+            y0="y",
+            dy=pl.lit(0.0),
+            s0="s",
+            ds=pl.lit(0.0),
+            exact=pl.lit(False),
         )
         return Curve(evaluate, low, low, pl.Series([], dtype=pl.UInt32), cells)
     todo = [(j * SPLIT, (j + 1) * SPLIT) for j in range(GRID)]
@@ -114,13 +112,14 @@ class _Knots:
     def __init__(self, evaluate: Evaluate, low: float, high: float) -> None:
         self.evaluate = evaluate
         self.low, self.high = low, high
-        self.at: dict[int, tuple[float, float]] = {}  # bucket -> cost at price factor 1, 2
+        # bucket -> cost at price factor 1, 2 (None: unpriced there)
+        self.at: dict[int, tuple[float | None, float | None]] = {}
         self.steps: dict[int, tuple[object, ...]] = {}  # bucket -> the step columns' values
 
     def eff(self, bucket: float) -> float:
         return self.low + (self.high - self.low) * bucket / BUCKETS
 
-    def add(self, new: list[int], cells: list[tuple[int, int]]) -> list[float]:
+    def add(self, new: list[int], cells: list[tuple[int, int]]) -> list[float | None]:
         """Evaluates the `new` knots at price factors 1 and 2, and the middles of `cells` at
         1.5 (the middle of the cell in both inputs); returns the middles' costs."""
         effs = [self.eff(k) for k in new]
@@ -138,26 +137,35 @@ class _Knots:
         self.steps.update(zip(new, out.drop("cost").head(n).rows(), strict=True))
         return cost[2 * n :]
 
-    def straight(self, cell: tuple[int, int], mid: float) -> bool:
+    def straight(self, cell: tuple[int, int], mid: float | None) -> bool:
         """Whether the cost is linear across the cell: no step column differs between its ends
         (a staircase of equal steps looks straight at any middle) and its middle lies on the
         plane through its ends' four costs."""
         a, b = cell
-        line = (sum(self.at[a]) + sum(self.at[b])) / 4
-        return self.steps[a] == self.steps[b] and abs(mid - line) <= TOLERANCE * max(
-            abs(mid), abs(line)
-        )
+        if self.steps[a] != self.steps[b]:
+            return False
+        ends = [y for y in (*self.at[a], *self.at[b]) if y is not None]
+        if len(ends) < 4 or mid is None:  # unpriced: straight only if unpriced throughout
+            return not ends and mid is None
+        line = sum(ends) / 4
+        return abs(mid - line) <= TOLERANCE * max(abs(mid), abs(line))
 
-    def curve(self, bent: set[int]) -> Curve:
+    def frame(self) -> pl.DataFrame:
+        """The knots in order: bucket `k`, efficiency `x`, cost `y` at price factor 1 and its
+        slope `s` per unit of price factor."""
         ks = sorted(self.at)
-        knots = pl.DataFrame(
+        return pl.DataFrame(
             {
                 "k": ks,
                 "x": [self.eff(k) for k in ks],
                 "y": [self.at[k][0] for k in ks],
-                "s": [self.at[k][1] - self.at[k][0] for k in ks],
-            }
-        )
+                "y2": [self.at[k][1] for k in ks],
+            },
+            schema={"k": pl.Int64, "x": pl.Float64, "y": pl.Float64, "y2": pl.Float64},
+        ).with_columns(s=pl.col("y2") - pl.col("y"))
+
+    def curve(self, bent: set[int]) -> Curve:
+        knots = self.frame()
         rise = {name: pl.col(name).diff().shift(-1) for name in ("k", "x", "y", "s")}
         cells = knots.select(
             x0="x",

@@ -13,9 +13,10 @@ where the cost steps. A million samples cost a few evaluations per phase.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, reduce
 
 import polars as pl
 
@@ -36,6 +37,11 @@ PERCENTILES = (0.1, 0.5, 0.9)
 # devices billed (a resized fleet gains or loses whole instances or servers) and the training
 # layout.
 STEPS = ("billed_devices", "layout")
+# Verdicts under which a sample of a placed phase has no cost: at the drawn efficiency no fleet
+# of its replicas meets the latency target or holds the model (the evaluation then prices a
+# minimum fleet, a figure that means nothing). Such samples are counted, not priced. A missed
+# deadline or a short capacity keeps its cost: the work still runs, later or elsewhere.
+UNPRICED = ("latency-target-missed", "memory-does-not-fit")
 # P10 / P90 of 1,000,000 samples have a standard error near 0.05%: more adds time and memory,
 # not knowledge.
 MAX_SAMPLES = 1_000_000
@@ -104,8 +110,9 @@ def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
                 (work * spec.output_tokens_per_day).alias("output_tokens_per_day"),
             )
     out = evaluate(c, spec, ph.option.join(varied, how="cross"), ph.window)
+    cost = pl.col("total_usd") * c.quote_per_usd
     return out.select(
-        (pl.col("total_usd") * c.quote_per_usd).alias("cost"),
+        pl.when(pl.col("verdict").is_in(UNPRICED)).then(None).otherwise(cost).alias("cost"),
         *(pl.col(name) for name in STEPS if name in out.columns),
     )
 
@@ -150,12 +157,15 @@ def triangular(u: pl.Expr, low: float, mode: float, high: float) -> pl.Expr:
 
 @dataclass(frozen=True)
 class Percentiles:
+    """Percentiles of the priced samples (None when no sample is priced)."""
+
     name: str
-    p10: float
-    p50: float
-    p90: float
+    p10: float | None
+    p50: float | None
+    p90: float | None
     point: float  # the quote's own figure
-    point_rank: float  # the share of samples at or below it (0.5 = the median)
+    point_rank: float  # the share of priced samples at or below it (0.5 = the median)
+    unpriced: float = 0.0  # the share of samples the placement cannot serve (UNPRICED)
 
 
 def sample(
@@ -189,23 +199,27 @@ def sample(
     del draws
     points = {ph.quoted.name: ph.quoted.cost for ph in placed}
     transfers = sum(t.cost for t in q.transfers)
-    frame = pl.DataFrame(columns).with_columns(
-        (pl.sum_horizontal(list(columns)) + transfers).alias("total")
-    )
+    # A sample with an unpriced phase has no total (sum_horizontal would count it as 0).
+    total = reduce(operator.add, [pl.col(name) for name in columns]) + transfers
+    frame = pl.DataFrame(columns).with_columns(total.alias("total"))
     points["total"] = q.total
-    ranked = frame.select(pl.all().sort())  # one sort per column, in parallel
+    ranked = frame.select(pl.all().sort(nulls_last=True))  # one sort per column, in parallel
     out = []
     for name in [*columns, "total"]:
-        s = ranked[name]
+        s = ranked[name].drop_nulls()
         p10, p50, p90 = (_quantile(s, p) for p in PERCENTILES)
-        rank = s.search_sorted(points[name] * (1 + 1e-12), side="right") / samples
-        out.append(Percentiles(name, p10, p50, p90, points[name], rank))
+        below = s.search_sorted(points[name] * (1 + 1e-12), side="right")
+        rank = below / s.len() if s.len() else 0.0
+        unpriced = 1.0 - s.len() / samples
+        out.append(Percentiles(name, p10, p50, p90, points[name], rank, unpriced))
     return out
 
 
-def _quantile(ascending: pl.Series, p: float) -> float:
+def _quantile(ascending: pl.Series, p: float) -> float | None:
     """The `p` quantile of sorted values, interpolated linearly between the two nearest ranks
-    (polars' and numpy's "linear")."""
+    (polars' and numpy's "linear"); None when there are none."""
+    if not ascending.len():
+        return None
     at = p * (ascending.len() - 1)
     i = int(at)
     lo = float(ascending[i])

@@ -125,3 +125,83 @@ def test_a_draws_cost_does_not_depend_on_the_draws_evaluated_with_it(catalog):
         whole = _cost(c, ph, rows)
         parts = pl.concat([_cost(c, ph, rows[i : i + 70]) for i in range(0, 600, 70)])
         assert whole.to_list() == parts.to_list(), ph.quoted.name
+
+
+def test_unpriced_draws_stay_unpriced_and_the_rest_exact():
+    # Below an efficiency of 0.5 no fleet meets the target: those draws have no cost.
+    def cost(e, p):
+        return pl.when(e < 0.5).then(None).otherwise((1000.0 / e / 8).ceil() * 20.0 * p)
+
+    f = Counted(cost, lambda e: (1000.0 / e / 8).ceil().alias("billed"))
+    line = curve.build(f, 0.4, 0.53, 0.65)
+    eff, price = _draws_of(50_000, 0.4, 0.65, (0.9, 1.1))
+    got = line.cost(eff, price)
+    exact = f(pl.DataFrame({"eff": eff, "price_factor": price}))["cost"]
+    assert 0 < got.null_count() == exact.null_count() < 50_000
+    assert (got.is_null() == exact.is_null()).all()
+    assert ((got - exact).abs() / exact).max() < 1e-12
+
+
+TIGHT = """
+name = "tight"
+as_of = 2025-11-27
+currency = "USD"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "foreign"
+days = 30
+input_tokens_per_day = 1e9
+output_tokens_per_day = 2e8
+tpot_ms = 12
+precision = "fp8"
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+def test_samples_that_miss_the_latency_target_are_counted_not_priced(catalog, write, runner):
+    """At the low end of its decode-efficiency range this placement cannot reach 12 ms per
+    token with any fleet: such samples used to be priced as a minimum fleet, pulling P10 far
+    below any workable plan."""
+    from estimator.cli import app
+
+    s = load_scenario(write("tight.toml", TIGHT))
+    q = quote(s, catalog)
+    c = prepare(s, catalog)
+    ph = _placed(c, q)[0]
+    draws = _draws([ph], 5000, seed=2).select(eff="eff0", price_factor="price0")
+    missed = _cost(c, ph, draws).null_count() / 5000
+    assert 0.05 < missed < 0.5
+    serve, total = sample(c, q, 5000, seed=2)
+    assert serve.unpriced == total.unpriced == pytest.approx(missed)
+    cheapest_workable = _cost(c, ph, draws).min()
+    assert serve.p10 is not None and serve.p10 >= cheapest_workable
+    result = runner.invoke(app, ["quote", str(write("t.toml", TIGHT)), "--samples", "2000"])
+    assert result.exit_code == 0
+    assert "unpriced (misses its target)" in result.stdout and "Unpriced samples:" in result.stdout
+
+
+def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, monkeypatch):
+    from estimator.report import charts
+    from estimator.report.tables import uncertainty_table
+    from estimator.report.view import uncertainty_view
+
+    s = load_scenario(write("tight.toml", TIGHT))
+    q = quote(s, catalog)
+    monkeypatch.setattr(
+        uncertainty,
+        "_evaluated",
+        lambda c, ph, draws: pl.DataFrame(
+            {"cost": [None] * draws.height}, schema={"cost": pl.Float64}
+        ),
+    )
+    pct = sample(prepare(s, catalog), q, 300, seed=1)
+    (serve, total) = pct
+    assert serve.p10 is serve.p50 is serve.p90 is None and serve.unpriced == 1.0
+    assert total.point_rank == 0.0
+    view = uncertainty_view(pct, 300, 1)
+    row = uncertainty_table(view, "USD").rows[0]
+    assert row["P10 (USD)"] is None and row["unpriced (misses its target)"] == "100.0%"
+    assert charts.uncertainty(view, "USD").name == "uncertainty"
