@@ -13,6 +13,7 @@ where the cost steps. A million samples cost a few evaluations per phase.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -230,14 +231,19 @@ def _quantile(ascending: pl.Series, p: float) -> float | None:
 
 @dataclass(frozen=True)
 class Swing:
+    """An input's range and the total at each end; None where the placed phase cannot be
+    priced at that end (UNPRICED: it misses its latency target there)."""
+
     input: str
     low: float
     high: float
-    total_at_low: float
-    total_at_high: float
+    total_at_low: float | None
+    total_at_high: float | None
 
     @property
-    def swing(self) -> float:
+    def swing(self) -> float | None:
+        if self.total_at_low is None or self.total_at_high is None:
+            return None
         return abs(self.total_at_high - self.total_at_low)
 
 
@@ -263,7 +269,8 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swin
                 q.total + billed * swing,
             )
         )
-    return sorted(out, key=lambda s: s.swing, reverse=True)
+    # An input whose end leaves a phase unpriced first: it decides whether the plan works.
+    return sorted(out, key=lambda s: math.inf if s.swing is None else s.swing, reverse=True)
 
 
 def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing]:
@@ -271,12 +278,13 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
 
     def two(
         price: tuple[float, float], eff: tuple[float, float], work: tuple[float, float]
-    ) -> tuple[float, float]:
+    ) -> tuple[float | None, float | None]:
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )
-        lo, hi = _cost(c, ph, draws).to_list()
-        return q.total - ph.quoted.cost + lo, q.total - ph.quoted.cost + hi
+        rest = q.total - ph.quoted.cost
+        lo, hi = (None if x is None else rest + x for x in _cost(c, ph, draws).to_list())
+        return lo, hi
 
     out = []
     if ph.price_range[0] != ph.price_range[1]:

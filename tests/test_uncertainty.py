@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from functools import partial
 
@@ -10,7 +11,7 @@ import pytest
 
 from estimator import curve, load_scenario, quote, uncertainty
 from estimator.context import prepare
-from estimator.uncertainty import _cost, _draws, _evaluated, _placed, sample
+from estimator.uncertainty import _cost, _draws, _evaluated, _placed, sample, sensitivity
 from tests.conftest import EXAMPLES
 
 
@@ -205,3 +206,23 @@ def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, 
     row = uncertainty_table(view, "USD").rows[0]
     assert row["P10 (USD)"] is None and row["unpriced (misses its target)"] == "100.0%"
     assert charts.uncertainty(view, "USD").name == "uncertainty"
+
+
+def test_sensitivity_leaves_an_unpriced_end_blank_and_puts_it_first(catalog, write, runner):
+    from estimator.cli import app
+    from estimator.report import charts
+    from estimator.report.plan_view import sensitivity_view
+
+    s = load_scenario(write("tight.toml", TIGHT))
+    q = quote(s, catalog)
+    swings = sensitivity(prepare(s, catalog), q)
+    first = swings[0]
+    assert first.input == "serve: decode efficiency" and first.swing is None
+    assert first.total_at_low is None and first.total_at_high is not None
+    assert all(w.swing is not None for w in swings[1:])
+    assert charts.tornado(sensitivity_view(q, swings)).name == "tornado"
+    result = runner.invoke(app, ["sensitivity", str(write("t.toml", TIGHT)), "-f", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["swings"][0]["total_at_low"] is None
+    result = runner.invoke(app, ["sensitivity", str(write("u.toml", TIGHT))])
+    assert "A blank total: at that end" in result.stdout

@@ -229,8 +229,9 @@ def tornado(s: SensitivityView) -> Chart:
     swings = s.swings[:12]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(swings) + 1.5))
     for n, w in enumerate(swings):
-        lo, hi = sorted((w.total_at_low - s.total, w.total_at_high - s.total))
-        ax.barh(n, hi - lo, left=lo, color="#F58518")
+        ends = [x - s.total for x in (w.total_at_low, w.total_at_high) if x is not None]
+        lo, hi = min(ends, default=0.0), max(ends, default=0.0)  # 0 for an unpriced end
+        ax.barh(n, hi - lo, left=min(lo, 0.0), color="#F58518")
     ax.set_yticks(range(len(swings)), [w.input for w in swings], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)

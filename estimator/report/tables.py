@@ -282,9 +282,9 @@ def sensitivity_table(v: SensitivityView) -> Table:
             "input": s.input,
             "low": s.low,
             "high": s.high,
-            f"total at low ({cur})": Cents(s.total_at_low),
-            f"total at high ({cur})": Cents(s.total_at_high),
-            f"swing ({cur})": Cents(s.swing),
+            f"total at low ({cur})": _cents(s.total_at_low),
+            f"total at high ({cur})": _cents(s.total_at_high),
+            f"swing ({cur})": _cents(s.swing),
         }
         for s in v.swings
     ]

@@ -106,6 +106,12 @@ def _notes(view: BaseModel) -> list[str]:
             "A swing of 0 means the input changes the work but not the bill: a commitment's"
             " minimum term, whole instances or servers, or a fixed device count absorbs it."
         )
+    if isinstance(view, SensitivityView) and any(s.swing is None for s in view.swings):
+        notes.append(
+            "A blank total: at that end of the input the phase as placed cannot meet its latency"
+            " target (or hold the model) with any number of its replicas, so has no cost; such"
+            " inputs come first."
+        )
     shown = view.quote if isinstance(view, PlanView) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
     if u is not None:
