@@ -204,29 +204,28 @@ def sample(
     total = reduce(operator.add, [pl.col(name) for name in columns]) + transfers
     frame = pl.DataFrame(columns).with_columns(total.alias("total"))
     points["total"] = q.total
-    ranked = frame.select(pl.all().sort(nulls_last=True))  # one sort per column, in parallel
+    names = [*columns, "total"]
+    # One query: polars finds each quantile by selection, in parallel (sorting took 4x longer).
+    stats = frame.select(
+        *(
+            pl.col(name).quantile(p, "linear").alias(f"{name}|{p}")
+            for name in names
+            for p in PERCENTILES
+        ),
+        *(
+            (pl.col(name) <= points[name] * (1 + 1e-12)).sum().alias(f"{name}|below")
+            for name in names
+        ),
+        *(pl.col(name).count().alias(f"{name}|priced") for name in names),
+    ).row(0, named=True)
     out = []
-    for name in [*columns, "total"]:
-        s = ranked[name].drop_nulls()
-        p10, p50, p90 = (_quantile(s, p) for p in PERCENTILES)
-        below = s.search_sorted(points[name] * (1 + 1e-12), side="right")
-        rank = below / s.len() if s.len() else 0.0
-        unpriced = 1.0 - s.len() / samples
+    for name in names:
+        priced = stats[f"{name}|priced"]
+        p10, p50, p90 = (stats[f"{name}|{p}"] for p in PERCENTILES)
+        rank = stats[f"{name}|below"] / priced if priced else 0.0
+        unpriced = 1.0 - priced / samples
         out.append(Percentiles(name, p10, p50, p90, points[name], rank, unpriced))
     return out
-
-
-def _quantile(ascending: pl.Series, p: float) -> float | None:
-    """The `p` quantile of sorted values, interpolated linearly between the two nearest ranks
-    (polars' and numpy's "linear"); None when there are none."""
-    if not ascending.len():
-        return None
-    at = p * (ascending.len() - 1)
-    i = int(at)
-    lo = float(ascending[i])
-    if i + 1 == ascending.len():
-        return lo
-    return lo + (float(ascending[i + 1]) - lo) * (at - i)
 
 
 @dataclass(frozen=True)
