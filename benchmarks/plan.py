@@ -42,7 +42,7 @@ DEVICE_COUNTS = 20_000  # x the pretrain options -> a few million training candi
 DEMANDS = 2_000  # x the serve-abroad options -> serving candidates
 SCALES = (1, 10, 100)
 PRICE_COLUMNS = ("price_per_device_hour", "price_low", "price_high")
-MC_SAMPLES = 200_000
+MC_SAMPLES = 1_000_000
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

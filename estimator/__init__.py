@@ -11,9 +11,9 @@ is a `SplitcomputeError`; `ScenarioError` = bad input, `CatalogError` = bad cata
 `InfeasibleError` = no answer exists.
 
 Layers (imports point down only; see each module's docstring):
-    cli/ -> report/ -> api -> planner, shock, uncertainty -> quoting -> evaluate -> findings,
-    checks, costing, compliance, transfers -> options, context, market -> physics/ -> scenario
-    -> pricing
+    cli/ -> report/ -> api -> planner, shock, uncertainty (-> curve) -> quoting -> evaluate
+    -> findings, checks, costing, compliance, transfers -> options, context, market -> physics/
+    -> scenario -> pricing
 
 Names are imported on first use so that `import estimator` stays cheap.
 """

@@ -2,19 +2,26 @@
 
 A quote fixes the placements; what stays uncertain is how fast the work runs (MFU for training,
 decode efficiency for serving: efficiency.csv ranges), what the capacity costs (offer and
-hardware price ranges), how much work there is (tokens, demand) and exchange rates. Every sample
-is a row of a frame that goes through the same `evaluate` as the quote, so 100,000 samples are a
-few vectorised passes, not 100,000 quotes. Draws are vectorised too: uniforms come from a
-seeded hash of the sample index (reproducible for a seed, no Python loop).
+hardware price ranges), how much work there is (tokens, demand) and exchange rates.
+
+Monte Carlo draws a price factor and an efficiency per phase and sample (vectorised: uniforms
+are a seeded hash of the sample index, reproducible for a seed, no Python loop). Each draw is
+costed through the same `evaluate` as the quote, but not one by one: `estimator.curve` evaluates
+the phase at a few hundred efficiencies and interpolates, evaluating exactly the draws that fall
+where the cost steps. A million samples cost a few evaluations per phase.
 """
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial, reduce
 
 import polars as pl
 
+from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate
@@ -27,10 +34,21 @@ from estimator.timeline import Window
 # way in `sensitivity`; the CLI's --swing changes it.
 DEFAULT_SWING = 0.2
 PERCENTILES = (0.1, 0.5, 0.9)
-# P10 / P90 of 200,000 samples have a standard error near 0.1%: more adds time, not knowledge.
-# 200,000 of the split example take ~13 s and ~260 MB on 2 loaded cores (each sample of a
-# serving phase solves its batch); 1,000,000 took ~90 s, too long for an interactive cap.
-MAX_SAMPLES = 200_000
+# What a phase's cost steps with as the efficiency moves (its cost curve's step columns): the
+# devices billed (a resized fleet gains or loses whole instances or servers) and the training
+# layout.
+STEPS = ("billed_devices", "layout")
+# Verdicts under which a sample of a placed phase has no cost: at the drawn efficiency no fleet
+# of its replicas meets the latency target or holds the model (the evaluation then prices a
+# minimum fleet, a figure that means nothing). Such samples are counted, not priced. A missed
+# deadline or a short capacity keeps its cost: the work still runs, later or elsewhere.
+UNPRICED = ("latency-target-missed", "memory-does-not-fit")
+# P10 / P90 of 1,000,000 samples have a standard error near 0.05%: more adds time and memory,
+# not knowledge.
+MAX_SAMPLES = 1_000_000
+# Up to this many samples, evaluating each costs less than building its phase's cost curve (a
+# curve evaluates ~770 points, more where the cost steps).
+DIRECT_UP_TO = 3 * curve.GRID
 
 
 @dataclass(frozen=True)
@@ -72,59 +90,83 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
 
 
 def _cost(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.Series:
-    """The phase's cost in the quote's currency for each row of `draws` (price_factor, eff,
-    work_factor), placed as quoted (a fixed fleet stays fixed; a deadline resizes it)."""
+    """The phase's cost in the quote's currency for each row of `draws` (columns eff,
+    price_factor and, when the work varies, work_factor), placed as quoted (a fixed fleet stays
+    fixed; a deadline resizes it)."""
+    return _evaluated(c, ph, draws)["cost"]
+
+
+def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
+    """`_cost`, with the discrete quantities (STEPS) the cost steps with: a cost curve's
+    `Evaluate`."""
     spec = ph.spec
-    if isinstance(spec, TrainPhase):
-        varied = draws.select(
-            "price_factor",
-            pl.col("eff").alias("mfu"),
-            (pl.col("work_factor") * spec.tokens).alias("tokens"),
-        )
-    else:
-        varied = draws.select("price_factor", pl.col("eff").alias("decode_efficiency"))
-        if spec.input_tokens_per_day and spec.output_tokens_per_day:
+    varied = draws.select("price_factor", pl.col("eff").alias(ph.eff_column))
+    if "work_factor" in draws.columns:
+        work = draws["work_factor"]
+        if isinstance(spec, TrainPhase):
+            varied = varied.with_columns((work * spec.tokens).alias("tokens"))
+        elif spec.input_tokens_per_day and spec.output_tokens_per_day:
             varied = varied.with_columns(
-                (draws["work_factor"] * spec.input_tokens_per_day).alias("input_tokens_per_day"),
-                (draws["work_factor"] * spec.output_tokens_per_day).alias("output_tokens_per_day"),
+                (work * spec.input_tokens_per_day).alias("input_tokens_per_day"),
+                (work * spec.output_tokens_per_day).alias("output_tokens_per_day"),
             )
-    rows = ph.option.join(varied, how="cross")
-    return evaluate(c, spec, rows, ph.window)["total_usd"] * c.quote_per_usd
+    out = evaluate(c, spec, ph.option.join(varied, how="cross"), ph.window)
+    cost = pl.col("total_usd") * c.quote_per_usd
+    return out.select(
+        pl.when(pl.col("verdict").is_in(UNPRICED)).then(None).otherwise(cost).alias("cost"),
+        *(pl.col(name) for name in STEPS if name in out.columns),
+    )
 
 
-def uniforms(n: int, seed: int, stream: int, start: int = 0) -> pl.Series:
-    """Uniforms in (0, 1) for samples start..start+n: a seeded 64-bit hash of the sample index,
-    one stream per input (so a sample's draws do not depend on how the run is chunked)."""
-    h = pl.int_range(start, start + n, eager=True).hash(seed=(seed * 1_000_003 + stream) % 2**63)
+def _draws(placed: list[_Placed], samples: int, seed: int) -> pl.DataFrame:
+    """Each phase's draws: columns price{k} (price factor) and eff{k} (MFU or decode efficiency)
+    of phase k, one row per sample."""
+    uniforms = {f"u{j}": uniform(seed, j) for j in range(2 * len(placed))}
+    drawn = {}
+    for k, ph in enumerate(placed):
+        drawn[f"price{k}"] = triangular(
+            pl.col(f"u{2 * k}"), ph.price_range[0], 1.0, ph.price_range[1]
+        )
+        drawn[f"eff{k}"] = triangular(pl.col(f"u{2 * k + 1}"), *ph.eff)
+    return (
+        pl.LazyFrame({"sample": pl.int_range(samples, eager=True)})
+        .with_columns(**uniforms)  # each once: its inverse CDF reads it three times
+        .with_columns(**drawn)  # with_columns: a constant (no range) fills every row
+        .select(list(drawn))
+        .collect()
+    )
+
+
+def uniform(seed: int, stream: int) -> pl.Expr:
+    """Uniforms in (0, 1), one per sample index: a seeded 64-bit hash of the index, one stream
+    per input (reproducible for a seed, no Python loop)."""
+    h = pl.col("sample").hash(seed=(seed * 1_000_003 + stream) % 2**63)
     return (h.cast(pl.Float64) + 0.5) / 2.0**64
 
 
-def triangular(u: pl.Series, low: float, mode: float, high: float) -> pl.Series:
+def triangular(u: pl.Expr, low: float, mode: float, high: float) -> pl.Expr:
     """The triangular distribution's inverse CDF applied to uniforms `u`."""
     if high <= low:
-        return pl.Series([mode] * u.len(), dtype=pl.Float64)
+        return pl.lit(mode, dtype=pl.Float64)
     k = (mode - low) / (high - low)
-    return pl.select(
+    return (
         pl.when(u > k)
         .then(high + (low - high) * ((1.0 - u) * (1.0 - k)).sqrt())
         .otherwise(low + (high - low) * (u * k).sqrt())
-    ).to_series()
+    )
 
 
 @dataclass(frozen=True)
 class Percentiles:
+    """Percentiles of the priced samples (None when no sample is priced)."""
+
     name: str
-    p10: float
-    p50: float
-    p90: float
+    p10: float | None
+    p50: float | None
+    p90: float | None
     point: float  # the quote's own figure
-    point_rank: float  # the share of samples at or below it (0.5 = the median)
-
-
-# Samples evaluated per pass: bounds the working memory (~7 KB a sample of split_abroad_home
-# while its physics runs: 100,000 in one pass peaked at ~900 MB) and paces the progress. Each
-# pass also pays the physics' fixed cost (~0.4 s), so much smaller chunks cost time.
-CHUNK = 15_000
+    point_rank: float  # the share of priced samples at or below it (0.5 = the median)
+    unpriced: float = 0.0  # the share of samples the placement cannot serve (UNPRICED)
 
 
 def sample(
@@ -137,56 +179,70 @@ def sample(
     """P10 / P50 / P90 of each phase and of the total, in the quote's currency, and where the
     quote's own figure sits among them. Prices and efficiencies are drawn from triangular
     distributions over their catalog ranges, with the value used as the mode. `progress` is
-    called with the number of samples done after each chunk."""
+    called with a count of samples done (in proportion to the phases costed)."""
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
     placed = _placed(c, q)
-    chunks: dict[str, list[pl.Series]] = {ph.quoted.name: [] for ph in placed}
-    for start in range(0, samples, CHUNK):
-        n = min(CHUNK, samples - start)
-        for k, ph in enumerate(placed):
-            draws = pl.DataFrame(
-                {
-                    "price_factor": triangular(
-                        uniforms(n, seed, 2 * k, start), ph.price_range[0], 1.0, ph.price_range[1]
-                    ),
-                    "eff": triangular(uniforms(n, seed, 2 * k + 1, start), *ph.eff),
-                    "work_factor": pl.repeat(1.0, n, eager=True),
-                }
+    draws = _draws(placed, samples, seed)
+    columns = {}
+    for k, ph in enumerate(placed):
+        eff, price = draws[f"eff{k}"], draws[f"price{k}"]
+        if samples <= DIRECT_UP_TO:
+            columns[ph.quoted.name] = _cost(
+                c, ph, pl.DataFrame({"eff": eff, "price_factor": price})
             )
-            chunks[ph.quoted.name].append(_cost(c, ph, draws))
+        else:
+            varies = ph.price_range[0] != ph.price_range[1]
+            line = curve.build(partial(_evaluated, c, ph), *ph.eff)
+            columns[ph.quoted.name] = line.cost(eff, price if varies else None)
         if progress is not None:
-            progress(start + n)
-    columns = {name: pl.concat(parts) for name, parts in chunks.items()}
+            progress(samples * (k + 1) // len(placed))
+    del draws
     points = {ph.quoted.name: ph.quoted.cost for ph in placed}
     transfers = sum(t.cost for t in q.transfers)
-    frame = pl.DataFrame(columns).with_columns(
-        (pl.sum_horizontal(list(columns)) + transfers).alias("total")
-    )
+    # A sample with an unpriced phase has no total (sum_horizontal would count it as 0).
+    total = reduce(operator.add, [pl.col(name) for name in columns]) + transfers
+    frame = pl.DataFrame(columns).with_columns(total.alias("total"))
     points["total"] = q.total
+    names = [*columns, "total"]
+    # One query: polars finds each quantile by selection, in parallel (sorting took 4x longer).
+    stats = frame.select(
+        *(
+            pl.col(name).quantile(p, "linear").alias(f"{name}|{p}")
+            for name in names
+            for p in PERCENTILES
+        ),
+        *(
+            (pl.col(name) <= points[name] * (1 + 1e-12)).sum().alias(f"{name}|below")
+            for name in names
+        ),
+        *(pl.col(name).count().alias(f"{name}|priced") for name in names),
+    ).row(0, named=True)
     out = []
-    for name in [*columns, "total"]:
-        s = frame[name]
-        p10, p50, p90 = (_float(s.quantile(p, "linear")) for p in PERCENTILES)
-        rank = _float((s <= points[name] * (1 + 1e-12)).mean())
-        out.append(Percentiles(name, p10, p50, p90, points[name], rank))
+    for name in names:
+        priced = stats[f"{name}|priced"]
+        p10, p50, p90 = (stats[f"{name}|{p}"] for p in PERCENTILES)
+        rank = stats[f"{name}|below"] / priced if priced else 0.0
+        unpriced = 1.0 - priced / samples
+        out.append(Percentiles(name, p10, p50, p90, points[name], rank, unpriced))
     return out
-
-
-def _float(x: object) -> float:
-    return float(x) if isinstance(x, int | float) else 0.0
 
 
 @dataclass(frozen=True)
 class Swing:
+    """An input's range and the total at each end; None where the placed phase cannot be
+    priced at that end (UNPRICED: it misses its latency target there)."""
+
     input: str
     low: float
     high: float
-    total_at_low: float
-    total_at_high: float
+    total_at_low: float | None
+    total_at_high: float | None
 
     @property
-    def swing(self) -> float:
+    def swing(self) -> float | None:
+        if self.total_at_low is None or self.total_at_high is None:
+            return None
         return abs(self.total_at_high - self.total_at_low)
 
 
@@ -212,7 +268,8 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swin
                 q.total + billed * swing,
             )
         )
-    return sorted(out, key=lambda s: s.swing, reverse=True)
+    # An input whose end leaves a phase unpriced first: it decides whether the plan works.
+    return sorted(out, key=lambda s: math.inf if s.swing is None else s.swing, reverse=True)
 
 
 def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing]:
@@ -220,12 +277,13 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
 
     def two(
         price: tuple[float, float], eff: tuple[float, float], work: tuple[float, float]
-    ) -> tuple[float, float]:
+    ) -> tuple[float | None, float | None]:
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )
-        lo, hi = _cost(c, ph, draws).to_list()
-        return q.total - ph.quoted.cost + lo, q.total - ph.quoted.cost + hi
+        rest = q.total - ph.quoted.cost
+        lo, hi = (None if x is None else rest + x for x in _cost(c, ph, draws).to_list())
+        return lo, hi
 
     out = []
     if ph.price_range[0] != ph.price_range[1]:

@@ -212,7 +212,7 @@ def many_phases(n: int) -> str:
 
 def test_too_many_samples_are_refused(runner):
     code, _, err = run(runner, ["plan", AUTO, "--samples", "10000000"])
-    assert code == 2 and "--samples: must be between 1 and 200,000" in err
+    assert code == 2 and "--samples: must be between 1 and 1,000,000" in err
 
 
 # -- headline and distribution ------------------------------------------------------------------

@@ -199,7 +199,7 @@ def test_shock_that_hits_nothing(catalog):
     [
         (["--shock", "offshore-access-ends"], "bad shock 'offshore-access-ends'"),
         (["--shock", "offshore-acess-ends=2026-01-01"], "did you mean 'offshore-access-ends'"),
-        (["--samples", "0"], "--samples: must be between 1 and 200,000 (got 0)"),
+        (["--samples", "0"], "--samples: must be between 1 and 1,000,000 (got 0)"),
         (["--objective", "speed"], "--objective: must be cost or time"),
     ],
 )

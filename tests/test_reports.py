@@ -94,14 +94,11 @@ def test_scenario_from_stdin(runner, suffix):
     assert from_stdin["total"] == pytest.approx(from_file["total"], rel=1e-12)
 
 
-def test_progress_callback_reports_every_chunk(catalog, monkeypatch):
-    import estimator.uncertainty as unc
-
-    monkeypatch.setattr(unc, "CHUNK", 1000)
+def test_progress_callback_reports_each_phase(catalog):
     seen: list[int] = []
     p = plan(SPLIT, catalog)
     estimator.percentiles(p, catalog, samples=3500, progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == 3500 and len(seen) >= 4
+    assert seen == sorted(seen) and seen[-1] == 3500 and len(seen) == len(p.quote.phases)
 
 
 def test_progress_bar_only_on_a_terminal():
@@ -420,12 +417,11 @@ def test_samples_are_checked_before_any_work(runner):
         assert result.exit_code == 2 and "--samples" in result.output, command
 
 
-def test_progress_bar_shows_on_runs_of_many_chunks():
+def test_progress_bar_shows_on_long_runs():
     from estimator.cli.output import PROGRESS_FROM
-    from estimator.uncertainty import CHUNK, MAX_SAMPLES
+    from estimator.uncertainty import MAX_SAMPLES
 
     assert PROGRESS_FROM <= MAX_SAMPLES // 5  # a bar appears for runs well under the cap
-    assert CHUNK <= PROGRESS_FROM  # and moves more than once during such a run
 
 
 def test_empty_table_keeps_its_header(runner):
@@ -486,19 +482,6 @@ def test_catalog_with_no_match_still_writes_the_file(runner, tmp_path):
     args = ["catalog", "offers", "--region", "sg", "--accelerator", "ascend-910b"]
     ok(runner, [*args, "-f", "markdown", "-o", str(target)])
     assert target.read_text(encoding="utf-8").strip()
-
-
-def test_percentiles_do_not_depend_on_the_chunk_size(catalog, monkeypatch):
-    # A sample's layout is searched per (accelerator, device bucket) at the un-sampled MFU, so
-    # which samples share a chunk cannot change any sample's cost.
-    import estimator.uncertainty as unc
-
-    p = plan(SPLIT, catalog)
-    monkeypatch.setattr(unc, "CHUNK", 3000)
-    whole = estimator.percentiles(p, catalog, samples=3000, seed=7)
-    monkeypatch.setattr(unc, "CHUNK", 700)
-    chunked = estimator.percentiles(p, catalog, samples=3000, seed=7)
-    assert chunked == whole
 
 
 def test_library_draws_uncertainty_and_tornado_of_a_plan(catalog, tmp_path):

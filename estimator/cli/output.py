@@ -24,7 +24,7 @@ from estimator.report.rows import Terminal
 if TYPE_CHECKING:  # pydantic is imported by the command that builds the view, not by --help
     from pydantic import BaseModel
 
-PROGRESS_FROM = 20_000  # samples: below this a run takes a second or two, no bar needed
+PROGRESS_FROM = 200_000  # samples: below this a run takes about a second, no bar needed
 
 
 def terminal(wide: bool = False, output: Path | None = None) -> Terminal:

@@ -211,8 +211,11 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(u.percentiles) + 1.5))
     for n, p in enumerate(u.percentiles):
-        ax.plot([p.p10, p.p90], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
-        ax.plot([p.p50], [n], "|", color="#4C78A8", markersize=16, label="P50" if n == 0 else None)
+        if p.p10 is not None and p.p50 is not None and p.p90 is not None:  # some sample priced
+            ax.plot([p.p10, p.p90], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
+            ax.plot(
+                [p.p50], [n], "|", color="#4C78A8", markersize=16, label="P50" if n == 0 else None
+            )
         ax.plot([p.point], [n], "o", color="#E45756", label="quoted" if n == 0 else None)
     ax.set_yticks(range(len(u.percentiles)), [p.name for p in u.percentiles])
     ax.invert_yaxis()
@@ -226,8 +229,9 @@ def tornado(s: SensitivityView) -> Chart:
     swings = s.swings[:12]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(swings) + 1.5))
     for n, w in enumerate(swings):
-        lo, hi = sorted((w.total_at_low - s.total, w.total_at_high - s.total))
-        ax.barh(n, hi - lo, left=lo, color="#F58518")
+        ends = [x - s.total for x in (w.total_at_low, w.total_at_high) if x is not None]
+        lo, hi = min(ends, default=0.0), max(ends, default=0.0)  # 0 for an unpriced end
+        ax.barh(n, hi - lo, left=min(lo, 0.0), color="#F58518")
     ax.set_yticks(range(len(swings)), [w.input for w in swings], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)

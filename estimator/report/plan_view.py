@@ -189,9 +189,12 @@ class SwingView(_View):
     input: str
     low: float
     high: float
-    total_at_low: float
-    total_at_high: float
-    swing: float
+    total_at_low: float | None = Field(
+        description="Null where a phase as placed cannot be priced at that end: it misses its "
+        "latency target (or cannot hold the model) with any number of its replicas."
+    )
+    total_at_high: float | None
+    swing: float | None = Field(description="Null when either end is unpriced.")
 
 
 class SensitivityView(_View):
@@ -212,10 +215,14 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 input=s.input,
                 low=round(s.low, 4),
                 high=round(s.high, 4),
-                total_at_low=money(s.total_at_low),
-                total_at_high=money(s.total_at_high),
-                swing=money(s.swing),
+                total_at_low=_money(s.total_at_low),
+                total_at_high=_money(s.total_at_high),
+                swing=_money(s.swing),
             )
             for s in swings
         ],
     )
+
+
+def _money(amount: float | None) -> float | None:
+    return None if amount is None else money(amount)

@@ -193,18 +193,26 @@ def _assumption(value: Any) -> str:
 
 
 def uncertainty_table(u: UncertaintyView, cur: str) -> Table:
+    # The unpriced share only when some sample is unpriced: it is rare, and its column says
+    # the percentiles leave those samples out.
+    unpriced = any(p.unpriced for p in u.percentiles)
     rows = [
         {
             "": p.name,
-            f"P10 ({cur})": Cents(p.p10),
-            f"P50 ({cur})": Cents(p.p50),
-            f"P90 ({cur})": Cents(p.p90),
+            f"P10 ({cur})": _cents(p.p10),
+            f"P50 ({cur})": _cents(p.p50),
+            f"P90 ({cur})": _cents(p.p90),
             f"quoted ({cur})": Cents(p.point),
-            "quoted at": f"P{p.point_rank * 100:.0f}",
+            "quoted at": f"P{p.point_rank * 100:.0f}" if p.p50 is not None else None,
+            **({"unpriced (misses its target)": f"{p.unpriced:.1%}"} if unpriced else {}),
         }
         for p in u.percentiles
     ]
     return Table(f"Uncertainty ({u.samples:,} samples, seed {u.seed})", rows)
+
+
+def _cents(amount: float | None) -> Cents | None:
+    return None if amount is None else Cents(amount)
 
 
 def placement_rows(d: PlanView) -> Rows:
@@ -274,9 +282,9 @@ def sensitivity_table(v: SensitivityView) -> Table:
             "input": s.input,
             "low": s.low,
             "high": s.high,
-            f"total at low ({cur})": Cents(s.total_at_low),
-            f"total at high ({cur})": Cents(s.total_at_high),
-            f"swing ({cur})": Cents(s.swing),
+            f"total at low ({cur})": _cents(s.total_at_low),
+            f"total at high ({cur})": _cents(s.total_at_high),
+            f"swing ({cur})": _cents(s.swing),
         }
         for s in v.swings
     ]

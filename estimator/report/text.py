@@ -106,11 +106,25 @@ def _notes(view: BaseModel) -> list[str]:
             "A swing of 0 means the input changes the work but not the bill: a commitment's"
             " minimum term, whole instances or servers, or a fixed device count absorbs it."
         )
+    if isinstance(view, SensitivityView) and any(s.swing is None for s in view.swings):
+        notes.append(
+            "A blank total: at that end of the input the phase as placed cannot meet its latency"
+            " target (or hold the model) with any number of its replicas, so has no cost; such"
+            " inputs come first."
+        )
     shown = view.quote if isinstance(view, PlanView) else view
-    if getattr(view, "uncertainty", None) is not None or getattr(shown, "uncertainty", None):
+    u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
+    if u is not None:
         notes.append(
             "Uncertainty: quoted = the headline figure (listed prices, default efficiencies); "
             "quoted at = its rank among the samples (P50 = the median; a listed price at the low "
             "end of its range puts the headline low)."
         )
+        if any(p.unpriced for p in u.percentiles):
+            notes.append(
+                "Unpriced samples: at their drawn efficiency the phase as placed cannot meet its "
+                "latency target (or hold the model) with any number of its replicas, so they "
+                "have no cost; the percentiles and ranks are of the other samples. A larger "
+                "replica or a looser target avoids them."
+            )
     return notes

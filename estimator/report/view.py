@@ -151,11 +151,18 @@ def _month(m: Month) -> MonthView:
 
 class PercentileView(_View):
     name: str
-    p10: float
-    p50: float
-    p90: float
+    p10: float | None = Field(description="Of the priced samples; null when none is priced.")
+    p50: float | None
+    p90: float | None
     point: float = Field(description="The quote's own figure (catalog prices and defaults).")
-    point_rank: float = Field(description="Share of samples at or below the quote's figure.")
+    point_rank: float = Field(
+        description="Share of the priced samples at or below the quote's figure."
+    )
+    unpriced: float = Field(
+        description="Share of samples in which the phase as placed cannot meet its latency "
+        "target or hold the model at the drawn efficiency, so has no cost (for the total: any "
+        "phase). The percentiles are of the other samples."
+    )
 
 
 class UncertaintyView(_View):
@@ -269,11 +276,12 @@ def uncertainty_view(pct: list[Percentiles], samples: int, seed: int) -> Uncerta
         percentiles=[
             PercentileView(
                 name=p.name,
-                p10=money(p.p10),
-                p50=money(p.p50),
-                p90=money(p.p90),
+                p10=None if p.p10 is None else money(p.p10),
+                p50=None if p.p50 is None else money(p.p50),
+                p90=None if p.p90 is None else money(p.p90),
                 point=money(p.point),
                 point_rank=round(p.point_rank, 3),
+                unpriced=round(p.unpriced, 4),
             )
             for p in pct
         ],

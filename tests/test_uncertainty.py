@@ -1,0 +1,228 @@
+"""The Monte Carlo's cost curve: interpolated draws agree with evaluating each draw."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import partial
+
+import polars as pl
+import pytest
+
+from estimator import curve, load_scenario, quote, uncertainty
+from estimator.context import prepare
+from estimator.uncertainty import _cost, _draws, _evaluated, _placed, sample, sensitivity
+from tests.conftest import EXAMPLES
+
+
+class Counted:
+    """An `Evaluate` over a formula of (eff, price_factor), counting its calls."""
+
+    def __init__(self, cost, steps=None):
+        self.cost, self.steps, self.calls = cost, steps, 0
+
+    def __call__(self, rows: pl.DataFrame) -> pl.DataFrame:
+        self.calls += 1
+        out = rows.select(cost=self.cost(pl.col("eff"), pl.col("price_factor")))
+        return (
+            out if self.steps is None else out.with_columns(rows.select(self.steps(pl.col("eff"))))
+        )
+
+
+def _draws_of(n: int, low: float, high: float, price: tuple[float, float] = (1.0, 1.0)):
+    u = pl.int_range(n, eager=True).hash(7).cast(pl.Float64) / 2.0**64
+    v = pl.int_range(n, eager=True).hash(8).cast(pl.Float64) / 2.0**64
+    return low + (high - low) * u, price[0] + (price[1] - price[0]) * v
+
+
+def test_smooth_cost_is_interpolated_within_tolerance_without_exact_cells():
+    # Training at a fixed fleet: hours go as 1 / MFU, billed at a price factor.
+    f = Counted(lambda e, p: 1e8 * p / e + 3e6)
+    line = curve.build(f, 0.22, 0.33, 0.41)  # the widest MFU range in efficiency.csv
+    assert f.calls == 1 and not line.cells["exact"].any()
+    eff, price = _draws_of(100_000, 0.22, 0.41, (0.8, 1.2))
+    exact = f(pl.DataFrame({"eff": eff, "price_factor": price}))["cost"]
+    error = ((line.cost(eff, price) - exact).abs() / exact).max()
+    assert 0 < error <= curve.TOLERANCE
+
+
+def test_a_staircase_of_equal_steps_is_exact_everywhere():
+    # A fleet resized to a deadline: whole instances of 8, each costing the same. At any cell's
+    # middle equal steps look straight, so only the step column reveals them.
+    def instances(e):
+        return (1000.0 / e / 8).ceil()
+
+    f = Counted(lambda e, p: instances(e) * 8 * 2.5 * p, lambda e: instances(e).alias("billed"))
+    line = curve.build(f, 0.4, 0.53, 0.65)
+    assert f.calls == 2 and line.cells["exact"].sum() > 100  # ~120 steps, each cut and kept exact
+    eff, price = _draws_of(200_000, 0.4, 0.65, (0.9, 1.1))
+    got = line.cost(eff, price)
+    assert f.calls == 3  # the draws in step cells, evaluated in one call
+    exact = f(pl.DataFrame({"eff": eff, "price_factor": price}))["cost"]
+    assert ((got - exact).abs() / exact).max() < 1e-12
+
+
+def test_without_a_price_range_or_an_efficiency_range():
+    f = Counted(lambda e, p: 5.0 * p / e)
+    eff, price = _draws_of(10, 0.5, 0.5, (0.5, 1.5))
+    line = curve.build(f, 0.5, 0.5, 0.5)
+    assert line.cost(eff, price).to_list() == pytest.approx((10.0 * price).to_list())
+    assert line.cost(eff, None).to_list() == [10.0] * 10
+    eff, _ = _draws_of(1000, 0.4, 0.6)
+    got = curve.build(f, 0.4, 0.5, 0.6).cost(eff, None)
+    assert got.to_list() == pytest.approx((5.0 / eff).to_list(), rel=curve.TOLERANCE)
+
+
+def _quoted(catalog, name: str):
+    """The context and quote of an example."""
+    s = load_scenario(EXAMPLES / f"{name}.toml")
+    return prepare(s, catalog), quote(s, catalog)
+
+
+def _phase_draws(catalog, name: str, n: int, seed: int):
+    """(context, placed phase, its draws as eff / price_factor rows) for each phase."""
+    c, q = _quoted(catalog, name)
+    placed = _placed(c, q)
+    draws = _draws(placed, n, seed)
+    for k, ph in enumerate(placed):
+        yield c, ph, draws.select(eff=f"eff{k}", price_factor=f"price{k}")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.toml")))
+def test_each_example_phase_curve_agrees_with_evaluating_each_draw(catalog, name):
+    """Each sampled cost is within the curve's tolerance of evaluating that draw on its own,
+    steps (fleets resized by the efficiency) included."""
+    for c, ph, rows in _phase_draws(catalog, name, 1500, seed=3):
+        exact = _cost(c, ph, rows)
+        line = curve.build(partial(_evaluated, c, ph), *ph.eff)
+        got = line.cost(rows["eff"], rows["price_factor"])
+        error = ((got - exact).abs() / exact.abs()).max()
+        assert error is not None and error <= curve.TOLERANCE, (ph.quoted.name, error)
+
+
+def test_sampling_by_curve_matches_evaluating_every_draw(catalog, monkeypatch):
+    """The same draws give the same percentiles whether each is evaluated or the curve is."""
+    c, q = _quoted(catalog, "split_abroad_home")
+    direct = sample(c, q, 700, seed=4)
+    monkeypatch.setattr(uncertainty, "DIRECT_UP_TO", 0)
+    by_curve = sample(c, q, 700, seed=4)
+    for a, b in zip(direct, by_curve, strict=True):
+        assert a.name == b.name and a.point_rank == b.point_rank
+        for x, y in ((a.p10, b.p10), (a.p50, b.p50), (a.p90, b.p90)):
+            assert math.isclose(x, y, rel_tol=curve.TOLERANCE)
+
+
+def test_a_million_samples(catalog):
+    c, q = _quoted(catalog, "split_abroad_home")
+    for p in sample(c, q, 1_000_000, seed=4):
+        assert p.p10 <= p.p50 <= p.p90 and 0 <= p.point_rank <= 1
+        assert all(math.isfinite(x) and x > 0 for x in (p.p10, p.p50, p.p90))
+
+
+def test_a_draws_cost_does_not_depend_on_the_draws_evaluated_with_it(catalog):
+    # A layout is searched per (accelerator, device bucket) at the un-sampled MFU, so which
+    # draws share an evaluation (a curve's knots, a batch of exact draws) changes no cost.
+    for c, ph, rows in _phase_draws(catalog, "split_auto", 600, seed=7):
+        whole = _cost(c, ph, rows)
+        parts = pl.concat([_cost(c, ph, rows[i : i + 70]) for i in range(0, 600, 70)])
+        assert whole.to_list() == parts.to_list(), ph.quoted.name
+
+
+def test_unpriced_draws_stay_unpriced_and_the_rest_exact():
+    # Below an efficiency of 0.5 no fleet meets the target: those draws have no cost.
+    def cost(e, p):
+        return pl.when(e < 0.5).then(None).otherwise((1000.0 / e / 8).ceil() * 20.0 * p)
+
+    f = Counted(cost, lambda e: (1000.0 / e / 8).ceil().alias("billed"))
+    line = curve.build(f, 0.4, 0.53, 0.65)
+    eff, price = _draws_of(50_000, 0.4, 0.65, (0.9, 1.1))
+    got = line.cost(eff, price)
+    exact = f(pl.DataFrame({"eff": eff, "price_factor": price}))["cost"]
+    assert 0 < got.null_count() == exact.null_count() < 50_000
+    assert (got.is_null() == exact.is_null()).all()
+    assert ((got - exact).abs() / exact).max() < 1e-12
+
+
+TIGHT = """
+name = "tight"
+as_of = 2025-11-27
+currency = "USD"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "foreign"
+days = 30
+input_tokens_per_day = 1e9
+output_tokens_per_day = 2e8
+tpot_ms = 12
+precision = "fp8"
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+def test_samples_that_miss_the_latency_target_are_counted_not_priced(catalog, write, runner):
+    """At the low end of its decode-efficiency range this placement cannot reach 12 ms per
+    token with any fleet: such samples used to be priced as a minimum fleet, pulling P10 far
+    below any workable plan."""
+    from estimator.cli import app
+
+    s = load_scenario(write("tight.toml", TIGHT))
+    q = quote(s, catalog)
+    c = prepare(s, catalog)
+    ph = _placed(c, q)[0]
+    draws = _draws([ph], 5000, seed=2).select(eff="eff0", price_factor="price0")
+    missed = _cost(c, ph, draws).null_count() / 5000
+    assert 0.05 < missed < 0.5
+    serve, total = sample(c, q, 5000, seed=2)
+    assert serve.unpriced == total.unpriced == pytest.approx(missed)
+    cheapest_workable = _cost(c, ph, draws).min()
+    assert serve.p10 is not None and serve.p10 >= cheapest_workable
+    result = runner.invoke(app, ["quote", str(write("t.toml", TIGHT)), "--samples", "2000"])
+    assert result.exit_code == 0
+    assert "unpriced (misses its target)" in result.stdout and "Unpriced samples:" in result.stdout
+
+
+def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, monkeypatch):
+    from estimator.report import charts
+    from estimator.report.tables import uncertainty_table
+    from estimator.report.view import uncertainty_view
+
+    s = load_scenario(write("tight.toml", TIGHT))
+    q = quote(s, catalog)
+    monkeypatch.setattr(
+        uncertainty,
+        "_evaluated",
+        lambda c, ph, draws: pl.DataFrame(
+            {"cost": [None] * draws.height}, schema={"cost": pl.Float64}
+        ),
+    )
+    pct = sample(prepare(s, catalog), q, 300, seed=1)
+    (serve, total) = pct
+    assert serve.p10 is serve.p50 is serve.p90 is None and serve.unpriced == 1.0
+    assert total.point_rank == 0.0
+    view = uncertainty_view(pct, 300, 1)
+    row = uncertainty_table(view, "USD").rows[0]
+    assert row["P10 (USD)"] is None and row["unpriced (misses its target)"] == "100.0%"
+    assert charts.uncertainty(view, "USD").name == "uncertainty"
+
+
+def test_sensitivity_leaves_an_unpriced_end_blank_and_puts_it_first(catalog, write, runner):
+    from estimator.cli import app
+    from estimator.report import charts
+    from estimator.report.plan_view import sensitivity_view
+
+    s = load_scenario(write("tight.toml", TIGHT))
+    q = quote(s, catalog)
+    swings = sensitivity(prepare(s, catalog), q)
+    first = swings[0]
+    assert first.input == "serve: decode efficiency" and first.swing is None
+    assert first.total_at_low is None and first.total_at_high is not None
+    assert all(w.swing is not None for w in swings[1:])
+    assert charts.tornado(sensitivity_view(q, swings)).name == "tornado"
+    result = runner.invoke(app, ["sensitivity", str(write("t.toml", TIGHT)), "-f", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["swings"][0]["total_at_low"] is None
+    result = runner.invoke(app, ["sensitivity", str(write("u.toml", TIGHT))])
+    assert "A blank total: at that end" in result.stdout
