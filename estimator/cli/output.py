@@ -100,9 +100,11 @@ def _write(output: Path, data: bytes, opened: Callable[[], Any]) -> None:
 
 def check_samples(samples: int | None) -> None:
     """--samples in range, said before any work (and before a progress bar is drawn)."""
+    if samples is None:  # no Monte Carlo: nothing to import
+        return
     from estimator.uncertainty import MAX_SAMPLES
 
-    if samples is not None and not 0 < samples <= MAX_SAMPLES:
+    if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
 
 
