@@ -1,4 +1,4 @@
-"""A cost curve: a phase's cost over one drawn input (its efficiency), evaluated at a few thousand
+"""A cost curve: a phase's cost over one drawn input (its efficiency), evaluated at a few hundred
 points and interpolated for a million draws, exactly where a straight line does not fit.
 
 The Monte Carlo of a placed phase draws two inputs: a price factor, on which the cost is affine
@@ -79,7 +79,7 @@ class Curve:
         return pl.lit(self.cell_of_bucket).gather(bucket.clip(0, BUCKETS - 1).cast(pl.UInt32))
 
 
-def build(evaluate: Evaluate, low: float, mode: float, high: float) -> Curve:
+def build(evaluate: Evaluate, low: float, high: float) -> Curve:
     """The curve of `evaluate` over [low, high], cut finer where a straight line does not fit."""
     knots = _Knots(evaluate, low, high)
     if high <= low:  # no efficiency range: one knot, one cell of width 0

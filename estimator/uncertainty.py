@@ -193,7 +193,7 @@ def sample(
             )
         else:
             varies = ph.price_range[0] != ph.price_range[1]
-            line = curve.build(partial(_evaluated, c, ph), *ph.eff)
+            line = curve.build(partial(_evaluated, c, ph), ph.eff[0], ph.eff[2])
             columns[ph.quoted.name] = line.cost(eff, price if varies else None)
         if progress is not None:
             progress(samples * (k + 1) // len(placed))

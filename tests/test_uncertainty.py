@@ -38,7 +38,7 @@ def _draws_of(n: int, low: float, high: float, price: tuple[float, float] = (1.0
 def test_smooth_cost_is_interpolated_within_tolerance_without_exact_cells():
     # Training at a fixed fleet: hours go as 1 / MFU, billed at a price factor.
     f = Counted(lambda e, p: 1e8 * p / e + 3e6)
-    line = curve.build(f, 0.22, 0.33, 0.41)  # the widest MFU range in efficiency.csv
+    line = curve.build(f, 0.22, 0.41)  # the widest MFU range in efficiency.csv
     assert f.calls == 1 and not line.cells["exact"].any()
     eff, price = _draws_of(100_000, 0.22, 0.41, (0.8, 1.2))
     exact = f(pl.DataFrame({"eff": eff, "price_factor": price}))["cost"]
@@ -53,7 +53,7 @@ def test_a_staircase_of_equal_steps_is_exact_everywhere():
         return (1000.0 / e / 8).ceil()
 
     f = Counted(lambda e, p: instances(e) * 8 * 2.5 * p, lambda e: instances(e).alias("billed"))
-    line = curve.build(f, 0.4, 0.53, 0.65)
+    line = curve.build(f, 0.4, 0.65)
     assert f.calls == 2 and line.cells["exact"].sum() > 100  # ~120 steps, each cut and kept exact
     eff, price = _draws_of(200_000, 0.4, 0.65, (0.9, 1.1))
     got = line.cost(eff, price)
@@ -65,11 +65,11 @@ def test_a_staircase_of_equal_steps_is_exact_everywhere():
 def test_without_a_price_range_or_an_efficiency_range():
     f = Counted(lambda e, p: 5.0 * p / e)
     eff, price = _draws_of(10, 0.5, 0.5, (0.5, 1.5))
-    line = curve.build(f, 0.5, 0.5, 0.5)
+    line = curve.build(f, 0.5, 0.5)
     assert line.cost(eff, price).to_list() == pytest.approx((10.0 * price).to_list())
     assert line.cost(eff, None).to_list() == [10.0] * 10
     eff, _ = _draws_of(1000, 0.4, 0.6)
-    got = curve.build(f, 0.4, 0.5, 0.6).cost(eff, None)
+    got = curve.build(f, 0.4, 0.6).cost(eff, None)
     assert got.to_list() == pytest.approx((5.0 / eff).to_list(), rel=curve.TOLERANCE)
 
 
@@ -94,7 +94,7 @@ def test_each_example_phase_curve_agrees_with_evaluating_each_draw(catalog, name
     steps (fleets resized by the efficiency) included."""
     for c, ph, rows in _phase_draws(catalog, name, 1500, seed=3):
         exact = _cost(c, ph, rows)
-        line = curve.build(partial(_evaluated, c, ph), *ph.eff)
+        line = curve.build(partial(_evaluated, c, ph), ph.eff[0], ph.eff[2])
         got = line.cost(rows["eff"], rows["price_factor"])
         error = ((got - exact).abs() / exact.abs()).max()
         assert error is not None and error <= curve.TOLERANCE, (ph.quoted.name, error)
@@ -134,7 +134,7 @@ def test_unpriced_draws_stay_unpriced_and_the_rest_exact():
         return pl.when(e < 0.5).then(None).otherwise((1000.0 / e / 8).ceil() * 20.0 * p)
 
     f = Counted(cost, lambda e: (1000.0 / e / 8).ceil().alias("billed"))
-    line = curve.build(f, 0.4, 0.53, 0.65)
+    line = curve.build(f, 0.4, 0.65)
     eff, price = _draws_of(50_000, 0.4, 0.65, (0.9, 1.1))
     got = line.cost(eff, price)
     exact = f(pl.DataFrame({"eff": eff, "price_factor": price}))["cost"]

@@ -19,6 +19,7 @@ from estimator.report.view import (
     UncertaintyView,
     _View,
     money,
+    money_or_none,
     quote_view,
     sig,
 )
@@ -215,14 +216,10 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 input=s.input,
                 low=round(s.low, 4),
                 high=round(s.high, 4),
-                total_at_low=_money(s.total_at_low),
-                total_at_high=_money(s.total_at_high),
-                swing=_money(s.swing),
+                total_at_low=money_or_none(s.total_at_low),
+                total_at_high=money_or_none(s.total_at_high),
+                swing=money_or_none(s.swing),
             )
             for s in swings
         ],
     )
-
-
-def _money(amount: float | None) -> float | None:
-    return None if amount is None else money(amount)

@@ -31,6 +31,11 @@ def money(amount: float) -> float:
     return round(amount + 0.0, 2)
 
 
+def money_or_none(amount: float | None) -> float | None:
+    """`money`, keeping None (no figure)."""
+    return None if amount is None else money(amount)
+
+
 def sig(x: float, digits: int = 12) -> float:
     return float(f"{x:.{digits}g}")
 
@@ -276,9 +281,9 @@ def uncertainty_view(pct: list[Percentiles], samples: int, seed: int) -> Uncerta
         percentiles=[
             PercentileView(
                 name=p.name,
-                p10=None if p.p10 is None else money(p.p10),
-                p50=None if p.p50 is None else money(p.p50),
-                p90=None if p.p90 is None else money(p.p90),
+                p10=money_or_none(p.p10),
+                p50=money_or_none(p.p50),
+                p90=money_or_none(p.p90),
                 point=money(p.point),
                 point_rank=round(p.point_rank, 3),
                 unpriced=round(p.unpriced, 4),
