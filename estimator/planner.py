@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
@@ -56,8 +56,6 @@ class PhasePlan(BaseModel):
 
 class Plan(BaseModel):
     """The chosen placements as a full quote, and per placed phase what else was considered."""
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
 
     quote: Quote
     phases: list[PhasePlan]

@@ -23,7 +23,7 @@ from estimator.transfers import TransferQuote
 class OfferUsed(BaseModel):
     """The catalog row a phase is priced at."""
 
-    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True)
 
     provider: str
     instance: str
@@ -41,7 +41,7 @@ class OfferUsed(BaseModel):
 class PhaseQuote(BaseModel):
     """One phase placed and priced: `cost` is the sum of its line items."""
 
-    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(frozen=True)
 
     name: str
     kind: Literal["train", "serve"]
@@ -78,8 +78,6 @@ class Quote(BaseModel):
     `currency`, unrounded; `print(q.total)` shows cents. Frames: `phases_frame()`,
     `line_items_frame()` (also `to_polars()`), `transfers_frame()`, `cash_flow_frame()`.
     """
-
-    model_config = ConfigDict(use_attribute_docstrings=True)
 
     name: str
     as_of: date

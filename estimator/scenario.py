@@ -45,10 +45,9 @@ Recompute = Literal["none", "selective", "full"]
 
 
 class _Strict(BaseModel):
-    # Attribute docstrings are the field descriptions of the JSON Schema (`splitcompute schema`).
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True
-    )
+    # Attribute docstrings are the field descriptions of the JSON Schema (`splitcompute schema`),
+    # read only when one is asked for (`json_schema`, `estimator.docs`).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Site(_Strict):
@@ -298,9 +297,7 @@ Phase = Annotated[TrainPhase | ServePhase, Field(discriminator="kind")]
 class Transfer(_Strict):
     """Data moved from one phase's site to another's: priced as egress, timed at the link."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     from_: Name = Field(alias="from")
     """The phase whose output moves."""
@@ -437,5 +434,8 @@ def _no_cycle(after: dict[str, str | None]) -> None:
 
 
 def json_schema() -> dict[str, Any]:
-    """The published JSON Schema of a scenario file (`splitcompute schema`)."""
-    return Scenario.model_json_schema(by_alias=True)
+    """The published JSON Schema of a scenario file (`splitcompute schema`), each field
+    described by its docstring."""
+    from estimator.docs import described
+
+    return described(Scenario, Scenario.model_json_schema(by_alias=True), by_alias=True)

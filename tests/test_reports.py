@@ -13,8 +13,9 @@ import polars as pl
 import pytest
 
 import estimator
-from estimator import Money, Scenario, ScenarioError, load_scenario, plan, quote, sweep
+from estimator import Money, ScenarioError, load_scenario, plan, quote, sweep
 from estimator.cli import app
+from estimator.scenario import json_schema
 from tests.conftest import EXAMPLES
 
 SPLIT = str(EXAMPLES / "split_abroad_home.toml")
@@ -326,7 +327,7 @@ def test_money_knows_its_currency(catalog):
 
 
 def test_json_schema_describes_every_field():
-    schema = Scenario.model_json_schema()
+    schema = json_schema()
 
     def undocumented(node: dict, path: str) -> list[str]:
         missing = []
@@ -339,6 +340,15 @@ def test_json_schema_describes_every_field():
     for name, definition in schema.get("$defs", {}).items():
         missing += undocumented(definition, name)
     assert missing == []
+
+
+def test_output_schemas_carry_the_result_models_field_docstrings(runner):
+    # The result models document fields with docstrings under them; the schema command reads
+    # them from source (estimator.docs), not pydantic at class creation.
+    out = runner.invoke(app, ["schema", "quote"])
+    offer = json.loads(out.stdout)["$defs"]["OfferUsed"]["properties"]
+    assert offer["as_of"]["description"] == "The date the row's figure was valid."
+    assert list(offer["as_of"]) == sorted(offer["as_of"])  # pydantic's key order, kept
 
 
 def test_public_objects_have_docstrings():

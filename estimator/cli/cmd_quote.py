@@ -147,6 +147,7 @@ def schema_cmd(
         return
     from pydantic import BaseModel
 
+    from estimator.docs import described
     from estimator.report import plan_view, view
 
     models: dict[str, type[BaseModel]] = {
@@ -155,4 +156,5 @@ def schema_cmd(
         "comparison": plan_view.ComparisonView,
         "estimate": view.EstimateView,
     }
-    emit(to_json(models[what].model_json_schema(by_alias=True)), output, force)
+    model = models[what]
+    emit(to_json(described(model, model.model_json_schema(by_alias=True), True)), output, force)
