@@ -1,7 +1,5 @@
 """`splitcompute catalog TABLE`: list a catalog table, filtered, prices in one currency."""
 
-from __future__ import annotations
-
 from datetime import date
 from pathlib import Path
 from typing import Annotated

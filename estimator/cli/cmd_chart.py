@@ -1,7 +1,5 @@
 """`splitcompute chart KIND FILE... -o FILE.svg|png`: one chart of a quote, plan or comparison."""
 
-from __future__ import annotations
-
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -96,13 +94,13 @@ def chart_cmd(
 def _one(
     kind: str,
     file: Path,
-    cat: Catalog,
+    cat: "Catalog",
     currency: str | None,
     day: date | None,
     samples: int,
     seed: int,
     swing: float,
-) -> Chart:
+) -> "Chart":
     from estimator.api import plan
     from estimator.report import charts
     from estimator.scenario_file import load_scenario

@@ -1,8 +1,6 @@
 """`splitcompute train`, `serve` and `calibration`: quick estimates from flags, and the physics
 against published runs. A quick estimate is a one-phase scenario (`estimator.estimate`)."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """`splitcompute plan` and `sensitivity`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """`splitcompute quote`, `compare` and `schema`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
