@@ -7,7 +7,7 @@ Checks that need the catalog (does this region exist?) happen in `estimator.cont
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -21,7 +21,16 @@ from pydantic import (
     model_validator,
 )
 
-from estimator.bounds import MAX_DAYS, MAX_DEVICES, MAX_LEN, MAX_PARAMS, MAX_TOKENS, MIN_DAYS, Range
+from estimator.bounds import (
+    DEFAULT_SEQ_LEN,
+    MAX_DAYS,
+    MAX_DEVICES,
+    MAX_LEN,
+    MAX_PARAMS,
+    MAX_TOKENS,
+    MIN_DAYS,
+    Range,
+)
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
@@ -206,7 +215,7 @@ class TrainPhase(_Phase):
     deadline_days: Days | None = None
     """Finish within this many days (sizes the cluster when devices is not given)."""
     seq_len: Length | None = None
-    """Sequence length (default: the model's)."""
+    """Sequence length (default 4,096)."""
     # The parallel layout; unset, the tool picks the fastest that fits (stated in the quote).
     recompute: Recompute | None = Field(
         default=None,
@@ -234,6 +243,18 @@ class TrainPhase(_Phase):
     def _devices_or_deadline(self) -> TrainPhase:
         if self.devices is None and self.deadline_days is None:
             raise ValueError("give devices or deadline_days")
+        return self
+
+    @model_validator(mode="after")
+    def _batch_holds_a_sequence(self) -> TrainPhase:
+        # A step trains whole sequences: a smaller batch has no data-parallel replica at all
+        # (it used to size trillions of devices).
+        seq = self.seq_len or DEFAULT_SEQ_LEN
+        if self.global_batch_tokens is not None and self.global_batch_tokens < seq:
+            raise ValueError(
+                f"global_batch_tokens ({self.global_batch_tokens:,.0f}) is less than one "
+                f"sequence of {seq:,} tokens (seq_len)"
+            )
         return self
 
 
@@ -379,7 +400,7 @@ class Scenario(_Strict):
                     raise ValueError(f"phases[{i}].after: a phase cannot start after itself")
             if isinstance(p.site, Site) and p.site.fleet is not None:
                 _known(f"phases[{i}].site.fleet names a missing fleet", p.site.fleet, fleets)
-        _no_cycle({p.name: p.after for p in self.phases})
+        _no_cycle(predecessors(self.phases))
         return self
 
     @property
@@ -423,12 +444,27 @@ def _known(what: str, name: str, names: list[str]) -> None:
         raise ValueError(f"{what} '{shown(name)}'{extra}")
 
 
+def predecessors(phases: Sequence[TrainPhase | ServePhase]) -> dict[str, str | None]:
+    """The phase whose end starts each phase (the timeline's rule): none when it has its own
+    start, its `after` when given, else the last training phase listed before it."""
+    out: dict[str, str | None] = {}
+    last_training: str | None = None
+    for p in phases:
+        out[p.name] = None if p.start is not None else (p.after or last_training)
+        if isinstance(p, TrainPhase):
+            last_training = p.name
+    return out
+
+
 def _no_cycle(after: dict[str, str | None]) -> None:
     for start in after:
         seen, name = {start}, after[start]
         while name is not None:
             if name in seen:
-                raise ValueError(f"phases start after each other in a circle (from '{start}')")
+                raise ValueError(
+                    f"phases start after each other in a circle (from '{start}'; a phase "
+                    "without start or after starts when the training phase listed before it ends)"
+                )
             seen.add(name)
             name = after.get(name)
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from estimator.scenario import Scenario, ServePhase, TrainPhase
+from estimator.scenario import Scenario, ServePhase, TrainPhase, predecessors
 
 Phase = TrainPhase | ServePhase
 
@@ -52,28 +52,21 @@ def windows(
     """Every phase's window from the timeline rules; `run_days` is each phase's run time where
     known (training phases without a deadline need it)."""
     days = {p.name: planned_days(p, run_days.get(p.name)) for p in scenario.phases}
+    after = predecessors(scenario.phases)  # acyclic: the scenario checks it
     starts: dict[str, date] = {}
 
     def start(p: Phase) -> date:
         if p.name not in starts:
-            before = predecessor(scenario, p)
-            default = as_of if before is None else start(before) + _span(days[before.name])
+            before = after[p.name]
+            default = (
+                as_of if before is None else start(scenario.phase(before)) + _span(days[before])
+            )
             starts[p.name] = p.start or default
         return starts[p.name]
 
     ends = {p.name: start(p) + _span(days[p.name]) for p in scenario.phases}
     horizon = max(ends.values())
     return {p.name: Window(starts[p.name], ends[p.name], horizon) for p in scenario.phases}
-
-
-def predecessor(s: Scenario, p: Phase) -> Phase | None:
-    """The phase whose end starts `p` (None: `p` starts on the scenario date or its own date)."""
-    if p.start is not None:
-        return None
-    if p.after is not None:
-        return s.phase(p.after)
-    trainings = [q for q in s.phases[: s.phases.index(p)] if isinstance(q, TrainPhase)]
-    return trainings[-1] if trainings else None
 
 
 def _span(days: float) -> timedelta:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.physics import trainstep as f
 from estimator.physics.inputs import (
     GIB,
@@ -31,9 +32,6 @@ from estimator.physics.inputs import (
 )
 from estimator.physics.model import ModelSpec
 from pricing import Catalog
-
-# Default training sequence length when none is given (Llama 2, DeepSeek-V3 pretraining: 4K).
-DEFAULT_SEQ_LEN = 4096
 
 TRAINING_COLUMNS = (
     "flops",
