@@ -95,6 +95,15 @@ def prepare(
         raise ScenarioError(exc.message, f"{where}: model") from None
     for i, f in enumerate(scenario.fleet):
         _check_fleet(catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
+    for i, phase in enumerate(scenario.phases):
+        tp = getattr(phase, "tensor_parallel", None)
+        if tp and model.heads and model.heads % tp:
+            # Tensor parallelism splits the attention heads among its devices (Megatron-LM
+            # requires it); a layout that cannot exist must not be priced.
+            raise ScenarioError(
+                f"tensor_parallel {tp} does not divide the model's {model.heads} attention heads",
+                f"{where}: phases[{i}].tensor_parallel",
+            )
     listed = option_table(catalog, day)
     options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
     options = with_supply(catalog, options, scenario.tenant_hq, day)

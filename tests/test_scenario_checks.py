@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_hardening import SPLIT, TRAIN, _edit, run
+from tests.test_hardening import TRAIN, _edit, run
 
 
 def test_an_implicit_start_closing_a_circle_is_named(runner, write):
@@ -40,3 +40,36 @@ def test_a_global_batch_below_one_sequence_is_refused(runner, write):
     assert code == 2 and "one sequence of 8,192 tokens" in err
     code, _, _ = run(runner, [*TRAIN, "--devices", "64", "--global-batch-tokens", "4096"])
     assert code == 0
+
+
+CUSTOM = ["train", "--params", "7e9", "--tokens", "1e12", "--accelerator", "h100-sxm",
+          "--devices", "64"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--kv-heads", "64", "--heads", "32"], "kv_heads (64) must divide heads (32)"),
+        (["--heads", "32", "--kv-heads", "5"], "kv_heads (5) must divide heads (32)"),
+        (["--heads", "7", "--hidden", "4096"], "hidden (4096) is not a multiple of heads (7)"),
+        (["--experts", "8"], "experts given for a dense model"),
+    ],
+)
+def test_an_impossible_attention_or_expert_shape_is_refused(runner, flags, message):
+    code, _, err = run(runner, [*CUSTOM, *flags])
+    assert code == 2 and message in err
+
+
+def test_a_consistent_custom_shape_is_accepted(runner):
+    code, out, _ = run(runner, [*CUSTOM, "--heads", "32", "--kv-heads", "8", "-f", "json"])
+    assert code == 0 and '"device_hours"' in out
+
+
+def test_tensor_parallel_must_divide_the_heads(runner, write):
+    # qwen3-235b-a22b has 64 heads; TP3 used to be priced (3,072 devices).
+    path = _edit(write, "tp.toml", 'precision = "bf16"', 'precision = "bf16"\ntensor_parallel = 3')
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2
+    assert "phases[0].tensor_parallel: tensor_parallel 3 does not divide the model's 64" in err
+    path = _edit(write, "tp4.toml", 'precision = "bf16"', 'precision = "bf16"\ntensor_parallel = 4')
+    assert run(runner, ["quote", path])[0] == 0

@@ -8,6 +8,7 @@ the memory-bound work always have a shape to work with.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -71,7 +72,30 @@ class ModelSpec(BaseModel):
             and self.experts_active > self.experts
         ):
             raise ValueError("experts_active exceeds experts")
+        self._check_attention()
+        if self.arch == "dense" and (self.experts or self.experts_active):
+            raise ValueError(
+                "experts given for a dense model: give active_params below total_params (MoE)"
+            )
         return self
+
+    def _check_attention(self) -> None:
+        """Grouped-query attention shares each KV head among a whole number of query heads, and
+        a head size the tool worked out must split the hidden size exactly (MLA models give
+        theirs, wider than hidden / heads)."""
+        heads, kv = self.heads, self.kv_heads
+        given = heads is not None and kv is not None and "kv_heads" not in self.inferred
+        if given and (kv > heads or heads % kv):  # type: ignore[operator]
+            raise ValueError(f"kv_heads ({kv}) must divide heads ({heads})")
+        if (
+            "head_dim" in self.inferred
+            and heads is not None
+            and self.hidden is not None
+            and self.hidden % heads
+        ):
+            raise ValueError(
+                f"hidden ({self.hidden}) is not a multiple of heads ({heads}): give head_dim"
+            )
 
     def literals(self) -> dict[str, Any]:
         """The columns the workload expressions read (null where unknown)."""
@@ -97,8 +121,9 @@ class ModelSpec(BaseModel):
 
 RULE = (
     "shape rule: 12 x layers x hidden^2 active parameters (Kaplan et al. 2020, arXiv 2001.08361 "
-    "s2.1) at hidden = 128 x layers and head_dim 128 (GPT-3 175B, Llama 2/3), 8 KV heads "
-    "(Llama 3, arXiv 2407.21783 Table 3), 8 routed experts per token (DeepSeek-V3, Qwen3)"
+    "s2.1) at hidden = 128 x layers in steps of 1,024 and head_dim 128 (GPT-3 175B, Llama 2/3), "
+    "8 KV heads (Llama 3, arXiv 2407.21783 Table 3), 8 routed experts per token (DeepSeek-V3, "
+    "Qwen3)"
 )
 
 
@@ -130,18 +155,23 @@ def infer_shape(data: dict[str, Any], rule: ShapeRule) -> dict[str, Any]:
 
     Layers and hidden size come from N = 12 x layers x hidden^2 (N = active parameters, the
     per-token path that sets the shape) with hidden = hidden_per_layer x layers when neither is
-    given, or from the one given; heads from hidden / head_dim; KV heads = min(heads, 8); an
+    given, or from the one given, rounded to whole groups of 8 KV heads x head_dim; heads from
+    hidden / head_dim; KV heads = the largest divisor of heads up to 8; an
     MoE (active < total) gets 8 routed experts per token and experts in the ratio total/active."""
     out = dict(data)
     filled: list[str] = []
     n = float(out["active_params"])
     r = rule.hidden_per_layer
+    # An inferred hidden size is whole groups of kv_heads heads of head_dim (1,024 wide), so
+    # its heads share KV heads evenly and split over tensor-parallel sizes 1-8, as in every
+    # Llama 2/3 size (4,096, 5,120, 8,192, 16,384).
+    group = int(out.get("head_dim") or rule.head_dim) * rule.kv_heads
     if out.get("layers") is None and out.get("hidden") is None:
         layers = max(1, round((n / (12.0 * r * r)) ** (1.0 / 3.0)))
-        out["layers"], out["hidden"] = layers, _round_to(r * layers, 128)
+        out["layers"], out["hidden"] = layers, _round_to(r * layers, group)
         filled += ["layers", "hidden"]
     elif out.get("hidden") is None:
-        out["hidden"] = _round_to((n / (12.0 * out["layers"])) ** 0.5, 128)
+        out["hidden"] = _round_to((n / (12.0 * out["layers"])) ** 0.5, group)
         filled.append("hidden")
     elif out.get("layers") is None:
         out["layers"] = max(1, round(n / (12.0 * out["hidden"] ** 2)))
@@ -154,7 +184,8 @@ def infer_shape(data: dict[str, Any], rule: ShapeRule) -> dict[str, Any]:
         out["head_dim"] = max(1, hidden // int(out["heads"]))
         filled.append("head_dim")
     if out.get("kv_heads") is None:
-        out["kv_heads"] = min(int(out["heads"]), rule.kv_heads)
+        # At most 8, and a divisor of the heads (each KV head serves a whole group of them).
+        out["kv_heads"] = math.gcd(int(out["heads"]), rule.kv_heads)
         filled.append("kv_heads")
     if float(out["active_params"]) < float(out["total_params"]):
         out["arch"] = "moe"
