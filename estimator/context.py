@@ -110,6 +110,7 @@ def prepare(
     latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
     for i, phase in enumerate(scenario.phases):
         _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")
+        _check_fleet_site(scenario, phase.site, f"{where}: phases[{i}].site")
     return Context(
         scenario,
         catalog,
@@ -149,6 +150,21 @@ def _check_fleet(catalog: Catalog, region: str, accelerator: str, loc: str) -> N
             catalog.get(f"{kind}s", value)
         except UnknownIdError as exc:
             raise ScenarioError(str(exc), f"{loc}.{kind}") from None
+
+
+def _check_fleet_site(scenario: Scenario, site: object, loc: str) -> None:
+    """A site priced as a fleet runs on one the scenario declares in its region with its
+    accelerator: without one there is nothing to run on (it was reported as a missing price)."""
+    if not isinstance(site, Site) or site.pricing != "fleet":
+        return
+    if any(f.region == site.region and f.accelerator == site.accelerator for f in scenario.fleet):
+        return
+    declared = ", ".join(f"{f.name} ({f.region}, {f.accelerator})" for f in scenario.fleet)
+    raise ScenarioError(
+        f'pricing = "fleet" needs a [[fleet]] in {site.region} with {site.accelerator} '
+        f"(declared: {declared or 'none'})",
+        f"{loc}.pricing",
+    )
 
 
 def _check_site(catalog: Catalog, options: pl.DataFrame, site: object, loc: str) -> None:

@@ -103,7 +103,13 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
         field = str(loc[-1])
         known = _known_fields(loc[:-1], exc)
         hint = suggest(field, known) if known else None
-        msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
+        if hint == field:  # a field of the value's other form (a fixed site's against an auto's)
+            msg = (
+                f"'{shown(field)}' belongs to the other form of this value: do not mix them"
+                + (_SITE_FORMS if loc[-2:-1] == ["site"] else "")
+            )
+        else:
+            msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
     elif err["type"] == "missing":
         msg = "missing required field"
     elif "input" in err and not isinstance(err["input"], dict | list):
@@ -146,6 +152,13 @@ def _format_loc(loc: list[Any]) -> str:
             part = "from" if part == "from_" else shown(part)
             out += f".{part}" if out else part
     return out
+
+
+_SITE_FORMS = (
+    " (a fixed site has region, accelerator and optional provider, instance, pricing, fleet; "
+    "a site left to the planner has the lists regions, accelerators, pricing, providers, "
+    "evidence)"
+)
 
 
 def _known_fields(loc: list[Any], exc: ValidationError) -> list[str]:

@@ -73,3 +73,22 @@ def test_tensor_parallel_must_divide_the_heads(runner, write):
     assert "phases[0].tensor_parallel: tensor_parallel 3 does not divide the model's 64" in err
     path = _edit(write, "tp4.toml", 'precision = "bf16"', 'precision = "bf16"\ntensor_parallel = 4')
     assert run(runner, ["quote", path])[0] == 0
+
+
+def test_a_fleet_site_needs_a_declared_fleet_there(runner, write):
+    # It used to exit 0 with the phase "unpriced" and advice to add an offers.csv row.
+    path = _edit(write, "f.toml", 'pricing = "reserved_1y"', 'pricing = "fleet"')
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2
+    assert 'phases[0].site.pricing: pricing = "fleet" needs a [[fleet]] in sg with h100-sxm' in err
+    assert "(declared: none)" in err
+
+
+def test_mixing_the_fixed_and_auto_site_forms_says_so(runner, write):
+    # It said "unknown field 'regions': did you mean 'regions'?".
+    old = 'site = { region = "sg", accelerator = "h100-sxm", pricing = "reserved_1y" }'
+    path = _edit(write, "s.toml", old, 'site = { regions = ["sg"], accelerator = "h100-sxm" }')
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2
+    assert "'regions' belongs to the other form of this value: do not mix them" in err
+    assert "did you mean 'regions'" not in err
