@@ -3,6 +3,8 @@ nonsense now get one line naming the field, exit 2."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.test_hardening import TRAIN, _edit, run
@@ -92,3 +94,16 @@ def test_mixing_the_fixed_and_auto_site_forms_says_so(runner, write):
     assert code == 2
     assert "'regions' belongs to the other form of this value: do not mix them" in err
     assert "did you mean 'regions'" not in err
+
+
+def test_serve_takes_where_the_users_are(runner):
+    # Without --users every serve estimate assumed users in China (a users-far warning abroad).
+    args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--input-len", "2048", "--output-len", "512", "--region", "us-east",
+            "-f", "json"]  # fmt: skip
+    codes = {f["code"] for f in json.loads(run(runner, args)[1])["findings"]}
+    assert "users-far" in codes
+    codes = {f["code"] for f in json.loads(run(runner, [*args, "--users", "us"])[1])["findings"]}
+    assert "users-far" not in codes
+    code, _, err = run(runner, [*args, "--users", "mars"])
+    assert code == 2 and "--users:" in err

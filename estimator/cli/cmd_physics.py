@@ -226,6 +226,13 @@ def serve_cmd(
     peak_to_average: Annotated[float | None, typer.Option(help="Peak / average demand.")] = None,
     days: Annotated[float, typer.Option(help="Days of serving priced.")] = 365.0,
     data: Annotated[str, typer.Option(help="public, personal or important (rules).")] = "public",
+    users: Annotated[
+        str,
+        typer.Option(
+            help="Where the users are (round trip in TTFT, findings): cn, sea, mena, eu, us, "
+            "or foreign (the nearest market outside China)."
+        ),
+    ] = "cn",
     region: RegionOpt = None,
     pricing: PricingOpt = None,
     provider: ProviderOpt = None,
