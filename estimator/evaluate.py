@@ -36,7 +36,7 @@ from estimator.timeline import Window, planned_days
 Phase = TrainPhase | ServePhase
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
 TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens")
-SERVE_INPUTS = ("decode_efficiency", "input_tokens_per_day", "output_tokens_per_day")
+SERVE_INPUTS = ("decode_efficiency", "input_tokens_per_day", "output_tokens_per_day", "rtt_ms")
 
 
 def train_settings(p: TrainPhase) -> TrainSettings:
@@ -90,7 +90,8 @@ def evaluate(
     df, keys, settings = physics_inputs(c, phase, df)
     df = _joined(df, keys, lambda k: physics(c, k, settings), c.memo, settings)
     if isinstance(phase, ServePhase):
-        df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
+        if "rtt_ms" not in df.columns:
+            df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
         # The fleet: as given, else what the demand needs, else the smallest deployment (one
         # replica; one of each pool when disaggregated).
         fleet = (
@@ -194,6 +195,9 @@ def _serving_inputs(
     c: Context, phase: ServePhase, candidates: pl.DataFrame
 ) -> tuple[pl.DataFrame, ServeSettings]:
     df = candidates.with_columns(replica_cap=_replica_cap(c))
+    if phase.ttft_ms is not None and "rtt_ms" not in df.columns:
+        # A TTFT target includes the round trip to the users: the physics sizes replicas for it.
+        df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
     serve = serve_settings(phase)
     demand = {"input_tokens_per_day": serve.input_tokens_per_day,
               "output_tokens_per_day": serve.output_tokens_per_day}  # fmt: skip

@@ -107,3 +107,17 @@ def test_serve_takes_where_the_users_are(runner):
     assert "users-far" not in codes
     code, _, err = run(runner, [*args, "--users", "mars"])
     assert code == 2 and "--users:" in err
+
+
+def test_the_replica_search_counts_the_round_trip_in_ttft(runner):
+    # Tokyo is ~99 ms from users in China: a 200 ms TTFT leaves ~100 ms for the prefill of
+    # 2,048 tokens. The search used to pick a replica meeting 200 ms without the round trip,
+    # then block it ("no allowed placement"), although 8 devices meet it.
+    args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--input-len", "2048", "--output-len", "512", "--ttft-ms", "200",
+            "--region", "jp-tokyo", "-f", "json"]  # fmt: skip
+    code, out, _ = run(runner, args)
+    assert code == 0
+    d = json.loads(out)
+    assert d["meets_ttft"] and d["tensor_parallel"] == 8
+    assert d["ttft_ms"] + 99 <= 200 < d["ttft_ms"] * 4 + 99  # a quarter of the devices misses

@@ -174,8 +174,13 @@ def _serving_at(
     df = df.with_columns(
         fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
         meets_tpot=pl.col("batch") > 0,
+        # The users' round trip (a per-row `rtt_ms`, 0 when absent) counts toward the target,
+        # so the replica search sizes for it rather than reject what it picked.
         meets_ttft=pl.lit(s.ttft_ms is None)
-        | (pl.col("ttft_ms") <= (s.ttft_ms if s.ttft_ms is not None else 0.0)),
+        | (
+            pl.col("ttft_ms") + column_or(frame, "rtt_ms", 0.0, pl.Float64)
+            <= (s.ttft_ms if s.ttft_ms is not None else 0.0)
+        ),
         within_instance=pl.lit(True),
         replicas=f.replicas_for_demand(),
         fleet_min_devices=pl.col("tp") * (2 if s.disaggregated else 1),
