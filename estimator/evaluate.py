@@ -35,7 +35,7 @@ from estimator.timeline import Window, planned_days
 
 Phase = TrainPhase | ServePhase
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
-TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens")
+TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap")
 SERVE_INPUTS = ("decode_efficiency", "input_tokens_per_day", "output_tokens_per_day", "rtt_ms")
 
 
@@ -183,6 +183,8 @@ def physics_inputs(
         if capacity and "devices" not in df.columns:  # finishing first: use all of it
             df = df.with_columns(pl.lit(c.max_devices, pl.Int64).alias("devices"))
         train = train_settings(phase)
+        if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
+            df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
         if "tokens" not in df.columns:
             df = df.with_columns(tokens=pl.lit(float(phase.tokens)))
             train = replace(train, tokens=0.0)  # never read: the column wins

@@ -210,6 +210,11 @@ def _inputs(
 ) -> pl.LazyFrame:
     """The frame with the model, device, efficiency and settings columns the formulas read."""
     df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
+    # The scale-up domain a layout may use is at most one instance (`scaleup_cap`, an option's
+    # devices per instance): pods of one GPU each have no NVLink between them, so their tensor
+    # parallelism and gradient traffic go over the network.
+    cap = column_or(frame, "scaleup_cap", None, pl.Int64)
+    df = df.with_columns(scaleup_size=pl.min_horizontal(pl.col("scaleup_size"), cap))
     df = with_efficiency(catalog, df, s.workload, model.arch, "eff_")
     df = with_defaults(catalog, df, TRAIN_DEFAULTS)
     fp8 = catalog.default("fp8_gemm_ratio") if s.precision == "fp8" else 1.0
