@@ -132,3 +132,11 @@ def test_training_on_one_gpu_pods_keeps_tensor_parallelism_in_an_instance(runner
     servers = json.loads(run(runner, [*args, "--provider", "gcp"])[1])
     assert pods["tensor_parallel"] == 1 < servers["tensor_parallel"]
     assert pods["effective_mfu"] < servers["effective_mfu"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table", "markdown"])
+def test_estimate_tables_flatten_records_instead_of_printing_python_dicts(runner, fmt):
+    args = [*TRAIN, "--devices", "8", "-f", fmt]
+    code, out, _ = run(runner, args)
+    assert code == 0
+    assert "{'" not in out and "offer.provider" in out and "assumptions.physics" in out

@@ -92,11 +92,21 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
         strict_exit(q.findings)
 
 
-def _flat(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: "; ".join(f"{f['severity']} {f['code']}" for f in v) if k == "findings" else v
-        for k, v in data.items()
-    }
+def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """One level of fields for a table or CSV: nested records become dotted fields
+    (`offer.provider`), findings `severity code` joined by '; ', other lists joined likewise
+    (never Python's repr of a dict)."""
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if k == "findings" and not prefix:
+            out[k] = "; ".join(f"{f['severity']} {f['code']}" for f in v)
+        elif isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        elif isinstance(v, list):
+            out[f"{prefix}{k}"] = "; ".join(str(x) for x in v)
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def _record_text(data: dict[str, Any], fmt: str) -> str:
