@@ -7,6 +7,12 @@ catalog constants were fitted on (`fit`) or was held out (`heldout`). Figures ar
 kind: training throughput benchmarks in tokens/s per device (compared at goodput 1: a benchmark is
 a steady state), whole training runs in device-hours (compared with the default goodput), serving
 points in per-device rates (`output_`, `decode_` or `prefill_tokens_per_s_per_device`).
+
+Serving rows also record facts of the benchmark run as their source states them, for comparing
+like with like: `concurrency` (sequences in flight; caps the batch), `num_requests` (requests in
+the run: a max-throughput figure counts its ramp-up and drain) and `batch_settings`
+(`trtllm-bench`: batch size and token budget per step set by trtllm-bench's tuning heuristic,
+tensorrt_llm/bench/build/tuning.py). The last two are recorded, not yet used by the prediction.
 """
 
 from __future__ import annotations

@@ -25,6 +25,13 @@ def test_every_point_has_a_public_source_and_a_reason_when_not_scored() -> None:
         assert df["id"].n_unique() == len(df)
 
 
+def test_run_facts_are_well_formed() -> None:
+    df = points("serve")
+    requests = df["num_requests"].drop_nulls()
+    assert len(requests) > 0 and (requests > 0).all()
+    assert set(df["batch_settings"].drop_nulls()) <= {"trtllm-bench"}
+
+
 def test_every_scored_point_gets_a_prediction() -> None:
     marked = sum(points(name)["scored"].sum() for name in ("train", "serve"))
     assert len(SCORED) == marked
