@@ -63,7 +63,7 @@ def problem(
                 days=float(r["wall_clock_days"]) + r["slip_days"],
                 region=r["region"],
                 uses=capacity_of(r),
-                window=_slipped(windows[name], r["slip_days"]),
+                window=slipped(windows[name], r["slip_days"]),
             )
             for r in phase_rows
         ]
@@ -91,7 +91,7 @@ def problem(
     return Problem(cands, spans, moves, caps, training), rows
 
 
-def _slipped(w: Window, days: float) -> tuple[date, date] | None:
+def slipped(w: Window, days: float) -> tuple[date, date] | None:
     if not days:
         return None
     late = timedelta(days=days)

@@ -78,13 +78,21 @@ def total(p: Problem, choice: Sequence[int]) -> float:
     return cost
 
 
-def feasible(p: Problem, choice: Sequence[int]) -> bool:
+def overloads(p: Problem, choice: Sequence[int]) -> list[tuple[Group, list[int], float]]:
+    """Each capacity a choice overfills: the group, the phases sharing it at that moment and
+    the devices they take together (more than `p.capacities[group].devices`)."""
+    out = []
     for group, need in _loads(p).items():
         for members in need:
-            used = sum(dev for i, k, dev in members if choice[i] == k)
+            chosen = [(i, dev) for i, k, dev in members if choice[i] == k]
+            used = sum(dev for _, dev in chosen)
             if used > p.capacities[group].devices + 1e-9:
-                return False
-    return True
+                out.append((group, [i for i, _ in chosen], used))
+    return out
+
+
+def feasible(p: Problem, choice: Sequence[int]) -> bool:
+    return not overloads(p, choice)
 
 
 def brute_force(p: Problem, objective: str = "cost") -> list[int]:

@@ -21,8 +21,10 @@ from estimator.costing import LineItem, line_items
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, memo_token, physics, physics_inputs, rank
 from estimator.findings import Finding
+from estimator.joint import capacity_of, limits, slipped
 from estimator.options import OptionQuery, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS
+from estimator.placement import Candidate, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
 from estimator.scenario import Site, TrainPhase
 from estimator.timeline import Payment, Window
@@ -180,13 +182,16 @@ def quote_context(c: Context) -> Quote:
     placed: dict[str, PhaseQuote] = {}
     found: list[Finding] = []
     payments: list[Payment] = []
+    chosen: dict[str, dict[str, Any]] = {}
     for phase in c.scenario.phases:
         rows, missing = options[phase.name]
         best = _best(c, phase, rows, wins[phase.name])
         pq, phase_findings, paid = placed_phase(c, phase, best, wins[phase.name], missing)
         placed[phase.name] = pq
+        chosen[phase.name] = best.row(0, named=True)
         found += phase_findings
         payments += paid
+    found += shared_capacity(c, chosen, wins)
     moved, transfer_findings, transfer_paid = _transfers(c, placed)
     phases = list(placed.values())
     items = [i for p in phases for i in p.line_items] + [i for t in moved for i in t.line_items]
@@ -207,6 +212,54 @@ def quote_context(c: Context) -> Quote:
         ),
         assumptions=assumptions(c, phases, items),
     )
+
+
+def shared_capacity(
+    c: Context, rows: dict[str, dict[str, Any]], wins: dict[str, Window]
+) -> list[Finding]:
+    """Phases placed on one capacity (a fleet, an offer of stated size, a buyer's supply limit)
+    at the same time must fit it together, as the planner's joint placement requires; each
+    phase alone is judged by `capacity-short`."""
+    names = list(rows)
+    cands = [
+        [
+            Candidate(
+                cost=0.0,
+                days=0.0,
+                region=rows[n]["region"],
+                uses=capacity_of(rows[n]),
+                window=slipped(wins[n], rows[n].get("slip_days") or 0.0),
+            )
+        ]
+        for n in names
+    ]
+    spans = [(wins[n].start, wins[n].end) for n in names]
+    p = Problem(cands, spans, capacities=limits(list(rows.values())))
+    out, seen = [], set()
+    for group, members, used in overloads(p, [0] * len(names)):
+        phases = tuple(names[i] for i in members)
+        if len(phases) < 2 or (group, phases) in seen:
+            continue
+        seen.add((group, phases))
+        out.append(
+            Finding(
+                severity="block",
+                code="capacity-shared",
+                message=f"phases {', '.join(repr(n) for n in phases)} run at the same time on "
+                f"{_capacity_name(group)} and need {used:,.0f} devices together: it has "
+                f"{p.capacities[group].devices:,.0f}",
+                phase=phases[-1],
+            )
+        )
+    return out
+
+
+def _capacity_name(group: tuple[str, ...]) -> str:
+    if group[0] == "fleet":
+        return f"the fleet '{group[1]}'"
+    if group[0] == "supply":
+        return f"the purchases of {group[1]} one buyer may make in {group[2]}"
+    return f"'{group[4]}' {group[5]} in {group[2]}"
 
 
 def _run_days(

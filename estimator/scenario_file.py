@@ -104,9 +104,8 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
         known = _known_fields(loc[:-1], exc)
         hint = suggest(field, known) if known else None
         if hint == field:  # a field of the value's other form (a fixed site's against an auto's)
-            msg = (
-                f"'{shown(field)}' belongs to the other form of this value: do not mix them"
-                + (_SITE_FORMS if loc[-2:-1] == ["site"] else "")
+            msg = f"'{shown(field)}' belongs to the other form of this value: do not mix them" + (
+                _SITE_FORMS if loc[-2:-1] == ["site"] else ""
             )
         else:
             msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")

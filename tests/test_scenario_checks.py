@@ -140,3 +140,78 @@ def test_estimate_tables_flatten_records_instead_of_printing_python_dicts(runner
     code, out, _ = run(runner, args)
     assert code == 0
     assert "{'" not in out and "offer.provider" in out and "assumptions.physics" in out
+
+
+FLEET_TWICE = """
+name = "two phases on one fleet"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+[[fleet]]
+name = "f"
+region = "cn-east"
+accelerator = "h800"
+devices = 256
+acquired = 2023-06-01
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "a"
+kind = "serve"
+data = "public"
+days = 30
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+precision = "fp8"
+site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
+[[phases]]
+name = "b"
+kind = "serve"
+data = "public"
+days = 30
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+precision = "fp8"
+site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
+"""
+
+
+def test_a_quote_sees_phases_sharing_a_fleet_beyond_its_size(runner, write):
+    # Each phase fits the 256 devices alone; together, over the same days, they do not. The
+    # planner refused this; the quote said nothing, exit 0.
+    path = write("f.toml", FLEET_TWICE)
+    code, out, _ = run(runner, ["quote", path, "-f", "json", "--strict"])
+    assert code == 1
+    shared = [f for f in json.loads(out)["findings"] if f["code"] == "capacity-shared"]
+    assert len(shared) == 1 and shared[0]["severity"] == "block"
+    assert "phases 'a', 'b' run at the same time on the fleet 'f'" in shared[0]["message"]
+    # One after the other, they fit.
+    later = write("g.toml", FLEET_TWICE.replace('name = "b"', 'name = "b"\nstart = 2026-01-01'))
+    code, out, _ = run(runner, ["quote", later, "-f", "json", "--strict"])
+    assert code == 0
+    assert not [f for f in json.loads(out)["findings"] if f["code"] == "capacity-shared"]
+
+
+def test_pods_and_servers_of_one_accelerator_in_one_frame_get_their_own_layouts(catalog):
+    # The layout search is shared per accelerator and device bucket; the scale-up domain is
+    # part of that key, or a pod row could take a server's TP2 layout.
+    import polars as pl
+
+    from estimator.context import prepare
+    from estimator.evaluate import evaluate
+    from estimator.options import OptionQuery, select
+    from estimator.scenario_file import parse_scenario
+
+    s = parse_scenario(
+        {
+            "name": "t", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+            "model": {"preset": "llama-3.1-70b"},
+            "phases": [{"name": "p", "tokens": 1e12, "devices": 2048, "data": "public",
+                        "site": {"accelerators": ["h100-sxm"]}}],
+        }
+    )  # fmt: skip
+    c = prepare(s, catalog)
+    rows = evaluate(c, s.phases[0], select(c.options, OptionQuery.of(s.phases[0].site)))
+    pods = rows.filter(pl.col("unit_devices") == 1)["tensor_parallel"].unique().to_list()
+    servers = rows.filter(pl.col("unit_devices") == 8)["tensor_parallel"].unique().to_list()
+    assert pods == [1] and servers and min(servers) > 1

@@ -252,26 +252,28 @@ LAYOUTS_KEPT = 4
 _SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp")
 
 
-# The layouts searched so far in a training_frame, per (accelerator, _bucket): the sizing rounds
-# of a deadline mostly land in the same bucket, whose search then runs once.
-_SEARCHED_SCHEMA = {"accelerator": pl.String, "_bucket": pl.Int64, "tp": pl.Int64,
-                    "pp": pl.Int64, "ep": pl.Int64}  # fmt: skip
+# The layouts searched so far in a training_frame, per (accelerator, scale-up domain, _bucket):
+# the sizing rounds of a deadline mostly land in the same bucket, whose search then runs once.
+# The domain is part of it: one-GPU pods and 8-GPU servers of one accelerator differ.
+_SEARCH_KEY = ["accelerator", "scaleup_size", "_bucket"]
+_SEARCHED_SCHEMA = {"accelerator": pl.String, "scaleup_size": pl.Int64, "_bucket": pl.Int64,
+                    "tp": pl.Int64, "pp": pl.Int64, "ep": pl.Int64}  # fmt: skip
 
 
 def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> pl.DataFrame:
-    """`searched` with the best layouts of the (accelerator, _bucket) pairs of `rows` it lacks.
-    A pair is searched at its bucket's count and the un-sampled MFU: its layouts depend on
+    """`searched` with the best layouts of the `_SEARCH_KEY`s of `rows` it lacks.
+    A key is searched at its bucket's count and the un-sampled MFU: its layouts depend on
     nothing else a row carries."""
     keys = (
-        rows.unique(subset=["accelerator", "_bucket"], keep="first", maintain_order=True)
-        .join(searched, on=["accelerator", "_bucket"], how="anti", maintain_order="left")
+        rows.unique(subset=_SEARCH_KEY, keep="first", maintain_order=True)
+        .join(searched, on=_SEARCH_KEY, how="anti", maintain_order="left")
         .with_columns(devices=pl.col("_bucket"), mfu=pl.col("_search_mfu"))
         .drop("_row")
         .with_row_index("_row")
     )
     if keys.height == 0:
         return searched
-    chosen = _best_layout(keys, s).join(keys.select("_row", "accelerator", "_bucket"), on="_row")
+    chosen = _best_layout(keys, s).join(keys.select("_row", *_SEARCH_KEY), on="_row")
     return pl.concat([searched, chosen.select(*_SEARCHED_SCHEMA)])
 
 
@@ -302,9 +304,7 @@ def _sized(
         pl.min_horizontal(count, given)))  # fmt: skip
     rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
     searched = _searched(rows, s, searched)
-    layout = rows.lazy().join(
-        searched.lazy(), on=["accelerator", "_bucket"], how="left", maintain_order="left"
-    )
+    layout = rows.lazy().join(searched.lazy(), on=_SEARCH_KEY, how="left", maintain_order="left")
     # A count the tool sizes is rounded up to whole replicas of the layout.
     width = (
         (pl.col("tp") * pl.col("pp")).cast(pl.Float64)
