@@ -286,7 +286,30 @@ def _transfers(
         src = placed[t.from_]
         when = src.start + timedelta(days=src.wall_clock_days)
         paid.append(Payment(kind="transfer", amount=tq.cost, start=when, end=when))
+        found += _arrives_late(tq, when, placed[t.to])
     return moved, found, paid
+
+
+# A transfer arriving within a day of its phase's start is below the timeline's resolution.
+LATE_TRANSFER_DAYS = 1.0
+
+
+def _arrives_late(tq: transfers.TransferQuote, sent: date, to: PhaseQuote) -> list[Finding]:
+    """The receiving phase starts before what it needs can arrive: the timeline does not wait
+    for transfers, so say by how much it would slip."""
+    late = (sent - to.start).days + tq.hours / 24.0
+    if late <= LATE_TRANSFER_DAYS:
+        return []
+    return [
+        Finding(
+            severity="warn",
+            code="transfer-late",
+            message=f"the {tq.what} from '{tq.from_}' ({tq.gigabytes:,.0f} GB) takes "
+            f"{tq.hours:,.0f} h over {tq.route}: sent {sent}, it arrives ~{late:,.1f} days after "
+            f"'{tq.to}' starts on {to.start} (set its start later, or plan the wait)",
+            phase=tq.to,
+        )
+    ]
 
 
 def _best(c: Context, phase: Phase, rows: pl.DataFrame, window: Window) -> pl.DataFrame:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.test_hardening import TRAIN, _edit, run
+from tests.test_hardening import SPLIT, TRAIN, _edit, run
 
 
 def test_an_implicit_start_closing_a_circle_is_named(runner, write):
@@ -215,3 +215,18 @@ def test_pods_and_servers_of_one_accelerator_in_one_frame_get_their_own_layouts(
     pods = rows.filter(pl.col("unit_devices") == 1)["tensor_parallel"].unique().to_list()
     servers = rows.filter(pl.col("unit_devices") == 8)["tensor_parallel"].unique().to_list()
     assert pods == [1] and servers and min(servers) > 1
+
+
+def test_a_transfer_arriving_after_its_phase_starts_is_said(runner, write):
+    # 144 TB over the 1 Gbit/s route Singapore -> China takes 320 h; post-train started the day
+    # pretraining ended, silently.
+    path = _edit(write, "d.toml", 'what = "weights"          #', 'what = "dataset"          #')
+    code, out, _ = run(runner, ["quote", path, "-f", "json"])
+    late = [f for f in json.loads(out)["findings"] if f["code"] == "transfer-late"]
+    assert code == 0 and len(late) == 1 and late[0]["phase"] == "post-train"
+    assert (
+        "takes 320 h" in late[0]["message"] and "12.3 days after 'post-train'" in late[0]["message"]
+    )
+    # Weights (470 GB) arrive within hours: nothing to say.
+    code, out, _ = run(runner, ["quote", SPLIT, "-f", "json"])
+    assert "transfer-late" not in {f["code"] for f in json.loads(out)["findings"]}
