@@ -230,3 +230,16 @@ def test_a_transfer_arriving_after_its_phase_starts_is_said(runner, write):
     # Weights (470 GB) arrive within hours: nothing to say.
     code, out, _ = run(runner, ["quote", SPLIT, "-f", "json"])
     assert "transfer-late" not in {f["code"] for f in json.loads(out)["findings"]}
+
+
+def test_every_shown_total_is_the_sum_of_the_figures_shown(runner):
+    # The amortised total was rounded on its own (a cent off the sum of its phases), and the
+    # Monte-Carlo "quoted" figure a cent off the phase's cost in the table above it.
+    code, out, _ = run(runner, ["quote", SPLIT, "-f", "json", "--samples", "300"])
+    d = json.loads(out)
+    moved = sum(t["cost"] for t in d["transfers"])
+    assert d["total"] == round(sum(p["cost"] for p in d["phases"]) + moved, 2)
+    assert d["total_other_view"] == round(sum(p["cost_other_view"] for p in d["phases"]) + moved, 2)
+    shown = {p["name"]: p["cost"] for p in d["phases"]} | {"total": d["total"]}
+    for v in d["uncertainty"]["percentiles"]:
+        assert v["point"] == shown[v["name"]]

@@ -215,13 +215,25 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         by_region[i.region] = money(by_region.get(i.region, 0.0) + i.amount)
         billed[i.unit_currency] = money(billed.get(i.unit_currency, 0.0) + i.billed_amount)
         converted[i.unit_currency] = money(converted.get(i.unit_currency, 0.0) + i.amount)
+    total = money(sum(p.cost for p in phases) + sum(t.cost for t in moved))
+    if uncertainty is not None:  # the quoted figure as the tables above show it, to the cent
+        shown = {p.name: p.cost for p in phases} | {"total": total}
+        uncertainty = uncertainty.model_copy(
+            update={
+                "percentiles": [
+                    v.model_copy(update={"point": shown.get(v.name, v.point)})
+                    for v in uncertainty.percentiles
+                ]
+            }
+        )
     return QuoteView(
         name=q.name,
         as_of=q.as_of,
         currency=q.currency,
         accounting=q.accounting,
-        total=money(sum(p.cost for p in phases) + sum(t.cost for t in moved)),
-        total_other_view=money(q.total_other_view),
+        total=total,
+        # Each total the sum of the figures shown above it, as in the accounting view.
+        total_other_view=money(sum(p.cost_other_view for p in phases) + sum(t.cost for t in moved)),
         unpriced=[p.name for p in phases if not p.priced],
         phases=phases,
         transfers=moved,
