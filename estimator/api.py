@@ -23,18 +23,23 @@ from estimator.planner import Plan, place
 from estimator.quoting import quote_context
 from estimator.results import Quote
 from estimator.scenario import Scenario
-from estimator.scenario_file import load_scenario
+from estimator.scenario_file import load_scenario, parse_scenario
 from pricing import Catalog, load_catalog
 from pricing.errors import shown
 
 if TYPE_CHECKING:
     from estimator.uncertainty import Percentiles, Swing
 
-ScenarioLike = Scenario | str | Path
+ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 
 def _scenario(s: ScenarioLike) -> Scenario:
-    return s if isinstance(s, Scenario) else load_scenario(s)
+    """A scenario, a file path, or the parsed data of one (a dict, as a notebook builds it)."""
+    if isinstance(s, Scenario):
+        return s
+    if isinstance(s, Mapping):
+        return parse_scenario(s)
+    return load_scenario(s)
 
 
 def _date(value: date | str | None, field: str) -> date | None:

@@ -392,6 +392,8 @@ class Scenario(_Strict):
         for i, t in enumerate(self.transfers):
             for end in (t.from_, t.to):
                 _known(f"transfers[{i}] names a missing phase", end, names)
+            if t.from_ == t.to:
+                raise ValueError(f"transfers[{i}]: a phase cannot send data to itself")
         fleets = [f.name for f in self.fleet]
         for i, p in enumerate(self.phases):
             if p.after is not None:

@@ -244,3 +244,25 @@ def test_every_shown_total_is_the_sum_of_the_figures_shown(runner):
     shown = {p["name"]: p["cost"] for p in d["phases"]} | {"total": d["total"]}
     for v in d["uncertainty"]["percentiles"]:
         assert v["point"] == shown[v["name"]]
+
+
+def test_the_library_takes_scenario_data_as_a_dict(catalog):
+    # A notebook builds a dict; quote() raised a raw TypeError on it.
+    import estimator
+
+    data = {
+        "name": "d", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "p", "tokens": 1e11, "devices": 8, "data": "public",
+                    "site": {"region": "us-east", "accelerator": "h100-sxm"}}],
+    }  # fmt: skip
+    q = estimator.quote(data, catalog)
+    assert q.total > 0 and q.phases[0].name == "p"
+    with pytest.raises(estimator.ScenarioError, match="tokens"):
+        estimator.quote({**data, "phases": [{**data["phases"][0], "tokens": -1}]}, catalog)
+
+
+def test_a_transfer_to_its_own_phase_is_refused(runner, write):
+    path = _edit(write, "t.toml", 'to = "post-train"', 'to = "pretrain"')
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2 and "transfers[0]: a phase cannot send data to itself" in err
