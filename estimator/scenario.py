@@ -180,8 +180,6 @@ class _Phase(_Strict):
     """A fixed site, an auto site (the planner chooses within its lists) or "auto"."""
     precision: Precision | None = None
     """bf16, fp16, fp8 or int8 (serving only); default bf16."""
-    mfu: Efficiency | None = None
-    """Override the large-GEMM efficiency (training) of efficiency.csv."""
     goodput: Efficiency | None = None
     """Override the share of wall-clock time doing useful work."""
     devices: Annotated[int, Range(1, MAX_DEVICES)] | None = None
@@ -212,6 +210,8 @@ class TrainPhase(_Phase):
     """Training tokens."""
     workload: TrainWorkload = "pretrain"
     """pretrain or finetune (efficiency.csv row)."""
+    mfu: Efficiency | None = None
+    """Override the large-GEMM efficiency of efficiency.csv."""
     deadline_days: Days | None = None
     """Finish within this many days (sizes the cluster when devices is not given)."""
     seq_len: Length | None = None

@@ -103,10 +103,11 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
         field = str(loc[-1])
         known = _known_fields(loc[:-1], exc)
         hint = suggest(field, known) if known else None
-        if hint == field:  # a field of the value's other form (a fixed site's against an auto's)
-            msg = f"'{shown(field)}' belongs to the other form of this value: do not mix them" + (
-                _SITE_FORMS if loc[-2:-1] == ["site"] else ""
-            )
+        if hint == field and len(loc) == 3 and loc[0] == "phases":
+            msg = f"'{shown(field)}' is not a field of this kind of phase (train or serve)"
+        elif hint == field:  # a field of the value's other form (a fixed site's, an auto's)
+            form = _SITE_FORMS if loc[-2:-1] == ["site"] else ""
+            msg = f"'{shown(field)}' belongs to the other form of this value: do not mix them{form}"
         else:
             msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
     elif err["type"] == "missing":

@@ -266,3 +266,16 @@ def test_a_transfer_to_its_own_phase_is_refused(runner, write):
     path = _edit(write, "t.toml", 'to = "post-train"', 'to = "pretrain"')
     code, _, err = run(runner, ["quote", path])
     assert code == 2 and "transfers[0]: a phase cannot send data to itself" in err
+
+
+def test_mfu_belongs_to_training_phases(runner, write):
+    # A serve phase took `mfu` and ignored it; serving efficiency is decode_efficiency's.
+    path = _edit(
+        write,
+        "m.toml",
+        'tpot_ms = 50\nprecision = "int8"',
+        'tpot_ms = 50\nprecision = "int8"\nmfu = 0.5',
+    )
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2
+    assert "phases[2].mfu: 'mfu' is not a field of this kind of phase (train or serve)" in err
