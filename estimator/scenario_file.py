@@ -7,8 +7,10 @@ known name for a typo ("did you mean ..."). The models themselves are in `estima
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -79,10 +81,28 @@ def load_scenario(path: str | Path) -> Scenario:
             problem = getattr(exc, "problem", None) or msg
             msg = f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
         msg = shown(msg, 200)
+        bad = _bad_date(text, msg) if suffix == ".toml" else None
+        if bad is not None:  # tomllib stops past an impossible date without naming it
+            msg = f"'{shown(bad)}' is not a date YYYY-MM-DD ({msg})"
         raise ScenarioError(f"not valid {suffix.lstrip('.').upper()}: {msg}", label) from None
     if not isinstance(data, dict):
         raise ScenarioError("the top level must be a table of fields", label)
     return parse_scenario(data, label)
+
+
+def _bad_date(text: str, msg: str) -> str | None:
+    """The impossible date (2025-13-45) on the line a TOML error points at, if any."""
+    at = re.search(r"at line (\d+)", msg)
+    lines = text.splitlines()
+    if at is None or not 0 < int(at.group(1)) <= len(lines):
+        return None
+    line = lines[int(at.group(1)) - 1]
+    for found in re.finditer(r"\b\d{4}-\d{1,2}-\d{1,2}\b", line):
+        try:
+            date.fromisoformat(found.group(0))
+        except ValueError:
+            return found.group(0)
+    return None
 
 
 _UNION_TAGS = ("train", "serve", "Site", "AutoSite", "literal['auto']")

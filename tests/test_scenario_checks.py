@@ -279,3 +279,9 @@ def test_mfu_belongs_to_training_phases(runner, write):
     code, _, err = run(runner, ["quote", path])
     assert code == 2
     assert "phases[2].mfu: 'mfu' is not a field of this kind of phase (train or serve)" in err
+
+
+def test_an_impossible_toml_date_is_named(runner, write):
+    path = _edit(write, "d.toml", "as_of = 2025-11-27", "as_of = 2025-13-45")
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2 and "not valid TOML: '2025-13-45' is not a date YYYY-MM-DD" in err
