@@ -285,3 +285,19 @@ def test_an_impossible_toml_date_is_named(runner, write):
     path = _edit(write, "d.toml", "as_of = 2025-11-27", "as_of = 2025-13-45")
     code, _, err = run(runner, ["quote", path])
     assert code == 2 and "not valid TOML: '2025-13-45' is not a date YYYY-MM-DD" in err
+
+
+def test_an_html_report_has_each_element_id_once(runner, tmp_path):
+    # matplotlib numbers figure_1, patch_1 and its glyphs alike in every chart: a page of
+    # several inline SVGs repeated them (invalid HTML; a reference could land in another chart).
+    import collections
+    import re
+
+    out = tmp_path / "r.html"
+    code, _, _ = run(runner, ["quote", SPLIT, "-f", "html", "-o", out])
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    ids = collections.Counter(re.findall(r'\bid="([^"]+)"', page))
+    assert ids and max(ids.values()) == 1
+    refs = set(re.findall(r'href="#([^"]+)"', page)) | set(re.findall(r"url\(#([^)]+)\)", page))
+    assert refs and refs <= set(ids)

@@ -9,6 +9,7 @@ non-interactive Agg/SVG backends, so nothing opens a window.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,7 +101,16 @@ def svg(chart: Chart) -> str:
         chart.figure.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     _plt().close(chart.figure)
     text = buf.getvalue()
-    return text[text.index("<svg") :]
+    return _own_ids(text[text.index("<svg") :], chart.name)
+
+
+def _own_ids(svg_text: str, name: str) -> str:
+    """Every id of the SVG (matplotlib numbers figure_1, patch_1, glyph DejaVuSans-48 the same
+    in every chart) and every reference to one prefixed with the chart's name, so a page of
+    several charts has each id once."""
+    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{name}-{m.group(1)}"', svg_text)
+    text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{name}-{m.group(1)}"', text)
+    return re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{name}-{m.group(1)})", text)
 
 
 def png(chart: Chart) -> bytes:
