@@ -19,7 +19,7 @@ GRID x SPLIT buckets, so a draw finds its cell with one multiplication and one l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -49,53 +49,38 @@ class Curve:
     high: float
     cell_of_bucket: pl.Series
     cells: pl.DataFrame
-    # Draws evaluated while the curve was built (`build`'s `draws`): the draws themselves and,
-    # for the rows `known_rows` (ascending), their costs `known_costs`.
-    draws: pl.DataFrame | None = None
-    known_rows: pl.Series | None = None
-    known_costs: pl.Series | None = None
 
     def cost(self, eff: pl.Series, price: pl.Series | None) -> pl.Series:
         """The cost at each draw; `price` None means the price factor is 1 throughout."""
-        # Each draw's cell, its row of `cells` gathered whole (faster than a gather per column).
-        at = self.cells[self._cell(eff)]
-        t = (eff - at["x0"]) * at["inverse_width"]
-        # y0 + dy * t keeps a flat cell exactly flat.
-        cost = (at["y0"] + at["dy"] * t).alias("cost")
-        if price is not None:
-            cost = cost + (at["s0"] + at["ds"] * t) * (price - 1.0)
-        rows = at["exact"].arg_true()
-        if not rows.len():
-            return cost
         draws = pl.DataFrame({"eff": eff} if price is None else {"eff": eff, "price": price})
-        exact = draws.select("eff", price_factor=pl.col("price") if price is not None else 1.0)
-        known, costs, drawn = self.known_rows, self.known_costs, self.draws
-        if known is not None and costs is not None and drawn is not None and exact.equals(drawn):
-            # Every draw of a cell still crooked after the cut was evaluated with the cut.
-            return cost.scatter(rows, costs.gather(known.search_sorted(rows)))
-        return cost.scatter(rows, self.evaluate(exact[rows])["cost"])
+        out = draws.lazy().with_columns(cell=self._cell(pl.col("eff")))
 
-    def _cell(self, eff: pl.Series) -> pl.Series:
+        def at(name: str) -> pl.Expr:
+            return pl.lit(self.cells[name]).gather(pl.col("cell"))
+
+        t = (pl.col("eff") - at("x0")) * at("inverse_width")
+        # y0 + dy * t keeps a flat cell exactly flat.
+        cost = at("y0") + at("dy") * t
+        if price is not None:
+            cost = cost + (at("s0") + at("ds") * t) * (pl.col("price") - 1.0)
+        done = out.select(cost.alias("cost"), at("exact").alias("exact")).collect()
+        rows = done["exact"].arg_true()
+        if not rows.len():
+            return done["cost"]
+        exact = draws[rows].select(
+            "eff", price_factor=pl.col("price") if price is not None else 1.0
+        )
+        return done["cost"].scatter(rows, self.evaluate(exact)["cost"])
+
+    def _cell(self, eff: pl.Expr) -> pl.Expr:
         if self.high <= self.low:  # no efficiency range: one knot, one cell
-            return pl.zeros(eff.len(), dtype=pl.UInt32, eager=True)
+            return pl.lit(0, dtype=pl.UInt32)
         bucket = ((eff - self.low) * (BUCKETS / (self.high - self.low))).floor()
-        return self.cell_of_bucket.gather(bucket.clip(0, BUCKETS - 1).cast(pl.UInt32))
+        return pl.lit(self.cell_of_bucket).gather(bucket.clip(0, BUCKETS - 1).cast(pl.UInt32))
 
 
-def build(
-    evaluate: Evaluate,
-    low: float,
-    high: float,
-    draws: pl.DataFrame | None = None,
-    eager_up_to: int = 0,
-) -> Curve:
-    """The curve of `evaluate` over [low, high], cut finer where a straight line does not fit.
-
-    `draws` (columns eff, price_factor), when given, are the draws `Curve.cost` will be asked
-    for: where at most `eager_up_to` of them fall in the cells being cut, they are evaluated
-    with the cut (one round of evaluation instead of two; a round costs ~0.08 s whatever its
-    size), and those in cells still crooked after it are then looked up, not evaluated. The
-    figures are the same either way."""
+def build(evaluate: Evaluate, low: float, high: float) -> Curve:
+    """The curve of `evaluate` over [low, high], cut finer where a straight line does not fit."""
     knots = _Knots(evaluate, low, high)
     if high <= low:  # no efficiency range: one knot, one cell of width 0
         knots.add([0], [])
@@ -110,38 +95,15 @@ def build(
         )
         return Curve(evaluate, low, low, pl.Series([], dtype=pl.UInt32), cells)
     todo = [(j * SPLIT, (j + 1) * SPLIT) for j in range(GRID)]
-    known: tuple[pl.Series, pl.Series] | None = None
     for cut in (False, True):
-        early = _in_cells(draws, low, high, [a // SPLIT for a, _ in todo]) if cut else None
-        if early is not None and early.len() > eager_up_to:
-            early = None
-        new = sorted({k for cell in todo for k in cell} - knots.at.keys())
-        extra = None if early is None or draws is None else draws[early]
-        mids, costs = knots.add(new, todo, extra)
-        if early is not None and costs is not None:
-            known = (early, costs)
+        mids = knots.add(sorted({k for cell in todo for k in cell} - knots.at.keys()), todo)
         crooked = [
             cell[0] for cell, mid in zip(todo, mids, strict=True) if not knots.straight(cell, mid)
         ]
         if cut or not crooked:
             break
         todo = [(k, k + 1) for a in crooked for k in range(a, a + SPLIT)]
-    # Cells still crooked after the cut: evaluated draw by draw.
-    line = knots.curve(set(crooked))
-    if known is None:
-        return line
-    return replace(line, draws=draws, known_rows=known[0], known_costs=known[1])
-
-
-def _in_cells(
-    draws: pl.DataFrame | None, low: float, high: float, grid_cells: list[int]
-) -> pl.Series | None:
-    """The rows (ascending) of the draws whose efficiency falls in the given GRID cells."""
-    if draws is None:
-        return None
-    bucket = ((pl.col("eff") - low) * (BUCKETS / (high - low))).floor().clip(0, BUCKETS - 1)
-    cell = (bucket // SPLIT).cast(pl.Int64)
-    return draws.select(cell.is_in(grid_cells).alias("in")).to_series().arg_true()
+    return knots.curve(set(crooked))  # cells still crooked after the cut: evaluated draw by draw
 
 
 class _Knots:
@@ -157,12 +119,9 @@ class _Knots:
     def eff(self, bucket: float) -> float:
         return self.low + (self.high - self.low) * bucket / BUCKETS
 
-    def add(
-        self, new: list[int], cells: list[tuple[int, int]], extra: pl.DataFrame | None = None
-    ) -> tuple[list[float | None], pl.Series | None]:
-        """Evaluates the `new` knots at price factors 1 and 2, the middles of `cells` at 1.5
-        (the middle of the cell in both inputs) and the rows of `extra` (eff, price_factor) in
-        the same round; returns the middles' costs and the costs of `extra`."""
+    def add(self, new: list[int], cells: list[tuple[int, int]]) -> list[float | None]:
+        """Evaluates the `new` knots at price factors 1 and 2, and the middles of `cells` at
+        1.5 (the middle of the cell in both inputs); returns the middles' costs."""
         effs = [self.eff(k) for k in new]
         rows = pl.DataFrame(
             {
@@ -171,14 +130,12 @@ class _Knots:
             },
             schema={"eff": pl.Float64, "price_factor": pl.Float64},
         )
-        if extra is not None:
-            rows = pl.concat([rows, extra.select(pl.col("eff", "price_factor").cast(pl.Float64))])
         out = self.evaluate(rows)
-        n, m = len(new), 2 * len(new) + len(cells)
-        cost = out["cost"].head(m).to_list()
+        cost = out["cost"].to_list()
+        n = len(new)
         self.at.update(zip(new, zip(cost[:n], cost[n : 2 * n], strict=True), strict=True))
         self.steps.update(zip(new, out.drop("cost").head(n).rows(), strict=True))
-        return cost[2 * n :], None if extra is None else out["cost"].slice(m)
+        return cost[2 * n :]
 
     def straight(self, cell: tuple[int, int], mid: float | None) -> bool:
         """Whether the cost is linear across the cell: no step column differs between its ends

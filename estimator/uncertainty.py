@@ -49,10 +49,6 @@ MAX_SAMPLES = 1_000_000
 # Up to this many samples, evaluating each costs less than building its phase's cost curve (a
 # curve evaluates ~770 points, more where the cost steps).
 DIRECT_UP_TO = 3 * curve.GRID
-# Draws a cost curve may evaluate along with its cut (`curve.build`'s `eager_up_to`): one round
-# of evaluation fewer costs ~0.08 s, about as much as evaluating this many more rows at once
-# (a training row searches its parallel layout, a serving row only its batch).
-EAGER_UP_TO = {"train": 8_192, "serve": 32_768}
 
 
 @dataclass(frozen=True)
@@ -200,9 +196,7 @@ def sample(
             )
         else:
             varies = ph.price_range[0] != ph.price_range[1]
-            todo = pl.DataFrame({"eff": eff, "price_factor": price if varies else 1.0})
-            eager = EAGER_UP_TO[ph.spec.kind]
-            line = curve.build(partial(_evaluated, c, ph), ph.eff[0], ph.eff[2], todo, eager)
+            line = curve.build(partial(_evaluated, c, ph), ph.eff[0], ph.eff[2])
             columns[ph.quoted.name] = line.cost(eff, price if varies else None)
         if progress is not None:
             progress(samples * (k + 1) // len(placed))
