@@ -108,7 +108,8 @@ def place(c: Context, top_k: int = 3) -> Plan:
             c.scenario.source,
         ) from None
     names = [p.name for p in c.scenario.phases]
-    sites = {p.name: _fixed(p, rows[i][picked[i]], c, wins[p.name]) for i, p in auto}
+    best = {p.name: choices[p.name].row(picked[i], named=True) for i, p in auto}
+    sites = {p.name: _fixed(p, best[p.name], c, wins[p.name]) for i, p in auto}
     phase_plans = [
         PhasePlan(
             phase=p.name,
@@ -116,7 +117,7 @@ def place(c: Context, top_k: int = 3) -> Plan:
             allowed=choices[p.name].height,
             removed=_removed(scored[p.name]),
             alternatives=_alternatives(
-                c, p, scored[p.name], rows[i][picked[i]], top_k, (prob, picked, names, rows)
+                c, p, scored[p.name], best[p.name], top_k, (prob, picked, names, rows)
             ),
         )
         for i, p in auto
