@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.errors import InfeasibleError
-from estimator.evaluate import Phase, evaluate, rank
+from estimator.evaluate import Phase, evaluate, presolve, rank
 from estimator.options import OptionQuery, select
 from estimator.quoting import candidates, quote_context
 from estimator.results import Quote
@@ -86,6 +86,7 @@ def place(c: Context, top_k: int = 3) -> Plan:
     if not auto:  # nothing to place: the scenario as given
         return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
     frames = {p.name: _options(c, p) for p in c.scenario.phases}
+    presolve(c, [(p, frames[p.name]) for p in c.scenario.phases])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
     scored = {
         p.name: rank(evaluate(c, p, frames[p.name], wins[p.name]), c.objective)
@@ -131,6 +132,7 @@ def place(c: Context, top_k: int = 3) -> Plan:
     placed_c = replace(
         c, scenario=placed, objective="cost", max_devices=None, slip=frozenset(), memo={}
     )
+    presolve(placed_c, [(p, candidates(placed_c, p)[0]) for p in placed.phases])
     q = quote_context(placed_c)
     return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)
 
