@@ -12,7 +12,9 @@ and is joined back onto the candidates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -220,6 +222,29 @@ def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
     if unique.height > MEMO_KEYS:
         return None
     return (settings, tuple(keys), tuple(unique.iter_rows()))
+
+
+def presolve(c: Context, jobs: Sequence[tuple[Phase, pl.DataFrame]]) -> None:
+    """Solves the physics of several phases' candidates side by side and remembers each in
+    `c.memo` as `evaluate` would (the same frames through the same calls: the same figures),
+    so their evaluations find it done. A solve is mostly polars planning a query, which runs
+    outside the GIL: in threads, two solves take little more than one on two cores. Frames
+    too big to remember (`memo_token`) are left to `evaluate`."""
+    todo: dict[Any, tuple[pl.DataFrame, Settings]] = {}
+    for phase, candidates in jobs:
+        df, keys, settings = physics_inputs(c, phase, candidates)
+        unique = df.select(keys).unique(maintain_order=True)
+        token = memo_token(settings, keys, unique)
+        if token is not None and token not in c.memo:
+            todo[token] = (unique, settings)
+    if len(todo) < 2:
+        return
+
+    def solve(job: tuple[pl.DataFrame, Settings]) -> pl.DataFrame:
+        return physics(c, *job)
+
+    with ThreadPoolExecutor(min(len(todo), os.cpu_count() or 1)) as pool:
+        c.memo.update(zip(todo, pool.map(solve, todo.values()), strict=True))
 
 
 def _joined(

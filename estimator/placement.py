@@ -192,7 +192,9 @@ def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None)
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         raise Infeasible("no choice fits every capacity")
-    return [max(range(len(row)), key=lambda k: h.val(row[k])) for row in x]
+    # The solution read once (`h.val` per variable cost ~25 us each: 20 ms at 100x the offers).
+    value = h.getSolution().col_value
+    return [max(range(len(row)), key=lambda k: value[row[k].index]) for row in x]
 
 
 def _add_transfers(h: Any, p: Problem, x: list[list[Any]]) -> None:

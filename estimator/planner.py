@@ -11,6 +11,7 @@ the plan's total is what `quote` gives for the same placements.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.errors import InfeasibleError
-from estimator.evaluate import Phase, evaluate, rank
+from estimator.evaluate import Phase, evaluate, presolve, rank
 from estimator.options import OptionQuery, select
 from estimator.quoting import candidates, quote_context
 from estimator.results import Quote
@@ -83,6 +84,7 @@ def place(c: Context, top_k: int = 3) -> Plan:
     if not auto:  # nothing to place: the scenario as given
         return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
     frames = {p.name: _options(c, p) for p in c.scenario.phases}
+    presolve(c, [(p, frames[p.name]) for p in c.scenario.phases])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
     scored = {
         p.name: rank(evaluate(c, p, frames[p.name], wins[p.name]), c.objective)
@@ -106,7 +108,8 @@ def place(c: Context, top_k: int = 3) -> Plan:
             c.scenario.source,
         ) from None
     names = [p.name for p in c.scenario.phases]
-    sites = {p.name: _fixed(p, rows[i][picked[i]], c, wins[p.name]) for i, p in auto}
+    best = {p.name: choices[p.name].row(picked[i], named=True) for i, p in auto}
+    sites = {p.name: _fixed(p, best[p.name], c, wins[p.name]) for i, p in auto}
     phase_plans = [
         PhasePlan(
             phase=p.name,
@@ -114,15 +117,21 @@ def place(c: Context, top_k: int = 3) -> Plan:
             allowed=choices[p.name].height,
             removed=_removed(scored[p.name]),
             alternatives=_alternatives(
-                c, p, scored[p.name], rows[i][picked[i]], top_k, (prob, picked, names, rows)
+                c, p, scored[p.name], best[p.name], top_k, (prob, picked, names, rows)
             ),
         )
         for i, p in auto
     ]
     placed = with_sites(c.scenario, sites)
-    q = quote_context(
-        prepare(placed, c.catalog, currency=c.currency, as_of=c.as_of, rules_on=c.rules_on)
+    # What `prepare(placed, ...)` gives with the quote's defaults (objective cost, no device
+    # cap, no slip): the placed scenario differs only in its phases (sites that are catalog
+    # rows, a fleet size, a start), so the catalog's options and latencies at the date, the
+    # model and the rate stay (preparing them again took ~25 ms); nothing remembered carries.
+    placed_c = replace(
+        c, scenario=placed, objective="cost", max_devices=None, slip=frozenset(), memo={}
     )
+    presolve(placed_c, [(p, candidates(placed_c, p)[0]) for p in placed.phases])
+    q = quote_context(placed_c)
     return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)
 
 

@@ -121,16 +121,19 @@ def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
 def _draws(placed: list[_Placed], samples: int, seed: int) -> pl.DataFrame:
     """Each phase's draws: columns price{k} (price factor) and eff{k} (MFU or decode efficiency)
     of phase k, one row per sample."""
-    uniforms = {f"u{j}": uniform(seed, j) for j in range(2 * len(placed))}
     drawn = {}
     for k, ph in enumerate(placed):
         drawn[f"price{k}"] = triangular(
             pl.col(f"u{2 * k}"), ph.price_range[0], 1.0, ph.price_range[1]
         )
         drawn[f"eff{k}"] = triangular(pl.col(f"u{2 * k + 1}"), *ph.eff)
+    # Each stream once (its inverse CDF reads it three times), and only those a draw reads: an
+    # input without a range is a constant (a hash of a million indices costs ~10 ms).
+    read = {name for expr in drawn.values() for name in expr.meta.root_names()}
+    uniforms = {f"u{j}": uniform(seed, j) for j in range(2 * len(placed)) if f"u{j}" in read}
     return (
         pl.LazyFrame({"sample": pl.int_range(samples, eager=True)})
-        .with_columns(**uniforms)  # each once: its inverse CDF reads it three times
+        .with_columns(**uniforms)
         .with_columns(**drawn)  # with_columns: a constant (no range) fills every row
         .select(list(drawn))
         .collect()
