@@ -130,7 +130,6 @@ def place(c: Context, top_k: int = 3) -> Plan:
     placed_c = replace(
         c, scenario=placed, objective="cost", max_devices=None, slip=frozenset(), memo={}
     )
-    presolve(placed_c, [(p, candidates(placed_c, p)[0]) for p in placed.phases])
     q = quote_context(placed_c)
     return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)
 

@@ -19,7 +19,15 @@ from estimator import compliance, findings, timeline, transfers
 from estimator.context import Context
 from estimator.costing import LineItem, line_items
 from estimator.errors import ScenarioError
-from estimator.evaluate import Phase, evaluate, memo_token, physics, physics_inputs, rank
+from estimator.evaluate import (
+    Phase,
+    evaluate,
+    memo_token,
+    physics,
+    physics_inputs,
+    presolve,
+    rank,
+)
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
 from estimator.options import OptionQuery, placeholder, select
@@ -178,6 +186,7 @@ def quote_context(c: Context) -> Quote:
     site, placed in time (`estimator.timeline`), with its transfers and cash flow."""
     options = {p.name: candidates(c, p) for p in c.scenario.phases}
     solve_together(c, options)
+    presolve(c, [(p, options[p.name][0]) for p in c.scenario.phases])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, options))
     placed: dict[str, PhaseQuote] = {}
     found: list[Finding] = []
