@@ -142,7 +142,19 @@ def test_estimate_tables_flatten_records_instead_of_printing_python_dicts(runner
     assert "{'" not in out and "offer.provider" in out and "assumptions.physics" in out
 
 
-FLEET_TWICE = """
+_ON_FLEET = """
+[[phases]]
+name = "{name}"
+kind = "serve"
+data = "public"
+days = 30
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+precision = "fp8"
+site = {{ region = "cn-east", accelerator = "h800", pricing = "fleet" }}
+"""
+FLEET_TWICE = (
+    """
 name = "two phases on one fleet"
 as_of = 2025-11-27
 currency = "CNY"
@@ -155,25 +167,10 @@ devices = 256
 acquired = 2023-06-01
 [model]
 preset = "llama-3.1-70b"
-[[phases]]
-name = "a"
-kind = "serve"
-data = "public"
-days = 30
-input_tokens_per_day = 4e10
-output_tokens_per_day = 1e10
-precision = "fp8"
-site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
-[[phases]]
-name = "b"
-kind = "serve"
-data = "public"
-days = 30
-input_tokens_per_day = 4e10
-output_tokens_per_day = 1e10
-precision = "fp8"
-site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
 """
+    + _ON_FLEET.format(name="a")
+    + _ON_FLEET.format(name="b")
+)
 
 
 def test_a_quote_sees_phases_sharing_a_fleet_beyond_its_size(runner, write):
