@@ -175,9 +175,8 @@ def _format_loc(loc: list[Any]) -> str:
 
 
 _SITE_FORMS = (
-    " (a fixed site has region, accelerator and optional provider, instance, pricing, fleet; "
-    "a site left to the planner has the lists regions, accelerators, pricing, providers, "
-    "evidence)"
+    f" (a fixed site has {', '.join(Site.model_fields)}; a site left to the planner has "
+    f"{', '.join(AutoSite.model_fields)})"
 )
 
 
