@@ -22,9 +22,6 @@ from estimator.errors import ScenarioError
 from estimator.evaluate import (
     Phase,
     evaluate,
-    memo_token,
-    physics,
-    physics_inputs,
     presolve,
     rank,
 )
@@ -154,39 +151,13 @@ def _offer(row: dict[str, Any]) -> OfferUsed | None:
     )
 
 
-def solve_together(c: Context, options: dict[str, tuple[pl.DataFrame, str | None]]) -> None:
-    """Solve the physics of the fixed phases that share their settings in one pass each, and
-    remember each phase's share for `evaluate`. A solve has a fixed cost (~0.01 s training,
-    ~0.1 s serving), and many phases often differ only in how much work they do (a serving
-    ramp over months, training stages)."""
-    groups: dict[Any, list[pl.DataFrame]] = {}
-    seen: set[str] = set()
-    for phase in c.scenario.phases:
-        if phase.is_auto or _fields(phase) in seen:  # an identical phase shares its evaluation
-            continue
-        seen.add(_fields(phase))
-        df, keys, settings = physics_inputs(c, phase, options[phase.name][0])
-        groups.setdefault((settings, tuple(keys)), []).append(
-            df.select(keys).unique(maintain_order=True)
-        )
-    for (settings, keys), parts in groups.items():
-        if len(parts) < 2:
-            continue
-        solved = physics(c, pl.concat(parts).unique(maintain_order=True), settings)
-        for part in parts:
-            token = memo_token(settings, list(keys), part)
-            if token is not None:
-                c.memo[token] = part.join(
-                    solved, on=list(keys), how="left", nulls_equal=True, maintain_order="left"
-                )
-
-
 def quote_context(c: Context) -> Quote:
     """Quote a scenario whose sites are all fixed: each phase at the first ranked option of its
     site, placed in time (`estimator.timeline`), with its transfers and cash flow."""
     options = {p.name: candidates(c, p) for p in c.scenario.phases}
-    solve_together(c, options)
-    presolve(c, [(p, options[p.name][0]) for p in c.scenario.phases])
+    # Phases asking the same of the same site share one evaluation (`_best`): solve each once.
+    distinct = {_fields(p): p for p in c.scenario.phases}.values()
+    presolve(c, [(p, options[p.name][0]) for p in distinct])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, options))
     placed: dict[str, PhaseQuote] = {}
     found: list[Finding] = []

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import math
 import operator
-import os
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial, reduce
 
@@ -26,7 +25,7 @@ import polars as pl
 from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
-from estimator.evaluate import Phase, evaluate
+from estimator.evaluate import Phase, evaluate, side_by_side
 from estimator.options import OptionQuery, select
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import TrainPhase
@@ -190,24 +189,29 @@ def sample(
     placed = _placed(c, q)
     draws = _draws(placed, samples, seed)
 
+    done = [0]
+    lock = threading.Lock()
+
     def phase_cost(ph: _Placed, eff: pl.Series, price: pl.Series) -> pl.Series:
         if samples <= DIRECT_UP_TO:
-            return _cost(c, ph, pl.DataFrame({"eff": eff, "price_factor": price}))
-        varies = ph.price_range[0] != ph.price_range[1]
-        line = curve.build(partial(_evaluated, c, ph), ph.eff[0], ph.eff[2])
-        return line.cost(eff, price if varies else None)
+            cost = _cost(c, ph, pl.DataFrame({"eff": eff, "price_factor": price}))
+        else:
+            varies = ph.price_range[0] != ph.price_range[1]
+            line = curve.build(partial(_evaluated, c, ph), ph.eff[0], ph.eff[2])
+            cost = line.cost(eff, price if varies else None)
+        if progress is not None:
+            with lock:  # phases finish in any order: the count moves once per phase
+                done[0] += 1
+                progress(samples * done[0] // len(placed))
+        return cost
 
-    # Phases side by side: an evaluation is mostly polars planning and running queries, outside
-    # the GIL, so on two idle cores two phases take little more than one (as evaluate.presolve).
+    effs = [draws[f"eff{k}"] for k in range(len(placed))]
+    prices = [draws[f"price{k}"] for k in range(len(placed))]
+    del draws
     columns = {}
-    with ThreadPoolExecutor(min(len(placed), os.cpu_count() or 1)) as pool:
-        effs = [draws[f"eff{k}"] for k in range(len(placed))]
-        prices = [draws[f"price{k}"] for k in range(len(placed))]
-        for k, cost in enumerate(pool.map(phase_cost, placed, effs, prices)):
-            columns[placed[k].quoted.name] = cost
-            if progress is not None:
-                progress(samples * (k + 1) // len(placed))
-    del draws, effs, prices
+    for k, cost in enumerate(side_by_side(phase_cost, placed, effs, prices)):
+        columns[placed[k].quoted.name] = cost
+    del effs, prices
     points = {ph.quoted.name: ph.quoted.cost for ph in placed}
     transfers = sum(t.cost for t in q.transfers)
     # A sample with an unpriced phase has no total (sum_horizontal would count it as 0).

@@ -181,7 +181,7 @@ def test_huge_value_is_not_echoed(runner, write):
 def test_phases_differing_in_demand_share_one_physics_solve(write, monkeypatch):
     # A serving ramp of phases whose demand differs once paid a ~0.1 s batch solve each (500
     # phases: 56 s). They now share one solve; the time itself is in benchmarks/many_phases.py.
-    from estimator import evaluate, quoting
+    from estimator import evaluate
     from estimator.api import quote
 
     calls = []
@@ -191,8 +191,7 @@ def test_phases_differing_in_demand_share_one_physics_solve(write, monkeypatch):
         calls.append(1)
         return solve(*args)
 
-    monkeypatch.setattr(evaluate, "physics", counted)
-    monkeypatch.setattr(quoting, "physics", counted)
+    monkeypatch.setattr(evaluate, "physics", counted)  # evaluate's and presolve's solves
     path = write("many.toml", many_phases(40))
     q = quote(path)
     devices = [p.devices for p in q.phases]
