@@ -29,6 +29,7 @@ from estimator.physics import (
     ServeSettings,
     TrainSettings,
     serving_frame,
+    store,
     training_frame,
 )
 from estimator.physics.inputs import supports
@@ -167,10 +168,15 @@ Settings = TrainSettings | ServeSettings
 
 
 def physics(c: Context, keys: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """The training or serving physics of a frame of keys (`physics_inputs`)."""
-    if isinstance(settings, TrainSettings):
-        return training_frame(c.catalog, c.model, keys, settings)
-    return serving_frame(c.catalog, c.model, keys, settings)
+    """The training or serving physics of a frame of keys (`physics_inputs`), or the result
+    of the very same solve in an earlier run (`physics.store`)."""
+
+    def solve() -> pl.DataFrame:
+        if isinstance(settings, TrainSettings):
+            return training_frame(c.catalog, c.model, keys, settings)
+        return serving_frame(c.catalog, c.model, keys, settings)
+
+    return store.remembered(c.catalog, c.model, keys, settings, solve)
 
 
 def physics_inputs(

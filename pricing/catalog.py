@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -194,6 +195,7 @@ class Catalog:
         # Tables and dated views already worked out: a catalog never changes (`with_table`
         # makes a new one), and a plan asks for the same ones ~100 times (a polars query each).
         self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
+        self._digests: dict[tuple[str, str], str] = {}
 
     # -- tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> pl.DataFrame:
@@ -211,6 +213,19 @@ class Catalog:
         `change` receives and returns the frame including its `_file` / `_line` columns.
         """
         return Catalog(self._tables.replaced(name, change(self._tables[name])), self.origin)
+
+    def digest(self, names: Iterable[str]) -> str:
+        """A hash of the content of the named tables (not where their rows came from), so
+        results worked out from them can be kept between runs and found again only while the
+        figures they read are the same."""
+        h = hashlib.sha256()
+        for name in names:
+            key = ("digest", name)
+            if key not in self._digests:
+                text = self.table(name).write_csv(quote_style="always", null_value="<null>")
+                self._digests[key] = hashlib.sha256(text.encode()).hexdigest()
+            h.update(f"{name}\0{self._digests[key]}\0".encode())
+        return h.hexdigest()
 
     # -- lookups --------------------------------------------------------------------------------
     @functools.cached_property

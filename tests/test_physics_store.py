@@ -1,0 +1,120 @@
+"""Physics results kept between runs (`estimator.physics.store`): the same bits back for the very
+same solve, a fresh solve when anything it reads differs, and no harm from a damaged, foreign or
+unwritable store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from estimator import load_scenario, quote
+from estimator.physics import store
+from pricing import Catalog, load_catalog
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "split_abroad_home.toml"
+
+
+@pytest.fixture
+def solves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """An empty store of its own, and the number of solves each quote made."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    counted: list[int] = []
+    real = store.remembered
+
+    def counting(catalog: Catalog, model: Any, keys: pl.DataFrame, settings: Any, solve: Any):
+        def solve_counted() -> pl.DataFrame:
+            counted.append(keys.height)
+            return solve()
+
+        return real(catalog, model, keys, settings, solve_counted)
+
+    monkeypatch.setattr(store, "remembered", counting)
+    return counted
+
+
+def _quoted(catalog: Catalog) -> str:
+    """The whole quote unrounded, every float as its shortest exact form."""
+    return quote(load_scenario(EXAMPLE), catalog).model_dump_json()
+
+
+def _files() -> list[Path]:
+    return sorted(store.directory().glob("*.arrow"))
+
+
+def test_a_second_run_reads_every_solve_back_bit_for_bit(solves: list[int]):
+    first = _quoted(load_catalog())
+    n = len(solves)
+    assert n >= 2 and len(_files()) == n  # one file per solve
+    second = _quoted(load_catalog())  # a new catalog object: nothing remembered in memory
+    assert len(solves) == n  # nothing solved again
+    assert second == first
+
+
+def test_a_changed_physics_figure_is_solved_afresh(solves: list[int]):
+    catalog = load_catalog()
+    first = _quoted(catalog)
+    n = len(solves)
+    faster = catalog.with_table("efficiency", lambda df: df.with_columns(pl.col("mfu") * 1.1))
+    changed = _quoted(faster)
+    assert len(solves) == 2 * n and changed != first
+    # A change to a table physics does not read (prices) keeps the stored solves.
+    cheaper = catalog.with_table(
+        "offers", lambda df: df.with_columns(pl.col("price_per_device_hour") * 0.9)
+    )
+    _quoted(cheaper)
+    assert len(solves) == 2 * n
+
+
+def test_a_damaged_or_foreign_file_is_solved_again_and_replaced(solves: list[int]):
+    first = _quoted(load_catalog())
+    n = len(solves)
+    files = _files()
+    files[0].write_bytes(b"not arrow")
+    other = pl.DataFrame({"accelerator": ["nobody"]})  # a file whose rows were not asked for
+    for path in files[1:]:
+        other.write_ipc(path)
+    assert _quoted(load_catalog()) == first
+    assert len(solves) == 2 * n
+    assert _quoted(load_catalog()) == first and len(solves) == 2 * n  # replaced: read back now
+
+
+def test_an_unwritable_store_means_solving_every_run(
+    solves: list[int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache directory would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    first = _quoted(load_catalog())
+    n = len(solves)
+    assert _quoted(load_catalog()) == first and len(solves) == 2 * n
+
+
+def test_a_new_code_version_removes_the_old_versions_results(solves: list[int]):
+    old = store.directory().parent / "physics-0123456789abcdef"
+    old.mkdir(parents=True)
+    (old / "x.arrow").write_bytes(b"")
+    _quoted(load_catalog())
+    assert not old.exists() and _files()
+
+
+def test_the_least_recently_used_files_go_first(tmp_path: Path):
+    for i in range(10):
+        path = tmp_path / f"{i}.arrow"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000 + i, 1_000 + i))
+    store._trim(tmp_path, limit=1_000)  # 1,000 bytes held: at the limit, nothing removed
+    assert len(list(tmp_path.iterdir())) == 10
+    store._trim(tmp_path, limit=999)  # over: down to three quarters of it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{i}.arrow" for i in range(3, 10)]
+
+
+def test_large_sweeps_are_not_kept(solves: list[int]):
+    catalog = load_catalog()
+    keys = pl.DataFrame({"accelerator": ["h100-sxm"] * (store.STORE_KEYS + 1)})
+    out = store.remembered(catalog, None, keys, None, lambda: keys)
+    assert out.height == keys.height and not store.directory().exists()
