@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from estimator.context import Objective, prepare
 from estimator.errors import ScenarioError
-from estimator.planner import Plan, place
 from estimator.quoting import quote_context
 from estimator.results import Quote
 from estimator.scenario import Scenario
@@ -28,6 +27,7 @@ from pricing import Catalog, load_catalog
 from pricing.errors import shown
 
 if TYPE_CHECKING:
+    from estimator.planner import Plan
     from estimator.uncertainty import Percentiles, Swing
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
@@ -62,6 +62,8 @@ def plan(
     as_of: date | str | None = None,
 ) -> Plan:
     """Place every phase whose site is left to the planner, then quote the placed scenario."""
+    from estimator.planner import place  # a quote of fixed sites never needs it
+
     c = prepare(
         _scenario(scenario),
         catalog if catalog is not None else load_catalog(),

@@ -6,7 +6,7 @@ Built on the quote's view (`report.view`), with the same rounding rules.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
@@ -24,8 +24,10 @@ from estimator.report.view import (
     sig,
 )
 from estimator.results import Quote
-from estimator.shock import ShockResult
-from estimator.uncertainty import Swing
+
+if TYPE_CHECKING:  # only in signatures: a quote's report does not load the shock or sampling
+    from estimator.shock import ShockResult
+    from estimator.uncertainty import Swing
 
 
 class PlacementView(_View):

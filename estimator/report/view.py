@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +21,9 @@ from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
 from estimator.timeline import Month
 from estimator.transfers import TransferQuote
-from estimator.uncertainty import Percentiles
+
+if TYPE_CHECKING:
+    from estimator.uncertainty import Percentiles
 
 SCHEMA_VERSION = "2"
 
