@@ -4,7 +4,8 @@
   expressions over named columns; `trainstep` and `servestep`: training and serving step time;
 - `inputs`: the catalog figures those formulas read (device specs, efficiency and defaults);
 - `model`: the model architecture (`ModelSpec`, presets from models.csv, the shape rule);
-- `training`, `serving`: the frames a quote (one row) and a sweep (many rows) evaluate.
+- `training`, `serving`: the frames a quote (one row) and a sweep (many rows) evaluate;
+- `store`: solves kept between runs, found again only for the very same inputs and code.
 """
 
 from __future__ import annotations
