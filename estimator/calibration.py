@@ -13,6 +13,9 @@ like with like: `concurrency` (sequences in flight; caps the batch), `num_reques
 the run: a max-throughput figure counts its ramp-up and drain) and `batch_settings`
 (`trtllm-bench`: batch size and token budget per step set by trtllm-bench's tuning heuristic,
 tensorrt_llm/bench/build/tuning.py). The last two are recorded, not yet used by the prediction.
+Training rows record `pipeline_rebalanced` where the recipe says whether its pipeline split
+accounts for the embedding and output layer (first and last stages one layer fewer; empty: not
+stated or no pipeline). Recorded, not yet used by the prediction.
 """
 
 from __future__ import annotations

@@ -32,6 +32,15 @@ def test_run_facts_are_well_formed() -> None:
     assert set(df["batch_settings"].drop_nulls()) <= {"trtllm-bench"}
 
 
+def test_training_pipeline_facts_are_well_formed() -> None:
+    # Whether the run's pipeline split accounts for the output layer, where its recipe says so;
+    # the source of each fact is named in the row's conditions.
+    df = points("train")
+    given = df.filter(pl.col("pipeline_rebalanced").is_not_null())
+    assert len(given) > 0 and set(given["pipeline_rebalanced"]) == {True, False}
+    assert given["conditions"].str.contains("pipeline split: ").all()
+
+
 def test_every_scored_point_gets_a_prediction() -> None:
     marked = sum(points(name)["scored"].sum() for name in ("train", "serve"))
     assert len(SCORED) == marked
