@@ -202,8 +202,11 @@ def _add_transfers(h: Any, p: Problem, x: list[list[Any]]) -> None:
         return sum(v for v, c in zip(x[i], p.candidates[i], strict=True) if c.region == region)
 
     for a, b, prices in p.transfers:
-        regions_a = {c.region for c in p.candidates[a]}
-        regions_b = {c.region for c in p.candidates[b]}
+        # Sorted: the model's rows in a fixed order. A set's order follows the interpreter's
+        # string hash seed, and HiGHS may pick another of several equal optima when its rows
+        # come in another order: the same plan gave Tokyo or Virginia run to run.
+        regions_a = sorted({c.region for c in p.candidates[a]})
+        regions_b = sorted({c.region for c in p.candidates[b]})
         for ra in regions_a:
             for rb in regions_b:
                 price = 0.0 if ra == rb else prices.get((ra, rb), 0.0)
