@@ -11,13 +11,14 @@ machine) the least CPU time of each run and its ratio to the floor's. Byte-code 
 (PYTHONDONTWRITEBYTECODE removed), as in an installed package: otherwise every run of the tool
 recompiles its sixty modules while the floor compiles one file.
 
-A quote or plan run again finds its physics solved by the run before (`physics.store`), as when
-a user edits a scenario's prices or dates and quotes again; `quote_new` and `plan_new` are the
-same commands with that store emptied before each run (a scenario whose physics is new). The
-commands use a cache directory of their own, never the user's.
+`quote` and `plan` run with the physics store (`physics.store`) emptied before each run, so
+every solve is done (a scenario whose physics is new); `quote_stored` and `plan_stored` find
+their solves from the run before, as when a user edits a scenario's prices or dates and quotes
+again. Each command has a cache directory of its own (never the user's), so one's runs do not
+fill or empty another's store.
 
 Targets (issue 12): quote <= 1.3x, plan (split_auto) <= 1.5x the floor.
-Last line: `floor_s=F quote_ratio=Q plan_ratio=P quote_new_ratio=.. plan_new_ratio=..
+Last line: `floor_s=F quote_ratio=Q plan_ratio=P quote_stored_ratio=.. plan_stored_ratio=..
 catalog_ratio=C help_ratio=H`.
 """
 
@@ -65,8 +66,8 @@ def commands(floor: Path) -> dict[str, list[str]]:
         "floor": [sys.executable, str(floor), str(ROOT / "pricing" / "data" / "offers.csv")],
         "quote": [cli, "quote", str(ROOT / "examples" / "split_abroad_home.toml")],
         "plan": [cli, "plan", str(ROOT / "examples" / "split_auto.toml")],
-        "quote_new": [cli, "quote", str(ROOT / "examples" / "split_abroad_home.toml")],
-        "plan_new": [cli, "plan", str(ROOT / "examples" / "split_auto.toml")],
+        "quote_stored": [cli, "quote", str(ROOT / "examples" / "split_abroad_home.toml")],
+        "plan_stored": [cli, "plan", str(ROOT / "examples" / "split_auto.toml")],
         "catalog": [cli, "catalog", "offers"],
         "help": [cli, "--help"],
     }
@@ -89,18 +90,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         floor = Path(tmp) / "floor.py"
         floor.write_text(FLOOR)
-        cache = Path(tmp) / "cache"
         cmds = commands(floor)
-        for argv in cmds.values():  # warm-up: page cache, the catalog cache
-            run(argv, cache)
+        caches = {name: Path(tmp) / f"cache-{name}" for name in cmds}
+        for name, argv in cmds.items():  # warm-up: page cache, the catalog cache
+            run(argv, caches[name])
         times: dict[str, list[float]] = {name: [] for name in cmds}
         cpus: dict[str, list[float]] = {name: [] for name in cmds}
         for _ in range(RUNS):
             for name, argv in cmds.items():
-                if name.endswith("_new"):
-                    for solved in cache.glob("splitcompute/physics-*"):
+                if name in ("quote", "plan"):
+                    for solved in caches[name].glob("splitcompute/physics-*"):
                         shutil.rmtree(solved)
-                wall, cpu = run(argv, cache)
+                wall, cpu = run(argv, caches[name])
                 times[name].append(wall)
                 cpus[name].append(cpu)
     medians = {name: statistics.median(t) for name, t in times.items()}
@@ -110,7 +111,7 @@ def main() -> None:
     least = {name: min(t) for name, t in cpus.items()}
     for name, m in medians.items():
         print(
-            f"{name:9} median {m:.3f} s  ({m / base:.2f}x the floor, {RUNS} runs); "
+            f"{name:12} median {m:.3f} s  ({m / base:.2f}x the floor, {RUNS} runs); "
             f"least CPU {least[name]:.3f} s ({least[name] / least['floor']:.2f}x)"
         )
     ratios = " ".join(f"{n}_ratio={medians[n] / base:.2f}" for n in cmds if n != "floor")

@@ -5,15 +5,16 @@ that cannot change between releases.
 The cache is keyed by a hash of the embedded CSV files and of the code that shapes them (the
 schema and the loader), so an edited file is read and validated afresh. It lives in
 $XDG_CACHE_HOME/splitcompute (default ~/.cache/splitcompute); when that cannot be written the
-catalog is simply validated every run. A cached file that cannot be read, or does not have
-the table's columns, is rebuilt from the CSV files, never trusted. User overrides are never
-cached: they are validated on every run.
+catalog is simply validated every run. A cached file that cannot be read, fails its checksum
+or does not have the table's columns, is rebuilt from the CSV files, never trusted. User
+overrides are never cached: they are validated on every run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -27,7 +28,7 @@ from pricing.loader import FILE_COL, LINE_COL
 from pricing.schema import TABLES
 
 # Bump when the cache layout changes (the hash covers the data, the schema and the loader).
-FORMAT = "1"
+FORMAT = "2"
 _DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "date": pl.Date}
 
 
@@ -54,6 +55,42 @@ def _expected(name: str) -> dict[str, pl.DataType]:
     return {LINE_COL: pl.Int64(), **columns, FILE_COL: pl.String()}
 
 
+def write_checked(path: Path, df: pl.DataFrame) -> None:
+    """`df` as Arrow IPC behind the SHA-256 of those bytes, written atomically (a temporary file
+    renamed into place). Raises OSError. Arrow IPC has no checksum of its own: a flipped bit
+    can read back as another number, or make the reader panic."""
+    buffer = io.BytesIO()
+    df.write_ipc(buffer)
+    payload = buffer.getvalue()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(hashlib.sha256(payload).digest() + payload)
+        os.replace(tmp, path)  # no fsync: a file cut short by a crash fails its checksum
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def read_checked(path: Path) -> pl.DataFrame | None:
+    """What `write_checked` wrote, or None when the file is missing, unreadable or damaged."""
+    try:
+        # Read as bytes, not mapped: a file another process replaces must not fault.
+        data = path.read_bytes()
+    except OSError:
+        return None
+    payload = data[_DIGEST:]
+    if hashlib.sha256(payload).digest() != data[:_DIGEST]:
+        return None
+    try:
+        return pl.read_ipc(payload)
+    except (Exception, pl.exceptions.PanicException):  # bytes this polars cannot read
+        return None
+
+
+_DIGEST = hashlib.sha256().digest_size
+
+
 class Store:
     """The cache directory of one fingerprint."""
 
@@ -68,28 +105,17 @@ class Store:
         return all(self._file(name).is_file() for name in TABLES)
 
     def read(self, name: str) -> pl.DataFrame | None:
-        """The cached table, or None when its file is missing, unreadable or of another shape."""
-        try:
-            # Read as bytes, not mapped: a file another process replaces must not fault.
-            df = pl.read_ipc(self._file(name).read_bytes())
-        except Exception:  # a damaged file may fail in any way the reader has; rebuilt then
-            return None
-        return df if dict(df.schema) == _expected(name) else None
+        """The cached table, or None when its file is missing, damaged or of another shape."""
+        df = read_checked(self._file(name))
+        return df if df is not None and dict(df.schema) == _expected(name) else None
 
     def write(self, tables: Mapping[str, pl.DataFrame]) -> None:
-        """Write every table (each atomically: a temporary file renamed into place) and remove
-        caches of other fingerprints; on any OS error, give up silently (no cache)."""
+        """Write every table (`write_checked`) and remove caches of other fingerprints; on any
+        OS error, give up silently (no cache)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             for name, df in tables.items():
-                fd, tmp = tempfile.mkstemp(dir=self.path, prefix=f".{name}.", suffix=".tmp")
-                try:
-                    with os.fdopen(fd, "wb") as out:
-                        df.write_ipc(out)
-                    os.replace(tmp, self._file(name))
-                finally:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(tmp)
+                write_checked(self._file(name), df)
             for old in self._others():
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:

@@ -222,7 +222,8 @@ class Catalog:
         for name in names:
             key = ("digest", name)
             if key not in self._digests:
-                text = self.table(name).write_csv(quote_style="always", null_value="<null>")
+                # A null (bare, empty) is told apart from any string (quoted).
+                text = self.table(name).write_csv(quote_style="non_numeric", null_value="")
                 self._digests[key] = hashlib.sha256(text.encode()).hexdigest()
             h.update(f"{name}\0{self._digests[key]}\0".encode())
         return h.hexdigest()

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 import pricing.catalog
 from pricing import load_catalog
-from pricing.cache import Store, cache_root
+from pricing.cache import Store, cache_root, read_checked, write_checked
 from pricing.schema import TABLES
 from tests.conftest import FROZEN_CATALOG
 
@@ -70,13 +70,25 @@ def test_a_corrupt_cache_file_is_rebuilt_not_trusted(data: Path):
     (store,) = _stores()
     (store / "offers.arrow").write_bytes(b"not an arrow file")
     assert_frame_equal(_fresh().table("offers"), expected)
-    assert pl.read_ipc(store / "offers.arrow").height == expected.height
+    rebuilt = read_checked(store / "offers.arrow")
+    assert rebuilt is not None and rebuilt.height == expected.height
+
+
+def test_a_cache_file_with_a_flipped_bit_is_rebuilt(data: Path):
+    # Arrow IPC has no checksum: a bit flipped in a price still reads, as another price.
+    expected = _fresh().table("offers")
+    (store,) = _stores()
+    path = store / "offers.arrow"
+    data_bytes = bytearray(path.read_bytes())
+    data_bytes[len(data_bytes) // 2] ^= 0x10
+    path.write_bytes(bytes(data_bytes))
+    assert_frame_equal(_fresh().table("offers"), expected)
 
 
 def test_a_cache_file_of_another_shape_is_rebuilt(data: Path):
     expected = _fresh().table("regions")
     (store,) = _stores()
-    pl.DataFrame({"id": ["xx"]}).write_ipc(store / "regions.arrow")
+    write_checked(store / "regions.arrow", pl.DataFrame({"id": ["xx"]}))
     assert_frame_equal(_fresh().table("regions"), expected)
 
 

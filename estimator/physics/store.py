@@ -3,11 +3,12 @@ dates or rules does not solve the same physics again.
 
 A solve is a pure function of its inputs: the rows asked for (accelerator, replica limits,
 per-row inputs), the settings, the model, the catalog figures the physics reads and the code
-that computes it. Its result is kept as one Arrow IPC file named by a hash of all of those
-(and of polars' version and thread count, which can move a result by its last bit), so a run
-finds it only when the very same solve was done before and gets back the very same bits: the
-output of a command never depends on what was run before it. A file that cannot be read, or
-whose rows are not the rows asked for, is solved again and replaced.
+that computes it. Its result is kept as one Arrow IPC file named by a hash of all of those (and
+of polars' version, its thread count and the machine's architecture, which can move a result by
+its last bit), so a run finds it only when the very same solve was done before and gets back the
+very same bits: the output of a command never depends on what was run before it. A file that cannot be read, fails
+its checksum (`pricing.cache.write_checked`) or holds other rows than those asked for is solved
+again and replaced.
 
 The files live in $XDG_CACHE_HOME/splitcompute/physics-<code hash> (next to the catalog
 cache, `pricing.cache`); a new version of the physics code starts a new directory and removes
@@ -22,7 +23,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -31,10 +31,10 @@ from typing import Any
 import polars as pl
 
 from pricing import Catalog
-from pricing.cache import cache_root
+from pricing.cache import cache_root, read_checked, write_checked
 
 # Bump when the file layout changes (the hash covers the code and the inputs).
-FORMAT = "1"
+FORMAT = "2"
 # The catalog tables physics reads (devices, efficiency tiers, defaults, model presets).
 PHYSICS_TABLES = ("accelerators", "efficiency", "defaults", "models")
 STORE_KEYS = 4_096
@@ -58,10 +58,12 @@ def directory() -> Path:
 
 def solve_key(catalog: Catalog, model: Any, keys: pl.DataFrame, settings: Any) -> str:
     """The name of a solve: everything its result depends on."""
-    h = hashlib.sha256(f"{code_digest()}\0{pl.thread_pool_size()}\0".encode())
+    # The machine's architecture and polars' threads: either can move a result by its last bit.
+    where = f"{code_digest()}\0{os.uname().machine}\0{pl.thread_pool_size()}\0"
+    h = hashlib.sha256(where.encode())
     h.update(catalog.digest(PHYSICS_TABLES).encode())
     h.update(f"\0{model!r}\0{settings!r}\0{keys.schema!r}\0".encode())
-    h.update(keys.write_csv(quote_style="always", null_value="<null>").encode())
+    h.update(_text(keys).encode())
     return h.hexdigest()[:40]
 
 
@@ -83,33 +85,32 @@ def remembered(
     return out
 
 
+def _text(df: pl.DataFrame) -> str:
+    """A frame's values as text, each float in its shortest exact form; a null (bare, empty)
+    is told apart from an empty or any other string (quoted)."""
+    return df.write_csv(quote_style="non_numeric", null_value="")
+
+
 def _read(path: Path, keys: pl.DataFrame) -> pl.DataFrame | None:
-    try:
-        # Read as bytes, not mapped: a file another process replaces must not fault.
-        out = pl.read_ipc(path.read_bytes())
-        os.utime(path)  # recently used: kept longest
-    except Exception:  # missing, or damaged in any way the reader has: solved again
+    out = read_checked(path)
+    if out is None:
         return None
     names = keys.columns
     if out.height != keys.height or not set(names) <= set(out.columns):
         return None
-    return out if out.select(names).equals(keys, null_equal=True) else None
+    if not out.select(names).equals(keys, null_equal=True):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: kept longest
+    return out
 
 
 def _write(path: Path, out: pl.DataFrame) -> None:
-    """Write `out` atomically (a temporary file renamed into place); on any OS error give up
-    silently (no store)."""
+    """Write `out` (`write_checked`); on any OS error give up silently (no store)."""
     try:
         fresh = not path.parent.is_dir()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                out.write_ipc(f)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+        write_checked(path, out)
         if fresh:  # a new version of the code: the old versions' results are of no use
             for old in path.parent.parent.glob("physics-*"):
                 if old != path.parent and old.is_dir():
@@ -121,17 +122,18 @@ def _write(path: Path, out: pl.DataFrame) -> None:
 
 def _trim(folder: Path, limit: int = STORE_BYTES) -> None:
     """Remove the least recently used files until the folder holds at most three quarters of
-    `limit` bytes, once it holds more than `limit`."""
+    `limit` bytes, once it holds more than `limit` (files of the store only)."""
     files = []
     for entry in os.scandir(folder):
-        with contextlib.suppress(FileNotFoundError):
-            stat = entry.stat()
-            files.append((stat.st_mtime, stat.st_size, entry.path))
+        with contextlib.suppress(OSError):
+            if entry.name.endswith(".arrow") and entry.is_file(follow_symlinks=False):
+                stat = entry.stat(follow_symlinks=False)
+                files.append((stat.st_mtime, stat.st_size, entry.path))
     total = sum(size for _, size, _ in files)
     if total <= limit:
         return
     for _, size, name in sorted(files):
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             os.unlink(name)
         total -= size
         if total <= limit * 3 // 4:
