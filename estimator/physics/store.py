@@ -6,9 +6,9 @@ per-row inputs), the settings, the model, the catalog figures the physics reads 
 that computes it. Its result is kept as one Arrow IPC file named by a hash of all of those (and
 of polars' version, its thread count and the machine's architecture, which can move a result by
 its last bit), so a run finds it only when the very same solve was done before and gets back the
-very same bits: the output of a command never depends on what was run before it. A file that cannot be read, fails
-its checksum (`pricing.cache.write_checked`) or holds other rows than those asked for is solved
-again and replaced.
+very same bits: the output of a command never depends on what was run before it. A file that
+cannot be read, fails its checksum (`pricing.cache.write_checked`) or holds other rows than those
+asked for is solved again and replaced.
 
 The files live in $XDG_CACHE_HOME/splitcompute/physics-<code hash> (next to the catalog
 cache, `pricing.cache`); a new version of the physics code starts a new directory and removes
@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import platform
 import shutil
 from collections.abc import Callable
 from functools import cache
@@ -59,7 +60,7 @@ def directory() -> Path:
 def solve_key(catalog: Catalog, model: Any, keys: pl.DataFrame, settings: Any) -> str:
     """The name of a solve: everything its result depends on."""
     # The machine's architecture and polars' threads: either can move a result by its last bit.
-    where = f"{code_digest()}\0{os.uname().machine}\0{pl.thread_pool_size()}\0"
+    where = f"{code_digest()}\0{platform.machine()}\0{pl.thread_pool_size()}\0"
     h = hashlib.sha256(where.encode())
     h.update(catalog.digest(PHYSICS_TABLES).encode())
     h.update(f"\0{model!r}\0{settings!r}\0{keys.schema!r}\0".encode())
