@@ -15,6 +15,7 @@ device it bills sits idle.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import polars as pl
@@ -292,7 +293,7 @@ def _sized(
     search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket).
     Returns the sized rows and `searched` with the buckets searched here added (`_searched`)."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
-           "_idle")  # fmt: skip
+           "_idle", "_step")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
     rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
@@ -305,13 +306,18 @@ def _sized(
     rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
     searched = _searched(rows, s, searched)
     layout = rows.lazy().join(searched.lazy(), on=_SEARCH_KEY, how="left", maintain_order="left")
-    # A count the tool sizes is rounded up to whole replicas of the layout.
+    # A count the tool sizes is rounded up to whole replicas of the layout, and to whole
+    # instances where the rows say how many devices one holds (`scaleup_cap`): an instance is
+    # billed whole, so its devices work rather than idle (1,796 devices billed as 1,800 took
+    # longer and cost more than 1,800).
     width = (
         (pl.col("tp") * pl.col("pp")).cast(pl.Float64)
         * float(s.cp)
         * _replica_step(pl.lit(float(s.cp)))
     )
-    whole = ((pl.col("devices").cast(pl.Float64) / width).ceil() * width).cast(pl.Int64)
+    layout = _with_step(collect(layout.with_columns(_step=width))).lazy()
+    step = pl.col("_step")
+    whole = ((pl.col("devices").cast(pl.Float64) / step).ceil() * step).cast(pl.Int64)
     resize = sized & pl.col("tp").is_not_null()
     tried = collect(
         _evaluate(
@@ -340,6 +346,21 @@ def _sized(
                       nulls_last=True).unique(subset=["_row"], keep="first")  # fmt: skip
     hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
     return best.sort("_row").with_columns(device_hours=hours).drop("_fits"), searched
+
+
+def _with_step(layout: pl.DataFrame) -> pl.DataFrame:
+    """`_step` (a replica's devices) raised to its least common multiple with the devices of
+    one instance, where a row gives them; worked out once per distinct pair."""
+    if "scaleup_cap" not in layout.columns:
+        return layout
+    pairs = layout.select("_step", "scaleup_cap").unique().drop_nulls()
+    common = pairs.with_columns(
+        _common=pl.Series(
+            [float(math.lcm(int(g), int(u))) for g, u in pairs.iter_rows()], dtype=pl.Float64
+        )
+    )
+    out = layout.join(common, on=["_step", "scaleup_cap"], how="left", maintain_order="left")
+    return out.with_columns(_step=pl.coalesce("_common", "_step")).drop("_common")
 
 
 def _options(name: str, values: tuple[int, ...], given: int | None) -> pl.LazyFrame:
