@@ -268,6 +268,8 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
         groups = ", ".join(" ".join(g) for g, _ in prob.candidates[i][k].uses) or "a capacity"
         return f"cheaper on its own, but {groups} cannot hold it beside the other phases"
     extra = (placement.total(prob, forced) - placement.total(prob, picked)) * c.quote_per_usd
+    if c.objective == "time" and extra <= 0:
+        return "cheaper on its own, but the whole plan finishes later with it"
     return (
         f"cheaper on its own, but the whole plan costs {extra:,.0f} {c.currency} more with it "
         "(transfers or capacity shared with other phases)"
@@ -277,7 +279,9 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
 def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
     extra = (r["total_usd"] - best["total_usd"]) * c.quote_per_usd
     pct = extra / (best["total_usd"] * c.quote_per_usd) * 100 if best["total_usd"] else 0.0
-    money = f"costs {extra:,.0f} {c.currency} more (+{pct:.1f}%)"
+    # Under the time objective a runner-up may be cheaper: say "less", not "-X more".
+    more = "more" if extra >= 0 else "less"
+    money = f"costs {abs(extra):,.0f} {c.currency} {more} ({pct:+.1f}%)"
     later = r["wall_clock_days"] - best["wall_clock_days"]
     time = f"finishes {later:,.1f} days later" if later > 0.05 else "finishes at the same time"
     return f"{money}; {time}" if c.objective == "time" else money

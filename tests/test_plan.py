@@ -348,3 +348,13 @@ def test_a_sized_training_count_uses_every_device_it_bills(catalog):
     assert phase.devices % 8 == 0
     assert not any("whole instances" in item.description for item in phase.line_items)
     assert float(placed.total) < 36_675_710 and phase.wall_clock_days < 89.42
+
+
+def test_a_cheaper_runner_up_under_the_time_objective_is_said_to_cost_less(catalog):
+    # It read "costs -16,227,992 CNY more (+-6.9%)".
+    placed = plan(
+        load_scenario(EXAMPLES / "split_auto.toml"), catalog, objective="time", max_devices=4096
+    )
+    verdicts = [a.verdict for p in placed.phases for a in p.alternatives]
+    assert not any("costs -" in v or "+-" in v for v in verdicts)
+    assert any(" less (-" in v for v in verdicts)
