@@ -502,3 +502,20 @@ def test_library_draws_uncertainty_and_tornado_of_a_plan(catalog, tmp_path):
     assert "Sensitivity of the total" in t.read_text(encoding="utf-8")
     with pytest.raises(ScenarioError, match="needs a plan"):
         estimator.chart(p.quote, "tornado")
+
+
+def test_a_plans_quoted_figures_under_uncertainty_are_the_totals_shown(catalog):
+    # The uncertainty table said "quoted 148,998,413.45" under a headline of 148,998,413.44:
+    # the headline is the sum of the rounded phase and transfer costs.
+    from estimator.context import prepare
+    from estimator.report.plan_view import plan_view
+    from estimator.report.view import uncertainty_view
+    from estimator.uncertainty import sample
+
+    placed = plan(load_scenario(EXAMPLES / "split_auto.toml"), catalog)
+    c = prepare(placed.scenario, catalog)
+    view = plan_view(placed, uncertainty_view(sample(c, placed.quote, 200, 7), 200, 7))
+    assert view.uncertainty is not None and view.quote.uncertainty is None
+    points = {p.name: p.point for p in view.uncertainty.percentiles}
+    assert points["total"] == view.quote.total
+    assert all(points[p.name] == p.cost for p in view.quote.phases)

@@ -102,11 +102,14 @@ def plan_view(
         )
         for pp in p.phases
     ]
+    # The quote's view sets the quoted figures of the uncertainty table to the cent shown above
+    # them (a total is the sum of the rounded parts); the plan shows that table once, itself.
+    shown = quote_view(p.quote, uncertainty)
     return PlanView(
         objective=p.objective,
-        quote=quote_view(p.quote),
+        quote=shown.model_copy(update={"uncertainty": None}),
         placements=placements,
-        uncertainty=uncertainty,
+        uncertainty=shown.uncertainty,
         shock=None if shock is None else _shock(shock),
     )
 
