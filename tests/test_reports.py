@@ -519,3 +519,15 @@ def test_a_plans_quoted_figures_under_uncertainty_are_the_totals_shown(catalog):
     points = {p.name: p.point for p in view.uncertainty.percentiles}
     assert points["total"] == view.quote.total
     assert all(points[p.name] == p.cost for p in view.quote.phases)
+
+
+def test_a_shocks_rows_add_up_to_its_title(runner):
+    # The re-placed phases' rows left out the transfers between them (-593.29 CNY here), so
+    # they did not add up to "the rule costs ..." above them.
+    args = ["plan", SPLIT, "--shock", "offshore-access-ends=2026-03-01"]
+    shock = data(runner, args)["shock"]
+    rows = list(csv.DictReader(io.StringIO(ok(runner, [*args, "-f", "csv", "--table", "shock"]))))
+    assert rows[-1]["phase"] == "transfers and other phases"
+    cents = lambda col: round(sum(float(r[col]) for r in rows), 2)  # noqa: E731
+    assert cents("extra cost (CNY)") == round(shock["total_after"] - shock["total_before"], 2)
+    assert cents("cost of the rule (CNY)") == shock["rule_cost"]

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView, ShockView
 from estimator.report.rows import Cents
-from estimator.report.view import LineItemView, QuoteView, UncertaintyView
+from estimator.report.view import LineItemView, QuoteView, UncertaintyView, money
 
 Rows = list[dict[str, Any]]
 
@@ -260,6 +260,22 @@ def shock_table(s: ShockView, cur: str) -> Table:
         }
         for r in s.replanned
     ]
+    # What the re-placed phases' rows leave out (the transfers between them, which follow the
+    # regions): a row of its own, so the rows add up to the figures in the title.
+    rest_extra = money(s.extra_cost - sum(r.extra_cost for r in s.replanned))
+    rest_rule = money(s.rule_cost - sum(r.rule_cost for r in s.replanned))
+    if rows and (rest_extra or rest_rule):
+        rows.append(
+            {
+                "phase": "transfers and other phases",
+                "rule": "",
+                "before": "",
+                "after": "",
+                f"extra cost ({cur})": Cents(rest_extra),
+                f"cost of the rule ({cur})": Cents(rest_rule),
+                "extra days": None,
+            }
+        )
     # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
     # must not read as a ban saving money.
     title = (
