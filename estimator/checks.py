@@ -218,11 +218,22 @@ BLOCKING: tuple[Check, ...] = (
         "price",
         lambda c, p: pl.col("total_usd").is_null(),
         lambda r, c, p: (
-            f"no price for {r['accelerator']} in {r['region']} on {c.as_of} (no exchange rate "
-            "or no offer): add one with --catalog DIR (an offers.csv row)"
+            f"no price for {r['accelerator']} in {r['region']} on {c.as_of}: "
+            f"{_missing_price(r)}: add it with --catalog DIR"
         ),
     ),
 )
+
+
+def _missing_price(r: Row) -> str:
+    """Which figure an unpriced option lacks, and the catalog table that would hold it."""
+    if r.get("option") == "owned" and r.get("electricity_price_kwh") is None:
+        return f"no electricity tariff for {r['region']} on that date (an electricity.csv row)"
+    if r.get("energy_currency") is not None and r.get("energy_per_usd") is None:
+        return f"no exchange rate for {r['energy_currency']} (an fx.csv row)"
+    if r.get("currency") is not None and r.get("per_usd") is None:
+        return f"no exchange rate for {r['currency']} (an fx.csv row)"
+    return "no offer price on that date (an offers.csv row)"
 REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
 BY_CODE = {c.code: c for c in BLOCKING}
 

@@ -298,3 +298,15 @@ def test_an_html_report_has_each_element_id_once(runner, tmp_path):
     assert ids and max(ids.values()) == 1
     refs = set(re.findall(r'href="#([^"]+)"', page)) | set(re.findall(r"url\(#([^)]+)\)", page))
     assert refs and refs <= set(ids)
+
+
+def test_an_unpriced_owned_option_names_the_missing_tariff(catalog):
+    # Before cn-west's first electricity tariff (2025-02-01) the owned Ascend servers have no
+    # energy price; the message blamed "no exchange rate or no offer" beside a line that
+    # prices the purchase.
+    from estimator import quote
+    from tests.conftest import EXAMPLES
+
+    q = quote(EXAMPLES / "split_abroad_home.toml", catalog, as_of="2024-06-01")
+    (msg,) = [f.message for f in q.findings if f.code == "unpriced" and f.phase == "post-train"]
+    assert "no electricity tariff for cn-west" in msg and "electricity.csv" in msg
