@@ -234,6 +234,8 @@ def _missing_price(r: Row) -> str:
     if r.get("currency") is not None and r.get("per_usd") is None:
         return f"no exchange rate for {r['currency']} (an fx.csv row)"
     return "no offer price on that date (an offers.csv row)"
+
+
 REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
 BY_CODE = {c.code: c for c in BLOCKING}
 

@@ -531,3 +531,15 @@ def test_a_shocks_rows_add_up_to_its_title(runner):
     cents = lambda col: round(sum(float(r[col]) for r in rows), 2)  # noqa: E731
     assert cents("extra cost (CNY)") == round(shock["total_after"] - shock["total_before"], 2)
     assert cents("cost of the rule (CNY)") == shock["rule_cost"]
+
+
+def test_a_figure_every_sample_shares_is_not_called_p100(runner):
+    # deepseek_domestic serves on 12 whole CloudMatrix384 servers whatever the draw: every
+    # sample is the quoted figure, which read "quoted at P100".
+    args = ["quote", str(EXAMPLES / "deepseek_domestic.toml"), "--samples", "1000", "--seed", "1"]
+    out = ok(runner, [*args, "-f", "csv", "--table", "uncertainty"])
+    rows = {r[""]: r for r in csv.DictReader(io.StringIO(out))}
+    serve = rows["serve"]
+    assert serve["P10 (CNY)"] == serve["P90 (CNY)"] == serve["quoted (CNY)"]
+    assert serve["quoted at"] == "every sample"
+    assert rows["pretrain"]["quoted at"].startswith("P")

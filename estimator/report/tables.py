@@ -11,7 +11,13 @@ from pydantic import BaseModel
 
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView, ShockView
 from estimator.report.rows import Cents
-from estimator.report.view import LineItemView, QuoteView, UncertaintyView, money
+from estimator.report.view import (
+    LineItemView,
+    PercentileView,
+    QuoteView,
+    UncertaintyView,
+    money,
+)
 
 Rows = list[dict[str, Any]]
 
@@ -203,12 +209,22 @@ def uncertainty_table(u: UncertaintyView, cur: str) -> Table:
             f"P50 ({cur})": _cents(p.p50),
             f"P90 ({cur})": _cents(p.p90),
             f"quoted ({cur})": Cents(p.point),
-            "quoted at": f"P{p.point_rank * 100:.0f}" if p.p50 is not None else None,
+            "quoted at": _rank(p),
             **({"unpriced (misses its target)": f"{p.unpriced:.1%}"} if unpriced else {}),
         }
         for p in u.percentiles
     ]
     return Table(f"Uncertainty ({u.samples:,} samples, seed {u.seed})", rows)
+
+
+def _rank(p: PercentileView) -> str | None:
+    """Where the quoted figure sits among the samples; when every sample is that figure (whole
+    servers absorbing every draw), saying P100 would read as the top of a range."""
+    if p.p50 is None:
+        return None
+    if p.p10 == p.p90 == p.point:
+        return "every sample"
+    return f"P{p.point_rank * 100:.0f}"
 
 
 def _cents(amount: float | None) -> Cents | None:
