@@ -61,12 +61,53 @@ class Infeasible(Exception):
 
 
 def solve(p: Problem, objective: str = "cost", force: dict[int, int] | None = None) -> list[int]:
-    """The index of the chosen candidate of each phase. `force` pins phases to candidates."""
+    """The index of the chosen candidate of each phase. `force` pins phases to candidates.
+    Candidates come in the order of the planner's ranking; of equally good choices, the one
+    that ranking puts first (`_first_ranked`)."""
     if objective == "time":
         days = _solve(p, "time", force or {}, None)
-        best = sum(p.candidates[i][k].days for i, k in enumerate(days) if i in p.training)
-        return _solve(p, "cost", force or {}, best)
-    return _solve(p, "cost", force or {}, None)
+        best = _training_days(p, days)
+        return _first_ranked(p, _solve(p, "cost", force or {}, best), force or {})
+    return _first_ranked(p, _solve(p, "cost", force or {}, None), force or {})
+
+
+def _training_days(p: Problem, choice: Sequence[int]) -> float:
+    return sum(p.candidates[i][k].days for i, k in enumerate(choice) if i in p.training)
+
+
+def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[int]:
+    """`choice` with each phase moved to an earlier-ranked candidate of the same cost and days
+    wherever the whole plan stays as cheap, as fast and within every capacity. The solver
+    returns one of several equal optima, and which one followed rows the tie has nothing to do
+    with: `--max-devices 1300`, which ruled nothing chosen in or out, moved split_auto's
+    post-training from Virginia to Tokyo at the same total."""
+    loads = _loads(p)
+    best = list(choice)
+    cost, days = total(p, best), _training_days(p, best)
+    for i, k in enumerate(choice):
+        if i in force:
+            continue
+        mine = p.candidates[i][k]
+        for j in range(k):
+            other = p.candidates[i][j]
+            if not (_same(other.cost, mine.cost) and _same(other.days, mine.days)):
+                continue
+            trial = [*best[:i], j, *best[i + 1 :]]
+            if (
+                total(p, trial) <= cost + _TIE * abs(cost)
+                and _training_days(p, trial) <= days + _TIE * abs(days)
+                and not _overloads(p, loads, trial)
+            ):
+                best = trial
+                break
+    return best
+
+
+_TIE = 1e-12  # relative: figures this close are the same figure summed in another order
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= _TIE * max(abs(a), abs(b))
 
 
 def total(p: Problem, choice: Sequence[int]) -> float:
@@ -81,8 +122,14 @@ def total(p: Problem, choice: Sequence[int]) -> float:
 def overloads(p: Problem, choice: Sequence[int]) -> list[tuple[Group, list[int], float]]:
     """Each capacity a choice overfills: the group, the phases sharing it at that moment and
     the devices they take together (more than `p.capacities[group].devices`)."""
+    return _overloads(p, _loads(p), choice)
+
+
+def _overloads(
+    p: Problem, loads: dict[Group, list[list[tuple[int, int, float]]]], choice: Sequence[int]
+) -> list[tuple[Group, list[int], float]]:
     out = []
-    for group, need in _loads(p).items():
+    for group, need in loads.items():
         for members in need:
             chosen = [(i, dev) for i, k, dev in members if choice[i] == k]
             used = sum(dev for _, dev in chosen)
@@ -178,7 +225,7 @@ def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None)
             h.addConstr(row[force[i]] == 1)
     if goal == "cost":
         _add_transfers(h, p, x)
-    if max_days is not None:
+    if max_days is not None and p.training:  # no training phase: no days to hold to
         h.addConstr(
             sum(x[i][k] * c.days for i in p.training for k, c in enumerate(p.candidates[i]))
             <= max_days + 1e-6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import polars as pl
 import pytest
@@ -358,3 +359,42 @@ def test_a_cheaper_runner_up_under_the_time_objective_is_said_to_cost_less(catal
     verdicts = [a.verdict for p in placed.phases for a in p.alternatives]
     assert not any("costs -" in v or "+-" in v for v in verdicts)
     assert any(" less (-" in v for v in verdicts)
+
+
+def test_equal_placements_are_broken_by_the_ranking_not_by_unrelated_flags(catalog):
+    # split_auto's pretraining costs the same on Lambda B200 in Tokyo and in Virginia. The
+    # solver returned either, depending on rows the tie has nothing to do with: a
+    # --max-devices that rules nothing chosen in or out moved it. The ranking puts Tokyo first.
+    scenario = load_scenario(EXAMPLES / "split_auto.toml")
+    plain = plan(scenario, catalog).quote
+    capped = plan(scenario, catalog, max_devices=1300).quote
+    where = [(p.name, p.region, p.accelerator) for p in plain.phases]
+    assert where == [(p.name, p.region, p.accelerator) for p in capped.phases]
+    assert plain.total == capped.total and where[0][1] == "jp-tokyo"
+
+
+def test_the_solver_takes_the_first_ranked_of_equal_optima():
+    from estimator.placement import Candidate, Problem, solve
+
+    a, b = Candidate(cost=10.0, days=5.0, region="a"), Candidate(cost=10.0, days=5.0, region="b")
+    dear = Candidate(cost=11.0, days=5.0, region="c")
+    for order in ([a, b, dear], [b, a, dear]):
+        p = Problem([order], [(date(2025, 1, 1), date(2025, 2, 1))], training=frozenset({0}))
+        assert solve(p) == [0] and solve(p, "time") == [0]
+
+
+def test_finishing_first_with_no_training_phase_plans(catalog):
+    # A serving-only scenario under --objective time crashed in the solver: the days limit of
+    # its second solve summed no training phase, and HiGHS was handed `0 <= days`.
+    scenario = parse_scenario(
+        {
+            "name": "serve only", "as_of": "2025-11-27", "currency": "CNY",
+            "model": {"preset": "qwen3-235b-a22b"},
+            "phases": [{"name": "serve-cn", "kind": "serve", "data": "personal", "days": 365,
+                        "input_tokens_per_day": 4e10, "output_tokens_per_day": 8e9,
+                        "tpot_ms": 50, "precision": "int8", "site": "auto"}],
+        }
+    )  # fmt: skip
+    fastest = plan(scenario, catalog, objective="time").quote
+    cheapest = plan(scenario, catalog).quote
+    assert fastest.total == cheapest.total and not fastest.blocked
