@@ -86,9 +86,15 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
             if r.get("capacity_assumed")
             else ""
         )
+        # Both limits, when both bind: --max-devices is the one the user set.
+        also = (
+            f", more than --max-devices {_n(c.max_devices)}"
+            if c.max_devices and r["devices"] > c.max_devices
+            else ""
+        )
         return (
-            f"needs {_n(r['billed_devices'])} x {r['accelerator']}; {r['provider']} offers at most "
-            f"{_n(r['capacity_devices'])} ({r['instance']} {r['pricing']}){why}"
+            f"needs {_n(r['billed_devices'])} x {r['accelerator']}{also}; {r['provider']} offers "
+            f"at most {_n(r['capacity_devices'])} ({r['instance']} {r['pricing']}){why}"
         )
     cap = _n(c.max_devices or 0)
     return f"needs {_n(r['devices'])} x {r['accelerator']}, more than --max-devices {cap}"
