@@ -116,6 +116,7 @@ def placed_phase(
         provider=row["provider"],
         instance=row["instance"],
         devices=int(row["devices"]),
+        billed_devices=int(row.get("billed_devices") or row["devices"]),
         device_hours=float(row["devices"] * row["hours"]),
         wall_clock_days=float(row["hours"] / 24.0),
         start=window.start,

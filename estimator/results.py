@@ -52,6 +52,8 @@ class PhaseQuote(BaseModel):
     provider: str
     instance: str
     devices: int
+    billed_devices: int
+    """Devices paid for: whole instances or servers; `devices` of them do the work."""
     device_hours: float
     wall_clock_days: float
     start: date

@@ -315,3 +315,16 @@ def test_tensor_parallel_group_stays_in_one_instance(runner):
     pods = runner.invoke(app, [*later, "--provider", "runpod", "--strict", "--as-of", "2026-11-29"])
     assert pods.exit_code == 1
     assert "replica-spans-instances" in json.loads(pods.stdout)["findings"][0]["code"]
+
+
+def test_a_serve_estimate_says_how_many_devices_it_bills(runner):
+    # 15 replicas of TP2 work on 30 H100 but GCP bills whole 8-GPU instances: 32. Only the
+    # 30 were shown, beside a cost of 32 x 8,760 h x the hourly price.
+    args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--input-len", "2048", "--output-len", "512", "--tpot-ms", "30",
+            "--input-tokens-per-day", "4e9", "--output-tokens-per-day", "1e9", "--region", "sg",
+            "--pricing", "on_demand", "--format", "json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["billed_devices"] == 32 and out["devices"] == 30

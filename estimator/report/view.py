@@ -110,6 +110,9 @@ class PhaseView(_View):
     provider: str
     instance: str
     devices: int
+    billed_devices: int = Field(
+        description="Devices paid for: whole instances or servers; `devices` of them work."
+    )
     device_hours: float
     wall_clock_days: float
     start: date
@@ -259,6 +262,7 @@ def _phase(p: Any) -> PhaseView:
         provider=p.provider,
         instance=p.instance,
         devices=p.devices,
+        billed_devices=p.billed_devices,
         device_hours=sig(p.device_hours),
         wall_clock_days=sig(p.wall_clock_days),
         start=p.start,
@@ -324,6 +328,9 @@ class EstimateView(_View):
     offer: OfferUsed | None
     priced: bool
     devices: int
+    billed_devices: int = Field(
+        description="Devices paid for: whole instances or servers; `devices` of them work."
+    )
     device_hours: float
     wall_clock_days: float
     cost: float
@@ -387,6 +394,7 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         offer=p.offer,
         priced=p.priced,
         devices=p.devices,
+        billed_devices=p.billed_devices,
         device_hours=p.device_hours,
         wall_clock_days=p.wall_clock_days,
         cost=p.cost,
