@@ -81,7 +81,7 @@ def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[
     returns one of several equal optima, and which one followed rows the tie has nothing to do
     with: `--max-devices 1300`, which ruled nothing chosen in or out, moved split_auto's
     post-training from Virginia to Tokyo at the same total."""
-    loads = _loads(p)
+    loads: dict[Group, list[list[tuple[int, int, float]]]] | None = None  # only for a tie
     best = list(choice)
     cost, days = total(p, best), _training_days(p, best)
     for i, k in enumerate(choice):
@@ -93,6 +93,7 @@ def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[
             if not (_same(other.cost, mine.cost) and _same(other.days, mine.days)):
                 continue
             trial = [*best[:i], j, *best[i + 1 :]]
+            loads = _loads(p) if loads is None else loads
             if (
                 total(p, trial) <= cost + _TIE * abs(cost)
                 and _training_days(p, trial) <= days + _TIE * abs(days)
