@@ -80,7 +80,7 @@ def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[
     wherever the whole plan stays as cheap, as fast and within every capacity. The solver
     returns one of several equal optima, and which one followed rows the tie has nothing to do
     with: `--max-devices 1300`, which ruled nothing chosen in or out, moved split_auto's
-    post-training from Virginia to Tokyo at the same total."""
+    pretraining between Virginia and Tokyo at the same total."""
     loads: dict[Group, list[list[tuple[int, int, float]]]] | None = None  # only for a tie
     best = list(choice)
     cost, days = total(p, best), _training_days(p, best)
