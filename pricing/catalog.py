@@ -195,7 +195,7 @@ class Catalog:
         # Tables and dated views already worked out: a catalog never changes (`with_table`
         # makes a new one), and a plan asks for the same ones ~100 times (a polars query each).
         self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
-        self._digests: dict[tuple[str, str], str] = {}
+        self._digests: dict[str, str] = {}  # table name -> hash of its content
 
     # -- tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> pl.DataFrame:
@@ -220,12 +220,11 @@ class Catalog:
         figures they read are the same."""
         h = hashlib.sha256()
         for name in names:
-            key = ("digest", name)
-            if key not in self._digests:
+            if name not in self._digests:
                 # A null (bare, empty) is told apart from any string (quoted).
                 text = self.table(name).write_csv(quote_style="non_numeric", null_value="")
-                self._digests[key] = hashlib.sha256(text.encode()).hexdigest()
-            h.update(f"{name}\0{self._digests[key]}\0".encode())
+                self._digests[name] = hashlib.sha256(text.encode()).hexdigest()
+            h.update(f"{name}\0{self._digests[name]}\0".encode())
         return h.hexdigest()
 
     # -- lookups --------------------------------------------------------------------------------

@@ -374,13 +374,23 @@ def test_equal_placements_are_broken_by_the_ranking_not_by_unrelated_flags(catal
 
 
 def test_the_solver_takes_the_first_ranked_of_equal_optima():
-    from estimator.placement import Candidate, Problem, solve
+    from estimator.placement import Candidate, Capacity, Problem, _first_ranked, solve
 
     a, b = Candidate(cost=10.0, days=5.0, region="a"), Candidate(cost=10.0, days=5.0, region="b")
     dear = Candidate(cost=11.0, days=5.0, region="c")
+    window = [(date(2025, 1, 1), date(2025, 2, 1))]
     for order in ([a, b, dear], [b, a, dear]):
-        p = Problem([order], [(date(2025, 1, 1), date(2025, 2, 1))], training=frozenset({0}))
+        p = Problem([order], window, training=frozenset({0}))
         assert solve(p) == [0] and solve(p, "time") == [0]
+        # Whichever optimum the solver returns, the earlier-ranked equal one is taken ...
+        assert _first_ranked(p, [1], {}) == [0]
+        # ... but never a dearer one, nor a pinned phase moved.
+        assert _first_ranked(p, [2], {}) == [2] and _first_ranked(p, [1], {0: 1}) == [1]
+    # An equal candidate that would overfill a capacity shared with another phase stays out.
+    full = Candidate(cost=10.0, days=5.0, region="a", uses=((("fleet", "f"), 8.0),))
+    other = Candidate(cost=1.0, days=5.0, region="a", uses=((("fleet", "f"), 8.0),))
+    p = Problem([[full, b], [other]], window * 2, capacities={("fleet", "f"): Capacity(8.0)})
+    assert _first_ranked(p, [1, 0], {}) == [1, 0]
 
 
 def test_finishing_first_with_no_training_phase_plans(catalog):
