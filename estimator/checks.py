@@ -7,6 +7,7 @@ Each is a condition over the columns of `estimator.evaluate` and a message built
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -163,6 +164,19 @@ BLOCKING: tuple[Check, ...] = (
         ),
     ),
     Check(
+        "run-spans-pods",
+        "block",
+        "instance",
+        lambda c, p: _spans_pods() if _train(p) else pl.lit(False),
+        lambda r, c, p: (
+            f"a run on {counted(r['devices'], 'device')} spans "
+            f"{counted(math.ceil(r['devices'] / r['unit_devices']), 'instance')} of "
+            f"{r['instance']} ({counted(r['unit_devices'], 'device')} each; a server holds "
+            f"{r['scaleup_size']}): pods rented a GPU at a time have no cluster network between "
+            "them for tensor, pipeline and gradient traffic; choose whole servers (site.instance)"
+        ),
+    ),
+    Check(
         "latency-target-missed",
         "block",
         "latency",
@@ -265,6 +279,17 @@ def _users_far(c: Context, p: Phase) -> pl.Expr:
 def _where(p: Phase) -> str:
     users = p.users if isinstance(p, ServePhase) else ""
     return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
+
+
+def _spans_pods() -> pl.Expr:
+    """A training run over several instances that each hold less than a scale-up domain: pods
+    rented one GPU at a time on a marketplace, not servers on a cluster network (the serving
+    checks refuse them a replica across instances for the same reason)."""
+    unit = pl.col("unit_devices").cast(pl.Float64)
+    return (
+        (pl.col("devices").cast(pl.Float64) > unit)
+        & (unit < pl.col("scaleup_size").cast(pl.Float64))
+    ).fill_null(False)
 
 
 def _spot_message(r: dict[str, Any]) -> str:

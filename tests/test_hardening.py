@@ -363,3 +363,17 @@ def test_spot_where_no_spot_offer_exists_is_unpriced_not_a_crash(runner, region)
     found = {f["code"]: f["message"] for f in strict_json(out)["findings"]}
     assert code == 0 and "unpriced" in found
     assert found["spot-capacity"].startswith("spot capacity can be reclaimed")
+
+
+def test_training_is_not_spread_over_single_gpu_pods(runner):
+    # 2,048 one-GPU RunPod pods were priced as a cluster (TP1 PP8 DP256) although serving
+    # refuses the same pods a replica across instances (review6a #5).
+    pods = ["--region", "jp-tokyo", "--provider", "runpod", "--pricing", "on_demand"]
+    _, out, _ = run(runner, [*TRAIN, "--devices", "2048", *pods, "--format", "json"])
+    blocks = [f["code"] for f in strict_json(out)["findings"] if f["severity"] == "block"]
+    assert blocks == ["run-spans-pods"]
+    _, one, _ = run(runner, [*TRAIN, "--devices", "1", *pods, "--format", "json"])
+    assert not [f for f in strict_json(one)["findings"] if f["code"] == "run-spans-pods"]
+    # Left open, the estimate takes whole servers.
+    _, free, _ = run(runner, [*TRAIN, "--devices", "2048", "--format", "json"])
+    assert strict_json(free)["offer"]["instance"] != strict_json(out)["offer"]["instance"]
