@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from pydantic import BaseModel
 
-from estimator.context import Objective, prepare
+from estimator.context import OBJECTIVES, Objective, prepare
 from estimator.errors import ScenarioError
 from estimator.quoting import quote_context
 from estimator.results import Quote
 from estimator.scenario import Scenario
 from estimator.scenario_file import load_scenario, parse_scenario
-from pricing import Catalog, load_catalog
+from pricing import Catalog, CatalogError, load_catalog
+from pricing.catalog import as_date
 from pricing.errors import shown
 
 if TYPE_CHECKING:
@@ -34,26 +35,53 @@ ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
 
 def _scenario(s: ScenarioLike) -> Scenario:
-    """A scenario, a file path, or the parsed data of one (a dict, as a notebook builds it)."""
+    """A scenario, a file path, or the parsed data of one (a dict, as a notebook builds it).
+    A `Scenario` is checked again: its fields are frozen, but its lists are lists, and a phase
+    appended to one (a duplicate name, a transfer from nowhere) would otherwise reach the
+    planner unchecked."""
     if isinstance(s, Scenario):
-        return s
+        return s.with_changes()
     if isinstance(s, Mapping):
         return parse_scenario(s)
-    return load_scenario(s)
+    if isinstance(s, str | Path):
+        return load_scenario(s)
+    raise ScenarioError(
+        f"a scenario is a Scenario, a file path or a dict of its fields, not {type(s).__name__}"
+    )
+
+
+def _catalog(catalog: Catalog | str | Path | None) -> Catalog:
+    """The catalog given, the embedded one with a directory of CSV files merged over it (as
+    `load_catalog`), or the embedded one."""
+    if catalog is None or isinstance(catalog, str | Path):
+        return load_catalog(catalog)
+    if not isinstance(catalog, Catalog):
+        raise CatalogError(
+            f"a catalog is a Catalog (pricing.load_catalog) or a directory of CSV files, not "
+            f"{type(catalog).__name__}"
+        )
+    return catalog
 
 
 def _date(value: date | str | None, field: str) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
+    if value is None:
+        return None
     try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ScenarioError(f"'{shown(value)}' is not a date YYYY-MM-DD", field) from None
+        return as_date(value)
+    except CatalogError as e:
+        raise ScenarioError(str(e), field) from None
+
+
+def _objective(value: str) -> Objective:
+    if value not in OBJECTIVES:
+        raise ScenarioError(f"'{shown(value)}' is not an objective ({' or '.join(OBJECTIVES)})",
+                            "objective")  # fmt: skip
+    return value  # type: ignore[return-value]  # checked just above
 
 
 def plan(
     scenario: ScenarioLike,
-    catalog: Catalog | None = None,
+    catalog: Catalog | str | Path | None = None,
     *,
     objective: Objective = "cost",
     max_devices: int | None = None,
@@ -66,10 +94,10 @@ def plan(
 
     c = prepare(
         _scenario(scenario),
-        catalog if catalog is not None else load_catalog(),
+        _catalog(catalog),
         currency=currency,
         as_of=_date(as_of, "as_of"),
-        objective=objective,
+        objective=_objective(objective),
         max_devices=max_devices,
     )
     return place(c, top_k)
@@ -77,7 +105,7 @@ def plan(
 
 def quote(
     scenario: ScenarioLike,
-    catalog: Catalog | None = None,
+    catalog: Catalog | str | Path | None = None,
     *,
     currency: str | None = None,
     as_of: date | str | None = None,
@@ -85,7 +113,7 @@ def quote(
     """Price a scenario. Sites left to the planner are placed first (the cheapest allowed);
     `Quote.assumptions["placed_by_planner"]` then names those phases."""
     s = _scenario(scenario)
-    cat = catalog if catalog is not None else load_catalog()
+    cat = _catalog(catalog)
     if any(p.is_auto for p in s.phases):
         planned = plan(s, cat, currency=currency, as_of=as_of)
         q = planned.quote
@@ -125,7 +153,7 @@ class Comparison(BaseModel):
 
 def compare(
     scenarios: Sequence[ScenarioLike],
-    catalog: Catalog | None = None,
+    catalog: Catalog | str | Path | None = None,
     *,
     currency: str | None = None,
     as_of: date | str | None = None,
@@ -134,14 +162,14 @@ def compare(
     loaded = [_scenario(s) for s in scenarios]
     if len(loaded) < 2:
         raise ScenarioError("compare needs at least two scenarios")
-    cat = catalog if catalog is not None else load_catalog()
+    cat = _catalog(catalog)
     cur = currency or loaded[0].currency
     return Comparison(quotes=[quote(s, cat, currency=cur, as_of=as_of) for s in loaded])
 
 
 def percentiles(
     planned: Plan,
-    catalog: Catalog | None = None,
+    catalog: Catalog | str | Path | None = None,
     *,
     samples: int = 10_000,
     seed: int = 0,
@@ -152,27 +180,27 @@ def percentiles(
     from estimator.uncertainty import sample
 
     q = planned.quote
-    cat = catalog if catalog is not None else load_catalog()
+    cat = _catalog(catalog)
     c = prepare(planned.scenario, cat, currency=q.currency, as_of=q.as_of)
     return sample(c, q, samples, seed, progress)
 
 
 def sensitivity(
-    planned: Plan, catalog: Catalog | None = None, *, swing: float = 0.2
+    planned: Plan, catalog: Catalog | str | Path | None = None, *, swing: float = 0.2
 ) -> list[Swing]:
     """Each input from its low to its high, one at a time, sorted by how far the total moves
     (see `estimator.uncertainty.sensitivity`)."""
     from estimator.uncertainty import sensitivity as swings
 
     q = planned.quote
-    cat = catalog if catalog is not None else load_catalog()
+    cat = _catalog(catalog)
     return swings(prepare(planned.scenario, cat, currency=q.currency, as_of=q.as_of), q, swing)
 
 
 def sweep(
     scenario: ScenarioLike,
     grid: Mapping[str, Sequence[Any]],
-    catalog: Catalog | None = None,
+    catalog: Catalog | str | Path | None = None,
     *,
     currency: str | None = None,
     as_of: date | str | None = None,
@@ -188,7 +216,7 @@ def sweep(
 
     _check_grid(grid)
     base = _scenario(scenario)
-    cat = catalog if catalog is not None else load_catalog()
+    cat = _catalog(catalog)
     paths = list(grid)
     rows = []
     for values in itertools.product(*(grid[p] for p in paths)):

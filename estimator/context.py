@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
 import polars as pl
 
@@ -22,6 +22,7 @@ from estimator.scenario import AutoSite, Scenario, Site
 from pricing import Catalog, CatalogError, UnknownIdError
 
 Objective = Literal["cost", "time"]
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
 T = TypeVar("T")
 # Prices are extrapolated forward (with a stale-price warning) for planning dates up to this many
 # years past the newest catalog figure; beyond, a quote would be a guess and is refused.

@@ -12,7 +12,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -339,8 +339,9 @@ class Catalog:
             pl.col("source").alias("fx_source"),
         )
 
-    def rate(self, currency: str, as_of: date) -> FxRate:
+    def rate(self, currency: str, as_of: date | str) -> FxRate:
         """Units of `currency` per USD as of a date (the latest rate not after it)."""
+        as_of = as_date(as_of)
         all_fx = self._tables["fx"]
         rows = all_fx.filter(pl.col("currency") == currency)
         if rows.is_empty():
@@ -354,10 +355,28 @@ class Catalog:
         row = usable.row(-1, named=True)
         return FxRate(currency, row["per_usd"], row["as_of"], row["source"], row["peg"] == "yes")
 
-    def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date) -> float:
+    def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date | str) -> float:
+        """`amount` of `from_cur` in `to_cur` at the rates of a date (a `date` or YYYY-MM-DD)."""
+        if isinstance(amount, bool) or not isinstance(amount, int | float):
+            raise CatalogError(f"'{shown(amount)}' is not an amount (a number)")
+        as_of = as_date(as_of)
         if from_cur == to_cur:
             return amount
         return amount / self.rate(from_cur, as_of).per_usd * self.rate(to_cur, as_of).per_usd
+
+
+def as_date(value: object) -> date:
+    """A `date`, the day of a `datetime`, or an ISO string YYYY-MM-DD as a date."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise CatalogError(f"'{shown(value)}' is not a date YYYY-MM-DD")
 
 
 def stale_expr(today: date, col: str = "as_of") -> pl.Expr:

@@ -377,3 +377,36 @@ def test_training_is_not_spread_over_single_gpu_pods(runner):
     # Left open, the estimate takes whole servers.
     _, free, _ = run(runner, [*TRAIN, "--devices", "2048", "--format", "json"])
     assert strict_json(free)["offer"]["instance"] != strict_json(out)["offer"]["instance"]
+
+
+def test_library_inputs_are_coerced_or_refused_with_typed_errors(catalog):
+    # review6b #11-13: a raw polars error, a TypeError, an AttributeError, a RecursionError and a
+    # silently accepted objective, from documented inputs.
+    import datetime
+
+    from estimator import load_scenario, plan, quote
+    from estimator.errors import ScenarioError
+    from pricing import CatalogError
+
+    assert catalog.convert(100, "USD", "CNY", "2025-01-01") == catalog.convert(
+        100, "USD", "CNY", datetime.date(2025, 1, 1)
+    )
+    with pytest.raises(CatalogError, match="not an amount"):
+        catalog.convert("100", "USD", "CNY", "2025-01-01")  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match="not a date"):
+        catalog.convert(100, "USD", "CNY", "2025-13-01")
+    with pytest.raises(ScenarioError, match="not an objective"):
+        plan(AUTO, catalog, objective="money")  # type: ignore[arg-type]
+    for bad in (None, 5, [1, 2]):
+        with pytest.raises(ScenarioError, match="a scenario is"):
+            quote(bad, catalog)  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match="a catalog is"):
+        quote(SPLIT, 5)  # type: ignore[arg-type]
+    noon = quote(SPLIT, catalog, as_of=datetime.datetime(2025, 11, 27, 12))
+    assert noon.total == quote(SPLIT, catalog, as_of="2025-11-27").total
+    assert quote(SPLIT, str(DATA)).total == quote(SPLIT, catalog).total
+    # A Scenario's lists can be changed in place; the change is checked like a file's.
+    s = load_scenario(SPLIT)
+    s.phases.append(s.phases[0])
+    with pytest.raises(ScenarioError, match="unique"):
+        quote(s, catalog)

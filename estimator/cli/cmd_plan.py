@@ -98,10 +98,11 @@ def plan_cmd(
 
 
 def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
+    from estimator.context import OBJECTIVES
     from estimator.errors import ScenarioError
     from pricing.errors import shown
 
-    if objective not in ("cost", "time"):
+    if objective not in OBJECTIVES:
         raise ScenarioError(f"must be cost or time, got '{shown(objective)}'", "--objective")
     if max_devices is not None and max_devices <= 0:
         raise ScenarioError(f"must be positive, got {max_devices}", "--max-devices")
