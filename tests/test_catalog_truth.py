@@ -211,3 +211,15 @@ def test_examples_quote_on_the_new_catalog(catalog):
     for path in sorted(EXAMPLES.glob("*.toml")):
         q = quote(path, catalog)
         assert q.total > 0, path.name
+
+
+def test_cn_west_power_series_holds_tariffs_not_supply_prices(catalog):
+    # A quote uses the latest row on or before its date, so a wholesale supply price in the
+    # series would price every later cn-west quote (review6b #8).
+    rows = catalog.table("electricity").filter(pl.col("region") == "cn-west")
+    for tariff in rows["tariff"].to_list():
+        assert "coal" not in tariff.lower() and "supply" not in tariff.lower(), tariff
+    (latest,) = catalog.dated("electricity", date(2026, 11, 29)).filter(
+        pl.col("region") == "cn-west"
+    ).iter_rows(named=True)
+    assert latest["price_kwh"] == 0.4 and "domestic-chip" in latest["note"]
