@@ -157,7 +157,8 @@ def test_seed_regions_and_chips_are_covered(catalog):
     gulf = offers.filter(pl.col("region").is_in(["ae-uae", "ae-abudhabi", "qa-doha", "sa-dammam"]))
     assert set(gulf["evidence"]) >= {"listed", "sku"}
     ascend = offers.filter(pl.col("accelerator").is_in(["ascend-910b", "ascend-910c"]))
-    assert set(ascend["basis"]) == {"derived"}
+    # No Ascend card-hour is offered for rent: owned cost re-expressed per hour (review6b #1).
+    assert set(ascend["basis"]) == {"estimate"} and set(ascend["evidence"]) == {"sku"}
     assert catalog.accelerator("ascend-910b")["bf16_tflops"] == 280
 
 
@@ -219,7 +220,41 @@ def test_cn_west_power_series_holds_tariffs_not_supply_prices(catalog):
     rows = catalog.table("electricity").filter(pl.col("region") == "cn-west")
     for tariff in rows["tariff"].to_list():
         assert "coal" not in tariff.lower() and "supply" not in tariff.lower(), tariff
-    (latest,) = catalog.dated("electricity", date(2026, 11, 29)).filter(
-        pl.col("region") == "cn-west"
-    ).iter_rows(named=True)
+    (latest,) = (
+        catalog.dated("electricity", date(2026, 11, 29))
+        .filter(pl.col("region") == "cn-west")
+        .iter_rows(named=True)
+    )
     assert latest["price_kwh"] == 0.4 and "domestic-chip" in latest["note"]
+
+
+# This catalog's own files: a row computed from other rows cites their public sources instead.
+OWN_FILE = re.compile(
+    r"(?<![/\w])(" + "|".join(re.escape(t.file) for t in TABLES.values()) + r")\b"
+)
+
+
+def test_no_offer_cites_a_catalog_file_as_its_source():
+    assert OWN_FILE.search("derived from hardware.csv ascend-910c-cloudmatrix384")
+    assert not OWN_FILE.search("github:skypilot-org/skypilot-catalog catalogs/v8/aws/vms.csv")
+    with (DATA / "offers.csv").open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            assert not OWN_FILE.search(row["source"]), f"offers.csv:{line}: {row['source']}"
+
+
+def test_owned_cost_rows_are_not_offers_and_date_from_their_oldest_input(catalog):
+    derived = catalog.table("offers").filter(pl.col("provider") == "derived-owned")
+    assert derived.height == 4
+    hardware = catalog.table("hardware")
+    for row in derived.iter_rows(named=True):
+        assert row["evidence"] == "sku" and row["basis"] == "estimate", row
+        # Never younger than the server price it is computed from.
+        newest_price = hardware.filter(
+            (pl.col("accelerator") == row["accelerator"]) & (pl.col("as_of") <= date(2026, 11, 29))
+        )["as_of"].max()
+        assert row["as_of"] <= newest_price, row
+        assert "oldest" in row["note"]
+    # An auto site leaves them out (a fixed site naming them still gets them, flagged sku-only).
+    s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
+    placed = plan(s, catalog).quote.phases
+    assert all(p.offer is None or p.offer.provider != "derived-owned" for p in placed)
