@@ -258,3 +258,11 @@ def test_owned_cost_rows_are_not_offers_and_date_from_their_oldest_input(catalog
     s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
     placed = plan(s, catalog).quote.phases
     assert all(p.offer is None or p.offer.provider != "derived-owned" for p in placed)
+
+
+def test_skypilot_lambda_catalog_is_no_evidence_of_regional_capacity(catalog):
+    # SkyPilot's Lambda fetcher writes every instance type into every region of a fixed list
+    # (fetch_lambda_cloud.py, `for r in REGIONS`), so a row resting on it is a SKU at best.
+    lam = catalog.table("offers").filter(pl.col("provider") == "lambda")
+    assert lam.height and set(lam["evidence"]) == {"sku"}
+    assert all("fetch_lambda_cloud.py" in n for n in lam["note"].to_list())
