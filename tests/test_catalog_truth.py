@@ -266,3 +266,24 @@ def test_skypilot_lambda_catalog_is_no_evidence_of_regional_capacity(catalog):
     lam = catalog.table("offers").filter(pl.col("provider") == "lambda")
     assert lam.height and set(lam["evidence"]) == {"sku"}
     assert all("fetch_lambda_cloud.py" in n for n in lam["note"].to_list())
+
+
+def _owned_findings(runner, accelerator, day):
+    args = ["train", "--params", "7e9", "--tokens", "1e11", "--accelerator", accelerator,
+            "--devices", "64", "--region", "cn-east", "--pricing", "owned", "--as-of", day]  # fmt: skip
+    result = runner.invoke(app, args)
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("findings")]
+    return line
+
+
+def test_a100_h100_china_licence_starts_on_2022_08_26(runner, catalog):
+    # NVIDIA 8-K (filed 2022-08-31): licence requirement 'effective immediately' on 2022-08-26.
+    assert "not-purchasable" in _owned_findings(runner, "a100-80g", "2022-09-15")
+    assert "not-purchasable" not in _owned_findings(runner, "a100-80g", "2022-08-20")
+    supply = catalog.table("supply").filter(
+        pl.col("accelerator").is_in(["a100-80g", "a100-40g", "h100-sxm"])
+        & (pl.col("country") == "CN")
+    )
+    assert set(supply["effective_from"]) == {date(2022, 8, 26)}
+    rule = catalog.table("policies").filter(pl.col("id") == "us-export-2022-08-a100-h100-cn")
+    assert rule["effective_from"][0] == date(2022, 8, 26)
