@@ -268,9 +268,10 @@ def test_skypilot_lambda_catalog_is_no_evidence_of_regional_capacity(catalog):
     assert all("fetch_lambda_cloud.py" in n for n in lam["note"].to_list())
 
 
-def _owned_findings(runner, accelerator, day):
+def _owned_findings(runner, accelerator, day, *more):
     args = ["train", "--params", "7e9", "--tokens", "1e11", "--accelerator", accelerator,
-            "--devices", "64", "--region", "cn-east", "--pricing", "owned", "--as-of", day]  # fmt: skip
+            "--devices", "64", "--region", "cn-east", "--pricing", "owned",
+            "--as-of", day, *more]  # fmt: skip
     result = runner.invoke(app, args)
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("findings")]
     return line
@@ -287,3 +288,23 @@ def test_a100_h100_china_licence_starts_on_2022_08_26(runner, catalog):
     assert set(supply["effective_from"]) == {date(2022, 8, 26)}
     rule = catalog.table("policies").filter(pl.col("id") == "us-export-2022-08-a100-h100-cn")
     assert rule["effective_from"][0] == date(2022, 8, 26)
+
+
+def test_china_variants_cannot_be_bought_before_their_launch(runner, tmp_path):
+    # Give the tool a negotiated 2022 price (as a user's --catalog would), so supply decides.
+    header = (DATA / "hardware.csv").read_text(encoding="utf-8").splitlines()[0]
+    rows = [
+        f"my-{acc},{acc},8-GPU server,8,2000000,CNY,10200,5,0.05,CN,,,estimate,test row,"
+        "https://example.com/quote,2022-01-01"
+        for acc in ("h800", "a800")
+    ]
+    (tmp_path / "hardware.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+    def findings(acc, day):
+        return _owned_findings(runner, acc, day, "--catalog", str(tmp_path))
+
+    # H800 launched 2023-03-21 (Reuters), A800 2022-11-07 (NVIDIA to Reuters).
+    assert "not-purchasable" in findings("h800", "2022-11-15")
+    assert "not-purchasable" not in findings("h800", "2023-04-01")
+    assert "not-purchasable" in findings("a800", "2022-10-15")
+    assert "not-purchasable" not in findings("a800", "2022-12-01")
