@@ -308,3 +308,14 @@ def test_china_variants_cannot_be_bought_before_their_launch(runner, tmp_path):
     assert "not-purchasable" not in findings("h800", "2023-04-01")
     assert "not-purchasable" in findings("a800", "2022-10-15")
     assert "not-purchasable" not in findings("a800", "2022-12-01")
+
+
+def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
+    announced = date(2024, 3, 18)  # NVIDIA GTC 2024 keynote
+    supply = catalog.table("supply").filter(pl.col("accelerator") == "b200")
+    assert supply.height and (supply["effective_from"] >= announced).all()
+    rules = catalog.table("policies").filter(pl.col("accelerator") == "b200")
+    assert rules.height and (rules["effective_from"] >= announced).all()
+    # A multi-chip rule may start earlier, but none that names B200 may end before it existed.
+    named = catalog.table("policies").filter(pl.col("accelerator").str.contains("b200"))
+    assert (named["effective_to"].is_null() | (named["effective_to"] > announced)).all()
