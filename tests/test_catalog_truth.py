@@ -319,3 +319,18 @@ def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
     # A multi-chip rule may start earlier, but none that names B200 may end before it existed.
     named = catalog.table("policies").filter(pl.col("accelerator").str.contains("b200"))
     assert (named["effective_to"].is_null() | (named["effective_to"] > announced)).all()
+
+
+RETRIEVAL_DATE = re.compile(r"as_of (is|=) the (date|day) (it was |we )?read", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", ["offers", "hardware", "electricity", "transfer", "fx"])
+def test_no_price_is_dated_by_the_day_it_was_read(name):
+    # A retrieval date makes an undated figure look current for ever (review6b #5): date it by
+    # the earliest date its source allows and say the date is estimated.
+    assert RETRIEVAL_DATE.search("the index carries no date: as_of is the date it was read here")
+    with (DATA / TABLES[name].file).open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            assert not RETRIEVAL_DATE.search(row.get("note") or ""), f"{name}.csv:{line}"
+            if "DATE ESTIMATED" in (row.get("note") or ""):
+                assert "earliest" in row["note"], f"{name}.csv:{line}"
