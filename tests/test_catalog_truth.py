@@ -334,3 +334,10 @@ def test_no_price_is_dated_by_the_day_it_was_read(name):
             assert not RETRIEVAL_DATE.search(row.get("note") or ""), f"{name}.csv:{line}"
             if "DATE ESTIMATED" in (row.get("note") or ""):
                 assert "earliest" in row["note"], f"{name}.csv:{line}"
+
+
+def test_a_labs_accounting_assumption_is_not_rentable_capacity(catalog):
+    offers = catalog.table("offers").filter(pl.col("provider") == "cn-h800-rental")
+    (deepseek,) = offers.filter(pl.col("instance").str.contains("DeepSeek")).iter_rows(named=True)
+    assert deepseek["basis"] == "estimate" and deepseek["evidence"] == "sku"
+    assert deepseek["max_devices"] is None  # 2,048 was DeepSeek's own cluster
