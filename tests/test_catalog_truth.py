@@ -341,3 +341,17 @@ def test_a_labs_accounting_assumption_is_not_rentable_capacity(catalog):
     (deepseek,) = offers.filter(pl.col("instance").str.contains("DeepSeek")).iter_rows(named=True)
     assert deepseek["basis"] == "estimate" and deepseek["evidence"] == "sku"
     assert deepseek["max_devices"] is None  # 2,048 was DeepSeek's own cluster
+
+
+def test_no_resale_is_credited_for_parts_without_an_observed_market(catalog):
+    from estimator.market import resale_fraction
+
+    for age in (0.02, 1.0, 3.0):
+        values = resale_fraction(catalog, ["ascend-910b", "ascend-910c", "h100-sxm"], age)
+        got = dict(values.iter_rows())
+        assert got["ascend-910b"] == got["ascend-910c"] == 0.0, age
+        assert got["h100-sxm"] > 0
+    # A site that does not publish its method supports an estimate at most.
+    resale = catalog.table("resale")
+    seo = resale.filter(pl.col("source").str.contains("pseo", literal=True))
+    assert seo.height and set(seo["basis"]) == {"estimate"}
