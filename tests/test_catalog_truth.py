@@ -355,3 +355,17 @@ def test_no_resale_is_credited_for_parts_without_an_observed_market(catalog):
     resale = catalog.table("resale")
     seo = resale.filter(pl.col("source").str.contains("pseo", literal=True))
     assert seo.height and set(seo["basis"]) == {"estimate"}
+
+
+def test_the_december_2024_hbm_rule_is_dated_and_changes_no_verdict(catalog):
+    (rule,) = (
+        catalog.table("policies")
+        .filter(pl.col("id") == "us-export-2024-12-hbm-fdp-cn")
+        .iter_rows(named=True)
+    )
+    assert rule["effect"] == "info" and rule["effective_from"] == date(2024, 12, 2)
+    assert "89 FR 96790" in rule["source"] and "2024-28270" in rule["source"]
+    ascend = catalog.table("supply").filter(
+        pl.col("accelerator").str.starts_with("ascend") & pl.col("effective_to").is_null()
+    )
+    assert ascend.height and all("89 FR 96790" in n for n in ascend["note"].to_list())
