@@ -267,6 +267,16 @@ def _where(p: Phase) -> str:
     return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
 
 
+def _spot_message(r: dict[str, Any]) -> str:
+    top = r["price_high"] or r["price_per_device_hour"]
+    if top is None:  # no spot offer there: the phase is unpriced, and says so
+        return "spot capacity can be reclaimed at any time and its price moves: plan restarts"
+    return (
+        "spot capacity can be reclaimed at any time and its price moves (up to "
+        f"{top:g} {r['currency']} per device-hour in the catalog): plan restarts"
+    )
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
@@ -303,11 +313,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: pl.col("pricing") == "spot",
-        lambda r, c, p: (
-            "spot capacity can be reclaimed at any time and its price moves (up to "
-            f"{r['price_high'] or r['price_per_device_hour']:g} {r['currency']} per device-hour "
-            "in the catalog): plan restarts"
-        ),
+        lambda r, c, p: _spot_message(r),
         "offer_source",
     ),
     Check(

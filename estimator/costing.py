@@ -158,8 +158,16 @@ def transfer_hours(gigabytes: pl.Expr) -> pl.Expr:
 Component = Literal["compute", "capital", "resale", "hardware", "energy", "operations", "transfer"]
 
 
+def cents(amount: float) -> float:
+    """An amount billed, in whole cents: an invoice rounds each line, and its total is the sum
+    of its lines, so a total here is the same to the cent in the library, the CLI and a
+    spreadsheet summing the items."""
+    return round(amount + 0.0, 2)
+
+
 class LineItem(BaseModel):
-    """quantity x unit_price = billed_amount (in unit_currency) = amount (in the quote's)."""
+    """quantity x unit_price = billed_amount (in unit_currency) = amount (in the quote's), each
+    amount in whole cents (`cents`)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -209,8 +217,8 @@ def line_items(
                 unit_currency=row["energy_currency" if local else "currency"],
                 fx_per_usd=rate,
                 fx_as_of=as_of,
-                billed_amount=usd * rate,
-                amount=usd * per_usd,
+                billed_amount=cents(usd * rate),
+                amount=cents(usd * per_usd),
                 currency=currency,
             )
         )

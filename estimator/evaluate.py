@@ -146,7 +146,9 @@ def evaluate(
         costing.total_usd("alt_"),
         pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
-    return df.with_columns(findings.verdict(c, phase).alias("verdict"))
+    return df.with_columns(
+        findings.verdict(c, phase).alias("verdict"), findings.workable(c, phase).alias("workable")
+    )
 
 
 _OTHER = {"project": "amortised", "amortised": "project"}
@@ -319,16 +321,20 @@ def _replica_cap(c: Context) -> pl.Expr:
 
 
 def rank(df: pl.DataFrame, objective: Objective) -> pl.DataFrame:
-    """Allowed candidates first, then by the objective, then one tie-break."""
+    """Allowed candidates first, then those that could run the phase (`findings.workable`), then
+    by the objective, then one tie-break: nearest to a serving phase's users, then by name."""
     keys = (
         ["total_usd", "wall_clock_days"]
         if objective == "cost"
         else ["wall_clock_days", "total_usd"]
     )
+    near = ["rtt_ms"] if "rtt_ms" in df.columns else []
     return df.sort(
         [
             pl.col("verdict").is_not_null(),
+            ~pl.col("workable"),
             *keys,
+            *near,
             "provider",
             "region",
             "instance",

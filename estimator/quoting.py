@@ -28,7 +28,7 @@ from estimator.evaluate import (
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
 from estimator.options import OptionQuery, placeholder, select
-from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS
+from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.placement import Candidate, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
 from estimator.scenario import Site, TrainPhase
@@ -88,6 +88,8 @@ def placed_phase(
     """The quote of one phase at one evaluated option (a one-row frame, with line-item
     detail), its findings and its payments in time; `missing` says why a fixed site had no
     option to price."""
+    if isinstance(phase, TrainPhase):
+        chosen = described(chosen)
     row = chosen.row(0, named=True)
     priced = row["total_usd"] is not None
     view = c.scenario.accounting

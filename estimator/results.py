@@ -1,8 +1,9 @@
 """What a quote returns: `Quote`, its `PhaseQuote`s and the `OfferUsed` of each, with frames.
 
-Amounts are unrounded; totals and phase costs are `Money` (a float that knows its currency and
-prints in cents). The report layer rounds for display; the frames give the unrounded figures
-for scripts (`Quote.phases_frame()` and friends).
+Each line item's amount is in whole cents, as billed (`costing.cents`); totals and phase costs
+are their sums, as `Money` (a float that knows its currency and prints in cents), so a total is
+the same to the cent here and in every report. Physics figures (device-hours, days) are
+unrounded; the report layer rounds them for display.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ class Quote(BaseModel):
     (which offers, rates and dates were used).
 
     `total`, `total_other_view` and each phase's and transfer's `cost` are `Money` in
-    `currency`, unrounded; `print(q.total)` shows cents. Frames: `phases_frame()`,
-    `line_items_frame()` (also `to_polars()`), `transfers_frame()`, `cash_flow_frame()`.
+    `currency`, sums of line items in whole cents; `print(q.total)` shows them. Frames:
+    `phases_frame()`, `line_items_frame()` (also `to_polars()`), `transfers_frame()`,
+    `cash_flow_frame()`.
     """
 
     name: str
@@ -124,17 +126,17 @@ class Quote(BaseModel):
         ]
 
     def to_polars(self) -> pl.DataFrame:
-        """One row per line item (unrounded): the same as `line_items_frame()`."""
+        """One row per line item: the same as `line_items_frame()`."""
         return self.line_items_frame()
 
     def line_items_frame(self) -> pl.DataFrame:
-        """One row per line item: quantity x unit_price in unit_currency, and amount in the
-        quote's currency (unrounded)."""
+        """One row per line item: quantity x unit_price in unit_currency, billed_amount in it
+        and amount in the quote's currency (both in whole cents)."""
         return pl.DataFrame([i.model_dump() for i in self.line_items()], schema=_schema(LineItem))
 
     def phases_frame(self) -> pl.DataFrame:
         """One row per phase: where it runs, devices, device-hours, days, its window, cost and
-        cost in the other accounting view (unrounded)."""
+        cost in the other accounting view (sums of whole-cent items; the rest unrounded)."""
         rows = [
             {
                 **p.model_dump(exclude={"line_items", "offer", "physics"}),

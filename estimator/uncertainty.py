@@ -27,6 +27,7 @@ from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
 from estimator.options import OptionQuery, select
+from estimator.physics import LAYOUT_STEPS
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import TrainPhase
 from estimator.timeline import Window
@@ -37,8 +38,8 @@ DEFAULT_SWING = 0.2
 PERCENTILES = (0.1, 0.5, 0.9)
 # What a phase's cost steps with as the efficiency moves (its cost curve's step columns): the
 # devices billed (a resized fleet gains or loses whole instances or servers) and the training
-# layout.
-STEPS = ("billed_devices", "layout")
+# layout's numbers.
+STEPS = ("billed_devices", *LAYOUT_STEPS)
 # Verdicts under which a sample of a placed phase has no cost: at the drawn efficiency no fleet
 # of its replicas meets the latency target or holds the model (the evaluation then prices a
 # minimum fleet, a figure that means nothing). Such samples are counted, not priced. A missed

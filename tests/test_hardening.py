@@ -352,3 +352,14 @@ def test_a_huge_unknown_id_is_rejected_fast(runner):
     assert time.perf_counter() - start < 1 and len(str(err)) < 200
     code, _, message = run(runner, [*TRAIN, "--devices", "8", "--region", "y" * 1_000_000])
     assert code == 2 and len(message) < 500
+
+
+@pytest.mark.parametrize("region", ["cn-west", "my-johor"])
+def test_spot_where_no_spot_offer_exists_is_unpriced_not_a_crash(runner, region):
+    # The spot-capacity warning formatted the offer's price, which a region without a spot
+    # offer does not have: a traceback (review6a #1).
+    code, out, _ = run(runner, [*TRAIN, "--devices", "8", "--region", region, "--pricing", "spot",
+                                "--format", "json"])  # fmt: skip
+    found = {f["code"]: f["message"] for f in strict_json(out)["findings"]}
+    assert code == 0 and "unpriced" in found
+    assert found["spot-capacity"].startswith("spot capacity can be reclaimed")

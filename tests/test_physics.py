@@ -14,6 +14,7 @@ from estimator.errors import ScenarioError, UnknownIdError
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
+    described,
     resolve_model,
     serving_frame,
     training_frame,
@@ -28,7 +29,8 @@ def models(catalog: Catalog) -> dict[str, Any]:
 
 def train(cat: Catalog, model: Any, acc: str, tokens: float, **kw: Any) -> dict[str, Any]:
     frame = pl.DataFrame({"accelerator": [acc]})
-    return training_frame(cat, model, frame, TrainSettings(tokens=tokens, **kw)).row(0, named=True)
+    out = training_frame(cat, model, frame, TrainSettings(tokens=tokens, **kw))
+    return described(out).row(0, named=True)
 
 
 def serve(cat: Catalog, model: Any, acc: str, **kw: Any) -> dict[str, Any]:

@@ -16,9 +16,16 @@ from estimator.physics import formulas
 from estimator.physics.inputs import BYTES_PER_PARAM, PEAK_COLUMN, with_model
 from estimator.physics.model import ModelSpec, resolve_model
 from estimator.physics.serving import SERVING_COLUMNS, ServeSettings, serving_frame
-from estimator.physics.training import TRAINING_COLUMNS, TrainSettings, training_frame
+from estimator.physics.training import (
+    LAYOUT_STEPS,
+    TRAINING_COLUMNS,
+    TrainSettings,
+    described,
+    training_frame,
+)
 
 __all__ = [
+    "LAYOUT_STEPS",
     "PEAK_COLUMN",
     "SERVING_COLUMNS",
     "TRAINING_COLUMNS",
@@ -26,6 +33,7 @@ __all__ = [
     "ServeSettings",
     "TrainSettings",
     "checkpoint_bytes",
+    "described",
     "resolve_model",
     "serving_frame",
     "training_frame",

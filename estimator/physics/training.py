@@ -151,10 +151,10 @@ def training_frame(
         idle_devices=pl.col("_idle").cast(pl.Int64),
         expert_parallel=pl.col("ep"),
         virtual_stages=pl.col("vp").cast(pl.Int64),
-        recompute=_recompute_text(),
+        recompute_share=pl.col("rfull"),
+        context_parallel=pl.col("cp").cast(pl.Int64),
         bubble_fraction=pl.col("_bubble"),
         communication_share=pl.col("_comm") / pl.col("_t"),
-        layout=_layout_text(),
         fits=(
             pl.col("min_devices").is_not_null()
             & (pl.col("devices") >= pl.col("min_devices"))
@@ -169,16 +169,36 @@ def training_frame(
             & (pl.col("wall_clock_days") <= pl.col("deadline_days") * (1 + 1e-9))
         ),
     )
-    keep = [c for c in out.collect_schema().names() if c in given or c in TRAINING_COLUMNS]
+    kept = (*TRAINING_COLUMNS, *_LAYOUT_NUMBERS)
+    keep = [c for c in out.collect_schema().names() if c in given or c in kept]
     return collect(out.sort("_row").select(keep))
 
 
+# What a training layout is, as numbers: two rows with equal values have the same `layout` text
+# (with the device count and the global batch, which a cost curve's rows share).
+LAYOUT_STEPS = ("tensor_parallel", "pipeline_parallel", "virtual_stages", "data_parallel",
+                "expert_parallel", "idle_devices", "recompute_share")  # fmt: skip
+
+# The numbers `described` writes the layout from, kept beside TRAINING_COLUMNS. The text itself
+# is only made for rows that are shown: strings copied through a sweep's joins cost more than
+# all of its money (1.2 s of 5 s over 3M candidates).
+_LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens")
+
+
+def described(frame: pl.DataFrame) -> pl.DataFrame:
+    """A training physics frame (`training_frame`'s rows, evaluated or not) with its text
+    columns: `recompute` ('selective', 'full', 'full on N% of layers') and `layout`
+    ('TP8 PP16 (x4 interleaved) CP1 DP128 EP1, selective recompute, ...')."""
+    return frame.with_columns(recompute=_recompute_text(), layout=_layout_text())
+
+
 def _recompute_text() -> pl.Expr:
-    share = (pl.col("rfull") * 100).round(0).cast(pl.Int64)
+    rfull = pl.col("recompute_share")
+    share = (rfull * 100).round(0).cast(pl.Int64)
     return (
-        pl.when(pl.col("rfull") <= 0)
+        pl.when(rfull <= 0)
         .then(pl.lit("selective"))
-        .when(pl.col("rfull") >= 1)
+        .when(rfull >= 1)
         .then(pl.lit("full"))
         .otherwise(pl.format("full on {}% of layers", share))
     )
@@ -189,21 +209,21 @@ def _layout_text() -> pl.Expr:
     text = pl.format(
         "TP{} PP{} (x{} interleaved) CP{} DP{} EP{}, {} recompute, micro-batches of 1 sequence, "
         "global batch {}M tokens",
-        pl.col("tp"),
-        pl.col("pp"),
-        pl.col("vp").cast(pl.Int64),
-        pl.col("cp").cast(pl.Int64),
-        pl.col("dp").cast(pl.Int64),
-        pl.col("ep"),
+        pl.col("tensor_parallel"),
+        pl.col("pipeline_parallel"),
+        pl.col("virtual_stages"),
+        pl.col("context_parallel"),
+        pl.col("data_parallel"),
+        pl.col("expert_parallel"),
         _recompute_text(),
         (pl.col("global_batch_tokens") / 2**20).round(1),
     )
     idle = pl.format(
         "; {} of the {} devices idle (no whole replica fits them; their hours are billed)",
-        pl.col("_idle").cast(pl.Int64),
+        pl.col("idle_devices"),
         pl.col("devices"),
     )
-    return pl.when(pl.col("_idle") > 0).then(pl.concat_str(text, idle)).otherwise(text)
+    return pl.when(pl.col("idle_devices") > 0).then(pl.concat_str(text, idle)).otherwise(text)
 
 
 def _inputs(
