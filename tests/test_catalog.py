@@ -82,9 +82,11 @@ def test_offers_cover_abroad_and_home(catalog):
     assert set(offers["pricing"].unique()) >= {"on_demand", "spot", "reserved_1y", "reserved_3y"}
     home = offers.filter(pl.col("region").str.starts_with("cn-"))
     assert home.height > 0
-    # Ascend card-hours have no published rental price: any such row must say it is derived.
+    # Ascend card-hours have no published rental price: any such row is our estimate of owned
+    # cost per hour, and only a billing-SKU-like row (not an offer the planner picks by itself).
     ascend = offers.filter(pl.col("accelerator").str.starts_with("ascend"))
-    assert ascend.height > 0 and set(ascend["basis"]) == {"derived"}
+    assert ascend.height > 0 and set(ascend["basis"]) == {"estimate"}
+    assert set(ascend["evidence"]) == {"sku"}
 
 
 def test_hardware_covers_domestic_and_stockpiled(catalog):

@@ -157,7 +157,8 @@ def test_seed_regions_and_chips_are_covered(catalog):
     gulf = offers.filter(pl.col("region").is_in(["ae-uae", "ae-abudhabi", "qa-doha", "sa-dammam"]))
     assert set(gulf["evidence"]) >= {"listed", "sku"}
     ascend = offers.filter(pl.col("accelerator").is_in(["ascend-910b", "ascend-910c"]))
-    assert set(ascend["basis"]) == {"derived"}
+    # No Ascend card-hour is offered for rent: owned cost re-expressed per hour (review6b #1).
+    assert set(ascend["basis"]) == {"estimate"} and set(ascend["evidence"]) == {"sku"}
     assert catalog.accelerator("ascend-910b")["bf16_tflops"] == 280
 
 
@@ -211,3 +212,160 @@ def test_examples_quote_on_the_new_catalog(catalog):
     for path in sorted(EXAMPLES.glob("*.toml")):
         q = quote(path, catalog)
         assert q.total > 0, path.name
+
+
+def test_cn_west_power_series_holds_tariffs_not_supply_prices(catalog):
+    # A quote uses the latest row on or before its date, so a wholesale supply price in the
+    # series would price every later cn-west quote (review6b #8).
+    rows = catalog.table("electricity").filter(pl.col("region") == "cn-west")
+    for tariff in rows["tariff"].to_list():
+        assert "coal" not in tariff.lower() and "supply" not in tariff.lower(), tariff
+    (latest,) = (
+        catalog.dated("electricity", date(2026, 11, 29))
+        .filter(pl.col("region") == "cn-west")
+        .iter_rows(named=True)
+    )
+    assert latest["price_kwh"] == 0.4 and "domestic-chip" in latest["note"]
+
+
+# This catalog's own files: a row computed from other rows cites their public sources instead.
+OWN_FILE = re.compile(
+    r"(?<![/\w])(" + "|".join(re.escape(t.file) for t in TABLES.values()) + r")\b"
+)
+
+
+def test_no_offer_cites_a_catalog_file_as_its_source():
+    assert OWN_FILE.search("derived from hardware.csv ascend-910c-cloudmatrix384")
+    assert not OWN_FILE.search("github:skypilot-org/skypilot-catalog catalogs/v8/aws/vms.csv")
+    with (DATA / "offers.csv").open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            assert not OWN_FILE.search(row["source"]), f"offers.csv:{line}: {row['source']}"
+
+
+def test_owned_cost_rows_are_not_offers_and_date_from_their_oldest_input(catalog):
+    derived = catalog.table("offers").filter(pl.col("provider") == "derived-owned")
+    assert derived.height == 4
+    hardware = catalog.table("hardware")
+    for row in derived.iter_rows(named=True):
+        assert row["evidence"] == "sku" and row["basis"] == "estimate", row
+        # Never younger than the server price it is computed from.
+        newest_price = hardware.filter(
+            (pl.col("accelerator") == row["accelerator"]) & (pl.col("as_of") <= date(2026, 11, 29))
+        )["as_of"].max()
+        assert row["as_of"] <= newest_price, row
+        assert "oldest" in row["note"]
+    # An auto site leaves them out (a fixed site naming them still gets them, flagged sku-only).
+    s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
+    placed = plan(s, catalog).quote.phases
+    assert all(p.offer is None or p.offer.provider != "derived-owned" for p in placed)
+
+
+def test_skypilot_lambda_catalog_is_no_evidence_of_regional_capacity(catalog):
+    # SkyPilot's Lambda fetcher writes every instance type into every region of a fixed list
+    # (fetch_lambda_cloud.py, `for r in REGIONS`), so a row resting on it is a SKU at best.
+    lam = catalog.table("offers").filter(pl.col("provider") == "lambda")
+    assert lam.height and set(lam["evidence"]) == {"sku"}
+    assert all("fetch_lambda_cloud.py" in n for n in lam["note"].to_list())
+
+
+def _owned_findings(runner, accelerator, day, *more):
+    args = ["train", "--params", "7e9", "--tokens", "1e11", "--accelerator", accelerator,
+            "--devices", "64", "--region", "cn-east", "--pricing", "owned",
+            "--as-of", day, *more]  # fmt: skip
+    result = runner.invoke(app, args)
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("findings")]
+    return line
+
+
+def test_a100_h100_china_licence_starts_on_2022_08_26(runner, catalog):
+    # NVIDIA 8-K (filed 2022-08-31): licence requirement 'effective immediately' on 2022-08-26.
+    assert "not-purchasable" in _owned_findings(runner, "a100-80g", "2022-09-15")
+    assert "not-purchasable" not in _owned_findings(runner, "a100-80g", "2022-08-20")
+    supply = catalog.table("supply").filter(
+        pl.col("accelerator").is_in(["a100-80g", "a100-40g", "h100-sxm"])
+        & (pl.col("country") == "CN")
+    )
+    assert set(supply["effective_from"]) == {date(2022, 8, 26)}
+    rule = catalog.table("policies").filter(pl.col("id") == "us-export-2022-08-a100-h100-cn")
+    assert rule["effective_from"][0] == date(2022, 8, 26)
+
+
+def test_china_variants_cannot_be_bought_before_their_launch(runner, tmp_path):
+    # Give the tool a negotiated 2022 price (as a user's --catalog would), so supply decides.
+    header = (DATA / "hardware.csv").read_text(encoding="utf-8").splitlines()[0]
+    rows = [
+        f"my-{acc},{acc},8-GPU server,8,2000000,CNY,10200,5,0.05,CN,,,estimate,test row,"
+        "https://example.com/quote,2022-01-01"
+        for acc in ("h800", "a800")
+    ]
+    (tmp_path / "hardware.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+    def findings(acc, day):
+        return _owned_findings(runner, acc, day, "--catalog", str(tmp_path))
+
+    # H800 launched 2023-03-21 (Reuters), A800 2022-11-07 (NVIDIA to Reuters).
+    assert "not-purchasable" in findings("h800", "2022-11-15")
+    assert "not-purchasable" not in findings("h800", "2023-04-01")
+    assert "not-purchasable" in findings("a800", "2022-10-15")
+    assert "not-purchasable" not in findings("a800", "2022-12-01")
+
+
+def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
+    announced = date(2024, 3, 18)  # NVIDIA GTC 2024 keynote
+    supply = catalog.table("supply").filter(pl.col("accelerator") == "b200")
+    assert supply.height and (supply["effective_from"] >= announced).all()
+    rules = catalog.table("policies").filter(pl.col("accelerator") == "b200")
+    assert rules.height and (rules["effective_from"] >= announced).all()
+    # A multi-chip rule may start earlier, but none that names B200 may end before it existed.
+    named = catalog.table("policies").filter(pl.col("accelerator").str.contains("b200"))
+    assert (named["effective_to"].is_null() | (named["effective_to"] > announced)).all()
+
+
+RETRIEVAL_DATE = re.compile(r"as_of (is|=) the (date|day) (it was |we )?read", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", ["offers", "hardware", "electricity", "transfer", "fx"])
+def test_no_price_is_dated_by_the_day_it_was_read(name):
+    # A retrieval date makes an undated figure look current for ever (review6b #5): date it by
+    # the earliest date its source allows and say the date is estimated.
+    assert RETRIEVAL_DATE.search("the index carries no date: as_of is the date it was read here")
+    with (DATA / TABLES[name].file).open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            assert not RETRIEVAL_DATE.search(row.get("note") or ""), f"{name}.csv:{line}"
+            if "DATE ESTIMATED" in (row.get("note") or ""):
+                assert "earliest" in row["note"], f"{name}.csv:{line}"
+
+
+def test_a_labs_accounting_assumption_is_not_rentable_capacity(catalog):
+    offers = catalog.table("offers").filter(pl.col("provider") == "cn-h800-rental")
+    (deepseek,) = offers.filter(pl.col("instance").str.contains("DeepSeek")).iter_rows(named=True)
+    assert deepseek["basis"] == "estimate" and deepseek["evidence"] == "sku"
+    assert deepseek["max_devices"] is None  # 2,048 was DeepSeek's own cluster
+
+
+def test_no_resale_is_credited_for_parts_without_an_observed_market(catalog):
+    from estimator.market import resale_fraction
+
+    for age in (0.02, 1.0, 3.0):
+        values = resale_fraction(catalog, ["ascend-910b", "ascend-910c", "h100-sxm"], age)
+        got = dict(values.iter_rows())
+        assert got["ascend-910b"] == got["ascend-910c"] == 0.0, age
+        assert got["h100-sxm"] > 0
+    # A site that does not publish its method supports an estimate at most.
+    resale = catalog.table("resale")
+    seo = resale.filter(pl.col("source").str.contains("pseo", literal=True))
+    assert seo.height and set(seo["basis"]) == {"estimate"}
+
+
+def test_the_december_2024_hbm_rule_is_dated_and_changes_no_verdict(catalog):
+    (rule,) = (
+        catalog.table("policies")
+        .filter(pl.col("id") == "us-export-2024-12-hbm-fdp-cn")
+        .iter_rows(named=True)
+    )
+    assert rule["effect"] == "info" and rule["effective_from"] == date(2024, 12, 2)
+    assert "89 FR 96790" in rule["source"] and "2024-28270" in rule["source"]
+    ascend = catalog.table("supply").filter(
+        pl.col("accelerator").str.starts_with("ascend") & pl.col("effective_to").is_null()
+    )
+    assert ascend.height and all("89 FR 96790" in n for n in ascend["note"].to_list())

@@ -256,11 +256,13 @@ def test_cli_plan_samples_shock_sensitivity(runner):
 def test_new_block_never_lowers_the_optimum(catalog):
     """On an all-auto plan, a shock re-places phases over a subset of the same options."""
     data = _train_scenario(tokens=1e12, deadline_days=30)
-    # Abroad: rented H100 by the hour; at home: Ascend on a one-year term (dearer for a month).
+    # Abroad: rented H100 by the hour; at home: Ascend owned cost on a one-year term (dearer for
+    # a month; a sku-only row, so the site asks for it).
     data["phases"][0]["site"] = {
         "regions": ["jp-tokyo", "cn-west"],
         "accelerators": ["h100-sxm", "ascend-910b"],
         "pricing": ["on_demand", "contract"],
+        "evidence": ["listed", "reported", "sku"],
     }
     s = parse_scenario(data)
     result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2026-03-01"])
@@ -363,10 +365,15 @@ def test_a_cheaper_runner_up_under_the_time_objective_is_said_to_cost_less(catal
 
 
 def test_equal_placements_are_broken_by_the_ranking_not_by_unrelated_flags(catalog):
-    # split_auto's pretraining costs the same on Lambda B200 in Tokyo and in Virginia. The
-    # solver returned either, depending on rows the tie has nothing to do with: a
-    # --max-devices that rules nothing chosen in or out moved it. The ranking puts Tokyo first.
+    # split_auto's pretraining costs the same on Lambda B200 in Tokyo and in Virginia (one
+    # uniform list price; sku-only rows, so the site asks for them). The solver returned either,
+    # depending on rows the tie has nothing to do with: a --max-devices that rules nothing
+    # chosen in or out moved it. The ranking puts Tokyo first.
     scenario = load_scenario(EXAMPLES / "split_auto.toml")
+    site = {"regions": ["jp-tokyo", "us-east"], "evidence": ["listed", "reported", "sku"]}
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["phases"][0]["site"] = site
+    scenario = parse_scenario(data)
     plain = plan(scenario, catalog).quote
     capped = plan(scenario, catalog, max_devices=1300).quote
     where = [(p.name, p.region, p.accelerator) for p in plain.phases]
