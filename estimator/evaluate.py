@@ -146,7 +146,8 @@ def evaluate(
         costing.total_usd("alt_"),
         pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
-    return df.with_columns(findings.verdict(c, phase).alias("verdict"))
+    on = c.rules_date_until(w.end)
+    return df.with_columns(findings.verdict(c, phase, on).alias("verdict"))
 
 
 _OTHER = {"project": "amortised", "amortised": "project"}
