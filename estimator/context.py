@@ -114,7 +114,8 @@ def prepare(
             )
     listed = option_table(catalog, day)
     options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
-    options = with_supply(catalog, options, scenario.tenant_hq, day)
+    acquired = {f.name: f.acquired for f in scenario.fleet if f.acquired is not None}
+    options = with_supply(catalog, options, scenario.tenant_hq, day, acquired)
     latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
     for i, phase in enumerate(scenario.phases):
         _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")
