@@ -269,7 +269,8 @@ BLOCKING: tuple[Check, ...] = (
 
 def _missing_price(r: Row) -> str:
     """Which figure an unpriced option lacks, and the catalog table that would hold it."""
-    if r.get("option") == "owned" and r.get("electricity_price_kwh") is None:
+    # Hardware owned or bought pays for its energy: a fleet as much as a purchase.
+    if r.get("option") in ("owned", "fleet") and r.get("electricity_price_kwh") is None:
         return f"no electricity tariff for {r['region']} on that date (an electricity.csv row)"
     if r.get("energy_currency") is not None and r.get("energy_per_usd") is None:
         return f"no exchange rate for {r['energy_currency']} (an fx.csv row)"
