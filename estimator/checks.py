@@ -7,6 +7,7 @@ Each is a condition over the columns of `estimator.evaluate` and a message built
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -203,6 +204,19 @@ BLOCKING: tuple[Check, ...] = (
         ),
     ),
     Check(
+        "run-spans-pods",
+        "block",
+        "instance",
+        lambda c, p: _spans_pods() if _train(p) else pl.lit(False),
+        lambda r, c, p: (
+            f"a run on {counted(r['devices'], 'device')} spans "
+            f"{counted(math.ceil(r['devices'] / r['unit_devices']), 'instance')} of "
+            f"{r['instance']} ({counted(r['unit_devices'], 'device')} each; a server holds "
+            f"{r['scaleup_size']}): pods rented a GPU at a time have no cluster network between "
+            "them for tensor, pipeline and gradient traffic; choose whole servers (site.instance)"
+        ),
+    ),
+    Check(
         "latency-target-missed",
         "block",
         "latency",
@@ -304,6 +318,27 @@ def _where(p: Phase) -> str:
     return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
 
 
+def _spans_pods() -> pl.Expr:
+    """A training run over several instances that each hold less than a scale-up domain: pods
+    rented one GPU at a time on a marketplace, not servers on a cluster network (the serving
+    checks refuse them a replica across instances for the same reason)."""
+    unit = pl.col("unit_devices").cast(pl.Float64)
+    return (
+        (pl.col("devices").cast(pl.Float64) > unit)
+        & (unit < pl.col("scaleup_size").cast(pl.Float64))
+    ).fill_null(False)
+
+
+def _spot_message(r: dict[str, Any]) -> str:
+    top = r["price_high"] or r["price_per_device_hour"]
+    if top is None:  # no spot offer there: the phase is unpriced, and says so
+        return "spot capacity can be reclaimed at any time and its price moves: plan restarts"
+    return (
+        "spot capacity can be reclaimed at any time and its price moves (up to "
+        f"{top:g} {r['currency']} per device-hour in the catalog): plan restarts"
+    )
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
@@ -340,11 +375,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: pl.col("pricing") == "spot",
-        lambda r, c, p: (
-            "spot capacity can be reclaimed at any time and its price moves (up to "
-            f"{r['price_high'] or r['price_per_device_hour']:g} {r['currency']} per device-hour "
-            "in the catalog): plan restarts"
-        ),
+        lambda r, c, p: _spot_message(r),
         "offer_source",
     ),
     Check(

@@ -147,7 +147,10 @@ def evaluate(
         pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
     on = c.rules_date_until(w.end)
-    return df.with_columns(findings.verdict(c, phase, on).alias("verdict"))
+    return df.with_columns(
+        findings.verdict(c, phase, on).alias("verdict"),
+        findings.workable(c, phase).alias("workable"),
+    )
 
 
 _OTHER = {"project": "amortised", "amortised": "project"}
@@ -320,16 +323,20 @@ def _replica_cap(c: Context) -> pl.Expr:
 
 
 def rank(df: pl.DataFrame, objective: Objective) -> pl.DataFrame:
-    """Allowed candidates first, then by the objective, then one tie-break."""
+    """Allowed candidates first, then those that could run the phase (`findings.workable`), then
+    by the objective, then one tie-break: nearest to a serving phase's users, then by name."""
     keys = (
         ["total_usd", "wall_clock_days"]
         if objective == "cost"
         else ["wall_clock_days", "total_usd"]
     )
+    near = ["rtt_ms"] if "rtt_ms" in df.columns else []
     return df.sort(
         [
             pl.col("verdict").is_not_null(),
+            ~pl.col("workable"),
             *keys,
+            *near,
             "provider",
             "region",
             "instance",

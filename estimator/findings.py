@@ -18,7 +18,16 @@ from estimator import compliance
 from estimator.checks import ADVISORY, BLOCKING, BY_CODE, REASONS, Phase, Row, Severity
 from estimator.context import Context
 
-__all__ = ["REASONS", "Finding", "describe", "findings", "reason", "reason_expr", "verdict"]
+__all__ = [
+    "REASONS",
+    "Finding",
+    "describe",
+    "findings",
+    "reason",
+    "reason_expr",
+    "verdict",
+    "workable",
+]
 
 
 class Finding(BaseModel):
@@ -46,6 +55,19 @@ def verdict(c: Context, p: Phase, on: date | None = None) -> pl.Expr:
         expr = expr.when(check.when(c, p)).then(pl.lit(check.code))
     out: pl.Expr = expr.otherwise(pl.lit(None, pl.String))
     return out
+
+
+# Blocks that say an option cannot run the phase at all (as opposed to a rule or the market
+# forbidding or not supplying it).
+PHYSICAL = ("precision", "memory", "instance", "latency")
+
+
+def workable(c: Context, p: Phase) -> pl.Expr:
+    """Whether a candidate can run the phase, rules and the market aside: among options a rule
+    blocks alike (a quote of a site the law rules out), the one that would work is quoted, not
+    a cheaper one that could not hold the model."""
+    hits = [check.when(c, p).fill_null(False) for check in BLOCKING if check.reason in PHYSICAL]
+    return ~pl.any_horizontal(hits) if hits else pl.lit(True)
 
 
 def reason(code: str) -> str:

@@ -352,3 +352,28 @@ def test_a_huge_unknown_id_is_rejected_fast(runner):
     assert time.perf_counter() - start < 1 and len(str(err)) < 200
     code, _, message = run(runner, [*TRAIN, "--devices", "8", "--region", "y" * 1_000_000])
     assert code == 2 and len(message) < 500
+
+
+@pytest.mark.parametrize("region", ["cn-west", "my-johor"])
+def test_spot_where_no_spot_offer_exists_is_unpriced_not_a_crash(runner, region):
+    # The spot-capacity warning formatted the offer's price, which a region without a spot
+    # offer does not have: a traceback (review6a #1).
+    code, out, _ = run(runner, [*TRAIN, "--devices", "8", "--region", region, "--pricing", "spot",
+                                "--format", "json"])  # fmt: skip
+    found = {f["code"]: f["message"] for f in strict_json(out)["findings"]}
+    assert code == 0 and "unpriced" in found
+    assert found["spot-capacity"].startswith("spot capacity can be reclaimed")
+
+
+def test_training_is_not_spread_over_single_gpu_pods(runner):
+    # 2,048 one-GPU RunPod pods were priced as a cluster (TP1 PP8 DP256) although serving
+    # refuses the same pods a replica across instances (review6a #5).
+    pods = ["--region", "jp-tokyo", "--provider", "runpod", "--pricing", "on_demand"]
+    _, out, _ = run(runner, [*TRAIN, "--devices", "2048", *pods, "--format", "json"])
+    blocks = [f["code"] for f in strict_json(out)["findings"] if f["severity"] == "block"]
+    assert blocks == ["run-spans-pods"]
+    _, one, _ = run(runner, [*TRAIN, "--devices", "1", *pods, "--format", "json"])
+    assert not [f for f in strict_json(one)["findings"] if f["code"] == "run-spans-pods"]
+    # Left open, the estimate takes whole servers.
+    _, free, _ = run(runner, [*TRAIN, "--devices", "2048", "--format", "json"])
+    assert strict_json(free)["offer"]["instance"] != strict_json(out)["offer"]["instance"]

@@ -14,7 +14,7 @@ from estimator import load_scenario, parse_scenario, plan, quote
 from estimator.cli import app
 from estimator.context import prepare
 from estimator.errors import InfeasibleError
-from estimator.evaluate import evaluate
+from estimator.evaluate import evaluate, rank
 from estimator.options import OptionQuery, select
 from estimator.planner import Plan
 from estimator.shock import ShockResult, apply_shock
@@ -470,3 +470,36 @@ def test_a_max_devices_that_rules_out_every_option_is_named(catalog):
     # Only the provider's reported capacity was named, though the user's --max-devices binds.
     with pytest.raises(InfeasibleError, match=r"more than --max-devices 1,024"):
         plan(load_scenario(EXAMPLES / "split_auto.toml"), catalog, max_devices=1024)
+
+
+def test_a_blocked_site_is_quoted_on_an_option_that_could_run_it(catalog):
+    # all_abroad serves Chinese personal data from Tokyo: every option there is blocked by the
+    # rule. The cheapest of them (one-GPU RunPod pods) cannot even hold a 2-device replica; the
+    # quote priced it (3.5 M USD) and then blocked it for that too (review6a #3).
+    q = quote(EXAMPLES / "all_abroad.toml", catalog)
+    (serve,) = [p for p in q.phases if p.name == "serve"]
+    codes = {f.code for f in q.findings if f.phase == "serve" and f.severity == "block"}
+    assert "replica-spans-instances" not in codes and codes  # the rule still blocks it
+    assert serve.provider == "aws" and serve.devices >= 2
+
+
+def test_equal_costs_are_broken_by_the_round_trip_to_the_users():
+    # Lambda priced B200 alike in Tokyo and Virginia: European users were served from Tokyo
+    # (244 ms) rather than Virginia (89 ms) because "jp-tokyo" sorts first (review6a #10).
+    rows = pl.DataFrame(
+        {
+            "verdict": [None, None, None],
+            "workable": [True, True, True],
+            "total_usd": [10.0, 10.0, 11.0],
+            "wall_clock_days": [365.0] * 3,
+            "rtt_ms": [244.0, 89.0, 5.0],
+            "provider": ["lambda"] * 3,
+            "region": ["jp-tokyo", "us-east", "eu-west"],
+            "instance": ["8x"] * 3,
+            "pricing": ["on_demand"] * 3,
+            "option_id": [0, 1, 2],
+        }
+    )
+    assert rank(rows, "cost")["region"].to_list() == ["us-east", "jp-tokyo", "eu-west"]
+    # Training phases have no users: the tie-break falls through to the names.
+    assert rank(rows.drop("rtt_ms"), "cost")["region"].to_list()[:2] == ["jp-tokyo", "us-east"]
