@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import polars as pl
@@ -136,6 +137,45 @@ def _latency_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _fleet() -> pl.Expr:
+    return pl.col("option") == "fleet"
+
+
+def _bought() -> pl.Expr:
+    return (pl.col("option") == "owned") | _fleet()
+
+
+def _acquired(r: Row, c: Context) -> date | None:
+    """The `acquired` date of the fleet an evaluated row runs on."""
+    return next((f.acquired for f in c.scenario.fleet if f.name == r["instance"]), None)
+
+
+def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
+    if r["option"] == "fleet":
+        return (
+            f"the fleet '{r['instance']}' ({_n(r['capacity_devices'])} x {r['accelerator']}) "
+            f"was acquired on {_acquired(r, c)}, when {r['accelerator']} could not be bought "
+            f"new in {r['country']}: {r['supply_message']} Check its acquired date, or rent."
+        )
+    return (
+        f"{r['accelerator']} cannot be bought new in {r['country']} on {c.as_of}: "
+        f"{r['supply_message']} Use hardware you already have (a [[fleet]]) or rent."
+    )
+
+
+def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
+    start = c.as_of + timedelta(days=r["days_to_start"])
+    if r["option"] == "fleet":
+        return (
+            f"the fleet '{r['instance']}' is acquired on {_acquired(r, c)}; the phase starts on "
+            f"{start}, {r['lead_time_days'] - r['days_to_start']:,.0f} days before it exists"
+        )
+    return (
+        f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
+        f"order; the phase starts {r['days_to_start']:,} days after {c.as_of}"
+    )
+
+
 # In verdict order: a candidate is rejected for the first of these it fails (after the rules).
 BLOCKING: tuple[Check, ...] = (
     Check(
@@ -195,11 +235,9 @@ BLOCKING: tuple[Check, ...] = (
         "not-purchasable",
         "block",
         "supply",
-        lambda c, p: (pl.col("option") == "owned") & ~pl.col("purchasable").fill_null(True),
-        lambda r, c, p: (
-            f"{r['accelerator']} cannot be bought new in {r['country']} on {c.as_of}: "
-            f"{r['supply_message']} Use hardware you already have (a [[fleet]]) or rent."
-        ),
+        # Bought on the quote date, or a fleet on its `acquired` date (`market.with_supply`).
+        lambda c, p: _bought() & ~pl.col("purchasable").fill_null(True),
+        _not_purchasable_message,
         "supply_source",
     ),
     Check(
@@ -221,15 +259,13 @@ BLOCKING: tuple[Check, ...] = (
         "lead-time",
         "block",
         "lead time",
+        # The hardware is there `lead_time_days` after the quote date: a purchase's delivery
+        # (unless the phase may slip until it arrives), a fleet's acquisition.
         lambda c, p: (
-            pl.lit(p.name not in c.slip)
-            & (pl.col("option") == "owned")
+            ((pl.lit(p.name not in c.slip) & (pl.col("option") == "owned")) | _fleet())
             & (pl.col("days_to_start") < pl.col("lead_time_days")).fill_null(False)
         ),
-        lambda r, c, p: (
-            f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
-            f"order; the phase starts {r['days_to_start']:,} days after {c.as_of}"
-        ),
+        _lead_time_message,
         "supply_source",
     ),
     Check(
@@ -247,7 +283,8 @@ BLOCKING: tuple[Check, ...] = (
 
 def _missing_price(r: Row) -> str:
     """Which figure an unpriced option lacks, and the catalog table that would hold it."""
-    if r.get("option") == "owned" and r.get("electricity_price_kwh") is None:
+    # Hardware owned or bought pays for its energy: a fleet as much as a purchase.
+    if r.get("option") in ("owned", "fleet") and r.get("electricity_price_kwh") is None:
         return f"no electricity tariff for {r['region']} on that date (an electricity.csv row)"
     if r.get("energy_currency") is not None and r.get("energy_per_usd") is None:
         return f"no exchange rate for {r['energy_currency']} (an fx.csv row)"

@@ -55,6 +55,14 @@ class Context:
     def rules_date(self) -> date:
         return self.rules_on or self.as_of
 
+    def rules_date_until(self, end: date) -> date:
+        """The day a phase whose window ends on `end` (exclusive) is judged on. A later rules
+        day (a shock's) reaches only the phases still running on it: a phase over by then is
+        judged on the quote date, as without the shock."""
+        if self.rules_on is not None and end <= self.rules_on:
+            return self.as_of
+        return self.rules_date
+
     def where(self, path: str) -> str:
         return f"{self.scenario.source}: {path}"
 
@@ -107,7 +115,8 @@ def prepare(
             )
     listed = option_table(catalog, day)
     options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
-    options = with_supply(catalog, options, scenario.tenant_hq, day)
+    acquired = {f.name: f.acquired for f in scenario.fleet if f.acquired is not None}
+    options = with_supply(catalog, options, scenario.tenant_hq, day, acquired)
     latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
     for i, phase in enumerate(scenario.phases):
         _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")

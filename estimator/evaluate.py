@@ -146,8 +146,10 @@ def evaluate(
         costing.total_usd("alt_"),
         pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
+    on = c.rules_date_until(w.end)
     return df.with_columns(
-        findings.verdict(c, phase).alias("verdict"), findings.workable(c, phase).alias("workable")
+        findings.verdict(c, phase, on).alias("verdict"),
+        findings.workable(c, phase).alias("workable"),
     )
 
 

@@ -8,6 +8,7 @@ it fails (its *verdict*); a quote reports every check its chosen row meets, with
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -41,11 +42,13 @@ class Finding(BaseModel):
     source: str | None = None
 
 
-def verdict(c: Context, p: Phase) -> pl.Expr:
-    """The code of the first blocking fact of a candidate (`rule:<id>` for a rule), or null."""
+def verdict(c: Context, p: Phase, on: date | None = None) -> pl.Expr:
+    """The code of the first blocking fact of a candidate (`rule:<id>` for a rule), or null;
+    rules judged on `on` (default the context's rules day; see `Context.rules_date_until`)."""
+    day = on or c.rules_date
     rule = c.remembered(
-        "first_blocking_rule",
-        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), c.rules_date),
+        ("first_blocking_rule", day),
+        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), day),
     )
     expr: Any = pl.when(rule.is_not_null()).then(pl.lit("rule:") + rule)
     for check in BLOCKING:
@@ -88,20 +91,25 @@ def describe(code: str, row: Row, c: Context, p: Phase) -> str:
     return f"{BY_CODE[code].reason}: {BY_CODE[code].message(row, c, p)}"
 
 
-def findings(rows: pl.DataFrame, c: Context, p: Phase) -> list[list[Finding]]:
-    """Every finding of each evaluated row (a quote's chosen option, a plan's runner-up)."""
+def findings(
+    rows: pl.DataFrame, c: Context, p: Phase, on: date | None = None
+) -> list[list[Finding]]:
+    """Every finding of each evaluated row (a quote's chosen option, a plan's runner-up);
+    rules judged on `on`, as in `verdict`."""
+    day = on or c.rules_date
     checks = (*BLOCKING, *ADVISORY)
     hits = rows.select(
         [check.when(c, p).fill_null(False).alias(str(i)) for i, check in enumerate(checks)]
     )
     facts = rows.select(compliance.FACT_COLUMNS)
     policies = c.remembered(
-        "policies in force", lambda: compliance.in_force(c.catalog.table("policies"), c.rules_date)
+        ("policies in force", day),
+        lambda: compliance.in_force(c.catalog.table("policies"), day),
     )
     # The same few placements recur across a quote's phases: judge each set of facts once.
     rules = c.remembered(
-        ("rules", tuple(facts.iter_rows())),
-        lambda: compliance.matching_rules(facts, policies, c.rules_date),
+        ("rules", day, tuple(facts.iter_rows())),
+        lambda: compliance.matching_rules(facts, policies, day),
     )
     out = []
     for row, hit, matched in zip(rows.iter_rows(named=True), hits.iter_rows(), rules, strict=True):

@@ -2,9 +2,10 @@
 and the hardware a tenant already has.
 
 - `with_supply`: for bought hardware, the supply.csv row that applies (the most specific match
-  on accelerator, then country, then the buyer's headquarters, in force on the date):
-  purchasable or not, lead time, the most one buyer can get. A purchase with no lead time on
-  record takes defaults.csv `purchase_lead_time_days`.
+  on accelerator, then country, then the buyer's headquarters, in force on the date it is
+  bought: the quote date for a purchase, a fleet's `acquired` date for a fleet): purchasable or
+  not, lead time, the most one buyer can get. A purchase with no lead time on record takes
+  defaults.csv `purchase_lead_time_days`.
 - `resale_fraction`: what bought hardware fetches at the plan's end (resale.csv, interpolated
   by age; the accelerator's own curve, else the default '*').
 - `fleet_options`: each fleet of the scenario as an option (capital sunk, capacity = its
@@ -13,6 +14,7 @@ and the hardware a tenant already has.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from itertools import pairwise
 
@@ -31,20 +33,27 @@ SUPPLY_COLUMNS = (
 )
 
 
-def with_supply(catalog: Catalog, options: pl.DataFrame, tenant_hq: str, day: date) -> pl.DataFrame:
-    """`options` with SUPPLY_COLUMNS; null for anything not bought (rented, fleet)."""
+def with_supply(
+    catalog: Catalog,
+    options: pl.DataFrame,
+    tenant_hq: str,
+    day: date,
+    acquired: Mapping[str, date] | None = None,
+) -> pl.DataFrame:
+    """`options` with SUPPLY_COLUMNS for hardware bought: an owned option on `day` (the order),
+    a fleet on its `acquired` date (by fleet name) - the supply row in force when it was
+    bought. `lead_time_days` is how many days after `day` the hardware is there: a purchase's
+    lead time, or for a fleet the days to its acquisition (negative once it is owned). Null for
+    anything else (rented, a fleet without a date)."""
     rows = (
         catalog.table("supply")
-        .filter(
-            (pl.col("effective_from") <= day)
-            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > day))
-            & pl.col("tenant_hq").is_in(["*", tenant_hq])
-        )
+        .filter(pl.col("tenant_hq").is_in(["*", tenant_hq]))
         .select(
             pl.col("accelerator").alias("_acc"),
             pl.col("country").alias("_country"),
             pl.col("tenant_hq").alias("_tenant"),
             "effective_from",
+            "effective_to",
             (pl.col("purchasable") == "yes").alias("purchasable"),
             pl.col("lead_time_days").cast(pl.Float64),
             "max_devices_per_buyer",
@@ -53,8 +62,16 @@ def with_supply(catalog: Catalog, options: pl.DataFrame, tenant_hq: str, day: da
             pl.col("source").alias("supply_source"),
         )
     )
-    owned = options.filter(pl.col("option") == "owned").select(
-        "option_id", "accelerator", "country"
+    dated = dict(acquired or {})
+    owned = pl.col("option") == "owned"
+    fleet = (pl.col("option") == "fleet") & pl.col("instance").is_in(list(dated))
+    bought_on = (
+        pl.when(owned)
+        .then(pl.lit(day))
+        .otherwise(pl.col("instance").replace_strict(dated, default=None, return_dtype=pl.Date))
+    )
+    bought = options.filter(owned | fleet).select(
+        "option_id", "accelerator", "country", bought_on.alias("_on")
     )
     # Most specific first: an exact accelerator, then country, then headquarters, then newest.
     score = (
@@ -63,10 +80,12 @@ def with_supply(catalog: Catalog, options: pl.DataFrame, tenant_hq: str, day: da
         + (pl.col("_tenant") != "*").cast(pl.Int32)
     )
     best = (
-        owned.join(rows, how="cross")
+        bought.join(rows, how="cross")
         .filter(
             ((pl.col("_acc") == "*") | (pl.col("_acc") == pl.col("accelerator")))
             & ((pl.col("_country") == "*") | (pl.col("_country") == pl.col("country")))
+            & (pl.col("effective_from") <= pl.col("_on"))
+            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > pl.col("_on")))
         )
         .sort([score, pl.col("effective_from")], descending=True)
         .unique("option_id", keep="first")
@@ -76,11 +95,15 @@ def with_supply(catalog: Catalog, options: pl.DataFrame, tenant_hq: str, day: da
     out = options.drop([c for c in SUPPLY_COLUMNS if c in options.columns]).join(
         best, on="option_id", how="left"
     )
-    bought = pl.col("option") == "owned"
+    to_acquisition = pl.col("instance").replace_strict(dated, default=None, return_dtype=pl.Date)
     return out.with_columns(
         # No supply row: nothing forbids the purchase; it takes the default lead time.
-        pl.when(bought).then(pl.col("purchasable").fill_null(True)).alias("purchasable"),
-        pl.when(bought).then(pl.col("lead_time_days").fill_null(lead)).alias("lead_time_days"),
+        pl.when(owned | fleet).then(pl.col("purchasable").fill_null(True)).alias("purchasable"),
+        pl.when(owned)
+        .then(pl.col("lead_time_days").fill_null(lead))
+        .when(fleet)
+        .then((to_acquisition - pl.lit(day)).dt.total_days().cast(pl.Float64))
+        .alias("lead_time_days"),
     )
 
 

@@ -46,7 +46,9 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
     match = c.remembered(("candidates", site), lambda: select(c.options, OptionQuery.of(site)))
     if not match.is_empty():
         return match, None
-    what = "owned hardware" if site.pricing == "owned" else f"{site.pricing} offer"
+    what = {"owned": "owned hardware", "fleet": "server to cost the fleet on"}.get(
+        site.pricing, f"{site.pricing} offer"
+    )
     msg = f"no {what} for {site.accelerator} in {site.region}"
     if site.provider:
         msg += f" from {site.provider}"
@@ -64,9 +66,21 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
     return placeholder(c.options, site), msg
 
 
+def _price_table(site: Site) -> str:
+    """Where a site's price lives: a server's (owned, or the kind a fleet is costed on) in
+    hardware.csv, a rental's in offers.csv."""
+    return "hardware" if site.pricing in ("owned", "fleet") else "offers"
+
+
+def _row_of(phase: Phase) -> str:
+    assert isinstance(phase.site, Site)
+    table = _price_table(phase.site)
+    return f"{'a' if table == 'hardware' else 'an'} {table}.csv row"
+
+
 def _first_dated(c: Context, site: Site) -> date | None:
     """The earliest price of a site that only has prices dated after the quote."""
-    table = "hardware" if site.pricing == "owned" else "offers"
+    table = _price_table(site)
     rows = c.catalog.table(table).filter(
         (pl.col("accelerator") == site.accelerator)
         & (pl.col("as_of") > c.as_of)
@@ -99,11 +113,11 @@ def placed_phase(
     # Findings depend on the phase's fields and window but not its name, which only labels them.
     unnamed = c.remembered(
         ("findings", _fields(phase), row["option_id"], window),
-        lambda: findings.findings(chosen, c, phase)[0],
+        lambda: findings.findings(chosen, c, phase, c.rules_date_until(window.end))[0],
     )
     found = [f.model_copy(update={"phase": phase.name}) for f in unnamed]
     if missing:
-        why = f"{missing}: add a negotiated price with --catalog DIR (an offers.csv row)"
+        why = f"{missing}: add a negotiated price with --catalog DIR ({_row_of(phase)})"
         found = [
             f.model_copy(update={"message": why}) if f.code == "unpriced" else f for f in found
         ]

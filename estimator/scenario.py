@@ -93,7 +93,8 @@ class Fleet(_Strict):
     devices: Annotated[int, Range(1, MAX_DEVICES)]
     """How many devices the tenant owns."""
     acquired: date | None = None
-    """When it was bought (for its resale age at the plan's end)."""
+    """When it was bought: judged against supply.csv on that date (not-purchasable), and no
+    phase may use it before (lead-time). Without it, neither is checked."""
     book_value: Annotated[float, Range(0, 1e15)] | None = None
     """Its value in the scenario's currency (default: the catalog's server price), for
     operations."""

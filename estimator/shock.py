@@ -2,7 +2,10 @@
 
 A shock is NAME=YYYY-MM-DD (NAME from shocks.csv) or the path of a CSV of policy rows. The plan
 is made as usual (the headline). The shocked plan keeps the prices and rates of the plan's date
-and judges the rules on the shock's date, so the two differ only by the rule: the phases it
+and judges the rules on the shock's date, so the two differ only by the rule. The rule applies
+from its date: a phase whose window ends by then keeps the quote date's rules and is not affected
+(`Context.rules_date_until`); one running across the date or starting later is judged on it, and
+is blocked whole if the rule blocks it (a phase is not split). The phases it
 blocks are re-placed over every option their site allows (a fixed site becomes "auto"), and
 the report gives the extra cost and delay (a re-placed phase may wait for hardware ordered on
 the plan's date to arrive). For each re-placed phase it also gives what the best

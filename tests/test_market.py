@@ -97,6 +97,81 @@ site = { region = "cn-west", accelerator = "ascend-910b", pricing = "owned" }
     assert "lead-time" not in {f.code for f in later.findings}
 
 
+_ON_A_FLEET = """
+name = "on a fleet"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+[[fleet]]
+name = "stock"
+region = "{region}"
+accelerator = "{accelerator}"
+devices = 64
+{acquired}
+[model]
+preset = "llama-3.1-8b"
+[[phases]]
+name = "train"
+tokens = 1e11
+devices = 64
+{start}
+site = {{ region = "{region}", accelerator = "{accelerator}", pricing = "fleet" }}
+"""
+
+
+def _on_a_fleet(write, acquired=None, start=None, accelerator="h800", region="cn-east"):
+    text = _ON_A_FLEET.format(
+        region=region,
+        accelerator=accelerator,
+        acquired=f"acquired = {acquired}" if acquired else "",
+        start=f"start = {start}" if start else "",
+    )
+    return load_scenario(write("fleet.toml", text))
+
+
+def _blocks(q):
+    return {f.code: f.message for f in q.findings if f.severity == "block"}
+
+
+@pytest.mark.parametrize(
+    ("acquired", "blocked"),
+    [(None, False), ("2023-06-01", False), ("2023-10-22", False), ("2023-10-23", True),
+     ("2024-06-01", True)],
+)  # fmt: skip
+def test_a_fleet_bought_when_it_could_not_be_bought_is_blocked(catalog, write, acquired, blocked):
+    # supply.csv: H800 could be bought in China until 2023-10-23 (review6a #4: a fleet
+    # "acquired" in 2024 was used silently). The stockpile case is stock bought before that.
+    q = quote(_on_a_fleet(write, acquired), catalog)
+    assert ("not-purchasable" in _blocks(q)) == blocked
+    if blocked:
+        assert _blocks(q)["not-purchasable"].startswith(
+            f"the fleet 'stock' (64 x h800) was acquired on {acquired}, when h800 could not be "
+            "bought new in CN: H800 cannot be bought new in China since 2023-10-23"
+        )
+        f = next(f for f in q.findings if f.code == "not-purchasable")
+        assert f.source and "2023" in f.source  # the supply row's source
+    assert "lead-time" not in _blocks(q)
+
+
+def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
+    # Review6a #4: a fleet acquired on 2026-06-01 pretrained from 2025-11-27, before it existed.
+    ascend = {"accelerator": "ascend-910b", "region": "cn-west"}  # no supply rule in the way
+    early = quote(_on_a_fleet(write, "2026-06-01", **ascend), catalog)
+    assert _blocks(early) == {
+        "lead-time": "the fleet 'stock' is acquired on 2026-06-01; the phase starts on "
+        "2025-11-27, 186 days before it exists"
+    }
+    on_the_day = quote(_on_a_fleet(write, "2026-06-01", "2026-06-01", **ascend), catalog)
+    assert not _blocks(on_the_day)
+    # The planner never places a phase on a fleet it does not have yet.
+    data = _lab(fleet=10_000)
+    data["fleet"][0]["acquired"] = "2026-06-01"
+    placed = _phases(plan(parse_scenario(data), catalog).quote)
+    assert placed["pretrain"].pricing != "fleet"
+    owned = _phases(plan(parse_scenario(_lab(fleet=10_000)), catalog).quote)
+    assert owned["pretrain"].pricing == "fleet"
+
+
 def test_timeline_and_cash_flow_add_up(catalog):
     q = quote(EXAMPLES / "split_abroad_home.toml", catalog)
     placed = _phases(q)

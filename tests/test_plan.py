@@ -16,7 +16,8 @@ from estimator.context import prepare
 from estimator.errors import InfeasibleError
 from estimator.evaluate import evaluate, rank
 from estimator.options import OptionQuery, select
-from estimator.shock import apply_shock
+from estimator.planner import Plan
+from estimator.shock import ShockResult, apply_shock
 from estimator.uncertainty import sample, sensitivity
 from tests.conftest import EXAMPLES
 
@@ -185,6 +186,59 @@ def test_shock_replans_only_affected_phases(catalog):
     assert all(r.rule_cost >= -0.01 for r in result.replanned)
 
 
+def test_a_shock_applies_from_its_date(catalog):
+    """split_abroad_home: pretrain (H100 in Singapore) runs 2025-11-27 to 2026-03-27, then
+    serve-abroad (H100 in Singapore) to 2027-04-02 (review6a #2: every date gave one answer)."""
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    c = prepare(s, catalog)
+    windows = {p.name: (p.start, p.end) for p in quote(s, catalog).phases}
+    assert windows["pretrain"][1] == date(2026, 3, 27)
+    assert windows["serve-abroad"][1] == date(2027, 4, 2)
+
+    def shocked(day: str) -> ShockResult:
+        return apply_shock(c, [f"offshore-access-ends={day}"])
+
+    # Before the plan starts, or while pretraining runs: both phases abroad are re-placed
+    # (one running across the date is blocked whole: a phase is not split).
+    early, during = shocked("2025-10-01"), shocked("2026-03-01")
+    both = {"pretrain", "serve-abroad"}
+    assert {r.phase for r in early.replanned} == {r.phase for r in during.replanned} == both
+    assert early.judged_on == s.as_of and during.judged_on == date(2026, 3, 1)
+    # After pretraining ended, while serving runs: only serving moves; pretraining keeps its
+    # site, its findings and its cost, so the rule costs less.
+    late = shocked("2026-06-01")
+    assert [r.phase for r in late.replanned] == ["serve-abroad"]
+    before = {p.name: p for p in late.base.quote.phases}
+    after = {p.name: p for p in late.shocked.quote.phases}
+    assert (after["pretrain"].region, after["pretrain"].cost) == (
+        before["pretrain"].region,
+        before["pretrain"].cost,
+    )
+    assert after["serve-abroad"].country == "CN"
+    assert not any(f.severity == "block" for f in late.shocked.quote.findings)
+
+    def of_pretrain(r: Plan) -> list[tuple[str, str]]:
+        return [(f.code, f.message) for f in r.quote.findings if f.phase == "pretrain"]
+
+    assert of_pretrain(late.shocked) == of_pretrain(late.base)
+
+    def rule_cost(r: ShockResult) -> float:
+        return r.shocked.quote.total - r.unshocked.quote.total
+
+    assert 0 <= rule_cost(late) < rule_cost(during)
+    # On the day serving ends, or after: no phase is running, nothing is affected.
+    for day in ("2027-04-02", "2028-01-01"):
+        after_end = shocked(day)
+        assert after_end.replanned == [] and after_end.extra_cost == 0
+
+
+def test_cli_shock_after_the_plan_ends_affects_no_phase(runner):
+    args = ["plan", str(EXAMPLES / "split_abroad_home.toml")]
+    result = runner.invoke(app, [*args, "--shock", "offshore-access-ends=2028-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "the rule costs 0.00 CNY" in result.stdout and "no phase affected" in result.stdout
+
+
 def test_shock_that_leaves_no_option_is_infeasible(catalog):
     with pytest.raises(InfeasibleError, match="under offshore-access-ends=2026-03-01: no allowed"):
         apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
@@ -265,7 +319,8 @@ def test_new_block_never_lowers_the_optimum(catalog):
         "evidence": ["listed", "reported", "sku"],
     }
     s = parse_scenario(data)
-    result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2026-03-01"])
+    # A date inside the phase's 30 days (from 2025-11-27): a later one would not reach it.
+    result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2025-12-15"])
     assert result.replanned and result.shocked.quote.phases[0].country == "CN"
     assert result.extra_cost >= -0.005
     for r in result.replanned:

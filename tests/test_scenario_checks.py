@@ -312,3 +312,24 @@ def test_an_unpriced_owned_option_names_the_missing_tariff(catalog):
     q = quote(EXAMPLES / "split_abroad_home.toml", catalog, as_of="2024-06-01")
     (msg,) = [f.message for f in q.findings if f.code == "unpriced" and f.phase == "post-train"]
     assert "no electricity tariff for cn-west" in msg and "electricity.csv" in msg
+
+
+def test_an_unpriced_fleet_names_the_missing_tariff(runner):
+    # Review6a #11: on 2023-09-01 the H800 fleet has its server row (2023-03-01) but cn-east has
+    # no electricity tariff before 2024-01-01; the message asked for an offers.csv row. The
+    # owned Ascend servers have no hardware.csv row yet: that is the row to add, not an offer.
+    from tests.conftest import EXAMPLES
+
+    args = ["quote", str(EXAMPLES / "deepseek_domestic.toml"), "--as-of", "2023-09-01"]
+    code, out, _ = run(runner, [*args, "-f", "json"])
+    assert code == 0
+    unpriced = {
+        f["phase"]: f["message"] for f in json.loads(out)["findings"] if f["code"] == "unpriced"
+    }
+    for phase in ("pretrain", "post-train"):
+        assert unpriced[phase] == (
+            "no price for h800 in cn-east on 2023-09-01: no electricity tariff for cn-east on "
+            "that date (an electricity.csv row): add it with --catalog DIR"
+        )
+    assert "offers.csv" not in unpriced["serve"]
+    assert unpriced["serve"].endswith("--catalog DIR (a hardware.csv row)")
