@@ -407,7 +407,8 @@ def physics_summary(p: PhaseQuote) -> str:
         f"{_g(x['output_tokens_per_s_per_device'])} output tok/s/device ({mode}), "
         f"decode pool {_g(x['decode_tokens_per_s_per_device'])}, prefill pool "
         f"{_g(x['prefill_tokens_per_s_per_device'])} tok/s/device; batch {x['batch']:g}, TPOT "
-        f"{_g(x['tpot_ms'])} ms, {x['tensor_parallel']} devices per replica"
+        f"{_g(x['tpot_ms'])} ms, {x['tensor_parallel']} devices per replica; fleet sized for "
+        f"peak / average {_g(x['peak_to_average'])} at serving goodput {_g(x['serve_goodput'])}"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
@@ -328,3 +329,19 @@ def test_a_serve_estimate_says_how_many_devices_it_bills(runner):
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["billed_devices"] == 32 and out["devices"] == 30
+
+
+def test_serving_fleet_size_follows_from_the_figures_shown(runner):
+    # The fleet was derated by a serving goodput the output never showed, so the device count
+    # could not be worked out from it (review6a #12).
+    demand = ["--output-tokens-per-day", "1e9", "--input-tokens-per-day", "4e9"]
+    result = runner.invoke(app, [*SERVE, *demand, "--format", "json", "--as-of", "2025-11-27"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert 0 < d["serve_goodput"] <= 1
+    per_s = 1e9 * d["peak_to_average"] / 86_400
+    replicas = math.ceil(
+        per_s / d["output_tokens_per_s_per_device"] / d["serve_goodput"] / d["tensor_parallel"]
+    )
+    assert d["devices"] == replicas * d["tensor_parallel"]
+    assert "serving goodput" in d["assumptions"]["physics"]

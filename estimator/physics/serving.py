@@ -55,6 +55,7 @@ SERVING_COLUMNS = (
     "decode_efficiency_high",
     "prefill_mfu",
     "peak_to_average",
+    "serve_goodput",
     "fits",
     "within_instance",
     "meets_tpot",
