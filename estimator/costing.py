@@ -111,7 +111,8 @@ def _components(
         "capital": (servers, capex, "per_usd", bought & pl.lit(project)),
         "resale": (
             servers,
-            -capex * pl.col("resale_fraction"),
+            # 0 - x, not -x: nothing back (Ascend: no known market) is 0, not "-0".
+            0.0 - capex * pl.col("resale_fraction"),
             "per_usd",
             bought & pl.lit(project),
         ),

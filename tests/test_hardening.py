@@ -410,3 +410,14 @@ def test_library_inputs_are_coerced_or_refused_with_typed_errors(catalog):
     s.phases.append(s.phases[0])
     with pytest.raises(ScenarioError, match="unique"):
         quote(s, catalog)
+
+
+def test_nothing_back_at_resale_is_zero_not_minus_zero():
+    # Ascend has no known secondary market (the embedded resale.csv credits 0): the line read
+    # "-0 CNY".
+    from estimator import quote
+    from pricing import load_catalog
+
+    q = quote(SPLIT, load_catalog())
+    resale = [i for i in q.line_items() if i.component == "resale" and i.unit_price == 0]
+    assert resale and all(str(i.unit_price) == "0.0" for i in resale)
