@@ -259,15 +259,19 @@ def solve_batch(
 def replicas_for_demand() -> pl.Expr:
     """Replicas for the peak demand (tokens/day x peak_to_average / 86,400 s), derated by the
     serving goodput (restarts, deploys). Aggregated: output/s over the aggregated output rate
-    (the figure shown), scaled up when the demand has more input per output token than the
-    request shape; disaggregated: whole replicas of each pool at its own rate."""
+    (the figure shown, which includes each request's own prefill), plus the input the demand
+    has beyond the request shape's at the prefill rate (scaling the whole fleet by the input
+    ratio charged decode for it too: 584 devices where 236 + the extra prefill's ~160 do); a
+    demand with less input than the shape is not credited. Disaggregated: whole replicas of
+    each pool at its own rate."""
     pta = pl.col("peak_to_average")
     in_s = pl.col("input_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
     out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
     g, tp = pl.col("serve_goodput"), _f("tp")
     shape = pl.col("input_len") / pl.col("output_len")
-    heavier = pl.max_horizontal(pl.lit(1.0), in_s / (out_s * shape))
-    together = (out_s * heavier / pl.col("_aggregated_rate") / g / tp).ceil()
+    extra_in = (in_s - out_s * shape).clip(lower_bound=0.0)
+    work = out_s / pl.col("_aggregated_rate") + extra_in / pl.col("prefill_tokens_per_s_per_device")
+    together = (work / g / tp).ceil()
     prefill = (in_s / pl.col("prefill_tokens_per_s_per_device") / g / tp).ceil()
     decode = (out_s / pl.col("decode_tokens_per_s_per_device") / g / tp).ceil()
     split = prefill.clip(lower_bound=1.0) + decode.clip(lower_bound=1.0)
