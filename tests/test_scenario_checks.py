@@ -333,3 +333,13 @@ def test_an_unpriced_fleet_names_the_missing_tariff(runner):
         )
     assert "offers.csv" not in unpriced["serve"]
     assert unpriced["serve"].endswith("--catalog DIR (a hardware.csv row)")
+
+
+def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):
+    # 7e9 parameters in 80 layers of 8,192 (~64e9) was priced without a word (review6a nit 14).
+    base = ["train", "--tokens", "1e11", "--accelerator", "h100-sxm", "--devices", "8"]
+    code, _, err = run(runner, [*base, "--params", "7e9", "--layers", "80", "--hidden", "8192"])
+    assert code == 2 and "do not fit 80 layers" in err
+    # Llama 2 7B's own shape (6.74e9, 32 x 4096: 1.05x the rule) is fine.
+    code, _, _ = run(runner, [*base, "--params", "6.74e9", "--layers", "32", "--hidden", "4096"])
+    assert code == 0

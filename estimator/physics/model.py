@@ -200,6 +200,27 @@ def infer_shape(data: dict[str, Any], rule: ShapeRule) -> dict[str, Any]:
     return out
 
 
+# How far a dense model's parameters may be from 12 x layers x hidden^2 (attention 4 h^2 + an
+# MLP of 8 h^2) before its shape is taken for a mistake: embeddings and wider or narrower MLPs
+# move real models by well under this (Llama-3.1-70B 1.10x, Llama-3.2-1B 1.55x, Qwen2.5-0.5B
+# 2.1x with its large vocabulary).
+SHAPE_TOLERANCE = 3.0
+
+
+def _check_shape(m: ModelSpec) -> None:
+    """A custom dense model whose parameter count its layers and hidden size cannot hold: 7e9
+    parameters with 80 layers of 8,192 (~64e9) was priced without a word."""
+    if m.arch != "dense" or not m.layers or not m.hidden:
+        return
+    implied = 12.0 * m.layers * m.hidden**2
+    if not 1 / SHAPE_TOLERANCE <= m.total_params / implied <= SHAPE_TOLERANCE:
+        raise ValueError(
+            f"{m.total_params:.3g} parameters do not fit {m.layers} layers of hidden size "
+            f"{m.hidden} (about {implied:.3g} by 12 x layers x hidden^2): check total_params, "
+            "layers and hidden"
+        )
+
+
 def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) -> ModelSpec:
     """A ModelSpec from a models.csv preset (params in billions there), optionally with fields
     overridden, or from custom fields alone (`total_params`, `active_params` default = total);
@@ -227,7 +248,10 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
         for f in ARCH_FIELDS:  # the shape rule divides by these
             if data.get(f) is not None and data[f] < 1:
                 raise ValueError(f"{f} must be >= 1, got {data[f]}")
-        return ModelSpec(**infer_shape(data, ShapeRule.of(catalog)))
+        spec = ModelSpec(**infer_shape(data, ShapeRule.of(catalog)))
+        if preset is None:
+            _check_shape(spec)
+        return spec
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "model"
