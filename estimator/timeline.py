@@ -101,12 +101,18 @@ class Month(BaseModel):
 
 def monthly(payments: Sequence[Payment]) -> list[Month]:
     """Payments spread by day over calendar months, months in order; each month's amounts by
-    kind and its total (the sum of all months is the sum of the payments)."""
+    kind and its total. A payment's monthly parts are whole cents, the last month taking what
+    the others leave, so the months add up to the payments (whole-cent line items) exactly: a
+    cash flow rounded month by month drifted up to 0.12 USD from the total it spreads."""
     buckets: dict[str, dict[str, float]] = {}
     for pay in payments:
-        for month, share in _shares(pay.start, pay.end):
+        shares = _shares(pay.start, pay.end)
+        left = pay.amount
+        for i, (month, share) in enumerate(shares):
+            part = left if i == len(shares) - 1 else round(pay.amount * share, 2)
+            left = round(left - part, 2)
             row = buckets.setdefault(month, dict.fromkeys(KINDS, 0.0))
-            row[pay.kind] += pay.amount * share
+            row[pay.kind] += part
     return [
         Month(month=m, amounts=row, total=sum(row.values())) for m, row in sorted(buckets.items())
     ]
