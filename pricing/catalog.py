@@ -148,8 +148,14 @@ def _override_files(directory: Path) -> tuple[dict[str, tuple[Path, bytes]], lis
     for path in sorted(directory.glob("*.csv")):
         table = TABLES.get(path.stem)
         if table is None:
+            # Refused, not skipped: a misspelt override left out would quote list prices in
+            # place of the negotiated ones without a word.
             hint = suggest(path.stem, TABLES)
-            extra = f": did you mean '{hint}.csv'?" if hint else ""
+            extra = (
+                f": did you mean '{hint}.csv'?"
+                if hint
+                else f" (tables: {', '.join(sorted(TABLES))}; move other files elsewhere)"
+            )
             problems.append(Problem(str(path), None, None, f"not a catalog table{extra}"))
             continue
         if not path.resolve().is_relative_to(root):

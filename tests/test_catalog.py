@@ -171,6 +171,9 @@ def test_every_problem_reported_at_once(write):
 def test_unknown_table_file(write):
     msg = _override_error(write, OFFER_HEADER + GOOD_OFFER, name="offer.csv")
     assert "not a catalog table: did you mean 'offers.csv'?" in msg
+    # A file like no table: the tables are named (review6a nit 18).
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER, name="my_scratch_data.csv")
+    assert "not a catalog table (tables: accelerators, aliases," in msg
 
 
 def test_missing_override_directory(tmp_path):
