@@ -543,3 +543,18 @@ def test_a_figure_every_sample_shares_is_not_called_p100(runner):
     assert serve["P10 (CNY)"] == serve["P90 (CNY)"] == serve["quoted (CNY)"]
     assert serve["quoted at"] == "every sample"
     assert rows["pretrain"]["quoted at"].startswith("P")
+
+
+def test_a_quoted_figure_outside_every_sample_is_not_called_a_percentile():
+    # A spot price listed at its cheapest zone sat below every sample and read "P0", as if it
+    # were the bottom of the samples' range (review6a nit 13).
+    from estimator.report.tables import _rank
+    from estimator.report.view import PercentileView
+
+    def at(rank: float) -> str | None:
+        return _rank(PercentileView(name="x", p10=1.0, p50=2.0, p90=3.0, point=0.5,
+                                    point_rank=rank, unpriced=0.0))  # fmt: skip
+
+    assert at(0.0) == "below every sample"
+    assert at(1.0) == "at or above every sample"
+    assert at(0.499) == "P50"

@@ -224,6 +224,10 @@ def _rank(p: PercentileView) -> str | None:
         return None
     if p.p10 == p.p90 == p.point:
         return "every sample"
+    if p.point_rank <= 0.0 or p.point_rank >= 1.0:
+        # "P0" read as a percentile of the samples; the figure is outside all of them (a spot
+        # price listed at its cheapest zone).
+        return "below every sample" if p.point_rank <= 0.0 else "at or above every sample"
     return f"P{p.point_rank * 100:.0f}"
 
 
