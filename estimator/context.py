@@ -101,7 +101,10 @@ def prepare(
     except UnknownIdError as exc:
         raise ScenarioError(str(exc), f"{where}: model.preset") from None
     except ScenarioError as exc:
-        raise ScenarioError(exc.message, f"{where}: model") from None
+        # The field at fault where the model says it (a flag at the command line), else the model.
+        field = exc.location or "model"
+        field = field if field.startswith("model") else f"model.{field}"
+        raise ScenarioError(exc.message, f"{where}: {field}") from None
     for i, f in enumerate(scenario.fleet):
         _check_fleet(catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
     for i, phase in enumerate(scenario.phases):

@@ -101,18 +101,20 @@ class Month(BaseModel):
 
 def monthly(payments: Sequence[Payment]) -> list[Month]:
     """Payments spread by day over calendar months, months in order; each month's amounts by
-    kind and its total. A payment's monthly parts are whole cents, the last month taking what
-    the others leave, so the months add up to the payments (whole-cent line items) exactly: a
-    cash flow rounded month by month drifted up to 0.12 USD from the total it spreads."""
+    kind and its total. A payment's monthly parts are whole cents: the differences of its
+    running total rounded to cents, so each part is within a cent of its share and the months
+    add up to the payments (whole-cent line items) exactly. Rounded month by month, a cash
+    flow drifted up to 0.12 USD from the total it spreads."""
     buckets: dict[str, dict[str, float]] = {}
     for pay in payments:
         shares = _shares(pay.start, pay.end)
-        left = pay.amount
+        done, paid = 0.0, 0.0
         for i, (month, share) in enumerate(shares):
-            part = left if i == len(shares) - 1 else round(pay.amount * share, 2)
-            left = round(left - part, 2)
+            done = 1.0 if i == len(shares) - 1 else done + share
+            upto = round(pay.amount * done, 2)
             row = buckets.setdefault(month, dict.fromkeys(KINDS, 0.0))
-            row[pay.kind] += part
+            row[pay.kind] += round(upto - paid, 2)
+            paid = upto
     return [
         Month(month=m, amounts=row, total=sum(row.values())) for m, row in sorted(buckets.items())
     ]

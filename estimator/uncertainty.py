@@ -214,6 +214,11 @@ def sample(
         columns[placed[k].quoted.name] = cost
     del effs, prices
     points = {ph.quoted.name: ph.quoted.cost for ph in placed}
+    # The quoted figures are sums of whole-cent line items, the samples are not: a sample on
+    # the quoted placement is "at" it within half a cent an item (else a phase whose every
+    # sample is the quote ranked P0 when its cents rounded down).
+    slack = {ph.quoted.name: 0.005 * len(ph.quoted.line_items) for ph in placed}
+    slack["total"] = 0.005 * len(q.line_items())
     transfers = sum(t.cost for t in q.transfers)
     # A sample with an unpriced phase has no total (sum_horizontal would count it as 0).
     total = reduce(operator.add, [pl.col(name) for name in columns]) + transfers
@@ -228,7 +233,7 @@ def sample(
             for p in PERCENTILES
         ),
         *(
-            (pl.col(name) <= points[name] * (1 + 1e-12)).sum().alias(f"{name}|below")
+            (pl.col(name) <= points[name] * (1 + 1e-12) + slack[name]).sum().alias(f"{name}|below")
             for name in names
         ),
         *(pl.col(name).count().alias(f"{name}|priced") for name in names),

@@ -10,6 +10,7 @@ import csv
 import functools
 import hashlib
 import io
+import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -363,7 +364,7 @@ class Catalog:
 
     def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date | str) -> float:
         """`amount` of `from_cur` in `to_cur` at the rates of a date (a `date` or YYYY-MM-DD)."""
-        if isinstance(amount, bool) or not isinstance(amount, int | float):
+        if isinstance(amount, bool) or not isinstance(amount, numbers.Real):  # numpy's too
             raise CatalogError(f"'{shown(amount)}' is not an amount (a number)")
         as_of = as_date(as_of)
         if from_cur == to_cur:

@@ -391,6 +391,10 @@ def test_library_inputs_are_coerced_or_refused_with_typed_errors(catalog):
     assert catalog.convert(100, "USD", "CNY", "2025-01-01") == catalog.convert(
         100, "USD", "CNY", datetime.date(2025, 1, 1)
     )
+    np = pytest.importorskip("numpy")  # a notebook's amounts are often numpy numbers
+    assert catalog.convert(np.int64(100), "USD", "CNY", "2025-01-01") == catalog.convert(
+        100, "USD", "CNY", "2025-01-01"
+    )
     with pytest.raises(CatalogError, match="not an amount"):
         catalog.convert("100", "USD", "CNY", "2025-01-01")  # type: ignore[arg-type]
     with pytest.raises(CatalogError, match="not a date"):

@@ -385,3 +385,18 @@ def test_the_monthly_cash_flow_adds_up_to_the_total_to_the_cent():
         v = quote_view(q)
         total = v.total if q.accounting == "project" else v.total_other_view
         assert round(sum(m.total for m in v.cash_flow), 2) == total, path
+
+
+def test_a_small_payment_spread_over_months_keeps_each_part_within_a_cent_of_its_share():
+    # The last month took what cent-rounded months left: 0.07 over 13 months ended on -0.05
+    # (review6c #2).
+    from estimator.timeline import Payment, _shares, monthly
+
+    pay = Payment(kind="rent", amount=0.07, start=date(2025, 1, 15), end=date(2026, 1, 20))
+    months = monthly([pay])
+    shares = dict(_shares(pay.start, pay.end))
+    assert len(months) == 13
+    assert round(sum(m.amounts["rent"] for m in months), 2) == 0.07
+    for m in months:
+        assert m.amounts["rent"] >= 0
+        assert abs(m.amounts["rent"] - 0.07 * shares[m.month]) < 0.01 + 1e-12

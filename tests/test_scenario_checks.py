@@ -340,6 +340,10 @@ def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):
     base = ["train", "--tokens", "1e11", "--accelerator", "h100-sxm", "--devices", "8"]
     code, _, err = run(runner, [*base, "--params", "7e9", "--layers", "80", "--hidden", "8192"])
     assert code == 2 and "do not fit 80 layers" in err
+    assert err.startswith("error: --params:")  # not --model, which was not given
+    # A preset with a shape override that cannot hold it is refused too (review6c #3).
+    code, _, err = run(runner, [*base, "--model", "llama-3.1-70b", "--layers", "8"])
+    assert code == 2 and "do not fit 8 layers" in err
     # Llama 2 7B's own shape (6.74e9, 32 x 4096: 1.05x the rule) is fine.
     code, _, _ = run(runner, [*base, "--params", "6.74e9", "--layers", "32", "--hidden", "4096"])
     assert code == 0

@@ -226,3 +226,19 @@ def test_sensitivity_leaves_an_unpriced_end_blank_and_puts_it_first(catalog, wri
     assert json.loads(result.stdout)["swings"][0]["total_at_low"] is None
     result = runner.invoke(app, ["sensitivity", str(write("u.toml", TIGHT))])
     assert "A blank total: at that end" in result.stdout
+
+
+def test_samples_on_the_quoted_placement_rank_at_the_quote():
+    # The quote sums whole-cent items, the samples do not: a phase whose every sample is the
+    # quoted placement (serve-abroad of split_abroad_home: whole instances absorb every draw)
+    # ranked P0 when its cents rounded down (review6c #1).
+    from pricing import load_catalog
+
+    catalog = load_catalog()
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    q = quote(s, catalog)
+    stats = {p.name: p for p in sample(prepare(s, catalog), q, 2_000, seed=3)}
+    flat = [p for p in stats.values() if p.p10 == p.p90]
+    assert flat
+    for p in flat:
+        assert p.p10 == pytest.approx(p.point, abs=0.005 * 20) and p.point_rank == 1.0

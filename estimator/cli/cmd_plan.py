@@ -103,7 +103,9 @@ def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: i
     from pricing.errors import shown
 
     if objective not in OBJECTIVES:
-        raise ScenarioError(f"must be cost or time, got '{shown(objective)}'", "--objective")
+        raise ScenarioError(
+            f"must be {' or '.join(OBJECTIVES)}, got '{shown(objective)}'", "--objective"
+        )
     if max_devices is not None and max_devices <= 0:
         raise ScenarioError(f"must be positive, got {max_devices}", "--max-devices")
     if top_k < 1:

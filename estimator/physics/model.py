@@ -214,10 +214,11 @@ def _check_shape(m: ModelSpec) -> None:
         return
     implied = 12.0 * m.layers * m.hidden**2
     if not 1 / SHAPE_TOLERANCE <= m.total_params / implied <= SHAPE_TOLERANCE:
-        raise ValueError(
+        raise ScenarioError(
             f"{m.total_params:.3g} parameters do not fit {m.layers} layers of hidden size "
             f"{m.hidden} (about {implied:.3g} by 12 x layers x hidden^2): check total_params, "
-            "layers and hidden"
+            "layers and hidden",
+            "model.total_params",
         )
 
 
@@ -249,8 +250,8 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
             if data.get(f) is not None and data[f] < 1:
                 raise ValueError(f"{f} must be >= 1, got {data[f]}")
         spec = ModelSpec(**infer_shape(data, ShapeRule.of(catalog)))
-        if preset is None:
-            _check_shape(spec)
+        if preset is None or fields.get("layers") or fields.get("hidden"):
+            _check_shape(spec)  # a preset's own shape is its published one
         return spec
     except ValidationError as exc:
         err = exc.errors()[0]
