@@ -12,6 +12,7 @@ and is joined back onto the candidates.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -96,18 +97,21 @@ def evaluate(
     if isinstance(phase, ServePhase):
         if "rtt_ms" not in df.columns:
             df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
-        # The fleet: as given, else what the demand needs, else the smallest deployment (one
-        # replica; one of each pool when disaggregated).
+        # The fleet: as given, else what the demand needs, else the smallest deployment that
+        # bills no idle device: whole instances of whole replicas (one of each pool when
+        # disaggregated) at full load.
+        if not phase.devices:
+            df = _with_smallest_fleet(df)
         fleet = (
             pl.lit(float(phase.devices))
             if phase.devices
-            else pl.coalesce("devices_needed", "fleet_min_devices").cast(pl.Float64)
+            else pl.coalesce("devices_needed", "_smallest").cast(pl.Float64)
         )
         df = df.with_columns(
             devices=fleet,
             wall_clock_days=pl.lit(float(phase.days)),
             hours=pl.lit(phase.days * 24.0),
-        )
+        ).drop("_smallest", strict=False)
     else:
         df = df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
     w = window or _default_window(c, phase)
@@ -147,9 +151,47 @@ def evaluate(
         pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
     on = c.rules_date_until(w.end)
+    if isinstance(phase, ServePhase):
+        df = df.with_columns(usd_per_output_token=_per_output_token(phase))
     return df.with_columns(
         findings.verdict(c, phase, on).alias("verdict"),
         findings.workable(c, phase).alias("workable"),
+    )
+
+
+def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
+    """`_smallest`: the least common multiple of a deployment's smallest fleet and an
+    instance's devices (worked out once per distinct pair). One 4-device replica on an 8-GPU
+    instance billed 8 devices for the work of 4, which made a demand-less quote's price per
+    token twice what the instance can do."""
+    pairs = df.select(
+        pl.col("fleet_min_devices").cast(pl.Int64), pl.col("unit_devices").cast(pl.Int64)
+    )
+    distinct = pairs.unique().drop_nulls()
+    common = distinct.with_columns(
+        _smallest=pl.Series(
+            [math.lcm(a, b) if a > 0 and b > 0 else a for a, b in distinct.iter_rows()],
+            dtype=pl.Int64,
+        )
+    )
+    found = pairs.join(
+        common, on=["fleet_min_devices", "unit_devices"], how="left", maintain_order="left"
+    )
+    return df.with_columns(
+        _smallest=pl.coalesce(found["_smallest"], df["fleet_min_devices"].cast(pl.Int64))
+    )
+
+
+def _per_output_token(phase: ServePhase) -> pl.Expr:
+    """USD per output token of a serving option with no daily demand and no fleet size (one
+    replica at full load), else null. Such options serve different volumes for their cost, so
+    they are compared per token: by its total, one GPU serving a 70B model at batch 10 beat
+    a TP8 replica that serves tokens at an eighth of the price."""
+    if phase.devices:
+        return pl.lit(None, pl.Float64)
+    served = pl.col("output_tokens_per_s_per_device") * pl.col("devices") * pl.col("hours") * 3600.0
+    return pl.when(pl.col("devices_needed").is_null() & (served > 0)).then(
+        pl.col("total_usd") / served
     )
 
 
@@ -324,12 +366,10 @@ def _replica_cap(c: Context) -> pl.Expr:
 
 def rank(df: pl.DataFrame, objective: Objective) -> pl.DataFrame:
     """Allowed candidates first, then those that could run the phase (`findings.workable`), then
-    by the objective, then one tie-break: nearest to a serving phase's users, then by name."""
-    keys = (
-        ["total_usd", "wall_clock_days"]
-        if objective == "cost"
-        else ["wall_clock_days", "total_usd"]
-    )
+    by the objective (money per output token first for serving without a demand), then one
+    tie-break: nearest to a serving phase's users, then by name."""
+    money = [k for k in ("usd_per_output_token", "total_usd") if k in df.columns]
+    keys = [*money, "wall_clock_days"] if objective == "cost" else ["wall_clock_days", *money]
     near = ["rtt_ms"] if "rtt_ms" in df.columns else []
     return df.sort(
         [

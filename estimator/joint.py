@@ -28,7 +28,7 @@ MAX_CHOICES = 200
 _READ = frozenset(
     ("option_id", "total_usd", "wall_clock_days", "slip_days", "region", "billed_devices",
      "option", "instance", "capacity_devices", "provider", "accelerator", "pricing",
-     "max_devices_per_buyer", "country", "per_days")
+     "max_devices_per_buyer", "country", "per_days", "usd_per_output_token")
 )  # fmt: skip
 
 
@@ -58,6 +58,18 @@ def limits(rows: list[dict[str, Any]]) -> dict[Group, Capacity]:
     return out
 
 
+def _costs(rows: list[dict[str, Any]]) -> list[float]:
+    """What the solver minimises for a phase's candidates: their totals, or for serving with no
+    demand (one replica at full load, a volume that differs by option) their price per output
+    token times the most any of them serves, so that the cheapest per token is the cheapest
+    here too, at a figure of the size of the phase's totals."""
+    per = [r.get("usd_per_output_token") for r in rows]
+    if not rows or any(p is None for p in per):
+        return [float(r["total_usd"]) for r in rows]
+    volume = max(float(r["total_usd"]) / float(p) for r, p in zip(rows, per, strict=True) if p)
+    return [float(p) * volume for p in per]  # type: ignore[arg-type]  # none is None here
+
+
 def problem(
     c: Context, choices: dict[str, pl.DataFrame], windows: dict[str, Window]
 ) -> tuple[Problem, list[list[dict[str, Any]]]]:
@@ -76,13 +88,13 @@ def problem(
     cands = [
         [
             Candidate(
-                cost=float(r["total_usd"]),
+                cost=cost,
                 days=float(r["wall_clock_days"]) + r["slip_days"],
                 region=r["region"],
                 uses=capacity_of(r),
                 window=slipped(windows[name], r["slip_days"]),
             )
-            for r in phase_rows
+            for r, cost in zip(phase_rows, _costs(phase_rows), strict=True)
         ]
         for name, phase_rows in zip(names, rows, strict=True)
     ]

@@ -233,6 +233,12 @@ def _alternatives(
             verdict = "chosen"
         elif r["verdict"] is not None:
             verdict = "rejected: " + findings.describe(r["verdict"], r, c, phase)
+        elif _per_token(r) is not None and _per_token(best) is not None:
+            verdict = (
+                _why_not(c, phase, r, joint_)
+                if _per_token(r) < _per_token(best)  # type: ignore[operator]  # both floats
+                else _per_million(c, r, best)
+            )
         elif r["total_usd"] < best["total_usd"] and c.objective == "cost":
             verdict = _why_not(c, phase, r, joint_)
         else:
@@ -274,6 +280,21 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
         f"cheaper on its own, but the whole plan costs {extra:,.0f} {c.currency} more with it "
         "(transfers or capacity shared with other phases)"
     )
+
+
+def _per_token(r: dict[str, Any]) -> float | None:
+    """USD per output token of serving with no demand (`evaluate`), else None."""
+    value = r.get("usd_per_output_token")
+    return None if value is None else float(value)
+
+
+def _per_million(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
+    """How much more a runner-up costs per million output tokens (serving with no demand:
+    options serve different volumes, so their totals do not compare)."""
+    mine, chosen = r["usd_per_output_token"], best["usd_per_output_token"]
+    extra = (mine - chosen) * 1e6 * c.quote_per_usd
+    pct = (mine / chosen - 1) * 100 if chosen else 0.0
+    return f"costs {extra:,.2f} {c.currency} more per million output tokens ({pct:+.1f}%)"
 
 
 def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:

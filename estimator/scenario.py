@@ -270,7 +270,8 @@ class ServePhase(_Phase):
     days: Days
     """How long the service runs."""
     input_tokens_per_day: Tokens | None = None
-    """Daily prompt tokens (with output_tokens_per_day; without both, one replica at full load)."""
+    """Daily prompt tokens (with output_tokens_per_day; without both, whole instances of replicas
+    at full load, compared by price per output token)."""
     output_tokens_per_day: Tokens | None = None
     """Daily output tokens."""
     input_len: Length = 2048

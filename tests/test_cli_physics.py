@@ -170,7 +170,8 @@ def test_serve_three_rates(runner):
     expected = 1 / (2048 / 512 / dis["prefill_tokens_per_s_per_device"]
                     + 1 / dis["decode_tokens_per_s_per_device"])  # fmt: skip
     assert dis["output_tokens_per_s_per_device"] == pytest.approx(expected, rel=1e-6)
-    assert dis["devices"] == 4 and agg["devices"] == 2  # one replica of each pool
+    # With no demand: whole 8-GPU instances of 2-device replicas (one of each pool, twice).
+    assert dis["devices"] == agg["devices"] == agg["billed_devices"] == 8
     assert "decode pool" in agg["assumptions"]["physics"]
 
 
@@ -345,3 +346,16 @@ def test_serving_fleet_size_follows_from_the_figures_shown(runner):
     )
     assert d["devices"] == replicas * d["tensor_parallel"]
     assert "serving goodput" in d["assumptions"]["physics"]
+
+
+def test_serving_without_demand_takes_the_cheapest_per_token(runner):
+    # With no demand the fleet was one replica and options were ranked by its total: one H100
+    # at batch 10 won at 8.5 USD per million output tokens, where the same offer's 8-GPU
+    # instance serves them for about an eighth of that (review6a #9).
+    args = [*SERVE, "--output-len", "2048", "--region", "us-east", "--provider", "aws",
+            "--pricing", "on_demand", "--users", "us", "--as-of", "2025-11-27",
+            "-f", "json"]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    assert d["billed_devices"] == d["devices"]  # whole instances, no idle device billed
+    one = json.loads(runner.invoke(app, [*args, "--devices", "1"]).stdout)
+    assert d["cost_per_million_output_tokens"] < one["cost_per_million_output_tokens"] / 4

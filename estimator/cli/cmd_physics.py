@@ -269,8 +269,8 @@ def serve_cmd(
 
     prefill_tokens_per_s_per_device: a dedicated prefill pool (prompt tokens/s).
 
-    Without a daily demand the fleet is one replica at full load (one of each pool when
-    disaggregated)."""
+    Without a daily demand the fleet is whole instances of replicas at full load (of each pool
+    when disaggregated), and offers are compared by price per output token."""
     _estimate("serve", locals())
 
 
