@@ -510,3 +510,21 @@ def test_equal_costs_are_broken_by_the_round_trip_to_the_users():
     assert rank(rows, "cost")["region"].to_list() == ["us-east", "jp-tokyo", "eu-west"]
     # Training phases have no users: the tie-break falls through to the names.
     assert rank(rows.drop("rtt_ms"), "cost")["region"].to_list()[:2] == ["jp-tokyo", "us-east"]
+
+
+def test_a_plan_places_demandless_serving_by_price_per_token(catalog):
+    # Options serve different volumes with no demand: the plan takes the cheapest per output
+    # token and says how much more per million tokens the others cost (review6a #9).
+    data = {
+        "name": "serve only", "as_of": date(2025, 11, 27), "currency": "USD",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "serve", "kind": "serve", "data": "public", "users": "us",
+                    "days": 30, "input_len": 2048, "output_len": 2048, "tpot_ms": 50,
+                    "precision": "fp8", "site": "auto"}],
+    }  # fmt: skip
+    result = plan(parse_scenario(data), catalog, top_k=5)
+    (phase,) = result.phases
+    runners = [a for a in phase.alternatives[1:] if not a.verdict.startswith("rejected")]
+    assert runners and all("more per million output tokens" in a.verdict for a in runners)
+    chosen = result.quote.phases[0]
+    assert chosen.billed_devices == chosen.devices  # whole instances at full load
