@@ -164,7 +164,11 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
     counts = ", ".join(f"{r} {n:,}" for r, n in removed.items() if n) or "no options match"
     closest = ""
     if not scored.is_empty():
-        row = scored.row(0, named=True)
+        # The best-ranked option of the commonest reason: with a TPOT no option can meet, the
+        # first-ranked one (cheapest) was a pod blocked for its instance, not for latency.
+        top = max(removed, key=lambda r: removed[r])
+        why = findings.reason_expr(pl.col("verdict"))
+        row = scored.filter(why == top).row(0, named=True)
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
     raise InfeasibleError(
         f"no allowed placement among {scored.height:,} options ({counts}){closest}",

@@ -347,3 +347,12 @@ def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):
     # Llama 2 7B's own shape (6.74e9, 32 x 4096: 1.05x the rule) is fine.
     code, _, _ = run(runner, [*base, "--params", "6.74e9", "--layers", "32", "--hidden", "4096"])
     assert code == 0
+
+
+def test_no_allowed_placement_names_the_commonest_reason(runner):
+    # A 1 ms TPOT no option meets: "the best" was the cheapest option, a one-GPU pod blocked
+    # for its instance, although 45 of 50 options fail for latency (review6a nit 16).
+    args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm",
+            "--input-len", "2048", "--output-len", "512", "--tpot-ms", "1"]  # fmt: skip
+    code, _, err = run(runner, args)
+    assert code == 1 and "the best: latency:" in err
