@@ -183,10 +183,10 @@ def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def _per_output_token(phase: ServePhase) -> pl.Expr:
-    """USD per output token of a serving option with no daily demand and no fleet size (one
-    replica at full load), else null. Such options serve different volumes for their cost, so
-    they are compared per token: by its total, one GPU serving a 70B model at batch 10 beat
-    a TP8 replica that serves tokens at an eighth of the price."""
+    """USD per output token of a serving option with no daily demand and no fleet size (whole
+    instances of replicas at full load), else null. Such options serve different volumes for
+    their cost, so they are compared per token: by its total, one GPU serving a 70B model at
+    batch 10 beat a TP8 replica that serves tokens at an eighth of the price."""
     if phase.devices:
         return pl.lit(None, pl.Float64)
     served = pl.col("output_tokens_per_s_per_device") * pl.col("devices") * pl.col("hours") * 3600.0

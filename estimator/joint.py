@@ -60,7 +60,7 @@ def limits(rows: list[dict[str, Any]]) -> dict[Group, Capacity]:
 
 def _costs(rows: list[dict[str, Any]]) -> list[float]:
     """What the solver minimises for a phase's candidates: their totals, or for serving with no
-    demand (one replica at full load, a volume that differs by option) their price per output
+    demand (whole instances at full load, a volume that differs by option) their price per output
     token times the most any of them serves, so that the cheapest per token is the cheapest
     here too, at a figure of the size of the phase's totals."""
     per = [r.get("usd_per_output_token") for r in rows]
