@@ -12,7 +12,6 @@ and is joined back onto the candidates.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,7 @@ from estimator.physics import (
     store,
     training_frame,
 )
-from estimator.physics.inputs import supports
+from estimator.physics.inputs import supports, whole_instances
 from estimator.scenario import ServePhase, TrainPhase
 from estimator.timeline import Window, planned_days
 
@@ -164,22 +163,8 @@ def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
     instance's devices (worked out once per distinct pair). One 4-device replica on an 8-GPU
     instance billed 8 devices for the work of 4, which made a demand-less quote's price per
     token twice what the instance can do."""
-    pairs = df.select(
-        pl.col("fleet_min_devices").cast(pl.Int64), pl.col("unit_devices").cast(pl.Int64)
-    )
-    distinct = pairs.unique().drop_nulls()
-    common = distinct.with_columns(
-        _smallest=pl.Series(
-            [math.lcm(a, b) if a > 0 and b > 0 else a for a, b in distinct.iter_rows()],
-            dtype=pl.Int64,
-        )
-    )
-    found = pairs.join(
-        common, on=["fleet_min_devices", "unit_devices"], how="left", maintain_order="left"
-    )
-    return df.with_columns(
-        _smallest=pl.coalesce(found["_smallest"], df["fleet_min_devices"].cast(pl.Int64))
-    )
+    common = whole_instances(df, "fleet_min_devices", "unit_devices")
+    return df.with_columns(_smallest=pl.coalesce(common, df["fleet_min_devices"].cast(pl.Int64)))
 
 
 def _per_output_token(phase: ServePhase) -> pl.Expr:
