@@ -407,9 +407,18 @@ def physics_summary(p: PhaseQuote) -> str:
         f"{_g(x['output_tokens_per_s_per_device'])} output tok/s/device ({mode}), "
         f"decode pool {_g(x['decode_tokens_per_s_per_device'])}, prefill pool "
         f"{_g(x['prefill_tokens_per_s_per_device'])} tok/s/device; batch {x['batch']:g}, TPOT "
-        f"{_g(x['tpot_ms'])} ms, {x['tensor_parallel']} devices per replica; fleet sized for "
-        f"peak / average {_g(x['peak_to_average'])} at serving goodput {_g(x['serve_goodput'])}"
+        f"{_g(x['tpot_ms'])} ms, {x['tensor_parallel']} devices per replica; {_fleet_basis(p)}"
     )
+
+
+def _fleet_basis(p: PhaseQuote) -> str:
+    """What sized a serving fleet: the demand (its peak, derated by the serving goodput), or
+    nothing the figures say (a fleet size given, or whole instances at full load)."""
+    x = p.physics
+    goodput = f"serving goodput {_g(x['serve_goodput'])}"
+    if x.get("devices_needed") is None or x["devices_needed"] != p.devices:
+        return goodput
+    return f"fleet sized for peak / average {_g(x['peak_to_average'])} at {goodput}"
 
 
 def _g(x: float | None) -> str:

@@ -357,5 +357,7 @@ def test_serving_without_demand_takes_the_cheapest_per_token(runner):
             "-f", "json"]  # fmt: skip
     d = json.loads(runner.invoke(app, args).stdout)
     assert d["billed_devices"] == d["devices"]  # whole instances, no idle device billed
+    # No demand sized this fleet, and the assumptions do not say one did.
+    assert "fleet sized for" not in d["assumptions"]["physics"]
     one = json.loads(runner.invoke(app, [*args, "--devices", "1"]).stdout)
     assert d["cost_per_million_output_tokens"] < one["cost_per_million_output_tokens"] / 4
