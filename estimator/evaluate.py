@@ -99,12 +99,16 @@ def evaluate(
         # The fleet: as given, else what the demand needs, else the smallest deployment that
         # bills no idle device: whole instances of whole replicas (one of each pool when
         # disaggregated) at full load.
-        if not phase.devices:
+        # (Worked out only where some row has no demand: a demand's rows never read it.)
+        smallest = not phase.devices and df["devices_needed"].null_count() > 0
+        if smallest:
             df = _with_smallest_fleet(df)
         fleet = (
             pl.lit(float(phase.devices))
             if phase.devices
-            else pl.coalesce("devices_needed", "_smallest").cast(pl.Float64)
+            else pl.coalesce(
+                "devices_needed", "_smallest" if smallest else "fleet_min_devices"
+            ).cast(pl.Float64)
         )
         df = df.with_columns(
             devices=fleet,
