@@ -223,9 +223,9 @@ def physics_inputs(
     are solved in one pass (`presolve`)."""
     if isinstance(phase, TrainPhase):
         df = candidates
-        capacity = c.objective == "time" and c.max_devices and not phase.devices
-        if capacity and "devices" not in df.columns:  # finishing first: use all of it
-            df = df.with_columns(pl.lit(c.max_devices, pl.Int64).alias("devices"))
+        most = c.max_devices if c.objective == "time" and not phase.devices else None
+        if most and "devices" not in df.columns:  # finishing first: use all of it
+            df = df.with_columns(devices=_all_of_it(df, most))
         train = train_settings(phase)
         if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
             df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
@@ -235,6 +235,17 @@ def physics_inputs(
         return df, ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]], train
     df, serve = _serving_inputs(c, phase, candidates)
     return df, ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]], serve
+
+
+def _all_of_it(df: pl.DataFrame, max_devices: int) -> pl.Expr:
+    """The devices a training run finishing first takes: `--max-devices`, or less where the
+    option has less (an offer of stated size, a fleet), in whole instances of it."""
+    if "capacity_devices" not in df.columns:
+        return pl.lit(max_devices, pl.Int64)
+    most = pl.min_horizontal(pl.col("capacity_devices").fill_null(max_devices), max_devices)
+    unit = pl.col("unit_devices").cast(pl.Int64)
+    whole = (most // unit) * unit
+    return pl.when(whole >= unit).then(whole).otherwise(unit).cast(pl.Int64)
 
 
 def _serving_inputs(

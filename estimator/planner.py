@@ -80,6 +80,10 @@ class Plan(BaseModel):
 def place(c: Context, top_k: int = 3) -> Plan:
     """Place every auto phase of `c.scenario` jointly (`estimator.placement`), then quote the
     placed scenario."""
+    if c.objective == "time" and c.scenario.schedule != "earliest":
+        # The fastest plan is no faster if the phases after a training phase still wait for
+        # its deadline: each phase starts as soon as the one before it finishes.
+        c = replace(c, scenario=_earliest(c.scenario))
     auto = [(i, p) for i, p in enumerate(c.scenario.phases) if p.is_auto]
     if not auto:  # nothing to place: the scenario as given
         return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
@@ -134,6 +138,12 @@ def place(c: Context, top_k: int = 3) -> Plan:
     return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)
 
 
+def _earliest(scenario: Scenario) -> Scenario:
+    """`scenario` on the `earliest` schedule (validated again, its source kept)."""
+    data = scenario.model_dump(by_alias=True, exclude_none=True)
+    return parse_scenario({**data, "schedule": "earliest"}, scenario.source)
+
+
 def _options(c: Context, p: Phase) -> pl.DataFrame:
     if p.is_auto:
         return select(c.options, OptionQuery.of(p.site))
@@ -141,10 +151,11 @@ def _options(c: Context, p: Phase) -> pl.DataFrame:
 
 
 def _run_days(c: Context, frames: dict[str, pl.DataFrame]) -> dict[str, float | None]:
-    """How long each training phase without a deadline runs on its cheapest allowed option."""
+    """How long each training phase whose window is its run time (`timeline.needs_run_days`)
+    runs on its first-ranked option (cheapest, or fastest under the time objective)."""
     out: dict[str, float | None] = {}
     for p in c.scenario.phases:
-        if isinstance(p, TrainPhase) and p.deadline_days is None:
+        if timeline.needs_run_days(c.scenario, p):
             ranked = rank(evaluate(c, p, frames[p.name]), c.objective)
             out[p.name] = ranked["wall_clock_days"][0] if ranked.height else None
     return out

@@ -262,10 +262,11 @@ def _capacity_name(group: tuple[str, ...]) -> str:
 def _run_days(
     c: Context, options: dict[str, tuple[pl.DataFrame, str | None]]
 ) -> dict[str, float | None]:
-    """How long each training phase without a deadline runs at its site (its window)."""
+    """How long each training phase whose window is its run time (`timeline.needs_run_days`)
+    runs at its site."""
     out: dict[str, float | None] = {}
     for p in c.scenario.phases:
-        if isinstance(p, TrainPhase) and p.deadline_days is None:
+        if timeline.needs_run_days(c.scenario, p):
             first = rank(evaluate(c, p, options[p.name][0]), c.objective).row(0, named=True)
             out[p.name] = first["wall_clock_days"]
     return out

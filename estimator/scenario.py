@@ -51,6 +51,7 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Id = Annotated[str, Field(max_length=100)]
 MAX_LIST = 1000
 Recompute = Literal["none", "selective", "full"]
+Schedule = Literal["deadline", "earliest"]
 
 
 class _Strict(BaseModel):
@@ -356,6 +357,11 @@ class Scenario(_Strict):
     accounting: Accounting = "project"
     """project (what the plan commits: a purchase less its resale, a commitment's whole term) or
     amortised (the hours used)."""
+    schedule: Schedule = "deadline"
+    """deadline (a training phase with a deadline reserves the whole deadline; the phases after
+    it start when the deadline ends) or earliest (every training phase reserves only its run
+    time, so the phases after it start as soon as it finishes). `plan --objective time` places
+    with earliest."""
     _source: str = PrivateAttr(default="scenario")
 
     @field_validator("tenant_hq", "currency")

@@ -3,7 +3,8 @@
 A phase starts on its `start` date, right after the phase its `after` names, or by default:
 training phases one after another in file order from the scenario date, each serving phase when
 the last training phase before it ends. A phase occupies its planning window: a training phase
-with a deadline reserves the deadline (it may finish sooner), other phases their duration.
+with a deadline reserves the deadline (it may finish sooner; under the scenario's `earliest`
+schedule it reserves only its run time), other phases their duration.
 Hardware bought for a phase must arrive by its start; the plan's horizon is the last window's
 end, when bought hardware is resold.
 
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from estimator.scenario import Scenario, ServePhase, TrainPhase, predecessors
+from estimator.scenario import Scenario, Schedule, ServePhase, TrainPhase, predecessors
 
 Phase = TrainPhase | ServePhase
 
@@ -37,13 +38,21 @@ class Window:
         return float((self.end - self.start).days)
 
 
-def planned_days(phase: Phase, run_days: float | None) -> float:
-    """The days a phase reserves: its deadline, its serving period, or its run time."""
+def planned_days(phase: Phase, run_days: float | None, schedule: Schedule = "deadline") -> float:
+    """The days a phase reserves: its serving period; for training, its deadline (under the
+    `deadline` schedule, or while its run time is not known) or its run time."""
     if isinstance(phase, ServePhase):
         return phase.days
-    if phase.deadline_days is not None:
+    if phase.deadline_days is not None and (schedule == "deadline" or run_days is None):
         return phase.deadline_days
     return run_days if run_days is not None else 0.0
+
+
+def needs_run_days(scenario: Scenario, phase: Phase) -> bool:
+    """Whether `phase`'s window depends on how long it runs (so `windows` needs its run time)."""
+    return isinstance(phase, TrainPhase) and (
+        phase.deadline_days is None or scenario.schedule == "earliest"
+    )
 
 
 def windows(
@@ -51,7 +60,9 @@ def windows(
 ) -> dict[str, Window]:
     """Every phase's window from the timeline rules; `run_days` is each phase's run time where
     known (training phases without a deadline need it)."""
-    days = {p.name: planned_days(p, run_days.get(p.name)) for p in scenario.phases}
+    days = {
+        p.name: planned_days(p, run_days.get(p.name), scenario.schedule) for p in scenario.phases
+    }
     after = predecessors(scenario.phases)  # acyclic: the scenario checks it
     starts: dict[str, date] = {}
 

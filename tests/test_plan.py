@@ -528,3 +528,46 @@ def test_a_plan_places_demandless_serving_by_price_per_token(catalog):
     assert runners and all("more per million output tokens" in a.verdict for a in runners)
     chosen = result.quote.phases[0]
     assert chosen.billed_devices == chosen.devices  # whole instances at full load
+
+
+def test_the_time_objective_starts_each_phase_when_the_one_before_finishes(catalog):
+    # Under --objective time the pretraining ran 39 days, but the phases after it still waited
+    # for its 120-day deadline: the fastest plan ended the day the cheapest did, and it bought
+    # 4,096 Ascend 910C to post-train in 0.6 days inside a 14-day window (review6a #6).
+    scenario = load_scenario(AUTO)
+    cheap = plan(scenario, catalog, max_devices=4096)
+    fast = plan(scenario, catalog, objective="time", max_devices=4096)
+    assert cheap.scenario.schedule == "deadline" and fast.scenario.schedule == "earliest"
+    phases = {p.name: p for p in fast.quote.phases}
+    pre, post = phases["pretrain"], phases["post-train"]
+    assert pre.wall_clock_days < 100
+    assert abs((post.start - pre.start).days - pre.wall_clock_days) <= 1
+    assert abs((post.end - post.start).days - post.wall_clock_days) <= 1
+    assert phases["serve-cn"].start == post.end
+    assert max(p.end for p in fast.quote.phases) < max(p.end for p in cheap.quote.phases)
+    # The same schedule, asked for in the scenario, quotes the plan's placement as the plan did.
+    assert quote(fast.scenario, catalog).total == fast.quote.total
+
+
+def test_the_deadline_schedule_reserves_the_deadline_and_earliest_the_run(catalog):
+    data = _train_scenario(tokens=1e11, deadline_days=60)
+    data["phases"][0]["site"] = {"region": "us-east", "accelerator": "h100-sxm",
+                                 "pricing": "on_demand", "provider": "aws"}  # fmt: skip
+    data["phases"].append({"name": "next", "tokens": 1e9, "devices": 8,
+                           "site": data["phases"][0]["site"]})  # fmt: skip
+    reserved = quote(parse_scenario(data), catalog).phases
+    soonest = quote(parse_scenario({**data, "schedule": "earliest"}), catalog).phases
+    assert (reserved[1].start - reserved[0].start).days == 60
+    assert reserved[0].wall_clock_days < 59
+    assert soonest[1].start == soonest[0].end
+    assert abs((soonest[0].end - soonest[0].start).days - soonest[0].wall_clock_days) <= 1
+
+
+def test_finishing_first_takes_what_an_offer_of_stated_size_has(catalog):
+    # Under --objective time every option was asked for --max-devices, so an offer of stated
+    # size (a reported rental, trusted for 512 devices) could only be `capacity-short`.
+    data = _train_scenario(tokens=2e11, deadline_days=30, data="personal")
+    data["phases"][0]["site"] = {"regions": ["cn-east"], "accelerators": ["h100-sxm"],
+                                 "pricing": ["contract"]}  # fmt: skip
+    fast = plan(parse_scenario(data), catalog, objective="time", max_devices=4096).quote
+    assert fast.phases[0].devices == 512

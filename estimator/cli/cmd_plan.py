@@ -36,7 +36,14 @@ def plan_cmd(
             "(or lists of allowed regions...) are placed.",
         ),
     ],
-    objective: Annotated[str, typer.Option(help="cost or time.")] = "cost",
+    objective: Annotated[
+        str,
+        typer.Option(
+            help="cost or time (the fastest plan: each phase starts as soon as the one before "
+            "finishes; with --max-devices, training takes that many devices, or what an offer "
+            "or a fleet has where it has less)."
+        ),
+    ] = "cost",
     max_devices: Annotated[
         int | None, typer.Option(help="Most devices one phase can actually get.")
     ] = None,
