@@ -28,8 +28,11 @@ def billed_devices(devices: pl.Expr, unit_devices: pl.Expr) -> pl.Expr:
 
 
 def billed_hours(hours: pl.Expr, min_term_days: pl.Expr) -> pl.Expr:
-    """A commitment bills its whole term even when the work finishes sooner."""
-    return pl.max_horizontal(hours, min_term_days.cast(pl.Float64) * HOURS_PER_DAY)
+    """A commitment bills its whole term even when the work finishes sooner. Work of unknown
+    length (the physics could not run it: a precision the device lacks) bills nothing known:
+    null, not the term alone (`max_horizontal` skips nulls, and priced such work at 0)."""
+    term = pl.max_horizontal(hours, min_term_days.cast(pl.Float64) * HOURS_PER_DAY)
+    return pl.when(hours.is_not_null()).then(term)
 
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")
