@@ -116,7 +116,7 @@ def placed_phase(
     # Findings depend on the phase's fields and window but not its name, which only labels them.
     unnamed = c.remembered(
         ("findings", _fields(phase), row["option_id"], window),
-        lambda: findings.findings(chosen, c, phase, c.rules_date_until(window.end))[0],
+        lambda: findings.findings(chosen, c, phase, c.rules_span(window.start, window.end))[0],
     )
     found = [f.model_copy(update={"phase": phase.name}) for f in unnamed]
     if missing:
