@@ -386,3 +386,27 @@ def test_training_at_a_fixed_site_without_the_precision_is_blocked_not_a_traceba
     assert "memory-does-not-fit" not in blocks and "unpriced" not in blocks
     assert "not computed" in d["assumptions"]["physics"]
     assert runner.invoke(app, [*args, "--strict"]).exit_code == 1
+
+
+def test_serve_takes_the_request_shape_a_scenario_defaults_to(runner):
+    # serve required --input-len and --output-len while a scenario's phase defaults to 2048 /
+    # 512 (review7a nit 10); the flags' defaults are the scenario's.
+    from estimator.scenario import ServePhase
+
+    base = [a for a in SERVE if a not in ("--input-len", "2048", "--output-len", "512")]
+    shape = ["--input-len", str(ServePhase.model_fields["input_len"].default),
+             "--output-len", str(ServePhase.model_fields["output_len"].default)]  # fmt: skip
+    fmt = ["--format", "json", "--as-of", "2025-11-27"]
+    implied = runner.invoke(app, [*base, *fmt])
+    given = runner.invoke(app, [*base, *shape, *fmt])
+    assert implied.exit_code == 0, implied.output
+    assert implied.stdout == given.stdout
+
+
+def test_sensitivity_takes_as_of(runner):
+    from tests.conftest import EXAMPLES
+
+    path = str(EXAMPLES / "deepseek_domestic.toml")
+    out = runner.invoke(app, ["sensitivity", path, "--as-of", "2025-06-01", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["as_of"] == "2025-06-01"

@@ -195,8 +195,12 @@ def train_cmd(
 @clean_errors
 def serve_cmd(
     accelerator: Annotated[str, typer.Option(help="Accelerator id.")],
-    input_len: Annotated[int, typer.Option(help="Input tokens per request.")],
-    output_len: Annotated[int, typer.Option(help="Output tokens per request.")],
+    input_len: Annotated[
+        int, typer.Option(help="Input tokens per request (a scenario's default: 2048).")
+    ] = 2048,
+    output_len: Annotated[
+        int, typer.Option(help="Output tokens per request (a scenario's default: 512).")
+    ] = 512,
     model: ModelOpt = None,
     params: ParamsOpt = None,
     active_params: ActiveOpt = None,

@@ -229,6 +229,7 @@ class SwingView(_View):
 class SensitivityView(_View):
     schema_version: str = SCHEMA_VERSION
     name: str
+    as_of: date
     currency: str
     total: float
     swings: list[SwingView]
@@ -237,6 +238,7 @@ class SensitivityView(_View):
 def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
     return SensitivityView(
         name=q.name,
+        as_of=q.as_of,
         currency=q.currency,
         total=quote_view(q).total,
         swings=[

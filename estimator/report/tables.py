@@ -330,7 +330,7 @@ def sensitivity_table(v: SensitivityView) -> Table:
         }
         for s in v.swings
     ]
-    return Table(f"Sensitivity of {v.name}: total {spoken(v.total)} {cur}", rows)
+    return Table(f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}", rows)
 
 
 def _parts(v: ComparisonView) -> Rows:
