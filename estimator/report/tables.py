@@ -53,7 +53,8 @@ def tables(view: BaseModel) -> dict[str, Table]:
         out = quote_tables(view.quote)
         out.pop("uncertainty", None)
         title = "Placements — " + "; ".join(placement_summary(view))
-        out["placements"] = Table(title, placement_rows(view), ("provider", "days", "devices"))
+        optional = ("instance", "provider", "days", "devices")
+        out["placements"] = Table(title, placement_rows(view), optional)
         if view.uncertainty is not None:
             out["uncertainty"] = uncertainty_table(view.uncertainty, view.quote.currency)
         if view.shock is not None:
@@ -252,6 +253,8 @@ def placement_rows(d: PlanView) -> Rows:
             "region": a.region,
             "pricing": a.pricing,
             "provider": a.provider,
+            # Two offers of one provider, region and accelerator (p5en and p5e) differ here.
+            "instance": a.instance,
             "devices": a.devices,
             "days": a.wall_clock_days,
             f"cost ({cur})": None if a.cost is None else Cents(a.cost),
