@@ -361,3 +361,22 @@ def test_serving_without_demand_takes_the_cheapest_per_token(runner):
     assert "fleet sized for" not in d["assumptions"]["physics"]
     one = json.loads(runner.invoke(app, [*args, "--devices", "1"]).stdout)
     assert d["cost_per_million_output_tokens"] < one["cost_per_million_output_tokens"] / 4
+
+
+def test_demand_less_price_per_token_is_the_full_load_demand_price(runner):
+    # Without a demand the price per token divided by the fleet's raw rate, while a demand's
+    # fleet is derated by the serving goodput: a fleet at full load cost 0.26 USD/M one way and
+    # 0.27 the other (review7b n12).
+    args = [*SERVE, "--output-len", "2048", "--input-len", "2048", "--region", "us-east",
+            "--provider", "aws", "--pricing", "on_demand", "--users", "us",
+            "--as-of", "2025-11-27", "-f", "json"]  # fmt: skip
+    free = json.loads(runner.invoke(app, args).stdout)
+    capacity = free["output_tokens_per_s_per_device"] * free["serve_goodput"] * free["devices"]
+    per_day = f"{capacity * 86_400 * (1 - 1e-9):.10e}"  # just under: the same fleet
+    demand = ["--output-tokens-per-day", per_day, "--input-tokens-per-day", per_day,
+              "--peak-to-average", "1"]  # fmt: skip
+    full = json.loads(runner.invoke(app, [*args, *demand]).stdout)
+    assert full["devices"] == free["devices"] and full["cost"] == free["cost"]
+    assert free["cost_per_million_output_tokens"] == pytest.approx(
+        full["cost_per_million_output_tokens"], rel=0.005
+    )

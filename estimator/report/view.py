@@ -338,7 +338,7 @@ class EstimateView(_View):
     cost_per_million_output_tokens: float | None = Field(
         default=None,
         description="Cost over the phase / output tokens served (the demand, or the fleet's "
-        "capacity at output_tokens_per_s_per_device), per million.",
+        "capacity at output_tokens_per_s_per_device x serve_goodput), per million.",
     )
     findings: list[Finding]
     assumptions: dict[str, Any] = Field(
@@ -380,8 +380,10 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
     per_million = None
     rate = p.physics.get("output_tokens_per_s_per_device")
     if isinstance(spec, ServePhase) and rate and p.priced:
-        # Tokens served: the demand, or one replica's capacity at full load.
-        per_day = spec.output_tokens_per_day or rate * p.devices * 86_400.0
+        # Tokens served: the demand, or the fleet's capacity at full load, derated by the
+        # serving goodput as a demand's fleet is (`evaluate._per_output_token`).
+        served = rate * (p.physics.get("serve_goodput") or 1.0)
+        per_day = spec.output_tokens_per_day or served * p.devices * 86_400.0
         per_million = money(p.cost / (per_day * spec.days) * 1e6)
     return EstimateView(
         kind=p.kind,
