@@ -119,7 +119,8 @@ def _latency_missed(p: Phase) -> pl.Expr:
     slow = ~pl.col("meets_tpot")
     if p.ttft_ms is not None:
         slow = slow | (pl.col("ttft_ms") + _rtt(p) > p.ttft_ms)
-    return slow.fill_null(True)
+    # Without the precision nothing is timed (precision-unsupported says why): not judged.
+    return slow.fill_null(True) & pl.col("precision_ok")
 
 
 def _latency_message(r: Row, c: Context, p: Phase) -> str:

@@ -173,9 +173,10 @@ def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
 
 def _per_output_token(phase: ServePhase) -> pl.Expr:
     """USD per output token of a serving option with no daily demand and no fleet size (whole
-    instances of replicas at full load, less the serving goodput), else null. Such options serve different volumes for
-    their cost, so they are compared per token: by its total, one GPU serving a 70B model at
-    batch 10 beat a TP8 replica that serves tokens at an eighth of the price."""
+    instances of replicas at full load, less the serving goodput), else null. Such options
+    serve different volumes for their cost, so they are compared per token: by its total, one
+    GPU serving a 70B model at batch 10 beat a TP8 replica that serves tokens at an eighth of
+    the price."""
     if phase.devices:
         return pl.lit(None, pl.Float64)
     # Derated by the serving goodput, as a demand's fleet is (`replicas_for_demand`): a fleet at

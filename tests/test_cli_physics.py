@@ -380,3 +380,35 @@ def test_demand_less_price_per_token_is_the_full_load_demand_price(runner):
     assert free["cost_per_million_output_tokens"] == pytest.approx(
         full["cost_per_million_output_tokens"], rel=0.005
     )
+
+
+def test_serving_without_the_precision_says_only_that(runner):
+    # An A100 has no FP8: serve reported a false memory block beside the precision one, a
+    # decode rate at a precision the card lacks, and "none output tok/s/device ... TPOT none
+    # ms" in its assumptions (review7b #6).
+    args = ["serve", "--model", "llama-3.1-8b", "--input-len", "1000", "--output-len", "100",
+            "--accelerator", "a100-80g", "--precision", "fp8", "--region", "us-east",
+            "--provider", "aws", "--pricing", "on_demand", "--users", "us",
+            "--as-of", "2025-11-27", "-f", "json"]  # fmt: skip
+    for targets in ([], ["--tpot-ms", "50", "--ttft-ms", "500"]):
+        d = json.loads(runner.invoke(app, [*args, *targets]).stdout)
+        assert [f["code"] for f in d["findings"] if f["severity"] == "block"] == [
+            "precision-unsupported"
+        ]
+        for key in ("output_tokens_per_s_per_device", "decode_tokens_per_s_per_device",
+                    "prefill_tokens_per_s_per_device", "batch", "tpot_ms", "ttft_ms"):  # fmt: skip
+            assert d[key] is None, key
+        assert d["fits"] is True  # 7.5 GiB of weights fit one 80 GB card
+        text = d["assumptions"]["physics"]
+        assert "none" not in text and "a100-80g has no fp8" in text
+
+
+def test_serving_that_misses_its_tpot_says_so_without_none(runner):
+    # No batch meets a 1 ms TPOT: the assumptions printed "none output tok/s/device".
+    args = [*SERVE, "--tpot-ms", "1", "--region", "us-east", "--provider", "aws",
+            "--pricing", "on_demand", "--users", "us", "--as-of", "2025-11-27",
+            "-f", "json"]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    assert "latency-target-missed" in [f["code"] for f in d["findings"]]
+    text = d["assumptions"]["physics"]
+    assert "none" not in text and "no batch meets the latency targets" in text

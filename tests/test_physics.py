@@ -325,3 +325,14 @@ def test_serving_moe_expert_parallel_over_the_network(catalog, models) -> None:
     # prefill is compute-bound and stays within the GEMM efficiency of its peak
     per_token = 2 * 37e9 / 1979e12
     assert wide["prefill_tokens_per_s_per_device"] < 1 / per_token * wide["prefill_mfu"]
+
+
+def test_serving_without_the_precision_computes_no_rate(catalog, models) -> None:
+    # The memory test alone says whether the model fits; without FP8 nothing is timed.
+    fp8 = serve(catalog, models["llama-3.1-8b"], "a100-80g", precision="fp8", input_len=1000,
+                output_len=100, tpot_ms=50, ttft_ms=500)  # fmt: skip
+    assert fp8["fits"] is True and fp8["tensor_parallel"] == 1
+    for key in ("output_tokens_per_s_per_device", "decode_tokens_per_s_per_device",
+                "prefill_tokens_per_s_per_device", "batch", "tpot_ms", "ttft_ms",
+                "meets_tpot", "meets_ttft"):  # fmt: skip
+        assert fp8[key] is None, key

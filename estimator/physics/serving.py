@@ -172,8 +172,14 @@ def _serving_at(
     batches = {"batch_agg": f.mixed_step_seconds, "batch_dec": f.decode_step_seconds}
     df = f.solve_batch(solved.lazy(), batches, steps)
     df = df.with_columns(_rates(frame, s)).with_columns(_headline(s))
+    # Without a peak at the precision (an A100 has no FP8) no step time, rate or batch is
+    # computed: they are null, and so are the latency verdicts (checks report the precision).
+    # Whether the weights and one request's KV fit is a memory question alone.
+    computed = pl.col("peak_flops").is_not_null()
     df = df.with_columns(
-        fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
+        [pl.when(computed).then(pl.col(c)).alias(c) for c in _NEEDS_PEAK]
+    ).with_columns(
+        fits=(pl.col("kv_cap") >= 1).fill_null(False),
         meets_tpot=pl.col("batch") > 0,
         # The users' round trip (a per-row `rtt_ms`, 0 when absent) counts toward the target,
         # so the replica search sizes for it rather than reject what it picked.
@@ -188,6 +194,19 @@ def _serving_at(
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
     return collect(df.select([c for c in keep if c in df.collect_schema().names()]))
+
+
+# Figures that need the precision's peak (null without it); `_aggregated_rate` sizes fleets.
+_NEEDS_PEAK = (
+    "batch",
+    "tpot_ms",
+    "ttft_ms",
+    "prefill_tokens_per_s_per_device",
+    "decode_tokens_per_s_per_device",
+    "output_tokens_per_s_per_device",
+    "_aggregated_rate",
+    "kv_cache_gib_per_replica",
+)
 
 
 def _inputs(
