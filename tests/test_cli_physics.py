@@ -412,3 +412,22 @@ def test_serving_that_misses_its_tpot_says_so_without_none(runner):
     assert "latency-target-missed" in [f["code"] for f in d["findings"]]
     text = d["assumptions"]["physics"]
     assert "none" not in text and "no batch meets the latency targets" in text
+
+
+def test_a_ttft_target_is_judged_on_the_step_it_waits_for(runner):
+    # DeepSeek-R1 at batch 8,053: TPOT 228 ms, but TTFT 8 ms, so --ttft-ms 100 was "met"
+    # (review7b #4). Now the batch is cut until prefill + one step + round trip meet it.
+    args = ["serve", "--model", "deepseek-r1", "--accelerator", "h100-sxm", "--precision", "fp8",
+            "--input-len", "1000", "--output-len", "1000", "--region", "us-east", "--provider",
+            "aws", "--pricing", "on_demand", "--users", "us", "--as-of", "2025-11-27",
+            "-f", "json"]  # fmt: skip
+    free = json.loads(runner.invoke(app, args).stdout)
+    assert free["ttft_ms"] > free["tpot_ms"]
+    d = json.loads(runner.invoke(app, [*args, "--ttft-ms", "100"]).stdout)
+    rtt = 100 - d["ttft_ms"]  # what the target leaves is the round trip, at most
+    assert d["meets_ttft"] and 0 < rtt < 100 and d["ttft_ms"] > d["tpot_ms"]
+    assert d["batch"] < free["batch"] and not [f for f in d["findings"] if f["severity"] == "block"]
+    # a target the prompt's prefill alone exceeds is missed, and the message shows the step
+    miss = json.loads(runner.invoke(app, [*args, "--ttft-ms", "20"]).stdout)
+    (block,) = [f["message"] for f in miss["findings"] if f["code"] == "latency-target-missed"]
+    assert "step of the batch" in block and "exceeds the 20 ms target" in block
