@@ -365,6 +365,13 @@ class EstimateView(_View):
         default=None,
         description="Prompt tokens/s per device of a dedicated prefill pool.",
     )
+    ttft_ms: float | None = Field(
+        default=None,
+        description="Time to first token, ms, before any queueing and without the network round "
+        "trip (a TTFT target counts the round trip to the users). Prefill on the same devices: "
+        "the prompt's own prefill on the replica plus one step of the running batch (tpot_ms), "
+        "at the batch shown; disaggregated: the prompt's prefill on a prefill-pool replica.",
+    )
 
 
 # Phase-level figures the estimate sets itself; the physics dict's copies are not repeated.
