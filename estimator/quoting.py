@@ -430,7 +430,7 @@ def physics_summary(p: PhaseQuote, lacks: str | None = None) -> str:
             f"{_g(x['prefill_tokens_per_s_per_device'])} tok/s/device; batch {x['batch']:g}, "
             f"TPOT {_g(x['tpot_ms'])} ms"
         )
-    return f"{head}, {x['tensor_parallel']} devices per replica; {_fleet_basis(p)}"
+    return f"{head}, {counted(x['tensor_parallel'], 'device')} per replica; {_fleet_basis(p)}"
 
 
 def _fleet_basis(p: PhaseQuote) -> str:
