@@ -148,10 +148,13 @@ def evaluate(
     )
     precision = phase.precision or "bf16"
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
+    ok = pl.col("accelerator").is_in(able)
+    # Work at a precision the device lacks has no rate, so no fleet or run time: no total
+    # (its rented instance was priced as if it served), only `precision-unsupported`.
     df = df.with_columns(
-        costing.total_usd(),
-        costing.total_usd("alt_"),
-        pl.col("accelerator").is_in(able).alias("precision_ok"),
+        pl.when(ok).then(costing.total_usd()).alias("total_usd"),
+        pl.when(ok).then(costing.total_usd("alt_")).alias("alt_total_usd"),
+        ok.alias("precision_ok"),
     )
     on = c.rules_span(w.start, w.end)
     if isinstance(phase, ServePhase):

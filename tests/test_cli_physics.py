@@ -399,6 +399,8 @@ def test_serving_without_the_precision_says_only_that(runner):
                     "prefill_tokens_per_s_per_device", "batch", "tpot_ms", "ttft_ms"):  # fmt: skip
             assert d[key] is None, key
         assert d["fits"] is True  # 7.5 GiB of weights fit one 80 GB card
+        # A fleet of unknown size has no price (one instance was priced as if it served).
+        assert not d["priced"] and d["cost"] == 0
         text = d["assumptions"]["physics"]
         assert "none" not in text and "a100-80g has no fp8" in text
 
