@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.context import Context
 from estimator.scenario import ServePhase, TrainPhase
 from pricing.catalog import STALE_AFTER_DAYS
@@ -55,9 +56,20 @@ def _memory_message(r: Row, c: Context, p: Phase) -> str:
                 f"{c.model.name} cannot be trained on {r['accelerator']}: one sequence's "
                 "activations exceed a scale-up group's memory"
             )
+        if r["devices"] < r["min_devices"]:
+            return (
+                f"{c.model.name} needs at least {_n(r['min_devices'])} {r['accelerator']} to hold "
+                f"weights, gradients and optimizer state; the phase has {_n(r['devices'])}"
+            )
+        # Enough devices in total, but no layout the search may build holds a replica: one
+        # sequence's activations, or a stage's weights, exceed a device.
+        recompute = f", {r['recompute']} recompute" if r.get("recompute") else ""
         return (
-            f"{c.model.name} needs at least {_n(r['min_devices'])} {r['accelerator']} to hold "
-            f"weights, gradients and optimizer state; the phase has {_n(r['devices'])}"
+            f"{c.model.name} needs {r['memory_per_device_gib']:,.0f} GiB per device in the "
+            f"best layout found (TP{r['tensor_parallel']} PP{r['pipeline_parallel']} "
+            f"CP{r.get('context_parallel') or 1}{recompute}) for sequences of "
+            f"{_n(p.seq_len or DEFAULT_SEQ_LEN)} tokens; {r['accelerator']} has "
+            f"{r['hbm_gib']:,.0f} GiB"
         )
     return (
         f"{c.model.name} ({r['weights_gib']:,.0f} GiB of weights plus one request's KV cache) "

@@ -361,3 +361,18 @@ def test_serving_without_demand_takes_the_cheapest_per_token(runner):
     assert "fleet sized for" not in d["assumptions"]["physics"]
     one = json.loads(runner.invoke(app, [*args, "--devices", "1"]).stdout)
     assert d["cost_per_million_output_tokens"] < one["cost_per_million_output_tokens"] / 4
+
+
+def test_train_layout_that_does_not_fit_is_blocked(runner):
+    # 405B at 131K on 16,384 H100 is above min_devices; the layout reported must still fit or
+    # the run is blocked (it was `fits: true` at 261 GiB per 80 GiB device).
+    args = [
+        "train", "--model", "llama-3.1-405b", "--tokens", "800e9", "--accelerator", "h100-sxm",
+        "--devices", "16384", "--seq-len", "131072", "--region", "us-east", "--provider", "aws",
+        "--pricing", "on_demand", "--format", "json", "--as-of", "2025-11-27",
+    ]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    over = d["memory_per_device_gib"] > 0.9 * d["hbm_gib"]
+    assert d["fits"] is (not over)
+    codes = [f["code"] for f in d["findings"]]
+    assert ("memory-does-not-fit" in codes) is over

@@ -325,3 +325,23 @@ def test_serving_moe_expert_parallel_over_the_network(catalog, models) -> None:
     # prefill is compute-bound and stays within the GEMM efficiency of its peak
     per_token = 2 * 37e9 / 1979e12
     assert wide["prefill_tokens_per_s_per_device"] < 1 / per_token * wide["prefill_mfu"]
+
+
+def test_fits_follows_the_chosen_layouts_memory(catalog) -> None:
+    # 405B at 131K tokens on 16,384 H100 without context parallelism: the count is above
+    # min_devices (the state spread over every device as one group), but no layout the search
+    # may build (TP within the server, PP up to the layers) holds one sequence's activations.
+    L405 = resolve_model(catalog, "llama-3.1-405b")
+    est = train(catalog, L405, "h100-sxm", 8e11, devices=16384, seq_len=131072, cp=1)
+    assert est["devices"] >= est["min_devices"]
+    assert est["memory_per_device_gib"] > 0.9 * est["hbm_gib"]
+    assert est["fits"] is False
+
+
+def test_a_sized_count_picks_a_layout_that_fits(catalog, models) -> None:
+    # A count sized for a deadline or the model lands on a layout whose memory fits, also at a
+    # long sequence (where more devices only shrink the optimizer shard).
+    for kw in ({"deadline_days": 20.0}, {}):
+        est = train(catalog, models["llama-3.1-70b"], "h100-sxm", 1e12, seq_len=32768, **kw)
+        assert est["fits"], kw
+        assert est["memory_per_device_gib"] <= 0.9 * 80 + 1e-6

@@ -155,10 +155,14 @@ def training_frame(
         context_parallel=pl.col("cp").cast(pl.Int64),
         bubble_fraction=pl.col("_bubble"),
         communication_share=pl.col("_comm") / pl.col("_t"),
+        # The chosen layout's own memory decides: `min_devices` spreads the state over every
+        # device as one model-parallel group, which no searched layout (TP within the scale-up
+        # domain, PP up to the layers) may reach, so a count above it can still not fit.
         fits=(
             pl.col("min_devices").is_not_null()
             & (pl.col("devices") >= pl.col("min_devices"))
             & pl.col("peak_flops").is_not_null()
+            & pl.col("_fits")
         ).fill_null(False),
     )
     out = out.with_columns(
@@ -313,7 +317,7 @@ def _sized(
     search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket).
     Returns the sized rows and `searched` with the buckets searched here added (`_searched`)."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
-           "_idle", "_step")  # fmt: skip
+           "_idle", "_step", "_fits")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
     rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
@@ -363,7 +367,8 @@ def _sized(
         )
         tried = again
     hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
-    return _first_of_each(tried).with_columns(device_hours=hours).drop("_fits"), searched
+    # `_fits` stays: the row fits only where the layout it keeps does (`training_frame`).
+    return _first_of_each(tried).with_columns(device_hours=hours), searched
 
 
 def _first_of_each(tried: pl.DataFrame) -> pl.DataFrame:
