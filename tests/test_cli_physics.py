@@ -376,3 +376,44 @@ def test_train_layout_that_does_not_fit_is_blocked(runner):
     assert d["fits"] is (not over)
     codes = [f["code"] for f in d["findings"]]
     assert ("memory-does-not-fit" in codes) is over
+
+
+V3 = ["train", "--model", "deepseek-v3", "--tokens", "1e12", "--accelerator", "h800",
+      "--precision", "fp8", "--region", "cn-east", "--pricing", "contract",
+      "--as-of", "2025-11-27"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [*V3, "--devices", "2048", "--expert-parallel", "3"],
+            "--expert-parallel: expert_parallel 3 does not divide the model's 256 experts",
+        ),
+        (
+            [*TRAIN, "--devices", "2048", "--expert-parallel", "8"],
+            "--expert-parallel: expert_parallel 8 needs a mixture-of-experts model: "
+            "Llama 3.1 70B is dense",
+        ),
+        (
+            [*TRAIN, "--devices", "2048", "--pipeline-parallel", "81"],
+            "--pipeline-parallel: pipeline_parallel 81 exceeds the model's 80 layers",
+        ),
+    ],
+)
+def test_an_impossible_expert_or_pipeline_layout_is_refused(runner, args, message):
+    # They were priced: EP3 over 256 experts, EP8 on a dense model, more stages than layers.
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_possible_expert_and_uneven_pipeline_layouts_are_priced(runner):
+    # EP1 on a dense model says nothing; PP3 over 80 layers is an uneven split, as Llama 3
+    # 405B ran 126 layers on 16 stages; EP64 divides DeepSeek-V3's 256 experts.
+    for args in (
+        [*TRAIN, "--devices", "2048", "--expert-parallel", "1", "--pipeline-parallel", "3"],
+        [*V3, "--devices", "2048", "--expert-parallel", "64"],
+    ):
+        result = runner.invoke(app, [*args, "-f", "json"])
+        assert result.exit_code == 0, result.output
