@@ -345,3 +345,28 @@ def test_a_sized_count_picks_a_layout_that_fits(catalog, models) -> None:
         est = train(catalog, models["llama-3.1-70b"], "h100-sxm", 1e12, seq_len=32768, **kw)
         assert est["fits"], kw
         assert est["memory_per_device_gib"] <= 0.9 * 80 + 1e-6
+
+
+def test_context_parallelism_is_searched_for_long_sequences(catalog, models) -> None:
+    # Llama 3 trained 405B at 131K tokens with CP16 (arXiv 2407.21783 Table 4). Without context
+    # parallelism nothing fits there; with it the search finds a layout that does.
+    L405 = resolve_model(catalog, "llama-3.1-405b")
+    long = train(catalog, L405, "h100-sxm", 8e11, devices=16384, seq_len=131072)
+    assert long["fits"] and long["context_parallel"] > 1
+    assert long["context_parallel"] * 8192 <= 131072  # at least 8K tokens per rank
+    assert f"CP{long['context_parallel']} " in long["layout"]
+    width = long["tensor_parallel"] * long["pipeline_parallel"] * long["context_parallel"]
+    assert long["data_parallel"] * width + long["idle_devices"] == 16384
+    # 70B at 32K: splitting the sequence beats recomputing it (the search was CP1 only)
+    L70 = models["llama-3.1-70b"]
+    cp = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=32768)
+    no_cp = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=32768, cp=1)
+    assert cp["context_parallel"] > 1 and no_cp["context_parallel"] == 1
+    assert cp["device_hours"] < 0.95 * no_cp["device_hours"]
+    # up to 8K tokens a sequence stays on one rank: the layout is what it was
+    short = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=8192)
+    assert short["context_parallel"] == 1
+    assert (
+        short["device_hours"]
+        == train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=8192, cp=1)["device_hours"]
+    )

@@ -3,8 +3,9 @@
 One call prices one row (a quote) or many (a sweep, a sample): every figure is a polars
 expression from `estimator.physics.trainstep`, so no per-row Python runs. Each row tries the
 parallel layouts a Megatron-style run would (tensor parallel within the scale-up domain,
-selective or full recomputation, expert parallel for MoE, the fewest pipeline stages that fit)
-and keeps the fastest that fits in memory; a layout given in the settings is used as is.
+selective or full recomputation, expert parallel for MoE, the fewest pipeline stages that fit,
+context parallel for long sequences) and keeps the fastest that fits in memory; a layout given
+in the settings is used as is.
 
 Layouts are whole: data parallelism is an integer number of replicas of the tp x pp x cp model.
 A device count the user fixes is billed as given, and what no whole replica can use is reported
@@ -79,6 +80,12 @@ TRAIN_DEFAULTS = {
 TP_SIZES = (1, 2, 4, 8, 16, 32, 64)
 PP_SIZES = (1, 2, 4, 8, 16, 32, 64, 128)
 EP_SIZES = (1, 8, 16, 32, 64)
+# Context parallelism splits each sequence over cp ranks (powers of two, as Megatron-Core and
+# Llama 3 use it). It is searched only where every rank keeps at least CP_MIN_TOKENS of the
+# sequence: Llama 3 405B ran 131,072-token sequences on CP16, 8,192 per rank (arXiv 2407.21783
+# s3.3.2, Table 4), so runs at up to 8K tokens keep CP1 and a 128K run may use up to CP16.
+CP_SIZES = (1, 2, 4, 8, 16, 32)
+CP_MIN_TOKENS = 8192
 _LAYOUT = ("tp", "pp", "ep", "cp", "dp", "vp", "m", "rfull")
 # Recomputation a phase may fix: none and selective keep every layer's activations (with
 # FlashAttention they cost the same here), full recomputes every layer; unset, the tool
@@ -90,7 +97,8 @@ RECOMPUTE_SHARE = {"none": 0.0, "selective": 0.0, "full": 1.0}
 class TrainSettings:
     """What a training phase asks of the physics. `devices` fixes the device count; else
     `deadline_days` sizes it; else it is the minimum that holds the model. `tp`, `pp`, `ep`,
-    `vp`, `recompute` and `global_batch_tokens` fix the layout; unset, the tool picks it."""
+    `cp`, `vp`, `recompute` and `global_batch_tokens` fix the layout; unset, the tool picks it
+    (context parallelism only for sequences of 2 x CP_MIN_TOKENS and more)."""
 
     tokens: float
     precision: str = "bf16"
@@ -108,9 +116,9 @@ class TrainSettings:
     global_batch_tokens: float | None = None
     # Benchmark conditions the calibration passes through: sequences per micro-batch and
     # context-parallel ranks (each splits a sequence; they count toward the data-parallel
-    # gradient group, and their own traffic is not modelled).
+    # gradient group, and their K/V traffic is `trainstep.context_parallel_seconds`).
     micro_batch: int = 1
-    cp: int = 1
+    cp: int | None = None
 
 
 def training_frame(
@@ -282,7 +290,7 @@ _SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m"
 # The domain is part of it: one-GPU pods and 8-GPU servers of one accelerator differ.
 _SEARCH_KEY = ["accelerator", "scaleup_size", "_bucket"]
 _SEARCHED_SCHEMA = {"accelerator": pl.String, "scaleup_size": pl.Int64, "_bucket": pl.Int64,
-                    "tp": pl.Int64, "pp": pl.Int64, "ep": pl.Int64}  # fmt: skip
+                    "tp": pl.Int64, "pp": pl.Int64, "ep": pl.Int64, "cp": pl.Int64}  # fmt: skip
 
 
 def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> pl.DataFrame:
@@ -323,7 +331,7 @@ def _sized(
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
     sized = pl.col("_dev_given").is_null()
     # A given layout's width must fit its bucket.
-    given = float((s.tp or 1) * (s.pp or 1) * s.cp)
+    given = float((s.tp or 1) * (s.pp or 1) * (s.cp or 1))
     power = pl.when(sized).then(count.log(2).ceil()).otherwise(count.log(2).floor())
     bucket = pl.max_horizontal(2.0**power, pl.when(sized).then(given).otherwise(
         pl.min_horizontal(count, given)))  # fmt: skip
@@ -334,10 +342,8 @@ def _sized(
     # instances where the rows say how many devices one holds (`scaleup_cap`): an instance is
     # billed whole, so its devices work rather than idle (1,796 devices billed as 1,800 took
     # longer and cost more than 1,800).
-    width = (
-        (pl.col("tp") * pl.col("pp")).cast(pl.Float64)
-        * float(s.cp)
-        * _replica_step(pl.lit(float(s.cp)))
+    width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64) * _replica_step(
+        pl.col("cp")
     )
     layout = _with_step(collect(layout.with_columns(_step=width))).lazy()
     step = pl.col("_step")
@@ -399,16 +405,19 @@ def _options(name: str, values: tuple[int, ...], given: int | None) -> pl.LazyFr
 
 
 def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
-    """One row per (input row, tp, pp, ep) the search may try: tensor parallel within the
+    """One row per (input row, tp, pp, ep, cp) the search may try: tensor parallel within the
     scale-up domain and the heads, pipeline stages up to the layers, expert parallel up to the
-    experts, all within the devices."""
-    keys = rows.lazy().select("_row", "devices", "scaleup_size", "experts", "heads", "layers")
+    experts, context parallel with at least CP_MIN_TOKENS per rank, all within the devices."""
+    keys = rows.lazy().select(
+        "_row", "devices", "scaleup_size", "experts", "heads", "layers", "seq_len"
+    )
     cand = (
         keys.join(_options("tp", TP_SIZES, s.tp), how="cross")
         .join(_options("pp", PP_SIZES, s.pp), how="cross")
         .join(_options("ep", EP_SIZES, s.ep), how="cross")
+        .join(_options("cp", CP_SIZES, s.cp), how="cross")
     )
-    width = pl.col("tp") * pl.col("pp") * s.cp
+    width = pl.col("tp") * pl.col("pp") * pl.col("cp")
     if s.tp is None:
         cand = cand.filter(
             (pl.col("tp") <= pl.col("scaleup_size")) & (pl.col("tp") <= pl.col("heads"))
@@ -417,12 +426,18 @@ def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
         cand = cand.filter(pl.col("pp") <= pl.col("layers"))
     if s.ep is None:
         cand = cand.filter(pl.col("ep") <= pl.col("experts").fill_null(1))
-    if s.tp is None or s.pp is None or s.ep is None:
+    if s.cp is None:
+        cand = cand.filter(pl.col("cp") * CP_MIN_TOKENS <= pl.col("seq_len").clip(CP_MIN_TOKENS))
+    if s.tp is None or s.pp is None or s.ep is None or s.cp is None:
         # Unless the layout is given, it must fit in the devices (the smallest always does).
         fits = (width <= pl.col("devices")) & (pl.col("ep") * pl.col("tp") <= pl.col("devices"))
-        smallest = (pl.col("tp") == pl.col("tp").min().over("_row")) & (pl.col("pp") == 1)
+        smallest = (
+            (pl.col("tp") == pl.col("tp").min().over("_row"))
+            & (pl.col("pp") == pl.col("pp").min().over("_row"))
+            & (pl.col("cp") == pl.col("cp").min().over("_row"))
+        )
         cand = cand.filter(fits | smallest)
-    return cand.drop("devices", "scaleup_size", "experts", "heads", "layers").join(
+    return cand.drop("devices", "scaleup_size", "experts", "heads", "layers", "seq_len").join(
         rows.lazy(), on="_row", how="left"
     )
 
@@ -440,8 +455,8 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
     interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
     activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
     it fits."""
-    cand = frame.with_columns(cp=pl.lit(float(s.cp)))
-    width = pl.col("tp") * pl.col("pp") * pl.col("cp")
+    cand = frame
+    width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64)
     dp = pl.col("devices").cast(pl.Float64) / width
     # Whole data-parallel replicas, in groups the expert-parallel ranks divide (`_replica_step`);
     # the formulas see the devices they use, and the devices no whole group can use (`_idle`)
@@ -498,8 +513,8 @@ def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
                        nulls_last=True)  # fmt: skip
     # The best layout of each replica granularity (devices a data-parallel step adds), so a row
     # whose count is not a multiple of the fastest one's can use a finer one.
-    grain = pl.col("tp") * pl.col("pp") * _replica_step(pl.col("cp"))
+    grain = pl.col("tp") * pl.col("pp") * pl.col("cp") * _replica_step(pl.col("cp"))
     each = ranked.with_columns(_grain=grain).unique(["_row", "_grain"], keep="first",
                                                      maintain_order=True)  # fmt: skip
     best = each.group_by("_row", maintain_order=True).head(LAYOUTS_KEPT)
-    return collect(best.select("_row", "tp", "pp", "ep"))
+    return collect(best.select("_row", "tp", "pp", "ep", "cp"))
