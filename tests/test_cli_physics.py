@@ -417,3 +417,23 @@ def test_possible_expert_and_uneven_pipeline_layouts_are_priced(runner):
     ):
         result = runner.invoke(app, [*args, "-f", "json"])
         assert result.exit_code == 0, result.output
+
+
+def test_devices_the_global_batch_cannot_feed_are_reported(runner):
+    # 16M tokens of 4,096 feed 4,096 replicas: at TP1 PP1 half of 8,192 H100 have no data.
+    args = [
+        "train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--accelerator", "h100-sxm",
+        "--tensor-parallel", "1", "--pipeline-parallel", "1", "--format", "json",
+        "--region", "us-east", "--provider", "aws", "--pricing", "on_demand",
+    ]  # fmt: skip
+    d = json.loads(runner.invoke(app, [*args, "--devices", "8192"]).stdout)
+    found = {f["code"]: f["message"] for f in d["findings"]}
+    assert d["idle_devices"] == 4096 and d["data_parallel"] == 4096
+    assert "4,096 of the 8,192 devices have no data" in found["batch-starved"]
+    d = json.loads(runner.invoke(app, [*args, "--devices", "4096"]).stdout)
+    assert "batch-starved" not in {f["code"] for f in d["findings"]}
+    # a deadline sizes the count up to those replicas, then says the batch is the limit
+    d = json.loads(runner.invoke(app, [*args, "--deadline-days", "0.1"]).stdout)
+    found = {f["code"]: f["message"] for f in d["findings"]}
+    assert d["devices"] == 4096 and d["idle_devices"] == 0
+    assert "give a larger global_batch_tokens" in found["deadline-missed"]

@@ -119,7 +119,10 @@ def test_training_min_devices_and_deadline(catalog, models) -> None:
     assert est["devices"] == pytest.approx(est["device_hours"] / 240, rel=0.02)
     assert not train(catalog, L70, "h100-sxm", 1e12, devices=4)["fits"]
     short = train(catalog, L70, "h100-sxm", 15e12, deadline_days=0.01)
-    assert short["deadline_met"] is False and short["devices"] > short["max_devices"]
+    # it is sized up to the replicas the global batch feeds (one sequence each), no further:
+    # more devices would have no data
+    assert short["deadline_met"] is False and short["idle_devices"] == 0
+    assert short["data_parallel"] == short["batch_replicas"] == 16 * 2**20 // 4096
 
 
 def test_fixed_device_count_uses_whole_replicas_and_bills_the_idle(catalog, models) -> None:
@@ -370,3 +373,27 @@ def test_context_parallelism_is_searched_for_long_sequences(catalog, models) -> 
         short["device_hours"]
         == train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=8192, cp=1)["device_hours"]
     )
+
+
+def test_replicas_beyond_the_global_batch_idle(catalog, models) -> None:
+    # A replica needs a sequence per step (m >= 1). 16M tokens of 4,096 = 4,096 sequences: at
+    # TP1 PP1 the 8B uses 4,096 devices; 8,192 add 4,096 with no data, idle and billed, and the
+    # run is no faster (it used to count 8,192 replicas working on half a sequence each).
+    L8 = models["llama-3.1-8b"]
+    fed = train(catalog, L8, "h100-sxm", 1e12, devices=4096, tp=1, pp=1)
+    more = train(catalog, L8, "h100-sxm", 1e12, devices=8192, tp=1, pp=1)
+    assert fed["batch_replicas"] == 4096 and fed["idle_devices"] == 0
+    assert (more["data_parallel"], more["idle_devices"]) == (4096, 4096)
+    assert more["wall_clock_days"] == pytest.approx(fed["wall_clock_days"], rel=1e-12)
+    assert more["device_hours"] == pytest.approx(2 * fed["device_hours"], rel=1e-12)
+    assert "the global batch gives 4096 replicas a sequence each" in more["layout"]
+    # searched: past the widest layout the batch can feed, the time stops falling
+    a = train(catalog, L8, "h100-sxm", 1e12, devices=2_000_000)
+    b = train(catalog, L8, "h100-sxm", 1e12, devices=4_000_000)
+    assert b["wall_clock_days"] == pytest.approx(a["wall_clock_days"], rel=1e-9)
+    # 70B at 131K without context parallelism on 2,048: 128 sequences per 16M batch, so at
+    # most 128 replicas (the search took DP256 with half a sequence each)
+    L70 = models["llama-3.1-70b"]
+    long = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=131072, cp=1)
+    assert long["data_parallel"] <= long["batch_replicas"] == 128
+    assert long["data_parallel"] * 131072 <= long["global_batch_tokens"]

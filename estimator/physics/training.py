@@ -7,11 +7,13 @@ selective or full recomputation, expert parallel for MoE, the fewest pipeline st
 context parallel for long sequences) and keeps the fastest that fits in memory; a layout given
 in the settings is used as is.
 
-Layouts are whole: data parallelism is an integer number of replicas of the tp x pp x cp model.
-A device count the user fixes is billed as given, and what no whole replica can use is reported
-as `idle_devices` (its hours are billed and count in the device-hours); a count the tool sizes
-(for a deadline, or the minimum that holds the model) is rounded up to whole replicas, so no
-device it bills sits idle.
+Layouts are whole: data parallelism is an integer number of replicas of the tp x pp x cp model,
+each with at least one sequence of the global batch per step (no more replicas than the batch
+has sequences). A device count the user fixes is billed as given, and what no whole replica, or
+no replica the batch feeds, can use is reported as `idle_devices` (its hours are billed and
+count in the device-hours); a count the tool sizes (for a deadline, or the minimum that holds
+the model) is rounded up to whole replicas and capped at those the batch feeds, so no device it
+bills sits idle.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def training_frame(
         virtual_stages=pl.col("vp").cast(pl.Int64),
         recompute_share=pl.col("rfull"),
         context_parallel=pl.col("cp").cast(pl.Int64),
+        batch_replicas=pl.col("batch_replicas").cast(pl.Int64),
         bubble_fraction=pl.col("_bubble"),
         communication_share=pl.col("_comm") / pl.col("_t"),
         # The chosen layout's own memory decides: `min_devices` spreads the state over every
@@ -194,7 +197,7 @@ LAYOUT_STEPS = ("tensor_parallel", "pipeline_parallel", "virtual_stages", "data_
 # The numbers `described` writes the layout from, kept beside TRAINING_COLUMNS. The text itself
 # is only made for rows that are shown: strings copied through a sweep's joins cost more than
 # all of its money (1.2 s of 5 s over 3M candidates).
-_LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens")
+_LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens", "batch_replicas")
 
 
 def described(frame: pl.DataFrame) -> pl.DataFrame:
@@ -235,7 +238,26 @@ def _layout_text() -> pl.Expr:
         pl.col("idle_devices"),
         pl.col("devices"),
     )
-    return pl.when(pl.col("idle_devices") > 0).then(pl.concat_str(text, idle)).otherwise(text)
+    starved = pl.format(
+        "; {} of the {} devices idle (the global batch gives {} replicas a sequence each, no "
+        "more; their hours are billed)",
+        pl.col("idle_devices"),
+        pl.col("devices"),
+        pl.col("batch_replicas"),
+    )
+    return (
+        pl.when(pl.col("idle_devices") <= 0)
+        .then(text)
+        .when(batch_bound())
+        .then(pl.concat_str(text, starved))
+        .otherwise(pl.concat_str(text, idle))
+    )
+
+
+def batch_bound() -> pl.Expr:
+    """Rows whose data parallelism the global batch limits: every replica it feeds is used (a
+    replica needs a sequence per step), so devices beyond them idle for want of data."""
+    return (pl.col("data_parallel") >= pl.col("batch_replicas")).fill_null(False)
 
 
 def _inputs(
@@ -282,7 +304,8 @@ LAYOUTS_KEPT = 4
 
 
 # What `_evaluate` adds to a layout, dropped before a row is evaluated again.
-_SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp")
+_SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp",
+                "batch_replicas")  # fmt: skip
 
 
 # The layouts searched so far in a training_frame, per (accelerator, scale-up domain, _bucket):
@@ -325,7 +348,7 @@ def _sized(
     search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket).
     Returns the sized rows and `searched` with the buckets searched here added (`_searched`)."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
-           "_idle", "_step", "_fits")  # fmt: skip
+           "_idle", "_step", "_fits", "batch_replicas")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
     rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
@@ -349,11 +372,15 @@ def _sized(
     step = pl.col("_step")
     whole = ((pl.col("devices").cast(pl.Float64) / step).ceil() * step).cast(pl.Int64)
     resize = sized & pl.col("tp").is_not_null()
+    # Nor past the replicas the global batch feeds: more would idle (`_evaluate`), and a count
+    # the tool sizes bills none idle. A deadline that needs more is missed, and says why.
+    fed = (_fed_replicas(s) * pl.col("tp") * pl.col("pp") * pl.col("cp")).clip(lower_bound=width)
+    fed = fed.cast(pl.Int64)
     tried = collect(
         _evaluate(
             layout.with_columns(
                 devices=pl.when(resize)
-                .then(pl.max_horizontal(whole, "devices"))
+                .then(pl.min_horizontal(pl.max_horizontal(whole, "devices"), fed))
                 .otherwise("devices")
             ),
             s,
@@ -362,7 +389,7 @@ def _sized(
     # Where no kept layout holds the model at the rounded count, the bucket's own count does.
     short = resize & ~pl.col("_fits").any().over("_row")
     if tried.select(short.any()).item():
-        bigger = pl.max_horizontal("devices", "_bucket")
+        bigger = pl.min_horizontal(pl.max_horizontal("devices", "_bucket"), fed)
         again = collect(
             _evaluate(
                 tried.lazy()
@@ -450,6 +477,15 @@ def _replica_step(cp: pl.Expr) -> pl.Expr:
     return (pl.col("ep").cast(pl.Float64) / cp.cast(pl.Float64)).clip(lower_bound=1.0)
 
 
+def _fed_replicas(s: TrainSettings) -> pl.Expr:
+    """The most data-parallel replicas a step's global batch gives a micro-batch each: its
+    sequences over the micro-batch, in whole groups of the replica step."""
+    step = _replica_step(pl.col("cp"))
+    # (1 + 1e-9): a batch of exactly n sequences is not n - 1 after rounding.
+    seqs = (pl.col("global_batch_tokens") / pl.col("seq_len") / s.micro_batch * (1 + 1e-9)).floor()
+    return (seqs / step).floor() * step
+
+
 def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
     """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
     interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
@@ -462,11 +498,14 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
     # the formulas see the devices they use, and the devices no whole group can use (`_idle`)
     # are billed on top (`bill`).
     step = _replica_step(pl.col("cp"))
-    whole = ((dp / step).floor() * step).clip(lower_bound=1.0)
+    # A replica needs a micro-batch of its own each step (m >= 1): past the replicas the global
+    # batch feeds (`batch_replicas`) more devices have no data, so they idle like a remainder.
+    fed = pl.col("batch_replicas")
+    whole = pl.min_horizontal((dp / step).floor() * step, fed).clip(lower_bound=1.0)
     used = pl.when(dp >= step).then(whole * width).otherwise(pl.col("devices").cast(pl.Float64))
-    cand = cand.with_columns(
+    cand = cand.with_columns(batch_replicas=_fed_replicas(s)).with_columns(
         dp=whole,
-        _fits_width=dp >= step,
+        _fits_width=(dp >= step) & (fed >= step),
         _idle=(pl.col("devices").cast(pl.Float64) - used).clip(lower_bound=0.0),
         _billed=pl.col("devices"),
         devices=used,
