@@ -79,6 +79,32 @@ def _objective(value: str) -> Objective:
     return value  # type: ignore[return-value]  # checked just above
 
 
+def whole(value: Any, field: str, least: int = 1) -> int:
+    """`value` as a count of at least `least`, or a ScenarioError naming `field` (the CLI
+    and the library check their counts here: 0 devices was 'no cap' in one and an error in
+    the other)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError(f"must be a whole number, got {shown(value)!r}", field)
+    if value < least:
+        raise ScenarioError(f"must be at least {least}, got {value}", field)
+    return value
+
+
+def _planned(planned: Any, catalog: Catalog | str | Path | None) -> Plan:
+    """A Plan as given, or the plan of a scenario (a Scenario, a path or a dict). A Quote
+    does not say where its auto phases were placed: its scenario is needed."""
+    from estimator.planner import Plan
+
+    if isinstance(planned, Plan):
+        return planned
+    if isinstance(planned, Quote):
+        raise ScenarioError(
+            "give the Plan (estimator.plan) or the scenario, not its Quote: a quote does not "
+            "carry the scenario it placed"
+        )
+    return plan(planned, catalog)
+
+
 def plan(
     scenario: ScenarioLike,
     catalog: Catalog | str | Path | None = None,
@@ -98,9 +124,9 @@ def plan(
         currency=currency,
         as_of=_date(as_of, "as_of"),
         objective=_objective(objective),
-        max_devices=max_devices,
+        max_devices=None if max_devices is None else whole(max_devices, "max_devices"),
     )
-    return place(c, top_k)
+    return place(c, whole(top_k, "top_k"))
 
 
 def quote(
@@ -159,6 +185,8 @@ def compare(
     as_of: date | str | None = None,
 ) -> Comparison:
     """Quote several scenarios in one currency (the first one's unless given)."""
+    if isinstance(scenarios, str | Path | Mapping | Scenario):
+        raise ScenarioError("compare takes a list of scenarios (at least two)")
     loaded = [_scenario(s) for s in scenarios]
     if len(loaded) < 2:
         raise ScenarioError("compare needs at least two scenarios")
@@ -168,33 +196,42 @@ def compare(
 
 
 def percentiles(
-    planned: Plan,
+    planned: Plan | ScenarioLike,
     catalog: Catalog | str | Path | None = None,
     *,
     samples: int = 10_000,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> list[Percentiles]:
-    """P10 / P50 / P90 of each phase and of the total of a plan (as placed), by Monte Carlo
-    over the catalog's price and efficiency ranges (see `estimator.uncertainty.sample`)."""
+    """P10 / P50 / P90 of each phase and of the total of a plan (as placed; a scenario is
+    planned first), by Monte Carlo over the catalog's price and efficiency ranges (see
+    `estimator.uncertainty.sample`)."""
     from estimator.uncertainty import sample
 
-    q = planned.quote
+    samples, seed = whole(samples, "samples"), whole(seed, "seed", least=0)
     cat = _catalog(catalog)
-    c = prepare(planned.scenario, cat, currency=q.currency, as_of=q.as_of)
+    chosen = _planned(planned, cat)
+    q = chosen.quote
+    c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
     return sample(c, q, samples, seed, progress)
 
 
 def sensitivity(
-    planned: Plan, catalog: Catalog | str | Path | None = None, *, swing: float = 0.2
+    planned: Plan | ScenarioLike,
+    catalog: Catalog | str | Path | None = None,
+    *,
+    swing: float = 0.2,
 ) -> list[Swing]:
     """Each input from its low to its high, one at a time, sorted by how far the total moves
-    (see `estimator.uncertainty.sensitivity`)."""
+    (see `estimator.uncertainty.sensitivity`); a scenario is planned first."""
     from estimator.uncertainty import sensitivity as swings
 
-    q = planned.quote
+    if isinstance(swing, bool) or not isinstance(swing, int | float):
+        raise ScenarioError(f"must be a number between 0 and 1, got {shown(swing)!r}", "swing")
     cat = _catalog(catalog)
-    return swings(prepare(planned.scenario, cat, currency=q.currency, as_of=q.as_of), q, swing)
+    chosen = _planned(planned, cat)
+    q = chosen.quote
+    return swings(prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of), q, swing)
 
 
 def sweep(

@@ -75,6 +75,8 @@ class Range:
         return core_schema.no_info_wrap_validator_function(self._check, inner)
 
     def _check(self, value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, bool):  # lax mode reads true as 1: `tokens = true` was 1 token
+            raise PydanticCustomError("bool_number", "must be a number, not true or false")
         try:
             return handler(value)
         except ValidationError as exc:

@@ -227,7 +227,9 @@ BLOCKING: tuple[Check, ...] = (
         "memory-does-not-fit",
         "block",
         "memory",
-        lambda c, p: ~pl.col("fits").fill_null(False),
+        # Memory is not known for a precision the device lacks (the physics does not run it):
+        # that is `precision-unsupported`, not a model too big for the device.
+        lambda c, p: pl.col("precision_ok") & ~pl.col("fits").fill_null(False),
         _memory_message,
     ),
     Check(
@@ -310,7 +312,9 @@ BLOCKING: tuple[Check, ...] = (
         "unpriced",
         "block",
         "price",
-        lambda c, p: pl.col("total_usd").is_null(),
+        # Work of unknown length (a precision the device lacks) has no total either; its
+        # price is there, and `precision-unsupported` says what is missing.
+        lambda c, p: pl.col("total_usd").is_null() & pl.col("precision_ok"),
         lambda r, c, p: (
             f"no price for {r['accelerator']} in {r['region']} on {c.as_of}: "
             f"{_missing_price(r)}: add it with --catalog DIR"

@@ -153,7 +153,7 @@ def evaluate(
         costing.total_usd("alt_"),
         pl.col("accelerator").is_in(able).alias("precision_ok"),
     )
-    on = c.rules_date_until(w.end)
+    on = c.rules_span(w.start, w.end)
     if isinstance(phase, ServePhase):
         df = df.with_columns(usd_per_output_token=_per_output_token(phase))
     return df.with_columns(

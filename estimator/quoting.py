@@ -106,6 +106,9 @@ def placed_phase(
         chosen = described(chosen)
     row = chosen.row(0, named=True)
     priced = row["total_usd"] is not None
+    # Work the physics could not run (a precision the device lacks) has no length: shown as 0
+    # hours beside its blocking finding and no price, as the timeline already reserves it.
+    hours = row["hours"] or 0.0
     view = c.scenario.accounting
     other = "amortised" if view == "project" else "project"
     items = _items(c, row, phase.name, view, "") if priced else []
@@ -113,7 +116,7 @@ def placed_phase(
     # Findings depend on the phase's fields and window but not its name, which only labels them.
     unnamed = c.remembered(
         ("findings", _fields(phase), row["option_id"], window),
-        lambda: findings.findings(chosen, c, phase, c.rules_date_until(window.end))[0],
+        lambda: findings.findings(chosen, c, phase, c.rules_span(window.start, window.end))[0],
     )
     found = [f.model_copy(update={"phase": phase.name}) for f in unnamed]
     if missing:
@@ -133,8 +136,8 @@ def placed_phase(
         instance=row["instance"],
         devices=int(row["devices"]),
         billed_devices=int(row.get("billed_devices") or row["devices"]),
-        device_hours=float(row["devices"] * row["hours"]),
-        wall_clock_days=float(row["hours"] / 24.0),
+        device_hours=float(row["devices"] * hours),
+        wall_clock_days=float(hours / 24.0),
         start=window.start,
         end=window.end,
         cost=sum(i.amount for i in items),
@@ -398,6 +401,8 @@ def _offer_text(p: PhaseQuote) -> str:
 def physics_summary(p: PhaseQuote) -> str:
     x = p.physics
     if p.kind == "train":
+        if any(x.get(k) is None for k in ("flops", "mfu", "goodput", "peak_tflops")):
+            return "not computed: the physics cannot run this phase (see its blocking finding)"
         return (
             f"{x['flops']:.3g} FLOPs, GEMM efficiency {x['mfu']:.3g} (effective MFU "
             f"{_g(x['effective_mfu'])}), goodput {x['goodput']:.3g}, peak {x['peak_tflops']:g} "

@@ -437,3 +437,28 @@ def test_devices_the_global_batch_cannot_feed_are_reported(runner):
     found = {f["code"]: f["message"] for f in d["findings"]}
     assert d["devices"] == 4096 and d["idle_devices"] == 0
     assert "give a larger global_batch_tokens" in found["deadline-missed"]
+
+
+@pytest.mark.parametrize(
+    "site",
+    [
+        ["--accelerator", "a100-80g", "--region", "us-east", "--provider", "aws",
+         "--pricing", "on_demand"],
+        ["--accelerator", "ascend-910b", "--region", "cn-west", "--pricing", "owned"],
+    ],
+)  # fmt: skip
+def test_training_at_a_fixed_site_without_the_precision_is_blocked_not_a_traceback(runner, site):
+    # A100 and Ascend 910B have no FP8: the run has no length, so its rented hours were billed
+    # as the minimum term alone (0 hours, a 0 USD total) and the quote crashed on the missing
+    # hours (review7b #2). Only the precision is wrong: no memory block, no missing price.
+    args = ["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--devices", "64",
+            "--precision", "fp8", "--as-of", "2025-11-27", "--format", "json", *site]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert not d["priced"] and d["cost"] == 0
+    blocks = [f["code"] for f in d["findings"] if f["severity"] == "block"]
+    assert "precision-unsupported" in blocks  # (buying Ascend also has a lead time)
+    assert "memory-does-not-fit" not in blocks and "unpriced" not in blocks
+    assert "not computed" in d["assumptions"]["physics"]
+    assert runner.invoke(app, [*args, "--strict"]).exit_code == 1

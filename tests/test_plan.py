@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from estimator import load_scenario, parse_scenario, plan, quote
+from estimator import compare, load_scenario, parse_scenario, percentiles, plan, quote
+from estimator import sensitivity as swings
 from estimator.cli import app
 from estimator.context import prepare
 from estimator.errors import InfeasibleError
@@ -571,3 +572,48 @@ def test_finishing_first_takes_what_an_offer_of_stated_size_has(catalog):
                                  "pricing": ["contract"]}  # fmt: skip
     fast = plan(parse_scenario(data), catalog, objective="time", max_devices=4096).quote
     assert fast.phases[0].devices == 512
+
+
+def test_plan_takes_as_of_and_strict_like_quote(runner):
+    # plan had neither (review7b n17): a blocked plan exited 0, and its date was the file's.
+    blocked = runner.invoke(app, ["plan", str(EXAMPLES / "all_abroad.toml"), "--strict"])
+    assert blocked.exit_code == 1 and "--strict" in blocked.stderr
+    dated = runner.invoke(app, ["plan", str(AUTO), "--as-of", "2025-06-01", "--format", "json"])
+    assert dated.exit_code == 0, dated.output
+    assert json.loads(dated.stdout)["quote"]["as_of"] == "2025-06-01"
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda s: plan(s, max_devices=0), "max_devices"),
+        (lambda s: plan(s, max_devices=-1), "max_devices"),
+        (lambda s: plan(s, max_devices=True), "max_devices"),
+        (lambda s: plan(s, top_k=-1), "top_k"),
+        (lambda s: percentiles(quote(s), samples=10), None),
+        (lambda s: percentiles(plan(s), samples=100.5), "samples"),
+        (lambda s: percentiles(plan(s), samples=10, seed="x"), "seed"),
+        (lambda s: swings(quote(s)), None),
+        (lambda s: swings(plan(s), swing="0.2"), "swing"),
+        (lambda s: compare(str(EXAMPLES / "deepseek_domestic.toml")), None),
+    ],
+)
+def test_library_arguments_the_cli_checks_raise_typed_errors(call, field):
+    # plan(max_devices=0) applied no cap (the CLI refuses 0); percentiles and sensitivity given
+    # a Quote raised AttributeError, a string seed TypeError; compare of one path iterated its
+    # characters (review7b #8, n16).
+    from estimator.errors import ScenarioError
+
+    scenario = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+    with pytest.raises(ScenarioError) as err:
+        call(scenario)
+    if field:
+        assert field in str(err.value)
+
+
+def test_percentiles_and_sensitivity_take_a_scenario_as_plan_does(catalog):
+    path = EXAMPLES / "deepseek_domestic.toml"
+    assert percentiles(path, catalog, samples=20, seed=1) == percentiles(
+        plan(path, catalog), catalog, samples=20, seed=1
+    )
+    assert swings(path, catalog) == swings(plan(path, catalog), catalog)

@@ -356,3 +356,19 @@ def test_no_allowed_placement_names_the_commonest_reason(runner):
             "--input-len", "2048", "--output-len", "512", "--tpot-ms", "1"]  # fmt: skip
     code, _, err = run(runner, args)
     assert code == 1 and "the best: latency:" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("tokens = 36e12", "tokens = true", "phases[0].tokens"),
+        ("days = 365", "days = false", "days"),
+    ],
+)
+def test_true_or_false_is_no_number(runner, write, old, new, field):
+    # pydantic's lax mode read `tokens = true` as 1 token: 256 H100 reserved for a year were
+    # priced for it, exit 0 (review7b #9).
+    path = _edit(write, "b.toml", old, new)
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2
+    assert field in err and "must be a number, not true or false" in err

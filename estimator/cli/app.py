@@ -121,6 +121,12 @@ TenantOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Prices, rates and rules as of (default today).")
 ]
+JudgeAsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Judge prices, rates and rules as of this date.")
+]
+StrictOpt = Annotated[
+    bool, typer.Option("--strict", help="Exit 1 when any finding blocks the plan.")
+]
 AllErrorsOpt = Annotated[
     bool,
     typer.Option("--all-errors", help="List every problem of a bad catalog (default: first 10)."),

@@ -11,16 +11,20 @@ from estimator.cli.app import (
     CurrencyOpt,
     ForceOpt,
     FormatOpt,
+    JudgeAsOfOpt,
     OutputOpt,
     SamplesOpt,
     ScenarioArg,
     SeedOpt,
+    StrictOpt,
     TableOpt,
     WideOpt,
     app,
     check_format,
     clean_errors,
     load_catalog,
+    parse_date,
+    strict_exit,
 )
 from estimator.cli.output import check_output, check_samples, progress, show
 
@@ -59,6 +63,8 @@ def plan_cmd(
     ] = None,
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
+    as_of: JudgeAsOfOpt = None,
+    strict: StrictOpt = False,
     table: TableOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
@@ -84,6 +90,7 @@ def plan_cmd(
         load_scenario(file),
         cat,
         currency=currency,
+        as_of=parse_date(as_of, "--as-of"),
         objective=objective,  # type: ignore[arg-type]
         max_devices=max_devices,
     )
@@ -102,9 +109,12 @@ def plan_cmd(
         uncertainty = uncertainty_view(pct, samples, seed)
     view = plan_view(chosen, uncertainty, shocked)
     show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
+    if strict:
+        strict_exit(chosen.quote.findings)
 
 
 def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
+    from estimator.api import whole
     from estimator.context import OBJECTIVES
     from estimator.errors import ScenarioError
     from pricing.errors import shown
@@ -113,10 +123,9 @@ def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: i
         raise ScenarioError(
             f"must be {' or '.join(OBJECTIVES)}, got '{shown(objective)}'", "--objective"
         )
-    if max_devices is not None and max_devices <= 0:
-        raise ScenarioError(f"must be positive, got {max_devices}", "--max-devices")
-    if top_k < 1:
-        raise ScenarioError(f"must be at least 1, got {top_k}", "--top-k")
+    if max_devices is not None:
+        whole(max_devices, "--max-devices")
+    whole(top_k, "--top-k")
     check_samples(samples)
 
 

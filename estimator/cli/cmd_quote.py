@@ -11,10 +11,12 @@ from estimator.cli.app import (
     CurrencyOpt,
     ForceOpt,
     FormatOpt,
+    JudgeAsOfOpt,
     OutputOpt,
     SamplesOpt,
     ScenarioArg,
     SeedOpt,
+    StrictOpt,
     TableOpt,
     WideOpt,
     app,
@@ -33,12 +35,8 @@ def quote_cmd(
     file: ScenarioArg,
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Judge prices, rates and rules as of this date.")
-    ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Exit 1 when any finding blocks the plan.")
-    ] = False,
+    as_of: JudgeAsOfOpt = None,
+    strict: StrictOpt = False,
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
     table: TableOpt = None,

@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView, ShockView
+from estimator.report.plan_view import (
+    ComparisonView,
+    PlanView,
+    SensitivityView,
+    ShockView,
+    where,
+)
 from estimator.report.rows import Cents
 from estimator.report.view import (
     LineItemView,
@@ -332,8 +338,8 @@ def _parts(v: ComparisonView) -> Rows:
     rows: Rows = []
     for name, q in zip(v.scenarios, v.quotes, strict=True):
         rows += [
-            {"scenario": name, "part": "phase", "name": p.name, "where":
-             f"{p.accelerator} @ {p.region} ({p.pricing})", f"cost ({v.currency})": Cents(p.cost)}
+            {"scenario": name, "part": "phase", "name": p.name, "where": where(p),
+             f"cost ({v.currency})": Cents(p.cost) if p.priced else None}
             for p in q.phases
         ]  # fmt: skip
         rows += [
