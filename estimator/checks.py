@@ -15,7 +15,9 @@ from typing import Any, Literal
 
 import polars as pl
 
+from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.context import Context
+from estimator.physics.training import batch_bound
 from estimator.scenario import ServePhase, TrainPhase
 from pricing.catalog import STALE_AFTER_DAYS
 
@@ -55,9 +57,20 @@ def _memory_message(r: Row, c: Context, p: Phase) -> str:
                 f"{c.model.name} cannot be trained on {r['accelerator']}: one sequence's "
                 "activations exceed a scale-up group's memory"
             )
+        if r["devices"] < r["min_devices"]:
+            return (
+                f"{c.model.name} needs at least {_n(r['min_devices'])} {r['accelerator']} to hold "
+                f"weights, gradients and optimizer state; the phase has {_n(r['devices'])}"
+            )
+        # Enough devices in total, but no layout the search may build holds a replica: one
+        # sequence's activations, or a stage's weights, exceed a device.
+        recompute = f", {r['recompute']} recompute" if r.get("recompute") else ""
         return (
-            f"{c.model.name} needs at least {_n(r['min_devices'])} {r['accelerator']} to hold "
-            f"weights, gradients and optimizer state; the phase has {_n(r['devices'])}"
+            f"{c.model.name} needs {r['memory_per_device_gib']:,.0f} GiB per device in the "
+            f"best layout found (TP{r['tensor_parallel']} PP{r['pipeline_parallel']} "
+            f"CP{r.get('context_parallel') or 1}{recompute}) for sequences of "
+            f"{_n(p.seq_len or DEFAULT_SEQ_LEN)} tokens; {r['accelerator']} has "
+            f"{r['hbm_gib']:,.0f} GiB"
         )
     return (
         f"{c.model.name} ({r['weights_gib']:,.0f} GiB of weights plus one request's KV cache) "
@@ -102,6 +115,25 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
     return f"needs {_n(r['devices'])} x {r['accelerator']}, more than --max-devices {cap}"
 
 
+def _sequences(r: Row, p: Phase) -> str:
+    """'the global batch of 16.0M tokens (4,096 sequences of 4,096)'."""
+    seq = (p.seq_len if isinstance(p, TrainPhase) else None) or DEFAULT_SEQ_LEN
+    batch = r["global_batch_tokens"]
+    return (
+        f"the global batch of {batch / 2**20:,.1f}M tokens ({_n(batch // seq)} sequences of "
+        f"{_n(seq)})"
+    )
+
+
+def _starved_message(r: Row, c: Context, p: Phase) -> str:
+    return (
+        f"{_sequences(r, p)} gives at most {_n(r['batch_replicas'])} data-parallel replicas a "
+        f"sequence each per step: {_n(r['idle_devices'])} of the {_n(r['devices'])} devices have "
+        "no data and sit idle, billed. Use fewer devices or a larger global_batch_tokens (the "
+        "largest published is about 63M tokens)"
+    )
+
+
 def _deadline_message(r: Row, c: Context, p: Phase) -> str:
     deadline = p.deadline_days if isinstance(p, TrainPhase) else None
     if r["devices"] > r["max_devices"]:
@@ -110,6 +142,12 @@ def _deadline_message(r: Row, c: Context, p: Phase) -> str:
             f"than the {_n(r['max_devices'])} usable at once (global batch limit)"
         )
     days = f"{r['wall_clock_days']:,.1f}"
+    if r.get("batch_replicas") is not None and r["data_parallel"] >= r["batch_replicas"]:
+        # More devices would have no data: the batch, not the count, sets the time.
+        return (
+            f"takes {days} days on {_n(r['devices'])} devices, the most {_sequences(r, p)} "
+            f"keeps busy; deadline is {deadline:g} days: give a larger global_batch_tokens"
+        )
     return f"takes {days} days on {_n(r['devices'])} devices; deadline is {deadline:g} days"
 
 
@@ -435,6 +473,15 @@ ADVISORY: tuple[Check, ...] = (
             "persistent problems and it trained on Nvidia; plan for lower goodput and delays"
         ),
         cite="domestic_training_risk_devices",
+    ),
+    Check(
+        "batch-starved",
+        "warn",
+        "",
+        # Serving rows have neither column.
+        lambda c, p: ((pl.col("idle_devices") > 0) & batch_bound()) if _train(p) else pl.lit(False),
+        _starved_message,
+        cite="max_global_batch_tokens",
     ),
     *(
         Check(

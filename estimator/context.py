@@ -110,6 +110,7 @@ def prepare(
                 f"tensor_parallel {tp} does not divide the model's {model.heads} attention heads",
                 f"{where}: phases[{i}].tensor_parallel",
             )
+        _check_layout(model, phase, f"{where}: phases[{i}]")
     listed = option_table(catalog, day)
     options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
     acquired = {f.name: f.acquired for f in scenario.fleet if f.acquired is not None}
@@ -131,6 +132,33 @@ def prepare(
         max_devices,
         slip,
     )
+
+
+def _check_layout(model: ModelSpec, phase: object, loc: str) -> None:
+    """Expert and pipeline parallelism a phase fixes must be possible for the model: experts
+    split evenly over the expert-parallel ranks (Megatron-Core requires num_moe_experts to be
+    a multiple of expert_model_parallel_size), none on a dense model, and no more pipeline
+    stages than layers. An uneven pipeline split is allowed: Llama 3 405B put its 126 layers
+    on 16 stages (arXiv 2407.21783 s3.3.2)."""
+    ep = getattr(phase, "expert_parallel", None)
+    if ep and ep > 1:
+        if model.arch != "moe":
+            raise ScenarioError(
+                f"expert_parallel {ep} needs a mixture-of-experts model: {model.name} is dense",
+                f"{loc}.expert_parallel",
+            )
+        if model.experts and model.experts % ep:
+            raise ScenarioError(
+                f"expert_parallel {ep} does not divide the model's {model.experts} experts",
+                f"{loc}.expert_parallel",
+            )
+    pp = getattr(phase, "pipeline_parallel", None)
+    if pp and model.layers and pp > model.layers:
+        raise ScenarioError(
+            f"pipeline_parallel {pp} exceeds the model's {model.layers} layers (a stage holds "
+            "at least one)",
+            f"{loc}.pipeline_parallel",
+        )
 
 
 def _check_date(catalog: Catalog, day: date, field: str) -> None:

@@ -435,6 +435,82 @@ def test_a_ttft_target_is_judged_on_the_step_it_waits_for(runner):
     assert "step of the batch" in block and "exceeds the 20 ms target" in block
 
 
+def test_train_layout_that_does_not_fit_is_blocked(runner):
+    # 405B at 131K on 16,384 H100 is above min_devices; the layout reported must still fit or
+    # the run is blocked (it was `fits: true` at 261 GiB per 80 GiB device).
+    args = [
+        "train", "--model", "llama-3.1-405b", "--tokens", "800e9", "--accelerator", "h100-sxm",
+        "--devices", "16384", "--seq-len", "131072", "--region", "us-east", "--provider", "aws",
+        "--pricing", "on_demand", "--format", "json", "--as-of", "2025-11-27",
+    ]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    over = d["memory_per_device_gib"] > 0.9 * d["hbm_gib"]
+    assert d["fits"] is (not over)
+    codes = [f["code"] for f in d["findings"]]
+    assert ("memory-does-not-fit" in codes) is over
+
+
+V3 = ["train", "--model", "deepseek-v3", "--tokens", "1e12", "--accelerator", "h800",
+      "--precision", "fp8", "--region", "cn-east", "--pricing", "contract",
+      "--as-of", "2025-11-27"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            [*V3, "--devices", "2048", "--expert-parallel", "3"],
+            "--expert-parallel: expert_parallel 3 does not divide the model's 256 experts",
+        ),
+        (
+            [*TRAIN, "--devices", "2048", "--expert-parallel", "8"],
+            "--expert-parallel: expert_parallel 8 needs a mixture-of-experts model: "
+            "Llama 3.1 70B is dense",
+        ),
+        (
+            [*TRAIN, "--devices", "2048", "--pipeline-parallel", "81"],
+            "--pipeline-parallel: pipeline_parallel 81 exceeds the model's 80 layers",
+        ),
+    ],
+)
+def test_an_impossible_expert_or_pipeline_layout_is_refused(runner, args, message):
+    # They were priced: EP3 over 256 experts, EP8 on a dense model, more stages than layers.
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_possible_expert_and_uneven_pipeline_layouts_are_priced(runner):
+    # EP1 on a dense model says nothing; PP3 over 80 layers is an uneven split, as Llama 3
+    # 405B ran 126 layers on 16 stages; EP64 divides DeepSeek-V3's 256 experts.
+    for args in (
+        [*TRAIN, "--devices", "2048", "--expert-parallel", "1", "--pipeline-parallel", "3"],
+        [*V3, "--devices", "2048", "--expert-parallel", "64"],
+    ):
+        result = runner.invoke(app, [*args, "-f", "json"])
+        assert result.exit_code == 0, result.output
+
+
+def test_devices_the_global_batch_cannot_feed_are_reported(runner):
+    # 16M tokens of 4,096 feed 4,096 replicas: at TP1 PP1 half of 8,192 H100 have no data.
+    args = [
+        "train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--accelerator", "h100-sxm",
+        "--tensor-parallel", "1", "--pipeline-parallel", "1", "--format", "json",
+        "--region", "us-east", "--provider", "aws", "--pricing", "on_demand",
+    ]  # fmt: skip
+    d = json.loads(runner.invoke(app, [*args, "--devices", "8192"]).stdout)
+    found = {f["code"]: f["message"] for f in d["findings"]}
+    assert d["idle_devices"] == 4096 and d["data_parallel"] == 4096
+    assert "4,096 of the 8,192 devices have no data" in found["batch-starved"]
+    d = json.loads(runner.invoke(app, [*args, "--devices", "4096"]).stdout)
+    assert "batch-starved" not in {f["code"] for f in d["findings"]}
+    # a deadline sizes the count up to those replicas, then says the batch is the limit
+    d = json.loads(runner.invoke(app, [*args, "--deadline-days", "0.1"]).stdout)
+    found = {f["code"]: f["message"] for f in d["findings"]}
+    assert d["devices"] == 4096 and d["idle_devices"] == 0
+    assert "give a larger global_batch_tokens" in found["deadline-missed"]
+
+
 @pytest.mark.parametrize(
     "site",
     [

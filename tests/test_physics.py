@@ -119,7 +119,10 @@ def test_training_min_devices_and_deadline(catalog, models) -> None:
     assert est["devices"] == pytest.approx(est["device_hours"] / 240, rel=0.02)
     assert not train(catalog, L70, "h100-sxm", 1e12, devices=4)["fits"]
     short = train(catalog, L70, "h100-sxm", 15e12, deadline_days=0.01)
-    assert short["deadline_met"] is False and short["devices"] > short["max_devices"]
+    # it is sized up to the replicas the global batch feeds (one sequence each), no further:
+    # more devices would have no data
+    assert short["deadline_met"] is False and short["idle_devices"] == 0
+    assert short["data_parallel"] == short["batch_replicas"] == 16 * 2**20 // 4096
 
 
 def test_fixed_device_count_uses_whole_replicas_and_bills_the_idle(catalog, models) -> None:
@@ -368,3 +371,72 @@ def test_aggregated_ttft_is_the_prompts_prefill_plus_one_step(catalog) -> None:
     # disaggregated: the prefill pool's TTFT, which the decode batch does not change
     dis = serve(catalog, r1, "h100-sxm", disaggregated=True, ttft_ms=100, **kw)
     assert dis["ttft_ms"] == pytest.approx(prefill_ms) and dis["meets_ttft"]
+
+
+def test_fits_follows_the_chosen_layouts_memory(catalog) -> None:
+    # 405B at 131K tokens on 16,384 H100 without context parallelism: the count is above
+    # min_devices (the state spread over every device as one group), but no layout the search
+    # may build (TP within the server, PP up to the layers) holds one sequence's activations.
+    L405 = resolve_model(catalog, "llama-3.1-405b")
+    est = train(catalog, L405, "h100-sxm", 8e11, devices=16384, seq_len=131072, cp=1)
+    assert est["devices"] >= est["min_devices"]
+    assert est["memory_per_device_gib"] > 0.9 * est["hbm_gib"]
+    assert est["fits"] is False
+
+
+def test_a_sized_count_picks_a_layout_that_fits(catalog, models) -> None:
+    # A count sized for a deadline or the model lands on a layout whose memory fits, also at a
+    # long sequence (where more devices only shrink the optimizer shard).
+    for kw in ({"deadline_days": 20.0}, {}):
+        est = train(catalog, models["llama-3.1-70b"], "h100-sxm", 1e12, seq_len=32768, **kw)
+        assert est["fits"], kw
+        assert est["memory_per_device_gib"] <= 0.9 * 80 + 1e-6
+
+
+def test_context_parallelism_is_searched_for_long_sequences(catalog, models) -> None:
+    # Llama 3 trained 405B at 131K tokens with CP16 (arXiv 2407.21783 Table 4). Without context
+    # parallelism nothing fits there; with it the search finds a layout that does.
+    L405 = resolve_model(catalog, "llama-3.1-405b")
+    long = train(catalog, L405, "h100-sxm", 8e11, devices=16384, seq_len=131072)
+    assert long["fits"] and long["context_parallel"] > 1
+    assert long["context_parallel"] * 8192 <= 131072  # at least 8K tokens per rank
+    assert f"CP{long['context_parallel']} " in long["layout"]
+    width = long["tensor_parallel"] * long["pipeline_parallel"] * long["context_parallel"]
+    assert long["data_parallel"] * width + long["idle_devices"] == 16384
+    # 70B at 32K: splitting the sequence beats recomputing it (the search was CP1 only)
+    L70 = models["llama-3.1-70b"]
+    cp = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=32768)
+    no_cp = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=32768, cp=1)
+    assert cp["context_parallel"] > 1 and no_cp["context_parallel"] == 1
+    assert cp["device_hours"] < 0.95 * no_cp["device_hours"]
+    # up to 8K tokens a sequence stays on one rank: the layout is what it was
+    short = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=8192)
+    assert short["context_parallel"] == 1
+    assert (
+        short["device_hours"]
+        == train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=8192, cp=1)["device_hours"]
+    )
+
+
+def test_replicas_beyond_the_global_batch_idle(catalog, models) -> None:
+    # A replica needs a sequence per step (m >= 1). 16M tokens of 4,096 = 4,096 sequences: at
+    # TP1 PP1 the 8B uses 4,096 devices; 8,192 add 4,096 with no data, idle and billed, and the
+    # run is no faster (it used to count 8,192 replicas working on half a sequence each).
+    L8 = models["llama-3.1-8b"]
+    fed = train(catalog, L8, "h100-sxm", 1e12, devices=4096, tp=1, pp=1)
+    more = train(catalog, L8, "h100-sxm", 1e12, devices=8192, tp=1, pp=1)
+    assert fed["batch_replicas"] == 4096 and fed["idle_devices"] == 0
+    assert (more["data_parallel"], more["idle_devices"]) == (4096, 4096)
+    assert more["wall_clock_days"] == pytest.approx(fed["wall_clock_days"], rel=1e-12)
+    assert more["device_hours"] == pytest.approx(2 * fed["device_hours"], rel=1e-12)
+    assert "the global batch gives 4096 replicas a sequence each" in more["layout"]
+    # searched: past the widest layout the batch can feed, the time stops falling
+    a = train(catalog, L8, "h100-sxm", 1e12, devices=2_000_000)
+    b = train(catalog, L8, "h100-sxm", 1e12, devices=4_000_000)
+    assert b["wall_clock_days"] == pytest.approx(a["wall_clock_days"], rel=1e-9)
+    # 70B at 131K without context parallelism on 2,048: 128 sequences per 16M batch, so at
+    # most 128 replicas (the search took DP256 with half a sequence each)
+    L70 = models["llama-3.1-70b"]
+    long = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=131072, cp=1)
+    assert long["data_parallel"] <= long["batch_replicas"] == 128
+    assert long["data_parallel"] * 131072 <= long["global_batch_tokens"]

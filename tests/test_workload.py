@@ -131,6 +131,29 @@ def test_tensor_parallel_and_bubble_hand_case() -> None:
     assert val(train_frame(pp=4.0, m=8.0, vp=2.0), t.bubble_fraction()) == pytest.approx(3 / 16)
 
 
+def test_context_parallel_hand_case() -> None:
+    # K and V of 4 heads x head_dim 8 = 64 values x 2 bytes per token and layer; cp 4 ranks:
+    # 3 transfers x (cp - 1) 3 x 128 B x 2 layers = 2,304 B over the scale-up link (tp x cp = 4
+    # <= 8) at 1e9 B/s = 2.304e-6 s, less the attention on the other 3 of 4 blocks (3/4 x
+    # 1.2288e-8 s, see test_compute_seconds_hand_case) that hides it
+    df = train_frame(cp=4.0)
+    assert val(df, t.context_parallel_seconds()) == pytest.approx(2.304e-6 - 0.75 * 1.2288e-8)
+    assert val(train_frame(), t.context_parallel_seconds()) == 0.0
+    # cp 16 spans two domains of 8: the network, 1e8 B/s
+    wide = train_frame(cp=16.0)
+    sent = 3 * 15 * 128 * 2 / 1e8
+    assert val(wide, t.context_parallel_seconds()) == pytest.approx(sent - 15 / 16 * 1.2288e-8)
+    # a long sequence: attention per token grows with it and hides all of the traffic
+    assert val(train_frame(cp=4.0, seq_len=1e6), t.context_parallel_seconds()) == 0.0
+
+    # it is part of the step (beside the cp ranks joining the gradient ring)
+    def rest(x: pl.DataFrame) -> float:
+        return val(x, t.seconds_per_token()) - val(x, t.data_parallel_seconds())
+
+    step = rest(df) - rest(train_frame())
+    assert step == pytest.approx(val(df, t.context_parallel_seconds()))
+
+
 def test_data_parallel_hand_case() -> None:
     # 1e6 params on each device, dp 4 over 4 devices (within the scale-up domain):
     # 6 bytes x 3/4 x 1e6 / 1e9 B/s = 4.5e-3 s per step; x 4 devices / 1000 tokens per step

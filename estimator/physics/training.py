@@ -3,14 +3,17 @@
 One call prices one row (a quote) or many (a sweep, a sample): every figure is a polars
 expression from `estimator.physics.trainstep`, so no per-row Python runs. Each row tries the
 parallel layouts a Megatron-style run would (tensor parallel within the scale-up domain,
-selective or full recomputation, expert parallel for MoE, the fewest pipeline stages that fit)
-and keeps the fastest that fits in memory; a layout given in the settings is used as is.
+selective or full recomputation, expert parallel for MoE, the fewest pipeline stages that fit,
+context parallel for long sequences) and keeps the fastest that fits in memory; a layout given
+in the settings is used as is.
 
-Layouts are whole: data parallelism is an integer number of replicas of the tp x pp x cp model.
-A device count the user fixes is billed as given, and what no whole replica can use is reported
-as `idle_devices` (its hours are billed and count in the device-hours); a count the tool sizes
-(for a deadline, or the minimum that holds the model) is rounded up to whole replicas, so no
-device it bills sits idle.
+Layouts are whole: data parallelism is an integer number of replicas of the tp x pp x cp model,
+each with at least one sequence of the global batch per step (no more replicas than the batch
+has sequences). A device count the user fixes is billed as given, and what no whole replica, or
+no replica the batch feeds, can use is reported as `idle_devices` (its hours are billed and
+count in the device-hours); a count the tool sizes (for a deadline, or the minimum that holds
+the model) is rounded up to whole replicas and capped at those the batch feeds, so no device it
+bills sits idle.
 """
 
 from __future__ import annotations
@@ -79,6 +82,12 @@ TRAIN_DEFAULTS = {
 TP_SIZES = (1, 2, 4, 8, 16, 32, 64)
 PP_SIZES = (1, 2, 4, 8, 16, 32, 64, 128)
 EP_SIZES = (1, 8, 16, 32, 64)
+# Context parallelism splits each sequence over cp ranks (powers of two, as Megatron-Core and
+# Llama 3 use it). It is searched only where every rank keeps at least CP_MIN_TOKENS of the
+# sequence: Llama 3 405B ran 131,072-token sequences on CP16, 8,192 per rank (arXiv 2407.21783
+# s3.3.2, Table 4), so runs at up to 8K tokens keep CP1 and a 128K run may use up to CP16.
+CP_SIZES = (1, 2, 4, 8, 16, 32)
+CP_MIN_TOKENS = 8192
 _LAYOUT = ("tp", "pp", "ep", "cp", "dp", "vp", "m", "rfull")
 # Recomputation a phase may fix: none and selective keep every layer's activations (with
 # FlashAttention they cost the same here), full recomputes every layer; unset, the tool
@@ -90,7 +99,8 @@ RECOMPUTE_SHARE = {"none": 0.0, "selective": 0.0, "full": 1.0}
 class TrainSettings:
     """What a training phase asks of the physics. `devices` fixes the device count; else
     `deadline_days` sizes it; else it is the minimum that holds the model. `tp`, `pp`, `ep`,
-    `vp`, `recompute` and `global_batch_tokens` fix the layout; unset, the tool picks it."""
+    `cp`, `vp`, `recompute` and `global_batch_tokens` fix the layout; unset, the tool picks it
+    (context parallelism only for sequences of 2 x CP_MIN_TOKENS and more)."""
 
     tokens: float
     precision: str = "bf16"
@@ -108,9 +118,9 @@ class TrainSettings:
     global_batch_tokens: float | None = None
     # Benchmark conditions the calibration passes through: sequences per micro-batch and
     # context-parallel ranks (each splits a sequence; they count toward the data-parallel
-    # gradient group, and their own traffic is not modelled).
+    # gradient group, and their K/V traffic is `trainstep.context_parallel_seconds`).
     micro_batch: int = 1
-    cp: int = 1
+    cp: int | None = None
 
 
 def training_frame(
@@ -153,12 +163,17 @@ def training_frame(
         virtual_stages=pl.col("vp").cast(pl.Int64),
         recompute_share=pl.col("rfull"),
         context_parallel=pl.col("cp").cast(pl.Int64),
+        batch_replicas=pl.col("batch_replicas").cast(pl.Int64),
         bubble_fraction=pl.col("_bubble"),
         communication_share=pl.col("_comm") / pl.col("_t"),
+        # The chosen layout's own memory decides: `min_devices` spreads the state over every
+        # device as one model-parallel group, which no searched layout (TP within the scale-up
+        # domain, PP up to the layers) may reach, so a count above it can still not fit.
         fits=(
             pl.col("min_devices").is_not_null()
             & (pl.col("devices") >= pl.col("min_devices"))
             & pl.col("peak_flops").is_not_null()
+            & pl.col("_fits")
         ).fill_null(False),
     )
     out = out.with_columns(
@@ -182,7 +197,7 @@ LAYOUT_STEPS = ("tensor_parallel", "pipeline_parallel", "virtual_stages", "data_
 # The numbers `described` writes the layout from, kept beside TRAINING_COLUMNS. The text itself
 # is only made for rows that are shown: strings copied through a sweep's joins cost more than
 # all of its money (1.2 s of 5 s over 3M candidates).
-_LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens")
+_LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens", "batch_replicas")
 
 
 def described(frame: pl.DataFrame) -> pl.DataFrame:
@@ -223,7 +238,26 @@ def _layout_text() -> pl.Expr:
         pl.col("idle_devices"),
         pl.col("devices"),
     )
-    return pl.when(pl.col("idle_devices") > 0).then(pl.concat_str(text, idle)).otherwise(text)
+    starved = pl.format(
+        "; {} of the {} devices idle (the global batch gives {} replicas a sequence each, no "
+        "more; their hours are billed)",
+        pl.col("idle_devices"),
+        pl.col("devices"),
+        pl.col("batch_replicas"),
+    )
+    return (
+        pl.when(pl.col("idle_devices") <= 0)
+        .then(text)
+        .when(batch_bound())
+        .then(pl.concat_str(text, starved))
+        .otherwise(pl.concat_str(text, idle))
+    )
+
+
+def batch_bound() -> pl.Expr:
+    """Rows whose data parallelism the global batch limits: every replica it feeds is used (a
+    replica needs a sequence per step), so devices beyond them idle for want of data."""
+    return (pl.col("data_parallel") >= pl.col("batch_replicas")).fill_null(False)
 
 
 def _inputs(
@@ -270,7 +304,8 @@ LAYOUTS_KEPT = 4
 
 
 # What `_evaluate` adds to a layout, dropped before a row is evaluated again.
-_SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp")
+_SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp",
+                "batch_replicas")  # fmt: skip
 
 
 # The layouts searched so far in a training_frame, per (accelerator, scale-up domain, _bucket):
@@ -278,7 +313,7 @@ _SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m"
 # The domain is part of it: one-GPU pods and 8-GPU servers of one accelerator differ.
 _SEARCH_KEY = ["accelerator", "scaleup_size", "_bucket"]
 _SEARCHED_SCHEMA = {"accelerator": pl.String, "scaleup_size": pl.Int64, "_bucket": pl.Int64,
-                    "tp": pl.Int64, "pp": pl.Int64, "ep": pl.Int64}  # fmt: skip
+                    "tp": pl.Int64, "pp": pl.Int64, "ep": pl.Int64, "cp": pl.Int64}  # fmt: skip
 
 
 def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> pl.DataFrame:
@@ -313,13 +348,13 @@ def _sized(
     search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket).
     Returns the sized rows and `searched` with the buckets searched here added (`_searched`)."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
-           "_idle", "_step")  # fmt: skip
+           "_idle", "_step", "_fits", "batch_replicas")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
     rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
     sized = pl.col("_dev_given").is_null()
     # A given layout's width must fit its bucket.
-    given = float((s.tp or 1) * (s.pp or 1) * s.cp)
+    given = float((s.tp or 1) * (s.pp or 1) * (s.cp or 1))
     power = pl.when(sized).then(count.log(2).ceil()).otherwise(count.log(2).floor())
     bucket = pl.max_horizontal(2.0**power, pl.when(sized).then(given).otherwise(
         pl.min_horizontal(count, given)))  # fmt: skip
@@ -330,20 +365,22 @@ def _sized(
     # instances where the rows say how many devices one holds (`scaleup_cap`): an instance is
     # billed whole, so its devices work rather than idle (1,796 devices billed as 1,800 took
     # longer and cost more than 1,800).
-    width = (
-        (pl.col("tp") * pl.col("pp")).cast(pl.Float64)
-        * float(s.cp)
-        * _replica_step(pl.lit(float(s.cp)))
+    width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64) * _replica_step(
+        pl.col("cp")
     )
     layout = _with_step(collect(layout.with_columns(_step=width))).lazy()
     step = pl.col("_step")
     whole = ((pl.col("devices").cast(pl.Float64) / step).ceil() * step).cast(pl.Int64)
     resize = sized & pl.col("tp").is_not_null()
+    # Nor past the replicas the global batch feeds: more would idle (`_evaluate`), and a count
+    # the tool sizes bills none idle. A deadline that needs more is missed, and says why.
+    fed = (_fed_replicas(s) * pl.col("tp") * pl.col("pp") * pl.col("cp")).clip(lower_bound=width)
+    fed = fed.cast(pl.Int64)
     tried = collect(
         _evaluate(
             layout.with_columns(
                 devices=pl.when(resize)
-                .then(pl.max_horizontal(whole, "devices"))
+                .then(pl.min_horizontal(pl.max_horizontal(whole, "devices"), fed))
                 .otherwise("devices")
             ),
             s,
@@ -352,7 +389,7 @@ def _sized(
     # Where no kept layout holds the model at the rounded count, the bucket's own count does.
     short = resize & ~pl.col("_fits").any().over("_row")
     if tried.select(short.any()).item():
-        bigger = pl.max_horizontal("devices", "_bucket")
+        bigger = pl.min_horizontal(pl.max_horizontal("devices", "_bucket"), fed)
         again = collect(
             _evaluate(
                 tried.lazy()
@@ -363,7 +400,8 @@ def _sized(
         )
         tried = again
     hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
-    return _first_of_each(tried).with_columns(device_hours=hours).drop("_fits"), searched
+    # `_fits` stays: the row fits only where the layout it keeps does (`training_frame`).
+    return _first_of_each(tried).with_columns(device_hours=hours), searched
 
 
 def _first_of_each(tried: pl.DataFrame) -> pl.DataFrame:
@@ -394,16 +432,19 @@ def _options(name: str, values: tuple[int, ...], given: int | None) -> pl.LazyFr
 
 
 def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
-    """One row per (input row, tp, pp, ep) the search may try: tensor parallel within the
+    """One row per (input row, tp, pp, ep, cp) the search may try: tensor parallel within the
     scale-up domain and the heads, pipeline stages up to the layers, expert parallel up to the
-    experts, all within the devices."""
-    keys = rows.lazy().select("_row", "devices", "scaleup_size", "experts", "heads", "layers")
+    experts, context parallel with at least CP_MIN_TOKENS per rank, all within the devices."""
+    keys = rows.lazy().select(
+        "_row", "devices", "scaleup_size", "experts", "heads", "layers", "seq_len"
+    )
     cand = (
         keys.join(_options("tp", TP_SIZES, s.tp), how="cross")
         .join(_options("pp", PP_SIZES, s.pp), how="cross")
         .join(_options("ep", EP_SIZES, s.ep), how="cross")
+        .join(_options("cp", CP_SIZES, s.cp), how="cross")
     )
-    width = pl.col("tp") * pl.col("pp") * s.cp
+    width = pl.col("tp") * pl.col("pp") * pl.col("cp")
     if s.tp is None:
         cand = cand.filter(
             (pl.col("tp") <= pl.col("scaleup_size")) & (pl.col("tp") <= pl.col("heads"))
@@ -412,12 +453,18 @@ def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
         cand = cand.filter(pl.col("pp") <= pl.col("layers"))
     if s.ep is None:
         cand = cand.filter(pl.col("ep") <= pl.col("experts").fill_null(1))
-    if s.tp is None or s.pp is None or s.ep is None:
+    if s.cp is None:
+        cand = cand.filter(pl.col("cp") * CP_MIN_TOKENS <= pl.col("seq_len").clip(CP_MIN_TOKENS))
+    if s.tp is None or s.pp is None or s.ep is None or s.cp is None:
         # Unless the layout is given, it must fit in the devices (the smallest always does).
         fits = (width <= pl.col("devices")) & (pl.col("ep") * pl.col("tp") <= pl.col("devices"))
-        smallest = (pl.col("tp") == pl.col("tp").min().over("_row")) & (pl.col("pp") == 1)
+        smallest = (
+            (pl.col("tp") == pl.col("tp").min().over("_row"))
+            & (pl.col("pp") == pl.col("pp").min().over("_row"))
+            & (pl.col("cp") == pl.col("cp").min().over("_row"))
+        )
         cand = cand.filter(fits | smallest)
-    return cand.drop("devices", "scaleup_size", "experts", "heads", "layers").join(
+    return cand.drop("devices", "scaleup_size", "experts", "heads", "layers", "seq_len").join(
         rows.lazy(), on="_row", how="left"
     )
 
@@ -430,23 +477,35 @@ def _replica_step(cp: pl.Expr) -> pl.Expr:
     return (pl.col("ep").cast(pl.Float64) / cp.cast(pl.Float64)).clip(lower_bound=1.0)
 
 
+def _fed_replicas(s: TrainSettings) -> pl.Expr:
+    """The most data-parallel replicas a step's global batch gives a micro-batch each: its
+    sequences over the micro-batch, in whole groups of the replica step."""
+    step = _replica_step(pl.col("cp"))
+    # (1 + 1e-9): a batch of exactly n sequences is not n - 1 after rounding.
+    seqs = (pl.col("global_batch_tokens") / pl.col("seq_len") / s.micro_batch * (1 + 1e-9)).floor()
+    return (seqs / step).floor() * step
+
+
 def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
     """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
     interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
     activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
     it fits."""
-    cand = frame.with_columns(cp=pl.lit(float(s.cp)))
-    width = pl.col("tp") * pl.col("pp") * pl.col("cp")
+    cand = frame
+    width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64)
     dp = pl.col("devices").cast(pl.Float64) / width
     # Whole data-parallel replicas, in groups the expert-parallel ranks divide (`_replica_step`);
     # the formulas see the devices they use, and the devices no whole group can use (`_idle`)
     # are billed on top (`bill`).
     step = _replica_step(pl.col("cp"))
-    whole = ((dp / step).floor() * step).clip(lower_bound=1.0)
+    # A replica needs a micro-batch of its own each step (m >= 1): past the replicas the global
+    # batch feeds (`batch_replicas`) more devices have no data, so they idle like a remainder.
+    fed = pl.col("batch_replicas")
+    whole = pl.min_horizontal((dp / step).floor() * step, fed).clip(lower_bound=1.0)
     used = pl.when(dp >= step).then(whole * width).otherwise(pl.col("devices").cast(pl.Float64))
-    cand = cand.with_columns(
+    cand = cand.with_columns(batch_replicas=_fed_replicas(s)).with_columns(
         dp=whole,
-        _fits_width=dp >= step,
+        _fits_width=(dp >= step) & (fed >= step),
         _idle=(pl.col("devices").cast(pl.Float64) - used).clip(lower_bound=0.0),
         _billed=pl.col("devices"),
         devices=used,
@@ -493,8 +552,8 @@ def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
                        nulls_last=True)  # fmt: skip
     # The best layout of each replica granularity (devices a data-parallel step adds), so a row
     # whose count is not a multiple of the fastest one's can use a finer one.
-    grain = pl.col("tp") * pl.col("pp") * _replica_step(pl.col("cp"))
+    grain = pl.col("tp") * pl.col("pp") * pl.col("cp") * _replica_step(pl.col("cp"))
     each = ranked.with_columns(_grain=grain).unique(["_row", "_grain"], keep="first",
                                                      maintain_order=True)  # fmt: skip
     best = each.group_by("_row", maintain_order=True).head(LAYOUTS_KEPT)
-    return collect(best.select("_row", "tp", "pp", "ep"))
+    return collect(best.select("_row", "tp", "pp", "ep", "cp"))

@@ -7,7 +7,7 @@ share of layers whose activations are recomputed in full, 0-1). `physics.trainin
 candidate layouts and keeps the fastest that fits.
 
 Device-seconds per trained token (summed over every device) =
-    (GEMMs + attention + memory-bound work + tensor-parallel and expert-parallel traffic)
+    (GEMMs + attention + memory-bound work + tensor-, expert- and context-parallel traffic)
     x (1 + pipeline bubble) + data-parallel gradient traffic.
 The constants (GEMM efficiency, the exposed share of each collective, the memory-bound bytes)
 are columns filled from efficiency.csv and defaults.csv, where their sources live. Builders
@@ -28,6 +28,7 @@ from estimator.physics.formulas import (
     WEIGHT_GRAD_BYTES_PER_PARAM,
     _c,
     _f,
+    _z,
     alltoall_seconds_per_byte,
     attention_flops_per_token,
     ring_factor,
@@ -49,6 +50,12 @@ ACT_BYTES_FULL = 2.0
 TP_ALLREDUCES_PER_LAYER = 4.0
 # Expert parallelism: dispatch and combine of each routed token copy, forward and backward.
 EP_ALLTOALLS_PER_LAYER = 4.0
+# Context parallelism as Megatron-Core runs it (Transformer Engine ring attention, P2P): per layer
+# the forward pass passes each rank's keys and values around the cp ranks, and the backward pass
+# passes them again with their gradients (3 transfers of K and V); each step sends the next
+# block while attention runs on the current one (Liu et al. 2023, Ring Attention, arXiv
+# 2310.01889), so only what the attention over the other cp - 1 blocks does not cover is exposed.
+CP_TRANSFERS_PER_LAYER = 3.0
 # Data parallelism with the distributed optimizer: reduce-scatter of fp32 gradients (4 bytes)
 # and all-gather of bf16 weights (2 bytes) per step (Megatron-LM distributed optimizer).
 DP_BYTES_PER_PARAM = 6.0
@@ -199,11 +206,16 @@ def compute_seconds() -> pl.Expr:
     """GEMMs at the precision's peak and attention at the BF16 peak (FP8 only speeds up the
     linear layers; DeepSeek-V3 s3.3 keeps attention in BF16); a layer recomputed in full repeats
     its forward pass, 1/3 of forward + backward."""
-    again = _again(1.0 / 3.0)
-    lin = 6.0 * pl.col("active_params") * again
-    att = training_attention_flops(1.0) * again
-    att_eff = pl.col("mfu") * pl.col("attention_ratio")
-    return lin / (pl.col("peak_flops") * gemm_efficiency()) + att / (pl.col("bf16_flops") * att_eff)
+    lin = 6.0 * pl.col("active_params") * _again(1.0 / 3.0)
+    return lin / (pl.col("peak_flops") * gemm_efficiency()) + attention_seconds()
+
+
+@cache
+def attention_seconds() -> pl.Expr:
+    """The attention part of `compute_seconds`: causal attention, forward and backward, at
+    `attention_ratio` of the GEMM efficiency on the BF16 peak."""
+    att = training_attention_flops(1.0) * _again(1.0 / 3.0)
+    return att / (pl.col("bf16_flops") * pl.col("mfu") * pl.col("attention_ratio"))
 
 
 @cache
@@ -242,6 +254,35 @@ def expert_parallel_seconds() -> pl.Expr:
 
 
 @cache
+def context_parallel_seconds() -> pl.Expr:
+    """Device-seconds per token of the exposed context-parallel K/V traffic. Each of a sequence's
+    tp x cp devices sends ring_factor(cp) of the whole sequence's K and V of its heads per
+    transfer, so summed over them a token costs (cp - 1) x its K and V bytes per transfer and
+    layer. K and V are per head as attention reads them (MLA's up-projected keys and values, not
+    its latent); KV heads fewer than tp are replicated over the tensor-parallel ranks. Over the
+    scale-up links when the tp x cp group fits one domain, else the network. The attention on
+    the other cp - 1 blocks hides as much (with grouped-query attention and thousands of tokens
+    per rank, all of it); 0 without context parallelism."""
+    mla = pl.col("kv_lora_rank").is_not_null()
+    kv_heads = pl.coalesce(_f("kv_heads"), _f("heads"))
+    values = (
+        pl.when(mla)
+        .then(_z("heads") * (2.0 * _z("head_dim") + _z("rope_head_dim")))
+        .otherwise(2.0 * pl.max_horizontal(kv_heads, _f("tp")) * _z("head_dim"))
+    )
+    per_layer = CP_TRANSFERS_PER_LAYER * (_f("cp") - 1.0) * values * BF16_BYTES
+    bw = (
+        pl.when(_f("tp") * _f("cp") <= pl.col("scaleup_size").cast(pl.Float64))
+        .then(pl.col("scaleup_bw"))
+        .otherwise(pl.col("scaleout_bw"))
+    )
+    # A layer recomputed in full passes its K and V again in the repeated forward pass.
+    sent = per_layer * _f("layers") * _again(1.0 / 3.0) / bw
+    hidden = attention_seconds() * (_f("cp") - 1.0) / _f("cp")
+    return (sent - hidden).clip(lower_bound=0.0)
+
+
+@cache
 def data_parallel_seconds() -> pl.Expr:
     """Device-seconds per token of the exposed gradient reduce-scatter and weight all-gather:
     each device moves ring_factor x 6 bytes per parameter it holds once per step, and a step
@@ -273,6 +314,7 @@ def seconds_per_token() -> pl.Expr:
         + memory_bound_seconds()
         + tensor_parallel_seconds()
         + expert_parallel_seconds()
+        + context_parallel_seconds()
     )
     return staged * (1.0 + bubble_fraction()) + data_parallel_seconds()
 
@@ -280,7 +322,7 @@ def seconds_per_token() -> pl.Expr:
 @cache
 def communication_seconds() -> pl.Expr:
     """The exposed collective time in `seconds_per_token` (shown as a share)."""
-    staged = tensor_parallel_seconds() + expert_parallel_seconds()
+    staged = tensor_parallel_seconds() + expert_parallel_seconds() + context_parallel_seconds()
     return staged * (1.0 + bubble_fraction()) + data_parallel_seconds()
 
 
