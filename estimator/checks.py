@@ -215,9 +215,15 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
             f"the fleet '{r['instance']}' is acquired on {_acquired(r, c)}; the phase starts on "
             f"{start}, {r['lead_time_days'] - r['days_to_start']:,.0f} days before it exists"
         )
+    days = r["days_to_start"]
+    when = (
+        f"{days:,} days after {c.as_of}"
+        if days >= 0
+        else f"{-days:,} days before the quote date {c.as_of}, when nothing can be ordered yet"
+    )
     return (
         f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
-        f"order; the phase starts {r['days_to_start']:,} days after {c.as_of}"
+        f"order; the phase starts {when}"
     )
 
 
@@ -394,7 +400,8 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     capital = f"{r['server_price'] * servers:,.0f} {r['currency']}"
     if c.scenario.accounting == "project":
         return (
-            f"buys {counted(servers, 'server')} for {capital}, delivered by the phase start; "
+            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
+            "(lead-time says when it can arrive); "
             f"the plan sells {them} at its end, {r['resale_age_years']:.1f} years old, for "
             f"{r['resale_fraction']:.0%} of that: the quote charges the difference"
         )

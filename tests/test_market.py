@@ -400,3 +400,15 @@ def test_a_small_payment_spread_over_months_keeps_each_part_within_a_cent_of_its
     for m in months:
         assert m.amounts["rent"] >= 0
         assert abs(m.amounts["rent"] - 0.07 * shares[m.month]) < 0.01 + 1e-12
+
+
+def test_a_phase_starting_before_the_quote_date_says_so(runner):
+    # "the phase starts -457 days after 2027-06-01" (review7a nit 11).
+    from estimator.cli import app
+    from tests.conftest import EXAMPLES
+
+    path = str(EXAMPLES / "deepseek_domestic.toml")
+    out = runner.invoke(app, ["quote", path, "--as-of", "2027-06-01", "--format", "json"])
+    lead = [f["message"] for f in json.loads(out.stdout)["findings"] if f["code"] == "lead-time"]
+    assert lead and "457 days before the quote date 2027-06-01" in lead[0]
+    assert not any("-457" in m for m in lead)
