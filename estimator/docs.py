@@ -10,11 +10,13 @@ from the same docstrings, when a schema is asked for.
 from __future__ import annotations
 
 import ast
+import csv
 import inspect
 import itertools
 import textwrap
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -78,4 +80,44 @@ def described(root: type[BaseModel], schema: dict[str, Any], by_alias: bool) -> 
             if key in props and name in docs and "description" not in props[key]:
                 # pydantic sorts a property's keys; so does this, for the same bytes.
                 props[key] = dict(sorted({**props[key], "description": docs[name]}.items()))
+    return schema
+
+
+PHYSICS_FIELDS = Path(__file__).parent / "data" / "physics_fields.csv"
+
+
+def physics_fields() -> list[dict[str, str]]:
+    """The physics figures a quote shows per phase (`physics`) and an estimate at its top level:
+    name, kind (train, serve or both), JSON type and description with its unit. Data, so the
+    schema and the test that every figure is described read one list."""
+    with PHYSICS_FIELDS.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def physics_properties(kind: str | None = None) -> dict[str, Any]:
+    """JSON Schema properties of the physics figures of `kind` (None: both kinds). Every
+    figure may be null: a phase the physics cannot run (a precision the device lacks) has none."""
+    return {
+        f["name"]: {"description": f["description"], "type": [f["type"], "null"]}
+        for f in physics_fields()
+        if kind is None or f["kind"] in (kind, "both")
+    }
+
+
+def with_physics(schema: dict[str, Any], estimate: bool) -> dict[str, Any]:
+    """`schema` with the physics figures declared: an estimate's at its top level, a quote's
+    in each phase's `physics` object (only the figures listed there)."""
+    if estimate:
+        props = schema.setdefault("properties", {})
+        for name, prop in physics_properties().items():
+            props.setdefault(name, prop)
+        return schema
+    phase = schema.get("$defs", {}).get("PhaseView")
+    if phase is not None:
+        phase["properties"]["physics"] = {
+            "additionalProperties": False,
+            "description": "The physics of the phase's kind (training or serving figures).",
+            "properties": physics_properties(),
+            "type": "object",
+        }
     return schema

@@ -328,3 +328,35 @@ def test_json_outputs_match_the_published_schema(runner, monkeypatch, output, ar
     result = runner.invoke(app, [*args, "--format", "json"])
     assert schema.exit_code == 0 and result.exit_code == 0, result.stderr
     jsonschema.validate(strict_json(result.stdout), strict_json(schema.stdout))
+
+
+def test_every_physics_figure_is_declared_with_its_kind():
+    # The schemas left every physics figure (effective MFU, layout, TPOT, memory...) an open
+    # object, so a rename validated (review7b #10). physics_fields.csv declares each; a figure
+    # added to the physics without a row (or a row for a figure gone) fails here.
+    from estimator.docs import physics_fields
+    from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS
+
+    declared = {f["name"]: f["kind"] for f in physics_fields()}
+    assert len(declared) == len(physics_fields())
+    both = set(TRAINING_COLUMNS) & set(SERVING_COLUMNS)
+    expected = {n: "both" if n in both else "train" for n in TRAINING_COLUMNS}
+    expected |= {n: "both" if n in both else "serve" for n in SERVING_COLUMNS}
+    assert declared == expected
+    assert all(f["description"].strip() and f["type"] for f in physics_fields())
+
+
+def test_a_renamed_physics_figure_fails_the_schema(runner, monkeypatch):
+    from estimator.cli import app
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    schema = strict_json(runner.invoke(app, ["schema", "quote"]).stdout)
+    result = strict_json(
+        runner.invoke(app, ["quote", "examples/overseas_serving.toml", "--format", "json"]).stdout
+    )
+    jsonschema.validate(result, schema)
+    physics = result["phases"][0]["physics"]
+    physics["tpot"] = physics.pop("tpot_ms")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(result, schema)

@@ -143,7 +143,7 @@ def schema_cmd(
         return
     from pydantic import BaseModel
 
-    from estimator.docs import described
+    from estimator.docs import described, with_physics
     from estimator.report import plan_view, view
 
     models: dict[str, type[BaseModel]] = {
@@ -153,4 +153,5 @@ def schema_cmd(
         "estimate": view.EstimateView,
     }
     model = models[what]
-    emit(to_json(described(model, model.model_json_schema(by_alias=True), True)), output, force)
+    schema = described(model, model.model_json_schema(by_alias=True), True)
+    emit(to_json(with_physics(schema, estimate=what == "estimate")), output, force)
