@@ -382,7 +382,10 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         },
         "model": c.model.describe(),
         "offers": {p.name: _offer_text(p) for p in phases},
-        "physics": {p.name: physics_summary(p, _lacks(c, p)) for p in phases},
+        "physics": {
+            p.name: physics_summary(p, _lacks(c, p), _precision(c, p), _fp8_ratio(c))
+            for p in phases
+        },
         "tenant_hq": c.scenario.tenant_hq,
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
@@ -400,17 +403,29 @@ def _offer_text(p: PhaseQuote) -> str:
     )
 
 
+def _precision(c: Context, p: PhaseQuote) -> str:
+    phase = next((ph for ph in c.scenario.phases if ph.name == p.name), None)
+    return (phase.precision if phase else None) or "bf16"
+
+
+def _fp8_ratio(c: Context) -> float:
+    return float(c.catalog.default("fp8_gemm_ratio"))
+
+
 def _lacks(c: Context, p: PhaseQuote) -> str | None:
     """The precision a phase asks for that its accelerator has no support for, else None."""
-    phase = next((ph for ph in c.scenario.phases if ph.name == p.name), None)
-    precision = (phase.precision if phase else None) or "bf16"
+    precision = _precision(c, p)
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     return None if p.accelerator in able else precision
 
 
-def physics_summary(p: PhaseQuote, lacks: str | None = None) -> str:
+def physics_summary(
+    p: PhaseQuote, lacks: str | None = None, precision: str = "bf16", fp8_ratio: float = 1.0
+) -> str:
     """The physics assumptions in one line; `lacks`: a precision the accelerator has no
-    support for (nothing was computed at it, and the line says so)."""
+    support for (nothing was computed at it, and the line says so). Training's GEMM efficiency
+    is the efficiency row's (a BF16 figure); at FP8 the line says the ratio applied to it and
+    that the peak and the effective MFU are FP8's."""
     x = p.physics
     if lacks is not None:
         per = (
@@ -420,10 +435,13 @@ def physics_summary(p: PhaseQuote, lacks: str | None = None) -> str:
     if p.kind == "train":
         if any(x.get(k) is None for k in ("flops", "mfu", "goodput", "peak_tflops")):
             return "not computed: the physics cannot run this phase (see its blocking finding)"
+        gemm = f"GEMM efficiency {x['mfu']:.3g}"
+        if precision == "fp8":
+            gemm += f" (the row's BF16 figure; FP8 GEMMs reach {fp8_ratio:g} of it)"
         return (
-            f"{x['flops']:.3g} FLOPs, GEMM efficiency {x['mfu']:.3g} (effective MFU "
-            f"{_g(x['effective_mfu'])}), goodput {x['goodput']:.3g}, peak {x['peak_tflops']:g} "
-            f"TFLOPS/device; layout {x['layout']}"
+            f"{x['flops']:.3g} FLOPs, {gemm}, effective MFU {_g(x['effective_mfu'])} of the "
+            f"{precision} peak, goodput {x['goodput']:.3g}, peak {x['peak_tflops']:g} "
+            f"TFLOPS/device at {precision}; layout {x['layout']}"
         )
     mode = "disaggregated pools" if x["disaggregated"] else "prefill on the same devices"
     if not x["batch"]:  # no batch meets the latency targets (the findings say which)

@@ -558,3 +558,17 @@ def test_sensitivity_takes_as_of(runner):
     out = runner.invoke(app, ["sensitivity", path, "--as-of", "2025-06-01", "--format", "json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["as_of"] == "2025-06-01"
+
+
+def test_fp8_training_says_which_efficiency_and_peak_it_used(runner):
+    # "GEMM efficiency 0.59" under FP8 was the BF16 row's figure, and the effective MFU was
+    # against the FP8 peak without saying so (review7b n13).
+    args = ["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--accelerator", "h100-sxm",
+            "--devices", "64", "--region", "us-east", "--provider", "aws", "--pricing",
+            "on_demand", "--as-of", "2025-11-27", "--format", "json"]  # fmt: skip
+    fp8 = json.loads(runner.invoke(app, [*args, "--precision", "fp8"]).stdout)
+    bf16 = json.loads(runner.invoke(app, [*args, "--precision", "bf16"]).stdout)
+    assert "FP8 GEMMs reach 0.77 of it" in fp8["assumptions"]["physics"]
+    assert "of the fp8 peak" in fp8["assumptions"]["physics"]
+    assert "FP8 GEMMs" not in bf16["assumptions"]["physics"]
+    assert "of the bf16 peak" in bf16["assumptions"]["physics"]
