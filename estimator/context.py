@@ -162,7 +162,15 @@ def _check_layout(model: ModelSpec, phase: object, loc: str) -> None:
 
 
 def _check_date(catalog: Catalog, day: date, field: str) -> None:
-    """A date far past every figure in the catalog is not a quote, it is a guess."""
+    """A date far past every figure in the catalog is not a quote, it is a guess; one before
+    every price has nothing to price ('no options match' said nothing of why)."""
+    oldest = min(_earliest(catalog, t) for t in ("offers", "hardware"))
+    if day < oldest:
+        raise ScenarioError(
+            f"{day} is before the oldest price in the catalog ({oldest}): nothing can be priced "
+            "on it; add prices for that date with --catalog",
+            field,
+        )
     newest = max(_latest(catalog, t) for t in ("offers", "hardware", "fx"))
     if (day - newest).days > MAX_YEARS_PAST_CATALOG * 365:
         raise ScenarioError(
@@ -170,6 +178,12 @@ def _check_date(catalog: Catalog, day: date, field: str) -> None:
             f"catalog ({newest}): add prices for that date with --catalog",
             field,
         )
+
+
+def _earliest(catalog: Catalog, table: str) -> date:
+    day = catalog.table(table)["as_of"].min()
+    assert isinstance(day, date)
+    return day
 
 
 def _latest(catalog: Catalog, table: str) -> date:

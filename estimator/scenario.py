@@ -31,6 +31,7 @@ from estimator.bounds import (
     MIN_DAYS,
     Range,
 )
+from estimator.errors import ScenarioError
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
@@ -58,6 +59,18 @@ class _Strict(BaseModel):
     # Attribute docstrings are the field descriptions of the JSON Schema (`splitcompute schema`),
     # read only when one is asked for (`json_schema`, `estimator.docs`).
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pydantic's "Instance is frozen" is a ValidationError, which `except
+        # SplitcomputeError` (the library's one error type) missed.
+        if name.startswith("_"):
+            super().__setattr__(name, value)
+            return
+        raise ScenarioError(
+            f"'{name}' cannot be set: a scenario and its parts are frozen; use "
+            "Scenario.with_changes with the field's dotted path (e.g. 'phases.pretrain.tokens')",
+            type(self).__name__,
+        )
 
 
 class Site(_Strict):

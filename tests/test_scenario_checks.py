@@ -372,3 +372,27 @@ def test_true_or_false_is_no_number(runner, write, old, new, field):
     code, _, err = run(runner, ["quote", path])
     assert code == 2
     assert field in err and "must be a number, not true or false" in err
+
+
+def test_a_date_before_every_price_says_so(runner):
+    # "no allowed placement among 0 options (no options match)" (review7b n19).
+    code, _, err = run(runner, ["train", "--model", "llama-3.1-8b", "--tokens", "1e12",
+                                "--accelerator", "h100-sxm", "--devices", "64",
+                                "--as-of", "2019-01-01"])  # fmt: skip
+    assert code == 2
+    assert "--as-of: 2019-01-01 is before the oldest price in the catalog" in err
+
+
+def test_setting_a_frozen_scenario_field_is_a_library_error():
+    # pydantic's "Instance is frozen" is a ValidationError: `except SplitcomputeError` missed
+    # it (review7b n20).
+    from estimator import load_scenario
+    from estimator.errors import ScenarioError
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "split_auto.toml")
+    with pytest.raises(ScenarioError, match="with_changes"):
+        s.phases[0].tokens = 5  # type: ignore[misc]
+    with pytest.raises(ScenarioError, match="'name' cannot be set"):
+        s.name = "x"  # type: ignore[misc]
+    assert s.with_changes({"name": "x"}).name == "x"
