@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from estimator.money import Money
     from estimator.planner import Plan
     from estimator.report.charts import chart
+    from estimator.report.text import as_json
     from estimator.results import Quote
     from estimator.scenario import Scenario
     from estimator.scenario_file import load_scenario, parse_scenario
@@ -54,6 +55,7 @@ _EXPORTS = {
     "Plan": "estimator.planner",
     "Money": "estimator.money",
     "chart": "estimator.report.charts",
+    "as_json": "estimator.report.text",
     "SplitcomputeError": "estimator.errors",
     "ScenarioError": "estimator.errors",
     "InfeasibleError": "estimator.errors",
@@ -72,6 +74,7 @@ __all__ = [
     "ScenarioError",
     "SplitcomputeError",
     "UnknownIdError",
+    "as_json",
     "chart",
     "compare",
     "load_scenario",

@@ -588,3 +588,22 @@ def test_a_compare_of_priced_plans_still_compares_totals(runner):
     second = view["scenarios"][1]
     assert rows["total excludes (unpriced)"][second] == "-"
     assert rows["vs first (%)"][second] < 0
+
+
+def test_the_library_gives_the_json_the_cli_prints(runner, monkeypatch):
+    # Quote.model_dump_json() is the Python model ('from_', nested cash flow, no
+    # schema_version); a notebook had no call for the documented contract (review7b n11).
+    from estimator import as_json, compare
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    path = "examples/split_auto.toml"
+    cli = runner.invoke(app, ["plan", path, "--format", "json"]).stdout
+    assert as_json(plan(path)).strip() == cli.strip()
+    cli = runner.invoke(app, ["quote", "examples/split_abroad_home.toml", "--format", "json"])
+    assert as_json(quote("examples/split_abroad_home.toml")).strip() == cli.stdout.strip()
+    both = ["examples/split_abroad_home.toml", "examples/all_abroad.toml"]
+    cli = runner.invoke(app, ["compare", *both, "--format", "json"]).stdout
+    assert as_json(compare(both)).strip() == cli.strip()
+    with pytest.raises(ScenarioError):
+        as_json("examples/split_auto.toml")

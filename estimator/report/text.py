@@ -128,3 +128,28 @@ def _notes(view: BaseModel) -> list[str]:
                 "replica or a looser target avoids them."
             )
     return notes
+
+
+def as_json(result: object) -> str:
+    """The JSON `--format json` prints for a quote, a plan or a comparison: the documented
+    contract (`splitcompute schema`), with its schema_version, totals by region and currency
+    and `from`/`to` transfer keys. A result's own `model_dump_json()` is the Python model, not
+    that contract."""
+    from estimator.api import Comparison
+    from estimator.planner import Plan
+    from estimator.report.plan_view import comparison_view, plan_view
+    from estimator.report.view import quote_view
+    from estimator.results import Quote
+
+    view: BaseModel
+    if isinstance(result, Plan):
+        view = plan_view(result)
+    elif isinstance(result, Comparison):
+        view = comparison_view(result)
+    elif isinstance(result, Quote):
+        view = quote_view(result)
+    else:
+        raise ScenarioError(
+            f"as_json takes a Quote, a Plan or a Comparison, not {type(result).__name__}"
+        )
+    return render(view, "json")
