@@ -251,7 +251,7 @@ def test_memory_that_does_not_fit_is_a_finding(write, catalog):
             "phases[0].site.provider: unknown provider 'lamda': did you mean 'lambda'?",
         ),
         (('currency = "USD"', 'currency = "XAU"'), "currency: unknown currency 'XAU'"),
-        (("as_of = 2025-11-27", "as_of = 1999-01-01"), "no exchange rate for"),
+        (("as_of = 2025-11-27", "as_of = 1999-01-01"), "is before the oldest price in the catalog"),
         (
             ('preset = "llama-3.1-8b"', 'preset = "llama-3.1-8"'),
             "model.preset: unknown model 'llama-3.1-8'",
