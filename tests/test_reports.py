@@ -607,3 +607,13 @@ def test_the_library_gives_the_json_the_cli_prints(runner, monkeypatch):
     assert as_json(compare(both)).strip() == cli.strip()
     with pytest.raises(ScenarioError):
         as_json("examples/split_auto.toml")
+
+
+def test_the_html_placements_heading_is_a_heading(runner, monkeypatch):
+    # The whole "Placements — pretrain: 45 of 146 options allowed (...); ..." sentence was the
+    # <h2> (review7a nit 14).
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    page = runner.invoke(app, ["plan", "examples/split_auto.toml", "--format", "html"]).stdout
+    assert "<h2>Placements</h2>\n<p>pretrain: " in page

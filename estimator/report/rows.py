@@ -314,7 +314,13 @@ def html_table(
         for row in body
     )
     table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>"
-    return f"<h2>{esc(title)}</h2>\n{table}" if title else table
+    if not title:
+        return table
+    # A title with a summary after its dash ("Placements — pretrain: 45 of 146 options...")
+    # is a heading and a paragraph: the whole sentence made an h2 of a paragraph's length.
+    heading, dash, summary = title.partition(" — ")
+    lead = f"<p>{esc(summary)}</p>\n" if dash else ""
+    return f"<h2>{esc(heading)}</h2>\n{lead}{table}"
 
 
 def _css(value: Any, numeric: bool) -> str:
