@@ -1,8 +1,11 @@
 """Uncertainty: Monte-Carlo percentiles and one-at-a-time sensitivity of a quote's total.
 
-A quote fixes the placements; what stays uncertain is how fast the work runs (MFU for training,
-decode efficiency for serving: efficiency.csv ranges), what the capacity costs (offer and
-hardware price ranges), how much work there is (tokens, demand) and exchange rates.
+A quote fixes the placements (site, instance, pricing: what is rented or bought); what stays
+uncertain is how fast the work runs (MFU for training, decode efficiency for serving:
+efficiency.csv ranges), what the capacity costs (offer and hardware price ranges), how much work
+there is (tokens, demand) and exchange rates. A serving replica's size is a deployment setting,
+not a purchase: each draw searches it as a quote at that efficiency would (unless the scenario
+fixes it), on the quoted placement.
 
 Monte Carlo draws a price factor and an efficiency per phase and sample (vectorised: uniforms
 are a seeded hash of the sample index, reproducible for a seed, no Python loop). Each draw is
@@ -38,7 +41,7 @@ DEFAULT_SWING = 0.2
 PERCENTILES = (0.1, 0.5, 0.9)
 # What a phase's cost steps with as the efficiency moves (its cost curve's step columns): the
 # devices billed (a resized fleet gains or loses whole instances or servers) and the training
-# layout's numbers.
+# layout's numbers, whose `tensor_parallel` is also a serving replica's size (searched per draw).
 STEPS = ("billed_devices", *LAYOUT_STEPS)
 # Verdicts under which a sample of a placed phase has no cost: at the drawn efficiency no fleet
 # of its replicas meets the latency target or holds the model (the evaluation then prices a
@@ -84,8 +87,6 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
             eff = (x["mfu_low"], x["mfu"], x["mfu_high"])
         else:
             eff = (x["decode_efficiency_low"], x["decode_efficiency"], x["decode_efficiency_high"])
-            # Placed as quoted: the replica size stays, the fleet follows the demand.
-            spec = spec.model_copy(update={"replica_devices": x["tensor_parallel"]})
         window = Window(pq.start, pq.end, horizon)
         out.append(_Placed(spec, pq, window, option, (low, high), eff))
     return out

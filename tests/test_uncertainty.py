@@ -11,6 +11,7 @@ import pytest
 
 from estimator import curve, load_scenario, quote, uncertainty
 from estimator.context import prepare
+from estimator.scenario import TrainPhase
 from estimator.uncertainty import _cost, _draws, _evaluated, _placed, sample, sensitivity
 from tests.conftest import EXAMPLES
 
@@ -242,3 +243,57 @@ def test_samples_on_the_quoted_placement_rank_at_the_quote():
     assert flat
     for p in flat:
         assert p.p10 == pytest.approx(p.point, abs=0.005 * 20) and p.point_rank == 1.0
+
+
+def _decode_efficiency_fixed(catalog, accelerator: str, eff: float):
+    """The catalog with rows giving the accelerator a decode efficiency of `eff` (no range),
+    copied from the decode rows every accelerator falls back on."""
+
+    def change(t: pl.DataFrame) -> pl.DataFrame:
+        decode = pl.col("workload") == "decode"
+        mine = t.filter(decode & (pl.col("accelerator") == "*")).with_columns(
+            accelerator=pl.lit(accelerator), mfu=eff, mfu_low=eff, mfu_high=eff
+        )
+        assert mine.height
+        return pl.concat([t.filter(~(decode & (pl.col("accelerator") == accelerator))), mine])
+
+    return catalog.with_table("efficiency", change)
+
+
+def test_a_serving_sample_gets_the_replica_size_a_quote_at_its_efficiency_chooses(catalog):
+    """The replica size is a deployment setting, not a purchase: a sample at a drawn decode
+    efficiency is priced as quoting the scenario at that efficiency prices it, on the quoted
+    placement. Holding the quoted TP4 made serve-cn of split_abroad_home need three
+    CloudMatrix384 at 0.40 where a quote picks TP8 replicas on the one bought (review7a #1)."""
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    c, q = prepare(s, catalog), quote(s, catalog)
+    resized = 0
+    for ph in _placed(c, q):
+        if isinstance(ph.spec, TrainPhase):
+            continue
+        low, mid, high = ph.eff
+        for eff in (low, (low + mid) / 2, mid, high):
+            at = _evaluated(c, ph, pl.DataFrame({"eff": [eff], "price_factor": [1.0]}))
+            again = quote(s, _decode_efficiency_fixed(catalog, ph.quoted.accelerator, eff))
+            want = next(p for p in again.phases if p.name == ph.quoted.name)
+            assert (want.region, want.instance, want.pricing) == (
+                ph.quoted.region,
+                ph.quoted.instance,
+                ph.quoted.pricing,
+            )
+            assert at["tensor_parallel"][0] == want.physics["tensor_parallel"]
+            slack = 0.005 * len(want.line_items)
+            assert at["cost"][0] == pytest.approx(want.cost, abs=slack), (ph.quoted.name, eff)
+            resized += want.physics["tensor_parallel"] != ph.quoted.physics["tensor_parallel"]
+    assert resized  # some drawn efficiency does change the replica size
+
+
+def test_sensitivity_and_percentiles_of_a_serving_phase_follow_the_replica_search(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    c, q = prepare(s, catalog), quote(s, catalog)
+    (ph,) = [p for p in _placed(c, q) if p.quoted.name == "serve-cn"]
+    swing = next(w for w in sensitivity(c, q) if w.input == "serve-cn: decode efficiency")
+    low = quote(s, _decode_efficiency_fixed(catalog, ph.quoted.accelerator, swing.low))
+    assert swing.total_at_low == pytest.approx(low.total, abs=0.005 * len(low.line_items()))
+    serve = next(p for p in sample(c, q, 2000, seed=1) if p.name == "serve-cn")
+    assert serve.p90 is not None and serve.p90 < 1.5 * serve.point
