@@ -195,7 +195,7 @@ def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, 
     monkeypatch.setattr(
         uncertainty,
         "_evaluated",
-        lambda c, ph, draws: pl.DataFrame(
+        lambda c, ph, draws, value="cost": pl.DataFrame(
             {"cost": [None] * draws.height}, schema={"cost": pl.Float64}
         ),
     )
@@ -297,3 +297,126 @@ def test_sensitivity_and_percentiles_of_a_serving_phase_follow_the_replica_searc
     assert swing.total_at_low == pytest.approx(low.total, abs=0.005 * len(low.line_items()))
     serve = next(p for p in sample(c, q, 2000, seed=1) if p.name == "serve-cn")
     assert serve.p90 is not None and serve.p90 < 1.5 * serve.point
+
+
+NO_DEMAND = """
+name = "no demand"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "CN"
+[model]
+preset = "llama-3.3-70b"
+[[phases]]
+name = "serve"
+kind = "serve"
+data = "public"
+users = "us"
+days = 365
+precision = "fp8"
+input_len = 2048
+output_len = 2048
+tpot_ms = 30
+site = { region = "us-east", accelerator = "b200", pricing = "on_demand" }
+"""
+
+
+def _per_million_of(q, name: str, days: int) -> float:
+    """A quoted serving phase's cost over the output tokens its fleet serves, per million."""
+    p = next(p for p in q.phases if p.name == name)
+    served = p.physics["output_tokens_per_s_per_device"] * p.devices * days * 86_400.0
+    return p.cost / served * 1e6
+
+
+def test_sensitivity_of_serving_without_demand_moves_its_price_per_token(catalog, write, runner):
+    """With no demand the fleet is whole instances at full load: its total cannot move with the
+    efficiency, and the phase has no demand to move. Sensitivity listed 'serve: demand' and a
+    0 swing for the efficiency, explained as 'changes the work but not the bill' (review7a #8);
+    it now gives the price per million output tokens the planner ranks on, at each end."""
+    from estimator.cli import app
+
+    path = write("nod.toml", NO_DEMAND)
+    s = load_scenario(path)
+    c, q = prepare(s, catalog), quote(s, catalog)
+    swings = {w.input: w for w in sensitivity(c, q)}
+    assert not any("demand" in name for name in swings)
+    eff = swings["serve: decode efficiency"]
+    assert eff.total_at_low == eff.total_at_high == pytest.approx(q.total, abs=0.01)
+    for end, per_million in (
+        (eff.low, eff.per_million_at_low),
+        (eff.high, eff.per_million_at_high),
+    ):
+        at = quote(s, _decode_efficiency_fixed(catalog, "b200", end))
+        assert per_million == pytest.approx(_per_million_of(at, "serve", 365), rel=1e-6)
+    assert eff.per_million_at_low > eff.per_million_at_high  # slower decode: dearer tokens
+    price = next(w for name, w in swings.items() if name.startswith("serve: price"))
+    point = _per_million_of(q, "serve", 365)
+    assert price.per_million_at_low == pytest.approx(price.low * point, rel=1e-6)
+    assert price.per_million_at_high == pytest.approx(price.high * point, rel=1e-6)
+
+    out = runner.invoke(app, ["sensitivity", str(path)]).stdout
+    assert "per M output tokens at low (USD)" in out and "serve: demand" not in out
+    assert "fixed by construction" in out and "changes the work but not the bill" not in out
+    data = json.loads(runner.invoke(app, ["sensitivity", str(path), "-f", "json"]).stdout)
+    row = next(w for w in data["swings"] if w["input"] == "serve: decode efficiency")
+    assert row["per_million_output_tokens_at_low"] > row["per_million_output_tokens_at_high"]
+
+
+def test_a_phase_with_demand_keeps_its_demand_row_and_no_per_token_figures(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    swings = sensitivity(prepare(s, catalog), quote(s, catalog))
+    assert {"serve-cn: demand", "serve-abroad: demand"} <= {w.input for w in swings}
+    assert all(w.per_million_at_low is None for w in swings)
+
+
+def test_percentiles_of_serving_without_demand_give_its_price_per_token(
+    catalog, write, runner, monkeypatch
+):
+    """The Monte Carlo varied the total of a demand-less phase, fixed by construction ('every
+    sample'); it now also gives the percentiles of its price per million output tokens, a row
+    outside the total, by curve as by evaluating every draw."""
+    from estimator.cli import app
+    from estimator.report import charts
+    from estimator.report.view import uncertainty_view
+
+    path = write("nod.toml", NO_DEMAND)
+    s = load_scenario(path)
+    c, q = prepare(s, catalog), quote(s, catalog)
+    direct = sample(c, q, 1500, seed=5)
+    serve, per_million, total = direct
+    assert [p.measure for p in direct] == ["cost", "per_million_output_tokens", "cost"]
+    assert per_million.name == "serve: per million output tokens"
+    assert serve.p10 == serve.p90 == total.p90 == pytest.approx(q.total, abs=0.01)
+    assert per_million.point == pytest.approx(_per_million_of(q, "serve", 365))
+    assert per_million.p10 < per_million.point < per_million.p90
+    assert 0 < per_million.point_rank < 1
+    (ph,) = _placed(c, q)
+    rows = _draws([ph], 1500, 5).select(eff="eff0", price_factor="price0")
+    each = _cost(c, ph, rows, uncertainty.PER_MILLION)
+    assert per_million.p50 == pytest.approx(each.quantile(0.5, "linear"), rel=1e-9)
+    monkeypatch.setattr(uncertainty, "DIRECT_UP_TO", 0)
+    by_curve = sample(c, q, 1500, seed=5)
+    for a, b in zip(direct, by_curve, strict=True):
+        assert a.name == b.name and a.measure == b.measure and a.point_rank == b.point_rank
+        for x, y in ((a.p10, b.p10), (a.p50, b.p50), (a.p90, b.p90)):
+            assert math.isclose(x, y, rel_tol=curve.TOLERANCE)
+    view = uncertainty_view(direct, 1500, 5)
+    assert view.percentiles[1].measure == "per_million_output_tokens"
+    (ax,) = charts.uncertainty(view, "USD").figure.axes  # one money axis: costs only
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["serve", "total"]
+    out = runner.invoke(app, ["quote", str(path), "--samples", "500"]).stdout
+    assert "serve: per million output tokens" in out and "fixed by construction" in out
+
+
+def test_a_price_per_token_curve_agrees_with_evaluating_each_draw(catalog, write):
+    # The TPOT target caps an integer batch, so the output rate (and the price per token)
+    # steps with the efficiency while the fleet's total does not: the batch is a step column.
+    s = load_scenario(write("nod.toml", NO_DEMAND))
+    c, q = prepare(s, catalog), quote(s, catalog)
+    (ph,) = _placed(c, q)
+    rows = _draws([ph], 3000, seed=9).select(eff="eff0", price_factor="price0")
+    value = uncertainty.PER_MILLION
+    line = curve.build(partial(_evaluated, c, ph, value=value), ph.eff[0], ph.eff[2])
+    assert line.cells["exact"].any()  # batch steps, evaluated draw by draw
+    exact = _cost(c, ph, rows, value)
+    error = ((line.cost(rows["eff"], rows["price_factor"]) - exact).abs() / exact).max()
+    assert error is not None and error <= curve.TOLERANCE
