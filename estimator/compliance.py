@@ -10,7 +10,7 @@ judges a one-row quote and a sweep of millions of candidates alike.
 from __future__ import annotations
 
 import functools
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -35,10 +35,14 @@ def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.Dat
     return frame.with_columns(pl.lit(data).alias("data"), pl.lit(tenant_hq).alias("tenant_hq"))
 
 
-def in_force(policies: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """Rules in force on `as_of` (effective_to is exclusive; empty = still in force)."""
+def in_force(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.DataFrame:
+    """Rules in force at some time from `as_of` until `until` (exclusive; default: on `as_of`
+    alone). effective_to is exclusive; empty = still in force. A phase is judged on every rule
+    in force while it runs: one dated next month binds a phase running then, one that lapses
+    before it starts does not."""
+    stop = until if until is not None and until > as_of else as_of + timedelta(days=1)
     return policies.filter(
-        (pl.col("effective_from") <= as_of)
+        (pl.col("effective_from") < stop)
         & (pl.col("effective_to").is_null() | (pl.col("effective_to") > as_of))
     )
 
@@ -65,10 +69,10 @@ def _match_expr(cells: tuple[str, ...]) -> pl.Expr:
     )
 
 
-def first_blocking_rule(policies: pl.DataFrame, as_of: date) -> pl.Expr:
-    """The id of the first blocking rule in force a placement breaks, or null."""
+def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.Expr:
+    """The id of the first blocking rule in force (`in_force`) a placement breaks, or null."""
     # Ordered by id, as `matching_rules` lists them, so both name the same rule first.
-    blocking = in_force(policies, as_of).filter(pl.col("effect") == "block").sort("id")
+    blocking = in_force(policies, as_of, until).filter(pl.col("effect") == "block").sort("id")
     expr: pl.Expr = pl.lit(None, pl.String)
     for p in reversed(list(blocking.iter_rows(named=True))):
         expr = pl.when(rule_expr(p)).then(pl.lit(p["id"])).otherwise(expr)
@@ -76,11 +80,12 @@ def first_blocking_rule(policies: pl.DataFrame, as_of: date) -> pl.Expr:
 
 
 def matching_rules(
-    facts: pl.DataFrame, policies: pl.DataFrame, as_of: date
+    facts: pl.DataFrame, policies: pl.DataFrame, as_of: date, until: date | None = None
 ) -> list[list[dict[str, Any]]]:
-    """Per row of `facts` (fact columns), the rules in force that apply to it, most severe
-    first. One query judges every rule, with the same expressions the planner filters by."""
-    rules = list(in_force(policies, as_of).iter_rows(named=True))
+    """Per row of `facts` (fact columns), the rules in force (`in_force`) that apply to it,
+    most severe first. One query judges every rule, with the same expressions the planner
+    filters by."""
+    rules = list(in_force(policies, as_of, until).iter_rows(named=True))
     if not rules or facts.is_empty():
         return [[] for _ in range(facts.height)]
     hits = facts.select([rule_expr(p).alias(str(i)) for i, p in enumerate(rules)])

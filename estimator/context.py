@@ -22,6 +22,9 @@ from estimator.scenario import AutoSite, Scenario, Site
 from pricing import Catalog, CatalogError, UnknownIdError
 
 Objective = Literal["cost", "time"]
+# What a phase is judged over: rules in force at some time from the first date until the second
+# (exclusive; None: on the first date alone). See `compliance.in_force`.
+RulesSpan = tuple[date, date | None]
 OBJECTIVES: tuple[str, ...] = get_args(Objective)
 T = TypeVar("T")
 # Prices are extrapolated forward (with a stale-price warning) for planning dates up to this many
@@ -41,9 +44,6 @@ class Context:
     latency: pl.DataFrame  # round trip from each region to each market: region, market, rtt_ms
     objective: Objective = "cost"
     max_devices: int | None = None
-    # The day rules are judged on: the quote date, or a later day for a what-if shock (prices
-    # and rates stay those of `as_of`, so the shocked plan differs only by the rule).
-    rules_on: date | None = None
     # Phases whose start may slip until bought hardware arrives (re-placement after a shock)
     # instead of rejecting the purchase for its lead time.
     slip: frozenset[str] = frozenset()
@@ -51,17 +51,12 @@ class Context:
     # the same of the same devices share one solve (a solve costs ~0.1 s of fixed overhead).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def rules_date(self) -> date:
-        return self.rules_on or self.as_of
-
-    def rules_date_until(self, end: date) -> date:
-        """The day a phase whose window ends on `end` (exclusive) is judged on. A later rules
-        day (a shock's) reaches only the phases still running on it: a phase over by then is
-        judged on the quote date, as without the shock."""
-        if self.rules_on is not None and end <= self.rules_on:
-            return self.as_of
-        return self.rules_date
+    def rules_span(self, start: date | None = None, end: date | None = None) -> RulesSpan:
+        """The time a phase (or a transfer) is judged over: every rule in force at some time
+        from `start` until `end` (exclusive) applies (`compliance.in_force`); by default the
+        quote date alone. A what-if shock is a rule dated from its day, so it reaches only the
+        phases still running then."""
+        return (start or self.as_of, end)
 
     def where(self, path: str) -> str:
         return f"{self.scenario.source}: {path}"
@@ -82,7 +77,6 @@ def prepare(
     as_of: date | None = None,
     objective: Objective = "cost",
     max_devices: int | None = None,
-    rules_on: date | None = None,
     slip: frozenset[str] = frozenset(),
 ) -> Context:
     day = as_of or scenario.as_of
@@ -135,7 +129,6 @@ def prepare(
         latency,
         objective,
         max_devices,
-        rules_on,
         slip,
     )
 

@@ -28,11 +28,14 @@ def billed_devices(devices: pl.Expr, unit_devices: pl.Expr) -> pl.Expr:
 
 
 def billed_hours(hours: pl.Expr, min_term_days: pl.Expr) -> pl.Expr:
-    """A commitment bills its whole term even when the work finishes sooner. Work of unknown
-    length (the physics could not run it: a precision the device lacks) bills nothing known:
-    null, not the term alone (`max_horizontal` skips nulls, and priced such work at 0)."""
-    term = pl.max_horizontal(hours, min_term_days.cast(pl.Float64) * HOURS_PER_DAY)
-    return pl.when(hours.is_not_null()).then(term)
+    """A commitment bills whole terms: its whole term even when the work finishes sooner, and
+    a second one when the work runs past the first (a one-year reservation cannot be bought
+    for the 32 days a 397-day run has left). Work of unknown length (the physics could not run
+    it: a precision the device lacks) bills nothing known: null."""
+    term = min_term_days.cast(pl.Float64) * HOURS_PER_DAY
+    # The tolerance keeps a run of exactly n terms at n (float noise in hours / term).
+    terms = (hours / term - 1e-9).ceil().clip(lower_bound=1.0)
+    return pl.when(hours.is_null()).then(None).when(term > 0).then(terms * term).otherwise(hours)
 
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")
@@ -236,7 +239,12 @@ def _parts(
     if row["option"] == "rented":
         desc = f"{row['provider']} {row['instance']} {row['pricing']}"
         if row[f"{prefix}billed_hours"] > row["hours"] + 1e-9:
-            desc += f" (minimum term {row['min_term_days']} days billed)"
+            terms = round(row[f"{prefix}billed_hours"] / (row["min_term_days"] * 24.0))
+            desc += (
+                f" (minimum term {row['min_term_days']} days billed)"
+                if terms == 1
+                else f" ({terms} terms of {row['min_term_days']} days billed)"
+            )
         if row[f"{prefix}billed_devices"] > row["devices"]:
             billed = row[f"{prefix}billed_devices"]
             desc += f" ({billed:,.0f} devices: whole instances of {row['unit_devices']})"

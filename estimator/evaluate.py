@@ -148,12 +148,15 @@ def evaluate(
     )
     precision = phase.precision or "bf16"
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
+    ok = pl.col("accelerator").is_in(able)
+    # Work at a precision the device lacks has no rate, so no fleet or run time: no total
+    # (its rented instance was priced as if it served), only `precision-unsupported`.
     df = df.with_columns(
-        costing.total_usd(),
-        costing.total_usd("alt_"),
-        pl.col("accelerator").is_in(able).alias("precision_ok"),
+        pl.when(ok).then(costing.total_usd()).alias("total_usd"),
+        pl.when(ok).then(costing.total_usd("alt_")).alias("alt_total_usd"),
+        ok.alias("precision_ok"),
     )
-    on = c.rules_date_until(w.end)
+    on = c.rules_span(w.start, w.end)
     if isinstance(phase, ServePhase):
         df = df.with_columns(usd_per_output_token=_per_output_token(phase))
     return df.with_columns(
@@ -173,12 +176,16 @@ def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
 
 def _per_output_token(phase: ServePhase) -> pl.Expr:
     """USD per output token of a serving option with no daily demand and no fleet size (whole
-    instances of replicas at full load), else null. Such options serve different volumes for
-    their cost, so they are compared per token: by its total, one GPU serving a 70B model at
-    batch 10 beat a TP8 replica that serves tokens at an eighth of the price."""
+    instances of replicas at full load, less the serving goodput), else null. Such options
+    serve different volumes for their cost, so they are compared per token: by its total, one
+    GPU serving a 70B model at batch 10 beat a TP8 replica that serves tokens at an eighth of
+    the price."""
     if phase.devices:
         return pl.lit(None, pl.Float64)
-    served = pl.col("output_tokens_per_s_per_device") * pl.col("devices") * pl.col("hours") * 3600.0
+    # Derated by the serving goodput, as a demand's fleet is (`replicas_for_demand`): a fleet at
+    # full load then costs the same per token whether a demand sized it or not.
+    rate = pl.col("output_tokens_per_s_per_device") * pl.col("serve_goodput")
+    served = rate * pl.col("devices") * pl.col("hours") * 3600.0
     return pl.when(pl.col("devices_needed").is_null() & (served > 0)).then(
         pl.col("total_usd") / served
     )

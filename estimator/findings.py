@@ -8,7 +8,6 @@ it fails (its *verdict*); a quote reports every check its chosen row meets, with
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import polars as pl
@@ -16,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from estimator import compliance
 from estimator.checks import ADVISORY, BLOCKING, BY_CODE, REASONS, Phase, Row, Severity
-from estimator.context import Context
+from estimator.context import Context, RulesSpan
 
 __all__ = [
     "REASONS",
@@ -42,13 +41,13 @@ class Finding(BaseModel):
     source: str | None = None
 
 
-def verdict(c: Context, p: Phase, on: date | None = None) -> pl.Expr:
+def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
     """The code of the first blocking fact of a candidate (`rule:<id>` for a rule), or null;
-    rules judged on `on` (default the context's rules day; see `Context.rules_date_until`)."""
-    day = on or c.rules_date
+    rules in force over `span` (default the quote date; see `Context.rules_span`)."""
+    day, until = span or c.rules_span()
     rule = c.remembered(
-        ("first_blocking_rule", day),
-        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), day),
+        ("first_blocking_rule", day, until),
+        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), day, until),
     )
     expr: Any = pl.when(rule.is_not_null()).then(pl.lit("rule:") + rule)
     for check in BLOCKING:
@@ -92,24 +91,24 @@ def describe(code: str, row: Row, c: Context, p: Phase) -> str:
 
 
 def findings(
-    rows: pl.DataFrame, c: Context, p: Phase, on: date | None = None
+    rows: pl.DataFrame, c: Context, p: Phase, span: RulesSpan | None = None
 ) -> list[list[Finding]]:
     """Every finding of each evaluated row (a quote's chosen option, a plan's runner-up);
-    rules judged on `on`, as in `verdict`."""
-    day = on or c.rules_date
+    rules in force over `span`, as in `verdict`."""
+    day, until = span or c.rules_span()
     checks = (*BLOCKING, *ADVISORY)
     hits = rows.select(
         [check.when(c, p).fill_null(False).alias(str(i)) for i, check in enumerate(checks)]
     )
     facts = rows.select(compliance.FACT_COLUMNS)
     policies = c.remembered(
-        ("policies in force", day),
-        lambda: compliance.in_force(c.catalog.table("policies"), day),
+        ("policies in force", day, until),
+        lambda: compliance.in_force(c.catalog.table("policies"), day, until),
     )
     # The same few placements recur across a quote's phases: judge each set of facts once.
     rules = c.remembered(
-        ("rules", day, tuple(facts.iter_rows())),
-        lambda: compliance.matching_rules(facts, policies, day),
+        ("rules", day, until, tuple(facts.iter_rows())),
+        lambda: compliance.matching_rules(facts, policies, day, until),
     )
     out = []
     for row, hit, matched in zip(rows.iter_rows(named=True), hits.iter_rows(), rules, strict=True):

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance, findings, timeline, transfers
+from estimator.checks import counted
 from estimator.context import Context
 from estimator.costing import LineItem, line_items
 from estimator.errors import ScenarioError
@@ -29,6 +30,7 @@ from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
 from estimator.options import OptionQuery, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
+from estimator.physics.inputs import supports
 from estimator.placement import Candidate, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
 from estimator.scenario import Site, TrainPhase
@@ -116,7 +118,7 @@ def placed_phase(
     # Findings depend on the phase's fields and window but not its name, which only labels them.
     unnamed = c.remembered(
         ("findings", _fields(phase), row["option_id"], window),
-        lambda: findings.findings(chosen, c, phase, c.rules_date_until(window.end))[0],
+        lambda: findings.findings(chosen, c, phase, c.rules_span(window.start, window.end))[0],
     )
     found = [f.model_copy(update={"phase": phase.name}) for f in unnamed]
     if missing:
@@ -380,7 +382,7 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         },
         "model": c.model.describe(),
         "offers": {p.name: _offer_text(p) for p in phases},
-        "physics": {p.name: physics_summary(p) for p in phases},
+        "physics": {p.name: physics_summary(p, _lacks(c, p)) for p in phases},
         "tenant_hq": c.scenario.tenant_hq,
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
@@ -398,8 +400,23 @@ def _offer_text(p: PhaseQuote) -> str:
     )
 
 
-def physics_summary(p: PhaseQuote) -> str:
+def _lacks(c: Context, p: PhaseQuote) -> str | None:
+    """The precision a phase asks for that its accelerator has no support for, else None."""
+    phase = next((ph for ph in c.scenario.phases if ph.name == p.name), None)
+    precision = (phase.precision if phase else None) or "bf16"
+    able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
+    return None if p.accelerator in able else precision
+
+
+def physics_summary(p: PhaseQuote, lacks: str | None = None) -> str:
+    """The physics assumptions in one line; `lacks`: a precision the accelerator has no
+    support for (nothing was computed at it, and the line says so)."""
     x = p.physics
+    if lacks is not None:
+        per = (
+            f"; {counted(x['tensor_parallel'], 'device')} per replica" if p.kind == "serve" else ""
+        )
+        return f"not computed: {p.accelerator} has no {lacks} support{per}"
     if p.kind == "train":
         if any(x.get(k) is None for k in ("flops", "mfu", "goodput", "peak_tflops")):
             return "not computed: the physics cannot run this phase (see its blocking finding)"
@@ -409,12 +426,16 @@ def physics_summary(p: PhaseQuote) -> str:
             f"TFLOPS/device; layout {x['layout']}"
         )
     mode = "disaggregated pools" if x["disaggregated"] else "prefill on the same devices"
-    return (
-        f"{_g(x['output_tokens_per_s_per_device'])} output tok/s/device ({mode}), "
-        f"decode pool {_g(x['decode_tokens_per_s_per_device'])}, prefill pool "
-        f"{_g(x['prefill_tokens_per_s_per_device'])} tok/s/device; batch {x['batch']:g}, TPOT "
-        f"{_g(x['tpot_ms'])} ms, {x['tensor_parallel']} devices per replica; {_fleet_basis(p)}"
-    )
+    if not x["batch"]:  # no batch meets the latency targets (the findings say which)
+        head = f"no batch meets the latency targets ({mode})"
+    else:
+        head = (
+            f"{_g(x['output_tokens_per_s_per_device'])} output tok/s/device ({mode}), "
+            f"decode pool {_g(x['decode_tokens_per_s_per_device'])}, prefill pool "
+            f"{_g(x['prefill_tokens_per_s_per_device'])} tok/s/device; batch {x['batch']:g}, "
+            f"TPOT {_g(x['tpot_ms'])} ms"
+        )
+    return f"{head}, {counted(x['tensor_parallel'], 'device')} per replica; {_fleet_basis(p)}"
 
 
 def _fleet_basis(p: PhaseQuote) -> str:
@@ -428,4 +449,4 @@ def _fleet_basis(p: PhaseQuote) -> str:
 
 
 def _g(x: float | None) -> str:
-    return "none" if x is None else f"{x:.4g}"
+    return "not computed" if x is None else f"{x:.4g}"

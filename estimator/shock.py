@@ -2,10 +2,10 @@
 
 A shock is NAME=YYYY-MM-DD (NAME from shocks.csv) or the path of a CSV of policy rows. The plan
 is made as usual (the headline). The shocked plan keeps the prices and rates of the plan's date
-and judges the rules on the shock's date, so the two differ only by the rule. The rule applies
-from its date: a phase whose window ends by then keeps the quote date's rules and is not affected
-(`Context.rules_date_until`); one running across the date or starting later is judged on it, and
-is blocked whole if the rule blocks it (a phase is not split). The phases it
+and adds the rule, dated from the shock's day, so the two differ only by the rule. Every phase
+is judged on the rules in force while it runs (`Context.rules_span`): a phase whose window ends
+by the shock's day is not affected; one running across the day or starting later is, and is
+blocked whole if the rule blocks it (a phase is not split). The phases it
 blocks are re-placed over every option their site allows (a fixed site becomes "auto"), and
 the report gives the extra cost and delay (a re-placed phase may wait for hardware ordered on
 the plan's date to arrive). For each re-placed phase it also gives what the best
@@ -127,9 +127,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
     base = place(c, top_k)
     cat, day, ids = shocked_catalog(c.catalog, shocks)
     judged_on = max(day, c.as_of)
-    judged = quote_context(
-        prepare(base.scenario, cat, currency=c.currency, as_of=c.as_of, rules_on=judged_on)
-    )
+    judged = quote_context(prepare(base.scenario, cat, currency=c.currency, as_of=c.as_of))
     hit = {
         f.phase: f.code
         for f in judged.findings
@@ -139,7 +137,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         return ShockResult(shocks, judged_on, base, base, [], base)
     opened = with_sites(base.scenario, {name: {"site": _open(c, name)} for name in hit})
 
-    def again(catalog: Catalog, rules_on: date | None = None) -> Plan:
+    def again(catalog: Catalog) -> Plan:
         return place(
             prepare(
                 opened,
@@ -148,7 +146,6 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
                 as_of=c.as_of,
                 objective=c.objective,
                 max_devices=c.max_devices,
-                rules_on=rules_on,
                 # A re-placed phase may wait for hardware ordered on the plan's date.
                 slip=frozenset(hit),
             ),
@@ -156,7 +153,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         )
 
     try:
-        after = again(cat, judged_on)
+        after = again(cat)
     except InfeasibleError as exc:
         raise InfeasibleError(f"under {', '.join(shocks)}: {exc.message}", exc.location) from None
     without = again(c.catalog)

@@ -163,8 +163,9 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
         ]
     )
     # The data is processed where the destination runs, for as long as it runs.
-    on = c.rules_date_until(dst.end)
-    (matched,) = compliance.matching_rules(facts, c.catalog.table("policies"), on)
+    (matched,) = compliance.matching_rules(
+        facts, c.catalog.table("policies"), *c.rules_span(dst.start, dst.end)
+    )
     return [
         Finding(
             severity=r["effect"],

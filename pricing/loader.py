@@ -68,6 +68,7 @@ def read_table(
             problems.extend(_pattern_problems(checks, c, label, known))
     problems.extend(_order_problems(checks, table, label))
     problems.extend(_duplicate_problems(typed, table, label))
+    problems.extend(_base_currency_problems(typed, table, label))
     if problems:
         raise CatalogError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     return typed.with_columns(pl.lit(label).alias(FILE_COL))
@@ -247,6 +248,18 @@ def _order_problems(checks: pl.DataFrame, table: Table, label: str) -> list[Prob
             text = f"{lo} {shown(row[f'__r_{lo}'])} is greater than {hi} {shown(row[f'__r_{hi}'])}"
             out.append(Problem(label, row[LINE_COL], lo, text))
     return out
+
+
+def _base_currency_problems(typed: pl.DataFrame, table: Table, label: str) -> list[Problem]:
+    """Rates are per US dollar, so the dollar's own is 1: a 'USD,7.2' row (a CNY rate put
+    under USD, an easy slip) rescaled every dollar figure and cut a quote by 76 %."""
+    if table.name != "fx":
+        return []
+    bad = typed.filter((pl.col("currency") == "USD") & (pl.col("per_usd") != 1.0))
+    return [
+        Problem(label, row[LINE_COL], "per_usd", "USD is the base currency: its per_usd is 1")
+        for row in bad.iter_rows(named=True)
+    ]
 
 
 def _duplicate_problems(typed: pl.DataFrame, table: Table, label: str) -> list[Problem]:

@@ -312,3 +312,10 @@ def test_inverted_range_is_one_problem(write):
     msg = _override_error(write, OFFER_HEADER + row)
     assert msg.count("offers.csv:2:") == 1
     assert "price_low 3 is greater than price_per_device_hour 1.50" in msg
+
+
+def test_the_dollar_is_one_dollar(write):
+    # 'USD,7.2' (a CNY rate put under USD) was accepted and cut a quote by 76 % (review7a #6).
+    header = "currency,per_usd,peg,basis,note,source,as_of\n"
+    msg = _override_error(write, header + "USD,7.2,,published,,x,2025-11-01\n", "fx.csv")
+    assert "fx.csv:2:per_usd: USD is the base currency: its per_usd is 1" in msg

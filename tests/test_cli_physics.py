@@ -363,6 +363,78 @@ def test_serving_without_demand_takes_the_cheapest_per_token(runner):
     assert d["cost_per_million_output_tokens"] < one["cost_per_million_output_tokens"] / 4
 
 
+def test_demand_less_price_per_token_is_the_full_load_demand_price(runner):
+    # Without a demand the price per token divided by the fleet's raw rate, while a demand's
+    # fleet is derated by the serving goodput: a fleet at full load cost 0.26 USD/M one way and
+    # 0.27 the other (review7b n12).
+    args = [*SERVE, "--output-len", "2048", "--input-len", "2048", "--region", "us-east",
+            "--provider", "aws", "--pricing", "on_demand", "--users", "us",
+            "--as-of", "2025-11-27", "-f", "json"]  # fmt: skip
+    free = json.loads(runner.invoke(app, args).stdout)
+    capacity = free["output_tokens_per_s_per_device"] * free["serve_goodput"] * free["devices"]
+    per_day = f"{capacity * 86_400 * (1 - 1e-9):.10e}"  # just under: the same fleet
+    demand = ["--output-tokens-per-day", per_day, "--input-tokens-per-day", per_day,
+              "--peak-to-average", "1"]  # fmt: skip
+    full = json.loads(runner.invoke(app, [*args, *demand]).stdout)
+    assert full["devices"] == free["devices"] and full["cost"] == free["cost"]
+    assert free["cost_per_million_output_tokens"] == pytest.approx(
+        full["cost_per_million_output_tokens"], rel=0.005
+    )
+
+
+def test_serving_without_the_precision_says_only_that(runner):
+    # An A100 has no FP8: serve reported a false memory block beside the precision one, a
+    # decode rate at a precision the card lacks, and "none output tok/s/device ... TPOT none
+    # ms" in its assumptions (review7b #6).
+    args = ["serve", "--model", "llama-3.1-8b", "--input-len", "1000", "--output-len", "100",
+            "--accelerator", "a100-80g", "--precision", "fp8", "--region", "us-east",
+            "--provider", "aws", "--pricing", "on_demand", "--users", "us",
+            "--as-of", "2025-11-27", "-f", "json"]  # fmt: skip
+    for targets in ([], ["--tpot-ms", "50", "--ttft-ms", "500"]):
+        d = json.loads(runner.invoke(app, [*args, *targets]).stdout)
+        assert [f["code"] for f in d["findings"] if f["severity"] == "block"] == [
+            "precision-unsupported"
+        ]
+        for key in ("output_tokens_per_s_per_device", "decode_tokens_per_s_per_device",
+                    "prefill_tokens_per_s_per_device", "batch", "tpot_ms", "ttft_ms"):  # fmt: skip
+            assert d[key] is None, key
+        assert d["fits"] is True  # 7.5 GiB of weights fit one 80 GB card
+        # A fleet of unknown size has no price (one instance was priced as if it served).
+        assert not d["priced"] and d["cost"] == 0
+        text = d["assumptions"]["physics"]
+        assert "none" not in text and "a100-80g has no fp8" in text
+
+
+def test_serving_that_misses_its_tpot_says_so_without_none(runner):
+    # No batch meets a 1 ms TPOT: the assumptions printed "none output tok/s/device".
+    args = [*SERVE, "--tpot-ms", "1", "--region", "us-east", "--provider", "aws",
+            "--pricing", "on_demand", "--users", "us", "--as-of", "2025-11-27",
+            "-f", "json"]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    assert "latency-target-missed" in [f["code"] for f in d["findings"]]
+    text = d["assumptions"]["physics"]
+    assert "none" not in text and "no batch meets the latency targets" in text
+
+
+def test_a_ttft_target_is_judged_on_the_step_it_waits_for(runner):
+    # DeepSeek-R1 at batch 8,053: TPOT 228 ms, but TTFT 8 ms, so --ttft-ms 100 was "met"
+    # (review7b #4). Now the batch is cut until prefill + one step + round trip meet it.
+    args = ["serve", "--model", "deepseek-r1", "--accelerator", "h100-sxm", "--precision", "fp8",
+            "--input-len", "1000", "--output-len", "1000", "--region", "us-east", "--provider",
+            "aws", "--pricing", "on_demand", "--users", "us", "--as-of", "2025-11-27",
+            "-f", "json"]  # fmt: skip
+    free = json.loads(runner.invoke(app, args).stdout)
+    assert free["ttft_ms"] > free["tpot_ms"]
+    d = json.loads(runner.invoke(app, [*args, "--ttft-ms", "100"]).stdout)
+    rtt = 100 - d["ttft_ms"]  # what the target leaves is the round trip, at most
+    assert d["meets_ttft"] and 0 < rtt < 100 and d["ttft_ms"] > d["tpot_ms"]
+    assert d["batch"] < free["batch"] and not [f for f in d["findings"] if f["severity"] == "block"]
+    # a target the prompt's prefill alone exceeds is missed, and the message shows the step
+    miss = json.loads(runner.invoke(app, [*args, "--ttft-ms", "20"]).stdout)
+    (block,) = [f["message"] for f in miss["findings"] if f["code"] == "latency-target-missed"]
+    assert "step of the batch" in block and "exceeds the 20 ms target" in block
+
+
 @pytest.mark.parametrize(
     "site",
     [
@@ -386,3 +458,27 @@ def test_training_at_a_fixed_site_without_the_precision_is_blocked_not_a_traceba
     assert "memory-does-not-fit" not in blocks and "unpriced" not in blocks
     assert "not computed" in d["assumptions"]["physics"]
     assert runner.invoke(app, [*args, "--strict"]).exit_code == 1
+
+
+def test_serve_takes_the_request_shape_a_scenario_defaults_to(runner):
+    # serve required --input-len and --output-len while a scenario's phase defaults to 2048 /
+    # 512 (review7a nit 10); the flags' defaults are the scenario's.
+    from estimator.scenario import ServePhase
+
+    base = [a for a in SERVE if a not in ("--input-len", "2048", "--output-len", "512")]
+    shape = ["--input-len", str(ServePhase.model_fields["input_len"].default),
+             "--output-len", str(ServePhase.model_fields["output_len"].default)]  # fmt: skip
+    fmt = ["--format", "json", "--as-of", "2025-11-27"]
+    implied = runner.invoke(app, [*base, *fmt])
+    given = runner.invoke(app, [*base, *shape, *fmt])
+    assert implied.exit_code == 0, implied.output
+    assert implied.stdout == given.stdout
+
+
+def test_sensitivity_takes_as_of(runner):
+    from tests.conftest import EXAMPLES
+
+    path = str(EXAMPLES / "deepseek_domestic.toml")
+    out = runner.invoke(app, ["sensitivity", path, "--as-of", "2025-06-01", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["as_of"] == "2025-06-01"

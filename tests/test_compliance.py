@@ -51,6 +51,45 @@ def test_in_force_window_is_half_open():
     assert compliance.in_force(policies, date(2025, 5, 13)).is_empty()
 
 
+def test_a_span_takes_every_rule_in_force_at_some_time_in_it():
+    policies = pl.DataFrame(
+        {
+            "id": ["r"],
+            "effective_from": [date(2025, 1, 13)],
+            "effective_to": [date(2025, 5, 13)],
+        }
+    )
+    assert compliance.in_force(policies, date(2025, 1, 1), date(2025, 1, 13)).is_empty()
+    assert compliance.in_force(policies, date(2025, 1, 1), date(2025, 1, 14)).height == 1
+    assert compliance.in_force(policies, date(2025, 5, 12), date(2026, 1, 1)).height == 1
+    assert compliance.in_force(policies, date(2025, 5, 13), date(2026, 1, 1)).is_empty()
+
+
+def test_a_phase_is_judged_on_the_rules_in_force_while_it_runs(catalog, runner):
+    # Rules were judged on the quote date alone (review7a #2): the personal-data rule dated
+    # 2026-01-01 let all_abroad's post-train (from 2026-01-07) pass --strict, and split_auto's
+    # serve-cn (from 2026-04-10) was warned with a rule that lapses on 2026-01-15.
+    from estimator import load_scenario, quote
+    from tests.conftest import EXAMPLES
+
+    rule = "cn-pipl-personal-data-abroad"
+    later = catalog.with_table(
+        "policies",
+        lambda p: p.with_columns(
+            pl.when(pl.col("id") == rule)
+            .then(pl.lit(date(2026, 1, 1)))
+            .otherwise(pl.col("effective_from"))
+            .alias("effective_from")
+        ),
+    )
+    blocked = quote(load_scenario(EXAMPLES / "all_abroad.toml"), later)
+    hit = {f.phase for f in blocked.findings if f.code == rule and f.severity == "block"}
+    assert hit == {"post-train", "serve"}
+    served = quote(load_scenario(EXAMPLES / "split_auto.toml"), catalog)
+    serve_cn = {f.code for f in served.findings if f.phase == "serve-cn"}
+    assert "us-export-2023-advanced-chips-cn-rented" not in serve_cn
+
+
 def _codes(catalog, placement, as_of):
     facts = _placements(placement).select(compliance.FACT_COLUMNS)
     (found,) = compliance.matching_rules(facts, catalog.table("policies"), as_of)

@@ -85,6 +85,18 @@ def test_minimum_term_is_billed_in_the_project_view():
     assert a["compute_usd"] == pytest.approx(8 * 30 * 24 * 2.0)
 
 
+@pytest.mark.parametrize(
+    ("days", "terms"), [(30, 1), (365, 1), (366, 2), (397.4, 2), (730, 2), (731, 3)]
+)
+def test_a_commitment_bills_whole_terms(days, terms):
+    # A 397-day run on a one-year reservation was billed 397 days at the committed rate; no
+    # provider sells a reservation for the 32 days past the first year (review7a #5).
+    c = _cost(_rented(min_term_days=365), 8, days * 24, "project")
+    assert c["billed_hours"] == pytest.approx(terms * 365 * 24)
+    on_demand = _cost(_rented(), 8, days * 24, "project")
+    assert on_demand["billed_hours"] == pytest.approx(days * 24)
+
+
 def test_owned_in_the_project_view_bills_capital_less_resale():
     # One server of 1,000,000 CNY at 7 CNY/USD, resold at 45% of its price at the end:
     #   capital 1e6/7 = 142,857.14 USD, resale -0.45 x that = -64,285.71 USD; energy and

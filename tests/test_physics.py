@@ -325,3 +325,46 @@ def test_serving_moe_expert_parallel_over_the_network(catalog, models) -> None:
     # prefill is compute-bound and stays within the GEMM efficiency of its peak
     per_token = 2 * 37e9 / 1979e12
     assert wide["prefill_tokens_per_s_per_device"] < 1 / per_token * wide["prefill_mfu"]
+
+
+def test_serving_without_the_precision_computes_no_rate(catalog, models) -> None:
+    # The memory test alone says whether the model fits; without FP8 nothing is timed.
+    fp8 = serve(catalog, models["llama-3.1-8b"], "a100-80g", precision="fp8", input_len=1000,
+                output_len=100, tpot_ms=50, ttft_ms=500)  # fmt: skip
+    assert fp8["fits"] is True and fp8["tensor_parallel"] == 1
+    for key in ("output_tokens_per_s_per_device", "decode_tokens_per_s_per_device",
+                "prefill_tokens_per_s_per_device", "batch", "tpot_ms", "ttft_ms",
+                "meets_tpot", "meets_ttft"):  # fmt: skip
+        assert fp8[key] is None, key
+
+
+def test_aggregated_ttft_is_the_prompts_prefill_plus_one_step(catalog) -> None:
+    # TTFT was the replica's saturated prefill of one prompt: DeepSeek-R1 showed 8 ms beside a
+    # 228 ms TPOT at batch 8,053, and a 100 ms target counted as met (review7b #4). The first
+    # token leaves with the step that ends the prompt's prefill, a step that decodes the batch.
+    r1 = resolve_model(catalog, "deepseek-r1")
+    kw: dict[str, Any] = dict(precision="fp8", input_len=1000, output_len=1000, replica_devices=16)
+    free = serve(catalog, r1, "h100-sxm", **kw)
+    prefill_ms = 1000 / (free["prefill_tokens_per_s_per_device"] * 16) * 1000
+    assert free["ttft_ms"] == pytest.approx(prefill_ms + free["tpot_ms"])
+    assert free["ttft_ms"] > free["tpot_ms"] > 100
+    # A 100 ms target binds: a smaller batch meets it, at a lower rate, and a demand then
+    # needs more devices.
+    demand = dict(input_tokens_per_day=1e11, output_tokens_per_day=1e11)
+    capped = serve(catalog, r1, "h100-sxm", ttft_ms=100, **demand, **kw)
+    assert capped["meets_ttft"] and capped["meets_tpot"]
+    assert capped["ttft_ms"] == pytest.approx(prefill_ms + capped["tpot_ms"])
+    assert capped["ttft_ms"] <= 100 and 0 < capped["batch"] < free["batch"]
+    loose = serve(catalog, r1, "h100-sxm", **demand, **kw)
+    assert capped["devices_needed"] > loose["devices_needed"]
+    # the round trip counts against the target
+    frame = pl.DataFrame({"accelerator": ["h100-sxm"], "rtt_ms": [40.0]})
+    far = serving_frame(catalog, r1, frame, ServeSettings(ttft_ms=100, **kw)).row(0, named=True)
+    assert far["meets_ttft"] and far["ttft_ms"] + 40 <= 100 and far["batch"] < capped["batch"]
+    # unreachable: no batch, the TTFT at a batch of one, and only the TTFT is missed
+    hopeless = serve(catalog, r1, "h100-sxm", ttft_ms=prefill_ms, **kw)
+    assert hopeless["batch"] == 0 and not hopeless["meets_ttft"] and hopeless["meets_tpot"]
+    assert hopeless["ttft_ms"] > prefill_ms
+    # disaggregated: the prefill pool's TTFT, which the decode batch does not change
+    dis = serve(catalog, r1, "h100-sxm", disaggregated=True, ttft_ms=100, **kw)
+    assert dis["ttft_ms"] == pytest.approx(prefill_ms) and dis["meets_ttft"]

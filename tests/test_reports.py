@@ -558,3 +558,33 @@ def test_a_quoted_figure_outside_every_sample_is_not_called_a_percentile():
     assert at(0.0) == "below every sample"
     assert at(1.0) == "at or above every sample"
     assert at(0.499) == "P50"
+
+
+def test_a_compare_of_a_plan_with_no_price_for_a_phase_compares_no_totals(runner):
+    # On 2025-03-01 neither CloudMatrix purchase has a price: compare printed its phases as
+    # 0.00 and called the DeepSeek plan "-99.4 %" cheaper, its 783 M CNY of serving missing;
+    # the HTML headline dropped "(excludes unpriced: ...)" (review7a #3, #4).
+    files = [str(EXAMPLES / "split_abroad_home.toml"), str(EXAMPLES / "deepseek_domestic.toml")]
+    out = runner.invoke(app, ["compare", *files, "--as-of", "2025-03-01", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    view = json.loads(out.stdout)
+    rows = {r[""]: r for r in view["rows"]}
+    second = view["scenarios"][1]
+    assert rows["serve (CNY)"][second] is None
+    assert rows["total excludes (unpriced)"][second] == "serve"
+    assert rows["vs first (%)"][second] is None and rows["vs first (CNY)"][second] is None
+    assert rows["serve where"][second].endswith("no price")
+    page = runner.invoke(
+        app, ["quote", files[1], "--as-of", "2025-03-01", "--format", "html"]
+    ).stdout
+    headline = page.split('<span class="total">', 1)[1].split("\n", 1)[0]
+    assert "(excludes unpriced: serve)" in headline
+
+
+def test_a_compare_of_priced_plans_still_compares_totals(runner):
+    files = [str(EXAMPLES / "split_abroad_home.toml"), str(EXAMPLES / "deepseek_domestic.toml")]
+    view = json.loads(runner.invoke(app, ["compare", *files, "--format", "json"]).stdout)
+    rows = {r[""]: r for r in view["rows"]}
+    second = view["scenarios"][1]
+    assert rows["total excludes (unpriced)"][second] == "-"
+    assert rows["vs first (%)"][second] < 0

@@ -195,8 +195,12 @@ def train_cmd(
 @clean_errors
 def serve_cmd(
     accelerator: Annotated[str, typer.Option(help="Accelerator id.")],
-    input_len: Annotated[int, typer.Option(help="Input tokens per request.")],
-    output_len: Annotated[int, typer.Option(help="Output tokens per request.")],
+    input_len: Annotated[
+        int, typer.Option(help="Input tokens per request (a scenario's default: 2048).")
+    ] = 2048,
+    output_len: Annotated[
+        int, typer.Option(help="Output tokens per request (a scenario's default: 512).")
+    ] = 512,
     model: ModelOpt = None,
     params: ParamsOpt = None,
     active_params: ActiveOpt = None,
@@ -225,7 +229,10 @@ def serve_cmd(
         typer.Option(help="Most concurrent sequences per replica (default: what the KV fits)."),
     ] = None,
     tpot_ms: Annotated[float | None, typer.Option(help="Time per output token target, ms.")] = None,
-    ttft_ms: Annotated[float | None, typer.Option(help="Time to first token target, ms.")] = None,
+    ttft_ms: Annotated[
+        float | None,
+        typer.Option(help="Time to first token target, ms, round trip to --users included."),
+    ] = None,
     devices: Annotated[
         int | None, typer.Option(help="Devices per replica (default: searched).")
     ] = None,
@@ -268,6 +275,11 @@ def serve_cmd(
     decode_tokens_per_s_per_device: a dedicated decode pool (no prefill on its devices).
 
     prefill_tokens_per_s_per_device: a dedicated prefill pool (prompt tokens/s).
+
+    ttft_ms: time to first token before queueing, without the round trip (--ttft-ms adds the
+    round trip to --users). Prefill on the same devices: the prompt's own prefill on the replica
+    plus one step of the running batch (TPOT), so --ttft-ms caps the batch as --tpot-ms does;
+    with --disaggregated, the prompt's prefill on a prefill-pool replica.
 
     Without a daily demand the fleet is whole instances of replicas at full load (of each pool
     when disaggregated), and offers are compared by price per output token."""

@@ -138,6 +138,7 @@ def sensitivity_cmd(
     ] = 0.2,
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,
+    as_of: JudgeAsOfOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -156,6 +157,6 @@ def sensitivity_cmd(
     from estimator.scenario_file import load_scenario
 
     cat = load_catalog(catalog_dir)
-    chosen = plan(load_scenario(file), cat, currency=currency)
+    chosen = plan(load_scenario(file), cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
     view = sensitivity_view(chosen.quote, sensitivity(chosen, cat, swing=swing))
     show(view, fmt, wide=wide, output=output, force=force, inputs=inputs)

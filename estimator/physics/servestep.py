@@ -198,6 +198,30 @@ def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
     return pl.col("_lat") + roofline + b * pl.col("_coll_tok") + rest
 
 
+def own_prefill_seconds() -> pl.Expr:
+    """One prompt's prefill on a whole replica (columns of `step_terms`): its input tokens at
+    the replica's prefill rate. A prefill pool's TTFT, and part of an aggregated one."""
+    return pl.col("_pf") * pl.col("input_len") / _f("tp")
+
+
+def aggregated_ttft_seconds(batch: str | pl.Expr) -> pl.Expr:
+    """Time to first token on an aggregated replica running `batch` sequences, before any
+    queueing: the prompt's own prefill plus one mixed step of the batch (its TPOT).
+
+    Under continuous batching with chunked prefill the scheduler fills each step with the
+    running sequences' decodes first and the waiting prompts' chunks in what is left of the
+    step's token budget (vLLM, "Optimization and Tuning", Chunked Prefill,
+    https://docs.vllm.ai/en/v0.14.0/configuration/optimization/; Sarathi-Serve, arXiv
+    2403.02310; TensorRT-LLM and SGLang schedule in-flight batches the same way). A request's
+    first token comes out at the end of the step that runs its last prompt chunk, and every
+    step it rides in also runs the batch's decodes: TTFT is at least one mixed step, plus the
+    compute its own prompt adds to the steps it rides in, which is at least its prefill at
+    the replica's full prefill rate. So at a large batch the step dominates (DeepSeek-R1 at
+    batch 8,053 was shown an 8 ms TTFT beside a 228 ms TPOT), and at a small one the prefill."""
+    b = pl.max_horizontal(_c(batch), 1.0)
+    return own_prefill_seconds() + mixed_step_seconds(b)
+
+
 @cache
 def kv_batch_cap() -> pl.Expr:
     """Most concurrent sequences whose full-length KV cache fits beside the weights, capped by
@@ -220,16 +244,20 @@ def bisection_steps(largest: float | None) -> int:
 
 
 def solve_batch(
-    frame: pl.LazyFrame, steps_of: Mapping[str, Callable[[pl.Expr], pl.Expr]], steps: int
+    frame: pl.LazyFrame,
+    steps_of: Mapping[str, Callable[[pl.Expr], pl.Expr]],
+    steps: int,
+    targets: Mapping[str, str] | None = None,
 ) -> pl.LazyFrame:
     """Adds, per `out: step` of `steps_of`, `out`: the largest integer batch in [1, kv_cap] whose
-    `step` time (a function of the batch expression) meets `tpot_s` (null target = no latency
-    cap). `steps` vectorised bisection steps over the frame (`bisection_steps` of its largest
-    kv_cap); 0 where even batch 1 misses the target or no KV fits. The batches are bisected side
-    by side, each step one polars node for all of them (planning a node has a fixed cost). Lazy,
-    so a caller chains the figures read from them into the same query."""
+    `step` time (a function of the batch expression) meets its target column, `targets[out]`
+    (default `tpot_s`; null target = no latency cap). `steps` vectorised bisection steps over
+    the frame (`bisection_steps` of its largest kv_cap); 0 where even batch 1 misses the target
+    or no KV fits. The batches are bisected side by side, each step one polars node for all of
+    them (planning a node has a fixed cost). Lazy, so a caller chains the figures read from
+    them into the same query."""
     cap = pl.col("kv_cap")
-    target = pl.col("tpot_s")
+    target_of = {out: pl.col((targets or {}).get(out, "tpot_s")) for out in steps_of}
     names = {out: (f"_lo{i}", f"_hi{i}", f"_mid{i}", f"_ok{i}") for i, out in enumerate(steps_of)}
     df = frame.with_columns(
         **{lo: pl.lit(1.0) for lo, _, _, _ in names.values()},
@@ -240,6 +268,7 @@ def solve_batch(
     mids, oks, bounds = {}, {}, {}
     for out, (lo, hi, mid, ok) in names.items():
         mids[mid] = ((pl.col(lo) + pl.col(hi)) / 2.0).ceil()
+        target = target_of[out]
         oks[ok] = target.is_null() | (steps_of[out](pl.col(mid)) <= target)
         bounds[lo] = pl.when(pl.col(ok)).then(pl.col(mid)).otherwise(pl.col(lo))
         bounds[hi] = pl.when(pl.col(ok)).then(pl.col(hi)).otherwise(pl.col(mid) - 1.0)

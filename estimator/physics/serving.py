@@ -170,16 +170,42 @@ def _serving_at(
     solved = collect(terms)
     steps = f.bisection_steps(solved["kv_cap"].max())  # type: ignore[arg-type]
     batches = {"batch_agg": f.mixed_step_seconds, "batch_dec": f.decode_step_seconds}
-    df = f.solve_batch(solved.lazy(), batches, steps)
+    # An aggregated replica's TTFT grows with its batch (`aggregated_ttft_seconds`: its own
+    # prefill plus one mixed step), so a TTFT target caps the aggregated batch too: its mixed
+    # step must also fit what the target leaves after the round trip and the prefill.
+    # (A prefill pool's TTFT does not depend on the decode batch.)
+    aggregated_ttft = s.ttft_ms is not None and not s.disaggregated
+    budget = (
+        (s.ttft_ms or 0.0) / 1000.0
+        - column_or(frame, "rtt_ms", 0.0, pl.Float64) / 1000.0
+        - f.own_prefill_seconds()
+    )
+    solved = solved.with_columns(
+        _ttft_budget=budget if aggregated_ttft else pl.lit(None, pl.Float64),
+        _agg_s=pl.min_horizontal("tpot_s", budget) if aggregated_ttft else pl.col("tpot_s"),
+    )
+    df = f.solve_batch(solved.lazy(), batches, steps, {"batch_agg": "_agg_s"})
     df = df.with_columns(_rates(frame, s)).with_columns(_headline(s))
+    # Without a peak at the precision (an A100 has no FP8) no step time, rate or batch is
+    # computed: they are null, and so are the latency verdicts (checks report the precision).
+    # Whether the weights and one request's KV fit is a memory question alone.
+    computed = pl.col("peak_flops").is_not_null()
     df = df.with_columns(
-        fits=((pl.col("kv_cap") >= 1) & pl.col("peak_flops").is_not_null()).fill_null(False),
-        meets_tpot=pl.col("batch") > 0,
+        [pl.when(computed).then(pl.col(c)).alias(c) for c in _NEEDS_PEAK]
+    ).with_columns(
+        fits=(pl.col("kv_cap") >= 1).fill_null(False),
+        # Whether a batch of one meets the TPOT target (the batch may also be 0 for TTFT).
+        meets_tpot=pl.when(computed).then(
+            pl.col("tpot_s").is_null() | (_headline_step(s, pl.lit(1.0)) <= pl.col("tpot_s"))
+        ),
         # The users' round trip (a per-row `rtt_ms`, 0 when absent) counts toward the target,
-        # so the replica search sizes for it rather than reject what it picked.
+        # so the replica search sizes for it rather than reject what it picked. Aggregated:
+        # the very test the batch was solved under.
         meets_ttft=pl.lit(s.ttft_ms is None)
         | (
-            pl.col("ttft_ms") + column_or(frame, "rtt_ms", 0.0, pl.Float64)
+            f.mixed_step_seconds(pl.max_horizontal("batch_agg", 1.0)) <= pl.col("_ttft_budget")
+            if aggregated_ttft
+            else pl.col("ttft_ms") + column_or(frame, "rtt_ms", 0.0, pl.Float64)
             <= (s.ttft_ms if s.ttft_ms is not None else 0.0)
         ),
         within_instance=pl.lit(True),
@@ -188,6 +214,19 @@ def _serving_at(
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
     return collect(df.select([c for c in keep if c in df.collect_schema().names()]))
+
+
+# Figures that need the precision's peak (null without it); `_aggregated_rate` sizes fleets.
+_NEEDS_PEAK = (
+    "batch",
+    "tpot_ms",
+    "ttft_ms",
+    "prefill_tokens_per_s_per_device",
+    "decode_tokens_per_s_per_device",
+    "output_tokens_per_s_per_device",
+    "_aggregated_rate",
+    "kv_cache_gib_per_replica",
+)
 
 
 def _inputs(
@@ -236,7 +275,6 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
         pl.col("tp").alias("tensor_parallel"),
         f.mixed_step_seconds(agg).alias("_t_mix"),
         f.decode_step_seconds(dec).alias("_t_dec"),
-        (pl.col("_pf") * pl.col("input_len") / pl.col("tp") * 1000.0).alias("ttft_ms"),
         (1.0 / pl.col("_pf")).alias("prefill_tokens_per_s_per_device"),
         pl.when(dec > 0)
         .then(dec / (f.decode_step_seconds(dec) * pl.col("tp")))
@@ -253,6 +291,11 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
     ]
 
 
+def _headline_step(s: ServeSettings, batch: pl.Expr) -> pl.Expr:
+    """The step time of the mode's headline batch (its TPOT)."""
+    return f.decode_step_seconds(batch) if s.disaggregated else f.mixed_step_seconds(batch)
+
+
 def _headline(s: ServeSettings) -> list[pl.Expr]:
     """The mode's batch, TPOT and output rate. Disaggregated: the output rate per device of
     prefill + decode pools in proportion to the request shape, 1 / (I/O / prefill + 1 / decode)."""
@@ -262,11 +305,15 @@ def _headline(s: ServeSettings) -> list[pl.Expr]:
             + 1.0 / pl.col("decode_tokens_per_s_per_device")
         )
         batch, step, rate = pl.col("batch_dec"), pl.col("_t_dec"), pools
+        ttft = f.own_prefill_seconds()  # the prompt on a prefill-pool replica
     else:
         batch, step, rate = pl.col("batch_agg"), pl.col("_t_mix"), pl.col("_aggregated_rate")
+        # At the batch shown; where no batch meets the targets, at a batch of one.
+        ttft = f.aggregated_ttft_seconds(batch)
     return [
         batch.alias("batch"),
         pl.when(batch > 0).then(step * 1000.0).alias("tpot_ms"),
+        (ttft * 1000.0).alias("ttft_ms"),
         pl.when(batch > 0).then(rate).alias("output_tokens_per_s_per_device"),
         (
             batch

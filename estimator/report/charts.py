@@ -236,9 +236,13 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     return Chart("uncertainty", f"P10-P90 over {u.samples:,} samples ({cur})", fig)
 
 
+# A tornado chart stays legible up to this many bars; the rest are counted in its title.
+TORNADO_BARS = 12
+
+
 def tornado(s: SensitivityView) -> Chart:
     plt = _plt()
-    swings = s.swings[:12]
+    swings = s.swings[:TORNADO_BARS]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(swings) + 1.5))
     for n, w in enumerate(swings):
         ends = [x - s.total for x in (w.total_at_low, w.total_at_high) if x is not None]
@@ -248,7 +252,9 @@ def tornado(s: SensitivityView) -> Chart:
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
     _money_axis(ax, f"change of the total ({s.currency})")
-    return Chart("tornado", f"Sensitivity of the total ({s.currency})", fig)
+    left = len(s.swings) - len(swings)
+    more = f"; the {left} smallest of {len(s.swings)} inputs not drawn" if left else ""
+    return Chart("tornado", f"Sensitivity of the total ({s.currency}{more})", fig)
 
 
 def comparison(c: ComparisonView) -> Chart:

@@ -94,8 +94,10 @@ def _summary(view: BaseModel) -> tuple[str, list[str], list[charts.Chart]]:
             figures.append(charts.uncertainty(view.uncertainty, view.quote.currency))
         return f"Plan: {title}", [f"objective: {view.objective}", *meta], figures
     if isinstance(view, QuoteView):
+        unpriced = html.escape(", ".join(view.unpriced))
+        excludes = f" (excludes unpriced: {unpriced})" if unpriced else ""
         meta = [
-            f'<span class="total">{view.total:,.2f} {view.currency}</span> '
+            f'<span class="total">{view.total:,.2f} {view.currency}</span>{excludes} '
             f"({view.accounting} accounting; the other view: {view.total_other_view:,.2f} "
             f"{view.currency})",
             f"as of {view.as_of}; {counted(len(view.phases), 'phase')}, "

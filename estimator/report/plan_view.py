@@ -15,6 +15,7 @@ from estimator.planner import Alternative, Plan
 from estimator.report.rows import Cents
 from estimator.report.view import (
     SCHEMA_VERSION,
+    PhaseView,
     QuoteView,
     UncertaintyView,
     _View,
@@ -166,15 +167,31 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
 
     for ph in phase_names:
         found = [next((p for p in d.phases if p.name == ph), None) for d in shown]
-        row(f"{ph} ({cur})", [p and Cents(p.cost) for p in found])
-        row(f"{ph} where", [p and f"{p.accelerator} @ {p.region} ({p.pricing})" for p in found])
+        # A phase with no price is no figure (blank), not 0.00.
+        row(f"{ph} ({cur})", [Cents(p.cost) if p and p.priced else None for p in found])
+        row(f"{ph} where", [p and where(p) for p in found])
     row(f"transfers ({cur})", [Cents(money(sum(t.cost for t in d.transfers))) for d in shown])
     row(f"total ({cur})", [Cents(d.total) for d in shown])
-    first = shown[0].total
-    row(f"vs first ({cur})", [Cents(money(d.total - first)) for d in shown])
+    row("total excludes (unpriced)", [", ".join(d.unpriced) or "-" for d in shown])
+    # A total that leaves a phase out is not compared: "-99.4 %" was 783 M CNY of serving
+    # with no price on the date, not a cheaper plan.
+    first = shown[0]
+    whole = [not first.unpriced and not d.unpriced for d in shown]
+    row(
+        f"vs first ({cur})",
+        [
+            Cents(money(d.total - first.total)) if ok else None
+            for d, ok in zip(shown, whole, strict=True)
+        ],
+    )
     row(
         "vs first (%)",
-        [round((d.total - first) / first * 100, 1) + 0.0 if first else None for d in shown],
+        [
+            round((d.total - first.total) / first.total * 100, 1) + 0.0
+            if ok and first.total
+            else None
+            for d, ok in zip(shown, whole, strict=True)
+        ],
     )
     row(
         "days to train",
@@ -189,6 +206,12 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
             ],
         )
     return ComparisonView(currency=cur, scenarios=names, rows=rows, quotes=shown)
+
+
+def where(p: PhaseView) -> str:
+    """Where a phase runs, as a comparison shows it (a phase with no price says so)."""
+    where = f"{p.accelerator} @ {p.region} ({p.pricing})"
+    return where if p.priced else f"{where}, no price"
 
 
 class SwingView(_View):
@@ -213,6 +236,7 @@ class SwingView(_View):
 class SensitivityView(_View):
     schema_version: str = SCHEMA_VERSION
     name: str
+    as_of: date
     currency: str
     total: float
     swings: list[SwingView]
@@ -221,6 +245,7 @@ class SensitivityView(_View):
 def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
     return SensitivityView(
         name=q.name,
+        as_of=q.as_of,
         currency=q.currency,
         total=quote_view(q).total,
         swings=[

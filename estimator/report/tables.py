@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView, ShockView
+from estimator.report.plan_view import (
+    ComparisonView,
+    PlanView,
+    SensitivityView,
+    ShockView,
+    where,
+)
 from estimator.report.rows import Cents
 from estimator.report.view import (
     LineItemView,
@@ -47,7 +53,8 @@ def tables(view: BaseModel) -> dict[str, Table]:
         out = quote_tables(view.quote)
         out.pop("uncertainty", None)
         title = "Placements — " + "; ".join(placement_summary(view))
-        out["placements"] = Table(title, placement_rows(view), ("provider", "days", "devices"))
+        optional = ("instance", "provider", "days", "devices")
+        out["placements"] = Table(title, placement_rows(view), optional)
         if view.uncertainty is not None:
             out["uncertainty"] = uncertainty_table(view.uncertainty, view.quote.currency)
         if view.shock is not None:
@@ -246,6 +253,8 @@ def placement_rows(d: PlanView) -> Rows:
             "region": a.region,
             "pricing": a.pricing,
             "provider": a.provider,
+            # Two offers of one provider, region and accelerator (p5en and p5e) differ here.
+            "instance": a.instance,
             "devices": a.devices,
             "days": a.wall_clock_days,
             f"cost ({cur})": None if a.cost is None else Cents(a.cost),
@@ -339,7 +348,7 @@ def sensitivity_table(v: SensitivityView) -> Table:
         }
         for s in v.swings
     ]
-    return Table(f"Sensitivity of {v.name}: total {spoken(v.total)} {cur}", rows)
+    return Table(f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}", rows)
 
 
 def _parts(v: ComparisonView) -> Rows:
@@ -347,8 +356,8 @@ def _parts(v: ComparisonView) -> Rows:
     rows: Rows = []
     for name, q in zip(v.scenarios, v.quotes, strict=True):
         rows += [
-            {"scenario": name, "part": "phase", "name": p.name, "where":
-             f"{p.accelerator} @ {p.region} ({p.pricing})", f"cost ({v.currency})": Cents(p.cost)}
+            {"scenario": name, "part": "phase", "name": p.name, "where": where(p),
+             f"cost ({v.currency})": Cents(p.cost) if p.priced else None}
             for p in q.phases
         ]  # fmt: skip
         rows += [

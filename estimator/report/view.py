@@ -345,7 +345,7 @@ class EstimateView(_View):
     cost_per_million_output_tokens: float | None = Field(
         default=None,
         description="Cost over the phase / output tokens served (the demand, or the fleet's "
-        "capacity at output_tokens_per_s_per_device), per million.",
+        "capacity at output_tokens_per_s_per_device x serve_goodput), per million.",
     )
     findings: list[Finding]
     assumptions: dict[str, Any] = Field(
@@ -372,6 +372,13 @@ class EstimateView(_View):
         default=None,
         description="Prompt tokens/s per device of a dedicated prefill pool.",
     )
+    ttft_ms: float | None = Field(
+        default=None,
+        description="Time to first token, ms, before any queueing and without the network round "
+        "trip (a TTFT target counts the round trip to the users). Prefill on the same devices: "
+        "the prompt's own prefill on the replica plus one step of the running batch (tpot_ms), "
+        "at the batch shown; disaggregated: the prompt's prefill on a prefill-pool replica.",
+    )
 
 
 # Phase-level figures the estimate sets itself; the physics dict's copies are not repeated.
@@ -387,8 +394,10 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
     per_million = None
     rate = p.physics.get("output_tokens_per_s_per_device")
     if isinstance(spec, ServePhase) and rate and p.priced:
-        # Tokens served: the demand, or one replica's capacity at full load.
-        per_day = spec.output_tokens_per_day or rate * p.devices * 86_400.0
+        # Tokens served: the demand, or the fleet's capacity at full load, derated by the
+        # serving goodput as a demand's fleet is (`evaluate._per_output_token`).
+        served = rate * (p.physics.get("serve_goodput") or 1.0)
+        per_day = spec.output_tokens_per_day or served * p.devices * 86_400.0
         per_million = money(p.cost / (per_day * spec.days) * 1e6)
     return EstimateView(
         kind=p.kind,
