@@ -95,10 +95,13 @@ class _Placed:
     @property
     def per_million_point(self) -> float:
         """The quote's price per million output tokens of a `per_token` phase: its cost over the
-        tokens its fleet serves at full load."""
+        tokens its fleet serves at full load, less the serving goodput (as
+        `evaluate._per_output_token` ranks it)."""
         q, spec = self.quoted, self.spec
         assert isinstance(spec, ServePhase)
-        rate = q.physics["output_tokens_per_s_per_device"] or 0.0
+        rate = (q.physics["output_tokens_per_s_per_device"] or 0.0) * (
+            q.physics.get("serve_goodput") or 1.0
+        )
         served = rate * q.devices * spec.days * 86_400.0
         return q.cost / served * 1e6 if served else math.nan
 

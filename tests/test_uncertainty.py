@@ -321,9 +321,11 @@ site = { region = "us-east", accelerator = "b200", pricing = "on_demand" }
 
 
 def _per_million_of(q, name: str, days: int) -> float:
-    """A quoted serving phase's cost over the output tokens its fleet serves, per million."""
+    """A quoted serving phase's cost over the output tokens its fleet serves (at full load, less
+    the serving goodput), per million."""
     p = next(p for p in q.phases if p.name == name)
-    served = p.physics["output_tokens_per_s_per_device"] * p.devices * days * 86_400.0
+    rate = p.physics["output_tokens_per_s_per_device"] * p.physics["serve_goodput"]
+    served = rate * p.devices * days * 86_400.0
     return p.cost / served * 1e6
 
 
