@@ -1,8 +1,17 @@
 """Uncertainty: Monte-Carlo percentiles and one-at-a-time sensitivity of a quote's total.
 
-A quote fixes the placements; what stays uncertain is how fast the work runs (MFU for training,
-decode efficiency for serving: efficiency.csv ranges), what the capacity costs (offer and
-hardware price ranges), how much work there is (tokens, demand) and exchange rates.
+A quote fixes the placements (site, instance, pricing: what is rented or bought); what stays
+uncertain is how fast the work runs (MFU for training, decode efficiency for serving:
+efficiency.csv ranges), what the capacity costs (offer and hardware price ranges), how much work
+there is (tokens, demand) and exchange rates. A serving replica's size is a deployment setting,
+not a purchase: each draw searches it as a quote at that efficiency would (unless the scenario
+fixes it), on the quoted placement.
+
+A serving phase with no demand and no fleet size runs whole instances of whole replicas at full
+load: its total is fixed by construction (only a price, or a change of replica size, moves it)
+and options are ranked on its price per output token (`evaluate`), which is what an efficiency
+moves. For such a phase the percentiles add that price per million output tokens (a row of its
+own, outside the total), and sensitivity gives it at each end and has no demand row.
 
 Monte Carlo draws a price factor and an efficiency per phase and sample (vectorised: uniforms
 are a seeded hash of the sample index, reproducible for a seed, no Python loop). Each draw is
@@ -19,6 +28,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial, reduce
+from typing import Final, Literal
 
 import polars as pl
 
@@ -29,7 +39,7 @@ from estimator.evaluate import Phase, evaluate, side_by_side
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
 from estimator.results import PhaseQuote, Quote
-from estimator.scenario import TrainPhase
+from estimator.scenario import ServePhase, TrainPhase
 from estimator.timeline import Window
 
 # Inputs without a published range (tokens, demand, exchange rates) swing by this fraction either
@@ -38,8 +48,16 @@ DEFAULT_SWING = 0.2
 PERCENTILES = (0.1, 0.5, 0.9)
 # What a phase's cost steps with as the efficiency moves (its cost curve's step columns): the
 # devices billed (a resized fleet gains or loses whole instances or servers) and the training
-# layout's numbers.
+# layout's numbers, whose `tensor_parallel` is also a serving replica's size (searched per draw).
 STEPS = ("billed_devices", *LAYOUT_STEPS)
+# The figures a placed phase is sampled on: its cost, and for serving with no demand (ranked per
+# output token) its price per million output tokens too, both in the quote's currency.
+Measure = Literal["cost", "per_million_output_tokens"]
+COST: Final = "cost"
+PER_MILLION: Final = "per_million_output_tokens"
+# The serving batch is an integer the TPOT target caps: the output rate, and so the price per
+# token, steps with it (the total of a fixed fleet does not).
+PER_MILLION_STEPS = (*STEPS, "batch")
 # Verdicts under which a sample of a placed phase has no cost: at the drawn efficiency no fleet
 # of its replicas meets the latency target or holds the model (the evaluation then prices a
 # minimum fleet, a figure that means nothing). Such samples are counted, not priced. A missed
@@ -68,6 +86,35 @@ class _Placed:
     def eff_column(self) -> str:
         return "mfu" if isinstance(self.spec, TrainPhase) else "decode_efficiency"
 
+    @property
+    def per_token(self) -> bool:
+        """Serving with no demand and no fleet size: whole instances of whole replicas at full
+        load, ranked per output token (`evaluate._per_output_token`)."""
+        return _ranked_per_token(self.spec)
+
+    @property
+    def per_million_point(self) -> float:
+        """The quote's price per million output tokens of a `per_token` phase: its cost over the
+        tokens its fleet serves at full load, less the serving goodput (as
+        `evaluate._per_output_token` ranks it)."""
+        q, spec = self.quoted, self.spec
+        assert isinstance(spec, ServePhase)
+        rate = (q.physics["output_tokens_per_s_per_device"] or 0.0) * (
+            q.physics.get("serve_goodput") or 1.0
+        )
+        served = rate * q.devices * spec.days * 86_400.0
+        return q.cost / served * 1e6 if served else math.nan
+
+
+def _ranked_per_token(spec: Phase) -> bool:
+    """Whether a phase is serving with no demand and no fleet size (ranked per output token)."""
+    return isinstance(spec, ServePhase) and not spec.devices and not _has_demand(spec)
+
+
+def _has_demand(spec: Phase) -> bool:
+    """Whether a serving phase has a daily demand (input and output tokens; both or neither)."""
+    return isinstance(spec, ServePhase) and spec.output_tokens_per_day is not None
+
 
 def _placed(c: Context, q: Quote) -> list[_Placed]:
     out = []
@@ -84,23 +131,42 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
             eff = (x["mfu_low"], x["mfu"], x["mfu_high"])
         else:
             eff = (x["decode_efficiency_low"], x["decode_efficiency"], x["decode_efficiency_high"])
-            # Placed as quoted: the replica size stays, the fleet follows the demand.
-            spec = spec.model_copy(update={"replica_devices": x["tensor_parallel"]})
         window = Window(pq.start, pq.end, horizon)
         out.append(_Placed(spec, pq, window, option, (low, high), eff))
     return out
 
 
-def _cost(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.Series:
-    """The phase's cost in the quote's currency for each row of `draws` (columns eff,
-    price_factor and, when the work varies, work_factor), placed as quoted (a fixed fleet stays
-    fixed; a deadline resizes it)."""
-    return _evaluated(c, ph, draws)["cost"]
+def _cost(c: Context, ph: _Placed, draws: pl.DataFrame, value: Measure = COST) -> pl.Series:
+    """The phase's cost (or with `value` PER_MILLION its price per million output tokens) in the
+    quote's currency for each row of `draws` (columns eff, price_factor and, when the work
+    varies, work_factor), placed as quoted (a fixed fleet stays fixed; a deadline resizes it)."""
+    return _evaluated(c, ph, draws, value)["cost"]
 
 
-def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
-    """`_cost`, with the discrete quantities (STEPS) the cost steps with: a cost curve's
-    `Evaluate`."""
+def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame, value: Measure = COST) -> pl.DataFrame:
+    """`_cost` as a column `cost`, with the discrete quantities the value steps with (STEPS, or
+    PER_MILLION_STEPS): a cost curve's `Evaluate`."""
+    out = _evaluation(c, ph, draws)
+    steps = STEPS if value == COST else PER_MILLION_STEPS
+    return out.select(
+        _values(c)[value].alias("cost"), *(pl.col(name) for name in steps if name in out.columns)
+    )
+
+
+def _values(c: Context) -> dict[Measure, pl.Expr]:
+    """COST and PER_MILLION of an evaluation, in the quote's currency; null where the sample
+    has no cost (UNPRICED)."""
+    unpriced = pl.col("verdict").is_in(UNPRICED)
+    return {
+        COST: pl.when(unpriced).then(None).otherwise(pl.col("total_usd") * c.quote_per_usd),
+        PER_MILLION: pl.when(unpriced)
+        .then(None)
+        .otherwise(pl.col("usd_per_output_token") * (1e6 * c.quote_per_usd)),
+    }
+
+
+def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
+    """`evaluate` of the placed phase at each row of `draws`."""
     spec = ph.spec
     varied = draws.select("price_factor", pl.col("eff").alias(ph.eff_column))
     if "work_factor" in draws.columns:
@@ -112,12 +178,7 @@ def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
                 (work * spec.input_tokens_per_day).alias("input_tokens_per_day"),
                 (work * spec.output_tokens_per_day).alias("output_tokens_per_day"),
             )
-    out = evaluate(c, spec, ph.option.join(varied, how="cross"), ph.window)
-    cost = pl.col("total_usd") * c.quote_per_usd
-    return out.select(
-        pl.when(pl.col("verdict").is_in(UNPRICED)).then(None).otherwise(cost).alias("cost"),
-        *(pl.col(name) for name in STEPS if name in out.columns),
-    )
+    return evaluate(c, spec, ph.option.join(varied, how="cross"), ph.window)
 
 
 def _draws(placed: list[_Placed], samples: int, seed: int) -> pl.DataFrame:
@@ -172,6 +233,9 @@ class Percentiles:
     point: float  # the quote's own figure
     point_rank: float  # the share of priced samples at or below it (0.5 = the median)
     unpriced: float = 0.0  # the share of samples the placement cannot serve (UNPRICED)
+    # COST: a phase's or the total's cost; PER_MILLION: a demand-less serving phase's price per
+    # million output tokens (not part of the total).
+    measure: Measure = COST
 
 
 def sample(
@@ -182,9 +246,11 @@ def sample(
     progress: Callable[[int], None] | None = None,
 ) -> list[Percentiles]:
     """P10 / P50 / P90 of each phase and of the total, in the quote's currency, and where the
-    quote's own figure sits among them. Prices and efficiencies are drawn from triangular
-    distributions over their catalog ranges, with the value used as the mode. `progress` is
-    called with a count of samples done (in proportion to the phases costed)."""
+    quote's own figure sits among them; after a serving phase with no demand, the same of its
+    price per million output tokens (named "<phase>: per million output tokens"). Prices and
+    efficiencies are drawn from triangular distributions over their catalog ranges, with the
+    value used as the mode. `progress` is called with a count of samples done (in proportion to
+    the phases costed)."""
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
     placed = _placed(c, q)
@@ -193,25 +259,33 @@ def sample(
     done = [0]
     lock = threading.Lock()
 
-    def phase_cost(ph: _Placed, eff: pl.Series, price: pl.Series) -> pl.Series:
+    def phase_cost(ph: _Placed, eff: pl.Series, price: pl.Series) -> list[pl.Series]:
+        values: tuple[Measure, ...] = (COST, PER_MILLION) if ph.per_token else (COST,)
         if samples <= DIRECT_UP_TO:
-            cost = _cost(c, ph, pl.DataFrame({"eff": eff, "price_factor": price}))
+            draws = pl.DataFrame({"eff": eff, "price_factor": price})
+            got = [_cost(c, ph, draws, v) for v in values]
         else:
             varies = ph.price_range[0] != ph.price_range[1]
-            line = curve.build(partial(_evaluated, c, ph), ph.eff[0], ph.eff[2])
-            cost = line.cost(eff, price if varies else None)
+            got = [
+                curve.build(partial(_evaluated, c, ph, value=v), ph.eff[0], ph.eff[2]).cost(
+                    eff, price if varies else None
+                )
+                for v in values
+            ]
         if progress is not None:
             with lock:  # phases finish in any order: the count moves once per phase
                 done[0] += 1
                 progress(samples * done[0] // len(placed))
-        return cost
+        return got
 
     effs = [draws[f"eff{k}"] for k in range(len(placed))]
     prices = [draws[f"price{k}"] for k in range(len(placed))]
     del draws
-    columns = {}
-    for k, cost in enumerate(side_by_side(phase_cost, placed, effs, prices)):
-        columns[placed[k].quoted.name] = cost
+    columns, per_million = {}, {}
+    for ph, got in zip(placed, side_by_side(phase_cost, placed, effs, prices), strict=True):
+        columns[ph.quoted.name] = got[0]
+        if len(got) > 1:
+            per_million[ph.quoted.name] = got[1]
     del effs, prices
     points = {ph.quoted.name: ph.quoted.cost for ph in placed}
     # The quoted figures are sums of whole-cent line items, the samples are not: a sample on
@@ -224,7 +298,20 @@ def sample(
     total = reduce(operator.add, [pl.col(name) for name in columns]) + transfers
     frame = pl.DataFrame(columns).with_columns(total.alias("total"))
     points["total"] = q.total
-    names = [*columns, "total"]
+    names = []
+    measure: dict[str, Measure] = {}
+    for ph in placed:
+        names.append(ph.quoted.name)
+        if ph.quoted.name in per_million:
+            # Its price per million output tokens: a row of its own, outside the total.
+            name = f"{ph.quoted.name}: per million output tokens"
+            frame = frame.with_columns(per_million[ph.quoted.name].alias(name))
+            point = ph.per_million_point
+            points[name] = point
+            slack[name] = slack[ph.quoted.name] * point / ph.quoted.cost if ph.quoted.cost else 0.0
+            measure[name] = PER_MILLION
+            names.append(name)
+    names.append("total")
     # One query: polars finds each quantile by selection, in parallel (sorting took 4x longer).
     stats = frame.select(
         *(
@@ -244,7 +331,9 @@ def sample(
         p10, p50, p90 = (stats[f"{name}|{p}"] for p in PERCENTILES)
         rank = stats[f"{name}|below"] / priced if priced else 0.0
         unpriced = 1.0 - priced / samples
-        out.append(Percentiles(name, p10, p50, p90, points[name], rank, unpriced))
+        out.append(
+            Percentiles(name, p10, p50, p90, points[name], rank, unpriced, measure.get(name, COST))
+        )
     return out
 
 
@@ -258,6 +347,10 @@ class Swing:
     high: float
     total_at_low: float | None
     total_at_high: float | None
+    # A serving phase with no demand (`per_token`): its fleet's total is fixed by construction,
+    # what an efficiency moves is its price per million output tokens, given at each end.
+    per_million_at_low: float | None = None
+    per_million_at_high: float | None = None
 
     @property
     def swing(self) -> float | None:
@@ -269,7 +362,9 @@ class Swing:
 def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swing]:
     """One input at a time from its low to its high, everything else as quoted; sorted by how
     far the total moves. Prices and efficiencies use their catalog ranges (prices without one
-    move by +/- `swing`); tokens, demand and each foreign currency move by +/- `swing`."""
+    move by +/- `swing`); tokens, demand and each foreign currency move by +/- `swing`. A serving
+    phase with no demand has no demand row, and its rows give its price per million output
+    tokens at each end (`Swing.per_million_at_low`)."""
     if not 0 < swing < 1:
         raise ScenarioError(f"swing must be between 0 and 1, got {swing}", "--swing")
     out: list[Swing] = []
@@ -297,13 +392,18 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
 
     def two(
         price: tuple[float, float], eff: tuple[float, float], work: tuple[float, float]
-    ) -> tuple[float | None, float | None]:
+    ) -> tuple[float | None, ...]:
+        """The total at each end, then (a `per_token` phase) its price per million output
+        tokens at each end."""
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )
+        out = _evaluation(c, ph, draws)
         rest = q.total - ph.quoted.cost
-        lo, hi = (None if x is None else rest + x for x in _cost(c, ph, draws).to_list())
-        return lo, hi
+        lo, hi = (None if x is None else rest + x for x in out.select(_values(c)[COST])[:, 0])
+        if not ph.per_token:
+            return lo, hi
+        return lo, hi, *out.select(_values(c)[PER_MILLION])[:, 0].to_list()
 
     out = []
     if ph.price_range[0] != ph.price_range[1]:
@@ -329,7 +429,8 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
                 *two((1.0, 1.0), (ph.eff[0], ph.eff[2]), (1.0, 1.0)),
             )
         )
-    work = "tokens" if isinstance(ph.spec, TrainPhase) else "demand"
-    bounds = (1 - swing, 1 + swing)
-    out.append(Swing(f"{name}: {work}", *bounds, *two((1.0, 1.0), (mid, mid), bounds)))
+    if isinstance(ph.spec, TrainPhase) or _has_demand(ph.spec):  # no demand: nothing to move
+        work = "tokens" if isinstance(ph.spec, TrainPhase) else "demand"
+        bounds = (1 - swing, 1 + swing)
+        out.append(Swing(f"{name}: {work}", *bounds, *two((1.0, 1.0), (mid, mid), bounds)))
     return out

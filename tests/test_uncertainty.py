@@ -11,6 +11,7 @@ import pytest
 
 from estimator import curve, load_scenario, quote, uncertainty
 from estimator.context import prepare
+from estimator.scenario import TrainPhase
 from estimator.uncertainty import _cost, _draws, _evaluated, _placed, sample, sensitivity
 from tests.conftest import EXAMPLES
 
@@ -194,7 +195,7 @@ def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, 
     monkeypatch.setattr(
         uncertainty,
         "_evaluated",
-        lambda c, ph, draws: pl.DataFrame(
+        lambda c, ph, draws, value="cost": pl.DataFrame(
             {"cost": [None] * draws.height}, schema={"cost": pl.Float64}
         ),
     )
@@ -242,3 +243,182 @@ def test_samples_on_the_quoted_placement_rank_at_the_quote():
     assert flat
     for p in flat:
         assert p.p10 == pytest.approx(p.point, abs=0.005 * 20) and p.point_rank == 1.0
+
+
+def _decode_efficiency_fixed(catalog, accelerator: str, eff: float):
+    """The catalog with rows giving the accelerator a decode efficiency of `eff` (no range),
+    copied from the decode rows every accelerator falls back on."""
+
+    def change(t: pl.DataFrame) -> pl.DataFrame:
+        decode = pl.col("workload") == "decode"
+        mine = t.filter(decode & (pl.col("accelerator") == "*")).with_columns(
+            accelerator=pl.lit(accelerator), mfu=eff, mfu_low=eff, mfu_high=eff
+        )
+        assert mine.height
+        return pl.concat([t.filter(~(decode & (pl.col("accelerator") == accelerator))), mine])
+
+    return catalog.with_table("efficiency", change)
+
+
+def test_a_serving_sample_gets_the_replica_size_a_quote_at_its_efficiency_chooses(catalog):
+    """The replica size is a deployment setting, not a purchase: a sample at a drawn decode
+    efficiency is priced as quoting the scenario at that efficiency prices it, on the quoted
+    placement. Holding the quoted TP4 made serve-cn of split_abroad_home need three
+    CloudMatrix384 at 0.40 where a quote picks TP8 replicas on the one bought (review7a #1)."""
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    c, q = prepare(s, catalog), quote(s, catalog)
+    resized = 0
+    for ph in _placed(c, q):
+        if isinstance(ph.spec, TrainPhase):
+            continue
+        low, mid, high = ph.eff
+        for eff in (low, (low + mid) / 2, mid, high):
+            at = _evaluated(c, ph, pl.DataFrame({"eff": [eff], "price_factor": [1.0]}))
+            again = quote(s, _decode_efficiency_fixed(catalog, ph.quoted.accelerator, eff))
+            want = next(p for p in again.phases if p.name == ph.quoted.name)
+            assert (want.region, want.instance, want.pricing) == (
+                ph.quoted.region,
+                ph.quoted.instance,
+                ph.quoted.pricing,
+            )
+            assert at["tensor_parallel"][0] == want.physics["tensor_parallel"]
+            slack = 0.005 * len(want.line_items)
+            assert at["cost"][0] == pytest.approx(want.cost, abs=slack), (ph.quoted.name, eff)
+            resized += want.physics["tensor_parallel"] != ph.quoted.physics["tensor_parallel"]
+    assert resized  # some drawn efficiency does change the replica size
+
+
+def test_sensitivity_and_percentiles_of_a_serving_phase_follow_the_replica_search(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    c, q = prepare(s, catalog), quote(s, catalog)
+    (ph,) = [p for p in _placed(c, q) if p.quoted.name == "serve-cn"]
+    swing = next(w for w in sensitivity(c, q) if w.input == "serve-cn: decode efficiency")
+    low = quote(s, _decode_efficiency_fixed(catalog, ph.quoted.accelerator, swing.low))
+    assert swing.total_at_low == pytest.approx(low.total, abs=0.005 * len(low.line_items()))
+    serve = next(p for p in sample(c, q, 2000, seed=1) if p.name == "serve-cn")
+    assert serve.p90 is not None and serve.p90 < 1.5 * serve.point
+
+
+NO_DEMAND = """
+name = "no demand"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "CN"
+[model]
+preset = "llama-3.3-70b"
+[[phases]]
+name = "serve"
+kind = "serve"
+data = "public"
+users = "us"
+days = 365
+precision = "fp8"
+input_len = 2048
+output_len = 2048
+tpot_ms = 30
+site = { region = "us-east", accelerator = "b200", pricing = "on_demand" }
+"""
+
+
+def _per_million_of(q, name: str, days: int) -> float:
+    """A quoted serving phase's cost over the output tokens its fleet serves (at full load, less
+    the serving goodput), per million."""
+    p = next(p for p in q.phases if p.name == name)
+    rate = p.physics["output_tokens_per_s_per_device"] * p.physics["serve_goodput"]
+    served = rate * p.devices * days * 86_400.0
+    return p.cost / served * 1e6
+
+
+def test_sensitivity_of_serving_without_demand_moves_its_price_per_token(catalog, write, runner):
+    """With no demand the fleet is whole instances at full load: its total cannot move with the
+    efficiency, and the phase has no demand to move. Sensitivity listed 'serve: demand' and a
+    0 swing for the efficiency, explained as 'changes the work but not the bill' (review7a #8);
+    it now gives the price per million output tokens the planner ranks on, at each end."""
+    from estimator.cli import app
+
+    path = write("nod.toml", NO_DEMAND)
+    s = load_scenario(path)
+    c, q = prepare(s, catalog), quote(s, catalog)
+    swings = {w.input: w for w in sensitivity(c, q)}
+    assert not any("demand" in name for name in swings)
+    eff = swings["serve: decode efficiency"]
+    assert eff.total_at_low == eff.total_at_high == pytest.approx(q.total, abs=0.01)
+    for end, per_million in (
+        (eff.low, eff.per_million_at_low),
+        (eff.high, eff.per_million_at_high),
+    ):
+        at = quote(s, _decode_efficiency_fixed(catalog, "b200", end))
+        assert per_million == pytest.approx(_per_million_of(at, "serve", 365), rel=1e-6)
+    assert eff.per_million_at_low > eff.per_million_at_high  # slower decode: dearer tokens
+    price = next(w for name, w in swings.items() if name.startswith("serve: price"))
+    point = _per_million_of(q, "serve", 365)
+    assert price.per_million_at_low == pytest.approx(price.low * point, rel=1e-6)
+    assert price.per_million_at_high == pytest.approx(price.high * point, rel=1e-6)
+
+    out = runner.invoke(app, ["sensitivity", str(path)]).stdout
+    assert "per M output tokens at low (USD)" in out and "serve: demand" not in out
+    assert "fixed by construction" in out and "changes the work but not the bill" not in out
+    data = json.loads(runner.invoke(app, ["sensitivity", str(path), "-f", "json"]).stdout)
+    row = next(w for w in data["swings"] if w["input"] == "serve: decode efficiency")
+    assert row["per_million_output_tokens_at_low"] > row["per_million_output_tokens_at_high"]
+
+
+def test_a_phase_with_demand_keeps_its_demand_row_and_no_per_token_figures(catalog):
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    swings = sensitivity(prepare(s, catalog), quote(s, catalog))
+    assert {"serve-cn: demand", "serve-abroad: demand"} <= {w.input for w in swings}
+    assert all(w.per_million_at_low is None for w in swings)
+
+
+def test_percentiles_of_serving_without_demand_give_its_price_per_token(
+    catalog, write, runner, monkeypatch
+):
+    """The Monte Carlo varied the total of a demand-less phase, fixed by construction ('every
+    sample'); it now also gives the percentiles of its price per million output tokens, a row
+    outside the total, by curve as by evaluating every draw."""
+    from estimator.cli import app
+    from estimator.report import charts
+    from estimator.report.view import uncertainty_view
+
+    path = write("nod.toml", NO_DEMAND)
+    s = load_scenario(path)
+    c, q = prepare(s, catalog), quote(s, catalog)
+    direct = sample(c, q, 1500, seed=5)
+    serve, per_million, total = direct
+    assert [p.measure for p in direct] == ["cost", "per_million_output_tokens", "cost"]
+    assert per_million.name == "serve: per million output tokens"
+    assert serve.p10 == serve.p90 == total.p90 == pytest.approx(q.total, abs=0.01)
+    assert per_million.point == pytest.approx(_per_million_of(q, "serve", 365))
+    assert per_million.p10 < per_million.point < per_million.p90
+    assert 0 < per_million.point_rank < 1
+    (ph,) = _placed(c, q)
+    rows = _draws([ph], 1500, 5).select(eff="eff0", price_factor="price0")
+    each = _cost(c, ph, rows, uncertainty.PER_MILLION)
+    assert per_million.p50 == pytest.approx(each.quantile(0.5, "linear"), rel=1e-9)
+    monkeypatch.setattr(uncertainty, "DIRECT_UP_TO", 0)
+    by_curve = sample(c, q, 1500, seed=5)
+    for a, b in zip(direct, by_curve, strict=True):
+        assert a.name == b.name and a.measure == b.measure and a.point_rank == b.point_rank
+        for x, y in ((a.p10, b.p10), (a.p50, b.p50), (a.p90, b.p90)):
+            assert math.isclose(x, y, rel_tol=curve.TOLERANCE)
+    view = uncertainty_view(direct, 1500, 5)
+    assert view.percentiles[1].measure == "per_million_output_tokens"
+    (ax,) = charts.uncertainty(view, "USD").figure.axes  # one money axis: costs only
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["serve", "total"]
+    out = runner.invoke(app, ["quote", str(path), "--samples", "500"]).stdout
+    assert "serve: per million output tokens" in out and "fixed by construction" in out
+
+
+def test_a_price_per_token_curve_agrees_with_evaluating_each_draw(catalog, write):
+    # The TPOT target caps an integer batch, so the output rate (and the price per token)
+    # steps with the efficiency while the fleet's total does not: the batch is a step column.
+    s = load_scenario(write("nod.toml", NO_DEMAND))
+    c, q = prepare(s, catalog), quote(s, catalog)
+    (ph,) = _placed(c, q)
+    rows = _draws([ph], 3000, seed=9).select(eff="eff0", price_factor="price0")
+    value = uncertainty.PER_MILLION
+    line = curve.build(partial(_evaluated, c, ph, value=value), ph.eff[0], ph.eff[2])
+    assert line.cells["exact"].any()  # batch steps, evaluated draw by draw
+    exact = _cost(c, ph, rows, value)
+    error = ((line.cost(rows["eff"], rows["price_factor"]) - exact).abs() / exact).max()
+    assert error is not None and error <= curve.TOLERANCE

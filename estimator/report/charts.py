@@ -217,17 +217,19 @@ def cash_flow(q: QuoteView) -> Chart:
 
 
 def uncertainty(u: UncertaintyView, cur: str) -> Chart:
-    """P10-P90 range, P50 and the quoted figure of each phase and the total."""
+    """P10-P90 range, P50 and the quoted figure of each phase and the total (costs: a price per
+    million output tokens is on another scale, in the table)."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(8, 0.5 * len(u.percentiles) + 1.5))
-    priced = [n for n, p in enumerate(u.percentiles) if p.p50 is not None]
-    for n, p in enumerate(u.percentiles):
+    shown = [p for p in u.percentiles if p.measure == "cost"]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(shown) + 1.5))
+    priced = [n for n, p in enumerate(shown) if p.p50 is not None]
+    for n, p in enumerate(shown):
         if p.p10 is not None and p.p50 is not None and p.p90 is not None:  # some sample priced
             label = "P50" if n == priced[0] else None
             ax.plot([p.p10, p.p90], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
             ax.plot([p.p50], [n], "|", color="#4C78A8", markersize=16, label=label)
         ax.plot([p.point], [n], "o", color="#E45756", label="quoted" if n == 0 else None)
-    ax.set_yticks(range(len(u.percentiles)), [p.name for p in u.percentiles])
+    ax.set_yticks(range(len(shown)), [p.name for p in shown])
     ax.invert_yaxis()
     _money_axis(ax, cur)
     ax.legend(fontsize=8)

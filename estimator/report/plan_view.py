@@ -224,6 +224,13 @@ class SwingView(_View):
     )
     total_at_high: float | None
     swing: float | None = Field(description="Null when either end is unpriced.")
+    per_million_output_tokens_at_low: float | None = Field(
+        default=None,
+        description="Serving with no demand (whole instances of whole replicas at full load, "
+        "ranked per output token): its total is fixed by construction, so its price per million "
+        "output tokens at the input's low end; null for other inputs.",
+    )
+    per_million_output_tokens_at_high: float | None = None
 
 
 class SensitivityView(_View):
@@ -249,6 +256,8 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 total_at_low=money_or_none(s.total_at_low),
                 total_at_high=money_or_none(s.total_at_high),
                 swing=money_or_none(s.swing),
+                per_million_output_tokens_at_low=money_or_none(s.per_million_at_low),
+                per_million_output_tokens_at_high=money_or_none(s.per_million_at_high),
             )
             for s in swings
         ],

@@ -322,6 +322,9 @@ def shock_table(s: ShockView, cur: str) -> Table:
 
 def sensitivity_table(v: SensitivityView) -> Table:
     cur = v.currency
+    # The price per million output tokens at each end only when some phase is ranked on it
+    # (serving with no demand, whose total is fixed by construction).
+    per_million = any(s.per_million_output_tokens_at_low is not None for s in v.swings)
     rows = [
         {
             "input": s.input,
@@ -330,6 +333,18 @@ def sensitivity_table(v: SensitivityView) -> Table:
             f"total at low ({cur})": _cents(s.total_at_low),
             f"total at high ({cur})": _cents(s.total_at_high),
             f"swing ({cur})": _cents(s.swing),
+            **(
+                {
+                    f"per M output tokens at low ({cur})": _cents(
+                        s.per_million_output_tokens_at_low
+                    ),
+                    f"per M output tokens at high ({cur})": _cents(
+                        s.per_million_output_tokens_at_high
+                    ),
+                }
+                if per_million
+                else {}
+            ),
         }
         for s in v.swings
     ]

@@ -99,12 +99,35 @@ def _fill(text: str, term: Terminal) -> str:
     return text if term.width is None else textwrap.fill(text, term.width)
 
 
+def _no_demand(names: list[str]) -> str:
+    """'Serving phase(s) x, y ha(s)' for the phases of `names` (inputs 'phase: input' or phase
+    names), '' when there are none."""
+    phases = list(dict.fromkeys(n.split(": ")[0] for n in names))
+    if not phases:
+        return ""
+    listed = ", ".join(f"'{p}'" for p in phases)
+    return f"Serving phase {listed} has" if len(phases) == 1 else f"Serving phases {listed} have"
+
+
 def _notes(view: BaseModel) -> list[str]:
     notes = []
-    if isinstance(view, SensitivityView) and any(s.swing == 0 for s in view.swings):
+    per_token = isinstance(view, SensitivityView) and _no_demand(
+        [s.input for s in view.swings if s.per_million_output_tokens_at_low is not None]
+    )
+    if isinstance(view, SensitivityView) and any(
+        s.swing == 0 and s.per_million_output_tokens_at_low is None for s in view.swings
+    ):
         notes.append(
             "A swing of 0 means the input changes the work but not the bill: a commitment's"
             " minimum term, whole instances or servers, or a fixed device count absorbs it."
+        )
+    if per_token:
+        notes.append(
+            f"{per_token} no demand: the fleet is whole instances of whole replicas at full load"
+            " for its days, so its total is fixed by construction (only a price, or a change of"
+            " replica size, moves it). What an efficiency moves is how many tokens that fleet"
+            " serves: the last two columns give its price per million output tokens at each end,"
+            " the figure its options are ranked on. It has no demand row."
         )
     if isinstance(view, SensitivityView) and any(s.swing is None for s in view.swings):
         notes.append(
@@ -120,6 +143,16 @@ def _notes(view: BaseModel) -> list[str]:
             "quoted at = its rank among the samples (P50 = the median; a listed price at the low "
             "end of its range puts the headline low)."
         )
+        rows = [p.name for p in u.percentiles if p.measure == "per_million_output_tokens"]
+        if rows:
+            phases = _no_demand([r.removesuffix(": per million output tokens") for r in rows])
+            notes.append(
+                f"{phases} no demand: the fleet is whole instances of whole replicas at full "
+                "load, so its total is fixed by construction (only a price, or a change of "
+                "replica size, moves it). The row 'per million output tokens' gives the "
+                "percentiles of its price per million output tokens, what the efficiency moves "
+                "and its options are ranked on; it is not part of the total."
+            )
         if any(p.unpriced for p in u.percentiles):
             notes.append(
                 "Unpriced samples: at their drawn efficiency the phase as placed cannot meet its "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -173,6 +173,12 @@ class PercentileView(_View):
         "target or hold the model at the drawn efficiency, so has no cost (for the total: any "
         "phase). The percentiles are of the other samples."
     )
+    measure: Literal["cost", "per_million_output_tokens"] = Field(
+        default="cost",
+        description="cost: a phase's or the total's cost; per_million_output_tokens: the price "
+        "per million output tokens of a serving phase with no demand (its fleet's total is fixed "
+        "by construction; this is what the efficiency moves), not part of the total.",
+    )
 
 
 class UncertaintyView(_View):
@@ -305,6 +311,7 @@ def uncertainty_view(pct: list[Percentiles], samples: int, seed: int) -> Uncerta
                 point=money(p.point),
                 point_rank=round(p.point_rank, 3),
                 unpriced=round(p.unpriced, 4),
+                measure=p.measure,
             )
             for p in pct
         ],
