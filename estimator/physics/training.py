@@ -438,11 +438,16 @@ def _candidates(rows: pl.DataFrame, s: TrainSettings) -> pl.LazyFrame:
     keys = rows.lazy().select(
         "_row", "devices", "scaleup_size", "experts", "heads", "layers", "seq_len"
     )
+    # Only the CP sizes some row's sequence allows enter the cross join: at the usual 4-8K
+    # tokens that is CP1 alone, and six sizes crossed in to be filtered out made every layout
+    # search ~60% slower (pretraining's physics 0.12 -> 0.20 s).
+    longest = rows.select(pl.col("seq_len").max()).item() if rows.height else 0
+    cps = tuple(c for c in CP_SIZES if c * CP_MIN_TOKENS <= max(longest or 0, CP_MIN_TOKENS))
     cand = (
         keys.join(_options("tp", TP_SIZES, s.tp), how="cross")
         .join(_options("pp", PP_SIZES, s.pp), how="cross")
         .join(_options("ep", EP_SIZES, s.ep), how="cross")
-        .join(_options("cp", CP_SIZES, s.cp), how="cross")
+        .join(_options("cp", cps, s.cp), how="cross")
     )
     width = pl.col("tp") * pl.col("pp") * pl.col("cp")
     if s.tp is None:
