@@ -39,7 +39,7 @@ from estimator.timeline import Window, planned_days
 Phase = TrainPhase | ServePhase
 T = TypeVar("T")
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
-TRAIN_INPUTS = ("devices", "deadline_days", "mfu", "goodput", "tokens", "scaleup_cap")
+TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap")
 SERVE_INPUTS = ("decode_efficiency", "input_tokens_per_day", "output_tokens_per_day", "rtt_ms")
 
 
@@ -234,9 +234,6 @@ def physics_inputs(
         if most and "devices" not in df.columns:  # finishing first: use all of it
             df = df.with_columns(devices=_all_of_it(df, most))
         train = train_settings(phase)
-        sized = phase.deadline_days is not None and not phase.devices and "devices" not in df
-        if sized and "min_term_days" in df.columns and "deadline_days" not in df.columns:
-            df = df.with_columns(deadline_days=_in_whole_terms(float(phase.deadline_days or 0)))
         if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
             df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
         if "tokens" not in df.columns:
@@ -245,21 +242,6 @@ def physics_inputs(
         return df, ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]], train
     df, serve = _serving_inputs(c, phase, candidates)
     return df, ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]], serve
-
-
-def _in_whole_terms(deadline: float) -> pl.Expr:
-    """The time a run sized for `deadline` is sized to take on each option: a commitment bills
-    whole terms, so a run that ends inside the last whole term before the deadline costs the
-    same device-hours per term on more devices and saves the term it would spill into (a
-    400-day deadline on a one-year reservation: 1,024 H100 for 365 days, 631.8 M CNY, not 832
-    for 397 days and two terms, 1,026.6 M). A deadline shorter than one term binds as given."""
-    term = (
-        pl.when(pl.col("option") == "rented")
-        .then(pl.col("min_term_days").cast(pl.Float64))
-        .otherwise(0.0)
-    )
-    terms = (deadline / term).floor()
-    return pl.when((term > 0) & (terms >= 1)).then(terms * term).otherwise(deadline)
 
 
 def _all_of_it(df: pl.DataFrame, max_devices: int) -> pl.Expr:

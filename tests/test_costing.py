@@ -175,19 +175,3 @@ def test_cost_is_never_negative_and_linear_in_hours(devices, hours, k, owned):
     b = _cost(option, devices, hours * k)["total_usd"]
     assert a >= 0
     assert b == pytest.approx(a * k, rel=1e-9)
-
-
-def test_a_deadline_run_on_a_commitment_is_sized_to_end_in_whole_terms(catalog):
-    # With whole terms billed, the fewest devices that meet a 400-day deadline on a one-year
-    # reservation (832 H100, 397 days) pay two terms: 1,026.6 M CNY. 1,024 devices end in one
-    # term: 631.8 M CNY. Sizing aims at the last whole term before the deadline.
-    from estimator import load_scenario, quote
-    from tests.conftest import EXAMPLES
-
-    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
-    long = quote(s.with_changes({"phases.pretrain.deadline_days": 400}), catalog).phases[0]
-    year = quote(s.with_changes({"phases.pretrain.deadline_days": 365}), catalog).phases[0]
-    assert long.wall_clock_days <= 365 and "terms of" not in long.line_items[0].description
-    assert long.cost == year.cost
-    twice = quote(s.with_changes({"phases.pretrain.deadline_days": 800}), catalog).phases[0]
-    assert 365 < twice.wall_clock_days <= 730 and twice.cost <= long.cost * 1.05
