@@ -30,12 +30,22 @@ def billed_devices(devices: pl.Expr, unit_devices: pl.Expr) -> pl.Expr:
 def billed_hours(hours: pl.Expr, min_term_days: pl.Expr) -> pl.Expr:
     """A commitment bills whole terms: its whole term even when the work finishes sooner, and
     a second one when the work runs past the first (a one-year reservation cannot be bought
-    for the 32 days a 397-day run has left). Work of unknown length (the physics could not run
-    it: a precision the device lacks) bills nothing known: null."""
-    term = min_term_days.cast(pl.Float64) * HOURS_PER_DAY
+    for the 32 days a 397-day run has left). Terms are counted in calendar time: a 30-day term
+    is a month and a 365-day one a year (12 monthly rentals cover a 365-day service; 13 were
+    billed), while the hours billed stay at least the hours used. Work of unknown length (the
+    physics could not run it: a precision the device lacks) bills nothing known: null."""
+    days = min_term_days.cast(pl.Float64)
+    calendar = (
+        pl.when(days % 365 == 0)
+        .then(days * (365.25 / 365))
+        .when(days % 30 == 0)
+        .then(days * (365.25 / 12 / 30))
+        .otherwise(days)
+    )
     # The tolerance keeps a run of exactly n terms at n (float noise in hours / term).
-    terms = (hours / term - 1e-9).ceil().clip(lower_bound=1.0)
-    return pl.when(hours.is_null()).then(None).when(term > 0).then(terms * term).otherwise(hours)
+    terms = (hours / (calendar * HOURS_PER_DAY) - 1e-9).ceil().clip(lower_bound=1.0)
+    whole = pl.max_horizontal(hours, terms * days * HOURS_PER_DAY)
+    return pl.when(hours.is_null()).then(None).when(days > 0).then(whole).otherwise(hours)
 
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")

@@ -97,6 +97,14 @@ def test_a_commitment_bills_whole_terms(days, terms):
     assert on_demand["billed_hours"] == pytest.approx(days * 24)
 
 
+@pytest.mark.parametrize(("days", "billed"), [(20, 30), (45, 60), (365, 365), (370, 390)])
+def test_a_monthly_term_is_a_calendar_month(days, billed):
+    # A 365-day service on a monthly (30-day) rental billed 13 months and warned of 25 idle
+    # days (review7c #7): twelve months cover a year.
+    c = _cost(_rented(min_term_days=30), 8, days * 24, "project")
+    assert c["billed_hours"] == pytest.approx(billed * 24)
+
+
 def test_owned_in_the_project_view_bills_capital_less_resale():
     # One server of 1,000,000 CNY at 7 CNY/USD, resold at 45% of its price at the end:
     #   capital 1e6/7 = 142,857.14 USD, resale -0.45 x that = -64,285.71 USD; energy and
