@@ -178,9 +178,12 @@ def test_moe_memory_uses_total_compute_uses_active(catalog, models) -> None:
     assert a["expert_parallel"] > 1 and b["expert_parallel"] == 1
 
 
-def test_precision_a_device_lacks_does_not_fit(catalog, models) -> None:
+def test_precision_a_device_lacks_is_not_timed_but_still_fits(catalog, models) -> None:
+    # `fits` is memory alone, as serving's (review7c #8: 4 GiB of 80 said it did not fit); the
+    # missing precision leaves the run untimed, and `precision-unsupported` blocks it.
     fp8 = train(catalog, models["llama-3.1-8b"], "a100-80g", 1e12, devices=8, precision="fp8")
-    assert fp8["fits"] is False and fp8["peak_tflops"] is None
+    assert fp8["fits"] is True and fp8["peak_tflops"] is None
+    assert fp8["device_hours"] is None and fp8["wall_clock_days"] is None
 
 
 def test_training_frame_sweep_matches_single_rows(catalog, models) -> None:

@@ -169,10 +169,10 @@ def training_frame(
         # The chosen layout's own memory decides: `min_devices` spreads the state over every
         # device as one model-parallel group, which no searched layout (TP within the scale-up
         # domain, PP up to the layers) may reach, so a count above it can still not fit.
+        # Memory alone, as serving's: a precision the device lacks is `precision-unsupported`.
         fits=(
             pl.col("min_devices").is_not_null()
             & (pl.col("devices") >= pl.col("min_devices"))
-            & pl.col("peak_flops").is_not_null()
             & pl.col("_fits")
         ).fill_null(False),
     )
