@@ -117,9 +117,14 @@ def _has_demand(spec: Phase) -> bool:
 
 
 def _placed(c: Context, q: Quote) -> list[_Placed]:
+    """The quote's priced phases. A phase with no price (no offer on the date, a precision the
+    device lacks) has nothing to sample: it is left out, as the quote's total leaves it out
+    (it crashed on its empty option frame, or made every sampled total unpriced)."""
     out = []
     horizon = max(p.end for p in q.phases)
     for pq in q.phases:
+        if not pq.priced:
+            continue
         spec = c.scenario.phase(pq.name)
         option = select(c.options, OptionQuery.placed(pq))
         row = option.row(0, named=True)
@@ -254,6 +259,8 @@ def sample(
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
     placed = _placed(c, q)
+    if not placed:
+        raise ScenarioError("no phase of the plan has a price: there is nothing to sample")
     draws = _draws(placed, samples, seed)
 
     done = [0]

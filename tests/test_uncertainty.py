@@ -422,3 +422,26 @@ def test_a_price_per_token_curve_agrees_with_evaluating_each_draw(catalog, write
     exact = _cost(c, ph, rows, value)
     error = ((line.cost(rows["eff"], rows["price_factor"]) - exact).abs() / exact).max()
     assert error is not None and error <= curve.TOLERANCE
+
+
+def test_a_phase_with_no_price_is_left_out_of_the_samples_as_out_of_the_total(runner):
+    # On 2025-03-01 deepseek_domestic's Ascend serving has no price: plan --samples and
+    # sensitivity ended in a polars OutOfBoundsError traceback (review7c #5); a phase at a
+    # precision its device lacks made every sampled total unpriced (review7c #6).
+    import json
+
+    from estimator.cli import app
+    from tests.conftest import EXAMPLES
+
+    path = str(EXAMPLES / "deepseek_domestic.toml")
+    out = runner.invoke(
+        app, ["plan", path, "--as-of", "2025-03-01", "--samples", "50", "--format", "json"]
+    )
+    assert out.exit_code == 0, out.output
+    d = json.loads(out.stdout)
+    rows = {p["name"]: p for p in d["uncertainty"]["percentiles"]}
+    assert "serve" not in rows and rows["total"]["p50"] is not None
+    assert rows["total"]["point"] == d["quote"]["total"]
+    swings = runner.invoke(app, ["sensitivity", path, "--as-of", "2025-03-01"])
+    assert swings.exit_code == 0, swings.output
+    assert "(excludes unpriced: serve)" in swings.stdout.splitlines()[0]

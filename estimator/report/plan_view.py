@@ -239,6 +239,7 @@ class SensitivityView(_View):
     as_of: date
     currency: str
     total: float
+    unpriced: list[str] = Field(description="Phases with no price: the total excludes them.")
     swings: list[SwingView]
 
 
@@ -248,6 +249,7 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
         as_of=q.as_of,
         currency=q.currency,
         total=quote_view(q).total,
+        unpriced=[p.name for p in q.phases if not p.priced],
         swings=[
             SwingView(
                 input=s.input,

@@ -348,7 +348,9 @@ def sensitivity_table(v: SensitivityView) -> Table:
         }
         for s in v.swings
     ]
-    return Table(f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}", rows)
+    excludes = f" (excludes unpriced: {', '.join(v.unpriced)})" if v.unpriced else ""
+    title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}{excludes}"
+    return Table(title, rows)
 
 
 def _parts(v: ComparisonView) -> Rows:
