@@ -9,6 +9,7 @@ embedded one) and optional `currency` / `as_of` overrides (a date or an ISO stri
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -83,11 +84,11 @@ def whole(value: Any, field: str, least: int = 1) -> int:
     """`value` as a count of at least `least`, or a ScenarioError naming `field` (the CLI
     and the library check their counts here: 0 devices was 'no cap' in one and an error in
     the other)."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ScenarioError(f"must be a whole number, got {shown(value)!r}", field)
     if value < least:
         raise ScenarioError(f"must be at least {least}, got {value}", field)
-    return value
+    return int(value)  # a numpy integer (from a frame) counts
 
 
 def _planned(planned: Any, catalog: Catalog | str | Path | None) -> Plan:
@@ -206,9 +207,11 @@ def percentiles(
     """P10 / P50 / P90 of each phase and of the total of a plan (as placed; a scenario is
     planned first), by Monte Carlo over the catalog's price and efficiency ranges (see
     `estimator.uncertainty.sample`)."""
-    from estimator.uncertainty import sample
+    from estimator.uncertainty import MAX_SAMPLES, sample
 
     samples, seed = whole(samples, "samples"), whole(seed, "seed", least=0)
+    if samples > MAX_SAMPLES:  # said here with the library's name (the CLI's is --samples)
+        raise ScenarioError(f"must be at most {MAX_SAMPLES:,}, got {samples:,}", "samples")
     cat = _catalog(catalog)
     chosen = _planned(planned, cat)
     q = chosen.quote
@@ -226,7 +229,7 @@ def sensitivity(
     (see `estimator.uncertainty.sensitivity`); a scenario is planned first."""
     from estimator.uncertainty import sensitivity as swings
 
-    if isinstance(swing, bool) or not isinstance(swing, int | float):
+    if isinstance(swing, bool) or not isinstance(swing, int | float) or not 0 < swing < 1:
         raise ScenarioError(f"must be a number between 0 and 1, got {shown(swing)!r}", "swing")
     cat = _catalog(catalog)
     chosen = _planned(planned, cat)

@@ -595,6 +595,8 @@ def test_plan_takes_as_of_and_strict_like_quote(runner):
         (lambda s: percentiles(plan(s), samples=10, seed="x"), "seed"),
         (lambda s: swings(quote(s)), None),
         (lambda s: swings(plan(s), swing="0.2"), "swing"),
+        (lambda s: swings(plan(s), swing=0), "swing"),  # named as the library names it
+        (lambda s: percentiles(plan(s), samples=10**9), "samples"),
         (lambda s: compare(str(EXAMPLES / "deepseek_domestic.toml")), None),
     ],
 )
@@ -608,7 +610,13 @@ def test_library_arguments_the_cli_checks_raise_typed_errors(call, field):
     with pytest.raises(ScenarioError) as err:
         call(scenario)
     if field:
-        assert field in str(err.value)
+        assert field in str(err.value) and f"--{field}" not in str(err.value)
+
+
+def test_a_numpy_count_is_a_count(catalog):
+    import numpy as np
+
+    assert plan(EXAMPLES / "deepseek_domestic.toml", catalog, max_devices=np.int64(5000))
 
 
 def test_percentiles_and_sensitivity_take_a_scenario_as_plan_does(catalog):

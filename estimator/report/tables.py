@@ -308,7 +308,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
     # must not read as a ban saving money.
     title = (
-        f"Shock {', '.join(s.shocks)} judged on {s.judged_on}: the rule costs "
+        f"Shock {', '.join(s.shocks)} from {s.judged_on}: the rule costs "
         f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} -> "
         f"{spoken(s.total_after)} {cur}"
     )
