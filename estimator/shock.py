@@ -135,7 +135,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
     }
     if not hit:
         return ShockResult(shocks, judged_on, base, base, [], base)
-    opened = with_sites(base.scenario, {name: {"site": _open(c, name)} for name in hit})
+    opened = with_sites(base.scenario, {name: _reopened(c, name) for name in hit})
 
     def again(catalog: Catalog) -> Plan:
         return place(
@@ -173,6 +173,16 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         for name, code in hit.items()
     ]
     return ShockResult(shocks, judged_on, base, after, moved, without)
+
+
+def _reopened(c: Context, name: str) -> dict[str, object]:
+    """A blocked phase as the user gave it, its site opened: what the placement pinned beside
+    the site (a device count the time objective took from the old option's capacity, a start
+    slipped for its hardware) goes back to the user's (review7c #3: the re-placed post-train
+    kept the 512 devices of the H100 rental it left, on Ascend)."""
+    given = c.scenario.phase(name)
+    return {"site": _open(c, name), "devices": given.devices, "start": given.start,
+            "after": given.after}  # fmt: skip
 
 
 def _open(c: Context, name: str) -> object:

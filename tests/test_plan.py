@@ -625,3 +625,22 @@ def test_percentiles_and_sensitivity_take_a_scenario_as_plan_does(catalog):
         plan(path, catalog), catalog, samples=20, seed=1
     )
     assert swings(path, catalog) == swings(plan(path, catalog), catalog)
+
+
+def test_a_shock_re_places_a_phase_as_the_user_gave_it(catalog, tmp_path):
+    # Under --objective time the placed post-train carried the device count of the H100 rental
+    # it was on (512, the offer's stated capacity); re-placed by a shock on Ascend it kept
+    # those 512 devices instead of taking the 3,840 it could (review7c #3).
+    from estimator.context import prepare
+
+    rule = tmp_path / "shock.csv"
+    rule.write_text(
+        "id,effective_from,effective_to,effect,data,region_country,accelerator,"
+        "accelerator_origin,tenant_hq,ownership,message,basis,note,source,as_of\n"
+        "no-foreign-chips-cn,2025-12-01,,block,*,CN,h800|h100-sxm|a100-40g|a100-80g|h20,US,*,*,"
+        "test shock,estimate,,x,2025-11-27\n"
+    )
+    c = prepare(load_scenario(AUTO), catalog, objective="time", max_devices=4096)
+    shocked = apply_shock(c, [str(rule)])
+    post = next(p for p in shocked.shocked.quote.phases if p.name == "post-train")
+    assert post.accelerator.startswith("ascend") and post.devices > 512
