@@ -106,6 +106,17 @@ def place(c: Context, top_k: int = 3) -> Plan:
     try:
         picked = placement.solve(prob, c.objective)
     except placement.Infeasible:
+        if c.objective == "time" and c.max_devices:
+            # Finishing first gives each training run all it may take (`evaluate._all_of_it`):
+            # a whole fleet that a phase running beside it also needs leaves no placement
+            # (review7c #2). Sized for their deadlines instead, the runs fit; said so.
+            fallback = place(replace(c, max_devices=None), top_k)
+            fallback.quote.assumptions["time_objective"] = (
+                f"taking up to {c.max_devices:,} devices for each training run left no joint "
+                "placement within the capacities (a fleet or an offer shared by phases running "
+                "at once): training runs are sized for their deadlines instead"
+            )
+            return fallback
         raise InfeasibleError(
             "no joint placement fits the capacities (fleets, offers, supply) over time: "
             "each phase has allowed options, but not all at once",

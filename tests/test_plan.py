@@ -644,3 +644,19 @@ def test_a_shock_re_places_a_phase_as_the_user_gave_it(catalog, tmp_path):
     shocked = apply_shock(c, [str(rule)])
     post = next(p for p in shocked.shocked.quote.phases if p.name == "post-train")
     assert post.accelerator.startswith("ascend") and post.devices > 512
+
+
+def test_finishing_first_on_a_shared_fleet_falls_back_to_deadline_sizing(catalog):
+    # Training took all 10,000 devices of the fleet while serve-cn needs 160 of it at the same
+    # time: "no joint placement fits", exit 1 (review7c #2). The runs are sized for their
+    # deadlines instead, and the plan says so.
+    data = load_scenario(EXAMPLES / "stockpile_owner.toml").model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    phases = {p["name"]: p for p in data["phases"]}
+    phases["pretrain"]["site"] = {"pricing": ["fleet"]}
+    phases["serve-cn"]["site"] = {"pricing": ["fleet"]}
+    phases["serve-cn"]["start"] = "2025-12-10"
+    placed = plan(parse_scenario(data), catalog, objective="time", max_devices=20_000)
+    assert "sized for their deadlines" in placed.quote.assumptions["time_objective"]
+    assert not placed.quote.blocked
