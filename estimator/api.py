@@ -229,7 +229,7 @@ def sensitivity(
     (see `estimator.uncertainty.sensitivity`); a scenario is planned first."""
     from estimator.uncertainty import sensitivity as swings
 
-    if isinstance(swing, bool) or not isinstance(swing, int | float) or not 0 < swing < 1:
+    if isinstance(swing, bool) or not isinstance(swing, int | float):  # its range: `swings`
         raise ScenarioError(f"must be a number between 0 and 1, got {shown(swing)!r}", "swing")
     cat = _catalog(catalog)
     chosen = _planned(planned, cat)

@@ -143,9 +143,8 @@ def _deadline_message(r: Row, c: Context, p: Phase) -> str:
         )
     # Enough digits to tell the run from the deadline: "takes 0.8 days; deadline is 0.8 days"
     # was 0.818 against 0.8.
-    days = f"{r['wall_clock_days']:,.1f}"
-    if deadline is not None and float(days.replace(",", "")) <= deadline:
-        days = f"{r['wall_clock_days']:,.4g}"
+    run = r["wall_clock_days"]
+    days = f"{run:,.4g}" if deadline is not None and round(run, 1) <= deadline else f"{run:,.1f}"
     if r.get("batch_replicas") is not None and r["data_parallel"] >= r["batch_replicas"]:
         # More devices would have no data: the batch, not the count, sets the time.
         return (

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from estimator.costing import LineItem
 from estimator.findings import Finding
 from estimator.money import Money
+from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.timeline import Month
 from estimator.transfers import TransferQuote
 
@@ -71,6 +72,14 @@ class PhaseQuote(BaseModel):
     """The catalog row used; None when the site has no option to price it at."""
     physics: dict[str, Any]
     """The physics figures of the placement (FLOPs, MFU, layout; tokens/s, batch, TPOT...)."""
+
+    def full_load_output_tokens_per_day(self) -> float:
+        """Output tokens a serving phase's fleet serves a day at full load, less the serving
+        goodput: what a phase with no demand is priced per token on, as
+        `evaluate._per_output_token` ranks such options (0 when nothing was timed)."""
+        x = self.physics
+        rate = (x.get("output_tokens_per_s_per_device") or 0.0) * (x.get("serve_goodput") or 1.0)
+        return rate * self.devices * SECONDS_PER_DAY
 
 
 class Quote(BaseModel):

@@ -99,10 +99,7 @@ class _Placed:
         `evaluate._per_output_token` ranks it)."""
         q, spec = self.quoted, self.spec
         assert isinstance(spec, ServePhase)
-        rate = (q.physics["output_tokens_per_s_per_device"] or 0.0) * (
-            q.physics.get("serve_goodput") or 1.0
-        )
-        served = rate * q.devices * spec.days * 86_400.0
+        served = q.full_load_output_tokens_per_day() * spec.days
         return q.cost / served * 1e6 if served else math.nan
 
 
@@ -373,7 +370,7 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swin
     phase with no demand has no demand row, and its rows give its price per million output
     tokens at each end (`Swing.per_million_at_low`)."""
     if not 0 < swing < 1:
-        raise ScenarioError(f"swing must be between 0 and 1, got {swing}", "--swing")
+        raise ScenarioError(f"must be between 0 and 1, got {swing:g}", "swing")
     out: list[Swing] = []
     for ph in _placed(c, q):
         out += _phase_swings(c, q, ph, swing)

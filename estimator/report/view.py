@@ -394,10 +394,8 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
     per_million = None
     rate = p.physics.get("output_tokens_per_s_per_device")
     if isinstance(spec, ServePhase) and rate and p.priced:
-        # Tokens served: the demand, or the fleet's capacity at full load, derated by the
-        # serving goodput as a demand's fleet is (`evaluate._per_output_token`).
-        served = rate * (p.physics.get("serve_goodput") or 1.0)
-        per_day = spec.output_tokens_per_day or served * p.devices * 86_400.0
+        # Tokens served: the demand, or the fleet's capacity at full load.
+        per_day = spec.output_tokens_per_day or q.phases[0].full_load_output_tokens_per_day()
         per_million = money(p.cost / (per_day * spec.days) * 1e6)
     return EstimateView(
         kind=p.kind,
