@@ -306,7 +306,12 @@ def presolve(c: Context, jobs: Sequence[tuple[Phase, pl.DataFrame]]) -> None:
     for phase, candidates in jobs:
         df, keys, settings = physics_inputs(c, phase, candidates)
         unique, token = _distinct(df, keys, settings)
-        if token is not None and token not in c.memo:
+        if token is None or token in c.memo:
+            continue
+        found = _from_solved(c.memo, settings, keys, unique)
+        if found is not None:
+            c.memo[token] = found
+        else:
             groups.setdefault((settings, tuple(keys)), []).append(unique)
     if sum(map(len, groups.values())) < 2:
         return  # nothing to share or overlap: `evaluate` solves it
@@ -327,6 +332,11 @@ def presolve(c: Context, jobs: Sequence[tuple[Phase, pl.DataFrame]]) -> None:
             c.memo[memo_token(settings, list(on), part)] = share
 
 
+def is_physics(token: Any) -> bool:
+    """Whether a key of `Context.memo` is a physics result's (`memo_token`)."""
+    return isinstance(token, tuple) and len(token) == 3 and isinstance(token[0], Settings)
+
+
 def _distinct(df: pl.DataFrame, keys: list[str], settings: Settings) -> tuple[pl.DataFrame, Any]:
     """The distinct physics keys of `df` and the memo token of their result."""
     unique = df.select(keys).unique(maintain_order=True)
@@ -345,6 +355,8 @@ def _joined(
     the catalog), so a small one is remembered in `memo` for the next phase asking the same."""
     unique, token = _distinct(df, keys, settings)
     out = memo.get(token) if token is not None else None
+    if out is None and token is not None:
+        out = _from_solved(memo, settings, keys, unique)
     if out is None:
         out = physics(unique)
         if token is not None:
@@ -353,6 +365,24 @@ def _joined(
     return df.drop([c for c in added if c in df.columns]).join(
         out, on=keys, how="left", nulls_equal=True, maintain_order="left"
     )
+
+
+def _from_solved(
+    memo: dict[Any, Any], settings: Settings, keys: list[str], unique: pl.DataFrame
+) -> pl.DataFrame | None:
+    """The physics of `unique`'s keys taken from a remembered solve that covered them all (each
+    key's result is its own row: a frame's other rows change nothing), or None. A plan ranks a
+    phase's options in one solve, then quotes the chosen one: its key is among those solved."""
+    on = tuple(keys)
+    for token, solved in list(memo.items()):
+        if not is_physics(token) or token[0] != settings or token[1] != on:
+            continue
+        if len(token[2]) <= unique.height:
+            continue  # no more keys than asked for: not a superset (or the same, missed)
+        out = unique.join(solved, on=keys, how="inner", nulls_equal=True, maintain_order="left")
+        if out.height == unique.height:  # every key found (solved keys are distinct)
+            return out
+    return None
 
 
 def _replica_cap(c: Context) -> pl.Expr:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.errors import InfeasibleError
-from estimator.evaluate import Phase, evaluate, presolve, rank
+from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.options import OptionQuery, select
 from estimator.quoting import candidates, quote_context
 from estimator.results import Quote
@@ -141,9 +141,16 @@ def place(c: Context, top_k: int = 3) -> Plan:
     # What `prepare(placed, ...)` gives with the quote's defaults (objective cost, no device
     # cap, no slip): the placed scenario differs only in its phases (sites that are catalog
     # rows, a fleet size, a start), so the catalog's options and latencies at the date, the
-    # model and the rate stay (preparing them again took ~25 ms); nothing remembered carries.
+    # model and the rate stay (preparing them again took ~25 ms). Of what was remembered only
+    # the physics carries (it depends on its keys and settings alone, `evaluate.is_physics`):
+    # the chosen options' keys were solved when the phase's options were ranked.
     placed_c = replace(
-        c, scenario=placed, objective="cost", max_devices=None, slip=frozenset(), memo={}
+        c,
+        scenario=placed,
+        objective="cost",
+        max_devices=None,
+        slip=frozenset(),
+        memo={k: v for k, v in c.memo.items() if is_physics(k)},
     )
     q = quote_context(placed_c)
     return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)

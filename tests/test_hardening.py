@@ -425,3 +425,54 @@ def test_nothing_back_at_resale_is_zero_not_minus_zero():
     q = quote(SPLIT, load_catalog())
     resale = [i for i in q.line_items() if i.component == "resale" and i.unit_price == 0]
     assert resale and all(str(i.unit_price) == "0.0" for i in resale)
+
+
+def test_a_plan_quotes_its_choice_without_solving_it_again(monkeypatch):
+    # The plan ranks each phase's options in one solve and then quotes the chosen ones: their
+    # keys were among those solved, so the quote reads them back (four more solves took ~0.4 s
+    # of a ~1 s plan). Output is the same (tests/test_one_path.py, the goldens).
+    from estimator import evaluate, load_scenario, plan
+
+    solved: list[int] = []
+    solve = evaluate.physics
+
+    def counted(c: Any, keys: Any, settings: Any) -> Any:
+        solved.append(keys.height)
+        return solve(c, keys, settings)
+
+    monkeypatch.setattr(evaluate, "physics", counted)
+    p = plan(load_scenario(AUTO))
+    assert p.quote.phases and len(solved) == 4  # one per distinct settings: two train, two serve
+    assert min(solved) > 1  # no one-key solve of a chosen option
+
+
+@pytest.mark.parametrize("kind", ["train", "serve"])
+def test_a_keys_physics_does_not_depend_on_the_other_keys_solved_with_it(kind):
+    # What `evaluate._from_solved` relies on: a key's row of a many-key solve is its own solve
+    # (floats to 1e-12: polars may add a column in another order, ~1e-16 apart).
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from estimator.physics.model import resolve_model
+    from estimator.physics.serving import ServeSettings, serving_frame
+    from estimator.physics.training import TrainSettings, training_frame
+    from pricing import load_catalog
+
+    catalog = load_catalog()
+    accel = ["h100-sxm", "a100-80g", "ascend-910b", "h20", "b200"]
+    if kind == "train":
+        model = resolve_model(catalog, preset="llama-3.1-70b")
+        keys = pl.DataFrame({"accelerator": accel, "tokens": [2e11, 3e12, 2e11, 5e11, 1e12]})
+        settings: Any = TrainSettings(tokens=0.0, precision="bf16", deadline_days=30.0)
+        frame = training_frame
+    else:
+        model = resolve_model(catalog, preset="llama-3.3-70b")
+        keys = pl.DataFrame(
+            {"accelerator": accel, "replica_cap": [8.0, 8.0, 8.0, 1.0, 8.0]}
+        ).with_columns(output_tokens_per_day=pl.Series([2e9, 8e9, 2e9, 1e9, 4e9]))
+        settings = ServeSettings(precision="bf16", input_len=2048, output_len=512, tpot_ms=50.0)
+        frame = serving_frame
+    together = frame(catalog, model, keys, settings)
+    for i in range(keys.height):
+        alone = frame(catalog, model, keys.slice(i, 1), settings)
+        assert_frame_equal(alone, together.slice(i, 1), rel_tol=1e-12, abs_tol=0.0)
