@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import polars as pl
 
+from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.context import Context
 from estimator.physics.training import batch_bound
@@ -230,6 +231,13 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _untimed_note(c: Context, p: Phase) -> str:
+    """What a training run without a length does to the plan's dates."""
+    if not timeline.needs_run_days(c.scenario, p):
+        return ""
+    return ": its run time is unknown, so the phases after it are dated as if it took none"
+
+
 # In verdict order: a candidate is rejected for the first of these it fails (after the rules).
 BLOCKING: tuple[Check, ...] = (
     Check(
@@ -237,7 +245,9 @@ BLOCKING: tuple[Check, ...] = (
         "block",
         "precision",
         lambda c, p: ~pl.col("precision_ok"),
-        lambda r, c, p: f"{r['accelerator']} has no {p.precision or 'bf16'} support",
+        lambda r, c, p: (
+            f"{r['accelerator']} has no {p.precision or 'bf16'} support" + _untimed_note(c, p)
+        ),
     ),
     Check(
         "memory-does-not-fit",

@@ -73,6 +73,12 @@ class PhaseQuote(BaseModel):
     physics: dict[str, Any]
     """The physics figures of the placement (FLOPs, MFU, layout; tokens/s, batch, TPOT...)."""
 
+    @property
+    def timed(self) -> bool:
+        """False for a training run the physics could not time (its device lacks the
+        precision): its `device_hours` and `wall_clock_days` are 0, not a length."""
+        return self.kind == "serve" or self.physics.get("wall_clock_days") is not None
+
     def full_load_output_tokens_per_day(self) -> float:
         """Output tokens a serving phase's fleet serves a day at full load, less the serving
         goodput: what a phase with no demand is priced per token on, as

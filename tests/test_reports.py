@@ -617,3 +617,26 @@ def test_the_html_placements_heading_is_a_heading(runner, monkeypatch):
     monkeypatch.chdir(ROOT)
     page = runner.invoke(app, ["plan", "examples/split_auto.toml", "--format", "html"]).stdout
     assert "<h2>Placements</h2>\n<p>pretrain: " in page
+
+
+def test_a_training_run_that_was_not_timed_has_no_length(tmp_path):
+    # review7c: a precision the device lacks left the run at 0 device-hours and 0 days, and
+    # compare's "days to train" summed that 0, making the plan look faster.
+    import json
+
+    from estimator import as_json, compare, quote
+    from tests.conftest import EXAMPLES
+
+    base = EXAMPLES / "split_abroad_home.toml"
+    path = tmp_path / "fp8.toml"
+    fp8 = 'workload = "finetune"\nprecision = "fp8"'
+    path.write_text(base.read_text().replace('workload = "finetune"', fp8))
+    q = quote(path)
+    post = next(p for p in json.loads(as_json(q))["phases"] if p["name"] == "post-train")
+    assert post["device_hours"] is None and post["wall_clock_days"] is None
+    (block,) = [f for f in q.findings if f.code == "precision-unsupported"]
+    assert "dated as if it took none" in block.message
+    rows = json.loads(as_json(compare([path, base])))["rows"]
+    days = next(r for r in rows if r[""] == "days to train")
+    untimed, timed = (v for k, v in days.items() if k)
+    assert untimed is None and timed > 100

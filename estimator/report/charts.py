@@ -186,7 +186,7 @@ def timeline(q: QuoteView) -> Chart:
         start = mdates.date2num(p.start)  # type: ignore[no-untyped-call]
         window = (p.end - p.start).days
         ax.barh(n, window, left=start, color=color, alpha=0.25)
-        run = min(p.wall_clock_days, window) or window
+        run = min(p.wall_clock_days or 0.0, window) or window
         ax.barh(n, run, left=start, color=color)
     ax.set_yticks(range(len(q.phases)), [p.name for p in q.phases])
     ax.invert_yaxis()

@@ -193,9 +193,16 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
             for d, ok in zip(shown, whole, strict=True)
         ],
     )
+    # Unknown where a training run was not timed (its device lacks the precision): a sum
+    # without it would make the plan look faster.
     row(
         "days to train",
-        [round(sum(p.wall_clock_days for p in d.phases if p.kind == "train"), 1) for d in shown],
+        [
+            None
+            if any(p.wall_clock_days is None for p in d.phases)
+            else round(sum(p.wall_clock_days or 0.0 for p in d.phases if p.kind == "train"), 1)
+            for d in shown
+        ],
     )
     for sev in ("block", "warn"):
         row(

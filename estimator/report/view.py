@@ -101,6 +101,10 @@ def _item(i: LineItem) -> LineItemView:
     )
 
 
+# A phase the physics could not time (its device lacks the precision) has no length.
+_UNTIMED = "None: not timed, as the device lacks the precision (precision-unsupported)."
+
+
 class PhaseView(_View):
     name: str
     kind: str
@@ -113,8 +117,8 @@ class PhaseView(_View):
     billed_devices: int = Field(
         description="Devices paid for: whole instances or servers; `devices` of them work."
     )
-    device_hours: float
-    wall_clock_days: float
+    device_hours: float | None = Field(description=_UNTIMED)
+    wall_clock_days: float | None = Field(description=_UNTIMED)
     start: date
     end: date = Field(
         description="End of the phase's planning window (a deadline reserves it all)."
@@ -269,8 +273,8 @@ def _phase(p: Any) -> PhaseView:
         instance=p.instance,
         devices=p.devices,
         billed_devices=p.billed_devices,
-        device_hours=sig(p.device_hours),
-        wall_clock_days=sig(p.wall_clock_days),
+        device_hours=sig(p.device_hours) if p.timed else None,
+        wall_clock_days=sig(p.wall_clock_days) if p.timed else None,
         start=p.start,
         end=p.end,
         cost=money(sum(i.amount for i in shown)),
@@ -338,8 +342,8 @@ class EstimateView(_View):
     billed_devices: int = Field(
         description="Devices paid for: whole instances or servers; `devices` of them work."
     )
-    device_hours: float
-    wall_clock_days: float
+    device_hours: float | None = Field(description=_UNTIMED)
+    wall_clock_days: float | None = Field(description=_UNTIMED)
     cost: float
     currency: str
     cost_per_million_output_tokens: float | None = Field(
