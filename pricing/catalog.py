@@ -134,6 +134,12 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
                 continue
             tables = tables.replaced(name, _merge(table, tables[name], user))
             origin.append(str(path))
+        if not files and not problems:
+            # Given and silently empty, the quote would be the embedded prices without a word.
+            raise CatalogError(
+                f"catalog override directory '{shown(directory)}' has no catalog table in it "
+                "(files named like offers.csv or fx.csv, directly in the directory)"
+            )
         if problems:
             raise CatalogError(problems)
     return Catalog(tables, origin)
@@ -146,12 +152,14 @@ def _override_files(directory: Path) -> tuple[dict[str, tuple[Path, bytes]], lis
     files: dict[str, tuple[Path, bytes]] = {}
     problems: list[Problem] = []
     root = directory.resolve()
-    for path in sorted(directory.glob("*.csv")):
-        table = TABLES.get(path.stem)
+    for path in sorted(directory.iterdir()):
+        if not path.name.lower().endswith(".csv") or path.name.startswith("."):
+            continue  # a note, a spreadsheet's lock file: not meant as a table
+        table = TABLES.get(path.stem) if path.suffix == ".csv" else None
         if table is None:
             # Refused, not skipped: a misspelt override left out would quote list prices in
             # place of the negotiated ones without a word.
-            hint = suggest(path.stem, TABLES)
+            hint = suggest(path.stem, TABLES) or suggest(path.stem.lower(), TABLES)
             extra = (
                 f": did you mean '{hint}.csv'?"
                 if hint
@@ -283,7 +291,18 @@ class Catalog:
         if not table.history:
             return df
         series = list(table.series_key)
-        past = df.filter(pl.col("as_of") <= on)
+        past = self._tables[name].filter(pl.col("as_of") <= on)
+        if len(self.origin) > 1:
+            # A series the user's files date on or before `on` is theirs from that date: a
+            # negotiated price is not shadowed by a newer public row of the same offer.
+            mine = pl.col(FILE_COL).is_in(self.origin[1:])
+            theirs = past.filter(mine).select(series).unique().with_columns(_theirs=pl.lit(True))
+            past = (
+                past.join(theirs, on=series, how="left", nulls_equal=True, maintain_order="left")
+                .filter(mine | pl.col("_theirs").is_null())
+                .drop("_theirs")
+            )
+        past = past.select(df.columns)
         latest = past.sort("as_of").group_by(series, maintain_order=True).last()
         if not future:
             return latest.select(df.columns)

@@ -8,6 +8,7 @@ raised together, each as file:line:column, so a user fixing an override file see
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +48,8 @@ def read_table(
     raw = (
         raw.with_columns([pl.col(c).str.strip_chars().replace("", None) for c in raw.columns])
         .with_row_index(LINE_COL, offset=2)
+        # A blank line (a spreadsheet's or an editor's last line) is no row.
+        .filter(~pl.all_horizontal([pl.col(c).is_null() for c in raw.columns]))
         .with_columns([pl.lit(None, pl.String).alias(c.name) for c in missing])
     )
     typed = raw.select(
@@ -90,11 +93,29 @@ def _parse(source: Path | str | bytes, label: str) -> pl.DataFrame:
         raise CatalogError(
             [Problem(label, None, None, f"is not a CSV text file (not UTF-8 {where})")]
         ) from None
+    ragged = _ragged(raw_bytes.decode("utf-8"), label)
+    if ragged:
+        raise CatalogError(ragged)
     try:
         return pl.read_csv(io.BytesIO(raw_bytes), infer_schema=False, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError:
         why = "rows with more cells than the header, or an unclosed quote"
         raise CatalogError([Problem(label, None, None, f"is not valid CSV ({why})")]) from None
+
+
+def _ragged(text: str, label: str) -> list[Problem]:
+    """Lines whose cell count is not the header's, by line (the parser says neither which
+    line nor that a short row is short: it filled one with empty cells, one error each)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, [])
+    problems = []
+    for record in reader:
+        if len(record) != len(header) and any(cell.strip() for cell in record):
+            why = f"has {len(record)} cells; the header has {len(header)}"
+            if record and record[-1].count("\n"):
+                why += " (a quote left open?)"
+            problems.append(Problem(label, reader.line_num, None, why))
+    return problems
 
 
 def _header_problems(table: Table, raw: pl.DataFrame, label: str) -> list[Problem]:

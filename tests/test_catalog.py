@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -174,6 +174,54 @@ def test_unknown_table_file(write):
     # A file like no table: the tables are named (review6a nit 18).
     msg = _override_error(write, OFFER_HEADER + GOOD_OFFER, name="my_scratch_data.csv")
     assert "not a catalog table (tables: accelerators, aliases," in msg
+
+
+def test_ragged_rows_are_named_by_line_and_blank_lines_skipped(write):
+    # review8b #5: a long row had no line, a short one gave an "empty value" per missing cell,
+    # and an editor's trailing blank line was a row of empty values.
+    long_row = GOOD_OFFER.rstrip("\n") + ",1\n"
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER + long_row)
+    assert msg.endswith("offers.csv:3: has 18 cells; the header has 17")
+    msg = _override_error(write, OFFER_HEADER + "acme,sg,h100-sxm\n")
+    assert msg.endswith("offers.csv:2: has 3 cells; the header has 17")
+    path = write("blank/offers.csv", OFFER_HEADER + GOOD_OFFER + "\n\n")
+    assert load_catalog(path.parent).offers(provider="acme").height == 1
+
+
+def test_an_override_directory_without_a_table_is_refused(tmp_path, write):
+    # review8b #6: an empty directory, `Offers.CSV` or a table in a subdirectory quoted the
+    # embedded prices without a word.
+    with pytest.raises(CatalogError, match="has no catalog table in it"):
+        load_catalog(tmp_path)
+    with pytest.raises(CatalogError, match="has no catalog table in it"):
+        load_catalog(write("deep/sub/offers.csv", OFFER_HEADER + GOOD_OFFER).parent.parent)
+    msg = _override_error(write, OFFER_HEADER + GOOD_OFFER, name="Offers.CSV")
+    assert "not a catalog table: did you mean 'offers.csv'?" in msg
+
+
+def test_a_negotiated_price_is_not_shadowed_by_a_newer_public_row(write, catalog):
+    # review8b #2: a contract row dated before the embedded list price of the same offer was
+    # never used; from its date on, the user's rows of a series are the ones used.
+    row = catalog.offers(accelerator="h100-sxm", region="sg").sort("as_of").row(-1, named=True)
+    earlier = row["as_of"] - timedelta(days=20)
+    contract = (
+        f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,published,negotiated,"
+        f"contract 42,{earlier.isoformat()}\n"
+    )
+    merged = load_catalog(write("cat/offers.csv", OFFER_HEADER + contract).parent)
+    key = (pl.col("provider") == row["provider"]) & (pl.col("instance") == row["instance"])
+    key = key & (pl.col("pricing") == row["pricing"]) & (pl.col("region") == "sg")
+    price = "price_per_device_hour"
+    assert merged.dated("offers", row["as_of"]).filter(key)[price].to_list() == [0.99]
+    before = earlier - timedelta(days=1)
+    assert merged.dated("offers", before).filter(key)[price].to_list() == (
+        catalog.dated("offers", before).filter(key)[price].to_list()
+    )
+    # Other series keep their public history.
+    assert (
+        merged.dated("offers", row["as_of"]).height == catalog.dated("offers", row["as_of"]).height
+    )
 
 
 def test_missing_override_directory(tmp_path):

@@ -16,7 +16,7 @@ import estimator
 from estimator import Money, ScenarioError, load_scenario, plan, quote, sweep
 from estimator.cli import app
 from estimator.scenario import json_schema
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 SPLIT = str(EXAMPLES / "split_abroad_home.toml")
 ABROAD = str(EXAMPLES / "all_abroad.toml")
@@ -83,6 +83,24 @@ def test_output_never_replaces_an_input(runner, tmp_path):
     assert scenario.read_text(encoding="utf-8") == original
     missing_dir = runner.invoke(app, ["quote", SPLIT, "-o", str(tmp_path / "no" / "x.txt")])
     assert missing_dir.exit_code == 2 and "no such directory" in missing_dir.output
+
+
+def test_output_never_replaces_a_shock_file(runner, tmp_path):
+    # review8b #1: `plan --shock rules.csv -o rules.csv --force` replaced the policy rows.
+    rules = tmp_path / "rules.csv"
+    original = (ROOT / "pricing" / "data" / "policies.csv").read_text(encoding="utf-8")
+    rules.write_text(original, encoding="utf-8")
+    args = ["plan", SPLIT, "--shock", str(rules), "-o", str(rules), "--force"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "is an input" in result.output
+    assert rules.read_text(encoding="utf-8") == original
+
+
+def test_output_dash_is_the_terminal(runner, tmp_path, monkeypatch):
+    # review8b #20: `-o -` wrote a file named "-".
+    monkeypatch.chdir(tmp_path)
+    out = ok(runner, ["quote", SPLIT, "-f", "json", "-o", "-"])
+    assert json.loads(out)["total"] > 0 and not (tmp_path / "-").exists()
 
 
 @pytest.mark.parametrize("suffix", ["toml", "json"])

@@ -74,10 +74,18 @@ CatalogDir = Annotated[
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="table, json, csv, markdown or html.")
 ]
+def _stdout_dash(value: Path | None) -> Path | None:
+    """`-o -` is the terminal, as `-` is stdin for a scenario (it wrote a file named `-`)."""
+    return None if value is not None and str(value) == "-" else value
+
+
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write to this file instead of the terminal (never an input)."
+        "--output",
+        "-o",
+        help="Write to this file instead of the terminal (never an input; - is the terminal).",
+        callback=_stdout_dash,
     ),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Let --output replace an existing file.")]

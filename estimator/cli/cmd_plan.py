@@ -75,7 +75,9 @@ def plan_cmd(
     """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
     check_format(fmt)
     _check_flags(objective, max_devices, top_k, samples)
-    inputs = [file, *([catalog_dir] if catalog_dir else [])]
+    # A shock may be a CSV of policy rows: an input too, never replaced by --output.
+    shock_files = [Path(s) for s in shock or () if Path(s).is_file()]
+    inputs = [file, *([catalog_dir] if catalog_dir else []), *shock_files]
     if output is not None:
         check_output(output, force, inputs)
     from estimator.api import percentiles
