@@ -40,7 +40,8 @@ Phase = TrainPhase | ServePhase
 T = TypeVar("T")
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
 TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap")
-SERVE_INPUTS = ("decode_efficiency", "input_tokens_per_day", "output_tokens_per_day", "rtt_ms")
+SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
+                "output_tokens_per_day", "rtt_ms")  # fmt: skip
 
 
 def train_settings(p: TrainPhase) -> TrainSettings:

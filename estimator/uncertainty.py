@@ -81,6 +81,25 @@ class _Placed:
     option: pl.DataFrame  # the one option row the phase is placed at
     price_range: tuple[float, float]  # as factors of the price used
     eff: tuple[float, float, float]  # low, default, high of MFU / decode efficiency
+    # Serving: low, default, high of the prefill MFU, drawn with the decode efficiency (one
+    # serving-efficiency factor, `prefill_with`); None for training.
+    prefill: tuple[float, float, float] | None = None
+
+    def prefill_with(self, eff: pl.Expr) -> pl.Expr:
+        """The prefill MFU that goes with a decode efficiency: the same software and kernels
+        make both, so they move together, linearly between their catalog lows, values and
+        highs. Drawn apart, prefill (which sets the cost of a long prompt, and of decode
+        at a large batch) never moved: a serving cost over the catalog's prefill range moved
+        -17%..+25% while its P10 = P90 (review8b)."""
+        assert self.prefill is not None
+        (lo, mid, hi), (plo, pmid, phi) = self.eff, self.prefill
+
+        def part(a: float, b: float, pa: float, pb: float) -> pl.Expr:
+            return pl.lit(pa) if b <= a else pa + (eff - a) * ((pb - pa) / (b - a))
+
+        return (
+            pl.when(eff <= mid).then(part(lo, mid, plo, pmid)).otherwise(part(mid, hi, pmid, phi))
+        )
 
     @property
     def eff_column(self) -> str:
@@ -129,12 +148,14 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
         low = (row["price_low"] or base) / base
         high = (row["price_high"] or base) / base
         x = pq.physics
+        prefill = None
         if isinstance(spec, TrainPhase):
             eff = (x["mfu_low"], x["mfu"], x["mfu_high"])
         else:
             eff = (x["decode_efficiency_low"], x["decode_efficiency"], x["decode_efficiency_high"])
+            prefill = (x["prefill_mfu_low"], x["prefill_mfu"], x["prefill_mfu_high"])
         window = Window(pq.start, pq.end, horizon)
-        out.append(_Placed(spec, pq, window, option, (low, high), eff))
+        out.append(_Placed(spec, pq, window, option, (low, high), eff, prefill))
     return out
 
 
@@ -171,6 +192,9 @@ def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
     """`evaluate` of the placed phase at each row of `draws`."""
     spec = ph.spec
     varied = draws.select("price_factor", pl.col("eff").alias(ph.eff_column))
+    if ph.prefill is not None:  # given apart (sensitivity), or with the decode efficiency
+        pre = pl.col("prefill") if "prefill" in draws.columns else ph.prefill_with(pl.col("eff"))
+        varied = varied.with_columns(draws.select(pre.alias("prefill_mfu")))
     if "work_factor" in draws.columns:
         work = draws["work_factor"]
         if isinstance(spec, TrainPhase):
@@ -394,14 +418,21 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swin
 def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing]:
     name, mid = ph.quoted.name, ph.eff[1]
 
+    pre = ph.prefill[1] if ph.prefill else None
+
     def two(
-        price: tuple[float, float], eff: tuple[float, float], work: tuple[float, float]
+        price: tuple[float, float],
+        eff: tuple[float, float],
+        work: tuple[float, float],
+        prefill: tuple[float | None, float | None] = (pre, pre),
     ) -> tuple[float | None, ...]:
         """The total at each end, then (a `per_token` phase) its price per million output
         tokens at each end."""
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )
+        if ph.prefill is not None:  # one input at a time: prefill as quoted unless it moves
+            draws = draws.with_columns(prefill=pl.Series(list(prefill), dtype=pl.Float64))
         out = _evaluation(c, ph, draws)
         rest = q.total - ph.quoted.cost
         lo, hi = (None if x is None else rest + x for x in out.select(_values(c)[COST])[:, 0])
@@ -431,6 +462,13 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
                 ph.eff[0],
                 ph.eff[2],
                 *two((1.0, 1.0), (ph.eff[0], ph.eff[2]), (1.0, 1.0)),
+            )
+        )
+    if ph.prefill is not None and ph.prefill[0] != ph.prefill[2]:
+        lo, _, hi = ph.prefill
+        out.append(
+            Swing(
+                f"{name}: prefill MFU", lo, hi, *two((1.0, 1.0), (mid, mid), (1.0, 1.0), (lo, hi))
             )
         )
     if isinstance(ph.spec, TrainPhase) or _has_demand(ph.spec):  # no demand: nothing to move

@@ -74,6 +74,8 @@ CatalogDir = Annotated[
 FormatOpt = Annotated[
     str, typer.Option("--format", "-f", help="table, json, csv, markdown or html.")
 ]
+
+
 def _stdout_dash(value: Path | None) -> Path | None:
     """`-o -` is the terminal, as `-` is stdin for a scenario (it wrote a file named `-`)."""
     return None if value is not None and str(value) == "-" else value

@@ -54,6 +54,8 @@ SERVING_COLUMNS = (
     "decode_efficiency_low",
     "decode_efficiency_high",
     "prefill_mfu",
+    "prefill_mfu_low",
+    "prefill_mfu_high",
     "peak_to_average",
     "serve_goodput",
     "fits",
@@ -253,7 +255,9 @@ def _inputs(
         dec_eff=column_or(frame, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
             pl.col("dec_mfu")
         ),
-        pre_mfu=pl.lit(s.prefill_mfu, pl.Float64).fill_null(pl.col("pre_mfu")),
+        pre_mfu=column_or(frame, "prefill_mfu", s.prefill_mfu, pl.Float64).fill_null(
+            pl.col("pre_mfu")
+        ),
         serve_goodput=pl.col("dec_goodput"),
         peak_to_average=pl.lit(float(pta)),
         disaggregated=pl.lit(s.disaggregated),
@@ -271,6 +275,7 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
     for, whose own decode_efficiency column, if any, has no range)."""
     agg, dec = pl.col("batch_agg"), pl.col("batch_dec")
     given_eff = column_or(frame, "decode_efficiency", s.decode_efficiency, pl.Float64)
+    given_pre = column_or(frame, "prefill_mfu", s.prefill_mfu, pl.Float64)
     return [
         pl.col("tp").alias("tensor_parallel"),
         f.mixed_step_seconds(agg).alias("_t_mix"),
@@ -287,6 +292,8 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
         given_eff.fill_null(pl.col("dec_mfu_low")).alias("decode_efficiency_low"),
         given_eff.fill_null(pl.col("dec_mfu_high")).alias("decode_efficiency_high"),
         pl.col("pre_mfu").alias("prefill_mfu"),
+        given_pre.fill_null(pl.col("pre_mfu_low")).alias("prefill_mfu_low"),
+        given_pre.fill_null(pl.col("pre_mfu_high")).alias("prefill_mfu_high"),
         pl.concat_str(pl.col("dec_row"), pl.lit("; "), pl.col("pre_row")).alias("efficiency_rows"),
     ]
 
