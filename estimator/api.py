@@ -154,25 +154,34 @@ class Comparison(BaseModel):
 
     quotes: list[Quote]
 
+    @property
+    def names(self) -> list[str]:
+        """Each scenario's name, numbered ("1. name") when two share one (a scenario and its
+        `with_changes` variant): the frame's and the report's columns tell them apart."""
+        names = [q.name for q in self.quotes]
+        if len(set(names)) < len(names):
+            names = [f"{i + 1}. {n}" for i, n in enumerate(names)]
+        return names
+
     def to_polars(self) -> pl.DataFrame:
         """One row per scenario and phase or transfer: cost, device-hours and days (unrounded);
-        per scenario the costs add up to its total."""
+        per scenario (`names`) the costs add up to its total."""
         rows = [
             {
-                "scenario": q.name, "part": "phase", "name": p.name, "kind": p.kind,
+                "scenario": name, "part": "phase", "name": p.name, "kind": p.kind,
                 "region": p.region, "accelerator": p.accelerator, "cost": p.cost,
-                "currency": q.currency, "device_hours": p.device_hours,
-                "wall_clock_days": p.wall_clock_days,
+                "currency": q.currency, "device_hours": p.device_hours if p.timed else None,
+                "wall_clock_days": p.wall_clock_days if p.timed else None,
             }
-            for q in self.quotes
+            for name, q in zip(self.names, self.quotes, strict=True)
             for p in q.phases
         ] + [
             {
-                "scenario": q.name, "part": "transfer", "name": f"{t.from_} -> {t.to}",
+                "scenario": name, "part": "transfer", "name": f"{t.from_} -> {t.to}",
                 "kind": t.what, "region": None, "accelerator": None, "cost": t.cost,
                 "currency": q.currency, "device_hours": None, "wall_clock_days": t.hours / 24,
             }
-            for q in self.quotes
+            for name, q in zip(self.names, self.quotes, strict=True)
             for t in q.transfers
         ]  # fmt: skip
         return pl.DataFrame(rows)

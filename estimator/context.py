@@ -82,8 +82,13 @@ def prepare(
     day = as_of or scenario.as_of
     where = scenario.source
     _check_date(catalog, day, f"{where}: as_of")
+    if currency is not None and not isinstance(currency, str):
+        why = f"must be a currency code like 'CNY', not {type(currency).__name__}"
+        raise ScenarioError(why, "currency")
     cur = currency or scenario.currency
-    cur_field = "--currency" if currency else f"{where}: currency"
+    # A currency given apart from the scenario is the library's `currency` argument (the CLI
+    # checks its --currency flag before, `cli.app.load_catalog`).
+    cur_field = "currency" if currency else f"{where}: currency"
     try:
         per_usd = catalog.rate(cur, day).per_usd
     except UnknownIdError as exc:

@@ -441,8 +441,13 @@ class Scenario(_Strict):
         """
         from estimator.scenario_file import parse_scenario, set_path
 
+        if changes is not None and not isinstance(changes, Mapping):
+            why = f"changes are a dict of dotted paths and values, not {type(changes).__name__}"
+            raise ScenarioError(why, "changes")
         data = self.model_dump(by_alias=True, exclude_none=True)
         for path, value in {**(changes or {}), **fields}.items():
+            if not isinstance(path, str):
+                raise ScenarioError(f"a path is a dotted string, not '{shown(path)}'", "changes")
             set_path(data, path, value)
         return parse_scenario(data, self.source)
 

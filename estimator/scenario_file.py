@@ -59,7 +59,7 @@ def load_scenario(path: str | Path) -> Scenario:
         if suffix == ".toml":
             data: Any = tomllib.loads(text)
         elif suffix == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_no_repeated_keys)
         elif suffix in (".yaml", ".yml"):
             try:
                 import yaml
@@ -72,7 +72,9 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(
                 f"unknown file type '{suffix or '(none)'}': use .toml, .yaml, .yml or .json", label
             )
-    except ScenarioError:
+    except ScenarioError as exc:
+        if exc.location is None:  # the JSON reader's: it knows no file
+            raise ScenarioError(exc.message, label) from None
         raise
     except Exception as exc:  # parser errors of three libraries; their message has the line
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -226,3 +228,13 @@ def _item(items: list[Any], part: str, where: str) -> int:
         return names.index(part)
     known = ", ".join(str(n) for n in names if n) or "none"
     raise ScenarioError(f"no element '{shown(part)}' (names: {shown(known, 200)})", where)
+
+
+def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (the last one silently won; TOML refuses it)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ScenarioError(f"key '{shown(key)}' is given twice in one object")
+        out[key] = value
+    return out

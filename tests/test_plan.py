@@ -598,6 +598,11 @@ def test_plan_takes_as_of_and_strict_like_quote(runner):
         (lambda s: swings(plan(s), swing=0), "swing"),  # named as the library names it
         (lambda s: percentiles(plan(s), samples=10**9), "samples"),
         (lambda s: compare(str(EXAMPLES / "deepseek_domestic.toml")), None),
+        # review8b #9: a raw polars error, an AttributeError, and the CLI's flag name.
+        (lambda s: quote(s, currency=1), "currency"),
+        (lambda s: quote(s, currency="XYZ"), "currency"),
+        (lambda s: s.with_changes({1: 2}), "changes"),
+        (lambda s: s.with_changes([("currency", "USD")]), "changes"),
     ],
 )
 def test_library_arguments_the_cli_checks_raise_typed_errors(call, field):
@@ -660,3 +665,13 @@ def test_finishing_first_on_a_shared_fleet_falls_back_to_deadline_sizing(catalog
     placed = plan(parse_scenario(data), catalog, objective="time", max_devices=20_000)
     assert "sized for their deadlines" in placed.quote.assumptions["time_objective"]
     assert not placed.quote.blocked
+
+
+def test_compare_keeps_apart_scenarios_that_share_a_name(catalog):
+    # review8b #7: a scenario and its with_changes variant share a name; to_polars() put both
+    # under it, so "per scenario the costs add up to its total" failed.
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    c = compare([s, s.with_changes({"phases.pretrain.tokens": 2e13})], catalog)
+    sums = c.to_polars().group_by("scenario", maintain_order=True).agg(pl.col("cost").sum())
+    assert sums["scenario"].to_list() == c.names == [f"1. {s.name}", f"2. {s.name}"]
+    assert sums["cost"].to_list() == pytest.approx([float(q.total) for q in c.quotes], abs=0.01)

@@ -396,3 +396,14 @@ def test_setting_a_frozen_scenario_field_is_a_library_error():
     with pytest.raises(ScenarioError, match="'name' cannot be set"):
         s.name = "x"  # type: ignore[misc]
     assert s.with_changes({"name": "x"}).name == "x"
+
+
+def test_a_json_key_given_twice_is_refused(tmp_path):
+    # review8b #14: the last one silently won; TOML refuses the same.
+    from estimator import load_scenario
+    from estimator.errors import ScenarioError
+
+    path = tmp_path / "dup.json"
+    path.write_text('{"name": "x", "currency": "CNY", "currency": "USD"}', encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"dup\.json: key 'currency' is given twice"):
+        load_scenario(path)

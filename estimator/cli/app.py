@@ -200,10 +200,17 @@ def parse_date(value: str | None, flag: str) -> date | None:
         raise ScenarioError(f"'{shown(value)}' is not a date YYYY-MM-DD", flag) from None
 
 
-def load_catalog(catalog_dir: Path | None) -> Any:
+def load_catalog(catalog_dir: Path | None, currency: str | None = None) -> Any:
+    """The catalog (`--catalog DIR` merged over the embedded one), and `--currency` checked
+    against its exchange rates."""
+    from estimator.errors import ScenarioError
     from pricing import load_catalog as load
+    from pricing.errors import UnknownIdError
 
-    return load(catalog_dir)
+    cat = load(catalog_dir)
+    if currency is not None and currency not in cat.currencies:
+        raise ScenarioError(str(UnknownIdError("currency", currency, cat.currencies)), "--currency")
+    return cat
 
 
 def strict_exit(findings: list[Any]) -> None:

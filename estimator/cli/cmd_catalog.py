@@ -66,7 +66,7 @@ def catalog_cmd(
     from estimator.listing import OPTIONAL, catalog_rows, why_empty
     from estimator.report.rows import render_rows
 
-    cat = load_catalog(catalog_dir)
+    cat = load_catalog(catalog_dir, currency)
     rows, columns = catalog_rows(
         cat,
         table,

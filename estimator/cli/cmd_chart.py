@@ -77,7 +77,7 @@ def chart_cmd(
     from estimator.report import charts
 
     charts.require()  # before the work: a missing extra is said at once
-    cat = load_catalog(catalog_dir)
+    cat = load_catalog(catalog_dir, currency)
     day = parse_date(as_of, "--as-of")
     if kind == "compare":
         from estimator.api import compare

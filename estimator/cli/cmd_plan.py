@@ -87,7 +87,7 @@ def plan_cmd(
     from estimator.report.view import uncertainty_view
     from estimator.scenario_file import load_scenario
 
-    cat = load_catalog(catalog_dir)
+    cat = load_catalog(catalog_dir, currency)
     c = prepare(
         load_scenario(file),
         cat,
@@ -158,7 +158,7 @@ def sensitivity_cmd(
     from estimator.report.plan_view import sensitivity_view
     from estimator.scenario_file import load_scenario
 
-    cat = load_catalog(catalog_dir)
+    cat = load_catalog(catalog_dir, currency)
     chosen = plan(load_scenario(file), cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
     view = sensitivity_view(chosen.quote, sensitivity(chosen, cat, swing=swing))
     show(view, fmt, wide=wide, output=output, force=force, inputs=inputs)

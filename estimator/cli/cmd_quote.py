@@ -56,7 +56,7 @@ def quote_cmd(
     from estimator.report.view import quote_view, uncertainty_view
     from estimator.scenario_file import load_scenario
 
-    cat = load_catalog(catalog_dir)
+    cat = load_catalog(catalog_dir, currency)
     # Sites left to the planner are placed first (cheapest allowed); fixed ones are kept.
     planned = plan(load_scenario(file), cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
     result = planned.quote
@@ -105,7 +105,7 @@ def compare_cmd(
 
     result = compare(
         list(files),
-        load_catalog(catalog_dir),
+        load_catalog(catalog_dir, currency),
         currency=currency,
         as_of=parse_date(as_of, "--as-of"),
     )

@@ -155,9 +155,7 @@ class ComparisonView(_View):
 
 def comparison_view(cmp: Comparison) -> ComparisonView:
     shown = [quote_view(q) for q in cmp.quotes]
-    names = [d.name for d in shown]
-    if len(set(names)) < len(names):
-        names = [f"{i + 1}. {n}" for i, n in enumerate(names)]
+    names = cmp.names
     cur = shown[0].currency
     phase_names = list(dict.fromkeys(p.name for d in shown for p in d.phases))
     rows: list[dict[str, Any]] = []
