@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from pydantic import BaseModel
 
 from estimator.context import OBJECTIVES, Objective, prepare
 from estimator.errors import ScenarioError
 from estimator.quoting import quote_context
-from estimator.results import Quote
+from estimator.results import Quote, Result
 from estimator.scenario import Scenario
 from estimator.scenario_file import load_scenario, parse_scenario
 from pricing import Catalog, CatalogError, load_catalog
@@ -142,14 +141,11 @@ def quote(
     s = _scenario(scenario)
     cat = _catalog(catalog)
     if any(p.is_auto for p in s.phases):
-        planned = plan(s, cat, currency=currency, as_of=as_of)
-        q = planned.quote
-        q.assumptions["placed_by_planner"] = [p.phase for p in planned.phases]
-        return q
+        return plan(s, cat, currency=currency, as_of=as_of).placed_quote()
     return quote_context(prepare(s, cat, currency=currency, as_of=_date(as_of, "as_of")))
 
 
-class Comparison(BaseModel):
+class Comparison(Result):
     """Several scenarios quoted in one currency and on their own (or one given) date."""
 
     quotes: list[Quote]

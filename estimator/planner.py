@@ -24,7 +24,7 @@ from estimator.errors import InfeasibleError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.options import OptionQuery, select
 from estimator.quoting import candidates, quote_context
-from estimator.results import Quote
+from estimator.results import Quote, Result
 from estimator.scenario import Scenario, Site, TrainPhase
 from estimator.scenario_file import parse_scenario
 
@@ -55,7 +55,7 @@ class PhasePlan(BaseModel):
     alternatives: list[Alternative]
 
 
-class Plan(BaseModel):
+class Plan(Result):
     """The chosen placements as a full quote, and per placed phase what else was considered."""
 
     quote: Quote
@@ -64,6 +64,12 @@ class Plan(BaseModel):
     """cost or time."""
     scenario: Scenario
     """The input with every auto site (and a forced fleet size) filled in."""
+
+    def placed_quote(self) -> Quote:
+        """The quote, naming the phases the planner placed (`placed_by_planner`) if any."""
+        if not self.phases:
+            return self.quote
+        return self.quote.assuming(placed_by_planner=[p.phase for p in self.phases])
 
     def to_polars(self) -> pl.DataFrame:
         """One row per placed phase and alternative: rank, where, devices, days, cost (in the
@@ -111,12 +117,12 @@ def place(c: Context, top_k: int = 3) -> Plan:
             # a whole fleet that a phase running beside it also needs leaves no placement
             # (review7c #2). Sized for their deadlines instead, the runs fit; said so.
             fallback = place(replace(c, max_devices=None), top_k)
-            fallback.quote.assumptions["time_objective"] = (
-                f"taking up to {c.max_devices:,} devices for each training run left no joint "
-                "placement within the capacities (a fleet or an offer shared by phases running "
-                "at once): training runs are sized for their deadlines instead"
+            said = fallback.quote.assuming(
+                time_objective=f"taking up to {c.max_devices:,} devices for each training run "
+                "left no joint placement within the capacities (a fleet or an offer shared by "
+                "phases running at once): training runs are sized for their deadlines instead"
             )
-            return fallback
+            return fallback.model_copy(update={"quote": said})
         raise InfeasibleError(
             "no joint placement fits the capacities (fleets, offers, supply) over time: "
             "each phase has allowed options, but not all at once",

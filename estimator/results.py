@@ -15,6 +15,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from estimator.costing import LineItem
+from estimator.errors import ScenarioError
 from estimator.findings import Finding
 from estimator.money import Money
 from estimator.physics.formulas import SECONDS_PER_DAY
@@ -88,7 +89,26 @@ class PhaseQuote(BaseModel):
         return rate * self.devices * SECONDS_PER_DAY
 
 
-class Quote(BaseModel):
+class Result(BaseModel):
+    """A result of the library (a quote, a plan, a comparison): frozen, as a Scenario is. A total
+    reassigned lost its Money and fed percentiles and sensitivity silently (review8b #10)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # pydantic's "Instance is frozen" is a ValidationError: the library's one error type
+        # (SplitcomputeError) says it instead.
+        if name.startswith("_"):
+            super().__setattr__(name, value)
+            return
+        raise ScenarioError(
+            f"'{name}' cannot be set: results are frozen; quote a changed scenario "
+            "(Scenario.with_changes) or copy one with model_copy(update={...})",
+            type(self).__name__,
+        )
+
+
+class Quote(Result):
     """Devices, time and money of every phase and transfer, the findings and the assumptions
     (which offers, rates and dates were used).
 
@@ -116,9 +136,7 @@ class Quote(BaseModel):
     @model_validator(mode="after")
     def _money(self) -> Quote:
         cur = self.currency
-        self.total = Money(self.total, cur)
-        self.total_other_view = Money(self.total_other_view, cur)
-        self.phases = [
+        phases = [
             p.model_copy(
                 update={
                     "cost": Money(p.cost, cur),
@@ -127,7 +145,17 @@ class Quote(BaseModel):
             )
             for p in self.phases
         ]
-        self.transfers = [t.model_copy(update={"cost": Money(t.cost, cur)}) for t in self.transfers]
+        # Set once while it is built (frozen after: `object.__setattr__` is pydantic's own way).
+        for name, value in (
+            ("total", Money(self.total, cur)),
+            ("total_other_view", Money(self.total_other_view, cur)),
+            ("phases", phases),
+            (
+                "transfers",
+                [t.model_copy(update={"cost": Money(t.cost, cur)}) for t in self.transfers],
+            ),
+        ):
+            object.__setattr__(self, name, value)
         return self
 
     @property
@@ -148,6 +176,10 @@ class Quote(BaseModel):
         """One row per line item: quantity x unit_price in unit_currency, billed_amount in it
         and amount in the quote's currency (both in whole cents)."""
         return pl.DataFrame([i.model_dump() for i in self.line_items()], schema=_schema(LineItem))
+
+    def assuming(self, **more: Any) -> Quote:
+        """A copy with `more` added to its assumptions."""
+        return self.model_copy(update={"assumptions": {**self.assumptions, **more}})
 
     def phases_frame(self) -> pl.DataFrame:
         """One row per phase: where it runs, devices, device-hours, days, its window, cost and

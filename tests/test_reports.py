@@ -552,12 +552,12 @@ def test_a_shocks_rows_add_up_to_its_title(runner):
 
 
 def test_a_figure_every_sample_shares_is_not_called_p100(runner):
-    # deepseek_domestic serves on 12 whole CloudMatrix384 servers whatever the draw: every
-    # sample is the quoted figure, which read "quoted at P100".
-    args = ["quote", str(EXAMPLES / "deepseek_domestic.toml"), "--samples", "1000", "--seed", "1"]
+    # split_abroad_home serves abroad on whole instances whatever the draw: every sample is
+    # the quoted figure, which read "quoted at P100".
+    args = ["quote", str(EXAMPLES / "split_abroad_home.toml"), "--samples", "1000", "--seed", "1"]
     out = ok(runner, [*args, "-f", "csv", "--table", "uncertainty"])
     rows = {r[""]: r for r in csv.DictReader(io.StringIO(out))}
-    serve = rows["serve"]
+    serve = rows["serve-abroad"]
     assert serve["P10 (CNY)"] == serve["P90 (CNY)"] == serve["quoted (CNY)"]
     assert serve["quoted at"] == "every sample"
     assert rows["pretrain"]["quoted at"].startswith("P")

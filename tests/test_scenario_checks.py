@@ -407,3 +407,20 @@ def test_a_json_key_given_twice_is_refused(tmp_path):
     path.write_text('{"name": "x", "currency": "CNY", "currency": "USD"}', encoding="utf-8")
     with pytest.raises(ScenarioError, match=r"dup\.json: key 'currency' is given twice"):
         load_scenario(path)
+
+
+def test_results_are_frozen_as_scenarios_are(catalog):
+    # review8b #10: q.total = 5 dropped the Money; a Plan changed after the fact fed
+    # percentiles and sensitivity silently; quote() itself wrote into the plan's quote.
+    from estimator import compare, plan, quote
+    from estimator.errors import ScenarioError
+    from tests.conftest import EXAMPLES
+
+    planned = plan(EXAMPLES / "split_auto.toml", catalog)
+    before = dict(planned.quote.assumptions)
+    q = quote(EXAMPLES / "split_auto.toml", catalog)
+    assert q.assumptions["placed_by_planner"] and planned.quote.assumptions == before
+    c = compare([EXAMPLES / "split_auto.toml", EXAMPLES / "deepseek_domestic.toml"], catalog)
+    for result, field in ((q, "total"), (planned, "quote"), (c, "quotes")):
+        with pytest.raises(ScenarioError, match=f"'{field}' cannot be set: results are frozen"):
+            setattr(result, field, None)

@@ -59,9 +59,7 @@ def quote_cmd(
     cat = load_catalog(catalog_dir, currency)
     # Sites left to the planner are placed first (cheapest allowed); fixed ones are kept.
     planned = plan(load_scenario(file), cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
-    result = planned.quote
-    if planned.phases:
-        result.assumptions["placed_by_planner"] = [p.phase for p in planned.phases]
+    result = planned.placed_quote()
     uncertainty = None
     if samples is not None:
         with progress(samples, "Monte Carlo") as step:
