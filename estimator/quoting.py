@@ -111,6 +111,7 @@ def placed_phase(
     # Work the physics could not run (a precision the device lacks) has no length: shown as 0
     # hours beside its blocking finding and no price, as the timeline already reserves it.
     hours = row["hours"] or 0.0
+    timeline.within_calendar(hours / 24.0, c.scenario, phase.name)
     view = c.scenario.accounting
     other = "amortised" if view == "project" else "project"
     items = _items(c, row, phase.name, view, "") if priced else []

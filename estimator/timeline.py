@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from estimator.errors import InfeasibleError
 from estimator.scenario import Scenario, Schedule, ServePhase, TrainPhase, predecessors
 
 Phase = TrainPhase | ServePhase
@@ -61,7 +62,10 @@ def windows(
     """Every phase's window from the timeline rules; `run_days` is each phase's run time where
     known (training phases without a deadline need it)."""
     days = {
-        p.name: planned_days(p, run_days.get(p.name), scenario.schedule) for p in scenario.phases
+        p.name: within_calendar(
+            planned_days(p, run_days.get(p.name), scenario.schedule), scenario, p.name
+        )
+        for p in scenario.phases
     }
     after = predecessors(scenario.phases)  # acyclic: the scenario checks it
     starts: dict[str, date] = {}
@@ -78,6 +82,23 @@ def windows(
     ends = {p.name: start(p) + _span(days[p.name]) for p in scenario.phases}
     horizon = max(ends.values())
     return {p.name: Window(starts[p.name], ends[p.name], horizon) for p in scenario.phases}
+
+
+# No plan runs a phase longer than this; past it a date can leave the calendar (year 9999).
+MAX_RUN_DAYS = 36_525.0  # 100 years
+
+
+def within_calendar(days: float, scenario: Scenario, phase: str) -> float:
+    """`days` of a phase's run or window, refused past MAX_RUN_DAYS (a traceback, not an
+    answer, once its end passed the year 9999)."""
+    if days <= MAX_RUN_DAYS:
+        return days
+    where = f"{scenario.source}: phases.{phase}"
+    raise InfeasibleError(
+        f"would run {days:,.0f} days ({days / 365.25:,.0f} years), more than any plan "
+        f"({MAX_RUN_DAYS / 365.25:.0f} years): give more devices, fewer tokens or a deadline",
+        where,
+    )
 
 
 def _span(days: float) -> timedelta:

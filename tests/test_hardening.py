@@ -476,3 +476,23 @@ def test_a_keys_physics_does_not_depend_on_the_other_keys_solved_with_it(kind):
     for i in range(keys.height):
         alone = frame(catalog, model, keys.slice(i, 1), settings)
         assert_frame_equal(alone, together.slice(i, 1), rel_tol=1e-12, abs_tol=0.0)
+
+
+def test_a_run_past_the_calendar_is_one_line_not_a_traceback(runner, write):
+    # review8a #1: tokens within range on one device ran past the year 9999 and raised
+    # OverflowError from the date arithmetic, in the CLI and the library alike.
+    from estimator import quote
+    from estimator.errors import InfeasibleError
+
+    args = ["train", "--model", "llama-3.1-8b", "--tokens", "1e16", "--accelerator", "h100-sxm"]
+    code, _, err = run(runner, [*args, "--devices", "1"])
+    assert code == 1 and "more than any plan (100 years)" in err
+    text = (EXAMPLES / "all_abroad.toml").read_text(encoding="utf-8")
+    path = write(
+        "long.toml",
+        text.replace("tokens = 15e12", "tokens = 1e17").replace("devices = 4096", "devices = 8"),
+    )
+    code, _, err = run(runner, ["quote", path])
+    assert code == 1 and "phases.pretrain: would run" in err
+    with pytest.raises(InfeasibleError, match="years"):
+        quote(path)
