@@ -8,6 +8,7 @@ from pricing.errors import CatalogError, SplitcomputeError, UnknownIdError
 __all__ = [
     "CatalogError",
     "InfeasibleError",
+    "NoPlacementError",
     "ScenarioError",
     "SplitcomputeError",
     "UnknownIdError",
@@ -30,3 +31,12 @@ class InfeasibleError(SplitcomputeError):
         self.location = location
         self.message = message
         super().__init__(f"{location}: {message}" if location else message)
+
+
+class NoPlacementError(InfeasibleError):
+    """No option of phase `phase` is allowed (a shock re-placing phases keeps such a phase
+    where it was, blocked, and places the rest)."""
+
+    def __init__(self, message: str, location: str | None = None, phase: str = "") -> None:
+        super().__init__(message, location)
+        self.phase = phase

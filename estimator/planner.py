@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
-from estimator.errors import InfeasibleError
+from estimator.errors import InfeasibleError, NoPlacementError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.options import OptionQuery, select
 from estimator.quoting import candidates, quote_context
@@ -205,9 +205,10 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         why = findings.reason_expr(pl.col("verdict"))
         row = scored.filter(why == top).row(0, named=True)
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
-    raise InfeasibleError(
+    raise NoPlacementError(
         f"no allowed placement among {scored.height:,} options ({counts}){closest}",
         c.where(f"phases[{i}] '{phase.name}'"),
+        phase.name,
     )
 
 

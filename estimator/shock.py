@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from estimator.context import Context, prepare
-from estimator.errors import InfeasibleError, ScenarioError
+from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
@@ -42,6 +42,7 @@ class Replanned:
     extra_cost: float  # after minus the plan's placement, in the plan's currency
     rule_cost: float  # after minus the best placement over the same options without the shock
     extra_days: float
+    stranded: bool = False  # no option allowed under the rule: kept where it was, blocked
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,10 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
     if not hit:
         return ShockResult(shocks, judged_on, base, base, [], base)
     opened = with_sites(base.scenario, {name: _reopened(c, name) for name in hit})
+    # A blocked phase the rule leaves no allowed option (foreign serving once offshore access
+    # ends) stays where it was, blocked, and the others are still re-placed: the whole report
+    # was lost to one line (review8a #2).
+    stranded: list[str] = []
 
     def again(catalog: Catalog) -> Plan:
         return place(
@@ -152,10 +157,21 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
             top_k,
         )
 
-    try:
-        after = again(cat)
-    except InfeasibleError as exc:
-        raise InfeasibleError(f"under {', '.join(shocks)}: {exc.message}", exc.location) from None
+    while True:
+        try:
+            after = again(cat)
+            break
+        except NoPlacementError as exc:
+            if exc.phase not in hit or exc.phase in stranded:
+                raise InfeasibleError(
+                    f"under {', '.join(shocks)}: {exc.message}", exc.location
+                ) from None
+            stranded.append(exc.phase)
+            opened = with_sites(opened, {exc.phase: _as_placed(base, exc.phase)})
+        except InfeasibleError as exc:
+            raise InfeasibleError(
+                f"under {', '.join(shocks)}: {exc.message}", exc.location
+            ) from None
     without = again(c.catalog)
     was = {p.name: p for p in base.quote.phases}
     now = {p.name: p for p in after.quote.phases}
@@ -165,14 +181,27 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
             phase=name,
             rule=code,
             before=f"{was[name].accelerator} @ {was[name].region} ({was[name].pricing})",
-            after=f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})",
+            after=STRANDED
+            if name in stranded
+            else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})",
             extra_cost=now[name].cost - was[name].cost,
             rule_cost=now[name].cost - best[name].cost,
             extra_days=_finish(now[name]) - _finish(was[name]),
+            stranded=name in stranded,
         )
         for name, code in hit.items()
     ]
     return ShockResult(shocks, judged_on, base, after, moved, without)
+
+
+# What a re-placed phase's "after" says when the rule leaves it no allowed option.
+STRANDED = "no allowed option: blocked where it was"
+
+
+def _as_placed(base: Plan, name: str) -> dict[str, object]:
+    """A phase fixed where the plan placed it (its site, devices and start as placed)."""
+    p = base.scenario.phase(name)
+    return {"site": p.site.model_dump(), "devices": p.devices, "start": p.start, "after": p.after}
 
 
 def _reopened(c: Context, name: str) -> dict[str, object]:

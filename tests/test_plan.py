@@ -240,9 +240,10 @@ def test_cli_shock_after_the_plan_ends_affects_no_phase(runner):
     assert "the rule costs 0.00 CNY" in result.stdout and "no phase affected" in result.stdout
 
 
-def test_shock_that_leaves_no_option_is_infeasible(catalog):
-    with pytest.raises(InfeasibleError, match="under offshore-access-ends=2026-03-01: no allowed"):
-        apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
+def test_shock_that_leaves_a_phase_no_option_keeps_it_blocked(catalog):
+    # It was an error that lost the report (review8a #2); the phase now stays where it was.
+    result = apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
+    assert [r.phase for r in result.replanned if r.stranded] == ["serve-abroad"]
 
 
 def test_shock_that_hits_nothing(catalog):
@@ -675,3 +676,19 @@ def test_compare_keeps_apart_scenarios_that_share_a_name(catalog):
     sums = c.to_polars().group_by("scenario", maintain_order=True).agg(pl.col("cost").sum())
     assert sums["scenario"].to_list() == c.names == [f"1. {s.name}", f"2. {s.name}"]
     assert sums["cost"].to_list() == pytest.approx([float(q.total) for q in c.quotes], abs=0.01)
+
+
+def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(catalog):
+    # review8a #2: ending offshore access left foreign serving nowhere to go, and the whole
+    # what-if (pretraining moving home, the rule's cost) was lost to a one-line error.
+    from estimator.context import prepare
+    from estimator.shock import apply_shock
+
+    c = prepare(load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml"), catalog)
+    result = apply_shock(c, ["offshore-access-ends=2026-01-01"])
+    moved = {r.phase: r for r in result.replanned}
+    assert moved["serve-foreign"].stranded and not moved["pretrain"].stranded
+    home = next(p for p in result.shocked.quote.phases if p.name == "pretrain")
+    assert home.country == "CN" and result.extra_cost > 0
+    blocked = {f.phase for f in result.shocked.quote.findings if f.code == "offshore-access-ends"}
+    assert blocked == {"serve-foreign"}

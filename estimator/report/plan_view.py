@@ -49,6 +49,11 @@ class ReplannedView(_View):
         description="After minus the best placement over the same options without the shock."
     )
     extra_days: float
+    stranded: bool = Field(
+        default=False,
+        description="True: no option is allowed under the rule; the phase stays where it was, "
+        "blocked (its cost is still in total_after): the work or market is lost.",
+    )
 
 
 class ShockView(_View):
@@ -136,6 +141,7 @@ def _shock(s: ShockResult) -> ShockView:
                 extra_cost=money(r.extra_cost),
                 rule_cost=money(r.rule_cost),
                 extra_days=round(r.extra_days, 1) + 0.0,  # no "-0.0"
+                stranded=r.stranded,
             )
             for r in s.replanned
         ],

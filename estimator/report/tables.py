@@ -317,6 +317,12 @@ def shock_table(s: ShockView, cur: str) -> Table:
             f" (of which {spoken(s.replacement)} from re-placing the fixed sites it blocks at "
             "their cheapest allowed option)"
         )
+    lost = [r.phase for r in s.replanned if r.stranded]
+    if lost:
+        title += (
+            f"; {', '.join(lost)}: no option allowed under the rule, kept where it was and "
+            "blocked (its cost stays in the total)"
+        )
     return Table(title + ("" if rows else "; no phase affected"), rows)
 
 
