@@ -201,7 +201,8 @@ STRANDED = "no allowed option: blocked where it was"
 def _as_placed(base: Plan, name: str) -> dict[str, object]:
     """A phase fixed where the plan placed it (its site, devices and start as placed)."""
     p = base.scenario.phase(name)
-    return {"site": p.site.model_dump(), "devices": p.devices, "start": p.start, "after": p.after}
+    site = p.site if isinstance(p.site, str) else p.site.model_dump()
+    return {"site": site, "devices": p.devices, "start": p.start, "after": p.after}
 
 
 def _reopened(c: Context, name: str) -> dict[str, object]:
