@@ -152,7 +152,11 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         device = options.filter(pl.col("accelerator") == f.accelerator).head(1)
         if kind.is_empty() or region.is_empty() or device.is_empty():
             continue  # nothing to cost it on: the fleet site reports itself unpriced
-        hw = kind.row(-1, named=True)
+        # The hardware of the fleet's country where the catalog has it, as a purchase there is
+        # (`options`): a China fleet was costed on a US reseller listing from the day that
+        # listing appeared, its operations up 30% overnight (review8a #3).
+        local = kind.filter(pl.col("region_scope").is_in(["*", region["country"][0]]))
+        hw = (local if local.height else kind).row(-1, named=True)
         servers = -(-f.devices // hw["devices_per_server"])
         book = None if f.book_value is None else f.book_value / servers / own_per_usd
         rows.append(

@@ -412,3 +412,20 @@ def test_a_phase_starting_before_the_quote_date_says_so(runner):
     lead = [f["message"] for f in json.loads(out.stdout)["findings"] if f["code"] == "lead-time"]
     assert lead and "457 days before the quote date 2027-06-01" in lead[0]
     assert not any("-457" in m for m in lead)
+
+
+def test_a_fleet_is_costed_on_its_own_countrys_hardware():
+    # review8a #3: from 2025-02-21 (a US reseller's H800 listing) the cn-east H800 fleet's
+    # operations were costed on that US price, 30% up overnight; a purchase there uses the
+    # China row, and so does a fleet.
+    from estimator import load_scenario, quote
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+
+    def operations(day: str) -> float:
+        q = quote(s, as_of=day)
+        p = next(p for p in q.phases if p.name == "pretrain")
+        return next(i.amount for i in p.line_items if i.component == "operations")
+
+    assert operations("2025-02-21") == operations("2025-02-20")
