@@ -85,9 +85,21 @@ def test_a_phase_is_judged_on_the_rules_in_force_while_it_runs(catalog, runner):
     blocked = quote(load_scenario(EXAMPLES / "all_abroad.toml"), later)
     hit = {f.phase for f in blocked.findings if f.code == rule and f.severity == "block"}
     assert hit == {"post-train", "serve"}
-    served = quote(load_scenario(EXAMPLES / "split_auto.toml"), catalog)
+    rented = "us-export-2023-advanced-chips-cn-rented"  # open-ended now (review8a #5)
+    lapsing = catalog.with_table(
+        "policies",
+        lambda p: p.with_columns(
+            pl.when(pl.col("id") == rented)
+            .then(pl.lit(date(2026, 1, 15)))
+            .otherwise(pl.col("effective_to"))
+            .alias("effective_to")
+        ),
+    )
+    served = quote(load_scenario(EXAMPLES / "split_auto.toml"), lapsing)
     serve_cn = {f.code for f in served.findings if f.phase == "serve-cn"}
-    assert "us-export-2023-advanced-chips-cn-rented" not in serve_cn
+    assert rented not in serve_cn
+    served = quote(load_scenario(EXAMPLES / "split_auto.toml"), catalog)
+    assert rented in {f.code for f in served.findings if f.phase == "serve-cn"}
 
 
 def _codes(catalog, placement, as_of):
