@@ -47,7 +47,11 @@ class OptionQuery:
     providers: tuple[str, ...] = ()
     instances: tuple[str, ...] = ()
     evidence: tuple[str, ...] = ()
-    fixed: bool = False  # one named site: what it names is asked for, SKU-only capacity included
+    # One named site: what it names is asked for. Naming a provider or an instance takes
+    # SKU-only capacity too; otherwise it is used only where the site has nothing else, so
+    # pinning the planner's region and pricing gives the planner's answer (review8a #4: a
+    # Lambda SKU row undercut the AWS listing the planner chose by 42%).
+    fixed: bool = False
 
     @classmethod
     def of(cls, site: SiteSpec) -> OptionQuery:
@@ -93,9 +97,13 @@ class OptionQuery:
         if "spot" not in self.pricing:
             conds.append(pl.col("pricing") != "spot")
         evidence = self.evidence or ("listed", "reported")
+        # Owned hardware has no offer evidence: what is bought is there.
+        shown = pl.col("evidence").is_null() | pl.col("evidence").is_in(list(evidence))
         if not self.fixed or self.evidence:
-            # Owned hardware has no offer evidence: what is bought is there.
-            conds.append(pl.col("evidence").is_null() | pl.col("evidence").is_in(list(evidence)))
+            conds.append(shown)
+        elif not (self.providers or self.instances):
+            asked = pl.all_horizontal(conds) if conds else pl.lit(True)
+            conds.append(shown | ~(asked & shown).any())  # SKU-only: when nothing else is there
         return pl.all_horizontal(conds) if conds else pl.lit(True)
 
 

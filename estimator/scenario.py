@@ -76,7 +76,9 @@ class _Strict(BaseModel):
 class Site(_Strict):
     """Where a phase runs. `pricing = "owned"` means hardware bought for the plan (see
     hardware.csv); `pricing = "fleet"` runs on a fleet the tenant has (`fleet` names it when
-    several share the region and accelerator)."""
+    several share the region and accelerator). Offers whose capacity rests on a billing SKU
+    alone (evidence = sku) are used when the site names their provider or instance, or when
+    the site has no other offer, as the planner does (`AutoSite.evidence`)."""
 
     region: Id
     """Region id (regions.csv), e.g. sg, cn-west."""

@@ -109,3 +109,26 @@ def test_every_candidate_row_equals_the_quote_of_its_fixed_site(catalog, site):
             assert blocks == []
         else:
             assert row["verdict"].removeprefix("rule:") in blocks
+
+
+def test_pinning_the_planners_region_and_pricing_gives_its_answer():
+    # review8a #4: a fixed site without a provider took a SKU-only row the planner rejects
+    # (Lambda, 42% under the AWS listing the planner chose). SKU-only capacity is taken where
+    # the site names it, or has nothing else.
+    from estimator.api import quote as quote_of
+
+    base = {
+        "name": "t", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pretrain", "kind": "train", "tokens": 15e12, "devices": 2048,
+                    "data": "public", "site": "auto"}],
+    }  # fmt: skip
+    planned = plan(parse_scenario(base))
+    (p,) = planned.quote.phases
+    fixed = {"region": p.region, "accelerator": p.accelerator, "pricing": p.pricing}
+    pinned = quote_of({**base, "phases": [{**base["phases"][0], "site": fixed}]})
+    assert (pinned.phases[0].provider, pinned.total) == (p.provider, planned.quote.total)
+    # Only SKU-only rows at the site: still priced on them, and said so.
+    sku = {"region": "sa-dammam", "accelerator": "h100-sxm", "pricing": "reserved_1y"}
+    only = quote_of({**base, "phases": [{**base["phases"][0], "site": sku}]})
+    assert only.phases[0].priced and "sku-only" in {f.code for f in only.findings}
