@@ -658,3 +658,15 @@ def test_a_training_run_that_was_not_timed_has_no_length(tmp_path):
     days = next(r for r in rows if r[""] == "days to train")
     untimed, timed = (v for k, v in days.items() if k)
     assert untimed is None and timed > 100
+
+
+def test_a_plan_of_fixed_sites_says_it_placed_nothing(runner):
+    # review8a #14: it printed the quote with no placements table and no word.
+    out = ok(runner, ["plan", SPLIT])
+    assert "Placements — every site is fixed: nothing to place" in out
+
+
+def test_a_total_with_no_phase_priced_is_not_a_budget(runner):
+    # review8a #15: "total 730.37 CNY (excludes unpriced: ...four phases)" for a 2 bn plan.
+    out = ok(runner, ["quote", SPLIT, "--as-of", "2024-06-01"])
+    assert "(no phase is priced: this is not a budget" in out.splitlines()[0]

@@ -16,7 +16,7 @@ from estimator.checks import counted
 from estimator.report import charts
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView
 from estimator.report.text import render
-from estimator.report.view import QuoteView
+from estimator.report.view import QuoteView, excludes
 
 STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -94,10 +94,9 @@ def _summary(view: BaseModel) -> tuple[str, list[str], list[charts.Chart]]:
             figures.append(charts.uncertainty(view.uncertainty, view.quote.currency))
         return f"Plan: {title}", [f"objective: {view.objective}", *meta], figures
     if isinstance(view, QuoteView):
-        unpriced = html.escape(", ".join(view.unpriced))
-        excludes = f" (excludes unpriced: {unpriced})" if unpriced else ""
+        left_out = html.escape(excludes(view.unpriced, len(view.phases)))
         meta = [
-            f'<span class="total">{view.total:,.2f} {view.currency}</span>{excludes} '
+            f'<span class="total">{view.total:,.2f} {view.currency}</span>{left_out} '
             f"({view.accounting} accounting; the other view: {view.total_other_view:,.2f} "
             f"{view.currency})",
             f"as of {view.as_of}; {counted(len(view.phases), 'phase')}, "

@@ -52,7 +52,12 @@ def tables(view: BaseModel) -> dict[str, Table]:
     if isinstance(view, PlanView):
         out = quote_tables(view.quote)
         out.pop("uncertainty", None)
-        title = "Placements — " + "; ".join(placement_summary(view))
+        # A plan of fixed sites only is their quote: said, not left to be guessed (review8a #14).
+        summary = placement_summary(view) or [
+            'every site is fixed: nothing to place (site = "auto", or lists, to let the '
+            "planner choose)"
+        ]
+        title = "Placements — " + "; ".join(summary)
         optional = ("instance", "provider", "days", "devices")
         out["placements"] = Table(title, placement_rows(view), optional)
         if view.uncertainty is not None:

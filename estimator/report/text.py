@@ -14,7 +14,7 @@ from estimator.errors import ScenarioError
 from estimator.report.plan_view import PlanView, SensitivityView
 from estimator.report.rows import PLAIN, Terminal, render_rows, to_json
 from estimator.report.tables import CSV_DEFAULT, spoken, tables
-from estimator.report.view import QuoteView, non_finite
+from estimator.report.view import QuoteView, excludes, non_finite
 
 
 def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None = None) -> str:
@@ -45,7 +45,7 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
             parts.append(render_rows(t.rows, fmt, title=t.title, term=term, optional=t.optional))
         elif name == "findings":  # "none" is an answer too
             parts.append(_heading_only(t.title, fmt, "none"))
-        elif name == "shock":
+        elif name in ("shock", "placements"):
             parts.append(_heading_only(t.title, fmt, ""))
     parts += [_fill(note, term) for note in _notes(view)]
     return "\n\n".join(parts)
@@ -77,8 +77,7 @@ def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
     if not isinstance(view, QuoteView):
         return ""
     head = f"{view.name} — as of {view.as_of} — total {spoken(view.total)} {view.currency}"
-    if view.unpriced:
-        head += f" (excludes unpriced: {', '.join(view.unpriced)})"
+    head += excludes(view.unpriced, len(view.phases))
     other = "amortised" if view.accounting == "project" else "project"
     lines = [
         head,

@@ -105,6 +105,16 @@ def _item(i: LineItem) -> LineItemView:
 _UNTIMED = "None: not timed, as the device lacks the precision (precision-unsupported)."
 
 
+def excludes(unpriced: list[str], phases: int) -> str:
+    """What a headline total leaves out: nothing, the unpriced phases, or (none priced) all of
+    them, which must not read as a budget (review8a #15: "total 730.37 CNY" for a 2 bn plan)."""
+    if not unpriced:
+        return ""
+    if len(unpriced) >= phases:
+        return " (no phase is priced: this is not a budget; only transfers are counted)"
+    return f" (excludes unpriced: {', '.join(unpriced)})"
+
+
 class PhaseView(_View):
     name: str
     kind: str
