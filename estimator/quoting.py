@@ -10,7 +10,7 @@ placed by `estimator.planner` first (see `estimator.api.quote`).
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -111,7 +111,8 @@ def placed_phase(
     # Work the physics could not run (a precision the device lacks) has no length: shown as 0
     # hours beside its blocking finding and no price, as the timeline already reserves it.
     hours = row["hours"] or 0.0
-    timeline.within_calendar(hours / 24.0, c.scenario, phase.name)
+    if row.get("fits"):  # a run that could go ahead: its length must be an answer
+        timeline.within_calendar(hours / 24.0, c.scenario, phase.name)
     view = c.scenario.accounting
     other = "amortised" if view == "project" else "project"
     items = _items(c, row, phase.name, view, "") if priced else []
@@ -288,7 +289,7 @@ def _transfers(
         moved.append(tq)
         found += more
         src = placed[t.from_]
-        when = src.start + timedelta(days=src.wall_clock_days)
+        when = timeline.later(src.start, src.wall_clock_days)
         paid.append(Payment(kind="transfer", amount=tq.cost, start=when, end=when))
         found += _arrives_late(tq, when, placed[t.to])
     return moved, found, paid

@@ -62,10 +62,7 @@ def windows(
     """Every phase's window from the timeline rules; `run_days` is each phase's run time where
     known (training phases without a deadline need it)."""
     days = {
-        p.name: within_calendar(
-            planned_days(p, run_days.get(p.name), scenario.schedule), scenario, p.name
-        )
-        for p in scenario.phases
+        p.name: planned_days(p, run_days.get(p.name), scenario.schedule) for p in scenario.phases
     }
     after = predecessors(scenario.phases)  # acyclic: the scenario checks it
     starts: dict[str, date] = {}
@@ -88,11 +85,12 @@ def windows(
 MAX_RUN_DAYS = 36_525.0  # 100 years
 
 
-def within_calendar(days: float, scenario: Scenario, phase: str) -> float:
-    """`days` of a phase's run or window, refused past MAX_RUN_DAYS (a traceback, not an
-    answer, once its end passed the year 9999)."""
+def within_calendar(days: float, scenario: Scenario, phase: str) -> None:
+    """Refuses a run of `days` past MAX_RUN_DAYS: an answer no plan can use (its end passed
+    the year 9999 in a traceback). Dates of runs that are blocked anyway (a model that does
+    not fit) stop at MAX_RUN_DAYS instead (`later`), so their finding is what is said."""
     if days <= MAX_RUN_DAYS:
-        return days
+        return
     where = f"{scenario.source}: phases.{phase}"
     raise InfeasibleError(
         f"would run {days:,.0f} days ({days / 365.25:,.0f} years), more than any plan "
@@ -102,7 +100,12 @@ def within_calendar(days: float, scenario: Scenario, phase: str) -> float:
 
 
 def _span(days: float) -> timedelta:
-    return timedelta(days=round(days, 6))
+    return timedelta(days=round(min(days, MAX_RUN_DAYS), 6))
+
+
+def later(start: date, days: float) -> date:
+    """`start` + `days` on the calendar (at most MAX_RUN_DAYS on)."""
+    return start + _span(days)
 
 
 # -- cash flow -----------------------------------------------------------------------------

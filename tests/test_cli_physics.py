@@ -48,6 +48,19 @@ def test_train_json_keys_and_cost(runner):
     assert d["devices"] == 2048
     assert d["device_hours"] == pytest.approx(d["devices"] * d["wall_clock_days"] * 24, rel=1e-5)
     assert d["cost"] > 0 and d["fits"] is True
+    assert d["as_of"] == "2025-11-27"  # the prices' date, stated (review8a #17)
+
+
+@pytest.mark.parametrize("command", [[*TRAIN, "--devices", "2048"], ["calibration"]])
+def test_estimates_and_calibration_fit_the_terminal(runner, monkeypatch, command):
+    # review8a #16: train, serve and calibration ignored COLUMNS (279 and 196 wide at 100).
+    monkeypatch.setenv("COLUMNS", "100")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
+    if command[0] == "train":  # money in cents, as every report shows it
+        (cost,) = [line for line in result.stdout.splitlines() if line.startswith("cost ")]
+        assert cost.split()[-1].split(".")[-1].isdigit() and "." in cost
 
 
 def test_train_at_named_offer(runner, catalog):

@@ -479,20 +479,24 @@ def test_a_keys_physics_does_not_depend_on_the_other_keys_solved_with_it(kind):
 
 
 def test_a_run_past_the_calendar_is_one_line_not_a_traceback(runner, write):
-    # review8a #1: tokens within range on one device ran past the year 9999 and raised
-    # OverflowError from the date arithmetic, in the CLI and the library alike.
+    # review8a #1: tokens within range made a run whose end passed the year 9999, and the date
+    # arithmetic raised OverflowError, in the CLI and the library alike. A run that could go
+    # ahead is refused past 100 years; a blocked one (too few devices to hold the model) keeps
+    # its own finding, its dates stopping at 100 years.
     from estimator import quote
     from estimator.errors import InfeasibleError
 
     args = ["train", "--model", "llama-3.1-8b", "--tokens", "1e16", "--accelerator", "h100-sxm"]
-    code, _, err = run(runner, [*args, "--devices", "1"])
+    code, _, err = run(runner, [*args, "--devices", "8"])
     assert code == 1 and "more than any plan (100 years)" in err
+    code, _, err = run(runner, [*args, "--devices", "1"])
+    assert code == 1 and "needs at least 2 h100-sxm" in err
     text = (EXAMPLES / "all_abroad.toml").read_text(encoding="utf-8")
-    path = write(
-        "long.toml",
-        text.replace("tokens = 15e12", "tokens = 1e17").replace("devices = 4096", "devices = 8"),
-    )
+    text = text.replace("tokens = 15e12", "tokens = 1e17")
+    path = write("long.toml", text.replace("devices = 4096", "devices = 64"))
     code, _, err = run(runner, ["quote", path])
     assert code == 1 and "phases.pretrain: would run" in err
     with pytest.raises(InfeasibleError, match="years"):
         quote(path)
+    blocked = quote(write("blocked.toml", text.replace("devices = 4096", "devices = 8")))
+    assert "memory-does-not-fit" in {f.code for f in blocked.findings}

@@ -110,10 +110,17 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _record_text(data: dict[str, Any], fmt: str) -> str:
-    from estimator.report.rows import render_rows
+    """The estimate as quantity / value rows, money in cents as every report shows it, fitted
+    to the terminal (COLUMNS) as the other commands' tables are (review8a #16, #17)."""
+    from estimator.cli.output import terminal
+    from estimator.report.rows import Cents, render_rows
 
-    rows = [{"quantity": k, "value": v} for k, v in _flat(data).items() if k != "schema_version"]
-    return render_rows(rows, fmt)
+    rows = [
+        {"quantity": k, "value": Cents(v) if k == "cost" and v is not None else v}
+        for k, v in _flat(data).items()
+        if k != "schema_version"
+    ]
+    return render_rows(rows, fmt, term=terminal())
 
 
 @app.command("train")
@@ -321,7 +328,15 @@ def calibration_cmd(
         "id", "phase", "kind", "split", "scored", "accelerator", "figure", "predicted", "unit",
         "error_pct", "tolerance_pct",
     ]  # fmt: skip
-    typer.echo(render_rows(table.to_dicts(), fmt, cols, title="Calibration points"))
+    from estimator.cli.output import terminal
+
+    term = terminal()  # fitted to COLUMNS, as every table (review8a #16)
+    optional = ("scored", "unit", "tolerance_pct", "phase", "kind")
+    typer.echo(
+        render_rows(
+            table.to_dicts(), fmt, cols, title="Calibration points", term=term, optional=optional
+        )
+    )
     for title, rows in (("By split (scored points)", by_split), ("By device family", by_family)):
         typer.echo("")
-        typer.echo(render_rows(rows, fmt, title=title))
+        typer.echo(render_rows(rows, fmt, title=title, term=term))

@@ -356,6 +356,7 @@ class EstimateView(_View):
     wall_clock_days: float | None = Field(description=_UNTIMED)
     cost: float
     currency: str
+    as_of: date = Field(description="The date of the prices, rates and rules used (--as-of).")
     cost_per_million_output_tokens: float | None = Field(
         default=None,
         description="Cost over the phase / output tokens served (the demand, or the fleet's "
@@ -427,6 +428,7 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         wall_clock_days=p.wall_clock_days,
         cost=p.cost,
         currency=q.currency,
+        as_of=q.as_of,
         cost_per_million_output_tokens=per_million,
         findings=q.findings,
         assumptions={
