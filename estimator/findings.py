@@ -90,6 +90,23 @@ def describe(code: str, row: Row, c: Context, p: Phase) -> str:
     return f"{BY_CODE[code].reason}: {BY_CODE[code].message(row, c, p)}"
 
 
+def _as_it_applies(rule: dict[str, Any], row: dict[str, Any]) -> tuple[str, str]:
+    """A rule's severity and message for a row. The warnings on owned hardware are export
+    controls on acquiring it: a fleet bought before one took effect is the stock it lets be
+    used, so for it the warning is information (review8a #20: three warnings a plan said the
+    stockpile was what the rule allows)."""
+    acquired = row.get("offer_as_of")
+    if (
+        rule["effect"] == "warn"
+        and rule["ownership"] == "owned"
+        and row.get("option") == "fleet"
+        and acquired is not None
+        and acquired < rule["effective_from"]
+    ):
+        return "info", f"{rule['message']} (this fleet was acquired on {acquired}, before it)"
+    return rule["effect"], rule["message"]
+
+
 def findings(
     rows: pl.DataFrame, c: Context, p: Phase, span: RulesSpan | None = None
 ) -> list[list[Finding]]:
@@ -114,13 +131,14 @@ def findings(
     for row, hit, matched in zip(rows.iter_rows(named=True), hits.iter_rows(), rules, strict=True):
         found = [
             Finding(
-                severity=r["effect"],
+                severity=severity,
                 code=r["id"],
-                message=r["message"],
+                message=message,
                 phase=p.name,
                 source=r["source"],
             )
             for r in matched
+            for severity, message in (_as_it_applies(r, row),)
         ]
         for check, on in zip(checks, hit, strict=True):
             if on:

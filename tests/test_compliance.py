@@ -164,3 +164,17 @@ def test_planner_filter_matches_quote_findings(catalog):
         ids = df.select(first).to_series().to_list()
         for rid, rules in zip(ids, matched, strict=True):
             assert rid == next((r["id"] for r in rules if r["effect"] == "block"), None)
+
+
+def test_an_export_warning_is_information_for_a_fleet_bought_before_it(catalog):
+    # review8a #20: "only stock acquired before October 2023 can be used" was a warning on
+    # every phase of a fleet acquired 2023-06-01, the very stock it allows.
+    from estimator import load_scenario, quote
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+    rule = "us-export-2023-h800-a800-cn"
+    found = [f for f in quote(s, catalog).findings if f.code == rule]
+    assert found and all(f.severity == "info" and "acquired on" in f.message for f in found)
+    later = s.with_changes({"fleet.0.acquired": "2024-01-01"})
+    assert {f.severity for f in quote(later, catalog).findings if f.code == rule} == {"warn"}
