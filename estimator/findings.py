@@ -90,7 +90,7 @@ def describe(code: str, row: Row, c: Context, p: Phase) -> str:
     return f"{BY_CODE[code].reason}: {BY_CODE[code].message(row, c, p)}"
 
 
-def _as_it_applies(rule: dict[str, Any], row: dict[str, Any]) -> tuple[str, str]:
+def _as_it_applies(rule: dict[str, Any], row: dict[str, Any]) -> tuple[Severity, str]:
     """A rule's severity and message for a row. The warnings on owned hardware are export
     controls on acquiring it: a fleet bought before one took effect is the stock it lets be
     used, so for it the warning is information (review8a #20: three warnings a plan said the
@@ -104,7 +104,8 @@ def _as_it_applies(rule: dict[str, Any], row: dict[str, Any]) -> tuple[str, str]
         and acquired < rule["effective_from"]
     ):
         return "info", f"{rule['message']} (this fleet was acquired on {acquired}, before it)"
-    return rule["effect"], rule["message"]
+    effect: Severity = rule["effect"]  # policies.csv's effect column is block, warn or info
+    return effect, rule["message"]
 
 
 def findings(
