@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 
 import polars as pl
@@ -692,3 +693,16 @@ def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(catalog)
     assert home.country == "CN" and result.extra_cost > 0
     blocked = {f.phase for f in result.shocked.quote.findings if f.code == "offshore-access-ends"}
     assert blocked == {"serve-foreign"}
+
+
+def test_the_time_objective_counts_whole_days(catalog):
+    # review8a #10: post-train took an H100 rental 23 minutes faster than an H800 one at 24%
+    # more cost, the runner-up said to finish at the same time (both end the same day). The
+    # time objective counts the timeline's whole days, then the cost.
+    p = plan(AUTO, catalog, objective="time", max_devices=4096)
+    (post,) = [x for x in p.phases if x.phase == "post-train"]
+    chosen, *others = post.alternatives
+    same_day = [a for a in others if a.wall_clock_days and math.ceil(a.wall_clock_days - 1e-9)
+                == math.ceil(chosen.wall_clock_days - 1e-9) and a.cost is not None
+                and not a.verdict.startswith("rejected")]  # fmt: skip
+    assert same_day and all(a.cost >= chosen.cost for a in same_day)
