@@ -1,8 +1,8 @@
 """splitcompute's estimator: scenarios, workload physics, costing, rules, quotes and plans.
 
-    from estimator import load_scenario, quote, plan, compare, sweep
+    from estimator import load_scenario, quote, plan, compare, sweep, what_if
     q = quote("examples/split_abroad_home.toml")   # a path, or a Scenario
-    print(q.total)                                 # Money, e.g. 1,860,739,792.96 CNY
+    print(q.total)                                 # Money, e.g. 1,999,074,806.66 CNY
     q.phases_frame(); plan("examples/split_auto.toml").to_polars()
     chart(q, "cost").save("cost.svg")              # needs the charts extra
 
@@ -24,7 +24,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from estimator.api import Comparison, compare, percentiles, plan, quote, sensitivity, sweep
+    from estimator.api import (
+        Comparison,
+        compare,
+        percentiles,
+        plan,
+        quote,
+        sensitivity,
+        sweep,
+        what_if,
+    )
     from estimator.errors import (
         CatalogError,
         InfeasibleError,
@@ -39,6 +48,7 @@ if TYPE_CHECKING:
     from estimator.results import Quote
     from estimator.scenario import Scenario
     from estimator.scenario_file import load_scenario, parse_scenario
+    from estimator.shock import ShockResult
 
 _EXPORTS = {
     "load_scenario": "estimator.scenario_file",
@@ -51,6 +61,8 @@ _EXPORTS = {
     "sweep": "estimator.api",
     "percentiles": "estimator.api",
     "sensitivity": "estimator.api",
+    "what_if": "estimator.api",
+    "ShockResult": "estimator.shock",
     "Quote": "estimator.results",
     "Plan": "estimator.planner",
     "Money": "estimator.money",
@@ -72,6 +84,7 @@ __all__ = [
     "Quote",
     "Scenario",
     "ScenarioError",
+    "ShockResult",
     "SplitcomputeError",
     "UnknownIdError",
     "as_json",
@@ -84,6 +97,7 @@ __all__ = [
     "quote",
     "sensitivity",
     "sweep",
+    "what_if",
 ]
 
 

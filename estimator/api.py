@@ -1,4 +1,4 @@
-"""The library's entry points: quote, plan and compare scenarios.
+"""The library's entry points: quote, plan and compare scenarios, and what-if shocks.
 
 Each takes a scenario (or the path of a scenario file), an optional catalog (default: the
 embedded one) and optional `currency` / `as_of` overrides (a date or an ISO string).
@@ -29,6 +29,7 @@ from pricing.errors import shown
 
 if TYPE_CHECKING:
     from estimator.planner import Plan
+    from estimator.shock import ShockResult
     from estimator.uncertainty import Percentiles, Swing
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
@@ -240,6 +241,37 @@ def sensitivity(
     chosen = _planned(planned, cat)
     q = chosen.quote
     return swings(prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of), q, swing)
+
+
+def what_if(
+    scenario: ScenarioLike,
+    shocks: str | Sequence[str],
+    catalog: Catalog | str | Path | None = None,
+    *,
+    objective: Objective = "cost",
+    max_devices: int | None = None,
+    top_k: int = 3,
+    currency: str | None = None,
+    as_of: date | str | None = None,
+) -> ShockResult:
+    """Plan a scenario, then add each shock from its date and re-place the phases it blocks
+    (as `plan --shock`; see `estimator.shock`). A shock is NAME=YYYY-MM-DD (`splitcompute
+    catalog shocks`) or the path of a CSV of policy rows; one string or a list of them."""
+    from estimator.shock import apply_shock
+
+    given = [shocks] if isinstance(shocks, str) else shocks
+    if not isinstance(given, Sequence) or not given or not all(isinstance(x, str) for x in given):
+        why = "a shock is NAME=YYYY-MM-DD or a CSV path; give one string or a list of them"
+        raise ScenarioError(why, "shocks")
+    c = prepare(
+        _scenario(scenario),
+        _catalog(catalog),
+        currency=currency,
+        as_of=_date(as_of, "as_of"),
+        objective=_objective(objective),
+        max_devices=None if max_devices is None else whole(max_devices, "max_devices"),
+    )
+    return apply_shock(c, list(given), whole(top_k, "top_k"))
 
 
 def sweep(

@@ -1,12 +1,12 @@
 """Money: an amount with its currency.
 
-A `Money` is a float (it adds, compares and goes into polars and JSON as a number, unrounded),
-that knows its currency and prints rounded to cents with separators:
+A `Money` is a float (it adds, compares and goes into polars and JSON as a number; a quote's
+amounts are sums of whole-cent line items), that knows its currency and prints with separators:
 
     >>> q.total
-    Money(1486110261.5912, 'CNY')
+    Money(1999074806.66, 'CNY')
     >>> print(q.total)
-    1,486,110,261.59 CNY
+    1,999,074,806.66 CNY
 
 Arithmetic gives plain floats: the sum of amounts in two currencies is not money until it is
 converted, and the library never does that implicitly.

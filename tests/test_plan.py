@@ -15,7 +15,7 @@ from estimator import compare, load_scenario, parse_scenario, percentiles, plan,
 from estimator import sensitivity as swings
 from estimator.cli import app
 from estimator.context import prepare
-from estimator.errors import InfeasibleError
+from estimator.errors import InfeasibleError, ScenarioError
 from estimator.evaluate import evaluate, rank
 from estimator.options import OptionQuery, select
 from estimator.planner import Plan
@@ -706,3 +706,16 @@ def test_the_time_objective_counts_whole_days(catalog):
                 == math.ceil(chosen.wall_clock_days - 1e-9) and a.cost is not None
                 and not a.verdict.startswith("rejected")]  # fmt: skip
     assert same_day and all(a.cost >= chosen.cost for a in same_day)
+
+
+def test_the_library_runs_a_shock_as_plan_shock_does(catalog, runner):
+    # review8b #8: the only way was estimator.shock.apply_shock with an internal Context.
+    from estimator import ShockResult, what_if
+
+    result = what_if(AUTO, "offshore-access-ends=2026-03-01", catalog)
+    assert isinstance(result, ShockResult) and result.replanned
+    args = ["plan", str(AUTO), "--shock", "offshore-access-ends=2026-03-01", "-f", "json"]
+    shock = json.loads(runner.invoke(app, args).stdout)["shock"]
+    assert shock["total_after"] == pytest.approx(float(result.shocked.quote.total), abs=0.01)
+    with pytest.raises(ScenarioError, match="shocks: a shock is NAME=YYYY-MM-DD"):
+        what_if(AUTO, [5], catalog)

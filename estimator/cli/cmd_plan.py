@@ -1,7 +1,7 @@
 """`splitcompute plan` and `sensitivity`."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -80,30 +80,22 @@ def plan_cmd(
     inputs = [file, *([catalog_dir] if catalog_dir else []), *shock_files]
     if output is not None:
         check_output(output, force, inputs)
-    from estimator.api import percentiles
-    from estimator.context import prepare
-    from estimator.planner import place
+    from estimator.api import percentiles, plan, what_if
     from estimator.report.plan_view import plan_view
     from estimator.report.view import uncertainty_view
     from estimator.scenario_file import load_scenario
 
     cat = load_catalog(catalog_dir, currency)
-    c = prepare(
-        load_scenario(file),
-        cat,
-        currency=currency,
-        as_of=parse_date(as_of, "--as-of"),
-        objective=objective,  # type: ignore[arg-type]
-        max_devices=max_devices,
-    )
+    scenario, day = load_scenario(file), parse_date(as_of, "--as-of")
+    goal: Any = objective  # checked (`_check_flags`)
     shocked = None
     if shock:
-        from estimator.shock import apply_shock
-
-        shocked = apply_shock(c, shock, top_k)
+        shocked = what_if(scenario, shock, cat, objective=goal, max_devices=max_devices,
+                          top_k=top_k, currency=currency, as_of=day)  # fmt: skip
         chosen = shocked.base
     else:
-        chosen = place(c, top_k)
+        chosen = plan(scenario, cat, objective=goal, max_devices=max_devices, top_k=top_k,
+                      currency=currency, as_of=day)  # fmt: skip
     uncertainty = None
     if samples is not None:
         with progress(samples, "Monte Carlo") as step:
