@@ -23,7 +23,7 @@ from estimator.context import Context, Objective, prepare
 from estimator.errors import InfeasibleError, NoPlacementError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.options import OptionQuery, select
-from estimator.quoting import candidates, quote_context
+from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
 from estimator.scenario import Scenario, Site, TrainPhase
 from estimator.scenario_file import parse_scenario
@@ -123,11 +123,7 @@ def place(c: Context, top_k: int = 3) -> Plan:
                 "phases running at once): training runs are sized for their deadlines instead"
             )
             return fallback.model_copy(update={"quote": said})
-        raise InfeasibleError(
-            "no joint placement fits the capacities (fleets, offers, supply) over time: "
-            "each phase has allowed options, but not all at once",
-            c.scenario.source,
-        ) from None
+        raise InfeasibleError(_why_no_joint_placement(c, prob), c.scenario.source) from None
     names = [p.name for p in c.scenario.phases]
     best = {p.name: choices[p.name].row(picked[i], named=True) for i, p in auto}
     sites = {p.name: _fixed(p, best[p.name], c, wins[p.name]) for i, p in auto}
@@ -183,6 +179,24 @@ def _run_days(c: Context, frames: dict[str, pl.DataFrame]) -> dict[str, float | 
             ranked = rank(evaluate(c, p, frames[p.name]), c.objective)
             out[p.name] = ranked["wall_clock_days"][0] if ranked.height else None
     return out
+
+
+def _why_no_joint_placement(c: Context, prob: placement.Problem) -> str:
+    """Why no joint placement exists: the capacity the fixed phases alone overfill, named as a
+    quote of fixed sites names it (review8a #11: the message named no fleet and no phase), or
+    that the phases' allowed options cannot all fit at once."""
+    fixed = [-1 if p.is_auto else 0 for p in c.scenario.phases]  # auto phases: none chosen
+    for group, members, used in placement.overloads(prob, fixed):
+        names = ", ".join(repr(c.scenario.phases[i].name) for i in members)
+        return (
+            f"fixed phases {names} run at the same time on {capacity_name(group)} and need "
+            f"{used:,.0f} devices together: it has {prob.capacities[group].devices:,.0f}; place "
+            'one elsewhere (or site = "auto")'
+        )
+    return (
+        "no joint placement fits the capacities (fleets, offers, supply) over time: "
+        "each phase has allowed options, but not all at once"
+    )
 
 
 def _removed(scored: pl.DataFrame) -> dict[str, int]:

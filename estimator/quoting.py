@@ -250,7 +250,7 @@ def shared_capacity(
                 severity="block",
                 code="capacity-shared",
                 message=f"phases {', '.join(repr(n) for n in phases)} run at the same time on "
-                f"{_capacity_name(group)} and need {used:,.0f} devices together: it has "
+                f"{capacity_name(group)} and need {used:,.0f} devices together: it has "
                 f"{p.capacities[group].devices:,.0f}",
                 phase=phases[-1],
             )
@@ -258,7 +258,7 @@ def shared_capacity(
     return out
 
 
-def _capacity_name(group: tuple[str, ...]) -> str:
+def capacity_name(group: tuple[str, ...]) -> str:
     if group[0] == "fleet":
         return f"the fleet '{group[1]}'"
     if group[0] == "supply":

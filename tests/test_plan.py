@@ -719,3 +719,23 @@ def test_the_library_runs_a_shock_as_plan_shock_does(catalog, runner):
     assert shock["total_after"] == pytest.approx(float(result.shocked.quote.total), abs=0.01)
     with pytest.raises(ScenarioError, match="shocks: a shock is NAME=YYYY-MM-DD"):
         what_if(AUTO, [5], catalog)
+
+
+def test_fixed_phases_that_overfill_a_fleet_are_named(catalog, tmp_path):
+    # review8a #11: with one auto phase beside them the error named no fleet and no phase.
+    text = (EXAMPLES / "stockpile_owner.toml").read_text(encoding="utf-8")
+    fleet = 'site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }'
+    text = text.replace("devices = 10000", "devices = 3000").replace(
+        'deadline_days = 120\nsite = "auto"', f"deadline_days = 120\ndevices = 2944\n{fleet}"
+    )
+    text = text.replace(
+        'precision = "int8"\nsite = "auto"', f'precision = "int8"\nstart = 2025-12-01\n{fleet}'
+    )
+    path = tmp_path / "clash.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(
+        InfeasibleError,
+        match="fixed phases 'pretrain', 'serve-cn' run at the same"
+        " time on the fleet 'h800-hangzhou' and need 3,104 devices together",
+    ):
+        plan(path, catalog)
