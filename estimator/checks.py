@@ -529,6 +529,25 @@ ADVISORY: tuple[Check, ...] = (
         ),
     ),
     Check(
+        "capacity-unverified",
+        "warn",
+        "",
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("evidence") == "listed")
+            & pl.col("capacity_devices").is_null()
+            & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
+        ),
+        lambda r, c, p: (
+            f"{_n(r['billed_devices'])} x {r['accelerator']} {r['pricing']} from "
+            f"{r['provider']} in {r['region']}: its listing shows the machine there, not that "
+            f"many at once; the largest block sold self-service is "
+            f"{c.catalog.default('listed_capacity_devices'):,.0f} devices, more is negotiated "
+            "(ask the provider, or give the offer's max_devices with --catalog)"
+        ),
+        cite="listed_capacity_devices",
+    ),
+    Check(
         "sku-only",
         "warn",
         "",

@@ -452,3 +452,16 @@ def test_date_far_past_every_catalog_is_refused(runner, write):
     result = runner.invoke(app, ["quote", str(path)])
     assert result.exit_code == 2
     assert "as_of: 2099-01-01 is more than 3 years after the newest price" in result.stderr
+
+
+def test_more_than_a_self_service_block_on_a_listing_is_unverified(catalog):
+    # review8a #6: 1,280 B200 on demand in us-east (and 262,144 H100 for a two-day deadline)
+    # rested on capacity no listing shows, and the output never said so.
+    from estimator import plan
+
+    p = plan(EXAMPLES / "cn_lab_no_stockpile.toml", catalog)
+    pre = next(x for x in p.quote.phases if x.name == "pretrain")
+    found = {f.code: f for f in p.quote.findings if f.phase == "pretrain"}
+    assert pre.billed_devices > 512 and found["capacity-unverified"].severity == "warn"
+    small = {f.code for f in p.quote.findings if f.phase == "serve-foreign"}
+    assert "capacity-unverified" not in small  # 14 devices: within a block
