@@ -495,6 +495,29 @@ ADVISORY: tuple[Check, ...] = (
         cite="domestic_training_risk_devices",
     ),
     Check(
+        "vendor-efficiency",
+        "info",
+        "",
+        # A domestic accelerator's training efficiency is fitted to its vendor's own benchmarks
+        # (efficiency.csv): say so where it prices a run, with the independent low end
+        # (review8a #8: 910B rated at 1.15x an A800, iFlytek reports 0.73-0.80x).
+        lambda c, p: (
+            (pl.col("accelerator_origin") == "CN")
+            # the device's own row (not a workload's generic one, nor MFU given)
+            & pl.col("efficiency_row").str.contains(pl.col("accelerator"), literal=True)
+            & (pl.col("mfu_low") < pl.col("mfu"))
+            if _train(p)
+            else pl.lit(False)  # serving rows have no training efficiency row
+        ),
+        lambda r, c, p: (
+            f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) is fitted to its "
+            f"vendor's own benchmarks ({r['efficiency_row']}); its range's low end, "
+            f"{r['mfu_low']:.2f}, is where the row's note puts a lab without the vendor's "
+            f"engineers (an independent user's report): there this run takes "
+            f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
+        ),
+    ),
+    Check(
         "batch-starved",
         "warn",
         "",

@@ -585,3 +585,20 @@ def test_fp8_training_says_which_efficiency_and_peak_it_used(runner):
     assert "of the fp8 peak" in fp8["assumptions"]["physics"]
     assert "FP8 GEMMs" not in bf16["assumptions"]["physics"]
     assert "of the bf16 peak" in bf16["assumptions"]["physics"]
+
+
+def test_domestic_training_efficiency_says_whose_benchmarks_it_rests_on(runner):
+    # review8a #8: the 910B's dense pretraining row (GEMM 0.69, fitted to Huawei's own stacks)
+    # rated it above Hopper, and no quote said so; iFlytek's report is the row's low end.
+    args = ["train", "--params", "7e9", "--tokens", "1e12", "--accelerator", "ascend-910b",
+            "--devices", "128", "--region", "cn-west", "--pricing", "owned",
+            "-f", "json"]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    (info,) = [f for f in d["findings"] if f["code"] == "vendor-efficiency"]
+    assert (
+        info["severity"] == "info" and "0.44" in info["message"] and "57% longer" in info["message"]
+    )
+    nvidia = [*TRAIN, "--devices", "2048", "-f", "json"]
+    assert "vendor-efficiency" not in {
+        f["code"] for f in json.loads(runner.invoke(app, nvidia).stdout)["findings"]
+    }
