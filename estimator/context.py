@@ -81,7 +81,9 @@ def prepare(
 ) -> Context:
     day = as_of or scenario.as_of
     where = scenario.source
-    _check_date(catalog, day, f"{where}: as_of")
+    # A date given apart from the scenario is the library's `as_of` argument (the CLI checks
+    # its --as-of flag before, `cli.app.load_catalog`): the file's field was blamed for it.
+    check_date(catalog, day, "as_of" if as_of else f"{where}: as_of")
     if currency is not None and not isinstance(currency, str):
         why = f"must be a currency code like 'CNY', not {type(currency).__name__}"
         raise ScenarioError(why, "currency")
@@ -166,7 +168,7 @@ def _check_layout(model: ModelSpec, phase: object, loc: str) -> None:
         )
 
 
-def _check_date(catalog: Catalog, day: date, field: str) -> None:
+def check_date(catalog: Catalog, day: date, field: str) -> None:
     """A date far past every figure in the catalog is not a quote, it is a guess; one before
     every price has nothing to price ('no options match' said nothing of why)."""
     oldest = min(_earliest(catalog, t) for t in ("offers", "hardware"))

@@ -129,7 +129,15 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
             msg = f"'{shown(field)}' is not a field of this kind of phase (train or serve)"
         elif hint == field:  # a field of the value's other form (a fixed site's, an auto's)
             form = _SITE_FORMS if loc[-2:-1] == ["site"] else ""
-            msg = f"'{shown(field)}' belongs to the other form of this value: do not mix them{form}"
+            lacking = _missing_in_other_form(exc, err["loc"])
+            if lacking:  # it was meant as the other form, which lacks these (review8a #18)
+                other = "a fixed site" if form else "the other form"
+                msg = f"'{shown(field)}' makes this {other}, which also needs {lacking}{form}"
+            else:
+                msg = (
+                    f"'{shown(field)}' belongs to the other form of this value: do not mix "
+                    f"them{form}"
+                )
         else:
             msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
     elif err["type"] == "missing":
@@ -142,6 +150,20 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
     return ScenarioError(msg, f"{source}: {path}" if path else source)
+
+
+def _missing_in_other_form(exc: ValidationError, loc: tuple[Any, ...]) -> str:
+    """The required fields the other form of a value (a union's other branch at the same place)
+    lacks, as "region, accelerator" (empty when it lacks none)."""
+    where = [part for part in loc[:-1] if part not in _UNION_TAGS]
+    names = [
+        str(e["loc"][-1])
+        for e in exc.errors()
+        if e["type"] == "missing"
+        and [part for part in e["loc"][:-1] if part not in _UNION_TAGS] == where
+        and e["loc"][:-1] != loc[:-1]
+    ]
+    return ", ".join(dict.fromkeys(names))
 
 
 def _got(value: object) -> str:

@@ -424,3 +424,20 @@ def test_results_are_frozen_as_scenarios_are(catalog):
     for result, field in ((q, "total"), (planned, "quote"), (c, "quotes")):
         with pytest.raises(ScenarioError, match=f"'{field}' cannot be set: results are frozen"):
             setattr(result, field, None)
+
+
+def test_a_site_field_of_the_other_form_names_what_that_form_lacks(tmp_path, runner):
+    # review8a #18: `site = { fleet = ... }` said 'fleet' belongs to the other form, while the
+    # problem was the fixed site's missing region and accelerator.
+    from estimator.cli import app
+    from tests.conftest import EXAMPLES
+
+    text = (EXAMPLES / "stockpile_owner.toml").read_text(encoding="utf-8")
+    path = tmp_path / "s.toml"
+    path.write_text(text.replace('site = "auto"', 'site = { fleet = "h800-hangzhou" }', 1))
+    result = runner.invoke(app, ["quote", str(path)])
+    assert result.exit_code == 2
+    assert "'fleet' makes this a fixed site, which also needs region, accelerator" in result.output
+    result = runner.invoke(app, ["quote", str(EXAMPLES / "split_abroad_home.toml"),
+                                 "--as-of", "2019-01-01"])  # fmt: skip
+    assert result.exit_code == 2 and "error: --as-of: 2019-01-01 is before" in result.output

@@ -200,9 +200,12 @@ def parse_date(value: str | None, flag: str) -> date | None:
         raise ScenarioError(f"'{shown(value)}' is not a date YYYY-MM-DD", flag) from None
 
 
-def load_catalog(catalog_dir: Path | None, currency: str | None = None) -> Any:
-    """The catalog (`--catalog DIR` merged over the embedded one), and `--currency` checked
-    against its exchange rates."""
+def load_catalog(
+    catalog_dir: Path | None, currency: str | None = None, as_of: date | None = None
+) -> Any:
+    """The catalog (`--catalog DIR` merged over the embedded one), and `--currency` and
+    `--as-of` checked against it (the library names its arguments, not these flags)."""
+    from estimator.context import check_date
     from estimator.errors import ScenarioError
     from pricing import load_catalog as load
     from pricing.errors import UnknownIdError
@@ -210,6 +213,8 @@ def load_catalog(catalog_dir: Path | None, currency: str | None = None) -> Any:
     cat = load(catalog_dir)
     if currency is not None and currency not in cat.currencies:
         raise ScenarioError(str(UnknownIdError("currency", currency, cat.currencies)), "--currency")
+    if as_of is not None:
+        check_date(cat, as_of, "--as-of")
     return cat
 
 

@@ -77,8 +77,8 @@ def chart_cmd(
     from estimator.report import charts
 
     charts.require()  # before the work: a missing extra is said at once
-    cat = load_catalog(catalog_dir, currency)
     day = parse_date(as_of, "--as-of")
+    cat = load_catalog(catalog_dir, currency, day)
     if kind == "compare":
         from estimator.api import compare
         from estimator.report.plan_view import comparison_view

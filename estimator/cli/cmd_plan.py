@@ -85,8 +85,9 @@ def plan_cmd(
     from estimator.report.view import uncertainty_view
     from estimator.scenario_file import load_scenario
 
-    cat = load_catalog(catalog_dir, currency)
-    scenario, day = load_scenario(file), parse_date(as_of, "--as-of")
+    day = parse_date(as_of, "--as-of")
+    cat = load_catalog(catalog_dir, currency, day)
+    scenario = load_scenario(file)
     goal: Any = objective  # checked (`_check_flags`)
     shocked = None
     if shock:
@@ -150,7 +151,8 @@ def sensitivity_cmd(
     from estimator.report.plan_view import sensitivity_view
     from estimator.scenario_file import load_scenario
 
-    cat = load_catalog(catalog_dir, currency)
-    chosen = plan(load_scenario(file), cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
+    day = parse_date(as_of, "--as-of")
+    cat = load_catalog(catalog_dir, currency, day)
+    chosen = plan(load_scenario(file), cat, currency=currency, as_of=day)
     view = sensitivity_view(chosen.quote, sensitivity(chosen, cat, swing=swing))
     show(view, fmt, wide=wide, output=output, force=force, inputs=inputs)

@@ -56,9 +56,10 @@ def quote_cmd(
     from estimator.report.view import quote_view, uncertainty_view
     from estimator.scenario_file import load_scenario
 
-    cat = load_catalog(catalog_dir, currency)
+    day = parse_date(as_of, "--as-of")
+    cat = load_catalog(catalog_dir, currency, day)
     # Sites left to the planner are placed first (cheapest allowed); fixed ones are kept.
-    planned = plan(load_scenario(file), cat, currency=currency, as_of=parse_date(as_of, "--as-of"))
+    planned = plan(load_scenario(file), cat, currency=currency, as_of=day)
     result = planned.placed_quote()
     uncertainty = None
     if samples is not None:
@@ -101,11 +102,9 @@ def compare_cmd(
     from estimator.api import compare
     from estimator.report.plan_view import comparison_view
 
+    day = parse_date(as_of, "--as-of")
     result = compare(
-        list(files),
-        load_catalog(catalog_dir, currency),
-        currency=currency,
-        as_of=parse_date(as_of, "--as-of"),
+        list(files), load_catalog(catalog_dir, currency, day), currency=currency, as_of=day
     )
     view = comparison_view(result)
     show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
