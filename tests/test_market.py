@@ -429,3 +429,21 @@ def test_a_fleet_is_costed_on_its_own_countrys_hardware():
         return next(i.amount for i in p.line_items if i.component == "operations")
 
     assert operations("2025-02-21") == operations("2025-02-20")
+
+
+def test_a_demand_sized_purchase_beyond_a_years_output_is_refused():
+    # review8b #4: a large demand bought 2.9 billion Ascend 910C with no finding; one buyer
+    # gets at most the whole year's output (supply.csv, an upper bound, not an allocation).
+    from estimator import load_scenario, quote
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    big = {
+        "phases.serve-cn.input_tokens_per_day": 1e17,
+        "phases.serve-cn.output_tokens_per_day": 1e17,
+    }
+    q = quote(s.with_changes(big))
+    assert "supply-limit" in {
+        f.code for f in q.findings if f.phase == "serve-cn" and f.severity == "block"
+    }
+    assert "supply-limit" not in {f.code for f in quote(s).findings}
