@@ -126,7 +126,9 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
         known = _known_fields(loc[:-1], exc)
         hint = suggest(field, known) if known else None
         if hint == field and len(loc) == 3 and loc[0] == "phases":
-            msg = f"'{shown(field)}' is not a field of this kind of phase (train or serve)"
+            kind = next((t for t in err["loc"] if t in ("train", "serve")), None)
+            of = f"a {kind} phase" if kind else "this kind of phase (train or serve)"
+            msg = f"'{shown(field)}' is not a field of {of}"
         elif hint == field:  # a field of the value's other form (a fixed site's, an auto's)
             form = _SITE_FORMS if loc[-2:-1] == ["site"] else ""
             lacking = _missing_in_other_form(exc, err["loc"])

@@ -36,7 +36,8 @@ def _kind(mode: int) -> str:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1024 / 1024:,.0f} MB"
+    # One decimal: 11,000,003 bytes read "is 10 MB; the limit is 10 MB" (review8b nit).
+    return f"{n / 1024 / 1024:,.1f} MB"
 
 
 def read_bounded(path: Path, limit: int, label: str | None = None) -> bytes:

@@ -314,7 +314,7 @@ def test_oversized_scenario_is_refused_before_reading(runner, tmp_path):
     with path.open("wb") as handle:
         handle.truncate(11 * 1024 * 1024)  # sparse: no 11 MB written
     code, _, err = run(runner, ["quote", path], max_lines=1)
-    assert code == 2 and "the limit is 10 MB" in err
+    assert code == 2 and "the limit is 10.0 MB" in err
 
 
 def test_catalog_symlink_out_of_the_directory_shows_nothing_of_its_target(runner, tmp_path):

@@ -277,7 +277,7 @@ def test_mfu_belongs_to_training_phases(runner, write):
     )
     code, _, err = run(runner, ["quote", path])
     assert code == 2
-    assert "phases[2].mfu: 'mfu' is not a field of this kind of phase (train or serve)" in err
+    assert "phases[2].mfu: 'mfu' is not a field of a serve phase" in err
 
 
 def test_an_impossible_toml_date_is_named(runner, write):
