@@ -455,7 +455,9 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
             )
         )
     if ph.eff[0] != ph.eff[2]:
-        label = "MFU" if isinstance(ph.spec, TrainPhase) else "decode efficiency"
+        # The row's `mfu` is the GEMM efficiency, not the effective MFU the quote reports
+        # (review8a #21: "MFU 0.36-0.50" beside "effective MFU 0.21").
+        label = "GEMM efficiency (mfu)" if isinstance(ph.spec, TrainPhase) else "decode efficiency"
         out.append(
             Swing(
                 f"{name}: {label}",

@@ -167,7 +167,11 @@ def test_sensitivity_sorted_by_swing(catalog):
     swings = sensitivity(prepare(s, catalog), q)
     assert [w.swing for w in swings] == sorted((w.swing for w in swings), reverse=True)
     names = {w.input for w in swings}
-    assert "FX USD/CNY" in names and "post-train: MFU" in names and "serve-cn: demand" in names
+    assert (
+        "FX USD/CNY" in names
+        and "post-train: GEMM efficiency (mfu)" in names
+        and "serve-cn: demand" in names
+    )
 
 
 def test_shock_replans_only_affected_phases(catalog):
