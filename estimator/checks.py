@@ -511,9 +511,8 @@ ADVISORY: tuple[Check, ...] = (
         ),
         lambda r, c, p: (
             f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) is fitted to its "
-            f"vendor's own benchmarks ({r['efficiency_row']}); its range's low end, "
-            f"{r['mfu_low']:.2f}, is where the row's note puts a lab without the vendor's "
-            f"engineers (an independent user's report): there this run takes "
+            f"vendor's own benchmarks ({r['efficiency_row']}, whose note gives the evidence for "
+            f"its range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
             f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
         ),
     ),

@@ -155,8 +155,11 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         # The hardware of the fleet's country where the catalog has it, as a purchase there is
         # (`options`): a China fleet was costed on a US reseller listing from the day that
         # listing appeared, its operations up 30% overnight (review8a #3).
-        local = kind.filter(pl.col("region_scope").is_in(["*", region["country"][0]]))
-        hw = (local if local.height else kind).row(-1, named=True)
+        # The country's own rows first, then the unscoped ones (a "*" row described "outside
+        # China" displaced a China H100 row the day it appeared: review8c #3).
+        country = kind.filter(pl.col("region_scope") == region["country"][0])
+        anywhere = kind.filter(pl.col("region_scope") == "*")
+        hw = next(t for t in (country, anywhere, kind) if t.height).row(-1, named=True)
         servers = -(-f.devices // hw["devices_per_server"])
         book = None if f.book_value is None else f.book_value / servers / own_per_usd
         rows.append(

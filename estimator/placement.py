@@ -188,7 +188,8 @@ def _loads(p: Problem) -> dict[Group, list[list[tuple[int, int, float]]]]:
             if cap.per_days is None:
                 live = [u for u in users if span(u[0], u[1])[0] <= t < span(u[0], u[1])[1]]
             else:
-                stop = t + timedelta(days=cap.per_days)
+                # (the calendar's last day at most: a supply window of a phase late in 9999)
+                stop = t + timedelta(days=min(cap.per_days, (date.max - t).days))
                 live = [u for u in users if t <= span(u[0], u[1])[0] < stop]
             sets.append(live)
         out[group] = sets

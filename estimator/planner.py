@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -243,7 +242,7 @@ def _fixed(
     if isinstance(phase, TrainPhase) and not phase.devices and c.objective == "time":
         fields["devices"] = int(row["devices"])  # the capacity, not the minimum
     if row["slip_days"]:
-        fields["start"] = window.start + timedelta(days=math.ceil(row["slip_days"]))
+        fields["start"] = timeline.later(window.start, math.ceil(row["slip_days"]))
     return fields
 
 

@@ -103,7 +103,7 @@ class Result(BaseModel):
             return
         raise ScenarioError(
             f"'{name}' cannot be set: results are frozen; quote a changed scenario "
-            "(Scenario.with_changes) or copy one with model_copy(update={...})",
+            "(Scenario.with_changes), or add assumptions with Quote.assuming",
             type(self).__name__,
         )
 

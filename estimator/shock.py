@@ -82,12 +82,12 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
             raise ScenarioError(
                 f"bad shock '{shown(expr)}': expected NAME=YYYY-MM-DD or a policies CSV file "
                 f"(names: {', '.join(known['id'].to_list())})",
-                "--shock",
+                "shocks",
             )
         hit = known.filter(pl.col("id") == name.strip())
         if hit.is_empty():
             raise ScenarioError(
-                str(UnknownIdError("shock", name.strip(), known["id"].to_list())), "--shock"
+                str(UnknownIdError("shock", name.strip(), known["id"].to_list())), "shocks"
             )
         frames.append(
             hit.with_columns(
@@ -110,7 +110,7 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
 def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     path = Path(expr)
     if not path.exists():
-        raise ScenarioError(f"shock file '{shown(expr)}' does not exist", "--shock")
+        raise ScenarioError(f"shock file '{shown(expr)}' does not exist", "shocks")
     # Anything else that is not a regular file (a FIFO, a device) is refused by the reader.
     known = {
         "accelerators": set(catalog.ids("accelerators")),
@@ -119,7 +119,7 @@ def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     }
     rows = read_table(TABLES["policies"], path, str(path), known)
     if rows.is_empty():
-        raise ScenarioError(f"shock file '{shown(expr)}' has no policy rows", "--shock")
+        raise ScenarioError(f"shock file '{shown(expr)}' has no policy rows", "shocks")
     return rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
 
 

@@ -71,12 +71,12 @@ def windows(
         if p.name not in starts:
             before = after[p.name]
             default = (
-                as_of if before is None else start(scenario.phase(before)) + _span(days[before])
+                as_of if before is None else later(start(scenario.phase(before)), days[before])
             )
             starts[p.name] = p.start or default
         return starts[p.name]
 
-    ends = {p.name: start(p) + _span(days[p.name]) for p in scenario.phases}
+    ends = {p.name: later(start(p), days[p.name]) for p in scenario.phases}
     horizon = max(ends.values())
     return {p.name: Window(starts[p.name], ends[p.name], horizon) for p in scenario.phases}
 
@@ -104,8 +104,15 @@ def _span(days: float) -> timedelta:
 
 
 def later(start: date, days: float) -> date:
-    """`start` + `days` on the calendar (at most MAX_RUN_DAYS on)."""
-    return start + _span(days)
+    """`start` + `days` on the calendar (at most MAX_RUN_DAYS on); past its last day (a phase
+    starting in 9999, or many long phases one after another) the plan has no dates."""
+    try:
+        return start + _span(days)
+    except OverflowError:
+        raise InfeasibleError(
+            f"a phase from {start} lasting {days:,.0f} days ends after the calendar's last day "
+            "(9999-12-31): move the phases' start or shorten them"
+        ) from None
 
 
 # -- cash flow -----------------------------------------------------------------------------
@@ -190,9 +197,9 @@ def phase_payments(
         kind = _KIND_OF.get(item.component)
         if kind is None:
             continue  # amortised capex is not a payment
-        start, end = window.start, window.start + _span(run_days)
+        start, end = window.start, later(window.start, run_days)
         if kind == "rent":
-            end = window.start + _span(billed_days)
+            end = later(window.start, billed_days)
         elif kind == "capital":
             end = start
         elif kind == "resale":

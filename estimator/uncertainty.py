@@ -95,7 +95,9 @@ class _Placed:
         (lo, mid, hi), (plo, pmid, phi) = self.eff, self.prefill
 
         def part(a: float, b: float, pa: float, pb: float) -> pl.Expr:
-            return pl.lit(pa) if b <= a else pa + (eff - a) * ((pb - pa) / (b - a))
+            # An empty side of the decode range: the prefill MFU as quoted (review8c #2: its
+            # low end priced every sample of a decode row without a range).
+            return pl.lit(pmid) if b <= a else pa + (eff - a) * ((pb - pa) / (b - a))
 
         return (
             pl.when(eff <= mid).then(part(lo, mid, plo, pmid)).otherwise(part(mid, hi, pmid, phi))

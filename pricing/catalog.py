@@ -372,7 +372,9 @@ class Catalog:
         rows = all_fx.filter(pl.col("currency") == currency)
         if rows.is_empty():
             raise UnknownIdError("currency", currency, self.currencies)
-        usable = rows.filter(pl.col("as_of") <= as_of).sort("as_of")
+        # The dated view's row, as `fx_table` gives it: a user's rate wins from its date on
+        # (`_dated`), so a quote's rate and its conversions cannot differ (review8c #1).
+        usable = self.dated("fx", as_of, future=False).filter(pl.col("currency") == currency)
         if usable.is_empty():
             first = rows.sort("as_of")["as_of"][0]
             raise CatalogError(

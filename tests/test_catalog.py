@@ -367,3 +367,16 @@ def test_the_dollar_is_one_dollar(write):
     header = "currency,per_usd,peg,basis,note,source,as_of\n"
     msg = _override_error(write, header + "USD,7.2,,published,,x,2025-11-01\n", "fx.csv")
     assert "fx.csv:2:per_usd: USD is the base currency: its per_usd is 1" in msg
+
+
+def test_a_users_rate_is_the_quotes_rate_and_its_conversions(write, catalog):
+    # review8c #1: a user's CNY row dated before the embedded one won in the dated view (its
+    # conversions) but not in rate() (the quote's stated rate): two rates in one quote.
+    head = "currency,per_usd,peg,basis,note,source,as_of\n"
+    path = write("fx/fx.csv", head + "CNY,8.0,,published,,my treasury,2025-10-15\n")
+    merged = load_catalog(path.parent)
+    day = date(2025, 11, 27)
+    assert catalog.rate("CNY", day).per_usd != 8.0
+    assert merged.rate("CNY", day).per_usd == 8.0
+    table = merged.fx_table(day).filter(pl.col("currency") == "CNY")
+    assert table["per_usd"].to_list() == [8.0]

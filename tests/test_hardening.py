@@ -500,3 +500,16 @@ def test_a_run_past_the_calendar_is_one_line_not_a_traceback(runner, write):
         quote(path)
     blocked = quote(write("blocked.toml", text.replace("devices = 4096", "devices = 8")))
     assert "memory-does-not-fit" in {f.code for f in blocked.findings}
+
+
+def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
+    # review8c #4: the 100-year bound held one run, not a start near the calendar's end (or
+    # long phases one after another): date arithmetic raised OverflowError.
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    late = text.replace(
+        'name = "pretrain"\nkind = "train"',
+        'name = "pretrain"\nkind = "train"\nstart = 9999-06-01',
+        1,
+    )
+    code, _, err = run(runner, ["quote", write("late.toml", late)])
+    assert code == 1 and "ends after the calendar's last day (9999-12-31)" in err

@@ -447,3 +447,25 @@ def test_a_demand_sized_purchase_beyond_a_years_output_is_refused():
         f.code for f in q.findings if f.phase == "serve-cn" and f.severity == "block"
     }
     assert "supply-limit" not in {f.code for f in quote(s).findings}
+
+
+def test_a_china_h100_fleet_keeps_its_countrys_row_over_an_unscoped_one():
+    # review8c #3: the "*" row of an H100 server described "outside China" (2025-01-31) is newer
+    # than the China row, and displaced it for a cn-east fleet overnight (operations -19.5%).
+    from estimator import parse_scenario, quote
+
+    data = {
+        "name": "h100 fleet", "as_of": "2025-01-30", "currency": "CNY", "tenant_hq": "CN",
+        "fleet": [{"name": "f", "region": "cn-east", "accelerator": "h100-sxm",
+                   "devices": 1024, "acquired": "2022-06-01"}],
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "t", "kind": "train", "tokens": 2e12, "devices": 1024,
+                    "site": {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "fleet"}}],
+    }  # fmt: skip
+    s = parse_scenario(data)
+
+    def operations(day: str) -> float:
+        (p,) = quote(s, as_of=day).phases
+        return next(i.amount for i in p.line_items if i.component == "operations")
+
+    assert operations("2025-01-31") == operations("2025-01-30")

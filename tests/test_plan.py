@@ -743,3 +743,13 @@ def test_fixed_phases_that_overfill_a_fleet_are_named(catalog, tmp_path):
         " time on the fleet 'h800-hangzhou' and need 3,104 devices together",
     ):
         plan(path, catalog)
+
+
+def test_a_bad_shock_names_the_argument_in_the_library_and_the_flag_in_the_cli(catalog, runner):
+    # review8c nit: the library's error said --shock.
+    from estimator import what_if
+
+    with pytest.raises(ScenarioError, match=r"^shocks: unknown shock 'nonsense'"):
+        what_if(AUTO, "nonsense=2026-01-01", catalog)
+    result = runner.invoke(app, ["plan", str(AUTO), "--shock", "nonsense=2026-01-01"])
+    assert result.exit_code == 2 and "error: --shock: unknown shock 'nonsense'" in result.output

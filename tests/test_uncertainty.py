@@ -479,3 +479,15 @@ def test_the_prefill_mfu_moves_a_serving_cost(catalog):
     # The joint factor: the prefill MFU at the decode efficiency's low, value and high.
     at = [pl.select(ph.prefill_with(pl.lit(e))).item() for e in ph.eff]
     assert at == pytest.approx(list(ph.prefill))
+
+
+def test_a_decode_row_without_a_range_keeps_the_quoted_prefill(catalog):
+    # review8c #2: with no decode range the joint factor took the prefill MFU's low end, and
+    # every serving sample cost 979 M CNY against 783 M quoted.
+    s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+    q = quote(s, catalog)
+    (ph,) = [p for p in _placed(prepare(s, catalog), q) if p.quoted.name == "serve"]
+    fixed = _efficiency_fixed(catalog, ph.quoted.accelerator, "decode", ph.eff[1])
+    q2 = quote(s, fixed)
+    serve = next(p for p in sample(prepare(s, fixed), q2, 2000, seed=1) if p.name == "serve")
+    assert serve.p10 == serve.p90 == pytest.approx(serve.point, abs=0.01 * 20)

@@ -81,6 +81,7 @@ def plan_cmd(
     if output is not None:
         check_output(output, force, inputs)
     from estimator.api import percentiles, plan, what_if
+    from estimator.errors import ScenarioError
     from estimator.report.plan_view import plan_view
     from estimator.report.view import uncertainty_view
     from estimator.scenario_file import load_scenario
@@ -91,8 +92,12 @@ def plan_cmd(
     goal: Any = objective  # checked (`_check_flags`)
     shocked = None
     if shock:
-        shocked = what_if(scenario, shock, cat, objective=goal, max_devices=max_devices,
-                          top_k=top_k, currency=currency, as_of=day)  # fmt: skip
+        try:
+            shocked = what_if(scenario, shock, cat, objective=goal, max_devices=max_devices,
+                              top_k=top_k, currency=currency, as_of=day)  # fmt: skip
+        except ScenarioError as exc:  # the library names its argument; here it is the flag
+            where = "--shock" if exc.location == "shocks" else exc.location
+            raise ScenarioError(exc.message, where) from None
         chosen = shocked.base
     else:
         chosen = plan(scenario, cat, objective=goal, max_devices=max_devices, top_k=top_k,
