@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from estimator.context import OBJECTIVES, Objective, prepare
+from estimator.context import OBJECTIVES, Context, Objective, prepare
 from estimator.errors import ScenarioError
 from estimator.quoting import quote_context
 from estimator.results import Quote, Result
@@ -119,7 +119,20 @@ def plan(
     """Place every phase whose site is left to the planner, then quote the placed scenario."""
     from estimator.planner import place  # a quote of fixed sites never needs it
 
-    c = prepare(
+    c = _planning(scenario, catalog, objective, max_devices, currency, as_of)
+    return place(c, whole(top_k, "top_k"))
+
+
+def _planning(
+    scenario: ScenarioLike,
+    catalog: Catalog | str | Path | None,
+    objective: Objective,
+    max_devices: int | None,
+    currency: str | None,
+    as_of: date | str | None,
+) -> Context:
+    """The context a plan is made in, its arguments checked as the library names them."""
+    return prepare(
         _scenario(scenario),
         _catalog(catalog),
         currency=currency,
@@ -127,7 +140,6 @@ def plan(
         objective=_objective(objective),
         max_devices=None if max_devices is None else whole(max_devices, "max_devices"),
     )
-    return place(c, whole(top_k, "top_k"))
 
 
 def quote(
@@ -263,14 +275,7 @@ def what_if(
     if not isinstance(given, Sequence) or not given or not all(isinstance(x, str) for x in given):
         why = "a shock is NAME=YYYY-MM-DD or a CSV path; give one string or a list of them"
         raise ScenarioError(why, "shocks")
-    c = prepare(
-        _scenario(scenario),
-        _catalog(catalog),
-        currency=currency,
-        as_of=_date(as_of, "as_of"),
-        objective=_objective(objective),
-        max_devices=None if max_devices is None else whole(max_devices, "max_devices"),
-    )
+    c = _planning(scenario, catalog, objective, max_devices, currency, as_of)
     return apply_shock(c, list(given), whole(top_k, "top_k"))
 
 
