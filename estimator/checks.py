@@ -53,29 +53,37 @@ def _train(phase: Phase) -> bool:
 
 def _memory_message(r: Row, c: Context, p: Phase) -> str:
     if isinstance(p, TrainPhase):
-        if r["min_devices"] is None:
-            return (
-                f"{c.model.name} cannot be trained on {r['accelerator']}: one sequence's "
-                "activations exceed a scale-up group's memory"
-            )
-        if r["devices"] < r["min_devices"]:
-            return (
-                f"{c.model.name} needs at least {_n(r['min_devices'])} {r['accelerator']} to hold "
-                f"weights, gradients and optimizer state; the phase has {_n(r['devices'])}"
-            )
-        # Enough devices in total, but no layout the search may build holds a replica: one
-        # sequence's activations, or a stage's weights, exceed a device.
-        recompute = f", {r['recompute']} recompute" if r.get("recompute") else ""
-        return (
-            f"{c.model.name} needs {r['memory_per_device_gib']:,.0f} GiB per device in the "
-            f"best layout found (TP{r['tensor_parallel']} PP{r['pipeline_parallel']} "
-            f"CP{r.get('context_parallel') or 1}{recompute}) for sequences of "
-            f"{_n(p.seq_len or DEFAULT_SEQ_LEN)} tokens; {r['accelerator']} has "
-            f"{r['hbm_gib']:,.0f} GiB"
-        )
+        why = _train_memory_message(r, c, p)
+        days = r.get("wall_clock_days") or 0.0
+        if days > timeline.MAX_RUN_DAYS:  # its dates stop at that bound (`timeline.later`)
+            why += f" (as given it would run {days:,.0f} days: its dates stop at 100 years)"
+        return why
     return (
         f"{c.model.name} ({r['weights_gib']:,.0f} GiB of weights plus one request's KV cache) "
         f"does not fit on {r['tensor_parallel']} x {r['accelerator']}"
+    )
+
+
+def _train_memory_message(r: Row, c: Context, p: TrainPhase) -> str:
+    if r["min_devices"] is None:
+        return (
+            f"{c.model.name} cannot be trained on {r['accelerator']}: one sequence's "
+            "activations exceed a scale-up group's memory"
+        )
+    if r["devices"] < r["min_devices"]:
+        return (
+            f"{c.model.name} needs at least {_n(r['min_devices'])} {r['accelerator']} to hold "
+            f"weights, gradients and optimizer state; the phase has {_n(r['devices'])}"
+        )
+    # Enough devices in total, but no layout the search may build holds a replica: one
+    # sequence's activations, or a stage's weights, exceed a device.
+    recompute = f", {r['recompute']} recompute" if r.get("recompute") else ""
+    return (
+        f"{c.model.name} needs {r['memory_per_device_gib']:,.0f} GiB per device in the "
+        f"best layout found (TP{r['tensor_parallel']} PP{r['pipeline_parallel']} "
+        f"CP{r.get('context_parallel') or 1}{recompute}) for sequences of "
+        f"{_n(p.seq_len or DEFAULT_SEQ_LEN)} tokens; {r['accelerator']} has "
+        f"{r['hbm_gib']:,.0f} GiB"
     )
 
 

@@ -499,7 +499,8 @@ def test_a_run_past_the_calendar_is_one_line_not_a_traceback(runner, write):
     with pytest.raises(InfeasibleError, match="years"):
         quote(path)
     blocked = quote(write("blocked.toml", text.replace("devices = 4096", "devices = 8")))
-    assert "memory-does-not-fit" in {f.code for f in blocked.findings}
+    (memory,) = [f for f in blocked.findings if f.code == "memory-does-not-fit"]
+    assert "its dates stop at 100 years" in memory.message  # review8c #6: said, not silent
 
 
 def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
