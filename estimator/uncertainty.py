@@ -40,7 +40,7 @@ from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import ServePhase, TrainPhase
-from estimator.timeline import Window
+from estimator.timeline import MAX_RUN_DAYS, Window
 
 # Inputs without a published range (tokens, demand, exchange rates) swing by this fraction either
 # way in `sensitivity`; the CLI's --swing changes it.
@@ -181,7 +181,9 @@ def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame, value: Measure = CO
 def _values(c: Context) -> dict[Measure, pl.Expr]:
     """COST and PER_MILLION of an evaluation, in the quote's currency; null where the sample
     has no cost (UNPRICED)."""
-    unpriced = pl.col("verdict").is_in(UNPRICED)
+    # A run past the calendar bound has no plan: a quote refuses it (`timeline.within_calendar`),
+    # so a draw or an end of a swing that makes one has no cost either (review8c #5).
+    unpriced = pl.col("verdict").is_in(UNPRICED) | (pl.col("wall_clock_days") > MAX_RUN_DAYS)
     return {
         COST: pl.when(unpriced).then(None).otherwise(pl.col("total_usd") * c.quote_per_usd),
         PER_MILLION: pl.when(unpriced)

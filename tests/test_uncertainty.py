@@ -491,3 +491,22 @@ def test_a_decode_row_without_a_range_keeps_the_quoted_prefill(catalog):
     q2 = quote(s, fixed)
     serve = next(p for p in sample(prepare(s, fixed), q2, 2000, seed=1) if p.name == "serve")
     assert serve.p10 == serve.p90 == pytest.approx(serve.point, abs=0.01 * 20)
+
+
+def test_a_draw_past_the_calendar_bound_has_no_cost(catalog):
+    # review8c #5: a quote refuses a run past 100 years, but sensitivity priced one at the low
+    # end of the MFU range. Such an end (or draw) has no cost now, as a quote has no answer.
+    from estimator import parse_scenario
+
+    data = {
+        "name": "long", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "t", "kind": "train", "tokens": 2.2e14, "devices": 8,
+                    "site": {"region": "us-east", "accelerator": "h100-sxm",
+                             "pricing": "on_demand", "provider": "aws"}}],
+    }  # fmt: skip
+    s = parse_scenario(data)
+    q = quote(s, catalog)
+    assert q.phases[0].wall_clock_days < 36_525  # quoted: under the bound at the value used
+    low = next(w for w in sensitivity(prepare(s, catalog), q) if "GEMM" in w.input)
+    assert low.total_at_low is None and low.total_at_high is not None  # ~40,000 days at 0.5

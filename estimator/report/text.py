@@ -131,8 +131,8 @@ def _notes(view: BaseModel) -> list[str]:
     if isinstance(view, SensitivityView) and any(s.swing is None for s in view.swings):
         notes.append(
             "A blank total: at that end of the input the phase as placed cannot meet its latency"
-            " target (or hold the model) with any number of its replicas, so has no cost; such"
-            " inputs come first."
+            " target (or hold the model) with any number of its replicas, or would run past 100"
+            " years, so has no cost; such inputs come first."
         )
     shown = view.quote if isinstance(view, PlanView) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)

@@ -184,8 +184,8 @@ class PercentileView(_View):
     )
     unpriced: float = Field(
         description="Share of samples in which the phase as placed cannot meet its latency "
-        "target or hold the model at the drawn efficiency, so has no cost (for the total: any "
-        "phase). The percentiles are of the other samples."
+        "target or hold the model at the drawn efficiency, or would run past 100 years, so has "
+        "no cost (for the total: any phase). The percentiles are of the other samples."
     )
     measure: Literal["cost", "per_million_output_tokens"] = Field(
         default="cost",
