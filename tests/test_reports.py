@@ -670,3 +670,11 @@ def test_a_total_with_no_phase_priced_is_not_a_budget(runner):
     # review8a #15: "total 730.37 CNY (excludes unpriced: ...four phases)" for a 2 bn plan.
     out = ok(runner, ["quote", SPLIT, "--as-of", "2024-06-01"])
     assert "(no phase is priced: this is not a budget" in out.splitlines()[0]
+
+
+def test_a_shock_title_says_a_lower_total_is_the_re_placements_doing(runner):
+    # review8a #9: "total 1,999 M -> 841 M CNY" read as a ban saving money; the drop is the
+    # re-placement of a dear fixed site, which the title now says.
+    out = ok(runner, ["plan", SPLIT, "--shock", "offshore-access-ends=2026-03-01"])
+    title = " ".join(out[out.index("Shock ") :].split("\n\n")[0].split())  # wrapped to the width
+    assert "(the plan as given) ->" in title and "not from the rule)" in title

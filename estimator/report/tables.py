@@ -314,13 +314,15 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # must not read as a ban saving money.
     title = (
         f"Shock {', '.join(s.shocks)} from {s.judged_on}: the rule costs "
-        f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} -> "
+        f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} (the plan as given) -> "
         f"{spoken(s.total_after)} {cur}"
     )
     if s.replacement:
+        # A dear fixed site re-placed at its cheapest option can lower the total: that is the
+        # re-placement's doing, not the rule's (review8a #9 read it as a ban saving money).
         title += (
             f" (of which {spoken(s.replacement)} from re-placing the fixed sites it blocks at "
-            "their cheapest allowed option)"
+            "their cheapest allowed option, not from the rule)"
         )
     lost = [r.phase for r in s.replanned if r.stranded]
     if lost:
