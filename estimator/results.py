@@ -9,16 +9,16 @@ unrounded; the report layer rounds them for display.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from estimator.costing import LineItem
-from estimator.errors import ScenarioError
 from estimator.findings import Finding
 from estimator.money import Money
 from estimator.physics.formulas import SECONDS_PER_DAY
+from estimator.scenario import Frozen
 from estimator.timeline import Month
 from estimator.transfers import TransferQuote
 
@@ -89,23 +89,14 @@ class PhaseQuote(BaseModel):
         return rate * self.devices * SECONDS_PER_DAY
 
 
-class Result(BaseModel):
+class Result(Frozen):
     """A result of the library (a quote, a plan, a comparison): frozen, as a Scenario is. A total
     reassigned lost its Money and fed percentiles and sensitivity silently (review8b #10)."""
 
-    model_config = ConfigDict(frozen=True)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # pydantic's "Instance is frozen" is a ValidationError: the library's one error type
-        # (SplitcomputeError) says it instead.
-        if name.startswith("_"):
-            super().__setattr__(name, value)
-            return
-        raise ScenarioError(
-            f"'{name}' cannot be set: results are frozen; quote a changed scenario "
-            "(Scenario.with_changes), or add assumptions with Quote.assuming",
-            type(self).__name__,
-        )
+    how_to_change: ClassVar[str] = (
+        "results are frozen; quote a changed scenario (Scenario.with_changes), or add "
+        "assumptions with Quote.assuming"
+    )
 
 
 class Quote(Result):

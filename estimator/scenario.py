@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -55,22 +55,30 @@ Recompute = Literal["none", "selective", "full"]
 Schedule = Literal["deadline", "earliest"]
 
 
-class _Strict(BaseModel):
-    # Attribute docstrings are the field descriptions of the JSON Schema (`splitcompute schema`),
-    # read only when one is asked for (`json_schema`, `estimator.docs`).
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+class Frozen(BaseModel):
+    """A model whose fields cannot be set (a scenario and its parts, a quote, a plan), saying
+    so as the library's error: pydantic's "Instance is frozen" is a ValidationError, which
+    `except SplitcomputeError` (the library's one error type) missed. `how_to_change` says
+    what to do instead."""
+
+    model_config = ConfigDict(frozen=True)
+    how_to_change: ClassVar[str] = "it is frozen"
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # pydantic's "Instance is frozen" is a ValidationError, which `except
-        # SplitcomputeError` (the library's one error type) missed.
         if name.startswith("_"):
             super().__setattr__(name, value)
             return
-        raise ScenarioError(
-            f"'{name}' cannot be set: a scenario and its parts are frozen; use "
-            "Scenario.with_changes with the field's dotted path (e.g. 'phases.pretrain.tokens')",
-            type(self).__name__,
-        )
+        raise ScenarioError(f"'{name}' cannot be set: {self.how_to_change}", type(self).__name__)
+
+
+class _Strict(Frozen):
+    # Attribute docstrings are the field descriptions of the JSON Schema (`splitcompute schema`),
+    # read only when one is asked for (`json_schema`, `estimator.docs`).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    how_to_change: ClassVar[str] = (
+        "a scenario and its parts are frozen; use Scenario.with_changes with the field's "
+        "dotted path (e.g. 'phases.pretrain.tokens')"
+    )
 
 
 class Site(_Strict):

@@ -65,6 +65,12 @@ def test_a_span_takes_every_rule_in_force_at_some_time_in_it():
     assert compliance.in_force(policies, date(2025, 5, 13), date(2026, 1, 1)).is_empty()
 
 
+def _redated(catalog, rule: str, column: str, day: date):
+    """The catalog with one policy row's `column` (effective_from or effective_to) at `day`."""
+    moved = pl.when(pl.col("id") == rule).then(pl.lit(day)).otherwise(pl.col(column))
+    return catalog.with_table("policies", lambda p: p.with_columns(moved.alias(column)))
+
+
 def test_a_phase_is_judged_on_the_rules_in_force_while_it_runs(catalog, runner):
     # Rules were judged on the quote date alone (review7a #2): the personal-data rule dated
     # 2026-01-01 let all_abroad's post-train (from 2026-01-07) pass --strict, and split_auto's
@@ -73,28 +79,12 @@ def test_a_phase_is_judged_on_the_rules_in_force_while_it_runs(catalog, runner):
     from tests.conftest import EXAMPLES
 
     rule = "cn-pipl-personal-data-abroad"
-    later = catalog.with_table(
-        "policies",
-        lambda p: p.with_columns(
-            pl.when(pl.col("id") == rule)
-            .then(pl.lit(date(2026, 1, 1)))
-            .otherwise(pl.col("effective_from"))
-            .alias("effective_from")
-        ),
-    )
+    later = _redated(catalog, rule, "effective_from", date(2026, 1, 1))
     blocked = quote(load_scenario(EXAMPLES / "all_abroad.toml"), later)
     hit = {f.phase for f in blocked.findings if f.code == rule and f.severity == "block"}
     assert hit == {"post-train", "serve"}
     rented = "us-export-2023-advanced-chips-cn-rented"  # open-ended now (review8a #5)
-    lapsing = catalog.with_table(
-        "policies",
-        lambda p: p.with_columns(
-            pl.when(pl.col("id") == rented)
-            .then(pl.lit(date(2026, 1, 15)))
-            .otherwise(pl.col("effective_to"))
-            .alias("effective_to")
-        ),
-    )
+    lapsing = _redated(catalog, rented, "effective_to", date(2026, 1, 15))
     served = quote(load_scenario(EXAMPLES / "split_auto.toml"), lapsing)
     serve_cn = {f.code for f in served.findings if f.phase == "serve-cn"}
     assert rented not in serve_cn

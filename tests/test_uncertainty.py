@@ -253,11 +253,8 @@ def _efficiency_fixed(catalog, accelerator: str, workload: str, eff: float):
     def change(t: pl.DataFrame) -> pl.DataFrame:
         rows = pl.col("workload") == workload
         own = rows & (pl.col("accelerator") == accelerator)
-        base = (
-            t.filter(own)
-            if t.filter(own).height
-            else t.filter(rows & (pl.col("accelerator") == "*"))
-        )
+        base = t.filter(own)
+        base = base if base.height else t.filter(rows & (pl.col("accelerator") == "*"))
         mine = base.with_columns(
             accelerator=pl.lit(accelerator), mfu=eff, mfu_low=eff, mfu_high=eff
         )
