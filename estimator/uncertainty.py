@@ -214,23 +214,31 @@ def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
 def _draws(placed: list[_Placed], samples: int, seed: int) -> pl.DataFrame:
     """Each phase's draws: columns price{k} (price factor) and eff{k} (MFU or decode efficiency)
     of phase k, one row per sample."""
-    drawn = {}
+    columns = {}
     for k, ph in enumerate(placed):
-        drawn[f"price{k}"] = triangular(
-            pl.col(f"u{2 * k}"), ph.price_range[0], 1.0, ph.price_range[1]
-        )
-        drawn[f"eff{k}"] = triangular(pl.col(f"u{2 * k + 1}"), *ph.eff)
+        columns[f"eff{k}"], columns[f"price{k}"] = _phase_draws(ph, k, samples, seed)
+    return pl.DataFrame(columns)
+
+
+def _phase_draws(ph: _Placed, k: int, samples: int, seed: int) -> tuple[pl.Series, pl.Series]:
+    """Phase k's efficiencies and price factors, one per sample: uniform streams 2k + 1 and 2k.
+    Drawn phase by phase, so each phase's draws are made beside another's evaluation."""
+    drawn = {
+        "eff": triangular(pl.col(f"u{2 * k + 1}"), *ph.eff),
+        "price": triangular(pl.col(f"u{2 * k}"), ph.price_range[0], 1.0, ph.price_range[1]),
+    }
     # Each stream once (its inverse CDF reads it three times), and only those a draw reads: an
     # input without a range is a constant (a hash of a million indices costs ~10 ms).
     read = {name for expr in drawn.values() for name in expr.meta.root_names()}
-    uniforms = {f"u{j}": uniform(seed, j) for j in range(2 * len(placed)) if f"u{j}" in read}
-    return (
+    uniforms = {f"u{j}": uniform(seed, j) for j in (2 * k, 2 * k + 1) if f"u{j}" in read}
+    out = (
         pl.LazyFrame({"sample": pl.int_range(samples, eager=True)})
         .with_columns(**uniforms)
         .with_columns(**drawn)  # with_columns: a constant (no range) fills every row
         .select(list(drawn))
         .collect()
     )
+    return out["eff"], out["price"]
 
 
 def uniform(seed: int, stream: int) -> pl.Expr:
@@ -286,12 +294,11 @@ def sample(
     placed = _placed(c, q)
     if not placed:
         raise ScenarioError("no phase of the plan has a price: there is nothing to sample")
-    draws = _draws(placed, samples, seed)
-
     done = [0]
     lock = threading.Lock()
 
-    def phase_cost(ph: _Placed, eff: pl.Series, price: pl.Series) -> list[pl.Series]:
+    def phase_cost(k: int, ph: _Placed) -> list[pl.Series]:
+        eff, price = _phase_draws(ph, k, samples, seed)
         values: tuple[Measure, ...] = (COST, PER_MILLION) if ph.per_token else (COST,)
         if samples <= DIRECT_UP_TO:
             draws = pl.DataFrame({"eff": eff, "price_factor": price})
@@ -310,15 +317,11 @@ def sample(
                 progress(samples * done[0] // len(placed))
         return got
 
-    effs = [draws[f"eff{k}"] for k in range(len(placed))]
-    prices = [draws[f"price{k}"] for k in range(len(placed))]
-    del draws
     columns, per_million = {}, {}
-    for ph, got in zip(placed, side_by_side(phase_cost, placed, effs, prices), strict=True):
+    for ph, got in zip(placed, side_by_side(phase_cost, range(len(placed)), placed), strict=True):
         columns[ph.quoted.name] = got[0]
         if len(got) > 1:
             per_million[ph.quoted.name] = got[1]
-    del effs, prices
     points = {ph.quoted.name: ph.quoted.cost for ph in placed}
     # The quoted figures are sums of whole-cent line items, the samples are not: a sample on
     # the quoted placement is "at" it within half a cent an item (else a phase whose every

@@ -128,7 +128,7 @@ def serving_frame(
         tried = rows.join(sizes, how="cross").filter(
             (pl.col("_size") <= pl.col("_domain")) | (pl.col("_size") == 1)
         )
-    out = _serving_at(catalog, model, tried, s)
+    out = _serving_at(catalog, model, tried, s, rid)
     fixed = s.replica_devices is not None
     holds = pl.col("fits") & (pl.lit(fixed) | (pl.col("_size") <= pl.col("_domain")))
     ok = holds & (pl.col("_size") <= pl.col("_cap")) & pl.col("meets_tpot") & pl.col("meets_ttft")
@@ -158,9 +158,11 @@ def serving_frame(
 
 
 def _serving_at(
-    catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings
+    catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings, rid: str
 ) -> pl.DataFrame:
-    """`frame` (accelerator, `_size` = devices per replica) with the serving columns."""
+    """`frame` (accelerator, `_size` = devices per replica, `rid` = the row asked for) with the
+    serving columns, for the sizes `serving_frame` may choose: those whose replica holds the
+    model and one request's KV cache or, for a row where none does, its largest."""
     keep = list(dict.fromkeys([*frame.columns, *SERVING_COLUMNS]))
     terms = _inputs(catalog, model, frame, s).with_columns(
         kv_cap=f.kv_batch_cap(), **f.step_terms()
@@ -169,7 +171,13 @@ def _serving_at(
     # decode pool's; each the largest that meets the TPOT target and fits the KV cache.
     # The terms are collected once (the bisection's length reads their largest KV cap); both
     # batches and the figures read from them are then one query.
+    # Memory alone decides whether a size holds (`fits`), so a size that does not hold, beside
+    # one that does, is never chosen: it leaves before the bisection, the query's costliest
+    # part (a DeepSeek-size model on 80 GiB devices holds at 5 of the 9 sizes tried).
     solved = collect(terms)
+    holds = (pl.col("kv_cap") >= 1).fill_null(False)
+    largest = pl.col("_size") == pl.col("_size").max().over(rid)
+    solved = solved.filter(holds | (~holds.any().over(rid) & largest))
     steps = f.bisection_steps(solved["kv_cap"].max())  # type: ignore[arg-type]
     batches = {"batch_agg": f.mixed_step_seconds, "batch_dec": f.decode_step_seconds}
     # An aggregated replica's TTFT grows with its batch (`aggregated_ttft_seconds`: its own
