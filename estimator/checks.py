@@ -19,6 +19,7 @@ from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.context import Context
 from estimator.physics.training import batch_bound
+from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
 from pricing.catalog import STALE_AFTER_DAYS
 
@@ -405,6 +406,29 @@ def _spans_pods() -> pl.Expr:
     ).fill_null(False)
 
 
+def _published(c: Context, p: Phase) -> dict[str, PublishedRun]:
+    """The published pretraining runs of a pretraining phase's model at its precision, by
+    accelerator (one each: the calibration set has no model twice on one device). A fine-tune
+    has none: its efficiency row and its work are not a pretraining run's."""
+    if not isinstance(p, TrainPhase) or p.workload != "pretrain":
+        return {}
+    return {r.accelerator: r for r in published_runs(c.model.id, p.precision or "bf16")}
+
+
+def _published_message(r: Row, c: Context, p: Phase) -> str:
+    run = _published(c, p)[r["accelerator"]]
+    assert isinstance(p, TrainPhase)
+    at_rate = run.device_hours * p.tokens / run.tokens
+    return (
+        f"published run: {run.source} reports {_n(run.device_hours)} {run.accelerator}-hours "
+        f"for {run.tokens / 1e12:g}T tokens of {run.model} pretraining; at that rate this "
+        f"phase's {p.tokens / 1e12:g}T tokens take {_n(at_rate)} device-hours, against this "
+        f"estimate's {_n(r['device_hours'])} ({r['device_hours'] / at_rate - 1:+.0%}). A "
+        "team's reported hours include its failures, restarts and its own software's "
+        f"efficiency (`splitcompute calibration`: {run.id})"
+    )
+
+
 def _spot_message(r: dict[str, Any]) -> str:
     top = r["price_high"] or r["price_per_device_hour"]
     if top is None:  # no spot offer there: the phase is unpriced, and says so
@@ -523,6 +547,21 @@ ADVISORY: tuple[Check, ...] = (
             f"its range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
             f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
         ),
+    ),
+    Check(
+        "published-run",
+        "info",
+        "",
+        # What a team reported its own run of this model took on this device, beside this
+        # estimate (review8b: DeepSeek-V3 came out +48% and the small Llamas 55-88% under their
+        # model cards' hours, and no quote said so).
+        lambda c, p: (
+            pl.col("accelerator").is_in(list(_published(c, p)))
+            & pl.col("device_hours").is_not_null()
+            if _train(p)
+            else pl.lit(False)
+        ),
+        lambda r, c, p: _published_message(r, c, p),
     ),
     Check(
         "batch-starved",

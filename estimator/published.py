@@ -1,0 +1,56 @@
+"""Published whole pretraining runs of the catalog's model presets, for a quote to set beside its
+own estimate (the `published-run` finding).
+
+They are the `whole_run` rows of the calibration set (`estimator/data/calibration_train.csv`,
+one public source per row), found by the model's id (a preset's, or a user's models.csv row of
+the same name): what a team reported its run took, in device-hours, failures, restarts and its
+own stack's efficiency included. Read with the csv
+module, once, and only when a training phase is checked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    id: str  # the calibration row (`splitcompute calibration` shows it)
+    model: str
+    accelerator: str
+    precision: str | None  # None: the source does not say
+    tokens: float
+    device_hours: float
+    source: str  # the public reference, up to its first detail in brackets
+    as_of: str
+
+
+def published_runs(model: str, precision: str) -> tuple[PublishedRun, ...]:
+    """The published runs of preset `model` at `precision` (or at a precision not stated)."""
+    return tuple(r for r in _runs() if r.model == model and r.precision in (None, precision))
+
+
+@cache
+def _runs() -> tuple[PublishedRun, ...]:
+    text = (resources.files("estimator") / "data" / "calibration_train.csv").read_text("utf-8")
+    out = []
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["kind"] != "whole_run" or row["published_unit"] != "device_hours":
+            continue
+        out.append(
+            PublishedRun(
+                id=row["id"],
+                model=row["model"],
+                accelerator=row["accelerator"],
+                precision=row["precision"] or None,
+                tokens=float(row["tokens"]),
+                device_hours=float(row["published"]),
+                source=row["source"].split(" (")[0].split(";")[0].strip(),
+                as_of=row["as_of"],
+            )
+        )
+    return tuple(out)
