@@ -75,8 +75,20 @@ def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None 
     blocking = in_force(policies, as_of, until).filter(pl.col("effect") == "block").sort("id")
     expr: pl.Expr = pl.lit(None, pl.String)
     for p in reversed(list(blocking.iter_rows(named=True))):
-        expr = pl.when(rule_expr(p)).then(pl.lit(p["id"])).otherwise(expr)
+        applies = rule_expr(p)
+        if p["ownership"] == "owned":
+            applies = applies & ~acquired_before(p["effective_from"])
+        expr = pl.when(applies).then(pl.lit(p["id"])).otherwise(expr)
     return expr
+
+
+def acquired_before(day: date) -> pl.Expr:
+    """Placements on a fleet acquired before `day`. Every rule on owned hardware controls
+    acquiring it (an export licence, a purchase ban): stock bought before it took effect is the
+    stock it leaves in use, so such a rule does not block that fleet and only informs about it
+    (review9a #1: a hypothetical ban on new purchases moved DeepSeek's 2023 stockpile's work
+    abroad at 355 M CNY)."""
+    return ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
 
 
 def matching_rules(

@@ -91,13 +91,13 @@ def describe(code: str, row: Row, c: Context, p: Phase) -> str:
 
 
 def _as_it_applies(rule: dict[str, Any], row: dict[str, Any]) -> tuple[Severity, str]:
-    """A rule's severity and message for a row. The warnings on owned hardware are export
-    controls on acquiring it: a fleet bought before one took effect is the stock it lets be
-    used, so for it the warning is information (review8a #20: three warnings a plan said the
-    stockpile was what the rule allows)."""
+    """A rule's severity and message for a row. The rules on owned hardware control acquiring
+    it: a fleet bought before one took effect is the stock it lets be used, so for it the rule,
+    a warning or a block, is information (review8a #20: three warnings a plan said the stockpile
+    was what the rule allows; `compliance.acquired_before`)."""
     acquired = row.get("offer_as_of")
     if (
-        rule["effect"] == "warn"
+        rule["effect"] in ("warn", "block")
         and rule["ownership"] == "owned"
         and row.get("option") == "fleet"
         and acquired is not None

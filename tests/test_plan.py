@@ -257,6 +257,18 @@ def test_shock_that_hits_nothing(catalog):
     assert result.replanned == [] and result.extra_cost == 0
 
 
+def test_a_ban_on_buying_leaves_a_fleet_bought_before_it_in_use(catalog):
+    # review9a #1: a ban on new purchases of US parts moved the 2023 H800 stockpile's work
+    # abroad and to rented H100s in China, "the rule costs 354,911,954.41 CNY".
+    ban = ["china-bans-nvidia-purchases=2026-01-01"]
+    s = load_scenario(EXAMPLES / "stockpile_owner.toml")
+    result = apply_shock(prepare(s, catalog), ban)
+    assert result.replanned == [] and result.extra_cost == 0
+    # A fleet acquired after the ban took effect is what it forbids: its phases move.
+    late = apply_shock(prepare(s, catalog), ["china-bans-nvidia-purchases=2023-01-01"])
+    assert {r.phase for r in late.replanned} >= {"pretrain"} and late.extra_cost > 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
