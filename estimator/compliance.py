@@ -28,11 +28,23 @@ MATCH_COLUMNS = {
 }
 FACT_COLUMNS = tuple(MATCH_COLUMNS.values())
 SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
+# Headquarters the rules (and supply rows) match as another: US export controls treat Hong Kong
+# as China since 2020-12-23 (85 FR 83765, which removed it as a separate destination) and the
+# headquarters licence rule names Macau beside Country Group D:5 (15 CFR 744.23(a)(3); BIS
+# guidance 2025-05-13). Chinese labs hold offshore compute through Hong Kong entities: matched
+# literally, "HK" escaped every China-headquarters rule (review9a #2).
+HQ_MATCHED_AS = {"HK": "CN", "MO": "CN"}
+
+
+def rules_hq(tenant_hq: str) -> str:
+    """The headquarters country the rules judge a tenant by (HQ_MATCHED_AS)."""
+    return HQ_MATCHED_AS.get(tenant_hq, tenant_hq)
 
 
 def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.DataFrame:
-    """The facts a phase adds to its candidate options."""
-    return frame.with_columns(pl.lit(data).alias("data"), pl.lit(tenant_hq).alias("tenant_hq"))
+    """The facts a phase adds to its candidate options (`tenant_hq` as the rules judge it)."""
+    hq = rules_hq(tenant_hq)
+    return frame.with_columns(pl.lit(data).alias("data"), pl.lit(hq).alias("tenant_hq"))
 
 
 def in_force(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.DataFrame:

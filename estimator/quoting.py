@@ -388,11 +388,21 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
             p.name: physics_summary(p, _lacks(c, p), _precision(c, p), _fp8_ratio(c))
             for p in phases
         },
-        "tenant_hq": c.scenario.tenant_hq,
+        "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
     }
+
+
+def _tenant_hq(hq: str) -> str:
+    judged = compliance.rules_hq(hq)
+    if judged == hq:
+        return hq
+    return (
+        f"{hq} (judged as {judged} by the rules and supply rows: US export controls treat "
+        "Hong Kong as China and name Macau beside Country Group D:5)"
+    )
 
 
 def _offer_text(p: PhaseQuote) -> str:

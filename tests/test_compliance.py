@@ -6,7 +6,8 @@ from datetime import date
 
 import polars as pl
 
-from estimator import compliance
+from estimator import compliance, plan
+from tests.conftest import EXAMPLES
 
 COLS = ("phase", "data", "country", "accelerator", "accelerator_origin", "tenant_hq", "ownership")
 
@@ -168,3 +169,19 @@ def test_an_export_warning_is_information_for_a_fleet_bought_before_it(catalog):
     assert found and all(f.severity == "info" and "acquired on" in f.message for f in found)
     later = s.with_changes({"fleet.0.acquired": "2024-01-01"})
     assert {f.severity for f in quote(later, catalog).findings if f.code == rule} == {"warn"}
+
+
+def test_a_hong_kong_or_macau_headquarters_is_judged_as_china(catalog, tmp_path):
+    # review9a #2: tenant_hq "HK" escaped every China-headquarters rule and bought 109 B200
+    # servers in Doha (4.18 M USD) where a "CN" tenant rents H200 (36.6 M USD).
+    text = (EXAMPLES / "gulf_option.toml").read_text(encoding="utf-8")
+    text = text.replace("deadline_days = 90", "deadline_days = 90\nstart = 2026-12-01")
+    totals, hq_said = {}, {}
+    for hq in ("CN", "HK", "MO", "SG"):
+        path = tmp_path / f"{hq}.toml"
+        path.write_text(text.replace('tenant_hq = "CN"', f'tenant_hq = "{hq}"'), "utf-8")
+        placed = plan(path, catalog).quote
+        totals[hq] = placed.total
+        hq_said[hq] = placed.assumptions["tenant_hq"]
+    assert totals["HK"] == totals["MO"] == totals["CN"] > totals["SG"]
+    assert hq_said["HK"].startswith("HK (judged as CN") and hq_said["SG"] == "SG"
