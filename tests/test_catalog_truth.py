@@ -357,6 +357,19 @@ def test_no_resale_is_credited_for_parts_without_an_observed_market(catalog):
     assert seo.height and set(seo["basis"]) == {"estimate"}
 
 
+def test_a_server_sold_within_a_year_fetches_the_used_markets_first_figure(catalog):
+    # review9a #3: a straight line from the new price at purchase credited 91% back on 109
+    # B200 servers sold after 89 days; the used market is observed from a year on.
+    from estimator.market import resale_fraction
+
+    def value(acc: str, age: float) -> float:
+        return resale_fraction(catalog, [acc], age)["resale_fraction"][0]
+
+    for acc in ("b200", "h100-sxm", "a100-80g"):
+        assert value(acc, 0.0) == value(acc, 0.25) == value(acc, 1.0) < 0.7, acc
+        assert value(acc, 2.0) < value(acc, 1.0)
+
+
 def test_the_december_2024_hbm_rule_is_dated_and_changes_no_verdict(catalog):
     (rule,) = (
         catalog.table("policies")
