@@ -146,7 +146,10 @@ def _transfer_item(
 
 
 def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
-    """A dataset carries its phase's data class to where the destination runs."""
+    """A dataset carries its phase's data class to where the destination runs: the rules on
+    data classes (a `data` cell other than '*') judge the move. The destination's hardware
+    rules are the destination phase's own findings (review9a #4: they were repeated here, a
+    fleet's as a rental's)."""
     if t.what != "dataset":
         return []
     src = c.scenario.phase(t.from_)
@@ -158,14 +161,13 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
                 "accelerator": dst.accelerator,
                 "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],
                 "tenant_hq": compliance.rules_hq(c.scenario.tenant_hq),
-                "ownership": "owned" if dst.pricing == "owned" else "rented",
+                "ownership": "owned" if dst.pricing in ("owned", "fleet") else "rented",
             }
         ]
     )
     # The data is processed where the destination runs, for as long as it runs.
-    (matched,) = compliance.matching_rules(
-        facts, c.catalog.table("policies"), *c.rules_span(dst.start, dst.end)
-    )
+    data_rules = c.catalog.table("policies").filter(pl.col("data") != "*")
+    (matched,) = compliance.matching_rules(facts, data_rules, *c.rules_span(dst.start, dst.end))
     return [
         Finding(
             severity=r["effect"],

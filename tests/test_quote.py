@@ -204,9 +204,49 @@ what = "dataset"
     q = quote(load_scenario(write("t.toml", text)), catalog)
     blocks = {(f.phase, f.code) for f in q.findings if f.severity == "block"}
     assert ("transfer home->abroad", "cn-pipl-personal-data-abroad") in blocks
+    # Only the rules on data classes judge the move; the destination's hardware rules are the
+    # destination phase's (review9a #4: repeated for the transfer, a fleet's as a rental's).
+    data_rules = set(catalog.table("policies").filter(pl.col("data") != "*")["id"])
+    moved = {f.code for f in q.findings if f.phase == "transfer home->abroad"}
+    assert moved and moved <= data_rules
     (t,) = q.transfers
     assert t.gigabytes == pytest.approx(1e11 * 4 / 1e9)  # 4 bytes per token
     assert t.hours > 0 and t.cost > 0
+
+
+def test_a_dataset_moved_to_a_fleet_carries_only_its_data_rules(write, catalog):
+    # review9a #4: the move repeated the destination's export-control findings, and a fleet's
+    # as a rental's ("relies on grey-market supply" on H800s the lab owns).
+    text = (
+        SMALL.replace(
+            'region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", '
+            'provider = "lambda"',
+            'region = "cn-west", accelerator = "ascend-910b", pricing = "owned"',
+        )
+        + """
+[[phases]]
+name = "tune"
+workload = "finetune"
+tokens = 1e10
+devices = 64
+site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
+
+[[fleet]]
+name = "stock"
+region = "cn-east"
+accelerator = "h800"
+devices = 512
+acquired = 2023-06-01
+
+[[transfers]]
+from = "train"
+to = "tune"
+what = "dataset"
+"""
+    )
+    q = quote(load_scenario(write("fleet.toml", text)), catalog)
+    assert any(f.phase == "tune" and f.code.startswith("us-export") for f in q.findings)
+    assert not [f for f in q.findings if f.phase == "transfer train->tune"]
 
 
 def test_border_crossing_uses_the_china_path(catalog):
