@@ -382,3 +382,14 @@ def test_the_december_2024_hbm_rule_is_dated_and_changes_no_verdict(catalog):
         pl.col("accelerator").str.starts_with("ascend") & pl.col("effective_to").is_null()
     )
     assert ascend.height and all("89 FR 96790" in n for n in ascend["note"].to_list())
+
+
+def test_the_2026_h200_licence_rule_concerns_purchases_not_rentals(catalog):
+    # review9a #10: renting A100/H100 stock already in China showed the 2026 case-by-case
+    # export-licence rule as a warning beside the grey-market one; it governs new exports.
+    (rule,) = (
+        catalog.table("policies")
+        .filter(pl.col("id") == "us-h200-case-by-case")
+        .iter_rows(named=True)
+    )
+    assert rule["ownership"] == "owned"
