@@ -627,3 +627,21 @@ def test_a_pretraining_run_is_set_beside_its_models_published_run(runner):
     assert "published-run" not in {f["code"] for f in findings(b200)}
     tune = [*args, "--workload", "finetune", "-f", "json"]
     assert "published-run" not in {f["code"] for f in findings(tune)}
+
+
+def test_an_ascend_fine_tune_keeps_the_devices_own_efficiency_and_goodput(runner):
+    # review9a #6: a fine-tune on Ascend took the generic fine-tuning row (goodput 0.95, above
+    # Ascend pretraining's 0.8) and lost the vendor-efficiency finding.
+    def run(workload: str) -> dict:
+        args = ["train", "--model", "qwen3-235b-a22b", "--tokens", "2e11", "--accelerator",
+                "ascend-910b", "--devices", "1024", "--workload", workload, "--region",
+                "cn-west", "--pricing", "owned", "--as-of", "2025-11-27", "-f", "json"]  # fmt: skip
+        out = runner.invoke(app, args)
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    pre, tune = run("pretrain"), run("finetune")
+    assert "ascend-910b/finetune/moe" in tune["efficiency_row"]
+    assert "goodput 0.9," in tune["assumptions"]["physics"]
+    assert "goodput 0.8," in pre["assumptions"]["physics"]
+    assert "vendor-efficiency" in {f["code"] for f in tune["findings"]}
