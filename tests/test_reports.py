@@ -575,7 +575,16 @@ def test_a_quoted_figure_outside_every_sample_is_not_called_a_percentile():
 
     assert at(0.0) == "below every sample"
     assert at(1.0) == "at or above every sample"
-    assert at(0.499) == "P50"
+    # Whole percents rounded down (review9a #8: a quote with 49.9% of samples at or below it,
+    # at the top of a step 4.5% under the P50 shown, read "P50").
+    assert at(0.499) == "P49" and at(0.5) == "P50" and at(0.998) == "P99"
+
+    def flat(rank: float) -> str | None:
+        return _rank(PercentileView(name="x", p10=1.0, p50=1.0, p90=1.0, point=1.0,
+                                    point_rank=rank, unpriced=0.0))  # fmt: skip
+
+    # "every sample" only when no sample exceeds it (0.2% of draws bought a second server).
+    assert flat(1.0) == "every sample" and flat(0.998) == "P99"
 
 
 def test_a_compare_of_a_plan_with_no_price_for_a_phase_compares_no_totals(runner):

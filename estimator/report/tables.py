@@ -4,6 +4,7 @@ one, so each CSV has one header and one kind of row (see `text.render`)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -234,13 +235,16 @@ def _rank(p: PercentileView) -> str | None:
     servers absorbing every draw), saying P100 would read as the top of a range."""
     if p.p50 is None:
         return None
-    if p.p10 == p.p90 == p.point:
+    if p.p10 == p.p90 == p.point and p.point_rank >= 1.0:
         return "every sample"
     if p.point_rank <= 0.0 or p.point_rank >= 1.0:
         # "P0" read as a percentile of the samples; the figure is outside all of them (a spot
         # price listed at its cheapest zone).
         return "below every sample" if p.point_rank <= 0.0 else "at or above every sample"
-    return f"P{p.point_rank * 100:.0f}"
+    # Whole percents rounded down: the share at or below the figure. Rounded to nearest, a
+    # quote at the top of a step with 49.9% at or below it read "P50" beside a P50 4.5% above
+    # it (review9a #8), and one 0.2% of samples exceed read "every sample".
+    return f"P{math.floor(p.point_rank * 100 + 1e-9):.0f}"
 
 
 def _cents(amount: float | None) -> Cents | None:
