@@ -296,7 +296,11 @@ def _alternatives(
             verdict = _why_not(c, phase, r, joint_)
         else:
             verdict = _versus(c, r, best)
-        priced = r["total_usd"] is not None
+        # An option that cannot run the phase at all was never sized: its devices and cost are
+        # the minimum fleet the evaluation priced to say so (8 H800 at 181k CNY beside a load
+        # that needs 48 H100, rejected on latency: review9a #7). Its verdict says why.
+        sized = r["verdict"] is None or findings.reason(r["verdict"]) not in findings.PHYSICAL
+        priced = sized and r["total_usd"] is not None
         out.append(
             Alternative(
                 rank=n + 1,
@@ -305,8 +309,8 @@ def _alternatives(
                 accelerator=r["accelerator"],
                 pricing=r["pricing"],
                 instance=r["instance"],
-                devices=None if r["devices"] is None else int(r["devices"]),
-                wall_clock_days=r["wall_clock_days"],
+                devices=None if r["devices"] is None or not sized else int(r["devices"]),
+                wall_clock_days=r["wall_clock_days"] if sized else None,
                 cost=r["total_usd"] * c.quote_per_usd if priced else None,
                 verdict=verdict,
             )

@@ -194,12 +194,12 @@ def test_shock_replans_only_affected_phases(catalog):
 
 def test_a_shock_applies_from_its_date(catalog):
     """split_abroad_home: pretrain (H100 in Singapore) runs 2025-11-27 to 2026-03-27, then
-    serve-abroad (H100 in Singapore) to 2027-04-02 (review6a #2: every date gave one answer)."""
+    serve-abroad (H100 in Singapore) to 2027-04-01 (review6a #2: every date gave one answer)."""
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     c = prepare(s, catalog)
     windows = {p.name: (p.start, p.end) for p in quote(s, catalog).phases}
     assert windows["pretrain"][1] == date(2026, 3, 27)
-    assert windows["serve-abroad"][1] == date(2027, 4, 2)
+    assert windows["serve-abroad"][1] == date(2027, 4, 1)
 
     def shocked(day: str) -> ShockResult:
         return apply_shock(c, [f"offshore-access-ends={day}"])
@@ -233,7 +233,7 @@ def test_a_shock_applies_from_its_date(catalog):
 
     assert 0 <= rule_cost(late) < rule_cost(during)
     # On the day serving ends, or after: no phase is running, nothing is affected.
-    for day in ("2027-04-02", "2028-01-01"):
+    for day in ("2027-04-01", "2028-01-01"):
         after_end = shocked(day)
         assert after_end.replanned == [] and after_end.extra_cost == 0
 
@@ -765,3 +765,19 @@ def test_a_bad_shock_names_the_argument_in_the_library_and_the_flag_in_the_cli(c
         what_if(AUTO, "nonsense=2026-01-01", catalog)
     result = runner.invoke(app, ["plan", str(AUTO), "--shock", "nonsense=2026-01-01"])
     assert result.exit_code == 2 and "error: --shock: unknown shock 'nonsense'" in result.output
+
+
+def test_an_option_that_cannot_run_the_phase_shows_no_size_or_cost(runner):
+    # review9a #7: serve-foreign's runners-up showed 8 H800 at 181,310 CNY, rejected on
+    # latency, beside a load that needs 14 B200 or 48 H100: a minimum fleet, never sized.
+    out = runner.invoke(app, ["plan", str(EXAMPLES / "stockpile_owner.toml"), "-f", "json"])
+    assert out.exit_code == 0, out.output
+    shown = [a for p in json.loads(out.stdout)["placements"] for a in p["alternatives"]]
+    physical = ("rejected: latency", "rejected: instance", "rejected: memory")
+    unsized = [a for a in shown if a["verdict"].startswith(physical)]
+    assert unsized and all(
+        a["devices"] is None and a["cost"] is None and a["wall_clock_days"] is None for a in unsized
+    )
+    # A rule, the market or the supply leaves the option sized: it could run, it may not.
+    sized = [a for a in shown if a["verdict"].startswith("rejected: supply")]
+    assert sized and all(a["devices"] and a["cost"] for a in sized)
