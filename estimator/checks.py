@@ -184,7 +184,7 @@ def _latency_message(r: Row, c: Context, p: Phase) -> str:
         )
     rtt = r.get("rtt_ms") or 0.0
     tp, acc = r["tensor_parallel"], r["accelerator"]
-    prefill = p.input_len / (r["prefill_tokens_per_s_per_device"] * tp) * 1000.0
+    prefill = r["prefill_ms"]  # the prompt's own (`servestep.own_prefill_seconds`)
     # Aggregated: the first token leaves with the step that ends the prompt's prefill, a step
     # that also decodes the running batch (physics.servestep.aggregated_ttft_seconds).
     step = "" if r["disaggregated"] else f" + {r['ttft_ms'] - prefill:,.0f} ms step of the batch"

@@ -438,14 +438,16 @@ def test_a_ttft_target_is_judged_on_the_step_it_waits_for(runner):
             "-f", "json"]  # fmt: skip
     free = json.loads(runner.invoke(app, args).stdout)
     assert free["ttft_ms"] > free["tpot_ms"]
-    d = json.loads(runner.invoke(app, [*args, "--ttft-ms", "100"]).stdout)
-    rtt = 100 - d["ttft_ms"]  # what the target leaves is the round trip, at most
-    assert d["meets_ttft"] and 0 < rtt < 100 and d["ttft_ms"] > d["tpot_ms"]
+    d = json.loads(runner.invoke(app, [*args, "--ttft-ms", "150"]).stdout)
+    rtt = 150 - d["ttft_ms"]  # what the target leaves is the round trip, at most
+    assert d["meets_ttft"] and 0 < rtt < 150 and d["ttft_ms"] > d["tpot_ms"]
     assert d["batch"] < free["batch"] and not [f for f in d["findings"] if f["severity"] == "block"]
     # a target the prompt's prefill alone exceeds is missed, and the message shows the step
     miss = json.loads(runner.invoke(app, [*args, "--ttft-ms", "20"]).stdout)
     (block,) = [f["message"] for f in miss["findings"] if f["code"] == "latency-target-missed"]
     assert "step of the batch" in block and "exceeds the 20 ms target" in block
+    # The prefill it names is the prompt's own: R1's attention stays on one device.
+    assert f"{miss['prefill_ms']:,.0f} ms prefill of 1,000 input tokens" in block
 
 
 def test_train_layout_that_does_not_fit_is_blocked(runner):
@@ -645,3 +647,21 @@ def test_an_ascend_fine_tune_keeps_the_devices_own_efficiency_and_goodput(runner
     assert "goodput 0.9," in tune["assumptions"]["physics"]
     assert "goodput 0.8," in pre["assumptions"]["physics"]
     assert "vendor-efficiency" in {f["code"] for f in tune["findings"]}
+
+
+def test_a_prompts_attention_stays_on_its_device_under_attention_data_parallelism(runner):
+    # review9a #5: one DeepSeek-V3 prompt of 3,989 tokens was spread over all 144 H800 of a
+    # replica (TTFT 4.6 ms; 19.9 ms on 32). DeepSeek prefills attention and shared experts
+    # data parallel: ~15B non-expert active parameters x 3,989 tokens on one H800 is ~0.14 s
+    # at fp8 before attention (tolerance: the order of magnitude, not the kernel).
+    def ttft(devices: int) -> float:
+        args = ["serve", "--model", "deepseek-v3", "--accelerator", "h800", "--devices",
+                str(devices), "--precision", "fp8", "--input-len", "3989", "--output-len",
+                "2000", "--tpot-ms", "50", "--disaggregated", "--region", "cn-east",
+                "--pricing", "contract", "-f", "json"]  # fmt: skip
+        out = runner.invoke(app, args)
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)["ttft_ms"]
+
+    wide, narrow = ttft(144), ttft(32)
+    assert 140 <= wide <= 600 and wide <= narrow <= 1.3 * wide

@@ -351,9 +351,13 @@ def test_aggregated_ttft_is_the_prompts_prefill_plus_one_step(catalog) -> None:
     r1 = resolve_model(catalog, "deepseek-r1")
     kw: dict[str, Any] = dict(precision="fp8", input_len=1000, output_len=1000, replica_devices=16)
     free = serve(catalog, r1, "h100-sxm", **kw)
-    prefill_ms = 1000 / (free["prefill_tokens_per_s_per_device"] * 16) * 1000
+    prefill_ms = free["prefill_ms"]
     assert free["ttft_ms"] == pytest.approx(prefill_ms + free["tpot_ms"])
     assert free["ttft_ms"] > free["tpot_ms"] > 100
+    # R1 runs attention data parallel: only its routed experts spread over the 16 devices, so
+    # the prompt takes longer than the replica's prefill rate alone would say (review9a #5).
+    spread_ms = 1000 / (free["prefill_tokens_per_s_per_device"] * 16) * 1000
+    assert prefill_ms > 3 * spread_ms
     # A 100 ms target binds: a smaller batch meets it, at a lower rate, and a demand then
     # needs more devices.
     demand = dict(input_tokens_per_day=1e11, output_tokens_per_day=1e11)
@@ -364,9 +368,9 @@ def test_aggregated_ttft_is_the_prompts_prefill_plus_one_step(catalog) -> None:
     loose = serve(catalog, r1, "h100-sxm", **demand, **kw)
     assert capped["devices_needed"] > loose["devices_needed"]
     # the round trip counts against the target
-    frame = pl.DataFrame({"accelerator": ["h100-sxm"], "rtt_ms": [40.0]})
-    far = serving_frame(catalog, r1, frame, ServeSettings(ttft_ms=100, **kw)).row(0, named=True)
-    assert far["meets_ttft"] and far["ttft_ms"] + 40 <= 100 and far["batch"] < capped["batch"]
+    frame = pl.DataFrame({"accelerator": ["h100-sxm"], "rtt_ms": [60.0]})
+    far = serving_frame(catalog, r1, frame, ServeSettings(ttft_ms=140, **kw)).row(0, named=True)
+    assert far["meets_ttft"] and far["ttft_ms"] + 60 <= 140 and far["batch"] < capped["batch"]
     # unreachable: no batch, the TTFT at a batch of one, and only the TTFT is missed
     hopeless = serve(catalog, r1, "h100-sxm", ttft_ms=prefill_ms, **kw)
     assert hopeless["batch"] == 0 and not hopeless["meets_ttft"] and hopeless["meets_tpot"]

@@ -41,6 +41,7 @@ SERVING_COLUMNS = (
     "batch",
     "tpot_ms",
     "ttft_ms",
+    "prefill_ms",
     "prefill_tokens_per_s_per_device",
     "decode_tokens_per_s_per_device",
     "output_tokens_per_s_per_device",
@@ -231,6 +232,7 @@ _NEEDS_PEAK = (
     "batch",
     "tpot_ms",
     "ttft_ms",
+    "prefill_ms",
     "prefill_tokens_per_s_per_device",
     "decode_tokens_per_s_per_device",
     "output_tokens_per_s_per_device",
@@ -329,6 +331,7 @@ def _headline(s: ServeSettings) -> list[pl.Expr]:
         batch.alias("batch"),
         pl.when(batch > 0).then(step * 1000.0).alias("tpot_ms"),
         (ttft * 1000.0).alias("ttft_ms"),
+        (f.own_prefill_seconds() * 1000.0).alias("prefill_ms"),
         pl.when(batch > 0).then(rate).alias("output_tokens_per_s_per_device"),
         (
             batch
