@@ -665,3 +665,17 @@ def test_a_prompts_attention_stays_on_its_device_under_attention_data_parallelis
 
     wide, narrow = ttft(144), ttft(32)
     assert 140 <= wide <= 600 and wide <= narrow <= 1.3 * wide
+
+
+def test_an_estimates_text_shows_its_findings_messages_and_only_its_kinds_figures(runner):
+    # review9a #12: `train` printed the serving figures as empty rows, and its findings as
+    # codes alone, the published run's hours and a rule's reason only in the JSON.
+    args = [*TRAIN, "--devices", "2048", "--region", "us-east", "--pricing", "on_demand"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    text = out.stdout
+    assert "Findings" in text and "7,000,000 h100-sxm-hours" in text
+    assert "ttft_ms" not in text and "decode_tokens_per_s_per_device" not in text
+    served = runner.invoke(app, [*SERVE, "--region", "us-east", "--pricing", "on_demand"])
+    assert served.exit_code == 0, served.output
+    assert "ttft_ms" in served.stdout

@@ -109,18 +109,37 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+# A serving estimate's figures, blank rows in a training estimate's text (review9a #12).
+_SERVING_ONLY = frozenset(
+    {
+        "cost_per_million_output_tokens",
+        "output_tokens_per_s_per_device",
+        "decode_tokens_per_s_per_device",
+        "prefill_tokens_per_s_per_device",
+        "ttft_ms",
+    }
+)
+
+
 def _record_text(data: dict[str, Any], fmt: str) -> str:
     """The estimate as quantity / value rows, money in cents as every report shows it, fitted
-    to the terminal (COLUMNS) as the other commands' tables are (review8a #16, #17)."""
+    to the terminal (COLUMNS) as the other commands' tables are (review8a #16, #17), then its
+    findings with their messages (the rows name only their codes: a published run's figures or
+    a rule's reason were in the JSON alone)."""
     from estimator.cli.output import terminal
     from estimator.report.rows import Cents, render_rows
 
+    term = terminal()
     rows = [
         {"quantity": k, "value": Cents(v) if k == "cost" and v is not None else v}
         for k, v in _flat(data).items()
-        if k != "schema_version"
+        if k != "schema_version" and not (data["kind"] == "train" and k in _SERVING_ONLY)
     ]
-    return render_rows(rows, fmt, term=terminal())
+    parts = [render_rows(rows, fmt, term=term)]
+    if data["findings"]:
+        found = [{k: f[k] for k in ("severity", "code", "message")} for f in data["findings"]]
+        parts.append(render_rows(found, fmt, title="Findings", term=term))
+    return "\n\n".join(parts)
 
 
 @app.command("train")
