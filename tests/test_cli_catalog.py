@@ -145,3 +145,13 @@ def test_negative_max_price_and_file_as_catalog_dir(runner, write):
     path = write("plan.toml", "x = 1\n")
     result = runner.invoke(app, ["catalog", "offers", "--catalog", str(path)])
     assert result.exit_code == 2 and "is a file, not a directory" in result.stderr
+
+
+def test_a_converted_price_carries_no_float_noise(runner):
+    # review9a #12: a CSV showed 8.317948366000001 CNY per device-hour.
+    args = ["catalog", "offers", "--accelerator", "h100-sxm", "--currency", "CNY", "--format",
+            "csv"]  # fmt: skip
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert rows and all(len(r["price"].partition(".")[2]) <= 6 for r in rows)
