@@ -35,7 +35,8 @@ class Check:
     reason: str  # the planner's name for a rejection of this kind
     when: Callable[[Context, Phase], pl.Expr]
     message: Callable[[Row, Context, Phase], str]
-    source: str | None = None  # a column holding the source of the figure at fault
+    # A column holding the source of the figure at fault, or how to find it for a row.
+    source: str | Callable[[Row, Context, Phase], str] | None = None
     cite: str | None = None  # else a defaults.csv row whose source backs the finding
 
 
@@ -412,7 +413,10 @@ def _published(c: Context, p: Phase) -> dict[str, PublishedRun]:
     has none: its efficiency row and its work are not a pretraining run's."""
     if not isinstance(p, TrainPhase) or p.workload != "pretrain":
         return {}
-    return {r.accelerator: r for r in published_runs(c.model.id, p.precision or "bf16")}
+    runs = published_runs(
+        c.model.id, c.model.total_params, c.model.active_params, p.precision or "bf16"
+    )
+    return {r.accelerator: r for r in runs}
 
 
 def _published_message(r: Row, c: Context, p: Phase) -> str:
@@ -562,6 +566,7 @@ ADVISORY: tuple[Check, ...] = (
             else pl.lit(False)
         ),
         lambda r, c, p: _published_message(r, c, p),
+        source=lambda r, c, p: _published(c, p)[r["accelerator"]].source,
     ),
     Check(
         "batch-starved",

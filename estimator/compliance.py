@@ -28,23 +28,23 @@ MATCH_COLUMNS = {
 }
 FACT_COLUMNS = tuple(MATCH_COLUMNS.values())
 SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
-# Headquarters the rules (and supply rows) match as another: US export controls treat Hong Kong
-# as China since 2020-12-23 (85 FR 83765, which removed it as a separate destination) and the
-# headquarters licence rule names Macau beside Country Group D:5 (15 CFR 744.23(a)(3); BIS
-# guidance 2025-05-13). Chinese labs hold offshore compute through Hong Kong entities: matched
-# literally, "HK" escaped every China-headquarters rule (review9a #2).
+# Headquarters a rule (or supply row) naming another also matches: US export controls treat
+# Hong Kong as China since 2020-12-23 (85 FR 83765, which removed it as a separate destination)
+# and the headquarters licence rule names Macau beside Country Group D:5 (15 CFR 744.23(a)(3);
+# BIS guidance 2025-05-13). Chinese labs hold offshore compute through Hong Kong entities:
+# matched literally, "HK" escaped every China-headquarters rule (review9a #2). A row naming HK
+# or MO itself still matches them (review9c #3).
 HQ_MATCHED_AS = {"HK": "CN", "MO": "CN"}
 
 
 def rules_hq(tenant_hq: str) -> str:
-    """The headquarters country the rules judge a tenant by (HQ_MATCHED_AS)."""
+    """The headquarters country the rules also judge a tenant by (HQ_MATCHED_AS)."""
     return HQ_MATCHED_AS.get(tenant_hq, tenant_hq)
 
 
 def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.DataFrame:
-    """The facts a phase adds to its candidate options (`tenant_hq` as the rules judge it)."""
-    hq = rules_hq(tenant_hq)
-    return frame.with_columns(pl.lit(data).alias("data"), pl.lit(hq).alias("tenant_hq"))
+    """The facts a phase adds to its candidate options."""
+    return frame.with_columns(pl.lit(data).alias("data"), pl.lit(tenant_hq).alias("tenant_hq"))
 
 
 def in_force(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.DataFrame:
@@ -63,7 +63,10 @@ def _cell_expr(column: str, text: str) -> pl.Expr:
     cell = parse_cell(text)
     if cell.values is None:
         return pl.lit(True)
-    expr = pl.col(column).is_in(list(cell.values))
+    values = list(cell.values)
+    if column == "tenant_hq":  # a CN cell also names HK and MO (HQ_MATCHED_AS)
+        values += [hq for hq, group in HQ_MATCHED_AS.items() if group in cell.values]
+    expr = pl.col(column).is_in(values)
     return ~expr if cell.negate else expr
 
 
@@ -81,26 +84,36 @@ def _match_expr(cells: tuple[str, ...]) -> pl.Expr:
     )
 
 
-def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.Expr:
-    """The id of the first blocking rule in force (`in_force`) a placement breaks, or null."""
+def first_blocking_rule(
+    policies: pl.DataFrame, as_of: date, until: date | None = None, ordered: date | None = None
+) -> pl.Expr:
+    """The id of the first blocking rule in force (`in_force`) a placement breaks, or null.
+    `ordered`: the date a plan's purchases are ordered (its quote date; `acquired_before`)."""
     # Ordered by id, as `matching_rules` lists them, so both name the same rule first.
     blocking = in_force(policies, as_of, until).filter(pl.col("effect") == "block").sort("id")
     expr: pl.Expr = pl.lit(None, pl.String)
     for p in reversed(list(blocking.iter_rows(named=True))):
         applies = rule_expr(p)
         if p["ownership"] == "owned":
-            applies = applies & ~acquired_before(p["effective_from"])
+            applies = applies & ~acquired_before(p["effective_from"], ordered)
         expr = pl.when(applies).then(pl.lit(p["id"])).otherwise(expr)
     return expr
 
 
-def acquired_before(day: date) -> pl.Expr:
-    """Placements on a fleet acquired before `day`. Every rule on owned hardware controls
-    acquiring it (an export licence, a purchase ban): stock bought before it took effect is the
-    stock it leaves in use, so such a rule does not block that fleet and only informs about it
+def acquired_before(day: date, ordered: date | None = None) -> pl.Expr:
+    """Placements on owned hardware acquired before `day`. Every rule on owned hardware controls
+    acquiring it (an export licence, a purchase ban): stock acquired before it took effect is
+    the stock it leaves in use, so such a rule does not block it and only informs about it
     (review9a #1: a hypothetical ban on new purchases moved DeepSeek's 2023 stockpile's work
-    abroad at 355 M CNY)."""
-    return ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
+    abroad at 355 M CNY). A fleet is acquired on its `acquired` date, or without one by the
+    plan's date at the latest (`offer_as_of`); a purchase when it is delivered, `lead_time_days`
+    after it is `ordered` (review9c #2: the same H200s were blocked when bought and not when
+    declared as a fleet)."""
+    fleet = (pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)
+    if ordered is None:
+        return fleet.fill_null(False)
+    bought = (pl.col("option") == "owned") & (pl.col("lead_time_days") < (day - ordered).days)
+    return fleet.fill_null(False) | bought.fill_null(False)
 
 
 def matching_rules(

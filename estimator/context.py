@@ -14,7 +14,6 @@ from typing import Any, Literal, TypeVar, cast, get_args
 
 import polars as pl
 
-from estimator.compliance import rules_hq
 from estimator.errors import ScenarioError
 from estimator.market import fleet_options, with_supply
 from estimator.options import option_table
@@ -122,7 +121,7 @@ def prepare(
     listed = option_table(catalog, day)
     options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
     acquired = {f.name: f.acquired for f in scenario.fleet if f.acquired is not None}
-    options = with_supply(catalog, options, rules_hq(scenario.tenant_hq), day, acquired)
+    options = with_supply(catalog, options, scenario.tenant_hq, day, acquired)
     latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
     for i, phase in enumerate(scenario.phases):
         _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")

@@ -8,13 +8,14 @@ it fails (its *verdict*); a quote reports every check its chosen row meets, with
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from estimator import compliance
-from estimator.checks import ADVISORY, BLOCKING, BY_CODE, REASONS, Phase, Row, Severity
+from estimator.checks import ADVISORY, BLOCKING, BY_CODE, REASONS, Check, Phase, Row, Severity
 from estimator.context import Context, RulesSpan
 
 __all__ = [
@@ -47,7 +48,7 @@ def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
     day, until = span or c.rules_span()
     rule = c.remembered(
         ("first_blocking_rule", day, until),
-        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), day, until),
+        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), day, until, c.as_of),
     )
     expr: Any = pl.when(rule.is_not_null()).then(pl.lit("rule:") + rule)
     for check in BLOCKING:
@@ -90,22 +91,41 @@ def describe(code: str, row: Row, c: Context, p: Phase) -> str:
     return f"{BY_CODE[code].reason}: {BY_CODE[code].message(row, c, p)}"
 
 
-def _as_it_applies(rule: dict[str, Any], row: dict[str, Any]) -> tuple[Severity, str]:
+def _as_it_applies(rule: dict[str, Any], row: dict[str, Any], c: Context) -> tuple[Severity, str]:
     """A rule's severity and message for a row. The rules on owned hardware control acquiring
-    it: a fleet bought before one took effect is the stock it lets be used, so for it the rule,
-    a warning or a block, is information (review8a #20: three warnings a plan said the stockpile
-    was what the rule allows; `compliance.acquired_before`)."""
-    acquired = row.get("offer_as_of")
-    if (
-        rule["effect"] in ("warn", "block")
-        and rule["ownership"] == "owned"
-        and row.get("option") == "fleet"
-        and acquired is not None
-        and acquired < rule["effective_from"]
-    ):
-        return "info", f"{rule['message']} (this fleet was acquired on {acquired}, before it)"
+    it: hardware acquired before one took effect is the stock it lets be used, so for it the
+    rule, a warning or a block, is information (review8a #20: three warnings a plan said the
+    stockpile was what the rule allows; `compliance.acquired_before` says when it is)."""
     effect: Severity = rule["effect"]  # policies.csv's effect column is block, warn or info
-    return effect, rule["message"]
+    if effect == "info" or rule["ownership"] != "owned":
+        return effect, rule["message"]
+    acquired = _acquired(row, c)
+    if acquired is None or acquired[0] >= rule["effective_from"]:
+        return effect, rule["message"]
+    day, said = acquired
+    return "info", f"{rule['message']} ({said} {day}, before it)"
+
+
+def _source(check: Check, row: Row, c: Context, p: Phase) -> str | None:
+    if callable(check.source):
+        return check.source(row, c, p)
+    if check.source:
+        value = row[check.source]
+        return None if value is None else str(value)
+    return c.catalog.default_source(check.cite) if check.cite else None
+
+
+def _acquired(row: dict[str, Any], c: Context) -> tuple[date, str] | None:
+    """When the row's owned hardware is acquired, and how to say it (`acquired_before`)."""
+    if row.get("option") == "fleet" and row.get("offer_as_of") is not None:
+        given = any(f.name == row.get("instance") and f.acquired for f in c.scenario.fleet)
+        said = "this fleet was acquired on" if given else "this fleet is owned by the plan's date,"
+        return row["offer_as_of"], said
+    if row.get("option") == "owned" and row.get("lead_time_days") is not None:
+        # A date drops a fraction of a day, as `acquired_before`'s comparison of days does.
+        arrives = c.as_of + timedelta(days=row["lead_time_days"])
+        return arrives, "the plan's purchase arrives by"
+    return None
 
 
 def findings(
@@ -139,7 +159,7 @@ def findings(
                 source=r["source"],
             )
             for r in matched
-            for severity, message in (_as_it_applies(r, row),)
+            for severity, message in (_as_it_applies(r, row, c),)
         ]
         for check, on in zip(checks, hit, strict=True):
             if on:
@@ -149,11 +169,7 @@ def findings(
                         code=check.code,
                         message=check.message(row, c, p),
                         phase=p.name,
-                        source=row[check.source]
-                        if check.source
-                        else c.catalog.default_source(check.cite)
-                        if check.cite
-                        else None,
+                        source=_source(check, row, c, p),
                     )
                 )
         out.append(found)

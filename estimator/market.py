@@ -20,6 +20,7 @@ from itertools import pairwise
 
 import polars as pl
 
+from estimator.compliance import rules_hq
 from estimator.scenario import Scenario
 from pricing import Catalog
 
@@ -47,7 +48,8 @@ def with_supply(
     anything else (rented, a fleet without a date)."""
     rows = (
         catalog.table("supply")
-        .filter(pl.col("tenant_hq").is_in(["*", tenant_hq]))
+        # A China row also binds a Hong Kong or Macau headquarters (`compliance.rules_hq`).
+        .filter(pl.col("tenant_hq").is_in(["*", tenant_hq, rules_hq(tenant_hq)]))
         .select(
             pl.col("accelerator").alias("_acc"),
             pl.col("country").alias("_country"),

@@ -298,8 +298,12 @@ def _alternatives(
             verdict = _versus(c, r, best)
         # An option that cannot run the phase at all was never sized: its devices and cost are
         # the minimum fleet the evaluation priced to say so (8 H800 at 181k CNY beside a load
-        # that needs 48 H100, rejected on latency: review9a #7). Its verdict says why.
-        sized = r["verdict"] is None or findings.reason(r["verdict"]) not in findings.PHYSICAL
+        # that needs 48 H100, rejected on latency: review9a #7), whether that or a rule is the
+        # reason given (review9c #4: an A100 without FP8, rejected by a rule). Its verdict and
+        # findings say why.
+        sized = r["workable"] and (
+            r["verdict"] is None or findings.reason(r["verdict"]) not in findings.PHYSICAL
+        )
         priced = sized and r["total_usd"] is not None
         out.append(
             Alternative(

@@ -23,15 +23,32 @@ class PublishedRun:
     model: str
     accelerator: str
     precision: str | None  # None: the source does not say
+    total_params: float  # counts, as the run's model had them
+    active_params: float
     tokens: float
     device_hours: float
     source: str  # the public reference, up to its first detail in brackets
     as_of: str
 
 
-def published_runs(model: str, precision: str) -> tuple[PublishedRun, ...]:
-    """The published runs of preset `model` at `precision` (or at a precision not stated)."""
-    return tuple(r for r in _runs() if r.model == model and r.precision in (None, precision))
+def published_runs(
+    model: str, total_params: float, active_params: float, precision: str
+) -> tuple[PublishedRun, ...]:
+    """The published runs of the model named `model` at `precision` (or at a precision not
+    stated), when its parameter counts are the run's within 2%: a preset given other counts is
+    another model (review9c #1: a 1.4T DeepSeek-V3 was set beside DeepSeek's own run)."""
+
+    def near(a: float, b: float) -> bool:
+        return abs(a - b) <= 0.02 * b
+
+    return tuple(
+        r
+        for r in _runs()
+        if r.model == model
+        and r.precision in (None, precision)
+        and near(total_params, r.total_params)
+        and near(active_params, r.active_params)
+    )
 
 
 @cache
@@ -47,6 +64,8 @@ def _runs() -> tuple[PublishedRun, ...]:
                 model=row["model"],
                 accelerator=row["accelerator"],
                 precision=row["precision"] or None,
+                total_params=float(row["total_params_b"]) * 1e9,
+                active_params=float(row["active_params_b"]) * 1e9,
                 tokens=float(row["tokens"]),
                 device_hours=float(row["published"]),
                 source=row["source"].split(" (")[0].split(";")[0].strip(),

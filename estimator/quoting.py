@@ -400,7 +400,7 @@ def _tenant_hq(hq: str) -> str:
     if judged == hq:
         return hq
     return (
-        f"{hq} (judged as {judged} by the rules and supply rows: US export controls treat "
+        f"{hq} (rules and supply rows for {judged} apply to it too: US export controls treat "
         "Hong Kong as China and name Macau beside Country Group D:5)"
     )
 

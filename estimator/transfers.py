@@ -160,7 +160,7 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
                 "country": dst.country,
                 "accelerator": dst.accelerator,
                 "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],
-                "tenant_hq": compliance.rules_hq(c.scenario.tenant_hq),
+                "tenant_hq": c.scenario.tenant_hq,
                 "ownership": "owned" if dst.pricing in ("owned", "fleet") else "rented",
             }
         ]

@@ -616,7 +616,7 @@ def test_a_pretraining_run_is_set_beside_its_models_published_run(runner):
 
     args = [*TRAIN, "--devices", "2048", "--region", "us-east", "--pricing", "on_demand"]
     (info,) = [f for f in findings([*args, "-f", "json"]) if f["code"] == "published-run"]
-    assert info["severity"] == "info"
+    assert info["severity"] == "info" and info["source"].startswith("Llama 3.1 model card")
     assert "7,000,000 h100-sxm-hours for 15T tokens of llama-3.1-70b" in info["message"]
     hours = float(info["message"].split("estimate's ")[1].split(" ")[0].replace(",", ""))
     assert f"({hours / 7e6 - 1:+.0%})" in info["message"]
@@ -629,6 +629,23 @@ def test_a_pretraining_run_is_set_beside_its_models_published_run(runner):
     assert "published-run" not in {f["code"] for f in findings(b200)}
     tune = [*args, "--workload", "finetune", "-f", "json"]
     assert "published-run" not in {f["code"] for f in findings(tune)}
+
+
+def test_a_preset_given_other_parameter_counts_has_no_published_run(catalog, tmp_path):
+    # review9c #1: a DeepSeek-V3 preset at 1.4T total / 70B active was set beside DeepSeek's
+    # own 671B run ("+106%").
+    from estimator import load_scenario, quote
+    from tests.conftest import EXAMPLES
+
+    def codes(text: str) -> set[str]:
+        path = tmp_path / "ds.toml"
+        path.write_text(text, encoding="utf-8")
+        return {f.code for f in quote(load_scenario(path), catalog).findings}
+
+    text = (EXAMPLES / "deepseek_domestic.toml").read_text(encoding="utf-8")
+    assert "published-run" in codes(text)
+    bigger = 'preset = "deepseek-v3"\ntotal_params = 1.4e12\nactive_params = 7e10'
+    assert "published-run" not in codes(text.replace('preset = "deepseek-v3"', bigger))
 
 
 def test_an_ascend_fine_tune_keeps_the_devices_own_efficiency_and_goodput(runner):

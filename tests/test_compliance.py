@@ -38,6 +38,22 @@ def test_cell_patterns():
     assert hits(_rule()) == ["a", "b", "c"]
 
 
+def test_a_china_cell_also_names_hong_kong_and_macau_and_their_own_cells_still_match():
+    # review9a #2 (HK escaped every China-headquarters rule) and review9c #3 (mapping the
+    # tenant to CN made a row written for HK unmatchable).
+    df = _placements(
+        *((hq, "public", "AE", "b200", "US", hq, "owned") for hq in ("CN", "HK", "MO", "SG"))
+    )
+
+    def hits(rule):
+        return df.filter(compliance.rule_expr(rule))["phase"].to_list()
+
+    assert hits(_rule(tenant_hq="CN")) == ["CN", "HK", "MO"]
+    assert hits(_rule(tenant_hq="!CN")) == ["SG"]
+    assert hits(_rule(tenant_hq="HK")) == ["HK"]
+    assert hits(_rule(tenant_hq="MO|SG")) == ["MO", "SG"]
+
+
 def test_in_force_window_is_half_open():
     policies = pl.DataFrame(
         {
@@ -184,4 +200,6 @@ def test_a_hong_kong_or_macau_headquarters_is_judged_as_china(catalog, tmp_path)
         totals[hq] = placed.total
         hq_said[hq] = placed.assumptions["tenant_hq"]
     assert totals["HK"] == totals["MO"] == totals["CN"] > totals["SG"]
-    assert hq_said["HK"].startswith("HK (judged as CN") and hq_said["SG"] == "SG"
+    assert (
+        hq_said["HK"].startswith("HK (rules and supply rows for CN apply") and hq_said["SG"] == "SG"
+    )

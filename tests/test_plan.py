@@ -269,6 +269,40 @@ def test_a_ban_on_buying_leaves_a_fleet_bought_before_it_in_use(catalog):
     assert {r.phase for r in late.replanned} >= {"pretrain"} and late.extra_cost > 0
 
 
+BUY_H200 = """
+name = "Buy H200 in China before a ban"
+as_of = 2026-03-01
+currency = "CNY"
+
+[model]
+preset = "qwen3-235b-a22b"
+
+[[phases]]
+name = "serve"
+kind = "serve"
+days = 365
+input_tokens_per_day = 1e10
+output_tokens_per_day = 2e9
+tpot_ms = 50
+precision = "fp8"
+start = 2026-07-01
+site = { region = "cn-west", accelerator = "h200", pricing = "owned" }
+"""
+
+
+def test_a_purchase_delivered_before_a_ban_is_acquired_before_it(catalog, write):
+    # review9c #2: the plan's own H200s, delivered before a ban on purchases, were blocked
+    # while the same H200s declared as a fleet were not.
+    c = prepare(load_scenario(write("buy.toml", BUY_H200)), catalog)
+    (bought,) = quote(load_scenario(write("buy.toml", BUY_H200)), catalog).phases
+    assert bought.pricing == "owned" and bought.start == date(2026, 7, 1)
+    after = apply_shock(c, ["china-bans-nvidia-purchases=2026-09-01"])
+    assert after.replanned == [] and after.extra_cost == 0
+    # A ban in force before the hardware arrives forbids the purchase: the phase moves.
+    before = apply_shock(c, ["china-bans-nvidia-purchases=2026-03-02"])
+    assert [r.phase for r in before.replanned] == ["serve"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -781,3 +815,34 @@ def test_an_option_that_cannot_run_the_phase_shows_no_size_or_cost(runner):
     # A rule, the market or the supply leaves the option sized: it could run, it may not.
     sized = [a for a in shown if a["verdict"].startswith("rejected: supply")]
     assert sized and all(a["devices"] and a["cost"] for a in sized)
+
+
+def test_an_option_a_rule_rejects_that_could_not_run_either_shows_no_size(write):
+    # review9c #4: an A100 without FP8, rejected by the personal-data rule, showed 8 devices.
+    text = """
+name = "Rule-blocked option that cannot run"
+as_of = 2025-11-27
+currency = "CNY"
+
+[model]
+preset = "qwen3-235b-a22b"
+
+[[phases]]
+name = "serve-cn"
+kind = "serve"
+users = "cn"
+data = "personal"
+days = 365
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "fp8"
+[phases.site]
+regions = ["cn-east", "us-east"]
+accelerators = ["h800", "a100-80g"]
+providers = ["cn-h800-rental", "aws"]
+pricing = ["contract", "on_demand"]
+"""
+    (placed,) = plan(write("unworkable.toml", text)).phases
+    (a100,) = [a for a in placed.alternatives if a.accelerator == "a100-80g"]
+    assert a100.verdict.startswith("rejected: rule") and a100.devices is None and a100.cost is None
