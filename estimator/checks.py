@@ -546,9 +546,9 @@ ADVISORY: tuple[Check, ...] = (
             else pl.lit(False)  # serving rows have no training efficiency row
         ),
         lambda r, c, p: (
-            f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) is fitted to its "
-            f"vendor's own benchmarks ({r['efficiency_row']}, whose note gives the evidence for "
-            f"its range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
+            f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) rests on its vendor's "
+            f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its "
+            f"range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
             f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
         ),
     ),

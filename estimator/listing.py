@@ -157,13 +157,19 @@ def _priced(
         cat.rate(missing[cur][0], as_of)  # raises with the currency and date
     # Every money column of a row is converted with its currency, so each (amount, currency)
     # pair shown is true; the listed figure stays in list_price / list_currency.
-    # Rounded to a millionth of the unit: a conversion's float noise (8.317948366000001 CNY in
-    # a CSV, review9a #12) is not a figure; the listed one is in list_price.
+    # A converted figure is rounded to a millionth of the unit: a conversion's float noise
+    # (8.317948366000001 CNY in a CSV, review9a #12) is not a figure; the listed one is in
+    # list_price. A row already in `currency` is left as listed (review9c #9).
     factor = per_usd_target / pl.col("per_usd")
     money = [c for c in (amount, "price_low", "price_high") if c in df.columns]
+    converted = pl.col(cur) != currency
     return (
         df.with_columns(
-            *((pl.col(c) * factor).round(6) for c in money), pl.lit(currency).alias(cur)
+            *(
+                pl.when(converted).then((pl.col(c) * factor).round(6)).otherwise(pl.col(c))
+                for c in money
+            ),
+            pl.lit(currency).alias(cur),
         )
         .with_columns(pl.col(amount).alias("price"))
         .drop("per_usd")

@@ -211,15 +211,6 @@ def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
     return evaluate(c, spec, ph.option.join(varied, how="cross"), ph.window)
 
 
-def _draws(placed: list[_Placed], samples: int, seed: int) -> pl.DataFrame:
-    """Each phase's draws: columns price{k} (price factor) and eff{k} (MFU or decode efficiency)
-    of phase k, one row per sample."""
-    columns = {}
-    for k, ph in enumerate(placed):
-        columns[f"eff{k}"], columns[f"price{k}"] = _phase_draws(ph, k, samples, seed)
-    return pl.DataFrame(columns)
-
-
 def _phase_draws(ph: _Placed, k: int, samples: int, seed: int) -> tuple[pl.Series, pl.Series]:
     """Phase k's efficiencies and price factors, one per sample: uniform streams 2k + 1 and 2k.
     Drawn phase by phase, so each phase's draws are made beside another's evaluation."""

@@ -155,3 +155,8 @@ def test_a_converted_price_carries_no_float_noise(runner):
     assert out.exit_code == 0, out.output
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert rows and all(len(r["price"].partition(".")[2]) <= 6 for r in rows)
+    # A row already in the currency shown keeps its listed figure (review9c #9).
+    out = runner.invoke(app, ["catalog", "transfer", "--max-price", "0.08", "--format", "csv"])
+    listed = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r["list_currency"] == "USD"]
+    assert listed and all(float(r["price"]) == float(r["list_price"]) for r in listed)
+    assert any(len(r["list_price"].partition(".")[2]) > 6 for r in listed)

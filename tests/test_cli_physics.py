@@ -684,6 +684,26 @@ def test_a_prompts_attention_stays_on_its_device_under_attention_data_parallelis
     assert 140 <= wide <= 600 and wide <= narrow <= 1.3 * wide
 
 
+def test_a_prompts_own_non_expert_layers_run_as_wide_gemms(runner):
+    # review9c #6: the part of a prompt kept on one device (attention, shared and dense layers)
+    # carried the narrow-expert GEMM factor n / (n + 270) = 0.88 for DeepSeek-V3's 2,048-wide
+    # experts. Its own prefill is spread + NE x (factor - 1 / tp), NE the non-expert compute
+    # at the derated rate: two replica sizes give NE and the factor, which must be 1 / 0.88.
+    def prefill(devices: int) -> tuple[float, float]:
+        args = ["serve", "--model", "deepseek-v3", "--accelerator", "h800", "--devices",
+                str(devices), "--precision", "fp8", "--input-len", "3989", "--output-len",
+                "2000", "--tpot-ms", "50", "--disaggregated", "--region", "cn-east",
+                "--pricing", "contract", "-f", "json"]  # fmt: skip
+        d = json.loads(runner.invoke(app, args).stdout)
+        spread = 3989 / (d["prefill_tokens_per_s_per_device"] * devices) * 1000
+        return d["prefill_ms"] - spread, 1 / devices
+
+    (own_a, inv_a), (own_b, inv_b) = prefill(32), prefill(144)
+    ne = (own_b - own_a) / (inv_a - inv_b)
+    factor = (own_a + ne * inv_a) / ne
+    assert factor == pytest.approx(2048 / (2048 + 270), rel=0.02)
+
+
 def test_an_estimates_text_shows_its_findings_messages_and_only_its_kinds_figures(runner):
     # review9a #12: `train` printed the serving figures as empty rows, and its findings as
     # codes alone, the published run's hours and a rule's reason only in the JSON.

@@ -578,6 +578,7 @@ def test_a_quoted_figure_outside_every_sample_is_not_called_a_percentile():
     # Whole percents rounded down (review9a #8: a quote with 49.9% of samples at or below it,
     # at the top of a step 4.5% under the P50 shown, read "P50").
     assert at(0.499) == "P49" and at(0.5) == "P50" and at(0.998) == "P99"
+    assert at(0.009) == "below P1"  # review9c #10: not "P0", which reads as below every sample
 
     def flat(rank: float) -> str | None:
         return _rank(PercentileView(name="x", p10=1.0, p50=1.0, p90=1.0, point=1.0,

@@ -12,7 +12,13 @@ import pytest
 from estimator import curve, load_scenario, quote, uncertainty
 from estimator.context import prepare
 from estimator.scenario import TrainPhase
-from estimator.uncertainty import _cost, _draws, _evaluated, _placed, sample, sensitivity
+from estimator.uncertainty import (
+    _cost,
+    _evaluated,
+    _placed,
+    sample,
+    sensitivity,
+)
 from tests.conftest import EXAMPLES
 
 
@@ -28,6 +34,14 @@ class Counted:
         return (
             out if self.steps is None else out.with_columns(rows.select(self.steps(pl.col("eff"))))
         )
+
+
+def _draws(placed, samples: int, seed: int) -> pl.DataFrame:
+    """Each phase's draws as the Monte Carlo makes them: eff{k}, price{k} of phase k."""
+    columns = {}
+    for k, ph in enumerate(placed):
+        columns[f"eff{k}"], columns[f"price{k}"] = uncertainty._phase_draws(ph, k, samples, seed)
+    return pl.DataFrame(columns)
 
 
 def _draws_of(n: int, low: float, high: float, price: tuple[float, float] = (1.0, 1.0)):

@@ -210,8 +210,11 @@ def own_prefill_seconds() -> pl.Expr:
     where its non-expert ~15B active parameters alone take ~140 ms on one device (review9a #5)."""
     tp = _f("tp")
     spread = pl.col("_pf") * pl.col("input_len") / tp
-    # What the replica cannot share: the non-expert compute runs on one device, not 1/tp each.
-    own = pl.col("_pf_cmp") * _non_expert_share() * pl.col("input_len") * (1.0 - 1.0 / tp)
+    # What the replica cannot share: the non-expert compute runs whole on one device, not 1/tp
+    # on each, and as wide GEMMs: without the narrow-expert factor `_pf_cmp` carries (review9c
+    # #6: ~30 ms of DeepSeek-V3's 286).
+    non_expert = pl.col("_pf_cmp") * _non_expert_share() * pl.col("input_len")
+    own = non_expert * (expert_gemm_factor() - 1.0 / tp)
     return spread + pl.when(expert_style()).then(own).otherwise(0.0)
 
 

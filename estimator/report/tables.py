@@ -244,7 +244,8 @@ def _rank(p: PercentileView) -> str | None:
     # Whole percents rounded down: the share at or below the figure. Rounded to nearest, a
     # quote at the top of a step with 49.9% at or below it read "P50" beside a P50 4.5% above
     # it (review9a #8), and one 0.2% of samples exceed read "every sample".
-    return f"P{math.floor(p.point_rank * 100 + 1e-9):.0f}"
+    rank = math.floor(p.point_rank * 100 + 1e-9)
+    return "below P1" if rank == 0 else f"P{rank}"  # "P0" reads as below every sample
 
 
 def _cents(amount: float | None) -> Cents | None:
