@@ -154,7 +154,18 @@ def place(c: Context, top_k: int = 3) -> Plan:
         memo={k: v for k, v in c.memo.items() if is_physics(k)},
     )
     q = quote_context(placed_c)
-    return Plan(quote=q, phases=phase_plans, objective=c.objective, scenario=placed)
+    return Plan(
+        quote=q, phases=[_as_quoted(pp, q) for pp in phase_plans], objective=c.objective,
+        scenario=placed,
+    )  # fmt: skip
+
+
+def _as_quoted(pp: PhasePlan, q: Quote) -> PhasePlan:
+    """The chosen alternative at the quote's cost of its phase: a sum of whole-cent line items,
+    where the ranking's figure is not rounded item by item (a cent apart: review9c)."""
+    cost = next(p.cost for p in q.phases if p.name == pp.phase)
+    chosen = pp.alternatives[0].model_copy(update={"cost": cost})
+    return pp.model_copy(update={"alternatives": [chosen, *pp.alternatives[1:]]})
 
 
 def _earliest(scenario: Scenario) -> Scenario:

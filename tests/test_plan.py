@@ -846,3 +846,13 @@ pricing = ["contract", "on_demand"]
     (placed,) = plan(write("unworkable.toml", text)).phases
     (a100,) = [a for a in placed.alternatives if a.accelerator == "a100-80g"]
     assert a100.verdict.startswith("rejected: rule") and a100.devices is None and a100.cost is None
+
+
+def test_the_chosen_placement_shows_the_quotes_cost_of_its_phase(catalog):
+    # review9c: the placements table said 20,882,881.16 CNY for stockpile_owner's pretraining
+    # where the phases table said .17 (the ranking's figure is not rounded item by item).
+    result = plan(EXAMPLES / "stockpile_owner.toml", catalog)
+    quoted = {p.name: p.cost for p in result.quote.phases}
+    assert result.phases and all(
+        pp.alternatives[0].cost == quoted[pp.phase] for pp in result.phases
+    )
