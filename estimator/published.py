@@ -4,8 +4,8 @@ own estimate (the `published-run` finding).
 They are the `whole_run` rows of the calibration set (`estimator/data/calibration_train.csv`,
 one public source per row), found by the model's id (a preset's, or a user's models.csv row of
 the same name): what a team reported its run took, in device-hours, failures, restarts and its
-own stack's efficiency included. Read with the csv
-module, once, and only when a training phase is checked.
+own stack's efficiency included. Read with the csv module, once, when a training phase is first
+checked.
 """
 
 from __future__ import annotations
