@@ -84,36 +84,34 @@ def _match_expr(cells: tuple[str, ...]) -> pl.Expr:
     )
 
 
-def first_blocking_rule(
-    policies: pl.DataFrame, as_of: date, until: date | None = None, ordered: date | None = None
-) -> pl.Expr:
-    """The id of the first blocking rule in force (`in_force`) a placement breaks, or null.
-    `ordered`: the date a plan's purchases are ordered (its quote date; `acquired_before`)."""
+def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.Expr:
+    """The id of the first blocking rule in force (`in_force`) a placement breaks, or null;
+    `as_of` is also when a purchase for the phase is acquired (`acquired_before`)."""
     # Ordered by id, as `matching_rules` lists them, so both name the same rule first.
     blocking = in_force(policies, as_of, until).filter(pl.col("effect") == "block").sort("id")
     expr: pl.Expr = pl.lit(None, pl.String)
     for p in reversed(list(blocking.iter_rows(named=True))):
         applies = rule_expr(p)
         if p["ownership"] == "owned":
-            applies = applies & ~acquired_before(p["effective_from"], ordered)
+            applies = applies & ~acquired_before(p["effective_from"], as_of)
         expr = pl.when(applies).then(pl.lit(p["id"])).otherwise(expr)
     return expr
 
 
-def acquired_before(day: date, ordered: date | None = None) -> pl.Expr:
+def acquired_before(day: date, start: date | None = None) -> pl.Expr:
     """Placements on owned hardware acquired before `day`. Every rule on owned hardware controls
     acquiring it (an export licence, a purchase ban): stock acquired before it took effect is
     the stock it leaves in use, so such a rule does not block it and only informs about it
     (review9a #1: a hypothetical ban on new purchases moved DeepSeek's 2023 stockpile's work
     abroad at 355 M CNY). A fleet is acquired on its `acquired` date, or without one by the
-    plan's date at the latest (`offer_as_of`); a purchase when it is delivered, `lead_time_days`
-    after it is `ordered` (review9c #2: the same H200s were blocked when bought and not when
-    declared as a fleet)."""
-    fleet = (pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)
-    if ordered is None:
-        return fleet.fill_null(False)
-    bought = (pl.col("option") == "owned") & (pl.col("lead_time_days") < (day - ordered).days)
-    return fleet.fill_null(False) | bought.fill_null(False)
+    plan's date at the latest (`offer_as_of`); a purchase for a phase when the phase `start`s,
+    as its capital, resale age and delivery are counted (review9c #2: the same H200s were
+    blocked when bought and not when declared as a fleet; review9d #1: judged as delivered at
+    the quote date, they escaped a ban the cash flow then paid for them after)."""
+    fleet = ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
+    if start is None or start >= day:
+        return fleet
+    return fleet | (pl.col("option") == "owned").fill_null(False)
 
 
 def matching_rules(

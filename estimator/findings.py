@@ -8,7 +8,7 @@ it fails (its *verdict*); a quote reports every check its chosen row meets, with
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -48,7 +48,7 @@ def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
     day, until = span or c.rules_span()
     rule = c.remembered(
         ("first_blocking_rule", day, until),
-        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), day, until, c.as_of),
+        lambda: compliance.first_blocking_rule(c.catalog.table("policies"), day, until),
     )
     expr: Any = pl.when(rule.is_not_null()).then(pl.lit("rule:") + rule)
     for check in BLOCKING:
@@ -91,7 +91,9 @@ def describe(code: str, row: Row, c: Context, p: Phase) -> str:
     return f"{BY_CODE[code].reason}: {BY_CODE[code].message(row, c, p)}"
 
 
-def _as_it_applies(rule: dict[str, Any], row: dict[str, Any], c: Context) -> tuple[Severity, str]:
+def _as_it_applies(
+    rule: dict[str, Any], row: dict[str, Any], c: Context, start: date
+) -> tuple[Severity, str]:
     """A rule's severity and message for a row. The rules on owned hardware control acquiring
     it: hardware acquired before one took effect is the stock it lets be used, so for it the
     rule, a warning or a block, is information (review8a #20: three warnings a plan said the
@@ -99,7 +101,7 @@ def _as_it_applies(rule: dict[str, Any], row: dict[str, Any], c: Context) -> tup
     effect: Severity = rule["effect"]  # policies.csv's effect column is block, warn or info
     if effect == "info" or rule["ownership"] != "owned":
         return effect, rule["message"]
-    acquired = _acquired(row, c)
+    acquired = _acquired(row, c, start)
     if acquired is None or acquired[0] >= rule["effective_from"]:
         return effect, rule["message"]
     day, said = acquired
@@ -115,16 +117,15 @@ def _source(check: Check, row: Row, c: Context, p: Phase) -> str | None:
     return c.catalog.default_source(check.cite) if check.cite else None
 
 
-def _acquired(row: dict[str, Any], c: Context) -> tuple[date, str] | None:
-    """When the row's owned hardware is acquired, and how to say it (`acquired_before`)."""
+def _acquired(row: dict[str, Any], c: Context, start: date) -> tuple[date, str] | None:
+    """When the row's owned hardware is acquired, and how to say it (`acquired_before`): a
+    purchase when the phase `start`s."""
     if row.get("option") == "fleet" and row.get("offer_as_of") is not None:
         given = any(f.name == row.get("instance") and f.acquired for f in c.scenario.fleet)
         said = "this fleet was acquired on" if given else "this fleet is owned by the plan's date,"
         return row["offer_as_of"], said
-    if row.get("option") == "owned" and row.get("lead_time_days") is not None:
-        # A date drops a fraction of a day, as `acquired_before`'s comparison of days does.
-        arrives = c.as_of + timedelta(days=row["lead_time_days"])
-        return arrives, "the plan's purchase arrives by"
+    if row.get("option") == "owned":
+        return start, "the plan buys it for the phase's start,"
     return None
 
 
@@ -159,7 +160,7 @@ def findings(
                 source=r["source"],
             )
             for r in matched
-            for severity, message in (_as_it_applies(r, row, c),)
+            for severity, message in (_as_it_applies(r, row, c, day),)
         ]
         for check, on in zip(checks, hit, strict=True):
             if on:

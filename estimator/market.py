@@ -75,11 +75,14 @@ def with_supply(
     bought = options.filter(owned | fleet).select(
         "option_id", "accelerator", "country", bought_on.alias("_on")
     )
-    # Most specific first: an exact accelerator, then country, then headquarters, then newest.
+    # Most specific first: an exact accelerator, then country, then headquarters (the tenant's
+    # own before the group it is also judged with: a row a user writes for HK beats the CN one,
+    # review9d #2), then newest.
     score = (
-        (pl.col("_acc") != "*").cast(pl.Int32) * 4
-        + (pl.col("_country") != "*").cast(pl.Int32) * 2
-        + (pl.col("_tenant") != "*").cast(pl.Int32)
+        (pl.col("_acc") != "*").cast(pl.Int32) * 8
+        + (pl.col("_country") != "*").cast(pl.Int32) * 4
+        + (pl.col("_tenant") == tenant_hq).cast(pl.Int32) * 2
+        + ((pl.col("_tenant") != "*") & (pl.col("_tenant") != tenant_hq)).cast(pl.Int32)
     )
     best = (
         bought.join(rows, how="cross")
@@ -110,8 +113,11 @@ def with_supply(
 
 
 def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float) -> pl.DataFrame:
-    """Per accelerator, the value fraction at `age_years` (linear between the curve's ages, the
-    last value beyond them): columns accelerator, resale_fraction."""
+    """Per accelerator, the value fraction at `age_years` (linear between the curve's ages, its
+    first value before them): columns accelerator, resale_fraction. Past a device's own last
+    age its value falls as the default ('*') curve does from that age (review9d #3: an A100
+    curve ending at three years gave a 9-year-old A100 22% back; the default's last value holds
+    beyond it)."""
     # The curves as Python lists, one pass over the table (a few dozen rows): filtering it per
     # accelerator cost two polars queries each, ~100 in a plan.
     by_acc: dict[str, tuple[list[float], list[float]]] = {}
@@ -120,10 +126,16 @@ def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float)
         ages, values = by_acc.setdefault(acc, ([], []))
         ages.append(age)
         values.append(value)
+    default = by_acc.get("*") or ([], [])
     out = []
     for acc in accelerators:
-        ages, values = by_acc.get(acc) or by_acc.get("*") or ([], [])
-        out.append({"accelerator": acc, "resale_fraction": _interpolate(ages, values, age_years)})
+        ages, values = by_acc.get(acc) or default
+        value = _interpolate(ages, values, age_years)
+        if value is not None and ages and age_years > ages[-1] and (ages, values) != default:
+            then, now = _interpolate(*default, ages[-1]), _interpolate(*default, age_years)
+            if then and now is not None:
+                value *= now / then
+        out.append({"accelerator": acc, "resale_fraction": value})
     return pl.DataFrame(out, schema={"accelerator": pl.String, "resale_fraction": pl.Float64})
 
 

@@ -368,6 +368,9 @@ def test_a_server_sold_within_a_year_fetches_the_used_markets_first_figure(catal
     for acc in ("b200", "h100-sxm", "a100-80g"):
         assert value(acc, 0.0) == value(acc, 0.25) == value(acc, 1.0) < 0.7, acc
         assert value(acc, 2.0) < value(acc, 1.0)
+        # Past a device's own last figure it falls as the default curve does (review9d #3:
+        # the A100 curve ends at three years, and a 9-year-old A100 got 22% back).
+        assert value(acc, 9.0) <= value("*", 9.0) + 1e-12 < value(acc, 3.0), acc
 
 
 def test_the_december_2024_hbm_rule_is_dated_and_changes_no_verdict(catalog):

@@ -15,6 +15,7 @@ from estimator.context import prepare
 from estimator.errors import InfeasibleError
 from estimator.placement import Candidate, Capacity, Infeasible, Problem, brute_force, solve, total
 from estimator.shock import apply_shock
+from pricing import load_catalog
 from tests.conftest import EXAMPLES
 
 NO_STOCKPILE = EXAMPLES / "cn_lab_no_stockpile.toml"
@@ -469,3 +470,25 @@ def test_a_china_h100_fleet_keeps_its_countrys_row_over_an_unscoped_one():
         return next(i.amount for i in p.line_items if i.component == "operations")
 
     assert operations("2025-01-31") == operations("2025-01-30")
+
+
+def test_a_supply_row_for_the_tenants_own_headquarters_beats_the_china_row(catalog, tmp_path):
+    # review9d #2: a user's HK row tied with the built-in CN row (HK tenants are judged with CN)
+    # and lost whenever the CN row was newer.
+    d = tmp_path / "cat"
+    d.mkdir()
+    (d / "supply.csv").write_text(
+        "accelerator,country,tenant_hq,effective_from,effective_to,purchasable,lead_time_days,"
+        "max_devices_per_buyer,per_days,message,basis,note,source,as_of\n"
+        'b200,*,HK,2020-01-01,,yes,365,,,"Our HK entity holds a US licence for B200.",estimate,,'
+        "user,2025-11-27\n",
+        encoding="utf-8",
+    )
+    text = (EXAMPLES / "gulf_option.toml").read_text(encoding="utf-8")
+    text = text.replace("deadline_days = 90", "deadline_days = 90\nstart = 2026-12-01")
+    path = tmp_path / "hk.toml"
+    path.write_text(text.replace('tenant_hq = "CN"', 'tenant_hq = "HK"'), encoding="utf-8")
+    (placed,) = plan(path, load_catalog(str(d))).quote.phases
+    assert placed.pricing == "owned" and placed.accelerator == "b200"
+    (cn,) = plan(path, catalog).quote.phases
+    assert cn.pricing != "owned"

@@ -301,6 +301,12 @@ def test_a_purchase_delivered_before_a_ban_is_acquired_before_it(catalog, write)
     # A ban in force before the hardware arrives forbids the purchase: the phase moves.
     before = apply_shock(c, ["china-bans-nvidia-purchases=2026-03-02"])
     assert [r.phase for r in before.replanned] == ["serve"]
+    # A purchase is made for its phase's start, as its capital and resale age are counted
+    # (review9d #1: a 2028 phase's H200s escaped a 2027 ban, then were paid for in 2028).
+    later = BUY_H200.replace("start = 2026-07-01", "start = 2028-01-01")
+    c = prepare(load_scenario(write("later.toml", later)), catalog)
+    banned = apply_shock(c, ["china-bans-nvidia-purchases=2027-01-01"])
+    assert [r.phase for r in banned.replanned] == ["serve"]
 
 
 @pytest.mark.parametrize(

@@ -231,19 +231,18 @@ def uncertainty_table(u: UncertaintyView, cur: str) -> Table:
 
 
 def _rank(p: PercentileView) -> str | None:
-    """Where the quoted figure sits among the samples; when every sample is that figure (whole
-    servers absorbing every draw), saying P100 would read as the top of a range."""
+    """Where the quoted figure sits among the samples; at or above all of them (whole servers
+    absorbing every draw), saying P100 would read as the top of a range. ("every sample" said
+    so when P10 = P90 = the figure, which leaves the lowest tenth unknown: review9d #8.)"""
     if p.p50 is None:
         return None
-    if p.p10 == p.p90 == p.point and p.point_rank >= 1.0:
-        return "every sample"
     if p.point_rank <= 0.0 or p.point_rank >= 1.0:
         # "P0" read as a percentile of the samples; the figure is outside all of them (a spot
         # price listed at its cheapest zone).
         return "below every sample" if p.point_rank <= 0.0 else "at or above every sample"
     # Whole percents rounded down: the share at or below the figure. Rounded to nearest, a
     # quote at the top of a step with 49.9% at or below it read "P50" beside a P50 4.5% above
-    # it (review9a #8), and one 0.2% of samples exceed read "every sample".
+    # it (review9a #8), and one 0.2% of samples exceed read "every sample" (P99 now).
     rank = math.floor(p.point_rank * 100 + 1e-9)
     return "below P1" if rank == 0 else f"P{rank}"  # "P0" reads as below every sample
 
