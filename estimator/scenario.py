@@ -454,6 +454,11 @@ class Scenario(_Strict):
         if changes is not None and not isinstance(changes, Mapping):
             why = f"changes are a dict of dotted paths and values, not {type(changes).__name__}"
             raise ScenarioError(why, "changes")
+        twice = sorted(set(changes or {}) & set(fields))
+        if twice:  # two values for one field: almost surely a slip (review9d #7)
+            raise ScenarioError(
+                f"'{twice[0]}' is given both in the dict and as a keyword", "changes"
+            )
         data = self.model_dump(by_alias=True, exclude_none=True)
         for path, value in {**(changes or {}), **fields}.items():
             if not isinstance(path, str):

@@ -441,3 +441,17 @@ def test_a_site_field_of_the_other_form_names_what_that_form_lacks(tmp_path, run
     result = runner.invoke(app, ["quote", str(EXAMPLES / "split_abroad_home.toml"),
                                  "--as-of", "2019-01-01"])  # fmt: skip
     assert result.exit_code == 2 and "error: --as-of: 2019-01-01 is before" in result.output
+
+
+def test_a_field_given_twice_to_with_changes_is_refused():
+    # review9d #7: the keyword silently won over the same path in the dict.
+    from estimator import load_scenario
+    from estimator.errors import ScenarioError
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "overseas_serving.toml")
+    with pytest.raises(
+        ScenarioError, match="'currency' is given both in the dict and as a keyword"
+    ):
+        s.with_changes({"currency": "USD"}, currency="CNY")
+    assert s.with_changes({"currency": "USD"}, accounting="amortised").currency == "USD"
