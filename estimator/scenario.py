@@ -117,8 +117,10 @@ class Fleet(_Strict):
     devices: Annotated[int, Range(1, MAX_DEVICES)]
     """How many devices the tenant owns."""
     acquired: date | None = None
-    """When it was bought: judged against supply.csv on that date (not-purchasable), and no
-    phase may use it before (lead-time). Without it, neither is checked."""
+    """When it was bought: judged against supply.csv on that date (not-purchasable), no phase
+    may use it before (lead-time), and a rule on owned hardware that took effect after it only
+    informs about it. Without it, the supply and lead time are not checked, and the fleet
+    counts as owned by the plan's date."""
     book_value: Annotated[float, Range(0, 1e15)] | None = None
     """Its value in the scenario's currency (default: the catalog's server price), for
     operations."""

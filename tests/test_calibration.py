@@ -82,6 +82,10 @@ def test_tolerances_are_the_stated_ones_unless_a_note_says_why() -> None:
                 assert "widened after the fit" in note or (
                     "set at merge" in note and row["split"] == "heldout"
                 ), row["id"]
+                if "set at merge" in note:
+                    # No looser than the error it was first scored at needs (review9e #4).
+                    error = float(note.split("(error +")[1].split("%")[0])
+                    assert error < row["tolerance_pct"] <= error + 10, row["id"]
 
 
 def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
