@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import polars as pl
@@ -24,7 +24,7 @@ import polars as pl
 from estimator import costing, findings
 from estimator.compliance import with_rule_facts
 from estimator.context import Context, Objective
-from estimator.market import resale_fraction
+from estimator.market import SUPPLY_COLUMNS, resale_fraction, with_supply
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -119,6 +119,8 @@ def evaluate(
     else:
         df = df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
     w = window or _default_window(c, phase)
+    if w.start > c.as_of:
+        df = _supply_on(c, df, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
     df = df.with_columns(
@@ -283,6 +285,30 @@ def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
     if unique.height > MEMO_KEYS:
         return None
     return (settings, tuple(keys), tuple(unique.iter_rows()))
+
+
+def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
+    """`df` with its purchases judged against supply.csv on the phase's `start`, when they are
+    delivered and paid for and the rules judge them (`compliance.acquired_before`): judged on
+    the plan's date, a ban on buying H200 in China from 2027 let a 2028 phase buy them (review9e
+    #1). The lead time stays the order's (placed on the plan's date)."""
+    owned = pl.col("option") == "owned"
+    keys = ["option_id", "option", "instance", "accelerator", "country"]
+    bought = df.filter(owned).select(keys).unique("option_id")
+    if bought.is_empty():
+        return df
+    later = [col for col in SUPPLY_COLUMNS if col != "lead_time_days"]
+    judged = with_supply(c.catalog, bought, c.scenario.tenant_hq, start).select(
+        "option_id", *(pl.col(col).alias(f"_on_start_{col}") for col in later)
+    )
+    return (
+        df.join(judged, on="option_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(owned).then(pl.col(f"_on_start_{col}")).otherwise(pl.col(col)).alias(col)
+            for col in later
+        )
+        .drop([f"_on_start_{col}" for col in later])
+    )
 
 
 def side_by_side(fn: Callable[..., T], *args: Sequence[Any]) -> list[T]:

@@ -492,3 +492,46 @@ def test_a_supply_row_for_the_tenants_own_headquarters_beats_the_china_row(catal
     assert placed.pricing == "owned" and placed.accelerator == "b200"
     (cn,) = plan(path, catalog).quote.phases
     assert cn.pricing != "owned"
+
+
+def test_a_purchase_is_judged_against_supply_on_its_phases_start(tmp_path):
+    # review9e #1: a supply row forbidding H200 in China from 2027 let a 2028 phase buy them
+    # (judged on the plan's date, 2026), while the rules and the cash flow put the purchase
+    # at the phase's start.
+    d = tmp_path / "cat"
+    d.mkdir()
+    (d / "supply.csv").write_text(
+        "accelerator,country,tenant_hq,effective_from,effective_to,purchasable,lead_time_days,"
+        "max_devices_per_buyer,per_days,message,basis,note,source,as_of\n"
+        'h200,CN,CN,2027-01-01,,no,,,,"H200 cannot be bought in China from 2027.",estimate,,'
+        "user,2026-03-01\n",
+        encoding="utf-8",
+    )
+    catalog = load_catalog(str(d))
+    text = """
+name = "Buy H200 in China"
+as_of = 2026-03-01
+currency = "CNY"
+
+[model]
+preset = "qwen3-235b-a22b"
+
+[[phases]]
+name = "serve"
+kind = "serve"
+days = 365
+input_tokens_per_day = 1e10
+output_tokens_per_day = 2e9
+tpot_ms = 50
+precision = "fp8"
+start = START
+site = { region = "cn-west", accelerator = "h200", pricing = "owned" }
+"""
+
+    def codes(start: str) -> set[str]:
+        path = tmp_path / f"{start}.toml"
+        path.write_text(text.replace("START", start), encoding="utf-8")
+        return {f.code for f in quote(load_scenario(path), catalog).findings}
+
+    assert "not-purchasable" in codes("2028-01-01")
+    assert "not-purchasable" not in codes("2026-07-01")
