@@ -70,8 +70,14 @@ site = { region = "cn-east", accelerator = "h800", pricing = "owned" }
     f = next(f for f in d["findings"] if f["code"] == "not-purchasable")
     assert f["severity"] == "block" and "2023-10-23" in f["message"] and "fleet" in f["message"]
     assert runner.invoke(app, ["quote", path, "--strict"]).exit_code == 1
-    before = runner.invoke(app, ["quote", path, "-f", "json", "--as-of", "2023-06-01"])
+    # Bought for a phase starting before the rule (judged on the phase's start, when it is
+    # delivered and paid for), it could be bought.
+    early = str(write("early.toml", text.replace("start = 2026-06-01", "start = 2023-07-01")))
+    before = runner.invoke(app, ["quote", early, "-f", "json", "--as-of", "2023-06-01"])
     assert "not-purchasable" not in {f["code"] for f in json.loads(before.stdout)["findings"]}
+    # For one starting after it, not, even ordered before it (review9e #1).
+    late = runner.invoke(app, ["quote", path, "-f", "json", "--as-of", "2023-06-01"])
+    assert "not-purchasable" in {f["code"] for f in json.loads(late.stdout)["findings"]}
 
 
 def test_a_purchase_must_arrive_by_the_phase_start(catalog, write):
