@@ -98,7 +98,7 @@ def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None 
     return expr
 
 
-def acquired_before(day: date, start: date | None = None) -> pl.Expr:
+def acquired_before(day: date, start: date) -> pl.Expr:
     """Placements on owned hardware acquired before `day`. Every rule on owned hardware controls
     acquiring it (an export licence, a purchase ban): stock acquired before it took effect is
     the stock it leaves in use, so such a rule does not block it and only informs about it
@@ -109,7 +109,7 @@ def acquired_before(day: date, start: date | None = None) -> pl.Expr:
     blocked when bought and not when declared as a fleet; review9d #1: judged as delivered at
     the quote date, they escaped a ban the cash flow then paid for them after)."""
     fleet = ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
-    if start is None or start >= day:
+    if start >= day:
         return fleet
     return fleet | (pl.col("option") == "owned").fill_null(False)
 

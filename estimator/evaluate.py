@@ -293,14 +293,20 @@ def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
     the plan's date, a ban on buying H200 in China from 2027 let a 2028 phase buy them (review9e
     #1). The lead time stays the order's (placed on the plan's date)."""
     owned = pl.col("option") == "owned"
-    keys = ["option_id", "option", "instance", "accelerator", "country"]
-    bought = df.filter(owned).select(keys).unique("option_id")
-    if bought.is_empty():
+    if not df.select(owned.any()).item():
         return df
     later = [col for col in SUPPLY_COLUMNS if col != "lead_time_days"]
-    judged = with_supply(c.catalog, bought, c.scenario.tenant_hq, start).select(
-        "option_id", *(pl.col(col).alias(f"_on_start_{col}") for col in later)
-    )
+
+    def judge() -> pl.DataFrame:
+        # Every purchase option of the context at once: a start date is judged once, whatever
+        # phases, candidates or Monte Carlo rounds ask for it.
+        keys = ["option_id", "option", "instance", "accelerator", "country"]
+        bought = c.options.filter(owned).select(keys)
+        return with_supply(c.catalog, bought, c.scenario.tenant_hq, start).select(
+            "option_id", *(pl.col(col).alias(f"_on_start_{col}") for col in later)
+        )
+
+    judged = c.remembered(("supply on", start), judge)
     return (
         df.join(judged, on="option_id", how="left", maintain_order="left")
         .with_columns(

@@ -28,7 +28,6 @@ class PublishedRun:
     tokens: float
     device_hours: float
     source: str  # the public reference, up to its first detail in brackets
-    as_of: str
 
 
 def published_runs(
@@ -69,7 +68,6 @@ def _runs() -> tuple[PublishedRun, ...]:
                 tokens=float(row["tokens"]),
                 device_hours=float(row["published"]),
                 source=row["source"].split(" (")[0].split(";")[0].strip(),
-                as_of=row["as_of"],
             )
         )
     return tuple(out)

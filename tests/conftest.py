@@ -62,6 +62,27 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 
 EXAMPLES = ROOT / "examples"
 
+# A serving phase that buys H200 in China for a July start (rules and supply on purchases).
+BUY_H200 = """
+name = "Buy H200 in China before a ban"
+as_of = 2026-03-01
+currency = "CNY"
+
+[model]
+preset = "qwen3-235b-a22b"
+
+[[phases]]
+name = "serve"
+kind = "serve"
+days = 365
+input_tokens_per_day = 1e10
+output_tokens_per_day = 2e9
+tpot_ms = 50
+precision = "fp8"
+start = 2026-07-01
+site = { region = "cn-west", accelerator = "h200", pricing = "owned" }
+"""
+
 
 FROZEN_CATALOG = Path(__file__).resolve().parent / "fixtures" / "catalog"
 

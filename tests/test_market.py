@@ -16,7 +16,7 @@ from estimator.errors import InfeasibleError
 from estimator.placement import Candidate, Capacity, Infeasible, Problem, brute_force, solve, total
 from estimator.shock import apply_shock
 from pricing import load_catalog
-from tests.conftest import EXAMPLES
+from tests.conftest import BUY_H200, EXAMPLES
 
 NO_STOCKPILE = EXAMPLES / "cn_lab_no_stockpile.toml"
 STOCKPILE = EXAMPLES / "stockpile_owner.toml"
@@ -481,14 +481,10 @@ def test_a_china_h100_fleet_keeps_its_countrys_row_over_an_unscoped_one():
 def test_a_supply_row_for_the_tenants_own_headquarters_beats_the_china_row(catalog, tmp_path):
     # review9d #2: a user's HK row tied with the built-in CN row (HK tenants are judged with CN)
     # and lost whenever the CN row was newer.
-    d = tmp_path / "cat"
-    d.mkdir()
-    (d / "supply.csv").write_text(
-        "accelerator,country,tenant_hq,effective_from,effective_to,purchasable,lead_time_days,"
-        "max_devices_per_buyer,per_days,message,basis,note,source,as_of\n"
+    d = _supply_override(
+        tmp_path,
         'b200,*,HK,2020-01-01,,yes,365,,,"Our HK entity holds a US licence for B200.",estimate,,'
-        "user,2025-11-27\n",
-        encoding="utf-8",
+        "user,2025-11-27",
     )
     text = (EXAMPLES / "gulf_option.toml").read_text(encoding="utf-8")
     text = text.replace("deadline_days = 90", "deadline_days = 90\nstart = 2026-12-01")
@@ -504,40 +500,30 @@ def test_a_purchase_is_judged_against_supply_on_its_phases_start(tmp_path):
     # review9e #1: a supply row forbidding H200 in China from 2027 let a 2028 phase buy them
     # (judged on the plan's date, 2026), while the rules and the cash flow put the purchase
     # at the phase's start.
-    d = tmp_path / "cat"
-    d.mkdir()
-    (d / "supply.csv").write_text(
-        "accelerator,country,tenant_hq,effective_from,effective_to,purchasable,lead_time_days,"
-        "max_devices_per_buyer,per_days,message,basis,note,source,as_of\n"
+    d = _supply_override(
+        tmp_path,
         'h200,CN,CN,2027-01-01,,no,,,,"H200 cannot be bought in China from 2027.",estimate,,'
-        "user,2026-03-01\n",
-        encoding="utf-8",
+        "user,2026-03-01",
     )
     catalog = load_catalog(str(d))
-    text = """
-name = "Buy H200 in China"
-as_of = 2026-03-01
-currency = "CNY"
-
-[model]
-preset = "qwen3-235b-a22b"
-
-[[phases]]
-name = "serve"
-kind = "serve"
-days = 365
-input_tokens_per_day = 1e10
-output_tokens_per_day = 2e9
-tpot_ms = 50
-precision = "fp8"
-start = START
-site = { region = "cn-west", accelerator = "h200", pricing = "owned" }
-"""
 
     def codes(start: str) -> set[str]:
         path = tmp_path / f"{start}.toml"
-        path.write_text(text.replace("START", start), encoding="utf-8")
+        text = BUY_H200.replace("start = 2026-07-01", f"start = {start}")
+        path.write_text(text, encoding="utf-8")
         return {f.code for f in quote(load_scenario(path), catalog).findings}
 
     assert "not-purchasable" in codes("2028-01-01")
     assert "not-purchasable" not in codes("2026-07-01")
+
+
+def _supply_override(tmp_path, row: str):
+    """A --catalog directory whose supply.csv holds `row` alone."""
+    d = tmp_path / "cat"
+    d.mkdir()
+    (d / "supply.csv").write_text(
+        "accelerator,country,tenant_hq,effective_from,effective_to,purchasable,lead_time_days,"
+        f"max_devices_per_buyer,per_days,message,basis,note,source,as_of\n{row}\n",
+        encoding="utf-8",
+    )
+    return d

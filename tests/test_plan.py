@@ -21,7 +21,7 @@ from estimator.options import OptionQuery, select
 from estimator.planner import Plan
 from estimator.shock import ShockResult, apply_shock
 from estimator.uncertainty import sample, sensitivity
-from tests.conftest import EXAMPLES
+from tests.conftest import BUY_H200, EXAMPLES
 
 AUTO = EXAMPLES / "split_auto.toml"
 
@@ -269,32 +269,12 @@ def test_a_ban_on_buying_leaves_a_fleet_bought_before_it_in_use(catalog):
     assert {r.phase for r in late.replanned} >= {"pretrain"} and late.extra_cost > 0
 
 
-BUY_H200 = """
-name = "Buy H200 in China before a ban"
-as_of = 2026-03-01
-currency = "CNY"
-
-[model]
-preset = "qwen3-235b-a22b"
-
-[[phases]]
-name = "serve"
-kind = "serve"
-days = 365
-input_tokens_per_day = 1e10
-output_tokens_per_day = 2e9
-tpot_ms = 50
-precision = "fp8"
-start = 2026-07-01
-site = { region = "cn-west", accelerator = "h200", pricing = "owned" }
-"""
-
-
 def test_a_purchase_delivered_before_a_ban_is_acquired_before_it(catalog, write):
     # review9c #2: the plan's own H200s, delivered before a ban on purchases, were blocked
     # while the same H200s declared as a fleet were not.
-    c = prepare(load_scenario(write("buy.toml", BUY_H200)), catalog)
-    (bought,) = quote(load_scenario(write("buy.toml", BUY_H200)), catalog).phases
+    s = load_scenario(write("buy.toml", BUY_H200))
+    c = prepare(s, catalog)
+    (bought,) = quote(s, catalog).phases
     assert bought.pricing == "owned" and bought.start == date(2026, 7, 1)
     after = apply_shock(c, ["china-bans-nvidia-purchases=2026-09-01"])
     assert after.replanned == [] and after.extra_cost == 0
