@@ -41,7 +41,7 @@ if TYPE_CHECKING:
         SplitcomputeError,
         UnknownIdError,
     )
-    from estimator.money import Money
+    from estimator.money import CurrencyMismatchError, Money
     from estimator.planner import Plan
     from estimator.report.charts import chart
     from estimator.report.text import as_json
@@ -66,6 +66,7 @@ _EXPORTS = {
     "Quote": "estimator.results",
     "Plan": "estimator.planner",
     "Money": "estimator.money",
+    "CurrencyMismatchError": "estimator.money",
     "chart": "estimator.report.charts",
     "as_json": "estimator.report.text",
     "SplitcomputeError": "estimator.errors",
@@ -78,6 +79,7 @@ _EXPORTS = {
 __all__ = [
     "CatalogError",
     "Comparison",
+    "CurrencyMismatchError",
     "InfeasibleError",
     "Money",
     "Plan",

@@ -8,11 +8,26 @@ amounts are sums of whole-cent line items), that knows its currency and prints w
     >>> print(q.total)
     1,999,074,806.66 CNY
 
-Arithmetic gives plain floats: the sum of amounts in two currencies is not money until it is
-converted, and the library never does that implicitly.
+The sum or difference of amounts in one currency (or of an amount and a plain number) is an
+amount in that currency; other arithmetic gives plain floats. The sum of amounts in two
+currencies is not money until it is converted, and the library never does that implicitly:
+adding, subtracting or ordering two amounts in different currencies raises
+`CurrencyMismatchError` (a `TypeError`): `sum()` over quotes in USD and CNY gave a meaningless
+number, and `max()` picked the larger figure, not the larger amount (review9d #4). Amounts in
+different currencies are never equal.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pricing.errors import SplitcomputeError
+
+
+class CurrencyMismatchError(SplitcomputeError, TypeError):
+    """Two amounts in different currencies were added, subtracted or compared: convert one
+    first (quote the scenario again with `currency=`)."""
 
 
 class Money(float):
@@ -46,3 +61,43 @@ class Money(float):
 
     def __format__(self, spec: str) -> str:
         return str(self) if not spec else format(float(self), spec)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Money) and other.currency != self.currency:
+            return False
+        return float(self) == other
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = float.__hash__  # equal amounts hash alike (a Money equal to a float stays so)
+
+
+def _same_currency(op: Callable[[float, Any], Any], verb: str) -> Callable[[Money, Any], Any]:
+    """`op` on the plain amounts, refused for two amounts in different currencies. A sum or a
+    difference is an amount in the same currency (so `sum()` of totals keeps it, and checks
+    every term); a comparison is a bool."""
+
+    def method(self: Money, other: Any) -> Any:
+        if isinstance(other, Money) and other.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"cannot {verb} {self} and {other}: convert one to the other's currency first"
+            )
+        out = op(float(self), other)
+        return Money(out, self.currency) if verb != "compare" and type(out) is float else out
+
+    method.__name__ = op.__name__
+    return method
+
+
+for _name, _verb in (
+    ("__add__", "add"),
+    ("__radd__", "add"),
+    ("__sub__", "subtract"),
+    ("__rsub__", "subtract"),
+    ("__lt__", "compare"),
+    ("__le__", "compare"),
+    ("__gt__", "compare"),
+    ("__ge__", "compare"),
+):
+    setattr(Money, _name, _same_currency(getattr(float, _name), _verb))

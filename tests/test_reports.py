@@ -344,6 +344,27 @@ def test_money_knows_its_currency(catalog):
     assert pickle.loads(pickle.dumps(q.total)).currency == q.currency
 
 
+def test_money_in_two_currencies_does_not_mix():
+    """review9d #4: USD + CNY gave a bare float and max() picked the larger figure."""
+    from estimator import CurrencyMismatchError
+
+    usd, cny, more = Money(2.0, "USD"), Money(3.0, "CNY"), Money(5.0, "USD")
+    total = sum([usd, more])  # one currency: still an amount, in it
+    assert total == 7.0 and isinstance(total, Money) and total.currency == "USD"
+    assert (more - usd).currency == "USD" and usd + 1 == 3.0 and usd < more
+    assert usd != Money(2.0, "USD".lower()) and usd == 2.0 and {usd: 1}[2.0] == 1
+    for mixed in (
+        lambda: usd + cny,
+        lambda: cny - usd,
+        lambda: usd < cny,
+        lambda: max(usd, cny),
+        lambda: sum([usd, cny]),
+    ):
+        with pytest.raises(CurrencyMismatchError, match="convert one"):
+            mixed()
+    assert issubclass(CurrencyMismatchError, TypeError)
+
+
 def test_json_schema_describes_every_field():
     schema = json_schema()
 
