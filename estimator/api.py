@@ -30,7 +30,7 @@ from pricing.errors import shown
 if TYPE_CHECKING:
     from estimator.planner import Plan
     from estimator.shock import ShockResult
-    from estimator.uncertainty import Percentiles, Swing
+    from estimator.uncertainty import Sampled, Swing
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
@@ -221,10 +221,11 @@ def percentiles(
     samples: int = 10_000,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
-) -> list[Percentiles]:
+) -> Sampled:
     """P10 / P50 / P90 of each phase and of the total of a plan (as placed; a scenario is
     planned first), by Monte Carlo over the catalog's price and efficiency ranges (see
-    `estimator.uncertainty.sample`)."""
+    `estimator.uncertainty.sample`): a list of `Percentiles` that knows its samples and seed
+    (`as_json(plan, uncertainty=...)` renders it as `--samples` does)."""
     from estimator.uncertainty import MAX_SAMPLES, sample
 
     samples, seed = whole(samples, "samples"), whole(seed, "seed", least=0)

@@ -267,13 +267,23 @@ class Percentiles:
     measure: Measure = COST
 
 
+class Sampled(list[Percentiles]):
+    """What `sample` returns: the percentiles in order, with the number of samples and the seed
+    that drew them (a report says both: `report.text.as_json(plan, uncertainty=...)`)."""
+
+    def __init__(self, percentiles: list[Percentiles], samples: int, seed: int) -> None:
+        super().__init__(percentiles)
+        self.samples = samples
+        self.seed = seed
+
+
 def sample(
     c: Context,
     q: Quote,
     samples: int,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
-) -> list[Percentiles]:
+) -> Sampled:
     """P10 / P50 / P90 of each phase and of the total, in the quote's currency, and where the
     quote's own figure sits among them; after a serving phase with no demand, the same of its
     price per million output tokens (named "<phase>: per million output tokens"). Prices and
@@ -360,7 +370,7 @@ def sample(
         out.append(
             Percentiles(name, p10, p50, p90, points[name], rank, unpriced, measure.get(name, COST))
         )
-    return out
+    return Sampled(out, samples, seed)
 
 
 @dataclass(frozen=True)

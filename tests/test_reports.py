@@ -659,6 +659,32 @@ def test_the_library_gives_the_json_the_cli_prints(runner, monkeypatch):
         as_json("examples/split_auto.toml")
 
 
+def test_the_library_gives_the_shock_and_uncertainty_json_the_cli_prints(runner, monkeypatch):
+    # review9d #5: `plan --shock` and `--samples` fill JSON sections a notebook could not make:
+    # as_json refused a ShockResult and had no way to take percentiles.
+    from estimator import as_json, percentiles, what_if
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    path, shock = "examples/overseas_serving.toml", "offshore-access-ends=2026-03-01"
+    cli = runner.invoke(app, ["plan", path, "--shock", shock, "--format", "json"]).stdout
+    shocked = what_if(path, shock)
+    assert json.loads(as_json(shocked))["shock"] is not None
+    assert as_json(shocked).strip() == cli.strip()
+    flags = ["--samples", "300", "--seed", "3", "--format", "json"]
+    cli = runner.invoke(app, ["plan", path, *flags]).stdout
+    placed = plan(path)
+    sampled = percentiles(placed, samples=300, seed=3)
+    assert json.loads(as_json(placed, uncertainty=sampled))["uncertainty"]["samples"] == 300
+    assert as_json(placed, uncertainty=sampled).strip() == cli.strip()
+    cli = runner.invoke(app, ["quote", path, *flags]).stdout
+    assert as_json(placed.quote, uncertainty=sampled).strip() == cli.strip()
+    with pytest.raises(ScenarioError, match="percentiles"):
+        as_json(placed, uncertainty=list(sampled))
+    with pytest.raises(ScenarioError, match="not phases"):
+        as_json(quote("examples/split_abroad_home.toml"), uncertainty=sampled)
+
+
 def test_the_html_placements_heading_is_a_heading(runner, monkeypatch):
     # The whole "Placements — pretrain: 45 of 146 options allowed (...); ..." sentence was the
     # <h2> (review7a nit 14).

@@ -7,6 +7,7 @@ A report is its named tables (`report.tables`) under a heading, with notes below
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -15,6 +16,9 @@ from estimator.report.plan_view import PlanView, SensitivityView
 from estimator.report.rows import PLAIN, Terminal, render_rows, to_json
 from estimator.report.tables import CSV_DEFAULT, spoken, tables
 from estimator.report.view import QuoteView, excludes, non_finite
+
+if TYPE_CHECKING:
+    from estimator.uncertainty import Sampled
 
 
 def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None = None) -> str:
@@ -162,26 +166,52 @@ def _notes(view: BaseModel) -> list[str]:
     return notes
 
 
-def as_json(result: object) -> str:
-    """The JSON `--format json` prints for a quote, a plan or a comparison: the documented
-    contract (`splitcompute schema`), with its schema_version, totals by region and currency
-    and `from`/`to` transfer keys. A result's own `model_dump_json()` is the Python model, not
-    that contract."""
+def as_json(result: object, uncertainty: Sampled | None = None) -> str:
+    """The JSON `--format json` prints for a quote, a plan, a comparison or a shock (`what_if`:
+    `plan --shock`): the documented contract (`splitcompute schema`), with its schema_version,
+    totals by region and currency and `from`/`to` transfer keys. `uncertainty`, what
+    `percentiles` returned for the same plan or quote, fills the section `--samples` fills. A
+    result's own `model_dump_json()` is the Python model, not that contract."""
     from estimator.api import Comparison
     from estimator.planner import Plan
     from estimator.report.plan_view import comparison_view, plan_view
-    from estimator.report.view import quote_view
+    from estimator.report.view import quote_view, uncertainty_view
     from estimator.results import Quote
+    from estimator.shock import ShockResult
+    from estimator.uncertainty import Sampled
 
+    unc = None
+    if uncertainty is not None:
+        if not isinstance(uncertainty, Sampled):
+            raise ScenarioError(
+                f"takes what percentiles() returns, not {type(uncertainty).__name__}",
+                "uncertainty",
+            )
+        planned = result.base if isinstance(result, ShockResult) else result
+        if isinstance(planned, Comparison) or not isinstance(planned, Plan | Quote):
+            raise ScenarioError("only a quote, a plan or a shock has one", "uncertainty")
+        q = planned.quote if isinstance(planned, Plan) else planned
+        names = {p.name for p in q.phases} | {"total"}
+        foreign = [p.name for p in uncertainty if p.name.split(": per million")[0] not in names]
+        if foreign:
+            raise ScenarioError(
+                f"its rows {foreign} are not phases of this {type(planned).__name__.lower()}: "
+                "sample the same one",
+                "uncertainty",
+            )
+        unc = uncertainty_view(uncertainty, uncertainty.samples, uncertainty.seed)
     view: BaseModel
-    if isinstance(result, Plan):
-        view = plan_view(result)
+    if isinstance(result, ShockResult):
+        view = plan_view(result.base, unc, result)
+    elif isinstance(result, Plan):
+        view = plan_view(result, unc)
     elif isinstance(result, Comparison):
         view = comparison_view(result)
     elif isinstance(result, Quote):
-        view = quote_view(result)
+        view = quote_view(result, unc)
     else:
         raise ScenarioError(
-            f"as_json takes a Quote, a Plan or a Comparison, not {type(result).__name__}"
+            "as_json takes a Quote, a Plan, a Comparison or a ShockResult, "
+            f"not {type(result).__name__}"
         )
     return render(view, "json")
