@@ -10,7 +10,7 @@ embedded one) and optional `currency` / `as_of` overrides (a date or an ISO stri
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,6 +106,18 @@ def _planned(planned: Any, catalog: Catalog | str | Path | None) -> Plan:
     return plan(planned, catalog)
 
 
+def _planned_on(planned: Any, catalog: Catalog | str | Path | None) -> tuple[Plan, Catalog]:
+    """`_planned`, and the catalog to sample it on: the one given, else the one a Plan was
+    made on, else the embedded one."""
+    if catalog is None:
+        from estimator.planner import Plan
+
+        if isinstance(planned, Plan) and planned.catalog is not None:
+            return planned, planned.catalog
+    cat = _catalog(catalog)
+    return _planned(planned, cat), cat
+
+
 def plan(
     scenario: ScenarioLike,
     catalog: Catalog | str | Path | None = None,
@@ -174,11 +186,13 @@ class Comparison(Result):
 
     def to_polars(self) -> pl.DataFrame:
         """One row per scenario and phase or transfer: cost, device-hours and days (unrounded);
-        per scenario (`names`) the costs add up to its total."""
+        per scenario (`names`) the costs add up to its total. A phase with no price has a null
+        cost (`priced` false), as the CLI leaves its cell blank: 0.0 sorted it cheapest."""
         rows = [
             {
                 "scenario": name, "part": "phase", "name": p.name, "kind": p.kind,
-                "region": p.region, "accelerator": p.accelerator, "cost": p.cost,
+                "region": p.region, "accelerator": p.accelerator,
+                "cost": p.cost if p.priced else None, "priced": p.priced,
                 "currency": q.currency, "device_hours": p.device_hours if p.timed else None,
                 "wall_clock_days": p.wall_clock_days if p.timed else None,
             }
@@ -187,13 +201,13 @@ class Comparison(Result):
         ] + [
             {
                 "scenario": name, "part": "transfer", "name": f"{t.from_} -> {t.to}",
-                "kind": t.what, "region": None, "accelerator": None, "cost": t.cost,
+                "kind": t.what, "region": None, "accelerator": None, "cost": t.cost, "priced": True,
                 "currency": q.currency, "device_hours": None, "wall_clock_days": t.hours / 24,
             }
             for name, q in zip(self.names, self.quotes, strict=True)
             for t in q.transfers
         ]  # fmt: skip
-        return pl.DataFrame(rows)
+        return pl.DataFrame(rows, infer_schema_length=None)
 
 
 def compare(
@@ -231,8 +245,7 @@ def percentiles(
     samples, seed = whole(samples, "samples"), whole(seed, "seed", least=0)
     if samples > MAX_SAMPLES:  # said here with the library's name (the CLI's is --samples)
         raise ScenarioError(f"must be at most {MAX_SAMPLES:,}, got {samples:,}", "samples")
-    cat = _catalog(catalog)
-    chosen = _planned(planned, cat)
+    chosen, cat = _planned_on(planned, catalog)
     q = chosen.quote
     c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
     return sample(c, q, samples, seed, progress)
@@ -250,8 +263,7 @@ def sensitivity(
 
     if isinstance(swing, bool) or not isinstance(swing, int | float):  # its range: `swings`
         raise ScenarioError(f"must be a number between 0 and 1, got {shown(swing)!r}", "swing")
-    cat = _catalog(catalog)
-    chosen = _planned(planned, cat)
+    chosen, cat = _planned_on(planned, catalog)
     q = chosen.quote
     return swings(prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of), q, swing)
 
@@ -282,7 +294,7 @@ def what_if(
 
 def sweep(
     scenario: ScenarioLike,
-    grid: Mapping[str, Sequence[Any]],
+    grid: Mapping[str, Iterable[Any]],
     catalog: Catalog | str | Path | None = None,
     *,
     currency: str | None = None,
@@ -290,14 +302,17 @@ def sweep(
 ) -> pl.DataFrame:
     """Quote every combination of the values in `grid` (dotted paths, as in
     `Scenario.with_changes`) and return one row per combination: the values, `total`,
-    `total_other_view`, `currency`, `blocked`, `train_days` and one `cost:<phase>` column per
-    phase (unrounded). Auto sites are placed for each combination.
+    `total_other_view`, `currency`, `blocked`, `unpriced` (the phases with no price), `train_days`
+    and one `cost:<phase>` column per phase (unrounded). A phase with no price (no offer on the
+    date, a precision the device lacks) has a null cost, and its combination a null total: a
+    total that leaves a phase out is no figure to sort by (the CLI leaves such cells blank).
+    Auto sites are placed for each combination.
 
         sweep("plan.toml", {"phases.pretrain.tokens": [1e13, 2e13], "accounting": ["project"]})
     """
     import itertools
 
-    _check_grid(grid)
+    grid = _checked_grid(grid)
     base = _scenario(scenario)
     cat = _catalog(catalog)
     paths = list(grid)
@@ -305,35 +320,46 @@ def sweep(
     for values in itertools.product(*(grid[p] for p in paths)):
         changes = dict(zip(paths, values, strict=True))
         q = quote(base.with_changes(changes), cat, currency=currency, as_of=as_of)
+        unpriced = [p.name for p in q.phases if not p.priced]
         rows.append(
             {
                 **changes,
-                "total": float(q.total),
-                "total_other_view": float(q.total_other_view),
+                "total": None if unpriced else float(q.total),
+                "total_other_view": None if unpriced else float(q.total_other_view),
                 "currency": q.currency,
                 "blocked": q.blocked,
+                "unpriced": unpriced,
                 "train_days": sum(p.wall_clock_days for p in q.phases if p.kind == "train"),
-                **{f"cost:{p.name}": float(p.cost) for p in q.phases},
+                **{f"cost:{p.name}": float(p.cost) if p.priced else None for p in q.phases},
             }
         )
     return pl.DataFrame(rows, infer_schema_length=None)
 
 
-SWEEP_OUTPUTS = ("total", "total_other_view", "currency", "blocked", "train_days")
+SWEEP_OUTPUTS = ("total", "total_other_view", "currency", "blocked", "unpriced", "train_days")
 
 
-def _check_grid(grid: Mapping[str, Sequence[Any]]) -> None:
-    """A grid names at least one input, each with a list of values, none clashing with an
-    output column (a swept 'currency' would otherwise be overwritten by the result's)."""
-    if not grid:
+def _checked_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """A grid names at least one input, each with values in any sequence or array (a list, a
+    tuple, a range, a numpy array or a polars Series: a notebook's usual grids), none clashing
+    with an output column (a swept 'currency' would otherwise be overwritten by the
+    result's). Returns each input's values as a list of plain Python values."""
+    if not isinstance(grid, Mapping) or not grid:
         raise ScenarioError("give at least one path and its values", "grid")
+    out = {}
     for path, values in grid.items():
         if path in SWEEP_OUTPUTS or path.startswith("cost:"):
             raise ScenarioError(
                 f"'{shown(path)}' is an output column of the sweep: run one sweep per value",
                 "grid",
             )
-        if isinstance(values, str | bytes) or not isinstance(values, Sequence):
-            raise ScenarioError(f"the values of '{shown(path)}' must be a list", "grid")
-        if not values:
+        if hasattr(values, "tolist"):  # a numpy array or a polars Series: plain values
+            values = values.tolist()
+        if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+            raise ScenarioError(
+                f"the values of '{shown(path)}' must be a list (or a tuple, range, array)", "grid"
+            )
+        out[path] = list(values)
+        if not out[path]:
             raise ScenarioError(f"'{shown(path)}' has no values", "grid")
+    return out

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
@@ -26,6 +26,7 @@ from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
 from estimator.scenario import Scenario, Site, TrainPhase
 from estimator.scenario_file import parse_scenario
+from pricing import Catalog
 
 
 class Alternative(BaseModel):
@@ -63,6 +64,15 @@ class Plan(Result):
     """cost or time."""
     scenario: Scenario
     """The input with every auto site (and a forced fleet size) filled in."""
+    # The catalog it was planned on: `percentiles` and `sensitivity` of the plan sample its
+    # prices, not the embedded ones (review10b #1: a plan on negotiated prices got a band for
+    # the public ones, its own total below every sample).
+    _catalog: Catalog | None = PrivateAttr(default=None)
+
+    @property
+    def catalog(self) -> Catalog | None:
+        """The catalog the plan was made on (None for a plan rebuilt from its JSON)."""
+        return self._catalog
 
     def placed_quote(self) -> Quote:
         """The quote, naming the phases the planner placed (`placed_by_planner`) if any."""
@@ -91,7 +101,9 @@ def place(c: Context, top_k: int = 3) -> Plan:
         c = replace(c, scenario=_earliest(c.scenario))
     auto = [(i, p) for i, p in enumerate(c.scenario.phases) if p.is_auto]
     if not auto:  # nothing to place: the scenario as given
-        return Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
+        out = Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
+        out._catalog = c.catalog
+        return out
     frames = {p.name: _options(c, p) for p in c.scenario.phases}
     presolve(c, [(p, frames[p.name]) for p in c.scenario.phases])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
@@ -154,10 +166,12 @@ def place(c: Context, top_k: int = 3) -> Plan:
         memo={k: v for k, v in c.memo.items() if is_physics(k)},
     )
     q = quote_context(placed_c)
-    return Plan(
+    out = Plan(
         quote=q, phases=[_as_quoted(pp, q) for pp in phase_plans], objective=c.objective,
         scenario=placed,
     )  # fmt: skip
+    out._catalog = c.catalog
+    return out
 
 
 def _as_quoted(pp: PhasePlan, q: Quote) -> PhasePlan:

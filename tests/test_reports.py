@@ -496,6 +496,27 @@ def test_sweep_refuses_grids_it_cannot_mean(catalog):
         estimator.chart(pl.DataFrame({"x": [], "total": []}), x="x")
 
 
+def test_sweep_and_compare_leave_an_unpriced_phase_blank(catalog):
+    # review10b #3: an unpriced phase was 0.0 in sweep() and Comparison.to_polars(), so the
+    # variants with no price sorted cheapest; #8: a numpy array or a Series was refused.
+    import numpy as np
+
+    path = EXAMPLES / "overseas_serving.toml"
+    regions = pl.Series(["ae-uae", "my-johor"])
+    swept = sweep(path, {"phases.serve-gulf.site.region": regions}, catalog)
+    priced, johor = swept.row(0, named=True), swept.row(1, named=True)
+    assert priced["unpriced"] == [] and priced["cost:serve-gulf"] > 0 and priced["total"] > 0
+    assert johor["unpriced"] == ["serve-gulf"] and johor["cost:serve-gulf"] is None
+    assert johor["total"] is None and johor["total_other_view"] is None
+    days = sweep(path, {"phases.serve-sea.days": np.array([30, 60])}, catalog)
+    assert days["phases.serve-sea.days"].to_list() == [30, 60]
+    moved = load_scenario(path).with_changes({"phases.serve-gulf.site.region": "my-johor"})
+    rows = estimator.compare([path, moved], catalog).to_polars()
+    gulf = rows.filter(pl.col("name") == "serve-gulf")
+    assert gulf["priced"].to_list() == [True, False]
+    assert gulf["cost"][0] > 0 and gulf["cost"][1] is None
+
+
 def test_compare_figures_are_right_aligned_and_even(runner):
     gulf = str(EXAMPLES / "gulf_option.toml")
     md = ok(runner, ["compare", SPLIT, ABROAD, gulf, "-f", "markdown"])

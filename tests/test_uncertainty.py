@@ -521,3 +521,32 @@ def test_a_draw_past_the_calendar_bound_has_no_cost(catalog):
     assert q.phases[0].wall_clock_days < 36_525  # quoted: under the bound at the value used
     low = next(w for w in sensitivity(prepare(s, catalog), q) if "GEMM" in w.input)
     assert low.total_at_low is None and low.total_at_high is not None  # ~40,000 days at 0.5
+
+
+def test_a_plan_is_sampled_on_the_catalog_it_was_made_on(tmp_path):
+    """review10b #1: percentiles(plan) and sensitivity(plan) re-priced a plan made on a user's
+    negotiated prices at the embedded ones: a band of 1,935-2,150 M CNY around 1,138 M."""
+    from estimator import percentiles, plan, sensitivity
+    from pricing import load_catalog
+
+    header = (EXAMPLES.parent / "pricing" / "data" / "offers.csv").read_text().splitlines()[0]
+    row = (
+        "gcp,sg,h100-sxm,a3-highgpu-8g,8,reserved_1y,5.0,USD,365,,,listed,,estimate,"
+        '"a negotiated rate (test)",user contract 2025,2025-11-01'
+    )
+    (tmp_path / "offers.csv").write_text(f"{header}\n{row}\n")
+    ours = load_catalog(tmp_path)
+    placed = plan(EXAMPLES / "split_abroad_home.toml", ours)
+    assert placed.catalog is ours
+    total = percentiles(placed, samples=500, seed=1)[-1]
+    assert total.p10 is not None and total.p90 is not None
+    assert total.p10 <= placed.quote.total <= total.p90  # the band is around its own prices
+    assert percentiles(placed, ours, samples=500, seed=1) == percentiles(
+        placed, samples=500, seed=1
+    )
+    swings = sensitivity(placed)
+    assert all(
+        s.total_at_low is None or abs(s.total_at_low - placed.quote.total) < placed.quote.total
+        for s in swings
+    )
+    assert swings == sensitivity(placed, ours)
