@@ -349,6 +349,25 @@ def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):
     assert code == 0
 
 
+def test_a_preset_given_another_parameter_count_is_checked_like_a_custom_model(catalog):
+    # review10b #4: llama-3.1-70b with total_params 8e9 kept 80 layers of 8,192 and was
+    # priced (its KV cache and attention a 70B's); the CLI refuses preset + params outright.
+    from estimator import ScenarioError, load_scenario, quote
+    from estimator.physics.model import resolve_model
+    from tests.conftest import EXAMPLES
+
+    with pytest.raises(ScenarioError, match="do not fit 80 layers"):
+        resolve_model(catalog, "llama-3.1-70b", total_params=8e9, active_params=8e9)
+    with pytest.raises(ScenarioError, match="do not fit 80 layers"):
+        resolve_model(catalog, "llama-3.1-70b", total_params=300e9, active_params=300e9)
+    changed = {"model.total_params": 8e9, "model.active_params": 8e9}
+    with pytest.raises(ScenarioError, match="do not fit"):
+        quote(load_scenario(EXAMPLES / "all_abroad.toml").with_changes(changed), catalog)
+    # Twice the size on the same shape is within the rule's tolerance: still a model.
+    bigger = resolve_model(catalog, "llama-3.1-70b", total_params=140e9, active_params=140e9)
+    assert bigger.layers == 80
+
+
 def test_no_allowed_placement_names_the_commonest_reason(runner):
     # A 1 ms TPOT no option meets: "the best" was the cheapest option, a one-GPU pod blocked
     # for its instance, although 45 of 50 options fail for latency (review6a nit 16).

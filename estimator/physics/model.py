@@ -250,8 +250,12 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
             if data.get(f) is not None and data[f] < 1:
                 raise ValueError(f"{f} must be >= 1, got {data[f]}")
         spec = ModelSpec(**infer_shape(data, ShapeRule.of(catalog)))
-        if preset is None or fields.get("layers") or fields.get("hidden"):
-            _check_shape(spec)  # a preset's own shape is its published one
+        # A preset's own shape is its published one; a preset whose size or shape a user
+        # changes is checked as a custom model is (review10b #4: an 8B count on the 70B's
+        # 80 layers of 8,192 was priced, the CLI refusing the same model).
+        reshaped = ("layers", "hidden", "total_params", "active_params")
+        if preset is None or any(fields.get(f) for f in reshaped):
+            _check_shape(spec)
         return spec
     except ValidationError as exc:
         err = exc.errors()[0]
