@@ -28,6 +28,7 @@ from estimator.evaluate import (
 )
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
+from estimator.money import Money
 from estimator.options import OptionQuery, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.physics.inputs import supports
@@ -144,8 +145,8 @@ def placed_phase(
         wall_clock_days=float(hours / 24.0),
         start=window.start,
         end=window.end,
-        cost=sum(i.amount for i in items),
-        cost_other_view=sum(i.amount for i in alt),
+        cost=Money(sum(i.amount for i in items), c.currency),
+        cost_other_view=Money(sum(i.amount for i in alt), c.currency),
         priced=priced,
         line_items=items,
         offer=_offer(row),
@@ -205,8 +206,10 @@ def quote_context(c: Context) -> Quote:
         as_of=c.as_of,
         currency=c.currency,
         accounting=c.scenario.accounting,
-        total=sum(p.cost for p in phases) + sum(t.cost for t in moved),
-        total_other_view=sum(p.cost_other_view for p in phases) + sum(t.cost for t in moved),
+        total=Money(sum(p.cost for p in phases) + sum(t.cost for t in moved), c.currency),
+        total_other_view=Money(
+            sum(p.cost_other_view for p in phases) + sum(t.cost for t in moved), c.currency
+        ),
         phases=phases,
         transfers=moved,
         cash_flow=timeline.monthly(payments + transfer_paid),

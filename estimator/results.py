@@ -62,9 +62,9 @@ class PhaseQuote(BaseModel):
     start: date
     end: date
     """The end of the phase's planning window (see estimator.timeline)."""
-    cost: float
-    """Sum of the line items, in the quote's currency (Money)."""
-    cost_other_view: float
+    cost: Money
+    """Sum of the line items, in the quote's currency."""
+    cost_other_view: Money
     """The same placement in the other accounting view."""
     priced: bool
     """False: nothing to price it at (its cost is 0 and the total excludes it)."""
@@ -114,8 +114,8 @@ class Quote(Result):
     currency: str
     accounting: str
     """project (what the plan commits) or amortised (the hours used)."""
-    total: float
-    total_other_view: float
+    total: Money
+    total_other_view: Money
     """The same plan in the other accounting view."""
     phases: list[PhaseQuote]
     transfers: list[TransferQuote]

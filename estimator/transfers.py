@@ -17,6 +17,7 @@ from estimator import compliance, costing
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.findings import Finding
+from estimator.money import Money
 from estimator.physics import checkpoint_bytes, weight_bytes
 from estimator.scenario import TrainPhase, Transfer
 from pricing import Catalog
@@ -33,7 +34,7 @@ class TransferQuote(BaseModel):
     gigabytes: float
     hours: float
     route: str
-    cost: float
+    cost: Money
     line_items: list[costing.LineItem]
 
 

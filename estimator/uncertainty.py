@@ -36,6 +36,7 @@ from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
+from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
 from estimator.results import PhaseQuote, Quote
@@ -256,10 +257,11 @@ class Percentiles:
     """Percentiles of the priced samples (None when no sample is priced)."""
 
     name: str
-    p10: float | None
-    p50: float | None
-    p90: float | None
-    point: float  # the quote's own figure
+    # In the quote's currency (a per-million row: per million output tokens), as Money.
+    p10: Money | None
+    p50: Money | None
+    p90: Money | None
+    point: Money  # the quote's own figure
     point_rank: float  # the share of priced samples at or below it (0.5 = the median)
     unpriced: float = 0.0  # the share of samples the placement cannot serve (UNPRICED)
     # COST: a phase's or the total's cost; PER_MILLION: a demand-less serving phase's price per
@@ -323,7 +325,7 @@ def sample(
         columns[ph.quoted.name] = got[0]
         if len(got) > 1:
             per_million[ph.quoted.name] = got[1]
-    points = {ph.quoted.name: ph.quoted.cost for ph in placed}
+    points: dict[str, float] = {ph.quoted.name: ph.quoted.cost for ph in placed}
     # The quoted figures are sums of whole-cent line items, the samples are not: a sample on
     # the quoted placement is "at" it within half a cent an item (else a phase whose every
     # sample is the quote ranked P0 when its cents rounded down).
@@ -364,12 +366,14 @@ def sample(
     out = []
     for name in names:
         priced = stats[f"{name}|priced"]
-        p10, p50, p90 = (stats[f"{name}|{p}"] for p in PERCENTILES)
+        p10, p50, p90 = (
+            None if stats[f"{name}|{p}"] is None else Money(stats[f"{name}|{p}"], q.currency)
+            for p in PERCENTILES
+        )
         rank = stats[f"{name}|below"] / priced if priced else 0.0
         unpriced = 1.0 - priced / samples
-        out.append(
-            Percentiles(name, p10, p50, p90, points[name], rank, unpriced, measure.get(name, COST))
-        )
+        point = Money(points[name], q.currency)
+        out.append(Percentiles(name, p10, p50, p90, point, rank, unpriced, measure.get(name, COST)))
     return Sampled(out, samples, seed)
 
 

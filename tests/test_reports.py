@@ -365,6 +365,30 @@ def test_money_in_two_currencies_does_not_mix():
     assert issubclass(CurrencyMismatchError, TypeError)
 
 
+def test_amounts_are_typed_as_money(catalog):
+    # review10b #6: the fields were annotated float, so a type-checked notebook could not use
+    # `q.total.currency`; the percentiles mixed Money (point) and floats (p10..p90).
+    import typing
+
+    from estimator.results import PhaseQuote, Quote
+    from estimator.transfers import TransferQuote
+    from estimator.uncertainty import Percentiles
+
+    hints = {
+        cls: typing.get_type_hints(cls) for cls in (Quote, PhaseQuote, TransferQuote, Percentiles)
+    }
+    assert hints[Quote]["total"] is Money and hints[Quote]["total_other_view"] is Money
+    assert hints[PhaseQuote]["cost"] is Money and hints[TransferQuote]["cost"] is Money
+    assert hints[Percentiles]["point"] is Money and hints[Percentiles]["p10"] == Money | None
+    q = quote(SPLIT, catalog)
+    assert all(isinstance(x, Money) for x in (q.total, q.phases[0].cost, q.transfers[0].cost))
+    assert json.loads(q.model_dump_json())["total"] == float(q.total)  # dumped as a number
+    from estimator import percentiles
+
+    total = percentiles(SPLIT, catalog, samples=100, seed=1)[-1]
+    assert isinstance(total.p10, Money) and total.p10.currency == q.currency
+
+
 def test_json_schema_describes_every_field():
     schema = json_schema()
 
