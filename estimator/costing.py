@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+
+from estimator.frozen import ResultPart
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_YEAR = 8760.0  # 365 days; servers are depreciated on calendar time
@@ -182,11 +183,9 @@ def cents(amount: float) -> float:
     return round(amount + 0.0, 2)
 
 
-class LineItem(BaseModel):
+class LineItem(ResultPart):
     """quantity x unit_price = billed_amount (in unit_currency) = amount (in the quote's), each
     amount in whole cents (`cents`)."""
-
-    model_config = ConfigDict(frozen=True)
 
     phase: str
     region: str

@@ -12,11 +12,11 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
 
 from estimator import compliance
 from estimator.checks import ADVISORY, BLOCKING, BY_CODE, REASONS, Check, Phase, Row, Severity
 from estimator.context import Context, RulesSpan
+from estimator.frozen import ResultPart
 
 __all__ = [
     "REASONS",
@@ -30,10 +30,8 @@ __all__ = [
 ]
 
 
-class Finding(BaseModel):
+class Finding(ResultPart):
     """One finding of a quote: `block` fails `--strict` and rules a candidate out of a plan."""
-
-    model_config = ConfigDict(frozen=True)
 
     severity: Severity
     code: str

@@ -15,12 +15,13 @@ from dataclasses import replace
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, PrivateAttr
+from pydantic import PrivateAttr
 
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.errors import InfeasibleError, NoPlacementError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
+from estimator.frozen import ResultPart
 from estimator.options import OptionQuery, select
 from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
@@ -29,7 +30,7 @@ from estimator.scenario_file import parse_scenario
 from pricing import Catalog
 
 
-class Alternative(BaseModel):
+class Alternative(ResultPart):
     """A candidate of a phase: the chosen one, a runner-up, or the best rejected of a kind."""
 
     rank: int
@@ -44,7 +45,7 @@ class Alternative(BaseModel):
     verdict: str  # "chosen", how much more it costs or takes, or why it was rejected
 
 
-class PhasePlan(BaseModel):
+class PhasePlan(ResultPart):
     """One placed phase: how many options it had, how many were allowed, how many each reason
     removed, and the alternatives shown (the chosen one first)."""
 

@@ -12,21 +12,19 @@ from datetime import date
 from typing import Any, ClassVar, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from estimator.costing import LineItem
 from estimator.findings import Finding
+from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart
 from estimator.money import Money
 from estimator.physics.formulas import SECONDS_PER_DAY
-from estimator.scenario import Frozen
 from estimator.timeline import Month
 from estimator.transfers import TransferQuote
 
 
-class OfferUsed(BaseModel):
+class OfferUsed(ResultPart):
     """The catalog row a phase is priced at."""
-
-    model_config = ConfigDict(frozen=True)
 
     provider: str
     instance: str
@@ -41,10 +39,8 @@ class OfferUsed(BaseModel):
     """listed / sku / reported (rented offers); None for bought hardware."""
 
 
-class PhaseQuote(BaseModel):
+class PhaseQuote(ResultPart):
     """One phase placed and priced: `cost` is the sum of its line items."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     kind: Literal["train", "serve"]
@@ -93,10 +89,7 @@ class Result(Frozen):
     """A result of the library (a quote, a plan, a comparison): frozen, as a Scenario is. A total
     reassigned lost its Money and fed percentiles and sensitivity silently (review8b #10)."""
 
-    how_to_change: ClassVar[str] = (
-        "results are frozen; quote a changed scenario (Scenario.with_changes), or add "
-        "assumptions with Quote.assuming"
-    )
+    how_to_change: ClassVar[str] = RESULTS_ARE_FROZEN
 
 
 class Quote(Result):

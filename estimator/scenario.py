@@ -12,7 +12,6 @@ from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -32,6 +31,7 @@ from estimator.bounds import (
     Range,
 )
 from estimator.errors import ScenarioError
+from estimator.frozen import Frozen
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
@@ -53,22 +53,6 @@ Id = Annotated[str, Field(max_length=100)]
 MAX_LIST = 1000
 Recompute = Literal["none", "selective", "full"]
 Schedule = Literal["deadline", "earliest"]
-
-
-class Frozen(BaseModel):
-    """A model whose fields cannot be set (a scenario and its parts, a quote, a plan), saying
-    so as the library's error: pydantic's "Instance is frozen" is a ValidationError, which
-    `except SplitcomputeError` (the library's one error type) missed. `how_to_change` says
-    what to do instead."""
-
-    model_config = ConfigDict(frozen=True)
-    how_to_change: ClassVar[str] = "it is frozen"
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_"):
-            super().__setattr__(name, value)
-            return
-        raise ScenarioError(f"'{name}' cannot be set: {self.how_to_change}", type(self).__name__)
 
 
 class _Strict(Frozen):

@@ -23,6 +23,7 @@ import polars as pl
 
 from estimator.context import Context, prepare
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
+from estimator.frozen import sealed
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
@@ -33,6 +34,7 @@ from pricing.loader import FILE_COL, LINE_COL, read_table
 from pricing.schema import TABLES
 
 
+@sealed
 @dataclass(frozen=True)
 class Replanned:
     phase: str
@@ -45,6 +47,7 @@ class Replanned:
     stranded: bool = False  # no option allowed under the rule: kept where it was, blocked
 
 
+@sealed
 @dataclass(frozen=True)
 class ShockResult:
     shocks: list[str]

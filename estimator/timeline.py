@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from estimator.errors import InfeasibleError
+from estimator.frozen import ResultPart
 from estimator.scenario import Scenario, Schedule, ServePhase, TrainPhase, predecessors
 
 Phase = TrainPhase | ServePhase
@@ -133,9 +134,7 @@ class Payment(BaseModel):
     end: date
 
 
-class Month(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class Month(ResultPart):
     month: str  # YYYY-MM
     amounts: dict[str, float]  # by kind
     total: float

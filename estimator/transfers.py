@@ -11,12 +11,13 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from estimator import compliance, costing
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.findings import Finding
+from estimator.frozen import ResultPart
 from estimator.money import Money
 from estimator.physics import checkpoint_bytes, weight_bytes
 from estimator.scenario import TrainPhase, Transfer
@@ -25,7 +26,7 @@ from pricing import Catalog
 GB = 1e9
 
 
-class TransferQuote(BaseModel):
+class TransferQuote(ResultPart):
     model_config = ConfigDict(populate_by_name=True, frozen=True)
 
     from_: str = Field(alias="from")

@@ -36,6 +36,7 @@ from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
+from estimator.frozen import sealed
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
@@ -252,6 +253,7 @@ def triangular(u: pl.Expr, low: float, mode: float, high: float) -> pl.Expr:
     )
 
 
+@sealed
 @dataclass(frozen=True)
 class Percentiles:
     """Percentiles of the priced samples (None when no sample is priced)."""
@@ -377,6 +379,7 @@ def sample(
     return Sampled(out, samples, seed)
 
 
+@sealed
 @dataclass(frozen=True)
 class Swing:
     """An input's range and the total at each end; None where the placed phase cannot be

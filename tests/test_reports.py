@@ -781,3 +781,34 @@ def test_a_shock_title_says_a_lower_total_is_the_re_placements_doing(runner):
     out = ok(runner, ["plan", SPLIT, "--shock", "offshore-access-ends=2026-03-01"])
     title = " ".join(out[out.index("Shock ") :].split("\n\n")[0].split())  # wrapped to the width
     assert "(the plan as given) ->" in title and "not from the rule)" in title
+
+
+def test_every_part_of_a_result_refuses_to_be_set_with_the_librarys_error(catalog):
+    # review10b #7: a quote refused `q.total = 1` as a ScenarioError, but one level down a
+    # phase, a line item, a transfer, a finding, a month, a shock or a percentile raised
+    # pydantic's ValidationError or FrozenInstanceError, which `except SplitcomputeError`
+    # missed.
+    from estimator import SplitcomputeError, percentiles, sensitivity, what_if
+
+    q = quote(SPLIT, catalog)
+    placed = plan(AUTO, catalog)
+    shock = what_if(AUTO, "offshore-access-ends=2026-03-01", catalog)
+    parts = [
+        (q.phases[0], "cost"),
+        (q.phases[0].line_items[0], "amount"),
+        (q.phases[0].offer, "provider"),
+        (q.transfers[0], "cost"),
+        (q.findings[0], "message"),
+        (q.cash_flow[0], "total"),
+        (placed.phases[0], "phase"),
+        (placed.phases[0].alternatives[0], "cost"),
+        (shock, "base"),
+        (shock.replanned[0], "phase"),
+        (percentiles(placed, catalog, samples=50)[0], "p10"),
+        (sensitivity(placed, catalog)[0], "low"),
+    ]
+    for part, field in parts:
+        with pytest.raises(SplitcomputeError, match="results are frozen"):
+            setattr(part, field, 0)
+    with pytest.raises(SplitcomputeError, match="results are frozen"):
+        del parts[-1][0].low
