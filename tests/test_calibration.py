@@ -98,13 +98,14 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     assert got["training throughput"]["max_abs_error_pct"] <= 35.0
     # Serving: the fit split's maximum as fitted (58.7%); the held-out split's as first
     # scored: 62.5% until session 9 added SemiAnalysis InferenceX's DeepSeek-R1 runs, whose
-    # 8K-prompt rows the model over-predicts by up to 96% (their tolerance notes say why).
+    # 8K-prompt rows the model over-predicts by up to 96% (their tolerance notes say why);
+    # 83.7% since the prompt chunks' attention adds to an aggregated step (phys10).
     split = {
         r["split"]: r
         for r in summary(TABLE).filter(pl.col("kind") == "serving").iter_rows(named=True)
     }
     assert split["fit"]["max_abs_error_pct"] <= 59.0
-    assert got["serving"]["max_abs_error_pct"] <= 97.0
+    assert got["serving"]["max_abs_error_pct"] <= 84.0
 
 
 def test_summary_per_kind_split_and_family() -> None:

@@ -256,8 +256,10 @@ def test_samples_on_the_quoted_placement_rank_at_the_quote():
     flat = [p for p in stats.values() if p.p10 == p.p90]
     assert flat
     for p in flat:
-        # (A few of serve-cn's draws, at the low end of the prefill MFU, need another server.)
-        assert p.p10 == pytest.approx(p.point, abs=0.005 * 20) and p.point_rank > 0.99
+        # (A few of serve-cn's draws, at the low end of the prefill MFU, need another server:
+        # its 328 NPUs fill 85% of one CloudMatrix384 since the prompt attention adds to an
+        # aggregated step (phys10), 1% of the draws here. Ranked P0 was the bug.)
+        assert p.p10 == pytest.approx(p.point, abs=0.005 * 20) and p.point_rank > 0.95
 
 
 def _efficiency_fixed(catalog, accelerator: str, workload: str, eff: float):
@@ -419,7 +421,10 @@ def test_percentiles_of_serving_without_demand_give_its_price_per_token(
     (ph,) = _placed(c, q)
     rows = _draws([ph], 1500, 5).select(eff="eff0", price_factor="price0")
     each = _cost(c, ph, rows, uncertainty.PER_MILLION)
-    assert per_million.p50 == pytest.approx(each.quantile(0.5, "linear"), rel=1e-9)
+    # 1,500 draws are costed by curve (more than DIRECT_UP_TO), which interpolates a straight
+    # cell within curve.TOLERANCE of each draw's own cost (they agreed to 1e-9 at this scenario
+    # until phys10 changed the aggregated step; 7e-7 since).
+    assert per_million.p50 == pytest.approx(each.quantile(0.5, "linear"), rel=curve.TOLERANCE)
     monkeypatch.setattr(uncertainty, "DIRECT_UP_TO", 0)
     by_curve = sample(c, q, 1500, seed=5)
     for a, b in zip(direct, by_curve, strict=True):

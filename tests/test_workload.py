@@ -280,6 +280,22 @@ def test_chunked_prefill_fills_idle_compute() -> None:
     assert big == pytest.approx(2000 * 2e9 / 5e14, rel=1e-3)
 
 
+def test_prompt_attention_adds_to_a_memory_bound_mixed_step() -> None:
+    # batch 1, 100,000-token prompts, 1,000 outputs: 100 prompt tokens per step. Their GEMMs
+    # (100 x 2e9 / 5e14 = 0.4 ms) hide under the 4 ms of weight reads; their causal attention
+    # over the prefix, at the mean position 50,000: 2 x 1 layer x 8 heads x 128 x 50,000 =
+    # 1.024e8 FLOP per token / 5e14 = 0.2048 us, 20.48 us for the 100 tokens, is its own kernel
+    # and adds to the step.
+    df = decode_frame(kv_bytes=0.0, heads=8, input_len=100_000.0, output_len=1_000.0)
+    added = val(df, s.mixed_step_seconds(pl.lit(1.0))) - val(df, s.decode_step_seconds(pl.lit(1.0)))
+    assert added == pytest.approx(100 * 1.024e8 / 5e14, rel=1e-6)
+    # per prompt token it grows with the prompt (position), 8x for an 8x longer prompt
+    short = df.with_columns(input_len=pl.lit(12_500.0))
+    assert val(df, s.prefill_attention_seconds_per_token()) == pytest.approx(
+        8 * val(short, s.prefill_attention_seconds_per_token())
+    )
+
+
 def _solved(df: pl.DataFrame) -> pl.DataFrame:
     """The decode batch `solve_batch` finds for each row of `df`."""
     df = df.with_columns(kv_cap=s.kv_batch_cap())

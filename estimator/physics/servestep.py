@@ -129,6 +129,18 @@ def prefill_compute_seconds_per_token() -> pl.Expr:
 
 
 @cache
+def prefill_attention_seconds_per_token() -> pl.Expr:
+    """The attention part of `prefill_compute_seconds_per_token`, at the same efficiency: causal
+    attention over the prompt so far, charged at its mean position input_len / 2 (its FLOPs per
+    token grow with position, so an 8K prompt's average token costs 8x a 1K one's). DeepSeek's
+    MLA prefills as multi-head attention over decompressed K/V (d_qk = head_dim + rope_head_dim,
+    d_v = head_dim), as `attention_flops_per_token(absorbed=False)` counts."""
+    eff = pl.col("pre_mfu") * expert_gemm_factor()
+    attention = attention_flops_per_token(pl.col("input_len") / 2.0, absorbed=False)
+    return attention / pl.col("bf16_flops") / eff
+
+
+@cache
 def prefill_seconds_per_token() -> pl.Expr:
     """Device-seconds per prompt token in a prefill pool: the compute, the forward non-matmul
     work through HBM, and the exposed collective traffic of one token on every replica device."""
@@ -145,7 +157,8 @@ def step_terms() -> dict[str, pl.Expr]:
     replica (MoE: at `moe_decode_ratio` of the prefill efficiency: small grouped GEMMs of the
     few tokens each expert gets in decode run well below contiguous prefill ones, as
     DeepGEMM's masked-layout tables show); `_coll_tok` exposed collective seconds per token;
-    `_pf` prefill device-seconds per prompt token, `_pf_cmp` its compute part."""
+    `_pf` prefill device-seconds per prompt token, `_pf_cmp` its compute part, `_pf_attn` the
+    attention part of that."""
     decode_ratio = pl.when(is_moe()).then(pl.col("moe_decode_ratio")).otherwise(1.0)
     gemm_eff = pl.col("pre_mfu") * expert_gemm_factor() * decode_ratio
     return {
@@ -159,6 +172,7 @@ def step_terms() -> dict[str, pl.Expr]:
         "_coll_tok": collective_seconds_per_token(),
         "_pf": prefill_seconds_per_token(),
         "_pf_cmp": prefill_compute_seconds_per_token(),
+        "_pf_attn": prefill_attention_seconds_per_token(),
     }
 
 
@@ -186,15 +200,20 @@ def decode_step_seconds(batch: str | pl.Expr) -> pl.Expr:
 def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
     """An aggregated step: the decode of `batch` sequences plus the prefill of the prompts that
     replace the finished ones, batch x input / output prompt tokens per step on the replica.
-    With chunked prefill (TensorRT-LLM, vLLM, SGLang) the prompt chunks ride in the same step, so
-    their compute fills the compute the memory-bound decode leaves idle (Agrawal et al. 2024,
-    Sarathi-Serve, arXiv 2403.02310); their memory traffic and collectives add."""
+    With chunked prefill (TensorRT-LLM, vLLM, SGLang) the prompt chunks ride in the same step:
+    their linear-layer FLOPs run in the same GEMMs as the decode tokens, so they fill the compute
+    the memory-bound decode leaves idle (Agrawal et al. 2024, Sarathi-Serve, arXiv 2403.02310).
+    Their attention does not: it is its own compute-bound kernel over the prompt's prefix, with
+    no weight reads to hide under, so its time adds to the step (hidden under the weight reads,
+    the 64 prompt tokens per device of an 8K/1K DeepSeek-R1 step at batch 64 on B200 added
+    0.15 ms to it; their attention alone is 1.6 ms). Their memory traffic and collectives add
+    too."""
     b = _c(batch)
     prompts = b * pl.col("input_len") / pl.col("output_len") / _f("tp")
     bytes_ = _weights_touched_bytes(b) + b * pl.col("_kv_seq")
-    compute = b * pl.col("_cmp_tok") + prompts * pl.col("_pf_cmp")
+    compute = b * pl.col("_cmp_tok") + prompts * (pl.col("_pf_cmp") - pl.col("_pf_attn"))
     roofline = pl.max_horizontal(bytes_ / pl.col("_mem_bw"), compute)
-    rest = prompts * (pl.col("_pf") - pl.col("_pf_cmp"))
+    rest = prompts * (pl.col("_pf") - pl.col("_pf_cmp") + pl.col("_pf_attn"))
     return pl.col("_lat") + roofline + b * pl.col("_coll_tok") + rest
 
 
