@@ -1,7 +1,8 @@
 """Rules as data: dated policy rows judged against the facts of a placement.
 
 The facts a rule matches on are columns of an evaluated candidate frame: `data` (the phase's
-data class), `country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq` and
+data class; `personal-cn` or `important-cn` when it is of people in China, `data_fact`),
+`country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq` and
 `ownership` ('owned' | 'rented'). The option table carries the placement's own facts; the phase
 adds `data` and the scenario `tenant_hq` (`with_rule_facts`). One polars expression per rule
 judges a one-row quote and a sweep of millions of candidates alike.
@@ -11,11 +12,15 @@ from __future__ import annotations
 
 import functools
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from pricing.rules import parse_cell
+from pricing.schema import DATA_OF_CHINA
+
+if TYPE_CHECKING:
+    from estimator.scenario import ServePhase, TrainPhase
 
 # policy column -> fact column
 MATCH_COLUMNS = {
@@ -42,8 +47,34 @@ def rules_hq(tenant_hq: str) -> str:
     return HQ_MATCHED_AS.get(tenant_hq, tenant_hq)
 
 
+def subjects_in_china(data_subjects: str | None, users: str | None, tenant_hq: str) -> bool:
+    """Whether a phase's data is of people in mainland China (PIPL Art. 3; for important data,
+    collected or produced there: DSL Art. 31). As declared (`data_subjects`: the market `cn`
+    or the country `CN`; HK and MO are not mainland and their own law applies); else a serving
+    phase's users; else (training) the tenant's headquarters as the rules judge it, HK and MO
+    as CN (`rules_hq`): a Chinese lab's data is taken to be of people in China, as Chinese labs
+    hold offshore compute through Hong Kong entities and a wrong guess must block, not pass."""
+    if data_subjects is not None:
+        return data_subjects.lower() == "cn"
+    if users is not None:
+        return users == "cn"
+    return rules_hq(tenant_hq) == "CN"
+
+
+def data_fact(data: str, in_china: bool) -> str:
+    """The data class the rules judge a phase's data as: `personal-cn` / `important-cn` for
+    the personal or important data of people in China (pricing.schema.DATA_OF_CHINA)."""
+    return DATA_OF_CHINA.get(data, data) if in_china else data
+
+
+def phase_data(phase: TrainPhase | ServePhase, tenant_hq: str) -> str:
+    """The `data` fact of a phase: its data class, of people in China or not."""
+    users = getattr(phase, "users", None)  # serving phases only
+    return data_fact(phase.data, subjects_in_china(phase.data_subjects, users, tenant_hq))
+
+
 def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.DataFrame:
-    """The facts a phase adds to its candidate options."""
+    """The facts a phase adds to its candidate options (`data` as `data_fact` gives it)."""
     return frame.with_columns(pl.lit(data).alias("data"), pl.lit(tenant_hq).alias("tenant_hq"))
 
 
@@ -66,6 +97,8 @@ def _cell_expr(column: str, text: str) -> pl.Expr:
     values = list(cell.values)
     if column == "tenant_hq":  # a CN cell also names HK and MO (HQ_MATCHED_AS)
         values += [hq for hq, group in HQ_MATCHED_AS.items() if group in cell.values]
+    if column == "data":  # a personal cell also names the personal data of people in China
+        values += [DATA_OF_CHINA[v] for v in cell.values if v in DATA_OF_CHINA]
     expr = pl.col(column).is_in(values)
     return ~expr if cell.negate else expr
 

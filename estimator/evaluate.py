@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from estimator import costing, findings
-from estimator.compliance import with_rule_facts
+from estimator.compliance import phase_data, with_rule_facts
 from estimator.context import Context, Objective
 from estimator.market import SUPPLY_COLUMNS, resale_fraction, with_supply
 from estimator.physics import (
@@ -91,7 +91,8 @@ def evaluate(
     accounting view, and the other view as `alt_*`), rule and market facts, `precision_ok` and
     `verdict` (null = allowed). `window` places the phase in time (default: from the scenario
     date for its planned days); `detail` adds each line item's quantity and unit price."""
-    df = with_rule_facts(candidates, data=phase.data, tenant_hq=c.scenario.tenant_hq)
+    hq = c.scenario.tenant_hq
+    df = with_rule_facts(candidates, data=phase_data(phase, hq), tenant_hq=hq)
     df, keys, settings = physics_inputs(c, phase, df)
     df = _joined(df, keys, lambda k: physics(c, k, settings), c.memo, settings)
     if isinstance(phase, ServePhase):

@@ -392,6 +392,7 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
             for p in phases
         },
         "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
+        **_data_abroad(c),
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
@@ -406,6 +407,30 @@ def _tenant_hq(hq: str) -> str:
         f"{hq} (rules and supply rows for {judged} apply to it too: US export controls treat "
         "Hong Kong as China and name Macau beside Country Group D:5)"
     )
+
+
+def _data_abroad(c: Context) -> dict[str, Any]:
+    """`data_subjects`: the phases whose personal or important data is judged as not of people
+    in China, so China's export rules on it (data `personal-cn`, `important-cn`) pass it by;
+    said because the quote would otherwise not show why (other data says nothing new)."""
+    said = {}
+    for p in c.scenario.phases:
+        if p.data == "public" or compliance.phase_data(p, c.scenario.tenant_hq) != p.data:
+            continue
+        users = getattr(p, "users", None)
+        why = (
+            f"data_subjects = {p.data_subjects}"
+            if p.data_subjects is not None
+            else f"its users ({users})"
+            if users is not None
+            else f"tenant_hq {c.scenario.tenant_hq}"
+        )
+        said[p.name] = (
+            f"{p.data} data of people outside mainland China (judged by {why}): China's "
+            f"export rules on the {p.data} data of people in China do not apply (set "
+            'data_subjects = "cn" if it is theirs)'
+        )
+    return {"data_subjects": said} if said else {}
 
 
 def _offer_text(p: PhaseQuote) -> str:

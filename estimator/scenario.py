@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     ConfigDict,
@@ -36,6 +36,8 @@ from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
 from pricing.schema import SitePricing as Pricing
+
+USERS: tuple[str, ...] = get_args(Users)
 
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
 # Every number a scenario (or a `train` / `serve` flag) gives is finite and within the range
@@ -187,6 +189,12 @@ class _Phase(_Strict):
     """A unique name (transfers and `after` refer to it)."""
     data: DataClass = "public"
     """public, personal or important: what the rules judge a placement by (PIPL, DSL)."""
+    data_subjects: Annotated[str, Field(max_length=10)] | None = None
+    """Whose personal or important data it is (important data: where it was collected or
+    produced): a market (cn, sea, mena, eu, us, foreign, as `users`) or a country code (CN, SG).
+    China's export rules (PIPL Art. 3, 38-40; DSL Art. 31) bind only the data of people in
+    mainland China (cn or CN; not HK or MO). Default: a serving phase's users; a training
+    phase's tenant_hq, a Hong Kong or Macau one as CN."""
     site: Site | AutoSite | Literal["auto"]
     """A fixed site, an auto site (the planner chooses within its lists) or "auto"."""
     precision: Precision | None = None
@@ -204,6 +212,24 @@ class _Phase(_Strict):
     @property
     def is_auto(self) -> bool:
         return not isinstance(self.site, Site)
+
+    @field_validator("data_subjects")
+    @classmethod
+    def _subjects(cls, value: str | None) -> str | None:
+        # A market as `users` spells it (lower case) or a country code (upper case): 'cn' and
+        # 'CN' both say mainland China; anything else would silently say "not China".
+        if value is None:
+            return None
+        if value.lower() in USERS:
+            return value.lower()
+        if value.upper() in COUNTRIES:
+            return value.upper()
+        hint = suggest(value, [*USERS, *sorted(COUNTRIES)])
+        extra = f": did you mean '{hint}'?" if hint else ""
+        raise ValueError(
+            f"'{shown(value)}' is not a market ({', '.join(USERS)}) or an ISO 3166 country "
+            f"code{extra}"
+        )
 
     @model_validator(mode="after")
     def _one_start(self) -> _Phase:

@@ -148,17 +148,18 @@ def _transfer_item(
 
 
 def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
-    """A dataset carries its phase's data class to where the destination runs: the rules on
-    data classes (a `data` cell other than '*') judge the move. The destination's hardware
-    rules are the destination phase's own findings (review9a #4: they were repeated here, a
-    fleet's as a rental's)."""
+    """A dataset carries its phase's data class (of people in China or not, as the source phase
+    says: `compliance.phase_data`) to where the destination runs: the rules on data classes (a
+    `data` cell other than '*') judge the move. The destination's hardware rules are the
+    destination phase's own findings (review9a #4: they were repeated here, a fleet's as a
+    rental's)."""
     if t.what != "dataset":
         return []
     src = c.scenario.phase(t.from_)
     facts = pl.DataFrame(
         [
             {
-                "data": src.data,
+                "data": compliance.phase_data(src, c.scenario.tenant_hq),
                 "country": dst.country,
                 "accelerator": dst.accelerator,
                 "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],

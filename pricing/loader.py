@@ -19,7 +19,7 @@ from pricing.countries import COUNTRIES
 from pricing.errors import CatalogError, Problem, describe_range, shown, suggest
 from pricing.files import MAX_TABLE_BYTES, read_bounded
 from pricing.rules import parse_cell
-from pricing.schema import DATA_CLASSES, MAX_CELL_CHARS, ORDERED_PAIRS, Column, Table
+from pricing.schema import MAX_CELL_CHARS, ORDERED_PAIRS, RULE_DATA_CLASSES, Column, Table
 
 # Hidden bookkeeping columns: where each row came from, for error messages after merging.
 FILE_COL = "_file"
@@ -214,7 +214,7 @@ def _pattern_problems(
     """Values of match cells and country columns must be able to match."""
     accelerators = known["accelerators"] if known is not None else None
     valid: dict[str, Callable[[str], bool]] = {
-        "data": lambda t: t in DATA_CLASSES,
+        "data": lambda t: t in RULE_DATA_CLASSES,
         "country": lambda t: t in COUNTRIES,
         "accelerator": lambda t: accelerators is None or t in accelerators,
     }
@@ -240,6 +240,8 @@ def _pattern_problems(
                     if accelerators and c.pattern == "accelerator"
                     else _country_hint(token)
                     if c.pattern == "country"
+                    else suggest(token, RULE_DATA_CLASSES)
+                    if c.pattern == "data"
                     else None
                 )
                 extra = f": did you mean '{hint}'?" if hint else ""

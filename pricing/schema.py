@@ -26,6 +26,12 @@ Accounting = Literal["project", "amortised"]
 Workload = Literal["pretrain", "finetune", "prefill", "decode"]
 TrainWorkload = Literal["pretrain", "finetune"]
 DataClass = Literal["public", "personal", "important"]
+# What a rule's data cell names: a phase's data class, or the personal or important data of
+# people in China (`personal-cn`, `important-cn`) alone. China's export rules (PIPL Art. 3 and
+# 38-40, DSL Art. 31) bind those: a Singapore tenant's data of its Singapore users is personal
+# but not of people in China. A phase's data is judged as the `-cn` class when its
+# `data_subjects` are in China; a `personal` or `important` cell names both (`DATA_OF_CHINA`).
+RuleDataClass = Literal[DataClass, "personal-cn", "important-cn"]
 Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
@@ -45,6 +51,8 @@ ACCOUNTING: tuple[str, ...] = get_args(Accounting)
 WORKLOADS: tuple[str, ...] = get_args(Workload)
 TRAIN_WORKLOADS: tuple[str, ...] = get_args(TrainWorkload)
 DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
+RULE_DATA_CLASSES: tuple[str, ...] = get_args(RuleDataClass)
+DATA_OF_CHINA: dict[str, str] = {"personal": "personal-cn", "important": "important-cn"}
 EFFECTS: tuple[str, ...] = get_args(Effect)
 ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)

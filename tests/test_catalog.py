@@ -333,6 +333,24 @@ def test_rule_cells_must_be_able_to_match(write):
     assert "policies.csv:3:effective_to: must be after effective_from" in msg
 
 
+def test_a_rule_data_cell_says_which_data_class_it_meant(write):
+    # `personal-cn` / `important-cn` name the data of people in China alone; a near miss of a
+    # data class would match nothing and is told with the class it meant.
+    header = (
+        "id,effective_from,effective_to,effect,data,region_country,accelerator,"
+        "accelerator_origin,tenant_hq,ownership,message,basis,note,source,as_of\n"
+    )
+    rows = (
+        "r1,2025-01-01,,block,personal-CN,!CN,*,*,*,*,m,estimate,,s,2025-01-01\n"
+        "r2,2025-01-01,,block,public|importnt-cn,!CN,*,*,*,*,m,estimate,,s,2025-01-01\n"
+        "r3,2025-01-01,,block,personal-cn|important,!CN,*,*,*,*,m,estimate,,s,2025-01-01\n"
+    )
+    msg = _override_error(write, header + rows, name="policies.csv")
+    assert "2:data: 'personal-CN' is not a data class: did you mean 'personal-cn'?" in msg
+    assert "3:data: 'importnt-cn' is not a data class: did you mean 'important-cn'?" in msg
+    assert "policies.csv:4" not in msg
+
+
 def test_unknown_references_reported_with_other_problems(write):
     rows = GOOD_OFFER.replace("1.50", "-1") + GOOD_OFFER.replace(
         "acme,sg,h100-sxm", "beta,sgp,h1000"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 
-from estimator import compliance, plan
+from estimator import ScenarioError, compliance, load_scenario, plan, quote
 from tests.conftest import EXAMPLES
 
 COLS = ("phase", "data", "country", "accelerator", "accelerator_origin", "tenant_hq", "ownership")
@@ -116,10 +117,15 @@ def _codes(catalog, placement, as_of):
 
 
 def test_personal_data_abroad_is_blocked(catalog):
-    p = ("ft", "personal", "SG", "h100-sxm", "US", "CN", "rented")
+    # Personal data of people in China (the fact `personal-cn`, `compliance.phase_data`).
+    p = ("ft", "personal-cn", "SG", "h100-sxm", "US", "CN", "rented")
     assert ("block", "cn-pipl-personal-data-abroad") in _codes(catalog, p, date(2025, 11, 27))
     # Before PIPL took effect (2021-11-01) the same placement is not blocked by it.
     assert ("block", "cn-pipl-personal-data-abroad") not in _codes(catalog, p, date(2021, 6, 1))
+    # The personal or important data of people elsewhere is not China's to keep home.
+    for data in ("personal", "important"):
+        elsewhere = ("ft", data, "SG", "h100-sxm", "US", "SG", "rented")
+        assert not any(sev == "block" for sev, _ in _codes(catalog, elsewhere, date(2025, 11, 27)))
 
 
 def test_offshore_access_window_changes_the_verdict(catalog):
@@ -151,10 +157,11 @@ def test_domestic_public_ascend_is_clean(catalog):
 
 def test_planner_filter_matches_quote_findings(catalog):
     rows = [
-        ("a", "personal", "SG", "h100-sxm", "US", "CN", "rented"),
+        ("a", "personal-cn", "SG", "h100-sxm", "US", "CN", "rented"),
         ("b", "public", "SG", "h100-sxm", "US", "CN", "rented"),
         ("c", "public", "CN", "ascend-910b", "CN", "CN", "owned"),
-        ("d", "important", "US", "b200", "US", "CN", "rented"),
+        ("d", "important-cn", "US", "b200", "US", "CN", "rented"),
+        ("e", "personal", "US", "b200", "US", "SG", "rented"),
     ]
     df = _placements(*rows)
     policies = catalog.table("policies")
@@ -164,7 +171,7 @@ def test_planner_filter_matches_quote_findings(catalog):
         matched = compliance.matching_rules(df.select(compliance.FACT_COLUMNS), policies, day)
         blocked = [
             p
-            for p, rules in zip("abcd", matched, strict=True)
+            for p, rules in zip("abcde", matched, strict=True)
             if any(r["effect"] == "block" for r in rules)
         ]
         assert vectorised == blocked
@@ -203,3 +210,93 @@ def test_a_hong_kong_or_macau_headquarters_is_judged_as_china(catalog, tmp_path)
     assert (
         hq_said["HK"].startswith("HK (rules and supply rows for CN apply") and hq_said["SG"] == "SG"
     )
+
+
+# -- whose data: China's export rules bind the data of people in China ----------------------
+
+DATA_RULES = {"personal": "cn-pipl-personal-data-abroad", "important": "cn-important-data-abroad"}
+
+
+def _blocked_by(q, rule: str) -> set[str]:
+    return {f.phase for f in q.findings if f.code == rule and f.severity == "block"}
+
+
+@pytest.mark.parametrize("data", ["personal", "important"])
+def test_chinas_data_export_rules_judge_only_the_data_of_people_in_china(catalog, data):
+    # review: cn-pipl-personal-data-abroad blocked ANY personal data abroad, a Singapore
+    # company's of its Singapore users and a Chinese lab's of its European users alike; PIPL
+    # Art. 3 and 38-40 (DSL Art. 31 for important data) bind the data of people in China.
+    rule = DATA_RULES[data]
+    s = load_scenario(EXAMPLES / "all_abroad.toml").with_changes(
+        {"phases.post-train.data": data, "phases.serve.data": data}
+    )
+    # A Chinese lab's training data and its users in China (the defaults): blocked abroad, as
+    # a Hong Kong or Macau headquarters' (judged as China).
+    for hq in ("CN", "HK", "MO"):
+        assert _blocked_by(quote(s.with_changes(tenant_hq=hq), catalog), rule) == {
+            "post-train",
+            "serve",
+        }
+    # A Chinese lab serving European users abroad: its training data still stays home.
+    eu = quote(s.with_changes({"phases.serve.users": "eu"}), catalog)
+    assert _blocked_by(eu, rule) == {"post-train"}
+    assert list(eu.assumptions["data_subjects"]) == ["serve"]
+    # A Singapore tenant: its own training data is of people in Singapore; serving users in
+    # China from abroad is still judged (PIPL Art. 3: processing abroad to serve them).
+    sg = s.with_changes(tenant_hq="SG")
+    assert _blocked_by(quote(sg, catalog), rule) == {"serve"}
+    assert (
+        _blocked_by(quote(sg.with_changes({"phases.serve.users": "sea"}), catalog), rule) == set()
+    )
+    # Declared subjects win over the defaults, either way.
+    declared = sg.with_changes({"phases.post-train.data_subjects": "cn"})
+    assert _blocked_by(quote(declared, catalog), rule) == {"post-train", "serve"}
+    declared = s.with_changes({"phases.post-train.data_subjects": "SG", "phases.serve.users": "us"})
+    assert _blocked_by(quote(declared, catalog), rule) == set()
+    declared = declared.with_changes({"phases.serve.data_subjects": "CN"})
+    assert _blocked_by(quote(declared, catalog), rule) == {"serve"}
+
+
+def test_a_chinese_lab_serves_the_personal_data_of_its_european_users_abroad(catalog, tmp_path):
+    # The review's repro: serve-foreign (users eu) on personal data had no allowed placement:
+    # every site abroad was blocked by the PIPL rule, every site in China too far from Europe.
+    text = (EXAMPLES / "cn_lab_no_stockpile.toml").read_text(encoding="utf-8")
+    eu = 'users = "eu"\ndata = "public"'
+    assert eu in text
+    path = tmp_path / "eu.toml"
+    path.write_text(text.replace(eu, 'users = "eu"\ndata = "personal"'), "utf-8")
+    placed = {p.name: p.country for p in plan(path, catalog).quote.phases}
+    assert placed["serve-foreign"] != "CN"
+    assert placed["post-train"] == placed["serve-cn"] == "CN"  # of people in China
+
+
+def test_a_singapore_tenant_serving_singapore_users_passes_strict(runner, tmp_path):
+    # The review's repro: `quote --strict` exited 1 on cn-pipl-personal-data-abroad for a
+    # Singapore company's personal data of its users in the Gulf and Southeast Asia.
+    from estimator.cli import app
+
+    text = (EXAMPLES / "overseas_serving.toml").read_text(encoding="utf-8")
+    text = text.replace('tenant_hq = "CN"', 'tenant_hq = "SG"')
+    path = tmp_path / "sg.toml"
+    path.write_text(text.replace('data = "public"', 'data = "personal"'), "utf-8")
+    result = runner.invoke(app, ["quote", str(path), "--strict"])
+    assert result.exit_code == 0, result.output
+    assert "cn-pipl-personal-data-abroad" not in result.output
+    assert "personal data of people outside mainland China" in result.output
+
+
+def test_data_subjects_is_a_market_or_a_country(write):
+    base = EXAMPLES / "all_abroad.toml"
+    s = load_scenario(base)
+    said = {v: s.with_changes({"phases.serve.data_subjects": v}).phase("serve").data_subjects
+            for v in ("CN", "cn", "sg", "SG", "EU", "foreign")}  # fmt: skip
+    assert said == {
+        "CN": "cn",
+        "cn": "cn",
+        "sg": "SG",
+        "SG": "SG",
+        "EU": "eu",
+        "foreign": "foreign",
+    }
+    with pytest.raises(ScenarioError, match=r"data_subjects.*'chna' is not a market"):
+        s.with_changes({"phases.serve.data_subjects": "chna"})
