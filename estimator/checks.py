@@ -451,8 +451,8 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
             "(lead-time says when it can arrive); "
-            f"the plan sells {them} at its end, {r['resale_age_years']:.1f} years old, for "
-            f"{r['resale_fraction']:.0%} of that: the quote charges the difference"
+            f"the plan sells {them} when the phase ends, {r['resale_age_years']:.1f} years old, "
+            f"for {r['resale_fraction']:.0%} of that: the quote charges the difference"
         )
     return (
         f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "

@@ -68,7 +68,7 @@ def cost_columns(
       rented  compute    = device-hours x price per device-hour; in the project view the hours
                            of a commitment's whole term, in the amortised view those used
       owned   capital    = servers x price          } project view: what the plan commits,
-              resale     = -servers x price x resale_fraction (at the plan's horizon)
+              resale     = -servers x price x resale_fraction (at the phase's end)
               hardware   = server-hours x price / (life_years x 8760)   (amortised view)
       owned and fleet:
               energy     = kWh (server power x PUE x hours) x the region's tariff
@@ -266,7 +266,7 @@ def _parts(
             ("capital", f"{what}: bought for the plan", "server", False),
             (
                 "resale",
-                f"sold at the end of the plan, {row['resale_age_years']:.1f} years old: "
+                f"sold at the end of the phase, {row['resale_age_years']:.1f} years old: "
                 f"{row['resale_fraction']:.0%} of the price back",
                 "server",
                 False,

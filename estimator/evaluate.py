@@ -131,10 +131,10 @@ def evaluate(
         .otherwise(0.0)
         .fill_null(0.0)
         .alias("slip_days"),
-        pl.lit((w.horizon - w.start).days / 365.0).alias("resale_age_years"),
+        pl.lit((w.end - w.start).days / 365.0).alias("resale_age_years"),
     ).join(
         resale_fraction(
-            c.catalog, df["accelerator"].unique().to_list(), (w.horizon - w.start).days / 365.0
+            c.catalog, df["accelerator"].unique().to_list(), (w.end - w.start).days / 365.0
         ),
         on="accelerator",
         how="left",
@@ -200,7 +200,7 @@ _OTHER = {"project": "amortised", "amortised": "project"}
 
 def _default_window(c: Context, phase: Phase) -> Window:
     end = c.as_of + timedelta(days=planned_days(phase, None))
-    return Window(c.as_of, end, end)
+    return Window(c.as_of, end)
 
 
 def users_rtt(c: Context, users: str) -> pl.DataFrame:

@@ -5,12 +5,13 @@ training phases one after another in file order from the scenario date, each ser
 the last training phase before it ends. A phase occupies its planning window: a training phase
 with a deadline reserves the deadline (it may finish sooner; under the scenario's `earliest`
 schedule it reserves only its run time), other phases their duration.
-Hardware bought for a phase must arrive by its start; the plan's horizon is the last window's
-end, when bought hardware is resold.
+Hardware bought for a phase must arrive by its start and is resold when its window ends: it
+is the phase's (review10a #4: held to the plan's end, a 2-day fine-tune's servers cost 3.5, 7.0
+or 9.5 M USD as a later, unrelated serving phase ran 90 days, 3 or 6 years).
 
 The monthly cash flow spreads each line item over the time it is paid for: rent over its
 billed term from the phase start, capital at delivery (the phase start) and its resale at the
-horizon, energy and operations over the run, a transfer when its source phase ends.
+window's end, energy and operations over the run, a transfer when its source phase ends.
 """
 
 from __future__ import annotations
@@ -32,8 +33,7 @@ Phase = TrainPhase | ServePhase
 @dataclass(frozen=True)
 class Window:
     start: date
-    end: date  # the end of the planning window
-    horizon: date  # the end of the plan
+    end: date  # the end of the planning window (bought hardware is resold then)
 
     @property
     def days(self) -> float:
@@ -77,9 +77,7 @@ def windows(
             starts[p.name] = p.start or default
         return starts[p.name]
 
-    ends = {p.name: later(start(p), days[p.name]) for p in scenario.phases}
-    horizon = max(ends.values())
-    return {p.name: Window(starts[p.name], ends[p.name], horizon) for p in scenario.phases}
+    return {p.name: Window(start(p), later(start(p), days[p.name])) for p in scenario.phases}
 
 
 # No plan runs a phase longer than this; past it a date can leave the calendar (year 9999).
@@ -190,7 +188,8 @@ def phase_payments(
     items: Sequence[Any], window: Window, run_days: float, billed_days: float
 ) -> list[Payment]:
     """When a phase's (project-view) line items are paid: rent over its billed term from the
-    start, capital at the start and resale at the horizon, energy and operations over the run."""
+    start, capital at the start and resale at the window's end, energy and operations over the
+    run."""
     out = []
     for item in items:
         kind = _KIND_OF.get(item.component)
@@ -202,6 +201,6 @@ def phase_payments(
         elif kind == "capital":
             end = start
         elif kind == "resale":
-            start = end = window.horizon
+            start = end = window.end
         out.append(Payment(kind=kind, amount=item.amount, start=start, end=end))
     return out

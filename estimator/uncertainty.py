@@ -141,7 +141,6 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
     device lacks) has nothing to sample: it is left out, as the quote's total leaves it out
     (it crashed on its empty option frame, or made every sampled total unpriced)."""
     out = []
-    horizon = max(p.end for p in q.phases)
     for pq in q.phases:
         if not pq.priced:
             continue
@@ -158,7 +157,7 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
         else:
             eff = (x["decode_efficiency_low"], x["decode_efficiency"], x["decode_efficiency_high"])
             prefill = (x["prefill_mfu_low"], x["prefill_mfu"], x["prefill_mfu_high"])
-        window = Window(pq.start, pq.end, horizon)
+        window = Window(pq.start, pq.end)
         out.append(_Placed(spec, pq, window, option, (low, high), eff, prefill))
     return out
 

@@ -527,3 +527,52 @@ def _supply_override(tmp_path, row: str):
         encoding="utf-8",
     )
     return d
+
+
+RESALE_TIMING = """
+name = "resale timing"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "SG"
+
+[model]
+preset = "llama-3.1-70b"
+
+[[phases]]
+name = "finetune"
+workload = "finetune"
+tokens = 5e10
+devices = 256
+start = 2026-03-01
+site = { region = "sg", accelerator = "h200", pricing = "owned" }
+
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "sea"
+days = SERVE_DAYS
+input_tokens_per_day = 5e9
+output_tokens_per_day = 1e9
+tpot_ms = 40
+precision = "fp8"
+site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+def test_hardware_bought_for_a_phase_is_resold_when_the_phase_ends(catalog):
+    # review10a #4: a 2-day fine-tune's 256 bought H200 were resold when the whole plan ended,
+    # so its cost was 3.5, 7.0 or 9.5 M USD as an unrelated serving phase after it ran 90
+    # days, 3 or 6 years (operations charged only for the hours used).
+    import tomllib
+
+    from estimator import parse_scenario, quote
+
+    costs = []
+    for days in (90, 1095, 2190):
+        text = RESALE_TIMING.replace("SERVE_DAYS", str(days))
+        q = quote(parse_scenario(tomllib.loads(text)), catalog)
+        tune = q.phases[0]
+        resale = next(i for i in tune.line_items if i.component == "resale")
+        assert "sold at the end of the phase" in resale.description
+        costs.append(tune.cost)
+    assert costs[0] == costs[1] == costs[2]
