@@ -85,11 +85,16 @@ def terms_end(start: date, min_term_days: int, terms: int) -> date:
 
 def billed_days(start: date, min_term_days: int, billed_hours: float) -> float:
     """The calendar days the rent billed from `start` pays for: its whole terms (3 months from
-    2026-07-01: 92 days), else the hours billed."""
+    2026-07-01: 92 days), else the hours billed (also for terms ending past the calendar's
+    last day: a blocked run of 400,000 years, whose dates stop at 100 years anyway)."""
     hours = term_hours(min_term_days)
     if term_months(min_term_days) is None or billed_hours <= 0:
         return billed_hours / HOURS_PER_DAY
-    return float((terms_end(start, min_term_days, round(billed_hours / hours)) - start).days)
+    try:
+        end = terms_end(start, min_term_days, round(billed_hours / hours))
+    except (ValueError, OverflowError):
+        return billed_hours / HOURS_PER_DAY
+    return float((end - start).days)
 
 
 def _months_to_cover(start: date, days: pl.Expr) -> pl.Expr:

@@ -213,6 +213,17 @@ def test_one_evaluation_bills_each_row_its_own_terms():
     assert months == round(months) and 0 < months - 4e6 / (365.2425 / 12) < 1
 
 
+def test_billed_days_are_the_calendar_days_of_the_terms():
+    # Rent is paid over the calendar terms: Q3 is 92 days, a leap year 366; past the calendar's
+    # last day (a blocked run of 400,000 years) the hours billed, which the timeline caps.
+    assert costing.billed_days(date(2026, 7, 1), 30, 3 * 730) == 92
+    assert costing.billed_days(date(2028, 1, 1), 365, 8760) == 366
+    assert costing.billed_days(date(2026, 1, 1), 21, 42 * 24) == 42
+    assert costing.billed_days(date(2026, 1, 1), 0, 100.0) == pytest.approx(100 / 24)
+    huge = 5_000_000 * 730.0
+    assert costing.billed_days(date(2025, 11, 27), 30, huge) == huge / 24
+
+
 @pytest.mark.parametrize(
     ("term", "days", "text"),
     [
