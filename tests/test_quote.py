@@ -560,7 +560,7 @@ def test_peak_to_average_default_comes_from_the_catalog(write, catalog):
 def test_idle_commitment_is_flagged(catalog):
     q = quote(load_scenario(EXAMPLES / "all_abroad.toml"), catalog)
     f = next(f for f in q.findings if f.code == "idle-commitment")
-    assert f.phase == "pretrain" and "1095-day commitment" in f.message
+    assert f.phase == "pretrain" and "3-year commitment bills 3 years" in f.message
 
 
 def test_date_far_past_every_catalog_is_refused(runner, write):
