@@ -18,6 +18,7 @@ import polars as pl
 from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.context import Context
+from estimator.costing import term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
@@ -433,6 +434,18 @@ def _published_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _term(r: Row) -> str:
+    """A commitment's term as an adjective: "21-day", "1-month", "3-year"."""
+    n, unit = term_text(r["min_term_days"]).split()
+    return f"{n}-{unit.removesuffix('s')}"
+
+
+def _billed_terms(r: Row) -> str:
+    """The terms a commitment bills, in words: "2 months", "42 days"."""
+    term = r["min_term_days"]
+    return term_text(term, round(r["billed_hours"] / term_hours(term)))
+
+
 def _spot_message(r: dict[str, Any]) -> str:
     top = r["price_high"] or r["price_per_device_hour"]
     if top is None:  # no spot offer there: the phase is unpriced, and says so
@@ -491,7 +504,7 @@ ADVISORY: tuple[Check, ...] = (
             (pl.col("option") == "rented") & (pl.col("billed_hours") > pl.col("hours") * 1.05)
         ),
         lambda r, c, p: (
-            f"the {r['min_term_days']}-day commitment bills {r['billed_hours'] / 24:,.0f} days "
+            f"the {_term(r)} commitment bills {_billed_terms(r)} "
             f"for {r['hours'] / 24:,.1f} days of work: {1 - r['hours'] / r['billed_hours']:.0%} "
             "of this phase's compute cost pays for idle capacity unless other work uses it"
         ),

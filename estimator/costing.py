@@ -9,7 +9,8 @@ the items a quote shows (quantity x unit price in the billed currency, then conv
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import polars as pl
@@ -28,25 +29,126 @@ def billed_devices(devices: pl.Expr, unit_devices: pl.Expr) -> pl.Expr:
     return (devices / unit_devices).ceil() * unit_devices
 
 
-def billed_hours(hours: pl.Expr, min_term_days: pl.Expr) -> pl.Expr:
-    """A commitment bills whole terms: its whole term even when the work finishes sooner, and
-    a second one when the work runs past the first (a one-year reservation cannot be bought
-    for the 32 days a 397-day run has left). Terms are counted in calendar time: a 30-day term
-    is a month and a 365-day one a year (12 monthly rentals cover a 365-day service; 13 were
-    billed), while the hours billed stay at least the hours used. Work of unknown length (the
-    physics could not run it: a precision the device lacks) bills nothing known: null."""
-    days = min_term_days.cast(pl.Float64)
-    calendar = (
-        pl.when(days % 365 == 0)
-        .then(days * (365.25 / 365))
-        .when(days % 30 == 0)
-        .then(days * (365.25 / 12 / 30))
-        .otherwise(days)
+# The catalog turns a monthly price into a price per device-hour over 730 h (8760 / 12; a year's
+# reservation too: its monthly price / 730 h, see pricing/data/README.md), so a calendar month of
+# a commitment bills 730 h and a year 8760 h, whatever the month's or the year's days: one whole
+# month then bills the monthly price exactly. (A 31-day January billed as 744 h charged 1.9%
+# more than the price a month; a 366-day leap year, 0.3%.)
+HOURS_PER_MONTH = HOURS_PER_YEAR / 12
+# The Gregorian calendar repeats every 400 years: 146,097 days, 4,800 months.
+_CYCLE_DAYS, _CYCLE_MONTHS = 146_097, 4_800
+_EPOCH = date(1970, 1, 1)
+
+
+def term_months(min_term_days: int) -> int | None:
+    """The calendar months of a commitment's term: a 30-day term is a month, a multiple of 365
+    days that many years (a 3-year reservation is 1095); any other term (a 1-day capacity
+    block, 21 or 90 days) is None: whole days."""
+    if min_term_days > 0 and min_term_days % 365 == 0:
+        return 12 * (min_term_days // 365)
+    return 1 if min_term_days == 30 else None
+
+
+def term_hours(min_term_days: int) -> float:
+    """The hours one term of a commitment bills (`HOURS_PER_MONTH` a calendar month)."""
+    months = term_months(min_term_days)
+    return months * HOURS_PER_MONTH if months else min_term_days * HOURS_PER_DAY
+
+
+def term_text(min_term_days: int, terms: int = 1) -> str:
+    """`terms` terms of a commitment in words: "1 year", "3 months", "42 days"."""
+    months = term_months(min_term_days)
+    if months is None:
+        n, unit = min_term_days * terms, "day"
+    elif months % 12 == 0:
+        n, unit = months // 12 * terms, "year"
+    else:
+        n, unit = months * terms, "month"
+    return f"{n:,} {unit}{'' if n == 1 else 's'}"
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` `months` calendar months on: the same day of the month, or the month's last day
+    when it has fewer (2026-01-31 + 1 month = 2026-02-28; 2028-02-29 + 12 = 2029-02-28)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def terms_end(start: date, min_term_days: int, terms: int) -> date:
+    """The day `terms` terms of a commitment taken on `start` end (exclusive), each counted
+    from `start` (a month term ends on the same day of the month, see `add_months`)."""
+    months = term_months(min_term_days)
+    if months is None:
+        return start + timedelta(days=min_term_days * terms)
+    return add_months(start, months * terms)
+
+
+def billed_days(start: date, min_term_days: int, billed_hours: float) -> float:
+    """The calendar days the rent billed from `start` pays for: its whole terms (3 months from
+    2026-07-01: 92 days), else the hours billed (also for terms ending past the calendar's
+    last day: a blocked run of 400,000 years, whose dates stop at 100 years anyway)."""
+    hours = term_hours(min_term_days)
+    if term_months(min_term_days) is None or billed_hours <= 0:
+        return billed_hours / HOURS_PER_DAY
+    try:
+        end = terms_end(start, min_term_days, round(billed_hours / hours))
+    except (ValueError, OverflowError):
+        return billed_hours / HOURS_PER_DAY
+    return float((end - start).days)
+
+
+def _months_to_cover(start: date, days: pl.Expr) -> pl.Expr:
+    """The fewest calendar months from `start` (`add_months`) that cover `days` (>= 0) from
+    it, per row; null where `days` is not finite. The work ends during day E = start +
+    ceil(days); month n from the start ends on D_n, and D_m, with m the months from the
+    start's month to E's, falls in E's month on the start's day of the month (or the month's
+    end, which is not before E): it covers E exactly when E's day is at most the start's."""
+    whole = (days - 1e-6).ceil().clip(lower_bound=0.0).cast(pl.Int64, strict=False)
+    cycles = whole // _CYCLE_DAYS  # whole 400-year cycles: no date overflows, exactly
+    end = (pl.lit((start - _EPOCH).days) + whole - cycles * _CYCLE_DAYS).cast(pl.Date)
+    months = (
+        (end.dt.year().cast(pl.Int64) - start.year) * 12
+        + end.dt.month().cast(pl.Int64)
+        - start.month
+        + (end.dt.day().cast(pl.Int64) > start.day).cast(pl.Int64)
     )
+    return cycles * _CYCLE_MONTHS + months
+
+
+def billed_hours(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> pl.Expr:
+    """A commitment taken on `start` bills whole terms: its whole term even when the work
+    finishes sooner, and a second one when the work runs past the first (a one-year
+    reservation cannot be bought for the 32 days a 397-day run has left). Months and years
+    (`term_months`) are calendar ones counted from `start`, each billed `HOURS_PER_MONTH` a
+    month as the price per device-hour was derived: January 2026 (31 days) is one month, 730 h;
+    July-August two; a 366-day 2028 one year, 8760 h; 2026-01-31 + 29 days two months. Other
+    terms are whole multiples of their days. Work of unknown length (the physics could not
+    run it: a precision the device lacks) bills nothing known: null. (Every row of one
+    evaluation is one phase: one start.)"""
+    days = min_term_days.cast(pl.Int64)
+    months = (
+        pl.when((days > 0) & (days % 365 == 0))
+        .then(days // 365 * 12)
+        .when(days == 30)
+        .then(1)
+        .otherwise(None)
+    )
+    covered = _months_to_cover(start, hours / HOURS_PER_DAY)
+    calendar_terms = ((covered + months - 1) // months).clip(lower_bound=1)
+    by_calendar = (calendar_terms * months).cast(pl.Float64) * HOURS_PER_MONTH
     # The tolerance keeps a run of exactly n terms at n (float noise in hours / term).
-    terms = (hours / (calendar * HOURS_PER_DAY) - 1e-9).ceil().clip(lower_bound=1.0)
-    whole = pl.max_horizontal(hours, terms * days * HOURS_PER_DAY)
-    return pl.when(hours.is_null()).then(None).when(days > 0).then(whole).otherwise(hours)
+    span = days.cast(pl.Float64) * HOURS_PER_DAY
+    by_days = (hours / span - 1e-9).ceil().clip(lower_bound=1.0) * span
+    return (
+        pl.when(hours.is_null())
+        .then(None)
+        .when((days <= 0) | hours.is_infinite())
+        .then(hours)
+        .when(months.is_not_null())
+        .then(by_calendar)
+        .otherwise(by_days)
+    )
 
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")
@@ -57,16 +159,19 @@ def cost_columns(
     hours: pl.Expr,
     price_factor: pl.Expr | None = None,
     *,
+    start: date,
     accounting: str = "project",
     detail: bool = False,
     prefix: str = "",
 ) -> list[pl.Expr]:
-    """Money for running `devices` for `hours` at each option row, in one accounting view.
+    """Money for running `devices` for `hours` from `start` at each option row, in one
+    accounting view.
 
     Each component is a quantity times a unit price in the billing currency (the line items a
     quote shows), and its amount in USD:
       rented  compute    = device-hours x price per device-hour; in the project view the hours
-                           of a commitment's whole term, in the amortised view those used
+                           of a commitment's whole terms from `start` (`billed_hours`), in
+                           the amortised view those used
       owned   capital    = servers x price          } project view: what the plan commits,
               resale     = -servers x price x resale_fraction (at the phase's end)
               hardware   = server-hours x price / (life_years x 8760)   (amortised view)
@@ -81,7 +186,7 @@ def cost_columns(
     factor = price_factor if price_factor is not None else pl.lit(1.0)
     units = billed_devices(devices, pl.col("unit_devices"))
     project = accounting == "project"
-    rent_hours = billed_hours(hours, pl.col("min_term_days")) if project else hours
+    rent_hours = billed_hours(hours, pl.col("min_term_days"), start) if project else hours
     parts = _components(units, hours, rent_hours, factor, project)
     option = pl.col("option")
     out = [
@@ -247,12 +352,15 @@ def _parts(
     """(component, description, unit, billed in the electricity's currency) of an option row."""
     if row["option"] == "rented":
         desc = f"{row['provider']} {row['instance']} {row['pricing']}"
-        if row[f"{prefix}billed_hours"] > row["hours"] + 1e-9:
-            terms = round(row[f"{prefix}billed_hours"] / (row["min_term_days"] * 24.0))
+        term = row["min_term_days"]
+        # A commitment billing other than the hours used: whole terms, or a calendar month of
+        # 730 h (`HOURS_PER_MONTH`) for 31 days' work.
+        if term > 0 and abs(row[f"{prefix}billed_hours"] - row["hours"]) > 1e-9:
+            terms = round(row[f"{prefix}billed_hours"] / term_hours(term))
             desc += (
-                f" (minimum term {row['min_term_days']} days billed)"
+                f" (minimum term {term_text(term)} billed)"
                 if terms == 1
-                else f" ({terms} terms of {row['min_term_days']} days billed)"
+                else f" ({terms} terms of {term_text(term)} billed)"
             )
         if row[f"{prefix}billed_devices"] > row["devices"]:
             billed = row[f"{prefix}billed_devices"]

@@ -143,11 +143,20 @@ def evaluate(
     factor = pl.col("price_factor") if "price_factor" in df.columns else None
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
+    # Commitments are counted in calendar terms from the phase's start: one start for all rows.
     df = df.with_columns(
-        costing.cost_columns(devices, pl.col("hours"), factor, accounting=view, detail=detail)
+        costing.cost_columns(
+            devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+        )
     ).with_columns(
         costing.cost_columns(
-            devices, pl.col("hours"), factor, accounting=other, detail=detail, prefix="alt_"
+            devices,
+            pl.col("hours"),
+            factor,
+            start=w.start,
+            accounting=other,
+            detail=detail,
+            prefix="alt_",
         )
     )
     precision = phase.precision or "bf16"

@@ -18,7 +18,7 @@ import polars as pl
 from estimator import compliance, findings, timeline, transfers
 from estimator.checks import counted
 from estimator.context import Context
-from estimator.costing import LineItem, line_items
+from estimator.costing import LineItem, billed_days, line_items
 from estimator.errors import ScenarioError
 from estimator.evaluate import (
     Phase,
@@ -154,7 +154,9 @@ def placed_phase(
     )
     cash = items if view == "project" else alt
     billed = row["billed_hours" if view == "project" else "alt_billed_hours"] or 0.0
-    return pq, found, timeline.phase_payments(cash, window, pq.wall_clock_days, billed / 24.0)
+    # Rent is paid over the calendar terms billed (3 months from July: 92 days), not 730 h each.
+    days = billed_days(window.start, row["min_term_days"] or 0, billed)
+    return pq, found, timeline.phase_payments(cash, window, pq.wall_clock_days, days)
 
 
 def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -> list[LineItem]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -46,7 +48,16 @@ def _owned(price=1_000_000.0, unit=8, per_usd=7.0) -> dict:
     }
 
 
-def _cost(option: dict, devices: float, hours: float, accounting: str = "amortised") -> dict:
+START = date(2026, 1, 1)
+
+
+def _cost(
+    option: dict,
+    devices: float,
+    hours: float,
+    accounting: str = "amortised",
+    start: date = START,
+) -> dict:
     df = pl.DataFrame(
         [option],
         schema_overrides={
@@ -59,7 +70,7 @@ def _cost(option: dict, devices: float, hours: float, accounting: str = "amortis
         },
     )
     devices_, hours_ = pl.lit(float(devices)), pl.lit(float(hours))
-    cols = costing.cost_columns(devices_, hours_, accounting=accounting, detail=True)
+    cols = costing.cost_columns(devices_, hours_, start=start, accounting=accounting, detail=True)
     return df.select(cols).with_columns(costing.total_usd()).row(0, named=True)
 
 
@@ -97,12 +108,149 @@ def test_a_commitment_bills_whole_terms(days, terms):
     assert on_demand["billed_hours"] == pytest.approx(days * 24)
 
 
-@pytest.mark.parametrize(("days", "billed"), [(20, 30), (45, 60), (365, 365), (370, 390)])
-def test_a_monthly_term_is_a_calendar_month(days, billed):
+@pytest.mark.parametrize(("days", "months"), [(20, 1), (45, 2), (365, 12), (370, 13)])
+def test_a_monthly_term_is_a_calendar_month(days, months):
     # A 365-day service on a monthly (30-day) rental billed 13 months and warned of 25 idle
-    # days (review7c #7): twelve months cover a year.
+    # days (review7c #7): twelve months cover a year. Each month bills 730 h.
     c = _cost(_rented(min_term_days=30), 8, days * 24, "project")
-    assert c["billed_hours"] == pytest.approx(billed * 24)
+    assert c["billed_hours"] == pytest.approx(months * 730)
+
+
+# 8x H100 server rented by the month: 75,000 CNY a server-month, priced per device-hour over
+# 730 h as offers.csv does (cn-gpu-rental-market "8x H100 server (monthly rental)").
+MONTHLY = 75_000 / (730 * 8)
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "months"),
+    [
+        (date(2026, 1, 1), 31, 1),  # January: was billed 2 terms of 30.44 days
+        (date(2026, 7, 1), 62, 2),  # July-August: was 3
+        (date(2026, 7, 1), 92, 3),  # Q3: was 4
+        (date(2026, 4, 1), 30, 1),  # April: was 1 term of 720 h, 73,972.80
+        (date(2026, 2, 1), 28, 1),  # February
+        (date(2026, 1, 31), 28, 1),  # to 2026-02-28: the end of a month that has no 31st
+        (date(2026, 1, 31), 29, 2),
+        (date(2026, 1, 31), 59, 2),  # to 2026-03-31: counted from the start, not from Feb 28
+        (date(2026, 1, 31), 60, 3),
+        (date(2026, 1, 1), 365, 12),
+        (date(2026, 1, 1), 730, 24),  # two years of monthly rent
+        (date(2026, 1, 1), 731, 25),
+        (date(2026, 1, 1), 30.2, 1),  # part of a day: within January
+        (date(2026, 1, 1), 31.01, 2),  # into February
+    ],
+)
+def test_monthly_rental_bills_calendar_months_at_the_monthly_price(start, days, months):
+    c = _cost(_rented(price=MONTHLY, min_term_days=30), 8, days * 24, "project", start)
+    assert c["billed_hours"] == pytest.approx(months * 730)
+    assert c["compute_usd"] == pytest.approx(months * 75_000)
+    # The amortised view charges the hours used, wherever they fall.
+    a = _cost(_rented(price=MONTHLY, min_term_days=30), 8, days * 24, "amortised", start)
+    assert a["billed_hours"] == pytest.approx(days * 24)
+    assert a["compute_usd"] == pytest.approx(days * 24 * 8 * MONTHLY)
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "term", "terms"),
+    [
+        (date(2028, 1, 1), 366, 365, 1),  # the leap year 2028: was billed 2 terms
+        (date(2028, 1, 1), 367, 365, 2),
+        (date(2027, 3, 1), 366, 365, 1),  # to 2028-03-01, over 2028-02-29
+        (date(2028, 2, 29), 365, 365, 1),  # to 2029-02-28: a year from a leap day
+        (date(2028, 2, 29), 366, 365, 2),
+        (date(2026, 1, 1), 1096, 1095, 1),  # three years with 2028's leap day: one term
+        (date(2026, 1, 1), 1097, 1095, 2),
+        (date(2026, 1, 1), 4 * 365 + 2, 365, 5),  # 2026..2029 has one leap day: past 4 years
+        (date(2026, 1, 1), 30, 90, 1),  # 90 days is no calendar term: whole days
+        (date(2026, 1, 1), 100, 90, 2),
+        (date(2026, 1, 1), 10.5, 1, 11),  # one-day capacity blocks
+    ],
+)
+def test_yearly_terms_are_calendar_years_and_others_whole_days(start, days, term, terms):
+    c = _cost(_rented(min_term_days=term), 8, days * 24, "project", start)
+    per_term = term / 365 * 8760 if term % 365 == 0 else term * 24
+    assert c["billed_hours"] == pytest.approx(terms * per_term)
+    assert c["compute_usd"] == pytest.approx(8 * terms * per_term * 2.0)
+
+
+def _months_between(start: date, end: date) -> int:
+    """The fewest months from `start` (`costing.add_months`) reaching `end`, one by one."""
+    n = 0
+    while costing.add_months(start, n) < end:
+        n += 1
+    return n
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    start=st.dates(date(1990, 1, 1), date(2200, 12, 31)),
+    days=st.floats(0, 4000),
+    term=st.sampled_from([30, 365, 1095]),
+)
+def test_calendar_terms_agree_with_counting_month_by_month(start, days, term):
+    """The vectorised count agrees with adding months one by one: the fewest terms whose end
+    is on or after the day the work ends."""
+    months = costing.term_months(term)
+    assert months is not None
+    end = start + timedelta(days=-(-days // 1))  # the work ends during the day before
+    terms = max(1, -(-_months_between(start, end) // months))
+    c = _cost(_rented(min_term_days=term), 8, days * 24, "project", start)
+    assert c["billed_hours"] == pytest.approx(terms * months * 730)
+    assert costing.terms_end(start, term, terms) >= end
+
+
+def test_one_evaluation_bills_each_row_its_own_terms():
+    # The planner prices many rows of one phase at once (one start, many run times and terms):
+    # from 2026-01-01, 59 days are January and February, 366 days run into 2027.
+    rows = [(31, 30), (59, 30), (366, 365), (10.5, 1), (20, 0), (1096, 1095), (4e6, 30)]
+    df = pl.DataFrame({"hours": [d * 24.0 for d, _ in rows], "min_term_days": [t for _, t in rows]})
+    out = df.select(costing.billed_hours(pl.col("hours"), pl.col("min_term_days"), START))
+    expected = [730, 1460, 8760 * 2, 11 * 24, 20 * 24, 26280]
+    assert out.to_series().to_list()[:6] == pytest.approx(expected)
+    # 4 million days (10,951 years, past the year 9999) in Gregorian months of 365.2425 / 12
+    # days: 131,421.3; no date overflows.
+    months = out.to_series()[6] / 730
+    assert months == round(months) and 0 < months - 4e6 / (365.2425 / 12) < 1
+
+
+def test_billed_days_are_the_calendar_days_of_the_terms():
+    # Rent is paid over the calendar terms: Q3 is 92 days, a leap year 366; past the calendar's
+    # last day (a blocked run of 400,000 years) the hours billed, which the timeline caps.
+    assert costing.billed_days(date(2026, 7, 1), 30, 3 * 730) == 92
+    assert costing.billed_days(date(2028, 1, 1), 365, 8760) == 366
+    assert costing.billed_days(date(2026, 1, 1), 21, 42 * 24) == 42
+    assert costing.billed_days(date(2026, 1, 1), 0, 100.0) == pytest.approx(100 / 24)
+    huge = 5_000_000 * 730.0
+    assert costing.billed_days(date(2025, 11, 27), 30, huge) == huge / 24
+
+
+@pytest.mark.parametrize(
+    ("term", "days", "text"),
+    [
+        (30, 92, "(3 terms of 1 month billed)"),
+        (30, 31, "(minimum term 1 month billed)"),
+        (365, 120, "(minimum term 1 year billed)"),
+        (365, 400, "(2 terms of 1 year billed)"),
+        (1095, 30, "(minimum term 3 years billed)"),
+        (21, 30, "(2 terms of 21 days billed)"),
+        (1, 2.5, "(3 terms of 1 day billed)"),
+    ],
+)
+def test_line_item_says_the_terms_billed(term, days, text):
+    row = {
+        **_cost(_rented(min_term_days=term), 8, days * 24, "project", date(2026, 7, 1)),
+        **_rented(min_term_days=term),
+        "hours": days * 24.0,
+        "devices": 8,
+        "provider": "p",
+        "instance": "i",
+        "pricing": "contract",
+        "region": "r",
+        "currency": "USD",
+        "fx_as_of": START,
+    }
+    (item,) = costing.line_items(row, "phase", "USD", 1.0)
+    assert item.description == f"p i contract {text}"
 
 
 def test_owned_in_the_project_view_bills_capital_less_resale():

@@ -83,6 +83,82 @@ def test_hand_checked_rented_phase(write, catalog):
     assert q.total == pytest.approx(item.amount)
 
 
+def _rented_for(start: str, days: float, site: dict, currency: str) -> dict:
+    """One serving phase of 8 devices (one 8-GPU server) on `site` from `start` for `days`."""
+    return {
+        "name": "rental",
+        "as_of": "2025-11-27",
+        "currency": currency,
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {
+                "name": "serve",
+                "kind": "serve",
+                "start": start,
+                "days": days,
+                "devices": 8,
+                "users": "CN",
+                "data": "public",
+                "site": site,
+            }
+        ],
+    }
+
+
+MONTHLY_H100 = {
+    "region": "cn-east",
+    "accelerator": "h100-sxm",
+    "pricing": "contract",
+    "provider": "cn-gpu-rental-market",
+}
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "months", "paid_in"),
+    [
+        ("2026-01-01", 31, 1, ["2026-01"]),  # January: billed 2 terms of 30.44 days before
+        ("2026-07-01", 62, 2, ["2026-07", "2026-08"]),  # was 3
+        ("2026-07-01", 92, 3, ["2026-07", "2026-08", "2026-09"]),  # Q3: was 4
+        ("2026-04-01", 30, 1, ["2026-04"]),  # April: was 720 h, 73,972.80 CNY
+    ],
+)
+def test_a_monthly_rental_bills_calendar_months_at_its_monthly_price(
+    catalog, start, days, months, paid_in
+):
+    # cn-gpu-rental-market: 75,000 CNY a server-month, in offers.csv as 75,000 / (730 h x 8)
+    # = 12.8425 CNY per device-hour (rounded: 75,000.20 a month).
+    q = quote(parse_scenario(_rented_for(start, days, MONTHLY_H100, "CNY")), catalog)
+    (item,) = q.phases[0].line_items
+    assert item.quantity == months * 730 * 8
+    assert item.billed_amount == pytest.approx(months * 75_000, abs=0.25 * months)
+    assert item.billed_amount == round(months * 730 * 8 * item.unit_price, 2)
+    assert q.phases[0].cost_other_view == pytest.approx(days * 24 * 8 * item.unit_price)
+    # Rent is paid over the calendar months billed, to the cent of the total.
+    assert [m.month for m in q.cash_flow] == paid_in
+    assert round(sum(m.amounts["rent"] for m in q.cash_flow), 2) == q.total
+    if days >= 62:
+        assert not [f for f in q.findings if f.code == "idle-commitment"]
+
+
+def test_a_one_year_reservation_covers_a_leap_year(catalog):
+    # 2028-01-01..2029-01-01 is one calendar year of 366 days: one term of 12 x 730 h (GCP's
+    # 1-year commitment price a month / 730 h), not two.
+    site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "reserved_1y", "provider": "gcp"}
+    q = quote(parse_scenario(_rented_for("2028-01-01", 366, site, "USD")), catalog)
+    (item,) = q.phases[0].line_items
+    assert item.quantity == 8760 * 8
+    assert "(2 terms" not in item.description
+    assert [m.month for m in q.cash_flow] == [f"2028-{m:02d}" for m in range(1, 13)]
+    assert round(sum(m.total for m in q.cash_flow), 2) == q.total
+    # A day more is a second year, and says so.
+    longer = quote(parse_scenario(_rented_for("2028-01-01", 367, site, "USD")), catalog)
+    (item,) = longer.phases[0].line_items
+    assert item.quantity == 2 * 8760 * 8
+    assert item.description.endswith("(2 terms of 1 year billed)")
+    idle = next(f for f in longer.findings if f.code == "idle-commitment")
+    assert "the 1-year commitment bills 2 years for 367.0 days of work" in idle.message
+
+
 def test_currency_conversion_of_the_quote(write, catalog):
     s = load_scenario(write("s.toml", SMALL))
     usd = quote(s, catalog)
@@ -484,7 +560,7 @@ def test_peak_to_average_default_comes_from_the_catalog(write, catalog):
 def test_idle_commitment_is_flagged(catalog):
     q = quote(load_scenario(EXAMPLES / "all_abroad.toml"), catalog)
     f = next(f for f in q.findings if f.code == "idle-commitment")
-    assert f.phase == "pretrain" and "1095-day commitment" in f.message
+    assert f.phase == "pretrain" and "3-year commitment bills 3 years" in f.message
 
 
 def test_date_far_past_every_catalog_is_refused(runner, write):
