@@ -10,7 +10,7 @@ import polars as pl
 
 from estimator.errors import ScenarioError
 from pricing import Catalog
-from pricing.catalog import stale_expr
+from pricing.catalog import FxRate, stale_expr
 from pricing.errors import UnknownIdError, suggest
 
 # Which column each filter applies to, per table ("id" where the table *is* that thing).
@@ -100,7 +100,7 @@ def catalog_rows(
         if "price" not in df.columns:
             raise ScenarioError(f"--max-price does not apply to table '{table}'")
         df = df.filter(pl.col("price") <= max_price)
-    df = _sorted(df.with_columns(stale_expr(as_of).alias("stale")), sort)
+    df = _sorted(df.with_columns(_stale(df, table, as_of)), sort)
     if wide:
         columns = [c for c in df.columns if c not in ("list_price", "list_currency")]
         if "price" in columns and currency is not None:
@@ -108,6 +108,17 @@ def catalog_rows(
     else:  # a terminal table: long provenance text stays in json / csv / markdown
         columns = _NARROW.get(table) or [c for c in df.columns if c not in ("note", "source")]
     return df.to_dicts(), columns
+
+
+def _stale(df: pl.DataFrame, table: str, as_of: date) -> pl.Expr:
+    """The `stale` flag of each row: older than a year at `as_of`, except an exchange rate that
+    cannot go stale (the base currency and pegs, `FxRate.fixed`, as a quote's stale-fx)."""
+    if table != "fx":
+        return stale_expr(as_of).alias("stale")
+    fixed = pl.Series(
+        [FxRate.of_row(row).fixed for row in df.iter_rows(named=True)], dtype=pl.Boolean
+    )
+    return (stale_expr(as_of) & ~pl.lit(fixed)).alias("stale")
 
 
 def _filtered(

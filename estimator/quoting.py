@@ -367,7 +367,7 @@ def fx_findings(c: Context, items: list[LineItem]) -> list[Finding]:
     for cur, rate in sorted(_rates(c, items).items()):
         as_of, source = rate.as_of, rate.source
         age = (c.as_of - as_of).days
-        if cur != "USD" and not rate.peg and age > STALE_FX_DAYS:
+        if not rate.fixed and age > STALE_FX_DAYS:
             out.append(
                 Finding(
                     severity="info",

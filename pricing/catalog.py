@@ -44,6 +44,20 @@ class FxRate:
     source: str
     peg: bool = False
 
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> FxRate:
+        """The rate an fx.csv row states."""
+        return cls(
+            row["currency"], row["per_usd"], row["as_of"], row["source"], row["peg"] == "yes"
+        )
+
+    @property
+    def fixed(self) -> bool:
+        """A rate that cannot go stale however old its row: USD, the base (1 per USD by
+        definition), or a central-bank peg. A quote's stale-fx finding and the catalog
+        listing's stale flag both ask this."""
+        return self.currency == "USD" or self.peg
+
 
 # The embedded tables; tests point this at a frozen copy (tests/fixtures/catalog).
 EMBEDDED_DIR: Traversable = resources.files("pricing") / "data"
@@ -380,8 +394,7 @@ class Catalog:
             raise CatalogError(
                 f"no exchange rate for {currency} on or before {as_of} (earliest is {first})"
             )
-        row = usable.row(-1, named=True)
-        return FxRate(currency, row["per_usd"], row["as_of"], row["source"], row["peg"] == "yes")
+        return FxRate.of_row(usable.row(-1, named=True))
 
     def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date | str) -> float:
         """`amount` of `from_cur` in `to_cur` at the rates of a date (a `date` or YYYY-MM-DD)."""

@@ -396,3 +396,31 @@ def test_the_2026_h200_licence_rule_concerns_purchases_not_rentals(catalog):
         .iter_rows(named=True)
     )
     assert rule["ownership"] == "owned"
+
+
+def test_the_china_border_is_as_slow_out_as_in():
+    # review #3: sg -> cn-west moved at 1 Gbit/s through congested cross-border gateways,
+    # cn-west -> sg fell to the '*,*' fallback at 5 Gbit/s through the same border.
+    from estimator.transfers import routes
+
+    table = routes(load_catalog(), date(2025, 11, 27))
+
+    def route(src: str, dst: str) -> dict:
+        picked = table.filter((pl.col("from_region") == src) & (pl.col("to_region") == dst))
+        return picked.row(0, named=True)
+
+    abroad = ("sg", "us-east", "jp-tokyo", "qa-doha")
+    for home in ("cn-east", "cn-north", "cn-west"):
+        for away in abroad:
+            out, into = route(home, away), route(away, home)
+            assert out["gbps"] == into["gbps"] == 1, (home, away)
+            assert out["route_from"] == home, "out of China has its own row, not the fallback"
+        # Within mainland China the domestic row still applies.
+        assert route(home, "cn-east" if home != "cn-east" else "cn-west")["gbps"] == 10
+    # The out-of-China price is a placeholder, and its row says so.
+    catalog = load_catalog()
+    rows = catalog.table("transfer").filter(
+        pl.col("from_region").str.starts_with("cn-") & (pl.col("to_country") == "*")
+    )
+    assert rows.height == 3 and set(rows["basis"]) == {"estimate"}
+    assert all("placeholder" in n and "NOT a Chinese cloud" in n for n in rows["note"])

@@ -78,6 +78,25 @@ def test_stale_flag(runner):
     assert not any(r["stale"] for r in json.loads(result.stdout) if r["as_of"] >= "2025-01-01")
 
 
+def test_the_base_currency_and_pegs_are_never_listed_stale(runner, catalog):
+    # review #2: `catalog fx` flagged USD (1 by definition) and the AED/QAR/SAR pegs as stale
+    # while a quote raises no stale-fx for them; both now ask FxRate.fixed.
+    for day in ("2025-11-27", "2030-01-01"):
+        args = ["catalog", "fx", "--format", "json", "--as-of", day]
+        rows = {r["currency"]: r for r in json.loads(runner.invoke(app, args).stdout)}
+        for cur in ("USD", "AED", "QAR", "SAR"):
+            assert catalog.rate(cur, date.fromisoformat(day)).fixed
+            assert rows[cur]["stale"] is False, (day, cur)
+    # Market rates still go stale.
+    assert rows["CNY"]["stale"] is True and not catalog.rate("CNY", date(2030, 1, 1)).fixed
+    # The quote asks the same: a Gulf plan billed in USD and AED has no stale-fx.
+    from estimator import load_scenario, quote
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "gulf_option.toml").with_changes({"currency": "AED"})
+    assert not [f for f in quote(s, catalog).findings if f.code == "stale-fx"]
+
+
 @pytest.mark.parametrize(
     "table",
     ["accelerators", "regions", "hardware", "fx", "transfer", "efficiency", "policies", "models"],

@@ -300,3 +300,48 @@ def test_data_subjects_is_a_market_or_a_country(write):
     }
     with pytest.raises(ScenarioError, match=r"data_subjects.*'chna' is not a market"):
         s.with_changes({"phases.serve.data_subjects": "chna"})
+
+
+def test_buying_nvidia_in_the_gulf_needs_a_licence_whoever_buys(catalog, tmp_path):
+    # review #1: an SG tenant bought 109 B200 servers in Doha with only `owned-capex` to say;
+    # since the October 2023 rule, 3A090.a parts for D:4 destinations (AE, QA, SA) need a US
+    # licence whatever the buyer's headquarters.
+    rule = "us-export-2023-gulf-d4-licence"
+    text = (EXAMPLES / "gulf_option.toml").read_text(encoding="utf-8")
+    text = text.replace("deadline_days = 90", "deadline_days = 90\nstart = 2026-12-01")
+    placed = {}
+    for hq in ("SG", "CN"):
+        path = tmp_path / f"{hq}.toml"
+        path.write_text(text.replace('tenant_hq = "CN"', f'tenant_hq = "{hq}"'), "utf-8")
+        placed[hq] = plan(path, catalog).quote
+    sg = placed["SG"]
+    assert sg.phases[0].pricing == "owned"
+    assert {(f.severity, f.phase) for f in sg.findings if f.code == rule} == {("warn", "pretrain")}
+    # A China-headquartered tenant is already warned by the headquarters rule and cannot buy
+    # these parts: it rents, as before, and is not warned twice.
+    assert rule not in {f.code for f in placed["CN"].findings}
+    assert placed["CN"].phases[0].pricing != "owned"
+    # Renting a provider's GPUs there is not an export to the tenant; a purchase before the
+    # rule, or outside the Gulf, is not caught.
+    day = date(2026, 12, 1)
+    for country in ("AE", "QA", "SA"):
+        assert ("warn", rule) in _codes(
+            catalog, ("p", "public", country, "b200", "US", "SG", "owned"), day
+        )
+        assert rule not in {
+            c
+            for _, c in _codes(catalog, ("p", "public", country, "h200", "US", "SG", "rented"), day)
+        }
+    for hq in ("CN", "HK"):
+        assert rule not in {
+            c for _, c in _codes(catalog, ("p", "public", "AE", "h200", "US", hq, "owned"), day)
+        }
+    assert rule not in {
+        c for _, c in _codes(catalog, ("p", "public", "SG", "h200", "US", "SG", "owned"), day)
+    }
+    assert rule not in {
+        c
+        for _, c in _codes(
+            catalog, ("p", "public", "AE", "h100-sxm", "US", "SG", "owned"), date(2023, 10, 22)
+        )
+    }
