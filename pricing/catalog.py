@@ -344,22 +344,36 @@ class Catalog:
         region: str | None = None,
         provider: str | None = None,
         pricing: str | None = None,
+        as_of: date | str | None = None,
+        history: bool = False,
     ) -> pl.DataFrame:
-        """Offers matching every given filter; unknown ids raise with a suggestion."""
-        df = self.table("offers")
+        """Offers matching every given filter, as `splitcompute catalog offers` lists them:
+        per offer the row valid on `as_of` (default today; a user's row of a series wins from
+        its date), or with `history` every dated row of it. Unknown ids, a pricing model
+        included, raise with a suggestion (review10b #2: the whole price history came back,
+        superseded and shadowed rows beside the one a quote uses, and a misspelt pricing
+        filter gave an empty frame)."""
+        if history:
+            if as_of is not None:
+                raise CatalogError("give as_of or history=True, not both")
+            df = self.table("offers")
+        else:
+            day = date.today() if as_of is None else as_date(as_of)
+            df = self.dated("offers", day, future=False)
         if accelerator is not None:
             self.accelerator(accelerator)
             df = df.filter(pl.col("accelerator") == accelerator)
         if region is not None:
             self.region(region)
             df = df.filter(pl.col("region") == region)
-        if provider is not None:
-            known = self.table("offers")["provider"].unique().to_list()
-            if provider not in known:
-                raise UnknownIdError("provider", provider, known)
-            df = df.filter(pl.col("provider") == provider)
-        if pricing is not None:
-            df = df.filter(pl.col("pricing") == pricing)
+        for column, value in (("provider", provider), ("pricing", pricing)):
+            if value is None:
+                continue
+            known = self.table("offers")[column].unique().sort().to_list()
+            if value not in known:
+                kind = "pricing model" if column == "pricing" else column
+                raise UnknownIdError(kind, value, known)
+            df = df.filter(pl.col(column) == value)
         return df
 
     # -- currency -------------------------------------------------------------------------------

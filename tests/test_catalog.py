@@ -398,3 +398,26 @@ def test_a_users_rate_is_the_quotes_rate_and_its_conversions(write, catalog):
     assert merged.rate("CNY", day).per_usd == 8.0
     table = merged.fx_table(day).filter(pl.col("currency") == "CNY")
     assert table["per_usd"].to_list() == [8.0]
+
+
+def test_offers_are_the_rows_valid_on_a_date_as_the_cli_lists_them(catalog, runner):
+    # review10b #2: Catalog.offers returned every dated row (30 for H100 in sg where the CLI
+    # lists 5: superseded prices beside the one a quote uses), and a misspelt pricing filter
+    # returned an empty frame where the CLI raises.
+    import json
+
+    from estimator.cli import app
+    from pricing.errors import UnknownIdError
+
+    flags = ["--accelerator", "h100-sxm", "--region", "sg", "--as-of", "2025-11-27"]
+    listed = json.loads(runner.invoke(app, ["catalog", "offers", *flags, "-f", "json"]).stdout)
+    rows = catalog.offers(accelerator="h100-sxm", region="sg", as_of="2025-11-27")
+    assert rows.height == len(listed)
+    everything = catalog.offers(accelerator="h100-sxm", region="sg", history=True)
+    assert everything.height > rows.height  # the history is there when asked for
+    key = ["provider", "instance", "pricing"]
+    assert rows.select(key).is_duplicated().sum() == 0  # one row per offer
+    with pytest.raises(UnknownIdError, match="on_demand"):
+        catalog.offers(pricing="ondemand")
+    with pytest.raises(CatalogError, match="not both"):
+        catalog.offers(as_of="2025-11-27", history=True)

@@ -69,9 +69,9 @@ def test_train_at_named_offer(runner, catalog):
         "--region", "us-east", "--provider", "lambda", "--pricing", "on_demand",
     ]  # fmt: skip
     d = json.loads(runner.invoke(app, args).stdout)
-    price = catalog.offers(provider="lambda", region="us-east", accelerator="h100-sxm")[
-        "price_per_device_hour"
-    ][0]
+    price = catalog.offers(
+        provider="lambda", region="us-east", accelerator="h100-sxm", as_of="2025-11-27"
+    )["price_per_device_hour"][0]
     assert d["provider"] == "lambda"
     assert d["cost"] == pytest.approx(d["device_hours"] * price, rel=1e-6)
 

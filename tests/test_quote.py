@@ -72,9 +72,9 @@ def test_hand_checked_rented_phase(write, catalog):
     q = quote(load_scenario(write("s.toml", SMALL)), catalog)
     phase = q.phases[0]
     (item,) = phase.line_items
-    price = catalog.offers(provider="lambda", region="us-east", accelerator="h100-sxm")[
-        "price_per_device_hour"
-    ][0]
+    price = catalog.offers(
+        provider="lambda", region="us-east", accelerator="h100-sxm", as_of=q.as_of
+    )["price_per_device_hour"][0]
     # 16 devices, whole 8-GPU instances, on demand: cost = device-hours x price.
     assert phase.devices == 16
     assert item.quantity == pytest.approx(phase.device_hours)
