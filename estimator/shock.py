@@ -11,6 +11,13 @@ the report gives the extra cost and delay (a re-placed phase may wait for hardwa
 the plan's date to arrive). For each re-placed phase it also gives what the best
 placement *without* the shock would have cost over the same options: the cost of the rule
 itself, which a new constraint can never make negative.
+
+A training phase the planner sizes to a deadline, running when the rule takes effect, may
+instead finish before it: its deadline cut to end on the shock's day, over the same options.
+The shocked plan is the cheaper of the two (review10a #1: split_auto's pretrain moved to
+Ascend, 90 days later, "the rule costs 253,970,928.41 CNY", where 27% more B200 on the same
+offer finish before 2026-03-01 for 3.7 M more). What the what-if knows on the plan's date is
+the rule and its day.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from estimator.frozen import sealed
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
-from estimator.scenario import AutoSite
+from estimator.scenario import AutoSite, TrainPhase
 from pricing import Catalog, UnknownIdError
 from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
@@ -175,8 +182,22 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
             raise InfeasibleError(
                 f"under {', '.join(shocks)}: {exc.message}", exc.location
             ) from None
-    without = again(c.catalog)
     was = {p.name: p for p in base.quote.phases}
+    early = _finish_before(c, base, hit, day, stranded)
+    if early:
+        try:
+            sooner = place(
+                prepare(with_sites(opened, early), cat, currency=c.currency, as_of=c.as_of,
+                        objective=c.objective, max_devices=c.max_devices, slip=frozenset(hit)),
+                top_k,
+            )  # fmt: skip
+        except InfeasibleError:  # no option finishes by the day: re-placed whole it is
+            sooner = None
+        if sooner is not None and _better(sooner, after, c.objective):
+            after = sooner
+        else:
+            early = {}
+    without = again(c.catalog)
     now = {p.name: p for p in after.quote.phases}
     best = {p.name: p for p in without.quote.phases}
     moved = [
@@ -186,7 +207,8 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
             before=f"{was[name].accelerator} @ {was[name].region} ({was[name].pricing})",
             after=STRANDED
             if name in stranded
-            else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})",
+            else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})"
+            + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else ""),
             extra_cost=now[name].cost - was[name].cost,
             rule_cost=now[name].cost - best[name].cost,
             extra_days=_finish(now[name]) - _finish(was[name]),
@@ -195,6 +217,45 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
         for name, code in hit.items()
     ]
     return ShockResult(shocks, judged_on, base, after, moved, without)
+
+
+def _finish_before(
+    c: Context,
+    base: Plan,
+    hit: dict[str, str],
+    day: date,
+    stranded: list[str],
+) -> dict[str, dict[str, object]]:
+    """The blocked training phases the planner sizes to a deadline that start before the
+    shock's day, each with its deadline cut to end on it (its window then ends by the day, and
+    the rule does not judge it), over the options its site allows."""
+    out: dict[str, dict[str, object]] = {}
+    for name in hit:
+        given = c.scenario.phase(name)
+        start = next(p.start for p in base.quote.phases if p.name == name)
+        days = (day - start).days
+        if (
+            name in stranded
+            or not isinstance(given, TrainPhase)
+            or given.devices is not None
+            or given.deadline_days is None
+            or not 0 < days < given.deadline_days
+        ):
+            continue
+        out[name] = {"deadline_days": days, "start": start, "site": _open(c, name)}
+    return out
+
+
+def _better(a: Plan, b: Plan, objective: str) -> bool:
+    """Whether plan `a` beats `b` on the objective: cost, or (time) its work ending sooner,
+    then cost."""
+    if objective == "time":
+        return (_ends(a), a.quote.total) < (_ends(b), b.quote.total)
+    return a.quote.total < b.quote.total
+
+
+def _ends(p: Plan) -> float:
+    return max(_finish(q) for q in p.quote.phases)
 
 
 # What a re-placed phase's "after" says when the rule leaves it no allowed option.

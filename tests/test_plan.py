@@ -183,8 +183,10 @@ def test_shock_replans_only_affected_phases(catalog):
     after = {p.name: (p.region, p.accelerator) for p in result.shocked.quote.phases}
     for name in ("post-train", "serve-cn"):
         assert before[name] == after[name]
-    for name in moved:
-        assert after[name][0].startswith("cn-") or after[name][1].startswith("ascend")
+    placed = {p.name: p for p in result.shocked.quote.phases}
+    for name in moved:  # at home, or (review10a #1) finished abroad before the rule
+        home = after[name][0].startswith("cn-") or after[name][1].startswith("ascend")
+        assert home or placed[name].end <= date(2026, 3, 1)
     assert not any(f.severity == "block" for f in result.shocked.quote.findings)
     # Priced on the plan's date: the headline is the "before", the rule alone makes the change.
     assert result.base.quote.as_of == result.shocked.quote.as_of == s.as_of
@@ -249,6 +251,27 @@ def test_shock_that_leaves_a_phase_no_option_keeps_it_blocked(catalog):
     # It was an error that lost the report (review8a #2); the phase now stays where it was.
     result = apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
     assert [r.phase for r in result.replanned if r.stranded] == ["serve-abroad"]
+
+
+def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
+    # review10a #1: split_auto's pretrain (1,280 B200 in us-east, 2025-11-27 to 2026-03-27)
+    # moved to 3,840 bought Ascend, 90 days later: "the rule costs 253,970,928.41 CNY", where
+    # 1,632 B200 on the same offer finish before 2026-03-01 for 3.7 M more.
+    result = apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
+    pretrain = next(r for r in result.replanned if r.phase == "pretrain")
+    assert pretrain.after.endswith("deadline cut to 94 days") and not pretrain.stranded
+    placed = next(p for p in result.shocked.quote.phases if p.name == "pretrain")
+    assert placed.country == "US" and placed.end <= date(2026, 3, 1)
+    assert placed.devices > next(
+        p.devices for p in result.base.quote.phases if p.name == "pretrain"
+    )
+    assert 0 < pretrain.rule_cost < 0.02 * result.base.quote.total
+    # Its window ends by the rule's day: nothing blocks it.
+    assert not [
+        f for f in result.shocked.quote.findings if f.phase == "pretrain" and f.severity == "block"
+    ]
+    text = runner.invoke(app, ["plan", str(AUTO), "--shock", "offshore-access-ends=2026-03-01"])
+    assert "deadline cut to 94 days" in text.stdout
 
 
 def test_shock_that_hits_nothing(catalog):
@@ -360,7 +383,8 @@ def test_new_block_never_lowers_the_optimum(catalog):
     s = parse_scenario(data)
     # A date inside the phase's 30 days (from 2025-11-27): a later one would not reach it.
     result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2025-12-15"])
-    assert result.replanned and result.shocked.quote.phases[0].country == "CN"
+    (p,) = result.shocked.quote.phases  # at home, or finished in Tokyo before the rule
+    assert result.replanned and (p.country == "CN" or p.end <= date(2025, 12, 15))
     assert result.extra_cost >= -0.005
     for r in result.replanned:
         assert r.rule_cost == pytest.approx(r.extra_cost, abs=0.01)
@@ -726,7 +750,7 @@ def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(catalog)
     moved = {r.phase: r for r in result.replanned}
     assert moved["serve-foreign"].stranded and not moved["pretrain"].stranded
     home = next(p for p in result.shocked.quote.phases if p.name == "pretrain")
-    assert home.country == "CN" and result.extra_cost > 0
+    assert (home.country == "CN" or home.end <= date(2026, 1, 1)) and result.extra_cost > 0
     blocked = {f.phase for f in result.shocked.quote.findings if f.code == "offshore-access-ends"}
     assert blocked == {"serve-foreign"}
 
