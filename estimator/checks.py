@@ -478,6 +478,19 @@ _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figure
 
 ADVISORY: tuple[Check, ...] = (
     Check(
+        # review10a #8: a phase from 2025-01-01 quoted as of 2025-11-27 was priced at the
+        # later rows without a word (the rules are judged on its own dates).
+        "starts-before-quote-date",
+        "info",
+        "",
+        lambda c, p: pl.col("days_to_start") < 0,
+        lambda r, c, p: (
+            f"starts on {c.as_of + timedelta(days=r['days_to_start'])}, before the quote date "
+            f"{c.as_of}: priced at the catalog's prices and rates of {c.as_of} (a back-cast at "
+            "later prices); the rules are judged on its own dates"
+        ),
+    ),
+    Check(
         "stale-price",
         "warn",
         "",

@@ -474,3 +474,24 @@ def test_a_field_given_twice_to_with_changes_is_refused():
     ):
         s.with_changes({"currency": "USD"}, currency="CNY")
     assert s.with_changes({"currency": "USD"}, accounting="amortised").currency == "USD"
+
+
+def test_a_phase_that_starts_before_the_quote_date_says_how_it_is_priced(catalog):
+    # review10a #8: a phase from 2025-01-01 quoted as of 2025-11-27 was priced at the later
+    # rows without comment.
+    from estimator import parse_scenario, quote
+
+    def found(start: str) -> list[str]:
+        data = {
+            "name": "past", "as_of": "2025-11-27", "tenant_hq": "SG",
+            "model": {"preset": "llama-3.1-8b"},
+            "phases": [{"name": "train", "tokens": 1e11, "devices": 64, "start": start,
+                        "site": {"region": "us-east", "accelerator": "h100-sxm",
+                                 "pricing": "on_demand"}}],
+        }  # fmt: skip
+        q = quote(parse_scenario(data), catalog)
+        return [f.message for f in q.findings if f.code == "starts-before-quote-date"]
+
+    (message,) = found("2025-01-01")
+    assert message.startswith("starts on 2025-01-01, before the quote date 2025-11-27")
+    assert found("2025-11-27") == [] and found("2026-01-01") == []
