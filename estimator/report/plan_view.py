@@ -48,7 +48,11 @@ class ReplannedView(_View):
     rule_cost: float = Field(
         description="After minus the best placement over the same options without the shock."
     )
-    extra_days: float
+    extra_days: float = Field(
+        description="How many days later the phase's work ends (its start plus its run time; "
+        "negative: sooner). A re-placed run's own length and a later start both count, each "
+        "once (review10a #7)."
+    )
     stranded: bool = Field(
         default=False,
         description="True: no option is allowed under the rule; the phase stays where it was, "

@@ -294,7 +294,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "after": r.after,
             f"extra cost ({cur})": Cents(r.extra_cost),
             f"cost of the rule ({cur})": Cents(r.rule_cost),
-            "extra days": r.extra_days,
+            "work ends later (days)": r.extra_days,
         }
         for r in s.replanned
     ]
@@ -311,7 +311,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
                 "after": "",
                 f"extra cost ({cur})": Cents(rest_extra),
                 f"cost of the rule ({cur})": Cents(rest_rule),
-                "extra days": None,
+                "work ends later (days)": None,
             }
         )
     # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
