@@ -304,9 +304,9 @@ def sweep(
     `Scenario.with_changes`) and return one row per combination: the values, `total`,
     `total_other_view`, `currency`, `blocked`, `unpriced` (the phases with no price), `train_days`
     and one `cost:<phase>` column per phase (unrounded). A phase with no price (no offer on the
-    date, a precision the device lacks) has a null cost, and its combination a null total: a
-    total that leaves a phase out is no figure to sort by (the CLI leaves such cells blank).
-    Auto sites are placed for each combination.
+    date, a precision the device lacks) has a null cost; the total leaves it out, as
+    `Quote.total` and the CLI's do, so filter on `unpriced` before sorting by total. Auto sites
+    are placed for each combination.
 
         sweep("plan.toml", {"phases.pretrain.tokens": [1e13, 2e13], "accounting": ["project"]})
     """
@@ -324,8 +324,8 @@ def sweep(
         rows.append(
             {
                 **changes,
-                "total": None if unpriced else float(q.total),
-                "total_other_view": None if unpriced else float(q.total_other_view),
+                "total": float(q.total),
+                "total_other_view": float(q.total_other_view),
                 "currency": q.currency,
                 "blocked": q.blocked,
                 "unpriced": unpriced,
@@ -333,7 +333,10 @@ def sweep(
                 **{f"cost:{p.name}": float(p.cost) if p.priced else None for p in q.phases},
             }
         )
-    return pl.DataFrame(rows, infer_schema_length=None)
+    # `unpriced` is a list of names whether or not any is empty (List(Null) otherwise).
+    return pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        pl.col("unpriced").cast(pl.List(pl.String))
+    )
 
 
 SWEEP_OUTPUTS = ("total", "total_other_view", "currency", "blocked", "unpriced", "train_days")

@@ -29,6 +29,9 @@ class Frozen(BaseModel):
             return
         raise ScenarioError(f"'{name}' cannot be set: {self.how_to_change}", type(self).__name__)
 
+    def __delattr__(self, name: str) -> None:  # review10c #8: pydantic's own error otherwise
+        raise ScenarioError(f"'{name}' cannot be set: {self.how_to_change}", type(self).__name__)
+
 
 class ResultPart(Frozen):
     """A part of a result (a phase's quote, a line item, a finding, a month of cash flow)."""

@@ -6,7 +6,7 @@ and the hardware a tenant already has.
   bought: the quote date for a purchase, a fleet's `acquired` date for a fleet): purchasable or
   not, lead time, the most one buyer can get. A purchase with no lead time on record takes
   defaults.csv `purchase_lead_time_days`.
-- `resale_fraction`: what bought hardware fetches at the plan's end (resale.csv, interpolated
+- `resale_fraction`: what bought hardware fetches when its phase ends (resale.csv, interpolated
   by age; the accelerator's own curve, else the default '*').
 - `fleet_options`: each fleet of the scenario as an option (capital sunk, capacity = its
   devices), priced for energy and operations like bought hardware of its kind.

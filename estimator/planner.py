@@ -72,8 +72,26 @@ class Plan(Result):
 
     @property
     def catalog(self) -> Catalog | None:
-        """The catalog the plan was made on (None for a plan rebuilt from its JSON)."""
+        """The catalog the plan was made on (None for a plan unpickled or rebuilt from JSON)."""
         return self._catalog
+
+    # The catalog is a handle, not part of the result (review10c #1, #2): a plan pickles
+    # without it (an embedded catalog's readers cannot be pickled) and two plans are equal when
+    # their fields are, whichever catalog object made them.
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state["__pydantic_private__"] = {
+            **(state.get("__pydantic_private__") or {}),
+            "_catalog": None,
+        }
+        return state
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = Result.__hash__
 
     def placed_quote(self) -> Quote:
         """The quote, naming the phases the planner placed (`placed_by_planner`) if any."""

@@ -531,9 +531,11 @@ def test_sweep_and_compare_leave_an_unpriced_phase_blank(catalog):
     priced, johor = swept.row(0, named=True), swept.row(1, named=True)
     assert priced["unpriced"] == [] and priced["cost:serve-gulf"] > 0 and priced["total"] > 0
     assert johor["unpriced"] == ["serve-gulf"] and johor["cost:serve-gulf"] is None
-    assert johor["total"] is None and johor["total_other_view"] is None
+    # The total leaves the unpriced phase out, as Quote.total and the CLI's (review10c #6).
+    assert johor["total"] == pytest.approx(priced["total"] - priced["cost:serve-gulf"])
     days = sweep(path, {"phases.serve-sea.days": np.array([30, 60])}, catalog)
     assert days["phases.serve-sea.days"].to_list() == [30, 60]
+    assert days.schema["unpriced"] == pl.List(pl.String)
     moved = load_scenario(path).with_changes({"phases.serve-gulf.site.region": "my-johor"})
     rows = estimator.compare([path, moved], catalog).to_polars()
     gulf = rows.filter(pl.col("name") == "serve-gulf")
@@ -726,8 +728,32 @@ def test_the_library_gives_the_shock_and_uncertainty_json_the_cli_prints(runner,
     assert as_json(placed.quote, uncertainty=sampled).strip() == cli.strip()
     with pytest.raises(ScenarioError, match="percentiles"):
         as_json(placed, uncertainty=list(sampled))
-    with pytest.raises(ScenarioError, match="not phases"):
+    with pytest.raises(ScenarioError, match="of another quote"):
         as_json(quote("examples/split_abroad_home.toml"), uncertainty=sampled)
+    # review10c #3: the same plan's samples in another currency, or a shock's shocked plan's
+    # samples beside its base (the CLI samples the base), were rendered.
+    in_eur = percentiles(plan(path, currency="EUR"), samples=100)
+    with pytest.raises(ScenarioError, match="of another plan"):
+        as_json(placed, uncertainty=in_eur)
+    moved = what_if(AUTO, shock)  # re-places pretraining: its shocked plan is another plan
+    with pytest.raises(ScenarioError, match="of another plan"):
+        as_json(moved, uncertainty=percentiles(moved.shocked, samples=100))
+
+
+def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():
+    # review10c #1, #2: the catalog a plan remembers (for its percentiles) made it unpicklable
+    # and two plans of one scenario unequal.
+    import copy
+    import pickle
+
+    from estimator import what_if
+
+    path = EXAMPLES / "overseas_serving.toml"
+    a, b = plan(path), plan(path)
+    assert a == b and a.catalog is not None and a.catalog is not b.catalog
+    back = pickle.loads(pickle.dumps(a))
+    assert back == a and back.catalog is None and copy.deepcopy(a) == a
+    pickle.loads(pickle.dumps(what_if(path, "offshore-access-ends=2026-03-01")))
 
 
 def test_the_html_placements_heading_is_a_heading(runner, monkeypatch):
@@ -812,3 +838,5 @@ def test_every_part_of_a_result_refuses_to_be_set_with_the_librarys_error(catalo
             setattr(part, field, 0)
     with pytest.raises(SplitcomputeError, match="results are frozen"):
         del parts[-1][0].low
+    with pytest.raises(SplitcomputeError, match="results are frozen"):
+        del q.total

@@ -366,6 +366,13 @@ def test_a_preset_given_another_parameter_count_is_checked_like_a_custom_model(c
     # Twice the size on the same shape is within the rule's tolerance: still a model.
     bigger = resolve_model(catalog, "llama-3.1-70b", total_params=140e9, active_params=140e9)
     assert bigger.layers == 80
+    # review10c #4: one count on a dense preset left the other at the preset's, and a 70.6e9
+    # Llama-3.3-70B became a 9-expert MoE (13x the cost); a dense preset stays dense.
+    one = resolve_model(catalog, "llama-3.3-70b", total_params=70.6e9)
+    assert one.arch == "dense" and one.active_params == one.total_params == 70.6e9
+    assert resolve_model(catalog, "llama-3.3-70b", active_params=70.6e9).arch == "dense"
+    with pytest.raises(ScenarioError, match="is dense"):
+        resolve_model(catalog, "llama-3.3-70b", total_params=80e9, active_params=20e9)
 
 
 def test_no_allowed_placement_names_the_commonest_reason(runner):

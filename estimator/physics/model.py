@@ -239,7 +239,22 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
             "active_params": row["active_params_b"] * 1e9,
             **{f: row.get(f) for f in ARCH_FIELDS},
         }
-    data.update({k: v for k, v in fields.items() if v is not None})
+    given = {k: v for k, v in fields.items() if v is not None}
+    # A dense preset stays dense: one count given sets both, as a custom model's does
+    # (review10c #4: total_params alone left the preset's active count, and a 70.6e9
+    # Llama-3.3-70B became a 9-expert MoE costing 13x); two different counts need experts.
+    counted = "total_params" in given or "active_params" in given
+    if preset is not None and data["arch"] == "dense" and not given.get("experts") and counted:
+        total = given.get("total_params", given.get("active_params"))
+        active = given.get("active_params", total)
+        if active != total:
+            raise ScenarioError(
+                f"{preset} is dense: its active and total parameters are one count (got "
+                f"{active:.4g} active of {total:.4g}); give experts to make it an MoE",
+                "model.active_params",
+            )
+        given["total_params"] = given["active_params"] = total
+    data.update(given)
     if "total_params" not in data:
         raise ScenarioError("a custom model needs total_params (or a preset)", "model")
     data.setdefault("active_params", data["total_params"])

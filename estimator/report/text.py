@@ -193,10 +193,15 @@ def as_json(result: object, uncertainty: Sampled | None = None) -> str:
         q = planned.quote if isinstance(planned, Plan) else planned
         names = {p.name for p in q.phases} | {"total"}
         foreign = [p.name for p in uncertainty if p.name.split(": per million")[0] not in names]
-        if foreign:
+        total = next((p.point for p in uncertainty if p.name == "total"), None)
+        # Samples of another plan, currency or catalog: its total is not this quote's
+        # (review10c #3: EUR percentiles rendered under a USD plan; a shock's shocked plan's
+        # under its base, which the CLI samples).
+        other = total is None or total.currency != q.currency or abs(float(total) - q.total) > 0.01
+        if foreign or other:
             raise ScenarioError(
-                f"its rows {foreign} are not phases of this {type(planned).__name__.lower()}: "
-                "sample the same one",
+                f"these percentiles are of another {type(planned).__name__.lower()} (its phases, "
+                "currency or total differ): sample this one",
                 "uncertainty",
             )
         unc = uncertainty_view(uncertainty, uncertainty.samples, uncertainty.seed)

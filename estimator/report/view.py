@@ -222,7 +222,7 @@ class QuoteView(_View):
     by_currency: dict[str, CurrencyTotal]
     cash_flow: list[MonthView] = Field(
         description="What is paid in which month: rent over its billed term, capital at delivery "
-        "and resale at the plan's end, energy and operations over the run, transfers when sent."
+        "and resale at the phase's end, energy and operations over the run, transfers when sent."
     )
     findings: list[Finding]
     assumptions: dict[str, Any]
