@@ -331,3 +331,16 @@ def test_cost_is_never_negative_and_linear_in_hours(devices, hours, k, owned):
     b = _cost(option, devices, hours * k)["total_usd"]
     assert a >= 0
     assert b == pytest.approx(a * k, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "start", [date(2024, 1, 31), date(2024, 2, 29), date(2023, 3, 31), date(2025, 11, 27)]
+)
+def test_month_ends_are_add_months_for_a_whole_calendar_cycle(start):
+    # The fast month count (a binary search over polars' "1mo" steps) relies on these being
+    # exactly add_months, month-end clamping and leap days included, over 400 years.
+    from estimator.costing import _month_ends, add_months
+
+    ends = _month_ends(start).to_list()
+    assert len(ends) == 4_801
+    assert ends == [(add_months(start, k) - start).days for k in range(4_801)]
