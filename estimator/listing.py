@@ -135,9 +135,11 @@ def _filtered(
             cat.accelerator(value)
         elif flag == "region":
             cat.region(value)
-        elif value not in df[column].unique().to_list():
-            kind = "pricing model" if flag == "pricing" else flag
-            raise UnknownIdError(kind, value, df[column].unique().to_list())
+        else:  # known from the whole table: a provider with no row on the date is not a typo
+            known = cat.table(table)[column].unique().sort().to_list()
+            if value not in known:
+                kind = "pricing model" if flag == "pricing" else flag
+                raise UnknownIdError(kind, value, known)
         df = df.filter(pl.col(column) == value)
     return df
 

@@ -179,3 +179,12 @@ def test_a_converted_price_carries_no_float_noise(runner):
     listed = [r for r in csv.DictReader(io.StringIO(out.stdout)) if r["list_currency"] == "USD"]
     assert listed and all(float(r["price"]) == float(r["list_price"]) for r in listed)
     assert any(len(r["list_price"].partition(".")[2]) > 6 for r in listed)
+
+
+def test_a_known_provider_with_no_row_on_the_date_is_no_typo(runner):
+    # review10c #13: gcp before its first row said "unknown provider 'gcp' (known:
+    # cn-gpu-cloud-market)", where the library's Catalog.offers returns no rows.
+    result = runner.invoke(app, ["catalog", "offers", "--provider", "gcp", "--as-of", "2024-01-01"])
+    assert result.exit_code == 0 and "no rows match" in result.stdout.lower()
+    result = runner.invoke(app, ["catalog", "offers", "--provider", "gcpx"])
+    assert result.exit_code == 2 and "did you mean 'gcp'" in result.stderr
