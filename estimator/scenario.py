@@ -224,7 +224,10 @@ class _Phase(_Strict):
             return value.lower()
         if value.upper() in COUNTRIES:
             return value.upper()
-        hint = suggest(value, [*USERS, *sorted(COUNTRIES)])
+        # A country's name for mainland China is the commonest slip, and the nearest code to
+        # 'china' is CH (Switzerland: review10c #12).
+        named = {"china": "cn", "prc": "cn", "mainland": "cn", "mainland china": "cn"}
+        hint = named.get(value.strip().lower()) or suggest(value, [*USERS, *sorted(COUNTRIES)])
         extra = f": did you mean '{hint}'?" if hint else ""
         raise ValueError(
             f"'{shown(value)}' is not a market ({', '.join(USERS)}) or an ISO 3166 country "

@@ -300,6 +300,9 @@ def test_data_subjects_is_a_market_or_a_country(write):
     }
     with pytest.raises(ScenarioError, match=r"data_subjects.*'chna' is not a market"):
         s.with_changes({"phases.serve.data_subjects": "chna"})
+    # review10c #12: 'china' suggested CH (Switzerland), the nearest code.
+    with pytest.raises(ScenarioError, match="did you mean 'cn'"):
+        s.with_changes({"phases.serve.data_subjects": "China"})
 
 
 def test_buying_nvidia_in_the_gulf_needs_a_licence_whoever_buys(catalog, tmp_path):
