@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial, reduce
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import polars as pl
 
@@ -36,7 +36,7 @@ from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
-from estimator.frozen import sealed
+from estimator.frozen import RESULTS_ARE_FROZEN, sealed
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
@@ -272,12 +272,29 @@ class Percentiles:
 
 class Sampled(list[Percentiles]):
     """What `sample` returns: the percentiles in order, with the number of samples and the seed
-    that drew them (a report says both: `report.text.as_json(plan, uncertainty=...)`)."""
+    that drew them (a report says both: `report.text.as_json(plan, uncertainty=...)`). A
+    result, frozen as the others are (review10c #10): a list to read, index and slice."""
+
+    samples: int
+    seed: int
 
     def __init__(self, percentiles: list[Percentiles], samples: int, seed: int) -> None:
         super().__init__(percentiles)
-        self.samples = samples
-        self.seed = seed
+        object.__setattr__(self, "samples", samples)
+        object.__setattr__(self, "seed", seed)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles and copies as itself, not as a list
+        return Sampled, (list(self), self.samples, self.seed)
+
+
+def _refuse(self: Sampled, *_: Any, **__: Any) -> None:
+    raise ScenarioError(f"it cannot be changed: {RESULTS_ARE_FROZEN}", "Sampled")
+
+
+for _name in ("__setattr__", "__delattr__", "__setitem__", "__delitem__", "__iadd__",
+              "__imul__", "append", "extend", "insert", "pop", "remove", "clear", "sort",
+              "reverse"):  # fmt: skip
+    setattr(Sampled, _name, _refuse)
 
 
 def sample(

@@ -840,3 +840,13 @@ def test_every_part_of_a_result_refuses_to_be_set_with_the_librarys_error(catalo
         del parts[-1][0].low
     with pytest.raises(SplitcomputeError, match="results are frozen"):
         del q.total
+    # review10c #10: the list percentiles() returns took append and a new sample count, which
+    # as_json then reported.
+    sampled = percentiles(placed, catalog, samples=50)
+    for change in (lambda: sampled.append(sampled[0]), lambda: setattr(sampled, "seed", 2),
+                   lambda: sampled.__setitem__(0, sampled[1]), lambda: sampled.sort()):  # fmt: skip
+        with pytest.raises(SplitcomputeError, match="results are frozen"):
+            change()
+    import pickle
+
+    assert pickle.loads(pickle.dumps(sampled)) == sampled and sampled[1:] == list(sampled)[1:]
