@@ -42,13 +42,15 @@ class ResultPart(Frozen):
 T = TypeVar("T", bound=type)
 
 
-def sealed(cls: T) -> T:
-    """A frozen dataclass of results whose fields refuse to be set or deleted with the
-    library's error (its own `__init__` sets them through `object.__setattr__`)."""
+def _refuse(self: Any, name: object = None, *_: Any) -> None:
+    what = f"'{name}' cannot be set" if isinstance(name, str) else "it cannot be changed"
+    raise ScenarioError(f"{what}: {RESULTS_ARE_FROZEN}", type(self).__name__)
 
-    def refuse(self: Any, name: str, *_: Any) -> None:
-        raise ScenarioError(f"'{name}' cannot be set: {RESULTS_ARE_FROZEN}", type(self).__name__)
 
-    setattr(cls, "__setattr__", refuse)  # noqa: B010 (a method, set on the class)
-    setattr(cls, "__delattr__", refuse)  # noqa: B010
+def sealed(cls: T, *mutators: str) -> T:
+    """A frozen result class whose fields refuse to be set or deleted with the library's error,
+    and so do its `mutators` (a list's append, sort...): a frozen dataclass (its own `__init__`
+    sets its fields through `object.__setattr__`), or `sealed(Cls, "append", ...)`."""
+    for name in ("__setattr__", "__delattr__", *mutators):
+        setattr(cls, name, _refuse)
     return cls

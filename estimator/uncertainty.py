@@ -36,7 +36,7 @@ from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
-from estimator.frozen import RESULTS_ARE_FROZEN, sealed
+from estimator.frozen import sealed
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
@@ -287,14 +287,8 @@ class Sampled(list[Percentiles]):
         return Sampled, (list(self), self.samples, self.seed)
 
 
-def _refuse(self: Sampled, *_: Any, **__: Any) -> None:
-    raise ScenarioError(f"it cannot be changed: {RESULTS_ARE_FROZEN}", "Sampled")
-
-
-for _name in ("__setattr__", "__delattr__", "__setitem__", "__delitem__", "__iadd__",
-              "__imul__", "append", "extend", "insert", "pop", "remove", "clear", "sort",
-              "reverse"):  # fmt: skip
-    setattr(Sampled, _name, _refuse)
+sealed(Sampled, "__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+       "insert", "pop", "remove", "clear", "sort", "reverse")  # fmt: skip
 
 
 def sample(

@@ -188,7 +188,7 @@ def as_json(result: object, uncertainty: Sampled | None = None) -> str:
                 "uncertainty",
             )
         planned = result.base if isinstance(result, ShockResult) else result
-        if isinstance(planned, Comparison) or not isinstance(planned, Plan | Quote):
+        if not isinstance(planned, Plan | Quote):  # a comparison has no one total to sample
             raise ScenarioError("only a quote, a plan or a shock has one", "uncertainty")
         q = planned.quote if isinstance(planned, Plan) else planned
         names = {p.name for p in q.phases} | {"total"}
