@@ -35,8 +35,19 @@ class InfeasibleError(SplitcomputeError):
 
 class NoPlacementError(InfeasibleError):
     """No option of phase `phase` is allowed (a shock re-placing phases keeps such a phase
-    where it was, blocked, and places the rest)."""
+    where it was, blocked, and places the rest). `closest` is the site (region, pricing,
+    provider, instance) of the option the message describes, `reason` the planner's category
+    of what blocks it (`findings.REASONS`); None and "" when no option matched at all."""
 
-    def __init__(self, message: str, location: str | None = None, phase: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        location: str | None = None,
+        phase: str = "",
+        closest: dict[str, str] | None = None,
+        reason: str = "",
+    ) -> None:
         super().__init__(message, location)
         self.phase = phase
+        self.closest = closest
+        self.reason = reason

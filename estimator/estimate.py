@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from estimator.errors import InfeasibleError, ScenarioError
+from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.scenario import Scenario
 from estimator.scenario_file import parse_scenario
 from pricing import Catalog
@@ -30,6 +30,7 @@ def one_phase(
     region: str | None = None,
     pricing: str | None = None,
     provider: str | None = None,
+    instance: str | None = None,
     tenant_hq: str = "CN",
     currency: str = "USD",
     as_of: date,
@@ -44,6 +45,8 @@ def one_phase(
         site: Any = {"region": region, "accelerator": accelerator, "pricing": pricing}
         if provider is not None:
             site["provider"] = provider
+        if instance is not None:
+            site["instance"] = instance
     else:
         site = {
             "accelerators": [accelerator],
@@ -65,9 +68,23 @@ def one_phase(
         raise ScenarioError(exc.message, flag(exc.location)) from None
 
 
+# What blocks every option because the physics itself has no answer (the model does not fit,
+# the device lacks the precision, the latency target or deadline cannot be met): an error.
+# Anything else (supply, lead time, rules, capacity, instances, price) leaves a physical
+# answer worth showing beside what blocks it.
+_NO_ESTIMATE = frozenset({"memory", "precision", "latency", "deadline"})
+
+
 def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]:
     """The quote of a one-phase scenario built from flags (see `one_phase`), with any error
-    located at the flag that caused it."""
+    located at the flag that caused it.
+
+    When the planner finds no allowed option only because of the market or the rules (a part
+    that cannot be bought new, a lead time, a rule, too little capacity), the estimate is the
+    quote of the closest option, fixed at its site, with what blocks it among its findings, as
+    a quote of a fixed site shows it: `train --accelerator ascend-910b` today still answers
+    with device-hours (the 90-day lead time of a purchase blocks it). A quote's blocks fail
+    `--strict`."""
     from estimator.api import quote
 
     scenario = one_phase(kind, **fields)
@@ -75,7 +92,19 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
         return quote(scenario, catalog), scenario
     except ScenarioError as exc:
         raise ScenarioError(exc.message, flag(exc.location)) from None
+    except NoPlacementError as exc:
+        if exc.closest is None:
+            fixed = fields.get("region") and fields.get("pricing")
+            hint = "; give --region and --pricing for the physics at a site without an offer"
+            raise InfeasibleError(exc.message + ("" if fixed else hint)) from None
+        if exc.reason in _NO_ESTIMATE:
+            raise InfeasibleError(exc.message) from None
+        closest = one_phase(kind, **{**fields, **exc.closest})
     except InfeasibleError as exc:
+        raise InfeasibleError(exc.message) from None
+    try:
+        return quote(closest, catalog), closest
+    except InfeasibleError as exc:  # the closest option as a quote: not expected to refuse
         raise InfeasibleError(exc.message) from None
 
 

@@ -254,7 +254,7 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         return
     removed = _removed(scored)
     counts = ", ".join(f"{r} {n:,}" for r, n in removed.items() if n) or "no options match"
-    closest = ""
+    closest, site, top = "", None, ""
     if not scored.is_empty():
         # The best-ranked option of the commonest reason: with a TPOT no option can meet, the
         # first-ranked one (cheapest) was a pod blocked for its instance, not for latency.
@@ -262,10 +262,13 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         why = findings.reason_expr(pl.col("verdict"))
         row = scored.filter(why == top).row(0, named=True)
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
+        site = {k: row[k] for k in ("region", "pricing", "provider", "instance") if row.get(k)}
     raise NoPlacementError(
         f"no allowed placement among {scored.height:,} options ({counts}){closest}",
         c.where(f"phases[{i}] '{phase.name}'"),
         phase.name,
+        closest=site,
+        reason=top,
     )
 
 

@@ -239,6 +239,39 @@ def test_bad_input(runner, args, code, message):
     assert "Traceback" not in result.output
 
 
+ASCEND = ["train", "--params", "6.74e9", "--layers", "32", "--hidden", "4096", "--seq-len",
+          "4096", "--tokens", "1e12", "--accelerator", "ascend-910b", "--devices", "64",
+          "--precision", "bf16", "--goodput", "1", "--as-of", "2026-11-30",
+          "-f", "json"]  # fmt: skip
+
+
+def test_a_market_block_still_answers_with_the_physics(runner):
+    # Issue 9's own command on an Ascend device: every option is bought hardware that arrives
+    # 90 days after the order, so the planner placed nothing and `train` printed only "no
+    # allowed placement", without device-hours. The closest option is quoted at its site, its
+    # block among the findings, as a quote of that fixed site shows it.
+    result = runner.invoke(app, ASCEND)
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["device_hours"] > 0 and d["fits"] is True
+    assert {f["code"] for f in d["findings"] if f["severity"] == "block"} == {"lead-time"}
+    fixed = [*ASCEND, "--region", d["region"], "--pricing", d["pricing"]]
+    same = json.loads(runner.invoke(app, fixed).stdout)
+    assert (same["device_hours"], same["cost"]) == (d["device_hours"], d["cost"])
+    strict = runner.invoke(app, [*ASCEND, "--strict"])
+    assert strict.exit_code == 1 and "Traceback" not in strict.output
+
+
+def test_an_accelerator_without_any_offer_says_how_to_get_its_physics(runner):
+    args = [a if a != "ascend-910b" else "mlu370-x8" for a in ASCEND]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "no options match" in result.stderr and "give --region and --pricing" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    fixed = runner.invoke(app, [*args, "--region", "cn-east", "--pricing", "owned"])
+    assert fixed.exit_code == 0 and json.loads(fixed.stdout)["device_hours"] > 0
+
+
 ONE_PHASE = """
 name = "train estimate"
 as_of = 2025-11-27

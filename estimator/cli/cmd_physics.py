@@ -213,7 +213,12 @@ def train_cmd(
 
     FLOPs, device-hours, days, devices, memory, the parallel layout the tool picks (shown in the
     output) and its cost where it is cheapest within the filters (rented or bought; spot only
-    with --pricing spot)."""
+    with --pricing spot).
+
+    When the market or the rules allow no option (a part that cannot be bought new, a purchase's
+    lead time, a rule, too little capacity), the closest option is shown with what blocks it
+    among the findings (--strict exits 1); when the physics has no answer (the model does not
+    fit, the precision is missing, the deadline cannot be met) or no offer matches, an error."""
     _estimate("train", locals())
 
 
@@ -308,7 +313,8 @@ def serve_cmd(
     with --disaggregated, the prompt's prefill on a prefill-pool replica.
 
     Without a daily demand the fleet is whole instances of replicas at full load (of each pool
-    when disaggregated), and offers are compared by price per output token."""
+    when disaggregated), and offers are compared by price per output token. When the market or
+    the rules allow no option, the closest is shown with what blocks it, as for `train`."""
     _estimate("serve", locals())
 
 
