@@ -392,6 +392,15 @@ def _users_far(c: Context, p: Phase) -> pl.Expr:
     return _rtt(p) > c.catalog.default("far_users_rtt_ms")
 
 
+def _no_tpot_target(c: Context, p: Phase) -> pl.Expr:
+    """A serving phase without a TPOT target is sized at the batch of maximum throughput, whose
+    steps can take hundreds of milliseconds: said, with the figure, since a cost per token at
+    that speed is no interactive service's."""
+    if not isinstance(p, ServePhase) or p.tpot_ms is not None:
+        return pl.lit(False)
+    return (pl.col("tpot_ms") > 0).fill_null(False)
+
+
 def _where(p: Phase) -> str:
     users = p.users if isinstance(p, ServePhase) else ""
     return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
@@ -626,6 +635,18 @@ ADVISORY: tuple[Check, ...] = (
             f"users {_where(p)} are ~{r['rtt_ms']:,.0f} ms round trip from {r['region']}: more "
             f"than the {c.catalog.default('far_users_rtt_ms'):g} ms a reply can take and still "
             "feel immediate (set ttft_ms to judge it against a target)"
+        ),
+    ),
+    Check(
+        "no-tpot-target",
+        "info",
+        "",
+        _no_tpot_target,
+        lambda r, c, p: (
+            f"no TPOT target: the batch is the one of maximum throughput, "
+            f"{r['tpot_ms']:,.0f} ms per output token ({1000.0 / r['tpot_ms']:,.1f} tokens/s "
+            "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
+            "for a reading or interactive speed (more devices)"
         ),
     ),
     Check(

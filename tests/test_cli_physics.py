@@ -751,3 +751,18 @@ def test_an_estimates_text_shows_its_findings_messages_and_only_its_kinds_figure
     served = runner.invoke(app, [*SERVE, "--region", "us-east", "--pricing", "on_demand"])
     assert served.exit_code == 0, served.output
     assert "ttft_ms" in served.stdout
+
+
+def test_a_fleet_without_a_tpot_target_says_how_slow_its_steps_are(runner):
+    # Without tpot_ms the batch is maximum throughput's: DeepSeek-R1 on 8 H200 ran steps of
+    # ~300 ms (3 tokens/s per request) and the cost per token said nothing of it.
+    args = ["serve", "--model", "deepseek-r1", "--accelerator", "h200", "--devices", "8",
+            "--precision", "fp8", "--input-len", "1024", "--output-len", "1024",
+            "--as-of", "2026-11-30", "-f", "json"]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    (info,) = [f for f in d["findings"] if f["code"] == "no-tpot-target"]
+    assert info["severity"] == "info"
+    assert f"{d['tpot_ms']:,.0f} ms per output token" in info["message"]
+    assert f"{1000 / d['tpot_ms']:,.1f} tokens/s per request" in info["message"]
+    targeted = json.loads(runner.invoke(app, [*args, "--tpot-ms", "50"]).stdout)
+    assert "no-tpot-target" not in {f["code"] for f in targeted["findings"]}
