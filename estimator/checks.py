@@ -483,6 +483,35 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _used_share() -> pl.Expr:
+    """The share of bought hardware's life a phase uses (what the amortised view charges)."""
+    return pl.col("hours") / (pl.col("life_years") * 8760.0)
+
+
+def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
+    """Project view, hardware bought for the phase: the capital it loses (price less resale)
+    is more than the share of the hardware's life it uses, as a commitment billed past the
+    work is (`idle-commitment`)."""
+    if c.scenario.accounting != "project":
+        return pl.lit(False)
+    lost = 1.0 - pl.col("resale_fraction")
+    bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
+    return (bought & (lost > _used_share() * 1.05)).fill_null(False)
+
+
+def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
+    capital = r["server_price"] * r["billed_devices"] / r["unit_devices"]
+    lost = 1.0 - r["resale_fraction"]
+    used = r["hours"] / (r["life_years"] * 8760.0)
+    return (
+        f"the plan loses {capital * lost:,.0f} {r['currency']} of capital "
+        f"({lost:.0%} of the price) for {r['hours'] / 24:,.1f} days of work, "
+        f"{used:.1%} of the hardware's {r['life_years']:g}-year life: {1 - used / lost:.0%} of "
+        "it pays for hardware idle after the phase unless other work uses it (the amortised "
+        f"view charges {capital * used:,.0f} {r['currency']})"
+    )
+
+
 _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figures"}
 
 ADVISORY: tuple[Check, ...] = (
@@ -530,6 +559,13 @@ ADVISORY: tuple[Check, ...] = (
             f"for {r['hours'] / 24:,.1f} days of work: {1 - r['hours'] / r['billed_hours']:.0%} "
             "of this phase's compute cost pays for idle capacity unless other work uses it"
         ),
+    ),
+    Check(
+        "idle-hardware",
+        "warn",
+        "",
+        _idle_hardware,
+        _idle_hardware_message,
     ),
     Check(
         "owned-capex",

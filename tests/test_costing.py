@@ -344,3 +344,34 @@ def test_month_ends_are_add_months_for_a_whole_calendar_cycle(start):
     ends = _month_ends(start).to_list()
     assert len(ends) == 4_801
     assert ends == [(add_months(start, k) - start).days for k in range(4_801)]
+
+
+def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog):
+    # The README's example bought 1,024 Ascend 910B for a 5.8-day post-train and, with no
+    # resale market, charged all 153.6 M CNY: only an info line said "the quote charges the
+    # difference". A commitment billed past its work warns (idle-commitment); so does this,
+    # with the figure the amortised view charges, which is that view's own hardware line.
+    import re
+
+    from estimator import load_scenario, quote
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    project = quote(s, catalog)
+    idle = {f.phase: f.message for f in project.findings if f.code == "idle-hardware"}
+    assert set(idle) == {"post-train", "serve-cn"}
+    amortised = quote(s.with_changes(accounting="amortised"), catalog)
+    assert "idle-hardware" not in {f.code for f in amortised.findings}
+    for phase, message in idle.items():
+        shown = re.search(r"amortised view charges ([\d,]+) CNY", message)
+        assert shown, message
+        items = amortised.line_items()
+        (line,) = [i for i in items if i.phase == phase and i.component == "hardware"]
+        assert float(shown.group(1).replace(",", "")) == pytest.approx(float(line.amount), abs=1)
+    # Rented phases never get it, nor does hardware the tenant already owns (a fleet).
+    assert {f.phase for f in project.findings if f.code == "idle-hardware"} <= {
+        p.name for p in project.phases if p.pricing == "owned"
+    }
+    fleet = quote(load_scenario(EXAMPLES / "stockpile_owner.toml"), catalog)
+    assert "fleet" in {p.pricing for p in fleet.phases}
+    assert "idle-hardware" not in {f.code for f in fleet.findings}
