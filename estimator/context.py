@@ -171,14 +171,15 @@ def _check_layout(model: ModelSpec, phase: object, loc: str) -> None:
 def check_date(catalog: Catalog, day: date, field: str) -> None:
     """A date far past every figure in the catalog is not a quote, it is a guess; one before
     every price has nothing to price ('no options match' said nothing of why)."""
-    oldest = min(_earliest(catalog, t) for t in ("offers", "hardware"))
+    oldest = min((d for t in ("offers", "hardware") if (d := _earliest(catalog, t))), default=day)
     if day < oldest:
         raise ScenarioError(
             f"{day} is before the oldest price in the catalog ({oldest}): nothing can be priced "
             "on it; add prices for that date with --catalog",
             field,
         )
-    newest = max(_latest(catalog, t) for t in ("offers", "hardware", "fx"))
+    dates = [_latest(catalog, t) for t in ("offers", "hardware", "fx")]
+    newest = max((d for d in dates if d), default=day)
     if (day - newest).days > MAX_YEARS_PAST_CATALOG * 365:
         raise ScenarioError(
             f"{day} is more than {MAX_YEARS_PAST_CATALOG} years after the newest price in the "
@@ -187,16 +188,15 @@ def check_date(catalog: Catalog, day: date, field: str) -> None:
         )
 
 
-def _earliest(catalog: Catalog, table: str) -> date:
+def _earliest(catalog: Catalog, table: str) -> date | None:
+    """The table's oldest `as_of` (None for a table emptied in memory: no prices, no date)."""
     day = catalog.table(table)["as_of"].min()
-    assert isinstance(day, date)
-    return day
+    return day if isinstance(day, date) else None
 
 
-def _latest(catalog: Catalog, table: str) -> date:
+def _latest(catalog: Catalog, table: str) -> date | None:
     day = catalog.table(table)["as_of"].max()
-    assert isinstance(day, date)
-    return day
+    return day if isinstance(day, date) else None
 
 
 def _check_fleet(catalog: Catalog, region: str, accelerator: str, loc: str) -> None:

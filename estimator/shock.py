@@ -114,7 +114,7 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
         extra = [f.select([c for c in policies.columns if c in f.columns]) for f in frames]
         return pl.concat([policies, *extra], how="diagonal_relaxed").select(policies.columns)
 
-    return catalog.with_table("policies", add), max(dates), ids
+    return catalog._with_rows("policies", add), max(dates), ids
 
 
 def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:

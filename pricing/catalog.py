@@ -210,6 +210,31 @@ def _known_ids(
     return known
 
 
+def _checked(
+    table: Table, frame: pl.DataFrame, label: str, known: dict[str, set[str]]
+) -> pl.DataFrame:
+    """`frame` (a table changed in memory) checked as an override file is: written as CSV and
+    read back through `read_table`, with problems placed at the row's position in `frame`. Rows
+    that kept their `_file` / `_line` keep them; the others are `label`'s."""
+    data = frame.drop(FILE_COL, LINE_COL, strict=False)
+    text = data.write_csv(date_format="%Y-%m-%d").encode()
+    try:
+        typed = read_table(table, text, label, known)
+    except CatalogError as exc:
+        # read_table counts CSV lines (the header is line 1); the user knows rows (from 0).
+        def at_row(p: Problem) -> Problem:
+            where = p.file if p.line is None or p.line < 2 else f"{p.file} row {p.line - 2}"
+            return Problem(where, None, p.column, p.message)
+
+        raise CatalogError(at_row(p) for p in exc.problems) from None
+    if typed.height != frame.height:  # blank rows dropped: no bookkeeping to carry over
+        return typed
+    carried = [c for c in (FILE_COL, LINE_COL) if c in frame.columns]
+    return typed.with_columns([frame[c].fill_null(typed[c]).alias(c) for c in carried]).select(
+        typed.columns
+    )
+
+
 def _merge(table: Table, base: pl.DataFrame, user: pl.DataFrame) -> pl.DataFrame:
     kept = base.join(user.select(table.key), on=list(table.key), how="anti", nulls_equal=True)
     return pl.concat([kept, user], how="vertical_relaxed")
@@ -237,10 +262,29 @@ class Catalog:
         return self._views[key]
 
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
-        """A new Catalog with one table changed by `change` (what-if analyses, policy shocks).
+        """A new Catalog with one table changed by `change` (what-if analyses).
 
-        `change` receives and returns the frame including its `_file` / `_line` columns.
+        `change` receives and returns the frame including its `_file` / `_line` columns. The
+        result is checked as an override file is (pricing.schema: types, ranges, choices,
+        references, duplicate keys), and a problem raises CatalogError naming the row (its
+        position in the returned frame) and column. Rows the change adds are the user's, as an
+        override file's are: a series they date wins from that date over newer embedded rows.
+        The catalog's `origin` (a quote's `catalog` assumption) says a table was changed.
         """
+        if name not in self._tables:
+            raise UnknownIdError("table", name, TABLES)
+        label = f"Catalog.with_table('{name}')"
+        changed = change(self._tables[name])
+        if not isinstance(changed, pl.DataFrame):
+            raise CatalogError(
+                f"{label}: the change returned {type(changed).__name__}, not a polars DataFrame"
+            )
+        checked = _checked(TABLES[name], changed, label, _known_ids(self._tables, {}))
+        return Catalog(self._tables.replaced(name, checked), [*self.origin, label])
+
+    def _with_rows(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
+        """`with_table` for rows the library has already validated (a policy shock's rows, read
+        by `read_table`), which keep their own `_file` and leave `origin` as it is."""
         return Catalog(self._tables.replaced(name, change(self._tables[name])), self.origin)
 
     def digest(self, names: Iterable[str]) -> str:

@@ -421,3 +421,44 @@ def test_offers_are_the_rows_valid_on_a_date_as_the_cli_lists_them(catalog, runn
         catalog.offers(pricing="ondemand")
     with pytest.raises(CatalogError, match="not both"):
         catalog.offers(as_of="2025-11-27", history=True)
+
+
+def test_a_table_changed_in_memory_is_checked_like_an_override_file(catalog):
+    # rev11b #2: with_table validated nothing: a negative price was quoted (pretrain -175 M
+    # CNY), an FX rate of 0 blamed the scenario, a dropped column or an emptied table leaked
+    # polars errors or a bare AssertionError, a misspelt table a KeyError.
+    negative = pl.col("price_per_device_hour") * -1.0
+    with pytest.raises(CatalogError, match=r"with_table\('offers'\) row 0:price_per_device_hour"):
+        catalog.with_table("offers", lambda df: df.with_columns(negative))
+    with pytest.raises(CatalogError, match=r"row 0:per_usd: '0.0' must be between"):
+        catalog.with_table("fx", lambda df: df.with_columns(pl.lit(0.0).alias("per_usd")))
+    with pytest.raises(CatalogError, match=r"with_table\('offers'\):currency: missing column"):
+        catalog.with_table("offers", lambda df: df.drop("currency"))
+    with pytest.raises(CatalogError, match="returned NoneType, not a polars DataFrame"):
+        catalog.with_table("offers", lambda df: None)  # type: ignore[arg-type,return-value]
+    with pytest.raises(UnknownIdError, match="did you mean 'offers'"):
+        catalog.with_table("offer", lambda df: df)
+    same = catalog.with_table("offers", lambda df: df)
+    assert same.table("offers").equals(catalog.table("offers"))
+    assert same.origin == ["embedded", "Catalog.with_table('offers')"]
+
+
+def test_rows_added_in_memory_win_from_their_date_as_an_override_files_do(catalog, write):
+    # rev11b #2: a negotiated row added by with_table, dated before the newest public row of
+    # its offer, was shadowed by that row; the same row in an override directory wins.
+    row = catalog.offers(accelerator="h100-sxm", region="sg").row(0, named=True)
+    key = (pl.col("provider") == row["provider"]) & (pl.col("instance") == row["instance"])
+    key = key & (pl.col("pricing") == row["pricing"]) & (pl.col("region") == "sg")
+    day = row["as_of"] - timedelta(days=30)
+    ours = catalog.table("offers").filter(key).head(1).with_columns(
+        price_per_device_hour=pl.lit(0.99), price_low=pl.lit(None, pl.Float64),
+        price_high=pl.lit(None, pl.Float64), as_of=pl.lit(day),
+    )  # fmt: skip
+
+    def add(df: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat([df, ours], how="diagonal_relaxed")
+
+    added = catalog.with_table("offers", add)
+    assert added.dated("offers", row["as_of"]).filter(key)["price_per_device_hour"].to_list() == [
+        0.99
+    ]

@@ -66,12 +66,15 @@ def test_a_changed_physics_figure_is_solved_afresh(solves: list[int]):
     catalog = load_catalog()
     first = _quoted(catalog)
     n = len(solves)
-    faster = catalog.with_table("efficiency", lambda df: df.with_columns(pl.col("mfu") * 1.1))
-    changed = _quoted(faster)
+    # (Catalog.with_table checks its result: each range keeps its low <= point <= high.)
+    slower = catalog.with_table(
+        "efficiency", lambda df: df.with_columns(pl.col("mfu", "mfu_low") * 0.9)
+    )
+    changed = _quoted(slower)
     assert len(solves) == 2 * n and changed != first
     # A change to a table physics does not read (prices) keeps the stored solves.
     cheaper = catalog.with_table(
-        "offers", lambda df: df.with_columns(pl.col("price_per_device_hour") * 0.9)
+        "offers", lambda df: df.with_columns(pl.col("price_per_device_hour", "price_low") * 0.9)
     )
     _quoted(cheaper)
     assert len(solves) == 2 * n

@@ -756,6 +756,27 @@ def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():
     pickle.loads(pickle.dumps(what_if(path, "offshore-access-ends=2026-03-01")))
 
 
+def test_a_pickled_plan_made_on_other_prices_is_not_sampled_on_the_embedded_ones():
+    # rev11b #1: unpickled, a plan on negotiated prices (1.14 B CNY) sampled the embedded
+    # catalog (P10-P90 1.93-2.15 B, point_rank 0) without a word.
+    import pickle
+
+    from estimator import percentiles
+    from pricing import load_catalog
+
+    path = EXAMPLES / "overseas_serving.toml"
+    cheaper = load_catalog().with_table(
+        "offers", lambda df: df.with_columns(pl.col("price_per_device_hour", "price_low") * 0.8)
+    )
+    made = plan(path, cheaper)
+    back = pickle.loads(pickle.dumps(made))
+    with pytest.raises(ScenarioError, match="pass that catalog"):
+        percentiles(back, samples=50)
+    assert percentiles(back, cheaper, samples=50)[-1] == percentiles(made, samples=50)[-1]
+    embedded = pickle.loads(pickle.dumps(plan(path)))
+    assert percentiles(embedded, samples=50)[-1].p50 > 0  # the embedded catalog is reloaded
+
+
 def test_the_html_placements_heading_is_a_heading(runner, monkeypatch):
     # The whole "Placements — pretrain: 45 of 146 options allowed (...); ..." sentence was the
     # <h2> (review7a nit 14).
