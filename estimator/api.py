@@ -307,47 +307,74 @@ def sweep(
     *,
     currency: str | None = None,
     as_of: date | str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> pl.DataFrame:
     """Quote every combination of the values in `grid` (dotted paths, as in
     `Scenario.with_changes`) and return one row per combination: the values, `total`,
-    `total_other_view`, `currency`, `blocked`, `unpriced` (the phases with no price), `train_days`
-    and one `cost:<phase>` column per phase (unrounded). A phase with no price (no offer on the
-    date, a precision the device lacks) has a null cost; the total leaves it out, as
+    `total_other_view`, `currency`, `blocked`, `unpriced` (the phases with no price), `train_days`,
+    `infeasible` and one `cost:<phase>` column per phase (unrounded). A phase with no price (no
+    offer on the date, a precision the device lacks) has a null cost; the total leaves it out, as
     `Quote.total` and the CLI's do, so filter on `unpriced` before sorting by total. Auto sites
-    are placed for each combination.
+    are placed for each combination. A combination with no answer (no allowed placement, a run
+    past 100 years) is a row too: `infeasible` says why, `blocked` is true and its figures are
+    null, so one impossible point does not lose the others. `progress` is called with the count
+    of combinations done after each.
 
         sweep("plan.toml", {"phases.pretrain.tokens": [1e13, 2e13], "accounting": ["project"]})
     """
     import itertools
 
     grid = _checked_grid(grid)
+    if as_of is not None and "as_of" in grid:  # rev11b #8: the keyword priced another day
+        raise ScenarioError("'as_of' is both swept and given as as_of=: give it one way", "grid")
     base = _scenario(scenario)
     cat = _catalog(catalog)
     paths = list(grid)
     rows = []
     for values in itertools.product(*(grid[p] for p in paths)):
         changes = dict(zip(paths, values, strict=True))
-        q = quote(base.with_changes(changes), cat, currency=currency, as_of=as_of)
-        unpriced = [p.name for p in q.phases if not p.priced]
-        rows.append(
-            {
-                **changes,
-                "total": float(q.total),
-                "total_other_view": float(q.total_other_view),
-                "currency": q.currency,
-                "blocked": q.blocked,
-                "unpriced": unpriced,
-                "train_days": sum(p.wall_clock_days for p in q.phases if p.kind == "train"),
-                **{f"cost:{p.name}": float(p.cost) if p.priced else None for p in q.phases},
-            }
-        )
+        rows.append(_swept(base.with_changes(changes), changes, cat, currency, as_of))
+        if progress is not None:
+            progress(len(rows))
     # `unpriced` is a list of names whether or not any is empty (List(Null) otherwise).
     return pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        pl.col("unpriced").cast(pl.List(pl.String))
+        pl.col("unpriced").cast(pl.List(pl.String)), pl.col("infeasible").cast(pl.String)
     )
 
 
-SWEEP_OUTPUTS = ("total", "total_other_view", "currency", "blocked", "unpriced", "train_days")
+def _swept(
+    s: Scenario,
+    changes: dict[str, Any],
+    cat: Catalog,
+    currency: str | None,
+    as_of: date | str | None,
+) -> dict[str, Any]:
+    """One row of `sweep`: the changed values and the quote's figures, or why it has none."""
+    from estimator.errors import InfeasibleError
+
+    try:
+        q = quote(s, cat, currency=currency, as_of=as_of)
+    except InfeasibleError as exc:
+        return {**changes, "total": None, "total_other_view": None,
+                "currency": currency or s.currency, "blocked": True, "unpriced": [],
+                "train_days": None, "infeasible": str(exc),
+                **{f"cost:{p.name}": None for p in s.phases}}  # fmt: skip
+    return {
+        **changes,
+        "total": float(q.total),
+        "total_other_view": float(q.total_other_view),
+        "currency": q.currency,
+        "blocked": q.blocked,
+        "unpriced": [p.name for p in q.phases if not p.priced],
+        "train_days": sum(p.wall_clock_days for p in q.phases if p.kind == "train"),
+        "infeasible": None,
+        **{f"cost:{p.name}": float(p.cost) if p.priced else None for p in q.phases},
+    }
+
+
+SWEEP_OUTPUTS = (
+    "total", "total_other_view", "currency", "blocked", "unpriced", "train_days", "infeasible",
+)  # fmt: skip
 
 
 def _checked_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -516,8 +516,26 @@ def test_sweep_refuses_grids_it_cannot_mean(catalog):
     for grid, message in cases:
         with pytest.raises(ScenarioError, match=message):
             sweep(base, grid, catalog)
+    # rev11b #8: the keyword as_of priced every row on its day while the row showed its own.
+    with pytest.raises(ScenarioError, match="both swept and given"):
+        sweep(base, {"as_of": ["2025-01-01"]}, catalog, as_of="2026-01-01")
     with pytest.raises(ScenarioError, match="no rows"):
         estimator.chart(pl.DataFrame({"x": [], "total": []}), x="x")
+
+
+def test_an_impossible_point_of_a_sweep_is_a_row_not_the_end_of_it(catalog):
+    # rev11b #9: one deadline no option could meet raised NoPlacementError and every point
+    # already quoted was lost.
+    auto = load_scenario(EXAMPLES / "split_auto.toml")
+    seen: list[int] = []
+    df = sweep(auto, {"phases.pretrain.deadline_days": [0.01, 90]}, catalog, progress=seen.append)
+    assert seen == [1, 2] and df.height == 2
+    impossible, fine = df.row(0, named=True), df.row(1, named=True)
+    assert "no allowed placement" in impossible["infeasible"] and impossible["blocked"] is True
+    assert impossible["total"] is None and impossible["cost:pretrain"] is None
+    assert fine["infeasible"] is None and fine["total"] == float(
+        quote(auto.with_changes({"phases.pretrain.deadline_days": 90}), catalog).total
+    )
 
 
 def test_sweep_and_compare_leave_an_unpriced_phase_blank(catalog):
