@@ -766,3 +766,18 @@ def test_a_fleet_without_a_tpot_target_says_how_slow_its_steps_are(runner):
     assert f"{1000 / d['tpot_ms']:,.1f} tokens/s per request" in info["message"]
     targeted = json.loads(runner.invoke(app, [*args, "--tpot-ms", "50"]).stdout)
     assert "no-tpot-target" not in {f["code"] for f in targeted["findings"]}
+
+
+@pytest.mark.parametrize("accelerator", ["h100-sxm", "b200"])
+def test_a_dense_model_too_big_for_the_first_sized_layouts_is_sized_again(runner, accelerator):
+    # rev11a #1: a ~1.3T dense model sized by deadline reached the round that re-sizes rows no
+    # kept layout holds, which read a column it had just dropped: a 110-line polars traceback.
+    args = ["train", "--params", "1.3e12", "--tokens", "1e13", "--deadline-days", "30",
+            "--accelerator", accelerator, "--as-of", "2026-11-30", "-f", "json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1) and "Traceback" not in result.output
+    if accelerator == "b200":
+        d = json.loads(result.stdout)
+        assert d["fits"] is True and d["wall_clock_days"] <= 30
+    else:  # 30.1 days on the most devices a layout that fits reaches
+        assert result.exit_code == 1 and "no allowed placement" in result.stderr

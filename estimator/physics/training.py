@@ -390,11 +390,15 @@ def _sized(
     short = resize & ~pl.col("_fits").any().over("_row")
     if tried.select(short.any()).item():
         bigger = pl.min_horizontal(pl.max_horizontal("devices", "_bucket"), fed)
+        # `short` reads `_fits`, one of the terms dropped to be worked out again: it is taken
+        # before the drop (a 1.3T dense model by deadline crashed on the missing column).
         again = collect(
             _evaluate(
                 tried.lazy()
+                .with_columns(_short=short)
                 .drop(*_SIZED_TERMS)
-                .with_columns(devices=pl.when(short).then(bigger).otherwise("devices")),
+                .with_columns(devices=pl.when("_short").then(bigger).otherwise("devices"))
+                .drop("_short"),
                 s,
             )
         )
