@@ -98,6 +98,9 @@ def train_frame(**over: object) -> pl.DataFrame:
         global_batch_tokens=1000.0, usable_hbm_fraction=0.9, hbm_bytes=1e10,
     )  # fmt: skip
     base.update(over)
+    # The busiest replica's micro-batches and the step's batch (training._micro_batches): even.
+    base.setdefault("m_busiest", base["m"])
+    base.setdefault("step_batch_tokens", base["global_batch_tokens"])
     return frame(**base)
 
 
@@ -129,6 +132,15 @@ def test_tensor_parallel_and_bubble_hand_case() -> None:
     assert val(train_frame(), t.tensor_parallel_seconds()) == 0.0
     # bubble (pp - 1) / (m x vp) = 3 / (8 x 2)
     assert val(train_frame(pp=4.0, m=8.0, vp=2.0), t.bubble_fraction()) == pytest.approx(3 / 16)
+    # rev11a #2: 2.5 micro-batches on the mean replica, 3 on the busiest: the step runs 3 (and
+    # the bubble is of 3), so a token costs 3 / 2.5 of the even step's staged time.
+    even, uneven = (
+        train_frame(pp=4.0, m=2.5, m_busiest=2.5),
+        train_frame(pp=4.0, m=2.5, m_busiest=3.0),
+    )
+    assert val(uneven, t.bubble_fraction()) == pytest.approx(3 / 3)
+    staged = val(even, t.seconds_per_token()) / (1 + 3 / 2.5)
+    assert val(uneven, t.seconds_per_token()) == pytest.approx(staged * 3 / 2.5 * (1 + 3 / 3))
 
 
 def test_context_parallel_hand_case() -> None:

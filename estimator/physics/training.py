@@ -197,7 +197,8 @@ LAYOUT_STEPS = ("tensor_parallel", "pipeline_parallel", "virtual_stages", "data_
 # The numbers `described` writes the layout from, kept beside TRAINING_COLUMNS. The text itself
 # is only made for rows that are shown: strings copied through a sweep's joins cost more than
 # all of its money (1.2 s of 5 s over 3M candidates).
-_LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens", "batch_replicas")
+_LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens", "batch_replicas",
+                   "step_batch_tokens")  # fmt: skip
 
 
 def described(frame: pl.DataFrame) -> pl.DataFrame:
@@ -231,7 +232,7 @@ def _layout_text() -> pl.Expr:
         pl.col("data_parallel"),
         pl.col("expert_parallel"),
         _recompute_text(),
-        (pl.col("global_batch_tokens") / 2**20).round(1),
+        (pl.col("step_batch_tokens") / 2**20).round(1),
     )
     idle = pl.format(
         "; {} of the {} devices idle (no whole replica fits them; their hours are billed)",
@@ -304,8 +305,8 @@ LAYOUTS_KEPT = 4
 
 
 # What `_evaluate` adds to a layout, dropped before a row is evaluated again.
-_SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "rfull", "vp",
-                "batch_replicas")  # fmt: skip
+_SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m", "m_busiest",
+                "rfull", "vp", "batch_replicas", "step_batch_tokens")  # fmt: skip
 
 
 # The layouts searched so far in a training_frame, per (accelerator, scale-up domain, _bucket):
@@ -495,7 +496,26 @@ def _fed_replicas(s: TrainSettings) -> pl.Expr:
     return (seqs / step).floor() * step
 
 
-def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
+def _micro_batches(s: TrainSettings, searching: bool) -> dict[str, pl.Expr]:
+    """Micro-batches per data-parallel replica per step: the mean `m` and the busiest
+    replica's `m_busiest`. A sequence does not split, and Megatron-LM requires the global batch
+    to be a whole number of micro-batches on every replica. A batch the phase fixes is kept:
+    where the replicas do not divide it, some run one more micro-batch and the step waits for
+    them (the tolerance keeps a quotient like 3.0000000000000004 at 3). The default batch is the
+    tool's guess, not the phase's: it is rounded to the nearest whole number of micro-batches
+    per replica (at least one), as a team sizes its batch to its replicas, and the step trains
+    that (`step_batch_tokens`, shown in the layout). A layout search (`searching`) runs at its
+    bucket's device count, not the row's, so it ranks layouts without the busiest replica's
+    extra micro-batch, which depends on the count: each row then pays it at its own."""
+    exact = pl.col("global_batch_tokens") / pl.col("seq_len") / pl.col("dp") / s.micro_batch
+    if s.global_batch_tokens is None:
+        whole = (exact + 0.5).floor().clip(lower_bound=1.0)
+        return {"m": whole, "m_busiest": whole}
+    busiest = exact.clip(lower_bound=1.0) if searching else (exact - 1e-9).ceil().clip(1.0)
+    return {"m": exact, "m_busiest": busiest}
+
+
+def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) -> pl.LazyFrame:
     """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
     interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
     activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
@@ -532,8 +552,9 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings) -> pl.LazyFrame:
     # costs polars planning time, ~1.5 ms here.
     cand = (
         cand.with_columns(rfull=rfull, vp=vp)
+        .with_columns(**_micro_batches(s, searching))
         .with_columns(
-            m=pl.col("global_batch_tokens") / pl.col("seq_len") / pl.col("dp") / s.micro_batch,
+            step_batch_tokens=pl.col("m") * pl.col("dp") * s.micro_batch * pl.col("seq_len"),
             _memory=f.memory_per_device(),
         )
         .with_columns(
@@ -556,7 +577,7 @@ def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
     the LAYOUTS_KEPT fastest granularities: those that fit first, then those needing the least
     memory beyond the device (a layout that does not fit is kept only when fewer fit; its
     memory figure then says so)."""
-    cand = _evaluate(_candidates(rows, s), s)
+    cand = _evaluate(_candidates(rows, s), s, searching=True)
     ranked = cand.sort(["_row", "_fits", "_t", "_memory"], descending=[False, True, False, False],
                        nulls_last=True)  # fmt: skip
     # The best layout of each replica granularity (devices a data-parallel step adds), so a row

@@ -286,7 +286,7 @@ def context_parallel_seconds() -> pl.Expr:
 def data_parallel_seconds() -> pl.Expr:
     """Device-seconds per token of the exposed gradient reduce-scatter and weight all-gather:
     each device moves ring_factor x 6 bytes per parameter it holds once per step, and a step
-    trains `global_batch_tokens` over all devices. Within one scale-up domain it rides the
+    trains `step_batch_tokens` over all devices. Within one scale-up domain it rides the
     scale-up links, otherwise the network."""
     dense = pl.col("total_params") - routed_params()
     held = (dense + routed_params() / _f("ep")) / (_f("tp") * _f("pp"))
@@ -296,14 +296,28 @@ def data_parallel_seconds() -> pl.Expr:
         .otherwise(pl.col("scaleout_bw"))
     )
     per_step = DP_BYTES_PER_PARAM * ring_factor(_f("dp") * _f("cp")) * held / bw
-    return pl.col("dp_comm_exposed") * per_step * _f("devices") / pl.col("global_batch_tokens")
+    return pl.col("dp_comm_exposed") * per_step * _f("devices") / pl.col("step_batch_tokens")
+
+
+def busiest_micro_batches() -> pl.Expr:
+    """Micro-batches the busiest data-parallel replica runs per step (`m_busiest`, set with `m`
+    by the layout's evaluation): where the replicas do not divide a fixed global batch's
+    sequences (m = 4,096 / 3,125 = 1.31), some run one more, and the step waits for them."""
+    return _f("m_busiest")
 
 
 @cache
 def bubble_fraction() -> pl.Expr:
     """Pipeline bubble of interleaved 1F1B: (pp - 1) / (m x vp) of the compute time
-    (Narayanan et al. 2021, arXiv 2104.04473 s2.2)."""
-    return (_f("pp") - 1.0) / (_f("m").clip(lower_bound=1.0) * _f("vp"))
+    (Narayanan et al. 2021, arXiv 2104.04473 s2.2), m the busiest replica's micro-batches."""
+    return (_f("pp") - 1.0) / (busiest_micro_batches() * _f("vp"))
+
+
+def _staged_share() -> pl.Expr:
+    """A step's staged time over the time of its tokens spread evenly over the replicas: the
+    busiest replica's micro-batches over the mean, with the pipeline bubble on top."""
+    uneven = busiest_micro_batches() / _f("m").clip(lower_bound=1.0)
+    return uneven * (1.0 + bubble_fraction())
 
 
 @cache
@@ -316,14 +330,14 @@ def seconds_per_token() -> pl.Expr:
         + expert_parallel_seconds()
         + context_parallel_seconds()
     )
-    return staged * (1.0 + bubble_fraction()) + data_parallel_seconds()
+    return staged * _staged_share() + data_parallel_seconds()
 
 
 @cache
 def communication_seconds() -> pl.Expr:
     """The exposed collective time in `seconds_per_token` (shown as a share)."""
     staged = tensor_parallel_seconds() + expert_parallel_seconds() + context_parallel_seconds()
-    return staged * (1.0 + bubble_fraction()) + data_parallel_seconds()
+    return staged * _staged_share() + data_parallel_seconds()
 
 
 @cache
