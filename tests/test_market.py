@@ -237,7 +237,7 @@ def test_a_reimposed_offshore_rule_moves_pretraining_or_ends_it_first_never_lowe
     catalog,
 ):
     c = prepare(parse_scenario(_lab()), catalog)
-    result = apply_shock(c, ["offshore-access-ends=2026-03-01"])
+    result = apply_shock(c, ["remote-access-ends=2026-03-01"])  # US cloud included
     moved = {r.phase for r in result.replanned}
     assert "pretrain" in moved
     pretrain = _phases(result.shocked.quote)["pretrain"]  # home, or done before the rule

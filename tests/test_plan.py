@@ -184,9 +184,10 @@ def test_shock_replans_only_affected_phases(catalog):
     for name in ("post-train", "serve-cn"):
         assert before[name] == after[name]
     placed = {p.name: p for p in result.shocked.quote.phases}
-    for name in moved:  # at home, or (review10a #1) finished abroad before the rule
+    for name in moved:  # at home, in the US (rev11a #3: not offshore), or (review10a #1)
+        # finished abroad before the rule
         home = after[name][0].startswith("cn-") or after[name][1].startswith("ascend")
-        assert home or placed[name].end <= date(2026, 3, 1)
+        assert home or placed[name].country == "US" or placed[name].end <= date(2026, 3, 1)
     assert not any(f.severity == "block" for f in result.shocked.quote.findings)
     # Priced on the plan's date: the headline is the "before", the rule alone makes the change.
     assert result.base.quote.as_of == result.shocked.quote.as_of == s.as_of
@@ -204,7 +205,7 @@ def test_a_shock_applies_from_its_date(catalog):
     assert windows["serve-abroad"][1] == date(2027, 4, 1)
 
     def shocked(day: str) -> ShockResult:
-        return apply_shock(c, [f"offshore-access-ends={day}"])
+        return apply_shock(c, [f"remote-access-ends={day}"])
 
     # Before the plan starts, or while pretraining runs: both phases abroad are re-placed
     # (one running across the date is blocked whole: a phase is not split).
@@ -249,7 +250,7 @@ def test_cli_shock_after_the_plan_ends_affects_no_phase(runner):
 
 def test_shock_that_leaves_a_phase_no_option_keeps_it_blocked(catalog):
     # It was an error that lost the report (review8a #2); the phase now stays where it was.
-    result = apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
+    result = apply_shock(prepare(load_scenario(AUTO), catalog), ["remote-access-ends=2026-03-01"])
     assert [r.phase for r in result.replanned if r.stranded] == ["serve-abroad"]
 
 
@@ -257,7 +258,7 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
     # review10a #1: split_auto's pretrain (1,280 B200 in us-east, 2025-11-27 to 2026-03-27)
     # moved to 3,840 bought Ascend, 90 days later: "the rule costs 253,970,928.41 CNY", where
     # 1,632 B200 on the same offer finish before 2026-03-01 for 3.7 M more.
-    result = apply_shock(prepare(load_scenario(AUTO), catalog), ["offshore-access-ends=2026-03-01"])
+    result = apply_shock(prepare(load_scenario(AUTO), catalog), ["remote-access-ends=2026-03-01"])
     pretrain = next(r for r in result.replanned if r.phase == "pretrain")
     assert pretrain.after.endswith("deadline cut to 94 days") and not pretrain.stranded
     placed = next(p for p in result.shocked.quote.phases if p.name == "pretrain")
@@ -270,7 +271,7 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
     assert not [
         f for f in result.shocked.quote.findings if f.phase == "pretrain" and f.severity == "block"
     ]
-    text = runner.invoke(app, ["plan", str(AUTO), "--shock", "offshore-access-ends=2026-03-01"])
+    text = runner.invoke(app, ["plan", str(AUTO), "--shock", "remote-access-ends=2026-03-01"])
     assert "deadline cut to 94 days" in text.stdout
 
 
@@ -746,12 +747,12 @@ def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(catalog)
     from estimator.shock import apply_shock
 
     c = prepare(load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml"), catalog)
-    result = apply_shock(c, ["offshore-access-ends=2026-01-01"])
+    result = apply_shock(c, ["remote-access-ends=2026-01-01"])
     moved = {r.phase: r for r in result.replanned}
     assert moved["serve-foreign"].stranded and not moved["pretrain"].stranded
     home = next(p for p in result.shocked.quote.phases if p.name == "pretrain")
     assert (home.country == "CN" or home.end <= date(2026, 1, 1)) and result.extra_cost > 0
-    blocked = {f.phase for f in result.shocked.quote.findings if f.code == "offshore-access-ends"}
+    blocked = {f.phase for f in result.shocked.quote.findings if f.code == "remote-access-ends"}
     assert blocked == {"serve-foreign"}
 
 
@@ -866,3 +867,21 @@ def test_the_chosen_placement_shows_the_quotes_cost_of_its_phase(catalog):
     assert result.phases and all(
         pp.alternatives[0].cost == quoted[pp.phase] for pp in result.phases
     )
+
+
+def test_offshore_access_is_outside_the_us_and_remote_access_reaches_it(catalog):
+    # rev11a #3: the offshore rule and shock matched "anywhere outside China", so capacity in
+    # us-east was blocked as "abroad"; the AI Diffusion framework controlled exports, and
+    # renting US-sited capacity is none. The Remote Access Security Act (passed by the House
+    # on 2026-01-12) would reach it: an info finding now, a shock of its own.
+    c = prepare(load_scenario(AUTO), catalog)
+    pretrain = next(p for p in quote(load_scenario(AUTO), catalog).phases if p.name == "pretrain")
+    assert pretrain.country == "US"
+    offshore = apply_shock(c, ["offshore-access-ends=2026-03-01"])
+    assert "pretrain" not in {r.phase for r in offshore.replanned}
+    remote = apply_shock(c, ["remote-access-ends=2026-03-01"])
+    assert "pretrain" in {r.phase for r in remote.replanned}
+    q = quote(load_scenario(AUTO).with_changes({"as_of": "2026-02-01"}), catalog)
+    bill = [f for f in q.findings if f.code == "us-remote-access-bill"]
+    assert bill and all(f.severity == "info" for f in bill)
+    assert {f.phase for f in bill} <= {p.name for p in q.phases if p.country != "CN"}
