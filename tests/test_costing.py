@@ -361,7 +361,11 @@ def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog
     idle = {f.phase: f.message for f in project.findings if f.code == "idle-hardware"}
     assert set(idle) == {"post-train", "serve-cn"}
     amortised = quote(s.with_changes(accounting="amortised"), catalog)
-    assert "idle-hardware" not in {f.code for f in amortised.findings}
+    # rev11a #4: the amortised view charges the share of life used, and says what it buys.
+    bought = {f.phase: f.message for f in amortised.findings if f.code == "idle-hardware"}
+    assert set(bought) == set(idle)
+    assert "buys 153,600,000 CNY of hardware" in bought["post-train"]
+    assert "assuming other work uses the rest of its life" in bought["post-train"]
     for phase, message in idle.items():
         shown = re.search(r"amortised view charges ([\d,]+) CNY", message)
         assert shown, message
