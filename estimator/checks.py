@@ -715,6 +715,18 @@ ADVISORY: tuple[Check, ...] = (
         cite="listed_capacity_devices",
     ),
     Check(
+        "not-an-offer",
+        "warn",
+        "",
+        lambda c, p: pl.col("evidence") == "accounting",
+        lambda r, c, p: (
+            f"{r['provider']} {r['instance']} in {r['region']} is an accounting figure (the "
+            "row's note says whose), not an offer: nobody is shown renting this capacity at "
+            "this price"
+        ),
+        "offer_source",
+    ),
+    Check(
         "sku-only",
         "warn",
         "",

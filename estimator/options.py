@@ -103,7 +103,10 @@ class OptionQuery:
             conds.append(shown)
         elif not (self.providers or self.instances):
             asked = pl.all_horizontal(conds) if conds else pl.lit(True)
-            conds.append(shown | ~(asked & shown).any())  # SKU-only: when nothing else is there
+            # SKU-only: when nothing else is there. A lab's accounting figure (evidence =
+            # accounting) is no offer at all: only when the site names it (rev11a #6).
+            offer = pl.col("evidence").fill_null("") != "accounting"
+            conds.append((shown | ~(asked & shown).any()) & offer)
         return pl.all_horizontal(conds) if conds else pl.lit(True)
 
 

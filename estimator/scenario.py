@@ -126,7 +126,8 @@ class AutoSite(_Strict):
     providers: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
     """Allowed providers (empty: any)."""
     evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_LIST)
-    """Accepted evidence of capacity: listed, sku, reported (empty: listed or reported)."""
+    """Accepted evidence of capacity: listed, sku, reported, accounting (a lab's accounting
+    figure, not an offer) (empty: listed or reported)."""
 
 
 class ModelInput(_Strict):

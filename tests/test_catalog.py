@@ -86,7 +86,7 @@ def test_offers_cover_abroad_and_home(catalog):
     # cost per hour, and only a billing-SKU-like row (not an offer the planner picks by itself).
     ascend = offers.filter(pl.col("accelerator").str.starts_with("ascend"))
     assert ascend.height > 0 and set(ascend["basis"]) == {"estimate"}
-    assert set(ascend["evidence"]) == {"sku"}
+    assert set(ascend["evidence"]) == {"accounting"}
 
 
 def test_hardware_covers_domestic_and_stockpiled(catalog):

@@ -158,7 +158,7 @@ def test_seed_regions_and_chips_are_covered(catalog):
     assert set(gulf["evidence"]) >= {"listed", "sku"}
     ascend = offers.filter(pl.col("accelerator").is_in(["ascend-910b", "ascend-910c"]))
     # No Ascend card-hour is offered for rent: owned cost re-expressed per hour (review6b #1).
-    assert set(ascend["basis"]) == {"estimate"} and set(ascend["evidence"]) == {"sku"}
+    assert set(ascend["basis"]) == {"estimate"} and set(ascend["evidence"]) == {"accounting"}
     assert catalog.accelerator("ascend-910b")["bf16_tflops"] == 280
 
 
@@ -247,14 +247,14 @@ def test_owned_cost_rows_are_not_offers_and_date_from_their_oldest_input(catalog
     assert derived.height == 4
     hardware = catalog.table("hardware")
     for row in derived.iter_rows(named=True):
-        assert row["evidence"] == "sku" and row["basis"] == "estimate", row
+        assert row["evidence"] == "accounting" and row["basis"] == "estimate", row
         # Never younger than the server price it is computed from.
         newest_price = hardware.filter(
             (pl.col("accelerator") == row["accelerator"]) & (pl.col("as_of") <= date(2026, 11, 29))
         )["as_of"].max()
         assert row["as_of"] <= newest_price, row
         assert "oldest" in row["note"]
-    # An auto site leaves them out (a fixed site naming them still gets them, flagged sku-only).
+    # An auto site leaves them out (a fixed site naming them gets them, flagged not-an-offer).
     s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
     placed = plan(s, catalog).quote.phases
     assert all(p.offer is None or p.offer.provider != "derived-owned" for p in placed)
@@ -339,8 +339,21 @@ def test_no_price_is_dated_by_the_day_it_was_read(name):
 def test_a_labs_accounting_assumption_is_not_rentable_capacity(catalog):
     offers = catalog.table("offers").filter(pl.col("provider") == "cn-h800-rental")
     (deepseek,) = offers.filter(pl.col("instance").str.contains("DeepSeek")).iter_rows(named=True)
-    assert deepseek["basis"] == "estimate" and deepseek["evidence"] == "sku"
+    assert deepseek["basis"] == "estimate" and deepseek["evidence"] == "accounting"
     assert deepseek["max_devices"] is None  # 2,048 was DeepSeek's own cluster
+    # rev11a #6: a site that accepts SKU-only capacity rented 2,944 H800 at DeepSeek's assumed
+    # 2 USD/h, uncapped. An accounting figure is placed only where a site names it.
+    s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
+    sku = s.with_changes({"phases.pretrain.site.evidence": ["listed", "reported", "sku"]})
+    placed = plan(sku, catalog).quote.phases
+    assert all(p.offer is None or p.offer.evidence != "accounting" for p in placed)
+    named = s.with_changes(
+        {"phases.pretrain.site": {"region": "cn-east", "accelerator": "h800",
+                                  "pricing": "contract", "instance": deepseek["instance"]}}
+    )  # fmt: skip
+    q = quote(named, catalog)
+    assert q.phases[0].offer is not None and q.phases[0].offer.evidence == "accounting"
+    assert "not-an-offer" in {f.code for f in q.findings if f.phase == "pretrain"}
 
 
 def test_no_resale_is_credited_for_parts_without_an_observed_market(catalog):

@@ -374,12 +374,12 @@ def test_new_block_never_lowers_the_optimum(catalog):
     """On an all-auto plan, a shock re-places phases over a subset of the same options."""
     data = _train_scenario(tokens=1e12, deadline_days=30)
     # Abroad: rented H100 by the hour; at home: Ascend owned cost on a one-year term (dearer for
-    # a month; a sku-only row, so the site asks for it).
+    # a month; an accounting row, not an offer, so the site asks for it).
     data["phases"][0]["site"] = {
         "regions": ["jp-tokyo", "cn-west"],
         "accelerators": ["h100-sxm", "ascend-910b"],
         "pricing": ["on_demand", "contract"],
-        "evidence": ["listed", "reported", "sku"],
+        "evidence": ["listed", "reported", "sku", "accounting"],
     }
     s = parse_scenario(data)
     # A date inside the phase's 30 days (from 2025-11-27): a later one would not reach it.
