@@ -91,7 +91,8 @@ class Plan(Result):
             return NotImplemented
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
-    __hash__ = Result.__hash__
+    def __hash__(self) -> int:  # as equality: its fields (Result's own hash had none: 0)
+        return hash(tuple(self.__dict__.values()))
 
     def placed_quote(self) -> Quote:
         """The quote, naming the phases the planner placed (`placed_by_planner`) if any."""

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from estimator.costing import LineItem
 from estimator.findings import Finding
-from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart
+from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart, seal
 from estimator.money import Money
 from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.timeline import Month
@@ -129,7 +129,8 @@ class Quote(Result):
             )
             for p in self.phases
         ]
-        # Set once while it is built (frozen after: `object.__setattr__` is pydantic's own way).
+        # Set once while it is built (frozen after: `object.__setattr__` is pydantic's own way),
+        # sealed as `Frozen` seals every list.
         for name, value in (
             ("total", Money(self.total, cur)),
             ("total_other_view", Money(self.total_other_view, cur)),
@@ -139,7 +140,7 @@ class Quote(Result):
                 [t.model_copy(update={"cost": Money(t.cost, cur)}) for t in self.transfers],
             ),
         ):
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, name, seal(value))
         return self
 
     @property

@@ -30,7 +30,7 @@ import polars as pl
 
 from estimator.context import Context, prepare
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
-from estimator.frozen import sealed
+from estimator.frozen import SealedList, sealed
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
@@ -66,6 +66,10 @@ class ShockResult:
     # this is what the rule costs (never negative), this minus `base` what re-opening a fixed
     # site changes by itself.
     unshocked: Plan
+
+    def __post_init__(self) -> None:  # its lists are sealed as a Plan's are (review11b #3)
+        object.__setattr__(self, "shocks", SealedList(self.shocks))
+        object.__setattr__(self, "replanned", SealedList(self.replanned))
 
     @property
     def extra_cost(self) -> float:

@@ -850,3 +850,61 @@ def test_every_part_of_a_result_refuses_to_be_set_with_the_librarys_error(catalo
     import pickle
 
     assert pickle.loads(pickle.dumps(sampled)) == sampled and sampled[1:] == list(sampled)[1:]
+
+
+def test_the_lists_and_dicts_inside_results_and_scenarios_are_sealed(catalog):
+    # review11b #3: `q.findings.clear()` unblocked a quote, sorting a plan's phases changed its
+    # percentiles for the same seed, and assumptions, physics, a what-if's lists and the list
+    # sensitivity() returns took in-place changes.
+    import copy
+    import pickle
+
+    from estimator import compare, sensitivity, what_if
+    from estimator.report.text import as_json
+
+    q = quote(ABROAD, catalog)
+    placed = plan(AUTO, catalog)
+    shock = what_if(AUTO, "offshore-access-ends=2026-03-01", catalog)
+    swings = sensitivity(placed, catalog)
+    both = compare([AUTO, ABROAD], catalog)
+    s = load_scenario(SPLIT)
+    auto = load_scenario(AUTO)
+    site = next(p.site for p in auto.phases if p.is_auto and not isinstance(p.site, str))
+    changes = [
+        lambda: q.findings.clear(),
+        lambda: placed.quote.phases.sort(key=lambda p: p.cost),
+        lambda: q.phases.append(q.phases[0]),
+        lambda: q.phases.__setitem__(0, q.phases[0]),
+        lambda: q.assumptions.update(x=1),
+        lambda: q.assumptions.__setitem__("x", 1),
+        lambda: q.phases[0].physics.update(devices=-1),
+        lambda: q.phases[0].line_items.pop(),
+        lambda: q.cash_flow[0].amounts.clear(),
+        lambda: placed.phases[0].alternatives.reverse(),
+        lambda: placed.phases[0].removed.popitem(),
+        lambda: placed.placed_quote().assumptions["placed_by_planner"].append("x"),
+        lambda: shock.replanned.append(shock.replanned[0]),
+        lambda: shock.shocks.extend(["x"]),
+        lambda: swings.sort(key=lambda w: w.input),
+        lambda: both.quotes.pop(),
+        lambda: s.phases.append(s.phases[0]),
+        lambda: s.transfers.clear(),
+        lambda: site.regions.append("sg"),
+    ]
+    for change in changes:
+        with pytest.raises(ScenarioError, match=r"cannot change it: .*(frozen|with_changes)"):
+            change()
+    assert q.blocked and len(q.phases) == len(quote(ABROAD, catalog).phases)
+    # What they were: equal to plain lists and dicts, dumped as such, in the same JSON and
+    # schema; copied, pickled and hashed (a scenario or a quote can be a cache key).
+    assert q.findings == list(q.findings) and q.assumptions == dict(q.assumptions)
+    dumped = q.model_dump()
+    assert type(dumped["phases"]) is list and type(dumped["phases"][0]["physics"]) is dict
+    assert type(dumped["assumptions"]) is dict
+    for result in (q, placed, shock, swings, both, s):
+        for again in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+            assert again == result and hash(again) == hash(result)
+    assert as_json(pickle.loads(pickle.dumps(placed))) == as_json(placed)
+    with pytest.raises(ScenarioError, match="'append' cannot change it"):
+        copy.deepcopy(q).phases.append(q.phases[0])
+    assert len({s, load_scenario(SPLIT), auto}) == 2
