@@ -198,8 +198,7 @@ class Quote(Result):
     def cash_flow_frame(self) -> pl.DataFrame:
         """One row per month (YYYY-MM) and one column per kind of payment (rent, capital,
         resale, energy, operations, transfer), plus the month's total."""
-        rows = [{"month": m.month, **m.amounts, "total": sum(m.amounts.values())}
-                for m in self.cash_flow]  # fmt: skip
+        rows = [{"month": m.month, **m.amounts, "total": m.total} for m in self.cash_flow]
         return pl.DataFrame(rows)
 
 
