@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     ConfigDict,
@@ -518,10 +518,28 @@ class Scenario(_Strict):
         return parse_scenario(data, self.source)
 
     def fleet_named(self, name: str) -> Fleet:
-        return next(f for f in self.fleet if f.name == name)
+        """The fleet called `name` (ScenarioError, with the nearest name, if none is)."""
+        return _named("fleet", name, self.fleet)
 
     def phase(self, name: str) -> TrainPhase | ServePhase:
-        return next(p for p in self.phases if p.name == name)
+        """The phase called `name` (ScenarioError, with the nearest name, if none is)."""
+        return _named("phase", name, self.phases)
+
+
+_Named = TypeVar("_Named", Fleet, TrainPhase | ServePhase)
+
+
+def _named(what: str, name: str, items: Sequence[_Named]) -> _Named:
+    found = next((x for x in items if x.name == name), None)
+    if found is not None:
+        return found
+    # review11b #7: a bare StopIteration, which a generator or `map` turned into a silently
+    # shorter answer.
+    names = [x.name for x in items]
+    hint = suggest(name, names) if isinstance(name, str) else None
+    known = shown(", ".join(names), 200) if names else "none"
+    extra = f": did you mean '{hint}'?" if hint else f" (names: {known})"
+    raise ScenarioError(f"no {what} '{shown(name)}'{extra}")
 
 
 def _unique(what: str, names: list[str]) -> None:

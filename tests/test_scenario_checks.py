@@ -547,3 +547,25 @@ def test_a_scenario_built_in_code_raises_the_library_error_naming_the_field():
         parse_scenario({**data, "currency": "usd"})
     assert Scenario(**data) == parse_scenario(data)
     assert TrainPhase(name="x", tokens=1e12, devices=8, site="auto").kind == "train"
+
+
+def test_an_unknown_phase_or_fleet_name_is_a_library_error_with_the_nearest_name():
+    # review11b #7: a bare StopIteration, which `map` and a generator turned into a silently
+    # shorter answer.
+    from estimator import load_scenario
+    from estimator.errors import ScenarioError
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(SPLIT)
+    assert s.phase("pretrain").name == "pretrain"
+    with pytest.raises(ScenarioError, match=r"^no phase 'pre-train': did you mean 'pretrain'\?$"):
+        [p.name for p in map(s.phase, ["pretrain", "pre-train"])]
+    with pytest.raises(ScenarioError, match=r"^no phase 'zzz' \(names: pretrain, post-train"):
+        s.phase("zzz")
+    with pytest.raises(ScenarioError, match=r"^no fleet 'x' \(names: none\)$"):
+        s.fleet_named("x")
+    owner = load_scenario(EXAMPLES / "stockpile_owner.toml")
+    name = owner.fleet[0].name
+    assert owner.fleet_named(name).name == name
+    with pytest.raises(ScenarioError, match=f"did you mean '{name}'"):
+        owner.fleet_named(name[:-1])
