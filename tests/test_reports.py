@@ -957,3 +957,34 @@ def test_a_shocks_costs_are_the_json_figures_to_the_float(catalog):
     for p, v in zip(placed.phases, alternatives, strict=True):
         costs = [a["cost"] for a in v["alternatives"]]
         assert [a.cost for a in p.alternatives] == costs
+
+
+def test_assuming_takes_what_a_report_can_write_and_refuses_the_rest(catalog):
+    # review11b #14: `assuming(n=np.int64(3))` was accepted and as_json then failed with a raw
+    # serialisation error; `assuming(x=float("nan"))` was written as null without a word.
+    import datetime
+
+    from estimator.report.text import as_json
+
+    np = pytest.importorskip("numpy")
+    q = quote(SPLIT, catalog)
+    more = q.assuming(
+        n=np.int64(3), share=np.float64(0.5), grid=np.arange(3), ok=np.bool_(True),
+        day=datetime.date(2025, 1, 1), pair=(1, "x"), table={"k": [1.5, None]},
+    )  # fmt: skip
+    shown = json.loads(as_json(more))["assumptions"]
+    assert {k: shown[k] for k in ("n", "share", "grid", "ok", "day", "pair", "table")} == {
+        "n": 3, "share": 0.5, "grid": [0, 1, 2], "ok": True, "day": "2025-01-01",
+        "pair": [1, "x"], "table": {"k": [1.5, None]},
+    }  # fmt: skip
+    assert type(more.assumptions["n"]) is int and type(more.assumptions["ok"]) is bool
+    refused = [
+        ({"x": float("nan")}, "assuming: x: nan is not a finite number"),
+        ({"x": np.float64("inf")}, "assuming: x: inf is not a finite number"),
+        ({"x": {"k": [1, float("nan")]}}, r"assuming: x\.k\[1\]: nan is not a finite number"),
+        ({"x": object()}, "assuming: x: a value of type object cannot be written in a report"),
+        ({"x": {1: 2}}, "assuming: x: a table with keys that are not text"),
+    ]
+    for given, message in refused:
+        with pytest.raises(ScenarioError, match=f"^{message}"):
+            q.assuming(**given)
