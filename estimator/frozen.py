@@ -33,7 +33,7 @@ class Frozen(BaseModel):
         self._seal(self.__dict__)
 
     def _seal(self, fields: Mapping[str, Any]) -> None:
-        for name in fields:
+        for name in list(fields):  # `fields` may be the __dict__ it sets
             value = self.__dict__.get(name)
             if type(value) in (list, dict):
                 object.__setattr__(self, name, seal(value, self.how_to_change))
