@@ -107,3 +107,9 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'estimator' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # The names imported on first use, too: `dir()` and a REPL's completion listed none
+    # (review11b #13).
+    return sorted({*globals(), *__all__})

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import calendar
 import functools
+import math
+from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -290,6 +292,13 @@ def cents(amount: float) -> float:
     of its lines, so a total here is the same to the cent in the library, the CLI and a
     spreadsheet summing the items."""
     return round(amount + 0.0, 2)
+
+
+def summed(amounts: Iterable[float]) -> float:
+    """Whole-cent amounts added exactly (`math.fsum`) and kept in whole cents: the very float a
+    report prints, so `q.total == 55401897.4` holds where a running sum gave 55401897.39999999
+    (review11b #4). Every total of a result and of a report is this."""
+    return cents(math.fsum(amounts))
 
 
 class LineItem(ResultPart):

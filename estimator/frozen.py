@@ -5,7 +5,8 @@ do instead."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,10 +19,29 @@ RESULTS_ARE_FROZEN = (
 
 
 class Frozen(BaseModel):
-    """A model whose fields cannot be set (a scenario and its parts, a quote and its parts)."""
+    """A model whose fields cannot be set (a scenario and its parts, a quote and its parts),
+    nor its lists and dicts changed in place: they are sealed (`SealedList`, `SealedDict`) once
+    it is built or copied with `model_copy(update=...)` (review11b #3: `q.findings.clear()`
+    unblocked a quote; sorting a plan's phases changed its percentiles). A validator of a
+    subclass that sets a field after it is built seals the value itself (`seal`)."""
 
     model_config = ConfigDict(frozen=True)
     how_to_change: ClassVar[str] = "it is frozen"
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Not a model validator: that would name itself in the error paths of unions.
+        self._seal(self.__dict__)
+
+    def _seal(self, fields: Mapping[str, Any]) -> None:
+        for name in list(fields):  # `fields` may be the __dict__ it sets
+            value = self.__dict__.get(name)
+            if type(value) in (list, dict):
+                object.__setattr__(self, name, seal(value, self.how_to_change))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        out = super().model_copy(update=update, deep=deep)
+        out._seal(update or {})
+        return out
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
@@ -42,15 +62,85 @@ class ResultPart(Frozen):
 T = TypeVar("T", bound=type)
 
 
+def _refusal(method: str) -> Callable[..., NoReturn]:
+    def refuse(self: Any, *_: Any, **__: Any) -> NoReturn:
+        how = getattr(self, "how_to_change", RESULTS_ARE_FROZEN)
+        raise ScenarioError(f"'{method}' cannot change it: {how}", type(self).__name__)
+
+    refuse.__name__ = method
+    return refuse
+
+
 def _refuse(self: Any, name: object = None, *_: Any) -> None:
     what = f"'{name}' cannot be set" if isinstance(name, str) else "it cannot be changed"
-    raise ScenarioError(f"{what}: {RESULTS_ARE_FROZEN}", type(self).__name__)
+    how = getattr(self, "how_to_change", RESULTS_ARE_FROZEN)
+    raise ScenarioError(f"{what}: {how}", type(self).__name__)
 
 
 def sealed(cls: T, *mutators: str) -> T:
     """A frozen result class whose fields refuse to be set or deleted with the library's error,
     and so do its `mutators` (a list's append, sort...): a frozen dataclass (its own `__init__`
     sets its fields through `object.__setattr__`), or `sealed(Cls, "append", ...)`."""
-    for name in ("__setattr__", "__delattr__", *mutators):
+    for name in ("__setattr__", "__delattr__"):
         setattr(cls, name, _refuse)
+    for name in mutators:
+        setattr(cls, name, _refusal(name))
     return cls
+
+
+LIST_MUTATORS = ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+                 "insert", "pop", "remove", "clear", "sort", "reverse")  # fmt: skip
+DICT_MUTATORS = ("__setitem__", "__delitem__", "__ior__", "clear", "pop", "popitem",
+                 "setdefault", "update")  # fmt: skip
+
+V = TypeVar("V")
+
+
+class SealedList(list[V]):
+    """A list inside a result or a scenario: read, index, slice, compare with a list and hash;
+    changing it in place raises `ScenarioError` saying how to change its owner. Pickles and
+    copies as itself (pickle's default rebuilds a list subclass with `append`)."""
+
+    __slots__ = ("how_to_change",)
+    how_to_change: str
+
+    def __init__(self, items: Any = (), how_to_change: str = RESULTS_ARE_FROZEN) -> None:
+        super().__init__(items)
+        object.__setattr__(self, "how_to_change", how_to_change)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return SealedList, (list(self), self.how_to_change)
+
+    def __hash__(self) -> int:  # type: ignore[override]  # a frozen model hashes its fields
+        return hash(tuple(self))
+
+
+class SealedDict(dict[Any, V]):
+    """A dict inside a result (assumptions, physics, a month's amounts): as `SealedList`."""
+
+    __slots__ = ("how_to_change",)
+    how_to_change: str
+
+    def __init__(self, items: Any = (), how_to_change: str = RESULTS_ARE_FROZEN) -> None:
+        super().__init__(items)
+        object.__setattr__(self, "how_to_change", how_to_change)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return SealedDict, (dict(self), self.how_to_change)
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+
+sealed(SealedList, *LIST_MUTATORS)
+sealed(SealedDict, *DICT_MUTATORS)
+
+
+def seal(value: Any, how_to_change: str = RESULTS_ARE_FROZEN) -> Any:
+    """`value` with every list and dict in it (at any depth) sealed; other values as they are
+    (a model inside is sealed when it is built; a list of its own kind, as `Sampled`, too)."""
+    if type(value) is list:
+        return SealedList([seal(v, how_to_change) for v in value], how_to_change)
+    if type(value) is dict:
+        return SealedDict({k: seal(v, how_to_change) for k, v in value.items()}, how_to_change)
+    return value

@@ -19,6 +19,7 @@ from pydantic import PrivateAttr
 
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
+from estimator.costing import cents
 from estimator.errors import InfeasibleError, NoPlacementError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.frozen import ResultPart
@@ -91,7 +92,8 @@ class Plan(Result):
             return NotImplemented
         return type(self) is type(other) and self.__dict__ == other.__dict__
 
-    __hash__ = Result.__hash__
+    def __hash__(self) -> int:  # as equality: its fields (Result's own hash had none: 0)
+        return hash(tuple(self.__dict__.values()))
 
     def placed_quote(self) -> Quote:
         """The quote, naming the phases the planner placed (`placed_by_planner`) if any."""
@@ -362,7 +364,7 @@ def _alternatives(
                 instance=r["instance"],
                 devices=None if r["devices"] is None or not sized else int(r["devices"]),
                 wall_clock_days=r["wall_clock_days"] if sized else None,
-                cost=r["total_usd"] * c.quote_per_usd if priced else None,
+                cost=cents(r["total_usd"] * c.quote_per_usd) if priced else None,  # as shown
                 verdict=verdict,
             )
         )

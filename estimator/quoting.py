@@ -18,7 +18,7 @@ import polars as pl
 from estimator import compliance, findings, timeline, transfers
 from estimator.checks import counted
 from estimator.context import Context
-from estimator.costing import LineItem, billed_days, line_items
+from estimator.costing import LineItem, billed_days, line_items, summed
 from estimator.errors import ScenarioError
 from estimator.evaluate import (
     Phase,
@@ -145,8 +145,8 @@ def placed_phase(
         wall_clock_days=float(hours / 24.0),
         start=window.start,
         end=window.end,
-        cost=Money(sum(i.amount for i in items), c.currency),
-        cost_other_view=Money(sum(i.amount for i in alt), c.currency),
+        cost=Money(summed(i.amount for i in items), c.currency),
+        cost_other_view=Money(summed(i.amount for i in alt), c.currency),
         priced=priced,
         line_items=items,
         offer=_offer(row),
@@ -208,9 +208,9 @@ def quote_context(c: Context) -> Quote:
         as_of=c.as_of,
         currency=c.currency,
         accounting=c.scenario.accounting,
-        total=Money(sum(p.cost for p in phases) + sum(t.cost for t in moved), c.currency),
+        total=Money(summed([*(p.cost for p in phases), *(t.cost for t in moved)]), c.currency),
         total_other_view=Money(
-            sum(p.cost_other_view for p in phases) + sum(t.cost for t in moved), c.currency
+            summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]), c.currency
         ),
         phases=phases,
         transfers=moved,

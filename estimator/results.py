@@ -8,6 +8,7 @@ unrounded; the report layer rounds them for display.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any, ClassVar, Literal
 
@@ -15,8 +16,9 @@ import polars as pl
 from pydantic import BaseModel, Field, model_validator
 
 from estimator.costing import LineItem
+from estimator.errors import ScenarioError
 from estimator.findings import Finding
-from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart
+from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart, seal
 from estimator.money import Money
 from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.timeline import Month
@@ -129,7 +131,8 @@ class Quote(Result):
             )
             for p in self.phases
         ]
-        # Set once while it is built (frozen after: `object.__setattr__` is pydantic's own way).
+        # Set once while it is built (frozen after: `object.__setattr__` is pydantic's own way),
+        # sealed as `Frozen` seals every list.
         for name, value in (
             ("total", Money(self.total, cur)),
             ("total_other_view", Money(self.total_other_view, cur)),
@@ -139,7 +142,7 @@ class Quote(Result):
                 [t.model_copy(update={"cost": Money(t.cost, cur)}) for t in self.transfers],
             ),
         ):
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, name, seal(value))
         return self
 
     @property
@@ -162,8 +165,11 @@ class Quote(Result):
         return pl.DataFrame([i.model_dump() for i in self.line_items()], schema=_schema(LineItem))
 
     def assuming(self, **more: Any) -> Quote:
-        """A copy with `more` added to its assumptions."""
-        return self.model_copy(update={"assumptions": {**self.assumptions, **more}})
+        """A copy with `more` added to its assumptions: numbers, text, true/false, dates, None,
+        and lists and tables of them (numpy numbers become Python's); anything else, or a
+        number that is not finite, is a ScenarioError naming the key."""
+        added = {key: _json_value(value, key) for key, value in more.items()}
+        return self.model_copy(update={"assumptions": {**self.assumptions, **added}})
 
     def phases_frame(self) -> pl.DataFrame:
         """One row per phase: where it runs, devices, device-hours, days, its window, cost and
@@ -197,9 +203,32 @@ class Quote(Result):
     def cash_flow_frame(self) -> pl.DataFrame:
         """One row per month (YYYY-MM) and one column per kind of payment (rent, capital,
         resale, energy, operations, transfer), plus the month's total."""
-        rows = [{"month": m.month, **m.amounts, "total": sum(m.amounts.values())}
-                for m in self.cash_flow]  # fmt: skip
+        rows = [{"month": m.month, **m.amounts, "total": m.total} for m in self.cash_flow]
         return pl.DataFrame(rows)
+
+
+def _json_value(value: Any, where: str) -> Any:
+    """`value` as a report can write it, or a ScenarioError at `where` (review11b #14: a numpy
+    number failed in `as_json` far from the call, and NaN was written as null silently)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        value = value.tolist()  # a numpy scalar or array as Python numbers and lists
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScenarioError(f"{value} is not a finite number", f"assuming: {where}")
+    if value is None or isinstance(value, str | int | float | date):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _json_value(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, dict):
+        what = "a table with keys that are not text"
+    else:
+        what = f"a value of type {type(value).__name__}"
+    raise ScenarioError(
+        f"{what} cannot be written in a report: give a number, text, true/false, a date, "
+        "None, or a list or table of them",
+        f"assuming: {where}",
+    )
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -65,6 +66,41 @@ class _Strict(Frozen):
         "a scenario and its parts are frozen; use Scenario.with_changes with the field's "
         "dotted path (e.g. 'phases.pretrain.tokens')"
     )
+
+    if not TYPE_CHECKING:  # type checkers keep pydantic's signatures
+
+        def __init__(self, /, **data: Any) -> None:
+            # Built in code (`Scenario(...)`, `TrainPhase(...)`), a problem is the library's
+            # one-line error naming the field, as a file's is (review11b #6: a raw pydantic
+            # ValidationError, which `except SplitcomputeError` missed).
+            try:
+                super().__init__(**data)
+            except ValidationError as exc:
+                raise _refused(type(self), exc) from None
+
+        # Pydantic calls a model's own __init__ for it nested in another (a site in a union of
+        # forms, where a member's error is a ValidationError); marked as its own, it does not.
+        __init__.__pydantic_base_init__ = True
+
+        @classmethod
+        def model_validate(cls, obj: Any, **options: Any) -> Any:
+            try:
+                return super().model_validate(obj, **options)
+            except ValidationError as exc:
+                raise _refused(cls, exc) from None
+
+        @classmethod
+        def model_validate_json(cls, data: Any, **options: Any) -> Any:
+            try:
+                return super().model_validate_json(data, **options)
+            except ValidationError as exc:
+                raise _refused(cls, exc) from None
+
+
+def _refused(model: type[_Strict], exc: ValidationError) -> ScenarioError:
+    from estimator.scenario_file import model_error
+
+    return model_error(exc, model)
 
 
 class Site(_Strict):
@@ -483,10 +519,28 @@ class Scenario(_Strict):
         return parse_scenario(data, self.source)
 
     def fleet_named(self, name: str) -> Fleet:
-        return next(f for f in self.fleet if f.name == name)
+        """The fleet called `name` (ScenarioError, with the nearest name, if none is)."""
+        return _named("fleet", name, self.fleet)
 
     def phase(self, name: str) -> TrainPhase | ServePhase:
-        return next(p for p in self.phases if p.name == name)
+        """The phase called `name` (ScenarioError, with the nearest name, if none is)."""
+        return _named("phase", name, self.phases)
+
+
+_Named = TypeVar("_Named", Fleet, TrainPhase | ServePhase)
+
+
+def _named(what: str, name: str, items: Sequence[_Named]) -> _Named:
+    found = next((x for x in items if x.name == name), None)
+    if found is not None:
+        return found
+    # review11b #7: a bare StopIteration, which a generator or `map` turned into a silently
+    # shorter answer.
+    names = [x.name for x in items]
+    hint = suggest(name, names) if isinstance(name, str) else None
+    known = shown(", ".join(names), 200) if names else "none"
+    extra = f": did you mean '{hint}'?" if hint else f" (names: {known})"
+    raise ScenarioError(f"no {what} '{shown(name)}'{extra}")
 
 
 def _unique(what: str, names: list[str]) -> None:

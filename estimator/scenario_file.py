@@ -17,15 +17,24 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from estimator.errors import ScenarioError
-from estimator.scenario import AutoSite, ModelInput, Scenario, ServePhase, Site, TrainPhase
+from estimator.scenario import (
+    AutoSite,
+    Fleet,
+    ModelInput,
+    Scenario,
+    ServePhase,
+    Site,
+    TrainPhase,
+    Transfer,
+)
 from pricing.errors import shown, suggest
 from pricing.files import MAX_SCENARIO_BYTES, InputFileError, read_bounded
 
 
 def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
     """Validate already-parsed data (a dict); errors name `source` and the field path."""
-    try:
-        scenario = Scenario.model_validate(data)
+    try:  # pydantic's own validation: `Scenario.model_validate` raises a ScenarioError itself
+        scenario: Scenario = Scenario.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
         raise _scenario_error(exc, source) from None
     scenario._source = source
@@ -108,15 +117,35 @@ def _bad_date(text: str, msg: str) -> str | None:
 
 
 _UNION_TAGS = ("train", "serve", "Site", "AutoSite", "literal['auto']")
+# Where a part of a scenario sits in one: the errors of a part built in code
+# (`TrainPhase(...)`) are read as a file's at that place, and their path is the part's own.
+_PLACES: dict[type[BaseModel], tuple[str | int, ...]] = {
+    TrainPhase: ("phases", 0, "train"),
+    ServePhase: ("phases", 0, "serve"),
+    Site: ("phases", 0, "site", "Site"),
+    AutoSite: ("phases", 0, "site", "AutoSite"),
+    ModelInput: ("model",),
+    Transfer: ("transfers", 0),
+    Fleet: ("fleet", 0),
+}
 
 
-def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
-    errors = _likeliest_branch(exc.errors())
+def model_error(exc: ValidationError, model: type[BaseModel]) -> ScenarioError:
+    """A scenario or a part of one built in code (`Scenario(...)`, `TrainPhase(...)`) that is
+    not valid: the error `parse_scenario` gives, located at the class's name."""
+    return _scenario_error(exc, model.__name__, _PLACES.get(model, ()))
+
+
+def _scenario_error(
+    exc: ValidationError, source: str, place: tuple[str | int, ...] = ()
+) -> ScenarioError:
+    every = [{**e, "loc": (*place, *e["loc"])} for e in exc.errors()]
+    errors = _likeliest_branch(every)
     # A typo shows up twice: the unknown field and the missing one it meant. Name the typo.
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
     loc = [part for part in err["loc"] if part not in _UNION_TAGS]
-    path = _format_loc(loc)
+    path = _format_loc(loc[len([p for p in place if p not in _UNION_TAGS]) :])
     # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
     msg = shown(err["msg"], 200)
     if err["type"] == "union_tag_invalid":
@@ -131,7 +160,7 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
             msg = f"'{shown(field)}' is not a field of {of}"
         elif hint == field:  # a field of the value's other form (a fixed site's, an auto's)
             form = _SITE_FORMS if loc[-2:-1] == ["site"] else ""
-            lacking = _missing_in_other_form(exc, err["loc"])
+            lacking = _missing_in_other_form(every, err["loc"])
             if lacking:  # it was meant as the other form, which lacks these (review8a #18)
                 other = "a fixed site" if form else "the other form"
                 msg = f"'{shown(field)}' makes this {other}, which also needs {lacking}{form}"
@@ -154,13 +183,13 @@ def _scenario_error(exc: ValidationError, source: str) -> ScenarioError:
     return ScenarioError(msg, f"{source}: {path}" if path else source)
 
 
-def _missing_in_other_form(exc: ValidationError, loc: tuple[Any, ...]) -> str:
+def _missing_in_other_form(errors: list[Any], loc: tuple[Any, ...]) -> str:
     """The required fields the other form of a value (a union's other branch at the same place)
     lacks, as "region, accelerator" (empty when it lacks none)."""
     where = [part for part in loc[:-1] if part not in _UNION_TAGS]
     names = [
         str(e["loc"][-1])
-        for e in exc.errors()
+        for e in errors
         if e["type"] == "missing"
         and [part for part in e["loc"][:-1] if part not in _UNION_TAGS] == where
         and e["loc"][:-1] != loc[:-1]

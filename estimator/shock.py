@@ -29,8 +29,10 @@ from pathlib import Path
 import polars as pl
 
 from estimator.context import Context, prepare
+from estimator.costing import cents
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
-from estimator.frozen import sealed
+from estimator.frozen import SealedList, sealed
+from estimator.money import Money
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
@@ -67,9 +69,18 @@ class ShockResult:
     # site changes by itself.
     unshocked: Plan
 
+    def __post_init__(self) -> None:  # its lists are sealed as a Plan's are (review11b #3)
+        object.__setattr__(self, "shocks", SealedList(self.shocks))
+        object.__setattr__(self, "replanned", SealedList(self.replanned))
+
     @property
     def extra_cost(self) -> float:
-        return self.shocked.quote.total - self.base.quote.total
+        return _difference(self.shocked.quote.total, self.base.quote.total)
+
+
+def _difference(a: Money, b: Money) -> Money:
+    """a - b in whole cents, as the report prints it (review11b #4: float noise)."""
+    return Money(cents(a - b), a.currency)
 
 
 def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date, list[str]]:
@@ -209,8 +220,8 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
             if name in stranded
             else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})"
             + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else ""),
-            extra_cost=now[name].cost - was[name].cost,
-            rule_cost=now[name].cost - best[name].cost,
+            extra_cost=_difference(now[name].cost, was[name].cost),
+            rule_cost=_difference(now[name].cost, best[name].cost),
             extra_days=_finish(now[name]) - _finish(was[name]),
             stranded=name in stranded,
         )

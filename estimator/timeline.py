@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from estimator.costing import cents, summed
 from estimator.errors import InfeasibleError
 from estimator.frozen import ResultPart
 from estimator.scenario import Scenario, Schedule, ServePhase, TrainPhase, predecessors
@@ -154,9 +155,8 @@ def monthly(payments: Sequence[Payment]) -> list[Month]:
             row = buckets.setdefault(month, dict.fromkeys(KINDS, 0.0))
             row[pay.kind] += round(upto - paid, 2)
             paid = upto
-    return [
-        Month(month=m, amounts=row, total=sum(row.values())) for m, row in sorted(buckets.items())
-    ]
+    cells = {m: {k: cents(v) for k, v in row.items()} for m, row in sorted(buckets.items())}
+    return [Month(month=m, amounts=row, total=summed(row.values())) for m, row in cells.items()]
 
 
 def _shares(start: date, end: date) -> list[tuple[str, float]]:

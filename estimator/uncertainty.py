@@ -36,7 +36,7 @@ from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
-from estimator.frozen import sealed
+from estimator.frozen import LIST_MUTATORS, SealedList, sealed
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
@@ -287,8 +287,7 @@ class Sampled(list[Percentiles]):
         return Sampled, (list(self), self.samples, self.seed)
 
 
-sealed(Sampled, "__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
-       "insert", "pop", "remove", "clear", "sort", "reverse")  # fmt: skip
+sealed(Sampled, *LIST_MUTATORS)
 
 
 def sample(
@@ -437,7 +436,10 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swin
             )
         )
     # An input whose end leaves a phase unpriced first: it decides whether the plan works.
-    return sorted(out, key=lambda s: math.inf if s.swing is None else s.swing, reverse=True)
+    # A list to read, sealed as the other results (review11b #3).
+    return SealedList(
+        sorted(out, key=lambda s: math.inf if s.swing is None else s.swing, reverse=True)
+    )
 
 
 def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing]:

@@ -251,6 +251,12 @@ class Catalog:
         self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
         self._digests: dict[str, str] = {}  # table name -> hash of its content
 
+    def __repr__(self) -> str:
+        """Where its rows come from and its tables, without reading any (review11b #13: the
+        default repr said only an address): Catalog(embedded + my-prices/offers.csv; tables:
+        accelerators, ...)."""
+        return f"Catalog({' + '.join(self.origin)}; tables: {', '.join(self._tables)})"
+
     # -- tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> pl.DataFrame:
         """A whole table without the bookkeeping columns."""

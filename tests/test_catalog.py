@@ -462,3 +462,19 @@ def test_rows_added_in_memory_win_from_their_date_as_an_override_files_do(catalo
     assert added.dated("offers", row["as_of"]).filter(key)["price_per_device_hour"].to_list() == [
         0.99
     ]
+
+
+def test_a_catalog_says_where_its_rows_come_from_and_the_packages_list_their_names(write):
+    # review11b #13: `<pricing.catalog.Catalog object at 0x...>`, and dir(estimator) and
+    # dir(pricing) listed none of the names imported on first use (nor did a REPL complete them).
+    import estimator
+    import pricing
+
+    embedded = load_catalog()
+    assert repr(embedded).startswith("Catalog(embedded; tables: accelerators, regions, ")
+    assert "offers" in repr(embedded) and "\n" not in repr(embedded)
+    mine = write("cat/offers.csv", OFFER_HEADER + GOOD_OFFER)
+    assert repr(load_catalog(mine.parent)).startswith(f"Catalog(embedded + {mine}; tables: ")
+    assert {"quote", "plan", "Scenario", "parse_scenario", "what_if"} <= set(dir(estimator))
+    assert {"load_catalog", "Catalog", "CatalogError"} <= set(dir(pricing))
+    assert set(estimator.__all__) <= set(dir(estimator))

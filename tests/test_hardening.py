@@ -409,11 +409,11 @@ def test_library_inputs_are_coerced_or_refused_with_typed_errors(catalog):
     noon = quote(SPLIT, catalog, as_of=datetime.datetime(2025, 11, 27, 12))
     assert noon.total == quote(SPLIT, catalog, as_of="2025-11-27").total
     assert quote(SPLIT, str(DATA)).total == quote(SPLIT, catalog).total
-    # A Scenario's lists can be changed in place; the change is checked like a file's.
+    # A Scenario's lists are sealed as its fields are (review11b #3): with_changes is the way.
     s = load_scenario(SPLIT)
-    s.phases.append(s.phases[0])
-    with pytest.raises(ScenarioError, match="unique"):
-        quote(s, catalog)
+    with pytest.raises(ScenarioError, match=r"'append' cannot change it: .*with_changes"):
+        s.phases.append(s.phases[0])
+    assert len(s.phases) == len(load_scenario(SPLIT).phases)
 
 
 def test_nothing_back_at_resale_is_zero_not_minus_zero():

@@ -889,3 +889,141 @@ def test_every_part_of_a_result_refuses_to_be_set_with_the_librarys_error(catalo
     import pickle
 
     assert pickle.loads(pickle.dumps(sampled)) == sampled and sampled[1:] == list(sampled)[1:]
+
+
+def test_the_lists_and_dicts_inside_results_and_scenarios_are_sealed(catalog):
+    # review11b #3: `q.findings.clear()` unblocked a quote, sorting a plan's phases changed its
+    # percentiles for the same seed, and assumptions, physics, a what-if's lists and the list
+    # sensitivity() returns took in-place changes.
+    import copy
+    import pickle
+
+    from estimator import compare, sensitivity, what_if
+    from estimator.report.text import as_json
+
+    q = quote(ABROAD, catalog)
+    placed = plan(AUTO, catalog)
+    shock = what_if(AUTO, "offshore-access-ends=2026-03-01", catalog)
+    swings = sensitivity(placed, catalog)
+    both = compare([AUTO, ABROAD], catalog)
+    s = load_scenario(SPLIT)
+    auto = load_scenario(AUTO)
+    site = next(p.site for p in auto.phases if p.is_auto and not isinstance(p.site, str))
+    changes = [
+        lambda: q.findings.clear(),
+        lambda: placed.quote.phases.sort(key=lambda p: p.cost),
+        lambda: q.phases.append(q.phases[0]),
+        lambda: q.phases.__setitem__(0, q.phases[0]),
+        lambda: q.assumptions.update(x=1),
+        lambda: q.assumptions.__setitem__("x", 1),
+        lambda: q.phases[0].physics.update(devices=-1),
+        lambda: q.phases[0].line_items.pop(),
+        lambda: q.cash_flow[0].amounts.clear(),
+        lambda: placed.phases[0].alternatives.reverse(),
+        lambda: placed.phases[0].removed.popitem(),
+        lambda: placed.placed_quote().assumptions["placed_by_planner"].append("x"),
+        lambda: shock.replanned.append(shock.replanned[0]),
+        lambda: shock.shocks.extend(["x"]),
+        lambda: swings.sort(key=lambda w: w.input),
+        lambda: both.quotes.pop(),
+        lambda: s.phases.append(s.phases[0]),
+        lambda: s.transfers.clear(),
+        lambda: site.regions.append("sg"),
+    ]
+    for change in changes:
+        with pytest.raises(ScenarioError, match=r"cannot change it: .*(frozen|with_changes)"):
+            change()
+    assert q.blocked and len(q.phases) == len(quote(ABROAD, catalog).phases)
+    # What they were: equal to plain lists and dicts, dumped as such, in the same JSON and
+    # schema; copied, pickled and hashed (a scenario or a quote can be a cache key).
+    assert q.findings == list(q.findings) and q.assumptions == dict(q.assumptions)
+    dumped = q.model_dump()
+    assert type(dumped["phases"]) is list and type(dumped["phases"][0]["physics"]) is dict
+    assert type(dumped["assumptions"]) is dict
+    for result in (q, placed, shock, swings, both, s):
+        for again in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):
+            assert again == result and hash(again) == hash(result)
+    assert as_json(pickle.loads(pickle.dumps(placed))) == as_json(placed)
+    with pytest.raises(ScenarioError, match="'append' cannot change it"):
+        copy.deepcopy(q).phases.append(q.phases[0])
+    assert len({s, load_scenario(SPLIT), auto}) == 2
+
+
+@pytest.mark.parametrize("currency", ["USD", "CNY", "JPY", "IDR"])
+def test_library_money_is_the_json_figure_to_the_float(catalog, currency):
+    # review11b #4: a running sum of whole-cent items gave Money(55401897.39999999, 'USD') where
+    # the JSON says 55401897.4 (38 of 205 figures over the examples): `q.total == 55401897.4`
+    # failed in a notebook. Every summed figure is now the float the report prints.
+    from estimator import compare
+    from estimator.report.text import as_json
+
+    def pairs(q: estimator.Quote, j: dict) -> list[tuple[float, float]]:
+        out = [(q.total, j["total"]), (q.total_other_view, j["total_other_view"])]
+        for p, v in zip(q.phases, j["phases"], strict=True):
+            out += [(p.cost, v["cost"]), (p.cost_other_view, v["cost_other_view"])]
+        out += [(t.cost, v["cost"]) for t, v in zip(q.transfers, j["transfers"], strict=True)]
+        for m, v in zip(q.cash_flow, j["cash_flow"], strict=True):
+            out += [(m.total, v["total"]), *((m.amounts[k], v[k]) for k in m.amounts)]
+        return out
+
+    checked = []
+    for example in sorted(EXAMPLES.glob("*.toml")):
+        q = quote(example, catalog, currency=currency)
+        checked += pairs(q, json.loads(as_json(q)))
+        frame = q.cash_flow_frame()
+        assert frame["total"].to_list() == [m.total for m in q.cash_flow]
+    both = compare([SPLIT, ABROAD], catalog, currency=currency)
+    shown = json.loads(as_json(both))
+    for q, j in zip(both.quotes, shown["quotes"], strict=True):
+        checked += pairs(q, j)
+    bad = [(float(a), b) for a, b in checked if float(a) != b]
+    assert not bad and len(checked) > 500
+    assert all(isinstance(a, Money) and a.currency == currency for a, _ in checked[:2])
+
+
+def test_a_shocks_costs_are_the_json_figures_to_the_float(catalog):
+    # review11b #4: differences of totals carried float noise as the sums did.
+    from estimator import what_if
+    from estimator.report.text import as_json
+
+    w = what_if(AUTO, "offshore-access-ends=2026-03-01", catalog)
+    shown = json.loads(as_json(w))["shock"]
+    assert float(w.extra_cost) == shown["extra_cost"] and w.extra_cost.currency == "CNY"
+    for r, v in zip(w.replanned, shown["replanned"], strict=True):
+        assert (float(r.extra_cost), float(r.rule_cost)) == (v["extra_cost"], v["rule_cost"])
+    placed = plan(AUTO, catalog)
+    alternatives = json.loads(as_json(placed))["placements"]
+    for p, v in zip(placed.phases, alternatives, strict=True):
+        costs = [a["cost"] for a in v["alternatives"]]
+        assert [a.cost for a in p.alternatives] == costs
+
+
+def test_assuming_takes_what_a_report_can_write_and_refuses_the_rest(catalog):
+    # review11b #14: `assuming(n=np.int64(3))` was accepted and as_json then failed with a raw
+    # serialisation error; `assuming(x=float("nan"))` was written as null without a word.
+    import datetime
+
+    from estimator.report.text import as_json
+
+    np = pytest.importorskip("numpy")
+    q = quote(SPLIT, catalog)
+    more = q.assuming(
+        n=np.int64(3), share=np.float64(0.5), grid=np.arange(3), ok=np.bool_(True),
+        day=datetime.date(2025, 1, 1), pair=(1, "x"), table={"k": [1.5, None]},
+    )  # fmt: skip
+    shown = json.loads(as_json(more))["assumptions"]
+    assert {k: shown[k] for k in ("n", "share", "grid", "ok", "day", "pair", "table")} == {
+        "n": 3, "share": 0.5, "grid": [0, 1, 2], "ok": True, "day": "2025-01-01",
+        "pair": [1, "x"], "table": {"k": [1.5, None]},
+    }  # fmt: skip
+    assert type(more.assumptions["n"]) is int and type(more.assumptions["ok"]) is bool
+    refused = [
+        ({"x": float("nan")}, "assuming: x: nan is not a finite number"),
+        ({"x": np.float64("inf")}, "assuming: x: inf is not a finite number"),
+        ({"x": {"k": [1, float("nan")]}}, r"assuming: x\.k\[1\]: nan is not a finite number"),
+        ({"x": object()}, "assuming: x: a value of type object cannot be written in a report"),
+        ({"x": {1: 2}}, "assuming: x: a table with keys that are not text"),
+    ]
+    for given, message in refused:
+        with pytest.raises(ScenarioError, match=f"^{message}"):
+            q.assuming(**given)

@@ -502,3 +502,70 @@ def test_a_phase_that_starts_before_the_quote_date_says_how_it_is_priced(catalog
     (message,) = found("2025-01-01")
     assert message.startswith("starts on 2025-01-01, before the quote date 2025-11-27")
     assert found("2025-11-27") == [] and found("2026-01-01") == []
+
+
+def test_a_scenario_built_in_code_raises_the_library_error_naming_the_field():
+    # review11b #6: `Scenario(...)`, `Scenario.model_validate` and `TrainPhase(...)` raised a raw
+    # pydantic ValidationError (with an errors.pydantic.dev link) that `except
+    # SplitcomputeError` missed; a file or `parse_scenario` gave one line naming the field.
+    import tomllib
+
+    from estimator import Scenario, parse_scenario
+    from estimator.errors import ScenarioError
+    from estimator.scenario import AutoSite, ModelInput, ServePhase, Site, TrainPhase
+
+    with open(SPLIT, "rb") as f:
+        data = tomllib.load(f)
+    cases = [
+        (lambda: Scenario(**{**data, "currency": "usd"}),
+         "Scenario: currency: must be a currency code like 'CNY' (upper case) (got 'usd'): "
+         "did you mean 'USD'?"),
+        (lambda: Scenario.model_validate({**data, "phases": []}), "Scenario: phases: "),
+        (lambda: Scenario.model_validate_json('{"as_of": "2025-01-01"}'),
+         "Scenario: model: missing required field"),
+        (lambda: Scenario(**{**data, "phases": [{**data["phases"][0], "site": {"fleet": "x"}}]}),
+         "Scenario: phases[0].site.fleet: 'fleet' makes this a fixed site, which also needs "
+         "region, accelerator"),
+        (lambda: TrainPhase(name="x", tokens=-1, devices=8, site="auto"),
+         "TrainPhase: tokens: must be between 1 and"),
+        (lambda: TrainPhase(name="x", tokenz=1e12, devices=8, site="auto"),
+         "TrainPhase: tokenz: unknown field 'tokenz': did you mean 'tokens'?"),
+        (lambda: ServePhase(kind="serve", name="x", days=10, site={"region": "sg"}),
+         "ServePhase: site.accelerator: missing required field"),
+        (lambda: Site(region="sg", accelerator="h100-sxm", regions=["sg"]),
+         "Site: regions: 'regions' belongs to the other form"),
+        (lambda: AutoSite(regions=["sg"], evidence=["seen"]), "AutoSite: evidence[0]: "),
+        (lambda: ModelInput(total_params=1e9, layerz=3),
+         "ModelInput: layerz: unknown field 'layerz': did you mean 'layers'?"),
+    ]  # fmt: skip
+    for build, message in cases:
+        with pytest.raises(ScenarioError) as caught:
+            build()
+        assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    # What a file and parse_scenario say is unchanged; valid parts build as before.
+    with pytest.raises(ScenarioError, match=r"^scenario: currency: must be a currency code"):
+        parse_scenario({**data, "currency": "usd"})
+    assert Scenario(**data) == parse_scenario(data)
+    assert TrainPhase(name="x", tokens=1e12, devices=8, site="auto").kind == "train"
+
+
+def test_an_unknown_phase_or_fleet_name_is_a_library_error_with_the_nearest_name():
+    # review11b #7: a bare StopIteration, which `map` and a generator turned into a silently
+    # shorter answer.
+    from estimator import load_scenario
+    from estimator.errors import ScenarioError
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(SPLIT)
+    assert s.phase("pretrain").name == "pretrain"
+    with pytest.raises(ScenarioError, match=r"^no phase 'pre-train': did you mean 'pretrain'\?$"):
+        [p.name for p in map(s.phase, ["pretrain", "pre-train"])]
+    with pytest.raises(ScenarioError, match=r"^no phase 'zzz' \(names: pretrain, post-train"):
+        s.phase("zzz")
+    with pytest.raises(ScenarioError, match=r"^no fleet 'x' \(names: none\)$"):
+        s.fleet_named("x")
+    owner = load_scenario(EXAMPLES / "stockpile_owner.toml")
+    name = owner.fleet[0].name
+    assert owner.fleet_named(name).name == name
+    with pytest.raises(ScenarioError, match=f"did you mean '{name}'"):
+        owner.fleet_named(name[:-1])

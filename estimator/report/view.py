@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from estimator.costing import LineItem
+from estimator.costing import LineItem, summed
 from estimator.findings import Finding
 from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
@@ -170,7 +170,7 @@ class MonthView(_View):
 
 def _month(m: Month) -> MonthView:
     parts = {k: money(v) for k, v in m.amounts.items()}
-    return MonthView(month=m.month, **parts, total=money(sum(parts.values())))
+    return MonthView(month=m.month, **parts, total=summed(parts.values()))
 
 
 class PercentileView(_View):
@@ -240,7 +240,7 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         by_region[i.region] = money(by_region.get(i.region, 0.0) + i.amount)
         billed[i.unit_currency] = money(billed.get(i.unit_currency, 0.0) + i.billed_amount)
         converted[i.unit_currency] = money(converted.get(i.unit_currency, 0.0) + i.amount)
-    total = money(sum(p.cost for p in phases) + sum(t.cost for t in moved))
+    total = summed([*(p.cost for p in phases), *(t.cost for t in moved)])
     if uncertainty is not None:  # the quoted figure as the tables above show it, to the cent
         shown = {p.name: p.cost for p in phases} | {"total": total}
         uncertainty = uncertainty.model_copy(
@@ -258,7 +258,7 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         accounting=q.accounting,
         total=total,
         # Each total the sum of the figures shown above it, as in the accounting view.
-        total_other_view=money(sum(p.cost_other_view for p in phases) + sum(t.cost for t in moved)),
+        total_other_view=summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]),
         unpriced=[p.name for p in phases if not p.priced],
         phases=phases,
         transfers=moved,
@@ -287,7 +287,7 @@ def _phase(p: Any) -> PhaseView:
         wall_clock_days=sig(p.wall_clock_days) if p.timed else None,
         start=p.start,
         end=p.end,
-        cost=money(sum(i.amount for i in shown)),
+        cost=summed(i.amount for i in shown),
         cost_other_view=money(p.cost_other_view),
         priced=p.priced,
         line_items=shown,
@@ -306,7 +306,7 @@ def _transfer(t: TransferQuote) -> TransferView:
             "gigabytes": sig(t.gigabytes),
             "hours": sig(t.hours),
             "route": t.route,
-            "cost": money(sum(i.amount for i in shown)),
+            "cost": summed(i.amount for i in shown),
             "line_items": shown,
         }
     )
