@@ -273,7 +273,8 @@ def sensitivity(
         raise ScenarioError(f"must be a number between 0 and 1, got {shown(swing)!r}", "swing")
     chosen, cat = _planned_on(planned, catalog)
     q = chosen.quote
-    return swings(prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of), q, swing)
+    c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
+    return swings(c, q, float(swing))  # a numpy scalar's ends stayed numpy (review11b #12)
 
 
 def what_if(

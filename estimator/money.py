@@ -4,9 +4,9 @@ A `Money` is a float (it adds, compares and goes into polars and JSON as a numbe
 amounts are sums of whole-cent line items), that knows its currency and prints with separators:
 
     >>> q.total
-    Money(1999074806.66, 'CNY')
+    Money(1999066191.9, 'CNY')
     >>> print(q.total)
-    1,999,074,806.66 CNY
+    1,999,066,191.90 CNY
 
 The sum or difference of amounts in one currency (or of an amount and a plain number) is an
 amount in that currency; other arithmetic gives plain floats. The sum of amounts in two
@@ -20,9 +20,10 @@ different currencies are never equal.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pricing.errors import SplitcomputeError
+from estimator.errors import ScenarioError
+from pricing.errors import SplitcomputeError, shown
 
 
 class CurrencyMismatchError(SplitcomputeError, TypeError):
@@ -37,6 +38,13 @@ class Money(float):
     currency: str
 
     def __new__(cls, amount: float, currency: str) -> Money:
+        if not (isinstance(currency, str) and len(currency) == 3 and currency.isascii()
+                and currency.isalpha() and currency.isupper()):  # fmt: skip
+            # review11b #18: Money(1, "usd") and Money(1, None) were amounts no quote matches.
+            raise ScenarioError(
+                f"{shown(currency)!r} is not a currency code (three capital letters: USD)",
+                "currency",
+            )
         value = super().__new__(cls, amount)
         value.currency = currency
         return value
@@ -82,6 +90,13 @@ class Money(float):
         return not self == other
 
     __hash__ = float.__hash__  # equal amounts hash alike (a Money equal to a float stays so)
+
+    if TYPE_CHECKING:  # set below by `_same_currency`; typed here so `a + b` reads as Money
+
+        def __add__(self, other: float) -> Money: ...
+        def __radd__(self, other: float) -> Money: ...
+        def __sub__(self, other: float) -> Money: ...
+        def __rsub__(self, other: float) -> Money: ...
 
 
 def _same_currency(op: Callable[[float, Any], Any], verb: str) -> Callable[[Money, Any], Any]:

@@ -50,8 +50,8 @@ class Replanned:
     rule: str
     before: str
     after: str
-    extra_cost: float  # after minus the plan's placement, in the plan's currency
-    rule_cost: float  # after minus the best placement over the same options without the shock
+    extra_cost: Money  # after minus the plan's placement, in the plan's currency
+    rule_cost: Money  # after minus the best placement over the same options without the shock
     extra_days: float
     stranded: bool = False  # no option allowed under the rule: kept where it was, blocked
 
@@ -74,7 +74,7 @@ class ShockResult:
         object.__setattr__(self, "replanned", SealedList(self.replanned))
 
     @property
-    def extra_cost(self) -> float:
+    def extra_cost(self) -> Money:
         return _difference(self.shocked.quote.total, self.base.quote.total)
 
 

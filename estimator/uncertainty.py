@@ -397,8 +397,8 @@ class Swing:
     input: str
     low: float
     high: float
-    total_at_low: float | None
-    total_at_high: float | None
+    total_at_low: Money | None
+    total_at_high: Money | None
     # A serving phase with no demand (`per_token`): its fleet's total is fixed by construction,
     # what an efficiency moves is its price per million output tokens, given at each end.
     per_million_at_low: float | None = None
@@ -452,9 +452,9 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         eff: tuple[float, float],
         work: tuple[float, float],
         prefill: tuple[float | None, float | None] = (pre, pre),
-    ) -> tuple[float | None, ...]:
-        """The total at each end, then (a `per_token` phase) its price per million output
-        tokens at each end."""
+    ) -> tuple[Any, ...]:
+        """The total at each end (Money or None), then (a `per_token` phase) its price per
+        million output tokens at each end (float or None): Swing's fields in order."""
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )

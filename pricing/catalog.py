@@ -10,6 +10,7 @@ import csv
 import functools
 import hashlib
 import io
+import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -461,13 +462,22 @@ class Catalog:
         return FxRate.of_row(usable.row(-1, named=True))
 
     def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date | str) -> float:
-        """`amount` of `from_cur` in `to_cur` at the rates of a date (a `date` or YYYY-MM-DD)."""
+        """`amount` of `from_cur` in `to_cur` at the rates of a date (a `date` or YYYY-MM-DD),
+        as a plain float. An amount that knows its currency (estimator's `Money`) must be in
+        `from_cur` (review11b #11: 100 CNY converted as if USD); both codes are checked even
+        when equal, and the amount must be finite."""
         if isinstance(amount, bool) or not isinstance(amount, numbers.Real):  # numpy's too
             raise CatalogError(f"'{shown(amount)}' is not an amount (a number)")
+        if not math.isfinite(float(amount)):
+            raise CatalogError(f"'{shown(amount)}' is not a finite amount")
+        own = getattr(amount, "currency", None)
+        if own is not None and own != from_cur:
+            raise CatalogError(f"the amount is in {own}, not {from_cur}: convert it from {own}")
         as_of = as_date(as_of)
+        before, after = self.rate(from_cur, as_of).per_usd, self.rate(to_cur, as_of).per_usd
         if from_cur == to_cur:
-            return amount
-        return amount / self.rate(from_cur, as_of).per_usd * self.rate(to_cur, as_of).per_usd
+            return float(amount)
+        return float(amount) / before * after
 
 
 def as_date(value: object) -> date:

@@ -478,3 +478,25 @@ def test_a_catalog_says_where_its_rows_come_from_and_the_packages_list_their_nam
     assert {"quote", "plan", "Scenario", "parse_scenario", "what_if"} <= set(dir(estimator))
     assert {"load_catalog", "Catalog", "CatalogError"} <= set(dir(pricing))
     assert set(estimator.__all__) <= set(dir(estimator))
+
+
+def test_convert_takes_an_amount_in_its_own_currency(catalog):
+    # review11b #11, #18: 100 CNY converted as if it were USD (729.57), an unknown code passed
+    # when both sides were it, NaN converted, and Money took any "currency".
+    from estimator import ScenarioError
+    from estimator.money import Money
+
+    day = "2025-01-01"
+    with pytest.raises(CatalogError, match="the amount is in CNY, not USD"):
+        catalog.convert(Money(100, "CNY"), "USD", "CNY", day)
+    assert type(catalog.convert(Money(100, "USD"), "USD", "USD", day)) is float
+    assert catalog.convert(Money(100, "USD"), "USD", "CNY", day) == pytest.approx(
+        catalog.convert(100, "USD", "CNY", day)
+    )
+    with pytest.raises(UnknownIdError, match="unknown currency 'XYZ'"):
+        catalog.convert(100, "XYZ", "XYZ", day)
+    with pytest.raises(CatalogError, match="not a finite amount"):
+        catalog.convert(float("nan"), "USD", "CNY", day)
+    for code in ("usd", None, "US", "US$"):
+        with pytest.raises(ScenarioError, match="is not a currency code"):
+            Money(1, code)  # type: ignore[arg-type]

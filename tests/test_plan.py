@@ -161,6 +161,24 @@ site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", pr
     assert phase.p10 == pytest.approx(q.total) and total.p90 == pytest.approx(q.total)
 
 
+def test_the_librarys_swings_and_shock_costs_are_money_and_plain_floats(catalog):
+    # review11b #12: a numpy swing gave numpy ends; the totals and a shock's costs are Money
+    # (their currency) though annotated float.
+    import numpy as np
+
+    from estimator import sensitivity as swings_of
+    from estimator import what_if
+    from estimator.money import Money
+
+    path = EXAMPLES / "overseas_serving.toml"
+    for w in swings_of(path, catalog, swing=np.float64(0.1)):
+        assert type(w.low) is float and type(w.high) is float
+        assert w.total_at_low is None or isinstance(w.total_at_low, Money)
+    shocked = what_if(AUTO, "remote-access-ends=2026-03-01", catalog)
+    assert isinstance(shocked.extra_cost, Money)
+    assert all(isinstance(r.rule_cost, Money) for r in shocked.replanned)
+
+
 def test_sensitivity_sorted_by_swing(catalog):
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     q = quote(s, catalog)
