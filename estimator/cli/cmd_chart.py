@@ -81,10 +81,8 @@ def chart_cmd(
     cat = load_catalog(catalog_dir, currency, day)
     if kind == "compare":
         from estimator.api import compare
-        from estimator.report.plan_view import comparison_view
 
-        result = compare(list(files), cat, currency=currency, as_of=day)
-        chart = charts.comparison(comparison_view(result))
+        chart = charts.chart(compare(list(files), cat, currency=currency, as_of=day))
     else:
         chart = _one(kind, files[0], cat, currency, day, samples, seed, swing)
     chart.titled()
