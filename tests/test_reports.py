@@ -154,6 +154,8 @@ WIDTH_CASES = [
     ["quote", SPLIT],
     ["quote", str(EXAMPLES / "stockpile_owner.toml")],
     ["plan", AUTO, "--samples", "500"],
+    # Every example: a plan of fixed sites only said so in a 103-character line (review11a #13).
+    *(["plan", str(f)] for f in sorted(EXAMPLES.glob("*.toml"))),
     ["compare", SPLIT, ABROAD],
     *(
         ["catalog", t]
@@ -163,7 +165,9 @@ WIDTH_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args", WIDTH_CASES, ids=lambda a: "-".join(a[:2]))
+@pytest.mark.parametrize(
+    "args", WIDTH_CASES, ids=lambda a: "-".join([a[0], *(p.rsplit("/", 1)[-1] for p in a[1:2])])
+)
 def test_no_line_wider_than_columns(runner, monkeypatch, args):
     monkeypatch.setenv("COLUMNS", "100")
     out = ok(runner, args)

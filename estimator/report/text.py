@@ -91,7 +91,7 @@ def _heading_only(title: str, fmt: str, body: str, term: Terminal = PLAIN) -> st
         return f"<h2>{html.escape(title)}</h2>\n<p>{body}</p>"
     if fmt == "markdown":
         return f"## {markdown_text(title)}\n\n{body}".rstrip()
-    return f"{title}\n{body}".rstrip()
+    return f"{_fill(title, term)}\n{body}".rstrip()
 
 
 def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
