@@ -126,7 +126,7 @@ def cell(value: Any, digits: int = 4) -> Any:
             return f"{value:,.0f}"
         return f"{value:.{digits}g}"
     if isinstance(value, bool):
-        return "yes" if value else ""
+        return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
     if value is None:
