@@ -108,13 +108,18 @@ class CatalogError(SplitcomputeError):
         return out
 
 
+# Names in common use for an id that are not the id (and no typo of it).
+_COMMON_NAMES = {("currency", "RMB"): "CNY"}  # renminbi, the yuan's ISO code is CNY
+
+
 class UnknownIdError(CatalogError):
     """An id that is not in a catalog table; the message suggests the nearest ids."""
 
     def __init__(self, kind: str, value: str, known: Iterable[str]) -> None:
         self.kind, self.value = kind, value
         known = sorted(set(known))
-        hint = suggest(value, known)
+        hint = _COMMON_NAMES.get((kind, value.upper()))
+        hint = hint if hint in known else suggest(value, known)
         if hint:
             msg = f"unknown {kind} '{shown(value)}': did you mean '{hint}'?"
         else:

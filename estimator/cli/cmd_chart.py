@@ -14,6 +14,7 @@ from estimator.cli.app import (
     SeedOpt,
     app,
     clean_errors,
+    file_name,
     load_catalog,
     parse_date,
 )
@@ -39,7 +40,9 @@ def chart_cmd(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE...", help="Scenario file (compare: two or more); - for stdin."
+            metavar="FILE...",
+            help="Scenario file (compare: two or more); - for stdin.",
+            parser=file_name,
         ),
     ],
     output: OutputOpt = None,
