@@ -110,20 +110,21 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
 
 
 def flagged(exc: ScenarioError) -> ScenarioError:
-    """A scenario's error as the command line says it: located at the flag, and the fields its
-    message names (a check of two fields: "give both input_tokens_per_day and ...") written
-    as the flags that set them (review11a #17)."""
+    """A scenario's error as the command line says it: located at the flag; a check of the
+    whole phase, which no one flag is at ("give both input_tokens_per_day and ..."), names
+    the flags that set the fields it names (review11a #17)."""
     from estimator.scenario import ModelInput, ServePhase, TrainPhase
 
+    where = flag(exc.location)
+    if where != SOURCE:
+        return ScenarioError(exc.message, where)
     fields = {*TrainPhase.model_fields, *ServePhase.model_fields, *ModelInput.model_fields}
 
     def as_flag(m: re.Match[str]) -> str:
         word = m.group(0)
         return flag(f"{SOURCE}: {word}") if word in fields else word
 
-    return ScenarioError(
-        re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", as_flag, exc.message), flag(exc.location)
-    )
+    return ScenarioError(re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", as_flag, exc.message), where)
 
 
 def flag(location: str | None) -> str:
