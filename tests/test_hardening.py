@@ -382,6 +382,13 @@ def test_chart_svg_has_no_control_character(runner, write):
     assert code == 0 and "<svg" in out and "\x1b" not in out and "\x07" not in out
 
 
+def test_a_dollar_in_a_phase_name_is_no_mathtext(runner, write):
+    pytest.importorskip("matplotlib")
+    path = _edit(write, "m.toml", 'name = "serve-cn"', 'name = "cost $\\\\frac{1}{0$ cn"')
+    code, out, _ = run(runner, ["chart", "cost", path])
+    assert code == 0 and "cost $\\frac{1}{0$ cn" in out
+
+
 def test_json_keeps_user_text_exactly(runner, write):
     code, out, _ = run(runner, ["quote", _evil(write), "-f", "json"])
     data = json.loads(out)

@@ -89,6 +89,9 @@ def _plt() -> Any:
         raise ScenarioError(MISSING) from None
     # Text stays text (small, searchable, sharp in print); no creation date in the file.
     matplotlib.rcParams["svg.fonttype"] = "none"
+    # A label is the user's text, never mathtext: a phase named 'cost $\frac{1}{0$' ended
+    # the chart and the HTML report in matplotlib's parse error (a traceback).
+    matplotlib.rcParams["text.parse_math"] = False
     return plt
 
 
