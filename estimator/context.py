@@ -241,11 +241,20 @@ def _check_site(catalog: Catalog, options: pl.DataFrame, site: object, loc: str)
         fields = {"region": "regions", "accelerator": "accelerators", "provider": "providers"}
     else:
         return
+    # A provider or instance the catalog has, but with no row valid on the date (its first
+    # price is later), is no typo: the quote reports the phase unpriced and says when that
+    # price starts, as `catalog offers` lists no row (review11a #7: "unknown provider 'aws'",
+    # and "did you mean" another product for an instance that starts later).
+    offers, hardware = catalog.table("offers"), catalog.table("hardware")
     known = {
         "region": catalog.ids("regions"),
         "accelerator": catalog.ids("accelerators"),
-        "provider": options["provider"].unique().to_list(),
-        "instance": options["instance"].unique().to_list(),
+        "provider": [*options["provider"].unique(), *offers["provider"].unique()],
+        "instance": [
+            *options["instance"].unique(),
+            *offers["instance"].unique(),
+            *hardware["id"].unique(),
+        ],
     }
     for kind, values in lists.items():
         for value in values:

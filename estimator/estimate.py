@@ -8,6 +8,7 @@ and the equivalent one-phase scenario file give the same choice and the same fin
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -65,7 +66,7 @@ def one_phase(
     try:
         return parse_scenario(data, SOURCE)
     except ScenarioError as exc:
-        raise ScenarioError(exc.message, flag(exc.location)) from None
+        raise flagged(exc) from None
 
 
 # What blocks every option because the physics itself has no answer (the model does not fit,
@@ -91,7 +92,7 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
     try:
         return quote(scenario, catalog), scenario
     except ScenarioError as exc:
-        raise ScenarioError(exc.message, flag(exc.location)) from None
+        raise flagged(exc) from None
     except NoPlacementError as exc:
         if exc.closest is None:
             fixed = fields.get("region") and fields.get("pricing")
@@ -106,6 +107,24 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
         return quote(closest, catalog), closest
     except InfeasibleError as exc:  # the closest option as a quote: not expected to refuse
         raise InfeasibleError(exc.message) from None
+
+
+def flagged(exc: ScenarioError) -> ScenarioError:
+    """A scenario's error as the command line says it: located at the flag; a check of the
+    whole phase, which no one flag is at ("give both input_tokens_per_day and ..."), names
+    the flags that set the fields it names (review11a #17)."""
+    from estimator.scenario import ModelInput, ServePhase, TrainPhase
+
+    where = flag(exc.location)
+    if where != SOURCE:
+        return ScenarioError(exc.message, where)
+    fields = {*TrainPhase.model_fields, *ServePhase.model_fields, *ModelInput.model_fields}
+
+    def as_flag(m: re.Match[str]) -> str:
+        word = m.group(0)
+        return flag(f"{SOURCE}: {word}") if word in fields else word
+
+    return ScenarioError(re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", as_flag, exc.message), where)
 
 
 def flag(location: str | None) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -26,7 +27,7 @@ from estimator.frozen import ResultPart
 from estimator.options import OptionQuery, select
 from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
-from estimator.scenario import Scenario, Site, TrainPhase
+from estimator.scenario import AutoSite, Scenario, Site, TrainPhase
 from estimator.scenario_file import parse_scenario
 from pricing import Catalog
 
@@ -256,6 +257,9 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         return
     removed = _removed(scored)
     counts = ", ".join(f"{r} {n:,}" for r, n in removed.items() if n) or "no options match"
+    later = _first_offer(c, phase.site) if scored.is_empty() else None
+    if later is not None:  # its providers' prices start later (review11a #7)
+        counts = f"none valid on {c.as_of}: the catalog's first price for this site is from {later}"
     closest, site, top = "", None, ""
     if not scored.is_empty():
         # The best-ranked option of the commonest reason: with a TPOT no option can meet, the
@@ -272,6 +276,19 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         closest=site,
         reason=top,
     )
+
+
+def _first_offer(c: Context, site: object) -> date | None:
+    """The earliest offer an auto site would match that is dated after the quote, if any."""
+    if not isinstance(site, AutoSite):
+        return None
+    rows = c.catalog.table("offers").filter(pl.col("as_of") > c.as_of)
+    for column, allowed in (("region", site.regions), ("accelerator", site.accelerators),
+                            ("provider", site.providers), ("pricing", site.pricing)):  # fmt: skip
+        if allowed:
+            rows = rows.filter(pl.col(column).is_in(allowed))
+    day = rows["as_of"].min()
+    return day if isinstance(day, date) else None
 
 
 def _fixed(

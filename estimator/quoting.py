@@ -55,6 +55,8 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
     msg = f"no {what} for {site.accelerator} in {site.region}"
     if site.provider:
         msg += f" from {site.provider}"
+    if site.instance:
+        msg += f" as '{site.instance}'"
     at = (pl.col("region") == site.region) & (pl.col("accelerator") == site.accelerator)
     there = sorted(set(c.options.filter(at)["pricing"].to_list()))
     like = (pl.col("accelerator") == site.accelerator) & (pl.col("pricing") == site.pricing)
@@ -95,6 +97,8 @@ def _first_dated(c: Context, site: Site) -> date | None:
     )
     if site.provider and table == "offers":
         rows = rows.filter(pl.col("provider") == site.provider)
+    if site.instance:
+        rows = rows.filter(pl.col("instance" if table == "offers" else "id") == site.instance)
     day = rows["as_of"].min()
     return day if isinstance(day, date) else None
 

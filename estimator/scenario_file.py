@@ -6,6 +6,7 @@ known name for a typo ("did you mean ..."). The models themselves are in `estima
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -76,7 +77,7 @@ def load_scenario(path: str | Path) -> Scenario:
                 raise ScenarioError(
                     "reading YAML needs PyYAML: pip install 'splitcompute[yaml]'", label
                 ) from None
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_yaml_loader())  # a SafeLoader: no object tags
         else:
             raise ScenarioError(
                 f"unknown file type '{suffix or '(none)'}': use .toml, .yaml, .yml or .json", label
@@ -281,6 +282,46 @@ def _item(items: list[Any], part: str, where: str) -> int:
         return names.index(part)
     known = ", ".join(str(n) for n in names if n) or "none"
     raise ScenarioError(f"no element '{shown(part)}' (names: {shown(known, 200)})", where)
+
+
+_YAML_BOOL = "tag:yaml.org,2002:bool"
+
+
+@functools.cache
+def _yaml_loader() -> Any:
+    """PyYAML's safe loader with two of its YAML 1.1 habits changed (review11a #12):
+
+    - a key given twice in one mapping is refused, naming the key and its lines (the last one
+      silently won; TOML and JSON refuse it);
+    - only true / false (any case style YAML 1.2 allows) are booleans: `tenant_hq: NO`
+      (Norway) was read as false, and yes / no / on / off with it. They stay strings, which a
+      boolean field still accepts (pydantic reads 'yes' and 'off' as booleans)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue  # a merge (<<) may be overridden; other keys are unhashable
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise ScenarioError(
+                        f"key '{shown(key)}' is given twice in one mapping (lines "
+                        f"{seen[key]} and {line})"
+                    )
+                seen[key] = line
+            return dict(super().construct_mapping(node, deep))
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _YAML_BOOL]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        _YAML_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return Loader
 
 
 def _no_repeated_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

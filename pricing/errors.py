@@ -20,13 +20,22 @@ SUGGEST_MAX_CHARS = 64
 SHOWN_PROBLEMS = 10
 
 
+def printable(text: str) -> str:
+    """`text` with every character that is not printable (control characters: ESC, BEL,
+    newline, tab; other format and separator characters) written as its Python escape
+    (\\x1b, \\n), so user text cannot break a line or a table or drive the terminal (an
+    OSC 52 clipboard write, a title change). Printable text comes back unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     """A user-given value as a message may quote it: cut to `limit` characters (the length
-    said), with control characters escaped so a newline or a terminal escape sequence in the
-    input cannot break the one-line message or drive the terminal."""
+    said), with control characters escaped (`printable`) so a newline or a terminal escape
+    sequence in the input cannot break the one-line message or drive the terminal."""
     text = value if isinstance(value, str) else str(value)
-    cut = text[:limit]
-    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in cut)
+    out = printable(text[:limit])
     if len(text) > limit:
         out += f"... ({len(text):,} characters)"
     return out
@@ -99,13 +108,18 @@ class CatalogError(SplitcomputeError):
         return out
 
 
+# Names in common use for an id that are not the id (and no typo of it).
+_COMMON_NAMES = {("currency", "RMB"): "CNY"}  # renminbi, the yuan's ISO code is CNY
+
+
 class UnknownIdError(CatalogError):
     """An id that is not in a catalog table; the message suggests the nearest ids."""
 
     def __init__(self, kind: str, value: str, known: Iterable[str]) -> None:
         self.kind, self.value = kind, value
         known = sorted(set(known))
-        hint = suggest(value, known)
+        hint = _COMMON_NAMES.get((kind, value.upper()))
+        hint = hint if hint in known else suggest(value, known)
         if hint:
             msg = f"unknown {kind} '{shown(value)}': did you mean '{hint}'?"
         else:

@@ -9,6 +9,7 @@ accelerator names); rows that do not map are counted, not guessed.
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from pricing.catalog import Catalog
-from pricing.errors import CatalogError, Problem
+from pricing.errors import CatalogError, Problem, UnknownIdError
 
 REQUIRED = ("InstanceType", "AcceleratorName", "AcceleratorCount", "Price", "Region")
 # Clouds whose SkyPilot catalog lists machines per zone, so a row shows the machine is offered
@@ -32,18 +33,25 @@ class Imported:
 
 
 def import_vms(catalog: Catalog, data: bytes, label: str, provider: str, as_of: date) -> Imported:
-    """Offer rows (on-demand and, where priced, spot) per instance type and region of `data`."""
+    """Offer rows (on-demand and, where priced, spot) per instance type and region of `data`.
+    `provider` is a cloud whose region names aliases.csv maps (UnknownIdError otherwise)."""
+    aliases = catalog.table("aliases")
+    clouds = aliases.filter(pl.col("kind") == "region")["system"].unique().sort().to_list()
+    if provider not in clouds:  # a typo imported nothing and exited 0 (review11a #17)
+        raise UnknownIdError("provider", provider, clouds)
+    # The header first: another kind of file (a TOML scenario) read as CSV failed with the
+    # parser's words ("more fields than defined in 'Schema'").
+    header = next(csv.reader(io.StringIO(data[:65_536].decode("utf-8-sig", "replace"))), [])
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise CatalogError(
+            [Problem(label, 1, None, f"not a SkyPilot vms.csv: missing {', '.join(missing)}")]
+        )
     try:
         raw = pl.read_csv(io.BytesIO(data), infer_schema_length=10_000)
     except pl.exceptions.PolarsError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CatalogError([Problem(label, None, None, f"cannot read CSV: {first}")]) from exc
-    missing = [c for c in REQUIRED if c not in raw.columns]
-    if missing:
-        raise CatalogError(
-            [Problem(label, 1, None, f"not a SkyPilot vms.csv: missing {', '.join(missing)}")]
-        )
-    aliases = catalog.table("aliases")
     regions = aliases.filter((pl.col("kind") == "region") & (pl.col("system") == provider))
     devices = aliases.filter((pl.col("kind") == "accelerator") & (pl.col("system") == "skypilot"))
     df = (
@@ -63,7 +71,7 @@ def import_vms(catalog: Catalog, data: bytes, label: str, provider: str, as_of: 
     )
     skipped = {
         "GPU not in the catalog": df.filter(pl.col("accelerator").is_null()).height,
-        f"region not mapped for {provider} (aliases.csv)": df.filter(
+        f"region not mapped for {provider} in aliases.csv": df.filter(
             pl.col("accelerator").is_not_null() & pl.col("region").is_null()
         ).height,
     }

@@ -188,7 +188,9 @@ def test_imported_skypilot_rows_load_as_a_catalog_override(runner, tmp_path):
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "skipped 1 GPU not in the catalog; 1 region not mapped" in result.stderr
+    assert (
+        "skipped 1 row (GPU not in the catalog); 1 row (region not mapped for aws" in result.stderr
+    )
     merged = load_catalog(out.parent)
     new = merged.table("offers").filter(pl.col("as_of") == date(2026, 11, 20))
     assert new.height == 5

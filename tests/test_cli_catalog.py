@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,34 @@ def test_a_known_provider_with_no_row_on_the_date_is_no_typo(runner):
     assert result.exit_code == 0 and "no rows match" in result.stdout.lower()
     result = runner.invoke(app, ["catalog", "offers", "--provider", "gcpx"])
     assert result.exit_code == 2 and "did you mean 'gcp'" in result.stderr
+
+
+def test_catalog_help_lists_every_table(runner):
+    # review11a #17: `catalog aliases` worked, but the help did not list it.
+    err = runner.invoke(app, ["catalog", "nosuch"]).stderr
+    known = err.split("(known: ")[1].rstrip(")\n").split(", ")
+    help_text = " ".join(runner.invoke(app, ["catalog", "--help"]).stdout.replace("│", "").split())
+    assert "aliases" in known and all(name in help_text for name in known), known
+
+
+SKY = str(Path(__file__).parent / "fixtures" / "skypilot" / "aws_vms.csv")
+
+
+def test_import_skypilot_refuses_an_unknown_provider(runner):
+    # review11a #17: --provider nosuch imported 0 rows and exited 0.
+    result = runner.invoke(app, ["import-skypilot", SKY, "--provider", "awz"])
+    assert result.exit_code == 2 and "--provider: unknown provider 'awz'" in result.stderr
+    assert "did you mean 'aws'" in result.stderr
+
+
+def test_import_skypilot_counts_rows_in_words(runner):
+    result = runner.invoke(app, ["import-skypilot", SKY, "--provider", "aws"])
+    assert result.exit_code == 0 and "1 row (region not mapped for aws" in result.stderr
+
+
+def test_import_skypilot_of_another_kind_of_file_says_what_is_missing(runner):
+    # review11a #17: a TOML file said "found more fields than defined in 'Schema'" (polars).
+    toml = str(Path(__file__).parent.parent / "examples" / "split_auto.toml")
+    result = runner.invoke(app, ["import-skypilot", toml, "--provider", "aws"])
+    assert result.exit_code == 2 and "Schema" not in result.stderr
+    assert "not a SkyPilot vms.csv: missing InstanceType" in result.stderr

@@ -43,3 +43,25 @@ def test_help_exits_0():
     assert out.returncode == 0 and "quote" in out.stdout
     bare = subprocess.run(ENTRY, capture_output=True, text=True, timeout=60)
     assert bare.returncode == 0 and "Usage" in bare.stdout
+
+
+@pytest.mark.parametrize("command", [["quote"], ["plan"], ["sensitivity"], ["compare", "x.toml"]])
+def test_an_empty_file_name_is_said(command):
+    # review11a #17: `quote ''` read '.' and said "is a directory".
+    out = subprocess.run([*ENTRY, *command, ""], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "an empty file name" in out.stderr, out.stderr
+
+
+def test_a_check_of_two_flags_names_the_flags():
+    # review11a #17: it named the scenario fields input_tokens_per_day, output_tokens_per_day.
+    serve = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm"]
+    out = subprocess.run([*ENTRY, *serve, "--input-tokens-per-day", "1e9"], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 2
+    assert "give both --input-tokens-per-day and --output-tokens-per-day" in out.stderr
+
+
+def test_rmb_suggests_cny():
+    args = ["quote", str(EXAMPLES / "split_auto.toml"), "--currency", "RMB"]
+    out = subprocess.run([*ENTRY, *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "did you mean 'CNY'" in out.stderr

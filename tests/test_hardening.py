@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -344,6 +345,77 @@ def test_control_characters_and_newlines_are_escaped(runner, write):
     path = _edit(write, "s.toml", 'region = "sg"', 'region = "sg\\n\\u001b[31mred"')
     code, _, err = run(runner, ["quote", path], max_lines=1)
     assert code == 2 and "\\x1b" in err and "\x1b" not in err
+
+
+# Terminal escapes: ESC ] 52 writes the clipboard (OSC 52), ESC ] 0 sets the window title.
+EVIL_PHASE = "serve\x1b]52;c;ZWNobyBoaQ==\x07cn"
+EVIL_NAME = "Evil \x1b]0;pwned\x07 title"
+
+
+def _evil(write: Any) -> Path:
+    text = SPLIT.read_text(encoding="utf-8")
+    text = text.replace('name = "serve-cn"', 'name = "serve\\u001b]52;c;ZWNobyBoaQ==\\u0007cn"')
+    text = text.replace(
+        'name = "Pretrain in Singapore, post-train and serve at home"',
+        'name = "Evil \\u001b]0;pwned\\u0007 title"',
+    )
+    return write("evil.toml", text)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["quote"], ["quote", "-f", "markdown"], ["quote", "-f", "html"], ["quote", "-f", "csv"],
+     ["quote", "-f", "csv", "--table", "phases"], ["plan"], ["plan", "-f", "markdown"]],
+    ids=lambda a: "-".join(a),
+)  # fmt: skip
+def test_user_text_in_reports_cannot_drive_the_terminal(runner, write, args):
+    # review11a #10: phase and scenario names reached the terminal (and HTML) raw.
+    code, out, _ = run(runner, [args[0], _evil(write), *args[1:]])
+    assert code == 0
+    assert not any(not ch.isprintable() for ch in out.replace("\n", "")), "control character"
+    assert "\\x1b]52;c;" in out  # shown escaped, as an error quotes it
+
+
+def test_chart_svg_has_no_control_character(runner, write):
+    pytest.importorskip("matplotlib")
+    code, out, _ = run(runner, ["chart", "cost", _evil(write)])
+    assert code == 0 and "<svg" in out and "\x1b" not in out and "\x07" not in out
+
+
+def test_a_dollar_in_a_phase_name_is_no_mathtext(runner, write):
+    pytest.importorskip("matplotlib")
+    path = _edit(write, "m.toml", 'name = "serve-cn"', 'name = "cost $\\\\frac{1}{0$ cn"')
+    code, out, _ = run(runner, ["chart", "cost", path])
+    assert code == 0 and "cost $\\frac{1}{0$ cn" in out
+
+
+def test_json_keeps_user_text_exactly(runner, write):
+    code, out, _ = run(runner, ["quote", _evil(write), "-f", "json"])
+    data = json.loads(out)
+    assert code == 0 and data["name"] == EVIL_NAME
+    assert EVIL_PHASE in [p["name"] for p in data["phases"]]
+    code, out, _ = run(runner, ["quote", _evil(write), "-f", "json", "--table", "phases"])
+    assert EVIL_PHASE in [p["phase"] for p in json.loads(out)]
+
+
+def test_markdown_escapes_pipes_and_html(runner, write):
+    # review11a #10: a phase named 'serve|abroad' added a column; raw HTML passed through.
+    text = SPLIT.read_text(encoding="utf-8").replace('"serve-abroad"', '"serve|abroad"')
+    text = text.replace('"Pretrain in Singapore, post-train and serve at home"', '"<script>x"')
+    code, out, _ = run(runner, ["quote", write("md.toml", text), "-f", "markdown"])
+    assert code == 0 and "<script" not in out and "&lt;script>x" in out
+    phases = out.split("## Phases")[1].split("##")[0].strip().splitlines()
+    cells = [len(re.findall(r"(?<!\\)\|", line)) for line in phases]
+    assert len(set(cells)) == 1 and "serve\\|abroad" in out
+
+
+def test_html_notes_escape_phase_names(runner, write):
+    # A note quoting a phase name (a serving phase without demand) was put in the page raw.
+    text = SPLIT.read_text(encoding="utf-8").replace('"serve-abroad"', '"<i>abroad</i>"')
+    text = text.replace("input_tokens_per_day = 1e10\noutput_tokens_per_day = 2e9\n", "")
+    code, out, _ = run(runner, ["sensitivity", write("n.toml", text), "-f", "html"])
+    assert code == 0 and "no demand" in out
+    assert "<i>" not in out and "&lt;i&gt;abroad" in out
 
 
 def test_a_huge_unknown_id_is_rejected_fast(runner):

@@ -18,6 +18,7 @@ from estimator import compare, load_scenario, parse_scenario, quote
 from estimator.cli import app
 from estimator.errors import ScenarioError
 from estimator.report.view import quote_view
+from estimator.scenario_file import _yaml_loader
 from tests.conftest import EXAMPLES
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
@@ -401,6 +402,36 @@ def test_yaml_errors_name_the_line(write):
     path = write("bad.yaml", "name: x\nas_of: 2025-01-01\nmodel: {preset: x\nphases: []\n")
     with pytest.raises(ScenarioError, match=r"not valid YAML: .*\(line 4, column 7\)"):
         load_scenario(path)
+
+
+def test_yaml_refuses_a_key_given_twice(write):
+    # review11a #12: the last of two `tokens` silently won (TOML and JSON refuse).
+    data = tomllib.loads((EXAMPLES / "split_abroad_home.toml").read_text())
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert "  tokens: 36000000000000.0\n" in text
+    twice = text.replace("  tokens: 36000000000000.0\n", "  tokens: 1.0e12\n  tokens: 1.0e13\n")
+    line = twice.splitlines().index("  tokens: 1.0e12") + 1
+    with pytest.raises(
+        ScenarioError, match=rf"key 'tokens' is given twice in one mapping \(lines {line} and "
+    ):
+        load_scenario(write("twice.yaml", twice))
+    merged = "base: &b {days: 1}\nother:\n  <<: *b\n  days: 2\n"  # a merge is overridden
+    assert yaml.load(merged, Loader=_yaml_loader())["other"]["days"] == 2
+
+
+def test_yaml_reads_no_yes_on_off_as_strings(write):
+    # review11a #12: `tenant_hq: NO` (Norway) was YAML 1.1's false ("got False").
+    data = tomllib.loads((EXAMPLES / "overseas_serving.toml").read_text())
+    text = yaml.safe_dump(data, sort_keys=False)
+    assert "tenant_hq: " in text
+    text = "tenant_hq: NO\n" + "\n".join(
+        line for line in text.splitlines() if not line.startswith("tenant_hq:")
+    )
+    text = text.replace("  kind: serve\n", "  kind: serve\n  disaggregated: yes\n", 1)
+    s = load_scenario(write("no.yaml", text))
+    assert s.tenant_hq == "NO"
+    assert any(getattr(p, "disaggregated", False) is True for p in s.phases)  # still a boolean
+    assert yaml.load("a: true\nb: off", Loader=_yaml_loader()) == {"a": True, "b": "off"}
 
 
 def test_transfer_to_missing_phase(write):

@@ -154,6 +154,8 @@ WIDTH_CASES = [
     ["quote", SPLIT],
     ["quote", str(EXAMPLES / "stockpile_owner.toml")],
     ["plan", AUTO, "--samples", "500"],
+    # Every example: a plan of fixed sites only said so in a 103-character line (review11a #13).
+    *(["plan", str(f)] for f in sorted(EXAMPLES.glob("*.toml"))),
     ["compare", SPLIT, ABROAD],
     *(
         ["catalog", t]
@@ -163,7 +165,9 @@ WIDTH_CASES = [
 ]
 
 
-@pytest.mark.parametrize("args", WIDTH_CASES, ids=lambda a: "-".join(a[:2]))
+@pytest.mark.parametrize(
+    "args", WIDTH_CASES, ids=lambda a: "-".join([a[0], *(p.rsplit("/", 1)[-1] for p in a[1:2])])
+)
 def test_no_line_wider_than_columns(runner, monkeypatch, args):
     monkeypatch.setenv("COLUMNS", "100")
     out = ok(runner, args)
@@ -503,6 +507,60 @@ def test_empty_table_keeps_its_header(runner):
     assert csv_out.strip().startswith("from,to,what")
     text = ok(runner, ["quote", gulf, "--table", "transfers"])
     assert text.strip().splitlines() == ["Transfers", "none"]
+
+
+# Every phase unpriced: a contract from aws before the catalog's first contract price.
+NOTHING_PRICED = """
+name = "nothing priced"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "US"
+[model]
+preset = "llama-3.1-8b"
+[[phases]]
+name = "s"
+kind = "serve"
+users = "us"
+data = "public"
+days = 366
+devices = 8
+start = 2027-03-01
+precision = "fp8"
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "contract", provider = "aws" }
+"""
+
+
+def test_every_csv_table_has_its_header_without_rows(runner, write):
+    # review11a #9: a quote with no priced phase printed a bare newline as its CSV.
+    path = str(write("none.toml", NOTHING_PRICED))
+    out = ok(runner, ["quote", path, "-f", "csv"])
+    assert out.strip().startswith("phase,region,component,description")
+    tables = ("line-items", "by-region", "by-currency", "cash-flow")
+    for table in tables:
+        out = ok(runner, ["quote", path, "-f", "csv", "--table", table])
+        assert len(out.strip().splitlines()) == 1 and "," in out, table
+    out = ok(runner, ["plan", ABROAD, "-f", "csv"])  # every site fixed: nothing placed
+    assert out.strip() == "phase,#,accelerator,region,pricing,provider,instance,devices,days," \
+        "cost (USD),verdict"  # fmt: skip
+
+
+def test_a_tables_declared_header_is_that_of_its_rows(catalog):
+    from estimator.report.plan_view import plan_view
+    from estimator.report.tables import tables
+
+    for example in (AUTO, SPLIT):
+        for name, t in tables(plan_view(plan(load_scenario(example), catalog))).items():
+            if t.columns and t.rows:
+                assert tuple(t.rows[0]) == t.columns, name
+
+
+def test_an_unpriced_phase_reads_no_in_text_and_markdown(runner, write):
+    # review11a #9: the priced column was blank for an unpriced phase (yes for a priced one).
+    path = str(write("none.toml", NOTHING_PRICED))
+    for fmt in ("table", "markdown"):
+        out = ok(runner, ["quote", path, "-f", fmt, "--table", "phases"])
+        row = next(line for line in out.splitlines() if line.strip("| ").startswith("s "))
+        assert row.rstrip(" |").endswith(" no"), row
 
 
 def test_sweep_refuses_grids_it_cannot_mean(catalog):

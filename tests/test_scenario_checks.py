@@ -569,3 +569,38 @@ def test_an_unknown_phase_or_fleet_name_is_a_library_error_with_the_nearest_name
     assert owner.fleet_named(name).name == name
     with pytest.raises(ScenarioError, match=f"did you mean '{name}'"):
         owner.fleet_named(name[:-1])
+
+
+def test_a_provider_priced_only_later_is_unpriced_not_unknown(runner):
+    # review11a #7: aws on 2025-03-01 (its first row is later) was "unknown provider 'aws'",
+    # exit 2; it is a known id with no row valid on that date, said as the unpriced finding.
+    where = ["--region", "us-east", "--pricing", "on_demand", "--as-of", "2025-03-01"]
+    code, out, err = run(runner, [*TRAIN, "--devices", "64", *where, "--provider", "aws"])
+    assert code == 0 and "unknown provider" not in err
+    assert "from aws valid on 2025-03-01 (the catalog's first price is from 2025-" in out
+    code, _, err = run(runner, [*TRAIN, "--devices", "64", *where, "--provider", "awz"])
+    assert code == 2 and "did you mean 'aws'" in err  # a typo is still one
+
+
+def test_an_instance_priced_only_later_is_not_taken_for_another(runner, write):
+    # review11a #7: an instance whose series starts later got "did you mean 'p5.48xlarge'",
+    # another (on-demand) product.
+    block = "p5.48xlarge (EC2 Capacity Block)"
+    site = 'region = "us-east", accelerator = "h100-sxm", pricing = "contract", provider = "aws", '
+    site += f'instance = "{block}"'
+    path = _edit(write, "i.toml", 'region = "sg", accelerator = "h100-sxm", pricing = "on_demand"',
+                 site)  # fmt: skip
+    code, out, err = run(runner, ["quote", path, "-f", "json", "--table", "findings"])
+    assert code == 0 and "did you mean" not in err
+    said = [f["message"] for f in json.loads(out) if f["code"] == "unpriced"]
+    assert f"as '{block}' valid on 2025-11-27 (the catalog's first price is from 2026-" in said[0]
+
+
+def test_an_auto_site_of_a_provider_priced_only_later_says_when(runner, write):
+    site = 'site = { regions = ["us-east"], accelerators = ["h100-sxm"], providers = ["aws"] }'
+    path = _edit(write, "a.toml", 'site = { region = "sg", accelerator = "h100-sxm", '
+                 'pricing = "reserved_1y" }', site)  # fmt: skip
+    path.write_text(path.read_text().replace("as_of = 2025-11-27", "as_of = 2025-03-01"))
+    code, _, err = run(runner, ["plan", path])
+    assert code and "unknown provider" not in err
+    assert "none valid on 2025-03-01: the catalog's first price for this site is from 2025-" in err

@@ -104,10 +104,22 @@ TableOpt = Annotated[
         "placements, shock; compare: comparison, parts.",
     ),
 ]
+
+
+def file_name(value: str) -> Path:
+    """A file argument as a Path; an empty one is refused (`quote ''` was read as '.' and
+    said "is a directory")."""
+    if not value:
+        raise typer.BadParameter("an empty file name: give a file")
+    return Path(value)
+
+
 ScenarioArg = Annotated[
     Path,
     typer.Argument(
-        metavar="FILE", help="Scenario file (.toml, .yaml, .yml or .json), or - for stdin."
+        metavar="FILE",
+        help="Scenario file (.toml, .yaml, .yml or .json), or - for stdin.",
+        parser=file_name,
     ),
 ]
 CurrencyOpt = Annotated[

@@ -18,6 +18,7 @@ from estimator.cli.app import (
     app,
     check_format,
     clean_errors,
+    file_name,
     load_catalog,
     parse_date,
 )
@@ -31,7 +32,8 @@ def catalog_cmd(
         str,
         typer.Argument(
             help="accelerators, regions, offers, hardware, fx, electricity, latency, "
-            "transfer, supply, resale, efficiency, policies, shocks, defaults or models."
+            "transfer, supply, resale, efficiency, policies, shocks, defaults, models or "
+            "aliases (providers' names for our ids)."
         ),
     ],
     accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,
@@ -103,7 +105,10 @@ def catalog_cmd(
 @app.command("import-skypilot")
 @clean_errors
 def import_skypilot_cmd(
-    path: Annotated[Path, typer.Argument(help="A SkyPilot catalog vms.csv you downloaded.")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="A SkyPilot catalog vms.csv you downloaded.", parser=file_name),
+    ],
     provider: Annotated[
         str | None,
         typer.Option(help="aws, gcp, lambda, oci... (default: the file's folder name)."),
@@ -121,8 +126,10 @@ def import_skypilot_cmd(
 
     Regions and GPU names map through the catalog's aliases.csv; rows that do not map are
     counted."""
+    from estimator.checks import counted
     from estimator.errors import ScenarioError
     from estimator.report.rows import render_rows
+    from pricing.errors import UnknownIdError
     from pricing.skypilot import import_vms
 
     cloud = provider or path.resolve().parent.name
@@ -133,13 +140,17 @@ def import_skypilot_cmd(
             "exists already: choose a new file (nothing is overwritten)", "--output"
         )
     day = parse_date(as_of, "--as-of") or date.today()
-    result = import_vms(load_catalog(catalog_dir), path.read_bytes(), str(path), cloud, day)
+    try:
+        result = import_vms(load_catalog(catalog_dir), path.read_bytes(), str(path), cloud, day)
+    except UnknownIdError as exc:
+        where = "--provider" if provider else f"--provider (default: the folder name '{cloud}')"
+        raise ScenarioError(str(exc), where) from None
     text = render_rows(result.offers.to_dicts(), "csv", result.offers.columns)
     if output is None:
         typer.echo(text)
     else:
         output.write_text(text + "\n", encoding="utf-8")
-    skipped = "; ".join(f"{n:,} {why}" for why, n in result.skipped.items())
+    skipped = "; ".join(f"{counted(n, 'row')} ({why})" for why, n in result.skipped.items())
     typer.echo(
         f"{result.offers.height:,} offer rows" + (f"; skipped {skipped}" if skipped else ""),
         err=True,

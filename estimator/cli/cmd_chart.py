@@ -14,6 +14,7 @@ from estimator.cli.app import (
     SeedOpt,
     app,
     clean_errors,
+    file_name,
     load_catalog,
     parse_date,
 )
@@ -39,7 +40,9 @@ def chart_cmd(
     files: Annotated[
         list[Path],
         typer.Argument(
-            metavar="FILE...", help="Scenario file (compare: two or more); - for stdin."
+            metavar="FILE...",
+            help="Scenario file (compare: two or more); - for stdin.",
+            parser=file_name,
         ),
     ],
     output: OutputOpt = None,
@@ -81,10 +84,8 @@ def chart_cmd(
     cat = load_catalog(catalog_dir, currency, day)
     if kind == "compare":
         from estimator.api import compare
-        from estimator.report.plan_view import comparison_view
 
-        result = compare(list(files), cat, currency=currency, as_of=day)
-        chart = charts.comparison(comparison_view(result))
+        chart = charts.chart(compare(list(files), cat, currency=currency, as_of=day))
     else:
         chart = _one(kind, files[0], cat, currency, day, samples, seed, swing)
     chart.titled()

@@ -22,6 +22,7 @@ from estimator.cli.app import (
     app,
     check_format,
     clean_errors,
+    file_name,
     load_catalog,
     parse_date,
     strict_exit,
@@ -38,6 +39,7 @@ def plan_cmd(
             metavar="FILE",
             help='Scenario file (or - for stdin); phases with site = "auto" '
             "(or lists of allowed regions...) are placed.",
+            parser=file_name,
         ),
     ],
     objective: Annotated[

@@ -22,6 +22,7 @@ from estimator.cli.app import (
     app,
     check_format,
     clean_errors,
+    file_name,
     load_catalog,
     parse_date,
     strict_exit,
@@ -76,7 +77,8 @@ def quote_cmd(
 @clean_errors
 def compare_cmd(
     files: Annotated[
-        list[Path], typer.Argument(metavar="FILE...", help="Two or more scenario files.")
+        list[Path],
+        typer.Argument(metavar="FILE...", help="Two or more scenario files.", parser=file_name),
     ],
     fmt: FormatOpt = "table",
     currency: CurrencyOpt = None,

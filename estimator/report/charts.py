@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from estimator.errors import ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
+from estimator.report.rows import displayed
 from estimator.report.view import QuoteView, UncertaintyView
 
 if TYPE_CHECKING:
@@ -88,6 +89,9 @@ def _plt() -> Any:
         raise ScenarioError(MISSING) from None
     # Text stays text (small, searchable, sharp in print); no creation date in the file.
     matplotlib.rcParams["svg.fonttype"] = "none"
+    # A label is the user's text, never mathtext: a phase named 'cost $\frac{1}{0$' ended
+    # the chart and the HTML report in matplotlib's parse error (a traceback).
+    matplotlib.rcParams["text.parse_math"] = False
     return plt
 
 
@@ -343,7 +347,7 @@ def chart(
     if isinstance(result, pl.DataFrame):
         return sweep(result, x or result.columns[0])
     if isinstance(result, Comparison):
-        return comparison(comparison_view(result))
+        return comparison(displayed(comparison_view(result)))
     draw = {
         "cost": cost_by_phase,
         "regions": by_region_and_currency,
@@ -355,10 +359,11 @@ def chart(
             raise ScenarioError(f"a {kind} chart needs a plan (estimator.plan)", "kind")
         if kind == "tornado":
             swings = sensitivity(result, catalog, swing=swing)
-            return tornado(sensitivity_view(result.quote, swings))
+            return tornado(displayed(sensitivity_view(result.quote, swings)))
         pct = percentiles(result, catalog, samples=samples, seed=seed, progress=progress)
-        return uncertainty(uncertainty_view(pct, samples, seed), result.quote.currency)
+        return uncertainty(displayed(uncertainty_view(pct, samples, seed)), result.quote.currency)
     if kind not in draw:
         known = ", ".join([*draw, "uncertainty", "tornado"])
         raise ScenarioError(f"'{kind[:40]}' is not one of {known}", "kind")
-    return draw[kind](quote_view(result.quote if isinstance(result, Plan) else result))
+    # The SVG is XML: a control character in a phase name made it ill-formed (review11a #10).
+    return draw[kind](displayed(quote_view(result.quote if isinstance(result, Plan) else result)))

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from estimator.checks import counted
 from estimator.report import charts
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView
+from estimator.report.rows import displayed
 from estimator.report.text import render
 from estimator.report.view import QuoteView, excludes
 
@@ -50,6 +51,7 @@ footer { color: #777; font-size: 12px; margin-top: 2rem; }
 
 def html_report(view: BaseModel) -> str:
     """The whole page for a quote, plan, comparison or sensitivity view."""
+    view = displayed(view)  # no raw control character in the page or its charts' SVG
     title, meta, figures = _summary(view)
     body = "\n".join(
         [

@@ -18,7 +18,9 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
+
+from pricing.errors import printable
 
 Format = Literal["table", "json", "csv", "markdown", "html"]
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown", "html")
@@ -40,6 +42,46 @@ class Terminal:
 
 
 PLAIN = Terminal()
+
+
+T = TypeVar("T")
+
+
+def displayed(value: T) -> T:
+    """`value` (a view model, rows, a title) with every string in it `printable`: user text
+    (scenario, phase, fleet names, notes) with control characters escaped, as the error path
+    quotes it (review11a #10: an OSC 52 clipboard write in a phase name reached the
+    terminal). What the table, markdown, HTML and CSV output shows; JSON keeps the data as
+    given (it escapes control characters itself). Printable text is returned unchanged."""
+    from pydantic import BaseModel
+
+    new: Any = value
+    if isinstance(value, str):
+        new = printable(value)
+    elif isinstance(value, list | tuple):
+        items = [displayed(v) for v in value]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            new = items if isinstance(value, list) else tuple(items)
+    elif isinstance(value, dict):
+        pairs = [(displayed(k), displayed(v)) for k, v in value.items()]
+        if any(
+            k is not k0 or v is not v0
+            for (k, v), (k0, v0) in zip(pairs, value.items(), strict=True)
+        ):
+            new = dict(pairs)
+    elif isinstance(value, BaseModel):  # fields and extras; a copy, the model is frozen
+        update = {k: d for k, v in value if (d := displayed(v)) is not v}
+        if update:
+            new = value.model_copy(update=update)
+    return cast(T, new)
+
+
+def markdown_text(text: str) -> str:
+    """Text as markdown shows it literally: `|` escaped (in a table it ended the cell: a phase
+    named 'serve|abroad' added a column), and `<` and `&` as entities (raw HTML, a
+    `<script>` in a heading, passed through to the page); backslashes doubled first, so
+    one before a `|` cannot undo its escape."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("&", "&amp;").replace("<", "&lt;")
 
 
 class Cents(float):
@@ -84,7 +126,7 @@ def cell(value: Any, digits: int = 4) -> Any:
             return f"{value:,.0f}"
         return f"{value:.{digits}g}"
     if isinstance(value, bool):
-        return "yes" if value else ""
+        return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
     if value is None:
@@ -152,6 +194,8 @@ def render_rows(
     cols = list(columns) if columns else (list(rows[0]) if rows else [])
     if fmt == "json":
         return to_json([{c: r.get(c) for c in cols} for r in rows])
+    rows = [{displayed(c): displayed(r.get(c)) for c in cols} for r in rows]
+    cols, optional, title = displayed(cols), displayed(optional), displayed(title)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
@@ -165,8 +209,10 @@ def render_rows(
     if fmt == "html":
         return html_table(cols, body, numeric, title)
     if fmt == "markdown":
+        cols = [markdown_text(c) for c in cols]
+        body = [[markdown_text(str(v)) for v in row] for row in body]
         text = _tabulate(cols, body, numeric, "pipe")  # pipe: alignment colons
-        return f"## {title}\n\n{text}" if title else text
+        return f"## {markdown_text(title)}\n\n{text}" if title else text
     text = _fitted(cols, body, numeric, term, optional)
     if title:
         head = title if term.width is None else textwrap.fill(title, term.width)

@@ -20,6 +20,7 @@ from estimator.report.plan_view import (
 from estimator.report.rows import Cents
 from estimator.report.view import (
     LineItemView,
+    MonthView,
     PercentileView,
     QuoteView,
     UncertaintyView,
@@ -60,7 +61,8 @@ def tables(view: BaseModel) -> dict[str, Table]:
         ]
         title = "Placements — " + "; ".join(summary)
         optional = ("instance", "provider", "days", "devices")
-        out["placements"] = Table(title, placement_rows(view), optional)
+        columns = _placement_columns(view.quote.currency)
+        out["placements"] = Table(title, placement_rows(view), optional, columns)
         if view.uncertainty is not None:
             out["uncertainty"] = uncertainty_table(view.uncertainty, view.quote.currency)
         if view.shock is not None:
@@ -91,6 +93,8 @@ def _items(d: QuoteView) -> list[LineItemView]:
 
 def quote_tables(d: QuoteView) -> dict[str, Table]:
     cur = d.currency
+    # Every table names its columns: a quote with nothing priced has no line items, and its
+    # CSV was an empty line, not a header (review11a #9).
     out: dict[str, Table] = {
         "phases": Table(
             "Phases",
@@ -101,6 +105,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
             "Line items",
             [_item_row(i, cur) for i in _items(d)],
             ("fx_per_usd", "unit_currency", "region", "unit_price"),
+            _item_columns(cur),
         ),
         "transfers": Table(
             "Transfers",
@@ -111,6 +116,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
         "by-region": Table(
             "By region",
             [{"region": k, f"cost ({cur})": Cents(v)} for k, v in d.by_region.items()],
+            columns=("region", f"cost ({cur})"),
         ),
         "by-currency": Table(
             "By billing currency",
@@ -122,6 +128,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
                 }
                 for k, v in d.by_currency.items()
             ],
+            columns=("billed in", "amount (billed currency)", f"amount ({cur})"),
         ),
         "cash-flow": Table(
             f"Cash flow by month ({cur})",
@@ -133,6 +140,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
                 for m in d.cash_flow
             ],
             ("transfer", "operations", "energy"),
+            tuple(MonthView.model_fields),
         ),
         "findings": Table(
             "Findings",
@@ -184,6 +192,22 @@ def _transfer_row(t: Any, cur: str) -> dict[str, Any]:
         "route": t.route,
         f"cost ({cur})": Cents(t.cost),
     }
+
+
+def _item_columns(cur: str) -> tuple[str, ...]:
+    """The header of `_item_row` (for a quote with nothing priced, with no row)."""
+    return (
+        "phase",
+        "region",
+        "component",
+        "description",
+        "quantity",
+        "unit",
+        "unit_price",
+        "unit_currency",
+        "fx_per_usd",
+        f"amount ({cur})",
+    )
 
 
 def _item_row(i: LineItemView, cur: str) -> dict[str, Any]:
@@ -249,6 +273,12 @@ def _rank(p: PercentileView) -> str | None:
 
 def _cents(amount: float | None) -> Cents | None:
     return None if amount is None else Cents(amount)
+
+
+def _placement_columns(cur: str) -> tuple[str, ...]:
+    """The header of `placement_rows` (for a plan of fixed sites only, with no row)."""
+    return ("phase", "#", "accelerator", "region", "pricing", "provider", "instance", "devices",
+            "days", f"cost ({cur})", "verdict")  # fmt: skip
 
 
 def placement_rows(d: PlanView) -> Rows:
@@ -334,7 +364,9 @@ def shock_table(s: ShockView, cur: str) -> Table:
             f"; {', '.join(lost)}: no option allowed under the rule, kept where it was and "
             "blocked (its cost stays in the total)"
         )
-    return Table(title + ("" if rows else "; no phase affected"), rows)
+    columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
+               f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
+    return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
 
 
 def sensitivity_table(v: SensitivityView) -> Table:

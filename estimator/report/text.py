@@ -13,7 +13,14 @@ from pydantic import BaseModel
 
 from estimator.errors import ScenarioError
 from estimator.report.plan_view import PlanView, SensitivityView
-from estimator.report.rows import PLAIN, Terminal, render_rows, to_json
+from estimator.report.rows import (
+    PLAIN,
+    Terminal,
+    displayed,
+    markdown_text,
+    render_rows,
+    to_json,
+)
 from estimator.report.tables import CSV_DEFAULT, spoken, tables
 from estimator.report.view import QuoteView, excludes, non_finite
 
@@ -27,6 +34,8 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
     check_finite(view)
     if fmt == "json" and table is None:
         return view.model_dump_json(indent=2, by_alias=True)
+    if fmt != "json":  # user text with its control characters escaped; JSON keeps the data
+        view = displayed(view)
     named = tables(view)
     if fmt in ("csv", "json") or table is not None:
         name = table or CSV_DEFAULT[type(view)]
@@ -38,7 +47,7 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
         if fmt == "json":
             return to_json(t.rows)
         if not t.rows and fmt != "csv":
-            return _heading_only(t.title, fmt, "none")
+            return _heading_only(t.title, fmt, "none", term)
         title = None if fmt == "csv" else t.title
         cols = t.columns or None
         return render_rows(t.rows, fmt, cols, title=title, term=term, optional=t.optional)
@@ -48,11 +57,21 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
         if t.rows:
             parts.append(render_rows(t.rows, fmt, title=t.title, term=term, optional=t.optional))
         elif name == "findings":  # "none" is an answer too
-            parts.append(_heading_only(t.title, fmt, "none"))
+            parts.append(_heading_only(t.title, fmt, "none", term))
         elif name in ("shock", "placements"):
-            parts.append(_heading_only(t.title, fmt, ""))
-    parts += [_fill(note, term) for note in _notes(view)]
+            parts.append(_heading_only(t.title, fmt, "", term))
+    parts += [_paragraph(note, fmt, term) for note in _notes(view)]
     return "\n\n".join(parts)
+
+
+def _paragraph(text: str, fmt: str, term: Terminal) -> str:
+    """A note as the format shows a paragraph: escaped in HTML and markdown (it may quote
+    phase names), wrapped on a terminal."""
+    if fmt == "html":
+        return f"<p>{html.escape(text)}</p>"
+    if fmt == "markdown":
+        return markdown_text(text)
+    return _fill(text, term)
 
 
 def check_finite(view: BaseModel) -> None:
@@ -67,12 +86,12 @@ def check_finite(view: BaseModel) -> None:
         )
 
 
-def _heading_only(title: str, fmt: str, body: str) -> str:
+def _heading_only(title: str, fmt: str, body: str, term: Terminal = PLAIN) -> str:
     if fmt == "html":
         return f"<h2>{html.escape(title)}</h2>\n<p>{body}</p>"
     if fmt == "markdown":
-        return f"## {title}\n\n{body}".rstrip()
-    return f"{title}\n{body}".rstrip()
+        return f"## {markdown_text(title)}\n\n{body}".rstrip()
+    return f"{_fill(title, term)}\n{body}".rstrip()
 
 
 def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
@@ -89,7 +108,7 @@ def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
         f"{spoken(view.total_other_view)} {view.currency}",
     ]
     if fmt == "markdown":
-        return f"# {lines[0]}\n\n{lines[1]}"
+        return f"# {markdown_text(lines[0])}\n\n{markdown_text(lines[1])}"
     if fmt == "html":
         return ""  # the HTML page has its own heading
     return "\n".join(_fill(line, term) for line in lines)

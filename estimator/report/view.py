@@ -133,7 +133,9 @@ class PhaseView(_View):
     end: date = Field(
         description="End of the phase's planning window (a deadline reserves it all)."
     )
-    cost: float = Field(description="Sum of this phase's displayed line items.")
+    cost: float = Field(
+        description="Sum of this phase's displayed line items (0 when `priced` is false)."
+    )
     cost_other_view: float = Field(description="The same placement in the other accounting view.")
     priced: bool = Field(description="False: no price for this site (cost 0, not in the total).")
     line_items: list[LineItemView]
@@ -347,7 +349,9 @@ class EstimateView(_View):
     provider: str
     instance: str
     offer: OfferUsed | None
-    priced: bool
+    priced: bool = Field(
+        description="False: no price for this site; cost is 0 and the findings say why."
+    )
     devices: int
     billed_devices: int = Field(
         description="Devices paid for: whole instances or servers; `devices` of them work."
