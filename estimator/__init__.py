@@ -2,13 +2,14 @@
 
     from estimator import load_scenario, quote, plan, compare, sweep, what_if
     q = quote("examples/split_abroad_home.toml")   # a path, or a Scenario
-    print(q.total)                                 # Money, e.g. 1,999,074,806.66 CNY
+    print(q.total)                                 # Money, e.g. 1,999,066,191.90 CNY
     q.phases_frame(); plan("examples/split_auto.toml").to_polars()
     chart(q, "cost").save("cost.svg")              # needs the charts extra
 
 Errors are in one public module, `estimator.errors` (also importable from here): every error
 is a `SplitcomputeError`; `ScenarioError` = bad input, `CatalogError` = bad catalog,
-`InfeasibleError` = no answer exists.
+`InfeasibleError` = no answer exists (`NoPlacementError`: no option of a phase is allowed),
+`CurrencyMismatchError` = amounts in two currencies mixed.
 
 Layers (imports point down only; see each module's docstring):
     cli/ -> report/ -> api -> planner, shock, uncertainty (-> curve) -> quoting -> evaluate
@@ -36,12 +37,14 @@ if TYPE_CHECKING:
     )
     from estimator.errors import (
         CatalogError,
+        CurrencyMismatchError,
         InfeasibleError,
+        NoPlacementError,
         ScenarioError,
         SplitcomputeError,
         UnknownIdError,
     )
-    from estimator.money import CurrencyMismatchError, Money
+    from estimator.money import Money
     from estimator.planner import Plan
     from estimator.report.charts import chart
     from estimator.report.text import as_json
@@ -66,7 +69,8 @@ _EXPORTS = {
     "Quote": "estimator.results",
     "Plan": "estimator.planner",
     "Money": "estimator.money",
-    "CurrencyMismatchError": "estimator.money",
+    "CurrencyMismatchError": "estimator.errors",
+    "NoPlacementError": "estimator.errors",
     "chart": "estimator.report.charts",
     "as_json": "estimator.report.text",
     "SplitcomputeError": "estimator.errors",
@@ -82,6 +86,7 @@ __all__ = [
     "CurrencyMismatchError",
     "InfeasibleError",
     "Money",
+    "NoPlacementError",
     "Plan",
     "Quote",
     "Scenario",

@@ -387,6 +387,8 @@ def _checked_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:
         raise ScenarioError("give at least one path and its values", "grid")
     out = {}
     for path, values in grid.items():
+        if not isinstance(path, str):  # review11b #17: an AttributeError otherwise
+            raise ScenarioError(f"{shown(path)!r} is not a path (a dotted string)", "grid")
         if path in SWEEP_OUTPUTS or path.startswith("cost:"):
             raise ScenarioError(
                 f"'{shown(path)}' is an output column of the sweep: run one sweep per value",

@@ -115,7 +115,7 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
         )
         # Both limits, when both bind: --max-devices is the one the user set.
         also = (
-            f", more than --max-devices {_n(c.max_devices)}"
+            f", more than max_devices {_n(c.max_devices)} (--max-devices)"
             if c.max_devices and r["devices"] > c.max_devices
             else ""
         )
@@ -124,7 +124,8 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
             f"at most {_n(r['capacity_devices'])} ({r['instance']} {r['pricing']}){why}"
         )
     cap = _n(c.max_devices or 0)
-    return f"needs {_n(r['devices'])} x {r['accelerator']}, more than --max-devices {cap}"
+    where = f"{_n(r['devices'])} x {r['accelerator']}"
+    return f"needs {where}, more than max_devices {cap} (--max-devices)"
 
 
 def _sequences(r: Row, p: Phase) -> str:

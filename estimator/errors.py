@@ -7,6 +7,7 @@ from pricing.errors import CatalogError, SplitcomputeError, UnknownIdError
 
 __all__ = [
     "CatalogError",
+    "CurrencyMismatchError",
     "InfeasibleError",
     "NoPlacementError",
     "ScenarioError",
@@ -31,6 +32,11 @@ class InfeasibleError(SplitcomputeError):
         self.location = location
         self.message = message
         super().__init__(f"{location}: {message}" if location else message)
+
+
+class CurrencyMismatchError(SplitcomputeError, TypeError):
+    """Two amounts in different currencies were added, subtracted or compared: convert one
+    first (quote the scenario again with `currency=`)."""
 
 
 class NoPlacementError(InfeasibleError):

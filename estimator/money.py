@@ -22,13 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from estimator.errors import ScenarioError
-from pricing.errors import SplitcomputeError, shown
+from estimator.errors import CurrencyMismatchError, ScenarioError
+from pricing.errors import shown
 
-
-class CurrencyMismatchError(SplitcomputeError, TypeError):
-    """Two amounts in different currencies were added, subtracted or compared: convert one
-    first (quote the scenario again with `currency=`)."""
+__all__ = ["CurrencyMismatchError", "Money"]  # the error lives in estimator.errors
 
 
 class Money(float):

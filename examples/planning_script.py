@@ -28,7 +28,8 @@ def main(chart_file: str = "deadline_sweep.svg") -> pl.DataFrame:
             "blocked",
         )
     )
-    print(f"chart: {chart(frame, x=DEADLINE).save(chart_file)}")
+    # The script's own output, written again on each run (save keeps an existing file unless told).
+    print(f"chart: {chart(frame, x=DEADLINE).save(chart_file, overwrite=True)}")
     return frame
 
 

@@ -134,6 +134,10 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
     tables = _embedded(EMBEDDED_DIR)
     origin = ["embedded"]
     if overrides is not None:
+        if not isinstance(overrides, str | Path):  # review11b #17: a raw TypeError
+            raise CatalogError(
+                f"the catalog overrides must be a directory path, not {type(overrides).__name__}"
+            )
         directory = Path(overrides)
         if not directory.is_dir():
             why = "is a file, not a directory" if directory.exists() else "does not exist"
@@ -316,11 +320,22 @@ class Catalog:
         }
 
     def ids(self, table: str) -> list[str]:
-        return list(self._index[table])
+        return list(self._rows_by_id(table))
+
+    def _rows_by_id(self, table: str) -> dict[str, dict[str, Any]]:
+        """The rows of a table keyed by id (review11b #17: a KeyError for any other name)."""
+        if table in self._index:
+            return self._index[table]
+        if table in TABLES:
+            raise CatalogError(
+                f"'{table}' rows have no id: ids are in {', '.join(self._index)}; read the "
+                f"rows with Catalog.table('{table}')"
+            )
+        raise UnknownIdError("table", table, TABLES)
 
     def get(self, table: str, id_: str) -> dict[str, Any]:
         """One row by id, or UnknownIdError with a suggestion."""
-        rows = self._index[table]
+        rows = self._rows_by_id(table)
         if id_ not in rows:
             raise UnknownIdError(_KIND_NAMES[table], id_, rows)
         return rows[id_]
@@ -421,6 +436,12 @@ class Catalog:
             if value is None:
                 continue
             known = self.table("offers")[column].unique().sort().to_list()
+            if value in ("owned", "fleet") and column == "pricing":  # review11b #16
+                raise CatalogError(
+                    f"offers are rented capacity: '{value}' hardware (bought for the plan, or a "
+                    "fleet already owned) is priced from "
+                    "the hardware table (Catalog.table('hardware'), `catalog hardware`)"
+                )
             if value not in known:
                 kind = "pricing model" if column == "pricing" else column
                 raise UnknownIdError(kind, value, known)

@@ -118,6 +118,8 @@ class UnknownIdError(CatalogError):
     def __init__(self, kind: str, value: str, known: Iterable[str]) -> None:
         self.kind, self.value = kind, value
         known = sorted(set(known))
+        if not isinstance(value, str):  # review11b #17: an int id raised AttributeError here
+            value = str(value)
         hint = _COMMON_NAMES.get((kind, value.upper()))
         hint = hint if hint in known else suggest(value, known)
         if hint:

@@ -500,3 +500,26 @@ def test_convert_takes_an_amount_in_its_own_currency(catalog):
     for code in ("usd", None, "US", "US$"):
         with pytest.raises(ScenarioError, match="is not a currency code"):
             Money(1, code)  # type: ignore[arg-type]
+
+
+def test_offers_of_owned_hardware_point_to_the_hardware_table(catalog):
+    # review11b #16: offers(pricing="owned") suggested 'on_demand'; owned hardware is priced
+    # from the hardware table, not the offers.
+    for pricing in ("owned", "fleet"):
+        with pytest.raises(CatalogError, match="priced from the hardware table"):
+            catalog.offers(pricing=pricing)
+
+
+def test_ordinary_slips_in_catalog_calls_are_the_librarys_errors(catalog):
+    # review11b #17: KeyError, AttributeError ('int' object has no attribute 'upper') and a raw
+    # TypeError for a table without ids, an id that is a number, a path that is not one.
+    with pytest.raises(CatalogError, match=r"'offers' rows have no id: .*table\('offers'\)"):
+        catalog.get("offers", "x")
+    with pytest.raises(UnknownIdError, match="unknown table 'ofers': did you mean 'offers'"):
+        catalog.ids("ofers")
+    with pytest.raises(UnknownIdError, match="unknown region '5'"):
+        catalog.offers(region=5)  # type: ignore[arg-type]
+    with pytest.raises(UnknownIdError, match="unknown table '5'"):
+        catalog.table(5)  # type: ignore[arg-type]
+    with pytest.raises(CatalogError, match="must be a directory path, not int"):
+        load_catalog(123)  # type: ignore[arg-type]

@@ -557,7 +557,7 @@ def test_finishing_first_with_no_training_phase_plans(catalog):
 
 def test_a_max_devices_that_rules_out_every_option_is_named(catalog):
     # Only the provider's reported capacity was named, though the user's --max-devices binds.
-    with pytest.raises(InfeasibleError, match=r"more than --max-devices 1,024"):
+    with pytest.raises(InfeasibleError, match=r"more than max_devices 1,024 \(--max-devices\)"):
         plan(load_scenario(EXAMPLES / "split_auto.toml"), catalog, max_devices=1024)
 
 

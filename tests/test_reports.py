@@ -433,6 +433,22 @@ def test_errors_live_in_one_public_module():
         assert getattr(estimator, name) is getattr(errors, name)
 
 
+def test_a_library_chart_keeps_an_existing_file_unless_told(catalog, tmp_path):
+    # review11b #17: save() replaced an existing file (the CLI never does without --force) and
+    # a missing directory raised a raw FileNotFoundError.
+    q = quote(SPLIT, catalog)
+    mine = tmp_path / "mine.svg"
+    mine.write_text("keep")
+    with pytest.raises(ScenarioError, match="exists: give overwrite=True"):
+        estimator.chart(q).save(mine)
+    assert mine.read_text() == "keep"
+    assert "<svg" in estimator.chart(q).save(mine, overwrite=True).read_text("utf-8")
+    with pytest.raises(ScenarioError, match="no directory"):
+        estimator.chart(q).save(tmp_path / "nowhere" / "c.svg")
+    with pytest.raises(ScenarioError, match="is not a path"):
+        sweep(SPLIT, {5: [1]}, catalog)  # type: ignore[dict-item]
+
+
 def test_library_charts_save_by_suffix(catalog, tmp_path):
     q = quote(SPLIT, catalog)
     assert estimator.chart(q, "timeline").save(tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"

@@ -18,6 +18,7 @@ from estimator.errors import ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
 from estimator.report.view import QuoteView, UncertaintyView
+from pricing.errors import shown
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,17 +51,21 @@ class Chart:
     title: str
     figure: Any  # matplotlib.figure.Figure
 
-    def save(self, path: str | Path) -> Path:
-        """Write the chart as SVG or PNG, by the file's suffix; returns the path."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the chart as SVG or PNG, by the file's suffix; returns the path. An existing
+        file is kept unless `overwrite` (the CLI's --force: review11b #17)."""
         target = Path(path)
         suffix = target.suffix.lower()
         if suffix not in (".svg", ".png"):
             raise ScenarioError("the chart file must end in .svg or .png", str(target))
+        if not target.parent.is_dir():
+            where = shown(str(target.parent))
+            raise ScenarioError(f"no directory '{where}' to write to", str(target))
+        if target.exists() and not overwrite:
+            raise ScenarioError("exists: give overwrite=True to replace it", str(target))
         self.titled()
-        if suffix == ".png":
-            target.write_bytes(png(self))
-        else:
-            target.write_text(svg(self) + "\n", encoding="utf-8")
+        data = png(self) if suffix == ".png" else (svg(self) + "\n").encode("utf-8")
+        target.write_bytes(data)
         return target
 
     def titled(self) -> Chart:
