@@ -16,7 +16,7 @@ from typing import Any, Literal
 import polars as pl
 
 from estimator import timeline
-from estimator.bounds import DEFAULT_SEQ_LEN
+from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.context import Context
 from estimator.costing import term_hours, term_text
 from estimator.physics.training import batch_bound
@@ -269,6 +269,18 @@ BLOCKING: tuple[Check, ...] = (
         # that is `precision-unsupported`, not a model too big for the device.
         lambda c, p: pl.col("precision_ok") & ~pl.col("fits").fill_null(False),
         _memory_message,
+    ),
+    Check(
+        # rev11a #11: 1e17 tokens a day sized 15.7 billion H100s with only a warning; no one
+        # may give more than MAX_DEVICES, and no plan sized by the tool may use more.
+        "fleet-too-large",
+        "block",
+        "capacity",
+        lambda c, p: (pl.col("devices") > MAX_DEVICES).fill_null(False),
+        lambda r, c, p: (
+            f"needs {_n(r['devices'])} x {r['accelerator']}: more than the {_n(MAX_DEVICES)} "
+            "devices any plan may use (the limit on a device count given as input)"
+        ),
     ),
     Check(
         "replica-spans-instances",

@@ -800,3 +800,19 @@ def test_replicas_run_whole_micro_batches(runner):
     fixed = run("--global-batch-tokens", str(16 * 2**20))
     assert "DP1408" in fixed["layout"] and "global batch 16.0M tokens" in fixed["layout"]
     assert fixed["device_hours"] > default["device_hours"] * 1.02
+
+
+def test_a_fleet_sized_past_any_plan_is_blocked(runner):
+    # rev11a #11: 1e17 tokens a day sized 15.7 billion H100s with only a capacity warning,
+    # where no one may give more than 10 M devices.
+    args = ["serve", "--model", "llama-3.1-405b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--input-tokens-per-day", "1e17", "--output-tokens-per-day", "1e17",
+            "--region", "us-east", "--pricing", "on_demand", "--as-of", "2026-11-30",
+            "-f", "json"]  # fmt: skip
+    d = json.loads(runner.invoke(app, args).stdout)
+    (block,) = [f for f in d["findings"] if f["code"] == "fleet-too-large"]
+    assert block["severity"] == "block" and "10,000,000 devices" in block["message"]
+    small = [*args[:8], "1e10", "--output-tokens-per-day", "1e9", *args[11:]]
+    assert "fleet-too-large" not in {
+        f["code"] for f in json.loads(runner.invoke(app, small).stdout)["findings"]
+    }
