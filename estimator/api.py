@@ -312,7 +312,8 @@ def sweep(
 ) -> pl.DataFrame:
     """Quote every combination of the values in `grid` (dotted paths, as in
     `Scenario.with_changes`) and return one row per combination: the values, `total`,
-    `total_other_view`, `currency`, `blocked`, `unpriced` (the phases with no price), `train_days`,
+    `total_other_view`, `currency`, `blocked`, `unpriced` (the phases with no price), `train_days`
+    (the first training start to the last training end, `Quote.training_days`),
     `infeasible` and one `cost:<phase>` column per phase (unrounded). A phase with no price (no
     offer on the date, a precision the device lacks) has a null cost; the total leaves it out, as
     `Quote.total` and the CLI's do, so filter on `unpriced` before sorting by total. Auto sites
@@ -367,7 +368,7 @@ def _swept(
         "currency": q.currency,
         "blocked": q.blocked,
         "unpriced": [p.name for p in q.phases if not p.priced],
-        "train_days": sum(p.wall_clock_days for p in q.phases if p.kind == "train"),
+        "train_days": q.training_days,
         "infeasible": None,
         **{f"cost:{p.name}": float(p.cost) if p.priced else None for p in q.phases},
     }

@@ -150,6 +150,20 @@ class Quote(Result):
         """True when a finding blocks the plan (a rule, a limit of the market)."""
         return any(f.severity == "block" for f in self.findings)
 
+    @property
+    def training_days(self) -> float | None:
+        """Days from the first training phase's start to the last one's end, waits and
+        overlaps as they fall (rev11a #16: the sum of run times counted two overlapping runs
+        twice and a wait for hardware not at all); 0 without training, None when a run was not
+        timed (its device lacks the precision)."""
+        runs = [p for p in self.phases if p.kind == "train"]
+        if not all(p.timed for p in runs):
+            return None
+        if not runs:
+            return 0.0
+        first = min(p.start for p in runs)
+        return max((p.start - first).days + p.wall_clock_days for p in runs)
+
     def line_items(self) -> list[LineItem]:
         return [i for p in self.phases for i in p.line_items] + [
             i for t in self.transfers for i in t.line_items

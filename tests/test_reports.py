@@ -1101,3 +1101,27 @@ def test_assuming_takes_what_a_report_can_write_and_refuses_the_rest(catalog):
     for given, message in refused:
         with pytest.raises(ScenarioError, match=f"^{message}"):
             q.assuming(**given)
+
+
+def test_days_to_train_run_from_the_first_training_start_to_the_last_end(catalog):
+    # rev11a #16: compare's "days to train" (and sweep's train_days) summed the run times:
+    # post-train overlapping pretraining read 125.5 days, as long as running them one after
+    # the other, where the training was over in 119.7.
+    from estimator import compare
+
+    s = load_scenario(SPLIT)
+    q = quote(s, catalog)
+    runs = [p for p in q.phases if p.kind == "train"]
+    first = min(p.start for p in runs)
+    assert q.training_days == pytest.approx(
+        max((p.start - first).days + p.wall_clock_days for p in runs)
+    )
+    overlapping = s.with_changes({"phases.post-train.start": str(first)})
+    both = quote(overlapping, catalog)
+    pretrain = next(p for p in both.phases if p.name == "pretrain")
+    assert both.training_days == pytest.approx(pretrain.wall_clock_days)  # post-train ends first
+    frame = sweep(overlapping, {"phases.pretrain.tokens": [36e12]}, catalog)
+    assert frame["train_days"][0] == pytest.approx(both.training_days)
+    rows = json.loads(estimator.as_json(compare([overlapping, s], catalog)))["rows"]
+    days = [v for k, v in next(r for r in rows if r[""] == "days to train").items() if k]
+    assert days == [round(both.training_days, 1), round(q.training_days, 1)]

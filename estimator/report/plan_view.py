@@ -201,16 +201,11 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
             for d, ok in zip(shown, whole, strict=True)
         ],
     )
-    # Unknown where a training run was not timed (its device lacks the precision): a sum
-    # without it would make the plan look faster.
+    # First training start to last training end; unknown where a training run was not timed
+    # (its device lacks the precision): without it the plan would look faster.
     row(
         "days to train",
-        [
-            None
-            if any(p.wall_clock_days is None for p in d.phases)
-            else round(sum(p.wall_clock_days or 0.0 for p in d.phases if p.kind == "train"), 1)
-            for d in shown
-        ],
+        [None if q.training_days is None else round(q.training_days, 1) for q in cmp.quotes],
     )
     for sev in ("block", "warn"):
         row(
