@@ -816,3 +816,14 @@ def test_a_fleet_sized_past_any_plan_is_blocked(runner):
     assert "fleet-too-large" not in {
         f["code"] for f in json.loads(runner.invoke(app, small).stdout)["findings"]
     }
+
+
+def test_serve_devices_are_one_replicas_and_say_so(runner):
+    # rev11a #8: serve --devices is one replica (a benchmark's GPUs), a scenario's devices the
+    # whole fleet: the flag has the file's name too, and its help says which it is.
+    args = [*SERVE, "--as-of", "2026-11-30", "-f", "json"]
+    a = json.loads(runner.invoke(app, [*args, "--devices", "4"]).stdout)
+    b = json.loads(runner.invoke(app, [*args, "--replica-devices", "4"]).stdout)
+    assert a == b and a["tensor_parallel"] == 4
+    help_text = " ".join(runner.invoke(app, ["serve", "--help"]).stdout.split())
+    assert "--replica-devices" in help_text and "not its devices (the fleet)" in help_text

@@ -265,7 +265,13 @@ def serve_cmd(
         typer.Option(help="Time to first token target, ms, round trip to --users included."),
     ] = None,
     devices: Annotated[
-        int | None, typer.Option(help="Devices per replica (default: searched).")
+        int | None,
+        typer.Option(
+            "--devices",
+            "--replica-devices",
+            help="Devices per replica, as benchmarks run one (default: searched); a scenario's "
+            "replica_devices, not its devices (the fleet).",
+        ),
     ] = None,
     input_tokens_per_day: Annotated[float | None, typer.Option(help="Daily input tokens.")] = None,
     output_tokens_per_day: Annotated[
