@@ -22,6 +22,7 @@ Names are imported on first use so that `import estimator` stays cheap.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -117,4 +118,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     # The names imported on first use, too: `dir()` and a REPL's completion listed none
     # (review11b #13).
-    return sorted({*globals(), *__all__})
+    # The API and the submodules already loaded, not the imports this file uses (rev11c #16).
+    own = {n for n in globals() if n.startswith("__") or n in __all__}
+    loaded = {n for n, v in globals().items() if isinstance(v, type(sys))} - {"importlib", "sys"}
+    return sorted({*own, *__all__, *loaded})

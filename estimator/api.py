@@ -120,7 +120,7 @@ def _planned_on(planned: Any, catalog: Catalog | str | Path | None) -> tuple[Pla
         if made_on not in (None, "embedded"):
             raise ScenarioError(
                 f"this plan was made on the catalog '{made_on}', which it does not keep once "
-                "pickled or rebuilt: pass that catalog (catalog=load_catalog(...)) to sample it"
+                "pickled or rebuilt: pass that Catalog (catalog=...) to sample it"
             )
     cat = _catalog(catalog)
     return _planned(planned, cat), cat
@@ -338,9 +338,13 @@ def sweep(
         rows.append(_swept(base.with_changes(changes), changes, cat, currency, as_of))
         if progress is not None:
             progress(len(rows))
-    # `unpriced` is a list of names whether or not any is empty (List(Null) otherwise).
+    # One type per output whatever the values (List(Null) or Null where all were empty: a
+    # sweep whose every point was infeasible, rev11c #8).
+    numbers = ["total", "total_other_view", "train_days", *(f"cost:{p.name}" for p in base.phases)]
     return pl.DataFrame(rows, infer_schema_length=None).with_columns(
-        pl.col("unpriced").cast(pl.List(pl.String)), pl.col("infeasible").cast(pl.String)
+        pl.col("unpriced").cast(pl.List(pl.String)),
+        pl.col("infeasible").cast(pl.String),
+        pl.col(numbers).cast(pl.Float64),
     )
 
 

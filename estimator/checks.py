@@ -510,8 +510,8 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
     if c.scenario.accounting == "project":
         idle = (1.0 - pl.col("resale_fraction")) > _used_share() * 1.05
-    else:
-        idle = _used_share() < 1.0 / 1.05
+    else:  # "mostly does not use": less than half its life
+        idle = _used_share() < 0.5
     return (bought & idle).fill_null(False)
 
 
@@ -527,11 +527,13 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
             "of its life (the project view charges the purchase less its resale)"
         )
     lost = 1.0 - r["resale_fraction"]
+    # rev11c #5: the loss is the price less the resale, not hardware left idle: said as what
+    # it is, beside what the share of the life used costs.
     return (
-        f"the plan loses {capital * lost:,.0f} {r['currency']} of capital "
-        f"({lost:.0%} of the price) for {work}: {1 - used / lost:.0%} of "
-        "it pays for hardware idle after the phase unless other work uses it (the amortised "
-        f"view charges {capital * used:,.0f} {r['currency']})"
+        f"buys {capital:,.0f} {r['currency']} of hardware for {work} and resells it for "
+        f"{capital * (1 - lost):,.0f} when the phase ends: the {capital * lost:,.0f} lost is "
+        f"{lost / used:,.1f}x what the life it uses costs (the amortised view charges "
+        f"{capital * used:,.0f} {r['currency']}), unless other work uses it before the sale"
     )
 
 

@@ -9,6 +9,7 @@ and the equivalent one-phase scenario file give the same choice and the same fin
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -40,6 +41,7 @@ def one_phase(
     """A scenario of one `kind` ("train" | "serve") phase named after it. `fields` holds the
     model's fields (`preset`, `total_params`, ...) and the phase's (`tokens`, `days`, ...);
     None values are left out. Validation errors name the flag (`--tokens`)."""
+    flags = {*fields, "accelerator", "region", "pricing", "provider", "tenant_hq", "currency"}
     model = {k: fields.pop(k) for k in _MODEL_FIELDS if fields.get(k) is not None}
     phase = {k: v for k, v in fields.items() if v is not None}
     if region is not None and pricing is not None:
@@ -66,7 +68,7 @@ def one_phase(
     try:
         return parse_scenario(data, SOURCE)
     except ScenarioError as exc:
-        raise flagged(exc) from None
+        raise flagged(exc, flags) from None
 
 
 # What blocks every option because the physics itself has no answer (the model does not fit,
@@ -92,7 +94,7 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
     try:
         return quote(scenario, catalog), scenario
     except ScenarioError as exc:
-        raise flagged(exc) from None
+        raise flagged(exc, {*fields, "accelerator"}) from None
     except NoPlacementError as exc:
         if exc.closest is None:
             fixed = fields.get("region") and fields.get("pricing")
@@ -109,20 +111,18 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
         raise InfeasibleError(exc.message) from None
 
 
-def flagged(exc: ScenarioError) -> ScenarioError:
+def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:
     """A scenario's error as the command line says it: located at the flag; a check of the
     whole phase, which no one flag is at ("give both input_tokens_per_day and ..."), names
-    the flags that set the fields it names (review11a #17)."""
-    from estimator.scenario import ModelInput, ServePhase, TrainPhase
-
+    the flags that set the fields it names (review11a #17), and only those: a field no flag
+    sets (`data_subjects`) keeps its name (rev11c #13)."""
     where = flag(exc.location)
     if where != SOURCE:
         return ScenarioError(exc.message, where)
-    fields = {*TrainPhase.model_fields, *ServePhase.model_fields, *ModelInput.model_fields}
 
     def as_flag(m: re.Match[str]) -> str:
         word = m.group(0)
-        return flag(f"{SOURCE}: {word}") if word in fields else word
+        return flag(f"{SOURCE}: {word}") if word in flags else word
 
     return ScenarioError(re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", as_flag, exc.message), where)
 

@@ -7,6 +7,7 @@ command's `--help` needs only the former.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -43,4 +44,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     # The names imported on first use, too: `dir()` and a REPL's completion listed none
     # (review11b #13).
-    return sorted({*globals(), *__all__})
+    # The API and the submodules already loaded, not the imports this file uses (rev11c #16).
+    own = {n for n in globals() if n.startswith("__") or n in __all__}
+    loaded = {n for n, v in globals().items() if isinstance(v, type(sys))} - {"importlib", "sys"}
+    return sorted({*own, *__all__, *loaded})

@@ -25,7 +25,7 @@ import polars as pl
 from pricing.cache import Store, Tables, fingerprint
 from pricing.errors import CatalogError, Problem, UnknownIdError, shown, suggest
 from pricing.files import MAX_TABLE_BYTES, read_bounded
-from pricing.loader import FILE_COL, LINE_COL, read_table
+from pricing.loader import FILE_COL, LINE_COL, check_table, read_table
 from pricing.schema import TABLES, Table
 
 STALE_AFTER_DAYS = 365
@@ -218,18 +218,19 @@ def _known_ids(
 def _checked(
     table: Table, frame: pl.DataFrame, label: str, known: dict[str, set[str]]
 ) -> pl.DataFrame:
-    """`frame` (a table changed in memory) checked as an override file is: written as CSV and
-    read back through `read_table`, with problems placed at the row's position in `frame`. Rows
+    """`frame` (a table changed in memory) checked as an override file is, its cells as text
+    (`check_table`), with problems placed at the row's position in `frame`. Rows
     that kept their `_file` / `_line` keep them; the others are `label`'s."""
     data = frame.drop(FILE_COL, LINE_COL, strict=False)
-    text = data.write_csv(date_format="%Y-%m-%d").encode()
+    raw = data.select(pl.all().cast(pl.String))  # dates as YYYY-MM-DD, as a file has them
     try:
-        typed = read_table(table, text, label, known)
+        typed = check_table(table, raw, label, known)
     except CatalogError as exc:
         # read_table counts CSV lines (the header is line 1); the user knows rows (from 0).
         def at_row(p: Problem) -> Problem:
-            where = p.file if p.line is None or p.line < 2 else f"{p.file} row {p.line - 2}"
-            return Problem(where, None, p.column, p.message)
+            where = p.file if p.line is None or p.line < 2 else f"{p.file}, row {p.line - 2}"
+            where += f", column {p.column}" if p.column else ""
+            return Problem(where, None, None, p.message)
 
         raise CatalogError(at_row(p) for p in exc.problems) from None
     if typed.height != frame.height:  # blank rows dropped: no bookkeeping to carry over
@@ -280,7 +281,9 @@ class Catalog:
         references, duplicate keys), and a problem raises CatalogError naming the row (its
         position in the returned frame) and column. Rows the change adds are the user's, as an
         override file's are: a series they date wins from that date over newer embedded rows.
-        The catalog's `origin` (a quote's `catalog` assumption) says a table was changed.
+        The catalog's `origin` (a quote's `catalog` assumption) says a table was changed. A
+        price or efficiency moved alone can leave its range behind (`price_low` above the
+        price): move `price_low` / `price_high` (`mfu_low` / `mfu_high`) with it.
         """
         if name not in self._tables:
             raise UnknownIdError("table", name, TABLES)
@@ -291,7 +294,28 @@ class Catalog:
                 f"{label}: the change returned {type(changed).__name__}, not a polars DataFrame"
             )
         checked = _checked(TABLES[name], changed, label, _known_ids(self._tables, {}))
+        self._check_still_named(name, checked, label)
         return Catalog(self._tables.replaced(name, checked), [*self.origin, label])
+
+    def _check_still_named(self, name: str, changed: pl.DataFrame, label: str) -> None:
+        """An id a change removes from an id table (an accelerator, a region, a currency)
+        that another table's rows still name is refused: an override file cannot remove a
+        row, a change can, and the quote then failed on the missing id (rev11c #3)."""
+        if name not in _ID_TABLES:
+            return
+        column = _ID_TABLES[name]
+        removed = set(self._tables[name][column].to_list()) - set(changed[column].to_list())
+        for other, table in TABLES.items():
+            for c in table.all_columns:
+                if other == name or c.ref != _REF_OF[name] or other not in self._tables:
+                    continue
+                named = removed & set(self._tables[other][c.name].drop_nulls().to_list())
+                if named:
+                    ids = ", ".join(f"'{i}'" for i in sorted(named)[:5])
+                    raise CatalogError(
+                        f"{label}: removes {ids}, which {other}.csv rows still name in "
+                        f"{c.name}: change those rows first"
+                    )
 
     def _with_rows(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
         """`with_table` for rows the library has already validated (a policy shock's rows, read
@@ -495,10 +519,11 @@ class Catalog:
         if own is not None and own != from_cur:
             raise CatalogError(f"the amount is in {own}, not {from_cur}: convert it from {own}")
         as_of = as_date(as_of)
-        before, after = self.rate(from_cur, as_of).per_usd, self.rate(to_cur, as_of).per_usd
-        if from_cur == to_cur:
+        if from_cur == to_cur:  # no rate needed on the date: the code only must exist
+            if from_cur not in self.currencies:
+                raise UnknownIdError("currency", from_cur, self.currencies)
             return float(amount)
-        return float(amount) / before * after
+        return float(amount) / self.rate(from_cur, as_of).per_usd * self.rate(to_cur, as_of).per_usd
 
 
 def as_date(value: object) -> date:

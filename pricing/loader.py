@@ -38,7 +38,14 @@ def read_table(
     a reference ("accelerators", "regions", "currency") to the ids that exist; without it,
     references and accelerator cells are not checked (the caller knows no ids yet).
     """
-    raw = _parse(source, label)
+    return check_table(table, _parse(source, label), label, known)
+
+
+def check_table(
+    table: Table, raw: pl.DataFrame, label: str, known: Known | None = None
+) -> pl.DataFrame:
+    """`read_table` for a table already read: `raw` holds every column as strings, its first
+    row being line 2 (a table changed in memory, `Catalog.with_table`, skips the CSV text)."""
     problems = _header_problems(table, raw, label)
     if problems:
         raise CatalogError(problems)

@@ -428,16 +428,19 @@ def test_a_table_changed_in_memory_is_checked_like_an_override_file(catalog):
     # CNY), an FX rate of 0 blamed the scenario, a dropped column or an emptied table leaked
     # polars errors or a bare AssertionError, a misspelt table a KeyError.
     negative = pl.col("price_per_device_hour") * -1.0
-    with pytest.raises(CatalogError, match=r"with_table\('offers'\) row 0:price_per_device_hour"):
+    with pytest.raises(CatalogError, match=r"\('offers'\), row 0, column price_per_device_hour:"):
         catalog.with_table("offers", lambda df: df.with_columns(negative))
-    with pytest.raises(CatalogError, match=r"row 0:per_usd: '0.0' must be between"):
+    with pytest.raises(CatalogError, match=r"row 0, column per_usd: '0.0' must be between"):
         catalog.with_table("fx", lambda df: df.with_columns(pl.lit(0.0).alias("per_usd")))
-    with pytest.raises(CatalogError, match=r"with_table\('offers'\):currency: missing column"):
+    with pytest.raises(CatalogError, match=r"\('offers'\), column currency: missing column"):
         catalog.with_table("offers", lambda df: df.drop("currency"))
     with pytest.raises(CatalogError, match="returned NoneType, not a polars DataFrame"):
         catalog.with_table("offers", lambda df: None)  # type: ignore[arg-type,return-value]
     with pytest.raises(UnknownIdError, match="did you mean 'offers'"):
         catalog.with_table("offer", lambda df: df)
+    # rev11c #3: removing a region other tables name failed later, in the quote.
+    with pytest.raises(CatalogError, match=r"removes 'us-east', which .* still name in region"):
+        catalog.with_table("regions", lambda df: df.filter(pl.col("id") != "us-east"))
     same = catalog.with_table("offers", lambda df: df)
     assert same.table("offers").equals(catalog.table("offers"))
     assert same.origin == ["embedded", "Catalog.with_table('offers')"]
@@ -478,6 +481,7 @@ def test_a_catalog_says_where_its_rows_come_from_and_the_packages_list_their_nam
     assert {"quote", "plan", "Scenario", "parse_scenario", "what_if"} <= set(dir(estimator))
     assert {"load_catalog", "Catalog", "CatalogError"} <= set(dir(pricing))
     assert set(estimator.__all__) <= set(dir(estimator))
+    assert not {"importlib", "sys", "TYPE_CHECKING", "_EXPORTS"} & {*dir(estimator), *dir(pricing)}
 
 
 def test_convert_takes_an_amount_in_its_own_currency(catalog):
@@ -490,6 +494,7 @@ def test_convert_takes_an_amount_in_its_own_currency(catalog):
     with pytest.raises(CatalogError, match="the amount is in CNY, not USD"):
         catalog.convert(Money(100, "CNY"), "USD", "CNY", day)
     assert type(catalog.convert(Money(100, "USD"), "USD", "USD", day)) is float
+    assert catalog.convert(1, "USD", "USD", "1990-01-01") == 1.0  # no rate needed (rev11c #7)
     assert catalog.convert(Money(100, "USD"), "USD", "CNY", day) == pytest.approx(
         catalog.convert(100, "USD", "CNY", day)
     )

@@ -827,3 +827,14 @@ def test_serve_devices_are_one_replicas_and_say_so(runner):
     assert a == b and a["tensor_parallel"] == 4
     help_text = " ".join(runner.invoke(app, ["serve", "--help"]).stdout.split())
     assert "--replica-devices" in help_text and "not its devices (the fleet)" in help_text
+
+
+def test_a_whole_phase_message_names_only_flags_that_exist():
+    # rev11c #13: every underscored field became a flag, --data-subjects and --rope-head-dim
+    # included, which train and serve do not have.
+    from estimator.errors import ScenarioError
+    from estimator.estimate import SOURCE, flagged
+
+    exc = ScenarioError("give rope_head_dim with input_tokens_per_day and data_subjects", SOURCE)
+    said = flagged(exc, {"input_tokens_per_day", "tokens"}).message
+    assert said == "give rope_head_dim with --input-tokens-per-day and data_subjects"

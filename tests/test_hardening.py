@@ -373,7 +373,9 @@ def test_user_text_in_reports_cannot_drive_the_terminal(runner, write, args):
     code, out, _ = run(runner, [args[0], _evil(write), *args[1:]])
     assert code == 0
     assert not any(not ch.isprintable() for ch in out.replace("\n", "")), "control character"
-    assert "\\x1b]52;c;" in out  # shown escaped, as an error quotes it
+    # Shown escaped, as an error quotes it (markdown escapes that text's own \ and ] again).
+    shown = "\\\\x1b\\]52;c;" if "markdown" in args else "\\x1b]52;c;"
+    assert shown in out
 
 
 def test_chart_svg_has_no_control_character(runner, write):
@@ -407,6 +409,10 @@ def test_markdown_escapes_pipes_and_html(runner, write):
     phases = out.split("## Phases")[1].split("##")[0].strip().splitlines()
     cells = [len(re.findall(r"(?<!\\)\|", line)) for line in phases]
     assert len(set(cells)) == 1 and "serve\\|abroad" in out
+    # rev11c #15: a name that is a markdown link stays text.
+    linked = SPLIT.read_text(encoding="utf-8").replace('"serve-abroad"', '"[x](http://evil)"')
+    code, out, _ = run(runner, ["quote", write("ln.toml", linked), "-f", "markdown"])
+    assert code == 0 and "\\[x\\](http://evil)" in out and "| [x](" not in out
 
 
 def test_html_notes_escape_phase_names(runner, write):

@@ -447,6 +447,12 @@ def test_a_library_chart_keeps_an_existing_file_unless_told(catalog, tmp_path):
         estimator.chart(q).save(tmp_path / "nowhere" / "c.svg")
     with pytest.raises(ScenarioError, match="is not a path"):
         sweep(SPLIT, {5: [1]}, catalog)  # type: ignore[dict-item]
+    # rev11c #6: charts set text.parse_math and svg.fonttype for the whole process, so a
+    # notebook's own $\alpha$ labels stopped rendering as math after one of ours.
+    import matplotlib
+
+    assert matplotlib.rcParams["text.parse_math"] is True
+    assert matplotlib.rcParams["svg.fonttype"] == "path"
 
 
 def test_library_charts_save_by_suffix(catalog, tmp_path):
@@ -607,6 +613,8 @@ def test_an_impossible_point_of_a_sweep_is_a_row_not_the_end_of_it(catalog):
     impossible, fine = df.row(0, named=True), df.row(1, named=True)
     assert "no allowed placement" in impossible["infeasible"] and impossible["blocked"] is True
     assert impossible["total"] is None and impossible["cost:pretrain"] is None
+    none = sweep(auto, {"phases.pretrain.deadline_days": [0.01]}, catalog)
+    assert none.schema["total"] == pl.Float64 and none.schema["cost:pretrain"] == pl.Float64
     assert fine["infeasible"] is None and fine["total"] == float(
         quote(auto.with_changes({"phases.pretrain.deadline_days": 90}), catalog).total
     )
@@ -862,7 +870,7 @@ def test_a_pickled_plan_made_on_other_prices_is_not_sampled_on_the_embedded_ones
     )
     made = plan(path, cheaper)
     back = pickle.loads(pickle.dumps(made))
-    with pytest.raises(ScenarioError, match="pass that catalog"):
+    with pytest.raises(ScenarioError, match="pass that Catalog"):
         percentiles(back, samples=50)
     assert percentiles(back, cheaper, samples=50)[-1] == percentiles(made, samples=50)[-1]
     embedded = pickle.loads(pickle.dumps(plan(path)))

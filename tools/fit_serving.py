@@ -92,7 +92,13 @@ def _set_mfu(rows: list[tuple[str, str, str]], v: float) -> Callable[[pl.DataFra
     for acc, work, arch in rows:
         key = (pl.col("accelerator") == acc) & (pl.col("workload") == work)
         hit = hit | (key & (pl.col("arch") == arch))
-    return lambda t: t.with_columns(mfu=pl.when(hit).then(pl.lit(v)).otherwise(pl.col("mfu")))
+    # The row's range moves to hold the trial value (Catalog.with_table checks low <= mfu <=
+    # high, as an override file is checked): the range is for sampling, the fit moves the point.
+    return lambda t: t.with_columns(
+        mfu=pl.when(hit).then(pl.lit(v)).otherwise(pl.col("mfu")),
+        mfu_low=pl.when(hit).then(pl.min_horizontal("mfu_low", pl.lit(v))).otherwise("mfu_low"),
+        mfu_high=pl.when(hit).then(pl.max_horizontal("mfu_high", pl.lit(v))).otherwise("mfu_high"),
+    )
 
 
 def _set_default(name: str, v: float) -> Callable[[pl.DataFrame], pl.DataFrame]:

@@ -92,12 +92,17 @@ def _plt() -> Any:
         import matplotlib.pyplot as plt
     except ImportError:
         raise ScenarioError(MISSING) from None
-    # Text stays text (small, searchable, sharp in print); no creation date in the file.
-    matplotlib.rcParams["svg.fonttype"] = "none"
-    # A label is the user's text, never mathtext: a phase named 'cost $\frac{1}{0$' ended
-    # the chart and the HTML report in matplotlib's parse error (a traceback).
-    matplotlib.rcParams["text.parse_math"] = False
     return plt
+
+
+def _plain_text(figure: Any) -> None:
+    """Every label is the user's text, never mathtext: a phase named 'cost $\frac{1}{0$' ended
+    the chart and the HTML report in matplotlib's parse error (a traceback). Set on the
+    figure's own texts, not in rcParams, which a notebook's own charts share (rev11c #6)."""
+    from matplotlib.text import Text
+
+    for text in figure.findobj(Text):
+        text.set_parse_math(False)
 
 
 def svg(chart: Chart) -> str:
@@ -106,7 +111,11 @@ def svg(chart: Chart) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"splitcompute-{chart.name}"}):
+    _plain_text(chart.figure)
+    # Text stays text (small, searchable, sharp in print); no creation date in the file.
+    with matplotlib.rc_context(
+        {"svg.hashsalt": f"splitcompute-{chart.name}", "svg.fonttype": "none"}
+    ):
         chart.figure.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     _plt().close(chart.figure)
     text = buf.getvalue()
@@ -124,6 +133,7 @@ def _own_ids(svg_text: str, name: str) -> str:
 
 def png(chart: Chart) -> bytes:
     buf = io.BytesIO()
+    _plain_text(chart.figure)
     chart.figure.savefig(buf, format="png", dpi=150, bbox_inches="tight")
     _plt().close(chart.figure)
     return buf.getvalue()

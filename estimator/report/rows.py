@@ -76,12 +76,16 @@ def displayed(value: T) -> T:
     return cast(T, new)
 
 
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\|`*[]"} | {"&": "&amp;", "<": "&lt;"})
+
+
 def markdown_text(text: str) -> str:
-    """Text as markdown shows it literally: `|` escaped (in a table it ended the cell: a phase
-    named 'serve|abroad' added a column), and `<` and `&` as entities (raw HTML, a
-    `<script>` in a heading, passed through to the page); backslashes doubled first, so
-    one before a `|` cannot undo its escape."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("&", "&amp;").replace("<", "&lt;")
+    """Text with no markdown meaning: `|` escaped (in a table it ended the cell: a phase
+    named 'serve|abroad' added a column), `<` and `&` as entities (raw HTML, a `<script>` in
+    a heading, passed through to the page), and the marks of code, emphasis and links
+    (`` ` * [ ] ``: a phase named '[x](http://...)' was a link, rev11c #15) and the backslash
+    escaped. Underscores inside words make no emphasis in CommonMark (on_demand stays as is)."""
+    return text.translate(_MARKDOWN)
 
 
 class Cents(float):
