@@ -283,8 +283,14 @@ def _first_offer(c: Context, site: object) -> date | None:
     if not isinstance(site, AutoSite):
         return None
     rows = c.catalog.table("offers").filter(pl.col("as_of") > c.as_of)
-    for column, allowed in (("region", site.regions), ("accelerator", site.accelerators),
-                            ("provider", site.providers), ("pricing", site.pricing)):  # fmt: skip
+    # The evidence the site accepts, as OptionQuery applies it (rev11c #14).
+    evidence: list[str] = list(site.evidence) or ["listed", "reported"]
+    filters: list[tuple[str, list[str]]] = [
+        ("region", list(site.regions)), ("accelerator", list(site.accelerators)),
+        ("provider", list(site.providers)), ("pricing", list(site.pricing)),
+        ("evidence", evidence),
+    ]  # fmt: skip
+    for column, allowed in filters:
         if allowed:
             rows = rows.filter(pl.col(column).is_in(allowed))
     day = rows["as_of"].min()

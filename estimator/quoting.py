@@ -57,10 +57,12 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
         msg += f" from {site.provider}"
     if site.instance:
         msg += f" as '{site.instance}'"
+    # Hints name offers only: not a lab's accounting figure, which a site must name (rev11c #4).
+    offers = c.options.filter(pl.col("evidence").fill_null("") != "accounting")
     at = (pl.col("region") == site.region) & (pl.col("accelerator") == site.accelerator)
-    there = sorted(set(c.options.filter(at)["pricing"].to_list()))
+    there = sorted(set(offers.filter(at)["pricing"].to_list()))
     like = (pl.col("accelerator") == site.accelerator) & (pl.col("pricing") == site.pricing)
-    elsewhere = sorted(set(c.options.filter(like)["region"].to_list()))
+    elsewhere = sorted(set(offers.filter(like)["region"].to_list()))
     later = _first_dated(c, site)
     if later is not None:
         msg += f" valid on {c.as_of} (the catalog's first price is from {later})"

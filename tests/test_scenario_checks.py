@@ -604,3 +604,33 @@ def test_an_auto_site_of_a_provider_priced_only_later_says_when(runner, write):
     code, _, err = run(runner, ["plan", path])
     assert code and "unknown provider" not in err
     assert "none valid on 2025-03-01: the catalog's first price for this site is from 2025-" in err
+
+
+def test_hints_name_offers_the_site_could_take(runner, catalog):
+    # rev11c #4: an unpriced contract site in cn-west listed 'contract' as there (an Ascend
+    # owned-cost row, no offer); #14: an auto site's "first price is from" cited a SKU-only row
+    # the site would never take.
+    from datetime import date
+
+    import polars as pl
+
+    from estimator import plan, quote
+    from estimator.errors import NoPlacementError
+    from estimator.estimate import one_phase
+
+    args = {"accelerator": "ascend-910b", "as_of": date(2026, 11, 30), "tokens": 1e12,
+            "devices": 64, "total_params": 7e9}  # fmt: skip
+    q = quote(one_phase("train", region="cn-west", pricing="contract", **args), catalog)
+    (unpriced,) = [f for f in q.findings if f.code == "unpriced"]
+    assert "(there: owned)" in unpriced.message
+    lam = (
+        catalog.table("offers")
+        .filter((pl.col("evidence") == "sku") & (pl.col("accelerator") == "h100-sxm"))
+        .head(1)
+    )
+    later = lam.with_columns(provider=pl.lit("zz-later"), as_of=pl.lit(date(2030, 1, 1)))
+    cat = catalog.with_table("offers", lambda df: pl.concat([df, later], how="diagonal_relaxed"))
+    s = one_phase("train", provider="zz-later", **{**args, "accelerator": "h100-sxm"})
+    with pytest.raises(NoPlacementError) as caught:
+        plan(s, cat)
+    assert "2030-01-01" not in str(caught.value)
