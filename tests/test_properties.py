@@ -44,8 +44,11 @@ def _catalog() -> Catalog:
 
 @functools.cache
 def _sites(no_term: bool = False) -> list[tuple[str, str, str]]:
-    """Fixed sites that exist on DAY (spot excepted; `no_term`: nothing with a minimum term)."""
-    options = option_table(_catalog(), DAY).filter(pl.col("pricing") != "spot")
+    """Fixed sites that exist on DAY (spot excepted; `no_term`: nothing with a minimum term;
+    not a lab's accounting figure, which a fixed site takes only when it names it)."""
+    options = option_table(_catalog(), DAY).filter(
+        (pl.col("pricing") != "spot") & (pl.col("evidence").fill_null("") != "accounting")
+    )
     if no_term:
         options = options.filter(pl.col("min_term_days") == 0)
     rows = options.select("region", "accelerator", "pricing").unique().sort(pl.all())
