@@ -65,3 +65,16 @@ def test_rmb_suggests_cny():
     args = ["quote", str(EXAMPLES / "split_auto.toml"), "--currency", "RMB"]
     out = subprocess.run([*ENTRY, *args], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "did you mean 'CNY'" in out.stderr
+
+
+def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source():
+    # rev11c #17: typer kept the docstrings' line breaks, so at 80 columns every source line
+    # left a ragged stub ("(shown in the" / "output) and its cost ...").
+    import re
+
+    from estimator.cli import app
+
+    helps = [info.help for info in app.registered_commands if info.help]
+    assert len(helps) >= 10
+    for text in helps:
+        assert not re.search(r"[^\n]\n[^\n]", text), text[:80]

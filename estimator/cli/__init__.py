@@ -10,6 +10,7 @@ command's signature at each start-up, and string annotations would be evaluated 
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 import typer
@@ -21,6 +22,18 @@ from estimator.cli import cmd_chart, cmd_catalog, cmd_physics  # isort: skip
 from estimator.cli.app import EXIT_BAD_INPUT, EXIT_OK, app
 
 __all__ = ["app", "cmd_catalog", "cmd_chart", "cmd_physics", "cmd_plan", "cmd_quote", "main"]
+
+
+def _reflowed(doc: str) -> str:
+    """A docstring as help: each paragraph one line, so the terminal wraps it (typer keeps a
+    docstring's line breaks, and at 80 columns every source line left a ragged stub)."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+for _info in app.registered_commands:
+    if _info.help is None and _info.callback is not None and _info.callback.__doc__:
+        _info.help = _reflowed(_info.callback.__doc__)
 
 
 def main() -> None:
