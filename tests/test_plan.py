@@ -903,3 +903,19 @@ def test_offshore_access_is_outside_the_us_and_remote_access_reaches_it(catalog)
     bill = [f for f in q.findings if f.code == "us-remote-access-bill"]
     assert bill and all(f.severity == "info" for f in bill)
     assert {f.phase for f in bill} <= {p.name for p in q.phases if p.country != "CN"}
+
+
+def test_a_shock_that_strands_a_phase_says_it_cannot_run_and_fails_strict(runner):
+    # rev11d #1: "the rule costs 0.00 CNY" led, the stranded phase's row read 0.00, and
+    # --strict exited 0 though the shocked plan held a block.
+    import csv
+    import io
+
+    args = ["plan", str(AUTO), "--shock", "offshore-access-ends=2026-03-01"]
+    out = runner.invoke(app, [*args, "--format", "csv", "--table", "shock"]).stdout
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert row["phase"] == "serve-abroad" and row["extra cost (CNY)"] == ""
+    text = " ".join(runner.invoke(app, args).stdout.split())
+    assert "2026-03-01: serve-abroad cannot run under the rule" in text
+    strict = runner.invoke(app, [*args, "--strict"])
+    assert strict.exit_code == 1 and "blocked by offshore-access-ends" in strict.stderr

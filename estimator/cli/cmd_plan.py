@@ -111,8 +111,8 @@ def plan_cmd(
         uncertainty = uncertainty_view(pct, samples, seed)
     view = plan_view(chosen, uncertainty, shocked)
     show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
-    if strict:
-        strict_exit(chosen.quote.findings)
+    if strict:  # a block the shock brings counts too (rev11d #1: a stranded phase exited 0)
+        strict_exit([*chosen.quote.findings, *(shocked.shocked.quote.findings if shocked else [])])
 
 
 def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:

@@ -316,15 +316,17 @@ def placement_summary(d: PlanView) -> list[str]:
 
 
 def shock_table(s: ShockView, cur: str) -> Table:
+    # A stranded phase cannot run under the rule: no cost or delay of it is a figure (rev11d
+    # #1: "0.00" read as a rule that costs nothing). Days in one format, to a tenth.
     rows = [
         {
             "phase": r.phase,
             "rule": r.rule,
             "before": r.before,
             "after": r.after,
-            f"extra cost ({cur})": Cents(r.extra_cost),
-            f"cost of the rule ({cur})": Cents(r.rule_cost),
-            "work ends later (days)": r.extra_days,
+            f"extra cost ({cur})": None if r.stranded else Cents(r.extra_cost),
+            f"cost of the rule ({cur})": None if r.stranded else Cents(r.rule_cost),
+            "work ends later (days)": None if r.stranded else round(r.extra_days, 1) + 0.0,
         }
         for r in s.replanned
     ]
@@ -344,10 +346,18 @@ def shock_table(s: ShockView, cur: str) -> Table:
                 "work ends later (days)": None,
             }
         )
-    # The rule's own cost leads: re-placing a dear fixed site can lower the total, and that
-    # must not read as a ban saving money.
+    # A phase the rule leaves no option leads (it cannot run at all); then the rule's own
+    # cost: re-placing a dear fixed site can lower the total, and that must not read as a ban
+    # saving money.
+    lost = [r.phase for r in s.replanned if r.stranded]
+    cannot = (
+        f"{', '.join(lost)} cannot run under the rule (no option allowed: kept where it was, "
+        "blocked, its cost still in the totals and left out of the rule's); "
+        if lost
+        else ""
+    )
     title = (
-        f"Shock {', '.join(s.shocks)} from {s.judged_on}: the rule costs "
+        f"Shock {', '.join(s.shocks)} from {s.judged_on}: {cannot}the rule costs "
         f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} (the plan as given) -> "
         f"{spoken(s.total_after)} {cur}"
     )
@@ -357,12 +367,6 @@ def shock_table(s: ShockView, cur: str) -> Table:
         title += (
             f" (of which {spoken(s.replacement)} from re-placing the fixed sites it blocks at "
             "their cheapest allowed option, not from the rule)"
-        )
-    lost = [r.phase for r in s.replanned if r.stranded]
-    if lost:
-        title += (
-            f"; {', '.join(lost)}: no option allowed under the rule, kept where it was and "
-            "blocked (its cost stays in the total)"
         )
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
                f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
