@@ -263,7 +263,7 @@ class Percentiles:
     p50: Money | None
     p90: Money | None
     point: Money  # the quote's own figure
-    point_rank: float  # the share of priced samples at or below it (0.5 = the median)
+    point_rank: float  # mid-rank among the priced samples: below + half the equal (0.5 = median)
     unpriced: float = 0.0  # the share of samples the placement cannot serve (UNPRICED)
     # COST: a phase's or the total's cost; PER_MILLION: a demand-less serving phase's price per
     # million output tokens (not part of the total).
@@ -372,6 +372,10 @@ def sample(
             (pl.col(name) <= points[name] * (1 + 1e-12) + slack[name]).sum().alias(f"{name}|below")
             for name in names
         ),
+        *(
+            (pl.col(name) < points[name] * (1 - 1e-12) - slack[name]).sum().alias(f"{name}|under")
+            for name in names
+        ),
         *(pl.col(name).count().alias(f"{name}|priced") for name in names),
     ).row(0, named=True)
     out = []
@@ -381,7 +385,10 @@ def sample(
             None if stats[f"{name}|{p}"] is None else Money(stats[f"{name}|{p}"], q.currency)
             for p in PERCENTILES
         )
-        rank = stats[f"{name}|below"] / priced if priced else 0.0
+        # Samples equal to the figure count half (the mid-rank): whole servers make many draws
+        # cost exactly the quote, and counting them all "below" read a typical figure as a
+        # tail one ("quoted at P99" with P10 = P50 = P90 = the quote, rev11d #2).
+        rank = (stats[f"{name}|below"] + stats[f"{name}|under"]) / 2 / priced if priced else 0.0
         unpriced = 1.0 - priced / samples
         point = Money(points[name], q.currency)
         out.append(Percentiles(name, p10, p50, p90, point, rank, unpriced, measure.get(name, COST)))

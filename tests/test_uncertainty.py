@@ -258,8 +258,10 @@ def test_samples_on_the_quoted_placement_rank_at_the_quote():
     for p in flat:
         # (A few of serve-cn's draws, at the low end of the prefill MFU, need another server:
         # its 328 NPUs fill 85% of one CloudMatrix384 since the prompt attention adds to an
-        # aggregated step (phys10), 1% of the draws here. Ranked P0 was the bug.)
-        assert p.p10 == pytest.approx(p.point, abs=0.005 * 20) and p.point_rank > 0.95
+        # aggregated step (phys10), 1% of the draws here. Ranked P0 was the bug; samples equal
+        # to the figure count half (the mid-rank, rev11d #2): with P10 = P90 = the figure, at
+        # most a tenth lie either side, so its rank is within 0.45-0.55.)
+        assert p.p10 == pytest.approx(p.point, abs=0.005 * 20) and 0.45 <= p.point_rank <= 0.55
 
 
 def _efficiency_fixed(catalog, accelerator: str, workload: str, eff: float):

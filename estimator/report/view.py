@@ -182,7 +182,8 @@ class PercentileView(_View):
     p90: float | None
     point: float = Field(description="The quote's own figure (catalog prices and defaults).")
     point_rank: float = Field(
-        description="Share of the priced samples at or below the quote's figure."
+        description="Mid-rank of the quote's figure among the priced samples: the share below "
+        "it plus half the share equal to it (0.5 = the median)."
     )
     unpriced: float = Field(
         description="Share of samples in which the phase as placed cannot meet its latency "
