@@ -232,14 +232,15 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
             f"{start}, {r['lead_time_days'] - r['days_to_start']:,.0f} days before it exists"
         )
     days = r["days_to_start"]
-    when = (
-        f"{days:,} days after {c.as_of}"
-        if days >= 0
-        else f"{-days:,} days before the quote date {c.as_of}, when nothing can be ordered yet"
-    )
+    if days > 0:
+        when = f"{days:,} days after the order ({c.as_of}), on {start}"
+    elif days == 0:  # rev11d #10: "0 days after 2026-11-30"
+        when = f"on the order date, {c.as_of}"
+    else:
+        when = f"{-days:,} days before the quote date {c.as_of}, when nothing can be ordered yet"
     return (
         f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
-        f"order; the phase starts {when}"
+        f"order; the phase starts {when}: start it later or use hardware already owned"
     )
 
 
@@ -275,7 +276,7 @@ BLOCKING: tuple[Check, ...] = (
         # may give more than MAX_DEVICES, and no plan sized by the tool may use more.
         "fleet-too-large",
         "block",
-        "capacity",
+        "size",
         lambda c, p: (pl.col("devices") > MAX_DEVICES).fill_null(False),
         lambda r, c, p: (
             f"needs {_n(r['devices'])} x {r['accelerator']}: more than the {_n(MAX_DEVICES)} "

@@ -72,10 +72,11 @@ def one_phase(
 
 
 # What blocks every option because the physics itself has no answer (the model does not fit,
-# the device lacks the precision, the latency target or deadline cannot be met): an error.
+# the device lacks the precision, the latency target or deadline cannot be met, the fleet is
+# past any plan's size): an error.
 # Anything else (supply, lead time, rules, capacity, instances, price) leaves a physical
 # answer worth showing beside what blocks it.
-_NO_ESTIMATE = frozenset({"memory", "precision", "latency", "deadline"})
+_NO_ESTIMATE = frozenset({"memory", "precision", "latency", "deadline", "size"})
 
 
 def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]:
@@ -102,13 +103,16 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
             raise InfeasibleError(exc.message + ("" if fixed else hint)) from None
         if exc.reason in _NO_ESTIMATE:
             raise InfeasibleError(exc.message) from None
-        closest = one_phase(kind, **{**fields, **exc.closest})
+        closest, why = one_phase(kind, **{**fields, **exc.closest}), exc.message
     except InfeasibleError as exc:
         raise InfeasibleError(exc.message) from None
     try:
-        return quote(closest, catalog), closest
-    except InfeasibleError as exc:  # the closest option as a quote: not expected to refuse
-        raise InfeasibleError(exc.message) from None
+        shown = quote(closest, catalog)
+    except InfeasibleError as err:  # the closest option as a quote: not expected to refuse
+        raise InfeasibleError(err.message) from None
+    # Said first among the assumptions, not only as a block among the findings (rev11d #3: the
+    # answer read as a priced, allowed one).
+    return shown.assuming(no_allowed_option=f"{why}: shown, the closest option"), closest
 
 
 def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:

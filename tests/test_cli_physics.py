@@ -255,9 +255,14 @@ def test_a_market_block_still_answers_with_the_physics(runner):
     d = json.loads(result.stdout)
     assert d["device_hours"] > 0 and d["fits"] is True
     assert {f["code"] for f in d["findings"] if f["severity"] == "block"} == {"lead-time"}
+    # rev11d #3, #10: it says so first, not as a priced, allowed answer; "starts 0 days after".
+    assert d["allowed"] is False and d["no_allowed_option"].startswith("no allowed placement")
+    (lead,) = [f for f in d["findings"] if f["code"] == "lead-time"]
+    assert "the phase starts on the order date, 2026-11-30" in lead["message"]
     fixed = [*ASCEND, "--region", d["region"], "--pricing", d["pricing"]]
     same = json.loads(runner.invoke(app, fixed).stdout)
     assert (same["device_hours"], same["cost"]) == (d["device_hours"], d["cost"])
+    assert same["allowed"] is False and same["no_allowed_option"] is None
     strict = runner.invoke(app, [*ASCEND, "--strict"])
     assert strict.exit_code == 1 and "Traceback" not in strict.output
 
@@ -812,6 +817,11 @@ def test_a_fleet_sized_past_any_plan_is_blocked(runner):
     d = json.loads(runner.invoke(app, args).stdout)
     (block,) = [f for f in d["findings"] if f["code"] == "fleet-too-large"]
     assert block["severity"] == "block" and "10,000,000 devices" in block["message"]
+    # With no site given, no option is allowed and none is shown (rev11d #3: 599 M H100 bought
+    # in Qatar for 8.4 trillion USD was "the closest").
+    auto = [a for a in args if a not in ("--region", "us-east", "--pricing", "on_demand")]
+    refused = runner.invoke(app, auto)
+    assert refused.exit_code == 1 and "size" in refused.stderr
     small = [*args[:8], "1e10", "--output-tokens-per-day", "1e9", *args[11:]]
     assert "fleet-too-large" not in {
         f["code"] for f in json.loads(runner.invoke(app, small).stdout)["findings"]

@@ -353,6 +353,14 @@ class EstimateView(_View):
     priced: bool = Field(
         description="False: no price for this site; cost is 0 and the findings say why."
     )
+    allowed: bool = Field(
+        description="False: a finding blocks this placement (severity block); --strict exits 1."
+    )
+    no_allowed_option: str | None = Field(
+        default=None,
+        description="Set when no option within the filters is allowed: why, and that the "
+        "placement shown is the closest one (its blocks among the findings).",
+    )
     devices: int
     billed_devices: int = Field(
         description="Devices paid for: whole instances or servers; `devices` of them work."
@@ -427,6 +435,8 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         instance=p.instance,
         offer=p.offer,
         priced=p.priced,
+        allowed=not q.blocked,
+        no_allowed_option=q.assumptions.get("no_allowed_option"),
         devices=p.devices,
         billed_devices=p.billed_devices,
         device_hours=p.device_hours,
