@@ -530,11 +530,12 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
     lost = 1.0 - r["resale_fraction"]
     # rev11c #5: the loss is the price less the resale, not hardware left idle: said as what
     # it is, beside what the share of the life used costs.
+    cur = r["currency"]  # the hardware's price list's, as owned-capex says it (rev11d #5)
     return (
-        f"buys {capital:,.0f} {r['currency']} of hardware for {work} and resells it for "
-        f"{capital * (1 - lost):,.0f} when the phase ends: the {capital * lost:,.0f} lost is "
-        f"{lost / used:,.1f}x what the life it uses costs (the amortised view charges "
-        f"{capital * used:,.0f} {r['currency']}), unless other work uses it before the sale"
+        f"buys {capital:,.0f} {cur} of hardware for {work} and resells it for "
+        f"{capital * (1 - lost):,.0f} {cur} when the phase ends: the {capital * lost:,.0f} {cur} "
+        f"lost is {lost / used:,.1f}x what the life it uses costs (the amortised view charges "
+        f"{capital * used:,.0f} {cur}), unless other work uses it before the sale"
     )
 
 

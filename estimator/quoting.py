@@ -70,6 +70,11 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
         msg += f" (there: {', '.join(there)})"
     elif elsewhere:
         msg += f" ({site.pricing} {site.accelerator} is offered in: {', '.join(elsewhere)})"
+    accounting = (pl.col("pricing") == site.pricing) & (pl.col("evidence") == "accounting")
+    figures = c.options.filter(at & accounting)
+    if not site.provider and not figures.is_empty():  # rev11d #4: the row catalog offers lists
+        names = ", ".join(sorted(set(figures["provider"].to_list())))
+        msg += f"; an accounting figure (not an offer) is there, used if the site names {names}"
     return placeholder(c.options, site), msg
 
 

@@ -360,6 +360,9 @@ def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog
     project = quote(s, catalog)
     idle = {f.phase: f.message for f in project.findings if f.code == "idle-hardware"}
     assert set(idle) == {"post-train", "serve-cn"}
+    # Every amount says its currency (rev11d #5: "resells it for 11,850,866,471,374").
+    said = "resells it for 0 CNY when the phase ends: the 153,600,000 CNY lost"
+    assert said in idle["post-train"]
     amortised = quote(s.with_changes(accounting="amortised"), catalog)
     # rev11a #4: the amortised view charges the share of life used, and says what it buys.
     bought = {f.phase: f.message for f in amortised.findings if f.code == "idle-hardware"}

@@ -623,6 +623,9 @@ def test_hints_name_offers_the_site_could_take(runner, catalog):
     q = quote(one_phase("train", region="cn-west", pricing="contract", **args), catalog)
     (unpriced,) = [f for f in q.findings if f.code == "unpriced"]
     assert "(there: owned)" in unpriced.message
+    assert "accounting figure (not an offer) is there, used if the site names derived-owned" in (
+        unpriced.message
+    )  # rev11d #4: `catalog offers` lists it
     lam = (
         catalog.table("offers")
         .filter((pl.col("evidence") == "sku") & (pl.col("accelerator") == "h100-sxm"))
