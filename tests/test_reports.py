@@ -1135,3 +1135,10 @@ def test_days_to_train_run_from_the_first_training_start_to_the_last_end(catalog
     rows = json.loads(estimator.as_json(compare([overlapping, s], catalog)))["rows"]
     days = [v for k, v in next(r for r in rows if r[""] == "days to train").items() if k]
     assert days == [round(both.training_days, 1), round(q.training_days, 1)]
+
+
+def test_the_phases_table_shows_what_is_paid_for_beside_what_works(runner):
+    # rev11d #6: serve-cn works on 328 of one CloudMatrix384's 384 NPUs, and no table said so.
+    out = ok(runner, ["quote", SPLIT, "-f", "csv", "--table", "phases"])
+    rows = {r["phase"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert (rows["serve-cn"]["devices"], rows["serve-cn"]["billed_devices"]) == ("328", "384")

@@ -99,7 +99,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
         "phases": Table(
             "Phases",
             [_phase_row(p, cur) for p in d.phases],
-            ("priced", "end", "start", "kind", "device_hours"),
+            ("priced", "end", "start", "kind", "device_hours", "billed_devices"),
         ),
         "line-items": Table(
             "Line items",
@@ -173,6 +173,8 @@ def _phase_row(p: Any, cur: str) -> dict[str, Any]:
         "accelerator": p.accelerator,
         "pricing": p.pricing,
         "devices": p.devices,
+        # What is paid for beside what works (rev11d #6: 328 of one CloudMatrix384's 384).
+        "billed_devices": p.billed_devices,
         "device_hours": p.device_hours,
         "wall_clock_days": p.wall_clock_days,
         "start": p.start,
