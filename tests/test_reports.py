@@ -1142,3 +1142,12 @@ def test_the_phases_table_shows_what_is_paid_for_beside_what_works(runner):
     out = ok(runner, ["quote", SPLIT, "-f", "csv", "--table", "phases"])
     rows = {r["phase"]: r for r in csv.DictReader(io.StringIO(out))}
     assert (rows["serve-cn"]["devices"], rows["serve-cn"]["billed_devices"]) == ("328", "384")
+
+
+def test_a_unit_price_shows_its_own_figures_not_its_columns(runner):
+    # rev11d #7: the text table showed the 0.2142 USD/GB transfer rate as 0.21 beside a
+    # 14.28 USD/h price (one number of decimals per column), so 470 GB x 0.21 = 98.70 read
+    # beside an amount of 100.68 USD.
+    out = ok(runner, ["quote", SPLIT, "--wide"])
+    (line,) = [x for x in out.splitlines() if "weights sg -> cn-west" in x and "GB" in x]
+    assert " 0.214204 " in line

@@ -94,6 +94,14 @@ class Cents(float):
     __slots__ = ()
 
 
+class Price(float):
+    """A unit price cell: shown with its own significant figures (up to 6), not its column's
+    decimals, so that quantity x price reads as the amount (rev11d #7: 470 GB x 0.21 beside
+    100.68 USD, the rate being 0.2142); a plain number in CSV and JSON."""
+
+    __slots__ = ()
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
@@ -157,6 +165,8 @@ def _decimals(values: list[float]) -> int | None:
 
 
 def _column(values: list[Any]) -> list[Any]:
+    if any(isinstance(v, Price) for v in values):
+        return [cell(v, 6) for v in values]
     floats = [v for v in values if isinstance(v, float) and v == v]
     if floats and all(isinstance(v, Cents) or v is None for v in values):
         return ["" if v is None else f"{v:,.2f}" for v in values]

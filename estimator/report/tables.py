@@ -17,7 +17,7 @@ from estimator.report.plan_view import (
     ShockView,
     where,
 )
-from estimator.report.rows import Cents
+from estimator.report.rows import Cents, Price
 from estimator.report.view import (
     LineItemView,
     MonthView,
@@ -220,7 +220,7 @@ def _item_row(i: LineItemView, cur: str) -> dict[str, Any]:
         "description": i.description,
         "quantity": i.quantity,
         "unit": i.unit,
-        "unit_price": i.unit_price,
+        "unit_price": None if i.unit_price is None else Price(i.unit_price),
         "unit_currency": i.unit_currency,
         "fx_per_usd": i.fx_per_usd,
         f"amount ({cur})": Cents(i.amount),
