@@ -919,3 +919,6 @@ def test_a_shock_that_strands_a_phase_says_it_cannot_run_and_fails_strict(runner
     assert "2026-03-01: serve-abroad cannot run under the rule" in text
     strict = runner.invoke(app, [*args, "--strict"])
     assert strict.exit_code == 1 and "blocked by offshore-access-ends" in strict.stderr
+    # rev11d #8: in HTML the sentence is a paragraph under a short heading.
+    page = runner.invoke(app, [*args, "--format", "html"]).stdout
+    assert "<h2>Shock offshore-access-ends=2026-03-01</h2>\n<p>from 2026-03-01: " in page

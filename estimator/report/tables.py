@@ -358,8 +358,10 @@ def shock_table(s: ShockView, cur: str) -> Table:
         if lost
         else ""
     )
+    # "Heading — summary": HTML makes the part before the dash a heading, the rest a paragraph
+    # (rev11d #8: the whole sentence was an h2 three lines long).
     title = (
-        f"Shock {', '.join(s.shocks)} from {s.judged_on}: {cannot}the rule costs "
+        f"Shock {', '.join(s.shocks)} — from {s.judged_on}: {cannot}the rule costs "
         f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} (the plan as given) -> "
         f"{spoken(s.total_after)} {cur}"
     )
