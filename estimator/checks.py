@@ -18,7 +18,7 @@ import polars as pl
 from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.context import Context
-from estimator.costing import term_hours, term_text
+from estimator.costing import HOURS_PER_YEAR, term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
@@ -492,14 +492,19 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         )
     return (
         f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "
-        f"{r['hours'] / (r['life_years'] * 8760):.1%} of {their} {r['life_years']:g}-year life "
+        f"{_life_used(r):.1%} of {their} {r['life_years']:g}-year life "
         "this phase uses (amortised view: the rest is assumed used by other work)"
     )
 
 
 def _used_share() -> pl.Expr:
     """The share of bought hardware's life a phase uses (what the amortised view charges)."""
-    return pl.col("hours") / (pl.col("life_years") * 8760.0)
+    return pl.col("hours") / (pl.col("life_years") * HOURS_PER_YEAR)
+
+
+def _life_used(r: Row) -> float:
+    """`_used_share` of one evaluated row, for a message."""
+    return float(r["hours"] / (r["life_years"] * HOURS_PER_YEAR))
 
 
 def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
@@ -518,7 +523,7 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
 
 def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
     capital = r["server_price"] * r["billed_devices"] / r["unit_devices"]
-    used = r["hours"] / (r["life_years"] * 8760.0)
+    used = _life_used(r)
     work = f"{r['hours'] / 24:,.1f} days of work, {used:.1%} of the hardware's "
     work += f"{r['life_years']:g}-year life"
     if c.scenario.accounting != "project":
