@@ -1121,11 +1121,11 @@ def test_days_to_train_run_from_the_first_training_start_to_the_last_end(catalog
 
     s = load_scenario(SPLIT)
     q = quote(s, catalog)
-    runs = [p for p in q.phases if p.kind == "train"]
-    first = min(p.start for p in runs)
-    assert q.training_days == pytest.approx(
-        max((p.start - first).days + p.wall_clock_days for p in runs)
-    )
+    pre, post = (next(p for p in q.phases if p.name == n) for n in ("pretrain", "post-train"))
+    # Pretraining from 2025-11-27, post-train from 2026-03-27 (120 days on), for 5.8 days.
+    assert (pre.start, post.start) == (date(2025, 11, 27), date(2026, 3, 27))
+    assert q.training_days == pytest.approx(120 + post.wall_clock_days)
+    first = pre.start
     overlapping = s.with_changes({"phases.post-train.start": str(first)})
     both = quote(overlapping, catalog)
     pretrain = next(p for p in both.phases if p.name == "pretrain")
