@@ -108,22 +108,27 @@ def _planned(planned: Any, catalog: Catalog | str | Path | None) -> Plan:
 
 def _planned_on(planned: Any, catalog: Catalog | str | Path | None) -> tuple[Plan, Catalog]:
     """`_planned`, and the catalog to sample it on: the one given, else the one a Plan was
-    made on, else the embedded one. A Plan that has lost the catalog it was made on (pickled,
-    or rebuilt) and was not made on the embedded one is refused: sampling the embedded prices
-    gave a band the plan's own total sat below (rev11b #1)."""
-    if catalog is None:
-        from estimator.planner import Plan
+    made on, else the embedded one. A Plan is sampled only on the catalog it was made on
+    (`Plan.check_catalog`): one that has lost it (pickled, or rebuilt) and was not made on the
+    embedded one must be given it (rev11b #1: sampling the embedded prices gave a band the
+    plan's own total sat below)."""
+    from estimator.planner import Plan
 
-        if isinstance(planned, Plan) and planned.catalog is not None:
+    if not isinstance(planned, Plan):
+        cat = _catalog(catalog)
+        return _planned(planned, cat), cat
+    if catalog is None:
+        if planned.catalog is not None:
             return planned, planned.catalog
-        made_on = planned.quote.assumptions.get("catalog") if isinstance(planned, Plan) else None
-        if made_on not in (None, "embedded"):
+        made_on = planned.quote.assumptions.get("catalog")
+        if made_on != "embedded":
             raise ScenarioError(
                 f"this plan was made on the catalog '{made_on}', which it does not keep once "
                 "pickled or rebuilt: pass that Catalog (catalog=...) to sample it"
             )
     cat = _catalog(catalog)
-    return _planned(planned, cat), cat
+    planned.check_catalog(cat)
+    return planned, cat
 
 
 def plan(

@@ -21,7 +21,7 @@ from pydantic import PrivateAttr
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.costing import cents
-from estimator.errors import InfeasibleError, NoPlacementError
+from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.frozen import ResultPart
 from estimator.options import OptionQuery, select
@@ -71,6 +71,8 @@ class Plan(Result):
     # prices, not the embedded ones (review10b #1: a plan on negotiated prices got a band for
     # the public ones, its own total below every sample).
     _catalog: Catalog | None = PrivateAttr(default=None)
+    # Once pickled, the catalog's fingerprint stands in for it (`check_catalog`).
+    _catalog_fingerprint: str | None = PrivateAttr(default=None)
 
     @property
     def catalog(self) -> Catalog | None:
@@ -78,15 +80,40 @@ class Plan(Result):
         return self._catalog
 
     # The catalog is a handle, not part of the result (review10c #1, #2): a plan pickles
-    # without it (an embedded catalog's readers cannot be pickled) and two plans are equal when
-    # their fields are, whichever catalog object made them.
+    # without it (a megabyte of tables in every pickled plan), keeping its fingerprint, and two
+    # plans are equal when their fields are, whichever catalog object made them.
     def __getstate__(self) -> dict[Any, Any]:
         state = super().__getstate__()
+        made_on = self._catalog
         state["__pydantic_private__"] = {
             **(state.get("__pydantic_private__") or {}),
             "_catalog": None,
+            "_catalog_fingerprint": (
+                made_on.fingerprint() if made_on is not None else self._catalog_fingerprint
+            ),
         }
         return state
+
+    def check_catalog(self, catalog: Catalog) -> None:
+        """Refuses to sample the plan on a catalog other than the one it was made on: its
+        prices are not the plan's, and the band would not be the plan's either (rev12b #4: a
+        plan on negotiated prices, sampled on the embedded ones, sat below every sample)."""
+        made_on = self._catalog
+        if catalog is made_on:
+            return
+        expected = made_on.fingerprint() if made_on is not None else self._catalog_fingerprint
+        label = self.quote.assumptions.get("catalog")
+        same = (
+            catalog.fingerprint() == expected
+            if expected is not None
+            else ", ".join(catalog.origin) == label  # rebuilt from JSON: only its name is left
+        )
+        if not same:
+            raise ScenarioError(
+                f"this plan was made on the catalog '{label}', and the catalog given "
+                f"('{', '.join(catalog.origin)}') differs from it: its figures are not the "
+                "plan's; pass the catalog the plan was made on"
+            )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Plan):

@@ -338,8 +338,9 @@ class TrainPhase(_Phase):
 class ServePhase(_Phase):
     """Serving for `days`: a fleet sized by the daily demand under the latency targets."""
 
-    kind: Literal["serve"]
-    """serve."""
+    kind: Literal["serve"] = "serve"
+    """serve (a phase without `kind` in a file is a training phase; `ServePhase(...)` in code
+    needs no `kind`)."""
     users: Users = "cn"
     """Where the users are: cn, sea, mena, eu, us (latency.csv markets) or foreign (the nearest
     market abroad)."""
@@ -492,6 +493,17 @@ class Scenario(_Strict):
     def source(self) -> str:
         """Where the scenario came from (a file name), for error messages."""
         return self._source
+
+    def __eq__(self, other: object) -> bool:
+        """Equal content is equal, whichever file it was read from (rev12b #6: a copy of a
+        file, or a JSON round trip, compared unequal though its dump and hash were the same):
+        `source` is a label for messages, not part of the scenario."""
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:  # as equality: the fields (a frozen model's hash)
+        return hash(tuple(self.__dict__.values()))
 
     def with_changes(self, changes: Mapping[str, Any] | None = None, /, **fields: Any) -> Scenario:
         """A copy with some fields changed, validated like a file (errors name the path).

@@ -241,6 +241,33 @@ def _checked(
     )
 
 
+def _edits_are_users(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """`after` (a table as a change returned it) with the bookkeeping (`_file` / `_line`) of
+    each row the change added or edited cleared, so the row counts as the user's, as an
+    override file's does: a row keeps its place in the embedded data only when its cells are
+    those of the row it names, once (rev12b #2: a row copied from an embedded one and given a
+    new price kept the embedded file's name, and a newer public row shadowed it)."""
+    bookkeeping = (FILE_COL, LINE_COL)
+    data = [c for c in before.columns if c not in bookkeeping]
+    if not set((*bookkeeping, *data)) <= set(after.columns):
+        return after  # a column removed: `check_table` names it
+
+    def cells(df: pl.DataFrame) -> pl.Series:
+        return df.select(pl.col(data).cast(pl.String)).hash_rows()
+
+    was = before.select(*bookkeeping).with_columns(_cells=cells(before))
+    now = after.select(*bookkeeping).with_columns(_cells=cells(after), _row=pl.int_range(pl.len()))
+    kept = (
+        now.join(was, on=[*bookkeeping, "_cells"], how="semi", nulls_equal=True)
+        .filter(pl.struct(*bookkeeping).is_first_distinct())
+        .get_column("_row")
+    )
+    same = pl.int_range(pl.len()).is_in(kept.implode())
+    return after.with_columns(
+        pl.when(same).then(pl.col(c)).otherwise(None).alias(c) for c in bookkeeping
+    )
+
+
 def _merge(table: Table, base: pl.DataFrame, user: pl.DataFrame) -> pl.DataFrame:
     kept = base.join(user.select(table.key), on=list(table.key), how="anti", nulls_equal=True)
     return pl.concat([kept, user], how="vertical_relaxed")
@@ -257,6 +284,12 @@ class Catalog:
         self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
         self._digests: dict[str, str] = {}  # table name -> hash of its content
 
+    def __reduce__(self) -> tuple[type[Catalog], tuple[dict[str, pl.DataFrame], list[str]]]:
+        """Pickled as its tables (all of them read) and origin, so a catalog goes to a worker
+        process (rev12b #3: the embedded catalog's lazy readers could not be pickled, and a
+        process-pool sweep failed on its first argument)."""
+        return Catalog, ({name: self._tables[name] for name in self._tables}, list(self.origin))
+
     def __repr__(self) -> str:
         """Where its rows come from and its tables, without reading any (review11b #13: the
         default repr said only an address): Catalog(embedded + my-prices/offers.csv; tables:
@@ -265,13 +298,15 @@ class Catalog:
 
     # -- tables ---------------------------------------------------------------------------------
     def table(self, name: str) -> pl.DataFrame:
-        """A whole table without the bookkeeping columns."""
+        """A whole table without the bookkeeping columns. The frame is the caller's: changing
+        it in place (`df[i, col] = v`) leaves the catalog as it is (rev12b #1: an edit of a
+        looked-up table moved every later quote, unchecked); `with_table` changes a table."""
         if name not in self._tables:
             raise UnknownIdError("table", name, TABLES)
         key = ("table", name)
         if key not in self._views:
             self._views[key] = self._tables[name].drop(FILE_COL, LINE_COL)
-        return self._views[key]
+        return self._views[key].clone()  # shallow: the columns are shared until written
 
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
         """A new Catalog with one table changed by `change` (what-if analyses).
@@ -293,6 +328,7 @@ class Catalog:
             raise CatalogError(
                 f"{label}: the change returned {type(changed).__name__}, not a polars DataFrame"
             )
+        changed = _edits_are_users(self._tables[name], changed)
         checked = _checked(TABLES[name], changed, label, _known_ids(self._tables, {}))
         self._check_still_named(name, checked, label)
         return Catalog(self._tables.replaced(name, checked), [*self.origin, label])
@@ -335,6 +371,19 @@ class Catalog:
             h.update(f"{name}\0{self._digests[name]}\0".encode())
         return h.hexdigest()
 
+    def fingerprint(self) -> str:
+        """A hash of every table's content and of which rows are the user's (they win over
+        newer embedded rows from their date), not of the paths they were read from: two
+        catalogs with one fingerprint quote alike. It reads every table (~0.01 s)."""
+        h = hashlib.sha256()
+        users = self.origin[1:]
+        for name in self._tables:
+            df = self._tables[name]
+            mine = df[FILE_COL].is_in(users) if FILE_COL in df.columns else pl.lit(False)
+            h.update(f"{name}\0{self.digest([name])}\0".encode())
+            h.update(df.select(mine.alias("mine")).hash_rows(seed=0).to_numpy().tobytes())
+        return h.hexdigest()
+
     # -- lookups --------------------------------------------------------------------------------
     @functools.cached_property
     def _index(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -358,11 +407,12 @@ class Catalog:
         raise UnknownIdError("table", table, TABLES)
 
     def get(self, table: str, id_: str) -> dict[str, Any]:
-        """One row by id, or UnknownIdError with a suggestion."""
+        """One row by id (a copy: editing it changes no quote, as `table`'s frames), or
+        UnknownIdError with a suggestion."""
         rows = self._rows_by_id(table)
         if id_ not in rows:
             raise UnknownIdError(_KIND_NAMES[table], id_, rows)
-        return rows[id_]
+        return dict(rows[id_])
 
     @functools.cached_property
     def _defaults(self) -> dict[str, float]:
@@ -387,7 +437,7 @@ class Catalog:
         key = ("dated", name, on, future)
         if key not in self._views:
             self._views[key] = self._dated(name, on, future)
-        return self._views[key]
+        return self._views[key].clone()  # the caller's, as `table`'s
 
     def _dated(self, name: str, on: date, future: bool) -> pl.DataFrame:
         df = self.table(name)

@@ -95,7 +95,13 @@ class CatalogError(SplitcomputeError):
         if isinstance(problems, str):
             problems = [Problem("", None, None, problems)]
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        # The message lists the first problems, as the command line does (rev12b #8: a
+        # library traceback printed 483 lines); `problems` holds them all.
+        shown_ = [str(p) for p in self.problems[:SHOWN_PROBLEMS]]
+        rest = len(self.problems) - len(shown_)
+        if rest:
+            shown_.append(f"... and {rest:,} more (the error's .problems lists them all)")
+        super().__init__("\n".join(shown_))
 
     def lines(self, limit: int | None = SHOWN_PROBLEMS) -> list[str]:
         if len(self.problems) == 1:

@@ -467,6 +467,72 @@ def test_rows_added_in_memory_win_from_their_date_as_an_override_files_do(catalo
     ]
 
 
+def test_a_row_copied_and_edited_in_memory_is_the_users_too(catalog):
+    # rev12b #2: copied with its `_file` / `_line`, the edited row stayed "embedded" and the
+    # newer public row of its offer shadowed it; only a row identical to the one it names, once,
+    # keeps its place in the embedded data.
+    row = catalog.offers(accelerator="h100-sxm", region="sg").row(0, named=True)
+    key = (pl.col("provider") == row["provider"]) & (pl.col("instance") == row["instance"])
+    key = key & (pl.col("pricing") == row["pricing"]) & (pl.col("region") == "sg")
+    day = row["as_of"] - timedelta(days=30)
+
+    def copy_edit(df: pl.DataFrame) -> pl.DataFrame:
+        copied = df.filter(key).head(1).with_columns(
+            price_per_device_hour=pl.lit(0.99), price_low=pl.lit(None, pl.Float64),
+            price_high=pl.lit(None, pl.Float64), as_of=pl.lit(day),
+        )  # fmt: skip
+        return pl.concat([df, copied])
+
+    edited = catalog.with_table("offers", copy_edit)
+    prices = edited.dated("offers", row["as_of"]).filter(key)["price_per_device_hour"]
+    assert prices.to_list() == [0.99]
+    # A row passed through untouched is still the embedded one: the newest public row wins.
+    same = catalog.with_table("offers", lambda df: pl.concat([df, df.head(0)]))
+    assert (
+        same.dated("offers", row["as_of"])
+        .filter(key)
+        .equals(catalog.dated("offers", row["as_of"]).filter(key))
+    )
+
+
+def test_what_the_catalog_hands_out_is_the_callers_to_change(catalog):
+    # rev12b #1: a looked-up row dict and a table frame were the catalog's own: editing one
+    # in place moved every later quote, unchecked.
+    peak = catalog.accelerator("h100-sxm")["bf16_tflops"]
+    catalog.accelerator("h100-sxm")["bf16_tflops"] = 1.0
+    frame = catalog.table("accelerators")
+    frame[0, "bf16_tflops"] = 1.0
+    dated = catalog.dated("offers", date(2025, 11, 27))
+    dated[0, "price_per_device_hour"] = 0.0
+    assert catalog.accelerator("h100-sxm")["bf16_tflops"] == peak
+    assert catalog.table("accelerators").equals(load_catalog().table("accelerators"))
+    assert catalog.dated("offers", date(2025, 11, 27)).equals(
+        load_catalog().dated("offers", date(2025, 11, 27))
+    )
+
+
+def test_a_catalog_pickles_with_its_tables_and_origin(catalog, write):
+    # rev12b #3: no catalog could be pickled (its lazy readers), so none went to a worker.
+    import pickle
+
+    override = write("ov/offers.csv", OFFER_HEADER + GOOD_OFFER).parent
+    for cat in (catalog, load_catalog(override), catalog.with_table("offers", lambda df: df)):
+        back = pickle.loads(pickle.dumps(cat))
+        assert back.origin == cat.origin
+        assert back.fingerprint() == cat.fingerprint()
+        assert back.table("offers").equals(cat.table("offers"))
+    assert load_catalog(override).fingerprint() != catalog.fingerprint()
+
+
+def test_a_catalog_error_lists_its_first_problems_and_keeps_them_all(catalog):
+    # rev12b #8: a library traceback printed all 483 problems of one bad column.
+    with pytest.raises(CatalogError) as err:
+        catalog.with_table("offers", lambda df: df.with_columns(price_per_device_hour=-1.0))
+    lines = str(err.value).splitlines()
+    assert len(err.value.problems) > 100
+    assert len(lines) == 11 and lines[-1].startswith(f"... and {len(err.value.problems) - 10:,}")
+
+
 def test_a_catalog_says_where_its_rows_come_from_and_the_packages_list_their_names(write):
     # review11b #13: `<pricing.catalog.Catalog object at 0x...>`, and dir(estimator) and
     # dir(pricing) listed none of the names imported on first use (nor did a REPL complete them).

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from datetime import date
+from typing import Any
 
 import polars as pl
 import pytest
@@ -877,6 +878,31 @@ def test_a_pickled_plan_made_on_other_prices_is_not_sampled_on_the_embedded_ones
     assert percentiles(back, cheaper, samples=50)[-1] == percentiles(made, samples=50)[-1]
     embedded = pickle.loads(pickle.dumps(plan(path)))
     assert percentiles(embedded, samples=50)[-1].p50 > 0  # the embedded catalog is reloaded
+
+
+def test_a_plan_is_sampled_only_on_the_catalog_it_was_made_on():
+    # rev12b #4: given another catalog, percentiles and sensitivity sampled its prices (a band
+    # 70% above the plan's own total) without a word; pickled or not, a plan is now checked
+    # against the catalog given, by content (the same figures loaded again pass).
+    import pickle
+
+    from estimator import percentiles, sensitivity
+    from pricing import load_catalog
+
+    path = EXAMPLES / "overseas_serving.toml"
+
+    def cheaper() -> Any:
+        return load_catalog().with_table(
+            "offers", lambda df: df.with_columns(pl.col("price_per_device_hour", "price_low") * 0.8)
+        )
+
+    made = plan(path, cheaper())
+    for p in (made, pickle.loads(pickle.dumps(made))):
+        with pytest.raises(ScenarioError, match="differs from it"):
+            percentiles(p, load_catalog(), samples=50)
+        with pytest.raises(ScenarioError, match="differs from it"):
+            sensitivity(p, load_catalog())
+        assert percentiles(p, cheaper(), samples=50)[-1] == percentiles(made, samples=50)[-1]
 
 
 def test_the_html_placements_heading_is_a_heading(runner, monkeypatch):

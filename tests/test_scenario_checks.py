@@ -637,3 +637,29 @@ def test_hints_name_offers_the_site_could_take(runner, catalog):
     with pytest.raises(NoPlacementError) as caught:
         plan(s, cat)
     assert "2030-01-01" not in str(caught.value)
+
+
+def test_a_scenario_equals_the_same_content_read_from_anywhere(tmp_path):
+    # rev12b #6: equality compared the file a scenario was read from: a copy of the file, or a
+    # round trip through its dump, was unequal though its dump and hash were the same.
+    import shutil
+
+    from estimator import load_scenario
+    from estimator.scenario_file import parse_scenario
+    from tests.conftest import EXAMPLES
+
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    copy = load_scenario(shutil.copy(EXAMPLES / "split_abroad_home.toml", tmp_path / "c.toml"))
+    assert copy.source != s.source
+    assert copy == s and hash(copy) == hash(s)
+    assert parse_scenario(s.model_dump(by_alias=True)) == s
+    assert s.with_changes(currency="USD") != s
+
+
+def test_a_serving_phase_built_in_code_needs_no_kind():
+    # rev12b #10: ServePhase(...) refused a missing `kind` that TrainPhase defaults.
+    from estimator.scenario import ServePhase
+
+    site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand"}
+    phase = ServePhase(name="s", days=10, site=site)
+    assert phase.kind == "serve"
