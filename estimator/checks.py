@@ -479,10 +479,20 @@ def _spot_message(r: dict[str, Any]) -> str:
     )
 
 
+def _priced(amount: float, r: Row, c: Context) -> str:
+    """An amount of a row's price list as a message says it: in the list's currency, and in
+    the quote's beside it when they differ (rev12b #5: a USD quote's findings said only
+    "153,600,000 CNY", which a notebook read beside a USD total)."""
+    text = f"{amount:,.0f} {r['currency']}"
+    if r["currency"] == c.currency or not r["per_usd"]:
+        return text
+    return f"{text} ({amount / r['per_usd'] * c.quote_per_usd:,.0f} {c.currency})"
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
-    capital = f"{r['server_price'] * servers:,.0f} {r['currency']}"
+    capital = _priced(r["server_price"] * servers, r, c)
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
@@ -528,19 +538,20 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
     work += f"{r['life_years']:g}-year life"
     if c.scenario.accounting != "project":
         return (
-            f"buys {capital:,.0f} {r['currency']} of hardware for {work}; this amortised view "
-            f"charges {capital * used:,.0f} {r['currency']}, assuming other work uses the rest "
+            f"buys {_priced(capital, r, c)} of hardware for {work}; this amortised view "
+            f"charges {_priced(capital * used, r, c)}, assuming other work uses the rest "
             "of its life (the project view charges the purchase less its resale)"
         )
     lost = 1.0 - r["resale_fraction"]
     # rev11c #5: the loss is the price less the resale, not hardware left idle: said as what
-    # it is, beside what the share of the life used costs.
-    cur = r["currency"]  # the hardware's price list's, as owned-capex says it (rev11d #5)
+    # it is, beside what the share of the life used costs. Amounts in the hardware's price
+    # list's currency, as owned-capex says them (rev11d #5), and the quote's (`_priced`).
     return (
-        f"buys {capital:,.0f} {cur} of hardware for {work} and resells it for "
-        f"{capital * (1 - lost):,.0f} {cur} when the phase ends: the {capital * lost:,.0f} {cur} "
-        f"lost is {lost / used:,.1f}x what the life it uses costs (the amortised view charges "
-        f"{capital * used:,.0f} {cur}), unless other work uses it before the sale"
+        f"buys {_priced(capital, r, c)} of hardware for {work} and resells it for "
+        f"{_priced(capital * (1 - lost), r, c)} when the phase ends: the "
+        f"{_priced(capital * lost, r, c)} lost is {lost / used:,.1f}x what the life it uses "
+        f"costs (the amortised view charges {_priced(capital * used, r, c)}), unless other "
+        "work uses it before the sale"
     )
 
 
@@ -711,8 +722,13 @@ ADVISORY: tuple[Check, ...] = (
         "",
         _no_tpot_target,
         lambda r, c, p: (
-            f"no TPOT target: the batch is the one of maximum throughput, "
-            f"{r['tpot_ms']:,.0f} ms per output token ({1000.0 / r['tpot_ms']:,.1f} tokens/s "
+            "no TPOT target: the batch is "
+            + (
+                f"the one of maximum throughput up to max_batch {_n(p.max_batch)}"
+                if isinstance(p, ServePhase) and p.max_batch
+                else "the one of maximum throughput"
+            )
+            + f", {r['tpot_ms']:,.0f} ms per output token ({1000.0 / r['tpot_ms']:,.1f} tokens/s "
             "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
             "for a reading or interactive speed (more devices)"
         ),

@@ -88,6 +88,15 @@ class Money(float):
 
     __hash__ = float.__hash__  # equal amounts hash alike (a Money equal to a float stays so)
 
+    def __neg__(self) -> Money:  # a refund, a difference turned round: still money
+        return Money(-float(self), self.currency)
+
+    def __pos__(self) -> Money:
+        return self
+
+    def __abs__(self) -> Money:  # rev12b #15: abs() and unary minus gave plain floats
+        return Money(abs(float(self)), self.currency)
+
     if TYPE_CHECKING:  # set below by `_same_currency`; typed here so `a + b` reads as Money
 
         def __add__(self, other: float) -> Money: ...

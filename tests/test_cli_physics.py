@@ -769,8 +769,13 @@ def test_a_fleet_without_a_tpot_target_says_how_slow_its_steps_are(runner):
     assert info["severity"] == "info"
     assert f"{d['tpot_ms']:,.0f} ms per output token" in info["message"]
     assert f"{1000 / d['tpot_ms']:,.1f} tokens/s per request" in info["message"]
+    assert "max_batch" not in info["message"]
     targeted = json.loads(runner.invoke(app, [*args, "--tpot-ms", "50"]).stdout)
     assert "no-tpot-target" not in {f["code"] for f in targeted["findings"]}
+    # rev12b #18: a batch the user capped was called the one of maximum throughput.
+    capped = json.loads(runner.invoke(app, [*args, "--max-batch", "4"]).stdout)
+    (info,) = [f for f in capped["findings"] if f["code"] == "no-tpot-target"]
+    assert "maximum throughput up to max_batch 4," in info["message"]
 
 
 @pytest.mark.parametrize("accelerator", ["h100-sxm", "b200"])

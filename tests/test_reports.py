@@ -347,6 +347,16 @@ def test_money_knows_its_currency(catalog):
     import pickle
 
     assert pickle.loads(pickle.dumps(q.total)).currency == q.currency
+    # rev12b #15: abs() and unary minus gave plain floats.
+    for signed in (-Money(2.5, "CNY"), abs(Money(-2.5, "CNY")), +Money(2.5, "CNY")):
+        assert isinstance(signed, Money) and signed.currency == "CNY" and abs(signed) == 2.5
+
+
+def test_a_findings_amounts_are_also_in_the_quotes_currency(catalog):
+    # rev12b #5: a USD quote's hardware findings gave their amounts in CNY only.
+    q = quote(SPLIT, catalog, currency="USD")
+    said = [f.message for f in q.findings if f.code in ("idle-hardware", "owned-capex")]
+    assert said and all(re.search(r"[\d,]+ CNY \([\d,]+ USD\)", m) for m in said)
 
 
 def test_money_in_two_currencies_does_not_mix():
