@@ -315,6 +315,10 @@ class LineItem(ResultPart):
     unit_currency: str
     fx_per_usd: float
     fx_as_of: date
+    to_quote_rate: float
+    """Units of the quote's currency per unit of unit_currency: quantity x unit_price x
+    to_quote_rate is the amount (billed_amount x to_quote_rate, to within billed_amount's
+    rounding), so a spreadsheet can rebuild each line (rev12a #6)."""
     billed_amount: float
     amount: float
     currency: str
@@ -351,6 +355,7 @@ def line_items(
                 unit_currency=row["energy_currency" if local else "currency"],
                 fx_per_usd=rate,
                 fx_as_of=as_of,
+                to_quote_rate=per_usd / rate,
                 billed_amount=cents(usd * rate),
                 amount=cents(usd * per_usd),
                 currency=currency,

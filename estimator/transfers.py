@@ -140,6 +140,7 @@ def _transfer_item(
         unit_currency=r["currency"],
         fx_per_usd=r["per_usd"],
         fx_as_of=r["fx_as_of"],
+        to_quote_rate=c.quote_per_usd / r["per_usd"],
         billed_amount=costing.cents(usd * r["per_usd"]),
         amount=costing.cents(usd * c.quote_per_usd),
         currency=c.currency,

@@ -352,6 +352,24 @@ def test_money_knows_its_currency(catalog):
         assert isinstance(signed, Money) and signed.currency == "CNY" and abs(signed) == 2.5
 
 
+def test_each_line_item_says_the_rate_that_converts_it(catalog, runner):
+    # rev12a #6: the line items showed the billing currency's rate per USD (1.000 on a USD
+    # line of a CNY quote, 7.107 rounded on a CNY one): no row could be rebuilt from its cells.
+    q = quote(SPLIT, catalog)
+    items = q.line_items()
+    assert {i.unit_currency for i in items} == {"USD", "CNY"}
+    for i in items:
+        # to within billed_amount's rounding: half a cent of its currency, converted
+        tol = 0.005 * i.to_quote_rate + 0.005
+        assert i.billed_amount * i.to_quote_rate == pytest.approx(i.amount, abs=tol)
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(
+        estimator.cli.app, ["quote", SPLIT, "--format", "csv", "--table", "line-items"]
+    ).stdout)))  # fmt: skip
+    for r in rows:
+        rebuilt = float(r["quantity"]) * float(r["unit_price"]) * float(r["rate to CNY"])
+        assert rebuilt == pytest.approx(float(r["amount (CNY)"]), rel=1e-5)
+
+
 def test_a_findings_amounts_are_also_in_the_quotes_currency(catalog):
     # rev12b #5: a USD quote's hardware findings gave their amounts in CNY only.
     q = quote(SPLIT, catalog, currency="USD")

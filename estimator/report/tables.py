@@ -104,7 +104,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
         "line-items": Table(
             "Line items",
             [_item_row(i, cur) for i in _items(d)],
-            ("fx_per_usd", "unit_currency", "region", "unit_price"),
+            (f"rate to {cur}", "unit_currency", "region", "unit_price"),
             _item_columns(cur),
         ),
         "transfers": Table(
@@ -207,7 +207,7 @@ def _item_columns(cur: str) -> tuple[str, ...]:
         "unit",
         "unit_price",
         "unit_currency",
-        "fx_per_usd",
+        f"rate to {cur}",
         f"amount ({cur})",
     )
 
@@ -222,7 +222,9 @@ def _item_row(i: LineItemView, cur: str) -> dict[str, Any]:
         "unit": i.unit,
         "unit_price": None if i.unit_price is None else Price(i.unit_price),
         "unit_currency": i.unit_currency,
-        "fx_per_usd": i.fx_per_usd,
+        # rev12a #6: the billing currency's rate per USD (7.107, rounded) could not rebuild a
+        # line; the rate that converts it can, shown to its significant figures.
+        f"rate to {cur}": Price(i.to_quote_rate),
         f"amount ({cur})": Cents(i.amount),
     }
 

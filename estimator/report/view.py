@@ -82,8 +82,12 @@ class LineItemView(_View):
     unit: str
     unit_price: float = Field(description="Price per unit in unit_currency.")
     unit_currency: str
-    fx_per_usd: float = Field(description="Units of unit_currency per USD used to convert.")
+    fx_per_usd: float = Field(description="Units of unit_currency per USD, as of fx_as_of.")
     fx_as_of: date
+    to_quote_rate: float = Field(
+        description="Units of the quote's currency per unit of unit_currency, unrounded: "
+        "quantity x unit_price x to_quote_rate = amount (before each is rounded to cents)."
+    )
     billed_amount: float = Field(description="quantity x unit_price, in unit_currency, cents.")
     amount: float = Field(description="The billed amount in the quote's currency, cents.")
     currency: str
