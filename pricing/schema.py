@@ -232,6 +232,9 @@ TABLES: dict[str, Table] = {
                 _pos("price_high", optional=True, hi=1e7),
                 Column("evidence", choices=EVIDENCE),
                 Column("max_devices", "int", optional=True, ge=1, le=MAX_DEVICES),
+                # The instance's own network between instances (Gbit/s each way, as providers
+                # publish it); empty = its accelerator's scaleout_gbps per device.
+                _pos("instance_scaleout_gbit_s", optional=True, lo=0.001),
             ),
         ),
         Table(

@@ -922,3 +922,35 @@ def test_a_shock_that_strands_a_phase_says_it_cannot_run_and_fails_strict(runner
     # rev11d #8: in HTML the sentence is a paragraph under a short heading.
     page = runner.invoke(app, [*args, "--format", "html"]).stdout
     assert "<h2>Shock offshore-access-ends=2026-03-01</h2>\n<p>from 2026-03-01: " in page
+
+
+KIMI = {"total_params": 1.04e12, "active_params": 32.6e9, "layers": 61, "hidden": 7168,
+        "heads": 64, "experts": 384, "experts_active": 8, "kv_lora_rank": 512}  # fmt: skip
+
+
+def test_an_instances_network_is_its_offers_not_its_accelerators(catalog):
+    """GCP's a2-highgpu-8g has 100 Gbit/s per VM for its 8 A100 (offers.csv
+    instance_scaleout_gbit_s), not the 200 Gbit/s per GPU of the accelerator row: a 1T MoE's
+    expert and data traffic over it takes longer (rev12d #4: it was planned on A100 at a DGX's
+    network). The figure is part of the physics key, so rows differing in it alone differ."""
+    scenario = parse_scenario(
+        {
+            "name": "t", "as_of": "2025-06-01", "currency": "USD", "tenant_hq": "CN",
+            "model": KIMI,
+            "phases": [{"name": "p", "tokens": 15.5e12, "deadline_days": 150, "site": "auto"}],
+        }
+    )  # fmt: skip
+    c = prepare(scenario, catalog)
+    phase = scenario.phases[0]
+    query = OptionQuery(("us-central",), ("a100-40g",), ("on_demand",), ("gcp",))
+    rows = select(c.options, query)
+    assert rows["instance_scaleout_gbit_s"].unique().to_list() == [100.0]
+    both = pl.concat([rows, rows.with_columns(instance_scaleout_gbit_s=pl.lit(None, pl.Float64))])
+    scored = evaluate(c, phase, both)
+    own = scored.filter(pl.col("instance_scaleout_gbit_s").is_not_null())
+    dgx = scored.filter(pl.col("instance_scaleout_gbit_s").is_null())
+    # Sized to the same deadline, the slower network needs more devices or more time.
+    assert own["device_hours"][0] > dgx["device_hours"][0] * 1.05
+    # The planner no longer picks the A100 VM for this run (it did at 3,584 devices).
+    chosen = plan(scenario, catalog).quote.phases[0]
+    assert chosen.accelerator != "a100-40g"
