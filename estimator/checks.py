@@ -108,8 +108,9 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']}; the fleet "
                 f"'{r['instance']}' has {_n(r['capacity_devices'])}"
             )
+        shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
         why = (
-            " (only reported, no size published: see defaults.csv reported_capacity_devices)"
+            f" (only {shown}, no size published: see defaults.csv reported_capacity_devices)"
             if r.get("capacity_assumed")
             else ""
         )

@@ -36,8 +36,9 @@ Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
 # What shows that a provider has an offer's capacity in that region: it lists the machine there
-# (console, catalog, price page), it only bills a SKU there, or the press reports it.
-Evidence = Literal["listed", "sku", "reported", "accounting"]
+# (console, catalog, price page), a marketplace or reseller lists another provider's machine
+# there (no size stated), it only bills a SKU there, or the press reports it.
+Evidence = Literal["listed", "marketplace", "sku", "reported", "accounting"]
 # Where a serving phase's users are: mainland China, or markets abroad.
 Market = Literal["cn", "sea", "mena", "eu", "us"]
 # A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).

@@ -954,3 +954,26 @@ def test_an_instances_network_is_its_offers_not_its_accelerators(catalog):
     # The planner no longer picks the A100 VM for this run (it did at 3,584 devices).
     chosen = plan(scenario, catalog).quote.phases[0]
     assert chosen.accelerator != "a100-40g"
+
+
+def _l40s(devices: int, **site) -> dict:
+    return {
+        "name": "t", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 1e12, "devices": devices, "site": {
+            "region": "us-east", "accelerator": "l40s", "pricing": "on_demand", **site}}],
+    }  # fmt: skip
+
+
+def test_a_marketplace_listing_is_trusted_for_no_more_than_a_reported_rental(catalog):
+    """A reseller's listing (Shadeform passing Crusoe through) shows a machine can be rented,
+    not thousands at once: past defaults.csv reported_capacity_devices it is blocked, as a
+    press-reported rental is (rev12d #3: 9,984 L40S from it carried a pretraining plan)."""
+    rows = catalog.table("offers").filter(pl.col("provider").str.starts_with("shadeform-"))
+    assert set(rows["evidence"]) == {"marketplace"}
+    site = {"provider": "shadeform-crusoe"}
+    big = quote(parse_scenario(_l40s(1024, **site)), catalog)
+    (blocked,) = [f for f in big.findings if f.code == "capacity-short"]
+    assert blocked.severity == "block" and "only listed by a marketplace" in blocked.message
+    small = quote(parse_scenario(_l40s(256, **site)), catalog)
+    assert "capacity-short" not in {f.code for f in small.findings}
