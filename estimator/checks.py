@@ -17,6 +17,7 @@ import polars as pl
 
 from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
+from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_YEAR, term_hours, term_text
 from estimator.physics.training import batch_bound
@@ -654,6 +655,27 @@ ADVISORY: tuple[Check, ...] = (
             f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its "
             f"range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
             f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
+        ),
+    ),
+    Check(
+        "no-calibration",
+        "warn",
+        "",
+        # A device no public training run checks (estimator/data/calibration_train.csv, nor any
+        # of its silicon family) is timed at an efficiency nobody fitted to it (rev12d #3: a
+        # frontier MoE planned on 9,984 L40S at the default GEMM efficiency).
+        lambda c, p: (
+            pl.lit(p.mfu is None) & ~pl.col("accelerator").is_in(sorted(calibrated_for_training()))
+            if isinstance(p, TrainPhase)
+            else pl.lit(False)
+        ),
+        lambda r, c, p: (
+            f"{r['accelerator']} has no training calibration point (none on it or its silicon "
+            f"family in estimator/data/calibration_train.csv): its training efficiency "
+            f"(GEMM {r['mfu']:.2f}, {r['efficiency_row']}) is "
+            f"{'the default for any device' if '*/' in str(r['efficiency_row']) else 'its row'}"
+            ", not fitted to a measured run, so this run's time and cost are unvalidated "
+            "(give mfu to set it)"
         ),
     ),
     Check(

@@ -977,3 +977,18 @@ def test_a_marketplace_listing_is_trusted_for_no_more_than_a_reported_rental(cat
     assert blocked.severity == "block" and "only listed by a marketplace" in blocked.message
     small = quote(parse_scenario(_l40s(256, **site)), catalog)
     assert "capacity-short" not in {f.code for f in small.findings}
+
+
+def test_training_on_a_device_no_benchmark_checks_is_flagged(catalog):
+    """L40S has no training calibration point (nor has its family): its efficiency is the
+    catalog's default for any device, and the quote says so (rev12d #3)."""
+    l40s = quote(parse_scenario(_l40s(256)), catalog)
+    (warn,) = [f for f in l40s.findings if f.code == "no-calibration"]
+    assert warn.severity == "warn" and warn.message.startswith("l40s has no training")
+    assert "the default for any device" in warn.message
+    given = _l40s(256)
+    given["phases"][0]["mfu"] = 0.4
+    assert "no-calibration" not in {f.code for f in quote(parse_scenario(given), catalog).findings}
+    h200 = _l40s(256, accelerator="h200", provider="aws")  # Hopper: the H100 points check it
+    h200["phases"][0]["site"]["instance"] = "p5en.48xlarge"
+    assert "no-calibration" not in {f.code for f in quote(parse_scenario(h200), catalog).findings}
