@@ -499,6 +499,35 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _rate_index(c: Context) -> dict[str, dict[str, Any]]:
+    """Per accelerator, the latest rate_index.csv row on or before the quote's date (the first
+    index by name where several cover it)."""
+
+    def latest() -> dict[str, dict[str, Any]]:
+        rows = c.catalog.dated("rate_index", c.as_of, future=False).sort("index")
+        out: dict[str, dict[str, Any]] = {}
+        for row in rows.iter_rows(named=True):
+            out.setdefault(row["accelerator"], row)
+        return out
+
+    return c.remembered(("rate index", c.as_of), latest)
+
+
+def _list_price_message(r: Row, c: Context, p: Phase) -> str:
+    index = _rate_index(c)[r["accelerator"]]
+    rate = index["price_per_device_hour"]
+    hours = r["billed_devices"] * r["billed_hours"]
+    at = hours * rate / c.catalog.rate(index["currency"], c.as_of).per_usd
+    return (
+        f"{_n(r['billed_devices'])} x {r['accelerator']} at {r['provider']}'s {r['pricing']} list "
+        f"price, {r['price_per_device_hour']:g} {r['currency']} per device-hour: a tenant renting "
+        f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
+        f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
+        f"this phase's {_n(hours)} device-hours would cost {_n(at)} USD, not the "
+        f"{_n(r['compute_usd'])} USD quoted"
+    )
+
+
 def _used_share() -> pl.Expr:
     """The share of bought hardware's life a phase uses (what the amortised view charges)."""
     return pl.col("hours") / (pl.col("life_years") * HOURS_PER_YEAR)
@@ -739,6 +768,23 @@ ADVISORY: tuple[Check, ...] = (
             "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
             "for a reading or interactive speed (more devices)"
         ),
+    ),
+    Check(
+        "list-price",
+        "info",
+        "",
+        # Hyperscalers' published prices (on demand, reserved, capacity blocks) are what one
+        # tenant pays for a few machines; thousands for months are bought at contract rates a
+        # fraction of them (rev12d #5: 2,816 H100 at GCP's 9.91 USD/h against a 1.70-2.35 index).
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("basis") == "published")
+            & (pl.col("pricing") != "spot")
+            & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
+            & pl.col("accelerator").is_in(sorted(_rate_index(c)))
+        ),
+        _list_price_message,
+        source=lambda r, c, p: str(_rate_index(c)[r["accelerator"]]["source"]),
     ),
     Check(
         "capacity-unverified",

@@ -239,6 +239,20 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            # Public indexes of what renting at scale under a term contract costs (not offers:
+            # no provider is named), set beside a quote's list prices (rev12d #5).
+            "rate_index",
+            key=("accelerator", "index", "as_of"),
+            history=True,
+            columns=(
+                Column("accelerator", ref="accelerators"),
+                Column("index"),
+                Column("term_days", "int", ge=0, le=36_500),
+                _pos("price_per_device_hour", hi=1e7),
+                Column("currency", ref="currency"),
+            ),
+        ),
+        Table(
             "hardware",
             key=("id", "as_of"),
             history=True,

@@ -992,3 +992,33 @@ def test_training_on_a_device_no_benchmark_checks_is_flagged(catalog):
     h200 = _l40s(256, accelerator="h200", provider="aws")  # Hopper: the H100 points check it
     h200["phases"][0]["site"]["instance"] = "p5en.48xlarge"
     assert "no-calibration" not in {f.code for f in quote(parse_scenario(h200), catalog).findings}
+
+
+def _h100_sg(devices: int, as_of: str = "2025-11-27", **site) -> dict:
+    return {
+        "name": "t", "as_of": as_of, "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 2e12, "devices": devices, "site": {
+            "region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand",
+            "provider": "gcp", **site}}],
+    }  # fmt: skip
+
+
+def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
+    """Over the largest self-service block, a hyperscaler's list price is not what a lab pays:
+    the quote names the dated public contract index (rate_index.csv) and what the phase would
+    cost at it (rev12d #5); only for accelerators an index covers, from its date on."""
+
+    def found(data: dict) -> list:
+        return [f for f in quote(parse_scenario(data), catalog).findings if f.code == "list-price"]
+
+    (info,) = found(_h100_sg(1024))
+    assert info.severity == "info" and "1.7 USD per device-hour (2025-10" in info.message
+    (later,) = found(_h100_sg(1024, as_of="2026-04-15"))
+    assert "2.35 USD per device-hour (2026-03" in later.message
+    hours = float(later.message.split("phase's ")[1].split(" device-hours")[0].replace(",", ""))
+    at = float(later.message.split("would cost ")[1].split(" USD")[0].replace(",", ""))
+    assert at == pytest.approx(hours * 2.35, rel=1e-5)
+    assert found(_h100_sg(256)) == []  # a self-service block
+    assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
+    assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
