@@ -40,6 +40,9 @@ class Check:
     # A column holding the source of the figure at fault, or how to find it for a row.
     source: str | Callable[[Row, Context, Phase], str] | None = None
     cite: str | None = None  # else a defaults.csv row whose source backs the finding
+    # The finding rests on a report dated by its `cite` row's as_of: a quote dated before it
+    # says so (`findings.hindsight`).
+    reported: bool = False
 
 
 def counted(n: float, noun: str) -> str:
@@ -663,6 +666,7 @@ ADVISORY: tuple[Check, ...] = (
             "persistent problems and it trained on Nvidia; plan for lower goodput and delays"
         ),
         cite="domestic_training_risk_devices",
+        reported=True,
     ),
     Check(
         "vendor-efficiency",

@@ -314,6 +314,10 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("effective_from", "date"),
                 Column("effective_to", "date", optional=True),
+                # When the rule was made public, where not on effective_from (a rule published
+                # before it takes effect, or disclosed after): a quote dated earlier could not
+                # have known it.
+                Column("announced", "date", optional=True),
                 Column("effect", choices=EFFECTS),
                 *RULE_MATCH_COLUMNS,
                 Column("message"),

@@ -1022,3 +1022,26 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
     assert found(_h100_sg(256)) == []  # a self-service block
     assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
     assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
+
+
+def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalog):
+    """A quote dated 2023-09-01 is judged by the October 2023 rule while its phase runs, but
+    that rule was announced on 2023-10-17 (policies.csv announced); the FT report behind
+    domestic-training-risk is from 2025-08-14 (rev12d #9). Known rules are not marked."""
+    data = {
+        "name": "t", "as_of": "2023-09-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 2e12, "devices": 1024, "start": "2023-12-01",
+                    "site": {"region": "cn-east", "accelerator": "h800", "pricing": "owned"}}],
+    }  # fmt: skip
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert by_code["us-export-2023-h800-a800-cn"].endswith(
+        "(announced 2023-10-17, after 2023-09-01)"
+    )
+    data["phases"][0]["site"]["accelerator"] = "ascend-910b"
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert by_code["domestic-training-risk"].endswith("(announced 2025-08-14, after 2023-09-01)")
+    data["as_of"] = "2025-11-27"
+    data["phases"][0]["start"] = "2025-12-01"
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert "announced" not in by_code["domestic-training-risk"]
