@@ -1045,3 +1045,24 @@ def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalo
     data["phases"][0]["start"] = "2025-12-01"
     by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
     assert "announced" not in by_code["domestic-training-risk"]
+
+
+def test_h200_bought_in_china_is_priced_at_the_china_channel_price(catalog):
+    """Reuters and Tencent reported the China price of an H200 8-GPU module (RMB 1.4 M, about
+    USD 27,000 a chip), not the outside-China listing (rev12d #11): hardware.csv has a row
+    scoped to CN; outside China the listing stays."""
+
+    def bought(region: str) -> tuple[str, float]:
+        data = {
+            "name": "t", "as_of": "2026-02-01", "currency": "CNY", "tenant_hq": "CN",
+            "model": {"preset": "llama-3.1-70b"},
+            "phases": [{"name": "p", "tokens": 1e11, "devices": 64, "site": {
+                "region": region, "accelerator": "h200", "pricing": "owned"}}],
+        }  # fmt: skip
+        (phase,) = quote(parse_scenario(data), catalog).phases
+        (capital,) = [i for i in phase.line_items if i.component == "capital"]
+        return phase.instance, capital.unit_price
+
+    assert bought("cn-west") == ("h200-8gpu-module-cn", 1_400_000)
+    instance, price = bought("sg")
+    assert instance == "h200-8gpu-server" and price != 1_400_000
