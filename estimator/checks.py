@@ -17,6 +17,7 @@ import polars as pl
 
 from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
+from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_YEAR, term_hours, term_text
 from estimator.physics.training import batch_bound
@@ -39,6 +40,9 @@ class Check:
     # A column holding the source of the figure at fault, or how to find it for a row.
     source: str | Callable[[Row, Context, Phase], str] | None = None
     cite: str | None = None  # else a defaults.csv row whose source backs the finding
+    # The finding rests on a report dated by its `cite` row's as_of: a quote dated before it
+    # says so (`findings.hindsight`).
+    reported: bool = False
 
 
 def counted(n: float, noun: str) -> str:
@@ -108,8 +112,9 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']}; the fleet "
                 f"'{r['instance']}' has {_n(r['capacity_devices'])}"
             )
+        shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
         why = (
-            " (only reported, no size published: see defaults.csv reported_capacity_devices)"
+            f" (only {shown}, no size published: see defaults.csv reported_capacity_devices)"
             if r.get("capacity_assumed")
             else ""
         )
@@ -507,6 +512,35 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _rate_index(c: Context) -> dict[str, dict[str, Any]]:
+    """Per accelerator, the latest rate_index.csv row on or before the quote's date (the first
+    index by name where several cover it)."""
+
+    def latest() -> dict[str, dict[str, Any]]:
+        rows = c.catalog.dated("rate_index", c.as_of, future=False).sort("index")
+        out: dict[str, dict[str, Any]] = {}
+        for row in rows.iter_rows(named=True):
+            out.setdefault(row["accelerator"], row)
+        return out
+
+    return c.remembered(("rate index", c.as_of), latest)
+
+
+def _list_price_message(r: Row, c: Context, p: Phase) -> str:
+    index = _rate_index(c)[r["accelerator"]]
+    rate = index["price_per_device_hour"]
+    hours = r["billed_devices"] * r["billed_hours"]
+    at = hours * rate / c.catalog.rate(index["currency"], c.as_of).per_usd
+    return (
+        f"{_n(r['billed_devices'])} x {r['accelerator']} at {r['provider']}'s {r['pricing']} list "
+        f"price, {r['price_per_device_hour']:g} {r['currency']} per device-hour: a tenant renting "
+        f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
+        f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
+        f"this phase's {_n(hours)} device-hours would cost {_n(at)} USD, not the "
+        f"{_n(r['compute_usd'])} USD quoted"
+    )
+
+
 def _used_share() -> pl.Expr:
     """The share of bought hardware's life a phase uses (what the amortised view charges)."""
     return pl.col("hours") / (pl.col("life_years") * HOURS_PER_YEAR)
@@ -643,6 +677,7 @@ ADVISORY: tuple[Check, ...] = (
             "persistent problems and it trained on Nvidia; plan for lower goodput and delays"
         ),
         cite="domestic_training_risk_devices",
+        reported=True,
     ),
     Check(
         "vendor-efficiency",
@@ -664,6 +699,27 @@ ADVISORY: tuple[Check, ...] = (
             f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its "
             f"range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
             f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
+        ),
+    ),
+    Check(
+        "no-calibration",
+        "warn",
+        "",
+        # A device no public training run checks (estimator/data/calibration_train.csv, nor any
+        # of its silicon family) is timed at an efficiency nobody fitted to it (rev12d #3: a
+        # frontier MoE planned on 9,984 L40S at the default GEMM efficiency).
+        lambda c, p: (
+            pl.lit(p.mfu is None) & ~pl.col("accelerator").is_in(sorted(calibrated_for_training()))
+            if isinstance(p, TrainPhase)
+            else pl.lit(False)
+        ),
+        lambda r, c, p: (
+            f"{r['accelerator']} has no training calibration point (none on it or its silicon "
+            f"family in estimator/data/calibration_train.csv): its training efficiency "
+            f"(GEMM {r['mfu']:.2f}, {r['efficiency_row']}) is "
+            f"{'the default for any device' if '*/' in str(r['efficiency_row']) else 'its row'}"
+            ", not fitted to a measured run, so this run's time and cost are unvalidated "
+            "(give mfu to set it)"
         ),
     ),
     Check(
@@ -732,6 +788,23 @@ ADVISORY: tuple[Check, ...] = (
             "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
             "for a reading or interactive speed (more devices)"
         ),
+    ),
+    Check(
+        "list-price",
+        "info",
+        "",
+        # Hyperscalers' published prices (on demand, reserved, capacity blocks) are what one
+        # tenant pays for a few machines; thousands for months are bought at contract rates a
+        # fraction of them (rev12d #5: 2,816 H100 at GCP's 9.91 USD/h against a 1.70-2.35 index).
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("basis") == "published")
+            & (pl.col("pricing") != "spot")
+            & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
+            & pl.col("accelerator").is_in(sorted(_rate_index(c)))
+        ),
+        _list_price_message,
+        source=lambda r, c, p: str(_rate_index(c)[r["accelerator"]]["source"]),
     ),
     Check(
         "capacity-unverified",

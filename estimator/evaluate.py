@@ -39,7 +39,7 @@ from estimator.timeline import Window, planned_days
 Phase = TrainPhase | ServePhase
 T = TypeVar("T")
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
-TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap")
+TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap")
 SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
                 "output_tokens_per_day", "rtt_ms")  # fmt: skip
 
@@ -249,6 +249,12 @@ def physics_inputs(
         train = train_settings(phase)
         if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
             df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
+        if "instance_scaleout_gbit_s" in df.columns and "scaleout_cap" not in df.columns:
+            # The instance's network shared by its devices, bytes/s each way per device (null:
+            # the accelerator's): GCP's a2-highgpu-8g has 100 Gbit/s for 8 A100, not the
+            # 200 Gbit/s per GPU of a DGX (rev12d #4).
+            per_device = pl.col("instance_scaleout_gbit_s") * 1e9 / 8.0 / pl.col("unit_devices")
+            df = df.with_columns(scaleout_cap=per_device.cast(pl.Float64))
         if "tokens" not in df.columns:
             df = df.with_columns(tokens=pl.lit(float(phase.tokens)))
             train = replace(train, tokens=0.0)  # never read: the column wins

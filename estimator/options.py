@@ -9,6 +9,8 @@ Three policies live here and nowhere else:
 - spot capacity (reclaimable at any time) is a candidate only when the query names "spot";
 - an offer whose capacity rests on a billing SKU alone (no listing shows the machine in that
   region) is a candidate only for a fixed site, which names it, or when the query names "sku";
+- a rented offer whose capacity is only reported, or only listed by a marketplace or reseller,
+  with no size stated, is trusted for at most `reported_capacity_devices` (`capacity_assumed`);
 - bought hardware ("owned") is a candidate whenever the pricing is left open or names it, so
   renting and buying compete on the same evaluation.
 A fixed site that matches no option is still evaluated (`placeholder`): its physics and rules
@@ -27,6 +29,11 @@ from estimator.scenario import AutoSite, Site
 from pricing import Catalog
 
 SiteSpec = Site | AutoSite | Literal["auto"]
+# The capacity evidence an auto site accepts when it names none.
+DEFAULT_EVIDENCE = ("listed", "marketplace", "reported")
+# Evidence whose capacity nobody has shown one tenant can get at scale: capped when the row
+# states no max_devices (defaults.csv reported_capacity_devices).
+UNSIZED_EVIDENCE = ("reported", "marketplace")
 
 
 class Placement(Protocol):
@@ -96,7 +103,7 @@ class OptionQuery:
         ]
         if "spot" not in self.pricing:
             conds.append(pl.col("pricing") != "spot")
-        evidence = self.evidence or ("listed", "reported")
+        evidence = self.evidence or DEFAULT_EVIDENCE
         # Owned hardware has no offer evidence: what is bought is there.
         shown = pl.col("evidence").is_null() | pl.col("evidence").is_in(list(evidence))
         if not self.fixed or self.evidence:
@@ -148,7 +155,7 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     Columns: option_id, option ('rented' | 'owned'), ownership, provider, region, country,
     accelerator, accelerator_origin, scaleup_size, pricing, instance, unit_devices,
     price_per_device_hour, price_low, price_high, min_term_days, evidence, capacity_devices,
-    capacity_assumed,
+    capacity_assumed, instance_scaleout_gbit_s,
     server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
     fx_as_of, pue, electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of,
     energy_as_of, energy_source, offer_as_of, offer_source, basis. Money columns of the other
@@ -161,8 +168,11 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         pl.col("origin").alias("accelerator_origin"),
         "scaleup_size",
     )
-    # Capacity only the press reports, with no size stated: see defaults.csv.
-    assumed = pl.col("capacity_devices").is_null() & (pl.col("evidence") == "reported")
+    # Capacity only the press reports, or only a marketplace lists, with no size stated: a
+    # marketplace listing shows a machine can be had, not thousands of them (rev12d #3: a
+    # pretraining run planned on 9,984 L40S from one). See defaults.csv.
+    unsized = pl.col("evidence").is_in(list(UNSIZED_EVIDENCE))
+    assumed = pl.col("capacity_devices").is_null() & unsized
     reported = int(catalog.default("reported_capacity_devices"))
     return (
         pl.concat(
@@ -230,6 +240,7 @@ def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
         "evidence",
         # offers.csv max_devices: the most the provider rents (physics has its own max_devices)
         pl.col("max_devices").alias("capacity_devices"),
+        "instance_scaleout_gbit_s",
         *_PROVENANCE,
     )
 

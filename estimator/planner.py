@@ -24,7 +24,7 @@ from estimator.costing import cents
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.frozen import ResultPart
-from estimator.options import OptionQuery, select
+from estimator.options import DEFAULT_EVIDENCE, OptionQuery, select
 from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
 from estimator.scenario import AutoSite, Scenario, Site, TrainPhase
@@ -311,7 +311,7 @@ def _first_offer(c: Context, site: object) -> date | None:
         return None
     rows = c.catalog.table("offers").filter(pl.col("as_of") > c.as_of)
     # The evidence the site accepts, as OptionQuery applies it (rev11c #14).
-    evidence: list[str] = list(site.evidence) or ["listed", "reported"]
+    evidence: list[str] = list(site.evidence) or list(DEFAULT_EVIDENCE)
     filters: list[tuple[str, list[str]]] = [
         ("region", list(site.regions)), ("accelerator", list(site.accelerators)),
         ("provider", list(site.providers)), ("pricing", list(site.pricing)),

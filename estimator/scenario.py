@@ -151,7 +151,7 @@ class Fleet(_Strict):
 class AutoSite(_Strict):
     """A site the planner chooses; each list (empty = any) narrows the search. Spot capacity is
     a candidate only when `pricing` names it; offers whose capacity rests on a billing SKU alone
-    only when `evidence` names "sku" (empty = listed or reported capacity)."""
+    only when `evidence` names "sku" (empty = listed, marketplace or reported capacity)."""
 
     regions: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
     """Allowed regions (empty: any)."""
@@ -162,8 +162,8 @@ class AutoSite(_Strict):
     providers: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
     """Allowed providers (empty: any)."""
     evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_LIST)
-    """Accepted evidence of capacity: listed, sku, reported, accounting (a lab's accounting
-    figure, not an offer) (empty: listed or reported)."""
+    """Accepted evidence of capacity: listed, marketplace, sku, reported, accounting (a lab's
+    accounting figure, not an offer) (empty: listed, marketplace or reported)."""
 
 
 class ModelInput(_Strict):

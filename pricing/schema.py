@@ -36,8 +36,9 @@ Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
 # What shows that a provider has an offer's capacity in that region: it lists the machine there
-# (console, catalog, price page), it only bills a SKU there, or the press reports it.
-Evidence = Literal["listed", "sku", "reported", "accounting"]
+# (console, catalog, price page), a marketplace or reseller lists another provider's machine
+# there (no size stated), it only bills a SKU there, or the press reports it.
+Evidence = Literal["listed", "marketplace", "sku", "reported", "accounting"]
 # Where a serving phase's users are: mainland China, or markets abroad.
 Market = Literal["cn", "sea", "mena", "eu", "us"]
 # A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).
@@ -232,6 +233,23 @@ TABLES: dict[str, Table] = {
                 _pos("price_high", optional=True, hi=1e7),
                 Column("evidence", choices=EVIDENCE),
                 Column("max_devices", "int", optional=True, ge=1, le=MAX_DEVICES),
+                # The instance's own network between instances (Gbit/s each way, as providers
+                # publish it); empty = its accelerator's scaleout_gbps per device.
+                _pos("instance_scaleout_gbit_s", optional=True, lo=0.001),
+            ),
+        ),
+        Table(
+            # Public indexes of what renting at scale under a term contract costs (not offers:
+            # no provider is named), set beside a quote's list prices (rev12d #5).
+            "rate_index",
+            key=("accelerator", "index", "as_of"),
+            history=True,
+            columns=(
+                Column("accelerator", ref="accelerators"),
+                Column("index"),
+                Column("term_days", "int", ge=0, le=36_500),
+                _pos("price_per_device_hour", hi=1e7),
+                Column("currency", ref="currency"),
             ),
         ),
         Table(
@@ -296,6 +314,10 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("effective_from", "date"),
                 Column("effective_to", "date", optional=True),
+                # When the rule was made public, where not on effective_from (a rule published
+                # before it takes effect, or disclosed after): a quote dated earlier could not
+                # have known it.
+                Column("announced", "date", optional=True),
                 Column("effect", choices=EFFECTS),
                 *RULE_MATCH_COLUMNS,
                 Column("message"),

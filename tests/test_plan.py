@@ -419,7 +419,7 @@ def test_empty_shock_file(runner, write, catalog):
 def test_shock_from_a_policies_file(write, catalog):
     header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
     row = (
-        "no-sg,2026-01-01,,block,*,SG,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
+        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
         "2026-01-01"
     )
     path = write("shock.csv", f"{header}\n{row}\n")
@@ -922,3 +922,147 @@ def test_a_shock_that_strands_a_phase_says_it_cannot_run_and_fails_strict(runner
     # rev11d #8: in HTML the sentence is a paragraph under a short heading.
     page = runner.invoke(app, [*args, "--format", "html"]).stdout
     assert "<h2>Shock offshore-access-ends=2026-03-01</h2>\n<p>from 2026-03-01: " in page
+
+
+KIMI = {"total_params": 1.04e12, "active_params": 32.6e9, "layers": 61, "hidden": 7168,
+        "heads": 64, "experts": 384, "experts_active": 8, "kv_lora_rank": 512}  # fmt: skip
+
+
+def test_an_instances_network_is_its_offers_not_its_accelerators(catalog):
+    """GCP's a2-highgpu-8g has 100 Gbit/s per VM for its 8 A100 (offers.csv
+    instance_scaleout_gbit_s), not the 200 Gbit/s per GPU of the accelerator row: a 1T MoE's
+    expert and data traffic over it takes longer (rev12d #4: it was planned on A100 at a DGX's
+    network). The figure is part of the physics key, so rows differing in it alone differ."""
+    scenario = parse_scenario(
+        {
+            "name": "t", "as_of": "2025-06-01", "currency": "USD", "tenant_hq": "CN",
+            "model": KIMI,
+            "phases": [{"name": "p", "tokens": 15.5e12, "deadline_days": 150, "site": "auto"}],
+        }
+    )  # fmt: skip
+    c = prepare(scenario, catalog)
+    phase = scenario.phases[0]
+    query = OptionQuery(("us-central",), ("a100-40g",), ("on_demand",), ("gcp",))
+    rows = select(c.options, query)
+    assert rows["instance_scaleout_gbit_s"].unique().to_list() == [100.0]
+    both = pl.concat([rows, rows.with_columns(instance_scaleout_gbit_s=pl.lit(None, pl.Float64))])
+    scored = evaluate(c, phase, both)
+    own = scored.filter(pl.col("instance_scaleout_gbit_s").is_not_null())
+    dgx = scored.filter(pl.col("instance_scaleout_gbit_s").is_null())
+    # Sized to the same deadline, the slower network needs more devices or more time.
+    assert own["device_hours"][0] > dgx["device_hours"][0] * 1.05
+    # The planner no longer picks the A100 VM for this run (it did at 3,584 devices).
+    chosen = plan(scenario, catalog).quote.phases[0]
+    assert chosen.accelerator != "a100-40g"
+
+
+def _l40s(devices: int, **site) -> dict:
+    return {
+        "name": "t", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 1e12, "devices": devices, "site": {
+            "region": "us-east", "accelerator": "l40s", "pricing": "on_demand", **site}}],
+    }  # fmt: skip
+
+
+def test_a_marketplace_listing_is_trusted_for_no_more_than_a_reported_rental(catalog):
+    """A reseller's listing (Shadeform passing Crusoe through) shows a machine can be rented,
+    not thousands at once: past defaults.csv reported_capacity_devices it is blocked, as a
+    press-reported rental is (rev12d #3: 9,984 L40S from it carried a pretraining plan)."""
+    rows = catalog.table("offers").filter(pl.col("provider").str.starts_with("shadeform-"))
+    assert set(rows["evidence"]) == {"marketplace"}
+    site = {"provider": "shadeform-crusoe"}
+    big = quote(parse_scenario(_l40s(1024, **site)), catalog)
+    (blocked,) = [f for f in big.findings if f.code == "capacity-short"]
+    assert blocked.severity == "block" and "only listed by a marketplace" in blocked.message
+    small = quote(parse_scenario(_l40s(256, **site)), catalog)
+    assert "capacity-short" not in {f.code for f in small.findings}
+
+
+def test_training_on_a_device_no_benchmark_checks_is_flagged(catalog):
+    """L40S has no training calibration point (nor has its family): its efficiency is the
+    catalog's default for any device, and the quote says so (rev12d #3)."""
+    l40s = quote(parse_scenario(_l40s(256)), catalog)
+    (warn,) = [f for f in l40s.findings if f.code == "no-calibration"]
+    assert warn.severity == "warn" and warn.message.startswith("l40s has no training")
+    assert "the default for any device" in warn.message
+    given = _l40s(256)
+    given["phases"][0]["mfu"] = 0.4
+    assert "no-calibration" not in {f.code for f in quote(parse_scenario(given), catalog).findings}
+    h200 = _l40s(256, accelerator="h200", provider="aws")  # Hopper: the H100 points check it
+    h200["phases"][0]["site"]["instance"] = "p5en.48xlarge"
+    assert "no-calibration" not in {f.code for f in quote(parse_scenario(h200), catalog).findings}
+
+
+def _h100_sg(devices: int, as_of: str = "2025-11-27", **site) -> dict:
+    return {
+        "name": "t", "as_of": as_of, "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 2e12, "devices": devices, "site": {
+            "region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand",
+            "provider": "gcp", **site}}],
+    }  # fmt: skip
+
+
+def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
+    """Over the largest self-service block, a hyperscaler's list price is not what a lab pays:
+    the quote names the dated public contract index (rate_index.csv) and what the phase would
+    cost at it (rev12d #5); only for accelerators an index covers, from its date on."""
+
+    def found(data: dict) -> list:
+        return [f for f in quote(parse_scenario(data), catalog).findings if f.code == "list-price"]
+
+    (info,) = found(_h100_sg(1024))
+    assert info.severity == "info" and "1.7 USD per device-hour (2025-10" in info.message
+    (later,) = found(_h100_sg(1024, as_of="2026-04-15"))
+    assert "2.35 USD per device-hour (2026-03" in later.message
+    hours = float(later.message.split("phase's ")[1].split(" device-hours")[0].replace(",", ""))
+    at = float(later.message.split("would cost ")[1].split(" USD")[0].replace(",", ""))
+    assert at == pytest.approx(hours * 2.35, rel=1e-5)
+    assert found(_h100_sg(256)) == []  # a self-service block
+    assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
+    assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
+
+
+def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalog):
+    """A quote dated 2023-09-01 is judged by the October 2023 rule while its phase runs, but
+    that rule was announced on 2023-10-17 (policies.csv announced); the FT report behind
+    domestic-training-risk is from 2025-08-14 (rev12d #9). Known rules are not marked."""
+    data = {
+        "name": "t", "as_of": "2023-09-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 2e12, "devices": 1024, "start": "2023-12-01",
+                    "site": {"region": "cn-east", "accelerator": "h800", "pricing": "owned"}}],
+    }  # fmt: skip
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert by_code["us-export-2023-h800-a800-cn"].endswith(
+        "(announced 2023-10-17, after 2023-09-01)"
+    )
+    data["phases"][0]["site"]["accelerator"] = "ascend-910b"
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert by_code["domestic-training-risk"].endswith("(announced 2025-08-14, after 2023-09-01)")
+    data["as_of"] = "2025-11-27"
+    data["phases"][0]["start"] = "2025-12-01"
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert "announced" not in by_code["domestic-training-risk"]
+
+
+def test_h200_bought_in_china_is_priced_at_the_china_channel_price(catalog):
+    """Reuters and Tencent reported the China price of an H200 8-GPU module (RMB 1.4 M, about
+    USD 27,000 a chip), not the outside-China listing (rev12d #11): hardware.csv has a row
+    scoped to CN; outside China the listing stays."""
+
+    def bought(region: str) -> tuple[str, float]:
+        data = {
+            "name": "t", "as_of": "2026-02-01", "currency": "CNY", "tenant_hq": "CN",
+            "model": {"preset": "llama-3.1-70b"},
+            "phases": [{"name": "p", "tokens": 1e11, "devices": 64, "site": {
+                "region": region, "accelerator": "h200", "pricing": "owned"}}],
+        }  # fmt: skip
+        (phase,) = quote(parse_scenario(data), catalog).phases
+        (capital,) = [i for i in phase.line_items if i.component == "capital"]
+        return phase.instance, capital.unit_price
+
+    assert bought("cn-west") == ("h200-8gpu-module-cn", 1_400_000)
+    instance, price = bought("sg")
+    assert instance == "h200-8gpu-server" and price != 1_400_000
