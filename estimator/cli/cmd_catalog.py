@@ -32,8 +32,9 @@ def catalog_cmd(
         str,
         typer.Argument(
             help="accelerators, regions, offers, hardware, fx, electricity, latency, "
-            "transfer, supply, resale, efficiency, policies, shocks, defaults, models or "
-            "aliases (providers' names for our ids)."
+            "transfer, supply, resale, efficiency, policies, shocks, defaults, models, "
+            "rate_index (public contract-price indices) or aliases (providers' names for our "
+            "ids)."
         ),
     ],
     accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,
