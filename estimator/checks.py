@@ -218,9 +218,22 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
             f"was acquired on {_acquired(r, c)}, when {r['accelerator']} could not be bought "
             f"new in {r['country']}: {r['supply_message']} Check its acquired date, or rent."
         )
+    start = c.as_of + timedelta(days=r["days_to_start"])
+    instead = "Use hardware you already have (a [[fleet]]) or rent."
+    if r.get("supply_block") == "delivery":
+        # rev12d #1: ordered before a ban, delivered after it ("cannot be bought on" the order
+        # date named a day it could be).
+        order = c.as_of + timedelta(days=r.get("order_days") or 0)
+        return (
+            f"{r['accelerator']} ordered in {r['country']} on {order} is delivered for the "
+            f"phase's start ({start}), after the {r['supply_from']} ban: "
+            f"{r['supply_message']} {instead}"
+        )
+    until = r.get("supply_until")
+    later = f" (until {until}, after the phase starts on {start})" if until else ""
     return (
-        f"{r['accelerator']} cannot be bought new in {r['country']} on {c.as_of}: "
-        f"{r['supply_message']} Use hardware you already have (a [[fleet]]) or rent."
+        f"ordered {c.as_of}, when {r['accelerator']} could not be bought new in "
+        f"{r['country']}{later}: {r['supply_message']} {instead}"
     )
 
 
@@ -231,15 +244,27 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
             f"the fleet '{r['instance']}' is acquired on {_acquired(r, c)}; the phase starts on "
             f"{start}, {r['lead_time_days'] - r['days_to_start']:,.0f} days before it exists"
         )
-    days = r["days_to_start"]
+    waits = r.get("order_days") or 0
+    order = c.as_of + timedelta(days=waits)
+    days = r["days_to_start"] - waits
     if days > 0:
-        when = f"{days:,} days after the order ({c.as_of}), on {start}"
+        when = f"{days:,} days after the order ({order}), on {start}"
     elif days == 0:  # rev11d #10: "0 days after 2026-11-30"
-        when = f"on the order date, {c.as_of}"
+        when = f"on the order date, {order}"
+    elif waits:
+        when = f"{-days:,} days before the order ({order})"
     else:
         when = f"{-days:,} days before the quote date {c.as_of}, when nothing can be ordered yet"
+    # rev12d #1: a part that cannot be bought on the plan's date is ordered when it can be.
+    ordered = (
+        f" is ordered on {order}, the first day it can be bought in {r['country']} "
+        f"(on {c.as_of} it could not), and"
+        if waits
+        else ""
+    )
     return (
-        f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
+        f"bought {r['accelerator']}{ordered} arrives about "
+        f"{r['lead_time_days'] - waits:,.0f} days after the "
         f"order; the phase starts {when}: start it later or use hardware already owned"
     )
 
@@ -326,7 +351,8 @@ BLOCKING: tuple[Check, ...] = (
         "not-purchasable",
         "block",
         "supply",
-        # Bought on the quote date, or a fleet on its `acquired` date (`market.with_supply`).
+        # Ordered on the quote date or the first day after it the part may be bought, and
+        # delivered at the phase's start (`market.purchases`); a fleet on its `acquired` date.
         lambda c, p: _bought() & ~pl.col("purchasable").fill_null(True),
         _not_purchasable_message,
         "supply_source",
@@ -350,7 +376,8 @@ BLOCKING: tuple[Check, ...] = (
         "lead-time",
         "block",
         "lead time",
-        # The hardware is there `lead_time_days` after the quote date: a purchase's delivery
+        # The hardware is there `lead_time_days` after the quote date: a purchase's order (the
+        # first day it may be bought, `market.purchases`) plus its lead time
         # (unless the phase may slip until it arrives), a fleet's acquisition.
         lambda c, p: (
             ((pl.lit(p.name not in c.slip) & (pl.col("option") == "owned")) | _fleet())

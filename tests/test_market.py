@@ -579,3 +579,93 @@ def test_hardware_bought_for_a_phase_is_resold_when_the_phase_ends(catalog):
         assert "sold at the end of the phase" in resale.description
         costs.append(tune.cost)
     assert costs[0] == costs[1] == costs[2]
+
+
+H200_CN = """
+name = "H200 in China before approvals"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+
+[model]
+preset = "qwen3-235b-a22b"
+
+[[phases]]
+name = "serve-cn"
+kind = "serve"
+users = "cn"
+data = "personal"
+days = 365
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "int8"
+start = START
+site = { region = "cn-west", accelerator = "h200", pricing = "owned" }
+"""
+
+
+def test_a_purchase_is_ordered_when_the_part_can_first_be_bought(catalog):
+    # rev12d #1: judged only on the phase start, H200 were bought in China on 2025-11-27, two
+    # months before any could be (supply.csv: from 2026-01-28), for a phase from 2026-03-01.
+    def blocks(start: str) -> dict[str, str]:
+        return _blocks(quote(parse_scenario_text(H200_CN.replace("START", start)), catalog))
+
+    march = blocks("2026-03-01")
+    assert march["lead-time"].startswith(
+        "bought h200 is ordered on 2026-01-28, the first day it can be bought in CN "
+        "(on 2025-11-27 it could not), and arrives about 90 days after the order; the phase "
+        "starts 32 days after the order (2026-01-28), on 2026-03-01"
+    )
+    assert "not-purchasable" not in march
+    # Ordered on 2026-01-28, it is there by 2026-04-28.
+    assert blocks("2026-04-28") == {}
+    # A phase starting before the first day it can be ordered cannot have it at all.
+    early = blocks("2026-01-15")
+    assert early["not-purchasable"].startswith(
+        "ordered 2025-11-27, when h200 could not be bought new in CN (until 2026-01-28, after "
+        "the phase starts on 2026-01-15)"
+    )
+
+
+def test_the_planner_does_not_buy_h200_in_china_before_they_can_be_ordered(catalog):
+    # rev12d #1: serve-cn's runner-up was "h200 cn-west owned, costs 538,862 more" for a phase
+    # from 2026-04-26, before H200 ordered on 2026-01-28 could arrive (2026-04-28).
+    p = plan(NO_STOCKPILE, catalog)
+    (serve,) = [ph for ph in p.phases if ph.phase == "serve-cn"]
+    h200 = [a for a in serve.alternatives if a.accelerator == "h200" and a.pricing == "owned"]
+    assert h200 and all(a.verdict.startswith("rejected: lead time") for a in h200)
+    # The quote of that placement as a fixed site says the same.
+    fixed = H200_CN.replace("START", "2026-04-26")
+    assert "lead-time" in _blocks(quote(parse_scenario_text(fixed), catalog))
+
+
+def test_a_purchase_ordered_before_a_ban_and_delivered_after_it_says_so(catalog):
+    # rev12d #1: "h800 cannot be bought new in CN on 2023-09-01" named a day it could be.
+    text = """
+name = "H800 bought Sept 2023"
+as_of = 2023-09-01
+currency = "CNY"
+tenant_hq = "CN"
+[model]
+preset = "llama-2-70b"
+[[phases]]
+name = "pretrain"
+tokens = 2e12
+data = "public"
+devices = 1024
+start = 2023-12-01
+site = { region = "cn-east", accelerator = "h800", pricing = "owned" }
+"""
+    why = _blocks(quote(parse_scenario_text(text), catalog))["not-purchasable"]
+    assert why.startswith(
+        "h800 ordered in CN on 2023-09-01 is delivered for the phase's start (2023-12-01), "
+        "after the 2023-10-23 ban: "
+    )
+    assert "on 2023-09-01:" not in why
+
+
+def parse_scenario_text(text: str):
+    import tomllib
+
+    return parse_scenario(tomllib.loads(text))
