@@ -669,3 +669,26 @@ def parse_scenario_text(text: str):
     import tomllib
 
     return parse_scenario(tomllib.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "as_of", "devices", "cap"),
+    [("ascend-910c", "2025-06-01", 500_000, "300,000 in 245 days"),
+     ("h20", "2024-06-15", 2_000_000, "1,000,000 in 275 days")],
+)  # fmt: skip
+def test_one_buyer_gets_at_most_the_markets_output(accelerator, as_of, devices, cap):
+    # rev12d #2: 500,000 Ascend 910C within five months of launch (capped at 2026's planned
+    # output) and 2,000,000 H20 in 2024 (no cap) were bought with no finding.
+    data = {
+        "name": "big purchase", "as_of": as_of, "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-405b"},
+        "phases": [{"name": "pretrain", "tokens": 15e12, "data": "public", "devices": devices,
+                    "start": "2025-10-01" if accelerator == "ascend-910c" else "2024-10-01",
+                    "site": {"region": "cn-east", "accelerator": accelerator,
+                             "pricing": "owned"}}],
+    }  # fmt: skip
+    blocks = _blocks(quote(parse_scenario(data), load_catalog()))
+    assert f"one buyer can get about {cap}" in blocks["supply-limit"]
+    # A quarter of it is within the output.
+    data["phases"][0]["devices"] = devices // 4
+    assert "supply-limit" not in _blocks(quote(parse_scenario(data), load_catalog()))
