@@ -348,3 +348,34 @@ def test_buying_nvidia_in_the_gulf_needs_a_licence_whoever_buys(catalog, tmp_pat
             catalog, ("p", "public", "AE", "h100-sxm", "US", "SG", "owned"), date(2023, 10, 22)
         )
     }
+
+
+def _serve_from_sg(**phase: str) -> dict:
+    return {
+        "name": "Chinese users served from Singapore", "as_of": "2025-11-27",
+        "currency": "CNY", "tenant_hq": "CN", "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "serve-cn", "kind": "serve", "days": 365,
+                    "input_tokens_per_day": 4e10, "output_tokens_per_day": 8e9,
+                    "tpot_ms": 50, "ttft_ms": 1000, "precision": "fp8",
+                    "site": {"region": "sg", "accelerator": "h100-sxm",
+                             "pricing": "on_demand"}, **phase}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("phase", "personal"),
+    [({"users": "cn"}, True), ({}, True), ({"users": "cn", "data": "public"}, False),
+     ({"users": "sea"}, False)],
+)  # fmt: skip
+def test_serving_users_in_china_is_personal_data_unless_the_phase_says_otherwise(
+    catalog, phase, personal
+):
+    # rev12d #7: Chinese consumers served from Singapore, `data` left at its default (public),
+    # raised no finding; their prompts are personal information (PIPL Art. 4).
+    from estimator import parse_scenario
+
+    q = quote(parse_scenario(_serve_from_sg(**phase)), catalog)
+    blocked = {f.code for f in q.findings if f.severity == "block"}
+    assert ("cn-pipl-personal-data-abroad" in blocked) == personal
+    said = q.assumptions.get("data", {}).get("serve-cn", "")
+    assert ("PIPL Art. 4" in said) == (personal and "data" not in phase)
