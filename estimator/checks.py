@@ -496,6 +496,24 @@ def _billed_terms(r: Row) -> str:
     return term_text(term, round(r["billed_hours"] / term_hours(term)))
 
 
+def _tariff_later(c: Context) -> pl.Expr:
+    """A fleet priced at a tariff dated after the quote date (`market._first_tariff`)."""
+    return pl.col("energy_as_of") > pl.lit(c.as_of)
+
+
+def _stale_message(r: Row, c: Context, p: Phase) -> str:
+    if r["option"] == "fleet":
+        return (
+            f"the {r['region']} electricity tariff is from {r['energy_as_of']}, after the quote "
+            f"date {c.as_of}: the catalog has none earlier, so the fleet's energy is priced at "
+            "its first"
+        )
+    return (
+        f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
+        "quote date"
+    )
+
+
 def _spot_message(r: dict[str, Any]) -> str:
     top = r["price_high"] or r["price_per_device_hour"]
     if top is None:  # no spot offer there: the phase is unpriced, and says so
@@ -591,12 +609,11 @@ ADVISORY: tuple[Check, ...] = (
         "stale-price",
         "warn",
         "",
-        lambda c, p: (_age(c) > STALE_AFTER_DAYS) & (pl.col("option") != "fleet"),
-        lambda r, c, p: (
-            f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
-            "quote date"
-        ),
-        "offer_source",
+        lambda c, p: (
+            ((_age(c) > STALE_AFTER_DAYS) & ~_fleet()) | (_fleet() & _tariff_later(c))
+        ).fill_null(False),
+        _stale_message,
+        lambda r, c, p: str(r["energy_source" if r["option"] == "fleet" else "offer_source"]),
     ),
     Check(
         "spot-capacity",

@@ -25,6 +25,7 @@ import polars as pl
 from estimator.compliance import rules_hq
 from estimator.scenario import Scenario
 from pricing import Catalog
+from pricing.errors import CatalogError
 
 SUPPLY_COLUMNS = (
     "purchasable",
@@ -247,6 +248,7 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         device = options.filter(pl.col("accelerator") == f.accelerator).head(1)
         if kind.is_empty() or region.is_empty() or device.is_empty():
             continue  # nothing to cost it on: the fleet site reports itself unpriced
+        region = _first_tariff(catalog, region, day)
         # The hardware of the fleet's country where the catalog has it, as a purchase there is
         # (`options`): a China fleet was costed on a US reseller listing from the day that
         # listing appeared, its operations up 30% overnight (review8a #3).
@@ -292,6 +294,32 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         .alias("option_id")
     )
     return pl.concat([options.clear(), fleet], how="diagonal_relaxed").select(options.columns)
+
+
+def _first_tariff(catalog: Catalog, region: pl.DataFrame, day: date) -> pl.DataFrame:
+    """A fleet's region facts with, when the region has no electricity tariff on `day`, the
+    first one the catalog has (its `energy_as_of` then postdates `day`: `stale-price` says so).
+    Hardware already owned runs whatever the catalog's tariff series starts: a 2023 question
+    about a stockpile from 2022 dropped the stockpile as unpriced (rev12d #8), the series
+    starting in 2024."""
+    if region["electricity_price_kwh"][0] is not None:
+        return region
+    first = catalog.dated("electricity", day).filter(pl.col("region") == region["region"][0])
+    if first.is_empty():
+        return region
+    tariff = first.sort("as_of").row(0, named=True)
+    try:
+        rate = catalog.rate(tariff["currency"], day)
+    except CatalogError:
+        return region  # no exchange rate for it then either: unpriced, and said so
+    return region.with_columns(
+        electricity_price_kwh=pl.lit(tariff["price_kwh"], pl.Float64),
+        energy_currency=pl.lit(tariff["currency"]),
+        energy_per_usd=pl.lit(rate.per_usd, pl.Float64),
+        energy_fx_as_of=pl.lit(rate.as_of, pl.Date),
+        energy_as_of=pl.lit(tariff["as_of"], pl.Date),
+        energy_source=pl.lit(tariff["source"]),
+    )
 
 
 _REGION_COLUMNS = (

@@ -692,3 +692,31 @@ def test_one_buyer_gets_at_most_the_markets_output(accelerator, as_of, devices, 
     # A quarter of it is within the output.
     data["phases"][0]["devices"] = devices // 4
     assert "supply-limit" not in _blocks(quote(parse_scenario(data), load_catalog()))
+
+
+def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_says_so(catalog):
+    # rev12d #8: cn-east's tariffs start in 2024, so in 2023 the H800 stockpile (capital sunk)
+    # was dropped as unpriced and every phase of the domestic plan was unpriced.
+    q = quote(load_scenario(EXAMPLES / "deepseek_domestic.toml"), catalog, as_of="2023-11-01")
+    pre = _phases(q)["pretrain"]
+    assert pre.pricing == "fleet" and pre.priced
+    stale = [f.message for f in q.findings if f.code == "stale-price" and f.phase == "pretrain"]
+    assert stale and "electricity tariff is from" in stale[0]
+    assert "after the quote date 2023-11-01" in stale[0]
+    assert "unpriced" not in {f.code for f in q.findings if f.phase == "pretrain"}
+
+
+def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
+    # rev12d #8: with no rental price before 2023-12, the planner's error named a purchase's
+    # lead time as the best option.
+    data = {
+        "name": "CN lab pretrain 70B auto, 2023-06-01", "as_of": "2023-06-01",
+        "currency": "USD", "tenant_hq": "CN", "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pretrain", "tokens": 15e12, "data": "public",
+                    "deadline_days": 120, "site": "auto"}],
+    }  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(data), catalog)
+    said = str(err.value)
+    assert "the catalog has no rental price for this site valid on 2023-06-01" in said
+    assert "lead time:" not in said
