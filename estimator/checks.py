@@ -514,14 +514,26 @@ def _stale_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
-def _spot_message(r: dict[str, Any]) -> str:
-    top = r["price_high"] or r["price_per_device_hour"]
-    if top is None:  # no spot offer there: the phase is unpriced, and says so
+def _spot_message(r: Row, c: Context, p: Phase) -> str:
+    used, high = r["price_per_device_hour"], r["price_high"]
+    if used is None:  # no spot offer there: the phase is unpriced, and says so
         return "spot capacity can be reclaimed at any time and its price moves: plan restarts"
-    return (
-        "spot capacity can be reclaimed at any time and its price moves (up to "
-        f"{top:g} {r['currency']} per device-hour in the catalog): plan restarts"
+    # rev12d #10: with no range recorded, the price used was quoted as the ceiling ("up to").
+    price = (
+        f"up to {high:g} {r['currency']} per device-hour in the catalog"
+        if high is not None and high > used
+        else f"{used:g} {r['currency']} per device-hour in the catalog, the price used; no "
+        "range is recorded"
     )
+    restarts = "plan restarts"
+    instances = math.ceil((r.get("billed_devices") or 0) / (r.get("unit_devices") or 1))
+    if isinstance(p, TrainPhase) and instances > 1:
+        # A synchronous step needs every instance: losing any one stops the whole run.
+        restarts = (
+            f"a synchronous run of {instances:,} instances on spot restarts from its last "
+            "checkpoint whenever any one of them is reclaimed"
+        )
+    return f"spot capacity can be reclaimed at any time and its price moves ({price}): {restarts}"
 
 
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
@@ -620,7 +632,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: pl.col("pricing") == "spot",
-        lambda r, c, p: _spot_message(r),
+        _spot_message,
         "offer_source",
     ),
     Check(

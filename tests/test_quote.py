@@ -614,3 +614,25 @@ def test_more_than_a_self_service_block_on_a_listing_is_unverified(catalog):
     assert pre.billed_devices > 512 and found["capacity-unverified"].severity == "warn"
     small = {f.code for f in p.quote.findings if f.phase == "serve-foreign"}
     assert "capacity-unverified" not in small  # 14 devices: within a block
+
+
+def test_spot_training_says_any_reclaimed_instance_restarts_the_run(catalog):
+    # rev12d #10: "its price moves (up to 2.62685 USD per device-hour)" quoted the price used
+    # as a ceiling, and "plan restarts" did not say a reclaimed node stops all 160.
+    from estimator import parse_scenario
+
+    data = {
+        "name": "spot pretrain", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "pretrain", "tokens": 1e12, "data": "public", "devices": 1280,
+                    "site": {"region": "us-east", "accelerator": "b200", "pricing": "spot",
+                             "provider": "aws"}}],
+    }  # fmt: skip
+    q = quote(parse_scenario(data), catalog)
+    (p,) = q.phases
+    (msg,) = [f.message for f in q.findings if f.code == "spot-capacity"]
+    (compute,) = [i for i in p.line_items if i.component == "compute"]
+    assert f"{compute.unit_price:g} USD per device-hour" in msg
+    assert "up to" not in msg and "the price used" in msg
+    assert "a synchronous run of 160 instances on spot restarts" in msg
+    assert next(f for f in q.findings if f.code == "spot-capacity").severity == "warn"
