@@ -261,15 +261,22 @@ def shared_capacity(
         if len(phases) < 2 or (group, phases) in seen:
             continue
         seen.add((group, phases))
-        out.append(
-            Finding(
-                severity="block",
-                code="capacity-shared",
-                message=f"phases {', '.join(repr(n) for n in phases)} run at the same time on "
-                f"{capacity_name(group)} and need {used:,.0f} devices together: it has "
-                f"{p.capacities[group].devices:,.0f}",
-                phase=phases[-1],
+        listed = ", ".join(repr(n) for n in phases)
+        cap = p.capacities[group]
+        if group[0] == "supply":
+            # rev12d #12: purchases share a per-buyer cap over a window, not a time of use.
+            message = (
+                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days or 365:,} "
+                f"days of each other and need {used:,.0f} devices together: one buyer can get "
+                f"about {cap.devices:,.0f} in {cap.per_days or 365:,} days (supply.csv)"
             )
+        else:
+            message = (
+                f"phases {listed} run at the same time on {capacity_name(group)} and need "
+                f"{used:,.0f} devices together: it has {cap.devices:,.0f}"
+            )
+        out.append(
+            Finding(severity="block", code="capacity-shared", message=message, phase=phases[-1])
         )
     return out
 

@@ -720,3 +720,25 @@ def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     said = str(err.value)
     assert "the catalog has no rental price for this site valid on 2023-06-01" in said
     assert "lead time:" not in said
+
+
+def test_purchases_share_a_buyers_cap_over_its_window_not_a_time_of_use(tmp_path):
+    # rev12d #12: two phases months apart that together buy more than the per-buyer cap were
+    # said to "run at the same time".
+    d = _supply_override(
+        tmp_path, 'h200,*,*,2025-01-01,,yes,30,100,365,"Test cap.",estimate,,user,2025-11-27'
+    )
+    phase = {"kind": "train", "tokens": 1e10, "data": "public", "devices": 64,
+             "site": {"region": "sg", "accelerator": "h200", "pricing": "owned"}}  # fmt: skip
+    data = {
+        "name": "two buys", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "SG",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "a", "start": "2026-01-01", **phase},
+                   {"name": "b", "start": "2026-06-01", **phase}],
+    }  # fmt: skip
+    q = quote(parse_scenario(data), load_catalog(str(d)))
+    (shared,) = [f.message for f in q.findings if f.code == "capacity-shared"]
+    assert shared.startswith(
+        "phases 'a', 'b' buy h200 in SG within 365 days of each other and need 128 devices "
+        "together: one buyer can get about 100 in 365 days"
+    )
