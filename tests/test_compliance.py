@@ -379,3 +379,24 @@ def test_serving_users_in_china_is_personal_data_unless_the_phase_says_otherwise
     assert ("cn-pipl-personal-data-abroad" in blocked) == personal
     said = q.assumptions.get("data", {}).get("serve-cn", "")
     assert ("PIPL Art. 4" in said) == (personal and "data" not in phase)
+
+
+@pytest.mark.parametrize(
+    ("site", "codes"),
+    [({"region": "cn-east", "accelerator": "h20", "pricing": "on_demand"}, set()),
+     ({"region": "cn-west", "accelerator": "h20", "pricing": "owned"},
+      {"cn-h20-purchase-guidance", "cn-state-funded-dc-domestic-chips"})],
+)  # fmt: skip
+def test_chinas_purchase_guidance_binds_purchases_not_rentals(catalog, site, codes):
+    # rev12d #12: the H20 purchase guidance and the state-funded data-centre rule (new projects
+    # and the chips they buy) warned on every rented Nvidia phase in China.
+    from estimator import parse_scenario
+
+    data = {
+        "name": "h20", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "ft", "workload": "finetune", "tokens": 1e9, "data": "public",
+                    "devices": 8, "start": "2026-06-01", "site": site}],
+    }  # fmt: skip
+    found = {f.code for f in quote(parse_scenario(data), catalog).findings}
+    assert found & {"cn-h20-purchase-guidance", "cn-state-funded-dc-domestic-chips"} == codes
