@@ -636,3 +636,19 @@ def test_spot_training_says_any_reclaimed_instance_restarts_the_run(catalog):
     assert "up to" not in msg and "the price used" in msg
     assert "a synchronous run of 160 instances on spot restarts" in msg
     assert next(f for f in q.findings if f.code == "spot-capacity").severity == "warn"
+
+
+def test_a_quote_in_hong_kong_dollars_converts_at_the_linked_rate(catalog):
+    # rev12d #12: --currency HKD was unknown, though Hong Kong entities are how many Chinese
+    # labs contract abroad; the HKMA holds it at 7.80 (7.75-7.85 band), a peg like AED's.
+    from estimator.report.view import quote_view
+
+    s = load_scenario(EXAMPLES / "gulf_option.toml")
+    usd, hkd = quote(s, catalog), quote(s, catalog, currency="HKD")
+    assert hkd.assumptions["fx_per_usd"]["HKD"] == {
+        "per_usd": 7.8,
+        "as_of": "2005-05-18",
+        "peg": True,
+    }
+    assert abs(quote_view(hkd).total - 7.8 * quote_view(usd).total) < 1.0
+    assert "stale-fx" not in {f.code for f in hkd.findings}
