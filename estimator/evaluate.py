@@ -314,16 +314,22 @@ def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
             pl.lit(None, pl.Date).alias("supply_until"),
         )
 
-    def judge() -> pl.DataFrame:
-        # Every purchase option of the context at once: a start date is judged once, whatever
-        # phases, candidates or Monte Carlo rounds ask for it.
-        keys = ["option_id", "option", "instance", "accelerator", "country"]
-        bought = c.options.filter(owned).select(keys)
+    keys = ["option_id", "option", "instance", "accelerator", "country"]
+
+    def judge(bought: pl.DataFrame) -> pl.DataFrame:
         return purchases(c.catalog, bought, c.scenario.tenant_hq, c.as_of, start).select(
             "option_id", *(pl.col(col).alias(f"_p_{col}") for col in PURCHASE_COLUMNS)
         )
 
-    judged = c.remembered(("purchases", start), judge)
+    # Every purchase option of the context at once: a start date is judged once, whatever
+    # phases, candidates or Monte Carlo rounds ask for it.
+    judged = c.remembered(("purchases", start), lambda: judge(c.options.filter(owned).select(keys)))
+    # A fixed site with no price on the date (`options.placeholder`) is no option of the
+    # context: judged too, so a part not yet launched is not-purchasable, not only unpriced.
+    unlisted = df.filter(owned).select(keys).unique().join(judged, on="option_id", how="anti")
+    if unlisted.height:
+        dtype = df.schema["option_id"]
+        judged = pl.concat([judged.with_columns(pl.col("option_id").cast(dtype)), judge(unlisted)])
     df = df.drop(["order_days", "supply_block", "supply_until"], strict=False)
     return (
         df.join(judged, on="option_id", how="left", maintain_order="left")

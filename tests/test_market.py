@@ -742,3 +742,21 @@ def test_purchases_share_a_buyers_cap_over_its_window_not_a_time_of_use(tmp_path
         "phases 'a', 'b' buy h200 in SG within 365 days of each other and need 128 devices "
         "together: one buyer can get about 100 in 365 days"
     )
+
+
+def test_a_part_bought_before_its_launch_is_not_purchasable_not_only_unpriced():
+    # rev12d #12: Ascend 910C bought in December 2024 was only `unpriced` (no hardware price
+    # yet); it was not shipping before about May 2025 (supply.csv, from the launch report).
+    data = {
+        "name": "910C before launch", "as_of": "2024-12-01", "currency": "CNY",
+        "tenant_hq": "CN", "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pretrain", "tokens": 1e12, "data": "public", "devices": 1024,
+                    "start": "2025-02-01", "site": {"region": "cn-west",
+                                                    "accelerator": "ascend-910c",
+                                                    "pricing": "owned"}}],
+    }  # fmt: skip
+    blocks = _blocks(quote(parse_scenario(data), load_catalog()))
+    assert blocks["not-purchasable"].startswith(
+        "ordered 2024-12-01, when ascend-910c could not be bought new in CN (until 2025-05-01, "
+        "after the phase starts on 2025-02-01)"
+    )
