@@ -400,3 +400,24 @@ def test_chinas_purchase_guidance_binds_purchases_not_rentals(catalog, site, cod
     }  # fmt: skip
     found = {f.code for f in quote(parse_scenario(data), catalog).findings}
     assert found & {"cn-h20-purchase-guidance", "cn-state-funded-dc-domestic-chips"} == codes
+
+
+@pytest.mark.parametrize(("region", "told"), [("my-johor", True), ("th-bangkok", True),
+                                               ("sg", False)])  # fmt: skip
+def test_the_unissued_2025_draft_on_malaysia_and_thailand_only_informs(catalog, region, told):
+    # rev12d #12: the July 2025 Commerce draft on AI-chip exports to Malaysia and Thailand
+    # (Bloomberg, 2025-07-04) had no row; it was never issued, so it informs and blocks nothing.
+    from estimator import parse_scenario
+
+    data = {
+        "name": "buy in SEA", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "SG",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "ft", "workload": "finetune", "tokens": 1e9, "data": "public",
+                    "devices": 8, "start": "2026-06-01",
+                    "site": {"region": region, "accelerator": "h100-sxm",
+                             "pricing": "owned"}}],
+    }  # fmt: skip
+    q = quote(parse_scenario(data), catalog)
+    draft = [f for f in q.findings if f.code == "us-draft-ai-chips-my-th"]
+    assert bool(draft) == told
+    assert all(f.severity == "info" and "not issued" in f.message for f in draft)
