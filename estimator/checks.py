@@ -223,9 +223,22 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
             f"was acquired on {_acquired(r, c)}, when {r['accelerator']} could not be bought "
             f"new in {r['country']}: {r['supply_message']} Check its acquired date, or rent."
         )
+    start = c.as_of + timedelta(days=r["days_to_start"])
+    instead = "Use hardware you already have (a [[fleet]]) or rent."
+    if r.get("supply_block") == "delivery":
+        # rev12d #1: ordered before a ban, delivered after it ("cannot be bought on" the order
+        # date named a day it could be).
+        order = c.as_of + timedelta(days=r.get("order_days") or 0)
+        return (
+            f"{r['accelerator']} ordered in {r['country']} on {order} is delivered for the "
+            f"phase's start ({start}), after the {r['supply_from']} ban: "
+            f"{r['supply_message']} {instead}"
+        )
+    until = r.get("supply_until")
+    later = f" (until {until}, after the phase starts on {start})" if until else ""
     return (
-        f"{r['accelerator']} cannot be bought new in {r['country']} on {c.as_of}: "
-        f"{r['supply_message']} Use hardware you already have (a [[fleet]]) or rent."
+        f"ordered {c.as_of}, when {r['accelerator']} could not be bought new in "
+        f"{r['country']}{later}: {r['supply_message']} {instead}"
     )
 
 
@@ -236,15 +249,27 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
             f"the fleet '{r['instance']}' is acquired on {_acquired(r, c)}; the phase starts on "
             f"{start}, {r['lead_time_days'] - r['days_to_start']:,.0f} days before it exists"
         )
-    days = r["days_to_start"]
+    waits = r.get("order_days") or 0
+    order = c.as_of + timedelta(days=waits)
+    days = r["days_to_start"] - waits
     if days > 0:
-        when = f"{days:,} days after the order ({c.as_of}), on {start}"
+        when = f"{days:,} days after the order ({order}), on {start}"
     elif days == 0:  # rev11d #10: "0 days after 2026-11-30"
-        when = f"on the order date, {c.as_of}"
+        when = f"on the order date, {order}"
+    elif waits:
+        when = f"{-days:,} days before the order ({order})"
     else:
         when = f"{-days:,} days before the quote date {c.as_of}, when nothing can be ordered yet"
+    # rev12d #1: a part that cannot be bought on the plan's date is ordered when it can be.
+    ordered = (
+        f" is ordered on {order}, the first day it can be bought in {r['country']} "
+        f"(on {c.as_of} it could not), and"
+        if waits
+        else ""
+    )
     return (
-        f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
+        f"bought {r['accelerator']}{ordered} arrives about "
+        f"{r['lead_time_days'] - waits:,.0f} days after the "
         f"order; the phase starts {when}: start it later or use hardware already owned"
     )
 
@@ -331,7 +356,8 @@ BLOCKING: tuple[Check, ...] = (
         "not-purchasable",
         "block",
         "supply",
-        # Bought on the quote date, or a fleet on its `acquired` date (`market.with_supply`).
+        # Ordered on the quote date or the first day after it the part may be bought, and
+        # delivered at the phase's start (`market.purchases`); a fleet on its `acquired` date.
         lambda c, p: _bought() & ~pl.col("purchasable").fill_null(True),
         _not_purchasable_message,
         "supply_source",
@@ -355,7 +381,8 @@ BLOCKING: tuple[Check, ...] = (
         "lead-time",
         "block",
         "lead time",
-        # The hardware is there `lead_time_days` after the quote date: a purchase's delivery
+        # The hardware is there `lead_time_days` after the quote date: a purchase's order (the
+        # first day it may be bought, `market.purchases`) plus its lead time
         # (unless the phase may slip until it arrives), a fleet's acquisition.
         lambda c, p: (
             ((pl.lit(p.name not in c.slip) & (pl.col("option") == "owned")) | _fleet())
@@ -474,13 +501,21 @@ def _billed_terms(r: Row) -> str:
     return term_text(term, round(r["billed_hours"] / term_hours(term)))
 
 
-def _spot_message(r: dict[str, Any]) -> str:
-    top = r["price_high"] or r["price_per_device_hour"]
-    if top is None:  # no spot offer there: the phase is unpriced, and says so
-        return "spot capacity can be reclaimed at any time and its price moves: plan restarts"
+def _tariff_later(c: Context) -> pl.Expr:
+    """A fleet priced at a tariff dated after the quote date (`market._first_tariff`)."""
+    return pl.col("energy_as_of") > pl.lit(c.as_of)
+
+
+def _stale_message(r: Row, c: Context, p: Phase) -> str:
+    if r["option"] == "fleet":
+        return (
+            f"the {r['region']} electricity tariff is from {r['energy_as_of']}, after the quote "
+            f"date {c.as_of}: the catalog has none earlier, so the fleet's energy is priced at "
+            "its first"
+        )
     return (
-        "spot capacity can be reclaimed at any time and its price moves (up to "
-        f"{top:g} {r['currency']} per device-hour in the catalog): plan restarts"
+        f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
+        "quote date"
     )
 
 
@@ -492,6 +527,28 @@ def _priced(amount: float, r: Row, c: Context) -> str:
     if r["currency"] == c.currency or not r["per_usd"]:
         return text
     return f"{text} ({amount / r['per_usd'] * c.quote_per_usd:,.0f} {c.currency})"
+
+
+def _spot_message(r: Row, c: Context, p: Phase) -> str:
+    used, high = r["price_per_device_hour"], r["price_high"]
+    if used is None:  # no spot offer there: the phase is unpriced, and says so
+        return "spot capacity can be reclaimed at any time and its price moves: plan restarts"
+    # rev12d #10: with no range recorded, the price used was quoted as the ceiling ("up to").
+    price = (
+        f"up to {high:g} {r['currency']} per device-hour in the catalog"
+        if high is not None and high > used
+        else f"{used:g} {r['currency']} per device-hour in the catalog, the price used; no "
+        "range is recorded"
+    )
+    restarts = "plan restarts"
+    instances = math.ceil((r.get("billed_devices") or 0) / (r.get("unit_devices") or 1))
+    if isinstance(p, TrainPhase) and instances > 1:
+        # A synchronous step needs every instance: losing any one stops the whole run.
+        restarts = (
+            f"a synchronous run of {instances:,} instances on spot restarts from its last "
+            "checkpoint whenever any one of them is reclaimed"
+        )
+    return f"spot capacity can be reclaimed at any time and its price moves ({price}): {restarts}"
 
 
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
@@ -609,19 +666,18 @@ ADVISORY: tuple[Check, ...] = (
         "stale-price",
         "warn",
         "",
-        lambda c, p: (_age(c) > STALE_AFTER_DAYS) & (pl.col("option") != "fleet"),
-        lambda r, c, p: (
-            f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
-            "quote date"
-        ),
-        "offer_source",
+        lambda c, p: (
+            ((_age(c) > STALE_AFTER_DAYS) & ~_fleet()) | (_fleet() & _tariff_later(c))
+        ).fill_null(False),
+        _stale_message,
+        lambda r, c, p: str(r["energy_source" if r["option"] == "fleet" else "offer_source"]),
     ),
     Check(
         "spot-capacity",
         "warn",
         "",
         lambda c, p: pl.col("pricing") == "spot",
-        lambda r, c, p: _spot_message(r),
+        _spot_message,
         "offer_source",
     ),
     Check(

@@ -24,7 +24,7 @@ import polars as pl
 from estimator import costing, findings
 from estimator.compliance import phase_data, with_rule_facts
 from estimator.context import Context, Objective
-from estimator.market import SUPPLY_COLUMNS, resale_fraction, with_supply
+from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -120,8 +120,7 @@ def evaluate(
     else:
         df = df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
     w = window or _default_window(c, phase)
-    if w.start > c.as_of:
-        df = _supply_on(c, df, w.start)
+    df = _supply_on(c, df, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
     df = df.with_columns(
@@ -303,33 +302,51 @@ def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
     return (settings, tuple(keys), tuple(unique.iter_rows()))
 
 
+PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, "order_days", "supply_block", "supply_until")
+
+
 def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
-    """`df` with its purchases judged against supply.csv on the phase's `start`, when they are
-    delivered and paid for and the rules judge them (`compliance.acquired_before`): judged on
-    the plan's date, a ban on buying H200 in China from 2027 let a 2028 phase buy them (review9e
-    #1). The lead time stays the order's (placed on the plan's date)."""
+    """`df` with its purchases ordered and judged against supply.csv (`market.purchases`): on
+    the plan's date or the first day after it the part may be bought, and on the phase's `start`,
+    when it is delivered and paid for and the rules judge it (`compliance.acquired_before`):
+    judged on the plan's date alone, a ban on buying H200 in China from 2027 let a 2028 phase
+    buy them (review9e #1); judged on the start alone, H200 were ordered in China two months
+    before any could be (rev12d #1). Quotes, plans and samples all pass here."""
     owned = pl.col("option") == "owned"
     if not df.select(owned.any()).item():
-        return df
-    later = [col for col in SUPPLY_COLUMNS if col != "lead_time_days"]
-
-    def judge() -> pl.DataFrame:
-        # Every purchase option of the context at once: a start date is judged once, whatever
-        # phases, candidates or Monte Carlo rounds ask for it.
-        keys = ["option_id", "option", "instance", "accelerator", "country"]
-        bought = c.options.filter(owned).select(keys)
-        return with_supply(c.catalog, bought, c.scenario.tenant_hq, start).select(
-            "option_id", *(pl.col(col).alias(f"_on_start_{col}") for col in later)
+        return df.with_columns(
+            pl.lit(None, pl.Int64).alias("order_days"),
+            pl.lit(None, pl.String).alias("supply_block"),
+            pl.lit(None, pl.Date).alias("supply_until"),
         )
 
-    judged = c.remembered(("supply on", start), judge)
+    keys = ["option_id", "option", "instance", "accelerator", "country"]
+
+    def judge(bought: pl.DataFrame) -> pl.DataFrame:
+        return purchases(c.catalog, bought, c.scenario.tenant_hq, c.as_of, start).select(
+            "option_id", *(pl.col(col).alias(f"_p_{col}") for col in PURCHASE_COLUMNS)
+        )
+
+    # Every purchase option of the context at once: a start date is judged once, whatever
+    # phases, candidates or Monte Carlo rounds ask for it.
+    judged = c.remembered(("purchases", start), lambda: judge(c.options.filter(owned).select(keys)))
+    # A fixed site with no price on the date (`options.placeholder`) is no option of the
+    # context: judged too, so a part not yet launched is not-purchasable, not only unpriced.
+    unlisted = df.filter(owned).select(keys).unique().join(judged, on="option_id", how="anti")
+    if unlisted.height:
+        dtype = df.schema["option_id"]
+        judged = pl.concat([judged.with_columns(pl.col("option_id").cast(dtype)), judge(unlisted)])
+    df = df.drop(["order_days", "supply_block", "supply_until"], strict=False)
     return (
         df.join(judged, on="option_id", how="left", maintain_order="left")
         .with_columns(
-            pl.when(owned).then(pl.col(f"_on_start_{col}")).otherwise(pl.col(col)).alias(col)
-            for col in later
+            pl.when(owned).then(pl.col(f"_p_{col}")).otherwise(pl.col(col)).alias(col)
+            for col in SUPPLY_COLUMNS
         )
-        .drop([f"_on_start_{col}" for col in later])
+        .with_columns(
+            pl.col(f"_p_{col}").alias(col) for col in ("order_days", "supply_block", "supply_until")
+        )
+        .drop([f"_p_{col}" for col in PURCHASE_COLUMNS])
     )
 
 

@@ -296,6 +296,15 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         row = scored.filter(why == top).row(0, named=True)
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
         site = {k: row[k] for k in ("region", "pricing", "provider", "instance") if row.get(k)}
+        rents = scored.filter(pl.col("option") == "rented").height
+        later = None if rents else _first_offer(c, phase.site)
+        if later is not None:
+            # rev12d #8: with no rental price before 2024 the error named a purchase's lead time
+            # as the best, as if renting had been weighed and lost.
+            closest = (
+                f": the catalog has no rental price for this site valid on {c.as_of} (its first "
+                f"is from {later}), and none of its purchases or fleets is allowed"
+            )
     raise NoPlacementError(
         f"no allowed placement among {scored.height:,} options ({counts}){closest}",
         c.where(f"phases[{i}] '{phase.name}'"),
@@ -307,6 +316,8 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
 
 def _first_offer(c: Context, site: object) -> date | None:
     """The earliest offer an auto site would match that is dated after the quote, if any."""
+    if site == "auto":
+        site = AutoSite()
     if not isinstance(site, AutoSite):
         return None
     rows = c.catalog.table("offers").filter(pl.col("as_of") > c.as_of)
@@ -317,6 +328,8 @@ def _first_offer(c: Context, site: object) -> date | None:
         ("provider", list(site.providers)), ("pricing", list(site.pricing)),
         ("evidence", evidence),
     ]  # fmt: skip
+    if not site.pricing:  # spot only where a site lists it (OptionQuery)
+        rows = rows.filter(pl.col("pricing") != "spot")
     for column, allowed in filters:
         if allowed:
             rows = rows.filter(pl.col(column).is_in(allowed))

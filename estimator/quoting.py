@@ -261,15 +261,22 @@ def shared_capacity(
         if len(phases) < 2 or (group, phases) in seen:
             continue
         seen.add((group, phases))
-        out.append(
-            Finding(
-                severity="block",
-                code="capacity-shared",
-                message=f"phases {', '.join(repr(n) for n in phases)} run at the same time on "
-                f"{capacity_name(group)} and need {used:,.0f} devices together: it has "
-                f"{p.capacities[group].devices:,.0f}",
-                phase=phases[-1],
+        listed = ", ".join(repr(n) for n in phases)
+        cap = p.capacities[group]
+        if group[0] == "supply":
+            # rev12d #12: purchases share a per-buyer cap over a window, not a time of use.
+            message = (
+                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days or 365:,} "
+                f"days of each other and need {used:,.0f} devices together: one buyer can get "
+                f"about {cap.devices:,.0f} in {cap.per_days or 365:,} days (supply.csv)"
             )
+        else:
+            message = (
+                f"phases {listed} run at the same time on {capacity_name(group)} and need "
+                f"{used:,.0f} devices together: it has {cap.devices:,.0f}"
+            )
+        out.append(
+            Finding(severity="block", code="capacity-shared", message=message, phase=phases[-1])
         )
     return out
 
@@ -406,6 +413,7 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         },
         "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
         **_data_abroad(c),
+        **_data_defaulted(c),
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
@@ -428,7 +436,8 @@ def _data_abroad(c: Context) -> dict[str, Any]:
     said because the quote would otherwise not show why (other data says nothing new)."""
     said = {}
     for p in c.scenario.phases:
-        if p.data == "public" or compliance.phase_data(p, c.scenario.tenant_hq) != p.data:
+        data = p.data_class
+        if data == "public" or compliance.phase_data(p, c.scenario.tenant_hq) != data:
             continue
         users = getattr(p, "users", None)
         why = (
@@ -439,11 +448,24 @@ def _data_abroad(c: Context) -> dict[str, Any]:
             else f"tenant_hq {c.scenario.tenant_hq}"
         )
         said[p.name] = (
-            f"{p.data} data of people outside mainland China (judged by {why}): China's "
-            f"export rules on the {p.data} data of people in China do not apply (set "
+            f"{data} data of people outside mainland China (judged by {why}): China's "
+            f"export rules on the {data} data of people in China do not apply (set "
             'data_subjects = "cn" if it is theirs)'
         )
     return {"data_subjects": said} if said else {}
+
+
+def _data_defaulted(c: Context) -> dict[str, Any]:
+    """`data`: the serving phases judged as personal data because their users are in China and
+    they do not say `data` (rev12d #7)."""
+    said = {
+        p.name: "personal: its users are in China (users = cn) and it does not set data; the "
+        "prompts of logged-in users are personal information (PIPL Art. 4), so China's rules on "
+        'their export apply (set data = "public" if the service holds none)'
+        for p in c.scenario.phases
+        if p.data_defaulted
+    }
+    return {"data": said} if said else {}
 
 
 def _offer_text(p: PhaseQuote) -> str:

@@ -224,8 +224,10 @@ class _Phase(_Strict):
 
     name: Name
     """A unique name (transfers and `after` refer to it)."""
-    data: DataClass = "public"
-    """public, personal or important: what the rules judge a placement by (PIPL, DSL)."""
+    data: DataClass | None = None
+    """public, personal or important: what the rules judge a placement by (PIPL, DSL). Default:
+    personal for a serving phase whose users are in China (cn: the prompts of logged-in users
+    are personal information, PIPL Art. 4), else public."""
     data_subjects: Annotated[str, Field(max_length=10)] | None = None
     """Whose personal or important data it is (important data: where it was collected or
     produced): a market (cn, sea, mena, eu, us, foreign, as `users`) or a country code (CN, SG).
@@ -245,6 +247,19 @@ class _Phase(_Strict):
     """The date the phase starts (default: after the phase before it)."""
     after: Name | None = None
     """Start when this phase ends (a phase name)."""
+
+    @property
+    def data_class(self) -> DataClass:
+        """`data` as given, else its default (`data_defaulted`)."""
+        if self.data is not None:
+            return self.data
+        return "personal" if self.data_defaulted else "public"
+
+    @property
+    def data_defaulted(self) -> bool:
+        """A serving phase for users in China that does not say `data`: judged as personal
+        (rev12d #7: served from Singapore with no finding, as public data)."""
+        return self.data is None and getattr(self, "users", None) == "cn"
 
     @property
     def is_auto(self) -> bool:
