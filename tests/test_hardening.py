@@ -449,7 +449,8 @@ def test_training_is_not_spread_over_single_gpu_pods(runner):
     pods = ["--region", "jp-tokyo", "--provider", "runpod", "--pricing", "on_demand"]
     _, out, _ = run(runner, [*TRAIN, "--devices", "2048", *pods, "--format", "json"])
     blocks = [f["code"] for f in strict_json(out)["findings"] if f["severity"] == "block"]
-    assert blocks == ["run-spans-pods"]
+    # (A marketplace listing states no size: 2,048 of them is also more than its cap.)
+    assert "run-spans-pods" in blocks and set(blocks) <= {"run-spans-pods", "capacity-short"}
     _, one, _ = run(runner, [*TRAIN, "--devices", "1", *pods, "--format", "json"])
     assert not [f for f in strict_json(one)["findings"] if f["code"] == "run-spans-pods"]
     # Left open, the estimate takes whole servers.

@@ -224,7 +224,7 @@ def test_a_transfer_arriving_after_its_phase_starts_is_said(runner, write):
     late = [f for f in json.loads(out)["findings"] if f["code"] == "transfer-late"]
     assert code == 0 and len(late) == 1 and late[0]["phase"] == "post-train"
     assert (
-        "takes 320 h" in late[0]["message"] and "12.3 days after 'post-train'" in late[0]["message"]
+        "takes 320 h" in late[0]["message"] and "10.3 days after 'post-train'" in late[0]["message"]
     )
     # Weights (470 GB) arrive within hours: nothing to say.
     code, out, _ = run(runner, ["quote", SPLIT, "-f", "json"])
@@ -314,25 +314,27 @@ def test_an_unpriced_owned_option_names_the_missing_tariff(catalog):
     assert "no electricity tariff for cn-west" in msg and "electricity.csv" in msg
 
 
-def test_an_unpriced_fleet_names_the_missing_tariff(runner):
-    # Review6a #11: on 2023-09-01 the H800 fleet has its server row (2023-03-01) but cn-east has
-    # no electricity tariff before 2024-01-01; the message asked for an offers.csv row. The
+def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_said(runner):
+    # Review6a #11 named the missing tariff of an H800 fleet on 2023-09-01 (cn-east's series
+    # starts 2024-01-01); rev12d #8: a sunk fleet was then left unpriced, and a 2023 stockpile
+    # owner had no plan. Its energy is priced at the series' first tariff, said stale. The
     # owned Ascend servers have no hardware.csv row yet: that is the row to add, not an offer.
     from tests.conftest import EXAMPLES
 
     args = ["quote", str(EXAMPLES / "deepseek_domestic.toml"), "--as-of", "2023-09-01"]
     code, out, _ = run(runner, [*args, "-f", "json"])
     assert code == 0
-    unpriced = {
-        f["phase"]: f["message"] for f in json.loads(out)["findings"] if f["code"] == "unpriced"
-    }
+    d = json.loads(out)
+    said = {(f["phase"], f["code"]): f["message"] for f in d["findings"]}
     for phase in ("pretrain", "post-train"):
-        assert unpriced[phase] == (
-            "no price for h800 in cn-east on 2023-09-01: no electricity tariff for cn-east on "
-            "that date (an electricity.csv row): add it with --catalog DIR"
+        assert (phase, "unpriced") not in said
+        assert said[(phase, "stale-price")].startswith(
+            "the cn-east electricity tariff is from 2024-01-01, after the quote date 2023-09-01"
         )
-    assert "offers.csv" not in unpriced["serve"]
-    assert unpriced["serve"].endswith("--catalog DIR (a hardware.csv row)")
+    unpriced = {p for p, code in said if code == "unpriced"}
+    assert unpriced == {"serve"}
+    assert "offers.csv" not in said[("serve", "unpriced")]
+    assert said[("serve", "unpriced")].endswith("--catalog DIR (a hardware.csv row)")
 
 
 def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):

@@ -197,7 +197,9 @@ def train_cmd(
         float | None, typer.Option(help="Tokens per optimizer step (default 16M, Llama 3).")
     ] = None,
     workload: Annotated[str, typer.Option(help="pretrain or finetune.")] = "pretrain",
-    data: Annotated[str, typer.Option(help="public, personal or important (rules).")] = "public",
+    data: Annotated[
+        str | None, typer.Option(help="public, personal or important (rules); default public.")
+    ] = None,
     region: RegionOpt = None,
     pricing: PricingOpt = None,
     provider: ProviderOpt = None,
@@ -279,7 +281,13 @@ def serve_cmd(
     ] = None,
     peak_to_average: Annotated[float | None, typer.Option(help="Peak / average demand.")] = None,
     days: Annotated[float, typer.Option(help="Days of serving priced.")] = 365.0,
-    data: Annotated[str, typer.Option(help="public, personal or important (rules).")] = "public",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="public, personal or important (rules); default public, personal for users "
+            "in China (their prompts are personal information)."
+        ),
+    ] = None,
     users: Annotated[
         str,
         typer.Option(
