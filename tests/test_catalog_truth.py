@@ -358,18 +358,32 @@ def test_a_labs_accounting_assumption_is_not_rentable_capacity(catalog):
     assert "not-an-offer" in {f.code for f in q.findings if f.phase == "pretrain"}
 
 
-def test_no_resale_is_credited_for_parts_without_an_observed_market(catalog):
+def test_parts_without_an_observed_market_carry_a_stated_estimate_not_an_invented_zero(catalog):
+    # rev12c #2: Ascend resale was 0.0 at every age with no source ("the zero is our
+    # assumption"). It is now an estimate derived from the fall in the new 910B server price
+    # (CNY 2.25 M in 2023 -> ~1.2 M in 2024, hardware.csv), and its rows say so.
     from estimator.market import resale_fraction
 
     for age in (0.02, 1.0, 3.0):
         values = resale_fraction(catalog, ["ascend-910b", "ascend-910c", "h100-sxm"], age)
         got = dict(values.iter_rows())
-        assert got["ascend-910b"] == got["ascend-910c"] == 0.0, age
-        assert got["h100-sxm"] > 0
+        assert 0 < got["ascend-910b"] == got["ascend-910c"] <= got["h100-sxm"] + 0.05, age
+    ascend = catalog.table("resale").filter(pl.col("accelerator").str.starts_with("ascend"))
+    assert ascend.height == 2 and set(ascend["basis"]) == {"estimate"}
+    for row in ascend.iter_rows(named=True):
+        assert row["note"].startswith("ESTIMATE, NO OBSERVED USED MARKET"), row
+        assert "2.25" in row["note"] and "1.2" in row["note"] and "0.53" in row["note"]
+        assert row["source"].startswith("Reuters") and "none" not in row["source"]
     # A site that does not publish its method supports an estimate at most.
     resale = catalog.table("resale")
     seo = resale.filter(pl.col("source").str.contains("pseo", literal=True))
     assert seo.height and set(seo["basis"]) == {"estimate"}
+
+
+def test_a_bought_ascend_says_its_resale_is_an_estimate_with_no_used_market(catalog):
+    q = quote(EXAMPLES / "split_abroad_home.toml", catalog)
+    capex = [f.message for f in q.findings if f.code == "owned-capex"]
+    assert capex and all("an estimate, no used market observed" in m for m in capex), capex
 
 
 def test_a_server_sold_within_a_year_fetches_the_used_markets_first_figure(catalog):

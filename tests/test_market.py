@@ -188,8 +188,10 @@ def test_timeline_and_cash_flow_add_up(catalog):
     assert sum(m.total for m in q.cash_flow) == pytest.approx(q.total, rel=1e-9)
     capital = next(m for m in q.cash_flow if m.amounts["capital"])
     assert capital.month == placed["post-train"].start.strftime("%Y-%m")
-    # Ascend is bought here and credits no resale (resale.csv: no observed secondary market).
-    assert all(m.amounts["resale"] == 0 for m in q.cash_flow)
+    # Ascend is bought here; with no observed used market its resale is an estimate from the
+    # fall in the new-server price (resale.csv, rev12c #2), credited when the phase ends.
+    resale = [m for m in q.cash_flow if m.amounts["resale"]]
+    assert resale and all(m.amounts["resale"] < 0 for m in resale)
 
 
 def test_both_accounting_views_on_every_quote(catalog):
@@ -242,7 +244,13 @@ def test_a_reimposed_offshore_rule_moves_pretraining_or_ends_it_first_never_lowe
     assert "pretrain" in moved
     pretrain = _phases(result.shocked.quote)["pretrain"]  # home, or done before the rule
     assert pretrain.country == "CN" or pretrain.end <= date(2026, 3, 1)
-    assert result.extra_cost >= 0  # every phase was placed by the planner: a new block costs
+    # Every phase was placed by the planner: a new block costs, unless the re-plan starts a phase
+    # later than the base plan could. rev12c #2 gave bought Ascend a resale estimate (0.53, was
+    # an unsourced 0), and the re-plan now buys 910C that arrive 90 days after the order; the
+    # base plan, starting on the order date, could not wait for them. The rule's own cost is
+    # never negative.
+    delayed = any(r.extra_days > 0 for r in result.replanned)
+    assert result.extra_cost >= 0 or delayed
     assert all(r.rule_cost >= -0.01 for r in result.replanned)
 
 
