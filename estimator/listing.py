@@ -52,7 +52,7 @@ _NARROW = {
     ],
     "policies": ["id", "effective_from", "effective_to", "effect", "message"],
     "regions": ["id", "name", "country", "jurisdiction", "currency", "pue", *_PROV],
-    "electricity": ["region", "price", "currency", "tariff", *_PROV],
+    "electricity": ["region", "accelerator_origin", "price", "currency", "tariff", *_PROV],
     "latency": ["region", "market", "rtt_ms", *_PROV],
     "supply": [
         "accelerator", "country", "tenant_hq", "effective_from", "effective_to", "purchasable",

@@ -222,12 +222,37 @@ def test_cn_west_power_series_holds_tariffs_not_supply_prices(catalog):
     rows = catalog.table("electricity").filter(pl.col("region") == "cn-west")
     for tariff in rows["tariff"].to_list():
         assert "coal" not in tariff.lower() and "supply" not in tariff.lower(), tariff
-    (latest,) = (
-        catalog.dated("electricity", date(2026, 11, 29))
+    latest = {
+        r["accelerator_origin"]: r
+        for r in catalog.dated("electricity", date(2026, 11, 29))
         .filter(pl.col("region") == "cn-west")
         .iter_rows(named=True)
-    )
-    assert latest["price_kwh"] == 0.4 and "domestic-chip" in latest["note"]
+    }
+    # rev12c #4: the subsidised 0.4 is for domestic-chip data centres only; the region's row
+    # for every other accelerator is the unsubsidised estimate.
+    assert set(latest) == {None, "CN"}
+    assert latest["CN"]["price_kwh"] == 0.4 and "domestic chips" in latest["CN"]["note"]
+    assert latest[None]["price_kwh"] == 0.5 and latest[None]["basis"] == "estimate"
+    assert "0.7 x 0.7" in latest[None]["note"]
+
+
+def test_subsidised_power_prices_only_the_accelerators_of_its_origin(catalog, tmp_path):
+    from estimator.options import option_table
+
+    def power(cat, day):
+        t = option_table(cat, day).filter(pl.col("region") == "cn-west")
+        pairs = t.select("accelerator_origin", "electricity_price_kwh").unique().iter_rows()
+        return dict(pairs)
+
+    assert power(catalog, date(2026, 11, 29)) == {"CN": 0.4, "US": 0.5}
+    # Before the scoped row's date both origins take the region's row then valid.
+    assert power(catalog, date(2025, 6, 1)) == {"CN": 0.7582, "US": 0.7582}
+    # A user's file without the column still loads: its rows apply to every accelerator.
+    head = "region,price_kwh,currency,tariff,basis,note,source,as_of\n"
+    row = "cn-west,0.3,CNY,negotiated,estimate,,https://example.com/contract,2026-11-01\n"
+    (tmp_path / "electricity.csv").write_text(head + row, encoding="utf-8")
+    mine = load_catalog(tmp_path)
+    assert power(mine, date(2026, 11, 29)) == {"CN": 0.4, "US": 0.3}
 
 
 # This catalog's own files: a row computed from other rows cites their public sources instead.
