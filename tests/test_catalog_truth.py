@@ -269,18 +269,32 @@ def test_no_offer_cites_a_catalog_file_as_its_source():
             assert not OWN_FILE.search(row["source"]), f"offers.csv:{line}: {row['source']}"
 
 
-def test_owned_cost_rows_are_not_offers_and_date_from_their_oldest_input(catalog):
+def test_owned_cost_rows_are_not_offers_and_date_from_their_newest_input(catalog):
+    # rev12c #7: the rows were dated at their oldest input, so a quote dated 2024-06 got a
+    # figure built from a 2025-11 tariff. Each row is now dated at its newest input and uses
+    # the inputs valid on that date: a quote never sees a figure before its inputs existed.
     derived = catalog.table("offers").filter(pl.col("provider") == "derived-owned")
-    assert derived.height == 4
+    assert derived.height == 8
     hardware = catalog.table("hardware")
+    origin = {"ascend-910b": "CN", "ascend-910c": "CN"}
     for row in derived.iter_rows(named=True):
         assert row["evidence"] == "accounting" and row["basis"] == "estimate", row
-        # Never younger than the server price it is computed from.
-        newest_price = hardware.filter(
-            (pl.col("accelerator") == row["accelerator"]) & (pl.col("as_of") <= date(2026, 11, 29))
-        )["as_of"].max()
-        assert row["as_of"] <= newest_price, row
-        assert "oldest" in row["note"]
+        day = row["as_of"]
+        server = hardware.filter(
+            (pl.col("accelerator") == row["accelerator"]) & (pl.col("as_of") <= day)
+        ).sort("as_of")
+        assert server.height, row  # never before the server price it is computed from
+        power = catalog.dated("electricity", day, future=False).filter(
+            (pl.col("region") == row["region"])
+            & (
+                pl.col("accelerator_origin").is_null()
+                | (pl.col("accelerator_origin") == origin[row["accelerator"]])
+            )
+        )
+        tariff = power.sort(pl.col("accelerator_origin").is_not_null()).row(-1, named=True)
+        assert day == max(server["as_of"][-1], tariff["as_of"]), row
+        assert f"{tariff['price_kwh']:g} CNY/kWh" in row["note"], row
+        assert "NEWEST INPUT" in row["note"]
     # An auto site leaves them out (a fixed site naming them gets them, flagged not-an-offer).
     s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
     placed = plan(s, catalog).quote.phases
