@@ -360,6 +360,10 @@ def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
     # A multi-chip rule may start earlier, but none that names B200 may end before it existed.
     named = catalog.table("policies").filter(pl.col("accelerator").str.contains("b200"))
     assert (named["effective_to"].is_null() | (named["effective_to"] > announced)).all()
+    # rev12c #19: the same for H200 (announced 2023-11-13 at SC23), whose China supply row
+    # started with the 2022 rule.
+    h200 = catalog.table("supply").filter(pl.col("accelerator") == "h200")
+    assert h200.height and (h200["effective_from"] >= date(2023, 11, 13)).all()
 
 
 RETRIEVAL_DATE = re.compile(r"as_of (is|=) the (date|day) (it was |we )?read", re.IGNORECASE)
