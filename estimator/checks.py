@@ -560,7 +560,8 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
             "(lead-time says when it can arrive); "
             f"the plan sells {them} when the phase ends, {r['resale_age_years']:.1f} years old, "
-            f"for {r['resale_fraction']:.0%} of that: the quote charges the difference"
+            f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
+            "quote charges the difference"
         )
     return (
         f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "
@@ -596,6 +597,22 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         f"this phase's {_n(hours)} device-hours would cost {_n(at)} USD, not the "
         f"{_n(r['compute_usd'])} USD quoted"
     )
+
+
+def _resale_basis(c: Context, accelerator: str) -> str:
+    """What a resale fraction rests on: the part's own resale.csv curve, else the default one,
+    with its basis, and whether a used market is observed at all (rev12c #2: the Ascend curve is
+    derived from the fall in the new-server price, as no used Ascend market is observed)."""
+    table = c.catalog.table("resale")
+    own = table.filter(pl.col("accelerator") == accelerator)
+    rows = own if own.height else table.filter(pl.col("accelerator") == "*")
+    if rows.is_empty():
+        return ""
+    basis = str(rows["basis"][0])
+    unobserved = any("NO OBSERVED USED MARKET" in (n or "") for n in rows["note"].to_list())
+    market = ", no used market observed" if unobserved else ""
+    curve = f"its {accelerator} curve" if own.height else "its default curve"
+    return f" ({_BASIS_WORDS.get(basis, basis)}{market}: resale.csv, {curve})"
 
 
 def _used_share() -> pl.Expr:

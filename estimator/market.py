@@ -244,8 +244,12 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
     rows = []
     for f in s.fleet:
         kind = hardware.filter(pl.col("accelerator") == f.accelerator)
-        region = options.filter(pl.col("region") == f.region).head(1)
         device = options.filter(pl.col("accelerator") == f.accelerator).head(1)
+        # The region's facts as an option of a device of the same origin has them: electricity
+        # may be scoped to an accelerator origin (electricity.csv accelerator_origin).
+        here = options.filter(pl.col("region") == f.region)
+        same = here.filter(pl.col("accelerator_origin") == device["accelerator_origin"].first())
+        region = (same if same.height and device.height else here).head(1)
         if kind.is_empty() or region.is_empty() or device.is_empty():
             continue  # nothing to cost it on: the fleet site reports itself unpriced
         region = _first_tariff(catalog, region, day)

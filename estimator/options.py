@@ -159,7 +159,8 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
     fx_as_of, pue, electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of,
     energy_as_of, energy_source, offer_as_of, offer_source, basis. Money columns of the other
-    kind are null; the electricity row is the region's latest on or before `as_of`.
+    kind are null; the electricity row is the region's latest on or before `as_of`, or the
+    latest of its rows scoped to the accelerator's origin where it has one.
     """
     fx = catalog.fx_table(as_of).select("currency", "per_usd", "fx_as_of")
     regions = _regions(catalog, fx, as_of)
@@ -188,6 +189,7 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         .join(fx, on="currency", how="left")
         .join(regions, on="region", how="left")
         .join(devices, on="accelerator", how="left")
+        .pipe(_scoped_power, catalog, fx, as_of)
         .with_columns(
             pl.when(pl.col("option") == "owned")
             .then(pl.lit("owned"))
@@ -198,10 +200,18 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     )
 
 
-def _regions(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country", "pue")
+_ENERGY = (
+    "electricity_price_kwh", "energy_currency", "energy_as_of", "energy_source",
+    "energy_per_usd", "energy_fx_as_of",
+)  # fmt: skip
+
+
+def _power(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The electricity rows valid on `as_of` with their exchange rates, keyed by region and
+    accelerator_origin (null: any accelerator)."""
     power = catalog.dated("electricity", as_of, future=False).select(
         "region",
+        "accelerator_origin",
         pl.col("price_kwh").alias("electricity_price_kwh"),
         pl.col("currency").alias("energy_currency"),
         pl.col("as_of").alias("energy_as_of"),
@@ -210,8 +220,29 @@ def _regions(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
     local = fx.rename(
         {"currency": "energy_currency", "per_usd": "energy_per_usd", "fx_as_of": "energy_fx_as_of"}
     )
-    return regions.join(power, on="region", how="left").join(
-        local, on="energy_currency", how="left"
+    return power.join(local, on="energy_currency", how="left")
+
+
+def _regions(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country", "pue")
+    power = _power(catalog, fx, as_of).filter(pl.col("accelerator_origin").is_null())
+    return regions.join(power.drop("accelerator_origin"), on="region", how="left")
+
+
+def _scoped_power(
+    options: pl.DataFrame, catalog: Catalog, fx: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
+    """Options whose accelerator's origin has its own electricity row in their region (e.g.
+    subsidised power for domestic-chip data centres) take it instead of the region's row."""
+    scoped = _power(catalog, fx, as_of).filter(pl.col("accelerator_origin").is_not_null())
+    if scoped.is_empty():
+        return options
+    mine = scoped.rename({c: f"_s_{c}" for c in _ENERGY})
+    hit = pl.col("_s_electricity_price_kwh").is_not_null()
+    return (
+        options.join(mine, on=["region", "accelerator_origin"], how="left", maintain_order="left")
+        .with_columns([pl.when(hit).then(f"_s_{c}").otherwise(c).alias(c) for c in _ENERGY])
+        .drop([f"_s_{c}" for c in _ENERGY])
     )
 
 

@@ -196,13 +196,17 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "electricity",
-            key=("region", "as_of"),
+            # accelerator_origin: empty = every accelerator; a country = only accelerators
+            # designed there (rev12c #4: western China's subsidised power is for domestic-chip
+            # data centres). A scoped series replaces the region's unscoped one for them.
+            key=("region", "accelerator_origin", "as_of"),
             history=True,
             columns=(
                 Column("region", ref="regions"),
                 _pos("price_kwh", hi=1e5),
                 Column("currency", ref="currency"),
                 Column("tariff"),
+                Column("accelerator_origin", pattern="country", optional=True),
             ),
         ),
         Table(

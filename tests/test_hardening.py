@@ -495,13 +495,19 @@ def test_library_inputs_are_coerced_or_refused_with_typed_errors(catalog):
     assert len(s.phases) == len(load_scenario(SPLIT).phases)
 
 
-def test_nothing_back_at_resale_is_zero_not_minus_zero():
-    # Ascend has no known secondary market (the embedded resale.csv credits 0): the line read
-    # "-0 CNY".
+def test_nothing_back_at_resale_is_zero_not_minus_zero(tmp_path):
+    # A part credited no resale: the line read "-0 CNY". The embedded Ascend curve credited 0
+    # until rev12c #2 made it a stated estimate, so a user's resale.csv sets 0 here.
     from estimator import quote
     from pricing import load_catalog
 
-    q = quote(SPLIT, load_catalog())
+    head = "accelerator,age_years,value_fraction,basis,note,source,as_of\n"
+    rows = "".join(
+        f"{acc},1,0.0,estimate,,https://example.com/no-market,2026-01-01\n"
+        for acc in ("ascend-910b", "ascend-910c")
+    )
+    (tmp_path / "resale.csv").write_text(head + rows, encoding="utf-8")
+    q = quote(SPLIT, load_catalog(tmp_path))
     resale = [i for i in q.line_items() if i.component == "resale" and i.unit_price == 0]
     assert resale and all(str(i.unit_price) == "0.0" for i in resale)
 

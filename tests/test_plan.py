@@ -26,6 +26,21 @@ from tests.conftest import BUY_H200, EXAMPLES
 AUTO = EXAMPLES / "split_auto.toml"
 
 
+def _no_ascend_resale(tmp_path):
+    """A user catalog crediting bought Ascend no resale, as the embedded one did before rev12c
+    #2 made it a stated estimate (0.53): the shock tests below exercise the planner on the
+    plans they were written for (Ascend at home dearer than the offshore options)."""
+    from pricing import load_catalog
+
+    head = "accelerator,age_years,value_fraction,basis,note,source,as_of\n"
+    rows = "".join(
+        f"{acc},1,0.0,estimate,,https://example.com/no-market,2026-01-01\n"
+        for acc in ("ascend-910b", "ascend-910c")
+    )
+    (tmp_path / "resale.csv").write_text(head + rows, encoding="utf-8")
+    return load_catalog(tmp_path)
+
+
 def _train_scenario(**phase) -> dict:
     return {
         "name": "t",
@@ -213,9 +228,10 @@ def test_shock_replans_only_affected_phases(catalog):
     assert all(r.rule_cost >= -0.01 for r in result.replanned)
 
 
-def test_a_shock_applies_from_its_date(catalog):
+def test_a_shock_applies_from_its_date(tmp_path):
     """split_abroad_home: pretrain (H100 in Singapore) runs 2025-11-27 to 2026-03-27, then
     serve-abroad (H100 in Singapore) to 2027-04-01 (review6a #2: every date gave one answer)."""
+    catalog = _no_ascend_resale(tmp_path)
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     c = prepare(s, catalog)
     windows = {p.name: (p.start, p.end) for p in quote(s, catalog).phases}
@@ -272,10 +288,12 @@ def test_shock_that_leaves_a_phase_no_option_keeps_it_blocked(catalog):
     assert [r.phase for r in result.replanned if r.stranded] == ["serve-abroad"]
 
 
-def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
+def test_a_run_the_rule_would_cut_may_finish_before_it(tmp_path, runner):
     # review10a #1: split_auto's pretrain (1,280 B200 in us-east, 2025-11-27 to 2026-03-27)
     # moved to 3,840 bought Ascend, 90 days later: "the rule costs 253,970,928.41 CNY", where
-    # 1,632 B200 on the same offer finish before 2026-03-01 for 3.7 M more.
+    # 1,632 B200 on the same offer finish before 2026-03-01 for 3.7 M more. (With the embedded
+    # Ascend resale estimate, rev12c #2, bought 910C 90 days later is now cheaper still.)
+    catalog = _no_ascend_resale(tmp_path)
     result = apply_shock(prepare(load_scenario(AUTO), catalog), ["remote-access-ends=2026-03-01"])
     pretrain = next(r for r in result.replanned if r.phase == "pretrain")
     assert pretrain.after.endswith("deadline cut to 94 days") and not pretrain.stranded
@@ -289,7 +307,8 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
     assert not [
         f for f in result.shocked.quote.findings if f.phase == "pretrain" and f.severity == "block"
     ]
-    text = runner.invoke(app, ["plan", str(AUTO), "--shock", "remote-access-ends=2026-03-01"])
+    args = ["plan", str(AUTO), "--shock", "remote-access-ends=2026-03-01"]
+    text = runner.invoke(app, [*args, "--catalog", str(tmp_path)])
     assert "deadline cut to 94 days" in text.stdout
 
 
@@ -758,9 +777,10 @@ def test_compare_keeps_apart_scenarios_that_share_a_name(catalog):
     assert sums["cost"].to_list() == pytest.approx([float(q.total) for q in c.quotes], abs=0.01)
 
 
-def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(catalog):
+def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(tmp_path):
     # review8a #2: ending offshore access left foreign serving nowhere to go, and the whole
     # what-if (pretraining moving home, the rule's cost) was lost to a one-line error.
+    catalog = _no_ascend_resale(tmp_path)
     from estimator.context import prepare
     from estimator.shock import apply_shock
 
