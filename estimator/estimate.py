@@ -110,9 +110,26 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
         shown = quote(closest, catalog)
     except InfeasibleError as err:  # the closest option as a quote: not expected to refuse
         raise InfeasibleError(err.message) from None
+    # The closest option may be blocked by a rule and by its physics too (a rule that blocks
+    # every option abroad hid that none met a 1 ms TPOT): the physics decides.
+    physical = [
+        f for f in shown.findings if f.severity == "block" and _reason(f.code) in _NO_ESTIMATE
+    ]
+    if physical:
+        raise InfeasibleError(f"{why}; and {physical[0].message}")
     # Said first among the assumptions, not only as a block among the findings (rev11d #3: the
     # answer read as a priced, allowed one).
     return shown.assuming(no_allowed_option=f"{why}: shown, the closest option"), closest
+
+
+def _reason(code: str) -> str | None:
+    """The planner's category of a finding's code, None for a finding that blocks nothing."""
+    from estimator import findings
+
+    try:
+        return findings.reason(code)
+    except KeyError:
+        return None
 
 
 def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:

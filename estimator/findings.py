@@ -23,6 +23,7 @@ __all__ = [
     "Finding",
     "describe",
     "findings",
+    "physical_verdict",
     "reason",
     "reason_expr",
     "verdict",
@@ -66,6 +67,18 @@ def workable(c: Context, p: Phase) -> pl.Expr:
     a cheaper one that could not hold the model."""
     hits = [check.when(c, p).fill_null(False) for check in BLOCKING if check.reason in PHYSICAL]
     return ~pl.any_horizontal(hits) if hits else pl.lit(True)
+
+
+def physical_verdict(c: Context, p: Phase) -> pl.Expr:
+    """The code of the first block that says a candidate cannot run the phase at all (a
+    `PHYSICAL` one), or null: what rules out an option a rule also blocks (`verdict` names
+    the rule first)."""
+    expr: Any = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for check in BLOCKING:
+        if check.reason in PHYSICAL:
+            expr = expr.when(check.when(c, p).fill_null(False)).then(pl.lit(check.code))
+    out: pl.Expr = expr.otherwise(pl.lit(None, pl.String))
+    return out
 
 
 def reason(code: str) -> str:

@@ -291,9 +291,18 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
     if not scored.is_empty():
         # The best-ranked option of the commonest reason: with a TPOT no option can meet, the
         # first-ranked one (cheapest) was a pod blocked for its instance, not for latency.
-        top = max(removed, key=lambda r: removed[r])
+        # Among the options that could run the phase if any could; if none could, by what
+        # rules them out physically (a rule that blocked every option abroad hid that none met
+        # the latency target either: the error named the rule).
+        pool = (
+            scored.filter(pl.col("workable"))
+            if scored["workable"].any()
+            else scored.with_columns(verdict=findings.physical_verdict(c, phase))
+        )
+        in_pool = _removed(pool)
+        top = max(in_pool, key=lambda r: in_pool[r])
         why = findings.reason_expr(pl.col("verdict"))
-        row = scored.filter(why == top).row(0, named=True)
+        row = pool.filter(why == top).row(0, named=True)
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
         site = {k: row[k] for k in ("region", "pricing", "provider", "instance") if row.get(k)}
         rents = scored.filter(pl.col("option") == "rented").height

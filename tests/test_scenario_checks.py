@@ -382,8 +382,12 @@ def test_no_allowed_placement_names_the_commonest_reason(runner):
     # for its instance, although 45 of 50 options fail for latency (review6a nit 16).
     args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm",
             "--input-len", "2048", "--output-len", "512", "--tpot-ms", "1"]  # fmt: skip
-    code, _, err = run(runner, args)
+    code, _, err = run(runner, [*args, "--data", "public"])
     assert code == 1 and "the best: latency:" in err
+    # Personal data of users in China: a rule blocks every option abroad first, and the
+    # answer was the closest of them, priced, though none meets the target either.
+    code, _, err = run(runner, [*args, "--data", "personal"])
+    assert code == 1 and "the best: latency:" in err and "rule 43" in err
 
 
 @pytest.mark.parametrize(
