@@ -203,7 +203,7 @@ def _fleet() -> pl.Expr:
 
 
 def _bought() -> pl.Expr:
-    return (pl.col("option") == "owned") | _fleet()
+    return pl.col("ownership") == "owned"
 
 
 def _acquired(r: Row, c: Context) -> date | None:
@@ -377,7 +377,7 @@ BLOCKING: tuple[Check, ...] = (
 def _missing_price(r: Row) -> str:
     """Which figure an unpriced option lacks, and the catalog table that would hold it."""
     # Hardware owned or bought pays for its energy: a fleet as much as a purchase.
-    if r.get("option") in ("owned", "fleet") and r.get("electricity_price_kwh") is None:
+    if r.get("ownership") == "owned" and r.get("electricity_price_kwh") is None:
         return f"no electricity tariff for {r['region']} on that date (an electricity.csv row)"
     if r.get("energy_currency") is not None and r.get("energy_per_usd") is None:
         return f"no exchange rate for {r['energy_currency']} (an fx.csv row)"

@@ -23,10 +23,35 @@ from typing import Literal, Protocol
 
 import polars as pl
 
-from estimator.scenario import AutoSite, Site
+from estimator.scenario import AutoSite, Fleet, Site
 from pricing import Catalog
+from pricing.schema import Ownership
 
 SiteSpec = Site | AutoSite | Literal["auto"]
+OptionKind = Literal["rented", "owned", "fleet"]
+
+OWNED_PRICING = ("owned", "fleet")
+"""The pricing models of hardware the tenant owns: bought for the plan, or a fleet it has."""
+
+
+def option_kind(pricing: str) -> OptionKind:
+    """What an option of this pricing model is: bought for the plan, a fleet, or rented."""
+    return "owned" if pricing == "owned" else "fleet" if pricing == "fleet" else "rented"
+
+
+def ownership(pricing: str) -> Ownership:
+    """Whether hardware of this pricing model is the tenant's own (a purchase or a fleet) or
+    rented: the one decision the rules' `ownership` column is keyed on (rev12e #1)."""
+    return "owned" if pricing in OWNED_PRICING else "rented"
+
+
+def ownership_expr() -> pl.Expr:
+    """`ownership` over an option frame's `pricing` column."""
+    return (
+        pl.when(pl.col("pricing").is_in(list(OWNED_PRICING)))
+        .then(pl.lit("owned"))
+        .otherwise(pl.lit("rented"))
+    )
 
 
 class Placement(Protocol):
@@ -115,20 +140,26 @@ def select(options: pl.DataFrame, query: OptionQuery) -> pl.DataFrame:
     return options.filter(query.expr())
 
 
-def placeholder(options: pl.DataFrame, site: Site) -> pl.DataFrame:
+def placeholder(
+    options: pl.DataFrame, site: Site, fleet: Fleet | None = None, as_of: date | None = None
+) -> pl.DataFrame:
     """A fixed site that matches no option, as a one-row candidate with no price: the region's
-    and the device's facts, instances of one scale-up domain, every money column null."""
+    and the device's facts, instances of one scale-up domain, every money column null. A fleet
+    site is the fleet it runs on (`fleet`: its name, size and acquired date, else `as_of`, as
+    `market.fleet_options` has it), owned like any fleet (rev12e #1)."""
     region = options.filter(pl.col("region") == site.region).head(1)
     device = options.filter(pl.col("accelerator") == site.accelerator).head(1)
     facts = {
         "option_id": 2**32 - 1,
-        "option": "owned" if site.pricing == "owned" else "rented",
-        "ownership": "owned" if site.pricing == "owned" else "rented",
-        "provider": site.provider or "(no offer)",
+        "option": option_kind(site.pricing),
+        "ownership": ownership(site.pricing),
+        "provider": site.provider or ("fleet" if fleet else "(no offer)"),
         "region": site.region,
         "accelerator": site.accelerator,
         "pricing": site.pricing,
-        "instance": site.instance or "(no offer)",
+        "instance": fleet.name if fleet else site.instance or "(no offer)",
+        "capacity_devices": fleet.devices if fleet else None,
+        "offer_as_of": (fleet.acquired or as_of) if fleet else None,
     }
     row = pl.DataFrame([facts]).with_columns(
         *[pl.lit(region[c][0] if region.height else None).alias(c) for c in _REGION_FACTS],
@@ -178,12 +209,7 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         .join(fx, on="currency", how="left")
         .join(regions, on="region", how="left")
         .join(devices, on="accelerator", how="left")
-        .with_columns(
-            pl.when(pl.col("option") == "owned")
-            .then(pl.lit("owned"))
-            .otherwise(pl.lit("rented"))
-            .alias("ownership")
-        )
+        .with_columns(ownership_expr().alias("ownership"))
         .with_row_index("option_id")
     )
 

@@ -29,12 +29,12 @@ from estimator.evaluate import (
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
 from estimator.money import Money
-from estimator.options import OptionQuery, placeholder, select
+from estimator.options import OptionQuery, ownership, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.physics.inputs import supports
 from estimator.placement import Candidate, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
-from estimator.scenario import Site, TrainPhase
+from estimator.scenario import Fleet, Site, TrainPhase
 from estimator.timeline import Payment, Window
 from pricing import FxRate
 
@@ -75,13 +75,24 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
     if not site.provider and not figures.is_empty():  # rev11d #4: the row catalog offers lists
         names = ", ".join(sorted(set(figures["provider"].to_list())))
         msg += f"; an accounting figure (not an offer) is there, used if the site names {names}"
-    return placeholder(c.options, site), msg
+    return placeholder(c.options, site, _fleet_of(c, site), c.as_of), msg
+
+
+def _fleet_of(c: Context, site: Site) -> Fleet | None:
+    """The fleet a fleet site runs on: the one it names, else the first in its region with its
+    accelerator (the scenario has one: `context`)."""
+    if site.pricing != "fleet":
+        return None
+    if site.fleet is not None:
+        return c.scenario.fleet_named(site.fleet)
+    here = (site.region, site.accelerator)
+    return next((f for f in c.scenario.fleet if (f.region, f.accelerator) == here), None)
 
 
 def _price_table(site: Site) -> str:
     """Where a site's price lives: a server's (owned, or the kind a fleet is costed on) in
     hardware.csv, a rental's in offers.csv."""
-    return "hardware" if site.pricing in ("owned", "fleet") else "offers"
+    return "hardware" if ownership(site.pricing) == "owned" else "offers"
 
 
 def _row_of(phase: Phase) -> str:
@@ -175,7 +186,8 @@ def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -
 
 
 def _offer(row: dict[str, Any]) -> OfferUsed | None:
-    if row["offer_as_of"] is None:
+    # A placeholder has no offer (a fleet's carries only its acquired date: `placeholder`).
+    if row["offer_as_of"] is None or row["offer_source"] is None:
         return None
     return OfferUsed(
         provider=row["provider"],

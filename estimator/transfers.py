@@ -19,6 +19,7 @@ from estimator.errors import ScenarioError
 from estimator.findings import Finding
 from estimator.frozen import ResultPart
 from estimator.money import Money
+from estimator.options import ownership
 from estimator.physics import checkpoint_bytes, weight_bytes
 from estimator.scenario import TrainPhase, Transfer
 from pricing import Catalog
@@ -164,7 +165,7 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
                 "accelerator": dst.accelerator,
                 "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],
                 "tenant_hq": c.scenario.tenant_hq,
-                "ownership": "owned" if dst.pricing in ("owned", "fleet") else "rented",
+                "ownership": ownership(dst.pricing),
             }
         ]
     )

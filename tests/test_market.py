@@ -7,6 +7,7 @@ import json
 import random
 from datetime import date, timedelta
 
+import polars as pl
 import pytest
 
 from estimator import load_scenario, parse_scenario, plan, quote
@@ -158,6 +159,24 @@ def test_a_fleet_bought_when_it_could_not_be_bought_is_blocked(catalog, write, a
         f = next(f for f in q.findings if f.code == "not-purchasable")
         assert f.source and "2023" in f.source  # the supply row's source
     assert "lead-time" not in _blocks(q)
+
+
+def test_a_fleet_with_no_hardware_row_is_owned_hardware(catalog, write):
+    # rev12e #1: a fleet of an accelerator with no hardware.csv row (a800) was judged as rented
+    # capacity ("Renting H800/A800 inside China ... grey-market supply") and lost its fleet
+    # findings; it is the tenant's own, as the same fleet of h800 (which has a row) is.
+    assert catalog.table("hardware").filter(pl.col("accelerator") == "a800").is_empty()
+    codes = {}
+    for accelerator in ("a800", "h800"):
+        q = quote(_on_a_fleet(write, "2023-06-01", accelerator=accelerator), catalog)
+        codes[accelerator] = {(f.severity, f.code) for f in q.findings} - {("block", "unpriced")}
+        assert q.phases[0].pricing == "fleet"
+    assert codes["a800"] == codes["h800"]
+    assert {("info", "fleet-capital"), ("info", "us-export-2023-h800-a800-cn")} <= codes["a800"]
+    assert not any(code.endswith("-rented") for _, code in codes["a800"])
+    unpriced = quote(_on_a_fleet(write, "2023-06-01", accelerator="a800"), catalog)
+    capital = next(f for f in unpriced.findings if f.code == "fleet-capital")
+    assert capital.message.startswith("runs on the fleet 'stock' (64 x a800 already owned)")
 
 
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
