@@ -197,7 +197,11 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     reported = int(catalog.default("reported_capacity_devices"))
     return (
         pl.concat(
-            [_rented(catalog, as_of), _owned(catalog, as_of, regions)], how="diagonal_relaxed"
+            [
+                _rented(catalog.dated("offers", as_of, future=False)),
+                _owned(catalog.dated("hardware", as_of, future=False), regions),
+            ],
+            how="diagonal_relaxed",
         )
         .with_columns(assumed.alias("capacity_assumed"))
         .with_columns(
@@ -239,9 +243,29 @@ _PROVENANCE = (
 )
 
 
-def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
-    """The offer rows valid on the date (as exchange rates: a price not yet known is no price)."""
-    return catalog.dated("offers", as_of, future=False).select(
+def first_dated(catalog: Catalog, query: OptionQuery, as_of: date) -> date | None:
+    """The earliest date after `as_of` from which a catalog row the query allows (an offer, or
+    hardware to buy) takes effect, if any: when nothing matches on `as_of`, the date something
+    would. The rows are laid out as options and judged by the query's own `expr`, its spot and
+    evidence policies included (rev12e #2: a hand copy named a spot-only row the site could
+    never take)."""
+    later = pl.col("as_of") > as_of
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
+    rows = pl.concat(
+        [
+            _rented(catalog.table("offers").filter(later)),
+            _owned(catalog.table("hardware").filter(later), regions),
+        ],
+        how="diagonal_relaxed",
+    )
+    day = select(rows, query)["offer_as_of"].min()
+    return day if isinstance(day, date) else None
+
+
+def _rented(offers: pl.DataFrame) -> pl.DataFrame:
+    """Offer rows as options (`option_table` passes those valid on its date: as exchange rates,
+    a price not yet known is no price)."""
+    return offers.select(
         pl.lit("rented").alias("option"),
         "provider",
         "region",
@@ -260,11 +284,10 @@ def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
     )
 
 
-def _owned(catalog: Catalog, as_of: date, regions: pl.DataFrame) -> pl.DataFrame:
+def _owned(hardware: pl.DataFrame, regions: pl.DataFrame) -> pl.DataFrame:
     """Hardware that can be bought, in every region its scope allows."""
     return (
-        catalog.dated("hardware", as_of, future=False)
-        .join(regions.select("region", "country"), how="cross")
+        hardware.join(regions.select("region", "country"), how="cross")
         .filter((pl.col("region_scope") == "*") | (pl.col("region_scope") == pl.col("country")))
         .select(
             pl.lit("owned").alias("option"),

@@ -24,7 +24,7 @@ from estimator.costing import cents
 from estimator.errors import InfeasibleError, NoPlacementError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.frozen import ResultPart
-from estimator.options import OptionQuery, select
+from estimator.options import OptionQuery, first_dated, select
 from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
 from estimator.scenario import AutoSite, Scenario, Site, TrainPhase
@@ -279,22 +279,10 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
 
 
 def _first_offer(c: Context, site: object) -> date | None:
-    """The earliest offer an auto site would match that is dated after the quote, if any."""
+    """The earliest option an auto site would take that is dated after the quote, if any."""
     if not isinstance(site, AutoSite):
         return None
-    rows = c.catalog.table("offers").filter(pl.col("as_of") > c.as_of)
-    # The evidence the site accepts, as OptionQuery applies it (rev11c #14).
-    evidence: list[str] = list(site.evidence) or ["listed", "reported"]
-    filters: list[tuple[str, list[str]]] = [
-        ("region", list(site.regions)), ("accelerator", list(site.accelerators)),
-        ("provider", list(site.providers)), ("pricing", list(site.pricing)),
-        ("evidence", evidence),
-    ]  # fmt: skip
-    for column, allowed in filters:
-        if allowed:
-            rows = rows.filter(pl.col(column).is_in(allowed))
-    day = rows["as_of"].min()
-    return day if isinstance(day, date) else None
+    return first_dated(c.catalog, OptionQuery.of(site), c.as_of)
 
 
 def _fixed(

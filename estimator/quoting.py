@@ -10,6 +10,7 @@ placed by `estimator.planner` first (see `estimator.api.quote`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -29,7 +30,7 @@ from estimator.evaluate import (
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
 from estimator.money import Money
-from estimator.options import OptionQuery, ownership, placeholder, select
+from estimator.options import OptionQuery, first_dated, ownership, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.physics.inputs import supports
 from estimator.placement import Candidate, Problem, overloads
@@ -103,22 +104,10 @@ def _row_of(phase: Phase) -> str:
 
 def _first_dated(c: Context, site: Site) -> date | None:
     """The earliest price of a site that only has prices dated after the quote."""
-    table = _price_table(site)
-    rows = c.catalog.table(table).filter(
-        (pl.col("accelerator") == site.accelerator)
-        & (pl.col("as_of") > c.as_of)
-        & (
-            (pl.col("region_scope").is_in(["*", c.catalog.region(site.region)["country"]]))
-            if table == "hardware"
-            else (pl.col("region") == site.region) & (pl.col("pricing") == site.pricing)
-        )
-    )
-    if site.provider and table == "offers":
-        rows = rows.filter(pl.col("provider") == site.provider)
-    if site.instance:
-        rows = rows.filter(pl.col("instance" if table == "offers" else "id") == site.instance)
-    day = rows["as_of"].min()
-    return day if isinstance(day, date) else None
+    query = OptionQuery.of(site)
+    if site.pricing == "fleet":  # a fleet is costed on the server bought in its region
+        query = replace(query, pricing=("owned",), instances=())
+    return first_dated(c.catalog, query, c.as_of)
 
 
 def placed_phase(
