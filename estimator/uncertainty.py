@@ -307,7 +307,9 @@ def sample(
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
     placed = _placed(c, q)
     if not placed:
-        raise ScenarioError("no phase of the plan has a price: there is nothing to sample")
+        # Nothing priced: no percentiles, as `sensitivity` gives no swings; the quote names the
+        # unpriced phases (rev12e #3: it was "bad input", exit 2, for a valid scenario).
+        return Sampled([], samples, seed)
     done = [0]
     lock = threading.Lock()
 

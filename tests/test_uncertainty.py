@@ -243,6 +243,52 @@ def test_sensitivity_leaves_an_unpriced_end_blank_and_puts_it_first(catalog, wri
     assert "A blank total: at that end" in result.stdout
 
 
+_UNPRICED = """
+name = "x"
+as_of = 2025-11-27
+currency = "USD"
+[model]
+preset = "llama-3.1-8b"
+[[phases]]
+name = "t"
+tokens = 1e11
+devices = 64
+site = { region = "my-johor", accelerator = "h100-sxm", pricing = "on_demand" }
+[[phases]]
+name = "s"
+kind = "serve"
+days = 30
+output_tokens_per_day = 1e9
+input_tokens_per_day = 1e9
+site = { region = "my-johor", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+@pytest.mark.parametrize("command", [["sensitivity"], ["quote", "--samples", "300"]])
+def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
+    # rev12e #3: `sensitivity` printed an empty line (its CSV no header), and `quote --samples`
+    # called the same valid scenario bad input (exit 2). Both answer, exit 0: nothing is
+    # priced, the unpriced phases named, the table's title and header kept.
+    from estimator.cli import app
+
+    path = str(write("none.toml", _UNPRICED))  # my-johor has no offer
+    table = "sensitivity" if command[0] == "sensitivity" else "uncertainty"
+    said = "no phase is priced, nothing to vary (unpriced: t, s)"
+    result = runner.invoke(app, [*command, path])
+    assert result.exit_code == 0, result.stderr
+    title = next(line for line in result.stdout.splitlines() if said in line)
+    assert title.startswith("Sensitivity of x" if table == "sensitivity" else "Uncertainty (300")
+    pick = [] if table == "sensitivity" else ["--table", table]  # its CSV's one table
+    csv = runner.invoke(app, [*command, path, "-f", "csv", *pick])
+    assert csv.exit_code == 0
+    header = "input,low,high,total at low (USD)" if table == "sensitivity" else ",P10 (USD)"
+    assert csv.stdout.startswith(header)
+    assert len(csv.stdout.splitlines()) == 1
+    data = json.loads(runner.invoke(app, [*command, path, "-f", "json"]).stdout)
+    assert data["unpriced"] == ["t", "s"]
+    assert (data["swings"] if table == "sensitivity" else data["uncertainty"]["percentiles"]) == []
+
+
 def test_samples_on_the_quoted_placement_rank_at_the_quote():
     # The quote sums whole-cent items, the samples do not: a phase whose every sample is the
     # quoted placement (serve-abroad of split_abroad_home: whole instances absorb every draw)
