@@ -341,7 +341,7 @@ BLOCKING: tuple[Check, ...] = (
         ),
         lambda r, c, p: (
             f"needs {_n(r['billed_devices'])} x {r['accelerator']}; one buyer can get about "
-            f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'] or 0)} days "
+            f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'])} days "
             f"({r['supply_message']})"
         ),
         "supply_source",

@@ -388,3 +388,12 @@ ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "policies": (("effective_from", "effective_to", True),),
     "supply": (("effective_from", "effective_to", True),),
 }
+
+# Columns a row must fill when it fills another, with what the pair means: a figure that is
+# only read with its partner has no default (rev12e #4: an empty `per_days` beside
+# `max_devices_per_buyer` was 365 days to the solver and "0 days" in the message).
+REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "supply": (
+        ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),
+    ),
+}
