@@ -258,9 +258,7 @@ BLOCKING: tuple[Check, ...] = (
         "block",
         "precision",
         lambda c, p: ~pl.col("precision_ok"),
-        lambda r, c, p: (
-            f"{r['accelerator']} has no {p.precision or 'bf16'} support" + _untimed_note(c, p)
-        ),
+        lambda r, c, p: f"{r['accelerator']} has no {p.precision} support" + _untimed_note(c, p),
     ),
     Check(
         "memory-does-not-fit",
@@ -437,9 +435,7 @@ def _published(c: Context, p: Phase) -> dict[str, PublishedRun]:
     has none: its efficiency row and its work are not a pretraining run's."""
     if not isinstance(p, TrainPhase) or p.workload != "pretrain":
         return {}
-    runs = published_runs(
-        c.model.id, c.model.total_params, c.model.active_params, p.precision or "bf16"
-    )
+    runs = published_runs(c.model.id, c.model.total_params, c.model.active_params, p.precision)
     return {r.accelerator: r for r in runs}
 
 

@@ -47,7 +47,7 @@ SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
 def train_settings(p: TrainPhase) -> TrainSettings:
     return TrainSettings(
         tokens=p.tokens,
-        precision=p.precision or "bf16",
+        precision=p.precision,
         workload=p.workload,
         mfu=p.mfu,
         goodput=p.goodput,
@@ -64,7 +64,7 @@ def train_settings(p: TrainPhase) -> TrainSettings:
 
 def serve_settings(p: ServePhase) -> ServeSettings:
     return ServeSettings(
-        precision=p.precision or "bf16",
+        precision=p.precision,
         input_len=p.input_len,
         output_len=p.output_len,
         tpot_ms=p.tpot_ms,
@@ -159,7 +159,7 @@ def evaluate(
             prefix="alt_",
         )
     )
-    precision = phase.precision or "bf16"
+    precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     ok = pl.col("accelerator").is_in(able)
     # Work at a precision the device lacks has no rate, so no fleet or run time: no total

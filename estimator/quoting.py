@@ -38,6 +38,7 @@ from estimator.results import OfferUsed, PhaseQuote, Quote
 from estimator.scenario import Fleet, Site, TrainPhase
 from estimator.timeline import Payment, Window
 from pricing import FxRate
+from pricing.schema import DEFAULT_PRECISION
 
 STALE_FX_DAYS = 92
 
@@ -458,8 +459,7 @@ def _offer_text(p: PhaseQuote) -> str:
 
 
 def _precision(c: Context, p: PhaseQuote) -> str:
-    phase = next((ph for ph in c.scenario.phases if ph.name == p.name), None)
-    return (phase.precision if phase else None) or "bf16"
+    return c.scenario.phase(p.name).precision
 
 
 def _fp8_ratio(c: Context) -> float:
@@ -474,7 +474,10 @@ def _lacks(c: Context, p: PhaseQuote) -> str | None:
 
 
 def physics_summary(
-    p: PhaseQuote, lacks: str | None = None, precision: str = "bf16", fp8_ratio: float = 1.0
+    p: PhaseQuote,
+    lacks: str | None = None,
+    precision: str = DEFAULT_PRECISION,
+    fp8_ratio: float = 1.0,
 ) -> str:
     """The physics assumptions in one line; `lacks`: a precision the accelerator has no
     support for (nothing was computed at it, and the line says so). Training's GEMM efficiency

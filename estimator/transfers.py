@@ -87,7 +87,7 @@ def size_gb(c: Context, i: int, t: Transfer) -> float:
         return t.gigabytes
     src = c.scenario.phase(t.from_)
     if t.what == "weights":
-        return weight_bytes(c.model, src.precision or "bf16") / GB
+        return weight_bytes(c.model, src.precision) / GB
     if t.what == "checkpoint":
         return checkpoint_bytes(c.model) / GB
     if not isinstance(src, TrainPhase):

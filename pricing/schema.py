@@ -43,6 +43,10 @@ Market = Literal["cn", "sea", "mena", "eu", "us"]
 # A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).
 Users = Literal[Market, "foreign"]
 YesNo = Literal["yes", "no"]
+# A number format the physics computes at (accelerators.csv has a peak column for each); int8
+# serves only. What a phase that names none runs at is DEFAULT_PRECISION, said once.
+Precision = Literal["bf16", "fp16", "fp8", "int8"]
+DEFAULT_PRECISION: Precision = "bf16"
 
 BASIS: tuple[str, ...] = get_args(Basis)
 PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
@@ -58,6 +62,7 @@ ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)
 EVIDENCE: tuple[str, ...] = get_args(Evidence)
 MARKETS: tuple[str, ...] = get_args(Market)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 YES_NO: tuple[str, ...] = get_args(YesNo)
 
 

@@ -23,6 +23,7 @@ from estimator.cli.app import (
     parse_date,
     strict_exit,
 )
+from pricing.schema import DEFAULT_PRECISION
 
 # The model: a preset, or a custom architecture (missing fields are inferred and stated).
 ModelOpt = Annotated[str | None, typer.Option(help="Model preset (see `catalog models`).")]
@@ -165,7 +166,7 @@ def train_cmd(
     deadline_days: Annotated[
         float | None, typer.Option(help="Or: finish within this many days.")
     ] = None,
-    precision: Annotated[str, typer.Option(help="bf16, fp16 or fp8.")] = "bf16",
+    precision: Annotated[str, typer.Option(help="bf16, fp16 or fp8.")] = DEFAULT_PRECISION,
     mfu: Annotated[
         float | None,
         typer.Option(
@@ -243,7 +244,7 @@ def serve_cmd(
     experts: ExpertsOpt = None,
     experts_active: ExpertsActiveOpt = None,
     kv_lora_rank: KvLoraOpt = None,
-    precision: Annotated[str, typer.Option(help="bf16, fp16, fp8 or int8.")] = "bf16",
+    precision: Annotated[str, typer.Option(help="bf16, fp16, fp8 or int8.")] = DEFAULT_PRECISION,
     kv_precision: Annotated[
         str | None, typer.Option(help="KV cache precision (default: --precision).")
     ] = None,
