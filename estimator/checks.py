@@ -18,7 +18,7 @@ import polars as pl
 from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.context import Context
-from estimator.costing import HOURS_PER_YEAR, term_hours, term_text
+from estimator.costing import term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
@@ -478,7 +478,7 @@ def _spot_message(r: dict[str, Any]) -> str:
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
-    capital = f"{r['server_price'] * servers:,.0f} {r['currency']}"
+    capital = f"{r['purchase_price']:,.0f} {r['currency']}"
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
@@ -488,19 +488,9 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         )
     return (
         f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "
-        f"{_life_used(r):.1%} of {their} {r['life_years']:g}-year life "
+        f"{r['life_used']:.1%} of {their} {r['life_years']:g}-year life "
         "this phase uses (amortised view: the rest is assumed used by other work)"
     )
-
-
-def _used_share() -> pl.Expr:
-    """The share of bought hardware's life a phase uses (what the amortised view charges)."""
-    return pl.col("hours") / (pl.col("life_years") * HOURS_PER_YEAR)
-
-
-def _life_used(r: Row) -> float:
-    """`_used_share` of one evaluated row, for a message."""
-    return float(r["hours"] / (r["life_years"] * HOURS_PER_YEAR))
 
 
 def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
@@ -511,15 +501,14 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     purchase order (rev11a #4: 3,840 Ascend 910C bought for 600 M CNY read as 54 M)."""
     bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
     if c.scenario.accounting == "project":
-        idle = (1.0 - pl.col("resale_fraction")) > _used_share() * 1.05
+        idle = (1.0 - pl.col("resale_fraction")) > pl.col("life_used") * 1.05
     else:  # "mostly does not use": less than half its life
-        idle = _used_share() < 0.5
+        idle = pl.col("life_used") < 0.5
     return (bought & idle).fill_null(False)
 
 
 def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
-    capital = r["server_price"] * r["billed_devices"] / r["unit_devices"]
-    used = _life_used(r)
+    capital, used = r["purchase_price"], r["life_used"]
     work = f"{r['hours'] / 24:,.1f} days of work, {used:.1%} of the hardware's "
     work += f"{r['life_years']:g}-year life"
     if c.scenario.accounting != "project":

@@ -144,20 +144,24 @@ def evaluate(
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
-    df = df.with_columns(
-        costing.cost_columns(
-            devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+    df = (
+        df.with_columns(
+            costing.cost_columns(
+                devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+            )
         )
-    ).with_columns(
-        costing.cost_columns(
-            devices,
-            pl.col("hours"),
-            factor,
-            start=w.start,
-            accounting=other,
-            detail=detail,
-            prefix="alt_",
+        .with_columns(
+            costing.cost_columns(
+                devices,
+                pl.col("hours"),
+                factor,
+                start=w.start,
+                accounting=other,
+                detail=detail,
+                prefix="alt_",
+            )
         )
+        .with_columns(costing.purchase_columns())
     )
     precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
