@@ -75,7 +75,21 @@ class ShockResult:
 
     @property
     def extra_cost(self) -> Money:
+        """The shocked plan less the plan as given."""
         return _difference(self.shocked.quote.total, self.base.quote.total)
+
+    @property
+    def rule_cost(self) -> Money:
+        """What the rule costs: the shocked plan less the blocked phases re-placed over the
+        same options without it (never negative). `plan --shock`'s headline (rev12e #8: it was
+        computed in the report only)."""
+        return _difference(self.shocked.quote.total, self.unshocked.quote.total)
+
+    @property
+    def replacement(self) -> Money:
+        """What re-placing the blocked fixed sites at their cheapest allowed option changes by
+        itself, not the rule: `extra_cost` less `rule_cost`."""
+        return _difference(self.extra_cost, self.rule_cost)
 
 
 def _difference(a: Money, b: Money) -> Money:
