@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -118,7 +118,7 @@ def later(start: date, days: float) -> date:
 # -- cash flow -----------------------------------------------------------------------------
 
 Kind = Literal["rent", "capital", "resale", "energy", "operations", "transfer"]
-KINDS: tuple[Kind, ...] = ("rent", "capital", "resale", "energy", "operations", "transfer")
+KINDS: tuple[Kind, ...] = get_args(Kind)  # MonthView's fields and the chart's bars, in order
 
 
 class Payment(BaseModel):

@@ -211,6 +211,17 @@ def test_timeline_and_cash_flow_add_up(catalog):
     assert all(m.amounts["resale"] == 0 for m in q.cash_flow)
 
 
+def test_the_cash_flow_kinds_are_listed_once():
+    # rev12e #9: MonthView's fields and the chart's bars each copied timeline's kinds: a new
+    # kind would fail MonthView(**parts) and be left out of the chart without a word.
+    from estimator.report import charts
+    from estimator.report.view import MonthView
+    from estimator.timeline import KINDS
+
+    assert tuple(MonthView.model_fields) == ("month", *KINDS, "total")
+    assert charts.KINDS is KINDS
+
+
 def test_both_accounting_views_on_every_quote(catalog):
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     project = quote(s, catalog)

@@ -18,6 +18,7 @@ from estimator.errors import ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
 from estimator.report.view import QuoteView, UncertaintyView
+from estimator.timeline import KINDS
 from pricing.errors import shown
 
 if TYPE_CHECKING:
@@ -217,10 +218,9 @@ def timeline(q: QuoteView) -> Chart:
 def cash_flow(q: QuoteView) -> Chart:
     plt = _plt()
     months = [m.month for m in q.cash_flow]
-    kinds = ("rent", "capital", "resale", "energy", "operations", "transfer")
     fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(months) + 2), 3.5))
     pos, neg = [0.0] * len(months), [0.0] * len(months)
-    for kind in kinds:
+    for kind in KINDS:
         vals = [getattr(m, kind) for m in q.cash_flow]
         if not any(vals):
             continue

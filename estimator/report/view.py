@@ -159,6 +159,8 @@ class CurrencyTotal(_View):
     converted: float = Field(description="The same in the quote's currency.")
 
 
+# One month of the cash flow: a field per `timeline.KINDS`, in its order (a test holds them
+# equal: a new kind is shown here and in the chart, not lost to a validation error).
 class MonthView(_View):
     month: str = Field(description="YYYY-MM")
     rent: float
