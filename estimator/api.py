@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from estimator.context import OBJECTIVES, Context, Objective, prepare
+from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import ScenarioError
 from estimator.quoting import quote_context
 from estimator.results import Quote, Result
@@ -132,7 +133,7 @@ def plan(
     *,
     objective: Objective = "cost",
     max_devices: int | None = None,
-    top_k: int = 3,
+    top_k: int = DEFAULT_TOP_K,
     currency: str | None = None,
     as_of: date | str | None = None,
 ) -> Plan:
@@ -284,7 +285,7 @@ def what_if(
     *,
     objective: Objective = "cost",
     max_devices: int | None = None,
-    top_k: int = 3,
+    top_k: int = DEFAULT_TOP_K,
     currency: str | None = None,
     as_of: date | str | None = None,
 ) -> ShockResult:

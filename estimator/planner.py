@@ -21,6 +21,7 @@ from pydantic import PrivateAttr
 from estimator import findings, joint, placement, timeline
 from estimator.context import Context, Objective, prepare
 from estimator.costing import cents
+from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.frozen import ResultPart
@@ -114,7 +115,7 @@ class Plan(Result):
         return pl.DataFrame(rows, schema=schema)
 
 
-def place(c: Context, top_k: int = 3) -> Plan:
+def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
     """Place every auto phase of `c.scenario` jointly (`estimator.placement`), then quote the
     placed scenario."""
     if c.objective == "time" and c.scenario.schedule != "earliest":

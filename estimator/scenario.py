@@ -31,6 +31,7 @@ from estimator.bounds import (
     MIN_DAYS,
     Range,
 )
+from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
 from estimator.errors import ScenarioError
 from estimator.frozen import Frozen
 from pricing.countries import COUNTRIES
@@ -358,9 +359,9 @@ class ServePhase(_Phase):
     at full load, compared by price per output token)."""
     output_tokens_per_day: Tokens | None = None
     """Daily output tokens."""
-    input_len: Length = 2048
+    input_len: Length = DEFAULT_INPUT_LEN
     """Prompt length per request."""
-    output_len: Length = 512
+    output_len: Length = DEFAULT_OUTPUT_LEN
     """Output length per request."""
     # Latency targets in ms: from a tenth of a millisecond to a minute per token, an hour to
     # the first token.

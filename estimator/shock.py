@@ -30,6 +30,7 @@ import polars as pl
 
 from estimator.context import Context, prepare
 from estimator.costing import cents
+from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.frozen import SealedList, sealed
 from estimator.money import Money
@@ -158,7 +159,7 @@ def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     return rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
 
 
-def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
+def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> ShockResult:
     """Plan as usual, then judge the plan under the shock and re-place the phases it blocks."""
     base = place(c, top_k)
     cat, day, ids = shocked_catalog(c.catalog, shocks)

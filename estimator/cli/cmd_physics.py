@@ -23,6 +23,7 @@ from estimator.cli.app import (
     parse_date,
     strict_exit,
 )
+from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN, DEFAULT_SEQ_LEN
 from pricing.schema import DEFAULT_PRECISION
 
 # The model: a preset, or a custom architecture (missing fields are inferred and stated).
@@ -160,7 +161,7 @@ def train_cmd(
     experts_active: ExpertsActiveOpt = None,
     kv_lora_rank: KvLoraOpt = None,
     seq_len: Annotated[
-        int | None, typer.Option(help="Training sequence length (default 4096).")
+        int | None, typer.Option(help=f"Training sequence length (default {DEFAULT_SEQ_LEN}).")
     ] = None,
     devices: Annotated[int | None, typer.Option(help="Devices to train on.")] = None,
     deadline_days: Annotated[
@@ -228,11 +229,15 @@ def train_cmd(
 def serve_cmd(
     accelerator: Annotated[str, typer.Option(help="Accelerator id.")],
     input_len: Annotated[
-        int, typer.Option(help="Input tokens per request (a scenario's default: 2048).")
-    ] = 2048,
+        int,
+        typer.Option(help=f"Input tokens per request (a scenario's default: {DEFAULT_INPUT_LEN})."),
+    ] = DEFAULT_INPUT_LEN,
     output_len: Annotated[
-        int, typer.Option(help="Output tokens per request (a scenario's default: 512).")
-    ] = 512,
+        int,
+        typer.Option(
+            help=f"Output tokens per request (a scenario's default: {DEFAULT_OUTPUT_LEN})."
+        ),
+    ] = DEFAULT_OUTPUT_LEN,
     model: ModelOpt = None,
     params: ParamsOpt = None,
     active_params: ActiveOpt = None,

@@ -28,6 +28,7 @@ from estimator.cli.app import (
     strict_exit,
 )
 from estimator.cli.output import check_output, check_samples, progress, show
+from estimator.defaults import DEFAULT_TOP_K
 
 
 @app.command("plan")
@@ -53,7 +54,7 @@ def plan_cmd(
     max_devices: Annotated[
         int | None, typer.Option(help="Most devices one phase can actually get.")
     ] = None,
-    top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = 3,
+    top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = DEFAULT_TOP_K,
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
     shock: Annotated[
