@@ -18,7 +18,7 @@ import polars as pl
 from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.context import Context
-from estimator.costing import term_hours, term_text
+from estimator.costing import HOURS_PER_DAY, term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
@@ -39,6 +39,10 @@ class Check:
     # A column holding the source of the figure at fault, or how to find it for a row.
     source: str | Callable[[Row, Context, Phase], str] | None = None
     cite: str | None = None  # else a defaults.csv row whose source backs the finding
+    # The physics itself has no answer (the model does not fit, the device lacks the precision,
+    # a latency target or deadline cannot be met, a fleet past any plan's size): no option of
+    # any market or rule would do. Else the block leaves a physical answer worth showing.
+    physical: bool = False
 
 
 def counted(n: float, noun: str) -> str:
@@ -259,6 +263,7 @@ BLOCKING: tuple[Check, ...] = (
         "precision",
         lambda c, p: ~pl.col("precision_ok"),
         lambda r, c, p: f"{r['accelerator']} has no {p.precision} support" + _untimed_note(c, p),
+        physical=True,
     ),
     Check(
         "memory-does-not-fit",
@@ -268,6 +273,7 @@ BLOCKING: tuple[Check, ...] = (
         # that is `precision-unsupported`, not a model too big for the device.
         lambda c, p: pl.col("precision_ok") & ~pl.col("fits").fill_null(False),
         _memory_message,
+        physical=True,
     ),
     Check(
         # rev11a #11: 1e17 tokens a day sized 15.7 billion H100s with only a warning; no one
@@ -280,6 +286,7 @@ BLOCKING: tuple[Check, ...] = (
             f"needs {_n(r['devices'])} x {r['accelerator']}: more than the {_n(MAX_DEVICES)} "
             "devices any plan may use (the limit on a device count given as input)"
         ),
+        physical=True,
     ),
     Check(
         "replica-spans-instances",
@@ -311,6 +318,7 @@ BLOCKING: tuple[Check, ...] = (
         "latency",
         lambda c, p: pl.lit(False) if _train(p) else _latency_missed(p),
         _latency_message,
+        physical=True,
     ),
     Check(
         "deadline-missed",
@@ -318,6 +326,7 @@ BLOCKING: tuple[Check, ...] = (
         "deadline",
         lambda c, p: pl.col("deadline_met").not_().fill_null(False) if _train(p) else pl.lit(False),
         _deadline_message,
+        physical=True,
     ),
     Check("capacity-short", "block", "capacity", _capacity_when, _capacity_message),
     Check(
@@ -385,6 +394,7 @@ def _missing_price(r: Row) -> str:
 
 
 REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
+PHYSICAL_REASONS = frozenset(c.reason for c in BLOCKING if c.physical)
 BY_CODE = {c.code: c for c in BLOCKING}
 
 
@@ -509,7 +519,7 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
 
 def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
     capital, used = r["purchase_price"], r["life_used"]
-    work = f"{r['hours'] / 24:,.1f} days of work, {used:.1%} of the hardware's "
+    work = f"{r['hours'] / HOURS_PER_DAY:,.1f} days of work, {used:.1%} of the hardware's "
     work += f"{r['life_years']:g}-year life"
     if c.scenario.accounting != "project":
         return (
@@ -573,8 +583,9 @@ ADVISORY: tuple[Check, ...] = (
         ),
         lambda r, c, p: (
             f"the {_term(r)} commitment bills {_billed_terms(r)} "
-            f"for {r['hours'] / 24:,.1f} days of work: {1 - r['hours'] / r['billed_hours']:.0%} "
-            "of this phase's compute cost pays for idle capacity unless other work uses it"
+            f"for {r['hours'] / HOURS_PER_DAY:,.1f} days of work: "
+            f"{1 - r['hours'] / r['billed_hours']:.0%} of this phase's compute cost pays for "
+            "idle capacity unless other work uses it"
         ),
     ),
     Check(
