@@ -21,7 +21,8 @@ import polars as pl
 from estimator.frozen import ResultPart
 
 HOURS_PER_DAY = 24.0
-HOURS_PER_YEAR = 8760.0  # 365 days; servers are depreciated on calendar time
+DAYS_PER_YEAR = 365.0  # servers are depreciated, and resold, on calendar time
+HOURS_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY  # 8760
 
 
 # -- formulas (expressions over columns) ---------------------------------------------

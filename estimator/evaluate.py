@@ -115,15 +115,16 @@ def evaluate(
         df = df.with_columns(
             devices=fleet,
             wall_clock_days=pl.lit(float(phase.days)),
-            hours=pl.lit(phase.days * 24.0),
+            hours=pl.lit(phase.days * costing.HOURS_PER_DAY),
         ).drop("_smallest", strict=False)
     else:
-        df = df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
+        df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
     w = window or _default_window(c, phase)
     if w.start > c.as_of:
         df = _supply_on(c, df, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
+    age = (w.end - w.start).days / costing.DAYS_PER_YEAR  # at resale, when the phase ends
     df = df.with_columns(
         pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
         pl.when(slips)
@@ -131,11 +132,9 @@ def evaluate(
         .otherwise(0.0)
         .fill_null(0.0)
         .alias("slip_days"),
-        pl.lit((w.end - w.start).days / 365.0).alias("resale_age_years"),
+        pl.lit(age).alias("resale_age_years"),
     ).join(
-        resale_fraction(
-            c.catalog, df["accelerator"].unique().to_list(), (w.end - w.start).days / 365.0
-        ),
+        resale_fraction(c.catalog, df["accelerator"].unique().to_list(), age),
         on="accelerator",
         how="left",
         maintain_order="left",

@@ -19,7 +19,7 @@ import polars as pl
 from estimator import compliance, findings, timeline, transfers
 from estimator.checks import counted
 from estimator.context import Context
-from estimator.costing import LineItem, billed_days, line_items, summed
+from estimator.costing import HOURS_PER_DAY, LineItem, billed_days, line_items, summed
 from estimator.errors import ScenarioError
 from estimator.evaluate import (
     Phase,
@@ -125,7 +125,7 @@ def placed_phase(
     # hours beside its blocking finding and no price, as the timeline already reserves it.
     hours = row["hours"] or 0.0
     if row.get("fits"):  # a run that could go ahead: its length must be an answer
-        timeline.within_calendar(hours / 24.0, c.scenario, phase.name)
+        timeline.within_calendar(hours / HOURS_PER_DAY, c.scenario, phase.name)
     view = c.scenario.accounting
     other = "amortised" if view == "project" else "project"
     items = _items(c, row, phase.name, view, "") if priced else []
@@ -154,7 +154,7 @@ def placed_phase(
         devices=int(row["devices"]),
         billed_devices=int(row.get("billed_devices") or row["devices"]),
         device_hours=float(row["devices"] * hours),
-        wall_clock_days=float(hours / 24.0),
+        wall_clock_days=float(hours / HOURS_PER_DAY),
         start=window.start,
         end=window.end,
         cost=Money(summed(i.amount for i in items), c.currency),
@@ -320,7 +320,7 @@ LATE_TRANSFER_DAYS = 1.0
 def _arrives_late(tq: transfers.TransferQuote, sent: date, to: PhaseQuote) -> list[Finding]:
     """The receiving phase starts before what it needs can arrive: the timeline does not wait
     for transfers, so say by how much it would slip."""
-    late = (sent - to.start).days + tq.hours / 24.0
+    late = (sent - to.start).days + tq.hours / HOURS_PER_DAY
     if late <= LATE_TRANSFER_DAYS:
         return []
     return [

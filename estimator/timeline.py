@@ -82,7 +82,8 @@ def windows(
 
 
 # No plan runs a phase longer than this; past it a date can leave the calendar (year 9999).
-MAX_RUN_DAYS = 36_525.0  # 100 years
+DAYS_PER_CALENDAR_YEAR = 365.25  # the mean, leap years included
+MAX_RUN_DAYS = 100 * DAYS_PER_CALENDAR_YEAR  # 100 years
 
 
 def within_calendar(days: float, scenario: Scenario, phase: str) -> None:
@@ -93,8 +94,9 @@ def within_calendar(days: float, scenario: Scenario, phase: str) -> None:
         return
     where = f"{scenario.source}: phases.{phase}"
     raise InfeasibleError(
-        f"would run {days:,.0f} days ({days / 365.25:,.0f} years), more than any plan "
-        f"({MAX_RUN_DAYS / 365.25:.0f} years): give more devices, fewer tokens or a deadline",
+        f"would run {days:,.0f} days ({days / DAYS_PER_CALENDAR_YEAR:,.0f} years), more than "
+        f"any plan ({MAX_RUN_DAYS / DAYS_PER_CALENDAR_YEAR:.0f} years): give more devices, "
+        "fewer tokens or a deadline",
         where,
     )
 
