@@ -222,6 +222,15 @@ def test_the_cash_flow_kinds_are_listed_once():
     assert charts.KINDS is KINDS
 
 
+def test_the_chart_command_lists_the_kinds_chart_draws():
+    # rev12e #11: cli/cmd_chart.py lists the kinds (it does not import the charts at start-up);
+    # they are the kinds `charts.chart` dispatches on, with "compare" (a comparison's).
+    from estimator.cli import cmd_chart
+    from estimator.report import charts
+
+    assert (*charts.QUOTE_CHARTS, *charts.PLAN_CHARTS, "compare") == cmd_chart.KINDS
+
+
 def test_both_accounting_views_on_every_quote(catalog):
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     project = quote(s, catalog)
