@@ -19,7 +19,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from estimator import findings, joint, placement, timeline
-from estimator.context import Context, Objective, prepare
+from estimator.context import Context
 from estimator.costing import cents
 from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError
@@ -428,25 +428,3 @@ def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
     later = r["wall_clock_days"] - best["wall_clock_days"]
     time = f"finishes {later:,.1f} days later" if later > 0.05 else "finishes at the same time"
     return f"{money}; {time}" if c.objective == "time" else money
-
-
-def plan_scenario(
-    scenario: Scenario,
-    catalog: Any,
-    *,
-    objective: Objective = "cost",
-    max_devices: int | None = None,
-    top_k: int = 3,
-    currency: str | None = None,
-    as_of: Any = None,
-) -> Plan:
-    """`place` on a freshly prepared context (see `estimator.api.plan` for the public entry)."""
-    c = prepare(
-        scenario,
-        catalog,
-        currency=currency,
-        as_of=as_of,
-        objective=objective,
-        max_devices=max_devices,
-    )
-    return place(c, top_k)

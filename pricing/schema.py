@@ -50,11 +50,7 @@ DEFAULT_PRECISION: Precision = "bf16"
 
 BASIS: tuple[str, ...] = get_args(Basis)
 PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
-SITE_PRICING: tuple[str, ...] = get_args(SitePricing)
-ACCOUNTING: tuple[str, ...] = get_args(Accounting)
 WORKLOADS: tuple[str, ...] = get_args(Workload)
-TRAIN_WORKLOADS: tuple[str, ...] = get_args(TrainWorkload)
-DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
 RULE_DATA_CLASSES: tuple[str, ...] = get_args(RuleDataClass)
 DATA_OF_CHINA: dict[str, str] = {"personal": "personal-cn", "important": "important-cn"}
 EFFECTS: tuple[str, ...] = get_args(Effect)
