@@ -153,9 +153,9 @@ def monthly(payments: Sequence[Payment]) -> list[Month]:
         done, paid = 0.0, 0.0
         for i, (month, share) in enumerate(shares):
             done = 1.0 if i == len(shares) - 1 else done + share
-            upto = round(pay.amount * done, 2)
+            upto = cents(pay.amount * done)
             row = buckets.setdefault(month, dict.fromkeys(KINDS, 0.0))
-            row[pay.kind] += round(upto - paid, 2)
+            row[pay.kind] += cents(upto - paid)
             paid = upto
     cells = {m: {k: cents(v) for k, v in row.items()} for m, row in sorted(buckets.items())}
     return [Month(month=m, amounts=row, total=summed(row.values())) for m, row in cells.items()]
