@@ -268,14 +268,14 @@ def sensitivity(
 ) -> list[Swing]:
     """Each input from its low to its high, one at a time, sorted by how far the total moves
     (see `estimator.uncertainty.sensitivity`); a scenario is planned first."""
+    from estimator.uncertainty import check_swing
     from estimator.uncertainty import sensitivity as swings
 
-    if isinstance(swing, bool) or not isinstance(swing, int | float):  # its range: `swings`
-        raise ScenarioError(f"must be a number between 0 and 1, got {shown(swing)!r}", "swing")
+    swing = check_swing(swing)
     chosen, cat = _planned_on(planned, catalog)
     q = chosen.quote
     c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
-    return swings(c, q, float(swing))  # a numpy scalar's ends stayed numpy (review11b #12)
+    return swings(c, q, swing)  # a float: a numpy scalar's ends stayed numpy (review11b #12)
 
 
 def what_if(

@@ -207,7 +207,7 @@ def train_cmd(
     currency: CurrencyOpt = None,
     as_of: AsOfOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -300,7 +300,7 @@ def serve_cmd(
     currency: CurrencyOpt = None,
     as_of: AsOfOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -336,7 +336,7 @@ def calibration_cmd(
     phase: Annotated[
         str | None, typer.Option(help="Only train or serve points (default: both).")
     ] = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -345,7 +345,7 @@ def calibration_cmd(
     Every point with its source, kind (throughput benchmark, whole run, serving shape), split
     (fit = the constants were tuned on it, heldout = not), figure, prediction and % error; then
     median and max |error| of the scored points per kind, per split and per device family."""
-    check_format(fmt)
+    fmt = check_format(fmt)
     from estimator.calibration import calibration_table, summary
     from estimator.errors import ScenarioError
     from estimator.report.rows import render_rows, to_json
