@@ -20,6 +20,7 @@ from estimator.uncertainty import (
     sensitivity,
 )
 from tests.conftest import EXAMPLES
+from tests.test_quote import SMALL
 
 
 class Counted:
@@ -243,25 +244,8 @@ def test_sensitivity_leaves_an_unpriced_end_blank_and_puts_it_first(catalog, wri
     assert "A blank total: at that end" in result.stdout
 
 
-_UNPRICED = """
-name = "x"
-as_of = 2025-11-27
-currency = "USD"
-[model]
-preset = "llama-3.1-8b"
-[[phases]]
-name = "t"
-tokens = 1e11
-devices = 64
-site = { region = "my-johor", accelerator = "h100-sxm", pricing = "on_demand" }
-[[phases]]
-name = "s"
-kind = "serve"
-days = 30
-output_tokens_per_day = 1e9
-input_tokens_per_day = 1e9
-site = { region = "my-johor", accelerator = "h100-sxm", pricing = "on_demand" }
-"""
+# SMALL's one training phase in my-johor, which has no offer: nothing is priced.
+_UNPRICED = SMALL.replace('region = "us-east"', 'region = "my-johor"')
 
 
 @pytest.mark.parametrize("command", [["sensitivity"], ["quote", "--samples", "300"]])
@@ -273,11 +257,12 @@ def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
 
     path = str(write("none.toml", _UNPRICED))  # my-johor has no offer
     table = "sensitivity" if command[0] == "sensitivity" else "uncertainty"
-    said = "no phase is priced, nothing to vary (unpriced: t, s)"
+    said = "no phase is priced, nothing to vary (unpriced: train)"
     result = runner.invoke(app, [*command, path])
     assert result.exit_code == 0, result.stderr
     title = next(line for line in result.stdout.splitlines() if said in line)
-    assert title.startswith("Sensitivity of x" if table == "sensitivity" else "Uncertainty (300")
+    heading = "Sensitivity of small" if table == "sensitivity" else "Uncertainty (300"
+    assert title.startswith(heading)
     pick = [] if table == "sensitivity" else ["--table", table]  # its CSV's one table
     csv = runner.invoke(app, [*command, path, "-f", "csv", *pick])
     assert csv.exit_code == 0
@@ -285,7 +270,7 @@ def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
     assert csv.stdout.startswith(header)
     assert len(csv.stdout.splitlines()) == 1
     data = json.loads(runner.invoke(app, [*command, path, "-f", "json"]).stdout)
-    assert data["unpriced"] == ["t", "s"]
+    assert data["unpriced"] == ["train"]
     assert (data["swings"] if table == "sensitivity" else data["uncertainty"]["percentiles"]) == []
 
 
