@@ -35,6 +35,7 @@ from estimator.physics import (
 )
 from estimator.physics.model import ARCH_FIELDS
 from pricing import Catalog
+from pricing.schema import PRECISIONS
 
 # (median |error| %, max |error| %) over the scored points of a kind (issue 9).
 TARGETS = {
@@ -171,7 +172,7 @@ def calibration_table(catalog: Catalog, only: str | None = None) -> pl.DataFrame
         if only not in (None, phase):
             continue
         rows = [p for p in points(phase).iter_rows(named=True) if p["figure"] is not None]
-        supported = [p for p in rows if p["precision"] in ("bf16", "fp16", "fp8", "int8")]
+        supported = [p for p in rows if p["precision"] in PRECISIONS]
         out += [{**p, "phase": phase, "predicted": None} for p in rows if p not in supported]
         if phase == "train":
             out += [

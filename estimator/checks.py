@@ -19,7 +19,7 @@ from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
-from estimator.costing import HOURS_PER_YEAR, term_hours, term_text
+from estimator.costing import HOURS_PER_DAY, term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
@@ -43,6 +43,10 @@ class Check:
     # The finding rests on a report dated by its `cite` row's as_of: a quote dated before it
     # says so (`findings.hindsight`).
     reported: bool = False
+    # The physics itself has no answer (the model does not fit, the device lacks the precision,
+    # a latency target or deadline cannot be met, a fleet past any plan's size): no option of
+    # any market or rule would do. Else the block leaves a physical answer worth showing.
+    physical: bool = False
 
 
 def counted(n: float, noun: str) -> str:
@@ -208,7 +212,7 @@ def _fleet() -> pl.Expr:
 
 
 def _bought() -> pl.Expr:
-    return (pl.col("option") == "owned") | _fleet()
+    return pl.col("ownership") == "owned"
 
 
 def _acquired(r: Row, c: Context) -> date | None:
@@ -288,9 +292,8 @@ BLOCKING: tuple[Check, ...] = (
         "block",
         "precision",
         lambda c, p: ~pl.col("precision_ok"),
-        lambda r, c, p: (
-            f"{r['accelerator']} has no {p.precision or 'bf16'} support" + _untimed_note(c, p)
-        ),
+        lambda r, c, p: f"{r['accelerator']} has no {p.precision} support" + _untimed_note(c, p),
+        physical=True,
     ),
     Check(
         "memory-does-not-fit",
@@ -300,6 +303,7 @@ BLOCKING: tuple[Check, ...] = (
         # that is `precision-unsupported`, not a model too big for the device.
         lambda c, p: pl.col("precision_ok") & ~pl.col("fits").fill_null(False),
         _memory_message,
+        physical=True,
     ),
     Check(
         # rev11a #11: 1e17 tokens a day sized 15.7 billion H100s with only a warning; no one
@@ -312,6 +316,7 @@ BLOCKING: tuple[Check, ...] = (
             f"needs {_n(r['devices'])} x {r['accelerator']}: more than the {_n(MAX_DEVICES)} "
             "devices any plan may use (the limit on a device count given as input)"
         ),
+        physical=True,
     ),
     Check(
         "replica-spans-instances",
@@ -343,6 +348,7 @@ BLOCKING: tuple[Check, ...] = (
         "latency",
         lambda c, p: pl.lit(False) if _train(p) else _latency_missed(p),
         _latency_message,
+        physical=True,
     ),
     Check(
         "deadline-missed",
@@ -350,6 +356,7 @@ BLOCKING: tuple[Check, ...] = (
         "deadline",
         lambda c, p: pl.col("deadline_met").not_().fill_null(False) if _train(p) else pl.lit(False),
         _deadline_message,
+        physical=True,
     ),
     Check("capacity-short", "block", "capacity", _capacity_when, _capacity_message),
     Check(
@@ -372,7 +379,7 @@ BLOCKING: tuple[Check, ...] = (
         ),
         lambda r, c, p: (
             f"needs {_n(r['billed_devices'])} x {r['accelerator']}; one buyer can get about "
-            f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'] or 0)} days "
+            f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'])} days "
             f"({r['supply_message']})"
         ),
         "supply_source",
@@ -409,7 +416,7 @@ BLOCKING: tuple[Check, ...] = (
 def _missing_price(r: Row) -> str:
     """Which figure an unpriced option lacks, and the catalog table that would hold it."""
     # Hardware owned or bought pays for its energy: a fleet as much as a purchase.
-    if r.get("option") in ("owned", "fleet") and r.get("electricity_price_kwh") is None:
+    if r.get("ownership") == "owned" and r.get("electricity_price_kwh") is None:
         return f"no electricity tariff for {r['region']} on that date (an electricity.csv row)"
     if r.get("energy_currency") is not None and r.get("energy_per_usd") is None:
         return f"no exchange rate for {r['energy_currency']} (an fx.csv row)"
@@ -419,6 +426,7 @@ def _missing_price(r: Row) -> str:
 
 
 REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
+PHYSICAL_REASONS = frozenset(c.reason for c in BLOCKING if c.physical)
 BY_CODE = {c.code: c for c in BLOCKING}
 
 
@@ -469,9 +477,7 @@ def _published(c: Context, p: Phase) -> dict[str, PublishedRun]:
     has none: its efficiency row and its work are not a pretraining run's."""
     if not isinstance(p, TrainPhase) or p.workload != "pretrain":
         return {}
-    runs = published_runs(
-        c.model.id, c.model.total_params, c.model.active_params, p.precision or "bf16"
-    )
+    runs = published_runs(c.model.id, c.model.total_params, c.model.active_params, p.precision)
     return {r.accelerator: r for r in runs}
 
 
@@ -554,7 +560,7 @@ def _spot_message(r: Row, c: Context, p: Phase) -> str:
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
-    capital = _priced(r["server_price"] * servers, r, c)
+    capital = _priced(r["purchase_price"], r, c)
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
@@ -565,7 +571,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         )
     return (
         f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "
-        f"{_life_used(r):.1%} of {their} {r['life_years']:g}-year life "
+        f"{r['life_used']:.1%} of {their} {r['life_years']:g}-year life "
         "this phase uses (amortised view: the rest is assumed used by other work)"
     )
 
@@ -615,16 +621,6 @@ def _resale_basis(c: Context, accelerator: str) -> str:
     return f" ({_BASIS_WORDS.get(basis, basis)}{market}: resale.csv, {curve})"
 
 
-def _used_share() -> pl.Expr:
-    """The share of bought hardware's life a phase uses (what the amortised view charges)."""
-    return pl.col("hours") / (pl.col("life_years") * HOURS_PER_YEAR)
-
-
-def _life_used(r: Row) -> float:
-    """`_used_share` of one evaluated row, for a message."""
-    return float(r["hours"] / (r["life_years"] * HOURS_PER_YEAR))
-
-
 def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     """Hardware bought for the phase whose life the phase mostly does not use. Project view:
     the capital it loses (price less resale) is more than the share of the life it uses, as a
@@ -633,16 +629,15 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     purchase order (rev11a #4: 3,840 Ascend 910C bought for 600 M CNY read as 54 M)."""
     bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
     if c.scenario.accounting == "project":
-        idle = (1.0 - pl.col("resale_fraction")) > _used_share() * 1.05
+        idle = (1.0 - pl.col("resale_fraction")) > pl.col("life_used") * 1.05
     else:  # "mostly does not use": less than half its life
-        idle = _used_share() < 0.5
+        idle = pl.col("life_used") < 0.5
     return (bought & idle).fill_null(False)
 
 
 def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
-    capital = r["server_price"] * r["billed_devices"] / r["unit_devices"]
-    used = _life_used(r)
-    work = f"{r['hours'] / 24:,.1f} days of work, {used:.1%} of the hardware's "
+    capital, used = r["purchase_price"], r["life_used"]
+    work = f"{r['hours'] / HOURS_PER_DAY:,.1f} days of work, {used:.1%} of the hardware's "
     work += f"{r['life_years']:g}-year life"
     if c.scenario.accounting != "project":
         return (
@@ -706,8 +701,9 @@ ADVISORY: tuple[Check, ...] = (
         ),
         lambda r, c, p: (
             f"the {_term(r)} commitment bills {_billed_terms(r)} "
-            f"for {r['hours'] / 24:,.1f} days of work: {1 - r['hours'] / r['billed_hours']:.0%} "
-            "of this phase's compute cost pays for idle capacity unless other work uses it"
+            f"for {r['hours'] / HOURS_PER_DAY:,.1f} days of work: "
+            f"{1 - r['hours'] / r['billed_hours']:.0%} of this phase's compute cost pays for "
+            "idle capacity unless other work uses it"
         ),
     ),
     Check(

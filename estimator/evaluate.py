@@ -47,7 +47,7 @@ SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
 def train_settings(p: TrainPhase) -> TrainSettings:
     return TrainSettings(
         tokens=p.tokens,
-        precision=p.precision or "bf16",
+        precision=p.precision,
         workload=p.workload,
         mfu=p.mfu,
         goodput=p.goodput,
@@ -64,7 +64,7 @@ def train_settings(p: TrainPhase) -> TrainSettings:
 
 def serve_settings(p: ServePhase) -> ServeSettings:
     return ServeSettings(
-        precision=p.precision or "bf16",
+        precision=p.precision,
         input_len=p.input_len,
         output_len=p.output_len,
         tpot_ms=p.tpot_ms,
@@ -115,14 +115,15 @@ def evaluate(
         df = df.with_columns(
             devices=fleet,
             wall_clock_days=pl.lit(float(phase.days)),
-            hours=pl.lit(phase.days * 24.0),
+            hours=pl.lit(phase.days * costing.HOURS_PER_DAY),
         ).drop("_smallest", strict=False)
     else:
-        df = df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
+        df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
     w = window or _default_window(c, phase)
     df = _supply_on(c, df, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
+    age = (w.end - w.start).days / costing.DAYS_PER_YEAR  # at resale, when the phase ends
     df = df.with_columns(
         pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
         pl.when(slips)
@@ -130,11 +131,9 @@ def evaluate(
         .otherwise(0.0)
         .fill_null(0.0)
         .alias("slip_days"),
-        pl.lit((w.end - w.start).days / 365.0).alias("resale_age_years"),
+        pl.lit(age).alias("resale_age_years"),
     ).join(
-        resale_fraction(
-            c.catalog, df["accelerator"].unique().to_list(), (w.end - w.start).days / 365.0
-        ),
+        resale_fraction(c.catalog, df["accelerator"].unique().to_list(), age),
         on="accelerator",
         how="left",
         maintain_order="left",
@@ -143,22 +142,26 @@ def evaluate(
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
-    df = df.with_columns(
-        costing.cost_columns(
-            devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+    df = (
+        df.with_columns(
+            costing.cost_columns(
+                devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+            )
         )
-    ).with_columns(
-        costing.cost_columns(
-            devices,
-            pl.col("hours"),
-            factor,
-            start=w.start,
-            accounting=other,
-            detail=detail,
-            prefix="alt_",
+        .with_columns(
+            costing.cost_columns(
+                devices,
+                pl.col("hours"),
+                factor,
+                start=w.start,
+                accounting=other,
+                detail=detail,
+                prefix="alt_",
+            )
         )
+        .with_columns(costing.purchase_columns())
     )
-    precision = phase.precision or "bf16"
+    precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     ok = pl.col("accelerator").is_in(able)
     # Work at a precision the device lacks has no rate, so no fleet or run time: no total

@@ -134,15 +134,18 @@ def _filtered(
         column = _FILTER_COLUMNS[flag].get(table)
         if column is None:
             raise ScenarioError(f"--{flag} does not apply to table '{table}'")
-        if flag == "accelerator":
-            cat.accelerator(value)
-        elif flag == "region":
-            cat.region(value)
-        else:  # known from the whole table: a provider with no row on the date is not a typo
-            known = cat.table(table)[column].unique().sort().to_list()
-            if value not in known:
-                kind = "pricing model" if flag == "pricing" else flag
-                raise UnknownIdError(kind, value, known)
+        try:
+            if flag == "accelerator":
+                cat.accelerator(value)
+            elif flag == "region":
+                cat.region(value)
+            else:  # known from the whole table: a provider with no row on the date is not a typo
+                known = cat.table(table)[column].unique().sort().to_list()
+                if value not in known:
+                    kind = "pricing model" if flag == "pricing" else flag
+                    raise UnknownIdError(kind, value, known)
+        except UnknownIdError as exc:  # located at its flag, as every other flag is (rev12e #14)
+            raise ScenarioError(str(exc), f"--{flag}") from None
         df = df.filter(pl.col(column) == value)
     return df
 

@@ -23,6 +23,7 @@ from itertools import pairwise
 import polars as pl
 
 from estimator.compliance import rules_hq
+from estimator.options import option_kind, ownership
 from estimator.scenario import Scenario
 from pricing import Catalog
 from pricing.errors import CatalogError
@@ -267,8 +268,8 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
             region.select(_REGION_COLUMNS)
             .hstack(device.select(_DEVICE_COLUMNS))
             .with_columns(
-                option=pl.lit("fleet"),
-                ownership=pl.lit("owned"),
+                option=pl.lit(option_kind("fleet")),
+                ownership=pl.lit(ownership("fleet")),
                 provider=pl.lit("fleet"),
                 pricing=pl.lit("fleet"),
                 instance=pl.lit(f.name),

@@ -25,8 +25,9 @@ from typing import Literal, Protocol
 
 import polars as pl
 
-from estimator.scenario import AutoSite, Site
+from estimator.scenario import AutoSite, Fleet, Site
 from pricing import Catalog
+from pricing.schema import Ownership
 
 SiteSpec = Site | AutoSite | Literal["auto"]
 # The capacity evidence an auto site accepts when it names none.
@@ -34,6 +35,31 @@ DEFAULT_EVIDENCE = ("listed", "marketplace", "reported")
 # Evidence whose capacity nobody has shown one tenant can get at scale: capped when the row
 # states no max_devices (defaults.csv reported_capacity_devices).
 UNSIZED_EVIDENCE = ("reported", "marketplace")
+
+OptionKind = Literal["rented", "owned", "fleet"]
+
+OWNED_PRICING = ("owned", "fleet")
+"""The pricing models of hardware the tenant owns: bought for the plan, or a fleet it has."""
+
+
+def option_kind(pricing: str) -> OptionKind:
+    """What an option of this pricing model is: bought for the plan, a fleet, or rented."""
+    return "owned" if pricing == "owned" else "fleet" if pricing == "fleet" else "rented"
+
+
+def ownership(pricing: str) -> Ownership:
+    """Whether hardware of this pricing model is the tenant's own (a purchase or a fleet) or
+    rented: the one decision the rules' `ownership` column is keyed on (rev12e #1)."""
+    return "owned" if pricing in OWNED_PRICING else "rented"
+
+
+def ownership_expr() -> pl.Expr:
+    """`ownership` over an option frame's `pricing` column."""
+    return (
+        pl.when(pl.col("pricing").is_in(list(OWNED_PRICING)))
+        .then(pl.lit("owned"))
+        .otherwise(pl.lit("rented"))
+    )
 
 
 class Placement(Protocol):
@@ -122,20 +148,26 @@ def select(options: pl.DataFrame, query: OptionQuery) -> pl.DataFrame:
     return options.filter(query.expr())
 
 
-def placeholder(options: pl.DataFrame, site: Site) -> pl.DataFrame:
+def placeholder(
+    options: pl.DataFrame, site: Site, fleet: Fleet | None = None, as_of: date | None = None
+) -> pl.DataFrame:
     """A fixed site that matches no option, as a one-row candidate with no price: the region's
-    and the device's facts, instances of one scale-up domain, every money column null."""
+    and the device's facts, instances of one scale-up domain, every money column null. A fleet
+    site is the fleet it runs on (`fleet`: its name, size and acquired date, else `as_of`, as
+    `market.fleet_options` has it), owned like any fleet (rev12e #1)."""
     region = options.filter(pl.col("region") == site.region).head(1)
     device = options.filter(pl.col("accelerator") == site.accelerator).head(1)
     facts = {
         "option_id": 2**32 - 1,
-        "option": "owned" if site.pricing == "owned" else "rented",
-        "ownership": "owned" if site.pricing == "owned" else "rented",
-        "provider": site.provider or "(no offer)",
+        "option": option_kind(site.pricing),
+        "ownership": ownership(site.pricing),
+        "provider": site.provider or ("fleet" if fleet else "(no offer)"),
         "region": site.region,
         "accelerator": site.accelerator,
         "pricing": site.pricing,
-        "instance": site.instance or "(no offer)",
+        "instance": fleet.name if fleet else site.instance or "(no offer)",
+        "capacity_devices": fleet.devices if fleet else None,
+        "offer_as_of": (fleet.acquired or as_of) if fleet else None,
     }
     row = pl.DataFrame([facts]).with_columns(
         *[pl.lit(region[c][0] if region.height else None).alias(c) for c in _REGION_FACTS],
@@ -177,7 +209,11 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     reported = int(catalog.default("reported_capacity_devices"))
     return (
         pl.concat(
-            [_rented(catalog, as_of), _owned(catalog, as_of, regions)], how="diagonal_relaxed"
+            [
+                _rented(catalog.dated("offers", as_of, future=False)),
+                _owned(catalog.dated("hardware", as_of, future=False), regions),
+            ],
+            how="diagonal_relaxed",
         )
         .with_columns(assumed.alias("capacity_assumed"))
         .with_columns(
@@ -190,12 +226,7 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         .join(regions, on="region", how="left")
         .join(devices, on="accelerator", how="left")
         .pipe(_scoped_power, catalog, fx, as_of)
-        .with_columns(
-            pl.when(pl.col("option") == "owned")
-            .then(pl.lit("owned"))
-            .otherwise(pl.lit("rented"))
-            .alias("ownership")
-        )
+        .with_columns(ownership_expr().alias("ownership"))
         .with_row_index("option_id")
     )
 
@@ -254,9 +285,29 @@ _PROVENANCE = (
 )
 
 
-def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
-    """The offer rows valid on the date (as exchange rates: a price not yet known is no price)."""
-    return catalog.dated("offers", as_of, future=False).select(
+def first_dated(catalog: Catalog, query: OptionQuery, as_of: date) -> date | None:
+    """The earliest date after `as_of` from which a catalog row the query allows (an offer, or
+    hardware to buy) takes effect, if any: when nothing matches on `as_of`, the date something
+    would. The rows are laid out as options and judged by the query's own `expr`, its spot and
+    evidence policies included (rev12e #2: a hand copy named a spot-only row the site could
+    never take)."""
+    later = pl.col("as_of") > as_of
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
+    rows = pl.concat(
+        [
+            _rented(catalog.table("offers").filter(later)),
+            _owned(catalog.table("hardware").filter(later), regions),
+        ],
+        how="diagonal_relaxed",
+    )
+    day = select(rows, query)["offer_as_of"].min()
+    return day if isinstance(day, date) else None
+
+
+def _rented(offers: pl.DataFrame) -> pl.DataFrame:
+    """Offer rows as options (`option_table` passes those valid on its date: as exchange rates,
+    a price not yet known is no price)."""
+    return offers.select(
         pl.lit("rented").alias("option"),
         "provider",
         "region",
@@ -276,11 +327,10 @@ def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
     )
 
 
-def _owned(catalog: Catalog, as_of: date, regions: pl.DataFrame) -> pl.DataFrame:
+def _owned(hardware: pl.DataFrame, regions: pl.DataFrame) -> pl.DataFrame:
     """Hardware that can be bought, in every region its scope allows."""
     return (
-        catalog.dated("hardware", as_of, future=False)
-        .join(regions.select("region", "country"), how="cross")
+        hardware.join(regions.select("region", "country"), how="cross")
         .filter((pl.col("region_scope") == "*") | (pl.col("region_scope") == pl.col("country")))
         .select(
             pl.lit("owned").alias("option"),

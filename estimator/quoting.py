@@ -10,6 +10,7 @@ placed by `estimator.planner` first (see `estimator.api.quote`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,7 @@ import polars as pl
 from estimator import compliance, findings, timeline, transfers
 from estimator.checks import counted
 from estimator.context import Context
-from estimator.costing import LineItem, billed_days, line_items, summed
+from estimator.costing import HOURS_PER_DAY, LineItem, billed_days, line_items, summed
 from estimator.errors import ScenarioError
 from estimator.evaluate import (
     Phase,
@@ -29,14 +30,15 @@ from estimator.evaluate import (
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
 from estimator.money import Money
-from estimator.options import OptionQuery, placeholder, select
+from estimator.options import OptionQuery, first_dated, ownership, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.physics.inputs import supports
 from estimator.placement import Candidate, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
-from estimator.scenario import Site, TrainPhase
+from estimator.scenario import Fleet, Site, TrainPhase
 from estimator.timeline import Payment, Window
 from pricing import FxRate
+from pricing.schema import DEFAULT_PRECISION
 
 STALE_FX_DAYS = 92
 
@@ -75,13 +77,24 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
     if not site.provider and not figures.is_empty():  # rev11d #4: the row catalog offers lists
         names = ", ".join(sorted(set(figures["provider"].to_list())))
         msg += f"; an accounting figure (not an offer) is there, used if the site names {names}"
-    return placeholder(c.options, site), msg
+    return placeholder(c.options, site, _fleet_of(c, site), c.as_of), msg
+
+
+def _fleet_of(c: Context, site: Site) -> Fleet | None:
+    """The fleet a fleet site runs on: the one it names, else the first in its region with its
+    accelerator (the scenario has one: `context`)."""
+    if site.pricing != "fleet":
+        return None
+    if site.fleet is not None:
+        return c.scenario.fleet_named(site.fleet)
+    here = (site.region, site.accelerator)
+    return next((f for f in c.scenario.fleet if (f.region, f.accelerator) == here), None)
 
 
 def _price_table(site: Site) -> str:
     """Where a site's price lives: a server's (owned, or the kind a fleet is costed on) in
     hardware.csv, a rental's in offers.csv."""
-    return "hardware" if site.pricing in ("owned", "fleet") else "offers"
+    return "hardware" if ownership(site.pricing) == "owned" else "offers"
 
 
 def _row_of(phase: Phase) -> str:
@@ -92,22 +105,10 @@ def _row_of(phase: Phase) -> str:
 
 def _first_dated(c: Context, site: Site) -> date | None:
     """The earliest price of a site that only has prices dated after the quote."""
-    table = _price_table(site)
-    rows = c.catalog.table(table).filter(
-        (pl.col("accelerator") == site.accelerator)
-        & (pl.col("as_of") > c.as_of)
-        & (
-            (pl.col("region_scope").is_in(["*", c.catalog.region(site.region)["country"]]))
-            if table == "hardware"
-            else (pl.col("region") == site.region) & (pl.col("pricing") == site.pricing)
-        )
-    )
-    if site.provider and table == "offers":
-        rows = rows.filter(pl.col("provider") == site.provider)
-    if site.instance:
-        rows = rows.filter(pl.col("instance" if table == "offers" else "id") == site.instance)
-    day = rows["as_of"].min()
-    return day if isinstance(day, date) else None
+    query = OptionQuery.of(site)
+    if site.pricing == "fleet":  # a fleet is costed on the server bought in its region
+        query = replace(query, pricing=("owned",), instances=())
+    return first_dated(c.catalog, query, c.as_of)
 
 
 def placed_phase(
@@ -124,7 +125,7 @@ def placed_phase(
     # hours beside its blocking finding and no price, as the timeline already reserves it.
     hours = row["hours"] or 0.0
     if row.get("fits"):  # a run that could go ahead: its length must be an answer
-        timeline.within_calendar(hours / 24.0, c.scenario, phase.name)
+        timeline.within_calendar(hours / HOURS_PER_DAY, c.scenario, phase.name)
     view = c.scenario.accounting
     other = "amortised" if view == "project" else "project"
     items = _items(c, row, phase.name, view, "") if priced else []
@@ -153,7 +154,7 @@ def placed_phase(
         devices=int(row["devices"]),
         billed_devices=int(row.get("billed_devices") or row["devices"]),
         device_hours=float(row["devices"] * hours),
-        wall_clock_days=float(hours / 24.0),
+        wall_clock_days=float(hours / HOURS_PER_DAY),
         start=window.start,
         end=window.end,
         cost=Money(summed(i.amount for i in items), c.currency),
@@ -175,7 +176,8 @@ def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -
 
 
 def _offer(row: dict[str, Any]) -> OfferUsed | None:
-    if row["offer_as_of"] is None:
+    # A placeholder has no offer (a fleet's carries only its acquired date: `placeholder`).
+    if row["offer_as_of"] is None or row["offer_source"] is None:
         return None
     return OfferUsed(
         provider=row["provider"],
@@ -325,7 +327,7 @@ LATE_TRANSFER_DAYS = 1.0
 def _arrives_late(tq: transfers.TransferQuote, sent: date, to: PhaseQuote) -> list[Finding]:
     """The receiving phase starts before what it needs can arrive: the timeline does not wait
     for transfers, so say by how much it would slip."""
-    late = (sent - to.start).days + tq.hours / 24.0
+    late = (sent - to.start).days + tq.hours / HOURS_PER_DAY
     if late <= LATE_TRANSFER_DAYS:
         return []
     return [
@@ -479,8 +481,7 @@ def _offer_text(p: PhaseQuote) -> str:
 
 
 def _precision(c: Context, p: PhaseQuote) -> str:
-    phase = next((ph for ph in c.scenario.phases if ph.name == p.name), None)
-    return (phase.precision if phase else None) or "bf16"
+    return c.scenario.phase(p.name).precision
 
 
 def _fp8_ratio(c: Context) -> float:
@@ -495,7 +496,10 @@ def _lacks(c: Context, p: PhaseQuote) -> str | None:
 
 
 def physics_summary(
-    p: PhaseQuote, lacks: str | None = None, precision: str = "bf16", fp8_ratio: float = 1.0
+    p: PhaseQuote,
+    lacks: str | None = None,
+    precision: str = DEFAULT_PRECISION,
+    fp8_ratio: float = 1.0,
 ) -> str:
     """The physics assumptions in one line; `lacks`: a precision the accelerator has no
     support for (nothing was computed at it, and the line says so). Training's GEMM efficiency

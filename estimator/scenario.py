@@ -31,16 +31,25 @@ from estimator.bounds import (
     MIN_DAYS,
     Range,
 )
+from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
 from estimator.errors import ScenarioError
 from estimator.frozen import Frozen
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
-from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
+from pricing.schema import (
+    DEFAULT_PRECISION,
+    MAX_COUNT,
+    Accounting,
+    Arch,
+    DataClass,
+    Evidence,
+    Precision,
+    TrainWorkload,
+    Users,
+)
 from pricing.schema import SitePricing as Pricing
 
 USERS: tuple[str, ...] = get_args(Users)
-
-Precision = Literal["bf16", "fp16", "fp8", "int8"]
 # Every number a scenario (or a `train` / `serve` flag) gives is finite and within the range
 # declared here (estimator.bounds says why these bounds).
 Tokens = Annotated[float, Range(1, MAX_TOKENS)]  # at least a token: 5e-324 overflowed a quotient
@@ -236,8 +245,8 @@ class _Phase(_Strict):
     phase's tenant_hq, a Hong Kong or Macau one as CN."""
     site: Site | AutoSite | Literal["auto"]
     """A fixed site, an auto site (the planner chooses within its lists) or "auto"."""
-    precision: Precision | None = None
-    """bf16, fp16, fp8 or int8 (serving only); default bf16."""
+    precision: Precision = DEFAULT_PRECISION
+    """bf16, fp16, fp8 or int8 (serving only)."""
     goodput: Efficiency | None = None
     """Override the share of wall-clock time doing useful work."""
     devices: Annotated[int, Range(1, MAX_DEVICES)] | None = None
@@ -326,7 +335,7 @@ class TrainPhase(_Phase):
 
     @field_validator("precision")
     @classmethod
-    def _trainable(cls, value: str | None) -> str | None:
+    def _trainable(cls, value: str) -> str:
         if value == "int8":
             raise ValueError("int8 is not supported for training (use bf16, fp16 or fp8)")
         return value
@@ -366,9 +375,9 @@ class ServePhase(_Phase):
     at full load, compared by price per output token)."""
     output_tokens_per_day: Tokens | None = None
     """Daily output tokens."""
-    input_len: Length = 2048
+    input_len: Length = DEFAULT_INPUT_LEN
     """Prompt length per request."""
-    output_len: Length = 512
+    output_len: Length = DEFAULT_OUTPUT_LEN
     """Output length per request."""
     # Latency targets in ms: from a tenth of a millisecond to a minute per token, an hour to
     # the first token.

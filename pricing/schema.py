@@ -44,14 +44,14 @@ Market = Literal["cn", "sea", "mena", "eu", "us"]
 # A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).
 Users = Literal[Market, "foreign"]
 YesNo = Literal["yes", "no"]
+# A number format the physics computes at (accelerators.csv has a peak column for each); int8
+# serves only. What a phase that names none runs at is DEFAULT_PRECISION, said once.
+Precision = Literal["bf16", "fp16", "fp8", "int8"]
+DEFAULT_PRECISION: Precision = "bf16"
 
 BASIS: tuple[str, ...] = get_args(Basis)
 PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
-SITE_PRICING: tuple[str, ...] = get_args(SitePricing)
-ACCOUNTING: tuple[str, ...] = get_args(Accounting)
 WORKLOADS: tuple[str, ...] = get_args(Workload)
-TRAIN_WORKLOADS: tuple[str, ...] = get_args(TrainWorkload)
-DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
 RULE_DATA_CLASSES: tuple[str, ...] = get_args(RuleDataClass)
 DATA_OF_CHINA: dict[str, str] = {"personal": "personal-cn", "important": "important-cn"}
 EFFECTS: tuple[str, ...] = get_args(Effect)
@@ -59,6 +59,7 @@ ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)
 EVIDENCE: tuple[str, ...] = get_args(Evidence)
 MARKETS: tuple[str, ...] = get_args(Market)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 YES_NO: tuple[str, ...] = get_args(YesNo)
 
 
@@ -413,4 +414,13 @@ ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "models": (("active_params_b", "total_params_b", False),),
     "policies": (("effective_from", "effective_to", True),),
     "supply": (("effective_from", "effective_to", True),),
+}
+
+# Columns a row must fill when it fills another, with what the pair means: a figure that is
+# only read with its partner has no default (rev12e #4: an empty `per_days` beside
+# `max_devices_per_buyer` was 365 days to the solver and "0 days" in the message).
+REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "supply": (
+        ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),
+    ),
 }

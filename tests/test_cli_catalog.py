@@ -129,7 +129,9 @@ def test_every_table_lists(runner, table):
 def test_unknown_accelerator_is_one_line_exit_2(runner):
     result = runner.invoke(app, ["catalog", "offers", "--accelerator", "h1000"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: unknown accelerator 'h1000': did you mean 'h100-sxm'?"
+    assert result.stderr.strip() == (
+        "error: --accelerator: unknown accelerator 'h1000': did you mean 'h100-sxm'?"
+    )  # located at its flag (rev12e #14)
     assert "Traceback" not in result.output
 
 

@@ -244,6 +244,25 @@ def test_owned_hardware_with_a_price_range_is_sampled(runner, write):
 # -- plans, shocks, comparisons -------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["quote", SPLIT, "--samples", "10", "--seed", "-1"], "--seed: must be at least 0"),
+        (["plan", SPLIT, "--samples", "10", "--seed", "-1"], "--seed: must be at least 0"),
+        (["sensitivity", SPLIT, "--swing", "5"], "--swing: must be a number greater than 0 "
+         "and less than 1 (both ends excluded), got 5"),
+        (["sensitivity", SPLIT, "--swing", "0"], "--swing: must be a number greater than 0"),
+        (["catalog", "offers", "--pricing", "bogus"], "--pricing: unknown pricing model 'bogus'"),
+        (["catalog", "offers", "--accelerator", "h100"], "--accelerator: unknown accelerator"),
+    ],
+)  # fmt: skip
+def test_a_bad_flag_is_named_as_a_flag(runner, args, said):
+    # rev12e #14: "seed: ...", "swing: must be between 0 and 1" (its ends are open) and
+    # "unknown pricing model" with no location, where every other error names its flag.
+    code, _, err = run(runner, args)
+    assert code == 2 and err.startswith(f"error: {said}"), err
+
+
 def test_shock_never_reports_a_ban_as_a_saving(runner):
     args = ["plan", SPLIT, "--shock", "offshore-access-ends=2026-03-01", "--format", "json"]
     code, out, _ = run(runner, args)

@@ -7,6 +7,7 @@ import json
 import random
 from datetime import date, timedelta
 
+import polars as pl
 import pytest
 
 from estimator import load_scenario, parse_scenario, plan, quote
@@ -160,6 +161,24 @@ def test_a_fleet_bought_when_it_could_not_be_bought_is_blocked(catalog, write, a
     assert "lead-time" not in _blocks(q)
 
 
+def test_a_fleet_with_no_hardware_row_is_owned_hardware(catalog, write):
+    # rev12e #1: a fleet of an accelerator with no hardware.csv row (a800) was judged as rented
+    # capacity ("Renting H800/A800 inside China ... grey-market supply") and lost its fleet
+    # findings; it is the tenant's own, as the same fleet of h800 (which has a row) is.
+    assert catalog.table("hardware").filter(pl.col("accelerator") == "a800").is_empty()
+    codes = {}
+    for accelerator in ("a800", "h800"):
+        q = quote(_on_a_fleet(write, "2023-06-01", accelerator=accelerator), catalog)
+        codes[accelerator] = {(f.severity, f.code) for f in q.findings} - {("block", "unpriced")}
+        assert q.phases[0].pricing == "fleet"
+    assert codes["a800"] == codes["h800"]
+    assert {("info", "fleet-capital"), ("info", "us-export-2023-h800-a800-cn")} <= codes["a800"]
+    assert not any(code.endswith("-rented") for _, code in codes["a800"])
+    unpriced = quote(_on_a_fleet(write, "2023-06-01", accelerator="a800"), catalog)
+    capital = next(f for f in unpriced.findings if f.code == "fleet-capital")
+    assert capital.message.startswith("runs on the fleet 'stock' (64 x a800 already owned)")
+
+
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
     # Review6a #4: a fleet acquired on 2026-06-01 pretrained from 2025-11-27, before it existed.
     ascend = {"accelerator": "ascend-910b", "region": "cn-west"}  # no supply rule in the way
@@ -192,6 +211,26 @@ def test_timeline_and_cash_flow_add_up(catalog):
     # fall in the new-server price (resale.csv, rev12c #2), credited when the phase ends.
     resale = [m for m in q.cash_flow if m.amounts["resale"]]
     assert resale and all(m.amounts["resale"] < 0 for m in resale)
+
+
+def test_the_cash_flow_kinds_are_listed_once():
+    # rev12e #9: MonthView's fields and the chart's bars each copied timeline's kinds: a new
+    # kind would fail MonthView(**parts) and be left out of the chart without a word.
+    from estimator.report import charts
+    from estimator.report.view import MonthView
+    from estimator.timeline import KINDS
+
+    assert tuple(MonthView.model_fields) == ("month", *KINDS, "total")
+    assert charts.KINDS is KINDS
+
+
+def test_the_chart_command_lists_the_kinds_chart_draws():
+    # rev12e #11: cli/cmd_chart.py lists the kinds (it does not import the charts at start-up);
+    # they are the kinds `charts.chart` dispatches on, with "compare" (a comparison's).
+    from estimator.cli import cmd_chart
+    from estimator.report import charts
+
+    assert (*charts.QUOTE_CHARTS, *charts.PLAN_CHARTS, "compare") == cmd_chart.KINDS
 
 
 def test_both_accounting_views_on_every_quote(catalog):

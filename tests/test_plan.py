@@ -816,6 +816,14 @@ def test_the_library_runs_a_shock_as_plan_shock_does(catalog, runner):
     args = ["plan", str(AUTO), "--shock", "offshore-access-ends=2026-03-01", "-f", "json"]
     shock = json.loads(runner.invoke(app, args).stdout)["shock"]
     assert shock["total_after"] == pytest.approx(float(result.shocked.quote.total), abs=0.01)
+    # rev12e #8: the rule's cost and the re-placement's share, plan --shock's headline, were
+    # computed in the report only; the result carries them, and the view copies them.
+    for figure in ("extra_cost", "rule_cost", "replacement"):
+        assert getattr(result, figure) == shock[figure]
+    assert result.rule_cost == pytest.approx(
+        result.shocked.quote.total - result.unshocked.quote.total, abs=0.005
+    )
+    assert result.extra_cost == result.rule_cost + result.replacement
     with pytest.raises(ScenarioError, match="shocks: a shock is NAME=YYYY-MM-DD"):
         what_if(AUTO, [5], catalog)
 

@@ -669,3 +669,51 @@ def test_a_serving_phase_built_in_code_needs_no_kind():
     site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand"}
     phase = ServePhase(name="s", days=10, site=site)
     assert phase.kind == "serve"
+
+
+def test_the_first_dated_offer_named_is_one_the_site_can_take(catalog):
+    # rev12e #2: the planner's "first price is from DATE" hint filtered later offers by hand,
+    # without the spot policy: it named a spot-only row that the site (spot not named) could
+    # never take, and planning on that date still found no option. It names the date from
+    # which the site's own query allows a row, and that row is then usable.
+    from datetime import date
+
+    import polars as pl
+
+    from estimator import parse_scenario, plan
+    from estimator.errors import NoPlacementError
+
+    spot = (
+        catalog.table("offers")
+        .filter((pl.col("provider") == "aws") & (pl.col("accelerator") == "h100-sxm"))
+        .head(1)
+        .with_columns(
+            region=pl.lit("my-johor"), pricing=pl.lit("spot"), as_of=pl.lit(date(2030, 9, 1))
+        )
+    )
+    assert catalog.table("offers").filter(pl.col("region") == "my-johor").is_empty()
+    cat = catalog.with_table("offers", lambda df: pl.concat([df, spot], how="diagonal_relaxed"))
+
+    def johor(day: date, pricing: list[str]):
+        site = {"regions": ["my-johor"], "accelerators": ["h100-sxm"], "providers": ["aws"],
+                "pricing": pricing}  # fmt: skip
+        return parse_scenario({
+            "name": "johor", "as_of": day, "currency": "USD", "tenant_hq": "SG",
+            "model": {"preset": "llama-3.1-8b"},
+            "phases": [{"name": "t", "tokens": 1e11, "devices": 64, "site": site}],
+        })  # fmt: skip
+
+    for day in (date(2030, 6, 1), date(2030, 10, 1)):  # spot not named: never a candidate
+        with pytest.raises(NoPlacementError) as caught:
+            plan(johor(day, []), cat)
+        assert "first price" not in str(caught.value)
+    with pytest.raises(NoPlacementError) as caught:
+        plan(johor(date(2030, 6, 1), ["spot"]), cat)
+    assert (
+        "none valid on 2030-06-01: the catalog's first price for this site is from 2030-09-01"
+        in str(caught.value)
+    )
+    placed = plan(johor(date(2030, 9, 1), ["spot"]), cat).quote.phases[0]
+    assert (placed.region, placed.pricing, placed.offer.as_of) == (
+        "my-johor", "spot", date(2030, 9, 1)
+    )  # fmt: skip

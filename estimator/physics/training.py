@@ -36,6 +36,7 @@ from estimator.physics.inputs import (
 )
 from estimator.physics.model import ModelSpec
 from pricing import Catalog
+from pricing.schema import DEFAULT_PRECISION
 
 TRAINING_COLUMNS = (
     "flops",
@@ -103,7 +104,7 @@ class TrainSettings:
     (context parallelism only for sequences of 2 x CP_MIN_TOKENS and more)."""
 
     tokens: float
-    precision: str = "bf16"
+    precision: str = DEFAULT_PRECISION
     workload: str = "pretrain"
     mfu: float | None = None
     goodput: float | None = None
