@@ -27,12 +27,15 @@ the same set; the fit split alone decides, and `--heldout` is scored once at the
 
 `--score` only scores the catalog as it is (with any `--set`) on the fit split; `--heldout`
 scores the held-out split once with the given values (for the final report: never fit on it);
-`--points` lists each point's error. One evaluation takes about 1.5 s.
+`--points` lists each point's error; `--match` / `--exclude` (regular expressions on the id)
+score part of the held-out split, e.g. session 12's fresh rows (`--match '^trtllm014-l70b-'`)
+apart from the older ones. One evaluation takes about 1.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -107,9 +110,10 @@ def _set_default(name: str, v: float) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return lambda t: t.with_columns(value=pl.when(hit).then(pl.lit(v)).otherwise(pl.col("value")))
 
 
-def table(catalog: Catalog, split: str) -> pl.DataFrame:
+def table(catalog: Catalog, split: str, match: str = "", exclude: str = "") -> pl.DataFrame:
     """Scored serving points of `split` with prediction and error %, grouped as
-    `estimator.calibration.calibration_table` groups them (one vectorised call per group)."""
+    `estimator.calibration.calibration_table` groups them (one vectorised call per group);
+    only ids matching the regular expression `match` and not `exclude`, when given."""
     rows = [
         p
         for p in points("serve").iter_rows(named=True)
@@ -117,6 +121,8 @@ def table(catalog: Catalog, split: str) -> pl.DataFrame:
         and p["scored"]
         and p["split"] == split
         and p["precision"] in PRECISIONS
+        and (not match or re.search(match, p["id"]))
+        and not (exclude and re.search(exclude, p["id"]))
     ]
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for p in rows:
@@ -203,13 +209,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heldout", action="store_true", help="score the held-out split once")
     ap.add_argument("--points", action="store_true", help="list each point's error")
     ap.add_argument("--catalog", default=None, help="catalog override directory")
+    ap.add_argument("--match", default="", help="with --heldout: only ids matching this regex")
+    ap.add_argument("--exclude", default="", help="with --heldout: leave out ids matching this")
     a = ap.parse_args(argv)
     base = load_catalog(a.catalog)
     fixed = {k: float(v) for k, v in (s.split("=", 1) for s in a.set)}
     catalog = apply(base, fixed)
     names = [n for n in a.fit.split(",") if n]
     if a.heldout:
-        t = table(catalog, "heldout")
+        t = table(catalog, "heldout", a.match, a.exclude)
         show("held-out", stats(t))
         if a.points:
             print(t.sort("error_pct"))
