@@ -293,6 +293,31 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
     assert "deadline cut to 94 days" in text.stdout
 
 
+def test_each_shock_is_judged_from_its_own_day(catalog, runner):
+    # rev12a #2: with a second shock dated later (which alone affects nothing), pretrain was cut
+    # to end on the later day, still blocked by the first rule, and re-placed on Ascend: "the
+    # rule costs 254,206,366.64 CNY" against 30.6 M for the first shock alone.
+    c = prepare(load_scenario(AUTO), catalog)
+    alone = apply_shock(c, ["remote-access-ends=2026-01-01"])
+    both = apply_shock(
+        c, ["remote-access-ends=2026-01-01", "personal-data-exports-banned=2026-04-01"]
+    )
+    one = next(r for r in alone.replanned if r.phase == "pretrain")
+    two = next(r for r in both.replanned if r.phase == "pretrain")
+    assert two.rule == "remote-access-ends" and two.after == one.after
+    assert two.after.endswith("deadline cut to 35 days")
+    assert two.rule_cost == one.rule_cost
+    assert both.judged_on == date(2026, 1, 1)
+    assert both.rules == [
+        ("remote-access-ends", date(2026, 1, 1)),
+        ("personal-data-exports-banned", date(2026, 4, 1)),
+    ]
+    args = ["plan", str(AUTO), "--shock", "personal-data-exports-banned=2026-04-01"]
+    text = runner.invoke(app, [*args, "--shock", "remote-access-ends=2026-01-01"]).stdout
+    days = "remote-access-ends from 2026-01-01, personal-data-exports-banned from 2026-04-01"
+    assert days in text
+
+
 def test_shock_that_hits_nothing(catalog):
     s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
     result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2026-03-01"])
@@ -916,9 +941,10 @@ def test_a_shock_that_strands_a_phase_says_it_cannot_run_and_fails_strict(runner
     (row,) = list(csv.DictReader(io.StringIO(out)))
     assert row["phase"] == "serve-abroad" and row["extra cost (CNY)"] == ""
     text = " ".join(runner.invoke(app, args).stdout.split())
-    assert "2026-03-01: serve-abroad cannot run under the rule" in text
+    assert "from 2026-03-01: serve-abroad cannot run under the rule" in text
     strict = runner.invoke(app, [*args, "--strict"])
     assert strict.exit_code == 1 and "blocked by offshore-access-ends" in strict.stderr
     # rev11d #8: in HTML the sentence is a paragraph under a short heading.
     page = runner.invoke(app, [*args, "--format", "html"]).stdout
-    assert "<h2>Shock offshore-access-ends=2026-03-01</h2>\n<p>from 2026-03-01: " in page
+    head = "<h2>Shock offshore-access-ends=2026-03-01</h2>\n<p>offshore-access-ends from 2026-03-01"
+    assert head in page

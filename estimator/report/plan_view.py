@@ -62,7 +62,12 @@ class ReplannedView(_View):
 
 class ShockView(_View):
     shocks: list[str]
-    judged_on: date
+    judged_on: date = Field(description="The earliest day a shock takes effect (or the plan's).")
+    rules_from: dict[str, date] = Field(
+        default_factory=dict,
+        description="Each shock rule's id and the day it takes effect: a phase is judged on "
+        "each from its own day.",
+    )
     total_before: float = Field(description="The plan's headline total (the same quote).")
     total_after: float
     extra_cost: float = Field(description="total_after - total_before: rule_cost + replacement.")
@@ -131,6 +136,7 @@ def _shock(s: ShockResult) -> ShockView:
     return ShockView(
         shocks=s.shocks,
         judged_on=s.judged_on,
+        rules_from=dict(s.rules),
         total_before=before.total,
         total_after=after.total,
         extra_cost=extra,

@@ -361,7 +361,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # "Heading — summary": HTML makes the part before the dash a heading, the rest a paragraph
     # (rev11d #8: the whole sentence was an h2 three lines long).
     title = (
-        f"Shock {', '.join(s.shocks)} — from {s.judged_on}: {cannot}the rule costs "
+        f"Shock {', '.join(s.shocks)} — {_shock_days(s)}: {cannot}the rule costs "
         f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} (the plan as given) -> "
         f"{spoken(s.total_after)} {cur}"
     )
@@ -375,6 +375,13 @@ def shock_table(s: ShockView, cur: str) -> Table:
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
                f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
     return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
+
+
+def _shock_days(s: ShockView) -> str:
+    """Each shock rule with its own day (rev12a #2: two shocks read "from" the later one)."""
+    if not s.rules_from:
+        return f"from {s.judged_on}"
+    return ", ".join(f"{rule} from {day}" for rule, day in s.rules_from.items())
 
 
 def sensitivity_table(v: SensitivityView) -> Table:
