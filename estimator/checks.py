@@ -363,9 +363,10 @@ BLOCKING: tuple[Check, ...] = (
         "unpriced",
         "block",
         "price",
-        # Work of unknown length (a precision the device lacks) has no total either; its
-        # price is there, and `precision-unsupported` says what is missing.
-        lambda c, p: pl.col("total_usd").is_null() & pl.col("precision_ok"),
+        # Work the physics has no answer for (a precision the device lacks, a model that does
+        # not fit, a target it cannot meet) has no total either; its price is there, and the
+        # physics' own block says what is missing.
+        lambda c, p: pl.col("total_usd").is_null() & answered(c, p),
         lambda r, c, p: (
             f"no price for {r['accelerator']} in {r['region']} on {c.as_of}: "
             f"{_missing_price(r)}: add it with --catalog DIR"
@@ -384,6 +385,18 @@ def _missing_price(r: Row) -> str:
     if r.get("currency") is not None and r.get("per_usd") is None:
         return f"no exchange rate for {r['currency']} (an fx.csv row)"
     return "no offer price on that date (an offers.csv row)"
+
+
+# What the physics has no answer for: the device lacks the precision, the model does not fit,
+# a latency target or the deadline cannot be met. Such a run is not priced, as a precision the
+# device lacks was not (rev12a #4: Llama 3.1 405B on 8 L40S was billed for 74 years).
+NO_ANSWER = ("precision", "memory", "latency", "deadline")
+
+
+def answered(c: Context, p: Phase) -> pl.Expr:
+    """Whether the physics has an answer for a candidate (none of NO_ANSWER's checks fails)."""
+    hits = [ch.when(c, p).fill_null(False) for ch in BLOCKING if ch.reason in NO_ANSWER]
+    return ~pl.any_horizontal(hits)
 
 
 REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
+from estimator.checks import BY_CODE
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.scenario import Scenario
 from estimator.scenario_file import parse_scenario
@@ -93,7 +94,7 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
 
     scenario = one_phase(kind, **fields)
     try:
-        return quote(scenario, catalog), scenario
+        return _answered(quote(scenario, catalog)), scenario
     except ScenarioError as exc:
         raise flagged(exc, {*fields, "accelerator"}) from None
     except NoPlacementError as exc:
@@ -107,12 +108,24 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
     except InfeasibleError as exc:
         raise InfeasibleError(exc.message) from None
     try:
-        shown = quote(closest, catalog)
+        shown = _answered(quote(closest, catalog))
     except InfeasibleError as err:  # the closest option as a quote: not expected to refuse
         raise InfeasibleError(err.message) from None
     # Said first among the assumptions, not only as a block among the findings (rev11d #3: the
     # answer read as a priced, allowed one).
     return shown.assuming(no_allowed_option=f"{why}: shown, the closest option"), closest
+
+
+def _answered(q: Any) -> Any:
+    """The quote, unless the physics has no answer at its site: a fixed site (`--region` and
+    `--pricing`) is an error then too, as the planner's choice is (rev12a #4: 405B on 8 L40S
+    was priced for 74 years and exited 0 with a fixed site, 1 without)."""
+    from estimator.findings import reason
+
+    for f in q.findings:
+        if f.severity == "block" and f.code in BY_CODE and reason(f.code) in _NO_ESTIMATE:
+            raise InfeasibleError(f"{reason(f.code)}: {f.message}")
+    return q
 
 
 def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:

@@ -130,8 +130,13 @@ def _record_text(data: dict[str, Any], fmt: str) -> str:
     from estimator.report.rows import Cents, render_rows
 
     term = terminal()
+    # An unpriced estimate's cost is blank, not 0.00 (rev12a #4), as a quote's phase row is.
+    unpriced = not data.get("priced", True)
     rows = [
-        {"quantity": k, "value": Cents(v) if k == "cost" and v is not None else v}
+        {
+            "quantity": k,
+            "value": (None if unpriced else Cents(v)) if k == "cost" and v is not None else v,
+        }
         for k, v in _flat(data).items()
         if k != "schema_version" and not (data["kind"] == "train" and k in _SERVING_ONLY)
     ]
