@@ -612,3 +612,21 @@ def test_more_than_a_self_service_block_on_a_listing_is_unverified(catalog):
     assert pre.billed_devices > 512 and found["capacity-unverified"].severity == "warn"
     small = {f.code for f in p.quote.findings if f.phase == "serve-foreign"}
     assert "capacity-unverified" not in small  # 14 devices: within a block
+
+
+def test_unit_prices_of_a_thousand_or_more_keep_six_significant_figures(runner, tmp_path):
+    # rev12a #9: amortised serve-cn hardware read "8,760 server-hour x 1,370 = 12,000,000.00";
+    # the price is 1,369.863 (60 M / 5 / 8,760), and 8,760 x 1,370 is 12,001,200.
+    from estimator.report.rows import Price, cell
+
+    assert [cell(Price(v), 6) for v in (1369.863, 1_200_000.0, 999.9999, 9.90997)] == [
+        "1,369.86", "1,200,000", "1,000", "9.90997"
+    ]  # fmt: skip
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    path = tmp_path / "am.toml"
+    path.write_text(
+        text.replace('tenant_hq = "CN"', 'tenant_hq = "CN"\naccounting = "amortised"', 1),
+        encoding="utf-8",
+    )
+    out = runner.invoke(app, ["quote", str(path), "--table", "line-items"]).stdout
+    assert "1,369.86" in out and " 1,370 " not in out
