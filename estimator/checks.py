@@ -129,11 +129,11 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
 
 
 def _sequences(r: Row, p: Phase) -> str:
-    """'the global batch of 16.0M tokens (4,096 sequences of 4,096)'."""
+    """'the global batch of 16.8M tokens (4,096 sequences of 4,096)': decimal millions."""
     seq = (p.seq_len if isinstance(p, TrainPhase) else None) or DEFAULT_SEQ_LEN
     batch = r["global_batch_tokens"]
     return (
-        f"the global batch of {batch / 2**20:,.1f}M tokens ({_n(batch // seq)} sequences of "
+        f"the global batch of {batch / 1e6:,.1f}M tokens ({_n(batch // seq)} sequences of "
         f"{_n(seq)})"
     )
 

@@ -883,12 +883,14 @@ def test_replicas_run_whole_micro_batches(runner):
     # The default batch is rounded to whole micro-batches per replica, and says so.
     default = run()
     assert "DP1408" in default["layout"]
-    assert "global batch 16.5M tokens" in default["layout"]  # 3 x 1,408 x 4,096 tokens
+    assert "global batch 17.3M tokens" in default["layout"]  # 3 x 1,408 x 4,096 tokens
     whole = run("--global-batch-tokens", str(3 * 1408 * 4096))
     assert whole["device_hours"] == pytest.approx(default["device_hours"], rel=1e-9)
     # A batch the phase fixes is kept, and the replicas with one micro-batch more set the pace.
     fixed = run("--global-batch-tokens", str(16 * 2**20))
-    assert "DP1408" in fixed["layout"] and "global batch 16.0M tokens" in fixed["layout"]
+    assert "DP1408" in fixed["layout"] and "global batch 16.8M tokens" in fixed["layout"]
+    # Decimal millions, as every other figure (rev12a #10: 16e6 read "15.3M").
+    assert "global batch 16.0M tokens" in run("--global-batch-tokens", "16e6")["layout"]
     assert fixed["device_hours"] > default["device_hours"] * 1.02
 
 
