@@ -147,12 +147,18 @@ def _starved_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _day_count(days: float | None) -> str:
+    """'1 day', '0.5 days', '120 days' (rev12a #7: 'deadline is 1 days')."""
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
 def _deadline_message(r: Row, c: Context, p: Phase) -> str:
     deadline = p.deadline_days if isinstance(p, TrainPhase) else None
     if r["devices"] > r["max_devices"]:
         return (
-            f"a deadline of {deadline:g} days needs {_n(r['devices'])} x {r['accelerator']}, more "
-            f"than the {_n(r['max_devices'])} usable at once (global batch limit)"
+            f"a deadline of {_day_count(deadline)} needs {_n(r['devices'])} x "
+            f"{r['accelerator']}, more than the {_n(r['max_devices'])} usable at once (global "
+            "batch limit)"
         )
     # Enough digits to tell the run from the deadline: "takes 0.8 days; deadline is 0.8 days"
     # was 0.818 against 0.8.
@@ -162,9 +168,9 @@ def _deadline_message(r: Row, c: Context, p: Phase) -> str:
         # More devices would have no data: the batch, not the count, sets the time.
         return (
             f"takes {days} days on {_n(r['devices'])} devices, the most {_sequences(r, p)} "
-            f"keeps busy; deadline is {deadline:g} days: give a larger global_batch_tokens"
+            f"keeps busy; deadline is {_day_count(deadline)}: give a larger global_batch_tokens"
         )
-    return f"takes {days} days on {_n(r['devices'])} devices; deadline is {deadline:g} days"
+    return f"takes {days} days on {_n(r['devices'])} devices; deadline is {_day_count(deadline)}"
 
 
 def _latency_missed(p: Phase) -> pl.Expr:
