@@ -413,6 +413,23 @@ def test_cli_plan_samples_shock_sensitivity(runner):
     assert "uncertainty" in json.loads(q.stdout) and "phases" in json.loads(q.stdout)
 
 
+def test_a_shocks_samples_are_of_the_shocked_plan_and_say_so(runner):
+    # rev12a #11: `plan --shock ... --samples N` gave the percentiles of the plan before the
+    # shock ("quoted 383,273,750.89" beside a shocked total of 413.9 M), unlabelled. The
+    # question asked is the shocked plan: it is sampled, and the table and JSON say so.
+    args = ["plan", str(AUTO), "--shock", "remote-access-ends=2026-01-01", "--samples", "200"]
+    d = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    total = next(p for p in d["uncertainty"]["percentiles"] if p["name"] == "total")
+    assert d["uncertainty"]["plan"] == "shocked"
+    assert total["point"] == d["shock"]["total_after"] != d["quote"]["total"]
+    text = runner.invoke(app, [*args, "--table", "uncertainty"]).stdout
+    assert text.startswith("Uncertainty of the shocked plan (200 samples")
+    plain = json.loads(
+        runner.invoke(app, ["plan", str(AUTO), "--samples", "50", "-f", "json"]).stdout
+    )
+    assert plain["uncertainty"]["plan"] == "as given"
+
+
 def test_new_block_never_lowers_the_optimum(catalog):
     """On an all-auto plan, a shock re-places phases over a subset of the same options."""
     data = _train_scenario(tokens=1e12, deadline_days=30)

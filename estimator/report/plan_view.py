@@ -120,11 +120,15 @@ def plan_view(
     # The quote's view sets the quoted figures of the uncertainty table to the cent shown above
     # them (a total is the sum of the rounded parts); the plan shows that table once, itself.
     shown = quote_view(p.quote, uncertainty)
+    sampled = shown.uncertainty
+    if uncertainty is not None and uncertainty.plan == "shocked" and shock is not None:
+        # Samples of the shocked plan: its quoted figures are the shocked plan's (rev12a #11).
+        sampled = quote_view(shock.shocked.quote, uncertainty).uncertainty
     return PlanView(
         objective=p.objective,
         quote=shown.model_copy(update={"uncertainty": None}),
         placements=placements,
-        uncertainty=shown.uncertainty,
+        uncertainty=sampled,
         shock=None if shock is None else _shock(shock),
     )
 

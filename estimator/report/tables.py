@@ -253,7 +253,8 @@ def uncertainty_table(u: UncertaintyView, cur: str) -> Table:
         }
         for p in u.percentiles
     ]
-    return Table(f"Uncertainty ({u.samples:,} samples, seed {u.seed})", rows)
+    of = " of the shocked plan" if u.plan == "shocked" else ""
+    return Table(f"Uncertainty{of} ({u.samples:,} samples, seed {u.seed})", rows)
 
 
 def _rank(p: PercentileView) -> str | None:
