@@ -965,3 +965,28 @@ def test_a_shock_that_strands_a_phase_says_it_cannot_run_and_fails_strict(runner
     page = runner.invoke(app, [*args, "--format", "html"]).stdout
     head = "<h2>Shock offshore-access-ends=2026-03-01</h2>\n<p>offshore-access-ends from 2026-03-01"
     assert head in page
+
+
+@pytest.mark.parametrize(
+    "fixed",
+    [
+        {"model": "llama-3.1-405b", "precision": None},  # does not fit 8 L40S (rev12a #4)
+        {"model": "llama-3.1-8b", "precision": "fp8"},  # an A100 has no FP8
+    ],
+)
+def test_an_unpriced_fixed_phase_beside_an_auto_one_is_planned(catalog, fixed):
+    # A fixed site with no total (the physics has no answer) crashed the joint placement of
+    # the auto phase beside it (float(None)); it is left out of the total, as a quote does.
+    accelerator = "l40s" if fixed["precision"] is None else "a100-80g"
+    site = {"region": "us-east", "accelerator": accelerator, "pricing": "on_demand"}
+    a = {"name": "a", "kind": "train", "tokens": 1e11, "devices": 8, "site": site}
+    if fixed["precision"]:
+        a["precision"] = fixed["precision"]
+    b = {"name": "b", "kind": "train", "tokens": 1e11, "deadline_days": 30,
+         "site": {"regions": ["us-east"], "accelerators": ["h100-sxm"]}}  # fmt: skip
+    data = {"name": "mix", "as_of": "2025-11-27", "currency": "USD",
+            "model": {"preset": fixed["model"]}, "phases": [a, b]}  # fmt: skip
+    p = plan(parse_scenario(data), catalog)
+    priced = {q.name: q.priced for q in p.quote.phases}
+    assert priced == {"a": False, "b": True}
+    assert p.quote.total == next(q.cost for q in p.quote.phases if q.name == "b")
