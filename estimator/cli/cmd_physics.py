@@ -223,7 +223,8 @@ def train_cmd(
     When the market or the rules allow no option (a part that cannot be bought new, a purchase's
     lead time, a rule, too little capacity), the closest option is shown with what blocks it
     among the findings (--strict exits 1); when the physics has no answer (the model does not
-    fit, the precision is missing, the deadline cannot be met) or no offer matches, an error."""
+    fit, the precision is missing, the deadline cannot be met), with --region and --pricing too,
+    or no offer matches, an error."""
     _estimate("train", locals())
 
 
@@ -325,7 +326,9 @@ def serve_cmd(
 
     Without a daily demand the fleet is whole instances of replicas at full load (of each pool
     when disaggregated), and offers are compared by price per output token. When the market or
-    the rules allow no option, the closest is shown with what blocks it, as for `train`."""
+    the rules allow no option, the closest is shown with what blocks it, as for `train`; when
+    the physics has no answer (the model does not fit, the precision is missing, a latency target
+    cannot be met), an error, with --region and --pricing too."""
     _estimate("serve", locals())
 
 
