@@ -594,3 +594,22 @@ def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
     )
     code, _, err = run(runner, ["quote", write("late.toml", late)])
     assert code == 1 and "ends after the calendar's last day (9999-12-31)" in err
+
+
+# -- rev12a #12: input messages and small wording ---------------------------------------------
+
+_SMALL = (
+    'name = "x"\nas_of = 2025-11-27\ncurrency = "USD"\n[model]\npreset = "llama-3.1-8b"\n'
+    '[[phases]]\nname = "a"\nkind = "train"\ntokens = 1e11\ndevices = 8\n'
+    'site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }\n'
+)
+
+
+def test_compare_says_no_training_and_lists_its_own_tables(runner):
+    serving = [EXAMPLES / "overseas_serving.toml", EXAMPLES / "gulf_option.toml"]
+    out = run(runner, ["compare", *serving, "--format", "csv"])[1]
+    (days,) = [line for line in out.splitlines() if line.startswith("days to train")]
+    assert days.split(",")[1] == "" and days.split(",")[2] != ""
+    out = run(runner, ["compare", "--help"])[1]
+    assert "comparison, where, parts" in " ".join(out.split())
+    assert "placements" not in out

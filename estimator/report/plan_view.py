@@ -213,9 +213,15 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     )
     # First training start to last training end; unknown where a training run was not timed
     # (its device lacks the precision): without it the plan would look faster.
+    # Blank for a scenario with no training phase (rev12a #12: it read 0.0).
     row(
         "days to train",
-        [None if q.training_days is None else round(q.training_days, 1) for q in cmp.quotes],
+        [
+            None
+            if q.training_days is None or not any(p.kind == "train" for p in q.phases)
+            else round(q.training_days, 1)
+            for q in cmp.quotes
+        ],
     )
     for sev in ("block", "warn"):
         row(
