@@ -613,3 +613,10 @@ def test_compare_says_no_training_and_lists_its_own_tables(runner):
     out = run(runner, ["compare", "--help"])[1]
     assert "comparison, where, parts" in " ".join(out.split())
     assert "placements" not in out
+
+
+def test_an_exchange_rate_older_than_a_year_is_a_warning(runner):
+    args = ["quote", SPLIT, "--table", "findings", "--format", "csv", "--as-of"]
+    old = run(runner, [*args, "2029-11-01"])[1]
+    recent = run(runner, [*args, "2026-11-30"])[1]
+    assert "warn,stale-fx" in old and "info,stale-fx" in recent

@@ -223,9 +223,15 @@ def test_a_transfer_arriving_after_its_phase_starts_is_said(runner, write):
     code, out, _ = run(runner, ["quote", path, "-f", "json"])
     late = [f for f in json.loads(out)["findings"] if f["code"] == "transfer-late"]
     assert code == 0 and len(late) == 1 and late[0]["phase"] == "post-train"
-    assert (
-        "takes 320 h" in late[0]["message"] and "12.3 days after 'post-train'" in late[0]["message"]
-    )
+    # rev12a #12: it read "the weights ... takes 0 h over within cn-east" for a local move.
+    message = late[0]["message"]
+    assert message.startswith("'post-train' starts on ") and "in 320 h (" in message
+    assert "~12.3 days before the dataset from 'pretrain'" in message
+    from types import SimpleNamespace
+
+    from estimator.quoting import _moved
+
+    assert _moved(SimpleNamespace(route="within cn-east", hours=0.0)) == "moved within cn-east"
     # Weights (470 GB) arrive within hours: nothing to say.
     code, out, _ = run(runner, ["quote", SPLIT, "-f", "json"])
     assert "transfer-late" not in {f["code"] for f in json.loads(out)["findings"]}
