@@ -134,14 +134,27 @@ def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:
     the flags that set the fields it names (review11a #17), and only those: a field no flag
     sets (`data_subjects`) keeps its name (rev11c #13)."""
     where = flag(exc.location)
-    if where != SOURCE:
+    # A check of the whole model ("active_params ... is larger than total_params") is at the
+    # first flag it names, not --model (rev12a #12).
+    whole_model = (exc.location or "").removeprefix(f"{SOURCE}: ") == "model"
+    if where != SOURCE and not whole_model:
         return ScenarioError(exc.message, where)
 
     def as_flag(m: re.Match[str]) -> str:
         word = m.group(0)
         return flag(f"{SOURCE}: {word}") if word in flags else word
 
-    return ScenarioError(re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", as_flag, exc.message), where)
+    fields = r"\b[a-z]+(?:_[a-z]+)+\b"
+    if whole_model:
+        # The model's one-word fields too ("must divide heads (32)"), and only those: a word
+        # such as "model" in the message is no flag.
+        words = set(_MODEL_FIELDS) & set(flags)
+        named = [w for w in re.findall(r"\b[a-z]+(?:_[a-z]+)*\b", exc.message) if w in words]
+        where = flag(f"{SOURCE}: {named[0]}") if named else where
+        alone = r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b(?!-)"
+        message = re.sub(alone, as_flag, exc.message) if words else exc.message
+        return ScenarioError(message, where)
+    return ScenarioError(re.sub(fields, as_flag, exc.message), where)
 
 
 def flag(location: str | None) -> str:

@@ -214,7 +214,7 @@ def test_serve_three_rates(runner):
                 "8",
             ],
             2,
-            "is larger than total_params",
+            "--active-params: --active-params 8e+09 is larger than --params 7e+09",
         ),
         (
             [*TRAIN, "--devices", "8", "--precision", "fp8", "--accelerator", "a100-80g"],

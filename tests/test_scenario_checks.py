@@ -51,10 +51,17 @@ CUSTOM = ["train", "--params", "7e9", "--tokens", "1e12", "--accelerator", "h100
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--kv-heads", "64", "--heads", "32"], "kv_heads (64) must divide heads (32)"),
-        (["--heads", "32", "--kv-heads", "5"], "kv_heads (5) must divide heads (32)"),
-        (["--heads", "7", "--hidden", "4096"], "hidden (4096) is not a multiple of heads (7)"),
-        (["--experts", "8"], "experts given for a dense model"),
+        # Each field as its flag, the error at the first (rev12a #12: --model was named).
+        (
+            ["--kv-heads", "64", "--heads", "32"],
+            "--kv-heads: --kv-heads (64) must divide --heads (32)",
+        ),
+        (
+            ["--heads", "32", "--kv-heads", "5"],
+            "--kv-heads: --kv-heads (5) must divide --heads (32)",
+        ),
+        (["--heads", "7", "--hidden", "4096"], "--hidden (4096) is not a multiple of --heads (7)"),
+        (["--experts", "8"], "--experts: --experts given for a dense model"),
     ],
 )
 def test_an_impossible_attention_or_expert_shape_is_refused(runner, flags, message):
@@ -528,7 +535,7 @@ def test_a_scenario_built_in_code_raises_the_library_error_naming_the_field():
          "did you mean 'USD'?"),
         (lambda: Scenario.model_validate({**data, "phases": []}), "Scenario: phases: "),
         (lambda: Scenario.model_validate_json('{"as_of": "2025-01-01"}'),
-         "Scenario: model: missing required field"),
+         "Scenario: missing required fields model, phases"),
         (lambda: Scenario(**{**data, "phases": [{**data["phases"][0], "site": {"fleet": "x"}}]}),
          "Scenario: phases[0].site.fleet: 'fleet' makes this a fixed site, which also needs "
          "region, accelerator"),
