@@ -138,11 +138,11 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
 
 
 def _sequences(r: Row, p: Phase) -> str:
-    """'the global batch of 16.0M tokens (4,096 sequences of 4,096)'."""
+    """'the global batch of 16.8M tokens (4,096 sequences of 4,096)': decimal millions."""
     seq = (p.seq_len if isinstance(p, TrainPhase) else None) or DEFAULT_SEQ_LEN
     batch = r["global_batch_tokens"]
     return (
-        f"the global batch of {batch / 2**20:,.1f}M tokens ({_n(batch // seq)} sequences of "
+        f"the global batch of {batch / 1e6:,.1f}M tokens ({_n(batch // seq)} sequences of "
         f"{_n(seq)})"
     )
 
@@ -156,12 +156,18 @@ def _starved_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _day_count(days: float | None) -> str:
+    """'1 day', '0.5 days', '120 days' (rev12a #7: 'deadline is 1 days')."""
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
 def _deadline_message(r: Row, c: Context, p: Phase) -> str:
     deadline = p.deadline_days if isinstance(p, TrainPhase) else None
     if r["devices"] > r["max_devices"]:
         return (
-            f"a deadline of {deadline:g} days needs {_n(r['devices'])} x {r['accelerator']}, more "
-            f"than the {_n(r['max_devices'])} usable at once (global batch limit)"
+            f"a deadline of {_day_count(deadline)} needs {_n(r['devices'])} x "
+            f"{r['accelerator']}, more than the {_n(r['max_devices'])} usable at once (global "
+            "batch limit)"
         )
     # Enough digits to tell the run from the deadline: "takes 0.8 days; deadline is 0.8 days"
     # was 0.818 against 0.8.
@@ -171,9 +177,9 @@ def _deadline_message(r: Row, c: Context, p: Phase) -> str:
         # More devices would have no data: the batch, not the count, sets the time.
         return (
             f"takes {days} days on {_n(r['devices'])} devices, the most {_sequences(r, p)} "
-            f"keeps busy; deadline is {deadline:g} days: give a larger global_batch_tokens"
+            f"keeps busy; deadline is {_day_count(deadline)}: give a larger global_batch_tokens"
         )
-    return f"takes {days} days on {_n(r['devices'])} devices; deadline is {deadline:g} days"
+    return f"takes {days} days on {_n(r['devices'])} devices; deadline is {_day_count(deadline)}"
 
 
 def _latency_missed(p: Phase) -> pl.Expr:
@@ -402,9 +408,10 @@ BLOCKING: tuple[Check, ...] = (
         "unpriced",
         "block",
         "price",
-        # Work of unknown length (a precision the device lacks) has no total either; its
-        # price is there, and `precision-unsupported` says what is missing.
-        lambda c, p: pl.col("total_usd").is_null() & pl.col("precision_ok"),
+        # Work the physics has no answer for (a precision the device lacks, a model that does
+        # not fit, a target it cannot meet) has no total either; its price is there, and the
+        # physics' own block says what is missing.
+        lambda c, p: pl.col("total_usd").is_null() & answered(c, p),
         lambda r, c, p: (
             f"no price for {r['accelerator']} in {r['region']} on {c.as_of}: "
             f"{_missing_price(r)}: add it with --catalog DIR"
@@ -423,6 +430,18 @@ def _missing_price(r: Row) -> str:
     if r.get("currency") is not None and r.get("per_usd") is None:
         return f"no exchange rate for {r['currency']} (an fx.csv row)"
     return "no offer price on that date (an offers.csv row)"
+
+
+# What the physics has no answer for: the device lacks the precision, the model does not fit,
+# a latency target or the deadline cannot be met. Such a run is not priced, as a precision the
+# device lacks was not (rev12a #4: Llama 3.1 405B on 8 L40S was billed for 74 years).
+NO_ANSWER = ("precision", "memory", "latency", "deadline")
+
+
+def answered(c: Context, p: Phase) -> pl.Expr:
+    """Whether the physics has an answer for a candidate (none of NO_ANSWER's checks fails)."""
+    hits = [ch.when(c, p).fill_null(False) for ch in BLOCKING if ch.reason in NO_ANSWER]
+    return ~pl.any_horizontal(hits)
 
 
 REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from datetime import date
 from typing import Any
 
+from estimator.checks import BY_CODE, PHYSICAL_REASONS
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.scenario import ModelInput, Scenario
 from estimator.scenario_file import parse_scenario
@@ -80,11 +81,10 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
     with device-hours (the 90-day lead time of a purchase blocks it). A quote's blocks fail
     `--strict`."""
     from estimator.api import quote
-    from estimator.checks import PHYSICAL_REASONS
 
     scenario = one_phase(kind, **fields)
     try:
-        return quote(scenario, catalog), scenario
+        return _answered(quote(scenario, catalog)), scenario
     except ScenarioError as exc:
         raise flagged(exc, {*fields, "accelerator"}) from None
     except NoPlacementError as exc:
@@ -103,26 +103,27 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
         shown = quote(closest, catalog)
     except InfeasibleError as err:  # the closest option as a quote: not expected to refuse
         raise InfeasibleError(err.message) from None
-    # The closest option may be blocked by a rule and by its physics too (a rule that blocks
-    # every option abroad hid that none met a 1 ms TPOT): the physics decides.
-    physical = [
-        f for f in shown.findings if f.severity == "block" and _reason(f.code) in PHYSICAL_REASONS
-    ]
-    if physical:
-        raise InfeasibleError(f"{why}; and {physical[0].message}")
+    try:
+        # The closest option may be blocked by a rule and by its physics too (a rule that
+        # blocks every option abroad hid that none met a 1 ms TPOT): the physics decides.
+        shown = _answered(shown)
+    except InfeasibleError as err:
+        raise InfeasibleError(f"{why}; and {err.message}") from None
     # Said first among the assumptions, not only as a block among the findings (rev11d #3: the
     # answer read as a priced, allowed one).
     return shown.assuming(no_allowed_option=f"{why}: shown, the closest option"), closest
 
 
-def _reason(code: str) -> str | None:
-    """The planner's category of a finding's code, None for a finding that blocks nothing."""
-    from estimator import findings
+def _answered(q: Any) -> Any:
+    """The quote, unless the physics has no answer at its site: a fixed site (`--region` and
+    `--pricing`) is an error then too, as the planner's choice is (rev12a #4: 405B on 8 L40S
+    was priced for 74 years and exited 0 with a fixed site, 1 without)."""
+    from estimator.findings import reason
 
-    try:
-        return findings.reason(code)
-    except KeyError:
-        return None
+    for f in q.findings:
+        if f.severity == "block" and f.code in BY_CODE and reason(f.code) in PHYSICAL_REASONS:
+            raise InfeasibleError(f"{reason(f.code)}: {f.message}")
+    return q
 
 
 def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:
@@ -131,14 +132,27 @@ def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:
     the flags that set the fields it names (review11a #17), and only those: a field no flag
     sets (`data_subjects`) keeps its name (rev11c #13)."""
     where = flag(exc.location)
-    if where != SOURCE:
+    # A check of the whole model ("active_params ... is larger than total_params") is at the
+    # first flag it names, not --model (rev12a #12).
+    whole_model = (exc.location or "").removeprefix(f"{SOURCE}: ") == "model"
+    if where != SOURCE and not whole_model:
         return ScenarioError(exc.message, where)
 
     def as_flag(m: re.Match[str]) -> str:
         word = m.group(0)
         return flag(f"{SOURCE}: {word}") if word in flags else word
 
-    return ScenarioError(re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", as_flag, exc.message), where)
+    fields = r"\b[a-z]+(?:_[a-z]+)+\b"
+    if whole_model:
+        # The model's one-word fields too ("must divide heads (32)"), and only those: a word
+        # such as "model" in the message is no flag.
+        words = set(_MODEL_FIELDS) & set(flags)
+        named = [w for w in re.findall(r"\b[a-z]+(?:_[a-z]+)*\b", exc.message) if w in words]
+        where = flag(f"{SOURCE}: {named[0]}") if named else where
+        alone = r"\b(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b(?!-)"
+        message = re.sub(alone, as_flag, exc.message) if words else exc.message
+        return ScenarioError(message, where)
+    return ScenarioError(re.sub(fields, as_flag, exc.message), where)
 
 
 def flag(location: str | None) -> str:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
-from estimator import costing, findings
+from estimator import checks, costing, findings
 from estimator.compliance import phase_data, with_rule_facts
 from estimator.context import Context, Objective
 from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction
@@ -165,11 +165,17 @@ def evaluate(
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     ok = pl.col("accelerator").is_in(able)
     # Work at a precision the device lacks has no rate, so no fleet or run time: no total
-    # (its rented instance was priced as if it served), only `precision-unsupported`.
+    # (its rented instance was priced as if it served), only `precision-unsupported`. Nor has
+    # work the physics has no other answer for (a model that does not fit, a latency target or
+    # a deadline it cannot meet: rev12a #4), only its block; `run_usd` is what the run as
+    # evaluated would cost, for sampling, which decides itself which misses it prices.
     df = df.with_columns(
-        pl.when(ok).then(costing.total_usd()).alias("total_usd"),
-        pl.when(ok).then(costing.total_usd("alt_")).alias("alt_total_usd"),
-        ok.alias("precision_ok"),
+        ok.alias("precision_ok"), pl.when(ok).then(costing.total_usd()).alias("run_usd")
+    )
+    answered = checks.answered(c, phase)
+    df = df.with_columns(
+        pl.when(answered).then(pl.col("run_usd")).alias("total_usd"),
+        pl.when(answered).then(costing.total_usd("alt_")).alias("alt_total_usd"),
     )
     on = c.rules_span(w.start, w.end)
     if isinstance(phase, ServePhase):

@@ -65,7 +65,9 @@ def _costs(rows: list[dict[str, Any]]) -> list[float]:
     here too, at a figure of the size of the phase's totals."""
     per = [r.get("usd_per_output_token") for r in rows]
     if not rows or any(p is None for p in per):
-        return [float(r["total_usd"]) for r in rows]
+        # An unpriced row (a fixed site the physics has no answer for) adds nothing, as the
+        # quote's total leaves it out: it crashed a plan with an auto phase beside it.
+        return [float(r["total_usd"] or 0.0) for r in rows]
     volume = max(float(r["total_usd"]) / float(p) for r, p in zip(rows, per, strict=True) if p)
     return [float(p) * volume for p in per]  # type: ignore[arg-type]  # none is None here
 
@@ -89,7 +91,8 @@ def problem(
         [
             Candidate(
                 cost=cost,
-                days=float(r["wall_clock_days"]) + r["slip_days"],
+                # (no run time where the device lacks the precision: none to wait for)
+                days=float(r["wall_clock_days"] or 0.0) + r["slip_days"],
                 region=r["region"],
                 uses=capacity_of(r),
                 window=slipped(windows[name], r["slip_days"]),

@@ -124,10 +124,21 @@ def _stale(df: pl.DataFrame, table: str, as_of: date) -> pl.Expr:
     return (stale_expr(as_of) & ~pl.lit(fixed)).alias("stale")
 
 
+# Tables of rows in force from effective_from until effective_to: --as-of lists those in force.
+_IN_FORCE = ("policies", "supply")
+
+
 def _filtered(
     cat: Catalog, table: str, filters: dict[str, str | None], on: date | None
 ) -> pl.DataFrame:
     df = cat.table(table) if on is None else cat.dated(table, on, future=False)
+    if on is not None and table in _IN_FORCE:
+        # Rules and supply in force on the day, as offers are the rows valid on it (rev12a #5:
+        # a listing dated 2020-01-01 showed the 2026 rules); effective_to is exclusive.
+        df = df.filter(
+            (pl.col("effective_from") <= on)
+            & (pl.col("effective_to").is_null() | (pl.col("effective_to") > on))
+        )
     for flag, value in filters.items():
         if value is None:
             continue

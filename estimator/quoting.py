@@ -38,6 +38,7 @@ from estimator.results import OfferUsed, PhaseQuote, Quote
 from estimator.scenario import Fleet, Site, TrainPhase
 from estimator.timeline import Payment, Window
 from pricing import FxRate
+from pricing.catalog import STALE_AFTER_DAYS
 from pricing.schema import DEFAULT_PRECISION
 
 STALE_FX_DAYS = 92
@@ -334,12 +335,20 @@ def _arrives_late(tq: transfers.TransferQuote, sent: date, to: PhaseQuote) -> li
         Finding(
             severity="warn",
             code="transfer-late",
-            message=f"the {tq.what} from '{tq.from_}' ({tq.gigabytes:,.0f} GB) takes "
-            f"{tq.hours:,.0f} h over {tq.route}: sent {sent}, it arrives ~{late:,.1f} days after "
-            f"'{tq.to}' starts on {to.start} (set its start later, or plan the wait)",
+            # rev12a #12: "the weights ... takes 0 h over within cn-east" read oddly.
+            message=f"'{tq.to}' starts on {to.start}, ~{late:,.1f} days before the {tq.what} "
+            f"from '{tq.from_}' ({tq.gigabytes:,.0f} GB) can arrive: sent {sent}, when "
+            f"'{tq.from_}' ends, {_moved(tq)}; set its start later, or plan the wait",
             phase=tq.to,
         )
     ]
+
+
+def _moved(tq: transfers.TransferQuote) -> str:
+    """'moved within cn-east', 'in 1.04 h (us-east -> cn-east ...)'."""
+    if tq.route.startswith("within "):
+        return f"moved {tq.route}"
+    return f"in {tq.hours:,.3g} h ({tq.route})"
 
 
 def _best(c: Context, phase: Phase, rows: pl.DataFrame, window: Window) -> pl.DataFrame:
@@ -390,7 +399,9 @@ def fx_findings(c: Context, items: list[LineItem]) -> list[Finding]:
         if not rate.fixed and age > STALE_FX_DAYS:
             out.append(
                 Finding(
-                    severity="info",
+                    # Older than a year, a warning, as a stale price is (rev12a #12: a rate
+                    # 3.3 years old moving 1.78 G CNY was only information).
+                    severity="warn" if age > STALE_AFTER_DAYS else "info",
                     code="stale-fx",
                     message=f"{cur} rate is from {as_of}, {age} days before the quote date",
                     source=source,

@@ -8,10 +8,11 @@ Checks that need the catalog (does this region exist?) happen in `estimator.cont
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -63,6 +64,25 @@ Efficiency = Annotated[float, Range(0.001, 1)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Id = Annotated[str, Field(max_length=100)]
 MAX_LIST = 1000
+
+
+def _as_day(value: Any) -> Any:
+    """A date field's value: a date, an ISO date string, or a datetime (TOML's too), which
+    counts as its day as the library's dates do; a number is refused in plain words (rev12a
+    #12: 20251127 gave pydantic's "Datetimes provided to dates should have zero time")."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, bool | int | float):
+        raise ValueError("a date YYYY-MM-DD")
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip()).date()
+        except ValueError:
+            raise ValueError("a date YYYY-MM-DD") from None
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_as_day)]
 Recompute = Literal["none", "selective", "full"]
 Schedule = Literal["deadline", "earliest"]
 
@@ -147,7 +167,7 @@ class Fleet(_Strict):
     """Its accelerator (accelerators.csv id)."""
     devices: Annotated[int, Range(1, MAX_DEVICES)]
     """How many devices the tenant owns."""
-    acquired: date | None = None
+    acquired: Day | None = None
     """When it was bought: judged against supply.csv on that date (not-purchasable), no phase
     may use it before (lead-time), and a rule on owned hardware that took effect after it only
     informs about it. Without it, the supply and lead time are not checked, and the fleet
@@ -252,7 +272,7 @@ class _Phase(_Strict):
     devices: Annotated[int, Range(1, MAX_DEVICES)] | None = None
     """Devices (training: the cluster; serving: the whole fleet). Default: sized by the deadline or
     the demand."""
-    start: date | None = None
+    start: Day | None = None
     """The date the phase starts (default: after the phase before it)."""
     after: Name | None = None
     """Start when this phase ends (a phase name)."""
@@ -406,7 +426,15 @@ class ServePhase(_Phase):
     @field_validator("users", mode="before")
     @classmethod
     def _market(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value  # "CN" reads as "cn"
+        if not isinstance(value, str):
+            return value
+        if value.lower() in USERS:
+            return value.lower()  # "CN" reads as "cn"
+        # rev12a #12: 'SG' was refused as "(got 'sg')", a value not given, with no word that
+        # users takes markets where data_subjects also takes country codes.
+        raise ValueError(
+            f"a market, one of {', '.join(USERS)} (not a country code: data_subjects takes those)"
+        )
 
     @model_validator(mode="after")
     def _demand(self) -> ServePhase:
@@ -440,7 +468,7 @@ class Scenario(_Strict):
 
     name: Name = "scenario"
     """A title for reports."""
-    as_of: date
+    as_of: Day
     """The planning date: prices, rates and rules valid then."""
     currency: str = "USD"
     """The currency of the totals (ISO code)."""

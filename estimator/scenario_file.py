@@ -174,6 +174,27 @@ def _scenario_error(
             msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
     elif err["type"] == "missing":
         msg = "missing required field"
+        # Every field missing beside it is named (up to 3), not counted (rev12a #12: "as_of:
+        # missing required field (and 2 more problems)" left the other two unsaid).
+        gone = [
+            e
+            for e in errors
+            if e["type"] == "missing"
+            and [part for part in e["loc"] if part not in _UNION_TAGS][:-1] == loc[:-1]
+        ]
+        absent = list(dict.fromkeys(str(e["loc"][-1]) for e in gone))
+        if len(absent) > 1:
+            more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
+            msg = f"missing required fields {', '.join(absent[:3])}{more}"
+            path = _format_loc(loc[len([p for p in place if p not in _UNION_TAGS]) : -1])
+            errors = [err, *(e for e in errors if e not in gone)]
+        if loc[-2:-1] == ["site"] and str(loc[-1]) in Site.model_fields:
+            # A fixed site's field missing: the other form may be what was meant (rev12a #12:
+            # `site = { accelerator = "h100-sxm" }` said only that region was missing).
+            msg += (
+                " (a fixed site names region, accelerator and pricing; for the planner to "
+                'choose, give lists: regions = [...], accelerators = [...], or site = "auto")'
+            )
     elif "input" in err and not isinstance(err["input"], dict | list):
         # The value given reads best next to what was wrong, before any suggestion.
         head, hint, tail = msg.partition(": did you mean")

@@ -22,7 +22,7 @@ the rule and its day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -69,10 +69,13 @@ class ShockResult:
     # this is what the rule costs (never negative), this minus `base` what re-opening a fixed
     # site changes by itself.
     unshocked: Plan
+    # Each shock rule's id and the day it takes effect, earliest first.
+    rules: list[tuple[str, date]] = field(default_factory=list)
 
     def __post_init__(self) -> None:  # its lists are sealed as a Plan's are (review11b #3)
         object.__setattr__(self, "shocks", SealedList(self.shocks))
         object.__setattr__(self, "replanned", SealedList(self.replanned))
+        object.__setattr__(self, "rules", SealedList(self.rules))
 
     @property
     def extra_cost(self) -> Money:
@@ -98,16 +101,15 @@ def _difference(a: Money, b: Money) -> Money:
     return Money(cents(a - b), a.currency)
 
 
-def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date, list[str]]:
-    """The catalog with each shock added as a dated policy row; the latest shock date; the ids."""
+def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, dict[str, date]]:
+    """The catalog with each shock added as a dated policy row; each shock rule's id with the
+    day it takes effect (its earliest, for a file giving one id several rows)."""
     frames: list[pl.DataFrame] = []
-    dates: list[date] = []
     known = catalog.table("shocks")
     for expr in shocks:
         if expr.endswith(".csv") and "=" not in expr:
             rows = _shock_file(catalog, expr)
             frames.append(rows)
-            dates.extend(rows["effective_from"].to_list())
             continue
         name, sep, when = expr.partition("=")
         try:
@@ -133,14 +135,16 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, date,
                 pl.lit(0, pl.Int64).alias(LINE_COL),
             )
         )
-        dates.append(day)
-    ids = [i for f in frames for i in f["id"].to_list()]
+    starts: dict[str, date] = {}
+    for f in frames:
+        for i, d in zip(f["id"].to_list(), f["effective_from"].to_list(), strict=True):
+            starts[i] = min(d, starts.get(i, d))
 
     def add(policies: pl.DataFrame) -> pl.DataFrame:
         extra = [f.select([c for c in policies.columns if c in f.columns]) for f in frames]
         return pl.concat([policies, *extra], how="diagonal_relaxed").select(policies.columns)
 
-    return catalog._with_rows("policies", add), max(dates), ids
+    return catalog._with_rows("policies", add), starts
 
 
 def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
@@ -162,16 +166,20 @@ def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
 def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> ShockResult:
     """Plan as usual, then judge the plan under the shock and re-place the phases it blocks."""
     base = place(c, top_k)
-    cat, day, ids = shocked_catalog(c.catalog, shocks)
-    judged_on = max(day, c.as_of)
+    cat, starts = shocked_catalog(c.catalog, shocks)
+    # Each shock from its own day (rev12a #2: two shocks were both judged from the later one).
+    judged_on = max(min(starts.values()), c.as_of)
+    rules = sorted(starts.items(), key=lambda kv: (kv[1], kv[0]))
     judged = quote_context(prepare(base.scenario, cat, currency=c.currency, as_of=c.as_of))
-    hit = {
-        f.phase: f.code
-        for f in judged.findings
-        if f.severity == "block" and f.code in ids and f.phase
-    }
+    # Each blocked phase with the earliest shock that blocks it: the one it must finish before.
+    hit: dict[str, str] = {}
+    for f in judged.findings:
+        if f.severity == "block" and f.code in starts and f.phase:
+            known = hit.get(f.phase)
+            if known is None or starts[f.code] < starts[known]:
+                hit[f.phase] = f.code
     if not hit:
-        return ShockResult(shocks, judged_on, base, base, [], base)
+        return ShockResult(shocks, judged_on, base, base, [], base, rules)
     opened = with_sites(base.scenario, {name: _reopened(c, name) for name in hit})
     # A blocked phase the rule leaves no allowed option (foreign serving once offshore access
     # ends) stays where it was, blocked, and the others are still re-placed: the whole report
@@ -209,7 +217,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
                 f"under {', '.join(shocks)}: {exc.message}", exc.location
             ) from None
     was = {p.name: p for p in base.quote.phases}
-    early = _finish_before(c, base, hit, day, stranded)
+    early = _finish_before(c, base, {name: starts[code] for name, code in hit.items()}, stranded)
     if early:
         try:
             sooner = place(
@@ -242,21 +250,21 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
         )
         for name, code in hit.items()
     ]
-    return ShockResult(shocks, judged_on, base, after, moved, without)
+    return ShockResult(shocks, judged_on, base, after, moved, without, rules)
 
 
 def _finish_before(
     c: Context,
     base: Plan,
-    hit: dict[str, str],
-    day: date,
+    blocked: dict[str, date],
     stranded: list[str],
 ) -> dict[str, dict[str, object]]:
-    """The blocked training phases the planner sizes to a deadline that start before the
-    shock's day, each with its deadline cut to end on it (its window then ends by the day, and
-    the rule does not judge it), over the options its site allows."""
+    """The blocked training phases the planner sizes to a deadline that start before the day
+    of the earliest shock that blocks them, each with its deadline cut to end on that day (its
+    window then ends by every shock's day, and no shock judges it), over the options its site
+    allows."""
     out: dict[str, dict[str, object]] = {}
-    for name in hit:
+    for name, day in blocked.items():
         given = c.scenario.phase(name)
         start = next(p.start for p in base.quote.phases if p.name == name)
         days = (day - start).days

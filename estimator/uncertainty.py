@@ -187,7 +187,8 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
     # so a draw or an end of a swing that makes one has no cost either (review8c #5).
     unpriced = pl.col("verdict").is_in(UNPRICED) | (pl.col("wall_clock_days") > MAX_RUN_DAYS)
     return {
-        COST: pl.when(unpriced).then(None).otherwise(pl.col("total_usd") * c.quote_per_usd),
+        # The run as evaluated (`run_usd`): a missed deadline keeps its cost here (UNPRICED).
+        COST: pl.when(unpriced).then(None).otherwise(pl.col("run_usd") * c.quote_per_usd),
         PER_MILLION: pl.when(unpriced)
         .then(None)
         .otherwise(pl.col("usd_per_output_token") * (1e6 * c.quote_per_usd)),

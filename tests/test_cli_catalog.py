@@ -240,3 +240,28 @@ def test_import_skypilot_of_another_kind_of_file_says_what_is_missing(runner):
     result = runner.invoke(app, ["import-skypilot", toml, "--provider", "aws"])
     assert result.exit_code == 2 and "Schema" not in result.stderr
     assert "not a SkyPilot vms.csv: missing InstanceType" in result.stderr
+
+
+def test_policies_and_supply_list_the_rows_in_force_on_the_day(runner):
+    # rev12a #5: `--as-of 2020-01-01` listed the 2026 rules, and the H200 supply rows of
+    # 2025-06-01 held both the 2022-2026 "no" row and the 2026-01-28 "yes" row.
+    def rows(*args: str) -> list[dict[str, str]]:
+        out = runner.invoke(app, ["catalog", *args, "--format", "csv"]).stdout
+        return list(csv.DictReader(io.StringIO(out)))
+
+    everything = rows("policies", "--history")
+    on = rows("policies", "--as-of", "2026-02-01")
+    assert 0 < len(on) < len(everything)
+    for r in on:
+        assert r["effective_from"] <= "2026-02-01"
+        assert r["effective_to"] in ("", None) or r["effective_to"] > "2026-02-01"
+    ids = {r["id"] for r in on}
+    assert "us-remote-access-bill" in ids
+    assert "us-remote-access-bill" not in {
+        r["id"] for r in rows("policies", "--as-of", "2025-06-01")
+    }
+    h200 = rows("supply", "--accelerator", "h200", "--as-of", "2025-06-01")
+    cn = [r for r in h200 if r["country"] == "CN"]
+    assert [r["purchasable"] for r in cn] == ["no"]
+    later = rows("supply", "--accelerator", "h200", "--as-of", "2026-02-01")
+    assert "2026-01-28" not in {r["effective_to"] for r in later}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 
@@ -216,7 +218,7 @@ def test_serve_three_rates(runner):
                 "8",
             ],
             2,
-            "is larger than total_params",
+            "--active-params: --active-params 8e+09 is larger than --params 7e+09",
         ),
         (
             [*TRAIN, "--devices", "8", "--precision", "fp8", "--accelerator", "a100-80g"],
@@ -439,7 +441,7 @@ def test_demand_less_price_per_token_is_the_full_load_demand_price(runner):
     )
 
 
-def test_serving_without_the_precision_says_only_that(runner):
+def test_serving_without_the_precision_says_only_that(runner, monkeypatch):
     # An A100 has no FP8: serve reported a false memory block beside the precision one, a
     # decode rate at a precision the card lacks, and "none output tok/s/device ... TPOT none
     # ms" in its assumptions (review7b #6).
@@ -448,7 +450,11 @@ def test_serving_without_the_precision_says_only_that(runner):
             "--provider", "aws", "--pricing", "on_demand", "--users", "us",
             "--as-of", "2025-11-27", "-f", "json"]  # fmt: skip
     for targets in ([], ["--tpot-ms", "50", "--ttft-ms", "500"]):
-        d = json.loads(runner.invoke(app, [*args, *targets]).stdout)
+        # rev12a #4: the command is an error, as it is without --region and --pricing; the
+        # estimate it refuses is the quote of the same fixed site.
+        result = runner.invoke(app, [*args, *targets])
+        assert result.exit_code == 1 and "precision: a100-80g has no fp8" in result.stderr
+        d = _fixed_site(runner, monkeypatch, *args, *targets)
         assert [f["code"] for f in d["findings"] if f["severity"] == "block"] == [
             "precision-unsupported"
         ]
@@ -462,18 +468,19 @@ def test_serving_without_the_precision_says_only_that(runner):
         assert "none" not in text and "a100-80g has no fp8" in text
 
 
-def test_serving_that_misses_its_tpot_says_so_without_none(runner):
+def test_serving_that_misses_its_tpot_says_so_without_none(runner, monkeypatch):
     # No batch meets a 1 ms TPOT: the assumptions printed "none output tok/s/device".
     args = [*SERVE, "--tpot-ms", "1", "--region", "us-east", "--provider", "aws",
             "--pricing", "on_demand", "--users", "us", "--as-of", "2025-11-27",
             "-f", "json"]  # fmt: skip
-    d = json.loads(runner.invoke(app, args).stdout)
+    assert runner.invoke(app, args).exit_code == 1  # rev12a #4: an error, as with no site
+    d = _fixed_site(runner, monkeypatch, *args)
     assert "latency-target-missed" in [f["code"] for f in d["findings"]]
     text = d["assumptions"]["physics"]
     assert "none" not in text and "no batch meets the latency targets" in text
 
 
-def test_a_ttft_target_is_judged_on_the_step_it_waits_for(runner):
+def test_a_ttft_target_is_judged_on_the_step_it_waits_for(runner, monkeypatch):
     # DeepSeek-R1 at batch 8,053: TPOT 228 ms, but TTFT 8 ms, so --ttft-ms 100 was "met"
     # (review7b #4). Now the batch is cut until prefill + one step + round trip meet it.
     args = ["serve", "--model", "deepseek-r1", "--accelerator", "h100-sxm", "--precision", "fp8",
@@ -487,7 +494,8 @@ def test_a_ttft_target_is_judged_on_the_step_it_waits_for(runner):
     assert d["meets_ttft"] and 0 < rtt < 150 and d["ttft_ms"] > d["tpot_ms"]
     assert d["batch"] < free["batch"] and not [f for f in d["findings"] if f["severity"] == "block"]
     # a target the prompt's prefill alone exceeds is missed, and the message shows the step
-    miss = json.loads(runner.invoke(app, [*args, "--ttft-ms", "20"]).stdout)
+    assert runner.invoke(app, [*args, "--ttft-ms", "20"]).exit_code == 1  # rev12a #4
+    miss = _fixed_site(runner, monkeypatch, *args, "--ttft-ms", "20")
     (block,) = [f["message"] for f in miss["findings"] if f["code"] == "latency-target-missed"]
     assert "step of the batch" in block and "exceeds the 20 ms target" in block
     # The prefill it names is the prompt's own: R1's attention stays on one device.
@@ -550,7 +558,7 @@ def test_possible_expert_and_uneven_pipeline_layouts_are_priced(runner):
         assert result.exit_code == 0, result.output
 
 
-def test_devices_the_global_batch_cannot_feed_are_reported(runner):
+def test_devices_the_global_batch_cannot_feed_are_reported(runner, monkeypatch):
     # 16M tokens of 4,096 feed 4,096 replicas: at TP1 PP1 half of 8,192 H100 have no data.
     args = [
         "train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--accelerator", "h100-sxm",
@@ -564,7 +572,8 @@ def test_devices_the_global_batch_cannot_feed_are_reported(runner):
     d = json.loads(runner.invoke(app, [*args, "--devices", "4096"]).stdout)
     assert "batch-starved" not in {f["code"] for f in d["findings"]}
     # a deadline sizes the count up to those replicas, then says the batch is the limit
-    d = json.loads(runner.invoke(app, [*args, "--deadline-days", "0.1"]).stdout)
+    assert runner.invoke(app, [*args, "--deadline-days", "0.1"]).exit_code == 1  # rev12a #4
+    d = _fixed_site(runner, monkeypatch, *args, "--deadline-days", "0.1")
     found = {f["code"]: f["message"] for f in d["findings"]}
     assert d["devices"] == 4096 and d["idle_devices"] == 0
     assert "give a larger global_batch_tokens" in found["deadline-missed"]
@@ -578,21 +587,92 @@ def test_devices_the_global_batch_cannot_feed_are_reported(runner):
         ["--accelerator", "ascend-910b", "--region", "cn-west", "--pricing", "owned"],
     ],
 )  # fmt: skip
-def test_training_at_a_fixed_site_without_the_precision_is_blocked_not_a_traceback(runner, site):
+def test_training_at_a_fixed_site_without_the_precision_is_blocked_not_a_traceback(
+    runner, monkeypatch, site
+):
     # A100 and Ascend 910B have no FP8: the run has no length, so its rented hours were billed
     # as the minimum term alone (0 hours, a 0 USD total) and the quote crashed on the missing
     # hours (review7b #2). Only the precision is wrong: no memory block, no missing price.
     args = ["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--devices", "64",
             "--precision", "fp8", "--as-of", "2025-11-27", "--format", "json", *site]  # fmt: skip
     result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    d = json.loads(result.stdout)
+    # rev12a #4: an error, as without --region and --pricing; the quote of the site says why.
+    assert result.exit_code == 1 and "error: precision: " in result.stderr
+    d = _fixed_site(runner, monkeypatch, *args)
     assert not d["priced"] and d["cost"] == 0
     blocks = [f["code"] for f in d["findings"] if f["severity"] == "block"]
     assert "precision-unsupported" in blocks  # (buying Ascend also has a lead time)
     assert "memory-does-not-fit" not in blocks and "unpriced" not in blocks
     assert "not computed" in d["assumptions"]["physics"]
-    assert runner.invoke(app, [*args, "--strict"]).exit_code == 1
+
+
+def _fixed_site(runner, monkeypatch, *args: str) -> dict:
+    """The JSON estimate of a command's fixed site as its quote gives it, where the command
+    refuses it (the physics has no answer)."""
+    import estimator.estimate
+
+    with monkeypatch.context() as m:
+        m.setattr(estimator.estimate, "_answered", lambda q: q)
+        result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (["train", "--model", "llama-3.1-405b", "--tokens", "1e12", "--accelerator", "l40s",
+          "--devices", "8"], "memory: Llama 3.1 405B needs at least 148 l40s"),
+        (["train", "--model", "llama-3.1-70b", "--tokens", "15e12", "--accelerator",
+          "h100-sxm", "--deadline-days", "0.5"], "deadline: takes 3.3 days"),
+        (["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--precision",
+          "fp8", "--tpot-ms", "1"], "latency: no batch meets TPOT 1 ms"),
+    ],
+)  # fmt: skip
+def test_a_fixed_site_the_physics_has_no_answer_for_is_an_error_and_unpriced(
+    runner, monkeypatch, write, args, why
+):
+    # rev12a #4: with --region and --pricing, 405B on 8 L40S was priced for 27,048 days
+    # (19.6 M USD, exit 0), a missed deadline at 35.7 M, a missed TPOT at 60 k; without them
+    # each exits 1. Now both exit 1, and a scenario's fixed site is left unpriced.
+    site = ["--region", "us-east", "--pricing", "on_demand", "--as-of", "2025-11-27"]
+    for extra in ([], site):
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 1 and why in result.stderr, result.output
+    d = _fixed_site(runner, monkeypatch, *args, *site)
+    assert not d["priced"] and d["cost"] == 0
+    assert "unpriced" not in {f["code"] for f in d["findings"]}
+    if args[0] == "train" and "--devices" in args:  # the same as a scenario file
+        path = write("nofit.toml", NOFIT)
+        q = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
+        assert q["total"] == 0 and q["unpriced"] == ["a"] and not q["phases"][0]["priced"]
+        out = runner.invoke(app, ["quote", str(path), "--table", "phases", "-f", "csv"]).stdout
+        (row,) = csv.DictReader(io.StringIO(out))
+        assert row["cost (USD)"] == "" and row["priced"] in ("False", "no")
+
+
+NOFIT = """name = "nofit"
+as_of = 2025-11-27
+currency = "USD"
+[model]
+preset = "llama-3.1-405b"
+[[phases]]
+name = "a"
+kind = "train"
+tokens = 1e12
+devices = 8
+site = { region = "us-east", accelerator = "l40s", pricing = "on_demand" }
+"""
+
+
+def test_an_unpriced_estimate_shows_no_cost(runner):
+    # rev12a #4: an estimate with no price read "cost 0.00".
+    args = ["train", "--model", "llama-3.1-8b", "--tokens", "1e11", "--accelerator", "h100-sxm",
+            "--devices", "8", "--region", "cn-east", "--pricing", "on_demand",
+            "--as-of", "2025-11-27"]  # fmt: skip
+    lines = runner.invoke(app, args).stdout.splitlines()
+    assert any(line.split() == ["priced", "no"] for line in lines)
+    assert any(line.split() == ["cost"] for line in lines)
 
 
 def test_serve_takes_the_request_shape_a_scenario_defaults_to(runner):
@@ -812,23 +892,28 @@ def test_replicas_run_whole_micro_batches(runner):
     # The default batch is rounded to whole micro-batches per replica, and says so.
     default = run()
     assert "DP1408" in default["layout"]
-    assert "global batch 16.5M tokens" in default["layout"]  # 3 x 1,408 x 4,096 tokens
+    assert "global batch 17.3M tokens" in default["layout"]  # 3 x 1,408 x 4,096 tokens
     whole = run("--global-batch-tokens", str(3 * 1408 * 4096))
     assert whole["device_hours"] == pytest.approx(default["device_hours"], rel=1e-9)
     # A batch the phase fixes is kept, and the replicas with one micro-batch more set the pace.
     fixed = run("--global-batch-tokens", str(16 * 2**20))
-    assert "DP1408" in fixed["layout"] and "global batch 16.0M tokens" in fixed["layout"]
+    assert "DP1408" in fixed["layout"] and "global batch 16.8M tokens" in fixed["layout"]
+    # Decimal millions, as every other figure (rev12a #10: 16e6 read "15.3M").
+    assert "global batch 16.0M tokens" in run("--global-batch-tokens", "16e6")["layout"]
     assert fixed["device_hours"] > default["device_hours"] * 1.02
 
 
-def test_a_fleet_sized_past_any_plan_is_blocked(runner):
+def test_a_fleet_sized_past_any_plan_is_blocked(runner, monkeypatch):
     # rev11a #11: 1e17 tokens a day sized 15.7 billion H100s with only a capacity warning,
     # where no one may give more than 10 M devices.
     args = ["serve", "--model", "llama-3.1-405b", "--accelerator", "h100-sxm", "--precision",
             "fp8", "--input-tokens-per-day", "1e17", "--output-tokens-per-day", "1e17",
             "--region", "us-east", "--pricing", "on_demand", "--as-of", "2026-11-30",
             "-f", "json", "--data", "public"]  # fmt: skip
-    d = json.loads(runner.invoke(app, args).stdout)
+    # An error with the site given too, as without it (rev12a #4); the quote says why.
+    fixed = runner.invoke(app, args)
+    assert fixed.exit_code == 1 and "size: " in fixed.stderr
+    d = _fixed_site(runner, monkeypatch, *args)
     (block,) = [f for f in d["findings"] if f["code"] == "fleet-too-large"]
     assert block["severity"] == "block" and "10,000,000 devices" in block["message"]
     # With no site given, no option is allowed and none is shown (rev11d #3: 599 M H100 bought

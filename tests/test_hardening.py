@@ -470,7 +470,9 @@ def test_training_is_not_spread_over_single_gpu_pods(runner):
     blocks = [f["code"] for f in strict_json(out)["findings"] if f["severity"] == "block"]
     # (A marketplace listing states no size: 2,048 of them is also more than its cap.)
     assert "run-spans-pods" in blocks and set(blocks) <= {"run-spans-pods", "capacity-short"}
-    _, one, _ = run(runner, [*TRAIN, "--devices", "1", *pods, "--format", "json"])
+    # (8B does not fit one device, an error since rev12a #4: a 1B model does.)
+    small = ["train", "--params", "1e9", "--tokens", "1e10", "--accelerator", "h100-sxm"]
+    _, one, _ = run(runner, [*small, "--devices", "1", *pods, "--format", "json"])
     assert not [f for f in strict_json(one)["findings"] if f["code"] == "run-spans-pods"]
     # Left open, the estimate takes whole servers.
     _, free, _ = run(runner, [*TRAIN, "--devices", "2048", "--format", "json"])
@@ -618,3 +620,76 @@ def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
     )
     code, _, err = run(runner, ["quote", write("late.toml", late)])
     assert code == 1 and "ends after the calendar's last day (9999-12-31)" in err
+
+
+# -- rev12a #12: input messages and small wording ---------------------------------------------
+
+_SMALL = (
+    'name = "x"\nas_of = 2025-11-27\ncurrency = "USD"\n[model]\npreset = "llama-3.1-8b"\n'
+    '[[phases]]\nname = "a"\nkind = "train"\ntokens = 1e11\ndevices = 8\n'
+    'site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }\n'
+)
+
+
+def test_the_active_params_error_names_its_flag(runner):
+    args = ["train", "--params", "7e9", "--active-params", "8e9", "--tokens", "1e11",
+            "--accelerator", "h100-sxm", "--devices", "8"]  # fmt: skip
+    code, _, err = run(runner, args)
+    assert code == 2 and err.startswith("error: --active-params: --active-params 8e+09 ")
+    assert "larger than --params 7e+09" in err
+
+
+def test_every_missing_field_is_named(runner, write):
+    code, _, err = run(runner, ["quote", write("noph.toml", 'name = "x"\n')])
+    assert code == 2 and err.strip().endswith("missing required fields as_of, model, phases")
+    assert "more problem" not in err
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("20251127", "as_of: a date YYYY-MM-DD (got 20251127)"),
+        ('"27-11-2025"', "as_of: a date YYYY-MM-DD (got '27-11-2025')"),
+        ("2025-11-27T23:00:00", None),  # a datetime counts as its day, as in the library
+    ],
+)
+def test_a_date_that_is_not_one_is_said_plainly(runner, write, value, said):
+    path = write("d.toml", _SMALL.replace("as_of = 2025-11-27", f"as_of = {value}"))
+    code, out, err = run(runner, ["quote", path, "-f", "json"])
+    if said is None:
+        assert code == 0 and json.loads(out)["as_of"] == "2025-11-27"
+    else:
+        assert code == 2 and err.strip().endswith(said), err
+
+
+def test_a_fixed_site_without_its_region_points_to_the_planners_form(runner, write):
+    text = _SMALL.replace('region = "us-east", ', "").replace(', pricing = "on_demand"', "")
+    code, _, err = run(runner, ["quote", write("s.toml", text)])
+    assert code == 2 and "site.region: missing required field" in err
+    assert "regions = [...]" in err and 'site = "auto"' in err
+
+
+def test_users_takes_markets_and_says_so(runner, write):
+    text = _SMALL.replace(
+        'kind = "train"\ntokens = 1e11\ndevices = 8', 'kind = "serve"\ndays = 30\nusers = "SG"'
+    )
+    code, _, err = run(runner, ["quote", write("u.toml", text)])
+    assert code == 2 and "phases[0].users: a market, one of cn, sea" in err
+    assert "not a country code" in err and "(got 'SG')" in err
+
+
+def test_compare_says_no_training_and_lists_its_own_tables(runner):
+    serving = [EXAMPLES / "overseas_serving.toml", EXAMPLES / "gulf_option.toml"]
+    out = run(runner, ["compare", *serving, "--format", "csv"])[1]
+    (days,) = [line for line in out.splitlines() if line.startswith("days to train")]
+    assert days.split(",")[1] == "" and days.split(",")[2] != ""
+    out = run(runner, ["compare", "--help"])[1]
+    assert "comparison, where, parts" in " ".join(out.split())
+    assert "placements" not in out
+
+
+def test_an_exchange_rate_older_than_a_year_is_a_warning(runner):
+    args = ["quote", SPLIT, "--table", "findings", "--format", "csv", "--as-of"]
+    old = run(runner, [*args, "2029-11-01"])[1]
+    recent = run(runner, [*args, "2026-11-30"])[1]
+    assert "warn,stale-fx" in old and "info,stale-fx" in recent

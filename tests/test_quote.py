@@ -652,3 +652,42 @@ def test_a_quote_in_hong_kong_dollars_converts_at_the_linked_rate(catalog):
     }
     assert abs(quote_view(hkd).total - 7.8 * quote_view(usd).total) < 1.0
     assert "stale-fx" not in {f.code for f in hkd.findings}
+
+
+def test_unit_prices_of_a_thousand_or_more_keep_six_significant_figures(runner, tmp_path):
+    # rev12a #9: amortised serve-cn hardware read "8,760 server-hour x 1,370 = 12,000,000.00";
+    # the price is 1,369.863 (60 M / 5 / 8,760), and 8,760 x 1,370 is 12,001,200.
+    from estimator.report.rows import Price, cell
+
+    assert [cell(Price(v), 6) for v in (1369.863, 1_200_000.0, 999.9999, 9.90997)] == [
+        "1,369.86", "1,200,000", "1,000", "9.90997"
+    ]  # fmt: skip
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    path = tmp_path / "am.toml"
+    path.write_text(
+        text.replace('tenant_hq = "CN"', 'tenant_hq = "CN"\naccounting = "amortised"', 1),
+        encoding="utf-8",
+    )
+    out = runner.invoke(app, ["quote", str(path), "--table", "line-items"]).stdout
+    assert "1,369.86" in out and " 1,370 " not in out
+
+
+def test_a_fleet_with_a_deadline_is_held_to_it(write, catalog):
+    # rev12a #7: `train` takes one of --devices and --deadline-days; a scenario may give both
+    # (the time objective pins a fleet beside a deadline the same way): that fleet, held to the
+    # deadline. A run past it is blocked, not priced (rev12a #4), and "1 day" is singular.
+    path = write(
+        "dd.toml",
+        'name = "x"\nas_of = 2025-11-27\ncurrency = "CNY"\n[model]\npreset = "llama-3.1-8b"\n'
+        '[[phases]]\nname = "a"\nkind = "train"\ntokens = 1e11\ndevices = 64\n'
+        'deadline_days = 1\nsite = { region = "sg", accelerator = "h100-sxm", '
+        'pricing = "on_demand" }\n',
+    )
+    q = quote(load_scenario(path), catalog)
+    (p,) = q.phases
+    assert p.devices == 64 and not p.priced and (p.end - p.start).days == 1
+    (block,) = [f for f in q.findings if f.code == "deadline-missed"]
+    assert block.message.endswith("deadline is 1 day")
+    text = path.read_text(encoding="utf-8").replace("deadline_days = 1", "deadline_days = 3")
+    longer = quote(load_scenario(write("dd2.toml", text)), catalog)
+    assert longer.phases[0].priced and not longer.blocked

@@ -875,14 +875,18 @@ def test_the_library_gives_the_shock_and_uncertainty_json_the_cli_prints(runner,
         as_json(placed, uncertainty=list(sampled))
     with pytest.raises(ScenarioError, match="of another quote"):
         as_json(quote("examples/split_abroad_home.toml"), uncertainty=sampled)
-    # review10c #3: the same plan's samples in another currency, or a shock's shocked plan's
-    # samples beside its base (the CLI samples the base), were rendered.
+    # review10c #3: the same plan's samples in another currency were rendered.
     in_eur = percentiles(plan(path, currency="EUR"), samples=100)
     with pytest.raises(ScenarioError, match="of another plan"):
         as_json(placed, uncertainty=in_eur)
+    # A shock's samples are of its shocked plan (as the CLI samples it: rev12a #11) or of the
+    # plan as given, and say which; another plan's are refused.
     moved = what_if(AUTO, "remote-access-ends=2026-03-01")  # re-places pretraining (us-east)
+    for which, sampled_plan in (("shocked", moved.shocked), ("as given", moved.base)):
+        shown = json.loads(as_json(moved, uncertainty=percentiles(sampled_plan, samples=100)))
+        assert shown["uncertainty"]["plan"] == which
     with pytest.raises(ScenarioError, match="of another plan"):
-        as_json(moved, uncertainty=percentiles(moved.shocked, samples=100))
+        as_json(moved, uncertainty=sampled)
 
 
 def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():

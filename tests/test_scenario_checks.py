@@ -51,10 +51,17 @@ CUSTOM = ["train", "--params", "7e9", "--tokens", "1e12", "--accelerator", "h100
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--kv-heads", "64", "--heads", "32"], "kv_heads (64) must divide heads (32)"),
-        (["--heads", "32", "--kv-heads", "5"], "kv_heads (5) must divide heads (32)"),
-        (["--heads", "7", "--hidden", "4096"], "hidden (4096) is not a multiple of heads (7)"),
-        (["--experts", "8"], "experts given for a dense model"),
+        # Each field as its flag, the error at the first (rev12a #12: --model was named).
+        (
+            ["--kv-heads", "64", "--heads", "32"],
+            "--kv-heads: --kv-heads (64) must divide --heads (32)",
+        ),
+        (
+            ["--heads", "32", "--kv-heads", "5"],
+            "--kv-heads: --kv-heads (5) must divide --heads (32)",
+        ),
+        (["--heads", "7", "--hidden", "4096"], "--hidden (4096) is not a multiple of --heads (7)"),
+        (["--experts", "8"], "--experts: --experts given for a dense model"),
     ],
 )
 def test_an_impossible_attention_or_expert_shape_is_refused(runner, flags, message):
@@ -223,9 +230,15 @@ def test_a_transfer_arriving_after_its_phase_starts_is_said(runner, write):
     code, out, _ = run(runner, ["quote", path, "-f", "json"])
     late = [f for f in json.loads(out)["findings"] if f["code"] == "transfer-late"]
     assert code == 0 and len(late) == 1 and late[0]["phase"] == "post-train"
-    assert (
-        "takes 320 h" in late[0]["message"] and "10.3 days after 'post-train'" in late[0]["message"]
-    )
+    # rev12a #12: it read "the weights ... takes 0 h over within cn-east" for a local move.
+    message = late[0]["message"]
+    assert message.startswith("'post-train' starts on ") and "in 320 h (" in message
+    assert "~10.3 days before the dataset from 'pretrain'" in message
+    from types import SimpleNamespace
+
+    from estimator.quoting import _moved
+
+    assert _moved(SimpleNamespace(route="within cn-east", hours=0.0)) == "moved within cn-east"
     # Weights (470 GB) arrive within hours: nothing to say.
     code, out, _ = run(runner, ["quote", SPLIT, "-f", "json"])
     assert "transfer-late" not in {f["code"] for f in json.loads(out)["findings"]}
@@ -528,7 +541,7 @@ def test_a_scenario_built_in_code_raises_the_library_error_naming_the_field():
          "did you mean 'USD'?"),
         (lambda: Scenario.model_validate({**data, "phases": []}), "Scenario: phases: "),
         (lambda: Scenario.model_validate_json('{"as_of": "2025-01-01"}'),
-         "Scenario: model: missing required field"),
+         "Scenario: missing required fields model, phases"),
         (lambda: Scenario(**{**data, "phases": [{**data["phases"][0], "site": {"fleet": "x"}}]}),
          "Scenario: phases[0].site.fleet: 'fleet' makes this a fixed site, which also needs "
          "region, accelerator"),

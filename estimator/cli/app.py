@@ -101,13 +101,30 @@ WideOpt = Annotated[
     bool,
     typer.Option("--wide", help="Every column at full width, whatever the terminal's width."),
 ]
+_QUOTE_TABLES = (
+    "phases, line-items, transfers, by-region, by-currency, cash-flow, findings, assumptions, "
+    "uncertainty (with --samples)"
+)
+# Each command's --table lists its own tables (rev12a #12: compare's help left out 'where', and
+# every command listed the others').
 TableOpt = Annotated[
     str | None,
     typer.Option(
+        "--table", help=f"One table of the report (CSV gives one anyway): {_QUOTE_TABLES}."
+    ),
+]
+PlanTableOpt = Annotated[
+    str | None,
+    typer.Option(
         "--table",
-        help="One table of the report (CSV gives one anyway): phases, line-items, transfers, "
-        "by-region, by-currency, cash-flow, findings, assumptions, uncertainty; plan: "
-        "placements, shock; compare: comparison, parts.",
+        help=f"One table of the report (CSV gives one anyway): {_QUOTE_TABLES}, placements, "
+        "shock (with --shock).",
+    ),
+]
+CompareTableOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--table", help="One table of the report (CSV gives one anyway): comparison, where, parts."
     ),
 ]
 

@@ -132,8 +132,13 @@ def _record_text(data: dict[str, Any], fmt: str) -> str:
     from estimator.report.rows import Cents, render_rows
 
     term = terminal()
+    # An unpriced estimate's cost is blank, not 0.00 (rev12a #4), as a quote's phase row is.
+    unpriced = not data.get("priced", True)
     rows = [
-        {"quantity": k, "value": Cents(v) if k == "cost" and v is not None else v}
+        {
+            "quantity": k,
+            "value": (None if unpriced else Cents(v)) if k == "cost" and v is not None else v,
+        }
         for k, v in _flat(data).items()
         if k != "schema_version" and not (data["kind"] == "train" and k in _SERVING_ONLY)
     ]
@@ -222,7 +227,8 @@ def train_cmd(
     When the market or the rules allow no option (a part that cannot be bought new, a purchase's
     lead time, a rule, too little capacity), the closest option is shown with what blocks it
     among the findings (--strict exits 1); when the physics has no answer (the model does not
-    fit, the precision is missing, the deadline cannot be met) or no offer matches, an error."""
+    fit, the precision is missing, the deadline cannot be met), with --region and --pricing too,
+    or no offer matches, an error."""
     _estimate("train", locals())
 
 
@@ -334,7 +340,9 @@ def serve_cmd(
 
     Without a daily demand the fleet is whole instances of replicas at full load (of each pool
     when disaggregated), and offers are compared by price per output token. When the market or
-    the rules allow no option, the closest is shown with what blocks it, as for `train`."""
+    the rules allow no option, the closest is shown with what blocks it, as for `train`; when
+    the physics has no answer (the model does not fit, the precision is missing, a latency target
+    cannot be met), an error, with --region and --pricing too."""
     _estimate("serve", locals())
 
 

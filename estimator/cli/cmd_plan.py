@@ -13,11 +13,11 @@ from estimator.cli.app import (
     FormatOpt,
     JudgeAsOfOpt,
     OutputOpt,
+    PlanTableOpt,
     SamplesOpt,
     ScenarioArg,
     SeedOpt,
     StrictOpt,
-    TableOpt,
     WideOpt,
     app,
     check_format,
@@ -68,7 +68,7 @@ def plan_cmd(
     currency: CurrencyOpt = None,
     as_of: JudgeAsOfOpt = None,
     strict: StrictOpt = False,
-    table: TableOpt = None,
+    table: PlanTableOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -107,9 +107,16 @@ def plan_cmd(
                       currency=currency, as_of=day)  # fmt: skip
     uncertainty = None
     if samples is not None:
+        # Under a shock, the shocked plan: the question asked (rev12a #11: the percentiles were
+        # of the plan before it, unlabelled, beside the shocked total).
+        sampled = shocked.shocked if shocked else chosen
         with progress(samples, "Monte Carlo") as step:
-            pct = percentiles(chosen, cat, samples=samples, seed=seed, progress=step)
-        uncertainty = uncertainty_view(pct, samples, seed)
+            # (the shocked plan on the catalog it was made on: this one and the shock's rules)
+            on = sampled.catalog if shocked else cat
+            pct = percentiles(sampled, on, samples=samples, seed=seed, progress=step)
+        uncertainty = uncertainty_view(
+            pct, samples, seed, plan="shocked" if shocked else "as given"
+        )
     view = plan_view(chosen, uncertainty, shocked)
     show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
     if strict:  # a block the shock brings counts too (rev11d #1: a stranded phase exited 0)

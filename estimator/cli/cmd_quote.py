@@ -8,6 +8,7 @@ import typer
 from estimator.cli.app import (
     AllErrorsOpt,
     CatalogDir,
+    CompareTableOpt,
     CurrencyOpt,
     ForceOpt,
     FormatOpt,
@@ -83,7 +84,7 @@ def compare_cmd(
     fmt: FormatOpt = None,
     currency: CurrencyOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge all as of this date.")] = None,
-    table: TableOpt = None,
+    table: CompareTableOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
     force: ForceOpt = False,

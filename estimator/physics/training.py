@@ -233,7 +233,8 @@ def _layout_text() -> pl.Expr:
         pl.col("data_parallel"),
         pl.col("expert_parallel"),
         _recompute_text(),
-        (pl.col("step_batch_tokens") / 2**20).round(1),
+        # Decimal millions, as every other figure (rev12a #10: 16e6 read "15.3M", 2^20 each).
+        (pl.col("step_batch_tokens") / 1e6).round(1),
     )
     idle = pl.format(
         "; {} of the {} devices idle (no whole replica fits them; their hours are billed)",

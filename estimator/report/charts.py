@@ -252,7 +252,8 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     ax.invert_yaxis()
     _money_axis(ax, cur)
     ax.legend(fontsize=8)
-    return Chart("uncertainty", f"P10-P90 over {u.samples:,} samples ({cur})", fig)
+    of = " of the shocked plan" if u.plan == "shocked" else ""
+    return Chart("uncertainty", f"P10-P90{of} over {u.samples:,} samples ({cur})", fig)
 
 
 # A tornado chart stays legible up to this many bars; the rest are counted in its title.

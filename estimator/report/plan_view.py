@@ -62,7 +62,12 @@ class ReplannedView(_View):
 
 class ShockView(_View):
     shocks: list[str]
-    judged_on: date
+    judged_on: date = Field(description="The earliest day a shock takes effect (or the plan's).")
+    rules_from: dict[str, date] = Field(
+        default_factory=dict,
+        description="Each shock rule's id and the day it takes effect: a phase is judged on "
+        "each from its own day.",
+    )
     total_before: float = Field(description="The plan's headline total (the same quote).")
     total_after: float
     extra_cost: float = Field(description="total_after - total_before: rule_cost + replacement.")
@@ -115,11 +120,15 @@ def plan_view(
     # The quote's view sets the quoted figures of the uncertainty table to the cent shown above
     # them (a total is the sum of the rounded parts); the plan shows that table once, itself.
     shown = quote_view(p.quote, uncertainty)
+    sampled = shown.uncertainty
+    if uncertainty is not None and uncertainty.plan == "shocked" and shock is not None:
+        # Samples of the shocked plan: its quoted figures are the shocked plan's (rev12a #11).
+        sampled = quote_view(shock.shocked.quote, uncertainty).uncertainty
     return PlanView(
         objective=p.objective,
         quote=shown.model_copy(update={"uncertainty": None}),
         placements=placements,
-        uncertainty=shown.uncertainty,
+        uncertainty=sampled,
         shock=None if shock is None else _shock(shock),
     )
 
@@ -129,6 +138,7 @@ def _shock(s: ShockResult) -> ShockView:
     return ShockView(
         shocks=s.shocks,
         judged_on=s.judged_on,
+        rules_from=dict(s.rules),
         total_before=before.total,
         total_after=after.total,
         extra_cost=money(s.extra_cost),
@@ -201,9 +211,15 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     )
     # First training start to last training end; unknown where a training run was not timed
     # (its device lacks the precision): without it the plan would look faster.
+    # Blank for a scenario with no training phase (rev12a #12: it read 0.0).
     row(
         "days to train",
-        [None if q.training_days is None else round(q.training_days, 1) for q in cmp.quotes],
+        [
+            None
+            if q.training_days is None or not any(p.kind == "train" for p in q.phases)
+            else round(q.training_days, 1)
+            for q in cmp.quotes
+        ],
     )
     for sev in ("block", "warn"):
         row(

@@ -131,6 +131,8 @@ def cell(value: Any, digits: int = 4) -> Any:
     """A single value as a table shows it (columns of numbers use `_column`)."""
     if isinstance(value, Cents):
         return f"{value:,.2f}"
+    if isinstance(value, Price) and math.isfinite(value):
+        return _price(value)
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
@@ -146,6 +148,17 @@ def cell(value: Any, digits: int = 4) -> Any:
     if value is None:
         return ""
     return value
+
+
+def _price(value: float) -> str:
+    """Up to 6 significant figures, with separators from 1,000 (rev12a #9: 1,369.863 read
+    1,370, and 8,760 x 1,370 is not the 12,000,000.00 beside it); whole numbers past 6 digits
+    in full."""
+    if abs(float(f"{value:.6g}")) < 1000 or abs(value) >= 1e15:
+        return f"{value:.6g}"
+    places = max(0, 5 - math.floor(math.log10(abs(value))))
+    text = f"{value:,.{places}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _decimals(values: list[float]) -> int | None:

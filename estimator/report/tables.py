@@ -261,7 +261,9 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     ]
     columns = ("", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})", "quoted at",
                *(("unpriced (misses its target)",) if unpriced else ()))  # fmt: skip
-    title = f"Uncertainty ({u.samples:,} samples, seed {u.seed})" + _unpriced(u.percentiles, phases)
+    of = " of the shocked plan" if u.plan == "shocked" else ""
+    title = f"Uncertainty{of} ({u.samples:,} samples, seed {u.seed})"
+    title += _unpriced(u.percentiles, phases)
     return Table(title, rows, columns=columns)
 
 
@@ -380,7 +382,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # "Heading — summary": HTML makes the part before the dash a heading, the rest a paragraph
     # (rev11d #8: the whole sentence was an h2 three lines long).
     title = (
-        f"Shock {', '.join(s.shocks)} — from {s.judged_on}: {cannot}the rule costs "
+        f"Shock {', '.join(s.shocks)} — {_shock_days(s)}: {cannot}the rule costs "
         f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} (the plan as given) -> "
         f"{spoken(s.total_after)} {cur}"
     )
@@ -394,6 +396,13 @@ def shock_table(s: ShockView, cur: str) -> Table:
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
                f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
     return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
+
+
+def _shock_days(s: ShockView) -> str:
+    """Each shock rule with its own day (rev12a #2: two shocks read "from" the later one)."""
+    if not s.rules_from:
+        return f"from {s.judged_on}"
+    return ", ".join(f"{rule} from {day}" for rule, day in s.rules_from.items())
 
 
 def sensitivity_table(v: SensitivityView) -> Table:

@@ -7,7 +7,7 @@ A report is its named tables (`report.tables`) under a heading, with notes below
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -160,8 +160,13 @@ def _notes(view: BaseModel) -> list[str]:
     shown = view.quote if isinstance(view, PlanView) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
     if u is not None and u.percentiles:
+        which = (
+            "the shocked plan's figure (the samples are of the plan under the shock)"
+            if u.plan == "shocked"
+            else "the headline figure"
+        )
         notes.append(
-            "Uncertainty: quoted = the headline figure (listed prices, default efficiencies); "
+            f"Uncertainty: quoted = {which} (listed prices, default efficiencies); "
             "quoted at = its rank among the samples (P50 = the median; a listed price at the low "
             "end of its range puts the headline low)."
         )
@@ -185,6 +190,19 @@ def _notes(view: BaseModel) -> list[str]:
     return notes
 
 
+def _sampled_from(planned: Any, uncertainty: Sampled) -> bool:
+    """Whether `uncertainty` holds percentiles of this plan or quote: its phases, currency and
+    total (review10c #3: EUR percentiles rendered under a USD plan)."""
+    from estimator.planner import Plan
+
+    q = planned.quote if isinstance(planned, Plan) else planned
+    names = {p.name for p in q.phases} | {"total"}
+    foreign = [p.name for p in uncertainty if p.name.split(": per million")[0] not in names]
+    total = next((p.point for p in uncertainty if p.name == "total"), None)
+    other = total is None or total.currency != q.currency or abs(float(total) - q.total) > 0.01
+    return not foreign and not other
+
+
 def as_json(result: object, uncertainty: Sampled | None = None) -> str:
     """The JSON `--format json` prints for a quote, a plan, a comparison or a shock (`what_if`:
     `plan --shock`): the documented contract (`splitcompute schema`), with its schema_version,
@@ -206,24 +224,25 @@ def as_json(result: object, uncertainty: Sampled | None = None) -> str:
                 f"takes what percentiles() returns, not {type(uncertainty).__name__}",
                 "uncertainty",
             )
-        planned = result.base if isinstance(result, ShockResult) else result
-        if not isinstance(planned, Plan | Quote):  # a comparison has no one total to sample
+        # A shock's samples are of its shocked plan (what the CLI samples: the question asked)
+        # or of the plan as given; each is labelled so (rev12a #11).
+        pairs: list[tuple[Literal["as given", "shocked"], object]] = (
+            [("shocked", result.shocked), ("as given", result.base)]
+            if isinstance(result, ShockResult)
+            else [("as given", result)]
+        )
+        if not all(isinstance(planned, Plan | Quote) for _, planned in pairs):
+            # a comparison has no one total to sample
             raise ScenarioError("only a quote, a plan or a shock has one", "uncertainty")
-        q = planned.quote if isinstance(planned, Plan) else planned
-        names = {p.name for p in q.phases} | {"total"}
-        foreign = [p.name for p in uncertainty if p.name.split(": per million")[0] not in names]
-        total = next((p.point for p in uncertainty if p.name == "total"), None)
-        # Samples of another plan, currency or catalog: its total is not this quote's
-        # (review10c #3: EUR percentiles rendered under a USD plan; a shock's shocked plan's
-        # under its base, which the CLI samples).
-        other = total is None or total.currency != q.currency or abs(float(total) - q.total) > 0.01
-        if foreign or other:
+        label = next((k for k, planned in pairs if _sampled_from(planned, uncertainty)), None)
+        if label is None:
+            kind = type(pairs[0][1]).__name__.lower()
             raise ScenarioError(
-                f"these percentiles are of another {type(planned).__name__.lower()} (its phases, "
-                "currency or total differ): sample this one",
+                f"these percentiles are of another {kind} (its phases, currency or total "
+                "differ): sample this one",
                 "uncertainty",
             )
-        unc = uncertainty_view(uncertainty, uncertainty.samples, uncertainty.seed)
+        unc = uncertainty_view(uncertainty, uncertainty.samples, uncertainty.seed, plan=label)
     view: BaseModel
     if isinstance(result, ShockResult):
         view = plan_view(result.base, unc, result)

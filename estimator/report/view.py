@@ -210,6 +210,12 @@ class UncertaintyView(_View):
     samples: int
     seed: int
     percentiles: list[PercentileView]
+    plan: Literal["as given", "shocked"] = Field(
+        default="as given",
+        description="Which plan the samples are of: 'as given' (a quote, a plan), or 'shocked' "
+        "(plan --shock samples the plan under the shock, the question asked; its quoted "
+        "figures are the shocked plan's).",
+    )
 
 
 class QuoteView(_View):
@@ -323,10 +329,16 @@ def _transfer(t: TransferQuote) -> TransferView:
     )
 
 
-def uncertainty_view(pct: list[Percentiles], samples: int, seed: int) -> UncertaintyView:
+def uncertainty_view(
+    pct: list[Percentiles],
+    samples: int,
+    seed: int,
+    plan: Literal["as given", "shocked"] = "as given",
+) -> UncertaintyView:
     return UncertaintyView(
         samples=samples,
         seed=seed,
+        plan=plan,
         percentiles=[
             PercentileView(
                 name=p.name,
