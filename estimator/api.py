@@ -325,23 +325,35 @@ def sweep(
     `Quote.total` and the CLI's do, so filter on `unpriced` before sorting by total. Auto sites
     are placed for each combination. A combination with no answer (no allowed placement, a run
     past 100 years) is a row too: `infeasible` says why, `blocked` is true and its figures are
-    null, so one impossible point does not lose the others. `progress` is called with the count
-    of combinations done after each.
+    null, so one impossible point does not lose the others. An invalid value (a ScenarioError)
+    is found before any point is quoted, and the error names its grid path and value.
+    `currency` may be swept (its output column is then the swept value). `progress` is called
+    with the count of combinations done after each.
 
         sweep("plan.toml", {"phases.pretrain.tokens": [1e13, 2e13], "accounting": ["project"]})
     """
     import itertools
 
     grid = _checked_grid(grid)
-    if as_of is not None and "as_of" in grid:  # rev11b #8: the keyword priced another day
-        raise ScenarioError("'as_of' is both swept and given as as_of=: give it one way", "grid")
+    for name, given in (("as_of", as_of), ("currency", currency)):
+        if given is not None and name in grid:  # rev11b #8: the keyword priced another day
+            raise ScenarioError(
+                f"'{name}' is both swept and given as {name}=: give it one way", "grid"
+            )
     base = _scenario(scenario)
     cat = _catalog(catalog)
     paths = list(grid)
+    combinations = [
+        dict(zip(paths, values, strict=True))
+        for values in itertools.product(*(grid[p] for p in paths))
+    ]
+    # rev12b #7: every point is checked before any is quoted (a quote takes ~0.2 s, a check
+    # ~5 ms): a bad value late in the grid threw away every point before it.
+    day = _date(as_of, "as_of")
+    points = [_checked_point(base, changes, cat, currency, day) for changes in combinations]
     rows = []
-    for values in itertools.product(*(grid[p] for p in paths)):
-        changes = dict(zip(paths, values, strict=True))
-        rows.append(_swept(base.with_changes(changes), changes, cat, currency, as_of))
+    for changes, s in zip(combinations, points, strict=True):
+        rows.append(_swept(s, changes, cat, currency, as_of))
         if progress is not None:
             progress(len(rows))
     # One type per output whatever the values (List(Null) or Null where all were empty: a
@@ -352,6 +364,41 @@ def sweep(
         pl.col("infeasible").cast(pl.String),
         pl.col(numbers).cast(pl.Float64),
     )
+
+
+def _checked_point(
+    base: Scenario,
+    changes: dict[str, Any],
+    cat: Catalog,
+    currency: str | None,
+    day: date | None,
+) -> Scenario:
+    """The scenario of one point of a sweep, checked as a quote checks it (the fields, then
+    the ids, currency and date against the catalog). An error names the grid's path and value
+    (the one that fails alone, else the whole point), not the scenario's file: the value came
+    from the grid."""
+
+    def check(point: dict[str, Any]) -> Scenario:
+        s = base.with_changes(point)
+        prepare(s, cat, currency=currency, as_of=day)
+        return s
+
+    try:
+        return check(changes)
+    except ScenarioError as exc:
+        culprit = changes
+        for path, value in changes.items():
+            if len(changes) == 1:
+                break
+            try:
+                check({path: value})
+            except ScenarioError:
+                culprit = {path: value}
+                break
+        point = ", ".join(f"'{shown(p)}' = {shown(repr(v))}" for p, v in culprit.items())
+        field = (exc.location or "").removeprefix(f"{base.source}: ").removeprefix(base.source)
+        why = f"{field}: {exc.message}" if field else exc.message
+        raise ScenarioError(f"{point}: {why}", "grid") from None
 
 
 def _swept(
@@ -392,15 +439,16 @@ SWEEP_OUTPUTS = (
 def _checked_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:
     """A grid names at least one input, each with values in any sequence or array (a list, a
     tuple, a range, a numpy array or a polars Series: a notebook's usual grids), none clashing
-    with an output column (a swept 'currency' would otherwise be overwritten by the
-    result's). Returns each input's values as a list of plain Python values."""
+    with an output column (which would be overwritten by the result's; a swept 'currency' is
+    the output column's value). Returns each input's values as a list of plain Python values."""
     if not isinstance(grid, Mapping) or not grid:
         raise ScenarioError("give at least one path and its values", "grid")
     out = {}
     for path, values in grid.items():
         if not isinstance(path, str):  # review11b #17: an AttributeError otherwise
             raise ScenarioError(f"{shown(path)!r} is not a path (a dotted string)", "grid")
-        if path in SWEEP_OUTPUTS or path.startswith("cost:"):
+        # 'currency' may be swept: its output column then holds the swept value (rev12b #7).
+        if (path in SWEEP_OUTPUTS and path != "currency") or path.startswith("cost:"):
             raise ScenarioError(
                 f"'{shown(path)}' is an output column of the sweep: run one sweep per value",
                 "grid",

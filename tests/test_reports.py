@@ -632,7 +632,7 @@ def test_sweep_refuses_grids_it_cannot_mean(catalog):
     base = load_scenario(SPLIT)
     cases = [
         ({"accounting": "project"}, "must be a list"),
-        ({"currency": ["USD", "CNY"]}, "output column"),
+        ({"total": [1.0]}, "output column"),
         ({}, "at least one path"),
         ({"phases.0.deadline_days": []}, "no values"),
     ]
@@ -644,6 +644,35 @@ def test_sweep_refuses_grids_it_cannot_mean(catalog):
         sweep(base, {"as_of": ["2025-01-01"]}, catalog, as_of="2026-01-01")
     with pytest.raises(ScenarioError, match="no rows"):
         estimator.chart(pl.DataFrame({"x": [], "total": []}), x="x")
+
+
+def test_a_sweep_checks_every_point_before_quoting_any_and_names_the_bad_one(catalog):
+    # rev12b #7: a bad value late in the grid was found only when its turn came, after every
+    # point before it had been quoted, and the error named the scenario's file.
+    seen: list[int] = []
+    with pytest.raises(ScenarioError) as bad:
+        sweep(SPLIT, {"phases.pretrain.tokens": [1e13, 2e13, 1e18]}, catalog, progress=seen.append)
+    assert seen == []
+    assert str(bad.value).startswith("grid: 'phases.pretrain.tokens' = 1e+18: phases[0].tokens:")
+    assert "split_abroad_home" not in str(bad.value)
+    # Of two paths, the one whose value fails alone; the catalog's checks count too.
+    with pytest.raises(ScenarioError, match=r"'currency' = 'XYZ': currency: unknown currency"):
+        sweep(SPLIT, {"phases.pretrain.tokens": [1e13], "currency": ["CNY", "XYZ"]}, catalog)
+
+
+def test_a_swept_currency_is_its_output_column(catalog):
+    # rev12b #7: 'currency' was refused as an output column, which holds exactly the swept
+    # value when currency= is not given.
+    df = sweep(SPLIT, {"currency": ["CNY", "USD"]}, catalog)
+    assert df["currency"].to_list() == ["CNY", "USD"]
+    assert df["total"][1] == float(quote(SPLIT, catalog, currency="USD").total)
+    with pytest.raises(ScenarioError, match="'currency' is both swept and given"):
+        sweep(SPLIT, {"currency": ["USD"]}, catalog, currency="EUR")
+    # Drawn, a swept currency is one line per currency on an axis that names none.
+    both = sweep(SPLIT, {"accounting": ["project", "amortised"], "currency": ["CNY", "USD"]})
+    ax = estimator.chart(both, x="accounting").figure.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["currency=CNY", "currency=USD"]
+    assert ax.get_ylabel() == "total"
 
 
 def test_an_impossible_point_of_a_sweep_is_a_row_not_the_end_of_it(catalog):

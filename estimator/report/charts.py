@@ -306,8 +306,11 @@ def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
     if frame.is_empty():
         raise ScenarioError("the sweep has no rows to draw", "frame")
     outputs = set(SWEEP_OUTPUTS)
-    others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
     cur = frame["currency"][0] if "currency" in frame.columns and frame.height else ""
+    if "currency" in frame.columns and frame["currency"].n_unique() > 1:
+        outputs.discard("currency")  # a swept currency: one line per currency, no shared unit
+        cur = ""
+    others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
     fig, ax = plt.subplots(figsize=(7, 4))
     groups = (
         frame.partition_by(others, maintain_order=True, as_dict=True) if others else {(): frame}
