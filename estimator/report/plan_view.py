@@ -48,10 +48,10 @@ class ReplannedView(_View):
     rule_cost: float = Field(
         description="After minus the best placement over the same options without the shock."
     )
-    extra_days: float = Field(
+    extra_days: float | None = Field(
         description="How many days later the phase's work ends (its start plus its run time; "
-        "negative: sooner). A re-placed run's own length and a later start both count, each "
-        "once (review10a #7)."
+        "negative: sooner), to a tenth of a day. A re-placed run's own length and a later start "
+        "both count, each once (review10a #7). Null for a stranded phase: it does not run."
     )
     stranded: bool = Field(
         default=False,
@@ -124,6 +124,11 @@ def plan_view(
     )
 
 
+def tenths(days: float) -> float:
+    """Days as the what-if shows them, in JSON and tables alike: to a tenth, no "-0.0"."""
+    return round(days, 1) + 0.0
+
+
 def _shock(s: ShockResult) -> ShockView:
     before, after = quote_view(s.base.quote), quote_view(s.shocked.quote)
     return ShockView(
@@ -142,7 +147,7 @@ def _shock(s: ShockResult) -> ShockView:
                 after=r.after,
                 extra_cost=money(r.extra_cost),
                 rule_cost=money(r.rule_cost),
-                extra_days=round(r.extra_days, 1) + 0.0,  # no "-0.0"
+                extra_days=None if r.extra_days is None else tenths(r.extra_days),
                 stranded=r.stranded,
             )
             for r in s.replanned
