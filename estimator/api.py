@@ -125,7 +125,7 @@ def _planned_on(planned: Any, catalog: Catalog | str | Path | None) -> tuple[Pla
         if made_on != "embedded":
             raise ScenarioError(
                 f"this plan was made on the catalog '{made_on}', which it does not keep once "
-                "pickled or rebuilt: pass that Catalog (catalog=...) to sample it"
+                "pickled or rebuilt: pass that Catalog (catalog=...)"
             )
     cat = _catalog(catalog)
     planned.check_catalog(cat)
@@ -284,11 +284,11 @@ def sensitivity(
 
 
 def what_if(
-    scenario: ScenarioLike,
+    scenario: ScenarioLike | Plan,
     shocks: str | Sequence[str],
     catalog: Catalog | str | Path | None = None,
     *,
-    objective: Objective = "cost",
+    objective: Objective | None = None,
     max_devices: int | None = None,
     top_k: int = DEFAULT_TOP_K,
     currency: str | None = None,
@@ -296,15 +296,58 @@ def what_if(
 ) -> ShockResult:
     """Plan a scenario, then add each shock from its date and re-place the phases it blocks
     (as `plan --shock`; see `estimator.shock`). A shock is NAME=YYYY-MM-DD (`splitcompute
-    catalog shocks`) or the path of a CSV of policy rows; one string or a list of them."""
+    catalog shocks`) or the path of a CSV of policy rows; one string or a list of them.
+    `objective` is "cost" unless given. A `Plan` is planned again as it was made (its scenario
+    as given, catalog, objective, device cap, currency and date), so `base` is that plan."""
+    from estimator.planner import Plan
     from estimator.shock import apply_shock
 
     given = [shocks] if isinstance(shocks, str) else shocks
     if not isinstance(given, Sequence) or not given or not all(isinstance(x, str) for x in given):
         why = "a shock is NAME=YYYY-MM-DD or a CSV path; give one string or a list of them"
         raise ScenarioError(why, "shocks")
-    c = _planning(scenario, catalog, objective, max_devices, currency, as_of)
+    if isinstance(scenario, Plan):
+        c = _replanning(scenario, catalog, objective, max_devices, currency, as_of)
+    else:
+        c = _planning(scenario, catalog, objective or "cost", max_devices, currency, as_of)
     return apply_shock(c, list(given), whole(top_k, "top_k"))
+
+
+def _replanning(
+    planned: Plan,
+    catalog: Catalog | str | Path | None,
+    objective: str | None,
+    max_devices: int | None,
+    currency: str | None,
+    as_of: date | str | None,
+) -> Context:
+    """The context a Plan was made in, to plan it again (rev12b #12: `what_if(plan, ...)` was
+    refused while `percentiles` and `sensitivity` take a plan). An argument that differs from
+    the plan's is refused: the what-if's `base` would not be the plan given."""
+    made = planned.given
+    if made is None:
+        raise ScenarioError(
+            "this plan does not keep the scenario it was planned from (it was rebuilt from its "
+            "fields): give what_if that scenario"
+        )
+    scenario, cap = made
+    _, cat = _planned_on(planned, catalog)
+    q = planned.quote
+    asked = {
+        "objective": (None if objective is None else _objective(objective), planned.objective),
+        "max_devices": (None if max_devices is None else whole(max_devices, "max_devices"), cap),
+        "currency": (currency, q.currency),
+        "as_of": (_date(as_of, "as_of"), q.as_of),
+    }
+    for name, (value, own) in asked.items():
+        if value is not None and value != own:
+            raise ScenarioError(
+                f"the plan was made with {name} {own}, not {shown(value)}: give what_if the "
+                f"scenario to plan it with {name}={shown(value)}",
+                name,
+            )
+    return prepare(scenario, cat, currency=q.currency, as_of=q.as_of,
+                   objective=_objective(planned.objective), max_devices=cap)  # fmt: skip
 
 
 def sweep(

@@ -74,6 +74,16 @@ class Plan(Result):
     _catalog: Catalog | None = PrivateAttr(default=None)
     # Once pickled, the catalog's fingerprint stands in for it (`check_catalog`).
     _catalog_fingerprint: str | None = PrivateAttr(default=None)
+    # What it was planned from, to plan it again (`what_if` of a plan, rev12b #12): the
+    # scenario as given (its auto sites: `scenario` has them filled in) and the device cap.
+    _given: Scenario | None = PrivateAttr(default=None)
+    _max_devices: int | None = PrivateAttr(default=None)
+
+    @property
+    def given(self) -> tuple[Scenario, int | None] | None:
+        """The scenario the plan was made from, as given (before placement), and the device
+        cap it was planned under; None for a plan rebuilt from its fields."""
+        return None if self._given is None else (self._given, self._max_devices)
 
     @property
     def catalog(self) -> Catalog | None:
@@ -152,8 +162,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
     auto = [(i, p) for i, p in enumerate(c.scenario.phases) if p.is_auto]
     if not auto:  # nothing to place: the scenario as given
         out = Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
-        out._catalog = c.catalog
-        return out
+        return _made_in(out, c)
     frames = {p.name: _options(c, p) for p in c.scenario.phases}
     presolve(c, [(p, frames[p.name]) for p in c.scenario.phases])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
@@ -183,7 +192,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
                 "left no joint placement within the capacities (a fleet or an offer shared by "
                 "phases running at once): training runs are sized for their deadlines instead"
             )
-            return fallback.model_copy(update={"quote": said})
+            return _made_in(fallback.model_copy(update={"quote": said}), c)
         raise InfeasibleError(_why_no_joint_placement(c, prob), c.scenario.source) from None
     names = [p.name for p in c.scenario.phases]
     best = {p.name: choices[p.name].row(picked[i], named=True) for i, p in auto}
@@ -220,7 +229,12 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         quote=q, phases=[_as_quoted(pp, q) for pp in phase_plans], objective=c.objective,
         scenario=placed,
     )  # fmt: skip
-    out._catalog = c.catalog
+    return _made_in(out, c)
+
+
+def _made_in(out: Plan, c: Context) -> Plan:
+    """The plan with what it was made from: the catalog, the scenario, the device cap."""
+    out._catalog, out._given, out._max_devices = c.catalog, c.scenario, c.max_devices
     return out
 
 

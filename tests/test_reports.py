@@ -914,6 +914,28 @@ def test_the_library_gives_the_shock_and_uncertainty_json_the_cli_prints(runner,
         as_json(moved, uncertainty=percentiles(moved.shocked, samples=100))
 
 
+def test_what_if_takes_a_plan_as_it_was_made(catalog):
+    # rev12b #12: percentiles and sensitivity take a Plan, what_if refused one. A plan is
+    # planned again from its scenario as given (plan.scenario has the auto sites filled in, and
+    # re-placing from it moved serve-abroad out of the regions its auto site allows).
+    import pickle
+
+    from estimator import what_if
+    from estimator.planner import Plan
+
+    shock = "remote-access-ends=2026-03-01"
+    placed = plan(AUTO, catalog, objective="time", max_devices=4096)
+    w = what_if(placed, shock)
+    assert w.base == placed
+    assert w == what_if(AUTO, shock, catalog, objective="time", max_devices=4096)
+    assert what_if(pickle.loads(pickle.dumps(placed)), shock, catalog) == w
+    for given in ({"objective": "cost"}, {"currency": "USD"}, {"max_devices": 8}):
+        with pytest.raises(ScenarioError, match="the plan was made with"):
+            what_if(placed, shock, **given)
+    with pytest.raises(ScenarioError, match="does not keep the scenario"):
+        what_if(Plan.model_validate(placed.model_dump()), shock, catalog)
+
+
 def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():
     # review10c #1, #2: the catalog a plan remembers (for its percentiles) made it unpicklable
     # and two plans of one scenario unequal.
