@@ -31,7 +31,7 @@ from pricing.errors import shown
 if TYPE_CHECKING:
     from estimator.planner import Plan
     from estimator.shock import ShockResult
-    from estimator.uncertainty import Sampled, Swing
+    from estimator.uncertainty import Sampled, Swings
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
@@ -270,9 +270,10 @@ def sensitivity(
     catalog: Catalog | str | Path | None = None,
     *,
     swing: float = 0.2,
-) -> list[Swing]:
+) -> Swings:
     """Each input from its low to its high, one at a time, sorted by how far the total moves
-    (see `estimator.uncertainty.sensitivity`); a scenario is planned first."""
+    (see `estimator.uncertainty.sensitivity`); a scenario is planned first. The list knows the
+    plan's quote: `as_json(swings)` is what `sensitivity --format json` prints."""
     from estimator.uncertainty import check_swing
     from estimator.uncertainty import sensitivity as swings
 

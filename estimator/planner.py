@@ -142,13 +142,19 @@ class Plan(Result):
 
     def to_polars(self) -> pl.DataFrame:
         """One row per placed phase and alternative: rank, where, devices, days, cost (in the
-        plan's currency, unrounded; null when unpriced) and the verdict ("chosen", how much
-        more it costs or takes, or why it was ruled out)."""
-        rows = [{"phase": p.phase, **a.model_dump()} for p in self.phases for a in p.alternatives]
+        plan's currency, unrounded; null when unpriced), `currency` (as the other frames have
+        it, rev12b #12) and the verdict ("chosen", how much more it costs or takes, or why it
+        was ruled out)."""
+        cur = self.quote.currency
+        rows = [
+            {"phase": p.phase, **a.model_dump(), "currency": cur}
+            for p in self.phases
+            for a in p.alternatives
+        ]
         schema = {"phase": pl.String, "rank": pl.Int64, "provider": pl.String,
                   "region": pl.String, "accelerator": pl.String, "pricing": pl.String,
                   "instance": pl.String, "devices": pl.Int64, "wall_clock_days": pl.Float64,
-                  "cost": pl.Float64, "verdict": pl.String}  # fmt: skip
+                  "cost": pl.Float64, "currency": pl.String, "verdict": pl.String}  # fmt: skip
         return pl.DataFrame(rows, schema=schema)
 
 

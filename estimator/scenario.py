@@ -554,28 +554,38 @@ class Scenario(_Strict):
             set_path(data, path, value)
         return parse_scenario(data, self.source)
 
-    def fleet_named(self, name: str) -> Fleet:
-        """The fleet called `name` (ScenarioError, with the nearest name, if none is)."""
+    def fleet_named(self, name: str | int) -> Fleet:
+        """The fleet called `name`, or at that index as `with_changes` paths take it
+        (ScenarioError, with the nearest name, if none is)."""
         return _named("fleet", name, self.fleet)
 
-    def phase(self, name: str) -> TrainPhase | ServePhase:
-        """The phase called `name` (ScenarioError, with the nearest name, if none is)."""
+    def phase(self, name: str | int) -> TrainPhase | ServePhase:
+        """The phase called `name`, or at that index as `with_changes` paths take it
+        (`phase(0)`, `phase("0")`; ScenarioError, with the nearest name, if none is)."""
         return _named("phase", name, self.phases)
 
 
 _Named = TypeVar("_Named", Fleet, TrainPhase | ServePhase)
 
 
-def _named(what: str, name: str, items: Sequence[_Named]) -> _Named:
+def _named(what: str, name: str | int, items: Sequence[_Named]) -> _Named:
     found = next((x for x in items if x.name == name), None)
     if found is not None:
         return found
+    # An index, as a `with_changes` path takes it (rev12b #12: phase(0) was "no phase '0'").
+    index = name if isinstance(name, int) and not isinstance(name, bool) else None
+    if isinstance(name, str) and name.isdigit():
+        index = int(name)
+    if index is not None and 0 <= index < len(items):
+        return items[index]
     # review11b #7: a bare StopIteration, which a generator or `map` turned into a silently
     # shorter answer.
     names = [x.name for x in items]
     hint = suggest(name, names) if isinstance(name, str) else None
     known = shown(", ".join(names), 200) if names else "none"
     extra = f": did you mean '{hint}'?" if hint else f" (names: {known})"
+    if index is not None and not hint:
+        extra = f" (indices 0 to {len(items) - 1}; names: {known})" if items else " (none)"
     raise ScenarioError(f"no {what} '{shown(name)}'{extra}")
 
 

@@ -936,6 +936,29 @@ def test_what_if_takes_a_plan_as_it_was_made(catalog):
         what_if(Plan.model_validate(placed.model_dump()), shock, catalog)
 
 
+def test_the_librarys_asymmetries_are_gone(runner, monkeypatch, catalog):
+    # rev12b #12: as_json refused what sensitivity() returns, so `sensitivity --format json`
+    # had no library twin; Plan.to_polars() alone had no currency; chart(5) raised a raw
+    # AttributeError; Scenario.phase(0) was "no phase '0'" though with_changes takes indices.
+    from estimator import as_json, sensitivity
+
+    monkeypatch.chdir(ROOT)
+    path = "examples/overseas_serving.toml"
+    cli = runner.invoke(app, ["sensitivity", path, "--swing", "0.1", "--format", "json"]).stdout
+    assert as_json(sensitivity(path, swing=0.1)).strip() == cli.strip()
+    with pytest.raises(ScenarioError, match=r"what sensitivity\(\) returns"):
+        as_json(list(sensitivity(path, swing=0.1)))
+    frame = plan(AUTO, catalog, currency="USD").to_polars()
+    assert frame.schema["currency"] == pl.String and set(frame["currency"]) == {"USD"}
+    with pytest.raises(ScenarioError, match=r"chart draws a Quote, a Plan.*not int"):
+        estimator.chart(5, "cost")  # type: ignore[arg-type]
+    s = load_scenario(SPLIT)
+    assert s.phase(0) is s.phases[0] and s.phase("1") is s.phases[1]
+    assert s.phase(s.phases[2].name) is s.phases[2]
+    with pytest.raises(ScenarioError, match=r"no phase '9' \(indices 0 to"):
+        s.phase(9)
+
+
 def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():
     # review10c #1, #2: the catalog a plan remembers (for its percentiles) made it unpicklable
     # and two plans of one scenario unequal.

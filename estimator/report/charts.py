@@ -372,11 +372,18 @@ def chart(
     from estimator.planner import Plan
     from estimator.report.plan_view import comparison_view, sensitivity_view
     from estimator.report.view import quote_view, uncertainty_view
+    from estimator.results import Quote
 
     if isinstance(result, pl.DataFrame):
         return sweep(result, x or result.columns[0])
     if isinstance(result, Comparison):
         return comparison(displayed(comparison_view(result)))
+    if not isinstance(result, Quote | Plan):  # rev12b #12: an AttributeError on '.phases'
+        raise ScenarioError(
+            "chart draws a Quote, a Plan, a Comparison or a sweep frame, not "
+            f"{type(result).__name__}",
+            "result",
+        )
     draw = QUOTE_CHARTS
     if kind in PLAN_CHARTS:
         if not isinstance(result, Plan):
