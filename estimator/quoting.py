@@ -137,7 +137,9 @@ def placed_phase(
     )
     found = [f.model_copy(update={"phase": phase.name}) for f in unnamed]
     if missing:
-        why = f"{missing}: add a negotiated price with --catalog DIR ({_row_of(phase)})"
+        from pricing.catalog import WITH_CATALOG
+
+        why = f"{missing}: add a negotiated price ({_row_of(phase)}) {WITH_CATALOG}"
         found = [
             f.model_copy(update={"message": why}) if f.code == "unpriced" else f for f in found
         ]

@@ -959,6 +959,21 @@ def test_the_librarys_asymmetries_are_gone(runner, monkeypatch, catalog):
         s.phase(9)
 
 
+def test_messages_a_library_caller_reads_name_the_library_too(catalog):
+    # rev12b #13: a notebook was told "add prices for that date with --catalog" and "give the
+    # offer's max_devices with --catalog", a flag it cannot give.
+    from estimator.errors import ScenarioError
+
+    with pytest.raises(
+        ScenarioError, match=r"with --catalog DIR \(in Python: load_catalog\(DIR\)\)"
+    ):
+        quote(SPLIT, catalog, as_of="2030-06-01")
+    unverified = [
+        f.message for f in quote(SPLIT, catalog).findings if f.code == "capacity-unverified"
+    ]
+    assert unverified and all("load_catalog(DIR)" in m for m in unverified)
+
+
 def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():
     # review10c #1, #2: the catalog a plan remembers (for its percentiles) made it unpicklable
     # and two plans of one scenario unequal.
