@@ -198,7 +198,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
                 "left no joint placement within the capacities (a fleet or an offer shared by "
                 "phases running at once): training runs are sized for their deadlines instead"
             )
-            return _made_in(fallback.model_copy(update={"quote": said}), c)
+            return _made_in(fallback._replaced({"quote": said}), c)
         raise InfeasibleError(_why_no_joint_placement(c, prob), c.scenario.source) from None
     names = [p.name for p in c.scenario.phases]
     best = {p.name: choices[p.name].row(picked[i], named=True) for i, p in auto}
@@ -248,8 +248,8 @@ def _as_quoted(pp: PhasePlan, q: Quote) -> PhasePlan:
     """The chosen alternative at the quote's cost of its phase: a sum of whole-cent line items,
     where the ranking's figure is not rounded item by item (a cent apart: review9c)."""
     cost = next(p.cost for p in q.phases if p.name == pp.phase)
-    chosen = pp.alternatives[0].model_copy(update={"cost": cost})
-    return pp.model_copy(update={"alternatives": [chosen, *pp.alternatives[1:]]})
+    chosen = pp.alternatives[0]._replaced({"cost": cost})
+    return pp._replaced({"alternatives": [chosen, *pp.alternatives[1:]]})
 
 
 def _earliest(scenario: Scenario) -> Scenario:

@@ -974,6 +974,34 @@ def test_messages_a_library_caller_reads_name_the_library_too(catalog):
     assert unverified and all("load_catalog(DIR)" in m for m in unverified)
 
 
+def test_model_copy_cannot_change_a_result_unchecked(catalog):
+    # rev12b #14: q.model_copy(update={"currency": "XYZ", "total": 5}) gave a Quote with an int
+    # total under CNY figures, and as_json rendered it; pydantic v1's copy(update=) as well.
+    import copy
+    import pickle
+
+    from estimator import as_json
+
+    q = quote(SPLIT, catalog)
+    placed = plan(AUTO, catalog)
+    s = load_scenario(SPLIT)
+    for model, how in ((q, "Quote.assuming"), (placed, "Quote.assuming"), (s, "with_changes")):
+        with pytest.raises(
+            ScenarioError, match=f"model_copy\\(update=...\\) skips its checks.*{how}"
+        ):
+            model.model_copy(update={"currency": "XYZ"})
+        with pytest.raises(ScenarioError, match="copy\\(\\) is pydantic v1's"):
+            model.copy(update={"currency": "XYZ"})
+        assert model.model_copy() == model and model.model_copy(deep=True) == model
+        assert copy.deepcopy(model) == model and pickle.loads(pickle.dumps(model)) == model
+        assert not {"copy", "dict", "parse_obj", "construct"} & set(dir(model))
+    with pytest.raises(ScenarioError, match=r"Quote\.assuming"):
+        q.phases[0].model_copy(update={"cost": 1.0})
+    # The library's own copies still work: assumptions added, a plan rendered.
+    assert q.assuming(note="x").assumptions["note"] == "x"
+    assert json.loads(as_json(placed))["placements"]
+
+
 def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():
     # review10c #1, #2: the catalog a plan remembers (for its percentiles) made it unpicklable
     # and two plans of one scenario unequal.

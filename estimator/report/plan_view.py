@@ -99,8 +99,8 @@ def plan_view(
             allowed=pp.allowed,
             removed=pp.removed,
             alternatives=[
-                a.model_copy(
-                    update={
+                a._replaced(
+                    {
                         "cost": None if a.cost is None else money(a.cost),
                         "wall_clock_days": None
                         if a.wall_clock_days is None
