@@ -427,10 +427,17 @@ class Transfer(_Strict):
     """The phase whose output moves."""
     to: Name
     """The phase that receives it."""
-    what: Literal["weights", "checkpoint", "dataset"] = "weights"
-    """weights, checkpoint or dataset."""
+    what: Literal["weights", "checkpoint", "dataset"] | None = None
+    """weights, checkpoint or dataset. Not given: the model's weights, or with `gigabytes`
+    data of that size (judged as weights are: only a dataset carries its data class)."""
     gigabytes: Annotated[float, Range(0, 1e9, low_open=True)] | None = None
     """Size (default: from the model: weights, or weights + optimizer state for a checkpoint)."""
+
+    @property
+    def label(self) -> str:
+        """What a quote calls it: `what`, else "data" when only its size is given, else
+        "weights" (rev12b #17: 1,000 GB given alone was priced as 'weights sg -> cn-east')."""
+        return self.what or ("data" if self.gigabytes is not None else "weights")
 
 
 class Scenario(_Strict):
