@@ -31,7 +31,7 @@ from pricing.errors import shown
 if TYPE_CHECKING:
     from estimator.planner import Plan
     from estimator.shock import ShockResult
-    from estimator.uncertainty import Sampled, Swing
+    from estimator.uncertainty import Sampled, Swings
 
 ScenarioLike = Scenario | str | Path | Mapping[str, Any]
 
@@ -125,7 +125,7 @@ def _planned_on(planned: Any, catalog: Catalog | str | Path | None) -> tuple[Pla
         if made_on != "embedded":
             raise ScenarioError(
                 f"this plan was made on the catalog '{made_on}', which it does not keep once "
-                "pickled or rebuilt: pass that Catalog (catalog=...) to sample it"
+                "pickled or rebuilt: pass that Catalog (catalog=...)"
             )
     cat = _catalog(catalog)
     planned.check_catalog(cat)
@@ -270,9 +270,10 @@ def sensitivity(
     catalog: Catalog | str | Path | None = None,
     *,
     swing: float = 0.2,
-) -> list[Swing]:
+) -> Swings:
     """Each input from its low to its high, one at a time, sorted by how far the total moves
-    (see `estimator.uncertainty.sensitivity`); a scenario is planned first."""
+    (see `estimator.uncertainty.sensitivity`); a scenario is planned first. The list knows the
+    plan's quote: `as_json(swings)` is what `sensitivity --format json` prints."""
     from estimator.uncertainty import check_swing
     from estimator.uncertainty import sensitivity as swings
 
@@ -284,11 +285,11 @@ def sensitivity(
 
 
 def what_if(
-    scenario: ScenarioLike,
+    scenario: ScenarioLike | Plan,
     shocks: str | Sequence[str],
     catalog: Catalog | str | Path | None = None,
     *,
-    objective: Objective = "cost",
+    objective: Objective | None = None,
     max_devices: int | None = None,
     top_k: int = DEFAULT_TOP_K,
     currency: str | None = None,
@@ -296,15 +297,58 @@ def what_if(
 ) -> ShockResult:
     """Plan a scenario, then add each shock from its date and re-place the phases it blocks
     (as `plan --shock`; see `estimator.shock`). A shock is NAME=YYYY-MM-DD (`splitcompute
-    catalog shocks`) or the path of a CSV of policy rows; one string or a list of them."""
+    catalog shocks`) or the path of a CSV of policy rows; one string or a list of them.
+    `objective` is "cost" unless given. A `Plan` is planned again as it was made (its scenario
+    as given, catalog, objective, device cap, currency and date), so `base` is that plan."""
+    from estimator.planner import Plan
     from estimator.shock import apply_shock
 
     given = [shocks] if isinstance(shocks, str) else shocks
     if not isinstance(given, Sequence) or not given or not all(isinstance(x, str) for x in given):
         why = "a shock is NAME=YYYY-MM-DD or a CSV path; give one string or a list of them"
         raise ScenarioError(why, "shocks")
-    c = _planning(scenario, catalog, objective, max_devices, currency, as_of)
+    if isinstance(scenario, Plan):
+        c = _replanning(scenario, catalog, objective, max_devices, currency, as_of)
+    else:
+        c = _planning(scenario, catalog, objective or "cost", max_devices, currency, as_of)
     return apply_shock(c, list(given), whole(top_k, "top_k"))
+
+
+def _replanning(
+    planned: Plan,
+    catalog: Catalog | str | Path | None,
+    objective: str | None,
+    max_devices: int | None,
+    currency: str | None,
+    as_of: date | str | None,
+) -> Context:
+    """The context a Plan was made in, to plan it again (rev12b #12: `what_if(plan, ...)` was
+    refused while `percentiles` and `sensitivity` take a plan). An argument that differs from
+    the plan's is refused: the what-if's `base` would not be the plan given."""
+    made = planned.given
+    if made is None:
+        raise ScenarioError(
+            "this plan does not keep the scenario it was planned from (it was rebuilt from its "
+            "fields): give what_if that scenario"
+        )
+    scenario, cap = made
+    _, cat = _planned_on(planned, catalog)
+    q = planned.quote
+    asked = {
+        "objective": (None if objective is None else _objective(objective), planned.objective),
+        "max_devices": (None if max_devices is None else whole(max_devices, "max_devices"), cap),
+        "currency": (currency, q.currency),
+        "as_of": (_date(as_of, "as_of"), q.as_of),
+    }
+    for name, (value, own) in asked.items():
+        if value is not None and value != own:
+            raise ScenarioError(
+                f"the plan was made with {name} {own}, not {shown(value)}: give what_if the "
+                f"scenario to plan it with {name}={shown(value)}",
+                name,
+            )
+    return prepare(scenario, cat, currency=q.currency, as_of=q.as_of,
+                   objective=_objective(planned.objective), max_devices=cap)  # fmt: skip
 
 
 def sweep(
@@ -325,23 +369,35 @@ def sweep(
     `Quote.total` and the CLI's do, so filter on `unpriced` before sorting by total. Auto sites
     are placed for each combination. A combination with no answer (no allowed placement, a run
     past 100 years) is a row too: `infeasible` says why, `blocked` is true and its figures are
-    null, so one impossible point does not lose the others. `progress` is called with the count
-    of combinations done after each.
+    null, so one impossible point does not lose the others. An invalid value (a ScenarioError)
+    is found before any point is quoted, and the error names its grid path and value.
+    `currency` may be swept (its output column is then the swept value). `progress` is called
+    with the count of combinations done after each.
 
         sweep("plan.toml", {"phases.pretrain.tokens": [1e13, 2e13], "accounting": ["project"]})
     """
     import itertools
 
     grid = _checked_grid(grid)
-    if as_of is not None and "as_of" in grid:  # rev11b #8: the keyword priced another day
-        raise ScenarioError("'as_of' is both swept and given as as_of=: give it one way", "grid")
+    for name, given in (("as_of", as_of), ("currency", currency)):
+        if given is not None and name in grid:  # rev11b #8: the keyword priced another day
+            raise ScenarioError(
+                f"'{name}' is both swept and given as {name}=: give it one way", "grid"
+            )
     base = _scenario(scenario)
     cat = _catalog(catalog)
     paths = list(grid)
+    combinations = [
+        dict(zip(paths, values, strict=True))
+        for values in itertools.product(*(grid[p] for p in paths))
+    ]
+    # rev12b #7: every point is checked before any is quoted (a quote takes ~0.2 s, a check
+    # ~5 ms): a bad value late in the grid threw away every point before it.
+    day = _date(as_of, "as_of")
+    points = [_checked_point(base, changes, cat, currency, day) for changes in combinations]
     rows = []
-    for values in itertools.product(*(grid[p] for p in paths)):
-        changes = dict(zip(paths, values, strict=True))
-        rows.append(_swept(base.with_changes(changes), changes, cat, currency, as_of))
+    for changes, s in zip(combinations, points, strict=True):
+        rows.append(_swept(s, changes, cat, currency, as_of))
         if progress is not None:
             progress(len(rows))
     # One type per output whatever the values (List(Null) or Null where all were empty: a
@@ -352,6 +408,41 @@ def sweep(
         pl.col("infeasible").cast(pl.String),
         pl.col(numbers).cast(pl.Float64),
     )
+
+
+def _checked_point(
+    base: Scenario,
+    changes: dict[str, Any],
+    cat: Catalog,
+    currency: str | None,
+    day: date | None,
+) -> Scenario:
+    """The scenario of one point of a sweep, checked as a quote checks it (the fields, then
+    the ids, currency and date against the catalog). An error names the grid's path and value
+    (the one that fails alone, else the whole point), not the scenario's file: the value came
+    from the grid."""
+
+    def check(point: dict[str, Any]) -> Scenario:
+        s = base.with_changes(point)
+        prepare(s, cat, currency=currency, as_of=day)
+        return s
+
+    try:
+        return check(changes)
+    except ScenarioError as exc:
+        culprit = changes
+        for path, value in changes.items():
+            if len(changes) == 1:
+                break
+            try:
+                check({path: value})
+            except ScenarioError:
+                culprit = {path: value}
+                break
+        point = ", ".join(f"'{shown(p)}' = {shown(repr(v))}" for p, v in culprit.items())
+        field = (exc.location or "").removeprefix(f"{base.source}: ").removeprefix(base.source)
+        why = f"{field}: {exc.message}" if field else exc.message
+        raise ScenarioError(f"{point}: {why}", "grid") from None
 
 
 def _swept(
@@ -392,15 +483,16 @@ SWEEP_OUTPUTS = (
 def _checked_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:
     """A grid names at least one input, each with values in any sequence or array (a list, a
     tuple, a range, a numpy array or a polars Series: a notebook's usual grids), none clashing
-    with an output column (a swept 'currency' would otherwise be overwritten by the
-    result's). Returns each input's values as a list of plain Python values."""
+    with an output column (which would be overwritten by the result's; a swept 'currency' is
+    the output column's value). Returns each input's values as a list of plain Python values."""
     if not isinstance(grid, Mapping) or not grid:
         raise ScenarioError("give at least one path and its values", "grid")
     out = {}
     for path, values in grid.items():
         if not isinstance(path, str):  # review11b #17: an AttributeError otherwise
             raise ScenarioError(f"{shown(path)!r} is not a path (a dotted string)", "grid")
-        if path in SWEEP_OUTPUTS or path.startswith("cost:"):
+        # 'currency' may be swept: its output column then holds the swept value (rev12b #7).
+        if (path in SWEEP_OUTPUTS and path != "currency") or path.startswith("cost:"):
             raise ScenarioError(
                 f"'{shown(path)}' is an output column of the sweep: run one sweep per value",
                 "grid",

@@ -23,7 +23,7 @@ from estimator.costing import HOURS_PER_DAY, term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
-from pricing.catalog import STALE_AFTER_DAYS
+from pricing.catalog import STALE_AFTER_DAYS, WITH_CATALOG
 
 Severity = Literal["block", "warn", "info"]
 Phase = TrainPhase | ServePhase
@@ -414,7 +414,7 @@ BLOCKING: tuple[Check, ...] = (
         lambda c, p: pl.col("total_usd").is_null() & answered(c, p),
         lambda r, c, p: (
             f"no price for {r['accelerator']} in {r['region']} on {c.as_of}: "
-            f"{_missing_price(r)}: add it with --catalog DIR"
+            f"{_missing_price(r)}: add it {WITH_CATALOG}"
         ),
     ),
 )
@@ -909,7 +909,7 @@ ADVISORY: tuple[Check, ...] = (
             f"{r['provider']} in {r['region']}: its listing shows the machine there, not that "
             f"many at once; the largest block sold self-service is "
             f"{c.catalog.default('listed_capacity_devices'):,.0f} devices, more is negotiated "
-            "(ask the provider, or give the offer's max_devices with --catalog)"
+            f"(ask the provider, or give the offer's max_devices {WITH_CATALOG})"
         ),
         cite="listed_capacity_devices",
     ),

@@ -20,6 +20,7 @@ from estimator.options import option_table
 from estimator.physics import ModelSpec, resolve_model
 from estimator.scenario import AutoSite, Scenario, Site
 from pricing import Catalog, CatalogError, UnknownIdError
+from pricing.catalog import WITH_CATALOG
 
 Objective = Literal["cost", "time"]
 # What a phase is judged over: rules in force at some time from the first date until the second
@@ -175,7 +176,7 @@ def check_date(catalog: Catalog, day: date, field: str) -> None:
     if day < oldest:
         raise ScenarioError(
             f"{day} is before the oldest price in the catalog ({oldest}): nothing can be priced "
-            "on it; add prices for that date with --catalog",
+            f"on it; add prices for that date {WITH_CATALOG}",
             field,
         )
     dates = [_latest(catalog, t) for t in ("offers", "hardware", "fx")]
@@ -183,7 +184,7 @@ def check_date(catalog: Catalog, day: date, field: str) -> None:
     if (day - newest).days > MAX_YEARS_PAST_CATALOG * 365:
         raise ScenarioError(
             f"{day} is more than {MAX_YEARS_PAST_CATALOG} years after the newest price in the "
-            f"catalog ({newest}): add prices for that date with --catalog",
+            f"catalog ({newest}): add prices for that date {WITH_CATALOG}",
             field,
         )
 

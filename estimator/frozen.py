@@ -21,7 +21,7 @@ RESULTS_ARE_FROZEN = (
 class Frozen(BaseModel):
     """A model whose fields cannot be set (a scenario and its parts, a quote and its parts),
     nor its lists and dicts changed in place: they are sealed (`SealedList`, `SealedDict`) once
-    it is built or copied with `model_copy(update=...)` (review11b #3: `q.findings.clear()`
+    it is built or copied with `_replaced` (review11b #3: `q.findings.clear()`
     unblocked a quote; sorting a plan's phases changed its percentiles). A validator of a
     subclass that sets a field after it is built seals the value itself (`seal`)."""
 
@@ -39,9 +39,32 @@ class Frozen(BaseModel):
                 object.__setattr__(self, name, seal(value, self.how_to_change))
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        out = super().model_copy(update=update, deep=deep)
-        out._seal(update or {})
+        """A copy. `update=` is refused: pydantic sets the fields unchecked (rev12b #14: a Quote
+        with an int total and currency XYZ under CNY figures); `how_to_change` says how."""
+        if update:
+            raise ScenarioError(
+                f"model_copy(update=...) skips its checks: {self.how_to_change}",
+                type(self).__name__,
+            )
+        return super().model_copy(deep=deep)
+
+    def copy(self, *_: Any, **__: Any) -> NoReturn:
+        """pydantic v1's copy (its `update=` unchecked as model_copy's): refused."""
+        raise ScenarioError(
+            f"copy() is pydantic v1's and skips its checks: use model_copy(); {self.how_to_change}",
+            type(self).__name__,
+        )
+
+    def _replaced(self, update: Mapping[str, Any]) -> Self:
+        """A copy with fields replaced, unchecked: how the library builds one result from
+        another (it checks the values where it makes them). Not for library callers: a
+        result's figures depend on each other (`Quote.assuming` adds assumptions)."""
+        out = super().model_copy(update=update)
+        out._seal(update)
         return out
+
+    def __dir__(self) -> list[str]:  # pydantic v1's names, deprecated, are not offered
+        return [n for n in super().__dir__() if n not in _PYDANTIC_V1]
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
@@ -51,6 +74,12 @@ class Frozen(BaseModel):
 
     def __delattr__(self, name: str) -> None:  # review10c #8: pydantic's own error otherwise
         raise ScenarioError(f"'{name}' cannot be set: {self.how_to_change}", type(self).__name__)
+
+
+# pydantic v1's methods, kept (deprecated) by pydantic v2 on every model (rev12b #14).
+_PYDANTIC_V1 = frozenset({"copy", "dict", "json", "parse_obj", "parse_raw", "parse_file",
+                          "from_orm", "construct", "schema", "schema_json", "validate",
+                          "update_forward_refs"})  # fmt: skip
 
 
 class ResultPart(Frozen):

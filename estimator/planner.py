@@ -74,6 +74,16 @@ class Plan(Result):
     _catalog: Catalog | None = PrivateAttr(default=None)
     # Once pickled, the catalog's fingerprint stands in for it (`check_catalog`).
     _catalog_fingerprint: str | None = PrivateAttr(default=None)
+    # What it was planned from, to plan it again (`what_if` of a plan, rev12b #12): the
+    # scenario as given (its auto sites: `scenario` has them filled in) and the device cap.
+    _given: Scenario | None = PrivateAttr(default=None)
+    _max_devices: int | None = PrivateAttr(default=None)
+
+    @property
+    def given(self) -> tuple[Scenario, int | None] | None:
+        """The scenario the plan was made from, as given (before placement), and the device
+        cap it was planned under; None for a plan rebuilt from its fields."""
+        return None if self._given is None else (self._given, self._max_devices)
 
     @property
     def catalog(self) -> Catalog | None:
@@ -132,13 +142,19 @@ class Plan(Result):
 
     def to_polars(self) -> pl.DataFrame:
         """One row per placed phase and alternative: rank, where, devices, days, cost (in the
-        plan's currency, unrounded; null when unpriced) and the verdict ("chosen", how much
-        more it costs or takes, or why it was ruled out)."""
-        rows = [{"phase": p.phase, **a.model_dump()} for p in self.phases for a in p.alternatives]
+        plan's currency, unrounded; null when unpriced), `currency` (as the other frames have
+        it, rev12b #12) and the verdict ("chosen", how much more it costs or takes, or why it
+        was ruled out)."""
+        cur = self.quote.currency
+        rows = [
+            {"phase": p.phase, **a.model_dump(), "currency": cur}
+            for p in self.phases
+            for a in p.alternatives
+        ]
         schema = {"phase": pl.String, "rank": pl.Int64, "provider": pl.String,
                   "region": pl.String, "accelerator": pl.String, "pricing": pl.String,
                   "instance": pl.String, "devices": pl.Int64, "wall_clock_days": pl.Float64,
-                  "cost": pl.Float64, "verdict": pl.String}  # fmt: skip
+                  "cost": pl.Float64, "currency": pl.String, "verdict": pl.String}  # fmt: skip
         return pl.DataFrame(rows, schema=schema)
 
 
@@ -152,8 +168,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
     auto = [(i, p) for i, p in enumerate(c.scenario.phases) if p.is_auto]
     if not auto:  # nothing to place: the scenario as given
         out = Plan(quote=quote_context(c), phases=[], objective=c.objective, scenario=c.scenario)
-        out._catalog = c.catalog
-        return out
+        return _made_in(out, c)
     frames = {p.name: _options(c, p) for p in c.scenario.phases}
     presolve(c, [(p, frames[p.name]) for p in c.scenario.phases])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
@@ -183,7 +198,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
                 "left no joint placement within the capacities (a fleet or an offer shared by "
                 "phases running at once): training runs are sized for their deadlines instead"
             )
-            return fallback.model_copy(update={"quote": said})
+            return _made_in(fallback._replaced({"quote": said}), c)
         raise InfeasibleError(_why_no_joint_placement(c, prob), c.scenario.source) from None
     names = [p.name for p in c.scenario.phases]
     best = {p.name: choices[p.name].row(picked[i], named=True) for i, p in auto}
@@ -220,7 +235,12 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         quote=q, phases=[_as_quoted(pp, q) for pp in phase_plans], objective=c.objective,
         scenario=placed,
     )  # fmt: skip
-    out._catalog = c.catalog
+    return _made_in(out, c)
+
+
+def _made_in(out: Plan, c: Context) -> Plan:
+    """The plan with what it was made from: the catalog, the scenario, the device cap."""
+    out._catalog, out._given, out._max_devices = c.catalog, c.scenario, c.max_devices
     return out
 
 
@@ -228,8 +248,8 @@ def _as_quoted(pp: PhasePlan, q: Quote) -> PhasePlan:
     """The chosen alternative at the quote's cost of its phase: a sum of whole-cent line items,
     where the ranking's figure is not rounded item by item (a cent apart: review9c)."""
     cost = next(p.cost for p in q.phases if p.name == pp.phase)
-    chosen = pp.alternatives[0].model_copy(update={"cost": cost})
-    return pp.model_copy(update={"alternatives": [chosen, *pp.alternatives[1:]]})
+    chosen = pp.alternatives[0]._replaced({"cost": cost})
+    return pp._replaced({"alternatives": [chosen, *pp.alternatives[1:]]})
 
 
 def _earliest(scenario: Scenario) -> Scenario:

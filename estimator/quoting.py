@@ -136,12 +136,12 @@ def placed_phase(
         ("findings", _fields(phase), row["option_id"], window),
         lambda: findings.findings(chosen, c, phase, c.rules_span(window.start, window.end))[0],
     )
-    found = [f.model_copy(update={"phase": phase.name}) for f in unnamed]
+    found = [f._replaced({"phase": phase.name}) for f in unnamed]
     if missing:
-        why = f"{missing}: add a negotiated price with --catalog DIR ({_row_of(phase)})"
-        found = [
-            f.model_copy(update={"message": why}) if f.code == "unpriced" else f for f in found
-        ]
+        from pricing.catalog import WITH_CATALOG
+
+        why = f"{missing}: add a negotiated price ({_row_of(phase)}) {WITH_CATALOG}"
+        found = [f._replaced({"message": why}) if f.code == "unpriced" else f for f in found]
     columns = TRAINING_COLUMNS if isinstance(phase, TrainPhase) else SERVING_COLUMNS
     pq = PhaseQuote(
         name=phase.name,

@@ -123,11 +123,8 @@ class Quote(Result):
     def _money(self) -> Quote:
         cur = self.currency
         phases = [
-            p.model_copy(
-                update={
-                    "cost": Money(p.cost, cur),
-                    "cost_other_view": Money(p.cost_other_view, cur),
-                }
+            p._replaced(
+                {"cost": Money(p.cost, cur), "cost_other_view": Money(p.cost_other_view, cur)}
             )
             for p in self.phases
         ]
@@ -139,7 +136,7 @@ class Quote(Result):
             ("phases", phases),
             (
                 "transfers",
-                [t.model_copy(update={"cost": Money(t.cost, cur)}) for t in self.transfers],
+                [t._replaced({"cost": Money(t.cost, cur)}) for t in self.transfers],
             ),
         ):
             object.__setattr__(self, name, seal(value))
@@ -183,7 +180,7 @@ class Quote(Result):
         and lists and tables of them (numpy numbers become Python's); anything else, or a
         number that is not finite, is a ScenarioError naming the key."""
         added = {key: _json_value(value, key) for key, value in more.items()}
-        return self.model_copy(update={"assumptions": {**self.assumptions, **added}})
+        return self._replaced({"assumptions": {**self.assumptions, **added}})
 
     def phases_frame(self) -> pl.DataFrame:
         """One row per phase: where it runs, devices, device-hours, days, its window, cost and

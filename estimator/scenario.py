@@ -455,10 +455,17 @@ class Transfer(_Strict):
     """The phase whose output moves."""
     to: Name
     """The phase that receives it."""
-    what: Literal["weights", "checkpoint", "dataset"] = "weights"
-    """weights, checkpoint or dataset."""
+    what: Literal["weights", "checkpoint", "dataset"] | None = None
+    """weights, checkpoint or dataset. Not given: the model's weights, or with `gigabytes`
+    data of that size (judged as weights are: only a dataset carries its data class)."""
     gigabytes: Annotated[float, Range(0, 1e9, low_open=True)] | None = None
     """Size (default: from the model: weights, or weights + optimizer state for a checkpoint)."""
+
+    @property
+    def label(self) -> str:
+        """What a quote calls it: `what`, else "data" when only its size is given, else
+        "weights" (rev12b #17: 1,000 GB given alone was priced as 'weights sg -> cn-east')."""
+        return self.what or ("data" if self.gigabytes is not None else "weights")
 
 
 class Scenario(_Strict):
@@ -582,28 +589,38 @@ class Scenario(_Strict):
             set_path(data, path, value)
         return parse_scenario(data, self.source)
 
-    def fleet_named(self, name: str) -> Fleet:
-        """The fleet called `name` (ScenarioError, with the nearest name, if none is)."""
+    def fleet_named(self, name: str | int) -> Fleet:
+        """The fleet called `name`, or at that index as `with_changes` paths take it
+        (ScenarioError, with the nearest name, if none is)."""
         return _named("fleet", name, self.fleet)
 
-    def phase(self, name: str) -> TrainPhase | ServePhase:
-        """The phase called `name` (ScenarioError, with the nearest name, if none is)."""
+    def phase(self, name: str | int) -> TrainPhase | ServePhase:
+        """The phase called `name`, or at that index as `with_changes` paths take it
+        (`phase(0)`, `phase("0")`; ScenarioError, with the nearest name, if none is)."""
         return _named("phase", name, self.phases)
 
 
 _Named = TypeVar("_Named", Fleet, TrainPhase | ServePhase)
 
 
-def _named(what: str, name: str, items: Sequence[_Named]) -> _Named:
+def _named(what: str, name: str | int, items: Sequence[_Named]) -> _Named:
     found = next((x for x in items if x.name == name), None)
     if found is not None:
         return found
+    # An index, as a `with_changes` path takes it (rev12b #12: phase(0) was "no phase '0'").
+    index = name if isinstance(name, int) and not isinstance(name, bool) else None
+    if isinstance(name, str) and name.isdigit():
+        index = int(name)
+    if index is not None and 0 <= index < len(items):
+        return items[index]
     # review11b #7: a bare StopIteration, which a generator or `map` turned into a silently
     # shorter answer.
     names = [x.name for x in items]
     hint = suggest(name, names) if isinstance(name, str) else None
     known = shown(", ".join(names), 200) if names else "none"
     extra = f": did you mean '{hint}'?" if hint else f" (names: {known})"
+    if index is not None and not hint:
+        extra = f" (indices 0 to {len(items) - 1}; names: {known})" if items else " (none)"
     raise ScenarioError(f"no {what} '{shown(name)}'{extra}")
 
 

@@ -53,7 +53,9 @@ class Replanned:
     after: str
     extra_cost: Money  # after minus the plan's placement, in the plan's currency
     rule_cost: Money  # after minus the best placement over the same options without the shock
-    extra_days: float
+    # How many days later the work ends; None for a stranded phase, whose work never runs
+    # (rev12b #9: -26.0, "ends 26 days sooner", came from its blocked run's own length).
+    extra_days: float | None
     stranded: bool = False  # no option allowed under the rule: kept where it was, blocked
 
 
@@ -245,7 +247,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
             + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else ""),
             extra_cost=_difference(now[name].cost, was[name].cost),
             rule_cost=_difference(now[name].cost, best[name].cost),
-            extra_days=_finish(now[name]) - _finish(was[name]),
+            extra_days=None if name in stranded else _finish(now[name]) - _finish(was[name]),
             stranded=name in stranded,
         )
         for name, code in hit.items()

@@ -86,7 +86,7 @@ def size_gb(c: Context, i: int, t: Transfer) -> float:
     if t.gigabytes is not None:
         return t.gigabytes
     src = c.scenario.phase(t.from_)
-    if t.what == "weights":
+    if t.what in (None, "weights"):
         return weight_bytes(c.model, src.precision) / GB
     if t.what == "checkpoint":
         return checkpoint_bytes(c.model) / GB
@@ -104,7 +104,7 @@ def price_transfer(
     """A transfer between two placed phases (PhaseQuotes by name) and the rules its data meets."""
     gb = size_gb(c, i, t)
     src, dst = placed[t.from_], placed[t.to]
-    ends = {"from": t.from_, "to": t.to, "what": t.what, "gigabytes": gb}
+    ends = {"from": t.from_, "to": t.to, "what": t.label, "gigabytes": gb}
     if src.region == dst.region:
         within = {"hours": 0.0, "route": f"within {src.region}", "cost": 0.0, "line_items": []}
         return TransferQuote.model_validate({**ends, **within}), []
@@ -134,7 +134,7 @@ def _transfer_item(
         phase=t.from_,
         region=src,
         component="transfer",
-        description=f"{t.what} {src} -> {dst} at {r['gbps']:g} Gbit/s",
+        description=f"{t.label} {src} -> {dst} at {r['gbps']:g} Gbit/s",
         quantity=gb,
         unit="GB",
         unit_price=r["price_per_gb"],

@@ -36,7 +36,7 @@ from estimator import curve
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
-from estimator.frozen import LIST_MUTATORS, SealedList, sealed
+from estimator.frozen import LIST_MUTATORS, sealed
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
@@ -434,7 +434,28 @@ def check_swing(swing: object, where: str = "swing") -> float:
     return float(swing)
 
 
-def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swing]:
+class Swings(list[Swing]):
+    """What `sensitivity` returns: the swings, sorted, with the quote they move, so that
+    `report.text.as_json(swings)` gives what `sensitivity --format json` prints (rev12b #12).
+    A result, sealed as the others are: a list to read, index and slice."""
+
+    quote: Quote
+
+    def __init__(self, swings: list[Swing], quote: Quote) -> None:
+        super().__init__(swings)
+        object.__setattr__(self, "quote", quote)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles and copies as itself, not as a list
+        return Swings, (list(self), self.quote)
+
+    def __hash__(self) -> int:  # type: ignore[override]  # as the sealed list it was
+        return hash(tuple(self))
+
+
+sealed(Swings, *LIST_MUTATORS)
+
+
+def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> Swings:
     """One input at a time from its low to its high, everything else as quoted; sorted by how
     far the total moves. Prices and efficiencies use their catalog ranges (prices without one
     move by +/- `swing`); tokens, demand and each foreign currency move by +/- `swing`. A serving
@@ -459,8 +480,8 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swin
         )
     # An input whose end leaves a phase unpriced first: it decides whether the plan works.
     # A list to read, sealed as the other results (review11b #3).
-    return SealedList(
-        sorted(out, key=lambda s: math.inf if s.swing is None else s.swing, reverse=True)
+    return Swings(
+        sorted(out, key=lambda s: math.inf if s.swing is None else s.swing, reverse=True), q
     )
 
 

@@ -32,6 +32,9 @@ STALE_AFTER_DAYS = 365
 # Tables of fixed designs (a datasheet, a paper, a model card), dated by their document: a
 # product's specification does not age, so these rows are never flagged stale (rev12c #6).
 SPEC_TABLES = frozenset({"accelerators", "models"})
+# How a message that reaches both the command line and the library says where catalog rows are
+# added (rev12b #13: "with --catalog" alone spoke to a notebook in a flag it has no use for).
+WITH_CATALOG = "with --catalog DIR (in Python: load_catalog(DIR))"
 _KIND_NAMES = {
     "accelerators": "accelerator",
     "regions": "region",

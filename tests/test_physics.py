@@ -178,12 +178,42 @@ def test_moe_memory_uses_total_compute_uses_active(catalog, models) -> None:
     assert a["expert_parallel"] > 1 and b["expert_parallel"] == 1
 
 
-def test_precision_a_device_lacks_is_not_timed_but_still_fits(catalog, models) -> None:
-    # `fits` is memory alone, as serving's (review7c #8: 4 GiB of 80 said it did not fit); the
-    # missing precision leaves the run untimed, and `precision-unsupported` blocks it.
+def test_precision_a_device_lacks_is_not_timed_and_does_not_fit(catalog, models) -> None:
+    # rev12b #11: fits was true with a null peak, against the docstring. The missing precision
+    # leaves the run untimed; a quote blocks it as `precision-unsupported`, not as memory
+    # (review7c #8: 4 GiB of 80 said it did not fit; the check reads memory only where the
+    # device has the precision, test_cli_physics).
     fp8 = train(catalog, models["llama-3.1-8b"], "a100-80g", 1e12, devices=8, precision="fp8")
-    assert fp8["fits"] is True and fp8["peak_tflops"] is None
+    assert fp8["fits"] is False and fp8["peak_tflops"] is None
     assert fp8["device_hours"] is None and fp8["wall_clock_days"] is None
+    assert fp8["memory_per_device_gib"] < fp8["hbm_gib"]  # memory alone would hold it
+
+
+def test_the_exported_helpers_name_what_they_do_not_know(catalog, models) -> None:
+    # rev12b #11: an unknown accelerator gave a row of nulls and no word; an unknown precision
+    # a KeyError; TRAINING_COLUMNS promised two text columns only `described` adds.
+    from estimator.physics import TRAINING_COLUMNS, weight_bytes
+
+    L8 = models["llama-3.1-8b"]
+    frame = pl.DataFrame({"accelerator": ["a100-80g", "h100"]})
+    with pytest.raises(UnknownIdError, match="unknown accelerator 'h100': did you mean 'h100-sxm'"):
+        training_frame(catalog, L8, frame, TrainSettings(tokens=1e12, devices=64))
+    with pytest.raises(UnknownIdError, match="did you mean 'h100-sxm'"):
+        serving_frame(catalog, L8, frame, ServeSettings("bf16", 1000, 100))
+    for call in (
+        lambda: weight_bytes(L8, "fp4"),
+        lambda: train(catalog, L8, "h100-sxm", 1e12, devices=8, precision="fp4"),
+        lambda: serve(catalog, L8, "h100-sxm", precision="fp4", input_len=10, output_len=10),
+        lambda: serve(catalog, L8, "h100-sxm", input_len=10, output_len=10, kv_precision="fp4"),
+    ):
+        with pytest.raises(ScenarioError, match="precision: 'fp4' is not a precision"):
+            call()
+    assert weight_bytes(L8, "fp8") == weight_bytes(L8) / 2
+    one = pl.DataFrame({"accelerator": ["h100-sxm"]})
+    out = training_frame(catalog, L8, one, TrainSettings(tokens=1e12, devices=8))
+    assert [c for c in TRAINING_COLUMNS if c not in out.columns] == ["recompute", "layout"]
+    assert set(TRAINING_COLUMNS) <= set(described(out).columns)
+    assert "described" in (training_frame.__doc__ or "")
 
 
 def test_training_frame_sweep_matches_single_rows(catalog, models) -> None:
@@ -334,10 +364,11 @@ def test_serving_moe_expert_parallel_over_the_network(catalog, models) -> None:
 
 
 def test_serving_without_the_precision_computes_no_rate(catalog, models) -> None:
-    # The memory test alone says whether the model fits; without FP8 nothing is timed.
+    # Without FP8 nothing is timed, and the row does not fit (rev12b #11: fits was true); the
+    # replica is still the smallest that holds the model in memory.
     fp8 = serve(catalog, models["llama-3.1-8b"], "a100-80g", precision="fp8", input_len=1000,
                 output_len=100, tpot_ms=50, ttft_ms=500)  # fmt: skip
-    assert fp8["fits"] is True and fp8["tensor_parallel"] == 1
+    assert fp8["fits"] is False and fp8["tensor_parallel"] == 1
     for key in ("output_tokens_per_s_per_device", "decode_tokens_per_s_per_device",
                 "prefill_tokens_per_s_per_device", "batch", "tpot_ms", "ttft_ms",
                 "meets_tpot", "meets_ttft"):  # fmt: skip

@@ -288,6 +288,28 @@ def test_shock_that_leaves_a_phase_no_option_keeps_it_blocked(catalog):
     assert [r.phase for r in result.replanned if r.stranded] == ["serve-abroad"]
 
 
+def test_a_stranded_phase_has_no_delay_and_days_show_to_a_tenth_everywhere(catalog, runner):
+    # rev12b #9: serve-abroad, which cannot run at all, "ended 26 days sooner" (-26.0, its
+    # blocked run's own length) in the library and the JSON; the table printed pretrain's
+    # -24.13 days as "-24.10" beside the JSON's -24.1.
+    import json
+
+    from estimator import as_json, what_if
+
+    w = what_if(AUTO, "remote-access-ends=2026-03-01", catalog)
+    moved = {r.phase: r for r in w.replanned}
+    assert moved["serve-abroad"].stranded and moved["serve-abroad"].extra_days is None
+    days = moved["pretrain"].extra_days
+    assert days is not None and not moved["pretrain"].stranded
+    shown = {r["phase"]: r["extra_days"] for r in json.loads(as_json(w))["shock"]["replanned"]}
+    assert shown == {"pretrain": round(days, 1) + 0.0, "serve-abroad": None}
+    args = ["plan", str(AUTO), "--shock", "remote-access-ends=2026-03-01", "-f", "markdown"]
+    table = runner.invoke(app, args).stdout.split("## Shock")[1]
+    rows = {line.split("|")[1].strip(): line.split("|")[-2].strip()
+            for line in table.splitlines() if line.startswith("| ")}  # fmt: skip
+    assert rows["pretrain"] == f"{round(days, 1) + 0.0:,.1f}" and rows["serve-abroad"] == ""
+
+
 def test_a_run_the_rule_would_cut_may_finish_before_it(tmp_path, runner):
     # review10a #1: split_auto's pretrain (1,280 B200 in us-east, 2025-11-27 to 2026-03-27)
     # moved to 3,840 bought Ascend, 90 days later: "the rule costs 253,970,928.41 CNY", where

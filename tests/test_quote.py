@@ -160,6 +160,33 @@ def test_a_one_year_reservation_covers_a_leap_year(catalog):
     assert "the 1-year commitment bills 2 years for 367.0 days of work" in idle.message
 
 
+def test_a_transfer_given_only_its_size_is_data_not_weights(catalog):
+    # rev12b #17: {"from": "b", "to": "a", "gigabytes": 1000} was 'weights' in the quote and its
+    # line item ("weights sg -> cn-east"), `what` defaulting to weights.
+    data = tomllib.loads(SMALL)
+    site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand"}
+    data["phases"].append({"name": "b", "tokens": 1e11, "devices": 16, "site": site})
+    data["transfers"] = [
+        {"from": "b", "to": "train", "gigabytes": 1000.0},
+        {"from": "train", "to": "b"},
+    ]
+    s = parse_scenario(data)
+    for variant in (s, s.with_changes(currency="EUR"), parse_scenario(s.model_dump(by_alias=True))):
+        sized, model = quote(variant, catalog).transfers
+        assert (sized.what, sized.gigabytes) == ("data", 1000.0)
+        assert sized.line_items[0].description.startswith("data sg -> us-east")
+        assert model.what == "weights" and model.line_items[0].description.startswith("weights")
+    # Named, it keeps its name; its size and findings are those of weights of that size.
+    named = s.with_changes({"transfers.0.what": "weights"})
+    as_weights, _ = quote(named, catalog).transfers
+    assert as_weights.what == "weights" and as_weights.cost == sized.cost
+
+    def judged(x: object) -> list[tuple[str, str, str | None]]:
+        return [(f.code, f.severity, f.phase) for f in quote(x, catalog).findings]
+
+    assert judged(named) == judged(s)
+
+
 def test_currency_conversion_of_the_quote(write, catalog):
     s = load_scenario(write("s.toml", SMALL))
     usd = quote(s, catalog)

@@ -632,7 +632,7 @@ def test_sweep_refuses_grids_it_cannot_mean(catalog):
     base = load_scenario(SPLIT)
     cases = [
         ({"accounting": "project"}, "must be a list"),
-        ({"currency": ["USD", "CNY"]}, "output column"),
+        ({"total": [1.0]}, "output column"),
         ({}, "at least one path"),
         ({"phases.0.deadline_days": []}, "no values"),
     ]
@@ -644,6 +644,35 @@ def test_sweep_refuses_grids_it_cannot_mean(catalog):
         sweep(base, {"as_of": ["2025-01-01"]}, catalog, as_of="2026-01-01")
     with pytest.raises(ScenarioError, match="no rows"):
         estimator.chart(pl.DataFrame({"x": [], "total": []}), x="x")
+
+
+def test_a_sweep_checks_every_point_before_quoting_any_and_names_the_bad_one(catalog):
+    # rev12b #7: a bad value late in the grid was found only when its turn came, after every
+    # point before it had been quoted, and the error named the scenario's file.
+    seen: list[int] = []
+    with pytest.raises(ScenarioError) as bad:
+        sweep(SPLIT, {"phases.pretrain.tokens": [1e13, 2e13, 1e18]}, catalog, progress=seen.append)
+    assert seen == []
+    assert str(bad.value).startswith("grid: 'phases.pretrain.tokens' = 1e+18: phases[0].tokens:")
+    assert "split_abroad_home" not in str(bad.value)
+    # Of two paths, the one whose value fails alone; the catalog's checks count too.
+    with pytest.raises(ScenarioError, match=r"'currency' = 'XYZ': currency: unknown currency"):
+        sweep(SPLIT, {"phases.pretrain.tokens": [1e13], "currency": ["CNY", "XYZ"]}, catalog)
+
+
+def test_a_swept_currency_is_its_output_column(catalog):
+    # rev12b #7: 'currency' was refused as an output column, which holds exactly the swept
+    # value when currency= is not given.
+    df = sweep(SPLIT, {"currency": ["CNY", "USD"]}, catalog)
+    assert df["currency"].to_list() == ["CNY", "USD"]
+    assert df["total"][1] == float(quote(SPLIT, catalog, currency="USD").total)
+    with pytest.raises(ScenarioError, match="'currency' is both swept and given"):
+        sweep(SPLIT, {"currency": ["USD"]}, catalog, currency="EUR")
+    # Drawn, a swept currency is one line per currency on an axis that names none.
+    both = sweep(SPLIT, {"accounting": ["project", "amortised"], "currency": ["CNY", "USD"]})
+    ax = estimator.chart(both, x="accounting").figure.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["currency=CNY", "currency=USD"]
+    assert ax.get_ylabel() == "total"
 
 
 def test_an_impossible_point_of_a_sweep_is_a_row_not_the_end_of_it(catalog):
@@ -887,6 +916,94 @@ def test_the_library_gives_the_shock_and_uncertainty_json_the_cli_prints(runner,
         assert shown["uncertainty"]["plan"] == which
     with pytest.raises(ScenarioError, match="of another plan"):
         as_json(moved, uncertainty=sampled)
+
+
+def test_what_if_takes_a_plan_as_it_was_made(catalog):
+    # rev12b #12: percentiles and sensitivity take a Plan, what_if refused one. A plan is
+    # planned again from its scenario as given (plan.scenario has the auto sites filled in, and
+    # re-placing from it moved serve-abroad out of the regions its auto site allows).
+    import pickle
+
+    from estimator import what_if
+    from estimator.planner import Plan
+
+    shock = "remote-access-ends=2026-03-01"
+    placed = plan(AUTO, catalog, objective="time", max_devices=4096)
+    w = what_if(placed, shock)
+    assert w.base == placed
+    assert w == what_if(AUTO, shock, catalog, objective="time", max_devices=4096)
+    assert what_if(pickle.loads(pickle.dumps(placed)), shock, catalog) == w
+    for given in ({"objective": "cost"}, {"currency": "USD"}, {"max_devices": 8}):
+        with pytest.raises(ScenarioError, match="the plan was made with"):
+            what_if(placed, shock, **given)
+    with pytest.raises(ScenarioError, match="does not keep the scenario"):
+        what_if(Plan.model_validate(placed.model_dump()), shock, catalog)
+
+
+def test_the_librarys_asymmetries_are_gone(runner, monkeypatch, catalog):
+    # rev12b #12: as_json refused what sensitivity() returns, so `sensitivity --format json`
+    # had no library twin; Plan.to_polars() alone had no currency; chart(5) raised a raw
+    # AttributeError; Scenario.phase(0) was "no phase '0'" though with_changes takes indices.
+    from estimator import as_json, sensitivity
+
+    monkeypatch.chdir(ROOT)
+    path = "examples/overseas_serving.toml"
+    cli = runner.invoke(app, ["sensitivity", path, "--swing", "0.1", "--format", "json"]).stdout
+    assert as_json(sensitivity(path, swing=0.1)).strip() == cli.strip()
+    with pytest.raises(ScenarioError, match=r"what sensitivity\(\) returns"):
+        as_json(list(sensitivity(path, swing=0.1)))
+    frame = plan(AUTO, catalog, currency="USD").to_polars()
+    assert frame.schema["currency"] == pl.String and set(frame["currency"]) == {"USD"}
+    with pytest.raises(ScenarioError, match=r"chart draws a Quote, a Plan.*not int"):
+        estimator.chart(5, "cost")  # type: ignore[arg-type]
+    s = load_scenario(SPLIT)
+    assert s.phase(0) is s.phases[0] and s.phase("1") is s.phases[1]
+    assert s.phase(s.phases[2].name) is s.phases[2]
+    with pytest.raises(ScenarioError, match=r"no phase '9' \(indices 0 to"):
+        s.phase(9)
+
+
+def test_messages_a_library_caller_reads_name_the_library_too(catalog):
+    # rev12b #13: a notebook was told "add prices for that date with --catalog" and "give the
+    # offer's max_devices with --catalog", a flag it cannot give.
+    from estimator.errors import ScenarioError
+
+    with pytest.raises(
+        ScenarioError, match=r"with --catalog DIR \(in Python: load_catalog\(DIR\)\)"
+    ):
+        quote(SPLIT, catalog, as_of="2030-06-01")
+    unverified = [
+        f.message for f in quote(SPLIT, catalog).findings if f.code == "capacity-unverified"
+    ]
+    assert unverified and all("load_catalog(DIR)" in m for m in unverified)
+
+
+def test_model_copy_cannot_change_a_result_unchecked(catalog):
+    # rev12b #14: q.model_copy(update={"currency": "XYZ", "total": 5}) gave a Quote with an int
+    # total under CNY figures, and as_json rendered it; pydantic v1's copy(update=) as well.
+    import copy
+    import pickle
+
+    from estimator import as_json
+
+    q = quote(SPLIT, catalog)
+    placed = plan(AUTO, catalog)
+    s = load_scenario(SPLIT)
+    for model, how in ((q, "Quote.assuming"), (placed, "Quote.assuming"), (s, "with_changes")):
+        with pytest.raises(
+            ScenarioError, match=f"model_copy\\(update=...\\) skips its checks.*{how}"
+        ):
+            model.model_copy(update={"currency": "XYZ"})
+        with pytest.raises(ScenarioError, match="copy\\(\\) is pydantic v1's"):
+            model.copy(update={"currency": "XYZ"})
+        assert model.model_copy() == model and model.model_copy(deep=True) == model
+        assert copy.deepcopy(model) == model and pickle.loads(pickle.dumps(model)) == model
+        assert not {"copy", "dict", "parse_obj", "construct"} & set(dir(model))
+    with pytest.raises(ScenarioError, match=r"Quote\.assuming"):
+        q.phases[0].model_copy(update={"cost": 1.0})
+    # The library's own copies still work: assumptions added, a plan rendered.
+    assert q.assuming(note="x").assumptions["note"] == "x"
+    assert json.loads(as_json(placed))["placements"]
 
 
 def test_a_plan_pickles_and_equals_its_twin_whatever_catalog_made_it():

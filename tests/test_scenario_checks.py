@@ -347,7 +347,9 @@ def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_said(runner):
     unpriced = {p for p, code in said if code == "unpriced"}
     assert unpriced == {"serve"}
     assert "offers.csv" not in said[("serve", "unpriced")]
-    assert said[("serve", "unpriced")].endswith("--catalog DIR (a hardware.csv row)")
+    assert said[("serve", "unpriced")].endswith(
+        "(a hardware.csv row) with --catalog DIR (in Python: load_catalog(DIR))"
+    )
 
 
 def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 from estimator.physics import formulas
-from estimator.physics.inputs import BYTES_PER_PARAM, PEAK_COLUMN, with_model
+from estimator.physics.inputs import PEAK_COLUMN, bytes_per_param, with_model
 from estimator.physics.model import ModelSpec, resolve_model
 from estimator.physics.serving import SERVING_COLUMNS, ServeSettings, serving_frame
 from estimator.physics.training import (
@@ -49,7 +49,7 @@ def _one_row(model: ModelSpec, expr: pl.Expr, **cols: float) -> float:
 
 def weight_bytes(model: ModelSpec, precision: str = DEFAULT_PRECISION) -> float:
     """Bytes of the model's weights at a precision (all experts)."""
-    return _one_row(model, formulas.weight_bytes(), bytes_per_param=BYTES_PER_PARAM[precision])
+    return _one_row(model, formulas.weight_bytes(), bytes_per_param=bytes_per_param(precision))
 
 
 def checkpoint_bytes(model: ModelSpec) -> float:

@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from estimator.errors import ScenarioError
 from estimator.physics.model import ARCH_FIELDS, ModelSpec
-from pricing import Catalog
+from pricing import Catalog, UnknownIdError
+from pricing.errors import shown
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
@@ -32,6 +34,33 @@ MODEL_COLUMNS = ("active_params", "total_params", *ARCH_FIELDS)
 # Except common-subexpression elimination: planning a query costs about (nodes x depth) of its
 # expressions, and the step-time formulas repeat large subtrees, which it plans once.
 PLAIN = pl.QueryOptFlags.none(comm_subexpr_elim=True)
+
+
+def peak_column(precision: str) -> str:
+    """The accelerators.csv column of a precision's peak, or a ScenarioError naming the
+    precision (rev12b #11: a KeyError 'fp4' from the helpers `estimator.physics` exports)."""
+    if precision not in PEAK_COLUMN:
+        known = ", ".join(PEAK_COLUMN)
+        raise ScenarioError(f"'{shown(precision)}' is not a precision ({known})", "precision")
+    return PEAK_COLUMN[precision]
+
+
+def bytes_per_param(precision: str) -> float:
+    """Bytes of a weight at a precision (`peak_column`'s check: a ScenarioError naming it)."""
+    peak_column(precision)
+    return BYTES_PER_PARAM[precision]
+
+
+def known_accelerators(catalog: Catalog, frame: pl.DataFrame) -> None:
+    """UnknownIdError, with the nearest id, for an accelerator of `frame` the catalog lacks:
+    its row got null figures and no word (rev12b #11: "h100" for "h100-sxm")."""
+    if "accelerator" not in frame.columns:
+        raise ScenarioError("the frame needs an 'accelerator' column (accelerators.csv ids)")
+    known = catalog.ids("accelerators")
+    given = frame["accelerator"].drop_nulls().unique(maintain_order=True)
+    unknown = given.filter(~given.is_in(known))
+    if unknown.len():
+        raise UnknownIdError("accelerator", unknown[0], known)
 
 
 def whole_instances(frame: pl.DataFrame, devices: str, instance: str) -> pl.Series:
@@ -67,7 +96,7 @@ def with_device(catalog: Catalog, frame: Frame, precision: str) -> Frame:
     fallback = catalog.default("scaleout_gbps")
     acc = catalog.table("accelerators").select(
         pl.col("id").alias("accelerator"),
-        (pl.col(PEAK_COLUMN[precision]) * 1e12).alias("peak_flops"),
+        (pl.col(peak_column(precision)) * 1e12).alias("peak_flops"),
         (pl.col("bf16_tflops") * 1e12).alias("bf16_flops"),
         (pl.col("hbm_gib") * GIB).alias("hbm_bytes"),
         (pl.col("hbm_tbps") * 1e12).alias("hbm_bw"),

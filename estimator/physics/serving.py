@@ -26,8 +26,11 @@ from estimator.physics.formulas import weight_bytes
 from estimator.physics.inputs import (
     BYTES_PER_PARAM,
     GIB,
+    bytes_per_param,
     collect,
     column_or,
+    known_accelerators,
+    peak_column,
     with_defaults,
     with_device,
     with_efficiency,
@@ -106,12 +109,20 @@ class ServeSettings:
 def serving_frame(
     catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings
 ) -> pl.DataFrame:
-    """`frame` with SERVING_COLUMNS added, one output row per input row, in order."""
+    """`frame` with SERVING_COLUMNS added, one output row per input row, in order. Rows
+    whose accelerator lacks the precision get null rates and `fits` false. An accelerator the
+    catalog lacks is an UnknownIdError, a precision it has no column for a ScenarioError."""
+    known_accelerators(catalog, frame)
+    bytes_per_param(s.kv_precision or s.precision)
     rid = "_row"
     rows = frame.with_row_index(rid)
     # Dense tensor parallelism stays inside the scale-up domain; MoE replicas may span nodes
     # (expert parallelism, as DeepSeek and CloudMatrix deploy) up to max_moe_replica_devices.
-    acc = catalog.table("accelerators").select(pl.col("id").alias("accelerator"), "scaleup_size")
+    acc = catalog.table("accelerators").select(
+        pl.col("id").alias("accelerator"),
+        "scaleup_size",
+        pl.col(peak_column(s.precision)).is_not_null().alias("_peak"),
+    )
     domain = (
         pl.lit(catalog.default("max_moe_replica_devices"))
         if model.arch == "moe"
@@ -145,8 +156,12 @@ def serving_frame(
         .then(2)
         .otherwise(3)
     )
+    # The size chosen holds the model in memory; the row fits only with a peak at the
+    # precision too (rev12b #11: fits=true with null rates; the quote's block for it is
+    # `precision-unsupported`, memory's only where it has one).
+    fits, within = holds & pl.col("_peak"), pl.col("_size") <= pl.col("_cap")
     best = (
-        out.with_columns(_rank=rank, fits=holds, within_instance=pl.col("_size") <= pl.col("_cap"))
+        out.with_columns(_rank=rank, fits=fits, within_instance=within)
         .filter(pl.col("_rank") < 3)
         .sort(
             [rid, "_rank", "output_tokens_per_s_per_device", "_size"],
@@ -155,7 +170,7 @@ def serving_frame(
         )
         .unique(subset=[rid], keep="first", maintain_order=True)
     )
-    return best.sort(rid).drop(rid, "_size", "_domain", "_cap", "_rank")
+    return best.sort(rid).drop(rid, "_size", "_domain", "_cap", "_rank", "_peak")
 
 
 def _serving_at(
@@ -244,7 +259,7 @@ _NEEDS_PEAK = (
 def _inputs(
     catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: ServeSettings
 ) -> pl.LazyFrame:
-    bpp = BYTES_PER_PARAM[s.precision]
+    bpp = bytes_per_param(s.precision)
     df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
     df = with_efficiency(catalog, df, "decode", model.arch, "dec_")
     df = with_efficiency(catalog, df, "prefill", model.arch, "pre_")

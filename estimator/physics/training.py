@@ -28,6 +28,7 @@ from estimator.physics.inputs import (
     GIB,
     collect,
     column_or,
+    known_accelerators,
     whole_instances,
     with_defaults,
     with_device,
@@ -128,8 +129,12 @@ def training_frame(
     catalog: Catalog, model: ModelSpec, frame: pl.DataFrame, s: TrainSettings
 ) -> pl.DataFrame:
     """`frame` (an `accelerator` column; optional per-row `devices`, `deadline_days`, `mfu`,
-    `goodput`, `tokens`) with TRAINING_COLUMNS added. Rows whose accelerator lacks the precision
-    get null peaks and `fits` false."""
+    `goodput`, `tokens`) with TRAINING_COLUMNS added but for `recompute` and `layout`, the
+    text `described(frame)` adds (made only for rows shown: over a sweep's rows it costs more
+    than its money). Rows whose accelerator lacks the precision get null peaks and `fits`
+    false. An accelerator the catalog lacks is an UnknownIdError, a precision it has no
+    column for a ScenarioError."""
+    known_accelerators(catalog, frame)
     given = set(frame.columns)
     df = collect(_inputs(catalog, model, frame.with_row_index("_row"), s))
     by_deadline = pl.col("_dev_given").is_null() & pl.col("deadline_days").is_not_null()
@@ -170,11 +175,13 @@ def training_frame(
         # The chosen layout's own memory decides: `min_devices` spreads the state over every
         # device as one model-parallel group, which no searched layout (TP within the scale-up
         # domain, PP up to the layers) may reach, so a count above it can still not fit.
-        # Memory alone, as serving's: a precision the device lacks is `precision-unsupported`.
+        # Nor does a precision the device lacks (rev12b #11: fits=true with a null peak; the
+        # quote's block for it is `precision-unsupported`, memory's only where it has one).
         fits=(
             pl.col("min_devices").is_not_null()
             & (pl.col("devices") >= pl.col("min_devices"))
             & pl.col("_fits")
+            & pl.col("peak_flops").is_not_null()
         ).fill_null(False),
     )
     out = out.with_columns(

@@ -307,8 +307,11 @@ def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
     if frame.is_empty():
         raise ScenarioError("the sweep has no rows to draw", "frame")
     outputs = set(SWEEP_OUTPUTS)
-    others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
     cur = frame["currency"][0] if "currency" in frame.columns and frame.height else ""
+    if "currency" in frame.columns and frame["currency"].n_unique() > 1:
+        outputs.discard("currency")  # a swept currency: one line per currency, no shared unit
+        cur = ""
+    others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
     fig, ax = plt.subplots(figsize=(7, 4))
     groups = (
         frame.partition_by(others, maintain_order=True, as_dict=True) if others else {(): frame}
@@ -370,11 +373,18 @@ def chart(
     from estimator.planner import Plan
     from estimator.report.plan_view import comparison_view, sensitivity_view
     from estimator.report.view import quote_view, uncertainty_view
+    from estimator.results import Quote
 
     if isinstance(result, pl.DataFrame):
         return sweep(result, x or result.columns[0])
     if isinstance(result, Comparison):
         return comparison(displayed(comparison_view(result)))
+    if not isinstance(result, Quote | Plan):  # rev12b #12: an AttributeError on '.phases'
+        raise ScenarioError(
+            "chart draws a Quote, a Plan, a Comparison or a sweep frame, not "
+            f"{type(result).__name__}",
+            "result",
+        )
     draw = QUOTE_CHARTS
     if kind in PLAN_CHARTS:
         if not isinstance(result, Plan):

@@ -48,10 +48,10 @@ class ReplannedView(_View):
     rule_cost: float = Field(
         description="After minus the best placement over the same options without the shock."
     )
-    extra_days: float = Field(
+    extra_days: float | None = Field(
         description="How many days later the phase's work ends (its start plus its run time; "
-        "negative: sooner). A re-placed run's own length and a later start both count, each "
-        "once (review10a #7)."
+        "negative: sooner), to a tenth of a day. A re-placed run's own length and a later start "
+        "both count, each once (review10a #7). Null for a stranded phase: it does not run."
     )
     stranded: bool = Field(
         default=False,
@@ -104,8 +104,8 @@ def plan_view(
             allowed=pp.allowed,
             removed=pp.removed,
             alternatives=[
-                a.model_copy(
-                    update={
+                a._replaced(
+                    {
                         "cost": None if a.cost is None else money(a.cost),
                         "wall_clock_days": None
                         if a.wall_clock_days is None
@@ -133,6 +133,11 @@ def plan_view(
     )
 
 
+def tenths(days: float) -> float:
+    """Days as the what-if shows them, in JSON and tables alike: to a tenth, no "-0.0"."""
+    return round(days, 1) + 0.0
+
+
 def _shock(s: ShockResult) -> ShockView:
     before, after = quote_view(s.base.quote), quote_view(s.shocked.quote)
     return ShockView(
@@ -152,7 +157,7 @@ def _shock(s: ShockResult) -> ShockView:
                 after=r.after,
                 extra_cost=money(r.extra_cost),
                 rule_cost=money(r.rule_cost),
-                extra_days=round(r.extra_days, 1) + 0.0,  # no "-0.0"
+                extra_days=None if r.extra_days is None else tenths(r.extra_days),
                 stranded=r.stranded,
             )
             for r in s.replanned

@@ -57,6 +57,8 @@ def displayed(value: T) -> T:
     given (it escapes control characters itself). Printable text is returned unchanged."""
     from pydantic import BaseModel
 
+    from estimator.frozen import Frozen
+
     new: Any = value
     if isinstance(value, str):
         new = printable(value)
@@ -73,8 +75,12 @@ def displayed(value: T) -> T:
             new = dict(pairs)
     elif isinstance(value, BaseModel):  # fields and extras; a copy, the model is frozen
         update = {k: d for k, v in value if (d := displayed(v)) is not v}
-        if update:
-            new = value.model_copy(update=update)
+        if update:  # a result's part (a plan's alternatives) is copied as the library does
+            new = (
+                value._replaced(update)
+                if isinstance(value, Frozen)
+                else value.model_copy(update=update)
+            )
     return cast(T, new)
 
 

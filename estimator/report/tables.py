@@ -349,7 +349,8 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "after": r.after,
             f"extra cost ({cur})": None if r.stranded else Cents(r.extra_cost),
             f"cost of the rule ({cur})": None if r.stranded else Cents(r.rule_cost),
-            "work ends later (days)": None if r.stranded else round(r.extra_days, 1) + 0.0,
+            # One decimal, as the JSON has it (rev12b #9: "-24.10", a column's 4 figures).
+            "work ends later (days)": None if r.extra_days is None else f"{r.extra_days:.1f}",
         }
         for r in s.replanned
     ]

@@ -204,18 +204,19 @@ def _sampled_from(planned: Any, uncertainty: Sampled) -> bool:
 
 
 def as_json(result: object, uncertainty: Sampled | None = None) -> str:
-    """The JSON `--format json` prints for a quote, a plan, a comparison or a shock (`what_if`:
-    `plan --shock`): the documented contract (`splitcompute schema`), with its schema_version,
+    """The JSON `--format json` prints for a quote, a plan, a comparison, a shock (`what_if`:
+    `plan --shock`) or the swings `sensitivity` returns (`splitcompute sensitivity`): the
+    documented contract (`splitcompute schema`), with its schema_version,
     totals by region and currency and `from`/`to` transfer keys. `uncertainty`, what
     `percentiles` returned for the same plan or quote, fills the section `--samples` fills. A
     result's own `model_dump_json()` is the Python model, not that contract."""
     from estimator.api import Comparison
     from estimator.planner import Plan
-    from estimator.report.plan_view import comparison_view, plan_view
+    from estimator.report.plan_view import comparison_view, plan_view, sensitivity_view
     from estimator.report.view import quote_view, uncertainty_view
     from estimator.results import Quote
     from estimator.shock import ShockResult
-    from estimator.uncertainty import Sampled
+    from estimator.uncertainty import Sampled, Swings
 
     unc = None
     if uncertainty is not None:
@@ -252,9 +253,11 @@ def as_json(result: object, uncertainty: Sampled | None = None) -> str:
         view = comparison_view(result)
     elif isinstance(result, Quote):
         view = quote_view(result, unc)
+    elif isinstance(result, Swings):  # rev12b #12: the library could not print this one
+        view = sensitivity_view(result.quote, result)
     else:
         raise ScenarioError(
-            "as_json takes a Quote, a Plan, a Comparison or a ShockResult, "
-            f"not {type(result).__name__}"
+            "as_json takes a Quote, a Plan, a Comparison, a ShockResult or what sensitivity() "
+            f"returns, not {type(result).__name__}"
         )
     return render(view, "json")
