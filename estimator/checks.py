@@ -432,21 +432,21 @@ def _missing_price(r: Row) -> str:
     return "no offer price on that date (an offers.csv row)"
 
 
-# What the physics has no answer for: the device lacks the precision, the model does not fit,
-# a latency target or the deadline cannot be met. Such a run is not priced, as a precision the
-# device lacks was not (rev12a #4: Llama 3.1 405B on 8 L40S was billed for 74 years).
-NO_ANSWER = ("precision", "memory", "latency", "deadline")
+REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
+# What the physics has no answer for (`Check.physical`): the device lacks the precision, the
+# model does not fit, a latency target or the deadline cannot be met, no plan may use the
+# fleet it needs. Such a run is not priced, as a precision the device lacks was not (rev12a
+# #4: Llama 3.1 405B on 8 L40S was billed for 74 years), and `train`/`serve` refuse it. The
+# one list: `answered`, the estimate and `findings.CANNOT_RUN` read it (rev12f #3: three
+# hand-written lists disagreed on size and deadline).
+PHYSICAL_REASONS = frozenset(c.reason for c in BLOCKING if c.physical)
+BY_CODE = {c.code: c for c in BLOCKING}
 
 
 def answered(c: Context, p: Phase) -> pl.Expr:
-    """Whether the physics has an answer for a candidate (none of NO_ANSWER's checks fails)."""
-    hits = [ch.when(c, p).fill_null(False) for ch in BLOCKING if ch.reason in NO_ANSWER]
+    """Whether the physics has an answer for a candidate (none of its physical checks fails)."""
+    hits = [ch.when(c, p).fill_null(False) for ch in BLOCKING if ch.physical]
     return ~pl.any_horizontal(hits)
-
-
-REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
-PHYSICAL_REASONS = frozenset(c.reason for c in BLOCKING if c.physical)
-BY_CODE = {c.code: c for c in BLOCKING}
 
 
 def _age(c: Context) -> pl.Expr:

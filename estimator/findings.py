@@ -14,7 +14,17 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance
-from estimator.checks import ADVISORY, BLOCKING, BY_CODE, REASONS, Check, Phase, Row, Severity
+from estimator.checks import (
+    ADVISORY,
+    BLOCKING,
+    BY_CODE,
+    PHYSICAL_REASONS,
+    REASONS,
+    Check,
+    Phase,
+    Row,
+    Severity,
+)
 from estimator.context import Context, RulesSpan
 from estimator.frozen import ResultPart
 
@@ -56,26 +66,28 @@ def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
     return out
 
 
-# Blocks that say an option cannot run the phase at all (as opposed to a rule or the market
-# forbidding or not supplying it).
-PHYSICAL = ("precision", "memory", "instance", "latency")
+# Blocks that say an option cannot run the phase (as opposed to a rule or the market forbidding
+# or not supplying it): the physics has no answer (`checks.PHYSICAL_REASONS`), or its instances
+# cannot hold the run (`instance`: this offer's fault, another's instances would do, so an
+# estimate still shows it).
+CANNOT_RUN = PHYSICAL_REASONS | {"instance"}
 
 
 def workable(c: Context, p: Phase) -> pl.Expr:
     """Whether a candidate can run the phase, rules and the market aside: among options a rule
     blocks alike (a quote of a site the law rules out), the one that would work is quoted, not
     a cheaper one that could not hold the model."""
-    hits = [check.when(c, p).fill_null(False) for check in BLOCKING if check.reason in PHYSICAL]
+    hits = [check.when(c, p).fill_null(False) for check in BLOCKING if check.reason in CANNOT_RUN]
     return ~pl.any_horizontal(hits) if hits else pl.lit(True)
 
 
 def physical_verdict(c: Context, p: Phase) -> pl.Expr:
     """The code of the first block that says a candidate cannot run the phase at all (a
-    `PHYSICAL` one), or null: what rules out an option a rule also blocks (`verdict` names
+    `CANNOT_RUN` one), or null: what rules out an option a rule also blocks (`verdict` names
     the rule first)."""
     expr: Any = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
     for check in BLOCKING:
-        if check.reason in PHYSICAL:
+        if check.reason in CANNOT_RUN:
             expr = expr.when(check.when(c, p).fill_null(False)).then(pl.lit(check.code))
     out: pl.Expr = expr.otherwise(pl.lit(None, pl.String))
     return out

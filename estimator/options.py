@@ -285,21 +285,20 @@ _PROVENANCE = (
 )
 
 
-def first_dated(catalog: Catalog, query: OptionQuery, as_of: date) -> date | None:
+def first_dated(
+    catalog: Catalog, query: OptionQuery, as_of: date, *, rented_only: bool = False
+) -> date | None:
     """The earliest date after `as_of` from which a catalog row the query allows (an offer, or
-    hardware to buy) takes effect, if any: when nothing matches on `as_of`, the date something
-    would. The rows are laid out as options and judged by the query's own `expr`, its spot and
-    evidence policies included (rev12e #2: a hand copy named a spot-only row the site could
-    never take)."""
+    hardware to buy; with `rented_only` an offer) takes effect, if any: when nothing matches on
+    `as_of`, the date something would. The rows are laid out as options and judged by the
+    query's own `expr`, its spot and evidence policies included (rev12e #2: a hand copy named
+    a spot-only row the site could never take)."""
     later = pl.col("as_of") > as_of
     regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
-    rows = pl.concat(
-        [
-            _rented(catalog.table("offers").filter(later)),
-            _owned(catalog.table("hardware").filter(later), regions),
-        ],
-        how="diagonal_relaxed",
-    )
+    parts = [_rented(catalog.table("offers").filter(later))]
+    if not rented_only:
+        parts.append(_owned(catalog.table("hardware").filter(later), regions))
+    rows = pl.concat(parts, how="diagonal_relaxed")
     day = select(rows, query)["offer_as_of"].min()
     return day if isinstance(day, date) else None
 

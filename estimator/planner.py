@@ -327,7 +327,8 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
         site = {k: row[k] for k in ("region", "pricing", "provider", "instance") if row.get(k)}
         rents = scored.filter(pl.col("option") == "rented").height
-        later = None if rents else _first_offer(c, phase.site)
+        # rev12f #1: the first *rental* row's date, not a purchase row's.
+        later = None if rents else _first_offer(c, phase.site, rented_only=True)
         if later is not None:
             # rev12d #8: with no rental price before 2024 the error named a purchase's lead time
             # as the best, as if renting had been weighed and lost.
@@ -344,13 +345,14 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
     )
 
 
-def _first_offer(c: Context, site: object) -> date | None:
-    """The earliest option an auto site would take that is dated after the quote, if any."""
+def _first_offer(c: Context, site: object, *, rented_only: bool = False) -> date | None:
+    """The earliest option an auto site would take that is dated after the quote (with
+    `rented_only`, the earliest rental), if any."""
     if site == "auto":
         site = AutoSite()
     if not isinstance(site, AutoSite):
         return None
-    return first_dated(c.catalog, OptionQuery.of(site), c.as_of)
+    return first_dated(c.catalog, OptionQuery.of(site), c.as_of, rented_only=rented_only)
 
 
 def _fixed(
@@ -430,7 +432,7 @@ def _alternatives(
         # reason given (review9c #4: an A100 without FP8, rejected by a rule). Its verdict and
         # findings say why.
         sized = r["workable"] and (
-            r["verdict"] is None or findings.reason(r["verdict"]) not in findings.PHYSICAL
+            r["verdict"] is None or findings.reason(r["verdict"]) not in findings.CANNOT_RUN
         )
         priced = sized and r["total_usd"] is not None
         out.append(

@@ -187,6 +187,11 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
     # ends) stays where it was, blocked, and the others are still re-placed: the whole report
     # was lost to one line (review8a #2).
     stranded: list[str] = []
+    # A re-placed phase keeps its place in the schedule if any allowed option lets it; only
+    # one that has none may wait for hardware ordered on the plan's date (rev12g #1: free to
+    # wait, pretraining waited 90 days for Ascend bought at home, which the plan as given
+    # could not, and the shock read as a saving).
+    slip: set[str] = set()
 
     def again(catalog: Catalog) -> Plan:
         return place(
@@ -197,8 +202,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
                 as_of=c.as_of,
                 objective=c.objective,
                 max_devices=c.max_devices,
-                # A re-placed phase may wait for hardware ordered on the plan's date.
-                slip=frozenset(hit),
+                slip=frozenset(slip),
             ),
             top_k,
         )
@@ -212,6 +216,9 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
                 raise InfeasibleError(
                     f"under {', '.join(shocks)}: {exc.message}", exc.location
                 ) from None
+            if exc.phase not in slip:
+                slip.add(exc.phase)
+                continue
             stranded.append(exc.phase)
             opened = with_sites(opened, {exc.phase: _as_placed(base, exc.phase)})
         except InfeasibleError as exc:
@@ -224,13 +231,17 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
         try:
             sooner = place(
                 prepare(with_sites(opened, early), cat, currency=c.currency, as_of=c.as_of,
-                        objective=c.objective, max_devices=c.max_devices, slip=frozenset(hit)),
+                        objective=c.objective, max_devices=c.max_devices, slip=frozenset(slip)),
                 top_k,
             )  # fmt: skip
         except InfeasibleError:  # no option finishes by the day: re-placed whole it is
             sooner = None
-        if sooner is not None and _better(sooner, after, c.objective):
+        # Finishing before the day keeps the schedule: it wins over a re-placement that must
+        # wait for hardware, whatever that would save (rev12g #1), else on the objective.
+        waits = bool(slip & set(early))
+        if sooner is not None and (waits or _better(sooner, after, c.objective)):
             after = sooner
+            slip -= set(early)  # the counterfactual below keeps the schedule too
         else:
             early = {}
     without = again(c.catalog)

@@ -767,6 +767,17 @@ def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     said = str(err.value)
     assert "the catalog has no rental price for this site valid on 2023-06-01" in said
     assert "lead time:" not in said
+    # rev12f #1: the date named is the first rental's, not a hardware row's (H100 servers are
+    # listed from 2023-05-29; the first H100 rental in us-east is from 2024-06-13).
+    data["phases"][0]["site"] = {"accelerators": ["h100-sxm"], "regions": ["us-east"]}
+    data |= {"as_of": "2023-01-01", "tenant_hq": "US"}
+    first = catalog.table("offers").filter(
+        (pl.col("accelerator") == "h100-sxm") & (pl.col("region") == "us-east")
+        & (pl.col("pricing") != "spot") & (pl.col("evidence") != "sku")
+    )["as_of"].min()  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(data), catalog)
+    assert f"(its first is from {first})" in str(err.value)
 
 
 def test_purchases_share_a_buyers_cap_over_its_window_not_a_time_of_use(tmp_path):

@@ -334,10 +334,13 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(tmp_path, runner):
     assert "deadline cut to 94 days" in text.stdout
 
 
-def test_each_shock_is_judged_from_its_own_day(catalog, runner):
+def test_each_shock_is_judged_from_its_own_day(tmp_path, runner):
     # rev12a #2: with a second shock dated later (which alone affects nothing), pretrain was cut
     # to end on the later day, still blocked by the first rule, and re-placed on Ascend: "the
-    # rule costs 254,206,366.64 CNY" against 30.6 M for the first shock alone.
+    # rule costs 254,206,366.64 CNY" against 30.6 M for the first shock alone. (On a catalog
+    # crediting Ascend no resale, as when this was found: with the embedded 0.53 estimate,
+    # 910C bought 90 days later is the cheaper re-placement for both, alike.)
+    catalog = _no_ascend_resale(tmp_path)
     c = prepare(load_scenario(AUTO), catalog)
     alone = apply_shock(c, ["remote-access-ends=2026-01-01"])
     both = apply_shock(
@@ -355,6 +358,20 @@ def test_each_shock_is_judged_from_its_own_day(catalog, runner):
     ]
     args = ["plan", str(AUTO), "--shock", "personal-data-exports-banned=2026-04-01"]
     text = runner.invoke(app, [*args, "--shock", "remote-access-ends=2026-01-01"]).stdout
+    from pricing import load_catalog
+
+    embedded = prepare(load_scenario(AUTO), load_catalog())
+    alone, both = (apply_shock(embedded, s) for s in (["remote-access-ends=2026-01-01"], [
+        "remote-access-ends=2026-01-01", "personal-data-exports-banned=2026-04-01"]))  # fmt: skip
+    assert [(r.phase, r.after, r.extra_cost) for r in both.replanned] == [
+        (r.phase, r.after, r.extra_cost) for r in alone.replanned
+    ]
+    # rev12g #1: free to wait, pretraining waited 90 days for Ascend bought at home (the 0.53
+    # resale estimate made it cheap), which the plan as given could not do, and the shock read
+    # as a 3.8 M saving; a cut deadline keeps the schedule, and the rule costs what it does.
+    (pre,) = [r for r in alone.replanned if r.phase == "pretrain"]
+    assert pre.after.endswith("deadline cut to 35 days") and pre.extra_days is not None
+    assert pre.extra_days < 0 and pre.rule_cost == pre.extra_cost > 0
     days = "remote-access-ends from 2026-01-01, personal-data-exports-banned from 2026-04-01"
     assert days in text
 

@@ -337,13 +337,14 @@ def test_solve_batch_matches_closed_form() -> None:
 
 def test_a_missed_deadline_message_tells_the_run_from_the_deadline(runner):
     # "takes 0.8 days ...; deadline is 0.8 days" for a 0.818-day run (review7c nit).
-    import json
 
     from estimator.cli import app
 
     args = ["train", "--model", "llama-3.1-8b", "--tokens", "15e12", "--accelerator",
             "h100-sxm", "--deadline-days", "0.8", "--region", "us-east", "--provider", "aws",
             "--pricing", "on_demand", "--as-of", "2025-11-27", "--format", "json"]  # fmt: skip
-    d = json.loads(runner.invoke(app, args).stdout)
-    (message,) = [f["message"] for f in d["findings"] if f["code"] == "deadline-missed"]
+    # A fixed site the deadline rules out is an error since rev12a #4; the error says it.
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and result.stderr.startswith("error: deadline: ")
+    message = result.stderr
     assert "takes 0.8 days" not in message and "takes 0.81" in message

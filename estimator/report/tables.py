@@ -391,8 +391,9 @@ def shock_table(s: ShockView, cur: str) -> Table:
         # A dear fixed site re-placed at its cheapest option can lower the total: that is the
         # re-placement's doing, not the rule's (review8a #9 read it as a ban saving money).
         title += (
-            f" (of which {spoken(s.replacement)} from re-placing the fixed sites it blocks at "
-            "their cheapest allowed option, not from the rule)"
+            f" (of which {spoken(s.replacement)} from re-placing the phases it blocks at their "
+            "cheapest allowed option, a fixed site re-opened or a phase left to wait for "
+            "hardware, not from the rule)"
         )
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
                f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
