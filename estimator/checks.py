@@ -612,14 +612,24 @@ def _rate_index(c: Context) -> dict[str, dict[str, Any]]:
 def _list_price_message(r: Row, c: Context, p: Phase) -> str:
     index = _rate_index(c)[r["accelerator"]]
     rate = index["price_per_device_hour"]
-    hours = r["billed_devices"] * r["billed_hours"]
+    # The index prices a term contract: its whole terms are billed, as a commitment's are
+    # (rev12g #2: a 27-day run was priced at the 1-year rate for its hours alone).
+    term = index["term_days"] * HOURS_PER_DAY
+    terms = max(1, math.ceil(r["hours"] / term - 1e-9))
+    hours = r["billed_devices"] * terms * term
     at = hours * rate / c.catalog.rate(index["currency"], c.as_of).per_usd
     return (
         f"{_n(r['billed_devices'])} x {r['accelerator']} at {r['provider']}'s {r['pricing']} list "
         f"price, {r['price_per_device_hour']:g} {r['currency']} per device-hour: a tenant renting "
         f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
         f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
-        f"this phase's {_n(hours)} device-hours would cost {_n(at)} USD, not the "
+        + (
+            f"a {index['term_days']}-day contract"
+            if terms == 1
+            else f"{terms} consecutive {index['term_days']}-day contracts"
+        )
+        + " for these devices "
+        f"({_n(hours)} device-hours) would cost {_n(at)} USD, against the "
         f"{_n(r['compute_usd'])} USD quoted"
     )
 

@@ -1126,9 +1126,13 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
     assert info.severity == "info" and "1.7 USD per device-hour (2025-10" in info.message
     (later,) = found(_h100_sg(1024, as_of="2026-04-15"))
     assert "2.35 USD per device-hour (2026-03" in later.message
-    hours = float(later.message.split("phase's ")[1].split(" device-hours")[0].replace(",", ""))
+    hours = float(later.message.split("devices (")[1].split(" device-hours")[0].replace(",", ""))
     at = float(later.message.split("would cost ")[1].split(" USD")[0].replace(",", ""))
     assert at == pytest.approx(hours * 2.35, rel=1e-5)
+    # rev12g #2: the index is a 1-year contract's price: a run of weeks is billed the year, as
+    # a commitment is, not its hours at the contract's rate.
+    assert "a 365-day contract for these devices" in later.message
+    assert hours == 1024 * 365 * 24
     assert found(_h100_sg(256)) == []  # a self-service block
     assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
     assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
