@@ -285,8 +285,9 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
 
 
 def _untimed_note(c: Context, p: Phase) -> str:
-    """What a training run without a length does to the plan's dates."""
-    if not timeline.needs_run_days(c.scenario, p):
+    """What a training run without a length does to the plan's dates (nothing to say for a
+    phase no other follows: rev12f #13, `train` spoke of "the phases after it")."""
+    if not timeline.needs_run_days(c.scenario, p) or len(c.scenario.phases) < 2:
         return ""
     return ": its run time is unknown, so the phases after it are dated as if it took none"
 

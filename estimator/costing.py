@@ -21,7 +21,8 @@ import polars as pl
 from estimator.frozen import ResultPart
 
 HOURS_PER_DAY = 24.0
-DAYS_PER_YEAR = 365.0  # servers are depreciated, and resold, on calendar time
+DAYS_PER_YEAR = 365.0  # servers are depreciated, and resold, on calendar time (not
+# timeline.DAYS_PER_CALENDAR_YEAR's mean of 365.25, which bounds a run's length: both on purpose)
 HOURS_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY  # 8760
 
 

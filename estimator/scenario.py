@@ -350,7 +350,7 @@ class TrainPhase(_Phase):
     expert_parallel: Count | None = None
     """Expert-parallel size, MoE (default: searched)."""
     global_batch_tokens: Tokens | None = Field(
-        default=None, description="Tokens per optimizer step (default 16M, as Llama 3 405B)."
+        default=None, description="Tokens per optimizer step (default 2^24 = 16.8M, Llama 3)."
     )
 
     @field_validator("precision")

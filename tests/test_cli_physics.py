@@ -961,3 +961,13 @@ def test_serve_without_data_judges_users_in_china_as_a_file_does(runner, write):
     assert "cn-pipl-personal-data-abroad" in codes
     public = json.loads(runner.invoke(app, [*args, "--data", "public"]).stdout)
     assert "cn-pipl-personal-data-abroad" not in {f["code"] for f in public["findings"]}
+
+
+def test_a_one_phase_error_does_not_speak_of_phases_after_it(runner):
+    # rev12f #13: `train` said "so the phases after it are dated as if it took none".
+    args = ["train", "--model", "llama-3.1-8b", "--tokens", "1e11", "--devices", "64",
+            "--accelerator", "biren-br100", "--precision", "fp8", "--region", "cn-west",
+            "--pricing", "owned", "--as-of", "2025-11-27"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "no fp8 support" in result.stderr
+    assert "phases after it" not in result.stderr

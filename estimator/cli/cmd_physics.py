@@ -201,7 +201,7 @@ def train_cmd(
         int | None, typer.Option(help="Expert-parallel size, MoE (default: searched).")
     ] = None,
     global_batch_tokens: Annotated[
-        float | None, typer.Option(help="Tokens per optimizer step (default 16M, Llama 3).")
+        float | None, typer.Option(help="Tokens per optimizer step (default 2^24 = 16.8M).")
     ] = None,
     workload: Annotated[str, typer.Option(help="pretrain or finetune.")] = "pretrain",
     data: Annotated[

@@ -27,7 +27,9 @@ from estimator.transfers import TransferQuote
 if TYPE_CHECKING:
     from estimator.uncertainty import Percentiles
 
-SCHEMA_VERSION = "2"
+# "3" (session 12): a line item's to_quote_rate; a stranded re-placed phase's extra_days null; a
+# shock's rules_from; uncertainty.plan (as given or shocked) (rev12f #12).
+SCHEMA_VERSION = "3"
 
 
 def money(amount: float) -> float:
