@@ -177,6 +177,18 @@ def test_a_fleet_with_no_hardware_row_is_owned_hardware(catalog, write):
     unpriced = quote(_on_a_fleet(write, "2023-06-01", accelerator="a800"), catalog)
     capital = next(f for f in unpriced.findings if f.code == "fleet-capital")
     assert capital.message.startswith("runs on the fleet 'stock' (64 x a800 already owned)")
+    # rev12f #2: supply and lead time too. Acquired after the phase starts, and when supply.csv
+    # says neither could be bought in China (since 2023-10-23), both fleets are blocked alike.
+    late = {}
+    for accelerator in ("a800", "h800"):
+        q = quote(_on_a_fleet(write, "2026-06-01", accelerator=accelerator), catalog)
+        late[accelerator] = _blocks(q)
+    assert set(late["a800"]) - {"unpriced"} == set(late["h800"]) == {"lead-time", "not-purchasable"}
+    assert late["a800"]["lead-time"] == late["h800"]["lead-time"]
+    assert late["a800"]["not-purchasable"].startswith(
+        "the fleet 'stock' (64 x a800) was acquired on 2026-06-01, when a800 could not be "
+        "bought new in CN: A800 cannot be bought new in China since 2023-10-23"
+    )
 
 
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
