@@ -753,6 +753,35 @@ def test_one_buyer_gets_at_most_the_markets_output(accelerator, as_of, devices, 
     assert "supply-limit" not in _blocks(quote(parse_scenario(data), load_catalog()))
 
 
+@pytest.mark.parametrize("scoped_from", [date(2024, 1, 1), date(2025, 2, 1)])
+def test_a_fleet_before_the_first_tariff_takes_its_own_origins_tariff(catalog, write, scoped_from):
+    # rev12f #4: the first tariff of a fleet's region was taken whatever its accelerator_origin,
+    # so a China-only (domestic-chip) tariff starting the series priced an H800 fleet. As
+    # `options._scoped_power` has it, the origin's own row comes first, also on the same day.
+    unscoped = catalog.table("electricity").filter(
+        (pl.col("region") == "cn-west") & pl.col("accelerator_origin").is_null()
+    )
+    first = unscoped.sort("as_of").row(0, named=True)
+    assert first["as_of"] == date(2025, 2, 1)  # the series starts after the quote (2023-09-01)
+
+    def cheap_for_domestic_chips(df):
+        row = df.filter(pl.col("region") == "cn-west").head(1)
+        row = row.with_columns(
+            price_kwh=pl.lit(0.01), accelerator_origin=pl.lit("CN"), as_of=pl.lit(scoped_from)
+        )
+        return pl.concat([df, row])
+
+    edited = catalog.with_table("electricity", cheap_for_domestic_chips)
+
+    def energy(accelerator):
+        s = _on_a_fleet(write, "2023-08-15", accelerator=accelerator, region="cn-west")
+        q = quote(s, edited, as_of="2023-09-01")
+        return {i.unit_price for i in q.line_items() if i.component == "energy"}
+
+    assert energy("h800") == {first["price_kwh"]}
+    assert energy("ascend-910b") == {0.01}
+
+
 def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_says_so(catalog):
     # rev12d #8: cn-east's tariffs start in 2024, so in 2023 the H800 stockpile (capital sunk)
     # was dropped as unpriced and every phase of the domestic plan was unpriced.
