@@ -255,6 +255,9 @@ TABLES: dict[str, Table] = {
                 Column("term_days", "int", ge=0, le=36_500),
                 _pos("price_per_device_hour", hi=1e7),
                 Column("currency", ref="currency"),
+                # When the figure was published, where later than its as_of (an index month is
+                # published after it): a quote dated between could not have known it (rev12f #5).
+                Column("announced", "date", optional=True),
             ),
         ),
         Table(
