@@ -279,9 +279,9 @@ def shared_capacity(
         if group[0] == "supply":
             # rev12d #12: purchases share a per-buyer cap over a window, not a time of use.
             message = (
-                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days or 365:,} "
+                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days:,} "
                 f"days of each other and need {used:,.0f} devices together: one buyer can get "
-                f"about {cap.devices:,.0f} in {cap.per_days or 365:,} days (supply.csv)"
+                f"about {cap.devices:,.0f} in {cap.per_days:,} days (supply.csv)"
             )
         else:
             message = (
