@@ -269,6 +269,23 @@ def test_no_offer_cites_a_catalog_file_as_its_source():
             assert not OWN_FILE.search(row["source"]), f"offers.csv:{line}: {row['source']}"
 
 
+def test_every_instance_network_figure_names_its_own_public_page():
+    # rev12f #7: 368 offers rows set instance_scaleout_gbit_s (it moves the physics: 2,816 ->
+    # 3,072 H100 in split_abroad_home) while their `source` is the price catalog's; the pages
+    # the figures are from were named only in the data README.
+    with (DATA / "offers.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["instance_scaleout_gbit_s"]]
+    assert len(rows) > 300
+    pages = set()
+    for row in rows:
+        page = row["instance_scaleout_source"]
+        assert page.startswith("https://"), f"{row['instance']}: {page!r}"
+        assert not LOCAL.search(page) and page.split()[0] not in row["source"], row["instance"]
+        pages.add(page.split()[0])
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    assert pages and all(page in readme for page in pages)  # the pages the README explains
+
+
 def test_owned_cost_rows_are_not_offers_and_date_from_their_newest_input(catalog):
     # rev12c #7: the rows were dated at their oldest input, so a quote dated 2024-06 got a
     # figure built from a 2025-11 tariff. Each row is now dated at its newest input and uses
