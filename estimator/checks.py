@@ -49,6 +49,17 @@ class Check:
     physical: bool = False
 
 
+def hindsight(announced: date | None, as_of: date) -> str:
+    """A finding resting on a rule or report made public after the quote's date says so: a
+    dated quote judges a phase by the rules in force while it runs, which a decision on that
+    date could not have known (rev12d #9: a 2023-09-01 quote blocked by the rule of
+    2023-10-17). Here, below `findings`, so a check's message may use it too (`list-price`);
+    `findings.hindsight` is the same function."""
+    if announced is None or announced <= as_of:
+        return ""
+    return f" (announced {announced}, after {as_of})"
+
+
 def counted(n: float, noun: str) -> str:
     """'1 device', '2,048 devices'."""
     return f"{_n(n)} {noun}" + ("" if n == 1 else "s")
@@ -632,7 +643,7 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         + " for these devices "
         f"({_n(hours)} device-hours) would cost {_n(at)} USD, against the "
         f"{_n(r['compute_usd'])} USD quoted"
-    )
+    ) + hindsight(index.get("announced"), c.as_of)
 
 
 def _resale_basis(c: Context, accelerator: str) -> str:

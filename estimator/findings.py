@@ -24,6 +24,7 @@ from estimator.checks import (
     Phase,
     Row,
     Severity,
+    hindsight,
 )
 from estimator.context import Context, RulesSpan
 from estimator.frozen import ResultPart
@@ -33,6 +34,7 @@ __all__ = [
     "Finding",
     "describe",
     "findings",
+    "hindsight",
     "physical_verdict",
     "reason",
     "reason_expr",
@@ -129,16 +131,6 @@ def _as_it_applies(
         return effect, rule["message"]
     day, said = acquired
     return "info", f"{rule['message']} ({said} {day}, before it)"
-
-
-def hindsight(announced: date | None, as_of: date) -> str:
-    """A finding resting on a rule or report made public after the quote's date says so: a
-    dated quote judges a phase by the rules in force while it runs, which a decision on that
-    date could not have known (rev12d #9: a 2023-09-01 quote blocked by the rule of
-    2023-10-17)."""
-    if announced is None or announced <= as_of:
-        return ""
-    return f" (announced {announced}, after {as_of})"
 
 
 def _report_hindsight(check: Check, c: Context) -> str:

@@ -28,7 +28,7 @@ MAX_CHOICES = 200
 _READ = frozenset(
     ("option_id", "total_usd", "wall_clock_days", "slip_days", "region", "billed_devices",
      "option", "instance", "capacity_devices", "provider", "accelerator", "pricing",
-     "max_devices_per_buyer", "country", "per_days", "usd_per_output_token")
+     "max_devices_per_buyer", "country", "per_days", "supply_from", "usd_per_output_token")
 )  # fmt: skip
 
 
@@ -42,11 +42,16 @@ def capacity_of(row: dict[str, Any]) -> tuple[tuple[Group, float], ...]:
         key = ("offer", row["provider"], row["region"], row["accelerator"], row["instance"])
         uses.append(((*key, row["pricing"]), devices))
     if row["option"] == "owned" and row.get("max_devices_per_buyer") is not None:
-        uses.append((("supply", row["accelerator"], row["country"]), devices))
+        # Per supply.csv row (its key's effective_from): the caps are dated, and two rows of
+        # one part and country (910B: 1,600 in 150 days, later 1,000,000 in 365) are two caps.
+        cap = ("supply", row["accelerator"], row["country"], str(row["supply_from"]))
+        uses.append((cap, devices))
     return tuple(uses)
 
 
 def limits(rows: list[dict[str, Any]]) -> dict[Group, Capacity]:
+    """Each capacity the rows draw on (`capacity_of`), with its size: a supply row's cap per
+    buyer over its `per_days`, an offer's or a fleet's devices."""
     out: dict[Group, Capacity] = {}
     for row in rows:
         for group, _ in capacity_of(row):

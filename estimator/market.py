@@ -253,7 +253,8 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         region = (same if same.height and device.height else here).head(1)
         if kind.is_empty() or region.is_empty() or device.is_empty():
             continue  # nothing to cost it on: the fleet site reports itself unpriced
-        region = _first_tariff(catalog, region, day)
+        origin = device["accelerator_origin"][0]
+        region = _first_tariff(catalog, region, day, None if origin is None else str(origin))
         # The hardware of the fleet's country where the catalog has it, as a purchase there is
         # (`options`): a China fleet was costed on a US reseller listing from the day that
         # listing appeared, its operations up 30% overnight (review8a #3).
@@ -301,18 +302,25 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
     return pl.concat([options.clear(), fleet], how="diagonal_relaxed").select(options.columns)
 
 
-def _first_tariff(catalog: Catalog, region: pl.DataFrame, day: date) -> pl.DataFrame:
+def _first_tariff(
+    catalog: Catalog, region: pl.DataFrame, day: date, origin: str | None
+) -> pl.DataFrame:
     """A fleet's region facts with, when the region has no electricity tariff on `day`, the
     first one the catalog has (its `energy_as_of` then postdates `day`: `stale-price` says so).
     Hardware already owned runs whatever the catalog's tariff series starts: a 2023 question
     about a stockpile from 2022 dropped the stockpile as unpriced (rev12d #8), the series
-    starting in 2024."""
+    starting in 2024. Only the region's unscoped rows and those scoped to the fleet's
+    accelerator `origin` apply, the scoped one first on the same day, as `options._scoped_power`
+    has them (rev12f #4: a China-only subsidised tariff would have priced an H800 fleet)."""
     if region["electricity_price_kwh"][0] is not None:
         return region
-    first = catalog.dated("electricity", day).filter(pl.col("region") == region["region"][0])
+    scope = pl.col("accelerator_origin")
+    first = catalog.dated("electricity", day).filter(
+        (pl.col("region") == region["region"][0]) & (scope.is_null() | (scope == origin))
+    )
     if first.is_empty():
         return region
-    tariff = first.sort("as_of").row(0, named=True)
+    tariff = first.sort(["as_of", scope.is_null()]).row(0, named=True)
     try:
         rate = catalog.rate(tariff["currency"], day)
     except CatalogError:

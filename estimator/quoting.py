@@ -29,6 +29,7 @@ from estimator.evaluate import (
 )
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
+from estimator.market import with_supply
 from estimator.money import Money
 from estimator.options import OptionQuery, first_dated, ownership, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
@@ -78,7 +79,16 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
     if not site.provider and not figures.is_empty():  # rev11d #4: the row catalog offers lists
         names = ", ".join(sorted(set(figures["provider"].to_list())))
         msg += f"; an accounting figure (not an offer) is there, used if the site names {names}"
-    return placeholder(c.options, site, _fleet_of(c, site), c.as_of), msg
+    fleet = _fleet_of(c, site)
+    row = placeholder(c.options, site, fleet, c.as_of)
+    if fleet is not None and fleet.acquired is not None:
+        # Judged for supply and lead time on its `acquired` date as a fleet with a hardware row
+        # is (`context` runs `market.fleet_options` through `with_supply`): an a800 fleet
+        # acquired after the start, or when it could not be bought, was used silently (rev12f #2).
+        acquired = {fleet.name: fleet.acquired}
+        judged = with_supply(c.catalog, row, c.scenario.tenant_hq, c.as_of, acquired)
+        row = judged.select(row.columns)
+    return row, msg
 
 
 def _fleet_of(c: Context, site: Site) -> Fleet | None:
@@ -269,9 +279,9 @@ def shared_capacity(
         if group[0] == "supply":
             # rev12d #12: purchases share a per-buyer cap over a window, not a time of use.
             message = (
-                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days or 365:,} "
+                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days:,} "
                 f"days of each other and need {used:,.0f} devices together: one buyer can get "
-                f"about {cap.devices:,.0f} in {cap.per_days or 365:,} days (supply.csv)"
+                f"about {cap.devices:,.0f} in {cap.per_days:,} days (supply.csv)"
             )
         else:
             message = (

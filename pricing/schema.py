@@ -241,6 +241,9 @@ TABLES: dict[str, Table] = {
                 # The instance's own network between instances (Gbit/s each way, as providers
                 # publish it); empty = its accelerator's scaleout_gbps per device.
                 _pos("instance_scaleout_gbit_s", optional=True, lo=0.001),
+                # The public page that figure is from: the row's `source` is its price's (rev12f
+                # #7), and a row copied into an override keeps both.
+                Column("instance_scaleout_source", optional=True),
             ),
         ),
         Table(
@@ -255,6 +258,9 @@ TABLES: dict[str, Table] = {
                 Column("term_days", "int", ge=0, le=36_500),
                 _pos("price_per_device_hour", hi=1e7),
                 Column("currency", ref="currency"),
+                # When the figure was published, where later than its as_of (an index month is
+                # published after it): a quote dated between could not have known it (rev12f #5).
+                Column("announced", "date", optional=True),
             ),
         ),
         Table(
@@ -420,6 +426,13 @@ ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
 # only read with its partner has no default (rev12e #4: an empty `per_days` beside
 # `max_devices_per_buyer` was 365 days to the solver and "0 days" in the message).
 REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "offers": (
+        (
+            "instance_scaleout_source",
+            "instance_scaleout_gbit_s",
+            "the public page the instance's network figure is from",
+        ),
+    ),
     "supply": (
         ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),
     ),

@@ -350,6 +350,22 @@ def test_a_supply_limit_names_its_period(write):
     assert load_catalog(good.parent).table("supply")["per_days"].drop_nulls().min() == 30
 
 
+def test_an_instance_network_figure_names_its_page(write):
+    # rev12f #7: an offer's own network figure moves the physics; the row's `source` is its
+    # price's, so the figure carries its own (a row copied into an override keeps both).
+    header = OFFER_HEADER.replace("max_devices,", "max_devices,instance_scaleout_gbit_s,"
+                                  "instance_scaleout_source,")  # fmt: skip
+    row = GOOD_OFFER.replace("listed,,", "listed,,400,{page},")
+    msg = _override_error(write, header + row.format(page=""))
+    assert msg.endswith(
+        "offers.csv:2:instance_scaleout_source: required when instance_scaleout_gbit_s is "
+        "given (the public page the instance's network figure is from)"
+    )
+    good = write("ok/offers.csv", header + row.format(page="https://acme.example/network"))
+    offers = load_catalog(good.parent).table("offers").filter(pl.col("provider") == "acme")
+    assert offers["instance_scaleout_source"].to_list() == ["https://acme.example/network"]
+
+
 def test_a_rule_data_cell_says_which_data_class_it_meant(write):
     # `personal-cn` / `important-cn` name the data of people in China alone; a near miss of a
     # data class would match nothing and is told with the class it meant.

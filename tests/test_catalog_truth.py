@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from importlib import resources
 
 import polars as pl
@@ -269,6 +269,23 @@ def test_no_offer_cites_a_catalog_file_as_its_source():
             assert not OWN_FILE.search(row["source"]), f"offers.csv:{line}: {row['source']}"
 
 
+def test_every_instance_network_figure_names_its_own_public_page():
+    # rev12f #7: 368 offers rows set instance_scaleout_gbit_s (it moves the physics: 2,816 ->
+    # 3,072 H100 in split_abroad_home) while their `source` is the price catalog's; the pages
+    # the figures are from were named only in the data README.
+    with (DATA / "offers.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["instance_scaleout_gbit_s"]]
+    assert len(rows) > 300
+    pages = set()
+    for row in rows:
+        page = row["instance_scaleout_source"]
+        assert page.startswith("https://"), f"{row['instance']}: {page!r}"
+        assert not LOCAL.search(page) and page.split()[0] not in row["source"], row["instance"]
+        pages.add(page.split()[0])
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    assert pages and all(page in readme for page in pages)  # the pages the README explains
+
+
 def test_owned_cost_rows_are_not_offers_and_date_from_their_newest_input(catalog):
     # rev12c #7: the rows were dated at their oldest input, so a quote dated 2024-06 got a
     # figure built from a 2025-11 tariff. Each row is now dated at its newest input and uses
@@ -354,6 +371,10 @@ def test_china_variants_cannot_be_bought_before_their_launch(runner, tmp_path):
 def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
     announced = date(2024, 3, 18)  # NVIDIA GTC 2024 keynote
     supply = catalog.table("supply").filter(pl.col("accelerator") == "b200")
+    # Save the row that says none could be bought before then (rev12f #8).
+    before = (pl.col("purchasable") == "no") & (pl.col("effective_to") == announced)
+    assert supply.filter(before).height == 1
+    supply = supply.filter(~before)
     assert supply.height and (supply["effective_from"] >= announced).all()
     rules = catalog.table("policies").filter(pl.col("accelerator") == "b200")
     assert rules.height and (rules["effective_from"] >= announced).all()
@@ -363,7 +384,32 @@ def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
     # rev12c #19: the same for H200 (announced 2023-11-13 at SC23), whose China supply row
     # started with the 2022 rule.
     h200 = catalog.table("supply").filter(pl.col("accelerator") == "h200")
+    before = (pl.col("purchasable") == "no") & (pl.col("effective_to") == date(2023, 11, 13))
+    assert h200.filter(before).height == 1
+    h200 = h200.filter(~before)
     assert h200.height and (h200["effective_from"] >= date(2023, 11, 13)).all()
+
+
+@pytest.mark.parametrize(("accelerator", "announced"), [("h200", "2023-11-13"),
+                                                        ("b200", "2024-03-18")])  # fmt: skip
+def test_nvidia_parts_cannot_be_bought_before_their_announcement(catalog, accelerator, announced):
+    # rev12f #8: an Ascend 910C before its launch was not-purchasable, an H200 or B200 only
+    # unpriced (no supply row before them, and no row means purchasable).
+    def blocks(day):
+        data = {
+            "name": "t", "as_of": day, "currency": "USD", "tenant_hq": "US",
+            "model": {"preset": "llama-3.1-8b"},
+            "phases": [{"name": "p", "tokens": 1e11, "devices": 64, "data": "public",
+                        "site": {"region": "us-east", "accelerator": accelerator,
+                                 "pricing": "owned"}}],
+        }  # fmt: skip
+        q = quote(parse_scenario(data), catalog)
+        return {f.code: f.message for f in q.findings if f.severity == "block"}
+
+    launch = date.fromisoformat(announced)
+    early = blocks(str(launch - timedelta(days=60)))
+    assert f"did not exist before its announcement on {announced}" in early["not-purchasable"]
+    assert "not-purchasable" not in blocks(announced)
 
 
 RETRIEVAL_DATE = re.compile(r"as_of (is|=) the (date|day) (it was |we )?read", re.IGNORECASE)

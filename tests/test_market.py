@@ -177,6 +177,18 @@ def test_a_fleet_with_no_hardware_row_is_owned_hardware(catalog, write):
     unpriced = quote(_on_a_fleet(write, "2023-06-01", accelerator="a800"), catalog)
     capital = next(f for f in unpriced.findings if f.code == "fleet-capital")
     assert capital.message.startswith("runs on the fleet 'stock' (64 x a800 already owned)")
+    # rev12f #2: supply and lead time too. Acquired after the phase starts, and when supply.csv
+    # says neither could be bought in China (since 2023-10-23), both fleets are blocked alike.
+    late = {}
+    for accelerator in ("a800", "h800"):
+        q = quote(_on_a_fleet(write, "2026-06-01", accelerator=accelerator), catalog)
+        late[accelerator] = _blocks(q)
+    assert set(late["a800"]) - {"unpriced"} == set(late["h800"]) == {"lead-time", "not-purchasable"}
+    assert late["a800"]["lead-time"] == late["h800"]["lead-time"]
+    assert late["a800"]["not-purchasable"].startswith(
+        "the fleet 'stock' (64 x a800) was acquired on 2026-06-01, when a800 could not be "
+        "bought new in CN: A800 cannot be bought new in China since 2023-10-23"
+    )
 
 
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
@@ -741,6 +753,35 @@ def test_one_buyer_gets_at_most_the_markets_output(accelerator, as_of, devices, 
     assert "supply-limit" not in _blocks(quote(parse_scenario(data), load_catalog()))
 
 
+@pytest.mark.parametrize("scoped_from", [date(2024, 1, 1), date(2025, 2, 1)])
+def test_a_fleet_before_the_first_tariff_takes_its_own_origins_tariff(catalog, write, scoped_from):
+    # rev12f #4: the first tariff of a fleet's region was taken whatever its accelerator_origin,
+    # so a China-only (domestic-chip) tariff starting the series priced an H800 fleet. As
+    # `options._scoped_power` has it, the origin's own row comes first, also on the same day.
+    unscoped = catalog.table("electricity").filter(
+        (pl.col("region") == "cn-west") & pl.col("accelerator_origin").is_null()
+    )
+    first = unscoped.sort("as_of").row(0, named=True)
+    assert first["as_of"] == date(2025, 2, 1)  # the series starts after the quote (2023-09-01)
+
+    def cheap_for_domestic_chips(df):
+        row = df.filter(pl.col("region") == "cn-west").head(1)
+        row = row.with_columns(
+            price_kwh=pl.lit(0.01), accelerator_origin=pl.lit("CN"), as_of=pl.lit(scoped_from)
+        )
+        return pl.concat([df, row])
+
+    edited = catalog.with_table("electricity", cheap_for_domestic_chips)
+
+    def energy(accelerator):
+        s = _on_a_fleet(write, "2023-08-15", accelerator=accelerator, region="cn-west")
+        q = quote(s, edited, as_of="2023-09-01")
+        return {i.unit_price for i in q.line_items() if i.component == "energy"}
+
+    assert energy("h800") == {first["price_kwh"]}
+    assert energy("ascend-910b") == {0.01}
+
+
 def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_says_so(catalog):
     # rev12d #8: cn-east's tariffs start in 2024, so in 2023 the H800 stockpile (capital sunk)
     # was dropped as unpriced and every phase of the domestic plan was unpriced.
@@ -818,3 +859,31 @@ def test_a_part_bought_before_its_launch_is_not_purchasable_not_only_unpriced():
         "ordered 2024-12-01, when ascend-910c could not be bought new in CN (until 2025-05-01, "
         "after the phase starts on 2025-02-01)"
     )
+
+
+def test_dated_supply_caps_of_one_part_and_country_are_separate_capacities(catalog):
+    # rev12f #6: the joint problem keyed a buyer's cap by (accelerator, country) and kept the
+    # last row seen, so purchases under two dated supply.csv rows (910B in China: 1,600 in 150
+    # days from 2023-08-01, 1,000,000 in 365 from 2024-02-01) shared one arbitrary cap.
+    from estimator.joint import capacity_of, limits
+    from estimator.market import with_supply
+    from estimator.options import option_table
+
+    day = date(2024, 6, 1)
+    owned = option_table(catalog, day).filter(
+        (pl.col("option") == "owned")
+        & (pl.col("accelerator") == "ascend-910b")
+        & (pl.col("region") == "cn-west")
+    )
+    rows = [
+        with_supply(catalog, owned.head(1), "CN", bought).to_dicts()[0] | {"billed_devices": 1000}
+        for bought in (date(2023, 9, 1), day)
+    ]
+    caps = limits(rows)
+    assert sorted((cap.devices, cap.per_days) for cap in caps.values()) == [
+        (1_600, 150),
+        (1_000_000, 365),
+    ]
+    for row in rows:
+        ((group, _),) = capacity_of(row)
+        assert caps[group].devices == row["max_devices_per_buyer"]

@@ -1133,6 +1133,10 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
     # a commitment is, not its hours at the contract's rate.
     assert "a 365-day contract for these devices" in later.message
     assert hours == 1024 * 365 * 24
+    # rev12f #5: the October 2025 figure was published with March's on 2026-04-02 (rate_index
+    # announced): a quote dated between could not have known it, and says so, as for a rule.
+    assert info.message.endswith(" USD quoted (announced 2026-04-02, after 2025-11-27)")
+    assert "announced" not in later.message
     assert found(_h100_sg(256)) == []  # a self-service block
     assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
     assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
