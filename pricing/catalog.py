@@ -283,6 +283,7 @@ class Catalog:
         # makes a new one), and a plan asks for the same ones ~100 times (a polars query each).
         self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
         self._digests: dict[str, str] = {}  # table name -> hash of its content
+        self._rates: dict[tuple[str, date], FxRate] = {}  # a quote asks for a rate ~5 times
 
     def __reduce__(self) -> tuple[type[Catalog], tuple[dict[str, pl.DataFrame], list[str]]]:
         """Pickled as its tables (all of them read) and origin, so a catalog goes to a worker
@@ -305,7 +306,11 @@ class Catalog:
             raise UnknownIdError("table", name, TABLES)
         key = ("table", name)
         if key not in self._views:
-            self._views[key] = self._tables[name].drop(FILE_COL, LINE_COL)
+            df = self._tables[name]
+            kept = [c for c in df.columns if c not in (FILE_COL, LINE_COL)]
+            # Columns picked without a polars query (`drop` is one); `drop` says what is missing.
+            short = len(kept) != len(df.columns) - 2
+            self._views[key] = df.drop(FILE_COL, LINE_COL) if short else df[kept]
         return self._views[key].clone()  # shallow: the columns are shared until written
 
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
@@ -444,8 +449,9 @@ class Catalog:
         table = TABLES[name]
         if not table.history:
             return df
+        # One lazy query (as eager steps it was seven: ~40 a quote).
         series = list(table.series_key)
-        past = self._tables[name].filter(pl.col("as_of") <= on)
+        past = self._tables[name].lazy().filter(pl.col("as_of") <= on)
         if len(self.origin) > 1:
             # A series the user's files date on or before `on` is theirs from that date: a
             # negotiated price is not shadowed by a newer public row of the same offer.
@@ -457,16 +463,18 @@ class Catalog:
                 .drop("_theirs")
             )
         past = past.select(df.columns)
-        latest = past.sort("as_of").group_by(series, maintain_order=True).last()
+        ordered = past.sort("as_of", maintain_order=True)  # stable: as the eager steps were
+        latest = ordered.group_by(series, maintain_order=True).last()
         if not future:
-            return latest.select(df.columns)
+            return latest.select(df.columns).collect()
         later = (
-            df.join(past.select(series).unique(), on=series, how="anti", nulls_equal=True)
-            .sort("as_of")
+            df.lazy()
+            .join(past.select(series).unique(), on=series, how="anti", nulls_equal=True)
+            .sort("as_of", maintain_order=True)
             .group_by(series, maintain_order=True)
             .first()
         )
-        return pl.concat([latest.select(df.columns), later.select(df.columns)])
+        return pl.concat([latest.select(df.columns), later.select(df.columns)]).collect()
 
     def accelerator(self, id_: str) -> dict[str, Any]:
         return self.get("accelerators", id_)
@@ -542,6 +550,9 @@ class Catalog:
     def rate(self, currency: str, as_of: date | str) -> FxRate:
         """Units of `currency` per USD as of a date (the latest rate not after it)."""
         as_of = as_date(as_of)
+        key = (currency, as_of)
+        if isinstance(currency, str) and key in self._rates:
+            return self._rates[key]
         all_fx = self._tables["fx"]
         rows = all_fx.filter(pl.col("currency") == currency)
         if rows.is_empty():
@@ -554,7 +565,8 @@ class Catalog:
             raise CatalogError(
                 f"no exchange rate for {currency} on or before {as_of} (earliest is {first})"
             )
-        return FxRate.of_row(usable.row(-1, named=True))
+        self._rates[key] = FxRate.of_row(usable.row(-1, named=True))
+        return self._rates[key]
 
     def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date | str) -> float:
         """`amount` of `from_cur` in `to_cur` at the rates of a date (a `date` or YYYY-MM-DD),
