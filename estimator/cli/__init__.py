@@ -10,6 +10,7 @@ command's signature at each start-up, and string annotations would be evaluated 
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import sys
@@ -46,9 +47,15 @@ def main() -> None:
     ours = "PYDANTIC_DISABLE_PLUGINS" not in os.environ
     if ours:
         os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    # The garbage collector's passes over every object the libraries made at import were ~15%
+    # of a quote's CPU (~60 ms, 127 passes): one command's few cycles wait for a rarer pass.
+    # Measured peak memory did not grow (a quote with 1M samples: 265 -> 240 MB).
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
     try:
         code = _run()
     finally:
+        gc.set_threshold(*thresholds)
         if ours:
             os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
