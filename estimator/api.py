@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from estimator.context import OBJECTIVES, Context, Objective, prepare
+from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import ScenarioError
 from estimator.quoting import quote_context
 from estimator.results import Quote, Result
@@ -137,7 +138,7 @@ def plan(
     *,
     objective: Objective = "cost",
     max_devices: int | None = None,
-    top_k: int = 3,
+    top_k: int = DEFAULT_TOP_K,
     currency: str | None = None,
     as_of: date | str | None = None,
 ) -> Plan:
@@ -272,14 +273,14 @@ def sensitivity(
 ) -> list[Swing]:
     """Each input from its low to its high, one at a time, sorted by how far the total moves
     (see `estimator.uncertainty.sensitivity`); a scenario is planned first."""
+    from estimator.uncertainty import check_swing
     from estimator.uncertainty import sensitivity as swings
 
-    if isinstance(swing, bool) or not isinstance(swing, int | float):  # its range: `swings`
-        raise ScenarioError(f"must be a number between 0 and 1, got {shown(swing)!r}", "swing")
+    swing = check_swing(swing)
     chosen, cat = _planned_on(planned, catalog)
     q = chosen.quote
     c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
-    return swings(c, q, float(swing))  # a numpy scalar's ends stayed numpy (review11b #12)
+    return swings(c, q, swing)  # a float: a numpy scalar's ends stayed numpy (review11b #12)
 
 
 def what_if(
@@ -289,7 +290,7 @@ def what_if(
     *,
     objective: Objective = "cost",
     max_devices: int | None = None,
-    top_k: int = 3,
+    top_k: int = DEFAULT_TOP_K,
     currency: str | None = None,
     as_of: date | str | None = None,
 ) -> ShockResult:

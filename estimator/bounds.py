@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler, ValidationError
 from pydantic_core import PydanticCustomError, core_schema
 
+from estimator import defaults
 from pricing.errors import describe_range
 
 _RANGE_ERRORS = {
@@ -36,9 +37,9 @@ MIN_DAYS = 0.01  # a quarter of an hour: below it a plan is noise, and 1/days ov
 MAX_DEVICES = 10_000_000
 MAX_PARAMS = 1e15
 MAX_LEN = 10_000_000  # tokens in one request or sequence
-# The training sequence length when none is given (Llama 2, DeepSeek-V3 pretraining: 4K); here
-# because a scenario's global batch is checked against it.
-DEFAULT_SEQ_LEN = 4096
+# The training sequence length when none is given: a scenario's global batch is checked
+# against it (named in `estimator.defaults`).
+DEFAULT_SEQ_LEN = defaults.DEFAULT_SEQ_LEN
 
 
 @dataclass(frozen=True)

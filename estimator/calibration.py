@@ -20,6 +20,7 @@ stated or no pipeline). Recorded, not yet used by the prediction.
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from typing import Any
 
@@ -34,6 +35,7 @@ from estimator.physics import (
 )
 from estimator.physics.model import ARCH_FIELDS
 from pricing import Catalog
+from pricing.schema import PRECISIONS
 
 # (median |error| %, max |error| %) over the scored points of a kind (issue 9).
 TARGETS = {
@@ -65,6 +67,16 @@ def points(name: str) -> pl.DataFrame:
     raw = (resources.files("estimator") / "data" / f"calibration_{name}.csv").read_bytes()
     df = pl.read_csv(raw, infer_schema_length=None)
     return df.with_columns(pl.col("scored").cast(pl.String).str.to_lowercase() == "true")
+
+
+@functools.cache
+def calibrated_for_training() -> frozenset[str]:
+    """Accelerators whose training efficiency a scored training point checks: one on the device
+    itself or on a device of its silicon family (`FAMILY`: an H200 shares the H100's GEMMs)."""
+    scored = points("train").filter(pl.col("scored"))
+    own = set(scored["accelerator"].unique().to_list())
+    families = {FAMILY[a] for a in own if a in FAMILY}
+    return frozenset(own | {a for a, f in FAMILY.items() if f in families})
 
 
 def _num(x: Any) -> float | None:
@@ -160,7 +172,7 @@ def calibration_table(catalog: Catalog, only: str | None = None) -> pl.DataFrame
         if only not in (None, phase):
             continue
         rows = [p for p in points(phase).iter_rows(named=True) if p["figure"] is not None]
-        supported = [p for p in rows if p["precision"] in ("bf16", "fp16", "fp8", "int8")]
+        supported = [p for p in rows if p["precision"] in PRECISIONS]
         out += [{**p, "phase": phase, "predicted": None} for p in rows if p not in supported]
         if phase == "train":
             out += [

@@ -17,8 +17,9 @@ import polars as pl
 
 from estimator import timeline
 from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
+from estimator.calibration import calibrated_for_training
 from estimator.context import Context
-from estimator.costing import HOURS_PER_YEAR, term_hours, term_text
+from estimator.costing import HOURS_PER_DAY, term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, TrainPhase
@@ -39,6 +40,13 @@ class Check:
     # A column holding the source of the figure at fault, or how to find it for a row.
     source: str | Callable[[Row, Context, Phase], str] | None = None
     cite: str | None = None  # else a defaults.csv row whose source backs the finding
+    # The finding rests on a report dated by its `cite` row's as_of: a quote dated before it
+    # says so (`findings.hindsight`).
+    reported: bool = False
+    # The physics itself has no answer (the model does not fit, the device lacks the precision,
+    # a latency target or deadline cannot be met, a fleet past any plan's size): no option of
+    # any market or rule would do. Else the block leaves a physical answer worth showing.
+    physical: bool = False
 
 
 def counted(n: float, noun: str) -> str:
@@ -108,8 +116,9 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']}; the fleet "
                 f"'{r['instance']}' has {_n(r['capacity_devices'])}"
             )
+        shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
         why = (
-            " (only reported, no size published: see defaults.csv reported_capacity_devices)"
+            f" (only {shown}, no size published: see defaults.csv reported_capacity_devices)"
             if r.get("capacity_assumed")
             else ""
         )
@@ -203,7 +212,7 @@ def _fleet() -> pl.Expr:
 
 
 def _bought() -> pl.Expr:
-    return (pl.col("option") == "owned") | _fleet()
+    return pl.col("ownership") == "owned"
 
 
 def _acquired(r: Row, c: Context) -> date | None:
@@ -218,9 +227,22 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
             f"was acquired on {_acquired(r, c)}, when {r['accelerator']} could not be bought "
             f"new in {r['country']}: {r['supply_message']} Check its acquired date, or rent."
         )
+    start = c.as_of + timedelta(days=r["days_to_start"])
+    instead = "Use hardware you already have (a [[fleet]]) or rent."
+    if r.get("supply_block") == "delivery":
+        # rev12d #1: ordered before a ban, delivered after it ("cannot be bought on" the order
+        # date named a day it could be).
+        order = c.as_of + timedelta(days=r.get("order_days") or 0)
+        return (
+            f"{r['accelerator']} ordered in {r['country']} on {order} is delivered for the "
+            f"phase's start ({start}), after the {r['supply_from']} ban: "
+            f"{r['supply_message']} {instead}"
+        )
+    until = r.get("supply_until")
+    later = f" (until {until}, after the phase starts on {start})" if until else ""
     return (
-        f"{r['accelerator']} cannot be bought new in {r['country']} on {c.as_of}: "
-        f"{r['supply_message']} Use hardware you already have (a [[fleet]]) or rent."
+        f"ordered {c.as_of}, when {r['accelerator']} could not be bought new in "
+        f"{r['country']}{later}: {r['supply_message']} {instead}"
     )
 
 
@@ -231,15 +253,27 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
             f"the fleet '{r['instance']}' is acquired on {_acquired(r, c)}; the phase starts on "
             f"{start}, {r['lead_time_days'] - r['days_to_start']:,.0f} days before it exists"
         )
-    days = r["days_to_start"]
+    waits = r.get("order_days") or 0
+    order = c.as_of + timedelta(days=waits)
+    days = r["days_to_start"] - waits
     if days > 0:
-        when = f"{days:,} days after the order ({c.as_of}), on {start}"
+        when = f"{days:,} days after the order ({order}), on {start}"
     elif days == 0:  # rev11d #10: "0 days after 2026-11-30"
-        when = f"on the order date, {c.as_of}"
+        when = f"on the order date, {order}"
+    elif waits:
+        when = f"{-days:,} days before the order ({order})"
     else:
         when = f"{-days:,} days before the quote date {c.as_of}, when nothing can be ordered yet"
+    # rev12d #1: a part that cannot be bought on the plan's date is ordered when it can be.
+    ordered = (
+        f" is ordered on {order}, the first day it can be bought in {r['country']} "
+        f"(on {c.as_of} it could not), and"
+        if waits
+        else ""
+    )
     return (
-        f"bought {r['accelerator']} arrives about {r['lead_time_days']:,.0f} days after the "
+        f"bought {r['accelerator']}{ordered} arrives about "
+        f"{r['lead_time_days'] - waits:,.0f} days after the "
         f"order; the phase starts {when}: start it later or use hardware already owned"
     )
 
@@ -258,9 +292,8 @@ BLOCKING: tuple[Check, ...] = (
         "block",
         "precision",
         lambda c, p: ~pl.col("precision_ok"),
-        lambda r, c, p: (
-            f"{r['accelerator']} has no {p.precision or 'bf16'} support" + _untimed_note(c, p)
-        ),
+        lambda r, c, p: f"{r['accelerator']} has no {p.precision} support" + _untimed_note(c, p),
+        physical=True,
     ),
     Check(
         "memory-does-not-fit",
@@ -270,6 +303,7 @@ BLOCKING: tuple[Check, ...] = (
         # that is `precision-unsupported`, not a model too big for the device.
         lambda c, p: pl.col("precision_ok") & ~pl.col("fits").fill_null(False),
         _memory_message,
+        physical=True,
     ),
     Check(
         # rev11a #11: 1e17 tokens a day sized 15.7 billion H100s with only a warning; no one
@@ -282,6 +316,7 @@ BLOCKING: tuple[Check, ...] = (
             f"needs {_n(r['devices'])} x {r['accelerator']}: more than the {_n(MAX_DEVICES)} "
             "devices any plan may use (the limit on a device count given as input)"
         ),
+        physical=True,
     ),
     Check(
         "replica-spans-instances",
@@ -313,6 +348,7 @@ BLOCKING: tuple[Check, ...] = (
         "latency",
         lambda c, p: pl.lit(False) if _train(p) else _latency_missed(p),
         _latency_message,
+        physical=True,
     ),
     Check(
         "deadline-missed",
@@ -320,13 +356,15 @@ BLOCKING: tuple[Check, ...] = (
         "deadline",
         lambda c, p: pl.col("deadline_met").not_().fill_null(False) if _train(p) else pl.lit(False),
         _deadline_message,
+        physical=True,
     ),
     Check("capacity-short", "block", "capacity", _capacity_when, _capacity_message),
     Check(
         "not-purchasable",
         "block",
         "supply",
-        # Bought on the quote date, or a fleet on its `acquired` date (`market.with_supply`).
+        # Ordered on the quote date or the first day after it the part may be bought, and
+        # delivered at the phase's start (`market.purchases`); a fleet on its `acquired` date.
         lambda c, p: _bought() & ~pl.col("purchasable").fill_null(True),
         _not_purchasable_message,
         "supply_source",
@@ -341,7 +379,7 @@ BLOCKING: tuple[Check, ...] = (
         ),
         lambda r, c, p: (
             f"needs {_n(r['billed_devices'])} x {r['accelerator']}; one buyer can get about "
-            f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'] or 0)} days "
+            f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'])} days "
             f"({r['supply_message']})"
         ),
         "supply_source",
@@ -350,7 +388,8 @@ BLOCKING: tuple[Check, ...] = (
         "lead-time",
         "block",
         "lead time",
-        # The hardware is there `lead_time_days` after the quote date: a purchase's delivery
+        # The hardware is there `lead_time_days` after the quote date: a purchase's order (the
+        # first day it may be bought, `market.purchases`) plus its lead time
         # (unless the phase may slip until it arrives), a fleet's acquisition.
         lambda c, p: (
             ((pl.lit(p.name not in c.slip) & (pl.col("option") == "owned")) | _fleet())
@@ -377,7 +416,7 @@ BLOCKING: tuple[Check, ...] = (
 def _missing_price(r: Row) -> str:
     """Which figure an unpriced option lacks, and the catalog table that would hold it."""
     # Hardware owned or bought pays for its energy: a fleet as much as a purchase.
-    if r.get("option") in ("owned", "fleet") and r.get("electricity_price_kwh") is None:
+    if r.get("ownership") == "owned" and r.get("electricity_price_kwh") is None:
         return f"no electricity tariff for {r['region']} on that date (an electricity.csv row)"
     if r.get("energy_currency") is not None and r.get("energy_per_usd") is None:
         return f"no exchange rate for {r['energy_currency']} (an fx.csv row)"
@@ -387,6 +426,7 @@ def _missing_price(r: Row) -> str:
 
 
 REASONS = ("rule", *dict.fromkeys(c.reason for c in BLOCKING))
+PHYSICAL_REASONS = frozenset(c.reason for c in BLOCKING if c.physical)
 BY_CODE = {c.code: c for c in BLOCKING}
 
 
@@ -437,9 +477,7 @@ def _published(c: Context, p: Phase) -> dict[str, PublishedRun]:
     has none: its efficiency row and its work are not a pretraining run's."""
     if not isinstance(p, TrainPhase) or p.workload != "pretrain":
         return {}
-    runs = published_runs(
-        c.model.id, c.model.total_params, c.model.active_params, p.precision or "bf16"
-    )
+    runs = published_runs(c.model.id, c.model.total_params, c.model.active_params, p.precision)
     return {r.accelerator: r for r in runs}
 
 
@@ -469,13 +507,21 @@ def _billed_terms(r: Row) -> str:
     return term_text(term, round(r["billed_hours"] / term_hours(term)))
 
 
-def _spot_message(r: dict[str, Any]) -> str:
-    top = r["price_high"] or r["price_per_device_hour"]
-    if top is None:  # no spot offer there: the phase is unpriced, and says so
-        return "spot capacity can be reclaimed at any time and its price moves: plan restarts"
+def _tariff_later(c: Context) -> pl.Expr:
+    """A fleet priced at a tariff dated after the quote date (`market._first_tariff`)."""
+    return pl.col("energy_as_of") > pl.lit(c.as_of)
+
+
+def _stale_message(r: Row, c: Context, p: Phase) -> str:
+    if r["option"] == "fleet":
+        return (
+            f"the {r['region']} electricity tariff is from {r['energy_as_of']}, after the quote "
+            f"date {c.as_of}: the catalog has none earlier, so the fleet's energy is priced at "
+            "its first"
+        )
     return (
-        "spot capacity can be reclaimed at any time and its price moves (up to "
-        f"{top:g} {r['currency']} per device-hour in the catalog): plan restarts"
+        f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
+        "quote date"
     )
 
 
@@ -489,32 +535,90 @@ def _priced(amount: float, r: Row, c: Context) -> str:
     return f"{text} ({amount / r['per_usd'] * c.quote_per_usd:,.0f} {c.currency})"
 
 
+def _spot_message(r: Row, c: Context, p: Phase) -> str:
+    used, high = r["price_per_device_hour"], r["price_high"]
+    if used is None:  # no spot offer there: the phase is unpriced, and says so
+        return "spot capacity can be reclaimed at any time and its price moves: plan restarts"
+    # rev12d #10: with no range recorded, the price used was quoted as the ceiling ("up to").
+    price = (
+        f"up to {high:g} {r['currency']} per device-hour in the catalog"
+        if high is not None and high > used
+        else f"{used:g} {r['currency']} per device-hour in the catalog, the price used; no "
+        "range is recorded"
+    )
+    restarts = "plan restarts"
+    instances = math.ceil((r.get("billed_devices") or 0) / (r.get("unit_devices") or 1))
+    if isinstance(p, TrainPhase) and instances > 1:
+        # A synchronous step needs every instance: losing any one stops the whole run.
+        restarts = (
+            f"a synchronous run of {instances:,} instances on spot restarts from its last "
+            "checkpoint whenever any one of them is reclaimed"
+        )
+    return f"spot capacity can be reclaimed at any time and its price moves ({price}): {restarts}"
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
-    capital = _priced(r["server_price"] * servers, r, c)
+    capital = _priced(r["purchase_price"], r, c)
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
             "(lead-time says when it can arrive); "
             f"the plan sells {them} when the phase ends, {r['resale_age_years']:.1f} years old, "
-            f"for {r['resale_fraction']:.0%} of that: the quote charges the difference"
+            f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
+            "quote charges the difference"
         )
     return (
         f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "
-        f"{_life_used(r):.1%} of {their} {r['life_years']:g}-year life "
+        f"{r['life_used']:.1%} of {their} {r['life_years']:g}-year life "
         "this phase uses (amortised view: the rest is assumed used by other work)"
     )
 
 
-def _used_share() -> pl.Expr:
-    """The share of bought hardware's life a phase uses (what the amortised view charges)."""
-    return pl.col("hours") / (pl.col("life_years") * HOURS_PER_YEAR)
+def _rate_index(c: Context) -> dict[str, dict[str, Any]]:
+    """Per accelerator, the latest rate_index.csv row on or before the quote's date (the first
+    index by name where several cover it)."""
+
+    def latest() -> dict[str, dict[str, Any]]:
+        rows = c.catalog.dated("rate_index", c.as_of, future=False).sort("index")
+        out: dict[str, dict[str, Any]] = {}
+        for row in rows.iter_rows(named=True):
+            out.setdefault(row["accelerator"], row)
+        return out
+
+    return c.remembered(("rate index", c.as_of), latest)
 
 
-def _life_used(r: Row) -> float:
-    """`_used_share` of one evaluated row, for a message."""
-    return float(r["hours"] / (r["life_years"] * HOURS_PER_YEAR))
+def _list_price_message(r: Row, c: Context, p: Phase) -> str:
+    index = _rate_index(c)[r["accelerator"]]
+    rate = index["price_per_device_hour"]
+    hours = r["billed_devices"] * r["billed_hours"]
+    at = hours * rate / c.catalog.rate(index["currency"], c.as_of).per_usd
+    return (
+        f"{_n(r['billed_devices'])} x {r['accelerator']} at {r['provider']}'s {r['pricing']} list "
+        f"price, {r['price_per_device_hour']:g} {r['currency']} per device-hour: a tenant renting "
+        f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
+        f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
+        f"this phase's {_n(hours)} device-hours would cost {_n(at)} USD, not the "
+        f"{_n(r['compute_usd'])} USD quoted"
+    )
+
+
+def _resale_basis(c: Context, accelerator: str) -> str:
+    """What a resale fraction rests on: the part's own resale.csv curve, else the default one,
+    with its basis, and whether a used market is observed at all (rev12c #2: the Ascend curve is
+    derived from the fall in the new-server price, as no used Ascend market is observed)."""
+    table = c.catalog.table("resale")
+    own = table.filter(pl.col("accelerator") == accelerator)
+    rows = own if own.height else table.filter(pl.col("accelerator") == "*")
+    if rows.is_empty():
+        return ""
+    basis = str(rows["basis"][0])
+    unobserved = any("NO OBSERVED USED MARKET" in (n or "") for n in rows["note"].to_list())
+    market = ", no used market observed" if unobserved else ""
+    curve = f"its {accelerator} curve" if own.height else "its default curve"
+    return f" ({_BASIS_WORDS.get(basis, basis)}{market}: resale.csv, {curve})"
 
 
 def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
@@ -525,16 +629,15 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     purchase order (rev11a #4: 3,840 Ascend 910C bought for 600 M CNY read as 54 M)."""
     bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
     if c.scenario.accounting == "project":
-        idle = (1.0 - pl.col("resale_fraction")) > _used_share() * 1.05
+        idle = (1.0 - pl.col("resale_fraction")) > pl.col("life_used") * 1.05
     else:  # "mostly does not use": less than half its life
-        idle = _used_share() < 0.5
+        idle = pl.col("life_used") < 0.5
     return (bought & idle).fill_null(False)
 
 
 def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
-    capital = r["server_price"] * r["billed_devices"] / r["unit_devices"]
-    used = _life_used(r)
-    work = f"{r['hours'] / 24:,.1f} days of work, {used:.1%} of the hardware's "
+    capital, used = r["purchase_price"], r["life_used"]
+    work = f"{r['hours'] / HOURS_PER_DAY:,.1f} days of work, {used:.1%} of the hardware's "
     work += f"{r['life_years']:g}-year life"
     if c.scenario.accounting != "project":
         return (
@@ -575,19 +678,18 @@ ADVISORY: tuple[Check, ...] = (
         "stale-price",
         "warn",
         "",
-        lambda c, p: (_age(c) > STALE_AFTER_DAYS) & (pl.col("option") != "fleet"),
-        lambda r, c, p: (
-            f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
-            "quote date"
-        ),
-        "offer_source",
+        lambda c, p: (
+            ((_age(c) > STALE_AFTER_DAYS) & ~_fleet()) | (_fleet() & _tariff_later(c))
+        ).fill_null(False),
+        _stale_message,
+        lambda r, c, p: str(r["energy_source" if r["option"] == "fleet" else "offer_source"]),
     ),
     Check(
         "spot-capacity",
         "warn",
         "",
         lambda c, p: pl.col("pricing") == "spot",
-        lambda r, c, p: _spot_message(r),
+        _spot_message,
         "offer_source",
     ),
     Check(
@@ -599,8 +701,9 @@ ADVISORY: tuple[Check, ...] = (
         ),
         lambda r, c, p: (
             f"the {_term(r)} commitment bills {_billed_terms(r)} "
-            f"for {r['hours'] / 24:,.1f} days of work: {1 - r['hours'] / r['billed_hours']:.0%} "
-            "of this phase's compute cost pays for idle capacity unless other work uses it"
+            f"for {r['hours'] / HOURS_PER_DAY:,.1f} days of work: "
+            f"{1 - r['hours'] / r['billed_hours']:.0%} of this phase's compute cost pays for "
+            "idle capacity unless other work uses it"
         ),
     ),
     Check(
@@ -643,6 +746,7 @@ ADVISORY: tuple[Check, ...] = (
             "persistent problems and it trained on Nvidia; plan for lower goodput and delays"
         ),
         cite="domestic_training_risk_devices",
+        reported=True,
     ),
     Check(
         "vendor-efficiency",
@@ -664,6 +768,27 @@ ADVISORY: tuple[Check, ...] = (
             f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its "
             f"range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
             f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
+        ),
+    ),
+    Check(
+        "no-calibration",
+        "warn",
+        "",
+        # A device no public training run checks (estimator/data/calibration_train.csv, nor any
+        # of its silicon family) is timed at an efficiency nobody fitted to it (rev12d #3: a
+        # frontier MoE planned on 9,984 L40S at the default GEMM efficiency).
+        lambda c, p: (
+            pl.lit(p.mfu is None) & ~pl.col("accelerator").is_in(sorted(calibrated_for_training()))
+            if isinstance(p, TrainPhase)
+            else pl.lit(False)
+        ),
+        lambda r, c, p: (
+            f"{r['accelerator']} has no training calibration point (none on it or its silicon "
+            f"family in estimator/data/calibration_train.csv): its training efficiency "
+            f"(GEMM {r['mfu']:.2f}, {r['efficiency_row']}) is "
+            f"{'the default for any device' if '*/' in str(r['efficiency_row']) else 'its row'}"
+            ", not fitted to a measured run, so this run's time and cost are unvalidated "
+            "(give mfu to set it)"
         ),
     ),
     Check(
@@ -732,6 +857,23 @@ ADVISORY: tuple[Check, ...] = (
             "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
             "for a reading or interactive speed (more devices)"
         ),
+    ),
+    Check(
+        "list-price",
+        "info",
+        "",
+        # Hyperscalers' published prices (on demand, reserved, capacity blocks) are what one
+        # tenant pays for a few machines; thousands for months are bought at contract rates a
+        # fraction of them (rev12d #5: 2,816 H100 at GCP's 9.91 USD/h against a 1.70-2.35 index).
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("basis") == "published")
+            & (pl.col("pricing") != "spot")
+            & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
+            & pl.col("accelerator").is_in(sorted(_rate_index(c)))
+        ),
+        _list_price_message,
+        source=lambda r, c, p: str(_rate_index(c)[r["accelerator"]]["source"]),
     ),
     Check(
         "capacity-unverified",

@@ -70,7 +70,7 @@ def data_fact(data: str, in_china: bool) -> str:
 def phase_data(phase: TrainPhase | ServePhase, tenant_hq: str) -> str:
     """The `data` fact of a phase: its data class, of people in China or not."""
     users = getattr(phase, "users", None)  # serving phases only
-    return data_fact(phase.data, subjects_in_china(phase.data_subjects, users, tenant_hq))
+    return data_fact(phase.data_class, subjects_in_china(phase.data_subjects, users, tenant_hq))
 
 
 def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.DataFrame:

@@ -21,7 +21,8 @@ import polars as pl
 from estimator.frozen import ResultPart
 
 HOURS_PER_DAY = 24.0
-HOURS_PER_YEAR = 8760.0  # 365 days; servers are depreciated on calendar time
+DAYS_PER_YEAR = 365.0  # servers are depreciated, and resold, on calendar time
+HOURS_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY  # 8760
 
 
 # -- formulas (expressions over columns) ---------------------------------------------
@@ -246,7 +247,7 @@ def _components(
         ),
         "hardware": (
             server_hours,
-            capex / (pl.col("life_years") * HOURS_PER_YEAR),
+            capex / _life_hours(),
             "per_usd",
             bought & pl.lit(not project),
         ),
@@ -263,6 +264,23 @@ def _components(
             option != "rented",
         ),
     }
+
+
+def _life_hours() -> pl.Expr:
+    return pl.col("life_years") * HOURS_PER_YEAR
+
+
+def purchase_columns() -> list[pl.Expr]:
+    """Facts of a purchase beside its costs, for the checks to read (rev12e #7: each wrote its
+    own formula): `purchase_price`, the servers bought at their price (the hardware's
+    currency), and `life_used`, the share of their life the phase's hours use (what the
+    amortised view charges). Null where nothing is bought."""
+    bought = pl.col("option") == "owned"
+    servers = pl.col("billed_devices") / pl.col("unit_devices")
+    return [
+        pl.when(bought).then(servers * pl.col("server_price")).alias("purchase_price"),
+        pl.when(bought).then(pl.col("hours") / _life_hours()).alias("life_used"),
+    ]
 
 
 def total_usd(prefix: str = "") -> pl.Expr:

@@ -14,15 +14,13 @@ from datetime import date
 from typing import Any
 
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
-from estimator.scenario import Scenario
+from estimator.scenario import ModelInput, Scenario
 from estimator.scenario_file import parse_scenario
 from pricing import Catalog
 
 SOURCE = "command line"
-_MODEL_FIELDS = (
-    "preset", "total_params", "active_params", "layers", "hidden", "heads", "kv_heads",
-    "head_dim", "vocab", "experts", "experts_active", "kv_lora_rank", "rope_head_dim",
-)  # fmt: skip
+# The model's fields a flag sets (a custom model from flags has no name; its arch is inferred).
+_MODEL_FIELDS = tuple(f for f in ModelInput.model_fields if f not in ("name", "arch"))
 
 
 def one_phase(
@@ -71,14 +69,6 @@ def one_phase(
         raise flagged(exc, flags) from None
 
 
-# What blocks every option because the physics itself has no answer (the model does not fit,
-# the device lacks the precision, the latency target or deadline cannot be met, the fleet is
-# past any plan's size): an error.
-# Anything else (supply, lead time, rules, capacity, instances, price) leaves a physical
-# answer worth showing beside what blocks it.
-_NO_ESTIMATE = frozenset({"memory", "precision", "latency", "deadline", "size"})
-
-
 def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]:
     """The quote of a one-phase scenario built from flags (see `one_phase`), with any error
     located at the flag that caused it.
@@ -90,6 +80,7 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
     with device-hours (the 90-day lead time of a purchase blocks it). A quote's blocks fail
     `--strict`."""
     from estimator.api import quote
+    from estimator.checks import PHYSICAL_REASONS
 
     scenario = one_phase(kind, **fields)
     try:
@@ -101,7 +92,9 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
             fixed = fields.get("region") and fields.get("pricing")
             hint = "; give --region and --pricing for the physics at a site without an offer"
             raise InfeasibleError(exc.message + ("" if fixed else hint)) from None
-        if exc.reason in _NO_ESTIMATE:
+        # The physics has no answer (`Check.physical`): an error. Anything else (supply,
+        # lead time, rules, capacity, instances, price) leaves one worth showing.
+        if exc.reason in PHYSICAL_REASONS:
             raise InfeasibleError(exc.message) from None
         closest, why = one_phase(kind, **{**fields, **exc.closest}), exc.message
     except InfeasibleError as exc:
@@ -110,9 +103,26 @@ def estimate(kind: str, catalog: Catalog, **fields: Any) -> tuple[Any, Scenario]
         shown = quote(closest, catalog)
     except InfeasibleError as err:  # the closest option as a quote: not expected to refuse
         raise InfeasibleError(err.message) from None
+    # The closest option may be blocked by a rule and by its physics too (a rule that blocks
+    # every option abroad hid that none met a 1 ms TPOT): the physics decides.
+    physical = [
+        f for f in shown.findings if f.severity == "block" and _reason(f.code) in PHYSICAL_REASONS
+    ]
+    if physical:
+        raise InfeasibleError(f"{why}; and {physical[0].message}")
     # Said first among the assumptions, not only as a block among the findings (rev11d #3: the
     # answer read as a priced, allowed one).
     return shown.assuming(no_allowed_option=f"{why}: shown, the closest option"), closest
+
+
+def _reason(code: str) -> str | None:
+    """The planner's category of a finding's code, None for a finding that blocks nothing."""
+    from estimator import findings
+
+    try:
+        return findings.reason(code)
+    except KeyError:
+        return None
 
 
 def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:

@@ -24,7 +24,7 @@ import polars as pl
 from estimator import costing, findings
 from estimator.compliance import phase_data, with_rule_facts
 from estimator.context import Context, Objective
-from estimator.market import SUPPLY_COLUMNS, resale_fraction, with_supply
+from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -39,7 +39,7 @@ from estimator.timeline import Window, planned_days
 Phase = TrainPhase | ServePhase
 T = TypeVar("T")
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
-TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap")
+TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap")
 SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
                 "output_tokens_per_day", "rtt_ms")  # fmt: skip
 
@@ -47,7 +47,7 @@ SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
 def train_settings(p: TrainPhase) -> TrainSettings:
     return TrainSettings(
         tokens=p.tokens,
-        precision=p.precision or "bf16",
+        precision=p.precision,
         workload=p.workload,
         mfu=p.mfu,
         goodput=p.goodput,
@@ -64,7 +64,7 @@ def train_settings(p: TrainPhase) -> TrainSettings:
 
 def serve_settings(p: ServePhase) -> ServeSettings:
     return ServeSettings(
-        precision=p.precision or "bf16",
+        precision=p.precision,
         input_len=p.input_len,
         output_len=p.output_len,
         tpot_ms=p.tpot_ms,
@@ -115,21 +115,19 @@ def evaluate(
         df = df.with_columns(
             devices=fleet,
             wall_clock_days=pl.lit(float(phase.days)),
-            hours=pl.lit(phase.days * 24.0),
+            hours=pl.lit(phase.days * costing.HOURS_PER_DAY),
         ).drop("_smallest", strict=False)
     else:
-        df = df.with_columns(hours=pl.col("wall_clock_days") * 24.0)
+        df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
     w = window or _default_window(c, phase)
-    if w.start > c.as_of:
-        df = _supply_on(c, df, w.start)
+    df = _supply_on(c, df, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
-    resale = resale_fraction(
-        c.catalog, df["accelerator"].unique().to_list(), (w.end - w.start).days / 365.0
-    )
+    age = (w.end - w.start).days / costing.DAYS_PER_YEAR  # at resale, when the phase ends
+    resale = resale_fraction(c.catalog, df["accelerator"].unique().to_list(), age)
     factor = pl.col("price_factor") if "price_factor" in df.columns else None
     # From here one query (it was six), run as the eager steps were (`_AS_EAGER`).
-    out = (
+    lf = (
         df.lazy()
         .with_columns(
             pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
@@ -138,42 +136,46 @@ def evaluate(
             .otherwise(0.0)
             .fill_null(0.0)
             .alias("slip_days"),
-            pl.lit((w.end - w.start).days / 365.0).alias("resale_age_years"),
+            pl.lit(age).alias("resale_age_years"),
         )
         .join(resale.lazy(), on="accelerator", how="left", maintain_order="left")
     )
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
-    out = out.with_columns(
-        costing.cost_columns(
-            devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+    lf = (
+        lf.with_columns(
+            costing.cost_columns(
+                devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+            )
         )
-    ).with_columns(
-        costing.cost_columns(
-            devices,
-            pl.col("hours"),
-            factor,
-            start=w.start,
-            accounting=other,
-            detail=detail,
-            prefix="alt_",
+        .with_columns(
+            costing.cost_columns(
+                devices,
+                pl.col("hours"),
+                factor,
+                start=w.start,
+                accounting=other,
+                detail=detail,
+                prefix="alt_",
+            )
         )
+        .with_columns(costing.purchase_columns())
     )
-    precision = phase.precision or "bf16"
+    precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     ok = pl.col("accelerator").is_in(able)
     # Work at a precision the device lacks has no rate, so no fleet or run time: no total
     # (its rented instance was priced as if it served), only `precision-unsupported`.
-    out = out.with_columns(
+    lf = lf.with_columns(
         pl.when(ok).then(costing.total_usd()).alias("total_usd"),
         pl.when(ok).then(costing.total_usd("alt_")).alias("alt_total_usd"),
         ok.alias("precision_ok"),
     )
     on = c.rules_span(w.start, w.end)
     if isinstance(phase, ServePhase):
-        out = out.with_columns(usd_per_output_token=_per_output_token(phase))
-    return out.with_columns(
+        lf = lf.with_columns(usd_per_output_token=_per_output_token(phase))
+    return lf.with_columns(
         findings.verdict(c, phase, on).alias("verdict"),
         findings.workable(c, phase).alias("workable"),
     ).collect(optimizations=_AS_EAGER)
@@ -255,6 +257,12 @@ def physics_inputs(
         train = train_settings(phase)
         if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
             df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
+        if "instance_scaleout_gbit_s" in df.columns and "scaleout_cap" not in df.columns:
+            # The instance's network shared by its devices, bytes/s each way per device (null:
+            # the accelerator's): GCP's a2-highgpu-8g has 100 Gbit/s for 8 A100, not the
+            # 200 Gbit/s per GPU of a DGX (rev12d #4).
+            per_device = pl.col("instance_scaleout_gbit_s") * 1e9 / 8.0 / pl.col("unit_devices")
+            df = df.with_columns(scaleout_cap=per_device.cast(pl.Float64))
         if "tokens" not in df.columns:
             df = df.with_columns(tokens=pl.lit(float(phase.tokens)))
             train = replace(train, tokens=0.0)  # never read: the column wins
@@ -303,33 +311,51 @@ def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
     return (settings, tuple(keys), tuple(unique.iter_rows()))
 
 
+PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, "order_days", "supply_block", "supply_until")
+
+
 def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
-    """`df` with its purchases judged against supply.csv on the phase's `start`, when they are
-    delivered and paid for and the rules judge them (`compliance.acquired_before`): judged on
-    the plan's date, a ban on buying H200 in China from 2027 let a 2028 phase buy them (review9e
-    #1). The lead time stays the order's (placed on the plan's date)."""
+    """`df` with its purchases ordered and judged against supply.csv (`market.purchases`): on
+    the plan's date or the first day after it the part may be bought, and on the phase's `start`,
+    when it is delivered and paid for and the rules judge it (`compliance.acquired_before`):
+    judged on the plan's date alone, a ban on buying H200 in China from 2027 let a 2028 phase
+    buy them (review9e #1); judged on the start alone, H200 were ordered in China two months
+    before any could be (rev12d #1). Quotes, plans and samples all pass here."""
     owned = pl.col("option") == "owned"
     if not df.select(owned.any()).item():
-        return df
-    later = [col for col in SUPPLY_COLUMNS if col != "lead_time_days"]
-
-    def judge() -> pl.DataFrame:
-        # Every purchase option of the context at once: a start date is judged once, whatever
-        # phases, candidates or Monte Carlo rounds ask for it.
-        keys = ["option_id", "option", "instance", "accelerator", "country"]
-        bought = c.options.filter(owned).select(keys)
-        return with_supply(c.catalog, bought, c.scenario.tenant_hq, start).select(
-            "option_id", *(pl.col(col).alias(f"_on_start_{col}") for col in later)
+        return df.with_columns(
+            pl.lit(None, pl.Int64).alias("order_days"),
+            pl.lit(None, pl.String).alias("supply_block"),
+            pl.lit(None, pl.Date).alias("supply_until"),
         )
 
-    judged = c.remembered(("supply on", start), judge)
+    keys = ["option_id", "option", "instance", "accelerator", "country"]
+
+    def judge(bought: pl.DataFrame) -> pl.DataFrame:
+        return purchases(c.catalog, bought, c.scenario.tenant_hq, c.as_of, start).select(
+            "option_id", *(pl.col(col).alias(f"_p_{col}") for col in PURCHASE_COLUMNS)
+        )
+
+    # Every purchase option of the context at once: a start date is judged once, whatever
+    # phases, candidates or Monte Carlo rounds ask for it.
+    judged = c.remembered(("purchases", start), lambda: judge(c.options.filter(owned).select(keys)))
+    # A fixed site with no price on the date (`options.placeholder`) is no option of the
+    # context: judged too, so a part not yet launched is not-purchasable, not only unpriced.
+    unlisted = df.filter(owned).select(keys).unique().join(judged, on="option_id", how="anti")
+    if unlisted.height:
+        dtype = df.schema["option_id"]
+        judged = pl.concat([judged.with_columns(pl.col("option_id").cast(dtype)), judge(unlisted)])
+    df = df.drop(["order_days", "supply_block", "supply_until"], strict=False)
     return (
         df.join(judged, on="option_id", how="left", maintain_order="left")
         .with_columns(
-            pl.when(owned).then(pl.col(f"_on_start_{col}")).otherwise(pl.col(col)).alias(col)
-            for col in later
+            pl.when(owned).then(pl.col(f"_p_{col}")).otherwise(pl.col(col)).alias(col)
+            for col in SUPPLY_COLUMNS
         )
-        .drop([f"_on_start_{col}" for col in later])
+        .with_columns(
+            pl.col(f"_p_{col}").alias(col) for col in ("order_days", "supply_block", "supply_until")
+        )
+        .drop([f"_p_{col}" for col in PURCHASE_COLUMNS])
     )
 
 

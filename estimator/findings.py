@@ -23,6 +23,7 @@ __all__ = [
     "Finding",
     "describe",
     "findings",
+    "physical_verdict",
     "reason",
     "reason_expr",
     "verdict",
@@ -68,6 +69,18 @@ def workable(c: Context, p: Phase) -> pl.Expr:
     return ~pl.any_horizontal(hits) if hits else pl.lit(True)
 
 
+def physical_verdict(c: Context, p: Phase) -> pl.Expr:
+    """The code of the first block that says a candidate cannot run the phase at all (a
+    `PHYSICAL` one), or null: what rules out an option a rule also blocks (`verdict` names
+    the rule first)."""
+    expr: Any = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    for check in BLOCKING:
+        if check.reason in PHYSICAL:
+            expr = expr.when(check.when(c, p).fill_null(False)).then(pl.lit(check.code))
+    out: pl.Expr = expr.otherwise(pl.lit(None, pl.String))
+    return out
+
+
 def reason(code: str) -> str:
     """The planner's category of a verdict code."""
     return "rule" if code.startswith("rule:") else BY_CODE[code].reason
@@ -104,6 +117,25 @@ def _as_it_applies(
         return effect, rule["message"]
     day, said = acquired
     return "info", f"{rule['message']} ({said} {day}, before it)"
+
+
+def hindsight(announced: date | None, as_of: date) -> str:
+    """A finding resting on a rule or report made public after the quote's date says so: a
+    dated quote judges a phase by the rules in force while it runs, which a decision on that
+    date could not have known (rev12d #9: a 2023-09-01 quote blocked by the rule of
+    2023-10-17)."""
+    if announced is None or announced <= as_of:
+        return ""
+    return f" (announced {announced}, after {as_of})"
+
+
+def _report_hindsight(check: Check, c: Context) -> str:
+    """`hindsight` of a check resting on a report (its cited defaults.csv row's as_of)."""
+    if not (check.reported and check.cite):
+        return ""
+    cite = check.cite
+    rows = c.catalog.table("defaults").filter(pl.col("name") == cite)
+    return hindsight(rows["as_of"][0], c.as_of)
 
 
 def _source(check: Check, row: Row, c: Context, p: Phase) -> str | None:
@@ -153,7 +185,7 @@ def findings(
             Finding(
                 severity=severity,
                 code=r["id"],
-                message=message,
+                message=message + hindsight(r.get("announced") or r["effective_from"], c.as_of),
                 phase=p.name,
                 source=r["source"],
             )
@@ -166,7 +198,7 @@ def findings(
                     Finding(
                         severity=check.severity,
                         code=check.code,
-                        message=check.message(row, c, p),
+                        message=check.message(row, c, p) + _report_hindsight(check, c),
                         phase=p.name,
                         source=_source(check, row, c, p),
                     )

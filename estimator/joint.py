@@ -51,7 +51,7 @@ def limits(rows: list[dict[str, Any]]) -> dict[Group, Capacity]:
     for row in rows:
         for group, _ in capacity_of(row):
             if group[0] == "supply":
-                cap = Capacity(float(row["max_devices_per_buyer"]), int(row["per_days"] or 365))
+                cap = Capacity(float(row["max_devices_per_buyer"]), int(row["per_days"]))
             else:
                 cap = Capacity(float(row["capacity_devices"]))
             out[group] = cap

@@ -10,7 +10,7 @@ import polars as pl
 
 from estimator.errors import ScenarioError
 from pricing import Catalog
-from pricing.catalog import FxRate, stale_expr
+from pricing.catalog import SPEC_TABLES, FxRate, stale_expr
 from pricing.errors import UnknownIdError, suggest
 
 # Which column each filter applies to, per table ("id" where the table *is* that thing).
@@ -52,7 +52,7 @@ _NARROW = {
     ],
     "policies": ["id", "effective_from", "effective_to", "effect", "message"],
     "regions": ["id", "name", "country", "jurisdiction", "currency", "pue", *_PROV],
-    "electricity": ["region", "price", "currency", "tariff", *_PROV],
+    "electricity": ["region", "accelerator_origin", "price", "currency", "tariff", *_PROV],
     "latency": ["region", "market", "rtt_ms", *_PROV],
     "supply": [
         "accelerator", "country", "tenant_hq", "effective_from", "effective_to", "purchasable",
@@ -112,7 +112,10 @@ def catalog_rows(
 
 def _stale(df: pl.DataFrame, table: str, as_of: date) -> pl.Expr:
     """The `stale` flag of each row: older than a year at `as_of`, except an exchange rate that
-    cannot go stale (the base currency and pegs, `FxRate.fixed`, as a quote's stale-fx)."""
+    cannot go stale (the base currency and pegs, `FxRate.fixed`, as a quote's stale-fx) and a
+    specification (SPEC_TABLES: dated by its datasheet, paper or model card, it does not age)."""
+    if table in SPEC_TABLES:
+        return pl.repeat(False, df.height, dtype=pl.Boolean).alias("stale")
     if table != "fx":
         return stale_expr(as_of).alias("stale")
     fixed = pl.Series(
@@ -131,15 +134,18 @@ def _filtered(
         column = _FILTER_COLUMNS[flag].get(table)
         if column is None:
             raise ScenarioError(f"--{flag} does not apply to table '{table}'")
-        if flag == "accelerator":
-            cat.accelerator(value)
-        elif flag == "region":
-            cat.region(value)
-        else:  # known from the whole table: a provider with no row on the date is not a typo
-            known = cat.table(table)[column].unique().sort().to_list()
-            if value not in known:
-                kind = "pricing model" if flag == "pricing" else flag
-                raise UnknownIdError(kind, value, known)
+        try:
+            if flag == "accelerator":
+                cat.accelerator(value)
+            elif flag == "region":
+                cat.region(value)
+            else:  # known from the whole table: a provider with no row on the date is not a typo
+                known = cat.table(table)[column].unique().sort().to_list()
+                if value not in known:
+                    kind = "pricing model" if flag == "pricing" else flag
+                    raise UnknownIdError(kind, value, known)
+        except UnknownIdError as exc:  # located at its flag, as every other flag is (rev12e #14)
+            raise ScenarioError(str(exc), f"--{flag}") from None
         df = df.filter(pl.col(column) == value)
     return df
 

@@ -3,9 +3,11 @@ and the hardware a tenant already has.
 
 - `with_supply`: for bought hardware, the supply.csv row that applies (the most specific match
   on accelerator, then country, then the buyer's headquarters, in force on the date it is
-  bought: the quote date for a purchase, a fleet's `acquired` date for a fleet): purchasable or
-  not, lead time, the most one buyer can get. A purchase with no lead time on record takes
-  defaults.csv `purchase_lead_time_days`.
+  bought: a fleet's `acquired` date for a fleet): purchasable or not, lead time, the most one
+  buyer can get. A purchase with no lead time on record takes defaults.csv
+  `purchase_lead_time_days`.
+- `purchases`: when a purchase for a phase is ordered (the plan's date, or the first day after
+  it the part may be bought) and whether it may be, then and at the phase's start.
 - `resale_fraction`: what bought hardware fetches when its phase ends (resale.csv, interpolated
   by age; the accelerator's own curve, else the default '*').
 - `fleet_options`: each fleet of the scenario as an option (capital sunk, capacity = its
@@ -21,8 +23,10 @@ from itertools import pairwise
 import polars as pl
 
 from estimator.compliance import rules_hq
+from estimator.options import option_kind, ownership
 from estimator.scenario import Scenario
 from pricing import Catalog
+from pricing.errors import CatalogError
 
 SUPPLY_COLUMNS = (
     "purchasable",
@@ -31,6 +35,7 @@ SUPPLY_COLUMNS = (
     "per_days",
     "supply_message",
     "supply_source",
+    "supply_from",
 )
 
 
@@ -62,6 +67,7 @@ def with_supply(
             "per_days",
             pl.col("message").alias("supply_message"),
             pl.col("source").alias("supply_source"),
+            pl.col("effective_from").alias("supply_from"),
         )
     )
     dated = dict(acquired or {})
@@ -109,6 +115,83 @@ def with_supply(
         .when(fleet)
         .then((to_acquisition - pl.lit(day)).dt.total_days().cast(pl.Float64))
         .alias("lead_time_days"),
+    )
+
+
+def supply_changes(catalog: Catalog, after: date) -> list[date]:
+    """The days after `after` on which some supply.csv row starts or ends: the only days a
+    purchase's supply can change (what `with_supply` says on any other day is what it says on
+    the last of these before it)."""
+    t = catalog.table("supply")
+    days = {*t["effective_from"].drop_nulls(), *t["effective_to"].drop_nulls()}
+    return sorted(d for d in days if d > after)
+
+
+def purchases(
+    catalog: Catalog, bought: pl.DataFrame, tenant_hq: str, day: date, start: date
+) -> pl.DataFrame:
+    """When each purchase of `bought` (owned options) is ordered, and whether it may be: the
+    order is placed on the plan's date `day`, or if the part cannot be bought there then, on the
+    first later day it can (review rev12d #1: H200 ordered in China on 2025-11-27, two months
+    before any could be, for a phase from 2026-03-01). It must be purchasable on that day (a
+    first such day after the phase `start` is too late) and still on `start`, when it is
+    delivered and paid for and the rules judge it (`compliance.acquired_before`).
+
+    Per option_id: SUPPLY_COLUMNS (the order day's row; the start's when the ban at delivery is
+    what forbids it), with `lead_time_days` counted from `day` to the arrival (the days to the
+    order plus its lead time), `order_days` (`day` to the order), `supply_block` ("order" or
+    "delivery" when not purchasable, else null) and `supply_until` (the first day after `day`
+    the part can be ordered, when it cannot be on `day`)."""
+    days = [day, *supply_changes(catalog, day)]
+    judged = pl.concat(
+        [
+            with_supply(catalog, bought, tenant_hq, d).select(
+                "option_id", pl.lit(d).alias("_day"), *SUPPLY_COLUMNS
+            )
+            for d in days
+        ]
+    )
+    last = max(start, day)
+    first = (
+        judged.filter(pl.col("purchasable"))
+        .group_by("option_id")
+        .agg(pl.col("_day").min().alias("_first"))
+    )
+    # Ordered on the first day it may be, unless that is after the start: then on `day`.
+    order_day = pl.when(pl.col("_first") <= last).then(pl.col("_first")).otherwise(pl.lit(day))
+    at_start = with_supply(catalog, bought, tenant_hq, last).select(
+        "option_id", *(pl.col(c).alias(f"_start_{c}") for c in SUPPLY_COLUMNS)
+    )
+    out = (
+        bought.select("option_id")
+        .join(first, on="option_id", how="left")
+        .with_columns(order_day.alias("_day"))
+        .join(judged, on=["option_id", "_day"], how="left")
+        .join(at_start, on="option_id", how="left")
+    )
+    order_ok = pl.col("purchasable")
+    delivery_ok = pl.col("_start_purchasable")
+    by_start = order_ok & ~delivery_ok
+    return out.select(
+        "option_id",
+        (order_ok & delivery_ok).alias("purchasable"),
+        (
+            (pl.col("_day") - pl.lit(day)).dt.total_days().cast(pl.Float64)
+            + pl.col("lead_time_days")
+        ).alias("lead_time_days"),
+        "max_devices_per_buyer",
+        "per_days",
+        *(
+            pl.when(by_start).then(pl.col(f"_start_{c}")).otherwise(pl.col(c)).alias(c)
+            for c in ("supply_message", "supply_source", "supply_from")
+        ),
+        (pl.col("_day") - pl.lit(day)).dt.total_days().alias("order_days"),
+        pl.when(~order_ok)
+        .then(pl.lit("order"))
+        .when(by_start)
+        .then(pl.lit("delivery"))
+        .alias("supply_block"),
+        pl.when(pl.col("_first") > day).then(pl.col("_first")).alias("supply_until"),
     )
 
 
@@ -162,10 +245,15 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
     rows = []
     for f in s.fleet:
         kind = hardware.filter(pl.col("accelerator") == f.accelerator)
-        region = options.filter(pl.col("region") == f.region).head(1)
         device = options.filter(pl.col("accelerator") == f.accelerator).head(1)
+        # The region's facts as an option of a device of the same origin has them: electricity
+        # may be scoped to an accelerator origin (electricity.csv accelerator_origin).
+        here = options.filter(pl.col("region") == f.region)
+        same = here.filter(pl.col("accelerator_origin") == device["accelerator_origin"].first())
+        region = (same if same.height and device.height else here).head(1)
         if kind.is_empty() or region.is_empty() or device.is_empty():
             continue  # nothing to cost it on: the fleet site reports itself unpriced
+        region = _first_tariff(catalog, region, day)
         # The hardware of the fleet's country where the catalog has it, as a purchase there is
         # (`options`): a China fleet was costed on a US reseller listing from the day that
         # listing appeared, its operations up 30% overnight (review8a #3).
@@ -180,8 +268,8 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
             region.select(_REGION_COLUMNS)
             .hstack(device.select(_DEVICE_COLUMNS))
             .with_columns(
-                option=pl.lit("fleet"),
-                ownership=pl.lit("owned"),
+                option=pl.lit(option_kind("fleet")),
+                ownership=pl.lit(ownership("fleet")),
                 provider=pl.lit("fleet"),
                 pricing=pl.lit("fleet"),
                 instance=pl.lit(f.name),
@@ -211,6 +299,32 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         .alias("option_id")
     )
     return pl.concat([options.clear(), fleet], how="diagonal_relaxed").select(options.columns)
+
+
+def _first_tariff(catalog: Catalog, region: pl.DataFrame, day: date) -> pl.DataFrame:
+    """A fleet's region facts with, when the region has no electricity tariff on `day`, the
+    first one the catalog has (its `energy_as_of` then postdates `day`: `stale-price` says so).
+    Hardware already owned runs whatever the catalog's tariff series starts: a 2023 question
+    about a stockpile from 2022 dropped the stockpile as unpriced (rev12d #8), the series
+    starting in 2024."""
+    if region["electricity_price_kwh"][0] is not None:
+        return region
+    first = catalog.dated("electricity", day).filter(pl.col("region") == region["region"][0])
+    if first.is_empty():
+        return region
+    tariff = first.sort("as_of").row(0, named=True)
+    try:
+        rate = catalog.rate(tariff["currency"], day)
+    except CatalogError:
+        return region  # no exchange rate for it then either: unpriced, and said so
+    return region.with_columns(
+        electricity_price_kwh=pl.lit(tariff["price_kwh"], pl.Float64),
+        energy_currency=pl.lit(tariff["currency"]),
+        energy_per_usd=pl.lit(rate.per_usd, pl.Float64),
+        energy_fx_as_of=pl.lit(rate.as_of, pl.Date),
+        energy_as_of=pl.lit(tariff["as_of"], pl.Date),
+        energy_source=pl.lit(tariff["source"]),
+    )
 
 
 _REGION_COLUMNS = (

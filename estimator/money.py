@@ -54,10 +54,6 @@ class Money(float):
         """The amount as a plain float."""
         return float(self)
 
-    def rounded(self) -> float:
-        """The amount in whole cents, as shown."""
-        return round(float(self) + 0.0, 2)
-
     def __str__(self) -> str:
         return f"{float(self):,.2f} {self.currency}"
 

@@ -9,6 +9,8 @@ Three policies live here and nowhere else:
 - spot capacity (reclaimable at any time) is a candidate only when the query names "spot";
 - an offer whose capacity rests on a billing SKU alone (no listing shows the machine in that
   region) is a candidate only for a fixed site, which names it, or when the query names "sku";
+- a rented offer whose capacity is only reported, or only listed by a marketplace or reseller,
+  with no size stated, is trusted for at most `reported_capacity_devices` (`capacity_assumed`);
 - bought hardware ("owned") is a candidate whenever the pricing is left open or names it, so
   renting and buying compete on the same evaluation.
 A fixed site that matches no option is still evaluated (`placeholder`): its physics and rules
@@ -23,10 +25,41 @@ from typing import Literal, Protocol
 
 import polars as pl
 
-from estimator.scenario import AutoSite, Site
+from estimator.scenario import AutoSite, Fleet, Site
 from pricing import Catalog
+from pricing.schema import Ownership
 
 SiteSpec = Site | AutoSite | Literal["auto"]
+# The capacity evidence an auto site accepts when it names none.
+DEFAULT_EVIDENCE = ("listed", "marketplace", "reported")
+# Evidence whose capacity nobody has shown one tenant can get at scale: capped when the row
+# states no max_devices (defaults.csv reported_capacity_devices).
+UNSIZED_EVIDENCE = ("reported", "marketplace")
+
+OptionKind = Literal["rented", "owned", "fleet"]
+
+OWNED_PRICING = ("owned", "fleet")
+"""The pricing models of hardware the tenant owns: bought for the plan, or a fleet it has."""
+
+
+def option_kind(pricing: str) -> OptionKind:
+    """What an option of this pricing model is: bought for the plan, a fleet, or rented."""
+    return "owned" if pricing == "owned" else "fleet" if pricing == "fleet" else "rented"
+
+
+def ownership(pricing: str) -> Ownership:
+    """Whether hardware of this pricing model is the tenant's own (a purchase or a fleet) or
+    rented: the one decision the rules' `ownership` column is keyed on (rev12e #1)."""
+    return "owned" if pricing in OWNED_PRICING else "rented"
+
+
+def ownership_expr() -> pl.Expr:
+    """`ownership` over an option frame's `pricing` column."""
+    return (
+        pl.when(pl.col("pricing").is_in(list(OWNED_PRICING)))
+        .then(pl.lit("owned"))
+        .otherwise(pl.lit("rented"))
+    )
 
 
 class Placement(Protocol):
@@ -96,7 +129,7 @@ class OptionQuery:
         ]
         if "spot" not in self.pricing:
             conds.append(pl.col("pricing") != "spot")
-        evidence = self.evidence or ("listed", "reported")
+        evidence = self.evidence or DEFAULT_EVIDENCE
         # Owned hardware has no offer evidence: what is bought is there.
         shown = pl.col("evidence").is_null() | pl.col("evidence").is_in(list(evidence))
         if not self.fixed or self.evidence:
@@ -115,20 +148,26 @@ def select(options: pl.DataFrame, query: OptionQuery) -> pl.DataFrame:
     return options.filter(query.expr())
 
 
-def placeholder(options: pl.DataFrame, site: Site) -> pl.DataFrame:
+def placeholder(
+    options: pl.DataFrame, site: Site, fleet: Fleet | None = None, as_of: date | None = None
+) -> pl.DataFrame:
     """A fixed site that matches no option, as a one-row candidate with no price: the region's
-    and the device's facts, instances of one scale-up domain, every money column null."""
+    and the device's facts, instances of one scale-up domain, every money column null. A fleet
+    site is the fleet it runs on (`fleet`: its name, size and acquired date, else `as_of`, as
+    `market.fleet_options` has it), owned like any fleet (rev12e #1)."""
     region = options.filter(pl.col("region") == site.region).head(1)
     device = options.filter(pl.col("accelerator") == site.accelerator).head(1)
     facts = {
         "option_id": 2**32 - 1,
-        "option": "owned" if site.pricing == "owned" else "rented",
-        "ownership": "owned" if site.pricing == "owned" else "rented",
-        "provider": site.provider or "(no offer)",
+        "option": option_kind(site.pricing),
+        "ownership": ownership(site.pricing),
+        "provider": site.provider or ("fleet" if fleet else "(no offer)"),
         "region": site.region,
         "accelerator": site.accelerator,
         "pricing": site.pricing,
-        "instance": site.instance or "(no offer)",
+        "instance": fleet.name if fleet else site.instance or "(no offer)",
+        "capacity_devices": fleet.devices if fleet else None,
+        "offer_as_of": (fleet.acquired or as_of) if fleet else None,
     }
     row = pl.DataFrame([facts]).with_columns(
         *[pl.lit(region[c][0] if region.height else None).alias(c) for c in _REGION_FACTS],
@@ -148,11 +187,12 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     Columns: option_id, option ('rented' | 'owned'), ownership, provider, region, country,
     accelerator, accelerator_origin, scaleup_size, pricing, instance, unit_devices,
     price_per_device_hour, price_low, price_high, min_term_days, evidence, capacity_devices,
-    capacity_assumed,
+    capacity_assumed, instance_scaleout_gbit_s,
     server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
     fx_as_of, pue, electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of,
     energy_as_of, energy_source, offer_as_of, offer_source, basis. Money columns of the other
-    kind are null; the electricity row is the region's latest on or before `as_of`.
+    kind are null; the electricity row is the region's latest on or before `as_of`, or the
+    latest of its rows scoped to the accelerator's origin where it has one.
     """
     fx = catalog.fx_table(as_of).select("currency", "per_usd", "fx_as_of")
     regions = _regions(catalog, fx, as_of)
@@ -161,12 +201,19 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         pl.col("origin").alias("accelerator_origin"),
         "scaleup_size",
     )
-    # Capacity only the press reports, with no size stated: see defaults.csv.
-    assumed = pl.col("capacity_devices").is_null() & (pl.col("evidence") == "reported")
+    # Capacity only the press reports, or only a marketplace lists, with no size stated: a
+    # marketplace listing shows a machine can be had, not thousands of them (rev12d #3: a
+    # pretraining run planned on 9,984 L40S from one). See defaults.csv.
+    unsized = pl.col("evidence").is_in(list(UNSIZED_EVIDENCE))
+    assumed = pl.col("capacity_devices").is_null() & unsized
     reported = int(catalog.default("reported_capacity_devices"))
     return (
         pl.concat(
-            [_rented(catalog, as_of), _owned(catalog, as_of, regions)], how="diagonal_relaxed"
+            [
+                _rented(catalog.dated("offers", as_of, future=False)),
+                _owned(catalog.dated("hardware", as_of, future=False), regions),
+            ],
+            how="diagonal_relaxed",
         )
         .with_columns(assumed.alias("capacity_assumed"))
         .with_columns(
@@ -178,20 +225,24 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         .join(fx, on="currency", how="left")
         .join(regions, on="region", how="left")
         .join(devices, on="accelerator", how="left")
-        .with_columns(
-            pl.when(pl.col("option") == "owned")
-            .then(pl.lit("owned"))
-            .otherwise(pl.lit("rented"))
-            .alias("ownership")
-        )
+        .pipe(_scoped_power, catalog, fx, as_of)
+        .with_columns(ownership_expr().alias("ownership"))
         .with_row_index("option_id")
     )
 
 
-def _regions(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country", "pue")
+_ENERGY = (
+    "electricity_price_kwh", "energy_currency", "energy_as_of", "energy_source",
+    "energy_per_usd", "energy_fx_as_of",
+)  # fmt: skip
+
+
+def _power(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The electricity rows valid on `as_of` with their exchange rates, keyed by region and
+    accelerator_origin (null: any accelerator)."""
     power = catalog.dated("electricity", as_of, future=False).select(
         "region",
+        "accelerator_origin",
         pl.col("price_kwh").alias("electricity_price_kwh"),
         pl.col("currency").alias("energy_currency"),
         pl.col("as_of").alias("energy_as_of"),
@@ -200,8 +251,29 @@ def _regions(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
     local = fx.rename(
         {"currency": "energy_currency", "per_usd": "energy_per_usd", "fx_as_of": "energy_fx_as_of"}
     )
-    return regions.join(power, on="region", how="left").join(
-        local, on="energy_currency", how="left"
+    return power.join(local, on="energy_currency", how="left")
+
+
+def _regions(catalog: Catalog, fx: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country", "pue")
+    power = _power(catalog, fx, as_of).filter(pl.col("accelerator_origin").is_null())
+    return regions.join(power.drop("accelerator_origin"), on="region", how="left")
+
+
+def _scoped_power(
+    options: pl.DataFrame, catalog: Catalog, fx: pl.DataFrame, as_of: date
+) -> pl.DataFrame:
+    """Options whose accelerator's origin has its own electricity row in their region (e.g.
+    subsidised power for domestic-chip data centres) take it instead of the region's row."""
+    scoped = _power(catalog, fx, as_of).filter(pl.col("accelerator_origin").is_not_null())
+    if scoped.is_empty():
+        return options
+    mine = scoped.rename({c: f"_s_{c}" for c in _ENERGY})
+    hit = pl.col("_s_electricity_price_kwh").is_not_null()
+    return (
+        options.join(mine, on=["region", "accelerator_origin"], how="left", maintain_order="left")
+        .with_columns([pl.when(hit).then(f"_s_{c}").otherwise(c).alias(c) for c in _ENERGY])
+        .drop([f"_s_{c}" for c in _ENERGY])
     )
 
 
@@ -213,9 +285,29 @@ _PROVENANCE = (
 )
 
 
-def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
-    """The offer rows valid on the date (as exchange rates: a price not yet known is no price)."""
-    return catalog.dated("offers", as_of, future=False).select(
+def first_dated(catalog: Catalog, query: OptionQuery, as_of: date) -> date | None:
+    """The earliest date after `as_of` from which a catalog row the query allows (an offer, or
+    hardware to buy) takes effect, if any: when nothing matches on `as_of`, the date something
+    would. The rows are laid out as options and judged by the query's own `expr`, its spot and
+    evidence policies included (rev12e #2: a hand copy named a spot-only row the site could
+    never take)."""
+    later = pl.col("as_of") > as_of
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
+    rows = pl.concat(
+        [
+            _rented(catalog.table("offers").filter(later)),
+            _owned(catalog.table("hardware").filter(later), regions),
+        ],
+        how="diagonal_relaxed",
+    )
+    day = select(rows, query)["offer_as_of"].min()
+    return day if isinstance(day, date) else None
+
+
+def _rented(offers: pl.DataFrame) -> pl.DataFrame:
+    """Offer rows as options (`option_table` passes those valid on its date: as exchange rates,
+    a price not yet known is no price)."""
+    return offers.select(
         pl.lit("rented").alias("option"),
         "provider",
         "region",
@@ -230,15 +322,15 @@ def _rented(catalog: Catalog, as_of: date) -> pl.DataFrame:
         "evidence",
         # offers.csv max_devices: the most the provider rents (physics has its own max_devices)
         pl.col("max_devices").alias("capacity_devices"),
+        "instance_scaleout_gbit_s",
         *_PROVENANCE,
     )
 
 
-def _owned(catalog: Catalog, as_of: date, regions: pl.DataFrame) -> pl.DataFrame:
+def _owned(hardware: pl.DataFrame, regions: pl.DataFrame) -> pl.DataFrame:
     """Hardware that can be bought, in every region its scope allows."""
     return (
-        catalog.dated("hardware", as_of, future=False)
-        .join(regions.select("region", "country"), how="cross")
+        hardware.join(regions.select("region", "country"), how="cross")
         .filter((pl.col("region_scope") == "*") | (pl.col("region_scope") == pl.col("country")))
         .select(
             pl.lit("owned").alias("option"),

@@ -19,12 +19,13 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from estimator import findings, joint, placement, timeline
-from estimator.context import Context, Objective, prepare
+from estimator.context import Context
 from estimator.costing import cents
+from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.frozen import ResultPart
-from estimator.options import OptionQuery, select
+from estimator.options import OptionQuery, first_dated, select
 from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
 from estimator.scenario import AutoSite, Scenario, Site, TrainPhase
@@ -141,7 +142,7 @@ class Plan(Result):
         return pl.DataFrame(rows, schema=schema)
 
 
-def place(c: Context, top_k: int = 3) -> Plan:
+def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
     """Place every auto phase of `c.scenario` jointly (`estimator.placement`), then quote the
     placed scenario."""
     if c.objective == "time" and c.scenario.schedule != "earliest":
@@ -291,11 +292,29 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
     if not scored.is_empty():
         # The best-ranked option of the commonest reason: with a TPOT no option can meet, the
         # first-ranked one (cheapest) was a pod blocked for its instance, not for latency.
-        top = max(removed, key=lambda r: removed[r])
+        # Among the options that could run the phase if any could; if none could, by what
+        # rules them out physically (a rule that blocked every option abroad hid that none met
+        # the latency target either: the error named the rule).
+        pool = (
+            scored.filter(pl.col("workable"))
+            if scored["workable"].any()
+            else scored.with_columns(verdict=findings.physical_verdict(c, phase))
+        )
+        in_pool = _removed(pool)
+        top = max(in_pool, key=lambda r: in_pool[r])
         why = findings.reason_expr(pl.col("verdict"))
-        row = scored.filter(why == top).row(0, named=True)
+        row = pool.filter(why == top).row(0, named=True)
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
         site = {k: row[k] for k in ("region", "pricing", "provider", "instance") if row.get(k)}
+        rents = scored.filter(pl.col("option") == "rented").height
+        later = None if rents else _first_offer(c, phase.site)
+        if later is not None:
+            # rev12d #8: with no rental price before 2024 the error named a purchase's lead time
+            # as the best, as if renting had been weighed and lost.
+            closest = (
+                f": the catalog has no rental price for this site valid on {c.as_of} (its first "
+                f"is from {later}), and none of its purchases or fleets is allowed"
+            )
     raise NoPlacementError(
         f"no allowed placement among {scored.height:,} options ({counts}){closest}",
         c.where(f"phases[{i}] '{phase.name}'"),
@@ -306,22 +325,12 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
 
 
 def _first_offer(c: Context, site: object) -> date | None:
-    """The earliest offer an auto site would match that is dated after the quote, if any."""
+    """The earliest option an auto site would take that is dated after the quote, if any."""
+    if site == "auto":
+        site = AutoSite()
     if not isinstance(site, AutoSite):
         return None
-    rows = c.catalog.table("offers").filter(pl.col("as_of") > c.as_of)
-    # The evidence the site accepts, as OptionQuery applies it (rev11c #14).
-    evidence: list[str] = list(site.evidence) or ["listed", "reported"]
-    filters: list[tuple[str, list[str]]] = [
-        ("region", list(site.regions)), ("accelerator", list(site.accelerators)),
-        ("provider", list(site.providers)), ("pricing", list(site.pricing)),
-        ("evidence", evidence),
-    ]  # fmt: skip
-    for column, allowed in filters:
-        if allowed:
-            rows = rows.filter(pl.col(column).is_in(allowed))
-    day = rows["as_of"].min()
-    return day if isinstance(day, date) else None
+    return first_dated(c.catalog, OptionQuery.of(site), c.as_of)
 
 
 def _fixed(
@@ -466,25 +475,3 @@ def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
     later = r["wall_clock_days"] - best["wall_clock_days"]
     time = f"finishes {later:,.1f} days later" if later > 0.05 else "finishes at the same time"
     return f"{money}; {time}" if c.objective == "time" else money
-
-
-def plan_scenario(
-    scenario: Scenario,
-    catalog: Any,
-    *,
-    objective: Objective = "cost",
-    max_devices: int | None = None,
-    top_k: int = 3,
-    currency: str | None = None,
-    as_of: Any = None,
-) -> Plan:
-    """`place` on a freshly prepared context (see `estimator.api.plan` for the public entry)."""
-    c = prepare(
-        scenario,
-        catalog,
-        currency=currency,
-        as_of=as_of,
-        objective=objective,
-        max_devices=max_devices,
-    )
-    return place(c, top_k)

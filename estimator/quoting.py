@@ -10,6 +10,7 @@ placed by `estimator.planner` first (see `estimator.api.quote`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -18,7 +19,7 @@ import polars as pl
 from estimator import compliance, findings, timeline, transfers
 from estimator.checks import counted
 from estimator.context import Context
-from estimator.costing import LineItem, billed_days, line_items, summed
+from estimator.costing import HOURS_PER_DAY, LineItem, billed_days, line_items, summed
 from estimator.errors import ScenarioError
 from estimator.evaluate import (
     Phase,
@@ -29,14 +30,15 @@ from estimator.evaluate import (
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
 from estimator.money import Money
-from estimator.options import OptionQuery, placeholder, select
+from estimator.options import OptionQuery, first_dated, ownership, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.physics.inputs import supports
 from estimator.placement import Candidate, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
-from estimator.scenario import Site, TrainPhase
+from estimator.scenario import Fleet, Site, TrainPhase
 from estimator.timeline import Payment, Window
 from pricing import FxRate
+from pricing.schema import DEFAULT_PRECISION
 
 STALE_FX_DAYS = 92
 
@@ -75,13 +77,24 @@ def candidates(c: Context, phase: Phase) -> tuple[pl.DataFrame, str | None]:
     if not site.provider and not figures.is_empty():  # rev11d #4: the row catalog offers lists
         names = ", ".join(sorted(set(figures["provider"].to_list())))
         msg += f"; an accounting figure (not an offer) is there, used if the site names {names}"
-    return placeholder(c.options, site), msg
+    return placeholder(c.options, site, _fleet_of(c, site), c.as_of), msg
+
+
+def _fleet_of(c: Context, site: Site) -> Fleet | None:
+    """The fleet a fleet site runs on: the one it names, else the first in its region with its
+    accelerator (the scenario has one: `context`)."""
+    if site.pricing != "fleet":
+        return None
+    if site.fleet is not None:
+        return c.scenario.fleet_named(site.fleet)
+    here = (site.region, site.accelerator)
+    return next((f for f in c.scenario.fleet if (f.region, f.accelerator) == here), None)
 
 
 def _price_table(site: Site) -> str:
     """Where a site's price lives: a server's (owned, or the kind a fleet is costed on) in
     hardware.csv, a rental's in offers.csv."""
-    return "hardware" if site.pricing in ("owned", "fleet") else "offers"
+    return "hardware" if ownership(site.pricing) == "owned" else "offers"
 
 
 def _row_of(phase: Phase) -> str:
@@ -92,22 +105,10 @@ def _row_of(phase: Phase) -> str:
 
 def _first_dated(c: Context, site: Site) -> date | None:
     """The earliest price of a site that only has prices dated after the quote."""
-    table = _price_table(site)
-    rows = c.catalog.table(table).filter(
-        (pl.col("accelerator") == site.accelerator)
-        & (pl.col("as_of") > c.as_of)
-        & (
-            (pl.col("region_scope").is_in(["*", c.catalog.region(site.region)["country"]]))
-            if table == "hardware"
-            else (pl.col("region") == site.region) & (pl.col("pricing") == site.pricing)
-        )
-    )
-    if site.provider and table == "offers":
-        rows = rows.filter(pl.col("provider") == site.provider)
-    if site.instance:
-        rows = rows.filter(pl.col("instance" if table == "offers" else "id") == site.instance)
-    day = rows["as_of"].min()
-    return day if isinstance(day, date) else None
+    query = OptionQuery.of(site)
+    if site.pricing == "fleet":  # a fleet is costed on the server bought in its region
+        query = replace(query, pricing=("owned",), instances=())
+    return first_dated(c.catalog, query, c.as_of)
 
 
 def placed_phase(
@@ -124,7 +125,7 @@ def placed_phase(
     # hours beside its blocking finding and no price, as the timeline already reserves it.
     hours = row["hours"] or 0.0
     if row.get("fits"):  # a run that could go ahead: its length must be an answer
-        timeline.within_calendar(hours / 24.0, c.scenario, phase.name)
+        timeline.within_calendar(hours / HOURS_PER_DAY, c.scenario, phase.name)
     view = c.scenario.accounting
     other = "amortised" if view == "project" else "project"
     items = _items(c, row, phase.name, view, "") if priced else []
@@ -153,7 +154,7 @@ def placed_phase(
         devices=int(row["devices"]),
         billed_devices=int(row.get("billed_devices") or row["devices"]),
         device_hours=float(row["devices"] * hours),
-        wall_clock_days=float(hours / 24.0),
+        wall_clock_days=float(hours / HOURS_PER_DAY),
         start=window.start,
         end=window.end,
         cost=Money(summed(i.amount for i in items), c.currency),
@@ -175,7 +176,8 @@ def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -
 
 
 def _offer(row: dict[str, Any]) -> OfferUsed | None:
-    if row["offer_as_of"] is None:
+    # A placeholder has no offer (a fleet's carries only its acquired date: `placeholder`).
+    if row["offer_as_of"] is None or row["offer_source"] is None:
         return None
     return OfferUsed(
         provider=row["provider"],
@@ -261,15 +263,22 @@ def shared_capacity(
         if len(phases) < 2 or (group, phases) in seen:
             continue
         seen.add((group, phases))
-        out.append(
-            Finding(
-                severity="block",
-                code="capacity-shared",
-                message=f"phases {', '.join(repr(n) for n in phases)} run at the same time on "
-                f"{capacity_name(group)} and need {used:,.0f} devices together: it has "
-                f"{p.capacities[group].devices:,.0f}",
-                phase=phases[-1],
+        listed = ", ".join(repr(n) for n in phases)
+        cap = p.capacities[group]
+        if group[0] == "supply":
+            # rev12d #12: purchases share a per-buyer cap over a window, not a time of use.
+            message = (
+                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days or 365:,} "
+                f"days of each other and need {used:,.0f} devices together: one buyer can get "
+                f"about {cap.devices:,.0f} in {cap.per_days or 365:,} days (supply.csv)"
             )
+        else:
+            message = (
+                f"phases {listed} run at the same time on {capacity_name(group)} and need "
+                f"{used:,.0f} devices together: it has {cap.devices:,.0f}"
+            )
+        out.append(
+            Finding(severity="block", code="capacity-shared", message=message, phase=phases[-1])
         )
     return out
 
@@ -318,7 +327,7 @@ LATE_TRANSFER_DAYS = 1.0
 def _arrives_late(tq: transfers.TransferQuote, sent: date, to: PhaseQuote) -> list[Finding]:
     """The receiving phase starts before what it needs can arrive: the timeline does not wait
     for transfers, so say by how much it would slip."""
-    late = (sent - to.start).days + tq.hours / 24.0
+    late = (sent - to.start).days + tq.hours / HOURS_PER_DAY
     if late <= LATE_TRANSFER_DAYS:
         return []
     return [
@@ -406,6 +415,7 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         },
         "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
         **_data_abroad(c),
+        **_data_defaulted(c),
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
@@ -428,7 +438,8 @@ def _data_abroad(c: Context) -> dict[str, Any]:
     said because the quote would otherwise not show why (other data says nothing new)."""
     said = {}
     for p in c.scenario.phases:
-        if p.data == "public" or compliance.phase_data(p, c.scenario.tenant_hq) != p.data:
+        data = p.data_class
+        if data == "public" or compliance.phase_data(p, c.scenario.tenant_hq) != data:
             continue
         users = getattr(p, "users", None)
         why = (
@@ -439,11 +450,24 @@ def _data_abroad(c: Context) -> dict[str, Any]:
             else f"tenant_hq {c.scenario.tenant_hq}"
         )
         said[p.name] = (
-            f"{p.data} data of people outside mainland China (judged by {why}): China's "
-            f"export rules on the {p.data} data of people in China do not apply (set "
+            f"{data} data of people outside mainland China (judged by {why}): China's "
+            f"export rules on the {data} data of people in China do not apply (set "
             'data_subjects = "cn" if it is theirs)'
         )
     return {"data_subjects": said} if said else {}
+
+
+def _data_defaulted(c: Context) -> dict[str, Any]:
+    """`data`: the serving phases judged as personal data because their users are in China and
+    they do not say `data` (rev12d #7)."""
+    said = {
+        p.name: "personal: its users are in China (users = cn) and it does not set data; the "
+        "prompts of logged-in users are personal information (PIPL Art. 4), so China's rules on "
+        'their export apply (set data = "public" if the service holds none)'
+        for p in c.scenario.phases
+        if p.data_defaulted
+    }
+    return {"data": said} if said else {}
 
 
 def _offer_text(p: PhaseQuote) -> str:
@@ -457,8 +481,7 @@ def _offer_text(p: PhaseQuote) -> str:
 
 
 def _precision(c: Context, p: PhaseQuote) -> str:
-    phase = next((ph for ph in c.scenario.phases if ph.name == p.name), None)
-    return (phase.precision if phase else None) or "bf16"
+    return c.scenario.phase(p.name).precision
 
 
 def _fp8_ratio(c: Context) -> float:
@@ -473,7 +496,10 @@ def _lacks(c: Context, p: PhaseQuote) -> str | None:
 
 
 def physics_summary(
-    p: PhaseQuote, lacks: str | None = None, precision: str = "bf16", fp8_ratio: float = 1.0
+    p: PhaseQuote,
+    lacks: str | None = None,
+    precision: str = DEFAULT_PRECISION,
+    fp8_ratio: float = 1.0,
 ) -> str:
     """The physics assumptions in one line; `lacks`: a precision the accelerator has no
     support for (nothing was computed at it, and the line says so). Training's GEMM efficiency

@@ -31,16 +31,25 @@ from estimator.bounds import (
     MIN_DAYS,
     Range,
 )
+from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
 from estimator.errors import ScenarioError
 from estimator.frozen import Frozen
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
-from pricing.schema import MAX_COUNT, Accounting, Arch, DataClass, Evidence, TrainWorkload, Users
+from pricing.schema import (
+    DEFAULT_PRECISION,
+    MAX_COUNT,
+    Accounting,
+    Arch,
+    DataClass,
+    Evidence,
+    Precision,
+    TrainWorkload,
+    Users,
+)
 from pricing.schema import SitePricing as Pricing
 
 USERS: tuple[str, ...] = get_args(Users)
-
-Precision = Literal["bf16", "fp16", "fp8", "int8"]
 # Every number a scenario (or a `train` / `serve` flag) gives is finite and within the range
 # declared here (estimator.bounds says why these bounds).
 Tokens = Annotated[float, Range(1, MAX_TOKENS)]  # at least a token: 5e-324 overflowed a quotient
@@ -151,7 +160,7 @@ class Fleet(_Strict):
 class AutoSite(_Strict):
     """A site the planner chooses; each list (empty = any) narrows the search. Spot capacity is
     a candidate only when `pricing` names it; offers whose capacity rests on a billing SKU alone
-    only when `evidence` names "sku" (empty = listed or reported capacity)."""
+    only when `evidence` names "sku" (empty = listed, marketplace or reported capacity)."""
 
     regions: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
     """Allowed regions (empty: any)."""
@@ -162,8 +171,8 @@ class AutoSite(_Strict):
     providers: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
     """Allowed providers (empty: any)."""
     evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_LIST)
-    """Accepted evidence of capacity: listed, sku, reported, accounting (a lab's accounting
-    figure, not an offer) (empty: listed or reported)."""
+    """Accepted evidence of capacity: listed, marketplace, sku, reported, accounting (a lab's
+    accounting figure, not an offer) (empty: listed, marketplace or reported)."""
 
 
 class ModelInput(_Strict):
@@ -224,8 +233,10 @@ class _Phase(_Strict):
 
     name: Name
     """A unique name (transfers and `after` refer to it)."""
-    data: DataClass = "public"
-    """public, personal or important: what the rules judge a placement by (PIPL, DSL)."""
+    data: DataClass | None = None
+    """public, personal or important: what the rules judge a placement by (PIPL, DSL). Default:
+    personal for a serving phase whose users are in China (cn: the prompts of logged-in users
+    are personal information, PIPL Art. 4), else public."""
     data_subjects: Annotated[str, Field(max_length=10)] | None = None
     """Whose personal or important data it is (important data: where it was collected or
     produced): a market (cn, sea, mena, eu, us, foreign, as `users`) or a country code (CN, SG).
@@ -234,8 +245,8 @@ class _Phase(_Strict):
     phase's tenant_hq, a Hong Kong or Macau one as CN."""
     site: Site | AutoSite | Literal["auto"]
     """A fixed site, an auto site (the planner chooses within its lists) or "auto"."""
-    precision: Precision | None = None
-    """bf16, fp16, fp8 or int8 (serving only); default bf16."""
+    precision: Precision = DEFAULT_PRECISION
+    """bf16, fp16, fp8 or int8 (serving only)."""
     goodput: Efficiency | None = None
     """Override the share of wall-clock time doing useful work."""
     devices: Annotated[int, Range(1, MAX_DEVICES)] | None = None
@@ -245,6 +256,19 @@ class _Phase(_Strict):
     """The date the phase starts (default: after the phase before it)."""
     after: Name | None = None
     """Start when this phase ends (a phase name)."""
+
+    @property
+    def data_class(self) -> DataClass:
+        """`data` as given, else its default (`data_defaulted`)."""
+        if self.data is not None:
+            return self.data
+        return "personal" if self.data_defaulted else "public"
+
+    @property
+    def data_defaulted(self) -> bool:
+        """A serving phase for users in China that does not say `data`: judged as personal
+        (rev12d #7: served from Singapore with no finding, as public data)."""
+        return self.data is None and getattr(self, "users", None) == "cn"
 
     @property
     def is_auto(self) -> bool:
@@ -311,7 +335,7 @@ class TrainPhase(_Phase):
 
     @field_validator("precision")
     @classmethod
-    def _trainable(cls, value: str | None) -> str | None:
+    def _trainable(cls, value: str) -> str:
         if value == "int8":
             raise ValueError("int8 is not supported for training (use bf16, fp16 or fp8)")
         return value
@@ -351,9 +375,9 @@ class ServePhase(_Phase):
     at full load, compared by price per output token)."""
     output_tokens_per_day: Tokens | None = None
     """Daily output tokens."""
-    input_len: Length = 2048
+    input_len: Length = DEFAULT_INPUT_LEN
     """Prompt length per request."""
-    output_len: Length = 512
+    output_len: Length = DEFAULT_OUTPUT_LEN
     """Output length per request."""
     # Latency targets in ms: from a tenth of a millisecond to a minute per token, an hour to
     # the first token.

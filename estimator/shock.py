@@ -30,6 +30,7 @@ import polars as pl
 
 from estimator.context import Context, prepare
 from estimator.costing import cents
+from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.frozen import SealedList, sealed
 from estimator.money import Money
@@ -75,7 +76,21 @@ class ShockResult:
 
     @property
     def extra_cost(self) -> Money:
+        """The shocked plan less the plan as given."""
         return _difference(self.shocked.quote.total, self.base.quote.total)
+
+    @property
+    def rule_cost(self) -> Money:
+        """What the rule costs: the shocked plan less the blocked phases re-placed over the
+        same options without it (never negative). `plan --shock`'s headline (rev12e #8: it was
+        computed in the report only)."""
+        return _difference(self.shocked.quote.total, self.unshocked.quote.total)
+
+    @property
+    def replacement(self) -> Money:
+        """What re-placing the blocked fixed sites at their cheapest allowed option changes by
+        itself, not the rule: `extra_cost` less `rule_cost`."""
+        return _difference(self.extra_cost, self.rule_cost)
 
 
 def _difference(a: Money, b: Money) -> Money:
@@ -144,7 +159,7 @@ def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
     return rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))
 
 
-def apply_shock(c: Context, shocks: list[str], top_k: int = 3) -> ShockResult:
+def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> ShockResult:
     """Plan as usual, then judge the plan under the shock and re-place the phases it blocks."""
     base = place(c, top_k)
     cat, day, ids = shocked_catalog(c.catalog, shocks)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
@@ -82,7 +82,8 @@ def windows(
 
 
 # No plan runs a phase longer than this; past it a date can leave the calendar (year 9999).
-MAX_RUN_DAYS = 36_525.0  # 100 years
+DAYS_PER_CALENDAR_YEAR = 365.25  # the mean, leap years included
+MAX_RUN_DAYS = 100 * DAYS_PER_CALENDAR_YEAR  # 100 years
 
 
 def within_calendar(days: float, scenario: Scenario, phase: str) -> None:
@@ -93,8 +94,9 @@ def within_calendar(days: float, scenario: Scenario, phase: str) -> None:
         return
     where = f"{scenario.source}: phases.{phase}"
     raise InfeasibleError(
-        f"would run {days:,.0f} days ({days / 365.25:,.0f} years), more than any plan "
-        f"({MAX_RUN_DAYS / 365.25:.0f} years): give more devices, fewer tokens or a deadline",
+        f"would run {days:,.0f} days ({days / DAYS_PER_CALENDAR_YEAR:,.0f} years), more than "
+        f"any plan ({MAX_RUN_DAYS / DAYS_PER_CALENDAR_YEAR:.0f} years): give more devices, "
+        "fewer tokens or a deadline",
         where,
     )
 
@@ -118,7 +120,7 @@ def later(start: date, days: float) -> date:
 # -- cash flow -----------------------------------------------------------------------------
 
 Kind = Literal["rent", "capital", "resale", "energy", "operations", "transfer"]
-KINDS: tuple[Kind, ...] = ("rent", "capital", "resale", "energy", "operations", "transfer")
+KINDS: tuple[Kind, ...] = get_args(Kind)  # MonthView's fields and the chart's bars, in order
 
 
 class Payment(BaseModel):
@@ -151,9 +153,9 @@ def monthly(payments: Sequence[Payment]) -> list[Month]:
         done, paid = 0.0, 0.0
         for i, (month, share) in enumerate(shares):
             done = 1.0 if i == len(shares) - 1 else done + share
-            upto = round(pay.amount * done, 2)
+            upto = cents(pay.amount * done)
             row = buckets.setdefault(month, dict.fromkeys(KINDS, 0.0))
-            row[pay.kind] += round(upto - paid, 2)
+            row[pay.kind] += cents(upto - paid)
             paid = upto
     cells = {m: {k: cents(v) for k, v in row.items()} for m, row in sorted(buckets.items())}
     return [Month(month=m, amounts=row, total=summed(row.values())) for m, row in cells.items()]

@@ -19,6 +19,7 @@ from estimator.errors import ScenarioError
 from estimator.findings import Finding
 from estimator.frozen import ResultPart
 from estimator.money import Money
+from estimator.options import ownership
 from estimator.physics import checkpoint_bytes, weight_bytes
 from estimator.scenario import TrainPhase, Transfer
 from pricing import Catalog
@@ -91,7 +92,7 @@ def size_gb(c: Context, i: int, t: Transfer) -> float:
         return t.gigabytes
     src = c.scenario.phase(t.from_)
     if t.what == "weights":
-        return weight_bytes(c.model, src.precision or "bf16") / GB
+        return weight_bytes(c.model, src.precision) / GB
     if t.what == "checkpoint":
         return checkpoint_bytes(c.model) / GB
     if not isinstance(src, TrainPhase):
@@ -170,7 +171,7 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
                 "accelerator": dst.accelerator,
                 "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],
                 "tenant_hq": c.scenario.tenant_hq,
-                "ownership": "owned" if dst.pricing in ("owned", "fleet") else "rented",
+                "ownership": ownership(dst.pricing),
             }
         ]
     )

@@ -43,6 +43,7 @@ from estimator.physics import LAYOUT_STEPS
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import ServePhase, TrainPhase
 from estimator.timeline import MAX_RUN_DAYS, Window
+from pricing.errors import shown
 
 # Inputs without a published range (tokens, demand, exchange rates) swing by this fraction either
 # way in `sensitivity`; the CLI's --swing changes it.
@@ -307,7 +308,9 @@ def sample(
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
     placed = _placed(c, q)
     if not placed:
-        raise ScenarioError("no phase of the plan has a price: there is nothing to sample")
+        # Nothing priced: no percentiles, as `sensitivity` gives no swings; the quote names the
+        # unpriced phases (rev12e #3: it was "bad input", exit 2, for a valid scenario).
+        return Sampled([], samples, seed)
     done = [0]
     lock = threading.Lock()
 
@@ -418,14 +421,25 @@ class Swing:
         return abs(self.total_at_high - self.total_at_low)
 
 
+def check_swing(swing: object, where: str = "swing") -> float:
+    """A swing as a float: a share of each value, strictly between 0 and 1 (0 moves nothing,
+    1 takes a price to nothing), or a ScenarioError at `where` (the library's keyword, the
+    CLI's --swing) that says both ends are excluded."""
+    rule = "must be a number greater than 0 and less than 1 (both ends excluded)"
+    if isinstance(swing, bool) or not isinstance(swing, int | float):
+        raise ScenarioError(f"{rule}, got {shown(swing)!r}", where)
+    if not 0 < swing < 1:
+        raise ScenarioError(f"{rule}, got {swing:g}", where)
+    return float(swing)
+
+
 def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> list[Swing]:
     """One input at a time from its low to its high, everything else as quoted; sorted by how
     far the total moves. Prices and efficiencies use their catalog ranges (prices without one
     move by +/- `swing`); tokens, demand and each foreign currency move by +/- `swing`. A serving
     phase with no demand has no demand row, and its rows give its price per million output
     tokens at each end (`Swing.per_million_at_low`)."""
-    if not 0 < swing < 1:
-        raise ScenarioError(f"must be between 0 and 1, got {swing:g}", "swing")
+    swing = check_swing(swing)
     out: list[Swing] = []
     for ph in _placed(c, q):
         out += _phase_swings(c, q, ph, swing)

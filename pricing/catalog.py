@@ -29,6 +29,9 @@ from pricing.loader import FILE_COL, LINE_COL, check_table, read_table
 from pricing.schema import TABLES, Table
 
 STALE_AFTER_DAYS = 365
+# Tables of fixed designs (a datasheet, a paper, a model card), dated by their document: a
+# product's specification does not age, so these rows are never flagged stale (rev12c #6).
+SPEC_TABLES = frozenset({"accelerators", "models"})
 _KIND_NAMES = {
     "accelerators": "accelerator",
     "regions": "region",

@@ -19,7 +19,14 @@ from pricing.countries import COUNTRIES
 from pricing.errors import CatalogError, Problem, describe_range, shown, suggest
 from pricing.files import MAX_TABLE_BYTES, read_bounded
 from pricing.rules import parse_cell
-from pricing.schema import MAX_CELL_CHARS, ORDERED_PAIRS, RULE_DATA_CLASSES, Column, Table
+from pricing.schema import (
+    MAX_CELL_CHARS,
+    ORDERED_PAIRS,
+    REQUIRED_WITH,
+    RULE_DATA_CLASSES,
+    Column,
+    Table,
+)
 
 # Hidden bookkeeping columns: where each row came from, for error messages after merging.
 FILE_COL = "_file"
@@ -77,6 +84,7 @@ def check_table(
         if c.pattern is not None:
             problems.extend(_pattern_problems(checks, c, label, known))
     problems.extend(_order_problems(checks, table, label))
+    problems.extend(_required_problems(checks, table, label))
     problems.extend(_duplicate_problems(typed, table, label))
     problems.extend(_base_currency_problems(typed, table, label))
     if problems:
@@ -277,6 +285,17 @@ def _order_problems(checks: pl.DataFrame, table: Table, label: str) -> list[Prob
                 continue
             text = f"{lo} {shown(row[f'__r_{lo}'])} is greater than {hi} {shown(row[f'__r_{hi}'])}"
             out.append(Problem(label, row[LINE_COL], lo, text))
+    return out
+
+
+def _required_problems(checks: pl.DataFrame, table: Table, label: str) -> list[Problem]:
+    out = []
+    for needed, given, meaning in REQUIRED_WITH.get(table.name, ()):
+        bad = checks.filter(
+            pl.col(f"__t_{given}").is_not_null() & pl.col(f"__t_{needed}").is_null()
+        )
+        message = f"required when {given} is given ({meaning})"
+        out += [Problem(label, line, needed, message) for line in bad[LINE_COL]]
     return out
 
 

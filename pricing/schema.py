@@ -36,21 +36,22 @@ Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
 # What shows that a provider has an offer's capacity in that region: it lists the machine there
-# (console, catalog, price page), it only bills a SKU there, or the press reports it.
-Evidence = Literal["listed", "sku", "reported", "accounting"]
+# (console, catalog, price page), a marketplace or reseller lists another provider's machine
+# there (no size stated), it only bills a SKU there, or the press reports it.
+Evidence = Literal["listed", "marketplace", "sku", "reported", "accounting"]
 # Where a serving phase's users are: mainland China, or markets abroad.
 Market = Literal["cn", "sea", "mena", "eu", "us"]
 # A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).
 Users = Literal[Market, "foreign"]
 YesNo = Literal["yes", "no"]
+# A number format the physics computes at (accelerators.csv has a peak column for each); int8
+# serves only. What a phase that names none runs at is DEFAULT_PRECISION, said once.
+Precision = Literal["bf16", "fp16", "fp8", "int8"]
+DEFAULT_PRECISION: Precision = "bf16"
 
 BASIS: tuple[str, ...] = get_args(Basis)
 PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
-SITE_PRICING: tuple[str, ...] = get_args(SitePricing)
-ACCOUNTING: tuple[str, ...] = get_args(Accounting)
 WORKLOADS: tuple[str, ...] = get_args(Workload)
-TRAIN_WORKLOADS: tuple[str, ...] = get_args(TrainWorkload)
-DATA_CLASSES: tuple[str, ...] = get_args(DataClass)
 RULE_DATA_CLASSES: tuple[str, ...] = get_args(RuleDataClass)
 DATA_OF_CHINA: dict[str, str] = {"personal": "personal-cn", "important": "important-cn"}
 EFFECTS: tuple[str, ...] = get_args(Effect)
@@ -58,6 +59,7 @@ ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)
 EVIDENCE: tuple[str, ...] = get_args(Evidence)
 MARKETS: tuple[str, ...] = get_args(Market)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 YES_NO: tuple[str, ...] = get_args(YesNo)
 
 
@@ -195,13 +197,17 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "electricity",
-            key=("region", "as_of"),
+            # accelerator_origin: empty = every accelerator; a country = only accelerators
+            # designed there (rev12c #4: western China's subsidised power is for domestic-chip
+            # data centres). A scoped series replaces the region's unscoped one for them.
+            key=("region", "accelerator_origin", "as_of"),
             history=True,
             columns=(
                 Column("region", ref="regions"),
                 _pos("price_kwh", hi=1e5),
                 Column("currency", ref="currency"),
                 Column("tariff"),
+                Column("accelerator_origin", pattern="country", optional=True),
             ),
         ),
         Table(
@@ -232,6 +238,23 @@ TABLES: dict[str, Table] = {
                 _pos("price_high", optional=True, hi=1e7),
                 Column("evidence", choices=EVIDENCE),
                 Column("max_devices", "int", optional=True, ge=1, le=MAX_DEVICES),
+                # The instance's own network between instances (Gbit/s each way, as providers
+                # publish it); empty = its accelerator's scaleout_gbps per device.
+                _pos("instance_scaleout_gbit_s", optional=True, lo=0.001),
+            ),
+        ),
+        Table(
+            # Public indexes of what renting at scale under a term contract costs (not offers:
+            # no provider is named), set beside a quote's list prices (rev12d #5).
+            "rate_index",
+            key=("accelerator", "index", "as_of"),
+            history=True,
+            columns=(
+                Column("accelerator", ref="accelerators"),
+                Column("index"),
+                Column("term_days", "int", ge=0, le=36_500),
+                _pos("price_per_device_hour", hi=1e7),
+                Column("currency", ref="currency"),
             ),
         ),
         Table(
@@ -296,6 +319,10 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("effective_from", "date"),
                 Column("effective_to", "date", optional=True),
+                # When the rule was made public, where not on effective_from (a rule published
+                # before it takes effect, or disclosed after): a quote dated earlier could not
+                # have known it.
+                Column("announced", "date", optional=True),
                 Column("effect", choices=EFFECTS),
                 *RULE_MATCH_COLUMNS,
                 Column("message"),
@@ -387,4 +414,13 @@ ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "models": (("active_params_b", "total_params_b", False),),
     "policies": (("effective_from", "effective_to", True),),
     "supply": (("effective_from", "effective_to", True),),
+}
+
+# Columns a row must fill when it fills another, with what the pair means: a figure that is
+# only read with its partner has no default (rev12e #4: an empty `per_days` beside
+# `max_devices_per_buyer` was 365 days to the solver and "0 days" in the message).
+REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "supply": (
+        ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),
+    ),
 }

@@ -19,6 +19,9 @@ def test_every_point_has_a_public_source_and_a_reason_when_not_scored() -> None:
         assert df["source"].null_count() == 0
         assert not df["source"].str.contains("/work/|/tmp/|\\.\\./").any()
         assert df["as_of"].null_count() == 0
+        # rev12c #13: 11 unscored training points had no basis; every point carries one.
+        assert df["basis"].null_count() == 0
+        assert set(df["basis"]) <= {"published", "reported", "derived", "estimate"}
         unscored = df.filter(~pl.col("scored"))
         assert unscored["not_scored_reason"].null_count() == 0
         assert set(df["split"]) <= {"fit", "heldout"}

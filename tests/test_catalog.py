@@ -333,6 +333,23 @@ def test_rule_cells_must_be_able_to_match(write):
     assert "policies.csv:3:effective_to: must be after effective_from" in msg
 
 
+def test_a_supply_limit_names_its_period(write):
+    # rev12e #4: a limit with no `per_days` was "in 365 days" to the solver and "in 0 days" in
+    # its message; the period has no default, so the row must give it.
+    header = (
+        "accelerator,country,tenant_hq,effective_from,effective_to,purchasable,lead_time_days,"
+        "max_devices_per_buyer,per_days,message,basis,note,source,as_of\n"
+    )
+    row = "ascend-910b,CN,*,2026-01-01,,yes,,100,{days},m,estimate,,s,2026-01-01\n"
+    msg = _override_error(write, header + row.format(days=""), name="supply.csv")
+    assert msg.endswith(
+        "supply.csv:2:per_days: required when max_devices_per_buyer is given (the most one "
+        "buyer can get in how many days)"
+    )
+    good = write("ok/supply.csv", header + row.format(days=30))
+    assert load_catalog(good.parent).table("supply")["per_days"].drop_nulls().min() == 30
+
+
 def test_a_rule_data_cell_says_which_data_class_it_meant(write):
     # `personal-cn` / `important-cn` name the data of people in China alone; a near miss of a
     # data class would match nothing and is told with the class it meant.

@@ -222,12 +222,37 @@ def test_cn_west_power_series_holds_tariffs_not_supply_prices(catalog):
     rows = catalog.table("electricity").filter(pl.col("region") == "cn-west")
     for tariff in rows["tariff"].to_list():
         assert "coal" not in tariff.lower() and "supply" not in tariff.lower(), tariff
-    (latest,) = (
-        catalog.dated("electricity", date(2026, 11, 29))
+    latest = {
+        r["accelerator_origin"]: r
+        for r in catalog.dated("electricity", date(2026, 11, 29))
         .filter(pl.col("region") == "cn-west")
         .iter_rows(named=True)
-    )
-    assert latest["price_kwh"] == 0.4 and "domestic-chip" in latest["note"]
+    }
+    # rev12c #4: the subsidised 0.4 is for domestic-chip data centres only; the region's row
+    # for every other accelerator is the unsubsidised estimate.
+    assert set(latest) == {None, "CN"}
+    assert latest["CN"]["price_kwh"] == 0.4 and "domestic chips" in latest["CN"]["note"]
+    assert latest[None]["price_kwh"] == 0.5 and latest[None]["basis"] == "estimate"
+    assert "0.7 x 0.7" in latest[None]["note"]
+
+
+def test_subsidised_power_prices_only_the_accelerators_of_its_origin(catalog, tmp_path):
+    from estimator.options import option_table
+
+    def power(cat, day):
+        t = option_table(cat, day).filter(pl.col("region") == "cn-west")
+        pairs = t.select("accelerator_origin", "electricity_price_kwh").unique().iter_rows()
+        return dict(pairs)
+
+    assert power(catalog, date(2026, 11, 29)) == {"CN": 0.4, "US": 0.5}
+    # Before the scoped row's date both origins take the region's row then valid.
+    assert power(catalog, date(2025, 6, 1)) == {"CN": 0.7582, "US": 0.7582}
+    # A user's file without the column still loads: its rows apply to every accelerator.
+    head = "region,price_kwh,currency,tariff,basis,note,source,as_of\n"
+    row = "cn-west,0.3,CNY,negotiated,estimate,,https://example.com/contract,2026-11-01\n"
+    (tmp_path / "electricity.csv").write_text(head + row, encoding="utf-8")
+    mine = load_catalog(tmp_path)
+    assert power(mine, date(2026, 11, 29)) == {"CN": 0.4, "US": 0.3}
 
 
 # This catalog's own files: a row computed from other rows cites their public sources instead.
@@ -244,18 +269,32 @@ def test_no_offer_cites_a_catalog_file_as_its_source():
             assert not OWN_FILE.search(row["source"]), f"offers.csv:{line}: {row['source']}"
 
 
-def test_owned_cost_rows_are_not_offers_and_date_from_their_oldest_input(catalog):
+def test_owned_cost_rows_are_not_offers_and_date_from_their_newest_input(catalog):
+    # rev12c #7: the rows were dated at their oldest input, so a quote dated 2024-06 got a
+    # figure built from a 2025-11 tariff. Each row is now dated at its newest input and uses
+    # the inputs valid on that date: a quote never sees a figure before its inputs existed.
     derived = catalog.table("offers").filter(pl.col("provider") == "derived-owned")
-    assert derived.height == 4
+    assert derived.height == 8
     hardware = catalog.table("hardware")
+    origin = {"ascend-910b": "CN", "ascend-910c": "CN"}
     for row in derived.iter_rows(named=True):
         assert row["evidence"] == "accounting" and row["basis"] == "estimate", row
-        # Never younger than the server price it is computed from.
-        newest_price = hardware.filter(
-            (pl.col("accelerator") == row["accelerator"]) & (pl.col("as_of") <= date(2026, 11, 29))
-        )["as_of"].max()
-        assert row["as_of"] <= newest_price, row
-        assert "oldest" in row["note"]
+        day = row["as_of"]
+        server = hardware.filter(
+            (pl.col("accelerator") == row["accelerator"]) & (pl.col("as_of") <= day)
+        ).sort("as_of")
+        assert server.height, row  # never before the server price it is computed from
+        power = catalog.dated("electricity", day, future=False).filter(
+            (pl.col("region") == row["region"])
+            & (
+                pl.col("accelerator_origin").is_null()
+                | (pl.col("accelerator_origin") == origin[row["accelerator"]])
+            )
+        )
+        tariff = power.sort(pl.col("accelerator_origin").is_not_null()).row(-1, named=True)
+        assert day == max(server["as_of"][-1], tariff["as_of"]), row
+        assert f"{tariff['price_kwh']:g} CNY/kWh" in row["note"], row
+        assert "NEWEST INPUT" in row["note"]
     # An auto site leaves them out (a fixed site naming them gets them, flagged not-an-offer).
     s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
     placed = plan(s, catalog).quote.phases
@@ -321,6 +360,10 @@ def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
     # A multi-chip rule may start earlier, but none that names B200 may end before it existed.
     named = catalog.table("policies").filter(pl.col("accelerator").str.contains("b200"))
     assert (named["effective_to"].is_null() | (named["effective_to"] > announced)).all()
+    # rev12c #19: the same for H200 (announced 2023-11-13 at SC23), whose China supply row
+    # started with the 2022 rule.
+    h200 = catalog.table("supply").filter(pl.col("accelerator") == "h200")
+    assert h200.height and (h200["effective_from"] >= date(2023, 11, 13)).all()
 
 
 RETRIEVAL_DATE = re.compile(r"as_of (is|=) the (date|day) (it was |we )?read", re.IGNORECASE)
@@ -358,18 +401,32 @@ def test_a_labs_accounting_assumption_is_not_rentable_capacity(catalog):
     assert "not-an-offer" in {f.code for f in q.findings if f.phase == "pretrain"}
 
 
-def test_no_resale_is_credited_for_parts_without_an_observed_market(catalog):
+def test_parts_without_an_observed_market_carry_a_stated_estimate_not_an_invented_zero(catalog):
+    # rev12c #2: Ascend resale was 0.0 at every age with no source ("the zero is our
+    # assumption"). It is now an estimate derived from the fall in the new 910B server price
+    # (CNY 2.25 M in 2023 -> ~1.2 M in 2024, hardware.csv), and its rows say so.
     from estimator.market import resale_fraction
 
     for age in (0.02, 1.0, 3.0):
         values = resale_fraction(catalog, ["ascend-910b", "ascend-910c", "h100-sxm"], age)
         got = dict(values.iter_rows())
-        assert got["ascend-910b"] == got["ascend-910c"] == 0.0, age
-        assert got["h100-sxm"] > 0
+        assert 0 < got["ascend-910b"] == got["ascend-910c"] <= got["h100-sxm"] + 0.05, age
+    ascend = catalog.table("resale").filter(pl.col("accelerator").str.starts_with("ascend"))
+    assert ascend.height == 2 and set(ascend["basis"]) == {"estimate"}
+    for row in ascend.iter_rows(named=True):
+        assert row["note"].startswith("ESTIMATE, NO OBSERVED USED MARKET"), row
+        assert "2.25" in row["note"] and "1.2" in row["note"] and "0.53" in row["note"]
+        assert row["source"].startswith("Reuters") and "none" not in row["source"]
     # A site that does not publish its method supports an estimate at most.
     resale = catalog.table("resale")
     seo = resale.filter(pl.col("source").str.contains("pseo", literal=True))
     assert seo.height and set(seo["basis"]) == {"estimate"}
+
+
+def test_a_bought_ascend_says_its_resale_is_an_estimate_with_no_used_market(catalog):
+    q = quote(EXAMPLES / "split_abroad_home.toml", catalog)
+    capex = [f.message for f in q.findings if f.code == "owned-capex"]
+    assert capex and all("an estimate, no used market observed" in m for m in capex), capex
 
 
 def test_a_server_sold_within_a_year_fetches_the_used_markets_first_figure(catalog):

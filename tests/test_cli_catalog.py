@@ -79,6 +79,24 @@ def test_stale_flag(runner):
     assert not any(r["stale"] for r in json.loads(result.stdout) if r["as_of"] >= "2025-01-01")
 
 
+@pytest.mark.parametrize("table", ["accelerators", "models"])
+def test_specifications_are_dated_by_their_document_and_never_listed_stale(runner, table):
+    # rev12c #6: accelerators and models carried the review date as as_of, which hid their
+    # age instead of exempting it. Dated by the datasheet / paper / model card now, they would
+    # all read stale; a fixed design's specification does not age, so the listing exempts them.
+    args = ["catalog", table, "--format", "json", "--as-of", "2030-01-01"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and not any(r["stale"] for r in rows)
+    assert all(r["as_of"] <= "2025-06-15" for r in rows), "dated by the document, not a review"
+    # Other undated tables still go stale.
+    regions = json.loads(
+        runner.invoke(app, ["catalog", "regions", "-f", "json", "--as-of", "2030-01-01"]).stdout
+    )
+    assert regions and all(r["stale"] for r in regions)
+
+
 def test_the_base_currency_and_pegs_are_never_listed_stale(runner, catalog):
     # review #2: `catalog fx` flagged USD (1 by definition) and the AED/QAR/SAR pegs as stale
     # while a quote raises no stale-fx for them; both now ask FxRate.fixed.
@@ -111,7 +129,9 @@ def test_every_table_lists(runner, table):
 def test_unknown_accelerator_is_one_line_exit_2(runner):
     result = runner.invoke(app, ["catalog", "offers", "--accelerator", "h1000"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "error: unknown accelerator 'h1000': did you mean 'h100-sxm'?"
+    assert result.stderr.strip() == (
+        "error: --accelerator: unknown accelerator 'h1000': did you mean 'h100-sxm'?"
+    )  # located at its flag (rev12e #14)
     assert "Traceback" not in result.output
 
 

@@ -348,3 +348,76 @@ def test_buying_nvidia_in_the_gulf_needs_a_licence_whoever_buys(catalog, tmp_pat
             catalog, ("p", "public", "AE", "h100-sxm", "US", "SG", "owned"), date(2023, 10, 22)
         )
     }
+
+
+def _serve_from_sg(**phase: str) -> dict:
+    return {
+        "name": "Chinese users served from Singapore", "as_of": "2025-11-27",
+        "currency": "CNY", "tenant_hq": "CN", "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "serve-cn", "kind": "serve", "days": 365,
+                    "input_tokens_per_day": 4e10, "output_tokens_per_day": 8e9,
+                    "tpot_ms": 50, "ttft_ms": 1000, "precision": "fp8",
+                    "site": {"region": "sg", "accelerator": "h100-sxm",
+                             "pricing": "on_demand"}, **phase}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("phase", "personal"),
+    [({"users": "cn"}, True), ({}, True), ({"users": "cn", "data": "public"}, False),
+     ({"users": "sea"}, False)],
+)  # fmt: skip
+def test_serving_users_in_china_is_personal_data_unless_the_phase_says_otherwise(
+    catalog, phase, personal
+):
+    # rev12d #7: Chinese consumers served from Singapore, `data` left at its default (public),
+    # raised no finding; their prompts are personal information (PIPL Art. 4).
+    from estimator import parse_scenario
+
+    q = quote(parse_scenario(_serve_from_sg(**phase)), catalog)
+    blocked = {f.code for f in q.findings if f.severity == "block"}
+    assert ("cn-pipl-personal-data-abroad" in blocked) == personal
+    said = q.assumptions.get("data", {}).get("serve-cn", "")
+    assert ("PIPL Art. 4" in said) == (personal and "data" not in phase)
+
+
+@pytest.mark.parametrize(
+    ("site", "codes"),
+    [({"region": "cn-east", "accelerator": "h20", "pricing": "on_demand"}, set()),
+     ({"region": "cn-west", "accelerator": "h20", "pricing": "owned"},
+      {"cn-h20-purchase-guidance", "cn-state-funded-dc-domestic-chips"})],
+)  # fmt: skip
+def test_chinas_purchase_guidance_binds_purchases_not_rentals(catalog, site, codes):
+    # rev12d #12: the H20 purchase guidance and the state-funded data-centre rule (new projects
+    # and the chips they buy) warned on every rented Nvidia phase in China.
+    from estimator import parse_scenario
+
+    data = {
+        "name": "h20", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "ft", "workload": "finetune", "tokens": 1e9, "data": "public",
+                    "devices": 8, "start": "2026-06-01", "site": site}],
+    }  # fmt: skip
+    found = {f.code for f in quote(parse_scenario(data), catalog).findings}
+    assert found & {"cn-h20-purchase-guidance", "cn-state-funded-dc-domestic-chips"} == codes
+
+
+@pytest.mark.parametrize(("region", "told"), [("my-johor", True), ("th-bangkok", True),
+                                               ("sg", False)])  # fmt: skip
+def test_the_unissued_2025_draft_on_malaysia_and_thailand_only_informs(catalog, region, told):
+    # rev12d #12: the July 2025 Commerce draft on AI-chip exports to Malaysia and Thailand
+    # (Bloomberg, 2025-07-04) had no row; it was never issued, so it informs and blocks nothing.
+    from estimator import parse_scenario
+
+    data = {
+        "name": "buy in SEA", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "SG",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "ft", "workload": "finetune", "tokens": 1e9, "data": "public",
+                    "devices": 8, "start": "2026-06-01",
+                    "site": {"region": region, "accelerator": "h100-sxm",
+                             "pricing": "owned"}}],
+    }  # fmt: skip
+    q = quote(parse_scenario(data), catalog)
+    draft = [f for f in q.findings if f.code == "us-draft-ai-chips-my-th"]
+    assert bool(draft) == told
+    assert all(f.severity == "info" and "not issued" in f.message for f in draft)

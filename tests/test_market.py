@@ -7,6 +7,7 @@ import json
 import random
 from datetime import date, timedelta
 
+import polars as pl
 import pytest
 
 from estimator import load_scenario, parse_scenario, plan, quote
@@ -160,6 +161,24 @@ def test_a_fleet_bought_when_it_could_not_be_bought_is_blocked(catalog, write, a
     assert "lead-time" not in _blocks(q)
 
 
+def test_a_fleet_with_no_hardware_row_is_owned_hardware(catalog, write):
+    # rev12e #1: a fleet of an accelerator with no hardware.csv row (a800) was judged as rented
+    # capacity ("Renting H800/A800 inside China ... grey-market supply") and lost its fleet
+    # findings; it is the tenant's own, as the same fleet of h800 (which has a row) is.
+    assert catalog.table("hardware").filter(pl.col("accelerator") == "a800").is_empty()
+    codes = {}
+    for accelerator in ("a800", "h800"):
+        q = quote(_on_a_fleet(write, "2023-06-01", accelerator=accelerator), catalog)
+        codes[accelerator] = {(f.severity, f.code) for f in q.findings} - {("block", "unpriced")}
+        assert q.phases[0].pricing == "fleet"
+    assert codes["a800"] == codes["h800"]
+    assert {("info", "fleet-capital"), ("info", "us-export-2023-h800-a800-cn")} <= codes["a800"]
+    assert not any(code.endswith("-rented") for _, code in codes["a800"])
+    unpriced = quote(_on_a_fleet(write, "2023-06-01", accelerator="a800"), catalog)
+    capital = next(f for f in unpriced.findings if f.code == "fleet-capital")
+    assert capital.message.startswith("runs on the fleet 'stock' (64 x a800 already owned)")
+
+
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
     # Review6a #4: a fleet acquired on 2026-06-01 pretrained from 2025-11-27, before it existed.
     ascend = {"accelerator": "ascend-910b", "region": "cn-west"}  # no supply rule in the way
@@ -188,8 +207,30 @@ def test_timeline_and_cash_flow_add_up(catalog):
     assert sum(m.total for m in q.cash_flow) == pytest.approx(q.total, rel=1e-9)
     capital = next(m for m in q.cash_flow if m.amounts["capital"])
     assert capital.month == placed["post-train"].start.strftime("%Y-%m")
-    # Ascend is bought here and credits no resale (resale.csv: no observed secondary market).
-    assert all(m.amounts["resale"] == 0 for m in q.cash_flow)
+    # Ascend is bought here; with no observed used market its resale is an estimate from the
+    # fall in the new-server price (resale.csv, rev12c #2), credited when the phase ends.
+    resale = [m for m in q.cash_flow if m.amounts["resale"]]
+    assert resale and all(m.amounts["resale"] < 0 for m in resale)
+
+
+def test_the_cash_flow_kinds_are_listed_once():
+    # rev12e #9: MonthView's fields and the chart's bars each copied timeline's kinds: a new
+    # kind would fail MonthView(**parts) and be left out of the chart without a word.
+    from estimator.report import charts
+    from estimator.report.view import MonthView
+    from estimator.timeline import KINDS
+
+    assert tuple(MonthView.model_fields) == ("month", *KINDS, "total")
+    assert charts.KINDS is KINDS
+
+
+def test_the_chart_command_lists_the_kinds_chart_draws():
+    # rev12e #11: cli/cmd_chart.py lists the kinds (it does not import the charts at start-up);
+    # they are the kinds `charts.chart` dispatches on, with "compare" (a comparison's).
+    from estimator.cli import cmd_chart
+    from estimator.report import charts
+
+    assert (*charts.QUOTE_CHARTS, *charts.PLAN_CHARTS, "compare") == cmd_chart.KINDS
 
 
 def test_both_accounting_views_on_every_quote(catalog):
@@ -234,8 +275,14 @@ def _lab(fleet: int | None = None, deadline: float = 120) -> dict:
 
 
 def test_a_reimposed_offshore_rule_moves_pretraining_or_ends_it_first_never_lowering_the_total(
-    catalog,
+    tmp_path,
 ):
+    from tests.test_plan import _no_ascend_resale
+
+    # On the plan this was written for (bought Ascend credited no resale): with rev12c #2's
+    # resale estimate the re-plan buys 910C arriving 90 days after the order, cheaper than
+    # the base plan, which starts on the order date and could not wait for them.
+    catalog = _no_ascend_resale(tmp_path)
     c = prepare(parse_scenario(_lab()), catalog)
     result = apply_shock(c, ["remote-access-ends=2026-03-01"])  # US cloud included
     moved = {r.phase for r in result.replanned}
@@ -579,3 +626,184 @@ def test_hardware_bought_for_a_phase_is_resold_when_the_phase_ends(catalog):
         assert "sold at the end of the phase" in resale.description
         costs.append(tune.cost)
     assert costs[0] == costs[1] == costs[2]
+
+
+H200_CN = """
+name = "H200 in China before approvals"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+
+[model]
+preset = "qwen3-235b-a22b"
+
+[[phases]]
+name = "serve-cn"
+kind = "serve"
+users = "cn"
+data = "personal"
+days = 365
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "int8"
+start = START
+site = { region = "cn-west", accelerator = "h200", pricing = "owned" }
+"""
+
+
+def test_a_purchase_is_ordered_when_the_part_can_first_be_bought(catalog):
+    # rev12d #1: judged only on the phase start, H200 were bought in China on 2025-11-27, two
+    # months before any could be (supply.csv: from 2026-01-28), for a phase from 2026-03-01.
+    def blocks(start: str) -> dict[str, str]:
+        return _blocks(quote(parse_scenario_text(H200_CN.replace("START", start)), catalog))
+
+    march = blocks("2026-03-01")
+    assert march["lead-time"].startswith(
+        "bought h200 is ordered on 2026-01-28, the first day it can be bought in CN "
+        "(on 2025-11-27 it could not), and arrives about 90 days after the order; the phase "
+        "starts 32 days after the order (2026-01-28), on 2026-03-01"
+    )
+    assert "not-purchasable" not in march
+    # Ordered on 2026-01-28, it is there by 2026-04-28.
+    assert blocks("2026-04-28") == {}
+    # A phase starting before the first day it can be ordered cannot have it at all.
+    early = blocks("2026-01-15")
+    assert early["not-purchasable"].startswith(
+        "ordered 2025-11-27, when h200 could not be bought new in CN (until 2026-01-28, after "
+        "the phase starts on 2026-01-15)"
+    )
+
+
+def test_the_planner_does_not_buy_h200_in_china_before_they_can_be_ordered(catalog):
+    # rev12d #1: serve-cn's runner-up was "h200 cn-west owned, costs 538,862 more" for a phase
+    # from 2026-04-26, before H200 ordered on 2026-01-28 could arrive (2026-04-28).
+    p = plan(NO_STOCKPILE, catalog)
+    (serve,) = [ph for ph in p.phases if ph.phase == "serve-cn"]
+    h200 = [a for a in serve.alternatives if a.accelerator == "h200" and a.pricing == "owned"]
+    assert h200 and all(a.verdict.startswith("rejected: lead time") for a in h200)
+    # The quote of that placement as a fixed site says the same.
+    fixed = H200_CN.replace("START", "2026-04-26")
+    assert "lead-time" in _blocks(quote(parse_scenario_text(fixed), catalog))
+
+
+def test_a_purchase_ordered_before_a_ban_and_delivered_after_it_says_so(catalog):
+    # rev12d #1: "h800 cannot be bought new in CN on 2023-09-01" named a day it could be.
+    text = """
+name = "H800 bought Sept 2023"
+as_of = 2023-09-01
+currency = "CNY"
+tenant_hq = "CN"
+[model]
+preset = "llama-2-70b"
+[[phases]]
+name = "pretrain"
+tokens = 2e12
+data = "public"
+devices = 1024
+start = 2023-12-01
+site = { region = "cn-east", accelerator = "h800", pricing = "owned" }
+"""
+    why = _blocks(quote(parse_scenario_text(text), catalog))["not-purchasable"]
+    assert why.startswith(
+        "h800 ordered in CN on 2023-09-01 is delivered for the phase's start (2023-12-01), "
+        "after the 2023-10-23 ban: "
+    )
+    assert "on 2023-09-01:" not in why
+
+
+def parse_scenario_text(text: str):
+    import tomllib
+
+    return parse_scenario(tomllib.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "as_of", "devices", "cap"),
+    [("ascend-910c", "2025-06-01", 500_000, "300,000 in 245 days"),
+     ("h20", "2024-06-15", 2_000_000, "1,000,000 in 275 days")],
+)  # fmt: skip
+def test_one_buyer_gets_at_most_the_markets_output(accelerator, as_of, devices, cap):
+    # rev12d #2: 500,000 Ascend 910C within five months of launch (capped at 2026's planned
+    # output) and 2,000,000 H20 in 2024 (no cap) were bought with no finding.
+    data = {
+        "name": "big purchase", "as_of": as_of, "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-405b"},
+        "phases": [{"name": "pretrain", "tokens": 15e12, "data": "public", "devices": devices,
+                    "start": "2025-10-01" if accelerator == "ascend-910c" else "2024-10-01",
+                    "site": {"region": "cn-east", "accelerator": accelerator,
+                             "pricing": "owned"}}],
+    }  # fmt: skip
+    blocks = _blocks(quote(parse_scenario(data), load_catalog()))
+    assert f"one buyer can get about {cap}" in blocks["supply-limit"]
+    # A quarter of it is within the output.
+    data["phases"][0]["devices"] = devices // 4
+    assert "supply-limit" not in _blocks(quote(parse_scenario(data), load_catalog()))
+
+
+def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_says_so(catalog):
+    # rev12d #8: cn-east's tariffs start in 2024, so in 2023 the H800 stockpile (capital sunk)
+    # was dropped as unpriced and every phase of the domestic plan was unpriced.
+    q = quote(load_scenario(EXAMPLES / "deepseek_domestic.toml"), catalog, as_of="2023-11-01")
+    pre = _phases(q)["pretrain"]
+    assert pre.pricing == "fleet" and pre.priced
+    stale = [f.message for f in q.findings if f.code == "stale-price" and f.phase == "pretrain"]
+    assert stale and "electricity tariff is from" in stale[0]
+    assert "after the quote date 2023-11-01" in stale[0]
+    assert "unpriced" not in {f.code for f in q.findings if f.phase == "pretrain"}
+
+
+def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
+    # rev12d #8: with no rental price before 2023-12, the planner's error named a purchase's
+    # lead time as the best option.
+    data = {
+        "name": "CN lab pretrain 70B auto, 2023-06-01", "as_of": "2023-06-01",
+        "currency": "USD", "tenant_hq": "CN", "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pretrain", "tokens": 15e12, "data": "public",
+                    "deadline_days": 120, "site": "auto"}],
+    }  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(data), catalog)
+    said = str(err.value)
+    assert "the catalog has no rental price for this site valid on 2023-06-01" in said
+    assert "lead time:" not in said
+
+
+def test_purchases_share_a_buyers_cap_over_its_window_not_a_time_of_use(tmp_path):
+    # rev12d #12: two phases months apart that together buy more than the per-buyer cap were
+    # said to "run at the same time".
+    d = _supply_override(
+        tmp_path, 'h200,*,*,2025-01-01,,yes,30,100,365,"Test cap.",estimate,,user,2025-11-27'
+    )
+    phase = {"kind": "train", "tokens": 1e10, "data": "public", "devices": 64,
+             "site": {"region": "sg", "accelerator": "h200", "pricing": "owned"}}  # fmt: skip
+    data = {
+        "name": "two buys", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "SG",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "a", "start": "2026-01-01", **phase},
+                   {"name": "b", "start": "2026-06-01", **phase}],
+    }  # fmt: skip
+    q = quote(parse_scenario(data), load_catalog(str(d)))
+    (shared,) = [f.message for f in q.findings if f.code == "capacity-shared"]
+    assert shared.startswith(
+        "phases 'a', 'b' buy h200 in SG within 365 days of each other and need 128 devices "
+        "together: one buyer can get about 100 in 365 days"
+    )
+
+
+def test_a_part_bought_before_its_launch_is_not_purchasable_not_only_unpriced():
+    # rev12d #12: Ascend 910C bought in December 2024 was only `unpriced` (no hardware price
+    # yet); it was not shipping before about May 2025 (supply.csv, from the launch report).
+    data = {
+        "name": "910C before launch", "as_of": "2024-12-01", "currency": "CNY",
+        "tenant_hq": "CN", "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pretrain", "tokens": 1e12, "data": "public", "devices": 1024,
+                    "start": "2025-02-01", "site": {"region": "cn-west",
+                                                    "accelerator": "ascend-910c",
+                                                    "pricing": "owned"}}],
+    }  # fmt: skip
+    blocks = _blocks(quote(parse_scenario(data), load_catalog()))
+    assert blocks["not-purchasable"].startswith(
+        "ordered 2024-12-01, when ascend-910c could not be bought new in CN (until 2025-05-01, "
+        "after the phase starts on 2025-02-01)"
+    )

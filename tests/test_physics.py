@@ -447,3 +447,15 @@ def test_replicas_beyond_the_global_batch_idle(catalog, models) -> None:
     long = train(catalog, L70, "h100-sxm", 1e12, devices=2048, seq_len=131072, cp=1)
     assert long["data_parallel"] <= long["batch_replicas"] == 128
     assert long["data_parallel"] * 131072 <= long["global_batch_tokens"]
+
+
+def test_one_precision_list_and_one_default():
+    # rev12e #5/#10: the precisions were listed four times (two copies dead) and the default
+    # "bf16" written as a fallback in ten readers of a None field.
+    from estimator.physics.inputs import BYTES_PER_PARAM, PEAK_COLUMN
+    from estimator.scenario import ServePhase, TrainPhase
+    from pricing.schema import DEFAULT_PRECISION, PRECISIONS
+
+    assert tuple(PEAK_COLUMN) == tuple(BYTES_PER_PARAM) == PRECISIONS
+    for kind in (TrainPhase, ServePhase):
+        assert kind.model_fields["precision"].default == DEFAULT_PRECISION

@@ -26,6 +26,21 @@ from tests.conftest import BUY_H200, EXAMPLES
 AUTO = EXAMPLES / "split_auto.toml"
 
 
+def _no_ascend_resale(tmp_path):
+    """A user catalog crediting bought Ascend no resale, as the embedded one did before rev12c
+    #2 made it a stated estimate (0.53): the shock tests below exercise the planner on the
+    plans they were written for (Ascend at home dearer than the offshore options)."""
+    from pricing import load_catalog
+
+    head = "accelerator,age_years,value_fraction,basis,note,source,as_of\n"
+    rows = "".join(
+        f"{acc},1,0.0,estimate,,https://example.com/no-market,2026-01-01\n"
+        for acc in ("ascend-910b", "ascend-910c")
+    )
+    (tmp_path / "resale.csv").write_text(head + rows, encoding="utf-8")
+    return load_catalog(tmp_path)
+
+
 def _train_scenario(**phase) -> dict:
     return {
         "name": "t",
@@ -213,9 +228,10 @@ def test_shock_replans_only_affected_phases(catalog):
     assert all(r.rule_cost >= -0.01 for r in result.replanned)
 
 
-def test_a_shock_applies_from_its_date(catalog):
+def test_a_shock_applies_from_its_date(tmp_path):
     """split_abroad_home: pretrain (H100 in Singapore) runs 2025-11-27 to 2026-03-27, then
     serve-abroad (H100 in Singapore) to 2027-04-01 (review6a #2: every date gave one answer)."""
+    catalog = _no_ascend_resale(tmp_path)
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     c = prepare(s, catalog)
     windows = {p.name: (p.start, p.end) for p in quote(s, catalog).phases}
@@ -272,10 +288,12 @@ def test_shock_that_leaves_a_phase_no_option_keeps_it_blocked(catalog):
     assert [r.phase for r in result.replanned if r.stranded] == ["serve-abroad"]
 
 
-def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
+def test_a_run_the_rule_would_cut_may_finish_before_it(tmp_path, runner):
     # review10a #1: split_auto's pretrain (1,280 B200 in us-east, 2025-11-27 to 2026-03-27)
     # moved to 3,840 bought Ascend, 90 days later: "the rule costs 253,970,928.41 CNY", where
-    # 1,632 B200 on the same offer finish before 2026-03-01 for 3.7 M more.
+    # 1,632 B200 on the same offer finish before 2026-03-01 for 3.7 M more. (With the embedded
+    # Ascend resale estimate, rev12c #2, bought 910C 90 days later is now cheaper still.)
+    catalog = _no_ascend_resale(tmp_path)
     result = apply_shock(prepare(load_scenario(AUTO), catalog), ["remote-access-ends=2026-03-01"])
     pretrain = next(r for r in result.replanned if r.phase == "pretrain")
     assert pretrain.after.endswith("deadline cut to 94 days") and not pretrain.stranded
@@ -289,7 +307,8 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(catalog, runner):
     assert not [
         f for f in result.shocked.quote.findings if f.phase == "pretrain" and f.severity == "block"
     ]
-    text = runner.invoke(app, ["plan", str(AUTO), "--shock", "remote-access-ends=2026-03-01"])
+    args = ["plan", str(AUTO), "--shock", "remote-access-ends=2026-03-01"]
+    text = runner.invoke(app, [*args, "--catalog", str(tmp_path)])
     assert "deadline cut to 94 days" in text.stdout
 
 
@@ -419,7 +438,7 @@ def test_empty_shock_file(runner, write, catalog):
 def test_shock_from_a_policies_file(write, catalog):
     header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
     row = (
-        "no-sg,2026-01-01,,block,*,SG,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
+        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
         "2026-01-01"
     )
     path = write("shock.csv", f"{header}\n{row}\n")
@@ -758,9 +777,10 @@ def test_compare_keeps_apart_scenarios_that_share_a_name(catalog):
     assert sums["cost"].to_list() == pytest.approx([float(q.total) for q in c.quotes], abs=0.01)
 
 
-def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(catalog):
+def test_a_shock_that_leaves_a_phase_no_option_still_re_places_the_rest(tmp_path):
     # review8a #2: ending offshore access left foreign serving nowhere to go, and the whole
     # what-if (pretraining moving home, the rule's cost) was lost to a one-line error.
+    catalog = _no_ascend_resale(tmp_path)
     from estimator.context import prepare
     from estimator.shock import apply_shock
 
@@ -796,6 +816,14 @@ def test_the_library_runs_a_shock_as_plan_shock_does(catalog, runner):
     args = ["plan", str(AUTO), "--shock", "offshore-access-ends=2026-03-01", "-f", "json"]
     shock = json.loads(runner.invoke(app, args).stdout)["shock"]
     assert shock["total_after"] == pytest.approx(float(result.shocked.quote.total), abs=0.01)
+    # rev12e #8: the rule's cost and the re-placement's share, plan --shock's headline, were
+    # computed in the report only; the result carries them, and the view copies them.
+    for figure in ("extra_cost", "rule_cost", "replacement"):
+        assert getattr(result, figure) == shock[figure]
+    assert result.rule_cost == pytest.approx(
+        result.shocked.quote.total - result.unshocked.quote.total, abs=0.005
+    )
+    assert result.extra_cost == result.rule_cost + result.replacement
     with pytest.raises(ScenarioError, match="shocks: a shock is NAME=YYYY-MM-DD"):
         what_if(AUTO, [5], catalog)
 
@@ -922,3 +950,147 @@ def test_a_shock_that_strands_a_phase_says_it_cannot_run_and_fails_strict(runner
     # rev11d #8: in HTML the sentence is a paragraph under a short heading.
     page = runner.invoke(app, [*args, "--format", "html"]).stdout
     assert "<h2>Shock offshore-access-ends=2026-03-01</h2>\n<p>from 2026-03-01: " in page
+
+
+KIMI = {"total_params": 1.04e12, "active_params": 32.6e9, "layers": 61, "hidden": 7168,
+        "heads": 64, "experts": 384, "experts_active": 8, "kv_lora_rank": 512}  # fmt: skip
+
+
+def test_an_instances_network_is_its_offers_not_its_accelerators(catalog):
+    """GCP's a2-highgpu-8g has 100 Gbit/s per VM for its 8 A100 (offers.csv
+    instance_scaleout_gbit_s), not the 200 Gbit/s per GPU of the accelerator row: a 1T MoE's
+    expert and data traffic over it takes longer (rev12d #4: it was planned on A100 at a DGX's
+    network). The figure is part of the physics key, so rows differing in it alone differ."""
+    scenario = parse_scenario(
+        {
+            "name": "t", "as_of": "2025-06-01", "currency": "USD", "tenant_hq": "CN",
+            "model": KIMI,
+            "phases": [{"name": "p", "tokens": 15.5e12, "deadline_days": 150, "site": "auto"}],
+        }
+    )  # fmt: skip
+    c = prepare(scenario, catalog)
+    phase = scenario.phases[0]
+    query = OptionQuery(("us-central",), ("a100-40g",), ("on_demand",), ("gcp",))
+    rows = select(c.options, query)
+    assert rows["instance_scaleout_gbit_s"].unique().to_list() == [100.0]
+    both = pl.concat([rows, rows.with_columns(instance_scaleout_gbit_s=pl.lit(None, pl.Float64))])
+    scored = evaluate(c, phase, both)
+    own = scored.filter(pl.col("instance_scaleout_gbit_s").is_not_null())
+    dgx = scored.filter(pl.col("instance_scaleout_gbit_s").is_null())
+    # Sized to the same deadline, the slower network needs more devices or more time.
+    assert own["device_hours"][0] > dgx["device_hours"][0] * 1.05
+    # The planner no longer picks the A100 VM for this run (it did at 3,584 devices).
+    chosen = plan(scenario, catalog).quote.phases[0]
+    assert chosen.accelerator != "a100-40g"
+
+
+def _l40s(devices: int, **site) -> dict:
+    return {
+        "name": "t", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 1e12, "devices": devices, "site": {
+            "region": "us-east", "accelerator": "l40s", "pricing": "on_demand", **site}}],
+    }  # fmt: skip
+
+
+def test_a_marketplace_listing_is_trusted_for_no_more_than_a_reported_rental(catalog):
+    """A reseller's listing (Shadeform passing Crusoe through) shows a machine can be rented,
+    not thousands at once: past defaults.csv reported_capacity_devices it is blocked, as a
+    press-reported rental is (rev12d #3: 9,984 L40S from it carried a pretraining plan)."""
+    rows = catalog.table("offers").filter(pl.col("provider").str.starts_with("shadeform-"))
+    assert set(rows["evidence"]) == {"marketplace"}
+    site = {"provider": "shadeform-crusoe"}
+    big = quote(parse_scenario(_l40s(1024, **site)), catalog)
+    (blocked,) = [f for f in big.findings if f.code == "capacity-short"]
+    assert blocked.severity == "block" and "only listed by a marketplace" in blocked.message
+    small = quote(parse_scenario(_l40s(256, **site)), catalog)
+    assert "capacity-short" not in {f.code for f in small.findings}
+
+
+def test_training_on_a_device_no_benchmark_checks_is_flagged(catalog):
+    """L40S has no training calibration point (nor has its family): its efficiency is the
+    catalog's default for any device, and the quote says so (rev12d #3)."""
+    l40s = quote(parse_scenario(_l40s(256)), catalog)
+    (warn,) = [f for f in l40s.findings if f.code == "no-calibration"]
+    assert warn.severity == "warn" and warn.message.startswith("l40s has no training")
+    assert "the default for any device" in warn.message
+    given = _l40s(256)
+    given["phases"][0]["mfu"] = 0.4
+    assert "no-calibration" not in {f.code for f in quote(parse_scenario(given), catalog).findings}
+    h200 = _l40s(256, accelerator="h200", provider="aws")  # Hopper: the H100 points check it
+    h200["phases"][0]["site"]["instance"] = "p5en.48xlarge"
+    assert "no-calibration" not in {f.code for f in quote(parse_scenario(h200), catalog).findings}
+
+
+def _h100_sg(devices: int, as_of: str = "2025-11-27", **site) -> dict:
+    return {
+        "name": "t", "as_of": as_of, "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 2e12, "devices": devices, "site": {
+            "region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand",
+            "provider": "gcp", **site}}],
+    }  # fmt: skip
+
+
+def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
+    """Over the largest self-service block, a hyperscaler's list price is not what a lab pays:
+    the quote names the dated public contract index (rate_index.csv) and what the phase would
+    cost at it (rev12d #5); only for accelerators an index covers, from its date on."""
+
+    def found(data: dict) -> list:
+        return [f for f in quote(parse_scenario(data), catalog).findings if f.code == "list-price"]
+
+    (info,) = found(_h100_sg(1024))
+    assert info.severity == "info" and "1.7 USD per device-hour (2025-10" in info.message
+    (later,) = found(_h100_sg(1024, as_of="2026-04-15"))
+    assert "2.35 USD per device-hour (2026-03" in later.message
+    hours = float(later.message.split("phase's ")[1].split(" device-hours")[0].replace(",", ""))
+    at = float(later.message.split("would cost ")[1].split(" USD")[0].replace(",", ""))
+    assert at == pytest.approx(hours * 2.35, rel=1e-5)
+    assert found(_h100_sg(256)) == []  # a self-service block
+    assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
+    assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
+
+
+def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalog):
+    """A quote dated 2023-09-01 is judged by the October 2023 rule while its phase runs, but
+    that rule was announced on 2023-10-17 (policies.csv announced); the FT report behind
+    domestic-training-risk is from 2025-08-14 (rev12d #9). Known rules are not marked."""
+    data = {
+        "name": "t", "as_of": "2023-09-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "p", "tokens": 2e12, "devices": 1024, "start": "2023-12-01",
+                    "site": {"region": "cn-east", "accelerator": "h800", "pricing": "owned"}}],
+    }  # fmt: skip
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert by_code["us-export-2023-h800-a800-cn"].endswith(
+        "(announced 2023-10-17, after 2023-09-01)"
+    )
+    data["phases"][0]["site"]["accelerator"] = "ascend-910b"
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert by_code["domestic-training-risk"].endswith("(announced 2025-08-14, after 2023-09-01)")
+    data["as_of"] = "2025-11-27"
+    data["phases"][0]["start"] = "2025-12-01"
+    by_code = {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+    assert "announced" not in by_code["domestic-training-risk"]
+
+
+def test_h200_bought_in_china_is_priced_at_the_china_channel_price(catalog):
+    """Reuters and Tencent reported the China price of an H200 8-GPU module (RMB 1.4 M, about
+    USD 27,000 a chip), not the outside-China listing (rev12d #11): hardware.csv has a row
+    scoped to CN; outside China the listing stays."""
+
+    def bought(region: str) -> tuple[str, float]:
+        data = {
+            "name": "t", "as_of": "2026-02-01", "currency": "CNY", "tenant_hq": "CN",
+            "model": {"preset": "llama-3.1-70b"},
+            "phases": [{"name": "p", "tokens": 1e11, "devices": 64, "site": {
+                "region": region, "accelerator": "h200", "pricing": "owned"}}],
+        }  # fmt: skip
+        (phase,) = quote(parse_scenario(data), catalog).phases
+        (capital,) = [i for i in phase.line_items if i.component == "capital"]
+        return phase.instance, capital.unit_price
+
+    assert bought("cn-west") == ("h200-8gpu-module-cn", 1_400_000)
+    instance, price = bought("sg")
+    assert instance == "h200-8gpu-server" and price != 1_400_000

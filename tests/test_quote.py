@@ -454,7 +454,9 @@ def test_file_errors(runner, write):
 def test_unreachable_latency_is_a_blocking_finding(runner, write):
     text = SMALL.replace(
         "tokens = 1e11\ndevices = 16",
-        'kind = "serve"\ndays = 30\n'
+        # Users in the US: users in China (the default) would make it personal data served
+        # abroad (rev12d #7), blocked before the latency is judged.
+        'kind = "serve"\nusers = "us"\ndays = 30\n'
         "input_tokens_per_day = 1e9\noutput_tokens_per_day = 1e8\ntpot_ms = 0.5",
     )
     path = str(write("slow.toml", text))
@@ -612,3 +614,41 @@ def test_more_than_a_self_service_block_on_a_listing_is_unverified(catalog):
     assert pre.billed_devices > 512 and found["capacity-unverified"].severity == "warn"
     small = {f.code for f in p.quote.findings if f.phase == "serve-foreign"}
     assert "capacity-unverified" not in small  # 14 devices: within a block
+
+
+def test_spot_training_says_any_reclaimed_instance_restarts_the_run(catalog):
+    # rev12d #10: "its price moves (up to 2.62685 USD per device-hour)" quoted the price used
+    # as a ceiling, and "plan restarts" did not say a reclaimed node stops all 160.
+    from estimator import parse_scenario
+
+    data = {
+        "name": "spot pretrain", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "pretrain", "tokens": 1e12, "data": "public", "devices": 1280,
+                    "site": {"region": "us-east", "accelerator": "b200", "pricing": "spot",
+                             "provider": "aws"}}],
+    }  # fmt: skip
+    q = quote(parse_scenario(data), catalog)
+    (p,) = q.phases
+    (msg,) = [f.message for f in q.findings if f.code == "spot-capacity"]
+    (compute,) = [i for i in p.line_items if i.component == "compute"]
+    assert f"{compute.unit_price:g} USD per device-hour" in msg
+    assert "up to" not in msg and "the price used" in msg
+    assert "a synchronous run of 160 instances on spot restarts" in msg
+    assert next(f for f in q.findings if f.code == "spot-capacity").severity == "warn"
+
+
+def test_a_quote_in_hong_kong_dollars_converts_at_the_linked_rate(catalog):
+    # rev12d #12: --currency HKD was unknown, though Hong Kong entities are how many Chinese
+    # labs contract abroad; the HKMA holds it at 7.80 (7.75-7.85 band), a peg like AED's.
+    from estimator.report.view import quote_view
+
+    s = load_scenario(EXAMPLES / "gulf_option.toml")
+    usd, hkd = quote(s, catalog), quote(s, catalog, currency="HKD")
+    assert hkd.assumptions["fx_per_usd"]["HKD"] == {
+        "per_usd": 7.8,
+        "as_of": "2005-05-18",
+        "peg": True,
+    }
+    assert abs(quote_view(hkd).total - 7.8 * quote_view(usd).total) < 1.0
+    assert "stale-fx" not in {f.code for f in hkd.findings}

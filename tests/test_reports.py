@@ -75,6 +75,20 @@ def test_output_writes_the_file_and_refuses_to_overwrite(runner, tmp_path):
     assert json.loads(target.read_text(encoding="utf-8"))["total"] != first["total"]
 
 
+def test_output_without_format_takes_its_suffix(runner, tmp_path):
+    # rev12e #14: `quote -o o.json` wrote the terminal table into o.json without a word.
+    def written(name: str, *flags: str) -> str:
+        ok(runner, ["quote", SPLIT, "-o", str(tmp_path / name), *flags])
+        return (tmp_path / name).read_text(encoding="utf-8")
+
+    assert json.loads(written("q.json"))["total"] > 0
+    assert written("q.csv").startswith("phase,region,component,")  # line-items, as -f csv
+    assert written("q.md").startswith("# ") and "| phase " in written("q2.md")
+    assert written("q.html").lstrip().lower().startswith("<!doctype html>")
+    assert written("q.txt").startswith(written("q2.JSON", "-f", "table").splitlines()[0])
+    assert not written("q3.json", "-f", "table").startswith("{")  # a given --format wins
+
+
 def test_output_never_replaces_an_input(runner, tmp_path):
     scenario = tmp_path / "plan.toml"
     original = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")

@@ -224,7 +224,7 @@ def test_a_transfer_arriving_after_its_phase_starts_is_said(runner, write):
     late = [f for f in json.loads(out)["findings"] if f["code"] == "transfer-late"]
     assert code == 0 and len(late) == 1 and late[0]["phase"] == "post-train"
     assert (
-        "takes 320 h" in late[0]["message"] and "12.3 days after 'post-train'" in late[0]["message"]
+        "takes 320 h" in late[0]["message"] and "10.3 days after 'post-train'" in late[0]["message"]
     )
     # Weights (470 GB) arrive within hours: nothing to say.
     code, out, _ = run(runner, ["quote", SPLIT, "-f", "json"])
@@ -314,25 +314,27 @@ def test_an_unpriced_owned_option_names_the_missing_tariff(catalog):
     assert "no electricity tariff for cn-west" in msg and "electricity.csv" in msg
 
 
-def test_an_unpriced_fleet_names_the_missing_tariff(runner):
-    # Review6a #11: on 2023-09-01 the H800 fleet has its server row (2023-03-01) but cn-east has
-    # no electricity tariff before 2024-01-01; the message asked for an offers.csv row. The
+def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_said(runner):
+    # Review6a #11 named the missing tariff of an H800 fleet on 2023-09-01 (cn-east's series
+    # starts 2024-01-01); rev12d #8: a sunk fleet was then left unpriced, and a 2023 stockpile
+    # owner had no plan. Its energy is priced at the series' first tariff, said stale. The
     # owned Ascend servers have no hardware.csv row yet: that is the row to add, not an offer.
     from tests.conftest import EXAMPLES
 
     args = ["quote", str(EXAMPLES / "deepseek_domestic.toml"), "--as-of", "2023-09-01"]
     code, out, _ = run(runner, [*args, "-f", "json"])
     assert code == 0
-    unpriced = {
-        f["phase"]: f["message"] for f in json.loads(out)["findings"] if f["code"] == "unpriced"
-    }
+    d = json.loads(out)
+    said = {(f["phase"], f["code"]): f["message"] for f in d["findings"]}
     for phase in ("pretrain", "post-train"):
-        assert unpriced[phase] == (
-            "no price for h800 in cn-east on 2023-09-01: no electricity tariff for cn-east on "
-            "that date (an electricity.csv row): add it with --catalog DIR"
+        assert (phase, "unpriced") not in said
+        assert said[(phase, "stale-price")].startswith(
+            "the cn-east electricity tariff is from 2024-01-01, after the quote date 2023-09-01"
         )
-    assert "offers.csv" not in unpriced["serve"]
-    assert unpriced["serve"].endswith("--catalog DIR (a hardware.csv row)")
+    unpriced = {p for p, code in said if code == "unpriced"}
+    assert unpriced == {"serve"}
+    assert "offers.csv" not in said[("serve", "unpriced")]
+    assert said[("serve", "unpriced")].endswith("--catalog DIR (a hardware.csv row)")
 
 
 def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):
@@ -380,8 +382,12 @@ def test_no_allowed_placement_names_the_commonest_reason(runner):
     # for its instance, although 45 of 50 options fail for latency (review6a nit 16).
     args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm",
             "--input-len", "2048", "--output-len", "512", "--tpot-ms", "1"]  # fmt: skip
-    code, _, err = run(runner, args)
+    code, _, err = run(runner, [*args, "--data", "public"])
     assert code == 1 and "the best: latency:" in err
+    # Personal data of users in China: a rule blocks every option abroad first, and the
+    # answer was the closest of them, priced, though none meets the target either.
+    code, _, err = run(runner, [*args, "--data", "personal"])
+    assert code == 1 and "the best: latency:" in err and "rule 43" in err
 
 
 @pytest.mark.parametrize(
@@ -663,3 +669,51 @@ def test_a_serving_phase_built_in_code_needs_no_kind():
     site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand"}
     phase = ServePhase(name="s", days=10, site=site)
     assert phase.kind == "serve"
+
+
+def test_the_first_dated_offer_named_is_one_the_site_can_take(catalog):
+    # rev12e #2: the planner's "first price is from DATE" hint filtered later offers by hand,
+    # without the spot policy: it named a spot-only row that the site (spot not named) could
+    # never take, and planning on that date still found no option. It names the date from
+    # which the site's own query allows a row, and that row is then usable.
+    from datetime import date
+
+    import polars as pl
+
+    from estimator import parse_scenario, plan
+    from estimator.errors import NoPlacementError
+
+    spot = (
+        catalog.table("offers")
+        .filter((pl.col("provider") == "aws") & (pl.col("accelerator") == "h100-sxm"))
+        .head(1)
+        .with_columns(
+            region=pl.lit("my-johor"), pricing=pl.lit("spot"), as_of=pl.lit(date(2030, 9, 1))
+        )
+    )
+    assert catalog.table("offers").filter(pl.col("region") == "my-johor").is_empty()
+    cat = catalog.with_table("offers", lambda df: pl.concat([df, spot], how="diagonal_relaxed"))
+
+    def johor(day: date, pricing: list[str]):
+        site = {"regions": ["my-johor"], "accelerators": ["h100-sxm"], "providers": ["aws"],
+                "pricing": pricing}  # fmt: skip
+        return parse_scenario({
+            "name": "johor", "as_of": day, "currency": "USD", "tenant_hq": "SG",
+            "model": {"preset": "llama-3.1-8b"},
+            "phases": [{"name": "t", "tokens": 1e11, "devices": 64, "site": site}],
+        })  # fmt: skip
+
+    for day in (date(2030, 6, 1), date(2030, 10, 1)):  # spot not named: never a candidate
+        with pytest.raises(NoPlacementError) as caught:
+            plan(johor(day, []), cat)
+        assert "first price" not in str(caught.value)
+    with pytest.raises(NoPlacementError) as caught:
+        plan(johor(date(2030, 6, 1), ["spot"]), cat)
+    assert (
+        "none valid on 2030-06-01: the catalog's first price for this site is from 2030-09-01"
+        in str(caught.value)
+    )
+    placed = plan(johor(date(2030, 9, 1), ["spot"]), cat).quote.phases[0]
+    assert (placed.region, placed.pricing, placed.offer.as_of) == (
+        "my-johor", "spot", date(2030, 9, 1)
+    )  # fmt: skip

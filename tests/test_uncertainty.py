@@ -20,6 +20,7 @@ from estimator.uncertainty import (
     sensitivity,
 )
 from tests.conftest import EXAMPLES
+from tests.test_quote import SMALL
 
 
 class Counted:
@@ -241,6 +242,36 @@ def test_sensitivity_leaves_an_unpriced_end_blank_and_puts_it_first(catalog, wri
     assert json.loads(result.stdout)["swings"][0]["total_at_low"] is None
     result = runner.invoke(app, ["sensitivity", str(write("u.toml", TIGHT))])
     assert "A blank total: at that end" in result.stdout
+
+
+# SMALL's one training phase in my-johor, which has no offer: nothing is priced.
+_UNPRICED = SMALL.replace('region = "us-east"', 'region = "my-johor"')
+
+
+@pytest.mark.parametrize("command", [["sensitivity"], ["quote", "--samples", "300"]])
+def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
+    # rev12e #3: `sensitivity` printed an empty line (its CSV no header), and `quote --samples`
+    # called the same valid scenario bad input (exit 2). Both answer, exit 0: nothing is
+    # priced, the unpriced phases named, the table's title and header kept.
+    from estimator.cli import app
+
+    path = str(write("none.toml", _UNPRICED))  # my-johor has no offer
+    table = "sensitivity" if command[0] == "sensitivity" else "uncertainty"
+    said = "no phase is priced, nothing to vary (unpriced: train)"
+    result = runner.invoke(app, [*command, path])
+    assert result.exit_code == 0, result.stderr
+    title = next(line for line in result.stdout.splitlines() if said in line)
+    heading = "Sensitivity of small" if table == "sensitivity" else "Uncertainty (300"
+    assert title.startswith(heading)
+    pick = [] if table == "sensitivity" else ["--table", table]  # its CSV's one table
+    csv = runner.invoke(app, [*command, path, "-f", "csv", *pick])
+    assert csv.exit_code == 0
+    header = "input,low,high,total at low (USD)" if table == "sensitivity" else ",P10 (USD)"
+    assert csv.stdout.startswith(header)
+    assert len(csv.stdout.splitlines()) == 1
+    data = json.loads(runner.invoke(app, [*command, path, "-f", "json"]).stdout)
+    assert data["unpriced"] == ["train"]
+    assert (data["swings"] if table == "sensitivity" else data["uncertainty"]["percentiles"]) == []
 
 
 def test_samples_on_the_quoted_placement_rank_at_the_quote():
@@ -538,7 +569,7 @@ def test_a_plan_is_sampled_on_the_catalog_it_was_made_on(tmp_path):
 
     header = (EXAMPLES.parent / "pricing" / "data" / "offers.csv").read_text().splitlines()[0]
     row = (
-        "gcp,sg,h100-sxm,a3-highgpu-8g,8,reserved_1y,5.0,USD,365,,,listed,,estimate,"
+        "gcp,sg,h100-sxm,a3-highgpu-8g,8,reserved_1y,5.0,USD,365,,,listed,,1000,estimate,"
         '"a negotiated rate (test)",user contract 2025,2025-11-01'
     )
     (tmp_path / "offers.csv").write_text(f"{header}\n{row}\n")

@@ -43,6 +43,7 @@ import polars as pl
 
 from estimator.calibration import _SERVE_GROUP, points, predict_serving
 from pricing import Catalog, load_catalog
+from pricing.schema import PRECISIONS
 
 # Efficiency knobs: name -> the (accelerator, workload, arch) rows whose mfu it sets.
 EFFICIENCY = {
@@ -115,7 +116,7 @@ def table(catalog: Catalog, split: str) -> pl.DataFrame:
         if p["figure"] is not None
         and p["scored"]
         and p["split"] == split
-        and p["precision"] in ("bf16", "fp16", "fp8", "int8")
+        and p["precision"] in PRECISIONS
     ]
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for p in rows:

@@ -72,7 +72,13 @@ CatalogDir = Annotated[
     ),
 ]
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="table, json, csv, markdown or html.")
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, json, csv, markdown or html (default: by the -o file's suffix .json, "
+        ".csv, .md or .html, else table).",
+    ),
 ]
 
 
@@ -190,11 +196,21 @@ def clean_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def check_format(fmt: str) -> str:
+# What a file written with -o and no --format is, by its suffix (rev12e #14: `quote -o o.json`
+# wrote the terminal table into o.json without a word); any other suffix gets the table.
+FORMAT_OF_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
+                    ".html": "html", ".htm": "html"}  # fmt: skip
+
+
+def check_format(fmt: str | None, output: Path | None = None) -> str:
+    """The format to write: as given, else the `-o` file's by its suffix, else table."""
     from estimator.errors import ScenarioError
     from estimator.report.rows import FORMATS
     from pricing.errors import shown
 
+    if fmt is None:
+        suffix = "" if output is None else output.suffix.lower()
+        return FORMAT_OF_SUFFIX.get(suffix, "table")
     if fmt not in FORMATS:
         raise ScenarioError(f"'{shown(fmt)}' is not one of {', '.join(FORMATS)}", "--format")
     return fmt

@@ -32,8 +32,9 @@ def catalog_cmd(
         str,
         typer.Argument(
             help="accelerators, regions, offers, hardware, fx, electricity, latency, "
-            "transfer, supply, resale, efficiency, policies, shocks, defaults, models or "
-            "aliases (providers' names for our ids)."
+            "transfer, supply, resale, efficiency, policies, shocks, defaults, models, "
+            "rate_index (public contract-price indices) or aliases (providers' names for our "
+            "ids)."
         ),
     ],
     accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,
@@ -53,7 +54,7 @@ def catalog_cmd(
     history: Annotated[
         bool, typer.Option("--history", help="Every dated row, not only those valid --as-of.")
     ] = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
     force: ForceOpt = False,
@@ -61,7 +62,7 @@ def catalog_cmd(
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """List a catalog table, filtered, with prices in one currency and stale rows flagged."""
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     inputs = [catalog_dir] if catalog_dir else []
     if output is not None:
         check_output(output, force, inputs)

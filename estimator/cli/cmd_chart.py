@@ -18,7 +18,7 @@ from estimator.cli.app import (
     load_catalog,
     parse_date,
 )
-from estimator.cli.output import check_output, check_samples, emit, progress
+from estimator.cli.output import check_output, check_samples, check_swing, emit, progress
 
 if TYPE_CHECKING:
     from estimator.report.charts import Chart
@@ -74,7 +74,9 @@ def chart_cmd(
         need = "two or more scenario files" if kind == "compare" else "one scenario file"
         raise ScenarioError(f"{kind} needs {need}, got {len(files)}", "chart")
     inputs = [*files, *([catalog_dir] if catalog_dir else [])]
-    check_samples(samples)
+    check_samples(samples, seed)
+    if kind == "tornado":
+        check_swing(swing)
     if output is not None:
         check_output(output, force, inputs)
     from estimator.report import charts

@@ -23,6 +23,8 @@ from estimator.cli.app import (
     parse_date,
     strict_exit,
 )
+from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN, DEFAULT_SEQ_LEN
+from pricing.schema import DEFAULT_PRECISION
 
 # The model: a preset, or a custom architecture (missing fields are inferred and stated).
 ModelOpt = Annotated[str | None, typer.Option(help="Model preset (see `catalog models`).")]
@@ -159,13 +161,13 @@ def train_cmd(
     experts_active: ExpertsActiveOpt = None,
     kv_lora_rank: KvLoraOpt = None,
     seq_len: Annotated[
-        int | None, typer.Option(help="Training sequence length (default 4096).")
+        int | None, typer.Option(help=f"Training sequence length (default {DEFAULT_SEQ_LEN}).")
     ] = None,
     devices: Annotated[int | None, typer.Option(help="Devices to train on.")] = None,
     deadline_days: Annotated[
         float | None, typer.Option(help="Or: finish within this many days.")
     ] = None,
-    precision: Annotated[str, typer.Option(help="bf16, fp16 or fp8.")] = "bf16",
+    precision: Annotated[str, typer.Option(help="bf16, fp16 or fp8.")] = DEFAULT_PRECISION,
     mfu: Annotated[
         float | None,
         typer.Option(
@@ -197,7 +199,9 @@ def train_cmd(
         float | None, typer.Option(help="Tokens per optimizer step (default 16M, Llama 3).")
     ] = None,
     workload: Annotated[str, typer.Option(help="pretrain or finetune.")] = "pretrain",
-    data: Annotated[str, typer.Option(help="public, personal or important (rules).")] = "public",
+    data: Annotated[
+        str | None, typer.Option(help="public, personal or important (rules); default public.")
+    ] = None,
     region: RegionOpt = None,
     pricing: PricingOpt = None,
     provider: ProviderOpt = None,
@@ -205,7 +209,7 @@ def train_cmd(
     currency: CurrencyOpt = None,
     as_of: AsOfOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -227,11 +231,15 @@ def train_cmd(
 def serve_cmd(
     accelerator: Annotated[str, typer.Option(help="Accelerator id.")],
     input_len: Annotated[
-        int, typer.Option(help="Input tokens per request (a scenario's default: 2048).")
-    ] = 2048,
+        int,
+        typer.Option(help=f"Input tokens per request (a scenario's default: {DEFAULT_INPUT_LEN})."),
+    ] = DEFAULT_INPUT_LEN,
     output_len: Annotated[
-        int, typer.Option(help="Output tokens per request (a scenario's default: 512).")
-    ] = 512,
+        int,
+        typer.Option(
+            help=f"Output tokens per request (a scenario's default: {DEFAULT_OUTPUT_LEN})."
+        ),
+    ] = DEFAULT_OUTPUT_LEN,
     model: ModelOpt = None,
     params: ParamsOpt = None,
     active_params: ActiveOpt = None,
@@ -243,7 +251,7 @@ def serve_cmd(
     experts: ExpertsOpt = None,
     experts_active: ExpertsActiveOpt = None,
     kv_lora_rank: KvLoraOpt = None,
-    precision: Annotated[str, typer.Option(help="bf16, fp16, fp8 or int8.")] = "bf16",
+    precision: Annotated[str, typer.Option(help="bf16, fp16, fp8 or int8.")] = DEFAULT_PRECISION,
     kv_precision: Annotated[
         str | None, typer.Option(help="KV cache precision (default: --precision).")
     ] = None,
@@ -279,7 +287,13 @@ def serve_cmd(
     ] = None,
     peak_to_average: Annotated[float | None, typer.Option(help="Peak / average demand.")] = None,
     days: Annotated[float, typer.Option(help="Days of serving priced.")] = 365.0,
-    data: Annotated[str, typer.Option(help="public, personal or important (rules).")] = "public",
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="public, personal or important (rules); default public, personal for users "
+            "in China (their prompts are personal information)."
+        ),
+    ] = None,
     users: Annotated[
         str,
         typer.Option(
@@ -294,7 +308,7 @@ def serve_cmd(
     currency: CurrencyOpt = None,
     as_of: AsOfOpt = None,
     strict: StrictOpt = False,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -330,7 +344,7 @@ def calibration_cmd(
     phase: Annotated[
         str | None, typer.Option(help="Only train or serve points (default: both).")
     ] = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -339,7 +353,7 @@ def calibration_cmd(
     Every point with its source, kind (throughput benchmark, whole run, serving shape), split
     (fit = the constants were tuned on it, heldout = not), figure, prediction and % error; then
     median and max |error| of the scored points per kind, per split and per device family."""
-    check_format(fmt)
+    fmt = check_format(fmt)
     from estimator.calibration import calibration_table, summary
     from estimator.errors import ScenarioError
     from estimator.report.rows import render_rows, to_json

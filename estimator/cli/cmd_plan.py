@@ -27,7 +27,8 @@ from estimator.cli.app import (
     parse_date,
     strict_exit,
 )
-from estimator.cli.output import check_output, check_samples, progress, show
+from estimator.cli.output import check_output, check_samples, check_swing, progress, show
+from estimator.defaults import DEFAULT_TOP_K
 
 
 @app.command("plan")
@@ -53,7 +54,7 @@ def plan_cmd(
     max_devices: Annotated[
         int | None, typer.Option(help="Most devices one phase can actually get.")
     ] = None,
-    top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = 3,
+    top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = DEFAULT_TOP_K,
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
     shock: Annotated[
@@ -63,7 +64,7 @@ def plan_cmd(
             "re-plans the phases it blocks."
         ),
     ] = None,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     currency: CurrencyOpt = None,
     as_of: JudgeAsOfOpt = None,
     strict: StrictOpt = False,
@@ -75,8 +76,8 @@ def plan_cmd(
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
-    check_format(fmt)
-    _check_flags(objective, max_devices, top_k, samples)
+    fmt = check_format(fmt, output)
+    _check_flags(objective, max_devices, top_k, samples, seed)
     # A shock may be a CSV of policy rows: an input too, never replaced by --output.
     shock_files = [Path(s) for s in shock or () if Path(s).is_file()]
     inputs = [file, *([catalog_dir] if catalog_dir else []), *shock_files]
@@ -115,7 +116,9 @@ def plan_cmd(
         strict_exit([*chosen.quote.findings, *(shocked.shocked.quote.findings if shocked else [])])
 
 
-def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: int | None) -> None:
+def _check_flags(
+    objective: str, max_devices: int | None, top_k: int, samples: int | None, seed: int
+) -> None:
     from estimator.api import whole
     from estimator.context import OBJECTIVES
     from estimator.errors import ScenarioError
@@ -128,7 +131,7 @@ def _check_flags(objective: str, max_devices: int | None, top_k: int, samples: i
     if max_devices is not None:
         whole(max_devices, "--max-devices")
     whole(top_k, "--top-k")
-    check_samples(samples)
+    check_samples(samples, seed)
 
 
 @app.command("sensitivity")
@@ -138,7 +141,7 @@ def sensitivity_cmd(
     swing: Annotated[
         float, typer.Option(help="+/- fraction for inputs without a catalog range.")
     ] = 0.2,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     currency: CurrencyOpt = None,
     as_of: JudgeAsOfOpt = None,
     wide: WideOpt = False,
@@ -150,7 +153,8 @@ def sensitivity_cmd(
     """Which inputs (prices, MFU, FX, tokens, demand) move the total most, one at a time.
 
     Auto sites are placed first."""
-    check_format(fmt)
+    fmt = check_format(fmt, output)
+    check_swing(swing)
     inputs = [file, *([catalog_dir] if catalog_dir else [])]
     if output is not None:
         check_output(output, force, inputs)

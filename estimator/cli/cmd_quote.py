@@ -34,7 +34,7 @@ from estimator.cli.output import check_output, check_samples, emit, progress, sh
 @clean_errors
 def quote_cmd(
     file: ScenarioArg,
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     currency: CurrencyOpt = None,
     as_of: JudgeAsOfOpt = None,
     strict: StrictOpt = False,
@@ -48,9 +48,9 @@ def quote_cmd(
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """Quote a split plan: devices, time and money per phase, region and currency, and findings."""
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     inputs = [file, *([catalog_dir] if catalog_dir else [])]
-    check_samples(samples)
+    check_samples(samples, seed)
     if output is not None:
         check_output(output, force, inputs)
     from estimator.api import percentiles, plan
@@ -80,7 +80,7 @@ def compare_cmd(
         list[Path],
         typer.Argument(metavar="FILE...", help="Two or more scenario files.", parser=file_name),
     ],
-    fmt: FormatOpt = "table",
+    fmt: FormatOpt = None,
     currency: CurrencyOpt = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Judge all as of this date.")] = None,
     table: TableOpt = None,
@@ -91,7 +91,7 @@ def compare_cmd(
     all_errors: AllErrorsOpt = False,
 ) -> None:
     """Side by side: cost per phase, total, time to train, findings, difference to the first."""
-    check_format(fmt)
+    fmt = check_format(fmt, output)
     from estimator.errors import ScenarioError
 
     if len(files) < 2:

@@ -98,14 +98,24 @@ def _write(output: Path, data: bytes, opened: Callable[[], Any]) -> None:
         raise ScenarioError(f"cannot write {output}: {exc.strerror or exc}", "--output") from None
 
 
-def check_samples(samples: int | None) -> None:
-    """--samples in range, said before any work (and before a progress bar is drawn)."""
+def check_samples(samples: int | None, seed: int = 0) -> None:
+    """--samples in range and --seed a whole number of at least 0, said by flag before any work
+    (and before a progress bar is drawn)."""
     if samples is None:  # no Monte Carlo: nothing to import
         return
+    from estimator.api import whole
     from estimator.uncertainty import MAX_SAMPLES
 
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
+    whole(seed, "--seed", least=0)
+
+
+def check_swing(swing: float) -> None:
+    """--swing in range, said by flag before any work."""
+    from estimator.uncertainty import check_swing
+
+    check_swing(swing, "--swing")
 
 
 def check_output(output: Path, force: bool, inputs: Sequence[Path]) -> None:

@@ -23,6 +23,7 @@ from estimator.physics.training import (
     described,
     training_frame,
 )
+from pricing.schema import DEFAULT_PRECISION
 
 __all__ = [
     "LAYOUT_STEPS",
@@ -46,7 +47,7 @@ def _one_row(model: ModelSpec, expr: pl.Expr, **cols: float) -> float:
     return float(df.select(expr.alias("x"))["x"][0])
 
 
-def weight_bytes(model: ModelSpec, precision: str = "bf16") -> float:
+def weight_bytes(model: ModelSpec, precision: str = DEFAULT_PRECISION) -> float:
     """Bytes of the model's weights at a precision (all experts)."""
     return _one_row(model, formulas.weight_bytes(), bytes_per_param=BYTES_PER_PARAM[precision])
 

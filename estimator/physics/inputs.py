@@ -17,8 +17,6 @@ from pricing import Catalog
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
-PRECISIONS = ("bf16", "fp16", "fp8", "int8")
-TRAINING_PRECISIONS = ("bf16", "fp16", "fp8")
 PEAK_COLUMN = {
     "bf16": "bf16_tflops",
     "fp16": "fp16_tflops",

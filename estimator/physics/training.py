@@ -36,6 +36,7 @@ from estimator.physics.inputs import (
 )
 from estimator.physics.model import ModelSpec
 from pricing import Catalog
+from pricing.schema import DEFAULT_PRECISION
 
 TRAINING_COLUMNS = (
     "flops",
@@ -103,7 +104,7 @@ class TrainSettings:
     (context parallelism only for sequences of 2 x CP_MIN_TOKENS and more)."""
 
     tokens: float
-    precision: str = "bf16"
+    precision: str = DEFAULT_PRECISION
     workload: str = "pretrain"
     mfu: float | None = None
     goodput: float | None = None
@@ -271,6 +272,10 @@ def _inputs(
     # parallelism and gradient traffic go over the network.
     cap = column_or(frame, "scaleup_cap", None, pl.Int64)
     df = df.with_columns(scaleup_size=pl.min_horizontal(pl.col("scaleup_size"), cap))
+    # The network between instances is the instance's where its offer states it
+    # (`scaleout_cap`, bytes/s each way per device), else the accelerator's.
+    net = column_or(frame, "scaleout_cap", None, pl.Float64)
+    df = df.with_columns(scaleout_bw=pl.coalesce(net, pl.col("scaleout_bw")))
     df = with_efficiency(catalog, df, s.workload, model.arch, "eff_")
     df = with_defaults(catalog, df, TRAIN_DEFAULTS)
     fp8 = catalog.default("fp8_gemm_ratio") if s.precision == "fp8" else 1.0

@@ -99,13 +99,6 @@ def activations_kept() -> pl.Expr:
 
 
 @cache
-def activations_all_full() -> pl.Expr:
-    """The same with every layer recomputed in full: the layer inputs plus one layer's working
-    set."""
-    return (ACT_BYTES_FULL * _f("layers") + ACT_BYTES_KEPT) * _seq_h()
-
-
-@cache
 def activation_bytes_per_device() -> pl.Expr:
     """Activations with a share `rfull` of the layers recomputed in full."""
     r = _f("rfull")

@@ -18,6 +18,7 @@ from estimator.errors import ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
 from estimator.report.view import QuoteView, UncertaintyView
+from estimator.timeline import KINDS
 from pricing.errors import shown
 
 if TYPE_CHECKING:
@@ -217,10 +218,9 @@ def timeline(q: QuoteView) -> Chart:
 def cash_flow(q: QuoteView) -> Chart:
     plt = _plt()
     months = [m.month for m in q.cash_flow]
-    kinds = ("rent", "capital", "resale", "energy", "operations", "transfer")
     fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(months) + 2), 3.5))
     pos, neg = [0.0] * len(months), [0.0] * len(months)
-    for kind in kinds:
+    for kind in KINDS:
         vals = [getattr(m, kind) for m in q.cash_flow]
         if not any(vals):
             continue
@@ -333,6 +333,17 @@ def quote_charts(q: QuoteView) -> list[Chart]:
     return charts
 
 
+# The kinds `chart` draws of a quote or a plan, and of a plan only (`splitcompute chart` lists
+# them, with "compare", in cli/cmd_chart.py: a test holds the two equal).
+QUOTE_CHARTS: dict[str, Callable[[QuoteView], Chart]] = {
+    "cost": cost_by_phase,
+    "regions": by_region_and_currency,
+    "timeline": timeline,
+    "cash-flow": cash_flow,
+}
+PLAN_CHARTS = ("uncertainty", "tornado")
+
+
 def chart(
     result: Quote | Plan | Comparison | pl.DataFrame,
     kind: str = "cost",
@@ -363,13 +374,8 @@ def chart(
         return sweep(result, x or result.columns[0])
     if isinstance(result, Comparison):
         return comparison(displayed(comparison_view(result)))
-    draw = {
-        "cost": cost_by_phase,
-        "regions": by_region_and_currency,
-        "timeline": timeline,
-        "cash-flow": cash_flow,
-    }
-    if kind in ("uncertainty", "tornado"):
+    draw = QUOTE_CHARTS
+    if kind in PLAN_CHARTS:
         if not isinstance(result, Plan):
             raise ScenarioError(f"a {kind} chart needs a plan (estimator.plan)", "kind")
         if kind == "tornado":
@@ -378,7 +384,7 @@ def chart(
         pct = percentiles(result, catalog, samples=samples, seed=seed, progress=progress)
         return uncertainty(displayed(uncertainty_view(pct, samples, seed)), result.quote.currency)
     if kind not in draw:
-        known = ", ".join([*draw, "uncertainty", "tornado"])
+        known = ", ".join([*draw, *PLAN_CHARTS])
         raise ScenarioError(f"'{kind[:40]}' is not one of {known}", "kind")
     # The SVG is XML: a control character in a phase name made it ill-formed (review11a #10).
     return draw[kind](displayed(quote_view(result.quote if isinstance(result, Plan) else result)))

@@ -126,16 +126,14 @@ def plan_view(
 
 def _shock(s: ShockResult) -> ShockView:
     before, after = quote_view(s.base.quote), quote_view(s.shocked.quote)
-    extra = money(after.total - before.total)
-    rule_cost = money(after.total - quote_view(s.unshocked.quote).total)
     return ShockView(
         shocks=s.shocks,
         judged_on=s.judged_on,
         total_before=before.total,
         total_after=after.total,
-        extra_cost=extra,
-        rule_cost=rule_cost,
-        replacement=money(extra - rule_cost),
+        extra_cost=money(s.extra_cost),
+        rule_cost=money(s.rule_cost),
+        replacement=money(s.replacement),
         replanned=[
             ReplannedView(
                 phase=r.phase,

@@ -1,9 +1,11 @@
 """Records -> table (tabulate), markdown, HTML, JSON or CSV text: the one renderer of row lists.
 
 Numbers in a column share one number of decimals (four significant figures of the column's
-largest value, whole numbers with separators from 1,000) and are right-aligned. A terminal table
-is fitted to `Terminal.width`: long text columns are wrapped, then the last columns are left out
-with a note naming them (JSON, CSV and `--wide` keep everything).
+largest value, whole numbers with separators from 1,000) and are right-aligned. Where that
+would hide digits (a column spanning magnitudes), and always for unit prices (`Price`: a price
+per kWh beside one per server), each value shows its own significant figures instead.
+A terminal table is fitted to `Terminal.width`: long text columns are wrapped, then the last
+columns are left out with a note naming them (JSON, CSV and `--wide` keep everything).
 """
 
 from __future__ import annotations

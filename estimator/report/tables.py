@@ -5,6 +5,7 @@ one, so each CSV has one header and one kind of row (see `text.render`)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,9 @@ def tables(view: BaseModel) -> dict[str, Table]:
         columns = _placement_columns(view.quote.currency)
         out["placements"] = Table(title, placement_rows(view), optional, columns)
         if view.uncertainty is not None:
-            out["uncertainty"] = uncertainty_table(view.uncertainty, view.quote.currency)
+            out["uncertainty"] = uncertainty_table(
+                view.uncertainty, view.quote.currency, view.quote.unpriced
+            )
         if view.shock is not None:
             out["shock"] = shock_table(view.shock, view.quote.currency)
         return out
@@ -161,7 +164,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
         ),
     }
     if d.uncertainty is not None:
-        out["uncertainty"] = uncertainty_table(d.uncertainty, cur)
+        out["uncertainty"] = uncertainty_table(d.uncertainty, cur, d.unpriced)
     return out
 
 
@@ -239,7 +242,8 @@ def _assumption(value: Any) -> str:
     return str(value)
 
 
-def uncertainty_table(u: UncertaintyView, cur: str) -> Table:
+def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) -> Table:
+    """`phases`: the quote's unpriced phases, which nothing samples (all of them: no rows)."""
     # The unpriced share only when some sample is unpriced: it is rare, and its column says
     # the percentiles leave those samples out.
     unpriced = any(p.unpriced for p in u.percentiles)
@@ -255,7 +259,20 @@ def uncertainty_table(u: UncertaintyView, cur: str) -> Table:
         }
         for p in u.percentiles
     ]
-    return Table(f"Uncertainty ({u.samples:,} samples, seed {u.seed})", rows)
+    columns = ("", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})", "quoted at",
+               *(("unpriced (misses its target)",) if unpriced else ()))  # fmt: skip
+    title = f"Uncertainty ({u.samples:,} samples, seed {u.seed})" + _unpriced(u.percentiles, phases)
+    return Table(title, rows, columns=columns)
+
+
+def _unpriced(shown: Sequence[object], phases: Sequence[str]) -> str:
+    """What a table of sampled or swung figures leaves out: the quote's unpriced phases; with
+    nothing priced, that it has nothing to show (rev12e #3: no title, no CSV header)."""
+    if not phases:
+        return ""
+    if not shown:
+        return f": no phase is priced, nothing to vary (unpriced: {', '.join(phases)})"
+    return f" (excludes unpriced: {', '.join(phases)})"
 
 
 def _rank(p: PercentileView) -> str | None:
@@ -407,9 +424,12 @@ def sensitivity_table(v: SensitivityView) -> Table:
         }
         for s in v.swings
     ]
-    excludes = f" (excludes unpriced: {', '.join(v.unpriced)})" if v.unpriced else ""
-    title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}{excludes}"
-    return Table(title, rows)
+    # Named columns: with nothing priced there are no rows, and the CSV had no header.
+    columns = ("input", "low", "high", f"total at low ({cur})", f"total at high ({cur})",
+               f"swing ({cur})", *((f"per M output tokens at low ({cur})",
+               f"per M output tokens at high ({cur})") if per_million else ()))  # fmt: skip
+    title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}"
+    return Table(title + _unpriced(v.swings, v.unpriced), rows, columns=columns)
 
 
 def _parts(v: ComparisonView) -> Rows:

@@ -58,7 +58,7 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
             parts.append(render_rows(t.rows, fmt, title=t.title, term=term, optional=t.optional))
         elif name == "findings":  # "none" is an answer too
             parts.append(_heading_only(t.title, fmt, "none", term))
-        elif name in ("shock", "placements"):
+        elif name in ("shock", "placements", "uncertainty", "sensitivity"):
             parts.append(_heading_only(t.title, fmt, "", term))
     parts += [_paragraph(note, fmt, term) for note in _notes(view)]
     return "\n\n".join(parts)
@@ -159,7 +159,7 @@ def _notes(view: BaseModel) -> list[str]:
         )
     shown = view.quote if isinstance(view, PlanView) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
-    if u is not None:
+    if u is not None and u.percentiles:
         notes.append(
             "Uncertainty: quoted = the headline figure (listed prices, default efficiencies); "
             "quoted at = its rank among the samples (P50 = the median; a listed price at the low "

@@ -1,10 +1,12 @@
 """View models: what a quote, a plan or a comparison shows, built once from the domain objects.
 
-Rounding happens here and only here: money in whole cents, other figures to twelve
-significant digits (the float noise past that is not information). Every displayed total is the
-sum of the displayed items, so printed figures add up exactly. Every format renders from these
-models; the JSON output is their dump (`splitcompute schema --output quote` prints its
-schema). Plans, comparisons and sensitivity are in `report.plan_view`.
+Every displayed figure is rounded here: money in whole cents (`costing.cents`, the one rule),
+other figures to twelve significant digits (the float noise past that is not information). The
+domain already bills each line item in whole cents and sums them into its totals (see
+DESIGN.md), so a library total and a printed one agree to the cent. Every displayed total is
+the sum of the displayed items, so printed figures add up exactly. Every format renders from
+these models; the JSON output is their dump (`splitcompute schema quote` prints its schema).
+Plans, comparisons and sensitivity are in `report.plan_view`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from estimator.costing import LineItem, summed
+from estimator.costing import LineItem, cents, summed
 from estimator.findings import Finding
 from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
@@ -30,7 +32,7 @@ SCHEMA_VERSION = "2"
 
 def money(amount: float) -> float:
     """The displayed amount: whole cents."""
-    return round(amount + 0.0, 2)
+    return cents(amount)
 
 
 def money_or_none(amount: float | None) -> float | None:
@@ -163,6 +165,8 @@ class CurrencyTotal(_View):
     converted: float = Field(description="The same in the quote's currency.")
 
 
+# One month of the cash flow: a field per `timeline.KINDS`, in its order (a test holds them
+# equal: a new kind is shown here and in the chart, not lost to a validation error).
 class MonthView(_View):
     month: str = Field(description="YYYY-MM")
     rent: float
