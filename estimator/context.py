@@ -246,23 +246,19 @@ def _check_site(catalog: Catalog, options: pl.DataFrame, site: object, loc: str)
     # price starts, as `catalog offers` lists no row (review11a #7: "unknown provider 'aws'",
     # and "did you mean" another product for an instance that starts later).
     offers, hardware = catalog.table("offers"), catalog.table("hardware")
-    columns = {
-        "provider": [options["provider"], offers["provider"]],
-        "instance": [options["instance"], offers["instance"], hardware["id"]],
+    known = {
+        "region": catalog.ids("regions"),
+        "accelerator": catalog.ids("accelerators"),
+        "provider": [*options["provider"].unique(), *offers["provider"].unique()],
+        "instance": [
+            *options["instance"].unique(),
+            *offers["instance"].unique(),
+            *hardware["id"].unique(),
+        ],
     }
-
-    def known(kind: str, unique: bool) -> list[str]:
-        if kind in ("region", "accelerator"):
-            return catalog.ids(f"{kind}s")
-        return [v for s in columns[kind] for v in (s.unique() if unique else s.to_list())]
-
     for kind, values in lists.items():
-        # Membership in a plain set (a unique() was a polars query: ~20 a quote); only a miss
-        # lists the candidates as before, for the "did you mean".
-        names = set(known(kind, unique=False)) if values else set()
         for value in values:
-            if value not in names:
+            if value not in known[kind]:
                 raise ScenarioError(
-                    str(UnknownIdError(kind, value, known(kind, unique=True))),
-                    f"{loc}.{fields[kind]}",
+                    str(UnknownIdError(kind, value, known[kind])), f"{loc}.{fields[kind]}"
                 )

@@ -124,27 +124,26 @@ def evaluate(
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
     age = (w.end - w.start).days / costing.DAYS_PER_YEAR  # at resale, when the phase ends
-    resale = resale_fraction(c.catalog, df["accelerator"].unique().to_list(), age)
-    factor = pl.col("price_factor") if "price_factor" in df.columns else None
-    # From here one query (it was six), run as the eager steps were (`_AS_EAGER`).
-    lf = (
-        df.lazy()
-        .with_columns(
-            pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
-            pl.when(slips)
-            .then(late.clip(lower_bound=0.0))
-            .otherwise(0.0)
-            .fill_null(0.0)
-            .alias("slip_days"),
-            pl.lit(age).alias("resale_age_years"),
-        )
-        .join(resale.lazy(), on="accelerator", how="left", maintain_order="left")
+    df = df.with_columns(
+        pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
+        pl.when(slips)
+        .then(late.clip(lower_bound=0.0))
+        .otherwise(0.0)
+        .fill_null(0.0)
+        .alias("slip_days"),
+        pl.lit(age).alias("resale_age_years"),
+    ).join(
+        resale_fraction(c.catalog, df["accelerator"].unique().to_list(), age),
+        on="accelerator",
+        how="left",
+        maintain_order="left",
     )
+    factor = pl.col("price_factor") if "price_factor" in df.columns else None
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
-    lf = (
-        lf.with_columns(
+    df = (
+        df.with_columns(
             costing.cost_columns(
                 devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
             )
@@ -167,23 +166,18 @@ def evaluate(
     ok = pl.col("accelerator").is_in(able)
     # Work at a precision the device lacks has no rate, so no fleet or run time: no total
     # (its rented instance was priced as if it served), only `precision-unsupported`.
-    lf = lf.with_columns(
+    df = df.with_columns(
         pl.when(ok).then(costing.total_usd()).alias("total_usd"),
         pl.when(ok).then(costing.total_usd("alt_")).alias("alt_total_usd"),
         ok.alias("precision_ok"),
     )
     on = c.rules_span(w.start, w.end)
     if isinstance(phase, ServePhase):
-        lf = lf.with_columns(usd_per_output_token=_per_output_token(phase))
-    return lf.with_columns(
+        df = df.with_columns(usd_per_output_token=_per_output_token(phase))
+    return df.with_columns(
         findings.verdict(c, phase, on).alias("verdict"),
         findings.workable(c, phase).alias("workable"),
-    ).collect(optimizations=_AS_EAGER)
-
-
-# What an eager frame's step runs with (no optimisation but simplified expressions): a chain of
-# steps as one lazy query computes the very same figures, to the last bit.
-_AS_EAGER = pl.QueryOptFlags.none(simplify_expression=True)
+    )
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
@@ -414,7 +408,7 @@ def is_physics(token: Any) -> bool:
 
 def _distinct(df: pl.DataFrame, keys: list[str], settings: Settings) -> tuple[pl.DataFrame, Any]:
     """The distinct physics keys of `df` and the memo token of their result."""
-    unique = df.lazy().select(keys).unique(maintain_order=True).collect()  # one query, not two
+    unique = df.select(keys).unique(maintain_order=True)
     return unique, memo_token(settings, keys, unique)
 
 

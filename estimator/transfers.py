@@ -43,15 +43,12 @@ class TransferQuote(ResultPart):
 def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
     """Every ordered pair of regions with its egress price and speed: columns from_region,
     to_region, to_country, price_per_gb, currency, gbps, route_from, route_to, source."""
-    # One lazy query (it was ~25 small eager ones). Rows are one per pair, sorted by it.
-    regions = catalog.table("regions").lazy().select(pl.col("id").alias("region"), "country")
+    regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
     pairs = regions.rename({"region": "from_region", "country": "from_country"}).join(
         regions.rename({"region": "to_region", "country": "to_country"}), how="cross"
     )
-    table = (
-        catalog.dated("transfer", as_of, future=True)
-        .lazy()
-        .select("from_region", "to_country", "price_per_gb", "currency", "gbps", "source")
+    table = catalog.dated("transfer", as_of, future=True).select(
+        "from_region", "to_country", "price_per_gb", "currency", "gbps", "source"
     )
     tiers = []
     for i, (src, dst) in enumerate(((True, True), (True, False), (False, True), (False, False))):
@@ -76,12 +73,10 @@ def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
         tiers.append(joined)
     return (
         pl.concat(tiers, how="diagonal_relaxed")
-        .sort("tier", maintain_order=True)
+        .sort("tier")
         .group_by("from_region", "to_region", maintain_order=True)
         .first()
         .drop("tier", "from_country")
-        .sort("from_region", "to_region")  # a lazy join's row order is not fixed
-        .collect()
     )
 
 

@@ -452,9 +452,8 @@ class Catalog:
         table = TABLES[name]
         if not table.history:
             return df
-        # One lazy query (as eager steps it was seven: ~40 a quote).
         series = list(table.series_key)
-        past = self._tables[name].lazy().filter(pl.col("as_of") <= on)
+        past = self._tables[name].filter(pl.col("as_of") <= on)
         if len(self.origin) > 1:
             # A series the user's files date on or before `on` is theirs from that date: a
             # negotiated price is not shadowed by a newer public row of the same offer.
@@ -466,18 +465,16 @@ class Catalog:
                 .drop("_theirs")
             )
         past = past.select(df.columns)
-        ordered = past.sort("as_of", maintain_order=True)  # stable: as the eager steps were
-        latest = ordered.group_by(series, maintain_order=True).last()
+        latest = past.sort("as_of").group_by(series, maintain_order=True).last()
         if not future:
-            return latest.select(df.columns).collect()
+            return latest.select(df.columns)
         later = (
-            df.lazy()
-            .join(past.select(series).unique(), on=series, how="anti", nulls_equal=True)
-            .sort("as_of", maintain_order=True)
+            df.join(past.select(series).unique(), on=series, how="anti", nulls_equal=True)
+            .sort("as_of")
             .group_by(series, maintain_order=True)
             .first()
         )
-        return pl.concat([latest.select(df.columns), later.select(df.columns)]).collect()
+        return pl.concat([latest.select(df.columns), later.select(df.columns)])
 
     def accelerator(self, id_: str) -> dict[str, Any]:
         return self.get("accelerators", id_)
