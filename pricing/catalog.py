@@ -289,6 +289,7 @@ class Catalog:
         # makes a new one), and a plan asks for the same ones ~100 times (a polars query each).
         self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
         self._digests: dict[str, str] = {}  # table name -> hash of its content
+        self._rates: dict[tuple[str, date], FxRate] = {}  # a quote asks for a rate ~5 times
 
     def __reduce__(self) -> tuple[type[Catalog], tuple[dict[str, pl.DataFrame], list[str]]]:
         """Pickled as its tables (all of them read) and origin, so a catalog goes to a worker
@@ -311,7 +312,11 @@ class Catalog:
             raise UnknownIdError("table", name, TABLES)
         key = ("table", name)
         if key not in self._views:
-            self._views[key] = self._tables[name].drop(FILE_COL, LINE_COL)
+            df = self._tables[name]
+            kept = [c for c in df.columns if c not in (FILE_COL, LINE_COL)]
+            # Columns picked without a polars query (`drop` is one); `drop` says what is missing.
+            short = len(kept) != len(df.columns) - 2
+            self._views[key] = df.drop(FILE_COL, LINE_COL) if short else df[kept]
         return self._views[key].clone()  # shallow: the columns are shared until written
 
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
@@ -548,6 +553,9 @@ class Catalog:
     def rate(self, currency: str, as_of: date | str) -> FxRate:
         """Units of `currency` per USD as of a date (the latest rate not after it)."""
         as_of = as_date(as_of)
+        key = (currency, as_of)
+        if isinstance(currency, str) and key in self._rates:
+            return self._rates[key]
         all_fx = self._tables["fx"]
         rows = all_fx.filter(pl.col("currency") == currency)
         if rows.is_empty():
@@ -560,7 +568,8 @@ class Catalog:
             raise CatalogError(
                 f"no exchange rate for {currency} on or before {as_of} (earliest is {first})"
             )
-        return FxRate.of_row(usable.row(-1, named=True))
+        self._rates[key] = FxRate.of_row(usable.row(-1, named=True))
+        return self._rates[key]
 
     def convert(self, amount: float, from_cur: str, to_cur: str, as_of: date | str) -> float:
         """`amount` of `from_cur` in `to_cur` at the rates of a date (a `date` or YYYY-MM-DD),

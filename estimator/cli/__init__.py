@@ -10,7 +10,9 @@ command's signature at each start-up, and string annotations would be evaluated 
 
 from __future__ import annotations
 
+import gc
 import inspect
+import os
 import sys
 
 import typer
@@ -39,6 +41,30 @@ for _info in app.registered_commands:
 def main() -> None:
     """Console-script entry point. Click's own usage errors (unknown flag, missing argument,
     a value of the wrong type) are printed as one line like every other error."""
+    # The command line loads no pydantic plugins (observability hooks found by scanning every
+    # installed package's entry points: ~10-15 ms of each command), as typer does for its own
+    # adapters; the library leaves them to its user. A value the user set is kept.
+    ours = "PYDANTIC_DISABLE_PLUGINS" not in os.environ
+    if ours:
+        os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    # The garbage collector's passes over every object the libraries made at import were ~15%
+    # of a quote's CPU (127 passes): one command's few cycles wait for a rarer pass, and what
+    # is loaded so far (typer, the commands) is frozen out of them. Measured peak memory did
+    # not grow (a quote with 1M samples: 265 -> 240 MB).
+    thresholds = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 20)
+    gc.freeze()
+    try:
+        code = _run()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+        if ours:
+            os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _run() -> object:
     try:  # recent typer vendors click; older ones use the click package
         from typer._click import exceptions as cx  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # pragma: no cover - depends on the installed typer
@@ -57,7 +83,7 @@ def main() -> None:
         code = 130
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         code = 130
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover
