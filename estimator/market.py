@@ -51,6 +51,38 @@ def with_supply(
     bought. `lead_time_days` is how many days after `day` the hardware is there: a purchase's
     lead time, or for a fleet the days to its acquisition (negative once it is owned). Null for
     anything else (rented, a fleet without a date)."""
+    dated = dict(acquired or {})
+    owned = pl.col("option") == "owned"
+    fleet = (pl.col("option") == "fleet") & pl.col("instance").is_in(list(dated))
+    bought_on = (
+        pl.when(owned)
+        .then(pl.lit(day))
+        .otherwise(pl.col("instance").replace_strict(dated, default=None, return_dtype=pl.Date))
+    )
+    bought = options.filter(owned | fleet).select(
+        "option_id", "accelerator", "country", bought_on.alias("_on")
+    )
+    best = _supply_rows(catalog, bought, tenant_hq).drop("_on")
+    lead = catalog.default("purchase_lead_time_days")
+    out = options.drop([c for c in SUPPLY_COLUMNS if c in options.columns]).join(
+        best, on="option_id", how="left"
+    )
+    to_acquisition = pl.col("instance").replace_strict(dated, default=None, return_dtype=pl.Date)
+    return out.with_columns(
+        # No supply row: nothing forbids the purchase; it takes the default lead time.
+        pl.when(owned | fleet).then(pl.col("purchasable").fill_null(True)).alias("purchasable"),
+        pl.when(owned)
+        .then(pl.col("lead_time_days").fill_null(lead))
+        .when(fleet)
+        .then((to_acquisition - pl.lit(day)).dt.total_days().cast(pl.Float64))
+        .alias("lead_time_days"),
+    )
+
+
+def _supply_rows(catalog: Catalog, bought: pl.DataFrame, tenant_hq: str) -> pl.DataFrame:
+    """Per row of `bought` (option_id, accelerator, country and `_on`, the day it is bought),
+    the supply.csv row in force that day: option_id, `_on` and SUPPLY_COLUMNS (no row: none).
+    One query for any number of days (`purchases` asks for every day the supply changes)."""
     rows = (
         catalog.table("supply")
         # A China row also binds a Hong Kong or Macau headquarters (`compliance.rules_hq`).
@@ -70,17 +102,6 @@ def with_supply(
             pl.col("effective_from").alias("supply_from"),
         )
     )
-    dated = dict(acquired or {})
-    owned = pl.col("option") == "owned"
-    fleet = (pl.col("option") == "fleet") & pl.col("instance").is_in(list(dated))
-    bought_on = (
-        pl.when(owned)
-        .then(pl.lit(day))
-        .otherwise(pl.col("instance").replace_strict(dated, default=None, return_dtype=pl.Date))
-    )
-    bought = options.filter(owned | fleet).select(
-        "option_id", "accelerator", "country", bought_on.alias("_on")
-    )
     # Most specific first: an exact accelerator, then country, then headquarters (the tenant's
     # own before the group it is also judged with: a row a user writes for HK beats the CN one,
     # review9d #2), then newest.
@@ -90,7 +111,7 @@ def with_supply(
         + (pl.col("_tenant") == tenant_hq).cast(pl.Int32) * 2
         + ((pl.col("_tenant") != "*") & (pl.col("_tenant") != tenant_hq)).cast(pl.Int32)
     )
-    best = (
+    return (
         bought.join(rows, how="cross")
         .filter(
             ((pl.col("_acc") == "*") | (pl.col("_acc") == pl.col("accelerator")))
@@ -99,22 +120,8 @@ def with_supply(
             & (pl.col("effective_to").is_null() | (pl.col("effective_to") > pl.col("_on")))
         )
         .sort([score, pl.col("effective_from")], descending=True)
-        .unique("option_id", keep="first")
-        .select("option_id", *SUPPLY_COLUMNS)
-    )
-    lead = catalog.default("purchase_lead_time_days")
-    out = options.drop([c for c in SUPPLY_COLUMNS if c in options.columns]).join(
-        best, on="option_id", how="left"
-    )
-    to_acquisition = pl.col("instance").replace_strict(dated, default=None, return_dtype=pl.Date)
-    return out.with_columns(
-        # No supply row: nothing forbids the purchase; it takes the default lead time.
-        pl.when(owned | fleet).then(pl.col("purchasable").fill_null(True)).alias("purchasable"),
-        pl.when(owned)
-        .then(pl.col("lead_time_days").fill_null(lead))
-        .when(fleet)
-        .then((to_acquisition - pl.lit(day)).dt.total_days().cast(pl.Float64))
-        .alias("lead_time_days"),
+        .unique(["option_id", "_on"], keep="first")
+        .select("option_id", "_on", *SUPPLY_COLUMNS)
     )
 
 
@@ -143,13 +150,21 @@ def purchases(
     "delivery" when not purchasable, else null) and `supply_until` (the first day after `day`
     the part can be ordered, when it cannot be on `day`)."""
     days = [day, *supply_changes(catalog, day)]
-    judged = pl.concat(
-        [
-            with_supply(catalog, bought, tenant_hq, d).select(
-                "option_id", pl.lit(d).alias("_day"), *SUPPLY_COLUMNS
-            )
-            for d in days
-        ]
+    # Every day the supply changes, in one query (a with_supply per day was ~150 queries of a
+    # quote); a purchase with no supply row is purchasable at the default lead time, as there.
+    grid = (
+        bought.filter(pl.col("option") == "owned")
+        .select("option_id", "accelerator", "country")
+        .join(pl.DataFrame({"_on": days}, schema={"_on": pl.Date}), how="cross")
+    )
+    judged = (
+        grid.select("option_id", "_on")
+        .join(_supply_rows(catalog, grid, tenant_hq), on=["option_id", "_on"], how="left")
+        .with_columns(
+            pl.col("purchasable").fill_null(True),
+            pl.col("lead_time_days").fill_null(catalog.default("purchase_lead_time_days")),
+        )
+        .rename({"_on": "_day"})
     )
     last = max(start, day)
     first = (
