@@ -24,7 +24,7 @@ import polars as pl
 from estimator import checks, costing, findings
 from estimator.compliance import phase_data, with_rule_facts
 from estimator.context import Context, Objective
-from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction
+from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction, supply_days
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -331,14 +331,21 @@ def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
 
     keys = ["option_id", "option", "instance", "accelerator", "country"]
 
-    def judge(bought: pl.DataFrame) -> pl.DataFrame:
-        return purchases(c.catalog, bought, c.scenario.tenant_hq, c.as_of, start).select(
+    tenant = c.scenario.tenant_hq
+
+    def judge(bought: pl.DataFrame, days: pl.DataFrame | None = None) -> pl.DataFrame:
+        return purchases(c.catalog, bought, tenant, c.as_of, start, days).select(
             "option_id", *(pl.col(col).alias(f"_p_{col}") for col in PURCHASE_COLUMNS)
         )
 
-    # Every purchase option of the context at once: a start date is judged once, whatever
-    # phases, candidates or Monte Carlo rounds ask for it.
-    judged = c.remembered(("purchases", start), lambda: judge(c.options.filter(owned).select(keys)))
+    # Every purchase option of the context at once: the supply of each day it can change is
+    # worked out once, and a start date judged once, whatever phases, candidates or Monte
+    # Carlo rounds ask for it.
+    mine = c.options.filter(owned).select(keys)
+    days = c.remembered(
+        ("supply days", tenant, c.as_of), lambda: supply_days(c.catalog, mine, tenant, c.as_of)
+    )
+    judged = c.remembered(("purchases", start), lambda: judge(mine, days))
     # A fixed site with no price on the date (`options.placeholder`) is no option of the
     # context: judged too, so a part not yet launched is not-purchasable, not only unpriced.
     unlisted = df.filter(owned).select(keys).unique().join(judged, on="option_id", how="anti")

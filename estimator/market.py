@@ -134,8 +134,36 @@ def supply_changes(catalog: Catalog, after: date) -> list[date]:
     return sorted(d for d in days if d > after)
 
 
+def supply_days(catalog: Catalog, bought: pl.DataFrame, tenant_hq: str, day: date) -> pl.DataFrame:
+    """Per purchase of `bought` (owned options) and per day from `day` on which the supply can
+    change (`supply_changes`), the supply row in force: option_id, `_day`, SUPPLY_COLUMNS. One
+    query for all of them (a with_supply per day was ~150 queries of a quote); a purchase with
+    no supply row is purchasable at the default lead time, as in `with_supply`. It does not
+    depend on a phase's start, so a plan works it out once (`evaluate._supply_on`)."""
+    days = [day, *supply_changes(catalog, day)]
+    grid = (
+        bought.filter(pl.col("option") == "owned")
+        .select("option_id", "accelerator", "country")
+        .join(pl.DataFrame({"_on": days}, schema={"_on": pl.Date}), how="cross")
+    )
+    return (
+        grid.select("option_id", "_on")
+        .join(_supply_rows(catalog, grid, tenant_hq), on=["option_id", "_on"], how="left")
+        .with_columns(
+            pl.col("purchasable").fill_null(True),
+            pl.col("lead_time_days").fill_null(catalog.default("purchase_lead_time_days")),
+        )
+        .rename({"_on": "_day"})
+    )
+
+
 def purchases(
-    catalog: Catalog, bought: pl.DataFrame, tenant_hq: str, day: date, start: date
+    catalog: Catalog,
+    bought: pl.DataFrame,
+    tenant_hq: str,
+    day: date,
+    start: date,
+    judged: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """When each purchase of `bought` (owned options) is ordered, and whether it may be: the
     order is placed on the plan's date `day`, or if the part cannot be bought there then, on the
@@ -148,24 +176,10 @@ def purchases(
     what forbids it), with `lead_time_days` counted from `day` to the arrival (the days to the
     order plus its lead time), `order_days` (`day` to the order), `supply_block` ("order" or
     "delivery" when not purchasable, else null) and `supply_until` (the first day after `day`
-    the part can be ordered, when it cannot be on `day`)."""
-    days = [day, *supply_changes(catalog, day)]
-    # Every day the supply changes, in one query (a with_supply per day was ~150 queries of a
-    # quote); a purchase with no supply row is purchasable at the default lead time, as there.
-    grid = (
-        bought.filter(pl.col("option") == "owned")
-        .select("option_id", "accelerator", "country")
-        .join(pl.DataFrame({"_on": days}, schema={"_on": pl.Date}), how="cross")
-    )
-    judged = (
-        grid.select("option_id", "_on")
-        .join(_supply_rows(catalog, grid, tenant_hq), on=["option_id", "_on"], how="left")
-        .with_columns(
-            pl.col("purchasable").fill_null(True),
-            pl.col("lead_time_days").fill_null(catalog.default("purchase_lead_time_days")),
-        )
-        .rename({"_on": "_day"})
-    )
+    the part can be ordered, when it cannot be on `day`). `judged`: `supply_days` of `bought`
+    (or of more), if already worked out."""
+    if judged is None:
+        judged = supply_days(catalog, bought, tenant_hq, day)
     last = max(start, day)
     first = (
         judged.filter(pl.col("purchasable"))
@@ -174,8 +188,13 @@ def purchases(
     )
     # Ordered on the first day it may be, unless that is after the start: then on `day`.
     order_day = pl.when(pl.col("_first") <= last).then(pl.col("_first")).otherwise(pl.lit(day))
-    at_start = with_supply(catalog, bought, tenant_hq, last).select(
-        "option_id", *(pl.col(c).alias(f"_start_{c}") for c in SUPPLY_COLUMNS)
+    # The supply on `last` is the one of the last day it changed before (or on) it.
+    at_start = (
+        judged.filter(pl.col("_day") <= last)
+        .sort("_day")
+        .group_by("option_id")
+        .last()
+        .select("option_id", *(pl.col(c).alias(f"_start_{c}") for c in SUPPLY_COLUMNS))
     )
     out = (
         bought.select("option_id")
