@@ -219,16 +219,18 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
     # What `prepare(placed, ...)` gives with the quote's defaults (objective cost, no device
     # cap, no slip): the placed scenario differs only in its phases (sites that are catalog
     # rows, a fleet size, a start), so the catalog's options and latencies at the date, the
-    # model and the rate stay (preparing them again took ~25 ms). Of what was remembered only
-    # the physics carries (it depends on its keys and settings alone, `evaluate.is_physics`):
-    # the chosen options' keys were solved when the phase's options were ranked.
+    # model and the rate stay (preparing them again took ~25 ms). Of what was remembered the
+    # physics carries (it depends on its keys and settings alone, `evaluate.is_physics`: the
+    # chosen options' keys were solved when the phase's options were ranked), and the supply of
+    # the purchase options on each day it changes (it depends on those same options, the tenant
+    # and the date alone: `evaluate._supply_on` worked it out once, not once more here).
     placed_c = replace(
         c,
         scenario=placed,
         objective="cost",
         max_devices=None,
         slip=frozenset(),
-        memo={k: v for k, v in c.memo.items() if is_physics(k)},
+        memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] == "supply days"},
     )
     q = quote_context(placed_c)
     out = Plan(
