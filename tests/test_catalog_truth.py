@@ -371,8 +371,9 @@ def test_china_variants_cannot_be_bought_before_their_launch(runner, tmp_path):
 def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
     announced = date(2024, 3, 18)  # NVIDIA GTC 2024 keynote
     supply = catalog.table("supply").filter(pl.col("accelerator") == "b200")
-    # Save the row that says none could be bought before then (rev12f #8).
-    before = (pl.col("purchasable") == "no") & (pl.col("effective_to") == announced)
+    # Save the row that says none could be bought before then (rev12f #8), which runs on to
+    # the first dated availability (rev13c #10).
+    before = (pl.col("purchasable") == "no") & (pl.col("effective_to") == date(2024, 10, 15))
     assert supply.filter(before).height == 1
     supply = supply.filter(~before)
     assert supply.height and (supply["effective_from"] >= announced).all()
@@ -384,17 +385,22 @@ def test_no_b200_rule_row_starts_before_the_b200_existed(catalog):
     # rev12c #19: the same for H200 (announced 2023-11-13 at SC23), whose China supply row
     # started with the 2022 rule.
     h200 = catalog.table("supply").filter(pl.col("accelerator") == "h200")
-    before = (pl.col("purchasable") == "no") & (pl.col("effective_to") == date(2023, 11, 13))
+    before = (pl.col("purchasable") == "no") & (pl.col("effective_to") == date(2024, 3, 27))
     assert h200.filter(before).height == 1
     h200 = h200.filter(~before)
     assert h200.height and (h200["effective_from"] >= date(2023, 11, 13)).all()
 
 
-@pytest.mark.parametrize(("accelerator", "announced"), [("h200", "2023-11-13"),
-                                                        ("b200", "2024-03-18")])  # fmt: skip
-def test_nvidia_parts_cannot_be_bought_before_their_announcement(catalog, accelerator, announced):
+@pytest.mark.parametrize(("accelerator", "announced", "available"),
+                         [("h200", "2023-11-13", "2024-03-27"),
+                          ("b200", "2024-03-18", "2024-10-15")])  # fmt: skip
+def test_nvidia_parts_cannot_be_bought_before_their_first_availability(
+    catalog, accelerator, announced, available
+):
     # rev12f #8: an Ascend 910C before its launch was not-purchasable, an H200 or B200 only
-    # unpriced (no supply row before them, and no row means purchasable).
+    # unpriced (no supply row before them, and no row means purchasable). rev13c #10: nor
+    # between the announcement and the first dated availability, where an order at the
+    # default lead time would have been delivered before any part shipped.
     def blocks(day):
         data = {
             "name": "t", "as_of": day, "currency": "USD", "tenant_hq": "US",
@@ -406,10 +412,11 @@ def test_nvidia_parts_cannot_be_bought_before_their_announcement(catalog, accele
         q = quote(parse_scenario(data), catalog)
         return {f.code: f.message for f in q.findings if f.severity == "block"}
 
-    launch = date.fromisoformat(announced)
-    early = blocks(str(launch - timedelta(days=60)))
-    assert f"did not exist before its announcement on {announced}" in early["not-purchasable"]
-    assert "not-purchasable" not in blocks(announced)
+    first = date.fromisoformat(available)
+    for day in (date.fromisoformat(announced) - timedelta(days=60), first - timedelta(days=30)):
+        message = blocks(str(day))["not-purchasable"]
+        assert f"could not be bought before its first dated availability ({available})" in message
+    assert "not-purchasable" not in blocks(available)
 
 
 RETRIEVAL_DATE = re.compile(r"as_of (is|=) the (date|day) (it was |we )?read", re.IGNORECASE)
