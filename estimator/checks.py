@@ -378,6 +378,23 @@ BLOCKING: tuple[Check, ...] = (
     ),
     Check("capacity-short", "block", "capacity", _capacity_when, _capacity_message),
     Check(
+        # review10a #8: a phase from 2025-01-01 quoted as of 2025-11-27 was priced at the
+        # later rows without a word. rev13a #2: as an info, a rented phase moved into the past
+        # (a mistyped year) was judged under the rules of its own dates, so a PIPL block
+        # vanished, and the phases after it followed it there; owned hardware was blocked
+        # (lead time), rentals not. A plan cannot start before the date it is made on; a
+        # back-cast is a quote dated then (`as_of`), at that date's prices and rules.
+        "starts-before-quote-date",
+        "block",
+        "start",
+        lambda c, p: pl.col("days_to_start") < 0,
+        lambda r, c, p: (
+            f"starts on {c.as_of + timedelta(days=r['days_to_start'])}, before the quote date "
+            f"{c.as_of}: a plan cannot start in the past; to cost it then, date the scenario "
+            "(as_of, or --as-of) on or before its start, at that date's prices and rules"
+        ),
+    ),
+    Check(
         "not-purchasable",
         "block",
         "supply",
@@ -702,19 +719,6 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
 _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figures"}
 
 ADVISORY: tuple[Check, ...] = (
-    Check(
-        # review10a #8: a phase from 2025-01-01 quoted as of 2025-11-27 was priced at the
-        # later rows without a word (the rules are judged on its own dates).
-        "starts-before-quote-date",
-        "info",
-        "",
-        lambda c, p: pl.col("days_to_start") < 0,
-        lambda r, c, p: (
-            f"starts on {c.as_of + timedelta(days=r['days_to_start'])}, before the quote date "
-            f"{c.as_of}: priced at the catalog's prices and rates of {c.as_of} (a back-cast at "
-            "later prices); the rules are judged on its own dates"
-        ),
-    ),
     Check(
         "stale-price",
         "warn",

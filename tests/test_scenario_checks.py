@@ -504,25 +504,50 @@ def test_a_field_given_twice_to_with_changes_is_refused():
     assert s.with_changes({"currency": "USD"}, accounting="amortised").currency == "USD"
 
 
-def test_a_phase_that_starts_before_the_quote_date_says_how_it_is_priced(catalog):
+def test_a_phase_that_starts_before_the_quote_date_is_blocked(catalog):
     # review10a #8: a phase from 2025-01-01 quoted as of 2025-11-27 was priced at the later
-    # rows without comment.
+    # rows without comment. rev13a #2: as an info, a phase moved into the past (a mistyped
+    # year) was judged under the rules of its dates there, so a PIPL block vanished, and the
+    # phases after it followed it into the past without a word.
     from estimator import parse_scenario, quote
 
-    def found(start: str) -> list[str]:
+    def found(start: str) -> dict[str, list[tuple[str, str]]]:
+        site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand"}
         data = {
-            "name": "past", "as_of": "2025-11-27", "tenant_hq": "SG",
+            "name": "past", "as_of": "2025-11-27", "tenant_hq": "CN",
             "model": {"preset": "llama-3.1-8b"},
             "phases": [{"name": "train", "tokens": 1e11, "devices": 64, "start": start,
-                        "site": {"region": "us-east", "accelerator": "h100-sxm",
-                                 "pricing": "on_demand"}}],
+                        "data": "personal", "site": site},
+                       {"name": "next", "tokens": 1e10, "devices": 64, "data": "public",
+                        "after": "train", "site": site}],
         }  # fmt: skip
         q = quote(parse_scenario(data), catalog)
-        return [f.message for f in q.findings if f.code == "starts-before-quote-date"]
+        out: dict[str, list[tuple[str, str]]] = {}
+        for f in q.findings:
+            out.setdefault(f.phase or "", []).append((f.code, f.severity))
+        return out
 
-    (message,) = found("2025-01-01")
+    past = found("2020-01-01")  # before PIPL (2021-11-01), whose block it escaped
+    for phase in ("train", "next"):
+        assert ("starts-before-quote-date", "block") in past[phase]
+    assert all(code != "starts-before-quote-date" for f in found("2025-11-27").values()
+               for code, _ in f)  # fmt: skip
+
+
+def test_the_message_of_a_phase_before_the_quote_date_says_how_to_cost_it_then(catalog):
+    from estimator import parse_scenario, quote
+
+    data = {
+        "name": "past", "as_of": "2025-11-27", "tenant_hq": "SG",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "train", "tokens": 1e11, "devices": 64, "start": "2025-01-01",
+                    "site": {"region": "us-east", "accelerator": "h100-sxm",
+                             "pricing": "on_demand"}}],
+    }  # fmt: skip
+    q = quote(parse_scenario(data), catalog)
+    (message,) = [f.message for f in q.findings if f.code == "starts-before-quote-date"]
     assert message.startswith("starts on 2025-01-01, before the quote date 2025-11-27")
-    assert found("2025-11-27") == [] and found("2026-01-01") == []
+    assert "date the scenario (as_of, or --as-of) on or before its start" in message
 
 
 def test_a_scenario_built_in_code_raises_the_library_error_naming_the_field():
