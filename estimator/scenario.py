@@ -385,9 +385,11 @@ class ServePhase(_Phase):
     kind: Literal["serve"] = "serve"
     """serve (a phase without `kind` in a file is a training phase; `ServePhase(...)` in code
     needs no `kind`)."""
-    users: Users = "cn"
+    # The loader reads a market in any case ("CN" is cn); the published schema says so too,
+    # or an editor flags a file the tool takes (rev13a #6).
+    users: Users = Field("cn", json_schema_extra={"enum": [*USERS, *(u.upper() for u in USERS)]})
     """Where the users are: cn, sea, mena, eu, us (latency.csv markets) or foreign (the nearest
-    market abroad)."""
+    market abroad); any case."""
     days: Days
     """How long the service runs."""
     input_tokens_per_day: Tokens | None = None

@@ -31,6 +31,7 @@ from estimator.report.view import QuoteView, money, quote_view
 from estimator.uncertainty import sample
 from pricing import Catalog, load_catalog
 from pricing.loader import FILE_COL, LINE_COL
+from tests.conftest import ROOT
 
 DAY = date(2025, 11, 27)
 PRESETS = ["llama-3.1-8b", "llama-3.1-70b", "qwen3-235b-a22b"]
@@ -403,3 +404,18 @@ def test_a_renamed_physics_figure_fails_the_schema(runner, monkeypatch):
     physics["tpot"] = physics.pop("tpot_ms")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(result, schema)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_and_a_market_in_upper_case_meet_the_scenario_schema(runner, path):
+    # rev13a #6: `users = "CN"`, which the loader reads as cn, failed the published schema.
+    import tomllib
+
+    from estimator.cli import app
+
+    schema = strict_json(runner.invoke(app, ["schema", "scenario"]).stdout)
+    data = json.loads(json.dumps(tomllib.loads(path.read_text()), default=str))
+    jsonschema.validate(data, schema)
+    for phase in data["phases"]:
+        if phase.get("kind") == "serve":
+            jsonschema.validate({**data, "phases": [{**phase, "users": "CN"}]}, schema)
