@@ -273,6 +273,20 @@ def test_a_market_block_still_answers_with_the_physics(runner):
     assert strict.exit_code == 1 and "Traceback" not in strict.output
 
 
+def test_a_start_after_the_lead_time_lets_a_quick_estimate_buy_hardware(runner):
+    # rev13a #8: `train`/`serve` had no --start, so a purchase always started on its order
+    # date and every owned option they quoted was blocked by its lead time.
+    result = runner.invoke(app, [*ASCEND, "--start", "2027-06-01", "--strict"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["allowed"] is True and d["pricing"] == "owned"
+    assert not [f for f in d["findings"] if f["severity"] == "block"]
+    bad = runner.invoke(app, [*ASCEND, "--start", "2027-13-01"])
+    assert bad.exit_code == 2 and "--start" in bad.stderr and "Traceback" not in bad.output
+    past = runner.invoke(app, [*ASCEND, "--start", "2026-01-01", "--strict"])
+    assert past.exit_code == 1 and "starts-before-quote-date" in past.stdout
+
+
 def test_an_accelerator_without_any_offer_says_how_to_get_its_physics(runner):
     args = [a if a != "ascend-910b" else "mlu370-x8" for a in ASCEND]
     result = runner.invoke(app, args)

@@ -53,6 +53,15 @@ KvLoraOpt = Annotated[
     int | None, typer.Option(help="MLA latent KV rank (DeepSeek-style attention; custom model).")
 ]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Exit 1 when a finding blocks.")]
+# rev13a #8: without a start, an estimate starts on its quote date, so every purchase it
+# could quote was blocked by its lead time; a scenario's phase may say when it starts.
+StartOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Start on this date, YYYY-MM-DD (default: --as-of); bought hardware must arrive "
+        "by then."
+    ),
+]
 
 
 # Flag -> scenario field, where the names differ (a serve --devices is one replica's size).
@@ -213,6 +222,7 @@ def train_cmd(
     tenant_hq: TenantOpt = "CN",
     currency: CurrencyOpt = None,
     as_of: AsOfOpt = None,
+    start: StartOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
@@ -313,6 +323,7 @@ def serve_cmd(
     tenant_hq: TenantOpt = "CN",
     currency: CurrencyOpt = None,
     as_of: AsOfOpt = None,
+    start: StartOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
