@@ -22,7 +22,7 @@ from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import ScenarioError
 from estimator.quoting import quote_context
 from estimator.results import Quote, Result
-from estimator.scenario import Scenario
+from estimator.scenario import CHANGED, Scenario
 from estimator.scenario_file import load_scenario, parse_scenario
 from pricing import Catalog, CatalogError, load_catalog
 from pricing.catalog import as_date
@@ -440,7 +440,8 @@ def _checked_point(
                 culprit = {path: value}
                 break
         point = ", ".join(f"'{shown(p)}' = {shown(repr(v))}" for p, v in culprit.items())
-        field = (exc.location or "").removeprefix(f"{base.source}: ").removeprefix(base.source)
+        source = base.source.removesuffix(CHANGED) + CHANGED  # each point is a changed copy
+        field = (exc.location or "").removeprefix(f"{source}: ").removeprefix(source)
         why = f"{field}: {exc.message}" if field else exc.message
         raise ScenarioError(f"{point}: {why}", "grid") from None
 

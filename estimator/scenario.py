@@ -51,6 +51,7 @@ from pricing.schema import (
 from pricing.schema import SitePricing as Pricing
 
 USERS: tuple[str, ...] = get_args(Users)
+CHANGED = " (changed in code)"  # after the source of a scenario `with_changes` made
 # Every number a scenario (or a `train` / `serve` flag) gives is finite and within the range
 # declared here (estimator.bounds says why these bounds).
 Tokens = Annotated[float, Range(1, MAX_TOKENS)]  # at least a token: 5e-324 overflowed a quotient
@@ -589,7 +590,8 @@ class Scenario(_Strict):
             if not isinstance(path, str):
                 raise ScenarioError(f"a path is a dotted string, not '{shown(path)}'", "changes")
             set_path(data, path, value)
-        return parse_scenario(data, self.source)
+        # rev13a #9: an error in a changed value named the file, which never said it.
+        return parse_scenario(data, self.source.removesuffix(CHANGED) + CHANGED)
 
     def fleet_named(self, name: str | int) -> Fleet:
         """The fleet called `name`, or at that index as `with_changes` paths take it

@@ -757,3 +757,18 @@ def test_the_first_dated_offer_named_is_one_the_site_can_take(catalog):
     assert (placed.region, placed.pricing, placed.offer.as_of) == (
         "my-johor", "spot", date(2030, 9, 1)
     )  # fmt: skip
+
+
+def test_an_error_in_a_changed_value_does_not_blame_the_file(catalog):
+    # rev13a #9: after `with_changes({"currency": "XYZ"})` the error named the file, which
+    # never said XYZ. And TrainPhase/ServePhase, named in the README's library section, are
+    # importable from `estimator`.
+    from estimator import ScenarioError, ServePhase, TrainPhase, load_scenario, quote
+
+    s = load_scenario(SPLIT)
+    changed = s.with_changes({"currency": "XYZ"})
+    with pytest.raises(ScenarioError) as bad:
+        quote(changed, catalog)
+    assert str(bad.value).startswith(f"{s.source} (changed in code): currency: unknown currency")
+    assert changed.with_changes(accounting="amortised").source == changed.source  # said once
+    assert TrainPhase.__name__ == "TrainPhase" and ServePhase.__name__ == "ServePhase"
