@@ -118,6 +118,12 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, dict[
             day = date.fromisoformat(when.strip())
         except ValueError:
             day = None
+        if sep and day is None and when.strip():
+            # rev13a #9: 'NAME=2026-02-30' read as a malformed expression, not a bad date.
+            raise ScenarioError(
+                f"bad shock '{shown(expr)}': '{shown(when.strip())}' is not a date (YYYY-MM-DD)",
+                "shocks",
+            )
         if not sep or day is None:
             raise ScenarioError(
                 f"bad shock '{shown(expr)}': expected NAME=YYYY-MM-DD or a policies CSV file "

@@ -419,6 +419,8 @@ def test_a_purchase_delivered_before_a_ban_is_acquired_before_it(catalog, write)
     [
         (["--shock", "offshore-access-ends"], "bad shock 'offshore-access-ends'"),
         (["--shock", "offshore-acess-ends=2026-01-01"], "did you mean 'offshore-access-ends'"),
+        # rev13a #9: a bad day read as a malformed expression.
+        (["--shock", "offshore-access-ends=2026-02-30"], "'2026-02-30' is not a date"),
         (["--samples", "0"], "--samples: must be between 1 and 1,000,000 (got 0)"),
         (["--objective", "speed"], "--objective: must be cost or time"),
     ],

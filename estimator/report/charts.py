@@ -253,7 +253,8 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     _money_axis(ax, cur)
     ax.legend(fontsize=8)
     of = " of the shocked plan" if u.plan == "shocked" else ""
-    return Chart("uncertainty", f"P10-P90{of} over {u.samples:,} samples ({cur})", fig)
+    over = f"{u.samples:,} sample{'' if u.samples == 1 else 's'}"
+    return Chart("uncertainty", f"P10-P90{of} over {over} ({cur})", fig)
 
 
 # A tornado chart stays legible up to this many bars; the rest are counted in its title.

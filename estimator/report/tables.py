@@ -262,7 +262,7 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     columns = ("", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})", "quoted at",
                *(("unpriced (misses its target)",) if unpriced else ()))  # fmt: skip
     of = " of the shocked plan" if u.plan == "shocked" else ""
-    title = f"Uncertainty{of} ({u.samples:,} samples, seed {u.seed})"
+    title = f"Uncertainty{of} ({u.samples:,} sample{'' if u.samples == 1 else 's'}, seed {u.seed})"
     title += _unpriced(u.percentiles, phases)
     return Table(title, rows, columns=columns)
 
