@@ -2,9 +2,10 @@
 
 The facts a rule matches on are columns of an evaluated candidate frame: `data` (the phase's
 data class; `personal-cn` or `important-cn` when it is of people in China, `data_fact`),
-`country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq` and
-`ownership` ('owned' | 'rented'). The option table carries the placement's own facts; the phase
-adds `data` and the scenario `tenant_hq` (`with_rule_facts`). One polars expression per rule
+`country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq`, `ownership`
+('owned' | 'rented') and `users` (a serving phase's market; null for training). The option table
+carries the placement's own facts; the phase adds `data` and `users`, the scenario `tenant_hq`
+(`with_rule_facts`). One polars expression per rule
 judges a one-row quote and a sweep of millions of candidates alike.
 """
 
@@ -30,6 +31,7 @@ MATCH_COLUMNS = {
     "accelerator_origin": "accelerator_origin",
     "tenant_hq": "tenant_hq",
     "ownership": "ownership",
+    "users": "users",
 }
 FACT_COLUMNS = tuple(MATCH_COLUMNS.values())
 SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
@@ -73,9 +75,21 @@ def phase_data(phase: TrainPhase | ServePhase, tenant_hq: str) -> str:
     return data_fact(phase.data_class, subjects_in_china(phase.data_subjects, users, tenant_hq))
 
 
-def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.DataFrame:
-    """The facts a phase adds to its candidate options (`data` as `data_fact` gives it)."""
-    return frame.with_columns(pl.lit(data).alias("data"), pl.lit(tenant_hq).alias("tenant_hq"))
+def phase_users(phase: TrainPhase | ServePhase) -> str | None:
+    """The `users` fact of a phase: a serving phase's market, None for training (no users)."""
+    return getattr(phase, "users", None)
+
+
+def with_rule_facts(
+    frame: pl.DataFrame, *, data: str, tenant_hq: str, users: str | None = None
+) -> pl.DataFrame:
+    """The facts a phase adds to its candidate options (`data` as `data_fact` gives it, `users`
+    as `phase_users` does)."""
+    return frame.with_columns(
+        pl.lit(data).alias("data"),
+        pl.lit(tenant_hq).alias("tenant_hq"),
+        pl.lit(users, pl.String).alias("users"),
+    )
 
 
 def in_force(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.DataFrame:
@@ -90,7 +104,9 @@ def in_force(policies: pl.DataFrame, as_of: date, until: date | None = None) -> 
     )
 
 
-def _cell_expr(column: str, text: str) -> pl.Expr:
+def _cell_expr(column: str, text: str | None) -> pl.Expr:
+    if text is None:  # an optional match column left empty (`users`): anything
+        return pl.lit(True)
     cell = parse_cell(text)
     if cell.values is None:
         return pl.lit(True)
@@ -100,16 +116,18 @@ def _cell_expr(column: str, text: str) -> pl.Expr:
     if column == "data":  # a personal cell also names the personal data of people in China
         values += [DATA_OF_CHINA[v] for v in cell.values if v in DATA_OF_CHINA]
     expr = pl.col(column).is_in(values)
-    return ~expr if cell.negate else expr
+    expr = ~expr if cell.negate else expr
+    # A training phase has no users: a users cell other than '*' names serving phases only.
+    return expr.fill_null(False) if column == "users" else expr
 
 
 def rule_expr(policy: dict[str, Any]) -> pl.Expr:
     """True for placements the rule applies to."""
-    return _match_expr(tuple(policy[column] for column in MATCH_COLUMNS))
+    return _match_expr(tuple(policy.get(column) for column in MATCH_COLUMNS))
 
 
 @functools.lru_cache(maxsize=4096)
-def _match_expr(cells: tuple[str, ...]) -> pl.Expr:
+def _match_expr(cells: tuple[str | None, ...]) -> pl.Expr:
     # Built once per distinct rule: every phase of a quote judges the same rules, and building
     # the expressions cost more than evaluating them on a phase's few candidates.
     return pl.all_horizontal(

@@ -59,6 +59,7 @@ ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)
 EVIDENCE: tuple[str, ...] = get_args(Evidence)
 MARKETS: tuple[str, ...] = get_args(Market)
+USER_MARKETS: tuple[str, ...] = get_args(Users)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 YES_NO: tuple[str, ...] = get_args(YesNo)
 
@@ -77,7 +78,7 @@ class Column:
     wildcard: bool = False  # '*' is allowed besides the choices / references
     # A match cell (pricing.rules: '*', 'a|b', '!a') whose values are of this kind; the loader
     # checks every value can match ('personl' or 'cn' never would, and would say nothing).
-    pattern: Literal["data", "country", "accelerator"] | None = None
+    pattern: Literal["data", "country", "accelerator", "market"] | None = None
     cell: bool = False  # a full match cell ('a|b', '!a'); else one value ('*' if wildcard)
 
 
@@ -158,6 +159,10 @@ RULE_MATCH_COLUMNS = (
     Column("accelerator_origin", pattern="country", cell=True),
     Column("tenant_hq", pattern="country", cell=True),
     Column("ownership", choices=OWNERSHIP, wildcard=True),
+    # A serving phase's users (a market, as `users` spells it); a training phase has none and
+    # matches only '*'. Optional: a row without the column (a shock, an older --catalog file)
+    # matches any users.
+    Column("users", pattern="market", cell=True, optional=True),
 )
 
 TABLES: dict[str, Table] = {

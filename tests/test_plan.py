@@ -519,7 +519,7 @@ def test_empty_shock_file(runner, write, catalog):
 def test_shock_from_a_policies_file(write, catalog):
     header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
     row = (
-        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
+        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
         "2026-01-01"
     )
     path = write("shock.csv", f"{header}\n{row}\n")
