@@ -1,7 +1,8 @@
 """Rules as data: dated policy rows judged against the facts of a placement.
 
 The facts a rule matches on are columns of an evaluated candidate frame: `data` (the phase's
-data class; `personal-cn` or `important-cn` when it is of people in China, `data_fact`),
+data class; `personal-cn` or `important-cn` when it is of people in China, `personal-us` or
+`important-us` when of people in the United States: `data_fact`),
 `country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq`, `ownership`
 ('owned' | 'rented') and `users` (a serving phase's market; null for training). The option table
 carries the placement's own facts; the phase adds `data` and `users`, the scenario `tenant_hq`
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pricing.rules import parse_cell
-from pricing.schema import DATA_OF_CHINA
+from pricing.schema import DATA_OF_CHINA, DATA_OF_US
 
 if TYPE_CHECKING:
     from estimator.scenario import ServePhase, TrainPhase
@@ -63,16 +64,37 @@ def subjects_in_china(data_subjects: str | None, users: str | None, tenant_hq: s
     return rules_hq(tenant_hq) == "CN"
 
 
-def data_fact(data: str, in_china: bool) -> str:
+def subjects_in_us(data_subjects: str | None, users: str | None, tenant_hq: str) -> bool:
+    """Whether a phase's data is of people in the United States (US persons, as 28 CFR Part 202
+    judges bulk US sensitive personal data), by the same defaults as `subjects_in_china`: as
+    declared (`data_subjects` us or US), else a serving phase's users (us), else (training) a
+    US tenant's own."""
+    if data_subjects is not None:
+        return data_subjects.lower() == "us"
+    if users is not None:
+        return users == "us"
+    return tenant_hq == "US"
+
+
+def data_fact(data: str, in_china: bool, in_us: bool = False) -> str:
     """The data class the rules judge a phase's data as: `personal-cn` / `important-cn` for
-    the personal or important data of people in China (pricing.schema.DATA_OF_CHINA)."""
-    return DATA_OF_CHINA.get(data, data) if in_china else data
+    the personal or important data of people in China (pricing.schema.DATA_OF_CHINA),
+    `personal-us` / `important-us` for that of people in the United States (DATA_OF_US)."""
+    if in_china:
+        return DATA_OF_CHINA.get(data, data)
+    return DATA_OF_US.get(data, data) if in_us else data
 
 
 def phase_data(phase: TrainPhase | ServePhase, tenant_hq: str) -> str:
-    """The `data` fact of a phase: its data class, of people in China or not."""
+    """The `data` fact of a phase: its data class, of people in China, in the US or neither."""
     users = getattr(phase, "users", None)  # serving phases only
-    return data_fact(phase.data_class, subjects_in_china(phase.data_subjects, users, tenant_hq))
+    subjects = (phase.data_subjects, users, tenant_hq)
+    return data_fact(phase.data_class, subjects_in_china(*subjects), subjects_in_us(*subjects))
+
+
+def of_china(data: str) -> bool:
+    """Whether a `data` fact is the personal or important data of people in China."""
+    return data in DATA_OF_CHINA.values()
 
 
 def phase_users(phase: TrainPhase | ServePhase) -> str | None:
@@ -114,7 +136,8 @@ def _cell_expr(column: str, text: str | None) -> pl.Expr:
     if column == "tenant_hq":  # a CN cell also names HK and MO (HQ_MATCHED_AS)
         values += [hq for hq, group in HQ_MATCHED_AS.items() if group in cell.values]
     if column == "data":  # a personal cell also names the personal data of people in China
-        values += [DATA_OF_CHINA[v] for v in cell.values if v in DATA_OF_CHINA]
+        # and in the US
+        values += [m[v] for m in (DATA_OF_CHINA, DATA_OF_US) for v in cell.values if v in m]
     expr = pl.col(column).is_in(values)
     expr = ~expr if cell.negate else expr
     # A training phase has no users: a users cell other than '*' names serving phases only.

@@ -31,7 +31,9 @@ DataClass = Literal["public", "personal", "important"]
 # 38-40, DSL Art. 31) bind those: a Singapore tenant's data of its Singapore users is personal
 # but not of people in China. A phase's data is judged as the `-cn` class when its
 # `data_subjects` are in China; a `personal` or `important` cell names both (`DATA_OF_CHINA`).
-RuleDataClass = Literal[DataClass, "personal-cn", "important-cn"]
+# Likewise `personal-us`, `important-us`: the data of people in the United States, which the US
+# rule on bulk sensitive personal data (28 CFR Part 202) binds (`DATA_OF_US`).
+RuleDataClass = Literal[DataClass, "personal-cn", "important-cn", "personal-us", "important-us"]
 Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
@@ -54,6 +56,7 @@ PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
 WORKLOADS: tuple[str, ...] = get_args(Workload)
 RULE_DATA_CLASSES: tuple[str, ...] = get_args(RuleDataClass)
 DATA_OF_CHINA: dict[str, str] = {"personal": "personal-cn", "important": "important-cn"}
+DATA_OF_US: dict[str, str] = {"personal": "personal-us", "important": "important-us"}
 EFFECTS: tuple[str, ...] = get_args(Effect)
 ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)

@@ -504,3 +504,71 @@ def test_a_users_cell_must_name_a_market():
     # Without the column (an older file) every row matches any users.
     old = header.replace(",users", "") + row.replace(",{}", "")
     assert read_table(TABLES["policies"], old.encode(), "p.csv")["users"].to_list() == [None]
+
+
+# -- the US rule on bulk sensitive personal data (28 CFR Part 202) ----------------------------
+
+DOJ = "us-doj-bulk-personal-data-cn"
+
+
+def test_the_data_of_people_in_the_us_is_its_own_fact_and_a_personal_cell_still_names_it():
+    from estimator.scenario import ServePhase, TrainPhase
+
+    def train(**fields: object) -> TrainPhase:
+        return TrainPhase(name="ft", tokens=1e9, devices=8, site="auto", **fields)
+
+    assert compliance.phase_data(train(data="personal"), "US") == "personal-us"  # its own
+    assert compliance.phase_data(train(data="personal"), "SG") == "personal"
+    assert compliance.phase_data(train(data="personal"), "CN") == "personal-cn"
+    declared = train(data="personal", data_subjects="US")
+    assert compliance.phase_data(declared, "CN") == "personal-us"
+    elsewhere = train(data="personal", data_subjects="SG")
+    assert compliance.phase_data(elsewhere, "US") == "personal"
+    serve = ServePhase(name="s", users="us", days=30, data="important", site="auto")
+    assert compliance.phase_data(serve, "CN") == "important-us"
+    assert compliance.phase_data(train(data="public"), "US") == "public"
+    df = _placements(("a", "personal-us", "CN", "b200", "US", "US", "rented"))
+    assert df.filter(compliance.rule_expr(_rule(data="personal"))).height == 1
+    assert df.filter(compliance.rule_expr(_rule(data="personal-cn"))).is_empty()
+
+
+@pytest.mark.parametrize(
+    ("placement", "warned"),
+    [(("ft", "personal-us", "CN", "a100-40g", "US", "US", "rented"), True),
+     (("ft", "important-us", "HK", "h100-sxm", "US", "US", "owned"), True),
+     (("ft", "personal-us", "MO", "h100-sxm", "US", "US", "rented"), True),
+     (("ft", "personal-us", "SG", "h100-sxm", "US", "US", "rented"), False),
+     (("ft", "personal", "CN", "h100-sxm", "US", "US", "rented"), False),
+     (("ft", "public", "CN", "h100-sxm", "US", "US", "rented"), False),
+     (("ft", "personal-us", "CN", "h100-sxm", "US", "SG", "rented"), False)],
+)  # fmt: skip
+def test_us_personal_data_in_china_warns_a_us_tenant_under_28_cfr_202(catalog, placement, warned):
+    # rev13b #8: a US tenant's US users' personal data placed on China rentals drew only the
+    # export-control and latency warnings.
+    found = _codes(catalog, placement, date(2025, 11, 27))
+    assert (("warn", DOJ) in found) == warned
+    assert DOJ not in {code for _, code in _codes(catalog, placement, date(2025, 4, 7))}
+
+
+def test_a_us_tenants_plan_in_china_is_warned_and_the_rule_is_sourced(catalog):
+    from estimator import parse_scenario
+
+    cn = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}
+    data = {
+        "name": "US tenant", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "ft", "workload": "finetune", "tokens": 1e10, "data": "personal",
+                    "devices": 16, "site": cn},
+                   {"name": "serve", "kind": "serve", "users": "us", "data": "personal",
+                    "days": 30, "input_tokens_per_day": 1e9, "output_tokens_per_day": 2e8,
+                    "site": cn}],
+    }  # fmt: skip
+    s = parse_scenario(data)
+    q = quote(s, catalog)
+    hit = [f for f in q.findings if f.code == DOJ]
+    assert {f.phase for f in hit} == {"ft", "serve"} and {f.severity for f in hit} == {"warn"}
+    assert "90 FR 1636" in (hit[0].source or "") and "ecfr.gov" in (hit[0].source or "")
+    # Not US persons' data, or not a US tenant: not this rule's.
+    other = s.with_changes({"phases.ft.data_subjects": "SG", "phases.serve.users": "sea"})
+    assert DOJ not in {f.code for f in quote(other, catalog).findings}
+    assert DOJ not in {f.code for f in quote(s.with_changes(tenant_hq="SG"), catalog).findings}
