@@ -290,14 +290,12 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
     saving = f" ({cost:,.0f} {c.currency} for the phase)" if not by_token else ""
     assumed = " (only reported, no size published)" if r.get("capacity_assumed") else ""
     message = (
-        f"needs {needed:,.0f} x {r['accelerator']}; the cheapest "
-        f"option otherwise allowed, {r['provider']} {r['instance']} {r['pricing']} in "
-        f"{r['region']}{saving}, has at most {cap:,.0f}{assumed}. A phase is placed whole on "
+        f"needs {needed:,.0f} x {r['accelerator']}; the cheapest option otherwise allowed, "
+        f"{_named(r)}{saving}, has at most {cap:,.0f}{assumed}. A phase is placed whole on "
         f"one offer and never split across offers (the planner's limit), so all of it moved "
-        f"to {best['provider']} {best['instance']} {best['pricing']} in {best['region']} "
-        f"({chosen:,.0f} {c.currency}). Serving replicas are independent: {cap:,.0f} there "
-        f"and the other {needed - cap:,.0f} elsewhere may cost far less; to price it, split "
-        "the phase into two serving phases that share the demand"
+        f"to {_named(best)} ({chosen:,.0f} {c.currency}). Serving replicas are independent: "
+        f"{cap:,.0f} there and the other {needed - cap:,.0f} elsewhere may cost far less; to "
+        "price it, split the phase into two serving phases that share the demand"
     )
     source = (
         c.catalog.default_source("reported_capacity_devices")
@@ -313,6 +311,14 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
             source=source,
         )
     ]
+
+
+def _named(row: dict[str, Any]) -> str:
+    """An evaluated option as a finding names it: 'aws p5.48xlarge on_demand in us-east', "the
+    fleet 'h800-stock' in cn-west"."""
+    if row["option"] == "fleet":
+        return f"the fleet '{row['instance']}' in {row['region']}"
+    return f"{row['provider']} {row['instance']} {row['pricing']} in {row['region']}"
 
 
 def _made_in(out: Plan, c: Context) -> Plan:

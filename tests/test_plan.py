@@ -1261,3 +1261,15 @@ def test_a_training_run_larger_than_an_offer_gets_no_split_finding(catalog):
     pretrain = next(p for p in q.phases if p.name == "pretrain")
     assert pretrain.country != "CN"  # 1,280 devices: more than the China rentals' 512
     assert SPLIT not in {f.code for f in q.findings if f.phase == "pretrain"}
+
+
+def test_a_fleet_too_small_for_the_demand_is_named_as_the_fleet(catalog):
+    # The same flip from a fleet: 64 owned H800 against a demand needing more moved the whole
+    # service to a rental at about 5x the cost; the finding names the fleet, not "fleet fleet".
+    data = _public_serving_cn(4e9)
+    data["fleet"] = [{"name": "h800-small", "region": "cn-east", "accelerator": "h800",
+                      "devices": 64, "acquired": "2023-06-01"}]  # fmt: skip
+    placed = plan(parse_scenario(data), catalog)
+    assert placed.quote.phases[0].pricing != "fleet"
+    (found,) = [f for f in placed.quote.findings if f.code == SPLIT]
+    assert "the fleet 'h800-small' in cn-east" in found.message and "at most 64" in found.message
