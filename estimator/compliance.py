@@ -1,10 +1,12 @@
 """Rules as data: dated policy rows judged against the facts of a placement.
 
 The facts a rule matches on are columns of an evaluated candidate frame: `data` (the phase's
-data class; `personal-cn` or `important-cn` when it is of people in China, `data_fact`),
-`country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq` and
-`ownership` ('owned' | 'rented'). The option table carries the placement's own facts; the phase
-adds `data` and the scenario `tenant_hq` (`with_rule_facts`). One polars expression per rule
+data class; `personal-cn` or `important-cn` when it is of people in China, `personal-us` or
+`important-us` when of people in the United States: `data_fact`),
+`country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq`, `ownership`
+('owned' | 'rented') and `users` (a serving phase's market; null for training). The option table
+carries the placement's own facts; the phase adds `data` and `users`, the scenario `tenant_hq`
+(`with_rule_facts`). One polars expression per rule
 judges a one-row quote and a sweep of millions of candidates alike.
 """
 
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pricing.rules import parse_cell
-from pricing.schema import DATA_OF_CHINA
+from pricing.schema import DATA_OF_CHINA, DATA_OF_US
 
 if TYPE_CHECKING:
     from estimator.scenario import ServePhase, TrainPhase
@@ -30,6 +32,7 @@ MATCH_COLUMNS = {
     "accelerator_origin": "accelerator_origin",
     "tenant_hq": "tenant_hq",
     "ownership": "ownership",
+    "users": "users",
 }
 FACT_COLUMNS = tuple(MATCH_COLUMNS.values())
 SEVERITY_ORDER = {"block": 0, "warn": 1, "info": 2}
@@ -61,21 +64,54 @@ def subjects_in_china(data_subjects: str | None, users: str | None, tenant_hq: s
     return rules_hq(tenant_hq) == "CN"
 
 
-def data_fact(data: str, in_china: bool) -> str:
+def subjects_in_us(data_subjects: str | None, users: str | None, tenant_hq: str) -> bool:
+    """Whether a phase's data is of people in the United States (US persons, as 28 CFR Part 202
+    judges bulk US sensitive personal data), by the same defaults as `subjects_in_china`: as
+    declared (`data_subjects` us or US), else a serving phase's users (us), else (training) a
+    US tenant's own."""
+    if data_subjects is not None:
+        return data_subjects.lower() == "us"
+    if users is not None:
+        return users == "us"
+    return tenant_hq == "US"
+
+
+def data_fact(data: str, in_china: bool, in_us: bool = False) -> str:
     """The data class the rules judge a phase's data as: `personal-cn` / `important-cn` for
-    the personal or important data of people in China (pricing.schema.DATA_OF_CHINA)."""
-    return DATA_OF_CHINA.get(data, data) if in_china else data
+    the personal or important data of people in China (pricing.schema.DATA_OF_CHINA),
+    `personal-us` / `important-us` for that of people in the United States (DATA_OF_US)."""
+    if in_china:
+        return DATA_OF_CHINA.get(data, data)
+    return DATA_OF_US.get(data, data) if in_us else data
 
 
 def phase_data(phase: TrainPhase | ServePhase, tenant_hq: str) -> str:
-    """The `data` fact of a phase: its data class, of people in China or not."""
+    """The `data` fact of a phase: its data class, of people in China, in the US or neither."""
     users = getattr(phase, "users", None)  # serving phases only
-    return data_fact(phase.data_class, subjects_in_china(phase.data_subjects, users, tenant_hq))
+    subjects = (phase.data_subjects, users, tenant_hq)
+    return data_fact(phase.data_class, subjects_in_china(*subjects), subjects_in_us(*subjects))
 
 
-def with_rule_facts(frame: pl.DataFrame, *, data: str, tenant_hq: str) -> pl.DataFrame:
-    """The facts a phase adds to its candidate options (`data` as `data_fact` gives it)."""
-    return frame.with_columns(pl.lit(data).alias("data"), pl.lit(tenant_hq).alias("tenant_hq"))
+def of_china(data: str) -> bool:
+    """Whether a `data` fact is the personal or important data of people in China."""
+    return data in DATA_OF_CHINA.values()
+
+
+def phase_users(phase: TrainPhase | ServePhase) -> str | None:
+    """The `users` fact of a phase: a serving phase's market, None for training (no users)."""
+    return getattr(phase, "users", None)
+
+
+def with_rule_facts(
+    frame: pl.DataFrame, *, data: str, tenant_hq: str, users: str | None = None
+) -> pl.DataFrame:
+    """The facts a phase adds to its candidate options (`data` as `data_fact` gives it, `users`
+    as `phase_users` does)."""
+    return frame.with_columns(
+        pl.lit(data).alias("data"),
+        pl.lit(tenant_hq).alias("tenant_hq"),
+        pl.lit(users, pl.String).alias("users"),
+    )
 
 
 def in_force(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.DataFrame:
@@ -90,7 +126,9 @@ def in_force(policies: pl.DataFrame, as_of: date, until: date | None = None) -> 
     )
 
 
-def _cell_expr(column: str, text: str) -> pl.Expr:
+def _cell_expr(column: str, text: str | None) -> pl.Expr:
+    if text is None:  # an optional match column left empty (`users`): anything
+        return pl.lit(True)
     cell = parse_cell(text)
     if cell.values is None:
         return pl.lit(True)
@@ -98,18 +136,21 @@ def _cell_expr(column: str, text: str) -> pl.Expr:
     if column == "tenant_hq":  # a CN cell also names HK and MO (HQ_MATCHED_AS)
         values += [hq for hq, group in HQ_MATCHED_AS.items() if group in cell.values]
     if column == "data":  # a personal cell also names the personal data of people in China
-        values += [DATA_OF_CHINA[v] for v in cell.values if v in DATA_OF_CHINA]
+        # and in the US
+        values += [m[v] for m in (DATA_OF_CHINA, DATA_OF_US) for v in cell.values if v in m]
     expr = pl.col(column).is_in(values)
-    return ~expr if cell.negate else expr
+    expr = ~expr if cell.negate else expr
+    # A training phase has no users: a users cell other than '*' names serving phases only.
+    return expr.fill_null(False) if column == "users" else expr
 
 
 def rule_expr(policy: dict[str, Any]) -> pl.Expr:
     """True for placements the rule applies to."""
-    return _match_expr(tuple(policy[column] for column in MATCH_COLUMNS))
+    return _match_expr(tuple(policy.get(column) for column in MATCH_COLUMNS))
 
 
 @functools.lru_cache(maxsize=4096)
-def _match_expr(cells: tuple[str, ...]) -> pl.Expr:
+def _match_expr(cells: tuple[str | None, ...]) -> pl.Expr:
     # Built once per distinct rule: every phase of a quote judges the same rules, and building
     # the expressions cost more than evaluating them on a phase's few candidates.
     return pl.all_horizontal(

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from estimator import checks, costing, findings
-from estimator.compliance import phase_data, with_rule_facts
+from estimator.compliance import phase_data, phase_users, with_rule_facts
 from estimator.context import Context, Objective
 from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction, supply_days
 from estimator.physics import (
@@ -92,7 +92,9 @@ def evaluate(
     `verdict` (null = allowed). `window` places the phase in time (default: from the scenario
     date for its planned days); `detail` adds each line item's quantity and unit price."""
     hq = c.scenario.tenant_hq
-    df = with_rule_facts(candidates, data=phase_data(phase, hq), tenant_hq=hq)
+    df = with_rule_facts(
+        candidates, data=phase_data(phase, hq), tenant_hq=hq, users=phase_users(phase)
+    )
     df, keys, settings = physics_inputs(c, phase, df)
     df = _joined(df, keys, lambda k: physics(c, k, settings), c.memo, settings)
     if isinstance(phase, ServePhase):

@@ -18,17 +18,19 @@ from typing import Any
 import polars as pl
 from pydantic import PrivateAttr
 
-from estimator import findings, joint, placement, timeline
+from estimator import compliance, findings, joint, placement, timeline
+from estimator.checks import BLOCKING, BY_CODE, Check
 from estimator.context import Context
 from estimator.costing import cents
 from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
+from estimator.findings import Finding
 from estimator.frozen import ResultPart
 from estimator.options import OptionQuery, first_dated, select
 from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
-from estimator.scenario import AutoSite, Scenario, Site, TrainPhase
+from estimator.scenario import AutoSite, Scenario, ServePhase, Site, TrainPhase
 from estimator.scenario_file import parse_scenario
 from pricing import Catalog
 
@@ -233,11 +235,90 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] == "supply days"},
     )
     q = quote_context(placed_c)
+    split = [f for i, p in auto for f in _not_split(c, p, scored[p.name], best[p.name])]
+    if split:
+        q = q._replaced(
+            {
+                "findings": sorted(
+                    [*q.findings, *split],
+                    key=lambda f: (compliance.SEVERITY_ORDER[f.severity], f.phase or "", f.code),
+                )
+            }
+        )
     out = Plan(
         quote=q, phases=[_as_quoted(pp, q) for pp in phase_plans], objective=c.objective,
         scenario=placed,
     )  # fmt: skip
     return _made_in(out, c)
+
+
+# The checks a candidate rejected for its offer's size (`capacity-short`) has yet to pass: the
+# verdict names the first block, so the ones before it passed.
+_AFTER_CAPACITY: tuple[Check, ...] = BLOCKING[BLOCKING.index(BY_CODE["capacity-short"]) + 1 :]
+
+
+def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any]) -> list[Finding]:
+    """A serving phase placed elsewhere because its fleet is larger than the offer that would
+    otherwise serve it (rev13b #5: 7% more demand than the 512 devices the China H100 rental is
+    trusted for moved the whole service from cn-east to Virginia at 3.2x the cost). A phase is
+    placed whole on one offer (`placement`), never split across offers, although a serving
+    fleet's replicas are independent and could be: said, with the devices needed against the
+    offer's size. Training is not judged: a run's devices share one cluster network, so
+    splitting it across providers is no option a plan could take."""
+    if not isinstance(p, ServePhase) or best["total_usd"] is None:
+        return []
+    by_token = best.get("usd_per_output_token") is not None
+    money = "usd_per_output_token" if by_token else "total_usd"
+    short = scored.filter(
+        (pl.col("verdict") == "capacity-short")
+        & pl.col("workable")
+        & (pl.col("billed_devices") > pl.col("capacity_devices")).fill_null(False)
+        & (pl.col(money) < best[money]).fill_null(False)
+    )
+    if c.max_devices:  # a fleet over the user's own cap is no offer's limit
+        short = short.filter(pl.col("devices") <= c.max_devices)
+    if p.devices:  # a fleet given smaller than the demand is the input's fault
+        short = short.filter((pl.col("devices_needed") <= p.devices).fill_null(True))
+    if _AFTER_CAPACITY and not short.is_empty():
+        later = [check.when(c, p).fill_null(False) for check in _AFTER_CAPACITY]
+        short = short.filter(~pl.any_horizontal(later))
+    if short.is_empty():
+        return []
+    r = short.sort(money, "option_id").row(0, named=True)
+    cap, needed = r["capacity_devices"], r["billed_devices"]
+    cost, chosen = r["total_usd"] * c.quote_per_usd, best["total_usd"] * c.quote_per_usd
+    saving = f" ({cost:,.0f} {c.currency} for the phase)" if not by_token else ""
+    assumed = " (only reported, no size published)" if r.get("capacity_assumed") else ""
+    message = (
+        f"needs {needed:,.0f} x {r['accelerator']}; the cheapest option otherwise allowed, "
+        f"{_named(r)}{saving}, has at most {cap:,.0f}{assumed}. A phase is placed whole on "
+        f"one offer and never split across offers (the planner's limit), so all of it moved "
+        f"to {_named(best)} ({chosen:,.0f} {c.currency}). Serving replicas are independent: "
+        f"{cap:,.0f} there and the other {needed - cap:,.0f} elsewhere may cost far less; to "
+        "price it, split the phase into two serving phases that share the demand"
+    )
+    source = (
+        c.catalog.default_source("reported_capacity_devices")
+        if r.get("capacity_assumed")
+        else r.get("offer_source")
+    )
+    return [
+        Finding(
+            severity="warn",
+            code="phase-exceeds-largest-offer",
+            message=message,
+            phase=p.name,
+            source=source,
+        )
+    ]
+
+
+def _named(row: dict[str, Any]) -> str:
+    """An evaluated option as a finding names it: 'aws p5.48xlarge on_demand in us-east', "the
+    fleet 'h800-stock' in cn-west"."""
+    if row["option"] == "fleet":
+        return f"the fleet '{row['instance']}' in {row['region']}"
+    return f"{row['provider']} {row['instance']} {row['pricing']} in {row['region']}"
 
 
 def _made_in(out: Plan, c: Context) -> Plan:

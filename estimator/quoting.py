@@ -460,7 +460,7 @@ def _data_abroad(c: Context) -> dict[str, Any]:
     said = {}
     for p in c.scenario.phases:
         data = p.data_class
-        if data == "public" or compliance.phase_data(p, c.scenario.tenant_hq) != data:
+        if data == "public" or compliance.of_china(compliance.phase_data(p, c.scenario.tenant_hq)):
             continue
         users = getattr(p, "users", None)
         why = (

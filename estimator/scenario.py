@@ -262,8 +262,9 @@ class _Phase(_Strict):
     """Whose personal or important data it is (important data: where it was collected or
     produced): a market (cn, sea, mena, eu, us, foreign, as `users`) or a country code (CN, SG).
     China's export rules (PIPL Art. 3, 38-40; DSL Art. 31) bind only the data of people in
-    mainland China (cn or CN; not HK or MO). Default: a serving phase's users; a training
-    phase's tenant_hq, a Hong Kong or Macau one as CN."""
+    mainland China (cn or CN; not HK or MO); the US rule on bulk sensitive personal data (28 CFR
+    Part 202) that of people in the United States (us or US). Default: a serving phase's users;
+    a training phase's tenant_hq, a Hong Kong or Macau one as CN."""
     site: Site | AutoSite | Literal["auto"]
     """A fixed site, an auto site (the planner chooses within its lists) or "auto"."""
     precision: Precision = DEFAULT_PRECISION

@@ -167,8 +167,11 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
                 "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],
                 "tenant_hq": c.scenario.tenant_hq,
                 "ownership": ownership(dst.pricing),
+                # Whom the phase processing it there serves (training: no one).
+                "users": compliance.phase_users(c.scenario.phase(t.to)),
             }
-        ]
+        ],
+        schema_overrides={"users": pl.String},
     )
     # The data is processed where the destination runs, for as long as it runs.
     data_rules = c.catalog.table("policies").filter(pl.col("data") != "*")

@@ -24,6 +24,7 @@ from pricing.schema import (
     ORDERED_PAIRS,
     REQUIRED_WITH,
     RULE_DATA_CLASSES,
+    USER_MARKETS,
     Column,
     Table,
 )
@@ -232,10 +233,13 @@ def _pattern_problems(
         "data": lambda t: t in RULE_DATA_CLASSES,
         "country": lambda t: t in COUNTRIES,
         "accelerator": lambda t: accelerators is None or t in accelerators,
+        "market": lambda t: t in USER_MARKETS,
     }
-    what = {"data": "data class", "accelerator": "known accelerator"}.get(
-        c.pattern or "", "country code (upper-case ISO 3166 alpha-2)"
-    )
+    what = {
+        "data": "data class",
+        "accelerator": "known accelerator",
+        "market": f"market ({', '.join(USER_MARKETS)})",
+    }.get(c.pattern or "", "country code (upper-case ISO 3166 alpha-2)")
     out = []
     for line, cell in checks.select(LINE_COL, f"__r_{c.name}").iter_rows():
         if cell is None:
@@ -257,6 +261,8 @@ def _pattern_problems(
                     if c.pattern == "country"
                     else suggest(token, RULE_DATA_CLASSES)
                     if c.pattern == "data"
+                    else suggest(token, USER_MARKETS)
+                    if c.pattern == "market"
                     else None
                 )
                 extra = f": did you mean '{hint}'?" if hint else ""

@@ -31,7 +31,9 @@ DataClass = Literal["public", "personal", "important"]
 # 38-40, DSL Art. 31) bind those: a Singapore tenant's data of its Singapore users is personal
 # but not of people in China. A phase's data is judged as the `-cn` class when its
 # `data_subjects` are in China; a `personal` or `important` cell names both (`DATA_OF_CHINA`).
-RuleDataClass = Literal[DataClass, "personal-cn", "important-cn"]
+# Likewise `personal-us`, `important-us`: the data of people in the United States, which the US
+# rule on bulk sensitive personal data (28 CFR Part 202) binds (`DATA_OF_US`).
+RuleDataClass = Literal[DataClass, "personal-cn", "important-cn", "personal-us", "important-us"]
 Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
@@ -54,11 +56,13 @@ PRICING_MODELS: tuple[str, ...] = get_args(PricingModel)
 WORKLOADS: tuple[str, ...] = get_args(Workload)
 RULE_DATA_CLASSES: tuple[str, ...] = get_args(RuleDataClass)
 DATA_OF_CHINA: dict[str, str] = {"personal": "personal-cn", "important": "important-cn"}
+DATA_OF_US: dict[str, str] = {"personal": "personal-us", "important": "important-us"}
 EFFECTS: tuple[str, ...] = get_args(Effect)
 ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)
 EVIDENCE: tuple[str, ...] = get_args(Evidence)
 MARKETS: tuple[str, ...] = get_args(Market)
+USER_MARKETS: tuple[str, ...] = get_args(Users)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 YES_NO: tuple[str, ...] = get_args(YesNo)
 
@@ -77,7 +81,7 @@ class Column:
     wildcard: bool = False  # '*' is allowed besides the choices / references
     # A match cell (pricing.rules: '*', 'a|b', '!a') whose values are of this kind; the loader
     # checks every value can match ('personl' or 'cn' never would, and would say nothing).
-    pattern: Literal["data", "country", "accelerator"] | None = None
+    pattern: Literal["data", "country", "accelerator", "market"] | None = None
     cell: bool = False  # a full match cell ('a|b', '!a'); else one value ('*' if wildcard)
 
 
@@ -158,6 +162,10 @@ RULE_MATCH_COLUMNS = (
     Column("accelerator_origin", pattern="country", cell=True),
     Column("tenant_hq", pattern="country", cell=True),
     Column("ownership", choices=OWNERSHIP, wildcard=True),
+    # A serving phase's users (a market, as `users` spells it); a training phase has none and
+    # matches only '*'. Optional: a row without the column (a shock, an older --catalog file)
+    # matches any users.
+    Column("users", pattern="market", cell=True, optional=True),
 )
 
 TABLES: dict[str, Table] = {

@@ -13,8 +13,13 @@ from tests.conftest import EXAMPLES
 COLS = ("phase", "data", "country", "accelerator", "accelerator_origin", "tenant_hq", "ownership")
 
 
-def _placements(*rows: tuple[str, ...]) -> pl.DataFrame:
-    return pl.DataFrame([dict(zip(COLS, r, strict=True)) for r in rows])
+def _placements(*rows: tuple[str | None, ...]) -> pl.DataFrame:
+    """Placements by COLS, an eighth value being the serving phase's users (default none: a
+    training phase)."""
+    return pl.DataFrame(
+        [{**dict(zip(COLS, r[:7], strict=True)), "users": (r[7:] or (None,))[0]} for r in rows],
+        schema_overrides={"users": pl.String},
+    )
 
 
 def _rule(**cells: str) -> dict:
@@ -37,6 +42,26 @@ def test_cell_patterns():
     assert hits(_rule(accelerator_origin="US", tenant_hq="CN")) == ["a"]
     assert hits(_rule(ownership="owned", accelerator="h20|ascend-910b")) == ["b", "c"]
     assert hits(_rule()) == ["a", "b", "c"]
+
+
+def test_a_users_cell_names_serving_phases_of_those_users_only():
+    # rev13b #5: no rule could say "a service to users in China": the facts had no users.
+    df = _placements(
+        ("cn", "public", "US", "b200", "US", "CN", "rented", "cn"),
+        ("us", "public", "US", "b200", "US", "CN", "rented", "us"),
+        ("train", "public", "US", "b200", "US", "CN", "rented"),
+    )
+
+    def hits(rule):
+        return df.filter(compliance.rule_expr(rule))["phase"].to_list()
+
+    assert hits(_rule(users="cn")) == ["cn"]
+    # A training phase has no users: it matches no users cell but '*', negated or not.
+    assert hits(_rule(users="!cn")) == ["us"]
+    assert hits(_rule(users="cn|us")) == ["cn", "us"]
+    assert hits(_rule()) == ["cn", "us", "train"]
+    # A row without the column (a shock, an older --catalog file) matches any users.
+    assert hits({**_rule(), "users": None}) == ["cn", "us", "train"]
 
 
 def test_a_china_cell_also_names_hong_kong_and_macau_and_their_own_cells_still_match():
@@ -421,3 +446,129 @@ def test_the_unissued_2025_draft_on_malaysia_and_thailand_only_informs(catalog, 
     draft = [f for f in q.findings if f.code == "us-draft-ai-chips-my-th"]
     assert bool(draft) == told
     assert all(f.severity == "info" and "not issued" in f.message for f in draft)
+
+
+GENAI = "cn-genai-service-from-abroad"
+
+
+@pytest.mark.parametrize(
+    ("phase", "found"),
+    [({"data": "public"}, "warn"),
+     ({"data": "public", "site": {"region": "cn-east", "accelerator": "h100-sxm",
+                                  "pricing": "contract"}}, None),
+     ({"data": "public", "users": "sea"}, None)],
+)  # fmt: skip
+def test_a_service_to_users_in_china_from_abroad_is_warned_under_the_genai_measures(
+    catalog, phase, found
+):
+    # rev13b #5: Chinese consumers served from Virginia (or here Singapore) with public data
+    # raised no finding: the CAC's Interim Measures for Generative AI Services (in force
+    # 2023-08-15) need a filing and let the CAC block a non-compliant service from abroad.
+    from estimator import parse_scenario
+
+    q = quote(parse_scenario(_serve_from_sg(**phase)), catalog)
+    hit = [f for f in q.findings if f.code == GENAI]
+    assert [f.severity for f in hit] == ([found] if found else [])
+    if hit:
+        assert "cac.gov.cn" in (hit[0].source or "")
+    # Before the Measures were in force the same service is not judged by them.
+    early = parse_scenario({**_serve_from_sg(**phase), "as_of": "2023-05-01"})
+    early = early.with_changes({"phases.serve-cn.days": 30})
+    assert GENAI not in {f.code for f in quote(early, catalog).findings}
+
+
+def test_the_genai_row_warns_a_training_phase_never(catalog):
+    # The Measures regulate a service to the public; training abroad is not one (its own data
+    # rules judge it).
+    p = ("pretrain", "public", "SG", "h100-sxm", "US", "CN", "rented")
+    assert not any(code == GENAI for _, code in _codes(catalog, p, date(2025, 11, 27)))
+    served = (*p, "cn")
+    assert ("warn", GENAI) in _codes(catalog, served, date(2025, 11, 27))
+    assert ("warn", GENAI) not in _codes(catalog, (*p[:2], "CN", *p[3:], "cn"), date(2025, 11, 27))
+
+
+def test_a_users_cell_must_name_a_market():
+    from pricing.errors import CatalogError
+    from pricing.loader import read_table
+    from pricing.schema import TABLES
+
+    header = (
+        "id,effective_from,effect,data,region_country,accelerator,accelerator_origin,"
+        "tenant_hq,ownership,users,message,basis,source,as_of\n"
+    )
+    row = "r,2025-01-01,warn,*,!CN,*,*,*,*,{},m,published,s,2025-01-01\n"
+    ok = read_table(TABLES["policies"], (header + row.format("cn|us")).encode(), "p.csv")
+    assert ok["users"].to_list() == ["cn|us"]
+    with pytest.raises(CatalogError, match=r"users: 'CN' is not a market.*did you mean 'cn'"):
+        read_table(TABLES["policies"], (header + row.format("CN")).encode(), "p.csv")
+    # Without the column (an older file) every row matches any users.
+    old = header.replace(",users", "") + row.replace(",{}", "")
+    assert read_table(TABLES["policies"], old.encode(), "p.csv")["users"].to_list() == [None]
+
+
+# -- the US rule on bulk sensitive personal data (28 CFR Part 202) ----------------------------
+
+DOJ = "us-doj-bulk-personal-data-cn"
+
+
+def test_the_data_of_people_in_the_us_is_its_own_fact_and_a_personal_cell_still_names_it():
+    from estimator.scenario import ServePhase, TrainPhase
+
+    def train(**fields: object) -> TrainPhase:
+        return TrainPhase(name="ft", tokens=1e9, devices=8, site="auto", **fields)
+
+    assert compliance.phase_data(train(data="personal"), "US") == "personal-us"  # its own
+    assert compliance.phase_data(train(data="personal"), "SG") == "personal"
+    assert compliance.phase_data(train(data="personal"), "CN") == "personal-cn"
+    declared = train(data="personal", data_subjects="US")
+    assert compliance.phase_data(declared, "CN") == "personal-us"
+    elsewhere = train(data="personal", data_subjects="SG")
+    assert compliance.phase_data(elsewhere, "US") == "personal"
+    serve = ServePhase(name="s", users="us", days=30, data="important", site="auto")
+    assert compliance.phase_data(serve, "CN") == "important-us"
+    assert compliance.phase_data(train(data="public"), "US") == "public"
+    df = _placements(("a", "personal-us", "CN", "b200", "US", "US", "rented"))
+    assert df.filter(compliance.rule_expr(_rule(data="personal"))).height == 1
+    assert df.filter(compliance.rule_expr(_rule(data="personal-cn"))).is_empty()
+
+
+@pytest.mark.parametrize(
+    ("placement", "warned"),
+    [(("ft", "personal-us", "CN", "a100-40g", "US", "US", "rented"), True),
+     (("ft", "important-us", "HK", "h100-sxm", "US", "US", "owned"), True),
+     (("ft", "personal-us", "MO", "h100-sxm", "US", "US", "rented"), True),
+     (("ft", "personal-us", "SG", "h100-sxm", "US", "US", "rented"), False),
+     (("ft", "personal", "CN", "h100-sxm", "US", "US", "rented"), False),
+     (("ft", "public", "CN", "h100-sxm", "US", "US", "rented"), False),
+     (("ft", "personal-us", "CN", "h100-sxm", "US", "SG", "rented"), False)],
+)  # fmt: skip
+def test_us_personal_data_in_china_warns_a_us_tenant_under_28_cfr_202(catalog, placement, warned):
+    # rev13b #8: a US tenant's US users' personal data placed on China rentals drew only the
+    # export-control and latency warnings.
+    found = _codes(catalog, placement, date(2025, 11, 27))
+    assert (("warn", DOJ) in found) == warned
+    assert DOJ not in {code for _, code in _codes(catalog, placement, date(2025, 4, 7))}
+
+
+def test_a_us_tenants_plan_in_china_is_warned_and_the_rule_is_sourced(catalog):
+    from estimator import parse_scenario
+
+    cn = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}
+    data = {
+        "name": "US tenant", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "ft", "workload": "finetune", "tokens": 1e10, "data": "personal",
+                    "devices": 16, "site": cn},
+                   {"name": "serve", "kind": "serve", "users": "us", "data": "personal",
+                    "days": 30, "input_tokens_per_day": 1e9, "output_tokens_per_day": 2e8,
+                    "site": cn}],
+    }  # fmt: skip
+    s = parse_scenario(data)
+    q = quote(s, catalog)
+    hit = [f for f in q.findings if f.code == DOJ]
+    assert {f.phase for f in hit} == {"ft", "serve"} and {f.severity for f in hit} == {"warn"}
+    assert "90 FR 1636" in (hit[0].source or "") and "ecfr.gov" in (hit[0].source or "")
+    # Not US persons' data, or not a US tenant: not this rule's.
+    other = s.with_changes({"phases.ft.data_subjects": "SG", "phases.serve.users": "sea"})
+    assert DOJ not in {f.code for f in quote(other, catalog).findings}
+    assert DOJ not in {f.code for f in quote(s.with_changes(tenant_hq="SG"), catalog).findings}

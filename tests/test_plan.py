@@ -521,7 +521,7 @@ def test_empty_shock_file(runner, write, catalog):
 def test_shock_from_a_policies_file(write, catalog):
     header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
     row = (
-        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
+        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
         "2026-01-01"
     )
     path = write("shock.csv", f"{header}\n{row}\n")
@@ -1211,3 +1211,67 @@ def test_an_unpriced_fixed_phase_beside_an_auto_one_is_planned(catalog, fixed):
     priced = {q.name: q.priced for q in p.quote.phases}
     assert priced == {"a": False, "b": True}
     assert p.quote.total == next(q.cost for q in p.quote.phases if q.name == "b")
+
+
+def _public_serving_cn(output_per_day: float, **phase: object) -> dict:
+    """rev13b #5's scenario: a public service for users in China, input 5x output."""
+    return {
+        "name": "public serving for Chinese users", "as_of": "2025-11-27", "currency": "CNY",
+        "tenant_hq": "CN", "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "serve-cn", "kind": "serve", "users": "cn", "data": "public",
+                    "days": 365, "input_tokens_per_day": 5 * output_per_day,
+                    "output_tokens_per_day": output_per_day, "tpot_ms": 50, "ttft_ms": 1000,
+                    "precision": "fp8", "site": "auto", **phase}],
+    }  # fmt: skip
+
+
+SPLIT = "phase-exceeds-largest-offer"
+
+
+def test_a_serving_phase_larger_than_the_cheapest_offer_says_it_was_not_split(catalog):
+    # rev13b #5: 7% more demand moved the whole service from the China H100 rental (trusted
+    # for 512 devices) to Virginia at 3.2x the cost, with no word on why: a phase is never
+    # split across offers.
+    small = plan(parse_scenario(_public_serving_cn(2.8e10)), catalog)
+    assert small.quote.phases[0].country == "CN"
+    assert SPLIT not in {f.code for f in small.quote.findings}
+    large = plan(parse_scenario(_public_serving_cn(3.0e10)), catalog)
+    (p,) = large.quote.phases
+    assert p.country != "CN"
+    (found,) = [f for f in large.quote.findings if f.code == SPLIT]
+    assert found.severity == "warn" and found.phase == "serve-cn"
+    needed = int(found.message.split(" x ")[0].removeprefix("needs ").replace(",", ""))
+    assert needed > 512 and "has at most 512" in found.message and "cn-east" in found.message
+    assert "never split across offers" in found.message and found.source
+    # The offer it names is the alternative rejected for its size, cheaper than the chosen one.
+    rejected = [a for a in large.phases[0].alternatives if "rejected: capacity" in a.verdict]
+    assert rejected and rejected[0].cost is not None and rejected[0].cost < float(p.cost)
+    assert f"{rejected[0].cost:,.0f} CNY" in found.message
+
+
+def test_no_split_finding_when_the_users_own_device_cap_is_what_binds(catalog):
+    # --max-devices below what the China rental would need: the user's limit rules it out
+    # (capacity-short says so), whatever the offer's size.
+    placed = plan(parse_scenario(_public_serving_cn(3.0e10)), catalog, max_devices=520)
+    assert placed.quote.phases[0].country != "CN"
+    assert SPLIT not in {f.code for f in placed.quote.findings}
+
+
+def test_a_training_run_larger_than_an_offer_gets_no_split_finding(catalog):
+    # A run's devices share one cluster network: splitting it across providers is no option.
+    q = plan(load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml"), catalog).quote
+    pretrain = next(p for p in q.phases if p.name == "pretrain")
+    assert pretrain.country != "CN"  # 1,280 devices: more than the China rentals' 512
+    assert SPLIT not in {f.code for f in q.findings if f.phase == "pretrain"}
+
+
+def test_a_fleet_too_small_for_the_demand_is_named_as_the_fleet(catalog):
+    # The same flip from a fleet: 64 owned H800 against a demand needing more moved the whole
+    # service to a rental at about 5x the cost; the finding names the fleet, not "fleet fleet".
+    data = _public_serving_cn(4e9)
+    data["fleet"] = [{"name": "h800-small", "region": "cn-east", "accelerator": "h800",
+                      "devices": 64, "acquired": "2023-06-01"}]  # fmt: skip
+    placed = plan(parse_scenario(data), catalog)
+    assert placed.quote.phases[0].pricing != "fleet"
+    (found,) = [f for f in placed.quote.findings if f.code == SPLIT]
+    assert "the fleet 'h800-small' in cn-east" in found.message and "at most 64" in found.message
