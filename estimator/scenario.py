@@ -591,8 +591,10 @@ class Scenario(_Strict):
             if not isinstance(path, str):
                 raise ScenarioError(f"a path is a dotted string, not '{shown(path)}'", "changes")
             set_path(data, path, value)
-        # rev13a #9: an error in a changed value named the file, which never said it.
-        return parse_scenario(data, self.source.removesuffix(CHANGED) + CHANGED)
+        # rev13a #9: an error in a changed value named the file, which never said it (no
+        # change, as `quote` checking a scenario again, keeps the source as it is).
+        source = self.source.removesuffix(CHANGED) + CHANGED if changes or fields else self.source
+        return parse_scenario(data, source)
 
     def fleet_named(self, name: str | int) -> Fleet:
         """The fleet called `name`, or at that index as `with_changes` paths take it
