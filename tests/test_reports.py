@@ -165,6 +165,31 @@ def test_colour_marks_block_findings_and_honours_no_color(monkeypatch):
 
 # --- tables that fit ----------------------------------------------------------------------
 
+
+def test_a_narrow_table_keeps_the_money_and_a_price_with_its_currency():
+    # rev13a #5: at 60 columns a quote's phases dropped their cost before their region; at 100
+    # the line items kept a USD unit price without its currency; headers broke mid-word.
+    from estimator.report.rows import Terminal, render_rows
+
+    phases = [{"phase": "pretrain", "kind": "train", "region": "sg", "accelerator": "h100-sxm",
+               "pricing": "reserved_1y", "devices": 3072, "wall_clock_days": 117.5,
+               "cost (CNY)": 1895299560.49}]  # fmt: skip
+    text = render_rows(phases, "table", term=Terminal(60, False))
+    assert "1,895,299,560" in text and "cost (CNY)" in text
+    assert all(len(line) <= 60 for line in text.splitlines())
+    items = [{"phase": "pretrain", "region": "sg", "description": "gcp a3-highgpu-8g "
+              "reserved_1y (minimum term 1 year billed)", "quantity": 26910720,
+              "unit": "device-hour", "unit_price": 9.90997, "unit_currency": "USD",
+              "rate to CNY": 7.1069, "amount (CNY)": 1895299560.49}]  # fmt: skip
+    for width in range(60, 140, 4):
+        shown = render_rows(items, "table", term=Terminal(width, False))
+        body = shown.split("not shown")[0]
+        assert "1,895,299,560" in body
+        assert ("9.9" in body) == ("USD" in body), (width, shown)
+    wrapped = render_rows(phases, "table", term=Terminal(70, False))
+    assert "accelerato\n" not in wrapped and "wall_clock_d\n" not in wrapped
+
+
 WIDTH_CASES = [
     ["quote", SPLIT],
     ["quote", str(EXAMPLES / "stockpile_owner.toml")],

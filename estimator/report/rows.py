@@ -265,7 +265,7 @@ def _tabulate(
     from tabulate import tabulate
 
     if widths is not None:  # wrapped here: tabulate's own wrapping re-parses numbers
-        cols = [_wrap(c, w and w - 2) for c, w in zip(cols, widths, strict=True)]  # + padding
+        cols = [_wrap_name(c, w and w - 2) for c, w in zip(cols, widths, strict=True)]  # + pad
         body = [[_wrap(v, w) for v, w in zip(row, widths, strict=True)] for row in body]
     return tabulate(
         body,
@@ -274,6 +274,22 @@ def _tabulate(
         disable_numparse=True,
         colalign=["right" if n else "left" for n in numeric],
     )
+
+
+def _wrap_name(name: str, width: int | None) -> str:
+    """A header wrapped between its words or after an underscore, never inside a word
+    (rev13a #5: `wall_clock_d` over `ays`); a word longer than `width` stays whole (it uses
+    the header's padding)."""
+    if not width or len(_strip(name)) <= width:
+        return name
+    lines, line = [], ""
+    for token in re.findall(r"[^_ ]+[_ ]?|[_ ]", name):
+        if line and len((line + token).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = token
+        else:
+            line += token
+    return "\n".join([*lines, line.rstrip()])
 
 
 def _wrap(value: Any, width: int | None) -> Any:
@@ -304,7 +320,7 @@ def _fitted(
 
     def drop(name: str) -> None:
         i = cols.index(name)
-        hidden.append(cols.pop(i).replace("\n", " "))
+        hidden.append(cols.pop(i).replace("_\n", "_").replace("\n", " "))
         numeric.pop(i)
         for row in body:
             row.pop(i)
@@ -314,7 +330,14 @@ def _fitted(
         if name in cols and _wrap_widths(cols, body, numeric, term.width, COMFORTABLE) is None:
             drop(name)
     while _wrap_widths(cols, body, numeric, term.width, MIN_TEXT_WIDTH) is None and len(cols) > 1:
-        drop(cols[-1])
+        # The money goes last (rev13a #5: at 60 columns a quote's phases lost their cost
+        # before their region), and a price never stays without its currency.
+        spare = [c for c in cols[1:] if not _money(c)]
+        drop(spare[-1] if spare else cols[-1])
+    for pair in _PRICED_IN:
+        for gone, kept in (pair, pair[::-1]):
+            if gone not in cols and kept in cols and len(cols) > 1:
+                drop(kept)
     widths = _wrap_widths(cols, body, numeric, term.width, MIN_TEXT_WIDTH)
     text = _tabulate(cols, body, numeric, "simple", widths)
     if hidden:
@@ -323,10 +346,19 @@ def _fitted(
     return text
 
 
+# A column of prices and the column saying their currency: shown together or not at all.
+_PRICED_IN = (("unit_price", "unit_currency"),)
+
+
+def _money(column: str) -> bool:
+    """A column of amounts in the report's currency."""
+    return column.startswith(("cost", "amount", "total"))
+
+
 def _header(name: str, values: list[Any]) -> str:
     """A long header over a column of figures, wrapped to the figures' width (at least 12)."""
     width = max([12] + [len(_strip(str(v))) for v in values])
-    return _wrap(name, width) if len(name) > width + 2 else name
+    return _wrap_name(name, width) if len(name) > width + 2 else name
 
 
 def _widest(text: str) -> int:
