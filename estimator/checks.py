@@ -295,6 +295,17 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _term_too_long_message(r: Row, c: Context, p: Phase) -> str:
+    days = r["hours"] / HOURS_PER_DAY
+    return (
+        f"rents {_n(r['billed_devices'])} x {r['accelerator']} for {days:,.1f} days; "
+        f"{r['provider']} sells {r['instance']} {r['pricing']} for at most "
+        f"{_day_count(r['max_term_days'])} (offers.csv max_term_days): past it neither this "
+        "price nor the capacity is assured. Another offer, more devices for a shorter run, or "
+        "the phase split into terms priced separately"
+    )
+
+
 def _untimed_note(c: Context, p: Phase) -> str:
     """What a training run without a length does to the plan's dates (nothing to say for a
     phase no other follows: rev12f #13, `train` spoke of "the phases after it")."""
@@ -377,6 +388,20 @@ BLOCKING: tuple[Check, ...] = (
         physical=True,
     ),
     Check("capacity-short", "block", "capacity", _capacity_when, _capacity_message),
+    Check(
+        # rev13b #2: a 350-day run was priced at one AWS Capacity Block rate; AWS sells a block
+        # for at most 182 days and extends one only if capacity allows. Past an offer's longest
+        # term (offers.csv max_term_days) its price and its capacity are not assured.
+        "term-too-long",
+        "block",
+        "term",
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("hours") > pl.col("max_term_days") * HOURS_PER_DAY * (1 + 1e-9))
+        ).fill_null(False),
+        _term_too_long_message,
+        "max_term_source",
+    ),
     Check(
         "not-purchasable",
         "block",

@@ -44,7 +44,7 @@ _PROV = ["basis", "as_of", "stale"]
 _NARROW = {
     "offers": [
         "provider", "region", "accelerator", "instance", "pricing", "price", "currency",
-        "min_term_days", "evidence", *_PROV,
+        "min_term_days", "max_term_days", "evidence", *_PROV,
     ],
     "hardware": [
         "id", "accelerator", "server", "devices_per_server", "price", "currency", "life_years",
@@ -61,7 +61,7 @@ _NARROW = {
 }  # fmt: skip
 # Columns a narrow terminal leaves out first (in this order), before it wraps the text.
 OPTIONAL = {
-    "offers": ("basis", "min_term_days", "evidence", "instance"),
+    "offers": ("basis", "max_term_days", "min_term_days", "evidence", "instance"),
     "hardware": ("basis", "life_years", "server"),
     "regions": ("basis", "jurisdiction"),
     "electricity": ("basis", "tariff"),

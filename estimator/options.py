@@ -187,7 +187,7 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     Columns: option_id, option ('rented' | 'owned'), ownership, provider, region, country,
     accelerator, accelerator_origin, scaleup_size, pricing, instance, unit_devices,
     price_per_device_hour, price_low, price_high, min_term_days, evidence, capacity_devices,
-    capacity_assumed, instance_scaleout_gbit_s,
+    capacity_assumed, instance_scaleout_gbit_s, max_term_days, max_term_source,
     server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
     fx_as_of, pue, electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of,
     energy_as_of, energy_source, offer_as_of, offer_source, basis. Money columns of the other
@@ -322,6 +322,9 @@ def _rented(offers: pl.DataFrame) -> pl.DataFrame:
         # offers.csv max_devices: the most the provider rents (physics has its own max_devices)
         pl.col("max_devices").alias("capacity_devices"),
         "instance_scaleout_gbit_s",
+        # The longest term sold at this price (`checks` term-too-long), and the page saying so.
+        "max_term_days",
+        "max_term_source",
         *_PROVENANCE,
     )
 

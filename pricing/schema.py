@@ -244,6 +244,11 @@ TABLES: dict[str, Table] = {
                 # The public page that figure is from: the row's `source` is its price's (rev12f
                 # #7), and a row copied into an override keeps both.
                 Column("instance_scaleout_source", optional=True),
+                # The longest term the provider sells at this price, days; empty = no maximum
+                # stated (rev13b #2: AWS sells a Capacity Block for at most 182 days, and a
+                # 350-day run was priced at one block's rate).
+                Column("max_term_days", "int", optional=True, ge=1, le=36_500),
+                Column("max_term_source", optional=True),
             ),
         ),
         Table(
@@ -414,6 +419,7 @@ ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "offers": (
         ("price_low", "price_per_device_hour", False),
         ("price_per_device_hour", "price_high", False),
+        ("min_term_days", "max_term_days", False),
     ),
     "hardware": (("price_low", "price", False), ("price", "price_high", False)),
     "efficiency": (("mfu_low", "mfu", False), ("mfu", "mfu_high", False)),
@@ -432,6 +438,7 @@ REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
             "instance_scaleout_gbit_s",
             "the public page the instance's network figure is from",
         ),
+        ("max_term_source", "max_term_days", "the public page that states the longest term"),
     ),
     "supply": (
         ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),

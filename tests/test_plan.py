@@ -1209,3 +1209,42 @@ def test_an_unpriced_fixed_phase_beside_an_auto_one_is_planned(catalog, fixed):
     priced = {q.name: q.priced for q in p.quote.phases}
     assert priced == {"a": False, "b": True}
     assert p.quote.total == next(q.cost for q in p.quote.phases if q.name == "b")
+
+
+def _serve_on_a_capacity_block(days: int) -> dict:
+    return {
+        "name": "t", "as_of": "2026-03-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "serve", "kind": "serve", "data": "public", "users": "us",
+                    "days": days, "input_len": 2048, "output_len": 512, "tpot_ms": 50,
+                    "precision": "fp8", "site": {
+                        "region": "us-east", "accelerator": "b200", "pricing": "contract",
+                        "instance": "p6-b200.48xlarge (EC2 Capacity Block)"}}],
+    }  # fmt: skip
+
+
+def test_an_offer_is_not_rented_past_its_longest_term(catalog):
+    """AWS sells a Capacity Block for at most 182 days and extends one only if capacity allows
+    (offers.csv max_term_days): a longer phase is blocked on it, with the page that says so,
+    and the planner takes another option (rev13b #2: a 350-day pretraining run was priced at
+    one block's rate)."""
+
+    def codes(days: int) -> dict:
+        found = quote(parse_scenario(_serve_on_a_capacity_block(days)), catalog).findings
+        return {f.code: f for f in found}
+
+    assert "term-too-long" not in codes(182)
+    blocked = codes(183)["term-too-long"]
+    assert blocked.severity == "block" and "capacity-blocks-purchase" in blocked.source
+    assert (
+        "for 183.0 days; aws sells p6-b200.48xlarge (EC2 Capacity Block) contract for at most "
+        "182 days" in blocked.message
+    )
+    scenario = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    pretrain = next(p for p in data["phases"] if p["name"] == "pretrain")
+    pretrain["deadline_days"] = 365
+    result = plan(parse_scenario(data), catalog, as_of=date(2026, 3, 1))
+    chosen = next(p for p in result.quote.phases if p.name == "pretrain")
+    assert "Capacity Block" not in chosen.instance and chosen.wall_clock_days > 182
+    assert next(p for p in result.phases if p.phase == "pretrain").removed.get("term", 0) >= 1
