@@ -1138,8 +1138,19 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
     assert info.message.endswith(" USD quoted (announced 2026-04-02, after 2025-11-27)")
     assert "announced" not in later.message
     assert found(_h100_sg(256)) == []  # a self-service block
-    assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
-    assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
+    # rev13b #1: with no index for the accelerator on the date (H100 before the index's first
+    # figure, H200 and B200 never), the list price is still said, and that no index exists.
+    (before,) = found(_h100_sg(1024, as_of="2025-06-01"))
+    assert "quoted is at list price" in before.message
+    assert "no contract index for h100-sxm on or before 2025-06-01" in before.message
+    assert "none on that date" in before.message
+    (h200,) = found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east"))
+    assert "1,024 x h200 at aws's on_demand list price" in h200.message
+    assert "no contract index for h200 on or before 2025-11-27 (rate_index.csv, which covers " \
+        "h100-sxm)" in h200.message  # fmt: skip
+    assert h200.source == "github:skypilot-org/skypilot-catalog catalogs/v8/aws/vms.csv" \
+        " @00148f2af3672e2229b4f7bf8157d5a3f36e3c35"  # fmt: skip
+    assert found(_h100_sg(256, accelerator="h200", provider="aws", region="us-east")) == []
 
 
 def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalog):
