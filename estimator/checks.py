@@ -617,6 +617,11 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
     capital = _priced(r["purchase_price"], r, c)
+    if r.get("host_uplift"):
+        capital += (
+            f" (module price x {r['host_uplift']:g} for the host servers the price excludes: "
+            "defaults.csv module_host_uplift, an estimate)"
+        )
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "

@@ -48,7 +48,7 @@ _NARROW = {
     ],
     "hardware": [
         "id", "accelerator", "server", "devices_per_server", "price", "currency", "life_years",
-        "region_scope", *_PROV,
+        "region_scope", "scope", *_PROV,
     ],
     "policies": ["id", "effective_from", "effective_to", "effect", "message"],
     "regions": ["id", "name", "country", "jurisdiction", "currency", "pue", *_PROV],
@@ -62,7 +62,7 @@ _NARROW = {
 # Columns a narrow terminal leaves out first (in this order), before it wraps the text.
 OPTIONAL = {
     "offers": ("basis", "max_term_days", "min_term_days", "evidence", "instance"),
-    "hardware": ("basis", "life_years", "server"),
+    "hardware": ("basis", "life_years", "server", "scope"),
     "regions": ("basis", "jurisdiction"),
     "electricity": ("basis", "tariff"),
     "supply": ("max_devices_per_buyer", "tenant_hq"),

@@ -44,6 +44,8 @@ Market = Literal["cn", "sea", "mena", "eu", "us"]
 # A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).
 Users = Literal[Market, "foreign"]
 YesNo = Literal["yes", "no"]
+# What a hardware.csv price buys: a whole server, or a module without its host server.
+HardwareScope = Literal["server", "module"]
 # A number format the physics computes at (accelerators.csv has a peak column for each); int8
 # serves only. What a phase that names none runs at is DEFAULT_PRECISION, said once.
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
@@ -61,6 +63,7 @@ EVIDENCE: tuple[str, ...] = get_args(Evidence)
 MARKETS: tuple[str, ...] = get_args(Market)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 YES_NO: tuple[str, ...] = get_args(YesNo)
+HARDWARE_SCOPES: tuple[str, ...] = get_args(HardwareScope)
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,10 @@ TABLES: dict[str, Table] = {
                 _pos("life_years", lo=0.5, hi=50),
                 Column("opex_fraction_per_year", "float", ge=0, le=1),
                 Column("region_scope", pattern="country", wildcard=True),
+                # What the price buys: a whole `server`, or a `module` (an 8-GPU baseboard or
+                # cards) without its host, priced as a server at defaults.csv module_host_uplift
+                # times it (rev13b #3); empty = server.
+                Column("scope", choices=HARDWARE_SCOPES, optional=True),
                 _pos("price_low", optional=True, hi=MAX_LOCAL_PRICE),
                 _pos("price_high", optional=True, hi=MAX_LOCAL_PRICE),
             ),

@@ -1192,9 +1192,60 @@ def test_h200_bought_in_china_is_priced_at_the_china_channel_price(catalog):
         (capital,) = [i for i in phase.line_items if i.component == "capital"]
         return phase.instance, capital.unit_price
 
-    assert bought("cn-west") == ("h200-8gpu-module-cn", 1_400_000)
+    # rev13b #3: the module's price has no host server: a server is 1.25 x it (an estimate)
+    assert bought("cn-west") == ("h200-8gpu-module-cn", 1_400_000 * 1.25)
     instance, price = bought("sg")
-    assert instance == "h200-8gpu-server" and price != 1_400_000
+    assert instance == "h200-8gpu-server" and price != 1_400_000 * 1.25
+
+
+def _buy_h200_in_china(days: int = 365) -> dict:
+    return {
+        "name": "t", "as_of": "2026-03-01", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "serve", "kind": "serve", "users": "cn", "days": days,
+                    "input_len": 2048, "output_len": 512, "tpot_ms": 50, "devices": 64,
+                    "precision": "fp8", "site": {"region": "cn-west", "accelerator": "h200",
+                                                 "pricing": "owned"}}],
+    }  # fmt: skip
+
+
+def test_a_module_price_is_not_ranked_as_a_whole_server(catalog, tmp_path):
+    """hardware.csv's China H200 row prices the 8-GPU module without its host server (rev13b
+    #3: it was bought, and outranked full servers, as if it were one, and charged a whole
+    server's power). Its scope says so and a quote prices the server at defaults.csv
+    module_host_uplift times it, in every figure read from the capital (resale, operations),
+    and says so in the line item, the owned-capex finding and the assumptions; the uplift is
+    data: a catalog that sets it to 1 gets the module price back."""
+    from pricing import load_catalog
+
+    hardware = catalog.table("hardware")
+    assert hardware.filter(pl.col("scope") == "module")["id"].unique().to_list() == [
+        "h200-8gpu-module-cn"
+    ]
+    assert catalog.default("module_host_uplift") == 1.25
+    q = quote(parse_scenario(_buy_h200_in_china()), catalog)
+    (phase,) = q.phases
+    items = {i.component: i for i in phase.line_items}
+    assert items["capital"].unit_price == 1_750_000
+    assert "module 1,400,000 CNY x 1.25 for the host server" in items["capital"].description
+    assert items["resale"].unit_price == pytest.approx(-1_750_000 * 0.65)
+    assert items["operations"].unit_price == pytest.approx(1_750_000 * 0.05 / 8760)
+    capex = next(f for f in q.findings if f.code == "owned-capex")
+    assert "(module price x 1.25 for the host servers" in capex.message
+    assert "h200-8gpu-module-cn is priced as a module" in q.assumptions["host_uplift"]["serve"]
+    head = "name,value,unit,basis,note,source,as_of\n"
+    row = "module_host_uplift,1,x,estimate,,https://example.com/none,2026-01-01\n"
+    (tmp_path / "defaults.csv").write_text(head + row, encoding="utf-8")
+    (plain,) = quote(parse_scenario(_buy_h200_in_china()), load_catalog(tmp_path)).phases
+    assert {i.component: i for i in plain.line_items}["capital"].unit_price == 1_400_000
+    # A fleet of the same hardware pays operations on a whole server's price too.
+    fleet = _buy_h200_in_china()
+    fleet["fleet"] = [{"name": "mine", "region": "cn-west", "accelerator": "h200",
+                       "devices": 64}]  # fmt: skip
+    fleet["phases"][0]["site"]["pricing"] = "fleet"
+    (owned,) = quote(parse_scenario(fleet), catalog).phases
+    operations = {i.component: i for i in owned.line_items}["operations"]
+    assert operations.unit_price == pytest.approx(1_750_000 * 0.05 / 8760)
 
 
 @pytest.mark.parametrize(
