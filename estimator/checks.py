@@ -295,6 +295,17 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _term_too_long_message(r: Row, c: Context, p: Phase) -> str:
+    days = r["hours"] / HOURS_PER_DAY
+    return (
+        f"rents {_n(r['billed_devices'])} x {r['accelerator']} for {days:,.1f} days; "
+        f"{r['provider']} sells {r['instance']} {r['pricing']} for at most "
+        f"{_day_count(r['max_term_days'])} (offers.csv max_term_days): past it neither this "
+        "price nor the capacity is assured. Another offer, more devices for a shorter run, or "
+        "the phase split into terms priced separately"
+    )
+
+
 def _untimed_note(c: Context, p: Phase) -> str:
     """What a training run without a length does to the plan's dates (nothing to say for a
     phase no other follows: rev12f #13, `train` spoke of "the phases after it")."""
@@ -393,6 +404,20 @@ BLOCKING: tuple[Check, ...] = (
             f"{c.as_of}: a plan cannot start in the past; to cost it then, date the scenario "
             "(as_of, or --as-of) on or before its start, at that date's prices and rules"
         ),
+    ),
+    Check(
+        # rev13b #2: a 350-day run was priced at one AWS Capacity Block rate; AWS sells a block
+        # for at most 182 days and extends one only if capacity allows. Past an offer's longest
+        # term (offers.csv max_term_days) its price and its capacity are not assured.
+        "term-too-long",
+        "block",
+        "term",
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("hours") > pl.col("max_term_days") * HOURS_PER_DAY * (1 + 1e-9))
+        ).fill_null(False),
+        _term_too_long_message,
+        "max_term_source",
     ),
     Check(
         "not-purchasable",
@@ -609,6 +634,11 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
     capital = _priced(r["purchase_price"], r, c)
+    if r.get("host_uplift"):
+        capital += (
+            f" (module price x {r['host_uplift']:g} for the host servers the price excludes: "
+            "defaults.csv module_host_uplift, an estimate)"
+        )
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
@@ -639,7 +669,21 @@ def _rate_index(c: Context) -> dict[str, dict[str, Any]]:
 
 
 def _list_price_message(r: Row, c: Context, p: Phase) -> str:
-    index = _rate_index(c)[r["accelerator"]]
+    at_list = (
+        f"{_n(r['billed_devices'])} x {r['accelerator']} at {r['provider']}'s {r['pricing']} list "
+        f"price, {r['price_per_device_hour']:g} {r['currency']} per device-hour"
+    )
+    index = _rate_index(c).get(r["accelerator"])
+    if index is None:
+        # rev13b #1: 1,280 B200 for four months at AWS on-demand list (92% of a plan) had no
+        # word, as rate_index.csv covers H100 alone; nothing is invented for the others.
+        return (
+            f"{at_list}: the {_n(r['compute_usd'])} USD quoted is at list price. A tenant "
+            "renting this many negotiates a term contract, usually below list, but the "
+            f"catalog has no contract index for {r['accelerator']} on or before {c.as_of} "
+            f"(rate_index.csv{_indexed(c)}) to say how far below: treat this phase's rent as a "
+            "ceiling"
+        )
     rate = index["price_per_device_hour"]
     # The index prices a term contract: its whole terms are billed, as a commitment's are
     # (rev12g #2: a 27-day run was priced at the 1-year rate for its hours alone).
@@ -648,8 +692,7 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
     hours = r["billed_devices"] * terms * term
     at = hours * rate / c.catalog.rate(index["currency"], c.as_of).per_usd
     return (
-        f"{_n(r['billed_devices'])} x {r['accelerator']} at {r['provider']}'s {r['pricing']} list "
-        f"price, {r['price_per_device_hour']:g} {r['currency']} per device-hour: a tenant renting "
+        f"{at_list}: a tenant renting "
         f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
         f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
         + (
@@ -661,6 +704,18 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         f"({_n(hours)} device-hours) would cost {_n(at)} USD, against the "
         f"{_n(r['compute_usd'])} USD quoted"
     ) + hindsight(index.get("announced"), c.as_of)
+
+
+def _indexed(c: Context) -> str:
+    """', which covers h100-sxm': the accelerators the quote's date has a contract index for."""
+    covered = sorted(_rate_index(c))
+    return f", which covers {', '.join(covered)}" if covered else ", none on that date"
+
+
+def _list_price_source(r: Row, c: Context, p: Phase) -> str:
+    """The index's source where one covers the accelerator, else the list price's own."""
+    index = _rate_index(c).get(r["accelerator"])
+    return str(index["source"] if index is not None else r["offer_source"])
 
 
 def _resale_basis(c: Context, accelerator: str) -> str:
@@ -910,15 +965,15 @@ ADVISORY: tuple[Check, ...] = (
         # Hyperscalers' published prices (on demand, reserved, capacity blocks) are what one
         # tenant pays for a few machines; thousands for months are bought at contract rates a
         # fraction of them (rev12d #5: 2,816 H100 at GCP's 9.91 USD/h against a 1.70-2.35 index).
+        # Said for every accelerator, with the index where the catalog has one (rev13b #1).
         lambda c, p: (
             (pl.col("option") == "rented")
             & (pl.col("basis") == "published")
             & (pl.col("pricing") != "spot")
             & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
-            & pl.col("accelerator").is_in(sorted(_rate_index(c)))
         ),
         _list_price_message,
-        source=lambda r, c, p: str(_rate_index(c)[r["accelerator"]]["source"]),
+        source=_list_price_source,
     ),
     Check(
         "capacity-unverified",

@@ -405,6 +405,13 @@ def _parts(
         return [("compute", desc, "device-hour", False)]
     servers = row[f"{prefix}billed_devices"] / row["unit_devices"]
     what = f"{servers:,.0f} x {row['instance']} ({row['unit_devices']} devices each)"
+    uplift = row.get("host_uplift")
+    if uplift and row["option"] == "owned":
+        # rev13b #3: a module's price has no host server; the server is priced at an estimate.
+        what = what.removesuffix(")") + (
+            f"; module {row['server_price'] / uplift:,.0f} {row['currency']} x {uplift:g} for "
+            "the host server, an estimate: defaults.csv module_host_uplift)"
+        )
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
         capital = [

@@ -44,11 +44,11 @@ _PROV = ["basis", "as_of", "stale"]
 _NARROW = {
     "offers": [
         "provider", "region", "accelerator", "instance", "pricing", "price", "currency",
-        "min_term_days", "evidence", *_PROV,
+        "min_term_days", "max_term_days", "evidence", *_PROV,
     ],
     "hardware": [
         "id", "accelerator", "server", "devices_per_server", "price", "currency", "life_years",
-        "region_scope", *_PROV,
+        "region_scope", "scope", *_PROV,
     ],
     "policies": ["id", "effective_from", "effective_to", "effect", "message"],
     "regions": ["id", "name", "country", "jurisdiction", "currency", "pue", *_PROV],
@@ -61,8 +61,8 @@ _NARROW = {
 }  # fmt: skip
 # Columns a narrow terminal leaves out first (in this order), before it wraps the text.
 OPTIONAL = {
-    "offers": ("basis", "min_term_days", "evidence", "instance"),
-    "hardware": ("basis", "life_years", "server"),
+    "offers": ("basis", "max_term_days", "min_term_days", "evidence", "instance"),
+    "hardware": ("basis", "life_years", "server", "scope"),
     "regions": ("basis", "jurisdiction"),
     "electricity": ("basis", "tariff"),
     "supply": ("max_devices_per_buyer", "tenant_hq"),

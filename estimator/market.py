@@ -23,7 +23,7 @@ from itertools import pairwise
 import polars as pl
 
 from estimator.compliance import rules_hq
-from estimator.options import option_kind, ownership
+from estimator.options import host_uplift, option_kind, ownership
 from estimator.scenario import Scenario
 from pricing import Catalog
 from pricing.errors import CatalogError
@@ -299,6 +299,8 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         hw = next(t for t in (country, anywhere, kind) if t.height).row(-1, named=True)
         servers = -(-f.devices // hw["devices_per_server"])
         book = None if f.book_value is None else f.book_value / servers / own_per_usd
+        # A module's price is a server's at its host uplift, as a purchase's is (`options`).
+        uplift = host_uplift(catalog, hw.get("scope")) if book is None else None
         rows.append(
             region.select(_REGION_COLUMNS)
             .hstack(device.select(_DEVICE_COLUMNS))
@@ -311,7 +313,10 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
                 accelerator=pl.lit(f.accelerator),
                 unit_devices=pl.lit(hw["devices_per_server"], pl.Int64),
                 capacity_devices=pl.lit(f.devices, pl.Int64),
-                server_price=pl.lit(hw["price"] if book is None else book, pl.Float64),
+                server_price=pl.lit(
+                    hw["price"] * (uplift or 1.0) if book is None else book, pl.Float64
+                ),
+                host_uplift=pl.lit(uplift, pl.Float64),
                 currency=pl.lit(hw["currency"] if book is None else "USD"),
                 server_power_w=pl.lit(hw["server_power_w"], pl.Float64),
                 life_years=pl.lit(hw["life_years"], pl.Float64),

@@ -187,10 +187,11 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     Columns: option_id, option ('rented' | 'owned'), ownership, provider, region, country,
     accelerator, accelerator_origin, scaleup_size, pricing, instance, unit_devices,
     price_per_device_hour, price_low, price_high, min_term_days, evidence, capacity_devices,
-    capacity_assumed, instance_scaleout_gbit_s,
-    server_price, server_power_w, life_years, opex_fraction_per_year, currency, per_usd,
-    fx_as_of, pue, electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of,
-    energy_as_of, energy_source, offer_as_of, offer_source, basis. Money columns of the other
+    capacity_assumed, instance_scaleout_gbit_s, max_term_days, max_term_source,
+    server_price (a whole server's: a module's price times host_uplift), host_uplift,
+    server_power_w, life_years, opex_fraction_per_year, currency, per_usd, fx_as_of, pue,
+    electricity_price_kwh, energy_currency, energy_per_usd, energy_fx_as_of, energy_as_of,
+    energy_source, offer_as_of, offer_source, basis. Money columns of the other
     kind are null; the electricity row is the region's latest on or before `as_of`, or the
     latest of its rows scoped to the accelerator's origin where it has one.
     """
@@ -211,7 +212,7 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         pl.concat(
             [
                 _rented(catalog.dated("offers", as_of, future=False)),
-                _owned(catalog.dated("hardware", as_of, future=False), regions),
+                _owned(catalog.dated("hardware", as_of, future=False), regions, catalog),
             ],
             how="diagonal_relaxed",
         )
@@ -297,7 +298,7 @@ def first_dated(
     regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
     parts = [_rented(catalog.table("offers").filter(later))]
     if not rented_only:
-        parts.append(_owned(catalog.table("hardware").filter(later), regions))
+        parts.append(_owned(catalog.table("hardware").filter(later), regions, catalog))
     rows = pl.concat(parts, how="diagonal_relaxed")
     day = select(rows, query)["offer_as_of"].min()
     return day if isinstance(day, date) else None
@@ -322,12 +323,36 @@ def _rented(offers: pl.DataFrame) -> pl.DataFrame:
         # offers.csv max_devices: the most the provider rents (physics has its own max_devices)
         pl.col("max_devices").alias("capacity_devices"),
         "instance_scaleout_gbit_s",
+        # The longest term sold at this price (`checks` term-too-long), and the page saying so.
+        "max_term_days",
+        "max_term_source",
         *_PROVENANCE,
     )
 
 
-def _owned(hardware: pl.DataFrame, regions: pl.DataFrame) -> pl.DataFrame:
-    """Hardware that can be bought, in every region its scope allows."""
+def host_uplift(catalog: Catalog, scope: str | None) -> float | None:
+    """What a hardware.csv price of this `scope` is multiplied by to price a whole server:
+    defaults.csv module_host_uplift for a `module` (no host server in its price), else None
+    (the price is a server's). The one place the scope is read: purchases and fleets alike."""
+    return catalog.default("module_host_uplift") if scope == "module" else None
+
+
+def host_uplift_expr(catalog: Catalog) -> pl.Expr:
+    """`host_uplift` over a hardware frame's `scope` column (null where the price is a
+    server's)."""
+    uplift = host_uplift(catalog, "module")
+    return pl.when(pl.col("scope") == "module").then(pl.lit(uplift)).otherwise(None)
+
+
+def _owned(hardware: pl.DataFrame, regions: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Hardware that can be bought, in every region its scope allows, at a whole server's
+    price: a module's price (hardware.csv scope) times its `host_uplift` (rev13b #3: an H200
+    module outranked full servers as if it were one)."""
+    server = pl.coalesce(host_uplift_expr(catalog), pl.lit(1.0))
+    hardware = hardware.with_columns(
+        host_uplift_expr(catalog).alias("host_uplift"),
+        *(pl.col(c) * server for c in ("price", "price_low", "price_high")),
+    )
     return (
         hardware.join(regions.select("region", "country"), how="cross")
         .filter((pl.col("region_scope") == "*") | (pl.col("region_scope") == pl.col("country")))
@@ -343,6 +368,7 @@ def _owned(hardware: pl.DataFrame, regions: pl.DataFrame) -> pl.DataFrame:
             "price_high",
             pl.lit(0, pl.Int64).alias("min_term_days"),
             pl.col("price").alias("server_price"),
+            "host_uplift",
             "server_power_w",
             "life_years",
             "opex_fraction_per_year",

@@ -437,6 +437,7 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
         **_data_abroad(c),
         **_data_defaulted(c),
+        **_host_uplift(c, phases),
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
@@ -489,6 +490,22 @@ def _data_defaulted(c: Context) -> dict[str, Any]:
         if p.data_defaulted
     }
     return {"data": said} if said else {}
+
+
+def _host_uplift(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
+    """`host_uplift`: the phases that buy hardware priced as a module without its host server
+    (hardware.csv scope), priced as servers at an estimated uplift (rev13b #3)."""
+    hardware = c.catalog.table("hardware")
+    modules = set(hardware.filter(pl.col("scope") == "module")["id"].to_list())
+    uplift = c.catalog.default("module_host_uplift")
+    said = {
+        p.name: f"{p.instance} is priced as a module without its host server (CPUs, memory, "
+        f"NICs, chassis): each server is bought at {uplift:g} x that price (defaults.csv "
+        "module_host_uplift, an estimate from the catalog's card, module and server prices)"
+        for p in phases
+        if p.pricing == "owned" and p.instance in modules
+    }
+    return {"host_uplift": said} if said else {}
 
 
 def _offer_text(p: PhaseQuote) -> str:

@@ -46,6 +46,8 @@ Market = Literal["cn", "sea", "mena", "eu", "us"]
 # A serving phase's users: a market, or "foreign" (outside China: the nearest market abroad).
 Users = Literal[Market, "foreign"]
 YesNo = Literal["yes", "no"]
+# What a hardware.csv price buys: a whole server, or a module without its host server.
+HardwareScope = Literal["server", "module"]
 # A number format the physics computes at (accelerators.csv has a peak column for each); int8
 # serves only. What a phase that names none runs at is DEFAULT_PRECISION, said once.
 Precision = Literal["bf16", "fp16", "fp8", "int8"]
@@ -65,6 +67,7 @@ MARKETS: tuple[str, ...] = get_args(Market)
 USER_MARKETS: tuple[str, ...] = get_args(Users)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 YES_NO: tuple[str, ...] = get_args(YesNo)
+HARDWARE_SCOPES: tuple[str, ...] = get_args(HardwareScope)
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,11 @@ TABLES: dict[str, Table] = {
                 # The public page that figure is from: the row's `source` is its price's (rev12f
                 # #7), and a row copied into an override keeps both.
                 Column("instance_scaleout_source", optional=True),
+                # The longest term the provider sells at this price, days; empty = no maximum
+                # stated (rev13b #2: AWS sells a Capacity Block for at most 182 days, and a
+                # 350-day run was priced at one block's rate).
+                Column("max_term_days", "int", optional=True, ge=1, le=36_500),
+                Column("max_term_source", optional=True),
             ),
         ),
         Table(
@@ -286,6 +294,10 @@ TABLES: dict[str, Table] = {
                 _pos("life_years", lo=0.5, hi=50),
                 Column("opex_fraction_per_year", "float", ge=0, le=1),
                 Column("region_scope", pattern="country", wildcard=True),
+                # What the price buys: a whole `server`, or a `module` (an 8-GPU baseboard or
+                # cards) without its host, priced as a server at defaults.csv module_host_uplift
+                # times it (rev13b #3); empty = server.
+                Column("scope", choices=HARDWARE_SCOPES, optional=True),
                 _pos("price_low", optional=True, hi=MAX_LOCAL_PRICE),
                 _pos("price_high", optional=True, hi=MAX_LOCAL_PRICE),
             ),
@@ -422,6 +434,7 @@ ORDERED_PAIRS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     "offers": (
         ("price_low", "price_per_device_hour", False),
         ("price_per_device_hour", "price_high", False),
+        ("min_term_days", "max_term_days", False),
     ),
     "hardware": (("price_low", "price", False), ("price", "price_high", False)),
     "efficiency": (("mfu_low", "mfu", False), ("mfu", "mfu_high", False)),
@@ -440,6 +453,7 @@ REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
             "instance_scaleout_gbit_s",
             "the public page the instance's network figure is from",
         ),
+        ("max_term_source", "max_term_days", "the public page that states the longest term"),
     ),
     "supply": (
         ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),

@@ -366,6 +366,36 @@ def test_an_instance_network_figure_names_its_page(write):
     assert offers["instance_scaleout_source"].to_list() == ["https://acme.example/network"]
 
 
+def test_a_longest_term_names_its_page_and_is_no_shorter_than_the_minimum(write):
+    # rev13b #2: an offer's longest term (max_term_days) blocks a longer phase; like the
+    # instance network figure it carries its own source, and it cannot be below the minimum.
+    header = OFFER_HEADER.replace("max_devices,", "max_devices,max_term_days,max_term_source,")
+    row = GOOD_OFFER.replace(",0,,,listed,,", ",{min},,,listed,,{max},{page},")
+    msg = _override_error(write, header + row.format(min=0, max=182, page=""))
+    assert msg.endswith(
+        "offers.csv:2:max_term_source: required when max_term_days is given (the public page "
+        "that states the longest term)"
+    )
+    msg = _override_error(write, header + row.format(min=365, max=182, page="https://a.example"))
+    assert msg.endswith(
+        "offers.csv:2:min_term_days: min_term_days 365 is greater than max_term_days 182"
+    )
+    good = write("ok/offers.csv", header + row.format(min=1, max=182, page="https://a.example"))
+    offers = load_catalog(good.parent).table("offers").filter(pl.col("provider") == "acme")
+    assert offers["max_term_days"].to_list() == [182]
+
+
+def test_only_capacity_blocks_state_a_longest_term(catalog):
+    # AWS sells a Capacity Block for at most 182 days (capacity-blocks-purchase.html); no other
+    # row's source states a maximum, and none is invented (an empty cell: no maximum).
+    offers = catalog.table("offers")
+    blocks = offers.filter(pl.col("instance").str.contains("(EC2 Capacity Block)", literal=True))
+    assert blocks.height > 0 and blocks["max_term_days"].to_list() == [182] * blocks.height
+    assert all("capacity-blocks-purchase" in s for s in blocks["max_term_source"])
+    others = offers.filter(~pl.col("instance").str.contains("(EC2 Capacity Block)", literal=True))
+    assert others["max_term_days"].null_count() == others.height
+
+
 def test_a_rule_data_cell_says_which_data_class_it_meant(write):
     # `personal-cn` / `important-cn` name the data of people in China alone; a near miss of a
     # data class would match nothing and is told with the class it meant.

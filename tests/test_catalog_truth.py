@@ -352,7 +352,7 @@ def test_china_variants_cannot_be_bought_before_their_launch(runner, tmp_path):
     # Give the tool a negotiated 2022 price (as a user's --catalog would), so supply decides.
     header = (DATA / "hardware.csv").read_text(encoding="utf-8").splitlines()[0]
     rows = [
-        f"my-{acc},{acc},8-GPU server,8,2000000,CNY,10200,5,0.05,CN,,,estimate,test row,"
+        f"my-{acc},{acc},8-GPU server,8,2000000,CNY,10200,5,0.05,CN,server,,,estimate,test row,"
         "https://example.com/quote,2022-01-01"
         for acc in ("h800", "a800")
     ]

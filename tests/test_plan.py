@@ -1140,8 +1140,19 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
     assert info.message.endswith(" USD quoted (announced 2026-04-02, after 2025-11-27)")
     assert "announced" not in later.message
     assert found(_h100_sg(256)) == []  # a self-service block
-    assert found(_h100_sg(1024, as_of="2025-06-01")) == []  # before the index's first figure
-    assert found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east")) == []
+    # rev13b #1: with no index for the accelerator on the date (H100 before the index's first
+    # figure, H200 and B200 never), the list price is still said, and that no index exists.
+    (before,) = found(_h100_sg(1024, as_of="2025-06-01"))
+    assert "quoted is at list price" in before.message
+    assert "no contract index for h100-sxm on or before 2025-06-01" in before.message
+    assert "none on that date" in before.message
+    (h200,) = found(_h100_sg(1024, accelerator="h200", provider="aws", region="us-east"))
+    assert "1,024 x h200 at aws's on_demand list price" in h200.message
+    assert "no contract index for h200 on or before 2025-11-27 (rate_index.csv, which covers " \
+        "h100-sxm)" in h200.message  # fmt: skip
+    assert h200.source == "github:skypilot-org/skypilot-catalog catalogs/v8/aws/vms.csv" \
+        " @00148f2af3672e2229b4f7bf8157d5a3f36e3c35"  # fmt: skip
+    assert found(_h100_sg(256, accelerator="h200", provider="aws", region="us-east")) == []
 
 
 def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalog):
@@ -1183,9 +1194,60 @@ def test_h200_bought_in_china_is_priced_at_the_china_channel_price(catalog):
         (capital,) = [i for i in phase.line_items if i.component == "capital"]
         return phase.instance, capital.unit_price
 
-    assert bought("cn-west") == ("h200-8gpu-module-cn", 1_400_000)
+    # rev13b #3: the module's price has no host server: a server is 1.25 x it (an estimate)
+    assert bought("cn-west") == ("h200-8gpu-module-cn", 1_400_000 * 1.25)
     instance, price = bought("sg")
-    assert instance == "h200-8gpu-server" and price != 1_400_000
+    assert instance == "h200-8gpu-server" and price != 1_400_000 * 1.25
+
+
+def _buy_h200_in_china(days: int = 365) -> dict:
+    return {
+        "name": "t", "as_of": "2026-03-01", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "serve", "kind": "serve", "users": "cn", "days": days,
+                    "input_len": 2048, "output_len": 512, "tpot_ms": 50, "devices": 64,
+                    "precision": "fp8", "site": {"region": "cn-west", "accelerator": "h200",
+                                                 "pricing": "owned"}}],
+    }  # fmt: skip
+
+
+def test_a_module_price_is_not_ranked_as_a_whole_server(catalog, tmp_path):
+    """hardware.csv's China H200 row prices the 8-GPU module without its host server (rev13b
+    #3: it was bought, and outranked full servers, as if it were one, and charged a whole
+    server's power). Its scope says so and a quote prices the server at defaults.csv
+    module_host_uplift times it, in every figure read from the capital (resale, operations),
+    and says so in the line item, the owned-capex finding and the assumptions; the uplift is
+    data: a catalog that sets it to 1 gets the module price back."""
+    from pricing import load_catalog
+
+    hardware = catalog.table("hardware")
+    assert hardware.filter(pl.col("scope") == "module")["id"].unique().to_list() == [
+        "h200-8gpu-module-cn"
+    ]
+    assert catalog.default("module_host_uplift") == 1.25
+    q = quote(parse_scenario(_buy_h200_in_china()), catalog)
+    (phase,) = q.phases
+    items = {i.component: i for i in phase.line_items}
+    assert items["capital"].unit_price == 1_750_000
+    assert "module 1,400,000 CNY x 1.25 for the host server" in items["capital"].description
+    assert items["resale"].unit_price == pytest.approx(-1_750_000 * 0.65)
+    assert items["operations"].unit_price == pytest.approx(1_750_000 * 0.05 / 8760)
+    capex = next(f for f in q.findings if f.code == "owned-capex")
+    assert "(module price x 1.25 for the host servers" in capex.message
+    assert "h200-8gpu-module-cn is priced as a module" in q.assumptions["host_uplift"]["serve"]
+    head = "name,value,unit,basis,note,source,as_of\n"
+    row = "module_host_uplift,1,x,estimate,,https://example.com/none,2026-01-01\n"
+    (tmp_path / "defaults.csv").write_text(head + row, encoding="utf-8")
+    (plain,) = quote(parse_scenario(_buy_h200_in_china()), load_catalog(tmp_path)).phases
+    assert {i.component: i for i in plain.line_items}["capital"].unit_price == 1_400_000
+    # A fleet of the same hardware pays operations on a whole server's price too.
+    fleet = _buy_h200_in_china()
+    fleet["fleet"] = [{"name": "mine", "region": "cn-west", "accelerator": "h200",
+                       "devices": 64}]  # fmt: skip
+    fleet["phases"][0]["site"]["pricing"] = "fleet"
+    (owned,) = quote(parse_scenario(fleet), catalog).phases
+    operations = {i.component: i for i in owned.line_items}["operations"]
+    assert operations.unit_price == pytest.approx(1_750_000 * 0.05 / 8760)
 
 
 @pytest.mark.parametrize(
@@ -1275,3 +1337,42 @@ def test_a_fleet_too_small_for_the_demand_is_named_as_the_fleet(catalog):
     assert placed.quote.phases[0].pricing != "fleet"
     (found,) = [f for f in placed.quote.findings if f.code == SPLIT]
     assert "the fleet 'h800-small' in cn-east" in found.message and "at most 64" in found.message
+
+
+def _serve_on_a_capacity_block(days: int) -> dict:
+    return {
+        "name": "t", "as_of": "2026-03-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "serve", "kind": "serve", "data": "public", "users": "us",
+                    "days": days, "input_len": 2048, "output_len": 512, "tpot_ms": 50,
+                    "precision": "fp8", "site": {
+                        "region": "us-east", "accelerator": "b200", "pricing": "contract",
+                        "instance": "p6-b200.48xlarge (EC2 Capacity Block)"}}],
+    }  # fmt: skip
+
+
+def test_an_offer_is_not_rented_past_its_longest_term(catalog):
+    """AWS sells a Capacity Block for at most 182 days and extends one only if capacity allows
+    (offers.csv max_term_days): a longer phase is blocked on it, with the page that says so,
+    and the planner takes another option (rev13b #2: a 350-day pretraining run was priced at
+    one block's rate)."""
+
+    def codes(days: int) -> dict:
+        found = quote(parse_scenario(_serve_on_a_capacity_block(days)), catalog).findings
+        return {f.code: f for f in found}
+
+    assert "term-too-long" not in codes(182)
+    blocked = codes(183)["term-too-long"]
+    assert blocked.severity == "block" and "capacity-blocks-purchase" in blocked.source
+    assert (
+        "for 183.0 days; aws sells p6-b200.48xlarge (EC2 Capacity Block) contract for at most "
+        "182 days" in blocked.message
+    )
+    scenario = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    pretrain = next(p for p in data["phases"] if p["name"] == "pretrain")
+    pretrain["deadline_days"] = 365
+    result = plan(parse_scenario(data), catalog, as_of=date(2026, 3, 1))
+    chosen = next(p for p in result.quote.phases if p.name == "pretrain")
+    assert "Capacity Block" not in chosen.instance and chosen.wall_clock_days > 182
+    assert next(p for p in result.phases if p.phase == "pretrain").removed.get("term", 0) >= 1

@@ -570,7 +570,7 @@ def test_a_plan_is_sampled_on_the_catalog_it_was_made_on(tmp_path):
     header = (EXAMPLES.parent / "pricing" / "data" / "offers.csv").read_text().splitlines()[0]
     row = (
         "gcp,sg,h100-sxm,a3-highgpu-8g,8,reserved_1y,5.0,USD,365,,,listed,,1000,"
-        "https://cloud.google.com/compute/docs/gpus/gpu-network-bandwidth,estimate,"
+        "https://cloud.google.com/compute/docs/gpus/gpu-network-bandwidth,,,estimate,"
         '"a negotiated rate (test)",user contract 2025,2025-11-01'
     )
     (tmp_path / "offers.csv").write_text(f"{header}\n{row}\n")
