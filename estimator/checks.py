@@ -971,6 +971,9 @@ ADVISORY: tuple[Check, ...] = (
             & (pl.col("basis") == "published")
             & (pl.col("pricing") != "spot")
             & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
+            # rev13a #7: a phase the physics has no answer for is quoted unpriced; the caveat
+            # compared a contract with a rent the report does not have.
+            & answered(c, p)
         ),
         _list_price_message,
         source=_list_price_source,

@@ -1153,6 +1153,12 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
     assert h200.source == "github:skypilot-org/skypilot-catalog catalogs/v8/aws/vms.csv" \
         " @00148f2af3672e2229b4f7bf8157d5a3f36e3c35"  # fmt: skip
     assert found(_h100_sg(256, accelerator="h200", provider="aws", region="us-east")) == []
+    # rev13a #7: a phase the physics cannot run (a deadline far out of reach) is unpriced:
+    # no caveat compares a contract with a rent the report does not have.
+    unrunnable = _h100_sg(1024)
+    unrunnable["phases"][0] |= {"tokens": 1e17, "devices": None, "deadline_days": 30}
+    assert found({**unrunnable, "phases": [{k: v for k, v in unrunnable["phases"][0].items()
+                                            if v is not None}]}) == []  # fmt: skip
 
 
 def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalog):
