@@ -40,6 +40,13 @@ def one_phase(
     """A scenario of one `kind` ("train" | "serve") phase named after it. `fields` holds the
     model's fields (`preset`, `total_params`, ...) and the phase's (`tokens`, `days`, ...);
     None values are left out. Validation errors name the flag (`--tokens`)."""
+    if pricing == "fleet":
+        # rev13a #9: "no options match", exit 1, where the flag asks for what flags cannot give.
+        raise ScenarioError(
+            "a fleet is hardware a scenario's [[fleet]] describes (devices, where, acquired): "
+            "quote a scenario file to price one",
+            "--pricing",
+        )
     flags = {*fields, "accelerator", "region", "pricing", "provider", "tenant_hq", "currency"}
     model = {k: fields.pop(k) for k in _MODEL_FIELDS if fields.get(k) is not None}
     phase = {k: v for k, v in fields.items() if v is not None}

@@ -985,3 +985,10 @@ def test_a_one_phase_error_does_not_speak_of_phases_after_it(runner):
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and "no fp8 support" in result.stderr
     assert "phases after it" not in result.stderr
+
+
+def test_a_fleet_pricing_flag_says_a_fleet_needs_a_scenario(runner):
+    # rev13a #9: `--pricing fleet` exited 1 with "no options match", as if the market had none.
+    result = runner.invoke(app, [*ASCEND, "--pricing", "fleet"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--pricing: a fleet is hardware a scenario's [[fleet]] describes" in result.stderr
