@@ -469,6 +469,19 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
     extra = (placement.total(prob, forced) - placement.total(prob, picked)) * c.quote_per_usd
     if c.objective == "time" and extra <= 0:
         return "cheaper on its own, but the whole plan finishes later with it"
+    if round(extra) == 0:
+        # A swap (rev13b #12: "costs 0 CNY more"): with it another phase takes the dearer
+        # option instead, at the same total, and which phase gets which is the solver's pick
+        # of equal plans (`placement._first_ranked` moves a phase only at the same cost).
+        moved = [repr(names[j]) for j, k in enumerate(forced) if j != i and k != picked[j]]
+        who = ", ".join(moved) or "another phase"
+        held = ", ".join(capacity_name(g) for g, _ in prob.candidates[i][k].uses)
+        shared = f" ({held} cannot hold both)" if held else ""
+        return (
+            f"cheaper on its own, but the whole plan costs the same with it: {who} then takes "
+            f"a dearer option instead{shared}; a tie between equal plans, kept as the solver "
+            "picked it"
+        )
     return (
         f"cheaper on its own, but the whole plan costs {extra:,.0f} {c.currency} more with it "
         "(transfers or capacity shared with other phases)"

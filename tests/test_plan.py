@@ -1209,3 +1209,30 @@ def test_an_unpriced_fixed_phase_beside_an_auto_one_is_planned(catalog, fixed):
     priced = {q.name: q.priced for q in p.quote.phases}
     assert priced == {"a": False, "b": True}
     assert p.quote.total == next(q.cost for q in p.quote.phases if q.name == "b")
+
+
+def test_a_swap_between_phases_at_the_same_total_is_called_a_tie(catalog):
+    """Two serving phases that each need 288 H100 of a 512-device China rental: one gets it,
+    the other H800, and which is which makes no difference to the total. The runner-up said
+    "cheaper on its own, but the whole plan costs 0 CNY more with it" (rev13b #12)."""
+    serve = {
+        "kind": "serve", "users": "cn", "data": "personal", "days": 365,
+        "input_tokens_per_day": 8e10, "output_tokens_per_day": 1.6e10, "tpot_ms": 50,
+        "ttft_ms": 1000, "precision": "int8",
+        "site": {"regions": ["cn-east"], "pricing": ["contract"]},
+    }  # fmt: skip
+    scenario = parse_scenario(
+        {
+            "name": "t", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+            "model": {"preset": "qwen3-235b-a22b"},
+            "phases": [{"name": "a", **serve}, {"name": "b", **serve}],
+        }
+    )  # fmt: skip
+    p = plan(scenario, catalog)
+    assert sorted(q.accelerator for q in p.quote.phases) == ["h100-sxm", "h800"]
+    swapped = next(pp for pp in p.phases if pp.alternatives[0].accelerator == "h800")
+    other = "'b'" if swapped.phase == "a" else "'a'"
+    verdict = next(a.verdict for a in swapped.alternatives if a.accelerator == "h100-sxm")
+    assert "costs the same with it" in verdict and other in verdict
+    assert "tie between equal plans" in verdict
+    assert "0 CNY more" not in verdict
