@@ -539,21 +539,37 @@ def _billed_terms(r: Row) -> str:
 
 
 def _tariff_later(c: Context) -> pl.Expr:
-    """A fleet priced at a tariff dated after the quote date (`market._first_tariff`)."""
-    return pl.col("energy_as_of") > pl.lit(c.as_of)
+    """Owned hardware (a fleet or a purchase) priced at a tariff dated after the quote date
+    (`options.first_tariff`)."""
+    return (pl.col("option") != "rented") & (pl.col("energy_as_of") > pl.lit(c.as_of))
+
+
+def _tariff_is_later(r: Row, c: Context) -> bool:
+    return (
+        r["option"] != "rented"
+        and r.get("energy_as_of") is not None
+        and (r["energy_as_of"] > c.as_of)
+    )
 
 
 def _stale_message(r: Row, c: Context, p: Phase) -> str:
-    if r["option"] == "fleet":
-        return (
-            f"the {r['region']} electricity tariff is from {r['energy_as_of']}, after the quote "
-            f"date {c.as_of}: the catalog has none earlier, so the fleet's energy is priced at "
-            "its first"
-        )
-    return (
+    old = (
         f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
         "quote date"
     )
+    if not _tariff_is_later(r, c):
+        return old
+    what = "the fleet's" if r["option"] == "fleet" else "the bought hardware's"
+    tariff = (
+        f"the {r['region']} electricity tariff is from {r['energy_as_of']}, after the quote "
+        f"date {c.as_of}: the catalog has none earlier, so {what} energy is priced at its first"
+    )
+    stale = r["option"] != "fleet" and (c.as_of - r["offer_as_of"]).days > STALE_AFTER_DAYS
+    return f"{tariff}; and {old}" if stale else tariff
+
+
+def _stale_source(r: Row, c: Context, p: Phase) -> str:
+    return str(r["energy_source" if _tariff_is_later(r, c) else "offer_source"])
 
 
 def _priced(amount: float, r: Row, c: Context) -> str:
@@ -719,11 +735,11 @@ ADVISORY: tuple[Check, ...] = (
         "stale-price",
         "warn",
         "",
-        lambda c, p: (
-            ((_age(c) > STALE_AFTER_DAYS) & ~_fleet()) | (_fleet() & _tariff_later(c))
-        ).fill_null(False),
+        lambda c, p: (((_age(c) > STALE_AFTER_DAYS) & ~_fleet()) | _tariff_later(c)).fill_null(
+            False
+        ),
         _stale_message,
-        lambda r, c, p: str(r["energy_source" if r["option"] == "fleet" else "offer_source"]),
+        _stale_source,
     ),
     Check(
         "spot-capacity",

@@ -794,6 +794,31 @@ def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_says_so(catalog):
     assert "unpriced" not in {f.code for f in q.findings if f.phase == "pretrain"}
 
 
+def test_a_purchase_before_the_first_tariff_is_priced_as_a_fleet_there_is(catalog, write):
+    """rev13b #6: cn-east's tariffs start 2024-01-01. On 2023-09-01 a fleet of 910B there was
+    priced at that first tariff with a `stale-price` warn, and 910B bought there was blocked
+    as unpriced ("no electricity tariff"): one gap, two answers. Both take the first row now,
+    and both say so alike."""
+    fleet = quote(_on_a_fleet(write, "2023-08-15", accelerator="ascend-910b"), catalog,
+                  as_of="2023-09-01")  # fmt: skip
+    text = _ON_A_FLEET.format(
+        region="cn-east", accelerator="ascend-910b", acquired="", start="start = 2023-12-01"
+    ).replace('pricing = "fleet"', 'pricing = "owned"')
+    bought = quote(load_scenario(write("buy.toml", text)), catalog, as_of="2023-09-01")
+    said = []
+    for q in (fleet, bought):
+        (phase,) = q.phases
+        assert phase.priced and "unpriced" not in {f.code for f in q.findings}
+        energy = {i.unit_price for i in q.line_items() if i.component == "energy"}
+        (stale,) = [f.message for f in q.findings if f.code == "stale-price"]
+        assert stale.startswith(
+            "the cn-east electricity tariff is from 2024-01-01, after the quote date 2023-09-01"
+        )
+        said.append(energy)
+    assert said[0] == said[1] and len(said[0]) == 1
+    assert "the bought hardware's energy is priced at its first" in stale
+
+
 def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     # rev12d #8: with no rental price before 2023-12, the planner's error named a purchase's
     # lead time as the best option.
