@@ -194,6 +194,36 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     kind are null; the electricity row is the region's latest on or before `as_of`, or the
     latest of its rows scoped to the accelerator's origin where it has one.
     """
+    return _laid_out(
+        catalog,
+        as_of,
+        catalog.dated("offers", as_of, future=False),
+        catalog.dated("hardware", as_of, future=False),
+    )
+
+
+def priced_later(catalog: Catalog, query: OptionQuery, as_of: date) -> pl.DataFrame:
+    """The options a query allows that the catalog has no price for on `as_of` and has one
+    for later: each offer or hardware series whose rows all come after `as_of`, at its first
+    row, laid out as `option_table` lays out the options of `as_of` (its exchange rates,
+    tariffs and region facts). Only of accelerators whose datasheet row is dated on or before
+    `as_of` (a part not yet announced was no option then). Ids from 0: a caller evaluating
+    them beside its own options renumbers them."""
+    known = catalog.table("accelerators").filter(pl.col("as_of") <= as_of)["id"].to_list()
+
+    def first_rows(name: str) -> pl.DataFrame:
+        return catalog.dated(name, as_of).filter(
+            (pl.col("as_of") > as_of) & pl.col("accelerator").is_in(known)
+        )
+
+    rows = _laid_out(catalog, as_of, first_rows("offers"), first_rows("hardware"))
+    return select(rows, query)
+
+
+def _laid_out(
+    catalog: Catalog, as_of: date, offers: pl.DataFrame, hardware: pl.DataFrame
+) -> pl.DataFrame:
+    """`offers` and `hardware` rows as the options of `as_of` (`option_table`)."""
     fx = catalog.fx_table(as_of).select("currency", "per_usd", "fx_as_of")
     regions = _regions(catalog, fx, as_of)
     devices = catalog.table("accelerators").select(
@@ -210,8 +240,8 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     return (
         pl.concat(
             [
-                _rented(catalog.dated("offers", as_of, future=False)),
-                _owned(catalog.dated("hardware", as_of, future=False), regions),
+                _rented(offers),
+                _owned(hardware, regions),
             ],
             how="diagonal_relaxed",
         )

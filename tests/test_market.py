@@ -831,8 +831,10 @@ def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(data), catalog)
     said = str(err.value)
-    assert "the catalog has no rental price for this site valid on 2023-06-01" in said
-    assert "lead time:" not in said
+    # rev13b #6: the gap is said first, as a gap; the purchases weighed come after it.
+    gap = "the catalog has no price on 2023-06-01 for"
+    assert gap in said and "(a gap in its price history, not a rule)" in said
+    assert said.index(gap) < said.index("of the options it prices on 2023-06-01, the best:")
     # rev12f #1: the date named is the first rental's, not a hardware row's (H100 servers are
     # listed from 2023-05-29; the first H100 rental in us-east is from 2024-06-13).
     data["phases"][0]["site"] = {"accelerators": ["h100-sxm"], "regions": ["us-east"]}
@@ -843,7 +845,7 @@ def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     )["as_of"].min()  # fmt: skip
     with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(data), catalog)
-    assert f"(its first is from {first})" in str(err.value)
+    assert f"its first is from {first}, h100-sxm from " in str(err.value)
 
 
 def test_purchases_share_a_buyers_cap_over_its_window_not_a_time_of_use(tmp_path):

@@ -1236,3 +1236,37 @@ def test_a_swap_between_phases_at_the_same_total_is_called_a_tie(catalog):
     assert "costs the same with it" in verdict and other in verdict
     assert "tie between equal plans" in verdict
     assert "0 CNY more" not in verdict
+
+
+def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runner):
+    """rev13b #6: before the catalog's first foreign rental price (GCP, 2024-06-13), a Chinese
+    lab's pretraining had no allowed placement, and the error named the supply rule that
+    blocks buying H800 as the best, as if renting abroad had been weighed and lost. Renting
+    H100 abroad was allowed: the catalog has no price for it then, and the error says that
+    first, the options it does price after it."""
+    s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
+    with pytest.raises(InfeasibleError) as err:
+        plan(s, catalog, as_of="2024-01-15")
+    said = str(err.value)
+    gap = said.index("the catalog has no price on 2024-01-15 for ")
+    assert "options nothing else rules out (a gap in its price history, not a rule)" in said
+    assert "its first is from 2024-06-13, h100-sxm from gcp in " in said
+    assert gap < said.index("of the options it prices on 2024-01-15, the best: supply:")
+    # On the command line: the gap on the error line, the options priced on a line of its own
+    # (one line is cut at 400 characters).
+    args = ["plan", str(EXAMPLES / "cn_lab_no_stockpile.toml"), "--as-of", "2024-01-15"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    first, second = result.stderr.splitlines()
+    assert "a gap in its price history" in first and "characters)" not in first
+    assert second.startswith("  of the options it prices on 2024-01-15, the best: supply:")
+    # A gap the rules would block anyway is no gap worth naming: personal data of Chinese
+    # users may not be trained on abroad, priced or not.
+    abroad = _train_scenario(
+        as_of="2024-01-15", tokens=1e10, workload="finetune", data="personal", devices=64,
+        site={"regions": ["us-east"]},
+    )  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(abroad), catalog)
+    assert "gap in its price history" not in str(err.value)
+    assert "(its first is from 2024-06-13; nor is any it prices later allowed)" in str(err.value)
