@@ -502,6 +502,36 @@ def _spans_pods() -> pl.Expr:
     ).fill_null(False)
 
 
+def _replica_on_unstated_network() -> pl.Expr:
+    """A rented serving replica over several instances whose offer row states no network
+    between them (`instance_scaleout_gbit_s`): its traffic past the server runs at the
+    accelerator's figure, which no source of the offer gives."""
+    return (
+        (pl.col("option") == "rented")
+        & (pl.col("tensor_parallel").cast(pl.Float64) > pl.col("unit_devices").cast(pl.Float64))
+        & pl.col("instance_scaleout_gbit_s").is_null()
+    ).fill_null(False)
+
+
+def _unstated_network_message(r: Row, c: Context, p: Phase) -> str:
+    unit, size = int(r["unit_devices"]), int(r["tensor_parallel"])
+    net = c.catalog.accelerator(r["accelerator"]).get("scaleout_gbps")
+    per_device = float(net if net is not None else c.catalog.default("scaleout_gbps")) * 8.0
+    return (
+        f"each {size}-device replica spans {math.ceil(size / unit)} instances of "
+        f"{r['instance']} ({counted(unit, 'device')} each): its expert traffic crosses the "
+        f"network between servers, which the {r['provider']} offer's row does not state (no "
+        f"instance_scaleout_gbit_s); it is costed at the {r['accelerator']}'s "
+        f"{per_device:,.0f} Gbit/s per device, a cluster fabric's. "
+        + (
+            "Servers rented one at a time may have no such fabric: confirm it with the provider"
+            if r.get("evidence") in ("reported", "marketplace")
+            else "Confirm the instances have one (and give its figure with --catalog DIR)"
+        )
+        + f", or set replica_devices = {unit} (replicas inside one server)"
+    )
+
+
 def _published(c: Context, p: Phase) -> dict[str, PublishedRun]:
     """The published pretraining runs of a pretraining phase's model at its precision, by
     accelerator (one each: the calibration set has no model twice on one device). A fine-tune
@@ -914,6 +944,20 @@ ADVISORY: tuple[Check, ...] = (
             "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
             "for a reading or interactive speed (more devices)"
         ),
+    ),
+    Check(
+        # rev13b #7: the China H100 rental (idle data centres renting single servers, its source
+        # silent on any fabric) served Qwen3-235B on 16-device replicas, two servers each,
+        # costed at the H100's 400 Gbit/s per GPU cluster network. A warn, not a block as for
+        # pods (`run-spans-pods`): pods have no cluster network, known; here the network is
+        # unknown, many rented servers do have one, and the answer is right if they do. The
+        # finding says which figure the replica rests on and how to keep it in one server.
+        "replica-network-unstated",
+        "warn",
+        "",
+        lambda c, p: pl.lit(False) if _train(p) else _replica_on_unstated_network(),
+        _unstated_network_message,
+        "offer_source",
     ),
     Check(
         "list-price",

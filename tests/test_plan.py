@@ -1270,3 +1270,48 @@ def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runn
         plan(parse_scenario(abroad), catalog)
     assert "gap in its price history" not in str(err.value)
     assert "(its first is from 2024-06-13; nor is any it prices later allowed)" in str(err.value)
+
+
+def test_a_replica_across_rented_servers_on_an_unstated_network_is_warned(catalog):
+    """rev13b #7: Qwen3-235B served on the China H100 rental in 16-device replicas, two of its
+    8-GPU servers each, was costed at the H100's 400 Gbit/s per GPU cluster network, though
+    the rental's source (idle data centres renting single servers) says nothing of a fabric.
+    A warn (the network is unknown, not known absent as for pods), naming the figure used and
+    the way to keep replicas inside one server; none once the row states its network."""
+    from estimator import quote
+
+    def serve(replica: int, cat=catalog):
+        data = {
+            "name": "t", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+            "model": {"preset": "qwen3-235b-a22b"},
+            "phases": [{
+                "name": "s", "kind": "serve", "users": "cn", "data": "personal", "days": 365,
+                "input_tokens_per_day": 4e10, "output_tokens_per_day": 8e9, "tpot_ms": 50,
+                "ttft_ms": 1000, "precision": "int8", "replica_devices": replica,
+                "site": {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract",
+                         "provider": "cn-gpu-rental-market"},
+            }],
+        }  # fmt: skip
+        q = quote(parse_scenario(data), cat)
+        return {f.code: f for f in q.findings}
+
+    found = serve(16)
+    warn = found["replica-network-unstated"]
+    assert warn.severity == "warn"
+    assert warn.message.startswith("each 16-device replica spans 2 instances of 8x H100 server")
+    assert "costed at the h100-sxm's 400 Gbit/s per device" in warn.message
+    assert "Servers rented one at a time may have no such fabric" in warn.message
+    assert warn.message.endswith("or set replica_devices = 8 (replicas inside one server)")
+    assert "replica-network-unstated" not in serve(8)
+    stated = catalog.with_table(
+        "offers",
+        lambda df: df.with_columns(
+            instance_scaleout_gbit_s=pl.when(pl.col("provider") == "cn-gpu-rental-market")
+            .then(3200.0)
+            .otherwise(pl.col("instance_scaleout_gbit_s")),
+            instance_scaleout_source=pl.when(pl.col("provider") == "cn-gpu-rental-market")
+            .then(pl.lit("https://example.com/fabric"))
+            .otherwise(pl.col("instance_scaleout_source")),
+        ),
+    )
+    assert "replica-network-unstated" not in serve(16, stated)
