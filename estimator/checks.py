@@ -544,6 +544,36 @@ def _spans_pods() -> pl.Expr:
     ).fill_null(False)
 
 
+def _replica_on_unstated_network() -> pl.Expr:
+    """A rented serving replica over several instances whose offer row states no network
+    between them (`instance_scaleout_gbit_s`): its traffic past the server runs at the
+    accelerator's figure, which no source of the offer gives."""
+    return (
+        (pl.col("option") == "rented")
+        & (pl.col("tensor_parallel").cast(pl.Float64) > pl.col("unit_devices").cast(pl.Float64))
+        & pl.col("instance_scaleout_gbit_s").is_null()
+    ).fill_null(False)
+
+
+def _unstated_network_message(r: Row, c: Context, p: Phase) -> str:
+    unit, size = int(r["unit_devices"]), int(r["tensor_parallel"])
+    net = c.catalog.accelerator(r["accelerator"]).get("scaleout_gbps")
+    per_device = float(net if net is not None else c.catalog.default("scaleout_gbps")) * 8.0
+    return (
+        f"each {size}-device replica spans {math.ceil(size / unit)} instances of "
+        f"{r['instance']} ({counted(unit, 'device')} each): its expert traffic crosses the "
+        f"network between servers, which the {r['provider']} offer's row does not state (no "
+        f"instance_scaleout_gbit_s); it is costed at the {r['accelerator']}'s "
+        f"{per_device:,.0f} Gbit/s per device, a cluster fabric's. "
+        + (
+            "Servers rented one at a time may have no such fabric: confirm it with the provider"
+            if r.get("evidence") in ("reported", "marketplace")
+            else "Confirm the instances have one (and give its figure with --catalog DIR)"
+        )
+        + f", or set replica_devices = {unit} (replicas inside one server)"
+    )
+
+
 def _published(c: Context, p: Phase) -> dict[str, PublishedRun]:
     """The published pretraining runs of a pretraining phase's model at its precision, by
     accelerator (one each: the calibration set has no model twice on one device). A fine-tune
@@ -581,21 +611,37 @@ def _billed_terms(r: Row) -> str:
 
 
 def _tariff_later(c: Context) -> pl.Expr:
-    """A fleet priced at a tariff dated after the quote date (`market._first_tariff`)."""
-    return pl.col("energy_as_of") > pl.lit(c.as_of)
+    """Owned hardware (a fleet or a purchase) priced at a tariff dated after the quote date
+    (`options.first_tariff`)."""
+    return (pl.col("option") != "rented") & (pl.col("energy_as_of") > pl.lit(c.as_of))
+
+
+def _tariff_is_later(r: Row, c: Context) -> bool:
+    return (
+        r["option"] != "rented"
+        and r.get("energy_as_of") is not None
+        and (r["energy_as_of"] > c.as_of)
+    )
 
 
 def _stale_message(r: Row, c: Context, p: Phase) -> str:
-    if r["option"] == "fleet":
-        return (
-            f"the {r['region']} electricity tariff is from {r['energy_as_of']}, after the quote "
-            f"date {c.as_of}: the catalog has none earlier, so the fleet's energy is priced at "
-            "its first"
-        )
-    return (
+    old = (
         f"the {r['provider']} price is from {r['offer_as_of']}, more than a year before the "
         "quote date"
     )
+    if not _tariff_is_later(r, c):
+        return old
+    what = "the fleet's" if r["option"] == "fleet" else "the bought hardware's"
+    tariff = (
+        f"the {r['region']} electricity tariff is from {r['energy_as_of']}, after the quote "
+        f"date {c.as_of}: the catalog has none earlier, so {what} energy is priced at its first"
+    )
+    stale = r["option"] != "fleet" and (c.as_of - r["offer_as_of"]).days > STALE_AFTER_DAYS
+    return f"{tariff}; and {old}" if stale else tariff
+
+
+def _stale_source(r: Row, c: Context, p: Phase) -> str:
+    return str(r["energy_source" if _tariff_is_later(r, c) else "offer_source"])
 
 
 def _priced(amount: float, r: Row, c: Context) -> str:
@@ -778,11 +824,11 @@ ADVISORY: tuple[Check, ...] = (
         "stale-price",
         "warn",
         "",
-        lambda c, p: (
-            ((_age(c) > STALE_AFTER_DAYS) & ~_fleet()) | (_fleet() & _tariff_later(c))
-        ).fill_null(False),
+        lambda c, p: (((_age(c) > STALE_AFTER_DAYS) & ~_fleet()) | _tariff_later(c)).fill_null(
+            False
+        ),
         _stale_message,
-        lambda r, c, p: str(r["energy_source" if r["option"] == "fleet" else "offer_source"]),
+        _stale_source,
     ),
     Check(
         "spot-capacity",
@@ -957,6 +1003,20 @@ ADVISORY: tuple[Check, ...] = (
             "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
             "for a reading or interactive speed (more devices)"
         ),
+    ),
+    Check(
+        # rev13b #7: the China H100 rental (idle data centres renting single servers, its source
+        # silent on any fabric) served Qwen3-235B on 16-device replicas, two servers each,
+        # costed at the H100's 400 Gbit/s per GPU cluster network. A warn, not a block as for
+        # pods (`run-spans-pods`): pods have no cluster network, known; here the network is
+        # unknown, many rented servers do have one, and the answer is right if they do. The
+        # finding says which figure the replica rests on and how to keep it in one server.
+        "replica-network-unstated",
+        "warn",
+        "",
+        lambda c, p: pl.lit(False) if _train(p) else _replica_on_unstated_network(),
+        _unstated_network_message,
+        "offer_source",
     ),
     Check(
         "list-price",

@@ -43,7 +43,9 @@ class NoPlacementError(InfeasibleError):
     """No option of phase `phase` is allowed (a shock re-placing phases keeps such a phase
     where it was, blocked, and places the rest). `closest` is the site (region, pricing,
     provider, instance) of the option the message describes, `reason` the planner's category
-    of what blocks it (`findings.REASONS`); None and "" when no option matched at all."""
+    of what blocks it (`findings.REASONS`); None and "" when no option matched at all.
+    `detail`, when given, follows the message after "; " and is printed on a line of its own
+    (one error line is cut at `cli.app.MAX_ERROR_LINE` characters)."""
 
     def __init__(
         self,
@@ -52,8 +54,16 @@ class NoPlacementError(InfeasibleError):
         phase: str = "",
         closest: dict[str, str] | None = None,
         reason: str = "",
+        detail: str = "",
     ) -> None:
-        super().__init__(message, location)
+        super().__init__(f"{message}; {detail}" if detail else message, location)
         self.phase = phase
         self.closest = closest
         self.reason = reason
+        self.head, self.detail = message, detail
+
+    def lines(self, limit: int | None = None) -> list[str]:
+        if not self.detail:
+            return [str(self)]
+        head = f"{self.location}: {self.head}" if self.location else self.head
+        return [head, self.detail]

@@ -23,10 +23,9 @@ from itertools import pairwise
 import polars as pl
 
 from estimator.compliance import rules_hq
-from estimator.options import host_uplift, option_kind, ownership
+from estimator.options import first_tariff, host_uplift, option_kind, ownership
 from estimator.scenario import Scenario
 from pricing import Catalog
-from pricing.errors import CatalogError
 
 SUPPLY_COLUMNS = (
     "purchasable",
@@ -345,33 +344,11 @@ def _first_tariff(
     catalog: Catalog, region: pl.DataFrame, day: date, origin: str | None
 ) -> pl.DataFrame:
     """A fleet's region facts with, when the region has no electricity tariff on `day`, the
-    first one the catalog has (its `energy_as_of` then postdates `day`: `stale-price` says so).
-    Hardware already owned runs whatever the catalog's tariff series starts: a 2023 question
-    about a stockpile from 2022 dropped the stockpile as unpriced (rev12d #8), the series
-    starting in 2024. Only the region's unscoped rows and those scoped to the fleet's
-    accelerator `origin` apply, the scoped one first on the same day, as `options._scoped_power`
-    has them (rev12f #4: a China-only subsidised tariff would have priced an H800 fleet)."""
-    if region["electricity_price_kwh"][0] is not None:
-        return region
-    scope = pl.col("accelerator_origin")
-    first = catalog.dated("electricity", day).filter(
-        (pl.col("region") == region["region"][0]) & (scope.is_null() | (scope == origin))
-    )
-    if first.is_empty():
-        return region
-    tariff = first.sort(["as_of", scope.is_null()]).row(0, named=True)
-    try:
-        rate = catalog.rate(tariff["currency"], day)
-    except CatalogError:
-        return region  # no exchange rate for it then either: unpriced, and said so
-    return region.with_columns(
-        electricity_price_kwh=pl.lit(tariff["price_kwh"], pl.Float64),
-        energy_currency=pl.lit(tariff["currency"]),
-        energy_per_usd=pl.lit(rate.per_usd, pl.Float64),
-        energy_fx_as_of=pl.lit(rate.as_of, pl.Date),
-        energy_as_of=pl.lit(tariff["as_of"], pl.Date),
-        energy_source=pl.lit(tariff["source"]),
-    )
+    first one the catalog has for an accelerator of `origin`, as a purchase there has it
+    (`options.first_tariff`, the one implementation: rev13b #6)."""
+    fx = catalog.fx_table(day).select("currency", "per_usd", "fx_as_of")
+    mine = region.with_columns(accelerator_origin=pl.lit(origin, pl.String))
+    return first_tariff(mine, catalog, fx, day, pl.lit(True))
 
 
 _REGION_COLUMNS = (

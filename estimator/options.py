@@ -195,6 +195,36 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     kind are null; the electricity row is the region's latest on or before `as_of`, or the
     latest of its rows scoped to the accelerator's origin where it has one.
     """
+    return _laid_out(
+        catalog,
+        as_of,
+        catalog.dated("offers", as_of, future=False),
+        catalog.dated("hardware", as_of, future=False),
+    )
+
+
+def priced_later(catalog: Catalog, query: OptionQuery, as_of: date) -> pl.DataFrame:
+    """The options a query allows that the catalog has no price for on `as_of` and has one
+    for later: each offer or hardware series whose rows all come after `as_of`, at its first
+    row, laid out as `option_table` lays out the options of `as_of` (its exchange rates,
+    tariffs and region facts). Only of accelerators whose datasheet row is dated on or before
+    `as_of` (a part not yet announced was no option then). Ids from 0: a caller evaluating
+    them beside its own options renumbers them."""
+    known = catalog.table("accelerators").filter(pl.col("as_of") <= as_of)["id"].to_list()
+
+    def first_rows(name: str) -> pl.DataFrame:
+        return catalog.dated(name, as_of).filter(
+            (pl.col("as_of") > as_of) & pl.col("accelerator").is_in(known)
+        )
+
+    rows = _laid_out(catalog, as_of, first_rows("offers"), first_rows("hardware"))
+    return select(rows, query)
+
+
+def _laid_out(
+    catalog: Catalog, as_of: date, offers: pl.DataFrame, hardware: pl.DataFrame
+) -> pl.DataFrame:
+    """`offers` and `hardware` rows as the options of `as_of` (`option_table`)."""
     fx = catalog.fx_table(as_of).select("currency", "per_usd", "fx_as_of")
     regions = _regions(catalog, fx, as_of)
     devices = catalog.table("accelerators").select(
@@ -211,8 +241,8 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
     return (
         pl.concat(
             [
-                _rented(catalog.dated("offers", as_of, future=False)),
-                _owned(catalog.dated("hardware", as_of, future=False), regions, catalog),
+                _rented(offers),
+                _owned(hardware, regions, catalog),
             ],
             how="diagonal_relaxed",
         )
@@ -227,6 +257,7 @@ def option_table(catalog: Catalog, as_of: date) -> pl.DataFrame:
         .join(regions, on="region", how="left")
         .join(devices, on="accelerator", how="left")
         .pipe(_scoped_power, catalog, fx, as_of)
+        .pipe(first_tariff, catalog, fx, as_of, pl.col("option") != "rented")
         .with_columns(ownership_expr().alias("ownership"))
         .with_row_index("option_id")
     )
@@ -275,6 +306,63 @@ def _scoped_power(
         options.join(mine, on=["region", "accelerator_origin"], how="left", maintain_order="left")
         .with_columns([pl.when(hit).then(f"_s_{c}").otherwise(c).alias(c) for c in _ENERGY])
         .drop([f"_s_{c}" for c in _ENERGY])
+    )
+
+
+def first_tariff(
+    options: pl.DataFrame, catalog: Catalog, fx: pl.DataFrame, day: date, where: pl.Expr
+) -> pl.DataFrame:
+    """`options` where `where` holds and the region has no electricity tariff on `day`, priced
+    at the first tariff the catalog has for it (their `energy_as_of` then postdates `day`:
+    `stale-price` says so). Hardware owned or bought runs whatever the catalog's tariff series
+    starts: a 2023 question about a stockpile from 2022 dropped the stockpile as unpriced
+    (rev12d #8), the series starting in 2024, and a purchase in the same region was still
+    blocked as unpriced while a fleet took the first row (rev13b #6: one gap, two answers).
+    Only the region's unscoped rows and those scoped to the option's `accelerator_origin`
+    apply, the scoped one first on the same day, as `_scoped_power` has them (rev12f #4: a
+    China-only subsidised tariff would have priced an H800 fleet). The one implementation of
+    it: `market.fleet_options` calls it too."""
+    gap = where & pl.col("electricity_price_kwh").is_null()
+    keys = ["region", "accelerator_origin"]
+    missing = options.filter(gap).select(keys).unique()
+    if missing.is_empty():
+        return options
+    scope = pl.col("_scope")
+    later = (
+        catalog.dated("electricity", day)
+        .filter(pl.col("as_of") > day)
+        .rename({"accelerator_origin": "_scope"})
+    )
+    first = (
+        missing.join(later, on="region")
+        .filter(scope.is_null() | (scope == pl.col("accelerator_origin")))
+        .sort(["as_of", scope.is_null()])
+        .group_by(keys, maintain_order=True)
+        .first()
+        .select(
+            *keys,
+            pl.col("price_kwh").alias("_f_electricity_price_kwh"),
+            pl.col("currency").alias("_f_energy_currency"),
+            pl.col("as_of").alias("_f_energy_as_of"),
+            pl.col("source").alias("_f_energy_source"),
+        )
+        .join(
+            fx.select(
+                pl.col("currency").alias("_f_energy_currency"),
+                pl.col("per_usd").alias("_f_energy_per_usd"),
+                pl.col("fx_as_of").alias("_f_energy_fx_as_of"),
+            ),
+            on="_f_energy_currency",
+            how="left",
+        )
+    )
+    if first.is_empty():
+        return options
+    hit = gap & pl.col("_f_electricity_price_kwh").is_not_null()
+    return (
+        options.join(first, on=keys, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns([pl.when(hit).then(f"_f_{c}").otherwise(c).alias(c) for c in _ENERGY])
+        .drop([f"_f_{c}" for c in _ENERGY])
     )
 
 

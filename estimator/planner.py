@@ -27,7 +27,8 @@ from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
 from estimator.findings import Finding
 from estimator.frozen import ResultPart
-from estimator.options import OptionQuery, first_dated, select
+from estimator.market import with_supply
+from estimator.options import OptionQuery, first_dated, priced_later, select
 from estimator.quoting import candidates, capacity_name, quote_context
 from estimator.results import Quote, Result
 from estimator.scenario import AutoSite, Scenario, ServePhase, Site, TrainPhase
@@ -179,7 +180,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         for p in c.scenario.phases
     }
     for i, p in auto:
-        _check_allowed(c, i, p, scored[p.name])
+        _check_allowed(c, i, p, scored[p.name], wins[p.name])
     choices = {
         p.name: scored[p.name].filter(pl.col("verdict").is_null())
         if p.is_auto
@@ -383,7 +384,9 @@ def _removed(scored: pl.DataFrame) -> dict[str, int]:
     return removed
 
 
-def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> None:
+def _check_allowed(
+    c: Context, i: int, phase: Phase, scored: pl.DataFrame, window: timeline.Window
+) -> None:
     if scored.filter(pl.col("verdict").is_null()).height:
         return
     removed = _removed(scored)
@@ -391,7 +394,7 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
     later = _first_offer(c, phase.site) if scored.is_empty() else None
     if later is not None:  # its providers' prices start later (review11a #7)
         counts = f"none valid on {c.as_of}: the catalog's first price for this site is from {later}"
-    closest, site, top = "", None, ""
+    closest, site, top, detail = "", None, "", ""
     if not scored.is_empty():
         # The best-ranked option of the commonest reason: with a TPOT no option can meet, the
         # first-ranked one (cheapest) was a pod blocked for its instance, not for latency.
@@ -412,12 +415,24 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         rents = scored.filter(pl.col("option") == "rented").height
         # rev12f #1: the first *rental* row's date, not a purchase row's.
         later = None if rents else _first_offer(c, phase.site, rented_only=True)
-        if later is not None:
+        gap, judged = _priced_later(c, phase, window)
+        if gap is not None:
+            # rev13b #6: in the first half of 2024 the error named the supply rule that blocks
+            # buying H800 as the best, when renting H100 abroad was allowed and common: the
+            # catalog's foreign rental prices start 2024-06-13.
+            detail = f"of the options it prices on {c.as_of}, the best: " + (
+                closest.removeprefix("; the best: ")
+            )
+            closest = f": {gap}"
+        elif later is not None:
             # rev12d #8: with no rental price before 2024 the error named a purchase's lead time
             # as the best, as if renting had been weighed and lost.
+            # What it prices later is blocked as well (rev13b #6): said, not left to read as
+            # the cause.
+            also = "; nor is any it prices later allowed" if judged else ""
             closest = (
                 f": the catalog has no rental price for this site valid on {c.as_of} (its first "
-                f"is from {later}), and none of its purchases or fleets is allowed"
+                f"is from {later}{also}), and none of its purchases or fleets is allowed"
             )
     raise NoPlacementError(
         f"no allowed placement among {scored.height:,} options ({counts}){closest}",
@@ -425,7 +440,35 @@ def _check_allowed(c: Context, i: int, phase: Phase, scored: pl.DataFrame) -> No
         phase.name,
         closest=site,
         reason=top,
+        detail=detail,
     )
+
+
+def _priced_later(c: Context, phase: Phase, window: timeline.Window) -> tuple[str | None, int]:
+    """When the catalog has no price on the plan's date for options of the phase's site that
+    nothing else would rule out (each offer or purchase whose rows all come later, judged at
+    its first row by the same evaluation: `options.priced_later`), what that gap is, in words;
+    else None. A gap in the price history is no rule and no market block, and the error said
+    it was one. With it, how many such options were judged."""
+    later = priced_later(c.catalog, OptionQuery.of(phase.site), c.as_of)
+    if later.is_empty():
+        return None, 0
+    start = int(c.options["option_id"].max() or 0) + 1  # type: ignore[arg-type]
+    later = pl.concat([c.options.clear(), later], how="diagonal_relaxed").with_columns(
+        (pl.int_range(start, start + later.height)).cast(c.options["option_id"].dtype)
+    )
+    later = with_supply(c.catalog, later, c.scenario.tenant_hq, c.as_of)
+    free = evaluate(c, phase, later, window).filter(pl.col("verdict").is_null())
+    if free.is_empty():
+        return None, later.height
+    first = free.sort("offer_as_of", "provider", "region", "instance").row(0, named=True)
+    what = "an option" if free.height == 1 else f"{free.height:,} options"
+    how = "bought" if first["option"] == "owned" else f"from {first['provider']}"
+    return (
+        f"the catalog has no price on {c.as_of} for {what} nothing else rules out (a gap in its "
+        f"price history, not a rule); its first is from {first['offer_as_of']}, "
+        f"{first['accelerator']} {how} in {first['region']}: add prices with --catalog DIR"
+    ), later.height
 
 
 def _first_offer(c: Context, site: object, *, rented_only: bool = False) -> date | None:
@@ -550,6 +593,19 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
     extra = (placement.total(prob, forced) - placement.total(prob, picked)) * c.quote_per_usd
     if c.objective == "time" and extra <= 0:
         return "cheaper on its own, but the whole plan finishes later with it"
+    if round(extra) == 0:
+        # A swap (rev13b #12: "costs 0 CNY more"): with it another phase takes the dearer
+        # option instead, at the same total, and which phase gets which is the solver's pick
+        # of equal plans (`placement._first_ranked` moves a phase only at the same cost).
+        moved = [repr(names[j]) for j, k in enumerate(forced) if j != i and k != picked[j]]
+        who = ", ".join(moved) or "another phase"
+        held = ", ".join(capacity_name(g) for g, _ in prob.candidates[i][k].uses)
+        shared = f" ({held} cannot hold both)" if held else ""
+        return (
+            f"cheaper on its own, but the whole plan costs the same with it: {who} then takes "
+            f"a dearer option instead{shared}; a tie between equal plans, kept as the solver "
+            "picked it"
+        )
     return (
         f"cheaper on its own, but the whole plan costs {extra:,.0f} {c.currency} more with it "
         "(transfers or capacity shared with other phases)"

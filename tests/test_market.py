@@ -794,6 +794,31 @@ def test_a_fleet_before_the_first_tariff_is_priced_at_it_and_says_so(catalog):
     assert "unpriced" not in {f.code for f in q.findings if f.phase == "pretrain"}
 
 
+def test_a_purchase_before_the_first_tariff_is_priced_as_a_fleet_there_is(catalog, write):
+    """rev13b #6: cn-east's tariffs start 2024-01-01. On 2023-09-01 a fleet of 910B there was
+    priced at that first tariff with a `stale-price` warn, and 910B bought there was blocked
+    as unpriced ("no electricity tariff"): one gap, two answers. Both take the first row now,
+    and both say so alike."""
+    fleet = quote(_on_a_fleet(write, "2023-08-15", accelerator="ascend-910b"), catalog,
+                  as_of="2023-09-01")  # fmt: skip
+    text = _ON_A_FLEET.format(
+        region="cn-east", accelerator="ascend-910b", acquired="", start="start = 2023-12-01"
+    ).replace('pricing = "fleet"', 'pricing = "owned"')
+    bought = quote(load_scenario(write("buy.toml", text)), catalog, as_of="2023-09-01")
+    said = []
+    for q in (fleet, bought):
+        (phase,) = q.phases
+        assert phase.priced and "unpriced" not in {f.code for f in q.findings}
+        energy = {i.unit_price for i in q.line_items() if i.component == "energy"}
+        (stale,) = [f.message for f in q.findings if f.code == "stale-price"]
+        assert stale.startswith(
+            "the cn-east electricity tariff is from 2024-01-01, after the quote date 2023-09-01"
+        )
+        said.append(energy)
+    assert said[0] == said[1] and len(said[0]) == 1
+    assert "the bought hardware's energy is priced at its first" in stale
+
+
 def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     # rev12d #8: with no rental price before 2023-12, the planner's error named a purchase's
     # lead time as the best option.
@@ -806,8 +831,10 @@ def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(data), catalog)
     said = str(err.value)
-    assert "the catalog has no rental price for this site valid on 2023-06-01" in said
-    assert "lead time:" not in said
+    # rev13b #6: the gap is said first, as a gap; the purchases weighed come after it.
+    gap = "the catalog has no price on 2023-06-01 for"
+    assert gap in said and "(a gap in its price history, not a rule)" in said
+    assert said.index(gap) < said.index("of the options it prices on 2023-06-01, the best:")
     # rev12f #1: the date named is the first rental's, not a hardware row's (H100 servers are
     # listed from 2023-05-29; the first H100 rental in us-east is from 2024-06-13).
     data["phases"][0]["site"] = {"accelerators": ["h100-sxm"], "regions": ["us-east"]}
@@ -818,7 +845,7 @@ def test_no_placement_before_any_rental_price_says_so_not_a_lead_time(catalog):
     )["as_of"].min()  # fmt: skip
     with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(data), catalog)
-    assert f"(its first is from {first})" in str(err.value)
+    assert f"its first is from {first}, h100-sxm from " in str(err.value)
 
 
 def test_purchases_share_a_buyers_cap_over_its_window_not_a_time_of_use(tmp_path):

@@ -1382,3 +1382,109 @@ def test_an_offer_is_not_rented_past_its_longest_term(catalog):
     chosen = next(p for p in result.quote.phases if p.name == "pretrain")
     assert "Capacity Block" not in chosen.instance and chosen.wall_clock_days > 182
     assert next(p for p in result.phases if p.phase == "pretrain").removed.get("term", 0) >= 1
+
+
+def test_a_swap_between_phases_at_the_same_total_is_called_a_tie(catalog):
+    """Two serving phases that each need 288 H100 of a 512-device China rental: one gets it,
+    the other H800, and which is which makes no difference to the total. The runner-up said
+    "cheaper on its own, but the whole plan costs 0 CNY more with it" (rev13b #12)."""
+    serve = {
+        "kind": "serve", "users": "cn", "data": "personal", "days": 365,
+        "input_tokens_per_day": 8e10, "output_tokens_per_day": 1.6e10, "tpot_ms": 50,
+        "ttft_ms": 1000, "precision": "int8",
+        "site": {"regions": ["cn-east"], "pricing": ["contract"]},
+    }  # fmt: skip
+    scenario = parse_scenario(
+        {
+            "name": "t", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+            "model": {"preset": "qwen3-235b-a22b"},
+            "phases": [{"name": "a", **serve}, {"name": "b", **serve}],
+        }
+    )  # fmt: skip
+    p = plan(scenario, catalog)
+    assert sorted(q.accelerator for q in p.quote.phases) == ["h100-sxm", "h800"]
+    swapped = next(pp for pp in p.phases if pp.alternatives[0].accelerator == "h800")
+    other = "'b'" if swapped.phase == "a" else "'a'"
+    verdict = next(a.verdict for a in swapped.alternatives if a.accelerator == "h100-sxm")
+    assert "costs the same with it" in verdict and other in verdict
+    assert "tie between equal plans" in verdict
+    assert "0 CNY more" not in verdict
+
+
+def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runner):
+    """rev13b #6: before the catalog's first foreign rental price (GCP, 2024-06-13), a Chinese
+    lab's pretraining had no allowed placement, and the error named the supply rule that
+    blocks buying H800 as the best, as if renting abroad had been weighed and lost. Renting
+    H100 abroad was allowed: the catalog has no price for it then, and the error says that
+    first, the options it does price after it."""
+    s = load_scenario(EXAMPLES / "cn_lab_no_stockpile.toml")
+    with pytest.raises(InfeasibleError) as err:
+        plan(s, catalog, as_of="2024-01-15")
+    said = str(err.value)
+    gap = said.index("the catalog has no price on 2024-01-15 for ")
+    assert "options nothing else rules out (a gap in its price history, not a rule)" in said
+    assert "its first is from 2024-06-13, h100-sxm from gcp in " in said
+    assert gap < said.index("of the options it prices on 2024-01-15, the best: supply:")
+    # On the command line: the gap on the error line, the options priced on a line of its own
+    # (one line is cut at 400 characters).
+    args = ["plan", str(EXAMPLES / "cn_lab_no_stockpile.toml"), "--as-of", "2024-01-15"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    first, second = result.stderr.splitlines()
+    assert "a gap in its price history" in first and "characters)" not in first
+    assert second.startswith("  of the options it prices on 2024-01-15, the best: supply:")
+    # A gap the rules would block anyway is no gap worth naming: personal data of Chinese
+    # users may not be trained on abroad, priced or not.
+    abroad = _train_scenario(
+        as_of="2024-01-15", tokens=1e10, workload="finetune", data="personal", devices=64,
+        site={"regions": ["us-east"]},
+    )  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(abroad), catalog)
+    assert "gap in its price history" not in str(err.value)
+    assert "(its first is from 2024-06-13; nor is any it prices later allowed)" in str(err.value)
+
+
+def test_a_replica_across_rented_servers_on_an_unstated_network_is_warned(catalog):
+    """rev13b #7: Qwen3-235B served on the China H100 rental in 16-device replicas, two of its
+    8-GPU servers each, was costed at the H100's 400 Gbit/s per GPU cluster network, though
+    the rental's source (idle data centres renting single servers) says nothing of a fabric.
+    A warn (the network is unknown, not known absent as for pods), naming the figure used and
+    the way to keep replicas inside one server; none once the row states its network."""
+    from estimator import quote
+
+    def serve(replica: int, cat=catalog):
+        data = {
+            "name": "t", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+            "model": {"preset": "qwen3-235b-a22b"},
+            "phases": [{
+                "name": "s", "kind": "serve", "users": "cn", "data": "personal", "days": 365,
+                "input_tokens_per_day": 4e10, "output_tokens_per_day": 8e9, "tpot_ms": 50,
+                "ttft_ms": 1000, "precision": "int8", "replica_devices": replica,
+                "site": {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract",
+                         "provider": "cn-gpu-rental-market"},
+            }],
+        }  # fmt: skip
+        q = quote(parse_scenario(data), cat)
+        return {f.code: f for f in q.findings}
+
+    found = serve(16)
+    warn = found["replica-network-unstated"]
+    assert warn.severity == "warn"
+    assert warn.message.startswith("each 16-device replica spans 2 instances of 8x H100 server")
+    assert "costed at the h100-sxm's 400 Gbit/s per device" in warn.message
+    assert "Servers rented one at a time may have no such fabric" in warn.message
+    assert warn.message.endswith("or set replica_devices = 8 (replicas inside one server)")
+    assert "replica-network-unstated" not in serve(8)
+    stated = catalog.with_table(
+        "offers",
+        lambda df: df.with_columns(
+            instance_scaleout_gbit_s=pl.when(pl.col("provider") == "cn-gpu-rental-market")
+            .then(3200.0)
+            .otherwise(pl.col("instance_scaleout_gbit_s")),
+            instance_scaleout_source=pl.when(pl.col("provider") == "cn-gpu-rental-market")
+            .then(pl.lit("https://example.com/fabric"))
+            .otherwise(pl.col("instance_scaleout_source")),
+        ),
+    )
+    assert "replica-network-unstated" not in serve(16, stated)

@@ -718,3 +718,33 @@ def test_a_fleet_with_a_deadline_is_held_to_it(write, catalog):
     text = path.read_text(encoding="utf-8").replace("deadline_days = 1", "deadline_days = 3")
     longer = quote(load_scenario(write("dd2.toml", text)), catalog)
     assert longer.phases[0].priced and not longer.blocked
+
+
+def test_the_headline_total_marks_the_blocked_phases_it_counts(runner, tmp_path):
+    """rev13b #10: all_abroad's header read "total 757,798,774.70 USD", counting two phases the
+    data-export rules block, unmarked; unpriced phases were already named as left out. The
+    text, HTML and JSON views say which phases the total counts that cannot go ahead."""
+    path = str(EXAMPLES / "all_abroad.toml")
+    text = runner.invoke(app, ["quote", path])
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: post-train, serve)")
+    d = json.loads(runner.invoke(app, ["quote", path, "-f", "json"]).stdout)
+    assert d["blocked"] == ["post-train", "serve"] and d["unpriced"] == []
+    page = tmp_path / "r.html"
+    assert runner.invoke(app, ["quote", path, "-f", "html", "-o", str(page)]).exit_code == 0
+    assert "</span> (includes blocked: post-train, serve)" in page.read_text(encoding="utf-8")
+    plan = json.loads(runner.invoke(app, ["plan", path, "-f", "json"]).stdout)
+    assert plan["quote"]["blocked"] == ["post-train", "serve"]
+    # A clean plan has none; the schemas of the quote and the plan publish the field.
+    clean = json.loads(
+        runner.invoke(app, ["quote", str(EXAMPLES / "split_abroad_home.toml"), "-f", "json"]).stdout
+    )
+    assert clean["blocked"] == []
+    for what in ("quote", "plan"):
+        schema = runner.invoke(app, ["schema", what]).stdout
+        assert '"blocked": {' in schema and "the total includes them" in schema
+    # With unpriced phases too, one parenthesis says both.
+    from estimator.report.view import excludes
+
+    assert excludes(["a"], 3, ["b"]) == " (excludes unpriced: a; includes blocked: b)"
+    assert excludes([], 3, []) == ""

@@ -316,13 +316,23 @@ def test_an_html_report_has_each_element_id_once(runner, tmp_path):
 
 
 def test_an_unpriced_owned_option_names_the_missing_tariff(catalog):
-    # Before cn-west's first electricity tariff (2025-02-01) the owned Ascend servers have no
-    # energy price; the message blamed "no exchange rate or no offer" beside a line that
-    # prices the purchase.
+    # With no electricity tariff for cn-west at all, the owned Ascend servers have no energy
+    # price; the message blamed "no exchange rate or no offer" beside a line that prices the
+    # purchase. Before cn-west's first tariff (2025-02-01) they are priced at it, said stale,
+    # as a fleet is (rev13b #6: one gap was a block for a purchase, a warn for a fleet).
+    import polars as pl
+
     from estimator import quote
     from tests.conftest import EXAMPLES
 
     q = quote(EXAMPLES / "split_abroad_home.toml", catalog, as_of="2024-06-01")
+    said = {f.code: f.message for f in q.findings if f.phase == "post-train"}
+    assert "unpriced" not in said
+    assert said["stale-price"].startswith(
+        "the cn-west electricity tariff is from 2025-02-01, after the quote date 2024-06-01"
+    )
+    none = catalog.with_table("electricity", lambda df: df.filter(pl.col("region") != "cn-west"))
+    q = quote(EXAMPLES / "split_abroad_home.toml", none, as_of="2024-06-01")
     (msg,) = [f.message for f in q.findings if f.code == "unpriced" and f.phase == "post-train"]
     assert "no electricity tariff for cn-west" in msg and "electricity.csv" in msg
 

@@ -96,7 +96,7 @@ def _summary(view: BaseModel) -> tuple[str, list[str], list[charts.Chart]]:
             figures.append(charts.uncertainty(view.uncertainty, view.quote.currency))
         return f"Plan: {title}", [f"objective: {view.objective}", *meta], figures
     if isinstance(view, QuoteView):
-        left_out = html.escape(excludes(view.unpriced, len(view.phases)))
+        left_out = html.escape(excludes(view.unpriced, len(view.phases), view.blocked))
         meta = [
             f'<span class="total">{view.total:,.2f} {view.currency}</span>{left_out} '
             f"({view.accounting} accounting; the other view: {view.total_other_view:,.2f} "

@@ -100,7 +100,7 @@ def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
     if not isinstance(view, QuoteView):
         return ""
     head = f"{view.name} — as of {view.as_of} — total {spoken(view.total)} {view.currency}"
-    head += excludes(view.unpriced, len(view.phases))
+    head += excludes(view.unpriced, len(view.phases), view.blocked)
     other = "amortised" if view.accounting == "project" else "project"
     lines = [
         head,

@@ -12,6 +12,7 @@ Plans, comparisons and sensitivity are in `report.plan_view`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
 # "3" (session 12): a line item's to_quote_rate; a stranded re-placed phase's extra_days null; a
 # shock's rules_from; uncertainty.plan (as given or shocked) (rev12f #12).
-SCHEMA_VERSION = "3"
+# "4" (session 13): a quote's `blocked`, the priced phases a block forbids (rev13b #10).
+SCHEMA_VERSION = "4"
 
 
 def money(amount: float) -> float:
@@ -113,14 +115,17 @@ def _item(i: LineItem) -> LineItemView:
 _UNTIMED = "None: not timed, as the device lacks the precision (precision-unsupported)."
 
 
-def excludes(unpriced: list[str], phases: int) -> str:
+def excludes(unpriced: list[str], phases: int, blocked: Sequence[str] = ()) -> str:
     """What a headline total leaves out: nothing, the unpriced phases, or (none priced) all of
-    them, which must not read as a budget (review8a #15: "total 730.37 CNY" for a 2 bn plan)."""
-    if not unpriced:
-        return ""
-    if len(unpriced) >= phases:
+    them, which must not read as a budget (review8a #15: "total 730.37 CNY" for a 2 bn plan);
+    and the priced phases it counts that a block forbids (rev13b #10: all_abroad's "total
+    757,798,774.70 USD" counted two phases the data-export rules block, unmarked)."""
+    said = [f"includes blocked: {', '.join(blocked)}"] if blocked else []
+    if len(unpriced) >= phases and unpriced:
         return " (no phase is priced: this is not a budget; only transfers are counted)"
-    return f" (excludes unpriced: {', '.join(unpriced)})"
+    if unpriced:
+        said.insert(0, f"excludes unpriced: {', '.join(unpriced)}")
+    return f" ({'; '.join(said)})" if said else ""
 
 
 class PhaseView(_View):
@@ -235,6 +240,10 @@ class QuoteView(_View):
     total: float = Field(description="Sum of the displayed phase and transfer costs.")
     total_other_view: float = Field(description="The same plan in the other accounting view.")
     unpriced: list[str] = Field(description="Phases with no price: the total excludes them.")
+    blocked: list[str] = Field(
+        description="Priced phases a finding of severity block forbids (a rule, the market, "
+        "capacity): the total includes them, as if they could go ahead."
+    )
     phases: list[PhaseView]
     transfers: list[TransferView]
     by_region: dict[str, float]
@@ -279,6 +288,7 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         # Each total the sum of the figures shown above it, as in the accounting view.
         total_other_view=summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]),
         unpriced=[p.name for p in phases if not p.priced],
+        blocked=blocked_phases(q),
         phases=phases,
         transfers=moved,
         by_region=by_region,
@@ -288,6 +298,13 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         assumptions=_shown(q.assumptions),
         uncertainty=uncertainty,
     )
+
+
+def blocked_phases(q: Quote) -> list[str]:
+    """The priced phases of a quote that a `block` finding forbids, in the quote's order (an
+    unpriced phase is left out of the total already)."""
+    blocks = {f.phase for f in q.findings if f.severity == "block"}
+    return [p.name for p in q.phases if p.priced and p.name in blocks]
 
 
 def _phase(p: Any) -> PhaseView:
