@@ -213,6 +213,23 @@ def test_a_looser_deadline_never_costs_more_on_a_yearly_term(catalog):
     assert totals[730] == totals[800] == totals[365]
 
 
+def test_a_looser_deadline_never_costs_more_on_a_monthly_term(catalog):
+    # rev13a #1 on monthly rentals from 2026-06-01 (June: 30 days): 31 days took 352 devices
+    # for 487,028.66 USD, 40 days 272 for two months, 752,680.66. A 30-day deadline was sized
+    # to 368 (the sizing's headroom, a replica more than the 352 that finish in 29.98 days).
+    site = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}
+    seen = {}
+    for deadline in (25, 30, 31, 40, 60, 61, 75, 92, 100):
+        args = (deadline, "llama-3.1-70b", 1e12, site, "2026-06-01")
+        q = quote(parse_scenario(_sized_for(*args)), catalog)
+        seen[deadline] = (q.phases[0].devices, q.total)
+    totals = [total for _, total in seen.values()]
+    assert totals == sorted(totals, reverse=True), seen
+    assert seen[30] == seen[31] == seen[40] == (352, 487_028.66)
+    # Three months of 128 devices (deadline 92) cost more than two of 176.
+    assert seen[92][1] == seen[61][1]
+
+
 def test_the_amortised_view_and_a_deadline_of_whole_terms_keep_the_fewest_devices(catalog):
     # Only the project view bills whole terms; a deadline of exactly one term has no other.
     data = _sized_for(365, "qwen3-235b-a22b", 36e12, RESERVED_SG, "2025-11-27")
