@@ -610,6 +610,23 @@ def _billed_terms(r: Row) -> str:
     return term_text(term, round(r["billed_hours"] / term_hours(term)))
 
 
+def _term_sized_message(r: Row, c: Context, p: Phase) -> str:
+    assert isinstance(p, TrainPhase) and p.deadline_days is not None
+    deadline = p.deadline_days
+
+    def money(usd: float | None) -> str:
+        return "no price" if usd is None else f"{usd * c.quote_per_usd:,.0f} {c.currency}"
+
+    return (
+        f"sized to finish in {_day_count(r['term_sized_days'])}, {_billed_terms(r)} of the "
+        f"{_term(r)} commitment within the {deadline:g}-day deadline: "
+        f"{counted(r['devices'], 'device')} for {r['wall_clock_days']:,.1f} days cost "
+        f"{money(r['total_usd'])}, less than the fewest devices that meet the deadline "
+        f"({_n(r['deadline_sized_devices'])} for {r['deadline_sized_days']:,.1f} days: "
+        f"{money(r['deadline_sized_usd'])})"
+    )
+
+
 def _tariff_later(c: Context) -> pl.Expr:
     """Owned hardware (a fleet or a purchase) priced at a tariff dated after the quote date
     (`options.first_tariff`)."""
@@ -851,6 +868,14 @@ ADVISORY: tuple[Check, ...] = (
             f"{1 - r['hours'] / r['billed_hours']:.0%} of this phase's compute cost pays for "
             "idle capacity unless other work uses it"
         ),
+    ),
+    Check(
+        # rev13a #1: a deadline is a bound; the count that bills a term fewer is kept.
+        "term-sized",
+        "info",
+        "",
+        lambda c, p: pl.col("term_sized_days").is_not_null() if _train(p) else pl.lit(False),
+        _term_sized_message,
     ),
     Check(
         "idle-hardware",

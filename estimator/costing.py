@@ -88,6 +88,41 @@ def terms_end(start: date, min_term_days: int, terms: int) -> date:
     return add_months(start, months * terms)
 
 
+# Whole-term sizings a deadline gives an option at most (`whole_term_spans`): the last ones.
+MAX_TERM_SIZINGS = 24
+
+
+def whole_term_spans(start: date, min_term_days: int, days: float) -> list[float]:
+    """The days from `start` to the end of each whole number of terms of a commitment taken
+    on `start` that ends within `days` of it and before `days` (calendar terms as `terms_end`
+    counts them: 365 days for a year from 2025-11-27, 30 for June's month), fewest terms
+    first: [] where no term is billed in whole or `days` is shorter than one term. A term
+    shorter than a month gives its last count only (a day's capacity block bills a run's
+    days, within a day of its hours), and at most the last `MAX_TERM_SIZINGS` counts are given.
+    A training deadline is a bound: a run sized to finish in one of these bills fewer terms
+    than one sized for the deadline itself (rev13a #1)."""
+    if min_term_days <= 0 or not math.isfinite(days):
+        return []
+    months = term_months(min_term_days)
+
+    def span(terms: int) -> float:
+        if months is None:
+            return float(terms * min_term_days)
+        try:
+            return float((terms_end(start, min_term_days, terms) - start).days)
+        except (ValueError, OverflowError):  # past the calendar's last day
+            return math.inf
+
+    # span(lo) <= days < span(hi): a month has at least 28 days.
+    lo, hi = 0, math.ceil(days / min(min_term_days, 28 * (months or 1))) + 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if span(mid) <= days + 1e-9 else (lo, mid)
+    first = lo if min_term_days < 30 else max(1, lo - MAX_TERM_SIZINGS + 1)
+    spans = [span(n) for n in range(first, lo + 1) if n >= 1]
+    return [d for d in spans if d < days - 1e-9]
+
+
 def billed_days(start: date, min_term_days: int, billed_hours: float) -> float:
     """The calendar days the rent billed from `start` pays for: its whole terms (3 months from
     2026-07-01: 92 days), else the hours billed (also for terms ending past the calendar's

@@ -34,12 +34,13 @@ from estimator.physics import (
 )
 from estimator.physics.inputs import supports, whole_instances
 from estimator.scenario import ServePhase, TrainPhase
-from estimator.timeline import Window, planned_days
+from estimator.timeline import Window, planned_days, windows
 
 Phase = TrainPhase | ServePhase
 T = TypeVar("T")
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
-TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap")
+TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap",
+                "deadline_days")  # fmt: skip
 SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
                 "output_tokens_per_day", "rtt_ms")  # fmt: skip
 
@@ -95,7 +96,8 @@ def evaluate(
     df = with_rule_facts(
         candidates, data=phase_data(phase, hq), tenant_hq=hq, users=phase_users(phase)
     )
-    df, keys, settings = physics_inputs(c, phase, df)
+    w = window or _default_window(c, phase)
+    df, keys, settings = physics_inputs(c, phase, df, w.start)
     df = _joined(df, keys, lambda k: physics(c, k, settings), c.memo, settings)
     if isinstance(phase, ServePhase):
         if "rtt_ms" not in df.columns:
@@ -121,7 +123,8 @@ def evaluate(
         ).drop("_smallest", strict=False)
     else:
         df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
-    w = window or _default_window(c, phase)
+        if "term_sized_days" not in df.columns:  # read by the `term-sized` finding
+            df = df.with_columns(term_sized_days=pl.lit(None, pl.Float64))
     df = _supply_on(c, df, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
@@ -182,10 +185,11 @@ def evaluate(
     on = c.rules_span(w.start, w.end)
     if isinstance(phase, ServePhase):
         df = df.with_columns(usd_per_output_token=_per_output_token(phase))
-    return df.with_columns(
+    df = df.with_columns(
         findings.verdict(c, phase, on).alias("verdict"),
         findings.workable(c, phase).alias("workable"),
     )
+    return _cheaper_sizing(df) if "_sizing" in df.columns else df
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
@@ -245,17 +249,20 @@ def physics(c: Context, keys: pl.DataFrame, settings: Settings) -> pl.DataFrame:
 
 
 def physics_inputs(
-    c: Context, phase: Phase, candidates: pl.DataFrame
+    c: Context, phase: Phase, candidates: pl.DataFrame, start: date | None = None
 ) -> tuple[pl.DataFrame, list[str], Settings]:
     """The candidates with the per-row physics inputs, the columns the physics depends on, and
     the settings for the rest. How much work a phase does (training tokens, serving demand) is
     a column rather than a setting, so phases that differ in it alone share their settings and
-    are solved in one pass (`presolve`)."""
+    are solved in one pass (`presolve`). A training phase starting on `start` (default the
+    scenario date) sized by its deadline gets a second row for each option billed in whole
+    terms (`with_term_sizing`)."""
     if isinstance(phase, TrainPhase):
         df = candidates
         most = c.max_devices if c.objective == "time" and not phase.devices else None
         if most and "devices" not in df.columns:  # finishing first: use all of it
             df = df.with_columns(devices=_all_of_it(df, most))
+        df = with_term_sizing(c, phase, df, start or c.as_of)
         train = train_settings(phase)
         if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
             df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
@@ -271,6 +278,80 @@ def physics_inputs(
         return df, ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]], train
     df, serve = _serving_inputs(c, phase, candidates)
     return df, ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]], serve
+
+
+def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: date) -> pl.DataFrame:
+    """A deadline is a bound, not a target (rev13a #1). The fewest devices that finish by a
+    400-day deadline run 372 days and bill a one-year reservation twice, where more devices
+    finishing in 365 days bill it once: 155.6 against 83.3 M USD, so a looser deadline cost
+    more. So each option billed in whole terms is also sized to finish within each whole
+    number of its terms the deadline holds from `start` (`costing.whole_term_spans`: 365 days
+    of a 400-day deadline; 365 and 730 of an 800-day one, as 512 devices for two years can cost
+    more than 960 for one): a row of it per such span, with it as its `deadline_days` (the
+    physics' per-row deadline) and `term_sized_days`, through the same physics and money;
+    `_cheaper_sizing` keeps the cheapest of an option's rows (`_sizing` groups them). Only in
+    the project view, which bills the terms (the amortised one charges the hours used), and
+    only where the physics sizes the count; `df` as it was where no row is such."""
+    if (
+        phase.deadline_days is None
+        or phase.devices
+        or c.scenario.accounting != "project"
+        or "devices" in df.columns
+        or "deadline_days" in df.columns
+        or "min_term_days" not in df.columns
+    ):
+        return df
+    deadline = float(phase.deadline_days)
+    terms = df["min_term_days"].drop_nulls().unique().to_list()
+    spans = {t: costing.whole_term_spans(start, t, deadline) for t in terms}
+    fit = pl.DataFrame(
+        [(t, d) for t, ds in spans.items() for d in ds],
+        schema={"min_term_days": df.schema["min_term_days"], "term_sized_days": pl.Float64},
+        orient="row",
+    )
+    if fit.is_empty():
+        return df
+    base = df.with_row_index("_sizing").with_columns(
+        deadline_days=pl.lit(deadline, pl.Float64), term_sized_days=pl.lit(None, pl.Float64)
+    )
+    extra = (
+        base.drop("term_sized_days")
+        .join(fit, on="min_term_days", maintain_order="left")
+        .with_columns(deadline_days=pl.col("term_sized_days"))
+        .select(base.columns)
+    )
+    return pl.concat([base, extra])
+
+
+def _cheaper_sizing(df: pl.DataFrame) -> pl.DataFrame:
+    """Per option (`_sizing`, in the input's order) the cheapest of its sizings
+    (`with_term_sizing`): allowed first, then workable, then the lower total, then the fewer
+    devices, then the first (the one sized for the deadline itself). A kept term-sized row
+    carries the deadline-sized one's devices, days and total (`deadline_sized_*`) for its
+    finding."""
+    keys = df.select(
+        "_sizing",
+        pl.col("verdict").is_not_null().alias("_blocked"),
+        (~pl.col("workable")).alias("_unworkable"),
+        "total_usd",
+        "devices",
+        pl.col("term_sized_days").is_not_null().alias("_term"),
+    ).with_row_index("_i")
+    first = keys.sort(
+        ["_sizing", "_blocked", "_unworkable", "total_usd", "devices"],
+        nulls_last=True,
+        maintain_order=True,
+    ).unique(subset=["_sizing"], keep="first", maintain_order=True)
+    kept = df[first["_i"]]
+    if not first["_term"].any():
+        return kept.drop("_sizing")
+    plain = df.filter(pl.col("term_sized_days").is_null()).select(
+        "_sizing",
+        pl.col("devices").alias("deadline_sized_devices"),
+        pl.col("wall_clock_days").alias("deadline_sized_days"),
+        pl.col("total_usd").alias("deadline_sized_usd"),
+    )
+    return kept.join(plain, on="_sizing", how="left", maintain_order="left").drop("_sizing")
 
 
 def _all_of_it(df: pl.DataFrame, max_devices: int) -> pl.Expr:
@@ -387,8 +468,12 @@ def presolve(c: Context, jobs: Sequence[tuple[Phase, pl.DataFrame]]) -> None:
     training stages); the passes run side by side. Frames too big to remember (`memo_token`)
     are left to `evaluate`."""
     groups: dict[tuple[Settings, tuple[str, ...]], list[pl.DataFrame]] = {}
+    # Where the phases start as far as known before any runs (a deadline reserves its days):
+    # the whole terms a deadline holds are counted from there (`with_term_sizing`).
+    sized = any(isinstance(p, TrainPhase) and p.deadline_days is not None for p, _ in jobs)
+    starts = {n: w.start for n, w in windows(c.scenario, c.as_of, {}).items()} if sized else {}
     for phase, candidates in jobs:
-        df, keys, settings = physics_inputs(c, phase, candidates)
+        df, keys, settings = physics_inputs(c, phase, candidates, starts.get(phase.name))
         unique, token = _distinct(df, keys, settings)
         if token is None or token in c.memo:
             continue

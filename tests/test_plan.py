@@ -101,6 +101,24 @@ def test_plan_places_auto_phases_and_keeps_fixed_ones(catalog):
         assert costs == sorted(costs)
 
 
+def test_a_planned_deadline_is_sized_to_the_whole_terms_it_holds(catalog):
+    # rev13a #1 through the planner: an auto site of one-year reservations with a 400-day
+    # deadline is sized to finish in the year (960 devices), as its quote is, not to the 896
+    # that bill two years; the plan and the quote of its placement agree.
+    base = {
+        "name": "t", "as_of": "2025-11-27", "currency": "USD",
+        "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "pretrain", "kind": "train", "tokens": 36e12, "deadline_days": 400,
+                    "data": "public", "site": {"regions": ["sg"], "accelerators": ["h100-sxm"],
+                                               "pricing": ["reserved_1y"]}}],
+    }  # fmt: skip
+    planned = plan(parse_scenario(base), catalog)
+    (p,) = planned.quote.phases
+    assert p.devices == 960 and p.wall_clock_days < 365
+    assert quote(planned.scenario, catalog).total == planned.quote.total
+    assert "term-sized" in {f.code for f in planned.quote.findings}
+
+
 def test_objective_time_prefers_faster(catalog):
     data = _train_scenario(tokens=1e12, devices=256)
     by_cost = plan(parse_scenario(data), catalog).quote.phases[0]
@@ -585,12 +603,13 @@ def test_a_plan_does_not_depend_on_the_string_hash_seed(tmp_path):
 def test_a_sized_training_count_uses_every_device_it_bills(catalog):
     # Sized for its deadline, gulf_option's pretraining once took 1,796 H200 (449 replicas of
     # 4) on 8-GPU instances, so 1,800 were billed and 4 idled: 36,675,711 USD in 89.42 days.
-    # At 1,800 working devices it is cheaper and faster.
+    # At 1,800 working devices it was cheaper and faster; at the fewest whole replicas that
+    # meet the 90-day deadline (1,792, rev13a #1) cheaper still.
     placed = plan(load_scenario(EXAMPLES / "gulf_option.toml"), catalog).quote
     (phase,) = placed.phases
     assert phase.devices % 8 == 0
     assert not any("whole instances" in item.description for item in phase.line_items)
-    assert float(placed.total) < 36_675_710 and phase.wall_clock_days < 89.42
+    assert float(placed.total) < 36_605_670 and phase.wall_clock_days <= 90
 
 
 def test_a_cheaper_runner_up_under_the_time_objective_is_said_to_cost_less(catalog):

@@ -160,6 +160,88 @@ def test_a_one_year_reservation_covers_a_leap_year(catalog):
     assert "the 1-year commitment bills 2 years for 367.0 days of work" in idle.message
 
 
+def _sized_for(deadline: float, model: str, tokens: float, site: dict, as_of: str) -> dict:
+    return {
+        "name": "deadline",
+        "as_of": as_of,
+        "currency": "USD",
+        "model": {"preset": model},
+        "phases": [
+            {
+                "name": "train",
+                "kind": "train",
+                "tokens": tokens,
+                "deadline_days": deadline,
+                "data": "public",
+                "site": site,
+            }
+        ],
+    }
+
+
+RESERVED_SG = {
+    "region": "sg",
+    "accelerator": "h100-sxm",
+    "pricing": "reserved_1y",
+    "provider": "gcp",
+}
+
+
+def test_a_looser_deadline_never_costs_more_on_a_yearly_term(catalog):
+    # rev13a #1: the fewest devices finishing by 400 days (896, 372 days) billed the one-year
+    # reservation twice, 155.6 M USD against 83.3 M for 365 days. A deadline is a bound: the
+    # count finishing within the whole years it holds is priced too, and the cheaper kept.
+    totals = {}
+    for deadline in (340, 365, 400, 730, 800):
+        args = (deadline, "qwen3-235b-a22b", 36e12, RESERVED_SG, "2025-11-27")
+        q = quote(parse_scenario(_sized_for(*args)), catalog)
+        totals[deadline] = q.total
+        if deadline == 400:
+            (p,) = q.phases
+            assert (p.devices, p.cost) == (960, 83_338_883.71)
+            (f,) = [f for f in q.findings if f.code == "term-sized"]
+            assert f.severity == "info"
+            assert f.message.startswith(
+                "sized to finish in 365 days, 1 year of the 1-year commitment within the "
+                "400-day deadline: 960 devices for 348.6 days cost 83,338,884 USD, less than "
+                "the fewest devices that meet the deadline (896 for 372.0 days: 155,565,916 USD)"
+            )
+            assert "idle-commitment" not in {f.code for f in q.findings}
+    values = list(totals.values())
+    assert values == sorted(values, reverse=True), totals
+    # Two years of 512 devices cost more than one of 960: every whole number of terms counts.
+    assert totals[730] == totals[800] == totals[365]
+
+
+def test_a_looser_deadline_never_costs_more_on_a_monthly_term(catalog):
+    # rev13a #1 on monthly rentals from 2026-06-01 (June: 30 days): 31 days took 352 devices
+    # for 487,028.66 USD, 40 days 272 for two months, 752,680.66. A 30-day deadline was sized
+    # to 368 (the sizing's headroom, a replica more than the 352 that finish in 29.98 days).
+    site = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}
+    seen = {}
+    for deadline in (25, 30, 31, 40, 60, 61, 75, 92, 100):
+        args = (deadline, "llama-3.1-70b", 1e12, site, "2026-06-01")
+        q = quote(parse_scenario(_sized_for(*args)), catalog)
+        seen[deadline] = (q.phases[0].devices, q.total)
+    totals = [total for _, total in seen.values()]
+    assert totals == sorted(totals, reverse=True), seen
+    assert seen[30] == seen[31] == seen[40] == (352, 487_028.66)
+    # Three months of 128 devices (deadline 92) cost more than two of 176.
+    assert seen[92][1] == seen[61][1]
+
+
+def test_the_amortised_view_and_a_deadline_of_whole_terms_keep_the_fewest_devices(catalog):
+    # Only the project view bills whole terms; a deadline of exactly one term has no other.
+    data = _sized_for(365, "qwen3-235b-a22b", 36e12, RESERVED_SG, "2025-11-27")
+    q = quote(parse_scenario(data), catalog)
+    assert "term-sized" not in {f.code for f in q.findings}
+    amortised = quote(parse_scenario({**data, "accounting": "amortised",
+                                      "phases": [{**data["phases"][0], "deadline_days": 400}]}),
+                      catalog)  # fmt: skip
+    assert amortised.phases[0].devices == 896
+    assert "term-sized" not in {f.code for f in amortised.findings}
+
+
 def test_a_transfer_given_only_its_size_is_data_not_weights(catalog):
     # rev12b #17: {"from": "b", "to": "a", "gigabytes": 1000} was 'weights' in the quote and its
     # line item ("weights sg -> cn-east"), `what` defaulting to weights.

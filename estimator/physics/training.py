@@ -155,7 +155,8 @@ def training_frame(
         )
         if df.select(late.any()).item():
             more = pl.max_horizontal(f.devices_for_deadline(), pl.col("devices"))
-            df, _ = _sized(df, pl.when(late).then(more).otherwise("devices"), s, searched)
+            df, searched = _sized(df, pl.when(late).then(more).otherwise("devices"), s, searched)
+        df = _fewest(df, by_deadline, s, searched)
     out = df.lazy().with_columns(
         wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
         memory_per_device_gib=pl.col("_memory") / GIB,
@@ -420,6 +421,34 @@ def _sized(
     hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
     # `_fits` stays: the row fits only where the layout it keeps does (`training_frame`).
     return _first_of_each(tried).with_columns(device_hours=hours), searched
+
+
+def _fewest(
+    df: pl.DataFrame, by_deadline: pl.Expr, s: TrainSettings, searched: pl.DataFrame
+) -> pl.DataFrame:
+    """Rows sized for a deadline at the fewest whole replicas that meet it. The sizing rounds
+    aim at the deadline with headroom (`trainstep.DEADLINE_HEADROOM`) and round up to whole
+    replicas, so they may keep a replica more than the run needs: 368 H100 for a 30-day
+    deadline where 352 finish in 29.98 days, and cost stepped up as the deadline loosened
+    (rev13a #1: a 31-day deadline was sized to 352). Where the hours at the count say fewer
+    whole replicas of its layout would do, that count is sized as any other (its own layout
+    and rounding) and kept where it meets the deadline with fewer devices."""
+    step = pl.col("_step")
+    need = (pl.col("device_hours") / (pl.col("deadline_days") * 24.0) / step).ceil() * step
+    need = pl.max_horizontal(need, pl.col("min_devices"))
+    days = pl.col("device_hours") / pl.col("devices") / 24.0
+    met = days <= pl.col("deadline_days") * (1 + 1e-9)
+    trim = (by_deadline & pl.col("_fits") & met & (need < pl.col("devices"))).fill_null(False)
+    if not df.select(trim.any()).item():
+        return df
+    rows = df.filter(trim)
+    fewer, _ = _sized(rows, need, s, searched)
+    fewer = fewer.join(rows.select("_row", pl.col("devices").alias("_was")), on="_row")
+    kept = fewer.filter(met & pl.col("_fits") & (pl.col("devices") < pl.col("_was")))
+    if kept.is_empty():
+        return df
+    rest = df.join(kept.select("_row"), on="_row", how="anti", maintain_order="left")
+    return pl.concat([rest, kept.select(df.columns)]).sort("_row")
 
 
 def _first_of_each(tried: pl.DataFrame) -> pl.DataFrame:
