@@ -460,8 +460,10 @@ class Transfer(_Strict):
     to: Name
     """The phase that receives it."""
     what: Literal["weights", "checkpoint", "dataset"] | None = None
-    """weights, checkpoint or dataset. Not given: the model's weights, or with `gigabytes`
-    data of that size (judged as weights are: only a dataset carries its data class)."""
+    """weights, checkpoint or dataset (the tokens of the training phase it comes from, at
+    4 bytes per token: the data that phase trained on). Not given: the model's weights, or with
+    `gigabytes` data of that size (judged as weights are: only a dataset carries its data
+    class)."""
     gigabytes: Annotated[float, Range(0, 1e9, low_open=True)] | None = None
     """Size (default: from the model: weights, or weights + optimizer state for a checkpoint)."""
 

@@ -48,7 +48,8 @@ def plan_cmd(
         typer.Option(
             help="cost or time (the fastest plan: each phase starts as soon as the one before "
             "finishes; with --max-devices, training takes that many devices, or what an offer "
-            "or a fleet has where it has less)."
+            "or a fleet has where it has less; without it, each option keeps the devices its "
+            "deadline sizes, so time picks the fastest of those)."
         ),
     ] = "cost",
     max_devices: Annotated[
