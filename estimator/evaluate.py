@@ -295,13 +295,17 @@ def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: dat
     if (
         phase.deadline_days is None
         or phase.devices
-        or c.scenario.accounting != "project"
         or "devices" in df.columns
         or "deadline_days" in df.columns
-        or "min_term_days" not in df.columns
     ):
         return df
     deadline = float(phase.deadline_days)
+    # The deadline is a per-row input whether or not a term-sized row joins it, so a plan's
+    # ranking (some options billed in terms) and the quote of its choice (one on demand) key
+    # their physics alike and the quote reads the ranking's solve back.
+    same = df.with_columns(deadline_days=pl.lit(deadline, pl.Float64))
+    if c.scenario.accounting != "project" or "min_term_days" not in df.columns:
+        return same
     terms = df["min_term_days"].drop_nulls().unique().to_list()
     spans = {t: costing.whole_term_spans(start, t, deadline) for t in terms}
     fit = pl.DataFrame(
@@ -310,7 +314,7 @@ def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: dat
         orient="row",
     )
     if fit.is_empty():
-        return df
+        return same
     base = df.with_row_index("_sizing").with_columns(
         deadline_days=pl.lit(deadline, pl.Float64), term_sized_days=pl.lit(None, pl.Float64)
     )
