@@ -41,7 +41,7 @@ T = TypeVar("T")
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
 TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap")
 SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
-                "output_tokens_per_day", "rtt_ms")  # fmt: skip
+                "output_tokens_per_day", "rtt_ms", "serve_goodput")  # fmt: skip
 
 
 def train_settings(p: TrainPhase) -> TrainSettings:
