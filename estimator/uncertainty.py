@@ -276,42 +276,47 @@ def _error_goodput(ph: _Placed, ln_ratio: pl.Expr) -> pl.Expr:
     return (ph.goodput * (sign * ln_ratio).exp()).alias(GOODPUT[ph.error])
 
 
-def empirical(u: pl.Expr, values: tuple[float, ...]) -> pl.Expr:
+def empirical(u: pl.Expr, values: tuple[float, ...]) -> list[dict[str, pl.Expr]]:
     """The inverse of the empirical CDF of `values` (ascending), interpolated linearly between
-    order statistics (numpy's default quantile), applied to uniforms `u`."""
+    order statistics (numpy's default quantile), applied to uniforms `u`: stages of columns,
+    each computed on the one before, the last `draw`. (In one expression its position and index
+    were computed once per use: 5-10x a triangular draw's time; staged, about 1.5x.)"""
     if len(values) == 1 or values[0] == values[-1]:
-        return pl.lit(values[0], dtype=pl.Float64)
+        return [{"draw": pl.lit(values[0], dtype=pl.Float64)}]
     v = pl.Series(values, dtype=pl.Float64)
-    x = u * (len(values) - 1)
-    i = x.floor().clip(0, len(values) - 2).cast(pl.UInt32)
-    lo = pl.lit(v).gather(i)
-    return lo + (x - i) * (pl.lit(v).gather(i + 1) - lo)
+    rise = v.diff().shift(-1).fill_null(0.0)  # to the next order statistic
+    x, i = pl.col("_x"), pl.col("_i")
+    return [
+        {"_x": u * (len(values) - 1)},
+        {"_i": x.floor().cast(pl.UInt32).clip(0, len(values) - 2)},
+        {"draw": pl.lit(v).gather(i) + (x - i) * pl.lit(rise).gather(i)},
+    ]
 
 
 def _phase_draws(ph: _Placed, k: int, samples: int, seed: int) -> tuple[pl.Series, pl.Series]:
     """Phase k's efficiencies (or model errors) and price factors, one per sample: uniform
     streams 2k + 1 and 2k. Drawn phase by phase, so each phase's draws are made beside another's
     evaluation."""
-    eff = (
-        triangular(pl.col(f"u{2 * k + 1}"), *ph.eff)
-        if ph.error is None
-        else empirical(pl.col(f"u{2 * k + 1}"), model_error.log_ratios(ph.error))
-    )
+    stages: list[dict[str, pl.Expr]] = []
+    if ph.error is None:
+        eff = triangular(pl.col(f"u{2 * k + 1}"), *ph.eff)
+    else:
+        *stages, last = empirical(pl.col(f"u{2 * k + 1}"), model_error.log_ratios(ph.error))
+        eff = last["draw"]
     drawn = {
         "eff": eff,
         "price": triangular(pl.col(f"u{2 * k}"), ph.price_range[0], 1.0, ph.price_range[1]),
     }
     # Each stream once (its inverse CDF reads it three times), and only those a draw reads: an
     # input without a range is a constant (a hash of a million indices costs ~10 ms).
-    read = {name for expr in drawn.values() for name in expr.meta.root_names()}
+    exprs = [*drawn.values(), *(e for stage in stages for e in stage.values())]
+    read = {name for expr in exprs for name in expr.meta.root_names()}
     uniforms = {f"u{j}": uniform(seed, j) for j in (2 * k, 2 * k + 1) if f"u{j}" in read}
-    out = (
-        pl.LazyFrame({"sample": pl.int_range(samples, eager=True)})
-        .with_columns(**uniforms)
-        .with_columns(**drawn)  # with_columns: a constant (no range) fills every row
-        .select(list(drawn))
-        .collect()
-    )
+    frame = pl.LazyFrame({"sample": pl.int_range(samples, eager=True)}).with_columns(**uniforms)
+    for stage in stages:
+        frame = frame.with_columns(**stage)
+    # with_columns: a constant (no range) fills every row
+    out = frame.with_columns(**drawn).select(list(drawn)).collect()
     return out["eff"], out["price"]
 
 
