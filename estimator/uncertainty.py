@@ -45,7 +45,7 @@ import math
 import operator
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial, reduce
 from typing import Any, Final, Literal
 
@@ -638,15 +638,17 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         eff: tuple[float, float],
         work: tuple[float, float],
         prefill: tuple[float | None, float | None] = (pre, pre),
+        at: _Placed = ph,
     ) -> tuple[Any, ...]:
         """The total at each end (Money or None), then (a `per_token` phase) its price per
-        million output tokens at each end (float or None): Swing's fields in order."""
+        million output tokens at each end (float or None): Swing's fields in order. `at`: the
+        phase drawing its model error (`eff` is then the error's ln-ratio)."""
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )
         if ph.prefill is not None:  # one input at a time: prefill as quoted unless it moves
             draws = draws.with_columns(prefill=pl.Series(list(prefill), dtype=pl.Float64))
-        out = _evaluation(c, ph, draws)
+        out = _evaluation(c, at, draws)
         rest = q.total - ph.quoted.cost
         lo, hi = (None if x is None else rest + x for x in out.select(_values(c)[COST])[:, 0])
         if not ph.per_token:
@@ -684,6 +686,20 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         out.append(
             Swing(
                 f"{name}: prefill MFU", lo, hi, *two((1.0, 1.0), (mid, mid), (1.0, 1.0), (lo, hi))
+            )
+        )
+    if not (isinstance(ph.spec, TrainPhase) and ph.spec.mfu is not None):
+        # The model's own error, P10 to P90 of the held-out residuals its samples draw from
+        # (none for a given MFU, as in `sample`); its ends as factors of the hours or the rate.
+        kind: Kind = "train" if isinstance(ph.spec, TrainPhase) else "serve"
+        lo, hi = (model_error.quantile(kind, p) for p in (0.1, 0.9))
+        what = "device-hours" if kind == "train" else "serving rate"
+        out.append(
+            Swing(
+                f"{name}: model error ({what}, held-out P10-P90)",
+                math.exp(lo),
+                math.exp(hi),
+                *two((1.0, 1.0), (lo, hi), (1.0, 1.0), at=replace(ph, error=kind)),
             )
         )
     if isinstance(ph.spec, TrainPhase) or _has_demand(ph.spec):  # no demand: nothing to move

@@ -162,3 +162,22 @@ def test_the_efficiency_stays_as_quoted_when_the_error_is_drawn(catalog):
         assert (out[ph.eff_column] == ph.eff[1]).all()
         if ph.prefill is not None:
             assert (out["prefill_mfu"] == ph.prefill[1]).all()
+
+
+def test_sensitivity_moves_the_model_error_over_its_held_out_p10_p90(catalog, write):
+    """The tornado shows what the bands now draw: a row per phase, its ends the residuals'
+    e^P10 and e^P90 (a rented fixed fleet's cost goes as its hours)."""
+    from estimator.uncertainty import sensitivity
+
+    c, q = _quoted(catalog, write, SMALL)
+    rows = {s.input: s for s in sensitivity(c, q)}
+    row = rows["train: model error (device-hours, held-out P10-P90)"]
+    low, high = _expected("train")
+    assert (row.low, row.high) == pytest.approx((low, high))
+    assert row.total_at_low == pytest.approx(q.total * low, rel=1e-3)
+    assert row.total_at_high == pytest.approx(q.total * high, rel=1e-3)
+    # A phase that gives its own MFU states its efficiency: no model error, as in `sample`.
+    given = SMALL.replace("devices = 16", "devices = 16\nmfu = 0.4")
+    c, q = _quoted(catalog, write, given)
+    assert not any("model error" in s.input for s in sensitivity(c, q))
+    assert not any(d.startswith("model error") for d in sample(c, q, 100).drawn)
