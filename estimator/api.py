@@ -249,11 +249,13 @@ def percentiles(
     samples: int = 10_000,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    model_error: bool = True,
 ) -> Sampled:
     """P10 / P50 / P90 of each phase and of the total of a plan (as placed; a scenario is
-    planned first), by Monte Carlo over the catalog's price and efficiency ranges (see
-    `estimator.uncertainty.sample`): a list of `Percentiles` that knows its samples and seed
-    (`as_json(plan, uncertainty=...)` renders it as `--samples` does)."""
+    planned first), by Monte Carlo over the catalog's price ranges and the model's own error
+    from the held-out calibration (`model_error=False`: the efficiency ranges instead; see
+    `estimator.uncertainty.sample`): a list of `Percentiles` that knows its samples, seed and
+    the inputs it drew (`as_json(plan, uncertainty=...)` renders it as `--samples` does)."""
     from estimator.uncertainty import MAX_SAMPLES, sample
 
     samples, seed = whole(samples, "samples"), whole(seed, "seed", least=0)
@@ -262,7 +264,7 @@ def percentiles(
     chosen, cat = _planned_on(planned, catalog)
     q = chosen.quote
     c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
-    return sample(c, q, samples, seed, progress)
+    return sample(c, q, samples, seed, progress, model_error)
 
 
 def sensitivity(

@@ -42,7 +42,7 @@ T = TypeVar("T")
 TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap",
                 "deadline_days")  # fmt: skip
 SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
-                "output_tokens_per_day", "rtt_ms")  # fmt: skip
+                "output_tokens_per_day", "rtt_ms", "serve_goodput")  # fmt: skip
 
 
 def train_settings(p: TrainPhase) -> TrainSettings:

@@ -1,11 +1,11 @@
 """Uncertainty: Monte-Carlo percentiles and one-at-a-time sensitivity of a quote's total.
 
 A quote fixes the placements (site, instance, pricing: what is rented or bought); what stays
-uncertain is how fast the work runs (MFU for training, decode efficiency for serving:
-efficiency.csv ranges), what the capacity costs (offer and hardware price ranges), how much work
-there is (tokens, demand) and exchange rates. A serving replica's size is a deployment setting,
-not a purchase: each draw searches it as a quote at that efficiency would (unless the scenario
-fixes it), on the quoted placement.
+uncertain is how fast the work runs (the model's own error, below; or MFU for training, decode
+efficiency for serving: efficiency.csv ranges), what the capacity costs (offer and hardware
+price ranges), how much work there is (tokens, demand) and exchange rates. A serving
+replica's size is a deployment setting, not a purchase: each draw searches it as a quote at that
+efficiency would (unless the scenario fixes it), on the quoted placement.
 
 A serving phase with no demand and no fleet size runs whole instances of whole replicas at full
 load: its total is fixed by construction (only a price, or a change of replica size, moves it)
@@ -13,11 +13,30 @@ and options are ranked on its price per output token (`evaluate`), which is what
 moves. For such a phase the percentiles add that price per million output tokens (a row of its
 own, outside the total), and sensitivity gives it at each end and has no demand row.
 
-Monte Carlo draws a price factor and an efficiency per phase and sample (vectorised: uniforms
-are a seeded hash of the sample index, reproducible for a seed, no Python loop). Each draw is
-costed through the same `evaluate` as the quote, but not one by one: `estimator.curve` evaluates
-the phase at a few hundred efficiencies and interpolates, evaluating exactly the draws that fall
-where the cost steps. A million samples cost a few evaluations per phase.
+Monte Carlo draws a price factor and the model's own error per phase and sample (vectorised:
+uniforms are a seeded hash of the sample index, reproducible for a seed, no Python loop). The
+error is one held-out calibration residual of the phase's kind, ln(published / predicted), drawn
+from their empirical distribution (`estimator.model_error`, precomputed in
+estimator/data/model_error.csv): training device-hours scale by e^r, drawn from the published
+whole runs (they include goodput and a team's own stack, which throughput benchmarks leave out
+by construction); a serving rate by e^r, drawn from the held-out serving benchmarks. It is
+carried by the goodput columns (training hours go as 1 / goodput, a serving fleet's rate is
+derated by the serving goodput), so a deadline's fleet resizes with it.
+
+No double count: each residual was measured with the prediction at the catalog's default
+efficiencies (the mode of the efficiency ranges). Their spread is the observed spread of real
+throughput around that prediction (stacks, recipes, kernels), which is what the efficiency
+ranges were a judgement of; drawing both counts it twice. So a sample that draws the error keeps
+MFU, decode efficiency and prefill MFU as quoted. Goodput is not drawn apart: the defaults'
+source for it (Llama 3's ">90%") gives a figure, not a spread, and the whole-run residuals
+include its spread. A training phase that gives its own MFU draws no error (the residuals are
+the defaults' error). `model_error=False` (CLI `--efficiency-ranges`) draws the efficiencies
+from their catalog ranges instead, as before session 13. DESIGN.md says more.
+
+Each draw is costed through the same `evaluate` as the quote, but not one by one:
+`estimator.curve` evaluates the phase at a few hundred values of the drawn input (the error or
+the efficiency) and interpolates, evaluating exactly the draws that fall where the cost steps.
+A million samples cost a few evaluations per phase.
 """
 
 from __future__ import annotations
@@ -26,20 +45,22 @@ import math
 import operator
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial, reduce
 from typing import Any, Final, Literal
 
 import polars as pl
 
-from estimator import curve
+from estimator import curve, model_error
 from estimator.context import Context
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate, side_by_side
 from estimator.frozen import LIST_MUTATORS, sealed
+from estimator.model_error import Kind
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
+from estimator.published import published_runs
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import ServePhase, TrainPhase
 from estimator.timeline import MAX_RUN_DAYS, Window
@@ -72,6 +93,8 @@ MAX_SAMPLES = 1_000_000
 # Up to this many samples, evaluating each costs less than building its phase's cost curve (a
 # curve evaluates ~770 points, more where the cost steps).
 DIRECT_UP_TO = 3 * curve.GRID
+# The physics column a drawn model error of each kind is carried by (`_error_goodput`).
+GOODPUT: Final = {"train": "goodput", "serve": "serve_goodput"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,18 @@ class _Placed:
     # Serving: low, default, high of the prefill MFU, drawn with the decode efficiency (one
     # serving-efficiency factor, `prefill_with`); None for training.
     prefill: tuple[float, float, float] | None = None
+    # What the drawn input is: None, the efficiency (`eff`); "train" / "serve", the model's own
+    # error of that kind (an ln-ratio, `model_error`), with the efficiency as quoted.
+    error: Kind | None = None
+    goodput: float = 1.0  # the quoted (serving) goodput the model error scales
+
+    @property
+    def axis(self) -> tuple[float, float]:
+        """The range of the drawn input: the efficiency's, or the model error's ln-ratios."""
+        if self.error is None:
+            return self.eff[0], self.eff[2]
+        v = model_error.log_ratios(self.error)
+        return v[0], v[-1]
 
     def prefill_with(self, eff: pl.Expr) -> pl.Expr:
         """The prefill MFU that goes with a decode efficiency: the same software and kernels
@@ -137,10 +172,11 @@ def _has_demand(spec: Phase) -> bool:
     return isinstance(spec, ServePhase) and spec.output_tokens_per_day is not None
 
 
-def _placed(c: Context, q: Quote) -> list[_Placed]:
+def _placed(c: Context, q: Quote, error: bool = False) -> list[_Placed]:
     """The quote's priced phases. A phase with no price (no offer on the date, a precision the
     device lacks) has nothing to sample: it is left out, as the quote's total leaves it out
-    (it crashed on its empty option frame, or made every sampled total unpriced)."""
+    (it crashed on its empty option frame, or made every sampled total unpriced). With `error`,
+    each phase draws the model's own error of its kind instead of its efficiency."""
     out = []
     for pq in q.phases:
         if not pq.priced:
@@ -153,13 +189,22 @@ def _placed(c: Context, q: Quote) -> list[_Placed]:
         high = (row["price_high"] or base) / base
         x = pq.physics
         prefill = None
+        kind: Kind
         if isinstance(spec, TrainPhase):
             eff = (x["mfu_low"], x["mfu"], x["mfu_high"])
+            kind, goodput = "train", x["goodput"]
         else:
             eff = (x["decode_efficiency_low"], x["decode_efficiency"], x["decode_efficiency_high"])
             prefill = (x["prefill_mfu_low"], x["prefill_mfu"], x["prefill_mfu_high"])
+            kind, goodput = "serve", x["serve_goodput"]
         window = Window(pq.start, pq.end)
-        out.append(_Placed(spec, pq, window, option, (low, high), eff, prefill))
+        # A training phase that gives its own MFU states its efficiency: the residuals are the
+        # error of the catalog's defaults, so it draws none (as a given MFU has no range).
+        given = isinstance(spec, TrainPhase) and spec.mfu is not None
+        drawn = kind if error and not given else None
+        out.append(
+            _Placed(spec, pq, window, option, (low, high), eff, prefill, drawn, float(goodput))
+        )
     return out
 
 
@@ -196,9 +241,17 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
 
 
 def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
-    """`evaluate` of the placed phase at each row of `draws`."""
+    """`evaluate` of the placed phase at each row of `draws`. A phase that draws the model's
+    error reads its `eff` column as the error's ln-ratio (the curve's axis): the efficiency stays
+    as quoted and the (serving) goodput carries the error."""
     spec = ph.spec
+    if ph.error is not None:
+        draws = draws.with_columns(
+            _error_goodput(ph, pl.col("eff")), eff=pl.lit(ph.eff[1], pl.Float64)
+        )
     varied = draws.select("price_factor", pl.col("eff").alias(ph.eff_column))
+    if ph.error is not None:
+        varied = varied.with_columns(draws.select(GOODPUT[ph.error]))
     if ph.prefill is not None:  # given apart (sensitivity), or with the decode efficiency
         pre = pl.col("prefill") if "prefill" in draws.columns else ph.prefill_with(pl.col("eff"))
         varied = varied.with_columns(draws.select(pre.alias("prefill_mfu")))
@@ -214,24 +267,56 @@ def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
     return evaluate(c, spec, ph.option.join(varied, how="cross"), ph.window)
 
 
+def _error_goodput(ph: _Placed, ln_ratio: pl.Expr) -> pl.Expr:
+    """The goodput that makes the quoted physics come out at a drawn model error: training
+    device-hours x e^r (hours go as 1 / goodput), a serving rate x e^r (rates are derated by the
+    serving goodput). Above 1 where the model under-predicts: a factor, not a share of time."""
+    assert ph.error is not None
+    sign = -1.0 if ph.error == "train" else 1.0
+    return (ph.goodput * (sign * ln_ratio).exp()).alias(GOODPUT[ph.error])
+
+
+def empirical(u: pl.Expr, values: tuple[float, ...]) -> list[dict[str, pl.Expr]]:
+    """The inverse of the empirical CDF of `values` (ascending), interpolated linearly between
+    order statistics (numpy's default quantile), applied to uniforms `u`: stages of columns,
+    each computed on the one before, the last `draw`. (In one expression its position and index
+    were computed once per use: 5-10x a triangular draw's time; staged, about 1.5x.)"""
+    if len(values) == 1 or values[0] == values[-1]:
+        return [{"draw": pl.lit(values[0], dtype=pl.Float64)}]
+    v = pl.Series(values, dtype=pl.Float64)
+    rise = v.diff().shift(-1).fill_null(0.0)  # to the next order statistic
+    x, i = pl.col("_x"), pl.col("_i")
+    return [
+        {"_x": u * (len(values) - 1)},
+        {"_i": x.floor().cast(pl.UInt32).clip(0, len(values) - 2)},
+        {"draw": pl.lit(v).gather(i) + (x - i) * pl.lit(rise).gather(i)},
+    ]
+
+
 def _phase_draws(ph: _Placed, k: int, samples: int, seed: int) -> tuple[pl.Series, pl.Series]:
-    """Phase k's efficiencies and price factors, one per sample: uniform streams 2k + 1 and 2k.
-    Drawn phase by phase, so each phase's draws are made beside another's evaluation."""
+    """Phase k's efficiencies (or model errors) and price factors, one per sample: uniform
+    streams 2k + 1 and 2k. Drawn phase by phase, so each phase's draws are made beside another's
+    evaluation."""
+    stages: list[dict[str, pl.Expr]] = []
+    if ph.error is None:
+        eff = triangular(pl.col(f"u{2 * k + 1}"), *ph.eff)
+    else:
+        *stages, last = empirical(pl.col(f"u{2 * k + 1}"), model_error.log_ratios(ph.error))
+        eff = last["draw"]
     drawn = {
-        "eff": triangular(pl.col(f"u{2 * k + 1}"), *ph.eff),
+        "eff": eff,
         "price": triangular(pl.col(f"u{2 * k}"), ph.price_range[0], 1.0, ph.price_range[1]),
     }
     # Each stream once (its inverse CDF reads it three times), and only those a draw reads: an
     # input without a range is a constant (a hash of a million indices costs ~10 ms).
-    read = {name for expr in drawn.values() for name in expr.meta.root_names()}
+    exprs = [*drawn.values(), *(e for stage in stages for e in stage.values())]
+    read = {name for expr in exprs for name in expr.meta.root_names()}
     uniforms = {f"u{j}": uniform(seed, j) for j in (2 * k, 2 * k + 1) if f"u{j}" in read}
-    out = (
-        pl.LazyFrame({"sample": pl.int_range(samples, eager=True)})
-        .with_columns(**uniforms)
-        .with_columns(**drawn)  # with_columns: a constant (no range) fills every row
-        .select(list(drawn))
-        .collect()
-    )
+    frame = pl.LazyFrame({"sample": pl.int_range(samples, eager=True)}).with_columns(**uniforms)
+    for stage in stages:
+        frame = frame.with_columns(**stage)
+    # with_columns: a constant (no range) fills every row
+    out = frame.with_columns(**drawn).select(list(drawn)).collect()
     return out["eff"], out["price"]
 
 
@@ -270,6 +355,11 @@ class Percentiles:
     # COST: a phase's or the total's cost; PER_MILLION: a demand-less serving phase's price per
     # million output tokens (not part of the total).
     measure: Measure = COST
+    # A pretraining phase whose model a team published a whole run of on this device: how far
+    # the quote's device-hours are from that run's at the phase's tokens (+0.48: 48% more),
+    # and the run (its calibration id), the `published-run` finding's figure.
+    published_gap: float | None = None
+    published_run: str | None = None
 
 
 class Sampled(list[Percentiles]):
@@ -279,14 +369,22 @@ class Sampled(list[Percentiles]):
 
     samples: int
     seed: int
+    drawn: tuple[str, ...]  # the inputs drawn, in words (a report's header says them)
 
-    def __init__(self, percentiles: list[Percentiles], samples: int, seed: int) -> None:
+    def __init__(
+        self,
+        percentiles: list[Percentiles],
+        samples: int,
+        seed: int,
+        drawn: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(percentiles)
         object.__setattr__(self, "samples", samples)
         object.__setattr__(self, "seed", seed)
+        object.__setattr__(self, "drawn", tuple(drawn))
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles and copies as itself, not as a list
-        return Sampled, (list(self), self.samples, self.seed)
+        return Sampled, (list(self), self.samples, self.seed, self.drawn)
 
 
 sealed(Sampled, *LIST_MUTATORS)
@@ -298,20 +396,24 @@ def sample(
     samples: int,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    model_error: bool = True,
 ) -> Sampled:
     """P10 / P50 / P90 of each phase and of the total, in the quote's currency, and where the
     quote's own figure sits among them; after a serving phase with no demand, the same of its
     price per million output tokens (named "<phase>: per million output tokens"). Prices and
     efficiencies are drawn from triangular distributions over their catalog ranges, with the
-    value used as the mode. `progress` is called with a count of samples done (in proportion to
-    the phases costed)."""
+    value used as the mode. With `model_error` (the default) each phase draws, instead of its
+    efficiency, the model's own error of its kind from the held-out calibration (module
+    docstring); without, the efficiency from its catalog range. `progress` is called with a
+    count of samples done (in proportion to the phases costed)."""
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
-    placed = _placed(c, q)
+    placed = _placed(c, q, model_error)
+    drawn = _drawn(placed)
     if not placed:
         # Nothing priced: no percentiles, as `sensitivity` gives no swings; the quote names the
         # unpriced phases (rev12e #3: it was "bad input", exit 2, for a valid scenario).
-        return Sampled([], samples, seed)
+        return Sampled([], samples, seed, drawn)
     done = [0]
     lock = threading.Lock()
 
@@ -324,7 +426,7 @@ def sample(
         else:
             varies = ph.price_range[0] != ph.price_range[1]
             got = [
-                curve.build(partial(_evaluated, c, ph, value=v), ph.eff[0], ph.eff[2]).cost(
+                curve.build(partial(_evaluated, c, ph, value=v), *ph.axis).cost(
                     eff, price if varies else None
                 )
                 for v in values
@@ -353,8 +455,11 @@ def sample(
     points["total"] = q.total
     names = []
     measure: dict[str, Measure] = {}
+    published: dict[str, tuple[float, str]] = {}
     for ph in placed:
         names.append(ph.quoted.name)
+        if (found := _published_gap(c, ph)) is not None:
+            published[ph.quoted.name] = found
         if ph.quoted.name in per_million:
             # Its price per million output tokens: a row of its own, outside the total.
             name = f"{ph.quoted.name}: per million output tokens"
@@ -395,8 +500,46 @@ def sample(
         rank = (stats[f"{name}|below"] + stats[f"{name}|under"]) / 2 / priced if priced else 0.0
         unpriced = 1.0 - priced / samples
         point = Money(points[name], q.currency)
-        out.append(Percentiles(name, p10, p50, p90, point, rank, unpriced, measure.get(name, COST)))
-    return Sampled(out, samples, seed)
+        gap, run = published.get(name, (None, None))
+        out.append(
+            Percentiles(
+                name, p10, p50, p90, point, rank, unpriced, measure.get(name, COST), gap, run
+            )
+        )
+    return Sampled(out, samples, seed, drawn)
+
+
+def _drawn(placed: list[_Placed]) -> tuple[str, ...]:
+    """The inputs the samples draw, in words: prices where a phase has a range, then the model
+    error or the efficiency of each kind of phase."""
+    out = []
+    if any(ph.price_range[0] != ph.price_range[1] for ph in placed):
+        out.append("prices (catalog ranges)")
+    for kind in model_error.KINDS:
+        if any(ph.error == kind for ph in placed):
+            out.append(f"model error: {model_error.described(kind)}")
+    effs = {
+        "MFU" if isinstance(ph.spec, TrainPhase) else "decode efficiency"
+        for ph in placed
+        if ph.error is None and ph.eff[0] != ph.eff[2]
+    }
+    out += [f"{e} (catalog range)" for e in sorted(effs)]
+    return tuple(out)
+
+
+def _published_gap(c: Context, ph: _Placed) -> tuple[float, str] | None:
+    """(the quote's device-hours over a published whole run's at the phase's tokens, less 1;
+    the run's calibration id) for a pretraining phase on the device of a published run of its
+    model (the `published-run` finding's figure); else None."""
+    spec = ph.spec
+    if not isinstance(spec, TrainPhase) or spec.workload != "pretrain":
+        return None
+    hours = ph.quoted.physics.get("device_hours")
+    m = c.model
+    for run in published_runs(m.id, m.total_params, m.active_params, spec.precision):
+        if run.accelerator == ph.quoted.accelerator and hours:
+            return hours / (run.device_hours * spec.tokens / run.tokens) - 1.0, run.id
+    return None
 
 
 @sealed
@@ -495,15 +638,17 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         eff: tuple[float, float],
         work: tuple[float, float],
         prefill: tuple[float | None, float | None] = (pre, pre),
+        at: _Placed = ph,
     ) -> tuple[Any, ...]:
         """The total at each end (Money or None), then (a `per_token` phase) its price per
-        million output tokens at each end (float or None): Swing's fields in order."""
+        million output tokens at each end (float or None): Swing's fields in order. `at`: the
+        phase drawing its model error (`eff` is then the error's ln-ratio)."""
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
         )
         if ph.prefill is not None:  # one input at a time: prefill as quoted unless it moves
             draws = draws.with_columns(prefill=pl.Series(list(prefill), dtype=pl.Float64))
-        out = _evaluation(c, ph, draws)
+        out = _evaluation(c, at, draws)
         rest = q.total - ph.quoted.cost
         lo, hi = (None if x is None else rest + x for x in out.select(_values(c)[COST])[:, 0])
         if not ph.per_token:
@@ -541,6 +686,20 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         out.append(
             Swing(
                 f"{name}: prefill MFU", lo, hi, *two((1.0, 1.0), (mid, mid), (1.0, 1.0), (lo, hi))
+            )
+        )
+    if not (isinstance(ph.spec, TrainPhase) and ph.spec.mfu is not None):
+        # The model's own error, P10 to P90 of the held-out residuals its samples draw from
+        # (none for a given MFU, as in `sample`); its ends as factors of the hours or the rate.
+        kind: Kind = "train" if isinstance(ph.spec, TrainPhase) else "serve"
+        lo, hi = (model_error.quantile(kind, p) for p in (0.1, 0.9))
+        what = "device-hours" if kind == "train" else "serving rate"
+        out.append(
+            Swing(
+                f"{name}: model error ({what}, held-out P10-P90)",
+                math.exp(lo),
+                math.exp(hi),
+                *two((1.0, 1.0), (lo, hi), (1.0, 1.0), at=replace(ph, error=kind)),
             )
         )
     if isinstance(ph.spec, TrainPhase) or _has_demand(ph.spec):  # no demand: nothing to move

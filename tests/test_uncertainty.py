@@ -191,11 +191,12 @@ def test_samples_that_miss_the_latency_target_are_counted_not_priced(catalog, wr
     draws = _draws([ph], 5000, seed=2).select(eff="eff0", price_factor="price0")
     missed = _cost(c, ph, draws).null_count() / 5000
     assert 0.05 < missed < 0.5
-    serve, total = sample(c, q, 5000, seed=2)
+    serve, total = sample(c, q, 5000, seed=2, model_error=False)
     assert serve.unpriced == total.unpriced == pytest.approx(missed)
     cheapest_workable = _cost(c, ph, draws).min()
     assert serve.p10 is not None and serve.p10 >= cheapest_workable
-    result = runner.invoke(app, ["quote", str(write("t.toml", TIGHT)), "--samples", "2000"])
+    tight = str(write("t.toml", TIGHT))
+    result = runner.invoke(app, ["quote", tight, "--samples", "2000", "--efficiency-ranges"])
     assert result.exit_code == 0
     assert "unpriced (misses its target)" in result.stdout and "Unpriced samples:" in result.stdout
 
@@ -283,7 +284,7 @@ def test_samples_on_the_quoted_placement_rank_at_the_quote():
     catalog = load_catalog()
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
     q = quote(s, catalog)
-    stats = {p.name: p for p in sample(prepare(s, catalog), q, 2_000, seed=3)}
+    stats = {p.name: p for p in sample(prepare(s, catalog), q, 2_000, seed=3, model_error=False)}
     flat = [p for p in stats.values() if p.p10 == p.p90]
     assert flat
     for p in flat:
@@ -355,7 +356,7 @@ def test_sensitivity_and_percentiles_of_a_serving_phase_follow_the_replica_searc
     swing = next(w for w in sensitivity(c, q) if w.input == "serve-cn: decode efficiency")
     low = quote(s, _efficiency_fixed(catalog, ph.quoted.accelerator, "decode", swing.low))
     assert swing.total_at_low == pytest.approx(low.total, abs=0.005 * len(low.line_items()))
-    serve = next(p for p in sample(c, q, 2000, seed=1) if p.name == "serve-cn")
+    serve = next(p for p in sample(c, q, 2000, seed=1, model_error=False) if p.name == "serve-cn")
     assert serve.p90 is not None and serve.p90 < 1.5 * serve.point
 
 
@@ -443,7 +444,7 @@ def test_percentiles_of_serving_without_demand_give_its_price_per_token(
     path = write("nod.toml", NO_DEMAND)
     s = load_scenario(path)
     c, q = prepare(s, catalog), quote(s, catalog)
-    direct = sample(c, q, 1500, seed=5)
+    direct = sample(c, q, 1500, seed=5, model_error=False)
     serve, per_million, total = direct
     assert [p.measure for p in direct] == ["cost", "per_million_output_tokens", "cost"]
     assert per_million.name == "serve: per million output tokens"
@@ -459,7 +460,7 @@ def test_percentiles_of_serving_without_demand_give_its_price_per_token(
     # until phys10 changed the aggregated step; 7e-7 since).
     assert per_million.p50 == pytest.approx(each.quantile(0.5, "linear"), rel=curve.TOLERANCE)
     monkeypatch.setattr(uncertainty, "DIRECT_UP_TO", 0)
-    by_curve = sample(c, q, 1500, seed=5)
+    by_curve = sample(c, q, 1500, seed=5, model_error=False)
     for a, b in zip(direct, by_curve, strict=True):
         assert a.name == b.name and a.measure == b.measure and a.point_rank == b.point_rank
         for x, y in ((a.p10, b.p10), (a.p50, b.p50), (a.p90, b.p90)):
@@ -546,7 +547,8 @@ def test_a_decode_row_without_a_range_keeps_the_quoted_prefill(catalog):
         ),
     )
     q2 = quote(s, fixed)
-    serve = next(p for p in sample(prepare(s, fixed), q2, 2000, seed=1) if p.name == "serve")
+    sampled = sample(prepare(s, fixed), q2, 2000, seed=1, model_error=False)
+    serve = next(p for p in sampled if p.name == "serve")
     assert serve.p10 == serve.p90 == pytest.approx(serve.point, abs=0.01 * 20)
 
 

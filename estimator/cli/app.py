@@ -153,6 +153,14 @@ SamplesOpt = Annotated[
     typer.Option("--samples", help="Monte-Carlo samples for P10/P50/P90 (catalog ranges)."),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for --samples.")]
+ModelErrorOpt = Annotated[
+    bool,
+    typer.Option(
+        "--model-error/--efficiency-ranges",
+        help="--samples: draw the model's own error from the held-out calibration (default), "
+        "or the efficiencies from their catalog ranges (as before session 13).",
+    ),
+]
 # Where a quick estimate (train / serve) is placed, and for whom.
 RegionOpt = Annotated[str | None, typer.Option(help="Only this region.")]
 PricingOpt = Annotated[

@@ -12,6 +12,7 @@ from estimator.cli.app import (
     ForceOpt,
     FormatOpt,
     JudgeAsOfOpt,
+    ModelErrorOpt,
     OutputOpt,
     PlanTableOpt,
     SamplesOpt,
@@ -58,6 +59,7 @@ def plan_cmd(
     top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = DEFAULT_TOP_K,
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
+    model_error: ModelErrorOpt = True,
     shock: Annotated[
         list[str] | None,
         typer.Option(
@@ -114,7 +116,8 @@ def plan_cmd(
         with progress(samples, "Monte Carlo") as step:
             # (the shocked plan on the catalog it was made on: this one and the shock's rules)
             on = sampled.catalog if shocked else cat
-            pct = percentiles(sampled, on, samples=samples, seed=seed, progress=step)
+            pct = percentiles(sampled, on, samples=samples, seed=seed, progress=step,
+                              model_error=model_error)  # fmt: skip
         uncertainty = uncertainty_view(
             pct, samples, seed, plan="shocked" if shocked else "as given"
         )

@@ -13,6 +13,7 @@ from estimator.cli.app import (
     ForceOpt,
     FormatOpt,
     JudgeAsOfOpt,
+    ModelErrorOpt,
     OutputOpt,
     SamplesOpt,
     ScenarioArg,
@@ -41,6 +42,7 @@ def quote_cmd(
     strict: StrictOpt = False,
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
+    model_error: ModelErrorOpt = True,
     table: TableOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
@@ -66,7 +68,8 @@ def quote_cmd(
     uncertainty = None
     if samples is not None:
         with progress(samples, "Monte Carlo") as step:
-            pct = percentiles(planned, cat, samples=samples, seed=seed, progress=step)
+            pct = percentiles(planned, cat, samples=samples, seed=seed, progress=step,
+                              model_error=model_error)  # fmt: skip
         uncertainty = uncertainty_view(pct, samples, seed)
     view = quote_view(result, uncertainty)
     show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)

@@ -283,7 +283,10 @@ def _inputs(
         pre_mfu=column_or(frame, "prefill_mfu", s.prefill_mfu, pl.Float64).fill_null(
             pl.col("pre_mfu")
         ),
-        serve_goodput=pl.col("dec_goodput"),
+        # A frame's own serving goodput wins (the Monte Carlo carries a drawn rate error on it).
+        serve_goodput=column_or(frame, "serve_goodput", None, pl.Float64).fill_null(
+            pl.col("dec_goodput")
+        ),
         peak_to_average=pl.lit(float(pta)),
         disaggregated=pl.lit(s.disaggregated),
         input_tokens_per_day=column_or(

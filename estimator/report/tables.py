@@ -247,6 +247,10 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     # The unpriced share only when some sample is unpriced: it is rare, and its column says
     # the percentiles leave those samples out.
     unpriced = any(p.unpriced for p in u.percentiles)
+    # A published whole run of a pretraining phase's model on its device: the quote's hours
+    # beside the team's, next to the percentiles (rev13b #4: it was an info line among findings).
+    published = any(p.published_gap is not None for p in u.percentiles)
+    gap = "quote vs published run"
     rows = [
         {
             "": p.name,
@@ -256,13 +260,17 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
             f"quoted ({cur})": Cents(p.point),
             "quoted at": _rank(p),
             **({"unpriced (misses its target)": f"{p.unpriced:.1%}"} if unpriced else {}),
+            **({gap: _published(p)} if published else {}),
         }
         for p in u.percentiles
     ]
     columns = ("", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})", "quoted at",
-               *(("unpriced (misses its target)",) if unpriced else ()))  # fmt: skip
+               *(("unpriced (misses its target)",) if unpriced else ()),
+               *((gap,) if published else ()))  # fmt: skip
     of = " of the shocked plan" if u.plan == "shocked" else ""
     title = f"Uncertainty{of} ({u.samples:,} sample{'' if u.samples == 1 else 's'}, seed {u.seed})"
+    if u.drawn:
+        title += f"; drawn: {'; '.join(u.drawn)}"
     title += _unpriced(u.percentiles, phases)
     return Table(title, rows, columns=columns)
 
@@ -275,6 +283,13 @@ def _unpriced(shown: Sequence[object], phases: Sequence[str]) -> str:
     if not shown:
         return f": no phase is priced, nothing to vary (unpriced: {', '.join(phases)})"
     return f" (excludes unpriced: {', '.join(phases)})"
+
+
+def _published(p: PercentileView) -> str | None:
+    """The quote's device-hours against a published run's: "+48% device-hours (its id)"."""
+    if p.published_gap is None:
+        return None
+    return f"{p.published_gap:+.0%} device-hours ({p.published_run})"
 
 
 def _rank(p: PercentileView) -> str | None:

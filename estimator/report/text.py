@@ -170,6 +170,23 @@ def _notes(view: BaseModel) -> list[str]:
             "quoted at = its rank among the samples (P50 = the median; a listed price at the low "
             "end of its range puts the headline low)."
         )
+        if any(d.startswith("model error") for d in u.drawn):
+            notes.append(
+                "Model error: each sample scales a phase's physics by one held-out calibration "
+                "error of its kind (`splitcompute calibration`; estimator/data/model_error.csv), "
+                "drawn from their empirical distribution: training device-hours by the published "
+                "whole runs' ln(published / predicted), a serving output rate by the held-out "
+                "benchmarks'. The efficiencies stay as quoted: the errors were measured at them, "
+                "so drawing both would count the same spread twice. A phase that bills a fixed "
+                "term or fleet moves only where its hours or fleet do."
+            )
+        if any(p.published_gap is not None for p in u.percentiles):
+            notes.append(
+                "quote vs published run: a team's published whole run of this model on this "
+                "device, scaled to the phase's tokens, against the quote's device-hours (the "
+                "published-run finding). Its hours include the team's failures, restarts and own "
+                "stack; a gap outside the band is a known case the band does not cover."
+            )
         rows = [p.name for p in u.percentiles if p.measure == "per_million_output_tokens"]
         if rows:
             phases = _no_demand([r.removesuffix(": per million output tokens") for r in rows])

@@ -211,11 +211,26 @@ class PercentileView(_View):
         "per million output tokens of a serving phase with no demand (its fleet's total is fixed "
         "by construction; this is what the efficiency moves), not part of the total.",
     )
+    published_gap: float | None = Field(
+        default=None,
+        description="A pretraining phase on the device of a team's published whole run of its "
+        "model: the quote's device-hours over that run's at the phase's tokens, less 1 (0.48: "
+        "48% more; the published-run finding's figure). Null otherwise.",
+    )
+    published_run: str | None = Field(
+        default=None, description="That run's calibration id (`splitcompute calibration`)."
+    )
 
 
 class UncertaintyView(_View):
     samples: int
     seed: int
+    drawn: list[str] = Field(
+        default_factory=list,
+        description="The inputs the samples draw, in words: prices over their catalog ranges, "
+        "the model's own error of each kind from the held-out calibration (training "
+        "device-hours, serving output rate), or an efficiency over its catalog range.",
+    )
     percentiles: list[PercentileView]
     plan: Literal["as given", "shocked"] = Field(
         default="as given",
@@ -358,6 +373,7 @@ def uncertainty_view(
         samples=samples,
         seed=seed,
         plan=plan,
+        drawn=list(getattr(pct, "drawn", ())),
         percentiles=[
             PercentileView(
                 name=p.name,
@@ -368,6 +384,8 @@ def uncertainty_view(
                 point_rank=round(p.point_rank, 3),
                 unpriced=round(p.unpriced, 4),
                 measure=p.measure,
+                published_gap=None if p.published_gap is None else round(p.published_gap, 4),
+                published_run=p.published_run,
             )
             for p in pct
         ],
