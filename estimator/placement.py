@@ -382,4 +382,4 @@ def _highs_core() -> Any:
             return module
     import highspy  # pragma: no cover - another layout: the package as it comes
 
-    return highspy._core  # pragma: no cover
+    return getattr(highspy, "_core", highspy)  # pragma: no cover
