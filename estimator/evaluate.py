@@ -147,10 +147,21 @@ def evaluate(
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
+    # Their billed hours are worked out once, for the project view of the two (see
+    # `cost_columns`: planning that expression was half of the money's time).
+    rent = costing.billed_hours(pl.col("hours"), pl.col("min_term_days"), w.start)
+    billed = pl.col("_rent_hours")
     df = (
-        df.with_columns(
+        df.with_columns(rent.alias("_rent_hours"))
+        .with_columns(
             costing.cost_columns(
-                devices, pl.col("hours"), factor, start=w.start, accounting=view, detail=detail
+                devices,
+                pl.col("hours"),
+                factor,
+                start=w.start,
+                accounting=view,
+                detail=detail,
+                rent_hours=billed,
             )
         )
         .with_columns(
@@ -162,9 +173,11 @@ def evaluate(
                 accounting=other,
                 detail=detail,
                 prefix="alt_",
+                rent_hours=billed,
             )
         )
         .with_columns(costing.purchase_columns())
+        .drop("_rent_hours")
     )
     precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))

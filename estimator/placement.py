@@ -18,14 +18,18 @@ the solver on small problems.
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import itertools
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 Group = tuple[str, ...]  # a capacity's identity, e.g. ("fleet", "h800-shanghai")
@@ -214,48 +218,38 @@ def _quiet() -> Iterator[None]:
 
 
 def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None) -> list[int]:
-    import highspy  # the planner's solver, loaded only when a plan is made
-
-    with _quiet():
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.silent()
+    m = _Model()
     x = [
         [
-            h.addBinary(
-                obj=_days(c) if goal == "time" and i in p.training else c.cost * (goal == "cost")
-            )
+            m.binary(_days(c) if goal == "time" and i in p.training else c.cost * (goal == "cost"))
             for c in cands
         ]
         for i, cands in enumerate(p.candidates)
     ]
     for i, row in enumerate(x):
-        h.addConstr(sum(row) == 1)
+        m.row([(v, 1.0) for v in row], 1.0, 1.0)
         if i in force:
-            h.addConstr(row[force[i]] == 1)
+            m.row([(row[force[i]], 1.0)], 1.0, 1.0)
     if goal == "cost":
-        _add_transfers(h, p, x)
+        _add_transfers(m, p, x)
     if max_days is not None and p.training:  # no training phase: no days to hold to
-        h.addConstr(
-            sum(x[i][k] * _days(c) for i in p.training for k, c in enumerate(p.candidates[i]))
-            <= max_days + 1e-6
+        m.row(
+            [(x[i][k], _days(c)) for i in p.training for k, c in enumerate(p.candidates[i])],
+            -math.inf,
+            max_days + 1e-6,
         )
     for group, sets in _loads(p).items():
         for members in sets:
             if members:
-                h.addConstr(
-                    sum(x[i][k] * dev for i, k, dev in members) <= p.capacities[group].devices
-                )
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        raise Infeasible("no choice fits every capacity")
-    # The solution read once (`h.val` per variable cost ~25 us each: 20 ms at 100x the offers).
-    value = h.getSolution().col_value
-    return [max(range(len(row)), key=lambda k: value[row[k].index]) for row in x]
+                m.row([(x[i][k], dev) for i, k, dev in members], -math.inf,
+                      p.capacities[group].devices)  # fmt: skip
+    value = m.solve()
+    return [max(range(len(row)), key=lambda k: value[row[k]]) for row in x]
 
 
-def _add_transfers(h: Any, p: Problem, x: list[list[Any]]) -> None:
-    def in_region(i: int, region: str) -> Any:
-        return sum(v for v, c in zip(x[i], p.candidates[i], strict=True) if c.region == region)
+def _add_transfers(m: _Model, p: Problem, x: list[list[int]]) -> None:
+    def in_region(i: int, region: str) -> list[tuple[int, float]]:
+        return [(v, 1.0) for v, c in zip(x[i], p.candidates[i], strict=True) if c.region == region]
 
     for a, b, prices in p.transfers:
         # Sorted: the model's rows in a fixed order. A set's order follows the interpreter's
@@ -267,5 +261,125 @@ def _add_transfers(h: Any, p: Problem, x: list[list[Any]]) -> None:
             for rb in regions_b:
                 price = 0.0 if ra == rb else prices.get((ra, rb), 0.0)
                 if price > 0:
-                    y = h.addVariable(lb=0.0, obj=price)
-                    h.addConstr(y >= in_region(a, ra) + in_region(b, rb) - 1)
+                    # y >= z[a, ra] + z[b, rb] - 1, as z[a, ra] + z[b, rb] - y <= 1
+                    y = m.continuous(price)
+                    m.row([*in_region(a, ra), *in_region(b, rb), (y, -1.0)], -math.inf, 1.0)
+
+
+class _Model:
+    """A mixed-integer program for HiGHS, handed over as a free-format MPS file (columns and
+    rows in the order added, every number in its exact shortest form).
+
+    Not highspy's modelling layer (`highspy.Highs`): that imports numpy, ~80 ms of every plan
+    (nothing else here needs it), and its arrays are how rows reach the solver. The model is
+    the one that layer built from the same expressions (`test_placement_model`: the same
+    costs, bounds, integrality and matrix as HiGHS holds them), so the solve is the same."""
+
+    def __init__(self) -> None:
+        self.cost: list[float] = []
+        self.upper: list[float] = []  # 1 for a binary, inf for a continuous column
+        self.rows: list[tuple[list[tuple[int, float]], float, float]] = []
+
+    def binary(self, cost: float) -> int:
+        self.cost.append(float(cost))
+        self.upper.append(1.0)
+        return len(self.cost) - 1
+
+    def continuous(self, cost: float) -> int:
+        self.cost.append(float(cost))
+        self.upper.append(math.inf)
+        return len(self.cost) - 1
+
+    def row(self, terms: list[tuple[int, float]], lower: float, upper: float) -> None:
+        self.rows.append((_merged(terms), float(lower), float(upper)))
+
+    def mps(self) -> str:
+        kinds = []
+        for _, lower, upper in self.rows:
+            kinds.append("E" if lower == upper else "L" if lower == -math.inf else "G")
+        by_column: list[list[tuple[int, float]]] = [[] for _ in self.cost]
+        for r, (terms, _, _) in enumerate(self.rows):
+            for j, v in terms:
+                by_column[j].append((r, v))
+        out = ["NAME", "ROWS", " N obj", *(f" {k} r{r}" for r, k in enumerate(kinds)), "COLUMNS"]
+        integer = False
+        for j, entries in enumerate(by_column):
+            if (self.upper[j] == 1.0) != integer:
+                integer = not integer
+                out.append(f" m{j} 'MARKER' '{'INTORG' if integer else 'INTEND'}'")
+            out.append(f" c{j} obj {self.cost[j]!r}")
+            out += [f" c{j} r{r} {v!r}" for r, v in sorted(entries, key=lambda e: e[0])]
+        if integer:
+            out.append(" mend 'MARKER' 'INTEND'")
+        out.append("RHS")
+        for r, (_, lower, upper) in enumerate(self.rows):
+            out.append(f" rhs r{r} {(upper if kinds[r] == 'L' else lower)!r}")
+        out.append("BOUNDS")
+        out += [f" UP bnd c{j} 1.0" for j, u in enumerate(self.upper) if u == 1.0]
+        out.append("ENDATA")
+        return "\n".join(out) + "\n"
+
+    def highs(self) -> Any:
+        """A HiGHS solver holding this model, not yet run."""
+        core = _highs_core()
+        with _quiet():
+            h = core._Highs()
+        h.setOptionValue("output_flag", False)
+        with tempfile.TemporaryDirectory(prefix="splitcompute-") as folder:
+            path = Path(folder) / "placement.mps"
+            path.write_text(self.mps())
+            if h.readModel(str(path)) != core.HighsStatus.kOk:  # pragma: no cover
+                raise RuntimeError("HiGHS could not read the placement model")
+        for j, cost in enumerate(self.cost):
+            if cost == 0.0 and math.copysign(1.0, cost) < 0:  # a file's -0.0 reads as 0.0
+                h.changeColCost(j, cost)
+        return h
+
+    def solve(self) -> list[float]:
+        h = self.highs()
+        h.run()
+        if h.getModelStatus() != _highs_core().HighsModelStatus.kOptimal:
+            raise Infeasible("no choice fits every capacity")
+        # The solution read once (a value per variable cost ~25 us each: 20 ms at 100x).
+        return list(h.getSolution().col_value)
+
+
+def _merged(terms: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """A row's terms by column, a column given twice summed, exactly as highspy's
+    `unique_elements` sums them (a running total, then differences of it) when any is."""
+    ordered = sorted(terms, key=lambda t: t[0])  # stable, as its argsort
+    columns = [j for j, _ in ordered]
+    if len(set(columns)) == len(columns):
+        return ordered
+    out: list[tuple[int, float]] = []
+    total, before = 0.0, 0.0
+    for n, (j, v) in enumerate(ordered):
+        total += v
+        if n + 1 == len(ordered) or ordered[n + 1][0] != j:
+            out.append((j, total - before if out else total))
+            before = total
+    return out
+
+
+def _highs_core() -> Any:
+    """HiGHS' compiled core (`highspy._core`) without loading the `highspy` package, whose
+    modelling layer imports numpy at once; a `highspy` imported later finds this module."""
+    loaded = sys.modules.get("highspy._core")
+    if loaded is not None:
+        return loaded
+    package = importlib.util.find_spec("highspy")
+    folder = None if package is None or package.origin is None else Path(package.origin).parent
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if folder is not None and (folder / f"_core{suffix}").is_file():
+            spec = importlib.util.spec_from_file_location(
+                "highspy._core", folder / f"_core{suffix}"
+            )
+            if spec is None or spec.loader is None:  # pragma: no cover
+                break
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["highspy._core"] = module
+            spec.loader.exec_module(module)
+            return module
+    import highspy  # pragma: no cover - another layout: the package as it comes
+
+    return getattr(highspy, "_core", highspy)  # pragma: no cover

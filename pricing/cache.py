@@ -1,4 +1,4 @@
-"""The validated embedded catalog kept between runs in binary form (Arrow IPC), one file per
+"""The validated embedded catalog kept between runs in binary form (Arrow IPC stream), one file per
 table, so a command reads only the tables it needs and never re-parses or re-validates data
 that cannot change between releases.
 
@@ -28,7 +28,8 @@ from pricing.loader import FILE_COL, LINE_COL
 from pricing.schema import TABLES
 
 # Bump when the cache layout changes (the hash covers the data, the schema and the loader).
-FORMAT = "2"
+# 3: the Arrow IPC stream format, not the file format (see `write_checked`).
+FORMAT = "3"
 _DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "date": pl.Date}
 
 
@@ -60,7 +61,11 @@ def write_checked(path: Path, df: pl.DataFrame) -> None:
     renamed into place). Raises OSError. Arrow IPC has no checksum of its own: a flipped bit
     can read back as another number, or make the reader panic."""
     buffer = io.BytesIO()
-    df.write_ipc(buffer)
+    # The stream format, not the file format: polars reads a file through its query engine
+    # (`read_ipc` is a scan, ~0.35 ms whatever the size: 6-7 ms of a quote's 17-21 reads) and
+    # a stream directly (~0.015 ms); it writes one in 0.02 ms, a file in 0.3 ms. Same columns,
+    # types and bits.
+    df.write_ipc_stream(buffer)
     payload = buffer.getvalue()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
@@ -83,7 +88,7 @@ def read_checked(path: Path) -> pl.DataFrame | None:
     if hashlib.sha256(payload).digest() != data[:_DIGEST]:
         return None
     try:
-        return pl.read_ipc(payload)
+        return pl.read_ipc_stream(payload)
     except (Exception, pl.exceptions.PanicException):  # bytes this polars cannot read
         return None
 

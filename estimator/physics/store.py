@@ -35,7 +35,8 @@ from pricing import Catalog
 from pricing.cache import cache_root, read_checked, write_checked
 
 # Bump when the file layout changes (the hash covers the code and the inputs).
-FORMAT = "2"
+# 3: Arrow IPC stream files (`pricing.cache.write_checked`).
+FORMAT = "3"
 # The catalog tables physics reads (devices, efficiency tiers, defaults, model presets).
 PHYSICS_TABLES = ("accelerators", "efficiency", "defaults", "models")
 STORE_KEYS = 4_096
