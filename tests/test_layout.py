@@ -177,3 +177,30 @@ def test_the_starved_message_states_the_batch(tmp_path: Path, runner: Any) -> No
     text = " ".join(out.output.split())
     assert "the global batch of 4,096 tokens (1 sequence of 4,096, 5,000 given, rounded" in text
     assert "0.0M" not in text and "1 sequences" not in text
+
+
+def test_a_plans_runner_up_is_what_quoting_it_gives(runner: Any) -> None:
+    """(a) cn_lab_no_stockpile's runner-up 9,728 A100-40g in us-east (113.4 days, 516.6M CNY)
+    was 110.2 days and 501.8M quoted, and `train --deadline-days 120` sized 9,216 at 117.4."""
+    import csv
+    import io
+    import json
+
+    example = str(Path(__file__).resolve().parent.parent / "examples" / "cn_lab_no_stockpile.toml")
+    out = runner.invoke(app, ["plan", example, "--top-k", "20", "--format", "csv",
+                              "--table", "placements"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    row = next(
+        r
+        for r in csv.DictReader(io.StringIO(out.stdout))
+        if r["phase"] == "pretrain" and (r["accelerator"], r["region"]) == ("a100-40g", "us-east")
+    )
+    site = ["train", "--model", QWEN, "--tokens", "36e12", "--as-of", "2025-11-27",
+            "--currency", "CNY", "--accelerator", "a100-40g", "--region", "us-east",
+            "--pricing", row["pricing"], "--format", "json"]  # fmt: skip
+    given = json.loads(runner.invoke(app, [*site, "--devices", row["devices"]]).stdout)
+    sized = json.loads(runner.invoke(app, [*site, "--deadline-days", "120"]).stdout)
+    for quoted in (given, sized):
+        assert quoted["devices"] == int(row["devices"])
+        assert quoted["wall_clock_days"] == pytest.approx(float(row["days"]), rel=1e-9)
+        assert quoted["cost"] == pytest.approx(float(row["cost (CNY)"]), abs=0.01)
