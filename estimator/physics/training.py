@@ -380,9 +380,10 @@ def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> p
     )
     if new.height == 0:
         return searched
-    # Over 1,536 given counts (64-8,192, 3 models, 2 GPUs, 2 networks) the search at the
-    # bucket's count alone missed the fastest layout 296 times (by up to 3.9%), at both ends
-    # 33 (2.1%), with the middle too 15 (0.7%); the rows then evaluate up to 3 x LAYOUTS_KEPT.
+    # Over 2,048 given counts (64-8,192 in steps of 64; Qwen3-235B, Llama 3.1 70B and 405B,
+    # DeepSeek-V3; H100 and A100-80G; 12.5 and 125 Gbit/s a GPU) the search at the bucket's
+    # count alone missed the fastest layout 246 times (by up to 3.9%), at 1, 1.5 and 2 times
+    # it 15 (by up to 0.75%); the rows then evaluate up to 3 x LAYOUTS_KEPT layouts.
     ends = [new.with_columns(devices=(pl.col("_bucket") * k).cast(pl.Int64)) for k in (1, 1.5, 2)]
     keys = (
         pl.concat(ends).with_columns(mfu=pl.col("_search_mfu")).drop("_row").with_row_index("_row")
