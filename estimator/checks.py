@@ -152,9 +152,18 @@ def _sequences(r: Row, p: Phase) -> str:
     """'the global batch of 16.8M tokens (4,096 sequences of 4,096)': decimal millions."""
     seq = (p.seq_len if isinstance(p, TrainPhase) else None) or DEFAULT_SEQ_LEN
     batch = r["global_batch_tokens"]
+    # Under 0.1M in full (rev13a #9: "0.0M tokens (1 sequences of 4,096)").
+    tokens = f"{batch / 1e6:,.1f}M" if batch >= 1e5 else _n(batch)
+    seqs = round(batch / seq)
+    given = p.global_batch_tokens if isinstance(p, TrainPhase) else None
+    rounded = (
+        f", {_n(given)} given, rounded to whole sequences"
+        if given is not None and abs(given - batch) > 0.5
+        else ""
+    )
     return (
-        f"the global batch of {batch / 1e6:,.1f}M tokens ({_n(batch // seq)} sequences of "
-        f"{_n(seq)})"
+        f"the global batch of {tokens} tokens ({_n(seqs)} sequence{'s' if seqs != 1 else ''} of "
+        f"{_n(seq)}{rounded})"
     )
 
 

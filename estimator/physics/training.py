@@ -150,12 +150,18 @@ def training_frame(
         again = pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("devices")
         for _ in range(2):
             df, searched = _sized(df, again, s, searched)
+    # The count settled, its physics is the one a phase fixing that count gets: the same
+    # search, the same choice (rev13a #3: 9,216 devices took 117.4 days sized by a deadline
+    # and 116.3 given). Where that misses the deadline by a hair, one round adds devices.
+    df, searched = _settled(df, s, searched)
+    if df.select(by_deadline.any()).item():
         late = by_deadline & (
             pl.col("device_hours") / pl.col("devices") / 24.0 > pl.col("deadline_days")
         )
         if df.select(late.any()).item():
             more = pl.max_horizontal(f.devices_for_deadline(), pl.col("devices"))
             df, searched = _sized(df, pl.when(late).then(more).otherwise("devices"), s, searched)
+            df, searched = _settled(df, s, searched)
         df = _fewest(df, by_deadline, s, searched)
     out = df.lazy().with_columns(
         wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
@@ -172,6 +178,8 @@ def training_frame(
         context_parallel=pl.col("cp").cast(pl.Int64),
         batch_replicas=pl.col("batch_replicas").cast(pl.Int64),
         bubble_fraction=pl.col("_bubble"),
+        stage_layers=f.stage_layers().cast(pl.Int64),
+        stage_layers_min=f.stage_layers_min().cast(pl.Int64),
         communication_share=pl.col("_comm") / pl.col("_t"),
         # The chosen layout's own memory decides: `min_devices` spreads the state over every
         # device as one model-parallel group, which no searched layout (TP within the scale-up
@@ -207,7 +215,7 @@ LAYOUT_STEPS = ("tensor_parallel", "pipeline_parallel", "virtual_stages", "data_
 # is only made for rows that are shown: strings copied through a sweep's joins cost more than
 # all of its money (1.2 s of 5 s over 3M candidates).
 _LAYOUT_NUMBERS = ("recompute_share", "context_parallel", "global_batch_tokens", "batch_replicas",
-                   "step_batch_tokens")  # fmt: skip
+                   "step_batch_tokens", "stage_layers", "stage_layers_min")  # fmt: skip
 
 
 def described(frame: pl.DataFrame) -> pl.DataFrame:
@@ -231,18 +239,26 @@ def _recompute_text() -> pl.Expr:
 
 def _layout_text() -> pl.Expr:
     """'TP8 PP16 (x4 interleaved) DP128 EP1, selective recompute, ...' for the assumptions."""
+    # Stages hold whole layers: an uneven split says so (rev13a #9: "TP4 PP3 (x13 interleaved)"
+    # for 80 layers read as 80/39 layers a stage).
+    uneven = pl.col("stage_layers_min") < pl.col("stage_layers")
+    stages = (
+        pl.when(uneven)
+        .then(pl.format(", {}-{} layers a stage", "stage_layers_min", "stage_layers"))
+        .otherwise(pl.lit(""))
+    )
     text = pl.format(
-        "TP{} PP{} (x{} interleaved) CP{} DP{} EP{}, {} recompute, micro-batches of 1 sequence, "
-        "global batch {}M tokens",
+        "TP{} PP{} (x{} interleaved{}) CP{} DP{} EP{}, {} recompute, micro-batches of 1 sequence, "
+        "global batch {} tokens",
         pl.col("tensor_parallel"),
         pl.col("pipeline_parallel"),
         pl.col("virtual_stages"),
+        stages,
         pl.col("context_parallel"),
         pl.col("data_parallel"),
         pl.col("expert_parallel"),
         _recompute_text(),
-        # Decimal millions, as every other figure (rev12a #10: 16e6 read "15.3M", 2^20 each).
-        (pl.col("step_batch_tokens") / 1e6).round(1),
+        _batch_text(),
     )
     idle = pl.format(
         "; {} of the {} devices idle (no whole replica fits them; their hours are billed)",
@@ -262,6 +278,17 @@ def _layout_text() -> pl.Expr:
         .when(batch_bound())
         .then(pl.concat_str(text, starved))
         .otherwise(pl.concat_str(text, idle))
+    )
+
+
+def _batch_text() -> pl.Expr:
+    """'16.8M' (decimal millions, as every other figure: rev12a #10, 16e6 read "15.3M"), or the
+    whole count under 0.1M ('4096', not '0.0M')."""
+    tokens = pl.col("step_batch_tokens")
+    return (
+        pl.when(tokens < 1e5)
+        .then(tokens.round(0).cast(pl.Int64).cast(pl.String))
+        .otherwise(pl.format("{}M", (tokens / 1e6).round(1)))
     )
 
 
@@ -289,9 +316,14 @@ def _inputs(
     df = with_defaults(catalog, df, TRAIN_DEFAULTS)
     fp8 = catalog.default("fp8_gemm_ratio") if s.precision == "fp8" else 1.0
     batch = s.global_batch_tokens or catalog.default("default_global_batch_tokens")
+    # A step trains whole sequences (Megatron's global batch is a count of them): a batch the
+    # phase gives is taken as the nearest whole number of them, at least one (rev13a #9: 5,000
+    # tokens fed one replica as if one 4,096-token sequence, yet its step ran two).
+    seq = float(s.seq_len or DEFAULT_SEQ_LEN)
+    batch = max(1.0, round(float(batch) / seq)) * seq
     df = df.with_columns(
         tokens=column_or(frame, "tokens", float(s.tokens), pl.Float64),
-        seq_len=pl.lit(float(s.seq_len or DEFAULT_SEQ_LEN)),
+        seq_len=pl.lit(seq),
         # A frame's own mfu / goodput columns (sampling, sweeps) win over the settings. Per-row
         # inputs are the caller's columns: `frame`'s schema (free) says which it has.
         mfu=column_or(frame, "mfu", s.mfu, pl.Float64).fill_null(pl.col("eff_mfu")),
@@ -323,33 +355,51 @@ _SIZED_TERMS = ("_t", "_memory", "_comm", "_bubble", "_fits", "_idle", "dp", "m"
                 "rfull", "vp", "batch_replicas", "step_batch_tokens")  # fmt: skip
 
 
-# The layouts searched so far in a training_frame, per (accelerator, scale-up domain, _bucket):
-# the sizing rounds of a deadline mostly land in the same bucket, whose search then runs once.
-# The domain is part of it: one-GPU pods and 8-GPU servers of one accelerator differ.
-_SEARCH_KEY = ["accelerator", "scaleup_size", "_bucket"]
-_SEARCHED_SCHEMA = {"accelerator": pl.String, "scaleup_size": pl.Int64, "_bucket": pl.Int64,
-                    "tp": pl.Int64, "pp": pl.Int64, "ep": pl.Int64, "cp": pl.Int64}  # fmt: skip
+# The layouts searched so far in a training_frame, per (accelerator, scale-up domain, network,
+# _bucket): the sizing rounds of a deadline mostly land in the same bucket, whose search then
+# runs once. The domain is part of it: one-GPU pods and 8-GPU servers of one accelerator differ;
+# so is the network between instances: a plan's A100 offers at 12.5, 50 and 400 Gbit/s a GPU
+# shared the layouts searched for the first of them, so a runner-up's days differed from a
+# quote of it (9,728 A100-40g in us-east: 113.4 days in the plan, 110.2 quoted; rev13a #3).
+_SEARCH_KEY = ["accelerator", "scaleup_size", "scaleout_bw", "_bucket"]
+_SEARCHED_SCHEMA = {"accelerator": pl.String, "scaleup_size": pl.Int64, "scaleout_bw": pl.Float64,
+                    "_bucket": pl.Int64, "tp": pl.Int64, "pp": pl.Int64, "ep": pl.Int64,
+                    "cp": pl.Int64}  # fmt: skip
 
 
 def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> pl.DataFrame:
     """`searched` with the best layouts of the `_SEARCH_KEY`s of `rows` it lacks.
-    A key is searched at its bucket's count and the un-sampled MFU: its layouts depend on
-    nothing else a row carries."""
-    keys = (
-        rows.unique(subset=_SEARCH_KEY, keep="first", maintain_order=True)
-        .join(searched, on=_SEARCH_KEY, how="anti", maintain_order="left")
-        .with_columns(devices=pl.col("_bucket"), mfu=pl.col("_search_mfu"))
-        .drop("_row")
-        .with_row_index("_row")
+    A key is searched at its bucket's count, 1.5 and 2 times it, at the un-sampled MFU: its
+    layouts depend on nothing else a row carries, and a row in the bucket takes the fastest of
+    them at its own count. One count alone missed layouts that win inside the
+    bucket: fewer micro-batches per replica at more devices favour fewer pipeline stages (at
+    3,072 H100 the fastest, TP2 PP4 EP8, lost at 2,048 to TP1 PP8 EP8 of the same replica size,
+    and the row got TP4 PP8 EP1, 1% slower; rev13a #3); more devices also shrink the optimizer
+    shard, so layouts that do not fit at the bucket's count may fit at the row's."""
+    new = rows.unique(subset=_SEARCH_KEY, keep="first", maintain_order=True).join(
+        searched, on=_SEARCH_KEY, how="anti", nulls_equal=True, maintain_order="left"
     )
-    if keys.height == 0:
+    if new.height == 0:
         return searched
+    # Over 2,048 given counts (64-8,192 in steps of 64; Qwen3-235B, Llama 3.1 70B and 405B,
+    # DeepSeek-V3; H100 and A100-80G; 12.5 and 125 Gbit/s a GPU) the search at the bucket's
+    # count alone missed the fastest layout 246 times (by up to 3.9%), at 1, 1.5 and 2 times
+    # it 15 (by up to 0.75%); the rows then evaluate up to 3 x LAYOUTS_KEPT layouts.
+    ends = [new.with_columns(devices=(pl.col("_bucket") * k).cast(pl.Int64)) for k in (1, 1.5, 2)]
+    keys = (
+        pl.concat(ends).with_columns(mfu=pl.col("_search_mfu")).drop("_row").with_row_index("_row")
+    )
     chosen = _best_layout(keys, s).join(keys.select("_row", *_SEARCH_KEY), on="_row")
-    return pl.concat([searched, chosen.select(*_SEARCHED_SCHEMA)])
+    layouts = chosen.select(*_SEARCHED_SCHEMA).unique(maintain_order=True)
+    return pl.concat([searched, layouts])
 
 
 def _sized(
-    df: pl.DataFrame, devices: pl.Expr, s: TrainSettings, searched: pl.DataFrame
+    df: pl.DataFrame,
+    devices: pl.Expr,
+    s: TrainSettings,
+    searched: pl.DataFrame,
+    as_given: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`df` at `devices` per row, with its layout, device_hours and memory.
 
@@ -361,13 +411,14 @@ def _sized(
     rounded count would not hold the model. Each row takes, of the bucket's best layouts, the
     one with the fewest billed device-seconds per token at its own count (and its own MFU: the
     search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket).
+    With `as_given`, every count is taken as a phase would give it (`_settled`).
     Returns the sized rows and `searched` with the buckets searched here added (`_searched`)."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
            "_idle", "_step", "_fits", "batch_replicas")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
     rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
-    sized = pl.col("_dev_given").is_null()
+    sized = pl.lit(False) if as_given else pl.col("_dev_given").is_null()
     # A given layout's width must fit its bucket.
     given = float((s.tp or 1) * (s.pp or 1) * (s.cp or 1))
     power = pl.when(sized).then(count.log(2).ceil()).otherwise(count.log(2).floor())
@@ -375,7 +426,9 @@ def _sized(
         pl.min_horizontal(count, given)))  # fmt: skip
     rows = rows.with_columns(_bucket=bucket.cast(pl.Int64))
     searched = _searched(rows, s, searched)
-    layout = rows.lazy().join(searched.lazy(), on=_SEARCH_KEY, how="left", maintain_order="left")
+    layout = rows.lazy().join(
+        searched.lazy(), on=_SEARCH_KEY, how="left", nulls_equal=True, maintain_order="left"
+    )
     # A count the tool sizes is rounded up to whole replicas of the layout, and to whole
     # instances where the rows say how many devices one holds (`scaleup_cap`): an instance is
     # billed whole, so its devices work rather than idle (1,796 devices billed as 1,800 took
@@ -442,13 +495,24 @@ def _fewest(
     if not df.select(trim.any()).item():
         return df
     rows = df.filter(trim)
-    fewer, _ = _sized(rows, need, s, searched)
+    # Worked out as a given count, as `_settled` does: one physics per count.
+    fewer, _ = _sized(rows, need, s, searched, as_given=True)
     fewer = fewer.join(rows.select("_row", pl.col("devices").alias("_was")), on="_row")
     kept = fewer.filter(met & pl.col("_fits") & (pl.col("devices") < pl.col("_was")))
     if kept.is_empty():
         return df
     rest = df.join(kept.select("_row"), on="_row", how="anti", maintain_order="left")
     return pl.concat([rest, kept.select(df.columns)]).sort("_row")
+
+
+def _settled(
+    df: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`df` with each count the tool sized worked out again as if the phase had given it, so a
+    count has one physics whichever way it was reached; rows given a count are kept."""
+    if not df.select(pl.col("_dev_given").is_null().any()).item():
+        return df, searched
+    return _sized(df, pl.col("devices"), s, searched, as_given=True)
 
 
 def _first_of_each(tried: pl.DataFrame) -> pl.DataFrame:
@@ -584,6 +648,11 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) ->
     bill = (pl.col("devices") + pl.col("_idle")) / pl.col("devices")
     fixed = RECOMPUTE_SHARE.get(s.recompute or "")
     rfull = pl.lit(fixed) if fixed is not None else f.recompute_share_needed()
+    # Interleaved chunks of about `layers_per_virtual_stage` layers: floor(L / (pp x 2)), so
+    # 47 layers a stage run as 23 chunks of 2-3, the largest setting the bubble
+    # (`trainstep.bubble_fraction`). layout13 tried chunks of at most 2 whole layers (24 of
+    # 1-2): the held-out training median rose 8.27 -> 8.80% (Llama 3 405B PP16 +6.8 -> +12.9%)
+    # with no published interleave to back it, so the default stays as it was calibrated.
     vp_default = (
         (pl.col("layers").cast(pl.Float64) / (pl.col("pp") * pl.col("layers_per_virtual_stage")))
         .floor()

@@ -91,11 +91,72 @@ def _seq_h() -> pl.Expr:
     return _f("seq_len") * _f("hidden") / (_f("tp") * _f("cp"))
 
 
+def _plain_layers() -> pl.Expr:
+    return (_f("layers") / _f("pp")).ceil()
+
+
+def _slots() -> pl.Expr:
+    """Stage slots of a rebalanced split: the layers plus the embedding and the output layer,
+    one slot each, on `pp` stages."""
+    return ((_f("layers") + 2.0) / _f("pp")).ceil()
+
+
+def _rebalanced() -> pl.Expr:
+    """Whether the busiest stage is lighter with the first and last stages one layer fewer (their
+    embedding and output layer in its place, as Megatron's account_for_embedding/loss_in_
+    pipeline_split and the recipes calibration_train.csv marks `pipeline_rebalanced` do):
+    Qwen3's 94 layers on 8 stages run as 11, 12 x 6, 11, Llama 3 405B's 126 on 16 as 7, 8 x 14,
+    7. Only from 3 stages: with 2 both are first or last."""
+    plain = _plain_layers() * _f("pp") / _f("layers")
+    balanced = _slots() * _f("pp") / (_f("layers") + 2.0)
+    return (_f("pp") >= 3.0) & (balanced < plain)
+
+
+@cache
+def stage_layers() -> pl.Expr:
+    """Layers on the busiest pipeline stage. Stages hold whole layers: where pp does not divide
+    them some hold one more (Megatron's uneven split), or, where that is lighter, the first and
+    last stages hold one fewer (`_rebalanced`); the pipeline runs at the pace of the busiest."""
+    return pl.when(_rebalanced()).then(_slots()).otherwise(_plain_layers())
+
+
+@cache
+def stage_layers_min() -> pl.Expr:
+    """Layers on the lightest stage (`stage_layers` where the split is even)."""
+    plain = (_f("layers") / _f("pp")).floor()
+    edge = ((_f("layers") + 2.0) / _f("pp")).floor() - 1.0
+    return pl.when(_rebalanced()).then(edge).otherwise(plain)
+
+
+@cache
+def chunk_layers() -> pl.Expr:
+    """Layers of the largest virtual stage (interleaved chunk): the busiest stage's whole
+    layers in `vp` chunks."""
+    return (stage_layers() / _f("vp")).ceil()
+
+
+@cache
+def stage_imbalance() -> pl.Expr:
+    """The busiest stage's work over the mean (1 where the split is even): every stage waits for
+    it each micro-batch. A rebalanced split counts the embedding and the output layer as a
+    layer's work each, which the first and last stages carry in place of one."""
+    plain = _plain_layers() * _f("pp") / _f("layers")
+    balanced = _slots() * _f("pp") / (_f("layers") + 2.0)
+    return pl.when(_rebalanced()).then(balanced).otherwise(plain)
+
+
+def _held_layers() -> pl.Expr:
+    """Layers whose activations the busiest stage keeps under 1F1B: `pp` micro-batches of its
+    own layers (all the layers when the split is even)."""
+    return stage_layers() * _f("pp")
+
+
 @cache
 def activations_kept() -> pl.Expr:
     """Activations of one micro-batch of every layer without full recomputation. Under 1F1B the
-    first stage keeps `pp` micro-batches of layers / pp layers, i.e. this much."""
-    return ACT_BYTES_KEPT * _f("layers") * _seq_h()
+    first stage keeps `pp` micro-batches of layers / pp layers, i.e. this much (of its own
+    layers, one more each where the split is uneven)."""
+    return ACT_BYTES_KEPT * _held_layers() * _seq_h()
 
 
 @cache
@@ -104,14 +165,14 @@ def activation_bytes_per_device() -> pl.Expr:
     r = _f("rfull")
     per_layer = (1.0 - r) * ACT_BYTES_KEPT + r * ACT_BYTES_FULL
     working = pl.when(r > 0).then(ACT_BYTES_KEPT).otherwise(0.0)
-    return (per_layer * _f("layers") + working) * _seq_h()
+    return (per_layer * _held_layers() + working) * _seq_h()
 
 
 @cache
 def state_room() -> pl.Expr:
     """Device memory left for activations after this stage's weights and gradients and the
     optimizer shard."""
-    return usable_bytes() - weight_grad_bytes_per_stage() / _f("pp") - optimizer_bytes_per_device()
+    return usable_bytes() - stage_weight_grad_bytes() - optimizer_bytes_per_device()
 
 
 @cache
@@ -121,7 +182,7 @@ def recompute_share_needed() -> pl.Expr:
     r = (kept + working - room) / (kept - inputs); 0 when they fit as kept, capped at 1 (then
     they may still not fit: see `memory_per_device`)."""
     kept = activations_kept()
-    inputs = ACT_BYTES_FULL * _f("layers") * _seq_h()
+    inputs = ACT_BYTES_FULL * _held_layers() * _seq_h()
     working = ACT_BYTES_KEPT * _seq_h()
     room = state_room()
     need = (kept + working - room) / (kept - inputs)
@@ -134,6 +195,12 @@ def weight_grad_bytes_per_stage() -> pl.Expr:
     dense parts split over tp, routed experts over tp x ep."""
     dense = pl.col("total_params") - routed_params()
     return WEIGHT_GRAD_BYTES_PER_PARAM * (dense + routed_params() / _f("ep")) / _f("tp")
+
+
+@cache
+def stage_weight_grad_bytes() -> pl.Expr:
+    """Weights and gradients on one device of the busiest stage: its share of the layers."""
+    return weight_grad_bytes_per_stage() * stage_layers() / _f("layers")
 
 
 @cache
@@ -151,11 +218,7 @@ def usable_bytes() -> pl.Expr:
 def memory_per_device() -> pl.Expr:
     """Bytes one device holds: its stage's weights and gradients, the optimizer shard and the
     activations."""
-    return (
-        weight_grad_bytes_per_stage() / _f("pp")
-        + optimizer_bytes_per_device()
-        + activation_bytes_per_device()
-    )
+    return stage_weight_grad_bytes() + optimizer_bytes_per_device() + activation_bytes_per_device()
 
 
 @cache
@@ -302,15 +365,20 @@ def busiest_micro_batches() -> pl.Expr:
 @cache
 def bubble_fraction() -> pl.Expr:
     """Pipeline bubble of interleaved 1F1B: (pp - 1) / (m x vp) of the compute time
-    (Narayanan et al. 2021, arXiv 2104.04473 s2.2), m the busiest replica's micro-batches."""
-    return (_f("pp") - 1.0) / (busiest_micro_batches() * _f("vp"))
+    (Narayanan et al. 2021, arXiv 2104.04473 s2.2), m the busiest replica's micro-batches. The
+    warm-up and drain pass the largest virtual stage, the steady state the busiest stage: where
+    the layers do not split evenly, the bubble is (pp - 1) x chunk / (m x stage) of the busiest
+    stage's time (both in layers), which is the formula above when they do."""
+    ratio = chunk_layers() * _f("vp") / stage_layers()
+    return (_f("pp") - 1.0) * ratio / (busiest_micro_batches() * _f("vp"))
 
 
 def _staged_share() -> pl.Expr:
     """A step's staged time over the time of its tokens spread evenly over the replicas: the
-    busiest replica's micro-batches over the mean, with the pipeline bubble on top."""
+    busiest replica's micro-batches over the mean, the busiest stage's layers over the mean,
+    with the pipeline bubble on top."""
     uneven = busiest_micro_batches() / _f("m").clip(lower_bound=1.0)
-    return uneven * (1.0 + bubble_fraction())
+    return uneven * stage_imbalance() * (1.0 + bubble_fraction())
 
 
 @cache
