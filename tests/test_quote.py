@@ -207,7 +207,9 @@ def test_a_looser_deadline_never_costs_more_on_a_yearly_term(catalog):
             )
             assert (
                 " days cost 83,338,884 USD, less than the fewest devices that meet the deadline "
-                "(896 for " in f.message and f.message.endswith(" days: 155,565,916 USD)")
+                "(896 for "
+                in f.message
+                and f.message.endswith(" days: 155,565,916 USD)")
             )
             assert "idle-commitment" not in {f.code for f in q.findings}
     values = list(totals.values())
