@@ -130,8 +130,10 @@ def test_tensor_parallel_and_bubble_hand_case() -> None:
     df = train_frame(tp=4.0)
     assert val(df, t.tensor_parallel_seconds()) == pytest.approx(3.072e-6)
     assert val(train_frame(), t.tensor_parallel_seconds()) == 0.0
-    # bubble (pp - 1) / (m x vp) = 3 / (8 x 2)
-    assert val(train_frame(pp=4.0, m=8.0, vp=2.0), t.bubble_fraction()) == pytest.approx(3 / 16)
+    # bubble (pp - 1) / (m x vp) = 3 / (8 x 2), 16 layers in 4 stages of 2 chunks of 2 (whole
+    # layers a stage and a chunk since layout13: the fixture's 2 layers cannot fill 4 stages)
+    bubble = train_frame(pp=4.0, m=8.0, vp=2.0, layers=16)
+    assert val(bubble, t.bubble_fraction()) == pytest.approx(3 / 16)
     # rev11a #2: 2.5 micro-batches on the mean replica, 3 on the busiest: the step runs 3 (and
     # the bubble is of 3), so a token costs 3 / 2.5 of the even step's staged time.
     even, uneven = (
