@@ -487,6 +487,9 @@ def _sized(
     else:
         ranks = _narrow(tried.select(*ranked, _short=short))
         if ranks["_short"].any():
+            # The terms of an earlier round are dropped too, as the rows sized again drop
+            # them: they are then added in `_evaluate`'s order (the columns' order as above).
+            rows = rows.drop(*_SIZED_TERMS, strict=False)
             tried = _evaluate(
                 tried.with_columns(_short=short)
                 .drop(*_SIZED_TERMS)
