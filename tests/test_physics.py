@@ -510,15 +510,23 @@ def test_one_precision_list_and_one_default():
 def test_a_sweeps_narrow_layout_ranking_gives_the_full_frame(catalog, models, model, monkeypatch):
     """Above `_FEW_ROWS` rows the tried layouts are ranked on a narrow query and only the kept
     one is worked out in full; below, every tried layout is. Same frame, for counts given per
-    row and for counts sized to per-row deadlines (some on one-GPU pods)."""
+    row (at several networks, each its own search: layout13) and for counts sized to per-row
+    deadlines (some on one-GPU pods), which are settled as given and trimmed to the fewest
+    whole replicas (`_settled`, `_fewest`) on the same path."""
     import estimator.physics.training as tr
 
     accs = pl.DataFrame({"accelerator": ["h100-sxm", "a100-80g", "h20", "ascend-910b"]})
-    given = accs.join(pl.DataFrame({"devices": [8 * i for i in range(1, 40)]}), how="cross")
+    # The instance's network, bytes/s a device: the accelerator's, 12.5 and 400 Gbit/s.
+    nets = pl.DataFrame({"scaleout_cap": [None, 12.5e9 / 8, 400e9 / 8]})
+    counts = pl.DataFrame({"devices": [8 * i for i in range(1, 40)] + [3_072]})
+    given = accs.join(counts, how="cross").join(nets, how="cross")
     sized = accs.join(
         pl.DataFrame({"deadline_days": [5.0 * i for i in range(1, 30)], "scaleup_cap": 1}),
         how="cross",
-    ).with_columns(scaleup_cap=pl.when(pl.col("deadline_days") > 60).then(8).otherwise(1))
+    ).with_columns(
+        scaleup_cap=pl.when(pl.col("deadline_days") > 60).then(8).otherwise(1),
+        scaleout_cap=pl.when(pl.col("deadline_days") > 100).then(12.5e9 / 8),
+    )
     s = TrainSettings(tokens=2e12)
     for frame in (given, sized):
         monkeypatch.setattr(tr, "_FEW_ROWS", 10**9)
