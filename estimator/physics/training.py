@@ -30,6 +30,7 @@ from estimator.physics.inputs import (
     collect,
     column_or,
     known_accelerators,
+    whole_instances,
     with_defaults,
     with_device,
     with_efficiency,
@@ -443,7 +444,11 @@ def _sized(
     width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64) * _replica_step(
         pl.col("cp")
     )
-    layout = _with_step(layout.with_columns(_step=width), rows, searched, width)
+    few = rows.height <= _FEW_ROWS
+    if few:
+        layout = _with_step(collect(layout.with_columns(_step=width))).lazy()
+    else:
+        layout = _with_step_looked_up(layout.with_columns(_step=width), rows, searched, width)
     step = pl.col("_step")
     whole = ((pl.col("devices").cast(pl.Float64) / step).ceil() * step).cast(pl.Int64)
     resize = sized & pl.col("tp").is_not_null()
@@ -467,7 +472,7 @@ def _sized(
     # `short` reads `_fits`, one of the terms dropped to be worked out again: it is taken
     # before the drop (a 1.3T dense model by deadline crashed on the missing column).
     hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
-    if rows.height <= _FEW_ROWS:
+    if few:
         # Few rows (a quote's, a plan's): every tried layout in full, the kept ones taken.
         done = collect(tried.with_columns(_short=short) if some_sized else tried)
         if some_sized and done["_short"].any():
@@ -573,13 +578,23 @@ def _first_of_each(tried: pl.DataFrame) -> pl.Series:
     return first["_i"]
 
 
-def _with_step(
+def _with_step(layout: pl.DataFrame) -> pl.DataFrame:
+    """`_step` (a replica's devices) raised to its least common multiple with the devices of
+    one instance, where a row gives them; worked out once per distinct pair."""
+    if "scaleup_cap" not in layout.columns:
+        return layout
+    common = whole_instances(layout, "_step", "scaleup_cap").cast(pl.Float64)
+    return layout.with_columns(_step=pl.coalesce(common, layout["_step"]))
+
+
+def _with_step_looked_up(
     layout: pl.LazyFrame, rows: pl.DataFrame, searched: pl.DataFrame, width: pl.Expr
 ) -> pl.LazyFrame:
-    """`_step` (a replica's devices) raised to its least common multiple with the devices of
-    one instance, where a row gives them (`whole_instances`); worked out once per distinct pair
-    of the searched layouts' steps and the rows' instances, and looked up by a number that
-    encodes the pair: a join copies every column of the tried layouts (0.3 s over a sweep's)."""
+    """`_with_step` over many rows: the least common multiple worked out once per distinct
+    pair of the searched layouts' steps and the rows' instances, and looked up by a number that
+    encodes the pair, in the same query: a join copies every column of the tried layouts (0.3 s
+    over a sweep's). Over a quote's or a plan's few rows the join is the cheaper (planning the
+    lookup's literals cost ~15 ms CPU a plan)."""
     if "scaleup_cap" not in rows.columns:
         return layout
     steps = searched.select(_step=width.cast(pl.Int64)).unique().drop_nulls()
