@@ -538,8 +538,20 @@ def _joined(
 ) -> pl.DataFrame:
     """Runs `physics` once per distinct key and joins the result back in the input's order.
     The result depends only on the keys and the settings (the context fixes the model and
-    the catalog), so a small one is remembered in `memo` for the next phase asking the same."""
-    unique, token = _distinct(df, keys, settings)
+    the catalog), so a small one is remembered in `memo` for the next phase asking the same.
+
+    Over many rows (a sweep's, a sample's) the distinct keys are grouped once, in the order
+    they first appear (as `_distinct`'s), and each row takes its key's result by position:
+    hashing a sweep's 2.92M keys a second time for a join cost more than the physics of its
+    420k distinct ones. Over a few (a quote's, a plan's) the fewer queries of a join win."""
+    many = df.height > _FEW_CANDIDATES
+    if many:
+        rows = df.select(keys).with_row_index("_r")
+        groups = rows.group_by(keys, maintain_order=True).agg("_r")
+        unique = groups.select(keys)
+        token = memo_token(settings, keys, unique)
+    else:
+        unique, token = _distinct(df, keys, settings)
     out = memo.get(token) if token is not None else None
     if out is None and token is not None:
         out = _from_solved(memo, token, keys, unique)
@@ -548,9 +560,20 @@ def _joined(
         if token is not None:
             memo[token] = out
     added = [c for c in out.columns if c not in keys]
-    return df.drop([c for c in added if c in df.columns]).join(
-        out, on=keys, how="left", nulls_equal=True, maintain_order="left"
-    )
+    df = df.drop([c for c in added if c in df.columns])
+    if (
+        not many
+        or out.height != unique.height
+        or not out.select(keys).equals(unique, null_equal=True)
+    ):
+        return df.join(out, on=keys, how="left", nulls_equal=True, maintain_order="left")
+    at = groups.with_row_index("_k").select("_k", "_r").explode("_r")
+    where = pl.Series("_k", [0], pl.UInt32).new_from_index(0, df.height)
+    return df.hstack(out.select(added)[where.scatter(at["_r"], at["_k"])])
+
+
+# Up to this many candidates, `_joined` joins the physics back on its keys.
+_FEW_CANDIDATES = 20_000
 
 
 def _from_solved(

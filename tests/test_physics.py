@@ -501,3 +501,85 @@ def test_one_precision_list_and_one_default():
     assert tuple(PEAK_COLUMN) == tuple(BYTES_PER_PARAM) == PRECISIONS
     for kind in (TrainPhase, ServePhase):
         assert kind.model_fields["precision"].default == DEFAULT_PRECISION
+
+
+# -- the paths a sweep takes (many rows) give the frames of the one-query paths --------------
+
+
+@pytest.mark.parametrize("model", ["llama-3.1-70b", "deepseek-v3"])
+def test_a_sweeps_narrow_layout_ranking_gives_the_full_frame(catalog, models, model, monkeypatch):
+    """Above `_FEW_ROWS` rows the tried layouts are ranked on a narrow query and only the kept
+    one is worked out in full; below, every tried layout is. Same frame, for counts given per
+    row (at several networks, each its own search: layout13) and for counts sized to per-row
+    deadlines (some on one-GPU pods), which are settled as given and trimmed to the fewest
+    whole replicas (`_settled`, `_fewest`) on the same path."""
+    import estimator.physics.training as tr
+
+    accs = pl.DataFrame({"accelerator": ["h100-sxm", "a100-80g", "h20", "ascend-910b"]})
+    # The instance's network, bytes/s a device: the accelerator's, 12.5 and 400 Gbit/s.
+    nets = pl.DataFrame({"scaleout_cap": [None, 12.5e9 / 8, 400e9 / 8]})
+    counts = pl.DataFrame({"devices": [8 * i for i in range(1, 40)] + [3_072]})
+    given = accs.join(counts, how="cross").join(nets, how="cross")
+    sized = accs.join(
+        pl.DataFrame({"deadline_days": [5.0 * i for i in range(1, 30)], "scaleup_cap": 1}),
+        how="cross",
+    ).with_columns(
+        scaleup_cap=pl.when(pl.col("deadline_days") > 60).then(8).otherwise(1),
+        scaleout_cap=pl.when(pl.col("deadline_days") > 100).then(12.5e9 / 8),
+    )
+    s = TrainSettings(tokens=2e12)
+    for frame in (given, sized):
+        monkeypatch.setattr(tr, "_FEW_ROWS", 10**9)
+        full = training_frame(catalog, models[model], frame, s)
+        monkeypatch.setattr(tr, "_FEW_ROWS", 0)
+        narrow = training_frame(catalog, models[model], frame, s)
+        assert narrow.columns == full.columns and narrow.equals(full)
+
+
+def test_a_sweeps_narrow_ranking_sizes_a_too_big_model_again_as_the_full_frame(
+    catalog, monkeypatch
+):
+    """Rows whose rounded count no kept layout holds are sized again (a 1.3T dense model by
+    deadline): the narrow path gives the same frame, columns in the same order."""
+    import estimator.physics.training as tr
+
+    model = resolve_model(catalog, total_params=1.3e12)
+    frame = (
+        pl.DataFrame({"accelerator": ["h100-sxm", "b200", "a100-80g", "h20"]})
+        .join(pl.DataFrame({"deadline_days": [1.0, 3.0, 10.0, 30.0, 90.0, 300.0]}), how="cross")
+        .join(pl.DataFrame({"scaleup_cap": [1, 8]}), how="cross")
+    )
+    s = TrainSettings(tokens=1e12)
+    monkeypatch.setattr(tr, "_FEW_ROWS", 10**9)
+    full = training_frame(catalog, model, frame, s)
+    monkeypatch.setattr(tr, "_FEW_ROWS", 0)
+    narrow = training_frame(catalog, model, frame, s)
+    assert narrow.columns == full.columns and narrow.equals(full)
+
+
+def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
+    """Above `_FEW_CANDIDATES` rows `_joined` gathers each row's physics by its key's position
+    among the distinct keys; below, it joins on the keys. Same frame, null keys included."""
+    import estimator.evaluate as ev
+
+    n = 3_000
+    df = pl.DataFrame(
+        {
+            "accelerator": [None if i % 17 == 0 else f"a{i % 5}" for i in range(n)],
+            "devices": [None if i % 13 == 0 else (i * 7) % 40 for i in range(n)],
+            "y": [-1] * n,
+            "z": list(range(n)),
+        }
+    )
+    keys = ["accelerator", "devices"]
+
+    def physics(unique: pl.DataFrame) -> pl.DataFrame:
+        return unique.with_columns(y=pl.col("devices") * 2, w=pl.col("accelerator") + "!")
+
+    s = TrainSettings(tokens=1.0)
+    monkeypatch.setattr(ev, "_FEW_CANDIDATES", 0)
+    by_position = ev._joined(df, keys, physics, {}, s)
+    monkeypatch.setattr(ev, "_FEW_CANDIDATES", 10**9)
+    joined = ev._joined(df, keys, physics, {}, s)
+    assert by_position.equals(joined)
+    assert by_position.columns == ["accelerator", "devices", "z", "y", "w"]

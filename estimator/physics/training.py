@@ -18,6 +18,7 @@ bills sits idle.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import polars as pl
@@ -203,7 +204,10 @@ def training_frame(
     )
     kept = (*TRAINING_COLUMNS, *_LAYOUT_NUMBERS)
     keep = [c for c in out.collect_schema().names() if c in given or c in kept]
-    return collect(out.sort("_row").select(keep))
+    # The rows are sized in their input order (`_sized`): sorted again only if they are not.
+    if not df["_row"].is_sorted():
+        out = out.sort("_row")
+    return collect(out.select(keep))
 
 
 # What a training layout is, as numbers: two rows with equal values have the same `layout` text
@@ -412,7 +416,11 @@ def _sized(
     one with the fewest billed device-seconds per token at its own count (and its own MFU: the
     search itself runs at the un-sampled MFU, so the layouts offered depend only on the bucket).
     With `as_given`, every count is taken as a phase would give it (`_settled`).
-    Returns the sized rows and `searched` with the buckets searched here added (`_searched`)."""
+    Returns the sized rows and `searched` with the buckets searched here added (`_searched`).
+
+    The layouts a row may take are ranked on the few terms the choice reads (`_narrow`), and
+    only the one it keeps is worked out in full: the full terms of every tried layout, ~75
+    columns over a sweep's millions of tried layouts, were most of a sweep's physics."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
            "_idle", "_step", "_fits", "batch_replicas")  # fmt: skip
     rows = df.with_columns(_next=devices.cast(pl.Int64))
@@ -436,7 +444,11 @@ def _sized(
     width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64) * _replica_step(
         pl.col("cp")
     )
-    layout = _with_step(collect(layout.with_columns(_step=width))).lazy()
+    few = rows.height <= _FEW_ROWS
+    if few:
+        layout = _with_step(collect(layout.with_columns(_step=width))).lazy()
+    else:
+        layout = _with_step_looked_up(layout.with_columns(_step=width), rows, searched, width)
     step = pl.col("_step")
     whole = ((pl.col("devices").cast(pl.Float64) / step).ceil() * step).cast(pl.Int64)
     resize = sized & pl.col("tp").is_not_null()
@@ -444,36 +456,61 @@ def _sized(
     # the tool sizes bills none idle. A deadline that needs more is missed, and says why.
     fed = (_fed_replicas(s) * pl.col("tp") * pl.col("pp") * pl.col("cp")).clip(lower_bound=width)
     fed = fed.cast(pl.Int64)
-    tried = collect(
-        _evaluate(
-            layout.with_columns(
-                devices=pl.when(resize)
-                .then(pl.min_horizontal(pl.max_horizontal(whole, "devices"), fed))
-                .otherwise("devices")
-            ),
-            s,
-        )
+    tried = _evaluate(
+        layout.with_columns(
+            devices=pl.when(resize)
+            .then(pl.min_horizontal(pl.max_horizontal(whole, "devices"), fed))
+            .otherwise("devices")
+        ),
+        s,
     )
     # Where no kept layout holds the model at the rounded count, the bucket's own count does.
+    # (Only a count the tool sizes is rounded: where every row's count is given, none is short.)
     short = resize & ~pl.col("_fits").any().over("_row")
-    if tried.select(short.any()).item():
-        bigger = pl.min_horizontal(pl.max_horizontal("devices", "_bucket"), fed)
-        # `short` reads `_fits`, one of the terms dropped to be worked out again: it is taken
-        # before the drop (a 1.3T dense model by deadline crashed on the missing column).
-        again = collect(
-            _evaluate(
-                tried.lazy()
-                .with_columns(_short=short)
+    some_sized = not as_given and rows["_dev_given"].null_count() > 0
+    bigger = pl.min_horizontal(pl.max_horizontal("devices", "_bucket"), fed)
+    # `short` reads `_fits`, one of the terms dropped to be worked out again: it is taken
+    # before the drop (a 1.3T dense model by deadline crashed on the missing column).
+    hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
+    if few:
+        # Few rows (a quote's, a plan's): every tried layout in full, the kept ones taken.
+        done = collect(tried.with_columns(_short=short) if some_sized else tried)
+        if some_sized and done["_short"].any():
+            again = done.lazy().drop(*_SIZED_TERMS)
+            again = again.with_columns(devices=pl.when("_short").then(bigger).otherwise("devices"))
+            done = collect(_evaluate(again.drop("_short"), s))
+        done = done.drop("_short", strict=False)
+        # `_fits` stays: the row fits only where the layout it keeps does (`training_frame`).
+        return done[_first_of_each(done)].with_columns(device_hours=hours), searched
+    # Many rows (a sweep's, a sample's): the tried layouts ranked on the terms the choice
+    # reads, and only the one each row keeps worked out in full (~75 columns of up to
+    # 3 x LAYOUTS_KEPT tried layouts a row, most of a sweep's physics).
+    chosen = ["_row", "tp", "pp", "ep", "cp", "_step", "devices"]
+    ranked = [*chosen, "_fits", "_t"]
+    if not some_sized:
+        ranks = _narrow(tried.select(ranked))
+    else:
+        ranks = _narrow(tried.select(*ranked, _short=short))
+        if ranks["_short"].any():
+            # The terms of an earlier round are dropped too, as the rows sized again drop
+            # them: they are then added in `_evaluate`'s order (the columns' order as above).
+            rows = rows.drop(*_SIZED_TERMS, strict=False)
+            tried = _evaluate(
+                tried.with_columns(_short=short)
                 .drop(*_SIZED_TERMS)
                 .with_columns(devices=pl.when("_short").then(bigger).otherwise("devices"))
                 .drop("_short"),
                 s,
             )
-        )
-        tried = again
-    hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
-    # `_fits` stays: the row fits only where the layout it keeps does (`training_frame`).
-    return _first_of_each(tried).with_columns(device_hours=hours), searched
+            ranks = _narrow(tried.select(ranked))
+    # Each row's kept layout (one per `_row`, in `_row` order), worked out in full: the rows are
+    # taken in that order too (they come in it from `training_frame`; `_first_of_each` returns
+    # the one-query path's rows in it whatever their order).
+    kept = ranks[_first_of_each(ranks)]
+    if not rows["_row"].is_sorted():
+        rows = rows.sort("_row")
+    full = rows.with_columns(*kept.select(chosen[1:-1])).with_columns(kept["devices"])
+    return collect(_evaluate(full.lazy(), s).with_columns(device_hours=hours)), searched
 
 
 def _fewest(
@@ -515,17 +552,30 @@ def _settled(
     return _sized(df, pl.col("devices"), s, searched, as_given=True)
 
 
-def _first_of_each(tried: pl.DataFrame) -> pl.DataFrame:
-    """Per `_row`, in `_row` order, the layout that fits and is fastest (then the fewest
-    devices, then the first tried). Ranked on the five columns it reads and then gathered:
-    sorting the ~70 columns of a sweep's 1.3M tried layouts took a second."""
+# Up to this many rows, `_sized` works out every tried layout in full and takes the kept ones
+# (one query); above, it ranks them on a narrow query first (two queries, each planned: ~10 ms
+# more for a quote's or a plan's few rows, ~0.7 s less CPU for a sweep's 420k).
+_FEW_ROWS = 4_096
+
+
+# The ranking of tried layouts computes only the columns it selects.
+_NARROW = pl.QueryOptFlags.none(comm_subexpr_elim=True, projection_pushdown=True)
+
+
+def _narrow(frame: pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect(optimizations=_NARROW)
+
+
+def _first_of_each(tried: pl.DataFrame) -> pl.Series:
+    """Per `_row`, in `_row` order, the position of the layout that fits and is fastest (then
+    the fewest devices, then the first tried)."""
     keys = tried.select("_row", "_fits", "_t", "devices").with_row_index("_i")
     first = keys.sort(
         ["_row", "_fits", "_t", "devices", "_i"],
         descending=[False, True, False, False, False],
         nulls_last=True,
     ).unique(subset=["_row"], keep="first", maintain_order=True)
-    return tried[first["_i"]]
+    return first["_i"]
 
 
 def _with_step(layout: pl.DataFrame) -> pl.DataFrame:
@@ -535,6 +585,34 @@ def _with_step(layout: pl.DataFrame) -> pl.DataFrame:
         return layout
     common = whole_instances(layout, "_step", "scaleup_cap").cast(pl.Float64)
     return layout.with_columns(_step=pl.coalesce(common, layout["_step"]))
+
+
+def _with_step_looked_up(
+    layout: pl.LazyFrame, rows: pl.DataFrame, searched: pl.DataFrame, width: pl.Expr
+) -> pl.LazyFrame:
+    """`_with_step` over many rows: the least common multiple worked out once per distinct
+    pair of the searched layouts' steps and the rows' instances, and looked up by a number that
+    encodes the pair, in the same query: a join copies every column of the tried layouts (0.3 s
+    over a sweep's). Over a quote's or a plan's few rows the join is the cheaper (planning the
+    lookup's literals cost ~15 ms CPU a plan)."""
+    if "scaleup_cap" not in rows.columns:
+        return layout
+    steps = searched.select(_step=width.cast(pl.Int64)).unique().drop_nulls()
+    caps = rows.select(pl.col("scaleup_cap").cast(pl.Int64)).unique().drop_nulls()
+    steps, caps = steps.filter(pl.col("_step") > 0), caps.filter(pl.col("scaleup_cap") > 0)
+    if steps.height == 0 or caps.height == 0:
+        return layout
+    span = int(caps["scaleup_cap"].max()) + 1  # type: ignore[arg-type]
+    pairs = [(a, b) for a in steps["_step"] for b in caps["scaleup_cap"]]
+    step, cap = pl.col("_step").cast(pl.Int64), pl.col("scaleup_cap").cast(pl.Int64)
+    code = pl.when((step > 0) & (cap > 0)).then(step * span + cap)
+    common = code.replace_strict(
+        [a * span + b for a, b in pairs],
+        [math.lcm(a, b) for a, b in pairs],
+        default=None,
+        return_dtype=pl.Int64,
+    )
+    return layout.with_columns(_step=pl.coalesce(common.cast(pl.Float64), pl.col("_step")))
 
 
 def _options(name: str, values: tuple[int, ...], given: int | None) -> pl.LazyFrame:
