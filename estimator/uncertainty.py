@@ -240,10 +240,21 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
     }
 
 
+# Draws evaluated at a time: a training row searches its own layouts (its drawn goodput sizes
+# the count), so a cost curve's ~10,000 exact draws at once held ~50 MB of tried layouts and
+# took a 1M-sample run past 300 MB. Each row's answer is its own (`evaluate._from_solved`).
+EVALUATED_AT_ONCE = 2_048
+
+
 def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
-    """`evaluate` of the placed phase at each row of `draws`. A phase that draws the model's
-    error reads its `eff` column as the error's ln-ratio (the curve's axis): the efficiency stays
-    as quoted and the (serving) goodput carries the error."""
+    """`evaluate` of the placed phase at each row of `draws`, EVALUATED_AT_ONCE rows at a
+    time. A phase that draws the model's error reads its `eff` column as the error's ln-ratio
+    (the curve's axis): the efficiency stays as quoted and the (serving) goodput carries the
+    error."""
+    if draws.height > EVALUATED_AT_ONCE:
+        return pl.concat(
+            [_evaluation(c, ph, part) for part in draws.iter_slices(EVALUATED_AT_ONCE)]
+        )
     spec = ph.spec
     if ph.error is not None:
         draws = draws.with_columns(
