@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import math
 import operator
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial, reduce
@@ -54,7 +53,7 @@ import polars as pl
 from estimator import curve, model_error
 from estimator.context import Context
 from estimator.errors import ScenarioError
-from estimator.evaluate import Phase, evaluate, side_by_side
+from estimator.evaluate import Phase, evaluate
 from estimator.frozen import LIST_MUTATORS, sealed
 from estimator.model_error import Kind
 from estimator.money import Money
@@ -240,21 +239,10 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
     }
 
 
-# Draws evaluated at a time: a training row searches its own layouts (its drawn goodput sizes
-# the count), so a cost curve's ~10,000 exact draws at once held ~50 MB of tried layouts and
-# took a 1M-sample run past 300 MB. Each row's answer is its own (`evaluate._from_solved`).
-EVALUATED_AT_ONCE = 2_048
-
-
 def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
-    """`evaluate` of the placed phase at each row of `draws`, EVALUATED_AT_ONCE rows at a
-    time. A phase that draws the model's error reads its `eff` column as the error's ln-ratio
-    (the curve's axis): the efficiency stays as quoted and the (serving) goodput carries the
-    error."""
-    if draws.height > EVALUATED_AT_ONCE:
-        return pl.concat(
-            [_evaluation(c, ph, part) for part in draws.iter_slices(EVALUATED_AT_ONCE)]
-        )
+    """`evaluate` of the placed phase at each row of `draws`. A phase that draws the model's
+    error reads its `eff` column as the error's ln-ratio (the curve's axis): the efficiency stays
+    as quoted and the (serving) goodput carries the error."""
     spec = ph.spec
     if ph.error is not None:
         draws = draws.with_columns(
@@ -425,8 +413,6 @@ def sample(
         # Nothing priced: no percentiles, as `sensitivity` gives no swings; the quote names the
         # unpriced phases (rev12e #3: it was "bad input", exit 2, for a valid scenario).
         return Sampled([], samples, seed, drawn)
-    done = [0]
-    lock = threading.Lock()
 
     def phase_cost(k: int, ph: _Placed) -> list[pl.Series]:
         eff, price = _phase_draws(ph, k, samples, seed)
@@ -443,13 +429,15 @@ def sample(
                 for v in values
             ]
         if progress is not None:
-            with lock:  # phases finish in any order: the count moves once per phase
-                done[0] += 1
-                progress(samples * done[0] // len(placed))
+            progress(samples * (k + 1) // len(placed))
         return got
 
     columns, per_million = {}, {}
-    for ph, got in zip(placed, side_by_side(phase_cost, range(len(placed)), placed), strict=True):
+    # One phase after the other: a training phase's curve evaluates ~10,000 exact draws, each
+    # searching its own layouts (its drawn goodput sizes the count), and two phases' at once
+    # took a 1M-sample run past its 300 MB target (307 MB; one at a time 250 MB, ~20% slower).
+    costed = [phase_cost(k, ph) for k, ph in enumerate(placed)]
+    for ph, got in zip(placed, costed, strict=True):
         columns[ph.quoted.name] = got[0]
         if len(got) > 1:
             per_million[ph.quoted.name] = got[1]
