@@ -304,7 +304,8 @@ def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: dat
     physics' per-row deadline) and `term_sized_days`, through the same physics and money;
     `_cheaper_sizing` keeps the cheapest of an option's rows (`_sizing` groups them). Only in
     the project view, which bills the terms (the amortised one charges the hours used), and
-    only where the physics sizes the count; `df` as it was where no row is such."""
+    only where the physics sizes the count; elsewhere `df` with the deadline as its per-row
+    input alone (or as it was, where the phase fixes its count)."""
     if (
         phase.deadline_days is None
         or phase.devices
