@@ -17,9 +17,13 @@ ENTRY = [sys.executable, "-c", "from estimator.cli import main; main()"]
     [
         (["quote"], "error: Missing argument 'FILE'."),
         (["quote", str(EXAMPLES / "split_auto.toml"), "--bogus"], "error: No such option: --bogus"),
-        (
+        (  # rev13a #9: typer's own wording, without the value
             ["plan", str(EXAMPLES / "split_auto.toml"), "--samples", "abc"],
-            "error: Invalid value for '--samples'",
+            "error: --samples: must be a whole number (got 'abc')",
+        ),
+        (
+            ["train", "--model", "llama-3.1-8b", "--tokens=1e12x", "--accelerator", "h100-sxm"],
+            "error: --tokens: must be a number (got '1e12x')",
         ),
         (
             ["quote", str(EXAMPLES / "split_auto.toml"), "--format", "xml"],

@@ -77,13 +77,35 @@ def _run() -> object:
             typer.echo(exc.ctx.get_help())
             code = EXIT_OK
         else:
-            typer.echo(f"error: {exc.format_message()}", err=True)
+            typer.echo(f"error: {_said(exc.format_message(), sys.argv[1:])}", err=True)
             code = EXIT_BAD_INPUT
     except typer.Abort:  # pragma: no cover - interactive only
         code = 130
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         code = 130
     return code
+
+
+_WRONG_TYPE = r"Invalid value for '(--[a-z-]+)': Input should be a valid (integer|number)"
+_KINDS = {"integer": "a whole number", "number": "a number"}
+
+
+def _said(message: str, args: list[str]) -> str:
+    """A flag of the wrong type as the other messages say it (rev13a #9: typer's wording, and
+    not the value): "--samples: must be a whole number (got 'abc')"."""
+    import re
+    from itertools import pairwise
+
+    from pricing.errors import printable
+
+    m = re.match(_WRONG_TYPE, message)
+    if m is None:
+        return message
+    flag, kind = m.groups()
+    given = [a.split("=", 1)[1] for a in args if a.startswith(flag + "=")]
+    given += [b for a, b in pairwise(args) if a == flag]
+    got = f" (got '{printable(given[-1])[:40]}')" if given else ""
+    return f"{flag}: must be {_KINDS[kind]}{got}"
 
 
 if __name__ == "__main__":  # pragma: no cover
