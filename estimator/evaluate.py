@@ -150,35 +150,21 @@ def evaluate(
     # Their billed hours are worked out once, for the project view of the two (see
     # `cost_columns`: planning that expression was half of the money's time).
     rent = costing.billed_hours(pl.col("hours"), pl.col("min_term_days"), w.start)
-    billed = pl.col("_rent_hours")
-    df = (
-        df.with_columns(rent.alias("_rent_hours"))
-        .with_columns(
+    df = df.with_columns(rent.alias("_rent_hours"))
+    for accounting, prefix in ((view, ""), (other, "alt_")):  # the view, then the other as alt_
+        df = df.with_columns(
             costing.cost_columns(
                 devices,
                 pl.col("hours"),
                 factor,
                 start=w.start,
-                accounting=view,
+                accounting=accounting,
                 detail=detail,
-                rent_hours=billed,
+                prefix=prefix,
+                rent_hours=pl.col("_rent_hours"),
             )
         )
-        .with_columns(
-            costing.cost_columns(
-                devices,
-                pl.col("hours"),
-                factor,
-                start=w.start,
-                accounting=other,
-                detail=detail,
-                prefix="alt_",
-                rent_hours=billed,
-            )
-        )
-        .with_columns(costing.purchase_columns())
-        .drop("_rent_hours")
-    )
+    df = df.with_columns(costing.purchase_columns()).drop("_rent_hours")
     precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     ok = pl.col("accelerator").is_in(able)
