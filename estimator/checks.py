@@ -561,6 +561,9 @@ def _replica_on_unstated_network() -> pl.Expr:
         (pl.col("option") == "rented")
         & (pl.col("tensor_parallel").cast(pl.Float64) > pl.col("unit_devices").cast(pl.Float64))
         & pl.col("instance_scaleout_gbit_s").is_null()
+        # A replica `replica-spans-instances` refuses runs on no network at all (rev13d #1:
+        # both findings spoke of the same dense replica, one of its "expert traffic").
+        & pl.col("within_instance")
     ).fill_null(False)
 
 

@@ -1472,10 +1472,10 @@ def test_a_replica_across_rented_servers_on_an_unstated_network_is_warned(catalo
     the way to keep replicas inside one server; none once the row states its network."""
     from estimator import quote
 
-    def serve(replica: int, cat=catalog):
+    def serve(replica: int, cat=catalog, model: str = "qwen3-235b-a22b"):
         data = {
             "name": "t", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
-            "model": {"preset": "qwen3-235b-a22b"},
+            "model": {"preset": model},
             "phases": [{
                 "name": "s", "kind": "serve", "users": "cn", "data": "personal", "days": 365,
                 "input_tokens_per_day": 4e10, "output_tokens_per_day": 8e9, "tpot_ms": 50,
@@ -1507,3 +1507,7 @@ def test_a_replica_across_rented_servers_on_an_unstated_network_is_warned(catalo
         ),
     )
     assert "replica-network-unstated" not in serve(16, stated)
+    # rev13d #1: a dense replica across instances is refused (`replica-spans-instances`), not
+    # also said to run its "expert traffic" over a network.
+    dense = serve(16, model="llama-3.1-70b")
+    assert "replica-spans-instances" in dense and "replica-network-unstated" not in dense
