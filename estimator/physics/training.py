@@ -160,9 +160,13 @@ def training_frame(
             pl.col("device_hours") / pl.col("devices") / 24.0 > pl.col("deadline_days")
         )
         if df.select(late.any()).item():
+            # Only the late rows (rev13d #2: the whole frame was searched twice more).
             more = pl.max_horizontal(f.devices_for_deadline(), pl.col("devices"))
-            df, searched = _sized(df, pl.when(late).then(more).otherwise("devices"), s, searched)
-            df, searched = _settled(df, s, searched)
+            rows = df.filter(late)
+            fixed, searched = _sized(rows, more, s, searched)
+            fixed, searched = _settled(fixed, s, searched)
+            rest = df.join(fixed.select("_row"), on="_row", how="anti", maintain_order="left")
+            df = pl.concat([rest, fixed.select(df.columns)]).sort("_row")
         df = _fewest(df, by_deadline, s, searched)
     out = df.lazy().with_columns(
         wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
