@@ -413,8 +413,10 @@ def effective_mfu() -> pl.Expr:
 
 @cache
 def max_training_devices() -> pl.Expr:
-    """Devices usable at once: data-parallel replicas (largest global batch / seq_len) x
-    model-parallel group (the minimum devices that hold the model)."""
+    """The most devices a deadline may size: data-parallel replicas (largest global batch /
+    seq_len) x the smallest model-parallel group (the minimum devices that hold the model). A
+    given count may exceed it with wider groups (rev13a #9: 100,000 H100 ran an 8B model with
+    none idle beside a `max_devices` of 32,768)."""
     replicas = (pl.col("max_global_batch_tokens") / pl.col("seq_len")).floor()
     return (replicas * pl.col("min_devices")).cast(pl.Int64)
 
