@@ -890,13 +890,13 @@ def test_a_part_bought_before_its_launch_is_not_purchasable_not_only_unpriced():
 
 def test_dated_supply_caps_of_one_part_and_country_are_separate_capacities(catalog):
     # rev12f #6: the joint problem keyed a buyer's cap by (accelerator, country) and kept the
-    # last row seen, so purchases under two dated supply.csv rows (910B in China: 1,600 in 150
-    # days from 2023-08-01, 1,000,000 in 365 from 2024-02-01) shared one arbitrary cap.
+    # last row seen, so purchases under two dated supply.csv rows (910B in China: 1,000,000 in
+    # 365 days from 2024-02-01, 1,600,000 in 365 from 2026-01-01) shared one arbitrary cap.
     from estimator.joint import capacity_of, limits
     from estimator.market import with_supply
     from estimator.options import option_table
 
-    day = date(2024, 6, 1)
+    day = date(2026, 6, 1)
     owned = option_table(catalog, day).filter(
         (pl.col("option") == "owned")
         & (pl.col("accelerator") == "ascend-910b")
@@ -904,12 +904,12 @@ def test_dated_supply_caps_of_one_part_and_country_are_separate_capacities(catal
     )
     rows = [
         with_supply(catalog, owned.head(1), "CN", bought).to_dicts()[0] | {"billed_devices": 1000}
-        for bought in (date(2023, 9, 1), day)
+        for bought in (date(2024, 6, 1), day)
     ]
     caps = limits(rows)
     assert sorted((cap.devices, cap.per_days) for cap in caps.values()) == [
-        (1_600, 150),
         (1_000_000, 365),
+        (1_600_000, 365),
     ]
     for row in rows:
         ((group, _),) = capacity_of(row)
