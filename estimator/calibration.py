@@ -15,7 +15,9 @@ the run: a max-throughput figure counts its ramp-up and drain) and `batch_settin
 tensorrt_llm/bench/build/tuning.py). The last two are recorded, not yet used by the prediction.
 Training rows record `pipeline_rebalanced` where the recipe says whether its pipeline split
 accounts for the embedding and output layer (first and last stages one layer fewer; empty: not
-stated or no pipeline). Recorded, not yet used by the prediction.
+stated or no pipeline). Recorded, not yet used by the prediction. MoE rows record
+`moe_dispatcher`, the Megatron-Core token dispatcher their recipe ran: `alltoall` or `flex`
+(DeepEP / HybridEP); empty: not stated (taken as `alltoall`).
 """
 
 from __future__ import annotations

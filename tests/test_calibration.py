@@ -44,6 +44,20 @@ def test_training_pipeline_facts_are_well_formed() -> None:
     assert given["conditions"].str.contains("pipeline split: ").all()
 
 
+def test_training_dispatcher_facts_are_well_formed() -> None:
+    # The MoE token dispatcher a row's recipe ran, only on MoE rows, its source named in the
+    # row's conditions (the flex dispatcher's routing costs less: train14).
+    df = points("train")
+    given = df.filter(pl.col("moe_dispatcher").is_not_null())
+    assert set(given["moe_dispatcher"]) == {"alltoall", "flex"}
+    assert (given["arch"] == "moe").all()
+    assert given["conditions"].str.contains("token dispatcher: ").all()
+    scored_moe = df.filter(
+        pl.col("scored") & (pl.col("arch") == "moe") & (pl.col("kind") == "throughput")
+    )
+    assert scored_moe["moe_dispatcher"].null_count() == 0
+
+
 def test_every_scored_point_gets_a_prediction() -> None:
     marked = sum(points(name)["scored"].sum() for name in ("train", "serve"))
     assert len(SCORED) == marked
