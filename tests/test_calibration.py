@@ -115,7 +115,9 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     # fresh held-out dense tensor-parallel rows (TensorRT-LLM v0.14's Llama 3.1 70B table, up to
     # +85% at TP4-8): 16.0% over all 142 as first scored. The fit split still meets it.
     assert got["serving"]["median_abs_error_pct"] <= 16.0
-    assert got["training throughput"]["max_abs_error_pct"] <= 35.0
+    # Training: 33.99% (Qwen3-30B-A3B on 8 B200) until train14 gave the flex token dispatcher
+    # its own routing traffic; Nemotron-22B on 64 H100 (+31.07%) is the worst since.
+    assert got["training throughput"]["max_abs_error_pct"] <= 31.1
     # Serving: the fit split's maximum as fitted (58.7%); the held-out split's as first
     # scored: 62.5% until session 9 added SemiAnalysis InferenceX's DeepSeek-R1 runs, whose
     # 8K-prompt rows the model over-predicts by up to 96% (their tolerance notes say why);
