@@ -150,7 +150,11 @@ CurrencyOpt = Annotated[
 ]
 SamplesOpt = Annotated[
     int | None,
-    typer.Option("--samples", help="Monte-Carlo samples for P10/P50/P90 (catalog ranges)."),
+    typer.Option(
+        "--samples",
+        help="Monte-Carlo samples for P10/P50/P90: prices from their catalog ranges, "
+        "physics from the model's own error (see --efficiency-ranges).",
+    ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for --samples.")]
 ModelErrorOpt = Annotated[
@@ -158,7 +162,7 @@ ModelErrorOpt = Annotated[
     typer.Option(
         "--model-error/--efficiency-ranges",
         help="--samples: draw the model's own error from the held-out calibration (default), "
-        "or the efficiencies from their catalog ranges (as before session 13).",
+        "or the efficiencies from their catalog ranges (efficiency.csv low/high).",
     ),
 ]
 # Where a quick estimate (train / serve) is placed, and for whom.
