@@ -864,13 +864,19 @@ _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figure
 
 
 def _supply_later(c: Context, p: Phase) -> pl.Expr:
-    """Bought hardware allowed by a supply.csv row made public after the quote's date (its
-    order, lead time or cap rest on it), when no supply block already says so
-    (`supply_hindsight` in their messages): one fact, one finding."""
+    """Bought hardware allowed by a supply.csv row made public after the quote's date, where
+    the answer rests on what the row says: a row starting after the quote's date (a purchase
+    ordered on the later day it lets it be, a fleet acquired under it) or a lead time the row
+    states. A cap it passes under is not one (the purchase is the same without the row: a
+    first cut warned every 64-device Ascend purchase of 2024 of a 2025 output figure); a cap
+    or lead time that blocks says so in its block (`supply_hindsight`): one fact, one finding."""
     later = _bought() & (pl.col("supply_announced") > pl.lit(c.as_of)).fill_null(False)
+    rests = (pl.col("supply_from") > pl.lit(c.as_of)).fill_null(False) | (
+        (pl.col("option") == "owned") & pl.col("supply_lead_days").is_not_null()
+    )
     limit = BY_CODE["supply-limit"].when(c, p).fill_null(False)
     lead = BY_CODE["lead-time"].when(c, p).fill_null(False) & (pl.col("option") == "owned")
-    return later & pl.col("purchasable").fill_null(True) & ~limit & ~lead
+    return later & rests & pl.col("purchasable").fill_null(True) & ~limit & ~lead
 
 
 def _supply_later_what(r: Row, c: Context) -> str:
@@ -899,11 +905,7 @@ def _supply_later_message(r: Row, c: Context, p: Phase) -> str:
             did.append(f"lets it be ordered there from {c.as_of + timedelta(days=waits)}")
         if r.get("supply_lead_days") is not None:
             did.append(f"sets its lead time to {r['supply_lead_days']:,.0f} days")
-        if r.get("max_devices_per_buyer") is not None:
-            did.append(
-                f"caps one buyer at {_n(r['max_devices_per_buyer'])} in {_n(r['per_days'])} days"
-            )
-        did = did or ["lets it be bought there"]
+        did = did or ["lets it be bought there"]  # a purchasable row announced later
     which = ", ".join(did[:-1]) + (" and " if len(did) > 1 else "") + did[-1]
     return (
         f"{_supply_later_what(r, c)} rests on supply.csv's row from {r['supply_from']}, which "
