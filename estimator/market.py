@@ -35,6 +35,11 @@ SUPPLY_COLUMNS = (
     "supply_message",
     "supply_source",
     "supply_from",
+    # When the row was made public (supply.csv `announced`, else its effective_from): a quote
+    # dated earlier rests on what nobody knew yet, and says so (`checks.supply_hindsight`).
+    "supply_announced",
+    # The row's own lead time (null: none stated, the default applies), for saying what it set.
+    "supply_lead_days",
 )
 
 
@@ -99,6 +104,8 @@ def _supply_rows(catalog: Catalog, bought: pl.DataFrame, tenant_hq: str) -> pl.D
             pl.col("message").alias("supply_message"),
             pl.col("source").alias("supply_source"),
             pl.col("effective_from").alias("supply_from"),
+            pl.col("announced").fill_null(pl.col("effective_from")).alias("supply_announced"),
+            pl.col("lead_time_days").cast(pl.Float64).alias("supply_lead_days"),
         )
     )
     # Most specific first: an exact accelerator, then country, then headquarters (the tenant's
@@ -216,8 +223,9 @@ def purchases(
         "per_days",
         *(
             pl.when(by_start).then(pl.col(f"_start_{c}")).otherwise(pl.col(c)).alias(c)
-            for c in ("supply_message", "supply_source", "supply_from")
+            for c in ("supply_message", "supply_source", "supply_from", "supply_announced")
         ),
+        "supply_lead_days",
         (pl.col("_day") - pl.lit(day)).dt.total_days().alias("order_days"),
         pl.when(~order_ok)
         .then(pl.lit("order"))

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 from pydantic import PrivateAttr
 
-from estimator import compliance, findings, joint, placement, timeline
+from estimator import checks, compliance, findings, joint, placement, timeline
 from estimator.checks import BLOCKING, BY_CODE, Check
 from estimator.context import Context
 from estimator.costing import cents
@@ -525,9 +525,14 @@ def _alternatives(
     top_k: int,
     joint_: Joint,
 ) -> list[Alternative]:
-    allowed = scored.filter(
-        pl.col("verdict").is_null() & (pl.col("option_id") != best["option_id"])
-    ).head(top_k)
+    allowed = (
+        scored.filter(pl.col("verdict").is_null() & (pl.col("option_id") != best["option_id"]))
+        .head(top_k)
+        # What its quote would warn of, as it is allowed on knowledge the plan's date lacked.
+        .with_columns(
+            checks.SUPPLY_ANNOUNCED_LATER.when(c, phase).fill_null(False).alias("_supply_later")
+        )
+    )
     # The best rejected option of each kind too: the "why not X?" answer.
     rejected = (
         scored.filter(pl.col("verdict").is_not_null())
@@ -552,6 +557,8 @@ def _alternatives(
             verdict = _why_not(c, phase, r, joint_)
         else:
             verdict = _versus(c, r, best)
+        if r.get("_supply_later"):
+            verdict += f"; {checks.supply_later_note(r, c)}"
         # An option that cannot run the phase at all was never sized: its devices and cost are
         # the minimum fleet the evaluation priced to say so (8 H800 at 181k CNY beside a load
         # that needs 48 H100, rejected on latency: review9a #7), whether that or a rule is the
