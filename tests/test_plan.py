@@ -1614,3 +1614,28 @@ def test_split_auto_with_its_personal_dataset_sent_to_pretraining_has_no_allowed
     assert out.exit_code == 1 and out.stdout == ""
     assert "phases[1] 'pretrain': no allowed placement among" in out.stderr
     assert "rule cn-pipl-personal-data-abroad on transfer post-train->pretrain" in out.stderr
+
+
+def test_a_shock_that_blocks_only_a_transfer_re_places_the_receiving_phase(write, catalog):
+    """A shock on a data class blocked a dataset sent from sg to cn-east, not either phase:
+    `plan --shock` took the transfer's finding for a phase ("no phase 'transfer
+    collect->train'", exit 2). The receiving phase is re-placed, where the data may go."""
+    header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
+    row = (
+        "us-data-stays,2025-11-27,,,block,personal-us,!US,*,*,*,*,*,US personal data stays in "
+        "the US,estimate,,my analysis,2025-11-27"
+    )
+    path = write("shock.csv", f"{header}\n{row}\n")
+    fixed = parse_scenario(
+        {
+            **_collect_then_train(
+                {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"},
+                {"region": "cn-east", "accelerator": "a100-40g", "pricing": "on_demand"},
+            ),
+            "tenant_hq": "US",
+        }
+    )
+    result = apply_shock(prepare(fixed, catalog), [str(path)])
+    assert [r.phase for r in result.replanned] == ["train"]
+    assert {x.name: x.region for x in result.shocked.quote.phases}["train"] == "us-east"
+    assert not result.shocked.quote.blocked
