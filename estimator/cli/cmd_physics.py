@@ -73,12 +73,24 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
     """Run a quick estimate from a command's flags (its `locals()`) and print it."""
     from estimator.errors import ScenarioError
     from estimator.estimate import estimate
+    from estimator.physics.model import ARCH_FIELDS
     from estimator.report.text import check_finite, render
     from estimator.report.view import estimate_view
 
     fmt, strict = check_format(flags["fmt"]), flags["strict"]
     if (flags["model"] is None) == (flags["params"] is None):
         raise ScenarioError("give exactly one of --model PRESET or --params N")
+    reshaped = [f for f in ARCH_FIELDS if flags.get(f) is not None]
+    if flags["model"] is not None and reshaped:
+        # A preset's parameter count is that of its published shape (rev14a #5: DeepSeek-V3
+        # "with 4 layers" kept 671B / 37B and trained 45% cheaper).
+        shape = "--" + reshaped[0].replace("_", "-")
+        raise ScenarioError(
+            f"--model {flags['model']} is its published shape and parameter count: for a model "
+            f"with another {shape} give --params (and --active-params for an MoE) instead of "
+            "--model",
+            shape,
+        )
     if kind == "train" and (flags["devices"] is None) == (flags["deadline_days"] is None):
         raise ScenarioError("give exactly one of --devices or --deadline-days")
     names = {**_FIELDS, **({"devices": "replica_devices"} if kind == "serve" else {})}
