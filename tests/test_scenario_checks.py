@@ -852,3 +852,22 @@ def test_an_error_in_a_changed_value_does_not_blame_the_file(catalog):
     assert str(bad.value).startswith(f"{s.source} (changed in code): currency: unknown currency")
     assert changed.with_changes(accounting="amortised").source == changed.source  # said once
     assert TrainPhase.__name__ == "TrainPhase" and ServePhase.__name__ == "ServePhase"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[1,2]", "(a JSON object), not an array"),  # was "not valid TOML: Expected ']'"
+        ('[\n  {"name": "x"}\n]', "(a JSON object), not an array"),
+    ],
+)
+def test_a_json_scenario_on_stdin_that_is_no_object_is_said_as_json(runner, text, said):
+    from estimator.cli import app
+
+    result = runner.invoke(app, ["quote", "-"], input=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: <stdin>: the top level must be a table of fields")
+    assert said in result.stderr and "TOML" not in result.stderr
+    # A TOML table header on stdin is still TOML.
+    bad = runner.invoke(app, ["quote", "-"], input="[model\n")
+    assert bad.exit_code == 2 and "not valid TOML" in bad.stderr
