@@ -11,7 +11,9 @@ from estimator.cli.app import (
     AsOfOpt,
     CatalogDir,
     CurrencyOpt,
+    ForceOpt,
     FormatOpt,
+    OutputOpt,
     PricingOpt,
     ProviderOpt,
     RegionOpt,
@@ -376,6 +378,8 @@ def calibration_cmd(
         str | None, typer.Option(help="Only train or serve points (default: both).")
     ] = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -384,35 +388,38 @@ def calibration_cmd(
     Every point with its source, kind (throughput benchmark, whole run, serving shape), split
     (fit = the constants were tuned on it, heldout = not), figure, prediction and % error; then
     median and max |error| of the scored points per kind, per split and per device family."""
-    fmt = check_format(fmt)
+    fmt = check_format(fmt, output)
     from estimator.calibration import calibration_table, summary
+    from estimator.cli.output import check_output, emit, terminal
     from estimator.errors import ScenarioError
     from estimator.report.rows import render_rows, to_json
 
     if phase not in (None, "train", "serve"):
         raise ScenarioError(f"unknown phase '{phase}': use train or serve", "--phase")
+    # -o FILE as every other command with --format has it (rev14a nit): written whole or not
+    # at all, never over a file without --force, refused before any work.
+    if output is not None:
+        check_output(output, force, [catalog_dir] if catalog_dir else [])
     table = calibration_table(load_catalog(catalog_dir), phase)
     by_split, by_family = summary(table).to_dicts(), summary(table, "family").to_dicts()
     if fmt == "json":
         payload = {"points": table.to_dicts(), "by_split": by_split, "by_family": by_family}
-        typer.echo(to_json(payload))
+        emit(to_json(payload), output, force)
         return
     if fmt == "csv":
-        typer.echo(render_rows(table.to_dicts(), fmt))
+        emit(render_rows(table.to_dicts(), fmt), output, force)
         return
     cols = [
         "id", "phase", "kind", "split", "scored", "accelerator", "figure", "predicted", "unit",
         "error_pct", "tolerance_pct",
     ]  # fmt: skip
-    from estimator.cli.output import terminal
-
-    term = terminal()  # fitted to COLUMNS, as every table (review8a #16)
+    term = terminal(output=output)  # fitted to COLUMNS, as every table (review8a #16)
     optional = ("scored", "unit", "tolerance_pct", "phase", "kind")
-    typer.echo(
+    parts = [
         render_rows(
             table.to_dicts(), fmt, cols, title="Calibration points", term=term, optional=optional
         )
-    )
+    ]
     for title, rows in (("By split (scored points)", by_split), ("By device family", by_family)):
-        typer.echo("")
-        typer.echo(render_rows(rows, fmt, title=title, term=term))
+        parts += ["", render_rows(rows, fmt, title=title, term=term)]
+    emit("\n".join(parts), output, force)
