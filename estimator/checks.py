@@ -728,6 +728,18 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
             f" (module price x {r['host_uplift']:g} for the host servers the price excludes: "
             "defaults.csv module_host_uplift, an estimate)"
         )
+    n = int(r.get("generations") or 1)
+    if c.scenario.accounting == "project" and n > 1:
+        # rev14a #6: held past its life, the hardware is bought again at the end of each life.
+        return (
+            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
+            f"(lead-time says when it can arrive), and again at the end of each "
+            f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
+            f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
+            f"{r['life_resale_fraction']:.0%} of its price, the last when the phase ends, "
+            f"{r['resale_age_years']:.1f} years old, for {r['resale_fraction']:.0%}"
+            f"{_resale_basis(c, r['accelerator'])}: the quote charges the difference"
+        )
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
@@ -831,10 +843,18 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     purchase order (rev11a #4: 3,840 Ascend 910C bought for 600 M CNY read as 54 M)."""
     bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
     if c.scenario.accounting == "project":
-        idle = (1.0 - pl.col("resale_fraction")) > pl.col("life_used") * 1.05
+        idle = _lost() > pl.col("life_used") * 1.05
     else:  # "mostly does not use": less than half its life
         idle = pl.col("life_used") < 0.5
     return (bought & idle).fill_null(False)
+
+
+def _lost() -> pl.Expr:
+    """The purchases' prices lost, in prices of one generation: 1 - resale, or with servers
+    replaced at the end of each life, each generation less what it fetches (rev14a #6)."""
+    n = pl.col("generations")
+    replaced = n - (n - 1) * pl.col("life_resale_fraction") - pl.col("resale_fraction")
+    return pl.when(n > 1).then(replaced).otherwise(1.0 - pl.col("resale_fraction"))
 
 
 def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
@@ -847,13 +867,19 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
             f"charges {_priced(capital * used, r, c)}, assuming other work uses the rest "
             "of its life (the project view charges the purchase less its resale)"
         )
+    n = int(r.get("generations") or 1)
     lost = 1.0 - r["resale_fraction"]
+    bought, sold, when = capital, "and resells it", "when the phase ends"
+    if n > 1:  # replaced at the end of each life (rev14a #6): n purchases, n sales
+        lost = n - (n - 1) * r["life_resale_fraction"] - r["resale_fraction"]
+        bought, sold = capital * n, f"({n} purchases) and resells them"
+        when = "at the end of each life and of the phase"
     # rev11c #5: the loss is the price less the resale, not hardware left idle: said as what
     # it is, beside what the share of the life used costs. Amounts in the hardware's price
     # list's currency, as owned-capex says them (rev11d #5), and the quote's (`_priced`).
     return (
-        f"buys {_priced(capital, r, c)} of hardware for {work} and resells it for "
-        f"{_priced(capital * (1 - lost), r, c)} when the phase ends: the "
+        f"buys {_priced(bought, r, c)} of hardware for {work} {sold} for "
+        f"{_priced(bought - capital * lost, r, c)} {when}: the "
         f"{_priced(capital * lost, r, c)} lost is {lost / used:,.1f}x what the life it uses "
         f"costs (the amortised view charges {_priced(capital * used, r, c)}), unless other "
         "work uses it before the sale"

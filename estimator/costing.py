@@ -207,6 +207,7 @@ def cost_columns(
     detail: bool = False,
     prefix: str = "",
     rent_hours: pl.Expr | None = None,
+    generations: pl.Expr | None = None,
 ) -> list[pl.Expr]:
     """Money for running `devices` for `hours` from `start` at each option row, in one
     accounting view.
@@ -216,8 +217,9 @@ def cost_columns(
       rented  compute    = device-hours x price per device-hour; in the project view the hours
                            of a commitment's whole terms from `start` (`billed_hours`), in
                            the amortised view those used
-      owned   capital    = servers x price          } project view: what the plan commits,
-              resale     = -servers x price x resale_fraction (at the phase's end)
+      owned   capital    = servers x generations x price } project view: what the plan
+              resale     = -servers x price x (resale_fraction at the phase's end, plus
+                           life_resale_fraction for each generation replaced)    } commits,
               hardware   = server-hours x price / (life_years x 8760)   (amortised view)
       owned and fleet:
               energy     = kWh (server power x PUE x hours) x the region's tariff
@@ -229,6 +231,10 @@ def cost_columns(
     when the caller has it as a column already: of these expressions it is by far the costliest
     for polars to plan (~0.45 ms a use on a frame of a few rows; a quote's evaluation used it
     three times), and the same values read from a column are the same bits.
+    `generations` is how many times the servers are bought in the project view: hardware held
+    past its `life_years` is replaced at the end of each life (rev14a #6), each generation but
+    the last sold then at `life_resale_fraction`; the amortised view charges the same lives
+    (hours / life). None: one purchase.
     """
     factor = price_factor if price_factor is not None else pl.lit(1.0)
     units = billed_devices(devices, pl.col("unit_devices"))
@@ -237,7 +243,7 @@ def cost_columns(
         rent_hours = hours
     elif rent_hours is None:
         rent_hours = billed_hours(hours, pl.col("min_term_days"), start)
-    parts = _components(units, hours, rent_hours, factor, project)
+    parts = _components(units, hours, rent_hours, factor, project, generations)
     option = pl.col("option")
     out = [
         units.alias(f"{prefix}billed_devices"),
@@ -265,7 +271,12 @@ def cost_columns(
 
 
 def _components(
-    units: pl.Expr, hours: pl.Expr, rent_hours: pl.Expr, factor: pl.Expr, project: bool
+    units: pl.Expr,
+    hours: pl.Expr,
+    rent_hours: pl.Expr,
+    factor: pl.Expr,
+    project: bool,
+    generations: pl.Expr | None = None,
 ) -> dict[str, tuple[pl.Expr, pl.Expr, str, pl.Expr]]:
     """Per component: quantity, unit price, the FX column it converts with, where it applies."""
     option = pl.col("option")
@@ -273,6 +284,17 @@ def _components(
     server_hours = servers * hours
     capex = pl.col("server_price") * factor
     bought = option == "owned"
+    back = pl.col("resale_fraction")
+    purchases = servers
+    if generations is not None:
+        # Each generation but the last is sold at the end of its life (one purchase: the
+        # same expression, the same bits).
+        back = (
+            pl.when(generations > 1)
+            .then((generations - 1) * pl.col("life_resale_fraction") + back)
+            .otherwise(back)
+        )
+        purchases = servers * generations
     return {
         "compute": (
             units * rent_hours,
@@ -280,11 +302,11 @@ def _components(
             "per_usd",
             option == "rented",
         ),
-        "capital": (servers, capex, "per_usd", bought & pl.lit(project)),
+        "capital": (purchases, capex, "per_usd", bought & pl.lit(project)),
         "resale": (
             servers,
             # 0 - x, not -x: nothing back (Ascend: no known market) is 0, not "-0".
-            0.0 - capex * pl.col("resale_fraction"),
+            0.0 - capex * back,
             "per_usd",
             bought & pl.lit(project),
         ),
@@ -456,15 +478,28 @@ def _parts(
         )
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
-        capital = [
-            ("capital", f"{what}: bought for the plan", "server", False),
+        n = int(row.get("generations") or 1)
+        bought, sold = (
+            f"{what}: bought for the plan",
             (
-                "resale",
                 f"sold at the end of the phase, {row['resale_age_years']:.1f} years old: "
-                f"{row['resale_fraction']:.0%} of the price back",
-                "server",
-                False,
+                f"{row['resale_fraction']:.0%} of the price back"
             ),
+        )
+        if n > 1:
+            life = f"{row['life_years']:g}-year life (hardware.csv life_years)"
+            bought += (
+                f", and replaced {n - 1:,} time{'s' if n > 2 else ''} at the end of its {life}"
+            )
+            sold = (
+                f"each generation sold: {n - 1} at the end of its {row['life_years']:g}-year "
+                f"life for {row['life_resale_fraction']:.0%} of the price, the last at the end "
+                f"of the phase, {row['resale_age_years']:.1f} years old, for "
+                f"{row['resale_fraction']:.0%}"
+            )
+        capital = [
+            ("capital", bought, "server", False),
+            ("resale", sold, "server", False),
         ]
     elif row["option"] == "owned":
         capital = [

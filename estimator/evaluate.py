@@ -24,7 +24,13 @@ import polars as pl
 from estimator import checks, costing, findings
 from estimator.compliance import phase_data, phase_users, with_rule_facts
 from estimator.context import Context, Objective
-from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction, supply_days
+from estimator.market import (
+    SUPPLY_COLUMNS,
+    purchases,
+    replacements,
+    resale_fraction,
+    supply_days,
+)
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -143,6 +149,7 @@ def evaluate(
         how="left",
         maintain_order="left",
     )
+    df = replacements(c.catalog, df, age)
     factor = pl.col("price_factor") if "price_factor" in df.columns else None
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
@@ -162,6 +169,7 @@ def evaluate(
                 detail=detail,
                 prefix=prefix,
                 rent_hours=pl.col("_rent_hours"),
+                generations=pl.col("generations"),
             )
         )
     df = df.with_columns(costing.purchase_columns()).drop("_rent_hours")

@@ -16,6 +16,7 @@ and the hardware a tenant already has.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from itertools import pairwise
@@ -261,6 +262,55 @@ def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float)
                 value *= now / then
         out.append({"accelerator": acc, "resale_fraction": value})
     return pl.DataFrame(out, schema={"accelerator": pl.String, "resale_fraction": pl.Float64})
+
+
+def replacements(catalog: Catalog, df: pl.DataFrame, age_years: float) -> pl.DataFrame:
+    """`df` (with `resale_age_years` and `resale_fraction` at `age_years`, when the phase ends)
+    with `generations`, how many times its servers are bought: hardware held past its
+    `life_years` is replaced at the end of each life (rev14a #6: one CloudMatrix384 of a 5-year
+    life served 20 years and still fetched 4% back, while the amortised view charged four
+    lives). Where so, `life_resale_fraction` is what each replaced generation fetches at the end
+    of its life, and `resale_age_years` / `resale_fraction` are the last generation's."""
+    owned = df.filter((pl.col("option") == "owned") & (pl.col("life_years") < age_years)).select(
+        "accelerator", "life_years"
+    )
+    if owned.is_empty():
+        return df.with_columns(
+            pl.lit(1, pl.Int64).alias("generations"),
+            pl.lit(None, pl.Float64).alias("life_resale_fraction"),
+        )
+    rows = []
+    for acc, life in owned.unique(maintain_order=True).iter_rows():
+        n = math.ceil(age_years / life - 1e-9)
+        last = age_years - (n - 1) * life
+        at_life = resale_fraction(catalog, [acc], life)["resale_fraction"][0]
+        at_end = resale_fraction(catalog, [acc], last)["resale_fraction"][0]
+        rows.append((acc, life, n, at_life, last, at_end))
+    schema = {
+        "accelerator": pl.String,
+        "life_years": pl.Float64,
+        "generations": pl.Int64,
+        "life_resale_fraction": pl.Float64,
+        "_last_age": pl.Float64,
+        "_last_fraction": pl.Float64,
+    }
+    lives = pl.DataFrame(rows, schema=schema, orient="row")
+    replaced = pl.col("_last_age").is_not_null()
+    return (
+        df.join(lives, on=["accelerator", "life_years"], how="left", maintain_order="left")
+        .with_columns(
+            pl.col("generations").fill_null(1),
+            pl.when(replaced)
+            .then(pl.col("_last_age"))
+            .otherwise(pl.col("resale_age_years"))
+            .alias("resale_age_years"),
+            pl.when(replaced)
+            .then(pl.col("_last_fraction"))
+            .otherwise(pl.col("resale_fraction"))
+            .alias("resale_fraction"),
+        )
+        .drop("_last_age", "_last_fraction")
+    )
 
 
 def _interpolate(xs: list[float], ys: list[float], x: float) -> float | None:

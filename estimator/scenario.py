@@ -200,7 +200,8 @@ class ModelInput(_Strict):
     """A preset from models.csv, or a custom model (parameters as counts, e.g. 7e10)."""
 
     preset: Id | None = None
-    """A model of models.csv (e.g. llama-3.1-405b); the fields below override its shape."""
+    """A model of models.csv (e.g. llama-3.1-405b). The fields below override it; a shape field
+    needs total_params (and active_params for an MoE) with it: a preset's count is its shape's."""
     name: Name | None = None
     """A name for a custom model."""
     arch: Arch | None = None

@@ -992,3 +992,19 @@ def test_a_fleet_pricing_flag_says_a_fleet_needs_a_scenario(runner):
     result = runner.invoke(app, [*ASCEND, "--pricing", "fleet"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--pricing: a fleet is hardware a scenario's [[fleet]] describes" in result.stderr
+
+
+def test_calibration_writes_a_file_with_o_as_every_format_command(runner, tmp_path):
+    # rev14a nit: calibration had --format html and no -o; -o writes the file whole, its
+    # format by the suffix, and never over a file without --force.
+    page = tmp_path / "c.html"
+    result = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(page)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert page.read_text().startswith("<") and "Calibration points" in page.read_text()
+    again = runner.invoke(app, ["calibration", "-o", str(page)])
+    assert again.exit_code == 2 and "exists already" in again.stderr
+    forced = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(page), "--force"])
+    assert forced.exit_code == 0
+    data = tmp_path / "c.json"
+    as_json = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(data)])
+    assert as_json.exit_code == 0 and "points" in json.loads(data.read_text())

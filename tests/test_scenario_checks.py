@@ -368,12 +368,82 @@ def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):
     code, _, err = run(runner, [*base, "--params", "7e9", "--layers", "80", "--hidden", "8192"])
     assert code == 2 and "do not fit 80 layers" in err
     assert err.startswith("error: --params:")  # not --model, which was not given
-    # A preset with a shape override that cannot hold it is refused too (review6c #3).
+    assert "(total_params, given) do not fit 80 layers (given) of hidden size 8192 (given)" in err
+    # A preset with a shape override is refused (review6c #3): rev14a #5 below.
     code, _, err = run(runner, [*base, "--model", "llama-3.1-70b", "--layers", "8"])
-    assert code == 2 and "do not fit 8 layers" in err
+    assert code == 2 and err.startswith("error: --layers: --model llama-3.1-70b is its published")
     # Llama 2 7B's own shape (6.74e9, 32 x 4096: 1.05x the rule) is fine.
     code, _, _ = run(runner, [*base, "--params", "6.74e9", "--layers", "32", "--hidden", "4096"])
     assert code == 0
+
+
+PRESET_RUN = ["train", "--tokens", "1e12", "--accelerator", "h100-sxm", "--devices", "1024",
+              "--region", "us-east", "--pricing", "on_demand"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "flags"),
+    [
+        ("deepseek-v3", ["--layers", "4"]),  # was 671B / 37B on 4 layers, 45% cheaper
+        ("deepseek-v3", ["--hidden", "512"]),  # 128 heads x 128 on a hidden of 512
+        ("llama-3.1-70b", ["--layers", "32"]),  # 2.7x off, inside the 3x tolerance
+        ("llama-3.1-70b", ["--kv-heads", "64"]),
+    ],
+)
+def test_a_preset_is_not_reshaped_from_the_command_line(runner, model, flags):
+    # rev14a #5: a preset's shape flag kept the preset's parameter count on another shape
+    # (DeepSeek-V3 "with 4 layers" trained 45% cheaper); the flags are for a custom model.
+    code, _, err = run(runner, [*PRESET_RUN, "--model", model, *flags])
+    assert code == 2, err
+    assert err.startswith(f"error: {flags[0]}: --model {model} is its published shape")
+    assert "give --params" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_preset_reshaped_in_a_file_needs_its_parameter_count(catalog):
+    # rev14a #5, the same in a scenario's [model]: a preset with shape fields and no parameter
+    # count is refused; with a count it is a custom model, checked, MoE included.
+    from estimator import ScenarioError
+    from estimator.physics.model import resolve_model
+
+    with pytest.raises(ScenarioError, match="published shape") as exc:
+        resolve_model(catalog, "llama-3.1-70b", layers=32)
+    assert exc.value.location == "model.layers"
+    with pytest.raises(ScenarioError, match="published shape"):
+        resolve_model(catalog, "deepseek-v3", hidden=512)
+    # An MoE is checked by its active parameters: 37e9 on 4 layers of 7,168 (~2.5e9).
+    with pytest.raises(ScenarioError, match=r"\(active_params, deepseek-v3's\) do not fit 4") as e:
+        resolve_model(catalog, "deepseek-v3", total_params=671e9, layers=4)
+    assert e.value.location == "model.layers"
+    # Attention 32x the hidden size, and more experts' parameters than the experts can hold.
+    with pytest.raises(ScenarioError, match="more than 4x hidden"):
+        resolve_model(catalog, total_params=7e9, layers=2000, hidden=512, heads=64, head_dim=128)
+    with pytest.raises(ScenarioError, match="more than 16 experts with 8 per token"):
+        resolve_model(catalog, total_params=600e9, active_params=37e9, experts=16)
+    # A preset's own shape, and a custom one of the same shape, pass.
+    for m in ("deepseek-v3", "qwen3-235b-a22b", "llama-3.1-405b"):
+        resolve_model(catalog, m)
+    same = resolve_model(catalog, "deepseek-v3", total_params=671e9, active_params=37e9, layers=61)
+    assert same.layers == 61 and same.arch == "moe"
+
+
+@pytest.mark.parametrize("params", [1e6, 3e6, 2e7, 5e7, 9e7, 1e8, 3e8, 1e10, 1e12, 1e15])
+def test_the_documented_parameter_range_gets_a_shape_that_fits(catalog, params):
+    # rev14a nit: from 1e6 to ~2.5e7 the inferred hidden of 1,024 held 3x the parameters and
+    # the tool refused its own inference; now narrower models are whole 128-wide heads.
+    from estimator.physics.model import resolve_model
+
+    dense = resolve_model(catalog, total_params=params)
+    assert 12 * dense.layers * dense.hidden**2 / params < 3  # type: ignore[operator]
+    if params < 1e15:
+        resolve_model(catalog, total_params=params * 10, active_params=params)
+
+
+def test_an_inferred_shape_that_does_not_fit_says_so(catalog):
+    from estimator import ScenarioError
+    from estimator.physics.model import resolve_model
+
+    with pytest.raises(ScenarioError, match=r"do not fit 1 layers \(inferred\) of hidden size"):
+        resolve_model(catalog, total_params=1e6, hidden=8192)
 
 
 def test_a_preset_given_another_parameter_count_is_checked_like_a_custom_model(catalog):
@@ -782,3 +852,22 @@ def test_an_error_in_a_changed_value_does_not_blame_the_file(catalog):
     assert str(bad.value).startswith(f"{s.source} (changed in code): currency: unknown currency")
     assert changed.with_changes(accounting="amortised").source == changed.source  # said once
     assert TrainPhase.__name__ == "TrainPhase" and ServePhase.__name__ == "ServePhase"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[1,2]", "(a JSON object), not an array"),  # was "not valid TOML: Expected ']'"
+        ('[\n  {"name": "x"}\n]', "(a JSON object), not an array"),
+    ],
+)
+def test_a_json_scenario_on_stdin_that_is_no_object_is_said_as_json(runner, text, said):
+    from estimator.cli import app
+
+    result = runner.invoke(app, ["quote", "-"], input=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: <stdin>: the top level must be a table of fields")
+    assert said in result.stderr and "TOML" not in result.stderr
+    # A TOML table header on stdin is still TOML.
+    bad = runner.invoke(app, ["quote", "-"], input="[model\n")
+    assert bad.exit_code == 2 and "not valid TOML" in bad.stderr
