@@ -127,10 +127,21 @@ def _answered(q: Any) -> Any:
     was priced for 74 years and exited 0 with a fixed site, 1 without)."""
     from estimator.findings import reason
 
-    for f in q.findings:
-        if f.severity == "block" and f.code in BY_CODE and reason(f.code) in PHYSICAL_REASONS:
-            raise InfeasibleError(f"{reason(f.code)}: {f.message}")
+    physical = [
+        f
+        for f in q.findings
+        if f.severity == "block" and f.code in BY_CODE and reason(f.code) in PHYSICAL_REASONS
+    ]
+    if physical:
+        # The first in verdict order, as the planner's: findings are sorted by code, which put
+        # `latency` (and `deadline`) before `memory` (rev14a #3: a model that does not fit
+        # was said to miss its TTFT).
+        first = min(physical, key=lambda f: _VERDICT_ORDER[f.code])
+        raise InfeasibleError(f"{reason(first.code)}: {first.message}")
     return q
+
+
+_VERDICT_ORDER = {code: n for n, code in enumerate(BY_CODE)}
 
 
 def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:
