@@ -84,6 +84,36 @@ def test_tensor_parallel_must_divide_the_heads(runner, write):
     assert run(runner, ["quote", path])[0] == 0
 
 
+def test_a_dense_serving_replica_must_split_the_heads(runner, write):
+    # rev14a #4: training refused TP3 of a 64-head model; serving priced --devices 3 (TP3)
+    # at 7.96 USD per M tokens. One check (`tensor_parallel_problem`) for both, the KV heads
+    # too (a custom model of 40 heads, 8 KV heads: 5 splits the heads, not the KV heads).
+    serve = ["serve", "--model", "llama-3.1-70b", "--accelerator", "h100-sxm", "--region", "sg",
+             "--pricing", "on_demand"]  # fmt: skip
+    for n in (3, 5, 6, 7):
+        code, _, err = run(runner, [*serve, "--devices", str(n)])
+        assert code == 2, err
+        assert err.startswith(f"error: --devices: a replica of {n} devices is one tensor-parallel")
+        assert f"and {n} does not divide the model's 64 attention heads" in err
+    assert run(runner, [*serve, "--devices", "4", "-f", "json"])[0] == 0
+    custom = ["serve", "--params", "14e9", "--heads", "40", "--kv-heads", "8", "--accelerator",
+              "h100-sxm", "--region", "sg", "--pricing", "on_demand"]  # fmt: skip
+    code, _, err = run(runner, [*custom, "--devices", "5"])
+    assert code == 2 and "5 does not divide the model's 8 KV heads, nor is it a multiple" in err
+    train = ["train", "--params", "14e9", "--heads", "40", "--kv-heads", "8", "--tokens", "1e11",
+             "--accelerator", "h100-sxm", "--devices", "64", "--tensor-parallel", "5"]  # fmt: skip
+    code, _, err = run(runner, train)
+    assert code == 2 and "tensor_parallel 5 does not divide the model's 8 KV heads" in err
+    # In a scenario, at the field.
+    text = (
+        'name = "x"\nas_of = 2025-11-27\n[model]\npreset = "llama-3.1-70b"\n[[phases]]\n'
+        'name = "s"\nkind = "serve"\ndays = 30\nreplica_devices = 6\n'
+        'site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }\n'
+    )
+    code, _, err = run(runner, ["quote", write("r.toml", text)])
+    assert code == 2 and "phases[0].replica_devices: a replica of 6 devices" in err
+
+
 def test_a_fleet_site_needs_a_declared_fleet_there(runner, write):
     # It used to exit 0 with the phase "unpriced" and advice to add an offers.csv row.
     path = _edit(write, "f.toml", 'pricing = "reserved_1y"', 'pricing = "fleet"')
