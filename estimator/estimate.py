@@ -57,12 +57,10 @@ def one_phase(
         if instance is not None:
             site["instance"] = instance
     else:
-        site = {
-            "accelerators": [accelerator],
-            "regions": [region] if region else [],
-            "pricing": [pricing] if pricing else [],
-            "providers": [provider] if provider else [],
-        }
+        lists = {"accelerators": accelerator, "regions": region, "pricing": pricing,
+                 "providers": provider}  # fmt: skip
+        # A list not given is any (an empty one given is refused: rev14a #8).
+        site = {k: [v] for k, v in lists.items() if v is not None}
     data = {
         "name": f"{kind} estimate",
         "as_of": as_of,
