@@ -195,17 +195,21 @@ def _day_count(days: float | None) -> str:
 
 def _deadline_message(r: Row, c: Context, p: Phase) -> str:
     deadline = p.deadline_days if isinstance(p, TrainPhase) else None
-    if r["devices"] > r["max_devices"]:
+    # `max_devices`, `data_parallel` and `batch_replicas` are null where no layout holds the
+    # model (rev14a #3: a traceback); such a run is not timed (`deadline_met` is null).
+    most = r.get("max_devices")
+    if most is not None and r["devices"] > most:
         return (
             f"a deadline of {_day_count(deadline)} needs {_n(r['devices'])} x "
-            f"{r['accelerator']}, more than the {_n(r['max_devices'])} usable at once (global "
+            f"{r['accelerator']}, more than the {_n(most)} usable at once (global "
             "batch limit)"
         )
     # Enough digits to tell the run from the deadline: "takes 0.8 days; deadline is 0.8 days"
     # was 0.818 against 0.8.
     run = r["wall_clock_days"]
     days = f"{run:,.4g}" if deadline is not None and round(run, 1) <= deadline else f"{run:,.1f}"
-    if r.get("batch_replicas") is not None and r["data_parallel"] >= r["batch_replicas"]:
+    replicas, dp = r.get("batch_replicas"), r.get("data_parallel")
+    if replicas is not None and dp is not None and dp >= replicas:
         # More devices would have no data: the batch, not the count, sets the time.
         return (
             f"takes {days} days on {_n(r['devices'])} devices, the most {_sequences(r, p)} "

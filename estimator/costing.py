@@ -29,9 +29,24 @@ HOURS_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY  # 8760
 # -- formulas (expressions over columns) ---------------------------------------------
 
 
-def billed_devices(devices: pl.Expr, unit_devices: pl.Expr) -> pl.Expr:
-    """Devices are rented or bought in whole instances / servers."""
-    return (devices / unit_devices).ceil() * unit_devices
+def billed_devices(
+    devices: pl.Expr, unit_devices: pl.Expr, replica: pl.Expr | None = None
+) -> pl.Expr:
+    """Devices are rented or bought in whole instances / servers. `replica`: the devices of one
+    serving replica, where the fleet is whole replicas (`devices` rounded up to them). A replica
+    that fits one instance stays inside one (its tensor-parallel group runs on the instance's
+    scale-up link, as the physics timed it): an instance holds floor(unit / replica) of them,
+    so 5 replicas of 6 devices take 5 instances of 8, not the 4 that 30 devices would fill
+    (rev14a #4: billed 32, under-billed by a fifth). A replica wider than an instance (an MoE
+    across whole servers) spans instances: the devices are billed in whole instances."""
+    whole = (devices / unit_devices).ceil() * unit_devices
+    if replica is None:
+        return whole
+    per = (unit_devices / replica).floor()  # whole replicas one instance holds
+    packed = ((devices / replica).ceil() / per).ceil() * unit_devices
+    # Where `replica` divides the instance this is `whole` to the bit (ceil(ceil(x) / n) =
+    # ceil(x / n) for a whole n; both quotients of the same rational are correctly rounded).
+    return pl.when(per >= 1).then(packed).otherwise(whole)
 
 
 # The catalog turns a monthly price into a price per device-hour over 730 h (8760 / 12; a year's
@@ -208,6 +223,7 @@ def cost_columns(
     prefix: str = "",
     rent_hours: pl.Expr | None = None,
     generations: pl.Expr | None = None,
+    replica: pl.Expr | None = None,
 ) -> list[pl.Expr]:
     """Money for running `devices` for `hours` from `start` at each option row, in one
     accounting view.
@@ -234,10 +250,11 @@ def cost_columns(
     `generations` is how many times the servers are bought in the project view: hardware held
     past its `life_years` is replaced at the end of each life (rev14a #6), each generation but
     the last sold then at `life_resale_fraction`; the amortised view charges the same lives
-    (hours / life). None: one purchase.
+    (hours / life). None: one purchase. `replica`: a serving replica's devices, which stay
+    inside one instance (`billed_devices`).
     """
     factor = price_factor if price_factor is not None else pl.lit(1.0)
-    units = billed_devices(devices, pl.col("unit_devices"))
+    units = billed_devices(devices, pl.col("unit_devices"), replica)
     project = accounting == "project"
     if not project:
         rent_hours = hours
@@ -447,6 +464,20 @@ def line_items(
     return items
 
 
+def _whole_instances(row: dict[str, Any], billed: float) -> str:
+    """' (40 devices: whole instances of 8)'; where serving replicas do not divide the
+    instance, how many each holds (`billed_devices`): ' (40 devices: 5 instances of 8, one
+    6-device replica in each)'."""
+    unit = row["unit_devices"]
+    # A serving row (training rows have no deployment size) whose replicas fit an instance.
+    replica = row.get("tensor_parallel") if row.get("fleet_min_devices") is not None else None
+    if replica and replica <= unit and unit % replica:
+        per = unit // replica
+        held = f"one {replica}-device replica" if per == 1 else f"{per} replicas of {replica}"
+        return f" ({billed:,.0f} devices: {billed / unit:,.0f} instances of {unit}, {held} in each)"
+    return f" ({billed:,.0f} devices: whole instances of {unit})"
+
+
 def _parts(
     row: dict[str, Any], accounting: str, prefix: str
 ) -> list[tuple[Component, str, str, bool]]:
@@ -464,8 +495,7 @@ def _parts(
                 else f" ({terms} terms of {term_text(term)} billed)"
             )
         if row[f"{prefix}billed_devices"] > row["devices"]:
-            billed = row[f"{prefix}billed_devices"]
-            desc += f" ({billed:,.0f} devices: whole instances of {row['unit_devices']})"
+            desc += _whole_instances(row, row[f"{prefix}billed_devices"])
         return [("compute", desc, "device-hour", False)]
     servers = row[f"{prefix}billed_devices"] / row["unit_devices"]
     what = f"{servers:,.0f} x {row['instance']} ({row['unit_devices']} devices each)"

@@ -157,6 +157,8 @@ def evaluate(
     # Their billed hours are worked out once, for the project view of the two (see
     # `cost_columns`: planning that expression was half of the money's time).
     rent = costing.billed_hours(pl.col("hours"), pl.col("min_term_days"), w.start)
+    # A serving fleet is whole replicas, each inside one instance where it fits one.
+    replica = pl.col("tensor_parallel") if isinstance(phase, ServePhase) else None
     df = df.with_columns(rent.alias("_rent_hours"))
     for accounting, prefix in ((view, ""), (other, "alt_")):  # the view, then the other as alt_
         df = df.with_columns(
@@ -170,6 +172,7 @@ def evaluate(
                 prefix=prefix,
                 rent_hours=pl.col("_rent_hours"),
                 generations=pl.col("generations"),
+                replica=replica,
             )
         )
     df = df.with_columns(costing.purchase_columns()).drop("_rent_hours")
@@ -200,12 +203,30 @@ def evaluate(
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
-    """`_smallest`: the least common multiple of a deployment's smallest fleet and an
-    instance's devices (worked out once per distinct pair). One 4-device replica on an 8-GPU
-    instance billed 8 devices for the work of 4, which made a demand-less quote's price per
-    token twice what the instance can do."""
-    common = whole_instances(df, "fleet_min_devices", "unit_devices")
-    return df.with_columns(_smallest=pl.coalesce(common, df["fleet_min_devices"].cast(pl.Int64)))
+    """`_smallest`: the fewest devices that are whole deployments (`fleet_min_devices`: one
+    replica, or one of each pool) filling whole instances, as `costing.billed_devices` places
+    them (worked out once per distinct pair). One 4-device replica on an 8-GPU instance billed
+    8 devices for the work of 4, which made a demand-less quote's price per token twice what
+    the instance can do. A replica that fits an instance stays inside one: in replicas, the
+    least common multiple of a deployment's and what an instance holds (floor(unit /
+    replica); 6-device replicas on 8-GPU instances: one each, 6 devices, not the 24 that
+    packed 4 of them across 3 instances, rev14a #4); one wider than an instance, the least
+    common multiple of the deployment's devices and the instance's."""
+    tp, unit = pl.col("tensor_parallel").cast(pl.Int64), pl.col("unit_devices").cast(pl.Int64)
+    inside = (tp >= 1) & (tp <= unit)
+    counts = df.select(
+        _deploy=pl.when(inside).then(pl.col("fleet_min_devices").cast(pl.Int64) // tp),
+        _holds=pl.when(inside).then(unit // tp),
+        fleet_min_devices=pl.col("fleet_min_devices"),
+        unit_devices=pl.col("unit_devices"),
+    )
+    inside_one = whole_instances(counts, "_deploy", "_holds") * df["tensor_parallel"]
+    spanning = whole_instances(counts, "fleet_min_devices", "unit_devices")
+    smallest = pl.coalesce(
+        pl.when(inside).then(inside_one.cast(pl.Int64)).otherwise(spanning),
+        pl.col("fleet_min_devices").cast(pl.Int64),
+    )
+    return df.with_columns(_smallest=smallest)
 
 
 def _per_output_token(phase: ServePhase) -> pl.Expr:

@@ -7,6 +7,9 @@ import json
 
 import pytest
 
+from estimator import ScenarioError, load_scenario
+from estimator.scenario import AutoSite
+from tests.conftest import EXAMPLES
 from tests.test_hardening import SPLIT, TRAIN, _edit, run
 
 
@@ -82,6 +85,73 @@ def test_tensor_parallel_must_divide_the_heads(runner, write):
     assert "phases[0].tensor_parallel: tensor_parallel 3 does not divide the model's 64" in err
     path = _edit(write, "tp4.toml", 'precision = "bf16"', 'precision = "bf16"\ntensor_parallel = 4')
     assert run(runner, ["quote", path])[0] == 0
+
+
+def test_a_dense_serving_replica_must_split_the_heads(runner, write):
+    # rev14a #4: training refused TP3 of a 64-head model; serving priced --devices 3 (TP3)
+    # at 7.96 USD per M tokens. One check (`tensor_parallel_problem`) for both, the KV heads
+    # too (a custom model of 40 heads, 8 KV heads: 5 splits the heads, not the KV heads).
+    serve = ["serve", "--model", "llama-3.1-70b", "--accelerator", "h100-sxm", "--region", "sg",
+             "--pricing", "on_demand"]  # fmt: skip
+    for n in (3, 5, 6, 7):
+        code, _, err = run(runner, [*serve, "--devices", str(n)])
+        assert code == 2, err
+        assert err.startswith(f"error: --devices: a replica of {n} devices is one tensor-parallel")
+        assert f"and {n} does not divide the model's 64 attention heads" in err
+    assert run(runner, [*serve, "--devices", "4", "-f", "json"])[0] == 0
+    custom = ["serve", "--params", "14e9", "--heads", "40", "--kv-heads", "8", "--accelerator",
+              "h100-sxm", "--region", "sg", "--pricing", "on_demand"]  # fmt: skip
+    code, _, err = run(runner, [*custom, "--devices", "5"])
+    assert code == 2 and "5 does not divide the model's 8 KV heads, nor is it a multiple" in err
+    train = ["train", "--params", "14e9", "--heads", "40", "--kv-heads", "8", "--tokens", "1e11",
+             "--accelerator", "h100-sxm", "--devices", "64", "--tensor-parallel", "5"]  # fmt: skip
+    code, _, err = run(runner, train)
+    assert code == 2 and "tensor_parallel 5 does not divide the model's 8 KV heads" in err
+    # In a scenario, at the field.
+    text = (
+        'name = "x"\nas_of = 2025-11-27\n[model]\npreset = "llama-3.1-70b"\n[[phases]]\n'
+        'name = "s"\nkind = "serve"\ndays = 30\nreplica_devices = 6\n'
+        'site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }\n'
+    )
+    code, _, err = run(runner, ["quote", write("r.toml", text)])
+    assert code == 2 and "phases[0].replica_devices: a replica of 6 devices" in err
+
+
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ("regions", "give at least one region, or leave regions out for any"),
+        ("accelerators", "give at least one accelerator, or leave accelerators out for any"),
+        ("pricing", "give at least one pricing model, or leave pricing out for any but spot"),
+        ("providers", "give at least one provider, or leave providers out for any"),
+        (
+            "evidence",
+            "give at least one kind of evidence, or leave evidence out for listed, "
+            "marketplace or reported",
+        ),
+    ],
+)
+def test_an_empty_site_list_is_refused_not_read_as_any(runner, write, field, said):
+    # rev14a #8: `site = { regions = [] }` was accepted and meant "anywhere": the phase went
+    # to cn-east. An empty allow-list reads as "none" to most people.
+    fixed = 'site = { region = "sg", accelerator = "h100-sxm", pricing = "reserved_1y" }'
+    path = _edit(write, f"{field}.toml", fixed, f"site = {{ {field} = [] }}")
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2 and err.strip().endswith(f"phases[0].site.{field}: {said}"), err
+    auto = load_scenario(EXAMPLES / "split_auto.toml")  # post-train: an auto site
+    with pytest.raises(ScenarioError, match=f"phases\\[1\\].site.{field}: give at least one"):
+        auto.with_changes({f"phases.post-train.site.{field}": []})
+
+
+def test_a_site_list_left_out_is_any_and_survives_a_round_trip():
+    # The lists an auto site leaves out are empty inside; written back out (a plan fixing
+    # its sites, a change) they are left out again, not refused as given empty.
+    auto = load_scenario(EXAMPLES / "split_auto.toml")
+    site = auto.phase("post-train").site
+    assert isinstance(site, AutoSite) and site.accelerators == []
+    assert site.model_dump() == {"regions": ["cn-east", "cn-north", "cn-west"]}
+    again = auto.with_changes({"phases.post-train.tokens": 1e9})
+    assert again.phase("post-train").site == site
 
 
 def test_a_fleet_site_needs_a_declared_fleet_there(runner, write):
@@ -815,8 +885,9 @@ def test_the_first_dated_offer_named_is_one_the_site_can_take(catalog):
     cat = catalog.with_table("offers", lambda df: pl.concat([df, spot], how="diagonal_relaxed"))
 
     def johor(day: date, pricing: list[str]):
-        site = {"regions": ["my-johor"], "accelerators": ["h100-sxm"], "providers": ["aws"],
-                "pricing": pricing}  # fmt: skip
+        site = {"regions": ["my-johor"], "accelerators": ["h100-sxm"], "providers": ["aws"]}
+        if pricing:  # an empty list is refused (rev14a #8): left out, any but spot
+            site["pricing"] = pricing
         return parse_scenario({
             "name": "johor", "as_of": day, "currency": "USD", "tenant_hq": "SG",
             "model": {"preset": "llama-3.1-8b"},

@@ -220,6 +220,21 @@ SHAPE_TOLERANCE = 3.0
 ATTENTION_TOLERANCE = 4.0
 
 
+def tensor_parallel_problem(model: ModelSpec, tp: int) -> str | None:
+    """Why `tp` devices cannot be one tensor-parallel group of `model`, or None. The group
+    splits the attention heads evenly among its devices, and the KV heads too, or replicates
+    each over a whole number of devices when there are fewer of them than devices (Megatron-LM
+    and vLLM require the heads to divide; vLLM, TensorRT-LLM and SGLang the KV heads to divide
+    or be divided by the group; the physics replicates them so). Training's `tensor_parallel`
+    and a dense serving replica's devices are both checked here."""
+    if model.heads and model.heads % tp:
+        return f"does not divide the model's {model.heads} attention heads"
+    kv = model.kv_heads
+    if kv and (tp % kv if tp >= kv else kv % tp):
+        return f"does not divide the model's {kv} KV heads, nor is it a multiple of them"
+    return None
+
+
 def _check_shape(
     m: ModelSpec, given: frozenset[str] = frozenset(), preset: str | None = None
 ) -> None:

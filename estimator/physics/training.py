@@ -204,8 +204,10 @@ def training_frame(
             & pl.col("peak_flops").is_not_null()
         ).fill_null(False),
     )
+    # A model no layout holds is not timed (rev14a #3: "takes 98 days" on 8,704 devices of a
+    # layout that does not fit, and no `max_devices` to compare with): memory says why.
     out = out.with_columns(
-        deadline_met=pl.when(pl.col("deadline_days").is_null())
+        deadline_met=pl.when(pl.col("deadline_days").is_null() | ~pl.col("fits"))
         .then(None)
         .otherwise(
             (pl.col("devices") <= pl.col("max_devices"))

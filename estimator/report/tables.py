@@ -37,6 +37,7 @@ class Table:
     rows: Rows
     optional: tuple[str, ...] = ()  # columns a narrow terminal leaves out first
     columns: tuple[str, ...] = ()  # the header of a table that may have no rows (CSV keeps it)
+    lasting: tuple[str, ...] = ()  # columns it keeps longest, most needed first
 
 
 # The table CSV gives by default: one a spreadsheet can sum or sort.
@@ -63,7 +64,10 @@ def tables(view: BaseModel) -> dict[str, Table]:
         title = "Placements — " + "; ".join(summary)
         optional = ("instance", "provider", "days", "devices")
         columns = _placement_columns(view.quote.currency)
-        out["placements"] = Table(title, placement_rows(view), optional, columns)
+        # The table says why the runners-up lost: the verdict outlasts every column but the
+        # phase and the money, then what was placed (rev14a #7).
+        lasting = ("verdict", "accelerator")
+        out["placements"] = Table(title, placement_rows(view), optional, columns, lasting)
         if view.uncertainty is not None:
             out["uncertainty"] = uncertainty_table(
                 view.uncertainty, view.quote.currency, view.quote.unpriced

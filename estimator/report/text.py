@@ -50,12 +50,18 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
             return _heading_only(t.title, fmt, "none", term)
         title = None if fmt == "csv" else t.title
         cols = t.columns or None
-        return render_rows(t.rows, fmt, cols, title=title, term=term, optional=t.optional)
+        return render_rows(
+            t.rows, fmt, cols, title=title, term=term, optional=t.optional, lasting=t.lasting
+        )
     head = _heading(view, fmt, term)
     parts = [head] if head else []
     for name, t in named.items():
         if t.rows:
-            parts.append(render_rows(t.rows, fmt, title=t.title, term=term, optional=t.optional))
+            parts.append(
+                render_rows(
+                    t.rows, fmt, title=t.title, term=term, optional=t.optional, lasting=t.lasting
+                )
+            )
         elif name == "findings":  # "none" is an answer too
             parts.append(_heading_only(t.title, fmt, "none", term))
         elif name in ("shock", "placements", "uncertainty", "sensitivity"):
