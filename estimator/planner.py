@@ -442,9 +442,18 @@ def _why_no_joint_placement(c: Context, prob: placement.Problem) -> str:
             "no allowed plan: each phase has allowed options, but every joint placement the "
             f"capacities allow sends data where a rule blocks it ({moved})"
         )
+    first = [0] * len(c.scenario.phases)  # each phase's first-ranked option (rev14a #10)
+    clash = ""
+    for group, members, used in placement.overloads(prob, first)[:1]:
+        names = " and ".join(repr(c.scenario.phases[i].name) for i in members)
+        clash = (
+            f" (on their first-ranked options {names} run at the same time on "
+            f"{capacity_name(group)} and need {used:,.0f} devices together: it has "
+            f"{prob.capacities[group].devices:,.0f})"
+        )
     return (
         "no joint placement fits the capacities (fleets, offers, supply) over time: "
-        "each phase has allowed options, but not all at once"
+        f"each phase has allowed options, but not all at once{clash}"
     )
 
 

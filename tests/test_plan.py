@@ -1639,3 +1639,28 @@ def test_a_shock_that_blocks_only_a_transfer_re_places_the_receiving_phase(write
     assert [r.phase for r in result.replanned] == ["train"]
     assert {x.name: x.region for x in result.shocked.quote.phases}["train"] == "us-east"
     assert not result.shocked.quote.blocked
+
+
+def test_no_joint_placement_names_the_capacity_and_phases_that_clash(catalog):
+    # rev14a #10: two serving phases that together overfill China's 512-device rental market
+    # were told only "each phase has allowed options, but not all at once".
+    serve = {
+        "kind": "serve",
+        "days": 90,
+        "devices": 300,
+        "data": "personal",
+        "site": {"regions": ["cn-east"], "accelerators": ["h100-sxm"]},
+    }
+    data = {
+        "name": "two",
+        "as_of": "2025-11-27",
+        "currency": "CNY",
+        "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "s1", **serve}, {"name": "s2", "start": "2025-11-27", **serve}],
+    }
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(data), catalog)
+    message = str(err.value)
+    assert "not all at once (on their first-ranked options 's1' and 's2' run at" in message
+    assert "need 608 devices together: it has 512)" in message
