@@ -150,8 +150,10 @@ def evaluate(
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
     # Their billed hours are worked out once, for the project view of the two (see
     # `cost_columns`: planning that expression was half of the money's time).
-    rent = costing.billed_hours(pl.col("hours"), pl.col("min_term_days"), w.start)
-    df = df.with_columns(rent.alias("_rent_hours"))
+    term = pl.col("min_term_days")
+    parts = costing.billed_hours_parts(pl.col("hours"), term, w.start)
+    rent = costing.billed_hours(pl.col("hours"), term, w.start, parts)
+    df = df.with_columns(**parts).with_columns(rent.alias("_rent_hours"))
     for accounting, prefix in ((view, ""), (other, "alt_")):  # the view, then the other as alt_
         df = df.with_columns(
             costing.cost_columns(
@@ -165,7 +167,7 @@ def evaluate(
                 rent_hours=pl.col("_rent_hours"),
             )
         )
-    df = _without(df.with_columns(costing.purchase_columns()), "_rent_hours")
+    df = _without(df.with_columns(costing.purchase_columns()), "_rent_hours", *parts)
     precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     ok = pl.col("accelerator").is_in(able)
