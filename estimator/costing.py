@@ -174,7 +174,12 @@ def _months_to_cover(start: date, days: pl.Expr) -> pl.Expr:
     return cycles * _CYCLE_MONTHS + found.cast(pl.Int64)
 
 
-def billed_hours(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> pl.Expr:
+def billed_hours(
+    hours: pl.Expr,
+    min_term_days: pl.Expr,
+    start: date,
+    parts: dict[str, pl.Expr] | None = None,
+) -> pl.Expr:
     """A commitment taken on `start` bills whole terms: its whole term even when the work
     finishes sooner, and a second one when the work runs past the first (a one-year
     reservation cannot be bought for the 32 days a 397-day run has left). Months and years
@@ -183,16 +188,16 @@ def billed_hours(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> pl.Expr
     July-August two; a 366-day 2028 one year, 8760 h; 2026-01-31 + 29 days two months. Other
     terms are whole multiples of their days. Work of unknown length (the physics could not
     run it: a precision the device lacks) bills nothing known: null. (Every row of one
-    evaluation is one phase: one start.)"""
+    evaluation is one phase: one start.)
+
+    `parts` reads the term's months and the months the work covers from columns made with
+    `billed_hours_parts` (the same expressions): planned as one, this expression cost polars
+    ~0.7 ms on a frame of a few rows, as two steps ~0.4 ms."""
     days = min_term_days.cast(pl.Int64)
-    months = (
-        pl.when((days > 0) & (days % 365 == 0))
-        .then(days // 365 * 12)
-        .when(days == 30)
-        .then(1)
-        .otherwise(None)
-    )
-    covered = _months_to_cover(start, hours / HOURS_PER_DAY)
+    if parts is None:
+        months, covered = _billed_months(hours, days, start)
+    else:
+        months, covered = (pl.col(name) for name in parts)
     calendar_terms = ((covered + months - 1) // months).clip(lower_bound=1)
     by_calendar = (calendar_terms * months).cast(pl.Float64) * HOURS_PER_MONTH
     # The tolerance keeps a run of exactly n terms at n (float noise in hours / term).
@@ -207,6 +212,24 @@ def billed_hours(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> pl.Expr
         .then(by_calendar)
         .otherwise(by_days)
     )
+
+
+def billed_hours_parts(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> dict[str, pl.Expr]:
+    """The columns `billed_hours(..., parts=)` reads: a term's calendar months (null for a term
+    of days) and the calendar months from `start` the work covers."""
+    months, covered = _billed_months(hours, min_term_days.cast(pl.Int64), start)
+    return {"_term_months": months, "_covered_months": covered}
+
+
+def _billed_months(hours: pl.Expr, days: pl.Expr, start: date) -> tuple[pl.Expr, pl.Expr]:
+    months = (
+        pl.when((days > 0) & (days % 365 == 0))
+        .then(days // 365 * 12)
+        .when(days == 30)
+        .then(1)
+        .otherwise(None)
+    )
+    return months, _months_to_cover(start, hours / HOURS_PER_DAY)
 
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")

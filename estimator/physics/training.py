@@ -215,11 +215,12 @@ def training_frame(
         ),
     )
     kept = (*TRAINING_COLUMNS, *_LAYOUT_NUMBERS)
-    keep = [c for c in out.collect_schema().names() if c in given or c in kept]
     # The rows are sized in their input order (`_sized`): sorted again only if they are not.
     if not df["_row"].is_sorted():
         out = out.sort("_row")
-    return collect(out.select(keep))
+    # The columns kept are taken from the result: the plan's schema costs a resolution of it.
+    done = collect(out)
+    return done[[c for c in done.columns if c in given or c in kept]]
 
 
 # What a training layout is, as numbers: two rows with equal values have the same `layout` text
