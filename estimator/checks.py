@@ -752,6 +752,12 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
             "quote charges the difference"
         )
+    if r["life_used"] > 1.0:  # rev14c #7: "200.0% of their life ... the rest is other work"
+        return (
+            f"uses {counted(servers, 'server')} worth {capital} of capital; the phase outlasts "
+            f"{their} {r['life_years']:g}-year life, so the quote charges "
+            f"{r['life_used']:,.2f} lives of capital (amortised view: replaced as they wear out)"
+        )
     return (
         f"uses {counted(servers, 'server')} worth {capital} of capital; the quote charges the "
         f"{r['life_used']:.1%} of {their} {r['life_years']:g}-year life "

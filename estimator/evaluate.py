@@ -150,7 +150,11 @@ def evaluate(
         how="left",
         maintain_order="left",
     )
-    df = replacements(c.catalog, df, age)
+    # Serving hardware works its whole window and is replaced at the end of each life; a
+    # training run's hardware idles after the run until its window ends (rev14c #2: a 327-day
+    # run with a 2,500-day deadline bought a second set four years after it ended), so a
+    # training phase keeps one purchase, resold when its window ends.
+    df = replacements(c.catalog, df, age if isinstance(phase, ServePhase) else 0.0)
     factor = pl.col("price_factor") if "price_factor" in df.columns else None
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]

@@ -446,7 +446,9 @@ class ServePhase(_Phase):
     peak_to_average: Annotated[float, Range(1, 100)] | None = None
     """Peak demand over average (sizes the fleet for the peak)."""
     replica_devices: Count | None = None
-    """Devices per replica (default: searched); `devices` is the whole fleet."""
+    """Devices per replica (default: searched); `devices` is the whole fleet. A dense model's
+    replica splits its attention heads (and divides or is a multiple of its KV heads); one that
+    fits an instance stays inside one, so instances are billed whole replicas at a time."""
     # Separate prefill and decode pools (as DeepSeek and CloudMatrix-Infer deploy) instead of
     # both on every replica; KV cache precision (default: `precision`); the engine's cap on
     # concurrent sequences per replica (default: what the KV cache holds).

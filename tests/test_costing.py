@@ -432,3 +432,29 @@ def test_one_life_or_less_is_one_purchase_as_before(catalog):
     assert (
         resale.description == "sold at the end of the phase, 5.0 years old: 10% of the price back"
     )
+
+
+def test_a_training_window_past_the_life_keeps_one_purchase(catalog):
+    # rev14c #2: a 327-day run with a 2,500-day deadline bought a second set of servers four
+    # years after the run ended (2.11 -> 3.09 M USD). A training run's hardware idles after the
+    # run; it is not replaced, and is resold when the window ends, as before.
+    from estimator import parse_scenario, quote
+
+    site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "owned"}
+    phase = {"name": "pretrain", "tokens": 2e12, "data": "public", "deadline_days": 2500,
+             "devices": 64, "start": "2026-09-01", "site": site}  # fmt: skip
+    s = {"name": "t", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+         "model": {"preset": "llama-3.1-70b"}, "phases": [phase]}  # fmt: skip
+    q = quote(parse_scenario(s), catalog)
+    items = {i.component: i for i in q.phases[0].line_items}
+    assert items["capital"].quantity == 8  # eight 8-GPU servers, bought once
+    assert "replaced" not in items["capital"].description
+    assert "6.8 years old" in items["resale"].description
+
+
+def test_the_amortised_view_of_a_phase_past_its_life_counts_lives(catalog):
+    # rev14c #7: it said "charges the 200.0% of their 5-year life ... the rest is assumed used
+    # by other work".
+    q = _own_for(3650, catalog, "amortised")
+    said = {f.code: f.message for f in q.findings}["owned-capex"]
+    assert "charges 2.00 lives of capital" in said and "200.0%" not in said

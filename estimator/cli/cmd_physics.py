@@ -308,7 +308,8 @@ def serve_cmd(
             "--devices",
             "--replica-devices",
             help="Devices per replica, as benchmarks run one (default: searched); a scenario's "
-            "replica_devices, not its devices (the fleet).",
+            "replica_devices, not its devices (the fleet). A dense model's replica splits its "
+            "attention heads; one that fits an instance stays inside one.",
         ),
     ] = None,
     input_tokens_per_day: Annotated[float | None, typer.Option(help="Daily input tokens.")] = None,
