@@ -95,7 +95,7 @@ def evaluate(
     date for its planned days); `detail` adds each line item's quantity and unit price.
 
     `columns`: only these, in this order: the full frame's `select(columns)`, with only what
-    they read worked out (the steps below are one lazy query; a column nobody reads, a physics
+    they read worked out (the same steps, run as one query: a column nobody reads, a physics
     term, the other view's money, is never built). A sweep of millions of candidates asks for
     the few it ranks on (`rank`) and saves writing a hundred columns per candidate."""
     hq = c.scenario.tenant_hq
@@ -104,12 +104,13 @@ def evaluate(
     )
     w = window or _default_window(c, phase)
     given, keys, settings = physics_inputs(c, phase, facts, w.start)
-    df = _physics_on(given, keys, lambda k: physics(c, k, settings), c.memo, settings)
+    # One query for a selection; the whole frame step by step (each step planned alone: a
+    # quote's or a plan's few rows cost ~4 ms more an evaluation as one query).
+    lazy = columns is not None
+    df = _physics_on(given, keys, lambda k: physics(c, k, settings), c.memo, settings, lazy=lazy)
     if isinstance(phase, ServePhase):
         if "rtt_ms" not in given.columns:
-            df = df.join(
-                users_rtt(c, phase.users).lazy(), on="region", how="left", maintain_order="left"
-            )
+            df = _join(df, users_rtt(c, phase.users), on="region")
         # The fleet: as given, else what the demand needs, else the smallest deployment that
         # bills no idle device: whole instances of whole replicas (one of each pool when
         # disaggregated) at full load.
@@ -117,7 +118,8 @@ def evaluate(
         needed = df.select(pl.col("devices_needed").null_count())
         smallest = not phase.devices and _run(needed).item() > 0
         if smallest:
-            df = _with_smallest_fleet(_run(df)).lazy()
+            fleet_min = _with_smallest_fleet(_run(df))
+            df = fleet_min.lazy() if lazy else fleet_min
         fleet = (
             pl.lit(float(phase.devices))
             if phase.devices
@@ -207,8 +209,18 @@ def evaluate(
 _TAIL = pl.QueryOptFlags.none(projection_pushdown=True, simplify_expression=True)
 
 
-def _run(frame: pl.LazyFrame) -> pl.DataFrame:
-    return frame.collect(optimizations=_TAIL)
+Frame = pl.DataFrame | pl.LazyFrame
+
+
+def _run(frame: Frame) -> pl.DataFrame:
+    return frame if isinstance(frame, pl.DataFrame) else frame.collect(optimizations=_TAIL)
+
+
+def _join(df: Frame, table: pl.DataFrame, on: str) -> Frame:
+    """`df` left-joined with `table` on `on`, in `df`'s order."""
+    if isinstance(df, pl.LazyFrame):
+        return df.join(table.lazy(), on=on, how="left", maintain_order="left")
+    return df.join(table, on=on, how="left", maintain_order="left")
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
@@ -421,7 +433,7 @@ def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
 PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, "order_days", "supply_block", "supply_until")
 
 
-def _supply_on(c: Context, df: pl.LazyFrame, given: pl.DataFrame, start: date) -> pl.LazyFrame:
+def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame:
     """`df` with its purchases ordered and judged against supply.csv (`market.purchases`): on
     the plan's date or the first day after it the part may be bought, and on the phase's `start`,
     when it is delivered and paid for and the rules judge it (`compliance.acquired_before`):
@@ -474,15 +486,16 @@ def _supply_on(c: Context, df: pl.LazyFrame, given: pl.DataFrame, start: date) -
     )
 
 
-def _looked_up(df: pl.LazyFrame, table: pl.DataFrame, on: str) -> pl.LazyFrame:
+def _looked_up(df: Frame, table: pl.DataFrame, on: str) -> Frame:
     """`df` left-joined (in its order) with `table`, which has one row per value of `on`: each
     row's match found once and each of `table`'s columns gathered by it, in the query. A column
     nothing reads is then not built, and `df`'s columns are not copied, as a join copies them
     (a sweep's ~50 columns of 2.92M rows, twice)."""
     found = table.filter(pl.col(on).is_not_null())
     added = [name for name in table.columns if name != on]
-    if found[on].n_unique() != found.height or "_found" in added:
-        return df.join(table.lazy(), on=on, how="left", maintain_order="left")
+    eager = isinstance(df, pl.DataFrame)  # a frame step by step: a join is the one step
+    if eager or found[on].n_unique() != found.height or "_found" in added:
+        return _join(df, table, on)
     at = pl.col(on).replace_strict(
         found[on], pl.Series(range(found.height), dtype=pl.UInt32), default=None
     )
@@ -563,8 +576,8 @@ def _joined(
     memo: dict[Any, Any],
     settings: Settings,
 ) -> pl.DataFrame:
-    """`_physics_on` run."""
-    return _run(_physics_on(df, keys, physics, memo, settings))
+    """`_physics_on` as a frame."""
+    return _run(_physics_on(df, keys, physics, memo, settings, lazy=False))
 
 
 def _physics_on(
@@ -573,7 +586,9 @@ def _physics_on(
     physics: Callable[[pl.DataFrame], pl.DataFrame],
     memo: dict[Any, Any],
     settings: Settings,
-) -> pl.LazyFrame:
+    *,
+    lazy: bool,
+) -> Frame:
     """Runs `physics` once per distinct key and joins the result back in the input's order.
     The result depends only on the keys and the settings (the context fixes the model and
     the catalog), so a small one is remembered in `memo` for the next phase asking the same.
@@ -582,7 +597,8 @@ def _physics_on(
     they first appear (as `_distinct`'s), and each row takes its key's result by position:
     hashing a sweep's 2.92M keys a second time for a join cost more than the physics of its
     420k distinct ones. Over a few (a quote's, a plan's) the fewer queries of a join win.
-    A query: a physics column is gathered only if what is collected reads it."""
+    `lazy`: as a query, where a physics column is gathered only if what is collected reads it
+    (else as a frame: each step a query planned alone costs less over a few rows)."""
     many = df.height > _FEW_CANDIDATES
     if many:
         rows = df.select(keys).with_row_index("_r")
@@ -605,12 +621,16 @@ def _physics_on(
         or out.height != unique.height
         or not out.select(keys).equals(unique, null_equal=True)
     ):
-        return df.lazy().join(
-            out.lazy(), on=keys, how="left", nulls_equal=True, maintain_order="left"
-        )
+        if lazy:
+            return df.lazy().join(
+                out.lazy(), on=keys, how="left", nulls_equal=True, maintain_order="left"
+            )
+        return df.join(out, on=keys, how="left", nulls_equal=True, maintain_order="left")
     at = groups.with_row_index("_k").select("_k", "_r").explode("_r")
     where = pl.Series("_k", [0], pl.UInt32).new_from_index(0, df.height)
     at_key = where.scatter(at["_r"], at["_k"]).alias("_physics_row")
+    if not lazy:
+        return df.hstack(out.select(added)[at_key])
     return (
         df.with_columns(at_key)
         .lazy()
