@@ -15,7 +15,10 @@ the run: a max-throughput figure counts its ramp-up and drain) and `batch_settin
 tensorrt_llm/bench/build/tuning.py). The last two are recorded, not yet used by the prediction.
 Training rows record `pipeline_rebalanced` where the recipe says whether its pipeline split
 accounts for the embedding and output layer (first and last stages one layer fewer; empty: not
-stated or no pipeline). Recorded, not yet used by the prediction.
+stated or no pipeline). Recorded, not yet used by the prediction. MoE rows record
+`moe_dispatcher`, the Megatron-Core token dispatcher their recipe ran: `alltoall` or `flex`
+(DeepEP / HybridEP); empty: not stated (taken as `alltoall`). The prediction uses it
+(`TrainSettings.moe_dispatcher`: the routing traffic per routed copy of each).
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ def predict_training(catalog: Catalog, p: dict[str, Any]) -> float | None:
         vp=_int(p["vp"]),
         cp=_int(p["cp"]) or 1,
         micro_batch=_int(p["micro_batch"]) or 1,
+        moe_dispatcher=p.get("moe_dispatcher") or "alltoall",
         recompute=p["recompute"] or None,
         global_batch_tokens=batch * seq if batch else None,
         goodput=None if whole else 1.0,

@@ -60,6 +60,18 @@ def hindsight(announced: date | None, as_of: date) -> str:
     return f" (announced {announced}, after {as_of})"
 
 
+def supply_hindsight(r: Row, c: Context) -> str:
+    """`hindsight` of the supply.csv row a bought option rests on (`market.SUPPLY_COLUMNS`
+    supply_announced: its `announced`, else its effective_from): the quote applies what the
+    catalog knows, and a row made public after the quote's date says so (rev14b #5: H200 ordered
+    in China on 2026-01-28 by a quote of 2025-11-27, before anyone knew Beijing would approve
+    imports that day). Said inside the supply checks' own messages, so a quote's finding and a
+    plan's rejected runner-up read the same."""
+    if r.get("ownership") != "owned":
+        return ""
+    return hindsight(r.get("supply_announced"), c.as_of)
+
+
 def counted(n: float, noun: str) -> str:
     """'1 device', '2,048 devices'."""
     return f"{_n(n)} {noun}" + ("" if n == 1 else "s")
@@ -183,17 +195,21 @@ def _day_count(days: float | None) -> str:
 
 def _deadline_message(r: Row, c: Context, p: Phase) -> str:
     deadline = p.deadline_days if isinstance(p, TrainPhase) else None
-    if r["devices"] > r["max_devices"]:
+    # `max_devices`, `data_parallel` and `batch_replicas` are null where no layout holds the
+    # model (rev14a #3: a traceback); such a run is not timed (`deadline_met` is null).
+    most = r.get("max_devices")
+    if most is not None and r["devices"] > most:
         return (
             f"a deadline of {_day_count(deadline)} needs {_n(r['devices'])} x "
-            f"{r['accelerator']}, more than the {_n(r['max_devices'])} usable at once (global "
+            f"{r['accelerator']}, more than the {_n(most)} usable at once (global "
             "batch limit)"
         )
     # Enough digits to tell the run from the deadline: "takes 0.8 days; deadline is 0.8 days"
     # was 0.818 against 0.8.
     run = r["wall_clock_days"]
     days = f"{run:,.4g}" if deadline is not None and round(run, 1) <= deadline else f"{run:,.1f}"
-    if r.get("batch_replicas") is not None and r["data_parallel"] >= r["batch_replicas"]:
+    replicas, dp = r.get("batch_replicas"), r.get("data_parallel")
+    if replicas is not None and dp is not None and dp >= replicas:
         # More devices would have no data: the batch, not the count, sets the time.
         return (
             f"takes {days} days on {_n(r['devices'])} devices, the most {_sequences(r, p)} "
@@ -252,6 +268,7 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
             f"the fleet '{r['instance']}' ({_n(r['capacity_devices'])} x {r['accelerator']}) "
             f"was acquired on {_acquired(r, c)}, when {r['accelerator']} could not be bought "
             f"new in {r['country']}: {r['supply_message']} Check its acquired date, or rent."
+            + supply_hindsight(r, c)
         )
     start = c.as_of + timedelta(days=r["days_to_start"])
     instead = "Use hardware you already have (a [[fleet]]) or rent."
@@ -262,13 +279,13 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
         return (
             f"{r['accelerator']} ordered in {r['country']} on {order} is delivered for the "
             f"phase's start ({start}), after the {r['supply_from']} ban: "
-            f"{r['supply_message']} {instead}"
+            f"{r['supply_message']} {instead}" + supply_hindsight(r, c)
         )
     until = r.get("supply_until")
     later = f" (until {until}, after the phase starts on {start})" if until else ""
     return (
         f"ordered {c.as_of}, when {r['accelerator']} could not be bought new in "
-        f"{r['country']}{later}: {r['supply_message']} {instead}"
+        f"{r['country']}{later}: {r['supply_message']} {instead}" + supply_hindsight(r, c)
     )
 
 
@@ -297,11 +314,12 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
         if waits
         else ""
     )
+    # The order day and the lead time are the supply row's (a fleet's date is its own).
     return (
         f"bought {r['accelerator']}{ordered} arrives about "
         f"{r['lead_time_days'] - waits:,.0f} days after the "
         f"order; the phase starts {when}: start it later or use hardware already owned"
-    )
+    ) + supply_hindsight(r, c)
 
 
 def _term_too_long_message(r: Row, c: Context, p: Phase) -> str:
@@ -449,7 +467,7 @@ BLOCKING: tuple[Check, ...] = (
         lambda r, c, p: (
             f"needs {_n(r['billed_devices'])} x {r['accelerator']}; one buyer can get about "
             f"{_n(r['max_devices_per_buyer'])} in {_n(r['per_days'])} days "
-            f"({r['supply_message']})"
+            f"({r['supply_message']})" + supply_hindsight(r, c)
         ),
         "supply_source",
     ),
@@ -714,6 +732,18 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
             f" (module price x {r['host_uplift']:g} for the host servers the price excludes: "
             "defaults.csv module_host_uplift, an estimate)"
         )
+    n = int(r.get("generations") or 1)
+    if c.scenario.accounting == "project" and n > 1:
+        # rev14a #6: held past its life, the hardware is bought again at the end of each life.
+        return (
+            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
+            f"(lead-time says when it can arrive), and again at the end of each "
+            f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
+            f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
+            f"{r['life_resale_fraction']:.0%} of its price, the last when the phase ends, "
+            f"{r['resale_age_years']:.1f} years old, for {r['resale_fraction']:.0%}"
+            f"{_resale_basis(c, r['accelerator'])}: the quote charges the difference"
+        )
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
@@ -817,10 +847,18 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     purchase order (rev11a #4: 3,840 Ascend 910C bought for 600 M CNY read as 54 M)."""
     bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
     if c.scenario.accounting == "project":
-        idle = (1.0 - pl.col("resale_fraction")) > pl.col("life_used") * 1.05
+        idle = _lost() > pl.col("life_used") * 1.05
     else:  # "mostly does not use": less than half its life
         idle = pl.col("life_used") < 0.5
     return (bought & idle).fill_null(False)
+
+
+def _lost() -> pl.Expr:
+    """The purchases' prices lost, in prices of one generation: 1 - resale, or with servers
+    replaced at the end of each life, each generation less what it fetches (rev14a #6)."""
+    n = pl.col("generations")
+    replaced = n - (n - 1) * pl.col("life_resale_fraction") - pl.col("resale_fraction")
+    return pl.when(n > 1).then(replaced).otherwise(1.0 - pl.col("resale_fraction"))
 
 
 def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
@@ -833,13 +871,19 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
             f"charges {_priced(capital * used, r, c)}, assuming other work uses the rest "
             "of its life (the project view charges the purchase less its resale)"
         )
+    n = int(r.get("generations") or 1)
     lost = 1.0 - r["resale_fraction"]
+    bought, sold, when = capital, "and resells it", "when the phase ends"
+    if n > 1:  # replaced at the end of each life (rev14a #6): n purchases, n sales
+        lost = n - (n - 1) * r["life_resale_fraction"] - r["resale_fraction"]
+        bought, sold = capital * n, f"({n} purchases) and resells them"
+        when = "at the end of each life and of the phase"
     # rev11c #5: the loss is the price less the resale, not hardware left idle: said as what
     # it is, beside what the share of the life used costs. Amounts in the hardware's price
     # list's currency, as owned-capex says them (rev11d #5), and the quote's (`_priced`).
     return (
-        f"buys {_priced(capital, r, c)} of hardware for {work} and resells it for "
-        f"{_priced(capital * (1 - lost), r, c)} when the phase ends: the "
+        f"buys {_priced(bought, r, c)} of hardware for {work} {sold} for "
+        f"{_priced(bought - capital * lost, r, c)} {when}: the "
         f"{_priced(capital * lost, r, c)} lost is {lost / used:,.1f}x what the life it uses "
         f"costs (the amortised view charges {_priced(capital * used, r, c)}), unless other "
         "work uses it before the sale"
@@ -847,6 +891,69 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
 
 
 _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figures"}
+
+
+def _supply_later(c: Context, p: Phase) -> pl.Expr:
+    """Bought hardware allowed by a supply.csv row made public after the quote's date, where
+    the answer rests on what the row says: a row starting after the quote's date (a purchase
+    ordered on the later day it lets it be, a fleet acquired under it) or a lead time the row
+    states. A cap it passes under is not one (the purchase is the same without the row: a
+    first cut warned every 64-device Ascend purchase of 2024 of a 2025 output figure); a cap
+    or lead time that blocks says so in its block (`supply_hindsight`): one fact, one finding."""
+    later = _bought() & (pl.col("supply_announced") > pl.lit(c.as_of)).fill_null(False)
+    rests = (pl.col("supply_from") > pl.lit(c.as_of)).fill_null(False) | (
+        (pl.col("option") == "owned") & pl.col("supply_lead_days").is_not_null()
+    )
+    limit = BY_CODE["supply-limit"].when(c, p).fill_null(False)
+    lead = BY_CODE["lead-time"].when(c, p).fill_null(False) & (pl.col("option") == "owned")
+    return later & rests & pl.col("purchasable").fill_null(True) & ~limit & ~lead
+
+
+def _supply_later_what(r: Row, c: Context) -> str:
+    acc, country = r["accelerator"], r["country"]
+    if r["option"] == "fleet":
+        return f"the fleet '{r['instance']}' ({acc} in {country}, acquired on {_acquired(r, c)})"
+    return f"buying {acc} in {country}"
+
+
+def supply_later_note(r: Row, c: Context) -> str:
+    """`supply-announced-later` in a clause, for a plan's allowed runner-up (its verdict is a
+    cost, not the findings its quote would list)."""
+    return (
+        f"{_supply_later_what(r, c)} rests on supply.csv's row from {r['supply_from']}"
+        + supply_hindsight(r, c)
+    )
+
+
+def _supply_later_message(r: Row, c: Context, p: Phase) -> str:
+    if r["option"] == "fleet":
+        did = ["lets it be bought there"]
+    else:
+        did = []
+        waits = r.get("order_days") or 0
+        if waits:
+            did.append(f"lets it be ordered there from {c.as_of + timedelta(days=waits)}")
+        if r.get("supply_lead_days") is not None:
+            did.append(f"sets its lead time to {r['supply_lead_days']:,.0f} days")
+        did = did or ["lets it be bought there"]  # a purchasable row announced later
+    which = ", ".join(did[:-1]) + (" and " if len(did) > 1 else "") + did[-1]
+    return (
+        f"{_supply_later_what(r, c)} rests on supply.csv's row from {r['supply_from']}, which "
+        f"{which}: {r['supply_message']}" + supply_hindsight(r, c)
+    )
+
+
+# rev14b #5: the verdict applies what the catalog knows (as for policies); a quote dated before
+# a supply row was public says it rests on it. Named: a plan's allowed runner-up says it too.
+SUPPLY_ANNOUNCED_LATER = Check(
+    "supply-announced-later",
+    "warn",
+    "",
+    _supply_later,
+    _supply_later_message,
+    "supply_source",
+)
+
 
 ADVISORY: tuple[Check, ...] = (
     Check(
@@ -859,6 +966,7 @@ ADVISORY: tuple[Check, ...] = (
         _stale_message,
         _stale_source,
     ),
+    SUPPLY_ANNOUNCED_LATER,
     Check(
         "spot-capacity",
         "warn",

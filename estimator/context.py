@@ -18,6 +18,7 @@ from estimator.errors import ScenarioError
 from estimator.market import fleet_options, with_supply
 from estimator.options import option_table
 from estimator.physics import ModelSpec, resolve_model
+from estimator.physics.model import tensor_parallel_problem
 from estimator.scenario import AutoSite, Scenario, Site
 from pricing import Catalog, CatalogError, UnknownIdError
 from pricing.catalog import WITH_CATALOG
@@ -110,14 +111,7 @@ def prepare(
     for i, f in enumerate(scenario.fleet):
         _check_fleet(catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
     for i, phase in enumerate(scenario.phases):
-        tp = getattr(phase, "tensor_parallel", None)
-        if tp and model.heads and model.heads % tp:
-            # Tensor parallelism splits the attention heads among its devices (Megatron-LM
-            # requires it); a layout that cannot exist must not be priced.
-            raise ScenarioError(
-                f"tensor_parallel {tp} does not divide the model's {model.heads} attention heads",
-                f"{where}: phases[{i}].tensor_parallel",
-            )
+        _check_tensor_parallel(model, phase, f"{where}: phases[{i}]")
         _check_layout(model, phase, f"{where}: phases[{i}]")
     listed = option_table(catalog, day)
     options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
@@ -140,6 +134,25 @@ def prepare(
         max_devices,
         slip,
     )
+
+
+def _check_tensor_parallel(model: ModelSpec, phase: object, loc: str) -> None:
+    """A tensor-parallel group a phase fixes must split the model's heads
+    (`tensor_parallel_problem`): training's `tensor_parallel`, and a dense model's serving
+    replica, which is one tensor-parallel group (`physics.servestep`; rev14a #4: TP3 of a
+    64-head model was priced for serving, refused for training). A layout that cannot exist
+    must not be priced. (An MoE replica runs attention data parallel where it spans more than
+    a scale-up domain, which depends on the accelerator: not checked here.)"""
+    tp = getattr(phase, "tensor_parallel", None)
+    if tp and (problem := tensor_parallel_problem(model, tp)):
+        raise ScenarioError(f"tensor_parallel {tp} {problem}", f"{loc}.tensor_parallel")
+    replica = getattr(phase, "replica_devices", None)
+    if replica and model.arch == "dense" and (problem := tensor_parallel_problem(model, replica)):
+        raise ScenarioError(
+            f"a replica of {replica} devices is one tensor-parallel group of a dense model, "
+            f"and {replica} {problem} (vLLM, SGLang and TensorRT-LLM split them evenly)",
+            f"{loc}.replica_devices",
+        )
 
 
 def _check_layout(model: ModelSpec, phase: object, loc: str) -> None:

@@ -29,9 +29,24 @@ HOURS_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY  # 8760
 # -- formulas (expressions over columns) ---------------------------------------------
 
 
-def billed_devices(devices: pl.Expr, unit_devices: pl.Expr) -> pl.Expr:
-    """Devices are rented or bought in whole instances / servers."""
-    return (devices / unit_devices).ceil() * unit_devices
+def billed_devices(
+    devices: pl.Expr, unit_devices: pl.Expr, replica: pl.Expr | None = None
+) -> pl.Expr:
+    """Devices are rented or bought in whole instances / servers. `replica`: the devices of one
+    serving replica, where the fleet is whole replicas (`devices` rounded up to them). A replica
+    that fits one instance stays inside one (its tensor-parallel group runs on the instance's
+    scale-up link, as the physics timed it): an instance holds floor(unit / replica) of them,
+    so 5 replicas of 6 devices take 5 instances of 8, not the 4 that 30 devices would fill
+    (rev14a #4: billed 32, under-billed by a fifth). A replica wider than an instance (an MoE
+    across whole servers) spans instances: the devices are billed in whole instances."""
+    whole = (devices / unit_devices).ceil() * unit_devices
+    if replica is None:
+        return whole
+    per = (unit_devices / replica).floor()  # whole replicas one instance holds
+    packed = ((devices / replica).ceil() / per).ceil() * unit_devices
+    # Where `replica` divides the instance this is `whole` to the bit (ceil(ceil(x) / n) =
+    # ceil(x / n) for a whole n; both quotients of the same rational are correctly rounded).
+    return pl.when(per >= 1).then(packed).otherwise(whole)
 
 
 # The catalog turns a monthly price into a price per device-hour over 730 h (8760 / 12; a year's
@@ -159,7 +174,12 @@ def _months_to_cover(start: date, days: pl.Expr) -> pl.Expr:
     return cycles * _CYCLE_MONTHS + found.cast(pl.Int64)
 
 
-def billed_hours(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> pl.Expr:
+def billed_hours(
+    hours: pl.Expr,
+    min_term_days: pl.Expr,
+    start: date,
+    parts: dict[str, pl.Expr] | None = None,
+) -> pl.Expr:
     """A commitment taken on `start` bills whole terms: its whole term even when the work
     finishes sooner, and a second one when the work runs past the first (a one-year
     reservation cannot be bought for the 32 days a 397-day run has left). Months and years
@@ -168,16 +188,16 @@ def billed_hours(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> pl.Expr
     July-August two; a 366-day 2028 one year, 8760 h; 2026-01-31 + 29 days two months. Other
     terms are whole multiples of their days. Work of unknown length (the physics could not
     run it: a precision the device lacks) bills nothing known: null. (Every row of one
-    evaluation is one phase: one start.)"""
+    evaluation is one phase: one start.)
+
+    `parts` reads the term's months and the months the work covers from columns made with
+    `billed_hours_parts` (the same expressions): planned as one, this expression cost polars
+    ~0.7 ms on a frame of a few rows, as two steps ~0.4 ms."""
     days = min_term_days.cast(pl.Int64)
-    months = (
-        pl.when((days > 0) & (days % 365 == 0))
-        .then(days // 365 * 12)
-        .when(days == 30)
-        .then(1)
-        .otherwise(None)
-    )
-    covered = _months_to_cover(start, hours / HOURS_PER_DAY)
+    if parts is None:
+        months, covered = _billed_months(hours, days, start)
+    else:
+        months, covered = (pl.col(name) for name in parts)
     calendar_terms = ((covered + months - 1) // months).clip(lower_bound=1)
     by_calendar = (calendar_terms * months).cast(pl.Float64) * HOURS_PER_MONTH
     # The tolerance keeps a run of exactly n terms at n (float noise in hours / term).
@@ -194,6 +214,24 @@ def billed_hours(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> pl.Expr
     )
 
 
+def billed_hours_parts(hours: pl.Expr, min_term_days: pl.Expr, start: date) -> dict[str, pl.Expr]:
+    """The columns `billed_hours(..., parts=)` reads: a term's calendar months (null for a term
+    of days) and the calendar months from `start` the work covers."""
+    months, covered = _billed_months(hours, min_term_days.cast(pl.Int64), start)
+    return {"_term_months": months, "_covered_months": covered}
+
+
+def _billed_months(hours: pl.Expr, days: pl.Expr, start: date) -> tuple[pl.Expr, pl.Expr]:
+    months = (
+        pl.when((days > 0) & (days % 365 == 0))
+        .then(days // 365 * 12)
+        .when(days == 30)
+        .then(1)
+        .otherwise(None)
+    )
+    return months, _months_to_cover(start, hours / HOURS_PER_DAY)
+
+
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")
 
 
@@ -207,6 +245,8 @@ def cost_columns(
     detail: bool = False,
     prefix: str = "",
     rent_hours: pl.Expr | None = None,
+    generations: pl.Expr | None = None,
+    replica: pl.Expr | None = None,
 ) -> list[pl.Expr]:
     """Money for running `devices` for `hours` from `start` at each option row, in one
     accounting view.
@@ -216,8 +256,9 @@ def cost_columns(
       rented  compute    = device-hours x price per device-hour; in the project view the hours
                            of a commitment's whole terms from `start` (`billed_hours`), in
                            the amortised view those used
-      owned   capital    = servers x price          } project view: what the plan commits,
-              resale     = -servers x price x resale_fraction (at the phase's end)
+      owned   capital    = servers x generations x price } project view: what the plan
+              resale     = -servers x price x (resale_fraction at the phase's end, plus
+                           life_resale_fraction for each generation replaced)    } commits,
               hardware   = server-hours x price / (life_years x 8760)   (amortised view)
       owned and fleet:
               energy     = kWh (server power x PUE x hours) x the region's tariff
@@ -229,15 +270,20 @@ def cost_columns(
     when the caller has it as a column already: of these expressions it is by far the costliest
     for polars to plan (~0.45 ms a use on a frame of a few rows; a quote's evaluation used it
     three times), and the same values read from a column are the same bits.
+    `generations` is how many times the servers are bought in the project view: hardware held
+    past its `life_years` is replaced at the end of each life (rev14a #6), each generation but
+    the last sold then at `life_resale_fraction`; the amortised view charges the same lives
+    (hours / life). None: one purchase. `replica`: a serving replica's devices, which stay
+    inside one instance (`billed_devices`).
     """
     factor = price_factor if price_factor is not None else pl.lit(1.0)
-    units = billed_devices(devices, pl.col("unit_devices"))
+    units = billed_devices(devices, pl.col("unit_devices"), replica)
     project = accounting == "project"
     if not project:
         rent_hours = hours
     elif rent_hours is None:
         rent_hours = billed_hours(hours, pl.col("min_term_days"), start)
-    parts = _components(units, hours, rent_hours, factor, project)
+    parts = _components(units, hours, rent_hours, factor, project, generations)
     option = pl.col("option")
     out = [
         units.alias(f"{prefix}billed_devices"),
@@ -265,7 +311,12 @@ def cost_columns(
 
 
 def _components(
-    units: pl.Expr, hours: pl.Expr, rent_hours: pl.Expr, factor: pl.Expr, project: bool
+    units: pl.Expr,
+    hours: pl.Expr,
+    rent_hours: pl.Expr,
+    factor: pl.Expr,
+    project: bool,
+    generations: pl.Expr | None = None,
 ) -> dict[str, tuple[pl.Expr, pl.Expr, str, pl.Expr]]:
     """Per component: quantity, unit price, the FX column it converts with, where it applies."""
     option = pl.col("option")
@@ -273,6 +324,17 @@ def _components(
     server_hours = servers * hours
     capex = pl.col("server_price") * factor
     bought = option == "owned"
+    back = pl.col("resale_fraction")
+    purchases = servers
+    if generations is not None:
+        # Each generation but the last is sold at the end of its life (one purchase: the
+        # same expression, the same bits).
+        back = (
+            pl.when(generations > 1)
+            .then((generations - 1) * pl.col("life_resale_fraction") + back)
+            .otherwise(back)
+        )
+        purchases = servers * generations
     return {
         "compute": (
             units * rent_hours,
@@ -280,11 +342,11 @@ def _components(
             "per_usd",
             option == "rented",
         ),
-        "capital": (servers, capex, "per_usd", bought & pl.lit(project)),
+        "capital": (purchases, capex, "per_usd", bought & pl.lit(project)),
         "resale": (
             servers,
             # 0 - x, not -x: nothing back (Ascend: no known market) is 0, not "-0".
-            0.0 - capex * pl.col("resale_fraction"),
+            0.0 - capex * back,
             "per_usd",
             bought & pl.lit(project),
         ),
@@ -427,6 +489,20 @@ def line_items(
     return items
 
 
+def _whole_instances(row: dict[str, Any], billed: float) -> str:
+    """' (40 devices: whole instances of 8)'; where serving replicas do not divide the
+    instance, how many each holds (`billed_devices`): ' (40 devices: 5 instances of 8, one
+    6-device replica in each)'."""
+    unit = row["unit_devices"]
+    # A serving row (training rows have no deployment size) whose replicas fit an instance.
+    replica = row.get("tensor_parallel") if row.get("fleet_min_devices") is not None else None
+    if replica and replica <= unit and unit % replica:
+        per = unit // replica
+        held = f"one {replica}-device replica" if per == 1 else f"{per} replicas of {replica}"
+        return f" ({billed:,.0f} devices: {billed / unit:,.0f} instances of {unit}, {held} in each)"
+    return f" ({billed:,.0f} devices: whole instances of {unit})"
+
+
 def _parts(
     row: dict[str, Any], accounting: str, prefix: str
 ) -> list[tuple[Component, str, str, bool]]:
@@ -444,8 +520,7 @@ def _parts(
                 else f" ({terms} terms of {term_text(term)} billed)"
             )
         if row[f"{prefix}billed_devices"] > row["devices"]:
-            billed = row[f"{prefix}billed_devices"]
-            desc += f" ({billed:,.0f} devices: whole instances of {row['unit_devices']})"
+            desc += _whole_instances(row, row[f"{prefix}billed_devices"])
         return [("compute", desc, "device-hour", False)]
     servers = row[f"{prefix}billed_devices"] / row["unit_devices"]
     what = f"{servers:,.0f} x {row['instance']} ({row['unit_devices']} devices each)"
@@ -458,15 +533,28 @@ def _parts(
         )
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
-        capital = [
-            ("capital", f"{what}: bought for the plan", "server", False),
+        n = int(row.get("generations") or 1)
+        bought, sold = (
+            f"{what}: bought for the plan",
             (
-                "resale",
                 f"sold at the end of the phase, {row['resale_age_years']:.1f} years old: "
-                f"{row['resale_fraction']:.0%} of the price back",
-                "server",
-                False,
+                f"{row['resale_fraction']:.0%} of the price back"
             ),
+        )
+        if n > 1:
+            life = f"{row['life_years']:g}-year life (hardware.csv life_years)"
+            bought += (
+                f", and replaced {n - 1:,} time{'s' if n > 2 else ''} at the end of its {life}"
+            )
+            sold = (
+                f"each generation sold: {n - 1} at the end of its {row['life_years']:g}-year "
+                f"life for {row['life_resale_fraction']:.0%} of the price, the last at the end "
+                f"of the phase, {row['resale_age_years']:.1f} years old, for "
+                f"{row['resale_fraction']:.0%}"
+            )
+        capital = [
+            ("capital", bought, "server", False),
+            ("resale", sold, "server", False),
         ]
     elif row["option"] == "owned":
         capital = [

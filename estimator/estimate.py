@@ -57,12 +57,10 @@ def one_phase(
         if instance is not None:
             site["instance"] = instance
     else:
-        site = {
-            "accelerators": [accelerator],
-            "regions": [region] if region else [],
-            "pricing": [pricing] if pricing else [],
-            "providers": [provider] if provider else [],
-        }
+        lists = {"accelerators": accelerator, "regions": region, "pricing": pricing,
+                 "providers": provider}  # fmt: skip
+        # A list not given is any (an empty one given is refused: rev14a #8).
+        site = {k: [v] for k, v in lists.items() if v is not None}
     data = {
         "name": f"{kind} estimate",
         "as_of": as_of,
@@ -127,10 +125,21 @@ def _answered(q: Any) -> Any:
     was priced for 74 years and exited 0 with a fixed site, 1 without)."""
     from estimator.findings import reason
 
-    for f in q.findings:
-        if f.severity == "block" and f.code in BY_CODE and reason(f.code) in PHYSICAL_REASONS:
-            raise InfeasibleError(f"{reason(f.code)}: {f.message}")
+    physical = [
+        f
+        for f in q.findings
+        if f.severity == "block" and f.code in BY_CODE and reason(f.code) in PHYSICAL_REASONS
+    ]
+    if physical:
+        # The first in verdict order, as the planner's: findings are sorted by code, which put
+        # `latency` (and `deadline`) before `memory` (rev14a #3: a model that does not fit
+        # was said to miss its TTFT).
+        first = min(physical, key=lambda f: _VERDICT_ORDER[f.code])
+        raise InfeasibleError(f"{reason(first.code)}: {first.message}")
     return q
+
+
+_VERDICT_ORDER = {code: n for n, code in enumerate(BY_CODE)}
 
 
 def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:

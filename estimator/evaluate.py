@@ -17,14 +17,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import polars as pl
 
 from estimator import checks, costing, findings
 from estimator.compliance import phase_data, phase_users, with_rule_facts
 from estimator.context import Context, Objective
-from estimator.market import SUPPLY_COLUMNS, purchases, resale_fraction, supply_days
+from estimator.market import (
+    SUPPLY_COLUMNS,
+    purchases,
+    replacements,
+    resale_fraction,
+    supply_days,
+)
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -131,7 +137,8 @@ def evaluate(
             devices=fleet,
             wall_clock_days=pl.lit(float(phase.days)),
             hours=pl.lit(phase.days * costing.HOURS_PER_DAY),
-        ).drop("_smallest", strict=False)
+        )
+        df = _without(df, "_smallest")
     else:
         df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
         if "term_sized_days" not in given.columns:  # read by the `term-sized` finding
@@ -152,14 +159,19 @@ def evaluate(
     df = _looked_up(
         df, resale_fraction(c.catalog, given["accelerator"].unique().to_list(), age), "accelerator"
     )
+    df = replacements(c.catalog, df, age, given)
     factor = pl.col("price_factor") if "price_factor" in given.columns else None
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
     # Their billed hours are worked out once, for the project view of the two (see
     # `cost_columns`: planning that expression was half of the money's time).
-    rent = costing.billed_hours(pl.col("hours"), pl.col("min_term_days"), w.start)
-    df = df.with_columns(rent.alias("_rent_hours"))
+    term = pl.col("min_term_days")
+    parts = costing.billed_hours_parts(pl.col("hours"), term, w.start)
+    rent = costing.billed_hours(pl.col("hours"), term, w.start, parts)
+    # A serving fleet is whole replicas, each inside one instance where it fits one.
+    replica = pl.col("tensor_parallel") if isinstance(phase, ServePhase) else None
+    df = df.with_columns(**parts).with_columns(rent.alias("_rent_hours"))
     for accounting, prefix in ((view, ""), (other, "alt_")):  # the view, then the other as alt_
         df = df.with_columns(
             costing.cost_columns(
@@ -171,9 +183,11 @@ def evaluate(
                 detail=detail,
                 prefix=prefix,
                 rent_hours=pl.col("_rent_hours"),
+                generations=pl.col("generations"),
+                replica=replica,
             )
         )
-    df = df.with_columns(costing.purchase_columns()).drop("_rent_hours")
+    df = _without(df.with_columns(costing.purchase_columns()), "_rent_hours", *parts)
     precision = phase.precision
     able = c.remembered(("supports", precision), lambda: sorted(supports(c.catalog, precision)))
     ok = pl.col("accelerator").is_in(able)
@@ -223,13 +237,45 @@ def _join(df: Frame, table: pl.DataFrame, on: str) -> Frame:
     return df.join(table, on=on, how="left", maintain_order="left")
 
 
+@overload
+def _without(df: pl.DataFrame, *names: str) -> pl.DataFrame: ...
+@overload
+def _without(df: pl.LazyFrame, *names: str) -> pl.LazyFrame: ...
+def _without(df: Frame, *names: str) -> Frame:
+    """`df` without the columns `names` it has: `drop(..., strict=False)`'s frame, taken by
+    name without a polars query (a drop resolves its names against the schema in one: ~0.1-0.2
+    ms on an evaluation's ~100 columns, a few rows or many, ~20 times a quote)."""
+    if isinstance(df, pl.LazyFrame):  # a query: the drop is one more step of it
+        return df.drop(names, strict=False)
+    gone = set(names)
+    return df[[c for c in df.columns if c not in gone]]
+
+
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
-    """`_smallest`: the least common multiple of a deployment's smallest fleet and an
-    instance's devices (worked out once per distinct pair). One 4-device replica on an 8-GPU
-    instance billed 8 devices for the work of 4, which made a demand-less quote's price per
-    token twice what the instance can do."""
-    common = whole_instances(df, "fleet_min_devices", "unit_devices")
-    return df.with_columns(_smallest=pl.coalesce(common, df["fleet_min_devices"].cast(pl.Int64)))
+    """`_smallest`: the fewest devices that are whole deployments (`fleet_min_devices`: one
+    replica, or one of each pool) filling whole instances, as `costing.billed_devices` places
+    them (worked out once per distinct pair). One 4-device replica on an 8-GPU instance billed
+    8 devices for the work of 4, which made a demand-less quote's price per token twice what
+    the instance can do. A replica that fits an instance stays inside one: in replicas, the
+    least common multiple of a deployment's and what an instance holds (floor(unit /
+    replica); 6-device replicas on 8-GPU instances: one each, 6 devices, not the 24 that
+    packed 4 of them across 3 instances, rev14a #4); one wider than an instance, the least
+    common multiple of the deployment's devices and the instance's."""
+    tp, unit = pl.col("tensor_parallel").cast(pl.Int64), pl.col("unit_devices").cast(pl.Int64)
+    inside = (tp >= 1) & (tp <= unit)
+    counts = df.select(
+        _deploy=pl.when(inside).then(pl.col("fleet_min_devices").cast(pl.Int64) // tp),
+        _holds=pl.when(inside).then(unit // tp),
+        fleet_min_devices=pl.col("fleet_min_devices"),
+        unit_devices=pl.col("unit_devices"),
+    )
+    inside_one = whole_instances(counts, "_deploy", "_holds") * df["tensor_parallel"]
+    spanning = whole_instances(counts, "fleet_min_devices", "unit_devices")
+    smallest = pl.coalesce(
+        pl.when(inside).then(inside_one.cast(pl.Int64)).otherwise(spanning),
+        pl.col("fleet_min_devices").cast(pl.Int64),
+    )
+    return df.with_columns(_smallest=smallest)
 
 
 def _per_output_token(phase: ServePhase) -> pl.Expr:
@@ -472,8 +518,8 @@ def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame
     if unlisted.height:
         dtype = given.schema["option_id"]
         judged = pl.concat([judged.with_columns(pl.col("option_id").cast(dtype)), judge(unlisted)])
-    df = df.drop(["order_days", "supply_block", "supply_until"], strict=False)
-    return (
+    df = _without(df, "order_days", "supply_block", "supply_until")
+    out = (
         _looked_up(df, judged, "option_id")
         .with_columns(
             pl.when(owned).then(pl.col(f"_p_{col}")).otherwise(pl.col(col)).alias(col)
@@ -482,8 +528,8 @@ def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame
         .with_columns(
             pl.col(f"_p_{col}").alias(col) for col in ("order_days", "supply_block", "supply_until")
         )
-        .drop([f"_p_{col}" for col in PURCHASE_COLUMNS])
     )
+    return _without(out, *(f"_p_{col}" for col in PURCHASE_COLUMNS))
 
 
 def _looked_up(df: Frame, table: pl.DataFrame, on: str) -> Frame:
@@ -615,7 +661,7 @@ def _physics_on(
         if token is not None:
             memo[token] = out
     added = [c for c in out.columns if c not in keys]
-    df = df.drop([c for c in added if c in df.columns])
+    df = _without(df, *added)
     if (
         not many
         or out.height != unique.height

@@ -3,11 +3,14 @@
 Each phase's candidates become choices with their cost, days, region and the capacities they
 draw on: a fleet (its devices), an offer with a stated or assumed size (`capacity_devices`),
 and for a purchase the buyer's supply limit over its period (supply.csv). Transfers between
-phases are priced for every pair of regions with the same route table a quote uses.
+phases are priced for every pair of regions with the same route table a quote uses, and the
+rules on a dataset's data judge every candidate of its destination with the same function a
+quote judges its one placement with (`transfers.data_rules`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +20,7 @@ from estimator.context import Context
 from estimator.placement import Candidate, Capacity, Group, Problem
 from estimator.scenario import TrainPhase
 from estimator.timeline import Window
-from estimator.transfers import routes, size_gb
+from estimator.transfers import blocking_rule, routes, size_gb
 
 # Candidates per phase handed to the solver: the cheapest this many allowed ones (a plan's
 # choice is among the cheap; capacity and transfers decide between them).
@@ -77,11 +80,46 @@ def _costs(rows: list[dict[str, Any]]) -> list[float]:
     return [float(p) * volume for p in per]  # type: ignore[arg-type]  # none is None here
 
 
+# A transfer whose data a rule blocks at some of its destination's candidates: its source and
+# destination phases (indices in scenario order) and those candidates (option_id -> rule id).
+Blocked = tuple[int, int, dict[int, str]]
+
+
+def blocked_moves(
+    c: Context, candidates: dict[str, pl.DataFrame], windows: dict[str, Window]
+) -> list[Blocked]:
+    """Per transfer with an end the planner places, the candidates of its destination (rows
+    of `candidates`) where a rule blocks its data (`transfers.blocking_rule`, judged over the
+    window the candidate runs in, as the quote of that placement judges it), unless the
+    source runs in the same region. A transfer between two fixed sites is not placed: the
+    quote reports its block, as it does a fixed phase's own."""
+    names = [p.name for p in c.scenario.phases]
+    out: list[Blocked] = []
+    for t in c.scenario.transfers:
+        if not (c.scenario.phase(t.from_).is_auto or c.scenario.phase(t.to).is_auto):
+            continue
+        dst, rules = candidates[t.to], {}
+        for (slip,), part in dst.group_by("slip_days", maintain_order=True):
+            w = windows[t.to]
+            start, end = slipped(w, float(slip or 0.0)) or (w.start, w.end)
+            hits = blocking_rule(c, t, part, c.rules_span(start, end))
+            rules.update(
+                {k: r for k, r in zip(part["option_id"], hits, strict=True) if r is not None}
+            )
+        if rules:
+            out.append((names.index(t.from_), names.index(t.to), rules))
+    return out
+
+
 def problem(
-    c: Context, choices: dict[str, pl.DataFrame], windows: dict[str, Window]
+    c: Context,
+    choices: dict[str, pl.DataFrame],
+    windows: dict[str, Window],
+    blocked: Sequence[Blocked] = (),
 ) -> tuple[Problem, list[list[dict[str, Any]]]]:
     """The solver's problem, and per phase (scenario order) the rows its choices stand for
-    (the columns it reads: a row's index is its index in the phase's `choices`)."""
+    (the columns it reads: a row's index is its index in the phase's `choices`); `blocked`
+    (`blocked_moves`) rules out the pairs of placements whose transfer a rule blocks."""
     names = [p.name for p in c.scenario.phases]
     # Only the columns the problem reads: a row of an evaluated frame has ~150 (to_dicts of
     # 800 whole rows took ~40 ms at 100x the offers).
@@ -125,7 +163,11 @@ def problem(
     ]
     training = frozenset(i for i, p in enumerate(c.scenario.phases) if isinstance(p, TrainPhase))
     caps = limits([r for phase_rows in rows for r in phase_rows])
-    return Problem(cands, spans, moves, caps, training), rows
+    banned = []
+    for a, b, rules in blocked:
+        at = {r["option_id"]: k for k, r in enumerate(rows[b])}
+        banned.append((a, b, {at[i]: rule for i, rule in rules.items() if i in at}))
+    return Problem(cands, spans, moves, caps, training, banned), rows
 
 
 def slipped(w: Window, days: float) -> tuple[date, date] | None:

@@ -16,6 +16,7 @@ and the hardware a tenant already has.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import date
 from itertools import pairwise
@@ -35,6 +36,11 @@ SUPPLY_COLUMNS = (
     "supply_message",
     "supply_source",
     "supply_from",
+    # When the row was made public (supply.csv `announced`, else its effective_from): a quote
+    # dated earlier rests on what nobody knew yet, and says so (`checks.supply_hindsight`).
+    "supply_announced",
+    # The row's own lead time (null: none stated, the default applies), for saying what it set.
+    "supply_lead_days",
 )
 
 
@@ -99,6 +105,8 @@ def _supply_rows(catalog: Catalog, bought: pl.DataFrame, tenant_hq: str) -> pl.D
             pl.col("message").alias("supply_message"),
             pl.col("source").alias("supply_source"),
             pl.col("effective_from").alias("supply_from"),
+            pl.col("announced").fill_null(pl.col("effective_from")).alias("supply_announced"),
+            pl.col("lead_time_days").cast(pl.Float64).alias("supply_lead_days"),
         )
     )
     # Most specific first: an exact accelerator, then country, then headquarters (the tenant's
@@ -216,8 +224,9 @@ def purchases(
         "per_days",
         *(
             pl.when(by_start).then(pl.col(f"_start_{c}")).otherwise(pl.col(c)).alias(c)
-            for c in ("supply_message", "supply_source", "supply_from")
+            for c in ("supply_message", "supply_source", "supply_from", "supply_announced")
         ),
+        "supply_lead_days",
         (pl.col("_day") - pl.lit(day)).dt.total_days().alias("order_days"),
         pl.when(~order_ok)
         .then(pl.lit("order"))
@@ -253,6 +262,66 @@ def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float)
                 value *= now / then
         out.append({"accelerator": acc, "resale_fraction": value})
     return pl.DataFrame(out, schema={"accelerator": pl.String, "resale_fraction": pl.Float64})
+
+
+def replacements(
+    catalog: Catalog,
+    df: pl.DataFrame | pl.LazyFrame,
+    age_years: float,
+    given: pl.DataFrame | None = None,
+) -> pl.DataFrame | pl.LazyFrame:
+    """`df` (with `resale_age_years` and `resale_fraction` at `age_years`, when the phase ends)
+    with `generations`, how many times its servers are bought: hardware held past its
+    `life_years` is replaced at the end of each life (rev14a #6: one CloudMatrix384 of a 5-year
+    life served 20 years and still fetched 4% back, while the amortised view charged four
+    lives). Where so, `life_resale_fraction` is what each replaced generation fetches at the end
+    of its life, and `resale_age_years` / `resale_fraction` are the last generation's.
+    `df` may be a query (`evaluate(..., columns=)`): `given`, its rows as a frame with their
+    `option`, `accelerator` and `life_years`, says which are replaced."""
+    rows_given = given if given is not None else df
+    assert isinstance(rows_given, pl.DataFrame)
+    owned = rows_given.filter(
+        (pl.col("option") == "owned") & (pl.col("life_years") < age_years)
+    ).select("accelerator", "life_years")
+    if owned.is_empty():
+        return df.with_columns(
+            pl.lit(1, pl.Int64).alias("generations"),
+            pl.lit(None, pl.Float64).alias("life_resale_fraction"),
+        )
+    rows = []
+    for acc, life in owned.unique(maintain_order=True).iter_rows():
+        n = math.ceil(age_years / life - 1e-9)
+        last = age_years - (n - 1) * life
+        at_life = resale_fraction(catalog, [acc], life)["resale_fraction"][0]
+        at_end = resale_fraction(catalog, [acc], last)["resale_fraction"][0]
+        rows.append((acc, life, n, at_life, last, at_end))
+    schema = {
+        "accelerator": pl.String,
+        "life_years": pl.Float64,
+        "generations": pl.Int64,
+        "life_resale_fraction": pl.Float64,
+        "_last_age": pl.Float64,
+        "_last_fraction": pl.Float64,
+    }
+    lives = pl.DataFrame(rows, schema=schema, orient="row")
+    replaced = pl.col("_last_age").is_not_null()
+    on = ["accelerator", "life_years"]
+    joined: pl.DataFrame | pl.LazyFrame
+    if isinstance(df, pl.LazyFrame):
+        joined = df.join(lives.lazy(), on=on, how="left", maintain_order="left")
+    else:
+        joined = df.join(lives, on=on, how="left", maintain_order="left")
+    return joined.with_columns(
+        pl.col("generations").fill_null(1),
+        pl.when(replaced)
+        .then(pl.col("_last_age"))
+        .otherwise(pl.col("resale_age_years"))
+        .alias("resale_age_years"),
+        pl.when(replaced)
+        .then(pl.col("_last_fraction"))
+        .otherwise(pl.col("resale_fraction"))
+        .alias("resale_fraction"),
+    ).drop("_last_age", "_last_fraction")
 
 
 def _interpolate(xs: list[float], ys: list[float], x: float) -> float | None:

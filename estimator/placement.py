@@ -11,7 +11,10 @@ what moving data between them costs, so the choice is one problem:
                that capacity fit it.
 
 Transfers cost by region pair: z[p, r] says phase p runs in region r, and y[t, a, b] >= z[from,
-a] + z[to, b] - 1 carries the price of moving transfer t from a to b. With objective "time",
+a] + z[to, b] - 1 carries the price of moving transfer t from a to b. A transfer a rule blocks
+between two regions (the data export rules on a dataset: `transfers.data_rules`) rules those
+pairs out: a destination candidate whose data a rule blocks there is taken only with the
+source in the same region (its x summed per region <= z[from, region]). With objective "time",
 the summed training days come first and cost breaks ties (two solves). `brute_force` checks
 the solver on small problems.
 """
@@ -59,10 +62,13 @@ class Problem:
     transfers: Sequence[tuple[int, int, dict[tuple[str, str], float]]] = ()  # from, to, prices
     capacities: dict[Group, Capacity] = field(default_factory=dict)
     training: frozenset[int] = frozenset()  # phases whose days count for objective "time"
+    # Per transfer whose data a rule blocks abroad: from, to, and the destination's candidates
+    # (index -> the rule) allowed only with the source in their own region.
+    blocked: Sequence[tuple[int, int, dict[int, str]]] = ()
 
 
 class Infeasible(Exception):
-    """No choice satisfies every capacity."""
+    """No choice satisfies every capacity (and every transfer's rules)."""
 
 
 def solve(p: Problem, objective: str = "cost", force: dict[int, int] | None = None) -> list[int]:
@@ -110,6 +116,7 @@ def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[
                 total(p, trial) <= cost + _TIE * abs(cost)
                 and _training_days(p, trial) <= days + _TIE * abs(days)
                 and not _overloads(p, loads, trial)
+                and not banned(p, trial)
             ):
                 best = trial
                 break
@@ -151,8 +158,21 @@ def _overloads(
     return out
 
 
+def banned(p: Problem, choice: Sequence[int]) -> list[tuple[int, int, str]]:
+    """Each transfer a choice sends where a rule blocks its data: from, to and the rule."""
+    out = []
+    for a, b, rules in p.blocked:
+        rule = rules.get(choice[b])
+        if (
+            rule is not None
+            and p.candidates[a][choice[a]].region != p.candidates[b][choice[b]].region
+        ):
+            out.append((a, b, rule))
+    return out
+
+
 def feasible(p: Problem, choice: Sequence[int]) -> bool:
-    return not overloads(p, choice)
+    return not overloads(p, choice) and not banned(p, choice)
 
 
 def brute_force(p: Problem, objective: str = "cost") -> list[int]:
@@ -232,6 +252,7 @@ def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None)
             m.row([(row[force[i]], 1.0)], 1.0, 1.0)
     if goal == "cost":
         _add_transfers(m, p, x)
+    _add_blocked(m, p, x)
     if max_days is not None and p.training:  # no training phase: no days to hold to
         m.row(
             [(x[i][k], _days(c)) for i in p.training for k, c in enumerate(p.candidates[i])],
@@ -264,6 +285,21 @@ def _add_transfers(m: _Model, p: Problem, x: list[list[int]]) -> None:
                     # y >= z[a, ra] + z[b, rb] - 1, as z[a, ra] + z[b, rb] - y <= 1
                     y = m.continuous(price)
                     m.row([*in_region(a, ra), *in_region(b, rb), (y, -1.0)], -math.inf, 1.0)
+
+
+def _add_blocked(m: _Model, p: Problem, x: list[list[int]]) -> None:
+    """A destination candidate whose data a rule blocks there only with the source in its
+    region: per region, the sum of those candidates' x <= z[from, region] (a region the source
+    has no candidate in: those candidates are never taken)."""
+    for a, b, rules in p.blocked:
+        by_region: dict[str, list[int]] = {}
+        for k in sorted(rules):
+            by_region.setdefault(p.candidates[b][k].region, []).append(k)
+        for region in sorted(by_region):  # a fixed order of rows, as in `_add_transfers`
+            home = [
+                (v, -1.0) for v, c in zip(x[a], p.candidates[a], strict=True) if c.region == region
+            ]
+            m.row([*((x[b][k], 1.0) for k in by_region[region]), *home], -math.inf, 0.0)
 
 
 class _Model:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 from pydantic import PrivateAttr
 
-from estimator import compliance, findings, joint, placement, timeline
+from estimator import checks, compliance, findings, joint, placement, timeline
 from estimator.checks import BLOCKING, BY_CODE, Check
 from estimator.context import Context
 from estimator.costing import cents
@@ -179,15 +179,11 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         p.name: rank(evaluate(c, p, frames[p.name], wins[p.name]), c.objective)
         for p in c.scenario.phases
     }
+    scored, blocked = _transfer_rules(c, scored, wins)
     for i, p in auto:
         _check_allowed(c, i, p, scored[p.name], wins[p.name])
-    choices = {
-        p.name: scored[p.name].filter(pl.col("verdict").is_null())
-        if p.is_auto
-        else scored[p.name].head(1)
-        for p in c.scenario.phases
-    }
-    prob, rows = joint.problem(c, choices, wins)
+    choices = {n: _live(c, n, frame) for n, frame in scored.items()}
+    prob, rows = joint.problem(c, choices, wins, blocked)
     try:
         picked = placement.solve(prob, c.objective)
     except placement.Infeasible:
@@ -251,6 +247,75 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         scenario=placed,
     )  # fmt: skip
     return _made_in(out, c)
+
+
+# A verdict `rule:<id> on transfer <from>-><to>`: the transfer's data, not the option, is blocked.
+_ON_TRANSFER = " on transfer "
+
+
+def _live(c: Context, name: str, scored: pl.DataFrame) -> pl.DataFrame:
+    """The candidates of a phase the joint placement chooses among: an auto phase's allowed
+    ones, a fixed phase's one (blocked or not: the quote reports its blocks)."""
+    if c.scenario.phase(name).is_auto:
+        return scored.filter(pl.col("verdict").is_null())
+    return scored.head(1)
+
+
+def _transfer_rules(
+    c: Context, scored: dict[str, pl.DataFrame], wins: dict[str, timeline.Window]
+) -> tuple[dict[str, pl.DataFrame], list[joint.Blocked]]:
+    """The rules on what transfers carry, as the placement weighs them (rev14a #1: a dataset
+    of personal data was sent abroad by the cheapest plan, the block found only when it was
+    quoted). Each transfer whose data a rule blocks at some candidates of its destination
+    (`joint.blocked_moves`) rules out the pairs of placements that send it there; the joint
+    placement keeps the rest apart. A candidate no allowed placement of the other end can pair
+    with is removed, as a blocking finding of its own would remove it, its verdict naming the
+    rule and the transfer: with every candidate of a phase removed so, the plan reports the
+    phase as having no allowed placement."""
+    blocked = joint.blocked_moves(c, {n: _live(c, n, f) for n, f in scored.items()}, wins)
+    if not blocked:
+        return scored, blocked
+    names = [p.name for p in c.scenario.phases]
+    out: dict[str, dict[int, str]] = {n: {} for n in names}
+
+    def left(name: str) -> list[tuple[int, str]]:
+        rows = _live(c, name, scored[name]).select("option_id", "region").iter_rows()
+        return [(k, r) for k, r in rows if k not in out[name]]
+
+    changed = True
+    while changed:  # removing candidates at one end may leave others unpaired: until none is
+        changed = False
+        for a, b, rules in blocked:
+            src, dst = names[a], names[b]
+            why = f"{_ON_TRANSFER}{src}->{dst}"
+            froms, tos = left(src), left(dst)
+            if not froms or not tos:  # that phase's own error says why it has none
+                continue
+            if c.scenario.phase(dst).is_auto:
+                regions = {r for _, r in froms}
+                for k, r in tos:
+                    if k in rules and r not in regions:
+                        out[dst][k] = f"rule:{rules[k]}{why}"
+                        changed = True
+                tos = left(dst)
+            if tos and c.scenario.phase(src).is_auto and all(k in rules for k, _ in tos):
+                regions = {r for _, r in tos}
+                for k, r in froms:
+                    if r not in regions:
+                        out[src][k] = f"rule:{rules[tos[0][0]]}{why}"
+                        changed = True
+    marked = {
+        n: frame.with_columns(
+            pl.coalesce(
+                pl.col("verdict"),
+                pl.col("option_id").replace_strict(out[n], default=None, return_dtype=pl.String),
+            ).alias("verdict")
+        )
+        if out[n]
+        else frame
+        for n, frame in scored.items()
+    }
+    return marked, blocked
 
 
 # The checks a candidate rejected for its offer's size (`capacity-short`) has yet to pass: the
@@ -371,9 +436,43 @@ def _why_no_joint_placement(c: Context, prob: placement.Problem) -> str:
             f"{used:,.0f} devices together: it has {prob.capacities[group].devices:,.0f}; place "
             'one elsewhere (or site = "auto")'
         )
+    moved = _blocked_without(c, prob)
+    if moved:
+        return (
+            "no allowed plan: each phase has allowed options, but every joint placement the "
+            f"capacities allow sends data where a rule blocks it ({moved})"
+        )
+    first = [0] * len(c.scenario.phases)  # each phase's first-ranked option (rev14a #10)
+    clash = ""
+    for group, members, used in placement.overloads(prob, first)[:1]:
+        names = " and ".join(repr(c.scenario.phases[i].name) for i in members)
+        clash = (
+            f" (on their first-ranked options {names} run at the same time on "
+            f"{capacity_name(group)} and need {used:,.0f} devices together: it has "
+            f"{prob.capacities[group].devices:,.0f})"
+        )
     return (
         "no joint placement fits the capacities (fleets, offers, supply) over time: "
-        "each phase has allowed options, but not all at once"
+        f"each phase has allowed options, but not all at once{clash}"
+    )
+
+
+def _blocked_without(
+    c: Context, prob: placement.Problem, force: dict[int, int] | None = None
+) -> str:
+    """When the problem has no solution only for its transfers' rules (it has one without
+    them), the transfers that solution sends where a rule blocks them, in words; else ""."""
+    if not prob.blocked:
+        return ""
+    free = replace(prob, blocked=())
+    try:
+        choice = placement.solve(free, c.objective, force)
+    except placement.Infeasible:
+        return ""
+    names = [p.name for p in c.scenario.phases]
+    return "; ".join(
+        f"transfer {names[a]}->{names[b]} to {prob.candidates[b][choice[b]].region}: rule {rule}"
+        for a, b, rule in placement.banned(prob, choice)
     )
 
 
@@ -410,6 +509,9 @@ def _check_allowed(
         top = max(in_pool, key=lambda r: in_pool[r])
         why = findings.reason_expr(pl.col("verdict"))
         row = pool.filter(why == top).row(0, named=True)
+        sent = scored.filter(pl.col("verdict").str.contains(_ON_TRANSFER, literal=True))
+        if not sent.is_empty():  # allowed on its own: only a transfer's data rules it out
+            top, row = "rule", sent.row(0, named=True)
         closest = f"; the best: {findings.describe(row['verdict'], row, c, phase)}"
         site = {k: row[k] for k in ("region", "pricing", "provider", "instance") if row.get(k)}
         rents = scored.filter(pl.col("option") == "rented").height
@@ -525,9 +627,14 @@ def _alternatives(
     top_k: int,
     joint_: Joint,
 ) -> list[Alternative]:
-    allowed = scored.filter(
-        pl.col("verdict").is_null() & (pl.col("option_id") != best["option_id"])
-    ).head(top_k)
+    allowed = (
+        scored.filter(pl.col("verdict").is_null() & (pl.col("option_id") != best["option_id"]))
+        .head(top_k)
+        # What its quote would warn of, as it is allowed on knowledge the plan's date lacked.
+        .with_columns(
+            checks.SUPPLY_ANNOUNCED_LATER.when(c, phase).fill_null(False).alias("_supply_later")
+        )
+    )
     # The best rejected option of each kind too: the "why not X?" answer.
     rejected = (
         scored.filter(pl.col("verdict").is_not_null())
@@ -552,6 +659,8 @@ def _alternatives(
             verdict = _why_not(c, phase, r, joint_)
         else:
             verdict = _versus(c, r, best)
+        if r.get("_supply_later"):
+            verdict += f"; {checks.supply_later_note(r, c)}"
         # An option that cannot run the phase at all was never sized: its devices and cost are
         # the minimum fleet the evaluation priced to say so (8 H800 at 181k CNY beside a load
         # that needs 48 H100, rejected on latency: review9a #7), whether that or a rule is the
@@ -588,6 +697,11 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
     try:
         forced = placement.solve(prob, c.objective, {i: k})
     except placement.Infeasible:
+        sent = _blocked_without(c, prob, {i: k})
+        if sent:
+            return (
+                f"cheaper on its own, but with it a transfer goes where a rule blocks it ({sent})"
+            )
         groups = ", ".join(" ".join(g) for g, _ in prob.candidates[i][k].uses) or "a capacity"
         return f"cheaper on its own, but {groups} cannot hold it beside the other phases"
     extra = (placement.total(prob, forced) - placement.total(prob, picked)) * c.quote_per_usd

@@ -19,7 +19,14 @@ import polars as pl
 from estimator import compliance, findings, timeline, transfers
 from estimator.checks import counted
 from estimator.context import Context
-from estimator.costing import HOURS_PER_DAY, LineItem, billed_days, line_items, summed
+from estimator.costing import (
+    DAYS_PER_YEAR,
+    HOURS_PER_DAY,
+    LineItem,
+    billed_days,
+    line_items,
+    summed,
+)
 from estimator.errors import ScenarioError
 from estimator.evaluate import (
     Phase,
@@ -179,7 +186,18 @@ def placed_phase(
     billed = row["billed_hours" if view == "project" else "alt_billed_hours"] or 0.0
     # Rent is paid over the calendar terms billed (3 months from July: 92 days), not 730 h each.
     days = billed_days(window.start, row["min_term_days"] or 0, billed)
-    return pq, found, timeline.phase_payments(cash, window, pq.wall_clock_days, days)
+    n = int(row.get("generations") or 1)
+    lives = (
+        timeline.Lives(
+            n,
+            row["life_years"] * DAYS_PER_YEAR,
+            row["life_resale_fraction"] or 0.0,
+            row["resale_fraction"] or 0.0,
+        )
+        if n > 1
+        else None
+    )
+    return pq, found, timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives)
 
 
 def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -> list[LineItem]:

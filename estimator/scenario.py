@@ -16,9 +16,11 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    SerializerFunctionWrapHandler,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -178,29 +180,61 @@ class Fleet(_Strict):
     operations."""
 
 
-class AutoSite(_Strict):
-    """A site the planner chooses; each list (empty = any) narrows the search. Spot capacity is
-    a candidate only when `pricing` names it; offers whose capacity rests on a billing SKU alone
-    only when `evidence` names "sku" (empty = listed, marketplace or reported capacity)."""
+# An auto site's lists: what one item is, and what leaving the list out means.
+_SITE_LISTS = {"regions": "region", "accelerators": "accelerator", "pricing": "pricing model",
+               "providers": "provider", "evidence": "kind of evidence"}  # fmt: skip
+_ANY = {"regions": "any", "accelerators": "any", "pricing": "any but spot", "providers": "any",
+        "evidence": "listed, marketplace or reported"}  # fmt: skip
 
-    regions: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
-    """Allowed regions (empty: any)."""
-    accelerators: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
-    """Allowed accelerators (empty: any)."""
-    pricing: list[Pricing] = Field(default_factory=list, max_length=MAX_LIST)
-    """Allowed pricing models (empty: any but spot)."""
-    providers: list[Id] = Field(default_factory=list, max_length=MAX_LIST)
-    """Allowed providers (empty: any)."""
-    evidence: list[Evidence] = Field(default_factory=list, max_length=MAX_LIST)
+
+def _site_list() -> Any:
+    """An auto site's list field: any when not given, one value at least when given (the
+    published schema says so too)."""
+    return Field(default_factory=list, max_length=MAX_LIST, json_schema_extra={"minItems": 1})
+
+
+class AutoSite(_Strict):
+    """A site the planner chooses; each list (not given = any) narrows the search. Spot
+    capacity is a candidate only when `pricing` names it; offers whose capacity rests on a
+    billing SKU alone only when `evidence` names "sku" (not given = listed, marketplace or
+    reported capacity). A list given names at least one value: an empty one reads as "none"
+    to most people, and meant "any" (rev14a #8)."""
+
+    regions: list[Id] = _site_list()
+    """Allowed regions (not given: any)."""
+    accelerators: list[Id] = _site_list()
+    """Allowed accelerators (not given: any)."""
+    pricing: list[Pricing] = _site_list()
+    """Allowed pricing models (not given: any but spot)."""
+    providers: list[Id] = _site_list()
+    """Allowed providers (not given: any)."""
+    evidence: list[Evidence] = _site_list()
     """Accepted evidence of capacity: listed, marketplace, sku, reported, accounting (a lab's
-    accounting figure, not an offer) (empty: listed, marketplace or reported)."""
+    accounting figure, not an offer) (not given: listed, marketplace or reported)."""
+
+    @field_validator(*_SITE_LISTS)
+    @classmethod
+    def _named(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        if not value:
+            field = str(info.field_name)
+            what, anything = _SITE_LISTS[field], _ANY[field]
+            raise ValueError(f"give at least one {what}, or leave {field} out for {anything}")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _without_empty_lists(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A list not given is empty inside (any); written back out (`Scenario.with_changes`,
+        # a plan's sites) it is left out again, not refused as an empty list given.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if not (k in _SITE_LISTS and v == [])}
 
 
 class ModelInput(_Strict):
     """A preset from models.csv, or a custom model (parameters as counts, e.g. 7e10)."""
 
     preset: Id | None = None
-    """A model of models.csv (e.g. llama-3.1-405b); the fields below override its shape."""
+    """A model of models.csv (e.g. llama-3.1-405b). The fields below override it; a shape field
+    needs total_params (and active_params for an MoE) with it: a preset's count is its shape's."""
     name: Name | None = None
     """A name for a custom model."""
     arch: Arch | None = None

@@ -64,7 +64,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError("is empty: give a scenario (splitcompute schema describes one)", label)
     suffix = path.suffix.lower()
     if label == "<stdin>":
-        suffix = ".json" if text.lstrip().startswith("{") else ".toml"
+        suffix = ".json" if text.lstrip().startswith("{") or _json_not_toml(text) else ".toml"
     try:
         if suffix == ".toml":
             data: Any = tomllib.loads(text)
@@ -98,8 +98,33 @@ def load_scenario(path: str | Path) -> Scenario:
             msg = f"'{shown(bad)}' is not a date YYYY-MM-DD ({msg})"
         raise ScenarioError(f"not valid {suffix.lstrip('.').upper()}: {msg}", label) from None
     if not isinstance(data, dict):
-        raise ScenarioError("the top level must be a table of fields", label)
+        # rev14a nit: `[1,2]` on stdin was read as TOML and its error was TOML's.
+        json_ = suffix == ".json"
+        if isinstance(data, list):
+            got = "an array" if json_ else "a list"
+        elif isinstance(data, bool | int | float):
+            got = "a number" if not isinstance(data, bool) else "a boolean"
+        else:
+            got = f"a {type(data).__name__}"
+        form = {".json": "a JSON object", ".toml": "a TOML table"}.get(suffix, "a YAML mapping")
+        raise ScenarioError(f"the top level must be a table of fields ({form}), not {got}", label)
     return parse_scenario(data, label)
+
+
+def _json_not_toml(text: str) -> bool:
+    """Standard input starting with '[' (a TOML table header, or a JSON array) that only JSON
+    reads: said as JSON, not as a TOML error."""
+    if not text.lstrip().startswith("["):
+        return False
+    try:
+        tomllib.loads(text)
+        return False
+    except tomllib.TOMLDecodeError:
+        try:
+            json.loads(text)
+            return True
+        except ValueError:
+            return False
 
 
 def _bad_date(text: str, msg: str) -> str | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from estimator import transfers
 from estimator.context import Context, prepare
 from estimator.costing import cents
 from estimator.defaults import DEFAULT_TOP_K
@@ -181,11 +182,16 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
     judged = quote_context(prepare(base.scenario, cat, currency=c.currency, as_of=c.as_of))
     # Each blocked phase with the earliest shock that blocks it: the one it must finish before.
     hit: dict[str, str] = {}
+    # A transfer the shock blocks (its data may no longer go where the receiving phase runs)
+    # re-places the receiving phase, which the planner then keeps where the data may go
+    # (its finding names the transfer, and was taken for a phase: "no phase 'transfer a->b'").
+    receiver = {transfers.named(t): t.to for t in base.scenario.transfers}
     for f in judged.findings:
         if f.severity == "block" and f.code in starts and f.phase:
-            known = hit.get(f.phase)
+            name = receiver.get(f.phase, f.phase)
+            known = hit.get(name)
             if known is None or starts[f.code] < starts[known]:
-                hit[f.phase] = f.code
+                hit[name] = f.code
     if not hit:
         return ShockResult(shocks, judged_on, base, base, [], base, rules)
     opened = with_sites(base.scenario, {name: _reopened(c, name) for name in hit})

@@ -187,13 +187,40 @@ _KIND_OF: dict[str, Kind] = {
 }
 
 
+@dataclass(frozen=True)
+class Lives:
+    """Servers held past their life, replaced at the end of each (`market.replacements`):
+    `generations` purchases `life_days` apart, each replaced one sold then for `at_life` of its
+    price, the last at the phase's end for `at_end`."""
+
+    generations: int
+    life_days: float
+    at_life: float
+    at_end: float
+
+
+def _split(amount: float, weights: Sequence[float]) -> list[float]:
+    """`amount` in whole cents in proportion to `weights`, adding up to it exactly."""
+    total = sum(weights)
+    if total <= 0:
+        return [0.0] * (len(weights) - 1) + [amount]
+    parts = [cents(amount * w / total) for w in weights[:-1]]
+    return [*parts, cents(amount - summed(parts))]
+
+
 def phase_payments(
-    items: Sequence[Any], window: Window, run_days: float, billed_days: float
+    items: Sequence[Any],
+    window: Window,
+    run_days: float,
+    billed_days: float,
+    lives: Lives | None = None,
 ) -> list[Payment]:
     """When a phase's (project-view) line items are paid: rent over its billed term from the
     start, capital at the start and resale at the window's end, energy and operations over the
-    run."""
+    run. Servers replaced at the end of each life (`lives`) are bought, and the replaced ones
+    sold, on the day each life ends (rev14a #6)."""
     out = []
+    n = lives.generations if lives else 1
     for item in items:
         kind = _KIND_OF.get(item.component)
         if kind is None:
@@ -201,6 +228,19 @@ def phase_payments(
         start, end = window.start, later(window.start, run_days)
         if kind == "rent":
             end = later(window.start, billed_days)
+        elif kind in ("capital", "resale") and lives and n > 1:
+            if kind == "capital":
+                parts = _split(item.amount, [1.0] * n)
+                days = [g * lives.life_days for g in range(n)]
+            else:
+                parts = _split(item.amount, [lives.at_life] * (n - 1) + [lives.at_end])
+                days = [g * lives.life_days for g in range(1, n)]
+            on = [later(window.start, d) for d in days]
+            on += [window.end] if kind == "resale" else []
+            out += [
+                Payment(kind=kind, amount=a, start=d, end=d) for a, d in zip(parts, on, strict=True)
+            ]
+            continue
         elif kind == "capital":
             end = start
         elif kind == "resale":

@@ -14,7 +14,7 @@ import polars as pl
 from pydantic import ConfigDict, Field
 
 from estimator import compliance, costing
-from estimator.context import Context
+from estimator.context import Context, RulesSpan
 from estimator.errors import ScenarioError
 from estimator.findings import Finding
 from estimator.frozen import ResultPart
@@ -105,7 +105,7 @@ def price_transfer(
     gb = size_gb(c, i, t)
     src, dst = placed[t.from_], placed[t.to]
     ends = {"from": t.from_, "to": t.to, "what": t.label, "gigabytes": gb}
-    if src.region == dst.region:
+    if src.region == dst.region:  # nothing leaves the region (the planner's rule too)
         within = {"hours": 0.0, "route": f"within {src.region}", "cost": 0.0, "line_items": []}
         return TransferQuote.model_validate({**ends, **within}), []
     row = route_table.filter(
@@ -150,39 +150,70 @@ def _transfer_item(
 
 
 def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
-    """A dataset carries its phase's data class (of people in China or not, as the source phase
-    says: `compliance.phase_data`) to where the destination runs: the rules on data classes (a
-    `data` cell other than '*') judge the move. The destination's hardware rules are the
-    destination phase's own findings (review9a #4: they were repeated here, a fleet's as a
-    rental's)."""
-    if t.what != "dataset":
-        return []
-    src = c.scenario.phase(t.from_)
+    """The findings of the rules a transfer's data meets where the destination phase (a
+    PhaseQuote) runs (`data_rules`, over the destination's window)."""
     facts = pl.DataFrame(
         [
             {
-                "data": compliance.phase_data(src, c.scenario.tenant_hq),
                 "country": dst.country,
                 "accelerator": dst.accelerator,
                 "accelerator_origin": c.catalog.accelerator(dst.accelerator)["origin"],
-                "tenant_hq": c.scenario.tenant_hq,
                 "ownership": ownership(dst.pricing),
-                # Whom the phase processing it there serves (training: no one).
-                "users": compliance.phase_users(c.scenario.phase(t.to)),
             }
-        ],
-        schema_overrides={"users": pl.String},
+        ]
     )
-    # The data is processed where the destination runs, for as long as it runs.
-    data_rules = c.catalog.table("policies").filter(pl.col("data") != "*")
-    (matched,) = compliance.matching_rules(facts, data_rules, *c.rules_span(dst.start, dst.end))
+    (matched,) = data_rules(c, t, facts, c.rules_span(dst.start, dst.end))
     return [
         Finding(
             severity=r["effect"],
             code=r["id"],
             message=r["message"],
-            phase=f"transfer {t.from_}->{t.to}",
+            phase=named(t),
             source=r["source"],
         )
         for r in matched
+    ]
+
+
+def named(t: Transfer | TransferQuote) -> str:
+    """How findings, the headline and the JSON `blocked` list name a transfer."""
+    return f"transfer {t.from_}->{t.to}"
+
+
+def data_rules(
+    c: Context, t: Transfer, dst: pl.DataFrame, span: RulesSpan
+) -> list[list[dict[str, Any]]]:
+    """Per row of `dst` (where the destination phase would run: columns country, accelerator,
+    accelerator_origin, ownership), the rules a transfer's data meets there, most severe
+    first; rules in force over `span` (the destination's window), for a transfer between two
+    regions (within one nothing moves: `placement.banned` holds the same).
+
+    A dataset carries its phase's data class (of people in China or not, as the source phase
+    says: `compliance.phase_data`) to where the destination runs: the rules on data classes (a
+    `data` cell other than '*') judge the move. The destination's hardware rules are the
+    destination phase's own findings (review9a #4: they were repeated here, a fleet's as a
+    rental's). A quote judges its one placement with this, the planner every candidate of the
+    destination (rev14a #1: it placed phases without it, and its cheapest plan shipped the
+    personal data of people in China abroad): the two cannot disagree."""
+    if t.what != "dataset":
+        return [[] for _ in range(dst.height)]
+    src = c.scenario.phase(t.from_)
+    facts = compliance.with_rule_facts(
+        dst.select("country", "accelerator", "accelerator_origin", "ownership"),
+        data=compliance.phase_data(src, c.scenario.tenant_hq),
+        tenant_hq=c.scenario.tenant_hq,
+        # Whom the phase processing it there serves (training: no one).
+        users=compliance.phase_users(c.scenario.phase(t.to)),
+    ).select(compliance.FACT_COLUMNS)
+    # The data is processed where the destination runs, for as long as it runs.
+    policies = c.catalog.table("policies").filter(pl.col("data") != "*")
+    return compliance.matching_rules(facts, policies, *span)
+
+
+def blocking_rule(c: Context, t: Transfer, dst: pl.DataFrame, span: RulesSpan) -> list[str | None]:
+    """Per row of `dst` (as `data_rules` takes it), the first rule that blocks the transfer's
+    data there (a block among `data_rules`), or None."""
+    return [
+        next((r["id"] for r in matched if r["effect"] == "block"), None)
+        for matched in data_rules(c, t, dst, span)
     ]

@@ -363,6 +363,11 @@ TABLES: dict[str, Table] = {
                 Column("tenant_hq", pattern="country", wildcard=True),
                 Column("effective_from", "date"),
                 Column("effective_to", "date", optional=True),
+                # When what the row says was made public, where not on effective_from (a lead
+                # time or output figure reported months later, a ban disclosed days after it
+                # took effect): a quote dated earlier could not have known it, and its findings
+                # say so (`supply-announced-later`, rev14b #5), as for policies.
+                Column("announced", "date", optional=True),
                 Column("purchasable", choices=YES_NO),
                 Column("lead_time_days", "int", optional=True, ge=0, le=3650),
                 Column("max_devices_per_buyer", "int", optional=True, ge=1, le=MAX_DEVICES),

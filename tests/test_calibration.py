@@ -44,6 +44,20 @@ def test_training_pipeline_facts_are_well_formed() -> None:
     assert given["conditions"].str.contains("pipeline split: ").all()
 
 
+def test_training_dispatcher_facts_are_well_formed() -> None:
+    # The MoE token dispatcher a row's recipe ran, only on MoE rows, its source named in the
+    # row's conditions (the flex dispatcher's routing costs less: train14).
+    df = points("train")
+    given = df.filter(pl.col("moe_dispatcher").is_not_null())
+    assert set(given["moe_dispatcher"]) == {"alltoall", "flex"}
+    assert (given["arch"] == "moe").all()
+    assert given["conditions"].str.contains("token dispatcher: ").all()
+    scored_moe = df.filter(
+        pl.col("scored") & (pl.col("arch") == "moe") & (pl.col("kind") == "throughput")
+    )
+    assert scored_moe["moe_dispatcher"].null_count() == 0
+
+
 def test_every_scored_point_gets_a_prediction() -> None:
     marked = sum(points(name)["scored"].sum() for name in ("train", "serve"))
     assert len(SCORED) == marked
@@ -101,7 +115,9 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     # fresh held-out dense tensor-parallel rows (TensorRT-LLM v0.14's Llama 3.1 70B table, up to
     # +85% at TP4-8): 16.0% over all 142 as first scored. The fit split still meets it.
     assert got["serving"]["median_abs_error_pct"] <= 16.0
-    assert got["training throughput"]["max_abs_error_pct"] <= 35.0
+    # Training: 33.99% (Qwen3-30B-A3B on 8 B200) until train14 gave the flex token dispatcher
+    # its own routing traffic; Nemotron-22B on 64 H100 (+31.07%) is the worst since.
+    assert got["training throughput"]["max_abs_error_pct"] <= 31.1
     # Serving: the fit split's maximum as fitted (58.7%); the held-out split's as first
     # scored: 62.5% until session 9 added SemiAnalysis InferenceX's DeepSeek-R1 runs, whose
     # 8K-prompt rows the model over-predicts by up to 96% (their tolerance notes say why);

@@ -350,6 +350,25 @@ def test_a_supply_limit_names_its_period(write):
     assert load_catalog(good.parent).table("supply")["per_days"].drop_nulls().min() == 30
 
 
+def test_a_supply_row_may_say_when_it_was_announced(write):
+    # rev14b #5: `announced` is optional, as in policies.csv: a file without the column (any
+    # override written before it) loads, its rows announced on their effective_from.
+    header = (
+        "accelerator,country,tenant_hq,effective_from,effective_to,{announced}purchasable,"
+        "lead_time_days,max_devices_per_buyer,per_days,message,basis,note,source,as_of\n"
+    )
+    row = "ascend-910b,CN,*,2026-01-01,,{day}yes,30,,,m,estimate,,s,2026-01-01\n"
+    old = write("old/supply.csv", header.format(announced="") + row.format(day=""))
+    rows = load_catalog(old.parent).table("supply").filter(pl.col("lead_time_days") == 30)
+    assert rows.height == 1 and rows["announced"].to_list() == [None]
+    with_it = header.format(announced="announced,")
+    given = write("new/supply.csv", with_it + row.format(day="2025-09-29,"))
+    rows = load_catalog(given.parent).table("supply").filter(pl.col("lead_time_days") == 30)
+    assert rows["announced"].to_list() == [date(2025, 9, 29)]
+    msg = _override_error(write, with_it + row.format(day="Sept 2025,"), name="supply.csv")
+    assert "supply.csv:2:announced: 'Sept 2025' is not a date YYYY-MM-DD" in msg
+
+
 def test_an_instance_network_figure_names_its_page(write):
     # rev12f #7: an offer's own network figure moves the physics; the row's `source` is its
     # price's, so the figure carries its own (a row copied into an override keeps both).

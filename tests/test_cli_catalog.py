@@ -265,3 +265,31 @@ def test_policies_and_supply_list_the_rows_in_force_on_the_day(runner):
     assert [r["purchasable"] for r in cn] == ["no"]
     later = rows("supply", "--accelerator", "h200", "--as-of", "2026-02-01")
     assert "2026-01-28" not in {r["effective_to"] for r in later}
+
+
+def test_a_bad_catalog_directory_from_the_environment_says_so(runner, monkeypatch, tmp_path):
+    # rev14a nit: "catalog override directory '/tmp/nonexist' does not exist" did not say it
+    # came from SPLITCOMPUTE_CATALOG, which a shell profile may set unseen.
+    missing = str(tmp_path / "nonexist")
+    monkeypatch.setenv("SPLITCOMPUTE_CATALOG", missing)
+    result = runner.invoke(app, ["catalog", "offers"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: SPLITCOMPUTE_CATALOG (set in the environment")
+    assert "does not exist" in result.stderr
+    monkeypatch.delenv("SPLITCOMPUTE_CATALOG")
+    result = runner.invoke(app, ["catalog", "offers", "--catalog", missing])
+    assert result.exit_code == 2 and "SPLITCOMPUTE_CATALOG" not in result.stderr
+
+
+def test_import_skypilot_refuses_a_read_date_in_the_future(runner, tmp_path):
+    # rev14a nit: --as-of 2030-11-20 was accepted, and the catalog then served the rows from
+    # 2030 on.
+    later = date.today().replace(year=date.today().year + 4, day=1).isoformat()
+    out = tmp_path / "imp.csv"
+    args = ["import-skypilot", SKY, "--provider", "aws", "--as-of", later, "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr.startswith(f"error: --as-of: {later} is after today")
+    assert len(result.stderr.strip().splitlines()) == 1
+    today = runner.invoke(app, [*args[:4], "--as-of", date.today().isoformat()])
+    assert today.exit_code == 0

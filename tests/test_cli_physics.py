@@ -405,6 +405,46 @@ def test_a_serve_estimate_says_how_many_devices_it_bills(runner):
     assert out["billed_devices"] == 32 and out["devices"] == 28
 
 
+def test_serving_replicas_stay_inside_one_instance(runner, write):
+    # rev14a #4: 6-device replicas were packed across 8-GPU instances (4 replicas on 3
+    # instances, 5 on 4) and billed as if the tensor-parallel groups could straddle them:
+    # under-billed by a fifth. An instance holds floor(8 / 6) = 1 replica. (A custom model
+    # of 48 heads and 12 KV heads, which a 6-way group splits.)
+    custom = ["serve", "--params", "70e9", "--heads", "48", "--kv-heads", "12", "--accelerator",
+              "h100-sxm", "--devices", "6", "--region", "sg", "--pricing", "on_demand",
+              "--data", "public", "--as-of", "2026-11-29", "-f", "json"]  # fmt: skip
+    result = runner.invoke(app, custom)
+    assert result.exit_code == 0, result.output
+    one = json.loads(result.stdout)  # no demand: the smallest fleet, one replica (was 24)
+    assert (one["tensor_parallel"], one["devices"], one["billed_devices"]) == (6, 6, 8)
+    demand = ["--output-tokens-per-day", "4e8", "--input-tokens-per-day", "2e9"]
+    result = runner.invoke(app, [*custom, *demand])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert (d["devices"], d["billed_devices"]) == (30, 40)  # 5 replicas, 5 instances (was 32)
+    # A scenario's quote and a plan over the same option bill it alike (one evaluation).
+    text = (
+        'name = "r6"\nas_of = 2026-11-29\n[model]\ntotal_params = 70e9\nheads = 48\n'
+        'kv_heads = 12\n[[phases]]\nname = "s"\nkind = "serve"\ndays = 30\n'
+        "input_tokens_per_day = 2e9\noutput_tokens_per_day = 4e8\nreplica_devices = 6\n"
+        'data = "public"\nsite = SITE\n'
+    )
+    fixed = '{ region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }'
+    listed = '{ regions = ["sg"], accelerators = ["h100-sxm"], pricing = ["on_demand"] }'
+    quote_path = str(write("q.toml", text.replace("SITE", fixed)))
+    plan_path = str(write("p.toml", text.replace("SITE", listed)))
+    quoted = runner.invoke(app, ["quote", quote_path, "-f", "json"])
+    planned = runner.invoke(app, ["plan", plan_path, "-f", "json"])
+    assert quoted.exit_code == 0 and planned.exit_code == 0, quoted.output + planned.output
+    (q,) = json.loads(quoted.stdout)["phases"]
+    (p,) = json.loads(planned.stdout)["quote"]["phases"]
+    assert (q["billed_devices"], q["cost"]) == (p["billed_devices"], p["cost"]) == (40, q["cost"])
+    (item,) = q["line_items"]
+    said = "(40 devices: 5 instances of 8, one 6-device replica in each)"
+    assert item["description"].endswith(said)
+    assert item["quantity"] == 40 * 30 * 24
+
+
 def test_serving_fleet_size_follows_from_the_figures_shown(runner):
     # The fleet was derated by a serving goodput the output never showed, so the device count
     # could not be worked out from it (review6a #12).
@@ -992,3 +1032,19 @@ def test_a_fleet_pricing_flag_says_a_fleet_needs_a_scenario(runner):
     result = runner.invoke(app, [*ASCEND, "--pricing", "fleet"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--pricing: a fleet is hardware a scenario's [[fleet]] describes" in result.stderr
+
+
+def test_calibration_writes_a_file_with_o_as_every_format_command(runner, tmp_path):
+    # rev14a nit: calibration had --format html and no -o; -o writes the file whole, its
+    # format by the suffix, and never over a file without --force.
+    page = tmp_path / "c.html"
+    result = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(page)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert page.read_text().startswith("<") and "Calibration points" in page.read_text()
+    again = runner.invoke(app, ["calibration", "-o", str(page)])
+    assert again.exit_code == 2 and "exists already" in again.stderr
+    forced = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(page), "--force"])
+    assert forced.exit_code == 0
+    data = tmp_path / "c.json"
+    as_json = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(data)])
+    assert as_json.exit_code == 0 and "points" in json.loads(data.read_text())

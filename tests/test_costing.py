@@ -383,3 +383,52 @@ def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog
     fleet = quote(load_scenario(EXAMPLES / "stockpile_owner.toml"), catalog)
     assert "fleet" in {p.pricing for p in fleet.phases}
     assert "idle-hardware" not in {f.code for f in fleet.findings}
+
+
+def _own_for(days: int, catalog, accounting: str = "project"):
+    # rev14a #6's repro: one CloudMatrix384 (60 M CNY, hardware.csv life_years 5) bought to
+    # serve for `days` from 2026-09-01.
+    from estimator import parse_scenario, quote
+
+    site = {"region": "cn-west", "accelerator": "ascend-910c", "pricing": "owned"}
+    phase = {"name": "s", "kind": "serve", "days": days, "devices": 384, "data": "public",
+             "start": "2026-09-01", "site": site}  # fmt: skip
+    model = {"preset": "llama-3.1-70b"}
+    s = {"name": "o", "as_of": "2026-06-01", "currency": "CNY", "tenant_hq": "CN",
+         "accounting": accounting, "model": model, "phases": [phase]}  # fmt: skip
+    return quote(parse_scenario(s), catalog)
+
+
+@pytest.mark.parametrize(("days", "purchases"), [(1825, 1), (2190, 2), (3650, 2), (7300, 4)])
+def test_hardware_held_past_its_life_is_replaced_in_both_views(catalog, days, purchases):
+    # rev14a #6: one purchase served 10 or 20 years and still fetched 4% back, while the
+    # amortised view charged capex over 5 years for the hours used (two or four lives): the
+    # views differed 1.6-2.1x. Now each life ends in a sale and a new purchase.
+    q = _own_for(days, catalog)
+    items = {i.component: i for i in q.phases[0].line_items}
+    assert items["capital"].quantity == purchases
+    assert items["capital"].amount == pytest.approx(60e6 * purchases)
+    assert ("replaced" in items["capital"].description) == (purchases > 1)
+    # The amortised view's capex is that many lives too; the views now differ by the resale.
+    amortised = _own_for(days, catalog, "amortised")
+    assert amortised.total == q.total_other_view
+    (hardware,) = [i for i in amortised.phases[0].line_items if i.component == "hardware"]
+    assert float(hardware.amount) == pytest.approx(60e6 * days / 1825, rel=1e-6)
+    if purchases > 1:
+        assert 0.9 < float(q.total_other_view) / float(q.total) < 1.15
+    # Each purchase is paid, and each replaced generation sold, on the day its life ends.
+    capital = {m.month: m.amounts["capital"] for m in q.cash_flow if m.amounts["capital"]}
+    assert sum(capital.values()) == items["capital"].amount
+    assert list(capital) == [f"{2026 + 5 * g}-{9 if g == 0 else 8:02d}" for g in range(purchases)]
+    resale = sum(m.amounts["resale"] for m in q.cash_flow)
+    assert resale == pytest.approx(float(items["resale"].amount), abs=0.01)
+    said = {f.code: f.message for f in q.findings}
+    assert (f"{purchases} purchases over the phase" in said["owned-capex"]) == (purchases > 1)
+
+
+def test_one_life_or_less_is_one_purchase_as_before(catalog):
+    q = _own_for(1825, catalog)
+    (resale,) = [i for i in q.phases[0].line_items if i.component == "resale"]
+    assert (
+        resale.description == "sold at the end of the phase, 5.0 years old: 10% of the price back"
+    )

@@ -622,6 +622,41 @@ def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
     assert code == 1 and "ends after the calendar's last day (9999-12-31)" in err
 
 
+def test_a_deadline_for_a_model_that_does_not_fit_is_the_memory_line(runner, write):
+    # rev14a #3: no layout held one sequence, so `max_devices` was null and the deadline's
+    # message compared a count with None: a traceback in train, quote, plan and sensitivity.
+    # The run is not timed; the one line is memory's, as with a count given.
+    memory = "memory: Llama 3.1 70B cannot be trained on a100-40g: one sequence's activations"
+    args = ["train", "--model", "llama-3.1-70b", "--tokens", "1e12", "--accelerator", "a100-40g",
+            "--region", "us-east", "--pricing", "on_demand", "--seq-len", "1000000"]  # fmt: skip
+    for sized in (["--deadline-days", "60"], ["--devices", "512"]):
+        code, _, err = run(runner, [*args, *sized])
+        assert code == 1 and err.startswith(f"error: {memory}"), err
+    custom = ["train", "--params", "1e15", "--tokens", "1e12", "--accelerator", "h100-sxm",
+              "--deadline-days", "30", "--region", "us-east", "--pricing", "on_demand"]  # fmt: skip
+    code, _, err = run(runner, custom)
+    assert code == 1 and "error: memory: custom model cannot be trained on h100-sxm" in err
+    long = "tokens = 1e12\nseq_len = 1000000\ndeadline_days = 60"
+    path = write(
+        "longctx.toml",
+        _SMALL.replace("llama-3.1-8b", "llama-3.1-70b")
+        .replace("tokens = 1e11\ndevices = 8", long)
+        .replace('accelerator = "h100-sxm"', 'accelerator = "a100-40g"'),
+    )
+    for command in ("quote", "plan", "sensitivity"):
+        code, out, _ = run(runner, [command, path, "-f", "json"])
+        assert code == 0, command
+    code, out, _ = run(runner, ["quote", path, "-f", "json"])
+    codes = [f["code"] for f in strict_json(out)["findings"] if f["severity"] == "block"]
+    assert codes == ["memory-does-not-fit"]  # not timed: no deadline-missed beside it
+    # A served model that does not fit is memory's line too, not the latency of its prefill
+    # (findings are sorted by code, and `latency` came first).
+    serve = ["serve", "--model", "deepseek-v3", "--accelerator", "a100-40g", "--devices", "1",
+             "--region", "us-east", "--pricing", "on_demand", "--ttft-ms", "500"]  # fmt: skip
+    code, _, err = run(runner, serve)
+    assert code == 1 and err.startswith("error: memory: DeepSeek-V3 ("), err
+
+
 # -- rev12a #12: input messages and small wording ---------------------------------------------
 
 _SMALL = (

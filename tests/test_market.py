@@ -699,6 +699,106 @@ def test_the_planner_does_not_buy_h200_in_china_before_they_can_be_ordered(catal
     assert "lead-time" in _blocks(quote(parse_scenario_text(fixed), catalog))
 
 
+def _found(q, code: str) -> list[str]:
+    return [f.message for f in q.findings if f.code == code]
+
+
+def test_a_purchase_resting_on_a_supply_row_announced_later_says_so(catalog):
+    # rev14b #5: a quote of 2025-11-27 ordered H200 in China on 2026-01-28, the day Beijing's
+    # first approvals were reported (supply.csv), allowed with no word that nobody knew it then.
+    late = quote(parse_scenario_text(H200_CN.replace("START", "2026-06-01")), catalog)
+    assert _blocks(late) == {}  # the verdict applies what the catalog knows, as for policies
+    (warn,) = [f for f in late.findings if f.code == "supply-announced-later"]
+    assert warn.severity == "warn"
+    assert warn.message.startswith(
+        "buying h200 in CN rests on supply.csv's row from 2026-01-28, which lets it be ordered "
+        "there from 2026-01-28: H200 can be bought in China only by firms Beijing approves"
+    )
+    assert warn.message.endswith(" (announced 2026-01-28, after 2025-11-27)")
+    assert warn.source and "businesstimes" in warn.source
+    # Dated after the approval, the same purchase rests on nothing unknown.
+    after = H200_CN.replace("as_of = 2025-11-27", "as_of = 2026-02-01").replace(
+        "START", "2026-06-01"
+    )
+    assert _found(quote(parse_scenario_text(after), catalog), "supply-announced-later") == []
+
+
+H100_US = """
+name = "H100 bought in the US"
+as_of = 2026-01-15
+currency = "USD"
+tenant_hq = "US"
+[model]
+preset = "llama-3.3-70b"
+[[phases]]
+name = "serve"
+kind = "serve"
+data = "public"
+days = 365
+start = START
+input_tokens_per_day = 1e9
+output_tokens_per_day = 2e8
+tpot_ms = 50
+precision = "fp8"
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "owned" }
+"""
+
+
+def test_a_lead_time_published_after_the_quote_date_says_so(catalog):
+    # rev14b #5: supply.csv's 308-day H100 lead time of 2026 rests on a post the catalog can show
+    # public on 2026-03-31 (`announced`); a quote of 2026-01-15 applied it with no word.
+    allowed = quote(parse_scenario_text(H100_US.replace("START", "2027-01-01")), catalog)
+    assert _found(allowed, "supply-announced-later") == [
+        "buying h100-sxm in US rests on supply.csv's row from 2026-01-01, which sets its lead "
+        "time to 308 days: In 2026 resellers again quoted 36-52 week lead times for H100 SXM "
+        "nodes (low confidence). (announced 2026-03-31, after 2026-01-15)"
+    ]
+    # The lead time blocks an earlier start: the block says it, once (no warning beside it).
+    blocked = quote(parse_scenario_text(H100_US.replace("START", "2026-06-01")), catalog)
+    assert _blocks(blocked)["lead-time"].endswith(
+        "start it later or use hardware already owned (announced 2026-03-31, after 2026-01-15)"
+    )
+    assert _found(blocked, "supply-announced-later") == []
+    # A row on the record by the quote's date (effective_from 2026-01-01, no `announced` in
+    # 2024) says nothing: the 70-day lead time of spring 2024 was published then.
+    known = H100_US.replace("as_of = 2026-01-15", "as_of = 2024-06-01").replace(
+        "START", "2025-01-01"
+    )
+    assert _found(quote(parse_scenario_text(known), catalog), "supply-announced-later") == []
+
+
+def test_a_plans_runner_ups_and_their_quotes_agree_on_a_supply_row_announced_later(catalog):
+    # rev14b #5: the planner's table and a quote of the same placement read one condition
+    # (`checks.SUPPLY_ANNOUNCED_LATER`) and one message. cn_lab_no_stockpile dated 2025-11-27
+    # with pretraining from 2026-03-01: H200 bought in China to serve from mid-2026 are allowed,
+    # on the approval of
+    # 2026-01-28, and the pretraining's, for 2026-03-01, are rejected on their lead time.
+    data = load_scenario(NO_STOCKPILE).model_dump(by_alias=True, exclude_none=True)
+    data["phases"][0]["start"] = date(2026, 3, 1)
+    p = plan(parse_scenario(data), catalog)
+    note = (
+        "buying h200 in CN rests on supply.csv's row from 2026-01-28 "
+        "(announced 2026-01-28, after 2025-11-27)"
+    )
+    by_phase = {ph.phase: ph for ph in p.phases}
+    pre = [a for a in by_phase["pretrain"].alternatives if a.accelerator == "h200"]
+    assert pre and all(a.verdict.startswith("rejected: lead time") for a in pre)
+    lead = quote(parse_scenario_text(H200_CN.replace("START", "2026-03-01")), catalog)
+    assert _blocks(lead)["lead-time"].endswith("(announced 2026-01-28, after 2025-11-27)")
+    assert all(a.verdict.endswith("(announced 2026-01-28, after 2025-11-27)") for a in pre)
+    serve = [
+        a
+        for a in by_phase["serve-cn"].alternatives
+        if a.accelerator == "h200" and a.pricing == "owned" and a.verdict != "chosen"
+    ]
+    assert serve and all(a.verdict.endswith(f"; {note}") for a in serve), serve
+    # The quote of the first of them as a fixed site warns of the same row.
+    (warn,) = _found(quote(parse_scenario_text(H200_CN.replace("START", "2026-06-01")), catalog),
+                     "supply-announced-later")  # fmt: skip
+    assert warn.startswith(note.split(" (announced")[0])
+    assert warn.endswith(note[note.index(" (announced") :])
+
+
 def test_a_purchase_ordered_before_a_ban_and_delivered_after_it_says_so(catalog):
     # rev12d #1: "h800 cannot be bought new in CN on 2023-09-01" named a day it could be.
     text = """
@@ -722,6 +822,14 @@ site = { region = "cn-east", accelerator = "h800", pricing = "owned" }
         "after the 2023-10-23 ban: "
     )
     assert "on 2023-09-01:" not in why
+    # rev14b #5: the ban was announced on 2023-10-17 (supply.csv `announced`), after the
+    # quote's date: a block known only later says so, as a rule's finding does.
+    assert why.endswith(" (announced 2023-10-17, after 2023-09-01)")
+    # Dated after the announcement (the ban's effective date still ahead), it was known.
+    known = text.replace("as_of = 2023-09-01", "as_of = 2023-10-20")
+    assert (
+        "(announced" not in _blocks(quote(parse_scenario_text(known), catalog))["not-purchasable"]
+    )
 
 
 def parse_scenario_text(text: str):
@@ -748,9 +856,16 @@ def test_one_buyer_gets_at_most_the_markets_output(accelerator, as_of, devices, 
     }  # fmt: skip
     blocks = _blocks(quote(parse_scenario(data), load_catalog()))
     assert f"one buyer can get about {cap}" in blocks["supply-limit"]
-    # A quarter of it is within the output.
+    # rev14b #5: the 910C's 2025 output figure was reported on 2025-09-29 (supply.csv
+    # `announced`): a cap a quote of 2025-06-01 could not have known says so; the H20's row
+    # gives no publication date, so it is taken as known from its effective_from.
+    later = accelerator == "ascend-910c"
+    assert blocks["supply-limit"].endswith(f"(announced 2025-09-29, after {as_of})") == later
+    # A quarter of it is within the output: nothing rests on the cap, nothing is said of it.
     data["phases"][0]["devices"] = devices // 4
-    assert "supply-limit" not in _blocks(quote(parse_scenario(data), load_catalog()))
+    small = quote(parse_scenario(data), load_catalog())
+    assert "supply-limit" not in _blocks(small)
+    assert not [f for f in small.findings if f.code == "supply-announced-later"]
 
 
 @pytest.mark.parametrize("scoped_from", [date(2024, 1, 1), date(2025, 2, 1)])
@@ -890,13 +1005,13 @@ def test_a_part_bought_before_its_launch_is_not_purchasable_not_only_unpriced():
 
 def test_dated_supply_caps_of_one_part_and_country_are_separate_capacities(catalog):
     # rev12f #6: the joint problem keyed a buyer's cap by (accelerator, country) and kept the
-    # last row seen, so purchases under two dated supply.csv rows (910B in China: 1,600 in 150
-    # days from 2023-08-01, 1,000,000 in 365 from 2024-02-01) shared one arbitrary cap.
+    # last row seen, so purchases under two dated supply.csv rows (910B in China: 1,000,000 in
+    # 365 days from 2024-02-01, 1,600,000 in 365 from 2026-01-01) shared one arbitrary cap.
     from estimator.joint import capacity_of, limits
     from estimator.market import with_supply
     from estimator.options import option_table
 
-    day = date(2024, 6, 1)
+    day = date(2026, 6, 1)
     owned = option_table(catalog, day).filter(
         (pl.col("option") == "owned")
         & (pl.col("accelerator") == "ascend-910b")
@@ -904,12 +1019,12 @@ def test_dated_supply_caps_of_one_part_and_country_are_separate_capacities(catal
     )
     rows = [
         with_supply(catalog, owned.head(1), "CN", bought).to_dicts()[0] | {"billed_devices": 1000}
-        for bought in (date(2023, 9, 1), day)
+        for bought in (date(2024, 6, 1), day)
     ]
     caps = limits(rows)
     assert sorted((cap.devices, cap.per_days) for cap in caps.values()) == [
-        (1_600, 150),
         (1_000_000, 365),
+        (1_600_000, 365),
     ]
     for row in rows:
         ((group, _),) = capacity_of(row)

@@ -182,6 +182,30 @@ def test_moe_memory_uses_total_compute_uses_active(catalog, models) -> None:
     assert a["expert_parallel"] > 1 and b["expert_parallel"] == 1
 
 
+def test_the_flex_dispatcher_routes_for_less(catalog, models) -> None:
+    # train14: DeepEP / HybridEP (Megatron-Core's flex dispatcher) cost less routing traffic per
+    # routed copy than the all-to-all dispatcher the default is fitted on; a dense model has no
+    # routing, so the dispatcher changes nothing there; an unknown one is named.
+    flex = catalog.default("moe_bytes_per_layer_hidden_expert_flex")
+    assert 0 < flex < catalog.default("moe_bytes_per_layer_hidden_expert")
+    kw: dict[str, Any] = {"devices": 256, "seq_len": 4096, "tp": 1, "pp": 8, "ep": 32}
+    hours = {
+        d: train(catalog, models["deepseek-v3"], "h100-sxm", 1e12, moe_dispatcher=d, **kw)[
+            "device_hours"
+        ]
+        for d in ("alltoall", "flex")
+    }
+    default = train(catalog, models["deepseek-v3"], "h100-sxm", 1e12, **kw)["device_hours"]
+    assert default == pytest.approx(hours["alltoall"])
+    assert 0 < hours["flex"] < hours["alltoall"]
+    dense = {"devices": 8, "tp": 1, "pp": 1}
+    d = train(catalog, models["llama-3.1-8b"], "h100-sxm", 1e12, **dense)
+    df = train(catalog, models["llama-3.1-8b"], "h100-sxm", 1e12, moe_dispatcher="flex", **dense)
+    assert df["device_hours"] == pytest.approx(d["device_hours"])
+    with pytest.raises(ScenarioError, match="not a MoE dispatcher"):
+        train(catalog, models["llama-3.1-8b"], "h100-sxm", 1e12, moe_dispatcher="deepep")
+
+
 def test_precision_a_device_lacks_is_not_timed_and_does_not_fit(catalog, models) -> None:
     # rev12b #11: fits was true with a null peak, against the docstring. The missing precision
     # leaves the run untimed; a quote blocks it as `precision-unsupported`, not as memory

@@ -54,6 +54,13 @@ def _reference(p: Problem, goal: str, force: dict[int, int], max_days: float | N
                     if price > 0:
                         y = h.addVariable(lb=0.0, obj=price)
                         h.addConstr(y >= in_region(a, ra) + in_region(b, rb) - 1)
+    for a, b, rules in p.blocked:
+        by_region: dict[str, list[int]] = {}
+        for k in sorted(rules):
+            by_region.setdefault(p.candidates[b][k].region, []).append(k)
+        for region in sorted(by_region):
+            home = [v for v, c in zip(x[a], p.candidates[a], strict=True) if c.region == region]
+            h.addConstr(sum(x[b][k] for k in by_region[region]) - sum(home) <= 0)
     if max_days is not None and p.training:
         h.addConstr(
             sum(
@@ -148,7 +155,16 @@ def _problem(rng: random.Random) -> Problem:
         else []
     )
     caps = {("fleet", "f"): Capacity(rng.choice([12.0, 20.0, 7.5]))}
-    return Problem(cands, wins, moves, caps, frozenset(range(0, n, 2)))
+    return Problem(cands, wins, moves, caps, frozenset(range(0, n, 2)), _blocked(rng, cands))
+
+
+def _blocked(rng: random.Random, cands: list[list[Candidate]]) -> list:
+    """Now and then a transfer from the first phase to the last whose data a rule blocks at
+    some of the last phase's candidates (unless the first runs in the same region)."""
+    if len(cands) < 2 or rng.random() < 0.4:
+        return []
+    rules = {k: "rule-x" for k in range(len(cands[-1])) if rng.random() < 0.6}
+    return [(0, len(cands) - 1, rules)] if rules else []
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -175,3 +191,42 @@ def test_a_row_with_a_column_twice_sums_as_highspy_does():
     ]
     assert merged == expected
     assert not math.isnan(merged[1][1])
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_transfer_a_rule_blocks_is_never_chosen_and_the_solver_equals_brute_force(seed):
+    """rev14a #1: a plan sent personal data abroad, the transfer's rule judged only once the
+    phases were placed. Candidates whose transfer a rule blocks are taken only with the source
+    in their region; the solver's optimum is brute force's, and it never breaks the rule."""
+    rng = random.Random(1000 + seed)
+    p = _problem(rng)
+    for objective in ("cost", "time"):
+        try:
+            expected = placement.brute_force(p, objective)
+        except Infeasible:
+            with pytest.raises(Infeasible):
+                placement.solve(p, objective)
+            continue
+        got = placement.solve(p, objective)
+        assert not placement.banned(p, got) and placement.feasible(p, got)
+        assert placement.total(p, got) == pytest.approx(placement.total(p, expected), abs=1e-6)
+
+
+def test_a_blocked_transfer_keeps_the_receiving_phase_at_home():
+    """The cheaper destination abroad is taken only if the source could go with it; the
+    source's one candidate is at home, so the destination stays at home, at more cost."""
+    win = [(date(2025, 1, 1), date(2025, 2, 1))] * 2
+    home, abroad = Candidate(100.0, 1.0, "cn"), Candidate(10.0, 1.0, "us")
+    free = Problem([[Candidate(1.0, 1.0, "cn")], [abroad, home]], win)
+    assert placement.solve(free) == [0, 0]
+    ruled = Problem(free.candidates, win, blocked=[(0, 1, {0: "cn-pipl"})])
+    assert placement.solve(ruled) == [0, 1] == placement.brute_force(ruled)
+    assert placement.banned(ruled, [0, 0]) == [(0, 1, "cn-pipl")]
+    # The source may follow the destination abroad if it has a candidate there.
+    both = Problem([[Candidate(1.0, 1.0, "cn"), Candidate(2.0, 1.0, "us")], [abroad, home]], win)
+    both = Problem(both.candidates, win, blocked=[(0, 1, {0: "cn-pipl"})])
+    assert placement.solve(both) == [1, 0]
+    # Nowhere to go: infeasible, not a plan that breaks the rule.
+    none = Problem([[Candidate(1.0, 1.0, "cn")], [abroad]], win, blocked=[(0, 1, {0: "r"})])
+    with pytest.raises(Infeasible):
+        placement.solve(none)

@@ -1511,3 +1511,156 @@ def test_a_replica_across_rented_servers_on_an_unstated_network_is_warned(catalo
     # also said to run its "expert traffic" over a network.
     dense = serve(16, model="llama-3.1-70b")
     assert "replica-spans-instances" in dense and "replica-network-unstated" not in dense
+
+
+# rev14a #1: the cn-east A100 rental re-priced to 200 USD/h (a user catalog), so that training
+# abroad is the cheaper option for a phase that receives a dataset of personal data.
+_DEAR_HOME = (
+    "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
+    "currency,min_term_days,price_low,price_high,evidence,max_devices,instance_scaleout_gbit_s,"
+    "instance_scaleout_source,max_term_days,max_term_source,basis,note,source,as_of\n"
+    "cn-small-csp,cn-east,a100-40g,8x A100 server,8,on_demand,200,USD,0,,,reported,,,,,,"
+    "reported,test,https://example.com/dear,2025-11-20\n"
+)
+
+
+def _collect_then_train(collect_site: object, train_site: object) -> dict:
+    return {
+        "name": "pt",
+        "as_of": "2025-11-27",
+        "currency": "USD",
+        "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {"name": "collect", "workload": "finetune", "tokens": 1e10, "data": "personal",
+             "deadline_days": 10, "site": collect_site},
+            {"name": "train", "tokens": 1e12, "data": "public", "deadline_days": 30,
+             "site": train_site},
+        ],
+        "transfers": [{"from": "collect", "to": "train", "what": "dataset"}],
+    }  # fmt: skip
+
+
+def test_a_plan_never_sends_personal_data_abroad_through_a_transfer(tmp_path):
+    """rev14a #1: the planner placed phases on their own rules only and judged a transfer's
+    data once placed, so the cheapest plan sent a dataset of personal data of people in China
+    to a phase abroad (exit 0), listing the allowed placement at home as "costs more". Now the
+    pair of placements is ruled out: the receiving phase stays at home, the quote of the
+    placement is not blocked, and the options abroad say which transfer rules them out."""
+    from pricing import load_catalog
+
+    (tmp_path / "offers.csv").write_text(_DEAR_HOME, encoding="utf-8")
+    cat = load_catalog(tmp_path)
+    open_site = {"regions": ["cn-east", "us-east"], "pricing": ["on_demand"]}
+    s = parse_scenario(_collect_then_train("auto", open_site))
+    p = plan(s, cat, top_k=12)
+    placed = {x.name: x.region for x in p.quote.phases}
+    assert placed == {"collect": "cn-east", "train": "cn-east"}
+    assert not p.quote.blocked
+    # The placements quoted as fixed sites: the plan's figures, and nothing blocked.
+    again = quote(p.scenario, cat)
+    assert again.total == p.quote.total and not again.blocked
+    (train,) = [x for x in p.phases if x.phase == "train"]
+    assert train.removed["rule"] == 8 and train.allowed == 1
+    abroad = [a for a in train.alternatives if a.region == "us-east"]
+    assert abroad and all(
+        a.verdict == "rejected: rule cn-pipl-personal-data-abroad on transfer collect->train"
+        for a in abroad
+    )
+    # Without the transfer, training abroad is the cheaper plan (the rule is what moved it).
+    free = parse_scenario({**_collect_then_train("auto", open_site), "transfers": []})
+    assert {x.name: x.region for x in plan(free, cat).quote.phases}["train"] == "us-east"
+
+
+def test_no_allowed_plan_when_every_placement_sends_personal_data_abroad(catalog):
+    """The receiving phase fixed abroad: its personal-data source can run neither abroad (its
+    own rule) nor at home (its dataset would then go abroad): no allowed placement, exit 1,
+    naming the transfer's rule, as for a phase with no allowed option."""
+    from estimator.errors import NoPlacementError
+
+    abroad = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"}
+    s = parse_scenario(_collect_then_train("auto", abroad))
+    with pytest.raises(NoPlacementError) as err:
+        plan(s, catalog)
+    assert err.value.phase == "collect"
+    assert "the best: rule cn-pipl-personal-data-abroad on transfer collect->train" in str(
+        err.value
+    )
+    # Both ends fixed: not placed, quoted with its block (exit 0; --strict fails).
+    home = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}
+    fixed = plan(parse_scenario(_collect_then_train(home, abroad)), catalog)
+    assert [f.phase for f in fixed.quote.findings if f.severity == "block"] == [
+        "transfer collect->train"
+    ]
+
+
+def test_split_auto_with_its_personal_dataset_sent_to_pretraining_has_no_allowed_plan(
+    runner, tmp_path
+):
+    """rev14a #1's repro: split_auto with the personal-data post-training first, its dataset
+    sent to the pretraining, planned pretraining in us-east (exit 0). No pretraining in China
+    meets its deadline, so no plan is allowed: exit 1, the transfer's rule named."""
+    text = AUTO.read_text(encoding="utf-8")
+    a = text.find('[[phases]]\nname = "pretrain"')
+    b = text.find('[[phases]]\nname = "post-train"')
+    c = text.find('[[phases]]\nname = "serve-cn"')
+    swapped = text[:a] + text[b:c] + text[a:b] + text[c:]
+    old = '[[transfers]]\nfrom = "pretrain"\nto = "post-train"\nwhat = "weights"'
+    assert old in swapped
+    new = '[[transfers]]\nfrom = "post-train"\nto = "pretrain"\nwhat = "dataset"'
+    path = tmp_path / "sa_ds.toml"
+    path.write_text(swapped.replace(old, new), encoding="utf-8")
+    out = runner.invoke(app, ["plan", str(path)])
+    assert out.exit_code == 1 and out.stdout == ""
+    assert "phases[1] 'pretrain': no allowed placement among" in out.stderr
+    assert "rule cn-pipl-personal-data-abroad on transfer post-train->pretrain" in out.stderr
+
+
+def test_a_shock_that_blocks_only_a_transfer_re_places_the_receiving_phase(write, catalog):
+    """A shock on a data class blocked a dataset sent from sg to cn-east, not either phase:
+    `plan --shock` took the transfer's finding for a phase ("no phase 'transfer
+    collect->train'", exit 2). The receiving phase is re-placed, where the data may go."""
+    header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
+    row = (
+        "us-data-stays,2025-11-27,,,block,personal-us,!US,*,*,*,*,*,US personal data stays in "
+        "the US,estimate,,my analysis,2025-11-27"
+    )
+    path = write("shock.csv", f"{header}\n{row}\n")
+    fixed = parse_scenario(
+        {
+            **_collect_then_train(
+                {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"},
+                {"region": "cn-east", "accelerator": "a100-40g", "pricing": "on_demand"},
+            ),
+            "tenant_hq": "US",
+        }
+    )
+    result = apply_shock(prepare(fixed, catalog), [str(path)])
+    assert [r.phase for r in result.replanned] == ["train"]
+    assert {x.name: x.region for x in result.shocked.quote.phases}["train"] == "us-east"
+    assert not result.shocked.quote.blocked
+
+
+def test_no_joint_placement_names_the_capacity_and_phases_that_clash(catalog):
+    # rev14a #10: two serving phases that together overfill China's 512-device rental market
+    # were told only "each phase has allowed options, but not all at once".
+    serve = {
+        "kind": "serve",
+        "days": 90,
+        "devices": 300,
+        "data": "personal",
+        "site": {"regions": ["cn-east"], "accelerators": ["h100-sxm"]},
+    }
+    data = {
+        "name": "two",
+        "as_of": "2025-11-27",
+        "currency": "CNY",
+        "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "s1", **serve}, {"name": "s2", "start": "2025-11-27", **serve}],
+    }
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(data), catalog)
+    message = str(err.value)
+    assert "not all at once (on their first-ranked options 's1' and 's2' run at" in message
+    assert "need 608 devices together: it has 512)" in message

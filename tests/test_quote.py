@@ -835,3 +835,37 @@ def test_the_headline_total_marks_the_blocked_phases_it_counts(runner, tmp_path)
 
     assert excludes(["a"], 3, ["b"]) == " (excludes unpriced: a; includes blocked: b)"
     assert excludes([], 3, []) == ""
+
+
+def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write, catalog):
+    """rev14a #2: a dataset of personal data sent from cn-east to a phase in sg is blocked
+    (`Quote.blocked`, --strict exits 1) while the headline said nothing and the JSON's
+    `blocked` was []. The transfer is named as its finding names it, once for two transfers
+    between the same phases; the schema version says the list's meaning grew."""
+    path = write(
+        "tr.toml",
+        'name = "tr"\nas_of = 2025-11-27\ncurrency = "USD"\ntenant_hq = "CN"\n'
+        '[model]\npreset = "llama-3.1-8b"\n'
+        '[[phases]]\nname = "pretrain"\ntokens = 1e11\ndata = "personal"\ndevices = 64\n'
+        'site = { region = "cn-east", accelerator = "h100-sxm", pricing = "contract" }\n'
+        '[[phases]]\nname = "ft"\nworkload = "finetune"\ntokens = 1e9\ndata = "public"\n'
+        'devices = 8\nsite = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }\n'
+        '[[transfers]]\nfrom = "pretrain"\nto = "ft"\nwhat = "dataset"\n'
+        '[[transfers]]\nfrom = "pretrain"\nto = "ft"\nwhat = "checkpoint"\n',
+    )
+    q = quote(load_scenario(path), catalog)
+    assert q.blocked
+    assert [f.phase for f in q.findings if f.severity == "block"] == ["transfer pretrain->ft"]
+    text = runner.invoke(app, ["quote", str(path)])
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
+    d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "5"
+    assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
+    # Within one region nothing leaves it: nothing blocked.
+    home = path.read_text(encoding="utf-8").replace(
+        'region = "sg", accelerator = "h100-sxm", pricing = "on_demand"',
+        'region = "cn-east", accelerator = "h100-sxm", pricing = "contract"',
+    )
+    d = json.loads(runner.invoke(app, ["quote", str(write("h.toml", home)), "-f", "json"]).stdout)
+    assert d["blocked"] == []

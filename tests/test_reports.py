@@ -190,6 +190,29 @@ def test_a_narrow_table_keeps_the_money_and_a_price_with_its_currency():
     assert "accelerato\n" not in wrapped and "wall_clock_d\n" not in wrapped
 
 
+def test_a_narrow_placements_table_keeps_the_verdict(runner, monkeypatch):
+    # rev14a #7: at 80 columns the runners-up lost `verdict` first, so a rejected 104 M
+    # option read as a cheaper one the plan ignored beside the 365 M it chose. The verdict
+    # outlasts the pricing, the region and the rank, wrapped.
+    monkeypatch.setenv("COLUMNS", "80")
+    out = ok(runner, ["plan", AUTO, "--table", "placements"])
+    body, note = out.split("not shown: ")
+    header = next(line for line in body.splitlines() if line.startswith("phase "))
+    assert header.split()[-1] == "verdict" and "verdict" not in note
+    assert "rejected: capacity:" in body and "chosen" in body
+    assert "cost (CNY)" in body and "accelerator" in body
+    assert all(len(line) <= 80 for line in out.splitlines())
+    from estimator.report.rows import Terminal, render_rows
+
+    rows = [{"phase": "pretrain", "#": 5, "accelerator": "h100-sxm", "region": "cn-east",
+             "pricing": "contract", "cost (CNY)": 104400278.4,
+             "verdict": "rejected: capacity: needs 3,712 x h100-sxm"}]  # fmt: skip
+    for width in range(50, 100, 5):
+        text = render_rows(rows, "table", term=Terminal(width), lasting=("verdict",))
+        shown = text.split("not shown")[0]
+        assert "rejected:" in shown and "104,400,278" in shown, (width, text)
+
+
 WIDTH_CASES = [
     ["quote", SPLIT],
     ["quote", str(EXAMPLES / "stockpile_owner.toml")],

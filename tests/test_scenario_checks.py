@@ -7,6 +7,9 @@ import json
 
 import pytest
 
+from estimator import ScenarioError, load_scenario
+from estimator.scenario import AutoSite
+from tests.conftest import EXAMPLES
 from tests.test_hardening import SPLIT, TRAIN, _edit, run
 
 
@@ -82,6 +85,73 @@ def test_tensor_parallel_must_divide_the_heads(runner, write):
     assert "phases[0].tensor_parallel: tensor_parallel 3 does not divide the model's 64" in err
     path = _edit(write, "tp4.toml", 'precision = "bf16"', 'precision = "bf16"\ntensor_parallel = 4')
     assert run(runner, ["quote", path])[0] == 0
+
+
+def test_a_dense_serving_replica_must_split_the_heads(runner, write):
+    # rev14a #4: training refused TP3 of a 64-head model; serving priced --devices 3 (TP3)
+    # at 7.96 USD per M tokens. One check (`tensor_parallel_problem`) for both, the KV heads
+    # too (a custom model of 40 heads, 8 KV heads: 5 splits the heads, not the KV heads).
+    serve = ["serve", "--model", "llama-3.1-70b", "--accelerator", "h100-sxm", "--region", "sg",
+             "--pricing", "on_demand"]  # fmt: skip
+    for n in (3, 5, 6, 7):
+        code, _, err = run(runner, [*serve, "--devices", str(n)])
+        assert code == 2, err
+        assert err.startswith(f"error: --devices: a replica of {n} devices is one tensor-parallel")
+        assert f"and {n} does not divide the model's 64 attention heads" in err
+    assert run(runner, [*serve, "--devices", "4", "-f", "json"])[0] == 0
+    custom = ["serve", "--params", "14e9", "--heads", "40", "--kv-heads", "8", "--accelerator",
+              "h100-sxm", "--region", "sg", "--pricing", "on_demand"]  # fmt: skip
+    code, _, err = run(runner, [*custom, "--devices", "5"])
+    assert code == 2 and "5 does not divide the model's 8 KV heads, nor is it a multiple" in err
+    train = ["train", "--params", "14e9", "--heads", "40", "--kv-heads", "8", "--tokens", "1e11",
+             "--accelerator", "h100-sxm", "--devices", "64", "--tensor-parallel", "5"]  # fmt: skip
+    code, _, err = run(runner, train)
+    assert code == 2 and "tensor_parallel 5 does not divide the model's 8 KV heads" in err
+    # In a scenario, at the field.
+    text = (
+        'name = "x"\nas_of = 2025-11-27\n[model]\npreset = "llama-3.1-70b"\n[[phases]]\n'
+        'name = "s"\nkind = "serve"\ndays = 30\nreplica_devices = 6\n'
+        'site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }\n'
+    )
+    code, _, err = run(runner, ["quote", write("r.toml", text)])
+    assert code == 2 and "phases[0].replica_devices: a replica of 6 devices" in err
+
+
+@pytest.mark.parametrize(
+    ("field", "said"),
+    [
+        ("regions", "give at least one region, or leave regions out for any"),
+        ("accelerators", "give at least one accelerator, or leave accelerators out for any"),
+        ("pricing", "give at least one pricing model, or leave pricing out for any but spot"),
+        ("providers", "give at least one provider, or leave providers out for any"),
+        (
+            "evidence",
+            "give at least one kind of evidence, or leave evidence out for listed, "
+            "marketplace or reported",
+        ),
+    ],
+)
+def test_an_empty_site_list_is_refused_not_read_as_any(runner, write, field, said):
+    # rev14a #8: `site = { regions = [] }` was accepted and meant "anywhere": the phase went
+    # to cn-east. An empty allow-list reads as "none" to most people.
+    fixed = 'site = { region = "sg", accelerator = "h100-sxm", pricing = "reserved_1y" }'
+    path = _edit(write, f"{field}.toml", fixed, f"site = {{ {field} = [] }}")
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2 and err.strip().endswith(f"phases[0].site.{field}: {said}"), err
+    auto = load_scenario(EXAMPLES / "split_auto.toml")  # post-train: an auto site
+    with pytest.raises(ScenarioError, match=f"phases\\[1\\].site.{field}: give at least one"):
+        auto.with_changes({f"phases.post-train.site.{field}": []})
+
+
+def test_a_site_list_left_out_is_any_and_survives_a_round_trip():
+    # The lists an auto site leaves out are empty inside; written back out (a plan fixing
+    # its sites, a change) they are left out again, not refused as given empty.
+    auto = load_scenario(EXAMPLES / "split_auto.toml")
+    site = auto.phase("post-train").site
+    assert isinstance(site, AutoSite) and site.accelerators == []
+    assert site.model_dump() == {"regions": ["cn-east", "cn-north", "cn-west"]}
+    again = auto.with_changes({"phases.post-train.tokens": 1e9})
+    assert again.phase("post-train").site == site
 
 
 def test_a_fleet_site_needs_a_declared_fleet_there(runner, write):
@@ -368,12 +438,82 @@ def test_a_custom_shape_that_cannot_hold_its_parameters_is_refused(runner):
     code, _, err = run(runner, [*base, "--params", "7e9", "--layers", "80", "--hidden", "8192"])
     assert code == 2 and "do not fit 80 layers" in err
     assert err.startswith("error: --params:")  # not --model, which was not given
-    # A preset with a shape override that cannot hold it is refused too (review6c #3).
+    assert "(total_params, given) do not fit 80 layers (given) of hidden size 8192 (given)" in err
+    # A preset with a shape override is refused (review6c #3): rev14a #5 below.
     code, _, err = run(runner, [*base, "--model", "llama-3.1-70b", "--layers", "8"])
-    assert code == 2 and "do not fit 8 layers" in err
+    assert code == 2 and err.startswith("error: --layers: --model llama-3.1-70b is its published")
     # Llama 2 7B's own shape (6.74e9, 32 x 4096: 1.05x the rule) is fine.
     code, _, _ = run(runner, [*base, "--params", "6.74e9", "--layers", "32", "--hidden", "4096"])
     assert code == 0
+
+
+PRESET_RUN = ["train", "--tokens", "1e12", "--accelerator", "h100-sxm", "--devices", "1024",
+              "--region", "us-east", "--pricing", "on_demand"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "flags"),
+    [
+        ("deepseek-v3", ["--layers", "4"]),  # was 671B / 37B on 4 layers, 45% cheaper
+        ("deepseek-v3", ["--hidden", "512"]),  # 128 heads x 128 on a hidden of 512
+        ("llama-3.1-70b", ["--layers", "32"]),  # 2.7x off, inside the 3x tolerance
+        ("llama-3.1-70b", ["--kv-heads", "64"]),
+    ],
+)
+def test_a_preset_is_not_reshaped_from_the_command_line(runner, model, flags):
+    # rev14a #5: a preset's shape flag kept the preset's parameter count on another shape
+    # (DeepSeek-V3 "with 4 layers" trained 45% cheaper); the flags are for a custom model.
+    code, _, err = run(runner, [*PRESET_RUN, "--model", model, *flags])
+    assert code == 2, err
+    assert err.startswith(f"error: {flags[0]}: --model {model} is its published shape")
+    assert "give --params" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_preset_reshaped_in_a_file_needs_its_parameter_count(catalog):
+    # rev14a #5, the same in a scenario's [model]: a preset with shape fields and no parameter
+    # count is refused; with a count it is a custom model, checked, MoE included.
+    from estimator import ScenarioError
+    from estimator.physics.model import resolve_model
+
+    with pytest.raises(ScenarioError, match="published shape") as exc:
+        resolve_model(catalog, "llama-3.1-70b", layers=32)
+    assert exc.value.location == "model.layers"
+    with pytest.raises(ScenarioError, match="published shape"):
+        resolve_model(catalog, "deepseek-v3", hidden=512)
+    # An MoE is checked by its active parameters: 37e9 on 4 layers of 7,168 (~2.5e9).
+    with pytest.raises(ScenarioError, match=r"\(active_params, deepseek-v3's\) do not fit 4") as e:
+        resolve_model(catalog, "deepseek-v3", total_params=671e9, layers=4)
+    assert e.value.location == "model.layers"
+    # Attention 32x the hidden size, and more experts' parameters than the experts can hold.
+    with pytest.raises(ScenarioError, match="more than 4x hidden"):
+        resolve_model(catalog, total_params=7e9, layers=2000, hidden=512, heads=64, head_dim=128)
+    with pytest.raises(ScenarioError, match="more than 16 experts with 8 per token"):
+        resolve_model(catalog, total_params=600e9, active_params=37e9, experts=16)
+    # A preset's own shape, and a custom one of the same shape, pass.
+    for m in ("deepseek-v3", "qwen3-235b-a22b", "llama-3.1-405b"):
+        resolve_model(catalog, m)
+    same = resolve_model(catalog, "deepseek-v3", total_params=671e9, active_params=37e9, layers=61)
+    assert same.layers == 61 and same.arch == "moe"
+
+
+@pytest.mark.parametrize("params", [1e6, 3e6, 2e7, 5e7, 9e7, 1e8, 3e8, 1e10, 1e12, 1e15])
+def test_the_documented_parameter_range_gets_a_shape_that_fits(catalog, params):
+    # rev14a nit: from 1e6 to ~2.5e7 the inferred hidden of 1,024 held 3x the parameters and
+    # the tool refused its own inference; now narrower models are whole 128-wide heads.
+    from estimator.physics.model import resolve_model
+
+    dense = resolve_model(catalog, total_params=params)
+    assert 12 * dense.layers * dense.hidden**2 / params < 3  # type: ignore[operator]
+    if params < 1e15:
+        resolve_model(catalog, total_params=params * 10, active_params=params)
+
+
+def test_an_inferred_shape_that_does_not_fit_says_so(catalog):
+    from estimator import ScenarioError
+    from estimator.physics.model import resolve_model
+
+    with pytest.raises(ScenarioError, match=r"do not fit 1 layers \(inferred\) of hidden size"):
+        resolve_model(catalog, total_params=1e6, hidden=8192)
 
 
 def test_a_preset_given_another_parameter_count_is_checked_like_a_custom_model(catalog):
@@ -745,8 +885,9 @@ def test_the_first_dated_offer_named_is_one_the_site_can_take(catalog):
     cat = catalog.with_table("offers", lambda df: pl.concat([df, spot], how="diagonal_relaxed"))
 
     def johor(day: date, pricing: list[str]):
-        site = {"regions": ["my-johor"], "accelerators": ["h100-sxm"], "providers": ["aws"],
-                "pricing": pricing}  # fmt: skip
+        site = {"regions": ["my-johor"], "accelerators": ["h100-sxm"], "providers": ["aws"]}
+        if pricing:  # an empty list is refused (rev14a #8): left out, any but spot
+            site["pricing"] = pricing
         return parse_scenario({
             "name": "johor", "as_of": day, "currency": "USD", "tenant_hq": "SG",
             "model": {"preset": "llama-3.1-8b"},
@@ -782,3 +923,22 @@ def test_an_error_in_a_changed_value_does_not_blame_the_file(catalog):
     assert str(bad.value).startswith(f"{s.source} (changed in code): currency: unknown currency")
     assert changed.with_changes(accounting="amortised").source == changed.source  # said once
     assert TrainPhase.__name__ == "TrainPhase" and ServePhase.__name__ == "ServePhase"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("[1,2]", "(a JSON object), not an array"),  # was "not valid TOML: Expected ']'"
+        ('[\n  {"name": "x"}\n]', "(a JSON object), not an array"),
+    ],
+)
+def test_a_json_scenario_on_stdin_that_is_no_object_is_said_as_json(runner, text, said):
+    from estimator.cli import app
+
+    result = runner.invoke(app, ["quote", "-"], input=text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: <stdin>: the top level must be a table of fields")
+    assert said in result.stderr and "TOML" not in result.stderr
+    # A TOML table header on stdin is still TOML.
+    bad = runner.invoke(app, ["quote", "-"], input="[model\n")
+    assert bad.exit_code == 2 and "not valid TOML" in bad.stderr

@@ -150,7 +150,11 @@ CurrencyOpt = Annotated[
 ]
 SamplesOpt = Annotated[
     int | None,
-    typer.Option("--samples", help="Monte-Carlo samples for P10/P50/P90 (catalog ranges)."),
+    typer.Option(
+        "--samples",
+        help="Monte-Carlo samples for P10/P50/P90: prices from their catalog ranges, "
+        "physics from the model's own error (see --efficiency-ranges).",
+    ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for --samples.")]
 ModelErrorOpt = Annotated[
@@ -158,7 +162,7 @@ ModelErrorOpt = Annotated[
     typer.Option(
         "--model-error/--efficiency-ranges",
         help="--samples: draw the model's own error from the held-out calibration (default), "
-        "or the efficiencies from their catalog ranges (as before session 13).",
+        "or the efficiencies from their catalog ranges (efficiency.csv low/high).",
     ),
 ]
 # Where a quick estimate (train / serve) is placed, and for whom.
@@ -261,14 +265,43 @@ def load_catalog(
     from estimator.context import check_date
     from estimator.errors import ScenarioError
     from pricing import load_catalog as load
-    from pricing.errors import UnknownIdError
+    from pricing.errors import CatalogError, UnknownIdError
 
-    cat = load(catalog_dir)
+    try:
+        cat = load(catalog_dir)
+    except CatalogError as exc:
+        raise _from_environment(exc, catalog_dir) from None
     if currency is not None and currency not in cat.currencies:
         raise ScenarioError(str(UnknownIdError("currency", currency, cat.currencies)), "--currency")
     if as_of is not None:
         check_date(cat, as_of, "--as-of")
     return cat
+
+
+def _from_environment(exc: Any, catalog_dir: Path | None) -> Any:
+    """A catalog directory's error, saying where the directory came from when it was the
+    SPLITCOMPUTE_CATALOG environment variable, not --catalog (rev14a nit: a variable set in a
+    shell profile is not where a user looks)."""
+    from pricing.errors import CatalogError, Problem
+
+    try:  # recent typer vendors click; older ones use the click package
+        from typer._click.core import ParameterSource  # type: ignore[import-not-found,unused-ignore]
+        from typer._click.globals import (  # type: ignore[import-not-found,unused-ignore]
+            get_current_context,
+        )
+    except ImportError:  # pragma: no cover - depends on the installed typer
+        from click import get_current_context  # type: ignore[no-redef,unused-ignore]
+        from click.core import ParameterSource  # type: ignore[no-redef,unused-ignore]
+
+    ctx = get_current_context(silent=True)
+    source = ctx.get_parameter_source("catalog_dir") if ctx is not None else None
+    if catalog_dir is None or source is not ParameterSource.ENVIRONMENT:
+        return exc
+    first, *rest = exc.problems
+    if first.file:  # a file's problem names the file, in the directory
+        return exc
+    said = "SPLITCOMPUTE_CATALOG (set in the environment, used as --catalog)"
+    return CatalogError([Problem("", None, None, f"{said}: {first.message}"), *rest])
 
 
 def strict_exit(findings: list[Any]) -> None:

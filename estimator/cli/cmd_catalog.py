@@ -141,6 +141,13 @@ def import_skypilot_cmd(
             "exists already: choose a new file (nothing is overwritten)", "--output"
         )
     day = parse_date(as_of, "--as-of") or date.today()
+    if day > date.today():
+        # rev14a nit: a read date in the future was accepted, and the catalog then served the
+        # rows from that date on: a price cannot have been read after today.
+        raise ScenarioError(
+            f"{day} is after today ({date.today()}): give the date the prices were read",
+            "--as-of",
+        )
     try:
         result = import_vms(load_catalog(catalog_dir), path.read_bytes(), str(path), cloud, day)
     except UnknownIdError as exc:

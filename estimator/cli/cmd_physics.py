@@ -11,7 +11,9 @@ from estimator.cli.app import (
     AsOfOpt,
     CatalogDir,
     CurrencyOpt,
+    ForceOpt,
     FormatOpt,
+    OutputOpt,
     PricingOpt,
     ProviderOpt,
     RegionOpt,
@@ -73,12 +75,24 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
     """Run a quick estimate from a command's flags (its `locals()`) and print it."""
     from estimator.errors import ScenarioError
     from estimator.estimate import estimate
+    from estimator.physics.model import ARCH_FIELDS
     from estimator.report.text import check_finite, render
     from estimator.report.view import estimate_view
 
     fmt, strict = check_format(flags["fmt"]), flags["strict"]
     if (flags["model"] is None) == (flags["params"] is None):
         raise ScenarioError("give exactly one of --model PRESET or --params N")
+    reshaped = [f for f in ARCH_FIELDS if flags.get(f) is not None]
+    if flags["model"] is not None and reshaped:
+        # A preset's parameter count is that of its published shape (rev14a #5: DeepSeek-V3
+        # "with 4 layers" kept 671B / 37B and trained 45% cheaper).
+        shape = "--" + reshaped[0].replace("_", "-")
+        raise ScenarioError(
+            f"--model {flags['model']} is its published shape and parameter count: for a model "
+            f"with another {shape} give --params (and --active-params for an MoE) instead of "
+            "--model",
+            shape,
+        )
     if kind == "train" and (flags["devices"] is None) == (flags["deadline_days"] is None):
         raise ScenarioError("give exactly one of --devices or --deadline-days")
     names = {**_FIELDS, **({"devices": "replica_devices"} if kind == "serve" else {})}
@@ -364,6 +378,8 @@ def calibration_cmd(
         str | None, typer.Option(help="Only train or serve points (default: both).")
     ] = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
@@ -372,35 +388,38 @@ def calibration_cmd(
     Every point with its source, kind (throughput benchmark, whole run, serving shape), split
     (fit = the constants were tuned on it, heldout = not), figure, prediction and % error; then
     median and max |error| of the scored points per kind, per split and per device family."""
-    fmt = check_format(fmt)
+    fmt = check_format(fmt, output)
     from estimator.calibration import calibration_table, summary
+    from estimator.cli.output import check_output, emit, terminal
     from estimator.errors import ScenarioError
     from estimator.report.rows import render_rows, to_json
 
     if phase not in (None, "train", "serve"):
         raise ScenarioError(f"unknown phase '{phase}': use train or serve", "--phase")
+    # -o FILE as every other command with --format has it (rev14a nit): written whole or not
+    # at all, never over a file without --force, refused before any work.
+    if output is not None:
+        check_output(output, force, [catalog_dir] if catalog_dir else [])
     table = calibration_table(load_catalog(catalog_dir), phase)
     by_split, by_family = summary(table).to_dicts(), summary(table, "family").to_dicts()
     if fmt == "json":
         payload = {"points": table.to_dicts(), "by_split": by_split, "by_family": by_family}
-        typer.echo(to_json(payload))
+        emit(to_json(payload), output, force)
         return
     if fmt == "csv":
-        typer.echo(render_rows(table.to_dicts(), fmt))
+        emit(render_rows(table.to_dicts(), fmt), output, force)
         return
     cols = [
         "id", "phase", "kind", "split", "scored", "accelerator", "figure", "predicted", "unit",
         "error_pct", "tolerance_pct",
     ]  # fmt: skip
-    from estimator.cli.output import terminal
-
-    term = terminal()  # fitted to COLUMNS, as every table (review8a #16)
+    term = terminal(output=output)  # fitted to COLUMNS, as every table (review8a #16)
     optional = ("scored", "unit", "tolerance_pct", "phase", "kind")
-    typer.echo(
+    parts = [
         render_rows(
             table.to_dicts(), fmt, cols, title="Calibration points", term=term, optional=optional
         )
-    )
+    ]
     for title, rows in (("By split (scored points)", by_split), ("By device family", by_family)):
-        typer.echo("")
-        typer.echo(render_rows(rows, fmt, title=title, term=term))
+        parts += ["", render_rows(rows, fmt, title=title, term=term)]
+    emit("\n".join(parts), output, force)

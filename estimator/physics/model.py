@@ -121,7 +121,8 @@ class ModelSpec(BaseModel):
 
 RULE = (
     "shape rule: 12 x layers x hidden^2 active parameters (Kaplan et al. 2020, arXiv 2001.08361 "
-    "s2.1) at hidden = 128 x layers in steps of 1,024 and head_dim 128 (GPT-3 175B, Llama 2/3), "
+    "s2.1) at hidden = 128 x layers in steps of 1,024 (of 128 below 1,024) and head_dim 128 "
+    "(GPT-3 175B, Llama 2/3), "
     "8 KV heads (Llama 3, arXiv 2407.21783 Table 3), 8 routed experts per token (DeepSeek-V3, "
     "Qwen3)"
 )
@@ -165,13 +166,21 @@ def infer_shape(data: dict[str, Any], rule: ShapeRule) -> dict[str, Any]:
     # An inferred hidden size is whole groups of kv_heads heads of head_dim (1,024 wide), so
     # its heads share KV heads evenly and split over tensor-parallel sizes 1-8, as in every
     # Llama 2/3 size (4,096, 5,120, 8,192, 16,384).
-    group = int(out.get("head_dim") or rule.head_dim) * rule.kv_heads
+    # A model narrower than one group (under ~1e8 parameters) is whole heads of head_dim
+    # instead: 1,024 wide it held 3x the parameters of a 2e7 model, which its own shape check
+    # then refused (rev14a nit: the documented minimum of 1e6 could not be quoted).
+    head_dim = int(out.get("head_dim") or rule.head_dim)
+    group = head_dim * rule.kv_heads
+
+    def width(x: float) -> int:
+        return _round_to(x, group if x >= group else head_dim)
+
     if out.get("layers") is None and out.get("hidden") is None:
         layers = max(1, round((n / (12.0 * r * r)) ** (1.0 / 3.0)))
-        out["layers"], out["hidden"] = layers, _round_to(r * layers, group)
+        out["layers"], out["hidden"] = layers, width(r * layers)
         filled += ["layers", "hidden"]
     elif out.get("hidden") is None:
-        out["hidden"] = _round_to((n / (12.0 * out["layers"])) ** 0.5, group)
+        out["hidden"] = width((n / (12.0 * out["layers"])) ** 0.5)
         filled.append("hidden")
     elif out.get("layers") is None:
         out["layers"] = max(1, round(n / (12.0 * out["hidden"] ** 2)))
@@ -200,25 +209,77 @@ def infer_shape(data: dict[str, Any], rule: ShapeRule) -> dict[str, Any]:
     return out
 
 
-# How far a dense model's parameters may be from 12 x layers x hidden^2 (attention 4 h^2 + an
-# MLP of 8 h^2) before its shape is taken for a mistake: embeddings and wider or narrower MLPs
-# move real models by well under this (Llama-3.1-70B 1.10x, Llama-3.2-1B 1.55x, Qwen2.5-0.5B
-# 2.1x with its large vocabulary).
+# How far a model's active parameters may be from 12 x layers x hidden^2 (attention 4 h^2 + an
+# MLP of 8 h^2; an MoE's per-token path) before its shape is taken for a mistake: embeddings
+# and wider or narrower MLPs move real models by well under this (Llama-3.1-70B 1.10x,
+# Llama-3.2-1B 1.55x, Qwen2.5-0.5B 2.1x with its large vocabulary, DeepSeek-V3 0.98x,
+# Qwen3-235B-A22B 1.16x, Mixtral 8x7B 2.0x).
 SHAPE_TOLERANCE = 3.0
+# How much wider than the hidden size the attention (heads x head_dim) may be: MLA models are
+# (DeepSeek-V3 128 x 128 on 7,168: 2.3x; Qwen3-235B-A22B 2.0x), 32x was a mistake (rev14a #5).
+ATTENTION_TOLERANCE = 4.0
 
 
-def _check_shape(m: ModelSpec) -> None:
-    """A custom dense model whose parameter count its layers and hidden size cannot hold: 7e9
-    parameters with 80 layers of 8,192 (~64e9) was priced without a word."""
-    if m.arch != "dense" or not m.layers or not m.hidden:
+def tensor_parallel_problem(model: ModelSpec, tp: int) -> str | None:
+    """Why `tp` devices cannot be one tensor-parallel group of `model`, or None. The group
+    splits the attention heads evenly among its devices, and the KV heads too, or replicates
+    each over a whole number of devices when there are fewer of them than devices (Megatron-LM
+    and vLLM require the heads to divide; vLLM, TensorRT-LLM and SGLang the KV heads to divide
+    or be divided by the group; the physics replicates them so). Training's `tensor_parallel`
+    and a dense serving replica's devices are both checked here."""
+    if model.heads and model.heads % tp:
+        return f"does not divide the model's {model.heads} attention heads"
+    kv = model.kv_heads
+    if kv and (tp % kv if tp >= kv else kv % tp):
+        return f"does not divide the model's {kv} KV heads, nor is it a multiple of them"
+    return None
+
+
+def _check_shape(
+    m: ModelSpec, given: frozenset[str] = frozenset(), preset: str | None = None
+) -> None:
+    """A model whose parameter count its layers and hidden size cannot hold: 7e9 parameters
+    with 80 layers of 8,192 (~64e9) was priced without a word; an MoE is checked by its active
+    parameters, and its total cannot exceed its experts' share (rev14a #5). The message says
+    which of the fields were given, inferred or the preset's, and is located at a given one."""
+    if not m.layers or not m.hidden:
         return
     implied = 12.0 * m.layers * m.hidden**2
-    if not 1 / SHAPE_TOLERANCE <= m.total_params / implied <= SHAPE_TOLERANCE:
+    count = "total_params" if m.arch == "dense" else "active_params"
+    n = m.total_params if m.arch == "dense" else m.active_params
+
+    def said(f: str) -> str:
+        if f in given:
+            return "given"
+        return "inferred" if f in m.inferred else f"{preset}'s" if preset else "given"
+
+    if not 1 / SHAPE_TOLERANCE <= n / implied <= SHAPE_TOLERANCE:
+        what = "parameters" if m.arch == "dense" else "active parameters"
+        shown = [f for f in (count, "hidden", "layers") if f in given]
         raise ScenarioError(
-            f"{m.total_params:.3g} parameters do not fit {m.layers} layers of hidden size "
-            f"{m.hidden} (about {implied:.3g} by 12 x layers x hidden^2): check total_params, "
-            "layers and hidden",
-            "model.total_params",
+            f"{n:.3g} {what} ({count}, {said(count)}) do not fit {m.layers} layers "
+            f"({said('layers')}) of hidden size {m.hidden} ({said('hidden')}): that shape "
+            f"holds about {implied:.3g} by 12 x layers x hidden^2; check {count}, layers and "
+            "hidden",
+            f"model.{shown[0] if shown else count}",
+        )
+    if m.heads and m.head_dim and m.heads * m.head_dim > ATTENTION_TOLERANCE * m.hidden:
+        raise ScenarioError(
+            f"heads x head_dim ({m.heads} x {m.head_dim} = {m.heads * m.head_dim}) is more than "
+            f"{ATTENTION_TOLERANCE:g}x hidden ({m.hidden}): give heads and head_dim that fit it",
+            "model.hidden" if "hidden" in given else "model.heads",
+        )
+    # total = shared + experts x width and active = shared + experts_active x width, so
+    # total / active is at most experts / experts_active (DeepSeek-V3 18 of 32).
+    e, k = m.experts or 0, m.experts_active or 0
+    routed = m.arch == "moe" and e and k and "experts" not in m.inferred
+    if routed and m.total_params / m.active_params > 1.01 * e / k:
+        raise ScenarioError(
+            f"{m.total_params:.3g} total parameters are {m.total_params / m.active_params:.3g}"
+            f"x the {m.active_params:.3g} active, more than {e} experts with {k} per token "
+            f"can hold (at most {e / k:.3g}x): check total_params, experts and "
+            "experts_active",
+            "model.experts" if "experts" in given else "model.total_params",
         )
 
 
@@ -240,10 +301,22 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
             **{f: row.get(f) for f in ARCH_FIELDS},
         }
     given = {k: v for k, v in fields.items() if v is not None}
+    shape = [f for f in ARCH_FIELDS if f in given]
+    counted = "total_params" in given or "active_params" in given
+    if preset is not None and shape and not counted:
+        # A preset's parameter count is that of its published shape: DeepSeek-V3 "with 4
+        # layers" kept 671B / 37B and trained 45% cheaper, a hidden of 512 kept 128 heads of
+        # 128 (rev14a #5). Another shape is a custom model, whose count the user must give.
+        raise ScenarioError(
+            f"{preset}'s {data['total_params']:.4g} parameters are those of its published shape "
+            f"({data['layers']} layers, hidden {data['hidden']}): with another {shape[0]} give "
+            "its total_params (and active_params for an MoE) too, or drop the preset for a "
+            "custom model",
+            f"model.{shape[0]}",
+        )
     # A dense preset stays dense: one count given sets both, as a custom model's does
     # (review10c #4: total_params alone left the preset's active count, and a 70.6e9
     # Llama-3.3-70B became a 9-expert MoE costing 13x); two different counts need experts.
-    counted = "total_params" in given or "active_params" in given
     if preset is not None and data["arch"] == "dense" and not given.get("experts") and counted:
         total = given.get("total_params", given.get("active_params"))
         active = given.get("active_params", total)
@@ -268,9 +341,8 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
         # A preset's own shape is its published one; a preset whose size or shape a user
         # changes is checked as a custom model is (review10b #4: an 8B count on the 70B's
         # 80 layers of 8,192 was priced, the CLI refusing the same model).
-        reshaped = ("layers", "hidden", "total_params", "active_params")
-        if preset is None or any(fields.get(f) for f in reshaped):
-            _check_shape(spec)
+        if preset is None or counted:
+            _check_shape(spec, frozenset(given), preset)
         return spec
     except ValidationError as exc:
         err = exc.errors()[0]

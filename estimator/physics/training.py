@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from estimator.bounds import DEFAULT_SEQ_LEN
+from estimator.errors import ScenarioError
 from estimator.physics import trainstep as f
 from estimator.physics.inputs import (
     GIB,
@@ -95,6 +96,7 @@ _LAYOUT = ("tp", "pp", "ep", "cp", "dp", "vp", "m", "rfull")
 # Recomputation a phase may fix: none and selective keep every layer's activations (with
 # FlashAttention they cost the same here), full recomputes every layer; unset, the tool
 # recomputes the fewest layers that fit.
+MOE_DISPATCHERS = ("alltoall", "flex")
 RECOMPUTE_SHARE = {"none": 0.0, "selective": 0.0, "full": 1.0}
 
 
@@ -124,6 +126,10 @@ class TrainSettings:
     # gradient group, and their K/V traffic is `trainstep.context_parallel_seconds`).
     micro_batch: int = 1
     cp: int | None = None
+    # Megatron-Core's MoE token dispatcher: "alltoall" (the condition `moe_bytes` was fitted
+    # on, and the default) or "flex" (DeepEP / HybridEP), whose routing costs
+    # `moe_bytes_per_layer_hidden_expert_flex` per routed copy instead.
+    moe_dispatcher: str = "alltoall"
 
 
 def training_frame(
@@ -198,8 +204,10 @@ def training_frame(
             & pl.col("peak_flops").is_not_null()
         ).fill_null(False),
     )
+    # A model no layout holds is not timed (rev14a #3: "takes 98 days" on 8,704 devices of a
+    # layout that does not fit, and no `max_devices` to compare with): memory says why.
     out = out.with_columns(
-        deadline_met=pl.when(pl.col("deadline_days").is_null())
+        deadline_met=pl.when(pl.col("deadline_days").is_null() | ~pl.col("fits"))
         .then(None)
         .otherwise(
             (pl.col("devices") <= pl.col("max_devices"))
@@ -207,11 +215,12 @@ def training_frame(
         ),
     )
     kept = (*TRAINING_COLUMNS, *_LAYOUT_NUMBERS)
-    keep = [c for c in out.collect_schema().names() if c in given or c in kept]
     # The rows are sized in their input order (`_sized`): sorted again only if they are not.
     if not df["_row"].is_sorted():
         out = out.sort("_row")
-    return collect(out.select(keep))
+    # The columns kept are taken from the result: the plan's schema costs a resolution of it.
+    done = collect(out)
+    return done[[c for c in done.columns if c in given or c in kept]]
 
 
 # What a training layout is, as numbers: two rows with equal values have the same `layout` text
@@ -322,6 +331,15 @@ def _inputs(
     df = df.with_columns(scaleout_bw=pl.coalesce(net, pl.col("scaleout_bw")))
     df = with_efficiency(catalog, df, s.workload, model.arch, "eff_")
     df = with_defaults(catalog, df, TRAIN_DEFAULTS)
+    if s.moe_dispatcher not in MOE_DISPATCHERS:
+        known = ", ".join(MOE_DISPATCHERS)
+        raise ScenarioError(f"'{s.moe_dispatcher}' is not a MoE dispatcher ({known})")
+    if s.moe_dispatcher == "flex":
+        # The flex dispatcher (DeepEP, HybridEP) writes dispatched tokens straight into the
+        # experts' layout and combines them in the communication kernel: fewer passes and host
+        # syncs per routed copy than the all-to-all dispatcher's permute, sort and unpermute.
+        flex = catalog.default("moe_bytes_per_layer_hidden_expert_flex")
+        df = df.with_columns(moe_bytes=pl.lit(flex))
     fp8 = catalog.default("fp8_gemm_ratio") if s.precision == "fp8" else 1.0
     batch = s.global_batch_tokens or catalog.default("default_global_batch_tokens")
     # A step trains whole sequences (Megatron's global batch is a count of them): a batch the

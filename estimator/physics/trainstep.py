@@ -278,8 +278,8 @@ def attention_seconds() -> pl.Expr:
 def memory_bound_seconds() -> pl.Expr:
     """Non-matmul work (norms, activations, residuals, casts, rotary; and for MoE the permutation
     of each routed copy) as bytes through HBM per token: `nonmatmul_bytes` x layers x hidden,
-    plus `moe_bytes` x layers x hidden x experts per token; full recomputation redoes the
-    forward third."""
+    plus `moe_bytes` (the token dispatcher's: `TrainSettings.moe_dispatcher`) x layers x hidden
+    x experts per token; full recomputation redoes the forward third."""
     per_token = (
         _f("layers")
         * _f("hidden")

@@ -223,14 +223,17 @@ def render_rows(
     title: str | None = None,
     term: Terminal = PLAIN,
     optional: Sequence[str] = (),
+    lasting: Sequence[str] = (),
 ) -> str:
     """A list of records in one of FORMATS. `columns` picks and orders the columns shown;
-    `optional` names those a narrow terminal leaves out first (see `_fitted`)."""
+    `optional` names those a narrow terminal leaves out first, `lasting` those it keeps
+    longest, most needed first (see `_fitted`)."""
     cols = list(columns) if columns else (list(rows[0]) if rows else [])
     if fmt == "json":
         return to_json([{c: r.get(c) for c in cols} for r in rows])
     rows = [{displayed(c): displayed(r.get(c)) for c in cols} for r in rows]
     cols, optional, title = displayed(cols), displayed(optional), displayed(title)
+    lasting = displayed(lasting)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
@@ -248,7 +251,7 @@ def render_rows(
         body = [[markdown_text(str(v)) for v in row] for row in body]
         text = _tabulate(cols, body, numeric, "pipe")  # pipe: alignment colons
         return f"## {markdown_text(title)}\n\n{text}" if title else text
-    text = _fitted(cols, body, numeric, term, optional)
+    text = _fitted(cols, body, numeric, term, optional, lasting)
     if title:
         head = title if term.width is None else textwrap.fill(title, term.width)
         text = f"{head}\n{text}"
@@ -304,10 +307,12 @@ def _fitted(
     numeric: list[bool],
     term: Terminal,
     optional: Sequence[str],
+    lasting: Sequence[str] = (),
 ) -> str:
     """The table at the terminal's width: first without the optional columns (in their order)
     while text would wrap narrower than COMFORTABLE, then wrapped, then without the last
-    columns. A note names what is not shown."""
+    columns, the `lasting` ones (least needed first) and the money after the others. A note
+    names what is not shown."""
     if term.color:
         body = [[_colour(v) for v in row] for row in body]
     text = _tabulate(cols, body, numeric, "simple")
@@ -317,6 +322,7 @@ def _fitted(
     cols = [_header(c, [row[i] for row in body]) if n else c for i, (c, n) in
             enumerate(zip(cols, numeric, strict=True))]  # fmt: skip
     optional = [_header(c, [""]) if c not in cols else c for c in optional]
+    lasting = [_header(c, [""]) if c not in cols else c for c in lasting]
 
     def drop(name: str) -> None:
         i = cols.index(name)
@@ -331,8 +337,12 @@ def _fitted(
             drop(name)
     while _wrap_widths(cols, body, numeric, term.width, MIN_TEXT_WIDTH) is None and len(cols) > 1:
         # The money goes last (rev13a #5: at 60 columns a quote's phases lost their cost
-        # before their region), and a price never stays without its currency.
-        spare = [c for c in cols[1:] if not _money(c)]
+        # before their region), and a price never stays without its currency. A table's
+        # `lasting` columns go after the other ones (rev14a #7: a plan's runners-up lost
+        # their verdict first, so rejected options read as cheaper ones the plan ignored).
+        spare = [c for c in cols[1:] if not _money(c) and c not in lasting]
+        spare = spare or [c for c in reversed(lasting) if c in cols[1:]][::-1]
+        spare = spare or [c for c in cols[1:] if not _money(c)]
         drop(spare[-1] if spare else cols[-1])
     for pair in _PRICED_IN:
         for gone, kept in (pair, pair[::-1]):

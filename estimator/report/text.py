@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from estimator.errors import ScenarioError
-from estimator.report.plan_view import PlanView, SensitivityView
 from estimator.report.rows import (
     PLAIN,
     Terminal,
@@ -21,7 +20,7 @@ from estimator.report.rows import (
     render_rows,
     to_json,
 )
-from estimator.report.tables import CSV_DEFAULT, spoken, tables
+from estimator.report.tables import CSV_DEFAULT, is_plan, is_sensitivity, spoken, tables
 from estimator.report.view import QuoteView, excludes, non_finite
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
         view = displayed(view)
     named = tables(view)
     if fmt in ("csv", "json") or table is not None:
-        name = table or CSV_DEFAULT[type(view)]
+        name = table or CSV_DEFAULT[type(view).__name__]
         if name not in named:
             raise ScenarioError(
                 f"'{name}' is not a table of this report: {', '.join(named)}", "--table"
@@ -50,12 +49,18 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
             return _heading_only(t.title, fmt, "none", term)
         title = None if fmt == "csv" else t.title
         cols = t.columns or None
-        return render_rows(t.rows, fmt, cols, title=title, term=term, optional=t.optional)
+        return render_rows(
+            t.rows, fmt, cols, title=title, term=term, optional=t.optional, lasting=t.lasting
+        )
     head = _heading(view, fmt, term)
     parts = [head] if head else []
     for name, t in named.items():
         if t.rows:
-            parts.append(render_rows(t.rows, fmt, title=t.title, term=term, optional=t.optional))
+            parts.append(
+                render_rows(
+                    t.rows, fmt, title=t.title, term=term, optional=t.optional, lasting=t.lasting
+                )
+            )
         elif name == "findings":  # "none" is an answer too
             parts.append(_heading_only(t.title, fmt, "none", term))
         elif name in ("shock", "placements", "uncertainty", "sensitivity"):
@@ -95,7 +100,7 @@ def _heading_only(title: str, fmt: str, body: str, term: Terminal = PLAIN) -> st
 
 
 def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
-    if isinstance(view, PlanView):
+    if is_plan(view):
         view = view.quote
     if not isinstance(view, QuoteView):
         return ""
@@ -133,10 +138,10 @@ def _no_demand(names: list[str]) -> str:
 
 def _notes(view: BaseModel) -> list[str]:
     notes = []
-    per_token = isinstance(view, SensitivityView) and _no_demand(
+    per_token = is_sensitivity(view) and _no_demand(
         [s.input for s in view.swings if s.per_million_output_tokens_at_low is not None]
     )
-    if isinstance(view, SensitivityView) and any(
+    if is_sensitivity(view) and any(
         s.swing == 0 and s.per_million_output_tokens_at_low is None for s in view.swings
     ):
         notes.append(
@@ -151,13 +156,13 @@ def _notes(view: BaseModel) -> list[str]:
             " serves: the last two columns give its price per million output tokens at each end,"
             " the figure its options are ranked on. It has no demand row."
         )
-    if isinstance(view, SensitivityView) and any(s.swing is None for s in view.swings):
+    if is_sensitivity(view) and any(s.swing is None for s in view.swings):
         notes.append(
             "A blank total: at that end of the input the phase as placed cannot meet its latency"
             " target (or hold the model) with any number of its replicas, or would run past 100"
             " years, so has no cost; such inputs come first."
         )
-    shown = view.quote if isinstance(view, PlanView) else view
+    shown = view.quote if is_plan(view) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
     if u is not None and u.percentiles:
         which = (

@@ -23,7 +23,7 @@ from estimator.findings import Finding
 from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
 from estimator.timeline import Month
-from estimator.transfers import TransferQuote
+from estimator.transfers import TransferQuote, named
 
 if TYPE_CHECKING:
     from estimator.uncertainty import Percentiles
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 # "3" (session 12): a line item's to_quote_rate; a stranded re-placed phase's extra_days null; a
 # shock's rules_from; uncertainty.plan (as given or shocked) (rev12f #12).
 # "4" (session 13): a quote's `blocked`, the priced phases a block forbids (rev13b #10).
-SCHEMA_VERSION = "4"
+# "5" (session 14): `blocked` also names the transfers a block forbids, as "transfer A->B"
+# (rev14a #2: a blocked dataset export left it empty while `Quote.blocked` was true).
+SCHEMA_VERSION = "5"
 
 
 def money(amount: float) -> float:
@@ -257,7 +259,9 @@ class QuoteView(_View):
     unpriced: list[str] = Field(description="Phases with no price: the total excludes them.")
     blocked: list[str] = Field(
         description="Priced phases a finding of severity block forbids (a rule, the market, "
-        "capacity): the total includes them, as if they could go ahead."
+        "capacity), then the transfers one forbids, each as 'transfer FROM->TO' (a dataset "
+        "sent where a data-export rule blocks it), as the findings name them: the total "
+        "includes them, as if they could go ahead. Empty when nothing is blocked."
     )
     phases: list[PhaseView]
     transfers: list[TransferView]
@@ -303,7 +307,7 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         # Each total the sum of the figures shown above it, as in the accounting view.
         total_other_view=summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]),
         unpriced=[p.name for p in phases if not p.priced],
-        blocked=blocked_phases(q),
+        blocked=blocked_parts(q),
         phases=phases,
         transfers=moved,
         by_region=by_region,
@@ -315,11 +319,15 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
     )
 
 
-def blocked_phases(q: Quote) -> list[str]:
-    """The priced phases of a quote that a `block` finding forbids, in the quote's order (an
-    unpriced phase is left out of the total already)."""
+def blocked_parts(q: Quote) -> list[str]:
+    """What a quote's total counts that a `block` finding forbids: its priced phases (an
+    unpriced phase is left out of the total already), then its transfers ("transfer A->B",
+    as their findings name them: rev14a #2), each in the quote's order."""
     blocks = {f.phase for f in q.findings if f.severity == "block"}
-    return [p.name for p in q.phases if p.priced and p.name in blocks]
+    moved = [named(t) for t in q.transfers]
+    return [p.name for p in q.phases if p.priced and p.name in blocks] + [
+        m for m in dict.fromkeys(moved) if m in blocks
+    ]
 
 
 def _phase(p: Any) -> PhaseView:
