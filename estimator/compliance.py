@@ -158,17 +158,29 @@ def _match_expr(cells: tuple[str | None, ...]) -> pl.Expr:
     )
 
 
-def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.Expr:
-    """The id of the first blocking rule in force (`in_force`) a placement breaks, or null;
-    `as_of` is also when a purchase for the phase is acquired (`acquired_before`)."""
+def blocking_rules(
+    policies: pl.DataFrame, as_of: date, until: date | None = None
+) -> list[tuple[str, pl.Expr]]:
+    """The blocking rules in force (`in_force`), each as its id and where a placement breaks it,
+    in the order a placement is judged by them (the first it breaks names its block); `as_of`
+    is also when a purchase for the phase is acquired (`acquired_before`)."""
     # Ordered by id, as `matching_rules` lists them, so both name the same rule first.
     blocking = in_force(policies, as_of, until).filter(pl.col("effect") == "block").sort("id")
-    expr: pl.Expr = pl.lit(None, pl.String)
-    for p in reversed(list(blocking.iter_rows(named=True))):
+    out = []
+    for p in blocking.iter_rows(named=True):
         applies = rule_expr(p)
         if p["ownership"] == "owned":
             applies = applies & ~acquired_before(p["effective_from"], as_of)
-        expr = pl.when(applies).then(pl.lit(p["id"])).otherwise(expr)
+        out.append((p["id"], applies))
+    return out
+
+
+def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.Expr:
+    """The id of the first blocking rule in force a placement breaks (`blocking_rules`), or
+    null."""
+    expr: pl.Expr = pl.lit(None, pl.String)
+    for rule, breaks in reversed(blocking_rules(policies, as_of, until)):
+        expr = pl.when(breaks).then(pl.lit(rule)).otherwise(expr)
     return expr
 
 

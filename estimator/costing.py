@@ -390,10 +390,12 @@ def purchase_columns() -> list[pl.Expr]:
 
 def total_usd(prefix: str = "") -> pl.Expr:
     """Sum of the components; null when any is unknown (e.g. no exchange rate for the date), so
-    an unpriced option can never look free."""
-    return pl.sum_horizontal(
-        [pl.col(f"{prefix}{c}_usd") for c in COMPONENTS], ignore_nulls=False
-    ).alias(f"{prefix}total_usd")
+    an unpriced option can never look free. Added as `pl.sum_horizontal` adds six columns,
+    (a + (b + c)) + (d + (e + f)), but written out: it adds a constant column (a component
+    that cannot apply in the view, 0.0) in another order, so a query that kept one constant
+    gave other last bits than a frame that had made it a column."""
+    a, b, c, d, e, f = (pl.col(f"{prefix}{name}_usd") for name in COMPONENTS)
+    return ((a + (b + c)) + (d + (e + f))).alias(f"{prefix}total_usd")
 
 
 def transfer_cost_usd(gigabytes: pl.Expr) -> pl.Expr:

