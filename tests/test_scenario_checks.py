@@ -480,6 +480,10 @@ def test_a_preset_reshaped_in_a_file_needs_its_parameter_count(catalog):
     assert exc.value.location == "model.layers"
     with pytest.raises(ScenarioError, match="published shape"):
         resolve_model(catalog, "deepseek-v3", hidden=512)
+    # The published shape repeated changes nothing, and is no reshaping.
+    assert resolve_model(catalog, "llama-3.1-70b", layers=80, hidden=8192) == resolve_model(
+        catalog, "llama-3.1-70b"
+    )
     # An MoE is checked by its active parameters: 37e9 on 4 layers of 7,168 (~2.5e9).
     with pytest.raises(ScenarioError, match=r"\(active_params, deepseek-v3's\) do not fit 4") as e:
         resolve_model(catalog, "deepseek-v3", total_params=671e9, layers=4)

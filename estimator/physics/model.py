@@ -301,7 +301,8 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
             **{f: row.get(f) for f in ARCH_FIELDS},
         }
     given = {k: v for k, v in fields.items() if v is not None}
-    shape = [f for f in ARCH_FIELDS if f in given]
+    # A field given as the preset has it changes nothing (a file may repeat the published shape).
+    shape = [f for f in ARCH_FIELDS if f in given and given[f] != data.get(f)]
     counted = "total_params" in given or "active_params" in given
     if preset is not None and shape and not counted:
         # A preset's parameter count is that of its published shape: DeepSeek-V3 "with 4
