@@ -499,7 +499,19 @@ def _whole_instances(row: dict[str, Any], billed: float) -> str:
     if replica and replica <= unit and unit % replica:
         per = unit // replica
         held = f"one {replica}-device replica" if per == 1 else f"{per} replicas of {replica}"
-        return f" ({billed:,.0f} devices: {billed / unit:,.0f} instances of {unit}, {held} in each)"
+        # A fleet given in devices that are not whole replicas is rounded up to them (rev14c #5:
+        # 31 devices of 6-device replicas billed 48 without a word on the 31).
+        devices = row["devices"]
+        whole = math.ceil(devices / replica - 1e-9)
+        rounded = (
+            f"{devices:,.0f} devices as {whole:,} whole {replica}-device replicas; "
+            if abs(whole * replica - devices) > 1e-9
+            else ""
+        )
+        return (
+            f" ({rounded}{billed:,.0f} devices: {billed / unit:,.0f} instances of {unit}, "
+            f"{held} in each)"
+        )
     return f" ({billed:,.0f} devices: whole instances of {unit})"
 
 

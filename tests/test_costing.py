@@ -458,3 +458,23 @@ def test_the_amortised_view_of_a_phase_past_its_life_counts_lives(catalog):
     q = _own_for(3650, catalog, "amortised")
     said = {f.code: f.message for f in q.findings}["owned-capex"]
     assert "charges 2.00 lives of capital" in said and "200.0%" not in said
+
+
+def test_a_fleet_that_is_not_whole_replicas_says_it_was_rounded_up(catalog):
+    # rev14c #5: 31 devices of 6-device replicas billed 48 (6 instances of 8, one replica in
+    # each) with nothing said about the 31.
+    from estimator import parse_scenario, quote
+
+    site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"}
+    phase = {"name": "s", "kind": "serve", "users": "us", "data": "public", "days": 30,
+             "input_tokens_per_day": 2e9, "output_tokens_per_day": 4e8,
+             "replica_devices": 6, "devices": 31, "site": site}  # fmt: skip
+    model = {"total_params": 7e10, "layers": 80, "hidden": 8192, "heads": 48, "kv_heads": 12,
+             "head_dim": 128}  # fmt: skip
+    s = {"name": "r", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+         "model": model, "phases": [phase]}  # fmt: skip
+    (item,) = [i for i in quote(parse_scenario(s), catalog).phases[0].line_items]
+    assert item.description.endswith(
+        "(31 devices as 6 whole 6-device replicas; 48 devices: 6 instances of 8, one 6-device "
+        "replica in each)"
+    )
