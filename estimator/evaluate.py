@@ -28,6 +28,7 @@ from estimator.market import (
     SUPPLY_COLUMNS,
     purchases,
     replacements,
+    resale_at,
     resale_fraction,
     supply_days,
 )
@@ -40,7 +41,7 @@ from estimator.physics import (
 )
 from estimator.physics.inputs import supports, whole_instances
 from estimator.scenario import ServePhase, TrainPhase
-from estimator.timeline import Window, planned_days, windows
+from estimator.timeline import MAX_RUN_DAYS, Window, needs_run_days, planned_days, windows
 
 Phase = TrainPhase | ServePhase
 T = TypeVar("T")
@@ -154,11 +155,18 @@ def evaluate(
         .otherwise(0.0)
         .fill_null(0.0)
         .alias("slip_days"),
-        pl.lit(age).alias("resale_age_years"),
+        _resale_age(c, phase, age).alias("resale_age_years"),
     )
-    df = _looked_up(
-        df, resale_fraction(c.catalog, given["accelerator"].unique().to_list(), age), "accelerator"
-    )
+    if needs_run_days(c.scenario, phase):  # each row resold at the end of its own run
+        df = df.with_columns(
+            resale_at(c.catalog, pl.col("resale_age_years")).alias("resale_fraction")
+        )
+    else:
+        df = _looked_up(
+            df,
+            resale_fraction(c.catalog, given["accelerator"].unique().to_list(), age),
+            "accelerator",
+        )
     # Serving hardware works its whole window and is replaced at the end of each life; a
     # training run's hardware idles after the run until its window ends (rev14c #2: a 327-day
     # run with a 2,500-day deadline bought a second set four years after it ended), so a
@@ -253,6 +261,19 @@ def _without(df: Frame, *names: str) -> Frame:
         return df.drop(names, strict=False)
     gone = set(names)
     return df[[c for c in df.columns if c not in gone]]
+
+
+def _resale_age(c: Context, phase: TrainPhase | ServePhase, age: float) -> pl.Expr:
+    """The age in years at which a bought option is resold: when the window ends (`age`), and
+    for a training phase whose window is its run (`timeline.needs_run_days`), when each row's
+    own run ends, in the window's whole days (`timeline.later`). The window is the
+    first-ranked option's run, and every candidate was resold at its age (rev14c #1: a 5-year
+    H100 run was ranked with the 2.6-year resale of the B200 run that set the window, and
+    chosen over it at 13% more)."""
+    if not needs_run_days(c.scenario, phase):
+        return pl.lit(age)
+    days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
+    return pl.coalesce(days / costing.DAYS_PER_YEAR, pl.lit(age))
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:

@@ -238,11 +238,19 @@ def purchases(
 
 
 def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float) -> pl.DataFrame:
-    """Per accelerator, the value fraction at `age_years` (linear between the curve's ages, its
-    first value before them): columns accelerator, resale_fraction. Past a device's own last
-    age its value falls as the default ('*') curve does from that age (review9d #3: an A100
-    curve ending at three years gave a 9-year-old A100 22% back; the default's last value holds
-    beyond it)."""
+    """Per accelerator, the value fraction at `age_years` (`resale_at`): columns accelerator,
+    resale_fraction."""
+    return pl.DataFrame({"accelerator": accelerators}, schema={"accelerator": pl.String}).select(
+        "accelerator", resale_at(catalog, pl.lit(float(age_years))).alias("resale_fraction")
+    )
+
+
+def resale_at(catalog: Catalog, age_years: pl.Expr) -> pl.Expr:
+    """The value fraction of each row's `accelerator` at `age_years` (an expression: one age
+    for all rows, or each row's own): linear between its resale.csv curve's ages, its first
+    value before them. Past a device's own last age its value falls as the default ('*')
+    curve does from that age (review9d #3: an A100 curve ending at three years gave a 9-year-old
+    A100 22% back; the default's last value holds beyond it)."""
     # The curves as Python lists, one pass over the table (a few dozen rows): filtering it per
     # accelerator cost two polars queries each, ~100 in a plan.
     by_acc: dict[str, tuple[list[float], list[float]]] = {}
@@ -251,17 +259,26 @@ def resale_fraction(catalog: Catalog, accelerators: list[str], age_years: float)
         ages, values = by_acc.setdefault(acc, ([], []))
         ages.append(age)
         values.append(value)
-    default = by_acc.get("*") or ([], [])
-    out = []
-    for acc in accelerators:
-        ages, values = by_acc.get(acc) or default
-        value = _interpolate(ages, values, age_years)
-        if value is not None and ages and age_years > ages[-1] and (ages, values) != default:
-            then, now = _interpolate(*default, ages[-1]), _interpolate(*default, age_years)
-            if then and now is not None:
-                value *= now / then
-        out.append({"accelerator": acc, "resale_fraction": value})
-    return pl.DataFrame(out, schema={"accelerator": pl.String, "resale_fraction": pl.Float64})
+    default = by_acc.pop("*", ([], []))
+    fallback = _interpolated(*default, age_years)
+    out = fallback
+    for acc, (ages, values) in by_acc.items():
+        value = _interpolated(ages, values, age_years)
+        then = _interpolate(*default, ages[-1]) if ages else None
+        if then:  # past its last age, as the default curve falls from there
+            value = pl.when(age_years > ages[-1]).then(value * (fallback / then)).otherwise(value)
+        out = pl.when(pl.col("accelerator") == acc).then(value).otherwise(out)
+    return out
+
+
+def _interpolated(xs: list[float], ys: list[float], x: pl.Expr) -> pl.Expr:
+    """`_interpolate` of an expression (the same arithmetic, so the same bits)."""
+    if not xs:
+        return pl.lit(None, pl.Float64)
+    out: pl.Expr = pl.lit(ys[-1])
+    for (x0, y0), (x1, y1) in reversed(list(pairwise(zip(xs, ys, strict=True)))):
+        out = pl.when(x <= x1).then(y0 + (y1 - y0) * (x - x0) / (x1 - x0)).otherwise(out)
+    return pl.when(x <= xs[0]).then(pl.lit(ys[0])).otherwise(out)
 
 
 def replacements(

@@ -1664,3 +1664,31 @@ def test_no_joint_placement_names_the_capacity_and_phases_that_clash(catalog):
     message = str(err.value)
     assert "not all at once (on their first-ranked options 's1' and 's2' run at" in message
     assert "need 608 devices together: it has 512)" in message
+
+
+def test_owned_training_without_a_deadline_ranks_each_run_at_its_own_resale_age(catalog):
+    # rev14c #1: a training phase without a deadline has the first-ranked option's run as its
+    # window, and every candidate was resold at that age: an H100 run of 1,965 days was priced
+    # with the 2.6-year resale of the B200 run (939 days) and chosen at 8.8% more than it.
+    site = {"regions": ["us-east"], "accelerators": ["h100-sxm", "b200"], "pricing": ["owned"]}
+    phase = {"name": "pretrain", "tokens": 1.2e13, "data": "public", "devices": 64,
+             "start": "2026-09-01", "site": site}  # fmt: skip
+    data = {
+        "name": "long run owned",
+        "as_of": "2025-11-27",
+        "currency": "USD",
+        "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [phase],
+    }
+    p = plan(parse_scenario(data), catalog)
+    (chosen,) = p.quote.phases
+    assert chosen.accelerator == "b200"
+    # The runner-up's cost is what quoting it gives: resold at the end of its own run.
+    (h100,) = [a for a in p.phases[0].alternatives if a.accelerator == "h100-sxm"]
+    fixed = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "owned"}
+    data["phases"][0]["site"] = fixed
+    alone = quote(parse_scenario(data), catalog)
+    assert h100.cost == alone.total
+    (resale,) = [i for i in alone.phases[0].line_items if i.component == "resale"]
+    assert "5.4 years old" in resale.description
