@@ -269,7 +269,7 @@ def _resale_age(c: Context, phase: TrainPhase | ServePhase, age: float) -> pl.Ex
     own run ends, in the window's whole days (`timeline.later`). The window is the
     first-ranked option's run, and every candidate was resold at its age (rev14c #1: a 5-year
     H100 run was ranked with the 2.6-year resale of the B200 run that set the window, and
-    chosen over it at 13% more)."""
+    chosen over it though it costs 8.8% more)."""
     if not needs_run_days(c.scenario, phase):
         return pl.lit(age)
     days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
