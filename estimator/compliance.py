@@ -175,15 +175,6 @@ def blocking_rules(
     return out
 
 
-def first_blocking_rule(policies: pl.DataFrame, as_of: date, until: date | None = None) -> pl.Expr:
-    """The id of the first blocking rule in force a placement breaks (`blocking_rules`), or
-    null."""
-    expr: pl.Expr = pl.lit(None, pl.String)
-    for rule, breaks in reversed(blocking_rules(policies, as_of, until)):
-        expr = pl.when(breaks).then(pl.lit(rule)).otherwise(expr)
-    return expr
-
-
 def acquired_before(day: date, start: date) -> pl.Expr:
     """Placements on owned hardware acquired before `day`. Every rule on owned hardware controls
     acquiring it (an export licence, a purchase ban): stock acquired before it took effect is

@@ -640,17 +640,6 @@ def _distinct(df: pl.DataFrame, keys: list[str], settings: Settings) -> tuple[pl
     return unique, memo_token(settings, keys, unique)
 
 
-def _joined(
-    df: pl.DataFrame,
-    keys: list[str],
-    physics: Callable[[pl.DataFrame], pl.DataFrame],
-    memo: dict[Any, Any],
-    settings: Settings,
-) -> pl.DataFrame:
-    """`_physics_on` as a frame."""
-    return _run(_physics_on(df, keys, physics, memo, settings, lazy=False))
-
-
 def _physics_on(
     df: pl.DataFrame,
     keys: list[str],
@@ -710,7 +699,7 @@ def _physics_on(
     )
 
 
-# Up to this many candidates, `_joined` joins the physics back on its keys.
+# Up to this many candidates, `_physics_on` joins the physics back on its keys.
 _FEW_CANDIDATES = 20_000
 
 

@@ -191,7 +191,10 @@ def test_planner_filter_matches_quote_findings(catalog):
     df = _placements(*rows)
     policies = catalog.table("policies")
     for day in (date(2024, 1, 1), date(2025, 3, 1), date(2025, 11, 27)):
-        first = compliance.first_blocking_rule(policies, day)
+        # The first blocking rule a placement breaks, in the order the verdict judges them.
+        first: pl.Expr = pl.lit(None, pl.String)
+        for rule, breaks in reversed(compliance.blocking_rules(policies, day)):
+            first = pl.when(breaks).then(pl.lit(rule)).otherwise(first)
         vectorised = df.filter(first.is_not_null())["phase"].to_list()
         matched = compliance.matching_rules(df.select(compliance.FACT_COLUMNS), policies, day)
         blocked = [

@@ -582,7 +582,7 @@ def test_a_sweeps_narrow_ranking_sizes_a_too_big_model_again_as_the_full_frame(
 
 
 def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
-    """Above `_FEW_CANDIDATES` rows `_joined` gathers each row's physics by its key's position
+    """Above `_FEW_CANDIDATES` rows `_physics_on` gathers each row's physics by its key's position
     among the distinct keys; below, it joins on the keys. Same frame, null keys included."""
     import estimator.evaluate as ev
 
@@ -602,8 +602,8 @@ def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
 
     s = TrainSettings(tokens=1.0)
     monkeypatch.setattr(ev, "_FEW_CANDIDATES", 0)
-    by_position = ev._joined(df, keys, physics, {}, s)
+    by_position = ev._run(ev._physics_on(df, keys, physics, {}, s, lazy=False))
     monkeypatch.setattr(ev, "_FEW_CANDIDATES", 10**9)
-    joined = ev._joined(df, keys, physics, {}, s)
+    joined = ev._run(ev._physics_on(df, keys, physics, {}, s, lazy=False))
     assert by_position.equals(joined)
     assert by_position.columns == ["accelerator", "devices", "z", "y", "w"]
