@@ -549,3 +549,67 @@ def test_the_china_border_is_as_slow_out_as_in():
     )
     assert rows.height == 3 and set(rows["basis"]) == {"estimate"}
     assert all("placeholder" in n and "NOT a Chinese cloud" in n for n in rows["note"])
+
+
+# rev15b #3: GCP a3-highgpu-8g per GPU-hour on 2024-05-17 (on demand, 1-year, 3-year): the
+# machine's price in Cyclenerd pricing.yml @cc7959e plus the 6 TB of local SSD an A3 always
+# carries, at that commit's local-SSD price; the calculator bundled the SSD itself at 2561275
+# (2024-05-21) to the same totals, which the 2024-06-13 rows carry.
+A3_2024_05_17 = {
+    "us-central": (11.0612, 7.67296, 4.85805),
+    "in-mumbai": (11.5168, 7.98816, 5.05829),
+    "sg": (14.2848, 9.90997, 6.27351),
+}
+A3_FIXED = """
+name = "a3"
+as_of = DAY
+currency = "USD"
+
+[model]
+preset = "llama-3.1-8b"
+
+[[phases]]
+name = "train"
+tokens = 1e11
+devices = 16
+site = { region = "us-central", accelerator = "h100-sxm", pricing = "on_demand", provider = "gcp" }
+"""
+
+
+def test_gcp_a3_is_priced_from_the_first_stored_listing_of_2024_05_17(write, catalog):
+    # A plan dated 2024-06-01 had no price for 45 of 47 options: every a3 row began
+    # 2024-06-13, yet the source lists the machine from 2024-05-17 (none of its commits from
+    # 2023-06 to 2024-05-16 does).
+    offers = catalog.table("offers")
+    a3 = offers.filter(pl.col("instance") == "a3-highgpu-8g")
+    first = a3.group_by("region", "pricing").agg(pl.col("as_of").min())
+    assert first.height == 8 * 4 and set(first["as_of"]) == {date(2024, 5, 17)}
+
+    def row(region: str, pricing: str, day: date) -> dict:
+        picked = catalog.dated("offers", day, future=False).filter(
+            (pl.col("instance") == "a3-highgpu-8g")
+            & (pl.col("region") == region)
+            & (pl.col("pricing") == pricing)
+        )
+        (r,) = picked.iter_rows(named=True)
+        return r
+
+    for region, prices in A3_2024_05_17.items():
+        for pricing, price in zip(("on_demand", "reserved_1y", "reserved_3y"), prices, strict=True):
+            may = row(region, pricing, date(2024, 5, 17))
+            assert may["as_of"] == date(2024, 5, 17) and "cc7959e" in may["source"]
+            assert may["price_per_device_hour"] == price
+            # GCP did not change the price between the two dates: the June row is the same.
+            assert row(region, pricing, date(2024, 6, 13))["price_per_device_hour"] == price
+        # The first spot figure leaves the bundled SSD out and says so; the whole-instance
+        # spot price follows from 2024-05-21.
+        spot = row(region, "spot", date(2024, 5, 17))
+        assert "WITHOUT the 6,000 GB local SSD" in spot["note"]
+        whole = row(region, "spot", date(2024, 5, 21))
+        assert whole["as_of"] == date(2024, 5, 21) and "2561275" in whole["source"]
+        assert spot["price_per_device_hour"] < whole["price_per_device_hour"]
+    # A quote dated inside the old gap is priced at the May row; one before it is not.
+    june = quote(load_scenario(write("june.toml", A3_FIXED.replace("DAY", "2024-06-01"))), catalog)
+    assert june.phases[0].priced and june.phases[0].offer.as_of == date(2024, 5, 17)
+    early = quote(load_scenario(write("may.toml", A3_FIXED.replace("DAY", "2024-05-16"))), catalog)
+    assert not early.phases[0].priced
