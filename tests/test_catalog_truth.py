@@ -613,3 +613,21 @@ def test_gcp_a3_is_priced_from_the_first_stored_listing_of_2024_05_17(write, cat
     assert june.phases[0].priced and june.phases[0].offer.as_of == date(2024, 5, 17)
     early = quote(load_scenario(write("may.toml", A3_FIXED.replace("DAY", "2024-05-16"))), catalog)
     assert not early.phases[0].priced
+
+
+def test_aws_p5_on_demand_says_its_first_date_is_the_logs_not_the_prices(catalog):
+    # rev15b #3: 12.29 USD is dated 2025-04-23, the first day of the public Price List log it
+    # cites (the log's backfill rows before it are empty), not the day AWS set the price.
+    (row,) = (
+        catalog.table("offers")
+        .filter(
+            (pl.col("provider") == "aws")
+            & (pl.col("instance") == "p5.48xlarge")
+            & (pl.col("pricing") == "on_demand")
+            & (pl.col("as_of") == date(2025, 4, 23))
+        )
+        .iter_rows(named=True)
+    )
+    assert row["price_per_device_hour"] == 12.29
+    assert "first log day, NOT the day the price took effect" in row["note"]
+    assert "Rented prices abroad begin in mid-2024" in (ROOT / "README.md").read_text("utf-8")
