@@ -631,3 +631,26 @@ def test_aws_p5_on_demand_says_its_first_date_is_the_logs_not_the_prices(catalog
     assert row["price_per_device_hour"] == 12.29
     assert "first log day, NOT the day the price took effect" in row["note"]
     assert "Rented prices abroad begin in mid-2024" in (ROOT / "README.md").read_text("utf-8")
+
+
+def _offer(catalog, provider: str, accelerator: str) -> dict:
+    rows = catalog.table("offers").filter(
+        (pl.col("provider") == provider) & (pl.col("accelerator") == accelerator)
+    )
+    (row,) = rows.iter_rows(named=True)
+    return row
+
+
+def test_china_rentals_quoted_as_a_floor_or_from_a_weak_page_carry_their_sources_range(catalog):
+    # rev15b #4: the FT's "as little as $6 an hour" from four small providers is a floor;
+    # Alibaba and ByteDance charge two to four times as much (up to 3.0 USD per GPU-hour).
+    a100 = _offer(catalog, "cn-small-csp", "a100-40g")
+    assert a100["price_low"] == a100["price_per_device_hour"] == 0.75
+    assert a100["price_high"] == 3.0 and a100["currency"] == "USD"
+    assert a100["note"].startswith("FLOOR") and "as little as" in a100["note"]
+    # rev15b #7: the page that says 8-12 CNY/h prices an A100 40GB at up to 25,000 CNY a month
+    # in its own table (34 CNY/h at 730 h).
+    for acc in ("a100-80g", "a800"):
+        row = _offer(catalog, "cn-gpu-cloud-market", acc)
+        assert (row["price_low"], row["price_per_device_hour"], row["price_high"]) == (8, 10, 34)
+        assert row["note"].startswith("WEAK SOURCE") and "40 GB" in row["note"]
