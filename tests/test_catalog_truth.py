@@ -654,3 +654,19 @@ def test_china_rentals_quoted_as_a_floor_or_from_a_weak_page_carry_their_sources
         row = _offer(catalog, "cn-gpu-cloud-market", acc)
         assert (row["price_low"], row["price_per_device_hour"], row["price_high"]) == (8, 10, 34)
         assert row["note"].startswith("WEAK SOURCE") and "40 GB" in row["note"]
+
+
+def test_the_2026_h100_lead_time_says_it_rests_on_one_vendors_undated_post(catalog):
+    # rev15b #5: 308 days blocks every H100 purchase outside China in 2026 that starts sooner;
+    # its only source is a GPU-rental seller's undated blog. supply.csv has no range column,
+    # so the row takes the weakest basis and its message says where the figure comes from.
+    (row,) = (
+        catalog.table("supply")
+        .filter(
+            (pl.col("accelerator") == "h100-sxm") & (pl.col("effective_from") == date(2026, 1, 1))
+        )
+        .iter_rows(named=True)
+    )
+    assert row["lead_time_days"] == 308 and row["basis"] == "estimate"
+    assert "one GPU-rental vendor's undated blog" in row["message"]
+    assert row["note"].startswith("WEAKEST BASIS") and "spheron.network" in row["source"]
