@@ -670,3 +670,17 @@ def test_the_2026_h100_lead_time_says_it_rests_on_one_vendors_undated_post(catal
     assert row["lead_time_days"] == 308 and row["basis"] == "estimate"
     assert "one GPU-rental vendor's undated blog" in row["message"]
     assert row["note"].startswith("WEAKEST BASIS") and "spheron.network" in row["source"]
+
+
+def test_the_317k_h100_server_names_the_quote_it_is_and_not_epochs_dataset(catalog):
+    # rev15b #6: the figure is right (Thinkmate's quotation archived 2024-08-22, via a public
+    # spreadsheet of August 2024 prices), but the note credited Epoch's dataset, which has no
+    # such point: its nearest H100 HGX figure is USD 288,142 on 2024-07-31.
+    (row,) = (
+        catalog.table("hardware")
+        .filter((pl.col("id") == "h100-sxm-8gpu-server") & (pl.col("as_of") == date(2024, 8, 22)))
+        .iter_rows(named=True)
+    )
+    assert row["price"] == 317_000 and "thinkmate.com" in row["source"]
+    assert "Not a point of Epoch's dated price dataset" in row["note"]
+    assert "per-GPU price x 8 from Epoch" not in row["note"] and "288,142" in row["note"]
