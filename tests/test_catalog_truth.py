@@ -684,3 +684,20 @@ def test_the_317k_h100_server_names_the_quote_it_is_and_not_epochs_dataset(catal
     assert row["price"] == 317_000 and "thinkmate.com" in row["source"]
     assert "Not a point of Epoch's dated price dataset" in row["note"]
     assert "per-GPU price x 8 from Epoch" not in row["note"] and "288,142" in row["note"]
+
+
+def test_power_prices_are_not_one_month_and_say_which_tariff_class_is_assumed(catalog):
+    # rev15b #8: Iowa's April 2025 industrial price alone (6.04 c, April runs ~10% under the
+    # year) priced every quote from 2025-04; the newest multi-month EIA figure does now.
+    power = catalog.table("electricity")
+    assert not power.filter(pl.col("tariff").str.contains("single month")).height
+    (iowa,) = (
+        catalog.dated("electricity", date(2025, 6, 1), future=False)
+        .filter((pl.col("region") == "us-central") & pl.col("accelerator_origin").is_null())
+        .iter_rows(named=True)
+    )
+    assert iowa["price_kwh"] == 0.0679 and iowa["as_of"] == date(2024, 1, 1)
+    # The Saudi industrial tariff is right for its class; no source shows a data centre in it.
+    saudi = power.filter(pl.col("region").str.starts_with("sa-"))
+    assert saudi.height == 3
+    assert all("is NOT shown by these sources" in n for n in saudi["note"])
