@@ -701,3 +701,18 @@ def test_power_prices_are_not_one_month_and_say_which_tariff_class_is_assumed(ca
     saudi = power.filter(pl.col("region").str.starts_with("sa-"))
     assert saudi.height == 3
     assert all("is NOT shown by these sources" in n for n in saudi["note"])
+
+
+def test_repository_sources_of_defaults_and_china_egress_name_their_commit(catalog):
+    # rev15b #8: a repository is a public reference only at a commit (README).
+    pinned = re.compile(r"github:\S+ \S+ @[0-9a-f]{40}")
+    (peak,) = (
+        catalog.table("defaults").filter(pl.col("name") == "peak_to_average").iter_rows(named=True)
+    )
+    assert pinned.search(peak["source"])
+    assert "@56d86855fcf6e08fdfd45ce6280bd24322c93351" in peak["source"]
+    assert "226.75" in peak["source"] and "278" in peak["source"]
+    qiniu = catalog.table("transfer").filter(pl.col("source").str.contains("qiniu"))
+    assert qiniu.height == 3
+    for src in qiniu["source"]:
+        assert pinned.search(src) and "@0b441a4971e0451c1dbcff0ce1a33530e35e81cb" in src
