@@ -549,3 +549,170 @@ def test_the_china_border_is_as_slow_out_as_in():
     )
     assert rows.height == 3 and set(rows["basis"]) == {"estimate"}
     assert all("placeholder" in n and "NOT a Chinese cloud" in n for n in rows["note"])
+
+
+# rev15b #3: GCP a3-highgpu-8g per GPU-hour on 2024-05-17 (on demand, 1-year, 3-year): the
+# machine's price in Cyclenerd pricing.yml @cc7959e plus the 6 TB of local SSD an A3 always
+# carries, at that commit's local-SSD price; the calculator bundled the SSD itself at 2561275
+# (2024-05-21) to the same totals, which the 2024-06-13 rows carry.
+A3_2024_05_17 = {
+    "us-central": (11.0612, 7.67296, 4.85805),
+    "in-mumbai": (11.5168, 7.98816, 5.05829),
+    "sg": (14.2848, 9.90997, 6.27351),
+}
+A3_FIXED = """
+name = "a3"
+as_of = DAY
+currency = "USD"
+
+[model]
+preset = "llama-3.1-8b"
+
+[[phases]]
+name = "train"
+tokens = 1e11
+devices = 16
+site = { region = "us-central", accelerator = "h100-sxm", pricing = "on_demand", provider = "gcp" }
+"""
+
+
+def test_gcp_a3_is_priced_from_the_first_stored_listing_of_2024_05_17(write, catalog):
+    # A plan dated 2024-06-01 had no price for 45 of 47 options: every a3 row began
+    # 2024-06-13, yet the source lists the machine from 2024-05-17 (none of its commits from
+    # 2023-06 to 2024-05-16 does).
+    offers = catalog.table("offers")
+    a3 = offers.filter(pl.col("instance") == "a3-highgpu-8g")
+    first = a3.group_by("region", "pricing").agg(pl.col("as_of").min())
+    assert first.height == 8 * 4 and set(first["as_of"]) == {date(2024, 5, 17)}
+
+    def row(region: str, pricing: str, day: date) -> dict:
+        picked = catalog.dated("offers", day, future=False).filter(
+            (pl.col("instance") == "a3-highgpu-8g")
+            & (pl.col("region") == region)
+            & (pl.col("pricing") == pricing)
+        )
+        (r,) = picked.iter_rows(named=True)
+        return r
+
+    for region, prices in A3_2024_05_17.items():
+        for pricing, price in zip(("on_demand", "reserved_1y", "reserved_3y"), prices, strict=True):
+            may = row(region, pricing, date(2024, 5, 17))
+            assert may["as_of"] == date(2024, 5, 17) and "cc7959e" in may["source"]
+            assert may["price_per_device_hour"] == price
+            # GCP did not change the price between the two dates: the June row is the same.
+            assert row(region, pricing, date(2024, 6, 13))["price_per_device_hour"] == price
+        # The first spot figure leaves the bundled SSD out and says so; the whole-instance
+        # spot price follows from 2024-05-21.
+        spot = row(region, "spot", date(2024, 5, 17))
+        assert "WITHOUT the 6,000 GB local SSD" in spot["note"]
+        whole = row(region, "spot", date(2024, 5, 21))
+        assert whole["as_of"] == date(2024, 5, 21) and "2561275" in whole["source"]
+        assert spot["price_per_device_hour"] < whole["price_per_device_hour"]
+    # A quote dated inside the old gap is priced at the May row; one before it is not.
+    june = quote(load_scenario(write("june.toml", A3_FIXED.replace("DAY", "2024-06-01"))), catalog)
+    assert june.phases[0].priced and june.phases[0].offer.as_of == date(2024, 5, 17)
+    early = quote(load_scenario(write("may.toml", A3_FIXED.replace("DAY", "2024-05-16"))), catalog)
+    assert not early.phases[0].priced
+
+
+def test_aws_p5_on_demand_says_its_first_date_is_the_logs_not_the_prices(catalog):
+    # rev15b #3: 12.29 USD is dated 2025-04-23, the first day of the public Price List log it
+    # cites (the log's backfill rows before it are empty), not the day AWS set the price.
+    (row,) = (
+        catalog.table("offers")
+        .filter(
+            (pl.col("provider") == "aws")
+            & (pl.col("instance") == "p5.48xlarge")
+            & (pl.col("pricing") == "on_demand")
+            & (pl.col("as_of") == date(2025, 4, 23))
+        )
+        .iter_rows(named=True)
+    )
+    assert row["price_per_device_hour"] == 12.29
+    assert "first log day, NOT the day the price took effect" in row["note"]
+    assert "Rented prices abroad begin in mid-2024" in (ROOT / "README.md").read_text("utf-8")
+
+
+def _offer(catalog, provider: str, accelerator: str) -> dict:
+    rows = catalog.table("offers").filter(
+        (pl.col("provider") == provider) & (pl.col("accelerator") == accelerator)
+    )
+    (row,) = rows.iter_rows(named=True)
+    return row
+
+
+def test_china_rentals_quoted_as_a_floor_or_from_a_weak_page_carry_their_sources_range(catalog):
+    # rev15b #4: the FT's "as little as $6 an hour" from four small providers is a floor;
+    # Alibaba and ByteDance charge two to four times as much (up to 3.0 USD per GPU-hour).
+    a100 = _offer(catalog, "cn-small-csp", "a100-40g")
+    assert a100["price_low"] == a100["price_per_device_hour"] == 0.75
+    assert a100["price_high"] == 3.0 and a100["currency"] == "USD"
+    assert a100["note"].startswith("FLOOR") and "as little as" in a100["note"]
+    # rev15b #7: the page that says 8-12 CNY/h prices an A100 40GB at up to 25,000 CNY a month
+    # in its own table (34 CNY/h at 730 h).
+    for acc in ("a100-80g", "a800"):
+        row = _offer(catalog, "cn-gpu-cloud-market", acc)
+        assert (row["price_low"], row["price_per_device_hour"], row["price_high"]) == (8, 10, 34)
+        assert row["note"].startswith("WEAK SOURCE") and "40 GB" in row["note"]
+
+
+def test_the_2026_h100_lead_time_says_it_rests_on_one_vendors_undated_post(catalog):
+    # rev15b #5: 308 days blocks every H100 purchase outside China in 2026 that starts sooner;
+    # its only source is a GPU-rental seller's undated blog. supply.csv has no range column,
+    # so the row takes the weakest basis and its message says where the figure comes from.
+    (row,) = (
+        catalog.table("supply")
+        .filter(
+            (pl.col("accelerator") == "h100-sxm") & (pl.col("effective_from") == date(2026, 1, 1))
+        )
+        .iter_rows(named=True)
+    )
+    assert row["lead_time_days"] == 308 and row["basis"] == "estimate"
+    assert "one GPU-rental vendor's undated blog" in row["message"]
+    assert row["note"].startswith("WEAKEST BASIS") and "spheron.network" in row["source"]
+
+
+def test_the_317k_h100_server_names_the_quote_it_is_and_not_epochs_dataset(catalog):
+    # rev15b #6: the figure is right (Thinkmate's quotation archived 2024-08-22, via a public
+    # spreadsheet of August 2024 prices), but the note credited Epoch's dataset, which has no
+    # such point: its nearest H100 HGX figure is USD 288,142 on 2024-07-31.
+    (row,) = (
+        catalog.table("hardware")
+        .filter((pl.col("id") == "h100-sxm-8gpu-server") & (pl.col("as_of") == date(2024, 8, 22)))
+        .iter_rows(named=True)
+    )
+    assert row["price"] == 317_000 and "thinkmate.com" in row["source"]
+    assert "Not a point of Epoch's dated price dataset" in row["note"]
+    assert "per-GPU price x 8 from Epoch" not in row["note"] and "288,142" in row["note"]
+
+
+def test_power_prices_are_not_one_month_and_say_which_tariff_class_is_assumed(catalog):
+    # rev15b #8: Iowa's April 2025 industrial price alone (6.04 c, April runs ~10% under the
+    # year) priced every quote from 2025-04; the newest multi-month EIA figure does now.
+    power = catalog.table("electricity")
+    assert not power.filter(pl.col("tariff").str.contains("single month")).height
+    (iowa,) = (
+        catalog.dated("electricity", date(2025, 6, 1), future=False)
+        .filter((pl.col("region") == "us-central") & pl.col("accelerator_origin").is_null())
+        .iter_rows(named=True)
+    )
+    assert iowa["price_kwh"] == 0.0679 and iowa["as_of"] == date(2024, 1, 1)
+    # The Saudi industrial tariff is right for its class; no source shows a data centre in it.
+    saudi = power.filter(pl.col("region").str.starts_with("sa-"))
+    assert saudi.height == 3
+    assert all("is NOT shown by these sources" in n for n in saudi["note"])
+
+
+def test_repository_sources_of_defaults_and_china_egress_name_their_commit(catalog):
+    # rev15b #8: a repository is a public reference only at a commit (README).
+    pinned = re.compile(r"github:\S+ \S+ @[0-9a-f]{40}")
+    (peak,) = (
+        catalog.table("defaults").filter(pl.col("name") == "peak_to_average").iter_rows(named=True)
+    )
+    assert pinned.search(peak["source"])
+    assert "@56d86855fcf6e08fdfd45ce6280bd24322c93351" in peak["source"]
+    assert "226.75" in peak["source"] and "278" in peak["source"]
+    qiniu = catalog.table("transfer").filter(pl.col("source").str.contains("qiniu"))
+    assert qiniu.height == 3
+    for src in qiniu["source"]:
+        assert pinned.search(src) and "@0b441a4971e0451c1dbcff0ce1a33530e35e81cb" in src

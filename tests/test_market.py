@@ -751,7 +751,8 @@ def test_a_lead_time_published_after_the_quote_date_says_so(catalog):
     assert _found(allowed, "supply-announced-later") == [
         "buying h100-sxm in US rests on supply.csv's row from 2026-01-01, which sets its lead "
         "time to 308 days: In 2026 resellers again quoted 36-52 week lead times for H100 SXM "
-        "nodes (low confidence). (announced 2026-03-31, after 2026-01-15)"
+        "nodes, per one GPU-rental vendor's undated blog (low confidence). (announced "
+        "2026-03-31, after 2026-01-15)"
     ]
     # The lead time blocks an earlier start: the block says it, once (no warning beside it).
     blocked = quote(parse_scenario_text(H100_US.replace("START", "2026-06-01")), catalog)
