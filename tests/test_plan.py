@@ -1692,3 +1692,41 @@ def test_owned_training_without_a_deadline_ranks_each_run_at_its_own_resale_age(
     assert h100.cost == alone.total
     (resale,) = [i for i in alone.phases[0].line_items if i.component == "resale"]
     assert "5.4 years old" in resale.description
+
+
+# -- a stockpile owner's fleet late by the estimate, not by a published run (rev15b #1) -------
+
+
+def _deepseek_lab(deadline: float, **pretrain: object) -> dict:
+    """rev15b's ds_v3.toml, pretraining only: DeepSeek's own 2,048 H800 and V3's 14.8T FP8."""
+    return {
+        "name": "DeepSeek-like lab", "as_of": "2024-09-01", "currency": "CNY", "tenant_hq": "CN",
+        "fleet": [{"name": "h800", "region": "cn-east", "accelerator": "h800", "devices": 2048,
+                   "acquired": "2023-06-01"}],
+        "model": {"preset": "deepseek-v3"},
+        "phases": [{"name": "pretrain", "tokens": 14.8e12, "data": "public", "precision": "fp8",
+                    "deadline_days": deadline, "site": "auto", **pretrain}],
+    }  # fmt: skip
+
+
+def test_a_lab_stating_its_stacks_speed_trains_on_its_fleet(catalog):
+    # rev15b #1 (b): a lab whose stack is as fast as DeepSeek's says so with `mfu` (the BF16
+    # large-GEMM efficiency; FP8 reaches 0.77 of it) and `goodput`: 0.9 and 0.95 reproduce
+    # DeepSeek's 2.664M H800-hours within 0.1% (README, "A faster stack than the estimate's").
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet", "fleet": "h800"}
+    data = _deepseek_lab(75, mfu=0.9, goodput=0.95)
+    del data["phases"][0]["deadline_days"]
+    data["phases"][0] |= {"devices": 2048, "site": site}
+    (run,) = quote(parse_scenario(data), catalog).phases
+    assert run.device_hours == pytest.approx(2.664e6, rel=1e-3)
+    assert run.wall_clock_days == pytest.approx(54.2, abs=0.05)
+    # mfu alone cannot: at goodput 0.9 even mfu = 1 is slower than the published run.
+    del data["phases"][0]["goodput"]
+    data["phases"][0]["mfu"] = 1.0
+    assert quote(parse_scenario(data), catalog).phases[0].device_hours > 2.664e6
+    for deadline in (60, 75):  # DeepSeek's own ~2 months, and rev15b's 75 days
+        p = plan(parse_scenario(_deepseek_lab(deadline, mfu=0.9, goodput=0.95)), catalog)
+        (train,) = p.quote.phases
+        assert (train.pricing, train.region) == ("fleet", "cn-east")
