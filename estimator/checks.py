@@ -135,9 +135,19 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
         return f"{_n(p.devices)} devices given; the demand at peak needs {_n(r['devices_needed'])}"
     if r.get("capacity_devices") is not None and r["billed_devices"] > r["capacity_devices"]:
         if r.get("option") == "fleet":
-            return (
+            said = (
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']}; the fleet "
                 f"'{r['instance']}' has {_n(r['capacity_devices'])}"
+            )
+            own = r.get("fleet_own_days")
+            if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
+                return said
+            # rev15b #1: what the fleet itself would do, and what its owners' peers did.
+            return (
+                f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
+                f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
+                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days by this estimate"
+                + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
             )
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
         why = (
@@ -628,6 +638,81 @@ def _published_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def own_fleet_known(c: Context, p: Phase) -> bool:
+    """Whether an evaluated row of `p` carries the facts of the scenario's own fleet at its own
+    size (`evaluate._with_own_fleet`): a training phase the deadline sizes, in a scenario with a
+    [[fleet]]."""
+    return (
+        isinstance(p, TrainPhase)
+        and p.deadline_days is not None
+        and p.devices is None
+        and bool(c.scenario.fleet)
+    )
+
+
+def _published_hours(c: Context, p: Phase) -> dict[str, float]:
+    """Per accelerator, the device-hours this phase takes at a published run's rate
+    (`_published`: the same model, device and precision, scaled by tokens)."""
+    if not isinstance(p, TrainPhase):
+        return {}
+    return {a: r.device_hours * p.tokens / r.tokens for a, r in _published(c, p).items()}
+
+
+def _published_rate(c: Context, p: Phase, accelerator: str, devices: float) -> str:
+    """What a fleet of `devices` x `accelerator` takes at the published run's rate, as a clause
+    of a message ("" when no published run matches): the estimate is a Megatron-class stack's
+    (README, "A faster stack than the estimate's"), and a team whose stack matches the
+    published run's says so with the phase's `mfu` and `goodput`."""
+    hours = _published_hours(c, p).get(accelerator)
+    if hours is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
+        return ""
+    run = _published(c, p)[accelerator]
+    days = hours / devices / HOURS_PER_DAY
+    within = days <= p.deadline_days
+    return (
+        f"; the published run of {run.model} on {accelerator} ({run.source}) took "
+        f"{_n(run.device_hours)} {accelerator}-hours for {run.tokens / 1e12:g}T tokens, at which "
+        f"rate its {_n(devices)} finish this phase in {days:,.1f} days"
+        + (
+            ": if your stack matches that run, give the phase `mfu` and `goodput` (README, "
+            '"A faster stack than the estimate\'s")'
+            if within
+            else ", also past the deadline"
+        )
+    )
+
+
+def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
+    """A phase placed off the scenario's own fleet, which could run it but for the deadline by
+    this estimate and would meet it at a published run's rate (rev15b #1)."""
+    hours = _published_hours(c, p)
+    if not own_fleet_known(c, p) or not hours:
+        return pl.lit(False)
+    assert isinstance(p, TrainPhase) and p.deadline_days is not None
+    at_rate = pl.col("own_fleet_accelerator").replace_strict(
+        hours, default=None, return_dtype=pl.Float64
+    )
+    days = at_rate / pl.col("own_fleet_devices") / HOURS_PER_DAY
+    return (
+        (pl.col("option") != "fleet")
+        & (pl.col("own_fleet_days") > p.deadline_days)
+        & (days <= p.deadline_days)
+    ).fill_null(False)
+
+
+def _own_fleet_late_message(r: Row, c: Context, p: Phase) -> str:
+    assert isinstance(p, TrainPhase) and p.deadline_days is not None
+    what = "buys" if r.get("option") == "owned" else "rents"
+    return (
+        f"the fleet '{r['own_fleet']}' ({_n(r['own_fleet_devices'])} x "
+        f"{r['own_fleet_accelerator']} in {r['own_fleet_region']}) is not used: by this estimate "
+        f"it finishes this phase in {r['own_fleet_days']:,.1f} days, past the "
+        f"{p.deadline_days:g}-day deadline, so the phase {what} "
+        f"{_n(r['devices'])} x {r['accelerator']} in {r['region']} instead"
+        + _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
+    )
+
+
 def _term(r: Row) -> str:
     """A commitment's term as an adjective: "21-day", "1-month", "3-year"."""
     n, unit = term_text(r["min_term_days"]).split()
@@ -1103,6 +1188,20 @@ ADVISORY: tuple[Check, ...] = (
         ),
         lambda r, c, p: _published_message(r, c, p),
         source=lambda r, c, p: _published(c, p)[r["accelerator"]].source,
+    ),
+    Check(
+        # rev15b #1: a DeepSeek-like lab with 2,048 H800 and a 60-75-day deadline was told to
+        # rent 2,560-3,072 H100 in Iowa for ~341 M CNY: this estimate (a Megatron-class stack)
+        # gives the fleet 82 days, DeepSeek's published run 54. The estimate is not tuned to
+        # one run; the headline answer says what rests on it. A warning: the plan's site,
+        # country and cost (here 34x) turn on a figure a published run of the same model on
+        # the same device contradicts by more than the deadline's margin.
+        "own-fleet-late-by-estimate",
+        "warn",
+        "",
+        _own_fleet_late_when,
+        _own_fleet_late_message,
+        source=lambda r, c, p: _published(c, p)[r["own_fleet_accelerator"]].source,
     ),
     Check(
         "batch-starved",

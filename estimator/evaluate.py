@@ -217,6 +217,9 @@ def evaluate(
         pl.when(answered).then(costing.total_usd("alt_")).alias("alt_total_usd"),
     )
     on = c.rules_span(w.start, w.end)
+    if checks.own_fleet_known(c, phase):
+        assert isinstance(phase, TrainPhase)
+        df = _with_own_fleet(c, phase, df, w)
     if isinstance(phase, ServePhase):
         df = df.with_columns(usd_per_output_token=_per_output_token(phase))
     df = df.with_columns(
@@ -227,6 +230,51 @@ def evaluate(
         full = _cheaper_sizing(_run(df))
         return full.select(columns) if columns is not None else full
     return _run(df.select(columns) if columns is not None else df)
+
+
+def _with_own_fleet(c: Context, phase: TrainPhase, df: Frame, w: Window) -> Frame:
+    """The facts of the scenario's own fleets a deadline-sized training phase is judged with
+    (`checks.own_fleet_known`; rev15b #1: a DeepSeek-like lab's 2,048 H800 were rejected as
+    "needs 2,304; the fleet has 2,048" and it was sent to rent H100s in Iowa, with no word on
+    what the fleet itself would do). Each fleet is evaluated at its own size with no deadline,
+    as this phase over the same window: `fleet_own_days` is how long a fleet row's own fleet
+    takes (null on other rows); `own_fleet*` name the fleet that could run the phase but for
+    the deadline (no block at its own size), the first to finish, on every row (null: none)."""
+    key = ("own fleet", phase, tuple(c.scenario.fleet), w.start, w.end)
+    own = c.remembered(key, lambda: _own_fleets(c, phase, w))
+    days = own.select(pl.col("instance").alias("_fleet"), fleet_own_days="wall_clock_days")
+    df = _join(df.with_columns(_fleet=pl.col("instance")), days, on="_fleet")
+    df = df.with_columns(
+        fleet_own_days=pl.when(pl.col("option") == "fleet").then(pl.col("fleet_own_days"))
+    )
+    usable = own.filter(pl.col("verdict").is_null() & pl.col("wall_clock_days").is_not_null())
+    best = usable.sort("wall_clock_days", "instance").head(1).to_dicts()
+    first = best[0] if best else {}
+    return _without(df, "_fleet").with_columns(
+        pl.lit(first.get("instance"), pl.String).alias("own_fleet"),
+        pl.lit(first.get("region"), pl.String).alias("own_fleet_region"),
+        pl.lit(first.get("accelerator"), pl.String).alias("own_fleet_accelerator"),
+        pl.lit(first.get("devices"), pl.Float64).alias("own_fleet_devices"),
+        pl.lit(first.get("wall_clock_days"), pl.Float64).alias("own_fleet_days"),
+    )
+
+
+# The columns of a fleet evaluated at its own size (`_own_fleets`).
+_OWN_FLEET = {"instance": pl.String, "region": pl.String, "accelerator": pl.String,
+              "devices": pl.Int64, "wall_clock_days": pl.Float64, "verdict": pl.String}  # fmt: skip
+
+
+def _own_fleets(c: Context, phase: TrainPhase, w: Window) -> pl.DataFrame:
+    """The scenario's fleets evaluated for `phase` at their own size (whole instances of it),
+    with no deadline, over the window `w` (`_OWN_FLEET`'s columns)."""
+    fleets = c.options.filter(pl.col("option") == "fleet")
+    if fleets.is_empty():
+        return pl.DataFrame(schema=_OWN_FLEET)
+    unit = pl.col("unit_devices").cast(pl.Int64)
+    whole = (pl.col("capacity_devices").cast(pl.Int64) // unit) * unit
+    fleets = fleets.with_columns(devices=pl.when(whole >= unit).then(whole).otherwise(unit))
+    alone = phase._replaced({"deadline_days": None})
+    return evaluate(c, alone, fleets, w, columns=list(_OWN_FLEET))
 
 
 # The steps after the physics run as one query, with the optimisations an eager step has

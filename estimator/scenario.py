@@ -304,7 +304,8 @@ class _Phase(_Strict):
     precision: Precision = DEFAULT_PRECISION
     """bf16, fp16, fp8 or int8 (serving only)."""
     goodput: Efficiency | None = None
-    """Override the share of wall-clock time doing useful work."""
+    """Override the share of wall-clock time doing useful work (efficiency.csv's, e.g. 0.9 for
+    pretraining: failures, restarts, checkpoints)."""
     devices: Annotated[int, Range(1, MAX_DEVICES)] | None = None
     """Devices (training: the cluster; serving: the whole fleet). Default: sized by the deadline or
     the demand."""
@@ -368,7 +369,12 @@ class TrainPhase(_Phase):
     workload: TrainWorkload = "pretrain"
     """pretrain or finetune (efficiency.csv row)."""
     mfu: Efficiency | None = None
-    """Override the large-GEMM efficiency of efficiency.csv."""
+    """Override the large-GEMM efficiency of efficiency.csv: the share of the peak the linear
+    layers' matrix multiplies reach at BF16 (at FP8 they reach fp8_gemm_ratio, 0.77, of it
+    against the FP8 peak), not the whole-step MFU papers quote (`effective_mfu`, lower:
+    attention, communication and bubbles come on top). The default is a Megatron-class stack's;
+    a faster stack sets it (with `goodput`) to reproduce its own measured run (README: A faster
+    stack than the estimate's)."""
     deadline_days: Days | None = None
     """Finish within this many days (sizes the cluster when devices is not given)."""
     seq_len: Length | None = None

@@ -575,3 +575,73 @@ def test_a_us_tenants_plan_in_china_is_warned_and_the_rule_is_sourced(catalog):
     other = s.with_changes({"phases.ft.data_subjects": "SG", "phases.serve.users": "sea"})
     assert DOJ not in {f.code for f in quote(other, catalog).findings}
     assert DOJ not in {f.code for f in quote(s.with_changes(tenant_hq="SG"), catalog).findings}
+
+
+# -- foreign users' personal data in China, and EU users' outside adequacy (rev15b #2) --------
+
+FOREIGN = "foreign-personal-data-in-cn"
+GDPR = "eu-gdpr-transfer-no-adequacy"
+
+
+@pytest.mark.parametrize(
+    ("placement", "warned"),
+    [(("s", "personal", "CN", "h100-sxm", "US", "CN", "rented", "sea"), {FOREIGN}),
+     (("s", "important", "CN", "h20", "US", "SG", "owned", "mena"), {FOREIGN}),
+     (("s", "personal-us", "CN", "h100-sxm", "US", "CN", "rented", "us"), {FOREIGN}),
+     (("s", "personal", "CN", "h100-sxm", "US", "CN", "rented", "eu"), {FOREIGN, GDPR}),
+     (("s", "personal", "SG", "h100-sxm", "US", "CN", "rented", "eu"), {GDPR}),
+     (("s", "personal", "US", "h100-sxm", "US", "US", "rented", "eu"), {GDPR}),
+     (("s", "personal", "JP", "h100-sxm", "US", "CN", "rented", "eu"), set()),
+     (("s", "personal", "SG", "h100-sxm", "US", "CN", "rented", "sea"), set()),
+     (("s", "public", "CN", "h100-sxm", "US", "CN", "rented", "eu"), set()),
+     (("s", "personal-cn", "CN", "h100-sxm", "US", "CN", "rented", "cn"), set()),
+     # Declared of people in China (data_subjects cn), though served elsewhere: not foreign.
+     (("s", "personal-cn", "CN", "h100-sxm", "US", "CN", "rented", "sea"), set()),
+     # A training phase has no users: judged by its data_subjects alone, not by these rows.
+     (("t", "personal", "CN", "h100-sxm", "US", "SG", "rented"), set())],
+)  # fmt: skip
+def test_foreign_users_personal_data_in_china_and_eu_data_outside_adequacy_warn(
+    catalog, placement, warned
+):
+    found = _codes(catalog, placement, date(2025, 9, 1))
+    assert {code for sev, code in found if code in (FOREIGN, GDPR)} == warned
+    assert all(sev == "warn" for sev, code in found if code in (FOREIGN, GDPR))
+    # Dated: the Garante's order of 2025-01-30; the GDPR from 2018-05-25.
+    before = {code for _, code in _codes(catalog, placement, date(2025, 1, 29))}
+    assert FOREIGN not in before and (GDPR in before) == (GDPR in warned)
+    assert GDPR not in {code for _, code in _codes(catalog, placement, date(2018, 5, 24))}
+
+
+def _serve_abroad(users: str, data: str) -> dict:
+    # rev15b's foreign_personal.toml / foreign_eu.toml: a Chinese lab serving foreign users.
+    return {
+        "name": "foreign users", "as_of": "2025-09-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "serve", "kind": "serve", "users": users, "data": data,
+                    "days": 365, "input_tokens_per_day": 2e10, "output_tokens_per_day": 4e9,
+                    "tpot_ms": 50, "ttft_ms": 500, "precision": "fp8", "site": "auto"}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("users", "data", "warned"),
+    [("sea", "personal", {FOREIGN}), ("eu", "personal", {FOREIGN, GDPR}),
+     ("sea", "public", set()), ("cn", "personal", set())],
+)  # fmt: skip
+def test_a_chinese_labs_plan_for_foreign_users_personal_data_in_china_is_warned(
+    catalog, users, data, warned
+):
+    # rev15b #2: SEA, MENA and EU users' personal data were placed on Shanghai rentals with
+    # no finding; Italy's Garante and Korea's PIPC acted against exactly that in 2025.
+    from estimator import parse_scenario
+
+    q = plan(parse_scenario(_serve_abroad(users, data)), catalog).quote
+    assert q.phases[0].country == "CN"  # the placement itself is unchanged: a warning
+    hit = {f.code: f for f in q.findings if f.code in (FOREIGN, GDPR)}
+    assert set(hit) == warned
+    assert all(f.severity == "warn" and f.phase == "serve" for f in hit.values())
+    if FOREIGN in hit:
+        assert "Garante" in hit[FOREIGN].message and "PIPC" in hit[FOREIGN].message
+        assert "lapresse" in (hit[FOREIGN].source or "")
+    if GDPR in hit:
+        assert "eur-lex.europa.eu" in (hit[GDPR].source or "")

@@ -1692,3 +1692,88 @@ def test_owned_training_without_a_deadline_ranks_each_run_at_its_own_resale_age(
     assert h100.cost == alone.total
     (resale,) = [i for i in alone.phases[0].line_items if i.component == "resale"]
     assert "5.4 years old" in resale.description
+
+
+# -- a stockpile owner's fleet late by the estimate, not by a published run (rev15b #1) -------
+
+LATE = "own-fleet-late-by-estimate"
+
+
+def _deepseek_lab(deadline: float, **pretrain: object) -> dict:
+    """rev15b's ds_v3.toml, pretraining only: DeepSeek's own 2,048 H800 and V3's 14.8T FP8."""
+    return {
+        "name": "DeepSeek-like lab", "as_of": "2024-09-01", "currency": "CNY", "tenant_hq": "CN",
+        "fleet": [{"name": "h800", "region": "cn-east", "accelerator": "h800", "devices": 2048,
+                   "acquired": "2023-06-01"}],
+        "model": {"preset": "deepseek-v3"},
+        "phases": [{"name": "pretrain", "tokens": 14.8e12, "data": "public", "precision": "fp8",
+                    "deadline_days": deadline, "site": "auto", **pretrain}],
+    }  # fmt: skip
+
+
+def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_published(catalog):
+    # rev15b #1: DeepSeek's 2,048 H800 were rejected as "needs 2,304 x h800; the fleet 'h800'
+    # has 2,048", and the lab told to rent 2,560 H100 in Iowa for 341 M CNY: this estimate (a
+    # Megatron-class stack) gives the fleet 81.9 days, DeepSeek's published run 54.
+    from estimator import parse_scenario
+
+    p = plan(parse_scenario(_deepseek_lab(75)), catalog)
+    (train,) = p.quote.phases
+    assert train.pricing != "fleet" and train.country == "US"  # the estimate is not tuned
+    (fleet,) = [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
+    assert fleet.verdict.startswith("rejected: capacity: needs 2,304 x h800 to finish within")
+    for said in ("the 75-day deadline", "has 2,048, which finish in 81.9 days by this estimate",
+                 "the published run of deepseek-v3 on h800 (DeepSeek-V3 Technical Report",
+                 "2,664,000 h800-hours for 14.8T tokens", "finish this phase in 54.2 days",
+                 "give the phase `mfu` and `goodput`"):  # fmt: skip
+        assert said in fleet.verdict, said
+    # The headline answer says so too, once, on the phase.
+    (late,) = [f for f in p.quote.findings if f.code == LATE]
+    assert late.severity == "warn" and late.phase == "pretrain"
+    assert "the fleet 'h800' (2,048 x h800 in cn-east) is not used" in late.message
+    assert "81.9 days, past the 75-day deadline" in late.message
+    assert "54.2 days" in late.message and "2412.19437" in (late.source or "")
+    # Quoting the chosen rental as a fixed site gives the same finding (pinning the plan's
+    # choice gives its answer).
+    pinned = p.scenario
+    assert LATE in {f.code for f in quote(pinned, catalog).findings}
+
+
+@pytest.mark.parametrize("deadline", [90, 45])
+def test_no_late_fleet_finding_where_the_fleet_is_used_or_the_published_run_is_late_too(
+    catalog, deadline
+):
+    from estimator import parse_scenario
+
+    p = plan(parse_scenario(_deepseek_lab(deadline)), catalog)
+    assert LATE not in {f.code for f in p.quote.findings}
+    if deadline == 90:  # the estimate's 81.9 days fit: the fleet trains
+        assert p.quote.phases[0].pricing == "fleet"
+    else:  # 54.2 days at the published rate miss 45 as well: said, no advice to change mfu
+        (fleet,) = [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
+        assert "54.2 days, also past the deadline" in fleet.verdict
+        assert "`mfu`" not in fleet.verdict
+
+
+def test_a_lab_stating_its_stacks_speed_trains_on_its_fleet(catalog):
+    # rev15b #1 (b): a lab whose stack is as fast as DeepSeek's says so with `mfu` (the BF16
+    # large-GEMM efficiency; FP8 reaches 0.77 of it) and `goodput`: 0.9 and 0.95 reproduce
+    # DeepSeek's 2.664M H800-hours within 0.1% (README, "A faster stack than the estimate's").
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet", "fleet": "h800"}
+    data = _deepseek_lab(75, mfu=0.9, goodput=0.95)
+    del data["phases"][0]["deadline_days"]
+    data["phases"][0] |= {"devices": 2048, "site": site}
+    (run,) = quote(parse_scenario(data), catalog).phases
+    assert run.device_hours == pytest.approx(2.664e6, rel=1e-3)
+    assert run.wall_clock_days == pytest.approx(54.2, abs=0.05)
+    # mfu alone cannot: at goodput 0.9 even mfu = 1 is slower than the published run.
+    del data["phases"][0]["goodput"]
+    data["phases"][0]["mfu"] = 1.0
+    assert quote(parse_scenario(data), catalog).phases[0].device_hours > 2.664e6
+    for deadline in (60, 75):  # DeepSeek's own ~2 months, and rev15b's 75 days
+        p = plan(parse_scenario(_deepseek_lab(deadline, mfu=0.9, goodput=0.95)), catalog)
+        (train,) = p.quote.phases
+        assert (train.pricing, train.region) == ("fleet", "cn-east")
+        assert LATE not in {f.code for f in p.quote.findings}

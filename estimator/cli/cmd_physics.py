@@ -201,7 +201,10 @@ def train_cmd(
         typer.Option(
             help="Override the GEMM efficiency (share of peak the matmuls reach; the default "
             "comes from efficiency.csv). Communication, pipeline bubbles and recomputation come "
-            "on top, so the effective_mfu reported is lower."
+            "on top, so the effective_mfu reported is lower. At FP8 the GEMMs reach "
+            "fp8_gemm_ratio (0.77) of it against the FP8 peak. To match a run you measured, "
+            "raise it until the device-hours match (README: A faster stack than the "
+            "estimate's)."
         ),
     ] = None,
     goodput: Annotated[
