@@ -456,6 +456,7 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         **_data_abroad(c),
         **_data_defaulted(c),
         **_host_uplift(c, phases),
+        **_book_values(c),
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
@@ -524,6 +525,25 @@ def _host_uplift(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
         if p.pricing == "owned" and p.instance in modules
     }
     return {"host_uplift": said} if said else {}
+
+
+def _book_values(c: Context) -> dict[str, Any]:
+    """`fleet_book_value`: each fleet's book value in the currency it was given in, and in the
+    quote's: the currency is the fleet's own, not the quote's (rev15a #3)."""
+    said = {}
+    for f in c.scenario.fleet:
+        if f.book_value is None:
+            continue
+        cur = f.book_value_currency or c.scenario.currency
+        text = f"{f.book_value:,.0f} {cur}"
+        if cur != c.currency:
+            amount = c.catalog.convert(f.book_value, cur, c.currency, c.as_of)
+            text += f" ({amount:,.0f} {c.currency})"
+        said[f.name] = (
+            f"{text}, the capital its yearly operations are costed on (book_value, in "
+            "book_value_currency: the scenario's currency when it was read, unless given)"
+        )
+    return {"fleet_book_value": said} if said else {}
 
 
 def _offer_text(p: PhaseQuote) -> str:
