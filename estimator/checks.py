@@ -555,6 +555,47 @@ def _no_tpot_target(c: Context, p: Phase) -> pl.Expr:
     return (pl.col("tpot_ms") > 0).fill_null(False)
 
 
+def _input_below_shape(c: Context, p: Phase) -> pl.Expr:
+    """Aggregated serving counts each request's prefill at the request shape (input_len per
+    output_len): a daily input below what the shape implies for the daily output is not
+    credited (`physics.servestep.replicas_for_demand`), so the fleet is sized for the shape's
+    input; disaggregated serving sizes its prefill pool on the daily input (rev15a #5: 1e8, 1e9
+    and 4e9 input tokens a day gave the same 24 devices). Said, with the input_len that fits."""
+    if not isinstance(p, ServePhase) or p.disaggregated or p.input_tokens_per_day is None:
+        return pl.lit(False)
+    shape = pl.col("output_tokens_per_day") * (p.input_len / p.output_len)
+    below = pl.col("input_tokens_per_day") < shape * (1 - _BELOW_SHAPE)
+    return (~pl.col("disaggregated") & below).fill_null(False)
+
+
+# A daily input this far below the shape's is said (a rounding of the volumes is not).
+_BELOW_SHAPE = 0.05
+
+
+def _volume(x: float) -> str:
+    """A daily token volume as one writes it in a file or a flag: 6e11, 1.7e11, 51,200."""
+    text = f"{x:.4g}"
+    if "e+" not in text:
+        return f"{x:,.0f}"
+    mantissa, exponent = text.split("e+")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _input_below_shape_message(r: Row, c: Context, p: Phase) -> str:
+    assert isinstance(p, ServePhase)
+    given, out = r["input_tokens_per_day"], r["output_tokens_per_day"]
+    implied = out * p.input_len / p.output_len
+    fitting = max(1, round(p.output_len * given / out))
+    return (
+        f"input_tokens_per_day {_volume(given)} is {given / implied:.1%} of the "
+        f"{_volume(implied)} the request shape implies for {_volume(out)} output tokens a day "
+        f"(input_len {p.input_len:,} per output_len {p.output_len:,}): aggregated serving "
+        f"prefills each request at the shape's input, so the fleet is sized for "
+        f"{_volume(implied)} input tokens a day; set input_len to {fitting:,} (--input-len) for "
+        "this demand's ratio"
+    )
+
+
 def _where(p: Phase) -> str:
     users = p.users if isinstance(p, ServePhase) else ""
     return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
@@ -1154,6 +1195,13 @@ ADVISORY: tuple[Check, ...] = (
             "per request), as throughput benchmarks run; set tpot_ms (--tpot-ms) to size the fleet "
             "for a reading or interactive speed (more devices)"
         ),
+    ),
+    Check(
+        "input-below-shape",
+        "warn",
+        "",
+        _input_below_shape,
+        _input_below_shape_message,
     ),
     Check(
         # rev13b #7: the China H100 rental (idle data centres renting single servers, its source

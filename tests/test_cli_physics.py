@@ -920,6 +920,38 @@ def test_a_fleet_without_a_tpot_target_says_how_slow_its_steps_are(runner):
     assert "maximum throughput up to max_batch 4," in info["message"]
 
 
+def test_daily_input_below_the_request_shape_is_said(runner):
+    # rev15a #5: aggregated serving prefills each request at the shape (2,048 / 512 here), so
+    # 1e8, 1e9 and 4e9 input tokens a day gave the same fleet with no word; the sizing stays
+    # (the requests are taken to be the shape's), and a warning says so with the input_len
+    # that fits the daily ratio, which sizes a smaller fleet.
+    args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--tpot-ms", "50", "--output-tokens-per-day", "1e9", "--region", "us-east",
+            "--pricing", "on_demand", "--users", "us", "--data", "public", "-f",
+            "json"]  # fmt: skip
+
+    def served(*more):
+        out = runner.invoke(app, [*args, *more])
+        assert out.exit_code == 0, out.output
+        d = json.loads(out.stdout)
+        said = [f for f in d["findings"] if f["code"] == "input-below-shape"]
+        return d, said
+
+    low, (warn,) = served("--input-tokens-per-day", "1e8")
+    assert warn["severity"] == "warn"
+    assert warn["message"].startswith(
+        "input_tokens_per_day 1e8 is 2.5% of the 4e9 the request shape implies for 1e9 output"
+    )
+    assert "set input_len to 51 (--input-len)" in warn["message"]
+    shaped, none = served("--input-tokens-per-day", "4e9")
+    assert not none and shaped["devices"] == low["devices"]
+    fitted, none = served("--input-tokens-per-day", "1e8", "--input-len", "51")
+    assert not none and fitted["devices"] < low["devices"]
+    # Disaggregated serving sizes its prefill pool on the daily input: nothing to say.
+    _, none = served("--input-tokens-per-day", "1e8", "--disaggregated")
+    assert not none
+
+
 @pytest.mark.parametrize("accelerator", ["h100-sxm", "b200"])
 def test_a_dense_model_too_big_for_the_first_sized_layouts_is_sized_again(runner, accelerator):
     # rev11a #1: a ~1.3T dense model sized by deadline reached the round that re-sizes rows no
