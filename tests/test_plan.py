@@ -1445,7 +1445,7 @@ def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runn
     assert "its first is from 2024-06-13, h100-sxm from gcp in " in said
     assert gap < said.index("of the options it prices on 2024-01-15, the best: supply:")
     # On the command line: the gap on the error line, the options priced on a line of its own
-    # (one line is cut at 400 characters).
+    # (two facts, read apart).
     args = ["plan", str(EXAMPLES / "cn_lab_no_stockpile.toml"), "--as-of", "2024-01-15"]
     result = runner.invoke(app, args)
     assert result.exit_code == 1
