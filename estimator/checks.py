@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -593,6 +594,81 @@ def _input_below_shape_message(r: Row, c: Context, p: Phase) -> str:
         f"prefills each request at the shape's input, so the fleet is sized for "
         f"{_volume(implied)} input tokens a day; set input_len to {fitting:,} (--input-len) for "
         "this demand's ratio"
+    )
+
+
+# The catalog tables whose override rows a quote's option rests on: the table, the option
+# kind it prices (None: any), and the evaluated columns that name the row, key by key.
+_OVERRIDDEN = (
+    ("offers", "rented", {"provider": "provider", "region": "region",
+                          "accelerator": "accelerator", "instance": "instance",
+                          "pricing": "pricing", "as_of": "offer_as_of"}),
+    ("hardware", "owned", {"id": "instance", "as_of": "offer_as_of"}),
+    ("accelerators", None, {"id": "accelerator"}),
+)  # fmt: skip
+
+
+def _row_key(columns: list[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator="\x1f")
+
+
+def _dropped_here(c: Context, r: Row) -> list[tuple[str, dict[str, Any]]]:
+    """The override rows behind an evaluated row that drop a figure the embedded row had."""
+    out = []
+    for name, option, columns in _OVERRIDDEN:
+        if option is not None and r.get("option") != option:
+            continue
+        for d in c.catalog.dropped(name).iter_rows(named=True):
+            if all(str(d[k]) == str(r.get(col)) for k, col in columns.items()):
+                out.append((name, d))
+    return out
+
+
+def _override_drops(c: Context, p: Phase) -> pl.Expr:
+    """An option priced or timed on an override row (`--catalog DIR`) that leaves empty an
+    optional figure the embedded row of the same series gives (`Catalog.dropped`): the row
+    replaces the embedded one whole, so the figure falls back to its default (rev15a #9: a
+    price-only GCP row dropped the instance's 1,000 Gbit/s network and moved the hours)."""
+    hit = pl.lit(False)
+    for name, option, columns in _OVERRIDDEN:
+        dropped = c.catalog.dropped(name)
+        if dropped.is_empty():
+            continue
+        keys = dropped.select(_row_key(list(columns))).to_series().unique().to_list()
+        here = _row_key(list(columns.values())).is_in(keys)
+        hit = hit | (here if option is None else (pl.col("option") == option) & here)
+    return hit.fill_null(False)
+
+
+# What an empty optional figure means, as the catalog's schema says it (pricing/schema.py).
+_EMPTY_MEANS = {
+    "instance_scaleout_gbit_s": "the accelerator's network per device",
+    "max_devices": "no stated capacity",
+    "max_term_days": "no longest term",
+    "price_low": "no price range",
+    "price_high": "no price range",
+    "fp8_tflops": "no FP8 support",
+    "int8_tops": "no INT8 support",
+    "scaleout_gbps": "the default network",
+    "scope": "a whole server's price",
+}
+
+
+def _override_drops_message(r: Row, c: Context, p: Phase) -> str:
+    said = []
+    for name, d in _dropped_here(c, r):
+        try:
+            figure = f"{float(d['embedded']):g}"
+        except ValueError:
+            figure = str(d["embedded"])
+        empty = _EMPTY_MEANS.get(d["column"], "its default")
+        said.append(
+            f"{Path(str(d['file'])).name}:{d['line']} leaves {d['column']} empty where the "
+            f"embedded {name}.csv row gives {figure}, so {empty} is used"
+        )
+    return (
+        "; ".join(said) + ": an override row replaces the embedded row whole (copy the figure "
+        "into the row to keep it)"
     )
 
 
@@ -1239,6 +1315,13 @@ ADVISORY: tuple[Check, ...] = (
         lambda c, p: pl.lit(False) if _train(p) else _replica_on_unstated_network(),
         _unstated_network_message,
         "offer_source",
+    ),
+    Check(
+        "override-drops-figure",
+        "warn",
+        "",
+        _override_drops,
+        _override_drops_message,
     ),
     Check(
         "list-price",
