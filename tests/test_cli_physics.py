@@ -495,6 +495,24 @@ def test_demand_less_price_per_token_is_the_full_load_demand_price(runner):
     )
 
 
+def test_a_price_per_million_tokens_keeps_four_significant_figures(runner):
+    # rev15a #10: a small model's price per million output tokens was rounded to whole cents
+    # (0.03 for 0.0259, 16% off), in the JSON too; invoice amounts keep their cents.
+    args = ["serve", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--input-len", "128", "--output-len", "2048", "--region", "us-east",
+            "--pricing", "spot", "--users", "us", "--data", "public", "--as-of",
+            "2026-06-01"]  # fmt: skip
+    d = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    capacity = d["output_tokens_per_s_per_device"] * d["serve_goodput"] * d["devices"]
+    exact = d["cost"] / (capacity * 86_400 * 365) * 1e6
+    assert exact < 0.1  # a price whole cents would cut to one or two figures
+    assert d["cost_per_million_output_tokens"] == pytest.approx(exact, rel=5e-4)
+    assert d["cost_per_million_output_tokens"] == float(f"{exact:.4g}")
+    assert d["cost"] == round(d["cost"], 2)
+    text = runner.invoke(app, args).stdout
+    assert f"cost_per_million_output_tokens   {exact:.4g}" in text
+
+
 def test_serving_without_the_precision_says_only_that(runner, monkeypatch):
     # An A100 has no FP8: serve reported a false memory block beside the precision one, a
     # decode rate at a precision the card lacks, and "none output tok/s/device ... TPOT none
