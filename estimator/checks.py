@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
@@ -565,6 +566,122 @@ def _no_tpot_target(c: Context, p: Phase) -> pl.Expr:
     return (pl.col("tpot_ms") > 0).fill_null(False)
 
 
+def _input_below_shape(c: Context, p: Phase) -> pl.Expr:
+    """Aggregated serving counts each request's prefill at the request shape (input_len per
+    output_len): a daily input below what the shape implies for the daily output is not
+    credited (`physics.servestep.replicas_for_demand`), so the fleet is sized for the shape's
+    input; disaggregated serving sizes its prefill pool on the daily input (rev15a #5: 1e8, 1e9
+    and 4e9 input tokens a day gave the same 24 devices). Said, with the input_len that fits."""
+    if not isinstance(p, ServePhase) or p.disaggregated or p.input_tokens_per_day is None:
+        return pl.lit(False)
+    shape = pl.col("output_tokens_per_day") * (p.input_len / p.output_len)
+    below = pl.col("input_tokens_per_day") < shape * (1 - _BELOW_SHAPE)
+    return (~pl.col("disaggregated") & below).fill_null(False)
+
+
+# A daily input this far below the shape's is said (a rounding of the volumes is not).
+_BELOW_SHAPE = 0.05
+
+
+def _volume(x: float) -> str:
+    """A daily token volume as one writes it in a file or a flag: 6e11, 1.7e11, 51,200."""
+    text = f"{x:.4g}"
+    if "e+" not in text:
+        return f"{x:,.0f}"
+    mantissa, exponent = text.split("e+")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _input_below_shape_message(r: Row, c: Context, p: Phase) -> str:
+    assert isinstance(p, ServePhase)
+    given, out = r["input_tokens_per_day"], r["output_tokens_per_day"]
+    implied = out * p.input_len / p.output_len
+    fitting = max(1, round(p.output_len * given / out))
+    return (
+        f"input_tokens_per_day {_volume(given)} is {given / implied:.1%} of the "
+        f"{_volume(implied)} the request shape implies for {_volume(out)} output tokens a day "
+        f"(input_len {p.input_len:,} per output_len {p.output_len:,}): aggregated serving "
+        f"prefills each request at the shape's input, so the fleet is sized for "
+        f"{_volume(implied)} input tokens a day; set input_len to {fitting:,} (--input-len) for "
+        "this demand's ratio"
+    )
+
+
+# The catalog tables whose override rows a quote's option rests on: the table, the option
+# kind it prices (None: any), and the evaluated columns that name the row, key by key.
+_OVERRIDDEN = (
+    ("offers", "rented", {"provider": "provider", "region": "region",
+                          "accelerator": "accelerator", "instance": "instance",
+                          "pricing": "pricing", "as_of": "offer_as_of"}),
+    ("hardware", "owned", {"id": "instance", "as_of": "offer_as_of"}),
+    ("accelerators", None, {"id": "accelerator"}),
+)  # fmt: skip
+
+
+def _row_key(columns: list[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator="\x1f")
+
+
+def _dropped_here(c: Context, r: Row) -> list[tuple[str, dict[str, Any]]]:
+    """The override rows behind an evaluated row that drop a figure the embedded row had."""
+    out = []
+    for name, option, columns in _OVERRIDDEN:
+        if option is not None and r.get("option") != option:
+            continue
+        for d in c.catalog.dropped(name).iter_rows(named=True):
+            if all(str(d[k]) == str(r.get(col)) for k, col in columns.items()):
+                out.append((name, d))
+    return out
+
+
+def _override_drops(c: Context, p: Phase) -> pl.Expr:
+    """An option priced or timed on an override row (`--catalog DIR`) that leaves empty an
+    optional figure the embedded row of the same series gives (`Catalog.dropped`): the row
+    replaces the embedded one whole, so the figure falls back to its default (rev15a #9: a
+    price-only GCP row dropped the instance's 1,000 Gbit/s network and moved the hours)."""
+    hit = pl.lit(False)
+    for name, option, columns in _OVERRIDDEN:
+        dropped = c.catalog.dropped(name)
+        if dropped.is_empty():
+            continue
+        keys = dropped.select(_row_key(list(columns))).to_series().unique().to_list()
+        here = _row_key(list(columns.values())).is_in(keys)
+        hit = hit | (here if option is None else (pl.col("option") == option) & here)
+    return hit.fill_null(False)
+
+
+# What an empty optional figure means, as the catalog's schema says it (pricing/schema.py).
+_EMPTY_MEANS = {
+    "instance_scaleout_gbit_s": "the accelerator's network per device",
+    "max_devices": "no stated capacity",
+    "max_term_days": "no longest term",
+    "price_low": "no price range",
+    "price_high": "no price range",
+    "fp8_tflops": "no FP8 support",
+    "int8_tops": "no INT8 support",
+    "scaleout_gbps": "the default network",
+    "scope": "a whole server's price",
+}
+
+
+def _override_drops_message(r: Row, c: Context, p: Phase) -> str:
+    said = []
+    for name, d in _dropped_here(c, r):
+        try:
+            figure = f"{float(d['embedded']):g}"
+        except ValueError:
+            figure = str(d["embedded"])
+        empty = _EMPTY_MEANS.get(d["column"], "its default")
+        said.append(
+            f"{Path(str(d['file'])).name}:{d['line']} leaves {d['column']} empty where the "
+            f"embedded {name}.csv row gives {figure}, so {empty} is used"
+        )
+    return (
+        "; ".join(said) + ": an override row replaces the embedded row whole (copy the figure "
+        "into the row to keep it)"
+    )
+
+
 def _where(p: Phase) -> str:
     users = p.users if isinstance(p, ServePhase) else ""
     return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
@@ -874,7 +991,7 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         # rev13b #1: 1,280 B200 for four months at AWS on-demand list (92% of a plan) had no
         # word, as rate_index.csv covers H100 alone; nothing is invented for the others.
         return (
-            f"{at_list}: the {_n(r['compute_usd'])} USD quoted is at list price. A tenant "
+            f"{at_list}: the {_quoted(r['compute_usd'], c)} quoted is at list price. A tenant "
             "renting this many negotiates a term contract, usually below list, but the "
             f"catalog has no contract index for {r['accelerator']} on or before {c.as_of} "
             f"(rate_index.csv{_indexed(c)}) to say how far below: treat this phase's rent as a "
@@ -886,20 +1003,43 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
     term = index["term_days"] * HOURS_PER_DAY
     terms = max(1, math.ceil(r["hours"] / term - 1e-9))
     hours = r["billed_devices"] * terms * term
-    at = hours * rate / c.catalog.rate(index["currency"], c.as_of).per_usd
+    cost = hours * rate  # in the index's currency
+    at = cost / c.catalog.rate(index["currency"], c.as_of).per_usd
+    # rev15a #7: both amounts were said in USD on a CNY quote; the contract's in its index's
+    # currency and the quote's, the rent in the quote's, as the other findings say them.
+    in_quote = "" if index["currency"] == c.currency else f" ({_quoted(at, c)})"
+    contract = (
+        f"a {index['term_days']}-day contract"
+        if terms == 1
+        else f"{terms} consecutive {index['term_days']}-day contracts"
+    )
     return (
         f"{at_list}: a tenant renting "
         f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
         f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
-        + (
-            f"a {index['term_days']}-day contract"
-            if terms == 1
-            else f"{terms} consecutive {index['term_days']}-day contracts"
-        )
-        + " for these devices "
-        f"({_n(hours)} device-hours) would cost {_n(at)} USD, against the "
-        f"{_n(r['compute_usd'])} USD quoted"
+        f"{contract} for these devices ({_n(hours)} device-hours) would cost {_n(cost)} "
+        f"{index['currency']}{in_quote}, against the {_quoted(r['compute_usd'], c)} quoted"
+        + _idle_contract(terms * term, r["hours"], at > r["compute_usd"])
     ) + hindsight(index.get("announced"), c.as_of)
+
+
+def _quoted(usd: float, c: Context) -> str:
+    """An amount in USD as the quote's currency says it."""
+    return f"{usd * c.quote_per_usd:,.0f} {c.currency}"
+
+
+def _idle_contract(term_hours: float, hours: float, dearer: bool) -> str:
+    """A contract whose terms outlast the run bills idle time (rev15a #7: a 365-day contract
+    set against an 80-day run cost more than the list-price rent, and the finding did not say
+    why); said past the 5% an idle commitment is said at (`idle-commitment`)."""
+    if term_hours <= hours * 1.05:
+        return ""
+    why = "; it costs more than the rent because its" if dearer else "; its"
+    return (
+        f"{why} {term_hours / HOURS_PER_DAY:,.0f} days outlast the {hours / HOURS_PER_DAY:,.1f} "
+        f"days of work: {1 - hours / term_hours:.0%} of the contract pays for idle time unless "
+        "other work uses it"
+    )
 
 
 def _indexed(c: Context) -> str:
@@ -1255,6 +1395,13 @@ ADVISORY: tuple[Check, ...] = (
         ),
     ),
     Check(
+        "input-below-shape",
+        "warn",
+        "",
+        _input_below_shape,
+        _input_below_shape_message,
+    ),
+    Check(
         # rev13b #7: the China H100 rental (idle data centres renting single servers, its source
         # silent on any fabric) served Qwen3-235B on 16-device replicas, two servers each,
         # costed at the H100's 400 Gbit/s per GPU cluster network. A warn, not a block as for
@@ -1267,6 +1414,13 @@ ADVISORY: tuple[Check, ...] = (
         lambda c, p: pl.lit(False) if _train(p) else _replica_on_unstated_network(),
         _unstated_network_message,
         "offer_source",
+    ),
+    Check(
+        "override-drops-figure",
+        "warn",
+        "",
+        _override_drops,
+        _override_drops_message,
     ),
     Check(
         "list-price",

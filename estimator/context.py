@@ -110,6 +110,13 @@ def prepare(
         raise ScenarioError(exc.message, f"{where}: {field}") from None
     for i, f in enumerate(scenario.fleet):
         _check_fleet(catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
+        if f.book_value is not None and f.book_value_currency is not None:
+            try:  # a book value in a currency with no rate on the day cannot be costed
+                catalog.rate(f.book_value_currency, day)
+            except UnknownIdError as exc:
+                raise ScenarioError(str(exc), f"{where}: fleet[{i}].book_value_currency") from None
+            except CatalogError as exc:
+                raise ScenarioError(str(exc), f"{where}: as_of") from None
     for i, phase in enumerate(scenario.phases):
         _check_tensor_parallel(model, phase, f"{where}: phases[{i}]")
         _check_layout(model, phase, f"{where}: phases[{i}]")

@@ -45,7 +45,7 @@ class NoPlacementError(InfeasibleError):
     provider, instance) of the option the message describes, `reason` the planner's category
     of what blocks it (`findings.REASONS`); None and "" when no option matched at all.
     `detail`, when given, follows the message after "; " and is printed on a line of its own
-    (one error line is cut at `cli.app.MAX_ERROR_LINE` characters)."""
+    (a second fact, read apart from the first)."""
 
     def __init__(
         self,

@@ -355,12 +355,11 @@ def _interpolate(xs: list[float], ys: list[float], x: float) -> float | None:
 def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: date) -> pl.DataFrame:
     """One option row per fleet: its region's facts and the bought hardware of its accelerator
     (server power, devices per server, operations) from the catalog; `capacity_devices` = the fleet.
-    Its book value, when given (in the scenario's currency), replaces the price as the capital
-    operations are costed on."""
+    Its book value, when given (in its own `book_value_currency`, converted at the day's rate as
+    a catalog price is), replaces the price as the capital operations are costed on."""
     if not s.fleet:
         return options.clear()
     hardware = catalog.dated("hardware", day, future=False).sort("as_of")
-    own_per_usd = catalog.rate(s.currency, day).per_usd
     rows = []
     for f in s.fleet:
         kind = hardware.filter(pl.col("accelerator") == f.accelerator)
@@ -383,7 +382,7 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         anywhere = kind.filter(pl.col("region_scope") == "*")
         hw = next(t for t in (country, anywhere, kind) if t.height).row(-1, named=True)
         servers = -(-f.devices // hw["devices_per_server"])
-        book = None if f.book_value is None else f.book_value / servers / own_per_usd
+        book = None if f.book_value is None else f.book_value / servers
         # A module's price is a server's at its host uplift, as a purchase's is (`options`).
         uplift = host_uplift(catalog, hw.get("scope")) if book is None else None
         rows.append(
@@ -402,7 +401,9 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
                     hw["price"] * (uplift or 1.0) if book is None else book, pl.Float64
                 ),
                 host_uplift=pl.lit(uplift, pl.Float64),
-                currency=pl.lit(hw["currency"] if book is None else "USD"),
+                currency=pl.lit(
+                    hw["currency"] if book is None else f.book_value_currency or s.currency
+                ),
                 server_power_w=pl.lit(hw["server_power_w"], pl.Float64),
                 life_years=pl.lit(hw["life_years"], pl.Float64),
                 opex_fraction_per_year=pl.lit(hw["opex_fraction_per_year"], pl.Float64),

@@ -738,7 +738,9 @@ def _per_million(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
     mine, chosen = r["usd_per_output_token"], best["usd_per_output_token"]
     extra = (mine - chosen) * 1e6 * c.quote_per_usd
     pct = (mine / chosen - 1) * 100 if chosen else 0.0
-    return f"costs {extra:,.2f} {c.currency} more per million output tokens ({pct:+.1f}%)"
+    # 4 significant figures below 10, as the report shows the price itself (rev15a #10).
+    said = f"{extra:,.2f}" if abs(extra) >= 10 else f"{extra:.4g}"
+    return f"costs {said} {c.currency} more per million output tokens ({pct:+.1f}%)"
 
 
 def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:

@@ -450,12 +450,14 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         "offers": {p.name: _offer_text(p) for p in phases},
         "physics": {
             p.name: physics_summary(p, _lacks(c, p), _precision(c, p), _fp8_ratio(c))
+            + _network(c, p)
             for p in phases
         },
         "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
         **_data_abroad(c),
         **_data_defaulted(c),
         **_host_uplift(c, phases),
+        **_book_values(c),
         "owned_hardware": "capex spread over life_years for the hours used, plus energy "
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
@@ -526,6 +528,25 @@ def _host_uplift(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
     return {"host_uplift": said} if said else {}
 
 
+def _book_values(c: Context) -> dict[str, Any]:
+    """`fleet_book_value`: each fleet's book value in the currency it was given in, and in the
+    quote's: the currency is the fleet's own, not the quote's (rev15a #3)."""
+    said = {}
+    for f in c.scenario.fleet:
+        if f.book_value is None:
+            continue
+        cur = f.book_value_currency or c.scenario.currency
+        text = f"{f.book_value:,.0f} {cur}"
+        if cur != c.currency:
+            amount = c.catalog.convert(f.book_value, cur, c.currency, c.as_of)
+            text += f" ({amount:,.0f} {c.currency})"
+        said[f.name] = (
+            f"{text}, the capital its yearly operations are costed on (book_value, in "
+            "book_value_currency: the scenario's currency when it was read, unless given)"
+        )
+    return {"fleet_book_value": said} if said else {}
+
+
 def _offer_text(p: PhaseQuote) -> str:
     if p.offer is None:
         return f"none: {p.accelerator} {p.pricing} in {p.region} has no price in the catalog"
@@ -589,6 +610,47 @@ def physics_summary(
             f"TPOT {_g(x['tpot_ms'])} ms"
         )
     return f"{head}, {counted(x['tensor_parallel'], 'device')} per replica; {_fleet_basis(p)}"
+
+
+def _network(c: Context, p: PhaseQuote) -> str:
+    """The network between instances a phase's timing used, where its devices span instances
+    (a training run's data-parallel groups, a serving replica over servers): the offer's own
+    figure (offers.csv instance_scaleout_gbit_s, shared by its devices), else the accelerator's
+    per device (rev15a #9: a price-only override row silently fell back to it)."""
+    x = p.physics
+    if p.offer is None or not x.get("tensor_parallel"):
+        return ""
+    o = p.offer
+    row = c.options.filter(
+        (pl.col("provider") == p.provider)
+        & (pl.col("instance") == p.instance)
+        & (pl.col("pricing") == p.pricing)
+        & (pl.col("region") == p.region)
+        & (pl.col("accelerator") == p.accelerator)
+        & (pl.col("offer_as_of") == o.as_of)
+    )
+    if row.is_empty():
+        return ""
+    unit = int(row["unit_devices"][0] or 1)
+    spans = x["tensor_parallel"] if p.kind == "serve" else p.devices
+    if spans <= unit:
+        return ""
+    own = row["instance_scaleout_gbit_s"][0] if "instance_scaleout_gbit_s" in row.columns else None
+    if own is not None:
+        return (
+            f"; network between instances {own / unit:,.4g} Gbit/s per device (the offer's "
+            f"{own:,.4g} Gbit/s per {unit}-device instance, offers.csv instance_scaleout_gbit_s)"
+        )
+    given = c.catalog.accelerator(p.accelerator).get("scaleout_gbps")
+    per_device = float(given if given is not None else c.catalog.default("scaleout_gbps")) * 8.0
+    where = (
+        f"the {p.accelerator}'s figure, accelerators.csv"
+        if given is not None
+        else f"defaults.csv scaleout_gbps: accelerators.csv has none for {p.accelerator}"
+    )
+    rented = p.pricing not in ("owned", "fleet")
+    unstated = "; the offer's row gives none" if rented else ""
+    return f"; network between instances {per_device:,.4g} Gbit/s per device ({where}{unstated})"
 
 
 def _fleet_basis(p: PhaseQuote) -> str:

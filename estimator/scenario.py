@@ -86,6 +86,17 @@ def _as_day(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_as_day)]
+
+
+def currency_code(value: str) -> str:
+    """An ISO 4217 code as fx.csv spells it: 'cny' or 'CN' would silently match no rate."""
+    if len(value) != 3 or not value.isalpha() or not value.isupper():
+        hint = value.upper() if len(value) == 3 and value.isalpha() else None
+        extra = f": did you mean '{hint}'?" if hint and hint != value else ""
+        raise ValueError(f"must be a currency code like 'CNY' (upper case){extra}")
+    return value
+
+
 Recompute = Literal["none", "selective", "full"]
 Schedule = Literal["deadline", "earliest"]
 
@@ -159,8 +170,11 @@ class Site(_Strict):
 
 class Fleet(_Strict):
     """Hardware the tenant already owns: its capital is sunk (shown, not charged); energy and
-    operations are charged for the hours phases use it. `book_value` is in the scenario's
-    currency; without it operations are costed on the catalog's server price."""
+    operations are charged for the hours phases use it. `book_value` is in
+    `book_value_currency`, which defaults to the scenario's currency when the scenario is read
+    and is then kept: a later change of `currency` (`with_changes`, `sweep`) changes the
+    currency the totals are shown in, not what the fleet was worth (rev15a #3: 50 M CNY became
+    50 M USD). Without a book value, operations are costed on the catalog's server price."""
 
     name: Name
     """A name phases refer to (site.fleet)."""
@@ -176,8 +190,16 @@ class Fleet(_Strict):
     informs about it. Without it, the supply and lead time are not checked, and the fleet
     counts as owned by the plan's date."""
     book_value: Annotated[float, Range(0, 1e15)] | None = None
-    """Its value in the scenario's currency (default: the catalog's server price), for
+    """Its value in book_value_currency (default: the catalog's server price), for
     operations."""
+    book_value_currency: str | None = None
+    """The currency of book_value (ISO code, e.g. CNY). Default: the scenario's currency as the
+    scenario is read, kept when `currency` is changed later."""
+
+    @field_validator("book_value_currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return None if value is None else currency_code(value)
 
 
 # An auto site's lists: what one item is, and what leaving the list out means.
@@ -550,18 +572,33 @@ class Scenario(_Strict):
     @field_validator("tenant_hq", "currency")
     @classmethod
     def _code(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "currency":
+            return currency_code(value)
         # Rules and FX match codes exactly: 'cn' or 'XX' would silently match no rule.
-        country = info.field_name == "tenant_hq"
-        size = 2 if country else 3
-        valid = value in COUNTRIES if country else len(value) == 3 and value.isalpha()
-        if not valid or not value.isupper():
-            what = "an ISO 3166 country code like 'CN'" if country else "a currency code like 'CNY'"
-            hint = value.upper() if len(value) == size and value.isalpha() else None
-            if country and hint not in COUNTRIES:
-                hint = None
-            extra = f": did you mean '{hint}'?" if hint and hint != value else ""
-            raise ValueError(f"must be {what} (upper case){extra}")
+        if value not in COUNTRIES or not value.isupper():
+            hint = value.upper() if len(value) == 2 and value.isalpha() else None
+            hint = hint if hint in COUNTRIES and hint != value else None
+            extra = f": did you mean '{hint}'?" if hint else ""
+            raise ValueError(f"must be an ISO 3166 country code like 'CN' (upper case){extra}")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_book_value_currency(cls, data: Any) -> Any:
+        # A fleet's book value is money written in the scenario's currency as the file is
+        # read; pinned here, a later `with_changes(currency=...)` or a `sweep` over currency
+        # (which go through a dump of the scenario) no longer re-denominates it (rev15a #3).
+        if not isinstance(data, dict) or not isinstance(data.get("fleet"), list):
+            return data
+        currency = data.get("currency", "USD")
+        fleets = []
+        for f in data["fleet"]:
+            given = f if isinstance(f, dict) else f.__dict__ if isinstance(f, Fleet) else {}
+            if given.get("book_value") is None or given.get("book_value_currency") is not None:
+                fleets.append(f)
+            else:  # a Fleet built in code is checked again as its fields
+                fleets.append({**given, "book_value_currency": currency})
+        return {**data, "fleet": fleets}
 
     @model_validator(mode="before")
     @classmethod

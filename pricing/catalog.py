@@ -319,6 +319,48 @@ class Catalog:
             self._views[key] = df.drop(FILE_COL, LINE_COL) if short else df[kept]
         return self._views[key].clone()  # shallow: the columns are shared until written
 
+    def dropped(self, name: str) -> pl.DataFrame:
+        """The optional figures an override file's rows leave empty that the embedded row of
+        the same series gives: one row per such row and column, with the row's key, `column`,
+        `embedded` (the embedded row's figure, as text; its latest row's for a dated series),
+        and the override's `file` and `line`. An override row replaces the embedded one whole,
+        so a row written to change a price also drops the instance network or the longest
+        term the embedded row had (rev15a #9: a price-only row moved the device-hours).
+        Notes and sources are not figures and are left out."""
+        key = ("dropped", name)
+        if key in self._views:
+            return self._views[key]
+        table = TABLES[name]
+        df = self._tables[name]
+        columns = {**{k: pl.String() for k in table.key}, "column": pl.String(),
+                   "embedded": pl.String(), "file": pl.String(), "line": pl.Int64()}  # fmt: skip
+        found = [pl.DataFrame(schema={k: df.schema.get(k, v) for k, v in columns.items()})]
+        if len(self.origin) > 1 and FILE_COL in df.columns:
+            user = df.filter(pl.col(FILE_COL).is_in(self.origin[1:]))
+            base = _embedded(EMBEDDED_DIR)[name]
+            series = list(table.series_key)
+            figures = [c.name for c in table.columns if c.optional and "source" not in c.name]
+            for col in (c for c in figures if c in user.columns and c in base.columns):
+                had = base.filter(pl.col(col).is_not_null())
+                had = had.sort("as_of") if table.history else had
+                had = had.group_by(series, maintain_order=True).last()
+                found.append(
+                    user.filter(pl.col(col).is_null())
+                    .select(
+                        *table.key, pl.col(FILE_COL).alias("file"), pl.col(LINE_COL).alias("line")
+                    )
+                    .join(
+                        had.select(*series, pl.col(col).cast(pl.String).alias("embedded")),
+                        on=series,
+                        how="inner",
+                        nulls_equal=True,
+                    )
+                    .with_columns(column=pl.lit(col))
+                )
+        out = pl.concat(found, how="diagonal_relaxed").select(list(columns))
+        self._views[key] = out
+        return out
+
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
         """A new Catalog with one table changed by `change` (what-if analyses).
 

@@ -495,6 +495,24 @@ def test_demand_less_price_per_token_is_the_full_load_demand_price(runner):
     )
 
 
+def test_a_price_per_million_tokens_keeps_four_significant_figures(runner):
+    # rev15a #10: a small model's price per million output tokens was rounded to whole cents
+    # (0.03 for 0.0259, 16% off), in the JSON too; invoice amounts keep their cents.
+    args = ["serve", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--input-len", "128", "--output-len", "2048", "--region", "us-east",
+            "--pricing", "spot", "--users", "us", "--data", "public", "--as-of",
+            "2026-06-01"]  # fmt: skip
+    d = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    capacity = d["output_tokens_per_s_per_device"] * d["serve_goodput"] * d["devices"]
+    exact = d["cost"] / (capacity * 86_400 * 365) * 1e6
+    assert exact < 0.1  # a price whole cents would cut to one or two figures
+    assert d["cost_per_million_output_tokens"] == pytest.approx(exact, rel=5e-4)
+    assert d["cost_per_million_output_tokens"] == float(f"{exact:.4g}")
+    assert d["cost"] == round(d["cost"], 2)
+    text = runner.invoke(app, args).stdout
+    assert f"cost_per_million_output_tokens   {exact:.4g}" in text
+
+
 def test_serving_without_the_precision_says_only_that(runner, monkeypatch):
     # An A100 has no FP8: serve reported a false memory block beside the precision one, a
     # decode rate at a precision the card lacks, and "none output tok/s/device ... TPOT none
@@ -918,6 +936,38 @@ def test_a_fleet_without_a_tpot_target_says_how_slow_its_steps_are(runner):
     capped = json.loads(runner.invoke(app, [*args, "--max-batch", "4"]).stdout)
     (info,) = [f for f in capped["findings"] if f["code"] == "no-tpot-target"]
     assert "maximum throughput up to max_batch 4," in info["message"]
+
+
+def test_daily_input_below_the_request_shape_is_said(runner):
+    # rev15a #5: aggregated serving prefills each request at the shape (2,048 / 512 here), so
+    # 1e8, 1e9 and 4e9 input tokens a day gave the same fleet with no word; the sizing stays
+    # (the requests are taken to be the shape's), and a warning says so with the input_len
+    # that fits the daily ratio, which sizes a smaller fleet.
+    args = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--precision",
+            "fp8", "--tpot-ms", "50", "--output-tokens-per-day", "1e9", "--region", "us-east",
+            "--pricing", "on_demand", "--users", "us", "--data", "public", "-f",
+            "json"]  # fmt: skip
+
+    def served(*more):
+        out = runner.invoke(app, [*args, *more])
+        assert out.exit_code == 0, out.output
+        d = json.loads(out.stdout)
+        said = [f for f in d["findings"] if f["code"] == "input-below-shape"]
+        return d, said
+
+    low, (warn,) = served("--input-tokens-per-day", "1e8")
+    assert warn["severity"] == "warn"
+    assert warn["message"].startswith(
+        "input_tokens_per_day 1e8 is 2.5% of the 4e9 the request shape implies for 1e9 output"
+    )
+    assert "set input_len to 51 (--input-len)" in warn["message"]
+    shaped, none = served("--input-tokens-per-day", "4e9")
+    assert not none and shaped["devices"] == low["devices"]
+    fitted, none = served("--input-tokens-per-day", "1e8", "--input-len", "51")
+    assert not none and fitted["devices"] < low["devices"]
+    # Disaggregated serving sizes its prefill pool on the daily input: nothing to say.
+    _, none = served("--input-tokens-per-day", "1e8", "--disaggregated")
+    assert not none
 
 
 @pytest.mark.parametrize("accelerator", ["h100-sxm", "b200"])

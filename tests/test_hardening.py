@@ -179,6 +179,19 @@ def test_huge_value_is_not_echoed(runner, write):
     assert code == 2 and "at most 200 characters" in err and len(err) < 500
 
 
+def test_the_tools_own_error_text_is_not_cut(runner):
+    # rev15a #6: the command line cut every error line at 400 characters, and a latency error
+    # lost the target it missed ("exceeds t... (416 characters)"). User values are cut where a
+    # message quotes them (above); the tool's own words are printed whole, on one line.
+    args = ["serve", "--model", "deepseek-v3", "--accelerator", "h200", "--precision", "fp8",
+            "--input-len", "4096", "--output-len", "1024", "--tpot-ms", "50", "--ttft-ms",
+            "200", "--users", "sea", "--input-tokens-per-day", "4e10",
+            "--output-tokens-per-day", "1e10", "--region", "sg"]  # fmt: skip
+    code, _, err = run(runner, args, max_lines=1)
+    assert code == 1 and len(err) > 400, err
+    assert err.rstrip().endswith("exceeds the 200 ms target") and "characters)" not in err
+
+
 def test_phases_differing_in_demand_share_one_physics_solve(write, monkeypatch):
     # A serving ramp of phases whose demand differs once paid a ~0.1 s batch solve each (500
     # phases: 56 s). They now share one solve; the time itself is in benchmarks/many_phases.py.

@@ -13,7 +13,7 @@ import pytest
 from estimator import load_scenario, parse_scenario, plan, quote
 from estimator.cli import app
 from estimator.context import prepare
-from estimator.errors import InfeasibleError
+from estimator.errors import InfeasibleError, ScenarioError
 from estimator.placement import Candidate, Capacity, Infeasible, Problem, brute_force, solve, total
 from estimator.shock import apply_shock
 from pricing import load_catalog
@@ -189,6 +189,38 @@ def test_a_fleet_with_no_hardware_row_is_owned_hardware(catalog, write):
         "the fleet 'stock' (64 x a800) was acquired on 2026-06-01, when a800 could not be "
         "bought new in CN: A800 cannot be bought new in China since 2023-10-23"
     )
+
+
+def test_a_fleet_book_value_keeps_its_currency(catalog, write):
+    # rev15a #3: book_value was read in the scenario's currency at quote time, so
+    # `with_changes(currency="USD")` or a sweep over currency turned 50 M CNY into 50 M USD
+    # (2.1x the cost). It is pinned to the currency the file was read in.
+    text = _ON_A_FLEET.format(
+        region="cn-east", accelerator="h800", acquired="book_value = 50000000", start=""
+    )
+    s = load_scenario(write("book.toml", text))
+    assert s.fleet[0].book_value_currency == "CNY"
+    in_cny = quote(s, catalog)
+    as_usd = quote(s, catalog, currency="USD").total
+    moved = quote(s.with_changes({}, currency="USD"), catalog)
+    assert moved.total.currency == "USD"
+    assert moved.total.amount == pytest.approx(as_usd.amount, rel=1e-9)
+    assert in_cny.total.amount / as_usd.amount == pytest.approx(
+        catalog.rate("CNY", s.as_of).per_usd, rel=1e-4
+    )
+    said = moved.assumptions["fleet_book_value"]["stock"]
+    assert said.startswith("50,000,000 CNY (") and " USD)" in said
+    # Given apart, the currency is the one given, whatever the scenario's.
+    usd_book = load_scenario(
+        write("book_usd.toml", text.replace("book_value = 50000000",
+                                            'book_value = 50000000\nbook_value_currency = "USD"'))
+    )  # fmt: skip
+    assert usd_book.fleet[0].book_value_currency == "USD"
+    assert quote(usd_book, catalog).total.amount > 2 * in_cny.total.amount
+    with pytest.raises(ScenarioError, match="book_value_currency"):
+        s.with_changes({"fleet.stock.book_value_currency": "cny"})
+    with pytest.raises(ScenarioError, match="book_value_currency"):
+        quote(s.with_changes({"fleet.stock.book_value_currency": "XYZ"}), catalog)
 
 
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):

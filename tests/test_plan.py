@@ -1156,8 +1156,24 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
     assert hours == 1024 * 365 * 24
     # rev12f #5: the October 2025 figure was published with March's on 2026-04-02 (rate_index
     # announced): a quote dated between could not have known it, and says so, as for a rule.
-    assert info.message.endswith(" USD quoted (announced 2026-04-02, after 2025-11-27)")
+    assert info.message.endswith(
+        " of the contract pays for idle time unless other work uses it (announced 2026-04-02, "
+        "after 2025-11-27)"
+    )
     assert "announced" not in later.message
+    # rev15a #7: on a quote in CNY the amounts are the quote's (the contract in the index's
+    # currency too), not "USD quoted"; a year's contract set against a run of weeks says that
+    # most of it pays for idle time.
+    (cny,) = found({**_h100_sg(1024, as_of="2026-04-15"), "currency": "CNY"})
+    rent = quote(parse_scenario({**_h100_sg(1024, as_of="2026-04-15"), "currency": "CNY"}),
+                 catalog).phases[0].line_items  # fmt: skip
+    compute = sum(float(i.amount) for i in rent if i.component == "compute")
+    assert f"against the {compute:,.0f} CNY quoted; it costs more than the rent because its " \
+        "365 days outlast the " in cny.message  # fmt: skip
+    assert f"would cost {at:,.0f} USD (" in cny.message and " CNY), against" in cny.message
+    assert "USD quoted" not in cny.message
+    days = float(cny.message.split("outlast the ")[1].split(" days of work")[0])
+    assert days < 365 / 2 and "of the contract pays for idle time" in cny.message
     assert found(_h100_sg(256)) == []  # a self-service block
     # rev13b #1: with no index for the accelerator on the date (H100 before the index's first
     # figure, H200 and B200 never), the list price is still said, and that no index exists.
@@ -1445,7 +1461,7 @@ def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runn
     assert "its first is from 2024-06-13, h100-sxm from gcp in " in said
     assert gap < said.index("of the options it prices on 2024-01-15, the best: supply:")
     # On the command line: the gap on the error line, the options priced on a line of its own
-    # (one line is cut at 400 characters).
+    # (two facts, read apart).
     args = ["plan", str(EXAMPLES / "cn_lab_no_stockpile.toml"), "--as-of", "2024-01-15"]
     result = runner.invoke(app, args)
     assert result.exit_code == 1

@@ -869,3 +869,57 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     )
     d = json.loads(runner.invoke(app, ["quote", str(write("h.toml", home)), "-f", "json"]).stdout)
     assert d["blocked"] == []
+
+
+_T1 = """
+name = "t1"
+as_of = 2026-07-01
+currency = "USD"
+tenant_hq = "SG"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "pt"
+tokens = 2e12
+data = "public"
+devices = 512
+site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand", provider = "gcp" }
+"""
+
+
+def test_an_override_row_that_drops_a_figure_is_said_and_the_network_is_stated(write, tmp_path):
+    # rev15a #9: a price-only override row for GCP's a3-highgpu-8g left the optional
+    # instance_scaleout_gbit_s empty; the whole row replaced the embedded one, its timing fell
+    # back to the accelerator's network and the device-hours moved with no word.
+    from pricing import load_catalog
+
+    offers = load_catalog().table("offers")
+    header = ",".join(offers.columns)
+    row = ("gcp,sg,h100-sxm,a3-highgpu-8g,8,on_demand,5.00,USD,0,,,listed,,{net},,,published,"
+           "my discount,email,2026-07-01")  # fmt: skip
+    assert header.startswith("provider,region,accelerator,instance,devices_per_instance,pricing")
+    s = load_scenario(write("t1.toml", _T1))
+    said = {}
+    for name, net in (("dropped", ","), ("kept", "1000,https://cloud.google.com")):
+        write(f"{name}/offers.csv", f"{header}\n{row.format(net=net)}\n")
+        q = quote(s, load_catalog(tmp_path / name))
+        said[name] = (q, {f.code: f.message for f in q.findings})
+    q, found = said["dropped"]
+    assert found["override-drops-figure"] == (
+        "offers.csv:2 leaves instance_scaleout_gbit_s empty where the embedded offers.csv row "
+        "gives 1000, so the accelerator's network per device is used: an override row replaces "
+        "the embedded row whole (copy the figure into the row to keep it)"
+    )
+    assert q.assumptions["physics"]["pt"].endswith(
+        "network between instances 400 Gbit/s per device (the h100-sxm's figure, "
+        "accelerators.csv; the offer's row gives none)"
+    )
+    kept, found = said["kept"]
+    assert "override-drops-figure" not in found
+    assert (
+        "125 Gbit/s per device (the offer's 1,000 Gbit/s per 8-device instance"
+        in (kept.assumptions["physics"]["pt"])
+    )
+    assert kept.phases[0].device_hours != q.phases[0].device_hours
+    # The embedded catalog alone drops nothing.
+    assert load_catalog().dropped("offers").is_empty()

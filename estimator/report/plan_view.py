@@ -22,6 +22,7 @@ from estimator.report.view import (
     money,
     money_or_none,
     quote_view,
+    rate_or_none,
     sig,
 )
 from estimator.results import Quote
@@ -287,8 +288,8 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 total_at_low=money_or_none(s.total_at_low),
                 total_at_high=money_or_none(s.total_at_high),
                 swing=money_or_none(s.swing),
-                per_million_output_tokens_at_low=money_or_none(s.per_million_at_low),
-                per_million_output_tokens_at_high=money_or_none(s.per_million_at_high),
+                per_million_output_tokens_at_low=rate_or_none(s.per_million_at_low),
+                per_million_output_tokens_at_high=rate_or_none(s.per_million_at_high),
             )
             for s in swings
         ],

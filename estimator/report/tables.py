@@ -276,10 +276,10 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     rows = [
         {
             "": p.name,
-            f"P10 ({cur})": _cents(p.p10),
-            f"P50 ({cur})": _cents(p.p50),
-            f"P90 ({cur})": _cents(p.p90),
-            f"quoted ({cur})": Cents(p.point),
+            f"P10 ({cur})": _amount(p.p10, p.measure),
+            f"P50 ({cur})": _amount(p.p50, p.measure),
+            f"P90 ({cur})": _amount(p.p90, p.measure),
+            f"quoted ({cur})": _amount(p.point, p.measure),
             "quoted at": _rank(p),
             **({"unpriced (misses its target)": f"{p.unpriced:.1%}"} if unpriced else {}),
             **({gap: _published(p)} if published else {}),
@@ -333,6 +333,17 @@ def _rank(p: PercentileView) -> str | None:
 
 def _cents(amount: float | None) -> Cents | None:
     return None if amount is None else Cents(amount)
+
+
+def _price(amount: float | None) -> Price | None:
+    """A price per unit (per million output tokens): its own significant figures, not cents
+    (rev15a #10)."""
+    return None if amount is None else Price(amount)
+
+
+def _amount(amount: float | None, measure: str) -> Cents | Price | None:
+    """A percentile's figure: a cost in cents, a price per million output tokens as a price."""
+    return _price(amount) if measure == "per_million_output_tokens" else _cents(amount)
 
 
 def _placement_columns(cur: str) -> tuple[str, ...]:
@@ -459,10 +470,10 @@ def sensitivity_table(v: SensitivityView) -> Table:
             f"swing ({cur})": _cents(s.swing),
             **(
                 {
-                    f"per M output tokens at low ({cur})": _cents(
+                    f"per M output tokens at low ({cur})": _price(
                         s.per_million_output_tokens_at_low
                     ),
-                    f"per M output tokens at high ({cur})": _cents(
+                    f"per M output tokens at high ({cur})": _price(
                         s.per_million_output_tokens_at_high
                     ),
                 }

@@ -46,6 +46,23 @@ def money_or_none(amount: float | None) -> float | None:
     return None if amount is None else money(amount)
 
 
+def rate(amount: float) -> float:
+    """A displayed price per unit (per million output tokens): 4 significant figures, and
+    whole cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per
+    million output tokens read 0.03, 16% off (rev15a #10)."""
+    return money(amount) if abs(amount) >= 10 else float(f"{amount:.4g}")
+
+
+# A percentile of a price per million output tokens, not of a cost (uncertainty.PER_MILLION;
+# not imported: a quote's report does not load the sampling).
+_PER_MILLION = "per_million_output_tokens"
+
+
+def rate_or_none(amount: float | None) -> float | None:
+    """`rate`, keeping None (no figure)."""
+    return None if amount is None else rate(amount)
+
+
 def sig(x: float, digits: int = 12) -> float:
     return float(f"{x:.{digits}g}")
 
@@ -385,10 +402,10 @@ def uncertainty_view(
         percentiles=[
             PercentileView(
                 name=p.name,
-                p10=money_or_none(p.p10),
-                p50=money_or_none(p.p50),
-                p90=money_or_none(p.p90),
-                point=money(p.point),
+                p10=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p10),
+                p50=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p50),
+                p90=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p90),
+                point=(rate if p.measure == _PER_MILLION else money)(p.point),
                 point_rank=round(p.point_rank, 3),
                 unpriced=round(p.unpriced, 4),
                 measure=p.measure,
@@ -485,11 +502,11 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
     (spec,) = scenario.phases
     physics = {k: v for k, v in p.physics.items() if k not in _SET_BY_VIEW}
     per_million = None
-    rate = p.physics.get("output_tokens_per_s_per_device")
-    if isinstance(spec, ServePhase) and rate and p.priced:
+    throughput = p.physics.get("output_tokens_per_s_per_device")
+    if isinstance(spec, ServePhase) and throughput and p.priced:
         # Tokens served: the demand, or the fleet's capacity at full load.
         per_day = spec.output_tokens_per_day or q.phases[0].full_load_output_tokens_per_day()
-        per_million = money(p.cost / (per_day * spec.days) * 1e6)
+        per_million = rate(p.cost / (per_day * spec.days) * 1e6)
     return EstimateView(
         kind=p.kind,
         model=scenario.model.preset or scenario.model.name or "custom",
