@@ -1447,7 +1447,7 @@ def test_a_swap_between_phases_at_the_same_total_is_called_a_tie(catalog):
 
 
 def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runner):
-    """rev13b #6: before the catalog's first foreign rental price (GCP, 2024-06-13), a Chinese
+    """rev13b #6: before the catalog's first foreign rental price (GCP, 2024-05-17), a Chinese
     lab's pretraining had no allowed placement, and the error named the supply rule that
     blocks buying H800 as the best, as if renting abroad had been weighed and lost. Renting
     H100 abroad was allowed: the catalog has no price for it then, and the error says that
@@ -1458,7 +1458,7 @@ def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runn
     said = str(err.value)
     gap = said.index("the catalog has no price on 2024-01-15 for ")
     assert "options nothing else rules out (a gap in its price history, not a rule)" in said
-    assert "its first is from 2024-06-13, h100-sxm from gcp in " in said
+    assert "its first is from 2024-05-17, h100-sxm from gcp in " in said
     assert gap < said.index("of the options it prices on 2024-01-15, the best: supply:")
     # On the command line: the gap on the error line, the options priced on a line of its own
     # (two facts, read apart).
@@ -1477,7 +1477,7 @@ def test_no_placement_for_want_of_prices_says_so_not_a_supply_rule(catalog, runn
     with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(abroad), catalog)
     assert "gap in its price history" not in str(err.value)
-    assert "(its first is from 2024-06-13; nor is any it prices later allowed)" in str(err.value)
+    assert "(its first is from 2024-05-17; nor is any it prices later allowed)" in str(err.value)
 
 
 def test_a_replica_across_rented_servers_on_an_unstated_network_is_warned(catalog):

@@ -663,9 +663,9 @@ def test_library_quote_of_auto_sites_plans_them(catalog):
 
 def test_findings_for_dates_capital_and_distance(catalog, write):
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
-    early = quote(s, catalog, as_of=date(2024, 6, 1))
+    early = quote(s, catalog, as_of=date(2024, 5, 1))
     unpriced = next(f for f in early.findings if f.phase == "pretrain" and f.code == "unpriced")
-    assert "valid on 2024-06-01 (the catalog's first price is from" in unpriced.message
+    assert "valid on 2024-05-01 (the catalog's first price is from" in unpriced.message
     assert "pretrain" in quote_view(early).unpriced
     q = quote(s, catalog)
     capex = next(f for f in q.findings if f.code == "owned-capex" and f.phase == "post-train")
