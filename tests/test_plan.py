@@ -352,6 +352,52 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(tmp_path, runner):
     assert "deadline cut to 94 days" in text.stdout
 
 
+def _b200_us_east(deadline_days: int = 40) -> dict:
+    """rev15a's sh2.toml: a CN tenant pretraining on B200 in us-east only."""
+    return {
+        "name": "sh2", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pt", "kind": "train", "tokens": 2e12, "data": "public",
+                    "deadline_days": deadline_days,
+                    "site": {"regions": ["us-east"], "accelerators": ["b200"]}}],
+    }  # fmt: skip
+
+
+def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, runner):
+    # rev15a #1: with no allowed whole re-placement the phase was stranded before the deadline
+    # cut was tried, and the what-if said "the rule costs 0.00 USD" though 544 B200 on demand
+    # finish by the rule's day for 1.18 M more. A second shock that touches no phase of the
+    # plan (a ban on buying what it rents) stranded it the same way.
+    s = parse_scenario(_b200_us_east())
+    c = prepare(s, catalog)
+    alone = apply_shock(c, ["remote-access-ends=2026-06-20"])
+    (pt,) = alone.replanned
+    assert not pt.stranded and pt.after.endswith("deadline cut to 19 days")
+    cut = quote(parse_scenario(_b200_us_east(19)), catalog).total
+    assert pt.rule_cost == pytest.approx(cut - alone.base.quote.total, abs=0.01)
+    assert alone.rule_cost == pt.rule_cost > 0
+    both = apply_shock(
+        c, ["remote-access-ends=2026-06-20", "china-bans-nvidia-purchases=2026-06-01"]
+    )
+    assert [(r.after, r.rule_cost) for r in both.replanned] == [(pt.after, pt.rule_cost)]
+    # Nothing ends before a rule in force on the first day: the work is lost, and the rule's
+    # cost is not 0.00 but unknown.
+    lost = apply_shock(c, ["remote-access-ends=2026-06-01"])
+    assert [r.stranded for r in lost.replanned] == [True]
+    text = " ".join(_shock_text(runner, s, "remote-access-ends=2026-06-01").split())
+    assert "pt cannot run under the rule" in text and "the rule costs" not in text
+    assert "the rule's cost is unknown: that work is lost" in text
+    view = json.loads(_shock_text(runner, s, "remote-access-ends=2026-06-01", "json"))
+    assert view["shock"]["lost"] == ["pt"]
+
+
+def _shock_text(runner, s, shock: str, fmt: str = "table") -> str:
+    out = runner.invoke(app, ["plan", "-", "--shock", shock, "--format", fmt],
+                        input=s.model_dump_json(by_alias=True, exclude_none=True))  # fmt: skip
+    assert out.exit_code == 0, out.output
+    return out.stdout
+
+
 def test_each_shock_is_judged_from_its_own_day(tmp_path, runner):
     # rev12a #2: with a second shock dated later (which alone affects nothing), pretrain was cut
     # to end on the later day, still blocked by the first rule, and re-placed on Ascend: "the
