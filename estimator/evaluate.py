@@ -427,6 +427,11 @@ def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: dat
         .with_columns(deadline_days=pl.col("term_sized_days"))
         .select(base.columns)
     )
+    if "max_term_days" in extra.columns:
+        # Past an offer's longest term a sizing is blocked anyway (a 365-day deadline holds
+        # 365 day counts; a capacity block sells 182 at most).
+        longest = pl.col("max_term_days")
+        extra = extra.filter(longest.is_null() | (pl.col("term_sized_days") <= longest))
     return pl.concat([base, extra])
 
 
