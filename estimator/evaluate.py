@@ -438,19 +438,24 @@ def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: dat
 def _cheaper_sizing(df: pl.DataFrame) -> pl.DataFrame:
     """Per option (`_sizing`, in the input's order) the cheapest of its sizings
     (`with_term_sizing`): allowed first, then workable, then the lower total, then the fewer
-    devices, then the first (the one sized for the deadline itself). A kept term-sized row
-    carries the deadline-sized one's devices, days and total (`deadline_sized_*`) for its
-    finding."""
+    devices, then the first (the one sized for the deadline itself). An option with every
+    sizing blocked keeps the one sized for the deadline itself, so its verdict names the
+    fewest devices that meet the deadline (rev15a #4: "needs 720" of a one-month sizing where
+    480 meet it). A kept term-sized row carries the deadline-sized one's devices, days and
+    total (`deadline_sized_*`) for its finding."""
+    blocked = pl.col("verdict").is_not_null()
+    term = pl.col("term_sized_days").is_not_null()
     keys = df.select(
         "_sizing",
-        pl.col("verdict").is_not_null().alias("_blocked"),
+        blocked.alias("_blocked"),
         (~pl.col("workable")).alias("_unworkable"),
+        (blocked & term).alias("_blocked_term"),
         "total_usd",
         "devices",
-        pl.col("term_sized_days").is_not_null().alias("_term"),
+        term.alias("_term"),
     ).with_row_index("_i")
     first = keys.sort(
-        ["_sizing", "_blocked", "_unworkable", "total_usd", "devices"],
+        ["_sizing", "_blocked", "_unworkable", "_blocked_term", "total_usd", "devices"],
         nulls_last=True,
         maintain_order=True,
     ).unique(subset=["_sizing"], keep="first", maintain_order=True)

@@ -119,6 +119,24 @@ def test_a_planned_deadline_is_sized_to_the_whole_terms_it_holds(catalog):
     assert "term-sized" in {f.code for f in planned.quote.findings}
 
 
+def test_a_capacity_rejection_names_the_fewest_devices_that_meet_the_deadline(catalog):
+    # rev15a #4: under --max-devices 479 the monthly H100 rental was rejected as "needs 720 x
+    # h100-sxm", the one-month sizing's count, though 480 meet the 45-day deadline (and are
+    # placed once the cap allows them).
+    data = {
+        "name": "a2", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pt", "kind": "train", "tokens": 2e12, "data": "public",
+                    "deadline_days": 45, "site": {"regions": ["cn-east"],
+                    "accelerators": ["h100-sxm"], "pricing": ["contract"]}}],
+    }  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(data), catalog, max_devices=479)
+    assert "needs 480 x h100-sxm, more than max_devices 479" in str(err.value)
+    placed = plan(parse_scenario(data), catalog, max_devices=480).quote.phases[0]
+    assert placed.devices == 480 and placed.wall_clock_days <= 45
+
+
 def test_objective_time_prefers_faster(catalog):
     data = _train_scenario(tokens=1e12, devices=256)
     by_cost = plan(parse_scenario(data), catalog).quote.phases[0]
