@@ -552,10 +552,12 @@ def _parts(
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
         n = int(row.get("generations") or 1)
+        # A training row (no deployment size) is sold when its run ends (rev15a #8).
+        when = "the run" if row.get("fleet_min_devices") is None else "the phase"
         bought, sold = (
             f"{what}: bought for the plan",
             (
-                f"sold at the end of the phase, {row['resale_age_years']:.1f} years old: "
+                f"sold at the end of {when}, {row['resale_age_years']:.1f} years old: "
                 f"{row['resale_fraction']:.0%} of the price back"
             ),
         )

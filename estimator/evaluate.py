@@ -41,7 +41,7 @@ from estimator.physics import (
 )
 from estimator.physics.inputs import supports, whole_instances
 from estimator.scenario import ServePhase, TrainPhase
-from estimator.timeline import MAX_RUN_DAYS, Window, needs_run_days, planned_days, windows
+from estimator.timeline import MAX_RUN_DAYS, Window, planned_days, windows
 
 Phase = TrainPhase | ServePhase
 T = TypeVar("T")
@@ -157,7 +157,7 @@ def evaluate(
         .alias("slip_days"),
         _resale_age(c, phase, age).alias("resale_age_years"),
     )
-    if needs_run_days(c.scenario, phase):  # each row resold at the end of its own run
+    if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
             resale_at(c.catalog, pl.col("resale_age_years")).alias("resale_fraction")
         )
@@ -168,9 +168,10 @@ def evaluate(
             "accelerator",
         )
     # Serving hardware works its whole window and is replaced at the end of each life; a
-    # training run's hardware idles after the run until its window ends (rev14c #2: a 327-day
-    # run with a 2,500-day deadline bought a second set four years after it ended), so a
-    # training phase keeps one purchase, resold when its window ends.
+    # training phase keeps one purchase (rev14c #2: a 327-day run with a 2,500-day deadline
+    # bought a second set four years after it ended), resold when its run ends: no later phase
+    # can reuse it (review10a #5), and held to the window's end a looser deadline with the same
+    # fleet cost more (rev15a #8: 366 days 7,832 USD more than 365).
     df = replacements(c.catalog, df, age if isinstance(phase, ServePhase) else 0.0, given)
     factor = pl.col("price_factor") if "price_factor" in given.columns else None
     devices = pl.col("devices").cast(pl.Float64)
@@ -264,13 +265,13 @@ def _without(df: Frame, *names: str) -> Frame:
 
 
 def _resale_age(c: Context, phase: TrainPhase | ServePhase, age: float) -> pl.Expr:
-    """The age in years at which a bought option is resold: when the window ends (`age`), and
-    for a training phase whose window is its run (`timeline.needs_run_days`), when each row's
-    own run ends, in the window's whole days (`timeline.later`). The window is the
-    first-ranked option's run, and every candidate was resold at its age (rev14c #1: a 5-year
-    H100 run was ranked with the 2.6-year resale of the B200 run that set the window, and
-    chosen over it though it costs 8.8% more)."""
-    if not needs_run_days(c.scenario, phase):
+    """The age in years at which a bought option is resold: a serving phase's when its window
+    ends (`age`), a training phase's when each row's own run ends, in whole days
+    (`timeline.later`), deadline or not. Resold at the window's end, every candidate of a
+    run without a deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was
+    ranked with the 2.6-year resale of the B200 run that set the window, and chosen over it
+    though it costs 8.8% more); with a deadline the deadline's (rev15a #8)."""
+    if not isinstance(phase, TrainPhase):
         return pl.lit(age)
     days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
     return pl.coalesce(days / costing.DAYS_PER_YEAR, pl.lit(age))

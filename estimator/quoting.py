@@ -197,7 +197,12 @@ def placed_phase(
         if n > 1
         else None
     )
-    return pq, found, timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives)
+    training = isinstance(phase, TrainPhase)
+    return (
+        pq,
+        found,
+        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, training),
+    )
 
 
 def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -> list[LineItem]:
