@@ -552,8 +552,10 @@ def _parts(
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
         n = int(row.get("generations") or 1)
-        # A training row (no deployment size) is sold when its run ends (rev15a #8).
-        when = "the run" if row.get("fleet_min_devices") is None else "the phase"
+        # A training row (no deployment size) is sold when its run ends (rev15a #8), one not
+        # timed when its window does.
+        timed = row.get("wall_clock_days") is not None
+        when = "the run" if timed and row.get("fleet_min_devices") is None else "the phase"
         bought, sold = (
             f"{what}: bought for the plan",
             (

@@ -197,7 +197,8 @@ def placed_phase(
         if n > 1
         else None
     )
-    training = isinstance(phase, TrainPhase)
+    # A training run is resold when it ends; one the physics did not time, when its window does.
+    training = isinstance(phase, TrainPhase) and row["hours"] is not None
     return (
         pq,
         found,
