@@ -257,6 +257,29 @@ def test_a_looser_deadline_never_costs_more_on_day_terms(catalog):
     assert swept["total"].to_list() == [seen[31][1], seen[36][1]]
 
 
+def test_day_sizings_left_out_after_the_physics_never_hold_the_cheapest(catalog, monkeypatch):
+    # `_fewer_day_sizings` drops a day sizing with more devices and no smaller bill than
+    # another before the money is worked out: the answer is the one every sizing gives.
+    from estimator import evaluate
+
+    every = {}
+    for prune in (False, True):
+        if not prune:
+            monkeypatch.setattr(evaluate, "_fewer_day_sizings", lambda df, start: df)
+        else:
+            monkeypatch.undo()
+        for deadline, accelerator, model, tokens in (
+            (13, "b200", "llama-3.1-70b", 2e12), (36, "b200", "llama-3.1-70b", 2e12),
+            (183, "b200", "llama-3.1-70b", 2e12), (23, "h100-sxm", "llama-3.1-8b", 5e11),
+        ):  # fmt: skip
+            site = {"region": "us-east", "accelerator": accelerator, "pricing": "contract"}
+            q = quote(parse_scenario(_sized_for(deadline, model, tokens, site, "2026-06-01")),
+                      catalog)  # fmt: skip
+            key = (deadline, accelerator)
+            got = (q.phases[0].devices, q.total, q.blocked)
+            assert every.setdefault(key, got) == got, key
+
+
 def test_the_amortised_view_and_a_deadline_of_whole_terms_keep_the_fewest_devices(catalog):
     # Only the project view bills whole terms; a deadline of exactly one term has no other.
     data = _sized_for(365, "qwen3-235b-a22b", 36e12, RESERVED_SG, "2025-11-27")
