@@ -925,6 +925,16 @@ def _spot_message(r: Row, c: Context, p: Phase) -> str:
     return f"spot capacity can be reclaimed at any time and its price moves ({price}): {restarts}"
 
 
+def _sold_when(r: Row, p: Phase) -> str:
+    """When a purchase is resold: a serving phase's when the phase ends, a training phase's when
+    its run ends, which a deadline's window may outlast (rev15a #8: it was sold at the window's
+    end, so a day more of deadline cost 7,832 USD more for the same fleet)."""
+    if not isinstance(p, TrainPhase) or r["wall_clock_days"] is None:  # not timed: the window
+        return "when the phase ends"
+    deadline = f" (of the {p.deadline_days:g}-day deadline)" if p.deadline_days else ""
+    return f"when the run ends, {r['wall_clock_days']:,.1f} days after it starts{deadline}"
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
@@ -950,7 +960,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
             "(lead-time says when it can arrive); "
-            f"the plan sells {them} when the phase ends, {r['resale_age_years']:.1f} years old, "
+            f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
             "quote charges the difference"
         )
@@ -1104,7 +1114,7 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
         )
     n = int(r.get("generations") or 1)
     lost = 1.0 - r["resale_fraction"]
-    bought, sold, when = capital, "and resells it", "when the phase ends"
+    bought, sold, when = capital, "and resells it", _sold_when(r, p)
     if n > 1:  # replaced at the end of each life (rev14a #6): n purchases, n sales
         lost = n - (n - 1) * r["life_resale_fraction"] - r["resale_fraction"]
         bought, sold = capital * n, f"({n} purchases) and resells them"

@@ -103,7 +103,8 @@ def terms_end(start: date, min_term_days: int, terms: int) -> date:
     return add_months(start, months * terms)
 
 
-# Whole-term sizings a deadline gives an option at most (`whole_term_spans`): the last ones.
+# Whole-term sizings a deadline gives an option billed in months or years at most
+# (`whole_term_spans`): the last ones. Shorter terms get every count (rev15a #2).
 MAX_TERM_SIZINGS = 24
 
 
@@ -111,11 +112,16 @@ def whole_term_spans(start: date, min_term_days: int, days: float) -> list[float
     """The days from `start` to the end of each whole number of terms of a commitment taken
     on `start` that ends within `days` of it and before `days` (calendar terms as `terms_end`
     counts them: 365 days for a year from 2025-11-27, 30 for June's month), fewest terms
-    first: [] where no term is billed in whole or `days` is shorter than one term. A term
-    shorter than a month gives its last count only (a day's capacity block bills a run's
-    days, within a day of its hours), and at most the last `MAX_TERM_SIZINGS` counts are given.
-    A training deadline is a bound: a run sized to finish in one of these bills fewer terms
-    than one sized for the deadline itself (rev13a #1)."""
+    first: [] where no term is billed in whole or `days` is shorter than one term. A training
+    deadline is a bound: a run sized to finish in one of these bills fewer terms than one sized
+    for the deadline itself (rev13a #1).
+
+    A term shorter than a month (a day's capacity block) gives every count: whole days and
+    whole instances make the bill jump from one day count to the next (36 days of B200 cost
+    2.0% more than 31, rev15a #2), and sizing to each count d is exact, as any fleet that
+    finishes in d days bills no less than the fewest that do. The evaluation is vectorised
+    (182 sizings of each capacity block, its longest term, cost a plan about a fifth more).
+    Months and years give at most the last `MAX_TERM_SIZINGS` counts."""
     if min_term_days <= 0 or not math.isfinite(days):
         return []
     months = term_months(min_term_days)
@@ -133,7 +139,7 @@ def whole_term_spans(start: date, min_term_days: int, days: float) -> list[float
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if span(mid) <= days + 1e-9 else (lo, mid)
-    first = lo if min_term_days < 30 else max(1, lo - MAX_TERM_SIZINGS + 1)
+    first = 1 if min_term_days < 30 else max(1, lo - MAX_TERM_SIZINGS + 1)
     spans = [span(n) for n in range(first, lo + 1) if n >= 1]
     return [d for d in spans if d < days - 1e-9]
 
@@ -546,10 +552,14 @@ def _parts(
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
         n = int(row.get("generations") or 1)
+        # A training row (no deployment size) is sold when its run ends (rev15a #8), one not
+        # timed when its window does.
+        timed = row.get("wall_clock_days") is not None
+        when = "the run" if timed and row.get("fleet_min_devices") is None else "the phase"
         bought, sold = (
             f"{what}: bought for the plan",
             (
-                f"sold at the end of the phase, {row['resale_age_years']:.1f} years old: "
+                f"sold at the end of {when}, {row['resale_age_years']:.1f} years old: "
                 f"{row['resale_fraction']:.0%} of the price back"
             ),
         )

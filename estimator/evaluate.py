@@ -12,6 +12,7 @@ and is joined back onto the candidates.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,7 @@ from estimator.physics import (
 )
 from estimator.physics.inputs import supports, whole_instances
 from estimator.scenario import ServePhase, TrainPhase
-from estimator.timeline import MAX_RUN_DAYS, Window, needs_run_days, planned_days, windows
+from estimator.timeline import MAX_RUN_DAYS, Window, planned_days, windows
 
 Phase = TrainPhase | ServePhase
 T = TypeVar("T")
@@ -144,6 +145,8 @@ def evaluate(
         df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
         if "term_sized_days" not in given.columns:  # read by the `term-sized` finding
             df = df.with_columns(term_sized_days=pl.lit(None, pl.Float64))
+        elif "_sizing" in given.columns:
+            df = _fewer_day_sizings(df, w.start)
     df = _supply_on(c, df, given, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
@@ -157,7 +160,7 @@ def evaluate(
         .alias("slip_days"),
         _resale_age(c, phase, age).alias("resale_age_years"),
     )
-    if needs_run_days(c.scenario, phase):  # each row resold at the end of its own run
+    if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
             resale_at(c.catalog, pl.col("resale_age_years")).alias("resale_fraction")
         )
@@ -168,9 +171,10 @@ def evaluate(
             "accelerator",
         )
     # Serving hardware works its whole window and is replaced at the end of each life; a
-    # training run's hardware idles after the run until its window ends (rev14c #2: a 327-day
-    # run with a 2,500-day deadline bought a second set four years after it ended), so a
-    # training phase keeps one purchase, resold when its window ends.
+    # training phase keeps one purchase (rev14c #2: a 327-day run with a 2,500-day deadline
+    # bought a second set four years after it ended), resold when its run ends: no later phase
+    # can reuse it (review10a #5), and held to the window's end a looser deadline with the same
+    # fleet cost more (rev15a #8: 366 days 7,832 USD more than 365).
     df = replacements(c.catalog, df, age if isinstance(phase, ServePhase) else 0.0, given)
     factor = pl.col("price_factor") if "price_factor" in given.columns else None
     devices = pl.col("devices").cast(pl.Float64)
@@ -312,13 +316,13 @@ def _without(df: Frame, *names: str) -> Frame:
 
 
 def _resale_age(c: Context, phase: TrainPhase | ServePhase, age: float) -> pl.Expr:
-    """The age in years at which a bought option is resold: when the window ends (`age`), and
-    for a training phase whose window is its run (`timeline.needs_run_days`), when each row's
-    own run ends, in the window's whole days (`timeline.later`). The window is the
-    first-ranked option's run, and every candidate was resold at its age (rev14c #1: a 5-year
-    H100 run was ranked with the 2.6-year resale of the B200 run that set the window, and
-    chosen over it though it costs 8.8% more)."""
-    if not needs_run_days(c.scenario, phase):
+    """The age in years at which a bought option is resold: a serving phase's when its window
+    ends (`age`), a training phase's when each row's own run ends, in whole days
+    (`timeline.later`), deadline or not. Resold at the window's end, every candidate of a
+    run without a deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was
+    ranked with the 2.6-year resale of the B200 run that set the window, and chosen over it
+    though it costs 8.8% more); with a deadline the deadline's (rev15a #8)."""
+    if not isinstance(phase, TrainPhase):
         return pl.lit(age)
     days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
     return pl.coalesce(days / costing.DAYS_PER_YEAR, pl.lit(age))
@@ -475,25 +479,62 @@ def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: dat
         .with_columns(deadline_days=pl.col("term_sized_days"))
         .select(base.columns)
     )
+    if "max_term_days" in extra.columns:
+        # Past an offer's longest term a sizing is blocked anyway (a 365-day deadline holds
+        # 365 day counts; a capacity block sells 182 at most).
+        longest = pl.col("max_term_days")
+        extra = extra.filter(longest.is_null() | (pl.col("term_sized_days") <= longest))
     return pl.concat([base, extra])
+
+
+def _fewer_day_sizings(df: Frame, start: date) -> Frame:
+    """An option's day-term sizings (a capacity block: every day count the deadline holds,
+    `costing.whole_term_spans`) that can win, once the physics has sized them: of two, the one
+    with more devices and no smaller bill (devices x billed hours, `costing.billed_hours`, as
+    the money bills them) never can, as the price is the same and what blocks such a row (an
+    offer's capacity, --max-devices, the batch) blocks the one with more devices first (its
+    run is within its term count, so its longest term does not). The deadline-sized row is
+    kept. 182 sizings of each capacity block made a plan 4x slower at 100x the offers; the few
+    on this front cost what a few more rows do."""
+    term = pl.col("min_term_days")
+    sized = pl.col("term_sized_days").is_not_null() & (term > 0) & (term < 30)
+    hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
+    bill = pl.when(sized).then(pl.col("devices") * costing.billed_hours(hours, term, start))
+    before = (
+        pl.col("_bill").fill_null(math.inf).cum_min().shift(1, fill_value=math.inf).over("_sizing")
+    )
+    keep = ~pl.col("_sized") | (pl.col("_bill") < before).fill_null(False)
+    return (
+        df.with_row_index("_row")
+        .with_columns(_sized=sized, _bill=bill)
+        .sort(["_sizing", "devices", "_row"], nulls_last=True)
+        .filter(keep)
+        .sort("_row")
+        .drop("_row", "_sized", "_bill")
+    )
 
 
 def _cheaper_sizing(df: pl.DataFrame) -> pl.DataFrame:
     """Per option (`_sizing`, in the input's order) the cheapest of its sizings
     (`with_term_sizing`): allowed first, then workable, then the lower total, then the fewer
-    devices, then the first (the one sized for the deadline itself). A kept term-sized row
-    carries the deadline-sized one's devices, days and total (`deadline_sized_*`) for its
-    finding."""
+    devices, then the first (the one sized for the deadline itself). An option with every
+    sizing blocked keeps the one sized for the deadline itself, so its verdict names the
+    fewest devices that meet the deadline (rev15a #4: "needs 720" of a one-month sizing where
+    480 meet it). A kept term-sized row carries the deadline-sized one's devices, days and
+    total (`deadline_sized_*`) for its finding."""
+    blocked = pl.col("verdict").is_not_null()
+    term = pl.col("term_sized_days").is_not_null()
     keys = df.select(
         "_sizing",
-        pl.col("verdict").is_not_null().alias("_blocked"),
+        blocked.alias("_blocked"),
         (~pl.col("workable")).alias("_unworkable"),
+        (blocked & term).alias("_blocked_term"),
         "total_usd",
         "devices",
-        pl.col("term_sized_days").is_not_null().alias("_term"),
+        term.alias("_term"),
     ).with_row_index("_i")
     first = keys.sort(
-        ["_sizing", "_blocked", "_unworkable", "total_usd", "devices"],
+        ["_sizing", "_blocked", "_unworkable", "_blocked_term", "total_usd", "devices"],
         nulls_last=True,
         maintain_order=True,
     ).unique(subset=["_sizing"], keep="first", maintain_order=True)

@@ -197,7 +197,13 @@ def placed_phase(
         if n > 1
         else None
     )
-    return pq, found, timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives)
+    # A training run is resold when it ends; one the physics did not time, when its window does.
+    training = isinstance(phase, TrainPhase) and row["hours"] is not None
+    return (
+        pq,
+        found,
+        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, training),
+    )
 
 
 def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -> list[LineItem]:

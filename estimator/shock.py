@@ -238,24 +238,48 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
                 f"under {', '.join(shocks)}: {exc.message}", exc.location
             ) from None
     was = {p.name: p for p in base.quote.phases}
-    early = _finish_before(c, base, {name: starts[code] for name, code in hit.items()}, stranded)
+    # A stranded phase may finish before the rule too (rev15a #1: it was skipped, and the
+    # what-if said the rule costs nothing where a cut deadline ran the work for 1.18 M more).
+    early = _finish_before(c, base, {name: starts[code] for name, code in hit.items()})
     if early:
-        try:
-            sooner = place(
-                prepare(with_sites(opened, early), cat, currency=c.currency, as_of=c.as_of,
-                        objective=c.objective, max_devices=c.max_devices, slip=frozenset(slip)),
-                top_k,
-            )  # fmt: skip
-        except InfeasibleError:  # no option finishes by the day: re-placed whole it is
-            sooner = None
-        # Finishing before the day keeps the schedule: it wins over a re-placement that must
-        # wait for hardware, whatever that would save (rev12g #1), else on the objective.
-        waits = bool(slip & set(early))
-        if sooner is not None and (waits or _better(sooner, after, c.objective)):
-            after = sooner
-            slip -= set(early)  # the counterfactual below keeps the schedule too
-        else:
-            early = {}
+        # Finishing before the day runs a stranded phase's work and keeps the schedule of one
+        # that must wait for hardware: it wins for such a phase whatever it costs (rev12g #1),
+        # else on the objective. A phase no option can cut is re-placed whole (or stranded)
+        # and the others still cut.
+        forced = {n for n in early if n in stranded or n in slip}
+
+        def cut(names: set[str]) -> tuple[Plan, dict[str, dict[str, object]]] | None:
+            trying = {n: f for n, f in early.items() if n in names}
+            while trying:
+                try:
+                    return place(
+                        prepare(with_sites(opened, trying), cat, currency=c.currency,
+                                as_of=c.as_of, objective=c.objective,
+                                max_devices=c.max_devices, slip=frozenset(slip)),
+                        top_k,
+                    ), trying  # fmt: skip
+                except NoPlacementError as exc:
+                    if exc.phase not in trying:
+                        return None
+                    del trying[exc.phase]  # no option finishes it by the day
+                except InfeasibleError:
+                    return None
+            return None
+
+        tried = [cut(set(early))]
+        if forced and forced != set(early):
+            tried.append(cut(forced))
+        best_cut = min(
+            [(after, {}), *[t for t in tried if t is not None]],
+            key=lambda t: (-len(forced & set(t[1])), _rank(t[0], c.objective)),
+        )
+        after, early = best_cut
+        rescued = set(early) & set(stranded)
+        if rescued:
+            stranded = [n for n in stranded if n not in rescued]
+            # Without the shock it is placed whole over the same options, as the others are.
+            opened = with_sites(opened, {n: _reopened(c, n) for n in rescued})
+        slip -= set(early)  # the counterfactual below keeps the schedule too
     without = again(c.catalog)
     now = {p.name: p for p in after.quote.phases}
     best = {p.name: p for p in without.quote.phases}
@@ -282,35 +306,33 @@ def _finish_before(
     c: Context,
     base: Plan,
     blocked: dict[str, date],
-    stranded: list[str],
 ) -> dict[str, dict[str, object]]:
     """The blocked training phases the planner sizes to a deadline that start before the day
     of the earliest shock that blocks them, each with its deadline cut to end on that day (its
     window then ends by every shock's day, and no shock judges it), over the options its site
-    allows."""
+    allows (a stranded phase's too: its fields go back to the user's, as a re-placed one's)."""
     out: dict[str, dict[str, object]] = {}
     for name, day in blocked.items():
         given = c.scenario.phase(name)
         start = next(p.start for p in base.quote.phases if p.name == name)
         days = (day - start).days
         if (
-            name in stranded
-            or not isinstance(given, TrainPhase)
+            not isinstance(given, TrainPhase)
             or given.devices is not None
             or given.deadline_days is None
             or not 0 < days < given.deadline_days
         ):
             continue
-        out[name] = {"deadline_days": days, "start": start, "site": _open(c, name)}
+        out[name] = {**_reopened(c, name), "deadline_days": days, "start": start}
     return out
 
 
-def _better(a: Plan, b: Plan, objective: str) -> bool:
-    """Whether plan `a` beats `b` on the objective: cost, or (time) its work ending sooner,
+def _rank(p: Plan, objective: str) -> tuple[float, ...]:
+    """A plan's place on the objective, lower first: cost, or (time) its work ending sooner,
     then cost."""
     if objective == "time":
-        return (_ends(a), a.quote.total) < (_ends(b), b.quote.total)
-    return a.quote.total < b.quote.total
+        return (_ends(p), p.quote.total)
+    return (p.quote.total,)
 
 
 def _ends(p: Plan) -> float:

@@ -5,13 +5,15 @@ training phases one after another in file order from the scenario date, each ser
 the last training phase before it ends. A phase occupies its planning window: a training phase
 with a deadline reserves the deadline (it may finish sooner; under the scenario's `earliest`
 schedule it reserves only its run time), other phases their duration.
-Hardware bought for a phase must arrive by its start and is resold when its window ends: it
-is the phase's (review10a #4: held to the plan's end, a 2-day fine-tune's servers cost 3.5, 7.0
-or 9.5 M USD as a later, unrelated serving phase ran 90 days, 3 or 6 years).
+Hardware bought for a phase must arrive by its start and is resold when its window ends (a
+training phase's when its run ends, rev15a #8): it is the phase's (review10a #4: held to the
+plan's end, a 2-day fine-tune's servers cost 3.5, 7.0 or 9.5 M USD as a later, unrelated
+serving phase ran 90 days, 3 or 6 years).
 
 The monthly cash flow spreads each line item over the time it is paid for: rent over its
 billed term from the phase start, capital at delivery (the phase start) and its resale at the
-window's end, energy and operations over the run, a transfer when its source phase ends.
+window's end (a training run's end), energy and operations over the run, a transfer when its
+source phase ends.
 """
 
 from __future__ import annotations
@@ -214,11 +216,13 @@ def phase_payments(
     run_days: float,
     billed_days: float,
     lives: Lives | None = None,
+    resold_after_run: bool = False,
 ) -> list[Payment]:
     """When a phase's (project-view) line items are paid: rent over its billed term from the
-    start, capital at the start and resale at the window's end, energy and operations over the
-    run. Servers replaced at the end of each life (`lives`) are bought, and the replaced ones
-    sold, on the day each life ends (rev14a #6)."""
+    start, capital at the start and resale at the window's end (`resold_after_run`, a
+    training phase's: when the run ends), energy and operations over the run. Servers
+    replaced at the end of each life (`lives`) are bought, and the replaced ones sold, on the
+    day each life ends (rev14a #6)."""
     out = []
     n = lives.generations if lives else 1
     for item in items:
@@ -244,6 +248,7 @@ def phase_payments(
         elif kind == "capital":
             end = start
         elif kind == "resale":
-            start = end = window.end
+            start = end if resold_after_run else window.end
+            end = start
         out.append(Payment(kind=kind, amount=item.amount, start=start, end=end))
     return out

@@ -362,7 +362,11 @@ def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog
     assert set(idle) == {"post-train", "serve-cn"}
     # Every amount says its currency (rev11d #5: "resells it for 11,850,866,471,374").
     # rev12c #2: Ascend resale is an estimate from the new-server price fall (0.53), not 0.
-    said = "resells it for 81,408,000 CNY when the phase ends: the 72,192,000 CNY lost"
+    # rev15a #8: a training phase's purchase is resold when its run ends, and says so.
+    said = (
+        "resells it for 81,408,000 CNY when the run ends, 5.8 days after it starts: the "
+        "72,192,000 CNY lost"
+    )
     assert said in idle["post-train"]
     amortised = quote(s.with_changes(accounting="amortised"), catalog)
     # rev11a #4: the amortised view charges the share of life used, and says what it buys.
@@ -436,8 +440,9 @@ def test_one_life_or_less_is_one_purchase_as_before(catalog):
 
 def test_a_training_window_past_the_life_keeps_one_purchase(catalog):
     # rev14c #2: a 327-day run with a 2,500-day deadline bought a second set of servers four
-    # years after the run ended (2.11 -> 3.09 M USD). A training run's hardware idles after the
-    # run; it is not replaced, and is resold when the window ends, as before.
+    # years after the run ended (2.11 -> 3.09 M USD). A training run's hardware is not
+    # replaced, and is resold when the run ends (rev15a #8: not when the window ends, 6.8
+    # years old, which made a looser deadline with the same fleet cost more): 0.94 M USD.
     from estimator import parse_scenario, quote
 
     site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "owned"}
@@ -449,7 +454,9 @@ def test_a_training_window_past_the_life_keeps_one_purchase(catalog):
     items = {i.component: i for i in q.phases[0].line_items}
     assert items["capital"].quantity == 8  # eight 8-GPU servers, bought once
     assert "replaced" not in items["capital"].description
-    assert "6.8 years old" in items["resale"].description
+    assert items["resale"].description.startswith("sold at the end of the run, 0.9 years old")
+    resold = [m.month for m in q.cash_flow if m.amounts["resale"]]
+    assert resold == ["2027-07"]  # 327 days after 2026-09-01
 
 
 def test_the_amortised_view_of_a_phase_past_its_life_counts_lives(catalog):

@@ -667,9 +667,32 @@ def test_hardware_bought_for_a_phase_is_resold_when_the_phase_ends(catalog):
         q = quote(parse_scenario(tomllib.loads(text)), catalog)
         tune = q.phases[0]
         resale = next(i for i in tune.line_items if i.component == "resale")
-        assert "sold at the end of the phase" in resale.description
+        assert "sold at the end of the run" in resale.description
         costs.append(tune.cost)
     assert costs[0] == costs[1] == costs[2]
+
+
+def test_a_looser_deadline_with_the_same_bought_fleet_costs_the_same(catalog):
+    # rev15a #8: 448 H100 bought for a 354.1-day run were resold when the deadline's window
+    # ended, so 366 days cost 7,832 USD more than 365 for the same fleet and run. Nothing can
+    # reuse a phase's purchase (review10a #5): it is resold when the run ends, and says so.
+    from estimator import parse_scenario, quote
+
+    site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "owned"}
+    seen = {}
+    for deadline in (365, 366, 400):
+        phase = {"name": "pt", "tokens": 15e12, "data": "public", "deadline_days": deadline,
+                 "start": "2027-10-01", "site": site}  # fmt: skip
+        q = quote(parse_scenario({"name": "t", "as_of": "2026-06-01", "currency": "USD",
+                                  "tenant_hq": "US", "model": {"preset": "llama-3.1-70b"},
+                                  "phases": [phase]}), catalog)  # fmt: skip
+        (p,) = q.phases
+        resold = [m.month for m in q.cash_flow if m.amounts["resale"]]
+        seen[deadline] = (p.devices, q.total, resold)
+        idle = next(f.message for f in q.findings if f.code == "idle-hardware")
+        assert f"when the run ends, {p.wall_clock_days:,.1f} days after it starts (of the " in idle
+    assert seen[365] == seen[366] == (448, 6_687_648.21, ["2028-09"])
+    assert seen[400][1] <= seen[366][1]
 
 
 H200_CN = """

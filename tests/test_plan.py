@@ -119,6 +119,24 @@ def test_a_planned_deadline_is_sized_to_the_whole_terms_it_holds(catalog):
     assert "term-sized" in {f.code for f in planned.quote.findings}
 
 
+def test_a_capacity_rejection_names_the_fewest_devices_that_meet_the_deadline(catalog):
+    # rev15a #4: under --max-devices 479 the monthly H100 rental was rejected as "needs 720 x
+    # h100-sxm", the one-month sizing's count, though 480 meet the 45-day deadline (and are
+    # placed once the cap allows them).
+    data = {
+        "name": "a2", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pt", "kind": "train", "tokens": 2e12, "data": "public",
+                    "deadline_days": 45, "site": {"regions": ["cn-east"],
+                    "accelerators": ["h100-sxm"], "pricing": ["contract"]}}],
+    }  # fmt: skip
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(data), catalog, max_devices=479)
+    assert "needs 480 x h100-sxm, more than max_devices 479" in str(err.value)
+    placed = plan(parse_scenario(data), catalog, max_devices=480).quote.phases[0]
+    assert placed.devices == 480 and placed.wall_clock_days <= 45
+
+
 def test_objective_time_prefers_faster(catalog):
     data = _train_scenario(tokens=1e12, devices=256)
     by_cost = plan(parse_scenario(data), catalog).quote.phases[0]
@@ -350,6 +368,52 @@ def test_a_run_the_rule_would_cut_may_finish_before_it(tmp_path, runner):
     args = ["plan", str(AUTO), "--shock", "remote-access-ends=2026-03-01"]
     text = runner.invoke(app, [*args, "--catalog", str(tmp_path)])
     assert "deadline cut to 94 days" in text.stdout
+
+
+def _b200_us_east(deadline_days: int = 40) -> dict:
+    """rev15a's sh2.toml: a CN tenant pretraining on B200 in us-east only."""
+    return {
+        "name": "sh2", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{"name": "pt", "kind": "train", "tokens": 2e12, "data": "public",
+                    "deadline_days": deadline_days,
+                    "site": {"regions": ["us-east"], "accelerators": ["b200"]}}],
+    }  # fmt: skip
+
+
+def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, runner):
+    # rev15a #1: with no allowed whole re-placement the phase was stranded before the deadline
+    # cut was tried, and the what-if said "the rule costs 0.00 USD" though 544 B200 on demand
+    # finish by the rule's day for 1.18 M more. A second shock that touches no phase of the
+    # plan (a ban on buying what it rents) stranded it the same way.
+    s = parse_scenario(_b200_us_east())
+    c = prepare(s, catalog)
+    alone = apply_shock(c, ["remote-access-ends=2026-06-20"])
+    (pt,) = alone.replanned
+    assert not pt.stranded and pt.after.endswith("deadline cut to 19 days")
+    cut = quote(parse_scenario(_b200_us_east(19)), catalog).total
+    assert pt.rule_cost == pytest.approx(cut - alone.base.quote.total, abs=0.01)
+    assert alone.rule_cost == pt.rule_cost > 0
+    both = apply_shock(
+        c, ["remote-access-ends=2026-06-20", "china-bans-nvidia-purchases=2026-06-01"]
+    )
+    assert [(r.after, r.rule_cost) for r in both.replanned] == [(pt.after, pt.rule_cost)]
+    # Nothing ends before a rule in force on the first day: the work is lost, and the rule's
+    # cost is not 0.00 but unknown.
+    lost = apply_shock(c, ["remote-access-ends=2026-06-01"])
+    assert [r.stranded for r in lost.replanned] == [True]
+    text = " ".join(_shock_text(runner, s, "remote-access-ends=2026-06-01").split())
+    assert "pt cannot run under the rule" in text and "the rule costs" not in text
+    assert "the rule's cost is unknown: that work is lost" in text
+    view = json.loads(_shock_text(runner, s, "remote-access-ends=2026-06-01", "json"))
+    assert view["shock"]["lost"] == ["pt"]
+
+
+def _shock_text(runner, s, shock: str, fmt: str = "table") -> str:
+    out = runner.invoke(app, ["plan", "-", "--shock", shock, "--format", fmt],
+                        input=s.model_dump_json(by_alias=True, exclude_none=True))  # fmt: skip
+    assert out.exit_code == 0, out.output
+    return out.stdout
 
 
 def test_each_shock_is_judged_from_its_own_day(tmp_path, runner):

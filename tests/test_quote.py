@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimator import compare, load_scenario, parse_scenario, quote
+from estimator import compare, load_scenario, parse_scenario, plan, quote, sweep
 from estimator.cli import app
 from estimator.errors import ScenarioError
 from estimator.report.view import quote_view
@@ -233,6 +233,51 @@ def test_a_looser_deadline_never_costs_more_on_a_monthly_term(catalog):
     assert seen[30] == seen[31] == seen[40] == (352, 487_028.66)
     # Three months of 128 devices (deadline 92) cost more than two of 176.
     assert seen[92][1] == seen[61][1]
+
+
+def test_a_looser_deadline_never_costs_more_on_day_terms(catalog):
+    # rev15a #2: AWS Capacity Blocks bill whole days of whole 8-GPU instances, and only the
+    # deadline's last day count was sized: 36 days cost 2,329,067.52 USD, 31 days 2,284,139.52.
+    # Every whole day count the deadline holds is sized now, and the cheapest kept.
+    site = {"region": "us-east", "accelerator": "b200", "pricing": "contract"}
+    seen = {}
+    for deadline in (20, 29, 30, 31, 35, 36, 40, 60):
+        args = (deadline, "llama-3.1-70b", 2e12, site, "2026-06-01")
+        q = quote(parse_scenario(_sized_for(*args)), catalog)
+        seen[deadline] = (q.phases[0].devices, q.total)
+    totals = [total for _, total in seen.values()]
+    assert totals == sorted(totals, reverse=True), seen
+    assert seen[36][1] <= seen[31][1] < 2_284_139.52
+    # The same sizing in the planner and in sweep (one evaluation).
+    data = _sized_for(36, "llama-3.1-70b", 2e12, {"regions": ["us-east"],
+                      "accelerators": ["b200"], "pricing": ["contract"]}, "2026-06-01")  # fmt: skip
+    s = parse_scenario(data)
+    assert plan(s, catalog).quote.total == seen[36][1]
+    swept = sweep(s, {"phases.train.deadline_days": [31, 36]}, catalog)
+    assert swept["total"].to_list() == [seen[31][1], seen[36][1]]
+
+
+def test_day_sizings_left_out_after_the_physics_never_hold_the_cheapest(catalog, monkeypatch):
+    # `_fewer_day_sizings` drops a day sizing with more devices and no smaller bill than
+    # another before the money is worked out: the answer is the one every sizing gives.
+    from estimator import evaluate
+
+    every = {}
+    for prune in (False, True):
+        if not prune:
+            monkeypatch.setattr(evaluate, "_fewer_day_sizings", lambda df, start: df)
+        else:
+            monkeypatch.undo()
+        for deadline, accelerator, model, tokens in (
+            (13, "b200", "llama-3.1-70b", 2e12), (36, "b200", "llama-3.1-70b", 2e12),
+            (183, "b200", "llama-3.1-70b", 2e12), (23, "h100-sxm", "llama-3.1-8b", 5e11),
+        ):  # fmt: skip
+            site = {"region": "us-east", "accelerator": accelerator, "pricing": "contract"}
+            q = quote(parse_scenario(_sized_for(deadline, model, tokens, site, "2026-06-01")),
+                      catalog)  # fmt: skip
+            key = (deadline, accelerator)
+            got = (q.phases[0].devices, q.total, q.blocked)
+            assert every.setdefault(key, got) == got, key
 
 
 def test_the_amortised_view_and_a_deadline_of_whole_terms_keep_the_fewest_devices(catalog):

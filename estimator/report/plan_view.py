@@ -74,7 +74,13 @@ class ShockView(_View):
     extra_cost: float = Field(description="total_after - total_before: rule_cost + replacement.")
     rule_cost: float = Field(
         description="What the rule itself costs: total_after against the best placement of the "
-        "same phases over the same options without the shock."
+        "same phases over the same options without the shock. With a phase in `lost` the "
+        "rule's cost is unknown: this is what it costs the other phases."
+    )
+    lost: list[str] = Field(
+        default_factory=list,
+        description="The stranded phases: no option, nor a deadline cut to end before the rule, "
+        "is allowed; their work is lost and its cost is not in rule_cost (rev15a #1).",
     )
     replacement: float = Field(
         description="The change from re-placing fixed sites the rule blocks at their cheapest "
@@ -150,6 +156,7 @@ def _shock(s: ShockResult) -> ShockView:
         extra_cost=money(s.extra_cost),
         rule_cost=money(s.rule_cost),
         replacement=money(s.replacement),
+        lost=[r.phase for r in s.replanned if r.stranded],
         replanned=[
             ReplannedView(
                 phase=r.phase,

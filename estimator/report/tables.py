@@ -422,18 +422,23 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # cost: re-placing a dear fixed site can lower the total, and that must not read as a ban
     # saving money.
     lost = [r.phase for r in s.replanned if r.stranded]
-    cannot = (
-        f"{', '.join(lost)} cannot run under the rule (no option allowed: kept where it was, "
-        "blocked, its cost still in the totals and left out of the rule's); "
-        if lost
-        else ""
-    )
+    # Never "the rule costs 0.00" for work it blocks (rev15a #1): a stranded phase's loss is
+    # not priced, so the rule's cost is unknown; what the other phases cost is said apart.
+    if lost:
+        cost = (
+            f"{', '.join(lost)} cannot run under the rule (no option allowed: kept where it "
+            "was, blocked, its cost still in the totals); "
+            "the rule's cost is unknown: that work is lost"
+        )
+        if s.rule_cost or len(lost) < len(s.replanned):
+            cost += f", and the rest costs {spoken(s.rule_cost)} {cur} more"
+    else:
+        cost = f"the rule costs {spoken(s.rule_cost)} {cur}"
     # "Heading — summary": HTML makes the part before the dash a heading, the rest a paragraph
     # (rev11d #8: the whole sentence was an h2 three lines long).
     title = (
-        f"Shock {', '.join(s.shocks)} — {_shock_days(s)}: {cannot}the rule costs "
-        f"{spoken(s.rule_cost)} {cur}; total {spoken(s.total_before)} (the plan as given) -> "
-        f"{spoken(s.total_after)} {cur}"
+        f"Shock {', '.join(s.shocks)} — {_shock_days(s)}: {cost}; total "
+        f"{spoken(s.total_before)} (the plan as given) -> {spoken(s.total_after)} {cur}"
     )
     if s.replacement:
         # A dear fixed site re-placed at its cheapest option can lower the total: that is the
