@@ -26,6 +26,7 @@ import polars as pl
 from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.errors import ScenarioError
 from estimator.physics import trainstep as f
+from estimator.physics.formulas import WHOLE, routed_params, routed_tokens_factor, with_terms
 from estimator.physics.inputs import (
     GIB,
     collect,
@@ -750,8 +751,16 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) ->
         devices=used,
     )
     bill = (pl.col("devices") + pl.col("_idle")) / pl.col("devices")
+    # The step time's shared sub-terms are worked out once each, as columns, in stages (each
+    # reads the terms of the stages before it): inline, the formulas below held ~5,000
+    # expression nodes, which polars plans and runs one by one (a quote's layout searches
+    # spent most of their time on them). Same expressions, same values.
+    shape = (routed_params, routed_tokens_factor, f.seq_h, f.stage_layers, f.stage_imbalance)
+    cand, terms = with_terms(cand, WHOLE, *shape)
+    state = (f.held_layers, f.stage_weight_grad_bytes, f.optimizer_bytes_per_device)
+    cand, terms = with_terms(cand, terms, *state)
     fixed = RECOMPUTE_SHARE.get(s.recompute or "")
-    rfull = pl.lit(fixed) if fixed is not None else f.recompute_share_needed()
+    rfull = pl.lit(fixed) if fixed is not None else f.recompute_share_needed(terms)
     # Interleaved chunks of about `layers_per_virtual_stage` layers: floor(L / (pp x 2)), so
     # 47 layers a stage run as 23 chunks of 2-3, the largest setting the bubble
     # (`trainstep.bubble_fraction`). layout13 tried chunks of at most 2 whole layers (24 of
@@ -770,20 +779,26 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) ->
         .with_columns(**_micro_batches(s, searching))
         .with_columns(
             step_batch_tokens=pl.col("m") * pl.col("dp") * s.micro_batch * pl.col("seq_len"),
-            _memory=f.memory_per_device(),
-        )
-        .with_columns(
-            _fits=pl.col("_fits_width") & (pl.col("_memory") <= f.usable_bytes() * (1 + 1e-9))
+            _memory=f.memory_per_device(terms),
         )
     )
+    # `_bubble` (`bubble_fraction`) is kept beside the time.
+    times = (f.attention_seconds, f.tensor_parallel_seconds, f.expert_parallel_seconds,
+             f.data_parallel_seconds, f.bubble_fraction)  # fmt: skip
+    cand, terms = with_terms(
+        cand,
+        terms,
+        *times,
+        _fits=pl.col("_fits_width") & (pl.col("_memory") <= f.usable_bytes() * (1 + 1e-9)),
+    )
+    cand, terms = with_terms(cand, terms, f.context_parallel_seconds, f.staged_share)
     return (
         cand.with_columns(
-            _t=f.seconds_per_token() * bill,
-            _comm=f.communication_seconds() * bill,
-            _bubble=f.bubble_fraction(),
+            _t=f.seconds_per_token(terms) * bill,
+            _comm=f.communication_seconds(terms) * bill,
         )
         .with_columns(devices=pl.col("_billed"))
-        .drop("_billed", "_fits_width")
+        .drop("_billed", "_fits_width", *(c for c in terms if c != "_bubble"))
     )
 
 
