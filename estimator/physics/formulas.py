@@ -139,7 +139,8 @@ def is_moe() -> pl.Expr:
     return (e > k) & (k > 0) & (pl.col("total_params") > pl.col("active_params"))
 
 
-def expert_params() -> pl.Expr:
+@term("_expert_params")
+def expert_params(terms: Terms = WHOLE) -> pl.Expr:
     """Parameters of one routed expert summed over layers: (total - active) / (E - k);
     0 for dense models."""
     e, k = _z("experts"), _z("experts_active")
@@ -154,7 +155,7 @@ def expert_params() -> pl.Expr:
 def routed_params(terms: Terms = WHOLE) -> pl.Expr:
     """All routed-expert parameters (E x one expert); the rest (attention, embeddings, shared
     experts, dense layers) is held by every expert-parallel rank."""
-    return _z("experts") * expert_params()
+    return _z("experts") * expert_params(terms)
 
 
 @term("_routed_tokens")

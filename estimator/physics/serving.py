@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from estimator.physics import servestep as f
-from estimator.physics.formulas import weight_bytes
+from estimator.physics.formulas import Terms, weight_bytes
 from estimator.physics.inputs import (
     BYTES_PER_PARAM,
     GIB,
@@ -187,9 +187,10 @@ def _serving_at(
     serving columns, for the sizes `serving_frame` may choose: those whose replica holds the
     model and one request's KV cache or, for a row where none does, its largest."""
     keep = list(dict.fromkeys([*frame.columns, *SERVING_COLUMNS]))
-    terms = _inputs(catalog, model, frame, s).with_columns(
-        kv_cap=f.kv_batch_cap(), **f.step_terms()
-    )
+    # The terms of a step that do not depend on the batch, as columns (`with_step_terms`): the
+    # formulas below read them (`terms`).
+    inputs, terms = f.with_step_terms(_inputs(catalog, model, frame, s))
+    stepped = inputs.with_columns(kv_cap=f.kv_batch_cap(terms))
     # Two batches: the aggregated one (decode + the prefill that keeps it full) and a dedicated
     # decode pool's; each the largest that meets the TPOT target and fits the KV cache.
     # The terms are collected once (the bisection's length reads their largest KV cap); both
@@ -197,7 +198,7 @@ def _serving_at(
     # Memory alone decides whether a size holds (`fits`), so a size that does not hold, beside
     # one that does, is never chosen: it leaves before the bisection, the query's costliest
     # part (a DeepSeek-size model on 80 GiB devices holds at 5 of the 9 sizes tried).
-    solved = collect(terms)
+    solved = collect(stepped)
     holds = (pl.col("kv_cap") >= 1).fill_null(False)
     largest = pl.col("_size") == pl.col("_size").max().over(rid)
     solved = solved.filter(holds | (~holds.any().over(rid) & largest))
@@ -211,14 +212,14 @@ def _serving_at(
     budget = (
         (s.ttft_ms or 0.0) / 1000.0
         - column_or(frame, "rtt_ms", 0.0, pl.Float64) / 1000.0
-        - f.own_prefill_seconds()
+        - f.own_prefill_seconds(terms)
     )
     solved = solved.with_columns(
         _ttft_budget=budget if aggregated_ttft else pl.lit(None, pl.Float64),
         _agg_s=pl.min_horizontal("tpot_s", budget) if aggregated_ttft else pl.col("tpot_s"),
     )
     df = f.solve_batch(solved.lazy(), batches, steps, {"batch_agg": "_agg_s"})
-    df = df.with_columns(_rates(frame, s)).with_columns(_headline(s))
+    df = df.with_columns(_rates(frame, s)).with_columns(_headline(s, terms))
     # Without a peak at the precision (an A100 has no FP8) no step time, rate or batch is
     # computed: they are null, and so are the latency verdicts (checks report the precision).
     # Whether the weights and one request's KV fit is a memory question alone.
@@ -341,7 +342,7 @@ def _headline_step(s: ServeSettings, batch: pl.Expr) -> pl.Expr:
     return f.decode_step_seconds(batch) if s.disaggregated else f.mixed_step_seconds(batch)
 
 
-def _headline(s: ServeSettings) -> list[pl.Expr]:
+def _headline(s: ServeSettings, terms: Terms) -> list[pl.Expr]:
     """The mode's batch, TPOT and output rate. Disaggregated: the output rate per device of
     prefill + decode pools in proportion to the request shape, 1 / (I/O / prefill + 1 / decode)."""
     if s.disaggregated:
@@ -350,21 +351,21 @@ def _headline(s: ServeSettings) -> list[pl.Expr]:
             + 1.0 / pl.col("decode_tokens_per_s_per_device")
         )
         batch, step, rate = pl.col("batch_dec"), pl.col("_t_dec"), pools
-        ttft = f.own_prefill_seconds()  # the prompt on a prefill-pool replica
+        ttft = f.own_prefill_seconds(terms)  # the prompt on a prefill-pool replica
     else:
         batch, step, rate = pl.col("batch_agg"), pl.col("_t_mix"), pl.col("_aggregated_rate")
         # At the batch shown; where no batch meets the targets, at a batch of one.
-        ttft = f.aggregated_ttft_seconds(batch)
+        ttft = f.aggregated_ttft_seconds(batch, terms)
     return [
         batch.alias("batch"),
         pl.when(batch > 0).then(step * 1000.0).alias("tpot_ms"),
         (ttft * 1000.0).alias("ttft_ms"),
-        (f.own_prefill_seconds() * 1000.0).alias("prefill_ms"),
+        (f.own_prefill_seconds(terms) * 1000.0).alias("prefill_ms"),
         pl.when(batch > 0).then(rate).alias("output_tokens_per_s_per_device"),
         (
             batch
             * (pl.col("input_len") + pl.col("output_len"))
-            * f.replica_kv_bytes_per_token()
+            * f.replica_kv_bytes_per_token(terms)
             / GIB
         ).alias("kv_cache_gib_per_replica"),
     ]
