@@ -330,7 +330,7 @@ def _inputs(
     # (`scaleout_cap`, bytes/s each way per device), else the accelerator's.
     net = column_or(frame, "scaleout_cap", None, pl.Float64)
     df = df.with_columns(scaleout_bw=pl.coalesce(net, pl.col("scaleout_bw")))
-    df = with_efficiency(catalog, df, s.workload, model.arch, "eff_")
+    df = with_efficiency(catalog, df, frame["accelerator"], s.workload, model.arch, "eff_")
     df = with_defaults(catalog, df, TRAIN_DEFAULTS)
     if s.moe_dispatcher not in MOE_DISPATCHERS:
         known = ", ".join(MOE_DISPATCHERS)
@@ -808,6 +808,10 @@ def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
     memory beyond the device (a layout that does not fit is kept only when fewer fit; its
     memory figure then says so)."""
     cand = _evaluate(_candidates(rows, s), s, searching=True)
+    # Only the columns the ranking reads and the layout are sorted (sorting gathers every
+    # column it carries: ~100 of them here, a third of the search on a plan's few thousand
+    # tried layouts).
+    cand = cand.select("_row", "_fits", "_t", "_memory", "tp", "pp", "ep", "cp")
     ranked = cand.sort(["_row", "_fits", "_t", "_memory"], descending=[False, True, False, False],
                        nulls_last=True)  # fmt: skip
     # The best layout of each replica granularity (devices a data-parallel step adds), so a row
