@@ -272,8 +272,8 @@ def _inputs(
 ) -> pl.LazyFrame:
     bpp = bytes_per_param(s.precision)
     df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
-    df = with_efficiency(catalog, df, "decode", model.arch, "dec_")
-    df = with_efficiency(catalog, df, "prefill", model.arch, "pre_")
+    df = with_efficiency(catalog, df, frame["accelerator"], "decode", model.arch, "dec_")
+    df = with_efficiency(catalog, df, frame["accelerator"], "prefill", model.arch, "pre_")
     df = with_defaults(catalog, df, SERVE_DEFAULTS)
     pta = s.peak_to_average or catalog.default("peak_to_average")
     # A frame may vary the request shape, the TPOT target and the batch cap per row (a sweep,
