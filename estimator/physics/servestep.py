@@ -186,15 +186,38 @@ def _decode_compute_seconds_per_token(terms: Terms = WHOLE) -> pl.Expr:
     return _per_token_flops(decode_context(), absorbed=True) / (_f("tp") * gemm_eff)
 
 
-def _weights_touched_bytes(b: pl.Expr) -> pl.Expr:
+@term("_experts")
+def _experts(terms: Terms = WHOLE) -> pl.Expr:
+    return _z("experts")
+
+
+@term("_expert_missed")
+def _expert_missed(terms: Terms = WHOLE) -> pl.Expr:
+    """The chance one routed copy misses a given expert, 1 - k/E."""
+    return 1.0 - _z("experts_active") / _z("experts")
+
+
+@term("_pf_linear")
+def _prompt_linear_seconds(terms: Terms = WHOLE) -> pl.Expr:
+    """A prompt token's prefill compute but its attention (`mixed_step_seconds`)."""
+    return pl.col("_pf_cmp") - pl.col("_pf_attn")
+
+
+@term("_pf_rest")
+def _prompt_rest_seconds(terms: Terms = WHOLE) -> pl.Expr:
+    """A prompt token's prefill time but its linear-layer compute (`mixed_step_seconds`)."""
+    return pl.col("_pf") - pl.col("_pf_cmp") + pl.col("_pf_attn")
+
+
+def _weights_touched_bytes(b: pl.Expr, terms: Terms = WHOLE) -> pl.Expr:
     """Weight bytes a step of `b` tokens reads: the shared part plus, for an MoE, the experts the
     batch touches, E x (1 - (1 - k/E)^b) per layer in expectation (uniform routing)."""
-    e, k = _z("experts"), _z("experts_active")
-    touched = pl.when(pl.col("_w_expert") > 0).then(e * (1.0 - (1.0 - k / e).pow(b))).otherwise(0.0)
+    e, missed = _experts(terms), _expert_missed(terms)
+    touched = pl.when(pl.col("_w_expert") > 0).then(e * (1.0 - missed.pow(b))).otherwise(0.0)
     return pl.col("_w_shared") + touched * pl.col("_w_expert")
 
 
-def decode_step_seconds(batch: str | pl.Expr) -> pl.Expr:
+def decode_step_seconds(batch: str | pl.Expr, terms: Terms = WHOLE) -> pl.Expr:
     """One decode step of `batch` sequences on a replica of `tp` devices (columns of
     `with_step_terms`): the fixed collective latency, the exposed collective traffic, and the
     roofline max(bytes read / (bandwidth x dec_eff), FLOPs / (peak x GEMM efficiency)): the
@@ -202,12 +225,12 @@ def decode_step_seconds(batch: str | pl.Expr) -> pl.Expr:
     weights the batch touches (an MoE batch touches E x (1 - (1 - k/E)^batch) experts per layer
     in expectation, uniform routing), its KV cache and non-matmul work."""
     b = _c(batch)
-    bytes_ = _weights_touched_bytes(b) + b * pl.col("_kv_seq")
+    bytes_ = _weights_touched_bytes(b, terms) + b * pl.col("_kv_seq")
     roofline = pl.max_horizontal(bytes_ / pl.col("_mem_bw"), b * pl.col("_cmp_tok"))
     return pl.col("_lat") + roofline + b * pl.col("_coll_tok")
 
 
-def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
+def mixed_step_seconds(batch: str | pl.Expr, terms: Terms = WHOLE) -> pl.Expr:
     """An aggregated step: the decode of `batch` sequences plus the prefill of the prompts that
     replace the finished ones, batch x input / output prompt tokens per step on the replica.
     With chunked prefill (TensorRT-LLM, vLLM, SGLang) the prompt chunks ride in the same step:
@@ -220,10 +243,10 @@ def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
     too."""
     b = _c(batch)
     prompts = b * pl.col("input_len") / pl.col("output_len") / _f("tp")
-    bytes_ = _weights_touched_bytes(b) + b * pl.col("_kv_seq")
-    compute = b * pl.col("_cmp_tok") + prompts * (pl.col("_pf_cmp") - pl.col("_pf_attn"))
+    bytes_ = _weights_touched_bytes(b, terms) + b * pl.col("_kv_seq")
+    compute = b * pl.col("_cmp_tok") + prompts * _prompt_linear_seconds(terms)
     roofline = pl.max_horizontal(bytes_ / pl.col("_mem_bw"), compute)
-    rest = prompts * (pl.col("_pf") - pl.col("_pf_cmp") + pl.col("_pf_attn"))
+    rest = prompts * _prompt_rest_seconds(terms)
     return pl.col("_lat") + roofline + b * pl.col("_coll_tok") + rest
 
 
@@ -272,7 +295,7 @@ def aggregated_ttft_seconds(batch: str | pl.Expr, terms: Terms = WHOLE) -> pl.Ex
     the replica's full prefill rate. So at a large batch the step dominates (DeepSeek-R1 at
     batch 8,053 was shown an 8 ms TTFT beside a 228 ms TPOT), and at a small one the prefill."""
     b = pl.max_horizontal(_c(batch), 1.0)
-    return own_prefill_seconds(terms) + mixed_step_seconds(b)
+    return own_prefill_seconds(terms) + mixed_step_seconds(b, terms)
 
 
 @cache
@@ -289,13 +312,13 @@ def kv_batch_cap(terms: Terms = WHOLE) -> pl.Expr:
 # The batch-independent terms in the stages that work them out (`with_step_terms`), each
 # stage reading the terms of those before it.
 _STEP_STAGES = (
-    (expert_params, expert_style),
+    (expert_params, expert_style, _experts, _expert_missed),
     (expert_gemm_factor, replica_kv_bytes_per_token, collective_seconds_per_token,
      decode_latency_seconds, _shared_weight_bytes, _expert_weight_bytes),
     (_sequence_bytes, _memory_bandwidth, _decode_compute_seconds_per_token,
      prefill_compute_seconds_per_token, prefill_attention_seconds_per_token, _non_expert_share),
     (prefill_seconds_per_token,),
-    (own_prefill_seconds,),
+    (own_prefill_seconds, _prompt_linear_seconds, _prompt_rest_seconds),
 )  # fmt: skip
 
 
@@ -309,9 +332,10 @@ def with_step_terms(frame: Frame) -> tuple[Frame, Terms]:
     few tokens each expert gets in decode run well below contiguous prefill ones, as
     DeepGEMM's masked-layout tables show); `_coll_tok` exposed collective seconds per token;
     `_pf` prefill device-seconds per prompt token, `_pf_cmp` its compute part, `_pf_attn` the
-    attention part of that; `_own_pf` one prompt's prefill on the replica; and the shared parts
-    of those (`expert_params`, `expert_style`, `expert_gemm_factor`,
-    `replica_kv_bytes_per_token`, `_non_expert_share`)."""
+    attention part of that; `_own_pf` one prompt's prefill on the replica; the parts of a step's
+    prompts (`_pf_linear`, `_pf_rest`) and of the experts it touches (`_experts`,
+    `_expert_missed`); and the shared parts of those (`expert_params`, `expert_style`,
+    `expert_gemm_factor`, `replica_kv_bytes_per_token`, `_non_expert_share`)."""
     terms = WHOLE
     for stage in _STEP_STAGES:
         frame, terms = with_terms(frame, terms, *stage)

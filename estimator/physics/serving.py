@@ -18,6 +18,7 @@ All three meet the TPOT / TTFT targets when given, else run at the largest batch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import polars as pl
 
@@ -203,7 +204,10 @@ def _serving_at(
     largest = pl.col("_size") == pl.col("_size").max().over(rid)
     solved = solved.filter(holds | (~holds.any().over(rid) & largest))
     steps = f.bisection_steps(solved["kv_cap"].max())  # type: ignore[arg-type]
-    batches = {"batch_agg": f.mixed_step_seconds, "batch_dec": f.decode_step_seconds}
+    batches = {
+        "batch_agg": partial(f.mixed_step_seconds, terms=terms),
+        "batch_dec": partial(f.decode_step_seconds, terms=terms),
+    }
     # An aggregated replica's TTFT grows with its batch (`aggregated_ttft_seconds`: its own
     # prefill plus one mixed step), so a TTFT target caps the aggregated batch too: its mixed
     # step must also fit what the target leaves after the round trip and the prefill.
@@ -219,7 +223,7 @@ def _serving_at(
         _agg_s=pl.min_horizontal("tpot_s", budget) if aggregated_ttft else pl.col("tpot_s"),
     )
     df = f.solve_batch(solved.lazy(), batches, steps, {"batch_agg": "_agg_s"})
-    df = df.with_columns(_rates(frame, s)).with_columns(_headline(s, terms))
+    df = df.with_columns(_rates(frame, s, terms)).with_columns(_headline(s, terms))
     # Without a peak at the precision (an A100 has no FP8) no step time, rate or batch is
     # computed: they are null, and so are the latency verdicts (checks report the precision).
     # Whether the weights and one request's KV fit is a memory question alone.
@@ -230,14 +234,15 @@ def _serving_at(
         fits=(pl.col("kv_cap") >= 1).fill_null(False),
         # Whether a batch of one meets the TPOT target (the batch may also be 0 for TTFT).
         meets_tpot=pl.when(computed).then(
-            pl.col("tpot_s").is_null() | (_headline_step(s, pl.lit(1.0)) <= pl.col("tpot_s"))
+            pl.col("tpot_s").is_null() | (_headline_step(s, pl.lit(1.0), terms) <= pl.col("tpot_s"))
         ),
         # The users' round trip (a per-row `rtt_ms`, 0 when absent) counts toward the target,
         # so the replica search sizes for it rather than reject what it picked. Aggregated:
         # the very test the batch was solved under.
         meets_ttft=pl.lit(s.ttft_ms is None)
         | (
-            f.mixed_step_seconds(pl.max_horizontal("batch_agg", 1.0)) <= pl.col("_ttft_budget")
+            f.mixed_step_seconds(pl.max_horizontal("batch_agg", 1.0), terms)
+            <= pl.col("_ttft_budget")
             if aggregated_ttft
             else pl.col("ttft_ms") + column_or(frame, "rtt_ms", 0.0, pl.Float64)
             <= (s.ttft_ms if s.ttft_ms is not None else 0.0)
@@ -309,7 +314,7 @@ def _inputs(
     )
 
 
-def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
+def _rates(frame: pl.DataFrame, s: ServeSettings, terms: Terms) -> list[pl.Expr]:
     """The figures shown per replica size, from the solved batches (`frame`: the rows asked
     for, whose own decode_efficiency column, if any, has no range)."""
     agg, dec = pl.col("batch_agg"), pl.col("batch_dec")
@@ -317,14 +322,14 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
     given_pre = column_or(frame, "prefill_mfu", s.prefill_mfu, pl.Float64)
     return [
         pl.col("tp").alias("tensor_parallel"),
-        f.mixed_step_seconds(agg).alias("_t_mix"),
-        f.decode_step_seconds(dec).alias("_t_dec"),
+        f.mixed_step_seconds(agg, terms).alias("_t_mix"),
+        f.decode_step_seconds(dec, terms).alias("_t_dec"),
         (1.0 / pl.col("_pf")).alias("prefill_tokens_per_s_per_device"),
         pl.when(dec > 0)
-        .then(dec / (f.decode_step_seconds(dec) * pl.col("tp")))
+        .then(dec / (f.decode_step_seconds(dec, terms) * pl.col("tp")))
         .alias("decode_tokens_per_s_per_device"),
         pl.when(agg > 0)
-        .then(agg / (f.mixed_step_seconds(agg) * pl.col("tp")))
+        .then(agg / (f.mixed_step_seconds(agg, terms) * pl.col("tp")))
         .alias("_aggregated_rate"),
         (weight_bytes() / GIB).alias("weights_gib"),
         pl.col("dec_eff").alias("decode_efficiency"),
@@ -337,9 +342,11 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
     ]
 
 
-def _headline_step(s: ServeSettings, batch: pl.Expr) -> pl.Expr:
+def _headline_step(s: ServeSettings, batch: pl.Expr, terms: Terms) -> pl.Expr:
     """The step time of the mode's headline batch (its TPOT)."""
-    return f.decode_step_seconds(batch) if s.disaggregated else f.mixed_step_seconds(batch)
+    if s.disaggregated:
+        return f.decode_step_seconds(batch, terms)
+    return f.mixed_step_seconds(batch, terms)
 
 
 def _headline(s: ServeSettings, terms: Terms) -> list[pl.Expr]:
