@@ -26,7 +26,13 @@ import polars as pl
 from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.errors import ScenarioError
 from estimator.physics import trainstep as f
-from estimator.physics.formulas import WHOLE, routed_params, routed_tokens_factor, with_terms
+from estimator.physics.formulas import (
+    WHOLE,
+    Terms,
+    routed_params,
+    routed_tokens_factor,
+    with_terms,
+)
 from estimator.physics.inputs import (
     GIB,
     collect,
@@ -367,8 +373,16 @@ def _inputs(
         _dev_given=column_or(frame, "devices", s.devices, pl.Int64),
         deadline_days=column_or(frame, "deadline_days", s.deadline_days, pl.Float64),
     )
-    df = df.with_columns(flops=f.training_flops(), min_devices=f.min_training_devices())
+    df, _ = with_terms(
+        df, WHOLE, *_INPUT_TERMS, flops=f.training_flops(), min_devices=f.min_training_devices()
+    )
     return df.with_columns(max_devices=f.max_training_devices())
+
+
+# Terms of the step time that depend on the model and the settings alone: worked out once per
+# frame (`_inputs`) and read by every layout evaluation after (`_evaluate`).
+_INPUT_TERMS = (routed_params, routed_tokens_factor, f.attention_flops_per_trained_token)
+_INPUTS: Terms = frozenset(t.column for t in _INPUT_TERMS)
 
 
 # Layouts kept per search bucket (the fastest of each replica granularity): each row then takes
@@ -726,37 +740,43 @@ def _micro_batches(s: TrainSettings, searching: bool) -> dict[str, pl.Expr]:
     return {"m": exact, "m_busiest": busiest}
 
 
+# Columns `_evaluate` lays a layout out with, dropped after.
+_LAID = ("_billed", "_fits_width", "_width", "_dp_exact", "_replica_step")
+
+
 def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) -> pl.LazyFrame:
     """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
     interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
     activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
     it fits."""
-    cand = frame
     width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64)
-    dp = pl.col("devices").cast(pl.Float64) / width
     # Whole data-parallel replicas, in groups the expert-parallel ranks divide (`_replica_step`);
     # the formulas see the devices they use, and the devices no whole group can use (`_idle`)
-    # are billed on top (`bill`).
-    step = _replica_step(pl.col("cp"))
+    # are billed on top (`bill`). The width, the replicas the devices make and the step are
+    # columns the next stages read (`_LAID`, dropped after).
+    cand = frame.with_columns(
+        batch_replicas=_fed_replicas(s),
+        _width=width,
+        _dp_exact=pl.col("devices").cast(pl.Float64) / width,
+        _replica_step=_replica_step(pl.col("cp")),
+    )
+    width, dp, step = pl.col("_width"), pl.col("_dp_exact"), pl.col("_replica_step")
     # A replica needs a micro-batch of its own each step (m >= 1): past the replicas the global
     # batch feeds (`batch_replicas`) more devices have no data, so they idle like a remainder.
     fed = pl.col("batch_replicas")
     whole = pl.min_horizontal((dp / step).floor() * step, fed).clip(lower_bound=1.0)
-    used = pl.when(dp >= step).then(whole * width).otherwise(pl.col("devices").cast(pl.Float64))
-    cand = cand.with_columns(batch_replicas=_fed_replicas(s)).with_columns(
-        dp=whole,
-        _fits_width=(dp >= step) & (fed >= step),
-        _idle=(pl.col("devices").cast(pl.Float64) - used).clip(lower_bound=0.0),
-        _billed=pl.col("devices"),
-        devices=used,
+    cand = cand.with_columns(
+        dp=whole, _fits_width=(dp >= step) & (fed >= step), _billed=pl.col("devices")
     )
+    devices = pl.col("devices").cast(pl.Float64)
+    used = pl.when(dp >= step).then(pl.col("dp") * width).otherwise(devices)
+    cand = cand.with_columns(_idle=(devices - used).clip(lower_bound=0.0), devices=used)
     bill = (pl.col("devices") + pl.col("_idle")) / pl.col("devices")
     # The step time's shared sub-terms are worked out once each, as columns, in stages (each
     # reads the terms of the stages before it): inline, the formulas below held ~5,000
     # expression nodes, which polars plans and runs one by one (a quote's layout searches
     # spent most of their time on them). Same expressions, same values.
-    shape = (routed_params, routed_tokens_factor, f.seq_h, f.stage_layers, f.stage_imbalance)
-    cand, terms = with_terms(cand, WHOLE, *shape)
+    cand, terms = with_terms(cand, _INPUTS, f.seq_h, f.stage_layers, f.stage_imbalance)
     state = (f.held_layers, f.stage_weight_grad_bytes, f.optimizer_bytes_per_device)
     cand, terms = with_terms(cand, terms, *state)
     fixed = RECOMPUTE_SHARE.get(s.recompute or "")
@@ -798,7 +818,7 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) ->
             _comm=f.communication_seconds(terms) * bill,
         )
         .with_columns(devices=pl.col("_billed"))
-        .drop("_billed", "_fits_width", *(c for c in terms if c != "_bubble"))
+        .drop(*_LAID, *(c for c in terms - _INPUTS if c != "_bubble"))
     )
 
 

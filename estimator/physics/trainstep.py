@@ -275,11 +275,17 @@ def compute_seconds(terms: Terms = WHOLE) -> pl.Expr:
     return lin / (pl.col("peak_flops") * gemm_efficiency()) + attention_seconds(terms)
 
 
+@term("_attention_flops")
+def attention_flops_per_trained_token(terms: Terms = WHOLE) -> pl.Expr:
+    """`training_attention_flops` of one token (the model and the sequence length alone)."""
+    return training_attention_flops(1.0)
+
+
 @term("_attention_s")
 def attention_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """The attention part of `compute_seconds`: causal attention, forward and backward, at
     `attention_ratio` of the GEMM efficiency on the BF16 peak."""
-    att = training_attention_flops(1.0) * _again(1.0 / 3.0)
+    att = attention_flops_per_trained_token(terms) * _again(1.0 / 3.0)
     return att / (pl.col("bf16_flops") * pl.col("mfu") * pl.col("attention_ratio"))
 
 
