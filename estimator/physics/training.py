@@ -460,8 +460,9 @@ def _sized(
     columns over a sweep's millions of tried layouts, were most of a sweep's physics."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
            "_idle", "_step", "_fits", "batch_replicas")  # fmt: skip
-    rows = df.with_columns(_next=devices.cast(pl.Int64))
-    rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
+    # One query (a with_columns, a drop and a rename were three, each resolving ~100 names).
+    carried = [c for c in df.columns if c not in old]
+    rows = df.select(*carried, devices.cast(pl.Int64).alias("devices"))
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
     sized = pl.lit(False) if as_given else pl.col("_dev_given").is_null()
     # A given layout's width must fit its bucket.
@@ -516,7 +517,7 @@ def _sized(
             again = done.lazy().drop(*_SIZED_TERMS)
             again = again.with_columns(devices=pl.when("_short").then(bigger).otherwise("devices"))
             done = collect(_evaluate(again.drop("_short"), s))
-        done = done.drop("_short", strict=False)
+        done = done[[c for c in done.columns if c != "_short"]]  # by name: no query
         # `_fits` stays: the row fits only where the layout it keeps does (`training_frame`).
         return done[_first_of_each(done)].with_columns(device_hours=hours), searched
     # Many rows (a sweep's, a sample's): the tried layouts ranked on the terms the choice
