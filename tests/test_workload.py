@@ -237,7 +237,7 @@ def decode_frame(**over: object) -> pl.DataFrame:
         max_batch=None, layers=1, hidden=64, kv_heads=1, head_dim=64, heads=1,
     )  # fmt: skip
     base.update(over)
-    return frame(**base).with_columns(**s.step_terms())
+    return s.with_step_terms(frame(**base))[0]
 
 
 def test_decode_step_memory_bound_hand_case() -> None:

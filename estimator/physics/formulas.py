@@ -17,7 +17,13 @@ settings  tokens, seq_len, mfu, goodput, devices, input_len, output_len, tpot_s,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+from typing import Protocol, TypeVar
+
 import polars as pl
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 # Mixed-precision Adam: fp16/bf16 weights (2) + fp16/bf16 gradients (2) + fp32 master weights,
 # momentum and variance (4 + 4 + 4) = 16 bytes per parameter. ZeRO (Rajbhandari et al. 2020,
@@ -30,6 +36,51 @@ WEIGHT_GRAD_BYTES_PER_PARAM = 4.0
 OPTIMIZER_BYTES_PER_PARAM = 12.0
 SECONDS_PER_DAY = 86_400.0
 BF16_BYTES = 2.0
+
+
+# Terms: the shared sub-terms a formula reads as columns of the frame rather than builds inline.
+# A step-time formula repeats large sub-trees (the busiest stage's layers, the attention time,
+# each collective's time appear in several of its parts), and a polars query costs per node of
+# its expressions (planning them, and running each on every batch of rows): an evaluation
+# works such a term out once as a column (`with_terms`) and builds the formulas that read it
+# with its name in `Terms`. The values are the same either way: the same expression, computed
+# once. Without `Terms` (the default) a formula is whole, over the frame's input columns alone.
+Terms = frozenset[str]
+WHOLE: Terms = frozenset()
+
+
+class Term(Protocol):
+    """A formula some others read as a column of the frame (`term`)."""
+
+    column: str
+
+    def __call__(self, terms: Terms = WHOLE) -> pl.Expr: ...
+
+
+def term(column: str) -> Callable[[Callable[[Terms], pl.Expr]], Term]:
+    """A formula kept as `column` once an evaluation has worked it out (`with_terms`): the
+    column where `terms` names it, else the formula, itself built over `terms`. Cached per
+    `terms`: an expression is immutable, and building the large ones anew for every frame costs
+    more than evaluating them."""
+
+    def wrap(formula: Callable[[Terms], pl.Expr]) -> Term:
+        @cache
+        def built(terms: Terms = WHOLE) -> pl.Expr:
+            return pl.col(column) if column in terms else formula(terms)
+
+        built.column = column  # type: ignore[attr-defined]
+        built.__doc__ = formula.__doc__
+        return built  # type: ignore[return-value]
+
+    return wrap
+
+
+def with_terms(frame: Frame, terms: Terms, *formulas: Term, **more: pl.Expr) -> tuple[Frame, Terms]:
+    """`frame`, which has the columns `terms` names, with `formulas` worked out as their
+    columns in one with_columns stage (beside `more`), and the terms it then has. A formula
+    reads only the terms of earlier stages: those of its own are built inline."""
+    stage = {t.column: t(terms) for t in formulas}
+    return frame.with_columns(**stage, **more), terms | set(stage)
 
 
 def _c(x: str | pl.Expr | float) -> pl.Expr:
@@ -88,7 +139,8 @@ def is_moe() -> pl.Expr:
     return (e > k) & (k > 0) & (pl.col("total_params") > pl.col("active_params"))
 
 
-def expert_params() -> pl.Expr:
+@term("_expert_params")
+def expert_params(terms: Terms = WHOLE) -> pl.Expr:
     """Parameters of one routed expert summed over layers: (total - active) / (E - k);
     0 for dense models."""
     e, k = _z("experts"), _z("experts_active")
@@ -99,13 +151,15 @@ def expert_params() -> pl.Expr:
     )
 
 
-def routed_params() -> pl.Expr:
+@term("_routed_params")
+def routed_params(terms: Terms = WHOLE) -> pl.Expr:
     """All routed-expert parameters (E x one expert); the rest (attention, embeddings, shared
     experts, dense layers) is held by every expert-parallel rank."""
-    return _z("experts") * expert_params()
+    return _z("experts") * expert_params(terms)
 
 
-def routed_tokens_factor() -> pl.Expr:
+@term("_routed_tokens")
+def routed_tokens_factor(terms: Terms = WHOLE) -> pl.Expr:
     """Copies of each token an MoE layer moves (experts per token); 0 for dense models."""
     return pl.when(is_moe()).then(_z("experts_active")).otherwise(0.0)
 

@@ -26,6 +26,9 @@ import polars as pl
 from estimator.physics.formulas import (
     BF16_BYTES,
     SECONDS_PER_DAY,
+    WHOLE,
+    Frame,
+    Terms,
     _c,
     _f,
     _z,
@@ -36,7 +39,9 @@ from estimator.physics.formulas import (
     kv_bytes_per_token,
     ring_factor,
     routed_tokens_factor,
+    term,
     weight_bytes,
+    with_terms,
 )
 
 # Each layer runs two collectives per decode step: tensor parallel, two all-reduces (after
@@ -55,35 +60,35 @@ def decode_context() -> pl.Expr:
     return pl.col("input_len") + pl.col("output_len") / 2.0
 
 
-@cache
-def expert_style() -> pl.Expr:
+@term("_expert_style")
+def expert_style(terms: Terms = WHOLE) -> pl.Expr:
     """An MoE replica served attention data parallel + expert parallel (see the module doc)."""
     mla = pl.col("kv_lora_rank").is_not_null()
     return is_moe() & (mla | (_f("tp") > pl.col("scaleup_size").cast(pl.Float64)))
 
 
-@cache
-def replica_kv_bytes_per_token() -> pl.Expr:
+@term("_kv_per_token")
+def replica_kv_bytes_per_token(terms: Terms = WHOLE) -> pl.Expr:
     """KV cache bytes per token across a replica. Tensor parallel: each device holds at least one
     KV head, so with fewer KV heads than devices the heads are replicated (TensorRT-LLM and vLLM
     do so). Attention data parallel: each sequence lives on one device, stored once."""
     heads = _f("kv_heads").clip(lower_bound=1.0)
-    dup = pl.when(expert_style()).then(1.0).otherwise(pl.max_horizontal(_f("tp") / heads, 1.0))
+    dup = pl.when(expert_style(terms)).then(1.0).otherwise(pl.max_horizontal(_f("tp") / heads, 1.0))
     return kv_bytes_per_token() * dup
 
 
-@cache
-def expert_gemm_factor() -> pl.Expr:
+@term("_expert_gemm")
+def expert_gemm_factor(terms: Terms = WHOLE) -> pl.Expr:
     """Share of the GEMM efficiency an MoE's expert GEMMs keep: n / (n + n_half) for an expert
     FFN width n per device (the whole expert under expert parallelism, 1/tp of it under tensor
     parallelism), since narrow grouped GEMMs sit further from the peak; 1 for dense models."""
-    width = expert_params() / (3.0 * _f("hidden") * _f("layers"))
-    n = pl.when(expert_style()).then(width).otherwise(width / _f("tp"))
+    width = expert_params(terms) / (3.0 * _f("hidden") * _f("layers"))
+    n = pl.when(expert_style(terms)).then(width).otherwise(width / _f("tp"))
     return pl.when(is_moe()).then(n / (n + pl.col("moe_gemm_half_dim"))).otherwise(1.0)
 
 
-@cache
-def decode_latency_seconds() -> pl.Expr:
+@term("_lat")
+def decode_latency_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """Fixed per-step latency: layers x collectives per layer x stage latency x log2(tp)."""
     tp = _f("tp").clip(lower_bound=1.0)
     return _z("layers") * COLLECTIVES_PER_LAYER * pl.col("collective_latency_s") * tp.log(2)
@@ -100,8 +105,8 @@ def _per_token_flops(context: pl.Expr, *, absorbed: bool) -> pl.Expr:
     return 2.0 * pl.col("active_params") / pl.col("peak_flops") + attention / pl.col("bf16_flops")
 
 
-@cache
-def collective_seconds_per_token() -> pl.Expr:
+@term("_coll_tok")
+def collective_seconds_per_token(terms: Terms = WHOLE) -> pl.Expr:
     """Exposed collective time per token on the replica (the traffic is linear in tokens):
     tensor parallel, two all-reduces of each token's bf16 hidden vector per layer over the
     scale-up links; expert style, the dispatch and combine of every routed copy of its tokens,
@@ -113,91 +118,119 @@ def collective_seconds_per_token() -> pl.Expr:
     copies = routed_tokens_factor() * EP_BYTES_PER_VALUE * _f("hidden") / _f("tp")
     alltoall = copies * alltoall_seconds_per_byte("tp")
     per_layer = (
-        pl.when(expert_style())
+        pl.when(expert_style(terms))
         .then(pl.col("ep_serve_exposed") * alltoall)
         .otherwise(pl.col("tp_serve_exposed") * allreduce)
     )
     return _f("layers") * per_layer
 
 
-@cache
-def prefill_compute_seconds_per_token() -> pl.Expr:
+@term("_pf_cmp")
+def prefill_compute_seconds_per_token(terms: Terms = WHOLE) -> pl.Expr:
     """Device-seconds of compute per prompt token: 2 x active params at the precision's peak +
     causal attention over input_len / 2 at the BF16 peak, at the prefill GEMM efficiency."""
-    eff = pl.col("pre_mfu") * expert_gemm_factor()
+    eff = pl.col("pre_mfu") * expert_gemm_factor(terms)
     return _per_token_flops(pl.col("input_len") / 2.0, absorbed=False) / eff
 
 
-@cache
-def prefill_attention_seconds_per_token() -> pl.Expr:
+@term("_pf_attn")
+def prefill_attention_seconds_per_token(terms: Terms = WHOLE) -> pl.Expr:
     """The attention part of `prefill_compute_seconds_per_token`, at the same efficiency: causal
     attention over the prompt so far, charged at its mean position input_len / 2 (its FLOPs per
     token grow with position, so an 8K prompt's average token costs 8x a 1K one's). DeepSeek's
     MLA prefills as multi-head attention over decompressed K/V (d_qk = head_dim + rope_head_dim,
     d_v = head_dim), as `attention_flops_per_token(absorbed=False)` counts."""
-    eff = pl.col("pre_mfu") * expert_gemm_factor()
+    eff = pl.col("pre_mfu") * expert_gemm_factor(terms)
     attention = attention_flops_per_token(pl.col("input_len") / 2.0, absorbed=False)
     return attention / pl.col("bf16_flops") / eff
 
 
-@cache
-def prefill_seconds_per_token() -> pl.Expr:
+@term("_pf")
+def prefill_seconds_per_token(terms: Terms = WHOLE) -> pl.Expr:
     """Device-seconds per prompt token in a prefill pool: the compute, the forward non-matmul
     work through HBM, and the exposed collective traffic of one token on every replica device."""
     memory = _nonmatmul_bytes_per_token() / pl.col("hbm_bw")
-    return prefill_compute_seconds_per_token() + memory + collective_seconds_per_token() * _f("tp")
+    return (
+        prefill_compute_seconds_per_token(terms)
+        + memory
+        + collective_seconds_per_token(terms) * _f("tp")
+    )
 
 
-def step_terms() -> dict[str, pl.Expr]:
-    """The batch-independent parts of a decode step, computed once per row as columns so the
-    batch search evaluates only a few products per step:
-    `_lat` fixed latency; `_w_shared`, `_w_expert` weight bytes (shared, one routed expert);
-    `_kv_seq` bytes one sequence adds (KV cache over the mean context, non-matmul work);
-    `_mem_bw` effective bandwidth of the replica; `_cmp_tok` compute seconds per token on the
-    replica (MoE: at `moe_decode_ratio` of the prefill efficiency: small grouped GEMMs of the
-    few tokens each expert gets in decode run well below contiguous prefill ones, as
-    DeepGEMM's masked-layout tables show); `_coll_tok` exposed collective seconds per token;
-    `_pf` prefill device-seconds per prompt token, `_pf_cmp` its compute part, `_pf_attn` the
-    attention part of that."""
+@term("_w_shared")
+def _shared_weight_bytes(terms: Terms = WHOLE) -> pl.Expr:
+    return (pl.col("total_params") - _z("experts") * expert_params(terms)) * pl.col(
+        "bytes_per_param"
+    )
+
+
+@term("_w_expert")
+def _expert_weight_bytes(terms: Terms = WHOLE) -> pl.Expr:
+    return expert_params(terms) * pl.col("bytes_per_param")
+
+
+@term("_kv_seq")
+def _sequence_bytes(terms: Terms = WHOLE) -> pl.Expr:
+    return decode_context() * replica_kv_bytes_per_token(terms) + _nonmatmul_bytes_per_token()
+
+
+@term("_mem_bw")
+def _memory_bandwidth(terms: Terms = WHOLE) -> pl.Expr:
+    return _f("tp") * pl.col("hbm_bw") * pl.col("dec_eff")
+
+
+@term("_cmp_tok")
+def _decode_compute_seconds_per_token(terms: Terms = WHOLE) -> pl.Expr:
     decode_ratio = pl.when(is_moe()).then(pl.col("moe_decode_ratio")).otherwise(1.0)
-    gemm_eff = pl.col("pre_mfu") * expert_gemm_factor() * decode_ratio
-    return {
-        "_lat": decode_latency_seconds(),
-        "_w_shared": (pl.col("total_params") - _z("experts") * expert_params())
-        * pl.col("bytes_per_param"),
-        "_w_expert": expert_params() * pl.col("bytes_per_param"),
-        "_kv_seq": decode_context() * replica_kv_bytes_per_token() + _nonmatmul_bytes_per_token(),
-        "_mem_bw": _f("tp") * pl.col("hbm_bw") * pl.col("dec_eff"),
-        "_cmp_tok": _per_token_flops(decode_context(), absorbed=True) / (_f("tp") * gemm_eff),
-        "_coll_tok": collective_seconds_per_token(),
-        "_pf": prefill_seconds_per_token(),
-        "_pf_cmp": prefill_compute_seconds_per_token(),
-        "_pf_attn": prefill_attention_seconds_per_token(),
-    }
+    gemm_eff = pl.col("pre_mfu") * expert_gemm_factor(terms) * decode_ratio
+    return _per_token_flops(decode_context(), absorbed=True) / (_f("tp") * gemm_eff)
 
 
-def _weights_touched_bytes(b: pl.Expr) -> pl.Expr:
+@term("_experts")
+def _experts(terms: Terms = WHOLE) -> pl.Expr:
+    return _z("experts")
+
+
+@term("_expert_missed")
+def _expert_missed(terms: Terms = WHOLE) -> pl.Expr:
+    """The chance one routed copy misses a given expert, 1 - k/E."""
+    return 1.0 - _z("experts_active") / _z("experts")
+
+
+@term("_pf_linear")
+def _prompt_linear_seconds(terms: Terms = WHOLE) -> pl.Expr:
+    """A prompt token's prefill compute but its attention (`mixed_step_seconds`)."""
+    return pl.col("_pf_cmp") - pl.col("_pf_attn")
+
+
+@term("_pf_rest")
+def _prompt_rest_seconds(terms: Terms = WHOLE) -> pl.Expr:
+    """A prompt token's prefill time but its linear-layer compute (`mixed_step_seconds`)."""
+    return pl.col("_pf") - pl.col("_pf_cmp") + pl.col("_pf_attn")
+
+
+def _weights_touched_bytes(b: pl.Expr, terms: Terms = WHOLE) -> pl.Expr:
     """Weight bytes a step of `b` tokens reads: the shared part plus, for an MoE, the experts the
     batch touches, E x (1 - (1 - k/E)^b) per layer in expectation (uniform routing)."""
-    e, k = _z("experts"), _z("experts_active")
-    touched = pl.when(pl.col("_w_expert") > 0).then(e * (1.0 - (1.0 - k / e).pow(b))).otherwise(0.0)
+    e, missed = _experts(terms), _expert_missed(terms)
+    touched = pl.when(pl.col("_w_expert") > 0).then(e * (1.0 - missed.pow(b))).otherwise(0.0)
     return pl.col("_w_shared") + touched * pl.col("_w_expert")
 
 
-def decode_step_seconds(batch: str | pl.Expr) -> pl.Expr:
+def decode_step_seconds(batch: str | pl.Expr, terms: Terms = WHOLE) -> pl.Expr:
     """One decode step of `batch` sequences on a replica of `tp` devices (columns of
-    `step_terms`): the fixed collective latency, the exposed collective traffic, and the roofline
-    max(bytes read / (bandwidth x dec_eff), FLOPs / (peak x GEMM efficiency)): the decode
-    efficiency derates the memory side, the prefill MFU the compute side. Bytes: the weights the
-    batch touches (an MoE batch touches E x (1 - (1 - k/E)^batch) experts per layer in
-    expectation, uniform routing), its KV cache and non-matmul work."""
+    `with_step_terms`): the fixed collective latency, the exposed collective traffic, and the
+    roofline max(bytes read / (bandwidth x dec_eff), FLOPs / (peak x GEMM efficiency)): the
+    decode efficiency derates the memory side, the prefill MFU the compute side. Bytes: the
+    weights the batch touches (an MoE batch touches E x (1 - (1 - k/E)^batch) experts per layer
+    in expectation, uniform routing), its KV cache and non-matmul work."""
     b = _c(batch)
-    bytes_ = _weights_touched_bytes(b) + b * pl.col("_kv_seq")
+    bytes_ = _weights_touched_bytes(b, terms) + b * pl.col("_kv_seq")
     roofline = pl.max_horizontal(bytes_ / pl.col("_mem_bw"), b * pl.col("_cmp_tok"))
     return pl.col("_lat") + roofline + b * pl.col("_coll_tok")
 
 
-def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
+def mixed_step_seconds(batch: str | pl.Expr, terms: Terms = WHOLE) -> pl.Expr:
     """An aggregated step: the decode of `batch` sequences plus the prefill of the prompts that
     replace the finished ones, batch x input / output prompt tokens per step on the replica.
     With chunked prefill (TensorRT-LLM, vLLM, SGLang) the prompt chunks ride in the same step:
@@ -210,15 +243,16 @@ def mixed_step_seconds(batch: str | pl.Expr) -> pl.Expr:
     too."""
     b = _c(batch)
     prompts = b * pl.col("input_len") / pl.col("output_len") / _f("tp")
-    bytes_ = _weights_touched_bytes(b) + b * pl.col("_kv_seq")
-    compute = b * pl.col("_cmp_tok") + prompts * (pl.col("_pf_cmp") - pl.col("_pf_attn"))
+    bytes_ = _weights_touched_bytes(b, terms) + b * pl.col("_kv_seq")
+    compute = b * pl.col("_cmp_tok") + prompts * _prompt_linear_seconds(terms)
     roofline = pl.max_horizontal(bytes_ / pl.col("_mem_bw"), compute)
-    rest = prompts * (pl.col("_pf") - pl.col("_pf_cmp") + pl.col("_pf_attn"))
+    rest = prompts * _prompt_rest_seconds(terms)
     return pl.col("_lat") + roofline + b * pl.col("_coll_tok") + rest
 
 
-def own_prefill_seconds() -> pl.Expr:
-    """One prompt's prefill on a replica (columns of `step_terms`): its input tokens at the
+@term("_own_pf")
+def own_prefill_seconds(terms: Terms = WHOLE) -> pl.Expr:
+    """One prompt's prefill on a replica (columns of `with_step_terms`): its input tokens at the
     replica's prefill rate. A prefill pool's TTFT, and part of an aggregated one.
 
     Tensor parallel, every device runs its share of every layer of the prompt. Attention data
@@ -232,20 +266,21 @@ def own_prefill_seconds() -> pl.Expr:
     # What the replica cannot share: the non-expert compute runs whole on one device, not 1/tp
     # on each, and as wide GEMMs: without the narrow-expert factor `_pf_cmp` carries (review9c
     # #6: ~30 ms of DeepSeek-V3's 286).
-    non_expert = pl.col("_pf_cmp") * _non_expert_share() * pl.col("input_len")
-    own = non_expert * (expert_gemm_factor() - 1.0 / tp)
-    return spread + pl.when(expert_style()).then(own).otherwise(0.0)
+    non_expert = pl.col("_pf_cmp") * _non_expert_share(terms) * pl.col("input_len")
+    own = non_expert * (expert_gemm_factor(terms) - 1.0 / tp)
+    return spread + pl.when(expert_style(terms)).then(own).otherwise(0.0)
 
 
-def _non_expert_share() -> pl.Expr:
+@term("_non_expert")
+def _non_expert_share(terms: Terms = WHOLE) -> pl.Expr:
     """The share of a prompt token's prefill compute that is not routed-expert GEMMs
     (`prefill_compute_seconds_per_token` at one efficiency: the split is of its FLOPs)."""
-    routed = 2.0 * _z("experts_active") * expert_params() / pl.col("peak_flops")
+    routed = 2.0 * _z("experts_active") * expert_params(terms) / pl.col("peak_flops")
     whole = _per_token_flops(pl.col("input_len") / 2.0, absorbed=False)
     return 1.0 - routed / whole
 
 
-def aggregated_ttft_seconds(batch: str | pl.Expr) -> pl.Expr:
+def aggregated_ttft_seconds(batch: str | pl.Expr, terms: Terms = WHOLE) -> pl.Expr:
     """Time to first token on an aggregated replica running `batch` sequences, before any
     queueing: the prompt's own prefill plus one mixed step of the batch (its TPOT).
 
@@ -260,18 +295,51 @@ def aggregated_ttft_seconds(batch: str | pl.Expr) -> pl.Expr:
     the replica's full prefill rate. So at a large batch the step dominates (DeepSeek-R1 at
     batch 8,053 was shown an 8 ms TTFT beside a 228 ms TPOT), and at a small one the prefill."""
     b = pl.max_horizontal(_c(batch), 1.0)
-    return own_prefill_seconds() + mixed_step_seconds(b)
+    return own_prefill_seconds(terms) + mixed_step_seconds(b, terms)
 
 
 @cache
-def kv_batch_cap() -> pl.Expr:
+def kv_batch_cap(terms: Terms = WHOLE) -> pl.Expr:
     """Most concurrent sequences whose full-length KV cache fits beside the weights, capped by
     the engine's `max_batch` where given."""
     usable = pl.col("usable_hbm_fraction") * pl.col("hbm_bytes") * _f("tp")
-    per_seq = (pl.col("input_len") + pl.col("output_len")) * replica_kv_bytes_per_token()
+    per_seq = (pl.col("input_len") + pl.col("output_len")) * replica_kv_bytes_per_token(terms)
     free = usable - weight_bytes()
     cap = pl.when(per_seq > 0).then((free / per_seq).floor()).otherwise(float(2**20))
     return pl.min_horizontal(cap, _f("max_batch").fill_null(float(2**30)))
+
+
+# The batch-independent terms in the stages that work them out (`with_step_terms`), each
+# stage reading the terms of those before it.
+_STEP_STAGES = (
+    (expert_params, expert_style, _experts, _expert_missed),
+    (expert_gemm_factor, replica_kv_bytes_per_token, collective_seconds_per_token,
+     decode_latency_seconds, _shared_weight_bytes, _expert_weight_bytes),
+    (_sequence_bytes, _memory_bandwidth, _decode_compute_seconds_per_token,
+     prefill_compute_seconds_per_token, prefill_attention_seconds_per_token, _non_expert_share),
+    (prefill_seconds_per_token,),
+    (own_prefill_seconds, _prompt_linear_seconds, _prompt_rest_seconds),
+)  # fmt: skip
+
+
+def with_step_terms(frame: Frame) -> tuple[Frame, Terms]:
+    """`frame` with the batch-independent parts of a step as columns, computed once per row so
+    the batch search evaluates only a few products per step, and the `Terms` they are:
+    `_lat` fixed latency; `_w_shared`, `_w_expert` weight bytes (shared, one routed expert);
+    `_kv_seq` bytes one sequence adds (KV cache over the mean context, non-matmul work);
+    `_mem_bw` effective bandwidth of the replica; `_cmp_tok` compute seconds per token on the
+    replica (MoE: at `moe_decode_ratio` of the prefill efficiency: small grouped GEMMs of the
+    few tokens each expert gets in decode run well below contiguous prefill ones, as
+    DeepGEMM's masked-layout tables show); `_coll_tok` exposed collective seconds per token;
+    `_pf` prefill device-seconds per prompt token, `_pf_cmp` its compute part, `_pf_attn` the
+    attention part of that; `_own_pf` one prompt's prefill on the replica; the parts of a step's
+    prompts (`_pf_linear`, `_pf_rest`) and of the experts it touches (`_experts`,
+    `_expert_missed`); and the shared parts of those (`expert_params`, `expert_style`,
+    `expert_gemm_factor`, `replica_kv_bytes_per_token`, `_non_expert_share`)."""
+    terms = WHOLE
+    for stage in _STEP_STAGES:
+        frame, terms = with_terms(frame, terms, *stage)
+    return frame, terms
 
 
 # 2**24 > any batch that fits in memory, so 24 halvings always pin the integer batch; a frame

@@ -18,11 +18,12 @@ All three meet the TPOT / TTFT targets when given, else run at the largest batch
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import polars as pl
 
 from estimator.physics import servestep as f
-from estimator.physics.formulas import weight_bytes
+from estimator.physics.formulas import Terms, weight_bytes
 from estimator.physics.inputs import (
     BYTES_PER_PARAM,
     GIB,
@@ -187,9 +188,10 @@ def _serving_at(
     serving columns, for the sizes `serving_frame` may choose: those whose replica holds the
     model and one request's KV cache or, for a row where none does, its largest."""
     keep = list(dict.fromkeys([*frame.columns, *SERVING_COLUMNS]))
-    terms = _inputs(catalog, model, frame, s).with_columns(
-        kv_cap=f.kv_batch_cap(), **f.step_terms()
-    )
+    # The terms of a step that do not depend on the batch, as columns (`with_step_terms`): the
+    # formulas below read them (`terms`).
+    inputs, terms = f.with_step_terms(_inputs(catalog, model, frame, s))
+    stepped = inputs.with_columns(kv_cap=f.kv_batch_cap(terms))
     # Two batches: the aggregated one (decode + the prefill that keeps it full) and a dedicated
     # decode pool's; each the largest that meets the TPOT target and fits the KV cache.
     # The terms are collected once (the bisection's length reads their largest KV cap); both
@@ -197,12 +199,15 @@ def _serving_at(
     # Memory alone decides whether a size holds (`fits`), so a size that does not hold, beside
     # one that does, is never chosen: it leaves before the bisection, the query's costliest
     # part (a DeepSeek-size model on 80 GiB devices holds at 5 of the 9 sizes tried).
-    solved = collect(terms)
+    solved = collect(stepped)
     holds = (pl.col("kv_cap") >= 1).fill_null(False)
     largest = pl.col("_size") == pl.col("_size").max().over(rid)
     solved = solved.filter(holds | (~holds.any().over(rid) & largest))
     steps = f.bisection_steps(solved["kv_cap"].max())  # type: ignore[arg-type]
-    batches = {"batch_agg": f.mixed_step_seconds, "batch_dec": f.decode_step_seconds}
+    batches = {
+        "batch_agg": partial(f.mixed_step_seconds, terms=terms),
+        "batch_dec": partial(f.decode_step_seconds, terms=terms),
+    }
     # An aggregated replica's TTFT grows with its batch (`aggregated_ttft_seconds`: its own
     # prefill plus one mixed step), so a TTFT target caps the aggregated batch too: its mixed
     # step must also fit what the target leaves after the round trip and the prefill.
@@ -211,14 +216,14 @@ def _serving_at(
     budget = (
         (s.ttft_ms or 0.0) / 1000.0
         - column_or(frame, "rtt_ms", 0.0, pl.Float64) / 1000.0
-        - f.own_prefill_seconds()
+        - f.own_prefill_seconds(terms)
     )
     solved = solved.with_columns(
         _ttft_budget=budget if aggregated_ttft else pl.lit(None, pl.Float64),
         _agg_s=pl.min_horizontal("tpot_s", budget) if aggregated_ttft else pl.col("tpot_s"),
     )
     df = f.solve_batch(solved.lazy(), batches, steps, {"batch_agg": "_agg_s"})
-    df = df.with_columns(_rates(frame, s)).with_columns(_headline(s))
+    df = df.with_columns(_rates(frame, s, terms)).with_columns(_headline(s, terms))
     # Without a peak at the precision (an A100 has no FP8) no step time, rate or batch is
     # computed: they are null, and so are the latency verdicts (checks report the precision).
     # Whether the weights and one request's KV fit is a memory question alone.
@@ -229,14 +234,15 @@ def _serving_at(
         fits=(pl.col("kv_cap") >= 1).fill_null(False),
         # Whether a batch of one meets the TPOT target (the batch may also be 0 for TTFT).
         meets_tpot=pl.when(computed).then(
-            pl.col("tpot_s").is_null() | (_headline_step(s, pl.lit(1.0)) <= pl.col("tpot_s"))
+            pl.col("tpot_s").is_null() | (_headline_step(s, pl.lit(1.0), terms) <= pl.col("tpot_s"))
         ),
         # The users' round trip (a per-row `rtt_ms`, 0 when absent) counts toward the target,
         # so the replica search sizes for it rather than reject what it picked. Aggregated:
         # the very test the batch was solved under.
         meets_ttft=pl.lit(s.ttft_ms is None)
         | (
-            f.mixed_step_seconds(pl.max_horizontal("batch_agg", 1.0)) <= pl.col("_ttft_budget")
+            f.mixed_step_seconds(pl.max_horizontal("batch_agg", 1.0), terms)
+            <= pl.col("_ttft_budget")
             if aggregated_ttft
             else pl.col("ttft_ms") + column_or(frame, "rtt_ms", 0.0, pl.Float64)
             <= (s.ttft_ms if s.ttft_ms is not None else 0.0)
@@ -271,8 +277,8 @@ def _inputs(
 ) -> pl.LazyFrame:
     bpp = bytes_per_param(s.precision)
     df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
-    df = with_efficiency(catalog, df, "decode", model.arch, "dec_")
-    df = with_efficiency(catalog, df, "prefill", model.arch, "pre_")
+    df = with_efficiency(catalog, df, frame["accelerator"], "decode", model.arch, "dec_")
+    df = with_efficiency(catalog, df, frame["accelerator"], "prefill", model.arch, "pre_")
     df = with_defaults(catalog, df, SERVE_DEFAULTS)
     pta = s.peak_to_average or catalog.default("peak_to_average")
     # A frame may vary the request shape, the TPOT target and the batch cap per row (a sweep,
@@ -308,7 +314,7 @@ def _inputs(
     )
 
 
-def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
+def _rates(frame: pl.DataFrame, s: ServeSettings, terms: Terms) -> list[pl.Expr]:
     """The figures shown per replica size, from the solved batches (`frame`: the rows asked
     for, whose own decode_efficiency column, if any, has no range)."""
     agg, dec = pl.col("batch_agg"), pl.col("batch_dec")
@@ -316,14 +322,14 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
     given_pre = column_or(frame, "prefill_mfu", s.prefill_mfu, pl.Float64)
     return [
         pl.col("tp").alias("tensor_parallel"),
-        f.mixed_step_seconds(agg).alias("_t_mix"),
-        f.decode_step_seconds(dec).alias("_t_dec"),
+        f.mixed_step_seconds(agg, terms).alias("_t_mix"),
+        f.decode_step_seconds(dec, terms).alias("_t_dec"),
         (1.0 / pl.col("_pf")).alias("prefill_tokens_per_s_per_device"),
         pl.when(dec > 0)
-        .then(dec / (f.decode_step_seconds(dec) * pl.col("tp")))
+        .then(dec / (f.decode_step_seconds(dec, terms) * pl.col("tp")))
         .alias("decode_tokens_per_s_per_device"),
         pl.when(agg > 0)
-        .then(agg / (f.mixed_step_seconds(agg) * pl.col("tp")))
+        .then(agg / (f.mixed_step_seconds(agg, terms) * pl.col("tp")))
         .alias("_aggregated_rate"),
         (weight_bytes() / GIB).alias("weights_gib"),
         pl.col("dec_eff").alias("decode_efficiency"),
@@ -336,12 +342,14 @@ def _rates(frame: pl.DataFrame, s: ServeSettings) -> list[pl.Expr]:
     ]
 
 
-def _headline_step(s: ServeSettings, batch: pl.Expr) -> pl.Expr:
+def _headline_step(s: ServeSettings, batch: pl.Expr, terms: Terms) -> pl.Expr:
     """The step time of the mode's headline batch (its TPOT)."""
-    return f.decode_step_seconds(batch) if s.disaggregated else f.mixed_step_seconds(batch)
+    if s.disaggregated:
+        return f.decode_step_seconds(batch, terms)
+    return f.mixed_step_seconds(batch, terms)
 
 
-def _headline(s: ServeSettings) -> list[pl.Expr]:
+def _headline(s: ServeSettings, terms: Terms) -> list[pl.Expr]:
     """The mode's batch, TPOT and output rate. Disaggregated: the output rate per device of
     prefill + decode pools in proportion to the request shape, 1 / (I/O / prefill + 1 / decode)."""
     if s.disaggregated:
@@ -350,21 +358,21 @@ def _headline(s: ServeSettings) -> list[pl.Expr]:
             + 1.0 / pl.col("decode_tokens_per_s_per_device")
         )
         batch, step, rate = pl.col("batch_dec"), pl.col("_t_dec"), pools
-        ttft = f.own_prefill_seconds()  # the prompt on a prefill-pool replica
+        ttft = f.own_prefill_seconds(terms)  # the prompt on a prefill-pool replica
     else:
         batch, step, rate = pl.col("batch_agg"), pl.col("_t_mix"), pl.col("_aggregated_rate")
         # At the batch shown; where no batch meets the targets, at a batch of one.
-        ttft = f.aggregated_ttft_seconds(batch)
+        ttft = f.aggregated_ttft_seconds(batch, terms)
     return [
         batch.alias("batch"),
         pl.when(batch > 0).then(step * 1000.0).alias("tpot_ms"),
         (ttft * 1000.0).alias("ttft_ms"),
-        (f.own_prefill_seconds() * 1000.0).alias("prefill_ms"),
+        (f.own_prefill_seconds(terms) * 1000.0).alias("prefill_ms"),
         pl.when(batch > 0).then(rate).alias("output_tokens_per_s_per_device"),
         (
             batch
             * (pl.col("input_len") + pl.col("output_len"))
-            * f.replica_kv_bytes_per_token()
+            * f.replica_kv_bytes_per_token(terms)
             / GIB
         ).alias("kv_cache_gib_per_replica"),
     ]

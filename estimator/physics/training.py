@@ -26,6 +26,13 @@ import polars as pl
 from estimator.bounds import DEFAULT_SEQ_LEN
 from estimator.errors import ScenarioError
 from estimator.physics import trainstep as f
+from estimator.physics.formulas import (
+    WHOLE,
+    Terms,
+    routed_params,
+    routed_tokens_factor,
+    with_terms,
+)
 from estimator.physics.inputs import (
     GIB,
     collect,
@@ -329,7 +336,7 @@ def _inputs(
     # (`scaleout_cap`, bytes/s each way per device), else the accelerator's.
     net = column_or(frame, "scaleout_cap", None, pl.Float64)
     df = df.with_columns(scaleout_bw=pl.coalesce(net, pl.col("scaleout_bw")))
-    df = with_efficiency(catalog, df, s.workload, model.arch, "eff_")
+    df = with_efficiency(catalog, df, frame["accelerator"], s.workload, model.arch, "eff_")
     df = with_defaults(catalog, df, TRAIN_DEFAULTS)
     if s.moe_dispatcher not in MOE_DISPATCHERS:
         known = ", ".join(MOE_DISPATCHERS)
@@ -366,8 +373,16 @@ def _inputs(
         _dev_given=column_or(frame, "devices", s.devices, pl.Int64),
         deadline_days=column_or(frame, "deadline_days", s.deadline_days, pl.Float64),
     )
-    df = df.with_columns(flops=f.training_flops(), min_devices=f.min_training_devices())
+    df, _ = with_terms(
+        df, WHOLE, *_INPUT_TERMS, flops=f.training_flops(), min_devices=f.min_training_devices()
+    )
     return df.with_columns(max_devices=f.max_training_devices())
+
+
+# Terms of the step time that depend on the model and the settings alone: worked out once per
+# frame (`_inputs`) and read by every layout evaluation after (`_evaluate`).
+_INPUT_TERMS = (routed_params, routed_tokens_factor, f.attention_flops_per_trained_token)
+_INPUTS: Terms = frozenset(t.column for t in _INPUT_TERMS)
 
 
 # Layouts kept per search bucket (the fastest of each replica granularity): each row then takes
@@ -445,8 +460,9 @@ def _sized(
     columns over a sweep's millions of tried layouts, were most of a sweep's physics."""
     old = (*_LAYOUT, "devices", "device_hours", "_t", "_memory", "_comm", "_bubble", "_bucket",
            "_idle", "_step", "_fits", "batch_replicas")  # fmt: skip
-    rows = df.with_columns(_next=devices.cast(pl.Int64))
-    rows = rows.drop([c for c in old if c in df.columns]).rename({"_next": "devices"})
+    # One query (a with_columns, a drop and a rename were three, each resolving ~100 names).
+    carried = [c for c in df.columns if c not in old]
+    rows = df.select(*carried, devices.cast(pl.Int64).alias("devices"))
     count = pl.col("devices").cast(pl.Float64).clip(lower_bound=1.0)
     sized = pl.lit(False) if as_given else pl.col("_dev_given").is_null()
     # A given layout's width must fit its bucket.
@@ -501,7 +517,7 @@ def _sized(
             again = done.lazy().drop(*_SIZED_TERMS)
             again = again.with_columns(devices=pl.when("_short").then(bigger).otherwise("devices"))
             done = collect(_evaluate(again.drop("_short"), s))
-        done = done.drop("_short", strict=False)
+        done = done[[c for c in done.columns if c != "_short"]]  # by name: no query
         # `_fits` stays: the row fits only where the layout it keeps does (`training_frame`).
         return done[_first_of_each(done)].with_columns(device_hours=hours), searched
     # Many rows (a sweep's, a sample's): the tried layouts ranked on the terms the choice
@@ -725,33 +741,47 @@ def _micro_batches(s: TrainSettings, searching: bool) -> dict[str, pl.Expr]:
     return {"m": exact, "m_busiest": busiest}
 
 
+# Columns `_evaluate` lays a layout out with, dropped after.
+_LAID = ("_billed", "_fits_width", "_width", "_dp_exact", "_replica_step")
+
+
 def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) -> pl.LazyFrame:
     """Rows with `tp`, `pp`, `ep` get the rest of the layout and its time: data parallelism,
     interleave, micro-batches, the share of layers recomputed in full (the fewest that make the
     activations fit, as Megatron's recompute_num_layers, unless the phase fixes it), and whether
     it fits."""
-    cand = frame
     width = (pl.col("tp") * pl.col("pp") * pl.col("cp")).cast(pl.Float64)
-    dp = pl.col("devices").cast(pl.Float64) / width
     # Whole data-parallel replicas, in groups the expert-parallel ranks divide (`_replica_step`);
     # the formulas see the devices they use, and the devices no whole group can use (`_idle`)
-    # are billed on top (`bill`).
-    step = _replica_step(pl.col("cp"))
+    # are billed on top (`bill`). The width, the replicas the devices make and the step are
+    # columns the next stages read (`_LAID`, dropped after).
+    cand = frame.with_columns(
+        batch_replicas=_fed_replicas(s),
+        _width=width,
+        _dp_exact=pl.col("devices").cast(pl.Float64) / width,
+        _replica_step=_replica_step(pl.col("cp")),
+    )
+    width, dp, step = pl.col("_width"), pl.col("_dp_exact"), pl.col("_replica_step")
     # A replica needs a micro-batch of its own each step (m >= 1): past the replicas the global
     # batch feeds (`batch_replicas`) more devices have no data, so they idle like a remainder.
     fed = pl.col("batch_replicas")
     whole = pl.min_horizontal((dp / step).floor() * step, fed).clip(lower_bound=1.0)
-    used = pl.when(dp >= step).then(whole * width).otherwise(pl.col("devices").cast(pl.Float64))
-    cand = cand.with_columns(batch_replicas=_fed_replicas(s)).with_columns(
-        dp=whole,
-        _fits_width=(dp >= step) & (fed >= step),
-        _idle=(pl.col("devices").cast(pl.Float64) - used).clip(lower_bound=0.0),
-        _billed=pl.col("devices"),
-        devices=used,
+    cand = cand.with_columns(
+        dp=whole, _fits_width=(dp >= step) & (fed >= step), _billed=pl.col("devices")
     )
+    devices = pl.col("devices").cast(pl.Float64)
+    used = pl.when(dp >= step).then(pl.col("dp") * width).otherwise(devices)
+    cand = cand.with_columns(_idle=(devices - used).clip(lower_bound=0.0), devices=used)
     bill = (pl.col("devices") + pl.col("_idle")) / pl.col("devices")
+    # The step time's shared sub-terms are worked out once each, as columns, in stages (each
+    # reads the terms of the stages before it): inline, the formulas below held ~5,000
+    # expression nodes, which polars plans and runs one by one (a quote's layout searches
+    # spent most of their time on them). Same expressions, same values.
+    cand, terms = with_terms(cand, _INPUTS, f.seq_h, f.stage_layers, f.stage_imbalance)
+    state = (f.held_layers, f.stage_weight_grad_bytes, f.optimizer_bytes_per_device)
+    cand, terms = with_terms(cand, terms, *state)
     fixed = RECOMPUTE_SHARE.get(s.recompute or "")
-    rfull = pl.lit(fixed) if fixed is not None else f.recompute_share_needed()
+    rfull = pl.lit(fixed) if fixed is not None else f.recompute_share_needed(terms)
     # Interleaved chunks of about `layers_per_virtual_stage` layers: floor(L / (pp x 2)), so
     # 47 layers a stage run as 23 chunks of 2-3, the largest setting the bubble
     # (`trainstep.bubble_fraction`). layout13 tried chunks of at most 2 whole layers (24 of
@@ -770,20 +800,26 @@ def _evaluate(frame: pl.LazyFrame, s: TrainSettings, searching: bool = False) ->
         .with_columns(**_micro_batches(s, searching))
         .with_columns(
             step_batch_tokens=pl.col("m") * pl.col("dp") * s.micro_batch * pl.col("seq_len"),
-            _memory=f.memory_per_device(),
-        )
-        .with_columns(
-            _fits=pl.col("_fits_width") & (pl.col("_memory") <= f.usable_bytes() * (1 + 1e-9))
+            _memory=f.memory_per_device(terms),
         )
     )
+    # `_bubble` (`bubble_fraction`) is kept beside the time.
+    times = (f.attention_seconds, f.tensor_parallel_seconds, f.expert_parallel_seconds,
+             f.data_parallel_seconds, f.bubble_fraction)  # fmt: skip
+    cand, terms = with_terms(
+        cand,
+        terms,
+        *times,
+        _fits=pl.col("_fits_width") & (pl.col("_memory") <= f.usable_bytes() * (1 + 1e-9)),
+    )
+    cand, terms = with_terms(cand, terms, f.context_parallel_seconds, f.staged_share)
     return (
         cand.with_columns(
-            _t=f.seconds_per_token() * bill,
-            _comm=f.communication_seconds() * bill,
-            _bubble=f.bubble_fraction(),
+            _t=f.seconds_per_token(terms) * bill,
+            _comm=f.communication_seconds(terms) * bill,
         )
         .with_columns(devices=pl.col("_billed"))
-        .drop("_billed", "_fits_width")
+        .drop(*_LAID, *(c for c in terms - _INPUTS if c != "_bubble"))
     )
 
 
@@ -793,6 +829,10 @@ def _best_layout(rows: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
     memory beyond the device (a layout that does not fit is kept only when fewer fit; its
     memory figure then says so)."""
     cand = _evaluate(_candidates(rows, s), s, searching=True)
+    # Only the columns the ranking reads and the layout are sorted (sorting gathers every
+    # column it carries: ~100 of them here, a third of the search on a plan's few thousand
+    # tried layouts).
+    cand = cand.select("_row", "_fits", "_t", "_memory", "tp", "pp", "ep", "cp")
     ranked = cand.sort(["_row", "_fits", "_t", "_memory"], descending=[False, True, False, False],
                        nulls_last=True)  # fmt: skip
     # The best layout of each replica granularity (devices a data-parallel step adds), so a row

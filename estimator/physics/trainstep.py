@@ -26,6 +26,8 @@ from estimator.physics.formulas import (
     BF16_BYTES,
     OPTIMIZER_BYTES_PER_PARAM,
     WEIGHT_GRAD_BYTES_PER_PARAM,
+    WHOLE,
+    Terms,
     _c,
     _f,
     _z,
@@ -34,6 +36,7 @@ from estimator.physics.formulas import (
     ring_factor,
     routed_params,
     routed_tokens_factor,
+    term,
 )
 
 # Activations a layer keeps per token per hidden element, in bytes, with sequence parallelism
@@ -86,7 +89,8 @@ def training_flops() -> pl.Expr:
 # --- memory --------------------------------------------------------------------------------------
 
 
-def _seq_h() -> pl.Expr:
+@term("_seq_h")
+def seq_h(terms: Terms = WHOLE) -> pl.Expr:
     """Tokens x hidden of one micro-batch (1 sequence) on one device: split over tp and cp."""
     return _f("seq_len") * _f("hidden") / (_f("tp") * _f("cp"))
 
@@ -112,8 +116,8 @@ def _rebalanced() -> pl.Expr:
     return (_f("pp") >= 3.0) & (balanced < plain)
 
 
-@cache
-def stage_layers() -> pl.Expr:
+@term("_stage_layers")
+def stage_layers(terms: Terms = WHOLE) -> pl.Expr:
     """Layers on the busiest pipeline stage. Stages hold whole layers: where pp does not divide
     them some hold one more (Megatron's uneven split), or, where that is lighter, the first and
     last stages hold one fewer (`_rebalanced`); the pipeline runs at the pace of the busiest."""
@@ -129,14 +133,14 @@ def stage_layers_min() -> pl.Expr:
 
 
 @cache
-def chunk_layers() -> pl.Expr:
+def chunk_layers(terms: Terms = WHOLE) -> pl.Expr:
     """Layers of the largest virtual stage (interleaved chunk): the busiest stage's whole
     layers in `vp` chunks."""
-    return (stage_layers() / _f("vp")).ceil()
+    return (stage_layers(terms) / _f("vp")).ceil()
 
 
-@cache
-def stage_imbalance() -> pl.Expr:
+@term("_imbalance")
+def stage_imbalance(terms: Terms = WHOLE) -> pl.Expr:
     """The busiest stage's work over the mean (1 where the split is even): every stage waits for
     it each micro-batch. A rebalanced split counts the embedding and the output layer as a
     layer's work each, which the first and last stages carry in place of one."""
@@ -145,66 +149,67 @@ def stage_imbalance() -> pl.Expr:
     return pl.when(_rebalanced()).then(balanced).otherwise(plain)
 
 
-def _held_layers() -> pl.Expr:
+@term("_held_layers")
+def held_layers(terms: Terms = WHOLE) -> pl.Expr:
     """Layers whose activations the busiest stage keeps under 1F1B: `pp` micro-batches of its
     own layers (all the layers when the split is even)."""
-    return stage_layers() * _f("pp")
+    return stage_layers(terms) * _f("pp")
 
 
 @cache
-def activations_kept() -> pl.Expr:
+def activations_kept(terms: Terms = WHOLE) -> pl.Expr:
     """Activations of one micro-batch of every layer without full recomputation. Under 1F1B the
     first stage keeps `pp` micro-batches of layers / pp layers, i.e. this much (of its own
     layers, one more each where the split is uneven)."""
-    return ACT_BYTES_KEPT * _held_layers() * _seq_h()
+    return ACT_BYTES_KEPT * held_layers(terms) * seq_h(terms)
 
 
 @cache
-def activation_bytes_per_device() -> pl.Expr:
+def activation_bytes_per_device(terms: Terms = WHOLE) -> pl.Expr:
     """Activations with a share `rfull` of the layers recomputed in full."""
     r = _f("rfull")
     per_layer = (1.0 - r) * ACT_BYTES_KEPT + r * ACT_BYTES_FULL
     working = pl.when(r > 0).then(ACT_BYTES_KEPT).otherwise(0.0)
-    return (per_layer * _held_layers() + working) * _seq_h()
+    return (per_layer * held_layers(terms) + working) * seq_h(terms)
 
 
 @cache
-def state_room() -> pl.Expr:
+def state_room(terms: Terms = WHOLE) -> pl.Expr:
     """Device memory left for activations after this stage's weights and gradients and the
     optimizer shard."""
-    return usable_bytes() - stage_weight_grad_bytes() - optimizer_bytes_per_device()
+    return usable_bytes() - stage_weight_grad_bytes(terms) - optimizer_bytes_per_device(terms)
 
 
 @cache
-def recompute_share_needed() -> pl.Expr:
+def recompute_share_needed(terms: Terms = WHOLE) -> pl.Expr:
     """The smallest share r of layers to recompute in full for the activations to fit: the
     activations are kept - r x (kept - inputs) + one layer's working set (once r > 0), so
     r = (kept + working - room) / (kept - inputs); 0 when they fit as kept, capped at 1 (then
     they may still not fit: see `memory_per_device`)."""
-    kept = activations_kept()
-    inputs = ACT_BYTES_FULL * _held_layers() * _seq_h()
-    working = ACT_BYTES_KEPT * _seq_h()
-    room = state_room()
+    kept = activations_kept(terms)
+    inputs = ACT_BYTES_FULL * held_layers(terms) * seq_h(terms)
+    working = ACT_BYTES_KEPT * seq_h(terms)
+    room = state_room(terms)
     need = (kept + working - room) / (kept - inputs)
     return pl.when(kept <= room).then(0.0).otherwise(need.clip(lower_bound=0.0, upper_bound=1.0))
 
 
 @cache
-def weight_grad_bytes_per_stage() -> pl.Expr:
+def weight_grad_bytes_per_stage(terms: Terms = WHOLE) -> pl.Expr:
     """Weights + gradients of one pipeline stage's worth of the model on one device, times pp:
     dense parts split over tp, routed experts over tp x ep."""
-    dense = pl.col("total_params") - routed_params()
-    return WEIGHT_GRAD_BYTES_PER_PARAM * (dense + routed_params() / _f("ep")) / _f("tp")
+    dense = pl.col("total_params") - routed_params(terms)
+    return WEIGHT_GRAD_BYTES_PER_PARAM * (dense + routed_params(terms) / _f("ep")) / _f("tp")
 
 
-@cache
-def stage_weight_grad_bytes() -> pl.Expr:
+@term("_stage_weight_grad")
+def stage_weight_grad_bytes(terms: Terms = WHOLE) -> pl.Expr:
     """Weights and gradients on one device of the busiest stage: its share of the layers."""
-    return weight_grad_bytes_per_stage() * stage_layers() / _f("layers")
+    return weight_grad_bytes_per_stage(terms) * stage_layers(terms) / _f("layers")
 
 
-@cache
-def optimizer_bytes_per_device() -> pl.Expr:
+@term("_optimizer")
+def optimizer_bytes_per_device(terms: Terms = WHOLE) -> pl.Expr:
     """fp32 master weights and Adam moments, sharded over every device."""
     return OPTIMIZER_BYTES_PER_PARAM * pl.col("total_params") / _f("devices")
 
@@ -215,10 +220,14 @@ def usable_bytes() -> pl.Expr:
 
 
 @cache
-def memory_per_device() -> pl.Expr:
+def memory_per_device(terms: Terms = WHOLE) -> pl.Expr:
     """Bytes one device holds: its stage's weights and gradients, the optimizer shard and the
     activations."""
-    return stage_weight_grad_bytes() + optimizer_bytes_per_device() + activation_bytes_per_device()
+    return (
+        stage_weight_grad_bytes(terms)
+        + optimizer_bytes_per_device(terms)
+        + activation_bytes_per_device(terms)
+    )
 
 
 @cache
@@ -258,24 +267,30 @@ def _again(share_of_pass: float) -> pl.Expr:
 
 
 @cache
-def compute_seconds() -> pl.Expr:
+def compute_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """GEMMs at the precision's peak and attention at the BF16 peak (FP8 only speeds up the
     linear layers; DeepSeek-V3 s3.3 keeps attention in BF16); a layer recomputed in full repeats
     its forward pass, 1/3 of forward + backward."""
     lin = 6.0 * pl.col("active_params") * _again(1.0 / 3.0)
-    return lin / (pl.col("peak_flops") * gemm_efficiency()) + attention_seconds()
+    return lin / (pl.col("peak_flops") * gemm_efficiency()) + attention_seconds(terms)
 
 
-@cache
-def attention_seconds() -> pl.Expr:
+@term("_attention_flops")
+def attention_flops_per_trained_token(terms: Terms = WHOLE) -> pl.Expr:
+    """`training_attention_flops` of one token (the model and the sequence length alone)."""
+    return training_attention_flops(1.0)
+
+
+@term("_attention_s")
+def attention_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """The attention part of `compute_seconds`: causal attention, forward and backward, at
     `attention_ratio` of the GEMM efficiency on the BF16 peak."""
-    att = training_attention_flops(1.0) * _again(1.0 / 3.0)
+    att = attention_flops_per_trained_token(terms) * _again(1.0 / 3.0)
     return att / (pl.col("bf16_flops") * pl.col("mfu") * pl.col("attention_ratio"))
 
 
 @cache
-def memory_bound_seconds() -> pl.Expr:
+def memory_bound_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """Non-matmul work (norms, activations, residuals, casts, rotary; and for MoE the permutation
     of each routed copy) as bytes through HBM per token: `nonmatmul_bytes` x layers x hidden,
     plus `moe_bytes` (the token dispatcher's: `TrainSettings.moe_dispatcher`) x layers x hidden
@@ -283,13 +298,13 @@ def memory_bound_seconds() -> pl.Expr:
     per_token = (
         _f("layers")
         * _f("hidden")
-        * (pl.col("nonmatmul_bytes") + pl.col("moe_bytes") * routed_tokens_factor())
+        * (pl.col("nonmatmul_bytes") + pl.col("moe_bytes") * routed_tokens_factor(terms))
     )
     return per_token * _again(1.0 / 3.0) / pl.col("hbm_bw")
 
 
-@cache
-def tensor_parallel_seconds() -> pl.Expr:
+@term("_tp_s")
+def tensor_parallel_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """Device-seconds per token of the exposed tensor-parallel traffic: each of the tp devices
     sends ring_factor x 2 all-reduce halves of a bf16 hidden vector per collective over the
     scale-up link; full recomputation repeats the forward pair."""
@@ -298,19 +313,19 @@ def tensor_parallel_seconds() -> pl.Expr:
     return pl.col("tp_comm_exposed") * sent / pl.col("scaleup_bw")
 
 
-@cache
-def expert_parallel_seconds() -> pl.Expr:
+@term("_ep_s")
+def expert_parallel_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """Device-seconds per token of the exposed all-to-all: every routed copy of a token's bf16
     hidden vector is dispatched and combined, forward and backward, over the ep group (the part
     outside the scale-up domain on the network)."""
-    copies = EP_ALLTOALLS_PER_LAYER * routed_tokens_factor() * BF16_BYTES * _f("hidden")
+    copies = EP_ALLTOALLS_PER_LAYER * routed_tokens_factor(terms) * BF16_BYTES * _f("hidden")
     per_byte = alltoall_seconds_per_byte("ep", "tp")
     moved = pl.when(_f("ep") > 1).then(copies * _f("layers") * per_byte).otherwise(0.0)
     return pl.col("ep_comm_exposed") * moved
 
 
-@cache
-def context_parallel_seconds() -> pl.Expr:
+@term("_cp_s")
+def context_parallel_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """Device-seconds per token of the exposed context-parallel K/V traffic. Each of a sequence's
     tp x cp devices sends ring_factor(cp) of the whole sequence's K and V of its heads per
     transfer, so summed over them a token costs (cp - 1) x its K and V bytes per transfer and
@@ -334,18 +349,18 @@ def context_parallel_seconds() -> pl.Expr:
     )
     # A layer recomputed in full passes its K and V again in the repeated forward pass.
     sent = per_layer * _f("layers") * _again(1.0 / 3.0) / bw
-    hidden = attention_seconds() * (_f("cp") - 1.0) / _f("cp")
+    hidden = attention_seconds(terms) * (_f("cp") - 1.0) / _f("cp")
     return (sent - hidden).clip(lower_bound=0.0)
 
 
-@cache
-def data_parallel_seconds() -> pl.Expr:
+@term("_dp_s")
+def data_parallel_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """Device-seconds per token of the exposed gradient reduce-scatter and weight all-gather:
     each device moves ring_factor x 6 bytes per parameter it holds once per step, and a step
     trains `step_batch_tokens` over all devices. Within one scale-up domain it rides the
     scale-up links, otherwise the network."""
-    dense = pl.col("total_params") - routed_params()
-    held = (dense + routed_params() / _f("ep")) / (_f("tp") * _f("pp"))
+    dense = pl.col("total_params") - routed_params(terms)
+    held = (dense + routed_params(terms) / _f("ep")) / (_f("tp") * _f("pp"))
     bw = (
         pl.when(_f("devices") <= pl.col("scaleup_size").cast(pl.Float64))
         .then(pl.col("scaleup_bw"))
@@ -362,43 +377,48 @@ def busiest_micro_batches() -> pl.Expr:
     return _f("m_busiest")
 
 
-@cache
-def bubble_fraction() -> pl.Expr:
+@term("_bubble")
+def bubble_fraction(terms: Terms = WHOLE) -> pl.Expr:
     """Pipeline bubble of interleaved 1F1B: (pp - 1) / (m x vp) of the compute time
     (Narayanan et al. 2021, arXiv 2104.04473 s2.2), m the busiest replica's micro-batches. The
     warm-up and drain pass the largest virtual stage, the steady state the busiest stage: where
     the layers do not split evenly, the bubble is (pp - 1) x chunk / (m x stage) of the busiest
     stage's time (both in layers), which is the formula above when they do."""
-    ratio = chunk_layers() * _f("vp") / stage_layers()
+    ratio = chunk_layers(terms) * _f("vp") / stage_layers(terms)
     return (_f("pp") - 1.0) * ratio / (busiest_micro_batches() * _f("vp"))
 
 
-def _staged_share() -> pl.Expr:
+@term("_staged_share")
+def staged_share(terms: Terms = WHOLE) -> pl.Expr:
     """A step's staged time over the time of its tokens spread evenly over the replicas: the
     busiest replica's micro-batches over the mean, the busiest stage's layers over the mean,
     with the pipeline bubble on top."""
     uneven = busiest_micro_batches() / _f("m").clip(lower_bound=1.0)
-    return uneven * stage_imbalance() * (1.0 + bubble_fraction())
+    return uneven * stage_imbalance(terms) * (1.0 + bubble_fraction(terms))
 
 
 @cache
-def seconds_per_token() -> pl.Expr:
+def seconds_per_token(terms: Terms = WHOLE) -> pl.Expr:
     """Device-seconds per trained token while running (before goodput)."""
     staged = (
-        compute_seconds()
-        + memory_bound_seconds()
-        + tensor_parallel_seconds()
-        + expert_parallel_seconds()
-        + context_parallel_seconds()
+        compute_seconds(terms)
+        + memory_bound_seconds(terms)
+        + tensor_parallel_seconds(terms)
+        + expert_parallel_seconds(terms)
+        + context_parallel_seconds(terms)
     )
-    return staged * _staged_share() + data_parallel_seconds()
+    return staged * staged_share(terms) + data_parallel_seconds(terms)
 
 
 @cache
-def communication_seconds() -> pl.Expr:
+def communication_seconds(terms: Terms = WHOLE) -> pl.Expr:
     """The exposed collective time in `seconds_per_token` (shown as a share)."""
-    staged = tensor_parallel_seconds() + expert_parallel_seconds() + context_parallel_seconds()
-    return staged * _staged_share() + data_parallel_seconds()
+    staged = (
+        tensor_parallel_seconds(terms)
+        + expert_parallel_seconds(terms)
+        + context_parallel_seconds(terms)
+    )
+    return staged * staged_share(terms) + data_parallel_seconds(terms)
 
 
 @cache
