@@ -59,6 +59,7 @@ from estimator.model_error import Kind
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
+from estimator.physics.training import searches_shared
 from estimator.published import published_runs
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import ServePhase, TrainPhase
@@ -436,7 +437,10 @@ def sample(
     # One phase after the other: a training phase's curve evaluates ~10,000 exact draws, each
     # searching its own layouts (its drawn goodput sizes the count), and two phases' at once
     # took a 1M-sample run past its 300 MB target (307 MB; one at a time 250 MB, ~20% slower).
-    costed = [phase_cost(k, ph) for k, ph in enumerate(placed)]
+    # A phase's curve solves its physics three times (knots, cut cells, exact draws): the
+    # solves share their layout searches.
+    with searches_shared():
+        costed = [phase_cost(k, ph) for k, ph in enumerate(placed)]
     for ph, got in zip(placed, costed, strict=True):
         columns[ph.quoted.name] = got[0]
         if len(got) > 1:
