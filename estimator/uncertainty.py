@@ -613,8 +613,11 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> Swings:
     tokens at each end (`Swing.per_million_at_low`)."""
     swing = check_swing(swing)
     out: list[Swing] = []
-    for ph in _placed(c, q):
-        out += _phase_swings(c, q, ph, swing)
+    # Each swing's end solves its phase's physics again: those solves share their layout
+    # searches (`searches_shared`).
+    with searches_shared():
+        for ph in _placed(c, q):
+            out += _phase_swings(c, q, ph, swing)
     foreign = {i.unit_currency for i in q.line_items() if i.unit_currency != q.currency}
     for cur in sorted(foreign):
         billed = sum(i.amount for i in q.line_items() if i.unit_currency == cur)
