@@ -419,13 +419,14 @@ def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> p
     known = [kept.get(key) for key in inputs]
     if all(found is not None for found in known):
         return pl.concat([searched, *(found for found in known if found is not None)])
-    todo = new.filter(pl.Series([found is None for found in known]))
+    # Each key's layouts by its position in `new` (a float key, a null, compares as itself).
+    todo = new.with_row_index("_key").filter(pl.Series([found is None for found in known]))
     layouts = _search(todo, s)
-    each = layouts.partition_by(_SEARCH_KEY, maintain_order=True, as_dict=True)
+    each = layouts.partition_by("_key", maintain_order=True, include_key=False, as_dict=True)
     out = [searched]
-    for key, row, found in zip(inputs, new.select(_SEARCH_KEY).iter_rows(), known, strict=True):
+    for i, (key, found) in enumerate(zip(inputs, known, strict=True)):
         if found is None:
-            found = each.get(row, layouts.clear())
+            found = each.get((i,), layouts.clear().drop("_key"))
             if len(kept) >= _SEARCHES_KEPT:
                 kept.pop(next(iter(kept)), None)  # the oldest
             kept[key] = found
@@ -435,7 +436,7 @@ def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> p
 
 def _search(new: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
     """The best layouts of each row of `new` (one per `_SEARCH_KEY`), as `_SEARCHED_SCHEMA`
-    rows, each key's in the order found."""
+    rows, each key's in the order found (and its row's `_key`, where `new` numbers them)."""
     # Over 2,048 given counts (64-8,192 in steps of 64; Qwen3-235B, Llama 3.1 70B and 405B,
     # DeepSeek-V3; H100 and A100-80G; 12.5 and 125 Gbit/s a GPU) the search at the bucket's
     # count alone missed the fastest layout 246 times (by up to 3.9%), at 1, 1.5 and 2 times
@@ -444,8 +445,9 @@ def _search(new: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
     keys = (
         pl.concat(ends).with_columns(mfu=pl.col("_search_mfu")).drop("_row").with_row_index("_row")
     )
-    chosen = _best_layout(keys, s).join(keys.select("_row", *_SEARCH_KEY), on="_row")
-    return chosen.select(*_SEARCHED_SCHEMA).unique(maintain_order=True)
+    tag = [name for name in ("_key",) if name in new.columns]
+    chosen = _best_layout(keys, s).join(keys.select("_row", *_SEARCH_KEY, *tag), on="_row")
+    return chosen.select(*_SEARCHED_SCHEMA, *tag).unique(maintain_order=True)
 
 
 # The columns of a searched row that its layouts do not depend on: a search runs at its
