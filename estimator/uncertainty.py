@@ -434,9 +434,10 @@ def sample(
         return got
 
     columns, per_million = {}, {}
-    # One phase after the other: a training phase's curve evaluates ~10,000 exact draws, each
-    # searching its own layouts (its drawn goodput sizes the count), and two phases' at once
-    # took a 1M-sample run past its 300 MB target (307 MB; one at a time 250 MB, ~20% slower).
+    # One phase after the other: a training phase's curve evaluates thousands of exact draws,
+    # each sizing its own count (its drawn goodput), and two phases' at once took a 1M-sample
+    # run past its 300 MB target (307 MB; one at a time 250 MB, ~20% slower; in session 15
+    # threads again gained nothing on busy cores and peaked at up to 294 MB).
     # A phase's curve solves its physics three times (knots, cut cells, exact draws): the
     # solves share their layout searches.
     with searches_shared():

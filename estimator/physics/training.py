@@ -416,7 +416,10 @@ def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> p
     # taken as they were found; only the others are searched.
     names = [name for name in new.columns if name not in _NOT_SEARCHED]
     inputs = [(s, tuple(names), row) for row in new.select(names).iter_rows()]
-    known = [kept.get(key) for key in inputs]
+    try:
+        known = [kept.get(key) for key in inputs]
+    except TypeError:  # a value that cannot be a key (a list column; none today): not shared
+        return pl.concat([searched, _search(new, s)])
     if all(found is not None for found in known):
         return pl.concat([searched, *(found for found in known if found is not None)])
     # Each key's layouts by its position in `new` (a float key, a null, compares as itself).
