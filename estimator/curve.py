@@ -63,7 +63,9 @@ class Curve:
         cost = at("y0") + at("dy") * t
         if price is not None:
             cost = cost + (at("s0") + at("ds") * t) * (pl.col("price") - 1.0)
-        done = out.select(cost.alias("cost"), at("exact").alias("exact")).collect()
+        # In one piece: a query's parallel parts can leave a column in several, which later
+        # steps (a quantile: 10x) then pay for.
+        done = out.select(cost.alias("cost"), at("exact").alias("exact")).collect().rechunk()
         rows = done["exact"].arg_true()
         if not rows.len():
             return done["cost"]

@@ -59,6 +59,7 @@ from estimator.model_error import Kind
 from estimator.money import Money
 from estimator.options import OptionQuery, select
 from estimator.physics import LAYOUT_STEPS
+from estimator.physics.training import searches_shared
 from estimator.published import published_runs
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import ServePhase, TrainPhase
@@ -433,10 +434,14 @@ def sample(
         return got
 
     columns, per_million = {}, {}
-    # One phase after the other: a training phase's curve evaluates ~10,000 exact draws, each
-    # searching its own layouts (its drawn goodput sizes the count), and two phases' at once
-    # took a 1M-sample run past its 300 MB target (307 MB; one at a time 250 MB, ~20% slower).
-    costed = [phase_cost(k, ph) for k, ph in enumerate(placed)]
+    # One phase after the other: a training phase's curve evaluates thousands of exact draws,
+    # each sizing its own count (its drawn goodput), and two phases' at once took a 1M-sample
+    # run past its 300 MB target (307 MB; one at a time 250 MB, ~20% slower; in session 15
+    # threads again gained nothing on busy cores and peaked at up to 294 MB).
+    # A phase's curve solves its physics three times (knots, cut cells, exact draws): the
+    # solves share their layout searches.
+    with searches_shared():
+        costed = [phase_cost(k, ph) for k, ph in enumerate(placed)]
     for ph, got in zip(placed, costed, strict=True):
         columns[ph.quoted.name] = got[0]
         if len(got) > 1:
@@ -470,6 +475,10 @@ def sample(
             names.append(name)
     names.append("total")
     # One query: polars finds each quantile by selection, in parallel (sorting took 4x longer).
+    # Each column in one piece: a curve's costs may come in several (a query's parallel parts),
+    # and a quantile of a column in ten pieces took 10x one in one (0.08 against 0.008 s CPU
+    # for three of a million).
+    frame = frame.rechunk()
     stats = frame.select(
         *(
             pl.col(name).quantile(p, "linear").alias(f"{name}|{p}")
@@ -605,8 +614,11 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> Swings:
     tokens at each end (`Swing.per_million_at_low`)."""
     swing = check_swing(swing)
     out: list[Swing] = []
-    for ph in _placed(c, q):
-        out += _phase_swings(c, q, ph, swing)
+    # Each swing's end solves its phase's physics again: those solves share their layout
+    # searches (`searches_shared`).
+    with searches_shared():
+        for ph in _placed(c, q):
+            out += _phase_swings(c, q, ph, swing)
     foreign = {i.unit_currency for i in q.line_items() if i.unit_currency != q.currency}
     for cur in sorted(foreign):
         billed = sum(i.amount for i in q.line_items() if i.unit_currency == cur)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from functools import partial
@@ -599,3 +600,37 @@ def test_a_plan_is_sampled_on_the_catalog_it_was_made_on(tmp_path):
         for s in swings
     )
     assert swings == sensitivity(placed, ours)
+
+
+def test_a_curves_training_solves_share_their_layout_searches(catalog, monkeypatch, tmp_path):
+    """Within `searches_shared` (which `sample` and `sensitivity` enter) a training solve takes
+    the layouts an earlier solve searched with the same inputs: a search reads its row but for
+    `_NOT_SEARCHED` and the settings, so a cost curve's three solves of a phase (draws of the
+    goodput in the same buckets) search once, and each solve's physics is bit for bit what it
+    is alone."""
+    from estimator.physics import training
+
+    searches = []
+    real = training._best_layout
+    monkeypatch.setattr(training, "_best_layout", lambda *a: searches.append(1) or real(*a))
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    q = quote(s, catalog)
+
+    def solved(shared: bool) -> list[pl.DataFrame]:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / str(shared)))  # an empty store
+        c = prepare(s, catalog)
+        ph = next(p for p in _placed(c, q, True) if p.quoted.name == "pretrain")
+        rounds = [pl.DataFrame({"eff": [-0.4 + 0.05 * i + j * 1e-3 for i in range(16)]})
+                  for j in range(3)]  # fmt: skip
+        out = []
+        with training.searches_shared() if shared else contextlib.nullcontext():
+            for r in rounds:
+                out.append(_evaluated(c, ph, r.with_columns(price_factor=pl.lit(1.0))))
+        return out
+
+    alone = solved(False)
+    searched_alone, searches[:] = len(searches), []
+    shared = solved(True)
+    assert all(a.equals(b, null_equal=True) for a, b in zip(alone, shared, strict=True))
+    assert 0 < len(searches) < searched_alone
+    assert training._SEARCHES is None  # outside it, each solve searches its own

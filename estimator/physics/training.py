@@ -19,6 +19,8 @@ bills sits idle.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
@@ -422,6 +424,37 @@ def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> p
     )
     if new.height == 0:
         return searched
+    kept = _SEARCHES
+    if kept is None:
+        return pl.concat([searched, _search(new, s)])
+    # Keys searched in an earlier solve with the very same inputs (`searches_shared`) are
+    # taken as they were found; only the others are searched.
+    names = [name for name in new.columns if name not in _NOT_SEARCHED]
+    inputs = [(s, tuple(names), row) for row in new.select(names).iter_rows()]
+    try:
+        known = [kept.get(key) for key in inputs]
+    except TypeError:  # a value that cannot be a key (a list column; none today): not shared
+        return pl.concat([searched, _search(new, s)])
+    if all(found is not None for found in known):
+        return pl.concat([searched, *(found for found in known if found is not None)])
+    # Each key's layouts by its position in `new` (a float key, a null, compares as itself).
+    todo = new.with_row_index("_key").filter(pl.Series([found is None for found in known]))
+    layouts = _search(todo, s)
+    each = layouts.partition_by("_key", maintain_order=True, include_key=False, as_dict=True)
+    out = [searched]
+    for i, (key, found) in enumerate(zip(inputs, known, strict=True)):
+        if found is None:
+            found = each.get((i,), layouts.clear().drop("_key"))
+            if len(kept) >= _SEARCHES_KEPT:
+                kept.pop(next(iter(kept)), None)  # the oldest
+            kept[key] = found
+        out.append(found)
+    return pl.concat(out)
+
+
+def _search(new: pl.DataFrame, s: TrainSettings) -> pl.DataFrame:
+    """The best layouts of each row of `new` (one per `_SEARCH_KEY`), as `_SEARCHED_SCHEMA`
+    rows, each key's in the order found (and its row's `_key`, where `new` numbers them)."""
     # Over 2,048 given counts (64-8,192 in steps of 64; Qwen3-235B, Llama 3.1 70B and 405B,
     # DeepSeek-V3; H100 and A100-80G; 12.5 and 125 Gbit/s a GPU) the search at the bucket's
     # count alone missed the fastest layout 246 times (by up to 3.9%), at 1, 1.5 and 2 times
@@ -430,9 +463,38 @@ def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> p
     keys = (
         pl.concat(ends).with_columns(mfu=pl.col("_search_mfu")).drop("_row").with_row_index("_row")
     )
-    chosen = _best_layout(keys, s).join(keys.select("_row", *_SEARCH_KEY), on="_row")
-    layouts = chosen.select(*_SEARCHED_SCHEMA).unique(maintain_order=True)
-    return pl.concat([searched, layouts])
+    tag = [name for name in ("_key",) if name in new.columns]
+    chosen = _best_layout(keys, s).join(keys.select("_row", *_SEARCH_KEY, *tag), on="_row")
+    return chosen.select(*_SEARCHED_SCHEMA, *tag).unique(maintain_order=True)
+
+
+# The columns of a searched row that its layouts do not depend on: a search runs at its
+# bucket's counts and the search MFU, whatever the row's own `devices` and `mfu`; no term of
+# a layout reads `goodput` (it only turns seconds per token into hours); `_row` is a number.
+_NOT_SEARCHED = frozenset({"_row", "devices", "mfu", "goodput"})
+# Within `searches_shared`: layouts searched so far, by everything the search reads (the
+# settings and the row's other values); None outside it.
+_SEARCHES: dict[tuple[object, ...], pl.DataFrame] | None = None
+_SEARCHES_KEPT = 256
+
+
+@contextmanager
+def searches_shared() -> Iterator[None]:
+    """Within it, solves share their layout searches: a key searched by an earlier solve with
+    the very same inputs is taken as found (a search reads only its row and the settings, so
+    the layouts are those a search would find again). A cost curve solves a phase three times
+    (its knots, the cells it cuts, the draws it evaluates), over draws of the goodput that share
+    their buckets: three searches a solve, ~11 ms CPU each. Outside it, each solve searches
+    its own (a command's output never depends on what ran before it in the process)."""
+    global _SEARCHES
+    outer = _SEARCHES
+    if outer is None:
+        _SEARCHES = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _SEARCHES = None
 
 
 def _sized(
