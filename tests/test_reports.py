@@ -1392,3 +1392,43 @@ def test_a_unit_price_shows_its_own_figures_not_its_columns(runner):
     out = ok(runner, ["quote", SPLIT, "--wide"])
     (line,) = [x for x in out.splitlines() if "weights sg -> cn-west" in x and "GB" in x]
     assert " 0.214204 " in line
+
+
+def test_the_tornado_draws_each_end_from_the_quote_and_marks_an_unpriced_end():
+    # rev15d #1: an input whose low end leaves a phase unpriced got no bar (width hi - lo = 0)
+    # although the table ranks it first; ends on one side (+3, +7) drew 0..4, not 0..7.
+    # rev15d #6: one colour, so a reader could not tell the low end from the high end.
+    from estimator.report import charts
+    from estimator.report.plan_view import SensitivityView, SwingView
+
+    both = SwingView(
+        input="dearer", low=0.8, high=1.2, total_at_low=103.0, total_at_high=107.0, swing=4.0
+    )
+    half = SwingView(
+        input="tight", low=0.35, high=0.55, total_at_low=None, total_at_high=90.0, swing=None
+    )
+    view = SensitivityView(
+        name="t",
+        as_of=date(2025, 11, 27),
+        currency="USD",
+        total=100.0,
+        unpriced=[],
+        swings=[half, both],
+    )
+    ax = charts.tornado(view).figure.axes[0]
+    bars = [(p.get_x(), p.get_x() + p.get_width(), p.get_facecolor()) for p in ax.patches]
+    low, high = (charts.TORNADO_ENDS[k].lower() for k in ("low", "high"))
+    import matplotlib.colors as mc
+
+    spans = {
+        (round(a, 6), round(b, 6), mc.to_hex(c)) for a, b, c in bars if mc.to_hex(c) != "#000000"
+    }
+    assert (0.0, 3.0, low) in spans and (0.0, 7.0, high) in spans  # both ends, each from 0
+    assert (0.0, -10.0, high) in spans  # the priced end of the tight input
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 1  # its unpriced low end, drawn across the row
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert names[0] == "tight (low end unpriced)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:2] == ["low end of the input", "high end of the input"]
+    assert "unpriced" in legend[2]
