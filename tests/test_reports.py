@@ -1432,3 +1432,41 @@ def test_the_tornado_draws_each_end_from_the_quote_and_marks_an_unpriced_end():
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:2] == ["low end of the input", "high end of the input"]
     assert "unpriced" in legend[2]
+
+
+def test_a_sweep_chart_leaves_a_gap_where_a_phase_is_unpriced():
+    # rev15d #3: points whose only phase missed its target were drawn at a total of 0 and
+    # joined into the line, so the tighter target read as free.
+    from estimator.report import charts
+
+    frame = pl.DataFrame(
+        {
+            "ttft_ms": [300, 500, 800, 2000],
+            "total": [0.0, 0.0, 18.0e6, 18.0e6],
+            "currency": ["USD"] * 4,
+            "blocked": [True, True, False, False],
+            "unpriced": [["serve"], ["serve"], [], []],
+            "cost:serve": [None, None, 18.0e6, 18.0e6],
+        }
+    )
+    chart = charts.sweep(frame, "ttft_ms")
+    ax = chart.figure.axes[0]
+    line = ax.get_lines()[0]
+    ys = list(line.get_ydata())
+    assert [y != y for y in ys] == [True, True, False, False]  # NaN: no total drawn
+    dotted = [ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    assert dotted == [300, 500]
+    assert "dotted: a phase unpriced" in chart.title and "blocked" not in chart.title
+    assert list(charts.sweep(frame, "ttft_ms", "cost:serve").figure.axes[0].get_lines()[0]
+                .get_ydata())[2:] == [18.0e6, 18.0e6]  # fmt: skip
+
+
+def test_a_sweep_reports_the_training_runs_days_beside_the_scheduled_span(catalog):
+    # rev15d #8: train_days held at the deadline window + the post-train (131.44 on
+    # split_auto) whatever the tokens swept; train_run_days is the runs' own days.
+    frame = sweep(AUTO, {"phases.pretrain.tokens": [1e12, 2e13]}, catalog)
+    assert frame["train_days"][0] == pytest.approx(frame["train_days"][1])
+    short, long = frame["train_run_days"].to_list()
+    assert 0 < short < 0.6 * long and long <= frame["train_days"][1]
+    q = quote(load_scenario(AUTO).with_changes({"phases.pretrain.tokens": 2e13}), catalog)
+    assert long == pytest.approx(sum(p.wall_clock_days for p in q.phases if p.kind == "train"))

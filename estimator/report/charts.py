@@ -333,8 +333,13 @@ def comparison(c: ComparisonView) -> Chart:
 
 def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
     """`y` against the swept input `x` of an `estimator.sweep` frame: one line per combination
-    of the other swept inputs; blocked points (a rule forbids the plan) drawn as crosses."""
+    of the other swept inputs; blocked points (a rule forbids the plan) drawn as crosses. A
+    total with a phase left unpriced (it misses its target, no offer on the date) leaves that
+    phase out, so it is not drawn: the line has a gap there and a dotted line marks the point
+    (rev15d #3: it was drawn at 0 and joined, so a tighter target read as free)."""
     plt = _plt()
+    import polars as pl
+
     if x not in frame.columns or y not in frame.columns:
         raise ScenarioError(f"the sweep has no column '{x if x not in frame.columns else y}'", "x")
     from estimator.api import SWEEP_OUTPUTS
@@ -347,22 +352,36 @@ def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
         outputs.discard("currency")  # a swept currency: one line per currency, no shared unit
         cur = ""
     others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
+    partial = pl.lit(False)
+    if y.startswith("total") and "unpriced" in frame.columns:
+        partial = pl.col("unpriced").list.len().fill_null(0) > 0
+    frame = frame.with_columns(
+        pl.when(partial).then(None).otherwise(pl.col(y)).alias(y), _unpriced=partial
+    )
     fig, ax = plt.subplots(figsize=(7, 4))
     groups = (
         frame.partition_by(others, maintain_order=True, as_dict=True) if others else {(): frame}
     )
     for key, part in groups.items():
         label = ", ".join(f"{c}={v}" for c, v in zip(others, key, strict=True)) or None
-        line = ax.plot(part[x].to_list(), part[y].to_list(), marker="o", label=label)
+        ys = part[y].cast(pl.Float64).to_numpy()  # null -> NaN: a gap in the line
+        line = ax.plot(part[x].to_list(), ys, marker="o", label=label)
         if "blocked" in part.columns:
             bad = part.filter(part["blocked"])
-            ax.plot(bad[x].to_list(), bad[y].to_list(), "x", color=line[0].get_color(), ms=10)
+            ax.plot(bad[x].to_list(), bad[y].cast(pl.Float64).to_numpy(), "x",
+                    color=line[0].get_color(), ms=10)  # fmt: skip
+        for at in part.filter(part["_unpriced"])[x].to_list():
+            ax.axvline(at, color=line[0].get_color(), linestyle=":", linewidth=1)
     ax.set_xlabel(x)
     _money_axis(ax, f"{y} ({cur})" if cur else y, "y")
     if others:
         ax.legend(fontsize=8)
-    blocked = "blocked" in frame.columns and bool(frame["blocked"].any())
-    return Chart("sweep", f"{y} by {x}" + (" (x: blocked)" if blocked else ""), fig)
+    notes = []
+    if "blocked" in frame.columns and not frame.filter(frame["blocked"])[y].is_null().all():
+        notes.append("x: blocked")
+    if bool(frame["_unpriced"].any()):
+        notes.append("dotted: a phase unpriced, no total drawn")
+    return Chart("sweep", f"{y} by {x}" + (f" ({'; '.join(notes)})" if notes else ""), fig)
 
 
 def quote_charts(q: QuoteView) -> list[Chart]:
