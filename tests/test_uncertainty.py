@@ -634,3 +634,18 @@ def test_a_curves_training_solves_share_their_layout_searches(catalog, monkeypat
     assert all(a.equals(b, null_equal=True) for a, b in zip(alone, shared, strict=True))
     assert 0 < len(searches) < searched_alone
     assert training._SEARCHES is None  # outside it, each solve searches its own
+
+
+def test_an_end_of_a_swing_is_the_quote_of_that_value_to_the_cent(catalog):
+    # rev15d #9: post-train mfu 0.24 gave 2,043,870,557.48 CNY in `sensitivity` and .49 quoted:
+    # the end summed the run's unrounded cost, a quote its whole-cent line items.
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    q = quote(s, catalog)
+    rows = {w.input: w for w in uncertainty.sensitivity(prepare(s, catalog), q)}
+    row = rows["post-train: GEMM efficiency (mfu)"]
+    for value, total in ((row.low, row.total_at_low), (row.high, row.total_at_high)):
+        assert total == quote(s.with_changes({"phases.post-train.mfu": value}), catalog).total
+    row = rows["pretrain: GEMM efficiency (mfu)"]
+    assert (
+        row.total_at_low == quote(s.with_changes({"phases.pretrain.mfu": row.low}), catalog).total
+    )
