@@ -847,7 +847,7 @@ def test_a_figure_every_sample_shares_is_not_called_p100(runner):
     args = ["quote", str(EXAMPLES / "split_abroad_home.toml"), "--samples", "1000", "--seed", "1",
             "--efficiency-ranges"]  # fmt: skip
     out = ok(runner, [*args, "-f", "csv", "--table", "uncertainty"])
-    rows = {r[""]: r for r in csv.DictReader(io.StringIO(out))}
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(out))}
     serve = rows["serve-abroad"]
     assert serve["P10 (CNY)"] == serve["P90 (CNY)"] == serve["quoted (CNY)"]
     # P10 = P90 = the figure: at most a tenth of the samples lie either side of it.
