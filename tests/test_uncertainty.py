@@ -649,3 +649,21 @@ def test_an_end_of_a_swing_is_the_quote_of_that_value_to_the_cent(catalog):
     assert (
         row.total_at_low == quote(s.with_changes({"phases.pretrain.mfu": row.low}), catalog).total
     )
+
+
+def test_the_default_draws_say_that_latency_targets_are_not_drawn(runner):
+    # rev15d #4: the default Monte Carlo draws the serving rate's error, not latency, so a plan
+    # just inside its TTFT target showed no risk and nothing under the table said why.
+    from estimator.cli import app
+
+    path = str(EXAMPLES / "split_abroad_home.toml")
+    out = " ".join(
+        runner.invoke(app, ["quote", path, "--samples", "200", "--seed", "1"]).output.split()
+    )
+    assert "not latency: no sample misses a latency target here (--efficiency-ranges" in out
+    out = " ".join(
+        runner.invoke(
+            app, ["quote", path, "--samples", "200", "--efficiency-ranges"]
+        ).output.split()
+    )
+    assert "no sample misses a latency target" not in out
