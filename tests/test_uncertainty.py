@@ -268,7 +268,7 @@ def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
     pick = [] if table == "sensitivity" else ["--table", table]  # its CSV's one table
     csv = runner.invoke(app, [*command, path, "-f", "csv", *pick])
     assert csv.exit_code == 0
-    header = "input,low,high,total at low (USD)" if table == "sensitivity" else ",P10 (USD)"
+    header = "input,low,high,total at low (USD)" if table == "sensitivity" else "name,P10 (USD)"
     assert csv.stdout.startswith(header)
     assert len(csv.stdout.splitlines()) == 1
     data = json.loads(runner.invoke(app, [*command, path, "-f", "json"]).stdout)
