@@ -365,9 +365,12 @@ def sweep(
     """Quote every combination of the values in `grid` (dotted paths, as in
     `Scenario.with_changes`) and return one row per combination: the values, `total`,
     `total_other_view`, `currency`, `blocked`, `unpriced` (the phases with no price), `train_days`
-    (the first training start to the last training end, `Quote.training_days`),
-    `infeasible` and one `cost:<phase>` column per phase (unrounded). A phase with no price (no
-    offer on the date, a precision the device lacks) has a null cost; the total leaves it out, as
+    (calendar days from the first training start to the last training end as scheduled,
+    `Quote.training_days`: a run placed `after` another starts when that one's deadline window
+    closes, so this counts the window, not the work), `train_run_days` (the training runs' own
+    wall-clock days, summed: what moves with the tokens swept), `infeasible` and one
+    `cost:<phase>` column per phase (unrounded). A phase with no price (no offer on the date,
+    a precision the device lacks) has a null cost; the total leaves it out, as
     `Quote.total` and the CLI's do, so filter on `unpriced` before sorting by total. Auto sites
     are placed for each combination. A combination with no answer (no allowed placement, a run
     past 100 years) is a row too: `infeasible` says why, `blocked` is true and its figures are
@@ -404,7 +407,13 @@ def sweep(
             progress(len(rows))
     # One type per output whatever the values (List(Null) or Null where all were empty: a
     # sweep whose every point was infeasible, rev11c #8).
-    numbers = ["total", "total_other_view", "train_days", *(f"cost:{p.name}" for p in base.phases)]
+    numbers = [
+        "total",
+        "total_other_view",
+        "train_days",
+        "train_run_days",
+        *(f"cost:{p.name}" for p in base.phases),
+    ]
     return pl.DataFrame(rows, infer_schema_length=None).with_columns(
         pl.col("unpriced").cast(pl.List(pl.String)),
         pl.col("infeasible").cast(pl.String),
@@ -463,7 +472,7 @@ def _swept(
     except InfeasibleError as exc:
         return {**changes, "total": None, "total_other_view": None,
                 "currency": currency or s.currency, "blocked": True, "unpriced": [],
-                "train_days": None, "infeasible": str(exc),
+                "train_days": None, "train_run_days": None, "infeasible": str(exc),
                 **{f"cost:{p.name}": None for p in s.phases}}  # fmt: skip
     return {
         **changes,
@@ -473,14 +482,24 @@ def _swept(
         "blocked": q.blocked,
         "unpriced": [p.name for p in q.phases if not p.priced],
         "train_days": q.training_days,
+        "train_run_days": _run_days(q),
         "infeasible": None,
         **{f"cost:{p.name}": float(p.cost) if p.priced else None for p in q.phases},
     }
 
 
 SWEEP_OUTPUTS = (
-    "total", "total_other_view", "currency", "blocked", "unpriced", "train_days", "infeasible",
+    "total", "total_other_view", "currency", "blocked", "unpriced", "train_days", "train_run_days",
+    "infeasible",
 )  # fmt: skip
+
+
+def _run_days(q: Quote) -> float | None:
+    """The training runs' own wall-clock days, summed (rev15d #8: `train_days` is the calendar
+    span, which holds at the deadline window whatever the tokens); None when a run was not
+    timed (its device lacks the precision), 0 without training."""
+    runs = [p for p in q.phases if p.kind == "train"]
+    return None if not all(p.timed for p in runs) else sum(p.wall_clock_days for p in runs)
 
 
 def _checked_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -82,6 +82,25 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _fleet_operations(r: dict[str, Any], c: Context) -> str:
+    """What a fleet's operations are costed on (rev15d #2: a book value of 0 made them free and
+    nothing said the book value sets them)."""
+    if r.get("opex_fraction_per_year") is None or r.get("server_price") is None:
+        return "a share of the hardware's price, which hardware.csv does not give for this device"
+    share = f"{r['opex_fraction_per_year']:.0%} a year (hardware.csv opex_fraction_per_year)"
+    fleet = next((f for f in c.scenario.fleet if f.name == r["instance"]), None)
+    if fleet is None or fleet.book_value is None:
+        return (
+            f"{share} of the catalog's server price ({_n(r['server_price'])} {r['currency']} a "
+            "server; give book_value to cost them on yours)"
+        )
+    return (
+        f"{share} of its book_value ({_n(fleet.book_value)} "
+        f"{fleet.book_value_currency or c.scenario.currency}): a lower book value lowers them, "
+        "0 makes them free"
+    )
+
+
 def _train(phase: Phase) -> bool:
     return isinstance(phase, TrainPhase)
 
@@ -1260,7 +1279,7 @@ ADVISORY: tuple[Check, ...] = (
         lambda r, c, p: (
             f"runs on the fleet '{r['instance']}' ({_n(r['capacity_devices'])} x "
             f"{r['accelerator']} already owned): its capital is sunk and not charged; energy and "
-            "operations are charged"
+            f"operations are charged, operations at {_fleet_operations(r, c)}"
         ),
     ),
     Check(

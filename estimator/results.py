@@ -33,7 +33,7 @@ class OfferUsed(ResultPart):
     pricing: str
     region: str
     basis: str
-    """published, reported, estimate or derived (pricing/data/README.md)."""
+    """published, reported, estimate, derived or negotiated (pricing/data/README.md)."""
     as_of: date
     """The date the row's figure was valid."""
     source: str

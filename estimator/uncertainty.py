@@ -52,6 +52,7 @@ import polars as pl
 
 from estimator import curve, model_error
 from estimator.context import Context
+from estimator.costing import COMPONENTS, cents, summed
 from estimator.errors import ScenarioError
 from estimator.evaluate import Phase, evaluate
 from estimator.frozen import LIST_MUTATORS, sealed
@@ -238,6 +239,19 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
         .then(None)
         .otherwise(pl.col("usd_per_output_token") * (1e6 * c.quote_per_usd)),
     }
+
+
+def _billed(c: Context, out: pl.DataFrame) -> list[float | None]:
+    """COST of each row of an evaluation as a quote bills it: each component in whole cents,
+    then summed (`costing.line_items`, `summed`), so an end of a swing is the quote of that
+    value to the cent (rev15d #9: the unrounded run cost put one end a cent off). Null where
+    the row has no cost."""
+    cost = out.select(_values(c)[COST])[:, 0].to_list()
+    parts = out.select(pl.col(f"{k}_usd") * c.quote_per_usd for k in COMPONENTS).rows()
+    return [
+        None if x is None else summed(cents(v) for v in row)
+        for x, row in zip(cost, parts, strict=True)
+    ]
 
 
 def _evaluation(c: Context, ph: _Placed, draws: pl.DataFrame) -> pl.DataFrame:
@@ -661,7 +675,7 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
             draws = draws.with_columns(prefill=pl.Series(list(prefill), dtype=pl.Float64))
         out = _evaluation(c, at, draws)
         rest = q.total - ph.quoted.cost
-        lo, hi = (None if x is None else rest + x for x in out.select(_values(c)[COST])[:, 0])
+        lo, hi = (None if x is None else rest + x for x in _billed(c, out))
         if not ph.per_token:
             return lo, hi
         return lo, hi, *out.select(_values(c)[PER_MILLION])[:, 0].to_list()

@@ -13,7 +13,10 @@ Kind = Literal["str", "float", "int", "date"]
 
 # Every enumeration of the domain is declared here once, as a Literal type (for pydantic models
 # and mypy) with its tuple of values (for the loader's checks); scenario.py imports these.
-Basis = Literal["published", "reported", "estimate", "derived"]
+# `negotiated`: a price agreed with the tenant (a signed contract, a quote to it), given in a
+# user's --catalog; not a list price, so no `list-price` caveat (rev15d #5). The embedded
+# catalog holds public figures only and never uses it.
+Basis = Literal["published", "reported", "estimate", "derived", "negotiated"]
 PricingModel = Literal["on_demand", "spot", "reserved_1y", "reserved_3y", "contract"]
 # How a site pays for its devices: one of the rental pricing models, new hardware bought for
 # the plan ("owned"), or hardware the tenant already has ("fleet": capital sunk).

@@ -293,3 +293,30 @@ def test_import_skypilot_refuses_a_read_date_in_the_future(runner, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
     today = runner.invoke(app, [*args[:4], "--as-of", date.today().isoformat()])
     assert today.exit_code == 0
+
+
+def test_a_negotiated_price_in_a_users_catalog_is_not_called_a_list_price(runner, write, catalog):
+    # rev15d #5: a user's own signed contract (--catalog) could only say basis = published, and
+    # the quote then called it a "contract list price" a tenant of this size would negotiate.
+    from estimator import plan
+    from pricing import load_catalog
+
+    header = (
+        "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
+        "currency,min_term_days,price_low,price_high,evidence,max_devices,"
+        "instance_scaleout_gbit_s,instance_scaleout_source,basis,note,source,as_of\n"
+    )
+    row = "ytl,my-johor,h100-sxm,hgx-h100-contract,8,contract,2.0,USD,30,1.8,2.4,listed,4096,3200,"
+    auto = str(Path(__file__).parent.parent / "examples" / "split_auto.toml")
+    codes = {}
+    for basis in ("published", "negotiated"):
+        path = write(
+            f"{basis}/offers.csv", header + row + f"ours,{basis},,contract 117,2025-11-01\n"
+        )
+        p = plan(auto, load_catalog(path.parent))
+        pre = next(x for x in p.quote.phases if x.name == "pretrain")
+        assert (pre.provider, pre.offer.basis if pre.offer else None) == ("ytl", basis)
+        codes[basis] = {f.code for f in p.quote.findings if f.phase == "pretrain"}
+    assert "list-price" in codes["published"] and "list-price" not in codes["negotiated"]
+    # The embedded catalog's figures are public: none is negotiated.
+    assert "negotiated" not in catalog.table("offers")["basis"].to_list()

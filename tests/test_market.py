@@ -1085,3 +1085,25 @@ def test_dated_supply_caps_of_one_part_and_country_are_separate_capacities(catal
     for row in rows:
         ((group, _),) = capacity_of(row)
         assert caps[group].devices == row["max_devices_per_buyer"]
+
+
+def test_the_fleet_capital_finding_says_what_operations_are_costed_on(catalog, write):
+    # rev15d #2: "its capital is sunk and not charged" while operations ran at 5% a year of
+    # the book value: a book value of 0 made them free and nothing said so.
+    s = _on_a_fleet(write, "2023-06-01")
+
+    def finding(q):
+        return next(f.message for f in q.findings if f.code == "fleet-capital")
+
+    def operations(q):
+        return sum(i.amount for i in q.line_items() if i.component == "operations")
+
+    q = quote(s, catalog)
+    assert "operations at 5% a year (hardware.csv opex_fraction_per_year) of the catalog's " \
+        "server price (2,000,000 CNY a server" in finding(q)  # fmt: skip
+    assert operations(q) > 0
+    free = quote(s.with_changes({"fleet.stock.book_value": 0}), catalog)
+    assert operations(free) == 0
+    assert finding(free).endswith(
+        "of its book_value (0 CNY): a lower book value lowers them, 0 makes them free"
+    )

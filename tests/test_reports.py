@@ -847,7 +847,7 @@ def test_a_figure_every_sample_shares_is_not_called_p100(runner):
     args = ["quote", str(EXAMPLES / "split_abroad_home.toml"), "--samples", "1000", "--seed", "1",
             "--efficiency-ranges"]  # fmt: skip
     out = ok(runner, [*args, "-f", "csv", "--table", "uncertainty"])
-    rows = {r[""]: r for r in csv.DictReader(io.StringIO(out))}
+    rows = {r["name"]: r for r in csv.DictReader(io.StringIO(out))}
     serve = rows["serve-abroad"]
     assert serve["P10 (CNY)"] == serve["P90 (CNY)"] == serve["quoted (CNY)"]
     # P10 = P90 = the figure: at most a tenth of the samples lie either side of it.
@@ -1392,3 +1392,81 @@ def test_a_unit_price_shows_its_own_figures_not_its_columns(runner):
     out = ok(runner, ["quote", SPLIT, "--wide"])
     (line,) = [x for x in out.splitlines() if "weights sg -> cn-west" in x and "GB" in x]
     assert " 0.214204 " in line
+
+
+def test_the_tornado_draws_each_end_from_the_quote_and_marks_an_unpriced_end():
+    # rev15d #1: an input whose low end leaves a phase unpriced got no bar (width hi - lo = 0)
+    # although the table ranks it first; ends on one side (+3, +7) drew 0..4, not 0..7.
+    # rev15d #6: one colour, so a reader could not tell the low end from the high end.
+    from estimator.report import charts
+    from estimator.report.plan_view import SensitivityView, SwingView
+
+    both = SwingView(
+        input="dearer", low=0.8, high=1.2, total_at_low=103.0, total_at_high=107.0, swing=4.0
+    )
+    half = SwingView(
+        input="tight", low=0.35, high=0.55, total_at_low=None, total_at_high=90.0, swing=None
+    )
+    view = SensitivityView(
+        name="t",
+        as_of=date(2025, 11, 27),
+        currency="USD",
+        total=100.0,
+        unpriced=[],
+        swings=[half, both],
+    )
+    ax = charts.tornado(view).figure.axes[0]
+    bars = [(p.get_x(), p.get_x() + p.get_width(), p.get_facecolor()) for p in ax.patches]
+    low, high = (charts.TORNADO_ENDS[k].lower() for k in ("low", "high"))
+    import matplotlib.colors as mc
+
+    spans = {
+        (round(a, 6), round(b, 6), mc.to_hex(c)) for a, b, c in bars if mc.to_hex(c) != "#000000"
+    }
+    assert (0.0, 3.0, low) in spans and (0.0, 7.0, high) in spans  # both ends, each from 0
+    assert (0.0, -10.0, high) in spans  # the priced end of the tight input
+    hatched = [p for p in ax.patches if p.get_hatch()]
+    assert len(hatched) == 1  # its unpriced low end, drawn across the row
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert names[0] == "tight (low end unpriced)"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:2] == ["low end of the input", "high end of the input"]
+    assert "unpriced" in legend[2]
+
+
+def test_a_sweep_chart_leaves_a_gap_where_a_phase_is_unpriced():
+    # rev15d #3: points whose only phase missed its target were drawn at a total of 0 and
+    # joined into the line, so the tighter target read as free.
+    from estimator.report import charts
+
+    frame = pl.DataFrame(
+        {
+            "ttft_ms": [300, 500, 800, 2000],
+            "total": [0.0, 0.0, 18.0e6, 18.0e6],
+            "currency": ["USD"] * 4,
+            "blocked": [True, True, False, False],
+            "unpriced": [["serve"], ["serve"], [], []],
+            "cost:serve": [None, None, 18.0e6, 18.0e6],
+        }
+    )
+    chart = charts.sweep(frame, "ttft_ms")
+    ax = chart.figure.axes[0]
+    line = ax.get_lines()[0]
+    ys = list(line.get_ydata())
+    assert [y != y for y in ys] == [True, True, False, False]  # NaN: no total drawn
+    dotted = [ln.get_xdata()[0] for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    assert dotted == [300, 500]
+    assert "dotted: a phase unpriced" in chart.title and "blocked" not in chart.title
+    assert list(charts.sweep(frame, "ttft_ms", "cost:serve").figure.axes[0].get_lines()[0]
+                .get_ydata())[2:] == [18.0e6, 18.0e6]  # fmt: skip
+
+
+def test_a_sweep_reports_the_training_runs_days_beside_the_scheduled_span(catalog):
+    # rev15d #8: train_days held at the deadline window + the post-train (131.44 on
+    # split_auto) whatever the tokens swept; train_run_days is the runs' own days.
+    frame = sweep(AUTO, {"phases.pretrain.tokens": [1e12, 2e13]}, catalog)
+    assert frame["train_days"][0] == pytest.approx(frame["train_days"][1])
+    short, long = frame["train_run_days"].to_list()
+    assert 0 < short < 0.6 * long and long <= frame["train_days"][1]
+    q = quote(load_scenario(AUTO).with_changes({"phases.pretrain.tokens": 2e13}), catalog)
+    assert long == pytest.approx(sum(p.wall_clock_days for p in q.phases if p.kind == "train"))

@@ -268,7 +268,7 @@ def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
     pick = [] if table == "sensitivity" else ["--table", table]  # its CSV's one table
     csv = runner.invoke(app, [*command, path, "-f", "csv", *pick])
     assert csv.exit_code == 0
-    header = "input,low,high,total at low (USD)" if table == "sensitivity" else ",P10 (USD)"
+    header = "input,low,high,total at low (USD)" if table == "sensitivity" else "name,P10 (USD)"
     assert csv.stdout.startswith(header)
     assert len(csv.stdout.splitlines()) == 1
     data = json.loads(runner.invoke(app, [*command, path, "-f", "json"]).stdout)
@@ -634,3 +634,36 @@ def test_a_curves_training_solves_share_their_layout_searches(catalog, monkeypat
     assert all(a.equals(b, null_equal=True) for a, b in zip(alone, shared, strict=True))
     assert 0 < len(searches) < searched_alone
     assert training._SEARCHES is None  # outside it, each solve searches its own
+
+
+def test_an_end_of_a_swing_is_the_quote_of_that_value_to_the_cent(catalog):
+    # rev15d #9: post-train mfu 0.24 gave 2,043,870,557.48 CNY in `sensitivity` and .49 quoted:
+    # the end summed the run's unrounded cost, a quote its whole-cent line items.
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    q = quote(s, catalog)
+    rows = {w.input: w for w in uncertainty.sensitivity(prepare(s, catalog), q)}
+    row = rows["post-train: GEMM efficiency (mfu)"]
+    for value, total in ((row.low, row.total_at_low), (row.high, row.total_at_high)):
+        assert total == quote(s.with_changes({"phases.post-train.mfu": value}), catalog).total
+    row = rows["pretrain: GEMM efficiency (mfu)"]
+    assert (
+        row.total_at_low == quote(s.with_changes({"phases.pretrain.mfu": row.low}), catalog).total
+    )
+
+
+def test_the_default_draws_say_that_latency_targets_are_not_drawn(runner):
+    # rev15d #4: the default Monte Carlo draws the serving rate's error, not latency, so a plan
+    # just inside its TTFT target showed no risk and nothing under the table said why.
+    from estimator.cli import app
+
+    path = str(EXAMPLES / "split_abroad_home.toml")
+    out = " ".join(
+        runner.invoke(app, ["quote", path, "--samples", "200", "--seed", "1"]).output.split()
+    )
+    assert "not latency: no sample misses a latency target here (--efficiency-ranges" in out
+    out = " ".join(
+        runner.invoke(
+            app, ["quote", path, "--samples", "200", "--efficiency-ranges"]
+        ).output.split()
+    )
+    assert "no sample misses a latency target" not in out

@@ -259,20 +259,54 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
 
 # A tornado chart stays legible up to this many bars; the rest are counted in its title.
 TORNADO_BARS = 12
+TORNADO_ENDS = {"low": "#4C78A8", "high": "#F58518"}
+TORNADO_UNPRICED: dict[str, Any] = {"facecolor": "none", "edgecolor": "#888888", "hatch": "//"}
 
 
 def tornado(s: SensitivityView) -> Chart:
+    """One row per input, two half-height bars from the quote (0): the input's low end in one
+    colour, its high end in another, each to that end's change of the total, as the table
+    lists them. Both ends on one side (+3 and +7) draw 0..3 and 0..7 (rev15d #1). An end with
+    no price (a phase misses its target there) has no bar: it is hatched across the row's
+    half and labelled, and the row's name says so, so the input the table ranks first for it
+    is not drawn as having no effect."""
     plt = _plt()
+    from matplotlib.patches import Patch
+
     swings = s.swings[:TORNADO_BARS]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(swings) + 1.5))
+    ends = [x - s.total for w in swings for x in (w.total_at_low, w.total_at_high) if x is not None]
+    reach = max((abs(x) for x in ends), default=0.0) or 1.0
+    names, unpriced = [], False
     for n, w in enumerate(swings):
-        ends = [x - s.total for x in (w.total_at_low, w.total_at_high) if x is not None]
-        lo, hi = min(ends, default=0.0), max(ends, default=0.0)  # 0 for an unpriced end
-        ax.barh(n, hi - lo, left=min(lo, 0.0), color="#F58518")
-    ax.set_yticks(range(len(swings)), [w.input for w in swings], fontsize=8)
+        missing = []
+        for side, total, offset in (("low", w.total_at_low, -0.2), ("high", w.total_at_high, 0.2)):
+            style = TORNADO_ENDS[side]
+            if total is None:
+                missing.append(side)
+                ax.barh(n + offset, 2 * reach, left=-reach, height=0.4, **TORNADO_UNPRICED)
+                ax.text(
+                    0,
+                    n + offset,
+                    f" {side} end: unpriced ",
+                    fontsize=7,
+                    va="center",
+                    ha="left",
+                    color="#444444",
+                )
+                continue
+            ax.barh(n + offset, total - s.total, height=0.4, color=style)
+        unpriced = unpriced or bool(missing)
+        names.append(w.input + (f" ({' and '.join(missing)} end unpriced)" if missing else ""))
+    ax.set_yticks(range(len(swings)), names, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
     _money_axis(ax, f"change of the total ({s.currency})")
+    handles = [Patch(color=TORNADO_ENDS[k], label=f"{k} end of the input") for k in TORNADO_ENDS]
+    if unpriced:
+        handles.append(Patch(**TORNADO_UNPRICED, label="end unpriced (a phase misses its target)"))
+    below = 0.6 / (fig.get_figheight() * (fig.subplotpars.top - fig.subplotpars.bottom))
+    ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=3)
     left = len(s.swings) - len(swings)
     more = f"; the {left} smallest of {len(s.swings)} inputs not drawn" if left else ""
     return Chart("tornado", f"Sensitivity of the total ({s.currency}{more})", fig)
@@ -299,8 +333,13 @@ def comparison(c: ComparisonView) -> Chart:
 
 def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
     """`y` against the swept input `x` of an `estimator.sweep` frame: one line per combination
-    of the other swept inputs; blocked points (a rule forbids the plan) drawn as crosses."""
+    of the other swept inputs; blocked points (a rule forbids the plan) drawn as crosses. A
+    total with a phase left unpriced (it misses its target, no offer on the date) leaves that
+    phase out, so it is not drawn: the line has a gap there and a dotted line marks the point
+    (rev15d #3: it was drawn at 0 and joined, so a tighter target read as free)."""
     plt = _plt()
+    import polars as pl
+
     if x not in frame.columns or y not in frame.columns:
         raise ScenarioError(f"the sweep has no column '{x if x not in frame.columns else y}'", "x")
     from estimator.api import SWEEP_OUTPUTS
@@ -313,22 +352,36 @@ def sweep(frame: pl.DataFrame, x: str, y: str = "total") -> Chart:
         outputs.discard("currency")  # a swept currency: one line per currency, no shared unit
         cur = ""
     others = [c for c in frame.columns if c not in outputs | {x} and not c.startswith("cost:")]
+    partial = pl.lit(False)
+    if y.startswith("total") and "unpriced" in frame.columns:
+        partial = pl.col("unpriced").list.len().fill_null(0) > 0
+    frame = frame.with_columns(
+        pl.when(partial).then(None).otherwise(pl.col(y)).alias(y), _unpriced=partial
+    )
     fig, ax = plt.subplots(figsize=(7, 4))
     groups = (
         frame.partition_by(others, maintain_order=True, as_dict=True) if others else {(): frame}
     )
     for key, part in groups.items():
         label = ", ".join(f"{c}={v}" for c, v in zip(others, key, strict=True)) or None
-        line = ax.plot(part[x].to_list(), part[y].to_list(), marker="o", label=label)
+        ys = part[y].cast(pl.Float64).to_numpy()  # null -> NaN: a gap in the line
+        line = ax.plot(part[x].to_list(), ys, marker="o", label=label)
         if "blocked" in part.columns:
             bad = part.filter(part["blocked"])
-            ax.plot(bad[x].to_list(), bad[y].to_list(), "x", color=line[0].get_color(), ms=10)
+            ax.plot(bad[x].to_list(), bad[y].cast(pl.Float64).to_numpy(), "x",
+                    color=line[0].get_color(), ms=10)  # fmt: skip
+        for at in part.filter(part["_unpriced"])[x].to_list():
+            ax.axvline(at, color=line[0].get_color(), linestyle=":", linewidth=1)
     ax.set_xlabel(x)
     _money_axis(ax, f"{y} ({cur})" if cur else y, "y")
     if others:
         ax.legend(fontsize=8)
-    blocked = "blocked" in frame.columns and bool(frame["blocked"].any())
-    return Chart("sweep", f"{y} by {x}" + (" (x: blocked)" if blocked else ""), fig)
+    notes = []
+    if "blocked" in frame.columns and not frame.filter(frame["blocked"])[y].is_null().all():
+        notes.append("x: blocked")
+    if bool(frame["_unpriced"].any()):
+        notes.append("dotted: a phase unpriced, no total drawn")
+    return Chart("sweep", f"{y} by {x}" + (f" ({'; '.join(notes)})" if notes else ""), fig)
 
 
 def quote_charts(q: QuoteView) -> list[Chart]:

@@ -275,7 +275,7 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     gap = "quote vs published run"
     rows = [
         {
-            "": p.name,
+            "name": p.name,
             f"P10 ({cur})": _amount(p.p10, p.measure),
             f"P50 ({cur})": _amount(p.p50, p.measure),
             f"P90 ({cur})": _amount(p.p90, p.measure),
@@ -286,7 +286,9 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
         }
         for p in u.percentiles
     ]
-    columns = ("", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})", "quoted at",
+    # rev15d #7: the key column is named (as in the JSON), not "" (pandas: "Unnamed: 0").
+    columns = ("name", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})",
+               "quoted at",
                *(("unpriced (misses its target)",) if unpriced else ()),
                *((gap,) if published else ()))  # fmt: skip
     of = " of the shocked plan" if u.plan == "shocked" else ""

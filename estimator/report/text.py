@@ -184,6 +184,14 @@ def _notes(view: BaseModel) -> list[str]:
                 "benchmarks'. The efficiencies stay as quoted: the errors were measured at them, "
                 "so drawing both would count the same spread twice. A phase that bills a fixed "
                 "term or fleet moves only where its hours or fleet do."
+                + (
+                    # rev15d #4: a plan just inside its TTFT target showed no latency risk.
+                    " The serving error moves the output rate, not latency: no sample misses a "
+                    "latency target here (--efficiency-ranges draws the efficiencies latency is "
+                    "computed from; `sensitivity` moves them one at a time)."
+                    if any(d.startswith("model error: serving") for d in u.drawn)
+                    else ""
+                )
             )
         if any(p.published_gap is not None for p in u.percentiles):
             notes.append(
