@@ -584,10 +584,12 @@ _BELOW_SHAPE = 0.05
 
 
 def _volume(x: float) -> str:
-    """A daily token volume as one writes it in a file or a flag: 6e11, 1.7e11, 51,200."""
-    text = f"{x:.4g}"
-    if "e+" not in text:
+    """A daily token volume as one writes it in a file or a flag: 6e11, 1.7e11, 51,200 (the
+    exponent form from a million, where it keeps four significant digits; below, the whole
+    number with thousands separators, so 12,345 is not shown as 1.234e4)."""
+    if abs(x) < 1e6:
         return f"{x:,.0f}"
+    text = f"{x:.4g}"
     mantissa, exponent = text.split("e+")
     return f"{mantissa}e{int(exponent)}"
 

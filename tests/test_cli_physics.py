@@ -970,6 +970,14 @@ def test_daily_input_below_the_request_shape_is_said(runner):
     assert not none
 
 
+def test_a_daily_volume_is_written_as_one_would_write_it():
+    # rev15c #10: 51,200 printed as "5.12e4" and 12,345 as "1.234e4", a value not written.
+    from estimator.checks import _volume
+
+    assert [_volume(x) for x in (51_200, 12_345, 999_999)] == ["51,200", "12,345", "999,999"]
+    assert [_volume(x) for x in (1e6, 6e11, 1.7e11, 4e9)] == ["1e6", "6e11", "1.7e11", "4e9"]
+
+
 @pytest.mark.parametrize("accelerator", ["h100-sxm", "b200"])
 def test_a_dense_model_too_big_for_the_first_sized_layouts_is_sized_again(runner, accelerator):
     # rev11a #1: a ~1.3T dense model sized by deadline reached the round that re-sizes rows no

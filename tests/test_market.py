@@ -221,6 +221,13 @@ def test_a_fleet_book_value_keeps_its_currency(catalog, write):
         s.with_changes({"fleet.stock.book_value_currency": "cny"})
     with pytest.raises(ScenarioError, match="book_value_currency"):
         quote(s.with_changes({"fleet.stock.book_value_currency": "XYZ"}), catalog)
+    # rev15c #7: a bad scenario currency is one error, on `currency`, not a second one on the
+    # book_value_currency the file never wrote.
+    bad = write("bad.toml", text.replace('currency = "CNY"', 'currency = "cny"'))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert "currency: must be a currency code" in str(err.value)
+    assert "more problem" not in str(err.value) and "book_value_currency" not in str(err.value)
 
 
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
