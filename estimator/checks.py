@@ -23,7 +23,7 @@ from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
-from estimator.scenario import ServePhase, TrainPhase
+from estimator.scenario import ServePhase, Site, TrainPhase
 from pricing.catalog import STALE_AFTER_DAYS, WITH_CATALOG
 
 Severity = Literal["block", "warn", "info"]
@@ -147,7 +147,7 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
             return (
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
                 f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
-                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days by this estimate"
+                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
                 + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
             )
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
@@ -777,11 +777,27 @@ def _published_hours(c: Context, p: Phase) -> dict[str, float]:
     return {a: r.device_hours * p.tokens / r.tokens for a, r in _published(c, p).items()}
 
 
+def _given_speed(p: Phase) -> str:
+    """The phase's own `mfu` and `goodput` where it gives them, in words ("" for neither)."""
+    mfu = p.mfu if isinstance(p, TrainPhase) else None
+    given = [f"{name} {value:g}" for name, value in (("mfu", mfu), ("goodput", p.goodput))
+             if value is not None]  # fmt: skip
+    return " and ".join(given)
+
+
+def _timed_by(p: Phase) -> str:
+    """What a training run's time rests on: this estimate, or the speed the phase gave (a
+    given `mfu` is the user's statement, DESIGN "Where it is not drawn"; rev15c #2)."""
+    given = _given_speed(p)
+    return f"at the {given} you gave" if given else "by this estimate"
+
+
 def _published_rate(c: Context, p: Phase, accelerator: str, devices: float) -> str:
     """What a fleet of `devices` x `accelerator` takes at the published run's rate, as a clause
     of a message ("" when no published run matches): the estimate is a Megatron-class stack's
     (README, "A faster stack than the estimate's"), and a team whose stack matches the
-    published run's says so with the phase's `mfu` and `goodput`."""
+    published run's says so with the phase's `mfu` and `goodput`. A phase that gives either has
+    said so already: the rate is then information, with no advice to give them (rev15c #2)."""
     hours = _published_hours(c, p).get(accelerator)
     if hours is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
         return ""
@@ -795,6 +811,8 @@ def _published_rate(c: Context, p: Phase, accelerator: str, devices: float) -> s
         + (
             ": if your stack matches that run, give the phase `mfu` and `goodput` (README, "
             '"A faster stack than the estimate\'s")'
+            if within and not _given_speed(p)
+            else ""
             if within
             else ", also past the deadline"
         )
@@ -821,14 +839,23 @@ def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
 
 def _own_fleet_late_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, TrainPhase) and p.deadline_days is not None
+    fleet = (
+        f"the fleet '{r['own_fleet']}' ({_n(r['own_fleet_devices'])} x "
+        f"{r['own_fleet_accelerator']} in {r['own_fleet_region']})"
+    )
+    late = (
+        f"it finishes this phase in {r['own_fleet_days']:,.1f} days {_timed_by(p)}, past the "
+        f"{p.deadline_days:g}-day deadline"
+    )
+    published = _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
+    if isinstance(c.site_given(p), Site):
+        # A fixed site left the fleet out, not the estimate (rev15c #1): what the fleet would
+        # do is information, with no "so ... instead".
+        return f"{fleet} is not in this phase's site; {late}{published}"
     what = "buys" if r.get("option") == "owned" else "rents"
     return (
-        f"the fleet '{r['own_fleet']}' ({_n(r['own_fleet_devices'])} x "
-        f"{r['own_fleet_accelerator']} in {r['own_fleet_region']}) is not used: by this estimate "
-        f"it finishes this phase in {r['own_fleet_days']:,.1f} days, past the "
-        f"{p.deadline_days:g}-day deadline, so the phase {what} "
-        f"{_n(r['devices'])} x {r['accelerator']} in {r['region']} instead"
-        + _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
+        f"{fleet} is not used: {late}, so the phase {what} {_n(r['devices'])} x "
+        f"{r['accelerator']} in {r['region']} instead{published}"
     )
 
 

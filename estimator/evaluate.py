@@ -33,6 +33,7 @@ from estimator.market import (
     resale_fraction,
     supply_days,
 )
+from estimator.options import OptionQuery, SiteSpec, select
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -41,7 +42,7 @@ from estimator.physics import (
     training_frame,
 )
 from estimator.physics.inputs import supports, whole_instances
-from estimator.scenario import ServePhase, TrainPhase
+from estimator.scenario import ServePhase, Site, TrainPhase
 from estimator.timeline import MAX_RUN_DAYS, Window, planned_days, windows
 
 Phase = TrainPhase | ServePhase
@@ -244,8 +245,9 @@ def _with_own_fleet(c: Context, phase: TrainPhase, df: Frame, w: Window) -> Fram
     as this phase over the same window: `fleet_own_days` is how long a fleet row's own fleet
     takes (null on other rows); `own_fleet*` name the fleet that could run the phase but for
     the deadline (no block at its own size), the first to finish, on every row (null: none)."""
-    key = ("own fleet", phase, tuple(c.scenario.fleet), w.start, w.end)
-    own = c.remembered(key, lambda: _own_fleets(c, phase, w))
+    site = c.site_given(phase)
+    key = ("own fleet", phase, site, tuple(c.scenario.fleet), w.start, w.end)
+    own = c.remembered(key, lambda: _own_fleets(c, phase, w, site))
     days = own.select(pl.col("instance").alias("_fleet"), fleet_own_days="wall_clock_days")
     df = _join(df.with_columns(_fleet=pl.col("instance")), days, on="_fleet")
     df = df.with_columns(
@@ -268,10 +270,15 @@ _OWN_FLEET = {"instance": pl.String, "region": pl.String, "accelerator": pl.Stri
               "devices": pl.Int64, "wall_clock_days": pl.Float64, "verdict": pl.String}  # fmt: skip
 
 
-def _own_fleets(c: Context, phase: TrainPhase, w: Window) -> pl.DataFrame:
+def _own_fleets(c: Context, phase: TrainPhase, w: Window, site: SiteSpec) -> pl.DataFrame:
     """The scenario's fleets evaluated for `phase` at their own size (whole instances of it),
-    with no deadline, over the window `w` (`_OWN_FLEET`'s columns)."""
+    with no deadline, over the window `w` (`_OWN_FLEET`'s columns): those an auto `site` lets
+    the phase use (rev15c #1: a site narrowed to us-central was told its cn-east fleet was
+    late, "so the phase rents ... instead"), every fleet beside a fixed one (which the finding
+    says is not in the site: the planner's own pinned choice is one too)."""
     fleets = c.options.filter(pl.col("option") == "fleet")
+    if not isinstance(site, Site):
+        fleets = select(fleets, OptionQuery.of(site))
     if fleets.is_empty():
         return pl.DataFrame(schema=_OWN_FLEET)
     unit = pl.col("unit_devices").cast(pl.Int64)

@@ -230,6 +230,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         max_devices=None,
         slip=frozenset(),
         memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] == "supply days"},
+        given_sites=tuple((dict((p.name, p.site) for _, p in auto) | dict(c.given_sites)).items()),
     )
     q = quote_context(placed_c)
     split = [f for i, p in auto for f in _not_split(c, p, scored[p.name], best[p.name])]

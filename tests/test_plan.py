@@ -1811,12 +1811,48 @@ def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_pu
     (late,) = [f for f in p.quote.findings if f.code == LATE]
     assert late.severity == "warn" and late.phase == "pretrain"
     assert "the fleet 'h800' (2,048 x h800 in cn-east) is not used" in late.message
-    assert "81.9 days, past the 75-day deadline" in late.message
+    assert (
+        "81.9 days by this estimate, past the 75-day deadline, so the phase rents" in late.message
+    )
     assert "54.2 days" in late.message and "2412.19437" in (late.source or "")
     # Quoting the chosen rental as a fixed site gives the same finding (pinning the plan's
-    # choice gives its answer).
-    pinned = p.scenario
-    assert LATE in {f.code for f in quote(pinned, catalog).findings}
+    # choice gives its answer), said of a site that leaves the fleet out (rev15c #1).
+    (pinned,) = [f for f in quote(p.scenario, catalog).findings if f.code == LATE]
+    assert pinned.message.startswith(
+        "the fleet 'h800' (2,048 x h800 in cn-east) is not in this phase's site; it finishes "
+        "this phase in 81.9 days by this estimate"
+    )
+    assert "instead" not in pinned.message and "54.2 days" in pinned.message
+
+
+def test_a_fleet_the_phases_site_leaves_out_is_not_blamed_on_the_estimate(catalog):
+    # rev15c #1: a site narrowed to us-central was told "the fleet 'h800' ... is not used: by
+    # this estimate it finishes ... so the phase rents 2,560 x h100-sxm in us-central instead".
+    from estimator import parse_scenario
+
+    narrowed = {"regions": ["us-central"], "accelerators": ["h100-sxm"]}
+    p = plan(parse_scenario(_deepseek_lab(75, site=narrowed)), catalog)
+    assert LATE not in {f.code for f in p.quote.findings}
+    assert not [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
+    # A fixed site written by hand: the fleet is not in it, no "so ... instead".
+    fixed = {"region": "us-central", "accelerator": "h100-sxm", "pricing": "on_demand"}
+    q = quote(parse_scenario(_deepseek_lab(75, site=fixed)), catalog)
+    (late,) = [f for f in q.findings if f.code == LATE]
+    assert "is not in this phase's site" in late.message and "instead" not in late.message
+
+
+def test_a_late_fleet_at_the_speed_the_phase_gave_is_not_told_to_give_it(catalog):
+    # rev15c #2: a phase with mfu 0.5 and goodput 0.9 was told "by this estimate ... give the
+    # phase `mfu` and `goodput`": the time is the user's own statement.
+    from estimator import parse_scenario
+
+    p = plan(parse_scenario(_deepseek_lab(75, mfu=0.5, goodput=0.9)), catalog)
+    (late,) = [f for f in p.quote.findings if f.code == LATE]
+    (fleet,) = [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
+    for said in (late.message, fleet.verdict):
+        assert "75.3 days at the mfu 0.5 and goodput 0.9 you gave" in said, said
+        assert "by this estimate" not in said and "give the phase" not in said, said
+        assert "finish this phase in 54.2 days" in said  # the published rate, as information
 
 
 @pytest.mark.parametrize("deadline", [90, 45])
