@@ -620,64 +620,118 @@ _OVERRIDDEN = (
 )  # fmt: skip
 
 
+_OVERRIDDEN_KEYS = {name: columns for name, _, columns in _OVERRIDDEN}
+
+
 def _row_key(columns: list[str]) -> pl.Expr:
     return pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator="\x1f")
 
 
-def _dropped_here(c: Context, r: Row) -> list[tuple[str, dict[str, Any]]]:
-    """The override rows behind an evaluated row that drop a figure the embedded row had."""
+def spans_instances(kind: str, tensor_parallel: Any, devices: Any, unit: Any) -> Any:
+    """Whether a phase's devices span instances, so that its timing reads the network between
+    them: a serving replica wider than an instance, a training run on more devices than one
+    holds. Over columns (polars expressions) or one quote's numbers alike: the override check
+    and the quote's stated network (`quoting._network`) ask it the same way."""
+    return (tensor_parallel if kind == "serve" else devices) > unit
+
+
+def _reads(p: Phase, column: str) -> pl.Expr:
+    """Whether a row's timing or price reads an override table's optional `column` (rev15c #3:
+    an accelerator row without int8_tops and scaleout_gbps was reported for a BF16 run on an
+    offer that states its own network). The accelerator's network is read where the offer
+    states none (`training._inputs`: the offer's figure first) and the devices span instances;
+    the offer's own, where they span; a precision's peak, at that precision."""
+    kind = "serve" if isinstance(p, ServePhase) else "train"
+    spans: pl.Expr = spans_instances(
+        kind, pl.col("tensor_parallel"), pl.col("devices"), pl.col("unit_devices")
+    )
+    if column == "scaleout_gbps":
+        return pl.col("instance_scaleout_gbit_s").is_null() & spans
+    if column == "instance_scaleout_gbit_s":
+        return spans
+    if column in _PEAKS:
+        return pl.lit(p.precision == _PEAKS[column])
+    return pl.lit(True)
+
+
+# The accelerator columns that give one precision's peak.
+_PEAKS = {"fp8_tflops": "fp8", "int8_tops": "int8"}
+
+
+def _read_dropped(c: Context, p: Phase, name: str) -> list[tuple[str, list[str], pl.Expr]]:
+    """Per column an override table `name` drops: the row keys that drop it, and whether a row
+    reads it (`_reads`)."""
+    dropped = c.catalog.dropped(name)
+    if dropped.is_empty():
+        return []
+    columns = _OVERRIDDEN_KEYS[name]
+    keyed = dropped.with_columns(_key=_row_key(list(columns)))
+    return [
+        (column, keyed.filter(pl.col("column") == column)["_key"].unique().to_list(),
+         _reads(p, column))
+        for column in keyed["column"].unique(maintain_order=True).to_list()
+    ]  # fmt: skip
+
+
+def _dropped_here(c: Context, p: Phase, r: Row) -> list[tuple[str, dict[str, Any]]]:
+    """The override rows behind an evaluated row that drop a figure the embedded row had and
+    the row reads."""
     out = []
     for name, option, columns in _OVERRIDDEN:
         if option is not None and r.get("option") != option:
             continue
         for d in c.catalog.dropped(name).iter_rows(named=True):
-            if all(str(d[k]) == str(r.get(col)) for k, col in columns.items()):
+            if not all(str(d[k]) == str(r.get(col)) for k, col in columns.items()):
+                continue
+            reads = _reads(p, d["column"])
+            row = pl.DataFrame({k: [r.get(k)] for k in reads.meta.root_names()})
+            if row.select(reads.fill_null(False)).item():
                 out.append((name, d))
     return out
 
 
 def _override_drops(c: Context, p: Phase) -> pl.Expr:
     """An option priced or timed on an override row (`--catalog DIR`) that leaves empty an
-    optional figure the embedded row of the same series gives (`Catalog.dropped`): the row
-    replaces the embedded one whole, so the figure falls back to its default (rev15a #9: a
-    price-only GCP row dropped the instance's 1,000 Gbit/s network and moved the hours)."""
+    optional figure the embedded row of the same series gives (`Catalog.dropped`) and the
+    option reads (`_reads`): the row replaces the embedded one whole, so the figure falls back
+    to its default (rev15a #9: a price-only GCP row dropped the instance's 1,000 Gbit/s
+    network and moved the hours)."""
     hit = pl.lit(False)
     for name, option, columns in _OVERRIDDEN:
-        dropped = c.catalog.dropped(name)
-        if dropped.is_empty():
-            continue
-        keys = dropped.select(_row_key(list(columns))).to_series().unique().to_list()
-        here = _row_key(list(columns.values())).is_in(keys)
-        hit = hit | (here if option is None else (pl.col("option") == option) & here)
+        for _, keys, reads in _read_dropped(c, p, name):
+            here = _row_key(list(columns.values())).is_in(keys) & reads
+            hit = hit | (here if option is None else (pl.col("option") == option) & here)
     return hit.fill_null(False)
 
 
 # What an empty optional figure means, as the catalog's schema says it (pricing/schema.py).
 _EMPTY_MEANS = {
-    "instance_scaleout_gbit_s": "the accelerator's network per device",
-    "max_devices": "no stated capacity",
-    "max_term_days": "no longest term",
-    "price_low": "no price range",
-    "price_high": "no price range",
-    "fp8_tflops": "no FP8 support",
-    "int8_tops": "no INT8 support",
-    "scaleout_gbps": "the default network",
-    "scope": "a whole server's price",
+    "instance_scaleout_gbit_s": "the accelerator's network per device is used",
+    "max_devices": "the offer states no capacity",
+    "max_term_days": "the offer has no longest term",
+    "fp8_tflops": "the device counts as lacking FP8",
+    "int8_tops": "the device counts as lacking INT8",
+    "scaleout_gbps": "the default network is used",
+    "scope": "the price counts as a whole server's",
 }
 
 
 def _override_drops_message(r: Row, c: Context, p: Phase) -> str:
-    said = []
-    for name, d in _dropped_here(c, r):
+    # One clause per override row and meaning: "leaves a, b empty where ... gives 1, 2, so ...".
+    clauses: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for name, d in _dropped_here(c, p, r):
         try:
             figure = f"{float(d['embedded']):g}"
         except ValueError:
             figure = str(d["embedded"])
-        empty = _EMPTY_MEANS.get(d["column"], "its default")
-        said.append(
-            f"{Path(str(d['file'])).name}:{d['line']} leaves {d['column']} empty where the "
-            f"embedded {name}.csv row gives {figure}, so {empty} is used"
-        )
+        where = f"{Path(str(d['file'])).name}:{d['line']}"
+        meaning = _EMPTY_MEANS.get(d["column"], "its default is used")
+        clauses.setdefault((where, name, meaning), []).append((d["column"], figure))
+    said = [
+        f"{where} leaves {', '.join(k for k, _ in cols)} empty where the embedded {name}.csv "
+        f"row gives {', '.join(v for _, v in cols)}, so {meaning}"
+        for (where, name, meaning), cols in clauses.items()
+    ]
     return (
         "; ".join(said) + ": an override row replaces the embedded row whole (copy the figure "
         "into the row to keep it)"

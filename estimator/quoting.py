@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance, findings, timeline, transfers
-from estimator.checks import counted
+from estimator.checks import counted, spans_instances
 from estimator.context import Context
 from estimator.costing import (
     DAYS_PER_YEAR,
@@ -638,8 +638,7 @@ def _network(c: Context, p: PhaseQuote) -> str:
     if row.is_empty():
         return ""
     unit = int(row["unit_devices"][0] or 1)
-    spans = x["tensor_parallel"] if p.kind == "serve" else p.devices
-    if spans <= unit:
+    if not spans_instances(p.kind, x["tensor_parallel"], p.devices, unit):
         return ""
     own = row["instance_scaleout_gbit_s"][0] if "instance_scaleout_gbit_s" in row.columns else None
     if own is not None:
