@@ -599,13 +599,19 @@ def _input_below_shape_message(r: Row, c: Context, p: Phase) -> str:
     given, out = r["input_tokens_per_day"], r["output_tokens_per_day"]
     implied = out * p.input_len / p.output_len
     fitting = max(1, round(p.output_len * given / out))
+    # A fleet the phase fixed is not sized: the demand it is checked against is (`capacity`'s
+    # devices_needed; rev15c #5).
+    sized = (
+        f"the demand the {counted(p.devices, 'device')} given are checked against counts"
+        if p.devices
+        else "the fleet is sized for"
+    )
     return (
         f"input_tokens_per_day {_volume(given)} is {given / implied:.1%} of the "
         f"{_volume(implied)} the request shape implies for {_volume(out)} output tokens a day "
         f"(input_len {p.input_len:,} per output_len {p.output_len:,}): aggregated serving "
-        f"prefills each request at the shape's input, so the fleet is sized for "
-        f"{_volume(implied)} input tokens a day; set input_len to {fitting:,} (--input-len) for "
-        "this demand's ratio"
+        f"prefills each request at the shape's input, so {sized} {_volume(implied)} input "
+        f"tokens a day; set input_len to {fitting:,} (--input-len) for this demand's ratio"
     )
 
 

@@ -970,6 +970,32 @@ def test_daily_input_below_the_request_shape_is_said(runner):
     assert not none
 
 
+def test_daily_input_below_the_shape_on_a_fleet_the_phase_fixed_says_what_it_affects():
+    # rev15c #5: with `devices` given, "so the fleet is sized for 4e9 input tokens a day" was
+    # said of a fleet nothing sized; the demand it is checked against counts the shape's input.
+    from estimator import parse_scenario, quote
+
+    serve = {
+        "name": "serve",
+        "kind": "serve",
+        "users": "us",
+        "data": "public",
+        "days": 30,
+        "precision": "fp8",
+        "tpot_ms": 50,
+        "devices": 64,
+        "input_tokens_per_day": 1e8,
+        "output_tokens_per_day": 1e9,
+        "site": {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"},
+    }
+    data = {"name": "sv", "as_of": "2025-11-27", "currency": "USD",
+            "model": {"preset": "llama-3.3-70b"}, "phases": [serve]}  # fmt: skip
+    q = quote(parse_scenario(data))
+    (said,) = [f.message for f in q.findings if f.code == "input-below-shape"]
+    assert "the fleet is sized" not in said
+    assert "so the demand the 64 devices given are checked against counts 4e9 input" in said
+
+
 def test_a_daily_volume_is_written_as_one_would_write_it():
     # rev15c #10: 51,200 printed as "5.12e4" and 12,345 as "1.234e4", a value not written.
     from estimator.checks import _volume
