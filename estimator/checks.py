@@ -1018,9 +1018,13 @@ def _sold_when(r: Row, p: Phase) -> str:
     """When a purchase is resold: a serving phase's when the phase ends, a training phase's when
     its run ends, which a deadline's window may outlast (rev15a #8: it was sold at the window's
     end, so a day more of deadline cost 7,832 USD more for the same fleet)."""
-    if not isinstance(p, TrainPhase) or r["wall_clock_days"] is None:  # not timed: the window
+    if not r.get("resold_at_run_end"):  # `evaluate._resold_at_run_end`
         return "when the phase ends"
-    deadline = f" (of the {p.deadline_days:g}-day deadline)" if p.deadline_days else ""
+    deadline = (
+        f" (of the {p.deadline_days:g}-day deadline)"
+        if isinstance(p, TrainPhase) and p.deadline_days
+        else ""
+    )
     return f"when the run ends, {r['wall_clock_days']:,.1f} days after it starts{deadline}"
 
 

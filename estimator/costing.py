@@ -552,10 +552,8 @@ def _parts(
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
         n = int(row.get("generations") or 1)
-        # A training row (no deployment size) is sold when its run ends (rev15a #8), one not
-        # timed when its window does.
-        timed = row.get("wall_clock_days") is not None
-        when = "the run" if timed and row.get("fleet_min_devices") is None else "the phase"
+        # Sold when its run ends, or its window (`evaluate._resold_at_run_end`).
+        when = "the run" if row.get("resold_at_run_end") else "the phase"
         bought, sold = (
             f"{what}: bought for the plan",
             (

@@ -159,8 +159,8 @@ def evaluate(
         .otherwise(0.0)
         .fill_null(0.0)
         .alias("slip_days"),
-        _resale_age(c, phase, age).alias("resale_age_years"),
-    )
+        _resold_at_run_end(phase).alias("resold_at_run_end"),
+    ).with_columns(_resale_age(age).alias("resale_age_years"))
     if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
             resale_at(c.catalog, pl.col("resale_age_years")).alias("resale_fraction")
@@ -322,17 +322,26 @@ def _without(df: Frame, *names: str) -> Frame:
     return df[[c for c in df.columns if c not in gone]]
 
 
-def _resale_age(c: Context, phase: TrainPhase | ServePhase, age: float) -> pl.Expr:
-    """The age in years at which a bought option is resold: a serving phase's when its window
-    ends (`age`), a training phase's when each row's own run ends, in whole days
-    (`timeline.later`), deadline or not. Resold at the window's end, every candidate of a
-    run without a deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was
-    ranked with the 2.6-year resale of the B200 run that set the window, and chosen over it
-    though it costs 8.8% more); with a deadline the deadline's (rev15a #8)."""
+def _resold_at_run_end(phase: TrainPhase | ServePhase) -> pl.Expr:
+    """Whether a bought option is resold when its run ends: a training phase's timed run (it
+    ends before a deadline's window may, rev15a #8), not a serving phase or a run the physics
+    did not time (when the window ends). The one decision: the resale's age (`_resale_age`),
+    its line item (`costing`), the finding that says when (`checks._sold_when`) and the cash
+    flow's month (`quoting`, `timeline.phase_payments`) read this column (rev15c #8)."""
     if not isinstance(phase, TrainPhase):
-        return pl.lit(age)
+        return pl.lit(False)
+    return pl.col("wall_clock_days").is_not_null()
+
+
+def _resale_age(age: float) -> pl.Expr:
+    """The age in years at which a bought option is resold: when its run ends
+    (`resold_at_run_end`), in whole days (`timeline.later`), deadline or not; else when the
+    window ends (`age`). Resold at the window's end, every candidate of a run without a
+    deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was ranked with the
+    2.6-year resale of the B200 run that set the window, and chosen over it though it costs
+    8.8% more); with a deadline the deadline's (rev15a #8)."""
     days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
-    return pl.coalesce(days / costing.DAYS_PER_YEAR, pl.lit(age))
+    return pl.when(pl.col("resold_at_run_end")).then(days / costing.DAYS_PER_YEAR).otherwise(age)
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:

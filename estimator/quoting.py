@@ -197,12 +197,12 @@ def placed_phase(
         if n > 1
         else None
     )
-    # A training run is resold when it ends; one the physics did not time, when its window does.
-    training = isinstance(phase, TrainPhase) and row["hours"] is not None
+    # Resold when its run ends, or its window (`evaluate._resold_at_run_end`).
+    after_run = bool(row.get("resold_at_run_end"))
     return (
         pq,
         found,
-        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, training),
+        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, after_run),
     )
 
 

@@ -702,6 +702,33 @@ def test_a_looser_deadline_with_the_same_bought_fleet_costs_the_same(catalog):
     assert seen[400][1] <= seen[366][1]
 
 
+def test_when_a_purchase_is_resold_is_decided_once(catalog, monkeypatch):
+    # rev15c #8: "a training purchase is resold when its run ends" was decided in four places
+    # (the age, the finding, the line item, the cash flow's month), by four tests. One column
+    # decides it: turned off, every one of them says the phase's end.
+    from estimator import evaluate, parse_scenario, quote
+
+    site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "owned"}
+    phase = {"name": "pt", "tokens": 15e12, "data": "public", "deadline_days": 400,
+             "start": "2027-10-01", "site": site}  # fmt: skip
+    s = parse_scenario({"name": "t", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "US",
+                        "model": {"preset": "llama-3.1-70b"}, "phases": [phase]})  # fmt: skip
+
+    def said(q):
+        resale = next(i for i in q.phases[0].line_items if i.component == "resale")
+        idle = next(f.message for f in q.findings if f.code == "idle-hardware")
+        months = [m.month for m in q.cash_flow if m.amounts["resale"]]
+        return resale.description, idle, months
+
+    at_run = said(quote(s, catalog))
+    assert "sold at the end of the run" in at_run[0] and "when the run ends" in at_run[1]
+    monkeypatch.setattr(evaluate, "_resold_at_run_end", lambda phase: pl.lit(False))
+    at_window = said(quote(s, catalog))
+    assert "sold at the end of the phase" in at_window[0]
+    assert "when the phase ends" in at_window[1]
+    assert at_window[2] != at_run[2]
+
+
 H200_CN = """
 name = "H200 in China before approvals"
 as_of = 2025-11-27
