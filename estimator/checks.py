@@ -936,7 +936,7 @@ def _term_sized_message(r: Row, c: Context, p: Phase) -> str:
     deadline = p.deadline_days
 
     def money(usd: float | None) -> str:
-        return "no price" if usd is None else f"{usd * c.quote_per_usd:,.0f} {c.currency}"
+        return "no price" if usd is None else _quoted(usd, c)
 
     return (
         f"sized to finish in {_day_count(r['term_sized_days'])}, {_billed_terms(r)} of the "
@@ -983,13 +983,18 @@ def _stale_source(r: Row, c: Context, p: Phase) -> str:
 
 
 def _priced(amount: float, r: Row, c: Context) -> str:
-    """An amount of a row's price list as a message says it: in the list's currency, and in
-    the quote's beside it when they differ (rev12b #5: a USD quote's findings said only
-    "153,600,000 CNY", which a notebook read beside a USD total)."""
-    text = f"{amount:,.0f} {r['currency']}"
-    if r["currency"] == c.currency or not r["per_usd"]:
+    """An amount of a row's price list as a message says it (`_in_currencies`)."""
+    return _in_currencies(amount, r["currency"], r["per_usd"], c)
+
+
+def _in_currencies(amount: float, currency: str, per_usd: float | None, c: Context) -> str:
+    """An amount in `currency` (`per_usd` of it to the dollar) as a message says it: in its
+    currency, and in the quote's beside it when they differ (rev12b #5: a USD quote's findings
+    said only "153,600,000 CNY", which a notebook read beside a USD total)."""
+    text = f"{amount:,.0f} {currency}"
+    if currency == c.currency or not per_usd:
         return text
-    return f"{text} ({amount / r['per_usd'] * c.quote_per_usd:,.0f} {c.currency})"
+    return f"{text} ({_quoted(amount / per_usd, c)})"
 
 
 def _spot_message(r: Row, c: Context, p: Phase) -> str:
@@ -1107,10 +1112,10 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
     terms = max(1, math.ceil(r["hours"] / term - 1e-9))
     hours = r["billed_devices"] * terms * term
     cost = hours * rate  # in the index's currency
-    at = cost / c.catalog.rate(index["currency"], c.as_of).per_usd
+    per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
+    at = cost / per_usd
     # rev15a #7: both amounts were said in USD on a CNY quote; the contract's in its index's
     # currency and the quote's, the rent in the quote's, as the other findings say them.
-    in_quote = "" if index["currency"] == c.currency else f" ({_quoted(at, c)})"
     contract = (
         f"a {index['term_days']}-day contract"
         if terms == 1
@@ -1120,8 +1125,9 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         f"{at_list}: a tenant renting "
         f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
         f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
-        f"{contract} for these devices ({_n(hours)} device-hours) would cost {_n(cost)} "
-        f"{index['currency']}{in_quote}, against the {_quoted(r['compute_usd'], c)} quoted"
+        f"{contract} for these devices ({_n(hours)} device-hours) would cost "
+        f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
+        f"{_quoted(r['compute_usd'], c)} quoted"
         + _idle_contract(terms * term, r["hours"], at > r["compute_usd"])
     ) + hindsight(index.get("announced"), c.as_of)
 

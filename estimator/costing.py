@@ -425,6 +425,26 @@ def cents(amount: float) -> float:
     return round(amount + 0.0, 2)
 
 
+def per_unit(amount: float) -> float:
+    """A price per unit as shown (per million output tokens): 4 significant figures, and whole
+    cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per million
+    output tokens read 0.03, 16% off (rev15a #10). The one rule: the report's `rate` and a
+    message's `per_unit_text` are this figure."""
+    return cents(amount) if abs(amount) >= 10 else float(f"{amount:.4g}")
+
+
+def per_unit_text(amount: float) -> str:
+    """`per_unit` as a message writes it: thousands separators, never an exponent (a `.4g`
+    string of 1.2e-5 reads "1.2e-05"; rev15c #9)."""
+    shown = per_unit(amount)
+    if abs(shown) >= 10:
+        return f"{shown:,.2f}"
+    if shown == 0:
+        return "0"
+    decimals = max(0, 3 - math.floor(math.log10(abs(shown))))
+    return f"{shown:.{decimals}f}".rstrip("0").rstrip(".")
+
+
 def summed(amounts: Iterable[float]) -> float:
     """Whole-cent amounts added exactly (`math.fsum`) and kept in whole cents: the very float a
     report prints, so `q.total == 55401897.4` holds where a running sum gave 55401897.39999999

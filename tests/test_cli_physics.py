@@ -513,6 +513,19 @@ def test_a_price_per_million_tokens_keeps_four_significant_figures(runner):
     assert f"cost_per_million_output_tokens   {exact:.4g}" in text
 
 
+def test_a_price_per_unit_is_one_rule_and_a_message_has_no_exponent():
+    # rev15c #9: the planner's runner-up verdict re-did the report's rate rule, and as `.4g`
+    # text wrote 1.2e-5 CNY as "1.2e-05".
+    from estimator.costing import per_unit, per_unit_text
+    from estimator.report.view import rate
+
+    for x in (1.2e-5, 0.025912, 3.14159, 12.345, 1234.5678, -0.5, 0.0):
+        assert rate(x) == per_unit(x)
+        assert "e" not in per_unit_text(x) and float(per_unit_text(x).replace(",", "")) == rate(x)
+    assert [per_unit_text(x) for x in (1.2e-5, 0.025912, 5.0, 1234.5678)] == [
+        "0.000012", "0.02591", "5", "1,234.57"]  # fmt: skip
+
+
 def test_serving_without_the_precision_says_only_that(runner, monkeypatch):
     # An A100 has no FP8: serve reported a false memory block beside the precision one, a
     # decode rate at a precision the card lacks, and "none output tok/s/device ... TPOT none

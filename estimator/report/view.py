@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from estimator.costing import LineItem, cents, summed
+from estimator.costing import LineItem, cents, per_unit, summed
 from estimator.findings import Finding
 from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
@@ -47,10 +47,9 @@ def money_or_none(amount: float | None) -> float | None:
 
 
 def rate(amount: float) -> float:
-    """A displayed price per unit (per million output tokens): 4 significant figures, and
-    whole cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per
-    million output tokens read 0.03, 16% off (rev15a #10)."""
-    return money(amount) if abs(amount) >= 10 else float(f"{amount:.4g}")
+    """A displayed price per unit (per million output tokens): `costing.per_unit`, 4
+    significant figures and whole cents from 10 up."""
+    return per_unit(amount)
 
 
 # A percentile of a price per million output tokens, not of a cost (uncertainty.PER_MILLION;
