@@ -119,9 +119,9 @@ def whole_term_spans(start: date, min_term_days: int, days: float) -> list[float
     A term shorter than a month (a day's capacity block) gives every count: whole days and
     whole instances make the bill jump from one day count to the next (36 days of B200 cost
     2.0% more than 31, rev15a #2), and sizing to each count d is exact, as any fleet that
-    finishes in d days bills no less than the fewest that do. The evaluation is vectorised
-    (182 sizings of each capacity block, its longest term, cost a plan about a fifth more).
-    Months and years give at most the last `MAX_TERM_SIZINGS` counts."""
+    finishes in d days bills no less than the fewest that do. The evaluation is vectorised and
+    leaves out the sizings that cannot win; `evaluate._fewer_day_sizings` says what the rest
+    cost a plan. Months and years give at most the last `MAX_TERM_SIZINGS` counts."""
     if min_term_days <= 0 or not math.isfinite(days):
         return []
     months = term_months(min_term_days)

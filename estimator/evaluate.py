@@ -510,8 +510,10 @@ def _fewer_day_sizings(df: Frame, start: date) -> Frame:
     the money bills them) never can, as the price is the same and what blocks such a row (an
     offer's capacity, --max-devices, the batch) blocks the one with more devices first (its
     run is within its term count, so its longest term does not). The deadline-sized row is
-    kept. 182 sizings of each capacity block made a plan 4x slower at 100x the offers; the few
-    on this front cost what a few more rows do."""
+    kept. What day sizing costs a plan, measured with this pruning (fix15c, CPU time, physics
+    store empty) on the worst case found, a 182-day deadline for a 70B model's 15T tokens on an
+    auto site: 0.33 s against 0.15 s without day sizings, 0.64 s against 0.19 s at 100x the
+    offers (0.74 s unpruned); plans with no day-term option do not change."""
     term = pl.col("min_term_days")
     sized = pl.col("term_sized_days").is_not_null() & (term > 0) & (term < 30)
     hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
