@@ -407,6 +407,13 @@ def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, ru
     assert "the rule's cost is unknown: that work is lost" in text
     view = json.loads(_shock_text(runner, s, "remote-access-ends=2026-06-01", "json"))
     assert view["shock"]["lost"] == ["pt"]
+    # rev15c #6: its row's costs are no figure either (were 0.0 beside stranded: true).
+    (row,) = view["shock"]["replanned"]
+    assert row["stranded"] and row["rule_cost"] is None and row["extra_cost"] is None
+    assert view["schema_version"] == "6"
+    import jsonschema
+
+    jsonschema.validate(view, json.loads(runner.invoke(app, ["schema", "plan"]).stdout))
 
 
 def _shock_text(runner, s, shock: str, fmt: str = "table") -> str:

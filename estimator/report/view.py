@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 # "4" (session 13): a quote's `blocked`, the priced phases a block forbids (rev13b #10).
 # "5" (session 14): `blocked` also names the transfers a block forbids, as "transfer A->B"
 # (rev14a #2: a blocked dataset export left it empty while `Quote.blocked` was true).
-SCHEMA_VERSION = "5"
+# "6" (session 15): a shock's `lost` (its stranded phases), and a stranded phase's replanned
+# rule_cost and extra_cost null (it does not run; were 0.0); `assumptions.fleet_book_value`; the
+# per-million figures (cost_per_million_output_tokens, the sensitivity's
+# per_million_output_tokens_at_*, the per-million percentiles) to 4 significant figures, not whole
+# cents (rev15a #10); the input field `fleet[].book_value_currency` (rev15c #6).
+SCHEMA_VERSION = "6"
 
 
 def money(amount: float) -> float:
