@@ -22,9 +22,10 @@ the rule and its day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -38,7 +39,7 @@ from estimator.money import Money
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
-from estimator.scenario import AutoSite, TrainPhase
+from estimator.scenario import AutoSite, Scenario, TrainPhase
 from pricing import Catalog, UnknownIdError
 from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
@@ -179,7 +180,14 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
     # Each shock from its own day (rev12a #2: two shocks were both judged from the later one).
     judged_on = max(min(starts.values()), c.as_of)
     rules = sorted(starts.items(), key=lambda kv: (kv[1], kv[0]))
-    judged = quote_context(prepare(base.scenario, cat, currency=c.currency, as_of=c.as_of))
+    # The quotes of the placed scenario read each phase's site as the user gave it
+    # (`Context.given_sites`), as the plan's own quote does.
+    given = tuple(({p.name: p.site for p in c.scenario.phases} | dict(c.given_sites)).items())
+
+    def prepared(scenario: Scenario, catalog: Catalog, **settings: Any) -> Context:
+        return replace(prepare(scenario, catalog, **settings), given_sites=given)
+
+    judged = quote_context(prepared(base.scenario, cat, currency=c.currency, as_of=c.as_of))
     # Each blocked phase with the earliest shock that blocks it: the one it must finish before.
     hit: dict[str, str] = {}
     # A transfer the shock blocks (its data may no longer go where the receiving phase runs)
@@ -207,7 +215,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
 
     def again(catalog: Catalog) -> Plan:
         return place(
-            prepare(
+            prepared(
                 opened,
                 catalog,
                 currency=c.currency,
@@ -253,7 +261,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
             while trying:
                 try:
                     return place(
-                        prepare(with_sites(opened, trying), cat, currency=c.currency,
+                        prepared(with_sites(opened, trying), cat, currency=c.currency,
                                 as_of=c.as_of, objective=c.objective,
                                 max_devices=c.max_devices, slip=frozenset(slip)),
                         top_k,

@@ -1848,6 +1848,24 @@ def test_a_fleet_the_phases_site_leaves_out_is_not_blamed_on_the_estimate(catalo
     assert "is not in this phase's site" in late.message and "instead" not in late.message
 
 
+def test_a_what_if_reads_the_site_the_user_gave_too(catalog, runner):
+    # rev15c #1: a shock re-places serving abroad; pretraining stays on the plan's pinned
+    # rental, and its quote after the shock said the fleet "is not in this phase's site", of
+    # the site the planner chose where the plan's own quote said why it was not used.
+    from estimator import parse_scenario
+
+    data = _deepseek_lab(75)
+    data["phases"].append({"name": "serve-abroad", "kind": "serve", "users": "foreign",
+                           "data": "public", "days": 180, "input_tokens_per_day": 4e9,
+                           "output_tokens_per_day": 8e8, "tpot_ms": 50, "precision": "fp8",
+                           "site": {"regions": ["sg"]}})  # fmt: skip
+    s = parse_scenario(data)
+    view = json.loads(_shock_text(runner, s, "offshore-access-ends=2024-10-01", "json"))
+    assert [r["phase"] for r in view["shock"]["replanned"]] == ["serve-abroad"]
+    (late,) = [f for f in view["shock"]["quote_after"]["findings"] if f["code"] == LATE]
+    assert "is not used:" in late["message"] and "so the phase rents" in late["message"]
+
+
 def test_a_late_fleet_at_the_speed_the_phase_gave_is_not_told_to_give_it(catalog):
     # rev15c #2: a phase with mfu 0.5 and goodput 0.9 was told "by this estimate ... give the
     # phase `mfu` and `goodput`": the time is the user's own statement.
