@@ -53,8 +53,11 @@ class Replanned:
     rule: str
     before: str
     after: str
-    extra_cost: Money  # after minus the plan's placement, in the plan's currency
-    rule_cost: Money  # after minus the best placement over the same options without the shock
+    # After minus the plan's placement, in the plan's currency; after minus the best placement
+    # over the same options without the shock. None for a stranded phase, which does not run
+    # (rev15c #6: 0.0 beside stranded read as a rule that costs nothing).
+    extra_cost: Money | None
+    rule_cost: Money | None
     # How many days later the work ends; None for a stranded phase, whose work never runs
     # (rev12b #9: -26.0, "ends 26 days sooner", came from its blocked run's own length).
     extra_days: float | None
@@ -300,8 +303,8 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
             if name in stranded
             else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})"
             + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else ""),
-            extra_cost=_difference(now[name].cost, was[name].cost),
-            rule_cost=_difference(now[name].cost, best[name].cost),
+            extra_cost=None if name in stranded else _difference(now[name].cost, was[name].cost),
+            rule_cost=None if name in stranded else _difference(now[name].cost, best[name].cost),
             extra_days=None if name in stranded else _finish(now[name]) - _finish(was[name]),
             stranded=name in stranded,
         )

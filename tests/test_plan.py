@@ -227,7 +227,9 @@ def test_the_librarys_swings_and_shock_costs_are_money_and_plain_floats(catalog)
         assert w.total_at_low is None or isinstance(w.total_at_low, Money)
     shocked = what_if(AUTO, "remote-access-ends=2026-03-01", catalog)
     assert isinstance(shocked.extra_cost, Money)
-    assert all(isinstance(r.rule_cost, Money) for r in shocked.replanned)
+    # A stranded phase's costs are None: it does not run (rev15c #6).
+    assert all(isinstance(r.rule_cost, Money) or r.stranded for r in shocked.replanned)
+    assert all(r.rule_cost is None for r in shocked.replanned if r.stranded)
 
 
 def test_sensitivity_sorted_by_swing(catalog):
@@ -401,7 +403,7 @@ def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, ru
     # Nothing ends before a rule in force on the first day: the work is lost, and the rule's
     # cost is not 0.00 but unknown.
     lost = apply_shock(c, ["remote-access-ends=2026-06-01"])
-    assert [r.stranded for r in lost.replanned] == [True]
+    assert [(r.stranded, r.rule_cost, r.extra_cost) for r in lost.replanned] == [(True, None, None)]
     text = " ".join(_shock_text(runner, s, "remote-access-ends=2026-06-01").split())
     assert "pt cannot run under the rule" in text and "the rule costs" not in text
     assert "the rule's cost is unknown: that work is lost" in text

@@ -166,8 +166,8 @@ def _shock(s: ShockResult) -> ShockView:
                 rule=r.rule,
                 before=r.before,
                 after=r.after,
-                extra_cost=None if r.stranded else money(r.extra_cost),
-                rule_cost=None if r.stranded else money(r.rule_cost),
+                extra_cost=money_or_none(r.extra_cost),
+                rule_cost=money_or_none(r.rule_cost),
                 extra_days=None if r.extra_days is None else tenths(r.extra_days),
                 stranded=r.stranded,
             )
