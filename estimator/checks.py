@@ -23,7 +23,7 @@ from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
-from estimator.scenario import ServePhase, TrainPhase
+from estimator.scenario import ServePhase, Site, TrainPhase
 from pricing.catalog import STALE_AFTER_DAYS, WITH_CATALOG
 
 Severity = Literal["block", "warn", "info"]
@@ -166,7 +166,7 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
             return (
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
                 f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
-                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days by this estimate"
+                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
                 + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
             )
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
@@ -603,10 +603,12 @@ _BELOW_SHAPE = 0.05
 
 
 def _volume(x: float) -> str:
-    """A daily token volume as one writes it in a file or a flag: 6e11, 1.7e11, 51,200."""
-    text = f"{x:.4g}"
-    if "e+" not in text:
+    """A daily token volume as one writes it in a file or a flag: 6e11, 1.7e11, 51,200 (the
+    exponent form from a million, where it keeps four significant digits; below, the whole
+    number with thousands separators, so 12,345 is not shown as 1.234e4)."""
+    if abs(x) < 1e6:
         return f"{x:,.0f}"
+    text = f"{x:.4g}"
     mantissa, exponent = text.split("e+")
     return f"{mantissa}e{int(exponent)}"
 
@@ -616,13 +618,19 @@ def _input_below_shape_message(r: Row, c: Context, p: Phase) -> str:
     given, out = r["input_tokens_per_day"], r["output_tokens_per_day"]
     implied = out * p.input_len / p.output_len
     fitting = max(1, round(p.output_len * given / out))
+    # A fleet the phase fixed is not sized: the demand it is checked against is (`capacity`'s
+    # devices_needed; rev15c #5).
+    sized = (
+        f"the demand the {counted(p.devices, 'device')} given are checked against counts"
+        if p.devices
+        else "the fleet is sized for"
+    )
     return (
         f"input_tokens_per_day {_volume(given)} is {given / implied:.1%} of the "
         f"{_volume(implied)} the request shape implies for {_volume(out)} output tokens a day "
         f"(input_len {p.input_len:,} per output_len {p.output_len:,}): aggregated serving "
-        f"prefills each request at the shape's input, so the fleet is sized for "
-        f"{_volume(implied)} input tokens a day; set input_len to {fitting:,} (--input-len) for "
-        "this demand's ratio"
+        f"prefills each request at the shape's input, so {sized} {_volume(implied)} input "
+        f"tokens a day; set input_len to {fitting:,} (--input-len) for this demand's ratio"
     )
 
 
@@ -637,64 +645,118 @@ _OVERRIDDEN = (
 )  # fmt: skip
 
 
+_OVERRIDDEN_KEYS = {name: columns for name, _, columns in _OVERRIDDEN}
+
+
 def _row_key(columns: list[str]) -> pl.Expr:
     return pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator="\x1f")
 
 
-def _dropped_here(c: Context, r: Row) -> list[tuple[str, dict[str, Any]]]:
-    """The override rows behind an evaluated row that drop a figure the embedded row had."""
+def spans_instances(kind: str, tensor_parallel: Any, devices: Any, unit: Any) -> Any:
+    """Whether a phase's devices span instances, so that its timing reads the network between
+    them: a serving replica wider than an instance, a training run on more devices than one
+    holds. Over columns (polars expressions) or one quote's numbers alike: the override check
+    and the quote's stated network (`quoting._network`) ask it the same way."""
+    return (tensor_parallel if kind == "serve" else devices) > unit
+
+
+def _reads(p: Phase, column: str) -> pl.Expr:
+    """Whether a row's timing or price reads an override table's optional `column` (rev15c #3:
+    an accelerator row without int8_tops and scaleout_gbps was reported for a BF16 run on an
+    offer that states its own network). The accelerator's network is read where the offer
+    states none (`training._inputs`: the offer's figure first) and the devices span instances;
+    the offer's own, where they span; a precision's peak, at that precision."""
+    kind = "serve" if isinstance(p, ServePhase) else "train"
+    spans: pl.Expr = spans_instances(
+        kind, pl.col("tensor_parallel"), pl.col("devices"), pl.col("unit_devices")
+    )
+    if column == "scaleout_gbps":
+        return pl.col("instance_scaleout_gbit_s").is_null() & spans
+    if column == "instance_scaleout_gbit_s":
+        return spans
+    if column in _PEAKS:
+        return pl.lit(p.precision == _PEAKS[column])
+    return pl.lit(True)
+
+
+# The accelerator columns that give one precision's peak.
+_PEAKS = {"fp8_tflops": "fp8", "int8_tops": "int8"}
+
+
+def _read_dropped(c: Context, p: Phase, name: str) -> list[tuple[str, list[str], pl.Expr]]:
+    """Per column an override table `name` drops: the row keys that drop it, and whether a row
+    reads it (`_reads`)."""
+    dropped = c.catalog.dropped(name)
+    if dropped.is_empty():
+        return []
+    columns = _OVERRIDDEN_KEYS[name]
+    keyed = dropped.with_columns(_key=_row_key(list(columns)))
+    return [
+        (column, keyed.filter(pl.col("column") == column)["_key"].unique().to_list(),
+         _reads(p, column))
+        for column in keyed["column"].unique(maintain_order=True).to_list()
+    ]  # fmt: skip
+
+
+def _dropped_here(c: Context, p: Phase, r: Row) -> list[tuple[str, dict[str, Any]]]:
+    """The override rows behind an evaluated row that drop a figure the embedded row had and
+    the row reads."""
     out = []
     for name, option, columns in _OVERRIDDEN:
         if option is not None and r.get("option") != option:
             continue
         for d in c.catalog.dropped(name).iter_rows(named=True):
-            if all(str(d[k]) == str(r.get(col)) for k, col in columns.items()):
+            if not all(str(d[k]) == str(r.get(col)) for k, col in columns.items()):
+                continue
+            reads = _reads(p, d["column"])
+            row = pl.DataFrame({k: [r.get(k)] for k in reads.meta.root_names()})
+            if row.select(reads.fill_null(False)).item():
                 out.append((name, d))
     return out
 
 
 def _override_drops(c: Context, p: Phase) -> pl.Expr:
     """An option priced or timed on an override row (`--catalog DIR`) that leaves empty an
-    optional figure the embedded row of the same series gives (`Catalog.dropped`): the row
-    replaces the embedded one whole, so the figure falls back to its default (rev15a #9: a
-    price-only GCP row dropped the instance's 1,000 Gbit/s network and moved the hours)."""
+    optional figure the embedded row of the same series gives (`Catalog.dropped`) and the
+    option reads (`_reads`): the row replaces the embedded one whole, so the figure falls back
+    to its default (rev15a #9: a price-only GCP row dropped the instance's 1,000 Gbit/s
+    network and moved the hours)."""
     hit = pl.lit(False)
     for name, option, columns in _OVERRIDDEN:
-        dropped = c.catalog.dropped(name)
-        if dropped.is_empty():
-            continue
-        keys = dropped.select(_row_key(list(columns))).to_series().unique().to_list()
-        here = _row_key(list(columns.values())).is_in(keys)
-        hit = hit | (here if option is None else (pl.col("option") == option) & here)
+        for _, keys, reads in _read_dropped(c, p, name):
+            here = _row_key(list(columns.values())).is_in(keys) & reads
+            hit = hit | (here if option is None else (pl.col("option") == option) & here)
     return hit.fill_null(False)
 
 
 # What an empty optional figure means, as the catalog's schema says it (pricing/schema.py).
 _EMPTY_MEANS = {
-    "instance_scaleout_gbit_s": "the accelerator's network per device",
-    "max_devices": "no stated capacity",
-    "max_term_days": "no longest term",
-    "price_low": "no price range",
-    "price_high": "no price range",
-    "fp8_tflops": "no FP8 support",
-    "int8_tops": "no INT8 support",
-    "scaleout_gbps": "the default network",
-    "scope": "a whole server's price",
+    "instance_scaleout_gbit_s": "the accelerator's network per device is used",
+    "max_devices": "the offer states no capacity",
+    "max_term_days": "the offer has no longest term",
+    "fp8_tflops": "the device counts as lacking FP8",
+    "int8_tops": "the device counts as lacking INT8",
+    "scaleout_gbps": "the default network is used",
+    "scope": "the price counts as a whole server's",
 }
 
 
 def _override_drops_message(r: Row, c: Context, p: Phase) -> str:
-    said = []
-    for name, d in _dropped_here(c, r):
+    # One clause per override row and meaning: "leaves a, b empty where ... gives 1, 2, so ...".
+    clauses: dict[tuple[str, str, str], list[tuple[str, str]]] = {}
+    for name, d in _dropped_here(c, p, r):
         try:
             figure = f"{float(d['embedded']):g}"
         except ValueError:
             figure = str(d["embedded"])
-        empty = _EMPTY_MEANS.get(d["column"], "its default")
-        said.append(
-            f"{Path(str(d['file'])).name}:{d['line']} leaves {d['column']} empty where the "
-            f"embedded {name}.csv row gives {figure}, so {empty} is used"
-        )
+        where = f"{Path(str(d['file'])).name}:{d['line']}"
+        meaning = _EMPTY_MEANS.get(d["column"], "its default is used")
+        clauses.setdefault((where, name, meaning), []).append((d["column"], figure))
+    said = [
+        f"{where} leaves {', '.join(k for k, _ in cols)} empty where the embedded {name}.csv "
+        f"row gives {', '.join(v for _, v in cols)}, so {meaning}"
+        for (where, name, meaning), cols in clauses.items()
+    ]
     return (
         "; ".join(said) + ": an override row replaces the embedded row whole (copy the figure "
         "into the row to keep it)"
@@ -794,11 +856,27 @@ def _published_hours(c: Context, p: Phase) -> dict[str, float]:
     return {a: r.device_hours * p.tokens / r.tokens for a, r in _published(c, p).items()}
 
 
+def _given_speed(p: Phase) -> str:
+    """The phase's own `mfu` and `goodput` where it gives them, in words ("" for neither)."""
+    mfu = p.mfu if isinstance(p, TrainPhase) else None
+    given = [f"{name} {value:g}" for name, value in (("mfu", mfu), ("goodput", p.goodput))
+             if value is not None]  # fmt: skip
+    return " and ".join(given)
+
+
+def _timed_by(p: Phase) -> str:
+    """What a training run's time rests on: this estimate, or the speed the phase gave (a
+    given `mfu` is the user's statement, DESIGN "Where it is not drawn"; rev15c #2)."""
+    given = _given_speed(p)
+    return f"at the {given} you gave" if given else "by this estimate"
+
+
 def _published_rate(c: Context, p: Phase, accelerator: str, devices: float) -> str:
     """What a fleet of `devices` x `accelerator` takes at the published run's rate, as a clause
     of a message ("" when no published run matches): the estimate is a Megatron-class stack's
     (README, "A faster stack than the estimate's"), and a team whose stack matches the
-    published run's says so with the phase's `mfu` and `goodput`."""
+    published run's says so with the phase's `mfu` and `goodput`. A phase that gives either has
+    said so already: the rate is then information, with no advice to give them (rev15c #2)."""
     hours = _published_hours(c, p).get(accelerator)
     if hours is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
         return ""
@@ -812,6 +890,8 @@ def _published_rate(c: Context, p: Phase, accelerator: str, devices: float) -> s
         + (
             ": if your stack matches that run, give the phase `mfu` and `goodput` (README, "
             '"A faster stack than the estimate\'s")'
+            if within and not _given_speed(p)
+            else ""
             if within
             else ", also past the deadline"
         )
@@ -838,14 +918,23 @@ def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
 
 def _own_fleet_late_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, TrainPhase) and p.deadline_days is not None
+    fleet = (
+        f"the fleet '{r['own_fleet']}' ({_n(r['own_fleet_devices'])} x "
+        f"{r['own_fleet_accelerator']} in {r['own_fleet_region']})"
+    )
+    late = (
+        f"it finishes this phase in {r['own_fleet_days']:,.1f} days {_timed_by(p)}, past the "
+        f"{p.deadline_days:g}-day deadline"
+    )
+    published = _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
+    if isinstance(c.site_given(p), Site):
+        # A fixed site left the fleet out, not the estimate (rev15c #1): what the fleet would
+        # do is information, with no "so ... instead".
+        return f"{fleet} is not in this phase's site; {late}{published}"
     what = "buys" if r.get("option") == "owned" else "rents"
     return (
-        f"the fleet '{r['own_fleet']}' ({_n(r['own_fleet_devices'])} x "
-        f"{r['own_fleet_accelerator']} in {r['own_fleet_region']}) is not used: by this estimate "
-        f"it finishes this phase in {r['own_fleet_days']:,.1f} days, past the "
-        f"{p.deadline_days:g}-day deadline, so the phase {what} "
-        f"{_n(r['devices'])} x {r['accelerator']} in {r['region']} instead"
-        + _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
+        f"{fleet} is not used: {late}, so the phase {what} {_n(r['devices'])} x "
+        f"{r['accelerator']} in {r['region']} instead{published}"
     )
 
 
@@ -866,7 +955,7 @@ def _term_sized_message(r: Row, c: Context, p: Phase) -> str:
     deadline = p.deadline_days
 
     def money(usd: float | None) -> str:
-        return "no price" if usd is None else f"{usd * c.quote_per_usd:,.0f} {c.currency}"
+        return "no price" if usd is None else _quoted(usd, c)
 
     return (
         f"sized to finish in {_day_count(r['term_sized_days'])}, {_billed_terms(r)} of the "
@@ -913,13 +1002,18 @@ def _stale_source(r: Row, c: Context, p: Phase) -> str:
 
 
 def _priced(amount: float, r: Row, c: Context) -> str:
-    """An amount of a row's price list as a message says it: in the list's currency, and in
-    the quote's beside it when they differ (rev12b #5: a USD quote's findings said only
-    "153,600,000 CNY", which a notebook read beside a USD total)."""
-    text = f"{amount:,.0f} {r['currency']}"
-    if r["currency"] == c.currency or not r["per_usd"]:
+    """An amount of a row's price list as a message says it (`_in_currencies`)."""
+    return _in_currencies(amount, r["currency"], r["per_usd"], c)
+
+
+def _in_currencies(amount: float, currency: str, per_usd: float | None, c: Context) -> str:
+    """An amount in `currency` (`per_usd` of it to the dollar) as a message says it: in its
+    currency, and in the quote's beside it when they differ (rev12b #5: a USD quote's findings
+    said only "153,600,000 CNY", which a notebook read beside a USD total)."""
+    text = f"{amount:,.0f} {currency}"
+    if currency == c.currency or not per_usd:
         return text
-    return f"{text} ({amount / r['per_usd'] * c.quote_per_usd:,.0f} {c.currency})"
+    return f"{text} ({_quoted(amount / per_usd, c)})"
 
 
 def _spot_message(r: Row, c: Context, p: Phase) -> str:
@@ -948,9 +1042,13 @@ def _sold_when(r: Row, p: Phase) -> str:
     """When a purchase is resold: a serving phase's when the phase ends, a training phase's when
     its run ends, which a deadline's window may outlast (rev15a #8: it was sold at the window's
     end, so a day more of deadline cost 7,832 USD more for the same fleet)."""
-    if not isinstance(p, TrainPhase) or r["wall_clock_days"] is None:  # not timed: the window
+    if not r.get("resold_at_run_end"):  # `evaluate._resold_at_run_end`
         return "when the phase ends"
-    deadline = f" (of the {p.deadline_days:g}-day deadline)" if p.deadline_days else ""
+    deadline = (
+        f" (of the {p.deadline_days:g}-day deadline)"
+        if isinstance(p, TrainPhase) and p.deadline_days
+        else ""
+    )
     return f"when the run ends, {r['wall_clock_days']:,.1f} days after it starts{deadline}"
 
 
@@ -1033,10 +1131,10 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
     terms = max(1, math.ceil(r["hours"] / term - 1e-9))
     hours = r["billed_devices"] * terms * term
     cost = hours * rate  # in the index's currency
-    at = cost / c.catalog.rate(index["currency"], c.as_of).per_usd
+    per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
+    at = cost / per_usd
     # rev15a #7: both amounts were said in USD on a CNY quote; the contract's in its index's
     # currency and the quote's, the rent in the quote's, as the other findings say them.
-    in_quote = "" if index["currency"] == c.currency else f" ({_quoted(at, c)})"
     contract = (
         f"a {index['term_days']}-day contract"
         if terms == 1
@@ -1046,8 +1144,9 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         f"{at_list}: a tenant renting "
         f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
         f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
-        f"{contract} for these devices ({_n(hours)} device-hours) would cost {_n(cost)} "
-        f"{index['currency']}{in_quote}, against the {_quoted(r['compute_usd'], c)} quoted"
+        f"{contract} for these devices ({_n(hours)} device-hours) would cost "
+        f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
+        f"{_quoted(r['compute_usd'], c)} quoted"
         + _idle_contract(terms * term, r["hours"], at > r["compute_usd"])
     ) + hindsight(index.get("announced"), c.as_of)
 

@@ -19,7 +19,7 @@ from estimator.market import fleet_options, with_supply
 from estimator.options import option_table
 from estimator.physics import ModelSpec, resolve_model
 from estimator.physics.model import tensor_parallel_problem
-from estimator.scenario import AutoSite, Scenario, Site
+from estimator.scenario import AutoSite, Phase, Scenario, Site
 from pricing import Catalog, CatalogError, UnknownIdError
 from pricing.catalog import WITH_CATALOG
 
@@ -52,6 +52,14 @@ class Context:
     # Physics results by what they depend on (`evaluate._physics_on`): phases of a quote that ask
     # the same of the same devices share one solve (a solve costs ~0.1 s of fixed overhead).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # The sites the scenario gave the phases the planner placed, by phase name: the quote of the
+    # placed scenario judges what the user's site let a phase use, not the planner's pinned
+    # site (`site_given`; rev15c #1).
+    given_sites: tuple[tuple[str, Site | AutoSite | Literal["auto"]], ...] = ()
+
+    def site_given(self, phase: Phase) -> Site | AutoSite | Literal["auto"]:
+        """The phase's site as the scenario gave it: before the planner placed it, if it did."""
+        return dict(self.given_sites).get(phase.name, phase.site)
 
     def rules_span(self, start: date | None = None, end: date | None = None) -> RulesSpan:
         """The time a phase (or a transfer) is judged over: every rule in force at some time

@@ -119,9 +119,9 @@ def whole_term_spans(start: date, min_term_days: int, days: float) -> list[float
     A term shorter than a month (a day's capacity block) gives every count: whole days and
     whole instances make the bill jump from one day count to the next (36 days of B200 cost
     2.0% more than 31, rev15a #2), and sizing to each count d is exact, as any fleet that
-    finishes in d days bills no less than the fewest that do. The evaluation is vectorised
-    (182 sizings of each capacity block, its longest term, cost a plan about a fifth more).
-    Months and years give at most the last `MAX_TERM_SIZINGS` counts."""
+    finishes in d days bills no less than the fewest that do. The evaluation is vectorised and
+    leaves out the sizings that cannot win; `evaluate._fewer_day_sizings` says what the rest
+    cost a plan. Months and years give at most the last `MAX_TERM_SIZINGS` counts."""
     if min_term_days <= 0 or not math.isfinite(days):
         return []
     months = term_months(min_term_days)
@@ -425,6 +425,26 @@ def cents(amount: float) -> float:
     return round(amount + 0.0, 2)
 
 
+def per_unit(amount: float) -> float:
+    """A price per unit as shown (per million output tokens): 4 significant figures, and whole
+    cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per million
+    output tokens read 0.03, 16% off (rev15a #10). The one rule: the report's `rate` and a
+    message's `per_unit_text` are this figure."""
+    return cents(amount) if abs(amount) >= 10 else float(f"{amount:.4g}")
+
+
+def per_unit_text(amount: float) -> str:
+    """`per_unit` as a message writes it: thousands separators, never an exponent (a `.4g`
+    string of 1.2e-5 reads "1.2e-05"; rev15c #9)."""
+    shown = per_unit(amount)
+    if abs(shown) >= 10:
+        return f"{shown:,.2f}"
+    if shown == 0:
+        return "0"
+    decimals = max(0, 3 - math.floor(math.log10(abs(shown))))
+    return f"{shown:.{decimals}f}".rstrip("0").rstrip(".")
+
+
 def summed(amounts: Iterable[float]) -> float:
     """Whole-cent amounts added exactly (`math.fsum`) and kept in whole cents: the very float a
     report prints, so `q.total == 55401897.4` holds where a running sum gave 55401897.39999999
@@ -552,10 +572,8 @@ def _parts(
     capital: list[tuple[Component, str, str, bool]] = []
     if row["option"] == "owned" and accounting == "project":
         n = int(row.get("generations") or 1)
-        # A training row (no deployment size) is sold when its run ends (rev15a #8), one not
-        # timed when its window does.
-        timed = row.get("wall_clock_days") is not None
-        when = "the run" if timed and row.get("fleet_min_devices") is None else "the phase"
+        # Sold when its run ends, or its window (`evaluate._resold_at_run_end`).
+        when = "the run" if row.get("resold_at_run_end") else "the phase"
         bought, sold = (
             f"{what}: bought for the plan",
             (

@@ -33,6 +33,7 @@ from estimator.market import (
     resale_fraction,
     supply_days,
 )
+from estimator.options import OptionQuery, SiteSpec, select
 from estimator.physics import (
     ServeSettings,
     TrainSettings,
@@ -41,7 +42,7 @@ from estimator.physics import (
     training_frame,
 )
 from estimator.physics.inputs import supports, whole_instances
-from estimator.scenario import ServePhase, TrainPhase
+from estimator.scenario import ServePhase, Site, TrainPhase
 from estimator.timeline import MAX_RUN_DAYS, Window, planned_days, windows
 
 Phase = TrainPhase | ServePhase
@@ -158,8 +159,8 @@ def evaluate(
         .otherwise(0.0)
         .fill_null(0.0)
         .alias("slip_days"),
-        _resale_age(c, phase, age).alias("resale_age_years"),
-    )
+        _resold_at_run_end(phase).alias("resold_at_run_end"),
+    ).with_columns(_resale_age(age).alias("resale_age_years"))
     if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
             resale_at(c.catalog, pl.col("resale_age_years")).alias("resale_fraction")
@@ -244,8 +245,9 @@ def _with_own_fleet(c: Context, phase: TrainPhase, df: Frame, w: Window) -> Fram
     as this phase over the same window: `fleet_own_days` is how long a fleet row's own fleet
     takes (null on other rows); `own_fleet*` name the fleet that could run the phase but for
     the deadline (no block at its own size), the first to finish, on every row (null: none)."""
-    key = ("own fleet", phase, tuple(c.scenario.fleet), w.start, w.end)
-    own = c.remembered(key, lambda: _own_fleets(c, phase, w))
+    site = c.site_given(phase)
+    key = ("own fleet", phase, site, tuple(c.scenario.fleet), w.start, w.end)
+    own = c.remembered(key, lambda: _own_fleets(c, phase, w, site))
     days = own.select(pl.col("instance").alias("_fleet"), fleet_own_days="wall_clock_days")
     df = _join(df.with_columns(_fleet=pl.col("instance")), days, on="_fleet")
     df = df.with_columns(
@@ -268,10 +270,15 @@ _OWN_FLEET = {"instance": pl.String, "region": pl.String, "accelerator": pl.Stri
               "devices": pl.Int64, "wall_clock_days": pl.Float64, "verdict": pl.String}  # fmt: skip
 
 
-def _own_fleets(c: Context, phase: TrainPhase, w: Window) -> pl.DataFrame:
+def _own_fleets(c: Context, phase: TrainPhase, w: Window, site: SiteSpec) -> pl.DataFrame:
     """The scenario's fleets evaluated for `phase` at their own size (whole instances of it),
-    with no deadline, over the window `w` (`_OWN_FLEET`'s columns)."""
+    with no deadline, over the window `w` (`_OWN_FLEET`'s columns): those an auto `site` lets
+    the phase use (rev15c #1: a site narrowed to us-central was told its cn-east fleet was
+    late, "so the phase rents ... instead"), every fleet beside a fixed one (which the finding
+    says is not in the site: the planner's own pinned choice is one too)."""
     fleets = c.options.filter(pl.col("option") == "fleet")
+    if not isinstance(site, Site):
+        fleets = select(fleets, OptionQuery.of(site))
     if fleets.is_empty():
         return pl.DataFrame(schema=_OWN_FLEET)
     unit = pl.col("unit_devices").cast(pl.Int64)
@@ -315,17 +322,26 @@ def _without(df: Frame, *names: str) -> Frame:
     return df[[c for c in df.columns if c not in gone]]
 
 
-def _resale_age(c: Context, phase: TrainPhase | ServePhase, age: float) -> pl.Expr:
-    """The age in years at which a bought option is resold: a serving phase's when its window
-    ends (`age`), a training phase's when each row's own run ends, in whole days
-    (`timeline.later`), deadline or not. Resold at the window's end, every candidate of a
-    run without a deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was
-    ranked with the 2.6-year resale of the B200 run that set the window, and chosen over it
-    though it costs 8.8% more); with a deadline the deadline's (rev15a #8)."""
+def _resold_at_run_end(phase: TrainPhase | ServePhase) -> pl.Expr:
+    """Whether a bought option is resold when its run ends: a training phase's timed run (it
+    ends before a deadline's window may, rev15a #8), not a serving phase or a run the physics
+    did not time (when the window ends). The one decision: the resale's age (`_resale_age`),
+    its line item (`costing`), the finding that says when (`checks._sold_when`) and the cash
+    flow's month (`quoting`, `timeline.phase_payments`) read this column (rev15c #8)."""
     if not isinstance(phase, TrainPhase):
-        return pl.lit(age)
+        return pl.lit(False)
+    return pl.col("wall_clock_days").is_not_null()
+
+
+def _resale_age(age: float) -> pl.Expr:
+    """The age in years at which a bought option is resold: when its run ends
+    (`resold_at_run_end`), in whole days (`timeline.later`), deadline or not; else when the
+    window ends (`age`). Resold at the window's end, every candidate of a run without a
+    deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was ranked with the
+    2.6-year resale of the B200 run that set the window, and chosen over it though it costs
+    8.8% more); with a deadline the deadline's (rev15a #8)."""
     days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
-    return pl.coalesce(days / costing.DAYS_PER_YEAR, pl.lit(age))
+    return pl.when(pl.col("resold_at_run_end")).then(days / costing.DAYS_PER_YEAR).otherwise(age)
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:
@@ -494,8 +510,10 @@ def _fewer_day_sizings(df: Frame, start: date) -> Frame:
     the money bills them) never can, as the price is the same and what blocks such a row (an
     offer's capacity, --max-devices, the batch) blocks the one with more devices first (its
     run is within its term count, so its longest term does not). The deadline-sized row is
-    kept. 182 sizings of each capacity block made a plan 4x slower at 100x the offers; the few
-    on this front cost what a few more rows do."""
+    kept. What day sizing costs a plan, measured with this pruning (fix15c, CPU time, physics
+    store empty) on the worst case found, a 182-day deadline for a 70B model's 15T tokens on an
+    auto site: 0.33 s against 0.15 s without day sizings, 0.64 s against 0.19 s at 100x the
+    offers (0.74 s unpruned); plans with no day-term option do not change."""
     term = pl.col("min_term_days")
     sized = pl.col("term_sized_days").is_not_null() & (term > 0) & (term < 30)
     hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY

@@ -21,7 +21,7 @@ from pydantic import PrivateAttr
 from estimator import checks, compliance, findings, joint, placement, timeline
 from estimator.checks import BLOCKING, BY_CODE, Check
 from estimator.context import Context
-from estimator.costing import cents
+from estimator.costing import cents, per_unit_text
 from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.evaluate import Phase, evaluate, is_physics, presolve, rank
@@ -230,6 +230,7 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         max_devices=None,
         slip=frozenset(),
         memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] == "supply days"},
+        given_sites=tuple((dict((p.name, p.site) for _, p in auto) | dict(c.given_sites)).items()),
     )
     q = quote_context(placed_c)
     split = [f for i, p in auto for f in _not_split(c, p, scored[p.name], best[p.name])]
@@ -738,8 +739,8 @@ def _per_million(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
     mine, chosen = r["usd_per_output_token"], best["usd_per_output_token"]
     extra = (mine - chosen) * 1e6 * c.quote_per_usd
     pct = (mine / chosen - 1) * 100 if chosen else 0.0
-    # 4 significant figures below 10, as the report shows the price itself (rev15a #10).
-    said = f"{extra:,.2f}" if abs(extra) >= 10 else f"{extra:.4g}"
+    # As the report shows the price itself (rev15a #10), with no exponent (rev15c #9).
+    said = per_unit_text(extra)
     return f"costs {said} {c.currency} more per million output tokens ({pct:+.1f}%)"
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance, findings, timeline, transfers
-from estimator.checks import counted
+from estimator.checks import counted, spans_instances
 from estimator.context import Context
 from estimator.costing import (
     DAYS_PER_YEAR,
@@ -197,12 +197,12 @@ def placed_phase(
         if n > 1
         else None
     )
-    # A training run is resold when it ends; one the physics did not time, when its window does.
-    training = isinstance(phase, TrainPhase) and row["hours"] is not None
+    # Resold when its run ends, or its window (`evaluate._resold_at_run_end`).
+    after_run = bool(row.get("resold_at_run_end"))
     return (
         pq,
         found,
-        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, training),
+        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, after_run),
     )
 
 
@@ -638,8 +638,7 @@ def _network(c: Context, p: PhaseQuote) -> str:
     if row.is_empty():
         return ""
     unit = int(row["unit_devices"][0] or 1)
-    spans = x["tensor_parallel"] if p.kind == "serve" else p.devices
-    if spans <= unit:
+    if not spans_instances(p.kind, x["tensor_parallel"], p.devices, unit):
         return ""
     own = row["instance_scaleout_gbit_s"][0] if "instance_scaleout_gbit_s" in row.columns else None
     if own is not None:

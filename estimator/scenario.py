@@ -591,6 +591,10 @@ class Scenario(_Strict):
         if not isinstance(data, dict) or not isinstance(data.get("fleet"), list):
             return data
         currency = data.get("currency", "USD")
+        try:  # a bad currency is reported once, on `currency`, not on a field not written
+            currency_code(currency)
+        except (TypeError, ValueError):
+            return data
         fleets = []
         for f in data["fleet"]:
             given = f if isinstance(f, dict) else f.__dict__ if isinstance(f, Fleet) else {}

@@ -22,9 +22,10 @@ the rule and its day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -38,7 +39,7 @@ from estimator.money import Money
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
-from estimator.scenario import AutoSite, TrainPhase
+from estimator.scenario import AutoSite, Scenario, TrainPhase
 from pricing import Catalog, UnknownIdError
 from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
@@ -52,8 +53,11 @@ class Replanned:
     rule: str
     before: str
     after: str
-    extra_cost: Money  # after minus the plan's placement, in the plan's currency
-    rule_cost: Money  # after minus the best placement over the same options without the shock
+    # After minus the plan's placement, in the plan's currency; after minus the best placement
+    # over the same options without the shock. None for a stranded phase, which does not run
+    # (rev15c #6: 0.0 beside stranded read as a rule that costs nothing).
+    extra_cost: Money | None
+    rule_cost: Money | None
     # How many days later the work ends; None for a stranded phase, whose work never runs
     # (rev12b #9: -26.0, "ends 26 days sooner", came from its blocked run's own length).
     extra_days: float | None
@@ -179,7 +183,14 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
     # Each shock from its own day (rev12a #2: two shocks were both judged from the later one).
     judged_on = max(min(starts.values()), c.as_of)
     rules = sorted(starts.items(), key=lambda kv: (kv[1], kv[0]))
-    judged = quote_context(prepare(base.scenario, cat, currency=c.currency, as_of=c.as_of))
+    # The quotes of the placed scenario read each phase's site as the user gave it
+    # (`Context.given_sites`), as the plan's own quote does.
+    given = tuple(({p.name: p.site for p in c.scenario.phases} | dict(c.given_sites)).items())
+
+    def prepared(scenario: Scenario, catalog: Catalog, **settings: Any) -> Context:
+        return replace(prepare(scenario, catalog, **settings), given_sites=given)
+
+    judged = quote_context(prepared(base.scenario, cat, currency=c.currency, as_of=c.as_of))
     # Each blocked phase with the earliest shock that blocks it: the one it must finish before.
     hit: dict[str, str] = {}
     # A transfer the shock blocks (its data may no longer go where the receiving phase runs)
@@ -207,7 +218,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
 
     def again(catalog: Catalog) -> Plan:
         return place(
-            prepare(
+            prepared(
                 opened,
                 catalog,
                 currency=c.currency,
@@ -253,7 +264,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
             while trying:
                 try:
                     return place(
-                        prepare(with_sites(opened, trying), cat, currency=c.currency,
+                        prepared(with_sites(opened, trying), cat, currency=c.currency,
                                 as_of=c.as_of, objective=c.objective,
                                 max_devices=c.max_devices, slip=frozenset(slip)),
                         top_k,
@@ -292,8 +303,8 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
             if name in stranded
             else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})"
             + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else ""),
-            extra_cost=_difference(now[name].cost, was[name].cost),
-            rule_cost=_difference(now[name].cost, best[name].cost),
+            extra_cost=None if name in stranded else _difference(now[name].cost, was[name].cost),
+            rule_cost=None if name in stranded else _difference(now[name].cost, best[name].cost),
             extra_days=None if name in stranded else _finish(now[name]) - _finish(was[name]),
             stranded=name in stranded,
         )

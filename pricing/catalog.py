@@ -279,6 +279,10 @@ def _merge(table: Table, base: pl.DataFrame, user: pl.DataFrame) -> pl.DataFrame
     return pl.concat([kept, user], how="vertical_relaxed")
 
 
+# A price's range: the spread of the public price a row gives, not a figure of its own.
+RANGE_COLUMNS = ("price_low", "price_high")
+
+
 class Catalog:
     """Validated, merged catalog tables. Construct with `load_catalog`."""
 
@@ -326,7 +330,10 @@ class Catalog:
         and the override's `file` and `line`. An override row replaces the embedded one whole,
         so a row written to change a price also drops the instance network or the longest
         term the embedded row had (rev15a #9: a price-only row moved the device-hours).
-        Notes and sources are not figures and are left out."""
+        Notes and sources are not figures and are left out, and so is a price's range
+        (`RANGE_COLUMNS`): it describes the public price an override replaces, and copying it
+        into a negotiated price's row would draw a price the user has fixed (rev15c #4: the
+        README's own negotiated-price row was warned and told to copy 0.75-3.0 into it)."""
         key = ("dropped", name)
         if key in self._views:
             return self._views[key]
@@ -339,7 +346,11 @@ class Catalog:
             user = df.filter(pl.col(FILE_COL).is_in(self.origin[1:]))
             base = _embedded(EMBEDDED_DIR)[name]
             series = list(table.series_key)
-            figures = [c.name for c in table.columns if c.optional and "source" not in c.name]
+            figures = [
+                c.name
+                for c in table.columns
+                if c.optional and "source" not in c.name and c.name not in RANGE_COLUMNS
+            ]
             for col in (c for c in figures if c in user.columns and c in base.columns):
                 had = base.filter(pl.col(col).is_not_null())
                 had = had.sort("as_of") if table.history else had

@@ -513,6 +513,19 @@ def test_a_price_per_million_tokens_keeps_four_significant_figures(runner):
     assert f"cost_per_million_output_tokens   {exact:.4g}" in text
 
 
+def test_a_price_per_unit_is_one_rule_and_a_message_has_no_exponent():
+    # rev15c #9: the planner's runner-up verdict re-did the report's rate rule, and as `.4g`
+    # text wrote 1.2e-5 CNY as "1.2e-05".
+    from estimator.costing import per_unit, per_unit_text
+    from estimator.report.view import rate
+
+    for x in (1.2e-5, 0.025912, 3.14159, 12.345, 1234.5678, -0.5, 0.0):
+        assert rate(x) == per_unit(x)
+        assert "e" not in per_unit_text(x) and float(per_unit_text(x).replace(",", "")) == rate(x)
+    assert [per_unit_text(x) for x in (1.2e-5, 0.025912, 5.0, 1234.5678)] == [
+        "0.000012", "0.02591", "5", "1,234.57"]  # fmt: skip
+
+
 def test_serving_without_the_precision_says_only_that(runner, monkeypatch):
     # An A100 has no FP8: serve reported a false memory block beside the precision one, a
     # decode rate at a precision the card lacks, and "none output tok/s/device ... TPOT none
@@ -968,6 +981,40 @@ def test_daily_input_below_the_request_shape_is_said(runner):
     # Disaggregated serving sizes its prefill pool on the daily input: nothing to say.
     _, none = served("--input-tokens-per-day", "1e8", "--disaggregated")
     assert not none
+
+
+def test_daily_input_below_the_shape_on_a_fleet_the_phase_fixed_says_what_it_affects():
+    # rev15c #5: with `devices` given, "so the fleet is sized for 4e9 input tokens a day" was
+    # said of a fleet nothing sized; the demand it is checked against counts the shape's input.
+    from estimator import parse_scenario, quote
+
+    serve = {
+        "name": "serve",
+        "kind": "serve",
+        "users": "us",
+        "data": "public",
+        "days": 30,
+        "precision": "fp8",
+        "tpot_ms": 50,
+        "devices": 64,
+        "input_tokens_per_day": 1e8,
+        "output_tokens_per_day": 1e9,
+        "site": {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"},
+    }
+    data = {"name": "sv", "as_of": "2025-11-27", "currency": "USD",
+            "model": {"preset": "llama-3.3-70b"}, "phases": [serve]}  # fmt: skip
+    q = quote(parse_scenario(data))
+    (said,) = [f.message for f in q.findings if f.code == "input-below-shape"]
+    assert "the fleet is sized" not in said
+    assert "so the demand the 64 devices given are checked against counts 4e9 input" in said
+
+
+def test_a_daily_volume_is_written_as_one_would_write_it():
+    # rev15c #10: 51,200 printed as "5.12e4" and 12,345 as "1.234e4", a value not written.
+    from estimator.checks import _volume
+
+    assert [_volume(x) for x in (51_200, 12_345, 999_999)] == ["51,200", "12,345", "999,999"]
+    assert [_volume(x) for x in (1e6, 6e11, 1.7e11, 4e9)] == ["1e6", "6e11", "1.7e11", "4e9"]
 
 
 @pytest.mark.parametrize("accelerator", ["h100-sxm", "b200"])

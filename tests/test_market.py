@@ -221,6 +221,13 @@ def test_a_fleet_book_value_keeps_its_currency(catalog, write):
         s.with_changes({"fleet.stock.book_value_currency": "cny"})
     with pytest.raises(ScenarioError, match="book_value_currency"):
         quote(s.with_changes({"fleet.stock.book_value_currency": "XYZ"}), catalog)
+    # rev15c #7: a bad scenario currency is one error, on `currency`, not a second one on the
+    # book_value_currency the file never wrote.
+    bad = write("bad.toml", text.replace('currency = "CNY"', 'currency = "cny"'))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(bad)
+    assert "currency: must be a currency code" in str(err.value)
+    assert "more problem" not in str(err.value) and "book_value_currency" not in str(err.value)
 
 
 def test_a_phase_cannot_start_before_its_fleet_is_acquired(catalog, write):
@@ -693,6 +700,33 @@ def test_a_looser_deadline_with_the_same_bought_fleet_costs_the_same(catalog):
         assert f"when the run ends, {p.wall_clock_days:,.1f} days after it starts (of the " in idle
     assert seen[365] == seen[366] == (448, 6_687_648.21, ["2028-09"])
     assert seen[400][1] <= seen[366][1]
+
+
+def test_when_a_purchase_is_resold_is_decided_once(catalog, monkeypatch):
+    # rev15c #8: "a training purchase is resold when its run ends" was decided in four places
+    # (the age, the finding, the line item, the cash flow's month), by four tests. One column
+    # decides it: turned off, every one of them says the phase's end.
+    from estimator import evaluate, parse_scenario, quote
+
+    site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "owned"}
+    phase = {"name": "pt", "tokens": 15e12, "data": "public", "deadline_days": 400,
+             "start": "2027-10-01", "site": site}  # fmt: skip
+    s = parse_scenario({"name": "t", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "US",
+                        "model": {"preset": "llama-3.1-70b"}, "phases": [phase]})  # fmt: skip
+
+    def said(q):
+        resale = next(i for i in q.phases[0].line_items if i.component == "resale")
+        idle = next(f.message for f in q.findings if f.code == "idle-hardware")
+        months = [m.month for m in q.cash_flow if m.amounts["resale"]]
+        return resale.description, idle, months
+
+    at_run = said(quote(s, catalog))
+    assert "sold at the end of the run" in at_run[0] and "when the run ends" in at_run[1]
+    monkeypatch.setattr(evaluate, "_resold_at_run_end", lambda phase: pl.lit(False))
+    at_window = said(quote(s, catalog))
+    assert "sold at the end of the phase" in at_window[0]
+    assert "when the phase ends" in at_window[1]
+    assert at_window[2] != at_run[2]
 
 
 H200_CN = """

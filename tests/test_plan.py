@@ -227,7 +227,9 @@ def test_the_librarys_swings_and_shock_costs_are_money_and_plain_floats(catalog)
         assert w.total_at_low is None or isinstance(w.total_at_low, Money)
     shocked = what_if(AUTO, "remote-access-ends=2026-03-01", catalog)
     assert isinstance(shocked.extra_cost, Money)
-    assert all(isinstance(r.rule_cost, Money) for r in shocked.replanned)
+    # A stranded phase's costs are None: it does not run (rev15c #6).
+    assert all(isinstance(r.rule_cost, Money) or r.stranded for r in shocked.replanned)
+    assert all(r.rule_cost is None for r in shocked.replanned if r.stranded)
 
 
 def test_sensitivity_sorted_by_swing(catalog):
@@ -401,12 +403,19 @@ def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, ru
     # Nothing ends before a rule in force on the first day: the work is lost, and the rule's
     # cost is not 0.00 but unknown.
     lost = apply_shock(c, ["remote-access-ends=2026-06-01"])
-    assert [r.stranded for r in lost.replanned] == [True]
+    assert [(r.stranded, r.rule_cost, r.extra_cost) for r in lost.replanned] == [(True, None, None)]
     text = " ".join(_shock_text(runner, s, "remote-access-ends=2026-06-01").split())
     assert "pt cannot run under the rule" in text and "the rule costs" not in text
     assert "the rule's cost is unknown: that work is lost" in text
     view = json.loads(_shock_text(runner, s, "remote-access-ends=2026-06-01", "json"))
     assert view["shock"]["lost"] == ["pt"]
+    # rev15c #6: its row's costs are no figure either (were 0.0 beside stranded: true).
+    (row,) = view["shock"]["replanned"]
+    assert row["stranded"] and row["rule_cost"] is None and row["extra_cost"] is None
+    assert view["schema_version"] == "6"
+    import jsonschema
+
+    jsonschema.validate(view, json.loads(runner.invoke(app, ["schema", "plan"]).stdout))
 
 
 def _shock_text(runner, s, shock: str, fmt: str = "table") -> str:
@@ -1811,12 +1820,66 @@ def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_pu
     (late,) = [f for f in p.quote.findings if f.code == LATE]
     assert late.severity == "warn" and late.phase == "pretrain"
     assert "the fleet 'h800' (2,048 x h800 in cn-east) is not used" in late.message
-    assert "81.9 days, past the 75-day deadline" in late.message
+    assert (
+        "81.9 days by this estimate, past the 75-day deadline, so the phase rents" in late.message
+    )
     assert "54.2 days" in late.message and "2412.19437" in (late.source or "")
     # Quoting the chosen rental as a fixed site gives the same finding (pinning the plan's
-    # choice gives its answer).
-    pinned = p.scenario
-    assert LATE in {f.code for f in quote(pinned, catalog).findings}
+    # choice gives its answer), said of a site that leaves the fleet out (rev15c #1).
+    (pinned,) = [f for f in quote(p.scenario, catalog).findings if f.code == LATE]
+    assert pinned.message.startswith(
+        "the fleet 'h800' (2,048 x h800 in cn-east) is not in this phase's site; it finishes "
+        "this phase in 81.9 days by this estimate"
+    )
+    assert "instead" not in pinned.message and "54.2 days" in pinned.message
+
+
+def test_a_fleet_the_phases_site_leaves_out_is_not_blamed_on_the_estimate(catalog):
+    # rev15c #1: a site narrowed to us-central was told "the fleet 'h800' ... is not used: by
+    # this estimate it finishes ... so the phase rents 2,560 x h100-sxm in us-central instead".
+    from estimator import parse_scenario
+
+    narrowed = {"regions": ["us-central"], "accelerators": ["h100-sxm"]}
+    p = plan(parse_scenario(_deepseek_lab(75, site=narrowed)), catalog)
+    assert LATE not in {f.code for f in p.quote.findings}
+    assert not [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
+    # A fixed site written by hand: the fleet is not in it, no "so ... instead".
+    fixed = {"region": "us-central", "accelerator": "h100-sxm", "pricing": "on_demand"}
+    q = quote(parse_scenario(_deepseek_lab(75, site=fixed)), catalog)
+    (late,) = [f for f in q.findings if f.code == LATE]
+    assert "is not in this phase's site" in late.message and "instead" not in late.message
+
+
+def test_a_what_if_reads_the_site_the_user_gave_too(catalog, runner):
+    # rev15c #1: a shock re-places serving abroad; pretraining stays on the plan's pinned
+    # rental, and its quote after the shock said the fleet "is not in this phase's site", of
+    # the site the planner chose where the plan's own quote said why it was not used.
+    from estimator import parse_scenario
+
+    data = _deepseek_lab(75)
+    data["phases"].append({"name": "serve-abroad", "kind": "serve", "users": "foreign",
+                           "data": "public", "days": 180, "input_tokens_per_day": 4e9,
+                           "output_tokens_per_day": 8e8, "tpot_ms": 50, "precision": "fp8",
+                           "site": {"regions": ["sg"]}})  # fmt: skip
+    s = parse_scenario(data)
+    view = json.loads(_shock_text(runner, s, "offshore-access-ends=2024-10-01", "json"))
+    assert [r["phase"] for r in view["shock"]["replanned"]] == ["serve-abroad"]
+    (late,) = [f for f in view["shock"]["quote_after"]["findings"] if f["code"] == LATE]
+    assert "is not used:" in late["message"] and "so the phase rents" in late["message"]
+
+
+def test_a_late_fleet_at_the_speed_the_phase_gave_is_not_told_to_give_it(catalog):
+    # rev15c #2: a phase with mfu 0.5 and goodput 0.9 was told "by this estimate ... give the
+    # phase `mfu` and `goodput`": the time is the user's own statement.
+    from estimator import parse_scenario
+
+    p = plan(parse_scenario(_deepseek_lab(75, mfu=0.5, goodput=0.9)), catalog)
+    (late,) = [f for f in p.quote.findings if f.code == LATE]
+    (fleet,) = [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
+    for said in (late.message, fleet.verdict):
+        assert "75.3 days at the mfu 0.5 and goodput 0.9 you gave" in said, said
+        assert "by this estimate" not in said and "give the phase" not in said, said
+        assert "finish this phase in 54.2 days" in said  # the published rate, as information
 
 
 @pytest.mark.parametrize("deadline", [90, 45])

@@ -905,7 +905,7 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     assert text.exit_code == 0
     assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
     d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
-    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "5"
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "6"
     assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
     # Within one region nothing leaves it: nothing blocked.
     home = path.read_text(encoding="utf-8").replace(
@@ -968,3 +968,94 @@ def test_an_override_row_that_drops_a_figure_is_said_and_the_network_is_stated(w
     assert kept.phases[0].device_hours != q.phases[0].device_hours
     # The embedded catalog alone drops nothing.
     assert load_catalog().dropped("offers").is_empty()
+
+
+def _embedded_row(table: str, first: str) -> tuple[list[str], dict[str, str]]:
+    """The header and the row of the embedded `table` whose first cells are `first`."""
+    import csv
+
+    from pricing.catalog import EMBEDDED_DIR
+
+    with open(EMBEDDED_DIR / f"{table}.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    (row,) = [r for r in rows if ",".join(r.values()).startswith(first)]
+    return list(rows[0]), row
+
+
+def _override(directory, table: str, header: list[str], row: dict[str, str]) -> None:
+    import csv
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f"{table}.csv", "w", encoding="utf-8", newline="") as f:
+        out = csv.DictWriter(f, header)
+        out.writeheader()
+        out.writerow(row)
+
+
+_H100 = """
+name = "h"
+as_of = 2026-06-01
+currency = "USD"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "pt"
+tokens = 1e12
+data = "public"
+devices = {devices}
+site = {{ region = "us-east", accelerator = "h100-sxm", {site} }}
+"""
+
+
+def test_an_override_is_said_only_for_the_figures_the_quote_reads(write, tmp_path):
+    # rev15c #3: an accelerators.csv row without scaleout_gbps and int8_tops warned "so no
+    # INT8 support is used; ... so the default network is used" on a BF16 run over AWS p5,
+    # whose own 3,200 Gbit/s network times it: the quote (1,748,851.21 USD) did not move.
+    from pricing import load_catalog
+
+    header, row = _embedded_row("accelerators", "h100-sxm,")
+    _override(
+        tmp_path / "cat", "accelerators", header, row | {"scaleout_gbps": "", "int8_tops": ""}
+    )
+    catalog, embedded = load_catalog(tmp_path / "cat"), load_catalog()
+
+    def said(devices: int, site: str) -> tuple[str | None, float, float]:
+        s = load_scenario(write("h.toml", _H100.format(devices=devices, site=site)))
+        q, base = quote(s, catalog), quote(s, embedded)
+        found = {f.code: f.message for f in q.findings}.get("override-drops-figure")
+        return found, q.total.amount, base.total.amount
+
+    for devices, site in ((512, 'pricing = "on_demand", provider = "aws"'),
+                          (8, 'pricing = "owned"')):  # fmt: skip
+        found, total, base = said(devices, site)
+        assert found is None and total == base, (devices, site)
+    # Bought servers state no network of their own: a run over several reads the device's.
+    found, total, base = said(512, 'pricing = "owned"')
+    assert found == (
+        "accelerators.csv:2 leaves scaleout_gbps empty where the embedded accelerators.csv row "
+        "gives 50, so the default network is used: an override row replaces the embedded row "
+        "whole (copy the figure into the row to keep it)"
+    )
+    assert total != base
+
+
+def test_a_negotiated_price_row_without_the_public_range_is_not_warned(write, tmp_path):
+    # rev15c #4: the README's own use case, a negotiated 2.00 USD row for cn-small-csp's A100,
+    # was warned "so no price range is used" (twice) and told to copy the public 0.75-3.0 in.
+    from pricing import load_catalog
+
+    header, row = _embedded_row("offers", "cn-small-csp,cn-east,a100-40g,")
+    mine = row | {"price_per_device_hour": "2.0", "price_low": "", "price_high": "",
+                  "note": "my negotiated price", "source": "email"}  # fmt: skip
+    _override(tmp_path / "cat", "offers", header, mine)
+    catalog = load_catalog(tmp_path / "cat")
+    assert catalog.dropped("offers").is_empty()
+    text = _T1.replace("2e12", "1e11").replace("devices = 512", "devices = 64")
+    text = text.replace('tenant_hq = "SG"', 'tenant_hq = "CN"').replace("2026-07-01", "2025-06-01")
+    text = text.replace(
+        'region = "sg", accelerator = "h100-sxm", pricing = "on_demand", provider = "gcp"',
+        'region = "cn-east", accelerator = "a100-40g", provider = "cn-small-csp"',
+    )
+    q = quote(load_scenario(write("a.toml", text)), catalog)
+    assert q.phases[0].offer is not None and q.phases[0].offer.source == "email"
+    assert "override-drops-figure" not in {f.code for f in q.findings}

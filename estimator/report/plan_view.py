@@ -45,9 +45,12 @@ class ReplannedView(_View):
     rule: str
     before: str
     after: str
-    extra_cost: float
-    rule_cost: float = Field(
-        description="After minus the best placement over the same options without the shock."
+    extra_cost: float | None = Field(
+        description="After minus before. Null for a stranded phase: it does not run."
+    )
+    rule_cost: float | None = Field(
+        description="After minus the best placement over the same options without the shock. "
+        "Null for a stranded phase: it does not run (its work is lost, ShockView.lost)."
     )
     extra_days: float | None = Field(
         description="How many days later the phase's work ends (its start plus its run time; "
@@ -163,8 +166,8 @@ def _shock(s: ShockResult) -> ShockView:
                 rule=r.rule,
                 before=r.before,
                 after=r.after,
-                extra_cost=money(r.extra_cost),
-                rule_cost=money(r.rule_cost),
+                extra_cost=money_or_none(r.extra_cost),
+                rule_cost=money_or_none(r.rule_cost),
                 extra_days=None if r.extra_days is None else tenths(r.extra_days),
                 stranded=r.stranded,
             )

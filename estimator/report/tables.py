@@ -397,8 +397,8 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "rule": r.rule,
             "before": r.before,
             "after": r.after,
-            f"extra cost ({cur})": None if r.stranded else Cents(r.extra_cost),
-            f"cost of the rule ({cur})": None if r.stranded else Cents(r.rule_cost),
+            f"extra cost ({cur})": None if r.extra_cost is None else Cents(r.extra_cost),
+            f"cost of the rule ({cur})": None if r.rule_cost is None else Cents(r.rule_cost),
             # One decimal, as the JSON has it (rev12b #9: "-24.10", a column's 4 figures).
             "work ends later (days)": None if r.extra_days is None else f"{r.extra_days:.1f}",
         }
@@ -406,8 +406,8 @@ def shock_table(s: ShockView, cur: str) -> Table:
     ]
     # What the re-placed phases' rows leave out (the transfers between them, which follow the
     # regions): a row of its own, so the rows add up to the figures in the title.
-    rest_extra = money(s.extra_cost - sum(r.extra_cost for r in s.replanned))
-    rest_rule = money(s.rule_cost - sum(r.rule_cost for r in s.replanned))
+    rest_extra = money(s.extra_cost - sum(r.extra_cost or 0.0 for r in s.replanned))
+    rest_rule = money(s.rule_cost - sum(r.rule_cost or 0.0 for r in s.replanned))
     if rows and (rest_extra or rest_rule):
         rows.append(
             {

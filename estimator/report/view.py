@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from estimator.costing import LineItem, cents, summed
+from estimator.costing import LineItem, cents, per_unit, summed
 from estimator.findings import Finding
 from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario, ServePhase
@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 # "4" (session 13): a quote's `blocked`, the priced phases a block forbids (rev13b #10).
 # "5" (session 14): `blocked` also names the transfers a block forbids, as "transfer A->B"
 # (rev14a #2: a blocked dataset export left it empty while `Quote.blocked` was true).
-SCHEMA_VERSION = "5"
+# "6" (session 15): a shock's `lost` (its stranded phases), and a stranded phase's replanned
+# rule_cost and extra_cost null (it does not run; were 0.0); `assumptions.fleet_book_value`; the
+# per-million figures (cost_per_million_output_tokens, the sensitivity's
+# per_million_output_tokens_at_*, the per-million percentiles) to 4 significant figures, not whole
+# cents (rev15a #10); the input field `fleet[].book_value_currency` (rev15c #6).
+SCHEMA_VERSION = "6"
 
 
 def money(amount: float) -> float:
@@ -47,10 +52,9 @@ def money_or_none(amount: float | None) -> float | None:
 
 
 def rate(amount: float) -> float:
-    """A displayed price per unit (per million output tokens): 4 significant figures, and
-    whole cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per
-    million output tokens read 0.03, 16% off (rev15a #10)."""
-    return money(amount) if abs(amount) >= 10 else float(f"{amount:.4g}")
+    """A displayed price per unit (per million output tokens): `costing.per_unit`, 4
+    significant figures and whole cents from 10 up."""
+    return per_unit(amount)
 
 
 # A percentile of a price per million output tokens, not of a cost (uncertainty.PER_MILLION;
