@@ -880,31 +880,41 @@ def _timed_by(p: Phase) -> str:
     return f"at the {given} you gave" if given else "by this estimate"
 
 
-def _published_rate(c: Context, p: Phase, accelerator: str, devices: float) -> str:
+def _published_rate(
+    c: Context, p: Phase, accelerator: str, devices: float, open_site: str = ""
+) -> str:
     """What a fleet of `devices` x `accelerator` takes at the published run's rate, as a clause
     of a message ("" when no published run matches): the estimate is a Megatron-class stack's
     (README, "A faster stack than the estimate's"), and a team whose stack matches the
     published run's says so with the phase's `mfu` and `goodput`. A phase that gives either has
-    said so already: the rate is then information, with no advice to give them (rev15c #2)."""
+    said so already: the rate is then information, with no advice to give them (rev15c #2).
+    `open_site` names how to admit the fleet to a phase whose fixed site leaves it out: there
+    `mfu` and `goodput` alone would not bring it in (rev15e #2), so that comes first."""
     hours = _published_hours(c, p).get(accelerator)
     if hours is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
         return ""
     run = _published(c, p)[accelerator]
     days = hours / devices / HOURS_PER_DAY
-    within = days <= p.deadline_days
-    return (
+    said = (
         f"; the published run of {run.model} on {accelerator} ({run.source}) took "
         f"{_n(run.device_hours)} {accelerator}-hours for {run.tokens / 1e12:g}T tokens, at which "
         f"rate its {_n(devices)} finish this phase in {days:,.1f} days"
-        + (
-            ": if your stack matches that run, give the phase `mfu` and `goodput` (README, "
-            '"A faster stack than the estimate\'s")'
-            if within and not _given_speed(p)
-            else ""
-            if within
-            else ", also past the deadline"
-        )
     )
+    if days > p.deadline_days:
+        return said + ", also past the deadline"
+    speed = (
+        ""
+        if _given_speed(p)
+        else "if your stack matches that run, give the phase `mfu` and `goodput` (README, "
+        '"A faster stack than the estimate\'s")'
+    )
+    if not open_site:
+        return said + (f": {speed}" if speed else "")
+    then = (
+        f": by this estimate alone it still misses the deadline there, so {speed}" if speed else ""
+    )
+    then = then.replace(", give the phase", ", also give the phase", 1)
+    return f"{said}: to run the phase on the fleet, open its site to it ({open_site}){then}"
 
 
 def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
@@ -925,6 +935,11 @@ def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
     ).fill_null(False)
 
 
+def _site_fixed(c: Context, p: Phase) -> bool:
+    """Whether the scenario fixed the phase's site (before the planner placed it, if it did)."""
+    return isinstance(c.site_given(p), Site)
+
+
 def _own_fleet_late_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, TrainPhase) and p.deadline_days is not None
     fleet = (
@@ -935,11 +950,16 @@ def _own_fleet_late_message(r: Row, c: Context, p: Phase) -> str:
         f"it finishes this phase in {r['own_fleet_days']:,.1f} days {_timed_by(p)}, past the "
         f"{p.deadline_days:g}-day deadline"
     )
-    published = _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
-    if isinstance(c.site_given(p), Site):
+    if _site_fixed(c, p):
         # A fixed site left the fleet out, not the estimate (rev15c #1): what the fleet would
-        # do is information, with no "so ... instead".
+        # do is information, with no "so ... instead", and the way to it is the site
+        # (rev15e #2).
+        opened = f'site = "auto", or a site with pricing = "fleet" in {r["own_fleet_region"]}'
+        published = _published_rate(
+            c, p, r["own_fleet_accelerator"], r["own_fleet_devices"], opened
+        )
         return f"{fleet} is not in this phase's site; {late}{published}"
+    published = _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
     what = "buys" if r.get("option") == "owned" else "rents"
     return (
         f"{fleet} is not used: {late}, so the phase {what} {_n(r['devices'])} x "
@@ -1476,7 +1496,18 @@ ADVISORY: tuple[Check, ...] = (
         "own-fleet-late-by-estimate",
         "warn",
         "",
-        _own_fleet_late_when,
+        lambda c, p: _own_fleet_late_when(c, p) & pl.lit(not _site_fixed(c, p)),
+        _own_fleet_late_message,
+        source=lambda r, c, p: _published(c, p)[r["own_fleet_accelerator"]].source,
+    ),
+    Check(
+        # The same, on a site the scenario fixed (rev15e #2): the site, not the estimate, left
+        # the fleet out, and nothing the quote chose rests on the estimate, so it is
+        # information: what the fleet would do, and how to open the site to it.
+        "own-fleet-late-by-estimate",
+        "info",
+        "",
+        lambda c, p: _own_fleet_late_when(c, p) & pl.lit(_site_fixed(c, p)),
         _own_fleet_late_message,
         source=lambda r, c, p: _published(c, p)[r["own_fleet_accelerator"]].source,
     ),
