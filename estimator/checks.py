@@ -621,7 +621,7 @@ def _input_below_shape_message(r: Row, c: Context, p: Phase) -> str:
     # A fleet the phase fixed is not sized: the demand it is checked against is (`capacity`'s
     # devices_needed; rev15c #5).
     sized = (
-        f"the demand the {counted(p.devices, 'device')} given are checked against counts"
+        f"the {counted(p.devices, 'device')} given are checked against a demand of"
         if p.devices
         else "the fleet is sized for"
     )
