@@ -621,7 +621,7 @@ def _input_below_shape_message(r: Row, c: Context, p: Phase) -> str:
     # A fleet the phase fixed is not sized: the demand it is checked against is (`capacity`'s
     # devices_needed; rev15c #5).
     sized = (
-        f"the demand the {counted(p.devices, 'device')} given are checked against counts"
+        f"the {counted(p.devices, 'device')} given are checked against a demand of"
         if p.devices
         else "the fleet is sized for"
     )
@@ -645,35 +645,55 @@ _OVERRIDDEN = (
 )  # fmt: skip
 
 
-_OVERRIDDEN_KEYS = {name: columns for name, _, columns in _OVERRIDDEN}
-
-
 def _row_key(columns: list[str]) -> pl.Expr:
     return pl.concat_str([pl.col(c).cast(pl.String) for c in columns], separator="\x1f")
 
 
-def spans_instances(kind: str, tensor_parallel: Any, devices: Any, unit: Any) -> Any:
-    """Whether a phase's devices span instances, so that its timing reads the network between
-    them: a serving replica wider than an instance, a training run on more devices than one
-    holds. Over columns (polars expressions) or one quote's numbers alike: the override check
-    and the quote's stated network (`quoting._network`) ask it the same way."""
-    return (tensor_parallel if kind == "serve" else devices) > unit
+def reads_network(
+    kind: str, moe: bool, tensor_parallel: Any, devices: Any, unit: Any, scaleup: Any
+) -> pl.Expr:
+    """Whether a phase's timing reads the network between scale-up domains, on the physics' own
+    condition (rev15e #1): a training run on more devices than its scale-up domain, the
+    accelerator's NVLink group capped at one instance (`training._inputs`; `trainstep`'s
+    gradient, tensor and expert traffic past it runs at scaleout_bw), so a 512-device rental
+    "instance" of 8-device groups reads it too; a serving replica of an MoE model wider than the
+    accelerator's group (`servestep.collective_seconds_per_token`: the all-to-all's share past
+    it; a dense replica's all-reduce stays on the scale-up links). Columns or numbers (then
+    evaluate the expression on a row): the override check and the quote's stated network
+    (`quoting._network`) ask it the same way."""
+
+    def e(x: Any) -> pl.Expr:
+        return (x if isinstance(x, pl.Expr) else pl.lit(x)).cast(pl.Float64)
+
+    if kind == "serve":
+        return pl.lit(moe) & (e(tensor_parallel) > e(scaleup))
+    return e(devices) > pl.min_horizontal(e(scaleup), e(unit))
 
 
-def _reads(p: Phase, column: str) -> pl.Expr:
+def offer_network_read(kind: str) -> bool:
+    """Whether a phase's timing reads the offer's own network (offers.csv
+    instance_scaleout_gbit_s) before the accelerator's: training does (`evaluate` passes it
+    as `scaleout_cap`); serving times its all-to-all on the accelerator's scaleout_gbps alone
+    (left for later: reading the offer's there would move the calibration)."""
+    return kind == "train"
+
+
+def _reads(c: Context, p: Phase, column: str) -> pl.Expr:
     """Whether a row's timing or price reads an override table's optional `column` (rev15c #3:
     an accelerator row without int8_tops and scaleout_gbps was reported for a BF16 run on an
-    offer that states its own network). The accelerator's network is read where the offer
-    states none (`training._inputs`: the offer's figure first) and the devices span instances;
-    the offer's own, where they span; a precision's peak, at that precision."""
+    offer that states its own network). The networks are read where the timing crosses the
+    network (`reads_network`): the offer's own first, for training only
+    (`offer_network_read`), else the accelerator's; a precision's peak, at that precision."""
     kind = "serve" if isinstance(p, ServePhase) else "train"
-    spans: pl.Expr = spans_instances(
-        kind, pl.col("tensor_parallel"), pl.col("devices"), pl.col("unit_devices")
-    )
+    crosses = reads_network(
+        kind, c.model.arch == "moe", pl.col("tensor_parallel"), pl.col("devices"),
+        pl.col("unit_devices"), pl.col("scaleup_size"),
+    )  # fmt: skip
+    offer = offer_network_read(kind)
     if column == "scaleout_gbps":
-        return pl.col("instance_scaleout_gbit_s").is_null() & spans
+        return (pl.col("instance_scaleout_gbit_s").is_null() & crosses) if offer else crosses
     if column == "instance_scaleout_gbit_s":
-        return spans
+        return crosses if offer else pl.lit(False)
     if column in _PEAKS:
         return pl.lit(p.precision == _PEAKS[column])
     return pl.lit(True)
@@ -683,49 +703,38 @@ def _reads(p: Phase, column: str) -> pl.Expr:
 _PEAKS = {"fp8_tflops": "fp8", "int8_tops": "int8"}
 
 
-def _read_dropped(c: Context, p: Phase, name: str) -> list[tuple[str, list[str], pl.Expr]]:
-    """Per column an override table `name` drops: the row keys that drop it, and whether a row
-    reads it (`_reads`)."""
-    dropped = c.catalog.dropped(name)
-    if dropped.is_empty():
-        return []
-    columns = _OVERRIDDEN_KEYS[name]
-    keyed = dropped.with_columns(_key=_row_key(list(columns)))
-    return [
-        (column, keyed.filter(pl.col("column") == column)["_key"].unique().to_list(),
-         _reads(p, column))
-        for column in keyed["column"].unique(maintain_order=True).to_list()
-    ]  # fmt: skip
+def _drop_hits(c: Context, p: Phase) -> list[tuple[str, dict[str, Any], pl.Expr]]:
+    """The one decision behind `override-drops-figure` (rev15e #5: the check and its message
+    decided it apart): per override row and optional column it leaves empty where the embedded
+    row gives a figure (`Catalog.dropped`), the table, that dropped row and whether an
+    evaluated row rests on the override row (its kind of option, its keys) and reads the
+    column (`_reads`)."""
+    out = []
+    for name, option, columns in _OVERRIDDEN:
+        keyed = c.catalog.dropped(name).with_columns(_key=_row_key(list(columns)))
+        for d in keyed.iter_rows(named=True):
+            here = (_row_key(list(columns.values())) == d["_key"]) & _reads(c, p, d["column"])
+            out.append((name, d, here if option is None else (pl.col("option") == option) & here))
+    return out
 
 
 def _dropped_here(c: Context, p: Phase, r: Row) -> list[tuple[str, dict[str, Any]]]:
-    """The override rows behind an evaluated row that drop a figure the embedded row had and
-    the row reads."""
-    out = []
-    for name, option, columns in _OVERRIDDEN:
-        if option is not None and r.get("option") != option:
-            continue
-        for d in c.catalog.dropped(name).iter_rows(named=True):
-            if not all(str(d[k]) == str(r.get(col)) for k, col in columns.items()):
-                continue
-            reads = _reads(p, d["column"])
-            row = pl.DataFrame({k: [r.get(k)] for k in reads.meta.root_names()})
-            if row.select(reads.fill_null(False)).item():
-                out.append((name, d))
-    return out
+    """The override rows behind an evaluated row that drop a figure the row reads."""
+    hits = _drop_hits(c, p)
+    names = sorted({n for _, _, here in hits for n in here.meta.root_names()})
+    row = pl.DataFrame({n: [r.get(n)] for n in names})
+    return [(name, d) for name, d, here in hits if row.select(here.fill_null(False)).item()]
 
 
 def _override_drops(c: Context, p: Phase) -> pl.Expr:
     """An option priced or timed on an override row (`--catalog DIR`) that leaves empty an
     optional figure the embedded row of the same series gives (`Catalog.dropped`) and the
-    option reads (`_reads`): the row replaces the embedded one whole, so the figure falls back
-    to its default (rev15a #9: a price-only GCP row dropped the instance's 1,000 Gbit/s
+    option reads (`_drop_hits`): the row replaces the embedded one whole, so the figure falls
+    back to its default (rev15a #9: a price-only GCP row dropped the instance's 1,000 Gbit/s
     network and moved the hours)."""
     hit = pl.lit(False)
-    for name, option, columns in _OVERRIDDEN:
-        for _, keys, reads in _read_dropped(c, p, name):
-            here = _row_key(list(columns.values())).is_in(keys) & reads
-            hit = hit | (here if option is None else (pl.col("option") == option) & here)
+    for _, _, here in _drop_hits(c, p):
+        hit = hit | here
     return hit.fill_null(False)
 
 
@@ -871,31 +880,41 @@ def _timed_by(p: Phase) -> str:
     return f"at the {given} you gave" if given else "by this estimate"
 
 
-def _published_rate(c: Context, p: Phase, accelerator: str, devices: float) -> str:
+def _published_rate(
+    c: Context, p: Phase, accelerator: str, devices: float, open_site: str = ""
+) -> str:
     """What a fleet of `devices` x `accelerator` takes at the published run's rate, as a clause
     of a message ("" when no published run matches): the estimate is a Megatron-class stack's
     (README, "A faster stack than the estimate's"), and a team whose stack matches the
     published run's says so with the phase's `mfu` and `goodput`. A phase that gives either has
-    said so already: the rate is then information, with no advice to give them (rev15c #2)."""
+    said so already: the rate is then information, with no advice to give them (rev15c #2).
+    `open_site` names how to admit the fleet to a phase whose fixed site leaves it out: there
+    `mfu` and `goodput` alone would not bring it in (rev15e #2), so that comes first."""
     hours = _published_hours(c, p).get(accelerator)
     if hours is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
         return ""
     run = _published(c, p)[accelerator]
     days = hours / devices / HOURS_PER_DAY
-    within = days <= p.deadline_days
-    return (
+    said = (
         f"; the published run of {run.model} on {accelerator} ({run.source}) took "
         f"{_n(run.device_hours)} {accelerator}-hours for {run.tokens / 1e12:g}T tokens, at which "
         f"rate its {_n(devices)} finish this phase in {days:,.1f} days"
-        + (
-            ": if your stack matches that run, give the phase `mfu` and `goodput` (README, "
-            '"A faster stack than the estimate\'s")'
-            if within and not _given_speed(p)
-            else ""
-            if within
-            else ", also past the deadline"
-        )
     )
+    if days > p.deadline_days:
+        return said + ", also past the deadline"
+    speed = (
+        ""
+        if _given_speed(p)
+        else "if your stack matches that run, give the phase `mfu` and `goodput` (README, "
+        '"A faster stack than the estimate\'s")'
+    )
+    if not open_site:
+        return said + (f": {speed}" if speed else "")
+    then = (
+        f": by this estimate alone it still misses the deadline there, so {speed}" if speed else ""
+    )
+    then = then.replace(", give the phase", ", also give the phase", 1)
+    return f"{said}: to run the phase on the fleet, open its site to it ({open_site}){then}"
 
 
 def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
@@ -916,6 +935,11 @@ def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
     ).fill_null(False)
 
 
+def _site_fixed(c: Context, p: Phase) -> bool:
+    """Whether the scenario fixed the phase's site (before the planner placed it, if it did)."""
+    return isinstance(c.site_given(p), Site)
+
+
 def _own_fleet_late_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, TrainPhase) and p.deadline_days is not None
     fleet = (
@@ -926,11 +950,16 @@ def _own_fleet_late_message(r: Row, c: Context, p: Phase) -> str:
         f"it finishes this phase in {r['own_fleet_days']:,.1f} days {_timed_by(p)}, past the "
         f"{p.deadline_days:g}-day deadline"
     )
-    published = _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
-    if isinstance(c.site_given(p), Site):
+    if _site_fixed(c, p):
         # A fixed site left the fleet out, not the estimate (rev15c #1): what the fleet would
-        # do is information, with no "so ... instead".
+        # do is information, with no "so ... instead", and the way to it is the site
+        # (rev15e #2).
+        opened = f'site = "auto", or a site with pricing = "fleet" in {r["own_fleet_region"]}'
+        published = _published_rate(
+            c, p, r["own_fleet_accelerator"], r["own_fleet_devices"], opened
+        )
         return f"{fleet} is not in this phase's site; {late}{published}"
+    published = _published_rate(c, p, r["own_fleet_accelerator"], r["own_fleet_devices"])
     what = "buys" if r.get("option") == "owned" else "rents"
     return (
         f"{fleet} is not used: {late}, so the phase {what} {_n(r['devices'])} x "
@@ -1467,7 +1496,18 @@ ADVISORY: tuple[Check, ...] = (
         "own-fleet-late-by-estimate",
         "warn",
         "",
-        _own_fleet_late_when,
+        lambda c, p: _own_fleet_late_when(c, p) & pl.lit(not _site_fixed(c, p)),
+        _own_fleet_late_message,
+        source=lambda r, c, p: _published(c, p)[r["own_fleet_accelerator"]].source,
+    ),
+    Check(
+        # The same, on a site the scenario fixed (rev15e #2): the site, not the estimate, left
+        # the fleet out, and nothing the quote chose rests on the estimate, so it is
+        # information: what the fleet would do, and how to open the site to it.
+        "own-fleet-late-by-estimate",
+        "info",
+        "",
+        lambda c, p: _own_fleet_late_when(c, p) & pl.lit(_site_fixed(c, p)),
         _own_fleet_late_message,
         source=lambda r, c, p: _published(c, p)[r["own_fleet_accelerator"]].source,
     ),

@@ -1006,7 +1006,8 @@ def test_daily_input_below_the_shape_on_a_fleet_the_phase_fixed_says_what_it_aff
     q = quote(parse_scenario(data))
     (said,) = [f.message for f in q.findings if f.code == "input-below-shape"]
     assert "the fleet is sized" not in said
-    assert "so the demand the 64 devices given are checked against counts 4e9 input" in said
+    # rev15e #6: said plainly ("so the demand the 64 devices given are checked against counts").
+    assert "so the 64 devices given are checked against a demand of 4e9 input tokens a day" in said
 
 
 def test_a_daily_volume_is_written_as_one_would_write_it():

@@ -1832,6 +1832,8 @@ def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_pu
         "this phase in 81.9 days by this estimate"
     )
     assert "instead" not in pinned.message and "54.2 days" in pinned.message
+    # The site, not the estimate, keeps the fleet out of that quote: information (rev15e #2).
+    assert pinned.severity == "info"
 
 
 def test_a_fleet_the_phases_site_leaves_out_is_not_blamed_on_the_estimate(catalog):
@@ -1848,6 +1850,20 @@ def test_a_fleet_the_phases_site_leaves_out_is_not_blamed_on_the_estimate(catalo
     q = quote(parse_scenario(_deepseek_lab(75, site=fixed)), catalog)
     (late,) = [f for f in q.findings if f.code == LATE]
     assert "is not in this phase's site" in late.message and "instead" not in late.message
+    # rev15e #2: `mfu` and `goodput` alone would leave the phase on the rental; the way to the
+    # fleet is the site, said first, and nothing the quote chose rests on the estimate.
+    assert late.severity == "info"
+    assert late.message.endswith(
+        "finish this phase in 54.2 days: to run the phase on the fleet, open its site to it "
+        '(site = "auto", or a site with pricing = "fleet" in cn-east): by this estimate alone '
+        "it still misses the deadline there, so if your stack matches that run, also give the "
+        'phase `mfu` and `goodput` (README, "A faster stack than the estimate\'s")'
+    )
+    given = quote(parse_scenario(_deepseek_lab(75, site=fixed, mfu=0.5, goodput=0.9)), catalog)
+    (late,) = [f for f in given.findings if f.code == LATE]
+    assert late.message.endswith(
+        'open its site to it (site = "auto", or a site with pricing = "fleet" in cn-east)'
+    )
 
 
 def test_a_what_if_reads_the_site_the_user_gave_too(catalog, runner):

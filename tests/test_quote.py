@@ -970,14 +970,18 @@ def test_an_override_row_that_drops_a_figure_is_said_and_the_network_is_stated(w
     assert load_catalog().dropped("offers").is_empty()
 
 
-def _embedded_row(table: str, first: str) -> tuple[list[str], dict[str, str]]:
-    """The header and the row of the embedded `table` whose first cells are `first`."""
+def _embedded_rows(table: str) -> list[dict[str, str]]:
     import csv
 
     from pricing.catalog import EMBEDDED_DIR
 
     with open(EMBEDDED_DIR / f"{table}.csv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def _embedded_row(table: str, first: str) -> tuple[list[str], dict[str, str]]:
+    """The header and the row of the embedded `table` whose first cells are `first`."""
+    rows = _embedded_rows(table)
     (row,) = [r for r in rows if ",".join(r.values()).startswith(first)]
     return list(rows[0]), row
 
@@ -1037,6 +1041,96 @@ def test_an_override_is_said_only_for_the_figures_the_quote_reads(write, tmp_pat
         "whole (copy the figure into the row to keep it)"
     )
     assert total != base
+
+
+_SV = """
+name = "sv"
+as_of = 2026-06-01
+currency = "USD"
+[model]
+preset = "deepseek-v3"
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "us"
+data = "public"
+days = 90
+input_tokens_per_day = 2e10
+output_tokens_per_day = 4e9
+tpot_ms = 50
+precision = "fp8"
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", provider = "aws" }
+"""
+
+_MM = """
+name = "mm"
+as_of = 2025-07-01
+currency = "USD"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "pt"
+tokens = 1e12
+data = "public"
+devices = 512
+[phases.site]
+region = "cn-east"
+accelerator = "h800"
+pricing = "contract"
+provider = "cn-h800-rental"
+instance = "512x H800 cluster, 3-week rental (MiniMax-M1 RL run)"
+"""
+
+
+def test_an_override_is_judged_on_the_network_the_physics_reads(write, tmp_path):
+    # rev15e #1: the rule was "devices (serving: the replica) > devices per instance, the
+    # offer's network first". Serving's all-to-all reads the accelerator's network only, and a
+    # 512-device rental "instance" of 8-device NVLink groups crosses the network too.
+    from pricing import load_catalog
+
+    embedded = load_catalog()
+
+    def run(text: str, table: str, first: str, column: str, name: str):
+        header, row = _embedded_row(table, first)
+        return cut(text, table, header, row, column, name)
+
+    def cut(text: str, table: str, header: list[str], row: dict[str, str], column: str, name: str):
+        _override(tmp_path / name, table, header, row | {column: ""})
+        s = load_scenario(write(f"{name}.toml", text))
+        q, base = quote(s, load_catalog(tmp_path / name)), quote(s, embedded)
+        found = {f.code: f.message for f in q.findings}.get("override-drops-figure")
+        return found, q, base
+
+    # An MoE replica of 16 on p5 (8 per server) is timed on the h100-sxm's network.
+    found, q, base = run(_SV, "accelerators", "h100-sxm,", "scaleout_gbps", "sv_acc")
+    assert found is not None and found.startswith("accelerators.csv:2 leaves scaleout_gbps")
+    assert q.total.amount != base.total.amount
+    assert (
+        "network between instances 200 Gbit/s per device (defaults.csv"
+        in (q.assumptions["physics"]["serve"])
+    )
+    assert base.assumptions["physics"]["serve"].endswith(
+        "network between instances 400 Gbit/s per device (the h100-sxm's figure, "
+        "accelerators.csv; serving times its expert traffic on it, not on the offer's "
+        "3,200 Gbit/s per 8-device instance)"
+    )
+    # The offer's own network is not read there: emptying it moves nothing and is not said.
+    offer = base.phases[0].offer
+    assert offer is not None
+    header, _ = _embedded_row("offers", "aws,us-east,h100-sxm,p5.48xlarge,8,on_demand,12.29,")
+    (row,) = [r for r in _embedded_rows("offers") if r["instance"] == "p5.48xlarge"
+              and r["pricing"] == "on_demand" and r["as_of"] == str(offer.as_of)]  # fmt: skip
+    found, q, base = cut(_SV, "offers", header, row, "instance_scaleout_gbit_s", "sv_offer")
+    assert q.phases[0].offer is not None and q.phases[0].offer.as_of == offer.as_of
+    assert found is None and q.total.amount == base.total.amount
+    # 512 H800 rented as one "instance" still cross the network past 8-device NVLink groups.
+    found, q, base = run(_MM, "accelerators", "h800,", "scaleout_gbps", "mm_acc")
+    assert found is not None and found.startswith("accelerators.csv:2 leaves scaleout_gbps")
+    assert q.total.amount != base.total.amount
+    assert base.assumptions["physics"]["pt"].endswith(
+        "network between instances 400 Gbit/s per device (the h800's figure, accelerators.csv; "
+        "the offer's row gives none)"
+    )
 
 
 def test_a_negotiated_price_row_without_the_public_range_is_not_warned(write, tmp_path):

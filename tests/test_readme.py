@@ -50,3 +50,23 @@ def test_readme_library_example_runs(monkeypatch, tmp_path):
     code = code.replace('"examples/', f'"{ROOT}/examples/')
     exec(compile(code, "README.md", "exec"), {})
     assert (tmp_path / "deadline.svg").read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_readme_says_what_the_current_schema_version_changed():
+    # rev15e #3: the README's schema-6 note left out `fleet[].book_value_currency`, which the
+    # version comment lists, and said "4 significant figures" of a figure in whole cents from
+    # 10 up (`costing.per_unit`).
+    from pathlib import Path
+
+    from estimator import costing
+    from estimator.report import view
+
+    source = Path(view.__file__).read_text(encoding="utf-8")
+    version = view.SCHEMA_VERSION
+    note = source[source.index(f'# "{version}"') : source.index("SCHEMA_VERSION = ")]
+    said = README[README.index(f"`schema_version` {int(version) - 1} added") :]
+    said = said[: said.index("How money is computed")]
+    for name in re.findall(r"`([^`]+)`", note):
+        assert f"`{name}`" in said, name
+    assert "4 significant figures below 10 and in whole cents from 10" in " ".join(said.split())
+    assert [costing.per_unit(x) for x in (0.025934, 1.23456, 123.456)] == [0.02593, 1.235, 123.46]

@@ -784,6 +784,9 @@ def test_axis_ticks_read_true():
     from estimator.report.charts import _short
 
     assert [_short(v) for v in (1.25e9, 1.75e9, 250e6, 999.0)] == ["1.25B", "1.75B", "250M", "999"]
+    # rev15e #4: a sweep's ticks at 17.25M and 18.75M read "17.2M" and "18.8M".
+    ticks = (17.25e6, 18.75e6, 17.125e6, 0.3e6 + 0.1e6 * 2, 2.5, 0.0)
+    assert [_short(v) for v in ticks] == ["17.25M", "18.75M", "17.125M", "500k", "2.5", "0"]
 
 
 def test_stdin_mistakes_are_named(runner):

@@ -149,10 +149,13 @@ def _money_axis(ax: Any, cur: str, axis: str = "x") -> None:
 
 
 def _short(v: float) -> str:
+    """A tick's value in its unit with every digit it has (up to 6 significant figures, trailing
+    zeros dropped): ticks must read true, 1.25B not 1.2B, and 17.25M not "17.2M" (`.3g` did,
+    rev15e #4), and a tick of 2.5 not "2"."""
     for div, unit in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(v) >= div:
-            return f"{v / div:.3g}{unit}"  # 1.25B, not 1.2B: ticks must read true
-    return f"{v:,.0f}"
+            return f"{v / div:.6g}{unit}"
+    return f"{v:.6g}"
 
 
 def cost_by_phase(q: QuoteView) -> Chart:
