@@ -1185,11 +1185,17 @@ def _quoted(usd: float, c: Context) -> str:
     return f"{usd * c.quote_per_usd:,.0f} {c.currency}"
 
 
+# Paid past the work by more than this share, a commitment or a purchase is said to idle
+# (`idle-commitment`, `idle-hardware`, `list-price`'s contract): a rounding of whole terms
+# or instances is not.
+IDLE_PAST = 1.05
+
+
 def _idle_contract(term_hours: float, hours: float, dearer: bool) -> str:
     """A contract whose terms outlast the run bills idle time (rev15a #7: a 365-day contract
     set against an 80-day run cost more than the list-price rent, and the finding did not say
     why); said past the 5% an idle commitment is said at (`idle-commitment`)."""
-    if term_hours <= hours * 1.05:
+    if term_hours <= hours * IDLE_PAST:
         return ""
     why = "; it costs more than the rent because its" if dearer else "; its"
     return (
@@ -1235,7 +1241,7 @@ def _idle_hardware(c: Context, p: Phase) -> pl.Expr:
     purchase order (rev11a #4: 3,840 Ascend 910C bought for 600 M CNY read as 54 M)."""
     bought = (pl.col("option") == "owned") & pl.col("server_price").is_not_null()
     if c.scenario.accounting == "project":
-        idle = _lost() > pl.col("life_used") * 1.05
+        idle = _lost() > pl.col("life_used") * IDLE_PAST
     else:  # "mostly does not use": less than half its life
         idle = pl.col("life_used") < 0.5
     return (bought & idle).fill_null(False)
@@ -1368,7 +1374,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: (
-            (pl.col("option") == "rented") & (pl.col("billed_hours") > pl.col("hours") * 1.05)
+            (pl.col("option") == "rented") & (pl.col("billed_hours") > pl.col("hours") * IDLE_PAST)
         ),
         lambda r, c, p: (
             f"the {_term(r)} commitment bills {_billed_terms(r)} "

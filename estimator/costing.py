@@ -104,8 +104,11 @@ def terms_end(start: date, min_term_days: int, terms: int) -> date:
 
 
 # Whole-term sizings a deadline gives an option billed in months or years at most
-# (`whole_term_spans`): the last ones. Shorter terms get every count (rev15a #2).
+# (`whole_term_spans`): the last ones. Terms shorter than `EVERY_COUNT_BELOW_DAYS` (a day's
+# capacity block) get every count (rev15a #2), and only their sizings are pruned
+# (`evaluate._fewer_day_sizings`).
 MAX_TERM_SIZINGS = 24
+EVERY_COUNT_BELOW_DAYS = 30
 
 
 def whole_term_spans(start: date, min_term_days: int, days: float) -> list[float]:
@@ -139,7 +142,7 @@ def whole_term_spans(start: date, min_term_days: int, days: float) -> list[float
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if span(mid) <= days + 1e-9 else (lo, mid)
-    first = 1 if min_term_days < 30 else max(1, lo - MAX_TERM_SIZINGS + 1)
+    first = 1 if min_term_days < EVERY_COUNT_BELOW_DAYS else max(1, lo - MAX_TERM_SIZINGS + 1)
     spans = [span(n) for n in range(first, lo + 1) if n >= 1]
     return [d for d in spans if d < days - 1e-9]
 

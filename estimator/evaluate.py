@@ -515,7 +515,11 @@ def _fewer_day_sizings(df: Frame, start: date) -> Frame:
     auto site: 0.33 s against 0.15 s without day sizings, 0.64 s against 0.19 s at 100x the
     offers (0.74 s unpruned); plans with no day-term option do not change."""
     term = pl.col("min_term_days")
-    sized = pl.col("term_sized_days").is_not_null() & (term > 0) & (term < 30)
+    sized = (
+        pl.col("term_sized_days").is_not_null()
+        & (term > 0)
+        & (term < costing.EVERY_COUNT_BELOW_DAYS)
+    )
     hours = pl.col("wall_clock_days") * costing.HOURS_PER_DAY
     bill = pl.when(sized).then(pl.col("devices") * costing.billed_hours(hours, term, start))
     before = (
