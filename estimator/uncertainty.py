@@ -674,8 +674,12 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         if ph.prefill is not None:  # one input at a time: prefill as quoted unless it moves
             draws = draws.with_columns(prefill=pl.Series(list(prefill), dtype=pl.Float64))
         out = _evaluation(c, at, draws)
+        # The quote's other phases plus this one's bill, added as a total is (`summed`): a plain
+        # `rest + x` can land a float's last bit off the quote of that value.
         rest = q.total - ph.quoted.cost
-        lo, hi = (None if x is None else rest + x for x in _billed(c, out))
+        lo, hi = (
+            None if x is None else Money(summed((rest, x)), q.currency) for x in _billed(c, out)
+        )
         if not ph.per_token:
             return lo, hi
         return lo, hi, *out.select(_values(c)[PER_MILLION])[:, 0].to_list()
