@@ -670,30 +670,21 @@ def reads_network(
     return e(devices) > pl.min_horizontal(e(scaleup), e(unit))
 
 
-def offer_network_read(kind: str) -> bool:
-    """Whether a phase's timing reads the offer's own network (offers.csv
-    instance_scaleout_gbit_s) before the accelerator's: training does (`evaluate` passes it
-    as `scaleout_cap`); serving times its all-to-all on the accelerator's scaleout_gbps alone
-    (left for later: reading the offer's there would move the calibration)."""
-    return kind == "train"
-
-
 def _reads(c: Context, p: Phase, column: str) -> pl.Expr:
     """Whether a row's timing or price reads an override table's optional `column` (rev15c #3:
     an accelerator row without int8_tops and scaleout_gbps was reported for a BF16 run on an
     offer that states its own network). The networks are read where the timing crosses the
-    network (`reads_network`): the offer's own first, for training only
-    (`offer_network_read`), else the accelerator's; a precision's peak, at that precision."""
+    network (`reads_network`): the offer's own first (`evaluate._offer_network`), else the
+    accelerator's; a precision's peak, at that precision."""
     kind = "serve" if isinstance(p, ServePhase) else "train"
     crosses = reads_network(
         kind, c.model.arch == "moe", pl.col("tensor_parallel"), pl.col("devices"),
         pl.col("unit_devices"), pl.col("scaleup_size"),
     )  # fmt: skip
-    offer = offer_network_read(kind)
     if column == "scaleout_gbps":
-        return (pl.col("instance_scaleout_gbit_s").is_null() & crosses) if offer else crosses
+        return pl.col("instance_scaleout_gbit_s").is_null() & crosses
     if column == "instance_scaleout_gbit_s":
-        return crosses if offer else pl.lit(False)
+        return crosses
     if column in _PEAKS:
         return pl.lit(p.precision == _PEAKS[column])
     return pl.lit(True)

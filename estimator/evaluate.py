@@ -6,8 +6,8 @@ sampling evaluates one option many times with drawn inputs. All of them call `ev
 `rank` here, so they cannot disagree.
 
 Physics depends on the device, not the offer: it runs once per distinct physics key (the
-accelerator, the replica limit an instance sets, and any per-row inputs such as a sampled MFU)
-and is joined back onto the candidates.
+accelerator, the replica limit and the network an instance sets, and any per-row inputs such as a
+sampled MFU) and is joined back onto the candidates.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ T = TypeVar("T")
 TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap",
                 "deadline_days")  # fmt: skip
 SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
-                "output_tokens_per_day", "rtt_ms", "serve_goodput")  # fmt: skip
+                "output_tokens_per_day", "rtt_ms", "serve_goodput", "scaleout_cap")  # fmt: skip
 
 
 def train_settings(p: TrainPhase) -> TrainSettings:
@@ -436,12 +436,7 @@ def physics_inputs(
         train = train_settings(phase)
         if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
             df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
-        if "instance_scaleout_gbit_s" in df.columns and "scaleout_cap" not in df.columns:
-            # The instance's network shared by its devices, bytes/s each way per device (null:
-            # the accelerator's): GCP's a2-highgpu-8g has 100 Gbit/s for 8 A100, not the
-            # 200 Gbit/s per GPU of a DGX (rev12d #4).
-            per_device = pl.col("instance_scaleout_gbit_s") * 1e9 / 8.0 / pl.col("unit_devices")
-            df = df.with_columns(scaleout_cap=per_device.cast(pl.Float64))
+        df = _offer_network(df)
         if "tokens" not in df.columns:
             df = df.with_columns(tokens=pl.lit(float(phase.tokens)))
             train = replace(train, tokens=0.0)  # never read: the column wins
@@ -583,10 +578,22 @@ def _all_of_it(df: pl.DataFrame, max_devices: int) -> pl.Expr:
     return pl.when(whole >= unit).then(whole).otherwise(unit).cast(pl.Int64)
 
 
+def _offer_network(df: pl.DataFrame) -> pl.DataFrame:
+    """`scaleout_cap`: the instance's network shared by its devices, bytes/s each way per device
+    (null: the accelerator's), read by training's traffic past a scale-up domain and serving's
+    all-to-all past it alike: GCP's a2-highgpu-8g has 100 Gbit/s for 8 A100, not the 200 Gbit/s
+    per GPU of a DGX (rev12d #4), and an MoE replica over two a3-highgpu-8g shares their
+    1,000 Gbit/s, not the h100-sxm's 400 per device."""
+    if "instance_scaleout_gbit_s" not in df.columns or "scaleout_cap" in df.columns:
+        return df
+    per_device = pl.col("instance_scaleout_gbit_s") * 1e9 / 8.0 / pl.col("unit_devices")
+    return df.with_columns(scaleout_cap=per_device.cast(pl.Float64))
+
+
 def _serving_inputs(
     c: Context, phase: ServePhase, candidates: pl.DataFrame
 ) -> tuple[pl.DataFrame, ServeSettings]:
-    df = candidates.with_columns(replica_cap=_replica_cap(c))
+    df = _offer_network(candidates.with_columns(replica_cap=_replica_cap(c)))
     if phase.ttft_ms is not None and "rtt_ms" not in df.columns:
         # A TTFT target includes the round trip to the users: the physics sizes replicas for it.
         df = df.join(users_rtt(c, phase.users), on="region", how="left", maintain_order="left")

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance, findings, timeline, transfers
-from estimator.checks import counted, offer_network_read, reads_network
+from estimator.checks import counted, reads_network
 from estimator.context import Context
 from estimator.costing import (
     DAYS_PER_YEAR,
@@ -621,10 +621,9 @@ def physics_summary(
 def _network(c: Context, p: PhaseQuote) -> str:
     """The network between scale-up domains a phase's timing used, where it reads one
     (`checks.reads_network`, the physics' condition: a training run past its NVLink group or
-    one instance, an MoE serving replica past its group): for training the offer's own figure
-    (offers.csv instance_scaleout_gbit_s, shared by its devices) where it states one, else the
-    accelerator's per device (rev15a #9: a price-only override row silently fell back to it);
-    for serving the accelerator's (rev15e #1: it never reads the offer's)."""
+    one instance, an MoE serving replica past its group): the offer's own figure (offers.csv
+    instance_scaleout_gbit_s, shared by its devices) where it states one, else the
+    accelerator's per device (rev15a #9: a price-only override row silently fell back to it)."""
     x = p.physics
     if p.offer is None or not x.get("tensor_parallel"):
         return ""
@@ -647,8 +646,7 @@ def _network(c: Context, p: PhaseQuote) -> str:
     if not row.head(1).select(crosses.fill_null(False)).item():
         return ""
     own = row["instance_scaleout_gbit_s"][0] if "instance_scaleout_gbit_s" in row.columns else None
-    offer = offer_network_read(p.kind)
-    if own is not None and offer:
+    if own is not None:
         return (
             f"; network between instances {own / unit:,.4g} Gbit/s per device (the offer's "
             f"{own:,.4g} Gbit/s per {unit}-device instance, offers.csv instance_scaleout_gbit_s)"
@@ -660,13 +658,7 @@ def _network(c: Context, p: PhaseQuote) -> str:
         if given is not None
         else f"defaults.csv scaleout_gbps: accelerators.csv has none for {p.accelerator}"
     )
-    if own is not None:  # serving: the offer's figure is not what times it
-        unstated = (
-            f"; serving times its expert traffic on it, not on the offer's {own:,.4g} Gbit/s "
-            f"per {unit}-device instance"
-        )
-    else:
-        unstated = "; the offer's row gives none" if p.pricing not in ("owned", "fleet") else ""
+    unstated = "; the offer's row gives none" if p.pricing not in ("owned", "fleet") else ""
     return f"; network between instances {per_device:,.4g} Gbit/s per device ({where}{unstated})"
 
 

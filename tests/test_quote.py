@@ -1083,9 +1083,9 @@ instance = "512x H800 cluster, 3-week rental (MiniMax-M1 RL run)"
 
 
 def test_an_override_is_judged_on_the_network_the_physics_reads(write, tmp_path):
-    # rev15e #1: the rule was "devices (serving: the replica) > devices per instance, the
-    # offer's network first". Serving's all-to-all reads the accelerator's network only, and a
-    # 512-device rental "instance" of 8-device NVLink groups crosses the network too.
+    # rev15e #1: the rule was "devices (serving: the replica) > devices per instance". An MoE
+    # replica reads the network past its NVLink group only, and a 512-device rental "instance"
+    # of 8-device NVLink groups crosses the network too. Both read the offer's figure first.
     from pricing import load_catalog
 
     embedded = load_catalog()
@@ -1101,20 +1101,15 @@ def test_an_override_is_judged_on_the_network_the_physics_reads(write, tmp_path)
         found = {f.code: f.message for f in q.findings}.get("override-drops-figure")
         return found, q, base
 
-    # An MoE replica of 16 on p5 (8 per server) is timed on the h100-sxm's network.
+    # An MoE replica of 16 on p5 (8 per server) is timed on the offer's network, as training is
+    # (3,200 Gbit/s per server): emptying the h100-sxm's figure moves nothing and is not said.
     found, q, base = run(_SV, "accelerators", "h100-sxm,", "scaleout_gbps", "sv_acc")
-    assert found is not None and found.startswith("accelerators.csv:2 leaves scaleout_gbps")
-    assert q.total.amount != base.total.amount
-    assert (
-        "network between instances 200 Gbit/s per device (defaults.csv"
-        in (q.assumptions["physics"]["serve"])
-    )
+    assert found is None and q.total.amount == base.total.amount
     assert base.assumptions["physics"]["serve"].endswith(
-        "network between instances 400 Gbit/s per device (the h100-sxm's figure, "
-        "accelerators.csv; serving times its expert traffic on it, not on the offer's "
-        "3,200 Gbit/s per 8-device instance)"
+        "network between instances 400 Gbit/s per device (the offer's 3,200 Gbit/s per "
+        "8-device instance, offers.csv instance_scaleout_gbit_s)"
     )
-    # The offer's own network is not read there: emptying it moves nothing and is not said.
+    # Emptying the offer's figure falls back to the accelerator's, and both say so.
     offer = base.phases[0].offer
     assert offer is not None
     header, _ = _embedded_row("offers", "aws,us-east,h100-sxm,p5.48xlarge,8,on_demand,12.29,")
@@ -1122,7 +1117,16 @@ def test_an_override_is_judged_on_the_network_the_physics_reads(write, tmp_path)
               and r["pricing"] == "on_demand" and r["as_of"] == str(offer.as_of)]  # fmt: skip
     found, q, base = cut(_SV, "offers", header, row, "instance_scaleout_gbit_s", "sv_offer")
     assert q.phases[0].offer is not None and q.phases[0].offer.as_of == offer.as_of
-    assert found is None and q.total.amount == base.total.amount
+    assert found is not None and found.startswith("offers.csv:2 leaves instance_scaleout_gbit_s")
+    assert q.assumptions["physics"]["serve"].endswith(
+        "network between instances 400 Gbit/s per device (the h100-sxm's figure, "
+        "accelerators.csv; the offer's row gives none)"
+    )
+    # A slower instance network slows the replicas' all-to-all: more devices, more money.
+    _override(tmp_path / "sv_slow", "offers", header, row | {"instance_scaleout_gbit_s": "400"})
+    slow = quote(load_scenario(write("sv_slow.toml", _SV)), load_catalog(tmp_path / "sv_slow"))
+    assert slow.phases[0].devices > base.phases[0].devices
+    assert slow.total.amount > base.total.amount
     # 512 H800 rented as one "instance" still cross the network past 8-device NVLink groups.
     found, q, base = run(_MM, "accelerators", "h800,", "scaleout_gbps", "mm_acc")
     assert found is not None and found.startswith("accelerators.csv:2 leaves scaleout_gbps")

@@ -278,12 +278,15 @@ def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
 
 def test_samples_on_the_quoted_placement_rank_at_the_quote():
     # The quote sums whole-cent items, the samples do not: a phase whose every sample is the
-    # quoted placement (serve-abroad of split_abroad_home: whole instances absorb every draw)
-    # ranked P0 when its cents rounded down (review6c #1).
+    # quoted placement (serve-abroad of split_abroad_home with its fleet given: no draw moves
+    # its bill; its on-demand price has no range to draw) ranked P0 when its cents rounded
+    # down (review6c #1).
     from pricing import load_catalog
 
     catalog = load_catalog()
     s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    fleet = next(p for p in quote(s, catalog).phases if p.name == "serve-abroad").devices
+    s = s.with_changes({"phases.serve-abroad.devices": fleet})
     q = quote(s, catalog)
     stats = {p.name: p for p in sample(prepare(s, catalog), q, 2_000, seed=3, model_error=False)}
     flat = [p for p in stats.values() if p.p10 == p.p90]

@@ -277,6 +277,10 @@ def _inputs(
 ) -> pl.LazyFrame:
     bpp = bytes_per_param(s.precision)
     df = with_model(with_device(catalog, frame.lazy(), s.precision), model)
+    # The network past the scale-up domain is the instance's where its offer states it
+    # (`scaleout_cap`, bytes/s each way per device), else the accelerator's, as in training.
+    net = column_or(frame, "scaleout_cap", None, pl.Float64)
+    df = df.with_columns(scaleout_bw=pl.coalesce(net, pl.col("scaleout_bw")))
     df = with_efficiency(catalog, df, frame["accelerator"], "decode", model.arch, "dec_")
     df = with_efficiency(catalog, df, frame["accelerator"], "prefill", model.arch, "pre_")
     df = with_defaults(catalog, df, SERVE_DEFAULTS)
