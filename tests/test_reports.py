@@ -842,12 +842,17 @@ def test_a_shocks_rows_add_up_to_its_title(runner):
     assert cents("cost of the rule (CNY)") == shock["rule_cost"]
 
 
-def test_a_figure_every_sample_shares_is_not_called_p100(runner):
-    # split_abroad_home serves abroad on whole instances whatever the draw: every sample is
-    # the quoted figure, which read "quoted at P100", then (every sample counted "at or
-    # below" it) "at or above every sample"; equal samples count half (rev11d #2): the median.
-    # (The efficiency draws: the model error moves every serving fleet.)
-    args = ["quote", str(EXAMPLES / "split_abroad_home.toml"), "--samples", "1000", "--seed", "1",
+def test_a_figure_every_sample_shares_is_not_called_p100(runner, write):
+    # split_abroad_home's serve-abroad with its fleet given: every sample is the quoted
+    # figure, which read "quoted at P100", then (every sample counted "at or below" it) "at or
+    # above every sample"; equal samples count half (rev11d #2): the median. (The efficiency
+    # draws: the model error moves every serving fleet sized by its demand.)
+    text = (EXAMPLES / "split_abroad_home.toml").read_text()
+    quoted = data(runner, ["quote", str(EXAMPLES / "split_abroad_home.toml")])
+    fleet = next(p["devices"] for p in quoted["phases"] if p["name"] == "serve-abroad")
+    given = text.replace('name = "serve-abroad"\n', f'name = "serve-abroad"\ndevices = {fleet}\n')
+    assert given != text
+    args = ["quote", str(write("given.toml", given)), "--samples", "1000", "--seed", "1",
             "--efficiency-ranges"]  # fmt: skip
     out = ok(runner, [*args, "-f", "csv", "--table", "uncertainty"])
     rows = {r["name"]: r for r in csv.DictReader(io.StringIO(out))}
