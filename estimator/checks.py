@@ -522,7 +522,7 @@ BLOCKING: tuple[Check, ...] = (
         # Work the physics has no answer for (a precision the device lacks, a model that does
         # not fit, a target it cannot meet) has no total either; its price is there, and the
         # physics' own block says what is missing.
-        lambda c, p: pl.col("total_usd").is_null() & answered(c, p),
+        lambda c, p: pl.col("total_usd").is_null() & priced(c, p),
         lambda r, c, p: (
             f"no price for {r['accelerator']} in {r['region']} on {c.as_of}: "
             f"{_missing_price(r)}: add it {WITH_CATALOG}"
@@ -558,6 +558,22 @@ def answered(c: Context, p: Phase) -> pl.Expr:
     """Whether the physics has an answer for a candidate (none of its physical checks fails)."""
     hits = [ch.when(c, p).fill_null(False) for ch in BLOCKING if ch.physical]
     return ~pl.any_horizontal(hits)
+
+
+def fleet_outgrown() -> pl.Expr:
+    """A fleet row sized past the fleet: more devices than the fleet has (`capacity-short`).
+    A rented offer too small still has a price worth showing, since more can be rented
+    elsewhere; a fleet cannot grow, and its devices past its size do not exist (rev16a #2: 512
+    H800 with a 75-day deadline were charged energy and operations for 2,304, while the same
+    fleet given `devices = 512` was unpriced, `deadline-missed`). Such a row is unpriced, as
+    that one is: one fleet, one answer, and never a bill for hardware the lab does not own."""
+    return (_fleet() & (pl.col("billed_devices") > pl.col("capacity_devices"))).fill_null(False)
+
+
+def priced(c: Context, p: Phase) -> pl.Expr:
+    """Whether a candidate's cost is its total (`total_usd`): the physics has an answer
+    (`answered`) and it is no fleet sized past its own size (`fleet_outgrown`)."""
+    return answered(c, p) & ~fleet_outgrown()
 
 
 def _age(c: Context) -> pl.Expr:

@@ -335,12 +335,14 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
     if not isinstance(p, ServePhase) or best["total_usd"] is None:
         return []
     by_token = best.get("usd_per_output_token") is not None
-    money = "usd_per_output_token" if by_token else "total_usd"
+    # A fleet sized past its own size has no total (`checks.fleet_outgrown`): what its run as
+    # sized would cost (`run_usd`, the total of any other capacity-short row) still ranks it.
+    money = "usd_per_output_token" if by_token else "run_usd"
     short = scored.filter(
         (pl.col("verdict") == "capacity-short")
         & pl.col("workable")
         & (pl.col("billed_devices") > pl.col("capacity_devices")).fill_null(False)
-        & (pl.col(money) < best[money]).fill_null(False)
+        & (pl.col(money) < best["total_usd" if money == "run_usd" else money]).fill_null(False)
     )
     if c.max_devices:  # a fleet over the user's own cap is no offer's limit
         short = short.filter(pl.col("devices") <= c.max_devices)
@@ -353,8 +355,10 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
         return []
     r = short.sort(money, "option_id").row(0, named=True)
     cap, needed = r["capacity_devices"], r["billed_devices"]
-    cost, chosen = r["total_usd"] * c.quote_per_usd, best["total_usd"] * c.quote_per_usd
-    saving = f" ({cost:,.0f} {c.currency} for the phase)" if not by_token else ""
+    cost, chosen = r["run_usd"] * c.quote_per_usd, best["total_usd"] * c.quote_per_usd
+    # A fleet's cost at devices it does not have is no figure to show (rev16a #2).
+    shown = not by_token and r["option"] != "fleet"
+    saving = f" ({cost:,.0f} {c.currency} for the phase)" if shown else ""
     assumed = " (only reported, no size published)" if r.get("capacity_assumed") else ""
     message = (
         f"needs {needed:,.0f} x {r['accelerator']}; the cheapest option otherwise allowed, "

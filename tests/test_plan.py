@@ -1898,6 +1898,29 @@ def test_a_late_fleet_at_the_speed_the_phase_gave_is_not_told_to_give_it(catalog
         assert "finish this phase in 54.2 days" in said  # the published rate, as information
 
 
+def test_a_fleet_too_small_for_its_deadline_is_priced_as_the_same_fleet_given_devices(catalog):
+    # rev16a #2: 512 H800 with a 75-day deadline were billed energy and operations for the
+    # 2,304 the deadline needs (1,792 of which do not exist), while the same fleet with
+    # `devices = 512` was unpriced (`deadline-missed`). A fleet cannot grow: both unpriced.
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+    data = _deepseek_lab(75, site=site)
+    data["fleet"][0]["devices"] = 512
+    sized = quote(parse_scenario(data), catalog)
+    data["phases"][0]["devices"] = 512
+    given = quote(parse_scenario(data), catalog)
+    for q, block in ((sized, "capacity-short"), (given, "deadline-missed")):
+        (run,) = q.phases
+        assert not run.priced and not run.line_items, block
+        assert float(q.total) == 0.0, block
+        codes = {f.code: f for f in q.findings}
+        assert codes[block].severity == "block"
+        assert "unpriced" not in codes, block  # no price is missing: the fleet is too small
+    short = next(f for f in sized.findings if f.code == "capacity-short")
+    assert "needs 2,304 x h800" in short.message and "has 512, which finish in" in short.message
+
+
 @pytest.mark.parametrize("deadline", [90, 45])
 def test_no_late_fleet_finding_where_the_fleet_is_used_or_the_published_run_is_late_too(
     catalog, deadline
