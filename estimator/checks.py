@@ -162,11 +162,13 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
             own = r.get("fleet_own_days")
             if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
                 return said
-            # rev15b #1: what the fleet itself would do, and what its owners' peers did.
+            # rev15b #1: what the fleet itself would do, and what its owners' peers did;
+            # rev16a #3: and the deadline that would let it (a fleet cannot grow).
             return (
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
                 f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
-                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
+                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)} "
+                f"(a deadline_days of {math.ceil(own):,} or more lets them)"
                 + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
             )
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
@@ -301,7 +303,12 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
             + supply_hindsight(r, c)
         )
     start = c.as_of + timedelta(days=r["days_to_start"])
-    instead = "Use hardware you already have (a [[fleet]]) or rent."
+    # rev16a #3: "use hardware you already have (a [[fleet]])" was said to a lab with one.
+    instead = (
+        'Rent, or run it on your fleet (pricing = "fleet") where it is large enough.'
+        if c.scenario.fleet
+        else "Use hardware you already have (a [[fleet]]) or rent."
+    )
     if r.get("supply_block") == "delivery":
         # rev12d #1: ordered before a ban, delivered after it ("cannot be bought on" the order
         # date named a day it could be).

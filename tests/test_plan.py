@@ -1921,6 +1921,61 @@ def test_a_fleet_too_small_for_its_deadline_is_priced_as_the_same_fleet_given_de
     assert "needs 2,304 x h800" in short.message and "has 512, which finish in" in short.message
 
 
+@pytest.mark.parametrize("deadline", [75, 250])
+def test_no_placement_beside_a_fleet_too_small_says_how_short_it_falls(catalog, deadline):
+    # rev16a #3: 512 H800 and a V3-size run at home: the error named a B200 purchase China
+    # cannot make as the best, and told a lab with a fleet to "use hardware you already have
+    # (a [[fleet]])". It names the fleet, the days it takes, and what would let it.
+    from estimator.errors import NoPlacementError
+
+    data = _deepseek_lab(deadline, site={"regions": ["cn-east", "cn-north", "cn-west"]})
+    data["fleet"][0]["devices"] = 512
+    data["as_of"] = "2025-11-27"
+    with pytest.raises(NoPlacementError) as err:
+        plan(parse_scenario(data), catalog)
+    text = str(err.value)
+    assert "[[fleet]]" not in text and "hardware you already have" not in text
+    assert "; the best: capacity: needs " in text
+    for said in (f"to finish within the {deadline}-day deadline",
+                 "the fleet 'h800' has 512, which finish in 322.9 days by this estimate",
+                 "(a deadline_days of 323 or more lets them)",
+                 "at which rate its 512 finish this phase in 216.8 days"):  # fmt: skip
+        assert said in text, said
+    # The published rate meets 250 days: the faster stack is the advice; at 75 it is late too.
+    assert ("`mfu` and `goodput`" in text) == (deadline == 250)
+    assert ("216.8 days, also past the deadline" in text) == (deadline == 75)
+    assert err.value.closest is not None and err.value.closest["pricing"] == "fleet"
+    assert err.value.reason == "capacity"
+    if deadline == 75:  # the fleet held to the deadline with its devices given: named too
+        data["phases"][0]["devices"] = 512
+        with pytest.raises(NoPlacementError) as err:
+            plan(parse_scenario(data), catalog)
+        assert "[[fleet]]" not in str(err.value)
+        assert (
+            "the fleet 'h800' (512 x h800 in cn-east) is ruled out too, deadline: takes 322.9 "
+            "days on 512 devices; deadline is 75 days" in err.value.detail
+        )
+
+
+def test_a_purchase_the_market_rules_out_does_not_tell_a_fleet_owner_to_get_a_fleet(catalog):
+    # rev16a #3: the not-purchasable advice "use hardware you already have (a [[fleet]])" is
+    # for a lab with none.
+    site = {"region": "cn-west", "accelerator": "b200", "pricing": "owned"}
+    data = _deepseek_lab(75, site=site)
+    data["as_of"] = "2025-11-27"
+    del data["phases"][0]["deadline_days"]
+    data["phases"][0]["devices"] = 2048
+
+    def advice(scenario: dict) -> str:
+        q = quote(parse_scenario(scenario), catalog)
+        return next(f.message for f in q.findings if f.code == "not-purchasable")
+
+    assert advice(data).endswith('Rent, or run it on your fleet (pricing = "fleet") where it is '
+                                 "large enough.")  # fmt: skip
+    del data["fleet"]
+    assert advice(data).endswith("Use hardware you already have (a [[fleet]]) or rent.")
+
+
 @pytest.mark.parametrize("deadline", [90, 45])
 def test_no_late_fleet_finding_where_the_fleet_is_used_or_the_published_run_is_late_too(
     catalog, deadline
