@@ -425,6 +425,60 @@ def _shock_text(runner, s, shock: str, fmt: str = "table") -> str:
     return out.stdout
 
 
+_JOHOR = (
+    "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
+    "currency,min_term_days,price_low,price_high,evidence,max_devices,instance_scaleout_gbit_s,"
+    "instance_scaleout_source,max_term_days,max_term_source,basis,note,source,as_of\n"
+    "ytl,my-johor,h100-sxm,HGX H100 8-GPU (negotiated),8,reserved_1y,9.0,MYR,365,,,reported,"
+    "4096,3200,https://example.invalid/ytl-contract,,,negotiated,a negotiated 1-year contract,"
+    "contract ref 2025-11,2025-11-01\n"
+)
+
+
+def test_a_shock_mid_run_on_a_commitment_says_it_assumes_the_rule_known_in_advance(
+    tmp_path, runner
+):
+    # rev16a #1: a rule 49 days into a run on a 1-year Johor contract re-placed the run from
+    # its own start, the contract gone from the total: "the rule costs 0.00 CNY" and the total
+    # 85 M lower, with no word that the rule was taken as known before anything was signed.
+    (tmp_path / "offers.csv").write_text(_JOHOR)
+    s = parse_scenario({
+        "name": "Johor contract", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "pretrain", "tokens": 20e12, "data": "public", "deadline_days": 90,
+                    "precision": "bf16", "site": {"region": "my-johor",
+                    "accelerator": "h100-sxm", "pricing": "reserved_1y"}}],
+    })  # fmt: skip
+    shock = "offshore-access-ends=2026-01-15"
+
+    def run(fmt: str) -> str:
+        out = runner.invoke(
+            app,
+            ["plan", "-", "--catalog", str(tmp_path), "--shock", shock, "--format", fmt],
+            input=s.model_dump_json(by_alias=True, exclude_none=True),
+        )
+        assert out.exit_code == 0, out.output
+        return out.stdout
+
+    view = json.loads(run("json"))["shock"]
+    (moved,) = view["replanned"]
+    assert moved["before"] == "h100-sxm @ my-johor (reserved_1y)"
+    billed = view["total_before"]
+    said = view["assumption"]
+    for part in ("priced as if the rule were known on the plan's date (2025-11-27), before "
+                 "anything was committed", "pretrain had run 49 days on h100-sxm @ my-johor "
+                 f"(reserved_1y) by 2026-01-15 (billed {billed:,.2f} CNY in the plan as given)",
+                 "a commitment's whole term) is not in the total after"):  # fmt: skip
+        assert part in said, part
+    title = " ".join(run("table").split())
+    assert " ".join(said.split()) in title
+    # A rule after the plan's end re-places nothing: nothing assumed.
+    from pricing import load_catalog
+
+    none = apply_shock(prepare(s, load_catalog(tmp_path)), ["offshore-access-ends=2027-06-01"])
+    assert not none.replanned and none.assumption == ""
+
+
 def test_each_shock_is_judged_from_its_own_day(tmp_path, runner):
     # rev12a #2: with a second shock dated later (which alone affects nothing), pretrain was cut
     # to end on the later day, still blocked by the first rule, and re-placed on Ascend: "the
