@@ -1095,6 +1095,27 @@ def _sold_when(r: Row, p: Phase) -> str:
     return f"when the run ends, {r['wall_clock_days']:,.1f} days after it starts{deadline}"
 
 
+def _delivery(r: Row, c: Context, servers: float) -> str:
+    """When a purchase is ordered and arrives, in words true whether or not it arrives in time
+    (rev16a #10: "lead-time says when it can arrive" named a finding shown only when it does
+    not). The order day and lead time are `_lead_time_message`'s."""
+    it, arrives = ("it", "arrives") if servers == 1 else ("they", "arrive")
+    if r.get("lead_time_days") is None:
+        return f"no lead time is known for {'it' if servers == 1 else 'them'}"
+    waits = r.get("order_days") or 0
+    order = c.as_of + timedelta(days=waits)
+    # The supply row's own lead time, else the default (`market.with_supply`).
+    source = (
+        "supply.csv lead_time_days"
+        if r.get("supply_lead_days") is not None
+        else "defaults.csv purchase_lead_time_days"
+    )
+    return (
+        f"ordered on {order}, {it} {arrives} about {r['lead_time_days'] - waits:,.0f} days "
+        f"later, on {c.as_of + timedelta(days=r['lead_time_days'])} ({source})"
+    )
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
@@ -1108,8 +1129,8 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     if c.scenario.accounting == "project" and n > 1:
         # rev14a #6: held past its life, the hardware is bought again at the end of each life.
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
-            f"(lead-time says when it can arrive), and again at the end of each "
+            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"{_delivery(r, c, servers)}, and again at the end of each "
             f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
             f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
             f"{r['life_resale_fraction']:.0%} of its price, the last when the phase ends, "
@@ -1118,8 +1139,8 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         )
     if c.scenario.accounting == "project":
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
-            "(lead-time says when it can arrive); "
+            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"{_delivery(r, c, servers)}; "
             f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
             "quote charges the difference"
