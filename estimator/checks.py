@@ -162,11 +162,13 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
             own = r.get("fleet_own_days")
             if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
                 return said
-            # rev15b #1: what the fleet itself would do, and what its owners' peers did.
+            # rev15b #1: what the fleet itself would do, and what its owners' peers did;
+            # rev16a #3: and the deadline that would let it (a fleet cannot grow).
             return (
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
                 f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
-                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
+                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)} "
+                f"(a deadline_days of {math.ceil(own):,} or more lets them)"
                 + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
             )
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
@@ -301,7 +303,12 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
             + supply_hindsight(r, c)
         )
     start = c.as_of + timedelta(days=r["days_to_start"])
-    instead = "Use hardware you already have (a [[fleet]]) or rent."
+    # rev16a #3: "use hardware you already have (a [[fleet]])" was said to a lab with one.
+    instead = (
+        'Rent, or run it on your fleet (pricing = "fleet") where it is large enough.'
+        if c.scenario.fleet
+        else "Use hardware you already have (a [[fleet]]) or rent."
+    )
     if r.get("supply_block") == "delivery":
         # rev12d #1: ordered before a ban, delivered after it ("cannot be bought on" the order
         # date named a day it could be).
@@ -522,7 +529,7 @@ BLOCKING: tuple[Check, ...] = (
         # Work the physics has no answer for (a precision the device lacks, a model that does
         # not fit, a target it cannot meet) has no total either; its price is there, and the
         # physics' own block says what is missing.
-        lambda c, p: pl.col("total_usd").is_null() & answered(c, p),
+        lambda c, p: pl.col("total_usd").is_null() & priced(c, p),
         lambda r, c, p: (
             f"no price for {r['accelerator']} in {r['region']} on {c.as_of}: "
             f"{_missing_price(r)}: add it {WITH_CATALOG}"
@@ -558,6 +565,22 @@ def answered(c: Context, p: Phase) -> pl.Expr:
     """Whether the physics has an answer for a candidate (none of its physical checks fails)."""
     hits = [ch.when(c, p).fill_null(False) for ch in BLOCKING if ch.physical]
     return ~pl.any_horizontal(hits)
+
+
+def fleet_outgrown() -> pl.Expr:
+    """A fleet row sized past the fleet: more devices than the fleet has (`capacity-short`).
+    A rented offer too small still has a price worth showing, since more can be rented
+    elsewhere; a fleet cannot grow, and its devices past its size do not exist (rev16a #2: 512
+    H800 with a 75-day deadline were charged energy and operations for 2,304, while the same
+    fleet given `devices = 512` was unpriced, `deadline-missed`). Such a row is unpriced, as
+    that one is: one fleet, one answer, and never a bill for hardware the lab does not own."""
+    return (_fleet() & (pl.col("billed_devices") > pl.col("capacity_devices"))).fill_null(False)
+
+
+def priced(c: Context, p: Phase) -> pl.Expr:
+    """Whether a candidate's cost is its total (`total_usd`): the physics has an answer
+    (`answered`) and it is no fleet sized past its own size (`fleet_outgrown`)."""
+    return answered(c, p) & ~fleet_outgrown()
 
 
 def _age(c: Context) -> pl.Expr:
@@ -1072,6 +1095,27 @@ def _sold_when(r: Row, p: Phase) -> str:
     return f"when the run ends, {r['wall_clock_days']:,.1f} days after it starts{deadline}"
 
 
+def _delivery(r: Row, c: Context, servers: float) -> str:
+    """When a purchase is ordered and arrives, in words true whether or not it arrives in time
+    (rev16a #10: "lead-time says when it can arrive" named a finding shown only when it does
+    not). The order day and lead time are `_lead_time_message`'s."""
+    it, arrives = ("it", "arrives") if servers == 1 else ("they", "arrive")
+    if r.get("lead_time_days") is None:
+        return f"no lead time is known for {'it' if servers == 1 else 'them'}"
+    waits = r.get("order_days") or 0
+    order = c.as_of + timedelta(days=waits)
+    # The supply row's own lead time, else the default (`market.with_supply`).
+    source = (
+        "supply.csv lead_time_days"
+        if r.get("supply_lead_days") is not None
+        else "defaults.csv purchase_lead_time_days"
+    )
+    return (
+        f"ordered on {order}, {it} {arrives} about {r['lead_time_days'] - waits:,.0f} days "
+        f"later, on {c.as_of + timedelta(days=r['lead_time_days'])} ({source})"
+    )
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
@@ -1085,8 +1129,8 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     if c.scenario.accounting == "project" and n > 1:
         # rev14a #6: held past its life, the hardware is bought again at the end of each life.
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
-            f"(lead-time says when it can arrive), and again at the end of each "
+            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"{_delivery(r, c, servers)}, and again at the end of each "
             f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
             f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
             f"{r['life_resale_fraction']:.0%} of its price, the last when the phase ends, "
@@ -1095,8 +1139,8 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         )
     if c.scenario.accounting == "project":
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start "
-            "(lead-time says when it can arrive); "
+            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"{_delivery(r, c, servers)}; "
             f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
             "quote charges the difference"

@@ -171,6 +171,8 @@ def blocking_rules(
         applies = rule_expr(p)
         if p["ownership"] == "owned":
             applies = applies & ~acquired_before(p["effective_from"], as_of)
+        elif controls_supply(p):  # on a fleet held before it, as a rule on owned hardware
+            applies = applies & ~held_before(p["effective_from"])
         out.append((p["id"], applies))
     return out
 
@@ -185,10 +187,39 @@ def acquired_before(day: date, start: date) -> pl.Expr:
     as its capital, resale age and delivery are counted (review9c #2: the same H200s were
     blocked when bought and not when declared as a fleet; review9d #1: judged as delivered at
     the quote date, they escaped a ban the cash flow then paid for them after)."""
-    fleet = ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
+    fleet = held_before(day)
     if start >= day:
         return fleet
     return fleet | (pl.col("option") == "owned").fill_null(False)
+
+
+def held_before(day: date) -> pl.Expr:
+    """Placements on a fleet acquired before `day` (`acquired_before`'s fleets)."""
+    return ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
+
+
+def controls_supply(policy: dict[str, Any]) -> bool:
+    """Whether a rule on any ownership (`*`) controls getting parts, not using them: it names
+    the accelerators and the countries they go to (no "!" list), for any data and users, as an
+    export licence or an import approval does (us-h20-licence, cn-h200-import-approval). A
+    rental relies on the supply it controls, and a purchase is that supply; a fleet acquired
+    before it took effect is stock it leaves in use, as for a rule on owned hardware (rev16a
+    #6: an H20 fleet of 2024 was warned that "new supply is uncertain"). A rule on using a
+    part (us-ascend-guidance-abroad: outside China, "!CN") or on access (any accelerator) is
+    not one."""
+    if policy.get("ownership") != "*":
+        return False
+    accelerator = parse_cell(policy.get("accelerator") or "*")
+    where = parse_cell(policy.get("region_country") or "*")
+    data, users = (parse_cell(policy.get(k) or "*") for k in ("data", "users"))
+    return (
+        accelerator.values is not None
+        and not accelerator.negate
+        and where.values is not None
+        and not where.negate
+        and data.values is None
+        and users.values is None
+    )
 
 
 def matching_rules(

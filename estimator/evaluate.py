@@ -216,10 +216,11 @@ def evaluate(
     df = df.with_columns(
         ok.alias("precision_ok"), pl.when(ok).then(costing.total_usd()).alias("run_usd")
     )
-    answered = checks.answered(c, phase)
+    # Nor a fleet sized past the devices it has (`checks.fleet_outgrown`, rev16a #2).
+    priced = checks.priced(c, phase)
     df = df.with_columns(
-        pl.when(answered).then(pl.col("run_usd")).alias("total_usd"),
-        pl.when(answered).then(costing.total_usd("alt_")).alias("alt_total_usd"),
+        pl.when(priced).then(pl.col("run_usd")).alias("total_usd"),
+        pl.when(priced).then(costing.total_usd("alt_")).alias("alt_total_usd"),
     )
     on = c.rules_span(w.start, w.end)
     if checks.own_fleet_known(c, phase):

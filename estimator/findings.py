@@ -130,9 +130,14 @@ def _as_it_applies(
     """A rule's severity and message for a row. The rules on owned hardware control acquiring
     it: hardware acquired before one took effect is the stock it lets be used, so for it the
     rule, a warning or a block, is information (review8a #20: three warnings a plan said the
-    stockpile was what the rule allows; `compliance.acquired_before` says when it is)."""
+    stockpile was what the rule allows; `compliance.acquired_before` says when it is). So is
+    a rule on any ownership that controls supply (`compliance.controls_supply`), for a fleet
+    held before it; a purchase or a rental still gets its warning (rev16a #6)."""
     effect: Severity = rule["effect"]  # policies.csv's effect column is block, warn or info
-    if effect == "info" or rule["ownership"] != "owned":
+    if effect == "info":
+        return effect, rule["message"]
+    held = row.get("option") == "fleet" and compliance.controls_supply(rule)
+    if rule["ownership"] != "owned" and not held:
         return effect, rule["message"]
     acquired = _acquired(row, c, start)
     if acquired is None or acquired[0] >= rule["effective_from"]:

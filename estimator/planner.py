@@ -335,12 +335,14 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
     if not isinstance(p, ServePhase) or best["total_usd"] is None:
         return []
     by_token = best.get("usd_per_output_token") is not None
-    money = "usd_per_output_token" if by_token else "total_usd"
+    # A fleet sized past its own size has no total (`checks.fleet_outgrown`): what its run as
+    # sized would cost (`run_usd`, the total of any other capacity-short row) still ranks it.
+    money = "usd_per_output_token" if by_token else "run_usd"
     short = scored.filter(
         (pl.col("verdict") == "capacity-short")
         & pl.col("workable")
         & (pl.col("billed_devices") > pl.col("capacity_devices")).fill_null(False)
-        & (pl.col(money) < best[money]).fill_null(False)
+        & (pl.col(money) < best["total_usd" if money == "run_usd" else money]).fill_null(False)
     )
     if c.max_devices:  # a fleet over the user's own cap is no offer's limit
         short = short.filter(pl.col("devices") <= c.max_devices)
@@ -353,8 +355,10 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
         return []
     r = short.sort(money, "option_id").row(0, named=True)
     cap, needed = r["capacity_devices"], r["billed_devices"]
-    cost, chosen = r["total_usd"] * c.quote_per_usd, best["total_usd"] * c.quote_per_usd
-    saving = f" ({cost:,.0f} {c.currency} for the phase)" if not by_token else ""
+    cost, chosen = r["run_usd"] * c.quote_per_usd, best["total_usd"] * c.quote_per_usd
+    # A fleet's cost at devices it does not have is no figure to show (rev16a #2).
+    shown = not by_token and r["option"] != "fleet"
+    saving = f" ({cost:,.0f} {c.currency} for the phase)" if shown else ""
     assumed = " (only reported, no size published)" if r.get("capacity_assumed") else ""
     message = (
         f"needs {needed:,.0f} x {r['accelerator']}; the cheapest option otherwise allowed, "
@@ -510,6 +514,11 @@ def _check_allowed(
         top = max(in_pool, key=lambda r: in_pool[r])
         why = findings.reason_expr(pl.col("verdict"))
         row = pool.filter(why == top).row(0, named=True)
+        # rev16a #3: a fleet of the lab's own that could run the phase but is too small for
+        # the deadline decides the question, not a purchase the market rules out.
+        short = pool.filter((pl.col("option") == "fleet") & (why == "capacity"))
+        if not short.is_empty():
+            top, row = "capacity", short.row(0, named=True)
         sent = scored.filter(pl.col("verdict").str.contains(_ON_TRANSFER, literal=True))
         if not sent.is_empty():  # allowed on its own: only a transfer's data rules it out
             top, row = "rule", sent.row(0, named=True)
@@ -537,6 +546,8 @@ def _check_allowed(
                 f": the catalog has no rental price for this site valid on {c.as_of} (its first "
                 f"is from {later}{also}), and none of its purchases or fleets is allowed"
             )
+    fleets = _fleets_blocked(c, phase, scored, site)
+    detail = "; ".join(part for part in (detail, fleets) if part)
     raise NoPlacementError(
         f"no allowed placement among {scored.height:,} options ({counts}){closest}",
         c.where(f"phases[{i}] '{phase.name}'"),
@@ -545,6 +556,29 @@ def _check_allowed(
         reason=top,
         detail=detail,
     )
+
+
+def _fleets_blocked(
+    c: Context, phase: Phase, scored: pl.DataFrame, closest: dict[str, Any] | None
+) -> str:
+    """What blocks each of the scenario's fleets the phase's site admits, in the findings' own
+    words (`findings.describe`: a fleet too small for the deadline says the devices it needs,
+    the days the fleet takes by the estimate and at a published run's rate, and the deadline
+    that would let it), unless the error already names it as the best option. rev16a #3: with
+    a 512-H800 fleet 4.5 times too small, the error named a B200 purchase China cannot make
+    and told the lab to "use hardware you already have (a [[fleet]])"."""
+    rows = scored.filter((pl.col("option") == "fleet") & pl.col("verdict").is_not_null())
+    said = []
+    for r in rows.unique(subset=["instance"], keep="first", maintain_order=True).iter_rows(
+        named=True
+    ):
+        if closest and r.get("pricing") == "fleet" and r.get("instance") == closest.get("instance"):
+            continue
+        said.append(
+            f"the fleet '{r['instance']}' ({r['capacity_devices']:,.0f} x {r['accelerator']} in "
+            f"{r['region']}) is ruled out too, {findings.describe(r['verdict'], r, c, phase)}"
+        )
+    return "; ".join(said)
 
 
 def _priced_later(c: Context, phase: Phase, window: timeline.Window) -> tuple[str | None, int]:

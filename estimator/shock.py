@@ -17,7 +17,9 @@ instead finish before it: its deadline cut to end on the shock's day, over the s
 The shocked plan is the cheaper of the two (review10a #1: split_auto's pretrain moved to
 Ascend, 90 days later, "the rule costs 253,970,928.41 CNY", where 27% more B200 on the same
 offer finish before 2026-03-01 for 3.7 M more). What the what-if knows on the plan's date is
-the rule and its day.
+the rule and its day: it is foresight, the rule known before anything was committed, so what a
+phase running on the rule's day had spent or committed by then is not counted
+(`ShockResult.assumption` says so, rev16a #1).
 """
 
 from __future__ import annotations
@@ -95,6 +97,42 @@ class ShockResult:
         same options without it (never negative). `plan --shock`'s headline (rev12e #8: it was
         computed in the report only)."""
         return _difference(self.shocked.quote.total, self.unshocked.quote.total)
+
+    @property
+    def assumption(self) -> str:
+        """What the what-if assumes of the phases it re-places, in words ("" when none is):
+        the rule known on the plan's date, before anything was committed. rev16a #1: a rule
+        arriving 49 days into a run on a 1-year Johor commitment re-placed the run from its
+        own start, the commitment gone from the total, and "the rule costs 0.00" read as an
+        85 M saving; the phases already running on the rule's day are named, with how long,
+        since what they spent or committed by then is not counted."""
+        moved = [r for r in self.replanned if not r.stranded]
+        if not moved:
+            return ""
+        said = (
+            f"priced as if the rule were known on the plan's date ({self.base.quote.as_of}), "
+            "before anything was committed: each phase it blocks is re-placed from its own start"
+        )
+        was = {p.name: p for p in self.base.quote.phases}
+        starts = dict(self.rules)
+        running = []
+        for r in moved:
+            p, day = was.get(r.phase), starts.get(r.rule)
+            if p is None or day is None:
+                continue
+            ran = (day - p.start).days
+            if 0 < ran < p.wall_clock_days:
+                running.append(
+                    f"{r.phase} had run {ran:,} days on {r.before} by {day} (billed "
+                    f"{float(p.cost):,.2f} {p.cost.currency} in the plan as given)"
+                )
+        if running:
+            whose = "its placement" if len(running) == 1 else "their placements"
+            said += (
+                f"; {', '.join(running)}, and what {whose} as given spent or committed by then "
+                "(in project accounting, a commitment's whole term) is not in the total after"
+            )
+        return said
 
     @property
     def replacement(self) -> Money:

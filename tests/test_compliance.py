@@ -222,6 +222,80 @@ def test_an_export_warning_is_information_for_a_fleet_bought_before_it(catalog):
     assert {f.severity for f in quote(later, catalog).findings if f.code == rule} == {"warn"}
 
 
+def _serve_on(acc: str, pricing: str, acquired: str | None = None) -> dict:
+    data = {
+        "name": "t", "as_of": "2026-03-01", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.3-70b"},
+        "phases": [{"name": "serve", "kind": "serve", "users": "cn", "data": "public",
+                    "days": 30, "output_tokens_per_day": 1e8, "input_tokens_per_day": 4e8,
+                    "precision": "fp8",
+                    "site": {"region": "cn-north", "accelerator": acc, "pricing": pricing}}],
+    }  # fmt: skip
+    if acquired:
+        data["fleet"] = [{"name": "mine", "region": "cn-north", "accelerator": acc,
+                          "devices": 64, "acquired": acquired}]  # fmt: skip
+    return data
+
+
+@pytest.mark.parametrize(
+    ("rule", "acc", "before", "after"),
+    [
+        ("us-h20-licence", "h20", "2024-09-01", "2025-06-01"),
+        ("cn-h200-import-approval", "h200", "2026-01-20", "2026-02-10"),
+    ],
+)
+def test_a_supply_rule_on_any_ownership_is_information_for_a_fleet_held_before_it(
+    catalog, rule, acc, before, after
+):
+    # rev16a #6: an H20 fleet of 2024-09-01 was warned that "new supply is uncertain" by a
+    # rule of 2025-04-09 (ownership *), while the owned-hardware rules on the same fleet were
+    # information "(this fleet was acquired on ..., before it)". A purchase, or a fleet
+    # acquired after the rule, keeps the warning.
+    from estimator import parse_scenario
+
+    def found(data: dict) -> tuple[str, str]:
+        (f,) = [f for f in quote(parse_scenario(data), catalog).findings if f.code == rule]
+        return f.severity, f.message
+
+    severity, message = found(_serve_on(acc, "fleet", before))
+    assert severity == "info" and message.endswith(
+        f"(this fleet was acquired on {before}, before it)"
+    )
+    assert found(_serve_on(acc, "fleet", after))[0] == "warn"
+    assert found(_serve_on(acc, "owned"))[0] == "warn"
+
+
+def test_a_supply_block_on_any_ownership_spares_a_fleet_held_before_it():
+    # The planner's side of rev16a #6, as for a block on owned hardware: a fleet acquired
+    # before the rule is stock it leaves in use; a later fleet, a purchase and a rental not.
+    rule = _rule(id="h20-ban", effect="block", region_country="CN", accelerator="h20",
+                 effective_from=date(2025, 4, 9), effective_to=None)  # fmt: skip
+    policies = pl.DataFrame([rule])
+    rows = pl.DataFrame({
+        "option": ["fleet", "fleet", "owned", "rented"],
+        "offer_as_of": [date(2024, 9, 1), date(2025, 6, 1), date(2026, 1, 1), date(2026, 1, 1)],
+        "data": ["public"] * 4, "country": ["CN"] * 4, "accelerator": ["h20"] * 4,
+        "accelerator_origin": ["US"] * 4, "tenant_hq": ["CN"] * 4,
+        "ownership": ["owned", "owned", "owned", "rented"], "users": [None] * 4,
+    }, schema_overrides={"users": pl.String})  # fmt: skip
+    ((rid, breaks),) = compliance.blocking_rules(policies, date(2026, 3, 1))
+    assert rid == "h20-ban"
+    assert rows.select(breaks).to_series().to_list() == [False, True, True, True]
+
+
+def test_which_rules_on_any_ownership_control_supply(catalog):
+    rules = {r["id"]: r for r in catalog.table("policies").iter_rows(named=True)}
+    supply = {
+        i for i, r in rules.items() if r["ownership"] == "*" and compliance.controls_supply(r)
+    }
+    # Using Ascend abroad (a "!CN" list), access from abroad and data rules are not supply.
+    assert {"us-h20-licence", "cn-h200-import-approval", "us-export-2023-b200-cn"} <= supply
+    others = {"us-ascend-guidance-abroad", "us-ai-diffusion-offshore-access",
+              "cn-pipl-personal-data-abroad", "cn-genai-service-from-abroad"}  # fmt: skip
+    assert not supply & others
+    assert not compliance.controls_supply(rules["us-export-2023-h800-a800-cn"])  # owned: its own
+
+
 def test_a_hong_kong_or_macau_headquarters_is_judged_as_china(catalog, tmp_path):
     # review9a #2: tenant_hq "HK" escaped every China-headquarters rule and bought 109 B200
     # servers in Doha (4.18 M USD) where a "CN" tenant rents H200 (36.6 M USD).

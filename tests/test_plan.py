@@ -425,6 +425,60 @@ def _shock_text(runner, s, shock: str, fmt: str = "table") -> str:
     return out.stdout
 
 
+_JOHOR = (
+    "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
+    "currency,min_term_days,price_low,price_high,evidence,max_devices,instance_scaleout_gbit_s,"
+    "instance_scaleout_source,max_term_days,max_term_source,basis,note,source,as_of\n"
+    "ytl,my-johor,h100-sxm,HGX H100 8-GPU (negotiated),8,reserved_1y,9.0,MYR,365,,,reported,"
+    "4096,3200,https://example.invalid/ytl-contract,,,negotiated,a negotiated 1-year contract,"
+    "contract ref 2025-11,2025-11-01\n"
+)
+
+
+def test_a_shock_mid_run_on_a_commitment_says_it_assumes_the_rule_known_in_advance(
+    tmp_path, runner
+):
+    # rev16a #1: a rule 49 days into a run on a 1-year Johor contract re-placed the run from
+    # its own start, the contract gone from the total: "the rule costs 0.00 CNY" and the total
+    # 85 M lower, with no word that the rule was taken as known before anything was signed.
+    (tmp_path / "offers.csv").write_text(_JOHOR)
+    s = parse_scenario({
+        "name": "Johor contract", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "pretrain", "tokens": 20e12, "data": "public", "deadline_days": 90,
+                    "precision": "bf16", "site": {"region": "my-johor",
+                    "accelerator": "h100-sxm", "pricing": "reserved_1y"}}],
+    })  # fmt: skip
+    shock = "offshore-access-ends=2026-01-15"
+
+    def run(fmt: str) -> str:
+        out = runner.invoke(
+            app,
+            ["plan", "-", "--catalog", str(tmp_path), "--shock", shock, "--format", fmt],
+            input=s.model_dump_json(by_alias=True, exclude_none=True),
+        )
+        assert out.exit_code == 0, out.output
+        return out.stdout
+
+    view = json.loads(run("json"))["shock"]
+    (moved,) = view["replanned"]
+    assert moved["before"] == "h100-sxm @ my-johor (reserved_1y)"
+    billed = view["total_before"]
+    said = view["assumption"]
+    for part in ("priced as if the rule were known on the plan's date (2025-11-27), before "
+                 "anything was committed", "pretrain had run 49 days on h100-sxm @ my-johor "
+                 f"(reserved_1y) by 2026-01-15 (billed {billed:,.2f} CNY in the plan as given)",
+                 "a commitment's whole term) is not in the total after"):  # fmt: skip
+        assert part in said, part
+    title = " ".join(run("table").split())
+    assert " ".join(said.split()) in title
+    # A rule after the plan's end re-places nothing: nothing assumed.
+    from pricing import load_catalog
+
+    none = apply_shock(prepare(s, load_catalog(tmp_path)), ["offshore-access-ends=2027-06-01"])
+    assert not none.replanned and none.assumption == ""
+
+
 def test_each_shock_is_judged_from_its_own_day(tmp_path, runner):
     # rev12a #2: with a second shock dated later (which alone affects nothing), pretrain was cut
     # to end on the later day, still blocked by the first rule, and re-placed on Ascend: "the
@@ -1896,6 +1950,84 @@ def test_a_late_fleet_at_the_speed_the_phase_gave_is_not_told_to_give_it(catalog
         assert "75.3 days at the mfu 0.5 and goodput 0.9 you gave" in said, said
         assert "by this estimate" not in said and "give the phase" not in said, said
         assert "finish this phase in 54.2 days" in said  # the published rate, as information
+
+
+def test_a_fleet_too_small_for_its_deadline_is_priced_as_the_same_fleet_given_devices(catalog):
+    # rev16a #2: 512 H800 with a 75-day deadline were billed energy and operations for the
+    # 2,304 the deadline needs (1,792 of which do not exist), while the same fleet with
+    # `devices = 512` was unpriced (`deadline-missed`). A fleet cannot grow: both unpriced.
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+    data = _deepseek_lab(75, site=site)
+    data["fleet"][0]["devices"] = 512
+    sized = quote(parse_scenario(data), catalog)
+    data["phases"][0]["devices"] = 512
+    given = quote(parse_scenario(data), catalog)
+    for q, block in ((sized, "capacity-short"), (given, "deadline-missed")):
+        (run,) = q.phases
+        assert not run.priced and not run.line_items, block
+        assert float(q.total) == 0.0, block
+        codes = {f.code: f for f in q.findings}
+        assert codes[block].severity == "block"
+        assert "unpriced" not in codes, block  # no price is missing: the fleet is too small
+    short = next(f for f in sized.findings if f.code == "capacity-short")
+    assert "needs 2,304 x h800" in short.message and "has 512, which finish in" in short.message
+
+
+@pytest.mark.parametrize("deadline", [75, 250])
+def test_no_placement_beside_a_fleet_too_small_says_how_short_it_falls(catalog, deadline):
+    # rev16a #3: 512 H800 and a V3-size run at home: the error named a B200 purchase China
+    # cannot make as the best, and told a lab with a fleet to "use hardware you already have
+    # (a [[fleet]])". It names the fleet, the days it takes, and what would let it.
+    from estimator.errors import NoPlacementError
+
+    data = _deepseek_lab(deadline, site={"regions": ["cn-east", "cn-north", "cn-west"]})
+    data["fleet"][0]["devices"] = 512
+    data["as_of"] = "2025-11-27"
+    with pytest.raises(NoPlacementError) as err:
+        plan(parse_scenario(data), catalog)
+    text = str(err.value)
+    assert "[[fleet]]" not in text and "hardware you already have" not in text
+    assert "; the best: capacity: needs " in text
+    for said in (f"to finish within the {deadline}-day deadline",
+                 "the fleet 'h800' has 512, which finish in 322.9 days by this estimate",
+                 "(a deadline_days of 323 or more lets them)",
+                 "at which rate its 512 finish this phase in 216.8 days"):  # fmt: skip
+        assert said in text, said
+    # The published rate meets 250 days: the faster stack is the advice; at 75 it is late too.
+    assert ("`mfu` and `goodput`" in text) == (deadline == 250)
+    assert ("216.8 days, also past the deadline" in text) == (deadline == 75)
+    assert err.value.closest is not None and err.value.closest["pricing"] == "fleet"
+    assert err.value.reason == "capacity"
+    if deadline == 75:  # the fleet held to the deadline with its devices given: named too
+        data["phases"][0]["devices"] = 512
+        with pytest.raises(NoPlacementError) as err:
+            plan(parse_scenario(data), catalog)
+        assert "[[fleet]]" not in str(err.value)
+        assert (
+            "the fleet 'h800' (512 x h800 in cn-east) is ruled out too, deadline: takes 322.9 "
+            "days on 512 devices; deadline is 75 days" in err.value.detail
+        )
+
+
+def test_a_purchase_the_market_rules_out_does_not_tell_a_fleet_owner_to_get_a_fleet(catalog):
+    # rev16a #3: the not-purchasable advice "use hardware you already have (a [[fleet]])" is
+    # for a lab with none.
+    site = {"region": "cn-west", "accelerator": "b200", "pricing": "owned"}
+    data = _deepseek_lab(75, site=site)
+    data["as_of"] = "2025-11-27"
+    del data["phases"][0]["deadline_days"]
+    data["phases"][0]["devices"] = 2048
+
+    def advice(scenario: dict) -> str:
+        q = quote(parse_scenario(scenario), catalog)
+        return next(f.message for f in q.findings if f.code == "not-purchasable")
+
+    assert advice(data).endswith('Rent, or run it on your fleet (pricing = "fleet") where it is '
+                                 "large enough.")  # fmt: skip
+    del data["fleet"]
+    assert advice(data).endswith("Use hardware you already have (a [[fleet]]) or rent.")
 
 
 @pytest.mark.parametrize("deadline", [90, 45])

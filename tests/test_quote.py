@@ -717,6 +717,14 @@ def test_findings_for_dates_capital_and_distance(catalog, write):
     # 1024 Ascend 910B = 128 eight-card servers at the catalog's server price.
     hw = catalog.dated("hardware", s.as_of).filter(pl.col("id") == "ascend-910b-atlas800t-a2")
     assert f"{128 * hw['price'][0]:,.0f} CNY" in capex.message
+    # rev16a #10: "(lead-time says when it can arrive)" named a finding shown only when the
+    # hardware is late; the delivery is said in the finding itself, true either way.
+    assert "lead-time" not in {f.code for f in q.findings if f.phase == "post-train"}
+    assert "lead-time says" not in capex.message
+    assert (
+        "to be delivered by the phase start: ordered on 2025-11-27, they arrive about 90 days "
+        "later, on 2026-02-25 (defaults.csv purchase_lead_time_days)" in capex.message
+    )
     far = SMALL.replace(
         "tokens = 1e11\ndevices = 16",
         'kind = "serve"\nusers = "CN"\ndays = 30\n'

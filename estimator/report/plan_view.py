@@ -90,6 +90,13 @@ class ShockView(_View):
         "allowed option (<= 0 when a fixed site was dearer than it): not caused by the rule."
     )
     replanned: list[ReplannedView]
+    assumption: str = Field(
+        default="",
+        description="What the what-if assumes (empty when no phase is re-placed): the rule is "
+        "known on the plan's date, before anything was committed, and each phase it blocks is "
+        "re-placed from its own start; the phases already running on the rule's day are named, "
+        "since what they spent or committed by then is not in total_after (rev16a #1).",
+    )
     quote_after: QuoteView
 
 
@@ -173,6 +180,7 @@ def _shock(s: ShockResult) -> ShockView:
             )
             for r in s.replanned
         ],
+        assumption=s.assumption,
         quote_after=after,
     )
 

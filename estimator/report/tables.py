@@ -450,6 +450,8 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "cheapest allowed option, a fixed site re-opened or a phase left to wait for "
             "hardware, not from the rule)"
         )
+    if s.assumption:  # rev16a #1: the foresight the figures rest on, said where they are
+        title += f"; {s.assumption}"
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
                f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
     return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
