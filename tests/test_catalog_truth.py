@@ -716,3 +716,70 @@ def test_repository_sources_of_defaults_and_china_egress_name_their_commit(catal
     assert qiniu.height == 3
     for src in qiniu["source"]:
         assert pinned.search(src) and "@0b441a4971e0451c1dbcff0ce1a33530e35e81cb" in src
+
+
+# rev16b #5: a repository is a public reference only at a commit (a branch such as main moves);
+# a Hugging Face repository or dataset only at a revision.
+REPOSITORY = re.compile(r"github\.com/|github:|raw\.githubusercontent\.com/|huggingface\.co/")
+PINNED = re.compile(
+    r"@[0-9a-f]{7,40}\b|/(blob|tree|resolve|commit|raw)/[0-9a-f]{7,40}(/|\b)"
+    r"|raw\.githubusercontent\.com/[^/\s]+/[^/\s]+/[0-9a-f]{40}/|/releases/(tag|download)/"
+)
+# Sources no public copy lets us pin, each with why it is still cited. A row listed here must say
+# so in its note; an entry no row uses any more fails, so the list only shrinks.
+UNPINNED_ALLOWED = {
+    # Gated or plain Hugging Face model repositories: no stored public copy or public repository
+    # names a revision. Each row also cites a pinned copy of the same figures (llama-models
+    # sku_list.py at a commit; DeepSeek-V3's config at a revision for R1), except Qwen2.5-72B.
+    "https://huggingface.co/meta-llama/Llama-3.1-70B/blob/main/config.json": "cited on main",
+    "https://huggingface.co/meta-llama/Llama-3.1-405B/blob/main/config.json": "cited on main",
+    "https://huggingface.co/meta-llama/Llama-2-70b-hf/blob/main/config.json": "cited on main",
+    "https://huggingface.co/deepseek-ai/DeepSeek-R1/blob/main/config.json": "cited on main",
+    "https://huggingface.co/Qwen/Qwen2.5-72B/blob/main/config.json": "cited on main",
+    # Rolling Hugging Face price datasets with no revision in any public copy: the only public
+    # China A800 and H20 rental prices, and RunPod's Singapore price on two dates.
+    "https://huggingface.co/datasets/brian8808/gpu-price-index": "SOURCE NOT PINNED",
+    "https://huggingface.co/datasets/privum/ai-compute-prices": "SOURCE NOT PINNED",
+    "https://huggingface.co/datasets/600me/gpu-cloud-h100-a100-pricing-benchmark": (
+        "SOURCE NOT PINNED"
+    ),
+    # datareceipts/data-receipts has no stored snapshot or indexed copy to name the commit read.
+    "https://raw.githubusercontent.com/datareceipts/data-receipts/main/": "SOURCE NOT PINNED",
+}
+
+
+def _unpinned_repository_sources(source: str) -> list[str]:
+    parts = (part.strip() for part in source.split(";"))
+    return [p for p in parts if REPOSITORY.search(p) and not PINNED.search(p)]
+
+
+def test_the_pin_check_can_fail():
+    assert _unpinned_repository_sources(
+        "https://raw.githubusercontent.com/a/b/refs/heads/main/x.yml ; github:a/b c.csv"
+    ) == ["https://raw.githubusercontent.com/a/b/refs/heads/main/x.yml", "github:a/b c.csv"]
+    assert _unpinned_repository_sources("https://huggingface.co/Qwen/Q/blob/main/config.json")
+    assert not _unpinned_repository_sources(
+        "github:a/b c.csv @0123abc; https://huggingface.co/Q/Q/blob/8efa61729e24bd65b1d1/c.json"
+        "; https://raw.githubusercontent.com/a/b/" + "0" * 40 + "/x.yml; arXiv 2412.19437"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_repository_sources_are_pinned_to_a_commit_or_revision(name):
+    with (DATA / TABLES[name].file).open(encoding="utf-8", newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            for part in _unpinned_repository_sources(row["source"]):
+                allowed = [url for url in UNPINNED_ALLOWED if part.startswith(url)]
+                assert allowed, f"{name}.csv:{line}: source not pinned to a commit: {part[:120]}"
+                assert UNPINNED_ALLOWED[allowed[0]] in row["note"], f"{name}.csv:{line}"
+
+
+def test_every_unpinned_allowance_is_still_needed():
+    parts = []
+    for table in TABLES.values():
+        with (DATA / table.file).open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                parts += _unpinned_repository_sources(row["source"])
+    assert {url for url in UNPINNED_ALLOWED if any(p.startswith(url) for p in parts)} == set(
+        UNPINNED_ALLOWED
+    )
