@@ -238,6 +238,47 @@ def test_no_line_wider_than_columns(runner, monkeypatch, args):
     assert widest <= 100, max(out.splitlines(), key=len)
 
 
+FIT_CASES = [
+    ["catalog", "offers", "--accelerator", "h800"],
+    ["catalog", "offers", "--accelerator", "h100-sxm", "--region", "sg"],
+    ["catalog", "policies"],
+    ["quote", SPLIT],
+    ["plan", AUTO],
+    ["plan", AUTO, "--table", "placements"],
+    ["compare", SPLIT, ABROAD],
+    ["train", "--model", "llama-3.1-70b", "--tokens", "15e12", "--accelerator", "h100-sxm",
+     "--devices", "2048"],
+]  # fmt: skip
+
+
+def test_tables_fit_every_width(runner, monkeypatch):
+    # rev16b #1: at 80 columns `catalog offers --accelerator h800` printed 81-character lines
+    # (and at 56, 66, 72, 80 and 92 the plan's line items): a wrapped column was capped below
+    # its header's width plus tabulate's padding, which tabulate does not narrow. Every table
+    # these commands print is redrawn at every width from 40 to 160: no line is wider, unless
+    # a single column is left.
+    from estimator.report import rows
+
+    tables: list[tuple[Any, ...]] = []
+    real = rows._fitted
+
+    def keep(cols, body, numeric, term, optional, lasting=()):
+        tables.append((list(cols), [list(r) for r in body], list(numeric), optional, lasting))
+        return real(cols, body, numeric, term, optional, lasting)
+
+    monkeypatch.setattr(rows, "_fitted", keep)
+    for args in FIT_CASES:
+        ok(runner, args)
+    assert len(tables) >= len(FIT_CASES)
+    for cols, body, numeric, optional, lasting in tables:
+        for width in range(40, 161):
+            text = real(list(cols), [list(r) for r in body], list(numeric),
+                        rows.Terminal(width), optional, lasting)  # fmt: skip
+            dashes = next(line for line in text.splitlines() if set(line) <= {"-", " "})
+            if len(dashes.split()) > 1:  # the dashes under each column: more than one column
+                assert rows._widest(text) <= width, (width, cols, text)
+
+
 def test_wide_keeps_every_column(runner, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     narrow = ok(runner, ["catalog", "offers", "--region", "cn-west"])
