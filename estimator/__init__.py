@@ -11,10 +11,11 @@ is a `SplitcomputeError`; `ScenarioError` = bad input, `CatalogError` = bad cata
 `InfeasibleError` = no answer exists (`NoPlacementError`: no option of a phase is allowed),
 `CurrencyMismatchError` = amounts in two currencies mixed.
 
-Layers (imports point down only; see each module's docstring):
-    cli/ -> report/ -> api -> planner, shock, uncertainty (-> curve) -> quoting -> evaluate
-    -> findings, checks, costing, compliance, transfers -> options, context, market -> physics/
-    -> scenario -> pricing
+Layers (imports point down only, checked by tests/test_readme.py; see each module's docstring
+and DESIGN.md's module map):
+    cli/ -> report/ -> api -> shock -> planner, uncertainty (-> curve) -> quoting -> evaluate
+    -> transfers -> findings -> checks -> context -> market -> options, compliance, costing
+    -> physics/ -> scenario -> pricing
 
 Names are imported on first use so that `import estimator` stays cheap.
 """
