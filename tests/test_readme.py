@@ -149,3 +149,35 @@ def test_the_module_map_lists_every_importer_above_what_it_imports():
     }
     up = sorted((a, b) for a, b in edges if a in level and b in level and level[a] > level[b])
     assert not up, f"imports against estimator/__init__.py's layers: {up}"
+
+
+def test_the_docstring_examples_print_todays_total(monkeypatch):
+    # rev16b #4: estimator/__init__.py and money.py gave q.total as 1,999,066,191.90 CNY, a
+    # figure the same call no longer printed.
+    from estimator import money, quote
+
+    (path,) = re.findall(r'q = quote\("([^"]+)"\)', estimator.__doc__ or "")
+    monkeypatch.chdir(ROOT)
+    total = quote(path).total
+    assert f"# Money, e.g. {total}\n" in (estimator.__doc__ or "")
+    assert f">>> q.total\n    {total!r}\n    >>> print(q.total)\n    {total}\n" in (
+        money.__doc__ or ""
+    )
+
+
+def test_design_gives_the_whole_runs_error_the_monte_carlo_draws():
+    # rev16b #4: DESIGN.md gave the whole runs' ln-ratios as -0.31..+0.26 and DeepSeek-V3's
+    # gap as +48% and +60% where the shipped residuals say -0.33..+0.29 and +62%.
+    import math
+
+    from estimator import model_error
+
+    design = " ".join((ROOT / "DESIGN.md").read_text(encoding="utf-8").split())
+    lo, hi = (model_error.quantile("train", p) for p in (0.1, 0.9))
+    assert f"against {lo:.2f}..{hi:+.2f} for the whole runs" in design
+    assert f"(a quote's band: P10 {math.expm1(lo):+.0%}, P90 {math.expm1(hi):+.0%})" in design
+    runs = {r["id"]: float(r["log_ratio"]) for r in model_error._rows() if r["kind"] == "train"}
+    gap = {run: math.expm1(-runs[f"{run}-pretrain"]) for run in ("bloom-176b", "deepseek-v3")}
+    assert f"BLOOM {gap['bloom-176b']:+.0%}: goodput" in design
+    assert f"DeepSeek-V3 {gap['deepseek-v3']:+.0%}: its own stack" in design
+    assert f"is {gap['deepseek-v3']:+.1%} in the calibration" in design
