@@ -550,6 +550,23 @@ def test_output_schemas_carry_the_result_models_field_docstrings(runner):
     assert list(offer["as_of"]) == sorted(offer["as_of"])  # pydantic's key order, kept
 
 
+def test_schema_takes_a_commands_own_name_and_covers_sensitivity(runner):
+    # rev16b #8: `schema compare` was refused ('compare' is not one of ... comparison), with no
+    # suggestion, and `sensitivity --format json` had no schema.
+    import jsonschema
+
+    def schema(name):
+        result = runner.invoke(app, ["schema", name])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert schema("compare") == schema("comparison")
+    assert schema("train") == schema("serve") == schema("estimate")
+    jsonschema.validate(data(runner, ["sensitivity", SPLIT]), schema("sensitivity"))
+    typo = runner.invoke(app, ["schema", "comparisn"])
+    assert typo.exit_code == 2 and "did you mean 'comparison'?" in typo.output
+
+
 def test_public_objects_have_docstrings():
     for name in estimator.__all__:
         obj = getattr(estimator, name)
