@@ -9,7 +9,8 @@
 Errors are in one public module, `estimator.errors` (also importable from here): every error
 is a `SplitcomputeError`; `ScenarioError` = bad input, `CatalogError` = bad catalog,
 `InfeasibleError` = no answer exists (`NoPlacementError`: no option of a phase is allowed),
-`CurrencyMismatchError` = amounts in two currencies mixed.
+`CurrencyMismatchError` = amounts in two currencies mixed, `MissingExtraError` = an optional
+dependency (the charts or yaml extra) not installed.
 
 Layers (imports point down only, checked by tests/test_readme.py; see each module's docstring
 and DESIGN.md's module map):
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         CatalogError,
         CurrencyMismatchError,
         InfeasibleError,
+        MissingExtraError,
         NoPlacementError,
         ScenarioError,
         SplitcomputeError,
@@ -80,6 +82,7 @@ _EXPORTS = {
     "SplitcomputeError": "estimator.errors",
     "ScenarioError": "estimator.errors",
     "InfeasibleError": "estimator.errors",
+    "MissingExtraError": "estimator.errors",
     "CatalogError": "estimator.errors",
     "UnknownIdError": "estimator.errors",
 }
@@ -89,6 +92,7 @@ __all__ = [
     "Comparison",
     "CurrencyMismatchError",
     "InfeasibleError",
+    "MissingExtraError",
     "Money",
     "NoPlacementError",
     "Plan",

@@ -388,14 +388,27 @@ def test_chart_is_reproducible(runner, tmp_path):
 
 
 def test_missing_matplotlib_is_one_clear_line(runner, monkeypatch, tmp_path):
+    # rev16b #10: a missing extra exited 2, "bad input"; the input is fine, the environment
+    # lacks a package: exit 3, and the library raises an ImportError too.
     import sys
 
+    from estimator.errors import MissingExtraError
+
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
-    result = runner.invoke(app, ["chart", "cost", SPLIT, "-o", str(tmp_path / "x.svg")])
-    assert result.exit_code != 0
-    assert "pip install 'splitcompute[charts]'" in result.output
-    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
-    assert not (tmp_path / "x.svg").exists()
+    for args in (["chart", "cost", SPLIT, "-o", str(tmp_path / "x.svg")],
+                 ["quote", SPLIT, "-f", "html", "-o", str(tmp_path / "x.html")]):  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 3, result.output
+        assert "pip install 'splitcompute[charts]'" in result.output
+        assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "x.svg").exists() and not (tmp_path / "x.html").exists()
+    with pytest.raises(ImportError, match="splitcompute\\[charts\\]") as raised:
+        estimator.chart(quote(SPLIT), "cost")
+    assert isinstance(raised.value, MissingExtraError) and raised.value.extra == "charts"
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    (tmp_path / "s.yaml").write_text("name: x\n")
+    result = runner.invoke(app, ["quote", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 3 and "pip install 'splitcompute[yaml]'" in result.output
 
 
 def test_html_report_is_self_contained(runner, tmp_path):
