@@ -1,4 +1,4 @@
-"""Uncertainty: Monte-Carlo percentiles and one-at-a-time sensitivity of a quote's total.
+"""Uncertainty: Monte Carlo percentiles and one-at-a-time sensitivity of a quote's total.
 
 A quote fixes the placements (site, instance, pricing: what is rented or bought); what stays
 uncertain is how fast the work runs (the model's own error, below; or MFU for training, decode

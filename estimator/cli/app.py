@@ -153,7 +153,7 @@ SamplesOpt = Annotated[
     int | None,
     typer.Option(
         "--samples",
-        help="Monte-Carlo samples for P10/P50/P90: prices from their catalog ranges, "
+        help="Monte Carlo samples for P10/P50/P90: prices from their catalog ranges, "
         "physics from the model's own error (see --efficiency-ranges).",
     ),
 ]
