@@ -163,6 +163,9 @@ def test_the_docstring_examples_print_todays_total(monkeypatch):
     assert f">>> q.total\n    {total!r}\n    >>> print(q.total)\n    {total}\n" in (
         money.__doc__ or ""
     )
+    # The README's table of the same quote's two views (it said 2,044 M after serving on
+    # instances began to read the offer's network, which made it 2,058 M).
+    assert f"| total (with serving) | {total / 1e6:,.0f} M CNY |" in README
 
 
 def test_design_gives_the_whole_runs_error_the_monte_carlo_draws():
