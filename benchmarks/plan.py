@@ -15,7 +15,7 @@ Figures printed, and their targets on the 2-core reference machine (issue 12):
    by up to +/-5%), in memory (`Catalog.with_table`), so only the plan is timed. The physics
    store (`physics.store`) is emptied before each timed run, so every solve is done; the time
    with the run before's solves read back is printed alongside. Target: 100x < 1 s.
-3. `uncertainty`: Monte-Carlo samples per second of examples/split_abroad_home.toml (training
+3. `uncertainty`: Monte Carlo samples per second of examples/split_abroad_home.toml (training
    and serving phases), and the peak resident memory of a process that imports the library,
    loads the catalog and draws MC_SAMPLES (VmHWM of /proc/self/status, so the interpreter and
    the libraries are included; not ru_maxrss, which Linux carries over from the forking parent,

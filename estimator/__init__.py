@@ -2,19 +2,21 @@
 
     from estimator import load_scenario, quote, plan, compare, sweep, what_if
     q = quote("examples/split_abroad_home.toml")   # a path, or a Scenario
-    print(q.total)                                 # Money, e.g. 1,999,066,191.90 CNY
+    print(q.total)                                 # Money, e.g. 2,058,029,026.20 CNY
     q.phases_frame(); plan("examples/split_auto.toml").to_polars()
     chart(q, "cost").save("cost.svg")              # needs the charts extra
 
 Errors are in one public module, `estimator.errors` (also importable from here): every error
 is a `SplitcomputeError`; `ScenarioError` = bad input, `CatalogError` = bad catalog,
 `InfeasibleError` = no answer exists (`NoPlacementError`: no option of a phase is allowed),
-`CurrencyMismatchError` = amounts in two currencies mixed.
+`CurrencyMismatchError` = amounts in two currencies mixed, `MissingExtraError` = an optional
+dependency (the charts or yaml extra) not installed.
 
-Layers (imports point down only; see each module's docstring):
-    cli/ -> report/ -> api -> planner, shock, uncertainty (-> curve) -> quoting -> evaluate
-    -> findings, checks, costing, compliance, transfers -> options, context, market -> physics/
-    -> scenario -> pricing
+Layers (imports point down only, checked by tests/test_readme.py; see each module's docstring
+and DESIGN.md's module map):
+    cli/ -> report/ -> api -> shock -> planner, uncertainty (-> curve) -> quoting -> evaluate
+    -> transfers -> findings -> checks -> context -> market -> options, compliance, costing
+    -> physics/ -> scenario -> pricing
 
 Names are imported on first use so that `import estimator` stays cheap.
 """
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
         CatalogError,
         CurrencyMismatchError,
         InfeasibleError,
+        MissingExtraError,
         NoPlacementError,
         ScenarioError,
         SplitcomputeError,
@@ -79,6 +82,7 @@ _EXPORTS = {
     "SplitcomputeError": "estimator.errors",
     "ScenarioError": "estimator.errors",
     "InfeasibleError": "estimator.errors",
+    "MissingExtraError": "estimator.errors",
     "CatalogError": "estimator.errors",
     "UnknownIdError": "estimator.errors",
 }
@@ -88,6 +92,7 @@ __all__ = [
     "Comparison",
     "CurrencyMismatchError",
     "InfeasibleError",
+    "MissingExtraError",
     "Money",
     "NoPlacementError",
     "Plan",

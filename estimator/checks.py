@@ -1516,8 +1516,8 @@ ADVISORY: tuple[Check, ...] = (
         "info",
         "",
         # What a team reported its own run of this model took on this device, beside this
-        # estimate (review8b: DeepSeek-V3 came out +48% and the small Llamas 55-88% under their
-        # model cards' hours, and no quote said so).
+        # estimate (review8b: DeepSeek-V3 came out +48%, +51% today, and small Llamas 55-88% under
+        # their model cards' hours, and no quote said so).
         lambda c, p: (
             pl.col("accelerator").is_in(list(_published(c, p)))
             & pl.col("device_hours").is_not_null()

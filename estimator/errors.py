@@ -1,5 +1,6 @@
 """Typed errors of the estimator. The command line maps them to exit codes:
-ScenarioError (bad input) -> 2, InfeasibleError (no answer exists) -> 1."""
+ScenarioError (bad input) -> 2, InfeasibleError (no answer exists) -> 1, MissingExtraError
+(an optional dependency not installed) -> 3."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ __all__ = [
     "CatalogError",
     "CurrencyMismatchError",
     "InfeasibleError",
+    "MissingExtraError",
     "NoPlacementError",
     "ScenarioError",
     "SplitcomputeError",
@@ -37,6 +39,18 @@ class InfeasibleError(SplitcomputeError):
 class CurrencyMismatchError(SplitcomputeError, TypeError):
     """Two amounts in different currencies were added, subtracted or compared: convert one
     first (quote the scenario again with `currency=`)."""
+
+
+class MissingExtraError(SplitcomputeError, ImportError):
+    """An optional dependency is not installed (`extra`: charts for charts and HTML, yaml for
+    YAML scenarios): the environment lacks it, the input is fine (rev16b #10: it exited 2, "bad
+    input"). Also an `ImportError`, which is what it is."""
+
+    def __init__(self, message: str, extra: str, location: str | None = None) -> None:
+        self.location = location
+        self.message = message
+        self.extra = extra
+        super().__init__(f"{location}: {message}" if location else message)
 
 
 class NoPlacementError(InfeasibleError):

@@ -609,7 +609,7 @@ def _serving_inputs(
 
 
 # Physics results are remembered for inputs of at most this many distinct keys (a quote's
-# phase); a planner sweep or a Monte-Carlo run has more and is computed afresh.
+# phase); a planner sweep or a Monte Carlo run has more and is computed afresh.
 MEMO_KEYS = 256
 
 

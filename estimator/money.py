@@ -4,9 +4,9 @@ A `Money` is a float (it adds, compares and goes into polars and JSON as a numbe
 amounts are sums of whole-cent line items), that knows its currency and prints with separators:
 
     >>> q.total
-    Money(1999066191.9, 'CNY')
+    Money(2058029026.2, 'CNY')
     >>> print(q.total)
-    1,999,066,191.90 CNY
+    2,058,029,026.20 CNY
 
 The sum or difference of amounts in one currency (or of an amount and a plain number) is an
 amount in that currency; other arithmetic gives plain floats. The sum of amounts in two

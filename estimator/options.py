@@ -5,7 +5,7 @@ date) or bought hardware in a region where it can run. `option_table` lays every
 one frame with what money and rules need; `OptionQuery` says which of them a phase may use,
 built the same way from a fixed site, an auto site or command-line flags; `select` applies it.
 
-Three policies live here and nowhere else:
+Four policies live here and nowhere else:
 - spot capacity (reclaimable at any time) is a candidate only when the query names "spot";
 - an offer whose capacity rests on a billing SKU alone (no listing shows the machine in that
   region) is a candidate only for a fixed site, which names it, or when the query names "sku";

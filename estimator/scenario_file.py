@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from estimator.errors import ScenarioError
+from estimator.errors import MissingExtraError, ScenarioError
 from estimator.scenario import (
     AutoSite,
     Fleet,
@@ -74,8 +74,8 @@ def load_scenario(path: str | Path) -> Scenario:
             try:
                 import yaml
             except ImportError:
-                raise ScenarioError(
-                    "reading YAML needs PyYAML: pip install 'splitcompute[yaml]'", label
+                raise MissingExtraError(
+                    "reading YAML needs PyYAML: pip install 'splitcompute[yaml]'", "yaml", label
                 ) from None
             data = yaml.load(text, Loader=_yaml_loader())  # a SafeLoader: no object tags
         else:
@@ -85,6 +85,8 @@ def load_scenario(path: str | Path) -> Scenario:
     except ScenarioError as exc:
         if exc.location is None:  # the JSON reader's: it knows no file
             raise ScenarioError(exc.message, label) from None
+        raise
+    except MissingExtraError:
         raise
     except Exception as exc:  # parser errors of three libraries; their message has the line
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

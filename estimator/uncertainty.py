@@ -1,4 +1,4 @@
-"""Uncertainty: Monte-Carlo percentiles and one-at-a-time sensitivity of a quote's total.
+"""Uncertainty: Monte Carlo percentiles and one-at-a-time sensitivity of a quote's total.
 
 A quote fixes the placements (site, instance, pricing: what is rented or bought); what stays
 uncertain is how fast the work runs (the model's own error, below; or MFU for training, decode
@@ -370,7 +370,7 @@ class Percentiles:
     # million output tokens (not part of the total).
     measure: Measure = COST
     # A pretraining phase whose model a team published a whole run of on this device: how far
-    # the quote's device-hours are from that run's at the phase's tokens (+0.48: 48% more),
+    # the quote's device-hours are from that run's at the phase's tokens (+0.51: 51% more),
     # and the run (its calibration id), the `published-run` finding's figure.
     published_gap: float | None = None
     published_run: str | None = None

@@ -320,3 +320,12 @@ def test_a_negotiated_price_in_a_users_catalog_is_not_called_a_list_price(runner
     assert "list-price" in codes["published"] and "list-price" not in codes["negotiated"]
     # The embedded catalog's figures are public: none is negotiated.
     assert "negotiated" not in catalog.table("offers")["basis"].to_list()
+
+
+def test_rate_index_takes_a_hyphen_as_other_names_do(runner):
+    # rev16b #11: `catalog rate-index` was refused; every other multi-word name uses hyphens.
+    hyphen = runner.invoke(app, ["catalog", "rate-index", "-f", "json"])
+    assert hyphen.exit_code == 0, hyphen.output
+    assert json.loads(hyphen.stdout) == json.loads(
+        runner.invoke(app, ["catalog", "rate_index", "-f", "json"]).stdout
+    )

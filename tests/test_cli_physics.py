@@ -269,6 +269,13 @@ def test_a_market_block_still_answers_with_the_physics(runner):
     same = json.loads(runner.invoke(app, fixed).stdout)
     assert (same["device_hours"], same["cost"]) == (d["device_hours"], d["cost"])
     assert same["allowed"] is False and same["no_allowed_option"] is None
+    # rev16b #12: the table printed an empty `no_allowed_option` row when there was none.
+    at_site = [*ASCEND[:-2], "--region", d["region"], "--pricing", d["pricing"]]
+    table = [line.split()[0] for line in runner.invoke(app, at_site).stdout.splitlines()
+             if line.strip()]  # fmt: skip
+    assert "no_allowed_option" not in table and "allowed" in table
+    shown = " ".join(runner.invoke(app, ASCEND[:-2]).stdout.split())
+    assert "no_allowed_option no allowed placement" in shown
     strict = runner.invoke(app, [*ASCEND, "--strict"])
     assert strict.exit_code == 1 and "Traceback" not in strict.output
 

@@ -82,3 +82,15 @@ def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source():
     assert len(helps) >= 10
     for text in helps:
         assert not re.search(r"[^\n]\n[^\n]", text), text[:80]
+
+
+def test_the_help_spells_monte_carlo_as_the_readme_does():
+    # rev16b #11: `--samples` said "Monte-Carlo" in quote, plan and chart; README and DESIGN
+    # say "Monte Carlo".
+    from typer.testing import CliRunner
+
+    from estimator.cli import app
+
+    for command in (["quote"], ["plan"], ["chart", "uncertainty"]):
+        text = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "300"}).output
+        assert "Monte Carlo" in text and "Monte-Carlo" not in text, command

@@ -1,4 +1,4 @@
-"""The model's own error as a Monte-Carlo input (rev13b #4): drawn from the held-out calibration
+"""The model's own error as a Monte Carlo input (rev13b #4): drawn from the held-out calibration
 residuals, shipped precomputed (never recomputed at quote time), widening the bands by what the
 residuals say."""
 

@@ -7,6 +7,7 @@ import shlex
 
 import pytest
 
+import estimator
 from estimator.cli import app
 from tests.conftest import ROOT
 
@@ -70,3 +71,116 @@ def test_readme_says_what_the_current_schema_version_changed():
         assert f"`{name}`" in said, name
     assert "4 significant figures below 10 and in whole cents from 10" in " ".join(said.split())
     assert [costing.per_unit(x) for x in (0.025934, 1.23456, 123.456)] == [0.02593, 1.235, 123.46]
+
+
+def _imports() -> set[tuple[str, str]]:
+    """(importer, imported) among estimator's and pricing's modules, module- and function-level,
+    not those under `if TYPE_CHECKING:` (packages cli, report, physics and pricing as one)."""
+    import ast
+
+    def unit(name: str) -> str:
+        parts = name.split(".")
+        if parts[0] == "pricing" or (len(parts) > 1 and parts[1] in {"cli", "report", "physics"}):
+            return ".".join(parts[:1] if parts[0] == "pricing" else parts[:2])
+        return ".".join(parts[:2])
+
+    def exists(name: str) -> bool:
+        path = ROOT.joinpath(*name.split("."))
+        return path.is_dir() or path.with_suffix(".py").exists()
+
+    edges = set()
+    for path in [*ROOT.glob("estimator/**/*.py"), *ROOT.glob("pricing/**/*.py")]:
+        rel = path.relative_to(ROOT).with_suffix("")
+        module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+            for n in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                package = module.split(".")
+                if rel.name != "__init__":
+                    package = package[:-1]
+                base = node.module or ""
+                if node.level:
+                    package = package[: len(package) - node.level + 1]
+                    base = ".".join([*package, base] if base else package)
+                names = [base, *(f"{base}.{a.name}" for a in node.names)]
+            for name in names:
+                ours = name.split(".")[0] in {"estimator", "pricing"} and name != "estimator"
+                if ours and exists(name) and unit(module) != unit(name) and module != "estimator":
+                    edges.add((unit(module), unit(name)))
+    return edges
+
+
+def test_the_module_map_lists_every_importer_above_what_it_imports():
+    # rev16b #3: DESIGN.md said "imports point down" of an order 11 imports went against.
+    design = (ROOT / "DESIGN.md").read_text(encoding="utf-8")
+    block = design[design.index("```\nestimator/cli/") + 4 :]
+    block = block[: block.index("```")]
+    rank: dict[str, int] = {}
+    for i, entry in enumerate(re.split(r"\n(?=\S)", block.strip())):
+        head, _, text = entry.partition(" ")
+        head = head.rstrip(",").removesuffix("/").removesuffix(".py").replace("/", ".")
+        rank[head] = i
+        if head.count(".") == 1 and not head.endswith((".cli", ".report", ".physics")):
+            for name in re.findall(r"\b(\w+)\.py\b", text):  # joint.py in placement's entry
+                if (ROOT / "estimator" / f"{name}.py").exists():
+                    rank.setdefault(f"estimator.{name}", i)
+    edges = _imports()
+    assert {m for edge in edges for m in edge} <= set(rank)  # every module has its place
+    up = sorted((a, b) for a, b in edges if rank[a] > rank[b])
+    assert not up, f"imports listed above their importer in DESIGN.md: {up}"
+    # The layer chain of estimator/__init__.py, where it names a module.
+    chain = estimator.__doc__.split("Layers")[1].split(":\n", 1)[1].split("\n\n")[0]
+    chain = re.sub(r"\(-> (\w+)\)", r", \1", chain)
+    level = {
+        f"estimator.{name.strip().rstrip('/')}" if name.strip() != "pricing" else "pricing": i
+        for i, part in enumerate(chain.split("->"))
+        for name in part.split(",")
+    }
+    up = sorted((a, b) for a, b in edges if a in level and b in level and level[a] > level[b])
+    assert not up, f"imports against estimator/__init__.py's layers: {up}"
+
+
+def test_the_docstring_examples_print_todays_total(monkeypatch):
+    # rev16b #4: estimator/__init__.py and money.py gave q.total as 1,999,066,191.90 CNY, a
+    # figure the same call no longer printed.
+    from estimator import money, quote
+
+    (path,) = re.findall(r'q = quote\("([^"]+)"\)', estimator.__doc__ or "")
+    monkeypatch.chdir(ROOT)
+    total = quote(path).total
+    assert f"# Money, e.g. {total}\n" in (estimator.__doc__ or "")
+    assert f">>> q.total\n    {total!r}\n    >>> print(q.total)\n    {total}\n" in (
+        money.__doc__ or ""
+    )
+    # The README's table of the same quote's two views (it said 2,044 M after serving on
+    # instances began to read the offer's network, which made it 2,058 M).
+    assert f"| total (with serving) | {total / 1e6:,.0f} M CNY |" in README
+
+
+def test_design_gives_the_whole_runs_error_the_monte_carlo_draws():
+    # rev16b #4: DESIGN.md gave the whole runs' ln-ratios as -0.31..+0.26 and DeepSeek-V3's
+    # gap as +48% and +60% where the shipped residuals say -0.33..+0.29 and +62%.
+    import math
+
+    from estimator import model_error
+
+    design = " ".join((ROOT / "DESIGN.md").read_text(encoding="utf-8").split())
+    lo, hi = (model_error.quantile("train", p) for p in (0.1, 0.9))
+    assert f"against {lo:.2f}..{hi:+.2f} for the whole runs" in design
+    assert f"(a quote's band: P10 {math.expm1(lo):+.0%}, P90 {math.expm1(hi):+.0%})" in design
+    runs = {r["id"]: float(r["log_ratio"]) for r in model_error._rows() if r["kind"] == "train"}
+    gap = {run: math.expm1(-runs[f"{run}-pretrain"]) for run in ("bloom-176b", "deepseek-v3")}
+    assert f"BLOOM {gap['bloom-176b']:+.0%}: goodput" in design
+    assert f"DeepSeek-V3 {gap['deepseek-v3']:+.0%}: its own stack" in design
+    assert f"is {gap['deepseek-v3']:+.1%} in the calibration" in design

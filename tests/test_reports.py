@@ -199,7 +199,7 @@ def test_a_narrow_placements_table_keeps_the_verdict(runner, monkeypatch):
     body, note = out.split("not shown: ")
     header = next(line for line in body.splitlines() if line.startswith("phase "))
     assert header.split()[-1] == "verdict" and "verdict" not in note
-    assert "rejected: capacity:" in body and "chosen" in body
+    assert "rejected: capacity:" in " ".join(body.split()) and "chosen" in body  # wrapped
     assert "cost (CNY)" in body and "accelerator" in body
     assert all(len(line) <= 80 for line in out.splitlines())
     from estimator.report.rows import Terminal, render_rows
@@ -236,6 +236,47 @@ def test_no_line_wider_than_columns(runner, monkeypatch, args):
     out = ok(runner, args)
     widest = max(len(ANSI.sub("", line)) for line in out.splitlines())
     assert widest <= 100, max(out.splitlines(), key=len)
+
+
+FIT_CASES = [
+    ["catalog", "offers", "--accelerator", "h800"],
+    ["catalog", "offers", "--accelerator", "h100-sxm", "--region", "sg"],
+    ["catalog", "policies"],
+    ["quote", SPLIT],
+    ["plan", AUTO],
+    ["plan", AUTO, "--table", "placements"],
+    ["compare", SPLIT, ABROAD],
+    ["train", "--model", "llama-3.1-70b", "--tokens", "15e12", "--accelerator", "h100-sxm",
+     "--devices", "2048"],
+]  # fmt: skip
+
+
+def test_tables_fit_every_width(runner, monkeypatch):
+    # rev16b #1: at 80 columns `catalog offers --accelerator h800` printed 81-character lines
+    # (and at 56, 66, 72, 80 and 92 the plan's line items): a wrapped column was capped below
+    # its header's width plus tabulate's padding, which tabulate does not narrow. Every table
+    # these commands print is redrawn at every width from 40 to 160: no line is wider, unless
+    # a single column is left.
+    from estimator.report import rows
+
+    tables: list[tuple[Any, ...]] = []
+    real = rows._fitted
+
+    def keep(cols, body, numeric, term, optional, lasting=()):
+        tables.append((list(cols), [list(r) for r in body], list(numeric), optional, lasting))
+        return real(cols, body, numeric, term, optional, lasting)
+
+    monkeypatch.setattr(rows, "_fitted", keep)
+    for args in FIT_CASES:
+        ok(runner, args)
+    assert len(tables) >= len(FIT_CASES)
+    for cols, body, numeric, optional, lasting in tables:
+        for width in range(40, 161):
+            text = real(list(cols), [list(r) for r in body], list(numeric),
+                        rows.Terminal(width), optional, lasting)  # fmt: skip
+            dashes = next(line for line in text.splitlines() if set(line) <= {"-", " "})
+            if len(dashes.split()) > 1:  # the dashes under each column: more than one column
+                assert rows._widest(text) <= width, (width, cols, text)
 
 
 def test_wide_keeps_every_column(runner, monkeypatch):
@@ -347,14 +388,27 @@ def test_chart_is_reproducible(runner, tmp_path):
 
 
 def test_missing_matplotlib_is_one_clear_line(runner, monkeypatch, tmp_path):
+    # rev16b #10: a missing extra exited 2, "bad input"; the input is fine, the environment
+    # lacks a package: exit 3, and the library raises an ImportError too.
     import sys
 
+    from estimator.errors import MissingExtraError
+
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if not installed
-    result = runner.invoke(app, ["chart", "cost", SPLIT, "-o", str(tmp_path / "x.svg")])
-    assert result.exit_code != 0
-    assert "pip install 'splitcompute[charts]'" in result.output
-    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
-    assert not (tmp_path / "x.svg").exists()
+    for args in (["chart", "cost", SPLIT, "-o", str(tmp_path / "x.svg")],
+                 ["quote", SPLIT, "-f", "html", "-o", str(tmp_path / "x.html")]):  # fmt: skip
+        result = runner.invoke(app, args)
+        assert result.exit_code == 3, result.output
+        assert "pip install 'splitcompute[charts]'" in result.output
+        assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "x.svg").exists() and not (tmp_path / "x.html").exists()
+    with pytest.raises(ImportError, match="splitcompute\\[charts\\]") as raised:
+        estimator.chart(quote(SPLIT), "cost")
+    assert isinstance(raised.value, MissingExtraError) and raised.value.extra == "charts"
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    (tmp_path / "s.yaml").write_text("name: x\n")
+    result = runner.invoke(app, ["quote", str(tmp_path / "s.yaml")])
+    assert result.exit_code == 3 and "pip install 'splitcompute[yaml]'" in result.output
 
 
 def test_html_report_is_self_contained(runner, tmp_path):
@@ -507,6 +561,23 @@ def test_output_schemas_carry_the_result_models_field_docstrings(runner):
     offer = json.loads(out.stdout)["$defs"]["OfferUsed"]["properties"]
     assert offer["as_of"]["description"] == "The date the row's figure was valid."
     assert list(offer["as_of"]) == sorted(offer["as_of"])  # pydantic's key order, kept
+
+
+def test_schema_takes_a_commands_own_name_and_covers_sensitivity(runner):
+    # rev16b #8: `schema compare` was refused ('compare' is not one of ... comparison), with no
+    # suggestion, and `sensitivity --format json` had no schema.
+    import jsonschema
+
+    def schema(name):
+        result = runner.invoke(app, ["schema", name])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert schema("compare") == schema("comparison")
+    assert schema("train") == schema("serve") == schema("estimate")
+    jsonschema.validate(data(runner, ["sensitivity", SPLIT]), schema("sensitivity"))
+    typo = runner.invoke(app, ["schema", "comparisn"])
+    assert typo.exit_code == 2 and "did you mean 'comparison'?" in typo.output
 
 
 def test_public_objects_have_docstrings():

@@ -316,7 +316,7 @@ def test_a_transfer_arriving_after_its_phase_starts_is_said(runner, write):
 
 def test_every_shown_total_is_the_sum_of_the_figures_shown(runner):
     # The amortised total was rounded on its own (a cent off the sum of its phases), and the
-    # Monte-Carlo "quoted" figure a cent off the phase's cost in the table above it.
+    # Monte Carlo "quoted" figure a cent off the phase's cost in the table above it.
     code, out, _ = run(runner, ["quote", SPLIT, "-f", "json", "--samples", "300"])
     assert code == 0
     d = json.loads(out)

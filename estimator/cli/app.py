@@ -61,6 +61,7 @@ _flags_without_type()
 
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_ENVIRONMENT = 3  # an optional dependency (extra) is not installed
 F = TypeVar("F", bound=Callable[..., Any])
 
 CatalogDir = Annotated[
@@ -152,7 +153,7 @@ SamplesOpt = Annotated[
     int | None,
     typer.Option(
         "--samples",
-        help="Monte-Carlo samples for P10/P50/P90: prices from their catalog ranges, "
+        help="Monte Carlo samples for P10/P50/P90: prices from their catalog ranges, "
         "physics from the model's own error (see --efficiency-ranges).",
     ),
 ]
@@ -214,14 +215,20 @@ def clean_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from estimator.errors import InfeasibleError, SplitcomputeError
+        from estimator.errors import InfeasibleError, MissingExtraError, SplitcomputeError
 
         try:
             return func(*args, **kwargs)
         except SplitcomputeError as exc:
             if os.environ.get("SPLITCOMPUTE_DEBUG"):
                 raise
-            code = EXIT_INFEASIBLE if isinstance(exc, InfeasibleError) else EXIT_BAD_INPUT
+            code = (
+                EXIT_INFEASIBLE
+                if isinstance(exc, InfeasibleError)
+                else EXIT_ENVIRONMENT
+                if isinstance(exc, MissingExtraError)
+                else EXIT_BAD_INPUT
+            )
             lines = exc.lines(None) if kwargs.get("all_errors") else exc.lines()
             raise fail(lines, code) from None
 

@@ -33,8 +33,8 @@ def catalog_cmd(
         typer.Argument(
             help="accelerators, regions, offers, hardware, fx, electricity, latency, "
             "transfer, supply, resale, efficiency, policies, shocks, defaults, models, "
-            "rate_index (public contract-price indices) or aliases (providers' names for our "
-            "ids)."
+            "rate_index or rate-index (public contract-price indices) or aliases (providers' "
+            "names for our ids)."
         ),
     ],
     accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,
@@ -63,6 +63,9 @@ def catalog_cmd(
 ) -> None:
     """List a catalog table, filtered, with prices in one currency and stale rows flagged."""
     fmt = check_format(fmt, output)
+    # rate-index as every other multi-word name is spelled (--table line-items, cash-flow;
+    # rev16b #11: it was refused with a "did you mean 'rate_index'").
+    table = table.replace("-", "_")
     inputs = [catalog_dir] if catalog_dir else []
     if output is not None:
         check_output(output, force, inputs)

@@ -48,7 +48,7 @@ def chart_cmd(
     output: OutputOpt = None,
     force: ForceOpt = False,
     samples: Annotated[
-        int, typer.Option("--samples", help="Monte-Carlo samples for the uncertainty chart.")
+        int, typer.Option("--samples", help="Monte Carlo samples for the uncertainty chart.")
     ] = 10_000,
     seed: SeedOpt = 0,
     swing: Annotated[

@@ -163,7 +163,10 @@ def _record_text(data: dict[str, Any], fmt: str) -> str:
             "value": (None if unpriced else Cents(v)) if k == "cost" and v is not None else v,
         }
         for k, v in _flat(data).items()
-        if k != "schema_version" and not (data["kind"] == "train" and k in _SERVING_ONLY)
+        if k != "schema_version"
+        and not (data["kind"] == "train" and k in _SERVING_ONLY)
+        # Said only when there was no allowed option (rev16b #12: an empty row otherwise).
+        and not (k == "no_allowed_option" and v is None)
     ]
     parts = [render_rows(rows, fmt, term=term)]
     if data["findings"]:

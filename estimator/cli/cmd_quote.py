@@ -116,7 +116,9 @@ def compare_cmd(
     show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
 
 
-SCHEMAS = ("scenario", "quote", "plan", "comparison", "estimate")
+SCHEMAS = ("scenario", "quote", "plan", "comparison", "estimate", "sensitivity")
+# A command's own name for the schema of its JSON (rev16b #8: `schema compare` was refused).
+SCHEMA_ALIASES = {"compare": "comparison", "train": "estimate", "serve": "estimate"}
 
 
 @app.command("schema")
@@ -126,7 +128,7 @@ def schema_cmd(
         str,
         typer.Argument(
             help="scenario (the input file), or the JSON output of quote, plan, "
-            "comparison or estimate (train / serve)."
+            "comparison (compare), estimate (train / serve) or sensitivity."
         ),
     ] = "scenario",
     output: OutputOpt = None,
@@ -135,10 +137,13 @@ def schema_cmd(
     """Print the JSON Schema of scenario files or of a command's JSON output."""
     from estimator.errors import ScenarioError
     from estimator.report.rows import to_json
-    from pricing.errors import shown
+    from pricing.errors import shown, suggest
 
+    what = SCHEMA_ALIASES.get(what, what)
     if what not in SCHEMAS:
-        raise ScenarioError(f"'{shown(what)}' is not one of {', '.join(SCHEMAS)}", "schema")
+        hint = suggest(what, [*SCHEMAS, *SCHEMA_ALIASES])
+        extra = f": did you mean '{hint}'?" if hint else ""
+        raise ScenarioError(f"'{shown(what)}' is not one of {', '.join(SCHEMAS)}{extra}", "schema")
     if what == "scenario":
         from estimator.scenario import json_schema
 
@@ -154,6 +159,7 @@ def schema_cmd(
         "plan": plan_view.PlanView,
         "comparison": plan_view.ComparisonView,
         "estimate": view.EstimateView,
+        "sensitivity": plan_view.SensitivityView,
     }
     model = models[what]
     schema = described(model, model.model_json_schema(by_alias=True), True)

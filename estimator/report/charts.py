@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from estimator.errors import ScenarioError
+from estimator.errors import MissingExtraError, ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
 from estimator.report.view import QuoteView, UncertaintyView
@@ -92,7 +92,7 @@ def _plt() -> Any:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ScenarioError(MISSING) from None
+        raise MissingExtraError(MISSING, "charts") from None
     return plt
 
 

@@ -391,24 +391,46 @@ def _wrap_widths(
     natural = [  # tabulate pads a header by 2
         max([_widest(c) + 2] + [len(v) for v in col]) for c, col in zip(cols, cells, strict=True)
     ]
+    # rev16b #1: tabulate never draws a column narrower than its header's longest unbroken
+    # part plus that padding; a cap below it (`accelerator` capped at 12 drawn 13 wide) made
+    # the table a character wider than the terminal.
+    floors = [_unbroken(c) + 2 for c in cols]
     prose = [not n and any(" " in v for v in col) for n, col in zip(numeric, cells, strict=True)]
     room = width - 2 * (len(cols) - 1)
     for wrapped, floor in ((prose, max(least, COMFORTABLE)), ([not n for n in numeric], least)):
-        cap = _cap(natural, wrapped, room, floor)
+        cap = _cap(natural, floors, wrapped, room, floor)
         if cap is not None:
-            return [min(w, cap) if wrap else None for w, wrap in zip(natural, wrapped, strict=True)]
+            return [
+                _capped(w, f, cap) if wrap else None
+                for w, f, wrap in zip(natural, floors, wrapped, strict=True)
+            ]
     return None
 
 
-def _cap(natural: list[int], wrapped: list[bool], room: int, least: int) -> int | None:
+def _unbroken(header: str) -> int:
+    """The width of a header's longest part that `_wrap_name` never breaks (a word and the
+    underscore after it)."""
+    tokens = re.findall(r"[^_ ]+[_ ]?|[_ ]", _strip(header).replace("\n", " "))
+    return max((len(t.rstrip()) for t in tokens), default=0)
+
+
+def _capped(natural: int, floor: int, cap: int) -> int:
+    """A wrapped column's width under `cap`: never wider than its content, never narrower
+    than its header's floor."""
+    return min(natural, max(cap, floor))
+
+
+def _cap(
+    natural: list[int], floors: list[int], wrapped: list[bool], room: int, least: int
+) -> int | None:
     """The largest width cap for the `wrapped` columns that fits `room`, if it is >= least."""
     fixed = sum(w for w, wrap in zip(natural, wrapped, strict=True) if not wrap)
-    text = [w for w, wrap in zip(natural, wrapped, strict=True) if wrap]
+    text = [(w, f) for w, f, wrap in zip(natural, floors, wrapped, strict=True) if wrap]
     room -= fixed
-    if not text or room < sum(min(w, least) for w in text):
+    if not text or room < sum(_capped(w, f, least) for w, f in text):
         return None
-    cap = max(text)
-    while sum(min(w, cap) for w in text) > room:  # ends at `least` or above (checked)
+    cap = max(w for w, _ in text)
+    while sum(_capped(w, f, cap) for w, f in text) > room:  # ends at `least` or above (checked)
         cap -= 1
     return cap
 
