@@ -1343,8 +1343,13 @@ def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
         said += f" (devices = {_n(p.devices)} is given)"
         helps.append("fewer devices")
     elif (r.get("unit_devices") or 0) > (needed or 0):
-        said += f" ({r['instance']} bills whole instances of {_n(r['unit_devices'])})"
-        helps.append("an instance of fewer devices, where the site has one")
+        whole = f"whole {{}} of {_n(r['unit_devices'])}"
+        if r.get("option") == "owned":
+            said += f" ({r['instance']} is bought in {whole.format('servers')})"
+            helps.append("a server of fewer devices, where the site has one")
+        else:
+            said += f" ({r['instance']} bills {whole.format('instances')})"
+            helps.append("an instance of fewer devices, where the site has one")
     if (r.get("tensor_parallel") or 1) > 1 and p.replica_devices is None:
         helps.append(
             f"a replica of fewer devices than the {_n(r['tensor_parallel'])} chosen "

@@ -1200,7 +1200,12 @@ def test_serving_capacity_billed_far_past_its_peak_demand_is_warned(runner, writ
     share = work / physics["serve_goodput"] / 8
     assert f"uses {share * 100:.2g}% of the capacity billed" in f.message
     assert "under the 10%" in f.message and "Trusted Advisor" in f.message
-    assert "whole instances of 8" in f.message and 'site = "auto"' in f.message
+    assert "a3-highgpu-8g bills whole instances of 8" in f.message and 'site = "auto"' in f.message
+    # Bought: servers, not instances.
+    owned = TINY_SERVICE.replace('"on_demand", provider = "gcp"', '"owned"')
+    q = quote(parse_scenario(tomllib.loads(owned)), catalog)
+    (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
+    assert "is bought in whole servers of 8" in f.message and "a server of fewer" in f.message
     # A demand that uses the instance is not warned.
     busy = TINY_SERVICE.replace("output_tokens_per_day = 2e5", "output_tokens_per_day = 4e10")
     busy = busy.replace("input_tokens_per_day = 1e6", "input_tokens_per_day = 1e11")
