@@ -21,6 +21,7 @@ from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
+from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, Site, TrainPhase
@@ -1319,6 +1320,90 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+# A serving phase whose demand at peak uses less than this share of the capacity billed is said
+# to idle (`idle-serving-capacity`): the share at which AWS Trusted Advisor's "Low Utilization
+# Amazon EC2 Instances" check flags an instance (daily CPU 10% or less; AWS Support user guide,
+# cost optimization checks). Judged at the peak, not the average: a fleet sized for its peak
+# is not said to idle between peaks.
+IDLE_SERVING_SHARE = 0.10
+
+
+def _serving_peak_share(p: ServePhase) -> pl.Expr:
+    """The share of a serving phase's billed capacity its demand uses at peak: the devices the
+    peak needs as `servestep.replicas_for_demand` counts them, before whole replicas and
+    instances round them up (output/s at the output rate shown, plus the input beyond the
+    request shape's at the prefill rate, derated by the serving goodput), over the devices
+    billed. Null with no demand."""
+    per_s = pl.col("peak_to_average") / SECONDS_PER_DAY
+    out_s = pl.col("output_tokens_per_day") * per_s
+    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * per_s
+    extra_in = (in_s - out_s * (p.input_len / p.output_len)).clip(lower_bound=0.0)
+    work = (
+        out_s / pl.col("output_tokens_per_s_per_device")
+        + extra_in / pl.col("prefill_tokens_per_s_per_device")
+    ) / pl.col("serve_goodput")
+    return work / pl.col("billed_devices")
+
+
+def _idle_serving(c: Context, p: Phase) -> pl.Expr:
+    """Serving capacity billed far past what its demand uses at peak (rev16a #4: 8 H100 billed
+    where 1 serves the demand, 0.0064% used, 13,700 USD per million output tokens, and no
+    finding). One device is not said to idle: nothing smaller serves the phase on its own
+    devices, and its price per million output tokens shows what it costs. A fleet's capital is
+    sunk: the capacity it leaves idle costs only energy and operations."""
+    if not isinstance(p, ServePhase) or p.output_tokens_per_day is None:
+        return pl.lit(False)
+    return (
+        (pl.col("option") != "fleet")
+        & (pl.col("billed_devices") > 1)
+        & (_serving_peak_share(p) < IDLE_SERVING_SHARE)
+    ).fill_null(False)
+
+
+def _percent(share: float) -> str:
+    """'4%', '0.0064%': two significant figures under 1%, never an exponent."""
+    pct = share * 100
+    if pct >= 1 or pct <= 0:
+        return f"{pct:.0f}%"
+    return f"{pct:.{1 - math.floor(math.log10(pct))}f}%"
+
+
+def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
+    assert isinstance(p, ServePhase)
+    share = pl.DataFrame([r]).select(_serving_peak_share(p)).item()
+    needed = r["devices_needed"]
+    said = (
+        f"the demand at peak (output_tokens_per_day x peak_to_average "
+        f"{r['peak_to_average']:g}) uses {_percent(share)} of the capacity billed, "
+        f"{_n(r['billed_devices'])} x {r['accelerator']} at "
+        f"{_n(r['output_tokens_per_s_per_device'])} output tokens/s each (serving goodput "
+        f"{r['serve_goodput']:g}), where its whole replicas need {counted(needed, 'device')}: "
+        f"under the "
+        f"{IDLE_SERVING_SHARE:.0%} at which AWS Trusted Advisor calls an instance underused, so "
+        "most of this phase's cost pays for idle capacity"
+    )
+    helps = []
+    if p.devices:
+        said += f" (devices = {_n(p.devices)} is given)"
+        helps.append("fewer devices")
+    elif (r.get("unit_devices") or 0) > (needed or 0):
+        whole = f"whole {{}} of {_n(r['unit_devices'])}"
+        if r.get("option") == "owned":
+            said += f" ({r['instance']} is bought in {whole.format('servers')})"
+            helps.append("a server of fewer devices, where the site has one")
+        else:
+            said += f" ({r['instance']} bills {whole.format('instances')})"
+            helps.append("an instance of fewer devices, where the site has one")
+    if (r.get("tensor_parallel") or 1) > 1 and p.replica_devices is None:
+        helps.append(
+            f"a replica of fewer devices than the {_n(r['tensor_parallel'])} chosen "
+            "(replica_devices, if the model fits), on an instance of fewer devices"
+        )
+    if _site_fixed(c, p):
+        helps.append('site = "auto" (the planner picks the cheapest instance that serves it)')
+    return f"{said}; cheaper: {', or '.join(helps)}" if helps else said
+
+
 _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figures"}
 
 
@@ -1432,6 +1517,13 @@ ADVISORY: tuple[Check, ...] = (
         "",
         _idle_hardware,
         _idle_hardware_message,
+    ),
+    Check(
+        "idle-serving-capacity",
+        "warn",
+        "",
+        _idle_serving,
+        _idle_serving_message,
     ),
     Check(
         "owned-capex",

@@ -4,7 +4,9 @@ ScenarioError (bad input) -> 2, InfeasibleError (no answer exists) -> 1, Missing
 
 from __future__ import annotations
 
-from pricing.errors import CatalogError, SplitcomputeError, UnknownIdError
+from collections.abc import Sequence
+
+from pricing.errors import SHOWN_PROBLEMS, CatalogError, SplitcomputeError, UnknownIdError
 
 __all__ = [
     "CatalogError",
@@ -19,12 +21,34 @@ __all__ = [
 
 
 class ScenarioError(SplitcomputeError):
-    """Bad input: a scenario file or an argument. `location` is 'file: field.path' or a flag."""
+    """Bad input: a scenario file or an argument. `location` is 'file: field.path' or a flag.
 
-    def __init__(self, message: str, location: str | None = None) -> None:
+    `problems` lists every problem found, each a ScenarioError of one (`location`, `message`);
+    the error itself is the first, its message counting the others ("(and 2 more problems)";
+    the command line's `--all-errors` prints them all, one line each)."""
+
+    def __init__(
+        self,
+        message: str,
+        location: str | None = None,
+        problems: Sequence[ScenarioError] = (),
+    ) -> None:
         self.location = location
+        self.problems: list[ScenarioError] = list(problems) or [self]
+        more = len(self.problems) - 1
+        if more:
+            message += f" (and {more} more problem{'s' if more > 1 else ''})"
         self.message = message
         super().__init__(f"{location}: {message}" if location else message)
+
+    def lines(self, limit: int | None = SHOWN_PROBLEMS) -> list[str]:
+        more = len(self.problems) - 1
+        if not more:
+            return [str(self)]
+        if limit is None:  # --all-errors
+            return [f"{more + 1} problems:", *map(str, self.problems)]
+        them = "it" if more == 1 else "them"
+        return [f"{str(self).removesuffix(')')}: --all-errors lists {them})"]
 
 
 class InfeasibleError(SplitcomputeError):

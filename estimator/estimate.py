@@ -146,7 +146,16 @@ def flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:
     """A scenario's error as the command line says it: located at the flag; a check of the
     whole phase, which no one flag is at ("give both input_tokens_per_day and ..."), names
     the flags that set the fields it names (review11a #17), and only those: a field no flag
-    sets (`data_subjects`) keeps its name (rev11c #13)."""
+    sets (`data_subjects`) keeps its name (rev11c #13). Each of its problems is located so
+    (`--all-errors` lists them)."""
+    if len(exc.problems) > 1:
+        each = [_flagged(p, flags) for p in exc.problems]
+        return ScenarioError(each[0].message, each[0].location, each)
+    return _flagged(exc, flags)
+
+
+def _flagged(exc: ScenarioError, flags: Collection[str]) -> ScenarioError:
+    """`flagged` of one problem."""
     where = flag(exc.location)
     # A check of the whole model ("active_params ... is larger than total_params") is at the
     # first flag it names, not --model (rev12a #12).

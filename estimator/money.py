@@ -9,12 +9,19 @@ amounts are sums of whole-cent line items), that knows its currency and prints w
     2,058,029,026.20 CNY
 
 The sum or difference of amounts in one currency (or of an amount and a plain number) is an
-amount in that currency; other arithmetic gives plain floats. The sum of amounts in two
-currencies is not money until it is converted, and the library never does that implicitly:
-adding, subtracting or ordering two amounts in different currencies raises
-`CurrencyMismatchError` (a `TypeError`): `sum()` over quotes in USD and CNY gave a meaningless
-number, and `max()` picked the larger figure, not the larger amount (review9d #4). Amounts in
-different currencies are never equal.
+amount in that currency. So is an amount scaled by a plain number: `Money * number`, `number *
+Money`, `Money / number` (and `//`, `%`, `round(m, n)`) stay `Money` in the same currency, so a
+contingency (`1.1 * q.total`), a weight or a share keeps its currency and the guard below still
+applies to it (rev16a #5: `usd_total + 1.1 * cny_total` returned USD, the CNY amount added as
+if it were dollars). An amount divided by an amount in its currency is a plain float (a ratio:
+`q1.total / q2.total`); in two currencies it raises. An amount times an amount has no meaning
+(USD squared) and raises `TypeError`: multiply by `float(m)` to mean it. Other arithmetic
+(powers, a number divided by an amount, numpy's own scalars on the left: `np.float64(2) * m`)
+gives plain floats. The sum of amounts in two currencies is not money until it is converted,
+and the library never does that implicitly: adding, subtracting, dividing or ordering two
+amounts in different currencies raises `CurrencyMismatchError` (a `TypeError`): `sum()` over
+quotes in USD and CNY gave a meaningless number, and `max()` picked the larger figure, not the
+larger amount (review9d #4). Amounts in different currencies are never equal.
 """
 
 from __future__ import annotations
@@ -93,12 +100,58 @@ class Money(float):
     def __abs__(self) -> Money:  # rev12b #15: abs() and unary minus gave plain floats
         return Money(abs(float(self)), self.currency)
 
+    def __mul__(self, other: float) -> Money:  # scaled by a number: the same currency
+        if isinstance(other, Money):
+            raise TypeError(
+                f"cannot multiply {self} by {other}: an amount times an amount is not money "
+                "(multiply by a plain number, float(amount), to mean it)"
+            )
+        return self._scaled(float.__mul__(float(self), other))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: float) -> Any:  # by a number: money; by money: a ratio
+        if isinstance(other, Money):
+            return _ratio(self, other, float.__truediv__, "divide")
+        return self._scaled(float.__truediv__(float(self), other))
+
+    def __floordiv__(self, other: float) -> Any:
+        if isinstance(other, Money):
+            return _ratio(self, other, float.__floordiv__, "divide")
+        return self._scaled(float.__floordiv__(float(self), other))
+
+    def __mod__(self, other: float) -> Money:  # what is left over is an amount either way
+        if isinstance(other, Money):
+            return self._scaled(_ratio(self, other, float.__mod__, "divide"))
+        return self._scaled(float.__mod__(float(self), other))
+
+    def __round__(self, ndigits: Any = None) -> Any:  # round(m) is an int, as for a float
+        if ndigits is None:
+            return round(float(self))
+        return Money(round(float(self), ndigits), self.currency)
+
+    def _scaled(self, out: float) -> Money:
+        """A float result in this currency; anything else (NotImplemented: Python then asks
+        the other operand) as it is."""
+        if type(out) is not float:
+            return out  # type: ignore[return-value]
+        return Money(out, self.currency)
+
     if TYPE_CHECKING:  # set below by `_same_currency`; typed here so `a + b` reads as Money
 
         def __add__(self, other: float) -> Money: ...
         def __radd__(self, other: float) -> Money: ...
         def __sub__(self, other: float) -> Money: ...
         def __rsub__(self, other: float) -> Money: ...
+
+
+def _ratio(a: Money, b: Money, op: Callable[[float, float], Any], verb: str) -> Any:
+    """`op` on two amounts' plain values, refused across currencies."""
+    if a.currency != b.currency:
+        raise CurrencyMismatchError(
+            f"cannot {verb} {a} by {b}: convert one to the other's currency first"
+        )
+    return op(float(a), float(b))
 
 
 def _same_currency(op: Callable[[float, Any], Any], verb: str) -> Callable[[Money, Any], Any]:

@@ -43,7 +43,7 @@ from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.physics.inputs import supports
 from estimator.placement import Candidate, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
-from estimator.scenario import Fleet, Site, TrainPhase
+from estimator.scenario import Fleet, ServePhase, Site, TrainPhase
 from estimator.timeline import Payment, Window
 from pricing import FxRate
 from pricing.catalog import STALE_AFTER_DAYS
@@ -182,6 +182,9 @@ def placed_phase(
         offer=_offer(row),
         physics={k: row[k] for k in columns if k in row},
     )
+    if isinstance(phase, ServePhase):  # the tokens its price per million is over
+        per_day = row.get("output_tokens_per_day") or pq.full_load_output_tokens_per_day()
+        pq = pq._replaced({"output_tokens": float(per_day * phase.days)})
     cash = items if view == "project" else alt
     billed = row["billed_hours" if view == "project" else "alt_billed_hours"] or 0.0
     # Rent is paid over the calendar terms billed (3 months from July: 92 days), not 730 h each.

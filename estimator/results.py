@@ -71,6 +71,10 @@ class PhaseQuote(ResultPart):
     """The catalog row used; None when the site has no option to price it at."""
     physics: dict[str, Any]
     """The physics figures of the placement (FLOPs, MFU, layout; tokens/s, batch, TPOT...)."""
+    output_tokens: float | None = None
+    """Output tokens a serving phase serves over its days: its demand, or with none its fleet at
+    full load less the serving goodput (`full_load_output_tokens_per_day`); what its price per
+    million output tokens is over. None for training."""
 
     @property
     def timed(self) -> bool:

@@ -171,7 +171,28 @@ def _scenario_error(
     errors = _likeliest_branch(every)
     # A typo shows up twice: the unknown field and the missing one it meant. Name the typo.
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    # Every problem, each as the one line the first is said in (rev16a #8: "(and 1 more
+    # problem)" could not be seen; `--all-errors` and `ScenarioError.problems` list them).
+    problems = []
+    while errors:
+        problem, said = _problem(errors, every, exc, source, place)
+        problems.append(problem)
+        errors = [e for e in errors if not any(e is s for s in said)]
+    first = problems[0]
+    return ScenarioError(first.message, first.location, problems if len(problems) > 1 else ())
+
+
+def _problem(
+    errors: list[Any],
+    every: list[Any],
+    exc: ValidationError,
+    source: str,
+    place: tuple[str | int, ...],
+) -> tuple[ScenarioError, list[Any]]:
+    """The first of `errors` as one ScenarioError, and the errors it says (itself; every
+    missing field beside it; the missing field a typo meant)."""
     err = errors[0]
+    said = [err]
     loc = [part for part in err["loc"] if part not in _UNION_TAGS]
     path = _format_loc(loc[len([p for p in place if p not in _UNION_TAGS]) :])
     # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
@@ -199,6 +220,13 @@ def _scenario_error(
                 )
         else:
             msg = f"unknown field '{shown(field)}'" + (f": did you mean '{hint}'?" if hint else "")
+            # The field it meant is then missing: the same problem, said once.
+            said += [
+                e
+                for e in errors
+                if e["type"] == "missing"
+                and [part for part in e["loc"] if part not in _UNION_TAGS] == [*loc[:-1], hint]
+            ]
     elif err["type"] == "missing":
         msg = "missing required field"
         # Every field missing beside it is named (up to 3), not counted (rev12a #12: "as_of:
@@ -214,7 +242,7 @@ def _scenario_error(
             more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
             msg = f"missing required fields {', '.join(absent[:3])}{more}"
             path = _format_loc(loc[len([p for p in place if p not in _UNION_TAGS]) : -1])
-            errors = [err, *(e for e in errors if e not in gone)]
+        said += gone
         if loc[-2:-1] == ["site"] and str(loc[-1]) in Site.model_fields:
             # A fixed site's field missing: the other form may be what was meant (rev12a #12:
             # `site = { accelerator = "h100-sxm" }` said only that region was missing).
@@ -227,9 +255,7 @@ def _scenario_error(
         head, hint, tail = msg.partition(": did you mean")
         msg = f"{head} (got {_got(err['input'])}){hint}{tail}"
     msg = msg.removeprefix("Value error, ")
-    if len(errors) > 1:
-        msg += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return ScenarioError(msg, f"{source}: {path}" if path else source)
+    return ScenarioError(msg, f"{source}: {path}" if path else source), said
 
 
 def _missing_in_other_form(errors: list[Any], loc: tuple[Any, ...]) -> str:

@@ -46,17 +46,27 @@ def read_table(
     a reference ("accelerators", "regions", "currency") to the ids that exist; without it,
     references and accelerator cells are not checked (the caller knows no ids yet).
     """
-    return check_table(table, _parse(source, label), label, known)
+    raw, ragged = _parse(source, label)
+    return check_table(table, raw, label, known, ragged)
 
 
 def check_table(
-    table: Table, raw: pl.DataFrame, label: str, known: Known | None = None
+    table: Table,
+    raw: pl.DataFrame,
+    label: str,
+    known: Known | None = None,
+    ragged: list[Problem] | None = None,
 ) -> pl.DataFrame:
     """`read_table` for a table already read: `raw` holds every column as strings, its first
-    row being line 2 (a table changed in memory, `Catalog.with_table`, skips the CSV text)."""
+    row being line 2 (a table changed in memory, `Catalog.with_table`, skips the CSV text).
+    `ragged`: the file's rows whose cell count is not the header's (`_ragged`), reported with
+    the other rows' problems; their own cells, shifted, are not judged."""
+    ragged = ragged or []
     problems = _header_problems(table, raw, label)
     if problems:
-        raise CatalogError(problems)
+        if problems[0].message.startswith("is not "):  # not this table: its one line alone
+            raise CatalogError(problems)
+        raise CatalogError(sorted([*problems, *ragged], key=lambda p: (p.file, p.line or 0)))
     missing = [c for c in table.all_columns if c.name not in raw.columns]
     # Data starts on line 2 (line 1 is the header). Quoted newlines inside a cell would shift
     # this; the catalogs keep notes on one line.
@@ -88,15 +98,19 @@ def check_table(
     problems.extend(_required_problems(checks, table, label))
     problems.extend(_duplicate_problems(typed, table, label))
     problems.extend(_base_currency_problems(typed, table, label))
+    # rev16a #9: a row with a cell too many or too few hid every other row's problems.
+    shifted = {p.line for p in ragged}
+    problems = [p for p in problems if p.line not in shifted] + ragged
     if problems:
         raise CatalogError(sorted(problems, key=lambda p: (p.file, p.line or 0)))
     return typed.with_columns(pl.lit(label).alias(FILE_COL))
 
 
-def _parse(source: Path | str | bytes, label: str) -> pl.DataFrame:
-    """The file as strings. The parser's own message is not shown: it can quote the file's
-    content, which may be anything (a symlink's target, a binary), so a message says only
-    what kind of problem it is."""
+def _parse(source: Path | str | bytes, label: str) -> tuple[pl.DataFrame, list[Problem]]:
+    """The file as strings, and its rows whose cell count is not the header's (`_ragged`:
+    read padded or cut to the header, for the other rows to be checked). The parser's own
+    message is not shown: it can quote the file's content, which may be anything (a symlink's
+    target, a binary), so a message says only what kind of problem it is."""
     raw_bytes = source if isinstance(source, bytes) else read_bounded(Path(source), MAX_TABLE_BYTES)
     # A spreadsheet's UTF-8 byte-order mark would otherwise become part of the first column name.
     raw_bytes = raw_bytes.removeprefix(b"\xef\xbb\xbf")
@@ -110,13 +124,15 @@ def _parse(source: Path | str | bytes, label: str) -> pl.DataFrame:
             [Problem(label, None, None, f"is not a CSV text file (not UTF-8 {where})")]
         ) from None
     ragged = _ragged(raw_bytes.decode("utf-8"), label)
-    if ragged:
-        raise CatalogError(ragged)
     try:
-        return pl.read_csv(io.BytesIO(raw_bytes), infer_schema=False, truncate_ragged_lines=False)
+        raw = pl.read_csv(
+            io.BytesIO(raw_bytes), infer_schema=False, truncate_ragged_lines=bool(ragged)
+        )
     except pl.exceptions.PolarsError:
         why = "rows with more cells than the header, or an unclosed quote"
-        raise CatalogError([Problem(label, None, None, f"is not valid CSV ({why})")]) from None
+        problem = Problem(label, None, None, f"is not valid CSV ({why})")
+        raise CatalogError(ragged or [problem]) from None
+    return raw, ragged
 
 
 def _ragged(text: str, label: str) -> list[Problem]:

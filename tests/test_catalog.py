@@ -188,6 +188,21 @@ def test_ragged_rows_are_named_by_line_and_blank_lines_skipped(write):
     assert load_catalog(path.parent).offers(provider="acme").height == 1
 
 
+def test_a_ragged_row_does_not_hide_the_other_rows_problems(write):
+    # rev16a #9: a row with a cell too few hid a bad date two rows up, even with --all-errors.
+    bad_date = GOOD_OFFER.replace("2025-11-01", "01/11/2025")
+    short = GOOD_OFFER.replace("acme,", "beta,").rstrip("\n").rsplit(",", 1)[0] + "\n"
+    bad_price = GOOD_OFFER.replace("acme,", "gamma,").replace("1.50", "-1")
+    msg = _override_error(write, OFFER_HEADER + bad_date + short + bad_price)
+    lines = msg.splitlines()
+    assert lines[0] == "3 problems in the catalog:"
+    assert ":2:as_of: '01/11/2025' is not a date" in lines[1]
+    assert lines[2].endswith("offers.csv:3: has 16 cells; the header has 17")
+    assert ":4:price_per_device_hour" in lines[3] and len(lines) == 4
+    # The shifted row's own cells are not judged (they are not where the header says).
+    assert not any(":3:" in line for line in lines if "cells" not in line)
+
+
 def test_an_override_directory_without_a_table_is_refused(tmp_path, write):
     # review8b #6: an empty directory, `Offers.CSV` or a table in a subdirectory quoted the
     # embedded prices without a word.

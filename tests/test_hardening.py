@@ -693,6 +693,37 @@ def test_every_missing_field_is_named(runner, write):
     assert "more problem" not in err
 
 
+def test_all_errors_lists_every_problem_of_a_scenario(runner, write):
+    # rev16a #8: "(and 1 more problem)" could not be seen anywhere; --all-errors was for
+    # catalogs only, and ScenarioError carried the first problem alone.
+    from estimator import ScenarioError, load_scenario
+
+    text = SPLIT.read_text(encoding="utf-8")
+    bad = text.replace('data = "public"', 'data = "pii"').replace(
+        "tokens = ", "tokns = ", 1
+    )  # three phases' data, and a typo (whose missing field is not said again)
+    path = write("bad.toml", bad)
+    code, _, err = run(runner, ["quote", path], max_lines=1)
+    assert code == 2 and err.rstrip().endswith("more problems: --all-errors lists them)")
+    code, _, err = run(runner, ["quote", path, "--all-errors"], max_lines=10)
+    lines = err.rstrip().splitlines()
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    problems = caught.value.problems
+    assert code == 2 and lines[0] == f"error: {len(problems)} problems:" and len(problems) > 2
+    assert lines[1:] == [f"  {p}" for p in problems]
+    assert str(problems[0]) in str(caught.value) and "(and " in str(caught.value)
+    assert "unknown field 'tokns': did you mean 'tokens'?" in str(problems[0])
+    assert not any("missing" in str(p) for p in problems)
+    assert sum("(got 'pii')" in str(p) for p in problems) == bad.count('"pii"')
+    # One problem: one line, and the error is its only problem.
+    one = write("one.toml", text.replace('data = "public"', 'data = "pii"', 1))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(one)
+    assert caught.value.problems == [caught.value] and "more problem" not in str(caught.value)
+    assert len(run(runner, ["quote", one, "--all-errors"], max_lines=1)[2].splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [

@@ -913,7 +913,7 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     assert text.exit_code == 0
     assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
     d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
-    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "6"
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "7"
     assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
     # Within one region nothing leaves it: nothing blocked.
     home = path.read_text(encoding="utf-8").replace(
@@ -1165,3 +1165,87 @@ def test_a_negotiated_price_row_without_the_public_range_is_not_warned(write, tm
     q = quote(load_scenario(write("a.toml", text)), catalog)
     assert q.phases[0].offer is not None and q.phases[0].offer.source == "email"
     assert "override-drops-figure" not in {f.code for f in q.findings}
+
+
+TINY_SERVICE = """
+name = "tiny service"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "SG"
+
+[model]
+total_params = 1e9
+
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "sea"
+data = "public"
+days = 30
+input_tokens_per_day = 1e6
+output_tokens_per_day = 2e5
+tpot_ms = 30
+site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand", provider = "gcp" }
+"""
+
+
+def test_serving_capacity_billed_far_past_its_peak_demand_is_warned(runner, write, catalog):
+    # rev16a #4: 8 H100 billed (whole a3-highgpu-8g instances) for a demand one device serves
+    # at 0.0064% of their capacity, 13,713 USD per million output tokens, and no finding.
+    q = quote(parse_scenario(tomllib.loads(TINY_SERVICE)), catalog)
+    (p,) = q.phases
+    assert (p.devices, p.billed_devices) == (1, 8)
+    (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
+    assert f.severity == "warn" and f.phase == "serve"
+    physics = p.physics
+    out_s, in_s = (x * physics["peak_to_average"] / 86_400 for x in (2e5, 1e6))
+    # Output at the output rate, and the input past the request shape's (2,048 / 512 = 4 per
+    # output token; the demand has 5) at the prefill rate, less the serving goodput.
+    work = (
+        out_s / physics["output_tokens_per_s_per_device"]
+        + (in_s - 4 * out_s) / physics["prefill_tokens_per_s_per_device"]
+    )
+    share = work / physics["serve_goodput"] / 8
+    assert f"uses {share * 100:.2g}% of the capacity billed" in f.message
+    assert "under the 10%" in f.message and "Trusted Advisor" in f.message
+    assert "a3-highgpu-8g bills whole instances of 8" in f.message and 'site = "auto"' in f.message
+    # Bought: servers, not instances.
+    owned = TINY_SERVICE.replace('"on_demand", provider = "gcp"', '"owned"')
+    q = quote(parse_scenario(tomllib.loads(owned)), catalog)
+    (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
+    assert "is bought in whole servers of 8" in f.message and "a server of fewer" in f.message
+    # A demand that uses the instance is not warned.
+    busy = TINY_SERVICE.replace("output_tokens_per_day = 2e5", "output_tokens_per_day = 4e10")
+    busy = busy.replace("input_tokens_per_day = 1e6", "input_tokens_per_day = 1e11")
+    q = quote(parse_scenario(tomllib.loads(busy)), catalog)
+    assert q.phases[0].billed_devices > 1
+    assert not [f for f in q.findings if f.code == "idle-serving-capacity"]
+
+
+def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, write):
+    # rev16a #4: only `serve` gave the price per million output tokens; quote and plan JSON had
+    # none. One rule (`costing.per_unit`) for every figure of it.
+    path = write("tiny.toml", TINY_SERVICE)
+    for command in ("quote", "plan"):
+        result = runner.invoke(app, [command, str(path), "--format", "json"])
+        assert result.exit_code == 0, result.output
+        d = json.loads(result.stdout)
+        d = d.get("quote", d)
+        (p,) = d["phases"]
+        assert p["output_tokens"] == 2e5 * 30
+        assert p["cost_per_million_output_tokens"] == round(p["cost"] / 6e6 * 1e6, 2) == 13713.41
+    text = runner.invoke(app, ["quote", str(path)]).stdout
+    assert "per M output tokens (USD)" in text and "13,713.4" in text
+    serve = runner.invoke(
+        app,
+        ["serve", "--params", "1e9", "--accelerator", "h100-sxm", "--region", "sg",
+         "--pricing", "on_demand", "--output-tokens-per-day", "2e5", "--input-tokens-per-day",
+         "1e6", "--tpot-ms", "30", "--days", "30", "--users", "sea", "--as-of", "2025-11-27",
+         "--format", "json"],
+    )  # fmt: skip
+    assert serve.exit_code == 0, serve.output
+    assert json.loads(serve.stdout)["cost_per_million_output_tokens"] == 13713.41
+    # A training phase has none, and no column when nothing serves.
+    small = runner.invoke(app, ["quote", str(write("small.toml", SMALL)), "--format", "json"])
+    assert json.loads(small.stdout)["phases"][0]["cost_per_million_output_tokens"] is None
+    assert "per M output" not in runner.invoke(app, ["quote", str(write("s.toml", SMALL))]).stdout

@@ -514,6 +514,30 @@ def test_money_in_two_currencies_does_not_mix():
     assert issubclass(CurrencyMismatchError, TypeError)
 
 
+def test_money_scaled_by_a_number_keeps_its_currency():
+    """rev16a #5: `Money * number` was a plain float, so `usd + 1.1 * cny` returned USD."""
+    from estimator import CurrencyMismatchError
+
+    usd, cny = Money(2.0, "USD"), Money(3.0, "CNY")
+    scaled_ones = [(usd * 1.1, 2.2), (1.1 * usd, 2.2), (usd / 4, 0.5), (usd * 3, 6.0),
+                   (usd // 0.5, 4.0), (usd % 1.5, 0.5), (round(usd / 3, 2), 0.67)]  # fmt: skip
+    for scaled, value in scaled_ones:
+        assert isinstance(scaled, Money) and scaled.currency == "USD"
+        assert scaled == pytest.approx(value)
+    ratio = Money(6.0, "USD") / usd  # an amount over an amount: a plain ratio
+    assert ratio == 3.0 and type(ratio) is float
+    for mixed in (
+        lambda: usd + 1.1 * cny,
+        lambda: usd - cny * 1,
+        lambda: sum([usd, cny * 1]),
+        lambda: usd / cny,
+    ):
+        with pytest.raises(CurrencyMismatchError, match="convert one"):
+            mixed()
+    with pytest.raises(TypeError, match="an amount times an amount"):
+        usd * usd
+
+
 def test_amounts_are_typed_as_money(catalog):
     # review10b #6: the fields were annotated float, so a type-checked notebook could not use
     # `q.total.currency`; the percentiles mixed Money (point) and floats (p10..p90).

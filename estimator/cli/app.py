@@ -187,7 +187,11 @@ StrictOpt = Annotated[
 ]
 AllErrorsOpt = Annotated[
     bool,
-    typer.Option("--all-errors", help="List every problem of a bad catalog (default: first 10)."),
+    typer.Option(
+        "--all-errors",
+        help="List every problem of a bad scenario or catalog (default: a scenario's first, "
+        "a catalog's first 10).",
+    ),
 ]
 # One printed error line at most this long. A message quotes the values a user gave cut
 # already (`pricing.errors.shown`, 60 characters); the tool's own text is never cut: at 400

@@ -123,7 +123,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
     out: dict[str, Table] = {
         "phases": Table(
             "Phases",
-            [_phase_row(p, cur) for p in d.phases],
+            [_phase_row(p, cur, _serves(d)) for p in d.phases],
             ("priced", "end", "start", "kind", "device_hours", "billed_devices"),
         ),
         "line-items": Table(
@@ -190,7 +190,13 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
     return out
 
 
-def _phase_row(p: Any, cur: str) -> dict[str, Any]:
+def _serves(d: QuoteView) -> bool:
+    """Whether some phase has a price per million output tokens (a priced serving phase): the
+    phases table then shows the column (rev16a #4: only `serve` gave it)."""
+    return any(p.cost_per_million_output_tokens is not None for p in d.phases)
+
+
+def _phase_row(p: Any, cur: str, per_million: bool = False) -> dict[str, Any]:
     return {
         "phase": p.name,
         "kind": p.kind,
@@ -205,6 +211,11 @@ def _phase_row(p: Any, cur: str) -> dict[str, Any]:
         "start": p.start,
         "end": p.end,
         f"cost ({cur})": Cents(p.cost) if p.priced else None,
+        **(
+            {f"per M output tokens ({cur})": _price(p.cost_per_million_output_tokens)}
+            if per_million
+            else {}
+        ),
         "priced": p.priced,
     }
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from estimator.costing import LineItem, cents, per_unit, summed
 from estimator.findings import Finding
 from estimator.results import OfferUsed, Quote
-from estimator.scenario import Scenario, ServePhase
+from estimator.scenario import Scenario
 from estimator.timeline import Month
 from estimator.transfers import TransferQuote, named
 
@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 # per-million figures (cost_per_million_output_tokens, the sensitivity's
 # per_million_output_tokens_at_*, the per-million percentiles) to 4 significant figures, not whole
 # cents (rev15a #10); the input field `fleet[].book_value_currency` (rev15c #6).
-SCHEMA_VERSION = "6"
+# "7" (session 16): each phase's `output_tokens` and `cost_per_million_output_tokens` (a
+# serving phase's price per million output tokens; only `serve` gave it: rev16a #4).
+SCHEMA_VERSION = "7"
 
 
 def money(amount: float) -> float:
@@ -177,6 +179,17 @@ class PhaseView(_View):
     line_items: list[LineItemView]
     offer: OfferUsed | None
     physics: dict[str, Any]
+    output_tokens: float | None = Field(
+        default=None,
+        description="Output tokens a serving phase serves over its days: its demand, or with "
+        "none its fleet at full load (output_tokens_per_s_per_device x serve_goodput). Null for "
+        "training.",
+    )
+    cost_per_million_output_tokens: float | None = Field(
+        default=None,
+        description="A priced serving phase's cost over its output_tokens, per million (4 "
+        "significant figures, whole cents from 10 up). Null for training and unpriced phases.",
+    )
 
 
 class TransferView(_View):
@@ -351,8 +364,19 @@ def blocked_parts(q: Quote) -> list[str]:
     ]
 
 
+def per_million_output_tokens(cost: float, p: Any) -> float | None:
+    """A serving phase's price per million output tokens as shown (`rate`): its displayed cost
+    over the tokens it serves (`PhaseQuote.output_tokens`); None for training, a phase with no
+    price, or one the physics could not time (no output rate)."""
+    tokens = p.output_tokens
+    if not (tokens and p.priced and p.physics.get("output_tokens_per_s_per_device")):
+        return None
+    return rate(cost / tokens * 1e6)
+
+
 def _phase(p: Any) -> PhaseView:
     shown = [_item(i) for i in p.line_items]
+    cost = summed(i.amount for i in shown)
     return PhaseView(
         name=p.name,
         kind=p.kind,
@@ -367,12 +391,14 @@ def _phase(p: Any) -> PhaseView:
         wall_clock_days=sig(p.wall_clock_days) if p.timed else None,
         start=p.start,
         end=p.end,
-        cost=summed(i.amount for i in shown),
+        cost=cost,
         cost_other_view=money(p.cost_other_view),
         priced=p.priced,
         line_items=shown,
         offer=p.offer,
         physics=_shown(p.physics),
+        output_tokens=None if p.output_tokens is None else sig(p.output_tokens),
+        cost_per_million_output_tokens=per_million_output_tokens(cost, p),
     )
 
 
@@ -503,14 +529,7 @@ _SET_BY_VIEW = frozenset(
 
 def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
     (p,) = quote_view(q).phases
-    (spec,) = scenario.phases
     physics = {k: v for k, v in p.physics.items() if k not in _SET_BY_VIEW}
-    per_million = None
-    throughput = p.physics.get("output_tokens_per_s_per_device")
-    if isinstance(spec, ServePhase) and throughput and p.priced:
-        # Tokens served: the demand, or the fleet's capacity at full load.
-        per_day = spec.output_tokens_per_day or q.phases[0].full_load_output_tokens_per_day()
-        per_million = rate(p.cost / (per_day * spec.days) * 1e6)
     return EstimateView(
         kind=p.kind,
         model=scenario.model.preset or scenario.model.name or "custom",
@@ -530,7 +549,7 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         cost=p.cost,
         currency=q.currency,
         as_of=q.as_of,
-        cost_per_million_output_tokens=per_million,
+        cost_per_million_output_tokens=p.cost_per_million_output_tokens,
         findings=q.findings,
         assumptions={
             "model": _shown(q.assumptions.get("model")),
