@@ -37,6 +37,7 @@ from estimator.physics import (
     training_frame,
 )
 from estimator.physics.model import ARCH_FIELDS
+from estimator.published import training_points
 from pricing import Catalog
 from pricing.schema import PRECISIONS
 
@@ -75,9 +76,15 @@ def points(name: str) -> pl.DataFrame:
 @functools.cache
 def calibrated_for_training() -> frozenset[str]:
     """Accelerators whose training efficiency a scored training point checks: one on the device
-    itself or on a device of its silicon family (`FAMILY`: an H200 shares the H100's GEMMs)."""
-    scored = points("train").filter(pl.col("scored"))
-    own = set(scored["accelerator"].unique().to_list())
+    itself or on a device of its silicon family (`FAMILY`: an H200 shares the H100's GEMMs).
+    What every quote's training check reads (`no-calibration`): taken from the rows as text
+    that the published runs are read from too (`published.training_points`, ~2 ms), where
+    parsing and typing the whole file with polars (`points`) cost ~7 ms of a fresh process.
+    `scored` as `points` makes it: true where its text lowercased is "true" (an inferred
+    boolean cast back to text is "true" or "false"). A scored point names its accelerator
+    (one without would have made the check's sorted() of the set fail)."""
+    scored = [p for p in training_points() if p["scored"].lower() == "true"]
+    own = {p["accelerator"] for p in scored if p["accelerator"]}
     families = {FAMILY[a] for a in own if a in FAMILY}
     return frozenset(own | {a for a, f in FAMILY.items() if f in families})
 

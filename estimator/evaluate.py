@@ -161,16 +161,13 @@ def evaluate(
         .alias("slip_days"),
         _resold_at_run_end(phase).alias("resold_at_run_end"),
     ).with_columns(_resale_age(age).alias("resale_age_years"))
+    accelerators = given["accelerator"].unique().to_list()
     if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
-            resale_at(c.catalog, pl.col("resale_age_years")).alias("resale_fraction")
+            resale_at(c.catalog, pl.col("resale_age_years"), accelerators).alias("resale_fraction")
         )
     else:
-        df = _looked_up(
-            df,
-            resale_fraction(c.catalog, given["accelerator"].unique().to_list(), age),
-            "accelerator",
-        )
+        df = _looked_up(df, resale_fraction(c.catalog, accelerators, age), "accelerator")
     # Serving hardware works its whole window and is replaced at the end of each life; a
     # training phase keeps one purchase (rev14c #2: a 327-day run with a 2,500-day deadline
     # bought a second set four years after it ended), resold when its run ends: no later phase

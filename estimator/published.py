@@ -51,10 +51,19 @@ def published_runs(
 
 
 @cache
-def _runs() -> tuple[PublishedRun, ...]:
+def training_points() -> tuple[dict[str, str], ...]:
+    """The calibration set's training points (`estimator/data/calibration_train.csv`) as text,
+    read once with the csv module: its published runs (`published_runs`) and the devices it
+    calibrates (`calibration.calibrated_for_training`) are both read from these rows. Not to
+    be changed: every caller shares them."""
     text = (resources.files("estimator") / "data" / "calibration_train.csv").read_text("utf-8")
+    return tuple(csv.DictReader(io.StringIO(text)))
+
+
+@cache
+def _runs() -> tuple[PublishedRun, ...]:
     out = []
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in training_points():
         if row["kind"] != "whole_run" or row["published_unit"] != "device_hours":
             continue
         out.append(

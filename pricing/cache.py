@@ -29,7 +29,11 @@ from pricing.schema import TABLES
 
 # Bump when the cache layout changes (the hash covers the data, the schema and the loader).
 # 3: the Arrow IPC stream format, not the file format (see `write_checked`).
-FORMAT = "3"
+# 4: each table's `content_digest` kept beside the tables (`DIGESTS`).
+FORMAT = "4"
+# The file of the tables' content digests, written after the tables.
+DIGESTS = "_digests"
+_DIGEST_SCHEMA = {"table": pl.String, "digest": pl.String}
 _DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "date": pl.Date}
 
 
@@ -49,6 +53,15 @@ def fingerprint(files: Mapping[str, bytes]) -> str:
         h.update(f"\0{name}\0{len(files[name])}\0".encode())
         h.update(files[name])
     return h.hexdigest()[:32]
+
+
+def content_digest(df: pl.DataFrame) -> str:
+    """A hash of a table's content (`Catalog.digest`): the CSV text of its columns but the
+    bookkeeping ones (where each row came from), a null (bare, empty) told apart from any
+    string (quoted)."""
+    kept = [c for c in df.columns if c not in (FILE_COL, LINE_COL)]
+    text = df[kept].write_csv(quote_style="non_numeric", null_value="")
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _expected(name: str) -> dict[str, pl.DataType]:
@@ -107,20 +120,32 @@ class Store:
         return self.path / f"{name}.arrow"
 
     def complete(self) -> bool:
-        return all(self._file(name).is_file() for name in TABLES)
+        return all(self._file(name).is_file() for name in (*TABLES, DIGESTS))
 
     def read(self, name: str) -> pl.DataFrame | None:
         """The cached table, or None when its file is missing, damaged or of another shape."""
         df = read_checked(self._file(name))
         return df if df is not None and dict(df.schema) == _expected(name) else None
 
+    def digests(self) -> dict[str, str]:
+        """Each table's `content_digest` as written beside it, or none when the file is
+        missing, damaged or of another shape (then worked out from the table when asked)."""
+        df = read_checked(self._file(DIGESTS))
+        if df is None or dict(df.schema) != _DIGEST_SCHEMA:
+            return {}
+        return {name: digest for name, digest in df.iter_rows() if name in TABLES}
+
     def write(self, tables: Mapping[str, pl.DataFrame]) -> None:
-        """Write every table (`write_checked`) and remove caches of other fingerprints; on any
-        OS error, give up silently (no cache)."""
+        """Write every table (`write_checked`), then their content digests (the tables read
+        back from this store are these frames, bit for bit: the same digests), and remove
+        caches of other fingerprints; on any OS error, give up silently (no cache)."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             for name, df in tables.items():
                 write_checked(self._file(name), df)
+            digests = [content_digest(df) for df in tables.values()]
+            kept = pl.DataFrame({"table": list(tables), "digest": digests}, schema=_DIGEST_SCHEMA)
+            write_checked(self._file(DIGESTS), kept)
             for old in self._others():
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
@@ -132,17 +157,31 @@ class Store:
 
 class Tables(Mapping[str, pl.DataFrame]):
     """Catalog tables by name, each read by `read` on first use (a command that needs three
-    tables reads three files)."""
+    tables reads three files); `digests`, read on first use too, gives the `content_digest`
+    of the tables as `read` gives them, where known."""
 
     def __init__(
         self,
         names: Iterator[str] | list[str],
         read: Callable[[str], pl.DataFrame],
         loaded: dict[str, pl.DataFrame] | None = None,
+        digests: Callable[[], Mapping[str, str]] | None = None,
+        replaced: frozenset[str] = frozenset(),
     ) -> None:
         self._names = list(names)
         self._read = read
         self._loaded = dict(loaded or {})
+        self._digests = digests
+        self._replaced = replaced  # tables not as `read` gives them: their digests are not known
+        self._known: Mapping[str, str] | None = None
+
+    def digest(self, name: str) -> str | None:
+        """The table's `content_digest` where the store kept it, else None."""
+        if self._digests is None or name in self._replaced:
+            return None
+        if self._known is None:
+            self._known = self._digests()
+        return self._known.get(name)
 
     @classmethod
     def of(cls, tables: Mapping[str, pl.DataFrame]) -> Tables:
@@ -170,4 +209,5 @@ class Tables(Mapping[str, pl.DataFrame]):
     def replaced(self, name: str, df: pl.DataFrame) -> Tables:
         """A copy with one table replaced (or added); the others still read on first use."""
         names = self._names if name in self._names else [*self._names, name]
-        return Tables(names, self._read, {**self._loaded, name: df})
+        loaded = {**self._loaded, name: df}
+        return Tables(names, self._read, loaded, self._digests, self._replaced | {name})

@@ -6,7 +6,14 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from estimator.calibration import TARGETS, calibration_table, points, summary
+from estimator.calibration import (
+    FAMILY,
+    TARGETS,
+    calibrated_for_training,
+    calibration_table,
+    points,
+    summary,
+)
 from pricing import load_catalog
 
 TABLE = calibration_table(load_catalog())
@@ -61,6 +68,14 @@ def test_training_dispatcher_facts_are_well_formed() -> None:
 def test_every_scored_point_gets_a_prediction() -> None:
     marked = sum(points(name)["scored"].sum() for name in ("train", "serve"))
     assert len(SCORED) == marked
+
+
+def test_the_calibrated_devices_are_the_scored_training_points_and_their_families() -> None:
+    # `calibrated_for_training` reads two columns as text; `points` types the whole file.
+    own = set(points("train").filter(pl.col("scored"))["accelerator"].to_list())
+    families = {FAMILY[a] for a in own if a in FAMILY}
+    expected = own | {a for a, f in FAMILY.items() if f in families}
+    assert calibrated_for_training() == frozenset(expected)
 
 
 def test_scored_set_spans_the_issue_requirements() -> None:

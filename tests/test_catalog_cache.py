@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 import pricing.catalog
 from pricing import load_catalog
-from pricing.cache import Store, cache_root, read_checked, write_checked
+from pricing.cache import DIGESTS, Store, cache_root, content_digest, read_checked, write_checked
 from pricing.schema import TABLES
 from tests.conftest import FROZEN_CATALOG
 
@@ -122,3 +122,41 @@ def test_only_the_tables_used_are_read(data: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(Store, "read", spy)
     _fresh().table("regions")
     assert read == ["regions"]
+
+
+def _own_digests(catalog: pricing.Catalog) -> dict[str, str]:
+    """Each table's digest worked out from the table itself."""
+    return {name: content_digest(catalog.table(name)) for name in TABLES}
+
+
+def test_the_kept_digests_are_the_tables_own(data: Path, monkeypatch: pytest.MonkeyPatch):
+    built = _fresh()  # writes the tables and their digests
+    expected = _own_digests(built)
+    again = _fresh()
+    worked_out: list[int] = []
+    monkeypatch.setattr(pricing.catalog, "content_digest", lambda df: worked_out.append(1))
+    kept = {name: again.digest([name]) for name in TABLES}
+    assert worked_out == []  # all read from the store
+    fresh = pricing.Catalog({name: again._tables[name] for name in TABLES}, ["embedded"])
+    monkeypatch.undo()
+    assert kept == {name: fresh.digest([name]) for name in TABLES}
+    assert {name: again._digests[name] for name in TABLES} == expected
+
+
+def test_a_damaged_digest_file_means_digests_worked_out(data: Path):
+    expected = _own_digests(_fresh())
+    (store,) = _stores()
+    (store / f"{DIGESTS}.arrow").write_bytes(b"not an arrow file")
+    again = _fresh()
+    assert {name: (again.digest([name]), again._digests[name])[1] for name in TABLES} == expected
+
+
+def test_an_overridden_table_has_its_own_digest(data: Path, write):
+    embedded = _fresh()
+    header = "currency,per_usd,peg,basis,note,source,as_of"
+    path = write("cat/fx.csv", f"{header}\nQAR,3.70,,published,,x,2025-01-02\n")
+    merged = load_catalog(path.parent)
+    merged.digest(["fx", "offers"])
+    assert merged._digests["fx"] == content_digest(merged.table("fx"))
+    assert merged._digests["fx"] != content_digest(embedded.table("fx"))
+    assert merged._digests["offers"] == content_digest(embedded.table("offers"))
