@@ -199,27 +199,13 @@ def held_before(day: date) -> pl.Expr:
 
 
 def controls_supply(policy: dict[str, Any]) -> bool:
-    """Whether a rule on any ownership (`*`) controls getting parts, not using them: it names
-    the accelerators and the countries they go to (no "!" list), for any data and users, as an
-    export licence or an import approval does (us-h20-licence, cn-h200-import-approval). A
+    """Whether a rule controls getting parts, not using them (its `controls` is `supply`: an
+    export licence, an import approval such as us-h20-licence or cn-h200-import-approval). A
     rental relies on the supply it controls, and a purchase is that supply; a fleet acquired
     before it took effect is stock it leaves in use, as for a rule on owned hardware (rev16a
-    #6: an H20 fleet of 2024 was warned that "new supply is uncertain"). A rule on using a
-    part (us-ascend-guidance-abroad: outside China, "!CN") or on access (any accelerator) is
-    not one."""
-    if policy.get("ownership") != "*":
-        return False
-    accelerator = parse_cell(policy.get("accelerator") or "*")
-    where = parse_cell(policy.get("region_country") or "*")
-    data, users = (parse_cell(policy.get(k) or "*") for k in ("data", "users"))
-    return (
-        accelerator.values is not None
-        and not accelerator.negate
-        and where.values is not None
-        and not where.negate
-        and data.values is None
-        and users.values is None
-    )
+    #6: an H20 fleet of 2024 was warned that "new supply is uncertain"). Said in the data, not
+    read off the rule's other columns: a user's rule says what it controls."""
+    return policy.get("controls") == "supply"
 
 
 def matching_rules(

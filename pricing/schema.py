@@ -173,6 +173,10 @@ RULE_MATCH_COLUMNS = (
     # matches any users.
     Column("users", pattern="market", cell=True, optional=True),
 )
+# What a rule controls where that changes whom it judges: `supply` (an export licence, an import
+# approval) governs getting the parts, so a fleet acquired before it stays in use and is told,
+# not warned or blocked, as under a rule on owned hardware. Empty: using or reaching them.
+RULE_CONTROLS = Column("controls", choices=("supply",), optional=True)
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -354,6 +358,7 @@ TABLES: dict[str, Table] = {
                 Column("announced", "date", optional=True),
                 Column("effect", choices=EFFECTS),
                 *RULE_MATCH_COLUMNS,
+                RULE_CONTROLS,
                 Column("message"),
             ),
         ),
@@ -409,6 +414,7 @@ TABLES: dict[str, Table] = {
                 Column("id"),
                 Column("effect", choices=EFFECTS),
                 *RULE_MATCH_COLUMNS,
+                RULE_CONTROLS,
                 Column("message"),
             ),
         ),

@@ -269,7 +269,7 @@ def test_a_supply_block_on_any_ownership_spares_a_fleet_held_before_it():
     # The planner's side of rev16a #6, as for a block on owned hardware: a fleet acquired
     # before the rule is stock it leaves in use; a later fleet, a purchase and a rental not.
     rule = _rule(id="h20-ban", effect="block", region_country="CN", accelerator="h20",
-                 effective_from=date(2025, 4, 9), effective_to=None)  # fmt: skip
+                 controls="supply", effective_from=date(2025, 4, 9), effective_to=None)  # fmt: skip
     policies = pl.DataFrame([rule])
     rows = pl.DataFrame({
         "option": ["fleet", "fleet", "owned", "rented"],
@@ -283,17 +283,37 @@ def test_a_supply_block_on_any_ownership_spares_a_fleet_held_before_it():
     assert rows.select(breaks).to_series().to_list() == [False, True, True, True]
 
 
-def test_which_rules_on_any_ownership_control_supply(catalog):
+def test_which_rules_control_supply_is_said_in_the_data(catalog):
+    # rev16a #6: an export licence or import approval (policies.csv `controls = supply`) spares
+    # a fleet held before it; the catalog says which rules those are, not a guess from their
+    # other columns (a user's rule of the same shape controls only what it says).
     rules = {r["id"]: r for r in catalog.table("policies").iter_rows(named=True)}
-    supply = {
-        i for i, r in rules.items() if r["ownership"] == "*" and compliance.controls_supply(r)
-    }
+    supply = {i for i, r in rules.items() if compliance.controls_supply(r)}
+    assert supply == {"us-h20-licence", "cn-h200-import-approval", "us-export-2023-b200-cn",
+                      "us-export-2024-12-hbm-fdp-cn"}  # fmt: skip
     # Using Ascend abroad (a "!CN" list), access from abroad and data rules are not supply.
-    assert {"us-h20-licence", "cn-h200-import-approval", "us-export-2023-b200-cn"} <= supply
     others = {"us-ascend-guidance-abroad", "us-ai-diffusion-offshore-access",
               "cn-pipl-personal-data-abroad", "cn-genai-service-from-abroad"}  # fmt: skip
     assert not supply & others
-    assert not compliance.controls_supply(rules["us-export-2023-h800-a800-cn"])  # owned: its own
+    assert not compliance.controls_supply(rules["us-h20-licence"] | {"controls": None})
+    from pricing.errors import CatalogError
+    from pricing.loader import read_table
+    from pricing.schema import TABLES
+
+    header = (
+        "id,effective_from,effect,data,region_country,accelerator,accelerator_origin,"
+        "tenant_hq,ownership,controls,message,basis,source,as_of\n"
+    )
+    row = "r,2025-01-01,warn,*,CN,h20,*,*,*,{},m,published,s,2025-01-01\n"
+    mine = read_table(TABLES["policies"], (header + row.format("supply")).encode(), "p.csv")
+    assert compliance.controls_supply(mine.row(0, named=True))
+    with pytest.raises(CatalogError, match="controls"):
+        read_table(TABLES["policies"], (header + row.format("exports")).encode(), "p.csv")
+    # Without the column (an older file) no rule controls supply.
+    old = header.replace(",controls", "") + row.replace(",{}", "")
+    assert not compliance.controls_supply(
+        read_table(TABLES["policies"], old.encode(), "p.csv").row(0, named=True)
+    )
 
 
 def test_a_hong_kong_or_macau_headquarters_is_judged_as_china(catalog, tmp_path):
