@@ -673,11 +673,16 @@ def _first_of_each(tried: pl.DataFrame) -> pl.Series:
     # Each row's layouts ranked within its group, not the whole frame sorted: over a sweep's
     # 2.92M tried layouts 0.14 s CPU against 0.24 s. Groups come in order of first appearance,
     # which is `_row` order when the rows come sorted (they do, from `training_frame`).
+    ordered = keys["_row"].is_sorted()
+    if ordered:
+        # Flagged as sorted, the groups are found as runs of equal `_row`, not hashed: the
+        # same groups in the same order (a sweep's 2.92M tried layouts: 0.27 -> 0.14 s CPU).
+        keys = keys.with_columns(pl.col("_row").set_sorted())
     best = pl.col("_i").sort_by(
         ["_fits", "_t", "devices", "_i"], descending=[True, False, False, False], nulls_last=True
     )
     first = keys.group_by("_row", maintain_order=True).agg(best.first())
-    if not keys["_row"].is_sorted():
+    if not ordered:
         first = first.sort("_row")
     return first["_i"]
 
