@@ -556,18 +556,16 @@ def _sized(
     # the tool sizes bills none idle. A deadline that needs more is missed, and says why.
     fed = (_fed_replicas(s) * pl.col("tp") * pl.col("pp") * pl.col("cp")).clip(lower_bound=width)
     fed = fed.cast(pl.Int64)
-    tried = _evaluate(
-        layout.with_columns(
-            devices=pl.when(resize)
-            .then(pl.min_horizontal(pl.max_horizontal(whole, "devices"), fed))
-            .otherwise("devices")
-        ),
-        s,
-    )
+    some_sized = not as_given and rows["_dev_given"].null_count() > 0
+    # Where no row is sized, `resize` is false on every row and the count is kept as it is: the
+    # expression is left out (a sweep's 2.92M tried layouts worked it out to keep every count).
+    if some_sized:
+        resized = pl.min_horizontal(pl.max_horizontal(whole, "devices"), fed)
+        layout = layout.with_columns(devices=pl.when(resize).then(resized).otherwise("devices"))
+    tried = _evaluate(layout, s)
     # Where no kept layout holds the model at the rounded count, the bucket's own count does.
     # (Only a count the tool sizes is rounded: where every row's count is given, none is short.)
     short = resize & ~pl.col("_fits").any().over("_row")
-    some_sized = not as_given and rows["_dev_given"].null_count() > 0
     bigger = pl.min_horizontal(pl.max_horizontal("devices", "_bucket"), fed)
     # `short` reads `_fits`, one of the terms dropped to be worked out again: it is taken
     # before the drop (a 1.3T dense model by deadline crashed on the missing column).
@@ -673,11 +671,16 @@ def _first_of_each(tried: pl.DataFrame) -> pl.Series:
     # Each row's layouts ranked within its group, not the whole frame sorted: over a sweep's
     # 2.92M tried layouts 0.14 s CPU against 0.24 s. Groups come in order of first appearance,
     # which is `_row` order when the rows come sorted (they do, from `training_frame`).
+    ordered = keys["_row"].is_sorted()
+    if ordered:
+        # Flagged as sorted, the groups are found as runs of equal `_row`, not hashed: the
+        # same groups in the same order (a sweep's 2.92M tried layouts: 0.27 -> 0.14 s CPU).
+        keys = keys.with_columns(pl.col("_row").set_sorted())
     best = pl.col("_i").sort_by(
         ["_fits", "_t", "devices", "_i"], descending=[True, False, False, False], nulls_last=True
     )
     first = keys.group_by("_row", maintain_order=True).agg(best.first())
-    if not keys["_row"].is_sorted():
+    if not ordered:
         first = first.sort("_row")
     return first["_i"]
 
