@@ -666,7 +666,7 @@ def test_empty_shock_file(runner, write, catalog):
 def test_shock_from_a_policies_file(write, catalog):
     header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
     row = (
-        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,*,Singapore closes to us,estimate,,my analysis,"
+        "no-sg,2026-01-01,,,block,*,SG,*,*,*,*,*,,Singapore closes to us,estimate,,my analysis,"
         "2026-01-01"
     )
     path = write("shock.csv", f"{header}\n{row}\n")
@@ -1765,7 +1765,7 @@ def test_a_shock_that_blocks_only_a_transfer_re_places_the_receiving_phase(write
     collect->train'", exit 2). The receiving phase is re-placed, where the data may go."""
     header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
     row = (
-        "us-data-stays,2025-11-27,,,block,personal-us,!US,*,*,*,*,*,US personal data stays in "
+        "us-data-stays,2025-11-27,,,block,personal-us,!US,*,*,*,*,*,,US personal data stays in "
         "the US,estimate,,my analysis,2025-11-27"
     )
     path = write("shock.csv", f"{header}\n{row}\n")
