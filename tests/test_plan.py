@@ -1975,6 +1975,38 @@ def test_a_fleet_too_small_for_its_deadline_is_priced_as_the_same_fleet_given_de
     assert "needs 2,304 x h800" in short.message and "has 512, which finish in" in short.message
 
 
+def test_a_fleet_that_meets_its_deadline_is_sized_at_most_at_the_fleet(catalog):
+    # rev16c W2: 512 H800 finish in 322.9 days, yet a 323-day deadline sized 768 of them (the
+    # sizing's headroom and whole replicas) and blocked the fleet, while `devices = 512` was
+    # priced; and the capacity-short hint named that very deadline as the one that lets them.
+    import re
+
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+
+    def quoted(deadline: float, devices: int | None = None):
+        data = _deepseek_lab(deadline, site=site)
+        data["fleet"][0]["devices"] = 512
+        if devices:
+            data["phases"][0]["devices"] = devices
+        return quote(parse_scenario(data), catalog)
+
+    short = next(f for f in quoted(75).findings if f.code == "capacity-short")
+    hint = re.search(r"a deadline_days of ([\d,]+) or more lets them", short.message)
+    assert hint is not None
+    n = int(hint.group(1).replace(",", ""))
+    sized, given = quoted(n), quoted(n, devices=512)
+    for q in (sized, given):
+        (run,) = q.phases
+        assert run.priced and run.devices == run.billed_devices == 512
+        assert run.wall_clock_days <= n
+    assert sized.total == given.total
+    (late,) = quoted(n - 1).phases
+    assert not late.priced and late.billed_devices > 512
+    assert any(f.code == "capacity-short" for f in quoted(n - 1).findings)
+
+
 @pytest.mark.parametrize("deadline", [75, 250])
 def test_no_placement_beside_a_fleet_too_small_says_how_short_it_falls(catalog, deadline):
     # rev16a #3: 512 H800 and a V3-size run at home: the error named a B200 purchase China
