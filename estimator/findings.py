@@ -131,13 +131,13 @@ def _as_it_applies(
     it: hardware acquired before one took effect is the stock it lets be used, so for it the
     rule, a warning or a block, is information (review8a #20: three warnings a plan said the
     stockpile was what the rule allows; `compliance.acquired_before` says when it is). So is
-    a rule on any ownership that controls supply (`compliance.controls_supply`), for a fleet
-    held before it; a purchase or a rental still gets its warning (rev16a #6)."""
+    a rule on any ownership that controls supply (`compliance.controls_supply`), for hardware
+    acquired before it, a fleet or a purchase alike; a rental still gets its warning (rev16a #6,
+    rev16c M2)."""
     effect: Severity = rule["effect"]  # policies.csv's effect column is block, warn or info
     if effect == "info":
         return effect, rule["message"]
-    held = row.get("option") == "fleet" and compliance.controls_supply(rule)
-    if rule["ownership"] != "owned" and not held:
+    if rule["ownership"] != "owned" and not compliance.controls_supply(rule):
         return effect, rule["message"]
     acquired = _acquired(row, c, start)
     if acquired is None or acquired[0] >= rule["effective_from"]:

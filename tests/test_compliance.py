@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -244,13 +244,14 @@ def _serve_on(acc: str, pricing: str, acquired: str | None = None) -> dict:
         ("cn-h200-import-approval", "h200", "2026-01-20", "2026-02-10"),
     ],
 )
-def test_a_supply_rule_on_any_ownership_is_information_for_a_fleet_held_before_it(
+def test_a_supply_rule_on_any_ownership_is_information_for_hardware_acquired_before_it(
     catalog, rule, acc, before, after
 ):
     # rev16a #6: an H20 fleet of 2024-09-01 was warned that "new supply is uncertain" by a
     # rule of 2025-04-09 (ownership *), while the owned-hardware rules on the same fleet were
-    # information "(this fleet was acquired on ..., before it)". A purchase, or a fleet
-    # acquired after the rule, keeps the warning.
+    # information "(this fleet was acquired on ..., before it)". A fleet acquired after the
+    # rule, or a purchase after it, keeps the warning; rev16c M2: a purchase for a phase
+    # starting before it is that stock too, as for a rule on owned hardware.
     from estimator import parse_scenario
 
     def found(data: dict) -> tuple[str, str]:
@@ -263,11 +264,21 @@ def test_a_supply_rule_on_any_ownership_is_information_for_a_fleet_held_before_i
     )
     assert found(_serve_on(acc, "fleet", after))[0] == "warn"
     assert found(_serve_on(acc, "owned"))[0] == "warn"
+    # Bought for a phase starting 20 days before the rule and running past it.
+    day = {"us-h20-licence": date(2025, 4, 9), "cn-h200-import-approval": date(2026, 1, 28)}[rule]
+    bought = _serve_on(acc, "owned") | {"as_of": str(day - timedelta(days=20))}
+    bought["phases"][0]["days"] = 60
+    severity, message = found(bought)
+    assert severity == "info"
+    assert f"(the plan buys it for the phase's start, {day - timedelta(days=20)}, before it)" in (
+        message
+    )
 
 
-def test_a_supply_block_on_any_ownership_spares_a_fleet_held_before_it():
+def test_a_supply_block_on_any_ownership_spares_hardware_acquired_before_it():
     # The planner's side of rev16a #6, as for a block on owned hardware: a fleet acquired
     # before the rule is stock it leaves in use; a later fleet, a purchase and a rental not.
+    # rev16c M2: a purchase for a phase starting before the rule is spared too.
     rule = _rule(id="h20-ban", effect="block", region_country="CN", accelerator="h20",
                  controls="supply", effective_from=date(2025, 4, 9), effective_to=None)  # fmt: skip
     policies = pl.DataFrame([rule])
@@ -281,6 +292,13 @@ def test_a_supply_block_on_any_ownership_spares_a_fleet_held_before_it():
     ((rid, breaks),) = compliance.blocking_rules(policies, date(2026, 3, 1))
     assert rid == "h20-ban"
     assert rows.select(breaks).to_series().to_list() == [False, True, True, True]
+    ((_, early),) = compliance.blocking_rules(policies, date(2025, 1, 1), date(2025, 6, 1))
+    assert rows.select(early).to_series().to_list() == [False, True, False, True]
+    owned = rule | {"id": "h20-owned", "ownership": "owned", "controls": None}
+    ((_, same),) = compliance.blocking_rules(
+        pl.DataFrame([owned]), date(2025, 1, 1), date(2025, 6, 1)
+    )
+    assert rows.select(same).to_series().to_list()[:3] == [False, True, False]
 
 
 def test_which_rules_control_supply_is_said_in_the_data(catalog):
