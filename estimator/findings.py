@@ -166,7 +166,12 @@ def _source(check: Check, row: Row, c: Context, p: Phase) -> str | None:
 
 def _acquired(row: dict[str, Any], c: Context, start: date) -> tuple[date, str] | None:
     """When the row's owned hardware is acquired, and how to say it (`acquired_before`): a
-    purchase when the phase `start`s."""
+    purchase when the phase `start`s. None where it could not have been bought then
+    (`not-purchasable`): a rule is not softened for stock the quote itself calls impossible to
+    have acquired (rev16c R5: a B200 fleet "acquired" in China in 2024, blocked, was told the
+    B200 export rule was information "(this fleet was acquired on 2024-02-01, before it)")."""
+    if row.get("purchasable") is False:
+        return None
     if row.get("option") == "fleet" and row.get("offer_as_of") is not None:
         given = any(f.name == row.get("instance") and f.acquired for f in c.scenario.fleet)
         said = "this fleet was acquired on" if given else "this fleet is owned by the plan's date,"

@@ -241,7 +241,8 @@ def _serve_on(acc: str, pricing: str, acquired: str | None = None) -> dict:
     ("rule", "acc", "before", "after"),
     [
         ("us-h20-licence", "h20", "2024-09-01", "2025-06-01"),
-        ("cn-h200-import-approval", "h200", "2026-01-20", "2026-02-10"),
+        # No H200 could enter China before cn-h200-import-approval (supply.csv): an H200 fleet
+        # or purchase before it is not-purchasable, and keeps the rule's own severity (below).
     ],
 )
 def test_a_supply_rule_on_any_ownership_is_information_for_hardware_acquired_before_it(
@@ -265,7 +266,7 @@ def test_a_supply_rule_on_any_ownership_is_information_for_hardware_acquired_bef
     assert found(_serve_on(acc, "fleet", after))[0] == "warn"
     assert found(_serve_on(acc, "owned"))[0] == "warn"
     # Bought for a phase starting 20 days before the rule and running past it.
-    day = {"us-h20-licence": date(2025, 4, 9), "cn-h200-import-approval": date(2026, 1, 28)}[rule]
+    day = date(2025, 4, 9)  # us-h20-licence's effective_from
     bought = _serve_on(acc, "owned") | {"as_of": str(day - timedelta(days=20))}
     bought["phases"][0]["days"] = 60
     severity, message = found(bought)
@@ -757,3 +758,26 @@ def test_a_chinese_labs_plan_for_foreign_users_personal_data_in_china_is_warned(
         assert "lapresse" in (hit[FOREIGN].source or "")
     if GDPR in hit:
         assert "eur-lex.europa.eu" in (hit[GDPR].source or "")
+
+
+@pytest.mark.parametrize(
+    ("rule", "acc", "acquired", "as_of"),
+    [
+        ("us-export-2023-b200-cn", "b200", "2024-02-01", "2025-01-15"),
+        ("cn-h200-import-approval", "h200", "2026-01-20", "2026-03-01"),
+    ],
+)
+def test_a_fleet_that_could_not_have_been_bought_keeps_the_rules_own_severity(
+    catalog, rule, acc, acquired, as_of
+):
+    # rev16c R5: a B200 fleet "acquired" in China on 2024-02-01 is blocked not-purchasable, yet
+    # the B200 export rule (a supply rule) was information "(this fleet was acquired on
+    # 2024-02-01, before it)": softened for stock the quote calls impossible to have bought.
+    # So was an H200 fleet "acquired" while Chinese customs held H200 imports.
+    from estimator import parse_scenario
+
+    data = _serve_on(acc, "fleet", acquired) | {"as_of": as_of}
+    data["model"]["preset"] = "llama-3.1-8b"
+    codes = {f.code: f for f in quote(parse_scenario(data), catalog).findings}
+    assert codes["not-purchasable"].severity == "block"
+    assert codes[rule].severity == "warn" and "before it)" not in codes[rule].message
