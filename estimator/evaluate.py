@@ -279,12 +279,12 @@ def _own_fleets(c: Context, phase: TrainPhase, w: Window, site: SiteSpec) -> pl.
         fleets = select(fleets, OptionQuery.of(site))
     if fleets.is_empty():
         return pl.DataFrame(schema=_OWN_FLEET)
-    fleets = fleets.with_columns(devices=_whole_fleet())
+    fleets = fleets.with_columns(devices=whole_fleet())
     alone = phase._replaced({"deadline_days": None})
     return evaluate(c, alone, fleets, w, columns=list(_OWN_FLEET))
 
 
-def _whole_fleet() -> pl.Expr:
+def whole_fleet() -> pl.Expr:
     """A fleet's devices in whole instances of it (at least one): the count its own run is
     timed at (`fleet_own_days`) and the most a deadline sizes it at (`fleet_devices`)."""
     unit = pl.col("unit_devices").cast(pl.Int64)
@@ -462,7 +462,7 @@ def _with_fleet_size(df: pl.DataFrame) -> pl.DataFrame:
     ):
         return df
     return df.with_columns(
-        fleet_devices=pl.when(pl.col("option") == "fleet").then(_whole_fleet()).cast(pl.Int64)
+        fleet_devices=pl.when(pl.col("option") == "fleet").then(whole_fleet()).cast(pl.Int64)
     )
 
 

@@ -1975,6 +1975,33 @@ def test_a_fleet_too_small_for_its_deadline_is_priced_as_the_same_fleet_given_de
     assert "needs 2,304 x h800" in short.message and "has 512, which finish in" in short.message
 
 
+def test_a_fleet_too_small_for_its_deadline_shows_the_fleet_it_is(catalog):
+    # rev16c M4: 512 H800 with a 75-day deadline showed devices 2,304 and 73 days on the fleet
+    # (1,792 devices that do not exist), and fleet-capital said energy and operations "are
+    # charged" on a phase with no price. It shows the fleet's own run, as `devices = 512` does.
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+    data = _deepseek_lab(75, site=site)
+    data["fleet"][0]["devices"] = 512
+    sized = quote(parse_scenario(data), catalog)
+    data["phases"][0]["devices"] = 512
+    given = quote(parse_scenario(data), catalog)
+    (run,) = sized.phases
+    assert run.devices == run.billed_devices == 512 and not run.priced
+    assert round(run.wall_clock_days, 1) == 322.9
+    assert run.model_dump() == given.phases[0].model_dump()
+    for q in (sized, given):
+        (capital,) = [f for f in q.findings if f.code == "fleet-capital"]
+        assert "are charged" not in capital.message
+        assert capital.message.endswith("but the phase is not priced")
+    short = next(f for f in sized.findings if f.code == "capacity-short")
+    assert "needs 2,304 x h800" in short.message  # what the deadline needs is said there
+    priced = quote(parse_scenario(_deepseek_lab(400, site=site)), catalog)
+    (capital,) = [f for f in priced.findings if f.code == "fleet-capital"]
+    assert "energy and operations are charged" in capital.message
+
+
 def test_a_fleet_that_meets_its_deadline_is_sized_at_most_at_the_fleet(catalog):
     # rev16c W2: 512 H800 finish in 322.9 days, yet a 323-day deadline sized 768 of them (the
     # sizing's headroom and whole replicas) and blocked the fleet, while `devices = 512` was
@@ -2002,9 +2029,10 @@ def test_a_fleet_that_meets_its_deadline_is_sized_at_most_at_the_fleet(catalog):
         assert run.priced and run.devices == run.billed_devices == 512
         assert run.wall_clock_days <= n
     assert sized.total == given.total
-    (late,) = quoted(n - 1).phases
-    assert not late.priced and late.billed_devices > 512
-    assert any(f.code == "capacity-short" for f in quoted(n - 1).findings)
+    late = quoted(n - 1)
+    assert not late.phases[0].priced
+    (short,) = [f for f in late.findings if f.code == "capacity-short"]
+    assert f"to finish within the {n - 1}-day deadline; the fleet 'h800' has 512" in short.message
 
 
 @pytest.mark.parametrize("deadline", [75, 250])
