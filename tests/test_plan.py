@@ -1505,6 +1505,15 @@ def test_a_fleet_too_small_for_the_demand_is_named_as_the_fleet(catalog):
     assert placed.quote.phases[0].pricing != "fleet"
     (found,) = [f for f in placed.quote.findings if f.code == SPLIT]
     assert "the fleet 'h800-small' in cn-east" in found.message and "at most 64" in found.message
+    # rev16c Q3: not "the cheapest option otherwise allowed" by the cost of a run on devices
+    # the fleet does not have (its `run_usd`, capital sunk): a device of it costs less to run
+    # than one of the placement chosen, and it is named as hardware already owned.
+    assert "cheapest" not in found.message
+    assert "the fleet 'h800-small' in cn-east, already owned and otherwise allowed" in (
+        found.message
+    )
+    (fleet,) = [a for a in placed.phases[0].alternatives if a.pricing == "fleet"]
+    assert fleet.verdict.startswith("rejected: capacity")
 
 
 def _serve_on_a_capacity_block(days: int) -> dict:
