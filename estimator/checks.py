@@ -83,6 +83,20 @@ def _n(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _fleet_capital_message(r: Row, c: Context, p: Phase) -> str:
+    said = (
+        f"runs on the fleet '{r['instance']}' ({_n(r['capacity_devices'])} x "
+        f"{r['accelerator']} already owned): its capital is sunk and not charged; "
+    )
+    if r.get("total_usd") is None:
+        # rev16c M4: "are charged" was said of a phase with no price, where nothing is.
+        return (
+            f"{said}energy and operations would be charged, operations at "
+            f"{_fleet_operations(r, c)}, but the phase is not priced"
+        )
+    return f"{said}energy and operations are charged, operations at {_fleet_operations(r, c)}"
+
+
 def _fleet_operations(r: dict[str, Any], c: Context) -> str:
     """What a fleet's operations are costed on (rev15d #2: a book value of 0 made them free and
     nothing said the book value sets them)."""
@@ -1537,11 +1551,7 @@ ADVISORY: tuple[Check, ...] = (
         "info",
         "",
         lambda c, p: pl.col("option") == "fleet",
-        lambda r, c, p: (
-            f"runs on the fleet '{r['instance']}' ({_n(r['capacity_devices'])} x "
-            f"{r['accelerator']} already owned): its capital is sunk and not charged; energy and "
-            f"operations are charged, operations at {_fleet_operations(r, c)}"
-        ),
+        _fleet_capital_message,
     ),
     Check(
         "domestic-training-risk",

@@ -169,10 +169,10 @@ def blocking_rules(
     out = []
     for p in blocking.iter_rows(named=True):
         applies = rule_expr(p)
-        if p["ownership"] == "owned":
+        # A rule on supply spares hardware acquired before it as a rule on owned hardware does
+        # (rev16c M2: one decision, not one for fleets and another for purchases).
+        if p["ownership"] == "owned" or controls_supply(p):
             applies = applies & ~acquired_before(p["effective_from"], as_of)
-        elif controls_supply(p):  # on a fleet held before it, as a rule on owned hardware
-            applies = applies & ~held_before(p["effective_from"])
         out.append((p["id"], applies))
     return out
 
@@ -187,23 +187,20 @@ def acquired_before(day: date, start: date) -> pl.Expr:
     as its capital, resale age and delivery are counted (review9c #2: the same H200s were
     blocked when bought and not when declared as a fleet; review9d #1: judged as delivered at
     the quote date, they escaped a ban the cash flow then paid for them after)."""
-    fleet = held_before(day)
+    fleet = ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
     if start >= day:
         return fleet
     return fleet | (pl.col("option") == "owned").fill_null(False)
 
 
-def held_before(day: date) -> pl.Expr:
-    """Placements on a fleet acquired before `day` (`acquired_before`'s fleets)."""
-    return ((pl.col("option") == "fleet") & (pl.col("offer_as_of") < day)).fill_null(False)
-
-
 def controls_supply(policy: dict[str, Any]) -> bool:
     """Whether a rule controls getting parts, not using them (its `controls` is `supply`: an
     export licence, an import approval such as us-h20-licence or cn-h200-import-approval). A
-    rental relies on the supply it controls, and a purchase is that supply; a fleet acquired
-    before it took effect is stock it leaves in use, as for a rule on owned hardware (rev16a
-    #6: an H20 fleet of 2024 was warned that "new supply is uncertain"). Said in the data, not
+    rental relies on the supply it controls; hardware acquired before it took effect, a fleet
+    or a purchase delivered for a phase starting before it (`acquired_before`), is stock it
+    leaves in use, as for a rule on owned hardware (rev16a #6: an H20 fleet of 2024 was warned
+    that "new supply is uncertain"; rev16c M2: H20s bought for a phase starting before the
+    rule still were, while the same H20s declared as a fleet were not). Said in the data, not
     read off the rule's other columns: a user's rule says what it controls."""
     return policy.get("controls") == "supply"
 

@@ -49,7 +49,7 @@ Phase = TrainPhase | ServePhase
 T = TypeVar("T")
 # Per-row physics inputs a caller may vary (sampling, sweeps): part of the physics key.
 TRAIN_INPUTS = ("devices", "mfu", "goodput", "tokens", "scaleup_cap", "scaleout_cap",
-                "deadline_days")  # fmt: skip
+                "deadline_days", "fleet_devices")  # fmt: skip
 SERVE_INPUTS = ("decode_efficiency", "prefill_mfu", "input_tokens_per_day",
                 "output_tokens_per_day", "rtt_ms", "serve_goodput", "scaleout_cap")  # fmt: skip
 
@@ -279,11 +279,17 @@ def _own_fleets(c: Context, phase: TrainPhase, w: Window, site: SiteSpec) -> pl.
         fleets = select(fleets, OptionQuery.of(site))
     if fleets.is_empty():
         return pl.DataFrame(schema=_OWN_FLEET)
-    unit = pl.col("unit_devices").cast(pl.Int64)
-    whole = (pl.col("capacity_devices").cast(pl.Int64) // unit) * unit
-    fleets = fleets.with_columns(devices=pl.when(whole >= unit).then(whole).otherwise(unit))
+    fleets = fleets.with_columns(devices=whole_fleet())
     alone = phase._replaced({"deadline_days": None})
     return evaluate(c, alone, fleets, w, columns=list(_OWN_FLEET))
+
+
+def whole_fleet() -> pl.Expr:
+    """A fleet's devices in whole instances of it (at least one): the count its own run is
+    timed at (`fleet_own_days`) and the most a deadline sizes it at (`fleet_devices`)."""
+    unit = pl.col("unit_devices").cast(pl.Int64)
+    whole = (pl.col("capacity_devices").cast(pl.Int64) // unit) * unit
+    return pl.when(whole >= unit).then(whole).otherwise(unit)
 
 
 # The steps after the physics run as one query, with the optimisations an eager step has
@@ -431,6 +437,7 @@ def physics_inputs(
         if most and "devices" not in df.columns:  # finishing first: use all of it
             df = df.with_columns(devices=_all_of_it(df, most))
         df = with_term_sizing(c, phase, df, start or c.as_of)
+        df = _with_fleet_size(df)
         train = train_settings(phase)
         if "unit_devices" in df.columns and "scaleup_cap" not in df.columns:
             df = df.with_columns(scaleup_cap=pl.col("unit_devices").cast(pl.Int64))
@@ -441,6 +448,22 @@ def physics_inputs(
         return df, ["accelerator", *[k for k in TRAIN_INPUTS if k in df.columns]], train
     df, serve = _serving_inputs(c, phase, candidates)
     return df, ["accelerator", "replica_cap", *[k for k in SERVE_INPUTS if k in df.columns]], serve
+
+
+def _with_fleet_size(df: pl.DataFrame) -> pl.DataFrame:
+    """A deadline-sized frame with `fleet_devices` on its fleet rows (null on the rest): a fleet
+    whose own devices meet the deadline is sized at them, not past them (`training._within_fleet`,
+    rev16c W2). Only where a fleet row is sized, so other frames key their physics as before."""
+    if (
+        "deadline_days" not in df.columns
+        or "devices" in df.columns
+        or "option" not in df.columns
+        or not df.select((pl.col("option") == "fleet").any()).item()
+    ):
+        return df
+    return df.with_columns(
+        fleet_devices=pl.when(pl.col("option") == "fleet").then(whole_fleet()).cast(pl.Int64)
+    )
 
 
 def with_term_sizing(c: Context, phase: TrainPhase, df: pl.DataFrame, start: date) -> pl.DataFrame:

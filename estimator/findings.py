@@ -131,13 +131,13 @@ def _as_it_applies(
     it: hardware acquired before one took effect is the stock it lets be used, so for it the
     rule, a warning or a block, is information (review8a #20: three warnings a plan said the
     stockpile was what the rule allows; `compliance.acquired_before` says when it is). So is
-    a rule on any ownership that controls supply (`compliance.controls_supply`), for a fleet
-    held before it; a purchase or a rental still gets its warning (rev16a #6)."""
+    a rule on any ownership that controls supply (`compliance.controls_supply`), for hardware
+    acquired before it, a fleet or a purchase alike; a rental still gets its warning (rev16a #6,
+    rev16c M2)."""
     effect: Severity = rule["effect"]  # policies.csv's effect column is block, warn or info
     if effect == "info":
         return effect, rule["message"]
-    held = row.get("option") == "fleet" and compliance.controls_supply(rule)
-    if rule["ownership"] != "owned" and not held:
+    if rule["ownership"] != "owned" and not compliance.controls_supply(rule):
         return effect, rule["message"]
     acquired = _acquired(row, c, start)
     if acquired is None or acquired[0] >= rule["effective_from"]:
@@ -166,7 +166,12 @@ def _source(check: Check, row: Row, c: Context, p: Phase) -> str | None:
 
 def _acquired(row: dict[str, Any], c: Context, start: date) -> tuple[date, str] | None:
     """When the row's owned hardware is acquired, and how to say it (`acquired_before`): a
-    purchase when the phase `start`s."""
+    purchase when the phase `start`s. None where it could not have been bought then
+    (`not-purchasable`): a rule is not softened for stock the quote itself calls impossible to
+    have acquired (rev16c R5: a B200 fleet "acquired" in China in 2024, blocked, was told the
+    B200 export rule was information "(this fleet was acquired on 2024-02-01, before it)")."""
+    if row.get("purchasable") is False:
+        return None
     if row.get("option") == "fleet" and row.get("offer_as_of") is not None:
         given = any(f.name == row.get("instance") and f.acquired for f in c.scenario.fleet)
         said = "this fleet was acquired on" if given else "this fleet is owned by the plan's date,"

@@ -335,14 +335,22 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
     if not isinstance(p, ServePhase) or best["total_usd"] is None:
         return []
     by_token = best.get("usd_per_output_token") is not None
-    # A fleet sized past its own size has no total (`checks.fleet_outgrown`): what its run as
-    # sized would cost (`run_usd`, the total of any other capacity-short row) still ranks it.
     money = "usd_per_output_token" if by_token else "run_usd"
+    cheaper = pl.col(money) < best["total_usd" if money == "run_usd" else money]
+    fleet = pl.col("option") == "fleet"
+    if not by_token:
+        # A fleet sized past its own size has no total (`checks.fleet_outgrown`), and its
+        # `run_usd` is the energy and operations of devices it does not have: no figure to call
+        # it cheapest by (rev16c Q3). A device of it costs less to run than one of the
+        # placement chosen, or it is not named; it is named first, as hardware already owned.
+        per_device = best["total_usd"] / max(best["billed_devices"] or 1, 1)
+        cheaper = pl.when(fleet).then(pl.col("run_usd") / pl.col("billed_devices") < per_device)
+        cheaper = cheaper.otherwise(pl.col(money) < best["total_usd"])
     short = scored.filter(
         (pl.col("verdict") == "capacity-short")
         & pl.col("workable")
         & (pl.col("billed_devices") > pl.col("capacity_devices")).fill_null(False)
-        & (pl.col(money) < best["total_usd" if money == "run_usd" else money]).fill_null(False)
+        & cheaper.fill_null(False)
     )
     if c.max_devices:  # a fleet over the user's own cap is no offer's limit
         short = short.filter(pl.col("devices") <= c.max_devices)
@@ -353,16 +361,23 @@ def _not_split(c: Context, p: Phase, scored: pl.DataFrame, best: dict[str, Any])
         short = short.filter(~pl.any_horizontal(later))
     if short.is_empty():
         return []
-    r = short.sort(money, "option_id").row(0, named=True)
+    ranked = short.with_columns(_owned=~fleet) if not by_token else short
+    order = ["_owned", money, "option_id"] if not by_token else [money, "option_id"]
+    r = ranked.sort(order).row(0, named=True)
     cap, needed = r["capacity_devices"], r["billed_devices"]
     cost, chosen = r["run_usd"] * c.quote_per_usd, best["total_usd"] * c.quote_per_usd
     # A fleet's cost at devices it does not have is no figure to show (rev16a #2).
     shown = not by_token and r["option"] != "fleet"
     saving = f" ({cost:,.0f} {c.currency} for the phase)" if shown else ""
     assumed = " (only reported, no size published)" if r.get("capacity_assumed") else ""
+    which = (
+        f"{_named(r)}, already owned and otherwise allowed,"
+        if r["option"] == "fleet" and not by_token
+        else f"the cheapest option otherwise allowed, {_named(r)}{saving},"
+    )
     message = (
-        f"needs {needed:,.0f} x {r['accelerator']}; the cheapest option otherwise allowed, "
-        f"{_named(r)}{saving}, has at most {cap:,.0f}{assumed}. A phase is placed whole on "
+        f"needs {needed:,.0f} x {r['accelerator']}; {which} has at most {cap:,.0f}{assumed}. "
+        "A phase is placed whole on "
         f"one offer and never split across offers (the planner's limit), so all of it moved "
         f"to {_named(best)} ({chosen:,.0f} {c.currency}). Serving replicas are independent: "
         f"{cap:,.0f} there and the other {needed - cap:,.0f} elsewhere may cost far less; to "

@@ -33,6 +33,7 @@ from estimator.evaluate import (
     evaluate,
     presolve,
     rank,
+    whole_fleet,
 )
 from estimator.findings import Finding
 from estimator.joint import capacity_of, limits, slipped
@@ -160,6 +161,8 @@ def placed_phase(
         why = f"{missing}: add a negotiated price ({_row_of(phase)}) {WITH_CATALOG}"
         found = [f._replaced({"message": why}) if f.code == "unpriced" else f for f in found]
     columns = TRAINING_COLUMNS if isinstance(phase, TrainPhase) else SERVING_COLUMNS
+    shown = _fleet_as_it_is(c, phase, row, window)
+    hours = (shown["hours"] or 0.0) if shown is not row else hours
     pq = PhaseQuote(
         name=phase.name,
         kind=phase.kind,
@@ -169,9 +172,9 @@ def placed_phase(
         pricing=row["pricing"],
         provider=row["provider"],
         instance=row["instance"],
-        devices=int(row["devices"]),
-        billed_devices=int(row.get("billed_devices") or row["devices"]),
-        device_hours=float(row["devices"] * hours),
+        devices=int(shown["devices"]),
+        billed_devices=int(shown.get("billed_devices") or shown["devices"]),
+        device_hours=float(shown["devices"] * hours),
         wall_clock_days=float(hours / HOURS_PER_DAY),
         start=window.start,
         end=window.end,
@@ -180,7 +183,7 @@ def placed_phase(
         priced=priced,
         line_items=items,
         offer=_offer(row),
-        physics={k: row[k] for k in columns if k in row},
+        physics={k: shown[k] for k in columns if k in shown},
     )
     if isinstance(phase, ServePhase):  # the tokens its price per million is over
         per_day = row.get("output_tokens_per_day") or pq.full_load_output_tokens_per_day()
@@ -207,6 +210,27 @@ def placed_phase(
         found,
         timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, after_run),
     )
+
+
+def _fleet_as_it_is(
+    c: Context, phase: Phase, row: dict[str, Any], window: Window
+) -> dict[str, Any]:
+    """The row whose devices, hours and physics a phase shows: `row`, but for a training phase
+    on a fleet sized past its size (`checks.fleet_outgrown`, unpriced) the fleet itself, as the
+    phase given its devices would run on it (rev16c M4: 512 H800 with a 75-day deadline showed
+    2,304 devices and 73 days, 1,792 of which do not exist). Its block and the devices the
+    deadline needs stay in the `capacity-short` finding."""
+    if not (
+        isinstance(phase, TrainPhase)
+        and row.get("option") == "fleet"
+        and row.get("capacity_devices") is not None
+        and (row.get("billed_devices") or 0) > row["capacity_devices"]
+    ):
+        return row
+    own = c.options.filter(pl.col("option_id") == row["option_id"]).with_columns(
+        devices=whole_fleet()
+    )
+    return described(evaluate(c, phase, own, window)).row(0, named=True)
 
 
 def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -> list[LineItem]:

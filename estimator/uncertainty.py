@@ -50,7 +50,7 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
-from estimator import curve, model_error
+from estimator import checks, curve, model_error
 from estimator.context import Context
 from estimator.costing import COMPONENTS, cents, summed
 from estimator.errors import ScenarioError
@@ -86,7 +86,8 @@ PER_MILLION_STEPS = (*STEPS, "batch")
 # Verdicts under which a sample of a placed phase has no cost: at the drawn efficiency no fleet
 # of its replicas meets the latency target or holds the model (the evaluation then prices a
 # minimum fleet, a figure that means nothing). Such samples are counted, not priced. A missed
-# deadline or a short capacity keeps its cost: the work still runs, later or elsewhere.
+# deadline or a short capacity keeps its cost: the work still runs, later or elsewhere; but not
+# on a fleet sized past its own size (`checks.fleet_outgrown`, in `_values`), which cannot grow.
 UNPRICED = ("latency-target-missed", "memory-does-not-fit")
 # P10 / P90 of 1,000,000 samples have a standard error near 0.05%: more adds time and memory,
 # not knowledge.
@@ -231,7 +232,13 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
     has no cost (UNPRICED)."""
     # A run past the calendar bound has no plan: a quote refuses it (`timeline.within_calendar`),
     # so a draw or an end of a swing that makes one has no cost either (review8c #5).
-    unpriced = pl.col("verdict").is_in(UNPRICED) | (pl.col("wall_clock_days") > MAX_RUN_DAYS)
+    # Nor a fleet the sample resizes past its own size: the quote leaves it unpriced
+    # (`checks.fleet_outgrown`), so an end of a swing there is unpriced too (rev16c W1).
+    unpriced = (
+        pl.col("verdict").is_in(UNPRICED)
+        | (pl.col("wall_clock_days") > MAX_RUN_DAYS)
+        | checks.fleet_outgrown()
+    )
     return {
         # The run as evaluated (`run_usd`): a missed deadline keeps its cost here (UNPRICED).
         COST: pl.when(unpriced).then(None).otherwise(pl.col("run_usd") * c.quote_per_usd),

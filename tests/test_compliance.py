@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -241,16 +241,18 @@ def _serve_on(acc: str, pricing: str, acquired: str | None = None) -> dict:
     ("rule", "acc", "before", "after"),
     [
         ("us-h20-licence", "h20", "2024-09-01", "2025-06-01"),
-        ("cn-h200-import-approval", "h200", "2026-01-20", "2026-02-10"),
+        # No H200 could enter China before cn-h200-import-approval (supply.csv): an H200 fleet
+        # or purchase before it is not-purchasable, and keeps the rule's own severity (below).
     ],
 )
-def test_a_supply_rule_on_any_ownership_is_information_for_a_fleet_held_before_it(
+def test_a_supply_rule_on_any_ownership_is_information_for_hardware_acquired_before_it(
     catalog, rule, acc, before, after
 ):
     # rev16a #6: an H20 fleet of 2024-09-01 was warned that "new supply is uncertain" by a
     # rule of 2025-04-09 (ownership *), while the owned-hardware rules on the same fleet were
-    # information "(this fleet was acquired on ..., before it)". A purchase, or a fleet
-    # acquired after the rule, keeps the warning.
+    # information "(this fleet was acquired on ..., before it)". A fleet acquired after the
+    # rule, or a purchase after it, keeps the warning; rev16c M2: a purchase for a phase
+    # starting before it is that stock too, as for a rule on owned hardware.
     from estimator import parse_scenario
 
     def found(data: dict) -> tuple[str, str]:
@@ -263,11 +265,21 @@ def test_a_supply_rule_on_any_ownership_is_information_for_a_fleet_held_before_i
     )
     assert found(_serve_on(acc, "fleet", after))[0] == "warn"
     assert found(_serve_on(acc, "owned"))[0] == "warn"
+    # Bought for a phase starting 20 days before the rule and running past it.
+    day = date(2025, 4, 9)  # us-h20-licence's effective_from
+    bought = _serve_on(acc, "owned") | {"as_of": str(day - timedelta(days=20))}
+    bought["phases"][0]["days"] = 60
+    severity, message = found(bought)
+    assert severity == "info"
+    assert f"(the plan buys it for the phase's start, {day - timedelta(days=20)}, before it)" in (
+        message
+    )
 
 
-def test_a_supply_block_on_any_ownership_spares_a_fleet_held_before_it():
+def test_a_supply_block_on_any_ownership_spares_hardware_acquired_before_it():
     # The planner's side of rev16a #6, as for a block on owned hardware: a fleet acquired
     # before the rule is stock it leaves in use; a later fleet, a purchase and a rental not.
+    # rev16c M2: a purchase for a phase starting before the rule is spared too.
     rule = _rule(id="h20-ban", effect="block", region_country="CN", accelerator="h20",
                  controls="supply", effective_from=date(2025, 4, 9), effective_to=None)  # fmt: skip
     policies = pl.DataFrame([rule])
@@ -281,6 +293,13 @@ def test_a_supply_block_on_any_ownership_spares_a_fleet_held_before_it():
     ((rid, breaks),) = compliance.blocking_rules(policies, date(2026, 3, 1))
     assert rid == "h20-ban"
     assert rows.select(breaks).to_series().to_list() == [False, True, True, True]
+    ((_, early),) = compliance.blocking_rules(policies, date(2025, 1, 1), date(2025, 6, 1))
+    assert rows.select(early).to_series().to_list() == [False, True, False, True]
+    owned = rule | {"id": "h20-owned", "ownership": "owned", "controls": None}
+    ((_, same),) = compliance.blocking_rules(
+        pl.DataFrame([owned]), date(2025, 1, 1), date(2025, 6, 1)
+    )
+    assert rows.select(same).to_series().to_list()[:3] == [False, True, False]
 
 
 def test_which_rules_control_supply_is_said_in_the_data(catalog):
@@ -739,3 +758,26 @@ def test_a_chinese_labs_plan_for_foreign_users_personal_data_in_china_is_warned(
         assert "lapresse" in (hit[FOREIGN].source or "")
     if GDPR in hit:
         assert "eur-lex.europa.eu" in (hit[GDPR].source or "")
+
+
+@pytest.mark.parametrize(
+    ("rule", "acc", "acquired", "as_of"),
+    [
+        ("us-export-2023-b200-cn", "b200", "2024-02-01", "2025-01-15"),
+        ("cn-h200-import-approval", "h200", "2026-01-20", "2026-03-01"),
+    ],
+)
+def test_a_fleet_that_could_not_have_been_bought_keeps_the_rules_own_severity(
+    catalog, rule, acc, acquired, as_of
+):
+    # rev16c R5: a B200 fleet "acquired" in China on 2024-02-01 is blocked not-purchasable, yet
+    # the B200 export rule (a supply rule) was information "(this fleet was acquired on
+    # 2024-02-01, before it)": softened for stock the quote calls impossible to have bought.
+    # So was an H200 fleet "acquired" while Chinese customs held H200 imports.
+    from estimator import parse_scenario
+
+    data = _serve_on(acc, "fleet", acquired) | {"as_of": as_of}
+    data["model"]["preset"] = "llama-3.1-8b"
+    codes = {f.code: f for f in quote(parse_scenario(data), catalog).findings}
+    assert codes["not-purchasable"].severity == "block"
+    assert codes[rule].severity == "warn" and "before it)" not in codes[rule].message

@@ -1505,6 +1505,15 @@ def test_a_fleet_too_small_for_the_demand_is_named_as_the_fleet(catalog):
     assert placed.quote.phases[0].pricing != "fleet"
     (found,) = [f for f in placed.quote.findings if f.code == SPLIT]
     assert "the fleet 'h800-small' in cn-east" in found.message and "at most 64" in found.message
+    # rev16c Q3: not "the cheapest option otherwise allowed" by the cost of a run on devices
+    # the fleet does not have (its `run_usd`, capital sunk): a device of it costs less to run
+    # than one of the placement chosen, and it is named as hardware already owned.
+    assert "cheapest" not in found.message
+    assert "the fleet 'h800-small' in cn-east, already owned and otherwise allowed" in (
+        found.message
+    )
+    (fleet,) = [a for a in placed.phases[0].alternatives if a.pricing == "fleet"]
+    assert fleet.verdict.startswith("rejected: capacity")
 
 
 def _serve_on_a_capacity_block(days: int) -> dict:
@@ -1973,6 +1982,66 @@ def test_a_fleet_too_small_for_its_deadline_is_priced_as_the_same_fleet_given_de
         assert "unpriced" not in codes, block  # no price is missing: the fleet is too small
     short = next(f for f in sized.findings if f.code == "capacity-short")
     assert "needs 2,304 x h800" in short.message and "has 512, which finish in" in short.message
+
+
+def test_a_fleet_too_small_for_its_deadline_shows_the_fleet_it_is(catalog):
+    # rev16c M4: 512 H800 with a 75-day deadline showed devices 2,304 and 73 days on the fleet
+    # (1,792 devices that do not exist), and fleet-capital said energy and operations "are
+    # charged" on a phase with no price. It shows the fleet's own run, as `devices = 512` does.
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+    data = _deepseek_lab(75, site=site)
+    data["fleet"][0]["devices"] = 512
+    sized = quote(parse_scenario(data), catalog)
+    data["phases"][0]["devices"] = 512
+    given = quote(parse_scenario(data), catalog)
+    (run,) = sized.phases
+    assert run.devices == run.billed_devices == 512 and not run.priced
+    assert round(run.wall_clock_days, 1) == 322.9
+    assert run.model_dump() == given.phases[0].model_dump()
+    for q in (sized, given):
+        (capital,) = [f for f in q.findings if f.code == "fleet-capital"]
+        assert "are charged" not in capital.message
+        assert capital.message.endswith("but the phase is not priced")
+    short = next(f for f in sized.findings if f.code == "capacity-short")
+    assert "needs 2,304 x h800" in short.message  # what the deadline needs is said there
+    priced = quote(parse_scenario(_deepseek_lab(400, site=site)), catalog)
+    (capital,) = [f for f in priced.findings if f.code == "fleet-capital"]
+    assert "energy and operations are charged" in capital.message
+
+
+def test_a_fleet_that_meets_its_deadline_is_sized_at_most_at_the_fleet(catalog):
+    # rev16c W2: 512 H800 finish in 322.9 days, yet a 323-day deadline sized 768 of them (the
+    # sizing's headroom and whole replicas) and blocked the fleet, while `devices = 512` was
+    # priced; and the capacity-short hint named that very deadline as the one that lets them.
+    import re
+
+    from estimator import parse_scenario
+
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+
+    def quoted(deadline: float, devices: int | None = None):
+        data = _deepseek_lab(deadline, site=site)
+        data["fleet"][0]["devices"] = 512
+        if devices:
+            data["phases"][0]["devices"] = devices
+        return quote(parse_scenario(data), catalog)
+
+    short = next(f for f in quoted(75).findings if f.code == "capacity-short")
+    hint = re.search(r"a deadline_days of ([\d,]+) or more lets them", short.message)
+    assert hint is not None
+    n = int(hint.group(1).replace(",", ""))
+    sized, given = quoted(n), quoted(n, devices=512)
+    for q in (sized, given):
+        (run,) = q.phases
+        assert run.priced and run.devices == run.billed_devices == 512
+        assert run.wall_clock_days <= n
+    assert sized.total == given.total
+    late = quoted(n - 1)
+    assert not late.phases[0].priced
+    (short,) = [f for f in late.findings if f.code == "capacity-short"]
+    assert f"to finish within the {n - 1}-day deadline; the fleet 'h800' has 512" in short.message
 
 
 @pytest.mark.parametrize("deadline", [75, 250])

@@ -670,3 +670,51 @@ def test_the_default_draws_say_that_latency_targets_are_not_drawn(runner):
         ).output.split()
     )
     assert "no sample misses a latency target" not in out
+
+
+# 2,048 H800 with an 88-day deadline: the quote sizes 1,920 of them; 20% more tokens need more
+# devices than the fleet has (rev16c W1).
+_EDGE_FLEET = """
+name = "edge fleet"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+
+[[fleet]]
+name = "h800-small"
+region = "cn-east"
+accelerator = "h800"
+devices = 2048
+acquired = 2023-06-01
+
+[model]
+preset = "deepseek-v3"
+
+[[phases]]
+name = "pretrain"
+tokens = 14.8e12
+data = "public"
+deadline_days = 88
+precision = "fp8"
+site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
+"""
+
+
+def test_an_end_that_resizes_a_fleet_past_its_size_is_the_quote_of_it_unpriced(catalog, write):
+    # rev16c W1: the quote leaves a fleet sized past its size unpriced (`checks.fleet_outgrown`),
+    # but sensitivity and the Monte Carlo priced its run for 2,304 of 2,048 H800 (12.53 M CNY
+    # at +20% tokens, and P90 at +34% device-hours with `unpriced` 0).
+    s = load_scenario(write("edge.toml", _EDGE_FLEET))
+    q = quote(s, catalog)
+    c = prepare(s, catalog)
+    row = next(w for w in sensitivity(c, q) if w.input == "pretrain: tokens")
+    ends = ((row.low, row.total_at_low), (row.high, row.total_at_high))
+    quoted = [
+        quote(s.with_changes({"phases.pretrain.tokens": 14.8e12 * v}), catalog) for v, _ in ends
+    ]
+    assert [x.phases[0].priced for x in quoted] == [True, False]
+    for (_, total), at in zip(ends, quoted, strict=True):
+        assert total == (at.total if at.phases[0].priced else None)
+    assert row.swing is None
+    pretrain, total = sample(c, q, 300, seed=0)
+    assert pretrain.unpriced > 0.1 and total.unpriced == pretrain.unpriced

@@ -183,6 +183,7 @@ def training_frame(
             rest = df.join(fixed.select("_row"), on="_row", how="anti", maintain_order="left")
             df = pl.concat([rest, fixed.select(df.columns)]).sort("_row")
         df = _fewest(df, by_deadline, s, searched)
+        df = _within_fleet(df, by_deadline, s, searched)
     out = df.lazy().with_columns(
         wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
         memory_per_device_gib=pl.col("_memory") / GIB,
@@ -634,6 +635,31 @@ def _fewest(
     fewer, _ = _sized(rows, need, s, searched, as_given=True)
     fewer = fewer.join(rows.select("_row", pl.col("devices").alias("_was")), on="_row")
     kept = fewer.filter(met & pl.col("_fits") & (pl.col("devices") < pl.col("_was")))
+    if kept.is_empty():
+        return df
+    rest = df.join(kept.select("_row"), on="_row", how="anti", maintain_order="left")
+    return pl.concat([rest, kept.select(df.columns)]).sort("_row")
+
+
+def _within_fleet(
+    df: pl.DataFrame, by_deadline: pl.Expr, s: TrainSettings, searched: pl.DataFrame
+) -> pl.DataFrame:
+    """Rows sized for a deadline past the devices their fleet has (an optional `fleet_devices`
+    column, the fleet in whole instances; null: no fleet) are sized at the fleet where that
+    count, worked out as a phase giving it would be (`_settled`), meets the deadline. The
+    sizing's headroom (`trainstep.DEADLINE_HEADROOM`) and whole replicas would otherwise size
+    a fleet that finishes in time past itself, and so leave it unpriced (rev16c W2: 512 H800
+    finish in 322.9 days, yet a 323-day deadline sized 768 of them, while the same fleet given
+    `devices = 512` was priced): one fleet, one answer."""
+    if "fleet_devices" not in df.columns:
+        return df
+    over = (by_deadline & (pl.col("devices") > pl.col("fleet_devices"))).fill_null(False)
+    if not df.select(over.any()).item():
+        return df
+    rows = df.filter(over)
+    at, _ = _sized(rows, pl.col("fleet_devices"), s, searched, as_given=True)
+    days = pl.col("device_hours") / pl.col("devices") / 24.0
+    kept = at.filter((days <= pl.col("deadline_days") * (1 + 1e-9)) & pl.col("_fits"))
     if kept.is_empty():
         return df
     rest = df.join(kept.select("_row"), on="_row", how="anti", maintain_order="left")

@@ -159,8 +159,9 @@ def _notes(view: BaseModel) -> list[str]:
     if is_sensitivity(view) and any(s.swing is None for s in view.swings):
         notes.append(
             "A blank total: at that end of the input the phase as placed cannot meet its latency"
-            " target (or hold the model) with any number of its replicas, or would run past 100"
-            " years, so has no cost; such inputs come first."
+            " target (or hold the model) with any number of its replicas, needs more devices"
+            " than its fleet has to meet its deadline, or would run past 100 years, so has no"
+            " cost; such inputs come first."
         )
     shown = view.quote if is_plan(view) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
@@ -213,9 +214,10 @@ def _notes(view: BaseModel) -> list[str]:
         if any(p.unpriced for p in u.percentiles):
             notes.append(
                 "Unpriced samples: at their drawn efficiency the phase as placed cannot meet its "
-                "latency target (or hold the model) with any number of its replicas, so they "
-                "have no cost; the percentiles and ranks are of the other samples. A larger "
-                "replica or a looser target avoids them."
+                "latency target (or hold the model) with any number of its replicas, or needs "
+                "more devices than its fleet has to meet its deadline, so they have no cost; the "
+                "percentiles and ranks are of the other samples. A larger replica, a larger "
+                "fleet or a looser target avoids them."
             )
     return notes
 
