@@ -21,7 +21,6 @@ from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
-from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, Site, TrainPhase
@@ -1328,21 +1327,12 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
 IDLE_SERVING_SHARE = 0.10
 
 
-def _serving_peak_share(p: ServePhase) -> pl.Expr:
+def _serving_peak_share() -> pl.Expr:
     """The share of a serving phase's billed capacity its demand uses at peak: the devices the
-    peak needs as `servestep.replicas_for_demand` counts them, before whole replicas and
-    instances round them up (output/s at the output rate shown, plus the input beyond the
-    request shape's at the prefill rate, derated by the serving goodput), over the devices
-    billed. Null with no demand."""
-    per_s = pl.col("peak_to_average") / SECONDS_PER_DAY
-    out_s = pl.col("output_tokens_per_day") * per_s
-    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * per_s
-    extra_in = (in_s - out_s * (p.input_len / p.output_len)).clip(lower_bound=0.0)
-    work = (
-        out_s / pl.col("output_tokens_per_s_per_device")
-        + extra_in / pl.col("prefill_tokens_per_s_per_device")
-    ) / pl.col("serve_goodput")
-    return work / pl.col("billed_devices")
+    peak keeps busy as the sizing counts them before whole replicas and instances round them
+    up (`servestep.devices_for_peak`, the one figure `replicas_for_demand` rounds), over the
+    devices billed. Null with no demand."""
+    return pl.col("_peak_devices") / pl.col("billed_devices")
 
 
 def _idle_serving(c: Context, p: Phase) -> pl.Expr:
@@ -1356,7 +1346,7 @@ def _idle_serving(c: Context, p: Phase) -> pl.Expr:
     return (
         (pl.col("option") != "fleet")
         & (pl.col("billed_devices") > 1)
-        & (_serving_peak_share(p) < IDLE_SERVING_SHARE)
+        & (_serving_peak_share() < IDLE_SERVING_SHARE)
     ).fill_null(False)
 
 
@@ -1370,7 +1360,7 @@ def _percent(share: float) -> str:
 
 def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, ServePhase)
-    share = pl.DataFrame([r]).select(_serving_peak_share(p)).item()
+    share = r["_peak_devices"] / r["billed_devices"]
     needed = r["devices_needed"]
     said = (
         f"the demand at peak (output_tokens_per_day x peak_to_average "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import tomllib
@@ -1197,16 +1198,8 @@ def test_serving_capacity_billed_far_past_its_peak_demand_is_warned(runner, writ
     assert (p.devices, p.billed_devices) == (1, 8)
     (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
     assert f.severity == "warn" and f.phase == "serve"
-    physics = p.physics
-    out_s, in_s = (x * physics["peak_to_average"] / 86_400 for x in (2e5, 1e6))
-    # Output at the output rate, and the input past the request shape's (2,048 / 512 = 4 per
-    # output token; the demand has 5) at the prefill rate, less the serving goodput.
-    work = (
-        out_s / physics["output_tokens_per_s_per_device"]
-        + (in_s - 4 * out_s) / physics["prefill_tokens_per_s_per_device"]
-    )
-    share = work / physics["serve_goodput"] / 8
-    assert f"uses {share * 100:.2g}% of the capacity billed" in f.message
+    # The sizing's own figure: test_idle_serving_capacity_reads_the_sizings_own_figure.
+    assert "uses 0.0064% of the capacity billed" in f.message
     assert "under the 10%" in f.message and "Trusted Advisor" in f.message
     assert "a3-highgpu-8g bills whole instances of 8" in f.message and 'site = "auto"' in f.message
     # Bought: servers, not instances.
@@ -1220,6 +1213,37 @@ def test_serving_capacity_billed_far_past_its_peak_demand_is_warned(runner, writ
     q = quote(parse_scenario(tomllib.loads(busy)), catalog)
     assert q.phases[0].billed_devices > 1
     assert not [f for f in q.findings if f.code == "idle-serving-capacity"]
+
+
+def test_idle_serving_capacity_reads_the_sizings_own_figure(catalog):
+    # rev16c Q1: the check re-derived the sizing's count with the pooled output rate, which for
+    # a disaggregated phase with less input than the request shape overstated the share. The
+    # share is the sizing's own unrounded count (`_peak_devices`) over the devices billed.
+    from estimator.checks import _percent
+    from estimator.context import prepare
+    from estimator.evaluate import evaluate
+    from estimator.options import OptionQuery, select
+
+    text = TINY_SERVICE.replace("input_tokens_per_day = 1e6", "input_tokens_per_day = 1e5")
+    for disaggregated in ("false", "true"):
+        scenario = parse_scenario(tomllib.loads(f"{text}disaggregated = {disaggregated}\n"))
+        (phase,) = scenario.phases
+        q = quote(scenario, catalog)
+        (p,) = q.phases
+        (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
+        c = prepare(scenario, catalog)
+        rows = evaluate(c, phase, select(c.options, OptionQuery.of(phase.site)))
+        (row,) = rows.filter(pl.col("instance") == p.instance).to_dicts()
+        tp, busy = row["tensor_parallel"], row["_peak_devices"]
+        if disaggregated == "false":  # the figure the sizing rounds up to whole replicas
+            assert row["replicas"] == max(1, math.ceil(busy / tp))
+        assert f"uses {_percent(busy / p.billed_devices)} of the capacity billed" in f.message
+        physics = p.physics
+        pooled = (2e5 * physics["peak_to_average"] / 86_400) / physics[
+            "output_tokens_per_s_per_device"
+        ]
+        if disaggregated == "true":  # the pooled rate's count is not the sizing's
+            assert pooled / physics["serve_goodput"] > busy * 1.1
 
 
 def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, write):
