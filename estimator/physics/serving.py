@@ -70,7 +70,8 @@ SERVING_COLUMNS = (
     "efficiency_rows",
 )
 # Kept beside them for the checks, not shown: the devices the peak demand keeps busy before
-# whole replicas round them up (`servestep.devices_for_peak`).
+# whole replicas round them up (`servestep.devices_for_peak`); `serving_frame` adds
+# `_smallest_replica`, the smallest replica size that meets every target.
 SIZING_COLUMNS = ("_peak_devices",)
 # Replica sizes tried by the search: powers of two up to 1,024 devices.
 REPLICA_SIZES = tuple(2**k for k in range(11))
@@ -172,7 +173,15 @@ def serving_frame(
     # `precision-unsupported`, memory's only where it has one).
     fits, within = holds & pl.col("_peak"), pl.col("_size") <= pl.col("_cap")
     best = (
-        out.with_columns(_rank=rank, fits=fits, within_instance=within)
+        out.with_columns(
+            _rank=rank,
+            fits=fits,
+            within_instance=within,
+            # The smallest replica that holds the model and meets every target (the
+            # `idle-serving-capacity` advice offers it only where it is smaller than the one
+            # chosen; the search ranks by output rate, not by the devices billed).
+            _smallest_replica=pl.col("_size").filter(ok).min().over(rid),
+        )
         .filter(pl.col("_rank") < 3)
         .sort(
             [rid, "_rank", "output_tokens_per_s_per_device", "_size"],
