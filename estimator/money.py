@@ -7,6 +7,14 @@ amounts are sums of whole-cent line items), that knows its currency and prints w
     Money(2058029026.2, 'CNY')
     >>> print(q.total)
     2,058,029,026.20 CNY
+    >>> print(p.cost / p.output_tokens * 1e6)  # a price per million output tokens
+    0.03603 USD
+
+`str()` and `format(m)` print whole cents, as the reports do, except for an amount under 10
+that is not whole cents (a price per unit worked out in a notebook), which prints to 4
+significant figures as the reports' prices per unit do (`costing.per_unit`): whole cents would
+show 0.036 as 0.04 (rev16c M3). `repr()` is exact, and so is `format(m, ".6f")`. The reports
+never print a `Money` this way: they round their figures in the report layer.
 
 The sum or difference of amounts in one currency (or of an amount and a plain number) is an
 amount in that currency. So is an amount scaled by a plain number: `Money * number`, `number *
@@ -36,7 +44,8 @@ __all__ = ["CurrencyMismatchError", "Money"]  # the error lives in estimator.err
 
 
 class Money(float):
-    """An amount in `currency` (ISO code), unrounded; `str()` and `format()` show cents."""
+    """An amount in `currency` (ISO code), unrounded; `str()` and `format()` show whole cents,
+    or 4 significant figures for an amount under 10 that is not whole cents (`_shown`)."""
 
     __slots__ = ("currency",)
     currency: str
@@ -62,7 +71,7 @@ class Money(float):
         return float(self)
 
     def __str__(self) -> str:
-        return f"{float(self):,.2f} {self.currency}"
+        return f"{_shown(float(self))} {self.currency}"
 
     def __repr__(self) -> str:
         return f"Money({float(self)!r}, {self.currency!r})"
@@ -143,6 +152,20 @@ class Money(float):
         def __radd__(self, other: float) -> Money: ...
         def __sub__(self, other: float) -> Money: ...
         def __rsub__(self, other: float) -> Money: ...
+
+
+def _shown(amount: float) -> str:
+    """An amount as `str()` prints it: whole cents for whole-cent amounts (every amount a quote
+    holds) and from 10 up; below 10, an amount that is not whole cents (a price per unit a
+    notebook works out, `p.cost / p.output_tokens * 1e6`) to 4 significant figures, the one
+    per-unit rule (`costing.per_unit_text`): 0.03603, where cents read 0.04 (rev16c M3; 16%
+    off is rev15a #10's error)."""
+    hundredths = amount * 100
+    if abs(amount) >= 10 or abs(hundredths - round(hundredths)) <= 1e-9 * max(1.0, abs(hundredths)):
+        return f"{amount:,.2f}"
+    from estimator.costing import per_unit_text
+
+    return per_unit_text(amount)
 
 
 def _ratio(a: Money, b: Money, op: Callable[[float, float], Any], verb: str) -> Any:

@@ -468,6 +468,37 @@ def test_money_knows_its_currency(catalog):
         assert isinstance(signed, Money) and signed.currency == "CNY" and abs(signed) == 2.5
 
 
+def test_a_money_under_ten_that_is_not_whole_cents_prints_as_a_price_per_unit(
+    catalog, runner, write
+):
+    # rev16c M3: Money / number stays Money, and str() printed cents, so a notebook's price per
+    # million output tokens read "0.04 USD" where the report says 0.03603 (rev15a #10's 16%).
+    from estimator.costing import per_unit_text
+
+    scenario = {
+        "name": "tiny",
+        "as_of": "2025-11-27",
+        "currency": "USD",
+        "tenant_hq": "SG",
+        "model": {"total_params": 1e9},
+        "phases": [
+            {"name": "serve", "kind": "serve", "users": "sea", "data": "public", "days": 30,
+             "tpot_ms": 30, "site": "auto"}
+        ],
+    }  # fmt: skip
+    q = quote(estimator.parse_scenario(scenario), catalog)
+    (p,) = q.phases
+    per_million = p.cost / p.output_tokens * 1e6
+    assert isinstance(per_million, Money) and float(per_million) < 10
+    shown = json.loads(estimator.as_json(q))["phases"][0]["cost_per_million_output_tokens"]
+    assert str(per_million) == f"{per_unit_text(per_million)} USD" == f"{shown:g} USD"
+    assert f"{per_million}" == str(per_million) and str(p.cost / p.output_tokens) != "0.00 USD"
+    # Whole cents, and anything from 10 up, print cents as before.
+    assert str(Money(1.5, "USD")) == "1.50 USD" and str(Money(0.1 + 0.2, "USD")) == "0.30 USD"
+    assert str(Money(12.3456, "USD")) == "12.35 USD" and str(Money(0.0, "USD")) == "0.00 USD"
+    assert format(per_million, ".6f") == f"{float(per_million):.6f}"
+
+
 def test_each_line_item_says_the_rate_that_converts_it(catalog, runner):
     # rev12a #6: the line items showed the billing currency's rate per USD (1.000 on a USD
     # line of a CNY quote, 7.107 rounded on a CNY one): no row could be rebuilt from its cells.
