@@ -569,6 +569,46 @@ def test_money_scaled_by_a_number_keeps_its_currency():
         usd * usd
 
 
+def test_money_keeps_its_currency_with_numpy_integers_and_divmod():
+    # rev16c R4: `m * np.int64(2)` gave a plain np.float64 (m * np.float64(2) stayed Money),
+    # and divmod(m, 3) gave floats where m // 3 and m % 3 are Money.
+    import statistics
+    from fractions import Fraction
+
+    import numpy as np
+
+    usd = Money(7.5, "USD")
+    for scaled, value in [(usd * np.int64(2), 15.0), (usd / np.int32(2), 3.75),
+                          (usd + np.int64(1), 8.5), (usd * Fraction(1, 3), 2.5),
+                          (usd * np.float64(2), 15.0)]:  # fmt: skip
+        assert isinstance(scaled, Money) and scaled.currency == "USD" and scaled == value
+    whole, left = divmod(usd, 2)
+    assert (whole, left) == (usd // 2, usd % 2) == (3.0, 1.5)
+    assert all(isinstance(x, Money) and x.currency == "USD" for x in (whole, left))
+    times, rest = divmod(usd, Money(2.0, "USD"))  # by an amount: a ratio and an amount
+    assert type(times) is float and isinstance(rest, Money)
+    # Documented, not changed: numpy on the left answers first; statistics.mean needs a
+    # currency it cannot pass, and the mean in the currency is sum / len.
+    assert type(np.int64(2) * usd) is np.float64
+    with pytest.raises(TypeError):
+        statistics.mean([usd, usd])
+    mean = sum([usd, usd]) / 2
+    assert isinstance(mean, Money) and mean == 7.5
+
+
+def test_a_missing_extra_error_survives_pickling():
+    # rev16c R3: `extra` was not in args, so unpickling it (a process pool, joblib) raised
+    # TypeError in place of the error.
+    import pickle
+
+    from estimator.errors import MissingExtraError
+
+    error = MissingExtraError("charts need matplotlib", "charts", "--format html")
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is MissingExtraError and str(back) == str(error)
+    assert (back.extra, back.location, back.message) == ("charts", "--format html", error.message)
+
+
 def test_amounts_are_typed_as_money(catalog):
     # review10b #6: the fields were annotated float, so a type-checked notebook could not use
     # `q.total.currency`; the percentiles mixed Money (point) and floats (p10..p90).
