@@ -21,7 +21,6 @@ from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
-from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, Site, TrainPhase
@@ -1342,21 +1341,12 @@ def _idle_hardware_message(r: Row, c: Context, p: Phase) -> str:
 IDLE_SERVING_SHARE = 0.10
 
 
-def _serving_peak_share(p: ServePhase) -> pl.Expr:
+def _serving_peak_share() -> pl.Expr:
     """The share of a serving phase's billed capacity its demand uses at peak: the devices the
-    peak needs as `servestep.replicas_for_demand` counts them, before whole replicas and
-    instances round them up (output/s at the output rate shown, plus the input beyond the
-    request shape's at the prefill rate, derated by the serving goodput), over the devices
-    billed. Null with no demand."""
-    per_s = pl.col("peak_to_average") / SECONDS_PER_DAY
-    out_s = pl.col("output_tokens_per_day") * per_s
-    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * per_s
-    extra_in = (in_s - out_s * (p.input_len / p.output_len)).clip(lower_bound=0.0)
-    work = (
-        out_s / pl.col("output_tokens_per_s_per_device")
-        + extra_in / pl.col("prefill_tokens_per_s_per_device")
-    ) / pl.col("serve_goodput")
-    return work / pl.col("billed_devices")
+    peak keeps busy as the sizing counts them before whole replicas and instances round them
+    up (`servestep.devices_for_peak`, the one figure `replicas_for_demand` rounds), over the
+    devices billed. Null with no demand."""
+    return pl.col("_peak_devices") / pl.col("billed_devices")
 
 
 def _idle_serving(c: Context, p: Phase) -> pl.Expr:
@@ -1370,7 +1360,7 @@ def _idle_serving(c: Context, p: Phase) -> pl.Expr:
     return (
         (pl.col("option") != "fleet")
         & (pl.col("billed_devices") > 1)
-        & (_serving_peak_share(p) < IDLE_SERVING_SHARE)
+        & (_serving_peak_share() < IDLE_SERVING_SHARE)
     ).fill_null(False)
 
 
@@ -1384,7 +1374,7 @@ def _percent(share: float) -> str:
 
 def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, ServePhase)
-    share = pl.DataFrame([r]).select(_serving_peak_share(p)).item()
+    share = r["_peak_devices"] / r["billed_devices"]
     needed = r["devices_needed"]
     said = (
         f"the demand at peak (output_tokens_per_day x peak_to_average "
@@ -1396,26 +1386,87 @@ def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
         f"{IDLE_SERVING_SHARE:.0%} at which AWS Trusted Advisor calls an instance underused, so "
         "most of this phase's cost pays for idle capacity"
     )
-    helps = []
+    unit = int(r.get("unit_devices") or 1)
+    kind = "server" if r.get("option") == "owned" else "instance"
     if p.devices:
         said += f" (devices = {_n(p.devices)} is given)"
-        helps.append("fewer devices")
-    elif (r.get("unit_devices") or 0) > (needed or 0):
-        whole = f"whole {{}} of {_n(r['unit_devices'])}"
-        if r.get("option") == "owned":
-            said += f" ({r['instance']} is bought in {whole.format('servers')})"
-            helps.append("a server of fewer devices, where the site has one")
-        else:
-            said += f" ({r['instance']} bills {whole.format('instances')})"
-            helps.append("an instance of fewer devices, where the site has one")
-    if (r.get("tensor_parallel") or 1) > 1 and p.replica_devices is None:
-        helps.append(
-            f"a replica of fewer devices than the {_n(r['tensor_parallel'])} chosen "
-            "(replica_devices, if the model fits), on an instance of fewer devices"
+    elif unit > (needed or 0):
+        verb = "is bought in" if kind == "server" else "bills"
+        said += f" ({r['instance']} {verb} whole {kind}s of {_n(unit)})"
+    helps = _cheaper_serving(r, c, p, unit, kind)
+    if helps:
+        return f"{said}; cheaper: {', or '.join(helps)}"
+    least = _smallest_serving(r, r.get("_smallest_replica") or r["tensor_parallel"])
+    return (
+        f"{said}; nothing smaller serves it on its own devices: the smallest deployment that "
+        f"holds the model at this target is {counted(least, 'device')}"
+    )
+
+
+def _smallest_serving(r: Row, replica: int) -> int:
+    """The fewest devices whole replicas of `replica` devices (one of each pool when
+    disaggregated) serve the demand's peak on (`_peak_devices`, the sizing's own count)."""
+    pools = 2 if r.get("disaggregated") else 1
+    return max(replica * pools, math.ceil(float(r["_peak_devices"]) / replica) * replica)
+
+
+def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) -> list[str]:
+    """What the row's own figures show could bill fewer devices than it does (rev16c M1: the
+    advice named a smaller replica where the model did not fit, a smaller replica on an
+    instance that still bills 8, and `site = "auto"` on a site already auto, and never named
+    `disaggregated = false`, which halves the smallest deployment)."""
+    billed, tp = int(r["billed_devices"]), int(r["tensor_parallel"] or 1)
+    site = c.site_given(p)
+    # Smaller instances (servers) where the site is fixed: a site left to the planner was
+    # searched through every instance it allows.
+    smaller: list[int] = []
+    if isinstance(site, Site):
+        o = c.options
+        same = (
+            (o["region"] == site.region)
+            & (o["accelerator"] == site.accelerator)
+            & (o["pricing"] == site.pricing)
+            & (o["unit_devices"] < unit)
         )
-    if _site_fixed(c, p):
-        helps.append('site = "auto" (the planner picks the cheapest instance that serves it)')
-    return f"{said}; cheaper: {', or '.join(helps)}" if helps else said
+        if site.provider is not None:
+            same = same & (o["provider"] == site.provider)
+        smaller = sorted(set(o.filter(same)["unit_devices"].to_list()))
+
+    def bills(n: int, replica: int) -> int:
+        """Devices `n` devices bill in whole units of this one or of the site's smaller ones
+        that hold a replica of `replica` devices."""
+        return min(math.ceil(n / u) * u for u in [unit, *(u for u in smaller if u >= replica)])
+
+    kind_a = "an instance" if kind == "instance" else "a server"
+
+    def where(n: int, replica: int) -> str:
+        here = math.ceil(n / unit) * unit
+        return "" if bills(n, replica) == here else f" on {kind_a} of fewer devices"
+
+    helps = []
+    at_tp = _smallest_serving(r, tp)
+    if p.devices and bills(at_tp, tp) < billed:
+        helps.append(f"devices = {_n(at_tp)}, the whole replicas its peak needs{where(at_tp, tp)}")
+    elif (sizes := ", ".join(_n(u) for u in smaller if u >= tp)) and bills(at_tp, tp) < billed:
+        helps.append(f"{kind_a} of fewer devices ({sizes} at this site)")
+    least = r.get("_smallest_replica")
+    if p.replica_devices is None and least and least < tp:
+        n = _smallest_serving(r, int(least))
+        if bills(n, least) < min(billed, bills(at_tp, tp)):
+            helps.append(
+                f"a replica of {counted(least, 'device')} (replica_devices = {_n(least)}, the "
+                f"smallest that holds the model and meets the targets){where(n, least)}"
+            )
+    if r.get("disaggregated"):
+        one = max(math.ceil(r["_peak_devices"] / tp) * tp, tp)
+        if bills(one, tp) < billed:
+            helps.append(
+                f"disaggregated = false (one pool of {counted(one, 'device')} where two pools "
+                f"need {_n(2 * tp)}, if it meets the latency targets){where(one, tp)}"
+            )
+    if isinstance(site, Site):
+        helps.append('site = "auto" (the planner compares every instance that serves it)')
+    return helps
 
 
 _BASIS_WORDS = {"estimate": "an estimate", "derived": "derived from other figures"}

@@ -101,41 +101,57 @@ def prepare(
     # A currency given apart from the scenario is the library's `currency` argument (the CLI
     # checks its --currency flag before, `cli.app.load_catalog`).
     cur_field = "currency" if currency else f"{where}: currency"
+    # Every id check runs and each problem is kept (rev16c R1: `--all-errors` found an unknown
+    # preset, then on the next run an unknown region): one ScenarioError lists them all. A
+    # check that needs what an earlier one could not give (the model, the fleets' options) is
+    # skipped rather than run on a guess.
+    problems: list[ScenarioError] = []
+    per_usd = 1.0
     try:
         per_usd = catalog.rate(cur, day).per_usd
     except UnknownIdError as exc:
-        raise ScenarioError(str(exc), cur_field) from None
+        problems.append(ScenarioError(str(exc), cur_field))
     except CatalogError as exc:
-        raise ScenarioError(str(exc), f"{where}: as_of") from None
+        problems.append(ScenarioError(str(exc), f"{where}: as_of"))
+    model: ModelSpec | None = None
     try:
         model = resolve_model(catalog, scenario.model.preset, **scenario.model.custom_fields())
     except UnknownIdError as exc:
-        raise ScenarioError(str(exc), f"{where}: model.preset") from None
+        problems.append(ScenarioError(str(exc), f"{where}: model.preset"))
     except ScenarioError as exc:
         # The field at fault where the model says it (a flag at the command line), else the model.
         field = exc.location or "model"
         field = field if field.startswith("model") else f"model.{field}"
-        raise ScenarioError(exc.message, f"{where}: {field}") from None
+        problems.append(ScenarioError(exc.message, f"{where}: {field}"))
     for i, f in enumerate(scenario.fleet):
-        _check_fleet(catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
+        _collect(problems, _check_fleet, catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
         if f.book_value is not None and f.book_value_currency is not None:
             try:  # a book value in a currency with no rate on the day cannot be costed
                 catalog.rate(f.book_value_currency, day)
             except UnknownIdError as exc:
-                raise ScenarioError(str(exc), f"{where}: fleet[{i}].book_value_currency") from None
+                loc = f"{where}: fleet[{i}].book_value_currency"
+                problems.append(ScenarioError(str(exc), loc))
             except CatalogError as exc:
-                raise ScenarioError(str(exc), f"{where}: as_of") from None
+                problems.append(ScenarioError(str(exc), f"{where}: as_of"))
+    fleets_ok = not any(".fleet[" in (e.location or "") for e in problems)
     for i, phase in enumerate(scenario.phases):
-        _check_tensor_parallel(model, phase, f"{where}: phases[{i}]")
-        _check_layout(model, phase, f"{where}: phases[{i}]")
+        if model is not None:
+            _collect(problems, _check_tensor_parallel, model, phase, f"{where}: phases[{i}]")
+            _collect(problems, _check_layout, model, phase, f"{where}: phases[{i}]")
     listed = option_table(catalog, day)
-    options = pl.concat([listed, fleet_options(scenario, catalog, listed, day)])
+    fleets = fleet_options(scenario, catalog, listed, day) if fleets_ok else listed.clear()
+    options = pl.concat([listed, fleets])
     acquired = {f.name: f.acquired for f in scenario.fleet if f.acquired is not None}
     options = with_supply(catalog, options, scenario.tenant_hq, day, acquired)
     latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
     for i, phase in enumerate(scenario.phases):
-        _check_site(catalog, options, phase.site, f"{where}: phases[{i}].site")
-        _check_fleet_site(scenario, phase.site, f"{where}: phases[{i}].site")
+        loc = f"{where}: phases[{i}].site"
+        _collect(problems, _check_site, catalog, options, phase.site, loc)
+        _collect(problems, _check_fleet_site, scenario, phase.site, loc)
+    if problems:
+        first = problems[0]
+        raise ScenarioError(first.message, first.location, problems if len(problems) > 1 else ())
+    assert model is not None
     return Context(
         scenario,
         catalog,
@@ -149,6 +165,14 @@ def prepare(
         max_devices,
         slip,
     )
+
+
+def _collect(problems: list[ScenarioError], check: Callable[..., None], *args: Any) -> None:
+    """Run `check`, keeping the problems it raises in `problems`."""
+    try:
+        check(*args)
+    except ScenarioError as exc:
+        problems.extend(exc.problems)
 
 
 def _check_tensor_parallel(model: ModelSpec, phase: object, loc: str) -> None:

@@ -76,6 +76,11 @@ class MissingExtraError(SplitcomputeError, ImportError):
         self.extra = extra
         super().__init__(f"{location}: {message}" if location else message)
 
+    def __reduce__(self) -> tuple[type[MissingExtraError], tuple[str, str, str | None]]:
+        # rev16c R3: `extra` is not in `args`, so unpickling (a process pool, joblib) called
+        # __init__ without it and raised TypeError in place of this error.
+        return type(self), (self.message, self.extra, self.location)
+
 
 class NoPlacementError(InfeasibleError):
     """No option of phase `phase` is allowed (a shock re-placing phases keeps such a phase

@@ -7,17 +7,30 @@ amounts are sums of whole-cent line items), that knows its currency and prints w
     Money(2058029026.2, 'CNY')
     >>> print(q.total)
     2,058,029,026.20 CNY
+    >>> print(p.cost / p.output_tokens * 1e6)  # a price per million output tokens
+    0.03603 USD
+
+`str()` and `format(m)` print whole cents, as the reports do, except for an amount under 10
+that is not whole cents (a price per unit worked out in a notebook), which prints to 4
+significant figures as the reports' prices per unit do (`costing.per_unit`): whole cents would
+show 0.036 as 0.04 (rev16c M3). `repr()` is exact, and so is `format(m, ".6f")`. The reports
+never print a `Money` this way: they round their figures in the report layer.
 
 The sum or difference of amounts in one currency (or of an amount and a plain number) is an
 amount in that currency. So is an amount scaled by a plain number: `Money * number`, `number *
-Money`, `Money / number` (and `//`, `%`, `round(m, n)`) stay `Money` in the same currency, so a
+Money`, `Money / number` (and `//`, `%`, `divmod`, `round(m, n)`) stay `Money` in the same
+currency, the number being any real number on the right (a float, an int, numpy's `np.int64` or
+`np.float64`, a `Fraction`), so a
 contingency (`1.1 * q.total`), a weight or a share keeps its currency and the guard below still
 applies to it (rev16a #5: `usd_total + 1.1 * cny_total` returned USD, the CNY amount added as
 if it were dollars). An amount divided by an amount in its currency is a plain float (a ratio:
 `q1.total / q2.total`); in two currencies it raises. An amount times an amount has no meaning
 (USD squared) and raises `TypeError`: multiply by `float(m)` to mean it. Other arithmetic
-(powers, a number divided by an amount, numpy's own scalars on the left: `np.float64(2) * m`)
-gives plain floats. The sum of amounts in two currencies is not money until it is converted,
+(powers, a number divided by an amount, numpy's own scalars on the left: `np.float64(2) * m`
+and `np.int64(2) * m`, which numpy answers before Money is asked) gives plain floats.
+`statistics.mean` of amounts raises `TypeError` (it rebuilds its result as `Money(value)`, with
+no currency): `sum(amounts) / len(amounts)` is their mean in their currency, checked as `sum`
+is. The sum of amounts in two currencies is not money until it is converted,
 and the library never does that implicitly: adding, subtracting, dividing or ordering two
 amounts in different currencies raises `CurrencyMismatchError` (a `TypeError`): `sum()` over
 quotes in USD and CNY gave a meaningless number, and `max()` picked the larger figure, not the
@@ -26,6 +39,7 @@ larger amount (review9d #4). Amounts in different currencies are never equal.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +50,8 @@ __all__ = ["CurrencyMismatchError", "Money"]  # the error lives in estimator.err
 
 
 class Money(float):
-    """An amount in `currency` (ISO code), unrounded; `str()` and `format()` show cents."""
+    """An amount in `currency` (ISO code), unrounded; `str()` and `format()` show whole cents,
+    or 4 significant figures for an amount under 10 that is not whole cents (`_shown`)."""
 
     __slots__ = ("currency",)
     currency: str
@@ -62,7 +77,7 @@ class Money(float):
         return float(self)
 
     def __str__(self) -> str:
-        return f"{float(self):,.2f} {self.currency}"
+        return f"{_shown(float(self))} {self.currency}"
 
     def __repr__(self) -> str:
         return f"Money({float(self)!r}, {self.currency!r})"
@@ -106,24 +121,30 @@ class Money(float):
                 f"cannot multiply {self} by {other}: an amount times an amount is not money "
                 "(multiply by a plain number, float(amount), to mean it)"
             )
-        return self._scaled(float.__mul__(float(self), other))
+        return self._scaled(float.__mul__(float(self), _number(other)))
 
     __rmul__ = __mul__
 
     def __truediv__(self, other: float) -> Any:  # by a number: money; by money: a ratio
         if isinstance(other, Money):
             return _ratio(self, other, float.__truediv__, "divide")
-        return self._scaled(float.__truediv__(float(self), other))
+        return self._scaled(float.__truediv__(float(self), _number(other)))
 
     def __floordiv__(self, other: float) -> Any:
         if isinstance(other, Money):
             return _ratio(self, other, float.__floordiv__, "divide")
-        return self._scaled(float.__floordiv__(float(self), other))
+        return self._scaled(float.__floordiv__(float(self), _number(other)))
 
     def __mod__(self, other: float) -> Money:  # what is left over is an amount either way
         if isinstance(other, Money):
             return self._scaled(_ratio(self, other, float.__mod__, "divide"))
-        return self._scaled(float.__mod__(float(self), other))
+        return self._scaled(float.__mod__(float(self), _number(other)))
+
+    def __divmod__(self, other: float) -> Any:  # rev16c R4: as `//` and `%` are, not floats
+        whole, left = self.__floordiv__(other), self.__mod__(other)
+        if whole is NotImplemented or left is NotImplemented:
+            return NotImplemented
+        return whole, left
 
     def __round__(self, ndigits: Any = None) -> Any:  # round(m) is an int, as for a float
         if ndigits is None:
@@ -145,6 +166,29 @@ class Money(float):
         def __rsub__(self, other: float) -> Money: ...
 
 
+def _number(other: Any) -> Any:
+    """A real number other than a float or int (numpy's `np.int64(2)`, a `Fraction`) as a
+    float, so `m * np.int64(2)` stays Money as `m * np.float64(2)` does (rev16c R4: float's own
+    arithmetic refused it, and numpy's answered with a plain float); anything else as it is."""
+    if isinstance(other, numbers.Real) and not isinstance(other, (float, int)):
+        return float(other)
+    return other
+
+
+def _shown(amount: float) -> str:
+    """An amount as `str()` prints it: whole cents for whole-cent amounts (every amount a quote
+    holds) and from 10 up; below 10, an amount that is not whole cents (a price per unit a
+    notebook works out, `p.cost / p.output_tokens * 1e6`) to 4 significant figures, the one
+    per-unit rule (`costing.per_unit_text`): 0.03603, where cents read 0.04 (rev16c M3; 16%
+    off is rev15a #10's error)."""
+    hundredths = amount * 100
+    if abs(amount) >= 10 or abs(hundredths - round(hundredths)) <= 1e-9 * max(1.0, abs(hundredths)):
+        return f"{amount:,.2f}"
+    from estimator.costing import per_unit_text
+
+    return per_unit_text(amount)
+
+
 def _ratio(a: Money, b: Money, op: Callable[[float, float], Any], verb: str) -> Any:
     """`op` on two amounts' plain values, refused across currencies."""
     if a.currency != b.currency:
@@ -164,7 +208,7 @@ def _same_currency(op: Callable[[float, Any], Any], verb: str) -> Callable[[Mone
             raise CurrencyMismatchError(
                 f"cannot {verb} {self} and {other}: convert one to the other's currency first"
             )
-        out = op(float(self), other)
+        out = op(float(self), _number(other))
         return Money(out, self.currency) if verb != "compare" and type(out) is float else out
 
     method.__name__ = op.__name__

@@ -724,6 +724,26 @@ def test_all_errors_lists_every_problem_of_a_scenario(runner, write):
     assert len(run(runner, ["quote", one, "--all-errors"], max_lines=1)[2].splitlines()) == 1
 
 
+def test_all_errors_lists_every_unknown_id_at_once(runner, write):
+    # rev16c R1: an unknown preset, then on the next run an unknown region, then a fleet: the
+    # id checks stopped at the first. They all run; the fields are checked before them.
+    text = SPLIT.read_text(encoding="utf-8")
+    bad = text.replace('preset = "', 'preset = "x', 1).replace('region = "', 'region = "x', 2)
+    assert bad.count('"x') == 3
+    path = write("ids.toml", bad)
+    code, _, err = run(runner, ["quote", path, "--all-errors"], max_lines=10)
+    lines = err.rstrip().splitlines()
+    assert code == 2 and lines[0] == "error: 3 problems:", err
+    assert "model.preset: unknown model" in lines[1]
+    assert all("unknown region 'x" in line for line in lines[2:])
+    code, _, err = run(runner, ["quote", path], max_lines=1)
+    assert code == 2 and err.rstrip().endswith("(and 2 more problems: --all-errors lists them)")
+    # A bad field is reported with the other fields' problems, before any id is looked up.
+    worse = write("fields.toml", bad.replace('data = "public"', 'data = "pii"', 1))
+    code, _, err = run(runner, ["quote", worse, "--all-errors"], max_lines=10)
+    assert code == 2 and "(got 'pii')" in err and "unknown" not in err
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import tomllib
@@ -1197,29 +1198,108 @@ def test_serving_capacity_billed_far_past_its_peak_demand_is_warned(runner, writ
     assert (p.devices, p.billed_devices) == (1, 8)
     (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
     assert f.severity == "warn" and f.phase == "serve"
-    physics = p.physics
-    out_s, in_s = (x * physics["peak_to_average"] / 86_400 for x in (2e5, 1e6))
-    # Output at the output rate, and the input past the request shape's (2,048 / 512 = 4 per
-    # output token; the demand has 5) at the prefill rate, less the serving goodput.
-    work = (
-        out_s / physics["output_tokens_per_s_per_device"]
-        + (in_s - 4 * out_s) / physics["prefill_tokens_per_s_per_device"]
-    )
-    share = work / physics["serve_goodput"] / 8
-    assert f"uses {share * 100:.2g}% of the capacity billed" in f.message
+    # The sizing's own figure: test_idle_serving_capacity_reads_the_sizings_own_figure.
+    assert "uses 0.0064% of the capacity billed" in f.message
     assert "under the 10%" in f.message and "Trusted Advisor" in f.message
     assert "a3-highgpu-8g bills whole instances of 8" in f.message and 'site = "auto"' in f.message
     # Bought: servers, not instances.
     owned = TINY_SERVICE.replace('"on_demand", provider = "gcp"', '"owned"')
     q = quote(parse_scenario(tomllib.loads(owned)), catalog)
     (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
-    assert "is bought in whole servers of 8" in f.message and "a server of fewer" in f.message
+    assert "is bought in whole servers of 8" in f.message
     # A demand that uses the instance is not warned.
     busy = TINY_SERVICE.replace("output_tokens_per_day = 2e5", "output_tokens_per_day = 4e10")
     busy = busy.replace("input_tokens_per_day = 1e6", "input_tokens_per_day = 1e11")
     q = quote(parse_scenario(tomllib.loads(busy)), catalog)
     assert q.phases[0].billed_devices > 1
     assert not [f for f in q.findings if f.code == "idle-serving-capacity"]
+
+
+def test_idle_serving_capacity_reads_the_sizings_own_figure(catalog):
+    # rev16c Q1: the check re-derived the sizing's count with the pooled output rate, which for
+    # a disaggregated phase with less input than the request shape overstated the share. The
+    # share is the sizing's own unrounded count (`_peak_devices`) over the devices billed.
+    from estimator.checks import _percent
+    from estimator.context import prepare
+    from estimator.evaluate import evaluate
+    from estimator.options import OptionQuery, select
+
+    text = TINY_SERVICE.replace("input_tokens_per_day = 1e6", "input_tokens_per_day = 1e5")
+    for disaggregated in ("false", "true"):
+        scenario = parse_scenario(tomllib.loads(f"{text}disaggregated = {disaggregated}\n"))
+        (phase,) = scenario.phases
+        q = quote(scenario, catalog)
+        (p,) = q.phases
+        (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
+        c = prepare(scenario, catalog)
+        rows = evaluate(c, phase, select(c.options, OptionQuery.of(phase.site)))
+        (row,) = rows.filter(pl.col("instance") == p.instance).to_dicts()
+        tp, busy = row["tensor_parallel"], row["_peak_devices"]
+        if disaggregated == "false":  # the figure the sizing rounds up to whole replicas
+            assert row["replicas"] == max(1, math.ceil(busy / tp))
+        assert f"uses {_percent(busy / p.billed_devices)} of the capacity billed" in f.message
+        physics = p.physics
+        pooled = (2e5 * physics["peak_to_average"] / 86_400) / physics[
+            "output_tokens_per_s_per_device"
+        ]
+        if disaggregated == "true":  # the pooled rate's count is not the sizing's
+            assert pooled / physics["serve_goodput"] > busy * 1.1
+
+
+IDLE_70B = """
+name = "idle 70b"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "SG"
+
+[model]
+preset = "llama-3.3-70b"
+
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "sea"
+data = "public"
+days = 90
+input_tokens_per_day = 2e7
+output_tokens_per_day = 5e6
+tpot_ms = 30
+precision = "fp8"
+site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+def _idle_advice(text: str, catalog) -> str:
+    q = quote(parse_scenario(tomllib.loads(text)), catalog)
+    (f,) = [f for f in q.findings if f.code == "idle-serving-capacity"]
+    return f.message
+
+
+def test_idle_serving_capacity_offers_only_what_could_be_cheaper(catalog):
+    # rev16c M1: the advice named a smaller replica where the model does not fit on a site
+    # already "auto", a smaller replica on an instance that still bills 8, and never
+    # `disaggregated = false`.
+    # DeepSeek-V3 at FP8 needs 16 x 80 GB, and "auto" searched every instance: nothing cheaper.
+    dsv3 = IDLE_70B.replace('"llama-3.3-70b"', '"deepseek-v3"').replace("tpot_ms = 30", "")
+    dsv3 = dsv3.replace(
+        '{ region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }', '"auto"'
+    )
+    dsv3 = dsv3.replace("2e7", "4e7").replace("5e6", "1e7")
+    message = _idle_advice(dsv3, catalog)
+    assert "cheaper" not in message and "replica_devices" not in message
+    assert "the smallest deployment that holds the model at this target is 16 devices" in message
+    # A 70B replica of 2 (the smallest meeting the 30 ms target) still bills a whole
+    # a3-highgpu-8g: only another site could be cheaper.
+    message = _idle_advice(IDLE_70B, catalog)
+    assert "replica_devices" not in message and "fewer devices" not in message
+    assert 'cheaper: site = "auto"' in message
+    # Two pools of 1 device on an 8-device instance, where the site also rents 1-device ones:
+    # one pool, or the smaller instance, is cheaper.
+    tiny = TINY_SERVICE.replace('"on_demand", provider = "gcp"', '"on_demand", provider = "aws"')
+    tiny = tiny.replace('region = "sg"', 'region = "us-east", instance = "p5.48xlarge"')
+    message = _idle_advice(tiny + "disaggregated = true\n", catalog)
+    assert "an instance of fewer devices (1 at this site)" in message
+    assert "disaggregated = false (one pool of 1 device where two pools need 2" in message
 
 
 def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, write):

@@ -184,3 +184,16 @@ def test_design_gives_the_whole_runs_error_the_monte_carlo_draws():
     assert f"BLOOM {gap['bloom-176b']:+.0%}: goodput" in design
     assert f"DeepSeek-V3 {gap['deepseek-v3']:+.0%}: its own stack" in design
     assert f"is {gap['deepseek-v3']:+.1%} in the calibration" in design
+
+
+def test_the_schema_version_notes_name_the_shock_assumption():
+    # rev16c R2: schema_version 7 also added a shock's `assumption`, but README's note and
+    # view.py's version comment named only the per-phase fields.
+    from estimator.report.view import SCHEMA_VERSION
+
+    readme = " ".join(README.split())
+    note = readme[readme.index(f"; {SCHEMA_VERSION} added") :][:600]
+    assert "`shock.assumption`" in note
+    view = (ROOT / "estimator" / "report" / "view.py").read_text(encoding="utf-8")
+    comment = view[view.index(f'# "{SCHEMA_VERSION}" (') : view.index("SCHEMA_VERSION = ")]
+    assert "`shock.assumption`" in comment

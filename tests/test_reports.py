@@ -468,6 +468,37 @@ def test_money_knows_its_currency(catalog):
         assert isinstance(signed, Money) and signed.currency == "CNY" and abs(signed) == 2.5
 
 
+def test_a_money_under_ten_that_is_not_whole_cents_prints_as_a_price_per_unit(
+    catalog, runner, write
+):
+    # rev16c M3: Money / number stays Money, and str() printed cents, so a notebook's price per
+    # million output tokens read "0.04 USD" where the report says 0.03603 (rev15a #10's 16%).
+    from estimator.costing import per_unit_text
+
+    scenario = {
+        "name": "tiny",
+        "as_of": "2025-11-27",
+        "currency": "USD",
+        "tenant_hq": "SG",
+        "model": {"total_params": 1e9},
+        "phases": [
+            {"name": "serve", "kind": "serve", "users": "sea", "data": "public", "days": 30,
+             "tpot_ms": 30, "site": "auto"}
+        ],
+    }  # fmt: skip
+    q = quote(estimator.parse_scenario(scenario), catalog)
+    (p,) = q.phases
+    per_million = p.cost / p.output_tokens * 1e6
+    assert isinstance(per_million, Money) and float(per_million) < 10
+    shown = json.loads(estimator.as_json(q))["phases"][0]["cost_per_million_output_tokens"]
+    assert str(per_million) == f"{per_unit_text(per_million)} USD" == f"{shown:g} USD"
+    assert f"{per_million}" == str(per_million) and str(p.cost / p.output_tokens) != "0.00 USD"
+    # Whole cents, and anything from 10 up, print cents as before.
+    assert str(Money(1.5, "USD")) == "1.50 USD" and str(Money(0.1 + 0.2, "USD")) == "0.30 USD"
+    assert str(Money(12.3456, "USD")) == "12.35 USD" and str(Money(0.0, "USD")) == "0.00 USD"
+    assert format(per_million, ".6f") == f"{float(per_million):.6f}"
+
+
 def test_each_line_item_says_the_rate_that_converts_it(catalog, runner):
     # rev12a #6: the line items showed the billing currency's rate per USD (1.000 on a USD
     # line of a CNY quote, 7.107 rounded on a CNY one): no row could be rebuilt from its cells.
@@ -536,6 +567,46 @@ def test_money_scaled_by_a_number_keeps_its_currency():
             mixed()
     with pytest.raises(TypeError, match="an amount times an amount"):
         usd * usd
+
+
+def test_money_keeps_its_currency_with_numpy_integers_and_divmod():
+    # rev16c R4: `m * np.int64(2)` gave a plain np.float64 (m * np.float64(2) stayed Money),
+    # and divmod(m, 3) gave floats where m // 3 and m % 3 are Money.
+    import statistics
+    from fractions import Fraction
+
+    import numpy as np
+
+    usd = Money(7.5, "USD")
+    for scaled, value in [(usd * np.int64(2), 15.0), (usd / np.int32(2), 3.75),
+                          (usd + np.int64(1), 8.5), (usd * Fraction(1, 3), 2.5),
+                          (usd * np.float64(2), 15.0)]:  # fmt: skip
+        assert isinstance(scaled, Money) and scaled.currency == "USD" and scaled == value
+    whole, left = divmod(usd, 2)
+    assert (whole, left) == (usd // 2, usd % 2) == (3.0, 1.5)
+    assert all(isinstance(x, Money) and x.currency == "USD" for x in (whole, left))
+    times, rest = divmod(usd, Money(2.0, "USD"))  # by an amount: a ratio and an amount
+    assert type(times) is float and isinstance(rest, Money)
+    # Documented, not changed: numpy on the left answers first; statistics.mean needs a
+    # currency it cannot pass, and the mean in the currency is sum / len.
+    assert type(np.int64(2) * usd) is np.float64
+    with pytest.raises(TypeError):
+        statistics.mean([usd, usd])
+    mean = sum([usd, usd]) / 2
+    assert isinstance(mean, Money) and mean == 7.5
+
+
+def test_a_missing_extra_error_survives_pickling():
+    # rev16c R3: `extra` was not in args, so unpickling it (a process pool, joblib) raised
+    # TypeError in place of the error.
+    import pickle
+
+    from estimator.errors import MissingExtraError
+
+    error = MissingExtraError("charts need matplotlib", "charts", "--format html")
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is MissingExtraError and str(back) == str(error)
+    assert (back.extra, back.location, back.message) == ("charts", "--format html", error.message)
 
 
 def test_amounts_are_typed_as_money(catalog):

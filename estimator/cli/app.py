@@ -190,7 +190,9 @@ AllErrorsOpt = Annotated[
     typer.Option(
         "--all-errors",
         help="List every problem of a bad scenario or catalog (default: a scenario's first, "
-        "a catalog's first 10).",
+        "a catalog's first 10). A scenario's fields are checked first, then the ids the "
+        "catalog must know (preset, regions, accelerators, fleets): the first of these with "
+        "problems lists them all.",
     ),
 ]
 # One printed error line at most this long. A message quotes the values a user gave cut

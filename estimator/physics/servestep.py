@@ -394,6 +394,37 @@ def solve_batch(
 
 
 @cache
+def _peak_pools() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The devices the peak demand keeps busy, before whole replicas round them up: (aggregated,
+    prefill pool, decode pool). See `replicas_for_demand`."""
+    pta = pl.col("peak_to_average")
+    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
+    out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
+    g = pl.col("serve_goodput")
+    shape = pl.col("input_len") / pl.col("output_len")
+    extra_in = (in_s - out_s * shape).clip(lower_bound=0.0)
+    work = out_s / pl.col("_aggregated_rate") + extra_in / pl.col("prefill_tokens_per_s_per_device")
+    prefill = in_s / pl.col("prefill_tokens_per_s_per_device") / g
+    return work / g, prefill, out_s / pl.col("decode_tokens_per_s_per_device") / g
+
+
+def _has_demand() -> pl.Expr:
+    return pl.any_horizontal(
+        pl.col("input_tokens_per_day").is_not_null(), pl.col("output_tokens_per_day").is_not_null()
+    )
+
+
+def devices_for_peak() -> pl.Expr:
+    """The devices the peak demand keeps busy, unrounded: what `replicas_for_demand` rounds up to
+    whole replicas (of each pool, when disaggregated). Null without a demand. The
+    `idle-serving-capacity` check reads it, so the share it judges is the sizing's own figure
+    (rev16c Q1: the check had its own copy of the formula, which read the pooled rate of a
+    disaggregated phase)."""
+    together, prefill, decode = _peak_pools()
+    busy = pl.when(pl.col("disaggregated")).then(prefill + decode).otherwise(together)
+    return pl.when(_has_demand()).then(busy).otherwise(None)
+
+
 def replicas_for_demand() -> pl.Expr:
     """Replicas for the peak demand (tokens/day x peak_to_average / 86,400 s), derated by the
     serving goodput (restarts, deploys). Aggregated: output/s over the aggregated output rate
@@ -402,19 +433,12 @@ def replicas_for_demand() -> pl.Expr:
     ratio charged decode for it too: 584 devices where 236 + the extra prefill's ~160 do); a
     demand with less input than the shape is not credited. Disaggregated: whole replicas of
     each pool at its own rate."""
-    pta = pl.col("peak_to_average")
-    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
-    out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
-    g, tp = pl.col("serve_goodput"), _f("tp")
-    shape = pl.col("input_len") / pl.col("output_len")
-    extra_in = (in_s - out_s * shape).clip(lower_bound=0.0)
-    work = out_s / pl.col("_aggregated_rate") + extra_in / pl.col("prefill_tokens_per_s_per_device")
-    together = (work / g / tp).ceil()
-    prefill = (in_s / pl.col("prefill_tokens_per_s_per_device") / g / tp).ceil()
-    decode = (out_s / pl.col("decode_tokens_per_s_per_device") / g / tp).ceil()
-    split = prefill.clip(lower_bound=1.0) + decode.clip(lower_bound=1.0)
-    reps = pl.when(pl.col("disaggregated")).then(split).otherwise(together.clip(lower_bound=1.0))
-    has = pl.any_horizontal(
-        pl.col("input_tokens_per_day").is_not_null(), pl.col("output_tokens_per_day").is_not_null()
+    tp = _f("tp")
+    together, prefill, decode = (x / tp for x in _peak_pools())
+    split = prefill.ceil().clip(lower_bound=1.0) + decode.ceil().clip(lower_bound=1.0)
+    reps = (
+        pl.when(pl.col("disaggregated"))
+        .then(split)
+        .otherwise(together.ceil().clip(lower_bound=1.0))
     )
-    return pl.when(has).then(reps.cast(pl.Int64)).otherwise(None)
+    return pl.when(_has_demand()).then(reps.cast(pl.Int64)).otherwise(None)

@@ -69,6 +69,10 @@ SERVING_COLUMNS = (
     "meets_ttft",
     "efficiency_rows",
 )
+# Kept beside them for the checks, not shown: the devices the peak demand keeps busy before
+# whole replicas round them up (`servestep.devices_for_peak`); `serving_frame` adds
+# `_smallest_replica`, the smallest replica size that meets every target.
+SIZING_COLUMNS = ("_peak_devices",)
 # Replica sizes tried by the search: powers of two up to 1,024 devices.
 REPLICA_SIZES = tuple(2**k for k in range(11))
 # Catalog constants the step times read: column -> defaults.csv name.
@@ -169,7 +173,15 @@ def serving_frame(
     # `precision-unsupported`, memory's only where it has one).
     fits, within = holds & pl.col("_peak"), pl.col("_size") <= pl.col("_cap")
     best = (
-        out.with_columns(_rank=rank, fits=fits, within_instance=within)
+        out.with_columns(
+            _rank=rank,
+            fits=fits,
+            within_instance=within,
+            # The smallest replica that holds the model and meets every target (the
+            # `idle-serving-capacity` advice offers it only where it is smaller than the one
+            # chosen; the search ranks by output rate, not by the devices billed).
+            _smallest_replica=pl.col("_size").filter(ok).min().over(rid),
+        )
         .filter(pl.col("_rank") < 3)
         .sort(
             [rid, "_rank", "output_tokens_per_s_per_device", "_size"],
@@ -187,7 +199,7 @@ def _serving_at(
     """`frame` (accelerator, `_size` = devices per replica, `rid` = the row asked for) with the
     serving columns, for the sizes `serving_frame` may choose: those whose replica holds the
     model and one request's KV cache or, for a row where none does, its largest."""
-    keep = list(dict.fromkeys([*frame.columns, *SERVING_COLUMNS]))
+    keep = list(dict.fromkeys([*frame.columns, *SERVING_COLUMNS, *SIZING_COLUMNS]))
     # The terms of a step that do not depend on the batch, as columns (`with_step_terms`): the
     # formulas below read them (`terms`).
     inputs, terms = f.with_step_terms(_inputs(catalog, model, frame, s))
@@ -249,6 +261,7 @@ def _serving_at(
         ),
         within_instance=pl.lit(True),
         replicas=f.replicas_for_demand(),
+        _peak_devices=f.devices_for_peak(),
         fleet_min_devices=pl.col("tp") * (2 if s.disaggregated else 1),
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))

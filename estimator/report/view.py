@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 # per_million_output_tokens_at_*, the per-million percentiles) to 4 significant figures, not whole
 # cents (rev15a #10); the input field `fleet[].book_value_currency` (rev15c #6).
 # "7" (session 16): each phase's `output_tokens` and `cost_per_million_output_tokens` (a
-# serving phase's price per million output tokens; only `serve` gave it: rev16a #4).
+# serving phase's price per million output tokens; only `serve` gave it: rev16a #4);
+# `shock.assumption` (plan_view.ShockView: what the what-if assumes, rev16a #1).
 SCHEMA_VERSION = "7"
 
 
