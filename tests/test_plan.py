@@ -1961,18 +1961,25 @@ def test_a_late_fleet_at_the_speed_the_phase_gave_is_not_told_to_give_it(catalog
         assert "finish this phase in 54.2 days" in said  # the published rate, as information
 
 
+_H800_FLEET = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+
+
+def _small_fleet_quotes(catalog):
+    """512 H800 of a fleet with a 75-day deadline, sized by it and with `devices = 512`."""
+    from estimator import parse_scenario
+
+    data = _deepseek_lab(75, site=_H800_FLEET)
+    data["fleet"][0]["devices"] = 512
+    sized = quote(parse_scenario(data), catalog)
+    data["phases"][0]["devices"] = 512
+    return sized, quote(parse_scenario(data), catalog)
+
+
 def test_a_fleet_too_small_for_its_deadline_is_priced_as_the_same_fleet_given_devices(catalog):
     # rev16a #2: 512 H800 with a 75-day deadline were billed energy and operations for the
     # 2,304 the deadline needs (1,792 of which do not exist), while the same fleet with
     # `devices = 512` was unpriced (`deadline-missed`). A fleet cannot grow: both unpriced.
-    from estimator import parse_scenario
-
-    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
-    data = _deepseek_lab(75, site=site)
-    data["fleet"][0]["devices"] = 512
-    sized = quote(parse_scenario(data), catalog)
-    data["phases"][0]["devices"] = 512
-    given = quote(parse_scenario(data), catalog)
+    sized, given = _small_fleet_quotes(catalog)
     for q, block in ((sized, "capacity-short"), (given, "deadline-missed")):
         (run,) = q.phases
         assert not run.priced and not run.line_items, block
@@ -1988,14 +1995,7 @@ def test_a_fleet_too_small_for_its_deadline_shows_the_fleet_it_is(catalog):
     # rev16c M4: 512 H800 with a 75-day deadline showed devices 2,304 and 73 days on the fleet
     # (1,792 devices that do not exist), and fleet-capital said energy and operations "are
     # charged" on a phase with no price. It shows the fleet's own run, as `devices = 512` does.
-    from estimator import parse_scenario
-
-    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
-    data = _deepseek_lab(75, site=site)
-    data["fleet"][0]["devices"] = 512
-    sized = quote(parse_scenario(data), catalog)
-    data["phases"][0]["devices"] = 512
-    given = quote(parse_scenario(data), catalog)
+    sized, given = _small_fleet_quotes(catalog)
     (run,) = sized.phases
     assert run.devices == run.billed_devices == 512 and not run.priced
     assert round(run.wall_clock_days, 1) == 322.9
@@ -2006,7 +2006,9 @@ def test_a_fleet_too_small_for_its_deadline_shows_the_fleet_it_is(catalog):
         assert capital.message.endswith("but the phase is not priced")
     short = next(f for f in sized.findings if f.code == "capacity-short")
     assert "needs 2,304 x h800" in short.message  # what the deadline needs is said there
-    priced = quote(parse_scenario(_deepseek_lab(400, site=site)), catalog)
+    from estimator import parse_scenario
+
+    priced = quote(parse_scenario(_deepseek_lab(400, site=_H800_FLEET)), catalog)
     (capital,) = [f for f in priced.findings if f.code == "fleet-capital"]
     assert "energy and operations are charged" in capital.message
 
