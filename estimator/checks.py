@@ -21,6 +21,7 @@ from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
+from estimator.physics.servestep import PEAK_POOL_COLUMNS, devices_for
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, Site, TrainPhase
@@ -1403,11 +1404,14 @@ def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
-def _smallest_serving(r: Row, replica: int) -> int:
-    """The fewest devices whole replicas of `replica` devices (one of each pool when
-    disaggregated) serve the demand's peak on (`_peak_devices`, the sizing's own count)."""
-    pools = 2 if r.get("disaggregated") else 1
-    return max(replica * pools, math.ceil(float(r["_peak_devices"]) / replica) * replica)
+def _smallest_serving(r: Row, replica: int, disaggregated: bool | None = None) -> int:
+    """The devices the sizing needs for the demand's peak in whole replicas of `replica` devices
+    (of each pool when disaggregated): `servestep.devices_for`, the sizing's own rounding of
+    the row's own per-pool figures (rev16d M1). At another replica size the per-device rates
+    are the chosen size's, an approximation."""
+    together, prefill, decode = (float(r[k]) for k in PEAK_POOL_COLUMNS)
+    split = bool(r.get("disaggregated")) if disaggregated is None else disaggregated
+    return devices_for((together, prefill, decode), replica, split)
 
 
 def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) -> list[str]:
@@ -1444,7 +1448,7 @@ def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) ->
         return "" if bills(n, replica) == here else f" on {kind_a} of fewer devices"
 
     helps = []
-    at_tp = _smallest_serving(r, tp)
+    at_tp = int(r["devices_needed"])  # the sizing's own count at this replica size
     if p.devices and bills(at_tp, tp) < billed:
         helps.append(f"devices = {_n(at_tp)}, the whole replicas its peak needs{where(at_tp, tp)}")
     elif (sizes := ", ".join(_n(u) for u in smaller if u >= tp)) and bills(at_tp, tp) < billed:
@@ -1458,11 +1462,12 @@ def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) ->
                 f"smallest that holds the model and meets the targets){where(n, least)}"
             )
     if r.get("disaggregated"):
-        one = max(math.ceil(r["_peak_devices"] / tp) * tp, tp)
-        if bills(one, tp) < billed:
+        one = _smallest_serving(r, tp, disaggregated=False)
+        if bills(one, tp) < min(billed, bills(at_tp, tp)):
             helps.append(
-                f"disaggregated = false (one pool of {counted(one, 'device')} where two pools "
-                f"need {_n(2 * tp)}, if it meets the latency targets){where(one, tp)}"
+                f"disaggregated = false (one pool of {counted(one, 'device')} at the aggregated "
+                f"rate where two pools need {_n(at_tp)}, if it meets the latency targets)"
+                f"{where(one, tp)}"
             )
     if isinstance(site, Site):
         helps.append('site = "auto" (the planner compares every instance that serves it)')

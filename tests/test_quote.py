@@ -1299,7 +1299,28 @@ def test_idle_serving_capacity_offers_only_what_could_be_cheaper(catalog):
     tiny = tiny.replace('region = "sg"', 'region = "us-east", instance = "p5.48xlarge"')
     message = _idle_advice(tiny + "disaggregated = true\n", catalog)
     assert "an instance of fewer devices (1 at this site)" in message
-    assert "disaggregated = false (one pool of 1 device where two pools need 2" in message
+    one = "disaggregated = false (one pool of 1 device at the aggregated rate where two pools"
+    assert one in message
+
+
+def test_idle_serving_capacity_advises_only_counts_the_sizing_accepts(catalog):
+    # rev16d M1: a disaggregated phase's advice rounded the pools' sum into replicas, not each
+    # pool (`servestep.whole_replicas`), and advised "devices = 8" (and "one pool of 8 where two
+    # pools need 8") where the sizing blocks 8 as capacity-short: its pools need 12.
+    import re
+
+    dg = IDLE_70B.replace("2e7", "4e8").replace("5e6", "3.95e8")
+    dg += "disaggregated = true\ndevices = 128\n"
+    message = _idle_advice(dg, catalog)
+    assert "whole replicas need 12 devices" in message
+    advised = [int(n) for n in re.findall(r"devices = (\d+)\b(?! is given)", message)]
+    pools = [int(n) for n in re.findall(r"one pool of (\d+) device", message)]
+    assert advised == [12]
+    for n, split in [*((n, "true") for n in advised), *((n, "false") for n in pools)]:
+        text = dg.replace("devices = 128", f"devices = {n}")
+        text = text.replace("disaggregated = true", f"disaggregated = {split}")
+        q = quote(parse_scenario(tomllib.loads(text)), catalog)
+        assert not [f for f in q.findings if f.severity == "block"], (n, split)
 
 
 def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, write):

@@ -72,7 +72,7 @@ SERVING_COLUMNS = (
 # Kept beside them for the checks, not shown: the devices the peak demand keeps busy before
 # whole replicas round them up (`servestep.devices_for_peak`); `serving_frame` adds
 # `_smallest_replica`, the smallest replica size that meets every target.
-SIZING_COLUMNS = ("_peak_devices",)
+SIZING_COLUMNS = ("_peak_devices", *f.PEAK_POOL_COLUMNS)
 # Replica sizes tried by the search: powers of two up to 1,024 devices.
 REPLICA_SIZES = tuple(2**k for k in range(11))
 # Catalog constants the step times read: column -> defaults.csv name.
@@ -262,6 +262,7 @@ def _serving_at(
         within_instance=pl.lit(True),
         replicas=f.replicas_for_demand(),
         _peak_devices=f.devices_for_peak(),
+        **f.peak_pool_devices(),
         fleet_min_devices=pl.col("tp") * (2 if s.disaggregated else 1),
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
