@@ -1396,12 +1396,20 @@ def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
         said += f" ({r['instance']} {verb} whole {kind}s of {_n(unit)})"
     helps = _cheaper_serving(r, c, p, unit, kind)
     if helps:
-        return f"{said}; cheaper: {', or '.join(helps)}"
-    least = _smallest_serving(r, r.get("_smallest_replica") or r["tensor_parallel"])
-    return (
-        f"{said}; nothing smaller serves it on its own devices: the smallest deployment that "
-        f"holds the model at this target is {counted(least, 'device')}"
-    )
+        said = f"{said}; cheaper: {', or '.join(helps)}"
+    else:
+        least = _smallest_serving(r, r.get("_smallest_replica") or r["tensor_parallel"])
+        said = (
+            f"{said}; nothing smaller serves it on its own devices: the smallest deployment "
+            f"that holds the model at this target is {counted(least, 'device')}"
+        )
+    # A fixed site may be what "auto" would pick, and with `devices` given "auto" bills them
+    # all the same: it is offered to compare, not as cheaper (rev16d M2).
+    if isinstance(c.site_given(p), Site) and not p.devices:
+        said += (
+            '; to compare other instances and sites, site = "auto" prices every one that serves it'
+        )
+    return said
 
 
 def _smallest_serving(r: Row, replica: int, disaggregated: bool | None = None) -> int:
@@ -1469,8 +1477,6 @@ def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) ->
                 f"rate where two pools need {_n(at_tp)}, if it meets the latency targets)"
                 f"{where(one, tp)}"
             )
-    if isinstance(site, Site):
-        helps.append('site = "auto" (the planner compares every instance that serves it)')
     return helps
 
 

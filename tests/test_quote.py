@@ -1292,7 +1292,7 @@ def test_idle_serving_capacity_offers_only_what_could_be_cheaper(catalog):
     # a3-highgpu-8g: only another site could be cheaper.
     message = _idle_advice(IDLE_70B, catalog)
     assert "replica_devices" not in message and "fewer devices" not in message
-    assert 'cheaper: site = "auto"' in message
+    assert "cheaper" not in message and 'site = "auto" prices every one' in message
     # Two pools of 1 device on an 8-device instance, where the site also rents 1-device ones:
     # one pool, or the smaller instance, is cheaper.
     tiny = TINY_SERVICE.replace('"on_demand", provider = "gcp"', '"on_demand", provider = "aws"')
@@ -1301,6 +1301,28 @@ def test_idle_serving_capacity_offers_only_what_could_be_cheaper(catalog):
     assert "an instance of fewer devices (1 at this site)" in message
     one = "disaggregated = false (one pool of 1 device at the aggregated rate where two pools"
     assert one in message
+
+
+def test_idle_serving_capacity_offers_site_auto_to_compare_not_as_cheaper(catalog):
+    # rev16d M2: `site = "auto"` was called cheaper on every fixed site, where the fixed site is
+    # what "auto" picks (the same 16 devices and cost) and where `devices` is given (auto bills
+    # them all the same).
+    dsv3 = IDLE_70B.replace('"llama-3.3-70b"', '"deepseek-v3"').replace("tpot_ms = 30", "")
+    dsv3 = dsv3.replace("2e7", "4e7").replace("5e6", "1e7")
+    fixed = dsv3.replace(
+        '{ region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }',
+        '{ region = "cn-east", accelerator = "h100-sxm", pricing = "contract" }',
+    )
+    auto = dsv3.replace(
+        '{ region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }', '"auto"'
+    )
+    a = quote(parse_scenario(tomllib.loads(auto)), catalog)
+    f = quote(parse_scenario(tomllib.loads(fixed)), catalog)
+    assert a.total.amount == f.total.amount  # the fixed site is what "auto" picks
+    message = _idle_advice(fixed, catalog)
+    assert "cheaper" not in message and "to compare" in message
+    given = IDLE_70B.replace("2e7", "4e8").replace("5e6", "3.95e8") + "devices = 128\n"
+    assert 'site = "auto"' not in _idle_advice(given, catalog)
 
 
 def test_idle_serving_capacity_advises_only_counts_the_sizing_accepts(catalog):
