@@ -179,12 +179,18 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
                 return said
             # rev15b #1: what the fleet itself would do, and what its owners' peers did;
             # rev16a #3: and the deadline that would let it (a fleet cannot grow).
+            # A deadline the tool refuses (past `timeline.MAX_RUN_DAYS`) is not suggested
+            # (rev16d M3: 8 H800 were told a deadline_days of 320,706 lets them).
+            lets = (
+                f" (a deadline_days of {math.ceil(own):,} or more lets them)"
+                if math.ceil(own) <= timeline.MAX_RUN_DAYS
+                else f", more than any plan ({timeline.MAX_RUN_YEARS} years)"
+            )
             return (
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
                 f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
-                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)} "
-                f"(a deadline_days of {math.ceil(own):,} or more lets them)"
-                + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
+                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
+                f"{lets}" + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
             )
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
         why = (
