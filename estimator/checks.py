@@ -170,12 +170,16 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
         return f"{_n(p.devices)} devices given; the demand at peak needs {_n(r['devices_needed'])}"
     if r.get("capacity_devices") is not None and r["billed_devices"] > r["capacity_devices"]:
         if r.get("option") == "fleet":
-            said = (
-                f"needs {_n(r['billed_devices'])} x {r['accelerator']}; the fleet "
-                f"'{r['instance']}' has {_n(r['capacity_devices'])}"
+            # Devices the phase gives are given, not needed (rev16d M3: "needs 1,024 x h800"
+            # for `devices = 1024`, which the phase only asked for).
+            asked = (
+                f"devices = {_n(p.devices)} given"
+                if isinstance(p, TrainPhase) and p.devices
+                else f"needs {_n(r['billed_devices'])} x {r['accelerator']}"
             )
+            said = f"{asked}; the fleet '{r['instance']}' has {_n(r['capacity_devices'])}"
             own = r.get("fleet_own_days")
-            if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
+            if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None or p.devices:
                 return said
             # rev15b #1: what the fleet itself would do, and what its owners' peers did;
             # rev16a #3: and the deadline that would let it (a fleet cannot grow).

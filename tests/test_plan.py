@@ -2167,10 +2167,13 @@ def test_a_fleet_sized_past_itself_ends_when_the_run_it_shows_does(catalog):
          "output_tokens_per_day": 1e9, "input_tokens_per_day": 4e9, "precision": "fp8",
          "site": _H800_FLEET}
     )  # fmt: skip
-    train, serve = quote(parse_scenario(more), catalog).phases
+    q = quote(parse_scenario(more), catalog)
+    train, serve = q.phases
     assert round(train.wall_clock_days, 1) == 322.9
     assert abs((train.end - train.start).days - train.wall_clock_days) < 1
     assert serve.start == train.end
+    (short,) = [f for f in q.findings if f.code == "capacity-short" and f.phase == "pretrain"]
+    assert short.message == "devices = 1,024 given; the fleet 'h800' has 512"
     tiny = _deepseek_lab(300, site=_H800_FLEET)
     tiny["fleet"][0]["devices"] = 8
     tiny["model"]["preset"] = "llama-3.1-8b"
