@@ -1425,9 +1425,11 @@ def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
 def _smallest_serving(r: Row, replica: int, disaggregated: bool | None = None) -> int:
     """The devices the sizing needs for the demand's peak in whole replicas of `replica` devices
     (of each pool when disaggregated): `servestep.devices_for`, the sizing's own rounding of
-    the row's own per-pool figures (rev16d M1). At another replica size the per-device rates
-    are the chosen size's, an approximation."""
-    together, prefill, decode = (float(r[k]) for k in PEAK_POOL_COLUMNS)
+    the row's own per-pool figures (rev16d M1), or for the smallest replica that meets every
+    target (`_smallest_replica`) that replica's own (`_smallest_peak_*`; rev16d Q1)."""
+    own = replica == r.get("_smallest_replica") and r.get("_smallest_peak_prefill") is not None
+    prefix = "_smallest" if own else ""
+    together, prefill, decode = (float(r[f"{prefix}{k}"]) for k in PEAK_POOL_COLUMNS)
     split = bool(r.get("disaggregated")) if disaggregated is None else disaggregated
     return devices_for((together, prefill, decode), replica, split)
 

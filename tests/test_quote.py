@@ -1303,6 +1303,31 @@ def test_idle_serving_capacity_offers_only_what_could_be_cheaper(catalog):
     assert one in message
 
 
+def test_idle_serving_capacity_sizes_a_smaller_replica_at_its_own_rates(catalog):
+    # rev16d Q1: the advice sized the smallest replica meeting the targets with the chosen
+    # replica's per-device rates. The row keeps that replica's own pool figures: those the
+    # sizing has when the phase is given that replica size.
+    from estimator.context import prepare
+    from estimator.evaluate import evaluate
+    from estimator.options import OptionQuery, select
+    from estimator.physics.servestep import PEAK_POOL_COLUMNS
+
+    def row_of(text: str) -> dict:
+        scenario = parse_scenario(tomllib.loads(text))
+        (phase,) = scenario.phases
+        c = prepare(scenario, catalog)
+        rows = evaluate(c, phase, select(c.options, OptionQuery.of(phase.site)))
+        return rows.filter(pl.col("instance") == "a3-highgpu-8g").to_dicts()[0]
+
+    chosen = row_of(IDLE_70B)
+    least = chosen["_smallest_replica"]
+    assert least < chosen["tensor_parallel"]
+    at_least = row_of(IDLE_70B + f"replica_devices = {least}\n")
+    assert at_least["tensor_parallel"] == least
+    for k in PEAK_POOL_COLUMNS:
+        assert chosen[f"_smallest{k}"] == pytest.approx(at_least[k], rel=1e-12), k
+
+
 def test_idle_serving_capacity_offers_site_auto_to_compare_not_as_cheaper(catalog):
     # rev16d M2: `site = "auto"` was called cheaper on every fixed site, where the fixed site is
     # what "auto" picks (the same 16 devices and cost) and where `devices` is given (auto bills
