@@ -21,6 +21,7 @@ from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
+from estimator.physics.servestep import PEAK_POOL_COLUMNS, devices_for
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
 from estimator.scenario import ServePhase, Site, TrainPhase
@@ -169,21 +170,31 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
         return f"{_n(p.devices)} devices given; the demand at peak needs {_n(r['devices_needed'])}"
     if r.get("capacity_devices") is not None and r["billed_devices"] > r["capacity_devices"]:
         if r.get("option") == "fleet":
-            said = (
-                f"needs {_n(r['billed_devices'])} x {r['accelerator']}; the fleet "
-                f"'{r['instance']}' has {_n(r['capacity_devices'])}"
+            # Devices the phase gives are given, not needed (rev16d M3: "needs 1,024 x h800"
+            # for `devices = 1024`, which the phase only asked for).
+            asked = (
+                f"devices = {_n(p.devices)} given"
+                if isinstance(p, TrainPhase) and p.devices
+                else f"needs {_n(r['billed_devices'])} x {r['accelerator']}"
             )
+            said = f"{asked}; the fleet '{r['instance']}' has {_n(r['capacity_devices'])}"
             own = r.get("fleet_own_days")
-            if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None:
+            if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None or p.devices:
                 return said
             # rev15b #1: what the fleet itself would do, and what its owners' peers did;
             # rev16a #3: and the deadline that would let it (a fleet cannot grow).
+            # A deadline the tool refuses (past `timeline.MAX_RUN_DAYS`) is not suggested
+            # (rev16d M3: 8 H800 were told a deadline_days of 320,706 lets them).
+            lets = (
+                f" (a deadline_days of {math.ceil(own):,} or more lets them)"
+                if math.ceil(own) <= timeline.MAX_RUN_DAYS
+                else f", more than any plan ({timeline.MAX_RUN_YEARS} years)"
+            )
             return (
                 f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
                 f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
-                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)} "
-                f"(a deadline_days of {math.ceil(own):,} or more lets them)"
-                + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
+                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
+                f"{lets}" + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
             )
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
         why = (
@@ -1395,19 +1406,32 @@ def _idle_serving_message(r: Row, c: Context, p: Phase) -> str:
         said += f" ({r['instance']} {verb} whole {kind}s of {_n(unit)})"
     helps = _cheaper_serving(r, c, p, unit, kind)
     if helps:
-        return f"{said}; cheaper: {', or '.join(helps)}"
-    least = _smallest_serving(r, r.get("_smallest_replica") or r["tensor_parallel"])
-    return (
-        f"{said}; nothing smaller serves it on its own devices: the smallest deployment that "
-        f"holds the model at this target is {counted(least, 'device')}"
-    )
+        said = f"{said}; cheaper: {', or '.join(helps)}"
+    else:
+        least = _smallest_serving(r, r.get("_smallest_replica") or r["tensor_parallel"])
+        said = (
+            f"{said}; nothing smaller serves it on its own devices: the smallest deployment "
+            f"that holds the model at this target is {counted(least, 'device')}"
+        )
+    # A fixed site may be what "auto" would pick, and with `devices` given "auto" bills them
+    # all the same: it is offered to compare, not as cheaper (rev16d M2).
+    if isinstance(c.site_given(p), Site) and not p.devices:
+        said += (
+            '; to compare other instances and sites, site = "auto" prices every one that serves it'
+        )
+    return said
 
 
-def _smallest_serving(r: Row, replica: int) -> int:
-    """The fewest devices whole replicas of `replica` devices (one of each pool when
-    disaggregated) serve the demand's peak on (`_peak_devices`, the sizing's own count)."""
-    pools = 2 if r.get("disaggregated") else 1
-    return max(replica * pools, math.ceil(float(r["_peak_devices"]) / replica) * replica)
+def _smallest_serving(r: Row, replica: int, disaggregated: bool | None = None) -> int:
+    """The devices the sizing needs for the demand's peak in whole replicas of `replica` devices
+    (of each pool when disaggregated): `servestep.devices_for`, the sizing's own rounding of
+    the row's own per-pool figures (rev16d M1), or for the smallest replica that meets every
+    target (`_smallest_replica`) that replica's own (`_smallest_peak_*`; rev16d Q1)."""
+    own = replica == r.get("_smallest_replica") and r.get("_smallest_peak_prefill") is not None
+    prefix = "_smallest" if own else ""
+    together, prefill, decode = (float(r[f"{prefix}{k}"]) for k in PEAK_POOL_COLUMNS)
+    split = bool(r.get("disaggregated")) if disaggregated is None else disaggregated
+    return devices_for((together, prefill, decode), replica, split)
 
 
 def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) -> list[str]:
@@ -1444,7 +1468,7 @@ def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) ->
         return "" if bills(n, replica) == here else f" on {kind_a} of fewer devices"
 
     helps = []
-    at_tp = _smallest_serving(r, tp)
+    at_tp = int(r["devices_needed"])  # the sizing's own count at this replica size
     if p.devices and bills(at_tp, tp) < billed:
         helps.append(f"devices = {_n(at_tp)}, the whole replicas its peak needs{where(at_tp, tp)}")
     elif (sizes := ", ".join(_n(u) for u in smaller if u >= tp)) and bills(at_tp, tp) < billed:
@@ -1458,14 +1482,13 @@ def _cheaper_serving(r: Row, c: Context, p: ServePhase, unit: int, kind: str) ->
                 f"smallest that holds the model and meets the targets){where(n, least)}"
             )
     if r.get("disaggregated"):
-        one = max(math.ceil(r["_peak_devices"] / tp) * tp, tp)
-        if bills(one, tp) < billed:
+        one = _smallest_serving(r, tp, disaggregated=False)
+        if bills(one, tp) < min(billed, bills(at_tp, tp)):
             helps.append(
-                f"disaggregated = false (one pool of {counted(one, 'device')} where two pools "
-                f"need {_n(2 * tp)}, if it meets the latency targets){where(one, tp)}"
+                f"disaggregated = false (one pool of {counted(one, 'device')} at the aggregated "
+                f"rate where two pools need {_n(at_tp)}, if it meets the latency targets)"
+                f"{where(one, tp)}"
             )
-    if isinstance(site, Site):
-        helps.append('site = "auto" (the planner compares every instance that serves it)')
     return helps
 
 

@@ -123,8 +123,9 @@ def prepare(
         field = exc.location or "model"
         field = field if field.startswith("model") else f"model.{field}"
         problems.append(ScenarioError(exc.message, f"{where}: {field}"))
+    before_fleets = len(problems)
     for i, f in enumerate(scenario.fleet):
-        _collect(problems, _check_fleet, catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
+        _check_fleet(problems, catalog, f.region, f.accelerator, f"{where}: fleet[{i}]")
         if f.book_value is not None and f.book_value_currency is not None:
             try:  # a book value in a currency with no rate on the day cannot be costed
                 catalog.rate(f.book_value_currency, day)
@@ -133,7 +134,11 @@ def prepare(
                 problems.append(ScenarioError(str(exc), loc))
             except CatalogError as exc:
                 problems.append(ScenarioError(str(exc), f"{where}: as_of"))
-    fleets_ok = not any(".fleet[" in (e.location or "") for e in problems)
+    # Fleet options are built only from fleets whose every id and figure checked out: a problem
+    # found in the loop above says so by where it was found, not by how its location reads
+    # (rev16d R1: the guard matched ".fleet[" in locations reading ": fleet[", so an unknown
+    # accelerator was built anyway and a polars warning reached the terminal).
+    fleets_ok = len(problems) == before_fleets
     for i, phase in enumerate(scenario.phases):
         if model is not None:
             _collect(problems, _check_tensor_parallel, model, phase, f"{where}: phases[{i}]")
@@ -252,12 +257,15 @@ def _latest(catalog: Catalog, table: str) -> date | None:
     return day if isinstance(day, date) else None
 
 
-def _check_fleet(catalog: Catalog, region: str, accelerator: str, loc: str) -> None:
+def _check_fleet(
+    problems: list[ScenarioError], catalog: Catalog, region: str, accelerator: str, loc: str
+) -> None:
+    """A fleet's region and accelerator exist, each reported (rev16d R1: the first stopped it)."""
     for kind, value in (("region", region), ("accelerator", accelerator)):
         try:
             catalog.get(f"{kind}s", value)
         except UnknownIdError as exc:
-            raise ScenarioError(str(exc), f"{loc}.{kind}") from None
+            problems.append(ScenarioError(str(exc), f"{loc}.{kind}"))
 
 
 def _check_fleet_site(scenario: Scenario, site: object, loc: str) -> None:

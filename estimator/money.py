@@ -39,6 +39,7 @@ larger amount (review9d #4). Amounts in different currencies are never equal.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -181,6 +182,8 @@ def _shown(amount: float) -> str:
     notebook works out, `p.cost / p.output_tokens * 1e6`) to 4 significant figures, the one
     per-unit rule (`costing.per_unit_text`): 0.03603, where cents read 0.04 (rev16c M3; 16%
     off is rev15a #10's error)."""
+    if not math.isfinite(amount):  # nan, inf: as printed before (rev16d R2: round(nan) raised)
+        return f"{amount:,.2f}"
     hundredths = amount * 100
     if abs(amount) >= 10 or abs(hundredths - round(hundredths)) <= 1e-9 * max(1.0, abs(hundredths)):
         return f"{amount:,.2f}"

@@ -29,7 +29,7 @@ from estimator.findings import Finding
 from estimator.frozen import ResultPart
 from estimator.market import with_supply
 from estimator.options import OptionQuery, first_dated, priced_later, select
-from estimator.quoting import candidates, capacity_name, quote_context
+from estimator.quoting import candidates, capacity_name, quote_context, shown_run_days
 from estimator.results import Quote, Result
 from estimator.scenario import AutoSite, Scenario, ServePhase, Site, TrainPhase
 from estimator.scenario_file import parse_scenario
@@ -440,7 +440,9 @@ def _run_days(c: Context, frames: dict[str, pl.DataFrame]) -> dict[str, float | 
     for p in c.scenario.phases:
         if timeline.needs_run_days(c.scenario, p):
             ranked = rank(evaluate(c, p, frames[p.name]), c.objective)
-            out[p.name] = ranked["wall_clock_days"][0] if ranked.height else None
+            # As the phase will show it (a fleet sized past its size runs on its own devices).
+            first = ranked.row(0, named=True) if ranked.height else None
+            out[p.name] = None if first is None else shown_run_days(c, p, first)
     return out
 
 

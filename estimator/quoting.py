@@ -212,8 +212,17 @@ def placed_phase(
     )
 
 
+def shown_run_days(c: Context, phase: Phase, row: dict[str, Any]) -> float | None:
+    """The days a training phase's first-ranked row runs as its phase will show them, which
+    its window (and so the phases after it) follows: the row's own, or on a fleet sized past
+    its size the fleet's (`_fleet_as_it_is`; rev16d M3: the row showed the fleet's 322.9 days
+    but ended, and let the next phase start on the same fleet, after the oversized run's 162)."""
+    days = _fleet_as_it_is(c, phase, row, None)["wall_clock_days"]
+    return None if days is None else float(days)
+
+
 def _fleet_as_it_is(
-    c: Context, phase: Phase, row: dict[str, Any], window: Window
+    c: Context, phase: Phase, row: dict[str, Any], window: Window | None
 ) -> dict[str, Any]:
     """The row whose devices, hours and physics a phase shows: `row`, but for a training phase
     on a fleet sized past its size (`checks.fleet_outgrown`, unpriced) the fleet itself, as the
@@ -362,7 +371,7 @@ def _run_days(
     for p in c.scenario.phases:
         if timeline.needs_run_days(c.scenario, p):
             first = rank(evaluate(c, p, options[p.name][0]), c.objective).row(0, named=True)
-            out[p.name] = first["wall_clock_days"]
+            out[p.name] = shown_run_days(c, p, first)
     return out
 
 

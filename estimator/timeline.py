@@ -86,7 +86,8 @@ def windows(
 # No plan runs a phase longer than this; past it a date can leave the calendar (year 9999).
 DAYS_PER_CALENDAR_YEAR = 365.25  # the mean, leap years included (costing.DAYS_PER_YEAR, 365,
 # prices a server's year of depreciation: both on purpose)
-MAX_RUN_DAYS = 100 * DAYS_PER_CALENDAR_YEAR  # 100 years
+MAX_RUN_YEARS = 100
+MAX_RUN_DAYS = MAX_RUN_YEARS * DAYS_PER_CALENDAR_YEAR
 
 
 def within_calendar(days: float, scenario: Scenario, phase: str) -> None:

@@ -85,9 +85,10 @@ PER_MILLION: Final = "per_million_output_tokens"
 PER_MILLION_STEPS = (*STEPS, "batch")
 # Verdicts under which a sample of a placed phase has no cost: at the drawn efficiency no fleet
 # of its replicas meets the latency target or holds the model (the evaluation then prices a
-# minimum fleet, a figure that means nothing). Such samples are counted, not priced. A missed
-# deadline or a short capacity keeps its cost: the work still runs, later or elsewhere; but not
-# on a fleet sized past its own size (`checks.fleet_outgrown`, in `_values`), which cannot grow.
+# minimum fleet, a figure that means nothing). Such samples are counted, not priced. A short
+# capacity keeps its cost (more can be rented elsewhere); not a fleet sized past its own size
+# (`checks.fleet_outgrown`), which cannot grow, nor a run past its deadline, which the quote
+# leaves unpriced (`deadline-missed`): both in `_values` (rev16d W1).
 UNPRICED = ("latency-target-missed", "memory-does-not-fit")
 # P10 / P90 of 1,000,000 samples have a standard error near 0.05%: more adds time and memory,
 # not knowledge.
@@ -223,13 +224,14 @@ def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame, value: Measure = CO
     out = _evaluation(c, ph, draws)
     steps = STEPS if value == COST else PER_MILLION_STEPS
     return out.select(
-        _values(c)[value].alias("cost"), *(pl.col(name) for name in steps if name in out.columns)
+        _values(c, ph.spec)[value].alias("cost"),
+        *(pl.col(name) for name in steps if name in out.columns),
     )
 
 
-def _values(c: Context) -> dict[Measure, pl.Expr]:
-    """COST and PER_MILLION of an evaluation, in the quote's currency; null where the sample
-    has no cost (UNPRICED)."""
+def _values(c: Context, p: Phase) -> dict[Measure, pl.Expr]:
+    """COST and PER_MILLION of an evaluation of phase `p`, in the quote's currency; null where
+    the sample has no cost (UNPRICED)."""
     # A run past the calendar bound has no plan: a quote refuses it (`timeline.within_calendar`),
     # so a draw or an end of a swing that makes one has no cost either (review8c #5).
     # Nor a fleet the sample resizes past its own size: the quote leaves it unpriced
@@ -238,9 +240,13 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
         pl.col("verdict").is_in(UNPRICED)
         | (pl.col("wall_clock_days") > MAX_RUN_DAYS)
         | checks.fleet_outgrown()
+        # Nor a run past its deadline: the quote's own `deadline-missed` condition, so a fleet
+        # given `devices` and a deadline answers as the same fleet sized to it does, and a
+        # rental's end of a swing is the quote of that value, unpriced (rev16d W1).
+        | checks.BY_CODE["deadline-missed"].when(c, p).fill_null(False)
     )
     return {
-        # The run as evaluated (`run_usd`): a missed deadline keeps its cost here (UNPRICED).
+        # The run as evaluated (`run_usd`).
         COST: pl.when(unpriced).then(None).otherwise(pl.col("run_usd") * c.quote_per_usd),
         PER_MILLION: pl.when(unpriced)
         .then(None)
@@ -248,12 +254,12 @@ def _values(c: Context) -> dict[Measure, pl.Expr]:
     }
 
 
-def _billed(c: Context, out: pl.DataFrame) -> list[float | None]:
+def _billed(c: Context, p: Phase, out: pl.DataFrame) -> list[float | None]:
     """COST of each row of an evaluation as a quote bills it: each component in whole cents,
     then summed (`costing.line_items`, `summed`), so an end of a swing is the quote of that
     value to the cent (rev15d #9: the unrounded run cost put one end a cent off). Null where
     the row has no cost."""
-    cost = out.select(_values(c)[COST])[:, 0].to_list()
+    cost = out.select(_values(c, p)[COST])[:, 0].to_list()
     parts = out.select(pl.col(f"{k}_usd") * c.quote_per_usd for k in COMPONENTS).rows()
     return [
         None if x is None else summed(cents(v) for v in row)
@@ -685,11 +691,12 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         # `rest + x` can land a float's last bit off the quote of that value.
         rest = q.total - ph.quoted.cost
         lo, hi = (
-            None if x is None else Money(summed((rest, x)), q.currency) for x in _billed(c, out)
+            None if x is None else Money(summed((rest, x)), q.currency)
+            for x in _billed(c, at.spec, out)
         )
         if not ph.per_token:
             return lo, hi
-        return lo, hi, *out.select(_values(c)[PER_MILLION])[:, 0].to_list()
+        return lo, hi, *out.select(_values(c, at.spec)[PER_MILLION])[:, 0].to_list()
 
     out = []
     if ph.price_range[0] != ph.price_range[1]:

@@ -744,6 +744,62 @@ def test_all_errors_lists_every_unknown_id_at_once(runner, write):
     assert code == 2 and "(got 'pii')" in err and "unknown" not in err
 
 
+_BAD_FLEET = """
+name = "bad fleet"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+
+[[fleet]]
+name = "f"
+region = "cn-east"
+accelerator = "h800x"
+devices = 64
+
+[model]
+preset = "llama-3.3-70b"
+
+[[phases]]
+name = "serve"
+kind = "serve"
+days = 30
+users = "cn"
+data = "public"
+output_tokens_per_day = 5e9
+input_tokens_per_day = 5e9
+precision = "fp8"
+site = { region = "cn-east", accelerator = "h800x", pricing = "fleet" }
+"""
+
+
+def test_a_fleet_with_unknown_ids_is_reported_whole_and_never_built(catalog, write):
+    # rev16d R1: the guard looked for ".fleet[" in locations reading ": fleet[", so a fleet with
+    # an unknown accelerator was built into options anyway (a polars UserWarning reached the
+    # terminal), and a fleet with two unknown ids listed only the first.
+    import warnings
+
+    from estimator import load_scenario
+    from estimator.context import prepare
+    from estimator.errors import ScenarioError
+
+    for text, wrong in (
+        (_BAD_FLEET, ["fleet[0].accelerator"]),
+        (
+            _BAD_FLEET.replace(
+                'region = "cn-east"\naccelerator', 'region = "cn-eastx"\naccelerator'
+            ),
+            ["fleet[0].region", "fleet[0].accelerator"],
+        ),
+    ):
+        s = load_scenario(write("f.toml", text))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ScenarioError) as info:
+                prepare(s, catalog)
+        where = [e.location.split(": ", 1)[1] for e in info.value.problems if e.location]
+        assert [w for w in where if w.startswith("fleet[")] == wrong
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [

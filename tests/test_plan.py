@@ -2139,3 +2139,47 @@ def test_a_lab_stating_its_stacks_speed_trains_on_its_fleet(catalog):
         (train,) = p.quote.phases
         assert (train.pricing, train.region) == ("fleet", "cn-east")
         assert LATE not in {f.code for f in p.quote.findings}
+
+
+def test_a_fleet_sized_past_itself_ends_when_the_run_it_shows_does(catalog):
+    # rev16d M3: a fleet sized past its size showed its own 322.9 days but ended after the
+    # oversized run (`--objective time`: the 2,304-device run's 72 days; `devices = 1024` on a
+    # 512 fleet: 162 days, with the next phase starting then on the same fleet), and 8 H800
+    # were told a deadline_days of 320,706 lets them, which the tool refuses (100 years).
+    import copy
+
+    from estimator import parse_scenario
+
+    data = _deepseek_lab(75, site=_H800_FLEET)
+    data["fleet"][0]["devices"] = 512
+    given = copy.deepcopy(data)
+    given["phases"][0]["devices"] = 512
+    runs = [
+        plan(parse_scenario(d), catalog, objective="time").quote.phases[0] for d in (data, given)
+    ]
+    assert runs[0].model_dump() == runs[1].model_dump()
+    assert abs((runs[0].end - runs[0].start).days - runs[0].wall_clock_days) < 1  # as shown
+    more = copy.deepcopy(data)
+    del more["phases"][0]["deadline_days"]
+    more["phases"][0]["devices"] = 1024
+    more["phases"].append(
+        {"name": "serve", "kind": "serve", "users": "cn", "data": "public", "days": 30,
+         "output_tokens_per_day": 1e9, "input_tokens_per_day": 4e9, "precision": "fp8",
+         "site": _H800_FLEET}
+    )  # fmt: skip
+    q = quote(parse_scenario(more), catalog)
+    train, serve = q.phases
+    assert round(train.wall_clock_days, 1) == 322.9
+    assert abs((train.end - train.start).days - train.wall_clock_days) < 1
+    assert serve.start == train.end
+    (short,) = [f for f in q.findings if f.code == "capacity-short" and f.phase == "pretrain"]
+    assert short.message == "devices = 1,024 given; the fleet 'h800' has 512"
+    tiny = _deepseek_lab(300, site=_H800_FLEET)
+    tiny["fleet"][0]["devices"] = 8
+    tiny["model"]["preset"] = "llama-3.1-8b"
+    tiny["phases"][0].update(tokens=3000e12, precision="bf16")
+    short = next(
+        f for f in quote(parse_scenario(tiny), catalog).findings if f.code == "capacity-short"
+    )
+    assert "deadline_days of" not in short.message
+    assert "more than any plan (100 years)" in short.message

@@ -1292,14 +1292,82 @@ def test_idle_serving_capacity_offers_only_what_could_be_cheaper(catalog):
     # a3-highgpu-8g: only another site could be cheaper.
     message = _idle_advice(IDLE_70B, catalog)
     assert "replica_devices" not in message and "fewer devices" not in message
-    assert 'cheaper: site = "auto"' in message
+    assert "cheaper" not in message and 'site = "auto" prices every one' in message
     # Two pools of 1 device on an 8-device instance, where the site also rents 1-device ones:
     # one pool, or the smaller instance, is cheaper.
     tiny = TINY_SERVICE.replace('"on_demand", provider = "gcp"', '"on_demand", provider = "aws"')
     tiny = tiny.replace('region = "sg"', 'region = "us-east", instance = "p5.48xlarge"')
     message = _idle_advice(tiny + "disaggregated = true\n", catalog)
     assert "an instance of fewer devices (1 at this site)" in message
-    assert "disaggregated = false (one pool of 1 device where two pools need 2" in message
+    one = "disaggregated = false (one pool of 1 device at the aggregated rate where two pools"
+    assert one in message
+
+
+def test_idle_serving_capacity_sizes_a_smaller_replica_at_its_own_rates(catalog):
+    # rev16d Q1: the advice sized the smallest replica meeting the targets with the chosen
+    # replica's per-device rates. The row keeps that replica's own pool figures: those the
+    # sizing has when the phase is given that replica size.
+    from estimator.context import prepare
+    from estimator.evaluate import evaluate
+    from estimator.options import OptionQuery, select
+    from estimator.physics.servestep import PEAK_POOL_COLUMNS
+
+    def row_of(text: str) -> dict:
+        scenario = parse_scenario(tomllib.loads(text))
+        (phase,) = scenario.phases
+        c = prepare(scenario, catalog)
+        rows = evaluate(c, phase, select(c.options, OptionQuery.of(phase.site)))
+        return rows.filter(pl.col("instance") == "a3-highgpu-8g").to_dicts()[0]
+
+    chosen = row_of(IDLE_70B)
+    least = chosen["_smallest_replica"]
+    assert least < chosen["tensor_parallel"]
+    at_least = row_of(IDLE_70B + f"replica_devices = {least}\n")
+    assert at_least["tensor_parallel"] == least
+    for k in PEAK_POOL_COLUMNS:
+        assert chosen[f"_smallest{k}"] == pytest.approx(at_least[k], rel=1e-12), k
+
+
+def test_idle_serving_capacity_offers_site_auto_to_compare_not_as_cheaper(catalog):
+    # rev16d M2: `site = "auto"` was called cheaper on every fixed site, where the fixed site is
+    # what "auto" picks (the same 16 devices and cost) and where `devices` is given (auto bills
+    # them all the same).
+    dsv3 = IDLE_70B.replace('"llama-3.3-70b"', '"deepseek-v3"').replace("tpot_ms = 30", "")
+    dsv3 = dsv3.replace("2e7", "4e7").replace("5e6", "1e7")
+    fixed = dsv3.replace(
+        '{ region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }',
+        '{ region = "cn-east", accelerator = "h100-sxm", pricing = "contract" }',
+    )
+    auto = dsv3.replace(
+        '{ region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }', '"auto"'
+    )
+    a = quote(parse_scenario(tomllib.loads(auto)), catalog)
+    f = quote(parse_scenario(tomllib.loads(fixed)), catalog)
+    assert a.total.amount == f.total.amount  # the fixed site is what "auto" picks
+    message = _idle_advice(fixed, catalog)
+    assert "cheaper" not in message and "to compare" in message
+    given = IDLE_70B.replace("2e7", "4e8").replace("5e6", "3.95e8") + "devices = 128\n"
+    assert 'site = "auto"' not in _idle_advice(given, catalog)
+
+
+def test_idle_serving_capacity_advises_only_counts_the_sizing_accepts(catalog):
+    # rev16d M1: a disaggregated phase's advice rounded the pools' sum into replicas, not each
+    # pool (`servestep.whole_replicas`), and advised "devices = 8" (and "one pool of 8 where two
+    # pools need 8") where the sizing blocks 8 as capacity-short: its pools need 12.
+    import re
+
+    dg = IDLE_70B.replace("2e7", "4e8").replace("5e6", "3.95e8")
+    dg += "disaggregated = true\ndevices = 128\n"
+    message = _idle_advice(dg, catalog)
+    assert "whole replicas need 12 devices" in message
+    advised = [int(n) for n in re.findall(r"devices = (\d+)\b(?! is given)", message)]
+    pools = [int(n) for n in re.findall(r"one pool of (\d+) device", message)]
+    assert advised == [12]
+    for n, split in [*((n, "true") for n in advised), *((n, "false") for n in pools)]:
+        text = dg.replace("devices = 128", f"devices = {n}")
+        text = text.replace("disaggregated = true", f"disaggregated = {split}")
+        q = quote(parse_scenario(tomllib.loads(text)), catalog)
+        assert not [f for f in q.findings if f.severity == "block"], (n, split)
 
 
 def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, write):

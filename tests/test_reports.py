@@ -499,6 +499,14 @@ def test_a_money_under_ten_that_is_not_whole_cents_prints_as_a_price_per_unit(
     assert format(per_million, ".6f") == f"{float(per_million):.6f}"
 
 
+def test_a_non_finite_money_prints_as_before():
+    # rev16d R2: the whole-cents test rounded nan and raised ValueError; nan and inf print as
+    # they did ("nan USD"), so a notebook cell holding `m * float("nan")` still shows.
+    assert str(Money(float("nan"), "USD")) == "nan USD"
+    assert str(Money(float("inf"), "USD")) == "inf USD"
+    assert str(Money(float("-inf"), "CNY")) == "-inf CNY"
+
+
 def test_each_line_item_says_the_rate_that_converts_it(catalog, runner):
     # rev12a #6: the line items showed the billing currency's rate per USD (1.000 on a USD
     # line of a CNY quote, 7.107 rounded on a CNY one): no row could be rebuilt from its cells.

@@ -718,3 +718,53 @@ def test_an_end_that_resizes_a_fleet_past_its_size_is_the_quote_of_it_unpriced(c
     assert row.swing is None
     pretrain, total = sample(c, q, 300, seed=0)
     assert pretrain.unpriced > 0.1 and total.unpriced == pretrain.unpriced
+
+
+_RENT_DEADLINE = """
+name = "rental deadline"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "SG"
+
+[model]
+preset = "llama-3.1-8b"
+
+[[phases]]
+name = "pretrain"
+tokens = 4.9e12
+data = "public"
+deadline_days = 100
+devices = 64
+precision = "bf16"
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", provider = "aws" }
+"""
+
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        (_RENT_DEADLINE, 4.9e12),
+        (_EDGE_FLEET.replace("deadline_days = 88", "deadline_days = 88\ndevices = 2048"), 14.8e12),
+    ],
+    ids=["rental", "fleet"],
+)
+def test_an_end_past_its_deadline_with_devices_given_is_the_quote_of_it_unpriced(
+    catalog, write, text, tokens
+):
+    # rev16d W1: with `devices` and a deadline, +20% tokens miss the deadline and the quote of
+    # that value is unpriced (`deadline-missed`), but sensitivity billed it (1,205,481.96 USD
+    # for 64 H100) and the Monte Carlo priced every sample, where the same fleet sized to its
+    # deadline left them unpriced (`fleet_outgrown`): one fleet, two answers.
+    s = load_scenario(write("dl.toml", text))
+    q = quote(s, catalog)
+    c = prepare(s, catalog)
+    row = next(w for w in sensitivity(c, q) if w.input == "pretrain: tokens")
+    ends = ((row.low, row.total_at_low), (row.high, row.total_at_high))
+    quoted = [
+        quote(s.with_changes({"phases.pretrain.tokens": tokens * v}), catalog) for v, _ in ends
+    ]
+    assert [x.phases[0].priced for x in quoted] == [True, False]
+    for (_, total), at in zip(ends, quoted, strict=True):
+        assert total == (at.total if at.phases[0].priced else None)
+    pretrain, _ = sample(c, q, 300, seed=0)
+    assert pretrain.unpriced > 0.1

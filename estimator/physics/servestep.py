@@ -425,6 +425,43 @@ def devices_for_peak() -> pl.Expr:
     return pl.when(_has_demand()).then(busy).otherwise(None)
 
 
+# The unrounded devices of each pool (`_peak_pools`), kept beside the serving columns so the
+# `idle-serving-capacity` advice sizes its alternatives with `whole_replicas`, not a copy.
+PEAK_POOL_COLUMNS = ("_peak_together", "_peak_prefill", "_peak_decode")
+
+
+def peak_pool_devices() -> dict[str, pl.Expr]:
+    """`PEAK_POOL_COLUMNS`: the devices the peak keeps busy aggregated, in the prefill pool and
+    in the decode pool, before whole replicas round them up. Null without a demand."""
+    return {
+        name: pl.when(_has_demand()).then(x).otherwise(None)
+        for name, x in zip(PEAK_POOL_COLUMNS, _peak_pools(), strict=True)
+    }
+
+
+def whole_replicas(
+    together: pl.Expr, prefill: pl.Expr, decode: pl.Expr, tp: pl.Expr, disaggregated: pl.Expr
+) -> pl.Expr:
+    """The sizing's one rounding: whole replicas of `tp` devices for the devices the peak keeps
+    busy, at least one (of each pool, each rounded on its own, when disaggregated)."""
+    prefill, decode, together = (
+        (x / tp).ceil().clip(lower_bound=1.0) for x in (prefill, decode, together)
+    )
+    return pl.when(disaggregated).then(prefill + decode).otherwise(together)
+
+
+def devices_for(pools: tuple[float, float, float], replica: int, disaggregated: bool) -> int:
+    """The devices the sizing needs for `pools` (the `PEAK_POOL_COLUMNS` of a row) in whole
+    replicas of `replica` devices: `whole_replicas` itself, evaluated on the figures given (rev16d
+    M1: the idle-serving advice rounded the pools' sum, not each pool, and named 8 devices
+    where the sizing needs 12)."""
+    together, prefill, decode = (pl.lit(float(x), dtype=pl.Float64) for x in pools)
+    reps = pl.select(
+        whole_replicas(together, prefill, decode, pl.lit(float(replica)), pl.lit(disaggregated))
+    ).item()
+    return int(reps) * replica
+
+
 def replicas_for_demand() -> pl.Expr:
     """Replicas for the peak demand (tokens/day x peak_to_average / 86,400 s), derated by the
     serving goodput (restarts, deploys). Aggregated: output/s over the aggregated output rate
@@ -432,13 +469,7 @@ def replicas_for_demand() -> pl.Expr:
     has beyond the request shape's at the prefill rate (scaling the whole fleet by the input
     ratio charged decode for it too: 584 devices where 236 + the extra prefill's ~160 do); a
     demand with less input than the shape is not credited. Disaggregated: whole replicas of
-    each pool at its own rate."""
-    tp = _f("tp")
-    together, prefill, decode = (x / tp for x in _peak_pools())
-    split = prefill.ceil().clip(lower_bound=1.0) + decode.ceil().clip(lower_bound=1.0)
-    reps = (
-        pl.when(pl.col("disaggregated"))
-        .then(split)
-        .otherwise(together.ceil().clip(lower_bound=1.0))
-    )
+    each pool at its own rate (`whole_replicas`)."""
+    together, prefill, decode = _peak_pools()
+    reps = whole_replicas(together, prefill, decode, _f("tp"), pl.col("disaggregated"))
     return pl.when(_has_demand()).then(reps.cast(pl.Int64)).otherwise(None)

@@ -72,7 +72,7 @@ SERVING_COLUMNS = (
 # Kept beside them for the checks, not shown: the devices the peak demand keeps busy before
 # whole replicas round them up (`servestep.devices_for_peak`); `serving_frame` adds
 # `_smallest_replica`, the smallest replica size that meets every target.
-SIZING_COLUMNS = ("_peak_devices",)
+SIZING_COLUMNS = ("_peak_devices", *f.PEAK_POOL_COLUMNS)
 # Replica sizes tried by the search: powers of two up to 1,024 devices.
 REPLICA_SIZES = tuple(2**k for k in range(11))
 # Catalog constants the step times read: column -> defaults.csv name.
@@ -172,15 +172,26 @@ def serving_frame(
     # precision too (rev12b #11: fits=true with null rates; the quote's block for it is
     # `precision-unsupported`, memory's only where it has one).
     fits, within = holds & pl.col("_peak"), pl.col("_size") <= pl.col("_cap")
+    # The smallest replica that holds the model and meets every target (the
+    # `idle-serving-capacity` advice offers it only where it is smaller than the one chosen;
+    # the search ranks by output rate, not by the devices billed).
+    # The devices each pool of it keeps busy at its own rates, which the advice sizes it with
+    # (rev16d Q1: it used the chosen size's rates for a smaller replica).
+    least = pl.col("_size").filter(ok).min().over(rid)
+    at_least = {
+        f"_smallest{name}": pl.col(name)
+        .filter(ok & (pl.col("_size") == pl.col("_smallest_replica")))
+        .first()
+        .over(rid)
+        for name in f.PEAK_POOL_COLUMNS
+    }
     best = (
-        out.with_columns(
+        out.with_columns(_smallest_replica=least)
+        .with_columns(**at_least)
+        .with_columns(
             _rank=rank,
             fits=fits,
             within_instance=within,
-            # The smallest replica that holds the model and meets every target (the
-            # `idle-serving-capacity` advice offers it only where it is smaller than the one
-            # chosen; the search ranks by output rate, not by the devices billed).
-            _smallest_replica=pl.col("_size").filter(ok).min().over(rid),
         )
         .filter(pl.col("_rank") < 3)
         .sort(
@@ -262,6 +273,7 @@ def _serving_at(
         within_instance=pl.lit(True),
         replicas=f.replicas_for_demand(),
         _peak_devices=f.devices_for_peak(),
+        **f.peak_pool_devices(),
         fleet_min_devices=pl.col("tp") * (2 if s.disaggregated else 1),
     )
     df = df.with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))
