@@ -197,3 +197,18 @@ def test_the_schema_version_notes_name_the_shock_assumption():
     view = (ROOT / "estimator" / "report" / "view.py").read_text(encoding="utf-8")
     comment = view[view.index(f'# "{SCHEMA_VERSION}" (') : view.index("SCHEMA_VERSION = ")]
     assert "`shock.assumption`" in comment
+
+
+def test_readme_gives_the_whole_runs_the_training_band_draws():
+    # rev17a #12c: the band drew from the 5 scored whole runs only, leaving out the runs unscored
+    # only for an unpublished layout (a quote's layout is unknown too).
+    import math
+
+    from estimator import model_error
+
+    readme = " ".join(README.split())
+    runs = model_error.log_ratios("train")
+    lo, hi = (math.expm1(model_error.quantile("train", p)) for p in (0.1, 0.9))
+    assert f"{len(runs)} runs, P10 {lo:+.0%}, P90 {hi:+.0%} on device-hours" in readme
+    llama = [r["id"] for r in model_error._rows() if r["kind"] == "train" and "llama" in r["id"]]
+    assert f"{len(llama)} of the {len(runs)} are Meta's Llama runs" in readme
