@@ -845,6 +845,18 @@ def _unstated_network_message(r: Row, c: Context, p: Phase) -> str:
     unit, size = int(r["unit_devices"]), int(r["tensor_parallel"])
     net = c.catalog.accelerator(r["accelerator"]).get("scaleout_gbps")
     per_device = float(net if net is not None else c.catalog.default("scaleout_gbps")) * 8.0
+    if r.get("price_per_device_hour") is None:
+        # rev17a #6: a site no offer matches (quoted unpriced) has no instance nor offer row to
+        # name: the message named its placeholder, "(no offer)".
+        return (
+            f"each {size}-device replica spans {math.ceil(size / unit)} servers "
+            f"({counted(unit, 'device')} each): its expert traffic crosses the network between "
+            "servers, and with no offer matching this site no row states that network; it is "
+            f"sized at the {r['accelerator']}'s {per_device:,.0f} Gbit/s per device, a cluster "
+            "fabric's (a priced offer's own figure can change the device count). Give the "
+            f"offer with its network (--catalog DIR), or set replica_devices = {unit} "
+            "(replicas inside one server)"
+        )
     return (
         f"each {size}-device replica spans {math.ceil(size / unit)} instances of "
         f"{r['instance']} ({counted(unit, 'device')} each): its expert traffic crosses the "

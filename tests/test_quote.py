@@ -1470,3 +1470,16 @@ def test_egress_is_priced_at_the_source_providers_volume_tiers():
     (flat,) = tiers("*")[1]
     assert _egress("lambda", gb)[1] == pytest.approx(flat)
     assert _egress("aws", gb)[0] < _egress("lambda", gb)[0]
+
+
+def test_an_unpriced_sites_network_warning_names_no_placeholder(runner):
+    # rev17a #6: "spans 2 instances of (no offer) ... which the (no offer) offer's row does not
+    # state" when no offer matches the site on the quote's date.
+    path = str(EXAMPLES / "split_abroad_home.toml")
+    out = runner.invoke(app, ["quote", path, "--as-of", "2024-01-01", "-f", "json"])
+    found = [
+        f for f in json.loads(out.stdout)["findings"] if f["code"] == "replica-network-unstated"
+    ]
+    assert found
+    for f in found:
+        assert "(no offer)" not in f["message"] and "no offer matching this site" in f["message"]
