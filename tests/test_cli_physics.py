@@ -1153,3 +1153,23 @@ def test_calibration_writes_a_file_with_o_as_every_format_command(runner, tmp_pa
     data = tmp_path / "c.json"
     as_json = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(data)])
     assert as_json.exit_code == 0 and "points" in json.loads(data.read_text())
+
+
+def test_train_and_serve_write_files_as_the_report_commands_do(runner, tmp_path):
+    # rev17a #14: "No such option: -o" on train / serve; #19: `-f html` printed a fragment.
+    train = ["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--accelerator", "h100-sxm"]
+    train += ["--devices", "64"]
+    serve = ["serve", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
+    for args in (train, serve):
+        page = tmp_path / f"{args[0]}.html"
+        first = runner.invoke(app, [*args, "-o", str(page)])
+        assert first.exit_code == 0, first.output
+        assert page.read_text().startswith("<!DOCTYPE html>")  # the format from the suffix
+        again = runner.invoke(app, [*args, "-o", str(page)])
+        assert again.exit_code == 2 and "exists already" in again.output
+        assert runner.invoke(app, [*args, "-o", str(page), "--force"]).exit_code == 0
+        out = tmp_path / f"{args[0]}.json"
+        assert runner.invoke(app, [*args, "--output", str(out)]).exit_code == 0
+        assert json.loads(out.read_text())["kind"] == args[0]
+        printed = runner.invoke(app, [*args, "-f", "html"]).stdout
+        assert printed.startswith("<!DOCTYPE html>") and printed.rstrip().endswith("</html>")
