@@ -384,6 +384,12 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
     ) + supply_hindsight(r, c)
 
 
+# A term more than this many times the one reported rental an offer rests on is past its
+# evidence (`term-past-evidence`): a few renewals of the deal seen are close to it; a year on a
+# three-week deal is not.
+EVIDENCE_TERM_FACTOR = 4.0
+
+
 def _term_too_long_message(r: Row, c: Context, p: Phase) -> str:
     days = r["hours"] / HOURS_PER_DAY
     return (
@@ -1810,6 +1816,37 @@ ADVISORY: tuple[Check, ...] = (
         "",
         lambda c, p: pl.lit(False) if _train(p) else _replica_on_unstated_network(),
         _unstated_network_message,
+        "offer_source",
+    ),
+    Check(
+        # rev17a #11: `serve --model deepseek-v3 --accelerator h800` rented the one reported
+        # 3-week H800 rental (MiniMax-M1's RL run) for 365 days without a word. A `reported`
+        # contract with a reported size (max_devices) is one deal seen: its min_term_days is
+        # that deal's length; past EVIDENCE_TERM_FACTOR times it, a contract that long at that
+        # price and capacity is not evidenced (not a block: nothing says it is refused, as
+        # offers.csv max_term_days would). A reported market rate per month (no size: China's
+        # 8x H100 monthly leases) is a rate renewed month by month, not one deal: not said.
+        "term-past-evidence",
+        "warn",
+        "",
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("evidence") == "reported")
+            # A size the report states (offers.csv max_devices), not one assumed for it.
+            & ~pl.col("capacity_assumed").fill_null(True)
+            & pl.col("max_term_days").is_null()
+            & (pl.col("min_term_days") > 0)
+            & (pl.col("hours") > pl.col("min_term_days") * HOURS_PER_DAY * EVIDENCE_TERM_FACTOR)
+        ).fill_null(False),
+        lambda r, c, p: (
+            f"rents {_n(r['billed_devices'])} x {r['accelerator']} for "
+            f"{r['hours'] / HOURS_PER_DAY:,.1f} days at the price of one reported rental of "
+            f"{_day_count(r['min_term_days'])} ({r['instance']}), "
+            f"{r['hours'] / HOURS_PER_DAY / r['min_term_days']:,.0f}x its term: a contract this "
+            "long at this price, and the capacity for it, are assumed, not reported (a term more "
+            f"than {EVIDENCE_TERM_FACTOR:g}x the evidence's is said). Confirm a quote for the "
+            "term, or price the phase with your own row (--catalog DIR)"
+        ),
         "offer_source",
     ),
     Check(

@@ -1173,3 +1173,16 @@ def test_train_and_serve_write_files_as_the_report_commands_do(runner, tmp_path)
         assert json.loads(out.read_text())["kind"] == args[0]
         printed = runner.invoke(app, [*args, "-f", "html"]).stdout
         assert printed.startswith("<!DOCTYPE html>") and printed.rstrip().endswith("</html>")
+
+
+def test_a_rental_far_past_its_one_reported_deal_says_so(runner):
+    # rev17a #11: the one reported 3-week H800 rental was rented for 365 days without a word.
+    from estimator.checks import EVIDENCE_TERM_FACTOR
+
+    args = ["serve", "--model", "deepseek-v3", "--accelerator", "h800", "-f", "json"]
+    d = json.loads(runner.invoke(app, args).stdout)
+    (f,) = [f for f in d["findings"] if f["code"] == "term-past-evidence"]
+    assert f["severity"] == "warn" and "one reported rental of 21 days" in f["message"]
+    # A term within the factor of the deal seen is not said.
+    short = runner.invoke(app, [*args, "--days", str(int(21 * EVIDENCE_TERM_FACTOR))]).stdout
+    assert "term-past-evidence" not in {f["code"] for f in json.loads(short)["findings"]}
