@@ -384,6 +384,8 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
     ) + supply_hindsight(r, c)
 
 
+# Fewer training tokens than this are taken for a unit slip (`tokens-implausibly-few`).
+PLAUSIBLE_TOKENS = 1e6
 # A term more than this many times the one reported rental an offer rests on is past its
 # evidence (`term-past-evidence`): a few renewals of the deal seen are close to it; a year on a
 # three-week deal is not.
@@ -1817,6 +1819,21 @@ ADVISORY: tuple[Check, ...] = (
         lambda c, p: pl.lit(False) if _train(p) else _replica_on_unstated_network(),
         _unstated_network_message,
         "offer_source",
+    ),
+    Check(
+        # rev17a #12: `tokens = 36` (36T meant) quoted 8 H100 for 1e-6 device-hours, 0.00 USD,
+        # without a word. No training run, a fine-tune included, is under a million tokens
+        # (the smallest instruction sets are tens of thousands of examples of hundreds of
+        # tokens): below PLAUSIBLE_TOKENS the figure is likely a unit slip.
+        "tokens-implausibly-few",
+        "warn",
+        "",
+        lambda c, p: pl.lit(isinstance(p, TrainPhase) and p.tokens < PLAUSIBLE_TOKENS),
+        lambda r, c, p: (
+            f"tokens = {p.tokens:g} (a count of tokens, not billions or trillions): a training "  # type: ignore[union-attr]
+            f"phase of fewer than {PLAUSIBLE_TOKENS:,.0f} tokens is no real run, and its bill "
+            f"rounds to almost nothing. Did you mean {p.tokens:g}e9 (B) or {p.tokens:g}e12 (T)?"  # type: ignore[union-attr]
+        ),
     ),
     Check(
         # rev17a #11: `serve --model deepseek-v3 --accelerator h800` rented the one reported

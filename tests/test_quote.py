@@ -1483,3 +1483,17 @@ def test_an_unpriced_sites_network_warning_names_no_placeholder(runner):
     assert found
     for f in found:
         assert "(no offer)" not in f["message"] and "no offer matching this site" in f["message"]
+
+
+def test_a_training_phase_of_a_few_tokens_is_taken_for_a_unit_slip():
+    # rev17a #12: `tokens = 36` (36T meant) quoted 0.00 USD without a word.
+    from estimator.checks import PLAUSIBLE_TOKENS
+
+    data = tomllib.loads(SMALL)
+
+    def codes(tokens: float) -> set[str]:
+        data["phases"][0]["tokens"] = tokens
+        return {f.code for f in quote(parse_scenario(data)).findings}
+
+    assert "tokens-implausibly-few" in codes(36)
+    assert "tokens-implausibly-few" not in codes(PLAUSIBLE_TOKENS)
