@@ -1497,3 +1497,25 @@ def test_a_training_phase_of_a_few_tokens_is_taken_for_a_unit_slip():
 
     assert "tokens-implausibly-few" in codes(36)
     assert "tokens-implausibly-few" not in codes(PLAUSIBLE_TOKENS)
+
+
+def test_a_site_naming_a_fleet_needs_nothing_the_fleet_fixes():
+    # rev17a #15: `site = { fleet = "f" }` was refused until region, accelerator and pricing
+    # were repeated. The short spelling is the long one.
+    data = {
+        "name": "f",
+        "as_of": "2025-11-27",
+        "model": {"preset": "llama-3.1-8b"},
+        "fleet": [{"name": "own", "region": "cn-east", "accelerator": "h800", "devices": 256}],
+        "phases": [{"name": "train", "tokens": 1e12, "devices": 256, "site": {"fleet": "own"}}],
+    }
+    short = parse_scenario(data)
+    long = {"fleet": "own", "region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+    assert short == parse_scenario({**data, "phases": [{**data["phases"][0], "site": long}]})
+    # What the site gives is kept, and judged as before.
+    other = {**data, "phases": [{**data["phases"][0], "site": {"fleet": "own", "region": "sg"}}]}
+    assert parse_scenario(other).phases[0].site.region == "sg"
+    # The published schema accepts the short spelling too.
+    from estimator.scenario import json_schema
+
+    assert {"required": ["fleet"]} in json_schema()["$defs"]["Site"]["anyOf"]
