@@ -384,6 +384,14 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
     ) + supply_hindsight(r, c)
 
 
+# Fewer training tokens than this are taken for a unit slip (`tokens-implausibly-few`).
+PLAUSIBLE_TOKENS = 1e6
+# A term more than this many times the one reported rental an offer rests on is past its
+# evidence (`term-past-evidence`): a few renewals of the deal seen are close to it; a year on a
+# three-week deal is not.
+EVIDENCE_TERM_FACTOR = 4.0
+
+
 def _term_too_long_message(r: Row, c: Context, p: Phase) -> str:
     days = r["hours"] / HOURS_PER_DAY
     return (
@@ -845,6 +853,18 @@ def _unstated_network_message(r: Row, c: Context, p: Phase) -> str:
     unit, size = int(r["unit_devices"]), int(r["tensor_parallel"])
     net = c.catalog.accelerator(r["accelerator"]).get("scaleout_gbps")
     per_device = float(net if net is not None else c.catalog.default("scaleout_gbps")) * 8.0
+    if r.get("price_per_device_hour") is None:
+        # rev17a #6: a site no offer matches (quoted unpriced) has no instance nor offer row to
+        # name: the message named its placeholder, "(no offer)".
+        return (
+            f"each {size}-device replica spans {math.ceil(size / unit)} servers "
+            f"({counted(unit, 'device')} each): its expert traffic crosses the network between "
+            "servers, and with no offer matching this site no row states that network; it is "
+            f"sized at the {r['accelerator']}'s {per_device:,.0f} Gbit/s per device, a cluster "
+            "fabric's (a priced offer's own figure can change the device count). Give the "
+            f"offer with its network (--catalog DIR), or set replica_devices = {unit} "
+            "(replicas inside one server)"
+        )
     return (
         f"each {size}-device replica spans {math.ceil(size / unit)} instances of "
         f"{r['instance']} ({counted(unit, 'device')} each): its expert traffic crosses the "
@@ -1798,6 +1818,52 @@ ADVISORY: tuple[Check, ...] = (
         "",
         lambda c, p: pl.lit(False) if _train(p) else _replica_on_unstated_network(),
         _unstated_network_message,
+        "offer_source",
+    ),
+    Check(
+        # rev17a #12: `tokens = 36` (36T meant) quoted 8 H100 for 1e-6 device-hours, 0.00 USD,
+        # without a word. No training run, a fine-tune included, is under a million tokens
+        # (the smallest instruction sets are tens of thousands of examples of hundreds of
+        # tokens): below PLAUSIBLE_TOKENS the figure is likely a unit slip.
+        "tokens-implausibly-few",
+        "warn",
+        "",
+        lambda c, p: pl.lit(isinstance(p, TrainPhase) and p.tokens < PLAUSIBLE_TOKENS),
+        lambda r, c, p: (
+            f"tokens = {p.tokens:g} (a count of tokens, not billions or trillions): a training "  # type: ignore[union-attr]
+            f"phase of fewer than {PLAUSIBLE_TOKENS:,.0f} tokens is no real run, and its bill "
+            f"rounds to almost nothing. Did you mean {p.tokens:g}e9 (B) or {p.tokens:g}e12 (T)?"  # type: ignore[union-attr]
+        ),
+    ),
+    Check(
+        # rev17a #11: `serve --model deepseek-v3 --accelerator h800` rented the one reported
+        # 3-week H800 rental (MiniMax-M1's RL run) for 365 days without a word. A `reported`
+        # contract with a reported size (max_devices) is one deal seen: its min_term_days is
+        # that deal's length; past EVIDENCE_TERM_FACTOR times it, a contract that long at that
+        # price and capacity is not evidenced (not a block: nothing says it is refused, as
+        # offers.csv max_term_days would). A reported market rate per month (no size: China's
+        # 8x H100 monthly leases) is a rate renewed month by month, not one deal: not said.
+        "term-past-evidence",
+        "warn",
+        "",
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("evidence") == "reported")
+            # A size the report states (offers.csv max_devices), not one assumed for it.
+            & ~pl.col("capacity_assumed").fill_null(True)
+            & pl.col("max_term_days").is_null()
+            & (pl.col("min_term_days") > 0)
+            & (pl.col("hours") > pl.col("min_term_days") * HOURS_PER_DAY * EVIDENCE_TERM_FACTOR)
+        ).fill_null(False),
+        lambda r, c, p: (
+            f"rents {_n(r['billed_devices'])} x {r['accelerator']} for "
+            f"{r['hours'] / HOURS_PER_DAY:,.1f} days at the price of one reported rental of "
+            f"{_day_count(r['min_term_days'])} ({r['instance']}), "
+            f"{r['hours'] / HOURS_PER_DAY / r['min_term_days']:,.0f}x its term: a contract this "
+            "long at this price, and the capacity for it, are assumed, not reported (a term more "
+            f"than {EVIDENCE_TERM_FACTOR:g}x the evidence's is said). Confirm a quote for the "
+            "term, or price the phase with your own row (--catalog DIR)"
+        ),
         "offer_source",
     ),
     Check(

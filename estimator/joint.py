@@ -20,7 +20,7 @@ from estimator.context import Context
 from estimator.placement import Candidate, Capacity, Group, Problem
 from estimator.scenario import TrainPhase
 from estimator.timeline import Window
-from estimator.transfers import blocking_rule, routes, size_gb
+from estimator.transfers import blocking_rule, routes, size_gb, tiered
 
 # Candidates per phase handed to the solver: the cheapest this many allowed ones (a plan's
 # choice is among the cheap; capacity and transfers decide between them).
@@ -145,20 +145,30 @@ def problem(
         for name, phase_rows in zip(names, rows, strict=True)
     ]
     spans = [(windows[n].start, windows[n].end) for n in names]
-    table = routes(c.catalog, c.as_of).join(
-        c.catalog.fx_table(c.as_of).select("currency", "per_usd"), on="currency", how="left"
+    # The placement weighs a move between regions at the rows of no provider ('*'), tiered by
+    # its volume; the quote of the plan prices it at the source provider's own tiers where the
+    # table has them (rev17a #10), so a plan's total is its quote's.
+    table = (
+        routes(c.catalog, c.as_of)
+        .filter(pl.col("provider") == "*")
+        .join(c.catalog.fx_table(c.as_of).select("currency", "per_usd"), on="currency", how="left")
     )
-    usd = {
-        (a, b): (price / rate if rate else 0.0)
-        for a, b, price, rate in table.select(
-            "from_region", "to_region", "price_per_gb", "per_usd"
-        ).iter_rows()
-    }
+    schedules: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    for a, b, start, price, rate in table.select(
+        "from_region", "to_region", "from_gb", "price_per_gb", "per_usd"
+    ).iter_rows():
+        bounds, usd = schedules.setdefault((a, b), ([], []))
+        bounds.append(start)
+        usd.append(price / rate if rate else 0.0)
     # A transfer's size is one figure: worked out once, not once per pair of regions (each
     # working-out is a polars query).
     sizes = [size_gb(c, i, t) for i, t in enumerate(c.scenario.transfers)]
     moves = [
-        (names.index(t.from_), names.index(t.to), {k: v * gb for k, v in usd.items()})
+        (
+            names.index(t.from_),
+            names.index(t.to),
+            {k: tiered(gb, *tiers) for k, tiers in schedules.items()},
+        )
         for t, gb in zip(c.scenario.transfers, sizes, strict=True)
     ]
     training = frozenset(i for i, p in enumerate(c.scenario.phases) if isinstance(p, TrainPhase))

@@ -219,10 +219,18 @@ def _sorted(df: pl.DataFrame, sort: str | None) -> pl.DataFrame:
     return df.drop("_usd", strict=False)
 
 
-def why_empty(cat: Catalog, table: str, region: str | None) -> str:
-    """What to tell a user whose filters matched nothing: for offers in a region, the region's
-    own note on what is (not) published there."""
+def why_empty(cat: Catalog, table: str, region: str | None, as_of: date | None = None) -> str:
+    """What to tell a user whose filters matched nothing: for offers in a region, the date of
+    its first price when every one is later than `as_of` (rev17a #20b: a 2020 listing of sg
+    gave only the region's note), else the region's own note on what is (not) published there."""
     if table == "offers" and region is not None:
+        dated = cat.table("offers").filter(pl.col("region") == region)["as_of"]
+        first = dated.min() if dated.len() else None
+        if as_of is not None and isinstance(first, date) and first > as_of:
+            return (
+                f"no offer in {region} is dated on or before {as_of}: the catalog's first price "
+                f"there is dated {first} (catalog offers --region {region} --history)"
+            )
         note = cat.region(region).get("note") or ""
         return f"no offer in {region} matches: {note}".strip()
     return "no rows match"

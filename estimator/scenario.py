@@ -165,7 +165,22 @@ class Site(_Strict):
     instance: Id | None = None
     """Only this instance type or server (offers.csv instance, hardware.csv id)."""
     fleet: Id | None = None
-    """The scenario fleet to run on, when several share the region and accelerator."""
+    """The scenario fleet to run on, when several share the region and accelerator. In a
+    scenario, a site naming a fleet may leave out region, accelerator and pricing: the fleet
+    fixes them (rev17a #15)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        json_schema_extra=lambda schema: _fleet_or_place(schema),
+    )
+
+
+def _fleet_or_place(schema: dict[str, Any]) -> None:
+    """A scenario's site gives region and accelerator, or names a fleet (which gives them)."""
+    required = schema.pop("required", [])
+    schema["anyOf"] = [{"required": required}, {"required": ["fleet"]}]
 
 
 class Fleet(_Strict):
@@ -603,6 +618,27 @@ class Scenario(_Strict):
             else:  # a Fleet built in code is checked again as its fields
                 fleets.append({**given, "book_value_currency": currency})
         return {**data, "fleet": fleets}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fleet_site_facts(cls, data: Any) -> Any:
+        # rev17a #15: `site = { fleet = "f" }` was refused until region, accelerator and
+        # pricing were repeated, though the fleet fixes all three. A site naming a fleet takes
+        # those it leaves out from it (pricing "fleet"); one it gives is kept, and judged.
+        if not isinstance(data, dict) or not isinstance(data.get("phases"), list):
+            return data
+        given = data.get("fleet")
+        listed: list[Any] = given if isinstance(given, list) else []
+        fleets = {f.get("name"): f for f in listed if isinstance(f, dict)}
+        phases = []
+        for p in data["phases"]:
+            site = p.get("site") if isinstance(p, dict) else None
+            fleet = fleets.get(site.get("fleet")) if isinstance(site, dict) else None
+            if isinstance(site, dict) and fleet is not None:
+                implied = {k: fleet[k] for k in ("region", "accelerator") if k in fleet}
+                p = {**p, "site": {**implied, "pricing": "fleet", **site}}
+            phases.append(p)
+        return {**data, "phases": phases}
 
     @model_validator(mode="before")
     @classmethod

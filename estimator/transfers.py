@@ -41,14 +41,29 @@ class TransferQuote(ResultPart):
 
 
 def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
-    """Every ordered pair of regions with its egress price and speed: columns from_region,
-    to_region, to_country, price_per_gb, currency, gbps, route_from, route_to, source."""
+    """Every ordered pair of regions with the egress price tiers of each provider that has rows
+    of its own, and of any other provider ('*'): columns from_region, to_region, to_country,
+    provider, from_gb, price_per_gb, currency, gbps, route_from, route_to, source. A provider's
+    own rows come before the rows of no provider (rev17a #10: AWS's tiers are not GCP's), then
+    the lookup order by place; a (pair, provider) keeps every tier of its best series, by
+    `from_gb`."""
     regions = catalog.table("regions").select(pl.col("id").alias("region"), "country")
     pairs = regions.rename({"region": "from_region", "country": "from_country"}).join(
         regions.rename({"region": "to_region", "country": "to_country"}), how="cross"
     )
-    table = catalog.dated("transfer", as_of, future=True).select(
-        "from_region", "to_country", "price_per_gb", "currency", "gbps", "source"
+    table = (
+        catalog.dated("transfer", as_of, future=True)
+        .select(
+            "from_region",
+            "to_country",
+            "provider",
+            "from_gb",
+            "price_per_gb",
+            "currency",
+            "gbps",
+            "source",
+        )
+        .with_columns(pl.col("provider").fill_null("*"), pl.col("from_gb").fill_null(0.0))
     )
     tiers = []
     for i, (src, dst) in enumerate(((True, True), (True, False), (False, True), (False, False))):
@@ -71,13 +86,38 @@ def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
             else pairs.join(part.drop("from_region", "to_country"), how="cross")
         )
         tiers.append(joined)
+    found = pl.concat(tiers, how="diagonal_relaxed")
+    named = sorted(set(found["provider"].to_list()) - {"*"})
+    anyone = found.filter(pl.col("provider") == "*")
+    ranked = pl.concat(
+        [
+            found.filter(pl.col("provider") != "*"),
+            anyone,
+            # Every named provider falls back on the rows of no provider, after its own.
+            *[anyone.with_columns(provider=pl.lit(p), tier=pl.col("tier") + 4) for p in named],
+        ],
+        how="diagonal_relaxed",
+    )
+    keys = ["from_region", "to_region", "provider"]
     return (
-        pl.concat(tiers, how="diagonal_relaxed")
-        .sort("tier")
-        .group_by("from_region", "to_region", maintain_order=True)
-        .first()
+        ranked.filter(pl.col("tier") == pl.col("tier").min().over(keys))
+        .sort("from_gb", maintain_order=True)
         .drop("tier", "from_country")
     )
+
+
+def route_rows(route_table: pl.DataFrame, src: str, dst: str, provider: str | None) -> pl.DataFrame:
+    """The price tiers of one route for the source's provider (its own rows, else '*')."""
+    pair = route_table.filter((pl.col("from_region") == src) & (pl.col("to_region") == dst))
+    own = pair.filter(pl.col("provider") == provider)
+    return own if not own.is_empty() else pair.filter(pl.col("provider") == "*")
+
+
+def tiered(gb: float, bounds: list[float], prices: list[float]) -> float:
+    """What `gb` costs at marginal tiers (`bounds`: the volume each tier starts at, ascending;
+    each GB is charged the price of the tier it falls in), in the prices' currency."""
+    ends = [*bounds[1:], float("inf")]
+    return sum(p * max(0.0, min(gb, e) - b) for b, e, p in zip(bounds, ends, prices, strict=True))
 
 
 def size_gb(c: Context, i: int, t: Transfer) -> float:
@@ -108,9 +148,9 @@ def price_transfer(
     if src.region == dst.region:  # nothing leaves the region (the planner's rule too)
         within = {"hours": 0.0, "route": f"within {src.region}", "cost": 0.0, "line_items": []}
         return TransferQuote.model_validate({**ends, **within}), []
-    row = route_table.filter(
-        (pl.col("from_region") == src.region) & (pl.col("to_region") == dst.region)
-    ).join(c.catalog.fx_table(c.as_of), on="currency", how="left")
+    row = route_rows(route_table, src.region, dst.region, src.provider).join(
+        c.catalog.fx_table(c.as_of), on="currency", how="left"
+    )
     if row.is_empty():
         raise ScenarioError(
             f"no transfer price from {src.region} to {dst.region} (and no '*' row)",
@@ -118,7 +158,8 @@ def price_transfer(
         )
     item, hours = _transfer_item(c, t, src.region, dst.region, gb, row)
     r = row.row(0, named=True)
-    route = f"{src.region} -> {dst.region} ({r['route_from']} -> {r['route_to']})"
+    by = "" if r["provider"] == "*" else f"{r['provider']} "
+    route = f"{src.region} -> {dst.region} ({by}{r['route_from']} -> {r['route_to']})"
     priced = {"hours": hours, "route": route, "cost": item.amount, "line_items": [item]}
     return TransferQuote.model_validate({**ends, **priced}), _data_findings(c, t, dst)
 
@@ -126,18 +167,23 @@ def price_transfer(
 def _transfer_item(
     c: Context, t: Transfer, src: str, dst: str, gb: float, row: pl.DataFrame
 ) -> tuple[costing.LineItem, float]:
-    """The egress line item of a route row (with its FX rate) and the copy time in hours."""
+    """The egress line item of a route's tiers (with their FX rate) and the copy time in hours.
+    Tiers are counted per month: the transfer is taken as its month's only egress (a provider's
+    other traffic that month would put it in cheaper tiers sooner)."""
     r = row.row(0, named=True)
-    out = row.select(costing.transfer_cost_usd(pl.lit(gb)), costing.transfer_hours(pl.lit(gb)))
-    usd, hours = out.row(0)
+    billed = tiered(gb, row["from_gb"].to_list(), row["price_per_gb"].to_list())
+    usd = billed / r["per_usd"]
+    (hours,) = row.head(1).select(costing.transfer_hours(pl.lit(gb))).row(0)
+    tiers = f", {row.height} volume tiers" if row.height > 1 else ""
     item = costing.LineItem(
         phase=t.from_,
         region=src,
         component="transfer",
-        description=f"{t.label} {src} -> {dst} at {r['gbps']:g} Gbit/s",
+        description=f"{t.label} {src} -> {dst} at {r['gbps']:g} Gbit/s{tiers}",
         quantity=gb,
         unit="GB",
-        unit_price=r["price_per_gb"],
+        # A blended price over the tiers: quantity x unit_price is still the line's amount.
+        unit_price=billed / gb if gb else r["price_per_gb"],
         unit_currency=r["currency"],
         fx_per_usd=r["per_usd"],
         fx_as_of=r["fx_as_of"],

@@ -322,11 +322,16 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "transfer",
-            key=("from_region", "to_country", "as_of"),
+            key=("from_region", "to_country", "provider", "from_gb", "as_of"),
             history=True,
             columns=(
                 Column("from_region", ref="regions", wildcard=True),
                 Column("to_country", pattern="country", wildcard=True),
+                # The provider whose egress the row prices (rev17a #10); empty = any provider
+                # without rows of its own. `from_gb`: the month's volume a price tier starts at
+                # (empty = 0, the first tier); tiers are marginal.
+                Column("provider", optional=True),
+                Column("from_gb", "float", optional=True, gt=0, le=1e12),
                 Column("price_per_gb", "float", ge=0, le=1e6),
                 Column("currency", ref="currency"),
                 _pos("gbps", lo=0.001),

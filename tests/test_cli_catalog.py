@@ -329,3 +329,24 @@ def test_rate_index_takes_a_hyphen_as_other_names_do(runner):
     assert json.loads(hyphen.stdout) == json.loads(
         runner.invoke(app, ["catalog", "rate_index", "-f", "json"]).stdout
     )
+
+
+def test_an_empty_dated_listing_gives_the_first_price_date_and_a_stale_rate_is_said(runner):
+    # rev17a #20b: a 2020 listing of sg gave only the region's note; a 2027 CNY listing was
+    # converted at the 2026-07 rate without a word.
+    import polars as pl
+
+    from estimator.quoting import STALE_FX_DAYS
+    from pricing import load_catalog
+
+    cat = load_catalog()
+    first = cat.table("offers").filter(pl.col("region") == "sg")["as_of"].min()
+    early = runner.invoke(app, ["catalog", "offers", "--region", "sg", "--as-of", "2020-01-01"])
+    assert f"first price there is dated {first}" in early.output
+    rate = cat.rate("CNY", date(2027, 6, 1))
+    assert (date(2027, 6, 1) - rate.as_of).days > STALE_FX_DAYS
+    args = ["catalog", "offers", "--region", "sg", "--currency", "CNY"]
+    late = runner.invoke(app, [*args, "--as-of", "2027-06-01"])
+    assert f"at its rate of {rate.as_of}" in late.output and "(stale-fx)" in late.output
+    fresh = runner.invoke(app, [*args, "--as-of", rate.as_of.isoformat()])
+    assert "stale-fx" not in fresh.output

@@ -1153,3 +1153,36 @@ def test_calibration_writes_a_file_with_o_as_every_format_command(runner, tmp_pa
     data = tmp_path / "c.json"
     as_json = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(data)])
     assert as_json.exit_code == 0 and "points" in json.loads(data.read_text())
+
+
+def test_train_and_serve_write_files_as_the_report_commands_do(runner, tmp_path):
+    # rev17a #14: "No such option: -o" on train / serve; #19: `-f html` printed a fragment.
+    train = ["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--accelerator", "h100-sxm"]
+    train += ["--devices", "64"]
+    serve = ["serve", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm"]
+    for args in (train, serve):
+        page = tmp_path / f"{args[0]}.html"
+        first = runner.invoke(app, [*args, "-o", str(page)])
+        assert first.exit_code == 0, first.output
+        assert page.read_text().startswith("<!DOCTYPE html>")  # the format from the suffix
+        again = runner.invoke(app, [*args, "-o", str(page)])
+        assert again.exit_code == 2 and "exists already" in again.output
+        assert runner.invoke(app, [*args, "-o", str(page), "--force"]).exit_code == 0
+        out = tmp_path / f"{args[0]}.json"
+        assert runner.invoke(app, [*args, "--output", str(out)]).exit_code == 0
+        assert json.loads(out.read_text())["kind"] == args[0]
+        printed = runner.invoke(app, [*args, "-f", "html"]).stdout
+        assert printed.startswith("<!DOCTYPE html>") and printed.rstrip().endswith("</html>")
+
+
+def test_a_rental_far_past_its_one_reported_deal_says_so(runner):
+    # rev17a #11: the one reported 3-week H800 rental was rented for 365 days without a word.
+    from estimator.checks import EVIDENCE_TERM_FACTOR
+
+    args = ["serve", "--model", "deepseek-v3", "--accelerator", "h800", "-f", "json"]
+    d = json.loads(runner.invoke(app, args).stdout)
+    (f,) = [f for f in d["findings"] if f["code"] == "term-past-evidence"]
+    assert f["severity"] == "warn" and "one reported rental of 21 days" in f["message"]
+    # A term within the factor of the deal seen is not said.
+    short = runner.invoke(app, [*args, "--days", str(int(21 * EVIDENCE_TERM_FACTOR))]).stdout
+    assert "term-past-evidence" not in {f["code"] for f in json.loads(short)["findings"]}

@@ -489,7 +489,7 @@ what = "dataset"
 def test_border_crossing_uses_the_china_path(catalog):
     q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"), catalog)
     into_china = next(t for t in q.transfers if t.to == "post-train")
-    assert into_china.route.endswith("(sg -> CN)")
+    assert into_china.route.endswith("sg -> CN)")  # (the provider's rows, rev17a #10)
     within = next(t for t in q.transfers if t.to == "serve-abroad")
     assert within.cost == 0 and within.hours == 0
 
@@ -1397,3 +1397,125 @@ def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, w
     small = runner.invoke(app, ["quote", str(write("small.toml", SMALL)), "--format", "json"])
     assert json.loads(small.stdout)["phases"][0]["cost_per_million_output_tokens"] is None
     assert "per M output" not in runner.invoke(app, ["quote", str(write("s.toml", SMALL))]).stdout
+
+
+# -- egress by provider and volume (rev17a #10) ----------------------------------------------------
+
+DATASET_MOVE = """
+name = "ds"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "SG"
+[model]
+preset = "llama-3.1-8b"
+[[phases]]
+name = "prep"
+tokens = 1e12
+data = "public"
+devices = 256
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", provider = "PROV" }
+[[phases]]
+name = "train"
+tokens = 1e12
+data = "public"
+devices = 256
+site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }
+[[transfers]]
+from = "prep"
+to = "train"
+what = "dataset"
+gigabytes = GB
+"""
+
+
+def _egress(provider: str, gb: float) -> tuple[float, float]:
+    """The transfer's cost and its line's unit price, from us-east by `provider`."""
+    text = DATASET_MOVE.replace("PROV", provider).replace("GB", repr(gb))
+    s = parse_scenario(tomllib.loads(text))
+    (t,) = quote(s).transfers
+    (item,) = t.line_items
+    assert item.quantity * item.unit_price == pytest.approx(item.amount)
+    return float(t.cost), item.unit_price
+
+
+def test_egress_is_priced_at_the_source_providers_volume_tiers():
+    from estimator.transfers import routes
+    from pricing import load_catalog
+
+    table = routes(load_catalog(), date(2025, 11, 27)).filter(
+        (pl.col("from_region") == "us-east") & (pl.col("to_region") == "sg")
+    )
+
+    def tiers(provider: str) -> tuple[list[float], list[float]]:
+        rows = table.filter(pl.col("provider") == provider).sort("from_gb")
+        return rows["from_gb"].to_list(), rows["price_per_gb"].to_list()
+
+    # AWS: its own marginal tiers, from the table's rows (no figure here is typed twice).
+    bounds, prices = tiers("aws")
+    assert len(bounds) > 1 and prices == sorted(prices, reverse=True)
+    gb = 500_000.0
+    expected = sum(
+        p * max(0.0, min(gb, e) - b)
+        for b, e, p in zip(bounds, [*bounds[1:], math.inf], prices, strict=True)
+    )
+    cost, unit = _egress("aws", gb)
+    assert cost == pytest.approx(expected, abs=0.01)
+    assert unit < prices[0], "500 TB is past AWS's first tier"
+    # Within the first tier the price is the first tier's.
+    assert _egress("aws", 1000.0)[1] == pytest.approx(prices[0])
+    # GCP's own tiers differ from AWS's; a provider with no rows of its own keeps the flat
+    # fallback (no provider), at every volume, as its row says.
+    gcp_bounds, gcp_prices = tiers("gcp")
+    assert (gcp_bounds, gcp_prices) != (bounds, prices) and len(gcp_bounds) > 1
+    (flat,) = tiers("*")[1]
+    assert _egress("lambda", gb)[1] == pytest.approx(flat)
+    assert _egress("aws", gb)[0] < _egress("lambda", gb)[0]
+
+
+def test_an_unpriced_sites_network_warning_names_no_placeholder(runner):
+    # rev17a #6: "spans 2 instances of (no offer) ... which the (no offer) offer's row does not
+    # state" when no offer matches the site on the quote's date.
+    path = str(EXAMPLES / "split_abroad_home.toml")
+    out = runner.invoke(app, ["quote", path, "--as-of", "2024-01-01", "-f", "json"])
+    found = [
+        f for f in json.loads(out.stdout)["findings"] if f["code"] == "replica-network-unstated"
+    ]
+    assert found
+    for f in found:
+        assert "(no offer)" not in f["message"] and "no offer matching this site" in f["message"]
+
+
+def test_a_training_phase_of_a_few_tokens_is_taken_for_a_unit_slip():
+    # rev17a #12: `tokens = 36` (36T meant) quoted 0.00 USD without a word.
+    from estimator.checks import PLAUSIBLE_TOKENS
+
+    data = tomllib.loads(SMALL)
+
+    def codes(tokens: float) -> set[str]:
+        data["phases"][0]["tokens"] = tokens
+        return {f.code for f in quote(parse_scenario(data)).findings}
+
+    assert "tokens-implausibly-few" in codes(36)
+    assert "tokens-implausibly-few" not in codes(PLAUSIBLE_TOKENS)
+
+
+def test_a_site_naming_a_fleet_needs_nothing_the_fleet_fixes():
+    # rev17a #15: `site = { fleet = "f" }` was refused until region, accelerator and pricing
+    # were repeated. The short spelling is the long one.
+    data = {
+        "name": "f",
+        "as_of": "2025-11-27",
+        "model": {"preset": "llama-3.1-8b"},
+        "fleet": [{"name": "own", "region": "cn-east", "accelerator": "h800", "devices": 256}],
+        "phases": [{"name": "train", "tokens": 1e12, "devices": 256, "site": {"fleet": "own"}}],
+    }
+    short = parse_scenario(data)
+    long = {"fleet": "own", "region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+    assert short == parse_scenario({**data, "phases": [{**data["phases"][0], "site": long}]})
+    # What the site gives is kept, and judged as before.
+    other = {**data, "phases": [{**data["phases"][0], "site": {"fleet": "own", "region": "sg"}}]}
+    assert parse_scenario(other).phases[0].site.region == "sg"
+    # The published schema accepts the short spelling too.
+    from estimator.scenario import json_schema
+
+    assert {"required": ["fleet"]} in json_schema()["$defs"]["Site"]["anyOf"]

@@ -197,3 +197,40 @@ def test_the_schema_version_notes_name_the_shock_assumption():
     view = (ROOT / "estimator" / "report" / "view.py").read_text(encoding="utf-8")
     comment = view[view.index(f'# "{SCHEMA_VERSION}" (') : view.index("SCHEMA_VERSION = ")]
     assert "`shock.assumption`" in comment
+
+
+def test_readme_gives_the_whole_runs_the_training_band_draws():
+    # rev17a #12c: the band drew from the 5 scored whole runs only, leaving out the runs unscored
+    # only for an unpublished layout (a quote's layout is unknown too).
+    import math
+
+    from estimator import model_error
+
+    readme = " ".join(README.split())
+    runs = model_error.log_ratios("train")
+    lo, hi = (math.expm1(model_error.quantile("train", p)) for p in (0.1, 0.9))
+    assert f"{len(runs)} runs, P10 {lo:+.0%}, P90 {hi:+.0%} on device-hours" in readme
+    llama = [r["id"] for r in model_error._rows() if r["kind"] == "train" and "llama" in r["id"]]
+    assert f"{len(llama)} of the {len(runs)} are Meta's Llama runs" in readme
+
+
+def test_the_b200_date_sentence_tells_pretraining_from_plan_totals():
+    # rev17a #21: "pretrains on 2,944 H100 for 434.6 M CNY instead of 1,280 B200 for 396.3 M"
+    # gave the plans' totals as the pretraining's.
+    from datetime import date
+
+    from estimator import load_scenario, plan
+
+    s = load_scenario(ROOT / "examples" / "cn_lab_no_stockpile.toml")
+    early, late = (plan(s.with_changes({"as_of": d})).quote for d in (date(2025, 10, 15), s.as_of))
+
+    def m(x) -> str:
+        return f"{float(x) / 1e6:,.1f} M"
+
+    pre = [next(p for p in q.phases if p.name == "pretrain") for q in (early, late)]
+    said = (
+        f"pretrains on {pre[0].devices:,} H100 for {m(pre[0].cost)} CNY instead of "
+        f"{pre[1].devices:,} B200 for {m(pre[1].cost)} (the whole plan: {m(early.total)} instead "
+        f"of {m(late.total)})"
+    )
+    assert said in " ".join(README.split())

@@ -1655,3 +1655,16 @@ def test_a_sweep_reports_the_training_runs_days_beside_the_scheduled_span(catalo
     assert 0 < short < 0.6 * long and long <= frame["train_days"][1]
     q = quote(load_scenario(AUTO).with_changes({"phases.pretrain.tokens": 2e13}), catalog)
     assert long == pytest.approx(sum(p.wall_clock_days for p in q.phases if p.kind == "train"))
+
+
+def test_the_text_fx_assumption_reads_as_rates_not_a_flattened_dict(runner):
+    # rev17a #20: "CNY=per_usd=7.1069; as_of=2025-11-01; peg=False; USD=per_usd=1; ...".
+    path = str(EXAMPLES / "split_abroad_home.toml")
+    rates = json.loads(runner.invoke(app, ["quote", path, "-f", "json"]).stdout)["assumptions"][
+        "fx_per_usd"
+    ]
+    text = runner.invoke(app, ["quote", path, "--table", "assumptions"]).stdout
+    (row,) = [line for line in text.splitlines() if line.startswith("fx_per_usd")]
+    assert "per_usd=" not in row and "False" not in row
+    cny = rates["CNY"]
+    assert f"CNY {cny['per_usd']:.6g} ({cny['as_of']})" in row

@@ -635,7 +635,11 @@ def test_a_site_field_of_the_other_form_names_what_that_form_lacks(tmp_path, run
 
     text = (EXAMPLES / "stockpile_owner.toml").read_text(encoding="utf-8")
     path = tmp_path / "s.toml"
+    # rev17a #15: a fleet the scenario has gives the site its region and accelerator; a name
+    # no fleet has gives nothing, and the message is as before.
     path.write_text(text.replace('site = "auto"', 'site = { fleet = "h800-hangzhou" }', 1))
+    assert runner.invoke(app, ["quote", str(path)]).exit_code in (0, 1)
+    path.write_text(text.replace('site = "auto"', 'site = { fleet = "h800-hangzou" }', 1))
     result = runner.invoke(app, ["quote", str(path)])
     assert result.exit_code == 2
     assert "'fleet' makes this a fixed site, which also needs region, accelerator" in result.output

@@ -2,7 +2,7 @@
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -87,8 +87,12 @@ def catalog_cmd(
         wide=wide or fmt != "table",
         history=history,
     )
+    when = parse_date(as_of, "--as-of") or date.today()
+    stale = None if history else _stale_rate(cat, currency, when)
+    if stale is not None:  # rev17a #20b: as a quote's stale-fx, on stderr
+        typer.echo(stale, err=True)
     if not rows:
-        reason = why_empty(cat, table, region)
+        reason = why_empty(cat, table, region, None if history else when)
         if fmt in ("json", "csv"):  # a consumer still gets a valid (empty) document
             emit(render_rows([], fmt, columns), output, force, inputs)
         elif output is not None:  # the file asked for says why it is empty
@@ -104,6 +108,22 @@ def catalog_cmd(
 
         text = page(f"Catalog: {table}", text)
     emit(text, output, force, inputs)
+
+
+def _stale_rate(cat: Any, currency: str | None, as_of: date) -> str | None:
+    """A listing converted at an exchange rate older than a quote's `stale-fx` allows."""
+    if currency is None:
+        return None
+    from estimator.quoting import STALE_FX_DAYS
+
+    rate = cat.rate(currency, as_of)
+    age = (as_of - rate.as_of).days
+    if rate.fixed or age <= STALE_FX_DAYS:
+        return None
+    return (
+        f"note: prices in {currency} at its rate of {rate.as_of}, {age} days before {as_of} "
+        "(stale-fx)"
+    )
 
 
 @app.command("import-skypilot")

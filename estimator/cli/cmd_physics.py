@@ -68,7 +68,9 @@ StartOpt = Annotated[
 
 # Flag -> scenario field, where the names differ (a serve --devices is one replica's size).
 _FIELDS = {"model": "preset", "params": "total_params"}
-_NOT_FIELDS = ("fmt", "strict", "catalog_dir", "all_errors", "as_of", "currency")
+_NOT_FIELDS = (
+    "fmt", "strict", "catalog_dir", "all_errors", "as_of", "currency", "output", "force",
+)  # fmt: skip
 
 
 def _estimate(kind: str, flags: dict[str, Any]) -> None:
@@ -79,7 +81,12 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
     from estimator.report.text import check_finite, render
     from estimator.report.view import estimate_view
 
-    fmt, strict = check_format(flags["fmt"]), flags["strict"]
+    output, force = flags["output"], flags["force"]
+    fmt, strict = check_format(flags["fmt"], output), flags["strict"]
+    if output is not None:  # before any work (rev17a #14: train / serve had no -o)
+        from estimator.cli.output import check_output
+
+        check_output(output, force, [flags["catalog_dir"]] if flags["catalog_dir"] else [])
     if (flags["model"] is None) == (flags["params"] is None):
         raise ScenarioError("give exactly one of --model PRESET or --params N")
     reshaped = [f for f in ARCH_FIELDS if flags.get(f) is not None]
@@ -106,13 +113,22 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
     )
     view = estimate_view(q, scenario)
     check_finite(view)
+    from estimator.cli.output import emit
+
     if fmt in ("json", "csv"):
         from estimator.report.rows import render_rows
 
         data = view.model_dump(mode="json")
-        typer.echo(render(view, fmt) if fmt == "json" else render_rows([_flat(data)], "csv"))
+        emit(
+            render(view, fmt) if fmt == "json" else render_rows([_flat(data)], "csv"), output, force
+        )
     else:
-        typer.echo(_record_text(view.model_dump(mode="json"), fmt))
+        text = _record_text(view.model_dump(mode="json"), fmt, output)
+        if fmt == "html":  # a page, as the other commands print (rev17a #19: a fragment)
+            from estimator.report.html import page
+
+            text = page(f"{kind.capitalize()} estimate: {view.model}", text)
+        emit(text, output, force)  # (checked above: inputs are not written over)
     if strict:
         strict_exit(q.findings)
 
@@ -146,7 +162,7 @@ _SERVING_ONLY = frozenset(
 )
 
 
-def _record_text(data: dict[str, Any], fmt: str) -> str:
+def _record_text(data: dict[str, Any], fmt: str, output: Any = None) -> str:
     """The estimate as quantity / value rows, money in cents as every report shows it, fitted
     to the terminal (COLUMNS) as the other commands' tables are (review8a #16, #17), then its
     findings with their messages (the rows name only their codes: a published run's figures or
@@ -154,7 +170,7 @@ def _record_text(data: dict[str, Any], fmt: str) -> str:
     from estimator.cli.output import terminal
     from estimator.report.rows import Cents, render_rows
 
-    term = terminal()
+    term = terminal(output=output)
     # An unpriced estimate's cost is blank, not 0.00 (rev12a #4), as a quote's phase row is.
     unpriced = not data.get("priced", True)
     rows = [
@@ -247,6 +263,8 @@ def train_cmd(
     fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Training estimate: FLOPs, device-hours, days, layout and cost where cheapest.
 
@@ -349,6 +367,8 @@ def serve_cmd(
     fmt: FormatOpt = None,
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
+    output: OutputOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Serving estimate where cheapest: batch, TPOT, TTFT, devices, cost per 1M tokens.
 

@@ -182,7 +182,10 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
         ),
         "assumptions": Table(
             "Assumptions",
-            [{"assumption": k, "value": _assumption(v)} for k, v in d.assumptions.items()],
+            [
+                {"assumption": k, "value": _fx(v) if k == "fx_per_usd" else _assumption(v)}
+                for k, v in d.assumptions.items()
+            ],
         ),
     }
     if d.uncertainty is not None:
@@ -263,6 +266,19 @@ def _item_row(i: LineItemView, cur: str) -> dict[str, Any]:
         f"rate to {cur}": Price(i.to_quote_rate),
         f"amount ({cur})": Cents(i.amount),
     }
+
+
+def _fx(rates: dict[str, dict[str, Any]]) -> str:
+    """The rates per USD as a reader writes them, "CNY 7.1069 (2025-11-01); USD 1" (rev17a
+    #20: a flattened dict, "CNY=per_usd=7.1069; as_of=2025-11-01; peg=False; USD=...")."""
+    out = []
+    for cur, r in rates.items():
+        if cur == "USD":
+            out.append("USD 1")
+            continue
+        peg = ", pegged" if r.get("peg") else ""
+        out.append(f"{cur} {r['per_usd']:.6g} ({r['as_of']}{peg})")
+    return "; ".join(out)
 
 
 def _assumption(value: Any) -> str:
