@@ -215,9 +215,10 @@ def _notes(view: BaseModel) -> list[str]:
             notes.append(
                 "Unpriced samples: at their drawn efficiency the phase as placed cannot meet its "
                 "latency target (or hold the model) with any number of its replicas, or needs "
-                "more devices than its fleet has to meet its deadline, so they have no cost; the "
-                "percentiles and ranks are of the other samples. A larger replica, a larger "
-                "fleet or a looser target avoids them."
+                "more devices than its fleet has to meet its deadline, so they have no cost: a "
+                "plan that fails, counted above every cost in the percentiles and ranks, so a "
+                "percentile among them says why instead of a figure (rev17a #2). A larger "
+                "replica, a larger fleet or a looser target avoids them."
             )
     return notes
 
