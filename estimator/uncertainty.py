@@ -704,16 +704,18 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> Swings:
             out += _phase_swings(c, q, ph, swing)
     foreign = {i.unit_currency for i in q.line_items() if i.unit_currency != q.currency}
     for cur in sorted(foreign):
-        billed = sum(i.amount for i in q.line_items() if i.unit_currency == cur)
+        billed = [i.amount for i in q.line_items() if i.unit_currency == cur]
+
+        def at(factor: float, billed: list[float] = billed) -> Money:
+            """The total with what `cur` bills scaled by `factor`, each item in whole cents as
+            a quote bills it (rev17a #9: the scaled total was Money(1667585664.108), where the
+            JSON printed 1667585664.11)."""
+            moved = (cents(x * factor) - x for x in billed)
+            return Money(summed((q.total, *moved)), q.currency)
+
         # A foreign currency that strengthens by x% makes what it bills x% dearer.
         out.append(
-            Swing(
-                f"FX {cur}/{q.currency}",
-                1 - swing,
-                1 + swing,
-                q.total - billed * swing,
-                q.total + billed * swing,
-            )
+            Swing(f"FX {cur}/{q.currency}", 1 - swing, 1 + swing, at(1 - swing), at(1 + swing))
         )
     # An input whose end leaves a phase unpriced first: it decides whether the plan works.
     # A list to read, sealed as the other results (review11b #3).

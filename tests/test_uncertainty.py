@@ -805,3 +805,25 @@ def test_samples_past_a_deadline_count_above_every_cost_not_out_of_the_count(cat
     assert pretrain.point_rank == pytest.approx(below / n, abs=2 / n)
     row = uncertainty_table(uncertainty_view([pretrain, total], n, 2), "CNY").rows[0]
     assert row["P90 (CNY)"] == "misses its deadline"
+
+
+def test_the_fx_swing_totals_are_whole_cents_as_the_json_prints_them(catalog):
+    # rev17a #9: the library's FX ends were the total less the foreign amount x swing, unrounded
+    # (Money(1667585664.108)), where the JSON printed 1667585664.11: a library total is to be
+    # the very number the JSON prints.
+    from estimator.costing import cents
+
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    q = quote(s, catalog)
+    swings = uncertainty.sensitivity(prepare(s, catalog), q, 0.2)
+    fx = [w for w in swings if w.input.startswith("FX ")]
+    assert fx
+    for w in fx:
+        cur = w.input.split()[1].split("/")[0]
+        billed = [i.amount for i in q.line_items() if i.unit_currency == cur]
+        for total, factor in ((w.total_at_low, 0.8), (w.total_at_high, 1.2)):
+            assert total is not None and total == cents(total) and total.currency == q.currency
+            # Each foreign item billed at the moved rate, in whole cents.
+            moved = sum(cents(x * factor) - x for x in billed)
+            assert total == pytest.approx(q.total + moved, abs=1e-6)
+            assert abs(total - (q.total + sum(billed) * (factor - 1))) <= 0.005 * len(billed)
