@@ -663,6 +663,16 @@ def test_empty_shock_file(runner, write, catalog):
     assert result.exit_code == 2 and "has no policy rows" in result.stderr
 
 
+def test_a_shock_file_with_errors_is_named_as_the_shock_file(runner, write):
+    # rev17a #16: a --shock CSV of policy rows with errors read "11 problems in the catalog".
+    path = write("myshock.csv", "id,effective_from\nx,2026-01-01\n")
+    result = runner.invoke(app, ["plan", str(AUTO), "--shock", str(path)])
+    assert result.exit_code == 2
+    head = result.stderr.splitlines()[0]
+    assert "problems in the shock file" in head and "myshock.csv" in head, head
+    assert "catalog" not in head
+
+
 def test_shock_from_a_policies_file(write, catalog):
     header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
     row = (
