@@ -1397,3 +1397,17 @@ def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, w
     small = runner.invoke(app, ["quote", str(write("small.toml", SMALL)), "--format", "json"])
     assert json.loads(small.stdout)["phases"][0]["cost_per_million_output_tokens"] is None
     assert "per M output" not in runner.invoke(app, ["quote", str(write("s.toml", SMALL))]).stdout
+
+
+def test_a_table_given_only_with_an_option_names_the_option(runner):
+    # rev17a #17: `quote --table uncertainty` without --samples said "'uncertainty' is not a
+    # table of this report", as if it never was one.
+    path = str(EXAMPLES / "split_auto.toml")
+    result = runner.invoke(app, ["quote", path, "--table", "uncertainty"])
+    assert result.exit_code == 2 and "only with --samples" in result.stderr
+    result = runner.invoke(app, ["plan", path, "--table", "shock"])
+    assert result.exit_code == 2 and "only with --shock" in result.stderr
+    result = runner.invoke(app, ["quote", path, "--table", "shock"])  # quote has no --shock
+    assert result.exit_code == 2 and "'shock' is not a table of this report" in result.stderr
+    with_samples = ["quote", path, "--table", "uncertainty", "--samples", "50"]
+    assert runner.invoke(app, with_samples).exit_code == 0

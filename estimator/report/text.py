@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from estimator.uncertainty import Sampled
 
 
+# The tables a quote's or plan's report gives only with an option (a shock's: plan only).
+_NEEDS = {"uncertainty": "--samples N", "shock": "--shock"}
+
+
 def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None = None) -> str:
     """Any view in any format, once every figure in it is known to be finite; `table` picks one
     of `tables(view)` (CSV default: CSV_DEFAULT)."""
@@ -39,6 +43,14 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
     if fmt in ("csv", "json") or table is not None:
         name = table or CSV_DEFAULT[type(view).__name__]
         if name not in named:
+            # rev17a #17: a table the report gives only with an option says which.
+            needs = _NEEDS.get(name) if type(view).__name__ in ("QuoteView", "PlanView") else None
+            if needs is not None and (needs != "--shock" or is_plan(view)):
+                raise ScenarioError(
+                    f"'{name}' is a table of this report only with {needs}: without it, "
+                    f"{', '.join(named)}",
+                    "--table",
+                )
             raise ScenarioError(
                 f"'{name}' is not a table of this report: {', '.join(named)}", "--table"
             )
