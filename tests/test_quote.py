@@ -161,6 +161,32 @@ def test_a_one_year_reservation_covers_a_leap_year(catalog):
     assert "the 1-year commitment bills 2 years for 367.0 days of work" in idle.message
 
 
+def test_an_idle_commitment_warns_in_the_amortised_view_with_the_whole_commitment(catalog):
+    # rev17a #2c: under accounting = "amortised" the planner signed 3-year reservations for a
+    # 119-day run (2.7 B CNY committed, 294 M charged) without a word, as the view's billed
+    # hours are the hours used; a purchase in that view warns with its whole order.
+    site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "reserved_1y", "provider": "gcp"}
+    data = _rented_for("2028-01-01", 120, site, "USD")
+    project = quote(parse_scenario(data), catalog)
+    amortised = quote(parse_scenario({**data, "accounting": "amortised"}), catalog)
+    (p,) = amortised.phases
+    assert p.cost_other_view == project.total and p.cost < 0.4 * project.total
+    idle = next(f for f in amortised.findings if f.code == "idle-commitment")
+    assert idle.severity == "warn"
+    assert (
+        f"the 1-year commitment commits {project.total:,.0f} USD over 1 year for 120.0 days of "
+        f"work; this amortised view charges {p.cost:,.0f} USD" in idle.message
+    ), idle.message
+    # The project view says it as before.
+    (was,) = [f for f in project.findings if f.code == "idle-commitment"]
+    assert "the 1-year commitment bills 1 year for 120.0 days of work: 67%" in was.message
+    # A run the term fits warns in neither view.
+    fits = _rented_for("2028-01-01", 366, site, "USD")
+    for accounting in ("project", "amortised"):
+        q = quote(parse_scenario({**fits, "accounting": accounting}), catalog)
+        assert "idle-commitment" not in {f.code for f in q.findings}
+
+
 def _sized_for(deadline: float, model: str, tokens: float, site: dict, as_of: str) -> dict:
     return {
         "name": "deadline",

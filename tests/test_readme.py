@@ -197,3 +197,29 @@ def test_the_schema_version_notes_name_the_shock_assumption():
     view = (ROOT / "estimator" / "report" / "view.py").read_text(encoding="utf-8")
     comment = view[view.index('# "7" (') : view.index('# "8" (')]
     assert "`shock.assumption`" in comment
+
+
+def test_the_amortised_idle_commitment_figures_are_todays(catalog):
+    # rev17a #2c: README's "a 119-day run the planner places on 3-year reservations commits
+    # 2.7 B CNY that this view charges at 294 M" is split_auto planned in the amortised view.
+    from estimator import load_scenario, plan
+
+    said = " ".join(README.split())
+    assert (
+        "a 119-day run the planner places on 3-year reservations commits 2.7 B CNY that this"
+        in said
+    )
+    assert "view charges at 294 M" in said
+    s = load_scenario(ROOT / "examples" / "split_auto.toml").with_changes(
+        {"accounting": "amortised"}
+    )
+    q = plan(s, catalog).quote
+    (f,) = [f for f in q.findings if f.code == "idle-commitment" and f.phase == "pretrain"]
+    days, committed, charged = re.search(
+        r"commits [\d,]+ USD \(([\d,]+) CNY\) over 3 years for ([\d.]+) days of work; this "
+        r"amortised view charges [\d,]+ USD \(([\d,]+) CNY\)",
+        f.message,
+    ).group(2, 1, 3)
+    assert round(float(days)) == 119
+    assert round(float(committed.replace(",", "")) / 1e9, 1) == 2.7
+    assert round(float(charged.replace(",", "")) / 1e6) == 294
