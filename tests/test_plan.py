@@ -1873,15 +1873,27 @@ def _deepseek_lab(deadline: float, **pretrain: object) -> dict:
     }  # fmt: skip
 
 
-def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_published(catalog):
+@pytest.mark.parametrize(
+    "as_of, rents", [("2024-09-01", "h100-sxm"), ("2025-11-27", "b200")], ids=["2024", "today"]
+)
+def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_published(
+    catalog, as_of, rents
+):
     # rev15b #1: DeepSeek's 2,048 H800 were rejected as "needs 2,304 x h800; the fleet 'h800'
     # has 2,048", and the lab told to rent 2,560 H100 in Iowa for 341 M CNY: this estimate (a
     # Megatron-class stack) gives the fleet 81.9 days, DeepSeek's published run 54.
+    # rev17a #2b: on today's catalog (README's example) the fleet's row vanished from the
+    # runners-up: a cheaper rental rejected for capacity, the same kind, kept the only place.
     from estimator import parse_scenario
 
-    p = plan(parse_scenario(_deepseek_lab(75)), catalog)
+    lab = parse_scenario({**_deepseek_lab(75), "as_of": as_of})
+    p = plan(lab, catalog)
     (train,) = p.quote.phases
     assert train.pricing != "fleet" and train.country == "US"  # the estimate is not tuned
+    assert train.accelerator == rents  # README: "B200 planned on 2025-11-27, H100 on 2024-09-01"
+    # The fleet's row is there whatever the number of runners-up asked for.
+    one = plan(lab, catalog, top_k=1).phases[0].alternatives
+    assert [a.pricing for a in one].count("fleet") == 1
     (fleet,) = [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
     assert fleet.verdict.startswith("rejected: capacity: needs 2,304 x h800 to finish within")
     for said in ("the 75-day deadline", "has 2,048, which finish in 81.9 days by this estimate",
