@@ -1038,6 +1038,35 @@ def _billed_terms(r: Row) -> str:
     return term_text(term, round(r["billed_hours"] / term_hours(term)))
 
 
+def _committed_hours(c: Context) -> str:
+    """The column of a rental's hours in the project view, its commitment's whole terms: the
+    view's own, or in the amortised view (which bills the hours used) the other's, `alt_`
+    (rev17a #2c: 3-year reservations for a 119-day run, 2.7 B CNY committed, did not warn)."""
+    return "billed_hours" if c.scenario.accounting == "project" else "alt_billed_hours"
+
+
+def _idle_commitment_message(r: Row, c: Context, p: Phase) -> str:
+    """A commitment billed past the work: in the project view, the share of the phase's compute
+    cost that pays for idle terms; in the amortised view, the whole commitment against what
+    this view charges, as `idle-hardware` says a purchase (rev17a #2c)."""
+    committed, hours = r[_committed_hours(c)], r["hours"]
+    terms = _billed_terms({**r, "billed_hours": committed})
+    work = f"{hours / HOURS_PER_DAY:,.1f} days of work"
+    if c.scenario.accounting == "project":
+        return (
+            f"the {_term(r)} commitment bills {terms} for {work}: {1 - hours / committed:.0%} "
+            "of this phase's compute cost pays for idle capacity unless other work uses it"
+        )
+    per_usd = r["per_usd"]
+    whole, charged = (r[f"{k}compute_usd"] * per_usd for k in ("alt_", ""))
+    return (
+        f"the {_term(r)} commitment commits {_priced(whole, r, c)} over {terms} for {work}; this "
+        f"amortised view charges {_priced(charged, r, c)}, assuming other work uses the "
+        f"other {1 - hours / committed:.0%} of the term (the project view bills the whole "
+        "commitment)"
+    )
+
+
 def _term_sized_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, TrainPhase) and p.deadline_days is not None
     deadline = p.deadline_days
@@ -1602,14 +1631,10 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: (
-            (pl.col("option") == "rented") & (pl.col("billed_hours") > pl.col("hours") * IDLE_PAST)
-        ),
-        lambda r, c, p: (
-            f"the {_term(r)} commitment bills {_billed_terms(r)} "
-            f"for {r['hours'] / HOURS_PER_DAY:,.1f} days of work: "
-            f"{1 - r['hours'] / r['billed_hours']:.0%} of this phase's compute cost pays for "
-            "idle capacity unless other work uses it"
-        ),
+            (pl.col("option") == "rented")
+            & (pl.col(_committed_hours(c)) > pl.col("hours") * IDLE_PAST)
+        ).fill_null(False),
+        _idle_commitment_message,
     ),
     Check(
         # rev13a #1: a deadline is a bound; the count that bills a term fewer is kept.

@@ -26,8 +26,11 @@ applies to it (rev16a #5: `usd_total + 1.1 * cny_total` returned USD, the CNY am
 if it were dollars). An amount divided by an amount in its currency is a plain float (a ratio:
 `q1.total / q2.total`); in two currencies it raises. An amount times an amount has no meaning
 (USD squared) and raises `TypeError`: multiply by `float(m)` to mean it. Other arithmetic
-(powers, a number divided by an amount, numpy's own scalars on the left: `np.float64(2) * m`
-and `np.int64(2) * m`, which numpy answers before Money is asked) gives plain floats.
+(powers, a number divided by an amount) gives plain floats. numpy's scalars on the left are
+answered as on the right (`np.int64(3) * m` is Money, `np.float64(1) * cny + usd` raises:
+rev17a #8, numpy answered them before Money was asked, dropping the currency), through
+`Money.__array_ufunc__`; other ufuncs (`np.log(m)`) and arrays (`np.array([m1, m2])` holds
+plain floats, whatever their currencies) give plain numbers.
 `statistics.mean` of amounts raises `TypeError` (it rebuilds its result as `Money(value)`, with
 no currency): `sum(amounts) / len(amounts)` is their mean in their currency, checked as `sum`
 is. The sum of amounts in two currencies is not money until it is converted,
@@ -152,6 +155,25 @@ class Money(float):
             return round(float(self))
         return Money(round(float(self), ndigits), self.currency)
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """numpy's arithmetic and comparisons between scalars, one of them Money, as Python's
+        operators on Money give them (numpy asks here first: `np.int64(3) * m` was a plain
+        float, `np.float64(1) * cny + usd` added two currencies, rev17a #8). Anything else (an
+        array, another ufunc, `out=`) on the plain amounts, as numpy gave it."""
+        ops = _UFUNC_OPS.get(getattr(ufunc, "__name__", ""))
+        if ops is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            a, b = inputs
+            if not (getattr(a, "ndim", 0) or getattr(b, "ndim", 0)):
+                forward, reflected = ops
+                if isinstance(a, Money):
+                    out = getattr(a, forward)(_number(b))
+                else:
+                    out = getattr(b, reflected)(_number(a))
+                if out is not NotImplemented:
+                    return out
+        plain = tuple(float(x) if isinstance(x, Money) else x for x in inputs)
+        return getattr(ufunc, method)(*plain, **kwargs)
+
     def _scaled(self, out: float) -> Money:
         """A float result in this currency; anything else (NotImplemented: Python then asks
         the other operand) as it is."""
@@ -165,6 +187,25 @@ class Money(float):
         def __radd__(self, other: float) -> Money: ...
         def __sub__(self, other: float) -> Money: ...
         def __rsub__(self, other: float) -> Money: ...
+
+
+# numpy's binary ufuncs that Money answers as its operators do (`Money.__array_ufunc__`): the
+# method with Money on the left, and with Money on the right.
+_UFUNC_OPS: dict[str, tuple[str, str]] = {
+    "add": ("__add__", "__radd__"),
+    "subtract": ("__sub__", "__rsub__"),
+    "multiply": ("__mul__", "__rmul__"),
+    "divide": ("__truediv__", "__rtruediv__"),
+    "true_divide": ("__truediv__", "__rtruediv__"),
+    "floor_divide": ("__floordiv__", "__rfloordiv__"),
+    "remainder": ("__mod__", "__rmod__"),
+    "less": ("__lt__", "__gt__"),
+    "less_equal": ("__le__", "__ge__"),
+    "greater": ("__gt__", "__lt__"),
+    "greater_equal": ("__ge__", "__le__"),
+    "equal": ("__eq__", "__eq__"),
+    "not_equal": ("__ne__", "__ne__"),
+}
 
 
 def _number(other: Any) -> Any:

@@ -679,21 +679,28 @@ def _alternatives(
     top_k: int,
     joint_: Joint,
 ) -> list[Alternative]:
+    # The lab's own fleet is always among them, allowed or not: why the stockpile was not used
+    # is the question a runner-up answers first (rev17a #2b: a cheaper rental rejected for
+    # capacity, the same kind, hid the fleet's row, and the top_k cut could drop it).
+    fleet = pl.col("option") == "fleet"
     allowed = (
         scored.filter(pl.col("verdict").is_null() & (pl.col("option_id") != best["option_id"]))
-        .head(top_k)
+        .with_row_index("_at")
+        .filter((pl.col("_at") < top_k) | fleet)
+        .drop("_at")
         # What its quote would warn of, as it is allowed on knowledge the plan's date lacked.
         .with_columns(
             checks.SUPPLY_ANNOUNCED_LATER.when(c, phase).fill_null(False).alias("_supply_later")
         )
     )
-    # The best rejected option of each kind too: the "why not X?" answer.
+    # The best rejected option of each kind too: the "why not X?" answer; and each fleet's.
     rejected = (
         scored.filter(pl.col("verdict").is_not_null())
         .with_columns(findings.reason_expr(pl.col("verdict")).alias("_why"))
-        .unique(subset=["_why"], keep="first", maintain_order=True)
-        .head(top_k)
+        .with_row_index("_at")
     )
+    kinds = rejected.unique(subset=["_why"], keep="first", maintain_order=True).head(top_k)
+    rejected = rejected.filter(pl.col("_at").is_in(kinds["_at"].implode()) | fleet).drop("_at")
     rows = [best, *allowed.to_dicts(), *rejected.to_dicts()]
     out = []
     for n, r in enumerate(rows):

@@ -42,7 +42,7 @@ from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
 from estimator.scenario import AutoSite, Scenario, TrainPhase
-from pricing import Catalog, UnknownIdError
+from pricing import Catalog, CatalogError, UnknownIdError
 from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
 from pricing.schema import TABLES
@@ -208,7 +208,12 @@ def _shock_file(catalog: Catalog, expr: str) -> pl.DataFrame:
         "regions": set(catalog.ids("regions")),
         "currency": set(catalog.currencies),
     }
-    rows = read_table(TABLES["policies"], path, str(path), known)
+    try:
+        rows = read_table(TABLES["policies"], path, str(path), known)
+    except CatalogError as e:
+        # rev17a #16: "11 problems in the catalog" for a shock file's own rows.
+        e.where = f"the shock file '{shown(path.name)}'"
+        raise
     if rows.is_empty():
         raise ScenarioError(f"shock file '{shown(expr)}' has no policy rows", "shocks")
     return rows.with_columns(pl.lit(0, pl.Int64).alias(LINE_COL))

@@ -64,7 +64,7 @@ from estimator.physics.training import searches_shared
 from estimator.published import published_runs
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import ServePhase, TrainPhase
-from estimator.timeline import MAX_RUN_DAYS, Window
+from estimator.timeline import MAX_RUN_DAYS, MAX_RUN_YEARS, Window
 from pricing.errors import shown
 
 # Inputs without a published range (tokens, demand, exchange rates) swing by this fraction either
@@ -369,7 +369,8 @@ def triangular(u: pl.Expr, low: float, mode: float, high: float) -> pl.Expr:
 @sealed
 @dataclass(frozen=True)
 class Percentiles:
-    """Percentiles of the priced samples (None when no sample is priced)."""
+    """Percentiles of all the samples, an unpriced one (`unpriced`) counted above every priced
+    one: a percentile that falls among them is None (the plan fails there: `unpriced_reason`)."""
 
     name: str
     # In the quote's currency (a per-million row: per million output tokens), as Money.
@@ -377,7 +378,9 @@ class Percentiles:
     p50: Money | None
     p90: Money | None
     point: Money  # the quote's own figure
-    point_rank: float  # mid-rank among the priced samples: below + half the equal (0.5 = median)
+    # The mid-rank among all the samples, the unpriced above it: below + half the equal (0.5 =
+    # the median).
+    point_rank: float
     unpriced: float = 0.0  # the share of samples the placement cannot serve (UNPRICED)
     # COST: a phase's or the total's cost; PER_MILLION: a demand-less serving phase's price per
     # million output tokens (not part of the total).
@@ -387,6 +390,10 @@ class Percentiles:
     # and the run (its calibration id), the `published-run` finding's figure.
     published_gap: float | None = None
     published_run: str | None = None
+    # Why its unpriced samples have no cost ("misses its deadline"; for the total, each phase's
+    # that has some), None when every sample is priced. They rank above every priced sample, so
+    # a percentile among them is None for this reason (rev17a #2).
+    unpriced_reason: str | None = None
 
 
 class Sampled(list[Percentiles]):
@@ -485,6 +492,7 @@ def sample(
     frame = pl.DataFrame(columns).with_columns(total.alias("total"))
     points["total"] = q.total
     names = []
+    why = {ph.quoted.name: _why_unpriced(ph) for ph in placed}
     measure: dict[str, Measure] = {}
     published: dict[str, tuple[float, str]] = {}
     for ph in placed:
@@ -499,19 +507,22 @@ def sample(
             points[name] = point
             slack[name] = slack[ph.quoted.name] * point / ph.quoted.cost if ph.quoted.cost else 0.0
             measure[name] = PER_MILLION
+            why[name] = why[ph.quoted.name]
             names.append(name)
     names.append("total")
+    failing = [name for name in columns if frame[name].null_count()]
+    why["total"] = "; ".join(f"{name} {why[name]}" for name in failing)
     # One query: polars finds each quantile by selection, in parallel (sorting took 4x longer).
     # Each column in one piece: a curve's costs may come in several (a query's parallel parts),
     # and a quantile of a column in ten pieces took 10x one in one (0.08 against 0.008 s CPU
     # for three of a million).
     frame = frame.rechunk()
+    # An unpriced sample (a deadline missed, a fleet outgrown, a latency target missed) is a
+    # plan that fails: it ranks above every priced one, not out of the count (rev17a #2: with
+    # 40% of draws past the deadline, the dear ones, "P90" was P54 of all outcomes and the quote
+    # sat at P93). A percentile that falls among them has no cost (`_among_unpriced`).
     stats = frame.select(
-        *(
-            pl.col(name).quantile(p, "linear").alias(f"{name}|{p}")
-            for name in names
-            for p in PERCENTILES
-        ),
+        *(pl.col(name).max().alias(f"{name}|max") for name in names),
         *(
             (pl.col(name) <= points[name] * (1 + 1e-12) + slack[name]).sum().alias(f"{name}|below")
             for name in names
@@ -522,26 +533,74 @@ def sample(
         ),
         *(pl.col(name).count().alias(f"{name}|priced") for name in names),
     ).row(0, named=True)
+    # Filled once, in place of the frame (a fill in each quantile's expression held a copy of
+    # each column per percentile: +55 MB at a million samples).
+    frame = frame.fill_null(_FAILED)
+    stats |= frame.select(
+        pl.col(name).quantile(p, "linear").alias(f"{name}|{p}")
+        for name in names
+        for p in PERCENTILES
+    ).row(0, named=True)
     out = []
     for name in names:
         priced = stats[f"{name}|priced"]
+        top = stats[f"{name}|max"]
         p10, p50, p90 = (
-            None if stats[f"{name}|{p}"] is None else Money(stats[f"{name}|{p}"], q.currency)
+            None
+            if _among_unpriced(stats[f"{name}|{p}"], top)
+            else Money(stats[f"{name}|{p}"], q.currency)
             for p in PERCENTILES
         )
         # Samples equal to the figure count half (the mid-rank): whole servers make many draws
         # cost exactly the quote, and counting them all "below" read a typical figure as a
-        # tail one ("quoted at P99" with P10 = P50 = P90 = the quote, rev11d #2).
-        rank = (stats[f"{name}|below"] + stats[f"{name}|under"]) / 2 / priced if priced else 0.0
+        # tail one ("quoted at P99" with P10 = P50 = P90 = the quote, rev11d #2). Of all the
+        # samples: the unpriced ones rank above it (rev17a #2).
+        rank = (stats[f"{name}|below"] + stats[f"{name}|under"]) / 2 / samples
         unpriced = 1.0 - priced / samples
         point = Money(points[name], q.currency)
         gap, run = published.get(name, (None, None))
         out.append(
             Percentiles(
-                name, p10, p50, p90, point, rank, unpriced, measure.get(name, COST), gap, run
+                name,
+                p10,
+                p50,
+                p90,
+                point,
+                rank,
+                unpriced,
+                measure.get(name, COST),
+                gap,
+                run,
+                why.get(name) if priced < samples else None,
             )
         )
     return Sampled(out, samples, seed, drawn)
+
+
+# What an unpriced sample counts as among the priced: above any of them (a plan that fails is
+# worse than any that is billed). Finite, so that a quantile between it and a priced sample is
+# a number above every priced one (inf x 0 is nan), not a nan.
+_FAILED: Final = 1e300
+
+
+def _among_unpriced(value: float | None, top: float | None) -> bool:
+    """Whether a percentile of a column whose unpriced samples read `_FAILED` falls among them
+    (or between one and a priced one): above the dearest priced sample `top`, or none priced."""
+    return value is None or top is None or value > top * (1 + 1e-9) + 1e-9
+
+
+def _why_unpriced(ph: _Placed) -> str:
+    """Why a sample of a placed phase has no cost, in words (`_values`' conditions that can hold
+    for it): what a percentile among such samples reads."""
+    spec = ph.spec
+    if isinstance(spec, TrainPhase):
+        if spec.deadline_days is not None:
+            return "misses its deadline"
+        return f"runs past {MAX_RUN_YEARS} years"
+    why = "misses its latency target (or cannot hold the model)"
+    if ph.quoted.pricing == "fleet" and _has_demand(spec):
+        why += " or needs more devices than its fleet has"
+    return why
 
 
 def _drawn(placed: list[_Placed]) -> tuple[str, ...]:
@@ -648,16 +707,18 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> Swings:
             out += _phase_swings(c, q, ph, swing)
     foreign = {i.unit_currency for i in q.line_items() if i.unit_currency != q.currency}
     for cur in sorted(foreign):
-        billed = sum(i.amount for i in q.line_items() if i.unit_currency == cur)
+        billed = [i.amount for i in q.line_items() if i.unit_currency == cur]
+
+        def at(factor: float, billed: list[float] = billed) -> Money:
+            """The total with what `cur` bills scaled by `factor`, each item in whole cents as
+            a quote bills it (rev17a #9: the scaled total was Money(1667585664.108), where the
+            JSON printed 1667585664.11)."""
+            moved = (cents(x * factor) - x for x in billed)
+            return Money(summed((q.total, *moved)), q.currency)
+
         # A foreign currency that strengthens by x% makes what it bills x% dearer.
         out.append(
-            Swing(
-                f"FX {cur}/{q.currency}",
-                1 - swing,
-                1 + swing,
-                q.total - billed * swing,
-                q.total + billed * swing,
-            )
+            Swing(f"FX {cur}/{q.currency}", 1 - swing, 1 + swing, at(1 - swing), at(1 + swing))
         )
     # An input whose end leaves a phase unpriced first: it decides whether the plan works.
     # A list to read, sealed as the other results (review11b #3).

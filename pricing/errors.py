@@ -91,6 +91,11 @@ class Problem:
 class CatalogError(SplitcomputeError):
     """A catalog file is malformed, or a lookup names something the catalog lacks."""
 
+    # What the problems are in, as the command line's header names it ("11 problems in the
+    # catalog:"); a reader of another file of catalog rows (a --shock CSV) sets its own
+    # (rev17a #16).
+    where = "the catalog"
+
     def __init__(self, problems: Iterable[Problem] | str) -> None:
         if isinstance(problems, str):
             problems = [Problem("", None, None, problems)]
@@ -107,7 +112,7 @@ class CatalogError(SplitcomputeError):
         if len(self.problems) == 1:
             return [str(self.problems[0])]
         listed = self.problems if limit is None else self.problems[:limit]
-        out = [f"{len(self.problems):,} problems in the catalog:", *map(str, listed)]
+        out = [f"{len(self.problems):,} problems in {self.where}:", *map(str, listed)]
         rest = len(self.problems) - len(listed)
         if rest:
             out.append(f"... and {rest:,} more (--all-errors lists them all)")

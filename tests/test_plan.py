@@ -412,7 +412,7 @@ def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, ru
     # rev15c #6: its row's costs are no figure either (were 0.0 beside stranded: true).
     (row,) = view["shock"]["replanned"]
     assert row["stranded"] and row["rule_cost"] is None and row["extra_cost"] is None
-    assert view["schema_version"] == "7"
+    assert view["schema_version"] == "8"
     import jsonschema
 
     jsonschema.validate(view, json.loads(runner.invoke(app, ["schema", "plan"]).stdout))
@@ -661,6 +661,16 @@ def test_empty_shock_file(runner, write, catalog):
     path = write("empty.csv", header + "\n")
     result = runner.invoke(app, ["plan", str(AUTO), "--shock", str(path)])
     assert result.exit_code == 2 and "has no policy rows" in result.stderr
+
+
+def test_a_shock_file_with_errors_is_named_as_the_shock_file(runner, write):
+    # rev17a #16: a --shock CSV of policy rows with errors read "11 problems in the catalog".
+    path = write("myshock.csv", "id,effective_from\nx,2026-01-01\n")
+    result = runner.invoke(app, ["plan", str(AUTO), "--shock", str(path)])
+    assert result.exit_code == 2
+    head = result.stderr.splitlines()[0]
+    assert "problems in the shock file" in head and "myshock.csv" in head, head
+    assert "catalog" not in head
 
 
 def test_shock_from_a_policies_file(write, catalog):
@@ -1863,15 +1873,27 @@ def _deepseek_lab(deadline: float, **pretrain: object) -> dict:
     }  # fmt: skip
 
 
-def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_published(catalog):
+@pytest.mark.parametrize(
+    "as_of, rents", [("2024-09-01", "h100-sxm"), ("2025-11-27", "b200")], ids=["2024", "today"]
+)
+def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_published(
+    catalog, as_of, rents
+):
     # rev15b #1: DeepSeek's 2,048 H800 were rejected as "needs 2,304 x h800; the fleet 'h800'
     # has 2,048", and the lab told to rent 2,560 H100 in Iowa for 341 M CNY: this estimate (a
     # Megatron-class stack) gives the fleet 81.9 days, DeepSeek's published run 54.
+    # rev17a #2b: on today's catalog (README's example) the fleet's row vanished from the
+    # runners-up: a cheaper rental rejected for capacity, the same kind, kept the only place.
     from estimator import parse_scenario
 
-    p = plan(parse_scenario(_deepseek_lab(75)), catalog)
+    lab = parse_scenario({**_deepseek_lab(75), "as_of": as_of})
+    p = plan(lab, catalog)
     (train,) = p.quote.phases
     assert train.pricing != "fleet" and train.country == "US"  # the estimate is not tuned
+    assert train.accelerator == rents  # README: "B200 planned on 2025-11-27, H100 on 2024-09-01"
+    # The fleet's row is there whatever the number of runners-up asked for.
+    one = plan(lab, catalog, top_k=1).phases[0].alternatives
+    assert [a.pricing for a in one].count("fleet") == 1
     (fleet,) = [a for a in p.phases[0].alternatives if a.pricing == "fleet"]
     assert fleet.verdict.startswith("rejected: capacity: needs 2,304 x h800 to finish within")
     for said in ("the 75-day deadline", "has 2,048, which finish in 81.9 days by this estimate",

@@ -344,9 +344,17 @@ def test_a_seed_reproduces_its_percentiles(data, seed):
         if p.unpriced == 1:  # no sample priced: nothing to rank the quote's figure among
             assert p.p10 is p.p50 is p.p90 is None
             continue
-        assert p.p10 is not None and p.p50 is not None and p.p90 is not None
-        assert p.p10 <= p.p50 <= p.p90 and 0 <= p.point_rank <= 1
-        assert all(math.isfinite(x) and x >= 0 for x in (p.p10, p.p50, p.p90))
+        # Unpriced samples count above every cost (rev17a #2): a percentile among them is None,
+        # and so is every one above it.
+        got = [x for x in (p.p10, p.p50, p.p90) if x is not None]
+        assert [x is None for x in (p.p10, p.p50, p.p90)] == [False] * len(got) + [True] * (
+            3 - len(got)
+        )
+        assert got == sorted(got) and 0 <= p.point_rank <= 1
+        assert all(math.isfinite(x) and x >= 0 for x in got)
+        assert (len(got) < 3) <= (p.unpriced > 0) and (p.unpriced_reason is None) == (
+            p.unpriced == 0
+        )
 
 
 # -- published schemas ---------------------------------------------------------------------------

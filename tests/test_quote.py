@@ -161,6 +161,32 @@ def test_a_one_year_reservation_covers_a_leap_year(catalog):
     assert "the 1-year commitment bills 2 years for 367.0 days of work" in idle.message
 
 
+def test_an_idle_commitment_warns_in_the_amortised_view_with_the_whole_commitment(catalog):
+    # rev17a #2c: under accounting = "amortised" the planner signed 3-year reservations for a
+    # 119-day run (2.7 B CNY committed, 294 M charged) without a word, as the view's billed
+    # hours are the hours used; a purchase in that view warns with its whole order.
+    site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "reserved_1y", "provider": "gcp"}
+    data = _rented_for("2028-01-01", 120, site, "USD")
+    project = quote(parse_scenario(data), catalog)
+    amortised = quote(parse_scenario({**data, "accounting": "amortised"}), catalog)
+    (p,) = amortised.phases
+    assert p.cost_other_view == project.total and p.cost < 0.4 * project.total
+    idle = next(f for f in amortised.findings if f.code == "idle-commitment")
+    assert idle.severity == "warn"
+    assert (
+        f"the 1-year commitment commits {project.total:,.0f} USD over 1 year for 120.0 days of "
+        f"work; this amortised view charges {p.cost:,.0f} USD" in idle.message
+    ), idle.message
+    # The project view says it as before.
+    (was,) = [f for f in project.findings if f.code == "idle-commitment"]
+    assert "the 1-year commitment bills 1 year for 120.0 days of work: 67%" in was.message
+    # A run the term fits warns in neither view.
+    fits = _rented_for("2028-01-01", 366, site, "USD")
+    for accounting in ("project", "amortised"):
+        q = quote(parse_scenario({**fits, "accounting": accounting}), catalog)
+        assert "idle-commitment" not in {f.code for f in q.findings}
+
+
 def _sized_for(deadline: float, model: str, tokens: float, site: dict, as_of: str) -> dict:
     return {
         "name": "deadline",
@@ -914,7 +940,7 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     assert text.exit_code == 0
     assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
     d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
-    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "7"
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "8"
     assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
     # Within one region nothing leaves it: nothing blocked.
     home = path.read_text(encoding="utf-8").replace(
@@ -1519,3 +1545,17 @@ def test_a_site_naming_a_fleet_needs_nothing_the_fleet_fixes():
     from estimator.scenario import json_schema
 
     assert {"required": ["fleet"]} in json_schema()["$defs"]["Site"]["anyOf"]
+
+
+def test_a_table_given_only_with_an_option_names_the_option(runner):
+    # rev17a #17: `quote --table uncertainty` without --samples said "'uncertainty' is not a
+    # table of this report", as if it never was one.
+    path = str(EXAMPLES / "split_auto.toml")
+    result = runner.invoke(app, ["quote", path, "--table", "uncertainty"])
+    assert result.exit_code == 2 and "only with --samples" in result.stderr
+    result = runner.invoke(app, ["plan", path, "--table", "shock"])
+    assert result.exit_code == 2 and "only with --shock" in result.stderr
+    result = runner.invoke(app, ["quote", path, "--table", "shock"])  # quote has no --shock
+    assert result.exit_code == 2 and "'shock' is not a table of this report" in result.stderr
+    with_samples = ["quote", path, "--table", "uncertainty", "--samples", "50"]
+    assert runner.invoke(app, with_samples).exit_code == 0

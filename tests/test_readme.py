@@ -69,7 +69,9 @@ def test_readme_says_what_the_current_schema_version_changed():
     said = said[: said.index("How money is computed")]
     for name in re.findall(r"`([^`]+)`", note):
         assert f"`{name}`" in said, name
-    assert "4 significant figures below 10 and in whole cents from 10" in " ".join(said.split())
+    six = README[README.index("`schema_version` 6 added") :]
+    six = six[: six.index("How money is computed")]
+    assert "4 significant figures below 10 and in whole cents from 10" in " ".join(six.split())
     assert [costing.per_unit(x) for x in (0.025934, 1.23456, 123.456)] == [0.02593, 1.235, 123.46]
 
 
@@ -189,13 +191,11 @@ def test_design_gives_the_whole_runs_error_the_monte_carlo_draws():
 def test_the_schema_version_notes_name_the_shock_assumption():
     # rev16c R2: schema_version 7 also added a shock's `assumption`, but README's note and
     # view.py's version comment named only the per-phase fields.
-    from estimator.report.view import SCHEMA_VERSION
-
     readme = " ".join(README.split())
-    note = readme[readme.index(f"; {SCHEMA_VERSION} added") :][:600]
+    note = readme[readme.index("`schema_version` 7 added") :][:600]
     assert "`shock.assumption`" in note
     view = (ROOT / "estimator" / "report" / "view.py").read_text(encoding="utf-8")
-    comment = view[view.index(f'# "{SCHEMA_VERSION}" (') : view.index("SCHEMA_VERSION = ")]
+    comment = view[view.index('# "7" (') : view.index('# "8" (')]
     assert "`shock.assumption`" in comment
 
 
@@ -234,3 +234,29 @@ def test_the_b200_date_sentence_tells_pretraining_from_plan_totals():
         f"of {m(late.total)})"
     )
     assert said in " ".join(README.split())
+
+
+def test_the_amortised_idle_commitment_figures_are_todays(catalog):
+    # rev17a #2c: README's "a 119-day run the planner places on 3-year reservations commits
+    # 2.7 B CNY that this view charges at 294 M" is split_auto planned in the amortised view.
+    from estimator import load_scenario, plan
+
+    said = " ".join(README.split())
+    assert (
+        "a 119-day run the planner places on 3-year reservations commits 2.7 B CNY that this"
+        in said
+    )
+    assert "view charges at 294 M" in said
+    s = load_scenario(ROOT / "examples" / "split_auto.toml").with_changes(
+        {"accounting": "amortised"}
+    )
+    q = plan(s, catalog).quote
+    (f,) = [f for f in q.findings if f.code == "idle-commitment" and f.phase == "pretrain"]
+    days, committed, charged = re.search(
+        r"commits [\d,]+ USD \(([\d,]+) CNY\) over 3 years for ([\d.]+) days of work; this "
+        r"amortised view charges [\d,]+ USD \(([\d,]+) CNY\)",
+        f.message,
+    ).group(2, 1, 3)
+    assert round(float(days)) == 119
+    assert round(float(committed.replace(",", "")) / 1e9, 1) == 2.7
+    assert round(float(charged.replace(",", "")) / 1e6) == 294

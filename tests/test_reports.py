@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from datetime import date
 from typing import Any
@@ -583,8 +584,7 @@ def test_money_keeps_its_currency_with_numpy_integers_and_divmod():
     import statistics
     from fractions import Fraction
 
-    import numpy as np
-
+    np = pytest.importorskip("numpy")
     usd = Money(7.5, "USD")
     for scaled, value in [(usd * np.int64(2), 15.0), (usd / np.int32(2), 3.75),
                           (usd + np.int64(1), 8.5), (usd * Fraction(1, 3), 2.5),
@@ -595,13 +595,34 @@ def test_money_keeps_its_currency_with_numpy_integers_and_divmod():
     assert all(isinstance(x, Money) and x.currency == "USD" for x in (whole, left))
     times, rest = divmod(usd, Money(2.0, "USD"))  # by an amount: a ratio and an amount
     assert type(times) is float and isinstance(rest, Money)
-    # Documented, not changed: numpy on the left answers first; statistics.mean needs a
-    # currency it cannot pass, and the mean in the currency is sum / len.
-    assert type(np.int64(2) * usd) is np.float64
+    # Documented, not changed: statistics.mean needs a currency it cannot pass, and the mean
+    # in the currency is sum / len.
     with pytest.raises(TypeError):
         statistics.mean([usd, usd])
     mean = sum([usd, usd]) / 2
     assert isinstance(mean, Money) and mean == 7.5
+
+
+def test_numpy_scalars_on_the_left_keep_the_currency_and_its_guard():
+    # rev17a #8: numpy answered before Money was asked: `np.int64(3) * m` was a plain
+    # np.float64, and `np.float64(1) * cny + usd` added two currencies without a word.
+    from estimator import CurrencyMismatchError
+
+    np = pytest.importorskip("numpy")
+    usd, cny = Money(7.5, "USD"), Money(10.0, "CNY")
+    for scaled, value in [(np.int64(3) * usd, 22.5), (np.float64(2) * usd, 15.0),
+                          (np.int32(1) + usd, 8.5), (np.float64(10) - usd, 2.5)]:  # fmt: skip
+        assert isinstance(scaled, Money) and scaled.currency == "USD" and scaled == value
+    with pytest.raises(CurrencyMismatchError, match="convert one"):
+        np.float64(1) * cny + usd
+    with pytest.raises(CurrencyMismatchError, match="convert one"):
+        assert np.float64(1) * cny < usd
+    with pytest.raises(TypeError, match="an amount times an amount"):
+        np.multiply(usd, usd)
+    # A number over an amount, other ufuncs and arrays: plain numbers, as before.
+    assert type(np.float64(15) / usd) is float and np.float64(15) / usd == 2.0
+    assert np.log(cny) == pytest.approx(math.log(10)) and not isinstance(np.log(cny), Money)
+    assert list(np.array([1, 2]) * usd) == [7.5, 15.0]
 
 
 def test_a_missing_extra_error_survives_pickling():

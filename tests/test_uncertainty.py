@@ -199,7 +199,8 @@ def test_samples_that_miss_the_latency_target_are_counted_not_priced(catalog, wr
     tight = str(write("t.toml", TIGHT))
     result = runner.invoke(app, ["quote", tight, "--samples", "2000", "--efficiency-ranges"])
     assert result.exit_code == 0
-    assert "unpriced (misses its target)" in result.stdout and "Unpriced samples:" in result.stdout
+    assert "unpriced (fails: above every cost)" in result.stdout
+    assert "Unpriced samples:" in result.stdout
 
 
 def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, monkeypatch):
@@ -222,7 +223,9 @@ def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, 
     assert total.point_rank == 0.0
     view = uncertainty_view(pct, 300, 1)
     row = uncertainty_table(view, "USD").rows[0]
-    assert row["P10 (USD)"] is None and row["unpriced (misses its target)"] == "100.0%"
+    why = "misses its latency target (or cannot hold the model)"
+    assert row["P10 (USD)"] == serve.unpriced_reason == why
+    assert row["unpriced (fails: above every cost)"] == "100.0%"
     assert charts.uncertainty(view, "USD").name == "uncertainty"
 
 
@@ -768,3 +771,59 @@ def test_an_end_past_its_deadline_with_devices_given_is_the_quote_of_it_unpriced
         assert total == (at.total if at.phases[0].priced else None)
     pretrain, _ = sample(c, q, 300, seed=0)
     assert pretrain.unpriced > 0.1
+
+
+def test_samples_past_a_deadline_count_above_every_cost_not_out_of_the_count(catalog, write):
+    # rev17a #2: with ~40% of draws past the deadline (the dear ones), the percentiles were of
+    # the 60% that finish: "P90" was about P54 of all outcomes and the quote sat "at P93".
+    import numpy as np
+
+    from estimator.report.tables import uncertainty_table
+    from estimator.report.view import uncertainty_view
+
+    text = _EDGE_FLEET.replace("deadline_days = 88", "deadline_days = 85")
+    s = load_scenario(write("edge.toml", text))
+    q = quote(s, catalog)
+    c = prepare(s, catalog)
+    n = 2000
+    pretrain, total = sample(c, q, n, seed=2)
+    assert 0.2 < pretrain.unpriced < 0.8 and total.unpriced == pretrain.unpriced
+    # The phase's own costs, each sample as `sample` draws it: the unpriced ones as +inf.
+    ph = _placed(c, q, error=True)[0]
+    eff, price = uncertainty._phase_draws(ph, 0, n, 2)
+    costs = _cost(c, ph, pl.DataFrame({"eff": eff, "price_factor": price}))
+    every = np.sort(costs.fill_null(np.inf).to_numpy())
+    for got, p in zip((pretrain.p10, pretrain.p50, pretrain.p90), (0.1, 0.5, 0.9), strict=True):
+        at = p * (n - 1)
+        if np.isinf(every[math.ceil(at)]):
+            assert got is None
+        else:
+            assert got == pytest.approx(np.quantile(every, p), rel=1e-5)
+    assert pretrain.p90 is None and pretrain.unpriced_reason == "misses its deadline"
+    assert total.p90 is None and total.unpriced_reason == "pretrain misses its deadline"
+    below = (costs < q.phases[0].cost).sum()
+    assert pretrain.point_rank == pytest.approx(below / n, abs=2 / n)
+    row = uncertainty_table(uncertainty_view([pretrain, total], n, 2), "CNY").rows[0]
+    assert row["P90 (CNY)"] == "misses its deadline"
+
+
+def test_the_fx_swing_totals_are_whole_cents_as_the_json_prints_them(catalog):
+    # rev17a #9: the library's FX ends were the total less the foreign amount x swing, unrounded
+    # (Money(1667585664.108)), where the JSON printed 1667585664.11: a library total is to be
+    # the very number the JSON prints.
+    from estimator.costing import cents
+
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    q = quote(s, catalog)
+    swings = uncertainty.sensitivity(prepare(s, catalog), q, 0.2)
+    fx = [w for w in swings if w.input.startswith("FX ")]
+    assert fx
+    for w in fx:
+        cur = w.input.split()[1].split("/")[0]
+        billed = [i.amount for i in q.line_items() if i.unit_currency == cur]
+        for total, factor in ((w.total_at_low, 0.8), (w.total_at_high, 1.2)):
+            assert total is not None and total == cents(total) and total.currency == q.currency
+            # Each foreign item billed at the moved rate, in whole cents.
+            moved = sum(cents(x * factor) - x for x in billed)
+            assert total == pytest.approx(q.total + moved, abs=1e-6)
+            assert abs(total - (q.total + sum(billed) * (factor - 1))) <= 0.005 * len(billed)

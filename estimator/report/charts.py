@@ -246,10 +246,18 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(shown) + 1.5))
     priced = [n for n, p in enumerate(shown) if p.p50 is not None]
     for n, p in enumerate(shown):
-        if p.p10 is not None and p.p50 is not None and p.p90 is not None:  # some sample priced
+        if p.p10 is not None and p.p50 is not None:  # some sample priced
             label = "P50" if n == priced[0] else None
-            ax.plot([p.p10, p.p90], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
+            top = p.p90 if p.p90 is not None else max(p.p50, p.point)
+            ax.plot([p.p10, top], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
             ax.plot([p.p50], [n], "|", color="#4C78A8", markersize=16, label=label)
+            if p.p90 is None:  # P90 among the samples that fail (rev17a #2): say so
+                ax.annotate(
+                    f"  P90: {p.unpriced_reason} ({p.unpriced:.0%} of samples)",
+                    (top, n),
+                    va="center",
+                    fontsize=7,
+                )
         ax.plot([p.point], [n], "o", color="#E45756", label="quoted" if n == 0 else None)
     ax.set_yticks(range(len(shown)), [p.name for p in shown])
     ax.invert_yaxis()

@@ -294,8 +294,9 @@ def _assumption(value: Any) -> str:
 def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) -> Table:
     """`phases`: the quote's unpriced phases, which nothing samples (all of them: no rows)."""
     # The unpriced share only when some sample is unpriced: it is rare, and its column says
-    # the percentiles leave those samples out.
+    # the percentiles count those samples above every cost (rev17a #2: they left them out).
     unpriced = any(p.unpriced for p in u.percentiles)
+    share = "unpriced (fails: above every cost)"
     # A published whole run of a pretraining phase's model on its device: the quote's hours
     # beside the team's, next to the percentiles (rev13b #4: it was an info line among findings).
     published = any(p.published_gap is not None for p in u.percentiles)
@@ -303,12 +304,12 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     rows = [
         {
             "name": p.name,
-            f"P10 ({cur})": _amount(p.p10, p.measure),
-            f"P50 ({cur})": _amount(p.p50, p.measure),
-            f"P90 ({cur})": _amount(p.p90, p.measure),
+            f"P10 ({cur})": _sampled(p.p10, p),
+            f"P50 ({cur})": _sampled(p.p50, p),
+            f"P90 ({cur})": _sampled(p.p90, p),
             f"quoted ({cur})": _amount(p.point, p.measure),
             "quoted at": _rank(p),
-            **({"unpriced (misses its target)": f"{p.unpriced:.1%}"} if unpriced else {}),
+            **({share: f"{p.unpriced:.1%}"} if unpriced else {}),
             **({gap: _published(p)} if published else {}),
         }
         for p in u.percentiles
@@ -316,7 +317,7 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     # rev15d #7: the key column is named (as in the JSON), not "" (pandas: "Unnamed: 0").
     columns = ("name", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})",
                "quoted at",
-               *(("unpriced (misses its target)",) if unpriced else ()),
+               *((share,) if unpriced else ()),
                *((gap,) if published else ()))  # fmt: skip
     of = " of the shocked plan" if u.plan == "shocked" else ""
     title = f"Uncertainty{of} ({u.samples:,} sample{'' if u.samples == 1 else 's'}, seed {u.seed})"
@@ -336,6 +337,14 @@ def _unpriced(shown: Sequence[object], phases: Sequence[str]) -> str:
     return f" (excludes unpriced: {', '.join(phases)})"
 
 
+def _sampled(amount: float | None, p: PercentileView) -> Cents | Price | str | None:
+    """A percentile's cell: its figure, or where it falls among the samples that fail, why they
+    do ("misses its deadline", rev17a #2)."""
+    if amount is None and p.unpriced_reason is not None:
+        return p.unpriced_reason
+    return _amount(amount, p.measure)
+
+
 def _published(p: PercentileView) -> str | None:
     """The quote's device-hours against a published run's: "+51% device-hours (its id)"."""
     if p.published_gap is None:
@@ -347,7 +356,7 @@ def _rank(p: PercentileView) -> str | None:
     """Where the quoted figure sits among the samples; at or above all of them (whole servers
     absorbing every draw), saying P100 would read as the top of a range. ("every sample" said
     so when P10 = P90 = the figure, which leaves the lowest tenth unknown: review9d #8.)"""
-    if p.p50 is None:
+    if p.unpriced >= 1.0:  # no sample priced: nothing to rank the figure among
         return None
     if p.point_rank <= 0.0 or p.point_rank >= 1.0:
         # "P0" read as a percentile of the samples; the figure is outside all of them (a spot

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from estimator.uncertainty import Sampled
 
 
+# The tables a quote's or plan's report gives only with an option (a shock's: plan only).
+_NEEDS = {"uncertainty": "--samples N", "shock": "--shock"}
+
+
 def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None = None) -> str:
     """Any view in any format, once every figure in it is known to be finite; `table` picks one
     of `tables(view)` (CSV default: CSV_DEFAULT)."""
@@ -39,6 +43,14 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
     if fmt in ("csv", "json") or table is not None:
         name = table or CSV_DEFAULT[type(view).__name__]
         if name not in named:
+            # rev17a #17: a table the report gives only with an option says which.
+            needs = _NEEDS.get(name) if type(view).__name__ in ("QuoteView", "PlanView") else None
+            if needs is not None and (needs != "--shock" or is_plan(view)):
+                raise ScenarioError(
+                    f"'{name}' is a table of this report only with {needs}: without it, "
+                    f"{', '.join(named)}",
+                    "--table",
+                )
             raise ScenarioError(
                 f"'{name}' is not a table of this report: {', '.join(named)}", "--table"
             )
@@ -215,9 +227,10 @@ def _notes(view: BaseModel) -> list[str]:
             notes.append(
                 "Unpriced samples: at their drawn efficiency the phase as placed cannot meet its "
                 "latency target (or hold the model) with any number of its replicas, or needs "
-                "more devices than its fleet has to meet its deadline, so they have no cost; the "
-                "percentiles and ranks are of the other samples. A larger replica, a larger "
-                "fleet or a looser target avoids them."
+                "more devices than its fleet has to meet its deadline, so they have no cost: a "
+                "plan that fails, counted above every cost in the percentiles and ranks, so a "
+                "percentile among them says why instead of a figure (rev17a #2). A larger "
+                "replica, a larger fleet or a looser target avoids them."
             )
     return notes
 

@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 # "7" (session 16): each phase's `output_tokens` and `cost_per_million_output_tokens` (a
 # serving phase's price per million output tokens; only `serve` gave it: rev16a #4);
 # `shock.assumption` (plan_view.ShockView: what the what-if assumes, rev16a #1).
-SCHEMA_VERSION = "7"
+# "8" (session 17): each percentile's `unpriced_reason`; an unpriced sample counts above every
+# priced one, so a percentile among them is null and `point_rank` is of all the samples (rev17a
+# #2: the percentiles were of the priced samples only).
+SCHEMA_VERSION = "8"
 
 
 def money(amount: float) -> float:
@@ -229,18 +232,23 @@ def _month(m: Month) -> MonthView:
 
 class PercentileView(_View):
     name: str
-    p10: float | None = Field(description="Of the priced samples; null when none is priced.")
+    p10: float | None = Field(
+        description="Of all the samples, an unpriced one counted above every priced one: null "
+        "where the percentile falls among the unpriced samples (the plan fails there; "
+        "`unpriced_reason` says why)."
+    )
     p50: float | None
     p90: float | None
     point: float = Field(description="The quote's own figure (catalog prices and defaults).")
     point_rank: float = Field(
-        description="Mid-rank of the quote's figure among the priced samples: the share below "
-        "it plus half the share equal to it (0.5 = the median)."
+        description="Mid-rank of the quote's figure among all the samples (the unpriced above "
+        "it): the share below it plus half the share equal to it (0.5 = the median)."
     )
     unpriced: float = Field(
-        description="Share of samples in which the phase as placed cannot meet its latency "
-        "target or hold the model at the drawn efficiency, or would run past 100 years, so has "
-        "no cost (for the total: any phase). The percentiles are of the other samples."
+        description="Share of samples in which the phase as placed fails, so has no cost: it "
+        "misses its deadline, needs more devices than its fleet has, cannot meet its latency "
+        "target or hold the model at the drawn efficiency, or would run past 100 years (for "
+        "the total: any phase). They count above every priced sample in the percentiles."
     )
     measure: Literal["cost", "per_million_output_tokens"] = Field(
         default="cost",
@@ -256,6 +264,12 @@ class PercentileView(_View):
     )
     published_run: str | None = Field(
         default=None, description="That run's calibration id (`splitcompute calibration`)."
+    )
+    unpriced_reason: str | None = Field(
+        default=None,
+        description='Why the unpriced samples have no cost ("misses its deadline"; for the '
+        'total, each phase that has some: "pretrain misses its deadline"), what a null '
+        "percentile means. Null when every sample is priced.",
     )
 
 
@@ -442,6 +456,7 @@ def uncertainty_view(
                 measure=p.measure,
                 published_gap=None if p.published_gap is None else round(p.published_gap, 4),
                 published_run=p.published_run,
+                unpriced_reason=p.unpriced_reason,
             )
             for p in pct
         ],
