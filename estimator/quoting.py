@@ -224,14 +224,14 @@ def shown_run_days(c: Context, phase: Phase, row: dict[str, Any]) -> float | Non
 def _fleet_as_it_is(
     c: Context, phase: Phase, row: dict[str, Any], window: Window | None
 ) -> dict[str, Any]:
-    """The row whose devices, hours and physics a phase shows: `row`, but for a training phase
-    on a fleet sized past its size (`checks.fleet_outgrown`, unpriced) the fleet itself, as the
+    """The row whose devices, hours and physics a phase shows: `row`, but for a phase on a
+    fleet sized past its size (`checks.fleet_outgrown`, unpriced) the fleet itself, as the
     phase given its devices would run on it (rev16c M4: 512 H800 with a 75-day deadline showed
-    2,304 devices and 73 days, 1,792 of which do not exist). Its block and the devices the
-    deadline needs stay in the `capacity-short` finding."""
+    2,304 devices and 73 days, 1,792 of which do not exist; rev17a #1: a serving fleet of 16
+    showed the 572 its demand needs, or the 32 given). Its block and the devices the deadline
+    or the demand needs stay in the `capacity-short` finding."""
     if not (
-        isinstance(phase, TrainPhase)
-        and row.get("option") == "fleet"
+        row.get("option") == "fleet"
         and row.get("capacity_devices") is not None
         and (row.get("billed_devices") or 0) > row["capacity_devices"]
     ):
@@ -239,6 +239,9 @@ def _fleet_as_it_is(
     own = c.options.filter(pl.col("option_id") == row["option_id"]).with_columns(
         devices=whole_fleet()
     )
+    if isinstance(phase, ServePhase):  # a serving fleet is the phase's `devices`, not a column
+        given = phase._replaced({"devices": int(own["devices"].item())})
+        return evaluate(c, given, own, window).row(0, named=True)
     return described(evaluate(c, phase, own, window)).row(0, named=True)
 
 
