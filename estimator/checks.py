@@ -303,9 +303,16 @@ def _latency_missed(p: Phase) -> pl.Expr:
 def _latency_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, ServePhase)
     if not r["meets_tpot"]:
+        # The replica size nearest the target, with what it reaches (rev17a #7: the smallest
+        # size tried was named, a 2-device problem, where 8-device replicas came closest).
+        tp, reached = r.get("_closest_replica"), r.get("_closest_tpot_ms")
+        if tp is None or reached is None:
+            tp, reached = r["tensor_parallel"], r.get("_single_tpot_ms")
+        slower = f"takes {reached:,.1f} ms" if reached is not None else "is slower"
+        sizes = "" if p.replica_devices else ", the closest of the replica sizes tried"
         return (
-            f"no batch meets TPOT {p.tpot_ms:g} ms on {r['tensor_parallel']} x {r['accelerator']}: "
-            "a single sequence's decode step is already slower"
+            f"no batch meets TPOT {p.tpot_ms:g} ms on {tp} x {r['accelerator']}{sizes}: "
+            f"a single sequence's decode step already {slower}"
         )
     rtt = r.get("rtt_ms") or 0.0
     tp, acc = r["tensor_parallel"], r["accelerator"]

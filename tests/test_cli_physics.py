@@ -1153,3 +1153,33 @@ def test_calibration_writes_a_file_with_o_as_every_format_command(runner, tmp_pa
     data = tmp_path / "c.json"
     as_json = runner.invoke(app, ["calibration", "--phase", "serve", "-o", str(data)])
     assert as_json.exit_code == 0 and "points" in json.loads(data.read_text())
+
+
+def test_the_latency_block_names_the_replica_size_that_comes_closest(runner):
+    # rev17a #7: "no batch meets TPOT 15 ms on 2 x h100-sxm" named the smallest replica size
+    # tried, a 2-device problem, where 8-device replicas come closest. The block names the
+    # size whose single sequence is fastest, and what it reaches.
+    import re
+
+    here = ["serve", "--model", "llama-3.1-70b", "--accelerator", "h100-sxm", "--region", "sg",
+            "--pricing", "on_demand"]  # fmt: skip
+    result = runner.invoke(app, [*here, "--tpot-ms", "15"])
+    assert result.exit_code == 1, result.output
+    pattern = (
+        r"on (\d+) x h100-sxm, the closest of the replica sizes tried: "
+        r"a single sequence's decode step already takes ([\d.]+) ms"
+    )
+    said = re.search(pattern, result.stderr)
+    assert said is not None, result.stderr
+    size, reached = int(said.group(1)), float(said.group(2))
+    assert reached > 15
+    # Each size given alone reaches what its own block says; none comes nearer.
+    for n in (1, 2, 4, 8):
+        alone = runner.invoke(app, [*here, "--tpot-ms", "15", "--devices", str(n)])
+        if alone.exit_code != 1 or "no batch meets TPOT" not in alone.stderr:
+            continue
+        own = float(re.search(r"already takes ([\d.]+) ms", alone.stderr).group(1))
+        assert own >= reached and (own > reached or n == size), (n, own, size, reached)
+    # At a target just above what it reaches, that size serves.
+    met = runner.invoke(app, [*here, "--tpot-ms", f"{reached + 0.2:.1f}", "--devices", str(size)])
+    assert met.exit_code == 0, met.output
