@@ -189,7 +189,7 @@ def placed_phase(
     )
     if isinstance(phase, ServePhase):  # the tokens its price per million is over
         per_day = row.get("output_tokens_per_day") or pq.full_load_output_tokens_per_day()
-        pq = pq._replaced({"output_tokens": float(per_day * phase.days)})
+        pq = pq._replaced({"output_tokens": float(per_day * phase.days), "physics": _replicas(pq)})
     cash = items if view == "project" else alt
     billed = row["billed_hours" if view == "project" else "alt_billed_hours"] or 0.0
     # Rent is paid over the calendar terms billed (3 months from July: 92 days), not 730 h each.
@@ -212,6 +212,18 @@ def placed_phase(
         found,
         timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, after_run),
     )
+
+
+def _replicas(pq: PhaseQuote) -> dict[str, Any]:
+    """A serving phase's physics with `replicas` the fleet's where no demand sized it: its whole
+    replicas, `devices` over `tensor_parallel` (rev17a #13: null, though 512 devices of 32-device
+    replicas are 16). With a demand they are the demand's (`devices_needed` over the replica);
+    `devices_needed` stays null without one: no demand needs any."""
+    x = pq.physics
+    tp = x.get("tensor_parallel")
+    if x.get("replicas") is not None or not tp:
+        return x
+    return {**x, "replicas": pq.devices // int(tp)}
 
 
 def shown_run_days(c: Context, phase: Phase, row: dict[str, Any]) -> float | None:

@@ -1183,3 +1183,19 @@ def test_the_latency_block_names_the_replica_size_that_comes_closest(runner):
     # At a target just above what it reaches, that size serves.
     met = runner.invoke(app, [*here, "--tpot-ms", f"{reached + 0.2:.1f}", "--devices", str(size)])
     assert met.exit_code == 0, met.output
+
+
+def test_a_serving_fleet_without_demand_says_its_replicas(runner):
+    # rev17a #13: `serve` with no demand printed `replicas` blank (JSON null), though its fleet
+    # is whole replicas (512 devices / 32 per replica = 16). `devices_needed` is what a daily
+    # demand needs: blank without one, as --help says.
+    here = ["serve", "--model", "llama-3.1-70b", "--accelerator", "h100-sxm", "--region", "sg",
+            "--pricing", "on_demand", "--tpot-ms", "40", "-f", "json"]  # fmt: skip
+    out = json.loads(runner.invoke(app, here).stdout)
+    assert out["replicas"] == out["devices"] // out["tensor_parallel"] >= 1
+    assert out["devices_needed"] is None
+    demand = ["--input-tokens-per-day", "4e9", "--output-tokens-per-day", "1e9"]
+    sized = json.loads(runner.invoke(app, [*here, *demand]).stdout)
+    assert sized["replicas"] * sized["tensor_parallel"] == sized["devices_needed"]
+    help_text = runner.invoke(app, ["serve", "--help"]).stdout
+    assert "devices_needed" in help_text and "replicas" in help_text
