@@ -160,42 +160,56 @@ def _capacity_when(c: Context, p: Phase) -> pl.Expr:
     over = pl.col("devices") > c.max_devices if c.max_devices else pl.lit(False)
     # What the provider says it can rent (offers.csv max_devices), where it says so.
     over = over | (pl.col("billed_devices") > pl.col("capacity_devices")).fill_null(False)
-    if isinstance(p, ServePhase) and p.devices:
-        over = over | (pl.col("devices_needed") > p.devices)
-    return over
+    return over | given_short(p)
 
 
 def _capacity_message(r: Row, c: Context, p: Phase) -> str:
-    if isinstance(p, ServePhase) and p.devices and (r["devices_needed"] or 0) > p.devices:
-        return f"{_n(p.devices)} devices given; the demand at peak needs {_n(r['devices_needed'])}"
-    if r.get("capacity_devices") is not None and r["billed_devices"] > r["capacity_devices"]:
-        if r.get("option") == "fleet":
-            # Devices the phase gives are given, not needed (rev16d M3: "needs 1,024 x h800"
-            # for `devices = 1024`, which the phase only asked for).
-            asked = (
-                f"devices = {_n(p.devices)} given"
-                if isinstance(p, TrainPhase) and p.devices
-                else f"needs {_n(r['billed_devices'])} x {r['accelerator']}"
-            )
-            said = f"{asked}; the fleet '{r['instance']}' has {_n(r['capacity_devices'])}"
-            own = r.get("fleet_own_days")
-            if own is None or not isinstance(p, TrainPhase) or p.deadline_days is None or p.devices:
-                return said
-            # rev15b #1: what the fleet itself would do, and what its owners' peers did;
-            # rev16a #3: and the deadline that would let it (a fleet cannot grow).
-            # A deadline the tool refuses (past `timeline.MAX_RUN_DAYS`) is not suggested
-            # (rev16d M3: 8 H800 were told a deadline_days of 320,706 lets them).
-            lets = (
-                f" (a deadline_days of {math.ceil(own):,} or more lets them)"
-                if math.ceil(own) <= timeline.MAX_RUN_DAYS
-                else f", more than any plan ({timeline.MAX_RUN_YEARS} years)"
-            )
-            return (
-                f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
-                f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
-                f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
-                f"{lets}" + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
-            )
+    over = r.get("capacity_devices") is not None and r["billed_devices"] > r["capacity_devices"]
+    fleet = r.get("option") == "fleet" and r.get("capacity_devices") is not None
+    # Serving `devices` given short of the demand say its need (`given_short`), on a fleet
+    # after the fleet's own size (rev17a #1: "32 devices given; the demand at peak needs 572"
+    # on a fleet of 16 never said it has 16, though that is why it was unpriced).
+    needed = r.get("devices_needed") or 0
+    demand = (
+        f"; the demand at peak needs {_n(needed)}"
+        if isinstance(p, ServePhase) and p.devices and needed > p.devices
+        else ""
+    )
+    if (over and fleet) or demand:
+        # Devices the phase gives are given, not needed (rev16d M3: "needs 1,024 x h800"
+        # for `devices = 1024`, which the phase only asked for).
+        asked = (
+            f"devices = {_n(p.devices)} given"
+            if p.devices
+            else f"needs {_n(r['billed_devices'])} x {r['accelerator']}"
+        )
+        has = f"; the fleet '{r['instance']}' has {_n(r['capacity_devices'])}" if fleet else ""
+        said = f"{asked}{has}{demand}"
+        own = r.get("fleet_own_days")
+        if (
+            demand
+            or own is None
+            or not isinstance(p, TrainPhase)
+            or p.deadline_days is None
+            or p.devices
+        ):
+            return said
+        # rev15b #1: what the fleet itself would do, and what its owners' peers did;
+        # rev16a #3: and the deadline that would let it (a fleet cannot grow).
+        # A deadline the tool refuses (past `timeline.MAX_RUN_DAYS`) is not suggested
+        # (rev16d M3: 8 H800 were told a deadline_days of 320,706 lets them).
+        lets = (
+            f" (a deadline_days of {math.ceil(own):,} or more lets them)"
+            if math.ceil(own) <= timeline.MAX_RUN_DAYS
+            else f", more than any plan ({timeline.MAX_RUN_YEARS} years)"
+        )
+        return (
+            f"needs {_n(r['billed_devices'])} x {r['accelerator']} to finish within the "
+            f"{p.deadline_days:g}-day deadline; the fleet '{r['instance']}' has "
+            f"{_n(r['capacity_devices'])}, which finish in {own:,.1f} days {_timed_by(p)}"
+            f"{lets}" + _published_rate(c, p, r["accelerator"], r["capacity_devices"])
+        )
+    if over:
         shown = "listed by a marketplace" if r.get("evidence") == "marketplace" else "reported"
         why = (
             f" (only {shown}, no size published: see defaults.csv reported_capacity_devices)"
@@ -289,9 +303,16 @@ def _latency_missed(p: Phase) -> pl.Expr:
 def _latency_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, ServePhase)
     if not r["meets_tpot"]:
+        # The replica size nearest the target, with what it reaches (rev17a #7: the smallest
+        # size tried was named, a 2-device problem, where 8-device replicas came closest).
+        tp, reached = r.get("_closest_replica"), r.get("_closest_tpot_ms")
+        if tp is None or reached is None:
+            tp, reached = r["tensor_parallel"], r.get("_single_tpot_ms")
+        slower = f"takes {reached:,.1f} ms" if reached is not None else "is slower"
+        sizes = "" if p.replica_devices else ", the closest of the replica sizes tried"
         return (
-            f"no batch meets TPOT {p.tpot_ms:g} ms on {r['tensor_parallel']} x {r['accelerator']}: "
-            "a single sequence's decode step is already slower"
+            f"no batch meets TPOT {p.tpot_ms:g} ms on {tp} x {r['accelerator']}{sizes}: "
+            f"a single sequence's decode step already {slower}"
         )
     rtt = r.get("rtt_ms") or 0.0
     tp, acc = r["tensor_parallel"], r["accelerator"]
@@ -610,10 +631,29 @@ def fleet_outgrown() -> pl.Expr:
     return (_fleet() & (pl.col("billed_devices") > pl.col("capacity_devices"))).fill_null(False)
 
 
+def given_short(p: Phase) -> pl.Expr:
+    """A serving phase's `devices` given fewer than its demand at peak needs (`capacity-short`):
+    the serving twin of a training phase's `devices` that miss its deadline (`deadline-missed`).
+    Its bill is for a service that does not carry the demand, and a price per million output
+    tokens over that demand divides by tokens its devices cannot serve (rev17a #1: 16 H100 for
+    the 512 a demand needs read 0.26 USD a million, where they serve it at 4 to 8.5)."""
+    if not (isinstance(p, ServePhase) and p.devices):
+        return pl.lit(False)
+    return (pl.col("devices_needed") > p.devices).fill_null(False)
+
+
+def outgrown(p: Phase) -> pl.Expr:
+    """A row whose devices are fewer than its work needs and cannot be more: a fleet sized past
+    its size (`fleet_outgrown`), or a serving phase's `devices` given short of its demand
+    (`given_short`). Unpriced, as a training run past its deadline with `devices` given is:
+    one fleet, one answer, whether it is written as the fleet alone or with its devices."""
+    return fleet_outgrown() | given_short(p)
+
+
 def priced(c: Context, p: Phase) -> pl.Expr:
     """Whether a candidate's cost is its total (`total_usd`): the physics has an answer
-    (`answered`) and it is no fleet sized past its own size (`fleet_outgrown`)."""
-    return answered(c, p) & ~fleet_outgrown()
+    (`answered`) and its devices are not fewer than its work needs (`outgrown`)."""
+    return answered(c, p) & ~outgrown(p)
 
 
 def _age(c: Context) -> pl.Expr:

@@ -146,6 +146,11 @@ def _as_it_applies(
     return "info", f"{rule['message']} ({said} {day}, before it)"
 
 
+def worded(check: Check, row: Row, c: Context, p: Phase) -> str:
+    """A check's finding message on an evaluated row, with the hindsight of its report."""
+    return check.message(row, c, p) + _report_hindsight(check, c)
+
+
 def _report_hindsight(check: Check, c: Context) -> str:
     """`hindsight` of a check resting on a report (its cited defaults.csv row's as_of)."""
     if not (check.reported and check.cite):
@@ -220,7 +225,7 @@ def findings(
                     Finding(
                         severity=check.severity,
                         code=check.code,
-                        message=check.message(row, c, p) + _report_hindsight(check, c),
+                        message=worded(check, row, c, p),
                         phase=p.name,
                         source=_source(check, row, c, p),
                     )

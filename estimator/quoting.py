@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance, findings, timeline, transfers
-from estimator.checks import counted, reads_network
+from estimator.checks import ADVISORY, counted, reads_network
 from estimator.context import Context
 from estimator.costing import (
     DAYS_PER_YEAR,
@@ -162,7 +162,9 @@ def placed_phase(
         found = [f._replaced({"message": why}) if f.code == "unpriced" else f for f in found]
     columns = TRAINING_COLUMNS if isinstance(phase, TrainPhase) else SERVING_COLUMNS
     shown = _fleet_as_it_is(c, phase, row, window)
-    hours = (shown["hours"] or 0.0) if shown is not row else hours
+    if shown is not row:
+        hours = shown["hours"] or 0.0
+        found = _of_the_run_shown(c, phase, shown, found)
     pq = PhaseQuote(
         name=phase.name,
         kind=phase.kind,
@@ -187,7 +189,7 @@ def placed_phase(
     )
     if isinstance(phase, ServePhase):  # the tokens its price per million is over
         per_day = row.get("output_tokens_per_day") or pq.full_load_output_tokens_per_day()
-        pq = pq._replaced({"output_tokens": float(per_day * phase.days)})
+        pq = pq._replaced({"output_tokens": float(per_day * phase.days), "physics": _replicas(pq)})
     cash = items if view == "project" else alt
     billed = row["billed_hours" if view == "project" else "alt_billed_hours"] or 0.0
     # Rent is paid over the calendar terms billed (3 months from July: 92 days), not 730 h each.
@@ -212,6 +214,18 @@ def placed_phase(
     )
 
 
+def _replicas(pq: PhaseQuote) -> dict[str, Any]:
+    """A serving phase's physics with `replicas` the fleet's where no demand sized it: its whole
+    replicas, `devices` over `tensor_parallel` (rev17a #13: null, though 512 devices of 32-device
+    replicas are 16). With a demand they are the demand's (`devices_needed` over the replica);
+    `devices_needed` stays null without one: no demand needs any."""
+    x = pq.physics
+    tp = x.get("tensor_parallel")
+    if x.get("replicas") is not None or not tp:
+        return x
+    return {**x, "replicas": pq.devices // int(tp)}
+
+
 def shown_run_days(c: Context, phase: Phase, row: dict[str, Any]) -> float | None:
     """The days a training phase's first-ranked row runs as its phase will show them, which
     its window (and so the phases after it) follows: the row's own, or on a fleet sized past
@@ -224,14 +238,14 @@ def shown_run_days(c: Context, phase: Phase, row: dict[str, Any]) -> float | Non
 def _fleet_as_it_is(
     c: Context, phase: Phase, row: dict[str, Any], window: Window | None
 ) -> dict[str, Any]:
-    """The row whose devices, hours and physics a phase shows: `row`, but for a training phase
-    on a fleet sized past its size (`checks.fleet_outgrown`, unpriced) the fleet itself, as the
+    """The row whose devices, hours and physics a phase shows: `row`, but for a phase on a
+    fleet sized past its size (`checks.fleet_outgrown`, unpriced) the fleet itself, as the
     phase given its devices would run on it (rev16c M4: 512 H800 with a 75-day deadline showed
-    2,304 devices and 73 days, 1,792 of which do not exist). Its block and the devices the
-    deadline needs stay in the `capacity-short` finding."""
+    2,304 devices and 73 days, 1,792 of which do not exist; rev17a #1: a serving fleet of 16
+    showed the 572 its demand needs, or the 32 given). Its block and the devices the deadline
+    or the demand needs stay in the `capacity-short` finding."""
     if not (
-        isinstance(phase, TrainPhase)
-        and row.get("option") == "fleet"
+        row.get("option") == "fleet"
         and row.get("capacity_devices") is not None
         and (row.get("billed_devices") or 0) > row["capacity_devices"]
     ):
@@ -239,7 +253,31 @@ def _fleet_as_it_is(
     own = c.options.filter(pl.col("option_id") == row["option_id"]).with_columns(
         devices=whole_fleet()
     )
+    if isinstance(phase, ServePhase):  # a serving fleet is the phase's `devices`, not a column
+        given = phase._replaced({"devices": int(own["devices"].item())})
+        return evaluate(c, given, own, window).row(0, named=True)
     return described(evaluate(c, phase, own, window)).row(0, named=True)
+
+
+# Findings that set a figure of the run beside the phase row (its device-hours) rather than
+# judge the sizing: on a fleet sized past itself they read the run the row shows.
+_OF_THE_RUN = frozenset({"published-run"})
+
+
+def _of_the_run_shown(
+    c: Context, phase: Phase, shown: dict[str, Any], found: list[Finding]
+) -> list[Finding]:
+    """`found` with each finding of `_OF_THE_RUN` worded on the run the phase row shows
+    (`_fleet_as_it_is`; rev17a #5: the published-run finding beside 3,986,431 device-hours on
+    1,024 H800 quoted the 4,016,916 of the 1,792 the deadline sized). The blocks stay the sized
+    row's: what the deadline needs is what `capacity-short` says."""
+    checks = {ch.code: ch for ch in ADVISORY if ch.code in _OF_THE_RUN}
+    return [
+        f._replaced({"message": findings.worded(checks[f.code], shown, c, phase)})
+        if f.code in checks
+        else f
+        for f in found
+    ]
 
 
 def _items(c: Context, row: dict[str, Any], name: str, view: str, prefix: str) -> list[LineItem]:

@@ -87,8 +87,9 @@ PER_MILLION_STEPS = (*STEPS, "batch")
 # of its replicas meets the latency target or holds the model (the evaluation then prices a
 # minimum fleet, a figure that means nothing). Such samples are counted, not priced. A short
 # capacity keeps its cost (more can be rented elsewhere); not a fleet sized past its own size
-# (`checks.fleet_outgrown`), which cannot grow, nor a run past its deadline, which the quote
-# leaves unpriced (`deadline-missed`): both in `_values` (rev16d W1).
+# (`checks.fleet_outgrown`), which cannot grow, nor a serving demand past the devices given
+# (`checks.given_short`), nor a run past its deadline, which the quote leaves unpriced
+# (`deadline-missed`): all in `_values` (rev16d W1, rev17a #1).
 UNPRICED = ("latency-target-missed", "memory-does-not-fit")
 # P10 / P90 of 1,000,000 samples have a standard error near 0.05%: more adds time and memory,
 # not knowledge.
@@ -234,12 +235,13 @@ def _values(c: Context, p: Phase) -> dict[Measure, pl.Expr]:
     the sample has no cost (UNPRICED)."""
     # A run past the calendar bound has no plan: a quote refuses it (`timeline.within_calendar`),
     # so a draw or an end of a swing that makes one has no cost either (review8c #5).
-    # Nor a fleet the sample resizes past its own size: the quote leaves it unpriced
-    # (`checks.fleet_outgrown`), so an end of a swing there is unpriced too (rev16c W1).
+    # Nor a fleet the sample resizes past its own size, or a serving demand the sample raises
+    # past the devices given: the quote leaves them unpriced (`checks.outgrown`), so an end of
+    # a swing there is unpriced too (rev16c W1, rev17a #1).
     unpriced = (
         pl.col("verdict").is_in(UNPRICED)
         | (pl.col("wall_clock_days") > MAX_RUN_DAYS)
-        | checks.fleet_outgrown()
+        | checks.outgrown(p)
         # Nor a run past its deadline: the quote's own `deadline-missed` condition, so a fleet
         # given `devices` and a deadline answers as the same fleet sized to it does, and a
         # rental's end of a swing is the quote of that value, unpriced (rev16d W1).

@@ -2035,6 +2035,20 @@ def test_a_fleet_too_small_for_its_deadline_shows_the_fleet_it_is(catalog):
     assert "energy and operations are charged" in capital.message
 
 
+def test_the_published_run_is_set_beside_the_run_the_phase_row_shows(catalog):
+    # rev17a #5: on a fleet sized past itself the phase row shows the fleet's own run, but the
+    # published-run finding beside it quoted the oversized row's device-hours (4,016,916 where
+    # the row shows 3,986,431, and `devices = 1024` said 3,986,431).
+    sized, given = _small_fleet_quotes(catalog)
+    for q in (sized, given):
+        (run,) = q.phases
+        (published,) = [f for f in q.findings if f.code == "published-run"]
+        assert f"against this estimate's {run.device_hours:,.0f} (" in published.message
+    assert [f.message for f in sized.findings if f.code == "published-run"] == [
+        f.message for f in given.findings if f.code == "published-run"
+    ]
+
+
 def test_a_fleet_that_meets_its_deadline_is_sized_at_most_at_the_fleet(catalog):
     # rev16c W2: 512 H800 finish in 322.9 days, yet a 323-day deadline sized 768 of them (the
     # sizing's headroom and whole replicas) and blocked the fleet, while `devices = 512` was

@@ -1559,3 +1559,62 @@ def test_a_table_given_only_with_an_option_names_the_option(runner):
     assert result.exit_code == 2 and "'shock' is not a table of this report" in result.stderr
     with_samples = ["quote", path, "--table", "uncertainty", "--samples", "50"]
     assert runner.invoke(app, with_samples).exit_code == 0
+
+
+# Llama 3.1 70B served at 1e10 output tokens a day in us-east: the demand at peak needs 512
+# H100 (rev17a #1).
+def _short_service(devices: int | None, site: dict | None = None, fleet: int | None = None):
+    data = {
+        "name": "short service", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-70b"},
+        "phases": [{
+            "name": "a", "kind": "serve", "users": "us", "days": 30, "tpot_ms": 40,
+            "input_tokens_per_day": 4e10, "output_tokens_per_day": 1e10,
+            "site": site or {"region": "us-east", "accelerator": "h100-sxm",
+                             "pricing": "on_demand"},
+        }],
+    }  # fmt: skip
+    if devices is not None:
+        data["phases"][0]["devices"] = devices
+    if fleet is not None:
+        data["tenant_hq"] = "CN"
+        data["phases"][0]["users"] = "cn"
+        data["fleet"] = [{"name": "f", "region": "cn-east", "accelerator": "h800",
+                          "devices": fleet, "acquired": date(2023, 6, 1)}]  # fmt: skip
+    return parse_scenario(data)
+
+
+def test_serving_devices_given_short_of_their_demand_are_unpriced(catalog):
+    # rev17a #1: 16 H100 given for a demand that needs 512 were priced at 79,257.60 USD, and
+    # their price per million output tokens (0.2642 USD) was over the whole demand, 32 times
+    # what they can serve. They are unpriced, as training's `devices` past its deadline are.
+    short = quote(_short_service(16), catalog)
+    (a,) = short.phases
+    assert not a.priced and a.cost == 0 and short.total == 0
+    assert quote_view(short).phases[0].cost_per_million_output_tokens is None
+    (block,) = [f for f in short.findings if f.code == "capacity-short"]
+    assert block.message == "devices = 16 given; the demand at peak needs 512"
+    assert plan(_short_service(16), catalog).quote.model_dump() == short.model_dump()
+    # Enough devices are priced, over the demand they serve; a sweep leaves the short point out.
+    enough = quote(_short_service(512), catalog)
+    assert enough.phases[0].priced and not any(f.code == "capacity-short" for f in enough.findings)
+    swept = sweep(_short_service(16), {"phases.a.devices": [16, 64, 512, 1024]}, catalog)
+    assert swept["unpriced"].to_list() == [["a"], ["a"], [], []]
+    assert swept["cost:a"].to_list()[:2] == [None, None]
+    assert swept["total"].to_list()[2] == enough.total
+
+
+def test_a_serving_fleet_too_small_gets_one_answer_whichever_spelling(catalog):
+    # rev17a #1: a fleet of 16 H800 for a demand needing 572 was unpriced showing 572 devices
+    # (the fleet alone), priced at 4,193.73 USD (with `devices = 16`), and unpriced showing 32
+    # with `devices = 32`, whose block never said the fleet has 16. One fleet, one answer: the
+    # fleet's own 16, unpriced, and the block names its size.
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}
+    quotes = [quote(_short_service(n, site, fleet=16), catalog) for n in (None, 16, 32)]
+    shown = [q.phases[0].model_dump() for q in quotes]
+    assert shown[0] == shown[1] == shown[2]
+    (a,) = quotes[0].phases
+    assert a.devices == a.billed_devices == 16 and not a.priced
+    blocks = [next(f for f in q.findings if f.code == "capacity-short") for q in quotes]
+    assert all("the fleet 'f' has 16" in b.message for b in blocks)
+    assert blocks[2].message.startswith("devices = 32 given; the fleet 'f' has 16")

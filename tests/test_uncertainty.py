@@ -827,3 +827,74 @@ def test_the_fx_swing_totals_are_whole_cents_as_the_json_prints_them(catalog):
             moved = sum(cents(x * factor) - x for x in billed)
             assert total == pytest.approx(q.total + moved, abs=1e-6)
             assert abs(total - (q.total + sum(billed) * (factor - 1))) <= 0.005 * len(billed)
+
+
+_SHORT_SERVICE = """
+name = "given service"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "US"
+
+[model]
+preset = "llama-3.1-70b"
+
+[[phases]]
+name = "a"
+kind = "serve"
+users = "us"
+days = 30
+devices = 512
+tpot_ms = 40
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+_SHORT_FLEET = """
+name = "given fleet"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "CN"
+
+[[fleet]]
+name = "f"
+region = "cn-east"
+accelerator = "h800"
+devices = 576
+acquired = 2023-06-01
+
+[model]
+preset = "llama-3.1-70b"
+
+[[phases]]
+name = "a"
+kind = "serve"
+days = 30
+devices = 576
+tpot_ms = 40
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
+"""
+
+
+@pytest.mark.parametrize("text", [_SHORT_SERVICE, _SHORT_FLEET], ids=["rental", "fleet"])
+def test_a_demand_past_the_serving_devices_given_is_the_quote_of_it_unpriced(catalog, write, text):
+    # rev17a #1: with `devices` given, +20% demand needs more than they are and the quote of
+    # that value is unpriced (`checks.given_short`), but sensitivity billed it (a demand swing
+    # of 0: "the input changes the work but not the bill") and the Monte Carlo priced every
+    # sample, P10 = P50 = P90 = the quote, for devices that could not serve the draws.
+    s = load_scenario(write("given.toml", text))
+    q = quote(s, catalog)
+    assert q.phases[0].priced
+    c = prepare(s, catalog)
+    row = next(w for w in sensitivity(c, q) if w.input == "a: demand")
+    ends = ((row.low, row.total_at_low), (row.high, row.total_at_high))
+    demand = ("phases.a.input_tokens_per_day", 4e10), ("phases.a.output_tokens_per_day", 1e10)
+    quoted = [quote(s.with_changes({path: x * v for path, x in demand}), catalog) for v, _ in ends]
+    assert [x.phases[0].priced for x in quoted] == [True, False]
+    for (_, total), at in zip(ends, quoted, strict=True):
+        assert total == (at.total if at.phases[0].priced else None)
+    assert row.swing is None
+    a, _ = sample(c, q, 300, seed=0)
+    assert a.unpriced > 0.1

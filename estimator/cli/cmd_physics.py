@@ -390,6 +390,10 @@ def serve_cmd(
     plus one step of the running batch (TPOT), so --ttft-ms caps the batch as --tpot-ms does;
     with --disaggregated, the prompt's prefill on a prefill-pool replica.
 
+    replicas: the fleet's replicas of tensor_parallel devices each; devices_needed: the devices
+    the daily demand keeps busy at its peak, in whole replicas (blank without a demand: none is
+    needed, and devices is the fleet).
+
     Without a daily demand the fleet is whole instances of replicas at full load (of each pool
     when disaggregated), and offers are compared by price per output token. When the market or
     the rules allow no option, the closest is shown with what blocks it, as for `train`; when

@@ -172,8 +172,8 @@ def _notes(view: BaseModel) -> list[str]:
         notes.append(
             "A blank total: at that end of the input the phase as placed cannot meet its latency"
             " target (or hold the model) with any number of its replicas, needs more devices"
-            " than its fleet has to meet its deadline, or would run past 100 years, so has no"
-            " cost; such inputs come first."
+            " than its fleet has or than it gives to meet its deadline or serve its demand, or"
+            " would run past 100 years, so has no cost; such inputs come first."
         )
     shown = view.quote if is_plan(view) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
@@ -227,10 +227,10 @@ def _notes(view: BaseModel) -> list[str]:
             notes.append(
                 "Unpriced samples: at their drawn efficiency the phase as placed cannot meet its "
                 "latency target (or hold the model) with any number of its replicas, or needs "
-                "more devices than its fleet has to meet its deadline, so they have no cost: a "
-                "plan that fails, counted above every cost in the percentiles and ranks, so a "
-                "percentile among them says why instead of a figure (rev17a #2). A larger "
-                "replica, a larger fleet or a looser target avoids them."
+                "more devices than its fleet has or than it gives to meet its deadline or serve "
+                "its demand, so they have no cost: a plan that fails, counted above every cost "
+                "in the percentiles and ranks, so a percentile among them says why instead of a "
+                "figure. A larger replica, more devices or a looser target avoids them."
             )
     return notes
 
