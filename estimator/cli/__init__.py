@@ -51,13 +51,18 @@ def main() -> None:
     # The garbage collector's passes over every object the libraries made at import were ~15%
     # of a quote's CPU (127 passes): one command's few cycles wait for a rarer pass, and what
     # is loaded so far (typer, the commands) is frozen out of them. Measured peak memory did
-    # not grow (a quote with 1M samples: 265 -> 240 MB).
+    # not grow (a quote with 1M samples: 265 -> 240 MB). At 50,000 a quote or a plan still made
+    # one pass, ~10-20 ms over what the command imports (pydantic's schemas); at 200,000 none.
     thresholds = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(200_000, 20, 20)
     gc.freeze()
     try:
         code = _run()
     finally:
+        # What the command made joins the oldest generation, as the frozen objects do: left in
+        # the youngest, the thresholds restored started a pass over all of it as the process
+        # was about to exit (~5-20 ms).
+        gc.freeze()
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         if ours:
