@@ -94,3 +94,34 @@ def test_the_help_spells_monte_carlo_as_the_readme_does():
     for command in (["quote"], ["plan"], ["chart", "uncertainty"]):
         text = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "300"}).output
         assert "Monte Carlo" in text and "Monte-Carlo" not in text, command
+
+
+# The console script as pip writes it: `main` called by the file Python runs as the program.
+PROGRAM = """import atexit, sys
+from estimator.cli import main
+atexit.register(lambda: print("atexit ran", file=sys.stderr))
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["quote", str(EXAMPLES / "split_abroad_home.toml"), "-f", "json"],
+        ["quote", str(EXAMPLES / "split_auto.toml"), "--format", "xml"],
+        ["--version"],
+    ],
+)
+def test_the_program_ends_as_main_called_from_elsewhere(tmp_path, args):
+    # Run as the program, main ends without the interpreter's teardown (`_exit_now`): the
+    # same output, errors and exit code as main called by a caller that may go on, and what
+    # the program registered with atexit still runs.
+    program = tmp_path / "splitcompute"
+    program.write_text(PROGRAM)
+    fast = subprocess.run(
+        [sys.executable, str(program), *args], capture_output=True, text=True, timeout=120
+    )
+    usual = subprocess.run([*ENTRY, *args], capture_output=True, text=True, timeout=120)
+    assert fast.returncode == usual.returncode
+    assert fast.stdout == usual.stdout
+    assert fast.stderr == usual.stderr + "atexit ran\n"

@@ -10,11 +10,16 @@ command's signature at each start-up, and string annotations would be evaluated 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import copy
 import gc
 import inspect
 import os
 import sys
+import threading
+from types import FrameType
+from typing import NoReturn
 
 import typer
 
@@ -51,18 +56,59 @@ def main() -> None:
     # The garbage collector's passes over every object the libraries made at import were ~15%
     # of a quote's CPU (127 passes): one command's few cycles wait for a rarer pass, and what
     # is loaded so far (typer, the commands) is frozen out of them. Measured peak memory did
-    # not grow (a quote with 1M samples: 265 -> 240 MB).
+    # not grow (a quote with 1M samples: 265 -> 240 MB). At 50,000 a quote or a plan still made
+    # one pass, ~10-20 ms over what the command imports (pydantic's schemas); at 200,000 none.
     thresholds = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 20)
+    gc.set_threshold(200_000, 20, 20)
     gc.freeze()
     try:
         code = _run()
     finally:
+        # What the command made joins the oldest generation, as the frozen objects do: left in
+        # the youngest, the thresholds restored started a pass over all of it as the process
+        # was about to exit (~5-20 ms).
+        gc.freeze()
         gc.unfreeze()
         gc.set_threshold(*thresholds)
         if ours:
             os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    code = code if isinstance(code, int) else EXIT_OK
+    if _is_the_program(sys._getframe(1)):
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _is_the_program(caller: FrameType) -> bool:
+    """Whether `main` was called by the very file Python runs as the program (the
+    `splitcompute` console script): nothing but the interpreter's teardown follows it. A caller
+    that may go on after main's SystemExit (a script of its own, a test, `python -c`) gets it."""
+    return (
+        caller.f_globals.get("__name__") == "__main__"
+        and bool(sys.argv)
+        and caller.f_code.co_filename == sys.argv[0]
+    )
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the program with `code` as `sys.exit` would, less the interpreter's teardown: every
+    module's objects freed and collected one by one, memory the OS takes back at once anyway
+    (~60-100 ms of CPU after a quote or a plan: polars, pydantic and typer alone cost ~60).
+    What the program asked to run at exit (`atexit`: logging's flush, coverage's data,
+    finalizers) runs; output is flushed first, and where that fails, or a thread of ours still
+    runs, the exit is the usual one (which reports a closed pipe as it always has, and waits
+    for the thread)."""
+    if threading.active_count() > 1:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
 
 
 def _run() -> object:

@@ -31,9 +31,11 @@ MODEL_COLUMNS = ("active_params", "total_params", *ARCH_FIELDS)
 # The physics queries are long chains of wide expressions over few rows (a quote's phase is one
 # row, a layout search a few hundred): polars' optimiser passes cost more than they save there
 # (a quote took ~2x as long with them), and they change no value: same expressions, same order.
-# Except common-subexpression elimination: planning a query costs about (nodes x depth) of its
-# expressions, and the step-time formulas repeat large subtrees, which it plans once.
-PLAIN = pl.QueryOptFlags.none(comm_subexpr_elim=True)
+# Common-subexpression elimination too, since the step time's shared sub-terms are columns
+# worked out in stages (`formulas.with_terms`): without it a fresh quote's physics queries
+# took ~5 ms less, a plan's too, and a sweep's the same CPU (each query's result bit for bit
+# the same, every example's quote and plan, their samples and a sweep; speed17a).
+PLAIN = pl.QueryOptFlags.none()
 
 
 def peak_column(precision: str) -> str:
@@ -78,8 +80,10 @@ def whole_instances(frame: pl.DataFrame, devices: str, instance: str) -> pl.Seri
 
 
 def collect(frame: pl.LazyFrame) -> pl.DataFrame:
-    """Run a physics query without the optimiser (see PLAIN)."""
-    return frame.collect(optimizations=PLAIN)
+    """Run a physics query without the optimiser (see PLAIN), on polars' in-memory engine: the
+    default one (polars 2: streaming) sets up a pipeline per query, which costs more than a
+    quote's few rows (a fresh quote's 21 physics queries: ~70 -> ~50 ms)."""
+    return frame.collect(optimizations=PLAIN, engine="in-memory")
 
 
 def supports(catalog: Catalog, precision: str) -> set[str]:
