@@ -20,7 +20,6 @@ from estimator import compliance, findings, timeline, transfers
 from estimator.checks import counted, reads_network
 from estimator.context import Context
 from estimator.costing import (
-    DAYS_PER_YEAR,
     HOURS_PER_DAY,
     LineItem,
     billed_days,
@@ -196,7 +195,7 @@ def placed_phase(
     lives = (
         timeline.Lives(
             n,
-            row["life_years"] * DAYS_PER_YEAR,
+            row["life_years"],
             row["life_resale_fraction"] or 0.0,
             row["resale_fraction"] or 0.0,
         )

@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from estimator.costing import cents, summed
+from estimator.costing import cents, summed, years_on
 from estimator.errors import InfeasibleError
 from estimator.frozen import ResultPart
 from estimator.scenario import Scenario, Schedule, ServePhase, TrainPhase, predecessors
@@ -193,11 +193,12 @@ _KIND_OF: dict[str, Kind] = {
 @dataclass(frozen=True)
 class Lives:
     """Servers held past their life, replaced at the end of each (`market.replacements`):
-    `generations` purchases `life_days` apart, each replaced one sold then for `at_life` of its
-    price, the last at the phase's end for `at_end`."""
+    `generations` purchases `life_years` calendar years apart (`costing.years_on`), each
+    replaced one sold then for `at_life` of its price, the last at the phase's end for
+    `at_end`."""
 
     generations: int
-    life_days: float
+    life_years: float
     at_life: float
     at_end: float
 
@@ -236,11 +237,11 @@ def phase_payments(
         elif kind in ("capital", "resale") and lives and n > 1:
             if kind == "capital":
                 parts = _split(item.amount, [1.0] * n)
-                days = [g * lives.life_days for g in range(n)]
+                ages = range(n)
             else:
                 parts = _split(item.amount, [lives.at_life] * (n - 1) + [lives.at_end])
-                days = [g * lives.life_days for g in range(1, n)]
-            on = [later(window.start, d) for d in days]
+                ages = range(1, n)
+            on = [years_on(window.start, g * lives.life_years) for g in ages]
             on += [window.end] if kind == "resale" else []
             out += [
                 Payment(kind=kind, amount=a, start=d, end=d) for a, d in zip(parts, on, strict=True)
