@@ -384,9 +384,9 @@ def _transfers(
         moved.append(tq)
         found += more
         src = placed[t.from_]
-        when = timeline.later(src.start, src.wall_clock_days)
+        when = timeline.ends_on(src.start, src.wall_clock_days)
         paid.append(Payment(kind="transfer", amount=tq.cost, start=when, end=when))
-        found += _arrives_late(tq, when, placed[t.to])
+        found += _arrives_late(tq, src, placed[t.to])
     return moved, found, paid
 
 
@@ -394,10 +394,12 @@ def _transfers(
 LATE_TRANSFER_DAYS = 1.0
 
 
-def _arrives_late(tq: transfers.TransferQuote, sent: date, to: PhaseQuote) -> list[Finding]:
+def _arrives_late(tq: transfers.TransferQuote, src: PhaseQuote, to: PhaseQuote) -> list[Finding]:
     """The receiving phase starts before what it needs can arrive: the timeline does not wait
-    for transfers, so say by how much it would slip."""
-    late = (sent - to.start).days + tq.hours / HOURS_PER_DAY
+    for transfers, so say by how much it would slip. Counted from when the source's run ends,
+    not the day it ends on (rev17a #4: serving 1.46 days early read as 0.46, not said)."""
+    sent = timeline.ends_on(src.start, src.wall_clock_days)
+    late = (src.start - to.start).days + src.wall_clock_days + tq.hours / HOURS_PER_DAY
     if late <= LATE_TRANSFER_DAYS:
         return []
     return [

@@ -18,6 +18,7 @@ source phase ends.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -105,15 +106,31 @@ def within_calendar(days: float, scenario: Scenario, phase: str) -> None:
     )
 
 
-def _span(days: float) -> timedelta:
-    return timedelta(days=round(min(days, MAX_RUN_DAYS), 6))
+def _whole_days(days: float, up: bool) -> int:
+    """`days` (at most MAX_RUN_DAYS) in whole days, up or down; to 1e-6 a whole number stays."""
+    days = round(min(days, MAX_RUN_DAYS), 6)
+    return math.ceil(days) if up else math.floor(days)
 
 
 def later(start: date, days: float) -> date:
-    """`start` + `days` on the calendar (at most MAX_RUN_DAYS on); past its last day (a phase
-    starting in 9999, or many long phases one after another) the plan has no dates."""
+    """The first whole day after `days` from `start` (at most MAX_RUN_DAYS on): a phase that
+    needs part of a day holds that day, so what follows it starts the next (rev17a #4: cut to
+    a whole day, the next phase started on a day the run still held its fleet, up to a day
+    early, and "days to train" read 84.6 for runs of 85.48 days back to back). Past the
+    calendar's last day (a phase starting in 9999, or many long phases one after another)
+    the plan has no dates."""
+    return _on(start, _whole_days(days, up=True))
+
+
+def ends_on(start: date, days: float) -> date:
+    """The day during which work of `days` from `start` ends (`later`'s day when it ends at
+    midnight): the day a transfer is sent."""
+    return _on(start, _whole_days(days, up=False))
+
+
+def _on(start: date, days: int) -> date:
     try:
-        return start + _span(days)
+        return start + timedelta(days=days)
     except OverflowError:
         raise InfeasibleError(
             f"a phase from {start} lasting {days:,.0f} days ends after the calendar's last day "

@@ -1397,3 +1397,39 @@ def test_every_serving_phase_gives_its_price_per_million_output_tokens(runner, w
     small = runner.invoke(app, ["quote", str(write("small.toml", SMALL)), "--format", "json"])
     assert json.loads(small.stdout)["phases"][0]["cost_per_million_output_tokens"] is None
     assert "per M output" not in runner.invoke(app, ["quote", str(write("s.toml", SMALL))]).stdout
+
+
+def test_a_phase_that_needs_part_of_a_day_holds_that_day(catalog):
+    # rev17a #4: a run's end was cut to a whole day, so the phase after it started on the day
+    # it still ran (post-train on 2026-02-16, pretrain held the fleet until ~21:30), and
+    # "days to train" read 84.6 for runs of 81.90 + 3.58 days back to back.
+    q = quote(load_scenario(EXAMPLES / "deepseek_domestic.toml"), catalog)
+    pre, post = (p for p in q.phases if p.kind == "train")
+    assert post.start == pre.end
+    assert (pre.end - pre.start).days == math.ceil(pre.wall_clock_days)
+    assert q.training_days >= pre.wall_clock_days + post.wall_clock_days
+
+
+def test_a_transfer_a_day_and_a_half_late_is_said(catalog):
+    # rev17a #4: serving starts 1.46 days before the weights it needs can arrive; the lateness
+    # was counted from the day the run's end was cut to, and not flagged.
+    s = {
+        "name": "sched", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "CN",
+        "fleet": [{"name": "f", "region": "cn-east", "accelerator": "h800", "devices": 512,
+                   "acquired": "2023-06-01"}],
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {"name": "pt", "tokens": 1e12, "devices": 512,
+             "site": {"region": "cn-east", "accelerator": "h800", "pricing": "fleet",
+                      "fleet": "f"}},
+            {"name": "srv", "kind": "serve", "start": "2025-11-28", "days": 60,
+             "input_tokens_per_day": 4e10, "output_tokens_per_day": 1e10, "tpot_ms": 50,
+             "site": {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}},
+        ],
+        "transfers": [{"from": "pt", "to": "srv", "what": "weights"}],
+    }  # fmt: skip
+    q = quote(parse_scenario(s), catalog)
+    (pt, _) = q.phases
+    late = [f.message for f in q.findings if f.code == "transfer-late"]
+    assert len(late) == 1
+    assert f"~{pt.wall_clock_days - 1:.1f} days before" in late[0]
