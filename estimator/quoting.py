@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -204,10 +204,16 @@ def placed_phase(
     )
     # Resold when its run ends, or its window (`evaluate._resold_at_run_end`).
     after_run = bool(row.get("resold_at_run_end"))
+    lead = row.get("lead_time_days") if row.get("option") == "owned" else None
+    # Ordered on the scenario date, paid on delivery, as `owned-capex` dates it (rev17a #3);
+    # hardware that cannot arrive in time (`lead-time`) is paid at the start it is dated for.
+    delivered = None if lead is None else min(c.as_of + timedelta(days=round(lead)), window.start)
     return (
         pq,
         found,
-        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, after_run),
+        timeline.phase_payments(
+            cash, window, pq.wall_clock_days, days, lives, after_run, delivered
+        ),
     )
 
 

@@ -11,9 +11,10 @@ plan's end, a 2-day fine-tune's servers cost 3.5, 7.0 or 9.5 M USD as a later, u
 serving phase ran 90 days, 3 or 6 years).
 
 The monthly cash flow spreads each line item over the time it is paid for: rent over its
-billed term from the phase start, capital at delivery (the phase start) and its resale at the
-window's end (a training run's end), energy and operations over the run, a transfer when its
-source phase ends.
+billed term from the phase start, capital on delivery (ordered on the scenario date, it
+arrives its lead time later, as `owned-capex` dates it: before the phase start when ordered in
+time) and its resale at the window's end (a training run's end), energy and operations over the
+run, a transfer on the day its source phase ends.
 """
 
 from __future__ import annotations
@@ -236,12 +237,15 @@ def phase_payments(
     billed_days: float,
     lives: Lives | None = None,
     resold_after_run: bool = False,
+    delivered: date | None = None,
 ) -> list[Payment]:
     """When a phase's (project-view) line items are paid: rent over its billed term from the
-    start, capital at the start and resale at the window's end (`resold_after_run`, a
-    training phase's: when the run ends), energy and operations over the run. Servers
-    replaced at the end of each life (`lives`) are bought, and the replaced ones sold, on the
-    day each life ends (rev14a #6)."""
+    start, capital on `delivered` (the phase start when not known; rev17a #3: paid at the
+    start, the cash flow put 153.6 M CNY a month after the delivery `owned-capex` dates) and
+    resale at the window's end (`resold_after_run`, a training phase's: when the run ends),
+    energy and operations over the run. Servers replaced at the end of each life (`lives`) are
+    bought, and the replaced ones sold, on the day each life ends (rev14a #6)."""
+    bought = delivered or window.start
     out = []
     n = lives.generations if lives else 1
     for item in items:
@@ -258,14 +262,14 @@ def phase_payments(
             else:
                 parts = _split(item.amount, [lives.at_life] * (n - 1) + [lives.at_end])
                 ages = range(1, n)
-            on = [years_on(window.start, g * lives.life_years) for g in ages]
+            on = [years_on(window.start, g * lives.life_years) if g else bought for g in ages]
             on += [window.end] if kind == "resale" else []
             out += [
                 Payment(kind=kind, amount=a, start=d, end=d) for a, d in zip(parts, on, strict=True)
             ]
             continue
         elif kind == "capital":
-            end = start
+            start = end = bought
         elif kind == "resale":
             start = end if resold_after_run else window.end
             end = start

@@ -421,10 +421,11 @@ def test_hardware_held_past_its_life_is_replaced_in_both_views(catalog, days, pu
     if purchases > 1:
         assert 0.9 < float(q.total_other_view) / float(q.total) < 1.15
     # Each purchase is paid, and each replaced generation sold, on the day its life ends: the
-    # same calendar day 5 years on (rev17a #1b; 365-day years ended them in August).
+    # same calendar day 5 years on (rev17a #1b; 365-day years ended them in August); the
+    # first on delivery, 90 days after the order on 2026-06-01 (rev17a #3).
     capital = {m.month: m.amounts["capital"] for m in q.cash_flow if m.amounts["capital"]}
     assert sum(capital.values()) == items["capital"].amount
-    assert list(capital) == [f"{2026 + 5 * g}-09" for g in range(purchases)]
+    assert list(capital) == [f"{2026 + 5 * g}-{8 if g == 0 else 9:02d}" for g in range(purchases)]
     resale = sum(m.amounts["resale"] for m in q.cash_flow)
     assert resale == pytest.approx(float(items["resale"].amount), abs=0.01)
     said = {f.code: f.message for f in q.findings}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import tomllib
@@ -1433,3 +1434,17 @@ def test_a_transfer_a_day_and_a_half_late_is_said(catalog):
     late = [f.message for f in q.findings if f.code == "transfer-late"]
     assert len(late) == 1
     assert f"~{pt.wall_clock_days - 1:.1f} days before" in late[0]
+
+
+def test_bought_hardware_is_paid_for_on_delivery_as_the_finding_dates_it(catalog):
+    # rev17a #3: owned-capex said "ordered on 2025-11-27, they arrive about 90 days later, on
+    # 2026-02-25", the README "capital at delivery", and the cash flow paid the 153.6 M CNY
+    # post-train servers and the 60 M serve-cn one on their phases' starts (2026-03, 2026-04).
+    q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"), catalog)
+    capex = [f.message for f in q.findings if f.code == "owned-capex"]
+    arrive = {re.search(r"arrives? about [\d,]+ days later, on ([\d-]+)", m)[1] for m in capex}
+    assert arrive == {"2026-02-25"}
+    capital = {m.month: m.amounts["capital"] for m in q.cash_flow if m.amounts["capital"]}
+    bought = [i for p in q.phases for i in p.line_items if i.component == "capital"]
+    assert capital == {"2026-02": sum(float(i.amount) for i in bought)}
+    assert sum(m.total for m in q.cash_flow) == pytest.approx(float(q.total), abs=0.005)
