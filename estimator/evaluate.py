@@ -339,13 +339,13 @@ def _resold_at_run_end(phase: TrainPhase | ServePhase) -> pl.Expr:
 
 def _resale_age(start: date, age: float) -> pl.Expr:
     """The age in years at which a bought option is resold: when its run ends
-    (`resold_at_run_end`), on the first whole day after it (`timeline.later`: a run that needs
-    part of a day holds that day, rev17a #4), deadline or not; else when the
+    (`resold_at_run_end`), on the day it ends (`timeline.ends_on`, as the cash flow sells it;
+    the phase after it starts the next day, `timeline.later`), deadline or not; else when the
     window ends (`age`). Resold at the window's end, every candidate of a run without a
     deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was ranked with the
     2.6-year resale of the B200 run that set the window, and chosen over it though it costs
     8.8% more); with a deadline the deadline's (rev15a #8)."""
-    days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).ceil()
+    days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
     years = costing.calendar_years_of(start, days)  # calendar years, as a life (rev17a #1b)
     return pl.when(pl.col("resold_at_run_end")).then(years).otherwise(age)
 

@@ -271,7 +271,8 @@ def phase_payments(
         elif kind == "capital":
             start = end = bought
         elif kind == "resale":
-            start = end if resold_after_run else window.end
+            # on the day the run ends, as a transfer is sent (`ends_on`)
+            start = ends_on(window.start, run_days) if resold_after_run else window.end
             end = start
         out.append(Payment(kind=kind, amount=item.amount, start=start, end=end))
     return out
