@@ -84,9 +84,15 @@ def _n(x: float) -> str:
 
 
 def _fleet_capital_message(r: Row, c: Context, p: Phase) -> str:
+    owned = (
+        " already owned): its capital is sunk and not charged; "
+        if not _bought_later(r, c)
+        else f", acquired on {_acquired(r, c)}, after the quote date): its capital is not "
+        "charged (fleet-not-yet-bought); "
+    )
     said = (
         f"runs on the fleet '{r['instance']}' ({_n(r['capacity_devices'])} x "
-        f"{r['accelerator']} already owned): its capital is sunk and not charged; "
+        f"{r['accelerator']}{owned}"
     )
     if r.get("total_usd") is None:
         # rev16c M4: "are charged" was said of a phase with no price, where nothing is.
@@ -95,6 +101,31 @@ def _fleet_capital_message(r: Row, c: Context, p: Phase) -> str:
             f"{_fleet_operations(r, c)}, but the phase is not priced"
         )
     return f"{said}energy and operations are charged, operations at {_fleet_operations(r, c)}"
+
+
+def _bought_later(r: Row, c: Context) -> bool:
+    """A fleet row whose `acquired` date is after the quote's date: not bought yet."""
+    acquired = _acquired(r, c) if r.get("option") == "fleet" else None
+    return acquired is not None and acquired > c.as_of
+
+
+def _fleet_later_message(r: Row, c: Context, p: Phase) -> str:
+    """rev17a #22: a fleet acquired after the quote date was priced as sunk, silently. Its
+    capital is said, not charged: the fleet is the tenant's word that it owns the hardware by
+    then, and charging it would price a fleet as a purchase (`pricing = "owned"` does)."""
+    servers = r["capacity_devices"] / r["unit_devices"]
+    capital = (
+        "its capital"
+        if r.get("server_price") is None
+        else f"its capital ({_n(servers)} servers, "
+        f"{_priced(servers * r['server_price'], r, c)} at the catalog's server price)"
+    )
+    return (
+        f"the fleet '{r['instance']}' is dated acquired on {_acquired(r, c)}, after the quote "
+        f"date {c.as_of}: it is not bought yet, and {capital} is not in this quote, which "
+        "charges a fleet energy and operations only; budget it if it is still to be paid, or "
+        'quote the phase with pricing = "owned" to cost buying it'
+    )
 
 
 def _fleet_operations(r: dict[str, Any], c: Context) -> str:
@@ -1711,6 +1742,13 @@ ADVISORY: tuple[Check, ...] = (
         "",
         lambda c, p: pl.col("option") == "fleet",
         _fleet_capital_message,
+    ),
+    Check(
+        "fleet-not-yet-bought",
+        "warn",
+        "",
+        lambda c, p: (pl.col("option") == "fleet") & (pl.col("offer_as_of") > pl.lit(c.as_of)),
+        _fleet_later_message,
     ),
     Check(
         "domestic-training-risk",

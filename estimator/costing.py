@@ -21,8 +21,9 @@ import polars as pl
 from estimator.frozen import ResultPart
 
 HOURS_PER_DAY = 24.0
-DAYS_PER_YEAR = 365.0  # servers are depreciated, and resold, on calendar time (not
-# timeline.DAYS_PER_CALENDAR_YEAR's mean of 365.25, which bounds a run's length: both on purpose)
+DAYS_PER_YEAR = 365.0  # a year of prices per hour (opex per year, the amortised view's life
+# in hours); a server's life and age are calendar years (`years_on`, `calendar_years`: a
+# 5-year life from 2026-03-01 ends on 2031-03-01, 1,826 days on, rev17a #1b)
 HOURS_PER_YEAR = DAYS_PER_YEAR * HOURS_PER_DAY  # 8760
 
 
@@ -92,6 +93,39 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(day.month - 1 + months, 12)
     year += day.year
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def years_on(start: date, years: float) -> date:
+    """The day `years` calendar years after `start` (a hardware life's end): `years` x 12
+    calendar months, to the nearest month (`add_months`), on the same day of the month as a
+    commitment's term ends. 365-day years ended a 5-year life from 2026-03-01 on 2031-02-28
+    and bought a second server for the last day of a five-year plan (rev17a #1b)."""
+    return add_months(start, round(years * 12))
+
+
+def calendar_years(start: date, end: date) -> float:
+    """The age in calendar years on `end` of what was bought on `start`: the whole calendar
+    months between them (`add_months`) plus the share of the month under way, over 12 (the
+    scalar of `calendar_years_of`). 2026-03-01 to 2031-03-01 is 5.0 years."""
+    months = max(0, (end.year - start.year) * 12 + end.month - start.month)
+    while months > 0 and add_months(start, months) > end:
+        months -= 1
+    lo = add_months(start, months)
+    if lo >= end:
+        return months / 12
+    hi = add_months(start, months + 1)
+    return (months + (end - lo).days / (hi - lo).days) / 12
+
+
+def calendar_years_of(start: date, days: pl.Expr) -> pl.Expr:
+    """`calendar_years(start, start + days)` per row, for whole `days` (>= 0, within one
+    400-year cycle of `_month_ends`)."""
+    ends = _month_ends(start)
+    whole = days.clip(lower_bound=0.0).cast(pl.Int64)
+    found = pl.lit(ends).search_sorted(whole, side="right").cast(pl.Int64) - 1
+    month = found.clip(upper_bound=len(ends) - 2)
+    lo, hi = pl.lit(ends).gather(month), pl.lit(ends).gather(month + 1)
+    return (month + (whole - lo) / (hi - lo)) / 12
 
 
 def terms_end(start: date, min_term_days: int, terms: int) -> date:

@@ -151,7 +151,7 @@ def evaluate(
     df = _supply_on(c, df, given, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
-    age = (w.end - w.start).days / costing.DAYS_PER_YEAR  # at resale, when the phase ends
+    age = costing.calendar_years(w.start, w.end)  # at resale, when the phase ends
     df = df.with_columns(
         pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
         pl.when(slips)
@@ -160,7 +160,7 @@ def evaluate(
         .fill_null(0.0)
         .alias("slip_days"),
         _resold_at_run_end(phase).alias("resold_at_run_end"),
-    ).with_columns(_resale_age(age).alias("resale_age_years"))
+    ).with_columns(_resale_age(w.start, age).alias("resale_age_years"))
     accelerators = given["accelerator"].unique().to_list()
     if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
@@ -337,15 +337,17 @@ def _resold_at_run_end(phase: TrainPhase | ServePhase) -> pl.Expr:
     return pl.col("wall_clock_days").is_not_null()
 
 
-def _resale_age(age: float) -> pl.Expr:
+def _resale_age(start: date, age: float) -> pl.Expr:
     """The age in years at which a bought option is resold: when its run ends
-    (`resold_at_run_end`), in whole days (`timeline.later`), deadline or not; else when the
+    (`resold_at_run_end`), on the day it ends (`timeline.ends_on`, as the cash flow sells it;
+    the phase after it starts the next day, `timeline.later`), deadline or not; else when the
     window ends (`age`). Resold at the window's end, every candidate of a run without a
     deadline took the first-ranked one's age (rev14c #1: a 5-year H100 run was ranked with the
     2.6-year resale of the B200 run that set the window, and chosen over it though it costs
     8.8% more); with a deadline the deadline's (rev15a #8)."""
     days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
-    return pl.when(pl.col("resold_at_run_end")).then(days / costing.DAYS_PER_YEAR).otherwise(age)
+    years = costing.calendar_years_of(start, days)  # calendar years, as a life (rev17a #1b)
+    return pl.when(pl.col("resold_at_run_end")).then(years).otherwise(age)
 
 
 def _with_smallest_fleet(df: pl.DataFrame) -> pl.DataFrame:

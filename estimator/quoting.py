@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -20,7 +20,6 @@ from estimator import compliance, findings, timeline, transfers
 from estimator.checks import ADVISORY, counted, reads_network
 from estimator.context import Context
 from estimator.costing import (
-    DAYS_PER_YEAR,
     HOURS_PER_DAY,
     LineItem,
     billed_days,
@@ -198,7 +197,7 @@ def placed_phase(
     lives = (
         timeline.Lives(
             n,
-            row["life_years"] * DAYS_PER_YEAR,
+            row["life_years"],
             row["life_resale_fraction"] or 0.0,
             row["resale_fraction"] or 0.0,
         )
@@ -207,10 +206,16 @@ def placed_phase(
     )
     # Resold when its run ends, or its window (`evaluate._resold_at_run_end`).
     after_run = bool(row.get("resold_at_run_end"))
+    lead = row.get("lead_time_days") if row.get("option") == "owned" else None
+    # Ordered on the scenario date, paid on delivery, as `owned-capex` dates it (rev17a #3);
+    # hardware that cannot arrive in time (`lead-time`) is paid at the start it is dated for.
+    delivered = None if lead is None else min(c.as_of + timedelta(days=round(lead)), window.start)
     return (
         pq,
         found,
-        timeline.phase_payments(cash, window, pq.wall_clock_days, days, lives, after_run),
+        timeline.phase_payments(
+            cash, window, pq.wall_clock_days, days, lives, after_run, delivered
+        ),
     )
 
 
@@ -423,9 +428,9 @@ def _transfers(
         moved.append(tq)
         found += more
         src = placed[t.from_]
-        when = timeline.later(src.start, src.wall_clock_days)
+        when = timeline.ends_on(src.start, src.wall_clock_days)
         paid.append(Payment(kind="transfer", amount=tq.cost, start=when, end=when))
-        found += _arrives_late(tq, when, placed[t.to])
+        found += _arrives_late(tq, src, placed[t.to])
     return moved, found, paid
 
 
@@ -433,10 +438,12 @@ def _transfers(
 LATE_TRANSFER_DAYS = 1.0
 
 
-def _arrives_late(tq: transfers.TransferQuote, sent: date, to: PhaseQuote) -> list[Finding]:
+def _arrives_late(tq: transfers.TransferQuote, src: PhaseQuote, to: PhaseQuote) -> list[Finding]:
     """The receiving phase starts before what it needs can arrive: the timeline does not wait
-    for transfers, so say by how much it would slip."""
-    late = (sent - to.start).days + tq.hours / HOURS_PER_DAY
+    for transfers, so say by how much it would slip. Counted from when the source's run ends,
+    not the day it ends on (rev17a #4: serving 1.46 days early read as 0.46, not said)."""
+    sent = timeline.ends_on(src.start, src.wall_clock_days)
+    late = (src.start - to.start).days + src.wall_clock_days + tq.hours / HOURS_PER_DAY
     if late <= LATE_TRANSFER_DAYS:
         return []
     return [

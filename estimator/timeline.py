@@ -11,13 +11,15 @@ plan's end, a 2-day fine-tune's servers cost 3.5, 7.0 or 9.5 M USD as a later, u
 serving phase ran 90 days, 3 or 6 years).
 
 The monthly cash flow spreads each line item over the time it is paid for: rent over its
-billed term from the phase start, capital at delivery (the phase start) and its resale at the
-window's end (a training run's end), energy and operations over the run, a transfer when its
-source phase ends.
+billed term from the phase start, capital on delivery (ordered on the scenario date, it
+arrives its lead time later, as `owned-capex` dates it: before the phase start when ordered in
+time) and its resale at the window's end (a training run's end), energy and operations over the
+run, a transfer on the day its source phase ends.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -25,7 +27,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
 
-from estimator.costing import cents, summed
+from estimator.costing import cents, summed, years_on
 from estimator.errors import InfeasibleError
 from estimator.frozen import ResultPart
 from estimator.scenario import Scenario, Schedule, ServePhase, TrainPhase, predecessors
@@ -105,15 +107,31 @@ def within_calendar(days: float, scenario: Scenario, phase: str) -> None:
     )
 
 
-def _span(days: float) -> timedelta:
-    return timedelta(days=round(min(days, MAX_RUN_DAYS), 6))
+def _whole_days(days: float, up: bool) -> int:
+    """`days` (at most MAX_RUN_DAYS) in whole days, up or down; to 1e-6 a whole number stays."""
+    days = round(min(days, MAX_RUN_DAYS), 6)
+    return math.ceil(days) if up else math.floor(days)
 
 
 def later(start: date, days: float) -> date:
-    """`start` + `days` on the calendar (at most MAX_RUN_DAYS on); past its last day (a phase
-    starting in 9999, or many long phases one after another) the plan has no dates."""
+    """The first whole day after `days` from `start` (at most MAX_RUN_DAYS on): a phase that
+    needs part of a day holds that day, so what follows it starts the next (rev17a #4: cut to
+    a whole day, the next phase started on a day the run still held its fleet, up to a day
+    early, and "days to train" read 84.6 for runs of 85.48 days back to back). Past the
+    calendar's last day (a phase starting in 9999, or many long phases one after another)
+    the plan has no dates."""
+    return _on(start, _whole_days(days, up=True))
+
+
+def ends_on(start: date, days: float) -> date:
+    """The day during which work of `days` from `start` ends (`later`'s day when it ends at
+    midnight): the day a transfer is sent."""
+    return _on(start, _whole_days(days, up=False))
+
+
+def _on(start: date, days: int) -> date:
     try:
-        return start + _span(days)
+        return start + timedelta(days=days)
     except OverflowError:
         raise InfeasibleError(
             f"a phase from {start} lasting {days:,.0f} days ends after the calendar's last day "
@@ -193,11 +211,12 @@ _KIND_OF: dict[str, Kind] = {
 @dataclass(frozen=True)
 class Lives:
     """Servers held past their life, replaced at the end of each (`market.replacements`):
-    `generations` purchases `life_days` apart, each replaced one sold then for `at_life` of its
-    price, the last at the phase's end for `at_end`."""
+    `generations` purchases `life_years` calendar years apart (`costing.years_on`), each
+    replaced one sold then for `at_life` of its price, the last at the phase's end for
+    `at_end`."""
 
     generations: int
-    life_days: float
+    life_years: float
     at_life: float
     at_end: float
 
@@ -218,12 +237,15 @@ def phase_payments(
     billed_days: float,
     lives: Lives | None = None,
     resold_after_run: bool = False,
+    delivered: date | None = None,
 ) -> list[Payment]:
     """When a phase's (project-view) line items are paid: rent over its billed term from the
-    start, capital at the start and resale at the window's end (`resold_after_run`, a
-    training phase's: when the run ends), energy and operations over the run. Servers
-    replaced at the end of each life (`lives`) are bought, and the replaced ones sold, on the
-    day each life ends (rev14a #6)."""
+    start, capital on `delivered` (the phase start when not known; rev17a #3: paid at the
+    start, the cash flow put 153.6 M CNY a month after the delivery `owned-capex` dates) and
+    resale at the window's end (`resold_after_run`, a training phase's: when the run ends),
+    energy and operations over the run. Servers replaced at the end of each life (`lives`) are
+    bought, and the replaced ones sold, on the day each life ends (rev14a #6)."""
+    bought = delivered or window.start
     out = []
     n = lives.generations if lives else 1
     for item in items:
@@ -236,20 +258,21 @@ def phase_payments(
         elif kind in ("capital", "resale") and lives and n > 1:
             if kind == "capital":
                 parts = _split(item.amount, [1.0] * n)
-                days = [g * lives.life_days for g in range(n)]
+                ages = range(n)
             else:
                 parts = _split(item.amount, [lives.at_life] * (n - 1) + [lives.at_end])
-                days = [g * lives.life_days for g in range(1, n)]
-            on = [later(window.start, d) for d in days]
+                ages = range(1, n)
+            on = [years_on(window.start, g * lives.life_years) if g else bought for g in ages]
             on += [window.end] if kind == "resale" else []
             out += [
                 Payment(kind=kind, amount=a, start=d, end=d) for a, d in zip(parts, on, strict=True)
             ]
             continue
         elif kind == "capital":
-            end = start
+            start = end = bought
         elif kind == "resale":
-            start = end if resold_after_run else window.end
+            # on the day the run ends, as a transfer is sent (`ends_on`)
+            start = ends_on(window.start, run_days) if resold_after_run else window.end
             end = start
         out.append(Payment(kind=kind, amount=item.amount, start=start, end=end))
     return out

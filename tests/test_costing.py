@@ -420,10 +420,12 @@ def test_hardware_held_past_its_life_is_replaced_in_both_views(catalog, days, pu
     assert float(hardware.amount) == pytest.approx(60e6 * days / 1825, rel=1e-6)
     if purchases > 1:
         assert 0.9 < float(q.total_other_view) / float(q.total) < 1.15
-    # Each purchase is paid, and each replaced generation sold, on the day its life ends.
+    # Each purchase is paid, and each replaced generation sold, on the day its life ends: the
+    # same calendar day 5 years on (rev17a #1b; 365-day years ended them in August); the
+    # first on delivery, 90 days after the order on 2026-06-01 (rev17a #3).
     capital = {m.month: m.amounts["capital"] for m in q.cash_flow if m.amounts["capital"]}
     assert sum(capital.values()) == items["capital"].amount
-    assert list(capital) == [f"{2026 + 5 * g}-{9 if g == 0 else 8:02d}" for g in range(purchases)]
+    assert list(capital) == [f"{2026 + 5 * g}-{8 if g == 0 else 9:02d}" for g in range(purchases)]
     resale = sum(m.amounts["resale"] for m in q.cash_flow)
     assert resale == pytest.approx(float(items["resale"].amount), abs=0.01)
     said = {f.code: f.message for f in q.findings}
@@ -485,3 +487,17 @@ def test_a_fleet_that_is_not_whole_replicas_says_it_was_rounded_up(catalog):
         "(31 devices as 6 whole 6-device replicas; 48 devices: 6 instances of 8, one 6-device "
         "replica in each)"
     )
+
+
+@pytest.mark.parametrize("start", [date(2026, 3, 1), date(2028, 2, 29), date(2025, 1, 31)])
+def test_a_life_in_calendar_years_row_by_row_and_on_its_own(start):
+    # rev17a #1b: lives and ages are calendar years; the vectorised age is the scalar one.
+    days = [0, 1, 27, 365, 366, 1825, 1826, 1827, 3652, 3653, 36524]
+    frame = pl.DataFrame({"d": [float(d) for d in days]})
+    rows = frame.select(costing.calendar_years_of(start, pl.col("d")))[:, 0].to_list()
+    one = [costing.calendar_years(start, start + timedelta(days=d)) for d in days]
+    assert rows == pytest.approx(one, rel=1e-12)
+    five = costing.years_on(start, 5.0)
+    assert costing.calendar_years(start, five) == 5.0
+    assert five.month == start.month and five.year == start.year + 5
+    assert costing.years_on(date(2026, 3, 1), 5.0) == date(2031, 3, 1)

@@ -257,7 +257,10 @@ def test_timeline_and_cash_flow_add_up(catalog):
     assert placed["serve-cn"].start == placed["post-train"].end
     assert sum(m.total for m in q.cash_flow) == pytest.approx(q.total, rel=1e-9)
     capital = next(m for m in q.cash_flow if m.amounts["capital"])
-    assert capital.month == placed["post-train"].start.strftime("%Y-%m")
+    # Paid on delivery: ordered on the quote date, there the lead time later (rev17a #3).
+    delivered = q.as_of + timedelta(days=catalog.default("purchase_lead_time_days"))
+    assert delivered < placed["post-train"].start
+    assert capital.month == delivered.strftime("%Y-%m")
     # Ascend is bought here; with no observed used market its resale is an estimate from the
     # fall in the new-server price (resale.csv, rev12c #2), credited when the phase ends.
     resale = [m for m in q.cash_flow if m.amounts["resale"]]
@@ -1141,3 +1144,31 @@ def test_the_fleet_capital_finding_says_what_operations_are_costed_on(catalog, w
     assert finding(free).endswith(
         "of its book_value (0 CNY): a lower book value lowers them, 0 makes them free"
     )
+
+
+def _fleet_acquired(acquired: str) -> dict:
+    site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "fleet"}
+    return {
+        "name": "f", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "fleet": [{"name": "f", "region": "us-east", "accelerator": "h100-sxm", "devices": 256,
+                   "acquired": acquired}],
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "a", "tokens": 2e12, "deadline_days": 30, "start": "2026-07-01",
+                    "site": site}],
+    }  # fmt: skip
+
+
+def test_a_fleet_dated_after_the_quote_is_not_yet_bought_and_its_capital_is_said(catalog):
+    # rev17a #22: a fleet acquired after the scenario date was "already owned: its capital is
+    # sunk and not charged", silently: a budget on that date leaves out hardware not yet paid.
+    later = quote(parse_scenario(_fleet_acquired("2026-06-01")), catalog)
+    (warn,) = [f for f in later.findings if f.code == "fleet-not-yet-bought"]
+    assert warn.severity == "warn" and warn.phase == "a"
+    (info,) = [f for f in later.findings if f.code == "fleet-capital"]
+    assert "already owned" not in info.message
+    price = float(info.message.split(" USD a server")[0].rsplit("(", 1)[1].replace(",", ""))
+    assert f"32 servers, {32 * price:,.0f} USD" in warn.message and "2026-06-01" in warn.message
+    # Bought before the quote's date: sunk, as before.
+    owned = quote(parse_scenario(_fleet_acquired("2025-06-01")), catalog)
+    assert "fleet-not-yet-bought" not in {f.code for f in owned.findings}
+    assert later.total == owned.total

@@ -132,3 +132,38 @@ def test_pinning_the_planners_region_and_pricing_gives_its_answer():
     sku = {"region": "sa-dammam", "accelerator": "h100-sxm", "pricing": "reserved_1y"}
     only = quote_of({**base, "phases": [{**base["phases"][0], "site": sku}]})
     assert only.phases[0].priced and "sku-only" in {f.code for f in only.findings}
+
+
+def _owned_serving(days: int, site: Any) -> dict:
+    """Qwen3-235B int8 served from 2026-03-01 on Ascend 910C bought for it (5-year life)."""
+    return {
+        "name": "t", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "qwen3-235b-a22b"},
+        "phases": [{"name": "srv", "kind": "serve", "days": days, "start": "2026-03-01",
+                    "input_tokens_per_day": 4e10, "output_tokens_per_day": 8e9,
+                    "tpot_ms": 50, "precision": "int8", "site": site}],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("days", "purchases"),
+    # 2026-03-01 + 1,826 days is 2031-03-01 (2028 is a leap year): five calendar years, one
+    # life; + 3,652 is 2036-02-29, a day short of ten. 365-day years bought a second
+    # CloudMatrix384 for the last day of 1,826 (80.4 M CNY -> 108.6 M, rev17a #1b).
+    [(1825, 1), (1826, 1), (1827, 2), (3650, 2), (3652, 2), (3653, 2), (3654, 3)],
+)
+def test_a_hardware_life_ends_on_the_same_calendar_day_years_on(catalog, days, purchases):
+    owned = {"region": "cn-west", "accelerator": "ascend-910c", "pricing": "owned"}
+    q = quote(parse_scenario(_owned_serving(days, owned)), catalog)
+    (p,) = q.phases
+    capital = next(i for i in p.line_items if i.component == "capital")
+    bought = capital.quantity / p.billed_devices * 384  # servers of 384 devices
+    assert bought == pytest.approx(purchases)
+    # The cash flow buys each later generation on the day a life ends: 2031-03-01,
+    # 2036-03-01 (the first is paid on delivery, 90 days after the order on 2025-11-27).
+    paid = [m.month for m in q.cash_flow if m.amounts["capital"] > 0]
+    assert paid == ["2026-02", "2031-03", "2036-03"][:purchases]
+    # The planner's vectorised evaluation gives the quote's answer.
+    auto = {"regions": ["cn-west"], "accelerators": ["ascend-910c"], "pricing": ["owned"]}
+    planned = plan(parse_scenario(_owned_serving(days, auto)), catalog)
+    assert planned.quote.total == q.total

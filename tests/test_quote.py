@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 import tomllib
@@ -1618,3 +1619,53 @@ def test_a_serving_fleet_too_small_gets_one_answer_whichever_spelling(catalog):
     blocks = [next(f for f in q.findings if f.code == "capacity-short") for q in quotes]
     assert all("the fleet 'f' has 16" in b.message for b in blocks)
     assert blocks[2].message.startswith("devices = 32 given; the fleet 'f' has 16")
+
+
+def test_a_phase_that_needs_part_of_a_day_holds_that_day(catalog):
+    # rev17a #4: a run's end was cut to a whole day, so the phase after it started on the day
+    # it still ran (post-train on 2026-02-16, pretrain held the fleet until ~21:30), and
+    # "days to train" read 84.6 for runs of 81.90 + 3.58 days back to back.
+    q = quote(load_scenario(EXAMPLES / "deepseek_domestic.toml"), catalog)
+    pre, post = (p for p in q.phases if p.kind == "train")
+    assert post.start == pre.end
+    assert (pre.end - pre.start).days == math.ceil(pre.wall_clock_days)
+    assert q.training_days >= pre.wall_clock_days + post.wall_clock_days
+
+
+def test_a_transfer_a_day_and_a_half_late_is_said(catalog):
+    # rev17a #4: serving starts 1.46 days before the weights it needs can arrive; the lateness
+    # was counted from the day the run's end was cut to, and not flagged.
+    s = {
+        "name": "sched", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "CN",
+        "fleet": [{"name": "f", "region": "cn-east", "accelerator": "h800", "devices": 512,
+                   "acquired": "2023-06-01"}],
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {"name": "pt", "tokens": 1e12, "devices": 512,
+             "site": {"region": "cn-east", "accelerator": "h800", "pricing": "fleet",
+                      "fleet": "f"}},
+            {"name": "srv", "kind": "serve", "start": "2025-11-28", "days": 60,
+             "input_tokens_per_day": 4e10, "output_tokens_per_day": 1e10, "tpot_ms": 50,
+             "site": {"region": "cn-east", "accelerator": "h800", "pricing": "fleet"}},
+        ],
+        "transfers": [{"from": "pt", "to": "srv", "what": "weights"}],
+    }  # fmt: skip
+    q = quote(parse_scenario(s), catalog)
+    (pt, _) = q.phases
+    late = [f.message for f in q.findings if f.code == "transfer-late"]
+    assert len(late) == 1
+    assert f"~{pt.wall_clock_days - 1:.1f} days before" in late[0]
+
+
+def test_bought_hardware_is_paid_for_on_delivery_as_the_finding_dates_it(catalog):
+    # rev17a #3: owned-capex said "ordered on 2025-11-27, they arrive about 90 days later, on
+    # 2026-02-25", the README "capital at delivery", and the cash flow paid the 153.6 M CNY
+    # post-train servers and the 60 M serve-cn one on their phases' starts (2026-03, 2026-04).
+    q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"), catalog)
+    capex = [f.message for f in q.findings if f.code == "owned-capex"]
+    arrive = {re.search(r"arrives? about [\d,]+ days later, on ([\d-]+)", m)[1] for m in capex}
+    assert arrive == {"2026-02-25"}
+    capital = {m.month: m.amounts["capital"] for m in q.cash_flow if m.amounts["capital"]}
+    bought = [i for p in q.phases for i in p.line_items if i.component == "capital"]
+    assert capital == {"2026-02": sum(float(i.amount) for i in bought)}
+    assert sum(m.total for m in q.cash_flow) == pytest.approx(float(q.total), abs=0.005)
