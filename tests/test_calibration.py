@@ -126,6 +126,10 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     s = summary(TABLE).filter(pl.col("split") == "all")
     got = {r["kind"]: r for r in s.iter_rows(named=True)}
     assert got["training throughput"]["median_abs_error_pct"] <= 8.0
+    # 7.61% as fitted; phys17b corrected three rows' layouts from their recipes (the 2021
+    # Megatron-LM rows' micro-batch and interleave: 7.42%; the Nemotron-4 340B rows' selective
+    # recompute: 7.61% again, the constants having been fitted on the misread rows).
+    assert got["training throughput"]["median_abs_error_pct"] <= 7.7
     # Serving: the issue's 15% median held (10.7% over 106 points) until session 12 added 36
     # fresh held-out dense tensor-parallel rows (TensorRT-LLM v0.14's Llama 3.1 70B table, up to
     # +85% at TP4-8): 16.0% over all 142 as first scored. The fit split still meets it.
