@@ -610,6 +610,28 @@ def test_a_sweeps_narrow_ranking_sizes_a_too_big_model_again_as_the_full_frame(
     assert narrow.columns == full.columns and narrow.equals(full)
 
 
+def test_constant_columns_are_those_of_one_value_to_the_bit() -> None:
+    """A sweep's tried layouts take the columns that hold one value on every row after the join
+    (`_tried_layouts`): only a column of the very same bits, or of nulls only, is one (0.0 and
+    -0.0 compare equal, and divide apart)."""
+    from estimator.physics.training import _constant_columns
+
+    df = pl.DataFrame(
+        {
+            "one": [2.5, 2.5, 2.5],
+            "signs": [0.0, -0.0, 0.0],
+            "some_null": [1.0, None, 1.0],
+            "all_null": pl.Series([None, None, None], dtype=pl.Float64),
+            "ints": [7, 7, 7],
+            "text": ["a", "a", "a"],
+            "key": [1, 1, 1],
+        }
+    )
+    found = _constant_columns(df, skip={"key"})
+    assert sorted(found) == ["all_null", "ints", "one"]
+    assert found["one"].to_list() == [2.5] and found["all_null"].to_list() == [None]
+
+
 def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
     """Above `_FEW_CANDIDATES` rows `_physics_on` gathers each row's physics by its key's position
     among the distinct keys; below, it joins on the keys. Same frame, null keys included."""
