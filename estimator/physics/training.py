@@ -420,7 +420,14 @@ def _searched(rows: pl.DataFrame, s: TrainSettings, searched: pl.DataFrame) -> p
     3,072 H100 the fastest, TP2 PP4 EP8, lost at 2,048 to TP1 PP8 EP8 of the same replica size,
     and the row got TP4 PP8 EP1, 1% slower; rev13a #3); more devices also shrink the optimizer
     shard, so layouts that do not fit at the bucket's count may fit at the row's."""
-    new = rows.unique(subset=_SEARCH_KEY, keep="first", maintain_order=True).join(
+    # The first row of each key, found on the key columns alone and then taken whole (made
+    # distinct on all ~60 columns, a sweep's 420k rows cost 0.03-0.04 s CPU, now ~0.01).
+    first = (
+        rows.select(_SEARCH_KEY)
+        .with_row_index("_first")
+        .unique(subset=_SEARCH_KEY, keep="first", maintain_order=True)["_first"]
+    )
+    new = rows[first].join(
         searched, on=_SEARCH_KEY, how="anti", nulls_equal=True, maintain_order="left"
     )
     if new.height == 0:
