@@ -625,6 +625,8 @@ def test_constant_columns_are_those_of_one_value_to_the_bit() -> None:
             "ints": [7, 7, 7],
             "text": ["a", "a", "a"],
             "key": [1, 1, 1],
+            "decimal": pl.Series([1, 1, 1], dtype=pl.Decimal(10, 2)),
+            "wide": pl.Series([1, 1, 1], dtype=pl.Int128),
         }
     )
     found = _constant_columns(df, skip={"key"})

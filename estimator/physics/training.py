@@ -637,12 +637,17 @@ def _tried_layouts(rows: pl.DataFrame, searched: pl.DataFrame, *, many: bool) ->
     return joined.with_columns(pl.when(every).then(pl.lit(v)).alias(n) for n, v in same.items())
 
 
+# The dtypes `_constant_columns` compares as bits (numpy's own: no Decimal, no 128-bit).
+_MACHINE_NUMBERS = frozenset({pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16,
+                              pl.UInt32, pl.UInt64, pl.Float32, pl.Float64})  # fmt: skip
+
+
 def _constant_columns(df: pl.DataFrame, skip: set[str]) -> dict[str, pl.Series]:
-    """The numeric columns of `df` (but `skip`) that hold the same bits on every row, or null on
-    every row, each as its first value."""
+    """The integer and float columns of `df` (but `skip`) that hold the same bits on every row,
+    or null on every row, each as its first value."""
     out = {}
     for name, col in zip(df.columns, df.get_columns(), strict=True):
-        if name in skip or not col.dtype.is_numeric() or df.height == 0:
+        if name in skip or col.dtype not in _MACHINE_NUMBERS or df.height == 0:
             continue
         nulls = col.null_count()
         if nulls == df.height:
