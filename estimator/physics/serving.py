@@ -243,10 +243,15 @@ def _serving_at(
         solved["_distinct"], pl.Series(range(solved.height), dtype=pl.UInt32), default=None
     )
     kept = at.is_not_null()
+    taken = solved.drop(rid, "_distinct", *demand)
+    # Where every row is distinct (a Monte Carlo draw's), the solve's rows are the kept rows
+    # in order: taken as they are, not copied.
+    if distinct.height != frame.height:
+        taken = taken[at.filter(kept)]
     rows = (
         frame.select(rid, *demand)
         .filter(kept)
-        .hstack(solved.drop(rid, "_distinct", *demand)[at.filter(kept)])
+        .hstack(taken)
         .lazy()
         .with_columns(
             **{name: column_or(frame, name, getattr(s, name), pl.Float64) for name in demand}
