@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from estimator.errors import ScenarioError, UnknownIdError
 from estimator.physics import (
@@ -311,6 +312,34 @@ def test_serving_replica_limited_by_instance(catalog, models) -> None:
     assert out["fits"].to_list() == [True, True, True]  # it fits on 2: the instance is the fault
 
 
+@pytest.mark.parametrize("disaggregated", [False, True])
+def test_serving_demands_of_one_row_solved_once_as_each_alone(
+    catalog, models, disaggregated
+) -> None:
+    """Rows that differ in their demand alone share one solve of their replica sizes and
+    batches (`_serving_at`): each row is that row solved on its own, whatever demands, targets
+    or replica caps its frame mixes (to the last bit but for the fleet's unrounded devices:
+    polars divides by a constant through its reciprocal over several rows, not over one)."""
+    L70 = models["llama-3.1-70b"]
+    frame = pl.DataFrame(
+        {
+            "accelerator": ["h100-sxm", "a100-80g", "h100-sxm", "h100-sxm", "a100-80g", "h100-sxm"],
+            "replica_cap": [8.0, 8.0, 2.0, 8.0, 8.0, None],
+            "input_tokens_per_day": [2e9, 2e9, 2e9, 5e10, None, 3e8],
+            "output_tokens_per_day": [1e9, 1e9, 1e9, 7e9, None, None],
+            "tpot_ms": [50.0, 50.0, None, 50.0, 80.0, 50.0],
+        }
+    )
+    s = ServeSettings("bf16", 1000, 1000, ttft_ms=2000.0, disaggregated=disaggregated)
+    out = serving_frame(catalog, L70, frame, s)
+    alone = pl.concat([serving_frame(catalog, L70, frame[i : i + 1], s) for i in range(6)])
+    unrounded = [c for c in out.columns if "_peak_" in c]
+    assert out.drop(unrounded).equals(alone.drop(unrounded), null_equal=True)
+    assert_frame_equal(out.select(unrounded), alone.select(unrounded), rel_tol=1e-12)
+    assert out["devices_needed"][3] > out["devices_needed"][0]
+    assert out["devices_needed"][4] is None
+
+
 def test_serving_dense_70b_on_h100(catalog, models) -> None:
     est = serve(
         catalog,
@@ -579,6 +608,30 @@ def test_a_sweeps_narrow_ranking_sizes_a_too_big_model_again_as_the_full_frame(
     monkeypatch.setattr(tr, "_FEW_ROWS", 0)
     narrow = training_frame(catalog, model, frame, s)
     assert narrow.columns == full.columns and narrow.equals(full)
+
+
+def test_constant_columns_are_those_of_one_value_to_the_bit() -> None:
+    """A sweep's tried layouts take the columns that hold one value on every row after the join
+    (`_tried_layouts`): only a column of the very same bits, or of nulls only, is one (0.0 and
+    -0.0 compare equal, and divide apart)."""
+    from estimator.physics.training import _constant_columns
+
+    df = pl.DataFrame(
+        {
+            "one": [2.5, 2.5, 2.5],
+            "signs": [0.0, -0.0, 0.0],
+            "some_null": [1.0, None, 1.0],
+            "all_null": pl.Series([None, None, None], dtype=pl.Float64),
+            "ints": [7, 7, 7],
+            "text": ["a", "a", "a"],
+            "key": [1, 1, 1],
+            "decimal": pl.Series([1, 1, 1], dtype=pl.Decimal(10, 2)),
+            "wide": pl.Series([1, 1, 1], dtype=pl.Int128),
+        }
+    )
+    found = _constant_columns(df, skip={"key"})
+    assert sorted(found) == ["all_null", "ints", "one"]
+    assert found["one"].to_list() == [2.5] and found["all_null"].to_list() == [None]
 
 
 def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
