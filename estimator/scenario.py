@@ -629,11 +629,14 @@ class Scenario(_Strict):
             return data
         given = data.get("fleet")
         listed: list[Any] = given if isinstance(given, list) else []
-        fleets = {f.get("name"): f for f in listed if isinstance(f, dict)}
+        # Only well-formed names are looked up: a malformed one (a table where a name belongs)
+        # is left for the field validators to report.
+        fleets = {f["name"]: f for f in listed if isinstance(f, dict) and _is_name(f.get("name"))}
         phases = []
         for p in data["phases"]:
             site = p.get("site") if isinstance(p, dict) else None
-            fleet = fleets.get(site.get("fleet")) if isinstance(site, dict) else None
+            named = site.get("fleet") if isinstance(site, dict) else None
+            fleet = fleets.get(named) if _is_name(named) else None
             if isinstance(site, dict) and fleet is not None:
                 implied = {k: fleet[k] for k in ("region", "accelerator") if k in fleet}
                 p = {**p, "site": {**implied, "pricing": "fleet", **site}}
@@ -750,6 +753,11 @@ def _named(what: str, name: str | int, items: Sequence[_Named]) -> _Named:
     if index is not None and not hint:
         extra = f" (indices 0 to {len(items) - 1}; names: {known})" if items else " (none)"
     raise ScenarioError(f"no {what} '{shown(name)}'{extra}")
+
+
+def _is_name(value: object) -> bool:
+    """Whether a raw field could be a fleet's name (a mapping key), before validation."""
+    return isinstance(value, str)
 
 
 def _unique(what: str, names: list[str]) -> None:

@@ -80,10 +80,11 @@ def whole_instances(frame: pl.DataFrame, devices: str, instance: str) -> pl.Seri
 
 
 def collect(frame: pl.LazyFrame) -> pl.DataFrame:
-    """Run a physics query without the optimiser (see PLAIN), on polars' in-memory engine: the
-    default one (polars 2: streaming) sets up a pipeline per query, which costs more than a
-    quote's few rows (a fresh quote's 21 physics queries: ~70 -> ~50 ms)."""
-    return frame.collect(optimizations=PLAIN, engine="in-memory")
+    """Run a physics query without the optimiser (see PLAIN). On polars' default engine: the
+    in-memory one was ~20 ms faster on a quote, but its last bits depend on how many rows are
+    evaluated together, so a Monte Carlo draw's cost changed with the draws beside it
+    (tests/test_uncertainty.py)."""
+    return frame.collect(optimizations=PLAIN)
 
 
 def supports(catalog: Catalog, precision: str) -> set[str]:
