@@ -316,7 +316,8 @@ def test_the_amortised_view_and_a_deadline_of_whole_terms_keep_the_fewest_device
     amortised = quote(parse_scenario({**data, "accounting": "amortised",
                                       "phases": [{**data["phases"][0], "deadline_days": 400}]}),
                       catalog)  # fmt: skip
-    assert amortised.phases[0].devices == 896
+    # 896 until phys17b's refit raised the H100 MoE efficiency (0.43 -> 0.442).
+    assert amortised.phases[0].devices == 832
     assert "term-sized" not in {f.code for f in amortised.findings}
 
 
@@ -1166,7 +1167,9 @@ def test_an_override_is_judged_on_the_network_the_physics_reads(write, tmp_path)
     # 512 H800 rented as one "instance" still cross the network past 8-device NVLink groups.
     found, q, base = run(_MM, "accelerators", "h800,", "scaleout_gbps", "mm_acc")
     assert found is not None and found.startswith("accelerators.csv:2 leaves scaleout_gbps")
-    assert q.total.amount != base.total.amount
+    # The run's time reads the network; its cost moves only when the run crosses a whole
+    # 3-week term, which it no longer does at phys17b's refitted efficiencies.
+    assert q.phases[0].wall_clock_days != base.phases[0].wall_clock_days
     assert base.assumptions["physics"]["pt"].endswith(
         "network between instances 400 Gbit/s per device (the h800's figure, accelerators.csv; "
         "the offer's row gives none)"
