@@ -239,7 +239,11 @@ def test_a_looser_deadline_never_costs_more_on_a_yearly_term(catalog):
                 in f.message
                 and f.message.endswith(" days: 144,454,065 USD)")
             )
-            assert "idle-commitment" not in {f.code for f in q.findings}
+            # A year billed for the run is said idle past 5% (checks.IDLE_PAST): 960 devices took
+            # about a year at the session-16 constants; since phys17b's refit they finish in
+            # 346.9 days, 5.2% short of the term, and the finding says so.
+            idle = 365 / p.wall_clock_days > 1.05
+            assert ("idle-commitment" in {f.code for f in q.findings}) == idle
     values = list(totals.values())
     assert values == sorted(values, reverse=True), totals
     # Two years of 512 devices cost more than one of 960: every whole number of terms counts.
