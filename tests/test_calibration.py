@@ -130,7 +130,13 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     # (the 2021 Megatron-LM rows' micro-batch and interleave, the Nemotron-4 340B rows'
     # selective recompute, four MindSpeed rows without interleaving) and refitted on the fit
     # split (tools/fit_training.py): 7.24%.
-    assert got["training throughput"]["median_abs_error_pct"] <= 7.4
+    assert got["training throughput"]["median_abs_error_pct"] <= 7.3
+    # The refit passed phys17b's protocol 3 on a thin held-out margin: held-out median 8.22%
+    # against the 8.27% it had to stay under (the shipped figure before it).
+    held = summary(TABLE).filter(
+        (pl.col("split") == "heldout") & (pl.col("kind") == "training throughput")
+    )
+    assert held["median_abs_error_pct"].item() <= 8.27
     # Serving: the issue's 15% median held (10.7% over 106 points) until session 12 added 36
     # fresh held-out dense tensor-parallel rows (TensorRT-LLM v0.14's Llama 3.1 70B table, up to
     # +85% at TP4-8): 16.0% over all 142 as first scored. The fit split still meets it.
@@ -138,7 +144,7 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     # Training: 33.99% (Qwen3-30B-A3B on 8 B200) until train14 gave the flex token dispatcher
     # its own routing traffic; Nemotron-22B on 64 H100 (+31.07%) is the worst since, +30.28%
     # after phys17b's refit.
-    assert got["training throughput"]["max_abs_error_pct"] <= 30.5
+    assert got["training throughput"]["max_abs_error_pct"] <= 30.3
     # Serving: the fit split's maximum as fitted (58.7%); the held-out split's as first
     # scored: 62.5% until session 9 added SemiAnalysis InferenceX's DeepSeek-R1 runs, whose
     # 8K-prompt rows the model over-predicts by up to 96% (their tolerance notes say why);
