@@ -1815,7 +1815,7 @@ ADVISORY: tuple[Check, ...] = (
         "info",
         "",
         # What a team reported its own run of this model took on this device, beside this
-        # estimate (review8b: DeepSeek-V3 came out +48%, +51% today, and small Llamas 55-88% under
+        # estimate (review8b: DeepSeek-V3 came out +48%, +49% today, and small Llamas 55-88% under
         # their model cards' hours, and no quote said so).
         lambda c, p: (
             pl.col("accelerator").is_in(list(_published(c, p)))

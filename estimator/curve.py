@@ -8,9 +8,12 @@ the cost at price factor 1 and its slope per unit of price factor, and interpola
 the efficiency between knots.
 
 The curve checks itself. It starts with GRID equal cells over the efficiency range and evaluates
-each cell's ends at price factors 1 and 2 and its middle at 1.5. A cell is straight when no
-discrete quantity the cost steps with (the caller's step columns: devices billed, layout) differs
-between its ends, and its middle lies on the plane through its ends' four costs within TOLERANCE.
+each cell's ends at price factors 1 and 2 and its middle and quarter points at 1.5. A cell is
+straight when no discrete quantity the cost steps with (the caller's step columns: devices billed,
+layout) differs between its ends and those three points, and they lie on the plane through its
+ends' four costs within TOLERANCE. (Ends alone miss a sizing that leaves a layout and comes back
+inside one cell: phys17c found split_auto's pretraining on 2,144 B200 at PP4, 2,128 at PP2 over a
+third of a cell, then 2,144 again, its middle on the line, 0.1% off.)
 A cell that is not straight is cut into SPLIT cells, checked the same way; draws that fall in a
 cut cell that is still not straight are evaluated one by one. Knots sit on a grid of
 GRID x SPLIT buckets, so a draw finds its cell with one multiplication and one lookup.
@@ -31,10 +34,15 @@ GRID = 256
 SPLIT = 64
 TOLERANCE = 1e-5
 BUCKETS: int = GRID * SPLIT
+# Where inside a cell the cost and the step columns are checked (shares of its width).
+INSIDE = (0.25, 0.5, 0.75)
 
 # Evaluates rows of (eff, price_factor) and returns, row for row, a `cost` column (null where
 # the draw has no cost) and the columns the cost steps with.
 Evaluate = Callable[[pl.DataFrame], pl.DataFrame]
+# A cell's inner points (INSIDE): each one's cost at price factor 1.5 (None: unpriced there) and
+# its step columns' values.
+_Inside = list[tuple[float | None, tuple[object, ...]]]
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,9 @@ def build(evaluate: Evaluate, low: float, high: float) -> Curve:
         return Curve(evaluate, low, low, pl.Series([], dtype=pl.UInt32), cells)
     todo = [(j * SPLIT, (j + 1) * SPLIT) for j in range(GRID)]
     for cut in (False, True):
-        mids = knots.add(sorted({k for cell in todo for k in cell} - knots.at.keys()), todo)
+        inner = knots.add(sorted({k for cell in todo for k in cell} - knots.at.keys()), todo)
         crooked = [
-            cell[0] for cell, mid in zip(todo, mids, strict=True) if not knots.straight(cell, mid)
+            cell[0] for cell, pts in zip(todo, inner, strict=True) if not knots.straight(cell, pts)
         ]
         if cut or not crooked:
             break
@@ -121,36 +129,46 @@ class _Knots:
     def eff(self, bucket: float) -> float:
         return self.low + (self.high - self.low) * bucket / BUCKETS
 
-    def add(self, new: list[int], cells: list[tuple[int, int]]) -> list[float | None]:
-        """Evaluates the `new` knots at price factors 1 and 2, and the middles of `cells` at
-        1.5 (the middle of the cell in both inputs); returns the middles' costs."""
+    def add(self, new: list[int], cells: list[tuple[int, int]]) -> list[_Inside]:
+        """Evaluates the `new` knots at price factors 1 and 2, and the middle and quarter points
+        of `cells` at 1.5 (in the middle of the price factor); returns, per cell, those points'
+        costs and step columns."""
         effs = [self.eff(k) for k in new]
+        inside = [self.eff(a + (b - a) * t) for a, b in cells for t in INSIDE]
         rows = pl.DataFrame(
             {
-                "eff": effs + effs + [self.eff((a + b) / 2) for a, b in cells],
-                "price_factor": [1.0] * len(new) + [2.0] * len(new) + [1.5] * len(cells),
+                "eff": effs + effs + inside,
+                "price_factor": [1.0] * len(new) + [2.0] * len(new) + [1.5] * len(inside),
             },
             schema={"eff": pl.Float64, "price_factor": pl.Float64},
         )
         out = self.evaluate(rows)
         cost = out["cost"].to_list()
-        n = len(new)
+        steps = out.drop("cost").rows()
+        n, m = len(new), len(INSIDE)
         self.at.update(zip(new, zip(cost[:n], cost[n : 2 * n], strict=True), strict=True))
-        self.steps.update(zip(new, out.drop("cost").head(n).rows(), strict=True))
-        return cost[2 * n :]
+        self.steps.update(zip(new, steps[:n], strict=True))
+        inner = list(zip(cost[2 * n :], steps[2 * n :], strict=True))
+        return [inner[m * i : m * (i + 1)] for i in range(len(cells))]
 
-    def straight(self, cell: tuple[int, int], mid: float | None) -> bool:
+    def straight(self, cell: tuple[int, int], inside: _Inside) -> bool:
         """Whether the cost is linear across the cell: no step column differs between its ends
-        (a staircase of equal steps looks straight at any middle) and its middle lies on the
-        plane through its ends' four costs."""
+        and its inner points (a staircase of equal steps looks straight at any middle; a layout
+        left and returned to inside the cell shows only inside it) and each inner point lies on
+        the plane through its ends' four costs."""
         a, b = cell
-        if self.steps[a] != self.steps[b]:
+        if any(self.steps[a] != st for st in (self.steps[b], *(st for _, st in inside))):
             return False
         ends = [y for y in (*self.at[a], *self.at[b]) if y is not None]
-        if len(ends) < 4 or mid is None:  # unpriced: straight only if unpriced throughout
-            return not ends and mid is None
-        line = sum(ends) / 4
-        return abs(mid - line) <= TOLERANCE * max(abs(mid), abs(line))
+        costs = [y for y, _ in inside if y is not None]
+        if len(ends) < 4 or len(costs) < len(inside):  # unpriced: straight only if throughout
+            return not ends and not costs
+        left, right = sum(ends[:2]) / 2, sum(ends[2:]) / 2
+        for t, y in zip(INSIDE, costs, strict=True):
+            line = left + t * (right - left)
+            if abs(y - line) > TOLERANCE * max(abs(y), abs(line)):
+                return False
+        return True
 
     def frame(self) -> pl.DataFrame:
         """The knots in order: bucket `k`, efficiency `x`, cost `y` at price factor 1 and its

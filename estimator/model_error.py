@@ -8,10 +8,10 @@ Monte Carlo draws from, with `log_ratio` = ln(published / predicted):
   ones and those unscored only because their layout is not published (`LAYOUT_ONLY`). A quote
   prices a whole run's device-hours; a whole run's reported hours include what a throughput
   benchmark leaves out by construction (failures, restarts and checkpoints, i.e. goodput, and the
-  team's own stack and recipe), and those are the largest errors seen (BLOOM -30%: goodput ~0.66;
-  DeepSeek-V3 +62%: its own stack). The 28 held-out throughput benchmarks (steady state, compared
-  at goodput 1) measure only part of it (ln-ratio P10..P90 about -0.17..+0.14, against
-  -0.33..+0.29 for the 5 whole runs), so a band drawn from them would say the tool knows a whole
+  team's own stack and recipe), and those are the largest errors seen (BLOOM -28%: goodput ~0.66;
+  DeepSeek-V3 +60%: its own stack). The 28 held-out throughput benchmarks (steady state, compared
+  at goodput 1) measure only part of it (ln-ratio P10..P90 about -0.15..+0.12, against
+  -0.32..+0.27 for the 5 whole runs), so a band drawn from them would say the tool knows a whole
   run better than it does.
 - `serve`: every held-out serving point (max-throughput, latency-bound and production), a
   per-device output, decode or prefill rate: what a serving fleet is sized and a token priced on.

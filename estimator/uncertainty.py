@@ -388,7 +388,7 @@ class Percentiles:
     # million output tokens (not part of the total).
     measure: Measure = COST
     # A pretraining phase whose model a team published a whole run of on this device: how far
-    # the quote's device-hours are from that run's at the phase's tokens (+0.51: 51% more),
+    # the quote's device-hours are from that run's at the phase's tokens (+0.49: 49% more),
     # and the run (its calibration id), the `published-run` finding's figure.
     published_gap: float | None = None
     published_run: str | None = None

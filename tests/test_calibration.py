@@ -126,17 +126,25 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     s = summary(TABLE).filter(pl.col("split") == "all")
     got = {r["kind"]: r for r in s.iter_rows(named=True)}
     assert got["training throughput"]["median_abs_error_pct"] <= 8.0
-    # 7.61% as fitted; phys17b corrected three rows' layouts from their recipes (the 2021
-    # Megatron-LM rows' micro-batch and interleave: 7.42%; the Nemotron-4 340B rows' selective
-    # recompute: 7.61% again, the constants having been fitted on the misread rows).
-    assert got["training throughput"]["median_abs_error_pct"] <= 7.7
+    # 7.61% as fitted in session 14; phys17b corrected three rows' layouts from their recipes
+    # (the 2021 Megatron-LM rows' micro-batch and interleave, the Nemotron-4 340B rows'
+    # selective recompute, four MindSpeed rows without interleaving) and refitted on the fit
+    # split (tools/fit_training.py): 7.24%.
+    assert got["training throughput"]["median_abs_error_pct"] <= 7.3
+    # The refit passed phys17b's protocol 3 on a thin held-out margin: held-out median 8.22%
+    # against the 8.27% it had to stay under (the shipped figure before it).
+    held = summary(TABLE).filter(
+        (pl.col("split") == "heldout") & (pl.col("kind") == "training throughput")
+    )
+    assert held["median_abs_error_pct"].item() <= 8.27
     # Serving: the issue's 15% median held (10.7% over 106 points) until session 12 added 36
     # fresh held-out dense tensor-parallel rows (TensorRT-LLM v0.14's Llama 3.1 70B table, up to
     # +85% at TP4-8): 16.0% over all 142 as first scored. The fit split still meets it.
     assert got["serving"]["median_abs_error_pct"] <= 16.0
     # Training: 33.99% (Qwen3-30B-A3B on 8 B200) until train14 gave the flex token dispatcher
-    # its own routing traffic; Nemotron-22B on 64 H100 (+31.07%) is the worst since.
-    assert got["training throughput"]["max_abs_error_pct"] <= 31.1
+    # its own routing traffic; Nemotron-22B on 64 H100 (+31.07%) is the worst since, +30.28%
+    # after phys17b's refit.
+    assert got["training throughput"]["max_abs_error_pct"] <= 30.3
     # Serving: the fit split's maximum as fitted (58.7%); the held-out split's as first
     # scored: 62.5% until session 9 added SemiAnalysis InferenceX's DeepSeek-R1 runs, whose
     # 8K-prompt rows the model over-predicts by up to 96% (their tolerance notes say why);

@@ -701,7 +701,9 @@ def test_a_looser_deadline_with_the_same_bought_fleet_costs_the_same(catalog):
         seen[deadline] = (p.devices, q.total, resold)
         idle = next(f.message for f in q.findings if f.code == "idle-hardware")
         assert f"when the run ends, {p.wall_clock_days:,.1f} days after it starts (of the " in idle
-    assert seen[365] == seen[366] == (448, 6_687_648.21, ["2028-09"])
+    # 6,687,648.21 USD for a 354.1-day run until phys17b's refit (H100 dense 0.59 -> 0.587,
+    # dp_comm_exposed 0.065 -> 0.077): the same 448 devices now take 356.0 days.
+    assert seen[365] == seen[366] == (448, 6_694_226.80, ["2028-09"])
     assert seen[400][1] <= seen[366][1]
 
 
@@ -711,11 +713,18 @@ def test_when_a_purchase_is_resold_is_decided_once(catalog, monkeypatch):
     # decides it: turned off, every one of them says the phase's end.
     from estimator import evaluate, parse_scenario, quote
 
+    # The cash flow is monthly, so the run must end in an earlier month than the deadline's
+    # window for its resale month to tell them apart. At 400 days it did by 4 days (the run
+    # ended 2028-10-31, the window 2028-11-04) until phys17b's refit moved the run's end to
+    # 2028-11-02; at 428 days the run ends 2028-11-18 and the window 2028-12-02.
     site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "owned"}
-    phase = {"name": "pt", "tokens": 15e12, "data": "public", "deadline_days": 400,
+    phase = {"name": "pt", "tokens": 15e12, "data": "public", "deadline_days": 428,
              "start": "2027-10-01", "site": site}  # fmt: skip
     s = parse_scenario({"name": "t", "as_of": "2026-06-01", "currency": "USD", "tenant_hq": "US",
                         "model": {"preset": "llama-3.1-70b"}, "phases": [phase]})  # fmt: skip
+    (run,) = quote(s, catalog).phases
+    run_end = run.start + timedelta(days=run.wall_clock_days)
+    assert (run_end.year, run_end.month) != (run.end.year, run.end.month), "no month between"
 
     def said(q):
         resale = next(i for i in q.phases[0].line_items if i.component == "resale")

@@ -349,4 +349,5 @@ def test_a_missed_deadline_message_tells_the_run_from_the_deadline(runner):
     result = runner.invoke(app, args)
     assert result.exit_code == 1 and result.stderr.startswith("error: deadline: ")
     message = result.stderr
-    assert "takes 0.8 days" not in message and "takes 0.81" in message
+    # 0.838 days since phys17b's refit (more exposed data-parallel traffic on 32,768 devices).
+    assert "takes 0.8 days" not in message and "takes 0.83" in message

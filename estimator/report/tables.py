@@ -346,7 +346,7 @@ def _sampled(amount: float | None, p: PercentileView) -> Cents | Price | str | N
 
 
 def _published(p: PercentileView) -> str | None:
-    """The quote's device-hours against a published run's: "+51% device-hours (its id)"."""
+    """The quote's device-hours against a published run's: "+49% device-hours (its id)"."""
     if p.published_gap is None:
         return None
     return f"{p.published_gap:+.0%} device-hours ({p.published_run})"

@@ -259,8 +259,8 @@ class PercentileView(_View):
     published_gap: float | None = Field(
         default=None,
         description="A pretraining phase on the device of a team's published whole run of its "
-        "model: the quote's device-hours over that run's at the phase's tokens, less 1 (0.51: "
-        "51% more; the published-run finding's figure). Null otherwise.",
+        "model: the quote's device-hours over that run's at the phase's tokens, less 1 (0.49: "
+        "49% more; the published-run finding's figure). Null otherwise.",
     )
     published_run: str | None = Field(
         default=None, description="That run's calibration id (`splitcompute calibration`)."
