@@ -125,3 +125,35 @@ def test_the_program_ends_as_main_called_from_elsewhere(tmp_path, args):
     assert fast.returncode == usual.returncode
     assert fast.stdout == usual.stdout
     assert fast.stderr == usual.stderr + "atexit ran\n"
+
+
+def test_the_program_run_by_a_relative_path_skips_the_teardown(tmp_path):
+    # rev17b #9b: the program's file name is absolute in its code object while argv[0] stays
+    # as typed, so `./splitcompute` took the usual (slow) exit. An object finalised in the
+    # teardown says whether there was one.
+    program = tmp_path / "splitcompute"
+    program.write_text(
+        "import sys\n"
+        "class Teardown:\n"
+        "    def __del__(self):\n"
+        "        print('teardown ran', file=sys.stderr)\n"
+        "witness = Teardown()\n" + PROGRAM
+    )
+    for path in (str(program), "./splitcompute"):
+        ended = subprocess.run(
+            [sys.executable, path, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert ended.returncode == 0 and "atexit ran" in ended.stderr, ended.stderr
+        assert "teardown ran" not in ended.stderr, path
+    # The witness does report a teardown where there is one (main called by `python -c`).
+    usual = subprocess.run(
+        [sys.executable, "-c", program.read_text(), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "teardown ran" in usual.stderr

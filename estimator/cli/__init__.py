@@ -85,7 +85,9 @@ def _is_the_program(caller: FrameType) -> bool:
     return (
         caller.f_globals.get("__name__") == "__main__"
         and bool(sys.argv)
-        and caller.f_code.co_filename == sys.argv[0]
+        # Python makes the program's own file name absolute but leaves argv[0] as typed
+        # (`./splitcompute`, a relative path, a symlink): compare the files, not the strings.
+        and os.path.realpath(caller.f_code.co_filename) == os.path.realpath(sys.argv[0])
     )
 
 
