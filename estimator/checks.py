@@ -109,6 +109,18 @@ def _bought_later(r: Row, c: Context) -> bool:
     return acquired is not None and acquired > c.as_of
 
 
+def _few_tokens_message(p: TrainPhase) -> str:
+    """`tokens-implausibly-few`: the B/T reading only for a count small enough to be one."""
+    said = (
+        f"tokens = {p.tokens:g} (a count of tokens, not billions or trillions): a training "
+        f"phase of fewer than {PLAUSIBLE_TOKENS:,.0f} tokens is no real run, and its bill "
+        "rounds to almost nothing"
+    )
+    if p.tokens < UNIT_SLIP_TOKENS:
+        return f"{said}. Did you mean {p.tokens:g}e9 (B) or {p.tokens:g}e12 (T)?"
+    return f"{said}: check the count"
+
+
 def _fleet_later_message(r: Row, c: Context, p: Phase) -> str:
     """rev17a #22: a fleet acquired after the quote date was priced as sunk, silently. Its
     capital is said, not charged: the fleet is the tenant's word that it owns the hardware by
@@ -438,6 +450,9 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
 
 # Fewer training tokens than this are taken for a unit slip (`tokens-implausibly-few`).
 PLAUSIBLE_TOKENS = 1e6
+# Below this, the count reads as billions or trillions written bare (36 for 36T); above it, no
+# unit would make it a run (rev17b #11: 5e5 was asked "500000e12 (T)?").
+UNIT_SLIP_TOKENS = 1e4
 # A term more than this many times the one reported rental an offer rests on is past its
 # evidence (`term-past-evidence`): a few renewals of the deal seen are close to it; a year on a
 # three-week deal is not.
@@ -1932,11 +1947,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: pl.lit(isinstance(p, TrainPhase) and p.tokens < PLAUSIBLE_TOKENS),
-        lambda r, c, p: (
-            f"tokens = {p.tokens:g} (a count of tokens, not billions or trillions): a training "  # type: ignore[union-attr]
-            f"phase of fewer than {PLAUSIBLE_TOKENS:,.0f} tokens is no real run, and its bill "
-            f"rounds to almost nothing. Did you mean {p.tokens:g}e9 (B) or {p.tokens:g}e12 (T)?"  # type: ignore[union-attr]
-        ),
+        lambda r, c, p: _few_tokens_message(p),  # type: ignore[arg-type]
     ),
     Check(
         # rev17a #11: `serve --model deepseek-v3 --accelerator h800` rented the one reported

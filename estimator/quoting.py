@@ -452,8 +452,9 @@ def _arrives_late(tq: transfers.TransferQuote, src: PhaseQuote, to: PhaseQuote) 
             code="transfer-late",
             # rev12a #12: "the weights ... takes 0 h over within cn-east" read oddly.
             message=f"'{tq.to}' starts on {to.start}, ~{late:,.1f} days before the {tq.what} "
-            f"from '{tq.from_}' ({tq.gigabytes:,.0f} GB) can arrive: sent {sent}, when "
-            f"'{tq.from_}' ends, {_moved(tq)}; set its start later, or plan the wait",
+            f"from '{tq.from_}' ({tq.gigabytes:,.0f} GB) can arrive: sent during "
+            f"'{tq.from_}''s last day, {sent}, {_moved(tq)}; set its start later, or plan the "
+            "wait",
             phase=tq.to,
         )
     ]

@@ -1536,6 +1536,24 @@ def test_a_training_phase_of_a_few_tokens_is_taken_for_a_unit_slip():
     assert "tokens-implausibly-few" not in codes(PLAUSIBLE_TOKENS)
 
 
+def test_a_unit_slip_is_guessed_only_for_a_count_small_enough_to_be_one():
+    # rev17b #11: tokens = 5e5 was asked "Did you mean 500000e9 (B) or 500000e12 (T)?", a
+    # run of 500 quadrillion tokens: the B/T reading is offered only for small counts.
+    from estimator.checks import UNIT_SLIP_TOKENS
+
+    data = tomllib.loads(SMALL)
+
+    def said(tokens: float) -> str:
+        data["phases"][0]["tokens"] = tokens
+        q = quote(parse_scenario(data))
+        (m,) = [f.message for f in q.findings if f.code == "tokens-implausibly-few"]
+        return m
+
+    assert "Did you mean 36e9 (B) or 36e12 (T)?" in said(36)
+    big = said(UNIT_SLIP_TOKENS * 50)
+    assert "Did you mean" not in big and "e12 (T)" not in big
+
+
 def test_a_site_naming_a_fleet_needs_nothing_the_fleet_fixes():
     # rev17a #15: `site = { fleet = "f" }` was refused until region, accelerator and pricing
     # were repeated. The short spelling is the long one.
@@ -1665,6 +1683,11 @@ def test_a_transfer_a_day_and_a_half_late_is_said(catalog):
     late = [f.message for f in q.findings if f.code == "transfer-late"]
     assert len(late) == 1
     assert f"~{pt.wall_clock_days - 1:.1f} days before" in late[0]
+    # rev17b #9: "sent 2025-11-29, when 'pt' ends" beside pt's row ending 2025-11-30 (the day
+    # after its part day) read as two end dates: the send is dated on the run's last day.
+    last = re.search(r"sent during 'pt''s last day, ([\d-]+)", late[0])
+    assert last and date.fromisoformat(last[1]) < pt.end
+    assert "when 'pt' ends" not in late[0]
 
 
 def test_bought_hardware_is_paid_for_on_delivery_as_the_finding_dates_it(catalog):
