@@ -325,6 +325,7 @@ def quote_context(c: Context) -> Quote:
         chosen[phase.name] = best.row(0, named=True)
         found += phase_findings
         payments += paid
+    found = _fleet_capital_once(found, chosen)
     found += shared_capacity(c, chosen, wins)
     moved, transfer_findings, transfer_paid = _transfers(c, placed)
     phases = list(placed.values())
@@ -348,6 +349,31 @@ def quote_context(c: Context) -> Quote:
         ),
         assumptions=assumptions(c, phases, items),
     )
+
+
+def _fleet_capital_once(found: list[Finding], rows: dict[str, dict[str, Any]]) -> list[Finding]:
+    """`fleet-not-yet-bought` gives a fleet's capital on the first phase (in the scenario's
+    order) that runs on it; a later phase's names it as that same fleet's capital, so the
+    warnings do not add up to the capital once per phase (rev17b #8: 3 x 8.2 M USD said for
+    one 8.2 M fleet)."""
+    first: dict[str, str] = {}
+    out = []
+    for f in found:
+        phase = f.phase
+        if f.code == "fleet-not-yet-bought" and phase is not None:
+            fleet = rows[phase]["instance"]
+            if fleet in first:
+                f = f._replaced(
+                    {
+                        "message": f"the fleet '{fleet}' is not bought yet: its capital, not in "
+                        f"this quote, is the one phase '{first[fleet]}''s warning gives (the "
+                        "same fleet's capital), not a second purchase"
+                    }
+                )
+            else:
+                first[fleet] = phase
+        out.append(f)
+    return out
 
 
 def shared_capacity(

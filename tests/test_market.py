@@ -1181,3 +1181,22 @@ def test_a_fleet_dated_after_the_quote_is_not_yet_bought_and_its_capital_is_said
     owned = quote(parse_scenario(_fleet_acquired("2025-06-01")), catalog)
     assert "fleet-not-yet-bought" not in {f.code for f in owned.findings}
     assert later.total == owned.total
+
+
+def test_a_fleet_not_yet_bought_gives_its_capital_once_whatever_its_phases(catalog):
+    # rev17b #8: three phases on one fleet gave three warnings, each with the whole capital
+    # (8.2 M USD): a reader adding them up budgeted 24.5 M. The first phase's gives the
+    # capital; the later ones name it as that same fleet's.
+    s = _fleet_acquired("2026-06-01")
+    site = s["phases"][0]["site"]
+    s["phases"] += [
+        {"name": "b", "tokens": 2e12, "deadline_days": 30, "after": "a", "site": site},
+        {"name": "c", "tokens": 2e12, "deadline_days": 30, "start": "2025-12-01", "site": site},
+    ]
+    q = quote(parse_scenario(s), catalog)
+    warns = {f.phase: f.message for f in q.findings if f.code == "fleet-not-yet-bought"}
+    assert set(warns) == {"a", "b", "c"}
+    with_capital = [p for p, m in warns.items() if " USD at the catalog's server price" in m]
+    assert with_capital == ["a"]
+    for later in ("b", "c"):
+        assert "phase 'a''s warning gives (the same fleet's capital)" in warns[later]
