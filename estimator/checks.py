@@ -1276,6 +1276,22 @@ def _delivery(r: Row, c: Context, servers: float) -> str:
     )
 
 
+# Hardware delivered at least this many days before its phase is said to wait (`_held`).
+HELD_SAID_DAYS = 30
+
+
+def _held(r: Row) -> str:
+    """', held N months before the phase starts' for hardware delivered long before it
+    (`evaluate._held_days`: the delivery the cash flow pays on and the resale's age counts
+    from, rev17b #2)."""
+    held = int(r.get("held_days") or 0)
+    if held < HELD_SAID_DAYS:
+        return ""
+    months = held / (365.25 / 12)
+    when = f"{held} days" if months < 2 else f"{months:.0f} months"
+    return f", held {when} before the phase starts (paid and ageing from delivery)"
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
@@ -1290,7 +1306,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         # rev14a #6: held past its life, the hardware is bought again at the end of each life.
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
-            f"{_delivery(r, c, servers)}, and again at the end of each "
+            f"{_delivery(r, c, servers)}{_held(r)}, and again at the end of each "
             f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
             f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
             f"{r['life_resale_fraction']:.0%} of its price, the last when the phase ends, "
@@ -1300,7 +1316,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
-            f"{_delivery(r, c, servers)}; "
+            f"{_delivery(r, c, servers)}{_held(r)}; "
             f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
             "quote charges the difference"

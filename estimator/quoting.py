@@ -206,17 +206,24 @@ def placed_phase(
     )
     # Resold when its run ends, or its window (`evaluate._resold_at_run_end`).
     after_run = bool(row.get("resold_at_run_end"))
-    lead = row.get("lead_time_days") if row.get("option") == "owned" else None
-    # Ordered on the scenario date, paid on delivery, as `owned-capex` dates it (rev17a #3);
-    # hardware that cannot arrive in time (`lead-time`) is paid at the start it is dated for.
-    delivered = None if lead is None else min(c.as_of + timedelta(days=round(lead)), window.start)
     return (
         pq,
         found,
         timeline.phase_payments(
-            cash, window, pq.wall_clock_days, days, lives, after_run, delivered
+            cash, window, pq.wall_clock_days, days, lives, after_run, delivered_on(row, window)
         ),
     )
+
+
+def delivered_on(row: dict[str, Any], window: Window) -> date | None:
+    """The day a bought option is delivered and paid: ordered on the scenario date, as
+    `owned-capex` dates it (rev17a #3), `held_days` before its phase starts
+    (`evaluate._held_days`, the one delivery date the resale's age and `owned-capex` read too,
+    rev17b #2); hardware that cannot arrive in time (`lead-time`) is paid at the start it is
+    dated for. None for anything not bought."""
+    if row.get("option") != "owned" or row.get("lead_time_days") is None:
+        return None
+    return window.start - timedelta(days=int(row.get("held_days") or 0))
 
 
 def _replicas(pq: PhaseQuote) -> dict[str, Any]:

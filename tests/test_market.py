@@ -702,8 +702,11 @@ def test_a_looser_deadline_with_the_same_bought_fleet_costs_the_same(catalog):
         idle = next(f.message for f in q.findings if f.code == "idle-hardware")
         assert f"when the run ends, {p.wall_clock_days:,.1f} days after it starts (of the " in idle
     # 6,687,648.21 USD for a 354.1-day run until phys17b's refit (H100 dense 0.59 -> 0.587,
-    # dp_comm_exposed 0.065 -> 0.077): the same 448 devices now take 356.0 days.
-    assert seen[365] == seen[366] == (448, 6_694_226.80, ["2028-09"])
+    # dp_comm_exposed 0.065 -> 0.077): the same 448 devices now take 356.0 days. 6,694,226.80
+    # USD until rev17b #2: ordered on the scenario date (2026-06-01), delivered 2027-04-05
+    # (supply.csv's 308-day lead), held 6 months, the servers are resold 1.5 years old (from
+    # delivery), not 1.0 (from the phase start).
+    assert seen[365] == seen[366] == (448, 8_004_443.40, ["2028-09"])
     assert seen[400][1] <= seen[366][1]
 
 

@@ -1702,3 +1702,51 @@ def test_bought_hardware_is_paid_for_on_delivery_as_the_finding_dates_it(catalog
     bought = [i for p in q.phases for i in p.line_items if i.component == "capital"]
     assert capital == {"2026-02": sum(float(i.amount) for i in bought)}
     assert sum(m.total for m in q.cash_flow) == pytest.approx(float(q.total), abs=0.005)
+
+
+LATE_OWN = """
+name = "late"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+[model]
+preset = "qwen3-235b-a22b"
+[[phases]]
+name = "srv"
+kind = "serve"
+days = 365
+start = 2027-06-01
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "int8"
+site = { region = "cn-west", accelerator = "ascend-910c", pricing = "owned" }
+"""
+
+
+def test_hardware_delivered_long_before_its_phase_is_resold_at_its_age_from_delivery(catalog):
+    # rev17b #2: ordered on the scenario date, the server was paid on delivery (2026-02) but
+    # sold "1.0 years old" for a phase starting 15 months later: the resale counted its age
+    # from the phase start. The one delivery date dates the capital, the resale's age and
+    # owned-capex's words.
+    from estimator.costing import calendar_years
+    from estimator.market import resale_fraction
+
+    q = quote(parse_scenario(tomllib.loads(LATE_OWN)), catalog)
+    (pq,) = q.phases
+    (capex,) = [f.message for f in q.findings if f.code == "owned-capex"]
+    arrived = date.fromisoformat(
+        re.search(r"arrives? about [\d,]+ days later, on ([\d-]+)", capex)[1]
+    )
+    capital = [m.month for m in q.cash_flow if m.amounts["capital"]]
+    assert capital == [arrived.strftime("%Y-%m")]
+    age = calendar_years(arrived, pq.end)
+    assert f"{age:.1f} years old" in capex
+    assert re.search(r"held 1\d months before the phase starts", capex)
+    (price,) = [float(i.amount) for i in pq.line_items if i.component == "capital"]
+    (back,) = [-float(i.amount) for i in pq.line_items if i.component == "resale"]
+    at = resale_fraction(catalog, ["ascend-910c"], age)["resale_fraction"][0]
+    assert back == pytest.approx(price * at, rel=0.01)
+    # Planned, the same: the planner's vectorised path agrees with the quote to the cent.
+    data = tomllib.loads(LATE_OWN)
+    assert quote_view(plan(parse_scenario(data), catalog).quote).total == quote_view(q).total
