@@ -109,6 +109,18 @@ def _bought_later(r: Row, c: Context) -> bool:
     return acquired is not None and acquired > c.as_of
 
 
+def _few_tokens_message(p: TrainPhase) -> str:
+    """`tokens-implausibly-few`: the B/T reading only for a count small enough to be one."""
+    said = (
+        f"tokens = {p.tokens:g} (a count of tokens, not billions or trillions): a training "
+        f"phase of fewer than {PLAUSIBLE_TOKENS:,.0f} tokens is no real run, and its bill "
+        "rounds to almost nothing"
+    )
+    if p.tokens < UNIT_SLIP_TOKENS:
+        return f"{said}. Did you mean {p.tokens:g}e9 (B) or {p.tokens:g}e12 (T)?"
+    return f"{said}: check the count"
+
+
 def _fleet_later_message(r: Row, c: Context, p: Phase) -> str:
     """rev17a #22: a fleet acquired after the quote date was priced as sunk, silently. Its
     capital is said, not charged: the fleet is the tenant's word that it owns the hardware by
@@ -438,6 +450,9 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
 
 # Fewer training tokens than this are taken for a unit slip (`tokens-implausibly-few`).
 PLAUSIBLE_TOKENS = 1e6
+# Below this, the count reads as billions or trillions written bare (36 for 36T); above it, no
+# unit would make it a run (rev17b #11: 5e5 was asked "500000e12 (T)?").
+UNIT_SLIP_TOKENS = 1e4
 # A term more than this many times the one reported rental an offer rests on is past its
 # evidence (`term-past-evidence`): a few renewals of the deal seen are close to it; a year on a
 # three-week deal is not.
@@ -1261,6 +1276,22 @@ def _delivery(r: Row, c: Context, servers: float) -> str:
     )
 
 
+# Hardware delivered at least this many days before its phase is said to wait (`_held`).
+HELD_SAID_DAYS = 30
+
+
+def _held(r: Row) -> str:
+    """', held N months before the phase starts' for hardware delivered long before it
+    (`evaluate._held_days`: the delivery the cash flow pays on and the resale's age counts
+    from, rev17b #2)."""
+    held = int(r.get("held_days") or 0)
+    if held < HELD_SAID_DAYS:
+        return ""
+    months = held / (365.25 / 12)
+    when = f"{held} days" if months < 2 else f"{months:.0f} months"
+    return f", held {when} before the phase starts (paid and ageing from delivery)"
+
+
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
     servers = r["billed_devices"] / r["unit_devices"]
     them, their = ("them", "their") if servers != 1 else ("it", "its")
@@ -1275,7 +1306,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         # rev14a #6: held past its life, the hardware is bought again at the end of each life.
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
-            f"{_delivery(r, c, servers)}, and again at the end of each "
+            f"{_delivery(r, c, servers)}{_held(r)}, and again at the end of each "
             f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
             f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
             f"{r['life_resale_fraction']:.0%} of its price, the last when the phase ends, "
@@ -1285,7 +1316,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
-            f"{_delivery(r, c, servers)}; "
+            f"{_delivery(r, c, servers)}{_held(r)}; "
             f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
             "quote charges the difference"
@@ -1932,11 +1963,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: pl.lit(isinstance(p, TrainPhase) and p.tokens < PLAUSIBLE_TOKENS),
-        lambda r, c, p: (
-            f"tokens = {p.tokens:g} (a count of tokens, not billions or trillions): a training "  # type: ignore[union-attr]
-            f"phase of fewer than {PLAUSIBLE_TOKENS:,.0f} tokens is no real run, and its bill "
-            f"rounds to almost nothing. Did you mean {p.tokens:g}e9 (B) or {p.tokens:g}e12 (T)?"  # type: ignore[union-attr]
-        ),
+        lambda r, c, p: _few_tokens_message(p),  # type: ignore[arg-type]
     ),
     Check(
         # rev17a #11: `serve --model deepseek-v3 --accelerator h800` rented the one reported

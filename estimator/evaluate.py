@@ -160,7 +160,10 @@ def evaluate(
         .fill_null(0.0)
         .alias("slip_days"),
         _resold_at_run_end(phase).alias("resold_at_run_end"),
-    ).with_columns(_resale_age(w.start, age).alias("resale_age_years"))
+    ).with_columns(_held_days().alias("held_days"))
+    df = df.with_columns(
+        (_resale_age(w.start, age) + _held_years(c.as_of)).alias("resale_age_years")
+    )
     accelerators = given["accelerator"].unique().to_list()
     if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
@@ -168,6 +171,12 @@ def evaluate(
         )
     else:
         df = _looked_up(df, resale_fraction(c.catalog, accelerators, age), "accelerator")
+        df = df.with_columns(  # hardware held before the phase is older when sold (rev17b #2)
+            pl.when(pl.col("held_days") > 0)
+            .then(resale_at(c.catalog, pl.col("resale_age_years"), accelerators))
+            .otherwise(pl.col("resale_fraction"))
+            .alias("resale_fraction")
+        )
     # Serving hardware works its whole window and is replaced at the end of each life; a
     # training phase keeps one purchase (rev14c #2: a 327-day run with a 2,500-day deadline
     # bought a second set four years after it ended), resold when its run ends: no later phase
@@ -335,6 +344,33 @@ def _resold_at_run_end(phase: TrainPhase | ServePhase) -> pl.Expr:
     if not isinstance(phase, TrainPhase):
         return pl.lit(False)
     return pl.col("wall_clock_days").is_not_null()
+
+
+def _held_days() -> pl.Expr:
+    """The whole days a bought option is delivered before its phase starts: ordered on the
+    scenario date (supply caps and rules are judged on that day), it arrives `lead_time_days`
+    later and waits for the phase; hardware that cannot arrive in time (`lead-time`) is dated
+    delivered on the start, 0. The one delivery date (rev17b #2: the cash flow paid a phase
+    starting 15 months after delivery on delivery, while the resale counted the server's age
+    from the phase start): the cash flow's capital month (`quoting.delivered_on`), the resale's
+    age (`_held_years`) and `owned-capex`'s words (`checks._held`) read this column."""
+    held = (pl.col("days_to_start") - pl.col("lead_time_days").round(0)).clip(lower_bound=0.0)
+    return (
+        pl.when((pl.col("option") == "owned") & pl.col("lead_time_days").is_not_null())
+        .then(held)
+        .otherwise(0.0)
+        .cast(pl.Int64)
+    )
+
+
+def _held_years(as_of: date) -> pl.Expr:
+    """`held_days` in calendar years (`costing.calendar_years_of`, counted on the months from
+    the scenario date), added to the resale's age from the phase start; exactly 0 when held
+    none."""
+    start = pl.col("days_to_start").clip(lower_bound=0)
+    held = pl.col("held_days")
+    years = costing.calendar_years_of(as_of, start) - costing.calendar_years_of(as_of, start - held)
+    return pl.when(held > 0).then(years).otherwise(0.0)
 
 
 def _resale_age(start: date, age: float) -> pl.Expr:

@@ -206,17 +206,24 @@ def placed_phase(
     )
     # Resold when its run ends, or its window (`evaluate._resold_at_run_end`).
     after_run = bool(row.get("resold_at_run_end"))
-    lead = row.get("lead_time_days") if row.get("option") == "owned" else None
-    # Ordered on the scenario date, paid on delivery, as `owned-capex` dates it (rev17a #3);
-    # hardware that cannot arrive in time (`lead-time`) is paid at the start it is dated for.
-    delivered = None if lead is None else min(c.as_of + timedelta(days=round(lead)), window.start)
     return (
         pq,
         found,
         timeline.phase_payments(
-            cash, window, pq.wall_clock_days, days, lives, after_run, delivered
+            cash, window, pq.wall_clock_days, days, lives, after_run, delivered_on(row, window)
         ),
     )
+
+
+def delivered_on(row: dict[str, Any], window: Window) -> date | None:
+    """The day a bought option is delivered and paid: ordered on the scenario date, as
+    `owned-capex` dates it (rev17a #3), `held_days` before its phase starts
+    (`evaluate._held_days`, the one delivery date the resale's age and `owned-capex` read too,
+    rev17b #2); hardware that cannot arrive in time (`lead-time`) is paid at the start it is
+    dated for. None for anything not bought."""
+    if row.get("option") != "owned" or row.get("lead_time_days") is None:
+        return None
+    return window.start - timedelta(days=int(row.get("held_days") or 0))
 
 
 def _replicas(pq: PhaseQuote) -> dict[str, Any]:
@@ -325,6 +332,7 @@ def quote_context(c: Context) -> Quote:
         chosen[phase.name] = best.row(0, named=True)
         found += phase_findings
         payments += paid
+    found = _fleet_capital_once(found, chosen)
     found += shared_capacity(c, chosen, wins)
     moved, transfer_findings, transfer_paid = _transfers(c, placed)
     phases = list(placed.values())
@@ -348,6 +356,31 @@ def quote_context(c: Context) -> Quote:
         ),
         assumptions=assumptions(c, phases, items),
     )
+
+
+def _fleet_capital_once(found: list[Finding], rows: dict[str, dict[str, Any]]) -> list[Finding]:
+    """`fleet-not-yet-bought` gives a fleet's capital on the first phase (in the scenario's
+    order) that runs on it; a later phase's names it as that same fleet's capital, so the
+    warnings do not add up to the capital once per phase (rev17b #8: 3 x 8.2 M USD said for
+    one 8.2 M fleet)."""
+    first: dict[str, str] = {}
+    out = []
+    for f in found:
+        phase = f.phase
+        if f.code == "fleet-not-yet-bought" and phase is not None:
+            fleet = rows[phase]["instance"]
+            if fleet in first:
+                f = f._replaced(
+                    {
+                        "message": f"the fleet '{fleet}' is not bought yet: its capital, not in "
+                        f"this quote, is the one phase '{first[fleet]}''s warning gives (the "
+                        "same fleet's capital), not a second purchase"
+                    }
+                )
+            else:
+                first[fleet] = phase
+        out.append(f)
+    return out
 
 
 def shared_capacity(
@@ -452,8 +485,9 @@ def _arrives_late(tq: transfers.TransferQuote, src: PhaseQuote, to: PhaseQuote) 
             code="transfer-late",
             # rev12a #12: "the weights ... takes 0 h over within cn-east" read oddly.
             message=f"'{tq.to}' starts on {to.start}, ~{late:,.1f} days before the {tq.what} "
-            f"from '{tq.from_}' ({tq.gigabytes:,.0f} GB) can arrive: sent {sent}, when "
-            f"'{tq.from_}' ends, {_moved(tq)}; set its start later, or plan the wait",
+            f"from '{tq.from_}' ({tq.gigabytes:,.0f} GB) can arrive: sent during "
+            f"'{tq.from_}''s last day, {sent}, {_moved(tq)}; set its start later, or plan the "
+            "wait",
             phase=tq.to,
         )
     ]

@@ -456,7 +456,9 @@ def test_a_training_window_past_the_life_keeps_one_purchase(catalog):
     items = {i.component: i for i in q.phases[0].line_items}
     assert items["capital"].quantity == 8  # eight 8-GPU servers, bought once
     assert "replaced" not in items["capital"].description
-    assert items["resale"].description.startswith("sold at the end of the run, 0.9 years old")
+    # 0.9 years from the phase start; 1.5 from the delivery the capital is paid on, 2026-02-05
+    # (ordered on the scenario date, held 7 months before the phase: rev17b #2).
+    assert items["resale"].description.startswith("sold at the end of the run, 1.5 years old")
     resold = [m.month for m in q.cash_flow if m.amounts["resale"]]
     assert resold == ["2027-07"]  # 327 days after 2026-09-01
 

@@ -702,8 +702,11 @@ def test_a_looser_deadline_with_the_same_bought_fleet_costs_the_same(catalog):
         idle = next(f.message for f in q.findings if f.code == "idle-hardware")
         assert f"when the run ends, {p.wall_clock_days:,.1f} days after it starts (of the " in idle
     # 6,687,648.21 USD for a 354.1-day run until phys17b's refit (H100 dense 0.59 -> 0.587,
-    # dp_comm_exposed 0.065 -> 0.077): the same 448 devices now take 356.0 days.
-    assert seen[365] == seen[366] == (448, 6_694_226.80, ["2028-09"])
+    # dp_comm_exposed 0.065 -> 0.077): the same 448 devices now take 356.0 days. 6,694,226.80
+    # USD until rev17b #2: ordered on the scenario date (2026-06-01), delivered 2027-04-05
+    # (supply.csv's 308-day lead), held 6 months, the servers are resold 1.5 years old (from
+    # delivery), not 1.0 (from the phase start).
+    assert seen[365] == seen[366] == (448, 8_004_443.40, ["2028-09"])
     assert seen[400][1] <= seen[366][1]
 
 
@@ -1181,3 +1184,22 @@ def test_a_fleet_dated_after_the_quote_is_not_yet_bought_and_its_capital_is_said
     owned = quote(parse_scenario(_fleet_acquired("2025-06-01")), catalog)
     assert "fleet-not-yet-bought" not in {f.code for f in owned.findings}
     assert later.total == owned.total
+
+
+def test_a_fleet_not_yet_bought_gives_its_capital_once_whatever_its_phases(catalog):
+    # rev17b #8: three phases on one fleet gave three warnings, each with the whole capital
+    # (8.2 M USD): a reader adding them up budgeted 24.5 M. The first phase's gives the
+    # capital; the later ones name it as that same fleet's.
+    s = _fleet_acquired("2026-06-01")
+    site = s["phases"][0]["site"]
+    s["phases"] += [
+        {"name": "b", "tokens": 2e12, "deadline_days": 30, "after": "a", "site": site},
+        {"name": "c", "tokens": 2e12, "deadline_days": 30, "start": "2025-12-01", "site": site},
+    ]
+    q = quote(parse_scenario(s), catalog)
+    warns = {f.phase: f.message for f in q.findings if f.code == "fleet-not-yet-bought"}
+    assert set(warns) == {"a", "b", "c"}
+    with_capital = [p for p, m in warns.items() if " USD at the catalog's server price" in m]
+    assert with_capital == ["a"]
+    for later in ("b", "c"):
+        assert "phase 'a''s warning gives (the same fleet's capital)" in warns[later]

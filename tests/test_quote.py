@@ -1536,6 +1536,24 @@ def test_a_training_phase_of_a_few_tokens_is_taken_for_a_unit_slip():
     assert "tokens-implausibly-few" not in codes(PLAUSIBLE_TOKENS)
 
 
+def test_a_unit_slip_is_guessed_only_for_a_count_small_enough_to_be_one():
+    # rev17b #11: tokens = 5e5 was asked "Did you mean 500000e9 (B) or 500000e12 (T)?", a
+    # run of 500 quadrillion tokens: the B/T reading is offered only for small counts.
+    from estimator.checks import UNIT_SLIP_TOKENS
+
+    data = tomllib.loads(SMALL)
+
+    def said(tokens: float) -> str:
+        data["phases"][0]["tokens"] = tokens
+        q = quote(parse_scenario(data))
+        (m,) = [f.message for f in q.findings if f.code == "tokens-implausibly-few"]
+        return m
+
+    assert "Did you mean 36e9 (B) or 36e12 (T)?" in said(36)
+    big = said(UNIT_SLIP_TOKENS * 50)
+    assert "Did you mean" not in big and "e12 (T)" not in big
+
+
 def test_a_site_naming_a_fleet_needs_nothing_the_fleet_fixes():
     # rev17a #15: `site = { fleet = "f" }` was refused until region, accelerator and pricing
     # were repeated. The short spelling is the long one.
@@ -1665,6 +1683,11 @@ def test_a_transfer_a_day_and_a_half_late_is_said(catalog):
     late = [f.message for f in q.findings if f.code == "transfer-late"]
     assert len(late) == 1
     assert f"~{pt.wall_clock_days - 1:.1f} days before" in late[0]
+    # rev17b #9: "sent 2025-11-29, when 'pt' ends" beside pt's row ending 2025-11-30 (the day
+    # after its part day) read as two end dates: the send is dated on the run's last day.
+    last = re.search(r"sent during 'pt''s last day, ([\d-]+)", late[0])
+    assert last and date.fromisoformat(last[1]) < pt.end
+    assert "when 'pt' ends" not in late[0]
 
 
 def test_bought_hardware_is_paid_for_on_delivery_as_the_finding_dates_it(catalog):
@@ -1679,3 +1702,51 @@ def test_bought_hardware_is_paid_for_on_delivery_as_the_finding_dates_it(catalog
     bought = [i for p in q.phases for i in p.line_items if i.component == "capital"]
     assert capital == {"2026-02": sum(float(i.amount) for i in bought)}
     assert sum(m.total for m in q.cash_flow) == pytest.approx(float(q.total), abs=0.005)
+
+
+LATE_OWN = """
+name = "late"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+[model]
+preset = "qwen3-235b-a22b"
+[[phases]]
+name = "srv"
+kind = "serve"
+days = 365
+start = 2027-06-01
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "int8"
+site = { region = "cn-west", accelerator = "ascend-910c", pricing = "owned" }
+"""
+
+
+def test_hardware_delivered_long_before_its_phase_is_resold_at_its_age_from_delivery(catalog):
+    # rev17b #2: ordered on the scenario date, the server was paid on delivery (2026-02) but
+    # sold "1.0 years old" for a phase starting 15 months later: the resale counted its age
+    # from the phase start. The one delivery date dates the capital, the resale's age and
+    # owned-capex's words.
+    from estimator.costing import calendar_years
+    from estimator.market import resale_fraction
+
+    q = quote(parse_scenario(tomllib.loads(LATE_OWN)), catalog)
+    (pq,) = q.phases
+    (capex,) = [f.message for f in q.findings if f.code == "owned-capex"]
+    arrived = date.fromisoformat(
+        re.search(r"arrives? about [\d,]+ days later, on ([\d-]+)", capex)[1]
+    )
+    capital = [m.month for m in q.cash_flow if m.amounts["capital"]]
+    assert capital == [arrived.strftime("%Y-%m")]
+    age = calendar_years(arrived, pq.end)
+    assert f"{age:.1f} years old" in capex
+    assert re.search(r"held 1\d months before the phase starts", capex)
+    (price,) = [float(i.amount) for i in pq.line_items if i.component == "capital"]
+    (back,) = [-float(i.amount) for i in pq.line_items if i.component == "resale"]
+    at = resale_fraction(catalog, ["ascend-910c"], age)["resale_fraction"][0]
+    assert back == pytest.approx(price * at, rel=0.01)
+    # Planned, the same: the planner's vectorised path agrees with the quote to the cent.
+    data = tomllib.loads(LATE_OWN)
+    assert quote_view(plan(parse_scenario(data), catalog).quote).total == quote_view(q).total
