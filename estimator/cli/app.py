@@ -61,7 +61,7 @@ _flags_without_type()
 
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
-EXIT_ENVIRONMENT = 3  # an optional dependency (extra) is not installed
+EXIT_ENVIRONMENT = 3  # an optional dependency (extra) is not installed; the output is unwritable
 F = TypeVar("F", bound=Callable[..., Any])
 
 CatalogDir = Annotated[
