@@ -273,6 +273,16 @@ def _check_fleet_site(scenario: Scenario, site: object, loc: str) -> None:
     accelerator: without one there is nothing to run on (it was reported as a missing price)."""
     if not isinstance(site, Site) or site.pricing != "fleet":
         return
+    named = next((f for f in scenario.fleet if f.name == site.fleet), None)
+    if named is not None and (named.region, named.accelerator) != (site.region, site.accelerator):
+        # rev17b #5: a site naming a fleet and giving another accelerator was told about a
+        # `pricing = "fleet"` it never wrote.
+        raise ScenarioError(
+            f"the fleet '{named.name}' is {named.accelerator} in {named.region}, not "
+            f"{site.accelerator} in {site.region}: leave region and accelerator out to take "
+            "the fleet's, or name another fleet",
+            f"{loc}.fleet",
+        )
     if any(f.region == site.region and f.accelerator == site.accelerator for f in scenario.fleet):
         return
     declared = ", ".join(f"{f.name} ({f.region}, {f.accelerator})" for f in scenario.fleet)

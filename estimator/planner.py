@@ -29,7 +29,13 @@ from estimator.findings import Finding
 from estimator.frozen import ResultPart
 from estimator.market import with_supply
 from estimator.options import OptionQuery, first_dated, priced_later, select
-from estimator.quoting import candidates, capacity_name, quote_context, shown_run_days
+from estimator.quoting import (
+    candidates,
+    capacity_name,
+    fleet_as_it_is,
+    quote_context,
+    shown_run_days,
+)
 from estimator.results import Quote, Result
 from estimator.scenario import AutoSite, Scenario, ServePhase, Site, TrainPhase
 from estimator.scenario_file import parse_scenario
@@ -728,6 +734,10 @@ def _alternatives(
         sized = r["workable"] and (
             r["verdict"] is None or findings.reason(r["verdict"]) not in findings.CANNOT_RUN
         )
+        # A fleet sized past itself shows the fleet as it is, as the quote's phase row does
+        # (rev17b #6: 2,304 devices and 73 days on a fleet of 2,048); the verdict says what
+        # the deadline needs.
+        r = fleet_as_it_is(c, phase, r, None) if sized else r
         priced = sized and r["total_usd"] is not None
         out.append(
             Alternative(

@@ -160,7 +160,7 @@ def placed_phase(
         why = f"{missing}: add a negotiated price ({_row_of(phase)}) {WITH_CATALOG}"
         found = [f._replaced({"message": why}) if f.code == "unpriced" else f for f in found]
     columns = TRAINING_COLUMNS if isinstance(phase, TrainPhase) else SERVING_COLUMNS
-    shown = _fleet_as_it_is(c, phase, row, window)
+    shown = fleet_as_it_is(c, phase, row, window)
     if shown is not row:
         hours = shown["hours"] or 0.0
         found = _of_the_run_shown(c, phase, shown, found)
@@ -241,13 +241,13 @@ def _replicas(pq: PhaseQuote) -> dict[str, Any]:
 def shown_run_days(c: Context, phase: Phase, row: dict[str, Any]) -> float | None:
     """The days a training phase's first-ranked row runs as its phase will show them, which
     its window (and so the phases after it) follows: the row's own, or on a fleet sized past
-    its size the fleet's (`_fleet_as_it_is`; rev16d M3: the row showed the fleet's 322.9 days
+    its size the fleet's (`fleet_as_it_is`; rev16d M3: the row showed the fleet's 322.9 days
     but ended, and let the next phase start on the same fleet, after the oversized run's 162)."""
-    days = _fleet_as_it_is(c, phase, row, None)["wall_clock_days"]
+    days = fleet_as_it_is(c, phase, row, None)["wall_clock_days"]
     return None if days is None else float(days)
 
 
-def _fleet_as_it_is(
+def fleet_as_it_is(
     c: Context, phase: Phase, row: dict[str, Any], window: Window | None
 ) -> dict[str, Any]:
     """The row whose devices, hours and physics a phase shows: `row`, but for a phase on a
@@ -280,7 +280,7 @@ def _of_the_run_shown(
     c: Context, phase: Phase, shown: dict[str, Any], found: list[Finding]
 ) -> list[Finding]:
     """`found` with each finding of `_OF_THE_RUN` worded on the run the phase row shows
-    (`_fleet_as_it_is`; rev17a #5: the published-run finding beside 3,986,431 device-hours on
+    (`fleet_as_it_is`; rev17a #5: the published-run finding beside 3,986,431 device-hours on
     1,024 H800 quoted the 4,016,916 of the 1,792 the deadline sized). The blocks stay the sized
     row's: what the deadline needs is what `capacity-short` says."""
     checks = {ch.code: ch for ch in ADVISORY if ch.code in _OF_THE_RUN}

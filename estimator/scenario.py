@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, get_args
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    TypeGuard,
+    TypeVar,
+    get_args,
+)
 
 from pydantic import (
     BeforeValidator,
@@ -627,17 +636,24 @@ class Scenario(_Strict):
         # those it leaves out from it (pricing "fleet"); one it gives is kept, and judged.
         if not isinstance(data, dict) or not isinstance(data.get("phases"), list):
             return data
-        given = data.get("fleet")
-        listed: list[Any] = given if isinstance(given, list) else []
-        # Only well-formed names are looked up: a malformed one (a table where a name belongs)
-        # is left for the field validators to report.
-        fleets = {f["name"]: f for f in listed if isinstance(f, dict) and _is_name(f.get("name"))}
+        fleets = _fleet_facts(data)
         phases = []
-        for p in data["phases"]:
+        for i, p in enumerate(data["phases"]):
             site = p.get("site") if isinstance(p, dict) else None
             named = site.get("fleet") if isinstance(site, dict) else None
-            fleet = fleets.get(named) if _is_name(named) else None
-            if isinstance(site, dict) and fleet is not None:
+            if not isinstance(site, dict) or not _is_name(named):
+                phases.append(p)
+                continue
+            fleet = fleets.get(named)
+            if fleet is None and not {"region", "accelerator"} <= site.keys():
+                # rev17b #5: a misspelt name said the site also needs region and accelerator.
+                hint = suggest(named, list(fleets))
+                known = shown(", ".join(fleets), 200) if fleets else "none"
+                extra = f": did you mean '{hint}'?" if hint else ""
+                raise ValueError(
+                    f"phases[{i}].site.fleet: no fleet '{shown(named)}' (declared: {known}){extra}"
+                )
+            if fleet is not None:
                 implied = {k: fleet[k] for k in ("region", "accelerator") if k in fleet}
                 p = {**p, "site": {**implied, "pricing": "fleet", **site}}
             phases.append(p)
@@ -673,6 +689,12 @@ class Scenario(_Strict):
                     raise ValueError(f"phases[{i}].after: a phase cannot start after itself")
             if isinstance(p.site, Site) and p.site.fleet is not None:
                 _known(f"phases[{i}].site.fleet names a missing fleet", p.site.fleet, fleets)
+                if p.site.pricing != "fleet":  # rev17b #5: the fleet was silently ignored
+                    raise ValueError(
+                        f"phases[{i}].site names the fleet '{p.site.fleet}', so it runs on it: "
+                        f'pricing is "fleet" (or left out), not "{p.site.pricing}"; to buy or '
+                        "rent instead, leave fleet out"
+                    )
         _no_cycle(predecessors(self.phases))
         return self
 
@@ -711,6 +733,7 @@ class Scenario(_Strict):
                 f"'{twice[0]}' is given both in the dict and as a keyword", "changes"
             )
         data = self.model_dump(by_alias=True, exclude_none=True)
+        _fleet_sites_short(data)
         for path, value in {**(changes or {}), **fields}.items():
             if not isinstance(path, str):
                 raise ScenarioError(f"a path is a dotted string, not '{shown(path)}'", "changes")
@@ -755,9 +778,38 @@ def _named(what: str, name: str | int, items: Sequence[_Named]) -> _Named:
     raise ScenarioError(f"no {what} '{shown(name)}'{extra}")
 
 
-def _is_name(value: object) -> bool:
+def _is_name(value: object) -> TypeGuard[str]:
     """Whether a raw field could be a fleet's name (a mapping key), before validation."""
     return isinstance(value, str)
+
+
+def _fleet_facts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A raw scenario's fleets by name (dicts, or `Fleet`s built in code), before validation.
+    Only well-formed names are looked up: a malformed one (a table where a name belongs) is
+    left for the field validators to report."""
+    given = data.get("fleet")
+    listed: list[Any] = given if isinstance(given, list) else []
+    facts = [f.__dict__ if isinstance(f, Fleet) else f for f in listed]
+    return {f["name"]: f for f in facts if isinstance(f, dict) and _is_name(f.get("name"))}
+
+
+def _fleet_sites_short(data: dict[str, Any]) -> None:
+    """Write each site naming a fleet as short as the fleet allows (in place, on a dump): the
+    region, accelerator and pricing the fleet implies are left out, so that reading the dump
+    again takes them from the fleet as it then is (rev17b #5: `with_changes` of
+    `site.fleet` kept the first fleet's region and accelerator, and quoted nothing)."""
+    fleets = _fleet_facts(data)
+    for p in data.get("phases", []):
+        site = p.get("site") if isinstance(p, dict) else None
+        named = site.get("fleet") if isinstance(site, dict) else None
+        fleet = fleets.get(named) if _is_name(named) else None
+        if not isinstance(site, dict) or fleet is None:
+            continue
+        for key in ("region", "accelerator"):
+            if key in site and site[key] == fleet.get(key):
+                del site[key]
+        if site.get("pricing") == "fleet":
+            del site["pricing"]
 
 
 def _unique(what: str, names: list[str]) -> None:

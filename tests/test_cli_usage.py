@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -157,3 +158,23 @@ def test_the_program_run_by_a_relative_path_skips_the_teardown(tmp_path):
         timeout=120,
     )
     assert "teardown ran" in usual.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+@pytest.mark.parametrize("run_as", ["program", "called"])
+@pytest.mark.parametrize(
+    "args", [["quote", str(EXAMPLES / "split_auto.toml")], ["--version"]], ids=["quote", "version"]
+)
+def test_output_that_cannot_be_written_is_one_line(tmp_path, run_as, args):
+    # rev17b #15: `quote ... > /dev/full` printed a Python traceback (OSError ENOSPC), exit 1;
+    # run as the program, the flush before the fast exit must fail as cleanly.
+    program = tmp_path / "splitcompute"
+    program.write_text(PROGRAM)
+    command = [sys.executable, str(program)] if run_as == "program" else ENTRY
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [*command, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120
+        )
+    errors = [line for line in result.stderr.splitlines() if line != "atexit ran"]
+    assert errors == ["error: cannot write the output: No space left on device"]
+    assert result.returncode == 3

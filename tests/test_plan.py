@@ -1913,6 +1913,12 @@ def test_a_fleet_late_only_by_the_estimate_says_what_it_would_do_and_what_was_pu
                  "2,664,000 h800-hours for 14.8T tokens", "finish this phase in 54.2 days",
                  "give the phase `mfu` and `goodput`"):  # fmt: skip
         assert said in fleet.verdict, said
+    # rev17b #6: the row shows the fleet as it is, as the phase row of a quote on it does (it
+    # showed the 2,304 the deadline sizes, and their 73 days, beside that verdict).
+    on_fleet = quote(lab.with_changes({"phases.pretrain.site": {"fleet": "h800"}}), catalog)
+    (shown,) = on_fleet.phases
+    assert fleet.devices == shown.devices == lab.fleet_named("h800").devices
+    assert fleet.wall_clock_days == pytest.approx(shown.wall_clock_days)
     # The headline answer says so too, once, on the phase.
     (late,) = [f for f in p.quote.findings if f.code == LATE]
     assert late.severity == "warn" and late.phase == "pretrain"

@@ -1576,6 +1576,86 @@ def test_a_site_naming_a_fleet_needs_nothing_the_fleet_fixes():
     assert {"required": ["fleet"]} in json_schema()["$defs"]["Site"]["anyOf"]
 
 
+# Two fleets in two regions with two accelerators; the site names the first (rev17b #5).
+_TWO_FLEETS = """
+name = "two fleets"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "CN"
+[[fleet]]
+name = "f"
+region = "cn-east"
+accelerator = "h800"
+devices = 1024
+acquired = 2023-06-01
+[[fleet]]
+name = "g"
+region = "cn-west"
+accelerator = "h20"
+devices = 1024
+acquired = 2023-06-01
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "a"
+kind = "serve"
+days = 30
+tpot_ms = 40
+input_tokens_per_day = 4e9
+output_tokens_per_day = 1e9
+site = { fleet = "f" }
+"""
+
+
+def test_changing_the_fleet_a_site_names_runs_on_the_new_fleet(tmp_path):
+    # rev17b #5: the fleet's region and accelerator were written into the site as it was read,
+    # so `with_changes` and `sweep` of `site.fleet` kept the first fleet's and quoted 0.00
+    # ("no server to cost the fleet on for h800 in cn-east").
+    path = tmp_path / "f.toml"
+    path.write_text(_TWO_FLEETS)
+    other = tmp_path / "g.toml"
+    other.write_text(_TWO_FLEETS.replace('site = { fleet = "f" }', 'site = { fleet = "g" }'))
+    s, on_g = load_scenario(path), quote(load_scenario(other))
+    assert on_g.total > 0 and not on_g.blocked
+    changed = s.with_changes({"phases.a.site.fleet": "g"})
+    assert changed == load_scenario(other)
+    assert (changed.phases[0].site.region, changed.phases[0].site.accelerator) == ("cn-west", "h20")
+    assert quote(changed).total == on_g.total
+    rows = sweep(s, {"phases.a.site.fleet": ["f", "g"]})
+    assert rows["total"].to_list() == [quote(s).total, on_g.total]
+    # A fleet moved takes the site with it; a region the site gives is its own, and kept.
+    moved = s.with_changes({"fleet.f.region": "cn-north"})
+    assert moved.phases[0].site.region == "cn-north"
+    given = s.with_changes({"phases.a.site.region": "sg"})
+    assert given.phases[0].site.region == "sg"
+    # Fleets built in code are looked up as those read from a file.
+    from estimator.scenario import Fleet, Scenario
+
+    data = tomllib.loads(_TWO_FLEETS)
+    built = Scenario(**{**data, "fleet": [Fleet(**f) for f in data["fleet"]]})
+    assert built == s
+
+
+def test_a_site_naming_a_fleet_is_refused_when_it_contradicts_it(tmp_path, runner):
+    # rev17b #5: pricing "owned" silently ignored the fleet; another accelerator was told about
+    # a `pricing = "fleet"` never written; a misspelt name said the site needs a region.
+    cases = {
+        'site = { fleet = "f", pricing = "owned" }':
+            'phases[0].site names the fleet \'f\', so it runs on it: pricing is "fleet" (or left '
+            'out), not "owned"',
+        'site = { fleet = "f", accelerator = "h20" }':
+            "phases[0].site.fleet: the fleet 'f' is h800 in cn-east, not h20 in cn-east",
+        'site = { fleet = "F" }': "phases[0].site.fleet: no fleet 'F' (declared: f, g)",
+        'site = { fleet = "x" }': "phases[0].site.fleet: no fleet 'x' (declared: f, g)",
+    }  # fmt: skip
+    path = tmp_path / "s.toml"
+    for site, message in cases.items():
+        path.write_text(_TWO_FLEETS.replace('site = { fleet = "f" }', site))
+        result = runner.invoke(app, ["quote", str(path)])
+        assert result.exit_code == 2 and message in result.output, (site, result.output)
+        assert "Traceback" not in result.output and 'pricing = "fleet" needs' not in result.output
+
+
 def test_a_table_given_only_with_an_option_names_the_option(runner):
     # rev17a #17: `quote --table uncertainty` without --samples said "'uncertainty' is not a
     # table of this report", as if it never was one.

@@ -88,14 +88,31 @@ def test_output_without_format_takes_its_suffix(runner, tmp_path):
     assert written("q.html").lstrip().lower().startswith("<!doctype html>")
     assert written("q.txt").startswith(written("q2.JSON", "-f", "table").splitlines()[0])
     assert not written("q3.json", "-f", "table").startswith("{")  # a given --format wins
+    assert written("q4") == written("q5.txt")  # no suffix is the table too
+    # rev17b #14: any other suffix wrote the table, exit 0: a spreadsheet or an image named
+    # for a report nobody gets. Refused in one line; a chart still takes .png and .svg.
+    for name in ("q.xlsx", "q.png", "q.svg"):
+        for command in (["quote", SPLIT], ["plan", SPLIT]):
+            result = runner.invoke(app, [*command, "-o", str(tmp_path / name)])
+            assert result.exit_code == 2 and not (tmp_path / name).exists()
+            (line,) = result.stderr.splitlines()
+            assert line.startswith(f"error: --output: no report format ends in '{name[1:]}'")
+            assert ".json, .csv, .md, .html or .txt" in line
+            assert ("splitcompute chart" in line) == (name != "q.xlsx")
+    assert written("q6.xlsx", "-f", "csv").startswith("phase,")  # a --format given is taken
+    chart = runner.invoke(app, ["chart", "cost", SPLIT, "-o", str(tmp_path / "c.png")])
+    assert chart.exit_code == 0 and (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_output_never_replaces_an_input(runner, tmp_path):
     scenario = tmp_path / "plan.toml"
     original = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
     scenario.write_text(original, encoding="utf-8")
-    result = runner.invoke(app, ["quote", str(scenario), "-o", str(scenario), "--force"])
+    args = ["quote", str(scenario), "-o", str(scenario), "--force"]
+    result = runner.invoke(app, [*args, "-f", "json"])
     assert result.exit_code == 2 and "is an input" in result.output
+    # Without --format, a .toml is no report's suffix (rev17b #14): refused before anything.
+    assert runner.invoke(app, args).exit_code == 2
     assert scenario.read_text(encoding="utf-8") == original
     missing_dir = runner.invoke(app, ["quote", SPLIT, "-o", str(tmp_path / "no" / "x.txt")])
     assert missing_dir.exit_code == 2 and "no such directory" in missing_dir.output

@@ -638,13 +638,13 @@ def test_a_site_field_of_the_other_form_names_what_that_form_lacks(tmp_path, run
     text = (EXAMPLES / "stockpile_owner.toml").read_text(encoding="utf-8")
     path = tmp_path / "s.toml"
     # rev17a #15: a fleet the scenario has gives the site its region and accelerator; a name
-    # no fleet has gives nothing, and the message is as before.
+    # no fleet has is refused as such.
     path.write_text(text.replace('site = "auto"', 'site = { fleet = "h800-hangzhou" }', 1))
     assert runner.invoke(app, ["quote", str(path)]).exit_code in (0, 1)
     path.write_text(text.replace('site = "auto"', 'site = { fleet = "h800-hangzou" }', 1))
     result = runner.invoke(app, ["quote", str(path)])
-    assert result.exit_code == 2
-    assert "'fleet' makes this a fixed site, which also needs region, accelerator" in result.output
+    assert result.exit_code == 2  # rev17b #5: the name is what is wrong, not the region
+    assert "no fleet 'h800-hangzou' (declared: h800-hangzhou): did you mean" in result.output
     result = runner.invoke(app, ["quote", str(EXAMPLES / "split_abroad_home.toml"),
                                  "--as-of", "2019-01-01"])  # fmt: skip
     assert result.exit_code == 2 and "error: --as-of: 2019-01-01 is before" in result.output
@@ -730,8 +730,7 @@ def test_a_scenario_built_in_code_raises_the_library_error_naming_the_field():
         (lambda: Scenario.model_validate_json('{"as_of": "2025-01-01"}'),
          "Scenario: missing required fields model, phases"),
         (lambda: Scenario(**{**data, "phases": [{**data["phases"][0], "site": {"fleet": "x"}}]}),
-         "Scenario: phases[0].site.fleet: 'fleet' makes this a fixed site, which also needs "
-         "region, accelerator"),
+         "Scenario: phases[0].site.fleet: no fleet 'x' (declared: none)"),
         (lambda: TrainPhase(name="x", tokens=-1, devices=8, site="auto"),
          "TrainPhase: tokens: must be between 1 and"),
         (lambda: TrainPhase(name="x", tokenz=1e12, devices=8, site="auto"),

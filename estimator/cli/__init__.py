@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import copy
+import errno
 import gc
 import inspect
 import os
@@ -27,7 +28,7 @@ import typer
 from estimator.cli import cmd_quote  # isort: skip
 from estimator.cli import cmd_plan  # isort: skip
 from estimator.cli import cmd_chart, cmd_catalog, cmd_physics  # isort: skip
-from estimator.cli.app import EXIT_BAD_INPUT, EXIT_OK, app
+from estimator.cli.app import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, app
 
 __all__ = ["app", "cmd_catalog", "cmd_chart", "cmd_physics", "cmd_plan", "cmd_quote", "main"]
 
@@ -104,13 +105,39 @@ def _exit_now(code: int) -> NoReturn:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except (OSError, ValueError):
+    except OSError as exc:
+        if exc.errno not in _CANNOT_WRITE:
+            sys.exit(code)
+        code = _cannot_write(exc)
+    except ValueError:
         sys.exit(code)
     atexit._run_exitfuncs()
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
+
+
+# Failures to write that no retry mends: a full disk (or /dev/full), a file past its size
+# limit or quota. rev17b #15: `quote ... > /dev/full` printed a Python traceback, exit 1. A
+# closed pipe (EPIPE) is not among them: it ends as it always has.
+_CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+def _cannot_write(exc: OSError) -> int:
+    """Say in one line that the output cannot be written, and return the exit code. What stdout
+    still buffers goes to the null device, or the interpreter's last flush would fail again
+    and print its own message."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+    with contextlib.suppress(OSError, ValueError):  # stderr may be the full one
+        typer.echo(f"error: cannot write the output: {exc.strerror or exc}", err=True)
+    return EXIT_ENVIRONMENT
 
 
 def _run() -> object:
@@ -132,6 +159,10 @@ def _run() -> object:
         code = 130
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         code = 130
+    except OSError as exc:
+        if exc.errno not in _CANNOT_WRITE:
+            raise
+        code = _cannot_write(exc)
     return code
 
 

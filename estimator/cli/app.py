@@ -61,7 +61,7 @@ _flags_without_type()
 
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
-EXIT_ENVIRONMENT = 3  # an optional dependency (extra) is not installed
+EXIT_ENVIRONMENT = 3  # an optional dependency (extra) is not installed; the output is unwritable
 F = TypeVar("F", bound=Callable[..., Any])
 
 CatalogDir = Annotated[
@@ -78,7 +78,7 @@ FormatOpt = Annotated[
         "--format",
         "-f",
         help="table, json, csv, markdown or html (default: by the -o file's suffix .json, "
-        ".csv, .md or .html, else table).",
+        ".csv, .md, .html or .txt; table without -o).",
     ),
 ]
 
@@ -242,9 +242,11 @@ def clean_errors(func: F) -> F:
 
 
 # What a file written with -o and no --format is, by its suffix (rev12e #14: `quote -o o.json`
-# wrote the terminal table into o.json without a word); any other suffix gets the table.
+# wrote the terminal table into o.json without a word); a .txt file or one without a suffix
+# gets the table, and any other suffix is refused (rev17b #14: `-o out.xlsx` and `-o out.png`
+# wrote the table, exit 0).
 FORMAT_OF_SUFFIX = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
-                    ".html": "html", ".htm": "html"}  # fmt: skip
+                    ".html": "html", ".htm": "html", ".txt": "table", "": "table"}  # fmt: skip
 
 
 def check_format(fmt: str | None, output: Path | None = None) -> str:
@@ -255,7 +257,15 @@ def check_format(fmt: str | None, output: Path | None = None) -> str:
 
     if fmt is None:
         suffix = "" if output is None else output.suffix.lower()
-        return FORMAT_OF_SUFFIX.get(suffix, "table")
+        if suffix not in FORMAT_OF_SUFFIX:
+            image = suffix in (".svg", ".png")
+            chart = "; charts are drawn by `splitcompute chart`" if image else ""
+            raise ScenarioError(
+                f"no report format ends in '{shown(suffix)}': name the file .json, .csv, .md, "
+                f".html or .txt (a table), or give --format{chart}",
+                "--output",
+            )
+        return FORMAT_OF_SUFFIX[suffix]
     if fmt not in FORMATS:
         raise ScenarioError(f"'{shown(fmt)}' is not one of {', '.join(FORMATS)}", "--format")
     return fmt
