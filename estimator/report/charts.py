@@ -278,9 +278,9 @@ def tornado(s: SensitivityView) -> Chart:
     """One row per input, two half-height bars from the quote (0): the input's low end in one
     colour, its high end in another, each to that end's change of the total, as the table
     lists them. Both ends on one side (+3 and +7) draw 0..3 and 0..7 (rev15d #1). An end with
-    no price (a phase misses its target there) has no bar: it is hatched across the row's
-    half and labelled, and the row's name says so, so the input the table ranks first for it
-    is not drawn as having no effect."""
+    no price (a phase misses its target there; the legend says why) has no bar: it is hatched
+    across the row's half and labelled, and the row's name says so, so the input the table
+    ranks first for it is not drawn as having no effect."""
     plt = _plt()
     from matplotlib.patches import Patch
 
@@ -288,7 +288,7 @@ def tornado(s: SensitivityView) -> Chart:
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(swings) + 1.5))
     ends = [x - s.total for w in swings for x in (w.total_at_low, w.total_at_high) if x is not None]
     reach = max((abs(x) for x in ends), default=0.0) or 1.0
-    names, unpriced = [], False
+    names, unpriced = [], []
     for n, w in enumerate(swings):
         missing = []
         for side, total, offset in (("low", w.total_at_low, -0.2), ("high", w.total_at_high, 0.2)):
@@ -307,15 +307,17 @@ def tornado(s: SensitivityView) -> Chart:
                 )
                 continue
             ax.barh(n + offset, total - s.total, height=0.4, color=style)
-        unpriced = unpriced or bool(missing)
+        why = w.unpriced_reason or "a phase has no cost"
+        if missing and why not in unpriced:
+            unpriced.append(why)
         names.append(w.input + (f" ({' and '.join(missing)} end unpriced)" if missing else ""))
     ax.set_yticks(range(len(swings)), names, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
     _money_axis(ax, f"change of the total ({s.currency})")
     handles = [Patch(color=TORNADO_ENDS[k], label=f"{k} end of the input") for k in TORNADO_ENDS]
-    if unpriced:
-        handles.append(Patch(**TORNADO_UNPRICED, label="end unpriced (a phase misses its target)"))
+    if unpriced:  # why, in the words the swing's own decision gave (rev17b #3)
+        handles.append(Patch(**TORNADO_UNPRICED, label=f"end unpriced: {'; '.join(unpriced)}"))
     below = 0.6 / (fig.get_figheight() * (fig.subplotpars.top - fig.subplotpars.bottom))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=3)
     left = len(s.swings) - len(swings)
