@@ -140,6 +140,14 @@ def png(chart: Chart) -> bytes:
     return buf.getvalue()
 
 
+def _legend(ax: Any, **kw: Any) -> None:
+    """The axes' legend, if anything on them is labelled: an all-unpriced quote draws no bar,
+    and `legend()` with nothing to list printed matplotlib's "No artists with labels" warning
+    on stderr (rev17b #13)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _money_axis(ax: Any, cur: str, axis: str = "x") -> None:
     from matplotlib.ticker import FuncFormatter
 
@@ -181,7 +189,7 @@ def cost_by_phase(q: QuoteView) -> Chart:
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
     _money_axis(ax, q.currency)
-    ax.legend(loc="lower right", fontsize=8)
+    _legend(ax, loc="lower right", fontsize=8)
     return Chart("cost", f"Cost by phase and component ({q.currency})", fig)
 
 
@@ -234,7 +242,7 @@ def cash_flow(q: QuoteView) -> Chart:
     ax.axhline(0, color="black", linewidth=0.6)
     _money_axis(ax, q.currency, "y")
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    ax.legend(fontsize=8, ncols=3)
+    _legend(ax, fontsize=8, ncols=3)
     return Chart("cash-flow", f"Cash flow by month ({q.currency})", fig)
 
 
@@ -262,7 +270,7 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     ax.set_yticks(range(len(shown)), [p.name for p in shown])
     ax.invert_yaxis()
     _money_axis(ax, cur)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     of = " of the shocked plan" if u.plan == "shocked" else ""
     over = f"{u.samples:,} sample{'' if u.samples == 1 else 's'}"
     return Chart("uncertainty", f"P10-P90{of} over {over} ({cur})", fig)
@@ -340,7 +348,7 @@ def comparison(c: ComparisonView) -> Chart:
         ax.barh(names, transfers, left=left, label="transfers", color=COLORS["transfer"])
     ax.invert_yaxis()
     _money_axis(ax, c.currency)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     return Chart("compare", f"Scenarios side by side ({c.currency})", fig)
 
 
