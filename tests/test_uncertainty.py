@@ -957,3 +957,21 @@ def test_a_serving_phase_short_of_its_given_devices_says_so_everywhere(catalog, 
     assert f"has no cost (a {why})" in " ".join(out.split())
     got = json.loads(runner.invoke(app, ["sensitivity", str(path), "-f", "json"]).stdout)
     assert {w["unpriced_reason"] for w in got["swings"] if w["swing"] is None} == {f"a {why}"}
+
+
+def test_the_uncertainty_chart_draws_a_row_whose_median_is_unpriced(catalog, write):
+    """rev17b #4: the chart drew the P10 bar and the note only with P10 and P50 priced, so a row
+    whose P50 fails showed the quoted dot alone, read as no spread."""
+    from estimator.report import charts
+    from estimator.report.view import uncertainty_view
+
+    s = load_scenario(write("e512.toml", GIVEN_512))
+    pct = sample(prepare(s, catalog), quote(s, catalog), 2000, seed=1)
+    a = pct[0]
+    assert a.p10 is not None and a.p50 is None and a.p90 is None  # 67% unpriced
+    ax = charts.uncertainty(uncertainty_view(pct, 2000, 1), "USD").figure.axes[0]
+    bars = [ln.get_xdata() for ln in ax.get_lines() if ln.get_linewidth() == 6]
+    assert [float(a.p10), float(a.point)] in [list(map(float, b)) for b in bars]
+    notes = [t.get_text().strip() for t in ax.texts]
+    why = f"P50/P90: needs more devices than the 512 given ({a.unpriced:.0%} of samples)"
+    assert why in notes

@@ -248,24 +248,30 @@ def cash_flow(q: QuoteView) -> Chart:
 
 def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     """P10-P90 range, P50 and the quoted figure of each phase and the total (costs: a price per
-    million output tokens is on another scale, in the table)."""
+    million output tokens is on another scale, in the table). A percentile among the samples
+    that fail has no figure: the bar runs from P10 to the quote (or the dearest percentile
+    priced), and a note names the percentiles unpriced, why and their share (rev17b #4: a row
+    whose P50 failed drew no bar at all, as if it had no spread)."""
     plt = _plt()
     shown = [p for p in u.percentiles if p.measure == "cost"]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(shown) + 1.5))
     priced = [n for n, p in enumerate(shown) if p.p50 is not None]
     for n, p in enumerate(shown):
-        if p.p10 is not None and p.p50 is not None:  # some sample priced
-            label = "P50" if n == priced[0] else None
-            top = p.p90 if p.p90 is not None else max(p.p50, p.point)
+        top = p.point
+        if p.p10 is not None:  # some sample priced: draw what is, up to the quote (rev17b #4)
+            top = p.p90 if p.p90 is not None else max(p.p10, p.point, p.p50 or p.p10)
             ax.plot([p.p10, top], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
+        if p.p50 is not None:
+            label = "P50" if n == priced[0] else None
             ax.plot([p.p50], [n], "|", color="#4C78A8", markersize=16, label=label)
-            if p.p90 is None:  # P90 among the samples that fail (rev17a #2): say so
-                ax.annotate(
-                    f"  P90: {p.unpriced_reason} ({p.unpriced:.0%} of samples)",
-                    (top, n),
-                    va="center",
-                    fontsize=7,
-                )
+        missing = [k for k, v in (("P10", p.p10), ("P50", p.p50), ("P90", p.p90)) if v is None]
+        if missing:  # among the samples that fail (rev17a #2): say which and why
+            ax.annotate(
+                f"  {'/'.join(missing)}: {p.unpriced_reason} ({p.unpriced:.0%} of samples)",
+                (top, n),
+                va="center",
+                fontsize=7,
+            )
         ax.plot([p.point], [n], "o", color="#E45756", label="quoted" if n == 0 else None)
     ax.set_yticks(range(len(shown)), [p.name for p in shown])
     ax.invert_yaxis()
