@@ -975,3 +975,29 @@ def test_the_uncertainty_chart_draws_a_row_whose_median_is_unpriced(catalog, wri
     notes = [t.get_text().strip() for t in ax.texts]
     why = f"P50/P90: needs more devices than the 512 given ({a.unpriced:.0%} of samples)"
     assert why in notes
+
+
+def test_csv_and_json_tables_keep_a_percentile_column_numeric(write, runner):
+    """rev17b #12: a percentile among the samples that fail was the words "needs more devices..."
+    in a numeric CSV column, which a spreadsheet's SUM skips silently. CSV and the table's JSON
+    give an empty cell (null) and the reason in `unpriced_reason`, as the report's JSON does; the
+    table for reading keeps the words in the cell."""
+    import csv as csv_
+    import io
+
+    from estimator.cli import app
+
+    path = str(write("e512.toml", GIVEN_512))
+    args = ["quote", path, "--samples", "2000", "--seed", "1", "--table", "uncertainty"]
+    why = "needs more devices than the 512 given"
+    rows = list(csv_.DictReader(io.StringIO(runner.invoke(app, [*args, "-f", "csv"]).stdout)))
+    for r in rows:
+        for k in ("P10 (USD)", "P50 (USD)", "P90 (USD)"):
+            assert r[k] == "" or float(r[k]) > 0, (k, r[k])
+    a, total = rows
+    assert a["P50 (USD)"] == a["P90 (USD)"] == "" and a["unpriced_reason"] == why
+    assert total["unpriced_reason"] == f"a {why}"
+    (a, total) = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert a["P50 (USD)"] is None and a["unpriced_reason"] == why
+    text = runner.invoke(app, args).stdout
+    assert why in text and "unpriced_reason" not in text

@@ -55,14 +55,17 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
                 f"'{name}' is not a table of this report: {', '.join(named)}", "--table"
             )
         t = named[name]
+        # CSV and JSON keep a numeric column numeric (`Table.data`, rev17b #12).
+        data = fmt in ("csv", "json") and t.data is not None
+        rows = t.data if data and t.data is not None else t.rows
         if fmt == "json":
-            return to_json(t.rows)
-        if not t.rows and fmt != "csv":
+            return to_json(rows)
+        if not rows and fmt != "csv":
             return _heading_only(t.title, fmt, "none", term)
         title = None if fmt == "csv" else t.title
-        cols = t.columns or None
+        cols = (t.data_columns if data else t.columns) or None
         return render_rows(
-            t.rows, fmt, cols, title=title, term=term, optional=t.optional, lasting=t.lasting
+            rows, fmt, cols, title=title, term=term, optional=t.optional, lasting=t.lasting
         )
     head = _heading(view, fmt, term)
     parts = [head] if head else []
