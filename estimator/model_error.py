@@ -1,11 +1,11 @@
 """The model's own error, as the calibration measures it: the Monte Carlo's evidence of how far a
 quote's physics is from what published runs and benchmarks measured (`uncertainty.sample`).
 
-`estimator/data/model_error.csv` holds one row per held-out calibration point of the two kinds the
-Monte Carlo draws from, with `log_ratio` = ln(published / predicted):
+`estimator/data/model_error.csv` holds one row per scored, held-out calibration point of the two
+kinds the Monte Carlo draws from, with `log_ratio` = ln(published / predicted):
 
-- `train`: the published whole pretraining runs (`kind = whole_run`), in device-hours: the scored
-  ones and those unscored only because their layout is not published (`LAYOUT_ONLY`). A quote
+- `train`: the scored published whole pretraining runs (`kind = whole_run`), in device-hours; not
+  those unscored because their layout is not published (`LAYOUT_ONLY`, rev17b #1). A quote
   prices a whole run's device-hours; a whole run's reported hours include what a throughput
   benchmark leaves out by construction (failures, restarts and checkpoints, i.e. goodput, and the
   team's own stack and recipe), and those are the largest errors seen (BLOOM -28%: goodput ~0.66;
@@ -40,12 +40,12 @@ QUANTITY: Final = {"train": "device_hours", "serve": "rate_per_device"}
 FILE: Final = "model_error.csv"
 COLUMNS: Final = ("kind", "id", "quantity", "log_ratio")
 DIGITS: Final = 6  # ln-ratios rounded: a recomputation within 1e-6 is the same evidence
-# A whole run whose only gap is that its device count and layout are not published (rev17a
-# #12c): a quote does not know its layout either, so the run's miss is part of what a quote's
-# hours can be off by. It stays out of the calibration's score (the physics' fit, which needs a
-# layout), not out of the error band. Runs unscored for another reason stay out of the band: a
-# distilled or co-distilled run did not pretrain from scratch, figures recalled or a goodput no
-# default stands for (OPT's logbook) are not a whole run's error a quote faces.
+# A whole run unscored because its device count and layout are not published stays out of the
+# band too (rev17b #1; rev17a #12c had drawn them). 13 of those 16 runs were Meta's Llama runs
+# whose published hours sit 32-88% above the prediction, all one way (their per-model hours likely
+# include more than the final run); drawn for every training phase they set P90 near +90% for MoE,
+# H800 and Ascend runs alike and put DeepSeek-V3's own published run below its quote's P10. They
+# stay shown in `calibration`; a quote shows its own family's published run beside the band.
 LAYOUT_ONLY: Final = "device count and layout not published"
 
 
@@ -56,15 +56,10 @@ def computed() -> list[dict[str, str]]:
     from estimator.calibration import calibration_table
     from pricing.catalog import load_catalog
 
-    points = calibration_table(load_catalog())
-    table = points.filter(pl.col("scored") & (pl.col("split") == "heldout"))
-    whole = points.filter(
-        (pl.col("phase") == "train")
-        & (pl.col("kind") == "whole_run")
-        & (pl.col("split") == "heldout")
-        & pl.col("predicted").is_not_null()
+    table = calibration_table(load_catalog()).filter(
+        pl.col("scored") & (pl.col("split") == "heldout")
     )
-    train = whole.filter(pl.col("scored") | (pl.col("not_scored_reason") == LAYOUT_ONLY))
+    train = table.filter((pl.col("phase") == "train") & (pl.col("kind") == "whole_run"))
     serve = table.filter(pl.col("phase") == "serve")
     out = []
     for kind, part in (("train", train), ("serve", serve)):

@@ -230,27 +230,46 @@ def _evaluated(c: Context, ph: _Placed, draws: pl.DataFrame, value: Measure = CO
     )
 
 
-def _values(c: Context, p: Phase) -> dict[Measure, pl.Expr]:
-    """COST and PER_MILLION of an evaluation of phase `p`, in the quote's currency; null where
-    the sample has no cost (UNPRICED)."""
+def unpriced(c: Context, p: Phase) -> pl.Expr:
+    """Why a row of an evaluation of phase `p` has no cost, in words; null where it has one.
+    The one decision (rev17b #3, #16): `_values` prices a row only where this is null, and what
+    a percentile among unpriced samples, an end of a swing, a footnote or a chart legend says
+    is these words, so the reason cannot drift from the mask (a serving phase short of its
+    given `devices` read "misses its latency target")."""
     # A run past the calendar bound has no plan: a quote refuses it (`timeline.within_calendar`),
     # so a draw or an end of a swing that makes one has no cost either (review8c #5).
-    # Nor a fleet the sample resizes past its own size, or a serving demand the sample raises
-    # past the devices given: the quote leaves them unpriced (`checks.outgrown`), so an end of
-    # a swing there is unpriced too (rev16c W1, rev17a #1).
-    unpriced = (
-        pl.col("verdict").is_in(UNPRICED)
-        | (pl.col("wall_clock_days") > MAX_RUN_DAYS)
-        | checks.outgrown(p)
-        # Nor a run past its deadline: the quote's own `deadline-missed` condition, so a fleet
-        # given `devices` and a deadline answers as the same fleet sized to it does, and a
-        # rental's end of a swing is the quote of that value, unpriced (rev16d W1).
-        | checks.BY_CODE["deadline-missed"].when(c, p).fill_null(False)
+    # Nor a run past its deadline: the quote's own `deadline-missed` condition, so a fleet
+    # given `devices` and a deadline answers as the same fleet sized to it does, and a
+    # rental's end of a swing is the quote of that value, unpriced (rev16d W1).
+    # Nor a fleet the sample resizes past its own size (a training fleet is resized only by its
+    # deadline), or a serving demand the sample raises past the devices given: the quote leaves
+    # them unpriced (`checks.outgrown`), so an end of a swing there is unpriced too (rev16c W1,
+    # rev17a #1).
+    train = isinstance(p, TrainPhase)
+    given = p.devices if isinstance(p, ServePhase) else None
+    return (
+        pl.when(pl.col("wall_clock_days") > MAX_RUN_DAYS)
+        .then(pl.lit(f"runs past {MAX_RUN_YEARS} years"))
+        .when(checks.BY_CODE["deadline-missed"].when(c, p).fill_null(False))
+        .then(pl.lit("misses its deadline"))
+        .when(checks.given_short(p))
+        .then(pl.lit(f"needs more devices than the {given or 0:,} given"))
+        .when(checks.fleet_outgrown())
+        .then(pl.lit("misses its deadline" if train else "needs more devices than its fleet has"))
+        .when(pl.col("verdict").is_in(UNPRICED))
+        .then(pl.lit("misses its latency target (or cannot hold the model)"))
+        .otherwise(pl.lit(None, pl.String))
     )
+
+
+def _values(c: Context, p: Phase) -> dict[Measure, pl.Expr]:
+    """COST and PER_MILLION of an evaluation of phase `p`, in the quote's currency; null where
+    the sample has no cost (`unpriced`)."""
+    unpriced_ = unpriced(c, p).is_not_null()
     return {
         # The run as evaluated (`run_usd`).
-        COST: pl.when(unpriced).then(None).otherwise(pl.col("run_usd") * c.quote_per_usd),
-        PER_MILLION: pl.when(unpriced)
+        COST: pl.when(unpriced_).then(None).otherwise(pl.col("run_usd") * c.quote_per_usd),
+        PER_MILLION: pl.when(unpriced_)
         .then(None)
         .otherwise(pl.col("usd_per_output_token") * (1e6 * c.quote_per_usd)),
     }
@@ -494,7 +513,7 @@ def sample(
     frame = pl.DataFrame(columns).with_columns(total.alias("total"))
     points["total"] = q.total
     names = []
-    why = {ph.quoted.name: _why_unpriced(ph) for ph in placed}
+    why: dict[str, str] = {}
     measure: dict[str, Measure] = {}
     published: dict[str, tuple[float, str]] = {}
     for ph in placed:
@@ -509,10 +528,15 @@ def sample(
             points[name] = point
             slack[name] = slack[ph.quoted.name] * point / ph.quoted.cost if ph.quoted.cost else 0.0
             measure[name] = PER_MILLION
-            why[name] = why[ph.quoted.name]
             names.append(name)
     names.append("total")
     failing = [name for name in columns if frame[name].null_count()]
+    # The words only for a phase some sample leaves unpriced (one evaluation at its range's ends).
+    for ph in placed:
+        rows = [n for n in (ph.quoted.name, f"{ph.quoted.name}: per million output tokens")]
+        rows = [n for n in rows if n in frame.columns]
+        if any(frame[n].null_count() for n in rows):
+            why |= dict.fromkeys(rows, _why_unpriced(c, ph))
     why["total"] = "; ".join(f"{name} {why[name]}" for name in failing)
     # One query: polars finds each quantile by selection, in parallel (sorting took 4x longer).
     # Each column in one piece: a curve's costs may come in several (a query's parallel parts),
@@ -591,18 +615,19 @@ def _among_unpriced(value: float | None, top: float | None) -> bool:
     return value is None or top is None or value > top * (1 + 1e-9) + 1e-9
 
 
-def _why_unpriced(ph: _Placed) -> str:
-    """Why a sample of a placed phase has no cost, in words (`_values`' conditions that can hold
-    for it): what a percentile among such samples reads."""
-    spec = ph.spec
-    if isinstance(spec, TrainPhase):
-        if spec.deadline_days is not None:
-            return "misses its deadline"
-        return f"runs past {MAX_RUN_YEARS} years"
-    why = "misses its latency target (or cannot hold the model)"
-    if ph.quoted.pricing == "fleet" and _has_demand(spec):
-        why += " or needs more devices than its fleet has"
-    return why
+def _why_unpriced(c: Context, ph: _Placed) -> str:
+    """Why a sample of a placed phase has no cost, in words (`unpriced`): what a percentile
+    among such samples reads. The words of the conditions that hold at either end of the drawn
+    input's range, where a sample fails first (a slower run misses a deadline, a lower rate
+    needs more devices)."""
+    ends = pl.DataFrame({"eff": list(ph.axis), "price_factor": [1.0, 1.0]})
+    found = (
+        _evaluation(c, ph, ends)
+        .select(unpriced(c, ph.spec))[:, 0]
+        .drop_nulls()
+        .unique(maintain_order=True)
+    )
+    return " or ".join(found) if len(found) else "has no cost"
 
 
 def _drawn(placed: list[_Placed]) -> tuple[str, ...]:
@@ -642,7 +667,7 @@ def _published_gap(c: Context, ph: _Placed) -> tuple[float, str] | None:
 @dataclass(frozen=True)
 class Swing:
     """An input's range and the total at each end; None where the placed phase cannot be
-    priced at that end (UNPRICED: it misses its latency target there)."""
+    priced at that end (`unpriced`, which `unpriced_reason` names)."""
 
     input: str
     low: float
@@ -653,6 +678,8 @@ class Swing:
     # what an efficiency moves is its price per million output tokens, given at each end.
     per_million_at_low: float | None = None
     per_million_at_high: float | None = None
+    # Why an end has no total, "<phase> <words>" (`unpriced`: the decision that left it None).
+    unpriced_reason: str | None = None
 
     @property
     def swing(self) -> float | None:
@@ -742,7 +769,8 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         at: _Placed = ph,
     ) -> tuple[Any, ...]:
         """The total at each end (Money or None), then (a `per_token` phase) its price per
-        million output tokens at each end (float or None): Swing's fields in order. `at`: the
+        million output tokens at each end (float or None), then why an end has no total (the
+        `unpriced` words, or None): Swing's fields in order. `at`: the
         phase drawing its model error (`eff` is then the error's ln-ratio)."""
         draws = pl.DataFrame(
             {"price_factor": list(price), "eff": list(eff), "work_factor": list(work)}
@@ -757,9 +785,11 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
             None if x is None else Money(summed((rest, x)), q.currency)
             for x in _billed(c, at.spec, out)
         )
+        found = out.select(unpriced(c, at.spec))[:, 0].drop_nulls().unique(maintain_order=True)
+        why = "; ".join(f"{name} {w}" for w in found) or None
         if not ph.per_token:
-            return lo, hi
-        return lo, hi, *out.select(_values(c, at.spec)[PER_MILLION])[:, 0].to_list()
+            return lo, hi, None, None, why
+        return lo, hi, *out.select(_values(c, at.spec)[PER_MILLION])[:, 0].to_list(), why
 
     out = []
     if ph.price_range[0] != ph.price_range[1]:

@@ -56,8 +56,9 @@ def test_the_shipped_residuals_are_not_stale():
 
 
 def test_the_residuals_are_the_held_out_ones_of_each_kind():
-    # Whole runs for training: the held-out ones scored, and those unscored only because their
-    # layout is not published (rev17a #12c: a quote does not know its layout either); not the
+    # Whole runs for training: the held-out ones scored only (rev17b #1). Not those unscored for
+    # an unpublished layout: 11 Meta Llama runs leaning one way set P90 near +90% for every
+    # training phase and put DeepSeek-V3's own published run below its quote's P10. Nor the
     # distilled ones nor any other unscored run. Every held-out serving point.
     with (resources.files("estimator") / "data" / "calibration_train.csv").open() as f:
         whole = [r for r in csv.DictReader(f) if r["kind"] == "whole_run"]
@@ -65,8 +66,8 @@ def test_the_residuals_are_the_held_out_ones_of_each_kind():
     drawn = {r["id"] for r in model_error._rows() if r["kind"] == "train"}
     scored = {r["id"] for r in held if r["scored"] == "true"}
     layout = {r["id"] for r in held if r["not_scored_reason"] == model_error.LAYOUT_ONLY}
-    assert scored and layout and drawn == scored | layout
-    assert not any("distill" in r["not_scored_reason"] for r in held if r["id"] in drawn)
+    assert scored and layout and drawn == scored
+    assert not drawn & layout
     assert len(model_error.log_ratios("train")) == len(drawn)
     assert len(model_error.log_ratios("serve")) >= 80
     # DeepSeek-V3's published hours are 37% under the estimate (it is +60% over them).
@@ -89,9 +90,7 @@ def test_a_training_band_is_the_whole_runs_error(catalog, write):
     """A fixed fleet rented by the hour at a price without a range: its cost goes as its
     device-hours, so P10 / P90 over the quote are the residuals' e^P10 / e^P90."""
     c, q = _quoted(catalog, write, SMALL)
-    # 200,000 draws: the whole runs' upper tail is sparse (two runs between P85 and P100), so a
-    # sample's P90 wanders more per draw there than between dense order statistics.
-    (train,) = [p for p in sample(c, q, 200_000, seed=1) if p.name == "train"]
+    (train,) = [p for p in sample(c, q, 20_000, seed=1) if p.name == "train"]
     low, high = _expected("train")
     assert train.p10 / train.point == pytest.approx(low, rel=0.01)
     assert train.p90 / train.point == pytest.approx(high, rel=0.01)
@@ -113,9 +112,9 @@ def test_a_serving_band_is_the_benchmarks_error(catalog, write):
 def test_the_error_draw_is_reproducible_and_seeded(catalog, write):
     c, q = _quoted(catalog, write, SMALL)
     ph = _placed(c, q, error=True)[0]
-    a, _ = _phase_draws(ph, 0, 200_000, seed=3)  # (the sparse upper tail: see above)
-    b, _ = _phase_draws(ph, 0, 200_000, seed=3)
-    other, _ = _phase_draws(ph, 0, 200_000, seed=4)
+    a, _ = _phase_draws(ph, 0, 10_000, seed=3)
+    b, _ = _phase_draws(ph, 0, 10_000, seed=3)
+    other, _ = _phase_draws(ph, 0, 10_000, seed=4)
     assert a.equals(b) and not a.equals(other)
     v = model_error.log_ratios("train")
     assert v[0] <= a.min() and a.max() <= v[-1]  # type: ignore[operator]

@@ -12,6 +12,34 @@ from estimator.cli import app
 from tests.conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The README's 85-day example (rev17b #7): DeepSeek-V3 pretraining on a fleet of 2,048 H800.
+F85 = """\
+name = "fleet small"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+[[fleet]]
+name = "stock"
+region = "cn-east"
+accelerator = "h800"
+devices = 2048
+acquired = 2023-06-01
+[model]
+preset = "deepseek-v3"
+[[phases]]
+name = "pretrain"
+tokens = 14.8e12
+precision = "fp8"
+deadline_days = 85
+site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
+[[phases]]
+name = "serve"
+kind = "serve"
+days = 30
+input_tokens_per_day = 4e9
+output_tokens_per_day = 1e9
+site = { region = "cn-east", accelerator = "h800", pricing = "fleet" }
+"""
 BLOCKS = re.findall(r"```sh\n(.*?)```", README, flags=re.S)
 COMMANDS = [
     line.split("#")[0].strip()
@@ -200,18 +228,50 @@ def test_the_schema_version_notes_name_the_shock_assumption():
 
 
 def test_readme_gives_the_whole_runs_the_training_band_draws():
-    # rev17a #12c: the band drew from the 5 scored whole runs only, leaving out the runs unscored
-    # only for an unpublished layout (a quote's layout is unknown too).
+    # rev17b #1: the band draws from the scored whole runs only; the runs unscored for an
+    # unpublished layout (all Llama, leaning one way) stay out of it, and the README says so.
+    import csv
     import math
+    from importlib import resources
 
     from estimator import model_error
 
     readme = " ".join(README.split())
     runs = model_error.log_ratios("train")
     lo, hi = (math.expm1(model_error.quantile("train", p)) for p in (0.1, 0.9))
-    assert f"{len(runs)} runs, P10 {lo:+.0%}, P90 {hi:+.0%} on device-hours" in readme
-    llama = [r["id"] for r in model_error._rows() if r["kind"] == "train" and "llama" in r["id"]]
-    assert f"{len(llama)} of the {len(runs)} are Meta's Llama runs" in readme
+    assert f"scores: {len(runs)} runs, P10 {lo:+.0%}, P90 {hi:+.0%} on device-hours" in readme
+    with (resources.files("estimator") / "data" / "calibration_train.csv").open() as f:
+        layout = [
+            r["id"]
+            for r in csv.DictReader(f)
+            if r["kind"] == "whole_run"
+            and r["split"] == "heldout"
+            and r["not_scored_reason"] == model_error.LAYOUT_ONLY
+        ]
+    assert all("llama" in i for i in layout)
+    assert f"The {len(layout)} it leaves unscored only because their device count" in readme
+    assert "all are Meta's Llama runs" in readme
+
+
+def test_readme_gives_the_share_of_draws_past_the_85_day_deadline(runner, tmp_path):
+    # rev17b #7: "with 40% of the draws past an 85-day deadline" went stale when the training
+    # band changed. The 85-day scenario: DeepSeek-V3's pretraining on 2,048 rented H800.
+    import json
+
+    path = tmp_path / "f85.toml"
+    path.write_text(F85, encoding="utf-8")
+    args = ["quote", str(path), "--samples", "3000", "--seed", "2", "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)["uncertainty"]["percentiles"]}
+    share = rows["pretrain"]["unpriced"]
+    unpriced = [k for k in ("p10", "p50", "p90") if rows["pretrain"][k] is None]
+    assert unpriced == ["p90"]  # the README's "P90 reads 'misses its deadline'"
+    readme = " ".join(README.split())
+    assert (
+        f'with {share:.0%} of the draws past an 85-day deadline, P90 reads "misses its '
+        f'deadline", not a P90 of the {1 - share:.0%} that finish' in readme
+    )
 
 
 def test_the_b200_date_sentence_tells_pretraining_from_plan_totals():

@@ -1706,3 +1706,34 @@ def test_the_text_fx_assumption_reads_as_rates_not_a_flattened_dict(runner):
     assert "per_usd=" not in row and "False" not in row
     cny = rates["CNY"]
     assert f"CNY {cny['per_usd']:.6g} ({cny['as_of']})" in row
+
+
+def test_an_all_unpriced_html_report_draws_without_warnings(runner, write):
+    """rev17b #13: 16 H100 given for a demand that needs 512 leave the one phase unpriced, so
+    the charts label nothing: `legend()` printed matplotlib's "No artists with labels found"
+    warning twice on stderr."""
+    import warnings
+
+    e1 = """
+name = "e"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "US"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "a"
+kind = "serve"
+users = "us"
+days = 30
+devices = 16
+tpot_ms = 40
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = runner.invoke(app, ["quote", str(write("e1.toml", e1)), "-f", "html"])
+    assert result.exit_code == 0, result.output
+    assert "<html" in result.stdout and "No artists" not in result.output

@@ -219,7 +219,9 @@ def test_a_placement_no_sample_can_price_reports_no_percentiles(catalog, write, 
             {"cost": [None] * draws.height}, schema={"cost": pl.Float64}
         ),
     )
-    pct = sample(prepare(s, catalog), q, 300, seed=1)
+    # The efficiency ranges: the low end of its decode efficiency misses the 12 ms target, the
+    # reason `_why_unpriced` finds at the ends of the drawn range (rev17b #16).
+    pct = sample(prepare(s, catalog), q, 300, seed=1, model_error=False)
     (serve, total) = pct
     assert serve.p10 is serve.p50 is serve.p90 is None and serve.unpriced == 1.0
     assert total.point_rank == 0.0
@@ -906,3 +908,104 @@ def test_a_demand_past_the_serving_devices_given_is_the_quote_of_it_unpriced(cat
     assert row.swing is None
     a, _ = sample(c, q, 300, seed=0)
     assert a.unpriced > 0.1
+
+
+# rev17b #3: 512 H100 given for a demand that needs 512 at the quoted rate (TPOT 39.8 ms meets
+# 40 ms): a lower drawn rate needs more devices than the 512 given.
+GIVEN_512 = """
+name = "e"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "US"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "a"
+kind = "serve"
+users = "us"
+days = 30
+devices = 512
+tpot_ms = 40
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+def test_a_serving_phase_short_of_its_given_devices_says_so_everywhere(catalog, write, runner):
+    """rev17b #3, #16: the Monte Carlo's reason said "misses its latency target" for samples the
+    devices given leave short (`checks.given_short`), a copy of the decision apart from the mask.
+    One function gives both: every place that says why names the devices given."""
+    from estimator.cli import app
+    from estimator.report import charts
+    from estimator.report.plan_view import sensitivity_view
+
+    why = "needs more devices than the 512 given"
+    path = write("e512.toml", GIVEN_512)
+    s = load_scenario(path)
+    c, q = prepare(s, catalog), quote(s, catalog)
+    a, total = sample(c, q, 2000, seed=1)
+    assert a.unpriced > 0.3 and a.p90 is None
+    assert a.unpriced_reason == why and total.unpriced_reason == f"a {why}"
+    swings = sensitivity(c, q)
+    blank = [w for w in swings if w.swing is None]
+    assert blank and all(w.unpriced_reason == f"a {why}" for w in blank)
+    # The mask and the reason together: a reason exactly where an end has no total.
+    for w in swings:
+        assert (w.unpriced_reason is None) == (None not in (w.total_at_low, w.total_at_high))
+    chart = charts.tornado(sensitivity_view(q, swings))
+    labels = [t.get_text() for t in chart.figure.axes[0].get_legend().get_texts()]
+    assert f"end unpriced: a {why}" in labels
+    out = runner.invoke(app, ["sensitivity", str(path)]).stdout
+    assert f"A blank total: at that end of the input the phase as placed has no cost (a {why})" in (
+        " ".join(out.split())
+    )
+    out = runner.invoke(app, ["quote", str(path), "--samples", "2000", "--seed", "1"]).stdout
+    assert "latency target" not in out.split("Model error:")[0]
+    assert f"has no cost (a {why})" in " ".join(out.split())
+    got = json.loads(runner.invoke(app, ["sensitivity", str(path), "-f", "json"]).stdout)
+    assert {w["unpriced_reason"] for w in got["swings"] if w["swing"] is None} == {f"a {why}"}
+
+
+def test_the_uncertainty_chart_draws_a_row_whose_median_is_unpriced(catalog, write):
+    """rev17b #4: the chart drew the P10 bar and the note only with P10 and P50 priced, so a row
+    whose P50 fails showed the quoted dot alone, read as no spread."""
+    from estimator.report import charts
+    from estimator.report.view import uncertainty_view
+
+    s = load_scenario(write("e512.toml", GIVEN_512))
+    pct = sample(prepare(s, catalog), quote(s, catalog), 2000, seed=1)
+    a = pct[0]
+    assert a.p10 is not None and a.p50 is None and a.p90 is None  # 67% unpriced
+    ax = charts.uncertainty(uncertainty_view(pct, 2000, 1), "USD").figure.axes[0]
+    bars = [ln.get_xdata() for ln in ax.get_lines() if ln.get_linewidth() == 6]
+    assert [float(a.p10), float(a.point)] in [list(map(float, b)) for b in bars]
+    notes = [t.get_text().strip() for t in ax.texts]
+    why = f"P50/P90: needs more devices than the 512 given ({a.unpriced:.0%} of samples)"
+    assert why in notes
+
+
+def test_csv_and_json_tables_keep_a_percentile_column_numeric(write, runner):
+    """rev17b #12: a percentile among the samples that fail was the words "needs more devices..."
+    in a numeric CSV column, which a spreadsheet's SUM skips silently. CSV and the table's JSON
+    give an empty cell (null) and the reason in `unpriced_reason`, as the report's JSON does; the
+    table for reading keeps the words in the cell."""
+    import csv as csv_
+    import io
+
+    from estimator.cli import app
+
+    path = str(write("e512.toml", GIVEN_512))
+    args = ["quote", path, "--samples", "2000", "--seed", "1", "--table", "uncertainty"]
+    why = "needs more devices than the 512 given"
+    rows = list(csv_.DictReader(io.StringIO(runner.invoke(app, [*args, "-f", "csv"]).stdout)))
+    for r in rows:
+        for k in ("P10 (USD)", "P50 (USD)", "P90 (USD)"):
+            assert r[k] == "" or float(r[k]) > 0, (k, r[k])
+    a, total = rows
+    assert a["P50 (USD)"] == a["P90 (USD)"] == "" and a["unpriced_reason"] == why
+    assert total["unpriced_reason"] == f"a {why}"
+    (a, total) = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert a["P50 (USD)"] is None and a["unpriced_reason"] == why
+    text = runner.invoke(app, args).stdout
+    assert why in text and "unpriced_reason" not in text

@@ -140,6 +140,14 @@ def png(chart: Chart) -> bytes:
     return buf.getvalue()
 
 
+def _legend(ax: Any, **kw: Any) -> None:
+    """The axes' legend, if anything on them is labelled: an all-unpriced quote draws no bar,
+    and `legend()` with nothing to list printed matplotlib's "No artists with labels" warning
+    on stderr (rev17b #13)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _money_axis(ax: Any, cur: str, axis: str = "x") -> None:
     from matplotlib.ticker import FuncFormatter
 
@@ -181,7 +189,7 @@ def cost_by_phase(q: QuoteView) -> Chart:
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
     _money_axis(ax, q.currency)
-    ax.legend(loc="lower right", fontsize=8)
+    _legend(ax, loc="lower right", fontsize=8)
     return Chart("cost", f"Cost by phase and component ({q.currency})", fig)
 
 
@@ -234,35 +242,41 @@ def cash_flow(q: QuoteView) -> Chart:
     ax.axhline(0, color="black", linewidth=0.6)
     _money_axis(ax, q.currency, "y")
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
-    ax.legend(fontsize=8, ncols=3)
+    _legend(ax, fontsize=8, ncols=3)
     return Chart("cash-flow", f"Cash flow by month ({q.currency})", fig)
 
 
 def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     """P10-P90 range, P50 and the quoted figure of each phase and the total (costs: a price per
-    million output tokens is on another scale, in the table)."""
+    million output tokens is on another scale, in the table). A percentile among the samples
+    that fail has no figure: the bar runs from P10 to the quote (or the dearest percentile
+    priced), and a note names the percentiles unpriced, why and their share (rev17b #4: a row
+    whose P50 failed drew no bar at all, as if it had no spread)."""
     plt = _plt()
     shown = [p for p in u.percentiles if p.measure == "cost"]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(shown) + 1.5))
     priced = [n for n, p in enumerate(shown) if p.p50 is not None]
     for n, p in enumerate(shown):
-        if p.p10 is not None and p.p50 is not None:  # some sample priced
-            label = "P50" if n == priced[0] else None
-            top = p.p90 if p.p90 is not None else max(p.p50, p.point)
+        top = p.point
+        if p.p10 is not None:  # some sample priced: draw what is, up to the quote (rev17b #4)
+            top = p.p90 if p.p90 is not None else max(p.p10, p.point, p.p50 or p.p10)
             ax.plot([p.p10, top], [n, n], color="#4C78A8", linewidth=6, alpha=0.5)
+        if p.p50 is not None:
+            label = "P50" if n == priced[0] else None
             ax.plot([p.p50], [n], "|", color="#4C78A8", markersize=16, label=label)
-            if p.p90 is None:  # P90 among the samples that fail (rev17a #2): say so
-                ax.annotate(
-                    f"  P90: {p.unpriced_reason} ({p.unpriced:.0%} of samples)",
-                    (top, n),
-                    va="center",
-                    fontsize=7,
-                )
+        missing = [k for k, v in (("P10", p.p10), ("P50", p.p50), ("P90", p.p90)) if v is None]
+        if missing:  # among the samples that fail (rev17a #2): say which and why
+            ax.annotate(
+                f"  {'/'.join(missing)}: {p.unpriced_reason} ({p.unpriced:.0%} of samples)",
+                (top, n),
+                va="center",
+                fontsize=7,
+            )
         ax.plot([p.point], [n], "o", color="#E45756", label="quoted" if n == 0 else None)
     ax.set_yticks(range(len(shown)), [p.name for p in shown])
     ax.invert_yaxis()
     _money_axis(ax, cur)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     of = " of the shocked plan" if u.plan == "shocked" else ""
     over = f"{u.samples:,} sample{'' if u.samples == 1 else 's'}"
     return Chart("uncertainty", f"P10-P90{of} over {over} ({cur})", fig)
@@ -278,9 +292,9 @@ def tornado(s: SensitivityView) -> Chart:
     """One row per input, two half-height bars from the quote (0): the input's low end in one
     colour, its high end in another, each to that end's change of the total, as the table
     lists them. Both ends on one side (+3 and +7) draw 0..3 and 0..7 (rev15d #1). An end with
-    no price (a phase misses its target there) has no bar: it is hatched across the row's
-    half and labelled, and the row's name says so, so the input the table ranks first for it
-    is not drawn as having no effect."""
+    no price (a phase misses its target there; the legend says why) has no bar: it is hatched
+    across the row's half and labelled, and the row's name says so, so the input the table
+    ranks first for it is not drawn as having no effect."""
     plt = _plt()
     from matplotlib.patches import Patch
 
@@ -288,7 +302,7 @@ def tornado(s: SensitivityView) -> Chart:
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(swings) + 1.5))
     ends = [x - s.total for w in swings for x in (w.total_at_low, w.total_at_high) if x is not None]
     reach = max((abs(x) for x in ends), default=0.0) or 1.0
-    names, unpriced = [], False
+    names, unpriced = [], []
     for n, w in enumerate(swings):
         missing = []
         for side, total, offset in (("low", w.total_at_low, -0.2), ("high", w.total_at_high, 0.2)):
@@ -307,15 +321,17 @@ def tornado(s: SensitivityView) -> Chart:
                 )
                 continue
             ax.barh(n + offset, total - s.total, height=0.4, color=style)
-        unpriced = unpriced or bool(missing)
+        why = w.unpriced_reason or "a phase has no cost"
+        if missing and why not in unpriced:
+            unpriced.append(why)
         names.append(w.input + (f" ({' and '.join(missing)} end unpriced)" if missing else ""))
     ax.set_yticks(range(len(swings)), names, fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
     _money_axis(ax, f"change of the total ({s.currency})")
     handles = [Patch(color=TORNADO_ENDS[k], label=f"{k} end of the input") for k in TORNADO_ENDS]
-    if unpriced:
-        handles.append(Patch(**TORNADO_UNPRICED, label="end unpriced (a phase misses its target)"))
+    if unpriced:  # why, in the words the swing's own decision gave (rev17b #3)
+        handles.append(Patch(**TORNADO_UNPRICED, label=f"end unpriced: {'; '.join(unpriced)}"))
     below = 0.6 / (fig.get_figheight() * (fig.subplotpars.top - fig.subplotpars.bottom))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=3)
     left = len(s.swings) - len(swings)
@@ -338,7 +354,7 @@ def comparison(c: ComparisonView) -> Chart:
         ax.barh(names, transfers, left=left, label="transfers", color=COLORS["transfer"])
     ax.invert_yaxis()
     _money_axis(ax, c.currency)
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     return Chart("compare", f"Scenarios side by side ({c.currency})", fig)
 
 

@@ -267,8 +267,8 @@ class SwingView(_View):
     low: float
     high: float
     total_at_low: float | None = Field(
-        description="Null where a phase as placed cannot be priced at that end: it misses its "
-        "latency target (or cannot hold the model) with any number of its replicas."
+        description="Null where a phase as placed cannot be priced at that end "
+        "(`unpriced_reason` says why)."
     )
     total_at_high: float | None
     swing: float | None = Field(description="Null when either end is unpriced.")
@@ -279,6 +279,11 @@ class SwingView(_View):
         "output tokens at the input's low end; null for other inputs.",
     )
     per_million_output_tokens_at_high: float | None = None
+    unpriced_reason: str | None = Field(
+        default=None,
+        description='Why an end has no total, "<phase> <reason>" (e.g. "misses its '
+        'deadline", "needs more devices than the 512 given"); null when both are priced.',
+    )
 
 
 class SensitivityView(_View):
@@ -308,6 +313,7 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 swing=money_or_none(s.swing),
                 per_million_output_tokens_at_low=rate_or_none(s.per_million_at_low),
                 per_million_output_tokens_at_high=rate_or_none(s.per_million_at_high),
+                unpriced_reason=s.unpriced_reason,
             )
             for s in swings
         ],

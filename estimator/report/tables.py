@@ -56,6 +56,11 @@ class Table:
     optional: tuple[str, ...] = ()  # columns a narrow terminal leaves out first
     columns: tuple[str, ...] = ()  # the header of a table that may have no rows (CSV keeps it)
     lasting: tuple[str, ...] = ()  # columns it keeps longest, most needed first
+    # The rows (and header) CSV and JSON give, where a cell of `rows` holds words in place of a
+    # figure: there the cell is empty and a column of its own says why, so a numeric column
+    # stays numeric (rev17b #12: a spreadsheet's SUM skipped "misses its deadline" silently).
+    data: Rows | None = None
+    data_columns: tuple[str, ...] = ()
 
 
 # The table CSV gives by default, by the view's class: one a spreadsheet can sum or sort.
@@ -319,12 +324,25 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
                "quoted at",
                *((share,) if unpriced else ()),
                *((gap,) if published else ()))  # fmt: skip
+    # CSV and JSON: a percentile among the samples that fail is an empty cell, its reason in
+    # `unpriced_reason`, as the report's JSON gives them (null and the reason: rev17b #12).
+    data = [
+        {
+            **row,
+            **{f"P{k} ({cur})": _amount(getattr(p, f"p{k}"), p.measure) for k in (10, 50, 90)},
+            **({"unpriced_reason": p.unpriced_reason} if unpriced else {}),
+        }
+        for row, p in zip(rows, u.percentiles, strict=True)
+    ]
+    at = columns.index(share) + 1 if unpriced else len(columns)
+    data_columns = (*columns[:at], *(("unpriced_reason",) if unpriced else ()), *columns[at:])
+    data = [{c: d.get(c) for c in data_columns} for d in data]
     of = " of the shocked plan" if u.plan == "shocked" else ""
     title = f"Uncertainty{of} ({u.samples:,} sample{'' if u.samples == 1 else 's'}, seed {u.seed})"
     if u.drawn:
         title += f"; drawn: {'; '.join(u.drawn)}"
     title += _unpriced(u.percentiles, phases)
-    return Table(title, rows, columns=columns)
+    return Table(title, rows, columns=columns, data=data, data_columns=data_columns)
 
 
 def _unpriced(shown: Sequence[object], phases: Sequence[str]) -> str:

@@ -55,14 +55,17 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
                 f"'{name}' is not a table of this report: {', '.join(named)}", "--table"
             )
         t = named[name]
+        # CSV and JSON keep a numeric column numeric (`Table.data`, rev17b #12).
+        data = fmt in ("csv", "json") and t.data is not None
+        rows = t.data if data and t.data is not None else t.rows
         if fmt == "json":
-            return to_json(t.rows)
-        if not t.rows and fmt != "csv":
+            return to_json(rows)
+        if not rows and fmt != "csv":
             return _heading_only(t.title, fmt, "none", term)
         title = None if fmt == "csv" else t.title
-        cols = t.columns or None
+        cols = (t.data_columns if data else t.columns) or None
         return render_rows(
-            t.rows, fmt, cols, title=title, term=term, optional=t.optional, lasting=t.lasting
+            rows, fmt, cols, title=title, term=term, optional=t.optional, lasting=t.lasting
         )
     head = _heading(view, fmt, term)
     parts = [head] if head else []
@@ -169,11 +172,12 @@ def _notes(view: BaseModel) -> list[str]:
             " the figure its options are ranked on. It has no demand row."
         )
     if is_sensitivity(view) and any(s.swing is None for s in view.swings):
+        # Why, in the words of the decision that left the end blank (rev17b #3, #16).
+        ends = dict.fromkeys(s.unpriced_reason for s in view.swings if s.unpriced_reason)
         notes.append(
-            "A blank total: at that end of the input the phase as placed cannot meet its latency"
-            " target (or hold the model) with any number of its replicas, needs more devices"
-            " than its fleet has or than it gives to meet its deadline or serve its demand, or"
-            " would run past 100 years, so has no cost; such inputs come first."
+            "A blank total: at that end of the input the phase as placed has no cost ("
+            + "; ".join(ends)
+            + "), a plan that fails there; such inputs come first."
         )
     shown = view.quote if is_plan(view) else view
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
@@ -224,13 +228,19 @@ def _notes(view: BaseModel) -> list[str]:
                 "and its options are ranked on; it is not part of the total."
             )
         if any(p.unpriced for p in u.percentiles):
+            # Why, in the words of the decision that left them unpriced (rev17b #3, #16).
+            why = "; ".join(
+                dict.fromkeys(
+                    f"{p.name} {p.unpriced_reason}"
+                    for p in u.percentiles
+                    if p.unpriced_reason and p.name != "total"
+                )
+            )
             notes.append(
-                "Unpriced samples: at their drawn efficiency the phase as placed cannot meet its "
-                "latency target (or hold the model) with any number of its replicas, or needs "
-                "more devices than its fleet has or than it gives to meet its deadline or serve "
-                "its demand, so they have no cost: a plan that fails, counted above every cost "
-                "in the percentiles and ranks, so a percentile among them says why instead of a "
-                "figure. A larger replica, more devices or a looser target avoids them."
+                f"Unpriced samples: at their drawn inputs the phase as placed has no cost ({why}):"
+                " a plan that fails, counted above every cost in the percentiles and ranks, so a "
+                "percentile among them says why instead of a figure. A larger replica, more "
+                "devices or a looser target avoids them."
             )
     return notes
 

@@ -43,7 +43,8 @@ if TYPE_CHECKING:
 # `shock.assumption` (plan_view.ShockView: what the what-if assumes, rev16a #1).
 # "8" (session 17): each percentile's `unpriced_reason`; an unpriced sample counts above every
 # priced one, so a percentile among them is null and `point_rank` is of all the samples (rev17a
-# #2: the percentiles were of the priced samples only).
+# #2: the percentiles were of the priced samples only); each swing's `unpriced_reason` (rev17b
+# #3: the reason an end has no total, from the same decision as the mask).
 SCHEMA_VERSION = "8"
 
 
