@@ -119,12 +119,23 @@ def calendar_years(start: date, end: date) -> float:
 
 def calendar_years_of(start: date, days: pl.Expr) -> pl.Expr:
     """`calendar_years(start, start + days)` per row, for whole `days` (>= 0, within one
-    400-year cycle of `_month_ends`)."""
+    400-year cycle of `_month_ends`), read from a table of every day of the cycle: a binary
+    search and two gathers per row cost a sweep's ~3M rows ~0.4 s (candidates per second
+    2.1M -> 1.6M); one gather from the table is the same value, bit for bit."""
+    table = _calendar_years_table(start)
+    whole = days.clip(lower_bound=0.0).cast(pl.Int64).clip(upper_bound=len(table) - 1)
+    return pl.lit(table).gather(whole)
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar_years_table(start: date) -> pl.Series:
+    """`calendar_years(start, start + d)` for d = 0 .. the cycle's last month end: the whole
+    months before day d (`_month_ends`) plus the share of the month under way, over 12."""
     ends = _month_ends(start)
-    whole = days.clip(lower_bound=0.0).cast(pl.Int64)
-    found = pl.lit(ends).search_sorted(whole, side="right").cast(pl.Int64) - 1
+    whole = pl.int_range(0, ends[-1] + 1, dtype=pl.Int64, eager=True)
+    found = ends.search_sorted(whole, side="right").cast(pl.Int64) - 1
     month = found.clip(upper_bound=len(ends) - 2)
-    lo, hi = pl.lit(ends).gather(month), pl.lit(ends).gather(month + 1)
+    lo, hi = ends.gather(month), ends.gather(month + 1)
     return (month + (whole - lo) / (hi - lo)) / 12
 
 
