@@ -912,24 +912,7 @@ def test_a_demand_past_the_serving_devices_given_is_the_quote_of_it_unpriced(cat
 
 # rev17b #3: 512 H100 given for a demand that needs 512 at the quoted rate (TPOT 39.8 ms meets
 # 40 ms): a lower drawn rate needs more devices than the 512 given.
-GIVEN_512 = """
-name = "e"
-as_of = 2025-11-27
-currency = "USD"
-tenant_hq = "US"
-[model]
-preset = "llama-3.1-70b"
-[[phases]]
-name = "a"
-kind = "serve"
-users = "us"
-days = 30
-devices = 512
-tpot_ms = 40
-input_tokens_per_day = 4e10
-output_tokens_per_day = 1e10
-site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
-"""
+GIVEN_512 = _SHORT_SERVICE
 
 
 def test_a_serving_phase_short_of_its_given_devices_says_so_everywhere(catalog, write, runner):
