@@ -441,3 +441,18 @@ def test_the_list_price_sentence_says_what_the_finding_prints():
         "catalog has no public B200 contract index to say how far below (rate_index.csv covers "
         "only the H100), so the `list-price` finding says to treat the rent as a ceiling." in said
     )
+
+
+def test_the_aws_skypilot_rows_are_counted_as_the_catalog_holds_them(catalog):
+    # rev18b #7: README said the 35 AWS rows from the SkyPilot snapshot covered 8 regions; they
+    # cover 6 (ae-uae, id-jakarta, in-mumbai, jp-tokyo, sg, us-east).
+    rows = catalog.table("offers").filter(
+        (pl.col("provider") == "aws")
+        & pl.col("source").str.contains("skypilot-org/skypilot-catalog", literal=True)
+    )
+    assert set(rows["pricing"]) == {"on_demand", "spot"} and "b200" in set(rows["accelerator"])
+    said = " ".join(README.split())
+    assert (
+        f"AWS's other list prices ({rows.height} rows: on demand and spot in "
+        f"{rows['region'].n_unique()} regions, P6-B200 among them)" in said
+    )
