@@ -783,3 +783,33 @@ def test_every_unpinned_allowance_is_still_needed():
     assert {url for url in UNPINNED_ALLOWED if any(p.startswith(url) for p in parts)} == set(
         UNPINNED_ALLOWED
     )
+
+
+def test_efficiency_rows_are_not_dated_before_what_they_rest_on(catalog):
+    # rev18b #9: the a800 rows were dated 2022-09-07 (the A100 fit's date), before the A800
+    # existed (2022-11-07, accelerators.csv), and the a100-80g MoE rows 2022-09-07 though the
+    # MoE penalty they apply is the Hopper fit's (pricing/data/README.md: `as_of` is the date
+    # the figure was true, which a derived figure is not before its newest input).
+    parts = catalog.table("accelerators")
+    made = dict(zip(parts["id"].to_list(), parts["as_of"].to_list(), strict=True))
+    eff = catalog.table("efficiency")
+    day = {
+        (r["accelerator"], r["workload"], r["arch"]): r["as_of"] for r in eff.iter_rows(named=True)
+    }
+    based = re.compile(r"Derived from this device's pretraining row \(([\w-]+)/pretrain/(\w+)")
+    checked = {"part": 0, "base": 0, "hopper": 0}
+    for r in eff.iter_rows(named=True):
+        key = f"efficiency.csv {r['accelerator']}/{r['workload']}/{r['arch']}"
+        if r["accelerator"] != "*":
+            assert r["as_of"] >= made[r["accelerator"]], (key, "before the part existed")
+            checked["part"] += 1
+        if m := based.search(r["note"] or ""):
+            assert r["as_of"] >= day[(m[1], "pretrain", m[2])], (key, "before its pretraining row")
+            checked["base"] += 1
+        if "Hopper-fitted MoE penalty" in (r["note"] or ""):
+            assert r["as_of"] >= day[("h100-sxm", "pretrain", "moe")], (
+                key,
+                "before the Hopper fit",
+            )
+            checked["hopper"] += 1
+    assert all(checked.values()), checked

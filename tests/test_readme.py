@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
+from typing import TYPE_CHECKING
 
+import polars as pl
 import pytest
 
 import estimator
 from estimator.cli import app
 from tests.conftest import ROOT
+
+if TYPE_CHECKING:
+    from estimator import Plan
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # The README's 85-day example (rev17b #7): DeepSeek-V3 pretraining on a fleet of 2,048 H800.
@@ -274,15 +280,22 @@ def test_readme_gives_the_share_of_draws_past_the_85_day_deadline(runner, tmp_pa
     )
 
 
+@functools.cache
+def _cn_lab(**changes: object) -> Plan:
+    """examples/cn_lab_no_stockpile.toml planned with `changes` (Scenario.with_changes), once per
+    test run: the market-story tests below share these plans."""
+    from estimator import load_scenario, plan
+
+    s = load_scenario(ROOT / "examples" / "cn_lab_no_stockpile.toml")
+    return plan(s.with_changes(changes) if changes else s)
+
+
 def test_the_b200_date_sentence_tells_pretraining_from_plan_totals():
     # rev17a #21: "pretrains on 2,944 H100 for 434.6 M CNY instead of 1,280 B200 for 396.3 M"
     # gave the plans' totals as the pretraining's.
     from datetime import date
 
-    from estimator import load_scenario, plan
-
-    s = load_scenario(ROOT / "examples" / "cn_lab_no_stockpile.toml")
-    early, late = (plan(s.with_changes({"as_of": d})).quote for d in (date(2025, 10, 15), s.as_of))
+    early, late = (_cn_lab(as_of=date(2025, 10, 15)).quote, _cn_lab().quote)
 
     def m(x) -> str:
         return f"{float(x) / 1e6:,.1f} M"
@@ -322,3 +335,124 @@ def test_the_amortised_idle_commitment_figures_are_todays(catalog):
     assert round(float(days)) == 120
     assert round(float(committed.replace(",", "")) / 1e9, 1) == 2.7
     assert round(float(charged.replace(",", "")) / 1e6) == 299
+
+
+def _m(x) -> str:
+    """An amount in whole millions, as the README's four cases say them ("about 408 M")."""
+    return f"{float(x) / 1e6:,.0f} M"
+
+
+def test_the_four_cases_give_todays_plan_totals():
+    # rev18b #3: "about 396 M CNY" (twice) outlived phys17b's refit, which made the plan
+    # 408.1 M; no test read them.
+    from estimator import load_scenario, plan
+
+    said = " ".join(README.split())
+    lab = _cn_lab().quote
+    (eu,) = [p for p in lab.phases if p.name == "serve-foreign"]
+    assert (eu.offer is not None and eu.offer.provider, eu.accelerator, eu.region) == (
+        "aws",
+        "b200",
+        "us-east",
+    )
+    assert (
+        f"serves its European users from abroad (AWS B200 in us-east): about {_m(lab.total)} CNY"
+        in said
+    )
+    owner = plan(load_scenario(ROOT / "examples" / "stockpile_owner.toml")).quote
+    (abroad,) = [p for p in owner.phases if p.pricing != "fleet"]
+    assert (abroad.name, abroad.offer is not None and abroad.offer.provider) == (
+        "serve-foreign",
+        "aws",
+    )
+    assert (
+        f"about {_m(owner.total)} CNY against {_m(lab.total)} (`cn_lab_no_stockpile.toml`), "
+        f"{_m(abroad.cost)} of it for serving European users from AWS" in said
+    )
+
+
+def test_the_lead_time_margin_sentence_is_todays():
+    # rev18b #3: README said the 910C bought three months later came out 1.8% cheaper than the
+    # B200 rental; the plan says 4.9% (358.6 M against 377.0 M CNY).
+    s = _cn_lab().scenario
+    month = s.as_of.month + 3
+    later = s.as_of.replace(year=s.as_of.year + (month - 1) // 12, month=(month - 1) % 12 + 1)
+    # Today the pretraining rents B200 abroad, the bought 910C rejected for its lead time alone.
+    today = _cn_lab().to_polars().filter(pl.col("phase") == "pretrain")
+    assert today["accelerator"][0] == "b200"
+    home = today.filter(pl.col("accelerator") == "ascend-910c")["verdict"]
+    assert home.len() and all(v.startswith("rejected: lead time") for v in home)
+    moved = _cn_lab(**{"phases.pretrain.start": later})
+    (pre,) = [p for p in moved.quote.phases if p.name == "pretrain"]
+    assert (pre.accelerator, pre.pricing) == ("ascend-910c", "owned")
+    b200 = (
+        moved.to_polars()
+        .filter(
+            (pl.col("phase") == "pretrain")
+            & (pl.col("accelerator") == "b200")
+            & (pl.col("pricing") == "on_demand")
+        )["cost"]
+        .min()
+    )
+    codes = {f.code for f in moved.quote.findings if f.phase == "pretrain"}
+    assert {"domestic-training-risk", "idle-hardware"} <= codes
+    (idle,) = [
+        f for f in moved.quote.findings if f.phase == "pretrain" and f.code == "idle-hardware"
+    ]
+    bought, resold, days = re.search(
+        r"buys ([\d,]+) CNY of hardware .* resells it for ([\d,]+) CNY when the run ends, "
+        r"([\d.]+) days after it starts",
+        idle.message,
+    ).groups()
+    resale = float(resold.replace(",", "")) / float(bought.replace(",", ""))
+    said = " ".join(README.split())
+    assert (
+        f"start the pretraining three months later and the lead time no longer binds, and "
+        f"{pre.devices:,} Ascend 910C bought in {pre.region} come out "
+        f"{1 - float(pre.cost) / b200:.1%} cheaper than the B200 rental (with "
+        f"`domestic-training-risk` and `idle-hardware` warnings: bought for {float(days):.0f} days "
+        f"and resold at an estimated {resale:.0%})" in said
+    )
+
+
+def test_the_list_price_sentence_says_what_the_finding_prints():
+    # rev18b #4: README said the `list-price` finding printed a 1-year contract index "several
+    # times lower" than the B200 list price; the catalog has no B200 index, and the finding
+    # says so and calls the rent a ceiling.
+    q = _cn_lab().quote
+    (pre,) = [p for p in q.phases if p.name == "pretrain"]
+    (f,) = [f for f in q.findings if f.phase == "pretrain" and f.code == "list-price"]
+    devices, provider, price, covered = re.search(
+        r"^([\d,]+) x b200 at (\w+)'s on_demand list price, ([\d.]+) USD per device-hour: .* no "
+        r"contract index for b200 on or before [\d-]+ \(rate_index.csv, which covers ([\w, -]+)\)"
+        r".* treat this phase's rent as a ceiling$",
+        f.message,
+    ).groups()
+    assert (pre.accelerator, provider, int(devices.replace(",", ""))) == (
+        "b200",
+        "aws",
+        pre.devices,
+    )
+    assert covered == "h100-sxm"
+    said = " ".join(README.split())
+    assert (
+        f"hyperscaler list prices (AWS on demand, {float(price):.2f} USD per B200-hour). A tenant "
+        f"renting {pre.devices:,} B200 negotiates a term contract, usually below list, but the "
+        "catalog has no public B200 contract index to say how far below (rate_index.csv covers "
+        "only the H100), so the `list-price` finding says to treat the rent as a ceiling." in said
+    )
+
+
+def test_the_aws_skypilot_rows_are_counted_as_the_catalog_holds_them(catalog):
+    # rev18b #7: README said the 35 AWS rows from the SkyPilot snapshot covered 8 regions; they
+    # cover 6 (ae-uae, id-jakarta, in-mumbai, jp-tokyo, sg, us-east).
+    rows = catalog.table("offers").filter(
+        (pl.col("provider") == "aws")
+        & pl.col("source").str.contains("skypilot-org/skypilot-catalog", literal=True)
+    )
+    assert set(rows["pricing"]) == {"on_demand", "spot"} and "b200" in set(rows["accelerator"])
+    said = " ".join(README.split())
+    assert (
+        f"AWS's other list prices ({rows.height} rows: on demand and spot in "
+        f"{rows['region'].n_unique()} regions, P6-B200 among them)" in said
+    )
