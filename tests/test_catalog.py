@@ -608,6 +608,52 @@ def test_what_the_catalog_hands_out_is_the_callers_to_change(catalog):
     )
 
 
+def test_a_change_edited_in_place_leaves_every_other_catalog_as_it_was(catalog, write):
+    # rev18b #1: `with_table` handed `change` the process-wide embedded frame itself; a change
+    # that edited it in place (`f[i, col] = v`) and returned it became the baseline of every
+    # catalog in the process (load_catalog(), a default quote), and the edited rows kept their
+    # embedded `_file`, so the what-if and its baseline quoted alike.
+    day = date(2025, 11, 27)
+    cny = load_catalog().rate("CNY", day).per_usd
+    fx = load_catalog().table("fx")
+
+    def in_place(f: pl.DataFrame) -> pl.DataFrame:
+        for i in f.with_row_index().filter(pl.col("currency") == "CNY")["index"].to_list():
+            f[i, "per_usd"] = f[i, "per_usd"] * 1.10
+        return f
+
+    what_if = load_catalog().with_table("fx", in_place)
+    assert what_if.rate("CNY", day).per_usd == pytest.approx(cny * 1.10)
+    assert load_catalog().table("fx").equals(fx)
+    assert load_catalog().rate("CNY", day).per_usd == cny
+    assert catalog.convert(100, "USD", "CNY", day) == pytest.approx(100 * cny)
+    # The frame a change returns is checked into a frame of the catalog's own: editing the
+    # caller's copy afterwards moves nothing.
+    kept: list[pl.DataFrame] = []
+
+    def keep(f: pl.DataFrame) -> pl.DataFrame:
+        kept.append(f)
+        return f
+
+    held = load_catalog().with_table("fx", keep)
+    kept[0][0, "per_usd"] = 0.5
+    assert held.table("fx").equals(fx)
+    # `dropped` and `origin` are the caller's too (a shocked catalog shared its origin list).
+    offers = catalog.table("offers").filter(pl.col("instance_scaleout_gbit_s").is_not_null())
+    no_network = offers.head(1).with_columns(
+        pl.lit(None, pl.Float64).alias("instance_scaleout_gbit_s")
+    )
+    override = write("ov/offers.csv", no_network.write_csv()).parent
+    ours = load_catalog(override)
+    dropped = ours.dropped("offers")
+    assert dropped["column"].to_list() == ["instance_scaleout_gbit_s"]
+    dropped[0, "embedded"] = "edited"
+    assert ours.dropped("offers").equals(load_catalog(override).dropped("offers"))
+    origin = list(ours.origin)
+    ours._with_rows("policies", lambda p: p).origin.append("elsewhere")
+    assert ours.origin == origin
+
+
 def test_a_catalog_pickles_with_its_tables_and_origin(catalog, write):
     # rev12b #3: no catalog could be pickled (its lazy readers), so none went to a worker.
     import pickle
