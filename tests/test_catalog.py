@@ -693,6 +693,34 @@ def test_a_catalog_says_where_its_rows_come_from_and_the_packages_list_their_nam
     assert not {"importlib", "sys", "TYPE_CHECKING", "_EXPORTS"} & {*dir(estimator), *dir(pricing)}
 
 
+def test_a_type_checker_sees_every_public_name_and_both_packages_are_typed():
+    # rev18b #6: `TrainPhase` and `ServePhase` were in `__all__` but not in the TYPE_CHECKING
+    # imports, so to mypy they were `Any` (the module's `__getattr__`); and `pricing` shipped no
+    # py.typed, so an installed copy's `Catalog` was `Any` in every estimator signature.
+    import ast
+    import tomllib
+    from pathlib import Path
+
+    import estimator
+    import pricing
+
+    root = Path(__file__).resolve().parent.parent
+    for package in (estimator, pricing):
+        tree = ast.parse(Path(str(package.__file__)).read_text())
+        seen: dict[str, str] = {}
+        for block in tree.body:
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test):
+                for imp in block.body:
+                    assert isinstance(imp, ast.ImportFrom) and imp.module
+                    seen.update({a.asname or a.name: imp.module for a in imp.names})
+        name = package.__name__
+        assert seen == package._EXPORTS, name  # each name, from the module it is loaded from
+        assert sorted(seen) == sorted(package.__all__), name
+        assert (root / name / "py.typed").is_file(), name
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert all("py.typed" in data["package-data"][p] for p in data["packages"])
+
+
 def test_convert_takes_an_amount_in_its_own_currency(catalog):
     # review11b #11, #18: 100 CNY converted as if it were USD (729.57), an unknown code passed
     # when both sides were it, NaN converted, and Money took any "currency".
