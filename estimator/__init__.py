@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from estimator.report.charts import chart
     from estimator.report.text import as_json
     from estimator.results import Quote
-    from estimator.scenario import Scenario
+    from estimator.scenario import Scenario, ServePhase, TrainPhase
     from estimator.scenario_file import load_scenario, parse_scenario
     from estimator.shock import ShockResult
 

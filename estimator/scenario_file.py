@@ -11,6 +11,7 @@ import json
 import re
 import sys
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -196,7 +197,7 @@ def _problem(
     loc = [part for part in err["loc"] if part not in _UNION_TAGS]
     path = _format_loc(loc[len([p for p in place if p not in _UNION_TAGS]) :])
     # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
-    msg = shown(err["msg"], 200)
+    msg = shown(own_words(err), 200)
     if err["type"] == "union_tag_invalid":
         msg = f"'kind' must be one of {err['ctx']['expected_tags']} (got {_got(err['ctx']['tag'])})"
     elif err["type"] == "extra_forbidden":
@@ -254,8 +255,58 @@ def _problem(
         # The value given reads best next to what was wrong, before any suggestion.
         head, hint, tail = msg.partition(": did you mean")
         msg = f"{head} (got {_got(err['input'])}){hint}{tail}"
+    if err["type"] == "literal_error" and "literal['auto']" in err["loc"]:
+        msg += f": {_SITE_FORMS.strip(' ()')}"
     msg = msg.removeprefix("Value error, ")
     return ScenarioError(msg, f"{source}: {path}" if path else source), said
+
+
+# pydantic's wording of a problem, by its error type, in the product's (rev18b #8: "Input should
+# be a valid number, unable to parse string as a number" beside "must be between 1 and 1e+17").
+_NUMBER, _WHOLE, _DATE = "must be a number", "must be a whole number", "a date YYYY-MM-DD"
+_TABLE = "must be a table of fields"
+_OWN_WORDS: dict[str, str] = {
+    "float_type": _NUMBER, "float_parsing": _NUMBER, "decimal_type": _NUMBER,
+    "decimal_parsing": _NUMBER, "int_type": _WHOLE, "int_parsing": _WHOLE,
+    "int_from_float": _WHOLE, "int_parsing_size": _WHOLE, "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false", "string_type": "must be text",
+    "list_type": "must be a list", "tuple_type": "must be a list", "set_type": "must be a list",
+    "dict_type": _TABLE, "model_type": _TABLE, "model_attributes_type": _TABLE,
+    "dataclass_type": _TABLE, "date_type": _DATE, "date_parsing": _DATE,
+    "date_from_datetime_parsing": _DATE, "date_from_datetime_inexact": _DATE,
+    "date_future": _DATE, "date_past": _DATE,
+}  # fmt: skip
+
+
+def own_words(err: Mapping[str, Any]) -> str:
+    """One pydantic error (an item of `ValidationError.errors()`) said in the product's words:
+    "must be a number", "must not be empty", "must be one of 'bf16', 'fp16' ..." (rev18b #8:
+    pydantic's own "Input should be ...", "String should have at least 1 character" and "List
+    should have at least 1 item after validation, not 0" reached the user). A message the
+    product wrote itself (a validator's, a range's) is returned as it is; a pydantic type not
+    named here has its "Input should be" said as "must be"."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind in _OWN_WORDS:
+        return _OWN_WORDS[kind]
+    if kind in ("string_too_short", "too_short"):
+        least = int(ctx.get("min_length", 1))
+        if least <= 1:
+            return "must not be empty"
+        return f"must have at least {least:,} " + ("characters" if "string" in kind else "entries")
+    if kind in ("string_too_long", "too_long"):
+        most = int(ctx.get("max_length", 0))
+        return f"must have at most {most:,} " + ("characters" if "string" in kind else "entries")
+    if kind == "literal_error":
+        msg = f"must be {ctx.get('expected')}"
+        if "literal['auto']" in err.get("loc", ()):  # a site given as text (`_problem` adds
+            return f"{msg} or a table"  # what each form of table has)
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        hint = suggest(err["input"], options) if isinstance(err.get("input"), str) else None
+        return msg + (f": did you mean '{hint}'?" if hint else "")
+    if kind == "json_invalid":
+        return f"not valid JSON: {ctx.get('error', err['msg'])}"
+    return re.sub(r"^[A-Z][a-z]* should ", "must ", str(err["msg"]))
 
 
 def _missing_in_other_form(errors: list[Any], loc: tuple[Any, ...]) -> str:

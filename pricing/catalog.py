@@ -287,8 +287,13 @@ class Catalog:
     """Validated, merged catalog tables. Construct with `load_catalog`."""
 
     def __init__(self, tables: Mapping[str, pl.DataFrame], origin: list[str]) -> None:
-        self._tables = tables if isinstance(tables, Tables) else Tables.of(tables)
-        self.origin = origin
+        # The caller's frames and list copied (rev18b #1): a frame or list edited in place
+        # after would change this catalog, and a catalog made from another shared its origin.
+        if isinstance(tables, Tables):
+            self._tables = tables
+        else:
+            self._tables = Tables.of({name: df.clone() for name, df in tables.items()})
+        self.origin = list(origin)
         # Tables and dated views already worked out: a catalog never changes (`with_table`
         # makes a new one), and a plan asks for the same ones ~100 times (a polars query each).
         self._views: dict[tuple[Any, ...], pl.DataFrame] = {}
@@ -336,7 +341,7 @@ class Catalog:
         README's own negotiated-price row was warned and told to copy 0.75-3.0 into it)."""
         key = ("dropped", name)
         if key in self._views:
-            return self._views[key]
+            return self._views[key].clone()
         table = TABLES[name]
         df = self._tables[name]
         columns = {**{k: pl.String() for k in table.key}, "column": pl.String(),
@@ -370,16 +375,18 @@ class Catalog:
                 )
         out = pl.concat(found, how="diagonal_relaxed").select(list(columns))
         self._views[key] = out
-        return out
+        return out.clone()  # the caller's, as `table`'s (rev18b #1)
 
     def with_table(self, name: str, change: Callable[[pl.DataFrame], pl.DataFrame]) -> Catalog:
         """A new Catalog with one table changed by `change` (what-if analyses).
 
-        `change` receives and returns the frame including its `_file` / `_line` columns. The
-        result is checked as an override file is (pricing.schema: types, ranges, choices,
-        references, duplicate keys), and a problem raises CatalogError naming the row (its
-        position in the returned frame) and column. Rows the change adds are the user's, as an
-        override file's are: a series they date wins from that date over newer embedded rows.
+        `change` receives a copy of the frame, with its `_file` / `_line` columns, and may edit
+        it in place (`f[i, col] = v`) before returning it: this catalog's table (and every
+        other catalog's) stays as it was, as with `table`'s frames. The result is checked as an
+        override file is (pricing.schema: types, ranges, choices, references, duplicate keys),
+        and a problem raises CatalogError naming the row (its position in the returned frame)
+        and column. Rows the change adds or edits are the user's, as an override file's are: a
+        series they date wins from that date over newer embedded rows.
         The catalog's `origin` (a quote's `catalog` assumption) says a table was changed. A
         price or efficiency moved alone can leave its range behind (`price_low` above the
         price): move `price_low` / `price_high` (`mfu_low` / `mfu_high`) with it.
@@ -387,7 +394,9 @@ class Catalog:
         if name not in self._tables:
             raise UnknownIdError("table", name, TABLES)
         label = f"Catalog.with_table('{name}')"
-        changed = change(self._tables[name])
+        # A copy (rev18b #1): the table is the process-wide embedded one, and a change that
+        # edited it in place (`f[i, col] = v`) became every later catalog's baseline.
+        changed = change(self._tables[name].clone())
         if not isinstance(changed, pl.DataFrame):
             raise CatalogError(
                 f"{label}: the change returned {type(changed).__name__}, not a polars DataFrame"

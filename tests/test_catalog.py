@@ -608,6 +608,52 @@ def test_what_the_catalog_hands_out_is_the_callers_to_change(catalog):
     )
 
 
+def test_a_change_edited_in_place_leaves_every_other_catalog_as_it_was(catalog, write):
+    # rev18b #1: `with_table` handed `change` the process-wide embedded frame itself; a change
+    # that edited it in place (`f[i, col] = v`) and returned it became the baseline of every
+    # catalog in the process (load_catalog(), a default quote), and the edited rows kept their
+    # embedded `_file`, so the what-if and its baseline quoted alike.
+    day = date(2025, 11, 27)
+    cny = load_catalog().rate("CNY", day).per_usd
+    fx = load_catalog().table("fx")
+
+    def in_place(f: pl.DataFrame) -> pl.DataFrame:
+        for i in f.with_row_index().filter(pl.col("currency") == "CNY")["index"].to_list():
+            f[i, "per_usd"] = f[i, "per_usd"] * 1.10
+        return f
+
+    what_if = load_catalog().with_table("fx", in_place)
+    assert what_if.rate("CNY", day).per_usd == pytest.approx(cny * 1.10)
+    assert load_catalog().table("fx").equals(fx)
+    assert load_catalog().rate("CNY", day).per_usd == cny
+    assert catalog.convert(100, "USD", "CNY", day) == pytest.approx(100 * cny)
+    # The frame a change returns is checked into a frame of the catalog's own: editing the
+    # caller's copy afterwards moves nothing.
+    kept: list[pl.DataFrame] = []
+
+    def keep(f: pl.DataFrame) -> pl.DataFrame:
+        kept.append(f)
+        return f
+
+    held = load_catalog().with_table("fx", keep)
+    kept[0][0, "per_usd"] = 0.5
+    assert held.table("fx").equals(fx)
+    # `dropped` and `origin` are the caller's too (a shocked catalog shared its origin list).
+    offers = catalog.table("offers").filter(pl.col("instance_scaleout_gbit_s").is_not_null())
+    no_network = offers.head(1).with_columns(
+        pl.lit(None, pl.Float64).alias("instance_scaleout_gbit_s")
+    )
+    override = write("ov/offers.csv", no_network.write_csv()).parent
+    ours = load_catalog(override)
+    dropped = ours.dropped("offers")
+    assert dropped["column"].to_list() == ["instance_scaleout_gbit_s"]
+    dropped[0, "embedded"] = "edited"
+    assert ours.dropped("offers").equals(load_catalog(override).dropped("offers"))
+    origin = list(ours.origin)
+    ours._with_rows("policies", lambda p: p).origin.append("elsewhere")
+    assert ours.origin == origin
+
+
 def test_a_catalog_pickles_with_its_tables_and_origin(catalog, write):
     # rev12b #3: no catalog could be pickled (its lazy readers), so none went to a worker.
     import pickle
@@ -645,6 +691,34 @@ def test_a_catalog_says_where_its_rows_come_from_and_the_packages_list_their_nam
     assert {"load_catalog", "Catalog", "CatalogError"} <= set(dir(pricing))
     assert set(estimator.__all__) <= set(dir(estimator))
     assert not {"importlib", "sys", "TYPE_CHECKING", "_EXPORTS"} & {*dir(estimator), *dir(pricing)}
+
+
+def test_a_type_checker_sees_every_public_name_and_both_packages_are_typed():
+    # rev18b #6: `TrainPhase` and `ServePhase` were in `__all__` but not in the TYPE_CHECKING
+    # imports, so to mypy they were `Any` (the module's `__getattr__`); and `pricing` shipped no
+    # py.typed, so an installed copy's `Catalog` was `Any` in every estimator signature.
+    import ast
+    import tomllib
+    from pathlib import Path
+
+    import estimator
+    import pricing
+
+    root = Path(__file__).resolve().parent.parent
+    for package in (estimator, pricing):
+        tree = ast.parse(Path(str(package.__file__)).read_text())
+        seen: dict[str, str] = {}
+        for block in tree.body:
+            if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test):
+                for imp in block.body:
+                    assert isinstance(imp, ast.ImportFrom) and imp.module
+                    seen.update({a.asname or a.name: imp.module for a in imp.names})
+        name = package.__name__
+        assert seen == package._EXPORTS, name  # each name, from the module it is loaded from
+        assert sorted(seen) == sorted(package.__all__), name
+        assert (root / name / "py.typed").is_file(), name
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert all("py.typed" in data["package-data"][p] for p in data["packages"])
 
 
 def test_convert_takes_an_amount_in_its_own_currency(catalog):

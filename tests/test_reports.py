@@ -1023,6 +1023,8 @@ def test_library_draws_uncertainty_and_tornado_of_a_plan(catalog, tmp_path):
     assert "Sensitivity of the total" in t.read_text(encoding="utf-8")
     with pytest.raises(ScenarioError, match="needs a plan"):
         estimator.chart(p.quote, "tornado")
+    with pytest.raises(ScenarioError, match="the uncertainty chart needs a plan"):  # rev18b #8
+        estimator.chart(p.quote, "uncertainty")  # "a uncertainty chart"
 
 
 def test_a_plans_quoted_figures_under_uncertainty_are_the_totals_shown(catalog):

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from estimator.errors import ScenarioError
+from estimator.scenario_file import own_words
 from pricing import Catalog
 
 ARCH_FIELDS = (
@@ -348,6 +349,6 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "model"
-        raise ScenarioError(str(err["msg"]).removeprefix("Value error, "), where) from None
+        raise ScenarioError(own_words(err).removeprefix("Value error, "), where) from None
     except ValueError as exc:
         raise ScenarioError(str(exc), "model") from None

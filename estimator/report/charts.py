@@ -469,7 +469,7 @@ def chart(
     draw = QUOTE_CHARTS
     if kind in PLAN_CHARTS:
         if not isinstance(result, Plan):
-            raise ScenarioError(f"a {kind} chart needs a plan (estimator.plan)", "kind")
+            raise ScenarioError(f"the {kind} chart needs a plan (estimator.plan)", "kind")
         if kind == "tornado":
             swings = sensitivity(result, catalog, swing=swing)
             return tornado(displayed(sensitivity_view(result.quote, swings)))
