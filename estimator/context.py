@@ -43,7 +43,9 @@ class Context:
     currency: str
     quote_per_usd: float
     options: pl.DataFrame
-    latency: pl.DataFrame  # round trip from each region to each market: region, market, rtt_ms
+    # Round trip from each region to each market: region, market, rtt_ms, basis, as_of, source
+    # (a series with no row by the quote date at its first: pricing.catalog.FALLS_FORWARD).
+    latency: pl.DataFrame
     objective: Objective = "cost"
     max_devices: int | None = None
     # Phases whose start may slip until bought hardware arrives (re-placement after a shock)
@@ -148,7 +150,10 @@ def prepare(
     options = pl.concat([listed, fleets])
     acquired = {f.name: f.acquired for f in scenario.fleet if f.acquired is not None}
     options = with_supply(catalog, options, scenario.tenant_hq, day, acquired)
-    latency = catalog.dated("latency", day).select("region", "market", "rtt_ms")
+    # Each round trip with its row's provenance, named in a quote's assumptions (rev18b #2).
+    latency = catalog.dated("latency", day).select(
+        "region", "market", "rtt_ms", "basis", "as_of", "source"
+    )
     for i, phase in enumerate(scenario.phases):
         loc = f"{where}: phases[{i}].site"
         _collect(problems, _check_site, catalog, options, phase.site, loc)

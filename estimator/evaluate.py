@@ -443,8 +443,12 @@ def _default_window(c: Context, phase: Phase) -> Window:
 def users_rtt(c: Context, users: str) -> pl.DataFrame:
     """Per region, `rtt_ms` to the phase's users: their market's round trip, or for "foreign"
     users (outside China) the nearest market abroad."""
-    market = pl.col("market") != "cn" if users == "foreign" else pl.col("market") == users
-    return c.latency.filter(market).group_by("region").agg(pl.col("rtt_ms").min())
+    return c.latency.filter(users_market(users)).group_by("region").agg(pl.col("rtt_ms").min())
+
+
+def users_market(users: str) -> pl.Expr:
+    """The latency.csv markets of a phase's users: theirs, or for "foreign" every one abroad."""
+    return pl.col("market") != "cn" if users == "foreign" else pl.col("market") == users
 
 
 Settings = TrainSettings | ServeSettings

@@ -10,7 +10,7 @@ import polars as pl
 
 from estimator.errors import ScenarioError
 from pricing import Catalog
-from pricing.catalog import SPEC_TABLES, FxRate, stale_expr
+from pricing.catalog import FALLS_FORWARD, SPEC_TABLES, FxRate, stale_expr
 from pricing.errors import UnknownIdError, suggest
 
 # Which column each filter applies to, per table ("id" where the table *is* that thing).
@@ -41,6 +41,8 @@ _MONEY = {
     "electricity": ("price_kwh", "currency"),
 }
 _PROV = ["basis", "as_of", "stale"]
+# A row dated after `--as-of` that a quote dated then uses (`_in_use`), marked as such.
+AFTER = "after_as_of"
 _NARROW = {
     "offers": [
         "provider", "region", "accelerator", "instance", "pricing", "price", "currency",
@@ -52,8 +54,10 @@ _NARROW = {
     ],
     "policies": ["id", "effective_from", "effective_to", "effect", "message"],
     "regions": ["id", "name", "country", "jurisdiction", "currency", "pue", *_PROV],
-    "electricity": ["region", "accelerator_origin", "price", "currency", "tariff", *_PROV],
-    "latency": ["region", "market", "rtt_ms", *_PROV],
+    "electricity": [
+        "region", "accelerator_origin", "price", "currency", "tariff", *_PROV, AFTER,
+    ],
+    "latency": ["region", "market", "rtt_ms", *_PROV, AFTER],
     "supply": [
         "accelerator", "country", "tenant_hq", "effective_from", "effective_to", "purchasable",
         "lead_time_days", "max_devices_per_buyer",
@@ -86,7 +90,10 @@ def catalog_rows(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows and the columns to show. Money is shown as `price` in `currency` (default: as listed),
     with the listed figure kept as `list_price` / `list_currency`. A dated table (offers,
-    hardware, fx, electricity...) shows the rows valid on `as_of`, or every row with `history`."""
+    hardware, fx, electricity...) shows the rows valid on `as_of`, or every row with `history`:
+    the rows a quote dated `as_of` uses, a later one among them (FALLS_FORWARD, a tariff where
+    the region has none) marked `after_as_of` (rev18b #2: "no rows match" for the 317 ms a
+    2025 plan judged its European serving on)."""
     filters = {"accelerator": accelerator, "region": region, "provider": provider}
     df = _filtered(cat, table, {**filters, "pricing": pricing}, None if history else as_of)
     if max_price is not None and currency is None and table in _MONEY:
@@ -101,12 +108,15 @@ def catalog_rows(
             raise ScenarioError(f"--max-price does not apply to table '{table}'")
         df = df.filter(pl.col("price") <= max_price)
     df = _sorted(df.with_columns(_stale(df, table, as_of)), sort)
+    if not history and (table in FALLS_FORWARD or table == "electricity"):
+        df = df.with_columns((pl.col("as_of") > as_of).alias(AFTER))
     if wide:
         columns = [c for c in df.columns if c not in ("list_price", "list_currency")]
         if "price" in columns and currency is not None:
             columns += ["list_price", "list_currency"]
     else:  # a terminal table: long provenance text stays in json / csv / markdown
         columns = _NARROW.get(table) or [c for c in df.columns if c not in ("note", "source")]
+        columns = [c for c in columns if c != AFTER or AFTER in df.columns]  # not in --history
     return df.to_dicts(), columns
 
 
@@ -131,7 +141,7 @@ _IN_FORCE = ("policies", "supply")
 def _filtered(
     cat: Catalog, table: str, filters: dict[str, str | None], on: date | None
 ) -> pl.DataFrame:
-    df = cat.table(table) if on is None else cat.dated(table, on, future=False)
+    df = cat.table(table) if on is None else _in_use(cat, table, on)
     if on is not None and table in _IN_FORCE:
         # Rules and supply in force on the day, as offers are the rows valid on it (rev12a #5:
         # a listing dated 2020-01-01 showed the 2026 rules); effective_to is exclusive.
@@ -159,6 +169,33 @@ def _filtered(
             raise ScenarioError(str(exc), f"--{flag}") from None
         df = df.filter(pl.col(column) == value)
     return df
+
+
+def _in_use(cat: Catalog, table: str, on: date) -> pl.DataFrame:
+    """The rows of a dated table a quote dated `on` uses: per series the latest on or before
+    it; in the tables of FALLS_FORWARD, a series' first row where it has none by then; and in
+    electricity, where a region has no tariff on `on` for an accelerator's origin (unscoped or
+    scoped to it), the first later tariff that applies, as `options.first_tariff` picks it for
+    owned hardware (the scoped one first on the same day)."""
+    if table in FALLS_FORWARD:
+        return cat.dated(table, on)
+    past = cat.dated(table, on, future=False)
+    if table != "electricity":
+        return past
+    later = cat.dated(table, on).filter(pl.col("as_of") > on)
+    scope = pl.col("accelerator_origin")
+    firsts = []
+    for origin in sorted(set(cat.table("accelerators")["origin"].to_list())):
+        applies = scope.is_null() | (scope == origin)
+        priced = past.filter(applies)["region"].unique()
+        firsts.append(
+            later.filter(applies & ~pl.col("region").is_in(priced.implode()))
+            .sort(["as_of", scope.is_null()])
+            .group_by("region", maintain_order=True)
+            .first()
+            .select(later.columns)
+        )
+    return pl.concat([past, *firsts]).unique(maintain_order=True)
 
 
 def _priced(

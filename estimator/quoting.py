@@ -32,6 +32,7 @@ from estimator.evaluate import (
     evaluate,
     presolve,
     rank,
+    users_market,
     whole_fleet,
 )
 from estimator.findings import Finding
@@ -354,7 +355,7 @@ def quote_context(c: Context) -> Quote:
             [*found, *transfer_findings, *fx_findings(c, items)],
             key=lambda f: (compliance.SEVERITY_ORDER[f.severity], f.phase or "", f.code),
         ),
-        assumptions=assumptions(c, phases, items),
+        assumptions=assumptions(c, phases, items, moved),
     )
 
 
@@ -454,7 +455,7 @@ def _run_days(
 def _transfers(
     c: Context, placed: dict[str, PhaseQuote]
 ) -> tuple[list[transfers.TransferQuote], list[Finding], list[Payment]]:
-    route_table = transfers.routes(c.catalog, c.as_of)
+    route_table = _routes(c)
     moved, found, paid = [], [], []
     for i, t in enumerate(c.scenario.transfers):
         tq, more = transfers.price_transfer(c, i, t, placed, route_table)
@@ -559,7 +560,17 @@ def fx_findings(c: Context, items: list[LineItem]) -> list[Finding]:
     return out
 
 
-def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> dict[str, Any]:
+def _routes(c: Context) -> pl.DataFrame:
+    """The route table of the quote's date (`transfers.routes`), worked out once."""
+    return c.remembered(("routes",), lambda: transfers.routes(c.catalog, c.as_of))
+
+
+def assumptions(
+    c: Context,
+    phases: list[PhaseQuote],
+    items: list[LineItem],
+    moved: list[transfers.TransferQuote],
+) -> dict[str, Any]:
     return {
         "as_of": c.as_of.isoformat(),
         "catalog": ", ".join(c.catalog.origin),
@@ -574,6 +585,8 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
             + _network(c, p)
             for p in phases
         },
+        **_latency(c, phases),
+        **_transfer_rows(c, phases, moved),
         "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
         **_data_abroad(c),
         **_data_defaulted(c),
@@ -583,6 +596,56 @@ def assumptions(c: Context, phases: list[PhaseQuote], items: list[LineItem]) -> 
         "(server power x PUE x regional tariff) and yearly operations",
         "rented_minimum_terms": "whole instances; a commitment bills its full term",
     }
+
+
+def _row_dated(c: Context, basis: str, as_of: date, source: str) -> str:
+    """A catalog row's provenance as the assumptions give an offer's: its basis, its date and
+    its source. A row dated after the quote is one a series falls forward to (latency and
+    transfer rows: pricing.catalog.FALLS_FORWARD), said as the `stale-price` finding says a
+    later tariff (rev18b #2: a 2025 quote judged latency on 2026 rows without a word)."""
+    after = f", after the quote date {c.as_of}: the catalog has none earlier" * (as_of > c.as_of)
+    return f"{basis}, row as of {as_of}{after}; {source}"
+
+
+def _latency(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
+    """`latency`: each serving phase's round trip to its users, the latency.csv row it is
+    (the figure its TTFT target and `users-far` are judged with), dated."""
+    said = {}
+    for p in phases:
+        phase = c.scenario.phase(p.name)
+        if not isinstance(phase, ServePhase):
+            continue
+        rows = c.latency.filter(users_market(phase.users), pl.col("region") == p.region)
+        if rows.is_empty():
+            continue
+        r = rows.sort("rtt_ms", maintain_order=True).row(0, named=True)
+        where = (
+            f"abroad (nearest: {r['market']})" if phase.users == "foreign" else f"in {r['market']}"
+        )
+        said[p.name] = (
+            f"{r['rtt_ms']:g} ms round trip from {p.region} to users {where} (latency.csv, "
+            f"{_row_dated(c, r['basis'], r['as_of'], r['source'])})"
+        )
+    return {"latency": said} if said else {}
+
+
+def _transfer_rows(
+    c: Context, phases: list[PhaseQuote], moved: list[transfers.TransferQuote]
+) -> dict[str, Any]:
+    """`transfers`: the transfer.csv rows each transfer between regions is priced at, dated."""
+    placed = {p.name: p for p in phases}
+    said = {}
+    for t in moved:
+        if not t.line_items:  # nothing left its region
+            continue
+        src, dst = placed[t.from_], placed[t.to]
+        rows = transfers.route_rows(_routes(c), src.region, dst.region, src.provider)
+        dated = [
+            _row_dated(c, *r)
+            for r in rows.select("basis", "as_of", "source").unique(maintain_order=True).rows()
+        ]
+        said[f"{t.what} {t.from_}->{t.to}"] = f"{t.route} (transfer.csv, {' / '.join(dated)})"
+    return {"transfers": said} if said else {}
 
 
 def _tenant_hq(hq: str) -> str:

@@ -43,7 +43,8 @@ class TransferQuote(ResultPart):
 def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
     """Every ordered pair of regions with the egress price tiers of each provider that has rows
     of its own, and of any other provider ('*'): columns from_region, to_region, to_country,
-    provider, from_gb, price_per_gb, currency, gbps, route_from, route_to, source. A provider's
+    provider, from_gb, price_per_gb, currency, gbps, route_from, route_to, basis, as_of (a
+    series with no row by `as_of` at its first: pricing.catalog.FALLS_FORWARD), source. A provider's
     own rows come before the rows of no provider (rev17a #10: AWS's tiers are not GCP's), then
     the lookup order by place; a (pair, provider) keeps every tier of its best series, by
     `from_gb`."""
@@ -61,6 +62,8 @@ def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
             "price_per_gb",
             "currency",
             "gbps",
+            "basis",
+            "as_of",
             "source",
         )
         .with_columns(pl.col("provider").fill_null("*"), pl.col("from_gb").fill_null(0.0))

@@ -32,6 +32,13 @@ STALE_AFTER_DAYS = 365
 # Tables of fixed designs (a datasheet, a paper, a model card), dated by their document: a
 # product's specification does not age, so these rows are never flagged stale (rev12c #6).
 SPEC_TABLES = frozenset({"accelerators", "models"})
+# Dated tables whose series a quote takes at its first row when it has none on or before the
+# quote date (`dated` with `future`; rev18b #2): a round trip is not a price, and for an egress
+# price the first row is the only evidence. Electricity falls forward only where a region has no
+# tariff on the day, for owned hardware (`options.first_tariff`). pricing/data/README.md says so;
+# a quote names such a row's date in its assumptions (or `stale-price`, for a tariff) and
+# `catalog TABLE --as-of` lists it, marked `after_as_of`.
+FALLS_FORWARD = ("latency", "transfer")
 # How a message that reaches both the command line and the library says where catalog rows are
 # added (rev12b #13: "with --catalog" alone spoke to a notebook in a flag it has no use for).
 WITH_CATALOG = "with --catalog DIR (in Python: load_catalog(DIR))"
@@ -507,7 +514,9 @@ class Catalog:
     def dated(self, name: str, on: date, *, future: bool = True) -> pl.DataFrame:
         """The rows of a dated table valid on `on`: per series (the key without `as_of`), the
         latest row with `as_of` on or before it. With `future`, a series whose rows all come
-        later contributes its earliest row (its `as_of` then says it postdates `on`)."""
+        later contributes its earliest row (its `as_of` then says it postdates `on`), as a quote
+        dated `on` takes the tables of FALLS_FORWARD (and electricity, where a region has no
+        tariff on `on`)."""
         key = ("dated", name, on, future)
         if key not in self._views:
             self._views[key] = self._dated(name, on, future)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -350,3 +350,54 @@ def test_an_empty_dated_listing_gives_the_first_price_date_and_a_stale_rate_is_s
     assert f"at its rate of {rate.as_of}" in late.output and "(stale-fx)" in late.output
     fresh = runner.invoke(app, [*args, "--as-of", rate.as_of.isoformat()])
     assert "stale-fx" not in fresh.output
+
+
+@pytest.mark.parametrize(("table", "column"), [("latency", "region"), ("transfer", "from_region")])
+def test_a_dated_listing_shows_the_later_rows_a_quote_that_day_uses(runner, catalog, table, column):
+    # rev18b #2: a quote dated 2025-11-27 judges latency on rows of 2026-07-30 and prices a
+    # transfer at a row of 2026-10-07 (a series with no row by then falls forward to its first:
+    # pricing.catalog.FALLS_FORWARD), while `catalog TABLE --as-of 2025-11-27` said "no rows
+    # match". The listing shows the rows the quote uses, a later one marked after_as_of.
+    import polars as pl
+
+    from pricing.schema import TABLES
+
+    day = date(2025, 11, 27)
+    series = list(TABLES[table].series_key)
+    rows = catalog.table(table).filter(pl.col(column) == "cn-east").to_dicts()
+    latest: dict[tuple, date] = {}  # per series, its latest row on or before the day
+    first: dict[tuple, date] = {}  # and its first row after it
+    for r in rows:
+        key, when = tuple(r[k] for k in series), r["as_of"]
+        if when <= day:
+            latest[key] = max(latest.get(key, when), when)
+        else:
+            first[key] = min(first.get(key, when), when)
+    expected = {**{k: d for k, d in first.items() if k not in latest}, **latest}
+    assert any(d > day for d in expected.values())  # the case: a series first dated later
+    args = ["catalog", table, "--region", "cn-east", "--as-of", day.isoformat(), "-f", "json"]
+    listed = json.loads(runner.invoke(app, args).stdout)
+    got = {tuple(r[k] for k in series): r["as_of"] for r in listed}
+    assert got == {k: d.isoformat() for k, d in expected.items()}
+    assert all(r["after_as_of"] == (r["as_of"] > day.isoformat()) for r in listed)
+    history = json.loads(runner.invoke(app, [*args[:4], "--history", "-f", "json"]).stdout)
+    assert "after_as_of" not in history[0]
+
+
+def test_a_dated_electricity_listing_shows_the_tariff_owned_hardware_falls_forward_to(runner):
+    # rev18b #2, as `options.first_tariff` prices owned hardware in a region with no tariff on
+    # the day: at the first later tariff that applies (listed, marked after_as_of); a region
+    # with a tariff that day lists none of its later rows.
+    import polars as pl
+
+    from pricing import load_catalog
+
+    rows = load_catalog().table("electricity")
+    first = rows.group_by("region").agg(pl.col("as_of").min()).sort("as_of")[-1].row(0, named=True)
+    before = first["as_of"] - timedelta(days=1)
+    args = ["catalog", "electricity", "--region", first["region"], "-f", "json", "--as-of"]
+    listed = json.loads(runner.invoke(app, [*args, before.isoformat()]).stdout)
+    assert listed and all(r["after_as_of"] for r in listed)
+    assert {r["as_of"] for r in listed} == {first["as_of"].isoformat()}
+    on = json.loads(runner.invoke(app, [*args, first["as_of"].isoformat()]).stdout)
+    assert on and not any(r["after_as_of"] for r in on)

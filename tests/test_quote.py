@@ -1002,7 +1002,7 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     assert text.exit_code == 0
     assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
     d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
-    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "8"
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "9"
     assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
     # Within one region nothing leaves it: nothing blocked.
     home = path.read_text(encoding="utf-8").replace(
@@ -1883,3 +1883,41 @@ def test_hardware_delivered_long_before_its_phase_is_resold_at_its_age_from_deli
     # Planned, the same: the planner's vectorised path agrees with the quote to the cent.
     data = tomllib.loads(LATE_OWN)
     assert quote_view(plan(parse_scenario(data), catalog).quote).total == quote_view(q).total
+
+
+def test_rows_dated_after_the_quote_are_named_in_its_assumptions(catalog):
+    # rev18b #2: the latency and transfer rows a quote falls forward to (a series with no row
+    # by its date: pricing.catalog.FALLS_FORWARD) were used without a word; the assumptions
+    # date them as they date an offer, and say when one postdates the quote.
+    from estimator.listing import catalog_rows
+
+    q = quote(EXAMPLES / "deepseek_domestic.toml", catalog)
+    day, (moved,) = q.as_of, q.transfers
+    src = next(p for p in q.phases if p.name == moved.from_)
+    dst = next(p for p in q.phases if p.name == moved.to)
+    # The transfer row the quote prices is the one `catalog transfer --as-of` lists for its day.
+    listed, _ = catalog_rows(catalog, "transfer", region=src.region, as_of=day)
+    country = catalog.region(dst.region)["country"]
+    (row,) = [r for r in listed if r["to_country"] == country]
+    assert row["as_of"] > day and row["after_as_of"]
+    text = q.assumptions["transfers"][f"{moved.what} {moved.from_}->{moved.to}"]
+    assert moved.route in text
+    assert f"{row['basis']}, row as of {row['as_of']}, after the quote date {day}" in text
+    # Each serving phase's round trip, with its row's date.
+    serving = [p for p in q.phases if p.kind == "serve"]
+    assert serving and set(q.assumptions["latency"]) == {p.name for p in serving}
+    for p in serving:
+        users = load_scenario(EXAMPLES / "deepseek_domestic.toml").phase(p.name).users
+        r = (
+            catalog.dated("latency", day)
+            .filter(pl.col("region") == p.region, pl.col("market") == users)
+            .row(0, named=True)
+        )
+        said = q.assumptions["latency"][p.name]
+        assert said.startswith(f"{r['rtt_ms']:g} ms round trip from {p.region} to users in {users}")
+        assert f"row as of {r['as_of']}, after the quote date {day}" in said
+    # Dated on or after the rows, the quote names them without the word.
+    later = max(row["as_of"], r["as_of"])
+    q2 = quote(EXAMPLES / "deepseek_domestic.toml", catalog, as_of=later)
+    for said in [*q2.assumptions["transfers"].values(), *q2.assumptions["latency"].values()]:
+        assert "row as of" in said and "after the quote date" not in said

@@ -456,3 +456,45 @@ def test_the_aws_skypilot_rows_are_counted_as_the_catalog_holds_them(catalog):
         f"AWS's other list prices ({rows.height} rows: on demand and spot in "
         f"{rows['region'].n_unique()} regions, P6-B200 among them)" in said
     )
+
+
+def test_the_china_to_europe_latency_sentence_is_the_catalogs(catalog):
+    # rev18b #2/#5: "the round trip from China to Europe alone is 317 ms ... over its 300 ms
+    # TTFT target" read as fact: the README says the margin, that the figure is an estimate
+    # from chosen anchors, what TTFT adds to it at home, and that the rows postdate the
+    # example. Each figure is recomputed here, so none drifts unseen.
+    import polars as pl
+
+    from estimator import load_scenario, quote
+
+    s = load_scenario(ROOT / "examples" / "cn_lab_no_stockpile.toml")
+    foreign = s.phase("serve-foreign")
+    rows = catalog.dated("latency", s.as_of).filter(
+        pl.col("region").str.starts_with("cn-"), pl.col("market") == foreign.users
+    )
+    (rtt,), (basis,), (as_of,) = (rows[c].unique().to_list() for c in ("rtt_ms", "basis", "as_of"))
+    target = foreign.ttft_ms
+    said = " ".join(README.split())
+    assert f"the round trip from China to Europe alone is {rtt:g} ms" in said
+    assert f"over its {target:g} ms TTFT target" in said
+    assert basis == "estimate" and f"That {rtt:g} ms is an estimate (the row's `basis`)" in said
+    assert f"{rtt - target:g} ms (about {round(100 * (rtt - target) / target)}%) over" in said
+    assert as_of > s.as_of
+    assert f"The latency rows are dated {as_of}, after the example's date" in said
+    assert f"`catalog latency --as-of {s.as_of}` lists them" in said
+    # What TTFT adds at home: the prefill and batch step of the H100 rental, as a quote of it
+    # there says when it misses the target.
+    site = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}
+    q = quote(s.with_changes({"phases.serve-foreign.site": site}), catalog)
+    (f,) = [f for f in q.findings if f.code == "latency-target-missed"]
+    prefill, step = map(
+        float, re.search(r"\((\d+) ms prefill .* \+ (\d+) ms step", f.message).groups()
+    )
+    assert f"prompt's prefill and a batch step ({prefill + step:g} ms on the H100 rental" in said
+    assert f"under about {target - prefill - step:g} ms that rental meets the target" in said
+    # The other anchors' figure: the row's 48 ms mainland access plus their mean (from the
+    # cited Azure table: East Asia to Belgium Central 214, France South 224, Spain Central 229,
+    # Switzerland North 237 ms).
+    note = rows["note"][0]
+    access = float(re.search(r"(\d+) ms mainland access", note).group(1))
+    assert f"would give about {access + (214 + 224 + 229 + 237) / 4:.0f} ms" in said

@@ -45,7 +45,9 @@ if TYPE_CHECKING:
 # priced one, so a percentile among them is null and `point_rank` is of all the samples (rev17a
 # #2: the percentiles were of the priced samples only); each swing's `unpriced_reason` (rev17b
 # #3: the reason an end has no total, from the same decision as the mask).
-SCHEMA_VERSION = "8"
+# "9" (session 18): `assumptions.latency` and `assumptions.transfers`, the dated latency and
+# transfer rows a quote uses (rev18b #2: a row dated after the quote was used without a word).
+SCHEMA_VERSION = "9"
 
 
 def money(amount: float) -> float:
