@@ -117,24 +117,31 @@ def calendar_years(start: date, end: date) -> float:
     return (months + (end - lo).days / (hi - lo).days) / 12
 
 
-def calendar_years_of(start: date, days: pl.Expr) -> pl.Expr:
-    """`calendar_years(start, start + days)` per row, for whole `days` (>= 0, within one
-    400-year cycle of `_month_ends`), read from a table of every day of the cycle: a binary
-    search and two gathers per row cost a sweep's ~3M rows ~0.4 s (candidates per second
-    2.1M -> 1.6M); one gather from the table is the same value, bit for bit."""
-    table = _calendar_years_table(start)
+def calendar_years_of(start: date, days: pl.Expr, most: int = _CYCLE_DAYS) -> pl.Expr:
+    """`calendar_years(start, start + days)` per row, for whole `days` from 0 to `most` (the
+    most the caller's `days` can be; at most one 400-year cycle of `_month_ends`), read from a
+    table of those days: a binary search and two gathers per row cost a sweep's ~3M rows ~0.4 s
+    (candidates per second 2.1M -> 1.6M); one gather from the table is the same value, bit for
+    bit. A table of the whole cycle cost each start date a quote or a plan sees ~3 ms; each day's
+    value is worked out on its own, so a shorter table holds the same values for its days."""
+    ends = _month_ends(start)
+    table = _calendar_years_table(start, max(0, min(most, ends[-1])))
     whole = days.clip(lower_bound=0.0).cast(pl.Int64).clip(upper_bound=len(table) - 1)
     return pl.lit(table).gather(whole)
 
 
 @functools.lru_cache(maxsize=64)
-def _calendar_years_table(start: date) -> pl.Series:
-    """`calendar_years(start, start + d)` for d = 0 .. the cycle's last month end: the whole
-    months before day d (`_month_ends`) plus the share of the month under way, over 12."""
+def _calendar_years_table(start: date, last: int) -> pl.Series:
+    """`calendar_years(start, start + d)` for d = 0 .. `last` (at most the cycle's last month
+    end): the whole months before day d (`_month_ends`) plus the share of the month under way,
+    over 12."""
     ends = _month_ends(start)
-    whole = pl.int_range(0, ends[-1] + 1, dtype=pl.Int64, eager=True)
-    found = ends.search_sorted(whole, side="right").cast(pl.Int64) - 1
-    month = found.clip(upper_bound=len(ends) - 2)
+    whole = pl.int_range(0, last + 1, dtype=pl.Int64, eager=True)
+    # The month ends each day has reached (`ends.search_sorted(whole, side="right") - 1`):
+    # counted as a running sum of ones on the month ends, not searched for each day.
+    reached = ends[1 : ends.search_sorted(last, side="right")]
+    found = pl.zeros(last + 1, pl.Int64, eager=True).scatter(reached, 1).cum_sum()
+    month = found.clip(upper_bound=len(ends) - 2).alias(ends.name)
     lo, hi = ends.gather(month), ends.gather(month + 1)
     return (month + (whole - lo) / (hi - lo)) / 12
 

@@ -164,7 +164,7 @@ def evaluate(
     # A phase that starts on the scenario date holds nothing (`held_days` is at most the days
     # to its start): its age from the start alone, the same value, without the held years'
     # per-row calendar that cost a sweep's millions of rows ~0.2 s.
-    held = _held_years(c.as_of) if w.start > c.as_of else pl.lit(0.0)
+    held = _held_years(c.as_of, (w.start - c.as_of).days) if w.start > c.as_of else pl.lit(0.0)
     df = df.with_columns((_resale_age(w.start, age) + held).alias("resale_age_years"))
     accelerators = given["accelerator"].unique().to_list()
     if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
@@ -365,13 +365,17 @@ def _held_days() -> pl.Expr:
     )
 
 
-def _held_years(as_of: date) -> pl.Expr:
+def _held_years(as_of: date, days_to_start: int) -> pl.Expr:
     """`held_days` in calendar years (`costing.calendar_years_of`, counted on the months from
     the scenario date), added to the resale's age from the phase start; exactly 0 when held
-    none."""
+    none. `days_to_start`: the column's value (`evaluate` writes one for all rows), the most
+    days either age counts."""
     start = pl.col("days_to_start").clip(lower_bound=0)
     held = pl.col("held_days")
-    years = costing.calendar_years_of(as_of, start) - costing.calendar_years_of(as_of, start - held)
+    most = max(days_to_start, 0)
+    years = costing.calendar_years_of(as_of, start, most) - costing.calendar_years_of(
+        as_of, start - held, most
+    )
     return pl.when(held > 0).then(years).otherwise(0.0)
 
 
@@ -384,7 +388,8 @@ def _resale_age(start: date, age: float) -> pl.Expr:
     2.6-year resale of the B200 run that set the window, and chosen over it though it costs
     8.8% more); with a deadline the deadline's (rev15a #8)."""
     days = pl.col("wall_clock_days").clip(upper_bound=MAX_RUN_DAYS).round(6).floor()
-    years = costing.calendar_years_of(start, days)  # calendar years, as a life (rev17a #1b)
+    # Calendar years, as a life (rev17a #1b); `days` is at most MAX_RUN_DAYS.
+    years = costing.calendar_years_of(start, days, math.floor(MAX_RUN_DAYS))
     return pl.when(pl.col("resold_at_run_end")).then(years).otherwise(age)
 
 

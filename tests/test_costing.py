@@ -346,6 +346,30 @@ def test_month_ends_are_add_months_for_a_whole_calendar_cycle(start):
     assert ends == [(add_months(start, k) - start).days for k in range(4_801)]
 
 
+@pytest.mark.parametrize(
+    "start", [date(2024, 1, 31), date(2024, 2, 29), date(2025, 11, 27), date(9999, 11, 30)]
+)
+def test_calendar_years_table_is_the_searched_one_and_a_shorter_one_its_first_days(start):
+    # The table counts the month ends each day has reached instead of searching for them: the
+    # same bits as the search, and a table of the first days only (a resale's at most
+    # MAX_RUN_DAYS, a held purchase's days to its start) holds the whole cycle's first values.
+    ends = costing._month_ends(start)
+    whole = pl.int_range(0, ends[-1] + 1, dtype=pl.Int64, eager=True)
+    found = ends.search_sorted(whole, side="right").cast(pl.Int64) - 1
+    month = found.clip(upper_bound=len(ends) - 2)
+    lo, hi = ends.gather(month), ends.gather(month + 1)
+    searched = ((month + (whole - lo) / (hi - lo)) / 12).to_numpy().view("u8")
+    table = costing._calendar_years_table(start, ends[-1])
+    assert (table.to_numpy().view("u8") == searched).all()
+    for last in (0, 31, 365, 36_525):
+        if last <= ends[-1]:
+            part = costing._calendar_years_table(start, last).to_numpy().view("u8")
+            assert len(part) == last + 1 and (part == searched[: last + 1]).all()
+    days = pl.DataFrame({"d": [0.0, 1.0, 59.0, 365.0, 366.0, 1826.0]})
+    bounded = days.select(costing.calendar_years_of(start, pl.col("d"), 1826))
+    assert bounded.equals(days.select(costing.calendar_years_of(start, pl.col("d"))))
+
+
 def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog):
     # The README's example bought 1,024 Ascend 910B for a 5.8-day post-train and, with no
     # resale market, charged all 153.6 M CNY: only an info line said "the quote charges the
