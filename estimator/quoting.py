@@ -454,7 +454,7 @@ def _run_days(
 def _transfers(
     c: Context, placed: dict[str, PhaseQuote]
 ) -> tuple[list[transfers.TransferQuote], list[Finding], list[Payment]]:
-    route_table = transfers.routes(c.catalog, c.as_of)
+    route_table = transfers.Routes(c.catalog, c.as_of)
     moved, found, paid = [], [], []
     for i, t in enumerate(c.scenario.transfers):
         tq, more = transfers.price_transfer(c, i, t, placed, route_table)
