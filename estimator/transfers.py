@@ -175,6 +175,27 @@ class Route:
         )
         return float(hours)
 
+    def spanned(self, gb: float) -> str:
+        """The tiers `gb` falls in, counted from the first: '1 tier (0-1 TiB)', '3 tiers
+        (0-153,600 GB)', '4 tiers (0 to over 153,600 GB)' (rev18a #10: 470 GB read "3 volume
+        tiers", the table's count). '' for a route of one price."""
+        if len(self.bounds) < 2:
+            return ""
+        n = max(1, sum(1 for b in self.bounds if b < gb))
+        plural = "s" if n > 1 else ""
+        if n == len(self.bounds):
+            return f"{n} tier{plural} (0 to over {_volume(self.bounds[-1])})"
+        return f"{n} tier{plural} (0-{_volume(self.bounds[n])})"
+
+
+def _volume(gb: float) -> str:
+    """A tier's bound as its rows were written: whole TiB (GCP's 1,099.511628 GB is 1 TiB), else
+    GB (AWS's "10 TB" is 10,240 GB)."""
+    tib = gb * GB / 2**40
+    if round(tib) >= 1 and abs(tib - round(tib)) < 1e-6 * tib:
+        return f"{round(tib):,} TiB"
+    return f"{gb:,.0f} GB"
+
 
 class Routes:
     """Every route of the catalog at a date, by (from region, to region, provider), with its
@@ -263,12 +284,12 @@ def _transfer_item(
     month would put it in cheaper tiers sooner)."""
     billed = leg.billed(gb)
     usd = billed / leg.per_usd
-    tiers = f", {len(leg.bounds)} volume tiers" if len(leg.bounds) > 1 else ""
+    tiers = leg.spanned(gb)
     return costing.LineItem(
         phase=t.from_,
         region=region,
         component="transfer",
-        description=f"{t.label} {path} at {leg.gbps:g} Gbit/s{tiers}",
+        description=f"{t.label} {path} at {leg.gbps:g} Gbit/s{', ' + tiers if tiers else ''}",
         quantity=gb,
         unit="GB",
         # A blended price over the tiers: quantity x unit_price is still the line's amount.

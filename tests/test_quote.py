@@ -1570,6 +1570,25 @@ def test_a_move_between_two_providers_in_one_region_pays_the_source_egress():
         assert t.route.startswith("within us-east (")
 
 
+def test_a_transfers_line_names_the_tiers_it_spans():
+    # rev18a #10: 470 GB read "3 volume tiers", the route's count; it spans the first only.
+    q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"))
+    (item,) = [i for i in q.line_items() if i.component == "transfer"]
+    assert item.description.endswith(", 1 tier (0-1 TiB)") and item.quantity < 1100
+    # 80,000 GB at AWS's tiers (10,240 / 51,200 / 153,600 GB): into the third.
+    gcp = {
+        "region": "us-east",
+        "accelerator": "h100-sxm",
+        "pricing": "on_demand",
+        "provider": "gcp",
+    }
+    aws = {**gcp, "provider": "aws"}
+    (item,) = _moved_within(aws, gcp, 80_000.0)[0].line_items
+    assert item.description.endswith(", 3 tiers (0-153,600 GB)")
+    (item,) = _moved_within(aws, gcp, 500_000.0)[0].line_items
+    assert item.description.endswith(", 4 tiers (0 to over 153,600 GB)")
+
+
 def test_an_unpriced_sites_network_warning_names_no_placeholder(runner):
     # rev17a #6: "spans 2 instances of (no offer) ... which the (no offer) offer's row does not
     # state" when no offer matches the site on the quote's date.
