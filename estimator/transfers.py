@@ -202,24 +202,34 @@ class Routes:
     rate: a quote looks one transfer up, the planner every pair of candidate sites."""
 
     def __init__(self, catalog: Catalog, as_of: date) -> None:
-        table = routes(catalog, as_of).join(catalog.fx_table(as_of), on="currency", how="left")
-        rows: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-        for r in table.iter_rows(named=True):
-            rows.setdefault((r["from_region"], r["to_region"], r["provider"]), []).append(r)
-        self._routes = {
-            key: Route(
-                provider=tiers[0]["provider"],
-                route_from=tiers[0]["route_from"],
-                route_to=tiers[0]["route_to"],
-                bounds=tuple(r["from_gb"] for r in tiers),
-                prices=tuple(r["price_per_gb"] for r in tiers),
-                currency=tiers[0]["currency"],
-                per_usd=tiers[0]["per_usd"],
-                fx_as_of=tiers[0]["fx_as_of"],
-                gbps=tiers[0]["gbps"],
+        keys = ["from_region", "to_region", "provider"]
+        # One row per series, its tiers as lists (a dict per tier row took ~0.3 s a plan).
+        series = (
+            routes(catalog, as_of)
+            .join(catalog.fx_table(as_of), on="currency", how="left")
+            .group_by(keys, maintain_order=True)
+            .agg(
+                pl.col("from_gb"),
+                pl.col("price_per_gb"),
+                *(pl.first(c) for c in ("route_from", "route_to", "currency", "per_usd")),
+                *(pl.first(c) for c in ("fx_as_of", "gbps")),
             )
-            for key, tiers in rows.items()
-        }
+        )
+        self._routes = {
+            (src, dst, provider): Route(
+                provider=provider,
+                route_from=route_from,
+                route_to=route_to,
+                bounds=tuple(bounds),
+                prices=tuple(prices),
+                currency=currency,
+                per_usd=per_usd,
+                fx_as_of=fx_as_of,
+                gbps=gbps,
+            )
+            for (src, dst, provider, bounds, prices, route_from, route_to, currency, per_usd,
+                 fx_as_of, gbps) in series.iter_rows()
+        }  # fmt: skip
 
     def leg(self, src: tuple[str, str, str], dst: tuple[str, str, str]) -> Route | None:
         """The route data takes from one placement to another, each (region, provider,
