@@ -696,8 +696,8 @@ PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, "order_days", "supply_block", "supply_until
 
 def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame:
     """`df` with its purchases ordered and judged against supply.csv (`market.purchases`): on
-    the plan's date or the first day after it the part may be bought, and on the phase's `start`,
-    when it is delivered and paid for and the rules judge it (`compliance.acquired_before`):
+    the latest day from the plan's date on whose order arrives by the phase's `start` (rev18a
+    #6), and on the `start`, when the rules judge it (`compliance.acquired_before`):
     judged on the plan's date alone, a ban on buying H200 in China from 2027 let a 2028 phase
     buy them (review9e #1); judged on the start alone, H200 were ordered in China two months
     before any could be (rev12d #1). Quotes, plans and samples all pass here. `given`: the

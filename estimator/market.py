@@ -6,8 +6,9 @@ and the hardware a tenant already has.
   bought: a fleet's `acquired` date for a fleet): purchasable or not, lead time, the most one
   buyer can get. A purchase with no lead time on record takes defaults.csv
   `purchase_lead_time_days`.
-- `purchases`: when a purchase for a phase is ordered (the plan's date, or the first day after
-  it the part may be bought) and whether it may be, then and at the phase's start.
+- `purchases`: when a purchase for a phase is ordered (the latest day its order arrives by the
+  phase's start, rev18a #6, from the plan's date on) and whether it may be, then and at the
+  phase's start.
 - `resale_fraction`: what bought hardware fetches when its phase ends (resale.csv, interpolated
   by age; the accelerator's own curve, else the default '*').
 - `fleet_options`: each fleet of the scenario as an option (capital sunk, capacity = its
