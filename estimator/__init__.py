@@ -2,7 +2,7 @@
 
     from estimator import load_scenario, quote, plan, compare, sweep, what_if
     q = quote("examples/split_abroad_home.toml")   # a path, or a Scenario
-    print(q.total)                                 # Money, e.g. 2,019,569,519.74 CNY
+    print(q.total)                                 # Money, e.g. 2,018,543,713.29 CNY
     q.phases_frame(); plan("examples/split_auto.toml").to_polars()
     chart(q, "cost").save("cost.svg")              # needs the charts extra
 

@@ -1271,8 +1271,28 @@ def _delivery(r: Row, c: Context, servers: float) -> str:
         else "defaults.csv purchase_lead_time_days"
     )
     return (
-        f"ordered on {order}, {it} {arrives} about {r['lead_time_days'] - waits:,.0f} days "
-        f"later, on {c.as_of + timedelta(days=r['lead_time_days'])} ({source})"
+        f"ordered on {order}{_just_in_time(r, c, order, it)}, {it} {arrives} about "
+        f"{r['lead_time_days'] - waits:,.0f} days later, on "
+        f"{c.as_of + timedelta(days=r['lead_time_days'])} ({source})"
+    )
+
+
+def _just_in_time(r: Row, c: Context, order: date, it: str) -> str:
+    """Why a purchase is ordered after the first day it could be (`market.purchases`: the latest
+    order that arrives by its phase's start, rev18a #6), and the price it still takes: the
+    catalog's on the quote's date, not the order's (a dated hardware.csv row: the quote cannot
+    know a later one)."""
+    first = r.get("supply_until") or c.as_of
+    if order <= first:
+        return ""
+    priced = (
+        f"at hardware.csv's row of {r['offer_as_of']}, the latest on the quote date"
+        if r.get("offer_as_of")
+        else "as on the quote date"
+    )
+    return (
+        f" (the latest order that arrives in time, not on {first}: ordered then, {it} would be "
+        f"paid for and age idle before the phase; priced {priced}: later prices cannot be known)"
     )
 
 
@@ -1289,7 +1309,12 @@ def _held(r: Row) -> str:
         return ""
     months = held / (365.25 / 12)
     when = f"{held} days" if months < 2 else f"{months:.0f} months"
-    return f", held {when} before the phase starts (paid and ageing from delivery)"
+    # Ordered as late as it can be (rev18a #6), it waits only where supply.csv lets no later
+    # order arrive by the start (a ban, a longer lead time from a later day).
+    return (
+        f", held {when} before the phase starts (paid and ageing from delivery: supply.csv lets "
+        "no later order arrive by then)"
+    )
 
 
 def _capex_message(r: Row, c: Context, p: Phase) -> str:
@@ -1683,9 +1708,9 @@ def _supply_later_message(r: Row, c: Context, p: Phase) -> str:
         did = ["lets it be bought there"]
     else:
         did = []
-        waits = r.get("order_days") or 0
-        if waits:
-            did.append(f"lets it be ordered there from {c.as_of + timedelta(days=waits)}")
+        # The first day it may be ordered, not the order's (just in time, maybe later: rev18a #6).
+        if r.get("supply_until"):
+            did.append(f"lets it be ordered there from {r['supply_until']}")
         if r.get("supply_lead_days") is not None:
             did.append(f"sets its lead time to {r['supply_lead_days']:,.0f} days")
         did = did or ["lets it be bought there"]  # a purchasable row announced later

@@ -349,13 +349,15 @@ def _resold_at_run_end(phase: TrainPhase | ServePhase) -> pl.Expr:
 
 
 def _held_days() -> pl.Expr:
-    """The whole days a bought option is delivered before its phase starts: ordered on the
-    scenario date (supply caps and rules are judged on that day), it arrives `lead_time_days`
-    later and waits for the phase; hardware that cannot arrive in time (`lead-time`) is dated
-    delivered on the start, 0. The one delivery date (rev17b #2: the cash flow paid a phase
-    starting 15 months after delivery on delivery, while the resale counted the server's age
-    from the phase start): the cash flow's capital month (`quoting.delivered_on`), the resale's
-    age (`_held_years`) and `owned-capex`'s words (`checks._held`) read this column."""
+    """The whole days a bought option is delivered before its phase starts: ordered just in time
+    (`market.purchases`, rev18a #6: supply caps are judged on the order day), it arrives
+    `lead_time_days` after the scenario date, on the start (0), or before it only where
+    supply.csv forbids a later order (the last day before a ban); hardware that cannot arrive
+    in time (`lead-time`) is dated delivered on the start, 0. The one delivery date (rev17b
+    #2: the cash flow paid a phase starting 15 months after delivery on delivery, while the
+    resale counted the server's age from the phase start): the cash flow's capital month
+    (`quoting.delivered_on`), the resale's age (`_held_years`) and `owned-capex`'s words
+    (`checks._held`) read this column."""
     held = (pl.col("days_to_start") - pl.col("lead_time_days").round(0)).clip(lower_bound=0.0)
     return (
         pl.when((pl.col("option") == "owned") & pl.col("lead_time_days").is_not_null())
@@ -694,8 +696,8 @@ PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, "order_days", "supply_block", "supply_until
 
 def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame:
     """`df` with its purchases ordered and judged against supply.csv (`market.purchases`): on
-    the plan's date or the first day after it the part may be bought, and on the phase's `start`,
-    when it is delivered and paid for and the rules judge it (`compliance.acquired_before`):
+    the latest day from the plan's date on whose order arrives by the phase's `start` (rev18a
+    #6), and on the `start`, when the rules judge it (`compliance.acquired_before`):
     judged on the plan's date alone, a ban on buying H200 in China from 2027 let a 2028 phase
     buy them (review9e #1); judged on the start alone, H200 were ordered in China two months
     before any could be (rev12d #1). Quotes, plans and samples all pass here. `given`: the

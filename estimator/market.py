@@ -6,8 +6,9 @@ and the hardware a tenant already has.
   bought: a fleet's `acquired` date for a fleet): purchasable or not, lead time, the most one
   buyer can get. A purchase with no lead time on record takes defaults.csv
   `purchase_lead_time_days`.
-- `purchases`: when a purchase for a phase is ordered (the plan's date, or the first day after
-  it the part may be bought) and whether it may be, then and at the phase's start.
+- `purchases`: when a purchase for a phase is ordered (the latest day its order arrives by the
+  phase's start, rev18a #6, from the plan's date on) and whether it may be, then and at the
+  phase's start.
 - `resale_fraction`: what bought hardware fetches when its phase ends (resale.csv, interpolated
   by age; the accelerator's own curve, else the default '*').
 - `fleet_options`: each fleet of the scenario as an option (capital sunk, capacity = its
@@ -172,12 +173,18 @@ def purchases(
     start: date,
     judged: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """When each purchase of `bought` (owned options) is ordered, and whether it may be: the
-    order is placed on the plan's date `day`, or if the part cannot be bought there then, on the
-    first later day it can (review rev12d #1: H200 ordered in China on 2025-11-27, two months
-    before any could be, for a phase from 2026-03-01). It must be purchasable on that day (a
-    first such day after the phase `start` is too late) and still on `start`, when it is
-    delivered and paid for and the rules judge it (`compliance.acquired_before`).
+    """When each purchase of `bought` (owned options) is ordered, and whether it may be. Just in
+    time: on the latest day, from the plan's date `day` on, it may be ordered and still arrive
+    by the phase `start` its lead time later: `start` less the lead time, or `day` if that is
+    later (rev18a #6: a server for a phase 18 months out was ordered on the plan's date, paid
+    15 months early and resold older, 45.2 M CNY against 33.5 M ordered in time). Where
+    supply.csv forbids that day, the last day before the ban, else the first after it whose
+    order still arrives in time (review rev12d #1: H200 were ordered in China on 2025-11-27,
+    two months before any could be, for a phase from 2026-03-01). A purchase that cannot arrive
+    in time is ordered on the first day it may be (a first such day after `start` is too late:
+    then on `day`), and the `lead-time` block says so. It must be purchasable on the order day
+    and still on `start`, when the rules judge it (`compliance.acquired_before`). Its price is
+    the catalog's on the plan's date whatever the order day (the quote cannot know later ones).
 
     Per option_id: SUPPLY_COLUMNS (the order day's row; the start's when the ban at delivery is
     what forbids it), with `lead_time_days` counted from `day` to the arrival (the days to the
@@ -194,7 +201,22 @@ def purchases(
         .agg(pl.col("_day").min().alias("_first"))
     )
     # Ordered on the first day it may be, unless that is after the start: then on `day`.
-    order_day = pl.when(pl.col("_first") <= last).then(pl.col("_first")).otherwise(pl.lit(day))
+    early = pl.when(pl.col("_first") <= last).then(pl.col("_first")).otherwise(pl.lit(day))
+    # Just in time (rev18a #6): per span of days one supply row is in force (from its `_day` to
+    # the next change), the latest order in it that arrives by `start` at that row's lead time;
+    # of the spans where it may be bought, the one that arrives last (the least held), then
+    # ordered latest. None arrives in time: `early` (the `lead-time` block says when it can).
+    lead = pl.duration(days=pl.col("lead_time_days").round(0).cast(pl.Int64))
+    span_end = pl.col("_day").shift(-1).over("option_id", order_by="_day") - pl.duration(days=1)
+    in_time = (
+        judged.with_columns(pl.min_horizontal(pl.lit(start) - lead, span_end).alias("_jit"))
+        .filter(pl.col("purchasable") & (pl.col("_jit") >= pl.col("_day")))
+        .with_columns((pl.col("_jit") + lead).alias("_arrives"))
+        .sort("option_id", "_arrives", "_jit")
+        .group_by("option_id")
+        .last()
+        .select("option_id", "_jit", pl.col("_day").alias("_jit_row"))
+    )
     # The supply on `last` is the one of the last day it changed before (or on) it.
     at_start = (
         judged.filter(pl.col("_day") <= last)
@@ -206,7 +228,11 @@ def purchases(
     out = (
         bought.select("option_id")
         .join(first, on="option_id", how="left")
-        .with_columns(order_day.alias("_day"))
+        .join(in_time, on="option_id", how="left")
+        # `_order`: the order day; `_day`: the day the supply row in force on it starts.
+        .with_columns(
+            pl.coalesce("_jit", early).alias("_order"), pl.coalesce("_jit_row", early).alias("_day")
+        )
         .join(judged, on=["option_id", "_day"], how="left")
         .join(at_start, on="option_id", how="left")
     )
@@ -217,7 +243,7 @@ def purchases(
         "option_id",
         (order_ok & delivery_ok).alias("purchasable"),
         (
-            (pl.col("_day") - pl.lit(day)).dt.total_days().cast(pl.Float64)
+            (pl.col("_order") - pl.lit(day)).dt.total_days().cast(pl.Float64)
             + pl.col("lead_time_days")
         ).alias("lead_time_days"),
         "max_devices_per_buyer",
@@ -227,7 +253,7 @@ def purchases(
             for c in ("supply_message", "supply_source", "supply_from", "supply_announced")
         ),
         "supply_lead_days",
-        (pl.col("_day") - pl.lit(day)).dt.total_days().alias("order_days"),
+        (pl.col("_order") - pl.lit(day)).dt.total_days().alias("order_days"),
         pl.when(~order_ok)
         .then(pl.lit("order"))
         .when(by_start)

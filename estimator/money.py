@@ -4,9 +4,9 @@ A `Money` is a float (it adds, compares and goes into polars and JSON as a numbe
 amounts are sums of whole-cent line items), that knows its currency and prints with separators:
 
     >>> q.total
-    Money(2019569519.74, 'CNY')
+    Money(2018543713.29, 'CNY')
     >>> print(q.total)
-    2,019,569,519.74 CNY
+    2,018,543,713.29 CNY
     >>> print(p.cost / p.output_tokens * 1e6)  # a price per million output tokens
     0.03603 USD
 

@@ -217,8 +217,8 @@ def placed_phase(
 
 
 def delivered_on(row: dict[str, Any], window: Window) -> date | None:
-    """The day a bought option is delivered and paid: ordered on the scenario date, as
-    `owned-capex` dates it (rev17a #3), `held_days` before its phase starts
+    """The day a bought option is delivered and paid: ordered just in time (`market.purchases`,
+    rev18a #6), as `owned-capex` dates it (rev17a #3), `held_days` before its phase starts
     (`evaluate._held_days`, the one delivery date the resale's age and `owned-capex` read too,
     rev17b #2); hardware that cannot arrive in time (`lead-time`) is paid at the start it is
     dated for. None for anything not bought."""

@@ -11,10 +11,10 @@ plan's end, a 2-day fine-tune's servers cost 3.5, 7.0 or 9.5 M USD as a later, u
 serving phase ran 90 days, 3 or 6 years).
 
 The monthly cash flow spreads each line item over the time it is paid for: rent over its
-billed term from the phase start, capital on delivery (ordered on the scenario date, it
-arrives its lead time later, as `owned-capex` dates it: before the phase start when ordered in
-time) and its resale at the window's end (a training run's end), energy and operations over the
-run, a transfer on the day its source phase ends.
+billed term from the phase start, capital on delivery (ordered just in time, it arrives on
+the phase start, as `owned-capex` dates it: earlier only where supply.csv forbids a later
+order, `market.purchases`) and its resale at the window's end (a training run's end), energy
+and operations over the run, a transfer on the day its source phase ends.
 """
 
 from __future__ import annotations

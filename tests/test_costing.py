@@ -444,10 +444,11 @@ def test_hardware_held_past_its_life_is_replaced_in_both_views(catalog, days, pu
         assert 0.9 < float(q.total_other_view) / float(q.total) < 1.15
     # Each purchase is paid, and each replaced generation sold, on the day its life ends: the
     # same calendar day 5 years on (rev17a #1b; 365-day years ended them in August); the
-    # first on delivery, 90 days after the order on 2026-06-01 (rev17a #3).
+    # first on delivery (rev17a #3), on the phase start: ordered just in time, 90 days before it
+    # (rev18a #6; ordered on the scenario date, 2026-06-01, it was paid in August).
     capital = {m.month: m.amounts["capital"] for m in q.cash_flow if m.amounts["capital"]}
     assert sum(capital.values()) == items["capital"].amount
-    assert list(capital) == [f"{2026 + 5 * g}-{8 if g == 0 else 9:02d}" for g in range(purchases)]
+    assert list(capital) == [f"{2026 + 5 * g}-09" for g in range(purchases)]
     resale = sum(m.amounts["resale"] for m in q.cash_flow)
     assert resale == pytest.approx(float(items["resale"].amount), abs=0.01)
     said = {f.code: f.message for f in q.findings}
@@ -478,9 +479,11 @@ def test_a_training_window_past_the_life_keeps_one_purchase(catalog):
     items = {i.component: i for i in q.phases[0].line_items}
     assert items["capital"].quantity == 8  # eight 8-GPU servers, bought once
     assert "replaced" not in items["capital"].description
-    # 0.9 years from the phase start; 1.5 from the delivery the capital is paid on, 2026-02-05
-    # (ordered on the scenario date, held 7 months before the phase: rev17b #2).
-    assert items["resale"].description.startswith("sold at the end of the run, 1.5 years old")
+    # 0.9 years from the phase start; 1.5 from the delivery the capital was paid on, 2026-02-05
+    # (ordered on the scenario date, held 7 months before the phase: rev17b #2). Ordered as late
+    # as it arrives in time (rev18a #6): on 2025-12-31, the last day of supply.csv's 70-day lead
+    # (from 2026-01-01 its 308 days arrive after the start), delivered 2026-03-11: 1.4 years.
+    assert items["resale"].description.startswith("sold at the end of the run, 1.4 years old")
     resold = [m.month for m in q.cash_flow if m.amounts["resale"]]
     assert resold == ["2027-07"]  # 327 days after 2026-09-01
 

@@ -257,9 +257,10 @@ def test_timeline_and_cash_flow_add_up(catalog):
     assert placed["serve-cn"].start == placed["post-train"].end
     assert sum(m.total for m in q.cash_flow) == pytest.approx(q.total, rel=1e-9)
     capital = next(m for m in q.cash_flow if m.amounts["capital"])
-    # Paid on delivery: ordered on the quote date, there the lead time later (rev17a #3).
-    delivered = q.as_of + timedelta(days=catalog.default("purchase_lead_time_days"))
-    assert delivered < placed["post-train"].start
+    # Paid on delivery (rev17a #3): ordered just in time, the lead time before the phase starts
+    # (rev18a #6: not on the quote date, to wait a month paid for and ageing), delivered then.
+    delivered = placed["post-train"].start
+    assert delivered - timedelta(days=catalog.default("purchase_lead_time_days")) > q.as_of
     assert capital.month == delivered.strftime("%Y-%m")
     # Ascend is bought here; with no observed used market its resale is an estimate from the
     # fall in the new-server price (resale.csv, rev12c #2), credited when the phase ends.
@@ -704,9 +705,10 @@ def test_a_looser_deadline_with_the_same_bought_fleet_costs_the_same(catalog):
     # 6,687,648.21 USD for a 354.1-day run until phys17b's refit (H100 dense 0.59 -> 0.587,
     # dp_comm_exposed 0.065 -> 0.077): the same 448 devices now take 356.0 days. 6,694,226.80
     # USD until rev17b #2: ordered on the scenario date (2026-06-01), delivered 2027-04-05
-    # (supply.csv's 308-day lead), held 6 months, the servers are resold 1.5 years old (from
-    # delivery), not 1.0 (from the phase start).
-    assert seen[365] == seen[366] == (448, 8_004_443.40, ["2028-09"])
+    # (supply.csv's 308-day lead), held 6 months, the servers were resold 1.5 years old (from
+    # delivery), 8,004,443.40 USD. Since rev18a #6 they are ordered just in time (308 days
+    # before the start) and delivered on it: resold 1.0 years old again.
+    assert seen[365] == seen[366] == (448, 6_694_226.80, ["2028-09"])
     assert seen[400][1] <= seen[366][1]
 
 
@@ -922,8 +924,9 @@ start = 2023-12-01
 site = { region = "cn-east", accelerator = "h800", pricing = "owned" }
 """
     why = _blocks(quote(parse_scenario_text(text), catalog))["not-purchasable"]
+    # Ordered just in time (rev18a #6): 90 days (defaults.csv) before the start, 2023-09-02.
     assert why.startswith(
-        "h800 ordered in CN on 2023-09-01 is delivered for the phase's start (2023-12-01), "
+        "h800 ordered in CN on 2023-09-02 is delivered for the phase's start (2023-12-01), "
         "after the 2023-10-23 ban: "
     )
     assert "on 2023-09-01:" not in why
@@ -1203,3 +1206,45 @@ def test_a_fleet_not_yet_bought_gives_its_capital_once_whatever_its_phases(catal
     assert with_capital == ["a"]
     for later in ("b", "c"):
         assert "phase 'a''s warning gives (the same fleet's capital)" in warns[later]
+
+
+def test_a_purchase_a_ban_would_make_late_is_ordered_on_the_last_day_before_it(tmp_path):
+    # rev18a #6: ordered just in time, unless supply.csv forbids that day: then on the last day
+    # before the ban (an order after it ends would arrive after the start), and the server waits,
+    # paid for and ageing from its delivery, which owned-capex says.
+    from estimator.costing import calendar_years
+    from tests.test_quote import LATE_OWN
+
+    ok = '"910C may be bought.",estimate,,user,2025-01-01'
+    d = _supply_override(
+        tmp_path,
+        f"ascend-910c,CN,CN,2020-01-01,2026-06-01,yes,,,,{ok}\n"
+        'ascend-910c,CN,CN,2026-06-01,2027-05-01,no,,,,"No 910C for a year.",estimate,,user,'
+        f"2025-01-01\nascend-910c,CN,CN,2027-05-01,,yes,,,,{ok}",
+    )
+    catalog = load_catalog(str(d))
+    s = parse_scenario_text(LATE_OWN)
+    q = quote(s, catalog)
+    (pq,) = q.phases
+    assert "not-purchasable" not in {f.code for f in q.findings}
+    (capex,) = [f.message for f in q.findings if f.code == "owned-capex"]
+    lead = int(catalog.default("purchase_lead_time_days"))
+    order = date(2026, 5, 31)
+    arrived = order + timedelta(days=lead)
+    assert f"ordered on {order} (the latest order that arrives in time, not on {s.as_of}: " in capex
+    assert f"arrives about {lead} days later, on {arrived} " in capex
+    held = (pq.start - arrived).days
+    assert f"held {held / (365.25 / 12):.0f} months before the phase starts" in capex
+    assert [m.month for m in q.cash_flow if m.amounts["capital"]] == [arrived.strftime("%Y-%m")]
+    assert f"{calendar_years(arrived, pq.end):.1f} years old" in capex
+    # Without the ban, just in time: delivered on the start.
+    (tmp_path / "free").mkdir()
+    free = quote(
+        s,
+        load_catalog(
+            str(_supply_override(tmp_path / "free", f"ascend-910c,CN,CN,2020-01-01,,yes,,,,{ok}"))
+        ),
+    )
+    (free_capex,) = [f.message for f in free.findings if f.code == "owned-capex"]
+    assert f"later, on {pq.start} " in free_capex and "held" not in free_capex
+    assert free.total < q.total

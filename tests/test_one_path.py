@@ -160,9 +160,10 @@ def test_a_hardware_life_ends_on_the_same_calendar_day_years_on(catalog, days, p
     bought = capital.quantity / p.billed_devices * 384  # servers of 384 devices
     assert bought == pytest.approx(purchases)
     # The cash flow buys each later generation on the day a life ends: 2031-03-01,
-    # 2036-03-01 (the first is paid on delivery, 90 days after the order on 2025-11-27).
+    # 2036-03-01; the first is paid on delivery, on the phase start (ordered just in time, 90
+    # days before it, rev18a #6; ordered on 2025-11-27, it was paid in 2026-02).
     paid = [m.month for m in q.cash_flow if m.amounts["capital"] > 0]
-    assert paid == ["2026-02", "2031-03", "2036-03"][:purchases]
+    assert paid == ["2026-03", "2031-03", "2036-03"][:purchases]
     # The planner's vectorised evaluation gives the quote's answer.
     auto = {"regions": ["cn-west"], "accelerators": ["ascend-910c"], "pricing": ["owned"]}
     planned = plan(parse_scenario(_owned_serving(days, auto)), catalog)

@@ -1862,9 +1862,11 @@ def test_owned_training_without_a_deadline_ranks_each_run_at_its_own_resale_age(
     items = alone.phases[0].line_items
     assert h100.cost == pytest.approx(float(alone.total), abs=0.005 * len(items))
     (resale,) = [i for i in items if i.component == "resale"]
-    # 5.4 years from the phase start, 6.0 from the delivery (2026-02-05) the capital is paid on:
-    # ordered on the scenario date, held 7 months before the phase (rev17b #2).
-    assert "6.0 years old" in resale.description
+    # 5.4 years from the phase start, 6.0 from the delivery (2026-02-05) the capital was paid
+    # on: ordered on the scenario date, held 7 months before the phase (rev17b #2). Ordered as
+    # late as it arrives in time (rev18a #6): 2025-12-31, the last day of supply.csv's 70-day
+    # lead (its 308 days from 2026-01-01 arrive late), delivered 2026-03-11: 5.9 years.
+    assert "5.9 years old" in resale.description
 
 
 # -- a stockpile owner's fleet late by the estimate, not by a published run (rev15b #1) -------

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -810,9 +810,17 @@ def test_findings_for_dates_capital_and_distance(catalog, write):
     # hardware is late; the delivery is said in the finding itself, true either way.
     assert "lead-time" not in {f.code for f in q.findings if f.phase == "post-train"}
     assert "lead-time says" not in capex.message
+    # Ordered just in time (rev18a #6): the lead time before the phase start.
+    (post,) = [p for p in q.phases if p.name == "post-train"]
+    lead = catalog.default("purchase_lead_time_days")
+    order = post.start - timedelta(days=lead)
     assert (
-        "to be delivered by the phase start: ordered on 2025-11-27, they arrive about 90 days "
-        "later, on 2026-02-25 (defaults.csv purchase_lead_time_days)" in capex.message
+        f"to be delivered by the phase start: ordered on {order} (the latest order that arrives "
+        f"in time, not on {s.as_of}: " in capex.message
+    )
+    assert (
+        f"they arrive about {lead:,.0f} days later, on {post.start} (defaults.csv "
+        "purchase_lead_time_days)" in capex.message
     )
     far = SMALL.replace(
         "tokens = 1e11\ndevices = 16",
@@ -1907,13 +1915,24 @@ def test_bought_hardware_is_paid_for_on_delivery_as_the_finding_dates_it(catalog
     # rev17a #3: owned-capex said "ordered on 2025-11-27, they arrive about 90 days later, on
     # 2026-02-25", the README "capital at delivery", and the cash flow paid the 153.6 M CNY
     # post-train servers and the 60 M serve-cn one on their phases' starts (2026-03, 2026-04).
+    # Ordered just in time since rev18a #6, each purchase arrives on its phase's start, and is
+    # paid then.
     q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"), catalog)
-    capex = [f.message for f in q.findings if f.code == "owned-capex"]
-    arrive = {re.search(r"arrives? about [\d,]+ days later, on ([\d-]+)", m)[1] for m in capex}
-    assert arrive == {"2026-02-25"}
+    capex = {f.phase: f.message for f in q.findings if f.code == "owned-capex"}
+    starts = {p.name: p.start for p in q.phases}
+    arrive = {
+        n: date.fromisoformat(re.search(r"arrives? about [\d,]+ days later, on ([\d-]+)", m)[1])
+        for n, m in capex.items()
+    }
+    assert arrive == {n: starts[n] for n in capex}
     capital = {m.month: m.amounts["capital"] for m in q.cash_flow if m.amounts["capital"]}
-    bought = [i for p in q.phases for i in p.line_items if i.component == "capital"]
-    assert capital == {"2026-02": sum(float(i.amount) for i in bought)}
+    paid: dict[str, float] = {}
+    for p in q.phases:
+        for i in p.line_items:
+            if i.component == "capital":
+                month = arrive[p.name].strftime("%Y-%m")
+                paid[month] = paid.get(month, 0.0) + float(i.amount)
+    assert capital == pytest.approx(paid, abs=0.005)
     assert sum(m.total for m in q.cash_flow) == pytest.approx(float(q.total), abs=0.005)
 
 
@@ -1937,32 +1956,52 @@ site = { region = "cn-west", accelerator = "ascend-910c", pricing = "owned" }
 """
 
 
-def test_hardware_delivered_long_before_its_phase_is_resold_at_its_age_from_delivery(catalog):
-    # rev17b #2: ordered on the scenario date, the server was paid on delivery (2026-02) but
-    # sold "1.0 years old" for a phase starting 15 months later: the resale counted its age
-    # from the phase start. The one delivery date dates the capital, the resale's age and
-    # owned-capex's words.
+def test_hardware_for_a_late_phase_is_ordered_just_in_time(catalog):
+    # rev18a #6: ordered on the scenario date (2025-11-27), the server for a phase from
+    # 2027-06-01 was paid 15 months early and resold 2.3 years old (45.19 M CNY; 33.48 M
+    # dated 2027-03-01). Ordered its lead time before the start, it is delivered, paid for and
+    # ages from the start. One delivery date still dates the capital, the resale's age and
+    # owned-capex's words (rev17b #2).
     from estimator.costing import calendar_years
     from estimator.market import resale_fraction
 
-    q = quote(parse_scenario(tomllib.loads(LATE_OWN)), catalog)
+    s = parse_scenario(tomllib.loads(LATE_OWN))
+    q = quote(s, catalog)
     (pq,) = q.phases
     (capex,) = [f.message for f in q.findings if f.code == "owned-capex"]
-    arrived = date.fromisoformat(
-        re.search(r"arrives? about [\d,]+ days later, on ([\d-]+)", capex)[1]
+    found = re.search(
+        r"ordered on ([\d-]+).*?arrives? about ([\d,]+) days later, on ([\d-]+)", capex
+    )
+    order, lead, arrived = date.fromisoformat(found[1]), int(found[2]), date.fromisoformat(found[3])
+    assert arrived == pq.start and order == pq.start - timedelta(days=lead) > s.as_of
+    assert (
+        f"(the latest order that arrives in time, not on {s.as_of}: " in capex
+        and "held" not in capex
     )
     capital = [m.month for m in q.cash_flow if m.amounts["capital"]]
     assert capital == [arrived.strftime("%Y-%m")]
     age = calendar_years(arrived, pq.end)
     assert f"{age:.1f} years old" in capex
-    assert re.search(r"held 1\d months before the phase starts", capex)
     (price,) = [float(i.amount) for i in pq.line_items if i.component == "capital"]
     (back,) = [-float(i.amount) for i in pq.line_items if i.component == "resale"]
     at = resale_fraction(catalog, ["ascend-910c"], age)["resale_fraction"][0]
     assert back == pytest.approx(price * at, rel=0.01)
+    # Priced at the scenario date's catalog, as it says: a hardware.csv row dated between the
+    # scenario date and the order does not move the quote (it cannot know later prices).
+    row = re.search(
+        r"priced at hardware.csv's row of ([\d-]+), the latest on the quote date", capex
+    )
+    assert row and date.fromisoformat(row[1]) <= s.as_of
+
+    def cheaper_later(t: pl.DataFrame) -> pl.DataFrame:
+        mine = t.filter(pl.col("accelerator") == "ascend-910c").with_columns(
+            pl.col("price") / 2, as_of=pl.lit(order - timedelta(days=30))
+        )
+        return pl.concat([t, mine])
+
+    assert quote(s, catalog.with_table("hardware", cheaper_later)).total == q.total
     # Planned, the same: the planner's vectorised path agrees with the quote to the cent.
-    data = tomllib.loads(LATE_OWN)
-    assert quote_view(plan(parse_scenario(data), catalog).quote).total == quote_view(q).total
+    assert quote_view(plan(s, catalog).quote).total == quote_view(q).total
 
 
 def test_rows_dated_after_the_quote_are_named_in_its_assumptions(catalog):

@@ -657,8 +657,9 @@ def test_an_end_of_a_swing_is_the_quote_of_that_value_to_the_cent(catalog):
     for value, total in ((row.low, row.total_at_low), (row.high, row.total_at_high)):
         moved = quote(s.with_changes({"phases.post-train.mfu": value}), catalog)
         # "Everything else as quoted": the other phases at their quoted bills. A slower
-        # post-train also starts serve-cn later, and its server, paid on delivery, is then older
-        # when sold (rev17b #2: +79 K CNY at mfu 0.24): the swing does not re-time them.
+        # post-train also starts serve-cn later; its server, paid on delivery, was then older
+        # when sold (rev17b #2: +79 K CNY at mfu 0.24) until it was ordered just in time
+        # (rev18a #6): the swing does not re-time them.
         (again,) = [p for p in moved.phases if p.name == "post-train"]
         assert total == Money(summed((q.total - post.cost, again.cost)), q.currency)
     row = rows["pretrain: GEMM efficiency (mfu)"]
