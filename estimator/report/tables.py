@@ -72,6 +72,16 @@ CSV_DEFAULT = {
 }
 
 
+def csv_default(view: BaseModel) -> str:
+    """The one table CSV gives without --table: CSV_DEFAULT by the view's class, except for a
+    plan under a shock, whose shock table is the question asked (rev18a #10: a plan of fixed
+    sites printed an empty placements table, the shock only with --table shock). The text
+    formats show every table, the shock's included; JSON without --table, the whole report."""
+    if is_plan(view) and view.shock is not None:
+        return "shock"
+    return CSV_DEFAULT[type(view).__name__]
+
+
 def tables(view: BaseModel) -> dict[str, Table]:
     """Every table of a report, by name, in the order shown."""
     if isinstance(view, QuoteView):

@@ -20,7 +20,7 @@ from estimator.report.rows import (
     render_rows,
     to_json,
 )
-from estimator.report.tables import CSV_DEFAULT, is_plan, is_sensitivity, spoken, tables
+from estimator.report.tables import csv_default, is_plan, is_sensitivity, spoken, tables
 from estimator.report.view import QuoteView, excludes, non_finite
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ _NEEDS = {"uncertainty": "--samples N", "shock": "--shock"}
 
 def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None = None) -> str:
     """Any view in any format, once every figure in it is known to be finite; `table` picks one
-    of `tables(view)` (CSV default: CSV_DEFAULT)."""
+    of `tables(view)` (CSV default: `csv_default`)."""
     check_finite(view)
     if fmt == "json" and table is None:
         return view.model_dump_json(indent=2, by_alias=True)
@@ -41,7 +41,7 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
         view = displayed(view)
     named = tables(view)
     if fmt in ("csv", "json") or table is not None:
-        name = table or CSV_DEFAULT[type(view).__name__]
+        name = table or csv_default(view)
         if name not in named:
             # rev17a #17: a table the report gives only with an option says which.
             needs = _NEEDS.get(name) if type(view).__name__ in ("QuoteView", "PlanView") else None
