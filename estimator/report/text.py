@@ -210,6 +210,35 @@ def _notes(view: BaseModel) -> list[str]:
                     else ""
                 )
             )
+        if u.not_drawn:
+            # rev18a #5: "drawn: prices (catalog ranges)" read as all the price risk, while the
+            # largest phase's price, with no range, was not drawn.
+            fx = any(n.input.startswith("FX ") for n in u.not_drawn)
+            priced = any(not n.input.startswith("FX ") for n in u.not_drawn)
+            why = "; ".join(
+                [*(["the catalog gives no range for such a price (or one end only: the other "
+                    "side is not drawn)"] if priced else []),
+                 *(["exchange rates are the quote's"] if fx else [])]
+            )  # fmt: skip
+            swung = " and ".join(
+                [*(["a phase's price with no range"] if priced else []),
+                 *(["each exchange rate"] if fx else [])]
+            )  # fmt: skip
+            notes.append(
+                "Not drawn: the samples keep these as quoted, so P10-P90 holds none of their "
+                f"risk: {', '.join(n.input for n in u.not_drawn)}. {why[:1].upper()}{why[1:]}"
+                f". `sensitivity` swings {swung} by --swing (default +/-20%): a what-if, not a "
+                "published range."
+            )
+        held = [p for p in u.percentiles if p.blocked and p.name != "total"]
+        if held:
+            # rev18a #10: a capacity-short rental's band read as a range of what it costs.
+            said = "; ".join(f"{p.name} ({p.blocked})" for p in held)
+            notes.append(
+                f"Blocked: {said}. Their samples price work that cannot go ahead as placed "
+                "(capacity the offer does not sell, or a rule forbids it), as if it could, as "
+                "the total does: the band is not a range of what the plan will cost."
+            )
         if any(p.published_gap is not None for p in u.percentiles):
             notes.append(
                 "quote vs published run: a team's published whole run of this model on this "
