@@ -459,10 +459,6 @@ def total_usd(prefix: str = "") -> pl.Expr:
     return ((a + (b + c)) + (d + (e + f))).alias(f"{prefix}total_usd")
 
 
-def transfer_cost_usd(gigabytes: pl.Expr) -> pl.Expr:
-    return (gigabytes * pl.col("price_per_gb") / pl.col("per_usd")).alias("transfer_usd")
-
-
 def transfer_hours(gigabytes: pl.Expr) -> pl.Expr:
     """Bulk copy time at the link's sustained speed (GB -> Gbit at 8 bits per byte)."""
     return (gigabytes * 8.0 / pl.col("gbps") / 3600.0).alias("transfer_hours")

@@ -3,9 +3,10 @@
 Each phase's candidates become choices with their cost, days, region and the capacities they
 draw on: a fleet (its devices), an offer with a stated or assumed size (`capacity_devices`),
 and for a purchase the buyer's supply limit over its period (supply.csv). Transfers between
-phases are priced for every pair of regions with the same route table a quote uses, and the
-rules on a dataset's data judge every candidate of its destination with the same function a
-quote judges its one placement with (`transfers.data_rules`).
+phases are priced for every pair of candidate sites with the function a quote prices its one
+pair with (`transfers.Routes.leg`), and the rules on a dataset's data judge every candidate of
+its destination with the same function a quote judges its one placement with
+(`transfers.data_rules`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from estimator.context import Context
 from estimator.placement import Candidate, Capacity, Group, Problem
 from estimator.scenario import TrainPhase
 from estimator.timeline import Window
-from estimator.transfers import blocking_rule, routes, size_gb, tiered
+from estimator.transfers import Routes, blocking_rule, site, size_gb
 
 # Candidates per phase handed to the solver: the cheapest this many allowed ones (a plan's
 # choice is among the cheap; capacity and transfers decide between them).
@@ -137,6 +138,7 @@ def problem(
                 # (no run time where the device lacks the precision: none to wait for)
                 days=float(r["wall_clock_days"] or 0.0) + r["slip_days"],
                 region=r["region"],
+                site=site(r["region"], r["provider"], r["instance"]),
                 uses=capacity_of(r),
                 window=slipped(windows[name], r["slip_days"]),
             )
@@ -145,32 +147,31 @@ def problem(
         for name, phase_rows in zip(names, rows, strict=True)
     ]
     spans = [(windows[n].start, windows[n].end) for n in names]
-    # The placement weighs a move between regions at the rows of no provider ('*'), tiered by
-    # its volume; the quote of the plan prices it at the source provider's own tiers where the
-    # table has them (rev17a #10), so a plan's total is its quote's.
-    table = (
-        routes(c.catalog, c.as_of)
-        .filter(pl.col("provider") == "*")
-        .join(c.catalog.fx_table(c.as_of).select("currency", "per_usd"), on="currency", how="left")
-    )
-    schedules: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
-    for a, b, start, price, rate in table.select(
-        "from_region", "to_region", "from_gb", "price_per_gb", "per_usd"
-    ).iter_rows():
-        bounds, usd = schedules.setdefault((a, b), ([], []))
-        bounds.append(start)
-        usd.append(price / rate if rate else 0.0)
-    # A transfer's size is one figure: worked out once, not once per pair of regions (each
+    # Each transfer between every pair of its ends' candidate sites at `Routes.leg`: free within
+    # one site (a provider's, a fleet, the tenant's purchases in a region), else the source
+    # provider's egress, the price a quote of that pair bills (rev18a #2: a move between two
+    # providers in one region was free here and in the quote alike).
+    legs = Routes(c.catalog, c.as_of) if c.scenario.transfers else None
+    places = [
+        {site(*at): at for at in {(r["region"], r["provider"], r["instance"]) for r in phase_rows}}
+        for phase_rows in rows
+    ]
+    # A transfer's size is one figure: worked out once, not once per pair of sites (each
     # working-out is a polars query).
     sizes = [size_gb(c, i, t) for i, t in enumerate(c.scenario.transfers)]
-    moves = [
-        (
-            names.index(t.from_),
-            names.index(t.to),
-            {k: tiered(gb, *tiers) for k, tiers in schedules.items()},
-        )
-        for t, gb in zip(c.scenario.transfers, sizes, strict=True)
-    ]
+    moves = []
+    for t, gb in zip(c.scenario.transfers, sizes, strict=True):
+        a, b = names.index(t.from_), names.index(t.to)
+        prices: dict[tuple[str, str], float] = {}
+        for here, src in sorted(places[a].items()):
+            for there, dst in sorted(places[b].items()):
+                try:
+                    leg = legs.leg(src, dst) if legs else None
+                except KeyError:  # no row: the quote of that pair says so
+                    continue
+                if leg is not None:
+                    prices[(here, there)] = leg.usd(gb)
+        moves.append((a, b, prices))
     training = frozenset(i for i, p in enumerate(c.scenario.phases) if isinstance(p, TrainPhase))
     caps = limits([r for phase_rows in rows for r in phase_rows])
     banned = []

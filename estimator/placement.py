@@ -4,14 +4,15 @@ The planner prices every candidate with the one evaluation (`estimator.evaluate`
 only chooses. Choosing phase by phase would let two phases count on the same fleet and ignore
 what moving data between them costs, so the choice is one problem:
 
-    minimise   sum of the chosen candidates' costs + the transfers between the chosen regions
+    minimise   sum of the chosen candidates' costs + the transfers between the chosen sites
     subject to one candidate per phase;
                for each capacity (a fleet, an offer with a stated size, a buyer's supply limit)
                and each moment some phase starts: the devices of the phases running then on
                that capacity fit it.
 
-Transfers cost by region pair: z[p, r] says phase p runs in region r, and y[t, a, b] >= z[from,
-a] + z[to, b] - 1 carries the price of moving transfer t from a to b. A transfer a rule blocks
+Transfers cost by pair of sites (a region and who runs the hardware there: free only within
+one, `transfers.site`): z[p, r] says phase p runs at site r, and y[t, a, b] >= z[from, a] +
+z[to, b] - 1 carries the price of moving transfer t from a to b. A transfer a rule blocks
 between two regions (the data export rules on a dataset: `transfers.data_rules`) rules those
 pairs out: a destination candidate whose data a rule blocks there is taken only with the
 source in the same region (its x summed per region <= z[from, region]). With objective "time",
@@ -45,6 +46,13 @@ class Candidate:
     region: str
     uses: tuple[tuple[Group, float], ...] = ()  # (capacity, devices it takes)
     window: tuple[date, date] | None = None  # when it runs, if not its phase's window
+    # Where its data rests (`transfers.site`: a region and who runs the hardware there), what
+    # transfers are priced between; "": its region.
+    site: str = ""
+
+    @property
+    def at(self) -> str:
+        return self.site or self.region
 
 
 @dataclass(frozen=True)
@@ -59,7 +67,8 @@ class Capacity:
 class Problem:
     candidates: Sequence[Sequence[Candidate]]  # per phase; a fixed phase has one
     windows: Sequence[tuple[date, date]]  # per phase: start, end
-    transfers: Sequence[tuple[int, int, dict[tuple[str, str], float]]] = ()  # from, to, prices
+    # from, to, and the price per pair of sites (`Candidate.at`; none: free)
+    transfers: Sequence[tuple[int, int, dict[tuple[str, str], float]]] = ()
     capacities: dict[Group, Capacity] = field(default_factory=dict)
     training: frozenset[int] = frozenset()  # phases whose days count for objective "time"
     # Per transfer whose data a rule blocks abroad: from, to, and the destination's candidates
@@ -131,10 +140,10 @@ def _same(a: float, b: float) -> bool:
 
 
 def total(p: Problem, choice: Sequence[int]) -> float:
-    """Cost of a choice: its candidates and the transfers between their regions."""
+    """Cost of a choice: its candidates and the transfers between their sites."""
     cost = sum(p.candidates[i][k].cost for i, k in enumerate(choice))
     for a, b, prices in p.transfers:
-        ra, rb = p.candidates[a][choice[a]].region, p.candidates[b][choice[b]].region
+        ra, rb = p.candidates[a][choice[a]].at, p.candidates[b][choice[b]].at
         cost += 0.0 if ra == rb else prices.get((ra, rb), 0.0)
     return cost
 
@@ -269,22 +278,25 @@ def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None)
 
 
 def _add_transfers(m: _Model, p: Problem, x: list[list[int]]) -> None:
-    def in_region(i: int, region: str) -> list[tuple[int, float]]:
-        return [(v, 1.0) for v, c in zip(x[i], p.candidates[i], strict=True) if c.region == region]
+    def at(i: int) -> dict[str, list[tuple[int, float]]]:
+        """Per site (sorted), the phase's candidates there: z[i, site] as their x summed."""
+        out: dict[str, list[tuple[int, float]]] = {}
+        for v, c in zip(x[i], p.candidates[i], strict=True):
+            out.setdefault(c.at, []).append((v, 1.0))
+        return dict(sorted(out.items()))
 
     for a, b, prices in p.transfers:
         # Sorted: the model's rows in a fixed order. A set's order follows the interpreter's
         # string hash seed, and HiGHS may pick another of several equal optima when its rows
         # come in another order: the same plan gave Tokyo or Virginia run to run.
-        regions_a = sorted({c.region for c in p.candidates[a]})
-        regions_b = sorted({c.region for c in p.candidates[b]})
-        for ra in regions_a:
-            for rb in regions_b:
+        sites_a, sites_b = at(a), at(b)
+        for ra, za in sites_a.items():
+            for rb, zb in sites_b.items():
                 price = 0.0 if ra == rb else prices.get((ra, rb), 0.0)
                 if price > 0:
                     # y >= z[a, ra] + z[b, rb] - 1, as z[a, ra] + z[b, rb] - y <= 1
                     y = m.continuous(price)
-                    m.row([*in_region(a, ra), *in_region(b, rb), (y, -1.0)], -math.inf, 1.0)
+                    m.row([*za, *zb, (y, -1.0)], -math.inf, 1.0)
 
 
 def _add_blocked(m: _Model, p: Problem, x: list[list[int]]) -> None:

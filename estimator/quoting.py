@@ -560,9 +560,9 @@ def fx_findings(c: Context, items: list[LineItem]) -> list[Finding]:
     return out
 
 
-def _routes(c: Context) -> pl.DataFrame:
-    """The route table of the quote's date (`transfers.routes`), worked out once."""
-    return c.remembered(("routes",), lambda: transfers.routes(c.catalog, c.as_of))
+def _routes(c: Context) -> transfers.Routes:
+    """The routes of the quote's date (`transfers.Routes`), worked out once."""
+    return c.remembered(("routes",), lambda: transfers.Routes(c.catalog, c.as_of))
 
 
 def assumptions(
@@ -639,11 +639,10 @@ def _transfer_rows(
         if not t.line_items:  # nothing left its region
             continue
         src, dst = placed[t.from_], placed[t.to]
-        rows = transfers.route_rows(_routes(c), src.region, dst.region, src.provider)
-        dated = [
-            _row_dated(c, *r)
-            for r in rows.select("basis", "as_of", "source").unique(maintain_order=True).rows()
-        ]
+        leg = _routes(c).leg(*(transfers.place(p) for p in (src, dst)))
+        if leg is None:
+            continue
+        dated = [_row_dated(c, *r) for r in leg.dated]
         said[f"{t.what} {t.from_}->{t.to}"] = f"{t.route} (transfer.csv, {' / '.join(dated)})"
     return {"transfers": said} if said else {}
 

@@ -7,6 +7,7 @@ looks one pair up and a joint placement can price every pair of candidate sites 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -109,13 +110,6 @@ def routes(catalog: Catalog, as_of: date) -> pl.DataFrame:
     )
 
 
-def route_rows(route_table: pl.DataFrame, src: str, dst: str, provider: str | None) -> pl.DataFrame:
-    """The price tiers of one route for the source's provider (its own rows, else '*')."""
-    pair = route_table.filter((pl.col("from_region") == src) & (pl.col("to_region") == dst))
-    own = pair.filter(pl.col("provider") == provider)
-    return own if not own.is_empty() else pair.filter(pl.col("provider") == "*")
-
-
 def tiered(gb: float, bounds: list[float], prices: list[float]) -> float:
     """What `gb` costs at marginal tiers (`bounds`: the volume each tier starts at, ascending;
     each GB is charged the price of the tier it falls in), in the prices' currency."""
@@ -141,61 +135,189 @@ def size_gb(c: Context, i: int, t: Transfer) -> float:
     return src.tokens * c.catalog.default("dataset_bytes_per_token") / GB
 
 
+def site(region: str, provider: str, instance: str) -> str:
+    """Where a phase's data rests, as moving it goes: its region and who runs the hardware (a
+    provider; a fleet, by name; or the tenant's own purchases in that region, "owned"). Data
+    moves free and at once only within one site: between two, even in one region, it leaves
+    the source's network and pays its internet egress and link time like any other route
+    (rev18a #2: AWS us-east to GCP us-east was free and instant, to GCP us-central 6,419 USD)."""
+    return f"{region} {_who(provider, instance)}"
+
+
+def _who(provider: str, instance: str) -> str:
+    return f"fleet {instance}" if provider == "fleet" else provider
+
+
+@dataclass(frozen=True)
+class Route:
+    """The egress of one route at one provider's rows (`routes`: its own, else no provider's),
+    with the rate of their currency: what a quote bills a transfer at and what the planner
+    weighs a pair of candidate sites at (`Routes.leg`), the same figures."""
+
+    provider: str  # whose rows ('*': no provider's)
+    route_from: str  # the rows' place (a region or '*', a country or '*')
+    route_to: str
+    bounds: tuple[float, ...]  # the volume (GB) each tier starts at, ascending
+    prices: tuple[float, ...]  # per GB, in `currency`
+    currency: str
+    per_usd: float
+    fx_as_of: date
+    gbps: float
+    dated: tuple[tuple[str, date, str], ...]  # its rows (basis, as_of, source), for assumptions
+
+    def billed(self, gb: float) -> float:
+        """What `gb` costs at the route's tiers, in its currency."""
+        return tiered(gb, list(self.bounds), list(self.prices))
+
+    def usd(self, gb: float) -> float:
+        return self.billed(gb) / self.per_usd
+
+    def hours(self, gb: float) -> float:
+        """The copy time at the link's sustained speed."""
+        (hours,) = (
+            pl.DataFrame({"gbps": [self.gbps]}).select(costing.transfer_hours(pl.lit(gb))).row(0)
+        )
+        return float(hours)
+
+    def spanned(self, gb: float) -> str:
+        """The tiers `gb` falls in, counted from the first: '1 tier (0-1 TiB)', '3 tiers
+        (0-153,600 GB)', '4 tiers (0 to over 153,600 GB)' (rev18a #10: 470 GB read "3 volume
+        tiers", the table's count). '' for a route of one price."""
+        if len(self.bounds) < 2:
+            return ""
+        n = max(1, sum(1 for b in self.bounds if b < gb))
+        plural = "s" if n > 1 else ""
+        if n == len(self.bounds):
+            return f"{n} tier{plural} (0 to over {_volume(self.bounds[-1])})"
+        return f"{n} tier{plural} (0-{_volume(self.bounds[n])})"
+
+
+def _volume(gb: float) -> str:
+    """A tier's bound as its rows were written: whole TiB (GCP's 1,099.511628 GB is 1 TiB), else
+    GB (AWS's "10 TB" is 10,240 GB)."""
+    tib = gb * GB / 2**40
+    if round(tib) >= 1 and abs(tib - round(tib)) < 1e-6 * tib:
+        return f"{round(tib):,} TiB"
+    return f"{gb:,.0f} GB"
+
+
+class Routes:
+    """Every route of the catalog at a date, by (from region, to region, provider), with its
+    rate: a quote looks one transfer up, the planner every pair of candidate sites."""
+
+    def __init__(self, catalog: Catalog, as_of: date) -> None:
+        keys = ["from_region", "to_region", "provider"]
+        # One row per series, its tiers as lists (a dict per tier row took ~0.3 s a plan).
+        series = (
+            routes(catalog, as_of)
+            .join(catalog.fx_table(as_of), on="currency", how="left")
+            .group_by(keys, maintain_order=True)
+            .agg(
+                pl.col("from_gb"),
+                pl.col("price_per_gb"),
+                *(pl.first(c) for c in ("route_from", "route_to", "currency", "per_usd")),
+                *(pl.first(c) for c in ("fx_as_of", "gbps")),
+                pl.struct("basis", "as_of", "source").unique(maintain_order=True).alias("dated"),
+            )
+        )
+        self._routes = {
+            (src, dst, provider): Route(
+                provider=provider,
+                route_from=route_from,
+                route_to=route_to,
+                bounds=tuple(bounds),
+                prices=tuple(prices),
+                currency=currency,
+                per_usd=per_usd,
+                fx_as_of=fx_as_of,
+                gbps=gbps,
+                dated=tuple((d["basis"], d["as_of"], d["source"]) for d in dated),
+            )
+            for (src, dst, provider, bounds, prices, route_from, route_to, currency, per_usd,
+                 fx_as_of, gbps, dated) in series.iter_rows()
+        }  # fmt: skip
+
+    def leg(self, src: tuple[str, str, str], dst: tuple[str, str, str]) -> Route | None:
+        """The route data takes from one placement to another, each (region, provider,
+        instance): None within one `site` (free, at once); else the source provider's own rows
+        to the destination's region, or the rows of no provider. KeyError: no row at all."""
+        if site(*src) == site(*dst):
+            return None
+        pair = (src[0], dst[0])
+        found = self._routes.get((*pair, src[1])) or self._routes.get((*pair, "*"))
+        if found is None:
+            raise KeyError(pair)
+        return found
+
+
 def price_transfer(
-    c: Context, i: int, t: Transfer, placed: dict[str, Any], route_table: pl.DataFrame
+    c: Context, i: int, t: Transfer, placed: dict[str, Any], routes_: Routes
 ) -> tuple[TransferQuote, list[Finding]]:
-    """A transfer between two placed phases (PhaseQuotes by name) and the rules its data meets."""
+    """A transfer between two placed phases (PhaseQuotes by name) and the rules its data meets:
+    priced at `Routes.leg`, as the planner weighs the same pair of placements."""
     gb = size_gb(c, i, t)
     src, dst = placed[t.from_], placed[t.to]
     ends = {"from": t.from_, "to": t.to, "what": t.label, "gigabytes": gb}
-    if src.region == dst.region:  # nothing leaves the region (the planner's rule too)
-        within = {"hours": 0.0, "route": f"within {src.region}", "cost": 0.0, "line_items": []}
-        return TransferQuote.model_validate({**ends, **within}), []
-    row = route_rows(route_table, src.region, dst.region, src.provider).join(
-        c.catalog.fx_table(c.as_of), on="currency", how="left"
-    )
-    if row.is_empty():
+    here, there = place(src), place(dst)
+    try:
+        leg = routes_.leg(here, there)
+    except KeyError:
         raise ScenarioError(
             f"no transfer price from {src.region} to {dst.region} (and no '*' row)",
             c.where(f"transfers[{i}]"),
-        )
-    item, hours = _transfer_item(c, t, src.region, dst.region, gb, row)
-    r = row.row(0, named=True)
-    by = "" if r["provider"] == "*" else f"{r['provider']} "
-    route = f"{src.region} -> {dst.region} ({by}{r['route_from']} -> {r['route_to']})"
-    priced = {"hours": hours, "route": route, "cost": item.amount, "line_items": [item]}
-    return TransferQuote.model_validate({**ends, **priced}), _data_findings(c, t, dst)
+        ) from None
+    if leg is None:  # nothing leaves the site (the planner's rule too)
+        where = f"within {src.region} ({_who(*here[1:])})"
+        within = {"hours": 0.0, "route": where, "cost": 0.0, "line_items": []}
+        return TransferQuote.model_validate({**ends, **within}), []
+    path = _path(here, there)
+    item = _transfer_item(c, t, src.region, path, gb, leg)
+    by = "" if leg.provider == "*" else f"{leg.provider} "
+    route = f"{path} ({by}{leg.route_from} -> {leg.route_to})"
+    priced = {"hours": leg.hours(gb), "route": route, "cost": item.amount, "line_items": [item]}
+    # The rules on data judge a move between regions: within one it stays where it was.
+    found = _data_findings(c, t, dst) if src.region != dst.region else []
+    return TransferQuote.model_validate({**ends, **priced}), found
+
+
+def place(p: Any) -> tuple[str, str, str]:
+    """A placed phase (a PhaseQuote) as `Routes.leg` takes it."""
+    return (p.region, p.provider, p.instance)
+
+
+def _path(src: tuple[str, str, str], dst: tuple[str, str, str]) -> str:
+    """'sg -> cn-west'; within one region, between whom: 'us-east aws -> gcp'."""
+    if src[0] != dst[0]:
+        return f"{src[0]} -> {dst[0]}"
+    return f"{src[0]} {_who(*src[1:])} -> {_who(*dst[1:])}"
 
 
 def _transfer_item(
-    c: Context, t: Transfer, src: str, dst: str, gb: float, row: pl.DataFrame
-) -> tuple[costing.LineItem, float]:
-    """The egress line item of a route's tiers (with their FX rate) and the copy time in hours.
-    Tiers are counted per month: the transfer is taken as its month's only egress (a provider's
-    other traffic that month would put it in cheaper tiers sooner)."""
-    r = row.row(0, named=True)
-    billed = tiered(gb, row["from_gb"].to_list(), row["price_per_gb"].to_list())
-    usd = billed / r["per_usd"]
-    (hours,) = row.head(1).select(costing.transfer_hours(pl.lit(gb))).row(0)
-    tiers = f", {row.height} volume tiers" if row.height > 1 else ""
-    item = costing.LineItem(
+    c: Context, t: Transfer, region: str, path: str, gb: float, leg: Route
+) -> costing.LineItem:
+    """The egress line item of a route's tiers (with their FX rate). Tiers are counted per
+    month: the transfer is taken as its month's only egress (a provider's other traffic that
+    month would put it in cheaper tiers sooner)."""
+    billed = leg.billed(gb)
+    usd = billed / leg.per_usd
+    tiers = leg.spanned(gb)
+    return costing.LineItem(
         phase=t.from_,
-        region=src,
+        region=region,
         component="transfer",
-        description=f"{t.label} {src} -> {dst} at {r['gbps']:g} Gbit/s{tiers}",
+        description=f"{t.label} {path} at {leg.gbps:g} Gbit/s{', ' + tiers if tiers else ''}",
         quantity=gb,
         unit="GB",
         # A blended price over the tiers: quantity x unit_price is still the line's amount.
-        unit_price=billed / gb if gb else r["price_per_gb"],
-        unit_currency=r["currency"],
-        fx_per_usd=r["per_usd"],
-        fx_as_of=r["fx_as_of"],
-        to_quote_rate=c.quote_per_usd / r["per_usd"],
-        billed_amount=costing.cents(usd * r["per_usd"]),
+        unit_price=billed / gb if gb else leg.prices[0],
+        unit_currency=leg.currency,
+        fx_per_usd=leg.per_usd,
+        fx_as_of=leg.fx_as_of,
+        to_quote_rate=c.quote_per_usd / leg.per_usd,
+        billed_amount=costing.cents(usd * leg.per_usd),
         amount=costing.cents(usd * c.quote_per_usd),
         currency=c.currency,
     )
-    return item, float(hours)
 
 
 def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:

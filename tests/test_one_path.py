@@ -167,3 +167,50 @@ def test_a_hardware_life_ends_on_the_same_calendar_day_years_on(catalog, days, p
     auto = {"regions": ["cn-west"], "accelerators": ["ascend-910c"], "pricing": ["owned"]}
     planned = plan(parse_scenario(_owned_serving(days, auto)), catalog)
     assert planned.quote.total == q.total
+
+
+def test_the_planner_weighs_a_move_between_providers_as_its_quote_bills_it(catalog):
+    """rev18a #2: within a region a move between two providers was free to the planner and to
+    the quote alike, so a plan took a rental 1,481 USD cheaper beside a source at another
+    provider and shipped 80 TB out of it for nothing. Each allowed placement of the auto phase,
+    quoted, bills the move as the planner weighed it: the plan is the cheapest of those quotes,
+    and a runner-up's "costs X more" is the difference of the two quotes."""
+    import re
+
+    h100 = {"accelerator": "h100-sxm", "pricing": "on_demand"}
+    data = {
+        "name": "t", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {"name": "pt", "kind": "train", "tokens": 2e13, "data": "public",
+             "deadline_days": 60, "site": {"region": "us-east", **h100, "provider": "gcp"}},
+            {"name": "ft", "kind": "train", "workload": "finetune", "tokens": 1e10,
+             "data": "public", "deadline_days": 10,
+             "site": {"regions": ["us-east"], "accelerators": ["h100-sxm"],
+                      "pricing": ["on_demand"]}},
+        ],
+        "transfers": [{"from": "pt", "to": "ft", "what": "dataset"}],
+    }  # fmt: skip
+    planned = plan(parse_scenario(data), catalog)
+    (pp,) = planned.phases
+    quoted = {}
+    for alt in pp.alternatives:
+        if alt.cost is None:  # rejected
+            continue
+        site = {"region": alt.region, "accelerator": alt.accelerator, "pricing": alt.pricing,
+                "instance": alt.instance, "provider": alt.provider}  # fmt: skip
+        q = quote(with_sites(planned.scenario, {"ft": {"site": site}}), catalog)
+        (t,) = q.transfers
+        # Free only within the source's provider in the region, else its egress.
+        assert (t.cost == 0) == (alt.provider == "gcp")
+        quoted[alt.provider] = (alt, float(quote_view(q).total))
+    assert {"aws", "gcp"} <= set(quoted)
+    best = min(total for _, total in quoted.values())
+    assert float(quote_view(planned.quote).total) == best
+    for alt, total in quoted.values():
+        if alt.verdict == "chosen":
+            assert total == best
+            continue
+        found = re.search(r"costs ([\d,]+) USD more", alt.verdict)
+        assert found, alt.verdict
+        assert float(found[1].replace(",", "")) == pytest.approx(total - best, abs=0.5)

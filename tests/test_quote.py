@@ -21,7 +21,7 @@ from estimator.cli import app
 from estimator.errors import ScenarioError
 from estimator.report.view import quote_view
 from estimator.scenario_file import _yaml_loader
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.toml"))
 
@@ -1560,6 +1560,86 @@ def test_egress_is_priced_at_the_source_providers_volume_tiers():
     (flat,) = tiers("*")[1]
     assert _egress("lambda", gb)[1] == pytest.approx(flat)
     assert _egress("aws", gb)[0] < _egress("lambda", gb)[0]
+
+
+def _moved_within(src: dict, dst: dict, gb: float) -> tuple:
+    """The one transfer of `DATASET_MOVE` (`gb` of it) from a phase at `src` to one at `dst`."""
+    data = tomllib.loads(DATASET_MOVE.replace("GB", repr(gb)))
+    data["phases"][0]["site"], data["phases"][1]["site"] = src, dst
+    data["fleet"] = [
+        {"name": "lab", "region": "us-east", "accelerator": "h100-sxm", "devices": 512}
+    ]
+    q = quote(parse_scenario(data))
+    (t,) = q.transfers
+    return t, q
+
+
+def test_a_move_between_two_providers_in_one_region_pays_the_source_egress():
+    # rev18a #2: 80,000 GB from AWS us-east to GCP us-east was free and instant ("within
+    # us-east"), the same to GCP us-central 6,419.20 USD. Free only within one site: one
+    # provider's (or one fleet's) hardware in one region.
+    from estimator.transfers import routes
+    from pricing import load_catalog
+
+    h100 = {"accelerator": "h100-sxm", "pricing": "on_demand"}
+    aws, gcp = (
+        {"region": region, **h100, "provider": p}
+        for region, p in (("us-east", "aws"), ("us-east", "gcp"))
+    )
+    fleet = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "fleet", "fleet": "lab"}
+    gb = 80_000.0
+    table = routes(load_catalog(), date(2025, 11, 27)).filter(
+        (pl.col("from_region") == "us-east") & (pl.col("to_region") == "us-east")
+    )
+
+    def expected(provider: str) -> tuple[float, float]:
+        """Cost and hours from the route's rows: the source provider's own, else no one's."""
+        own = table.filter(pl.col("provider") == provider)
+        rows = (own if own.height else table.filter(pl.col("provider") == "*")).sort("from_gb")
+        bounds, prices = rows["from_gb"].to_list(), rows["price_per_gb"].to_list()
+        assert set(rows["currency"]) == {"USD"}
+        cost = sum(
+            p * max(0.0, min(gb, e) - b)
+            for b, e, p in zip(bounds, [*bounds[1:], math.inf], prices, strict=True)
+        )
+        return round(cost, 2), gb * 8 / rows["gbps"][0] / 3600
+
+    for src, dst, provider in ((aws, gcp, "aws"), (gcp, aws, "gcp"), (fleet, aws, "*")):
+        t, q = _moved_within(src, dst, gb)
+        cost, hours = expected(provider)
+        assert cost > 0 and (float(t.cost), t.hours) == pytest.approx((cost, hours))
+        assert t.route.startswith("us-east ") and "within" not in t.route
+        # As for any route: the transfer's line item, in the total.
+        assert [i.component for i in q.line_items() if i.component == "transfer"] == ["transfer"]
+    # The README's figure: AWS us-east to GCP us-east costs what it costs to GCP us-central.
+    near = float(_moved_within(aws, gcp, gb)[0].cost)
+    far = float(_moved_within(aws, {**gcp, "region": "us-central"}, gb)[0].cost)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert near == far and f"({near:,.2f} USD, as to GCP us-central)" in readme
+    # Within one provider, or on one fleet, nothing leaves the site.
+    for site in (aws, fleet):
+        t, _ = _moved_within(site, site, gb)
+        assert (t.cost, t.hours, t.line_items) == (0, 0.0, [])
+        assert t.route.startswith("within us-east (")
+
+
+def test_a_transfers_line_names_the_tiers_it_spans():
+    # rev18a #10: 470 GB read "3 volume tiers", the route's count; it spans the first only.
+    q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"))
+    (item,) = [i for i in q.line_items() if i.component == "transfer"]
+    assert item.description.endswith(", 1 tier (0-1 TiB)") and item.quantity < 1100
+    # 80,000 GB at AWS's tiers (10,240 / 51,200 / 153,600 GB): into the third.
+    gcp = {
+        "region": "us-east",
+        "accelerator": "h100-sxm",
+        "pricing": "on_demand",
+        "provider": "gcp",
+    }
+    aws = {**gcp, "provider": "aws"}
+    (item,) = _moved_within(aws, gcp, 80_000.0)[0].line_items
+    assert item.description.endswith(", 3 tiers (0-153,600 GB)")
+    (item,) = _moved_within(aws, gcp, 500_000.0)[0].line_items
+    assert item.description.endswith(", 4 tiers (0 to over 153,600 GB)")
 
 
 def test_an_unpriced_sites_network_warning_names_no_placeholder(runner):
