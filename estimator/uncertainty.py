@@ -65,6 +65,7 @@ from estimator.published import published_runs
 from estimator.results import PhaseQuote, Quote
 from estimator.scenario import ServePhase, TrainPhase
 from estimator.timeline import MAX_RUN_DAYS, MAX_RUN_YEARS, Window
+from estimator.transfers import named
 from pricing.errors import shown
 
 # Inputs without a published range (tokens, demand, exchange rates) swing by this fraction either
@@ -118,6 +119,9 @@ class _Placed:
     # error of that kind (an ln-ratio, `model_error`), with the efficiency as quoted.
     error: Kind | None = None
     goodput: float = 1.0  # the quoted (serving) goodput the model error scales
+    # Whether the catalog row gives a low and a high end of the price: a missing end is the
+    # price used, so that side is not drawn (`not_drawn` says so, rev18a #5).
+    price_ends: tuple[bool, bool] = (True, True)
 
     @property
     def axis(self) -> tuple[float, float]:
@@ -191,6 +195,7 @@ def _placed(c: Context, q: Quote, error: bool = False) -> list[_Placed]:
         base = row["price_per_device_hour"] if row["option"] == "rented" else row["server_price"]
         low = (row["price_low"] or base) / base
         high = (row["price_high"] or base) / base
+        ends = (row["price_low"] is not None, row["price_high"] is not None)
         x = pq.physics
         prefill = None
         kind: Kind
@@ -207,7 +212,9 @@ def _placed(c: Context, q: Quote, error: bool = False) -> list[_Placed]:
         given = isinstance(spec, TrainPhase) and spec.mfu is not None
         drawn = kind if error and not given else None
         out.append(
-            _Placed(spec, pq, window, option, (low, high), eff, prefill, drawn, float(goodput))
+            _Placed(
+                spec, pq, window, option, (low, high), eff, prefill, drawn, float(goodput), ends
+            )
         )
     return out
 
@@ -415,6 +422,25 @@ class Percentiles:
     # that has some), None when every sample is priced. They rank above every priced sample, so
     # a percentile among them is None for this reason (rev17a #2).
     unpriced_reason: str | None = None
+    # The codes of the block findings that forbid the phase ("capacity-short"; for the total,
+    # each blocked part's: "a: capacity-short"), None when nothing is: its samples then price
+    # work that cannot go ahead as placed (capacity the offer does not sell, a rule), as the
+    # quote's total includes it (rev18a #10).
+    blocked: str | None = None
+
+
+@sealed
+@dataclass(frozen=True)
+class NotDrawn:
+    """An input the samples leave as quoted, or draw on one side only, and the share of the
+    quote's total it bears on (rev18a #5: a phase whose price has no catalog range, 92% of a
+    plan, was not drawn while the title read "drawn: prices (catalog ranges)")."""
+
+    input: str  # "pretrain: price", "serve-cn: price below the quoted", "FX USD/CNY", "transfers"
+    why: str  # "no range in the catalog", "no low end in the catalog: drawn upward only"
+    # The phase's cost, the transfers', or what the currency bills, over the quote's total;
+    # None when the total is not positive.
+    share: float | None
 
 
 class Sampled(list[Percentiles]):
@@ -425,6 +451,7 @@ class Sampled(list[Percentiles]):
     samples: int
     seed: int
     drawn: tuple[str, ...]  # the inputs drawn, in words (a report's header says them)
+    not_drawn: tuple[NotDrawn, ...]  # what they leave as quoted, or draw one way only
 
     def __init__(
         self,
@@ -432,14 +459,16 @@ class Sampled(list[Percentiles]):
         samples: int,
         seed: int,
         drawn: tuple[str, ...] = (),
+        not_drawn: tuple[NotDrawn, ...] = (),
     ) -> None:
         super().__init__(percentiles)
         object.__setattr__(self, "samples", samples)
         object.__setattr__(self, "seed", seed)
         object.__setattr__(self, "drawn", tuple(drawn))
+        object.__setattr__(self, "not_drawn", tuple(not_drawn))
 
     def __reduce__(self) -> tuple[Any, ...]:  # pickles and copies as itself, not as a list
-        return Sampled, (list(self), self.samples, self.seed, self.drawn)
+        return Sampled, (list(self), self.samples, self.seed, self.drawn, self.not_drawn)
 
 
 sealed(Sampled, *LIST_MUTATORS)
@@ -465,10 +494,11 @@ def sample(
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
     placed = _placed(c, q, model_error)
     drawn = _drawn(placed)
+    left = _not_drawn(q, placed)
     if not placed:
         # Nothing priced: no percentiles, as `sensitivity` gives no swings; the quote names the
         # unpriced phases (rev12e #3: it was "bad input", exit 2, for a valid scenario).
-        return Sampled([], samples, seed, drawn)
+        return Sampled([], samples, seed, drawn, left)
 
     def phase_cost(k: int, ph: _Placed) -> list[pl.Series]:
         eff, price = _phase_draws(ph, k, samples, seed)
@@ -567,6 +597,11 @@ def sample(
         for name in names
         for p in PERCENTILES
     ).row(0, named=True)
+    blocks = _blocks(q)
+    # The total includes every blocked part: each phase's, then each transfer's.
+    parts = [ph.quoted.name for ph in placed] + [named(t) for t in q.transfers]
+    held = [f"{k}: {blocks[k]}" for k in dict.fromkeys(parts) if k in blocks]
+    blocks["total"] = "; ".join(held)
     out = []
     for name in names:
         priced = stats[f"{name}|priced"]
@@ -598,9 +633,10 @@ def sample(
                 gap,
                 run,
                 why.get(name) if priced < samples else None,
+                blocks.get(name.split(": per million output tokens")[0]) or None,
             )
         )
-    return Sampled(out, samples, seed, drawn)
+    return Sampled(out, samples, seed, drawn, left)
 
 
 # What an unpriced sample counts as among the priced: above any of them (a plan that fails is
@@ -631,11 +667,11 @@ def _why_unpriced(c: Context, ph: _Placed) -> str:
 
 
 def _drawn(placed: list[_Placed]) -> tuple[str, ...]:
-    """The inputs the samples draw, in words: prices where a phase has a range, then the model
-    error or the efficiency of each kind of phase."""
+    """The inputs the samples draw, in words: prices where a phase has a range (`_not_drawn`
+    names the rest), then the model error or the efficiency of each kind of phase."""
     out = []
     if any(ph.price_range[0] != ph.price_range[1] for ph in placed):
-        out.append("prices (catalog ranges)")
+        out.append("prices with a catalog range")
     for kind in model_error.KINDS:
         if any(ph.error == kind for ph in placed):
             out.append(f"model error: {model_error.described(kind)}")
@@ -646,6 +682,51 @@ def _drawn(placed: list[_Placed]) -> tuple[str, ...]:
     }
     out += [f"{e} (catalog range)" for e in sorted(effs)]
     return tuple(out)
+
+
+def _not_drawn(q: Quote, placed: list[_Placed]) -> tuple[NotDrawn, ...]:
+    """What the samples leave as quoted, with its share of the quote's total: a phase's price
+    with no catalog range (or the side of one with a single end: only the other is drawn), the
+    transfers' prices (none has a range) and each foreign currency's rate (exchange rates are
+    not drawn; `sensitivity` swings both by --swing). The band holds none of their risk
+    (rev18a #5)."""
+
+    def share(amount: float) -> float | None:
+        return amount / q.total if q.total > 0 else None
+
+    out = []
+    for ph in placed:
+        (low, high), (has_low, has_high) = ph.price_range, ph.price_ends
+        name, part = ph.quoted.name, share(ph.quoted.cost)
+        if low == high:
+            out.append(NotDrawn(f"{name}: price", "no range in the catalog", part))
+        elif not has_low and low == 1.0:
+            why = "no low end in the catalog: drawn upward only"
+            out.append(NotDrawn(f"{name}: price below the quoted", why, part))
+        elif not has_high and high == 1.0:
+            why = "no high end in the catalog: drawn downward only"
+            out.append(NotDrawn(f"{name}: price above the quoted", why, part))
+    moved = summed(t.cost for t in q.transfers)
+    if moved:
+        out.append(NotDrawn("transfers", "no range in the catalog", share(moved)))
+    billed: dict[str, list[float]] = {}
+    for i in q.line_items():
+        if i.unit_currency != q.currency:
+            billed.setdefault(i.unit_currency, []).append(i.amount)
+    for cur in sorted(billed):
+        why = "exchange rates are not drawn"
+        out.append(NotDrawn(f"FX {cur}/{q.currency}", why, share(summed(billed[cur]))))
+    return tuple(out)
+
+
+def _blocks(q: Quote) -> dict[str, str]:
+    """The codes of the block findings, by what each forbids: a phase's name, or a transfer's
+    ("transfer A->B", `transfers.named`), as the quote's headline and `blocked` name them."""
+    found: dict[str, dict[str, None]] = {}
+    for f in q.findings:
+        if f.severity == "block" and f.phase:
+            found.setdefault(f.phase, {})[f.code] = None
+    return {k: ", ".join(v) for k, v in found.items()}
 
 
 def _published_gap(c: Context, ph: _Placed) -> tuple[float, str] | None:

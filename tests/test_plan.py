@@ -413,7 +413,7 @@ def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, ru
     # rev15c #6: its row's costs are no figure either (were 0.0 beside stranded: true).
     (row,) = view["shock"]["replanned"]
     assert row["stranded"] and row["rule_cost"] is None and row["extra_cost"] is None
-    assert view["schema_version"] == "9"
+    assert view["schema_version"] == "10"
     import jsonschema
 
     jsonschema.validate(view, json.loads(runner.invoke(app, ["schema", "plan"]).stdout))
@@ -2244,3 +2244,19 @@ def test_a_fleet_sized_past_itself_ends_when_the_run_it_shows_does(catalog):
     )
     assert "deadline_days of" not in short.message
     assert "more than any plan (100 years)" in short.message
+
+
+def test_plan_csv_under_a_shock_gives_the_shock_table(runner):
+    # rev18a #10: `plan --shock -f csv` of fixed sites printed the placements table (a header
+    # only: nothing to place) and the shock needed --table shock. CSV gives one table: under a
+    # shock, the shock's, as --table shock does; without one, the placements as before.
+    fixed = EXAMPLES / "split_abroad_home.toml"
+    args = ["plan", str(fixed), "--shock", "offshore-access-ends=2026-03-01", "--format", "csv"]
+    default = runner.invoke(app, args)
+    assert default.exit_code == 0, default.stderr
+    picked = runner.invoke(app, [*args, "--table", "shock"]).stdout
+    assert default.stdout == picked and picked.startswith("phase,rule,before,after"), picked
+    placements = runner.invoke(app, [*args, "--table", "placements"]).stdout
+    assert placements.splitlines()[0] != picked.splitlines()[0]
+    plain = runner.invoke(app, ["plan", str(fixed), "--format", "csv"]).stdout
+    assert plain == placements, plain

@@ -993,3 +993,146 @@ def test_csv_and_json_tables_keep_a_percentile_column_numeric(write, runner):
     assert a["P50 (USD)"] is None and a["unpriced_reason"] == why
     text = runner.invoke(app, args).stdout
     assert why in text and "unpriced_reason" not in text
+
+
+def _left_as_quoted(q, placed):
+    """What the samples cannot move, from the quote and its catalog rows: (input, share of the
+    total) for each priced phase whose price lacks an end, the transfers, each foreign
+    currency."""
+    out = []
+    for ph in placed:
+        row = ph.option.row(0, named=True)
+        low, high = row["price_low"], row["price_high"]
+        share = ph.quoted.cost / q.total
+        if low is None and high is None:
+            out.append((f"{ph.quoted.name}: price", share))
+        elif low is None:
+            out.append((f"{ph.quoted.name}: price below the quoted", share))
+        elif high is None:
+            out.append((f"{ph.quoted.name}: price above the quoted", share))
+    moved = sum(t.cost for t in q.transfers)
+    if moved:
+        out.append(("transfers", moved / q.total))
+    foreign = sorted({i.unit_currency for i in q.line_items()} - {q.currency})
+    for cur in foreign:
+        billed = sum(i.amount for i in q.line_items() if i.unit_currency == cur)
+        out.append((f"FX {cur}/{q.currency}", billed / q.total))
+    return out
+
+
+def test_what_the_samples_do_not_draw_is_named_with_its_share(catalog, runner):
+    """rev18a #5: split_abroad_home's pretraining list price has no range, so no sample moved
+    it, and serve-cn's CloudMatrix row has a high end only, so every sample cost at least the
+    quote ("below every sample"); exchange rates are never drawn. The title read "drawn: prices
+    (catalog ranges)". Each is now named with its share of the total (the lead's decision:
+    the behaviour stays, `sensitivity`'s +/-20% is a what-if)."""
+    from estimator.cli import app
+    from estimator.report.tables import _not_drawn
+    from estimator.report.view import uncertainty_view
+
+    c, q = _quoted(catalog, "split_abroad_home")
+    placed = _placed(c, q)
+    pct = sample(c, q, 300, seed=3)
+    expected = _left_as_quoted(q, placed)
+    got = [(n.input, n.share) for n in pct.not_drawn]
+    assert [n for n, _ in got] == [n for n, _ in expected]
+    assert [s for _, s in got] == pytest.approx([s for _, s in expected], rel=1e-9)
+    shares = dict(got)
+    # The finding's case: the largest cost and most of the billing are not drawn at all.
+    assert shares["pretrain: price"] > 0.5 and shares["FX USD/CNY"] > 0.5
+    (upward,) = [n for n in pct.not_drawn if n.input == "serve-cn: price below the quoted"]
+    assert upward.why == "no low end in the catalog: drawn upward only"
+    serve_cn = next(p for p in pct if p.name == "serve-cn")
+    assert serve_cn.p10 is not None and serve_cn.p10 >= serve_cn.point  # what it explains
+    assert "prices with a catalog range" in pct.drawn
+    args = ["quote", str(EXAMPLES / "split_abroad_home.toml"), "--samples", "300"]
+    text = runner.invoke(app, [*args, "--table", "uncertainty"]).stdout
+    title = " ".join(text.split("\nname ")[0].split())
+    view = uncertainty_view(pct, 300, 3)
+    said = "; ".join(_not_drawn(n) for n in view.not_drawn)
+    assert f"; not drawn: {said}" in title, title
+    assert "pretrain: price (no range in the catalog; " in said
+    report = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert report["schema_version"] == "10"
+    left = report["uncertainty"]["not_drawn"]
+    assert [(n["input"], n["share"]) for n in left] == [
+        (n, pytest.approx(s, rel=1e-3)) for n, s in expected
+    ]
+    notes = " ".join(runner.invoke(app, args).stdout.split())
+    assert "Not drawn: the samples keep these as quoted, so P10-P90 holds none" in notes
+
+
+def test_the_readme_quotes_the_not_drawn_title_of_its_example(catalog):
+    """README's Monte Carlo paragraph quotes split_abroad_home's "not drawn" (rev18a #5)."""
+    from estimator.report.tables import _not_drawn
+    from estimator.report.view import uncertainty_view
+
+    c, q = _quoted(catalog, "split_abroad_home")
+    view = uncertainty_view(sample(c, q, 100, seed=0), 100, 0)
+    readme = " ".join((EXAMPLES.parent / "README.md").read_text(encoding="utf-8").split())
+    first, last = _not_drawn(view.not_drawn[0]), _not_drawn(view.not_drawn[-1])
+    assert f'("not drawn: {first}; ... {last}" for `examples/split_abroad_home.toml`' in readme
+
+
+CAPACITY_SHORT = """
+name = "capacity block MC"
+as_of = 2026-03-01
+currency = "USD"
+tenant_hq = "US"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "a"
+kind = "train"
+tokens = 5e12
+data = "public"
+deadline_days = 30
+site = { region = "us-east", accelerator = "b200", pricing = "contract", provider = "aws" }
+"""
+
+
+def test_a_blocked_phase_band_carries_the_block(catalog, write, runner):
+    """rev18a #10: 880 B200 on a Capacity Block that sells at most 512 is blocked
+    (capacity-short, "includes blocked" in the headline), yet its P10-P90 band read as a range
+    of its cost, with nothing saying the capacity is not for sale. Each percentile names the
+    block, the title says "includes blocked" as the headline does, and a note says what the
+    band is."""
+    import csv as csv_
+    import io
+
+    from estimator.cli import app
+    from estimator.report import charts
+    from estimator.report.view import uncertainty_view
+
+    path = write("cbmc.toml", CAPACITY_SHORT)
+    s = load_scenario(path)
+    q = quote(s, catalog)
+    assert {(f.code, f.phase) for f in q.findings if f.severity == "block"} == {
+        ("capacity-short", "a")
+    }
+    pct = sample(prepare(s, catalog), q, 300, seed=1)
+    a, total = pct
+    assert a.p10 is not None and a.unpriced == 0.0  # priced, as the quote is
+    assert a.blocked == "capacity-short" and total.blocked == "a: capacity-short"
+    drawn = charts.uncertainty(uncertainty_view(pct, 300, 1), "USD")
+    labels = [t.get_text() for t in drawn.figure.axes[0].get_yticklabels()]
+    assert labels == ["a (blocked)", "total (blocked)"]
+    assert drawn.title.endswith("\nnot drawn: a: price")  # its catalog row has no range
+    args = ["quote", str(path), "--samples", "300", "--seed", "1"]
+    text = runner.invoke(app, args).stdout
+    section = " ".join(text.split("\nUncertainty (")[1].split())
+    assert "(includes blocked: a)" in section.split(" name ")[0]
+    assert "Blocked: a (capacity-short). Their samples price work that cannot go ahead" in section
+    report = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    assert [p["blocked"] for p in report["uncertainty"]["percentiles"]] == [
+        "capacity-short",
+        "a: capacity-short",
+    ]
+    rows = runner.invoke(app, [*args, "-f", "csv", "--table", "uncertainty"]).stdout
+    assert [r["blocked"] for r in csv_.DictReader(io.StringIO(rows))] == [
+        "capacity-short",
+        "a: capacity-short",
+    ]
+    # Nothing blocked: no column, no mark.
+    c, fine = _quoted(catalog, "split_abroad_home")
+    assert all(p.blocked is None for p in sample(c, fine, 100, seed=0))

@@ -118,8 +118,8 @@ PlanTableOpt = Annotated[
     str | None,
     typer.Option(
         "--table",
-        help=f"One table of the report (CSV gives one anyway): {_QUOTE_TABLES}, placements, "
-        "shock (with --shock).",
+        help=f"One table of the report (CSV gives one anyway: placements, or with --shock the "
+        f"shock): {_QUOTE_TABLES}, placements, shock (with --shock).",
     ),
 ]
 CompareTableOpt = Annotated[

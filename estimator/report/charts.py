@@ -251,7 +251,8 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
     million output tokens is on another scale, in the table). A percentile among the samples
     that fail has no figure: the bar runs from P10 to the quote (or the dearest percentile
     priced), and a note names the percentiles unpriced, why and their share (rev17b #4: a row
-    whose P50 failed drew no bar at all, as if it had no spread)."""
+    whose P50 failed drew no bar at all, as if it had no spread). The title names what is not
+    drawn, and a blocked phase's label says so (rev18a #5, #10)."""
     plt = _plt()
     shown = [p for p in u.percentiles if p.measure == "cost"]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(shown) + 1.5))
@@ -273,13 +274,19 @@ def uncertainty(u: UncertaintyView, cur: str) -> Chart:
                 fontsize=7,
             )
         ax.plot([p.point], [n], "o", color="#E45756", label="quoted" if n == 0 else None)
-    ax.set_yticks(range(len(shown)), [p.name for p in shown])
+    # A blocked phase's band prices what cannot go ahead as placed (rev18a #10): said by it.
+    ax.set_yticks(
+        range(len(shown)), [f"{p.name} (blocked)" if p.blocked else p.name for p in shown]
+    )
     ax.invert_yaxis()
     _money_axis(ax, cur)
     _legend(ax, fontsize=8)
     of = " of the shocked plan" if u.plan == "shocked" else ""
     over = f"{u.samples:,} sample{'' if u.samples == 1 else 's'}"
-    return Chart("uncertainty", f"P10-P90{of} over {over} ({cur})", fig)
+    # What the band holds none of the risk of (rev18a #5), as the table's title says it.
+    # A line of its own: the list can be as long as the title.
+    left = f"\nnot drawn: {', '.join(n.input for n in u.not_drawn)}" if u.not_drawn else ""
+    return Chart("uncertainty", f"P10-P90{of} over {over} ({cur}){left}", fig)
 
 
 # A tornado chart stays legible up to this many bars; the rest are counted in its title.

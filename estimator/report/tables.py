@@ -16,6 +16,7 @@ from estimator.report.rows import Cents, Price
 from estimator.report.view import (
     LineItemView,
     MonthView,
+    NotDrawnView,
     PercentileView,
     QuoteView,
     UncertaintyView,
@@ -70,6 +71,16 @@ CSV_DEFAULT = {
     "ComparisonView": "comparison",
     "SensitivityView": "sensitivity",
 }
+
+
+def csv_default(view: BaseModel) -> str:
+    """The one table CSV gives without --table: CSV_DEFAULT by the view's class, except for a
+    plan under a shock, whose shock table is the question asked (rev18a #10: a plan of fixed
+    sites printed an empty placements table, the shock only with --table shock). The text
+    formats show every table, the shock's included; JSON without --table, the whole report."""
+    if is_plan(view) and view.shock is not None:
+        return "shock"
+    return CSV_DEFAULT[type(view).__name__]
 
 
 def tables(view: BaseModel) -> dict[str, Table]:
@@ -306,6 +317,9 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     # beside the team's, next to the percentiles (rev13b #4: it was an info line among findings).
     published = any(p.published_gap is not None for p in u.percentiles)
     gap = "quote vs published run"
+    # A blocked phase's band prices work that cannot go ahead as placed (rev18a #10): its row
+    # names the block, as the headline's "includes blocked" does.
+    blocked = any(p.blocked for p in u.percentiles)
     rows = [
         {
             "name": p.name,
@@ -315,6 +329,7 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
             f"quoted ({cur})": _amount(p.point, p.measure),
             "quoted at": _rank(p),
             **({share: f"{p.unpriced:.1%}"} if unpriced else {}),
+            **({"blocked": p.blocked} if blocked else {}),
             **({gap: _published(p)} if published else {}),
         }
         for p in u.percentiles
@@ -323,6 +338,7 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     columns = ("name", f"P10 ({cur})", f"P50 ({cur})", f"P90 ({cur})", f"quoted ({cur})",
                "quoted at",
                *((share,) if unpriced else ()),
+               *(("blocked",) if blocked else ()),
                *((gap,) if published else ()))  # fmt: skip
     # CSV and JSON: a percentile among the samples that fail is an empty cell, its reason in
     # `unpriced_reason`, as the report's JSON gives them (null and the reason: rev17b #12).
@@ -341,18 +357,31 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     title = f"Uncertainty{of} ({u.samples:,} sample{'' if u.samples == 1 else 's'}, seed {u.seed})"
     if u.drawn:
         title += f"; drawn: {'; '.join(u.drawn)}"
-    title += _unpriced(u.percentiles, phases)
+    if u.not_drawn:
+        title += f"; not drawn: {'; '.join(_not_drawn(n) for n in u.not_drawn)}"
+    held = [p.name for p in u.percentiles if p.blocked and p.name != "total"]
+    title += _unpriced(u.percentiles, phases, held)
     return Table(title, rows, columns=columns, data=data, data_columns=data_columns)
 
 
-def _unpriced(shown: Sequence[object], phases: Sequence[str]) -> str:
+def _unpriced(shown: Sequence[object], phases: Sequence[str], blocked: Sequence[str] = ()) -> str:
     """What a table of sampled or swung figures leaves out: the quote's unpriced phases; with
-    nothing priced, that it has nothing to show (rev12e #3: no title, no CSV header)."""
-    if not phases:
-        return ""
-    if not shown:
+    nothing priced, that it has nothing to show (rev12e #3: no title, no CSV header). And the
+    `blocked` phases it includes, as the headline says them (rev18a #10)."""
+    if phases and not shown:
         return f": no phase is priced, nothing to vary (unpriced: {', '.join(phases)})"
-    return f" (excludes unpriced: {', '.join(phases)})"
+    said = [f"excludes unpriced: {', '.join(phases)}"] if phases else []
+    said += [f"includes blocked: {', '.join(blocked)}"] if blocked else []
+    return f" ({'; '.join(said)})" if said else ""
+
+
+def _not_drawn(n: NotDrawnView) -> str:
+    """An input the samples leave as quoted, in words: "pretrain: price (no range in the
+    catalog; 92% of the total)"."""
+    if n.share is None:
+        return f"{n.input} ({n.why})"
+    part = "<1%" if 0 < n.share < 0.005 else f"{n.share:.0%}"
+    return f"{n.input} ({n.why}; {part} of the total)"
 
 
 def _sampled(amount: float | None, p: PercentileView) -> Cents | Price | str | None:

@@ -20,7 +20,7 @@ from estimator.report.rows import (
     render_rows,
     to_json,
 )
-from estimator.report.tables import CSV_DEFAULT, is_plan, is_sensitivity, spoken, tables
+from estimator.report.tables import csv_default, is_plan, is_sensitivity, spoken, tables
 from estimator.report.view import QuoteView, excludes, non_finite
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ _NEEDS = {"uncertainty": "--samples N", "shock": "--shock"}
 
 def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None = None) -> str:
     """Any view in any format, once every figure in it is known to be finite; `table` picks one
-    of `tables(view)` (CSV default: CSV_DEFAULT)."""
+    of `tables(view)` (CSV default: `csv_default`)."""
     check_finite(view)
     if fmt == "json" and table is None:
         return view.model_dump_json(indent=2, by_alias=True)
@@ -41,7 +41,7 @@ def render(view: BaseModel, fmt: str, term: Terminal = PLAIN, table: str | None 
         view = displayed(view)
     named = tables(view)
     if fmt in ("csv", "json") or table is not None:
-        name = table or CSV_DEFAULT[type(view).__name__]
+        name = table or csv_default(view)
         if name not in named:
             # rev17a #17: a table the report gives only with an option says which.
             needs = _NEEDS.get(name) if type(view).__name__ in ("QuoteView", "PlanView") else None
@@ -209,6 +209,35 @@ def _notes(view: BaseModel) -> list[str]:
                     if any(d.startswith("model error: serving") for d in u.drawn)
                     else ""
                 )
+            )
+        if u.not_drawn:
+            # rev18a #5: "drawn: prices (catalog ranges)" read as all the price risk, while the
+            # largest phase's price, with no range, was not drawn.
+            fx = any(n.input.startswith("FX ") for n in u.not_drawn)
+            priced = any(not n.input.startswith("FX ") for n in u.not_drawn)
+            why = "; ".join(
+                [*(["the catalog gives no range for such a price (or one end only: the other "
+                    "side is not drawn)"] if priced else []),
+                 *(["exchange rates are the quote's"] if fx else [])]
+            )  # fmt: skip
+            swung = " and ".join(
+                [*(["a phase's price with no range"] if priced else []),
+                 *(["each exchange rate"] if fx else [])]
+            )  # fmt: skip
+            notes.append(
+                "Not drawn: the samples keep these as quoted, so P10-P90 holds none of their "
+                f"risk: {', '.join(n.input for n in u.not_drawn)}. {why[:1].upper()}{why[1:]}"
+                f". `sensitivity` swings {swung} by --swing (default +/-20%): a what-if, not a "
+                "published range."
+            )
+        held = [p for p in u.percentiles if p.blocked and p.name != "total"]
+        if held:
+            # rev18a #10: a capacity-short rental's band read as a range of what it costs.
+            said = "; ".join(f"{p.name} ({p.blocked})" for p in held)
+            notes.append(
+                f"Blocked: {said}. Their samples price work that cannot go ahead as placed "
+                "(capacity the offer does not sell, or a rule forbids it), as if it could, as "
+                "the total does: the band is not a range of what the plan will cost."
             )
         if any(p.published_gap is not None for p in u.percentiles):
             notes.append(

@@ -47,7 +47,11 @@ if TYPE_CHECKING:
 # #3: the reason an end has no total, from the same decision as the mask).
 # "9" (session 18): `assumptions.latency` and `assumptions.transfers`, the dated latency and
 # transfer rows a quote uses (rev18b #2: a row dated after the quote was used without a word).
-SCHEMA_VERSION = "9"
+# "10" (session 18): `uncertainty.not_drawn`, what the samples leave as quoted (a price with no
+# catalog range, one side of a price with one end, the transfers, exchange rates) with its share
+# of the total (rev18a #5); each percentile's `blocked`, the block findings that forbid what its
+# samples price (rev18a #10: a capacity-short rental's band read as a range of its cost).
+SCHEMA_VERSION = "10"
 
 
 def money(amount: float) -> float:
@@ -274,6 +278,27 @@ class PercentileView(_View):
         'total, each phase that has some: "pretrain misses its deadline"), what a null '
         "percentile means. Null when every sample is priced.",
     )
+    blocked: str | None = Field(
+        default=None,
+        description='The codes of the block findings that forbid the phase ("capacity-short"; '
+        'for the total, each blocked part\'s: "a: capacity-short; transfer a->b: ..."), as the '
+        "quote's `blocked` lists them: its samples price work that cannot go ahead as placed "
+        "(capacity the offer does not sell, a rule), as if it could. Null when nothing is.",
+    )
+
+
+class NotDrawnView(_View):
+    input: str = Field(
+        description='What is not drawn: "<phase>: price" (no catalog range), "<phase>: price '
+        'below the quoted" / "above the quoted" (the catalog gives one end: only the other '
+        'side is drawn), "transfers" or "FX <billed>/<quote currency>".'
+    )
+    why: str
+    share: float | None = Field(
+        description="The phase's cost, the transfers' or what the currency bills, over the "
+        "quote's total (0.92: 92%): how much of the total the band holds none of that risk "
+        "for. Null when the total is not positive."
+    )
 
 
 class UncertaintyView(_View):
@@ -281,9 +306,16 @@ class UncertaintyView(_View):
     seed: int
     drawn: list[str] = Field(
         default_factory=list,
-        description="The inputs the samples draw, in words: prices over their catalog ranges, "
-        "the model's own error of each kind from the held-out calibration (training "
-        "device-hours, serving output rate), or an efficiency over its catalog range.",
+        description="The inputs the samples draw, in words: prices over their catalog ranges "
+        "(where the catalog gives one: `not_drawn` names the rest), the model's own error of "
+        "each kind from the held-out calibration (training device-hours, serving output "
+        "rate), or an efficiency over its catalog range.",
+    )
+    not_drawn: list[NotDrawnView] = Field(
+        default_factory=list,
+        description="What the samples leave as quoted, or draw on one side only, with its share "
+        "of the total: the band holds none of its risk (`sensitivity` swings a price with no "
+        "range and each exchange rate by --swing).",
     )
     percentiles: list[PercentileView]
     plan: Literal["as given", "shocked"] = Field(
@@ -447,6 +479,12 @@ def uncertainty_view(
         seed=seed,
         plan=plan,
         drawn=list(getattr(pct, "drawn", ())),
+        not_drawn=[
+            NotDrawnView(
+                input=n.input, why=n.why, share=None if n.share is None else sig(n.share, 4)
+            )
+            for n in getattr(pct, "not_drawn", ())
+        ],
         percentiles=[
             PercentileView(
                 name=p.name,
@@ -460,6 +498,7 @@ def uncertainty_view(
                 published_gap=None if p.published_gap is None else round(p.published_gap, 4),
                 published_run=p.published_run,
                 unpriced_reason=p.unpriced_reason,
+                blocked=p.blocked,
             )
             for p in pct
         ],
