@@ -25,6 +25,7 @@ from estimator.checks import (
     Row,
     Severity,
     hindsight,
+    rule_hindsight,
 )
 from estimator.context import Context, RulesSpan
 from estimator.frozen import ResultPart
@@ -38,6 +39,7 @@ __all__ = [
     "physical_verdict",
     "reason",
     "reason_expr",
+    "rule_hindsight",
     "verdict",
     "workable",
 ]
@@ -212,7 +214,7 @@ def findings(
             Finding(
                 severity=severity,
                 code=r["id"],
-                message=message + hindsight(r.get("announced") or r["effective_from"], c.as_of),
+                message=message + rule_hindsight(r, c.as_of),
                 phase=p.name,
                 source=r["source"],
             )
