@@ -1894,7 +1894,7 @@ def test_no_joint_placement_names_the_capacity_and_phases_that_clash(catalog):
     with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(data), catalog)
     message = str(err.value)
-    assert "not all at once (on their first-ranked options 's1' and 's2' run at" in message
+    assert "not all at once (on their first-ranked options: phases 's1', 's2' run at" in message
     assert "need 608 devices together: it has 512)" in message
 
 
