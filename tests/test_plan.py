@@ -1426,6 +1426,26 @@ def test_a_transfer_marks_a_data_rule_made_public_or_lapsed_after_the_quote(tmp_
         f"{s.as_of})"  # fmt: skip
 
 
+def test_a_runner_up_ruled_out_by_a_rule_made_public_later_says_so(tmp_path):
+    """rev18a #3: a plan's runner-up rejected by a rule made public after the quote's date read
+    "rule ID", as if known then; it now carries the rule's finding's mark."""
+    from pricing import load_catalog
+
+    header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
+    rule = ("my-sg-ban,2026-01-01,2027-01-01,,block,*,SG,*,*,*,*,*,,Singapore closes,estimate,,"
+            "my analysis,2026-01-01")  # fmt: skip
+    (tmp_path / "policies.csv").write_text(f"{header}\n{rule}\n", encoding="utf-8")
+    data = _h100_sg(64)
+    data["phases"][0]["site"] = {"regions": ["sg", "jp-tokyo"], "accelerators": ["h100-sxm"]}
+    p = plan(parse_scenario(data), load_catalog(tmp_path))
+    verdicts = [a.verdict for a in p.phases[0].alternatives if a.region == "sg"]
+    s = p.scenario
+    assert verdicts and all(
+        v == f"rejected: rule my-sg-ban (announced 2026-01-01, lapsed 2027-01-01, after {s.as_of})"
+        for v in verdicts
+    ), verdicts
+
+
 def test_h200_bought_in_china_is_priced_at_the_china_channel_price(catalog):
     """Reuters and Tencent reported the China price of an H200 8-GPU module (RMB 1.4 M, about
     USD 27,000 a chip), not the outside-China listing (rev12d #11): hardware.csv has a row
