@@ -51,27 +51,43 @@ class Check:
     physical: bool = False
 
 
-def hindsight(announced: date | None, as_of: date) -> str:
+def hindsight(announced: date | None, as_of: date, lapsed: date | None = None) -> str:
     """A finding resting on a rule or report made public after the quote's date says so: a
     dated quote judges a phase by the rules in force while it runs, which a decision on that
     date could not have known (rev12d #9: a 2023-09-01 quote blocked by the rule of
-    2023-10-17). Here, below `findings`, so a check's message may use it too (`list-price`);
-    `findings.hindsight` is the same function."""
-    if announced is None or announced <= as_of:
-        return ""
-    return f" (announced {announced}, after {as_of})"
+    2023-10-17). So does one resting on a rule that `lapsed` after it (its effective_to: a
+    rescission, a successor rule), its lapse taken as made public on that day (rev18a #3: a
+    2025-02-01 quote was told the AI Diffusion rule "was rescinded on 2025-05-13 ... nothing was
+    blocked" as if known then). Here, below `findings`, so a check's message may use it too
+    (`list-price`); `findings.hindsight` is the same function."""
+    later = [
+        f"{what} {day}"
+        for what, day in (("announced", announced), ("lapsed", lapsed))
+        if day is not None and day > as_of
+    ]
+    return f" ({', '.join(later)}, after {as_of})" if later else ""
+
+
+def rule_hindsight(rule: Row, as_of: date) -> str:
+    """`hindsight` of a policies.csv row: made public on its `announced` date, else its
+    effective_from; lapsed on its effective_to. One wording for a phase's findings and a
+    transfer's (`transfers`)."""
+    return hindsight(
+        rule.get("announced") or rule["effective_from"], as_of, rule.get("effective_to")
+    )
 
 
 def supply_hindsight(r: Row, c: Context) -> str:
     """`hindsight` of the supply.csv row a bought option rests on (`market.SUPPLY_COLUMNS`
-    supply_announced: its `announced`, else its effective_from): the quote applies what the
+    supply_announced: its `announced`, else its effective_from; supply_to: its effective_to, a
+    lapse taken as made public that day): the quote applies what the
     catalog knows, and a row made public after the quote's date says so (rev14b #5: H200 ordered
     in China on 2026-01-28 by a quote of 2025-11-27, before anyone knew Beijing would approve
     imports that day). Said inside the supply checks' own messages, so a quote's finding and a
     plan's rejected runner-up read the same."""
     if r.get("ownership") != "owned":
         return ""
-    return hindsight(r.get("supply_announced"), c.as_of)
+    return hindsight(r.get("supply_announced"), c.as_of, r.get("supply_to"))
 
 
 def counted(n: float, noun: str) -> str:

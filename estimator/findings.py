@@ -25,6 +25,7 @@ from estimator.checks import (
     Row,
     Severity,
     hindsight,
+    rule_hindsight,
 )
 from estimator.context import Context, RulesSpan
 from estimator.frozen import ResultPart
@@ -38,6 +39,7 @@ __all__ = [
     "physical_verdict",
     "reason",
     "reason_expr",
+    "rule_hindsight",
     "verdict",
     "workable",
 ]
@@ -120,7 +122,13 @@ def reason_expr(verdict: pl.Expr) -> pl.Expr:
 def describe(code: str, row: Row, c: Context, p: Phase) -> str:
     """One line on why a candidate was rejected."""
     if code.startswith("rule:"):
-        return f"rule {code.removeprefix('rule:')}"
+        # rev18a #3: a runner-up ruled out by a rule made public (or lapsing) after the quote's
+        # date says so, as the rule's finding does (`rule_hindsight`).
+        said = code.removeprefix("rule:")
+        rule = said.split(" ", 1)[0]  # "<id>" or "<id> on transfer A->B"
+        rows = c.catalog.table("policies").filter(pl.col("id") == rule)
+        later = rule_hindsight(rows.row(0, named=True), c.as_of) if rows.height else ""
+        return f"rule {said}{later}"
     return f"{BY_CODE[code].reason}: {BY_CODE[code].message(row, c, p)}"
 
 
@@ -212,7 +220,7 @@ def findings(
             Finding(
                 severity=severity,
                 code=r["id"],
-                message=message + hindsight(r.get("announced") or r["effective_from"], c.as_of),
+                message=message + rule_hindsight(r, c.as_of),
                 phase=p.name,
                 source=r["source"],
             )

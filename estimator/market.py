@@ -40,6 +40,9 @@ SUPPLY_COLUMNS = (
     # When the row was made public (supply.csv `announced`, else its effective_from): a quote
     # dated earlier rests on what nobody knew yet, and says so (`checks.supply_hindsight`).
     "supply_announced",
+    # When the row lapsed (its effective_to, null: open): a quote dated earlier rests on a lapse
+    # nobody knew of yet, and says so too (rev18a #3).
+    "supply_to",
     # The row's own lead time (null: none stated, the default applies), for saying what it set.
     "supply_lead_days",
 )
@@ -107,6 +110,7 @@ def _supply_rows(catalog: Catalog, bought: pl.DataFrame, tenant_hq: str) -> pl.D
             pl.col("source").alias("supply_source"),
             pl.col("effective_from").alias("supply_from"),
             pl.col("announced").fill_null(pl.col("effective_from")).alias("supply_announced"),
+            pl.col("effective_to").alias("supply_to"),
             pl.col("lead_time_days").cast(pl.Float64).alias("supply_lead_days"),
         )
     )
@@ -250,7 +254,13 @@ def purchases(
         "per_days",
         *(
             pl.when(by_start).then(pl.col(f"_start_{c}")).otherwise(pl.col(c)).alias(c)
-            for c in ("supply_message", "supply_source", "supply_from", "supply_announced")
+            for c in (
+                "supply_message",
+                "supply_source",
+                "supply_from",
+                "supply_announced",
+                "supply_to",
+            )
         ),
         "supply_lead_days",
         (pl.col("_order") - pl.lit(day)).dt.total_days().alias("order_days"),

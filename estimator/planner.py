@@ -34,6 +34,7 @@ from estimator.quoting import (
     capacity_name,
     fleet_as_it_is,
     quote_context,
+    sharing,
     shown_run_days,
 )
 from estimator.results import Quote, Result
@@ -458,11 +459,9 @@ def _why_no_joint_placement(c: Context, prob: placement.Problem) -> str:
     that the phases' allowed options cannot all fit at once."""
     fixed = [-1 if p.is_auto else 0 for p in c.scenario.phases]  # auto phases: none chosen
     for group, members, used in placement.overloads(prob, fixed):
-        names = ", ".join(repr(c.scenario.phases[i].name) for i in members)
         return (
-            f"fixed phases {names} run at the same time on {capacity_name(group)} and need "
-            f"{used:,.0f} devices together: it has {prob.capacities[group].devices:,.0f}; place "
-            'one elsewhere (or site = "auto")'
+            f"fixed {_sharing(c, prob, fixed, group, members, used)}; place one elsewhere (or "
+            'site = "auto")'
         )
     moved = _blocked_without(c, prob)
     if moved:
@@ -473,16 +472,33 @@ def _why_no_joint_placement(c: Context, prob: placement.Problem) -> str:
     first = [0] * len(c.scenario.phases)  # each phase's first-ranked option (rev14a #10)
     clash = ""
     for group, members, used in placement.overloads(prob, first)[:1]:
-        names = " and ".join(repr(c.scenario.phases[i].name) for i in members)
         clash = (
-            f" (on their first-ranked options {names} run at the same time on "
-            f"{capacity_name(group)} and need {used:,.0f} devices together: it has "
-            f"{prob.capacities[group].devices:,.0f})"
+            f" (on their first-ranked options: {_sharing(c, prob, first, group, members, used)})"
         )
     return (
         "no joint placement fits the capacities (fleets, offers, supply) over time: "
         f"each phase has allowed options, but not all at once{clash}"
     )
+
+
+def _sharing(
+    c: Context,
+    prob: placement.Problem,
+    choice: list[int],
+    group: placement.Group,
+    members: list[int],
+    used: float,
+) -> str:
+    """`quoting.sharing` of phases (`members`, by index) a `choice` of the problem puts on one
+    capacity beyond it: each with the day its run ends (its window's start plus its days, slip
+    included) and the end of the window it holds."""
+    held = []
+    for i in members:
+        cand = prob.candidates[i][choice[i]]
+        start = prob.windows[i][0]
+        ends = timeline.ends_on(start, cand.days) if cand.days else None
+        held.append((c.scenario.phases[i].name, ends, cand.window or prob.windows[i]))
+    return sharing(c, group, prob.capacities[group], used, held)
 
 
 def _blocked_without(
@@ -771,6 +787,11 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
             return (
                 f"cheaper on its own, but with it a transfer goes where a rule blocks it ({sent})"
             )
+        with_it = [k if j == i else p for j, p in enumerate(picked)]
+        for group, members, used in placement.overloads(prob, with_it):
+            if i in members:  # rev18a #1: name the phases and what holds the capacity
+                said = _sharing(c, prob, with_it, group, members, used)
+                return f"cheaper on its own, but with it {said}"
         groups = ", ".join(" ".join(g) for g, _ in prob.candidates[i][k].uses) or "a capacity"
         return f"cheaper on its own, but {groups} cannot hold it beside the other phases"
     extra = (placement.total(prob, forced) - placement.total(prob, picked)) * c.quote_per_usd

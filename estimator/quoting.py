@@ -42,7 +42,7 @@ from estimator.money import Money
 from estimator.options import OptionQuery, first_dated, ownership, placeholder, select
 from estimator.physics import SERVING_COLUMNS, TRAINING_COLUMNS, described
 from estimator.physics.inputs import supports
-from estimator.placement import Candidate, Problem, overloads
+from estimator.placement import Candidate, Capacity, Problem, overloads
 from estimator.results import OfferUsed, PhaseQuote, Quote
 from estimator.scenario import Fleet, ServePhase, Site, TrainPhase
 from estimator.timeline import Payment, Window
@@ -405,30 +405,74 @@ def shared_capacity(
     ]
     spans = [(wins[n].start, wins[n].end) for n in names]
     p = Problem(cands, spans, capacities=limits(list(rows.values())))
+    # When each phase's run ends: its window's start, plus its slip and its run time.
+    ran = {
+        n: None
+        if rows[n].get("wall_clock_days") is None
+        else timeline.ends_on(
+            wins[n].start, rows[n]["wall_clock_days"] + (rows[n].get("slip_days") or 0.0)
+        )
+        for n in names
+    }
     out, seen = [], set()
     for group, members, used in overloads(p, [0] * len(names)):
         phases = tuple(names[i] for i in members)
         if len(phases) < 2 or (group, phases) in seen:
             continue
         seen.add((group, phases))
-        listed = ", ".join(repr(n) for n in phases)
-        cap = p.capacities[group]
-        if group[0] == "supply":
-            # rev12d #12: purchases share a per-buyer cap over a window, not a time of use.
-            message = (
-                f"phases {listed} buy {group[1]} in {group[2]} within {cap.per_days:,} "
-                f"days of each other and need {used:,.0f} devices together: one buyer can get "
-                f"about {cap.devices:,.0f} in {cap.per_days:,} days (supply.csv)"
-            )
-        else:
-            message = (
-                f"phases {listed} run at the same time on {capacity_name(group)} and need "
-                f"{used:,.0f} devices together: it has {cap.devices:,.0f}"
-            )
+        held = [(names[i], ran[names[i]], cands[i][0].window or spans[i]) for i in members]
+        message = sharing(c, group, p.capacities[group], used, held)
         out.append(
             Finding(severity="block", code="capacity-shared", message=message, phase=phases[-1])
         )
     return out
+
+
+def sharing(
+    c: Context,
+    group: tuple[str, ...],
+    cap: Capacity,
+    used: float,
+    members: list[tuple[str, date | None, tuple[date, date]]],
+) -> str:
+    """Phases that overfill a capacity (a fleet, an offer of stated size) together, in words:
+    `members` are each phase's name, the day its run ends (None: not timed) and the window it
+    holds the capacity for. A training phase with a deadline holds it until the deadline (the
+    `deadline` schedule), however soon its run ends: one whose run ends before another member
+    starts is named with both dates and the schedule that frees it (rev18a #1: "phases 'ft',
+    'serve' run at the same time" of a 2.6-day run holding a fleet for its 30 days). One
+    wording for a quote's `capacity-shared` block and a plan's runner-up that cannot fit
+    beside the other phases."""
+    names = ", ".join(repr(n) for n, _, _ in members)
+    if group[0] == "supply":
+        # rev12d #12: purchases share a per-buyer cap over a window, not a time of use.
+        return (
+            f"phases {names} buy {group[1]} in {group[2]} within {cap.per_days:,} days of each "
+            f"other and need {used:,.0f} devices together: one buyer can get about "
+            f"{cap.devices:,.0f} in {cap.per_days:,} days (supply.csv)"
+        )
+    where, has = capacity_name(group), f"{cap.devices:,.0f}"
+    last = max(start for _, _, (start, _) in members)
+    holders = [
+        f"'{n}' holds it until its deadline, {until}, though its run ends on {ends}"
+        for n, ends, (_, until) in members
+        if c.scenario.schedule == "deadline"
+        and isinstance(phase := c.scenario.phase(n), TrainPhase)
+        and phase.deadline_days is not None
+        and ends is not None
+        and ends < last  # idle while the last of them runs: not running at the same time
+    ]
+    if not holders:
+        return (
+            f"phases {names} run at the same time on {where} and need {used:,.0f} devices "
+            f"together: it has {has}"
+        )
+    return (
+        f"phases {names} need {used:,.0f} devices together on {where}, which has {has}: "
+        + "; ".join(holders)
+        + " (a training phase with a deadline holds its devices until the deadline; with "
+        'schedule = "earliest" only while it runs)'
+    )
 
 
 def capacity_name(group: tuple[str, ...]) -> str:

@@ -570,7 +570,8 @@ class Scenario(_Strict):
     name: Name = "scenario"
     """A title for reports."""
     as_of: Day
-    """The planning date: prices, rates and rules valid then."""
+    """The planning date: prices and exchange rates valid then; each phase is judged on every
+    rule in force while it runs."""
     currency: str = "USD"
     """The currency of the totals (ISO code)."""
     tenant_hq: str = "CN"

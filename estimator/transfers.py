@@ -17,7 +17,7 @@ from pydantic import ConfigDict, Field
 from estimator import compliance, costing
 from estimator.context import Context, RulesSpan
 from estimator.errors import ScenarioError
-from estimator.findings import Finding
+from estimator.findings import Finding, rule_hindsight
 from estimator.frozen import ResultPart
 from estimator.money import Money
 from estimator.options import ownership
@@ -338,7 +338,7 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
         Finding(
             severity=r["effect"],
             code=r["id"],
-            message=r["message"],
+            message=r["message"] + rule_hindsight(r, c.as_of),
             phase=named(t),
             source=r["source"],
         )

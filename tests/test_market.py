@@ -967,8 +967,21 @@ def test_one_buyer_gets_at_most_the_markets_output(accelerator, as_of, devices, 
     # rev14b #5: the 910C's 2025 output figure was reported on 2025-09-29 (supply.csv
     # `announced`): a cap a quote of 2025-06-01 could not have known says so; the H20's row
     # gives no publication date, so it is taken as known from its effective_from.
-    later = accelerator == "ascend-910c"
-    assert blocks["supply-limit"].endswith(f"(announced 2025-09-29, after {as_of})") == later
+    # rev18a #3: both caps end on their row's effective_to (the 910C's 2026 split, the H20's
+    # 2025-04-09 licence), which a quote of that date could not have known either.
+    (row,) = (
+        load_catalog()
+        .table("supply")
+        .filter((pl.col("accelerator") == accelerator) & (pl.col("country") == "CN"))
+        .filter(pl.col("effective_from") <= date.fromisoformat(as_of))
+        .sort("effective_from")
+        .tail(1)
+        .iter_rows(named=True)
+    )
+    announced = "announced 2025-09-29, " if accelerator == "ascend-910c" else ""
+    assert blocks["supply-limit"].endswith(
+        f"({announced}lapsed {row['effective_to']}, after {as_of})"
+    )
     # A quarter of it is within the output: nothing rests on the cap, nothing is said of it.
     data["phases"][0]["devices"] = devices // 4
     small = quote(parse_scenario(data), load_catalog())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
@@ -1362,6 +1362,90 @@ def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalo
     assert "announced" not in by_code["domestic-training-risk"]
 
 
+def test_a_dated_quote_marks_a_rule_that_lapsed_after_its_date(catalog):
+    """rev18a #3: a 2025-02-01 quote was told the AI Diffusion rule "was rescinded on
+    2025-05-13 ... nothing was blocked" as a fact, and the October 2023 rule's message its end
+    "until 2026-01-15", both unknowable on the quote's date. A rule whose effective_to lies
+    after the quote's date says "(lapsed DATE, after AS_OF)", beside "announced" when both are
+    later; its lapse is taken as made public on that day (policies.csv has no other date)."""
+    rows = catalog.table("policies")
+
+    def row(rule: str) -> dict:
+        (r,) = rows.filter(pl.col("id") == rule).iter_rows(named=True)
+        return r
+
+    def messages(as_of: str, start: str, site: dict, tenant: str = "CN") -> dict[str, str]:
+        data = {
+            "name": "t", "as_of": as_of, "currency": "USD", "tenant_hq": tenant,
+            "model": {"preset": "llama-3.1-70b"},
+            "phases": [{"name": "serve", "kind": "serve", "users": "sea", "days": 365,
+                        "start": start, "output_tokens_per_day": 2e9,
+                        "input_tokens_per_day": 8e9, "tpot_ms": 40, "precision": "fp8",
+                        "site": site}],
+        }  # fmt: skip
+        return {f.code: f.message for f in quote(parse_scenario(data), catalog).findings}
+
+    sg = {"region": "sg", "accelerator": "h100-sxm", "pricing": "reserved_1y"}
+    diffusion = row("us-ai-diffusion-offshore-access")
+    announced, lapsed = diffusion["effective_from"], diffusion["effective_to"]
+    assert diffusion["announced"] is None and announced < lapsed
+    between = announced + (lapsed - announced) // 2
+    found = messages(str(between), str(between + (lapsed - between) // 2), sg)
+    assert found[diffusion["id"]].endswith(f" (lapsed {lapsed}, after {between})")
+    before = announced.replace(day=1) - timedelta(days=40)
+    found = messages(str(before), str(between), sg)
+    assert found[diffusion["id"]].endswith(
+        f" (announced {announced}, lapsed {lapsed}, after {before})"
+    )
+    # A rule that ends after the phase is marked too: its message states the end.
+    export = row("us-export-2023-advanced-chips-cn")
+    day = export["effective_to"] - timedelta(days=200)
+    cn = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "owned"}
+    found = messages(str(day), str(day + timedelta(days=60)), cn)
+    assert found[export["id"]].endswith(f" (lapsed {export['effective_to']}, after {day})")
+    # Open-ended rules known on the quote's date carry no mark.
+    assert all("lapsed" not in m for code, m in found.items() if code != export["id"])
+
+
+def test_a_transfer_marks_a_data_rule_made_public_or_lapsed_after_the_quote(tmp_path):
+    """rev18a #3: a transfer's data findings carried no mark at all; they now read as a
+    phase's do (`checks.rule_hindsight`, one wording)."""
+    from pricing import load_catalog
+
+    header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
+    rule = ("my-data-rule,2025-06-01,2026-06-01,2026-01-10,warn,personal-cn,!CN,*,*,*,*,*,,"
+            "My counsel's reading,estimate,,my counsel,2026-01-10")  # fmt: skip
+    (tmp_path / "policies.csv").write_text(f"{header}\n{rule}\n", encoding="utf-8")
+    cat = load_catalog(tmp_path)
+    s = parse_scenario(_collect_then_train(
+        {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "on_demand"},
+        {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"}))  # fmt: skip
+    (mine,) = [f for f in quote(s, cat).findings if f.code == "my-data-rule"]
+    assert mine.phase == "transfer collect->train"
+    assert mine.message == "My counsel's reading (announced 2026-01-10, lapsed 2026-06-01, after " \
+        f"{s.as_of})"  # fmt: skip
+
+
+def test_a_runner_up_ruled_out_by_a_rule_made_public_later_says_so(tmp_path):
+    """rev18a #3: a plan's runner-up rejected by a rule made public after the quote's date read
+    "rule ID", as if known then; it now carries the rule's finding's mark."""
+    from pricing import load_catalog
+
+    header = (EXAMPLES.parent / "pricing" / "data" / "policies.csv").read_text().splitlines()[0]
+    rule = ("my-sg-ban,2026-01-01,2027-01-01,,block,*,SG,*,*,*,*,*,,Singapore closes,estimate,,"
+            "my analysis,2026-01-01")  # fmt: skip
+    (tmp_path / "policies.csv").write_text(f"{header}\n{rule}\n", encoding="utf-8")
+    data = _h100_sg(64)
+    data["phases"][0]["site"] = {"regions": ["sg", "jp-tokyo"], "accelerators": ["h100-sxm"]}
+    p = plan(parse_scenario(data), load_catalog(tmp_path))
+    verdicts = [a.verdict for a in p.phases[0].alternatives if a.region == "sg"]
+    s = p.scenario
+    assert verdicts and all(
+        v == f"rejected: rule my-sg-ban (announced 2026-01-01, lapsed 2027-01-01, after {s.as_of})"
+        for v in verdicts
+    ), verdicts
+
+
 def test_h200_bought_in_china_is_priced_at_the_china_channel_price(catalog):
     """Reuters and Tencent reported the China price of an H200 8-GPU module (RMB 1.4 M, about
     USD 27,000 a chip), not the outside-China listing (rev12d #11): hardware.csv has a row
@@ -1830,7 +1914,7 @@ def test_no_joint_placement_names_the_capacity_and_phases_that_clash(catalog):
     with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(data), catalog)
     message = str(err.value)
-    assert "not all at once (on their first-ranked options 's1' and 's2' run at" in message
+    assert "not all at once (on their first-ranked options: phases 's1', 's2' run at" in message
     assert "need 608 devices together: it has 512)" in message
 
 

@@ -1739,3 +1739,48 @@ site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
         result = runner.invoke(app, ["quote", str(write("e1.toml", e1)), "-f", "html"])
     assert result.exit_code == 0, result.output
     assert "<html" in result.stdout and "No artists" not in result.output
+
+
+_FX_PLAN = """name = "FX check"
+as_of = {day}
+currency = "{cur}"
+tenant_hq = "SG"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "ft"
+workload = "finetune"
+tokens = 5e10
+deadline_days = 20
+site = {{ region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }}
+"""
+
+
+def test_compare_shows_each_scenarios_date_and_the_rates_it_converted_at(runner, write):
+    """rev18a #4: two files of the same plan, dated 2026-06-15 (EUR) and 2025-01-15 (CNY),
+    compared +11.2% one way and -7.1% the other: each is converted at its own date's rate and
+    nothing said so. The table and the JSON now show each scenario's date and rates, the
+    title says the dates differ, and `--as-of` puts both on one date."""
+    first = write("fx1.toml", _FX_PLAN.format(day="2026-06-15", cur="EUR"))
+    second = write("fx2.toml", _FX_PLAN.format(day="2025-01-15", cur="CNY"))
+    out = data(runner, ["compare", str(first), str(second), "-f", "json"])
+    rows = {r[""]: r for r in out["rows"]}
+    names = out["scenarios"]
+    for name, q, path in zip(names, out["quotes"], (first, second), strict=True):
+        alone = quote(load_scenario(path), currency="EUR")
+        assert q["total"] == float(alone.total)  # each column is its own file's quote
+        assert rows["as of"][name] == str(alone.as_of)
+        assert rows["EUR per USD"][name] == alone.assumptions["fx_per_usd"]["EUR"]["per_usd"]
+    assert rows["as of"][names[0]] != rows["as of"][names[1]]
+    text = ok(runner, ["compare", str(first), str(second), "--wide"])
+    title = text.splitlines()[0]
+    assert "own date's prices and exchange rates" in title
+    assert all(rows["as of"][n] in title for n in names)
+    shown = next(line for line in text.splitlines() if line.startswith("EUR per USD"))
+    assert shown.split()[3:] == [f"{rows['EUR per USD'][n]:.6g}" for n in names]
+    one = data(runner, ["compare", str(first), str(second), "-f", "json", "--as-of", "2026-06-15"])
+    rates = {r[""]: r for r in one["rows"]}["EUR per USD"]
+    assert rates[names[0]] == rates[names[1]] == rows["EUR per USD"][names[0]]
+    assert ok(runner, ["compare", str(first), str(second), "--as-of", "2026-06-15"]).startswith(
+        "Comparison\n"
+    )

@@ -252,6 +252,77 @@ preset = "llama-3.1-70b"
 )
 
 
+SHARE = """
+name = "shared fleet"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+{schedule}
+[model]
+preset = "qwen3-235b-a22b"
+[[fleet]]
+name = "h800"
+region = "cn-east"
+accelerator = "h800"
+devices = 2048
+acquired = 2023-06-01
+[[phases]]
+name = "ft"
+kind = "train"
+workload = "finetune"
+tokens = 5e11
+data = "personal"
+deadline_days = 30
+devices = 2000
+site = {{ fleet = "h800" }}
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "cn"
+days = 180
+start = 2025-12-01
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "fp8"
+site = {site}
+"""
+
+
+def test_a_phase_holding_a_fleet_until_its_deadline_is_named_not_said_to_run_then():
+    """rev18a #1: a 2.6-day run with `devices` and a 30-day deadline holds the fleet for the
+    whole deadline (the documented `deadline` schedule); the quote said the phases "run at the
+    same time" and the plan's runner-up "fleet h800 cannot hold it beside the other phases".
+    Both now name the phase, its run's end and its deadline, and the schedule that frees it."""
+    import tomllib
+
+    from estimator import parse_scenario, plan, quote
+    from estimator.timeline import ends_on
+
+    def parse_scenario_text(text: str):
+        return parse_scenario(tomllib.loads(text))
+
+    fleet = '{ fleet = "h800" }'
+    fixed = quote(parse_scenario_text(SHARE.format(schedule="", site=fleet)))
+    ft = next(p for p in fixed.phases if p.name == "ft")
+    ends = ends_on(ft.start, ft.wall_clock_days)
+    assert ends < ft.end  # the run ends well before the deadline it holds the fleet for
+    (shared,) = [f for f in fixed.findings if f.code == "capacity-shared"]
+    held = f"'ft' holds it until its deadline, {ft.end}, though its run ends on {ends}"
+    assert held in shared.message and 'schedule = "earliest"' in shared.message
+    assert "run at the same time" not in shared.message
+    # The planner's runner-up on the fleet says the same of the same phase.
+    auto = plan(parse_scenario_text(SHARE.format(schedule="", site='{ regions = ["cn-east"] }')))
+    (serve,) = [p for p in auto.phases if p.phase == "serve"]
+    on_fleet = [a for a in serve.alternatives if a.pricing == "fleet"]
+    assert on_fleet and held in on_fleet[0].verdict
+    assert "with it phases 'ft', 'serve' need" in on_fleet[0].verdict
+    # With the `earliest` schedule the run alone holds the fleet: nothing to say.
+    early = SHARE.format(schedule='schedule = "earliest"', site=fleet)
+    found = quote(parse_scenario_text(early)).findings
+    assert not [f for f in found if f.code == "capacity-shared"]
+
+
 def test_a_quote_sees_phases_sharing_a_fleet_beyond_its_size(runner, write):
     # Each phase fits the 256 devices alone; together, over the same days, they do not. The
     # planner refused this; the quote said nothing, exit 0.

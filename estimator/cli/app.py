@@ -179,8 +179,15 @@ TenantOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Prices, rates and rules as of (default today).")
 ]
+# rev18a #7: said "rules as of this date", but a phase is judged on every rule in force while
+# it runs (README), rules made later included.
 JudgeAsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Judge prices, rates and rules as of this date.")
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Use this date's prices and exchange rates (default: the scenario's as_of); each "
+        "phase is judged on every rule in force while it runs.",
+    ),
 ]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Exit 1 when any finding blocks the plan.")

@@ -56,7 +56,12 @@ def chart_cmd(
     ] = 0.2,
     currency: CurrencyOpt = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Prices, rates and rules as of this date.")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Use this date's prices and exchange rates; each phase is judged on every rule "
+            "in force while it runs.",
+        ),
     ] = None,
     catalog_dir: CatalogDir = None,
 ) -> None:

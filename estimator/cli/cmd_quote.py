@@ -86,7 +86,14 @@ def compare_cmd(
     ],
     fmt: FormatOpt = None,
     currency: CurrencyOpt = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Judge all as of this date.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Price and convert every file at this date's prices and rates (each file's "
+            "phases judged on the rules in force while they run); default: each file's own as_of.",
+        ),
+    ] = None,
     table: CompareTableOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
@@ -94,7 +101,10 @@ def compare_cmd(
     catalog_dir: CatalogDir = None,
     all_errors: AllErrorsOpt = False,
 ) -> None:
-    """Side by side: cost per phase, total, time to train, findings, difference to the first."""
+    """Side by side: cost per phase, total, time to train, findings, difference to the first.
+
+    In one currency (the first file's, or --currency), each file on its own date: its as_of's
+    prices and exchange rates, shown as each scenario's `as of` and `CUR per USD` rows."""
     fmt = check_format(fmt, output)
     from estimator.errors import ScenarioError
 

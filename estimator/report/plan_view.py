@@ -12,7 +12,7 @@ from pydantic import Field
 
 from estimator.api import Comparison
 from estimator.planner import Alternative, Plan
-from estimator.report.rows import Cents
+from estimator.report.rows import Cents, Price
 from estimator.report.view import (
     SCHEMA_VERSION,
     PhaseView,
@@ -205,6 +205,14 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     def row(label: str, values: list[Any]) -> None:
         rows.append({"": label, **dict(zip(names, values, strict=True))})
 
+    # rev18a #4: each scenario is priced and converted on its own date (`quote FILE --currency`
+    # of it gives the same figures), so "vs first" compares totals at two dates' rates when
+    # the dates differ: the dates and the rates used are shown (`--as-of` puts all on one).
+    row("as of", [d.as_of.isoformat() for d in shown])
+    used = sorted({cur for d in shown for cur in _rates(d)} - {"USD"})
+    for other in used:
+        rates = [_rates(d).get(other) for d in shown]
+        row(f"{other} per USD", [None if r is None else Price(r) for r in rates])
     for ph in phase_names:
         found = [next((p for p in d.phases if p.name == ph), None) for d in shown]
         # A phase with no price is no figure (blank), not 0.00.
@@ -254,6 +262,12 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
             ],
         )
     return ComparisonView(currency=cur, scenarios=names, rows=rows, quotes=shown)
+
+
+def _rates(d: QuoteView) -> dict[str, float]:
+    """Units of each currency per USD a quote converted at (its assumptions' fx_per_usd)."""
+    fx = d.assumptions.get("fx_per_usd") or {}
+    return {cur: r["per_usd"] for cur, r in fx.items()}
 
 
 def where(p: PhaseView) -> str:

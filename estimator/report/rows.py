@@ -186,16 +186,18 @@ def _decimals(values: list[float]) -> int | None:
 
 
 def _column(values: list[Any]) -> list[Any]:
+    if any(isinstance(v, Cents) for v in values) and all(
+        isinstance(v, float) or v is None for v in values
+    ):  # a transposed table (compare): money in cents, a rate (Price) with its own figures,
+        # other figures (%, days) with one decimal
+        return ["" if v is None else f"{v:,.2f}" if isinstance(v, Cents)
+                else _price(v) if isinstance(v, Price) else f"{v:,.1f}"
+                for v in values]  # fmt: skip
     if any(isinstance(v, Price) for v in values):
         return [cell(v, 6) for v in values]
     floats = [v for v in values if isinstance(v, float) and v == v]
     if floats and all(isinstance(v, Cents) or v is None for v in values):
         return ["" if v is None else f"{v:,.2f}" for v in values]
-    if any(isinstance(v, Cents) for v in values) and all(
-        isinstance(v, float) or v is None for v in values
-    ):  # a transposed table (compare): money in cents, other figures (%, days) with one decimal
-        return ["" if v is None else f"{v:,.2f}" if isinstance(v, Cents) else f"{v:,.1f}"
-                for v in values]  # fmt: skip
     if floats and all(isinstance(v, float) or v is None for v in values):
         places = _decimals(floats)
         if places is not None:

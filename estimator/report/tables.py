@@ -112,7 +112,7 @@ def tables(view: BaseModel) -> dict[str, Table]:
     if is_comparison(view):
         figures, words = _split_comparison(view.rows)
         return {
-            "comparison": Table("Comparison", figures),
+            "comparison": Table(_comparison_title(view), figures),
             "where": Table("Where, and what the rules say", words),
             "parts": Table("Parts", _parts(view)),
         }
@@ -581,6 +581,20 @@ def sensitivity_table(v: SensitivityView) -> Table:
                f"per M output tokens at high ({cur})") if per_million else ()))  # fmt: skip
     title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}"
     return Table(title + _unpriced(v.swings, v.unpriced), rows, columns=columns)
+
+
+def _comparison_title(v: ComparisonView) -> str:
+    """The title "Comparison", and when the scenarios are dated differently, that each is priced and
+    converted on its own date (rev18a #4: "vs first (%)" read +11.2% one way and -7.1% the
+    other for two plans whose USD prices were the same; EUR/USD had moved between the dates)."""
+    days = [q.as_of for q in v.quotes]
+    if len(set(days)) == 1:
+        return "Comparison"
+    dated = ", ".join(f"{name} {day}" for name, day in zip(v.scenarios, days, strict=True))
+    return (
+        f"Comparison — each scenario at its own date's prices and exchange rates ({dated}; "
+        "--as-of puts all on one date)"
+    )
 
 
 def _parts(v: ComparisonView) -> Rows:
