@@ -784,7 +784,12 @@ def _fleet_basis(p: PhaseQuote) -> str:
     goodput = f"serving goodput {_g(x['serve_goodput'])}"
     if x.get("devices_needed") is None or x["devices_needed"] != p.devices:
         return goodput
-    return f"fleet sized for peak / average {_g(x['peak_to_average'])} at {goodput}"
+    # The rate it is sized at, which the shape's rate above is not when the demand has more
+    # input per output token than the shape (rev18a #9: 811.6 shown, 16 devices at ~695).
+    rate = x.get("demand_output_tokens_per_s_per_device")
+    at = "" if rate is None else f" at {_g(rate)} output tok/s/device (the demand's input/output)"
+    pools = ", each pool in whole replicas" if x["disaggregated"] else ""
+    return f"fleet sized{at} for peak / average {_g(x['peak_to_average'])} at {goodput}{pools}"
 
 
 def _g(x: float | None) -> str:

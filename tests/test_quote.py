@@ -537,6 +537,56 @@ def test_memory_that_does_not_fit_is_a_finding(write, catalog):
     assert any(f.code == "memory-does-not-fit" and f.severity == "block" for f in q.findings)
 
 
+SERVED = """
+name = "served"
+as_of = 2026-06-15
+currency = "USD"
+tenant_hq = "SG"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "sea"
+days = 90
+input_tokens_per_day = 2e9
+output_tokens_per_day = 4e8
+tpot_ms = 40
+disaggregated = true
+precision = "fp8"
+site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+@pytest.mark.parametrize("disaggregated", [True, False])
+def test_the_fleet_is_sized_at_the_rate_shown(runner, write, disaggregated):
+    # rev18a #9: a disaggregated phase showed 811.6 output tok/s per device (the request
+    # shape's 4:1) and billed 16 devices, sized on the demand's own 5:1 input per output (about
+    # 695): the bill could not be worked out from the rate shown. The rate the fleet is sized
+    # at is shown beside it, and the devices follow from it.
+    text = SERVED.replace("disaggregated = true", f"disaggregated = {str(disaggregated).lower()}")
+    result = runner.invoke(app, ["quote", str(write("s.toml", text)), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["schema_version"] == "9"
+    x = d["phases"][0]["physics"]
+    rate = x["demand_output_tokens_per_s_per_device"]
+    peak, g, tp = x["peak_to_average"], x["serve_goodput"], x["tensor_parallel"]
+    out_s, in_s = 4e8 * peak / 86_400, 2e9 * peak / 86_400
+    busy = out_s / g / rate  # the devices the peak keeps busy, before whole replicas
+    if disaggregated:  # each pool in whole replicas
+        prefill = in_s / g / x["prefill_tokens_per_s_per_device"]
+        decode = out_s / g / x["decode_tokens_per_s_per_device"]
+        assert busy == pytest.approx(prefill + decode, rel=1e-9)
+        assert rate < x["output_tokens_per_s_per_device"]  # 5:1 input is more than 4:1
+        needed = (math.ceil(prefill / tp - 1e-9) + math.ceil(decode / tp - 1e-9)) * tp
+    else:
+        needed = math.ceil(busy / tp - 1e-9) * tp
+    assert x["devices_needed"] == needed == d["phases"][0]["devices"]
+    said = d["assumptions"]["physics"]["serve"]
+    assert f"fleet sized at {rate:.4g} output tok/s/device (the demand" in said, said
+
+
 # -- errors --------------------------------------------------------------------------------------
 
 
@@ -1005,7 +1055,7 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     assert text.exit_code == 0
     assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
     d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
-    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "8"
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "9"
     assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
     # Within one region nothing leaves it: nothing blocked.
     home = path.read_text(encoding="utf-8").replace(

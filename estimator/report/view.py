@@ -45,7 +45,10 @@ if TYPE_CHECKING:
 # priced one, so a percentile among them is null and `point_rank` is of all the samples (rev17a
 # #2: the percentiles were of the priced samples only); each swing's `unpriced_reason` (rev17b
 # #3: the reason an end has no total, from the same decision as the mask).
-SCHEMA_VERSION = "8"
+# "9" (session 18): each serving phase's `demand_output_tokens_per_s_per_device` (the rate its
+# fleet is sized at, at the demand's own input per output token; rev18a #9: 811.6 was shown at the
+# request shape's and 16 devices billed at ~695).
+SCHEMA_VERSION = "9"
 
 
 def money(amount: float) -> float:
@@ -517,8 +520,18 @@ class EstimateView(_View):
         "with the prefill of every input done on the same devices (continuous batching, the "
         "way TensorRT-LLM, vLLM, SGLang and NIM throughput benchmarks measure); when the phase "
         "is disaggregated, per device of prefill + decode pools sized for that shape. At the "
-        "largest batch that fits, or under the TPOT / TTFT targets when given. Fleet sizing and "
-        "cost per million tokens use this figure.",
+        "largest batch that fits, or under the TPOT / TTFT targets when given. The cost per "
+        "million tokens of a fleet without a demand uses this figure.",
+    )
+    demand_output_tokens_per_s_per_device: float | None = Field(
+        default=None,
+        description="The same rate at the daily demand's own input per output token: the rate "
+        "the fleet is sized at (devices_needed: the peak output tokens/s over serve_goodput "
+        "over this rate, in whole replicas, of each pool when disaggregated: prefill pool for "
+        "the daily input at prefill_tokens_per_s_per_device, decode pool for the daily output "
+        "at decode_tokens_per_s_per_device). Differs from output_tokens_per_s_per_device when "
+        "the demand has more input per output token than the request shape (or, "
+        "disaggregated, less). Null without a demand.",
     )
     decode_tokens_per_s_per_device: float | None = Field(
         default=None,
