@@ -179,8 +179,8 @@ def placed_phase(
         wall_clock_days=float(hours / HOURS_PER_DAY),
         start=window.start,
         end=window.end,
-        cost=Money(summed(i.amount for i in items), c.currency),
-        cost_other_view=Money(summed(i.amount for i in alt), c.currency),
+        cost=Money(summed((i.amount for i in items), c.currency), c.currency),
+        cost_other_view=Money(summed((i.amount for i in alt), c.currency), c.currency),
         priced=priced,
         line_items=items,
         offer=_offer(row),
@@ -343,13 +343,16 @@ def quote_context(c: Context) -> Quote:
         as_of=c.as_of,
         currency=c.currency,
         accounting=c.scenario.accounting,
-        total=Money(summed([*(p.cost for p in phases), *(t.cost for t in moved)]), c.currency),
+        total=Money(
+            summed([*(p.cost for p in phases), *(t.cost for t in moved)], c.currency), c.currency
+        ),
         total_other_view=Money(
-            summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]), c.currency
+            summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)], c.currency),
+            c.currency,
         ),
         phases=phases,
         transfers=moved,
-        cash_flow=timeline.monthly(payments + transfer_paid),
+        cash_flow=timeline.monthly(payments + transfer_paid, c.currency),
         findings=sorted(
             [*found, *transfer_findings, *fx_findings(c, items)],
             key=lambda f: (compliance.SEVERITY_ORDER[f.severity], f.phase or "", f.code),

@@ -188,8 +188,8 @@ def _transfer_item(
         fx_per_usd=r["per_usd"],
         fx_as_of=r["fx_as_of"],
         to_quote_rate=c.quote_per_usd / r["per_usd"],
-        billed_amount=costing.cents(usd * r["per_usd"]),
-        amount=costing.cents(usd * c.quote_per_usd),
+        billed_amount=costing.cents(usd * r["per_usd"], r["currency"]),
+        amount=costing.cents(usd * c.quote_per_usd, c.currency),
         currency=c.currency,
     )
     return item, float(hours)

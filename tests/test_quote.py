@@ -587,6 +587,38 @@ def test_the_fleet_is_sized_at_the_rate_shown(runner, write, disaggregated):
     assert f"fleet sized at {rate:.4g} output tok/s/device (the demand" in said, said
 
 
+def test_amounts_are_in_the_currencys_minor_unit(runner, write, catalog):
+    # rev18a #10: a JPY quote printed "113,630,977.46 JPY", though the yen has no minor unit
+    # (ISO 4217: 0). Each amount is rounded to its currency's minor unit and printed in it; a
+    # currency with cents keeps them (IDR: 2 in ISO 4217, as USD).
+    from estimator.money import Money
+    from pricing.currencies import minor_units
+
+    path = write("s.toml", SERVED)
+    result = runner.invoke(app, ["quote", str(path), "--currency", "JPY", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert minor_units("JPY") == 0 and minor_units("IDR") == minor_units("USD") == 2
+    amounts = [d["total"], d["total_other_view"], *d["by_region"].values()]
+    for p in d["phases"]:
+        amounts += [p["cost"], *(i["amount"] for i in p["line_items"])]
+    for m in d["cash_flow"]:
+        amounts += [v for k, v in m.items() if k != "month"]
+    amounts += [c["converted"] for c in d["by_currency"].values()]
+    assert amounts and all(float(a).is_integer() for a in amounts), amounts
+    items = [i["amount"] for p in d["phases"] for i in p["line_items"]]
+    assert d["total"] == sum(items) and d["total"] > 1e6
+    # What USD bills stays in cents; the table prints whole yen.
+    assert any(not float(c["amount"]).is_integer() for c in d["by_currency"].values())
+    text = runner.invoke(app, ["quote", str(path), "--currency", "JPY"]).stdout
+    head = text.splitlines()[0]
+    assert head.endswith(f"total {d['total']:,.0f} JPY"), head
+    assert re.search(r"\d\.\d\d JPY", text) is None
+    q = quote(load_scenario(path), catalog, currency="JPY")
+    assert str(q.total) == f"{d['total']:,.0f} JPY" and float(q.total) == d["total"]
+    assert str(Money(1234.5, "USD")) == "1,234.50 USD" and str(Money(1234.0, "JPY")) == "1,234 JPY"
+
+
 # -- errors --------------------------------------------------------------------------------------
 
 

@@ -177,7 +177,9 @@ def _record_text(data: dict[str, Any], fmt: str, output: Any = None) -> str:
     rows = [
         {
             "quantity": k,
-            "value": (None if unpriced else Cents(v)) if k == "cost" and v is not None else v,
+            "value": (None if unpriced else Cents(v, data["currency"]))
+            if k == "cost" and v is not None
+            else v,
         }
         for k, v in _flat(data).items()
         if k != "schema_version"

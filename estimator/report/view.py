@@ -47,18 +47,19 @@ if TYPE_CHECKING:
 # #3: the reason an end has no total, from the same decision as the mask).
 # "9" (session 18): each serving phase's `demand_output_tokens_per_s_per_device` (the rate its
 # fleet is sized at, at the demand's own input per output token; rev18a #9: 811.6 was shown at the
-# request shape's and 16 devices billed at ~695).
+# request shape's and 16 devices billed at ~695); amounts in the currency's minor unit (whole
+# yen: ISO 4217, pricing.currencies; rev18a #10: JPY totals had sen).
 SCHEMA_VERSION = "9"
 
 
-def money(amount: float) -> float:
-    """The displayed amount: whole cents."""
-    return cents(amount)
+def money(amount: float, currency: str) -> float:
+    """The displayed amount: whole cents (the currency's minor unit: whole yen)."""
+    return cents(amount, currency)
 
 
-def money_or_none(amount: float | None) -> float | None:
+def money_or_none(amount: float | None, currency: str) -> float | None:
     """`money`, keeping None (no figure)."""
-    return None if amount is None else money(amount)
+    return None if amount is None else money(amount, currency)
 
 
 def rate(amount: float) -> float:
@@ -138,8 +139,8 @@ def _item(i: LineItem) -> LineItemView:
             **i.model_dump(),
             "quantity": sig(i.quantity),
             "unit_price": sig(i.unit_price),
-            "amount": money(i.amount),
-            "billed_amount": money(i.billed_amount),
+            "amount": money(i.amount, i.currency),
+            "billed_amount": money(i.billed_amount, i.unit_currency),
         }
     )
 
@@ -229,9 +230,9 @@ class MonthView(_View):
     total: float = Field(description="Sum of the month's displayed amounts.")
 
 
-def _month(m: Month) -> MonthView:
-    parts = {k: money(v) for k, v in m.amounts.items()}
-    return MonthView(month=m.month, **parts, total=summed(parts.values()))
+def _month(m: Month, currency: str) -> MonthView:
+    parts = {k: money(v, currency) for k, v in m.amounts.items()}
+    return MonthView(month=m.month, **parts, total=summed(parts.values(), currency))
 
 
 class PercentileView(_View):
@@ -336,11 +337,14 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
     by_region: dict[str, float] = {}
     billed: dict[str, float] = {}
     converted: dict[str, float] = {}
+    cur = q.currency
     for i in items:
-        by_region[i.region] = money(by_region.get(i.region, 0.0) + i.amount)
-        billed[i.unit_currency] = money(billed.get(i.unit_currency, 0.0) + i.billed_amount)
-        converted[i.unit_currency] = money(converted.get(i.unit_currency, 0.0) + i.amount)
-    total = summed([*(p.cost for p in phases), *(t.cost for t in moved)])
+        by_region[i.region] = money(by_region.get(i.region, 0.0) + i.amount, cur)
+        billed[i.unit_currency] = money(
+            billed.get(i.unit_currency, 0.0) + i.billed_amount, i.unit_currency
+        )
+        converted[i.unit_currency] = money(converted.get(i.unit_currency, 0.0) + i.amount, cur)
+    total = summed([*(p.cost for p in phases), *(t.cost for t in moved)], cur)
     if uncertainty is not None:  # the quoted figure as the tables above show it, to the cent
         shown = {p.name: p.cost for p in phases} | {"total": total}
         uncertainty = uncertainty.model_copy(
@@ -358,14 +362,16 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         accounting=q.accounting,
         total=total,
         # Each total the sum of the figures shown above it, as in the accounting view.
-        total_other_view=summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]),
+        total_other_view=summed(
+            [*(p.cost_other_view for p in phases), *(t.cost for t in moved)], cur
+        ),
         unpriced=[p.name for p in phases if not p.priced],
         blocked=blocked_parts(q),
         phases=phases,
         transfers=moved,
         by_region=by_region,
         by_currency={k: CurrencyTotal(amount=billed[k], converted=converted[k]) for k in billed},
-        cash_flow=[_month(m) for m in q.cash_flow],
+        cash_flow=[_month(m, cur) for m in q.cash_flow],
         findings=q.findings,
         assumptions=_shown(q.assumptions),
         uncertainty=uncertainty,
@@ -395,7 +401,7 @@ def per_million_output_tokens(cost: float, p: Any) -> float | None:
 
 def _phase(p: Any) -> PhaseView:
     shown = [_item(i) for i in p.line_items]
-    cost = summed(i.amount for i in shown)
+    cost = summed((i.amount for i in shown), p.cost.currency)
     return PhaseView(
         name=p.name,
         kind=p.kind,
@@ -411,7 +417,7 @@ def _phase(p: Any) -> PhaseView:
         start=p.start,
         end=p.end,
         cost=cost,
-        cost_other_view=money(p.cost_other_view),
+        cost_other_view=money(p.cost_other_view, p.cost.currency),
         priced=p.priced,
         line_items=shown,
         offer=p.offer,
@@ -431,10 +437,17 @@ def _transfer(t: TransferQuote) -> TransferView:
             "gigabytes": sig(t.gigabytes),
             "hours": sig(t.hours),
             "route": t.route,
-            "cost": summed(i.amount for i in shown),
+            "cost": summed((i.amount for i in shown), t.cost.currency),
             "line_items": shown,
         }
     )
+
+
+def _figure(x: float | None, measure: str, currency: str) -> float | None:
+    """A percentile as shown: a price per million (`rate`), or an amount (`money`)."""
+    if x is None:
+        return None
+    return rate(x) if measure == _PER_MILLION else money(x, currency)
 
 
 def uncertainty_view(
@@ -451,10 +464,10 @@ def uncertainty_view(
         percentiles=[
             PercentileView(
                 name=p.name,
-                p10=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p10),
-                p50=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p50),
-                p90=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p90),
-                point=(rate if p.measure == _PER_MILLION else money)(p.point),
+                p10=_figure(p.p10, p.measure, p.point.currency),
+                p50=_figure(p.p50, p.measure, p.point.currency),
+                p90=_figure(p.p90, p.measure, p.point.currency),
+                point=_figure(p.point, p.measure, p.point.currency) or 0.0,
                 point_rank=round(p.point_rank, 3),
                 unpriced=round(p.unpriced, 4),
                 measure=p.measure,
