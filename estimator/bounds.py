@@ -12,6 +12,7 @@ quotients finite. They are generous: they catch a wrong unit or a typo, not a bi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +74,20 @@ class Range:
             )
         else:
             raise TypeError(f"Range applies to float or int fields, not {kind}")
-        return core_schema.no_info_wrap_validator_function(self._check, inner)
+        whole = kind == "int"
+        return core_schema.no_info_wrap_validator_function(
+            lambda value, handler: self._check(value, handler, whole), inner
+        )
 
-    def _check(self, value: Any, handler: core_schema.ValidatorFunctionWrapHandler) -> Any:
+    def _check(
+        self, value: Any, handler: core_schema.ValidatorFunctionWrapHandler, whole: bool = False
+    ) -> Any:
         if isinstance(value, bool):  # lax mode reads true as 1: `tokens = true` was 1 token
             raise PydanticCustomError("bool_number", "must be a number, not true or false")
+        if isinstance(value, str):  # lax mode read `tokens = "5e10"` as 5e10 (rev18a #8)
+            number = _number(value)
+            meant = number is not None and (not whole or number.is_integer())
+            raise text_given(value, "a whole number" if whole else "a number", meant)
         try:
             return handler(value)
         except ValidationError as exc:
@@ -87,3 +97,20 @@ class Range:
             raise PydanticCustomError(
                 "out_of_range", "must be {finite}{range}", {"finite": finite, "range": self.text}
             ) from None
+
+
+def _number(text: str) -> float | None:
+    """The finite number `text` spells, as a file could have given it without quotes."""
+    try:
+        number = float(text.strip().replace("_", ""))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def text_given(value: str, what: str, meant: bool) -> PydanticCustomError:
+    """A text value where a number or a boolean belongs, as an error that suggests the value
+    without its quotes when the text spells one (`meant`). rev18a #8: pydantic's lax mode read
+    `disaggregated = "no"` as false and `tokens = "5e10"` as a number, in every format."""
+    hint = f": did you mean {value.strip()}, without quotes?" if meant else ""
+    return PydanticCustomError("text_given", "must be {what}{hint}", {"what": what, "hint": hint})

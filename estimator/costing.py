@@ -19,6 +19,7 @@ from typing import Any, Literal
 import polars as pl
 
 from estimator.frozen import ResultPart
+from pricing.currencies import minor_units
 
 HOURS_PER_DAY = 24.0
 DAYS_PER_YEAR = 365.0  # a year of prices per hour (opex per year, the amortised view's life
@@ -469,11 +470,12 @@ def transfer_hours(gigabytes: pl.Expr) -> pl.Expr:
 Component = Literal["compute", "capital", "resale", "hardware", "energy", "operations", "transfer"]
 
 
-def cents(amount: float) -> float:
-    """An amount billed, in whole cents: an invoice rounds each line, and its total is the sum
-    of its lines, so a total here is the same to the cent in the library, the CLI and a
-    spreadsheet summing the items."""
-    return round(amount + 0.0, 2)
+def cents(amount: float, currency: str) -> float:
+    """An amount billed in `currency`, in its minor unit (whole cents; whole yen, which have
+    none: ISO 4217, `pricing.currencies`): an invoice rounds each line, and its total is the
+    sum of its lines, so a total here is the same to the cent in the library, the CLI and a
+    spreadsheet summing the items (rev18a #10: a JPY quote billed sen)."""
+    return round(amount + 0.0, minor_units(currency))
 
 
 def per_unit(amount: float) -> float:
@@ -481,7 +483,7 @@ def per_unit(amount: float) -> float:
     cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per million
     output tokens read 0.03, 16% off (rev15a #10). The one rule: the report's `rate` and a
     message's `per_unit_text` are this figure."""
-    return cents(amount) if abs(amount) >= 10 else float(f"{amount:.4g}")
+    return round(amount + 0.0, 2) if abs(amount) >= 10 else float(f"{amount:.4g}")
 
 
 def per_unit_text(amount: float) -> str:
@@ -496,11 +498,11 @@ def per_unit_text(amount: float) -> str:
     return f"{shown:.{decimals}f}".rstrip("0").rstrip(".")
 
 
-def summed(amounts: Iterable[float]) -> float:
-    """Whole-cent amounts added exactly (`math.fsum`) and kept in whole cents: the very float a
-    report prints, so `q.total == 55401897.4` holds where a running sum gave 55401897.39999999
-    (review11b #4). Every total of a result and of a report is this."""
-    return cents(math.fsum(amounts))
+def summed(amounts: Iterable[float], currency: str) -> float:
+    """Amounts in `currency`'s minor unit added exactly (`math.fsum`) and kept in it (`cents`):
+    the very float a report prints, so `q.total == 55401897.4` holds where a running sum gave
+    55401897.39999999 (review11b #4). Every total of a result and of a report is this."""
+    return cents(math.fsum(amounts), currency)
 
 
 class LineItem(ResultPart):
@@ -558,8 +560,8 @@ def line_items(
                 fx_per_usd=rate,
                 fx_as_of=as_of,
                 to_quote_rate=per_usd / rate,
-                billed_amount=cents(usd * rate),
-                amount=cents(usd * per_usd),
+                billed_amount=cents(usd * rate, row["energy_currency" if local else "currency"]),
+                amount=cents(usd * per_usd, currency),
                 currency=currency,
             )
         )

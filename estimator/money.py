@@ -48,6 +48,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from estimator.errors import CurrencyMismatchError, ScenarioError
+from pricing.currencies import minor_units
 from pricing.errors import shown
 
 __all__ = ["CurrencyMismatchError", "Money"]  # the error lives in estimator.errors
@@ -81,7 +82,7 @@ class Money(float):
         return float(self)
 
     def __str__(self) -> str:
-        return f"{_shown(float(self))} {self.currency}"
+        return f"{_shown(float(self), self.currency)} {self.currency}"
 
     def __repr__(self) -> str:
         return f"Money({float(self)!r}, {self.currency!r})"
@@ -217,17 +218,18 @@ def _number(other: Any) -> Any:
     return other
 
 
-def _shown(amount: float) -> str:
-    """An amount as `str()` prints it: whole cents for whole-cent amounts (every amount a quote
-    holds) and from 10 up; below 10, an amount that is not whole cents (a price per unit a
-    notebook works out, `p.cost / p.output_tokens * 1e6`) to 4 significant figures, the one
-    per-unit rule (`costing.per_unit_text`): 0.03603, where cents read 0.04 (rev16c M3; 16%
-    off is rev15a #10's error)."""
+def _shown(amount: float, currency: str) -> str:
+    """An amount as `str()` prints it: whole cents (the currency's minor unit: whole yen) for
+    whole-cent amounts (every amount a quote holds) and from 10 up; below 10, an amount that
+    is not whole cents (a price per unit a notebook works out, `p.cost / p.output_tokens *
+    1e6`) to 4 significant figures, the one per-unit rule (`costing.per_unit_text`): 0.03603,
+    where cents read 0.04 (rev16c M3; 16% off is rev15a #10's error)."""
     if not math.isfinite(amount):  # nan, inf: as printed before (rev16d R2: round(nan) raised)
         return f"{amount:,.2f}"
-    hundredths = amount * 100
-    if abs(amount) >= 10 or abs(hundredths - round(hundredths)) <= 1e-9 * max(1.0, abs(hundredths)):
-        return f"{amount:,.2f}"
+    places = minor_units(currency)  # whole yen (rev18a #10)
+    units = amount * 10**places
+    if abs(amount) >= 10 or abs(units - round(units)) <= 1e-9 * max(1.0, abs(units)):
+        return f"{amount:,.{places}f}"
     from estimator.costing import per_unit_text
 
     return per_unit_text(amount)

@@ -765,7 +765,7 @@ def _alternatives(
                 instance=r["instance"],
                 devices=None if r["devices"] is None or not sized else int(r["devices"]),
                 wall_clock_days=r["wall_clock_days"] if sized else None,
-                cost=cents(r["total_usd"] * c.quote_per_usd) if priced else None,  # as shown
+                cost=cents(r["total_usd"] * c.quote_per_usd, c.currency) if priced else None,
                 verdict=verdict,
             )
         )

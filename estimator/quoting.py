@@ -180,8 +180,8 @@ def placed_phase(
         wall_clock_days=float(hours / HOURS_PER_DAY),
         start=window.start,
         end=window.end,
-        cost=Money(summed(i.amount for i in items), c.currency),
-        cost_other_view=Money(summed(i.amount for i in alt), c.currency),
+        cost=Money(summed((i.amount for i in items), c.currency), c.currency),
+        cost_other_view=Money(summed((i.amount for i in alt), c.currency), c.currency),
         priced=priced,
         line_items=items,
         offer=_offer(row),
@@ -344,13 +344,16 @@ def quote_context(c: Context) -> Quote:
         as_of=c.as_of,
         currency=c.currency,
         accounting=c.scenario.accounting,
-        total=Money(summed([*(p.cost for p in phases), *(t.cost for t in moved)]), c.currency),
+        total=Money(
+            summed([*(p.cost for p in phases), *(t.cost for t in moved)], c.currency), c.currency
+        ),
         total_other_view=Money(
-            summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]), c.currency
+            summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)], c.currency),
+            c.currency,
         ),
         phases=phases,
         transfers=moved,
-        cash_flow=timeline.monthly(payments + transfer_paid),
+        cash_flow=timeline.monthly(payments + transfer_paid, c.currency),
         findings=sorted(
             [*found, *transfer_findings, *fx_findings(c, items)],
             key=lambda f: (compliance.SEVERITY_ORDER[f.severity], f.phase or "", f.code),
@@ -890,7 +893,12 @@ def _fleet_basis(p: PhaseQuote) -> str:
     goodput = f"serving goodput {_g(x['serve_goodput'])}"
     if x.get("devices_needed") is None or x["devices_needed"] != p.devices:
         return goodput
-    return f"fleet sized for peak / average {_g(x['peak_to_average'])} at {goodput}"
+    # The rate it is sized at, which the shape's rate above is not when the demand has more
+    # input per output token than the shape (rev18a #9: 811.6 shown, 16 devices at ~695).
+    rate = x.get("demand_output_tokens_per_s_per_device")
+    at = "" if rate is None else f" at {_g(rate)} output tok/s/device (the demand's input/output)"
+    pools = ", each pool in whole replicas" if x["disaggregated"] else ""
+    return f"fleet sized{at} for peak / average {_g(x['peak_to_average'])} at {goodput}{pools}"
 
 
 def _g(x: float | None) -> str:

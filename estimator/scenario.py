@@ -26,6 +26,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     SerializerFunctionWrapHandler,
+    Strict,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -42,6 +43,7 @@ from estimator.bounds import (
     MAX_TOKENS,
     MIN_DAYS,
     Range,
+    text_given,
 )
 from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
 from estimator.errors import ScenarioError
@@ -95,6 +97,18 @@ def _as_day(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_as_day)]
+
+
+def _no_text(value: Any) -> Any:
+    """A boolean field's value: true or false as the file types them, never text (rev18a #8:
+    lax mode read `disaggregated = "no"`, "off", "n" and "0" as false, in every format)."""
+    if isinstance(value, str):
+        raise text_given(value, "true or false", value.strip() in ("true", "false"))
+    return value
+
+
+# A boolean: true or false, not text nor a number (0 and 1 were read as false and true).
+Flag = Annotated[bool, BeforeValidator(_no_text), Strict()]
 
 
 def currency_code(value: str) -> str:
@@ -504,7 +518,7 @@ class ServePhase(_Phase):
     # Separate prefill and decode pools (as DeepSeek and CloudMatrix-Infer deploy) instead of
     # both on every replica; KV cache precision (default: `precision`); the engine's cap on
     # concurrent sequences per replica (default: what the KV cache holds).
-    disaggregated: bool = Field(
+    disaggregated: Flag = Field(
         default=False,
         description="Size separate prefill and decode pools; output_tokens_per_s_per_device is "
         "then per device of both pools in proportion to the request shape.",

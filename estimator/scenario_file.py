@@ -414,13 +414,14 @@ _YAML_BOOL = "tag:yaml.org,2002:bool"
 
 @functools.cache
 def _yaml_loader() -> Any:
-    """PyYAML's safe loader with two of its YAML 1.1 habits changed (review11a #12):
+    """PyYAML's safe loader with three of its YAML 1.1 habits changed (review11a #12):
 
     - a key given twice in one mapping is refused, naming the key and its lines (the last one
       silently won; TOML and JSON refuse it);
     - only true / false (any case style YAML 1.2 allows) are booleans: `tenant_hq: NO`
       (Norway) was read as false, and yes / no / on / off with it. They stay strings, which a
-      boolean field still accepts (pydantic reads 'yes' and 'off' as booleans)."""
+      boolean field refuses, as it refuses text in TOML and JSON (rev18a #8);
+    - a number with an exponent and no dot (5e10) is a number, as YAML 1.2 reads it."""
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -445,6 +446,13 @@ def _yaml_loader() -> Any:
     }
     Loader.add_implicit_resolver(
         _YAML_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    # An exponent without a dot or a sign (5e10, 1.5e13) is a number, as in YAML 1.2, TOML and
+    # JSON; YAML 1.1 read it as text, which a number field then refused (rev18a #8).
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
     )
     return Loader
 

@@ -124,7 +124,7 @@ class ShockResult:
             if 0 < ran < p.wall_clock_days:
                 running.append(
                     f"{r.phase} had run {ran:,} days on {r.before} by {day} (billed "
-                    f"{float(p.cost):,.2f} {p.cost.currency} in the plan as given)"
+                    f"{p.cost} in the plan as given)"
                 )
         if running:
             whose = "its placement" if len(running) == 1 else "their placements"
@@ -143,7 +143,7 @@ class ShockResult:
 
 def _difference(a: Money, b: Money) -> Money:
     """a - b in whole cents, as the report prints it (review11b #4: float noise)."""
-    return Money(cents(a - b), a.currency)
+    return Money(cents(a - b, a.currency), a.currency)
 
 
 def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, dict[str, date]]:

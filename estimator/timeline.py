@@ -163,9 +163,10 @@ class Month(ResultPart):
     total: float
 
 
-def monthly(payments: Sequence[Payment]) -> list[Month]:
+def monthly(payments: Sequence[Payment], currency: str) -> list[Month]:
     """Payments spread by day over calendar months, months in order; each month's amounts by
-    kind and its total. A payment's monthly parts are whole cents: the differences of its
+    kind and its total, in `currency`. A payment's monthly parts are whole cents (its minor
+    unit, `costing.cents`): the differences of its
     running total rounded to cents, so each part is within a cent of its share and the months
     add up to the payments (whole-cent line items) exactly. Rounded month by month, a cash
     flow drifted up to 0.12 USD from the total it spreads."""
@@ -175,12 +176,17 @@ def monthly(payments: Sequence[Payment]) -> list[Month]:
         done, paid = 0.0, 0.0
         for i, (month, share) in enumerate(shares):
             done = 1.0 if i == len(shares) - 1 else done + share
-            upto = cents(pay.amount * done)
+            upto = cents(pay.amount * done, currency)
             row = buckets.setdefault(month, dict.fromkeys(KINDS, 0.0))
-            row[pay.kind] += cents(upto - paid)
+            row[pay.kind] += cents(upto - paid, currency)
             paid = upto
-    cells = {m: {k: cents(v) for k, v in row.items()} for m, row in sorted(buckets.items())}
-    return [Month(month=m, amounts=row, total=summed(row.values())) for m, row in cells.items()]
+    cells = {
+        m: {k: cents(v, currency) for k, v in row.items()} for m, row in sorted(buckets.items())
+    }
+    return [
+        Month(month=m, amounts=row, total=summed(row.values(), currency))
+        for m, row in cells.items()
+    ]
 
 
 def _shares(start: date, end: date) -> list[tuple[str, float]]:
@@ -221,13 +227,14 @@ class Lives:
     at_end: float
 
 
-def _split(amount: float, weights: Sequence[float]) -> list[float]:
-    """`amount` in whole cents in proportion to `weights`, adding up to it exactly."""
+def _split(amount: float, weights: Sequence[float], currency: str) -> list[float]:
+    """`amount` in whole cents (of `currency`) in proportion to `weights`, adding up to it
+    exactly."""
     total = sum(weights)
     if total <= 0:
         return [0.0] * (len(weights) - 1) + [amount]
-    parts = [cents(amount * w / total) for w in weights[:-1]]
-    return [*parts, cents(amount - summed(parts))]
+    parts = [cents(amount * w / total, currency) for w in weights[:-1]]
+    return [*parts, cents(amount - summed(parts, currency), currency)]
 
 
 def phase_payments(
@@ -257,10 +264,11 @@ def phase_payments(
             end = later(window.start, billed_days)
         elif kind in ("capital", "resale") and lives and n > 1:
             if kind == "capital":
-                parts = _split(item.amount, [1.0] * n)
+                parts = _split(item.amount, [1.0] * n, item.currency)
                 ages = range(n)
             else:
-                parts = _split(item.amount, [lives.at_life] * (n - 1) + [lives.at_end])
+                weights = [lives.at_life] * (n - 1) + [lives.at_end]
+                parts = _split(item.amount, weights, item.currency)
                 ages = range(1, n)
             on = [years_on(window.start, g * lives.life_years) if g else bought for g in ages]
             on += [window.end] if kind == "resale" else []

@@ -314,8 +314,8 @@ def _transfer_item(
         fx_per_usd=leg.per_usd,
         fx_as_of=leg.fx_as_of,
         to_quote_rate=c.quote_per_usd / leg.per_usd,
-        billed_amount=costing.cents(usd * leg.per_usd),
-        amount=costing.cents(usd * c.quote_per_usd),
+        billed_amount=costing.cents(usd * leg.per_usd, leg.currency),
+        amount=costing.cents(usd * c.quote_per_usd, c.currency),
         currency=c.currency,
     )
 

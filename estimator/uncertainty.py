@@ -290,7 +290,7 @@ def _billed(c: Context, p: Phase, out: pl.DataFrame) -> list[float | None]:
     cost = out.select(_values(c, p)[COST])[:, 0].to_list()
     parts = out.select(pl.col(f"{k}_usd") * c.quote_per_usd for k in COMPONENTS).rows()
     return [
-        None if x is None else summed(cents(v) for v in row)
+        None if x is None else summed((cents(v, c.currency) for v in row), c.currency)
         for x, row in zip(cost, parts, strict=True)
     ]
 
@@ -706,7 +706,7 @@ def _not_drawn(q: Quote, placed: list[_Placed]) -> tuple[NotDrawn, ...]:
         elif not has_high and high == 1.0:
             why = "no high end in the catalog: drawn downward only"
             out.append(NotDrawn(f"{name}: price above the quoted", why, part))
-    moved = summed(t.cost for t in q.transfers)
+    moved = summed((t.cost for t in q.transfers), q.currency)
     if moved:
         out.append(NotDrawn("transfers", "no range in the catalog", share(moved)))
     billed: dict[str, list[float]] = {}
@@ -715,7 +715,7 @@ def _not_drawn(q: Quote, placed: list[_Placed]) -> tuple[NotDrawn, ...]:
             billed.setdefault(i.unit_currency, []).append(i.amount)
     for cur in sorted(billed):
         why = "exchange rates are not drawn"
-        out.append(NotDrawn(f"FX {cur}/{q.currency}", why, share(summed(billed[cur]))))
+        out.append(NotDrawn(f"FX {cur}/{q.currency}", why, share(summed(billed[cur], q.currency))))
     return tuple(out)
 
 
@@ -823,8 +823,8 @@ def sensitivity(c: Context, q: Quote, swing: float = DEFAULT_SWING) -> Swings:
             """The total with what `cur` bills scaled by `factor`, each item in whole cents as
             a quote bills it (rev17a #9: the scaled total was Money(1667585664.108), where the
             JSON printed 1667585664.11)."""
-            moved = (cents(x * factor) - x for x in billed)
-            return Money(summed((q.total, *moved)), q.currency)
+            moved = (cents(x * factor, q.currency) - x for x in billed)
+            return Money(summed((q.total, *moved), q.currency), q.currency)
 
         # A foreign currency that strengthens by x% makes what it bills x% dearer.
         out.append(
@@ -863,7 +863,7 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
         # `rest + x` can land a float's last bit off the quote of that value.
         rest = q.total - ph.quoted.cost
         lo, hi = (
-            None if x is None else Money(summed((rest, x)), q.currency)
+            None if x is None else Money(summed((rest, x), q.currency), q.currency)
             for x in _billed(c, at.spec, out)
         )
         found = out.select(unpriced(c, at.spec))[:, 0].drop_nulls().unique(maintain_order=True)

@@ -218,9 +218,12 @@ def _column_problems(checks: pl.DataFrame, c: Column, label: str) -> list[Proble
         rules.append((out_of_range & finite_typed, f"must be {describe_range(c.gt, c.ge, c.le)}"))
     if c.choices is not None:
         allowed = list(c.choices) + (["*"] if c.wildcard else [])
-        rules.append(
-            (raw.is_not_null() & ~raw.is_in(allowed), f"must be one of {', '.join(allowed)}")
+        # rev18a #8: fx.csv's `peg` said "must be one of yes", though it may be empty too.
+        said = allowed + (["empty"] if c.optional else [])
+        choice = (
+            f"one of {', '.join(said[:-1])} or {said[-1]}" if len(said) > 2 else " or ".join(said)
         )
+        rules.append((raw.is_not_null() & ~raw.is_in(allowed), f"must be {choice}"))
     return [p for cond, msg in rules for p in _bad_rows(checks, cond, c, label, msg)]
 
 

@@ -160,6 +160,20 @@ def test_unknown_choice_and_column(write):
     assert "unknown column 'notes': did you mean 'note'?" in msg
 
 
+def test_an_optional_choice_says_it_may_be_empty(write):
+    # rev18a #8: fx.csv `peg = false` said "'false' must be one of yes", a list of one that
+    # hid that the cell may also be left empty.
+    header = "currency,per_usd,peg,basis,note,source,as_of\n"
+    row = "SGD,1.3,false,published,n,s,2025-11-01\n"
+    msg = _override_error(write, header + row, "fx.csv")
+    assert "fx.csv:2:peg: 'false' must be yes or empty" in msg
+    path = write("other/offers.csv", OFFER_HEADER + GOOD_OFFER.replace("on_demand", "hourly"))
+    with pytest.raises(CatalogError) as info:  # a required column's choice cannot be empty
+        load_catalog(path.parent)
+    msg = "\n".join(info.value.lines())
+    assert "offers.csv:2:pricing: 'hourly' must be one of" in msg and "or empty" not in msg
+
+
 def test_every_problem_reported_at_once(write):
     rows = GOOD_OFFER.replace("1.50", "-1") + GOOD_OFFER.replace("acme,", "beta,").replace(
         "2025-11-01", "yesterday"

@@ -505,7 +505,7 @@ def test_a_small_payment_spread_over_months_keeps_each_part_within_a_cent_of_its
     from estimator.timeline import Payment, _shares, monthly
 
     pay = Payment(kind="rent", amount=0.07, start=date(2025, 1, 15), end=date(2026, 1, 20))
-    months = monthly([pay])
+    months = monthly([pay], "USD")
     shares = dict(_shares(pay.start, pay.end))
     assert len(months) == 13
     assert round(sum(m.amounts["rent"] for m in months), 2) == 0.07

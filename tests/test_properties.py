@@ -183,7 +183,7 @@ def test_money_is_finite_and_signed_by_component(data):
     # As shown: rounded parts add up exactly, and the JSON is strict and matches its schema.
     view = quote_view(q)
     shown = [p.cost for p in view.phases] + [t.cost for t in view.transfers]
-    assert view.total == money(sum(shown))
+    assert view.total == money(sum(shown), view.currency)
     dumped = strict_json(view.model_dump_json(by_alias=True))
     jsonschema.validate(dumped, QuoteView.model_json_schema(by_alias=True))
 

@@ -537,6 +537,88 @@ def test_memory_that_does_not_fit_is_a_finding(write, catalog):
     assert any(f.code == "memory-does-not-fit" and f.severity == "block" for f in q.findings)
 
 
+SERVED = """
+name = "served"
+as_of = 2026-06-15
+currency = "USD"
+tenant_hq = "SG"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "serve"
+kind = "serve"
+users = "sea"
+days = 90
+input_tokens_per_day = 2e9
+output_tokens_per_day = 4e8
+tpot_ms = 40
+disaggregated = true
+precision = "fp8"
+site = { region = "sg", accelerator = "h100-sxm", pricing = "on_demand" }
+"""
+
+
+@pytest.mark.parametrize("disaggregated", [True, False])
+def test_the_fleet_is_sized_at_the_rate_shown(runner, write, disaggregated):
+    # rev18a #9: a disaggregated phase showed 811.6 output tok/s per device (the request
+    # shape's 4:1) and billed 16 devices, sized on the demand's own 5:1 input per output (about
+    # 695): the bill could not be worked out from the rate shown. The rate the fleet is sized
+    # at is shown beside it, and the devices follow from it.
+    text = SERVED.replace("disaggregated = true", f"disaggregated = {str(disaggregated).lower()}")
+    result = runner.invoke(app, ["quote", str(write("s.toml", text)), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["schema_version"] == "11"
+    x = d["phases"][0]["physics"]
+    rate = x["demand_output_tokens_per_s_per_device"]
+    peak, g, tp = x["peak_to_average"], x["serve_goodput"], x["tensor_parallel"]
+    out_s, in_s = 4e8 * peak / 86_400, 2e9 * peak / 86_400
+    busy = out_s / g / rate  # the devices the peak keeps busy, before whole replicas
+    if disaggregated:  # each pool in whole replicas
+        prefill = in_s / g / x["prefill_tokens_per_s_per_device"]
+        decode = out_s / g / x["decode_tokens_per_s_per_device"]
+        assert busy == pytest.approx(prefill + decode, rel=1e-9)
+        assert rate < x["output_tokens_per_s_per_device"]  # 5:1 input is more than 4:1
+        needed = (math.ceil(prefill / tp - 1e-9) + math.ceil(decode / tp - 1e-9)) * tp
+    else:
+        needed = math.ceil(busy / tp - 1e-9) * tp
+    assert x["devices_needed"] == needed == d["phases"][0]["devices"]
+    said = d["assumptions"]["physics"]["serve"]
+    assert f"fleet sized at {rate:.4g} output tok/s/device (the demand" in said, said
+
+
+def test_amounts_are_in_the_currencys_minor_unit(runner, write, catalog):
+    # rev18a #10: a JPY quote printed "113,630,977.46 JPY", though the yen has no minor unit
+    # (ISO 4217: 0). Each amount is rounded to its currency's minor unit and printed in it; a
+    # currency with cents keeps them (IDR: 2 in ISO 4217, as USD).
+    from estimator.money import Money
+    from pricing.currencies import minor_units
+
+    path = write("s.toml", SERVED)
+    result = runner.invoke(app, ["quote", str(path), "--currency", "JPY", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert minor_units("JPY") == 0 and minor_units("IDR") == minor_units("USD") == 2
+    amounts = [d["total"], d["total_other_view"], *d["by_region"].values()]
+    for p in d["phases"]:
+        amounts += [p["cost"], *(i["amount"] for i in p["line_items"])]
+    for m in d["cash_flow"]:
+        amounts += [v for k, v in m.items() if k != "month"]
+    amounts += [c["converted"] for c in d["by_currency"].values()]
+    assert amounts and all(float(a).is_integer() for a in amounts), amounts
+    items = [i["amount"] for p in d["phases"] for i in p["line_items"]]
+    assert d["total"] == sum(items) and d["total"] > 1e6
+    # What USD bills stays in cents; the table prints whole yen.
+    assert any(not float(c["amount"]).is_integer() for c in d["by_currency"].values())
+    text = runner.invoke(app, ["quote", str(path), "--currency", "JPY"]).stdout
+    head = text.splitlines()[0]
+    assert head.endswith(f"total {d['total']:,.0f} JPY"), head
+    assert re.search(r"\d\.\d\d JPY", text) is None
+    q = quote(load_scenario(path), catalog, currency="JPY")
+    assert str(q.total) == f"{d['total']:,.0f} JPY" and float(q.total) == d["total"]
+    assert str(Money(1234.5, "USD")) == "1,234.50 USD" and str(Money(1234.0, "JPY")) == "1,234 JPY"
+
+
 # -- errors --------------------------------------------------------------------------------------
 
 
@@ -675,10 +757,13 @@ def test_yaml_reads_no_yes_on_off_as_strings(write):
     text = "tenant_hq: NO\n" + "\n".join(
         line for line in text.splitlines() if not line.startswith("tenant_hq:")
     )
-    text = text.replace("  kind: serve\n", "  kind: serve\n  disaggregated: yes\n", 1)
     s = load_scenario(write("no.yaml", text))
     assert s.tenant_hq == "NO"
-    assert any(getattr(p, "disaggregated", False) is True for p in s.phases)  # still a boolean
+    # `yes` is text, which a boolean field refuses as in TOML and JSON (rev18a #8: it was read
+    # as true, and "off", "n" and "0" as false).
+    text = text.replace("  kind: serve\n", "  kind: serve\n  disaggregated: yes\n", 1)
+    with pytest.raises(ScenarioError, match=r"disaggregated: must be true or false \(got 'yes'\)"):
+        load_scenario(write("yes.yaml", text))
     assert yaml.load("a: true\nb: off", Loader=_yaml_loader()) == {"a": True, "b": "off"}
 
 
@@ -1010,7 +1095,7 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     assert text.exit_code == 0
     assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
     d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
-    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "10"
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "11"
     assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
     # Within one region nothing leaves it: nothing blocked.
     home = path.read_text(encoding="utf-8").replace(

@@ -4,6 +4,8 @@ nonsense now get one line naming the field, exit 2."""
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 
 import pytest
 
@@ -646,6 +648,96 @@ def test_true_or_false_is_no_number(runner, write, old, new, field):
     code, _, err = run(runner, ["quote", path])
     assert code == 2
     assert field in err and "must be a number, not true or false" in err
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "said"),
+    [
+        ("tokens = 36e12", 'tokens = "36e12"', "phases[0].tokens",
+         "must be a number (got '36e12'): did you mean 36e12, without quotes?"),
+        ("deadline_days = 120", 'deadline_days = "120"', "phases[0].deadline_days",
+         "must be a number (got '120'): did you mean 120, without quotes?"),
+        ("devices = 1024", 'devices = "1024"', "phases[1].devices",
+         "must be a whole number (got '1024'): did you mean 1024, without quotes?"),
+        ('kind = "serve"', 'kind = "serve"\ndisaggregated = "no"', "phases[2].disaggregated",
+         "must be true or false (got 'no')"),
+        ('kind = "serve"', 'kind = "serve"\ndisaggregated = "true"', "phases[2].disaggregated",
+         "must be true or false (got 'true'): did you mean true, without quotes?"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("suffix", [".toml", ".json"])
+def test_text_is_no_number_or_boolean(runner, write, old, new, field, said, suffix):
+    # rev18a #8: pydantic's lax mode read `disaggregated = "no"` as false, `tokens = "5e10"`
+    # and `deadline_days = "20"` as numbers ("off", "n" and "0" were false too). A typed file
+    # gets the type it declares, or a one-line error naming the field.
+    path = _edit(write, "t.toml", old, new)
+    if suffix == ".json":
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        path = write("t.json", json.dumps(data, default=str))
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2 and err.strip().count("\n") == 0, err
+    assert f"{path}: {field}: {said}" in err, err
+
+
+def test_every_number_and_boolean_refuses_its_text():
+    # rev18a #8, for every number and boolean an example gives (and one of each model's kind):
+    # its value as text is refused, naming the field and the value without its quotes.
+    from estimator import parse_scenario
+
+    for example in ("split_abroad_home", "stockpile_owner", "overseas_serving"):
+        toml = (EXAMPLES / f"{example}.toml").read_text()
+        base = json.loads(json.dumps(tomllib.loads(toml), default=str))
+        base["phases"][-1]["disaggregated"] = True
+        leaves = [
+            (path, v)
+            for path, v in _leaves(base, ())
+            if isinstance(v, int | float) and path[-1] not in ("as_of", "start", "acquired")
+        ]
+        assert len(leaves) > 5
+        for path, value in leaves:
+            data = json.loads(json.dumps(base))
+            at = data
+            for k in path[:-1]:
+                at = at[k]
+            text = "true" if value is True else f"{value}"
+            at[path[-1]] = text
+            with pytest.raises(ScenarioError, match=f"did you mean {text}, without quotes"):
+                parse_scenario(data, "s.json")
+
+
+def _leaves(d: object, path: tuple[object, ...]):
+    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, list) else []
+    for k, v in items:
+        if isinstance(v, dict | list):
+            yield from _leaves(v, (*path, k))
+        else:
+            yield (*path, k), v
+
+
+def test_yaml_numbers_and_booleans_are_yaml_1_2s(runner, write):
+    # rev18a #8: YAML 1.1 (PyYAML) read `tokens: 36e12` as text, which lax mode then read as a
+    # number; YAML 1.2 reads it as a number, and text (quoted, or yes / no) is no number or
+    # boolean, as in TOML and JSON.
+    import yaml
+
+    data = tomllib.loads(SPLIT.read_text(encoding="utf-8"))
+    text = yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False)
+    text = text.replace("tokens: 36000000000000.0", "tokens: 36e12")
+    assert "tokens: 36e12" in text
+    s = load_scenario(write("s.yaml", text))
+    assert s.phases[0].tokens == 36e12
+    for old, new, said in [
+        ("tokens: 36e12", "tokens: '36e12'", "phases[0].tokens: must be a number (got '36e12')"),
+        ("kind: serve", "kind: serve\n  disaggregated: yes",
+         "phases[2].disaggregated: must be true or false (got 'yes')"),
+    ]:  # fmt: skip
+        path = write("b.yaml", text.replace(old, new, 1))
+        with pytest.raises(ScenarioError, match=re.escape(said)):
+            load_scenario(path)
+    # A whole number where a float is declared stays one (`days = 365`), and true is true.
+    path = write("d.yaml", text.replace("kind: serve", "kind: serve\n  disaggregated: true", 1))
+    s = load_scenario(path)
+    assert s.phases[2].days == 365 and s.phases[2].disaggregated is True
 
 
 def test_a_date_before_every_price_says_so(runner):

@@ -661,7 +661,7 @@ def test_an_end_of_a_swing_is_the_quote_of_that_value_to_the_cent(catalog):
         # when sold (rev17b #2: +79 K CNY at mfu 0.24) until it was ordered just in time
         # (rev18a #6): the swing does not re-time them.
         (again,) = [p for p in moved.phases if p.name == "post-train"]
-        assert total == Money(summed((q.total - post.cost, again.cost)), q.currency)
+        assert total == Money(summed((q.total - post.cost, again.cost), q.currency), q.currency)
     row = rows["pretrain: GEMM efficiency (mfu)"]
     assert (
         row.total_at_low == quote(s.with_changes({"phases.pretrain.mfu": row.low}), catalog).total
@@ -833,9 +833,10 @@ def test_the_fx_swing_totals_are_whole_cents_as_the_json_prints_them(catalog):
         cur = w.input.split()[1].split("/")[0]
         billed = [i.amount for i in q.line_items() if i.unit_currency == cur]
         for total, factor in ((w.total_at_low, 0.8), (w.total_at_high, 1.2)):
-            assert total is not None and total == cents(total) and total.currency == q.currency
+            assert total is not None and total == cents(total, q.currency)
+            assert total.currency == q.currency
             # Each foreign item billed at the moved rate, in whole cents.
-            moved = sum(cents(x * factor) - x for x in billed)
+            moved = sum(cents(x * factor, q.currency) - x for x in billed)
             assert total == pytest.approx(q.total + moved, abs=1e-6)
             assert abs(total - (q.total + sum(billed) * (factor - 1))) <= 0.005 * len(billed)
 
@@ -1053,7 +1054,7 @@ def test_what_the_samples_do_not_draw_is_named_with_its_share(catalog, runner):
     assert f"; not drawn: {said}" in title, title
     assert "pretrain: price (no range in the catalog; " in said
     report = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
-    assert report["schema_version"] == "10"
+    assert report["schema_version"] == "11"
     left = report["uncertainty"]["not_drawn"]
     assert [(n["input"], n["share"]) for n in left] == [
         (n, pytest.approx(s, rel=1e-3)) for n, s in expected

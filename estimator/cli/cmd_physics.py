@@ -155,6 +155,7 @@ _SERVING_ONLY = frozenset(
     {
         "cost_per_million_output_tokens",
         "output_tokens_per_s_per_device",
+        "demand_output_tokens_per_s_per_device",
         "decode_tokens_per_s_per_device",
         "prefill_tokens_per_s_per_device",
         "ttft_ms",
@@ -176,7 +177,9 @@ def _record_text(data: dict[str, Any], fmt: str, output: Any = None) -> str:
     rows = [
         {
             "quantity": k,
-            "value": (None if unpriced else Cents(v)) if k == "cost" and v is not None else v,
+            "value": (None if unpriced else Cents(v, data["currency"]))
+            if k == "cost" and v is not None
+            else v,
         }
         for k, v in _flat(data).items()
         if k != "schema_version"
@@ -373,13 +376,20 @@ def serve_cmd(
     """Serving estimate where cheapest: batch, TPOT, TTFT, devices, cost per 1M tokens.
 
     Batch, TPOT, TTFT, devices and cost per 1M output tokens where it is cheapest within the
-    filters, from three rates, each with one meaning:
+    filters, from four rates, each with one meaning:
 
     output_tokens_per_s_per_device: sustained output tokens/s per device at --input-len /
     --output-len with the prefill of every input on the same devices (continuous batching, as
     TensorRT-LLM, vLLM, SGLang and NIM benchmarks measure); with --disaggregated, per device of
     prefill + decode pools sized for that shape. At maximum throughput, or under --tpot-ms /
-    --ttft-ms when given. Fleet sizing and cost per 1M tokens use this figure.
+    --ttft-ms when given. Without a daily demand, the fleet and its cost per 1M tokens use
+    this figure.
+
+    demand_output_tokens_per_s_per_device: the same at the daily demand's own input per output
+    token (--input-tokens-per-day / --output-tokens-per-day), the rate the fleet is sized at:
+    peak output tokens/s / serving goodput / this rate, in whole replicas; with
+    --disaggregated, of each pool: a prefill pool for the daily input at the prefill rate, a
+    decode pool for the daily output at the decode rate. Blank without a demand.
 
     decode_tokens_per_s_per_device: a dedicated decode pool (no prefill on its devices).
 

@@ -425,6 +425,20 @@ def devices_for_peak() -> pl.Expr:
     return pl.when(_has_demand()).then(busy).otherwise(None)
 
 
+def demand_output_rate() -> pl.Expr:
+    """Output tokens/s per device at the demand's own input per output token: the rate the
+    fleet is sized at, so that the peak output/s over the serving goodput over it is the devices
+    the peak keeps busy (`devices_for_peak`, before whole replicas of each pool round them up).
+    It differs from the shape's `output_tokens_per_s_per_device` when the demand has more input
+    per output token than the request shape (rev18a #9: 811.6 shown at a 4:1 shape, 16
+    devices billed at the demand's 5:1, about 695). Null without a demand."""
+    together, prefill, decode = _peak_pools()
+    busy = pl.when(pl.col("disaggregated")).then(prefill + decode).otherwise(together)
+    out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pl.col("peak_to_average")
+    rate = out_s / SECONDS_PER_DAY / (busy * pl.col("serve_goodput"))
+    return pl.when(_has_demand() & (busy > 0)).then(rate).otherwise(None)
+
+
 # The unrounded devices of each pool (`_peak_pools`), kept beside the serving columns so the
 # `idle-serving-capacity` advice sizes its alternatives with `whole_replicas`, not a copy.
 PEAK_POOL_COLUMNS = ("_peak_together", "_peak_prefill", "_peak_decode")

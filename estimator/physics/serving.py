@@ -5,14 +5,16 @@ span, set by the instance or server it would run on) and optional `replica_devic
 replica size). Without a fixed size, every power of two up to the device's domain is tried and
 the one with the most output tokens per second per device that meets the targets is kept.
 
-The three rates, one meaning each (step times in `physics.servestep`):
+The rates, one meaning each (step times in `physics.servestep`):
 - `output_tokens_per_s_per_device`: sustained output tokens/s per device at the request shape,
   with the prefill of every request's input done by the same devices (aggregated: continuous
   batching, as throughput benchmarks measure), or, with `disaggregated`, per device of a
   deployment whose prefill and decode pools are sized for that shape;
+- `demand_output_tokens_per_s_per_device`: the same at the daily demand's own input per output
+  token, the rate the fleet is sized at (null without a demand);
 - `decode_tokens_per_s_per_device`: a dedicated decode pool (no prefill on its devices);
 - `prefill_tokens_per_s_per_device`: a dedicated prefill pool (prompt tokens/s).
-All three meet the TPOT / TTFT targets when given, else run at the largest batch that fits.
+All meet the TPOT / TTFT targets when given, else run at the largest batch that fits.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ SERVING_COLUMNS = (
     "prefill_tokens_per_s_per_device",
     "decode_tokens_per_s_per_device",
     "output_tokens_per_s_per_device",
+    "demand_output_tokens_per_s_per_device",
     "disaggregated",
     "replicas",
     "fleet_min_devices",
@@ -284,6 +287,7 @@ def _with_sizing(df: pl.LazyFrame, s: ServeSettings) -> pl.LazyFrame:
     """The fleet a row's demand needs at its replica size's rates (null without a demand)."""
     return df.with_columns(
         replicas=f.replicas_for_demand(),
+        demand_output_tokens_per_s_per_device=f.demand_output_rate(),
         _peak_devices=f.devices_for_peak(),
         **f.peak_pool_devices(),
     ).with_columns(devices_needed=pl.col("replicas") * pl.col("tp"))

@@ -16,6 +16,7 @@ from estimator.checks import counted
 from estimator.report import charts
 from estimator.report.plan_view import ComparisonView, PlanView, SensitivityView
 from estimator.report.rows import displayed
+from estimator.report.tables import spoken
 from estimator.report.text import render
 from estimator.report.view import QuoteView, excludes
 
@@ -97,10 +98,10 @@ def _summary(view: BaseModel) -> tuple[str, list[str], list[charts.Chart]]:
         return f"Plan: {title}", [f"objective: {view.objective}", *meta], figures
     if isinstance(view, QuoteView):
         left_out = html.escape(excludes(view.unpriced, len(view.phases), view.blocked))
+        total, other = (spoken(x, view.currency) for x in (view.total, view.total_other_view))
         meta = [
-            f'<span class="total">{view.total:,.2f} {view.currency}</span>{left_out} '
-            f"({view.accounting} accounting; the other view: {view.total_other_view:,.2f} "
-            f"{view.currency})",
+            f'<span class="total">{total} {view.currency}</span>{left_out} '
+            f"({view.accounting} accounting; the other view: {other} {view.currency})",
             f"as of {view.as_of}; {counted(len(view.phases), 'phase')}, "
             f"{counted(len(view.transfers), 'transfer')}; {_count(view)}",
         ]
@@ -109,7 +110,8 @@ def _summary(view: BaseModel) -> tuple[str, list[str], list[charts.Chart]]:
         meta = [f"{len(view.scenarios)} scenarios in {view.currency}"]
         return "Comparison", meta, [charts.comparison(view)]
     if isinstance(view, SensitivityView):
-        meta = [f"total {view.total:,.2f} {view.currency}; inputs varied one at a time"]
+        total = spoken(view.total, view.currency)
+        meta = [f"total {total} {view.currency}; inputs varied one at a time"]
         return f"Sensitivity: {view.name}", meta, [charts.tornado(view)]
     raise TypeError(f"no HTML report for {type(view).__name__}")
 

@@ -123,7 +123,7 @@ def plan_view(
             alternatives=[
                 a._replaced(
                     {
-                        "cost": None if a.cost is None else money(a.cost),
+                        "cost": None if a.cost is None else money(a.cost, p.quote.currency),
                         "wall_clock_days": None
                         if a.wall_clock_days is None
                         else sig(a.wall_clock_days),
@@ -157,15 +157,16 @@ def tenths(days: float) -> float:
 
 def _shock(s: ShockResult) -> ShockView:
     before, after = quote_view(s.base.quote), quote_view(s.shocked.quote)
+    cur = before.currency
     return ShockView(
         shocks=s.shocks,
         judged_on=s.judged_on,
         rules_from=dict(s.rules),
         total_before=before.total,
         total_after=after.total,
-        extra_cost=money(s.extra_cost),
-        rule_cost=money(s.rule_cost),
-        replacement=money(s.replacement),
+        extra_cost=money(s.extra_cost, cur),
+        rule_cost=money(s.rule_cost, cur),
+        replacement=money(s.replacement, cur),
         lost=[r.phase for r in s.replanned if r.stranded],
         replanned=[
             ReplannedView(
@@ -173,8 +174,8 @@ def _shock(s: ShockResult) -> ShockView:
                 rule=r.rule,
                 before=r.before,
                 after=r.after,
-                extra_cost=money_or_none(r.extra_cost),
-                rule_cost=money_or_none(r.rule_cost),
+                extra_cost=money_or_none(r.extra_cost, cur),
+                rule_cost=money_or_none(r.rule_cost, cur),
                 extra_days=None if r.extra_days is None else tenths(r.extra_days),
                 stranded=r.stranded,
             )
@@ -216,10 +217,13 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     for ph in phase_names:
         found = [next((p for p in d.phases if p.name == ph), None) for d in shown]
         # A phase with no price is no figure (blank), not 0.00.
-        row(f"{ph} ({cur})", [Cents(p.cost) if p and p.priced else None for p in found])
+        row(f"{ph} ({cur})", [Cents(p.cost, cur) if p and p.priced else None for p in found])
         row(f"{ph} where", [p and where(p) for p in found])
-    row(f"transfers ({cur})", [Cents(money(sum(t.cost for t in d.transfers))) for d in shown])
-    row(f"total ({cur})", [Cents(d.total) for d in shown])
+    row(
+        f"transfers ({cur})",
+        [Cents(money(sum(t.cost for t in d.transfers), cur), cur) for d in shown],
+    )
+    row(f"total ({cur})", [Cents(d.total, cur) for d in shown])
     row("total excludes (unpriced)", [", ".join(d.unpriced) or "-" for d in shown])
     # A total that leaves a phase out is not compared: "-99.4 %" was 783 M CNY of serving
     # with no price on the date, not a cheaper plan.
@@ -228,7 +232,7 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     row(
         f"vs first ({cur})",
         [
-            Cents(money(d.total - first.total)) if ok else None
+            Cents(money(d.total - first.total, cur), cur) if ok else None
             for d, ok in zip(shown, whole, strict=True)
         ],
     )
@@ -322,9 +326,9 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 input=s.input,
                 low=round(s.low, 4),
                 high=round(s.high, 4),
-                total_at_low=money_or_none(s.total_at_low),
-                total_at_high=money_or_none(s.total_at_high),
-                swing=money_or_none(s.swing),
+                total_at_low=money_or_none(s.total_at_low, q.currency),
+                total_at_high=money_or_none(s.total_at_high, q.currency),
+                swing=money_or_none(s.swing, q.currency),
                 per_million_output_tokens_at_low=rate_or_none(s.per_million_at_low),
                 per_million_output_tokens_at_high=rate_or_none(s.per_million_at_high),
                 unpriced_reason=s.unpriced_reason,

@@ -11,6 +11,7 @@ columns are left out with a note naming them (JSON, CSV and `--wide` keep everyt
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import io
 import json
@@ -20,8 +21,9 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
+from pricing.currencies import minor_units
 from pricing.errors import printable
 
 Format = Literal["table", "json", "csv", "markdown", "html"]
@@ -97,9 +99,35 @@ def markdown_text(text: str) -> str:
 
 
 class Cents(float):
-    """A money cell: shown with separators and cents; a plain number in CSV and JSON."""
+    """A money cell in `currency`: shown with separators and its minor unit (cents; none for
+    yen: ISO 4217, `pricing.currencies`; rev18a #10 printed "113,630,977.46 JPY"); a plain
+    number in CSV and JSON."""
 
     __slots__ = ()
+    decimals: ClassVar[int] = 2
+
+    def __new__(cls, value: float, currency: str) -> Cents:
+        return float.__new__(_cents_of(minor_units(currency)), value)
+
+    @property
+    def text(self) -> str:
+        """The amount with separators, in its currency's decimals."""
+        return f"{self:,.{self.decimals}f}"
+
+    def __reduce__(self) -> tuple[Any, ...]:  # (a copy keeps the decimals)
+        return _cell_of, (float(self), self.decimals)
+
+
+def _cell_of(value: float, decimals: int) -> Cents:
+    return float.__new__(_cents_of(decimals), value)
+
+
+@functools.cache
+def _cents_of(decimals: int) -> type[Cents]:
+    """The cell type of amounts with `decimals` (Cents itself for 2)."""
+    if decimals == Cents.decimals:
+        return Cents
+    return type(f"Cents{decimals}", (Cents,), {"__slots__": (), "decimals": decimals})
 
 
 class Price(float):
@@ -136,7 +164,7 @@ def to_json(data: Any) -> str:
 def cell(value: Any, digits: int = 4) -> Any:
     """A single value as a table shows it (columns of numbers use `_column`)."""
     if isinstance(value, Cents):
-        return f"{value:,.2f}"
+        return value.text
     if isinstance(value, Price) and math.isfinite(value):
         return _price(value)
     if isinstance(value, float):
@@ -190,14 +218,14 @@ def _column(values: list[Any]) -> list[Any]:
         isinstance(v, float) or v is None for v in values
     ):  # a transposed table (compare): money in cents, a rate (Price) with its own figures,
         # other figures (%, days) with one decimal
-        return ["" if v is None else f"{v:,.2f}" if isinstance(v, Cents)
+        return ["" if v is None else v.text if isinstance(v, Cents)
                 else _price(v) if isinstance(v, Price) else f"{v:,.1f}"
                 for v in values]  # fmt: skip
     if any(isinstance(v, Price) for v in values):
         return [cell(v, 6) for v in values]
     floats = [v for v in values if isinstance(v, float) and v == v]
     if floats and all(isinstance(v, Cents) or v is None for v in values):
-        return ["" if v is None else f"{v:,.2f}" for v in values]
+        return ["" if v is None else v.text for v in values]
     if floats and all(isinstance(v, float) or v is None for v in values):
         places = _decimals(floats)
         if places is not None:

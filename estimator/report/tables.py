@@ -121,9 +121,9 @@ def tables(view: BaseModel) -> dict[str, Table]:
     raise TypeError(f"no renderer for {type(view).__name__}")
 
 
-def spoken(amount: float) -> str:
-    """An amount in a sentence: separators and cents."""
-    return f"{amount:,.2f}"
+def spoken(amount: float, currency: str) -> str:
+    """An amount in a sentence: separators and cents (its currency's minor unit)."""
+    return Cents(amount, currency).text
 
 
 def _items(d: QuoteView) -> list[LineItemView]:
@@ -156,7 +156,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
         ),
         "by-region": Table(
             "By region",
-            [{"region": k, f"cost ({cur})": Cents(v)} for k, v in d.by_region.items()],
+            [{"region": k, f"cost ({cur})": Cents(v, cur)} for k, v in d.by_region.items()],
             columns=("region", f"cost ({cur})"),
         ),
         "by-currency": Table(
@@ -164,8 +164,8 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
             [
                 {
                     "billed in": k,
-                    "amount (billed currency)": Cents(v.amount),
-                    f"amount ({cur})": Cents(v.converted),
+                    "amount (billed currency)": Cents(v.amount, k),
+                    f"amount ({cur})": Cents(v.converted, cur),
                 }
                 for k, v in d.by_currency.items()
             ],
@@ -176,7 +176,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
             [
                 {
                     "month": m.month,
-                    **{k: Cents(v) for k, v in m.model_dump().items() if k != "month"},
+                    **{k: Cents(v, cur) for k, v in m.model_dump().items() if k != "month"},
                 }
                 for m in d.cash_flow
             ],
@@ -229,7 +229,7 @@ def _phase_row(p: Any, cur: str, per_million: bool = False) -> dict[str, Any]:
         "wall_clock_days": p.wall_clock_days,
         "start": p.start,
         "end": p.end,
-        f"cost ({cur})": Cents(p.cost) if p.priced else None,
+        f"cost ({cur})": Cents(p.cost, cur) if p.priced else None,
         **(
             {f"per M output tokens ({cur})": _price(p.cost_per_million_output_tokens)}
             if per_million
@@ -247,7 +247,7 @@ def _transfer_row(t: Any, cur: str) -> dict[str, Any]:
         "gigabytes": t.gigabytes,
         "hours": t.hours,
         "route": t.route,
-        f"cost ({cur})": Cents(t.cost),
+        f"cost ({cur})": Cents(t.cost, cur),
     }
 
 
@@ -280,7 +280,7 @@ def _item_row(i: LineItemView, cur: str) -> dict[str, Any]:
         # rev12a #6: the billing currency's rate per USD (7.107, rounded) could not rebuild a
         # line; the rate that converts it can, shown to its significant figures.
         f"rate to {cur}": Price(i.to_quote_rate),
-        f"amount ({cur})": Cents(i.amount),
+        f"amount ({cur})": Cents(i.amount, cur),
     }
 
 
@@ -323,10 +323,10 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     rows = [
         {
             "name": p.name,
-            f"P10 ({cur})": _sampled(p.p10, p),
-            f"P50 ({cur})": _sampled(p.p50, p),
-            f"P90 ({cur})": _sampled(p.p90, p),
-            f"quoted ({cur})": _amount(p.point, p.measure),
+            f"P10 ({cur})": _sampled(p.p10, p, cur),
+            f"P50 ({cur})": _sampled(p.p50, p, cur),
+            f"P90 ({cur})": _sampled(p.p90, p, cur),
+            f"quoted ({cur})": _amount(p.point, p.measure, cur),
             "quoted at": _rank(p),
             **({share: f"{p.unpriced:.1%}"} if unpriced else {}),
             **({"blocked": p.blocked} if blocked else {}),
@@ -345,7 +345,7 @@ def uncertainty_table(u: UncertaintyView, cur: str, phases: Sequence[str] = ()) 
     data = [
         {
             **row,
-            **{f"P{k} ({cur})": _amount(getattr(p, f"p{k}"), p.measure) for k in (10, 50, 90)},
+            **{f"P{k} ({cur})": _amount(getattr(p, f"p{k}"), p.measure, cur) for k in (10, 50, 90)},
             **({"unpriced_reason": p.unpriced_reason} if unpriced else {}),
         }
         for row, p in zip(rows, u.percentiles, strict=True)
@@ -384,12 +384,12 @@ def _not_drawn(n: NotDrawnView) -> str:
     return f"{n.input} ({n.why}; {part} of the total)"
 
 
-def _sampled(amount: float | None, p: PercentileView) -> Cents | Price | str | None:
+def _sampled(amount: float | None, p: PercentileView, cur: str) -> Cents | Price | str | None:
     """A percentile's cell: its figure, or where it falls among the samples that fail, why they
     do ("misses its deadline", rev17a #2)."""
     if amount is None and p.unpriced_reason is not None:
         return p.unpriced_reason
-    return _amount(amount, p.measure)
+    return _amount(amount, p.measure, cur)
 
 
 def _published(p: PercentileView) -> str | None:
@@ -416,8 +416,8 @@ def _rank(p: PercentileView) -> str | None:
     return "below P1" if rank == 0 else f"P{rank}"  # "P0" reads as below every sample
 
 
-def _cents(amount: float | None) -> Cents | None:
-    return None if amount is None else Cents(amount)
+def _cents(amount: float | None, currency: str) -> Cents | None:
+    return None if amount is None else Cents(amount, currency)
 
 
 def _price(amount: float | None) -> Price | None:
@@ -426,9 +426,11 @@ def _price(amount: float | None) -> Price | None:
     return None if amount is None else Price(amount)
 
 
-def _amount(amount: float | None, measure: str) -> Cents | Price | None:
+def _amount(amount: float | None, measure: str, currency: str) -> Cents | Price | None:
     """A percentile's figure: a cost in cents, a price per million output tokens as a price."""
-    return _price(amount) if measure == "per_million_output_tokens" else _cents(amount)
+    if measure == "per_million_output_tokens":
+        return _price(amount)
+    return _cents(amount, currency)
 
 
 def _placement_columns(cur: str) -> tuple[str, ...]:
@@ -452,7 +454,7 @@ def placement_rows(d: PlanView) -> Rows:
             "instance": a.instance,
             "devices": a.devices,
             "days": a.wall_clock_days,
-            f"cost ({cur})": None if a.cost is None else Cents(a.cost),
+            f"cost ({cur})": None if a.cost is None else Cents(a.cost, cur),
             "verdict": a.verdict,
         }
         for p in d.placements
@@ -480,8 +482,8 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "rule": r.rule,
             "before": r.before,
             "after": r.after,
-            f"extra cost ({cur})": None if r.extra_cost is None else Cents(r.extra_cost),
-            f"cost of the rule ({cur})": None if r.rule_cost is None else Cents(r.rule_cost),
+            f"extra cost ({cur})": None if r.extra_cost is None else Cents(r.extra_cost, cur),
+            f"cost of the rule ({cur})": None if r.rule_cost is None else Cents(r.rule_cost, cur),
             # One decimal, as the JSON has it (rev12b #9: "-24.10", a column's 4 figures).
             "work ends later (days)": None if r.extra_days is None else f"{r.extra_days:.1f}",
         }
@@ -489,8 +491,8 @@ def shock_table(s: ShockView, cur: str) -> Table:
     ]
     # What the re-placed phases' rows leave out (the transfers between them, which follow the
     # regions): a row of its own, so the rows add up to the figures in the title.
-    rest_extra = money(s.extra_cost - sum(r.extra_cost or 0.0 for r in s.replanned))
-    rest_rule = money(s.rule_cost - sum(r.rule_cost or 0.0 for r in s.replanned))
+    rest_extra = money(s.extra_cost - sum(r.extra_cost or 0.0 for r in s.replanned), cur)
+    rest_rule = money(s.rule_cost - sum(r.rule_cost or 0.0 for r in s.replanned), cur)
     if rows and (rest_extra or rest_rule):
         rows.append(
             {
@@ -498,8 +500,8 @@ def shock_table(s: ShockView, cur: str) -> Table:
                 "rule": "",
                 "before": "",
                 "after": "",
-                f"extra cost ({cur})": Cents(rest_extra),
-                f"cost of the rule ({cur})": Cents(rest_rule),
+                f"extra cost ({cur})": Cents(rest_extra, cur),
+                f"cost of the rule ({cur})": Cents(rest_rule, cur),
                 "work ends later (days)": None,
             }
         )
@@ -516,21 +518,21 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "the rule's cost is unknown: that work is lost"
         )
         if s.rule_cost or len(lost) < len(s.replanned):
-            cost += f", and the rest costs {spoken(s.rule_cost)} {cur} more"
+            cost += f", and the rest costs {spoken(s.rule_cost, cur)} {cur} more"
     else:
-        cost = f"the rule costs {spoken(s.rule_cost)} {cur}"
+        cost = f"the rule costs {spoken(s.rule_cost, cur)} {cur}"
     # "Heading — summary": HTML makes the part before the dash a heading, the rest a paragraph
     # (rev11d #8: the whole sentence was an h2 three lines long).
     title = (
         f"Shock {', '.join(s.shocks)} — {_shock_days(s)}: {cost}; total "
-        f"{spoken(s.total_before)} (the plan as given) -> {spoken(s.total_after)} {cur}"
+        f"{spoken(s.total_before, cur)} (the plan as given) -> {spoken(s.total_after, cur)} {cur}"
     )
     if s.replacement:
         # A dear fixed site re-placed at its cheapest option can lower the total: that is the
         # re-placement's doing, not the rule's (review8a #9 read it as a ban saving money).
         title += (
-            f" (of which {spoken(s.replacement)} from re-placing the phases it blocks at their "
-            "cheapest allowed option, a fixed site re-opened or a phase left to wait for "
+            f" (of which {spoken(s.replacement, cur)} from re-placing the phases it blocks at "
+            "their cheapest allowed option, a fixed site re-opened or a phase left to wait for "
             "hardware, not from the rule)"
         )
     if s.assumption:  # rev16a #1: the foresight the figures rest on, said where they are
@@ -557,9 +559,9 @@ def sensitivity_table(v: SensitivityView) -> Table:
             "input": s.input,
             "low": s.low,
             "high": s.high,
-            f"total at low ({cur})": _cents(s.total_at_low),
-            f"total at high ({cur})": _cents(s.total_at_high),
-            f"swing ({cur})": _cents(s.swing),
+            f"total at low ({cur})": _cents(s.total_at_low, cur),
+            f"total at high ({cur})": _cents(s.total_at_high, cur),
+            f"swing ({cur})": _cents(s.swing, cur),
             **(
                 {
                     f"per M output tokens at low ({cur})": _price(
@@ -579,7 +581,7 @@ def sensitivity_table(v: SensitivityView) -> Table:
     columns = ("input", "low", "high", f"total at low ({cur})", f"total at high ({cur})",
                f"swing ({cur})", *((f"per M output tokens at low ({cur})",
                f"per M output tokens at high ({cur})") if per_million else ()))  # fmt: skip
-    title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total)} {cur}"
+    title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total, cur)} {cur}"
     return Table(title + _unpriced(v.swings, v.unpriced), rows, columns=columns)
 
 
@@ -605,12 +607,12 @@ def _parts(v: ComparisonView) -> Rows:
     for name, q in zip(v.scenarios, v.quotes, strict=True):
         rows += [
             {"scenario": name, "part": "phase", "name": p.name, "where": where(p),
-             f"cost ({v.currency})": Cents(p.cost) if p.priced else None}
+             f"cost ({v.currency})": Cents(p.cost, v.currency) if p.priced else None}
             for p in q.phases
         ]  # fmt: skip
         rows += [
             {"scenario": name, "part": "transfer", "name": f"{t.from_} -> {t.to}",
-             "where": t.route, f"cost ({v.currency})": Cents(t.cost)}
+             "where": t.route, f"cost ({v.currency})": Cents(t.cost, v.currency)}
             for t in q.transfers
         ]  # fmt: skip
     return rows

@@ -119,13 +119,14 @@ def _heading(view: BaseModel, fmt: str, term: Terminal) -> str:
         view = view.quote
     if not isinstance(view, QuoteView):
         return ""
-    head = f"{view.name} — as of {view.as_of} — total {spoken(view.total)} {view.currency}"
+    total = spoken(view.total, view.currency)
+    head = f"{view.name} — as of {view.as_of} — total {total} {view.currency}"
     head += excludes(view.unpriced, len(view.phases), view.blocked)
     other = "amortised" if view.accounting == "project" else "project"
     lines = [
         head,
         f"{view.accounting} accounting; {other} view: "
-        f"{spoken(view.total_other_view)} {view.currency}",
+        f"{spoken(view.total_other_view, view.currency)} {view.currency}",
     ]
     if fmt == "markdown":
         return f"# {markdown_text(lines[0])}\n\n{markdown_text(lines[1])}"

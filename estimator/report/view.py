@@ -51,17 +51,21 @@ if TYPE_CHECKING:
 # catalog range, one side of a price with one end, the transfers, exchange rates) with its share
 # of the total (rev18a #5); each percentile's `blocked`, the block findings that forbid what its
 # samples price (rev18a #10: a capacity-short rental's band read as a range of its cost).
-SCHEMA_VERSION = "10"
+# "11" (session 18): each serving phase's `demand_output_tokens_per_s_per_device` (the rate its
+# fleet is sized at, at the demand's own input per output token; rev18a #9: 811.6 was shown at the
+# request shape's and 16 devices billed at ~695); amounts in the currency's minor unit (whole
+# yen: ISO 4217, pricing.currencies; rev18a #10: JPY totals had sen).
+SCHEMA_VERSION = "11"
 
 
-def money(amount: float) -> float:
-    """The displayed amount: whole cents."""
-    return cents(amount)
+def money(amount: float, currency: str) -> float:
+    """The displayed amount: whole cents (the currency's minor unit: whole yen)."""
+    return cents(amount, currency)
 
 
-def money_or_none(amount: float | None) -> float | None:
+def money_or_none(amount: float | None, currency: str) -> float | None:
     """`money`, keeping None (no figure)."""
-    return None if amount is None else money(amount)
+    return None if amount is None else money(amount, currency)
 
 
 def rate(amount: float) -> float:
@@ -141,8 +145,8 @@ def _item(i: LineItem) -> LineItemView:
             **i.model_dump(),
             "quantity": sig(i.quantity),
             "unit_price": sig(i.unit_price),
-            "amount": money(i.amount),
-            "billed_amount": money(i.billed_amount),
+            "amount": money(i.amount, i.currency),
+            "billed_amount": money(i.billed_amount, i.unit_currency),
         }
     )
 
@@ -232,9 +236,9 @@ class MonthView(_View):
     total: float = Field(description="Sum of the month's displayed amounts.")
 
 
-def _month(m: Month) -> MonthView:
-    parts = {k: money(v) for k, v in m.amounts.items()}
-    return MonthView(month=m.month, **parts, total=summed(parts.values()))
+def _month(m: Month, currency: str) -> MonthView:
+    parts = {k: money(v, currency) for k, v in m.amounts.items()}
+    return MonthView(month=m.month, **parts, total=summed(parts.values(), currency))
 
 
 class PercentileView(_View):
@@ -367,11 +371,14 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
     by_region: dict[str, float] = {}
     billed: dict[str, float] = {}
     converted: dict[str, float] = {}
+    cur = q.currency
     for i in items:
-        by_region[i.region] = money(by_region.get(i.region, 0.0) + i.amount)
-        billed[i.unit_currency] = money(billed.get(i.unit_currency, 0.0) + i.billed_amount)
-        converted[i.unit_currency] = money(converted.get(i.unit_currency, 0.0) + i.amount)
-    total = summed([*(p.cost for p in phases), *(t.cost for t in moved)])
+        by_region[i.region] = money(by_region.get(i.region, 0.0) + i.amount, cur)
+        billed[i.unit_currency] = money(
+            billed.get(i.unit_currency, 0.0) + i.billed_amount, i.unit_currency
+        )
+        converted[i.unit_currency] = money(converted.get(i.unit_currency, 0.0) + i.amount, cur)
+    total = summed([*(p.cost for p in phases), *(t.cost for t in moved)], cur)
     if uncertainty is not None:  # the quoted figure as the tables above show it, to the cent
         shown = {p.name: p.cost for p in phases} | {"total": total}
         uncertainty = uncertainty.model_copy(
@@ -389,14 +396,16 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         accounting=q.accounting,
         total=total,
         # Each total the sum of the figures shown above it, as in the accounting view.
-        total_other_view=summed([*(p.cost_other_view for p in phases), *(t.cost for t in moved)]),
+        total_other_view=summed(
+            [*(p.cost_other_view for p in phases), *(t.cost for t in moved)], cur
+        ),
         unpriced=[p.name for p in phases if not p.priced],
         blocked=blocked_parts(q),
         phases=phases,
         transfers=moved,
         by_region=by_region,
         by_currency={k: CurrencyTotal(amount=billed[k], converted=converted[k]) for k in billed},
-        cash_flow=[_month(m) for m in q.cash_flow],
+        cash_flow=[_month(m, cur) for m in q.cash_flow],
         findings=q.findings,
         assumptions=_shown(q.assumptions),
         uncertainty=uncertainty,
@@ -426,7 +435,7 @@ def per_million_output_tokens(cost: float, p: Any) -> float | None:
 
 def _phase(p: Any) -> PhaseView:
     shown = [_item(i) for i in p.line_items]
-    cost = summed(i.amount for i in shown)
+    cost = summed((i.amount for i in shown), p.cost.currency)
     return PhaseView(
         name=p.name,
         kind=p.kind,
@@ -442,7 +451,7 @@ def _phase(p: Any) -> PhaseView:
         start=p.start,
         end=p.end,
         cost=cost,
-        cost_other_view=money(p.cost_other_view),
+        cost_other_view=money(p.cost_other_view, p.cost.currency),
         priced=p.priced,
         line_items=shown,
         offer=p.offer,
@@ -462,10 +471,17 @@ def _transfer(t: TransferQuote) -> TransferView:
             "gigabytes": sig(t.gigabytes),
             "hours": sig(t.hours),
             "route": t.route,
-            "cost": summed(i.amount for i in shown),
+            "cost": summed((i.amount for i in shown), t.cost.currency),
             "line_items": shown,
         }
     )
+
+
+def _figure(x: float | None, measure: str, currency: str) -> float | None:
+    """A percentile as shown: a price per million (`rate`), or an amount (`money`)."""
+    if x is None:
+        return None
+    return rate(x) if measure == _PER_MILLION else money(x, currency)
 
 
 def uncertainty_view(
@@ -488,10 +504,10 @@ def uncertainty_view(
         percentiles=[
             PercentileView(
                 name=p.name,
-                p10=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p10),
-                p50=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p50),
-                p90=(rate_or_none if p.measure == _PER_MILLION else money_or_none)(p.p90),
-                point=(rate if p.measure == _PER_MILLION else money)(p.point),
+                p10=_figure(p.p10, p.measure, p.point.currency),
+                p50=_figure(p.p50, p.measure, p.point.currency),
+                p90=_figure(p.p90, p.measure, p.point.currency),
+                point=_figure(p.point, p.measure, p.point.currency) or 0.0,
                 point_rank=round(p.point_rank, 3),
                 unpriced=round(p.unpriced, 4),
                 measure=p.measure,
@@ -558,8 +574,18 @@ class EstimateView(_View):
         "with the prefill of every input done on the same devices (continuous batching, the "
         "way TensorRT-LLM, vLLM, SGLang and NIM throughput benchmarks measure); when the phase "
         "is disaggregated, per device of prefill + decode pools sized for that shape. At the "
-        "largest batch that fits, or under the TPOT / TTFT targets when given. Fleet sizing and "
-        "cost per million tokens use this figure.",
+        "largest batch that fits, or under the TPOT / TTFT targets when given. The cost per "
+        "million tokens of a fleet without a demand uses this figure.",
+    )
+    demand_output_tokens_per_s_per_device: float | None = Field(
+        default=None,
+        description="The same rate at the daily demand's own input per output token: the rate "
+        "the fleet is sized at (devices_needed: the peak output tokens/s over serve_goodput "
+        "over this rate, in whole replicas, of each pool when disaggregated: prefill pool for "
+        "the daily input at prefill_tokens_per_s_per_device, decode pool for the daily output "
+        "at decode_tokens_per_s_per_device). Differs from output_tokens_per_s_per_device when "
+        "the demand has more input per output token than the request shape (or, "
+        "disaggregated, less). Null without a demand.",
     )
     decode_tokens_per_s_per_device: float | None = Field(
         default=None,
