@@ -813,3 +813,18 @@ def test_efficiency_rows_are_not_dated_before_what_they_rest_on(catalog):
             )
             checked["hopper"] += 1
     assert all(checked.values()), checked
+
+
+def test_an_open_ended_supply_row_says_no_end_it_could_not_have_known(catalog):
+    # fix18e left it: four supply rows with no `effective_to` said "presumption of denial until
+    # 2026-01-15" in their message, so a quote dated 2025 printed an end published in 2026 as
+    # fact (rev18a #3). A row that runs on may name no "until" date later than it was known; an
+    # end it has is `effective_to`, which the quote marks when it lies after its date.
+    rows = catalog.table("supply").filter(pl.col("effective_to").is_null())
+    late = []
+    for r in rows.iter_rows(named=True):
+        known = max(d for d in (r["announced"], r["effective_from"]) if d is not None)
+        for until in re.findall(r"until (\d{4}-\d\d-\d\d)", r["message"] or ""):
+            if date.fromisoformat(until) > known:
+                late.append((r["accelerator"], r["country"], until))
+    assert late == []
