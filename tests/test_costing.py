@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import polars as pl
@@ -344,6 +345,24 @@ def test_month_ends_are_add_months_for_a_whole_calendar_cycle(start):
     ends = _month_ends(start).to_list()
     assert len(ends) == 4_801
     assert ends == [(add_months(start, k) - start).days for k in range(4_801)]
+
+
+@pytest.mark.parametrize("start", [date(2024, 2, 29), date(2025, 1, 31), date(9990, 6, 30)])
+def test_months_to_cover_are_the_binary_search_of_the_month_ends(start):
+    # The months a run covers are read from a table of the search's answer for each day of a
+    # cycle: the same whole numbers as searching the month ends, row by row, on every day of
+    # the cycle and past it, near the calendar's end (fewer month ends), and null where the
+    # days are not finite.
+    from estimator.costing import _CYCLE_DAYS, _CYCLE_MONTHS, _month_ends, _months_to_cover
+
+    days = [*range(0, _CYCLE_DAYS + 2), 3 * _CYCLE_DAYS + 17, 10**9]
+    frame = pl.DataFrame({"d": [float(d) for d in days] + [math.inf, math.nan, None]})
+    got = frame.select(_months_to_cover(start, pl.col("d")))[:, 0].to_list()
+    ends = _month_ends(start)
+    whole = pl.Series([int(d) for d in days])  # whole days: ceil(d - 1e-6) is d itself
+    cycles = whole // _CYCLE_DAYS
+    searched = ends.search_sorted(whole - cycles * _CYCLE_DAYS, side="left").cast(pl.Int64)
+    assert got == [*(cycles * _CYCLE_MONTHS + searched).to_list(), None, None, None]
 
 
 def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog):
