@@ -221,21 +221,11 @@ def _months_to_cover(start: date, days: pl.Expr) -> pl.Expr:
     it, per row; null where `days` is not finite. The work ends during day E = start +
     ceil(days): the first month end (`_month_ends`) on or after E covers it, found by binary
     search in whole 400-year cycles (the calendar repeats: 146,097 days, 4,800 months). A
-    date per row (year, month and day of E) cost 6x as much over a sweep's 3M rows. The search
-    is read from a table of its answer for every day of a cycle (`_months_covering`): the same
-    whole numbers, and a sweep's 2.92M rows cost ~0.04 s CPU, not the search's ~0.1."""
+    date per row (year, month and day of E) cost 6x as much over a sweep's 3M rows."""
     whole = (days - 1e-6).ceil().clip(lower_bound=0.0).cast(pl.Int64, strict=False)
     cycles = whole // _CYCLE_DAYS
-    found = pl.lit(_months_covering(start)).gather(whole - cycles * _CYCLE_DAYS)
-    return cycles * _CYCLE_MONTHS + found
-
-
-@functools.lru_cache(maxsize=64)
-def _months_covering(start: date) -> pl.Series:
-    """For each day d of a cycle (0 .. 146,096), the month ends from `start` before it
-    (`_month_ends`' left search position of d): the whole months that cover d days."""
-    days = pl.int_range(0, _CYCLE_DAYS, dtype=pl.Int64, eager=True)
-    return _month_ends(start).search_sorted(days, side="left").cast(pl.Int64)
+    found = pl.lit(_month_ends(start)).search_sorted(whole - cycles * _CYCLE_DAYS, side="left")
+    return cycles * _CYCLE_MONTHS + found.cast(pl.Int64)
 
 
 def billed_hours(

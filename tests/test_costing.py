@@ -349,10 +349,9 @@ def test_month_ends_are_add_months_for_a_whole_calendar_cycle(start):
 
 @pytest.mark.parametrize("start", [date(2024, 2, 29), date(2025, 1, 31), date(9990, 6, 30)])
 def test_months_to_cover_are_the_binary_search_of_the_month_ends(start):
-    # The months a run covers are read from a table of the search's answer for each day of a
-    # cycle: the same whole numbers as searching the month ends, row by row, on every day of
-    # the cycle and past it, near the calendar's end (fewer month ends), and null where the
-    # days are not finite.
+    # The months a run covers, found in whole 400-year cycles, are the month ends' search
+    # position of each day: on every day of a cycle and past it, near the calendar's end (fewer
+    # month ends), and null where the days are not finite (a guard for any faster lookup).
     from estimator.costing import _CYCLE_DAYS, _CYCLE_MONTHS, _month_ends, _months_to_cover
 
     days = [*range(0, _CYCLE_DAYS + 2), 3 * _CYCLE_DAYS + 17, 10**9]
