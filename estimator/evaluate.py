@@ -116,7 +116,27 @@ def evaluate(
     # One query for a selection; the whole frame step by step (each step planned alone: a
     # quote's or a plan's few rows cost ~4 ms more an evaluation as one query).
     lazy = columns is not None
-    df = _physics_on(given, keys, lambda k: physics(c, k, settings), c.memo, settings, lazy=lazy)
+    # What a training row's run alone decides (its hours, the age it is resold at, the calendar
+    # months it covers): worked out once per physics key where a query takes many rows' physics
+    # by position (`_physics_keyed`), else on every row, by the same expressions.
+    age = costing.calendar_years(w.start, w.end)  # at resale, when the phase ends
+    accelerators = given["accelerator"].unique().to_list()
+    hours = pl.col("hours")
+    term = pl.col("min_term_days")
+    parts = costing.billed_hours_parts(hours, term, w.start)
+    per_key: dict[str, pl.Expr] = {}
+    if isinstance(phase, TrainPhase):
+        per_key = {"hours": pl.col("wall_clock_days") * costing.HOURS_PER_DAY,
+                   "resold_at_run_end": _resold_at_run_end(phase)}  # fmt: skip
+        if w.start <= c.as_of:  # no held years: the age is the run's own (below)
+            per_key["resale_age_years"] = _resale_age(w.start, age) + pl.lit(0.0)
+        per_key["_covered_months"] = parts["_covered_months"]
+    df, keyed = _physics_keyed(
+        given, keys, lambda k: physics(c, k, settings), c.memo, settings, lazy=lazy, per_key=per_key
+    )
+    # Only these two are taken by position: the hours and the flag cost less per row than
+    # their gathers.
+    terms = {**per_key, **{k: v for k, v in keyed.items() if k in _TAKEN_PER_KEY}}
     if isinstance(phase, ServePhase):
         if "rtt_ms" not in given.columns:
             df = _join(df, users_rtt(c, phase.users), on="region")
@@ -143,7 +163,7 @@ def evaluate(
         )
         df = _without(df, "_smallest")
     else:
-        df = df.with_columns(hours=pl.col("wall_clock_days") * costing.HOURS_PER_DAY)
+        df = df.with_columns(hours=terms["hours"])
         if "term_sized_days" not in given.columns:  # read by the `term-sized` finding
             df = df.with_columns(term_sized_days=pl.lit(None, pl.Float64))
         elif "_sizing" in given.columns:
@@ -151,7 +171,6 @@ def evaluate(
     df = _supply_on(c, df, given, w.start)
     late = pl.col("lead_time_days") - (w.start - c.as_of).days
     slips = pl.lit(phase.name in c.slip) & (pl.col("option") == "owned")
-    age = costing.calendar_years(w.start, w.end)  # at resale, when the phase ends
     df = df.with_columns(
         pl.lit((w.start - c.as_of).days, pl.Int64).alias("days_to_start"),
         pl.when(slips)
@@ -159,14 +178,14 @@ def evaluate(
         .otherwise(0.0)
         .fill_null(0.0)
         .alias("slip_days"),
-        _resold_at_run_end(phase).alias("resold_at_run_end"),
+        terms.get("resold_at_run_end", _resold_at_run_end(phase)).alias("resold_at_run_end"),
     ).with_columns(_held_days().alias("held_days"))
     # A phase that starts on the scenario date holds nothing (`held_days` is at most the days
     # to its start): its age from the start alone, the same value, without the held years'
     # per-row calendar that cost a sweep's millions of rows ~0.2 s.
     held = _held_years(c.as_of, (w.start - c.as_of).days) if w.start > c.as_of else pl.lit(0.0)
-    df = df.with_columns((_resale_age(w.start, age) + held).alias("resale_age_years"))
-    accelerators = given["accelerator"].unique().to_list()
+    resale_age = terms.get("resale_age_years", _resale_age(w.start, age) + held)
+    df = df.with_columns(resale_age.alias("resale_age_years"))
     if isinstance(phase, TrainPhase):  # each row resold at the end of its own run
         df = df.with_columns(
             resale_at(c.catalog, pl.col("resale_age_years"), accelerators).alias("resale_fraction")
@@ -191,12 +210,12 @@ def evaluate(
     # Commitments are counted in calendar terms from the phase's start: one start for all rows.
     # Their billed hours are worked out once, for the project view of the two (see
     # `cost_columns`: planning that expression was half of the money's time).
-    term = pl.col("min_term_days")
-    parts = costing.billed_hours_parts(pl.col("hours"), term, w.start)
-    rent = costing.billed_hours(pl.col("hours"), term, w.start, parts)
+    rent = costing.billed_hours(hours, term, w.start, parts)
     # A serving fleet is whole replicas, each inside one instance where it fits one.
     replica = pl.col("tensor_parallel") if isinstance(phase, ServePhase) else None
-    df = df.with_columns(**parts).with_columns(rent.alias("_rent_hours"))
+    covered = terms.get("_covered_months", parts["_covered_months"])
+    df = df.with_columns(**{**parts, "_covered_months": covered})
+    df = _without(df, "_physics_row").with_columns(rent.alias("_rent_hours"))
     for accounting, prefix in ((view, ""), (other, "alt_")):  # the view, then the other as alt_
         df = df.with_columns(
             costing.cost_columns(
@@ -844,6 +863,20 @@ def _physics_on(
     *,
     lazy: bool,
 ) -> Frame:
+    """`_physics_keyed`'s frame, with no term worked out per key."""
+    return _physics_keyed(df, keys, physics, memo, settings, lazy=lazy)[0]
+
+
+def _physics_keyed(
+    df: pl.DataFrame,
+    keys: list[str],
+    physics: Callable[[pl.DataFrame], pl.DataFrame],
+    memo: dict[Any, Any],
+    settings: Settings,
+    *,
+    lazy: bool,
+    per_key: dict[str, pl.Expr] | None = None,
+) -> tuple[Frame, dict[str, pl.Expr]]:
     """Runs `physics` once per distinct key and joins the result back in the input's order.
     The result depends only on the keys and the settings (the context fixes the model and
     the catalog), so a small one is remembered in `memo` for the next phase asking the same.
@@ -853,7 +886,20 @@ def _physics_on(
     hashing a sweep's 2.92M keys a second time for a join cost more than the physics of its
     420k distinct ones. Over a few (a quote's, a plan's) the fewer queries of a join win.
     `lazy`: as a query, where a physics column is gathered only if what is collected reads it
-    (else as a frame: each step a query planned alone costs less over a few rows)."""
+    (else as a frame: each step a query planned alone costs less over a few rows).
+
+    `per_key`: terms that read only the physics' columns (and the earlier of them), in order.
+    Where many rows take their physics by position in a query, each is worked out once per key
+    on the physics' rows, as the query would (one stage each, the same optimisations), and the
+    frame keeps `_physics_row`: the second value, per term, is the expression that takes a row's
+    value by it (a sweep's 2.92M rows worked out the resale age and the billed months of its
+    420k runs ~7 times each, ~0.04 s CPU more than a gather). Only over many keys (more than
+    `_FEW_CANDIDATES`): polars divides by a literal exactly over one row (a frame's, a query's
+    morsel's) and through its reciprocal over several, so a few keys' bits could differ from
+    their rows'. Nor a term whose when/then ends in a literal that a literal divides
+    (`market.resale_at`'s curves past their last age): a morsel whose rows all take it divides
+    one value exactly, so its bits depend on which rows a morsel holds (worked out per key, 46
+    of a sweep's 2.92M rows' resale fractions differed)."""
     many = df.height > _FEW_CANDIDATES
     if many:
         rows = df.select(keys).with_row_index("_r")
@@ -877,22 +923,32 @@ def _physics_on(
         or not out.select(keys).equals(unique, null_equal=True)
     ):
         if lazy:
-            return df.lazy().join(
+            joined = df.lazy().join(
                 out.lazy(), on=keys, how="left", nulls_equal=True, maintain_order="left"
             )
-        return df.join(out, on=keys, how="left", nulls_equal=True, maintain_order="left")
+            return joined, {}
+        return df.join(out, on=keys, how="left", nulls_equal=True, maintain_order="left"), {}
     at = groups.with_row_index("_k").select("_k", "_r").explode("_r")
     where = pl.Series("_k", [0], pl.UInt32).new_from_index(0, df.height)
     at_key = where.scatter(at["_r"], at["_k"]).alias("_physics_row")
     if not lazy:
-        return df.hstack(out.select(added)[at_key])
-    return (
+        return df.hstack(out.select(added)[at_key]), {}
+    found = (
         df.with_columns(at_key)
         .lazy()
         .with_columns(pl.lit(out[name]).gather("_physics_row").alias(name) for name in added)
-        .drop("_physics_row")
     )
+    if not per_key or out.height <= _FEW_CANDIDATES:
+        return found.drop("_physics_row"), {}
+    terms = out.lazy()
+    for name, term in per_key.items():
+        terms = terms.with_columns(term.alias(name))
+    done = _run(terms.select(list(per_key)))
+    return found, {name: pl.lit(done[name]).gather("_physics_row") for name in per_key}
 
+
+# The terms of a training row's run `evaluate` takes from its physics key's (`_physics_keyed`).
+_TAKEN_PER_KEY = frozenset({"resale_age_years", "_covered_months"})
 
 # Up to this many candidates, `_physics_on` joins the physics back on its keys.
 _FEW_CANDIDATES = 20_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import polars as pl
@@ -366,6 +367,23 @@ def test_calendar_years_table_is_the_searched_one_and_a_shorter_one_its_first_da
     days = pl.DataFrame({"d": [0.0, 1.0, 59.0, 365.0, 366.0, 1826.0]})
     bounded = days.select(costing.calendar_years_of(start, pl.col("d"), 1826))
     assert bounded.equals(days.select(costing.calendar_years_of(start, pl.col("d"))))
+
+
+@pytest.mark.parametrize("start", [date(2024, 2, 29), date(2025, 1, 31), date(9990, 6, 30)])
+def test_months_to_cover_are_the_binary_search_of_the_month_ends(start):
+    # The months a run covers, found in whole 400-year cycles, are the month ends' search
+    # position of each day: on every day of a cycle and past it, near the calendar's end (fewer
+    # month ends), and null where the days are not finite (a guard for any faster lookup).
+    from estimator.costing import _CYCLE_DAYS, _CYCLE_MONTHS, _month_ends, _months_to_cover
+
+    days = [*range(0, _CYCLE_DAYS + 2), 3 * _CYCLE_DAYS + 17, 10**9]
+    frame = pl.DataFrame({"d": [float(d) for d in days] + [math.inf, math.nan, None]})
+    got = frame.select(_months_to_cover(start, pl.col("d")))[:, 0].to_list()
+    ends = _month_ends(start)
+    whole = pl.Series([int(d) for d in days])  # whole days: ceil(d - 1e-6) is d itself
+    cycles = whole // _CYCLE_DAYS
+    searched = ends.search_sorted(whole - cycles * _CYCLE_DAYS, side="left").cast(pl.Int64)
+    assert got == [*(cycles * _CYCLE_MONTHS + searched).to_list(), None, None, None]
 
 
 def test_hardware_bought_for_a_short_phase_says_what_its_idle_life_costs(catalog):

@@ -634,6 +634,47 @@ def test_constant_columns_are_those_of_one_value_to_the_bit() -> None:
     assert found["one"].to_list() == [2.5] and found["all_null"].to_list() == [None]
 
 
+def test_terms_worked_out_per_key_are_each_rows_own(monkeypatch):
+    """Over many keys a query's terms that read only the physics are worked out once per key
+    (`_physics_keyed`) and taken by position: each row's value is the one worked out on the row
+    itself, to the bit (a term dividing by a literal included), null keys included; over few
+    keys none is (`_FEW_CANDIDATES`: polars divides by a literal exactly over one row)."""
+    import numpy as np
+
+    import estimator.evaluate as ev
+
+    n = 3_000
+    df = pl.DataFrame(
+        {
+            "accelerator": [None if i % 17 == 0 else f"a{i % 5}" for i in range(n)],
+            "devices": [None if i % 13 == 0 else (i * 7) % 400 for i in range(n)],
+            "z": list(range(n)),
+        }
+    )
+    keys = ["accelerator", "devices"]
+
+    def physics(unique: pl.DataFrame) -> pl.DataFrame:
+        return unique.with_columns(days=pl.col("devices") * 1.37 + 0.1)
+
+    s = TrainSettings(tokens=1.0)
+    per_key = {"hours": pl.col("days") * 24.0, "share": pl.col("hours") / 0.65 / 7.0}
+    monkeypatch.setattr(ev, "_FEW_CANDIDATES", 100)
+    frame, keyed = ev._physics_keyed(df, keys, physics, {}, s, lazy=True, per_key=per_key)
+    assert sorted(keyed) == ["hours", "share"]
+    taken = ev._run(frame.with_columns(**keyed).drop("_physics_row"))
+    inline = ev._run(frame.drop("_physics_row").with_columns(hours=per_key["hours"]).with_columns(
+        share=per_key["share"]))  # fmt: skip
+    assert taken.columns == ["accelerator", "devices", "z", "days", "hours", "share"]
+    for name in ("hours", "share"):
+        a, b = taken[name], inline[name]
+        assert a.is_null().equals(b.is_null())
+        bits = [x.fill_null(0.0).to_numpy().view(np.int64) for x in (a, b)]
+        assert (bits[0] == bits[1]).all()
+    monkeypatch.setattr(ev, "_FEW_CANDIDATES", 1_000)  # 3,000 rows of fewer keys
+    frame, keyed = ev._physics_keyed(df, keys, physics, {}, s, lazy=True, per_key=per_key)
+    assert keyed == {} and "_physics_row" not in frame.collect_schema().names()
+
+
 def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
     """Above `_FEW_CANDIDATES` rows `_physics_on` gathers each row's physics by its key's position
     among the distinct keys; below, it joins on the keys. Same frame, null keys included."""
