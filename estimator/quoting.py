@@ -632,11 +632,12 @@ def _latency(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
 def _transfer_rows(
     c: Context, phases: list[PhaseQuote], moved: list[transfers.TransferQuote]
 ) -> dict[str, Any]:
-    """`transfers`: the transfer.csv rows each transfer between regions is priced at, dated."""
+    """`transfers`: the transfer.csv rows each transfer between two sites (`transfers.site`: in
+    two regions, or two providers' in one) is priced at, dated."""
     placed = {p.name: p for p in phases}
     said = {}
     for t in moved:
-        if not t.line_items:  # nothing left its region
+        if not t.line_items:  # nothing left its site
             continue
         src, dst = placed[t.from_], placed[t.to]
         leg = _routes(c).leg(*(transfers.place(p) for p in (src, dst)))
