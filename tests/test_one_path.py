@@ -350,6 +350,10 @@ def test_the_planner_takes_no_pair_of_sites_its_quote_cannot_price(catalog):
         quote(parse_scenario(_two_phases(gcp, {**gcp, "provider": "aws"})), cat)
     # With every placement of the auto phase unpriced, the plan says so, not "capacities".
     far = {**auto, "regions": ["us-east"], "providers": ["aws"]}
-    with pytest.raises(Exception) as err:
+    from estimator.errors import InfeasibleError
+
+    with pytest.raises(InfeasibleError) as err:
         plan(parse_scenario(_two_phases(gcp, far)), cat)
-    assert "no transfer price from us-east gcp to us-east aws" in str(err.value)
+    said = str(err.value)
+    assert "moves data on a route the catalog has no price for" in said
+    assert "no transfer price from us-east gcp to us-east aws" in said
