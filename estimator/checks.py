@@ -374,6 +374,11 @@ def _latency_message(r: Row, c: Context, p: Phase) -> str:
             f"a single sequence's decode step already {slower}"
         )
     rtt = r.get("rtt_ms") or 0.0
+    # The round trip's row dated when it postdates the quote, as the quote's `latency`
+    # assumption dates it (rev18c #2: `serve --ttft-ms` was judged on a later row unsaid).
+    row = c.round_trip(p.users, r["region"]) if rtt else None
+    later = c.later(row["as_of"]) if row is not None else ""
+    dated = f" (latency.csv row as of {row['as_of']}{later})" if later and row else ""
     tp, acc = r["tensor_parallel"], r["accelerator"]
     prefill = r["prefill_ms"]  # the prompt's own (`servestep.own_prefill_seconds`)
     # Aggregated: the first token leaves with the step that ends the prompt's prefill, a step
@@ -381,8 +386,8 @@ def _latency_message(r: Row, c: Context, p: Phase) -> str:
     step = "" if r["disaggregated"] else f" + {r['ttft_ms'] - prefill:,.0f} ms step of the batch"
     return (
         f"TTFT {r['ttft_ms'] + rtt:,.0f} ms ({prefill:,.0f} ms prefill of {p.input_len:,} "
-        f"input tokens on {tp} x {acc}{step} + {rtt:,.0f} ms round trip to users {_where(p)}) "
-        f"exceeds the {p.ttft_ms:g} ms target"
+        f"input tokens on {tp} x {acc}{step} + {rtt:,.0f} ms round trip to users {_where(p)}"
+        f"{dated}) exceeds the {p.ttft_ms:g} ms target"
     )
 
 

@@ -73,12 +73,39 @@ class Context:
     def where(self, path: str) -> str:
         return f"{self.scenario.source}: {path}"
 
+    def round_trip(self, users: str, region: str) -> dict[str, Any] | None:
+        """The latency.csv row a serving phase in `region` is judged on for its `users` (the
+        nearest of their markets: region, market, rtt_ms, basis, as_of, source), or None."""
+        rows = self.latency.filter(users_market(users), pl.col("region") == region)
+        if rows.is_empty():
+            return None
+        return rows.sort("rtt_ms", maintain_order=True).row(0, named=True)
+
+    def row_dated(self, basis: str, as_of: date, source: str) -> str:
+        """A catalog row's provenance as the assumptions give an offer's: its basis, its date
+        and its source, with `later` of a row dated after the quote."""
+        return f"{basis}, row as of {as_of}{self.later(as_of)}; {source}"
+
+    def later(self, as_of: date) -> str:
+        """ ", after the quote date ...: the catalog has none earlier" for a row dated after the
+        quote: one a series falls forward to (latency and transfer rows:
+        pricing.catalog.FALLS_FORWARD), said as the `stale-price` finding says a later tariff
+        (rev18b #2: a 2025 quote judged latency on 2026 rows without a word); else ""."""
+        return f", after the quote date {self.as_of}: the catalog has none earlier" * (
+            as_of > self.as_of
+        )
+
     def remembered(self, key: Any, compute: Callable[[], T]) -> T:
         """`compute()` once per context: what depends only on the catalog, the model and the
         dates is the same for every phase of a quote."""
         if key not in self.memo:
             self.memo[key] = compute()
         return cast(T, self.memo[key])
+
+
+def users_market(users: str) -> pl.Expr:
+    """The latency.csv markets of a phase's users: theirs, or for "foreign" every one abroad."""
+    return pl.col("market") != "cn" if users == "foreign" else pl.col("market") == users
 
 
 def prepare(

@@ -24,7 +24,7 @@ import polars as pl
 
 from estimator import checks, costing, findings
 from estimator.compliance import phase_data, phase_users, with_rule_facts
-from estimator.context import Context, Objective
+from estimator.context import Context, Objective, users_market
 from estimator.market import (
     SUPPLY_COLUMNS,
     purchases,
@@ -470,11 +470,6 @@ def users_rtt(c: Context, users: str) -> pl.DataFrame:
     """Per region, `rtt_ms` to the phase's users: their market's round trip, or for "foreign"
     users (outside China) the nearest market abroad."""
     return c.latency.filter(users_market(users)).group_by("region").agg(pl.col("rtt_ms").min())
-
-
-def users_market(users: str) -> pl.Expr:
-    """The latency.csv markets of a phase's users: theirs, or for "foreign" every one abroad."""
-    return pl.col("market") != "cn" if users == "foreign" else pl.col("market") == users
 
 
 Settings = TrainSettings | ServeSettings

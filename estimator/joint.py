@@ -4,7 +4,8 @@ Each phase's candidates become choices with their cost, days, region and the cap
 draw on: a fleet (its devices), an offer with a stated or assumed size (`capacity_devices`),
 and for a purchase the buyer's supply limit over its period (supply.csv). Transfers between
 phases are priced for every pair of candidate sites with the function a quote prices its one
-pair with (`transfers.Routes.leg`), and the rules on a dataset's data judge every candidate of
+pair with (`transfers.Routes.leg`: a pair it cannot price is not allowed, as its quote would
+fail), and the rules on a dataset's data judge every candidate of
 its destination with the same function a quote judges its one placement with
 (`transfers.data_rules`).
 """
@@ -21,7 +22,7 @@ from estimator.context import Context
 from estimator.placement import Candidate, Capacity, Group, Problem
 from estimator.scenario import TrainPhase
 from estimator.timeline import Window
-from estimator.transfers import Routes, blocking_rule, site, size_gb
+from estimator.transfers import Routes, Unpriced, blocking_rule, site, size_gb
 
 # Candidates per phase handed to the solver: the cheapest this many allowed ones (a plan's
 # choice is among the cheap; capacity and transfers decide between them).
@@ -150,7 +151,9 @@ def problem(
     # Each transfer between every pair of its ends' candidate sites at `Routes.leg`: free within
     # one site (a provider's, a fleet, the tenant's purchases in a region), else the source
     # provider's egress, the price a quote of that pair bills (rev18a #2: a move between two
-    # providers in one region was free here and in the quote alike).
+    # providers in one region was free here and in the quote alike). A pair `leg` cannot price
+    # is not allowed (rev18c #3: read as free, it was chosen and its quote failed), unless both
+    # ends are fixed: the quote of that pair says why.
     legs = Routes(c.catalog, c.as_of) if c.scenario.transfers else None
     places = [
         {site(*at): at for at in {(r["region"], r["provider"], r["instance"]) for r in phase_rows}}
@@ -159,26 +162,30 @@ def problem(
     # A transfer's size is one figure: worked out once, not once per pair of sites (each
     # working-out is a polars query).
     sizes = [size_gb(c, i, t) for i, t in enumerate(c.scenario.transfers)]
-    moves = []
+    moves, unpriced = [], []
     for t, gb in zip(c.scenario.transfers, sizes, strict=True):
         a, b = names.index(t.from_), names.index(t.to)
         prices: dict[tuple[str, str], float] = {}
+        nothing: dict[tuple[str, str], str] = {}
         for here, src in sorted(places[a].items()):
             for there, dst in sorted(places[b].items()):
                 try:
                     leg = legs.leg(src, dst) if legs else None
-                except KeyError:  # no row: the quote of that pair says so
+                except Unpriced as e:
+                    nothing[(here, there)] = str(e)
                     continue
                 if leg is not None:
                     prices[(here, there)] = leg.usd(gb)
         moves.append((a, b, prices))
+        if nothing and (c.scenario.phases[a].is_auto or c.scenario.phases[b].is_auto):
+            unpriced.append((a, b, nothing))
     training = frozenset(i for i, p in enumerate(c.scenario.phases) if isinstance(p, TrainPhase))
     caps = limits([r for phase_rows in rows for r in phase_rows])
     banned = []
     for a, b, rules in blocked:
         at = {r["option_id"]: k for k, r in enumerate(rows[b])}
         banned.append((a, b, {at[i]: rule for i, rule in rules.items() if i in at}))
-    return Problem(cands, spans, moves, caps, training, banned), rows
+    return Problem(cands, spans, moves, caps, training, banned, unpriced), rows
 
 
 def slipped(w: Window, days: float) -> tuple[date, date] | None:

@@ -30,7 +30,8 @@ _FILTER_COLUMNS: dict[str, dict[str, str]] = {
         "electricity": "region",
         "latency": "region",
     },
-    "provider": {"offers": "provider"},
+    # transfer: a provider's own egress rows (rev18c #8: the tiers a quote bills AWS at).
+    "provider": {"offers": "provider", "transfer": "provider"},
     "pricing": {"offers": "pricing"},
 }
 # Money columns shown converted, per table: (amount column, currency column).
@@ -161,7 +162,9 @@ def _filtered(
             elif flag == "region":
                 cat.region(value)
             else:  # known from the whole table: a provider with no row on the date is not a typo
-                known = cat.table(table)[column].unique().sort().to_list()
+                known = cat.table(table)[column].drop_nulls().unique().sort().to_list()
+                if flag == "provider":  # one with no egress rows of its own is not a typo either
+                    known = sorted({*known, *cat.table("offers")["provider"].unique()})
                 if value not in known:
                     kind = "pricing model" if flag == "pricing" else flag
                     raise UnknownIdError(kind, value, known)

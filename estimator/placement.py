@@ -15,7 +15,9 @@ one, `transfers.site`): z[p, r] says phase p runs at site r, and y[t, a, b] >= z
 z[to, b] - 1 carries the price of moving transfer t from a to b. A transfer a rule blocks
 between two regions (the data export rules on a dataset: `transfers.data_rules`) rules those
 pairs out: a destination candidate whose data a rule blocks there is taken only with the
-source in the same region (its x summed per region <= z[from, region]). With objective "time",
+source in the same region (its x summed per region <= z[from, region]). A pair of sites the
+catalog has no price for moving a transfer between (`transfers.Unpriced`) is ruled out too:
+z[from, a] + z[to, b] <= 1. With objective "time",
 the summed training days come first and cost breaks ties (two solves). `brute_force` checks
 the solver on small problems.
 """
@@ -74,6 +76,10 @@ class Problem:
     # Per transfer whose data a rule blocks abroad: from, to, and the destination's candidates
     # (index -> the rule) allowed only with the source in their own region.
     blocked: Sequence[tuple[int, int, dict[int, str]]] = ()
+    # Per transfer with a pair of sites it has no price between (rev18c #3: read as free, the
+    # plan chose the pair and its quote failed): from, to, and those pairs (-> why), never
+    # taken together.
+    unpriced: Sequence[tuple[int, int, dict[tuple[str, str], str]]] = ()
 
 
 class Infeasible(Exception):
@@ -126,6 +132,7 @@ def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[
                 and _training_days(p, trial) <= days + _TIE * abs(days)
                 and not _overloads(p, loads, trial)
                 and not banned(p, trial)
+                and not unpriced(p, trial)
             ):
                 best = trial
                 break
@@ -180,8 +187,18 @@ def banned(p: Problem, choice: Sequence[int]) -> list[tuple[int, int, str]]:
     return out
 
 
+def unpriced(p: Problem, choice: Sequence[int]) -> list[tuple[int, int, str]]:
+    """Each transfer a choice moves between two sites with no price: from, to and why."""
+    out = []
+    for a, b, pairs in p.unpriced:
+        why = pairs.get((p.candidates[a][choice[a]].at, p.candidates[b][choice[b]].at))
+        if why is not None:
+            out.append((a, b, why))
+    return out
+
+
 def feasible(p: Problem, choice: Sequence[int]) -> bool:
-    return not overloads(p, choice) and not banned(p, choice)
+    return not overloads(p, choice) and not banned(p, choice) and not unpriced(p, choice)
 
 
 def brute_force(p: Problem, objective: str = "cost") -> list[int]:
@@ -262,6 +279,7 @@ def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None)
     if goal == "cost":
         _add_transfers(m, p, x)
     _add_blocked(m, p, x)
+    _add_unpriced(m, p, x)
     if max_days is not None and p.training:  # no training phase: no days to hold to
         m.row(
             [(x[i][k], _days(c)) for i in p.training for k, c in enumerate(p.candidates[i])],
@@ -278,18 +296,11 @@ def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None)
 
 
 def _add_transfers(m: _Model, p: Problem, x: list[list[int]]) -> None:
-    def at(i: int) -> dict[str, list[tuple[int, float]]]:
-        """Per site (sorted), the phase's candidates there: z[i, site] as their x summed."""
-        out: dict[str, list[tuple[int, float]]] = {}
-        for v, c in zip(x[i], p.candidates[i], strict=True):
-            out.setdefault(c.at, []).append((v, 1.0))
-        return dict(sorted(out.items()))
-
     for a, b, prices in p.transfers:
         # Sorted: the model's rows in a fixed order. A set's order follows the interpreter's
         # string hash seed, and HiGHS may pick another of several equal optima when its rows
         # come in another order: the same plan gave Tokyo or Virginia run to run.
-        sites_a, sites_b = at(a), at(b)
+        sites_a, sites_b = _sites(p, x, a), _sites(p, x, b)
         for ra, za in sites_a.items():
             for rb, zb in sites_b.items():
                 price = 0.0 if ra == rb else prices.get((ra, rb), 0.0)
@@ -297,6 +308,24 @@ def _add_transfers(m: _Model, p: Problem, x: list[list[int]]) -> None:
                     # y >= z[a, ra] + z[b, rb] - 1, as z[a, ra] + z[b, rb] - y <= 1
                     y = m.continuous(price)
                     m.row([*za, *zb, (y, -1.0)], -math.inf, 1.0)
+
+
+def _sites(p: Problem, x: list[list[int]], i: int) -> dict[str, list[tuple[int, float]]]:
+    """Per site (sorted), phase i's candidates there: z[i, site] as their x summed."""
+    out: dict[str, list[tuple[int, float]]] = {}
+    for v, c in zip(x[i], p.candidates[i], strict=True):
+        out.setdefault(c.at, []).append((v, 1.0))
+    return dict(sorted(out.items()))
+
+
+def _add_unpriced(m: _Model, p: Problem, x: list[list[int]]) -> None:
+    """A pair of sites a transfer has no price between is never taken: z[a, ra] + z[b, rb] <= 1
+    (in a fixed order of rows, as in `_add_transfers`)."""
+    for a, b, pairs in p.unpriced:
+        sites_a, sites_b = _sites(p, x, a), _sites(p, x, b)
+        for ra, rb in sorted(pairs):
+            if ra in sites_a and rb in sites_b:
+                m.row([*sites_a[ra], *sites_b[rb]], -math.inf, 1.0)
 
 
 def _add_blocked(m: _Model, p: Problem, x: list[list[int]]) -> None:

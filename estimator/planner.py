@@ -463,11 +463,11 @@ def _why_no_joint_placement(c: Context, prob: placement.Problem) -> str:
             f"fixed {_sharing(c, prob, fixed, group, members, used)}; place one elsewhere (or "
             'site = "auto")'
         )
-    moved = _blocked_without(c, prob)
+    how, moved = _blocked_without(c, prob)
     if moved:
         return (
             "no allowed plan: each phase has allowed options, but every joint placement the "
-            f"capacities allow sends data where a rule blocks it ({moved})"
+            f"capacities allow {how} ({moved})"
         )
     first = [0] * len(c.scenario.phases)  # each phase's first-ranked option (rev14a #10)
     clash = ""
@@ -503,21 +503,42 @@ def _sharing(
 
 def _blocked_without(
     c: Context, prob: placement.Problem, force: dict[int, int] | None = None
-) -> str:
-    """When the problem has no solution only for its transfers' rules (it has one without
-    them), the transfers that solution sends where a rule blocks them, in words; else ""."""
-    if not prob.blocked:
-        return ""
-    free = replace(prob, blocked=())
+) -> tuple[str, str]:
+    """When the problem has no solution only for its transfers (the rules on their data, or
+    pairs of sites the catalog has no price for moving them between: it has one without
+    them), what that solution does ("sends data where a rule blocks it") and the transfers it
+    does it with, in words; else ("", "")."""
+    if not prob.blocked and not prob.unpriced:
+        return "", ""
+    free = replace(prob, blocked=(), unpriced=())
     try:
         choice = placement.solve(free, c.objective, force)
     except placement.Infeasible:
-        return ""
+        return "", ""
+    return _held(c, prob, choice)
+
+
+def _held(c: Context, prob: placement.Problem, choice: list[int]) -> tuple[str, str]:
+    """What a choice does with its transfers that no plan may ("sends data where a rule blocks
+    it", "moves data on a route the catalog has no price for") and the transfers, in words;
+    ("", "") for none."""
     names = [p.name for p in c.scenario.phases]
-    return "; ".join(
+    ruled = [
         f"transfer {names[a]}->{names[b]} to {prob.candidates[b][choice[b]].region}: rule {rule}"
         for a, b, rule in placement.banned(prob, choice)
+    ]
+    unpriced = [
+        f"transfer {names[a]}->{names[b]}: {why}" for a, b, why in placement.unpriced(prob, choice)
+    ]
+    how = " and ".join(
+        h
+        for h, found in (
+            ("sends data where a rule blocks it", ruled),
+            ("moves data on a route the catalog has no price for", unpriced),
+        )
+        if found
     )
+    return how, "; ".join([*ruled, *unpriced])
 
 
 def _removed(scored: pl.DataFrame) -> dict[str, int]:
@@ -739,7 +760,7 @@ def _alternatives(
         elif r["total_usd"] < best["total_usd"] and c.objective == "cost":
             verdict = _why_not(c, phase, r, joint_)
         else:
-            verdict = _versus(c, r, best)
+            verdict = _versus(c, phase, r, best, joint_)
         if r.get("_supply_later"):
             verdict += f"; {checks.supply_later_note(r, c)}"
         # An option that cannot run the phase at all was never sized: its devices and cost are
@@ -782,11 +803,9 @@ def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:
     try:
         forced = placement.solve(prob, c.objective, {i: k})
     except placement.Infeasible:
-        sent = _blocked_without(c, prob, {i: k})
+        how, sent = _blocked_without(c, prob, {i: k})
         if sent:
-            return (
-                f"cheaper on its own, but with it a transfer goes where a rule blocks it ({sent})"
-            )
+            return f"cheaper on its own, but with it the plan {how} ({sent})"
         with_it = [k if j == i else p for j, p in enumerate(picked)]
         for group, members, used in placement.overloads(prob, with_it):
             if i in members:  # rev18a #1: name the phases and what holds the capacity
@@ -833,12 +852,31 @@ def _per_million(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
     return f"costs {said} {c.currency} more per million output tokens ({pct:+.1f}%)"
 
 
-def _versus(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
-    extra = (r["total_usd"] - best["total_usd"]) * c.quote_per_usd
+def _versus(
+    c: Context, phase: Phase, r: dict[str, Any], best: dict[str, Any], joint_: Joint
+) -> str:
+    """A runner-up no cheaper on its own: what the whole plan costs more with it in the chosen
+    option's place, the other phases as placed, so the transfers it adds or saves count (rev18c
+    #4: the options' own costs alone left out 720 USD of egress a runner-up pays, the 894 USD
+    the chosen fleet pays); its percent is of the chosen option's own cost. One the joint plan
+    did not weigh (past `joint.MAX_CHOICES`) is compared on its own, and said so."""
+    prob, picked, names, rows = joint_
+    i = names.index(phase.name)
+    k = next((k for k, row in enumerate(rows[i]) if row["option_id"] == r["option_id"]), None)
+    alone = ""
+    if k is None:
+        extra = (r["total_usd"] - best["total_usd"]) * c.quote_per_usd
+        alone = " on its own"
+    else:
+        swapped = [*picked[:i], k, *picked[i + 1 :]]
+        how, held = _held(c, prob, swapped)
+        if held:
+            return f"with the other phases as placed, the plan {how} ({held})"
+        extra = (placement.total(prob, swapped) - placement.total(prob, picked)) * c.quote_per_usd
     pct = extra / (best["total_usd"] * c.quote_per_usd) * 100 if best["total_usd"] else 0.0
     # Under the time objective a runner-up may be cheaper: say "less", not "-X more".
     more = "more" if extra >= 0 else "less"
-    money = f"costs {abs(extra):,.0f} {c.currency} {more} ({pct:+.1f}%)"
+    money = f"costs {abs(extra):,.0f} {c.currency} {more}{alone} ({pct:+.1f}%)"
     later = r["wall_clock_days"] - best["wall_clock_days"]
     time = f"finishes {later:,.1f} days later" if later > 0.05 else "finishes at the same time"
     return f"{money}; {time}" if c.objective == "time" else money

@@ -32,7 +32,6 @@ from estimator.evaluate import (
     evaluate,
     presolve,
     rank,
-    users_market,
     whole_fleet,
 )
 from estimator.findings import Finding
@@ -645,15 +644,6 @@ def assumptions(
     }
 
 
-def _row_dated(c: Context, basis: str, as_of: date, source: str) -> str:
-    """A catalog row's provenance as the assumptions give an offer's: its basis, its date and
-    its source. A row dated after the quote is one a series falls forward to (latency and
-    transfer rows: pricing.catalog.FALLS_FORWARD), said as the `stale-price` finding says a
-    later tariff (rev18b #2: a 2025 quote judged latency on 2026 rows without a word)."""
-    after = f", after the quote date {c.as_of}: the catalog has none earlier" * (as_of > c.as_of)
-    return f"{basis}, row as of {as_of}{after}; {source}"
-
-
 def _latency(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
     """`latency`: each serving phase's round trip to its users, the latency.csv row it is
     (the figure its TTFT target and `users-far` are judged with), dated."""
@@ -662,16 +652,15 @@ def _latency(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
         phase = c.scenario.phase(p.name)
         if not isinstance(phase, ServePhase):
             continue
-        rows = c.latency.filter(users_market(phase.users), pl.col("region") == p.region)
-        if rows.is_empty():
+        r = c.round_trip(phase.users, p.region)
+        if r is None:
             continue
-        r = rows.sort("rtt_ms", maintain_order=True).row(0, named=True)
         where = (
             f"abroad (nearest: {r['market']})" if phase.users == "foreign" else f"in {r['market']}"
         )
         said[p.name] = (
             f"{r['rtt_ms']:g} ms round trip from {p.region} to users {where} (latency.csv, "
-            f"{_row_dated(c, r['basis'], r['as_of'], r['source'])})"
+            f"{c.row_dated(r['basis'], r['as_of'], r['source'])})"
         )
     return {"latency": said} if said else {}
 
@@ -679,17 +668,18 @@ def _latency(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
 def _transfer_rows(
     c: Context, phases: list[PhaseQuote], moved: list[transfers.TransferQuote]
 ) -> dict[str, Any]:
-    """`transfers`: the transfer.csv rows each transfer between regions is priced at, dated."""
+    """`transfers`: the transfer.csv rows each transfer between two sites (`transfers.site`: in
+    two regions, or two providers' in one) is priced at, dated."""
     placed = {p.name: p for p in phases}
     said = {}
     for t in moved:
-        if not t.line_items:  # nothing left its region
+        if not t.line_items:  # nothing left its site
             continue
         src, dst = placed[t.from_], placed[t.to]
         leg = _routes(c).leg(*(transfers.place(p) for p in (src, dst)))
         if leg is None:
             continue
-        dated = [_row_dated(c, *r) for r in leg.dated]
+        dated = [c.row_dated(*r) for r in leg.dated]
         said[f"{t.what} {t.from_}->{t.to}"] = f"{t.route} (transfer.csv, {' / '.join(dated)})"
     return {"transfers": said} if said else {}
 

@@ -87,12 +87,12 @@ def _as_day(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, bool | int | float):
-        raise ValueError("a date YYYY-MM-DD")
+        raise ValueError("must be a date YYYY-MM-DD")
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value.strip()).date()
         except ValueError:
-            raise ValueError("a date YYYY-MM-DD") from None
+            raise ValueError("must be a date YYYY-MM-DD") from None
     return value
 
 
@@ -539,7 +539,8 @@ class ServePhase(_Phase):
         # rev12a #12: 'SG' was refused as "(got 'sg')", a value not given, with no word that
         # users takes markets where data_subjects also takes country codes.
         raise ValueError(
-            f"a market, one of {', '.join(USERS)} (not a country code: data_subjects takes those)"
+            f"must be a market, one of {', '.join(USERS)} (not a country code: data_subjects "
+            "takes those)"
         )
 
     @model_validator(mode="after")

@@ -199,7 +199,11 @@ def _problem(
     # pydantic's own message may quote the input (a union tag): cut it like any quoted value.
     msg = shown(own_words(err), 200)
     if err["type"] == "union_tag_invalid":
-        msg = f"'kind' must be one of {err['ctx']['expected_tags']} (got {_got(err['ctx']['tag'])})"
+        tag, tags = err["ctx"]["tag"], err["ctx"]["expected_tags"]
+        hint = suggest(tag, re.findall(r"'([^']*)'", tags)) if isinstance(tag, str) else None
+        msg = f"'kind' must be one of {tags} (got {_got(tag)})"
+        # As every other literal's (rev18c #6: `what = "wieghts"` had one, `kind` none).
+        msg += f": did you mean '{hint}'?" if hint else ""
     elif err["type"] == "extra_forbidden":
         field = str(loc[-1])
         known = _known_fields(loc[:-1], exc)
@@ -251,10 +255,12 @@ def _problem(
                 " (a fixed site names region, accelerator and pricing; for the planner to "
                 'choose, give lists: regions = [...], accelerators = [...], or site = "auto")'
             )
-    elif "input" in err and not isinstance(err["input"], dict | list):
-        # The value given reads best next to what was wrong, before any suggestion.
+    elif "input" in err and (not isinstance(err["input"], dict | list) or err["type"] in _OF_TYPE):
+        # The value given reads best next to what was wrong, before any suggestion; a table or
+        # a list where another type belongs, as which it is (rev18c #6: `transfers = {}` said
+        # "must be a list" with no "(got ...)"; its contents would be the whole table).
         head, hint, tail = msg.partition(": did you mean")
-        msg = f"{head} (got {_got(err['input'])}){hint}{tail}"
+        msg = f"{head} (got {_got_type(err['input'])}){hint}{tail}"
     if err["type"] == "literal_error" and "literal['auto']" in err["loc"]:
         msg += f": {_SITE_FORMS.strip(' ()')}"
     msg = msg.removeprefix("Value error, ")
@@ -263,7 +269,7 @@ def _problem(
 
 # pydantic's wording of a problem, by its error type, in the product's (rev18b #8: "Input should
 # be a valid number, unable to parse string as a number" beside "must be between 1 and 1e+17").
-_NUMBER, _WHOLE, _DATE = "must be a number", "must be a whole number", "a date YYYY-MM-DD"
+_NUMBER, _WHOLE, _DATE = "must be a number", "must be a whole number", "must be a date YYYY-MM-DD"
 _TABLE = "must be a table of fields"
 _OWN_WORDS: dict[str, str] = {
     "float_type": _NUMBER, "float_parsing": _NUMBER, "decimal_type": _NUMBER,
@@ -321,6 +327,23 @@ def _missing_in_other_form(errors: list[Any], loc: tuple[Any, ...]) -> str:
         and e["loc"][:-1] != loc[:-1]
     ]
     return ", ".join(dict.fromkeys(names))
+
+
+# The errors of a value of the wrong type: said with what was given (`_got_type`).
+_OF_TYPE = frozenset(
+    ("list_type", "tuple_type", "set_type", "dict_type", "model_type", "model_attributes_type",
+     "dataclass_type", "string_type", "float_type", "int_type", "bool_type", "date_type",
+     "literal_error")
+)  # fmt: skip
+
+
+def _got_type(value: object) -> str:
+    """A rejected value as the message quotes it; a table or a list as which it is."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return _got(value)
 
 
 def _got(value: object) -> str:

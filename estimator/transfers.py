@@ -1,8 +1,11 @@
 """What moves between phases (weights, checkpoints, datasets): its size, route, time and price.
 
 `routes` resolves the egress price and link speed of every pair of regions at a date in one
-frame (lookup order: (from, to-country), (from, '*'), ('*', to-country), ('*', '*')), so a quote
-looks one pair up and a joint placement can price every pair of candidate sites at once.
+frame (lookup order: (from, to-country), (from, '*'), ('*', to-country), ('*', '*')). Data moves
+between `site`s (a region and who runs the hardware there), and `Routes.leg` is the one rule for
+what a move between two sites costs: free within one, else the source provider's route, or
+`Unpriced` (no row, no exchange rate). A quote bills its one pair with it, and a joint placement
+weighs every pair of candidate sites with it (an unpriced pair: not allowed).
 """
 
 from __future__ import annotations
@@ -201,11 +204,18 @@ def _volume(gb: float) -> str:
     return f"{gb:,.0f} GB"
 
 
+class Unpriced(Exception):
+    """A move between two sites `Routes.leg` has no price for, its message says why (rev18c
+    #1, #3): no transfer.csv row for the route, or none in a currency with a rate by the date.
+    A quote's transfer fails with it; the planner never places a pair of sites on it."""
+
+
 class Routes:
     """Every route of the catalog at a date, by (from region, to region, provider), with its
     rate: a quote looks one transfer up, the planner every pair of candidate sites."""
 
     def __init__(self, catalog: Catalog, as_of: date) -> None:
+        self._as_of = as_of
         keys = ["from_region", "to_region", "provider"]
         # One row per series, its tiers as lists (a dict per tier row took ~0.3 s a plan).
         series = (
@@ -220,6 +230,17 @@ class Routes:
                 pl.struct("basis", "as_of", "source").unique(maintain_order=True).alias("dated"),
             )
         )
+        # A series in a currency with no rate by the date: what `leg` says of it (rev18c #1:
+        # its price divided by a missing rate was a TypeError, in a quote and in every plan).
+        self._unrated = {
+            (src, dst, provider): (currency, route_from, route_to)
+            for (src, dst, provider, route_from, route_to, currency) in series.filter(
+                pl.col("per_usd").is_null()
+            )
+            .select(*keys, "route_from", "route_to", "currency")
+            .iter_rows()
+        }
+        rated = series.filter(pl.col("per_usd").is_not_null())
         self._routes = {
             (src, dst, provider): Route(
                 provider=provider,
@@ -234,20 +255,32 @@ class Routes:
                 dated=tuple((d["basis"], d["as_of"], d["source"]) for d in dated),
             )
             for (src, dst, provider, bounds, prices, route_from, route_to, currency, per_usd,
-                 fx_as_of, gbps, dated) in series.iter_rows()
+                 fx_as_of, gbps, dated) in rated.iter_rows()
         }  # fmt: skip
 
     def leg(self, src: tuple[str, str, str], dst: tuple[str, str, str]) -> Route | None:
         """The route data takes from one placement to another, each (region, provider,
         instance): None within one `site` (free, at once); else the source provider's own rows
-        to the destination's region, or the rows of no provider. KeyError: no row at all."""
+        to the destination's region, or the rows of no provider. `Unpriced`: no row at all, or
+        the rows' currency has no rate on or before the date."""
         if site(*src) == site(*dst):
             return None
         pair = (src[0], dst[0])
-        found = self._routes.get((*pair, src[1])) or self._routes.get((*pair, "*"))
-        if found is None:
-            raise KeyError(pair)
-        return found
+        own = (*pair, src[1])
+        key = own if own in self._routes or own in self._unrated else (*pair, "*")
+        found = self._routes.get(key)
+        if found is not None:
+            return found
+        moved = f"from {site(*src)} to {site(*dst)}"
+        if key not in self._unrated:
+            raise Unpriced(f"no transfer price {moved} (no transfer.csv row, and no '*' row)")
+        currency, route_from, route_to = self._unrated[key]
+        by = "" if key[2] == "*" else f"{key[2]} "
+        raise Unpriced(
+            f"no exchange rate for {currency} on or before {self._as_of} (an fx.csv row): the "
+            f"currency of the transfer.csv rows ({by}{route_from} -> {route_to}) that price "
+            f"the move {moved}"
+        )
 
 
 def price_transfer(
@@ -261,11 +294,8 @@ def price_transfer(
     here, there = place(src), place(dst)
     try:
         leg = routes_.leg(here, there)
-    except KeyError:
-        raise ScenarioError(
-            f"no transfer price from {src.region} to {dst.region} (and no '*' row)",
-            c.where(f"transfers[{i}]"),
-        ) from None
+    except Unpriced as e:
+        raise ScenarioError(str(e), c.where(f"transfers[{i}]")) from None
     if leg is None:  # nothing leaves the site (the planner's rule too)
         where = f"within {src.region} ({_who(*here[1:])})"
         within = {"hours": 0.0, "route": where, "cost": 0.0, "line_items": []}

@@ -401,3 +401,23 @@ def test_a_dated_electricity_listing_shows_the_tariff_owned_hardware_falls_forwa
     assert {r["as_of"] for r in listed} == {first["as_of"].isoformat()}
     on = json.loads(runner.invoke(app, [*args, first["as_of"].isoformat()]).stdout)
     assert on and not any(r["after_as_of"] for r in on)
+
+
+def test_transfer_lists_one_providers_egress_rows(runner, catalog):
+    # rev18c #8: `catalog transfer --provider aws` was refused though the table has a provider
+    # column and a quote prices a move by its source provider's own rows.
+    import polars as pl
+
+    result = runner.invoke(
+        app, ["catalog", "transfer", "--provider", "aws", "--history", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    own = catalog.table("transfer").filter(pl.col("provider") == "aws")
+    assert own.height and len(rows) == own.height
+    assert {r["provider"] for r in rows} == {"aws"}
+    # A provider with offers but no egress rows of its own is no typo: none of its own.
+    result = runner.invoke(app, ["catalog", "transfer", "--provider", "lambda"])
+    assert result.exit_code == 0 and "no rows match" in result.output
+    result = runner.invoke(app, ["catalog", "transfer", "--provider", "awz"])
+    assert result.exit_code == 2 and "did you mean 'aws'" in result.stderr

@@ -803,8 +803,8 @@ def test_a_fleet_with_unknown_ids_is_reported_whole_and_never_built(catalog, wri
 @pytest.mark.parametrize(
     ("value", "said"),
     [
-        ("20251127", "as_of: a date YYYY-MM-DD (got 20251127)"),
-        ('"27-11-2025"', "as_of: a date YYYY-MM-DD (got '27-11-2025')"),
+        ("20251127", "as_of: must be a date YYYY-MM-DD (got 20251127)"),
+        ('"27-11-2025"', "as_of: must be a date YYYY-MM-DD (got '27-11-2025')"),
         ("2025-11-27T23:00:00", None),  # a datetime counts as its day, as in the library
     ],
 )
@@ -829,7 +829,7 @@ def test_users_takes_markets_and_says_so(runner, write):
         'kind = "train"\ntokens = 1e11\ndevices = 8', 'kind = "serve"\ndays = 30\nusers = "SG"'
     )
     code, _, err = run(runner, ["quote", write("u.toml", text)])
-    assert code == 2 and "phases[0].users: a market, one of cn, sea" in err
+    assert code == 2 and "phases[0].users: must be a market, one of cn, sea" in err
     assert "not a country code" in err and "(got 'SG')" in err
 
 
@@ -848,3 +848,33 @@ def test_an_exchange_rate_older_than_a_year_is_a_warning(runner):
     old = run(runner, [*args, "2029-11-01"])[1]
     recent = run(runner, [*args, "2026-11-30"])[1]
     assert "warn,stale-fx" in old and "info,stale-fx" in recent
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        # rev18c #6: a table or a list where another type belongs had no "(got ...)"; `kind`
+        # had no suggestion where every other literal has one; two messages had no "must be".
+        ("transfers = {}", "transfers: must be a list (got a table)"),
+        ("site = []", "phases[0].site: must be 'auto' or a table (got a list)"),
+        ('kind = "trian"', "'kind' must be one of 'train', 'serve' (got 'trian'): did you "
+         "mean 'train'?"),
+        ('as_of = "2025-13-01"', "as_of: must be a date YYYY-MM-DD (got '2025-13-01')"),
+    ],
+)  # fmt: skip
+def test_scenario_errors_say_must_be_and_what_was_given(change, said):
+    import tomllib
+
+    from estimator import ScenarioError, parse_scenario
+
+    data = tomllib.loads(_SMALL)
+    key, value = change.split(" = ")
+    parsed = tomllib.loads(f"v = {value}")["v"]
+    if key in ("transfers", "as_of"):
+        data[key] = parsed
+    else:
+        data["phases"][0][key] = parsed
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data, "s.toml")
+    assert said in str(info.value) and "\n" not in str(info.value), str(info.value)
+    assert "should" not in str(info.value)

@@ -7,6 +7,7 @@ of the planner's whole placement must agree to the cent: they are the same evalu
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 import pytest
@@ -174,44 +175,186 @@ def test_the_planner_weighs_a_move_between_providers_as_its_quote_bills_it(catal
     """rev18a #2: within a region a move between two providers was free to the planner and to
     the quote alike, so a plan took a rental 1,481 USD cheaper beside a source at another
     provider and shipped 80 TB out of it for nothing. Each allowed placement of the auto phase,
-    quoted, bills the move as the planner weighed it: the plan is the cheapest of those quotes,
-    and a runner-up's "costs X more" is the difference of the two quotes."""
+    quoted, bills the move as the planner weighed it: the plan is the cheapest of those quotes.
+    Here the one priced runner-up (AWS) is cheaper on its own: its "costs X more" is the
+    difference of the two quotes, transfer included (`planner._why_not`)."""
+    h100 = {"accelerator": "h100-sxm", "pricing": "on_demand"}
+    data = _two_phases(
+        {"region": "us-east", **h100, "provider": "gcp"},
+        {"regions": ["us-east"], "accelerators": ["h100-sxm"], "pricing": ["on_demand"]},
+    )
+    data["phases"][0]["tokens"] = 2e13
+    quoted = _runner_ups_against_quotes(data, "ft", catalog)
+    assert {"aws", "gcp"} <= {alt.provider for alt, _ in quoted}
+    for alt, _ in quoted:
+        (t,) = alt.quote.transfers
+        # Free only within the source's provider in the region, else its egress.
+        assert (t.cost == 0) == (alt.provider == "gcp")
+
+
+def test_a_dearer_runner_ups_costs_more_counts_the_transfers_it_changes(catalog):
+    """rev18c #4: a runner-up dearer on its own was said to cost the difference of the two
+    options alone, leaving out the transfer each pays: beside a 64-device fleet whose dataset
+    pays 894.07 USD to reach GCP, AWS "costs 392,199 USD more" where its quote is 392,024.58
+    more (it pays 720.00), GCP 644,397 where its quote is 643,502.84 (its move is free). The
+    figure is the difference of the two whole plans, the other phase as placed."""
+    data = _two_phases(
+        {"regions": ["us-east"], "accelerators": ["h100-sxm"],
+         "pricing": ["on_demand", "owned", "fleet"]},
+        {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand",
+         "provider": "gcp"},
+    )  # fmt: skip
+    data["fleet"] = [{"name": "lab", "region": "us-east", "accelerator": "h100-sxm", "devices": 64}]
+    quoted = _runner_ups_against_quotes(data, "pt", catalog)
+    dearer = [alt for alt, total in quoted if alt.verdict.startswith("costs ")]
+    # Dearer runner-ups whose transfers differ from the chosen one's: the case the fix is for.
+    fees = {float(alt.quote.transfers[0].cost) for alt, _ in quoted}
+    assert len(dearer) >= 2 and len(fees) >= 2
+
+
+class _Quoted:
+    def __init__(self, alt: Any, q: Any) -> None:
+        self.provider, self.verdict, self.quote = alt.provider, alt.verdict, q
+
+
+def _runner_ups_against_quotes(
+    data: dict[str, Any], name: str, catalog: Any
+) -> list[tuple[_Quoted, float]]:
+    """Plans `data`, quotes each priced, allowed runner-up of auto phase `name` in the chosen
+    option's place (the other phases as placed) and checks that the plan is the cheapest of
+    those quotes and that each runner-up's "costs X more" is its quote's total less the plan's.
+    Returns each (the runner-up with its quote, that quote's total)."""
     import re
 
-    h100 = {"accelerator": "h100-sxm", "pricing": "on_demand"}
-    data = {
-        "name": "t", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
-        "model": {"preset": "llama-3.1-8b"},
-        "phases": [
-            {"name": "pt", "kind": "train", "tokens": 2e13, "data": "public",
-             "deadline_days": 60, "site": {"region": "us-east", **h100, "provider": "gcp"}},
-            {"name": "ft", "kind": "train", "workload": "finetune", "tokens": 1e10,
-             "data": "public", "deadline_days": 10,
-             "site": {"regions": ["us-east"], "accelerators": ["h100-sxm"],
-                      "pricing": ["on_demand"]}},
-        ],
-        "transfers": [{"from": "pt", "to": "ft", "what": "dataset"}],
-    }  # fmt: skip
     planned = plan(parse_scenario(data), catalog)
     (pp,) = planned.phases
-    quoted = {}
+    quoted = []
     for alt in pp.alternatives:
-        if alt.cost is None:  # rejected
+        if alt.cost is None or alt.verdict.startswith("rejected"):
             continue
         site = {"region": alt.region, "accelerator": alt.accelerator, "pricing": alt.pricing,
                 "instance": alt.instance, "provider": alt.provider}  # fmt: skip
-        q = quote(with_sites(planned.scenario, {"ft": {"site": site}}), catalog)
-        (t,) = q.transfers
-        # Free only within the source's provider in the region, else its egress.
-        assert (t.cost == 0) == (alt.provider == "gcp")
-        quoted[alt.provider] = (alt, float(quote_view(q).total))
-    assert {"aws", "gcp"} <= set(quoted)
-    best = min(total for _, total in quoted.values())
+        if alt.pricing == "fleet":
+            site = {"region": alt.region, "accelerator": alt.accelerator, "pricing": "fleet",
+                    "fleet": alt.instance}  # fmt: skip
+        elif alt.pricing == "owned":
+            site = {"region": alt.region, "accelerator": alt.accelerator, "pricing": "owned"}
+        q = quote(with_sites(planned.scenario, {name: {"site": site}}), catalog)
+        quoted.append((_Quoted(alt, q), float(quote_view(q).total)))
+    assert len(quoted) >= 2
+    best = min(total for _, total in quoted)
     assert float(quote_view(planned.quote).total) == best
-    for alt, total in quoted.values():
+    for alt, total in quoted:
         if alt.verdict == "chosen":
             assert total == best
             continue
         found = re.search(r"costs ([\d,]+) USD more", alt.verdict)
         assert found, alt.verdict
         assert float(found[1].replace(",", "")) == pytest.approx(total - best, abs=0.5)
+    return quoted
+
+
+def _two_phases(pt: dict[str, Any], ft: dict[str, Any]) -> dict[str, Any]:
+    """A pretraining phase and a fine-tune the dataset moves to, at the sites given."""
+    return {
+        "name": "t", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {"name": "pt", "kind": "train", "tokens": 2e12, "data": "public",
+             "deadline_days": 60, "site": pt},
+            {"name": "ft", "kind": "train", "workload": "finetune", "tokens": 1e10,
+             "data": "public", "deadline_days": 10, "site": ft},
+        ],
+        "transfers": [{"from": "pt", "to": "ft", "what": "dataset"}],
+    }  # fmt: skip
+
+
+def _krw_egress(catalog):
+    """The catalog with AWS us-east's egress in KRW, a currency whose only rate (2026-01-01)
+    postdates a 2025-11-27 quote."""
+    import polars as pl
+
+    def fx(f: pl.DataFrame) -> pl.DataFrame:
+        row = {"currency": "KRW", "per_usd": 1400.0, "peg": None, "basis": "published",
+               "note": "test", "source": "https://fred.stlouisfed.org/series/EXKOUS",
+               "as_of": date(2026, 1, 1)}  # fmt: skip
+        return pl.concat([f, pl.DataFrame([row], schema=f.drop("_file", "_line").schema)],
+                         how="diagonal_relaxed")  # fmt: skip
+
+    def egress(f: pl.DataFrame) -> pl.DataFrame:
+        row = {"from_region": "us-east", "to_country": "*", "provider": "aws", "from_gb": None,
+               "price_per_gb": 120.0, "currency": "KRW", "gbps": 10.0, "basis": "published",
+               "note": "test", "source": "https://aws.amazon.com/ec2/pricing/on-demand/",
+               "as_of": date(2025, 1, 1)}  # fmt: skip
+        return pl.concat([f, pl.DataFrame([row], schema=f.drop("_file", "_line").schema)],
+                         how="diagonal_relaxed")  # fmt: skip
+
+    return catalog.with_table("fx", fx).with_table("transfer", egress)
+
+
+def test_a_transfer_priced_in_a_currency_with_no_rate_is_said_not_a_traceback(catalog):
+    """rev18c #1: AWS's egress in a currency with no rate by the quote date divided its price
+    by None: a TypeError in the quote of that move, and in every plan weighing it, chosen or
+    not. The quote names the currency, the date and the move; the plan never takes that pair
+    (`transfers.Routes.leg`'s one rule) and places the phase where the move is priced."""
+    from estimator.errors import ScenarioError
+
+    cat = _krw_egress(catalog)
+    h100 = {"accelerator": "h100-sxm", "pricing": "on_demand"}
+    aws = {"region": "us-east", **h100, "provider": "aws"}
+    gcp = {"region": "us-central", **h100, "provider": "gcp"}
+    with pytest.raises(ScenarioError) as err:
+        quote(parse_scenario(_two_phases(aws, gcp)), cat)
+    said = str(err.value)
+    assert "\n" not in said and "transfers[0]" in said
+    assert "no exchange rate for KRW on or before 2025-11-27" in said
+    assert "from us-east aws to us-central gcp" in said
+    # The planner: the fine-tune at AWS us-east (no move) or elsewhere at a priced route.
+    auto = {"regions": ["us-east", "us-central"], "accelerators": ["h100-sxm"],
+            "pricing": ["on_demand"]}  # fmt: skip
+    planned = plan(parse_scenario(_two_phases(aws, auto)), cat)
+    (t,) = planned.quote.transfers
+    (ft,) = [p for p in planned.quote.phases if p.name == "ft"]
+    assert ft.provider == "aws" and ft.region == "us-east" and t.cost == 0
+    # A runner-up that would move the data to another provider says why it is not taken.
+    moved = [a for a in planned.phases[0].alternatives if a.provider != "aws" and a.cost]
+    assert moved and all("no exchange rate for KRW" in a.verdict for a in moved), [
+        a.verdict for a in moved
+    ]
+
+
+def test_the_planner_takes_no_pair_of_sites_its_quote_cannot_price(catalog):
+    """rev18c #3: with no transfer row from us-east (its own nor '*'), the move from GCP
+    us-east to AWS us-east was free to the planner, which chose AWS (cheaper on its own) and
+    then failed quoting its own choice, while GCP us-east, free within the site, was allowed.
+    The planner reads the missing price as the quote does (`transfers.Routes.leg`)."""
+    import polars as pl
+
+    cat = catalog.with_table(
+        "transfer", lambda f: f.filter(~pl.col("from_region").is_in(["*", "us-east"]))
+    )
+    gcp = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand",
+           "provider": "gcp"}  # fmt: skip
+    auto = {"regions": ["us-east"], "accelerators": ["h100-sxm"], "pricing": ["on_demand"]}
+    planned = plan(parse_scenario(_two_phases(gcp, auto)), cat)
+    (ft,) = [p for p in planned.quote.phases if p.name == "ft"]
+    (t,) = planned.quote.transfers
+    assert ft.provider == "gcp" and t.route == "within us-east (gcp)"
+    # The AWS runner-up is cheaper on its own, and its verdict names the missing price.
+    (aws,) = [a for a in planned.phases[0].alternatives if a.provider == "aws" and a.cost]
+    assert aws.cost < ft.cost
+    assert "no transfer price from us-east gcp to us-east aws" in aws.verdict
+    # Its quote fails with those words.
+    from estimator.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="no transfer price from us-east gcp to us-east aws"):
+        quote(parse_scenario(_two_phases(gcp, {**gcp, "provider": "aws"})), cat)
+    # With every placement of the auto phase unpriced, the plan says so, not "capacities".
+    far = {**auto, "regions": ["us-east"], "providers": ["aws"]}
+    from estimator.errors import InfeasibleError
+
+    with pytest.raises(InfeasibleError) as err:
+        plan(parse_scenario(_two_phases(gcp, far)), cat)
+    said = str(err.value)
+    assert "moves data on a route the catalog has no price for" in said
+    assert "no transfer price from us-east gcp to us-east aws" in said

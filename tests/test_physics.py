@@ -318,8 +318,9 @@ def test_serving_demands_of_one_row_solved_once_as_each_alone(
 ) -> None:
     """Rows that differ in their demand alone share one solve of their replica sizes and
     batches (`_serving_at`): each row is that row solved on its own, whatever demands, targets
-    or replica caps its frame mixes (to the last bit but for the fleet's unrounded devices:
-    polars divides by a constant through its reciprocal over several rows, not over one)."""
+    or replica caps its frame mixes (to the last bit but for the fleet's unrounded devices and
+    the rate worked out from them: polars divides by a constant through its reciprocal over
+    several rows, not over one)."""
     L70 = models["llama-3.1-70b"]
     frame = pl.DataFrame(
         {
@@ -333,7 +334,9 @@ def test_serving_demands_of_one_row_solved_once_as_each_alone(
     s = ServeSettings("bf16", 1000, 1000, ttft_ms=2000.0, disaggregated=disaggregated)
     out = serving_frame(catalog, L70, frame, s)
     alone = pl.concat([serving_frame(catalog, L70, frame[i : i + 1], s) for i in range(6)])
-    unrounded = [c for c in out.columns if "_peak_" in c]
+    # The rate the fleet is sized at (fix18h) is the peak over those unrounded devices.
+    sized = "demand_output_tokens_per_s_per_device"
+    unrounded = [c for c in out.columns if "_peak_" in c or c == sized]
     assert out.drop(unrounded).equals(alone.drop(unrounded), null_equal=True)
     assert_frame_equal(out.select(unrounded), alone.select(unrounded), rel_tol=1e-12)
     assert out["devices_needed"][3] > out["devices_needed"][0]

@@ -2125,3 +2125,38 @@ def test_rows_dated_after_the_quote_are_named_in_its_assumptions(catalog):
     q2 = quote(EXAMPLES / "deepseek_domestic.toml", catalog, as_of=later)
     for said in [*q2.assumptions["transfers"].values(), *q2.assumptions["latency"].values()]:
         assert "row as of" in said and "after the quote date" not in said
+
+
+def test_a_serve_estimate_dates_the_round_trip_its_ttft_target_is_judged_on(runner, catalog):
+    # rev18c #2: `serve --users eu --ttft-ms 400 --region cn-east --as-of 2025-11-27` added a
+    # round trip from a row dated 2026-07-30 to its TTFT and said nothing of it, where a quote
+    # of the same phase names the row and that it postdates the quote; with --ttft-ms 300 the
+    # rejection named the round trip undated. Both now say it as the quote does.
+    day = date(2025, 11, 27)
+    r = (
+        catalog.dated("latency", day)
+        .filter(pl.col("region") == "cn-east", pl.col("market") == "eu")
+        .sort("rtt_ms")
+        .row(0, named=True)
+    )
+    assert r["as_of"] > day  # the case: the only row postdates the quote
+    flags = ["serve", "--model", "llama-3.1-8b", "--accelerator", "h100-sxm", "--users", "eu",
+             "--region", "cn-east", "--as-of", str(day)]  # fmt: skip
+    result = runner.invoke(app, [*flags, "--ttft-ms", "400", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.output)["assumptions"]["latency"]
+    assert said.startswith(f"{r['rtt_ms']:g} ms round trip from cn-east to users in eu")
+    assert f"row as of {r['as_of']}, after the quote date {day}: the catalog has none" in said
+    # The same words as the quote of that phase: one implementation.
+    (q,) = [quote(parse_scenario({
+        "name": "s", "as_of": str(day), "currency": "USD", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "serve", "kind": "serve", "users": "eu", "ttft_ms": 400, "days": 30,
+                    "site": {"region": "cn-east", "accelerator": "h100-sxm",
+                             "pricing": "on_demand"}}],
+    }), catalog)]  # fmt: skip
+    assert q.assumptions["latency"]["serve"] == said
+    # A target the round trip alone nearly spends: the rejection dates the row too.
+    result = runner.invoke(app, [*flags, "--ttft-ms", f"{r['rtt_ms'] - 17:g}"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert f"latency.csv row as of {r['as_of']}, after the quote date {day}" in result.output

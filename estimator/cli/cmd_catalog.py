@@ -39,7 +39,9 @@ def catalog_cmd(
     ],
     accelerator: Annotated[str | None, typer.Option(help="Only this accelerator id.")] = None,
     region: Annotated[str | None, typer.Option(help="Only this region id.")] = None,
-    provider: Annotated[str | None, typer.Option(help="Only this provider (offers).")] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Only this provider (offers, transfer: its own egress rows).")
+    ] = None,
     pricing: Annotated[str | None, typer.Option(help="Only this pricing model (offers).")] = None,
     max_price: Annotated[
         float | None,

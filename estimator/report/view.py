@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 # #2: the percentiles were of the priced samples only); each swing's `unpriced_reason` (rev17b
 # #3: the reason an end has no total, from the same decision as the mask).
 # "9" (session 18): `assumptions.latency` and `assumptions.transfers`, the dated latency and
-# transfer rows a quote uses (rev18b #2: a row dated after the quote was used without a word).
+# transfer rows a quote uses (rev18b #2: a row dated after the quote was used without a word);
+# the `serve` estimate's `assumptions.latency`, the quote's (rev18c #2).
 # "10" (session 18): `uncertainty.not_drawn`, what the samples leave as quoted (a price with no
 # catalog range, one side of a price with one end, the transfers, exchange rates) with its share
 # of the total (rev18a #5); each percentile's `blocked`, the block findings that forbid what its
@@ -638,6 +639,13 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         assumptions={
             "model": _shown(q.assumptions.get("model")),
             "physics": _shown(q.assumptions.get("physics", {}).get(p.name)),
+            # The round trip a TTFT target was judged with, dated as the quote dates it
+            # (rev18c #2: `serve --ttft-ms` used a later-dated row without saying so).
+            **{
+                k: _shown(said)
+                for k in ("latency",)
+                if (said := q.assumptions.get(k, {}).get(p.name)) is not None
+            },
         },
         **physics,
     )
