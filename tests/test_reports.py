@@ -1784,3 +1784,14 @@ def test_compare_shows_each_scenarios_date_and_the_rates_it_converted_at(runner,
     assert ok(runner, ["compare", str(first), str(second), "--as-of", "2026-06-15"]).startswith(
         "Comparison\n"
     )
+    # rev18d #5: CSV (the comparison table, no title) gave the rates but not the dates: its
+    # first row is each scenario's date, as the JSON's rows are.
+    import csv
+    import io
+
+    table = list(csv.reader(io.StringIO(ok(runner, ["compare", str(first), str(second),
+                                                     "-f", "csv"]))))  # fmt: skip
+    assert table[0][1:] == names
+    assert table[1] == ["as of", *(rows["as of"][n] for n in names)]
+    rated = next(r for r in table if r[0] == "EUR per USD")
+    assert [float(x) for x in rated[1:]] == [rows["EUR per USD"][n] for n in names]
