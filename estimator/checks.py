@@ -87,7 +87,15 @@ def supply_hindsight(r: Row, c: Context) -> str:
     plan's rejected runner-up read the same."""
     if r.get("ownership") != "owned":
         return ""
-    return hindsight(r.get("supply_announced"), c.as_of, r.get("supply_to"))
+    return hindsight(r.get("supply_announced"), c.as_of, _supply_lapse(r, c))
+
+
+def _supply_lapse(r: Row, c: Context) -> date | None:
+    """The row's lapse (supply_to) where a quote of `c.as_of` could not know it: after that
+    date, and made public after it too (`market` supply_to_known: its successor's `announced`,
+    rev18d #2: a 2025 row ended by a 2026 row announced on 2025-09-29 was known to end then)."""
+    known = r.get("supply_to_known") or r.get("supply_to")
+    return r.get("supply_to") if known is not None and known > c.as_of else None
 
 
 def counted(n: float, noun: str) -> str:
@@ -466,7 +474,17 @@ def _lead_time_message(r: Row, c: Context, p: Phase) -> str:
         f"bought {r['accelerator']}{ordered} arrives about "
         f"{r['lead_time_days'] - waits:,.0f} days after the "
         f"order; the phase starts {when}: start it later or use hardware already owned"
-    ) + supply_hindsight(r, c)
+    ) + _lead_hindsight(r, c)
+
+
+def _lead_hindsight(r: Row, c: Context) -> str:
+    """`supply_hindsight` of a `lead-time` block, which rests on the supply row only where the
+    row sets the lead time or the first day of the order, and never on its end (rev18d #2: a
+    default 90-day lead, for a phase over before the row lapsed, was marked "lapsed 2026-01-01")."""
+    if r.get("ownership") != "owned":
+        return ""
+    rests = r.get("supply_lead_days") is not None or bool(r.get("order_days"))
+    return hindsight(r.get("supply_announced") if rests else None, c.as_of)
 
 
 # Fewer training tokens than this are taken for a unit slip (`tokens-implausibly-few`).
@@ -1321,7 +1339,7 @@ def _just_in_time(r: Row, c: Context, order: date, it: str) -> str:
 HELD_SAID_DAYS = 30
 
 
-def _held(r: Row) -> str:
+def _held(r: Row, c: Context) -> str:
     """', held N months before the phase starts' for hardware delivered long before it
     (`evaluate._held_days`: the delivery the cash flow pays on and the resale's age counts
     from, rev17b #2)."""
@@ -1332,9 +1350,11 @@ def _held(r: Row) -> str:
     when = f"{held} days" if months < 2 else f"{months:.0f} months"
     # Ordered as late as it can be (rev18a #6), it waits only where supply.csv lets no later
     # order arrive by the start (a ban, a longer lead time from a later day).
+    # rev18d #1: the rows that let no later order arrive may be ones made public after the
+    # quote's date (a longer lead time announced later): the hold rests on them, and says so.
     return (
         f", held {when} before the phase starts (paid and ageing from delivery: supply.csv lets "
-        "no later order arrive by then)"
+        "no later order arrive by then)" + hindsight(r.get("supply_held_announced"), c.as_of)
     )
 
 
@@ -1352,7 +1372,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         # rev14a #6: held past its life, the hardware is bought again at the end of each life.
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
-            f"{_delivery(r, c, servers)}{_held(r)}, and again at the end of each "
+            f"{_delivery(r, c, servers)}{_held(r, c)}, and again at the end of each "
             f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
             f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
             f"{r['life_resale_fraction']:.0%} of its price, the last when the phase ends, "
@@ -1362,7 +1382,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     if c.scenario.accounting == "project":
         return (
             f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
-            f"{_delivery(r, c, servers)}{_held(r)}; "
+            f"{_delivery(r, c, servers)}{_held(r, c)}; "
             f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
             "quote charges the difference"

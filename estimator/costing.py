@@ -475,7 +475,8 @@ def cents(amount: float, currency: str) -> float:
     none: ISO 4217, `pricing.currencies`): an invoice rounds each line, and its total is the
     sum of its lines, so a total here is the same to the cent in the library, the CLI and a
     spreadsheet summing the items (rev18a #10: a JPY quote billed sen)."""
-    return round(amount + 0.0, minor_units(currency))
+    # `+ 0.0` after the rounding: before it, -0.4 yen rounded to -0.0, printed "-0" (rev18d #9).
+    return round(amount, minor_units(currency)) + 0.0
 
 
 def per_unit(amount: float) -> float:
@@ -483,7 +484,7 @@ def per_unit(amount: float) -> float:
     cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per million
     output tokens read 0.03, 16% off (rev15a #10). The one rule: the report's `rate` and a
     message's `per_unit_text` are this figure."""
-    return round(amount + 0.0, 2) if abs(amount) >= 10 else float(f"{amount:.4g}")
+    return round(amount, 2) + 0.0 if abs(amount) >= 10 else float(f"{amount:.4g}") + 0.0
 
 
 def per_unit_text(amount: float) -> str:

@@ -705,7 +705,9 @@ def memo_token(settings: Any, keys: list[str], unique: pl.DataFrame) -> Any:
     return (settings, tuple(keys), tuple(unique.iter_rows()))
 
 
-PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, "order_days", "supply_block", "supply_until")
+# A purchase's order (`market.purchases`) besides the supply row it is ordered under.
+ORDER_COLUMNS = ("order_days", "supply_block", "supply_until", "supply_held_announced")
+PURCHASE_COLUMNS = (*SUPPLY_COLUMNS, *ORDER_COLUMNS)
 
 
 def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame:
@@ -722,6 +724,7 @@ def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame
             pl.lit(None, pl.Int64).alias("order_days"),
             pl.lit(None, pl.String).alias("supply_block"),
             pl.lit(None, pl.Date).alias("supply_until"),
+            pl.lit(None, pl.Date).alias("supply_held_announced"),
         )
 
     keys = ["option_id", "option", "instance", "accelerator", "country"]
@@ -752,16 +755,14 @@ def _supply_on(c: Context, df: Frame, given: pl.DataFrame, start: date) -> Frame
     unlisted = given.filter(owned & ~listed).select(keys).unique()
     if unlisted.height:
         judged = pl.concat([judged.with_columns(pl.col("option_id").cast(dtype)), judge(unlisted)])
-    df = _without(df, "order_days", "supply_block", "supply_until")
+    df = _without(df, *ORDER_COLUMNS)
     out = (
         _looked_up(df, judged, "option_id")
         .with_columns(
             pl.when(owned).then(pl.col(f"_p_{col}")).otherwise(pl.col(col)).alias(col)
             for col in SUPPLY_COLUMNS
         )
-        .with_columns(
-            pl.col(f"_p_{col}").alias(col) for col in ("order_days", "supply_block", "supply_until")
-        )
+        .with_columns(pl.col(f"_p_{col}").alias(col) for col in ORDER_COLUMNS)
     )
     return _without(out, *(f"_p_{col}" for col in PURCHASE_COLUMNS))
 

@@ -43,6 +43,10 @@ SUPPLY_COLUMNS = (
     # When the row lapsed (its effective_to, null: open): a quote dated earlier rests on a lapse
     # nobody knew of yet, and says so too (rev18a #3).
     "supply_to",
+    # When that lapse was public: the `announced` (else effective_from) of the row succeeding it
+    # on that day, else its effective_to (rev18d #2: a 2026 row announced on 2025-09-29 made
+    # the 2025 row's end known then, not on 2026-01-01).
+    "supply_to_known",
     # The row's own lead time (null: none stated, the default applies), for saying what it set.
     "supply_lead_days",
 )
@@ -113,6 +117,43 @@ def _supply_rows(catalog: Catalog, bought: pl.DataFrame, tenant_hq: str) -> pl.D
             pl.col("effective_to").alias("supply_to"),
             pl.col("lead_time_days").cast(pl.Float64).alias("supply_lead_days"),
         )
+        .with_row_index("_row")
+    )
+    # The rows starting on the day a row ends, for the same accelerator in a country and for
+    # a headquarters both cover: the earliest made public says when the end was known.
+    after = rows.select(
+        pl.col("_acc"),
+        pl.col("_country").alias("_s_country"),
+        pl.col("_tenant").alias("_s_tenant"),
+        pl.col("effective_from").alias("_s_from"),
+        pl.col("supply_announced").alias("_s_announced"),
+    )
+    known = (
+        rows.filter(pl.col("supply_to").is_not_null())
+        .select("_row", "_acc", "_country", "_tenant", "supply_to")
+        .join(after, on="_acc")
+        .filter(
+            (pl.col("_s_from") == pl.col("supply_to"))
+            & pl.any_horizontal(
+                pl.col("_country") == "*",
+                pl.col("_s_country") == "*",
+                pl.col("_country") == pl.col("_s_country"),
+            )
+            & pl.any_horizontal(
+                pl.col("_tenant") == "*",
+                pl.col("_s_tenant") == "*",
+                pl.col("_tenant") == pl.col("_s_tenant"),
+            )
+        )
+        .group_by("_row")
+        .agg(pl.col("_s_announced").min().alias("_known"))
+    )
+    rows = (
+        rows.join(known, on="_row", how="left")
+        .with_columns(
+            pl.min_horizontal(pl.col("_known"), pl.col("supply_to")).alias("supply_to_known")
+        )
+        .drop("_row", "_known")
     )
     # Most specific first: an exact accelerator, then country, then headquarters (the tenant's
     # own before the group it is also judged with: a row a user writes for HK beats the CN one,
@@ -194,7 +235,9 @@ def purchases(
     what forbids it), with `lead_time_days` counted from `day` to the arrival (the days to the
     order plus its lead time), `order_days` (`day` to the order), `supply_block` ("order" or
     "delivery" when not purchasable, else null) and `supply_until` (the first day after `day`
-    the part can be ordered, when it cannot be on `day`). `judged`: `supply_days` of `bought`
+    the part can be ordered, when it cannot be on `day`) and `supply_held_announced` (the latest
+    `announced` of the rows after the order's, to `start`, that let no later order arrive in
+    time: what holding it before the phase rests on). `judged`: `supply_days` of `bought`
     (or of more), if already worked out."""
     if judged is None:
         judged = supply_days(catalog, bought, tenant_hq, day)
@@ -221,6 +264,15 @@ def purchases(
         .last()
         .select("option_id", "_jit", pl.col("_day").alias("_jit_row"))
     )
+    # rev18d #1: an order held before its phase is held because no later span lets one arrive
+    # in time (a ban, a longer lead time): the rows in force after the order's span, up to the
+    # start, decide the order day too; the latest made public says when that was known.
+    pushed = (
+        judged.join(in_time.select("option_id", "_jit_row"), on="option_id")
+        .filter((pl.col("_day") > pl.col("_jit_row")) & (pl.col("_day") <= pl.lit(last)))
+        .group_by("option_id")
+        .agg(pl.col("supply_announced").max().alias("supply_held_announced"))
+    )
     # The supply on `last` is the one of the last day it changed before (or on) it.
     at_start = (
         judged.filter(pl.col("_day") <= last)
@@ -239,6 +291,7 @@ def purchases(
         )
         .join(judged, on=["option_id", "_day"], how="left")
         .join(at_start, on="option_id", how="left")
+        .join(pushed, on="option_id", how="left")
     )
     order_ok = pl.col("purchasable")
     delivery_ok = pl.col("_start_purchasable")
@@ -260,6 +313,7 @@ def purchases(
                 "supply_from",
                 "supply_announced",
                 "supply_to",
+                "supply_to_known",
             )
         ),
         "supply_lead_days",
@@ -270,6 +324,7 @@ def purchases(
         .then(pl.lit("delivery"))
         .alias("supply_block"),
         pl.when(pl.col("_first") > day).then(pl.col("_first")).alias("supply_until"),
+        "supply_held_announced",
     )
 
 

@@ -546,3 +546,15 @@ def test_a_life_in_calendar_years_row_by_row_and_on_its_own(start):
     assert costing.calendar_years(start, five) == 5.0
     assert five.month == start.month and five.year == start.year + 5
     assert costing.years_on(date(2026, 3, 1), 5.0) == date(2031, 3, 1)
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(-0.4, "JPY"), (-0.004, "USD"), (-0.0, "EUR")])
+def test_an_amount_rounded_to_nothing_is_a_plain_zero(amount, currency):
+    # rev18d #9: cents(-0.4, "JPY") was -0.0 (the + 0.0 came before the rounding), printed "-0".
+    import math
+
+    from estimator.costing import cents, per_unit
+
+    assert cents(amount, currency) == 0.0
+    assert math.copysign(1.0, cents(amount, currency)) == 1.0
+    assert math.copysign(1.0, per_unit(-0.0)) == 1.0

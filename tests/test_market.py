@@ -1261,3 +1261,102 @@ def test_a_purchase_a_ban_would_make_late_is_ordered_on_the_last_day_before_it(t
     (free_capex,) = [f.message for f in free.findings if f.code == "owned-capex"]
     assert f"later, on {pq.start} " in free_capex and "held" not in free_capex
     assert free.total < q.total
+
+
+H100_HELD = """
+name = "h100 owned us"
+as_of = 2025-11-27
+currency = "USD"
+tenant_hq = "US"
+[model]
+preset = "llama-3.1-8b"
+[[phases]]
+name = "serve"
+kind = "serve"
+data = "public"
+days = 365
+input_tokens_per_day = 4e10
+output_tokens_per_day = 1e10
+tpot_ms = 50
+precision = "fp8"
+start = 2026-06-01
+site = { region = "us-east", accelerator = "h100-sxm", pricing = "owned" }
+"""
+
+
+@pytest.mark.parametrize("later", [True, False])
+def test_a_purchase_held_by_a_later_rows_lead_time_says_when_it_was_known(tmp_path, later):
+    # rev18d #1: H100 for a 2026-06-01 phase were ordered on 2025-12-31 and held three months,
+    # as supply.csv's 2026 row (308 days' lead) lets no later order arrive in time; that row
+    # was announced on 2026-03-31, after the quote's 2025-11-27, and nothing said so.
+    catalog = load_catalog()
+    s = parse_scenario_text(H100_HELD)
+    (row,) = (
+        catalog.table("supply")
+        .filter(
+            (pl.col("accelerator") == "h100-sxm")
+            & (pl.col("country") == "*")
+            & (pl.col("effective_from") > s.as_of)
+            & (pl.col("effective_from") < s.phases[0].start)
+        )
+        .iter_rows(named=True)
+    )
+    assert row["announced"] > s.as_of  # the case the finding is about
+    if not later:  # the same row, public before the quote
+        text = (EXAMPLES.parent / "pricing" / "data" / "supply.csv").read_text(encoding="utf-8")
+        old = f"h100-sxm,*,*,{row['effective_from']},,{row['announced']},"
+        assert old in text
+        (tmp_path / "cat").mkdir()
+        (tmp_path / "cat" / "supply.csv").write_text(
+            text.replace(old, f"h100-sxm,*,*,{row['effective_from']},,{s.as_of},"),
+            encoding="utf-8",
+        )
+        catalog = load_catalog(str(tmp_path / "cat"))
+    (capex,) = _found(quote(s, catalog), "owned-capex")
+    assert "held 3 months before the phase starts" in capex
+    mark = f"arrive by then) (announced {row['announced']}, after {s.as_of});"
+    assert (mark in capex) is later
+    assert "after 2025-11-27" not in capex or later
+
+
+def test_a_lead_time_block_on_the_default_lead_says_no_lapse(catalog):
+    # rev18d #2: a default 90-day lead time blocked a 2025-12-20 start of 910B bought on
+    # 2025-11-27, marked "(lapsed 2026-01-01, after 2025-11-27)": the block rests on no row's
+    # end (the phase is not waiting on it), and that end was public since 2025-09-29 anyway.
+    text = H100_HELD.replace('currency = "USD"', 'currency = "CNY"').replace(
+        'tenant_hq = "US"', 'tenant_hq = "CN"'
+    )
+    text = text.replace("2026-06-01", "2025-12-20").replace('"us-east"', '"cn-west"')
+    text = text.replace('"h100-sxm"', '"ascend-910b"').replace('"fp8"', '"int8"')
+    (block,) = _found(quote(parse_scenario_text(text), catalog), "lead-time")
+    assert "arrives about 90 days after the order" in block
+    assert "lapsed" not in block and "announced" not in block
+
+
+def test_a_supply_rows_end_announced_before_the_quote_is_not_hindsight():
+    # rev18d #2: the 910C's 2025 cap ends on 2026-01-01 as the 2026 row replaces it, announced
+    # on 2025-09-29 (supply.csv): a quote of 2025-10-15 knew both; before, it was told the cap
+    # "(lapsed 2026-01-01, after 2025-10-15)". A quote of 2025-06-01 knew neither (pinned in
+    # test_one_buyer_gets_at_most_the_markets_output).
+    data = {
+        "name": "big purchase", "as_of": "2025-10-15", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-405b"},
+        "phases": [{"name": "pretrain", "tokens": 15e12, "data": "public", "devices": 500_000,
+                    "start": "2025-10-15",
+                    "site": {"region": "cn-east", "accelerator": "ascend-910c",
+                             "pricing": "owned"}}],
+    }  # fmt: skip
+    catalog = load_catalog()
+    (row,) = (
+        catalog.table("supply")
+        .filter(
+            (pl.col("accelerator") == "ascend-910c")
+            & (pl.col("country") == "CN")
+            & (pl.col("effective_from") == date(2026, 1, 1))
+        )
+        .iter_rows(named=True)
+    )
+    assert row["announced"] < date(2025, 10, 15)
+    limit = _blocks(quote(parse_scenario(data), catalog))["supply-limit"]
+    assert "one buyer can get about" in limit
+    assert "lapsed" not in limit and "after 2025-10-15" not in limit

@@ -527,13 +527,15 @@ def test_readme_gives_the_calibration_figures_splitcompute_calibration_prints(ru
     assert said in " ".join(README.split()), said
 
 
-@pytest.mark.parametrize("command", ["quote", "plan", "chart"])
+@pytest.mark.parametrize("command", ["quote", "plan", "chart", "train", "serve"])
 def test_as_of_help_says_what_the_readme_says_of_rules(runner, command):
     """rev18a #7: `quote --help` said --as-of judges "prices, rates and rules as of this date";
-    the README (and the quote) judge each phase on every rule in force while it runs."""
+    the README (and the quote) judge each phase on every rule in force while it runs. rev18d
+    #4: train and serve (one phase, judged the same way with a later --start) too."""
     said = "each phase under the rules in force as it runs"
     assert said in README  # the README's own --as-of example
     out = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     text = " ".join(out.stdout.replace("│", " ").split())
-    assert "each phase is judged on every rule in force while it runs" in text
+    phase = "the phase" if command in ("train", "serve") else "each phase"
+    assert f"{phase} is judged on every rule in force while it runs" in text
     assert "rules as of" not in text

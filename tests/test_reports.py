@@ -704,6 +704,18 @@ def test_output_schemas_carry_the_result_models_field_docstrings(runner):
     assert list(offer["as_of"]) == sorted(offer["as_of"])  # pydantic's key order, kept
 
 
+def test_the_schema_says_amounts_are_in_their_currencys_minor_unit(runner):
+    # rev18d #9: a line item's amounts were "cents", but a yen amount is whole yen.
+    from pricing.currencies import minor_units
+
+    assert minor_units("JPY") == 0
+    out = runner.invoke(app, ["schema", "quote"])
+    item = json.loads(out.stdout)["$defs"]["LineItemView"]["properties"]
+    for field in ("billed_amount", "amount", "to_quote_rate"):
+        said = item[field]["description"]
+        assert "minor unit" in said and not said.rstrip(".)").endswith("cents"), said
+
+
 def test_schema_takes_a_commands_own_name_and_covers_sensitivity(runner):
     # rev16b #8: `schema compare` was refused ('compare' is not one of ... comparison), with no
     # suggestion, and `sensitivity --format json` had no schema.
@@ -1784,3 +1796,14 @@ def test_compare_shows_each_scenarios_date_and_the_rates_it_converted_at(runner,
     assert ok(runner, ["compare", str(first), str(second), "--as-of", "2026-06-15"]).startswith(
         "Comparison\n"
     )
+    # rev18d #5: CSV (the comparison table, no title) gave the rates but not the dates: its
+    # first row is each scenario's date, as the JSON's rows are.
+    import csv
+    import io
+
+    table = list(csv.reader(io.StringIO(ok(runner, ["compare", str(first), str(second),
+                                                     "-f", "csv"]))))  # fmt: skip
+    assert table[0][1:] == names
+    assert table[1] == ["as of", *(rows["as of"][n] for n in names)]
+    rated = next(r for r in table if r[0] == "EUR per USD")
+    assert [float(x) for x in rated[1:]] == [rows["EUR per USD"][n] for n in names]

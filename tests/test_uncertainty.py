@@ -1124,6 +1124,10 @@ def test_a_blocked_phase_band_carries_the_block(catalog, write, runner):
     section = " ".join(text.split("\nUncertainty (")[1].split())
     assert "(includes blocked: a)" in section.split(" name ")[0]
     assert "Blocked: a (capacity-short). Their samples price work that cannot go ahead" in section
+    # rev18d #9: the note named capacity or a rule as the reason of every block (a lead-time
+    # block is neither): the codes say why.
+    assert "(the codes in brackets say why: see those block findings)" in section
+    assert "capacity the offer does not sell" not in section
     report = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
     assert [p["blocked"] for p in report["uncertainty"]["percentiles"]] == [
         "capacity-short",

@@ -189,6 +189,17 @@ JudgeAsOfOpt = Annotated[
         "phase is judged on every rule in force while it runs.",
     ),
 ]
+# rev18d #4: train and serve said "Prices, rates and rules as of" too, while with a later
+# --start they judge the phase on the rules in force while it runs (catalog's --as-of is right:
+# it lists the rows valid that day).
+EstimateAsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Use this date's prices and exchange rates (default today); the phase is judged "
+        "on every rule in force while it runs.",
+    ),
+]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Exit 1 when any finding blocks the plan.")
 ]

@@ -8,9 +8,9 @@ import typer
 
 from estimator.cli.app import (
     AllErrorsOpt,
-    AsOfOpt,
     CatalogDir,
     CurrencyOpt,
+    EstimateAsOfOpt,
     ForceOpt,
     FormatOpt,
     OutputOpt,
@@ -260,7 +260,7 @@ def train_cmd(
     provider: ProviderOpt = None,
     tenant_hq: TenantOpt = "CN",
     currency: CurrencyOpt = None,
-    as_of: AsOfOpt = None,
+    as_of: EstimateAsOfOpt = None,
     start: StartOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,
@@ -364,7 +364,7 @@ def serve_cmd(
     provider: ProviderOpt = None,
     tenant_hq: TenantOpt = "CN",
     currency: CurrencyOpt = None,
-    as_of: AsOfOpt = None,
+    as_of: EstimateAsOfOpt = None,
     start: StartOpt = None,
     strict: StrictOpt = False,
     fmt: FormatOpt = None,

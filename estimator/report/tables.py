@@ -111,8 +111,12 @@ def tables(view: BaseModel) -> dict[str, Table]:
         return out
     if is_comparison(view):
         figures, words = _split_comparison(view.rows)
+        # rev18d #5: CSV drops the title, and the dates were only in the `where` table: its rows
+        # (and a table's JSON) start with each scenario's date, as the whole JSON's do, so the
+        # rates under it say which day they are of.
+        dated = [r for r in words if r.get("") == "as of"]
         return {
-            "comparison": Table(_comparison_title(view), figures),
+            "comparison": Table(_comparison_title(view), figures, data=[*dated, *figures]),
             "where": Table("Where, and what the rules say", words),
             "parts": Table("Parts", _parts(view)),
         }

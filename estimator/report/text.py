@@ -237,7 +237,7 @@ def _notes(view: BaseModel) -> list[str]:
             said = "; ".join(f"{p.name} ({p.blocked})" for p in held)
             notes.append(
                 f"Blocked: {said}. Their samples price work that cannot go ahead as placed "
-                "(capacity the offer does not sell, or a rule forbids it), as if it could, as "
+                "(the codes in brackets say why: see those block findings), as if it could, as "
                 "the total does: the band is not a range of what the plan will cost."
             )
         if any(p.published_gap is not None for p in u.percentiles):

@@ -133,10 +133,18 @@ class LineItemView(_View):
     fx_as_of: date
     to_quote_rate: float = Field(
         description="Units of the quote's currency per unit of unit_currency, unrounded: "
-        "quantity x unit_price x to_quote_rate = amount (before each is rounded to cents)."
+        "quantity x unit_price x to_quote_rate = amount (before each is rounded to its "
+        "currency's minor unit)."
     )
-    billed_amount: float = Field(description="quantity x unit_price, in unit_currency, cents.")
-    amount: float = Field(description="The billed amount in the quote's currency, cents.")
+    # rev18d #9: said "cents"; a yen amount is whole yen (`costing.cents`, ISO 4217 minor units).
+    billed_amount: float = Field(
+        description="quantity x unit_price, in unit_currency, rounded to its minor unit (cents; "
+        "whole yen)."
+    )
+    amount: float = Field(
+        description="The billed amount in the quote's currency, rounded to its minor unit "
+        "(cents; whole yen)."
+    )
     currency: str
 
 
@@ -288,7 +296,8 @@ class PercentileView(_View):
         description='The codes of the block findings that forbid the phase ("capacity-short"; '
         'for the total, each blocked part\'s: "a: capacity-short; transfer a->b: ..."), as the '
         "quote's `blocked` lists them: its samples price work that cannot go ahead as placed "
-        "(capacity the offer does not sell, a rule), as if it could. Null when nothing is.",
+        "(capacity the offer does not sell, a rule, hardware that cannot arrive in time), as if "
+        "it could. Null when nothing is.",
     )
 
 
