@@ -817,11 +817,18 @@ def test_efficiency_rows_are_not_dated_before_what_they_rest_on(catalog):
     assert all(checked.values()), checked
 
 
-# A date or year in a message (what a quote prints), read as an event: an ISO date, or a year
-# 19xx/20xx standing alone once the ISO dates are taken out ("2026", "2022-2023", "Aug 2025";
-# not "H.R. 2683" or "91 FR 1684", which are numbers, not years).
+# A date or year in a message (what a quote prints), read as an event: an ISO date, a month
+# and year ("Aug 2025", "August 2025": later than the month it was known), or a year 19xx/20xx
+# standing alone once the ISO dates are taken out ("2026", "2022-2023"; not "H.R. 2683" or
+# "91 FR 1684", which are numbers, not years).
 ISO_DAY = re.compile(r"\b\d{4}-\d\d-\d\d\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+MONTH_YEAR = re.compile(
+    r"\b(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.? ((?:19|20)\d\d)\b",
+    re.I,
+)
 
 # Dates an open-ended row may name though they lie after the day it was known: only the row's
 # own effective date, checked below. Empty: `known` is max(announced, effective_from), so a
@@ -832,6 +839,12 @@ LATER_DATE_ALLOWED: dict[tuple[str, str], set[str]] = {}
 def _named_after(message: str, known: date) -> list[str]:
     """The dates and years `message` names that lie after `known`."""
     late = [d for d in ISO_DAY.findall(message) if date.fromisoformat(d) > known]
+    month = (known.year, known.month)
+    late += [
+        f"{m} {y}"
+        for m, y in MONTH_YEAR.findall(message)
+        if (int(y), MONTHS.index(m[:3].lower()) + 1) > month
+    ]
     return late + [y for y in YEAR.findall(ISO_DAY.sub(" ", message)) if int(y) > known.year]
 
 
@@ -840,7 +853,11 @@ def test_the_later_date_scan_can_fail():
     assert _named_after("above the 2026 case-by-case thresholds", day) == ["2026"]
     assert _named_after("codified by the 2025-10-07 rule", day) == ["2025-10-07"]
     assert _named_after("stock that came in under the 2024-2025 controls", day) == ["2025"]
-    assert _named_after("licences reported from Aug 2025", day) == ["2025"]
+    assert _named_after("licences reported from Aug 2025", day) == ["Aug 2025", "2025"]
+    # A later month of the year it was known (rev18d #3: H20 licences "from August 2025" on a
+    # row known on 2025-04-15).
+    assert _named_after("licences reported from August 2025", date(2025, 4, 15)) == ["August 2025"]
+    assert _named_after("from March 2024, in early 2024", day) == []
     # Known by then, or not a year at all.
     assert _named_after("since 2024-03-18, in 2024, under the 2023-10-23 rule", day) == []
     assert _named_after("H.R. 2683, S. 3519, 91 FR 1684, TPP 21,000, 2,048 GPUs", day) == []
