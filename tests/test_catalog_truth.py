@@ -887,3 +887,33 @@ def test_an_open_ended_row_names_no_date_it_could_not_have_known(catalog, name):
         assert allowed <= {str(r["effective_from"])}, (name, key, allowed)
         late += [(key, d) for d in _named_after(r["message"] or "", known) if d not in allowed]
     assert late == []
+
+
+# Later events an open-ended message once named without a date the scan above can read, with
+# the day each was made public (rev18d #3): such a row may name one only if known by then.
+LATER_EVENTS = {
+    # BIS policy statement of 2025-05-13: IaaS to train models for China-HQ firms a red flag.
+    "red flag": date(2025, 5, 13),
+    # The H200 case-by-case policy, announced 2025-12-08 (91 FR 1684, effective 2026-01-15).
+    "case-by-case": date(2025, 12, 8),
+    "case by case": date(2025, 12, 8),
+    # EU-US Data Privacy Framework adequacy decision.
+    "Data Privacy Framework": date(2023, 7, 10),
+    # Korea's PIPC suspension of DeepSeek, announced 2025-02-17.
+    "PIPC": date(2025, 2, 17),
+}
+
+
+@pytest.mark.parametrize("name", ["supply", "policies"])
+def test_an_open_ended_row_names_no_undated_event_it_could_not_have_known(catalog, name):
+    rows = catalog.table(name).filter(pl.col("effective_to").is_null())
+    late = []
+    for r in rows.iter_rows(named=True):
+        known = max(d for d in (r["announced"], r["effective_from"]) if d is not None)
+        message = (r["message"] or "").lower()
+        late += [
+            (r.get("id") or r["accelerator"], event)
+            for event, day in LATER_EVENTS.items()
+            if event.lower() in message and day > known
+        ]
+    assert late == []
