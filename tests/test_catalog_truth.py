@@ -169,7 +169,9 @@ def test_diffusion_rule_never_blocked_and_new_rules_are_dated(catalog):
     assert diffusion["effective_to"] == date(2025, 5, 13)
     assert "2025-05-15" in diffusion["message"] + diffusion["note"]
     text = " ".join(p["message"].to_list()).lower()
-    assert "state-funded" in text and "case-by-case" in text
+    # The 2026 H200 rule's own message ("reviewed case by case"): the open-ended H800/A800 and
+    # B200 rows no longer name a 2026 policy they took effect before (rev18d #3).
+    assert "state-funded" in text and "case by case" in text
 
 
 def test_imported_skypilot_rows_load_as_a_catalog_override(runner, tmp_path):
@@ -815,16 +817,103 @@ def test_efficiency_rows_are_not_dated_before_what_they_rest_on(catalog):
     assert all(checked.values()), checked
 
 
-def test_an_open_ended_supply_row_says_no_end_it_could_not_have_known(catalog):
+# A date or year in a message (what a quote prints), read as an event: an ISO date, a month
+# and year ("Aug 2025", "August 2025": later than the month it was known), or a year 19xx/20xx
+# standing alone once the ISO dates are taken out ("2026", "2022-2023"; not "H.R. 2683" or
+# "91 FR 1684", which are numbers, not years).
+ISO_DAY = re.compile(r"\b\d{4}-\d\d-\d\d\b")
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+MONTH_YEAR = re.compile(
+    r"\b(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.? ((?:19|20)\d\d)\b",
+    re.I,
+)
+
+# Dates an open-ended row may name though they lie after the day it was known: only the row's
+# own effective date, checked below. Empty: `known` is max(announced, effective_from), so a
+# row's own effective_from is never later; an entry reads {(table, key): {"YYYY-MM-DD"}}.
+LATER_DATE_ALLOWED: dict[tuple[str, str], set[str]] = {}
+
+
+def _named_after(message: str, known: date) -> list[str]:
+    """The dates and years `message` names that lie after `known`."""
+    late = [d for d in ISO_DAY.findall(message) if date.fromisoformat(d) > known]
+    month = (known.year, known.month)
+    late += [
+        f"{m} {y}"
+        for m, y in MONTH_YEAR.findall(message)
+        if (int(y), MONTHS.index(m[:3].lower()) + 1) > month
+    ]
+    return late + [y for y in YEAR.findall(ISO_DAY.sub(" ", message)) if int(y) > known.year]
+
+
+def test_the_later_date_scan_can_fail():
+    day = date(2024, 3, 18)
+    assert _named_after("above the 2026 case-by-case thresholds", day) == ["2026"]
+    assert _named_after("codified by the 2025-10-07 rule", day) == ["2025-10-07"]
+    assert _named_after("stock that came in under the 2024-2025 controls", day) == ["2025"]
+    assert _named_after("licences reported from Aug 2025", day) == ["Aug 2025", "2025"]
+    # A later month of the year it was known (rev18d #3: H20 licences "from August 2025" on a
+    # row known on 2025-04-15).
+    assert _named_after("licences reported from August 2025", date(2025, 4, 15)) == ["August 2025"]
+    assert _named_after("from March 2024, in early 2024", day) == []
+    # Known by then, or not a year at all.
+    assert _named_after("since 2024-03-18, in 2024, under the 2023-10-23 rule", day) == []
+    assert _named_after("H.R. 2683, S. 3519, 91 FR 1684, TPP 21,000, 2,048 GPUs", day) == []
+
+
+@pytest.mark.parametrize("name", ["supply", "policies"])
+def test_an_open_ended_row_names_no_date_it_could_not_have_known(catalog, name):
     # fix18e left it: four supply rows with no `effective_to` said "presumption of denial until
     # 2026-01-15" in their message, so a quote dated 2025 printed an end published in 2026 as
-    # fact (rev18a #3). A row that runs on may name no "until" date later than it was known; an
-    # end it has is `effective_to`, which the quote marks when it lies after its date.
-    rows = catalog.table("supply").filter(pl.col("effective_to").is_null())
+    # fact (rev18a #3). 27c156a caught only "until DATE"; open-ended rows still printed "the
+    # 2026 case-by-case thresholds" on a 2024 quote, "licences were granted in 2025" on a 2023
+    # one, the EU-US Data Privacy Framework (2023) on a 2019 one (rev18d #3). A row that runs on
+    # may name no date or year later than the day it was known (max of announced and
+    # effective_from): a later event belongs in `note`, or in a row of its own from its date;
+    # an end the row has is `effective_to`, which the quote marks when it lies after its date.
+    rows = catalog.table(name).filter(pl.col("effective_to").is_null())
+    assert rows.height
+    late = []
+    for r in rows.iter_rows(named=True):
+        key = (
+            r.get("id")
+            or f"{r['accelerator']},{r['country']},{r['tenant_hq']},{r['effective_from']}"
+        )
+        known = max(d for d in (r["announced"], r["effective_from"]) if d is not None)
+        allowed = LATER_DATE_ALLOWED.get((name, key), set())
+        # An allowance is only for the row's own effective date.
+        assert allowed <= {str(r["effective_from"])}, (name, key, allowed)
+        late += [(key, d) for d in _named_after(r["message"] or "", known) if d not in allowed]
+    assert late == []
+
+
+# Later events an open-ended message once named without a date the scan above can read, with
+# the day each was made public (rev18d #3): such a row may name one only if known by then.
+LATER_EVENTS = {
+    # BIS policy statement of 2025-05-13: IaaS to train models for China-HQ firms a red flag.
+    "red flag": date(2025, 5, 13),
+    # The H200 case-by-case policy, announced 2025-12-08 (91 FR 1684, effective 2026-01-15).
+    "case-by-case": date(2025, 12, 8),
+    "case by case": date(2025, 12, 8),
+    # EU-US Data Privacy Framework adequacy decision.
+    "Data Privacy Framework": date(2023, 7, 10),
+    # Korea's PIPC suspension of DeepSeek, announced 2025-02-17.
+    "PIPC": date(2025, 2, 17),
+}
+
+
+@pytest.mark.parametrize("name", ["supply", "policies"])
+def test_an_open_ended_row_names_no_undated_event_it_could_not_have_known(catalog, name):
+    rows = catalog.table(name).filter(pl.col("effective_to").is_null())
     late = []
     for r in rows.iter_rows(named=True):
         known = max(d for d in (r["announced"], r["effective_from"]) if d is not None)
-        for until in re.findall(r"until (\d{4}-\d\d-\d\d)", r["message"] or ""):
-            if date.fromisoformat(until) > known:
-                late.append((r["accelerator"], r["country"], until))
+        message = (r["message"] or "").lower()
+        late += [
+            (r.get("id") or r["accelerator"], event)
+            for event, day in LATER_EVENTS.items()
+            if event.lower() in message and day > known
+        ]
     assert late == []
