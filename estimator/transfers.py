@@ -261,17 +261,26 @@ class Routes:
     def leg(self, src: tuple[str, str, str], dst: tuple[str, str, str]) -> Route | None:
         """The route data takes from one placement to another, each (region, provider,
         instance): None within one `site` (free, at once); else the source provider's own rows
-        to the destination's region, or the rows of no provider. `Unpriced`: no row at all, or
-        the rows' currency has no rate on or before the date."""
+        to the destination's region, or the rows of no provider. `Unpriced`: no row at all, the
+        rows' currency has no rate on or before the date, or no row for the first tier."""
         if site(*src) == site(*dst):
             return None
         pair = (src[0], dst[0])
         own = (*pair, src[1])
         key = own if own in self._routes or own in self._unrated else (*pair, "*")
         found = self._routes.get(key)
+        moved = f"from {site(*src)} to {site(*dst)}"
+        if found is not None and found.bounds[0] > 0:
+            # rev18c #7: tiers from 20,000 GB billed an 80,000 GB move as 60,000, the first
+            # gigabytes free; with no first tier (from_gb empty) the move has no price.
+            by = "" if found.provider == "*" else f"{found.provider} "
+            raise Unpriced(
+                f"no transfer price for the first {_volume(found.bounds[0])} {moved}: the "
+                f"transfer.csv rows ({by}{found.route_from} -> {found.route_to}) start at "
+                f"from_gb {found.bounds[0]:,.0f} (the first tier's row leaves from_gb empty)"
+            )
         if found is not None:
             return found
-        moved = f"from {site(*src)} to {site(*dst)}"
         if key not in self._unrated:
             raise Unpriced(f"no transfer price {moved} (no transfer.csv row, and no '*' row)")
         currency, route_from, route_to = self._unrated[key]

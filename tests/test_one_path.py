@@ -358,3 +358,38 @@ def test_the_planner_takes_no_pair_of_sites_its_quote_cannot_price(catalog):
     said = str(err.value)
     assert "moves data on a route the catalog has no price for" in said
     assert "no transfer price from us-east gcp to us-east aws" in said
+
+
+def test_tiers_without_their_first_row_leave_the_move_unpriced_not_partly_free(catalog):
+    """rev18c #7: a provider's egress tiers starting at 20,000 GB (no row with from_gb empty)
+    billed an 80,000 GB move as 60,000 GB, the first 20,000 free, without a word. The move has
+    no price: a quote says so in one line; the planner never takes the pair."""
+    import polars as pl
+
+    from estimator.errors import ScenarioError
+
+    def tiers(f: pl.DataFrame) -> pl.DataFrame:
+        row = {"from_region": "us-east", "to_country": "*", "provider": "aws",
+               "from_gb": 20_000.0, "price_per_gb": 0.05, "currency": "USD", "gbps": 10.0,
+               "basis": "published", "note": "test",
+               "source": "https://aws.amazon.com/ec2/pricing/on-demand/",
+               "as_of": date(2025, 1, 1)}  # fmt: skip
+        own = (pl.col("provider") == "aws") & (pl.col("from_region") == "us-east")
+        new = pl.DataFrame([row], schema=f.drop("_file", "_line").schema)
+        return pl.concat([f.filter(~own), new], how="diagonal_relaxed")
+
+    cat = catalog.with_table("transfer", tiers)
+    h100 = {"accelerator": "h100-sxm", "pricing": "on_demand"}
+    aws = {"region": "us-east", **h100, "provider": "aws"}
+    gcp = {"region": "us-central", **h100, "provider": "gcp"}
+    with pytest.raises(ScenarioError) as err:
+        quote(parse_scenario(_two_phases(aws, gcp)), cat)
+    said = str(err.value)
+    assert "\n" not in said and "transfers[0]" in said
+    assert "no transfer price for the first 20,000 GB from us-east aws to us-central gcp" in said
+    # The planner keeps the fine-tune where the data needs no such move (AWS us-east itself).
+    auto = {"regions": ["us-east", "us-central"], "accelerators": ["h100-sxm"],
+            "pricing": ["on_demand"]}  # fmt: skip
+    planned = plan(parse_scenario(_two_phases(aws, auto)), cat)
+    (t,) = planned.quote.transfers
+    assert t.cost == 0
