@@ -1728,24 +1728,10 @@ def test_an_all_unpriced_html_report_draws_without_warnings(runner, write):
     warning twice on stderr."""
     import warnings
 
-    e1 = """
-name = "e"
-as_of = 2025-11-27
-currency = "USD"
-tenant_hq = "US"
-[model]
-preset = "llama-3.1-70b"
-[[phases]]
-name = "a"
-kind = "serve"
-users = "us"
-days = 30
-devices = 16
-tpot_ms = 40
-input_tokens_per_day = 4e10
-output_tokens_per_day = 1e10
-site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand" }
-"""
+    from tests.test_uncertainty import _SHORT_SERVICE
+
+    e1 = _SHORT_SERVICE.replace("devices = 512", "devices = 16")
+    assert "devices = 16" in e1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = runner.invoke(app, ["quote", str(write("e1.toml", e1)), "-f", "html"])
