@@ -82,7 +82,7 @@ class Range:
     def _check(
         self, value: Any, handler: core_schema.ValidatorFunctionWrapHandler, whole: bool = False
     ) -> Any:
-        if isinstance(value, bool):  # lax mode reads true as 1: `tokens = true` was 1 token
+        if as_bool(value) is not None:  # lax mode reads true as 1: `tokens = true` was 1 token
             raise PydanticCustomError("bool_number", "must be a number, not true or false")
         if isinstance(value, str):  # lax mode read `tokens = "5e10"` as 5e10 (rev18a #8)
             number = _number(value)
@@ -97,6 +97,19 @@ class Range:
             raise PydanticCustomError(
                 "out_of_range", "must be {finite}{range}", {"finite": finite, "range": self.text}
             ) from None
+
+
+def as_bool(value: Any) -> bool | None:
+    """`value` as a Python bool when it is a boolean: a bool, or numpy's (`np.bool_`, a 0-d
+    boolean array, as polars and pandas give theirs through numpy); None for anything else.
+    rev18d #7: `with_changes` refused np.bool_(True) for a boolean field ("must be true or
+    false (got True)") and a number field read it as 1, while numpy's numbers pass as numbers."""
+    if isinstance(value, bool):
+        return value
+    dtype = getattr(value, "dtype", None)
+    if getattr(dtype, "kind", None) == "b" and getattr(value, "shape", None) == ():
+        return bool(value)
+    return None
 
 
 def _number(text: str) -> float | None:

@@ -740,6 +740,30 @@ def test_yaml_numbers_and_booleans_are_yaml_1_2s(runner, write):
     assert s.phases[2].days == 365 and s.phases[2].disaggregated is True
 
 
+def test_numpy_booleans_are_booleans():
+    # rev18d #7: `with_changes` refused np.bool_(True) for a boolean field, "must be true or
+    # false (got True)", while numpy's numbers pass for number fields; and a number field took
+    # it as 1 (a Python bool there is refused: review7b #9). polars and pandas give numpy's.
+    import numpy as np
+    import polars as pl
+
+    s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+    flag = "phases.2.disaggregated"
+    for value, meant in [(np.bool_(True), True), (np.bool_(False), False), (np.array(True), True),
+                         (pl.Series([False, True]).to_numpy()[1], True)]:  # fmt: skip
+        got = s.with_changes({flag: value}).phases[2].disaggregated
+        assert got is meant, (value, got)
+    # Not a boolean: refused as before (an array of one, as numpy prints it).
+    for value, said in [(np.int64(1), "(got 1)"), (np.array([True]), "(got [ True])"),
+                        ("yes", "(got 'yes')")]:  # fmt: skip
+        with pytest.raises(ScenarioError, match=re.escape(f"must be true or false {said}")):
+            s.with_changes({flag: value})
+    for path in ("phases.0.tokens", "phases.1.devices", "phases.2.days"):
+        for value in (True, np.bool_(True), np.array(False)):
+            with pytest.raises(ScenarioError, match="must be a number, not true or false"):
+                s.with_changes({path: value})
+
+
 def test_a_date_before_every_price_says_so(runner):
     # "no allowed placement among 0 options (no options match)" (review7b n19).
     code, _, err = run(runner, ["train", "--model", "llama-3.1-8b", "--tokens", "1e12",
