@@ -13,6 +13,7 @@ quotients finite. They are generous: they catch a wrong unit or a typo, not a bi
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,12 +113,18 @@ def as_bool(value: Any) -> bool | None:
     return None
 
 
+# A number as JSON writes it, which TOML and YAML (1.2, and ours: `scenario_file._yaml_loader`)
+# read as the same number.
+_EVERY_FORMAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
 def _number(text: str) -> float | None:
-    """The finite number `text` spells, as a file could have given it without quotes."""
-    try:
-        number = float(text.strip().replace("_", ""))
-    except ValueError:
+    """The finite number `text` spells, as every file format reads it without quotes (rev18d
+    #8: "did you mean .5e2, without quotes?" answered YAML that had none; `_1` and `09` are
+    text unquoted too)."""
+    if not _EVERY_FORMAT.fullmatch(text.strip()):
         return None
+    number = float(text)
     return number if math.isfinite(number) else None
 
 

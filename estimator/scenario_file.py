@@ -444,7 +444,8 @@ def _yaml_loader() -> Any:
     - only true / false (any case style YAML 1.2 allows) are booleans: `tenant_hq: NO`
       (Norway) was read as false, and yes / no / on / off with it. They stay strings, which a
       boolean field refuses, as it refuses text in TOML and JSON (rev18a #8);
-    - a number with an exponent and no dot (5e10) is a number, as YAML 1.2 reads it."""
+    - a number with an exponent and no dot (5e10), or a leading dot with a sign or an exponent
+      (-.5, .5e2), is a number, as YAML 1.2 reads it."""
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -471,11 +472,15 @@ def _yaml_loader() -> Any:
         _YAML_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
     )
     # An exponent without a dot or a sign (5e10, 1.5e13) is a number, as in YAML 1.2, TOML and
-    # JSON; YAML 1.1 read it as text, which a number field then refused (rev18a #8).
+    # JSON; YAML 1.1 read it as text, which a number field then refused (rev18a #8). So is a
+    # leading dot with a sign or an exponent (-.5, .5e2), as in YAML 1.2 (rev18d #8).
     Loader.add_implicit_resolver(
         "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-        list("-+0123456789"),
+        re.compile(
+            r"^[-+]?(?:(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+"
+            r"|\.[0-9][0-9_]*)$"
+        ),
+        list("-+0123456789."),
     )
     return Loader
 

@@ -740,6 +740,42 @@ def test_yaml_numbers_and_booleans_are_yaml_1_2s(runner, write):
     assert s.phases[2].days == 365 and s.phases[2].disaggregated is True
 
 
+def test_a_yaml_hint_never_claims_quotes_the_file_did_not_have(write):
+    # rev18d #8: `tpot_ms: .5e2` (unquoted: a float in YAML 1.2) was read as text, and refused
+    # with "did you mean .5e2, without quotes?". YAML 1.2's floats with a leading dot are
+    # numbers; and the hint is given only for text every format reads as a number unquoted.
+    import yaml
+
+    from estimator.scenario_file import _yaml_loader
+
+    data = tomllib.loads(SPLIT.read_text(encoding="utf-8"))
+    text = yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False)
+    assert text.count("tpot_ms: 50") == 2
+    s = load_scenario(write("s.yaml", text.replace("tpot_ms: 50", "tpot_ms: .5e2")))
+    assert [p.tpot_ms for p in s.phases if p.kind == "serve"] == [50.0, 50.0]
+    for spelt, value in [(".5e2", 50.0), ("-.5", -0.5), ("+.5", 0.5), ("-.5e2", -50.0),
+                         ("+.5E+2", 50.0), (".5_0e2", 50.0), (".5", 0.5),
+                         ("5.e2", 500.0)]:  # fmt: skip
+        assert yaml.load(f"a: {spelt}", Loader=_yaml_loader()) == {"a": value}, spelt
+    # Text a number field refuses: with the hint only where the unquoted value is a number in
+    # YAML (as in TOML and JSON); never for text YAML reads as text unquoted.
+    for spelt in ("5e10", "-0.5", "1.5E+3", "120", ".5e2", "09", "_1", "1__0", "\u0661\u0662",
+                  "1e1_0", "5.", "+1"):  # fmt: skip
+        loaded = yaml.load(f"tokens: {spelt}", Loader=_yaml_loader())["tokens"]
+        bad = text.replace("tokens: 36000000000000.0", f"tokens: '{spelt}'", 1)
+        said = re.escape("phases[0].tokens: must be a number")
+        with pytest.raises(ScenarioError, match=said) as got:
+            load_scenario(write("q.yaml", bad))
+        if "without quotes" in str(got.value):
+            assert isinstance(loaded, float | int) and not isinstance(loaded, bool), spelt
+            assert f"did you mean {spelt}, without quotes?" in str(got.value)
+        if isinstance(loaded, str):
+            assert "without quotes" not in str(got.value), spelt
+            with pytest.raises(ScenarioError) as plain:
+                load_scenario(write("p.yaml", bad.replace(f"'{spelt}'", spelt)))
+            assert "without quotes" not in str(plain.value), spelt
+
+
 def test_numpy_booleans_are_booleans():
     # rev18d #7: `with_changes` refused np.bool_(True) for a boolean field, "must be true or
     # false (got True)", while numpy's numbers pass for number fields; and a number field took
