@@ -776,6 +776,33 @@ def test_a_yaml_hint_never_claims_quotes_the_file_did_not_have(write):
             assert "without quotes" not in str(plain.value), spelt
 
 
+def test_yaml_whole_numbers_are_yaml_1_2s(write):
+    # Found fixing rev18d #8: PyYAML reads YAML 1.1, where `days: 010` is 8 days (octal),
+    # `1:30` is 90 (base 60) and `0b11` is 3. YAML 1.2 reads 10, and the others as text (which
+    # a number field refuses, as TOML and JSON refuse them).
+    import math
+    from datetime import date
+
+    import yaml
+
+    from estimator.scenario_file import _yaml_loader
+
+    for spelt, value in [("010", 10), ("09", 9), ("0o17", 15), ("0x1f", 31), ("1_000", 1000),
+                         ("+5", 5), ("-7", -7), ("0", 0), ("1:30", "1:30"), ("0b11", "0b11"),
+                         ("1:30.5", "1:30.5"), ("1.5", 1.5), ("-.5", -0.5), ("5.", 5.0),
+                         ("1_000.5", 1000.5), ("2025-11-27", date(2025, 11, 27))]:  # fmt: skip
+        got = yaml.load(f"a: {spelt}", Loader=_yaml_loader())["a"]
+        assert got == value and type(got) is type(value), (spelt, got)
+    assert math.isinf(yaml.load("a: -.inf", Loader=_yaml_loader())["a"])
+    data = tomllib.loads(SPLIT.read_text(encoding="utf-8"))
+    text = yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False)
+    assert text.count("days: 365") == 2
+    s = load_scenario(write("d.yaml", text.replace("days: 365", "days: 0365")))
+    assert [p.days for p in s.phases if p.kind == "serve"] == [365.0, 365.0]
+    with pytest.raises(ScenarioError, match=re.escape("days: must be a number (got '1:30')")):
+        load_scenario(write("e.yaml", text.replace("days: 365", "days: 1:30", 1)))
+
+
 def test_numpy_booleans_are_booleans():
     # rev18d #7: `with_changes` refused np.bool_(True) for a boolean field, "must be true or
     # false (got True)", while numpy's numbers pass for number fields; and a number field took
