@@ -13,6 +13,7 @@ quotients finite. They are generous: they catch a wrong unit or a typo, not a bi
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +83,7 @@ class Range:
     def _check(
         self, value: Any, handler: core_schema.ValidatorFunctionWrapHandler, whole: bool = False
     ) -> Any:
-        if isinstance(value, bool):  # lax mode reads true as 1: `tokens = true` was 1 token
+        if as_bool(value) is not None:  # lax mode reads true as 1: `tokens = true` was 1 token
             raise PydanticCustomError("bool_number", "must be a number, not true or false")
         if isinstance(value, str):  # lax mode read `tokens = "5e10"` as 5e10 (rev18a #8)
             number = _number(value)
@@ -99,12 +100,31 @@ class Range:
             ) from None
 
 
+def as_bool(value: Any) -> bool | None:
+    """`value` as a Python bool when it is a boolean: a bool, or numpy's (`np.bool_`, a 0-d
+    boolean array, as polars and pandas give theirs through numpy); None for anything else.
+    rev18d #7: `with_changes` refused np.bool_(True) for a boolean field ("must be true or
+    false (got True)") and a number field read it as 1, while numpy's numbers pass as numbers."""
+    if isinstance(value, bool):
+        return value
+    dtype = getattr(value, "dtype", None)
+    if getattr(dtype, "kind", None) == "b" and getattr(value, "shape", None) == ():
+        return bool(value)
+    return None
+
+
+# A number as JSON writes it, which TOML and YAML (1.2, and ours: `scenario_file._yaml_loader`)
+# read as the same number.
+_EVERY_FORMAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
 def _number(text: str) -> float | None:
-    """The finite number `text` spells, as a file could have given it without quotes."""
-    try:
-        number = float(text.strip().replace("_", ""))
-    except ValueError:
+    """The finite number `text` spells, as every file format reads it without quotes (rev18d
+    #8: "did you mean .5e2, without quotes?" answered YAML that had none; `_1` and `09` are
+    text unquoted too)."""
+    if not _EVERY_FORMAT.fullmatch(text.strip()):
         return None
+    number = float(text)
     return number if math.isfinite(number) else None
 
 

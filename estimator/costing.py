@@ -479,24 +479,37 @@ def cents(amount: float, currency: str) -> float:
     return round(amount, minor_units(currency)) + 0.0
 
 
-def per_unit(amount: float) -> float:
-    """A price per unit as shown (per million output tokens): 4 significant figures, and whole
-    cents from 10 up. Whole cents are for invoice amounts: a small model's 0.0259 per million
-    output tokens read 0.03, 16% off (rev15a #10). The one rule: the report's `rate` and a
-    message's `per_unit_text` are this figure."""
-    return round(amount, 2) + 0.0 if abs(amount) >= 10 else float(f"{amount:.4g}") + 0.0
+def per_unit(amount: float, currency: str) -> float:
+    """A price per unit as shown (per million output tokens): 4 significant figures, or whole
+    cents (the currency's minor unit) where those are finer: whole cents from 10 up, whole yen
+    from 1,000 up. Whole cents alone are for invoice amounts: a small model's 0.0259 per
+    million output tokens read 0.03, 16% off (rev15a #10). The one rule: the report's `rate`,
+    a message's `per_unit_text` and `str(Money)` of an amount not in whole cents are this
+    figure (rev18d #6: a JPY report printed 250.09 where `print(Money)` gave 250 JPY)."""
+    return round(amount, _per_unit_places(amount, currency)) + 0.0
 
 
-def per_unit_text(amount: float) -> str:
+def _per_unit_places(amount: float, currency: str) -> int:
+    """The decimals `per_unit` keeps of `amount`: its currency's minor unit, or more when 4
+    significant figures need them."""
+    places = minor_units(currency)
+    if amount == 0 or not math.isfinite(amount):
+        return places
+    return max(places, 3 - math.floor(math.log10(abs(amount))))
+
+
+def per_unit_text(amount: float, currency: str) -> str:
     """`per_unit` as a message writes it: thousands separators, never an exponent (a `.4g`
-    string of 1.2e-5 reads "1.2e-05"; rev15c #9)."""
-    shown = per_unit(amount)
-    if abs(shown) >= 10:
-        return f"{shown:,.2f}"
+    string of 1.2e-5 reads "1.2e-05"; rev15c #9); whole cents as cents ("12.30"), figures
+    finer than cents without trailing zeros ("5", "0.02591")."""
+    shown = per_unit(amount, currency)
     if shown == 0:
         return "0"
-    decimals = max(0, 3 - math.floor(math.log10(abs(shown))))
-    return f"{shown:.{decimals}f}".rstrip("0").rstrip(".")
+    places = minor_units(currency)
+    decimals = _per_unit_places(shown, currency)
+    if decimals == places:
+        return f"{shown:,.{places}f}"
+    return f"{shown:,.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def summed(amounts: Iterable[float], currency: str) -> float:

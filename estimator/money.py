@@ -10,11 +10,13 @@ amounts are sums of whole-cent line items), that knows its currency and prints w
     >>> print(p.cost / p.output_tokens * 1e6)  # a price per million output tokens
     0.03603 USD
 
-`str()` and `format(m)` print whole cents, as the reports do, except for an amount under 10
-that is not whole cents (a price per unit worked out in a notebook), which prints to 4
-significant figures as the reports' prices per unit do (`costing.per_unit`): whole cents would
-show 0.036 as 0.04 (rev16c M3). `repr()` is exact, and so is `format(m, ".6f")`. The reports
-never print a `Money` this way: they round their figures in the report layer.
+`str()` and `format(m)` print whole cents (whole yen), as the reports do, except for an amount
+that is not whole cents (a price per unit worked out in a notebook), which prints as the
+reports' prices per unit do (`costing.per_unit`): 4 significant figures, or whole cents where
+those are finer (from 10 up; whole yen from 1,000 up). Whole cents would show 0.036 as 0.04
+(rev16c M3), and whole yen 250.09 JPY as 250 where the report says 250.1 (rev18d #6).
+`repr()` is exact, and so is `format(m, ".6f")`. The reports never print a `Money` this way:
+they round their figures in the report layer.
 
 The sum or difference of amounts in one currency (or of an amount and a plain number) is an
 amount in that currency. So is an amount scaled by a plain number: `Money * number`, `number *
@@ -56,7 +58,8 @@ __all__ = ["CurrencyMismatchError", "Money"]  # the error lives in estimator.err
 
 class Money(float):
     """An amount in `currency` (ISO code), unrounded; `str()` and `format()` show whole cents,
-    or 4 significant figures for an amount under 10 that is not whole cents (`_shown`)."""
+    or for an amount that is not whole cents a price per unit as the reports show it
+    (`_shown`)."""
 
     __slots__ = ("currency",)
     currency: str
@@ -220,19 +223,20 @@ def _number(other: Any) -> Any:
 
 def _shown(amount: float, currency: str) -> str:
     """An amount as `str()` prints it: whole cents (the currency's minor unit: whole yen) for
-    whole-cent amounts (every amount a quote holds) and from 10 up; below 10, an amount that
-    is not whole cents (a price per unit a notebook works out, `p.cost / p.output_tokens *
-    1e6`) to 4 significant figures, the one per-unit rule (`costing.per_unit_text`): 0.03603,
-    where cents read 0.04 (rev16c M3; 16% off is rev15a #10's error)."""
+    whole-cent amounts (every amount a quote holds); an amount that is not whole cents (a
+    price per unit a notebook works out, `p.cost / p.output_tokens * 1e6`) as the report
+    shows a price per unit (`costing.per_unit_text`, the one rule): 4 significant figures, or
+    whole cents where those are finer, so 0.03603, where cents read 0.04 (rev16c M3; 16% off
+    is rev15a #10's error), and 250.1 JPY as the report's per-million column (rev18d #6)."""
     if not math.isfinite(amount):  # nan, inf: as printed before (rev16d R2: round(nan) raised)
         return f"{amount:,.2f}"
     places = minor_units(currency)  # whole yen (rev18a #10)
     units = amount * 10**places
-    if abs(amount) >= 10 or abs(units - round(units)) <= 1e-9 * max(1.0, abs(units)):
+    if abs(units - round(units)) <= 1e-9 * max(1.0, abs(units)):
         return f"{amount:,.{places}f}"
     from estimator.costing import per_unit_text
 
-    return per_unit_text(amount)
+    return per_unit_text(amount, currency)
 
 
 def _ratio(a: Money, b: Money, op: Callable[[float, float], Any], verb: str) -> Any:

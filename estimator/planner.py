@@ -848,7 +848,7 @@ def _per_million(c: Context, r: dict[str, Any], best: dict[str, Any]) -> str:
     extra = (mine - chosen) * 1e6 * c.quote_per_usd
     pct = (mine / chosen - 1) * 100 if chosen else 0.0
     # As the report shows the price itself (rev15a #10), with no exponent (rev15c #9).
-    said = per_unit_text(extra)
+    said = per_unit_text(extra, c.currency)
     return f"costs {said} {c.currency} more per million output tokens ({pct:+.1f}%)"
 
 

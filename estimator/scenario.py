@@ -43,6 +43,7 @@ from estimator.bounds import (
     MAX_TOKENS,
     MIN_DAYS,
     Range,
+    as_bool,
     text_given,
 )
 from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
@@ -101,10 +102,12 @@ Day = Annotated[date, BeforeValidator(_as_day)]
 
 def _no_text(value: Any) -> Any:
     """A boolean field's value: true or false as the file types them, never text (rev18a #8:
-    lax mode read `disaggregated = "no"`, "off", "n" and "0" as false, in every format)."""
+    lax mode read `disaggregated = "no"`, "off", "n" and "0" as false, in every format);
+    numpy's booleans as Python's (`as_bool`, rev18d #7), as numpy's numbers pass for numbers."""
     if isinstance(value, str):
         raise text_given(value, "true or false", value.strip() in ("true", "false"))
-    return value
+    flag = as_bool(value)
+    return value if flag is None else flag
 
 
 # A boolean: true or false, not text nor a number (0 and 1 were read as false and true).

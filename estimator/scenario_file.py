@@ -433,6 +433,17 @@ def _item(items: list[Any], part: str, where: str) -> int:
 
 
 _YAML_BOOL = "tag:yaml.org,2002:bool"
+_YAML_INT = "tag:yaml.org,2002:int"
+_YAML_FLOAT = "tag:yaml.org,2002:float"
+_YAML_SCALARS = {_YAML_BOOL, _YAML_INT, _YAML_FLOAT}
+
+
+def _yaml_int(loader: Any, node: Any) -> int:
+    """A YAML 1.2 whole number: decimal (`010` is ten), or 0o octal, or 0x hex."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if text[:2] in ("0o", "0x"):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
 
 
 @functools.cache
@@ -444,7 +455,9 @@ def _yaml_loader() -> Any:
     - only true / false (any case style YAML 1.2 allows) are booleans: `tenant_hq: NO`
       (Norway) was read as false, and yes / no / on / off with it. They stay strings, which a
       boolean field refuses, as it refuses text in TOML and JSON (rev18a #8);
-    - a number with an exponent and no dot (5e10) is a number, as YAML 1.2 reads it."""
+    - numbers are YAML 1.2's: with an exponent and no dot (5e10), or a leading dot with a sign
+      or an exponent (-.5, .5e2), a number, and a whole number decimal (`010` is ten, where
+      YAML 1.1 read octal 8; `1:30` and `0b11` text, where it read 90 and 3)."""
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -463,19 +476,34 @@ def _yaml_loader() -> Any:
                 seen[key] = line
             return dict(super().construct_mapping(node, deep))
 
+    # YAML 1.2's booleans and numbers in place of YAML 1.1's (the core schema; underscores in
+    # numbers as PyYAML allows them, as TOML does).
     Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != _YAML_BOOL]
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_SCALARS]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
     Loader.add_implicit_resolver(
         _YAML_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
     )
-    # An exponent without a dot or a sign (5e10, 1.5e13) is a number, as in YAML 1.2, TOML and
-    # JSON; YAML 1.1 read it as text, which a number field then refused (rev18a #8).
+    # A whole number is decimal, leading zeros and all: YAML 1.1 read `010` as octal 8, `1:30`
+    # as 90 (base 60) and `0b11` as 3 (found fixing rev18d #8); octal and hex are 0o17 and 0x1f.
     Loader.add_implicit_resolver(
-        "tag:yaml.org,2002:float",
-        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        _YAML_INT,
+        re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7][0-7_]*|0x[0-9a-fA-F][0-9a-fA-F_]*)$"),
         list("-+0123456789"),
+    )
+    Loader.add_constructor(_YAML_INT, _yaml_int)
+    # An exponent without a dot or a sign (5e10, 1.5e13) is a number, as in YAML 1.2, TOML and
+    # JSON; YAML 1.1 read it as text, which a number field then refused (rev18a #8). So is a
+    # leading dot with a sign or an exponent (-.5, .5e2) (rev18d #8). Checked after the whole
+    # numbers, which it matches too.
+    Loader.add_implicit_resolver(
+        _YAML_FLOAT,
+        re.compile(
+            r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+0123456789."),
     )
     return Loader
 

@@ -528,9 +528,10 @@ def test_a_price_per_unit_is_one_rule_and_a_message_has_no_exponent():
     from estimator.report.view import rate
 
     for x in (1.2e-5, 0.025912, 3.14159, 12.345, 1234.5678, -0.5, 0.0):
-        assert rate(x) == per_unit(x)
-        assert "e" not in per_unit_text(x) and float(per_unit_text(x).replace(",", "")) == rate(x)
-    assert [per_unit_text(x) for x in (1.2e-5, 0.025912, 5.0, 1234.5678)] == [
+        assert rate(x, "USD") == per_unit(x, "USD")
+        said = per_unit_text(x, "USD")
+        assert "e" not in said and float(said.replace(",", "")) == rate(x, "USD")
+    assert [per_unit_text(x, "USD") for x in (1.2e-5, 0.025912, 5.0, 1234.5678)] == [
         "0.000012", "0.02591", "5", "1,234.57"]  # fmt: skip
 
 

@@ -557,4 +557,4 @@ def test_an_amount_rounded_to_nothing_is_a_plain_zero(amount, currency):
 
     assert cents(amount, currency) == 0.0
     assert math.copysign(1.0, cents(amount, currency)) == 1.0
-    assert math.copysign(1.0, per_unit(-0.0)) == 1.0
+    assert math.copysign(1.0, per_unit(-0.0, currency)) == 1.0

@@ -509,12 +509,47 @@ def test_a_money_under_ten_that_is_not_whole_cents_prints_as_a_price_per_unit(
     per_million = p.cost / p.output_tokens * 1e6
     assert isinstance(per_million, Money) and float(per_million) < 10
     shown = json.loads(estimator.as_json(q))["phases"][0]["cost_per_million_output_tokens"]
-    assert str(per_million) == f"{per_unit_text(per_million)} USD" == f"{shown:g} USD"
+    assert str(per_million) == f"{per_unit_text(per_million, 'USD')} USD" == f"{shown:g} USD"
     assert f"{per_million}" == str(per_million) and str(p.cost / p.output_tokens) != "0.00 USD"
     # Whole cents, and anything from 10 up, print cents as before.
     assert str(Money(1.5, "USD")) == "1.50 USD" and str(Money(0.1 + 0.2, "USD")) == "0.30 USD"
     assert str(Money(12.3456, "USD")) == "12.35 USD" and str(Money(0.0, "USD")) == "0.00 USD"
     assert format(per_million, ".6f") == f"{float(per_million):.6f}"
+
+
+@pytest.mark.parametrize("currency", ["JPY", "CNY"])
+def test_a_price_per_unit_prints_as_the_report_shows_it_in_every_currency(
+    catalog, runner, currency
+):
+    # rev18d #6: a JPY quote's "per M output tokens (JPY)" said 1,702.01 and 250.09 (sen),
+    # where `print(p.cost / p.output_tokens * 1e6)` said "1,702 JPY" and "250 JPY". One rule
+    # for both: 4 significant figures, or whole cents (yen) where those are finer.
+    from estimator.costing import per_unit
+
+    q = quote(load_scenario(SPLIT), catalog, currency=currency)
+    d = json.loads(estimator.as_json(q))
+    text = runner.invoke(app, ["quote", SPLIT, "--currency", currency]).stdout
+    served = 0
+    for p, shown in zip(q.phases, d["phases"], strict=True):
+        figure = shown["cost_per_million_output_tokens"]
+        if figure is None:
+            continue
+        served += 1
+        per_million = p.cost / p.output_tokens * 1e6
+        printed = str(per_million).removesuffix(f" {currency}")
+        assert float(printed.replace(",", "")) == figure == per_unit(per_million, currency)
+        row = next(line for line in text.splitlines() if line.startswith(f"{p.name} "))
+        assert f" {printed}  " in row, (printed, row)
+        # 4 significant figures at least: the figure is within 0.05% of the price.
+        assert abs(figure / float(per_million) - 1) < 5e-4
+    assert served == 2
+    # Whole cents from 10 up, whole yen from 1,000 up; 4 significant figures below.
+    assert [per_unit(x, "JPY") for x in (1702.0137, 250.0937, 12.3456, 0.025934)] == [
+        1702.0, 250.1, 12.35, 0.02593]  # fmt: skip
+    assert [per_unit(x, "USD") for x in (1702.0137, 250.0937, 12.3456, 0.025934)] == [
+        1702.01, 250.09, 12.35, 0.02593]  # fmt: skip
+    assert str(Money(250.0937, "JPY")) == "250.1 JPY" and str(Money(1702.3, "JPY")) == "1,702 JPY"
+    assert str(Money(250.0, "JPY")) == "250 JPY" and str(Money(250.0937, "USD")) == "250.09 USD"
 
 
 def test_a_non_finite_money_prints_as_before():

@@ -740,6 +740,93 @@ def test_yaml_numbers_and_booleans_are_yaml_1_2s(runner, write):
     assert s.phases[2].days == 365 and s.phases[2].disaggregated is True
 
 
+def test_a_yaml_hint_never_claims_quotes_the_file_did_not_have(write):
+    # rev18d #8: `tpot_ms: .5e2` (unquoted: a float in YAML 1.2) was read as text, and refused
+    # with "did you mean .5e2, without quotes?". YAML 1.2's floats with a leading dot are
+    # numbers; and the hint is given only for text every format reads as a number unquoted.
+    import yaml
+
+    from estimator.scenario_file import _yaml_loader
+
+    data = tomllib.loads(SPLIT.read_text(encoding="utf-8"))
+    text = yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False)
+    assert text.count("tpot_ms: 50") == 2
+    s = load_scenario(write("s.yaml", text.replace("tpot_ms: 50", "tpot_ms: .5e2")))
+    assert [p.tpot_ms for p in s.phases if p.kind == "serve"] == [50.0, 50.0]
+    for spelt, value in [(".5e2", 50.0), ("-.5", -0.5), ("+.5", 0.5), ("-.5e2", -50.0),
+                         ("+.5E+2", 50.0), (".5_0e2", 50.0), (".5", 0.5),
+                         ("5.e2", 500.0)]:  # fmt: skip
+        assert yaml.load(f"a: {spelt}", Loader=_yaml_loader()) == {"a": value}, spelt
+    # Text a number field refuses: with the hint only where the unquoted value is a number in
+    # YAML (as in TOML and JSON); never for text YAML reads as text unquoted.
+    for spelt in ("5e10", "-0.5", "1.5E+3", "120", ".5e2", "09", "_1", "1__0", "\u0661\u0662",
+                  "1e1_0", "5.", "+1"):  # fmt: skip
+        loaded = yaml.load(f"tokens: {spelt}", Loader=_yaml_loader())["tokens"]
+        bad = text.replace("tokens: 36000000000000.0", f"tokens: '{spelt}'", 1)
+        said = re.escape("phases[0].tokens: must be a number")
+        with pytest.raises(ScenarioError, match=said) as got:
+            load_scenario(write("q.yaml", bad))
+        if "without quotes" in str(got.value):
+            assert isinstance(loaded, float | int) and not isinstance(loaded, bool), spelt
+            assert f"did you mean {spelt}, without quotes?" in str(got.value)
+        if isinstance(loaded, str):
+            assert "without quotes" not in str(got.value), spelt
+            with pytest.raises(ScenarioError) as plain:
+                load_scenario(write("p.yaml", bad.replace(f"'{spelt}'", spelt)))
+            assert "without quotes" not in str(plain.value), spelt
+
+
+def test_yaml_whole_numbers_are_yaml_1_2s(write):
+    # Found fixing rev18d #8: PyYAML reads YAML 1.1, where `days: 010` is 8 days (octal),
+    # `1:30` is 90 (base 60) and `0b11` is 3. YAML 1.2 reads 10, and the others as text (which
+    # a number field refuses, as TOML and JSON refuse them).
+    import math
+    from datetime import date
+
+    import yaml
+
+    from estimator.scenario_file import _yaml_loader
+
+    for spelt, value in [("010", 10), ("09", 9), ("0o17", 15), ("0x1f", 31), ("1_000", 1000),
+                         ("+5", 5), ("-7", -7), ("0", 0), ("1:30", "1:30"), ("0b11", "0b11"),
+                         ("1:30.5", "1:30.5"), ("1.5", 1.5), ("-.5", -0.5), ("5.", 5.0),
+                         ("1_000.5", 1000.5), ("2025-11-27", date(2025, 11, 27))]:  # fmt: skip
+        got = yaml.load(f"a: {spelt}", Loader=_yaml_loader())["a"]
+        assert got == value and type(got) is type(value), (spelt, got)
+    assert math.isinf(yaml.load("a: -.inf", Loader=_yaml_loader())["a"])
+    data = tomllib.loads(SPLIT.read_text(encoding="utf-8"))
+    text = yaml.safe_dump(json.loads(json.dumps(data, default=str)), sort_keys=False)
+    assert text.count("days: 365") == 2
+    s = load_scenario(write("d.yaml", text.replace("days: 365", "days: 0365")))
+    assert [p.days for p in s.phases if p.kind == "serve"] == [365.0, 365.0]
+    with pytest.raises(ScenarioError, match=re.escape("days: must be a number (got '1:30')")):
+        load_scenario(write("e.yaml", text.replace("days: 365", "days: 1:30", 1)))
+
+
+def test_numpy_booleans_are_booleans():
+    # rev18d #7: `with_changes` refused np.bool_(True) for a boolean field, "must be true or
+    # false (got True)", while numpy's numbers pass for number fields; and a number field took
+    # it as 1 (a Python bool there is refused: review7b #9). polars and pandas give numpy's.
+    import numpy as np
+    import polars as pl
+
+    s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
+    flag = "phases.2.disaggregated"
+    for value, meant in [(np.bool_(True), True), (np.bool_(False), False), (np.array(True), True),
+                         (pl.Series([False, True]).to_numpy()[1], True)]:  # fmt: skip
+        got = s.with_changes({flag: value}).phases[2].disaggregated
+        assert got is meant, (value, got)
+    # Not a boolean: refused as before (an array of one, as numpy prints it).
+    for value, said in [(np.int64(1), "(got 1)"), (np.array([True]), "(got [ True])"),
+                        ("yes", "(got 'yes')")]:  # fmt: skip
+        with pytest.raises(ScenarioError, match=re.escape(f"must be true or false {said}")):
+            s.with_changes({flag: value})
+    for path in ("phases.0.tokens", "phases.1.devices", "phases.2.days"):
+        for value in (True, np.bool_(True), np.array(False)):
+            with pytest.raises(ScenarioError, match="must be a number, not true or false"):
+                s.with_changes({path: value})
+
+
 def test_a_date_before_every_price_says_so(runner):
     # "no allowed placement among 0 options (no options match)" (review7b n19).
     code, _, err = run(runner, ["train", "--model", "llama-3.1-8b", "--tokens", "1e12",

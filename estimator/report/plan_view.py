@@ -329,8 +329,8 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 total_at_low=money_or_none(s.total_at_low, q.currency),
                 total_at_high=money_or_none(s.total_at_high, q.currency),
                 swing=money_or_none(s.swing, q.currency),
-                per_million_output_tokens_at_low=rate_or_none(s.per_million_at_low),
-                per_million_output_tokens_at_high=rate_or_none(s.per_million_at_high),
+                per_million_output_tokens_at_low=rate_or_none(s.per_million_at_low, q.currency),
+                per_million_output_tokens_at_high=rate_or_none(s.per_million_at_high, q.currency),
                 unpriced_reason=s.unpriced_reason,
             )
             for s in swings

@@ -69,10 +69,11 @@ def money_or_none(amount: float | None, currency: str) -> float | None:
     return None if amount is None else money(amount, currency)
 
 
-def rate(amount: float) -> float:
+def rate(amount: float, currency: str) -> float:
     """A displayed price per unit (per million output tokens): `costing.per_unit`, 4
-    significant figures and whole cents from 10 up."""
-    return per_unit(amount)
+    significant figures, or whole cents where those are finer (from 10 up; whole yen from
+    1,000 up)."""
+    return per_unit(amount, currency)
 
 
 # A percentile of a price per million output tokens, not of a cost (uncertainty.PER_MILLION;
@@ -80,9 +81,9 @@ def rate(amount: float) -> float:
 _PER_MILLION = "per_million_output_tokens"
 
 
-def rate_or_none(amount: float | None) -> float | None:
+def rate_or_none(amount: float | None, currency: str) -> float | None:
     """`rate`, keeping None (no figure)."""
-    return None if amount is None else rate(amount)
+    return None if amount is None else rate(amount, currency)
 
 
 def sig(x: float, digits: int = 12) -> float:
@@ -212,7 +213,8 @@ class PhaseView(_View):
     cost_per_million_output_tokens: float | None = Field(
         default=None,
         description="A priced serving phase's cost over its output_tokens, per million (4 "
-        "significant figures, whole cents from 10 up). Null for training and unpriced phases.",
+        "significant figures, or whole cents where those are finer: from 10 up, whole yen from "
+        "1,000 up). Null for training and unpriced phases.",
     )
 
 
@@ -440,7 +442,7 @@ def per_million_output_tokens(cost: float, p: Any) -> float | None:
     tokens = p.output_tokens
     if not (tokens and p.priced and p.physics.get("output_tokens_per_s_per_device")):
         return None
-    return rate(cost / tokens * 1e6)
+    return rate(cost / tokens * 1e6, p.cost.currency)
 
 
 def _phase(p: Any) -> PhaseView:
@@ -491,7 +493,7 @@ def _figure(x: float | None, measure: str, currency: str) -> float | None:
     """A percentile as shown: a price per million (`rate`), or an amount (`money`)."""
     if x is None:
         return None
-    return rate(x) if measure == _PER_MILLION else money(x, currency)
+    return rate(x, currency) if measure == _PER_MILLION else money(x, currency)
 
 
 def uncertainty_view(
