@@ -64,11 +64,24 @@ EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_ENVIRONMENT = 3  # an optional dependency (extra) is not installed; the output is unwritable
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+def _catalog_path(value: str) -> Path:
+    """rev19b #1: `Path("")` is ".", so `--catalog "$UNSET"` would price on whatever CSV files
+    sit in the working directory (the empty environment variable already counts as unset)."""
+    if not value.strip():
+        raise typer.BadParameter(
+            "an empty path: give a directory, or leave --catalog out for the embedded catalog"
+        )
+    return Path(value)
+
+
 CatalogDir = Annotated[
     Path | None,
     typer.Option(
         "--catalog",
         envvar="SPLITCOMPUTE_CATALOG",
+        parser=_catalog_path,
+        metavar="<path>",
         help="Directory of CSV files overriding the embedded catalogs (same columns).",
     ),
 ]
