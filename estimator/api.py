@@ -23,7 +23,7 @@ from estimator.errors import ScenarioError
 from estimator.quoting import quote_context
 from estimator.results import Quote, Result
 from estimator.scenario import CHANGED, Scenario
-from estimator.scenario_file import load_scenario, parse_scenario
+from estimator.scenario_file import load_scenario, parse_scenario, resolved_path
 from pricing import Catalog, CatalogError, load_catalog
 from pricing.catalog import as_date
 from pricing.errors import shown
@@ -90,6 +90,23 @@ def whole(value: Any, field: str, least: int = 1) -> int:
     if value < least:
         raise ScenarioError(f"must be at least {least}, got {value}", field)
     return int(value)  # a numpy integer (from a frame) counts
+
+
+def _yes_or_no(value: Any, field: str) -> bool:
+    """`value` as a bool, or a ScenarioError naming `field` (rev19b #3: `model_error="no"` was
+    truth-tested into True, where a scenario file or a sweep refuses quoted booleans). A numpy
+    boolean (from a frame) counts, as a numpy integer does for a count."""
+    if type(value).__name__ == "bool_" or isinstance(value, bool):
+        return bool(value)
+    raise ScenarioError(f"must be True or False, got {shown(value)!r}", field)
+
+
+def _callable(value: Any, field: str) -> Any:
+    """rev19b #8: `progress=1` raised TypeError deep in the sampling, after the work began."""
+    if value is not None and not callable(value):
+        raise ScenarioError(f"must be a function of the count done, or None, got {shown(value)!r}",
+                            field)  # fmt: skip
+    return value
 
 
 def _planned(planned: Any, catalog: Catalog | str | Path | None) -> Plan:
@@ -259,6 +276,7 @@ def percentiles(
     from estimator.uncertainty import MAX_SAMPLES, sample
 
     samples, seed = whole(samples, "samples"), whole(seed, "seed", least=0)
+    model_error, progress = _yes_or_no(model_error, "model_error"), _callable(progress, "progress")
     if samples > MAX_SAMPLES:  # said here with the library's name (the CLI's is --samples)
         raise ScenarioError(f"must be at most {MAX_SAMPLES:,}, got {samples:,}", "samples")
     chosen, cat = _planned_on(planned, catalog)
@@ -384,6 +402,7 @@ def sweep(
     import itertools
 
     grid = _checked_grid(grid)
+    progress = _callable(progress, "progress")
     for name, given in (("as_of", as_of), ("currency", currency)):
         if given is not None and name in grid:  # rev11b #8: the keyword priced another day
             raise ScenarioError(
@@ -400,6 +419,7 @@ def sweep(
     # ~5 ms): a bad value late in the grid threw away every point before it.
     day = _date(as_of, "as_of")
     points = [_checked_point(base, changes, cat, currency, day) for changes in combinations]
+    _one_path_a_field(base, paths)
     rows = []
     for changes, s in zip(combinations, points, strict=True):
         rows.append(_swept(s, changes, cat, currency, as_of))
@@ -500,6 +520,21 @@ def _run_days(q: Quote) -> float | None:
     timed (its device lacks the precision), 0 without training."""
     runs = [p for p in q.phases if p.kind == "train"]
     return None if not all(p.timed for p in runs) else sum(p.wall_clock_days for p in runs)
+
+
+def _one_path_a_field(base: Scenario, paths: list[str]) -> None:
+    """rev19b #2: two grid paths naming one field (by a phase's name and by its index) quoted
+    the last one's values while the row showed both: refused, naming the two."""
+    data = base.model_dump(by_alias=True, exclude_none=True)
+    seen: dict[str, str] = {}
+    for path in paths:
+        field = resolved_path(data, path)
+        if field in seen:
+            raise ScenarioError(
+                f"'{shown(seen[field])}' and '{shown(path)}' are the same field: give it once",
+                "grid",
+            )
+        seen[field] = path
 
 
 def _checked_grid(grid: Mapping[str, Any]) -> dict[str, list[Any]]:

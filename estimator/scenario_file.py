@@ -421,13 +421,32 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
             node = node[key]
 
 
+def resolved_path(data: dict[str, Any], path: str) -> str:
+    """`path` (valid in `data`, as `set_path` takes it) with every list element given by its
+    index, so two paths naming one field resolve alike (rev19b #2: a sweep of
+    `phases.a.tokens` and `phases.0.tokens` quoted one and labelled its row with both)."""
+    parts = path.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        if isinstance(node, list):
+            parts[i] = str(_item(node, part, ".".join(parts[:i]) or path))
+            node = node[int(parts[i])]
+        elif isinstance(node, dict):
+            node = node.get(part)
+        else:
+            break
+    return ".".join(parts)
+
+
 def _item(items: list[Any], part: str, where: str) -> int:
-    """The index of a list element named by its index or its `name`."""
-    if part.isdigit() and int(part) < len(items):
-        return int(part)
-    names = [x.get("name") for x in items if isinstance(x, dict)]
+    """The index of a list element named by its `name`, else by its index: the order
+    `Scenario.phase` and `fleet_named` take (rev19b #2: a path `phases.0` edited the first phase
+    while a phase named "0" was elsewhere, and a sweep's column read as that phase's)."""
+    names = [x.get("name") if isinstance(x, dict) else None for x in items]
     if part in names:
         return names.index(part)
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
     known = ", ".join(str(n) for n in names if n) or "none"
     raise ScenarioError(f"no element '{shown(part)}' (names: {shown(known, 200)})", where)
 

@@ -151,6 +151,13 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
             raise CatalogError(
                 f"the catalog overrides must be a directory path, not {type(overrides).__name__}"
             )
+        if not str(overrides).strip():
+            # rev19b #1: Path("") is ".", so an unset shell variable or an empty notebook default
+            # would price on whatever CSV files sit in the working directory.
+            raise CatalogError(
+                "the catalog override directory is an empty path: give a directory, or leave it "
+                "out for the embedded catalog"
+            )
         directory = Path(overrides)
         if not directory.is_dir():
             why = "is a file, not a directory" if directory.exists() else "does not exist"

@@ -421,3 +421,28 @@ def test_transfer_lists_one_providers_egress_rows(runner, catalog):
     assert result.exit_code == 0 and "no rows match" in result.output
     result = runner.invoke(app, ["catalog", "transfer", "--provider", "awz"])
     assert result.exit_code == 2 and "did you mean 'aws'" in result.stderr
+
+
+def test_an_empty_catalog_path_is_refused_not_read_as_the_working_directory(
+    runner, write, monkeypatch
+):
+    # rev19b #1: `--catalog ''` (an unset shell variable) was Path("") = ".", so the CSV files
+    # in the working directory priced the quote; the library's `catalog=""` did the same.
+    import subprocess
+    import sys
+
+    from pricing import CatalogError, load_catalog
+
+    cwd = write("cwd/offers.csv", "provider\n").parent
+    entry = [sys.executable, "-c", "from estimator.cli import main; main()"]
+    args = [*entry, "catalog", "offers", "--catalog", ""]
+    result = subprocess.run(args, capture_output=True, text=True, cwd=cwd, timeout=120)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: Invalid value for '--catalog'")
+    assert "an empty path" in result.stderr and "offers.csv" not in result.stderr
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("SPLITCOMPUTE_CATALOG", "")  # empty in the environment: unset, as before
+    assert runner.invoke(app, ["catalog", "offers"]).exit_code == 0
+    for empty in ("", "  "):
+        with pytest.raises(CatalogError, match="is an empty path"):
+            load_catalog(empty)

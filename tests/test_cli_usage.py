@@ -178,3 +178,20 @@ def test_output_that_cannot_be_written_is_one_line(tmp_path, run_as, args):
     errors = [line for line in result.stderr.splitlines() if line != "atexit ran"]
     assert errors == ["error: cannot write the output: No space left on device"]
     assert result.returncode == 3
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full on this system")
+def test_a_full_disk_behind_output_exits_3_as_on_stdout(tmp_path):
+    # rev19b #5: `-o /dev/full --force` exited 2 ("bad input") where stdout's full disk exits 3,
+    # as the README's exit codes say; a path that cannot be (no directory) stays bad input.
+    args = ["quote", str(EXAMPLES / "split_auto.toml"), "-f", "json"]
+    full = subprocess.run(
+        [*ENTRY, *args, "-o", "/dev/full", "--force"], capture_output=True, text=True, timeout=120
+    )
+    assert full.returncode == 3 and full.stdout == ""
+    assert full.stderr == "error: --output: cannot write /dev/full: No space left on device\n"
+    nowhere = str(tmp_path / "missing" / "out.json")
+    bad = subprocess.run(
+        [*ENTRY, *args, "-o", nowhere], capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ")

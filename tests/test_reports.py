@@ -953,6 +953,35 @@ def test_sweep_refuses_grids_it_cannot_mean(catalog):
         estimator.chart(pl.DataFrame({"x": [], "total": []}), x="x")
 
 
+def test_a_field_is_swept_under_one_path_and_a_digit_name_is_a_name(catalog):
+    # rev19b #2: `phases.pretrain.tokens` and `phases.0.tokens` (one field) quoted the last
+    # one's value while the row showed both; and with a phase named "0" that was not the first,
+    # `phases.0` edited the first one while the sweep's column read as phase "0"'s.
+    same = re.escape("'phases.pretrain.tokens' and 'phases.0.tokens' are the same field")
+    with pytest.raises(ScenarioError, match=same):
+        sweep(SPLIT, {"phases.pretrain.tokens": [1e13], "phases.0.tokens": [2e13]}, catalog)
+    base = load_scenario(SPLIT)
+    names = {"transfers": [], "phases.pretrain.name": "1", "phases.post-train.name": "0"}
+    renamed = base.with_changes(names)
+    assert [p.name for p in renamed.phases[:2]] == ["1", "0"]
+    changed = renamed.with_changes({"phases.0.tokens": 5e11})
+    assert changed.phase("0").tokens == 5e11 == changed.phases[1].tokens  # the name, as phase()
+    assert changed.phases[0].tokens == base.phases[0].tokens
+    assert changed.with_changes({"phases.2.name": "s"}).phases[2].name == "s"  # an index
+
+
+def test_library_booleans_and_callbacks_are_checked_before_any_work(catalog):
+    # rev19b #3 and #8: model_error="no" was truth-tested into True; progress=1 raised a
+    # TypeError deep in the sampling.
+    for bad in ("no", "False", 1, None):
+        with pytest.raises(ScenarioError, match=r"^model_error: must be True or False"):
+            estimator.percentiles(SPLIT, catalog, samples=10, model_error=bad)
+    with pytest.raises(ScenarioError, match=r"^progress: must be a function"):
+        estimator.percentiles(SPLIT, catalog, samples=10, progress=1)  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match=r"^progress: must be a function"):
+        sweep(SPLIT, {"currency": ["USD"]}, catalog, progress=1)  # type: ignore[arg-type]
+
+
 def test_a_sweep_checks_every_point_before_quoting_any_and_names_the_bad_one(catalog):
     # rev12b #7: a bad value late in the grid was found only when its turn came, after every
     # point before it had been quoted, and the error named the scenario's file.

@@ -13,7 +13,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import copy
-import errno
 import gc
 import inspect
 import os
@@ -28,7 +27,7 @@ import typer
 from estimator.cli import cmd_quote  # isort: skip
 from estimator.cli import cmd_plan  # isort: skip
 from estimator.cli import cmd_chart, cmd_catalog, cmd_physics  # isort: skip
-from estimator.cli.app import EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, app
+from estimator.cli.app import CANNOT_WRITE, EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_OK, app
 
 __all__ = ["app", "cmd_catalog", "cmd_chart", "cmd_physics", "cmd_plan", "cmd_quote", "main"]
 
@@ -106,7 +105,7 @@ def _exit_now(code: int) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError as exc:
-        if exc.errno not in _CANNOT_WRITE:
+        if exc.errno not in CANNOT_WRITE:
             sys.exit(code)
         code = _cannot_write(exc)
     except ValueError:
@@ -116,12 +115,6 @@ def _exit_now(code: int) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
-
-
-# Failures to write that no retry mends: a full disk (or /dev/full), a file past its size
-# limit or quota. rev17b #15: `quote ... > /dev/full` printed a Python traceback, exit 1. A
-# closed pipe (EPIPE) is not among them: it ends as it always has.
-_CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 
 def _cannot_write(exc: OSError) -> int:
@@ -160,7 +153,7 @@ def _run() -> object:
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         code = 130
     except OSError as exc:
-        if exc.errno not in _CANNOT_WRITE:
+        if exc.errno not in CANNOT_WRITE:
             raise
         code = _cannot_write(exc)
     return code

@@ -4,6 +4,7 @@ messages and exit codes: 0 = answer produced, 1 = infeasible or a rule broken un
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 from collections.abc import Callable
@@ -62,13 +63,30 @@ _flags_without_type()
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_ENVIRONMENT = 3  # an optional dependency (extra) is not installed; the output is unwritable
+# Failures to write that no retry mends: a full disk (or /dev/full), a file past its size
+# limit or quota. rev17b #15: `quote ... > /dev/full` printed a Python traceback, exit 1. A
+# closed pipe (EPIPE) is not among them: it ends as it always has.
+CANNOT_WRITE = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _catalog_path(value: str) -> Path:
+    """rev19b #1: `Path("")` is ".", so `--catalog "$UNSET"` would price on whatever CSV files
+    sit in the working directory (the empty environment variable already counts as unset)."""
+    if not value.strip():
+        raise typer.BadParameter(
+            "an empty path: give a directory, or leave --catalog out for the embedded catalog"
+        )
+    return Path(value)
+
 
 CatalogDir = Annotated[
     Path | None,
     typer.Option(
         "--catalog",
         envvar="SPLITCOMPUTE_CATALOG",
+        parser=_catalog_path,
+        metavar="<path>",
         help="Directory of CSV files overriding the embedded catalogs (same columns).",
     ),
 ]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from estimator.cli.app import CANNOT_WRITE, EXIT_ENVIRONMENT, fail
 from estimator.errors import ScenarioError
 from estimator.report.rows import Terminal
 
@@ -95,7 +96,10 @@ def _write(output: Path, data: bytes, opened: Callable[[], Any]) -> None:
         with opened() as f:
             f.write(data)
     except OSError as exc:
-        raise ScenarioError(f"cannot write {output}: {exc.strerror or exc}", "--output") from None
+        said = f"cannot write {output}: {exc.strerror or exc}"
+        if exc.errno in CANNOT_WRITE:  # rev19b #5: a full disk is the machine's, as on stdout
+            raise fail([f"--output: {said}"], EXIT_ENVIRONMENT) from None
+        raise ScenarioError(said, "--output") from None
 
 
 def check_samples(samples: int | None, seed: int = 0) -> None:
