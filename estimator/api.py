@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from estimator.bounds import as_bool
 from estimator.context import OBJECTIVES, Context, Objective, prepare
 from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import ScenarioError
@@ -95,9 +96,11 @@ def whole(value: Any, field: str, least: int = 1) -> int:
 def _yes_or_no(value: Any, field: str) -> bool:
     """`value` as a bool, or a ScenarioError naming `field` (rev19b #3: `model_error="no"` was
     truth-tested into True, where a scenario file or a sweep refuses quoted booleans). A numpy
-    boolean (from a frame) counts, as a numpy integer does for a count."""
-    if type(value).__name__ == "bool_" or isinstance(value, bool):
-        return bool(value)
+    boolean (from a frame) counts, as a numpy integer does for a count (`bounds.as_bool`, the
+    scenario fields' rule)."""
+    flag = as_bool(value)
+    if flag is not None:
+        return flag
     raise ScenarioError(f"must be True or False, got {shown(value)!r}", field)
 
 
