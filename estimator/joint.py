@@ -22,7 +22,7 @@ from estimator.context import Context
 from estimator.placement import Candidate, Capacity, Group, Problem
 from estimator.scenario import TrainPhase
 from estimator.timeline import Window
-from estimator.transfers import Routes, Unpriced, blocking_rule, site, size_gb
+from estimator.transfers import Unpriced, blocking_rule, routes_at, site, size_gb
 
 # Candidates per phase handed to the solver: the cheapest this many allowed ones (a plan's
 # choice is among the cheap; capacity and transfers decide between them).
@@ -154,7 +154,7 @@ def problem(
     # providers in one region was free here and in the quote alike). A pair `leg` cannot price
     # is not allowed (rev18c #3: read as free, it was chosen and its quote failed), unless both
     # ends are fixed: the quote of that pair says why.
-    legs = Routes(c.catalog, c.as_of) if c.scenario.transfers else None
+    legs = routes_at(c) if c.scenario.transfers else None
     places = [
         {site(*at): at for at in {(r["region"], r["provider"], r["instance"]) for r in phase_rows}}
         for phase_rows in rows

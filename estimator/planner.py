@@ -227,16 +227,15 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
     # rows, a fleet size, a start), so the catalog's options and latencies at the date, the
     # model and the rate stay (preparing them again took ~25 ms). Of what was remembered the
     # physics carries (it depends on its keys and settings alone, `evaluate.is_physics`: the
-    # chosen options' keys were solved when the phase's options were ranked), and the supply of
-    # the purchase options on each day it changes (it depends on those same options, the tenant
-    # and the date alone: `evaluate._supply_on` worked it out once, not once more here).
+    # chosen options' keys were solved when the phase's options were ranked), and what depends
+    # on the catalog, its options, the tenant and dates alone (`_CARRIED`).
     placed_c = replace(
         c,
         scenario=placed,
         objective="cost",
         max_devices=None,
         slip=frozenset(),
-        memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] == "supply days"},
+        memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] in _CARRIED},
         given_sites=tuple((dict((p.name, p.site) for _, p in auto) | dict(c.given_sites)).items()),
     )
     q = quote_context(placed_c)
@@ -255,6 +254,17 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         scenario=placed,
     )  # fmt: skip
     return _made_in(out, c)
+
+
+# What a plan's context remembered that its placed quote's reads alike (`Context.remembered`
+# keys by their first item), as none depends on the phases, the objective, the device cap or
+# the slip, which are all the placed context changes: the supply of the purchase options on
+# each day it changes and their orders for a start (`evaluate._supply_on`: the options, the
+# tenant, the dates), the routes at the date (`transfers.routes_at`: the catalog, the date;
+# the joint placement priced every pair of candidate sites with them), the accelerators a
+# precision runs on (the catalog), and the blocking rules in force over a span (the catalog's
+# policies, the dates).
+_CARRIED = frozenset({"supply days", "purchases", "routes", "supports", "blocking rules"})
 
 
 # A verdict `rule:<id> on transfer <from>-><to>`: the transfer's data, not the option, is blocked.

@@ -501,10 +501,9 @@ def _run_days(
 def _transfers(
     c: Context, placed: dict[str, PhaseQuote]
 ) -> tuple[list[transfers.TransferQuote], list[Finding], list[Payment]]:
-    route_table = _routes(c)
     moved, found, paid = [], [], []
-    for i, t in enumerate(c.scenario.transfers):
-        tq, more = transfers.price_transfer(c, i, t, placed, route_table)
+    for i, t in enumerate(c.scenario.transfers):  # the routes made only for a transfer
+        tq, more = transfers.price_transfer(c, i, t, placed, transfers.routes_at(c))
         moved.append(tq)
         found += more
         src = placed[t.from_]
@@ -606,11 +605,6 @@ def fx_findings(c: Context, items: list[LineItem]) -> list[Finding]:
     return out
 
 
-def _routes(c: Context) -> transfers.Routes:
-    """The routes of the quote's date (`transfers.Routes`), worked out once."""
-    return c.remembered(("routes",), lambda: transfers.Routes(c.catalog, c.as_of))
-
-
 def assumptions(
     c: Context,
     phases: list[PhaseQuote],
@@ -676,7 +670,7 @@ def _transfer_rows(
         if not t.line_items:  # nothing left its site
             continue
         src, dst = placed[t.from_], placed[t.to]
-        leg = _routes(c).leg(*(transfers.place(p) for p in (src, dst)))
+        leg = transfers.routes_at(c).leg(*(transfers.place(p) for p in (src, dst)))
         if leg is None:
             continue
         dated = [c.row_dated(*r) for r in leg.dated]

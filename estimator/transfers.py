@@ -212,13 +212,15 @@ class Unpriced(Exception):
 
 class Routes:
     """Every route of the catalog at a date, by (from region, to region, provider), with its
-    rate: a quote looks one transfer up, the planner every pair of candidate sites."""
+    rate: a quote looks one transfer up, the planner every pair of candidate sites. A route's
+    row becomes its `Route` when `leg` first asks for it (a quote asks for one or two of ~1,000:
+    making them all was ~6 ms of a quote's or a plan's CPU, and of one with no transfer)."""
 
     def __init__(self, catalog: Catalog, as_of: date) -> None:
         self._as_of = as_of
         keys = ["from_region", "to_region", "provider"]
         # One row per series, its tiers as lists (a dict per tier row took ~0.3 s a plan).
-        series = (
+        self._series = (
             routes(catalog, as_of)
             .join(catalog.fx_table(as_of), on="currency", how="left")
             .group_by(keys, maintain_order=True)
@@ -230,33 +232,36 @@ class Routes:
                 pl.struct("basis", "as_of", "source").unique(maintain_order=True).alias("dated"),
             )
         )
-        # A series in a currency with no rate by the date: what `leg` says of it (rev18c #1:
-        # its price divided by a missing rate was a TypeError, in a quote and in every plan).
-        self._unrated = {
-            (src, dst, provider): (currency, route_from, route_to)
-            for (src, dst, provider, route_from, route_to, currency) in series.filter(
-                pl.col("per_usd").is_null()
+        # Each series' row by its key (the group keys are distinct).
+        self._at = {key: i for i, key in enumerate(self._series.select(keys).iter_rows())}
+        self._made: dict[tuple[str, str, str], Route | tuple[str, str, str]] = {}
+
+    def _made_of(self, key: tuple[str, str, str]) -> Route | tuple[str, str, str]:
+        """The series `key` names as its `Route`; a series in a currency with no rate by the
+        date as (currency, route_from, route_to): what `leg` says of it (rev18c #1: its price
+        divided by a missing rate was a TypeError, in a quote and in every plan)."""
+        made = self._made.get(key)
+        if made is None:
+            (_, _, provider, bounds, prices, route_from, route_to, currency, per_usd,
+             fx_as_of, gbps, dated) = self._series.row(self._at[key])  # fmt: skip
+            made = (
+                (currency, route_from, route_to)
+                if per_usd is None
+                else Route(
+                    provider=provider,
+                    route_from=route_from,
+                    route_to=route_to,
+                    bounds=tuple(bounds),
+                    prices=tuple(prices),
+                    currency=currency,
+                    per_usd=per_usd,
+                    fx_as_of=fx_as_of,
+                    gbps=gbps,
+                    dated=tuple((d["basis"], d["as_of"], d["source"]) for d in dated),
+                )
             )
-            .select(*keys, "route_from", "route_to", "currency")
-            .iter_rows()
-        }
-        rated = series.filter(pl.col("per_usd").is_not_null())
-        self._routes = {
-            (src, dst, provider): Route(
-                provider=provider,
-                route_from=route_from,
-                route_to=route_to,
-                bounds=tuple(bounds),
-                prices=tuple(prices),
-                currency=currency,
-                per_usd=per_usd,
-                fx_as_of=fx_as_of,
-                gbps=gbps,
-                dated=tuple((d["basis"], d["as_of"], d["source"]) for d in dated),
-            )
-            for (src, dst, provider, bounds, prices, route_from, route_to, currency, per_usd,
-                 fx_as_of, gbps, dated) in rated.iter_rows()
-        }  # fmt: skip
+            self._made[key] = made
+        return made
 
     def leg(self, src: tuple[str, str, str], dst: tuple[str, str, str]) -> Route | None:
         """The route data takes from one placement to another, each (region, provider,
@@ -267,29 +272,35 @@ class Routes:
             return None
         pair = (src[0], dst[0])
         own = (*pair, src[1])
-        key = own if own in self._routes or own in self._unrated else (*pair, "*")
-        found = self._routes.get(key)
+        key = own if own in self._at else (*pair, "*")
+        made = self._made_of(key) if key in self._at else None
         moved = f"from {site(*src)} to {site(*dst)}"
-        if found is not None and found.bounds[0] > 0:
+        if isinstance(made, Route) and made.bounds[0] > 0:
             # rev18c #7: tiers from 20,000 GB billed an 80,000 GB move as 60,000, the first
             # gigabytes free; with no first tier (from_gb empty) the move has no price.
-            by = "" if found.provider == "*" else f"{found.provider} "
+            by = "" if made.provider == "*" else f"{made.provider} "
             raise Unpriced(
-                f"no transfer price for the first {_volume(found.bounds[0])} {moved}: the "
-                f"transfer.csv rows ({by}{found.route_from} -> {found.route_to}) start at "
-                f"from_gb {found.bounds[0]:,.0f} (the first tier's row leaves from_gb empty)"
+                f"no transfer price for the first {_volume(made.bounds[0])} {moved}: the "
+                f"transfer.csv rows ({by}{made.route_from} -> {made.route_to}) start at "
+                f"from_gb {made.bounds[0]:,.0f} (the first tier's row leaves from_gb empty)"
             )
-        if found is not None:
-            return found
-        if key not in self._unrated:
+        if isinstance(made, Route):
+            return made
+        if made is None:
             raise Unpriced(f"no transfer price {moved} (no transfer.csv row, and no '*' row)")
-        currency, route_from, route_to = self._unrated[key]
+        currency, route_from, route_to = made
         by = "" if key[2] == "*" else f"{key[2]} "
         raise Unpriced(
             f"no exchange rate for {currency} on or before {self._as_of} (an fx.csv row): the "
             f"currency of the transfer.csv rows ({by}{route_from} -> {route_to}) that price "
             f"the move {moved}"
         )
+
+
+def routes_at(c: Context) -> Routes:
+    """The context's `Routes` (its catalog at its date), made once: the planner's joint
+    placement and the quote of its placements look their legs up in the same one."""
+    return c.remembered(("routes",), lambda: Routes(c.catalog, c.as_of))
 
 
 def price_transfer(

@@ -323,6 +323,30 @@ def test_a_transfer_priced_in_a_currency_with_no_rate_is_said_not_a_traceback(ca
     ]
 
 
+def test_a_plan_makes_its_routes_once_and_a_quote_with_no_transfer_none(catalog, monkeypatch):
+    """The routes at the date (`transfers.routes_at`) depend on the catalog and the date alone:
+    a plan's joint placement and the quote of its placements price their moves with the same
+    ones (made twice, ~8 ms of a plan), and a scenario that moves nothing makes none (~8 ms
+    of every such quote)."""
+    from estimator import transfers
+
+    made: list[object] = []
+    real = transfers.Routes.__init__
+
+    def counted(self: transfers.Routes, *args: Any) -> None:
+        made.append(args)
+        real(self, *args)
+
+    monkeypatch.setattr(transfers.Routes, "__init__", counted)
+    planned = plan(load_scenario(EXAMPLES / "split_auto.toml"), catalog)
+    assert planned.quote.transfers and len(made) == 1
+    made.clear()
+    still = load_scenario(EXAMPLES / "gulf_option.toml")
+    assert not still.transfers
+    quote(still, catalog)
+    assert made == []
+
+
 def test_the_planner_takes_no_pair_of_sites_its_quote_cannot_price(catalog):
     """rev18c #3: with no transfer row from us-east (its own nor '*'), the move from GCP
     us-east to AWS us-east was free to the planner, which chose AWS (cheaper on its own) and
