@@ -1793,3 +1793,31 @@ def test_compare_shows_each_scenarios_date_and_the_rates_it_converted_at(runner,
     assert table[1] == ["as of", *(rows["as of"][n] for n in names)]
     rated = next(r for r in table if r[0] == "EUR per USD")
     assert [float(x) for x in rated[1:]] == [rows["EUR per USD"][n] for n in names]
+
+
+def _amortised(write) -> str:
+    """split_abroad_home under `accounting = "amortised"`."""
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    return str(write("amortised.toml", 'accounting = "amortised"\n' + text))
+
+
+def test_an_amortised_cash_flow_says_it_is_the_project_views_cash(runner, write, tmp_path):
+    # rev19a #4: under amortised accounting the cash flow's months summed to the project view
+    # under a headline giving the amortised total, and nothing said so.
+    path = _amortised(write)
+    q = data(runner, ["quote", path])
+    assert q["accounting"] == "amortised"
+    months = round(sum(m["total"] for m in q["cash_flow"]), 2)
+    assert months == pytest.approx(q["total_other_view"], abs=0.01)
+    assert months != pytest.approx(q["total"], abs=0.01)
+    shown = f"{q['total_other_view']:,.2f}"
+    for fmt in ("table", "markdown"):
+        out = " ".join(ok(runner, ["quote", path, "-f", fmt]).split())
+        assert "Cash flow by month (CNY, project view: the cash paid)" in out, fmt
+        assert f"sum to the project view's total, {shown} CNY" in out, fmt
+    page = tmp_path / "q.html"
+    ok(runner, ["quote", path, "-f", "html", "-o", str(page)])
+    assert "project view: the cash paid" in page.read_text(encoding="utf-8")
+    # The project view's own cash flow is its headline: no label, no note.
+    out = ok(runner, ["quote", SPLIT])
+    assert "Cash flow by month (CNY)\n" in out and "project view: the cash paid" not in out

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from estimator.errors import MissingExtraError, ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
+from estimator.report.tables import cash_flow_title
 from estimator.report.view import QuoteView, UncertaintyView
 from estimator.timeline import KINDS
 from pricing.errors import shown
@@ -243,7 +244,7 @@ def cash_flow(q: QuoteView) -> Chart:
     _money_axis(ax, q.currency, "y")
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     _legend(ax, fontsize=8, ncols=3)
-    return Chart("cash-flow", f"Cash flow by month ({q.currency})", fig)
+    return Chart("cash-flow", cash_flow_title(q), fig)
 
 
 def uncertainty(u: UncertaintyView, cur: str) -> Chart:

@@ -176,7 +176,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
             columns=("billed in", "amount (billed currency)", f"amount ({cur})"),
         ),
         "cash-flow": Table(
-            f"Cash flow by month ({cur})",
+            cash_flow_title(d),
             [
                 {
                     "month": m.month,
@@ -211,6 +211,30 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
     if d.uncertainty is not None:
         out["uncertainty"] = uncertainty_table(d.uncertainty, cur, d.unpriced)
     return out
+
+
+def cash_flow_title(d: QuoteView) -> str:
+    """The cash-flow table's (and chart's) title. The cash flow is the cash paid, the project
+    view's (capital on delivery, resale at the end, a commitment's whole term), in either
+    accounting view: under `accounting = "amortised"` the title says so, as its months sum to
+    the project view's total, not the headline (rev19a #4)."""
+    if d.accounting == "amortised":
+        return f"Cash flow by month ({d.currency}, project view: the cash paid)"
+    return f"Cash flow by month ({d.currency})"
+
+
+def cash_flow_note(d: QuoteView) -> str | None:
+    """Under `accounting = "amortised"`, why the cash flow's months do not sum to the headline
+    total (rev19a #4); None in the project view, where they do."""
+    if d.accounting != "amortised" or not d.cash_flow:
+        return None
+    cur = d.currency
+    return (
+        "Cash flow: it is the cash paid in each month, as the project view commits it (capital "
+        "on delivery, resale at the end, a commitment's whole term), so its months sum to the "
+        f"project view's total, {spoken(d.total_other_view, cur)} {cur}, not the amortised "
+        f"total, {spoken(d.total, cur)} {cur}, which charges the hours used."
+    )
 
 
 def _serves(d: QuoteView) -> bool:

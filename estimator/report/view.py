@@ -367,7 +367,9 @@ class QuoteView(_View):
     by_currency: dict[str, CurrencyTotal]
     cash_flow: list[MonthView] = Field(
         description="What is paid in which month: rent over its billed term, capital at delivery "
-        "and resale at the phase's end, energy and operations over the run, transfers when sent."
+        "and resale at the phase's end, energy and operations over the run, transfers when sent. "
+        "The cash paid, as the project view commits it, in either accounting view: the months "
+        "sum to `total` in the project view and to `total_other_view` in the amortised view."
     )
     findings: list[Finding]
     assumptions: dict[str, Any]
