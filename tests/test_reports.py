@@ -1821,3 +1821,18 @@ def test_an_amortised_cash_flow_says_it_is_the_project_views_cash(runner, write,
     # The project view's own cash flow is its headline: no label, no note.
     out = ok(runner, ["quote", SPLIT])
     assert "Cash flow by month (CNY)\n" in out and "project view: the cash paid" not in out
+
+
+def test_compare_and_the_assumptions_show_every_digit_of_the_rate_used(runner):
+    # rev19a #7g: compare showed "JPY per USD 155.141" (and the quote's assumptions "JPY
+    # 155.141") where the quote converted at 155.1411: recomputing a line was off by ~26,000 JPY.
+    q = data(runner, ["quote", SPLIT, "--currency", "JPY"])
+    fx = q["assumptions"]["fx_per_usd"]
+    used = {cur: r["per_usd"] for cur, r in fx.items() if cur != "USD"}
+    assert any(len(repr(r).split(".")[-1]) > 2 for r in used.values())  # digits to lose
+    table = ok(runner, ["compare", SPLIT, ABROAD, "--currency", "JPY"])
+    said = ok(runner, ["quote", SPLIT, "--currency", "JPY", "--table", "assumptions"])
+    for cur, r in used.items():
+        line = next(x for x in table.splitlines() if x.startswith(f"{cur} per USD"))
+        assert line.split()[3] == f"{r:,}", line
+        assert f"{cur} {r:,} ({fx[cur]['as_of']}" in said, cur

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from estimator.api import Comparison
 from estimator.planner import Alternative, Plan
-from estimator.report.rows import Cents, Price
+from estimator.report.rows import Cents, Rate
 from estimator.report.view import (
     SCHEMA_VERSION,
     PhaseView,
@@ -213,7 +213,7 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     used = sorted({cur for d in shown for cur in _rates(d)} - {"USD"})
     for other in used:
         rates = [_rates(d).get(other) for d in shown]
-        row(f"{other} per USD", [None if r is None else Price(r) for r in rates])
+        row(f"{other} per USD", [None if r is None else Rate(r) for r in rates])
     for ph in phase_names:
         found = [next((p for p in d.phases if p.name == ph), None) for d in shown]
         # A phase with no price is no figure (blank), not 0.00.

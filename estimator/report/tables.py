@@ -321,7 +321,8 @@ def _fx(rates: dict[str, dict[str, Any]]) -> str:
             out.append("USD 1")
             continue
         peg = ", pegged" if r.get("peg") else ""
-        out.append(f"{cur} {r['per_usd']:.6g} ({r['as_of']}{peg})")
+        # rev19a #7g: every digit of the rate converted at (155.1411 read 155.141).
+        out.append(f"{cur} {r['per_usd']:,} ({r['as_of']}{peg})")
     return "; ".join(out)
 
 
