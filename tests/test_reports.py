@@ -1836,3 +1836,30 @@ def test_compare_and_the_assumptions_show_every_digit_of_the_rate_used(runner):
         line = next(x for x in table.splitlines() if x.startswith(f"{cur} per USD"))
         assert line.split()[3] == f"{r:,}", line
         assert f"{cur} {r:,} ({fx[cur]['as_of']}" in said, cur
+
+
+def test_compare_names_each_accounting_view_and_compares_totals_in_one(runner, write):
+    # rev19a #5: compare set a project-view total beside an amortised one and called the second
+    # "-19.6%" cheaper, with no row naming the accounting.
+    am = _amortised(write)
+    view = data(runner, ["compare", SPLIT, am])
+    rows = {r[""]: r for r in view["rows"]}
+    a, b = view["scenarios"]
+    assert rows["accounting"] == {"": "accounting", a: "project", b: "amortised"}
+    first, second = view["quotes"]
+    assert first["accounting"] == "project" and second["accounting"] == "amortised"
+    assert rows["total (CNY)"][b] == second["total"]  # each headline in its own view
+    # ... and "vs first" in the first's view: the second's total in that view.
+    assert rows["total, project view (CNY)"][b] == second["total_other_view"]
+    assert "vs first (CNY)" not in rows
+    assert rows["vs first, project view (CNY)"][b] == pytest.approx(
+        second["total_other_view"] - first["total"], abs=0.01
+    )
+    table = ok(runner, ["compare", SPLIT, am])
+    assert "accounting views differ" in table.splitlines()[0]
+    out = list(csv.reader(io.StringIO(ok(runner, ["compare", SPLIT, am, "-f", "csv"]))))
+    assert ["accounting", "project", "amortised"] in out
+    # Scenarios in one view keep their rows as they were, with the accounting named.
+    rows = {r[""]: r for r in data(runner, ["compare", SPLIT, ABROAD])["rows"]}
+    assert "vs first (CNY)" in rows and "total, project view (CNY)" not in rows
+    assert set(rows["accounting"].values()) == {"accounting", "project"}

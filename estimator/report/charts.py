@@ -350,6 +350,8 @@ def tornado(s: SensitivityView) -> Chart:
 def comparison(c: ComparisonView) -> Chart:
     plt = _plt()
     names = c.scenarios
+    if len({q.accounting for q in c.quotes}) > 1:  # rev19a #5: each bar in its own view
+        names = [f"{n} ({q.accounting} view)" for n, q in zip(names, c.quotes, strict=True)]
     phases = list(dict.fromkeys(p.name for q in c.quotes for p in q.phases))
     fig, ax = plt.subplots(figsize=(8, 0.7 * len(names) + 1.5))
     left = [0.0] * len(names)

@@ -210,6 +210,8 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     # of it gives the same figures), so "vs first" compares totals at two dates' rates when
     # the dates differ: the dates and the rates used are shown (`--as-of` puts all on one).
     row("as of", [d.as_of.isoformat() for d in shown])
+    # rev19a #5: a project-view total beside an amortised one read as one measure.
+    row("accounting", [d.accounting for d in shown])
     used = sorted({cur for d in shown for cur in _rates(d)} - {"USD"})
     for other in used:
         rates = [_rates(d).get(other) for d in shown]
@@ -229,20 +231,27 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     # with no price on the date, not a cheaper plan.
     first = shown[0]
     whole = [not first.unpriced and not d.unpriced for d in shown]
+    # rev19a #5: scenarios in different accounting views are compared in the first's view
+    # (each quote carries its total in the other view), which a row and the labels name: a
+    # project-view commitment against an amortised charge is no saving.
+    view = first.accounting
+    mixed = any(d.accounting != view for d in shown)
+    totals = [d.total if d.accounting == view else d.total_other_view for d in shown]
+    said = f", {view} view" if mixed else ""
+    if mixed:
+        row(f"total{said} ({cur})", [Cents(t, cur) for t in totals])
     row(
-        f"vs first ({cur})",
+        f"vs first{said} ({cur})",
         [
-            Cents(money(d.total - first.total, cur), cur) if ok else None
-            for d, ok in zip(shown, whole, strict=True)
+            Cents(money(t - totals[0], cur), cur) if ok else None
+            for t, ok in zip(totals, whole, strict=True)
         ],
     )
     row(
-        "vs first (%)",
+        f"vs first{said} (%)",
         [
-            round((d.total - first.total) / first.total * 100, 1) + 0.0
-            if ok and first.total
-            else None
-            for d, ok in zip(shown, whole, strict=True)
+            round((t - totals[0]) / totals[0] * 100, 1) + 0.0 if ok and totals[0] else None
+            for t, ok in zip(totals, whole, strict=True)
         ],
     )
     # First training start to last training end; unknown where a training run was not timed

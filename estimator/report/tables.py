@@ -114,7 +114,8 @@ def tables(view: BaseModel) -> dict[str, Table]:
         # rev18d #5: CSV drops the title, and the dates were only in the `where` table: its rows
         # (and a table's JSON) start with each scenario's date, as the whole JSON's do, so the
         # rates under it say which day they are of.
-        dated = [r for r in words if r.get("") == "as of"]
+        # rev19a #5: and each scenario's accounting view, which its figures are in.
+        dated = [r for r in words if r.get("") in ("as of", "accounting")]
         return {
             "comparison": Table(_comparison_title(view), figures, data=[*dated, *figures]),
             "where": Table("Where, and what the rules say", words),
@@ -619,13 +620,22 @@ def _comparison_title(v: ComparisonView) -> str:
     converted on its own date (rev18a #4: "vs first (%)" read +11.2% one way and -7.1% the
     other for two plans whose USD prices were the same; EUR/USD had moved between the dates)."""
     days = [q.as_of for q in v.quotes]
-    if len(set(days)) == 1:
-        return "Comparison"
-    dated = ", ".join(f"{name} {day}" for name, day in zip(v.scenarios, days, strict=True))
-    return (
-        f"Comparison — each scenario at its own date's prices and exchange rates ({dated}; "
-        "--as-of puts all on one date)"
-    )
+    title = "Comparison"
+    if len(set(days)) > 1:
+        dated = ", ".join(f"{name} {day}" for name, day in zip(v.scenarios, days, strict=True))
+        title += (
+            f" — each scenario at its own date's prices and exchange rates ({dated}; "
+            "--as-of puts all on one date)"
+        )
+    views = [q.accounting for q in v.quotes]
+    if len(set(views)) > 1:
+        # rev19a #5: a project-view total beside an amortised one, compared as one measure.
+        each = "; ".join(f"{name}: {view}" for name, view in zip(v.scenarios, views, strict=True))
+        title += (
+            f" — accounting views differ ({each}): each phase and total in its own view, "
+            f"'vs first' in the {views[0]} view of each (its total in that view)"
+        )
+    return title
 
 
 def _parts(v: ComparisonView) -> Rows:
