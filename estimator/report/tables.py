@@ -503,6 +503,10 @@ def placement_summary(d: PlanView) -> list[str]:
     return out
 
 
+# When a re-placed phase's work ends against the plan as given (JSON `extra_days`), signed.
+_ENDS = "work ends (days vs before: + later / - earlier)"
+
+
 def shock_table(s: ShockView, cur: str) -> Table:
     # A stranded phase cannot run under the rule: no cost or delay of it is a figure (rev11d
     # #1: "0.00" read as a rule that costs nothing). Days in one format, to a tenth.
@@ -514,8 +518,9 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "after": r.after,
             f"extra cost ({cur})": None if r.extra_cost is None else Cents(r.extra_cost, cur),
             f"cost of the rule ({cur})": None if r.rule_cost is None else Cents(r.rule_cost, cur),
-            # One decimal, as the JSON has it (rev12b #9: "-24.10", a column's 4 figures).
-            "work ends later (days)": None if r.extra_days is None else f"{r.extra_days:.1f}",
+            # One decimal, as the JSON has it (rev12b #9: "-24.10", a column's 4 figures),
+            # signed: "work ends later (days) -69.7" was a double negative (rev19a #7f).
+            _ENDS: None if r.extra_days is None else f"{r.extra_days:+.1f}",
         }
         for r in s.replanned
     ]
@@ -532,7 +537,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
                 "after": "",
                 f"extra cost ({cur})": Cents(rest_extra, cur),
                 f"cost of the rule ({cur})": Cents(rest_rule, cur),
-                "work ends later (days)": None,
+                _ENDS: None,
             }
         )
     # A phase the rule leaves no option leads (it cannot run at all); then the rule's own
@@ -568,7 +573,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
     if s.assumption:  # rev16a #1: the foresight the figures rest on, said where they are
         title += f"; {s.assumption}"
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
-               f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
+               f"cost of the rule ({cur})", _ENDS)  # fmt: skip
     return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
 
 
