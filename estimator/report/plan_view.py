@@ -6,7 +6,7 @@ Built on the quote's view (`report.view`), with the same rounding rules.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -311,6 +311,13 @@ class SwingView(_View):
         description='Why an end has no total, "<phase> <reason>" (e.g. "misses its '
         'deadline", "needs more devices than the 512 given"); null when both are priced.',
     )
+    kind: Literal["factor", "efficiency"] = Field(
+        default="factor",
+        description="What low and high are: 'factor', multiples of the quoted value (a price, "
+        "tokens, demand, an exchange rate, the hours or rate a model error scales: 0.8 is 20% "
+        "below); 'efficiency', the efficiency itself (mfu, decode, prefill MFU: a fraction of "
+        "peak).",
+    )
 
 
 class SensitivityView(_View):
@@ -341,6 +348,7 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 per_million_output_tokens_at_low=rate_or_none(s.per_million_at_low),
                 per_million_output_tokens_at_high=rate_or_none(s.per_million_at_high),
                 unpriced_reason=s.unpriced_reason,
+                kind=s.kind,
             )
             for s in swings
         ],

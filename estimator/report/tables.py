@@ -584,6 +584,10 @@ def _shock_days(s: ShockView) -> str:
     return ", ".join(f"{rule} from {day}" for rule, day in s.rules_from.items())
 
 
+# What a swing's low and high are, by its `kind`.
+_ENDS_ARE = {"factor": "x quoted", "efficiency": "efficiency"}
+
+
 def sensitivity_table(v: SensitivityView) -> Table:
     cur = v.currency
     # The price per million output tokens at each end only when some phase is ranked on it
@@ -594,6 +598,8 @@ def sensitivity_table(v: SensitivityView) -> Table:
             "input": s.input,
             "low": s.low,
             "high": s.high,
+            # rev19a #7i: factors (tokens 0.8/1.2) beside efficiencies (mfu 0.36/0.50).
+            "ends": _ENDS_ARE[s.kind],
             f"total at low ({cur})": _cents(s.total_at_low, cur),
             f"total at high ({cur})": _cents(s.total_at_high, cur),
             f"swing ({cur})": _cents(s.swing, cur),
@@ -613,7 +619,7 @@ def sensitivity_table(v: SensitivityView) -> Table:
         for s in v.swings
     ]
     # Named columns: with nothing priced there are no rows, and the CSV had no header.
-    columns = ("input", "low", "high", f"total at low ({cur})", f"total at high ({cur})",
+    columns = ("input", "low", "high", "ends", f"total at low ({cur})", f"total at high ({cur})",
                f"swing ({cur})", *((f"per M output tokens at low ({cur})",
                f"per M output tokens at high ({cur})") if per_million else ()))  # fmt: skip
     title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total, cur)} {cur}"
