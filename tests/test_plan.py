@@ -413,7 +413,7 @@ def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, ru
     # rev15c #6: its row's costs are no figure either (were 0.0 beside stranded: true).
     (row,) = view["shock"]["replanned"]
     assert row["stranded"] and row["rule_cost"] is None and row["extra_cost"] is None
-    assert view["schema_version"] == "11"
+    assert view["schema_version"] == "12"
     import jsonschema
 
     jsonschema.validate(view, json.loads(runner.invoke(app, ["schema", "plan"]).stdout))

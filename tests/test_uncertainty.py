@@ -1059,7 +1059,7 @@ def test_what_the_samples_do_not_draw_is_named_with_its_share(catalog, runner):
     assert f"; not drawn: {said}" in title, title
     assert "pretrain: price (no range in the catalog; " in said
     report = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
-    assert report["schema_version"] == "11"
+    assert report["schema_version"] == "12"
     left = report["uncertainty"]["not_drawn"]
     assert [(n["input"], n["share"]) for n in left] == [
         (n, pytest.approx(s, rel=1e-3)) for n, s in expected
