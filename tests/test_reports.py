@@ -1801,7 +1801,7 @@ def _amortised(write) -> str:
     return str(write("amortised.toml", 'accounting = "amortised"\n' + text))
 
 
-def test_an_amortised_cash_flow_says_it_is_the_project_views_cash(runner, write, tmp_path):
+def test_an_amortised_cash_flow_says_it_is_the_project_views_cash(runner, write, tmp_path, catalog):
     # rev19a #4: under amortised accounting the cash flow's months summed to the project view
     # under a headline giving the amortised total, and nothing said so.
     path = _amortised(write)
@@ -1818,6 +1818,11 @@ def test_an_amortised_cash_flow_says_it_is_the_project_views_cash(runner, write,
     page = tmp_path / "q.html"
     ok(runner, ["quote", path, "-f", "html", "-o", str(page)])
     assert "project view: the cash paid" in page.read_text(encoding="utf-8")
+    from estimator.report import charts
+    from estimator.report.view import quote_view
+
+    chart = charts.cash_flow(quote_view(quote(load_scenario(path), catalog)))
+    assert chart.title == "Cash flow by month (CNY, project view: the cash paid)"
     # The project view's own cash flow is its headline: no label, no note.
     out = ok(runner, ["quote", SPLIT])
     assert "Cash flow by month (CNY)\n" in out and "project view: the cash paid" not in out
