@@ -388,6 +388,7 @@ def _components(
     bought = option == "owned"
     back = pl.col("resale_fraction")
     purchases = servers
+    sales = pl.lit(1.0)  # sales per server bought at the start
     if generations is not None:
         # Each generation but the last is sold at the end of its life (one purchase: the
         # same expression, the same bits).
@@ -397,6 +398,9 @@ def _components(
             .otherwise(back)
         )
         purchases = servers * generations
+        # rev19a #7b: one line for every sale, each generation's (2 servers sold, not 1 at
+        # twice the price): quantity x unit price (their average) = amount.
+        sales = pl.when(generations > 1).then(generations).otherwise(1.0)
     return {
         "compute": (
             units * rent_hours,
@@ -406,9 +410,9 @@ def _components(
         ),
         "capital": (purchases, capex, "per_usd", bought & pl.lit(project)),
         "resale": (
-            servers,
+            servers * sales,
             # 0 - x, not -x: nothing back (Ascend: no known market) is 0, not "-0".
-            0.0 - capex * back,
+            0.0 - capex * back / sales,
             "per_usd",
             bought & pl.lit(project),
         ),
@@ -657,7 +661,7 @@ def _parts(
                 f"each generation sold: {n - 1} at the end of its {row['life_years']:g}-year "
                 f"life for {row['life_resale_fraction']:.0%} of the price, the last at the end "
                 f"of the phase, {row['resale_age_years']:.1f} years old, for "
-                f"{row['resale_fraction']:.0%}"
+                f"{row['resale_fraction']:.0%} (the unit price: the average sale)"
             )
         capital = [
             ("capital", bought, "server", False),

@@ -44,7 +44,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial, reduce
 from typing import Any, Final, Literal
 
@@ -79,6 +79,7 @@ STEPS = ("billed_devices", *LAYOUT_STEPS)
 # The figures a placed phase is sampled on: its cost, and for serving with no demand (ranked per
 # output token) its price per million output tokens too, both in the quote's currency.
 Measure = Literal["cost", "per_million_output_tokens"]
+SwingKind = Literal["factor", "efficiency"]
 COST: Final = "cost"
 PER_MILLION: Final = "per_million_output_tokens"
 # The serving batch is an integer the TPOT target caps: the output rate, and so the price per
@@ -761,6 +762,11 @@ class Swing:
     per_million_at_high: float | None = None
     # Why an end has no total, "<phase> <words>" (`unpriced`: the decision that left it None).
     unpriced_reason: str | None = None
+    # What `low` and `high` are (rev19a #7i: tokens 0.8/1.2 beside mfu 0.36/0.50, unsaid):
+    # "factor", multiples of the quoted value (a price, tokens, demand, an exchange rate, the
+    # hours or rate a model error scales); "efficiency", the efficiency itself (mfu, decode,
+    # prefill MFU: a fraction of peak).
+    kind: SwingKind = field(default="factor", kw_only=True)
 
     @property
     def swing(self) -> float | None:
@@ -896,13 +902,18 @@ def _phase_swings(c: Context, q: Quote, ph: _Placed, swing: float) -> list[Swing
                 ph.eff[0],
                 ph.eff[2],
                 *two((1.0, 1.0), (ph.eff[0], ph.eff[2]), (1.0, 1.0)),
+                kind="efficiency",
             )
         )
     if ph.prefill is not None and ph.prefill[0] != ph.prefill[2]:
         lo, _, hi = ph.prefill
         out.append(
             Swing(
-                f"{name}: prefill MFU", lo, hi, *two((1.0, 1.0), (mid, mid), (1.0, 1.0), (lo, hi))
+                f"{name}: prefill MFU",
+                lo,
+                hi,
+                *two((1.0, 1.0), (mid, mid), (1.0, 1.0), (lo, hi)),
+                kind="efficiency",
             )
         )
     if not (isinstance(ph.spec, TrainPhase) and ph.spec.mfu is not None):

@@ -469,6 +469,15 @@ def test_hardware_held_past_its_life_is_replaced_in_both_views(catalog, days, pu
     assert list(capital) == [f"{2026 + 5 * g}-09" for g in range(purchases)]
     resale = sum(m.amounts["resale"] for m in q.cash_flow)
     assert resale == pytest.approx(float(items["resale"].amount), abs=0.01)
+    # rev19a #7b: the resale line counts every sale (it read 1 server for 2 sales, so
+    # quantity x price was one server resold at twice its fraction): a sale per purchase.
+    sold = items["resale"]
+    assert sold.quantity == purchases and sold.unit == "server"
+    sales = [m.amounts["resale"] for m in q.cash_flow if m.amounts["resale"]]
+    assert len(sales) == purchases
+    assert float(sold.quantity * sold.unit_price) == pytest.approx(float(sold.amount), abs=0.01)
+    # The average sale (cents aside).
+    assert min(sales) - 0.01 <= sold.unit_price <= max(sales) + 0.01
     said = {f.code: f.message for f in q.findings}
     assert (f"{purchases} purchases over the phase" in said["owned-capex"]) == (purchases > 1)
 

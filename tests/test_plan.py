@@ -413,7 +413,7 @@ def test_a_run_with_no_other_option_may_still_finish_before_the_rule(catalog, ru
     # rev15c #6: its row's costs are no figure either (were 0.0 beside stranded: true).
     (row,) = view["shock"]["replanned"]
     assert row["stranded"] and row["rule_cost"] is None and row["extra_cost"] is None
-    assert view["schema_version"] == "11"
+    assert view["schema_version"] == "12"
     import jsonschema
 
     jsonschema.validate(view, json.loads(runner.invoke(app, ["schema", "plan"]).stdout))
@@ -520,6 +520,17 @@ def test_each_shock_is_judged_from_its_own_day(tmp_path, runner):
     assert pre.extra_days < 0 and pre.rule_cost == pre.extra_cost > 0
     days = "remote-access-ends from 2026-01-01, personal-data-exports-banned from 2026-04-01"
     assert days in text
+    # rev19a #7f: "work ends later (days)" read -69.7 for work ending sooner, a double negative;
+    # the column says the sign, and the figure carries it.
+    args += ["--shock", "remote-access-ends=2026-01-01"]
+    shock = runner.invoke(app, [*args, "--table", "shock", "-f", "csv"]).stdout
+    (row,) = [r for r in shock.splitlines() if r.startswith("pretrain,")]
+    header = shock.splitlines()[0]
+    assert "work ends later" not in header
+    assert header.endswith(",work ends (days vs before: + later / - earlier)")
+    after = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)["shock"]["replanned"]
+    ends = next(r["extra_days"] for r in after if r["phase"] == "pretrain")
+    assert ends < 0 and row.endswith(f",{ends:+.1f}")
 
 
 def test_shock_that_hits_nothing(catalog):

@@ -568,7 +568,7 @@ def test_the_fleet_is_sized_at_the_rate_shown(runner, write, disaggregated):
     result = runner.invoke(app, ["quote", str(write("s.toml", text)), "--format", "json"])
     assert result.exit_code == 0, result.output
     d = json.loads(result.stdout)
-    assert d["schema_version"] == "11"
+    assert d["schema_version"] == "12"
     x = d["phases"][0]["physics"]
     rate = x["demand_output_tokens_per_s_per_device"]
     peak, g, tp = x["peak_to_average"], x["serve_goodput"], x["tensor_parallel"]
@@ -1095,7 +1095,7 @@ def test_a_blocked_transfer_is_named_in_the_headline_and_the_json(runner, write,
     assert text.exit_code == 0
     assert text.stdout.splitlines()[0].endswith(" USD (includes blocked: transfer pretrain->ft)")
     d = json.loads(runner.invoke(app, ["quote", str(path), "-f", "json"]).stdout)
-    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "11"
+    assert d["blocked"] == ["transfer pretrain->ft"] and d["schema_version"] == "12"
     assert runner.invoke(app, ["quote", str(path), "--strict"]).exit_code == 1
     # Within one region nothing leaves it: nothing blocked.
     home = path.read_text(encoding="utf-8").replace(
@@ -2160,3 +2160,29 @@ def test_a_serve_estimate_dates_the_round_trip_its_ttft_target_is_judged_on(runn
     result = runner.invoke(app, [*flags, "--ttft-ms", f"{r['rtt_ms'] - 17:g}"])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert f"latency.csv row as of {r['as_of']}, after the quote date {day}" in result.output
+
+
+def test_a_usd_rate_has_no_date(runner):
+    # rev19a #7j: USD lines carried fx_as_of "2000-01-01" (fx.csv's base row's placeholder) in
+    # the JSON's line items and assumptions.fx_per_usd.USD.as_of: a 25-year-old rate to a
+    # reader of dates. USD's rate is 1 by definition: no date (schema_version 12).
+    path = str(EXAMPLES / "split_abroad_home.toml")
+    result = runner.invoke(app, ["quote", path, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    d = json.loads(result.stdout)
+    assert d["schema_version"] == "12"
+    items = [i for p in d["phases"] for i in p["line_items"]]
+    usd = [i for i in items if i["unit_currency"] == "USD"]
+    other = [i for i in items if i["unit_currency"] != "USD"]
+    assert usd and other
+    assert all(i["fx_as_of"] is None and i["fx_per_usd"] == 1 for i in usd)
+    fx = d["assumptions"]["fx_per_usd"]
+    assert fx["USD"]["as_of"] is None and fx["USD"]["per_usd"] == 1
+    # Every other rate keeps its date, the one its assumption gives.
+    assert all(i["fx_as_of"] == fx[i["unit_currency"]]["as_of"] for i in other)
+    assert "2000-01-01" not in result.stdout
+    # A USD quote too (the quote's own currency).
+    usd_quote = json.loads(
+        runner.invoke(app, ["quote", path, "--currency", "USD", "-f", "json"]).stdout
+    )
+    assert usd_quote["assumptions"]["fx_per_usd"]["USD"]["as_of"] is None

@@ -1857,3 +1857,78 @@ def test_compare_shows_each_scenarios_date_and_the_rates_it_converted_at(runner,
     assert table[1] == ["as of", *(rows["as of"][n] for n in names)]
     rated = next(r for r in table if r[0] == "EUR per USD")
     assert [float(x) for x in rated[1:]] == [rows["EUR per USD"][n] for n in names]
+
+
+def _amortised(write) -> str:
+    """split_abroad_home under `accounting = "amortised"`."""
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    return str(write("amortised.toml", 'accounting = "amortised"\n' + text))
+
+
+def test_an_amortised_cash_flow_says_it_is_the_project_views_cash(runner, write, tmp_path, catalog):
+    # rev19a #4: under amortised accounting the cash flow's months summed to the project view
+    # under a headline giving the amortised total, and nothing said so.
+    path = _amortised(write)
+    q = data(runner, ["quote", path])
+    assert q["accounting"] == "amortised"
+    months = round(sum(m["total"] for m in q["cash_flow"]), 2)
+    assert months == pytest.approx(q["total_other_view"], abs=0.01)
+    assert months != pytest.approx(q["total"], abs=0.01)
+    shown = f"{q['total_other_view']:,.2f}"
+    for fmt in ("table", "markdown"):
+        out = " ".join(ok(runner, ["quote", path, "-f", fmt]).split())
+        assert "Cash flow by month (CNY, project view: the cash paid)" in out, fmt
+        assert f"sum to the project view's total, {shown} CNY" in out, fmt
+    page = tmp_path / "q.html"
+    ok(runner, ["quote", path, "-f", "html", "-o", str(page)])
+    assert "project view: the cash paid" in page.read_text(encoding="utf-8")
+    from estimator.report import charts
+    from estimator.report.view import quote_view
+
+    chart = charts.cash_flow(quote_view(quote(load_scenario(path), catalog)))
+    assert chart.title == "Cash flow by month (CNY, project view: the cash paid)"
+    # The project view's own cash flow is its headline: no label, no note.
+    out = ok(runner, ["quote", SPLIT])
+    assert "Cash flow by month (CNY)\n" in out and "project view: the cash paid" not in out
+
+
+def test_compare_and_the_assumptions_show_every_digit_of_the_rate_used(runner):
+    # rev19a #7g: compare showed "JPY per USD 155.141" (and the quote's assumptions "JPY
+    # 155.141") where the quote converted at 155.1411: recomputing a line was off by ~26,000 JPY.
+    q = data(runner, ["quote", SPLIT, "--currency", "JPY"])
+    fx = q["assumptions"]["fx_per_usd"]
+    used = {cur: r["per_usd"] for cur, r in fx.items() if cur != "USD"}
+    assert any(len(repr(r).split(".")[-1]) > 2 for r in used.values())  # digits to lose
+    table = ok(runner, ["compare", SPLIT, ABROAD, "--currency", "JPY"])
+    said = ok(runner, ["quote", SPLIT, "--currency", "JPY", "--table", "assumptions"])
+    for cur, r in used.items():
+        line = next(x for x in table.splitlines() if x.startswith(f"{cur} per USD"))
+        assert line.split()[3] == f"{r:,}", line
+        assert f"{cur} {r:,} ({fx[cur]['as_of']}" in said, cur
+
+
+def test_compare_names_each_accounting_view_and_compares_totals_in_one(runner, write):
+    # rev19a #5: compare set a project-view total beside an amortised one and called the second
+    # "-19.6%" cheaper, with no row naming the accounting.
+    am = _amortised(write)
+    view = data(runner, ["compare", SPLIT, am])
+    rows = {r[""]: r for r in view["rows"]}
+    a, b = view["scenarios"]
+    assert rows["accounting"] == {"": "accounting", a: "project", b: "amortised"}
+    first, second = view["quotes"]
+    assert first["accounting"] == "project" and second["accounting"] == "amortised"
+    assert rows["total (CNY)"][b] == second["total"]  # each headline in its own view
+    # ... and "vs first" in the first's view: the second's total in that view.
+    assert rows["total, project view (CNY)"][b] == second["total_other_view"]
+    assert "vs first (CNY)" not in rows
+    assert rows["vs first, project view (CNY)"][b] == pytest.approx(
+        second["total_other_view"] - first["total"], abs=0.01
+    )
+    table = ok(runner, ["compare", SPLIT, am])
+    assert "accounting views differ" in table.splitlines()[0]
+    out = list(csv.reader(io.StringIO(ok(runner, ["compare", SPLIT, am, "-f", "csv"]))))
+    assert ["accounting", "project", "amortised"] in out
+    # Scenarios in one view keep their rows as they were, with the accounting named.
+    rows = {r[""]: r for r in data(runner, ["compare", SPLIT, ABROAD])["rows"]}
+    assert "vs first (CNY)" in rows and "total, project view (CNY)" not in rows
+    assert set(rows["accounting"].values()) == {"accounting", "project"}

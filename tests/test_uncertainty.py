@@ -275,7 +275,9 @@ def test_a_plan_with_nothing_priced_says_so_alike(write, runner, command):
     pick = [] if table == "sensitivity" else ["--table", table]  # its CSV's one table
     csv = runner.invoke(app, [*command, path, "-f", "csv", *pick])
     assert csv.exit_code == 0
-    header = "input,low,high,total at low (USD)" if table == "sensitivity" else "name,P10 (USD)"
+    header = "name,P10 (USD)"
+    if table == "sensitivity":
+        header = "input,low,high,ends,total at low (USD)"
     assert csv.stdout.startswith(header)
     assert len(csv.stdout.splitlines()) == 1
     data = json.loads(runner.invoke(app, [*command, path, "-f", "json"]).stdout)
@@ -428,7 +430,10 @@ def test_sensitivity_of_serving_without_demand_moves_its_price_per_token(catalog
     assert price.per_million_at_high == pytest.approx(price.high * point, rel=1e-6)
 
     out = runner.invoke(app, ["sensitivity", str(path)]).stdout
-    assert "per M output tokens at low (USD)" in out and "serve: demand" not in out
+    # Its header wraps at 200 columns since the `ends` column (rev19a #7i); the CSV's does not.
+    csv = runner.invoke(app, ["sensitivity", str(path), "-f", "csv"]).stdout
+    assert "per M output tokens at low (USD)" in csv.splitlines()[0]
+    assert "per M output" in out and "serve: demand" not in out
     assert "fixed by construction" in out and "changes the work but not the bill" not in out
     data = json.loads(runner.invoke(app, ["sensitivity", str(path), "-f", "json"]).stdout)
     row = next(w for w in data["swings"] if w["input"] == "serve: decode efficiency")
@@ -1054,7 +1059,7 @@ def test_what_the_samples_do_not_draw_is_named_with_its_share(catalog, runner):
     assert f"; not drawn: {said}" in title, title
     assert "pretrain: price (no range in the catalog; " in said
     report = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
-    assert report["schema_version"] == "11"
+    assert report["schema_version"] == "12"
     left = report["uncertainty"]["not_drawn"]
     assert [(n["input"], n["share"]) for n in left] == [
         (n, pytest.approx(s, rel=1e-3)) for n, s in expected
@@ -1141,3 +1146,24 @@ def test_a_blocked_phase_band_carries_the_block(catalog, write, runner):
     # Nothing blocked: no column, no mark.
     c, fine = _quoted(catalog, "split_abroad_home")
     assert all(p.blocked is None for p in sample(c, fine, 100, seed=0))
+
+
+def test_each_swing_says_whether_its_ends_are_factors_or_efficiencies(runner):
+    # rev19a #7i: tokens 0.8/1.2 (factors of the quoted) sat beside mfu 0.36/0.50 (the
+    # efficiency itself) with no unit, in the table and the JSON.
+    from estimator.cli import app
+
+    path = str(EXAMPLES / "split_abroad_home.toml")
+    data = json.loads(runner.invoke(app, ["sensitivity", path, "-f", "json"]).stdout)
+    kinds = {s["input"]: s["kind"] for s in data["swings"]}
+    assert kinds["pretrain: tokens"] == kinds["FX USD/CNY"] == "factor"
+    assert kinds["pretrain: model error (device-hours, held-out P10-P90)"] == "factor"
+    assert kinds["pretrain: GEMM efficiency (mfu)"] == "efficiency"
+    assert kinds["serve-abroad: prefill MFU"] == kinds["serve-cn: decode efficiency"]
+    assert kinds["serve-cn: decode efficiency"] == "efficiency"
+    assert {k for i, k in kinds.items() if "price" in i} == {"factor"}
+    rows = runner.invoke(app, ["sensitivity", path, "-f", "csv"]).stdout.splitlines()
+    assert rows[0].startswith("input,low,high,ends,")
+    ends = {r.split(",")[0]: r.split(",")[3] for r in rows[1:] if r.count(",") > 3}
+    assert ends["pretrain: tokens"] == "x quoted"
+    assert ends["pretrain: GEMM efficiency (mfu)"] == "efficiency"

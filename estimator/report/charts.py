@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from estimator.errors import MissingExtraError, ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
+from estimator.report.tables import cash_flow_title
 from estimator.report.view import QuoteView, UncertaintyView
 from estimator.timeline import KINDS
 from pricing.errors import shown
@@ -243,7 +244,7 @@ def cash_flow(q: QuoteView) -> Chart:
     _money_axis(ax, q.currency, "y")
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     _legend(ax, fontsize=8, ncols=3)
-    return Chart("cash-flow", f"Cash flow by month ({q.currency})", fig)
+    return Chart("cash-flow", cash_flow_title(q), fig)
 
 
 def uncertainty(u: UncertaintyView, cur: str) -> Chart:
@@ -349,6 +350,8 @@ def tornado(s: SensitivityView) -> Chart:
 def comparison(c: ComparisonView) -> Chart:
     plt = _plt()
     names = c.scenarios
+    if len({q.accounting for q in c.quotes}) > 1:  # rev19a #5: each bar in its own view
+        names = [f"{n} ({q.accounting} view)" for n, q in zip(names, c.quotes, strict=True)]
     phases = list(dict.fromkeys(p.name for q in c.quotes for p in q.phases))
     fig, ax = plt.subplots(figsize=(8, 0.7 * len(names) + 1.5))
     left = [0.0] * len(names)

@@ -6,13 +6,13 @@ Built on the quote's view (`report.view`), with the same rounding rules.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from estimator.api import Comparison
 from estimator.planner import Alternative, Plan
-from estimator.report.rows import Cents, Price
+from estimator.report.rows import Cents, Rate
 from estimator.report.view import (
     SCHEMA_VERSION,
     PhaseView,
@@ -210,10 +210,12 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     # of it gives the same figures), so "vs first" compares totals at two dates' rates when
     # the dates differ: the dates and the rates used are shown (`--as-of` puts all on one).
     row("as of", [d.as_of.isoformat() for d in shown])
+    # rev19a #5: a project-view total beside an amortised one read as one measure.
+    row("accounting", [d.accounting for d in shown])
     used = sorted({cur for d in shown for cur in _rates(d)} - {"USD"})
     for other in used:
         rates = [_rates(d).get(other) for d in shown]
-        row(f"{other} per USD", [None if r is None else Price(r) for r in rates])
+        row(f"{other} per USD", [None if r is None else Rate(r) for r in rates])
     for ph in phase_names:
         found = [next((p for p in d.phases if p.name == ph), None) for d in shown]
         # A phase with no price is no figure (blank), not 0.00.
@@ -229,20 +231,27 @@ def comparison_view(cmp: Comparison) -> ComparisonView:
     # with no price on the date, not a cheaper plan.
     first = shown[0]
     whole = [not first.unpriced and not d.unpriced for d in shown]
+    # rev19a #5: scenarios in different accounting views are compared in the first's view
+    # (each quote carries its total in the other view), which a row and the labels name: a
+    # project-view commitment against an amortised charge is no saving.
+    view = first.accounting
+    mixed = any(d.accounting != view for d in shown)
+    totals = [d.total if d.accounting == view else d.total_other_view for d in shown]
+    said = f", {view} view" if mixed else ""
+    if mixed:
+        row(f"total{said} ({cur})", [Cents(t, cur) for t in totals])
     row(
-        f"vs first ({cur})",
+        f"vs first{said} ({cur})",
         [
-            Cents(money(d.total - first.total, cur), cur) if ok else None
-            for d, ok in zip(shown, whole, strict=True)
+            Cents(money(t - totals[0], cur), cur) if ok else None
+            for t, ok in zip(totals, whole, strict=True)
         ],
     )
     row(
-        "vs first (%)",
+        f"vs first{said} (%)",
         [
-            round((d.total - first.total) / first.total * 100, 1) + 0.0
-            if ok and first.total
-            else None
-            for d, ok in zip(shown, whole, strict=True)
+            round((t - totals[0]) / totals[0] * 100, 1) + 0.0 if ok and totals[0] else None
+            for t, ok in zip(totals, whole, strict=True)
         ],
     )
     # First training start to last training end; unknown where a training run was not timed
@@ -302,6 +311,13 @@ class SwingView(_View):
         description='Why an end has no total, "<phase> <reason>" (e.g. "misses its '
         'deadline", "needs more devices than the 512 given"); null when both are priced.',
     )
+    kind: Literal["factor", "efficiency"] = Field(
+        default="factor",
+        description="What low and high are: 'factor', multiples of the quoted value (a price, "
+        "tokens, demand, an exchange rate, the hours or rate a model error scales: 0.8 is 20% "
+        "below); 'efficiency', the efficiency itself (mfu, decode, prefill MFU: a fraction of "
+        "peak).",
+    )
 
 
 class SensitivityView(_View):
@@ -332,6 +348,7 @@ def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
                 per_million_output_tokens_at_low=rate_or_none(s.per_million_at_low, q.currency),
                 per_million_output_tokens_at_high=rate_or_none(s.per_million_at_high, q.currency),
                 unpriced_reason=s.unpriced_reason,
+                kind=s.kind,
             )
             for s in swings
         ],

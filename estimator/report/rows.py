@@ -138,6 +138,14 @@ class Price(float):
     __slots__ = ()
 
 
+class Rate(Price):
+    """An exchange rate cell: every digit of the rate used (fx.csv gives four decimals), with
+    separators from 1,000 (rev19a #7g: `compare` showed "JPY per USD 155.141" where the quote
+    converted at 155.1411); a plain number in CSV and JSON."""
+
+    __slots__ = ()
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
@@ -187,7 +195,9 @@ def cell(value: Any, digits: int = 4) -> Any:
 def _price(value: float) -> str:
     """Up to 6 significant figures, with separators from 1,000 (rev12a #9: 1,369.863 read
     1,370, and 8,760 x 1,370 is not the 12,000,000.00 beside it); whole numbers past 6 digits
-    in full."""
+    in full. A `Rate` shows every digit."""
+    if isinstance(value, Rate):
+        return f"{value:,}"
     if abs(float(f"{value:.6g}")) < 1000 or abs(value) >= 1e15:
         return f"{value:.6g}"
     places = max(0, 5 - math.floor(math.log10(abs(value))))

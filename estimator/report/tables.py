@@ -114,7 +114,8 @@ def tables(view: BaseModel) -> dict[str, Table]:
         # rev18d #5: CSV drops the title, and the dates were only in the `where` table: its rows
         # (and a table's JSON) start with each scenario's date, as the whole JSON's do, so the
         # rates under it say which day they are of.
-        dated = [r for r in words if r.get("") == "as of"]
+        # rev19a #5: and each scenario's accounting view, which its figures are in.
+        dated = [r for r in words if r.get("") in ("as of", "accounting")]
         return {
             "comparison": Table(_comparison_title(view), figures, data=[*dated, *figures]),
             "where": Table("Where, and what the rules say", words),
@@ -176,7 +177,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
             columns=("billed in", "amount (billed currency)", f"amount ({cur})"),
         ),
         "cash-flow": Table(
-            f"Cash flow by month ({cur})",
+            cash_flow_title(d),
             [
                 {
                     "month": m.month,
@@ -211,6 +212,30 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
     if d.uncertainty is not None:
         out["uncertainty"] = uncertainty_table(d.uncertainty, cur, d.unpriced)
     return out
+
+
+def cash_flow_title(d: QuoteView) -> str:
+    """The cash-flow table's (and chart's) title. The cash flow is the cash paid, the project
+    view's (capital on delivery, resale at the end, a commitment's whole term), in either
+    accounting view: under `accounting = "amortised"` the title says so, as its months sum to
+    the project view's total, not the headline (rev19a #4)."""
+    if d.accounting == "amortised":
+        return f"Cash flow by month ({d.currency}, project view: the cash paid)"
+    return f"Cash flow by month ({d.currency})"
+
+
+def cash_flow_note(d: QuoteView) -> str | None:
+    """Under `accounting = "amortised"`, why the cash flow's months do not sum to the headline
+    total (rev19a #4); None in the project view, where they do."""
+    if d.accounting != "amortised" or not d.cash_flow:
+        return None
+    cur = d.currency
+    return (
+        "Cash flow: it is the cash paid in each month, as the project view commits it (capital "
+        "on delivery, resale at the end, a commitment's whole term), so its months sum to the "
+        f"project view's total, {spoken(d.total_other_view, cur)} {cur}, not the amortised "
+        f"total, {spoken(d.total, cur)} {cur}, which charges the hours used."
+    )
 
 
 def _serves(d: QuoteView) -> bool:
@@ -297,7 +322,8 @@ def _fx(rates: dict[str, dict[str, Any]]) -> str:
             out.append("USD 1")
             continue
         peg = ", pegged" if r.get("peg") else ""
-        out.append(f"{cur} {r['per_usd']:.6g} ({r['as_of']}{peg})")
+        # rev19a #7g: every digit of the rate converted at (155.1411 read 155.141).
+        out.append(f"{cur} {r['per_usd']:,} ({r['as_of']}{peg})")
     return "; ".join(out)
 
 
@@ -477,6 +503,10 @@ def placement_summary(d: PlanView) -> list[str]:
     return out
 
 
+# When a re-placed phase's work ends against the plan as given (JSON `extra_days`), signed.
+_ENDS = "work ends (days vs before: + later / - earlier)"
+
+
 def shock_table(s: ShockView, cur: str) -> Table:
     # A stranded phase cannot run under the rule: no cost or delay of it is a figure (rev11d
     # #1: "0.00" read as a rule that costs nothing). Days in one format, to a tenth.
@@ -488,8 +518,9 @@ def shock_table(s: ShockView, cur: str) -> Table:
             "after": r.after,
             f"extra cost ({cur})": None if r.extra_cost is None else Cents(r.extra_cost, cur),
             f"cost of the rule ({cur})": None if r.rule_cost is None else Cents(r.rule_cost, cur),
-            # One decimal, as the JSON has it (rev12b #9: "-24.10", a column's 4 figures).
-            "work ends later (days)": None if r.extra_days is None else f"{r.extra_days:.1f}",
+            # One decimal, as the JSON has it (rev12b #9: "-24.10", a column's 4 figures),
+            # signed: "work ends later (days) -69.7" was a double negative (rev19a #7f).
+            _ENDS: None if r.extra_days is None else f"{r.extra_days:+.1f}",
         }
         for r in s.replanned
     ]
@@ -506,7 +537,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
                 "after": "",
                 f"extra cost ({cur})": Cents(rest_extra, cur),
                 f"cost of the rule ({cur})": Cents(rest_rule, cur),
-                "work ends later (days)": None,
+                _ENDS: None,
             }
         )
     # A phase the rule leaves no option leads (it cannot run at all); then the rule's own
@@ -542,7 +573,7 @@ def shock_table(s: ShockView, cur: str) -> Table:
     if s.assumption:  # rev16a #1: the foresight the figures rest on, said where they are
         title += f"; {s.assumption}"
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
-               f"cost of the rule ({cur})", "work ends later (days)")  # fmt: skip
+               f"cost of the rule ({cur})", _ENDS)  # fmt: skip
     return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
 
 
@@ -551,6 +582,10 @@ def _shock_days(s: ShockView) -> str:
     if not s.rules_from:
         return f"from {s.judged_on}"
     return ", ".join(f"{rule} from {day}" for rule, day in s.rules_from.items())
+
+
+# What a swing's low and high are, by its `kind`.
+_ENDS_ARE = {"factor": "x quoted", "efficiency": "efficiency"}
 
 
 def sensitivity_table(v: SensitivityView) -> Table:
@@ -563,6 +598,8 @@ def sensitivity_table(v: SensitivityView) -> Table:
             "input": s.input,
             "low": s.low,
             "high": s.high,
+            # rev19a #7i: factors (tokens 0.8/1.2) beside efficiencies (mfu 0.36/0.50).
+            "ends": _ENDS_ARE[s.kind],
             f"total at low ({cur})": _cents(s.total_at_low, cur),
             f"total at high ({cur})": _cents(s.total_at_high, cur),
             f"swing ({cur})": _cents(s.swing, cur),
@@ -582,7 +619,7 @@ def sensitivity_table(v: SensitivityView) -> Table:
         for s in v.swings
     ]
     # Named columns: with nothing priced there are no rows, and the CSV had no header.
-    columns = ("input", "low", "high", f"total at low ({cur})", f"total at high ({cur})",
+    columns = ("input", "low", "high", "ends", f"total at low ({cur})", f"total at high ({cur})",
                f"swing ({cur})", *((f"per M output tokens at low ({cur})",
                f"per M output tokens at high ({cur})") if per_million else ()))  # fmt: skip
     title = f"Sensitivity of {v.name} as of {v.as_of}: total {spoken(v.total, cur)} {cur}"
@@ -594,13 +631,22 @@ def _comparison_title(v: ComparisonView) -> str:
     converted on its own date (rev18a #4: "vs first (%)" read +11.2% one way and -7.1% the
     other for two plans whose USD prices were the same; EUR/USD had moved between the dates)."""
     days = [q.as_of for q in v.quotes]
-    if len(set(days)) == 1:
-        return "Comparison"
-    dated = ", ".join(f"{name} {day}" for name, day in zip(v.scenarios, days, strict=True))
-    return (
-        f"Comparison — each scenario at its own date's prices and exchange rates ({dated}; "
-        "--as-of puts all on one date)"
-    )
+    title = "Comparison"
+    if len(set(days)) > 1:
+        dated = ", ".join(f"{name} {day}" for name, day in zip(v.scenarios, days, strict=True))
+        title += (
+            f" — each scenario at its own date's prices and exchange rates ({dated}; "
+            "--as-of puts all on one date)"
+        )
+    views = [q.accounting for q in v.quotes]
+    if len(set(views)) > 1:
+        # rev19a #5: a project-view total beside an amortised one, compared as one measure.
+        each = "; ".join(f"{name}: {view}" for name, view in zip(v.scenarios, views, strict=True))
+        title += (
+            f" — accounting views differ ({each}): each phase and total in its own view, "
+            f"'vs first' in the {views[0]} view of each (its total in that view)"
+        )
+    return title
 
 
 def _parts(v: ComparisonView) -> Rows:

@@ -20,7 +20,14 @@ from estimator.report.rows import (
     render_rows,
     to_json,
 )
-from estimator.report.tables import csv_default, is_plan, is_sensitivity, spoken, tables
+from estimator.report.tables import (
+    cash_flow_note,
+    csv_default,
+    is_plan,
+    is_sensitivity,
+    spoken,
+    tables,
+)
 from estimator.report.view import QuoteView, excludes, non_finite
 
 if TYPE_CHECKING:
@@ -181,6 +188,8 @@ def _notes(view: BaseModel) -> list[str]:
             + "), a plan that fails there; such inputs come first."
         )
     shown = view.quote if is_plan(view) else view
+    if isinstance(shown, QuoteView) and (cash := cash_flow_note(shown)):
+        notes.append(cash)
     u = getattr(view, "uncertainty", None) or getattr(shown, "uncertainty", None)
     if u is not None and u.percentiles:
         which = (

@@ -56,7 +56,24 @@ if TYPE_CHECKING:
 # fleet is sized at, at the demand's own input per output token; rev18a #9: 811.6 was shown at the
 # request shape's and 16 devices billed at ~695); amounts in the currency's minor unit (whole
 # yen: ISO 4217, pricing.currencies; rev18a #10: JPY totals had sen).
-SCHEMA_VERSION = "11"
+# "12" (session 19): a USD line item's `fx_as_of` and `assumptions.fx_per_usd.USD.as_of` are
+# null (USD's rate is 1 by definition: fx.csv's base row's placeholder "2000-01-01" read as a
+# 25-year-old rate; rev19a #7j). Added, no bump needed: a comparison's "accounting" row (rev19a
+# #5) and each sensitivity swing's `kind` (rev19a #7i).
+SCHEMA_VERSION = "12"
+
+
+# The currency every rate is per (fx.csv's base: its per_usd is 1, by definition undated).
+BASE = "USD"
+
+
+def undated_base(assumptions: dict[str, Any]) -> dict[str, Any]:
+    """A quote's assumptions as shown: the base currency's rate with no date (`fx_per_usd`'s
+    USD `as_of` null; rev19a #7j: fx.csv's placeholder "2000-01-01")."""
+    fx = assumptions.get("fx_per_usd")
+    if not isinstance(fx, dict) or BASE not in fx:
+        return assumptions
+    return {**assumptions, "fx_per_usd": {**fx, BASE: {**fx[BASE], "as_of": None}}}
 
 
 def money(amount: float, currency: str) -> float:
@@ -131,7 +148,10 @@ class LineItemView(_View):
     unit_price: float = Field(description="Price per unit in unit_currency.")
     unit_currency: str
     fx_per_usd: float = Field(description="Units of unit_currency per USD, as of fx_as_of.")
-    fx_as_of: date
+    fx_as_of: date | None = Field(
+        description="The date of fx_per_usd; null for USD, whose rate is 1 by definition (the "
+        "base currency: no observed rate, no date)."
+    )
     to_quote_rate: float = Field(
         description="Units of the quote's currency per unit of unit_currency, unrounded: "
         "quantity x unit_price x to_quote_rate = amount (before each is rounded to its "
@@ -153,6 +173,9 @@ def _item(i: LineItem) -> LineItemView:
     return LineItemView(
         **{
             **i.model_dump(),
+            # rev19a #7j: USD's rate is 1 by definition; fx.csv's base row dates it 2000-01-01,
+            # which read as a 25-year-old rate.
+            "fx_as_of": None if i.unit_currency == BASE else i.fx_as_of,
             "quantity": sig(i.quantity),
             "unit_price": sig(i.unit_price),
             "amount": money(i.amount, i.currency),
@@ -369,7 +392,9 @@ class QuoteView(_View):
     by_currency: dict[str, CurrencyTotal]
     cash_flow: list[MonthView] = Field(
         description="What is paid in which month: rent over its billed term, capital at delivery "
-        "and resale at the phase's end, energy and operations over the run, transfers when sent."
+        "and resale at the phase's end, energy and operations over the run, transfers when sent. "
+        "The cash paid, as the project view commits it, in either accounting view: the months "
+        "sum to `total` in the project view and to `total_other_view` in the amortised view."
     )
     findings: list[Finding]
     assumptions: dict[str, Any]
@@ -419,7 +444,7 @@ def quote_view(q: Quote, uncertainty: UncertaintyView | None = None) -> QuoteVie
         by_currency={k: CurrencyTotal(amount=billed[k], converted=converted[k]) for k in billed},
         cash_flow=[_month(m, cur) for m in q.cash_flow],
         findings=q.findings,
-        assumptions=_shown(q.assumptions),
+        assumptions=_shown(undated_base(q.assumptions)),
         uncertainty=uncertainty,
     )
 
