@@ -2483,3 +2483,11 @@ def test_a_shock_names_the_caution_warnings_of_the_placement_it_moves_a_phase_to
         carried = {f.code for f in q.findings if f.phase == r.phase and f.severity == "warn"}
         assert (_GREY in r.after) == (_GREY in carried)
     assert any(_GREY in r.after for r in shocked.replanned)
+
+
+def test_a_plan_the_avoid_flag_leaves_no_option_names_the_file_and_counts_the_avoided(runner):
+    result = runner.invoke(app, ["plan", str(AUTO), "--avoid", "capacity-unverified"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {AUTO}: phases[0] 'pretrain': no allowed placement")
+    assert "avoided " in line and "changed in code" not in line

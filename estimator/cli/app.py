@@ -368,10 +368,15 @@ def strict_exit(findings: list[Any]) -> None:
 
 
 def with_avoided(scenario: Any, avoid: list[str] | None, catalog: Any) -> Any:
-    """The scenario with `--avoid`'s codes added to its `avoid` (each checked, at the flag)."""
+    """The scenario with `--avoid`'s codes added to its `avoid` (each checked, at the flag),
+    still named after its file (`with_changes` would call it "changed in code")."""
     if not avoid:
         return scenario
     from estimator.findings import check_avoid
+    from estimator.scenario_file import parse_scenario
 
     check_avoid(catalog, avoid, "--avoid")
-    return scenario.with_changes(avoid=list(dict.fromkeys([*scenario.avoid, *avoid])))
+    data = scenario.model_dump(by_alias=True, exclude_none=True)
+    return parse_scenario(
+        {**data, "avoid": list(dict.fromkeys([*scenario.avoid, *avoid]))}, scenario.source
+    )
