@@ -846,8 +846,9 @@ def _caution(
         return f"{said}; every allowed option carries such a warning"
     r = clear.row(0, named=True)
     where = f"{r['accelerator']} {r['pricing']} from {r['provider']} in {r['region']}"
+    first = "cheapest" if c.objective == "cost" else "fastest"  # the ranking's order
     return (
-        f"{said}; the cheapest allowed option with no such warning, {where}: "
+        f"{said}; the {first} allowed option with no such warning, {where}: "
         f"{_compared(c, phase, r, best, joint_)} (the scenario's avoid, or --avoid, names "
         "warnings the plan must not take)"
     )

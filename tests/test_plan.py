@@ -2494,3 +2494,18 @@ def test_a_plan_the_avoid_flag_leaves_no_option_names_the_file_and_counts_the_av
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: {AUTO}: phases[0] 'pretrain': no allowed placement")
     assert "avoided " in line and "changed in code" not in line
+
+
+def test_a_caution_says_when_every_allowed_option_carries_such_a_warning(catalog):
+    # Finishing first, split_auto's serve-cn phase starts before any purchase arrives: only
+    # the China rentals are left, each warned.
+    placed = plan(load_scenario(AUTO), catalog, objective="time", max_devices=4096)
+    serve = next(p for p in placed.phases if p.phase == "serve-cn")
+    assert serve.alternatives[0].caution is not None
+    assert serve.alternatives[0].caution.endswith("every allowed option carries such a warning")
+    # Avoiding every such warning leaves the phase no placement: the caution was right.
+    from estimator.findings import cautions
+
+    avoiding = load_scenario(AUTO).with_changes(avoid=cautions(catalog))
+    with pytest.raises(InfeasibleError, match=r"'(post-train|serve-cn)'.*avoided \d"):
+        plan(avoiding, catalog, objective="time", max_devices=4096)
