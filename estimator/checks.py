@@ -1258,6 +1258,27 @@ def _in_currencies(amount: float, currency: str, per_usd: float | None, c: Conte
     return f"{text} ({_quoted(amount / per_usd, c)})"
 
 
+# A price at the low end of a range at least this wide (its high end over its low end) is said
+# to be at its floor (`price-at-floor`): 2.69-2.70 is one price, 0.75-3.0 is not.
+FLOOR_RANGE = 1.1
+
+
+def _floor_message(r: Row, c: Context, p: Phase) -> str:
+    """`price-at-floor`: the price used is the low end of its row's range; what the phase's rent
+    would be at the range's middle (the rent scales with the price per device-hour)."""
+    used, low, high = r["price_per_device_hour"], r["price_low"], r["price_high"]
+    middle = (low + high) / 2
+    at_middle = r["compute_usd"] * middle / used
+    return (
+        f"{r['provider']} {r['instance']} in {r['region']} is priced at {used:g} "
+        f"{r['currency']} per device-hour, the low end of its row's range ({low:g}-{high:g} "
+        f"{r['currency']}; the row's note says where each end comes from): at the middle of "
+        f"the range, {middle:g} {r['currency']}, this phase's rent would be "
+        f"{_quoted(at_middle, c)} against the {_quoted(r['compute_usd'], c)} quoted "
+        f"({(middle / used - 1) * 100:+.0f}%)"
+    )
+
+
 def _spot_message(r: Row, c: Context, p: Phase) -> str:
     used, high = r["price_per_device_hour"], r["price_high"]
     if used is None:  # no spot offer there: the phase is unpriced, and says so
@@ -1786,6 +1807,21 @@ ADVISORY: tuple[Check, ...] = (
         _stale_source,
     ),
     SUPPLY_ANNOUNCED_LATER,
+    Check(
+        # rev19a #7a: an A100 rental priced at its row's floor ("as little as"), range 0.75-3.0,
+        # the quote at P7 of its own samples, had no word that it was the bottom of its range.
+        "price-at-floor",
+        "warn",
+        "",
+        lambda c, p: (
+            (pl.col("option") == "rented")
+            & (pl.col("pricing") != "spot")  # `spot-capacity` says its range ("up to ...")
+            & (pl.col("price_per_device_hour") <= pl.col("price_low"))
+            & (pl.col("price_high") > pl.col("price_low") * FLOOR_RANGE)
+        ).fill_null(False),
+        _floor_message,
+        "offer_source",
+    ),
     Check(
         "spot-capacity",
         "warn",

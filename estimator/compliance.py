@@ -159,13 +159,23 @@ def _match_expr(cells: tuple[str | None, ...]) -> pl.Expr:
 
 
 def blocking_rules(
-    policies: pl.DataFrame, as_of: date, until: date | None = None
+    policies: pl.DataFrame,
+    as_of: date,
+    until: date | None = None,
+    avoided: frozenset[str] | None = None,
 ) -> list[tuple[str, pl.Expr]]:
     """The blocking rules in force (`in_force`), each as its id and where a placement breaks it,
     in the order a placement is judged by them (the first it breaks names its block); `as_of`
-    is also when a purchase for the phase is acquired (`acquired_before`)."""
+    is also when a purchase for the phase is acquired (`acquired_before`). With `avoided`, the
+    warning rules of those ids instead, where they warn (a scenario's `avoid` makes them
+    block: `findings.verdict`)."""
     # Ordered by id, as `matching_rules` lists them, so both name the same rule first.
-    blocking = in_force(policies, as_of, until).filter(pl.col("effect") == "block").sort("id")
+    which = (
+        pl.col("effect") == "block"
+        if avoided is None
+        else (pl.col("effect") == "warn") & pl.col("id").is_in(sorted(avoided))
+    )
+    blocking = in_force(policies, as_of, until).filter(which).sort("id")
     out = []
     for p in blocking.iter_rows(named=True):
         applies = rule_expr(p)

@@ -35,6 +35,7 @@ def one_phase(
     tenant_hq: str = "CN",
     currency: str = "USD",
     as_of: date,
+    avoid: list[str] | None = None,
     **fields: Any,
 ) -> Scenario:
     """A scenario of one `kind` ("train" | "serve") phase named after it. `fields` holds the
@@ -68,6 +69,7 @@ def one_phase(
         "tenant_hq": tenant_hq,
         "model": model,
         "phases": [{"name": kind, "kind": kind, "site": site, **phase}],
+        **({"avoid": avoid} if avoid else {}),
     }
     try:
         return parse_scenario(data, SOURCE)

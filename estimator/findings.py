@@ -19,7 +19,6 @@ from estimator.checks import (
     BLOCKING,
     BY_CODE,
     PHYSICAL_REASONS,
-    REASONS,
     Check,
     Phase,
     Row,
@@ -27,12 +26,22 @@ from estimator.checks import (
     hindsight,
     rule_hindsight,
 )
+from estimator.checks import (
+    REASONS as CHECK_REASONS,
+)
 from estimator.context import Context, RulesSpan
+from estimator.errors import ScenarioError
 from estimator.frozen import ResultPart
+from pricing.errors import shown
 
 __all__ = [
+    "AVOIDED",
     "REASONS",
     "Finding",
+    "avoidable",
+    "avoided",
+    "caution",
+    "cautions",
     "describe",
     "findings",
     "hindsight",
@@ -55,16 +64,90 @@ class Finding(ResultPart):
     source: str | None = None
 
 
-def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
-    """The code of the first blocking fact of a candidate (`rule:<id>` for a rule), or null;
-    rules in force over `span` (default the quote date; see `Context.rules_span`)."""
+# A verdict naming a warning the scenario's `avoid` (or `--avoid`) makes block (rev19a #6: a
+# foreign firm's service was placed on China's grey-market H100 rentals, warnings only):
+# `avoided:<rule id or check code>`, its reason "avoided", after every block proper.
+AVOIDED = "avoided:"
+REASONS = (*CHECK_REASONS, "avoided")
+# The warning checks `avoid` may name; a warning rule is named by its policies.csv id.
+AVOIDABLE_CHECKS = {check.code: check for check in ADVISORY if check.severity == "warn"}
+AVOIDED_SAID = " (avoided: the scenario's avoid, or --avoid, names this warning, so it blocks)"
+
+
+# Warning checks that say an offer is not shown to exist (its availability is not assured), as
+# a warning rule says compliance or supply is not: what `caution` names.
+CAUTION_CHECKS = ("not-an-offer", "sku-only")
+
+
+def _cautious(code: str) -> bool:
+    """Whether a warning's code is a caution (`caution`): a rule's, or a `CAUTION_CHECKS` one."""
+    return code in CAUTION_CHECKS or code not in {*AVOIDABLE_CHECKS, *BY_CODE}
+
+
+def caution(found: list[Finding]) -> list[str]:
+    """The codes of the warnings among `found` whose compliance or availability is not assured:
+    every warning rule's (policies.csv), and the `CAUTION_CHECKS`. The planner names them beside
+    a choice that carries them, with the cheapest option carrying none (rev19a #6)."""
+    return sorted({f.code for f in found if f.severity == "warn" and _cautious(f.code)})
+
+
+def cautions(catalog: Any) -> list[str]:
+    """Every code `caution` may name with `catalog`'s rules."""
+    return [code for code in avoidable(catalog) if _cautious(code)]
+
+
+def avoidable(catalog: Any) -> list[str]:
+    """The codes `avoid` may name: the ids of the catalog's warning rules and the warning
+    checks' codes."""
+    policies = catalog.table("policies")
+    rules = policies.filter(pl.col("effect") == "warn")["id"].unique().to_list()
+    return sorted({*rules, *AVOIDABLE_CHECKS})
+
+
+def check_avoid(catalog: Any, codes: Any, where: str) -> None:
+    """Every code `avoid` names is a warning the catalog's rules or the checks can give (a typo
+    would avoid nothing, silently): else one error, at `where[i]` (a flag: at `where`),
+    listing the codes."""
+    known = avoidable(catalog)
+    problems = [
+        ScenarioError(
+            f"'{shown(code)}' is not a warning that can be avoided (a warning rule's id or a "
+            f"warning finding's code): {', '.join(known)}",
+            where if where.startswith("--") else f"{where}[{i}]",
+        )
+        for i, code in enumerate(codes)
+        if code not in known
+    ]
+    if problems:
+        raise ScenarioError(problems[0].message, problems[0].location, problems)
+
+
+def _avoided_blocks(
+    c: Context, p: Phase, codes: Any, span: RulesSpan | None
+) -> list[tuple[str, pl.Expr]]:
+    """The warnings named in `codes` as blocks: their verdict codes and where they hold, by
+    the expressions their findings are reported with (a rule where it warns, not where it only
+    informs about hardware acquired before it: `compliance.blocking_rules`)."""
+    names = frozenset(codes)
+    if not names:
+        return []
+    c.remembered(
+        ("avoid checked", names), lambda: check_avoid(c.catalog, c.scenario.avoid, c.where("avoid"))
+    )
     day, until = span or c.rules_span()
     rules = c.remembered(
-        ("blocking rules", day, until),
-        lambda: compliance.blocking_rules(c.catalog.table("policies"), day, until),
+        ("avoided rules", day, until, names),
+        lambda: compliance.blocking_rules(c.catalog.table("policies"), day, until, names),
     )
-    blocks = [*((f"rule:{rule}", breaks) for rule, breaks in rules),
-              *((check.code, check.when(c, p)) for check in BLOCKING)]  # fmt: skip
+    named = sorted(names & AVOIDABLE_CHECKS.keys())
+    hits = [(code, AVOIDABLE_CHECKS[code].when(c, p)) for code in named]
+    return [(f"{AVOIDED}{code}", on) for code, on in [*rules, *hits]]
+
+
+def _first(blocks: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """The code of the first of `blocks` that holds on a row, or null."""
+    if not blocks:
+        return pl.lit(None, pl.String)
     # The first block's position, then its code: a chain of numbers, and text once, built
     # for each row; a chain of texts copied every row's text at each of its ~20 steps (0.4 s
     # CPU of a sweep's 2.92M candidates).
@@ -76,6 +159,28 @@ def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
     return first.replace_strict(
         list(range(len(codes))), codes, default=pl.lit(None, pl.String), return_dtype=pl.String
     )
+
+
+def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
+    """The code of the first blocking fact of a candidate (`rule:<id>` for a rule), or null;
+    rules in force over `span` (default the quote date; see `Context.rules_span`). The
+    warnings the scenario's `avoid` names block after every block proper (`avoided`)."""
+    day, until = span or c.rules_span()
+    rules = c.remembered(
+        ("blocking rules", day, until),
+        lambda: compliance.blocking_rules(c.catalog.table("policies"), day, until),
+    )
+    blocks = [*((f"rule:{rule}", breaks) for rule, breaks in rules),
+              *((check.code, check.when(c, p)) for check in BLOCKING),
+              *_avoided_blocks(c, p, c.scenario.avoid, span)]  # fmt: skip
+    return _first(blocks)
+
+
+def avoided(c: Context, p: Phase, codes: Any, span: RulesSpan | None = None) -> pl.Expr:
+    """The verdict code (`avoided:<code>`) of the first of the warnings `codes` a candidate
+    carries, or null: what `verdict` adds for a scenario's `avoid`, and how the planner finds
+    the cheapest option without the warnings its choice carries."""
+    return _first(_avoided_blocks(c, p, codes, span))
 
 
 # Blocks that say an option cannot run the phase (as opposed to a rule or the market forbidding
@@ -107,6 +212,8 @@ def physical_verdict(c: Context, p: Phase) -> pl.Expr:
 
 def reason(code: str) -> str:
     """The planner's category of a verdict code."""
+    if code.startswith(AVOIDED):
+        return "avoided"
     return "rule" if code.startswith("rule:") else BY_CODE[code].reason
 
 
@@ -115,12 +222,23 @@ def reason_expr(verdict: pl.Expr) -> pl.Expr:
     return (
         pl.when(verdict.str.starts_with("rule:"))
         .then(pl.lit("rule"))
+        .when(verdict.str.starts_with(AVOIDED))
+        .then(pl.lit("avoided"))
         .otherwise(verdict.replace_strict({c.code: c.reason for c in BLOCKING}, default=None))
     )
 
 
 def describe(code: str, row: Row, c: Context, p: Phase) -> str:
     """One line on why a candidate was rejected."""
+    if code.startswith(AVOIDED):
+        said = code.removeprefix(AVOIDED)
+        check = AVOIDABLE_CHECKS.get(said)
+        if check is not None:
+            text = check.message(row, c, p)
+        else:
+            rows = c.catalog.table("policies").filter(pl.col("id") == said)
+            text = rows["message"][0] if rows.height else said
+        return f"avoided: warning {said}: {text}"
     if code.startswith("rule:"):
         # rev18a #3: a runner-up ruled out by a rule made public (or lapsing) after the quote's
         # date says so, as the rule's finding does (`rule_hindsight`).
@@ -152,6 +270,13 @@ def _as_it_applies(
         return effect, rule["message"]
     day, said = acquired
     return "info", f"{rule['message']} ({said} {day}, before it)"
+
+
+def _avoiding(severity: Severity, message: str, code: str, c: Context) -> tuple[Severity, str]:
+    """A warning the scenario's `avoid` names blocks, and says why (`verdict` rules it out)."""
+    if severity == "warn" and code in c.scenario.avoid:
+        return "block", message + AVOIDED_SAID
+    return severity, message
 
 
 def worded(check: Check, row: Row, c: Context, p: Phase) -> str:
@@ -225,15 +350,18 @@ def findings(
                 source=r["source"],
             )
             for r in matched
-            for severity, message in (_as_it_applies(r, row, c, day),)
+            for severity, message in (_avoiding(*_as_it_applies(r, row, c, day), r["id"], c),)
         ]
         for check, on in zip(checks, hit, strict=True):
             if on:
+                severity, message = _avoiding(
+                    check.severity, worded(check, row, c, p), check.code, c
+                )
                 found.append(
                     Finding(
-                        severity=check.severity,
+                        severity=severity,
                         code=check.code,
-                        message=worded(check, row, c, p),
+                        message=message,
                         phase=p.name,
                         source=_source(check, row, c, p),
                     )

@@ -20,7 +20,7 @@ from pydantic import PrivateAttr
 
 from estimator import checks, compliance, findings, joint, placement, timeline
 from estimator.checks import BLOCKING, BY_CODE, Check
-from estimator.context import Context
+from estimator.context import Context, RulesSpan
 from estimator.costing import cents, per_unit_text
 from estimator.defaults import DEFAULT_TOP_K
 from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
@@ -56,6 +56,10 @@ class Alternative(ResultPart):
     wall_clock_days: float | None
     cost: float | None  # in the plan's currency; None when it has no price
     verdict: str  # "chosen", how much more it costs or takes, or why it was rejected
+    caution: str | None = None
+    """The chosen option only: the warnings it carries whose compliance or availability is not
+    assured (`findings.caution`), and the cheapest allowed option without them, with what it
+    costs more; None when it carries none."""
 
 
 class PhasePlan(ResultPart):
@@ -145,10 +149,17 @@ class Plan(Result):
         return hash(tuple(self.__dict__.values()))
 
     def placed_quote(self) -> Quote:
-        """The quote, naming the phases the planner placed (`placed_by_planner`) if any."""
+        """The quote, naming the phases the planner placed (`placed_by_planner`) if any, and
+        the caution of each whose chosen option carries one (`Alternative.caution`: a quote or
+        an estimate of an auto site shows no placements table to say it in)."""
         if not self.phases:
             return self.quote
-        return self.quote.assuming(placed_by_planner=[p.phase for p in self.phases])
+        said = {
+            p.phase: p.alternatives[0].caution for p in self.phases if p.alternatives[0].caution
+        }
+        return self.quote.assuming(
+            placed_by_planner=[p.phase for p in self.phases], **({"caution": said} if said else {})
+        )
 
     def to_polars(self) -> pl.DataFrame:
         """One row per placed phase and alternative: rank, where, devices, days, cost (in the
@@ -216,7 +227,13 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
             allowed=choices[p.name].height,
             removed=_removed(scored[p.name]),
             alternatives=_alternatives(
-                c, p, scored[p.name], best[p.name], top_k, (prob, picked, names, rows)
+                c,
+                p,
+                scored[p.name],
+                best[p.name],
+                top_k,
+                (prob, picked, names, rows),
+                c.rules_span(wins[p.name].start, wins[p.name].end),
             ),
         )
         for i, p in auto
@@ -731,6 +748,7 @@ def _alternatives(
     best: dict[str, Any],
     top_k: int,
     joint_: Joint,
+    span: RulesSpan | None = None,
 ) -> list[Alternative]:
     # The lab's own fleet is always among them, allowed or not: why the stockpile was not used
     # is the question a runner-up answers first (rev17a #2b: a cheaper rental rejected for
@@ -761,16 +779,8 @@ def _alternatives(
             verdict = "chosen"
         elif r["verdict"] is not None:
             verdict = "rejected: " + findings.describe(r["verdict"], r, c, phase)
-        elif _per_token(r) is not None and _per_token(best) is not None:
-            verdict = (
-                _why_not(c, phase, r, joint_)
-                if _per_token(r) < _per_token(best)  # type: ignore[operator]  # both floats
-                else _per_million(c, r, best)
-            )
-        elif r["total_usd"] < best["total_usd"] and c.objective == "cost":
-            verdict = _why_not(c, phase, r, joint_)
         else:
-            verdict = _versus(c, phase, r, best, joint_)
+            verdict = _compared(c, phase, r, best, joint_)
         if r.get("_supply_later"):
             verdict += f"; {checks.supply_later_note(r, c)}"
         # An option that cannot run the phase at all was never sized: its devices and cost are
@@ -798,9 +808,60 @@ def _alternatives(
                 wall_clock_days=r["wall_clock_days"] if sized else None,
                 cost=cents(r["total_usd"] * c.quote_per_usd, c.currency) if priced else None,
                 verdict=verdict,
+                caution=_caution(c, phase, scored, best, joint_, span) if n == 0 else None,
             )
         )
     return out
+
+
+def _compared(
+    c: Context, phase: Phase, r: dict[str, Any], best: dict[str, Any], joint_: Joint
+) -> str:
+    """What an allowed runner-up costs more than the chosen option (or why the plan does
+    without it if it is cheaper on its own)."""
+    mine, chosen = _per_token(r), _per_token(best)
+    if mine is not None and chosen is not None:
+        return _why_not(c, phase, r, joint_) if mine < chosen else _per_million(c, r, best)
+    if r["total_usd"] < best["total_usd"] and c.objective == "cost":
+        return _why_not(c, phase, r, joint_)
+    return _versus(c, phase, r, best, joint_)
+
+
+def _caution(
+    c: Context,
+    phase: Phase,
+    scored: pl.DataFrame,
+    best: dict[str, Any],
+    joint_: Joint,
+    span: RulesSpan | None,
+) -> str | None:
+    """rev19a #6: the cheapest allowed option is ranked on price alone, so a US firm's service
+    for US users went to China's grey-market H100 rentals on a warning. The warnings of the
+    chosen option whose compliance or availability is not assured (`findings.caution`), and
+    the cheapest allowed option carrying none such (`findings.avoided`: as `avoid` naming them
+    all would rule them out), with what it costs more, as a runner-up's is said (`_compared`)."""
+    chosen = scored.filter(pl.col("option_id") == best["option_id"]).head(1)
+    codes = findings.caution(findings.findings(chosen, c, phase, span)[0])
+    if not codes:
+        return None
+    said = (
+        f"carries {'warnings' if len(codes) > 1 else 'the warning'} {', '.join(codes)} "
+        "(compliance or supply not assured)"
+    )
+    every = findings.cautions(c.catalog)
+    clear = scored.filter(
+        pl.col("verdict").is_null() & findings.avoided(c, phase, every, span).is_null()
+    ).head(1)
+    if clear.is_empty():
+        return f"{said}; every allowed option carries such a warning"
+    r = clear.row(0, named=True)
+    where = f"{r['accelerator']} {r['pricing']} from {r['provider']} in {r['region']}"
+    first = "cheapest" if c.objective == "cost" else "fastest"  # the ranking's order
+    return (
+        f"{said}; the {first} allowed option with no such warning, {where}: "
+        f"{_compared(c, phase, r, best, joint_)} (the scenario's avoid, or --avoid, names "
+        "warnings the plan must not take)"
+    )
 
 
 def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:

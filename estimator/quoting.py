@@ -628,6 +628,8 @@ def assumptions(
         **_latency(c, phases),
         **_transfer_rows(c, phases, moved),
         "tenant_hq": _tenant_hq(c.scenario.tenant_hq),
+        # The warnings the plan was told not to take (rev19a #6): they block, so say so.
+        **({"avoid": list(c.scenario.avoid)} if c.scenario.avoid else {}),
         **_data_abroad(c),
         **_data_defaulted(c),
         **_host_uplift(c, phases),

@@ -610,6 +610,11 @@ class Scenario(_Strict):
     it start when the deadline ends) or earliest (every training phase reserves only its run
     time, so the phases after it start as soon as it finishes). `plan --objective time` places
     with earliest."""
+    avoid: list[Name] = Field(default_factory=list, max_length=MAX_LIST)
+    """Warnings the plan must not take: a warning rule's id (policies.csv) or a warning
+    finding's code (users-far, capacity-unverified...). A named warning blocks as a block does:
+    the planner never chooses an option carrying it, and a fixed site's quote reports it as a
+    block. --avoid CODE adds to it."""
     _source: str = PrivateAttr(default="scenario")
 
     @field_validator("tenant_hq", "currency")

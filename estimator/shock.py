@@ -31,7 +31,7 @@ from typing import Any
 
 import polars as pl
 
-from estimator import transfers
+from estimator import findings, transfers
 from estimator.context import Context, prepare
 from estimator.costing import cents
 from estimator.defaults import DEFAULT_TOP_K
@@ -345,7 +345,8 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
             after=STRANDED
             if name in stranded
             else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})"
-            + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else ""),
+            + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else "")
+            + _cautioned(after, name),
             extra_cost=None if name in stranded else _difference(now[name].cost, was[name].cost),
             rule_cost=None if name in stranded else _difference(now[name].cost, best[name].cost),
             extra_days=None if name in stranded else _finish(now[name]) - _finish(was[name]),
@@ -354,6 +355,17 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
         for name, code in hit.items()
     ]
     return ShockResult(shocks, judged_on, base, after, moved, without, rules)
+
+
+def _cautioned(p: Plan, name: str) -> str:
+    """The warnings a phase's placement carries whose compliance or supply is not assured
+    (`findings.caution`), said beside it (rev19a #6: a shock barring US chips to a Chinese
+    firm re-placed its foreign services on grey-market H100 rentals in China, "the rule costs
+    0.00 USD", the warning they carry nowhere in the shock's table)."""
+    codes = findings.caution([f for f in p.quote.findings if f.phase == name])
+    if not codes:
+        return ""
+    return f"; carries {'warnings' if len(codes) > 1 else 'the warning'} {', '.join(codes)}"
 
 
 def _finish_before(

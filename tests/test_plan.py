@@ -2355,3 +2355,168 @@ def test_plan_csv_under_a_shock_gives_the_shock_table(runner):
     assert placements.splitlines()[0] != picked.splitlines()[0]
     plain = runner.invoke(app, ["plan", str(fixed), "--format", "csv"]).stdout
     assert plain == placements, plain
+
+
+# rev19a #6: a foreign tenant's service was placed on China's grey-market H100 rentals, the
+# ranking being price alone among options with no block.
+_US_SERVICE = {
+    "name": "us-serve",
+    "as_of": "2025-11-27",
+    "currency": "USD",
+    "tenant_hq": "US",
+    "model": {"preset": "llama-3.3-70b"},
+    "phases": [
+        {"name": "serve", "kind": "serve", "users": "us", "data": "public", "precision": "fp8",
+         "tpot_ms": 30, "days": 365, "site": {"accelerators": ["h100-sxm"]}}
+    ],
+}  # fmt: skip
+_GREY = "us-export-2023-advanced-chips-cn-rented"
+
+
+def _phase_codes(q, name: str) -> dict[str, str]:
+    return {f.code: f.severity for f in q.findings if f.phase == name}
+
+
+def test_the_chosen_option_names_its_caution_warnings_and_the_cheapest_option_without_them(
+    catalog,
+):
+    placed = plan(parse_scenario(_US_SERVICE), catalog, top_k=10)
+    (phase,) = placed.phases
+    chosen = phase.alternatives[0]
+    assert chosen.verdict == "chosen"  # the JSON's verdict keeps its meaning
+    assert _phase_codes(placed.quote, "serve")[_GREY] == "warn"
+    assert chosen.caution is not None and _GREY in chosen.caution
+    # The cheapest allowed option with no such warning is what a plan avoiding them chooses,
+    # and the caution says what it costs more in the runner-up's own words (one computation).
+    avoiding = plan(parse_scenario({**_US_SERVICE, "avoid": [_GREY]}), catalog)
+    other = avoiding.phases[0].alternatives[0]
+    assert other.caution is None and other.region != chosen.region
+    named = f"{other.accelerator} {other.pricing} from {other.provider} in {other.region}"
+    assert named in chosen.caution
+    runner_up = next(
+        a
+        for a in phase.alternatives[1:]
+        if (a.provider, a.region, a.instance, a.pricing)
+        == (other.provider, other.region, other.instance, other.pricing)
+    )
+    assert f"{named}: {runner_up.verdict} " in chosen.caution
+    # Runners-up carry no caution; a quote of the auto site (no placements table) says it in
+    # its assumptions.
+    assert all(a.caution is None for a in phase.alternatives[1:])
+    assert placed.placed_quote().assumptions["caution"] == {"serve": chosen.caution}
+
+
+def test_a_choice_with_no_caution_warning_says_nothing_more(catalog):
+    placed = plan(parse_scenario({**_US_SERVICE, "avoid": [_GREY]}), catalog)
+    assert placed.phases[0].alternatives[0].caution is None
+
+
+def test_avoid_makes_a_named_warning_block_in_the_plan_and_in_a_fixed_sites_quote(catalog):
+    avoiding = plan(parse_scenario({**_US_SERVICE, "avoid": [_GREY]}), catalog)
+    assert _GREY not in _phase_codes(avoiding.quote, "serve")
+    assert avoiding.phases[0].removed["avoided"] > 0
+    assert avoiding.quote.assumptions["avoid"] == [_GREY]  # the quote says what it avoided
+    assert "avoid" not in plan(parse_scenario(_US_SERVICE), catalog).quote.assumptions
+    # A fixed site carrying it is quoted with the warning as a block that says why.
+    fixed = {**_US_SERVICE, "avoid": [_GREY]}
+    fixed["phases"] = [
+        {**_US_SERVICE["phases"][0],
+         "site": {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}}
+    ]  # fmt: skip
+    q = quote(parse_scenario(fixed), catalog)
+    (finding,) = [f for f in q.findings if f.code == _GREY]
+    assert finding.severity == "block" and "avoid" in finding.message
+    assert q.blocked
+    # Without avoid, the same site only warns.
+    q = quote(parse_scenario({**fixed, "avoid": []}), catalog)
+    assert _phase_codes(q, "serve")[_GREY] == "warn" and not q.blocked
+
+
+def test_avoid_names_a_warning_check_too(catalog):
+    # users-far: US users served from cn-east (228 ms away) without a TTFT target.
+    placed = plan(parse_scenario(_US_SERVICE), catalog)
+    assert "users-far" in _phase_codes(placed.quote, "serve")
+    avoiding = plan(parse_scenario({**_US_SERVICE, "avoid": ["users-far"]}), catalog)
+    assert "users-far" not in _phase_codes(avoiding.quote, "serve")
+
+
+def test_an_unknown_avoid_code_is_one_error_listing_the_codes(catalog, runner, write):
+    with pytest.raises(ScenarioError, match=r"avoid\[1\].*'no-such-code' is not a warning"):
+        plan(parse_scenario({**_US_SERVICE, "avoid": [_GREY, "no-such-code"]}), catalog)
+    path = write("s.json", json.dumps(_US_SERVICE))
+    for command in (["plan", str(path)], ["quote", str(path)], ["compare", str(path), str(path)]):
+        result = runner.invoke(app, [*command, "--avoid", "nope"])
+        assert result.exit_code == 2, result.output
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("error: --avoid: 'nope' is not a warning") and _GREY in line
+        assert "users-far" in line and "Traceback" not in result.output
+
+
+def test_the_avoid_flag_rules_a_warning_out_on_every_command_that_places(runner, write):
+    path = write("s.json", json.dumps(_US_SERVICE))
+    serve = ["serve", "--model", "llama-3.3-70b", "--accelerator", "h100-sxm", "--precision",
+             "fp8", "--tpot-ms", "30", "--users", "us", "--tenant-hq", "US", "--as-of",
+             "2025-11-27", "-f", "json"]  # fmt: skip
+
+    def codes(out: dict) -> set[str]:
+        return {f["code"] for f in out.get("quote", out)["findings"]}
+
+    for args in (["plan", str(path), "-f", "json"], ["quote", str(path), "-f", "json"], serve):
+        before = runner.invoke(app, args)
+        after = runner.invoke(app, [*args, "--avoid", _GREY])
+        assert before.exit_code == after.exit_code == 0, after.output
+        assert _GREY in codes(json.loads(before.stdout))
+        assert _GREY not in codes(json.loads(after.stdout))
+        if args is serve:  # the estimate says the caution among its assumptions
+            assert _GREY in json.loads(before.stdout)["assumptions"]["caution"]
+            assert "caution" not in json.loads(after.stdout)["assumptions"]
+    args = ["compare", str(path), str(path), "-f", "json"]
+    found = f'"code": "{_GREY}"'
+    assert found in runner.invoke(app, args).stdout
+    compared = runner.invoke(app, [*args, "--avoid", _GREY])
+    assert compared.exit_code == 0 and found not in compared.stdout
+    trained = runner.invoke(
+        app,
+        ["train", "--model", "llama-3.1-8b", "--tokens", "1e11", "--devices", "8",
+         "--accelerator", "a100-40g", "--region", "cn-east", "--pricing", "on_demand",
+         "--as-of", "2025-11-27", "--avoid", "us-export-2023-advanced-chips-cn-rented",
+         "-f", "json"],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    blocks = [f for f in json.loads(trained.stdout)["findings"] if f["severity"] == "block"]
+    assert any(f["code"] == _GREY and "avoid" in f["message"] for f in blocks)
+
+
+def test_a_shock_names_the_caution_warnings_of_the_placement_it_moves_a_phase_to(catalog):
+    # The remote-access shock moved a Chinese firm's foreign services onto the grey-market H100
+    # rentals in cn-east, "the rule costs 0", with no word on the warning they carry there.
+    s = load_scenario(EXAMPLES / "overseas_serving.toml")
+    shocked = apply_shock(prepare(s, catalog), ["remote-access-ends=2026-01-15"])
+    for r in shocked.replanned:
+        q = shocked.shocked.quote
+        carried = {f.code for f in q.findings if f.phase == r.phase and f.severity == "warn"}
+        assert (_GREY in r.after) == (_GREY in carried)
+    assert any(_GREY in r.after for r in shocked.replanned)
+
+
+def test_a_plan_the_avoid_flag_leaves_no_option_names_the_file_and_counts_the_avoided(runner):
+    result = runner.invoke(app, ["plan", str(AUTO), "--avoid", "capacity-unverified"])
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {AUTO}: phases[0] 'pretrain': no allowed placement")
+    assert "avoided " in line and "changed in code" not in line
+
+
+def test_a_caution_says_when_every_allowed_option_carries_such_a_warning(catalog):
+    # Finishing first, split_auto's serve-cn phase starts before any purchase arrives: only
+    # the China rentals are left, each warned.
+    placed = plan(load_scenario(AUTO), catalog, objective="time", max_devices=4096)
+    serve = next(p for p in placed.phases if p.phase == "serve-cn")
+    assert serve.alternatives[0].caution is not None
+    assert serve.alternatives[0].caution.endswith("every allowed option carries such a warning")
+    # Avoiding every such warning leaves the phase no placement: the caution was right.
+    from estimator.findings import cautions
+
+    avoiding = load_scenario(AUTO).with_changes(avoid=cautions(catalog))
+    with pytest.raises(InfeasibleError, match=r"'(post-train|serve-cn)'.*avoided \d"):
+        plan(avoiding, catalog, objective="time", max_devices=4096)

@@ -2186,3 +2186,43 @@ def test_a_usd_rate_has_no_date(runner):
         runner.invoke(app, ["quote", path, "--currency", "USD", "-f", "json"]).stdout
     )
     assert usd_quote["assumptions"]["fx_per_usd"]["USD"]["as_of"] is None
+
+
+def _floor_scenario(region: str, accelerator: str) -> dict:
+    return {
+        "name": "f", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "ft", "kind": "train", "tokens": 1e11, "devices": 64,
+                    "site": {"region": region, "accelerator": accelerator,
+                             "pricing": "on_demand"}}],
+    }  # fmt: skip
+
+
+def test_a_price_at_the_floor_of_its_rows_range_is_said_with_the_middles_cost(catalog):
+    # rev19a #7a: the A100 rental at its row's floor ("as little as" 0.75 USD, range 0.75-3.0;
+    # the quote at P7 of its own samples) had no word that it was the bottom of its range.
+    q = quote(parse_scenario(_floor_scenario("cn-east", "a100-40g")), catalog)
+    (item,) = [i for i in q.phases[0].line_items if i.component == "compute"]
+    row = (
+        catalog.table("offers")
+        .filter(
+            pl.col("provider") == "cn-small-csp",
+            pl.col("accelerator") == "a100-40g",
+            pl.col("price_per_device_hour") == item.unit_price,
+        )
+        .row(0, named=True)
+    )
+    low, high = row["price_low"], row["price_high"]
+    assert item.unit_price == low < high
+    (floor,) = [f for f in q.findings if f.code == "price-at-floor"]
+    middle = (low + high) / 2
+    assert floor.severity == "warn" and floor.phase == "ft"
+    assert f"range ({low:g}-{high:g} USD" in floor.message
+    assert f"at the middle of the range, {middle:g} USD" in floor.message
+    at_middle = item.amount * middle / item.unit_price
+    assert f"would be {at_middle:,.0f} CNY against the {item.amount:,.0f} CNY quoted" in (
+        floor.message
+    )
+    # A list price with no range is no floor.
+    q = quote(parse_scenario(_floor_scenario("us-east", "h100-sxm")), catalog)
+    assert "price-at-floor" not in {f.code for f in q.findings}

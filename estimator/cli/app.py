@@ -218,6 +218,18 @@ EstimateAsOfOpt = Annotated[
         "on every rule in force while it runs.",
     ),
 ]
+# rev19a #6: the cheapest allowed placement took warnings (China's grey-market H100 rentals for
+# a US firm's US users); a user names the ones the plan must not take.
+AvoidOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--avoid",
+        metavar="CODE",
+        help="A warning the plan must not take, repeatable: a warning rule's id (`catalog "
+        "policies`) or a warning finding's code (users-far, capacity-unverified, ...). It "
+        "then blocks as a block does; adds to the scenario's avoid.",
+    ),
+]
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Exit 1 when any finding blocks the plan.")
 ]
@@ -371,3 +383,18 @@ def strict_exit(findings: list[Any]) -> None:
     codes = sorted({f.code for f in findings if f.severity == "block"})
     if codes:
         raise fail([f"blocked by {', '.join(codes)} (--strict)"], EXIT_INFEASIBLE)
+
+
+def with_avoided(scenario: Any, avoid: list[str] | None, catalog: Any) -> Any:
+    """The scenario with `--avoid`'s codes added to its `avoid` (each checked, at the flag),
+    still named after its file (`with_changes` would call it "changed in code")."""
+    if not avoid:
+        return scenario
+    from estimator.findings import check_avoid
+    from estimator.scenario_file import parse_scenario
+
+    check_avoid(catalog, avoid, "--avoid")
+    data = scenario.model_dump(by_alias=True, exclude_none=True)
+    return parse_scenario(
+        {**data, "avoid": list(dict.fromkeys([*scenario.avoid, *avoid]))}, scenario.source
+    )

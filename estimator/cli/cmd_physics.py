@@ -8,6 +8,7 @@ import typer
 
 from estimator.cli.app import (
     AllErrorsOpt,
+    AvoidOpt,
     CatalogDir,
     CurrencyOpt,
     EstimateAsOfOpt,
@@ -104,9 +105,14 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
         raise ScenarioError("give exactly one of --devices or --deadline-days")
     names = {**_FIELDS, **({"devices": "replica_devices"} if kind == "serve" else {})}
     fields = {names.get(k, k): v for k, v in flags.items() if k not in _NOT_FIELDS}
+    cat = load_catalog(flags["catalog_dir"])
+    if flags["avoid"]:
+        from estimator.findings import check_avoid
+
+        check_avoid(cat, flags["avoid"], "--avoid")
     q, scenario = estimate(
         kind,
-        load_catalog(flags["catalog_dir"]),
+        cat,
         currency=flags["currency"] or "USD",
         as_of=parse_date(flags["as_of"], "--as-of") or date.today(),
         **fields,
@@ -259,6 +265,7 @@ def train_cmd(
     pricing: PricingOpt = None,
     provider: ProviderOpt = None,
     tenant_hq: TenantOpt = "CN",
+    avoid: AvoidOpt = None,
     currency: CurrencyOpt = None,
     as_of: EstimateAsOfOpt = None,
     start: StartOpt = None,
@@ -363,6 +370,7 @@ def serve_cmd(
     pricing: PricingOpt = None,
     provider: ProviderOpt = None,
     tenant_hq: TenantOpt = "CN",
+    avoid: AvoidOpt = None,
     currency: CurrencyOpt = None,
     as_of: EstimateAsOfOpt = None,
     start: StartOpt = None,

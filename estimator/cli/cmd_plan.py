@@ -7,6 +7,7 @@ import typer
 
 from estimator.cli.app import (
     AllErrorsOpt,
+    AvoidOpt,
     CatalogDir,
     CurrencyOpt,
     ForceOpt,
@@ -27,6 +28,7 @@ from estimator.cli.app import (
     load_catalog,
     parse_date,
     strict_exit,
+    with_avoided,
 )
 from estimator.cli.output import check_output, check_samples, check_swing, progress, show
 from estimator.defaults import DEFAULT_TOP_K
@@ -71,6 +73,7 @@ def plan_cmd(
     currency: CurrencyOpt = None,
     as_of: JudgeAsOfOpt = None,
     strict: StrictOpt = False,
+    avoid: AvoidOpt = None,
     table: PlanTableOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
@@ -94,7 +97,7 @@ def plan_cmd(
 
     day = parse_date(as_of, "--as-of")
     cat = load_catalog(catalog_dir, currency, day)
-    scenario = load_scenario(file)
+    scenario = with_avoided(load_scenario(file), avoid, cat)
     goal: Any = objective  # checked (`_check_flags`)
     shocked = None
     if shock:

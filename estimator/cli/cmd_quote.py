@@ -1,12 +1,13 @@
 """`splitcompute quote`, `compare` and `schema`."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from estimator.cli.app import (
     AllErrorsOpt,
+    AvoidOpt,
     CatalogDir,
     CompareTableOpt,
     CurrencyOpt,
@@ -28,6 +29,7 @@ from estimator.cli.app import (
     load_catalog,
     parse_date,
     strict_exit,
+    with_avoided,
 )
 from estimator.cli.output import check_output, check_samples, emit, progress, show
 
@@ -40,6 +42,7 @@ def quote_cmd(
     currency: CurrencyOpt = None,
     as_of: JudgeAsOfOpt = None,
     strict: StrictOpt = False,
+    avoid: AvoidOpt = None,
     samples: SamplesOpt = None,
     seed: SeedOpt = 0,
     model_error: ModelErrorOpt = True,
@@ -63,7 +66,8 @@ def quote_cmd(
     day = parse_date(as_of, "--as-of")
     cat = load_catalog(catalog_dir, currency, day)
     # Sites left to the planner are placed first (cheapest allowed); fixed ones are kept.
-    planned = plan(load_scenario(file), cat, currency=currency, as_of=day)
+    scenario = with_avoided(load_scenario(file), avoid, cat)
+    planned = plan(scenario, cat, currency=currency, as_of=day)
     result = planned.placed_quote()
     uncertainty = None
     if samples is not None:
@@ -94,6 +98,7 @@ def compare_cmd(
             "phases judged on the rules in force while they run); default: each file's own as_of.",
         ),
     ] = None,
+    avoid: AvoidOpt = None,
     table: CompareTableOpt = None,
     wide: WideOpt = False,
     output: OutputOpt = None,
@@ -119,9 +124,13 @@ def compare_cmd(
     from estimator.report.plan_view import comparison_view
 
     day = parse_date(as_of, "--as-of")
-    result = compare(
-        list(files), load_catalog(catalog_dir, currency, day), currency=currency, as_of=day
-    )
+    cat = load_catalog(catalog_dir, currency, day)
+    scenarios: list[Any] = list(files)
+    if avoid:  # each file's own avoid, and the flag's
+        from estimator.scenario_file import load_scenario
+
+        scenarios = [with_avoided(load_scenario(f), avoid, cat) for f in files]
+    result = compare(scenarios, cat, currency=currency, as_of=day)
     view = comparison_view(result)
     show(view, fmt, table=table, wide=wide, output=output, force=force, inputs=inputs)
 

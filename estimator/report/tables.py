@@ -485,7 +485,8 @@ def placement_rows(d: PlanView) -> Rows:
             "devices": a.devices,
             "days": a.wall_clock_days,
             f"cost ({cur})": None if a.cost is None else Cents(a.cost, cur),
-            "verdict": a.verdict,
+            # The chosen option's warnings and the cheapest without them (rev19a #6).
+            "verdict": a.verdict if a.caution is None else f"{a.verdict}; {a.caution}",
         }
         for p in d.placements
         for a in p.alternatives

@@ -676,10 +676,11 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
             "model": _shown(q.assumptions.get("model")),
             "physics": _shown(q.assumptions.get("physics", {}).get(p.name)),
             # The round trip a TTFT target was judged with, dated as the quote dates it
-            # (rev18c #2: `serve --ttft-ms` used a later-dated row without saying so).
+            # (rev18c #2: `serve --ttft-ms` used a later-dated row without saying so); the
+            # chosen option's caution warnings and the cheapest option without them (rev19a #6).
             **{
                 k: _shown(said)
-                for k in ("latency",)
+                for k in ("latency", "caution")
                 if (said := q.assumptions.get(k, {}).get(p.name)) is not None
             },
         },
