@@ -525,6 +525,69 @@ def _lead_hindsight(r: Row, c: Context) -> str:
     return hindsight(r.get("supply_announced") if rests else None, c.as_of)
 
 
+def vendor_efficiency(c: Context, p: Phase) -> pl.Expr:
+    """A domestic accelerator's training efficiency is fitted to its vendor's own benchmarks
+    (efficiency.csv): the `vendor-efficiency` finding says so where it prices a run, with the
+    independent low end (review8a #8: 910B rated at 1.15x an A800, iFlytek reports
+    0.73-0.80x)."""
+    if not _train(p):
+        return pl.lit(False)  # serving rows have no training efficiency row
+    return (
+        (pl.col("accelerator_origin") == "CN")
+        # the device's own row (not a workload's generic one, nor MFU given)
+        & pl.col("efficiency_row").str.contains(pl.col("accelerator"), literal=True)
+        & (pl.col("mfu_low") < pl.col("mfu"))
+    )
+
+
+# The run at the low end of its training efficiency range, as the quote evaluates it beside a
+# row `vendor_efficiency` holds on (`quoting.with_low_end`: the option evaluated at `mfu_low`,
+# the sensitivity's low end): its devices, days, cost (USD, the accounting view's; null where
+# unpriced) and verdict.
+LOW_END = ("_low_devices", "_low_days", "_low_usd", "_low_verdict")
+
+
+def _vendor_efficiency_message(r: Row, c: Context, p: Phase) -> str:
+    said = (
+        f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) rests on its vendor's "
+        f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its range); "
+        f"at the range's low end, {r['mfu_low']:.2f}, "
+    )
+    shows = " (sensitivity and --samples show the range)"
+    # rev19a #2: "takes 58% longer" was the ratio of GEMM efficiencies (attention, collectives
+    # and bubbles do not scale with it; the model gave +42%), and a run sized by its deadline
+    # takes more devices, not longer. The figures are the run evaluated at that end.
+    days, devices = r.get("_low_days"), r.get("_low_devices")
+    if days is None or devices is None:
+        return said + "this run is slower" + shows
+    # A block the row has already (a purchase too late for its start) is not the low end's.
+    verdict = r.get("_low_verdict")
+    if verdict is not None and verdict != r.get("verdict"):
+        why = BY_CODE[verdict].reason if verdict in BY_CODE else verdict
+        return said + f"this option would be ruled out ({why})" + shows
+    usd, low_usd = r.get("total_usd"), r.get("_low_usd")
+    more = low_usd / usd - 1 if usd and low_usd is not None else None
+    cost = "" if more is None else f", at {_more(more)} cost"
+    if devices != r["devices"]:
+        assert isinstance(p, TrainPhase)
+        within = f" within its {p.deadline_days:g}-day deadline" if p.deadline_days else ""
+        return (
+            said + f"it needs {_n(devices)} devices instead of {_n(r['devices'])} "
+            f"({_more(devices / r['devices'] - 1)}) to finish in {days:,.1f} days{within}"
+            f"{cost}" + shows
+        )
+    return (
+        said + f"this run takes {days:,.1f} days instead of {r['wall_clock_days']:,.1f} "
+        f"({_more(days / r['wall_clock_days'] - 1, 'longer', 'shorter')}){cost}" + shows
+    )
+
+
+def _more(share: float, more: str = "more", less: str = "less") -> str:
+    """'42% more', 'under 1% more', '3% less'."""
+    word = more if share >= 0 else less
+    return f"under 1% {word}" if abs(share) < 0.005 else f"{abs(share):.0%} {word}"
+
+
 # Fewer training tokens than this are taken for a unit slip (`tokens-implausibly-few`).
 PLAUSIBLE_TOKENS = 1e6
 # Below this, the count reads as billions or trillions written bare (36 for 36T); above it, no
@@ -1906,23 +1969,8 @@ ADVISORY: tuple[Check, ...] = (
         "vendor-efficiency",
         "info",
         "",
-        # A domestic accelerator's training efficiency is fitted to its vendor's own benchmarks
-        # (efficiency.csv): say so where it prices a run, with the independent low end
-        # (review8a #8: 910B rated at 1.15x an A800, iFlytek reports 0.73-0.80x).
-        lambda c, p: (
-            (pl.col("accelerator_origin") == "CN")
-            # the device's own row (not a workload's generic one, nor MFU given)
-            & pl.col("efficiency_row").str.contains(pl.col("accelerator"), literal=True)
-            & (pl.col("mfu_low") < pl.col("mfu"))
-            if _train(p)
-            else pl.lit(False)  # serving rows have no training efficiency row
-        ),
-        lambda r, c, p: (
-            f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) rests on its vendor's "
-            f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its "
-            f"range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
-            f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
-        ),
+        vendor_efficiency,
+        _vendor_efficiency_message,
     ),
     Check(
         "no-calibration",

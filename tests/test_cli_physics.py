@@ -831,6 +831,60 @@ def test_domestic_training_efficiency_says_whose_benchmarks_it_rests_on(runner):
     }
 
 
+ASCEND_DEADLINE = """
+name = "ascend pretrain"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+[model]
+preset = "qwen3-235b-a22b"
+[[phases]]
+name = "pretrain"
+kind = "train"
+tokens = 36e12
+data = "public"
+deadline_days = 120
+start = 2026-03-01
+site = { region = "cn-west", accelerator = "ascend-910c", pricing = "owned" }
+"""
+
+
+def test_the_vendor_efficiency_low_end_is_the_run_evaluated_there(write, catalog):
+    # rev19a #2: "at the range's low end, 0.24, this run takes 58% longer" was mfu / mfu_low - 1
+    # (attention, collectives and bubbles do not scale with the GEMM efficiency): the quote at
+    # 0.24 takes 42% longer. And a run sized by its deadline does not take longer: it needs
+    # more devices. The finding states the run as a quote at that efficiency gives it.
+    from pathlib import Path
+
+    from estimator import load_scenario, quote
+
+    def low_end(s, name):
+        q = quote(s, catalog)
+        (f,) = [f for f in q.findings if f.code == "vendor-efficiency" and f.phase == name]
+        (pq,) = [p for p in q.phases if p.name == name]
+        low = quote(s.with_changes({f"phases.{name}.mfu": pq.physics["mfu_low"]}), catalog)
+        return f.message, pq, next(p for p in low.phases if p.name == name)
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    said, at, low = low_end(load_scenario(examples / "split_abroad_home.toml"), "post-train")
+    assert at.devices == low.devices
+    longer = low.wall_clock_days / at.wall_clock_days - 1
+    assert (
+        f"this run takes {low.wall_clock_days:,.1f} days instead of {at.wall_clock_days:,.1f} "
+        f"({longer:.0%} longer)" in said
+    )
+    ratio = at.physics["mfu"] / at.physics["mfu_low"] - 1
+    assert f"{ratio:.0%}" != f"{longer:.0%}" and f"{ratio:.0%} longer" not in said
+    # Sized by a deadline: more devices, in about the same days, at more cost.
+    said, at, low = low_end(load_scenario(write("asc.toml", ASCEND_DEADLINE)), "pretrain")
+    assert low.devices > at.devices and "longer" not in said
+    assert (
+        f"it needs {low.devices:,} devices instead of {at.devices:,} "
+        f"({low.devices / at.devices - 1:.0%} more) to finish in {low.wall_clock_days:,.1f} days "
+        f"within its 120-day deadline, at {low.cost / at.cost - 1:.0%} more cost" in said
+    )
+
+
 def test_a_pretraining_run_is_set_beside_its_models_published_run(runner):
     # review8b: DeepSeek-V3 pretraining came out 3.95M H800-hours against the 2.664M DeepSeek
     # reports (+48%), the small Llamas far under their model cards' hours, and no quote said so.
