@@ -1532,13 +1532,30 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
             "ceiling"
         )
     rate = index["price_per_device_hour"]
+    per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
+    said = (
+        f"{at_list}: a tenant renting this many negotiates a term contract; the "
+        f"{index['index']} index was {rate:g} {index['currency']} per device-hour "
+        f"({index['as_of']:%Y-%m}, rate_index.csv), at which "
+    )
+    if c.scenario.accounting == "amortised":
+        # rev19a #3: the amortised view charges a commitment's rent for the hours of work (as
+        # `costing.cost_columns` does), so the index is priced on them too; its whole terms,
+        # set against the amortised rent, read as list price beating the contract.
+        hours = r["billed_devices"] * r["hours"]
+        cost = hours * rate
+        return (
+            said + f"the work's {_n(hours)} device-hours would cost "
+            f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
+            f"{_quoted(r['compute_usd'], c)} quoted (both amortised: the hours of work, not "
+            "a term's whole hours)" + hindsight(index.get("announced"), c.as_of)
+        )
     # The index prices a term contract: its whole terms are billed, as a commitment's are
     # (rev12g #2: a 27-day run was priced at the 1-year rate for its hours alone).
     term = index["term_days"] * HOURS_PER_DAY
     terms = max(1, math.ceil(r["hours"] / term - 1e-9))
     hours = r["billed_devices"] * terms * term
     cost = hours * rate  # in the index's currency
-    per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
     at = cost / per_usd
     # rev15a #7: both amounts were said in USD on a CNY quote; the contract's in its index's
     # currency and the quote's, the rent in the quote's, as the other findings say them.
@@ -1548,10 +1565,7 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         else f"{terms} consecutive {index['term_days']}-day contracts"
     )
     return (
-        f"{at_list}: a tenant renting "
-        f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
-        f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
-        f"{contract} for these devices ({_n(hours)} device-hours) would cost "
+        said + f"{contract} for these devices ({_n(hours)} device-hours) would cost "
         f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
         f"{_quoted(r['compute_usd'], c)} quoted"
         + _idle_contract(terms * term, r["hours"], at > r["compute_usd"])
