@@ -298,6 +298,27 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
     return f"needs {where}, more than max_devices {cap} (--max-devices)"
 
 
+def _unverified_message(r: Row, c: Context, p: Phase) -> str:
+    said = (
+        f"{_n(r['billed_devices'])} x {r['accelerator']} {r['pricing']} from {r['provider']} in "
+        f"{r['region']}: its listing shows the machine there, not that many at once; the "
+        f"largest block sold self-service is "
+        f"{c.catalog.default('listed_capacity_devices'):,.0f} devices"
+    )
+    if r.get("basis") == "negotiated":
+        # rev19a #7c: a row the user negotiated was told "more is negotiated (ask the
+        # provider ...)"; what it lacks is the capacity its contract assures.
+        return (
+            f"{said}; this row's price is negotiated (offers.csv basis), but it gives no "
+            f"max_devices: give the devices the contract assures as its max_devices "
+            f"{WITH_CATALOG}"
+        )
+    return (
+        f"{said}, more is negotiated (ask the provider, or give the offer's max_devices "
+        f"{WITH_CATALOG})"
+    )
+
+
 def _sequences(r: Row, p: Phase) -> str:
     """'the global batch of 16.8M tokens (4,096 sequences of 4,096)': decimal millions."""
     seq = (p.seq_len if isinstance(p, TrainPhase) else None) or DEFAULT_SEQ_LEN
@@ -2199,13 +2220,7 @@ ADVISORY: tuple[Check, ...] = (
             & pl.col("capacity_devices").is_null()
             & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
         ),
-        lambda r, c, p: (
-            f"{_n(r['billed_devices'])} x {r['accelerator']} {r['pricing']} from "
-            f"{r['provider']} in {r['region']}: its listing shows the machine there, not that "
-            f"many at once; the largest block sold self-service is "
-            f"{c.catalog.default('listed_capacity_devices'):,.0f} devices, more is negotiated "
-            f"(ask the provider, or give the offer's max_devices {WITH_CATALOG})"
-        ),
+        _unverified_message,
         cite="listed_capacity_devices",
     ),
     Check(
