@@ -490,9 +490,23 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
         # rev12d #1: ordered before a ban, delivered after it ("cannot be bought on" the order
         # date named a day it could be).
         order = c.as_of + timedelta(days=r.get("order_days") or 0)
+        # rev19a #7e: "is delivered for the phase's start" beside `owned-capex`'s delivery day
+        # (its order plus the lead time, the day the cash flow pays on). The supply rules judge
+        # a purchase as acquired when its phase starts (`market.purchases`), said where the
+        # delivery comes before the ban.
+        lead = r.get("lead_time_days")
+        delivered = c.as_of + timedelta(days=lead) if lead is not None else None
+        if delivered is None:
+            when = f"is wanted for the phase's start ({start}), after the {r['supply_from']} ban"
+        elif r["supply_from"] is None or delivered > r["supply_from"]:
+            when = f"is delivered on {delivered}, after the {r['supply_from']} ban"
+        else:
+            when = (
+                f"is delivered on {delivered}, but taken as acquired when the phase starts "
+                f"({start}), after the {r['supply_from']} ban"
+            )
         return (
-            f"{r['accelerator']} ordered in {r['country']} on {order} is delivered for the "
-            f"phase's start ({start}), after the {r['supply_from']} ban: "
+            f"{r['accelerator']} ordered in {r['country']} on {order} {when}: "
             f"{r['supply_message']} {instead}" + supply_hindsight(r, c)
         )
     until = r.get("supply_until")
@@ -1438,6 +1452,17 @@ def _delivery(r: Row, c: Context, servers: float) -> str:
     )
 
 
+def _for_start(r: Row, c: Context) -> str:
+    """'to be delivered by the phase start', where it is (rev19a #7d: said of hardware arriving
+    55 days after the start, beside the `lead-time` block that says so)."""
+    lead = r.get("lead_time_days")
+    if lead is None or lead <= r["days_to_start"]:
+        return "to be delivered by the phase start"
+    start = c.as_of + timedelta(days=r["days_to_start"])
+    late = lead - r["days_to_start"]
+    return f"wanted for the phase start ({start}) but delivered {late:,.0f} days after it"
+
+
 def _just_in_time(r: Row, c: Context, order: date, it: str) -> str:
     """Why a purchase is ordered after the first day it could be (`market.purchases`: the latest
     order that arrives by its phase's start, rev18a #6), and the price it still takes: the
@@ -1493,7 +1518,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     if c.scenario.accounting == "project" and n > 1:
         # rev14a #6: held past its life, the hardware is bought again at the end of each life.
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"buys {counted(servers, 'server')} for {capital}, {_for_start(r, c)}: "
             f"{_delivery(r, c, servers)}{_held(r, c)}, and again at the end of each "
             f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
             f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
@@ -1503,7 +1528,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         )
     if c.scenario.accounting == "project":
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"buys {counted(servers, 'server')} for {capital}, {_for_start(r, c)}: "
             f"{_delivery(r, c, servers)}{_held(r, c)}; "
             f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
