@@ -265,8 +265,9 @@ def with_low_end(
     own = c.options.filter(pl.col("option_id") == row["option_id"])
     if own.height != 1:
         return chosen
-    low = evaluate(c, phase, own.with_columns(mfu=pl.lit(row["mfu_low"])), window)
     figures = ("devices", "wall_clock_days", "total_usd", "verdict")
+    at_low = own.with_columns(mfu=pl.lit(row["mfu_low"]))
+    low = evaluate(c, phase, at_low, window, columns=figures)
     return chosen.with_columns(
         pl.lit(low[name][0], low.schema[name]).alias(column)
         for name, column in zip(figures, LOW_END, strict=True)
