@@ -393,14 +393,22 @@ def _latency_message(r: Row, c: Context, p: Phase) -> str:
     rtt = r.get("rtt_ms") or 0.0
     # The target that binds (rev19a #1: TTFT with a 317 ms round trip failed, and the block
     # said "no batch meets TPOT 30 ms ... takes 11.5 ms"): TTFT where some replica size meets
-    # TPOT, or where the round trip alone uses the TTFT target up; else TPOT.
-    ttft_fails = p.ttft_ms is not None and (
-        r.get("_closest_ttft_replica") is not None or rtt >= p.ttft_ms
-    )
-    if r["meets_tpot"] or ttft_fails:
-        tpot = "" if r["meets_tpot"] or r.get("_closest_ttft_replica") else _tpot_missed(r, p)
-        return _ttft_missed(r, c, p, rtt) + (f"; and {tpot}" if tpot else "")
+    # TPOT, or where the round trip alone uses the TTFT target up (then TPOT too, if no size
+    # meets it); else TPOT.
+    paced = _tpot_reached(r, p)
+    if paced or (p.ttft_ms is not None and rtt >= p.ttft_ms):
+        tpot = "" if paced else f"; and {_tpot_missed(r, p)}"
+        return _ttft_missed(r, c, p, rtt, paced) + tpot
     return _tpot_missed(r, p)
+
+
+def _tpot_reached(r: Row, p: Phase) -> bool:
+    """Whether the row, or some replica size tried for it, meets the TPOT target."""
+    assert isinstance(p, ServePhase)
+    if r["meets_tpot"]:
+        return True
+    reached = r.get("_closest_tpot_ms")
+    return p.tpot_ms is not None and reached is not None and reached <= p.tpot_ms
 
 
 def _tpot_missed(r: Row, p: Phase) -> str:
@@ -418,7 +426,7 @@ def _tpot_missed(r: Row, p: Phase) -> str:
     )
 
 
-def _ttft_missed(r: Row, c: Context, p: Phase, rtt: float) -> str:
+def _ttft_missed(r: Row, c: Context, p: Phase, rtt: float, paced: bool) -> str:
     assert isinstance(p, ServePhase) and p.ttft_ms is not None
     # The round trip's row dated when it postdates the quote, as the quote's `latency`
     # assumption dates it (rev18c #2: `serve --ttft-ms` was judged on a later row unsaid).
@@ -433,7 +441,7 @@ def _ttft_missed(r: Row, c: Context, p: Phase, rtt: float) -> str:
         r.get("_closest_ttft_ms"),
         r.get("_closest_prefill_ms"),
     )
-    meets = f" that meets TPOT {p.tpot_ms:g} ms" if p.tpot_ms is not None else ""
+    meets = f" that meets TPOT {p.tpot_ms:g} ms" if p.tpot_ms is not None and paced else ""
     sizes = "" if p.replica_devices else f", the soonest replica size tried{meets},"
     if tp is None or ttft is None or prefill is None:
         tp, ttft, prefill, sizes = r["tensor_parallel"], r["ttft_ms"], r["prefill_ms"], ""

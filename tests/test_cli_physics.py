@@ -1328,6 +1328,12 @@ def test_the_latency_block_names_ttft_where_ttft_is_what_binds(runner, monkeypat
     both = runner.invoke(app, [*here, "--ttft-ms", "200", "--devices", "1"]).stderr
     assert "which the round trip alone uses up" in both
     assert "; and no batch meets TPOT 30 ms on 1 x h100-sxm" in both
+    # No size meets TPOT either: both, each on its closest size.
+    tpot_5 = [*here, "--ttft-ms", "200"]
+    tpot_5[tpot_5.index("--tpot-ms") + 1] = "5"
+    neither = runner.invoke(app, tpot_5).stderr
+    assert "the soonest replica size tried, exceeds the 200 ms target" in neither
+    assert "; and no batch meets TPOT 5 ms on " in neither
 
 
 def test_a_serving_fleet_without_demand_says_its_replicas(runner):

@@ -77,8 +77,8 @@ SERVING_COLUMNS = (
 # (`_single_tpot_ms`); `serving_frame` adds `_smallest_replica`, the smallest replica size that
 # meets every target, `_closest_replica` / `_closest_tpot_ms`, the size whose single
 # sequence comes nearest the TPOT target and what it reaches, and `_closest_ttft_replica` /
-# `_closest_ttft_ms` / `_closest_prefill_ms`, the size meeting TPOT whose first token comes
-# soonest and its TTFT and prefill.
+# `_closest_ttft_ms` / `_closest_prefill_ms`, the size meeting TPOT (any, where none does)
+# whose first token comes soonest and its TTFT and prefill.
 SIZING_COLUMNS = ("_peak_devices", "_single_tpot_ms", *f.PEAK_POOL_COLUMNS)
 # Replica sizes tried by the search: powers of two up to 1,024 devices.
 REPLICA_SIZES = tuple(2**k for k in range(11))
@@ -204,11 +204,12 @@ def serving_frame(
         .over(rid),
         "_closest_tpot_ms": nearest,
     }
-    # Of the sizes that meet the TPOT target, the one whose first token comes soonest and its
-    # TTFT and prefill (rev19a #1: where TTFT with the round trip fails, the block blamed TPOT
-    # and named a size that meets it). A size failing TTFT solves no batch, so its `ttft_ms` is
-    # a single sequence's, the least it reaches.
-    quick = near & pl.col("meets_tpot") & pl.col("ttft_ms").is_not_null()
+    # Of the sizes that meet the TPOT target (of all, where none does), the one whose first
+    # token comes soonest and its TTFT and prefill (rev19a #1: where TTFT with the round trip
+    # fails, the block blamed TPOT and named a size that meets it). A size failing TTFT solves
+    # no batch, so its `ttft_ms` is a single sequence's, the least it reaches.
+    paced = pl.col("meets_tpot").fill_null(False)
+    quick = near & pl.col("ttft_ms").is_not_null() & (paced | ~(near & paced).any().over(rid))
     soonest = pl.col("ttft_ms").filter(quick).min().over(rid)
     at_soonest = quick & (pl.col("ttft_ms") == soonest)
     closest |= {
