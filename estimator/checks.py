@@ -298,6 +298,27 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
     return f"needs {where}, more than max_devices {cap} (--max-devices)"
 
 
+def _unverified_message(r: Row, c: Context, p: Phase) -> str:
+    said = (
+        f"{_n(r['billed_devices'])} x {r['accelerator']} {r['pricing']} from {r['provider']} in "
+        f"{r['region']}: its listing shows the machine there, not that many at once; the "
+        f"largest block sold self-service is "
+        f"{c.catalog.default('listed_capacity_devices'):,.0f} devices"
+    )
+    if r.get("basis") == "negotiated":
+        # rev19a #7c: a row the user negotiated was told "more is negotiated (ask the
+        # provider ...)"; what it lacks is the capacity its contract assures.
+        return (
+            f"{said}; this row's price is negotiated (offers.csv basis), but it gives no "
+            f"max_devices: give the devices the contract assures as its max_devices "
+            f"{WITH_CATALOG}"
+        )
+    return (
+        f"{said}, more is negotiated (ask the provider, or give the offer's max_devices "
+        f"{WITH_CATALOG})"
+    )
+
+
 def _sequences(r: Row, p: Phase) -> str:
     """'the global batch of 16.8M tokens (4,096 sequences of 4,096)': decimal millions."""
     seq = (p.seq_len if isinstance(p, TrainPhase) else None) or DEFAULT_SEQ_LEN
@@ -369,33 +390,79 @@ def _latency_missed(p: Phase) -> pl.Expr:
 
 def _latency_message(r: Row, c: Context, p: Phase) -> str:
     assert isinstance(p, ServePhase)
-    if not r["meets_tpot"]:
-        # The replica size nearest the target, with what it reaches (rev17a #7: the smallest
-        # size tried was named, a 2-device problem, where 8-device replicas came closest).
-        tp, reached = r.get("_closest_replica"), r.get("_closest_tpot_ms")
-        if tp is None or reached is None:
-            tp, reached = r["tensor_parallel"], r.get("_single_tpot_ms")
-        slower = f"takes {reached:,.1f} ms" if reached is not None else "is slower"
-        sizes = "" if p.replica_devices else ", the closest of the replica sizes tried"
-        return (
-            f"no batch meets TPOT {p.tpot_ms:g} ms on {tp} x {r['accelerator']}{sizes}: "
-            f"a single sequence's decode step already {slower}"
-        )
     rtt = r.get("rtt_ms") or 0.0
+    # The target that binds (rev19a #1: TTFT with a 317 ms round trip failed, and the block
+    # said "no batch meets TPOT 30 ms ... takes 11.5 ms"): TTFT where some replica size meets
+    # TPOT, or where the round trip alone uses the TTFT target up (then TPOT too, if no size
+    # meets it); else TPOT.
+    paced = _tpot_reached(r, p)
+    if paced or (p.ttft_ms is not None and rtt >= p.ttft_ms):
+        tpot = "" if paced else f"; and {_tpot_missed(r, p)}"
+        return _ttft_missed(r, c, p, rtt, paced) + tpot
+    return _tpot_missed(r, p)
+
+
+def _tpot_reached(r: Row, p: Phase) -> bool:
+    """Whether the row, or some replica size tried for it, meets the TPOT target."""
+    assert isinstance(p, ServePhase)
+    if r["meets_tpot"]:
+        return True
+    reached = r.get("_closest_tpot_ms")
+    return p.tpot_ms is not None and reached is not None and reached <= p.tpot_ms
+
+
+def _tpot_missed(r: Row, p: Phase) -> str:
+    assert isinstance(p, ServePhase)
+    # The replica size nearest the target, with what it reaches (rev17a #7: the smallest
+    # size tried was named, a 2-device problem, where 8-device replicas came closest).
+    tp, reached = r.get("_closest_replica"), r.get("_closest_tpot_ms")
+    if tp is None or reached is None:
+        tp, reached = r["tensor_parallel"], r.get("_single_tpot_ms")
+    slower = f"takes {reached:,.1f} ms" if reached is not None else "is slower"
+    sizes = "" if p.replica_devices else ", the closest of the replica sizes tried"
+    return (
+        f"no batch meets TPOT {p.tpot_ms:g} ms on {tp} x {r['accelerator']}{sizes}: "
+        f"a single sequence's decode step already {slower}"
+    )
+
+
+def _ttft_missed(r: Row, c: Context, p: Phase, rtt: float, paced: bool) -> str:
+    assert isinstance(p, ServePhase) and p.ttft_ms is not None
     # The round trip's row dated when it postdates the quote, as the quote's `latency`
     # assumption dates it (rev18c #2: `serve --ttft-ms` was judged on a later row unsaid).
     row = c.round_trip(p.users, r["region"]) if rtt else None
     later = c.later(row["as_of"]) if row is not None else ""
     dated = f" (latency.csv row as of {row['as_of']}{later})" if later and row else ""
-    tp, acc = r["tensor_parallel"], r["accelerator"]
-    prefill = r["prefill_ms"]  # the prompt's own (`servestep.own_prefill_seconds`)
+    acc = r["accelerator"]
+    # The size meeting TPOT whose first token comes soonest (rev19a #1), as the TPOT message
+    # names the closest: the row's own where none is known.
+    tp, ttft, prefill = (
+        r.get("_closest_ttft_replica"),
+        r.get("_closest_ttft_ms"),
+        r.get("_closest_prefill_ms"),
+    )
+    meets = f" that meets TPOT {p.tpot_ms:g} ms" if p.tpot_ms is not None and paced else ""
+    sizes = "" if p.replica_devices else f", the soonest replica size tried{meets},"
+    if tp is None or ttft is None or prefill is None:
+        tp, ttft, prefill, sizes = r["tensor_parallel"], r["ttft_ms"], r["prefill_ms"], ""
+    if ttft is None or prefill is None:  # nothing timed: the round trip alone is over
+        return (
+            f"the {rtt:,.0f} ms round trip to users {_where(p)}{dated} alone uses up the "
+            f"{p.ttft_ms:g} ms TTFT target: serve them from a nearer region or loosen ttft_ms"
+        )
     # Aggregated: the first token leaves with the step that ends the prompt's prefill, a step
     # that also decodes the running batch (physics.servestep.aggregated_ttft_seconds).
-    step = "" if r["disaggregated"] else f" + {r['ttft_ms'] - prefill:,.0f} ms step of the batch"
+    # prefill: the prompt's own (`servestep.own_prefill_seconds`).
+    step = "" if r["disaggregated"] else f" + {ttft - prefill:,.0f} ms step of the batch"
+    alone = (
+        ", which the round trip alone uses up: serve them from a nearer region or loosen ttft_ms"
+        if rtt >= p.ttft_ms
+        else ""
+    )
     return (
-        f"TTFT {r['ttft_ms'] + rtt:,.0f} ms ({prefill:,.0f} ms prefill of {p.input_len:,} "
-        f"input tokens on {tp} x {acc}{step} + {rtt:,.0f} ms round trip to users {_where(p)}"
-        f"{dated}) exceeds the {p.ttft_ms:g} ms target"
+        f"TTFT {ttft + rtt:,.0f} ms ({prefill:,.0f} ms prefill of {p.input_len:,} input "
+        f"tokens{step} + {rtt:,.0f} ms round trip to users {_where(p)}{dated}) on {tp} x "
+        f"{acc}{sizes} exceeds the {p.ttft_ms:g} ms target{alone}"
     )
 
 
@@ -431,9 +498,23 @@ def _not_purchasable_message(r: Row, c: Context, p: Phase) -> str:
         # rev12d #1: ordered before a ban, delivered after it ("cannot be bought on" the order
         # date named a day it could be).
         order = c.as_of + timedelta(days=r.get("order_days") or 0)
+        # rev19a #7e: "is delivered for the phase's start" beside `owned-capex`'s delivery day
+        # (its order plus the lead time, the day the cash flow pays on). The supply rules judge
+        # a purchase as acquired when its phase starts (`market.purchases`), said where the
+        # delivery comes before the ban.
+        lead = r.get("lead_time_days")
+        delivered = c.as_of + timedelta(days=lead) if lead is not None else None
+        if delivered is None:
+            when = f"is wanted for the phase's start ({start}), after the {r['supply_from']} ban"
+        elif r["supply_from"] is None or delivered > r["supply_from"]:
+            when = f"is delivered on {delivered}, after the {r['supply_from']} ban"
+        else:
+            when = (
+                f"is delivered on {delivered}, but taken as acquired when the phase starts "
+                f"({start}), after the {r['supply_from']} ban"
+            )
         return (
-            f"{r['accelerator']} ordered in {r['country']} on {order} is delivered for the "
-            f"phase's start ({start}), after the {r['supply_from']} ban: "
+            f"{r['accelerator']} ordered in {r['country']} on {order} {when}: "
             f"{r['supply_message']} {instead}" + supply_hindsight(r, c)
         )
     until = r.get("supply_until")
@@ -485,6 +566,69 @@ def _lead_hindsight(r: Row, c: Context) -> str:
         return ""
     rests = r.get("supply_lead_days") is not None or bool(r.get("order_days"))
     return hindsight(r.get("supply_announced") if rests else None, c.as_of)
+
+
+def vendor_efficiency(c: Context, p: Phase) -> pl.Expr:
+    """A domestic accelerator's training efficiency is fitted to its vendor's own benchmarks
+    (efficiency.csv): the `vendor-efficiency` finding says so where it prices a run, with the
+    independent low end (review8a #8: 910B rated at 1.15x an A800, iFlytek reports
+    0.73-0.80x)."""
+    if not _train(p):
+        return pl.lit(False)  # serving rows have no training efficiency row
+    return (
+        (pl.col("accelerator_origin") == "CN")
+        # the device's own row (not a workload's generic one, nor MFU given)
+        & pl.col("efficiency_row").str.contains(pl.col("accelerator"), literal=True)
+        & (pl.col("mfu_low") < pl.col("mfu"))
+    )
+
+
+# The run at the low end of its training efficiency range, as the quote evaluates it beside a
+# row `vendor_efficiency` holds on (`quoting.with_low_end`: the option evaluated at `mfu_low`,
+# the sensitivity's low end): its devices, days, cost (USD, the accounting view's; null where
+# unpriced) and verdict.
+LOW_END = ("_low_devices", "_low_days", "_low_usd", "_low_verdict")
+
+
+def _vendor_efficiency_message(r: Row, c: Context, p: Phase) -> str:
+    said = (
+        f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) rests on its vendor's "
+        f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its range); "
+        f"at the range's low end, {r['mfu_low']:.2f}, "
+    )
+    shows = " (sensitivity and --samples show the range)"
+    # rev19a #2: "takes 58% longer" was the ratio of GEMM efficiencies (attention, collectives
+    # and bubbles do not scale with it; the model gave +42%), and a run sized by its deadline
+    # takes more devices, not longer. The figures are the run evaluated at that end.
+    days, devices = r.get("_low_days"), r.get("_low_devices")
+    if days is None or devices is None:
+        return said + "this run is slower" + shows
+    # A block the row has already (a purchase too late for its start) is not the low end's.
+    verdict = r.get("_low_verdict")
+    if verdict is not None and verdict != r.get("verdict"):
+        why = BY_CODE[verdict].reason if verdict in BY_CODE else verdict
+        return said + f"this option would be ruled out ({why})" + shows
+    usd, low_usd = r.get("total_usd"), r.get("_low_usd")
+    more = low_usd / usd - 1 if usd and low_usd is not None else None
+    cost = "" if more is None else f", at {_more(more)} cost"
+    if devices != r["devices"]:
+        assert isinstance(p, TrainPhase)
+        within = f" within its {p.deadline_days:g}-day deadline" if p.deadline_days else ""
+        return (
+            said + f"it needs {_n(devices)} devices instead of {_n(r['devices'])} "
+            f"({_more(devices / r['devices'] - 1)}) to finish in {days:,.1f} days{within}"
+            f"{cost}" + shows
+        )
+    return (
+        said + f"this run takes {days:,.1f} days instead of {r['wall_clock_days']:,.1f} "
+        f"({_more(days / r['wall_clock_days'] - 1, 'longer', 'shorter')}){cost}" + shows
+    )
+
+
+def _more(share: float, more: str = "more", less: str = "less") -> str:
+    """'42% more', 'under 1% more', '3% less'."""
+    word = more if share >= 0 else less
+    return f"under 1% {word}" if abs(share) < 0.005 else f"{abs(share):.0%} {word}"
 
 
 # Fewer training tokens than this are taken for a unit slip (`tokens-implausibly-few`).
@@ -1337,6 +1481,17 @@ def _delivery(r: Row, c: Context, servers: float) -> str:
     )
 
 
+def _for_start(r: Row, c: Context) -> str:
+    """'to be delivered by the phase start', where it is (rev19a #7d: said of hardware arriving
+    55 days after the start, beside the `lead-time` block that says so)."""
+    lead = r.get("lead_time_days")
+    if lead is None or lead <= r["days_to_start"]:
+        return "to be delivered by the phase start"
+    start = c.as_of + timedelta(days=r["days_to_start"])
+    late = lead - r["days_to_start"]
+    return f"wanted for the phase start ({start}) but delivered {late:,.0f} days after it"
+
+
 def _just_in_time(r: Row, c: Context, order: date, it: str) -> str:
     """Why a purchase is ordered after the first day it could be (`market.purchases`: the latest
     order that arrives by its phase's start, rev18a #6), and the price it still takes: the
@@ -1392,7 +1547,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
     if c.scenario.accounting == "project" and n > 1:
         # rev14a #6: held past its life, the hardware is bought again at the end of each life.
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"buys {counted(servers, 'server')} for {capital}, {_for_start(r, c)}: "
             f"{_delivery(r, c, servers)}{_held(r, c)}, and again at the end of each "
             f"{r['life_years']:g}-year life (hardware.csv life_years): {n} purchases over the "
             f"phase's {r['hours'] / HOURS_PER_DAY:,.0f} days, each replaced generation sold for "
@@ -1402,7 +1557,7 @@ def _capex_message(r: Row, c: Context, p: Phase) -> str:
         )
     if c.scenario.accounting == "project":
         return (
-            f"buys {counted(servers, 'server')} for {capital}, to be delivered by the phase start: "
+            f"buys {counted(servers, 'server')} for {capital}, {_for_start(r, c)}: "
             f"{_delivery(r, c, servers)}{_held(r, c)}; "
             f"the plan sells {them} {_sold_when(r, p)}, {r['resale_age_years']:.1f} years old, "
             f"for {r['resale_fraction']:.0%} of that{_resale_basis(c, r['accelerator'])}: the "
@@ -1452,13 +1607,30 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
             "ceiling"
         )
     rate = index["price_per_device_hour"]
+    per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
+    said = (
+        f"{at_list}: a tenant renting this many negotiates a term contract; the "
+        f"{index['index']} index was {rate:g} {index['currency']} per device-hour "
+        f"({index['as_of']:%Y-%m}, rate_index.csv), at which "
+    )
+    if c.scenario.accounting == "amortised":
+        # rev19a #3: the amortised view charges a commitment's rent for the hours of work (as
+        # `costing.cost_columns` does), so the index is priced on them too; its whole terms,
+        # set against the amortised rent, read as list price beating the contract.
+        hours = r["billed_devices"] * r["hours"]
+        cost = hours * rate
+        return (
+            said + f"the work's {_n(hours)} device-hours would cost "
+            f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
+            f"{_quoted(r['compute_usd'], c)} quoted (both amortised: the hours of work, not "
+            "a term's whole hours)" + hindsight(index.get("announced"), c.as_of)
+        )
     # The index prices a term contract: its whole terms are billed, as a commitment's are
     # (rev12g #2: a 27-day run was priced at the 1-year rate for its hours alone).
     term = index["term_days"] * HOURS_PER_DAY
     terms = max(1, math.ceil(r["hours"] / term - 1e-9))
     hours = r["billed_devices"] * terms * term
     cost = hours * rate  # in the index's currency
-    per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
     at = cost / per_usd
     # rev15a #7: both amounts were said in USD on a CNY quote; the contract's in its index's
     # currency and the quote's, the rent in the quote's, as the other findings say them.
@@ -1468,10 +1640,7 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         else f"{terms} consecutive {index['term_days']}-day contracts"
     )
     return (
-        f"{at_list}: a tenant renting "
-        f"this many negotiates a term contract; the {index['index']} index was {rate:g} "
-        f"{index['currency']} per device-hour ({index['as_of']:%Y-%m}, rate_index.csv), at which "
-        f"{contract} for these devices ({_n(hours)} device-hours) would cost "
+        said + f"{contract} for these devices ({_n(hours)} device-hours) would cost "
         f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
         f"{_quoted(r['compute_usd'], c)} quoted"
         + _idle_contract(terms * term, r["hours"], at > r["compute_usd"])
@@ -1904,23 +2073,8 @@ ADVISORY: tuple[Check, ...] = (
         "vendor-efficiency",
         "info",
         "",
-        # A domestic accelerator's training efficiency is fitted to its vendor's own benchmarks
-        # (efficiency.csv): say so where it prices a run, with the independent low end
-        # (review8a #8: 910B rated at 1.15x an A800, iFlytek reports 0.73-0.80x).
-        lambda c, p: (
-            (pl.col("accelerator_origin") == "CN")
-            # the device's own row (not a workload's generic one, nor MFU given)
-            & pl.col("efficiency_row").str.contains(pl.col("accelerator"), literal=True)
-            & (pl.col("mfu_low") < pl.col("mfu"))
-            if _train(p)
-            else pl.lit(False)  # serving rows have no training efficiency row
-        ),
-        lambda r, c, p: (
-            f"{r['accelerator']} training efficiency (GEMM {r['mfu']:.2f}) rests on its vendor's "
-            f"own benchmarks ({r['efficiency_row']}, whose note gives the evidence for its "
-            f"range); at the range's low end, {r['mfu_low']:.2f}, this run takes "
-            f"{r['mfu'] / r['mfu_low'] - 1:.0%} longer (sensitivity and --samples show the range)"
-        ),
+        vendor_efficiency,
+        _vendor_efficiency_message,
     ),
     Check(
         "no-calibration",
@@ -2135,13 +2289,7 @@ ADVISORY: tuple[Check, ...] = (
             & pl.col("capacity_devices").is_null()
             & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
         ),
-        lambda r, c, p: (
-            f"{_n(r['billed_devices'])} x {r['accelerator']} {r['pricing']} from "
-            f"{r['provider']} in {r['region']}: its listing shows the machine there, not that "
-            f"many at once; the largest block sold self-service is "
-            f"{c.catalog.default('listed_capacity_devices'):,.0f} devices, more is negotiated "
-            f"(ask the provider, or give the offer's max_devices {WITH_CATALOG})"
-        ),
+        _unverified_message,
         cite="listed_capacity_devices",
     ),
     Check(

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance, findings, timeline, transfers
-from estimator.checks import ADVISORY, counted, reads_network
+from estimator.checks import ADVISORY, LOW_END, counted, reads_network, vendor_efficiency
 from estimator.context import Context
 from estimator.costing import (
     HOURS_PER_DAY,
@@ -151,7 +151,9 @@ def placed_phase(
     # Findings depend on the phase's fields and window but not its name, which only labels them.
     unnamed = c.remembered(
         ("findings", _fields(phase), row["option_id"], window),
-        lambda: findings.findings(chosen, c, phase, c.rules_span(window.start, window.end))[0],
+        lambda: findings.findings(
+            with_low_end(c, phase, chosen, window), c, phase, c.rules_span(window.start, window.end)
+        )[0],
     )
     found = [f._replaced({"phase": phase.name}) for f in unnamed]
     if missing:
@@ -245,6 +247,31 @@ def shown_run_days(c: Context, phase: Phase, row: dict[str, Any]) -> float | Non
     but ended, and let the next phase start on the same fleet, after the oversized run's 162)."""
     days = fleet_as_it_is(c, phase, row, None)["wall_clock_days"]
     return None if days is None else float(days)
+
+
+def with_low_end(
+    c: Context, phase: Phase, chosen: pl.DataFrame, window: Window | None
+) -> pl.DataFrame:
+    """`chosen` (a one-row evaluated frame) with `checks.LOW_END`, the run at the low end of its
+    training efficiency range, where the `vendor-efficiency` finding states it: the same option
+    evaluated at `mfu_low`, as the sensitivity's low end is (rev19a #2: the finding's "takes 58%
+    longer" was a ratio of efficiencies, +42% as evaluated, and a deadline-sized run needs
+    more devices, not more days)."""
+    if not isinstance(phase, TrainPhase) or chosen.height != 1:
+        return chosen
+    if not chosen.select(vendor_efficiency(c, phase).fill_null(False)).item():
+        return chosen
+    row = chosen.row(0, named=True)
+    own = c.options.filter(pl.col("option_id") == row["option_id"])
+    if own.height != 1:
+        return chosen
+    figures = ("devices", "wall_clock_days", "total_usd", "verdict")
+    at_low = own.with_columns(mfu=pl.lit(row["mfu_low"]))
+    low = evaluate(c, phase, at_low, window, columns=figures)
+    return chosen.with_columns(
+        pl.lit(low[name][0], low.schema[name]).alias(column)
+        for name, column in zip(figures, LOW_END, strict=True)
+    )
 
 
 def fleet_as_it_is(

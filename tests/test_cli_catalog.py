@@ -322,6 +322,36 @@ def test_a_negotiated_price_in_a_users_catalog_is_not_called_a_list_price(runner
     assert "negotiated" not in catalog.table("offers")["basis"].to_list()
 
 
+def test_a_negotiated_row_without_a_capacity_is_not_told_to_negotiate(write):
+    # rev19a #7c: `capacity-unverified` told a row whose basis is negotiated "more is
+    # negotiated (ask the provider ...)"; it lacks the capacity its contract assures.
+    from estimator import quote
+    from pricing import load_catalog
+
+    header = (
+        "provider,region,accelerator,instance,devices_per_instance,pricing,price_per_device_hour,"
+        "currency,min_term_days,price_low,price_high,evidence,max_devices,"
+        "instance_scaleout_gbit_s,instance_scaleout_source,basis,note,source,as_of\n"
+    )
+    row = "gcp,sg,h100-sxm,a3-highgpu-8g,8,reserved_1y,3.0,USD,365,,,listed,,,,"
+    home = str(Path(__file__).parent.parent / "examples" / "split_abroad_home.toml")
+    said = {}
+    for basis in ("published", "negotiated"):
+        path = write(f"{basis}/offers.csv", header + row + f"{basis},ours,contract,2025-11-01\n")
+        q = quote(home, load_catalog(path.parent))
+        (f,) = [f for f in q.findings if f.code == "capacity-unverified"]
+        said[basis] = f.message
+    assert "more is negotiated (ask the provider" in said["published"]
+    assert (
+        "ask the provider" not in said["negotiated"]
+        and "more is negotiated" not in said["negotiated"]
+    )
+    assert (
+        "this row's price is negotiated (offers.csv basis), but it gives no max_devices"
+        in (said["negotiated"])
+    )
+
+
 def test_rate_index_takes_a_hyphen_as_other_names_do(runner):
     # rev16b #11: `catalog rate-index` was refused; every other multi-word name uses hyphens.
     hyphen = runner.invoke(app, ["catalog", "rate-index", "-f", "json"])

@@ -924,10 +924,10 @@ start = 2023-12-01
 site = { region = "cn-east", accelerator = "h800", pricing = "owned" }
 """
     why = _blocks(quote(parse_scenario_text(text), catalog))["not-purchasable"]
-    # Ordered just in time (rev18a #6): 90 days (defaults.csv) before the start, 2023-09-02.
+    # Ordered just in time (rev18a #6): 90 days (defaults.csv) before the start, 2023-09-02,
+    # delivered on the start (rev19a #7e: the day the quote delivers it, not "for the start").
     assert why.startswith(
-        "h800 ordered in CN on 2023-09-02 is delivered for the phase's start (2023-12-01), "
-        "after the 2023-10-23 ban: "
+        "h800 ordered in CN on 2023-09-02 is delivered on 2023-12-01, after the 2023-10-23 ban: "
     )
     assert "on 2023-09-01:" not in why
     # rev14b #5: the ban was announced on 2023-10-17 (supply.csv `announced`), after the
@@ -938,6 +938,44 @@ site = { region = "cn-east", accelerator = "h800", pricing = "owned" }
     assert (
         "(announced" not in _blocks(quote(parse_scenario_text(known), catalog))["not-purchasable"]
     )
+
+
+H20_HELD = """
+name = "h20 owned"
+as_of = 2024-12-01
+currency = "CNY"
+tenant_hq = "CN"
+[model]
+preset = "qwen3-235b-a22b"
+[[phases]]
+name = "serve-cn"
+kind = "serve"
+data = "personal"
+days = 365
+start = 2025-09-01
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "int8"
+site = { region = "cn-east", accelerator = "h20", pricing = "owned" }
+"""
+
+
+def test_the_supply_block_and_the_capital_give_one_delivery_day(catalog):
+    # rev19a #7e: the block said the H20 ordered on 2025-04-08 "is delivered for the phase's
+    # start (2025-09-01)", `owned-capex` that it arrives on 2025-07-07 (the day the cash flow
+    # pays it): both now give the delivery the quote uses.
+    import re
+
+    q = quote(parse_scenario_text(H20_HELD), catalog)
+    why = _blocks(q)["not-purchasable"]
+    (capex,) = _found(q, "owned-capex")
+    arrives = re.search(r"arrive about [\d,]+ days later, on (\d{4}-\d\d-\d\d)", capex).group(1)
+    ordered = re.search(r"ordered on (\d{4}-\d\d-\d\d)", capex).group(1)
+    assert why.startswith(f"h20 ordered in CN on {ordered} is delivered on {arrives}, after the ")
+    assert "for the phase's start" not in why
+    paid = {m.month for m in q.cash_flow if m.amounts.get("capital")}
+    assert arrives[:7] in paid
 
 
 def parse_scenario_text(text: str):

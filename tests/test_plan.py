@@ -1350,6 +1350,30 @@ def test_a_large_rental_at_list_price_is_set_beside_the_contract_index(catalog):
                                             if v is not None}]}) == []  # fmt: skip
 
 
+def test_the_contract_index_is_priced_in_the_quotes_accounting_view(catalog):
+    """rev19a #3: under `accounting = "amortised"` the rent is charged for the hours of work,
+    and the finding set a whole 1-year contract beside it and said the contract "costs more
+    than the rent" (at the index's 1.7 USD the work costs a third of the quote). The amortised
+    view prices the index on the same hours."""
+    data = {**_h100_sg(1024, as_of="2026-04-15"), "currency": "CNY", "accounting": "amortised"}
+    q = quote(parse_scenario(data), catalog)
+    (f,) = [f for f in q.findings if f.code == "list-price"]
+    (pq,) = q.phases
+    compute = sum(float(i.amount) for i in pq.line_items if i.component == "compute")
+    device_hours = 1024 * pq.wall_clock_days * 24
+    said = f.message.split("the work's ")[1]
+    hours = float(said.split(" device-hours")[0].replace(",", ""))
+    usd = float(said.split("would cost ")[1].split(" USD")[0].replace(",", ""))
+    assert hours == pytest.approx(device_hours, rel=1e-6) and hours < 1024 * 365 * 24 / 2
+    assert usd == pytest.approx(hours * 2.35, rel=1e-6)
+    assert f"against the {compute:,.0f} CNY quoted (both amortised" in f.message
+    assert "costs more than the rent" not in f.message and "365-day contract" not in f.message
+    # The project view keeps the contract's whole terms (the test above).
+    project = quote(parse_scenario({**data, "accounting": "project"}), catalog)
+    (f,) = [f for f in project.findings if f.code == "list-price"]
+    assert "a 365-day contract for these devices" in f.message
+
+
 def test_a_dated_quote_marks_rules_and_reports_made_public_after_its_date(catalog):
     """A quote dated 2023-09-01 is judged by the October 2023 rule while its phase runs, but
     that rule was announced on 2023-10-17 (policies.csv announced); the FT report behind

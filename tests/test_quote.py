@@ -870,6 +870,46 @@ def test_planning_script_sweeps_and_saves_a_chart(tmp_path):
     assert len(pretrain) == 5 and pretrain == sorted(pretrain, reverse=True)
 
 
+def test_capital_arriving_after_its_phase_starts_is_not_said_to_be_there_by_then(catalog):
+    # rev19a #7d: a purchase started 35 days after the quote date, against a 90-day lead time,
+    # read "to be delivered by the phase start: ordered on 2025-11-27, it arrives about 90 days
+    # later, on 2026-02-25" beside the `lead-time` block that says it is late.
+    text = """
+name = "early"
+as_of = 2025-11-27
+currency = "CNY"
+tenant_hq = "CN"
+[model]
+preset = "qwen3-235b-a22b"
+[[phases]]
+name = "serve-cn"
+kind = "serve"
+start = 2026-01-01
+users = "cn"
+data = "personal"
+days = 365
+input_tokens_per_day = 4e10
+output_tokens_per_day = 8e9
+tpot_ms = 50
+precision = "int8"
+site = { region = "cn-west", accelerator = "ascend-910c", pricing = "owned" }
+"""
+    q = quote(parse_scenario(tomllib.loads(text)), catalog)
+    codes = {f.code: f.message for f in q.findings}
+    assert "lead-time" in codes
+    capex = codes["owned-capex"]
+    arrives = date.fromisoformat(re.search(r"days later, on (\d{4}-\d\d-\d\d)", capex).group(1))
+    late = (arrives - date(2026, 1, 1)).days
+    assert late > 0 and "to be delivered by the phase start" not in capex
+    assert f"wanted for the phase start (2026-01-01) but delivered {late} days after it" in capex
+    # Started after the lead time, it is there by then.
+    on_time = quote(
+        parse_scenario(tomllib.loads(text.replace("2026-01-01", "2026-03-01"))), catalog
+    )
+    (capex,) = [f.message for f in on_time.findings if f.code == "owned-capex"]
+    assert "to be delivered by the phase start: " in capex and "wanted for" not in capex
+
+
 def test_library_quote_of_auto_sites_plans_them(catalog):
     q = quote(EXAMPLES / "split_auto.toml", catalog)
     assert q.assumptions["placed_by_planner"] == [

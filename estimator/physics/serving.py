@@ -75,8 +75,10 @@ SERVING_COLUMNS = (
 # Kept beside them for the checks, not shown: the devices the peak demand keeps busy before
 # whole replicas round them up (`servestep.devices_for_peak`), and a single sequence's TPOT
 # (`_single_tpot_ms`); `serving_frame` adds `_smallest_replica`, the smallest replica size that
-# meets every target, and `_closest_replica` / `_closest_tpot_ms`, the size whose single
-# sequence comes nearest the TPOT target and what it reaches.
+# meets every target, `_closest_replica` / `_closest_tpot_ms`, the size whose single
+# sequence comes nearest the TPOT target and what it reaches, and `_closest_ttft_replica` /
+# `_closest_ttft_ms` / `_closest_prefill_ms`, the size meeting TPOT (any, where none does)
+# whose first token comes soonest and its TTFT and prefill.
 SIZING_COLUMNS = ("_peak_devices", "_single_tpot_ms", *f.PEAK_POOL_COLUMNS)
 # Replica sizes tried by the search: powers of two up to 1,024 devices.
 REPLICA_SIZES = tuple(2**k for k in range(11))
@@ -201,6 +203,19 @@ def serving_frame(
         .min()
         .over(rid),
         "_closest_tpot_ms": nearest,
+    }
+    # Of the sizes that meet the TPOT target (of all, where none does), the one whose first
+    # token comes soonest and its TTFT and prefill (rev19a #1: where TTFT with the round trip
+    # fails, the block blamed TPOT and named a size that meets it). A size failing TTFT solves
+    # no batch, so its `ttft_ms` is a single sequence's, the least it reaches.
+    paced = pl.col("meets_tpot").fill_null(False)
+    quick = near & pl.col("ttft_ms").is_not_null() & (paced | ~(near & paced).any().over(rid))
+    soonest = pl.col("ttft_ms").filter(quick).min().over(rid)
+    at_soonest = quick & (pl.col("ttft_ms") == soonest)
+    closest |= {
+        "_closest_ttft_replica": pl.col("_size").filter(at_soonest).min().over(rid),
+        "_closest_ttft_ms": soonest,
+        "_closest_prefill_ms": pl.col("prefill_ms").filter(at_soonest).first().over(rid),
     }
     best = (
         out.with_columns(_smallest_replica=least, **closest)
