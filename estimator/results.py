@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, model_validator
 from estimator.costing import LineItem
 from estimator.errors import ScenarioError
 from estimator.findings import Finding
-from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart, seal
+from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart, empty_list, seal
 from estimator.money import Money
 from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.timeline import Month
@@ -118,7 +118,7 @@ class Quote(Result):
     """The same plan in the other accounting view."""
     phases: list[PhaseQuote]
     transfers: list[TransferQuote]
-    cash_flow: list[Month] = Field(default_factory=list)
+    cash_flow: list[Month] = Field(default_factory=empty_list)
     """What is paid in which month (the project view: the cash)."""
     findings: list[Finding]
     assumptions: dict[str, Any]

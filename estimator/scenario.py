@@ -47,7 +47,7 @@ from estimator.bounds import (
 )
 from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
 from estimator.errors import ScenarioError
-from estimator.frozen import Frozen
+from estimator.frozen import Frozen, empty_list
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import (
@@ -250,7 +250,7 @@ _ANY = {"regions": "any", "accelerators": "any", "pricing": "any but spot", "pro
 def _site_list() -> Any:
     """An auto site's list field: any when not given, one value at least when given (the
     published schema says so too)."""
-    return Field(default_factory=list, max_length=MAX_LIST, json_schema_extra={"minItems": 1})
+    return Field(default_factory=empty_list, max_length=MAX_LIST, json_schema_extra={"minItems": 1})
 
 
 class AutoSite(_Strict):
@@ -595,9 +595,9 @@ class Scenario(_Strict):
     """The model trained and served."""
     phases: list[Phase] = Field(min_length=1, max_length=MAX_LIST)
     """Training and serving phases, in order."""
-    transfers: list[Transfer] = Field(default_factory=list, max_length=MAX_LIST)
+    transfers: list[Transfer] = Field(default_factory=empty_list, max_length=MAX_LIST)
     """Weights, checkpoints or datasets moved between phases (egress)."""
-    fleet: list[Fleet] = Field(default_factory=list, max_length=MAX_LIST)
+    fleet: list[Fleet] = Field(default_factory=empty_list, max_length=MAX_LIST)
     """Hardware the tenant already owns."""
     accounting: Accounting = "project"
     """project (what the plan commits: a purchase less its resale, a commitment's whole term) or

@@ -200,3 +200,29 @@ def test_the_command_line_imports_without_a_collector_pass():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split(maxsplit=1) == ["0", "(1000, 9, 9) 0\n"]
+
+
+def test_no_model_field_has_a_builtin_default_factory():
+    # pydantic reads a default factory's signature as it builds a model (does it take the data
+    # validated so far?); `list`'s or `dict`'s is parsed from its text, and the first parse
+    # compiles tokenize's patterns: ~2-4 ms of every quote and plan, before any work.
+    import inspect
+
+    from pydantic import BaseModel
+
+    import estimator.report.plan_view
+    import estimator.shock
+    import estimator.uncertainty  # noqa: F401
+
+    def models(cls: type) -> list[type]:
+        return [m for sub in cls.__subclasses__() for m in (sub, *models(sub))]
+
+    builtin = [
+        f"{m.__name__}.{name}"
+        for m in models(BaseModel)
+        if m.__module__.startswith(("estimator", "pricing"))
+        for name, field in m.model_fields.items()
+        if inspect.isbuiltin(field.default_factory)
+        or getattr(field.default_factory, "__module__", None) == "builtins"
+    ]
+    assert builtin == []

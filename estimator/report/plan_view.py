@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from estimator.api import Comparison
+from estimator.frozen import empty_dict, empty_list
 from estimator.planner import Alternative, Plan
 from estimator.report.rows import Cents, Price
 from estimator.report.view import (
@@ -68,7 +69,7 @@ class ShockView(_View):
     shocks: list[str]
     judged_on: date = Field(description="The earliest day a shock takes effect (or the plan's).")
     rules_from: dict[str, date] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Each shock rule's id and the day it takes effect: a phase is judged on "
         "each from its own day.",
     )
@@ -81,7 +82,7 @@ class ShockView(_View):
         "rule's cost is unknown: this is what it costs the other phases."
     )
     lost: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="The stranded phases: no option, nor a deadline cut to end before the rule, "
         "is allowed; their work is lost and its cost is not in rule_cost (rev15a #1).",
     )

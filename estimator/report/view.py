@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from estimator.costing import LineItem, cents, per_unit, summed
 from estimator.findings import Finding
+from estimator.frozen import empty_dict, empty_list
 from estimator.results import OfferUsed, Quote
 from estimator.scenario import Scenario
 from estimator.timeline import Month
@@ -319,14 +320,14 @@ class UncertaintyView(_View):
     samples: int
     seed: int
     drawn: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="The inputs the samples draw, in words: prices over their catalog ranges "
         "(where the catalog gives one: `not_drawn` names the rest), the model's own error of "
         "each kind from the held-out calibration (training device-hours, serving output "
         "rate), or an efficiency over its catalog range.",
     )
     not_drawn: list[NotDrawnView] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="What the samples leave as quoted, or draw on one side only, with its share "
         "of the total: the band holds none of its risk (`sensitivity` swings a price with no "
         "range and each exchange rate by --swing).",
@@ -573,7 +574,7 @@ class EstimateView(_View):
     )
     findings: list[Finding]
     assumptions: dict[str, Any] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="The model shape used (and which fields were inferred from the parameter "
         "count), the physics summary, the offer, rates and dates.",
     )
