@@ -5,8 +5,10 @@ and turns every validation problem into one ScenarioError naming the file and th
 Checks that need the catalog (does this region exist?) happen in `estimator.context`.
 """
 
-from __future__ import annotations
-
+# Annotations are objects here, not `from __future__ import annotations` strings: pydantic
+# evaluates a model's string annotations one by one as it builds the model (each compiled),
+# ~4 ms of every command's imports over the scenario, result and view models. A name defined
+# further down, or for type checkers only, is quoted.
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import (
@@ -325,7 +327,7 @@ class ModelInput(_Strict):
     """MLA rotary head size."""
 
     @model_validator(mode="after")
-    def _preset_or_params(self) -> ModelInput:
+    def _preset_or_params(self) -> "ModelInput":
         if self.preset is None and self.total_params is None:
             raise ValueError("give either preset or total_params")
         if (
@@ -413,7 +415,7 @@ class _Phase(_Strict):
         )
 
     @model_validator(mode="after")
-    def _one_start(self) -> _Phase:
+    def _one_start(self) -> "_Phase":
         if self.start is not None and self.after is not None:
             raise ValueError("give start or after, not both")
         return self
@@ -463,13 +465,13 @@ class TrainPhase(_Phase):
         return value
 
     @model_validator(mode="after")
-    def _devices_or_deadline(self) -> TrainPhase:
+    def _devices_or_deadline(self) -> "TrainPhase":
         if self.devices is None and self.deadline_days is None:
             raise ValueError("give devices or deadline_days")
         return self
 
     @model_validator(mode="after")
-    def _batch_holds_a_sequence(self) -> TrainPhase:
+    def _batch_holds_a_sequence(self) -> "TrainPhase":
         # A step trains whole sequences: a smaller batch has no data-parallel replica at all
         # (it used to size trillions of devices).
         seq = self.seq_len or DEFAULT_SEQ_LEN
@@ -544,7 +546,7 @@ class ServePhase(_Phase):
         )
 
     @model_validator(mode="after")
-    def _demand(self) -> ServePhase:
+    def _demand(self) -> "ServePhase":
         if (self.input_tokens_per_day is None) != (self.output_tokens_per_day is None):
             raise ValueError("give both input_tokens_per_day and output_tokens_per_day, or neither")
         return self
@@ -688,7 +690,7 @@ class Scenario(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _references(self) -> Scenario:
+    def _references(self) -> "Scenario":
         names = [p.name for p in self.phases]
         _unique("phase", names)
         _unique("fleet", [f.name for f in self.fleet])
@@ -730,7 +732,9 @@ class Scenario(_Strict):
     def __hash__(self) -> int:  # as equality: the fields (a frozen model's hash)
         return hash(tuple(self.__dict__.values()))
 
-    def with_changes(self, changes: Mapping[str, Any] | None = None, /, **fields: Any) -> Scenario:
+    def with_changes(
+        self, changes: Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> "Scenario":
         """A copy with some fields changed, validated like a file (errors name the path).
 
         Keys are dotted paths; a phase, fleet or transfer is named by its name or index:
