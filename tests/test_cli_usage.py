@@ -253,3 +253,16 @@ def test_the_scenario_result_and_view_models_are_annotated_with_objects():
         if isinstance(annotation, str)
     ]
     assert strings == []
+
+
+def test_a_quote_and_a_plan_do_not_build_the_estimate_view():
+    # The `train` / `serve` view model is built by its commands (and `schema estimate`) only:
+    # in `report.view`, every quote and plan built it (~1 ms of their imports).
+    program = (
+        "import sys, estimator.report.plan_view, estimator.report.view as v; "
+        "print(hasattr(v, 'EstimateView'), 'estimator.report.estimate_view' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout == "False False\n", out.stderr
