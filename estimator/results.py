@@ -6,8 +6,10 @@ the same to the cent here and in every report. Physics figures (device-hours, da
 unrounded; the report layer rounds them for display.
 """
 
-from __future__ import annotations
-
+# Annotations are objects here, not `from __future__ import annotations` strings: pydantic
+# evaluates a model's string annotations one by one as it builds the model (each compiled),
+# ~4 ms of every command's imports over the scenario, result and view models. A name defined
+# further down, or for type checkers only, is quoted.
 import math
 from datetime import date
 from typing import Any, ClassVar, Literal
@@ -18,7 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 from estimator.costing import LineItem
 from estimator.errors import ScenarioError
 from estimator.findings import Finding
-from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart, seal
+from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart, empty_list, seal
 from estimator.money import Money
 from estimator.physics.formulas import SECONDS_PER_DAY
 from estimator.timeline import Month
@@ -118,13 +120,13 @@ class Quote(Result):
     """The same plan in the other accounting view."""
     phases: list[PhaseQuote]
     transfers: list[TransferQuote]
-    cash_flow: list[Month] = Field(default_factory=list)
+    cash_flow: list[Month] = Field(default_factory=empty_list)
     """What is paid in which month (the project view: the cash)."""
     findings: list[Finding]
     assumptions: dict[str, Any]
 
     @model_validator(mode="after")
-    def _money(self) -> Quote:
+    def _money(self) -> "Quote":
         cur = self.currency
         phases = [
             p._replaced(
@@ -179,7 +181,7 @@ class Quote(Result):
         and amount in the quote's currency (both in whole cents)."""
         return pl.DataFrame([i.model_dump() for i in self.line_items()], schema=_schema(LineItem))
 
-    def assuming(self, **more: Any) -> Quote:
+    def assuming(self, **more: Any) -> "Quote":
         """A copy with `more` added to its assumptions: numbers, text, true/false, dates, None,
         and lists and tables of them (numpy numbers become Python's); anything else, or a
         number that is not finite, is a ScenarioError naming the key."""

@@ -5,8 +5,10 @@ and turns every validation problem into one ScenarioError naming the file and th
 Checks that need the catalog (does this region exist?) happen in `estimator.context`.
 """
 
-from __future__ import annotations
-
+# Annotations are objects here, not `from __future__ import annotations` strings: pydantic
+# evaluates a model's string annotations one by one as it builds the model (each compiled),
+# ~4 ms of every command's imports over the scenario, result and view models. A name defined
+# further down, or for type checkers only, is quoted.
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import (
@@ -48,7 +50,7 @@ from estimator.bounds import (
 )
 from estimator.defaults import DEFAULT_INPUT_LEN, DEFAULT_OUTPUT_LEN
 from estimator.errors import ScenarioError
-from estimator.frozen import Frozen
+from estimator.frozen import Frozen, empty_list
 from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import (
@@ -253,7 +255,7 @@ _ANY = {"regions": "any", "accelerators": "any", "pricing": "any but spot", "pro
 def _site_list() -> Any:
     """An auto site's list field: any when not given, one value at least when given (the
     published schema says so too)."""
-    return Field(default_factory=list, max_length=MAX_LIST, json_schema_extra={"minItems": 1})
+    return Field(default_factory=empty_list, max_length=MAX_LIST, json_schema_extra={"minItems": 1})
 
 
 class AutoSite(_Strict):
@@ -328,7 +330,7 @@ class ModelInput(_Strict):
     """MLA rotary head size."""
 
     @model_validator(mode="after")
-    def _preset_or_params(self) -> ModelInput:
+    def _preset_or_params(self) -> "ModelInput":
         if self.preset is None and self.total_params is None:
             raise ValueError("give either preset or total_params")
         if (
@@ -416,7 +418,7 @@ class _Phase(_Strict):
         )
 
     @model_validator(mode="after")
-    def _one_start(self) -> _Phase:
+    def _one_start(self) -> "_Phase":
         if self.start is not None and self.after is not None:
             raise ValueError("give start or after, not both")
         return self
@@ -466,13 +468,13 @@ class TrainPhase(_Phase):
         return value
 
     @model_validator(mode="after")
-    def _devices_or_deadline(self) -> TrainPhase:
+    def _devices_or_deadline(self) -> "TrainPhase":
         if self.devices is None and self.deadline_days is None:
             raise ValueError("give devices or deadline_days")
         return self
 
     @model_validator(mode="after")
-    def _batch_holds_a_sequence(self) -> TrainPhase:
+    def _batch_holds_a_sequence(self) -> "TrainPhase":
         # A step trains whole sequences: a smaller batch has no data-parallel replica at all
         # (it used to size trillions of devices).
         seq = self.seq_len or DEFAULT_SEQ_LEN
@@ -547,7 +549,7 @@ class ServePhase(_Phase):
         )
 
     @model_validator(mode="after")
-    def _demand(self) -> ServePhase:
+    def _demand(self) -> "ServePhase":
         if (self.input_tokens_per_day is None) != (self.output_tokens_per_day is None):
             raise ValueError("give both input_tokens_per_day and output_tokens_per_day, or neither")
         return self
@@ -598,9 +600,9 @@ class Scenario(_Strict):
     """The model trained and served."""
     phases: list[Phase] = Field(min_length=1, max_length=MAX_LIST)
     """Training and serving phases, in order."""
-    transfers: list[Transfer] = Field(default_factory=list, max_length=MAX_LIST)
+    transfers: list[Transfer] = Field(default_factory=empty_list, max_length=MAX_LIST)
     """Weights, checkpoints or datasets moved between phases (egress)."""
-    fleet: list[Fleet] = Field(default_factory=list, max_length=MAX_LIST)
+    fleet: list[Fleet] = Field(default_factory=empty_list, max_length=MAX_LIST)
     """Hardware the tenant already owns."""
     accounting: Accounting = "project"
     """project (what the plan commits: a purchase less its resale, a commitment's whole term) or
@@ -610,7 +612,7 @@ class Scenario(_Strict):
     it start when the deadline ends) or earliest (every training phase reserves only its run
     time, so the phases after it start as soon as it finishes). `plan --objective time` places
     with earliest."""
-    avoid: list[Name] = Field(default_factory=list, max_length=MAX_LIST)
+    avoid: list[Name] = Field(default_factory=empty_list, max_length=MAX_LIST)
     """Warnings the plan must not take: a warning rule's id (policies.csv) or a warning
     finding's code (users-far, capacity-unverified...). A named warning blocks as a block does:
     the planner never chooses an option carrying it, and a fixed site's quote reports it as a
@@ -696,7 +698,7 @@ class Scenario(_Strict):
         return data
 
     @model_validator(mode="after")
-    def _references(self) -> Scenario:
+    def _references(self) -> "Scenario":
         names = [p.name for p in self.phases]
         _unique("phase", names)
         _unique("fleet", [f.name for f in self.fleet])
@@ -738,7 +740,9 @@ class Scenario(_Strict):
     def __hash__(self) -> int:  # as equality: the fields (a frozen model's hash)
         return hash(tuple(self.__dict__.values()))
 
-    def with_changes(self, changes: Mapping[str, Any] | None = None, /, **fields: Any) -> Scenario:
+    def with_changes(
+        self, changes: Mapping[str, Any] | None = None, /, **fields: Any
+    ) -> "Scenario":
         """A copy with some fields changed, validated like a file (errors name the path).
 
         Keys are dotted paths; a phase, fleet or transfer is named by its name or index:

@@ -195,3 +195,96 @@ def test_a_full_disk_behind_output_exits_3_as_on_stdout(tmp_path):
         [*ENTRY, *args, "-o", nowhere], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")
+
+
+IMPORT_PASSES = """import gc, py_compile, sys
+from pathlib import Path
+import estimator, typing  # the library package, and what Python itself may import first
+# Compiling the package's own source (no byte code yet: a fresh clone under
+# PYTHONDONTWRITEBYTECODE) runs before its first line can set the thresholds; an installed
+# package has its byte code, as this makes it.
+py_compile.compile(str(Path(estimator.__file__).parent / "cli" / "__init__.py"), doraise=True)
+passes = []
+gc.callbacks.append(lambda phase, info: phase == "start" and passes.append(info["generation"]))
+gc.set_threshold(1000, 9, 9)
+from estimator.cli import main
+print(len(passes), gc.get_threshold(), gc.get_freeze_count())
+"""
+
+
+def test_the_command_line_imports_without_a_collector_pass():
+    # What the command line imports before `main` runs (typer, the commands) made ~27 collector
+    # passes at the caller's thresholds (~5 ms of every command, `--help` included); it is
+    # imported without one, and the caller's thresholds are its own again after, nothing left
+    # frozen.
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PASSES], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(maxsplit=1) == ["0", "(1000, 9, 9) 0\n"]
+
+
+def test_no_model_field_has_a_builtin_default_factory():
+    # pydantic reads a default factory's signature as it builds a model (does it take the data
+    # validated so far?); `list`'s or `dict`'s is parsed from its text, and the first parse
+    # compiles tokenize's patterns: ~2-4 ms of every quote and plan, before any work.
+    import inspect
+
+    from pydantic import BaseModel
+
+    import estimator.report.plan_view
+    import estimator.shock
+    import estimator.uncertainty  # noqa: F401
+
+    def models(cls: type) -> list[type]:
+        return [m for sub in cls.__subclasses__() for m in (sub, *models(sub))]
+
+    builtin = [
+        f"{m.__name__}.{name}"
+        for m in models(BaseModel)
+        if m.__module__.startswith(("estimator", "pricing"))
+        for name, field in m.model_fields.items()
+        if inspect.isbuiltin(field.default_factory)
+        or getattr(field.default_factory, "__module__", None) == "builtins"
+    ]
+    assert builtin == []
+
+
+def test_the_scenario_result_and_view_models_are_annotated_with_objects():
+    # pydantic evaluates a model's string annotations (`from __future__ import annotations`) one
+    # by one as it builds the model, each compiled: ~4 ms of every command's imports over these
+    # modules' ~320 fields. Written as objects, they are read as they are.
+    import inspect
+
+    from pydantic import BaseModel
+
+    import estimator.frozen
+    import estimator.report.plan_view
+    import estimator.report.view
+    import estimator.results
+    import estimator.scenario
+
+    modules = (estimator.frozen, estimator.results, estimator.scenario, estimator.report.view,
+               estimator.report.plan_view)  # fmt: skip
+    strings = [
+        f"{m.__name__}.{name}.{field}"
+        for m in modules
+        for name, model in inspect.getmembers(m, inspect.isclass)
+        if issubclass(model, BaseModel) and model.__module__ == m.__name__
+        for field, annotation in vars(model).get("__annotations__", {}).items()
+        if isinstance(annotation, str)
+    ]
+    assert strings == []
+
+
+def test_a_quote_and_a_plan_do_not_build_the_estimate_view():
+    # The `train` / `serve` view model is built by its commands (and `schema estimate`) only:
+    # in `report.view`, every quote and plan built it (~1 ms of their imports).
+    program = (
+        "import sys, estimator.report.plan_view, estimator.report.view as v; "
+        "print(hasattr(v, 'EstimateView'), 'estimator.report.estimate_view' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout == "False False\n", out.stderr

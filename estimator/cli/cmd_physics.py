@@ -79,8 +79,8 @@ def _estimate(kind: str, flags: dict[str, Any]) -> None:
     from estimator.errors import ScenarioError
     from estimator.estimate import estimate
     from estimator.physics.model import ARCH_FIELDS
+    from estimator.report.estimate_view import estimate_view
     from estimator.report.text import check_finite, render
-    from estimator.report.view import estimate_view
 
     output, force = flags["output"], flags["force"]
     fmt, strict = check_format(flags["fmt"], output), flags["strict"]

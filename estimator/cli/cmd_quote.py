@@ -171,13 +171,13 @@ def schema_cmd(
     from pydantic import BaseModel
 
     from estimator.docs import described, with_physics
-    from estimator.report import plan_view, view
+    from estimator.report import estimate_view, plan_view, view
 
     models: dict[str, type[BaseModel]] = {
         "quote": view.QuoteView,
         "plan": plan_view.PlanView,
         "comparison": plan_view.ComparisonView,
-        "estimate": view.EstimateView,
+        "estimate": estimate_view.EstimateView,
         "sensitivity": plan_view.SensitivityView,
     }
     model = models[what]

@@ -3,14 +3,17 @@
 Built on the quote's view (`report.view`), with the same rounding rules.
 """
 
-from __future__ import annotations
-
+# Annotations are objects here, not `from __future__ import annotations` strings: pydantic
+# evaluates a model's string annotations one by one as it builds the model (each compiled),
+# ~4 ms of every command's imports over the scenario, result and view models. A name defined
+# further down, or for type checkers only, is quoted.
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from estimator.api import Comparison
+from estimator.frozen import empty_dict, empty_list
 from estimator.planner import Alternative, Plan
 from estimator.report.rows import Cents, Rate
 from estimator.report.view import (
@@ -68,7 +71,7 @@ class ShockView(_View):
     shocks: list[str]
     judged_on: date = Field(description="The earliest day a shock takes effect (or the plan's).")
     rules_from: dict[str, date] = Field(
-        default_factory=dict,
+        default_factory=empty_dict,
         description="Each shock rule's id and the day it takes effect: a phase is judged on "
         "each from its own day.",
     )
@@ -81,7 +84,7 @@ class ShockView(_View):
         "rule's cost is unknown: this is what it costs the other phases."
     )
     lost: list[str] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="The stranded phases: no option, nor a deadline cut to end before the rule, "
         "is allowed; their work is lost and its cost is not in rule_cost (rev15a #1).",
     )
@@ -112,7 +115,7 @@ class PlanView(_View):
 
 
 def plan_view(
-    p: Plan, uncertainty: UncertaintyView | None = None, shock: ShockResult | None = None
+    p: Plan, uncertainty: UncertaintyView | None = None, shock: "ShockResult | None" = None
 ) -> PlanView:
     placements = [
         PlacementView(
@@ -155,7 +158,7 @@ def tenths(days: float) -> float:
     return round(days, 1) + 0.0
 
 
-def _shock(s: ShockResult) -> ShockView:
+def _shock(s: "ShockResult") -> ShockView:
     before, after = quote_view(s.base.quote), quote_view(s.shocked.quote)
     cur = before.currency
     return ShockView(
@@ -330,7 +333,7 @@ class SensitivityView(_View):
     swings: list[SwingView]
 
 
-def sensitivity_view(q: Quote, swings: list[Swing]) -> SensitivityView:
+def sensitivity_view(q: Quote, swings: "list[Swing]") -> SensitivityView:
     return SensitivityView(
         name=q.name,
         as_of=q.as_of,
