@@ -6,8 +6,9 @@ meaning of each column), so adding a column is one line here and one column in t
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 Kind = Literal["str", "float", "int", "date"]
 
@@ -478,3 +479,44 @@ REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),
     ),
 }
+
+
+# A model's shape fields (models.csv columns, a scenario's model fields), in that order.
+MODEL_SHAPE_FIELDS = (
+    "layers",
+    "hidden",
+    "heads",
+    "kv_heads",
+    "head_dim",
+    "vocab",
+    "experts",
+    "experts_active",
+    "kv_lora_rank",
+    "rope_head_dim",
+)
+
+
+def model_shape_problems(
+    model: Mapping[str, Any], filled: Collection[str]
+) -> list[tuple[str, str]]:
+    """The shape rules every model obeys, as (field, why) for each one broken: one
+    implementation for a models.csv row (checked at load, where the row is) and a scenario's
+    model (`ModelSpec`), so a bad override row is not blamed on the scenario naming its preset
+    or on a flag never given (rev19b #4). `filled` names the fields the tool works out itself
+    (the shape rule's, or a row's empty cells): grouped-query attention shares each given KV
+    head among a whole number of query heads, and a head size worked out must split the hidden
+    size exactly (MLA models give theirs, wider than hidden / heads)."""
+    out = []
+    heads, kv, hidden = model.get("heads"), model.get("kv_heads"), model.get("hidden")
+    experts, active = model.get("experts"), model.get("experts_active")
+    if experts is not None and active is not None and active > experts:
+        out.append(("experts_active", f"experts_active ({active}) exceeds experts ({experts})"))
+    if heads and kv and "kv_heads" not in filled and (kv > heads or heads % kv):
+        out.append(("kv_heads", f"kv_heads ({kv}) must divide heads ({heads})"))
+    if heads and hidden and "head_dim" in filled and hidden % heads:
+        why = f"hidden ({hidden}) is not a multiple of heads ({heads}): give head_dim"
+        out.append(("hidden", why))
+    if model.get("arch") == "dense" and (experts or active):
+        why = "experts given for a dense model: give active_params below total_params (MoE)"
+        out.append(("experts", why))
+    return out
