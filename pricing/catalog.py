@@ -25,7 +25,7 @@ import polars as pl
 from pricing.cache import Store, Tables, content_digest, fingerprint
 from pricing.errors import CatalogError, Problem, UnknownIdError, shown, suggest
 from pricing.files import MAX_TABLE_BYTES, read_bounded
-from pricing.loader import FILE_COL, LINE_COL, check_table, read_table
+from pricing.loader import FILE_COL, LINE_COL, check_table, future_problems, read_table
 from pricing.schema import TABLES, Table
 
 STALE_AFTER_DAYS = 365
@@ -170,6 +170,9 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
                 user = read_table(table, data, str(path), known)
             except CatalogError as exc:
                 problems.extend(exc.problems)
+                continue
+            if future := future_problems(user, str(path)):
+                problems.extend(future)
                 continue
             tables = tables.replaced(name, _merge(table, tables[name], user))
             origin.append(str(path))

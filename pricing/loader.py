@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -370,3 +371,22 @@ def _shape_problems(typed: pl.DataFrame, table: Table, label: str) -> list[Probl
         for column, why in model_shape_problems(model, filled):
             out.append(Problem(label, row[LINE_COL], column, why))
     return out
+
+
+def future_problems(typed: pl.DataFrame, label: str) -> list[Problem]:
+    """An override file's rows dated after today: a figure cannot have been true after today,
+    unless it is a price agreed to start later (`basis` negotiated). A user's 1.00 USD row
+    typed 2062 for 2026 was never in force on any quote date, silently, and moved the newest
+    date a quote may take 36 years on (rev19b #6); `import-skypilot --as-of` refuses a date
+    after today the same way. Files only: a row added in memory (`Catalog.with_table`) is a
+    deliberate what-if, and the embedded catalog must not stop loading on a clock set back."""
+    today = date.today()
+    bad = typed.filter((pl.col("as_of") > today) & (pl.col("basis") != "negotiated"))
+    why = (
+        "is after today ({today}): give the date the figure was true (a price agreed to start "
+        "later is basis negotiated)"
+    )
+    return [
+        Problem(label, line, "as_of", f"{day} {why.format(today=today)}")
+        for line, day in bad.select(LINE_COL, "as_of").iter_rows()
+    ]

@@ -267,7 +267,7 @@ def test_override_replaces_by_key_and_adds(write, catalog):
     same_day = row["as_of"].isoformat()
     replaced = (
         f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
-        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,published,negotiated,"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,negotiated,from 2030,"
         "contract 42,"
         f"{same_day}\n"
     )
@@ -293,7 +293,7 @@ def test_override_with_a_later_date_adds_price_history(write, catalog):
     row = catalog.offers(accelerator="h100-sxm", region="sg").row(0, named=True)
     later = (
         f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
-        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,published,negotiated,"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,negotiated,from 2030,"
         "contract 42,"
         "2030-01-01\n"
     )
@@ -826,3 +826,20 @@ def test_a_model_row_obeys_the_shape_rules_a_scenarios_model_does(write, catalog
             catalog, total_params=total, active_params=active, arch=fields["arch"], **shape
         )
     assert where.split(": ", 1)[1] in str(info.value)
+
+
+def test_a_row_dated_after_today_is_refused_unless_agreed_to_start_later(write):
+    # rev19b #6: a user's 1.00 USD row typed 2062 for 2026 was never in force on any quote date,
+    # and nothing said so; import-skypilot refuses a listing dated after today the same way.
+    today, later = date.today(), date.today() + timedelta(days=1)
+    typo = GOOD_OFFER.replace("2025-11-01", later.isoformat())
+    msg = _override_error(write, OFFER_HEADER + typo)
+    assert f"offers.csv:2:as_of: {later} is after today ({today})" in msg
+    assert "basis negotiated" in msg
+    agreed = typo.replace(",published,", ",negotiated,")
+    cat = load_catalog(write("ok/offers.csv", OFFER_HEADER + agreed).parent)
+    assert later in cat.table("offers")["as_of"].to_list()
+    fx = "currency,per_usd,peg,basis,note,source,as_of\n" + f"EUR,0.9,,published,,x,{later}\n"
+    assert f"fx.csv:2:as_of: {later} is after today" in _override_error(write, fx, "fx.csv")
+    dated_today = GOOD_OFFER.replace("2025-11-01", today.isoformat())
+    load_catalog(write("now/offers.csv", OFFER_HEADER + dated_today).parent)
