@@ -599,7 +599,8 @@ class Scenario(_Strict):
     phases: list[Phase] = Field(min_length=1, max_length=MAX_LIST)
     """Training and serving phases, in order."""
     transfers: list[Transfer] = Field(default_factory=list, max_length=MAX_LIST)
-    """Weights, checkpoints or datasets moved between phases (egress)."""
+    """Weights, checkpoints or datasets moved between phases (egress); each move once (the
+    same from, to, what and gigabytes twice is refused: it would be billed twice)."""
     fleet: list[Fleet] = Field(default_factory=list, max_length=MAX_LIST)
     """Hardware the tenant already owns."""
     accounting: Accounting = "project"
@@ -700,6 +701,20 @@ class Scenario(_Strict):
                 _known(f"transfers[{i}] names a missing phase", end, names)
             if t.from_ == t.to:
                 raise ValueError(f"transfers[{i}]: a phase cannot send data to itself")
+            # rev19b #7: a block pasted twice was billed twice without a word, where a phase
+            # or fleet given twice is refused. Two moves of one kind between two phases are one
+            # move of their sum: give it once, with that size.
+            same = (t.from_, t.to, t.label, t.gigabytes)
+            first = next(
+                j
+                for j, u in enumerate(self.transfers)
+                if (u.from_, u.to, u.label, u.gigabytes) == same
+            )
+            if first < i:
+                raise ValueError(
+                    f"transfers[{i}] repeats transfers[{first}] ({t.label} "
+                    f"{shown(t.from_)} -> {shown(t.to)}): each would be billed; give it once"
+                )
         fleets = [f.name for f in self.fleet]
         for i, p in enumerate(self.phases):
             if p.after is not None:

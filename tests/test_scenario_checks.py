@@ -425,6 +425,27 @@ def test_a_transfer_to_its_own_phase_is_refused(runner, write):
     assert code == 2 and "transfers[0]: a phase cannot send data to itself" in err
 
 
+def test_a_transfer_given_twice_is_refused_not_billed_twice():
+    # rev19b #7: an identical [[transfers]] block pasted twice was billed twice without a word,
+    # where a phase or fleet given twice is refused.
+    import estimator
+
+    site = {"region": "us-east", "accelerator": "h100-sxm"}
+    data = {
+        "as_of": "2025-11-27", "tenant_hq": "US", "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "a", "tokens": 1e11, "devices": 8, "site": site},
+                   {"name": "b", "kind": "serve", "days": 30, "site": site}],
+    }  # fmt: skip
+    move = {"from": "a", "to": "b"}
+    with pytest.raises(estimator.ScenarioError) as info:
+        estimator.parse_scenario({**data, "transfers": [move, {**move, "what": "weights"}]})
+    assert "transfers[1] repeats transfers[0] (weights a -> b): each would be billed" in str(
+        info.value
+    )
+    sized = [{**move, "gigabytes": 10}, {**move, "gigabytes": 20}, {**move, "what": "dataset"}]
+    assert len(estimator.parse_scenario({**data, "transfers": sized}).transfers) == 3
+
+
 def test_mfu_belongs_to_training_phases(runner, write):
     # A serve phase took `mfu` and ignored it; serving efficiency is decode_efficiency's.
     path = _edit(
