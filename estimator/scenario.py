@@ -53,6 +53,7 @@ from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import (
     DEFAULT_PRECISION,
+    ISO_DAY,
     MAX_COUNT,
     Accounting,
     Arch,
@@ -90,8 +91,13 @@ def _as_day(value: Any) -> Any:
     if isinstance(value, bool | int | float):
         raise ValueError("must be a date YYYY-MM-DD")
     if isinstance(value, str):
+        text = value.strip()
+        # rev19b #9: fromisoformat also reads 20251127 and 2025-W48-4, which no message
+        # promises and a catalog cell refuses; a date-time written out still counts as its day.
+        if not ISO_DAY.fullmatch(text[:10]) or text[10:11] not in ("", "T", " "):
+            raise ValueError("must be a date YYYY-MM-DD")
         try:
-            return datetime.fromisoformat(value.strip()).date()
+            return datetime.fromisoformat(text).date()
         except ValueError:
             raise ValueError("must be a date YYYY-MM-DD") from None
     return value
@@ -632,6 +638,7 @@ class Scenario(_Strict):
         # A fleet's book value is money written in the scenario's currency as the file is
         # read; pinned here, a later `with_changes(currency=...)` or a `sweep` over currency
         # (which go through a dump of the scenario) no longer re-denominates it (rev15a #3).
+        data = _lists(data)
         if not isinstance(data, dict) or not isinstance(data.get("fleet"), list):
             return data
         currency = data.get("currency", "USD")
@@ -654,6 +661,7 @@ class Scenario(_Strict):
         # rev17a #15: `site = { fleet = "f" }` was refused until region, accelerator and
         # pricing were repeated, though the fleet fixes all three. A site naming a fleet takes
         # those it leaves out from it (pricing "fleet"); one it gives is kept, and judged.
+        data = _lists(data)
         if not isinstance(data, dict) or not isinstance(data.get("phases"), list):
             return data
         fleets = _fleet_facts(data)
@@ -683,6 +691,7 @@ class Scenario(_Strict):
     @classmethod
     def _default_kind(cls, data: Any) -> Any:
         # `kind` defaults to "train" so a minimal training phase needs no kind line.
+        data = _lists(data)
         if isinstance(data, dict) and isinstance(data.get("phases"), list):
             data = dict(data)
             data["phases"] = [
@@ -815,6 +824,18 @@ def _named(what: str, name: str | int, items: Sequence[_Named]) -> _Named:
 def _is_name(value: object) -> TypeGuard[str]:
     """Whether a raw field could be a fleet's name (a mapping key), before validation."""
     return isinstance(value, str)
+
+
+def _lists(data: Any) -> Any:
+    """A scenario's lists given as tuples, as lists: the validators that fill defaults in
+    (a phase's kind, a fleet site's facts) read lists, so a tuple of phases got pydantic's
+    "Unable to extract tag using discriminator" (rev19b #8), where the list quoted."""
+    if not isinstance(data, dict):
+        return data
+    tuples = {
+        k: list(v) for k in ("phases", "transfers", "fleet") if isinstance(v := data.get(k), tuple)
+    }
+    return {**data, **tuples} if tuples else data
 
 
 def _fleet_facts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -6,6 +6,7 @@ meaning of each column), so adding a column is one line here and one column in t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -135,6 +136,9 @@ class Table:
 # rejects nan, inf, 1e308 and 1e-300 alike): an upper bound keeps products of figures far from
 # overflow, and a lower bound on what divides (speeds, rates, lives) keeps quotients finite.
 # Bounds are generous: they catch a wrong unit or a typo, not an unusual but real figure.
+# A date as every message asks for it: YYYY-MM-DD, ASCII digits (not the other forms
+# `date.fromisoformat` reads: 20251127, 2025-W48-4).
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_CELL_CHARS = 4000  # the longest note or source is under 1,000 characters
 MAX_COUNT = 100_000  # devices per instance or server, scale-up domain, layers...
 MAX_LOCAL_PRICE = 1e13  # any amount in any currency (a 384-device system in IDR is ~1e11)
