@@ -255,7 +255,7 @@ def compare(
     if len(loaded) < 2:
         raise ScenarioError("compare needs at least two scenarios")
     cat = _catalog(catalog)
-    cur = currency or loaded[0].currency
+    cur = loaded[0].currency if currency is None else currency
     return Comparison(quotes=[quote(s, cat, currency=cur, as_of=as_of) for s in loaded])
 
 

@@ -240,13 +240,23 @@ class Fleet(_Strict):
     """Its value in book_value_currency (default: the catalog's server price), for
     operations."""
     book_value_currency: str | None = None
-    """The currency of book_value (ISO code, e.g. CNY). Default: the scenario's currency as the
-    scenario is read, kept when `currency` is changed later."""
+    """The currency of book_value (ISO code, e.g. CNY), given only with it. Default: the
+    scenario's currency as the scenario is read, kept when `currency` is changed later."""
 
     @field_validator("book_value_currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
         return None if value is None else currency_code(value)
+
+    @model_validator(mode="after")
+    def _currency_of_a_value(self) -> Fleet:
+        # rev19b #9: given alone it was silently ignored (the catalog's price was used).
+        if self.book_value_currency is not None and self.book_value is None:
+            raise ValueError(
+                "book_value_currency is the currency of book_value, which is not given: give "
+                "book_value too, or leave book_value_currency out"
+            )
+        return self
 
 
 # An auto site's lists: what one item is, and what leaving the list out means.
@@ -703,6 +713,15 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         names = [p.name for p in self.phases]
+        # rev19b #9: " a" beside "a" were two phases, and "(known: a,  a)" read as one twice;
+        # a name others refer to by its text has no space at either end.
+        for what, items in (("phases", self.phases), ("fleet", self.fleet)):
+            for i, item in enumerate(items):
+                if item.name != item.name.strip():
+                    raise ValueError(
+                        f"{what}[{i}].name: '{shown(item.name)}' begins or ends with a space "
+                        "(transfers and after name it by its text)"
+                    )
         _unique("phase", names)
         _unique("fleet", [f.name for f in self.fleet])
         for i, t in enumerate(self.transfers):

@@ -1222,3 +1222,27 @@ def test_a_json_scenario_on_stdin_that_is_no_object_is_said_as_json(runner, text
     # A TOML table header on stdin is still TOML.
     bad = runner.invoke(app, ["quote", "-"], input="[model\n")
     assert bad.exit_code == 2 and "not valid TOML" in bad.stderr
+
+
+def test_rough_edges_of_a_scenario_are_refused_by_name(catalog):
+    # rev19b #9: each was accepted without a word.
+    import estimator
+
+    site = {"region": "us-east", "accelerator": "h100-sxm"}
+    data = {
+        "as_of": "2025-11-27", "tenant_hq": "US", "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "a", "tokens": 1e11, "devices": 8, "site": site}],
+    }  # fmt: skip
+    # currency="" was "no currency given", where 5 or "usd" are refused.
+    with pytest.raises(estimator.ScenarioError, match="currency: unknown currency ''"):
+        estimator.quote(data, catalog, currency="")
+    # " a" beside "a": two phases, and "(known: a,  a)" in messages.
+    spaced = {**data, "phases": [*data["phases"], {**data["phases"][0], "name": " a"}]}
+    with pytest.raises(estimator.ScenarioError, match=r"phases\[1\].name: ' a' begins or ends"):
+        estimator.parse_scenario(spaced)
+    # A book value's currency without the book value was ignored.
+    fleet = {"name": "f", "region": "us-east", "accelerator": "h100-sxm", "devices": 8}
+    with pytest.raises(estimator.ScenarioError, match="book_value_currency is the currency of"):
+        estimator.parse_scenario({**data, "fleet": [{**fleet, "book_value_currency": "CNY"}]})
+    valued = {**fleet, "book_value": 1e6, "book_value_currency": "CNY"}
+    assert estimator.parse_scenario({**data, "fleet": [valued]}).fleet[0].book_value == 1e6
