@@ -632,7 +632,9 @@ def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
         1,
     )
     code, _, err = run(runner, ["quote", write("late.toml", late)])
-    assert code == 1 and "ends after the calendar's last day (9999-12-31)" in err
+    assert "ends after the calendar's last day (9999-12-31)" in err
+    # rev19b #9: it was exit 1 ("no answer") naming neither the file nor the phase: bad input.
+    assert code == 2 and "late.toml: phases." in err, err
 
 
 def test_a_deadline_for_a_model_that_does_not_fit_is_the_memory_line(runner, write):
