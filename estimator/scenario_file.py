@@ -95,6 +95,12 @@ def load_scenario(path: str | Path) -> Scenario:
         raise
     except Exception as exc:  # parser errors of three libraries; their message has the line
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "integer string conversion" in msg:  # rev19b #9: "use sys.set_int_max_str_digits()"
+            digits = re.search(r"value has (\d+) digits", msg)
+            many = f"{int(digits.group(1)):,}" if digits else "over 4,300"
+            raise ScenarioError(
+                f"has a whole number of {many} digits: no field takes one that long", label
+            ) from None
         mark = getattr(exc, "problem_mark", None)  # PyYAML keeps the position apart
         if mark is not None:
             problem = getattr(exc, "problem", None) or msg

@@ -1246,3 +1246,24 @@ def test_rough_edges_of_a_scenario_are_refused_by_name(catalog):
         estimator.parse_scenario({**data, "fleet": [{**fleet, "book_value_currency": "CNY"}]})
     valued = {**fleet, "book_value": 1e6, "book_value_currency": "CNY"}
     assert estimator.parse_scenario({**data, "fleet": [valued]}).fleet[0].book_value == 1e6
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("null.json", "null", "the top level must be a table of fields (a JSON object), not None"),
+        ("s.json", '"x"', "the top level must be a table of fields (a JSON object), not text"),
+        ("big.json", '{"name": ' + "9" * 5000 + "}", "has a whole number of 5,000 digits"),
+        ("big.toml", "name = " + "9" * 5000, "has a whole number of 5,000 digits"),
+    ],
+)
+def test_a_file_python_cannot_read_is_said_in_the_tools_words(write, name, text, said):
+    # rev19b #9: "not a NoneType", "not a str", and "use sys.set_int_max_str_digits() to
+    # increase the limit" were Python's words, not the user's.
+    from estimator import load_scenario
+    from estimator.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(name, text))
+    assert said in str(info.value)
+    assert "NoneType" not in str(info.value) and "sys." not in str(info.value)
