@@ -10,6 +10,7 @@ embedded one) and optional `currency` / `as_of` overrides (a date or an ISO stri
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -258,7 +259,7 @@ def compare(
     if len(loaded) < 2:
         raise ScenarioError("compare needs at least two scenarios")
     cat = _catalog(catalog)
-    cur = currency or loaded[0].currency
+    cur = loaded[0].currency if currency is None else currency
     return Comparison(quotes=[quote(s, cat, currency=cur, as_of=as_of) for s in loaded])
 
 
@@ -309,7 +310,7 @@ def sensitivity(
 
 def what_if(
     scenario: ScenarioLike | Plan,
-    shocks: str | Sequence[str],
+    shocks: str | Path | Sequence[str | Path],
     catalog: Catalog | str | Path | None = None,
     *,
     objective: Objective | None = None,
@@ -326,15 +327,19 @@ def what_if(
     from estimator.planner import Plan
     from estimator.shock import apply_shock
 
-    given = [shocks] if isinstance(shocks, str) else shocks
-    if not isinstance(given, Sequence) or not given or not all(isinstance(x, str) for x in given):
+    listed: object = [shocks] if isinstance(shocks, str | os.PathLike) else shocks
+    # rev19b #9: a CSV's path as a Path was refused, where quote(Path(...)) takes one.
+    given: list[str] = []
+    if isinstance(listed, Sequence):
+        given = [os.fspath(x) if isinstance(x, os.PathLike) else x for x in listed]
+    if not given or not all(isinstance(x, str) for x in given):
         why = "a shock is NAME=YYYY-MM-DD or a CSV path; give one string or a list of them"
         raise ScenarioError(why, "shocks")
     if isinstance(scenario, Plan):
         c = _replanning(scenario, catalog, objective, max_devices, currency, as_of)
     else:
         c = _planning(scenario, catalog, objective or "cost", max_devices, currency, as_of)
-    return apply_shock(c, list(given), whole(top_k, "top_k"))
+    return apply_shock(c, given, whole(top_k, "top_k"))
 
 
 def _replanning(

@@ -126,10 +126,11 @@ def prepare(
     if currency is not None and not isinstance(currency, str):
         why = f"must be a currency code like 'CNY', not {type(currency).__name__}"
         raise ScenarioError(why, "currency")
-    cur = currency or scenario.currency
+    # rev19b #9: currency="" was "no currency given", where 5 or "usd" are refused.
+    cur = scenario.currency if currency is None else currency
     # A currency given apart from the scenario is the library's `currency` argument (the CLI
     # checks its --currency flag before, `cli.app.load_catalog`).
-    cur_field = "currency" if currency else f"{where}: currency"
+    cur_field = "currency" if currency is not None else f"{where}: currency"
     # Every id check runs and each problem is kept (rev16c R1: `--all-errors` found an unknown
     # preset, then on the next run an unknown region): one ScenarioError lists them all. A
     # check that needs what an earlier one could not give (the model, the fleets' options) is

@@ -55,6 +55,7 @@ from pricing.countries import COUNTRIES
 from pricing.errors import shown, suggest
 from pricing.schema import (
     DEFAULT_PRECISION,
+    ISO_DAY,
     MAX_COUNT,
     Accounting,
     Arch,
@@ -92,8 +93,13 @@ def _as_day(value: Any) -> Any:
     if isinstance(value, bool | int | float):
         raise ValueError("must be a date YYYY-MM-DD")
     if isinstance(value, str):
+        text = value.strip()
+        # rev19b #9: fromisoformat also reads 20251127 and 2025-W48-4, which no message
+        # promises and a catalog cell refuses; a date-time written out still counts as its day.
+        if not ISO_DAY.fullmatch(text[:10]) or text[10:11] not in ("", "T", " "):
+            raise ValueError("must be a date YYYY-MM-DD")
         try:
-            return datetime.fromisoformat(value.strip()).date()
+            return datetime.fromisoformat(text).date()
         except ValueError:
             raise ValueError("must be a date YYYY-MM-DD") from None
     return value
@@ -236,13 +242,23 @@ class Fleet(_Strict):
     """Its value in book_value_currency (default: the catalog's server price), for
     operations."""
     book_value_currency: str | None = None
-    """The currency of book_value (ISO code, e.g. CNY). Default: the scenario's currency as the
-    scenario is read, kept when `currency` is changed later."""
+    """The currency of book_value (ISO code, e.g. CNY), given only with it. Default: the
+    scenario's currency as the scenario is read, kept when `currency` is changed later."""
 
     @field_validator("book_value_currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
         return None if value is None else currency_code(value)
+
+    @model_validator(mode="after")
+    def _currency_of_a_value(self) -> "Fleet":
+        # rev19b #9: given alone it was silently ignored (the catalog's price was used).
+        if self.book_value_currency is not None and self.book_value is None:
+            raise ValueError(
+                "book_value_currency is the currency of book_value, which is not given: give "
+                "book_value too, or leave book_value_currency out"
+            )
+        return self
 
 
 # An auto site's lists: what one item is, and what leaving the list out means.
@@ -601,7 +617,8 @@ class Scenario(_Strict):
     phases: list[Phase] = Field(min_length=1, max_length=MAX_LIST)
     """Training and serving phases, in order."""
     transfers: list[Transfer] = Field(default_factory=empty_list, max_length=MAX_LIST)
-    """Weights, checkpoints or datasets moved between phases (egress)."""
+    """Weights, checkpoints or datasets moved between phases (egress); each move once (the
+    same from, to, what and gigabytes twice is refused: it would be billed twice)."""
     fleet: list[Fleet] = Field(default_factory=empty_list, max_length=MAX_LIST)
     """Hardware the tenant already owns."""
     accounting: Accounting = "project"
@@ -638,6 +655,7 @@ class Scenario(_Strict):
         # A fleet's book value is money written in the scenario's currency as the file is
         # read; pinned here, a later `with_changes(currency=...)` or a `sweep` over currency
         # (which go through a dump of the scenario) no longer re-denominates it (rev15a #3).
+        data = _lists(data)
         if not isinstance(data, dict) or not isinstance(data.get("fleet"), list):
             return data
         currency = data.get("currency", "USD")
@@ -660,6 +678,7 @@ class Scenario(_Strict):
         # rev17a #15: `site = { fleet = "f" }` was refused until region, accelerator and
         # pricing were repeated, though the fleet fixes all three. A site naming a fleet takes
         # those it leaves out from it (pricing "fleet"); one it gives is kept, and judged.
+        data = _lists(data)
         if not isinstance(data, dict) or not isinstance(data.get("phases"), list):
             return data
         fleets = _fleet_facts(data)
@@ -689,6 +708,7 @@ class Scenario(_Strict):
     @classmethod
     def _default_kind(cls, data: Any) -> Any:
         # `kind` defaults to "train" so a minimal training phase needs no kind line.
+        data = _lists(data)
         if isinstance(data, dict) and isinstance(data.get("phases"), list):
             data = dict(data)
             data["phases"] = [
@@ -700,6 +720,15 @@ class Scenario(_Strict):
     @model_validator(mode="after")
     def _references(self) -> "Scenario":
         names = [p.name for p in self.phases]
+        # rev19b #9: " a" beside "a" were two phases, and "(known: a,  a)" read as one twice;
+        # a name others refer to by its text has no space at either end.
+        for what, items in (("phases", self.phases), ("fleet", self.fleet)):
+            for i, item in enumerate(items):
+                if item.name != item.name.strip():
+                    raise ValueError(
+                        f"{what}[{i}].name: '{shown(item.name)}' begins or ends with a space "
+                        "(transfers and after name it by its text)"
+                    )
         _unique("phase", names)
         _unique("fleet", [f.name for f in self.fleet])
         for i, t in enumerate(self.transfers):
@@ -707,6 +736,20 @@ class Scenario(_Strict):
                 _known(f"transfers[{i}] names a missing phase", end, names)
             if t.from_ == t.to:
                 raise ValueError(f"transfers[{i}]: a phase cannot send data to itself")
+            # rev19b #7: a block pasted twice was billed twice without a word, where a phase
+            # or fleet given twice is refused. Two moves of one kind between two phases are one
+            # move of their sum: give it once, with that size.
+            same = (t.from_, t.to, t.label, t.gigabytes)
+            first = next(
+                j
+                for j, u in enumerate(self.transfers)
+                if (u.from_, u.to, u.label, u.gigabytes) == same
+            )
+            if first < i:
+                raise ValueError(
+                    f"transfers[{i}] repeats transfers[{first}] ({t.label} "
+                    f"{shown(t.from_)} -> {shown(t.to)}): each would be billed; give it once"
+                )
         fleets = [f.name for f in self.fleet]
         for i, p in enumerate(self.phases):
             if p.after is not None:
@@ -809,6 +852,18 @@ def _named(what: str, name: str | int, items: Sequence[_Named]) -> _Named:
 def _is_name(value: object) -> TypeGuard[str]:
     """Whether a raw field could be a fleet's name (a mapping key), before validation."""
     return isinstance(value, str)
+
+
+def _lists(data: Any) -> Any:
+    """A scenario's lists given as tuples, as lists: the validators that fill defaults in
+    (a phase's kind, a fleet site's facts) read lists, so a tuple of phases got pydantic's
+    "Unable to extract tag using discriminator" (rev19b #8), where the list quoted."""
+    if not isinstance(data, dict):
+        return data
+    tuples = {
+        k: list(v) for k in ("phases", "transfers", "fleet") if isinstance(v := data.get(k), tuple)
+    }
+    return {**data, **tuples} if tuples else data
 
 
 def _fleet_facts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import numbers
+import os
 import re
 import sys
 import tomllib
@@ -46,6 +48,8 @@ def parse_scenario(data: Any, source: str = "scenario") -> Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read a scenario from a .toml, .yaml/.yml or .json file, or from standard input when the
     path is "-" (JSON if it starts with "{", else TOML). The file is only read."""
+    if not isinstance(path, str | os.PathLike):  # rev19b #8: None or 123 was pathlib's TypeError
+        raise ScenarioError(f"a scenario file is a path (a str or a Path), not {kind_of(path)}")
     path = Path(path)
     label = str(path)
     try:
@@ -91,6 +95,12 @@ def load_scenario(path: str | Path) -> Scenario:
         raise
     except Exception as exc:  # parser errors of three libraries; their message has the line
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "integer string conversion" in msg:  # rev19b #9: "use sys.set_int_max_str_digits()"
+            digits = re.search(r"value has (\d+) digits", msg)
+            many = f"{int(digits.group(1)):,}" if digits else "over 4,300"
+            raise ScenarioError(
+                f"has a whole number of {many} digits: no field takes one that long", label
+            ) from None
         mark = getattr(exc, "problem_mark", None)  # PyYAML keeps the position apart
         if mark is not None:
             problem = getattr(exc, "problem", None) or msg
@@ -103,12 +113,8 @@ def load_scenario(path: str | Path) -> Scenario:
     if not isinstance(data, dict):
         # rev14a nit: `[1,2]` on stdin was read as TOML and its error was TOML's.
         json_ = suffix == ".json"
-        if isinstance(data, list):
-            got = "an array" if json_ else "a list"
-        elif isinstance(data, bool | int | float):
-            got = "a number" if not isinstance(data, bool) else "a boolean"
-        else:
-            got = f"a {type(data).__name__}"
+        # rev19b #9: not "a NoneType" or "a str", Python's names
+        got = ("an array" if json_ else "a list") if isinstance(data, list) else kind_of(data)
         form = {".json": "a JSON object", ".toml": "a TOML table"}.get(suffix, "a YAML mapping")
         raise ScenarioError(f"the top level must be a table of fields ({form}), not {got}", label)
     return parse_scenario(data, label)
@@ -335,6 +341,24 @@ _OF_TYPE = frozenset(
      "dataclass_type", "string_type", "float_type", "int_type", "bool_type", "date_type",
      "literal_error")
 )  # fmt: skip
+
+
+def kind_of(value: object) -> str:
+    """What kind of value a message says it got, in plain words (not Python's type names:
+    "not a NoneType", "not a str")."""
+    if value is None:
+        return "None (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, numbers.Number):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 def _got_type(value: object) -> str:

@@ -45,7 +45,7 @@ from estimator.scenario import AutoSite, Scenario, TrainPhase
 from pricing import Catalog, CatalogError, UnknownIdError
 from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
-from pricing.schema import TABLES
+from pricing.schema import ISO_DAY, TABLES
 
 
 @sealed
@@ -158,7 +158,7 @@ def shocked_catalog(catalog: Catalog, shocks: list[str]) -> tuple[Catalog, dict[
             continue
         name, sep, when = expr.partition("=")
         try:
-            day = date.fromisoformat(when.strip())
+            day = date.fromisoformat(when.strip()) if ISO_DAY.fullmatch(when.strip()) else None
         except ValueError:
             day = None
         if sep and day is None and when.strip():

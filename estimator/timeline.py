@@ -28,7 +28,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict
 
 from estimator.costing import cents, summed, years_on
-from estimator.errors import InfeasibleError
+from estimator.errors import InfeasibleError, ScenarioError
 from estimator.frozen import ResultPart
 from estimator.scenario import Scenario, Schedule, ServePhase, TrainPhase, predecessors
 
@@ -82,7 +82,15 @@ def windows(
             starts[p.name] = p.start or default
         return starts[p.name]
 
-    return {p.name: Window(start(p), later(start(p), days[p.name])) for p in scenario.phases}
+    out = {}
+    for p in scenario.phases:
+        try:
+            out[p.name] = Window(start(p), later(start(p), days[p.name]))
+        except InfeasibleError as exc:
+            # rev19b #9: `start = 9999-12-01` exited 1 ("no answer") naming neither the file nor
+            # the phase; a date past the calendar is the input's.
+            raise ScenarioError(exc.message, f"{scenario.source}: phases.{p.name}") from None
+    return out
 
 
 # No plan runs a phase longer than this; past it a date can leave the calendar (year 9999).

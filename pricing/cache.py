@@ -38,7 +38,12 @@ _DTYPES = {"str": pl.String, "float": pl.Float64, "int": pl.Int64, "date": pl.Da
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    """$XDG_CACHE_HOME/splitcompute, or ~/.cache/splitcompute where it is unset, empty or
+    relative: the XDG spec says a relative path is invalid and to be ignored (rev19b #9: it
+    made a cache directory in whatever directory a command ran in)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = str(Path.home() / ".cache")
     return Path(base) / "splitcompute"
 
 

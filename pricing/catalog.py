@@ -25,8 +25,8 @@ import polars as pl
 from pricing.cache import Store, Tables, content_digest, fingerprint
 from pricing.errors import CatalogError, Problem, UnknownIdError, shown, suggest
 from pricing.files import MAX_TABLE_BYTES, read_bounded
-from pricing.loader import FILE_COL, LINE_COL, check_table, read_table
-from pricing.schema import TABLES, Table
+from pricing.loader import FILE_COL, LINE_COL, check_table, future_problems, read_table
+from pricing.schema import ISO_DAY, TABLES, Table
 
 STALE_AFTER_DAYS = 365
 # Tables of fixed designs (a datasheet, a paper, a model card), dated by their document: a
@@ -170,6 +170,9 @@ def load_catalog(overrides: str | Path | None = None) -> Catalog:
                 user = read_table(table, data, str(path), known)
             except CatalogError as exc:
                 problems.extend(exc.problems)
+                continue
+            if future := future_problems(user, str(path)):
+                problems.extend(future)
                 continue
             tables = tables.replaced(name, _merge(table, tables[name], user))
             origin.append(str(path))
@@ -518,12 +521,14 @@ class Catalog:
         rows = self._tables["defaults"].filter(pl.col("name") == name)
         return str(rows["source"][0])
 
-    def dated(self, name: str, on: date, *, future: bool = True) -> pl.DataFrame:
+    def dated(self, name: str, on: date | str, *, future: bool = True) -> pl.DataFrame:
         """The rows of a dated table valid on `on`: per series (the key without `as_of`), the
         latest row with `as_of` on or before it. With `future`, a series whose rows all come
         later contributes its earliest row (its `as_of` then says it postdates `on`), as a quote
         dated `on` takes the tables of FALLS_FORWARD (and electricity, where a region has no
-        tariff on `on`)."""
+        tariff on `on`). `on` is a date or YYYY-MM-DD, as `rate` and `offers` take it (rev19b
+        #8: a string raised polars' own error)."""
+        on = as_date(on)
         key = ("dated", name, on, future)
         if key not in self._views:
             self._views[key] = self._dated(name, on, future)
@@ -617,8 +622,8 @@ class Catalog:
     def currencies(self) -> list[str]:
         return sorted(self._tables["fx"]["currency"].unique().to_list())
 
-    def fx_table(self, as_of: date) -> pl.DataFrame:
-        """Per currency, the latest rate on or before `as_of`.
+    def fx_table(self, as_of: date | str) -> pl.DataFrame:
+        """Per currency, the latest rate on or before `as_of` (a date or YYYY-MM-DD).
 
         Columns: currency, per_usd, fx_as_of, fx_source.
         """
@@ -676,11 +681,13 @@ def as_date(value: object) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and ISO_DAY.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
             pass
+    # rev19b #9: date.fromisoformat also reads 20251127 and 2025-W48-4, which no message
+    # promises and a catalog cell refuses.
     raise CatalogError(f"'{shown(value)}' is not a date YYYY-MM-DD")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -21,12 +22,14 @@ from pricing.files import MAX_TABLE_BYTES, read_bounded
 from pricing.rules import parse_cell
 from pricing.schema import (
     MAX_CELL_CHARS,
+    MODEL_SHAPE_FIELDS,
     ORDERED_PAIRS,
     REQUIRED_WITH,
     RULE_DATA_CLASSES,
     USER_MARKETS,
     Column,
     Table,
+    model_shape_problems,
 )
 
 # Hidden bookkeeping columns: where each row came from, for error messages after merging.
@@ -98,6 +101,7 @@ def check_table(
     problems.extend(_required_problems(checks, table, label))
     problems.extend(_duplicate_problems(typed, table, label))
     problems.extend(_base_currency_problems(typed, table, label))
+    problems.extend(_shape_problems(typed, table, label))
     # rev16a #9: a row with a cell too many or too few hid every other row's problems.
     shifted = {p.line for p in ragged}
     problems = [p for p in problems if p.line not in shifted] + ragged
@@ -347,3 +351,42 @@ def _duplicate_problems(typed: pl.DataFrame, table: Table, label: str) -> list[P
         key = ", ".join(f"{k}={shown(row[k])}" for k in table.key)
         out.append(Problem(label, row[LINE_COL], table.key[0], f"duplicate key ({key})"))
     return out
+
+
+def _shape_problems(typed: pl.DataFrame, table: Table, label: str) -> list[Problem]:
+    """A models.csv row obeys the shape rules a scenario's model does (one implementation,
+    `model_shape_problems`): kv_heads 8 on 7 heads passed here and was then blamed on the
+    scenario naming the preset, or on a --kv-heads never given (rev19b #4). Its empty shape
+    cells are the ones the tool fills; a row whose active parameters are below its total is
+    an MoE, as the scenario side reads it."""
+    if table.name != "models":
+        return []
+    out = []
+    for row in typed.iter_rows(named=True):
+        moe = row["active_params_b"] is not None and row["active_params_b"] < (
+            row["total_params_b"] or 0
+        )
+        model = {**row, "arch": "moe" if moe else row["arch"]}
+        filled = [f for f in MODEL_SHAPE_FIELDS if row[f] is None]
+        for column, why in model_shape_problems(model, filled):
+            out.append(Problem(label, row[LINE_COL], column, why))
+    return out
+
+
+def future_problems(typed: pl.DataFrame, label: str) -> list[Problem]:
+    """An override file's rows dated after today: a figure cannot have been true after today,
+    unless it is a price agreed to start later (`basis` negotiated). A user's 1.00 USD row
+    typed 2062 for 2026 was never in force on any quote date, silently, and moved the newest
+    date a quote may take 36 years on (rev19b #6); `import-skypilot --as-of` refuses a date
+    after today the same way. Files only: a row added in memory (`Catalog.with_table`) is a
+    deliberate what-if, and the embedded catalog must not stop loading on a clock set back."""
+    today = date.today()
+    bad = typed.filter((pl.col("as_of") > today) & (pl.col("basis") != "negotiated"))
+    why = (
+        "is after today ({today}): give the date the figure was true (a price agreed to start "
+        "later is basis negotiated)"
+    )
+    return [
+        Problem(label, line, "as_of", f"{day} {why.format(today=today)}")
+        for line, day in bad.select(LINE_COL, "as_of").iter_rows()
+    ]

@@ -6,8 +6,10 @@ meaning of each column), so adding a column is one line here and one column in t
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 Kind = Literal["str", "float", "int", "date"]
 
@@ -134,6 +136,9 @@ class Table:
 # rejects nan, inf, 1e308 and 1e-300 alike): an upper bound keeps products of figures far from
 # overflow, and a lower bound on what divides (speeds, rates, lives) keeps quotients finite.
 # Bounds are generous: they catch a wrong unit or a typo, not an unusual but real figure.
+# A date as every message asks for it: YYYY-MM-DD, ASCII digits (not the other forms
+# `date.fromisoformat` reads: 20251127, 2025-W48-4).
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_CELL_CHARS = 4000  # the longest note or source is under 1,000 characters
 MAX_COUNT = 100_000  # devices per instance or server, scale-up domain, layers...
 MAX_LOCAL_PRICE = 1e13  # any amount in any currency (a 384-device system in IDR is ~1e11)
@@ -478,3 +483,44 @@ REQUIRED_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("per_days", "max_devices_per_buyer", "the most one buyer can get in how many days"),
     ),
 }
+
+
+# A model's shape fields (models.csv columns, a scenario's model fields), in that order.
+MODEL_SHAPE_FIELDS = (
+    "layers",
+    "hidden",
+    "heads",
+    "kv_heads",
+    "head_dim",
+    "vocab",
+    "experts",
+    "experts_active",
+    "kv_lora_rank",
+    "rope_head_dim",
+)
+
+
+def model_shape_problems(
+    model: Mapping[str, Any], filled: Collection[str]
+) -> list[tuple[str, str]]:
+    """The shape rules every model obeys, as (field, why) for each one broken: one
+    implementation for a models.csv row (checked at load, where the row is) and a scenario's
+    model (`ModelSpec`), so a bad override row is not blamed on the scenario naming its preset
+    or on a flag never given (rev19b #4). `filled` names the fields the tool works out itself
+    (the shape rule's, or a row's empty cells): grouped-query attention shares each given KV
+    head among a whole number of query heads, and a head size worked out must split the hidden
+    size exactly (MLA models give theirs, wider than hidden / heads)."""
+    out = []
+    heads, kv, hidden = model.get("heads"), model.get("kv_heads"), model.get("hidden")
+    experts, active = model.get("experts"), model.get("experts_active")
+    if experts is not None and active is not None and active > experts:
+        out.append(("experts_active", f"experts_active ({active}) exceeds experts ({experts})"))
+    if heads and kv and "kv_heads" not in filled and (kv > heads or heads % kv):
+        out.append(("kv_heads", f"kv_heads ({kv}) must divide heads ({heads})"))
+    if heads and hidden and "head_dim" in filled and hidden % heads:
+        why = f"hidden ({hidden}) is not a multiple of heads ({heads}): give head_dim"
+        out.append(("hidden", why))
+    if model.get("arch") == "dense" and (experts or active):
+        why = "experts given for a dense model: give active_params below total_params (MoE)"
+        out.append(("experts", why))
+    return out

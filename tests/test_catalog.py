@@ -267,7 +267,7 @@ def test_override_replaces_by_key_and_adds(write, catalog):
     same_day = row["as_of"].isoformat()
     replaced = (
         f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
-        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,published,negotiated,"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,negotiated,from 2030,"
         "contract 42,"
         f"{same_day}\n"
     )
@@ -293,7 +293,7 @@ def test_override_with_a_later_date_adds_price_history(write, catalog):
     row = catalog.offers(accelerator="h100-sxm", region="sg").row(0, named=True)
     later = (
         f"{row['provider']},sg,h100-sxm,{row['instance']},{row['devices_per_instance']},"
-        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,published,negotiated,"
+        f"{row['pricing']},0.99,USD,{row['min_term_days']},,,listed,,negotiated,from 2030,"
         "contract 42,"
         "2030-01-01\n"
     )
@@ -779,3 +779,67 @@ def test_ordinary_slips_in_catalog_calls_are_the_librarys_errors(catalog):
         catalog.table(5)  # type: ignore[arg-type]
     with pytest.raises(CatalogError, match="must be a directory path, not int"):
         load_catalog(123)  # type: ignore[arg-type]
+
+
+_MODEL_HEADER = (
+    "id,name,arch,total_params_b,active_params_b,layers,hidden,heads,kv_heads,head_dim,vocab,"
+    "experts,experts_active,kv_lora_rank,rope_head_dim,basis,note,source,as_of\n"
+)
+_MODEL_ROW = "m,M,dense,70.55,70.55,80,8192,64,8,128,128256,,,,,published,,x,2024-07-23\n"
+
+
+@pytest.mark.parametrize(
+    ("edit", "where"),
+    [
+        ((",64,8,128,", ",7,8,128,"), "kv_heads: kv_heads (8) must divide heads (7)"),
+        ((",64,8,128,", ",96,8,,"), "hidden: hidden (8192) is not a multiple of heads (96)"),
+        ((",128256,,,", ",128256,8,,"), "experts: experts given for a dense model"),
+        (("dense,70.55,70.55", "moe,70.55,9.0"), ""),  # an MoE without experts: filled later
+        (
+            ("dense,70.55,70.55,80,8192,64,8,128,128256,,,", "moe,70.55,9,80,8192,64,8,128,1,8,9,"),
+            "experts_active: experts_active (9) exceeds experts (8)",
+        ),
+    ],
+)
+def test_a_model_row_obeys_the_shape_rules_a_scenarios_model_does(write, catalog, edit, where):
+    # rev19b #4: heads 7 beside kv_heads 8 passed at load and was then blamed on the scenario
+    # naming the preset, or on a --kv-heads flag never given; the rules are the scenario's own.
+    from estimator.errors import ScenarioError
+    from estimator.physics.model import resolve_model
+
+    row = _MODEL_ROW.replace(*edit)
+    assert row != _MODEL_ROW
+    if not where:
+        load_catalog(write("cat/models.csv", _MODEL_HEADER + row).parent)
+        return
+    assert f"models.csv:2:{where}" in _override_error(write, _MODEL_HEADER + row, "models.csv")
+    names = _MODEL_HEADER.strip().split(",")
+    fields = dict(zip(names, row.strip().split(","), strict=True))
+    shape = {
+        k: int(fields[k])
+        for k in ("layers", "hidden", "heads", "kv_heads", "head_dim", "experts", "experts_active")
+        if fields[k]
+    }
+    total, active = float(fields["total_params_b"]) * 1e9, float(fields["active_params_b"]) * 1e9
+    with pytest.raises(ScenarioError) as info:
+        resolve_model(
+            catalog, total_params=total, active_params=active, arch=fields["arch"], **shape
+        )
+    assert where.split(": ", 1)[1] in str(info.value)
+
+
+def test_a_row_dated_after_today_is_refused_unless_agreed_to_start_later(write):
+    # rev19b #6: a user's 1.00 USD row typed 2062 for 2026 was never in force on any quote date,
+    # and nothing said so; import-skypilot refuses a listing dated after today the same way.
+    today, later = date.today(), date.today() + timedelta(days=1)
+    typo = GOOD_OFFER.replace("2025-11-01", later.isoformat())
+    msg = _override_error(write, OFFER_HEADER + typo)
+    assert f"offers.csv:2:as_of: {later} is after today ({today})" in msg
+    assert "basis negotiated" in msg
+    agreed = typo.replace(",published,", ",negotiated,")
+    cat = load_catalog(write("ok/offers.csv", OFFER_HEADER + agreed).parent)
+    assert later in cat.table("offers")["as_of"].to_list()
+    fx = "currency,per_usd,peg,basis,note,source,as_of\n" + f"EUR,0.9,,published,,x,{later}\n"
+    assert f"fx.csv:2:as_of: {later} is after today" in _override_error(write, fx, "fx.csv")
+    dated_today = GOOD_OFFER.replace("2025-11-01", today.isoformat())
+    load_catalog(write("now/offers.csv", OFFER_HEADER + dated_today).parent)

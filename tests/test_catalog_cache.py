@@ -160,3 +160,12 @@ def test_an_overridden_table_has_its_own_digest(data: Path, write):
     assert merged._digests["fx"] == content_digest(merged.table("fx"))
     assert merged._digests["fx"] != content_digest(embedded.table("fx"))
     assert merged._digests["offers"] == content_digest(embedded.table("offers"))
+
+
+def test_a_relative_cache_home_is_ignored_as_the_xdg_spec_says(tmp_path: Path, monkeypatch):
+    # rev19b #9: XDG_CACHE_HOME=relcache made ./relcache/splitcompute wherever a command ran.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relcache")
+    assert cache_root() == tmp_path / ".cache" / "splitcompute"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "abs"))
+    assert cache_root() == tmp_path / "abs" / "splitcompute"

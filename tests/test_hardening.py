@@ -632,7 +632,9 @@ def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
         1,
     )
     code, _, err = run(runner, ["quote", write("late.toml", late)])
-    assert code == 1 and "ends after the calendar's last day (9999-12-31)" in err
+    assert "ends after the calendar's last day (9999-12-31)" in err
+    # rev19b #9: it was exit 1 ("no answer") naming neither the file nor the phase: bad input.
+    assert code == 2 and "late.toml: phases." in err, err
 
 
 def test_a_deadline_for_a_model_that_does_not_fit_is_the_memory_line(runner, write):
@@ -806,6 +808,10 @@ def test_a_fleet_with_unknown_ids_is_reported_whole_and_never_built(catalog, wri
         ("20251127", "as_of: must be a date YYYY-MM-DD (got 20251127)"),
         ('"27-11-2025"', "as_of: must be a date YYYY-MM-DD (got '27-11-2025')"),
         ("2025-11-27T23:00:00", None),  # a datetime counts as its day, as in the library
+        ('"2025-11-27T23:00:00"', None),
+        # rev19b #9: Python reads these as dates; every message says YYYY-MM-DD.
+        ('"20251127"', "as_of: must be a date YYYY-MM-DD (got '20251127')"),
+        ('"2025-W48-4"', "as_of: must be a date YYYY-MM-DD (got '2025-W48-4')"),
     ],
 )
 def test_a_date_that_is_not_one_is_said_plainly(runner, write, value, said):
@@ -815,6 +821,10 @@ def test_a_date_that_is_not_one_is_said_plainly(runner, write, value, said):
         assert code == 0 and json.loads(out)["as_of"] == "2025-11-27"
     else:
         assert code == 2 and err.strip().endswith(said), err
+    if said is not None:  # the same text as a flag (rev19b #9)
+        flag = value.strip('"')
+        code, _, err = run(runner, ["quote", write("ok.toml", _SMALL), "--as-of", flag])
+        assert code == 2 and f"--as-of: '{flag}' is not a date YYYY-MM-DD" in err, err
 
 
 def test_a_fixed_site_without_its_region_points_to_the_planners_form(runner, write):

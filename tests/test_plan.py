@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -1082,6 +1083,9 @@ def test_the_library_runs_a_shock_as_plan_shock_does(catalog, runner):
     assert result.extra_cost == result.rule_cost + result.replacement
     with pytest.raises(ScenarioError, match="shocks: a shock is NAME=YYYY-MM-DD"):
         what_if(AUTO, [5], catalog)
+    # rev19b #9: a CSV's path given as a Path was refused as not a shock at all.
+    with pytest.raises(ScenarioError, match=r"shocks: shock file 'nope\.csv' does not exist"):
+        what_if(AUTO, Path("nope.csv"), catalog)
 
 
 def test_fixed_phases_that_overfill_a_fleet_are_named(catalog, tmp_path):

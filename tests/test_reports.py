@@ -1932,3 +1932,31 @@ def test_compare_names_each_accounting_view_and_compares_totals_in_one(runner, w
     rows = {r[""]: r for r in data(runner, ["compare", SPLIT, ABROAD])["rows"]}
     assert "vs first (CNY)" in rows and "total, project view (CNY)" not in rows
     assert set(rows["accounting"].values()) == {"accounting", "project"}
+
+
+def test_slips_in_library_calls_are_the_librarys_errors_too(catalog):
+    # rev19b #8: each of these raised an untyped exception (polars', IndexError, TypeError) or
+    # pydantic's raw "Unable to extract tag using discriminator" words.
+    import tomllib
+
+    from pricing import CatalogError
+
+    day = "2025-11-27"
+    assert catalog.dated("offers", day).equals(catalog.dated("offers", date(2025, 11, 27)))
+    assert catalog.fx_table(day).equals(catalog.fx_table(date(2025, 11, 27)))
+    for lax in ("20251127", "2025-W48-4", "2025-11-27T00:00"):  # rev19b #9: YYYY-MM-DD only
+        with pytest.raises(CatalogError, match="is not a date YYYY-MM-DD"):
+            catalog.fx_table(lax)
+    with pytest.raises(ScenarioError, match="frame: the sweep has no rows to draw"):
+        estimator.chart(pl.DataFrame(), "cost")
+    with pytest.raises(ScenarioError, match=r"kind: must be one of cost, .*, not None"):
+        estimator.chart(pl.DataFrame({"x": [1], "total": [2.0]}), None)  # type: ignore[arg-type]
+    with pytest.raises(ScenarioError, match=r"a sweep frame has one chart.*got 'tornado'"):
+        estimator.chart(pl.DataFrame({"x": [1], "total": [2.0]}), "tornado")
+    for bad in (None, 123):
+        with pytest.raises(ScenarioError, match=r"a scenario file is a path .*, not (None|a num)"):
+            load_scenario(bad)  # type: ignore[arg-type]
+    with open(SPLIT, "rb") as f:
+        data = tomllib.load(f)
+    as_tuple = {**data, "phases": tuple(data["phases"])}
+    assert quote(as_tuple, catalog).total == quote(data, catalog).total

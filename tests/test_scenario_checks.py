@@ -425,6 +425,27 @@ def test_a_transfer_to_its_own_phase_is_refused(runner, write):
     assert code == 2 and "transfers[0]: a phase cannot send data to itself" in err
 
 
+def test_a_transfer_given_twice_is_refused_not_billed_twice():
+    # rev19b #7: an identical [[transfers]] block pasted twice was billed twice without a word,
+    # where a phase or fleet given twice is refused.
+    import estimator
+
+    site = {"region": "us-east", "accelerator": "h100-sxm"}
+    data = {
+        "as_of": "2025-11-27", "tenant_hq": "US", "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "a", "tokens": 1e11, "devices": 8, "site": site},
+                   {"name": "b", "kind": "serve", "days": 30, "site": site}],
+    }  # fmt: skip
+    move = {"from": "a", "to": "b"}
+    with pytest.raises(estimator.ScenarioError) as info:
+        estimator.parse_scenario({**data, "transfers": [move, {**move, "what": "weights"}]})
+    assert "transfers[1] repeats transfers[0] (weights a -> b): each would be billed" in str(
+        info.value
+    )
+    sized = [{**move, "gigabytes": 10}, {**move, "gigabytes": 20}, {**move, "what": "dataset"}]
+    assert len(estimator.parse_scenario({**data, "transfers": sized}).transfers) == 3
+
+
 def test_mfu_belongs_to_training_phases(runner, write):
     # A serve phase took `mfu` and ignored it; serving efficiency is decode_efficiency's.
     path = _edit(
@@ -1201,3 +1222,48 @@ def test_a_json_scenario_on_stdin_that_is_no_object_is_said_as_json(runner, text
     # A TOML table header on stdin is still TOML.
     bad = runner.invoke(app, ["quote", "-"], input="[model\n")
     assert bad.exit_code == 2 and "not valid TOML" in bad.stderr
+
+
+def test_rough_edges_of_a_scenario_are_refused_by_name(catalog):
+    # rev19b #9: each was accepted without a word.
+    import estimator
+
+    site = {"region": "us-east", "accelerator": "h100-sxm"}
+    data = {
+        "as_of": "2025-11-27", "tenant_hq": "US", "model": {"preset": "llama-3.1-8b"},
+        "phases": [{"name": "a", "tokens": 1e11, "devices": 8, "site": site}],
+    }  # fmt: skip
+    # currency="" was "no currency given", where 5 or "usd" are refused.
+    with pytest.raises(estimator.ScenarioError, match="currency: unknown currency ''"):
+        estimator.quote(data, catalog, currency="")
+    # " a" beside "a": two phases, and "(known: a,  a)" in messages.
+    spaced = {**data, "phases": [*data["phases"], {**data["phases"][0], "name": " a"}]}
+    with pytest.raises(estimator.ScenarioError, match=r"phases\[1\].name: ' a' begins or ends"):
+        estimator.parse_scenario(spaced)
+    # A book value's currency without the book value was ignored.
+    fleet = {"name": "f", "region": "us-east", "accelerator": "h100-sxm", "devices": 8}
+    with pytest.raises(estimator.ScenarioError, match="book_value_currency is the currency of"):
+        estimator.parse_scenario({**data, "fleet": [{**fleet, "book_value_currency": "CNY"}]})
+    valued = {**fleet, "book_value": 1e6, "book_value_currency": "CNY"}
+    assert estimator.parse_scenario({**data, "fleet": [valued]}).fleet[0].book_value == 1e6
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("null.json", "null", "the top level must be a table of fields (a JSON object), not None"),
+        ("s.json", '"x"', "the top level must be a table of fields (a JSON object), not text"),
+        ("big.json", '{"name": ' + "9" * 5000 + "}", "has a whole number of 5,000 digits"),
+        ("big.toml", "name = " + "9" * 5000, "has a whole number of 5,000 digits"),
+    ],
+)
+def test_a_file_python_cannot_read_is_said_in_the_tools_words(write, name, text, said):
+    # rev19b #9: "not a NoneType", "not a str", and "use sys.set_int_max_str_digits() to
+    # increase the limit" were Python's words, not the user's.
+    from estimator import load_scenario
+    from estimator.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(name, text))
+    assert said in str(info.value)
+    assert "NoneType" not in str(info.value) and "sys." not in str(info.value)

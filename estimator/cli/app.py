@@ -322,10 +322,13 @@ def check_format(fmt: str | None, output: Path | None = None) -> str:
 def parse_date(value: str | None, flag: str) -> date | None:
     from estimator.errors import ScenarioError
     from pricing.errors import shown
+    from pricing.schema import ISO_DAY
 
     if value is None:
         return None
     try:
+        if not ISO_DAY.fullmatch(value):  # rev19b #9: not 20251127 or 2025-W48-4
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise ScenarioError(f"'{shown(value)}' is not a date YYYY-MM-DD", flag) from None

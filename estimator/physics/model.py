@@ -17,19 +17,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from estimator.errors import ScenarioError
 from estimator.scenario_file import own_words
 from pricing import Catalog
+from pricing.schema import MODEL_SHAPE_FIELDS, model_shape_problems
 
-ARCH_FIELDS = (
-    "layers",
-    "hidden",
-    "heads",
-    "kv_heads",
-    "head_dim",
-    "vocab",
-    "experts",
-    "experts_active",
-    "kv_lora_rank",
-    "rope_head_dim",
-)
+ARCH_FIELDS = MODEL_SHAPE_FIELDS
 
 
 class ModelSpec(BaseModel):
@@ -67,36 +57,12 @@ class ModelSpec(BaseModel):
             v = getattr(self, f)
             if v is not None and v < 1:
                 raise ValueError(f"{f} must be >= 1, got {v}")
-        if (
-            self.experts is not None
-            and self.experts_active is not None
-            and self.experts_active > self.experts
-        ):
-            raise ValueError("experts_active exceeds experts")
-        self._check_attention()
-        if self.arch == "dense" and (self.experts or self.experts_active):
-            raise ValueError(
-                "experts given for a dense model: give active_params below total_params (MoE)"
-            )
+        problems = model_shape_problems(
+            {"arch": self.arch, **{f: getattr(self, f) for f in ARCH_FIELDS}}, self.inferred
+        )
+        if problems:
+            raise ValueError(problems[0][1])
         return self
-
-    def _check_attention(self) -> None:
-        """Grouped-query attention shares each KV head among a whole number of query heads, and
-        a head size the tool worked out must split the hidden size exactly (MLA models give
-        theirs, wider than hidden / heads)."""
-        heads, kv = self.heads, self.kv_heads
-        given = heads is not None and kv is not None and "kv_heads" not in self.inferred
-        if given and (kv > heads or heads % kv):  # type: ignore[operator]
-            raise ValueError(f"kv_heads ({kv}) must divide heads ({heads})")
-        if (
-            "head_dim" in self.inferred
-            and heads is not None
-            and self.hidden is not None
-            and self.hidden % heads
-        ):
-            raise ValueError(
-                f"hidden ({self.hidden}) is not a multiple of heads ({heads}): give head_dim"
-            )
 
     def literals(self) -> dict[str, Any]:
         """The columns the workload expressions read (null where unknown)."""

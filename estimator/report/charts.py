@@ -19,6 +19,7 @@ from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
 from estimator.report.tables import cash_flow_title
 from estimator.report.view import QuoteView, UncertaintyView
+from estimator.scenario_file import kind_of
 from estimator.timeline import KINDS
 from pricing.errors import shown
 
@@ -466,7 +467,20 @@ def chart(
     from estimator.report.view import quote_view, uncertainty_view
     from estimator.results import Quote
 
+    known = ", ".join([*QUOTE_CHARTS, *PLAN_CHARTS])
+    if not isinstance(kind, str):  # rev19b #8: None was a TypeError
+        raise ScenarioError(f"must be one of {known}, not {kind_of(kind)}", "kind")
     if isinstance(result, pl.DataFrame):
+        # rev19b #8: a frame drew its sweep whatever `kind` said ("tornado" too), and a frame
+        # without columns was an IndexError.
+        if kind != "cost":
+            raise ScenarioError(
+                f"a sweep frame has one chart, its total against x: leave kind out (got "
+                f"'{kind[:40]}')",
+                "kind",
+            )
+        if not result.columns:
+            raise ScenarioError("the sweep has no rows to draw", "frame")
         return sweep(result, x or result.columns[0])
     if isinstance(result, Comparison):
         return comparison(displayed(comparison_view(result)))
@@ -486,7 +500,6 @@ def chart(
         pct = percentiles(result, catalog, samples=samples, seed=seed, progress=progress)
         return uncertainty(displayed(uncertainty_view(pct, samples, seed)), result.quote.currency)
     if kind not in draw:
-        known = ", ".join([*draw, *PLAN_CHARTS])
         raise ScenarioError(f"'{kind[:40]}' is not one of {known}", "kind")
     # The SVG is XML: a control character in a phase name made it ill-formed (review11a #10).
     return draw[kind](displayed(quote_view(result.quote if isinstance(result, Plan) else result)))
