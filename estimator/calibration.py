@@ -236,11 +236,21 @@ def summary(table: pl.DataFrame, by: str = "split") -> pl.DataFrame:
     parts = scored.group_by("group", by).agg(agg).with_columns(pl.col(by).cast(pl.String))
     total = scored.group_by("group").agg(agg).with_columns(pl.lit("all").alias(by))
     out = pl.concat([parts, total.select(parts.columns)]).sort("group", by)
-    return out.with_columns(
+    targeted = out.with_columns(
         target_median_pct=pl.col("group").replace_strict(
             {k: v[0] for k, v in TARGETS.items()}, default=None, return_dtype=pl.Float64
         ),
         target_max_pct=pl.col("group").replace_strict(
             {k: v[1] for k, v in TARGETS.items()}, default=None, return_dtype=pl.Float64
         ),
+    )
+    # rev19c #2: the targets stood beside figures that miss them and nothing said so. "yes" or
+    # "no" where a target is set (both the median and the max within it), null where none is.
+    within = (pl.col("median_abs_error_pct") <= pl.col("target_median_pct")) & (
+        pl.col("max_abs_error_pct") <= pl.col("target_max_pct")
+    )
+    return targeted.with_columns(
+        meets_targets=pl.when(pl.col("target_median_pct").is_null())
+        .then(None)
+        .otherwise(pl.when(within).then(pl.lit("yes")).otherwise(pl.lit("no")))
     ).rename({"group": "kind"})

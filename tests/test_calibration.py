@@ -170,3 +170,17 @@ def test_summary_per_kind_split_and_family() -> None:
             0, named=True
         )
         assert (row["target_median_pct"], row["target_max_pct"]) == (median, top)
+
+
+def test_the_summary_says_whether_each_target_is_met() -> None:
+    # rev19c #2: the targets stood beside figures that missed them, and nothing said so.
+    for by in ("split", "family"):
+        for row in summary(TABLE, by).iter_rows(named=True):
+            if row["target_median_pct"] is None:
+                assert row["meets_targets"] is None
+                continue
+            met = (
+                row["median_abs_error_pct"] <= row["target_median_pct"]
+                and row["max_abs_error_pct"] <= row["target_max_pct"]
+            )
+            assert row["meets_targets"] == ("yes" if met else "no"), row
