@@ -253,6 +253,9 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
     # ends) stays where it was, blocked, and the others are still re-placed: the whole report
     # was lost to one line (review8a #2).
     stranded: list[str] = []
+    # Why each stranded phase has no allowed option, in the planner's words (rev19c #5a: "no
+    # allowed option" alone left a user to guess that every offer abroad is a US accelerator).
+    why: dict[str, str] = {}
     # A re-placed phase keeps its place in the schedule if any allowed option lets it; only
     # one that has none may wait for hardware ordered on the plan's date (rev12g #1: free to
     # wait, pretraining waited 90 days for Ascend bought at home, which the plan as given
@@ -286,6 +289,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
                 slip.add(exc.phase)
                 continue
             stranded.append(exc.phase)
+            why[exc.phase] = exc.message
             opened = with_sites(opened, {exc.phase: _as_placed(base, exc.phase)})
         except InfeasibleError as exc:
             raise InfeasibleError(
@@ -342,7 +346,7 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
             phase=name,
             rule=code,
             before=f"{was[name].accelerator} @ {was[name].region} ({was[name].pricing})",
-            after=STRANDED
+            after=f"{STRANDED} ({why[name]})"
             if name in stranded
             else f"{now[name].accelerator} @ {now[name].region} ({now[name].pricing})"
             + (f", deadline cut to {early[name]['deadline_days']} days" if name in early else "")

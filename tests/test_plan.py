@@ -326,6 +326,10 @@ def test_shock_that_leaves_a_phase_no_option_keeps_it_blocked(catalog):
     # It was an error that lost the report (review8a #2); the phase now stays where it was.
     result = apply_shock(prepare(load_scenario(AUTO), catalog), ["remote-access-ends=2026-03-01"])
     assert [r.phase for r in result.replanned if r.stranded] == ["serve-abroad"]
+    # rev19c #5a: and says why, in the planner's words: every option blocked by the rule.
+    (stranded,) = [r for r in result.replanned if r.stranded]
+    assert stranded.after.startswith("no allowed option: blocked where it was (no allowed ")
+    assert "the best: rule remote-access-ends" in stranded.after
 
 
 def test_a_stranded_phase_has_no_delay_and_days_show_to_a_tenth_everywhere(catalog, runner):
