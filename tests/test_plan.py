@@ -2502,6 +2502,9 @@ def test_the_avoid_flag_rules_a_warning_out_on_every_command_that_places(runner,
         if args is serve:  # the estimate says the caution among its assumptions
             assert _GREY in json.loads(before.stdout)["assumptions"]["caution"]
             assert "caution" not in json.loads(after.stdout)["assumptions"]
+            # rev19d #4: and what it avoided, as a quote lists it.
+            assert json.loads(after.stdout)["assumptions"]["avoid"] == [_GREY]
+            assert "avoid" not in json.loads(before.stdout)["assumptions"]
     args = ["compare", str(path), str(path), "-f", "json"]
     found = f'"code": "{_GREY}"'
     assert found in runner.invoke(app, args).stdout

@@ -133,6 +133,8 @@ def estimate_view(q: Quote, scenario: Scenario) -> EstimateView:
         assumptions={
             "model": _shown(q.assumptions.get("model")),
             "physics": _shown(q.assumptions.get("physics", {}).get(p.name)),
+            # The warnings --avoid turned into blocks, as a quote lists them (rev19d #4).
+            **({"avoid": q.assumptions["avoid"]} if q.assumptions.get("avoid") else {}),
             # The round trip a TTFT target was judged with, dated as the quote dates it
             # (rev18c #2: `serve --ttft-ms` used a later-dated row without saying so); the
             # chosen option's caution warnings and the cheapest option without them (rev19a #6).
