@@ -637,6 +637,19 @@ def test_a_phase_late_in_9999_is_one_line_not_a_traceback(runner, write):
     assert code == 2 and "late.toml: phases." in err, err
 
 
+def test_a_phase_in_the_calendars_last_month_that_ends_inside_it_is_aged_not_a_traceback():
+    # rev19d #2: a short phase from 9999-12-01 asked for the month after its own (January of
+    # year 10000) to age its hardware: ValueError, a traceback. December has 31 days, as that
+    # January would.
+    from datetime import date
+
+    from estimator.costing import calendar_years
+
+    assert calendar_years(date(9999, 12, 1), date(9999, 12, 2)) == (1 / 31) / 12
+    assert calendar_years(date(9999, 11, 1), date(9999, 12, 1)) == 1 / 12
+    assert calendar_years(date(2025, 12, 1), date(2025, 12, 2)) == (1 / 31) / 12
+
+
 def test_a_deadline_for_a_model_that_does_not_fit_is_the_memory_line(runner, write):
     # rev14a #3: no layout held one sequence, so `max_devices` was null and the deadline's
     # message compared a count with None: a traceback in train, quote, plan and sensitivity.
