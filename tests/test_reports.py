@@ -578,6 +578,23 @@ def test_each_line_item_says_the_rate_that_converts_it(catalog, runner):
         assert rebuilt == pytest.approx(float(r["amount (CNY)"]), rel=1e-5)
 
 
+def test_the_line_items_table_shows_the_rate_that_rebuilds_each_line(runner, catalog):
+    # rev19d #3: "rate to JPY 155.141" of 155.1411: 69,120 x 9.4944 x 155.141 is 65 JPY off the
+    # 101,811,801 beside it. A rate per USD shows whole, a cross rate to 10 figures.
+    q = quote(SPLIT, catalog, currency="JPY")
+    text = runner.invoke(
+        estimator.cli.app,
+        ["quote", SPLIT, "--currency", "JPY", "--table", "line-items"],
+        env={"COLUMNS": "250"},
+    ).stdout
+    for i in q.line_items():
+        shown = f"{float(f'{i.to_quote_rate:.10g}'):,}".removesuffix(".0")
+        assert f" {shown} " in text, shown
+        if i.unit_currency == "USD":
+            assert float(shown) == i.to_quote_rate  # every digit
+        assert i.billed_amount * float(shown) == pytest.approx(i.amount, abs=1.0)
+
+
 def test_a_findings_amounts_are_also_in_the_quotes_currency(catalog):
     # rev12b #5: a USD quote's hardware findings gave their amounts in CNY only.
     q = quote(SPLIT, catalog, currency="USD")

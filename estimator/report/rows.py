@@ -141,7 +141,8 @@ class Price(float):
 class Rate(Price):
     """An exchange rate cell: every digit of the rate used (fx.csv gives four decimals), with
     separators from 1,000 (rev19a #7g: `compare` showed "JPY per USD 155.141" where the quote
-    converted at 155.1411); a plain number in CSV and JSON."""
+    converted at 155.1411); a cross rate (CNY to JPY) to 10 significant figures, which rebuild
+    a line to its minor unit (rev19d #3); a plain number in CSV and JSON."""
 
     __slots__ = ()
 
@@ -197,7 +198,7 @@ def _price(value: float) -> str:
     1,370, and 8,760 x 1,370 is not the 12,000,000.00 beside it); whole numbers past 6 digits
     in full. A `Rate` shows every digit."""
     if isinstance(value, Rate):
-        return f"{value:,}"
+        return f"{float(f'{value:.10g}'):,}".removesuffix(".0")
     if abs(float(f"{value:.6g}")) < 1000 or abs(value) >= 1e15:
         return f"{value:.6g}"
     places = max(0, 5 - math.floor(math.log10(abs(value))))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from pydantic import BaseModel
 
-from estimator.report.rows import Cents, Price
+from estimator.report.rows import Cents, Price, Rate
 from estimator.report.view import (
     LineItemView,
     MonthView,
@@ -307,8 +307,9 @@ def _item_row(i: LineItemView, cur: str) -> dict[str, Any]:
         "unit_price": None if i.unit_price is None else Price(i.unit_price),
         "unit_currency": i.unit_currency,
         # rev12a #6: the billing currency's rate per USD (7.107, rounded) could not rebuild a
-        # line; the rate that converts it can, shown to its significant figures.
-        f"rate to {cur}": Price(i.to_quote_rate),
+        # line; the rate that converts it can, shown whole (rev19d #3: 155.141 of 155.1411 was
+        # 65 JPY off a line of 101,811,801).
+        f"rate to {cur}": Rate(i.to_quote_rate),
         f"amount ({cur})": Cents(i.amount, cur),
     }
 
