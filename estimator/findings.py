@@ -272,7 +272,7 @@ def _as_it_applies(
     return "info", f"{rule['message']} ({said} {day}, before it)"
 
 
-def _avoiding(severity: Severity, message: str, code: str, c: Context) -> tuple[Severity, str]:
+def avoiding(severity: Severity, message: str, code: str, c: Context) -> tuple[Severity, str]:
     """A warning the scenario's `avoid` names blocks, and says why (`verdict` rules it out)."""
     if severity == "warn" and code in c.scenario.avoid:
         return "block", message + AVOIDED_SAID
@@ -350,11 +350,11 @@ def findings(
                 source=r["source"],
             )
             for r in matched
-            for severity, message in (_avoiding(*_as_it_applies(r, row, c, day), r["id"], c),)
+            for severity, message in (avoiding(*_as_it_applies(r, row, c, day), r["id"], c),)
         ]
         for check, on in zip(checks, hit, strict=True):
             if on:
-                severity, message = _avoiding(
+                severity, message = avoiding(
                     check.severity, worded(check, row, c, p), check.code, c
                 )
                 found.append(

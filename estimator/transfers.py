@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field
 from estimator import compliance, costing
 from estimator.context import Context, RulesSpan
 from estimator.errors import ScenarioError
-from estimator.findings import Finding, rule_hindsight
+from estimator.findings import Finding, avoiding, rule_hindsight
 from estimator.frozen import ResultPart
 from estimator.money import Money
 from estimator.options import ownership
@@ -384,16 +384,14 @@ def _data_findings(c: Context, t: Transfer, dst: Any) -> list[Finding]:
         ]
     )
     (matched,) = data_rules(c, t, facts, c.rules_span(dst.start, dst.end))
-    return [
-        Finding(
-            severity=r["effect"],
-            code=r["id"],
-            message=r["message"] + rule_hindsight(r, c.as_of),
-            phase=named(t),
-            source=r["source"],
-        )
-        for r in matched
-    ]
+    out = []
+    for r in matched:
+        # rev19d #1: a warning the scenario avoids blocks on a transfer's data too.
+        severity, message = avoiding(r["effect"], r["message"] + rule_hindsight(r, c.as_of),
+                                     r["id"], c)  # fmt: skip
+        out.append(Finding(severity=severity, code=r["id"], message=message, phase=named(t),
+                           source=r["source"]))  # fmt: skip
+    return out
 
 
 def named(t: Transfer | TransferQuote) -> str:
@@ -433,8 +431,16 @@ def data_rules(
 
 def blocking_rule(c: Context, t: Transfer, dst: pl.DataFrame, span: RulesSpan) -> list[str | None]:
     """Per row of `dst` (as `data_rules` takes it), the first rule that blocks the transfer's
-    data there (a block among `data_rules`), or None."""
+    data there (a block among `data_rules`, or a warning the scenario avoids), or None."""
+    avoided = set(c.scenario.avoid)
     return [
-        next((r["id"] for r in matched if r["effect"] == "block"), None)
+        next(
+            (
+                r["id"]
+                for r in matched
+                if r["effect"] == "block" or (r["effect"] == "warn" and r["id"] in avoided)
+            ),
+            None,
+        )
         for matched in data_rules(c, t, dst, span)
     ]

@@ -2555,3 +2555,33 @@ def test_a_caution_says_when_every_allowed_option_carries_such_a_warning(catalog
     avoiding = load_scenario(AUTO).with_changes(avoid=cautions(catalog))
     with pytest.raises(InfeasibleError, match=r"'(post-train|serve-cn)'.*avoided \d"):
         plan(avoiding, catalog, objective="time", max_devices=4096)
+
+
+def test_avoid_blocks_a_warning_rule_on_a_transfers_data_in_quote_and_plan(catalog):
+    # rev19d #1: a warning rule met by a transfer's data (the US DOJ bulk-data rule on a dataset
+    # sent to China) stayed a warning with `avoid` naming it, and the planner placed the
+    # receiving phase where the transfer carries it.
+    doj = "us-doj-bulk-personal-data-cn"
+    site = {"region": "us-east", "accelerator": "h100-sxm", "pricing": "on_demand"}
+    china = {"region": "cn-east", "accelerator": "h100-sxm", "pricing": "contract"}
+    s = {
+        "name": "tr", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "US",
+        "model": {"preset": "llama-3.1-8b"},
+        "phases": [
+            {"name": "a", "kind": "train", "tokens": 1e10, "devices": 8, "data": "personal",
+             "site": site},
+            {"name": "b", "kind": "train", "tokens": 1e10, "devices": 8, "data": "public",
+             "site": china},
+        ],
+        "transfers": [{"from": "a", "to": "b", "what": "dataset", "gigabytes": 100}],
+    }  # fmt: skip
+    warned = [f for f in quote(parse_scenario(s), catalog).findings if f.code == doj]
+    assert [f.severity for f in warned] == ["warn"]
+    avoided = quote(parse_scenario({**s, "avoid": [doj]}), catalog)
+    (blocked,) = [f for f in avoided.findings if f.code == doj]
+    assert blocked.severity == "block" and "avoid" in blocked.message and avoided.blocked
+    auto = {**s, "avoid": [doj], "phases": [s["phases"][0], {**s["phases"][1], "site": "auto"}]}
+    placed = plan(parse_scenario(auto), catalog)
+    assert doj not in {f.code for f in placed.quote.findings}
+    (b,) = [p for p in placed.quote.phases if p.name == "b"]
+    assert b.country != "CN"
