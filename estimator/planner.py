@@ -58,8 +58,9 @@ class Alternative(ResultPart):
     verdict: str  # "chosen", how much more it costs or takes, or why it was rejected
     caution: str | None = None
     """The chosen option only: the warnings it carries whose compliance or availability is not
-    assured (`findings.caution`), and the cheapest allowed option without them, with what it
-    costs more; None when it carries none."""
+    assured (`findings.caution`), and the first allowed option without them in the ranking's
+    order (the cheapest; the fastest under objective time), with what it costs more; None (null
+    in JSON) when it carries none."""
 
 
 class PhasePlan(ResultPart):
@@ -855,7 +856,9 @@ def _caution(
     if clear.is_empty():
         return f"{said}; every allowed option carries such a warning"
     r = clear.row(0, named=True)
-    where = f"{r['accelerator']} {r['pricing']} from {r['provider']} in {r['region']}"
+    # rev19d #8: "ascend-910b owned from owned": bought hardware has no provider to name.
+    seller = "" if r["provider"] in ("owned", "derived-owned") else f" from {r['provider']}"
+    where = f"{r['accelerator']} {r['pricing']}{seller} in {r['region']}"
     first = "cheapest" if c.objective == "cost" else "fastest"  # the ranking's order
     return (
         f"{said}; the {first} allowed option with no such warning, {where}: "
