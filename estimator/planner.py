@@ -857,7 +857,7 @@ def _caution(
         return f"{said}; every allowed option carries such a warning"
     r = clear.row(0, named=True)
     # rev19d #8: "ascend-910b owned from owned": bought hardware has no provider to name.
-    seller = "" if r["provider"] in ("owned", "derived-owned") else f" from {r['provider']}"
+    seller = "" if r["provider"] == "owned" else f" from {r['provider']}"
     where = f"{r['accelerator']} {r['pricing']}{seller} in {r['region']}"
     first = "cheapest" if c.objective == "cost" else "fastest"  # the ranking's order
     return (

@@ -2585,3 +2585,11 @@ def test_avoid_blocks_a_warning_rule_on_a_transfers_data_in_quote_and_plan(catal
     assert doj not in {f.code for f in placed.quote.findings}
     (b,) = [p for p in placed.quote.phases if p.name == "b"]
     assert b.country != "CN"
+
+
+def test_a_caution_names_bought_hardware_without_a_seller(catalog):
+    # rev19d #8: "ascend-910b owned from owned in cn-west": bought hardware has no provider.
+    placed = plan(EXAMPLES / "split_auto.toml", catalog)
+    said = [a.caution for p in placed.phases for a in p.alternatives if a.caution]
+    assert any(" owned in " in c for c in said), said
+    assert not any("from owned " in c for c in said)
