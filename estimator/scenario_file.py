@@ -481,6 +481,10 @@ _YAML_FLOAT = "tag:yaml.org,2002:float"
 _YAML_SCALARS = {_YAML_BOOL, _YAML_INT, _YAML_FLOAT}
 
 
+# Decimal digits, an underscore only between two of them (TOML's rule).
+_DIGITS = r"[0-9](?:_?[0-9])*"
+
+
 def _yaml_int(loader: Any, node: Any) -> int:
     """A YAML 1.2 whole number: decimal (`010` is ten), or 0o octal, or 0x hex."""
     text = str(loader.construct_scalar(node)).replace("_", "")
@@ -520,7 +524,8 @@ def _yaml_loader() -> Any:
             return dict(super().construct_mapping(node, deep))
 
     # YAML 1.2's booleans and numbers in place of YAML 1.1's (the core schema; underscores in
-    # numbers as PyYAML allows them, as TOML does).
+    # numbers as TOML allows them, each between two digits: `1_` and `1__0` are text, which a
+    # number field refuses, where PyYAML read 1 and 10: rev19d #8).
     Loader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_SCALARS]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -532,7 +537,7 @@ def _yaml_loader() -> Any:
     # as 90 (base 60) and `0b11` as 3 (found fixing rev18d #8); octal and hex are 0o17 and 0x1f.
     Loader.add_implicit_resolver(
         _YAML_INT,
-        re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7][0-7_]*|0x[0-9a-fA-F][0-9a-fA-F_]*)$"),
+        re.compile(rf"^(?:[-+]?{_DIGITS}|0o[0-7](?:_?[0-7])*|0x[0-9a-fA-F](?:_?[0-9a-fA-F])*)$"),
         list("-+0123456789"),
     )
     Loader.add_constructor(_YAML_INT, _yaml_int)
@@ -543,7 +548,7 @@ def _yaml_loader() -> Any:
     Loader.add_implicit_resolver(
         _YAML_FLOAT,
         re.compile(
-            r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+            rf"^(?:[-+]?(?:\.{_DIGITS}|{_DIGITS}(?:\.(?:{_DIGITS})?)?)(?:[eE][-+]?[0-9]+)?"
             r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
         ),
         list("-+0123456789."),

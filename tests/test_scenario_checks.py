@@ -811,7 +811,9 @@ def test_yaml_whole_numbers_are_yaml_1_2s(write):
     for spelt, value in [("010", 10), ("09", 9), ("0o17", 15), ("0x1f", 31), ("1_000", 1000),
                          ("+5", 5), ("-7", -7), ("0", 0), ("1:30", "1:30"), ("0b11", "0b11"),
                          ("1:30.5", "1:30.5"), ("1.5", 1.5), ("-.5", -0.5), ("5.", 5.0),
-                         ("1_000.5", 1000.5), ("2025-11-27", date(2025, 11, 27))]:  # fmt: skip
+                         ("1_000.5", 1000.5), ("2025-11-27", date(2025, 11, 27)),
+                         # rev19d #8: an underscore only between digits, as TOML has it
+                         ("1_", "1_"), ("1__0", "1__0"), ("0x_1f", "0x_1f")]:  # fmt: skip
         got = yaml.load(f"a: {spelt}", Loader=_yaml_loader())["a"]
         assert got == value and type(got) is type(value), (spelt, got)
     assert math.isinf(yaml.load("a: -.inf", Loader=_yaml_loader())["a"])
