@@ -299,23 +299,24 @@ def _capacity_message(r: Row, c: Context, p: Phase) -> str:
 
 
 def _unverified_message(r: Row, c: Context, p: Phase) -> str:
-    said = (
+    what = (
         f"{_n(r['billed_devices'])} x {r['accelerator']} {r['pricing']} from {r['provider']} in "
-        f"{r['region']}: its listing shows the machine there, not that many at once; the "
-        f"largest block sold self-service is "
-        f"{c.catalog.default('listed_capacity_devices'):,.0f} devices"
+        f"{r['region']}"
     )
+    most = f"{c.catalog.default('listed_capacity_devices'):,.0f} devices"
     if r.get("basis") == "negotiated":
         # rev19a #7c: a row the user negotiated was told "more is negotiated (ask the
-        # provider ...)"; what it lacks is the capacity its contract assures.
+        # provider ...)"; what it lacks is the capacity its contract assures. rev19d #8: nor
+        # is it a listing, and the user has given the catalog already.
         return (
-            f"{said}; this row's price is negotiated (offers.csv basis), but it gives no "
-            f"max_devices: give the devices the contract assures as its max_devices "
-            f"{WITH_CATALOG}"
+            f"{what}: this row's price is negotiated (offers.csv basis), but it gives no "
+            f"max_devices, so no more than the {most} sold self-service are taken as assured: "
+            "give the devices the contract assures as the row's max_devices"
         )
     return (
-        f"{said}, more is negotiated (ask the provider, or give the offer's max_devices "
-        f"{WITH_CATALOG})"
+        f"{what}: its listing shows the machine there, not that many at once; the largest "
+        f"block sold self-service is {most}, more is negotiated (ask the provider, or give the "
+        f"offer's max_devices {WITH_CATALOG})"
     )
 
 

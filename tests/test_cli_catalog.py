@@ -350,6 +350,8 @@ def test_a_negotiated_row_without_a_capacity_is_not_told_to_negotiate(write):
         "this row's price is negotiated (offers.csv basis), but it gives no max_devices"
         in (said["negotiated"])
     )
+    # rev19d #8: a negotiated row is no listing, and its catalog is given already.
+    assert "listing" not in said["negotiated"] and "--catalog" not in said["negotiated"]
 
 
 def test_rate_index_takes_a_hyphen_as_other_names_do(runner):
