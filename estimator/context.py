@@ -51,7 +51,7 @@ class Context:
     # Phases whose start may slip until bought hardware arrives (re-placement after a shock)
     # instead of rejecting the purchase for its lead time.
     slip: frozenset[str] = frozenset()
-    # Physics results by what they depend on (`evaluate._physics_on`): phases of a quote that ask
+    # Physics results by what they depend on (`evaluate._physics_keyed`): phases of a quote that ask
     # the same of the same devices share one solve (a solve costs ~0.1 s of fixed overhead).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     # The sites the scenario gave the phases the planner placed, by phase name: the quote of the

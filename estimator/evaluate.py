@@ -850,19 +850,6 @@ def _distinct(df: pl.DataFrame, keys: list[str], settings: Settings) -> tuple[pl
     return unique, memo_token(settings, keys, unique)
 
 
-def _physics_on(
-    df: pl.DataFrame,
-    keys: list[str],
-    physics: Callable[[pl.DataFrame], pl.DataFrame],
-    memo: dict[Any, Any],
-    settings: Settings,
-    *,
-    lazy: bool,
-) -> Frame:
-    """`_physics_keyed`'s frame, with no term worked out per key."""
-    return _physics_keyed(df, keys, physics, memo, settings, lazy=lazy)[0]
-
-
 def _physics_keyed(
     df: pl.DataFrame,
     keys: list[str],
@@ -946,7 +933,7 @@ def _physics_keyed(
 # The terms of a training row's run `evaluate` takes from its physics key's (`_physics_keyed`).
 _TAKEN_PER_KEY = frozenset({"resale_age_years", "_covered_months"})
 
-# Up to this many candidates, `_physics_on` joins the physics back on its keys.
+# Up to this many candidates, `_physics_keyed` joins the physics back on its keys.
 _FEW_CANDIDATES = 20_000
 
 

@@ -679,8 +679,9 @@ def test_terms_worked_out_per_key_are_each_rows_own(monkeypatch):
 
 
 def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
-    """Above `_FEW_CANDIDATES` rows `_physics_on` gathers each row's physics by its key's position
-    among the distinct keys; below, it joins on the keys. Same frame, null keys included."""
+    """Above `_FEW_CANDIDATES` rows `_physics_keyed` gathers each row's physics by its key's
+    position among the distinct keys; below, it joins on the keys. Same frame, null keys
+    included."""
     import estimator.evaluate as ev
 
     n = 3_000
@@ -699,8 +700,8 @@ def test_physics_taken_back_by_position_gives_the_join(monkeypatch):
 
     s = TrainSettings(tokens=1.0)
     monkeypatch.setattr(ev, "_FEW_CANDIDATES", 0)
-    by_position = ev._run(ev._physics_on(df, keys, physics, {}, s, lazy=False))
+    by_position = ev._run(ev._physics_keyed(df, keys, physics, {}, s, lazy=False)[0])
     monkeypatch.setattr(ev, "_FEW_CANDIDATES", 10**9)
-    joined = ev._run(ev._physics_on(df, keys, physics, {}, s, lazy=False))
+    joined = ev._run(ev._physics_keyed(df, keys, physics, {}, s, lazy=False)[0])
     assert by_position.equals(joined)
     assert by_position.columns == ["accelerator", "devices", "z", "y", "w"]
