@@ -541,7 +541,9 @@ class LineItem(ResultPart):
     unit_price: float
     unit_currency: str
     fx_per_usd: float
-    fx_as_of: date
+    fx_as_of: date | None
+    """The date of `fx_per_usd`; None for USD, whose rate is 1 by definition (fx.csv's USD row
+    carries a placeholder date, not one a reader should see: rev19a #7j)."""
     to_quote_rate: float
     """Units of the quote's currency per unit of unit_currency: quantity x unit_price x
     to_quote_rate is the amount (billed_amount x to_quote_rate, to within billed_amount's
@@ -549,6 +551,11 @@ class LineItem(ResultPart):
     billed_amount: float
     amount: float
     currency: str
+
+
+def rate_date(currency: str, as_of: date) -> date | None:
+    """A line item's `fx_as_of`: the rate's date, or None for USD (the base, rate 1)."""
+    return None if currency == "USD" else as_of
 
 
 def line_items(
@@ -581,7 +588,7 @@ def line_items(
                 unit_price=row[f"{prefix}{component}_unit_price"],
                 unit_currency=row["energy_currency" if local else "currency"],
                 fx_per_usd=rate,
-                fx_as_of=as_of,
+                fx_as_of=rate_date(row["energy_currency" if local else "currency"], as_of),
                 to_quote_rate=per_usd / rate,
                 billed_amount=cents(usd * rate, row["energy_currency" if local else "currency"]),
                 amount=cents(usd * per_usd, currency),

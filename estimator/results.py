@@ -251,6 +251,7 @@ def _json_value(value: Any, where: str) -> Any:
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
     """A polars schema for a flat model (so an empty list still has its columns)."""
     kinds: dict[Any, Any] = {float: pl.Float64, int: pl.Int64, str: pl.String, date: pl.Date}
+    kinds[date | None] = pl.Date  # a USD line's rate date (LineItem.fx_as_of)
     return {
         name: kinds.get(field.annotation, pl.String) for name, field in model.model_fields.items()
     }

@@ -362,7 +362,7 @@ def _transfer_item(
         unit_price=billed / gb if gb else leg.prices[0],
         unit_currency=leg.currency,
         fx_per_usd=leg.per_usd,
-        fx_as_of=leg.fx_as_of,
+        fx_as_of=costing.rate_date(leg.currency, leg.fx_as_of),
         to_quote_rate=c.quote_per_usd / leg.per_usd,
         billed_amount=costing.cents(usd * leg.per_usd, leg.currency),
         amount=costing.cents(usd * c.quote_per_usd, c.currency),

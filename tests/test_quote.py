@@ -2228,6 +2228,17 @@ def test_a_usd_rate_has_no_date(runner):
     assert usd_quote["assumptions"]["fx_per_usd"]["USD"]["as_of"] is None
 
 
+def test_a_usd_rate_has_no_date_in_the_library_either(catalog):
+    # The library's LineItem said 2000-01-01 where the JSON said null: a notebook reading
+    # `item.fx_as_of` saw the placeholder the JSON hides. Transfers' lines too.
+    q = quote(load_scenario(EXAMPLES / "split_abroad_home.toml"), catalog)
+    items = q.line_items()
+    usd = [i for i in items if i.unit_currency == "USD"]
+    assert usd and any(i.component == "transfer" for i in usd)
+    assert all(i.fx_as_of is None for i in usd)
+    assert all(i.fx_as_of is not None for i in items if i.unit_currency != "USD")
+
+
 def _floor_scenario(region: str, accelerator: str) -> dict:
     return {
         "name": "f", "as_of": "2025-11-27", "currency": "CNY", "tenant_hq": "CN",

@@ -178,7 +178,7 @@ def _item(i: LineItem) -> LineItemView:
             **i.model_dump(),
             # rev19a #7j: USD's rate is 1 by definition; fx.csv's base row dates it 2000-01-01,
             # which read as a 25-year-old rate.
-            "fx_as_of": None if i.unit_currency == BASE else i.fx_as_of,
+            "fx_as_of": i.fx_as_of,
             "quantity": sig(i.quantity),
             "unit_price": sig(i.unit_price),
             "amount": money(i.amount, i.currency),
