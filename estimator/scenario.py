@@ -617,8 +617,9 @@ class Scenario(_Strict):
     phases: list[Phase] = Field(min_length=1, max_length=MAX_LIST)
     """Training and serving phases, in order."""
     transfers: list[Transfer] = Field(default_factory=empty_list, max_length=MAX_LIST)
-    """Weights, checkpoints or datasets moved between phases (egress); each move once (the
-    same from, to, what and gigabytes twice is refused: it would be billed twice)."""
+    """Weights, checkpoints or datasets moved between phases (egress); each move once (weights,
+    a checkpoint or a dataset twice between the same phases, whatever sizes are written, or
+    plain data of the same size twice, is refused: it would be billed twice)."""
     fleet: list[Fleet] = Field(default_factory=empty_list, max_length=MAX_LIST)
     """Hardware the tenant already owns."""
     accounting: Accounting = "project"
@@ -738,12 +739,15 @@ class Scenario(_Strict):
                 raise ValueError(f"transfers[{i}]: a phase cannot send data to itself")
             # rev19b #7: a block pasted twice was billed twice without a word, where a phase
             # or fleet given twice is refused. Two moves of one kind between two phases are one
-            # move of their sum: give it once, with that size.
-            same = (t.from_, t.to, t.label, t.gigabytes)
+            # move of their sum: give it once, with that size. A phase has one set of weights,
+            # one checkpoint and one dataset, so those repeat whatever sizes are written (one
+            # given with its derived size was billed twice: session 19); only plain `data` of
+            # two sizes can be two things.
             first = next(
                 j
                 for j, u in enumerate(self.transfers)
-                if (u.from_, u.to, u.label, u.gigabytes) == same
+                if (u.from_, u.to, u.label) == (t.from_, t.to, t.label)
+                and (t.label != "data" or u.gigabytes == t.gigabytes)
             )
             if first < i:
                 raise ValueError(

@@ -444,6 +444,12 @@ def test_a_transfer_given_twice_is_refused_not_billed_twice():
     )
     sized = [{**move, "gigabytes": 10}, {**move, "gigabytes": 20}, {**move, "what": "dataset"}]
     assert len(estimator.parse_scenario({**data, "transfers": sized}).transfers) == 3
+    # The weights with their size written out are still the weights (billed twice before).
+    for what in ("weights", "checkpoint", "dataset"):
+        twice = [{**move, "what": what}, {**move, "what": what, "gigabytes": 470}]
+        with pytest.raises(estimator.ScenarioError) as info:
+            estimator.parse_scenario({**data, "transfers": twice})
+        assert f"transfers[1] repeats transfers[0] ({what} a -> b)" in str(info.value)
 
 
 def test_mfu_belongs_to_training_phases(runner, write):
