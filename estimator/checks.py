@@ -1591,13 +1591,30 @@ def _rate_index(c: Context) -> dict[str, dict[str, Any]]:
     return c.remembered(("rate index", c.as_of), latest)
 
 
+def index_contract(r: Row, c: Context) -> tuple[float, int, dict[str, Any]] | None:
+    """What the row's devices would cost under a term contract at the accelerator's contract
+    index (rate_index.csv), in the index's currency, with the number of whole terms and the
+    index row; None where no index covers it. The project view bills whole terms, as a
+    commitment's are (rev12g #2: a 27-day run was priced at the 1-year rate for its hours
+    alone); the amortised view the hours of work (rev19a #3, as `costing.cost_columns`)."""
+    index = _rate_index(c).get(r["accelerator"])
+    if index is None:
+        return None
+    rate = index["price_per_device_hour"]
+    if c.scenario.accounting == "amortised":
+        return r["billed_devices"] * r["hours"] * rate, 0, index
+    term = index["term_days"] * HOURS_PER_DAY
+    terms = max(1, math.ceil(r["hours"] / term - 1e-9))
+    return r["billed_devices"] * terms * term * rate, terms, index
+
+
 def _list_price_message(r: Row, c: Context, p: Phase) -> str:
     at_list = (
         f"{_n(r['billed_devices'])} x {r['accelerator']} at {r['provider']}'s {r['pricing']} list "
         f"price, {r['price_per_device_hour']:g} {r['currency']} per device-hour"
     )
-    index = _rate_index(c).get(r["accelerator"])
-    if index is None:
+    contract = index_contract(r, c)
+    if contract is None:
         # rev13b #1: 1,280 B200 for four months at AWS on-demand list (92% of a plan) had no
         # word, as rate_index.csv covers H100 alone; nothing is invented for the others.
         return (
@@ -1607,6 +1624,7 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
             f"(rate_index.csv{_indexed(c)}) to say how far below: treat this phase's rent as a "
             "ceiling"
         )
+    cost, terms, index = contract  # cost in the index's currency
     rate = index["price_per_device_hour"]
     per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
     said = (
@@ -1614,38 +1632,52 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
         f"{index['index']} index was {rate:g} {index['currency']} per device-hour "
         f"({index['as_of']:%Y-%m}, rate_index.csv), at which "
     )
-    if c.scenario.accounting == "amortised":
-        # rev19a #3: the amortised view charges a commitment's rent for the hours of work (as
-        # `costing.cost_columns` does), so the index is priced on them too; its whole terms,
-        # set against the amortised rent, read as list price beating the contract.
+    if not terms:
+        # The amortised view: the work's hours, not a term's whole hours (rev19a #3).
         hours = r["billed_devices"] * r["hours"]
-        cost = hours * rate
         return (
             said + f"the work's {_n(hours)} device-hours would cost "
             f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
             f"{_quoted(r['compute_usd'], c)} quoted (both amortised: the hours of work, not "
             "a term's whole hours)" + hindsight(index.get("announced"), c.as_of)
         )
-    # The index prices a term contract: its whole terms are billed, as a commitment's are
-    # (rev12g #2: a 27-day run was priced at the 1-year rate for its hours alone).
     term = index["term_days"] * HOURS_PER_DAY
-    terms = max(1, math.ceil(r["hours"] / term - 1e-9))
     hours = r["billed_devices"] * terms * term
-    cost = hours * rate  # in the index's currency
-    at = cost / per_usd
     # rev15a #7: both amounts were said in USD on a CNY quote; the contract's in its index's
     # currency and the quote's, the rent in the quote's, as the other findings say them.
-    contract = (
+    contract_said = (
         f"a {index['term_days']}-day contract"
         if terms == 1
         else f"{terms} consecutive {index['term_days']}-day contracts"
     )
     return (
-        said + f"{contract} for these devices ({_n(hours)} device-hours) would cost "
+        said + f"{contract_said} for these devices ({_n(hours)} device-hours) would cost "
         f"{_in_currencies(cost, index['currency'], per_usd, c)}, against the "
         f"{_quoted(r['compute_usd'], c)} quoted"
-        + _idle_contract(terms * term, r["hours"], at > r["compute_usd"])
+        + _idle_contract(terms * term, r["hours"], cost / per_usd > r["compute_usd"])
     ) + hindsight(index.get("announced"), c.as_of)
+
+
+def list_price_note(r: Row, c: Context, chosen_usd: float) -> str:
+    """`list-price` in a clause, for a plan's allowed runner-up (rev19c #1: 4,608 Ascend 910C
+    bought for pretraining beat H100 rentals abroad at AWS's on-demand list by 9%, and nothing
+    said that a term contract at the index would have cost about a third of the purchase)."""
+    contract = index_contract(r, c)
+    if contract is None:
+        return (
+            "priced at list: a term contract for this many would cost less (rate_index.csv "
+            f"has no index for {r['accelerator']} to say how much)"
+        )
+    cost, _, index = contract
+    usd = cost / c.catalog.rate(index["currency"], c.as_of).per_usd
+    # The rent's other costs (energy, transfers...) stay as quoted: only compute is re-priced.
+    total = r["total_usd"] - r["compute_usd"] + usd
+    than = "below" if total < chosen_usd else "above"
+    return (
+        f"priced at list: at the {index['index']} index it would cost "
+        f"{_quoted(total, c)} ({abs(1 - total / chosen_usd):.0%} {than} the chosen option)"
+        + hindsight(index.get("announced"), c.as_of)
+    )
 
 
 def _quoted(usd: float, c: Context) -> str:
@@ -1955,6 +1987,27 @@ def _supply_later_message(r: Row, c: Context, p: Phase) -> str:
 
 # rev14b #5: the verdict applies what the catalog knows (as for policies); a quote dated before
 # a supply row was public says it rests on it. Named: a plan's allowed runner-up says it too.
+LIST_PRICE = Check(
+    "list-price",
+    "info",
+    "",
+    # Hyperscalers' published prices (on demand, reserved, capacity blocks) are what one
+    # tenant pays for a few machines; thousands for months are bought at contract rates a
+    # fraction of them (rev12d #5: 2,816 H100 at GCP's 9.91 USD/h against a 1.70-2.35 index).
+    # Said for every accelerator, with the index where the catalog has one (rev13b #1).
+    lambda c, p: (
+        (pl.col("option") == "rented")
+        & (pl.col("basis") == "published")
+        & (pl.col("pricing") != "spot")
+        & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
+        # rev13a #7: a phase the physics has no answer for is quoted unpriced; the caveat
+        # compared a contract with a rent the report does not have.
+        & answered(c, p)
+    ),
+    _list_price_message,
+    source=_list_price_source,
+)
+
 SUPPLY_ANNOUNCED_LATER = Check(
     "supply-announced-later",
     "warn",
@@ -2260,26 +2313,7 @@ ADVISORY: tuple[Check, ...] = (
         _override_drops,
         _override_drops_message,
     ),
-    Check(
-        "list-price",
-        "info",
-        "",
-        # Hyperscalers' published prices (on demand, reserved, capacity blocks) are what one
-        # tenant pays for a few machines; thousands for months are bought at contract rates a
-        # fraction of them (rev12d #5: 2,816 H100 at GCP's 9.91 USD/h against a 1.70-2.35 index).
-        # Said for every accelerator, with the index where the catalog has one (rev13b #1).
-        lambda c, p: (
-            (pl.col("option") == "rented")
-            & (pl.col("basis") == "published")
-            & (pl.col("pricing") != "spot")
-            & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
-            # rev13a #7: a phase the physics has no answer for is quoted unpriced; the caveat
-            # compared a contract with a rent the report does not have.
-            & answered(c, p)
-        ),
-        _list_price_message,
-        source=_list_price_source,
-    ),
+    LIST_PRICE,
     Check(
         "capacity-unverified",
         "warn",

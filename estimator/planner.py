@@ -762,7 +762,8 @@ def _alternatives(
         .drop("_at")
         # What its quote would warn of, as it is allowed on knowledge the plan's date lacked.
         .with_columns(
-            checks.SUPPLY_ANNOUNCED_LATER.when(c, phase).fill_null(False).alias("_supply_later")
+            checks.SUPPLY_ANNOUNCED_LATER.when(c, phase).fill_null(False).alias("_supply_later"),
+            checks.LIST_PRICE.when(c, phase).fill_null(False).alias("_list_price"),
         )
     )
     # The best rejected option of each kind too: the "why not X?" answer; and each fleet's.
@@ -784,6 +785,8 @@ def _alternatives(
             verdict = _compared(c, phase, r, best, joint_)
         if r.get("_supply_later"):
             verdict += f"; {checks.supply_later_note(r, c)}"
+        if r.get("_list_price") and best["total_usd"]:
+            verdict += f"; {checks.list_price_note(r, c, best['total_usd'])}"
         # An option that cannot run the phase at all was never sized: its devices and cost are
         # the minimum fleet the evaluation priced to say so (8 H800 at 181k CNY beside a load
         # that needs 48 H100, rejected on latency: review9a #7), whether that or a rule is the

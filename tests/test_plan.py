@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -2593,3 +2595,30 @@ def test_a_caution_names_bought_hardware_without_a_seller(catalog):
     said = [a.caution for p in placed.phases for a in p.alternatives if a.caution]
     assert any(" owned in " in c for c in said), said
     assert not any("from owned " in c for c in said)
+
+
+def test_a_runner_up_rented_at_list_says_what_a_contract_at_the_index_would_cost(catalog):
+    # rev19c #1: with time for delivery, 4,608 Ascend 910C bought to pretrain beat H100 rented
+    # abroad at AWS's on-demand list by 9%, and nothing said that price was a list price: at
+    # the H100 contract index the rental costs less than the purchase, the advice reversed.
+    data = tomllib.loads((EXAMPLES / "cn_lab_no_stockpile.toml").read_text())
+    data["phases"] = [{**data["phases"][0], "start": "2026-03-01"}]
+    data["transfers"] = []
+    placed = plan(parse_scenario(data), catalog, top_k=8)
+    chosen, *others = placed.phases[0].alternatives
+    assert chosen.pricing == "owned" and chosen.cost is not None
+    rented = [a for a in others if a.pricing == "on_demand" and not a.verdict.startswith("rej")]
+    assert rented and all("priced at list" in a.verdict for a in rented)
+    assert not any("priced at list" in a.verdict for a in others if a.pricing == "owned")
+    h100 = next(a for a in rented if a.accelerator == "h100-sxm")
+    said = re.search(
+        r"index it would cost ([\d,]+) CNY \((\d+)% (below|above) the chosen", h100.verdict
+    )
+    assert said is not None, h100.verdict
+    at_index = float(said[1].replace(",", ""))
+    assert at_index < h100.cost  # a contract is below the list rent
+    share = (1 - at_index / chosen.cost) if said[3] == "below" else (at_index / chosen.cost - 1)
+    assert round(share * 100) == int(said[2])
+    # No index for B200: said so, nothing invented.
+    b200 = [a for a in rented if a.accelerator == "b200"]
+    assert all("has no index for b200" in a.verdict for a in b200)

@@ -414,6 +414,26 @@ def test_the_lead_time_margin_sentence_is_todays():
         f"`domestic-training-risk` and `idle-hardware` warnings: bought for {float(days):.0f} days "
         f"and resold at an estimated {resale:.0%})" in said
     )
+    # The plan's H100 runner-up at list, and at the contract index (rev19c #1).
+    from estimator import load_scenario, plan
+
+    example = load_scenario(ROOT / "examples" / "cn_lab_no_stockpile.toml")
+    wider = plan(example.with_changes({"phases.pretrain.start": later}), top_k=8)  # H100: 6th
+    (h100,) = [
+        a
+        for p in wider.phases
+        if p.phase == "pretrain"
+        for a in p.alternatives
+        if a.accelerator == "h100-sxm" and a.pricing == "on_demand"
+    ][:1]
+    index = re.search(r"it would cost ([\d,]+) CNY \(\d+% below", h100.verdict)
+    assert index is not None, h100.verdict
+    at_index = float(index[1].replace(",", ""))
+    assert (
+        f"the H100 rental {h100.cost / float(pre.cost) - 1:.0%} above the Ascend purchase at "
+        f"list would be {1 - at_index / float(pre.cost):.0%} below it under a 1-year contract "
+        "at the index" in said
+    )
 
 
 def test_the_list_price_sentence_says_what_the_finding_prints():
