@@ -1985,8 +1985,7 @@ def _supply_later_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
-# rev14b #5: the verdict applies what the catalog knows (as for policies); a quote dated before
-# a supply row was public says it rests on it. Named: a plan's allowed runner-up says it too.
+# Named: a plan's allowed runner-up says it too (rev19c #1, `list_price_note`).
 LIST_PRICE = Check(
     "list-price",
     "info",
@@ -2008,6 +2007,8 @@ LIST_PRICE = Check(
     source=_list_price_source,
 )
 
+# rev14b #5: the verdict applies what the catalog knows (as for policies); a quote dated before
+# a supply row was public says it rests on it. Named: a plan's allowed runner-up says it too.
 SUPPLY_ANNOUNCED_LATER = Check(
     "supply-announced-later",
     "warn",
