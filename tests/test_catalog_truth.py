@@ -140,11 +140,24 @@ def test_singapore_power_is_not_a_household_tariff(catalog):
     assert "High Tension" in sg["tariff"][0]
 
 
-def test_johor_listing_says_no_public_price(runner):
-    result = runner.invoke(app, ["catalog", "offers", "--region", "my-johor"])
-    assert result.exit_code == 0
-    assert "NO PUBLIC GPU RENTAL PRICE" in result.stdout and "--catalog" in result.stdout
-    as_json = runner.invoke(app, ["catalog", "offers", "--region", "my-johor", "-f", "json"])
+def test_johor_has_oracle_billing_prices_and_no_listing(runner, catalog):
+    # No provider lists a training-class GPU machine in Johor: OCI's Kulai region has Oracle's
+    # list prices only (evidence sku, from Oracle's first recorded price on 2026-02-11); AWS
+    # ap-southeast-5 has L4-class machines only, which the catalog does not carry.
+    johor = catalog.table("offers").filter(pl.col("region") == "my-johor")
+    assert set(johor["provider"]) == {"oci"} and set(johor["evidence"]) == {"sku"}
+    assert set(johor["accelerator"]) == {"h100-sxm", "h200", "b200", "a100-80g", "a100-40g"}
+    assert johor["as_of"].min() == date(2026, 2, 11)
+    h100 = johor.filter(pl.col("accelerator") == "h100-sxm")
+    assert set(h100["price_per_device_hour"]) == {10.0} and set(h100["currency"]) == {"USD"}
+    note = catalog.region("my-johor")["note"]
+    assert "NO PUBLIC GPU LISTING" in note and "--catalog" in note
+    before = runner.invoke(app, ["catalog", "offers", "--region", "my-johor", "--as-of",
+                                 "2025-11-27"])  # fmt: skip
+    assert before.exit_code == 0 and "first price there is dated 2026-02-11" in before.output
+    bangkok = runner.invoke(app, ["catalog", "offers", "--region", "th-bangkok"])
+    assert bangkok.exit_code == 0 and "No public GPU rental price" in bangkok.output
+    as_json = runner.invoke(app, ["catalog", "offers", "--region", "th-bangkok", "-f", "json"])
     assert as_json.exit_code == 0 and json.loads(as_json.stdout) == []
 
 
