@@ -163,6 +163,7 @@ def predict_serving(catalog: Catalog, group: list[dict[str, Any]]) -> list[float
             "output_len": [float(_int(q["output_len"]) or 1) for q in group],
             "tpot_ms": [_num(q["tpot_ms"]) for q in group],
             "max_batch": [_num(q["concurrency"]) for q in group],
+            "attention_tp": [q.get("attention") == "tp" for q in group],
         },
         schema_overrides={"tpot_ms": pl.Float64, "max_batch": pl.Float64},
     )

@@ -235,6 +235,7 @@ def decode_frame(**over: object) -> pl.DataFrame:
         moe_decode_ratio=1.0, moe_gemm_half_dim=0.0, tp_serve_exposed=1.0, ep_serve_exposed=1.0,
         scaleup_bw=1e11, scaleout_bw=1e10, scaleup_size=8.0, usable_hbm_fraction=0.9,
         max_batch=None, layers=1, hidden=64, kv_heads=1, head_dim=64, heads=1,
+        attention_tp=False,
     )  # fmt: skip
     base.update(over)
     return s.with_step_terms(frame(**base))[0]
@@ -277,6 +278,25 @@ def test_collectives_tensor_and_expert_style() -> None:
     )
     assert val(moe, s.replica_kv_bytes_per_token()) == pytest.approx(
         val(moe, w.kv_bytes_per_token())
+    )
+
+
+def test_mla_latent_on_every_device_under_tensor_parallel_attention() -> None:
+    # An MLA latent is one KV head: run tensor parallel (SGLang without DP attention), each of
+    # the 8 devices holds and reads the whole latent, 8x what attention data parallel stores
+    mla = dict(tp=8.0, total_params=10e9, active_params=4e9, experts=4, experts_active=2,
+               kv_lora_rank=8, rope_head_dim=2)  # fmt: skip
+    dp, tp = decode_frame(**mla), decode_frame(attention_tp=True, **mla)
+    one = val(dp, w.kv_bytes_per_token())
+    assert val(dp, s.replica_kv_bytes_per_token()) == pytest.approx(one)
+    assert val(tp, s.replica_kv_bytes_per_token()) == pytest.approx(8 * one)
+    # so a step reads 8x the KV; a GQA model's own head rule is unchanged by the flag
+    step = s.decode_step_seconds(pl.lit(64.0))
+    kv_step = 64 * (150 * one) / (8 * 1e12 * 0.5)
+    assert val(tp, step) - val(dp, step) == pytest.approx(7 * kv_step, rel=1e-6)
+    gqa = dict(tp=4.0)
+    assert val(decode_frame(attention_tp=True, **gqa), s.replica_kv_bytes_per_token()) == (
+        pytest.approx(val(decode_frame(**gqa), s.replica_kv_bytes_per_token()))
     )
 
 

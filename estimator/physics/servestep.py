@@ -71,9 +71,19 @@ def expert_style(terms: Terms = WHOLE) -> pl.Expr:
 def replica_kv_bytes_per_token(terms: Terms = WHOLE) -> pl.Expr:
     """KV cache bytes per token across a replica. Tensor parallel: each device holds at least one
     KV head, so with fewer KV heads than devices the heads are replicated (TensorRT-LLM and vLLM
-    do so). Attention data parallel: each sequence lives on one device, stored once."""
+    do so). Attention data parallel: each sequence lives on one device, stored once. An MLA
+    model run with tensor-parallel attention (`attention_tp`, the engine's choice) holds its
+    latent, one KV head, on every device: "DeepSeek models use MLA and only have one KV head. If
+    we use tensor parallelism on 8 GPUs, it will lead to duplicated KV cache across all GPUs"
+    (sgl-project/sglang docs/advanced_features/dp_dpa_smg_guide.md)."""
     heads = _f("kv_heads").clip(lower_bound=1.0)
-    dup = pl.when(expert_style(terms)).then(1.0).otherwise(pl.max_horizontal(_f("tp") / heads, 1.0))
+    mla_tp = (
+        pl.col("attention_tp").cast(pl.Boolean).fill_null(False)
+        & pl.col("kv_lora_rank").is_not_null()
+    )
+    data_parallel = pl.when(mla_tp).then(_f("tp")).otherwise(1.0)
+    tensor_parallel = pl.max_horizontal(_f("tp") / heads, 1.0)
+    dup = pl.when(expert_style(terms)).then(data_parallel).otherwise(tensor_parallel)
     return kv_bytes_per_token() * dup
 
 

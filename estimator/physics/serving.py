@@ -116,6 +116,10 @@ class ServeSettings:
     # sequences per replica (default: what the KV cache holds).
     kv_precision: str | None = None
     max_batch: int | None = None
+    # Attention run tensor parallel over the replica where the model's layout would run it data
+    # parallel (an MLA MoE): the engine's choice (SGLang without --enable-dp-attention,
+    # TensorRT-LLM without attention DP). An MLA latent is then held and read on every device.
+    attention_tp: bool = False
 
 
 def serving_frame(
@@ -422,6 +426,7 @@ def _inputs(
         bytes_per_param=pl.lit(bpp),
         kv_bytes=pl.lit(BYTES_PER_PARAM[s.kv_precision or s.precision]),
         max_batch=column_or(frame, "max_batch", s.max_batch, pl.Float64),
+        attention_tp=column_or(frame, "attention_tp", s.attention_tp, pl.Boolean),
         tpot_s=tpot_ms / 1000.0,
         tp=pl.col("_size"),
         dec_eff=column_or(frame, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
