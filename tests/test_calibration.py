@@ -139,8 +139,14 @@ def test_medians_meet_the_issue_targets_and_maxima_do_not_regress() -> None:
     assert held["median_abs_error_pct"].item() <= 8.27
     # Serving: the issue's 15% median held (10.7% over 106 points) until session 12 added 36
     # fresh held-out dense tensor-parallel rows (TensorRT-LLM v0.14's Llama 3.1 70B table, up to
-    # +85% at TP4-8): 16.0% over all 142 as first scored. The fit split still meets it.
-    assert got["serving"]["median_abs_error_pct"] <= 16.0
+    # +85% at TP4-8): 16.0% over all 142 as first scored. The fit split still meets it. 15.1%
+    # since session 20's tensor-parallel attention condition on the InferenceX DeepSeek-R1 rows
+    # (phys20b K: held-out 19.89 -> 18.79%).
+    assert got["serving"]["median_abs_error_pct"] <= 15.6
+    held_serving = summary(TABLE).filter(
+        (pl.col("split") == "heldout") & (pl.col("kind") == "serving")
+    )
+    assert held_serving["median_abs_error_pct"].item() <= 19.3
     # Training: 33.99% (Qwen3-30B-A3B on 8 B200) until train14 gave the flex token dispatcher
     # its own routing traffic; Nemotron-22B on 64 H100 (+31.07%) is the worst since, +30.28%
     # after phys17b's refit.
