@@ -164,6 +164,31 @@ def _fleet_later_message(r: Row, c: Context, p: Phase) -> str:
     )
 
 
+def _not_an_offer_message(r: Row, c: Context) -> str:
+    """`not-an-offer`, naming the cheapest real offer of the same region, accelerator and
+    pricing that the site passed over, by naming the figure's instance or allowing its evidence
+    (rev20a #5: DeepSeek's assumed 2 USD an H800-hour quoted an RL run at 1/22.6 of MiniMax's
+    21-day rental there, and nothing said that rental existed)."""
+    said = (
+        f"{r['provider']} {r['instance']} in {r['region']} is an accounting figure (the row's "
+        "note says whose), not an offer: nobody is shown renting this capacity at this price"
+    )
+    same = [pl.col(k) == r[k] for k in ("region", "accelerator", "pricing") if r.get(k)]
+    offers = c.options.filter(*same, pl.col("evidence").fill_null("") != "accounting")
+    offers = offers.filter(pl.col("price_per_device_hour").is_not_null())
+    if len(same) < 3 or offers.is_empty():
+        return said
+    usd = pl.col("price_per_device_hour") / pl.col("per_usd")
+    best = offers.sort(usd, "provider", "instance", nulls_last=True).row(0, named=True)
+    term = best.get("min_term_days") or 0
+    billed = f", minimum term {term} days" if term else ""
+    return (
+        f"{said}. It passes over an offer there: {best['provider']} {best['instance']} "
+        f"(evidence {best['evidence']}), {best['price_per_device_hour']:g} {best['currency']} "
+        f"a device-hour{billed}, which a site naming it quotes"
+    )
+
+
 def _fleet_operations(r: dict[str, Any], c: Context) -> str:
     """What a fleet's operations are costed on (rev15d #2: a book value of 0 made them free and
     nothing said the book value sets them)."""
@@ -2333,11 +2358,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: pl.col("evidence") == "accounting",
-        lambda r, c, p: (
-            f"{r['provider']} {r['instance']} in {r['region']} is an accounting figure (the "
-            "row's note says whose), not an offer: nobody is shown renting this capacity at "
-            "this price"
-        ),
+        lambda r, c, p: _not_an_offer_message(r, c),
         "offer_source",
     ),
     Check(
