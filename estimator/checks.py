@@ -21,6 +21,7 @@ from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
+from estimator.market import catalog_server_price
 from estimator.physics.servestep import PEAK_POOL_COLUMNS, devices_for
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
@@ -150,12 +151,24 @@ def _fleet_later_message(r: Row, c: Context, p: Phase) -> str:
     capital is said, not charged: the fleet is the tenant's word that it owns the hardware by
     then, and charging it would price a fleet as a purchase (`pricing = "owned"` does)."""
     servers = r["capacity_devices"] / r["unit_devices"]
-    capital = (
-        "its capital"
-        if r.get("server_price") is None
-        else f"its capital ({_n(servers)} servers, "
-        f"{_priced(servers * r['server_price'], r, c)} at the catalog's server price)"
-    )
+    capital = "its capital"
+    fleet = next((f for f in c.scenario.fleet if f.name == r["instance"]), None)
+    if fleet is None or fleet.book_value is None:
+        if r.get("server_price") is not None:
+            worth = _priced(servers * r["server_price"], r, c)
+            capital = f"its capital ({_n(servers)} servers, {worth} at the catalog's server price)"
+    else:
+        # rev20a #4: with a book value the row's server price is the book value's share (what
+        # operations are costed on), and `book_value = 0` said the capital left out cost 0.
+        book = f"{_n(fleet.book_value)} {fleet.book_value_currency or c.scenario.currency}"
+        price = catalog_server_price(c.catalog, r["accelerator"], r.get("country"), c.as_of)
+        if price is not None:
+            amount, currency = price[0] * servers, price[1]
+            rate = c.catalog.rate(currency, c.as_of).per_usd
+            capital = (
+                f"its capital ({_n(servers)} servers, {_in_currencies(amount, currency, rate, c)} "
+                f"at the catalog's server price; its book_value, {book}, sets operations only)"
+            )
     return (
         f"the fleet '{r['instance']}' is dated acquired on {_acquired(r, c)}, after the quote "
         f"date {c.as_of}: it is not bought yet, and {capital} is not in this quote, which "
