@@ -21,6 +21,7 @@ from estimator.bounds import DEFAULT_SEQ_LEN, MAX_DEVICES
 from estimator.calibration import calibrated_for_training
 from estimator.context import Context
 from estimator.costing import HOURS_PER_DAY, term_hours, term_text
+from estimator.market import catalog_server_price
 from estimator.physics.servestep import PEAK_POOL_COLUMNS, devices_for
 from estimator.physics.training import batch_bound
 from estimator.published import PublishedRun, published_runs
@@ -150,17 +151,54 @@ def _fleet_later_message(r: Row, c: Context, p: Phase) -> str:
     capital is said, not charged: the fleet is the tenant's word that it owns the hardware by
     then, and charging it would price a fleet as a purchase (`pricing = "owned"` does)."""
     servers = r["capacity_devices"] / r["unit_devices"]
-    capital = (
-        "its capital"
-        if r.get("server_price") is None
-        else f"its capital ({_n(servers)} servers, "
-        f"{_priced(servers * r['server_price'], r, c)} at the catalog's server price)"
-    )
+    capital = "its capital"
+    fleet = next((f for f in c.scenario.fleet if f.name == r["instance"]), None)
+    if fleet is None or fleet.book_value is None:
+        if r.get("server_price") is not None:
+            worth = _priced(servers * r["server_price"], r, c)
+            capital = f"its capital ({_n(servers)} servers, {worth} at the catalog's server price)"
+    else:
+        # rev20a #4: with a book value the row's server price is the book value's share (what
+        # operations are costed on), and `book_value = 0` said the capital left out cost 0.
+        book = f"{_n(fleet.book_value)} {fleet.book_value_currency or c.scenario.currency}"
+        price = catalog_server_price(c.catalog, r["accelerator"], r.get("country"), c.as_of)
+        if price is not None:
+            amount, currency = price[0] * servers, price[1]
+            rate = c.catalog.rate(currency, c.as_of).per_usd
+            capital = (
+                f"its capital ({_n(servers)} servers, {_in_currencies(amount, currency, rate, c)} "
+                f"at the catalog's server price; its book_value, {book}, sets operations only)"
+            )
     return (
         f"the fleet '{r['instance']}' is dated acquired on {_acquired(r, c)}, after the quote "
         f"date {c.as_of}: it is not bought yet, and {capital} is not in this quote, which "
         "charges a fleet energy and operations only; budget it if it is still to be paid, or "
         'quote the phase with pricing = "owned" to cost buying it'
+    )
+
+
+def _not_an_offer_message(r: Row, c: Context) -> str:
+    """`not-an-offer`, naming the cheapest real offer of the same region, accelerator and
+    pricing that the site passed over, by naming the figure's instance or allowing its evidence
+    (rev20a #5: DeepSeek's assumed 2 USD an H800-hour quoted an RL run at 1/22.6 of MiniMax's
+    21-day rental there, and nothing said that rental existed)."""
+    said = (
+        f"{r['provider']} {r['instance']} in {r['region']} is an accounting figure (the row's "
+        "note says whose), not an offer: nobody is shown renting this capacity at this price"
+    )
+    same = [pl.col(k) == r[k] for k in ("region", "accelerator", "pricing") if r.get(k)]
+    offers = c.options.filter(*same, pl.col("evidence").fill_null("") != "accounting")
+    offers = offers.filter(pl.col("price_per_device_hour").is_not_null())
+    if len(same) < 3 or offers.is_empty():
+        return said
+    usd = pl.col("price_per_device_hour") / pl.col("per_usd")
+    best = offers.sort(usd, "provider", "instance", nulls_last=True).row(0, named=True)
+    term = best.get("min_term_days") or 0
+    billed = f", minimum term {term} days" if term else ""
+    return (
+        f"{said}. It passes over an offer there: {best['provider']} {best['instance']} "
+        f"(evidence {best['evidence']}), {best['price_per_device_hour']:g} {best['currency']} "
+        f"a device-hour{billed}, which a site naming it quotes"
     )
 
 
@@ -2333,11 +2371,7 @@ ADVISORY: tuple[Check, ...] = (
         "warn",
         "",
         lambda c, p: pl.col("evidence") == "accounting",
-        lambda r, c, p: (
-            f"{r['provider']} {r['instance']} in {r['region']} is an accounting figure (the "
-            "row's note says whose), not an offer: nobody is shown renting this capacity at "
-            "this price"
-        ),
+        lambda r, c, p: _not_an_offer_message(r, c),
         "offer_source",
     ),
     Check(

@@ -260,7 +260,8 @@ def evaluate(
         findings.workable(c, phase).alias("workable"),
     )
     if "_sizing" in given.columns:
-        full = _cheaper_sizing(_run(df))
+        sized = findings.sizing_verdict(c, phase, on).alias("_sizing_verdict")
+        full = _cheaper_sizing(_run(df.with_columns(sized)))
         return full.select(columns) if columns is not None else full
     return _run(df.select(columns) if columns is not None else df)
 
@@ -623,9 +624,10 @@ def _cheaper_sizing(df: pl.DataFrame) -> pl.DataFrame:
     devices, then the first (the one sized for the deadline itself). An option with every
     sizing blocked keeps the one sized for the deadline itself, so its verdict names the
     fewest devices that meet the deadline (rev15a #4: "needs 720" of a one-month sizing where
-    480 meet it). A kept term-sized row carries the deadline-sized one's devices, days and
-    total (`deadline_sized_*`) for its finding."""
-    blocked = pl.col("verdict").is_not_null()
+    480 meet it). Blocked means by a block a sizing can change (`_sizing_verdict`): one a rule
+    blocks is sized as it would be unblocked (rev20a #3). A kept term-sized row carries the
+    deadline-sized one's devices, days and total (`deadline_sized_*`) for its finding."""
+    blocked = pl.col("_sizing_verdict").is_not_null()
     term = pl.col("term_sized_days").is_not_null()
     keys = df.select(
         "_sizing",
@@ -642,6 +644,7 @@ def _cheaper_sizing(df: pl.DataFrame) -> pl.DataFrame:
         maintain_order=True,
     ).unique(subset=["_sizing"], keep="first", maintain_order=True)
     kept = df[first["_i"]]
+    df, kept = df.drop("_sizing_verdict"), kept.drop("_sizing_verdict")
     if not first["_term"].any():
         return kept.drop("_sizing")
     plain = df.filter(pl.col("term_sized_days").is_null()).select(

@@ -123,11 +123,12 @@ def check_avoid(catalog: Any, codes: Any, where: str) -> None:
 
 
 def _avoided_blocks(
-    c: Context, p: Phase, codes: Any, span: RulesSpan | None
+    c: Context, p: Phase, codes: Any, span: RulesSpan | None, rules: bool = True
 ) -> list[tuple[str, pl.Expr]]:
     """The warnings named in `codes` as blocks: their verdict codes and where they hold, by
     the expressions their findings are reported with (a rule where it warns, not where it only
-    informs about hardware acquired before it: `compliance.blocking_rules`)."""
+    informs about hardware acquired before it: `compliance.blocking_rules`); the checks alone
+    with `rules=False`."""
     names = frozenset(codes)
     if not names:
         return []
@@ -135,13 +136,13 @@ def _avoided_blocks(
         ("avoid checked", names), lambda: check_avoid(c.catalog, c.scenario.avoid, c.where("avoid"))
     )
     day, until = span or c.rules_span()
-    rules = c.remembered(
+    said = c.remembered(
         ("avoided rules", day, until, names),
         lambda: compliance.blocking_rules(c.catalog.table("policies"), day, until, names),
     )
     named = sorted(names & AVOIDABLE_CHECKS.keys())
     hits = [(code, AVOIDABLE_CHECKS[code].when(c, p)) for code in named]
-    return [(f"{AVOIDED}{code}", on) for code, on in [*rules, *hits]]
+    return [(f"{AVOIDED}{code}", on) for code, on in [*(said if rules else []), *hits]]
 
 
 def _first(blocks: list[tuple[str, pl.Expr]]) -> pl.Expr:
@@ -173,6 +174,17 @@ def verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
     blocks = [*((f"rule:{rule}", breaks) for rule, breaks in rules),
               *((check.code, check.when(c, p)) for check in BLOCKING),
               *_avoided_blocks(c, p, c.scenario.avoid, span)]  # fmt: skip
+    return _first(blocks)
+
+
+def sizing_verdict(c: Context, p: Phase, span: RulesSpan | None = None) -> pl.Expr:
+    """`verdict` without the rules (those of policies.csv, and those the scenario's `avoid`
+    names): the first block a candidate's sizing can change. A rule blocks every sizing of an
+    option alike, so the sizing kept of a blocked option is the one it would have unblocked
+    (`evaluate._cheaper_sizing`; rev20a #3: a data label that PIPL blocks abroad priced a
+    pretraining at 832 devices for two reserved years instead of 960 for one, +73%)."""
+    blocks = [*((check.code, check.when(c, p)) for check in BLOCKING),
+              *_avoided_blocks(c, p, c.scenario.avoid, span, rules=False)]  # fmt: skip
     return _first(blocks)
 
 

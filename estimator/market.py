@@ -21,6 +21,7 @@ import math
 from collections.abc import Collection, Mapping
 from datetime import date
 from itertools import pairwise
+from typing import Any
 
 import polars as pl
 
@@ -462,28 +463,20 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
     a catalog price is), replaces the price as the capital operations are costed on."""
     if not s.fleet:
         return options.clear()
-    hardware = catalog.dated("hardware", day, future=False).sort("as_of")
     rows = []
     for f in s.fleet:
-        kind = hardware.filter(pl.col("accelerator") == f.accelerator)
         device = options.filter(pl.col("accelerator") == f.accelerator).head(1)
         # The region's facts as an option of a device of the same origin has them: electricity
         # may be scoped to an accelerator origin (electricity.csv accelerator_origin).
         here = options.filter(pl.col("region") == f.region)
         same = here.filter(pl.col("accelerator_origin") == device["accelerator_origin"].first())
         region = (same if same.height and device.height else here).head(1)
-        if kind.is_empty() or region.is_empty() or device.is_empty():
+        country = None if region.is_empty() else region["country"][0]
+        hw = fleet_hardware(catalog, f.accelerator, country, day)
+        if hw is None or region.is_empty() or device.is_empty():
             continue  # nothing to cost it on: the fleet site reports itself unpriced
         origin = device["accelerator_origin"][0]
         region = _first_tariff(catalog, region, day, None if origin is None else str(origin))
-        # The hardware of the fleet's country where the catalog has it, as a purchase there is
-        # (`options`): a China fleet was costed on a US reseller listing from the day that
-        # listing appeared, its operations up 30% overnight (review8a #3).
-        # The country's own rows first, then the unscoped ones (a "*" row described "outside
-        # China" displaced a China H100 row the day it appeared: review8c #3).
-        country = kind.filter(pl.col("region_scope") == region["country"][0])
-        anywhere = kind.filter(pl.col("region_scope") == "*")
-        hw = next(t for t in (country, anywhere, kind) if t.height).row(-1, named=True)
         servers = -(-f.devices // hw["devices_per_server"])
         book = None if f.book_value is None else f.book_value / servers
         # A module's price is a server's at its host uplift, as a purchase's is (`options`).
@@ -528,6 +521,36 @@ def fleet_options(s: Scenario, catalog: Catalog, options: pl.DataFrame, day: dat
         .alias("option_id")
     )
     return pl.concat([options.clear(), fleet], how="diagonal_relaxed").select(options.columns)
+
+
+def fleet_hardware(
+    catalog: Catalog, accelerator: str, country: str | None, day: date
+) -> dict[str, Any] | None:
+    """The hardware.csv row a fleet of `accelerator` in `country` is costed on at `day`, or
+    None where there is none: the fleet's country's where the catalog has it, as
+    a purchase there is (`options`): a China fleet was costed on a US reseller listing from the
+    day that listing appeared, its operations up 30% overnight (review8a #3). The country's own
+    rows first, then the unscoped ones (a "*" row described "outside China" displaced a China
+    H100 row the day it appeared: review8c #3)."""
+    hardware = catalog.dated("hardware", day, future=False).sort("as_of")
+    kind = hardware.filter(pl.col("accelerator") == accelerator)
+    if kind.is_empty():
+        return None
+    own = kind.filter(pl.col("region_scope") == country)
+    anywhere = kind.filter(pl.col("region_scope") == "*")
+    return next(t for t in (own, anywhere, kind) if t.height).row(-1, named=True)
+
+
+def catalog_server_price(
+    catalog: Catalog, accelerator: str, country: str | None, day: date
+) -> tuple[float, str] | None:
+    """A fleet's server at the catalog's price (a module's at its host uplift, as a purchase's
+    is) and its currency, whatever book value the fleet gives, or None where the catalog has no
+    hardware row for it: what `fleet-not-yet-bought` says is left out (rev20a #4)."""
+    hw = fleet_hardware(catalog, accelerator, country, day)
+    if hw is None or hw.get("price") is None:
+        return None
+    return hw["price"] * (host_uplift(catalog, hw.get("scope")) or 1.0), hw["currency"]
 
 
 def _first_tariff(

@@ -134,12 +134,18 @@ class OptionQuery:
         shown = pl.col("evidence").is_null() | pl.col("evidence").is_in(list(evidence))
         if not self.fixed or self.evidence:
             conds.append(shown)
-        elif not (self.providers or self.instances):
+        elif not self.instances:
             asked = pl.all_horizontal(conds) if conds else pl.lit(True)
-            # SKU-only: when nothing else is there. A lab's accounting figure (evidence =
-            # accounting) is no offer at all: only when the site names it (rev11a #6).
+            # A lab's accounting figure (evidence = accounting) is no offer at all: only when
+            # the site names it (rev11a #6), by its instance, or by a provider with no offer
+            # there (rev20a #5: naming the provider of a 21-day H800 rental swapped in
+            # DeepSeek's assumed 2 USD an hour of the same provider, 22.6x cheaper).
             offer = pl.col("evidence").fill_null("") != "accounting"
-            conds.append((shown | ~(asked & shown).any()) & offer)
+            if self.providers:
+                conds.append(offer | ~(asked & offer).any())
+            else:
+                # SKU-only: when nothing else is there.
+                conds.append((shown | ~(asked & shown).any()) & offer)
         return pl.all_horizontal(conds) if conds else pl.lit(True)
 
 

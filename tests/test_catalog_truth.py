@@ -467,6 +467,28 @@ def test_a_labs_accounting_assumption_is_not_rentable_capacity(catalog):
     q = quote(named, catalog)
     assert q.phases[0].offer is not None and q.phases[0].offer.evidence == "accounting"
     assert "not-an-offer" in {f.code for f in q.findings if f.phase == "pretrain"}
+    # rev20a #5: naming the provider alone swapped the provider's real rental (MiniMax's 512
+    # H800 for 21 days) for the figure, 22.6x cheaper. A provider names the figure only where
+    # it has no offer there; naming the instance still takes it, and says what it passes over.
+    (rental,) = offers.filter(pl.col("evidence") != "accounting").iter_rows(named=True)
+    site = {"region": "cn-east", "accelerator": "h800", "pricing": "contract"}
+    rl = {"name": "rl", "kind": "train", "workload": "finetune", "tokens": 5e10,
+          "data": "public", "devices": 512}  # fmt: skip
+    small = {"name": "rl", "as_of": "2025-11-27", "currency": "USD",
+             "model": {"preset": "qwen3-235b-a22b"}, "phases": [rl]}  # fmt: skip
+    quoted = {}
+    for name, named_too in (("provider", {}), ("instance", {"instance": deepseek["instance"]})):
+        given = {**rl, "site": {**site, "provider": "cn-h800-rental", **named_too}}
+        quoted[name] = quote(parse_scenario({**small, "phases": [given]}), catalog)
+    offer = quoted["provider"].phases[0].offer
+    assert offer is not None and offer.instance == rental["instance"]
+    assert "not-an-offer" not in {f.code for f in quoted["provider"].findings}
+    offer = quoted["instance"].phases[0].offer
+    assert offer is not None and offer.evidence == "accounting"
+    assert quoted["instance"].total < quoted["provider"].total
+    (said,) = [f.message for f in quoted["instance"].findings if f.code == "not-an-offer"]
+    assert f"passes over an offer there: cn-h800-rental {rental['instance']} " in said
+    assert f"minimum term {rental['min_term_days']} days" in said
 
 
 def test_parts_without_an_observed_market_carry_a_stated_estimate_not_an_invented_zero(catalog):

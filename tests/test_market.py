@@ -1240,6 +1240,25 @@ def test_a_fleet_dated_after_the_quote_is_not_yet_bought_and_its_capital_is_said
     assert later.total == owned.total
 
 
+def test_a_fleet_not_yet_bought_gives_the_catalogs_capital_whatever_its_book_value(catalog):
+    # rev20a #4: with a book value the warning gave the book value "at the catalog's server
+    # price": 0 CNY with book_value = 0, which only makes operations free. The capital left
+    # out is the catalog's price of its servers; the book value is said as what it sets.
+    data = _fleet_acquired("2026-06-01")
+    (warn,) = [f for f in quote(parse_scenario(data), catalog).findings
+               if f.code == "fleet-not-yet-bought"]  # fmt: skip
+    capital = warn.message.split("its capital (")[1].split(")")[0]
+    assert capital.startswith("32 servers, ") and capital.endswith(" at the catalog's server price")
+    for book in (0, 1_000_000):
+        fleet = {**data["fleet"][0], "book_value": book}
+        q = quote(parse_scenario({**data, "fleet": [fleet]}), catalog)
+        (said,) = [f.message for f in q.findings if f.code == "fleet-not-yet-bought"]
+        assert (
+            f"its capital ({capital}; its book_value, {book:,} USD, sets operations only) is not "
+            "in this quote" in said
+        )
+
+
 def test_a_fleet_not_yet_bought_gives_its_capital_once_whatever_its_phases(catalog):
     # rev17b #8: three phases on one fleet gave three warnings, each with the whole capital
     # (8.2 M USD): a reader adding them up budgeted 24.5 M. The first phase's gives the

@@ -250,6 +250,24 @@ def test_a_looser_deadline_never_costs_more_on_a_yearly_term(catalog):
     assert totals[730] == totals[800] == totals[365]
 
 
+def test_a_phase_a_rule_blocks_keeps_the_sizing_it_would_have_unblocked(catalog):
+    # rev20a #3: a data label that PIPL blocks abroad dropped the term sizing, so the blocked
+    # pretraining was priced at the fewest devices that meet the deadline for two reserved
+    # years (+73% on the phase) where the same phase unblocked takes one year. A rule blocks
+    # every sizing of an option alike: the block is said beside the unblocked sizing.
+    data = {**_sized_for(400, "qwen3-235b-a22b", 36e12, RESERVED_SG, "2025-11-27"),
+            "tenant_hq": "CN"}  # fmt: skip
+    public = quote(parse_scenario(data), catalog)
+    personal = {**data, "phases": [{**data["phases"][0], "data": "personal"}]}
+    q = quote(parse_scenario(personal), catalog)
+    assert not public.blocked and q.blocked
+    assert "cn-pipl-personal-data-abroad" in {f.code for f in q.findings if f.severity == "block"}
+    (p,), (u,) = q.phases, public.phases
+    assert (p.devices, p.wall_clock_days, p.cost) == (u.devices, u.wall_clock_days, u.cost)
+    assert q.total == public.total
+    assert "term-sized" in {f.code for f in q.findings}
+
+
 def test_a_looser_deadline_never_costs_more_on_a_monthly_term(catalog):
     # rev13a #1 on monthly rentals from 2026-06-01 (June: 30 days): 31 days took 352 devices
     # for 487,028.66 USD, 40 days 272 for two months, 752,680.66. A 30-day deadline was sized
