@@ -571,6 +571,35 @@ def test_a_cut_deadline_keeps_the_later_phases_starts(catalog, runner):
     assert all(d == 0 for n, d in ends.items() if n != "pretrain")
 
 
+def test_a_plan_after_the_shock_that_is_blocked_says_so_beside_the_rules_cost(catalog, runner):
+    # rev20a #1: the rule's cost was given on a plan after the shock that could not go ahead
+    # (lead-time blocks), and only shock.quote_after.findings said it. Here the plan as given
+    # is already blocked (its pretraining deadline leaves post-train too little time for the
+    # Ascend it buys), and the plan after the shock still is: both totals say it, and the
+    # JSON's shock summary lists it.
+    data = tomllib.loads(HOME.read_text(encoding="utf-8"))
+    data["phases"][0]["deadline_days"] = 60
+    s = parse_scenario(data)
+    shock = "remote-access-ends=2026-01-01"
+    w = apply_shock(prepare(s, catalog), [shock])
+    from estimator.report.view import blocked_parts
+
+    blocked = blocked_parts(w.shocked.quote)
+    assert blocked and blocked_parts(w.base.quote)
+    view = json.loads(_shock_text(runner, s, shock, "json"))["shock"]
+    assert view["blocked_after"] == blocked == view["quote_after"]["blocked"]
+    assert view["blocked_before"] == blocked_parts(w.base.quote)
+    title = " ".join(_shock_text(runner, s, shock).split("Shock ", 1)[1].split())
+    said = f"includes blocked: {', '.join(blocked)}"
+    assert title.count(said) >= 1
+    after = title.split(" -> ", 1)[1]
+    assert f"CNY ({said}" in after
+    cost = title.split("the rule costs", 1)[1].split(";", 1)[0]
+    assert "blocked" in cost, cost
+    html = _shock_text(runner, s, shock, "html")
+    assert said in " ".join(html.split())
+
+
 @pytest.mark.parametrize("day", ["2026-02-01", "2026-03-26"])
 def test_a_deadline_cut_ends_by_the_rules_day_and_never_reads_as_a_saving(catalog, day):
     # rev20a #2: on 2026-03-26, a day before the shipped example's pretraining ends, "the rule

@@ -558,11 +558,25 @@ def shock_table(s: ShockView, cur: str) -> Table:
             cost += f", and the rest costs {spoken(s.rule_cost, cur)} {cur} more"
     else:
         cost = f"the rule costs {spoken(s.rule_cost, cur)} {cur}"
+    # rev20a #1: the rule's cost was given on a plan after the shock with two lead-time blocks,
+    # said only in quote_after's findings. What the plan after counts that a block forbids
+    # (beyond the lost phases said above) is said beside the cost, and beside each total as
+    # the quote's headline says it.
+    held = [b for b in s.blocked_after if b not in lost]
+    if held:
+        cost += (
+            ", on a plan after it that cannot go ahead as placed (blocked: "
+            f"{'; '.join(_blocks(s, b) for b in held)}; priced as if they could)"
+        )
+    before = "the plan as given"
+    if s.blocked_before:
+        before += f"; includes blocked: {', '.join(s.blocked_before)}"
+    after = f" (includes blocked: {', '.join(s.blocked_after)})" if s.blocked_after else ""
     # "Heading — summary": HTML makes the part before the dash a heading, the rest a paragraph
     # (rev11d #8: the whole sentence was an h2 three lines long).
     title = (
         f"Shock {', '.join(s.shocks)} — {_shock_days(s)}: {cost}; total "
-        f"{spoken(s.total_before, cur)} (the plan as given) -> {spoken(s.total_after, cur)} {cur}"
+        f"{spoken(s.total_before, cur)} ({before}) -> {spoken(s.total_after, cur)} {cur}{after}"
     )
     if s.replacement:
         # A dear fixed site re-placed at its cheapest option can lower the total: that is the
@@ -577,6 +591,15 @@ def shock_table(s: ShockView, cur: str) -> Table:
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
                f"cost of the rule ({cur})", _ENDS)  # fmt: skip
     return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
+
+
+def _blocks(s: ShockView, part: str) -> str:
+    """A blocked part of the plan after a shock with the codes of the findings that block it:
+    "post-train by lead-time"."""
+    codes = dict.fromkeys(
+        f.code for f in s.quote_after.findings if f.severity == "block" and f.phase == part
+    )
+    return f"{part} by {', '.join(codes)}" if codes else part
 
 
 def _shock_days(s: ShockView) -> str:
