@@ -598,6 +598,11 @@ def test_a_plan_after_the_shock_that_is_blocked_says_so_beside_the_rules_cost(ca
     assert "blocked" in cost, cost
     html = _shock_text(runner, s, shock, "html")
     assert said in " ".join(html.split())
+    # CSV gives the rows without the heading: each blocked part has its row, or says it in its
+    # re-placed row.
+    rows = {r.split(",", 1)[0]: r for r in _shock_text(runner, s, shock, "csv").splitlines()}
+    for b in blocked:
+        assert "in the plan after the shock" in rows[b], rows
 
 
 @pytest.mark.parametrize("day", ["2026-02-01", "2026-03-26"])
