@@ -398,7 +398,9 @@ def _finish_before(
             or not 0 < days < given.deadline_days
         ):
             continue
-        out[name] = {**_reopened(c, name), "deadline_days": days, "start": start}
+        # Its start as placed replaces an `after` (both refused: "give start or after, not
+        # both", as an error in the user's file).
+        out[name] = {**_reopened(c, name), "deadline_days": days, "start": start, "after": None}
     return out
 
 

@@ -605,6 +605,23 @@ def test_a_plan_after_the_shock_that_is_blocked_says_so_beside_the_rules_cost(ca
         assert "in the plan after the shock" in rows[b], rows
 
 
+def test_a_run_that_starts_after_a_named_phase_may_be_cut(catalog, runner):
+    # Found fixing rev20a #1: a deadline cut gave a phase with `after` its start as placed too,
+    # and the what-if failed with "phases[1]: give start or after, not both", an error in the
+    # user's file that the file does not have.
+    data = tomllib.loads(HOME.read_text(encoding="utf-8"))
+    post = data["phases"][1]
+    del post["devices"]
+    post |= {"deadline_days": 30, "after": "pretrain", "data": "public",
+             "site": {"regions": ["sg"], "accelerators": ["h100-sxm"]}}  # fmt: skip
+    s = parse_scenario(data)
+    w = apply_shock(prepare(s, catalog), ["remote-access-ends=2026-04-10"])
+    (cut,) = [r for r in w.replanned if r.phase == "post-train"]
+    was = _starts(w.base)["post-train"]
+    assert cut.after.endswith(f"deadline cut to {(date(2026, 4, 10) - was).days} days")
+    assert _starts(w.shocked)["post-train"] == was
+
+
 @pytest.mark.parametrize("day", ["2026-02-01", "2026-03-26"])
 def test_a_deadline_cut_ends_by_the_rules_day_and_never_reads_as_a_saving(catalog, day):
     # rev20a #2: on 2026-03-26, a day before the shipped example's pretraining ends, "the rule
