@@ -16,10 +16,11 @@ A training phase the planner sizes to a deadline, running when the rule takes ef
 instead finish before it: its deadline cut to end on the shock's day, over the same options.
 The shocked plan is the cheaper of the two (review10a #1: split_auto's pretrain moved to
 Ascend, 90 days later, "the rule costs 253,970,928.41 CNY", where 27% more B200 on the same
-offer finish before 2026-03-01 for 3.7 M more). What the what-if knows on the plan's date is
-the rule and its day: it is foresight, the rule known before anything was committed, so what a
-phase running on the rule's day had spent or committed by then is not counted
-(`ShockResult.assumption` says so, rev16a #1).
+offer finish before 2026-03-01 for 3.7 M more). A cut run keeps its start and may not wait for
+hardware, and the phases after it keep their starts (rev20a #1, #2). What the what-if knows on
+the plan's date is the rule and its day: it is foresight, the rule known before anything was
+committed, so what a phase running on the rule's day had spent or committed by then is not
+counted (`ShockResult.assumption` says so, rev16a #1).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from estimator.money import Money
 from estimator.planner import Plan, place, with_sites
 from estimator.quoting import quote_context
 from estimator.results import PhaseQuote
-from estimator.scenario import AutoSite, Scenario, TrainPhase
+from estimator.scenario import AutoSite, Scenario, TrainPhase, predecessors
 from pricing import Catalog, CatalogError, UnknownIdError
 from pricing.errors import shown
 from pricing.loader import FILE_COL, LINE_COL, read_table
@@ -309,11 +310,15 @@ def apply_shock(c: Context, shocks: list[str], top_k: int = DEFAULT_TOP_K) -> Sh
         def cut(names: set[str]) -> tuple[Plan, dict[str, dict[str, object]]] | None:
             trying = {n: f for n, f in early.items() if n in names}
             while trying:
+                # A cut run may not wait for hardware: it must end by the rule's day (rev20a
+                # #2: free to wait, pretraining waited 90 days for Ascend, ended three months
+                # after the day, "deadline cut to 119 days", and the rule read as an 18.4 M
+                # saving). The phases after it keep their starts (`_kept_starts`).
                 try:
                     return place(
-                        prepared(with_sites(opened, trying), cat, currency=c.currency,
-                                as_of=c.as_of, objective=c.objective,
-                                max_devices=c.max_devices, slip=frozenset(slip)),
+                        prepared(with_sites(opened, _kept_starts(base, opened, trying)), cat,
+                                currency=c.currency, as_of=c.as_of, objective=c.objective,
+                                max_devices=c.max_devices, slip=frozenset(slip - set(trying))),
                         top_k,
                     ), trying  # fmt: skip
                 except NoPlacementError as exc:
@@ -393,8 +398,26 @@ def _finish_before(
             or not 0 < days < given.deadline_days
         ):
             continue
-        out[name] = {**_reopened(c, name), "deadline_days": days, "start": start}
+        # Its start as placed replaces an `after` (both refused: "give start or after, not
+        # both", as an error in the user's file).
+        out[name] = {**_reopened(c, name), "deadline_days": days, "start": start, "after": None}
     return out
+
+
+def _kept_starts(
+    base: Plan, scenario: Scenario, cut: dict[str, dict[str, object]]
+) -> dict[str, dict[str, object]]:
+    """The cut phases' fields, with the start the plan as given has for each phase that starts
+    when a cut phase ends (rev20a #1: a cut window moved every later phase earlier with it, 54
+    days in the shipped example, so Ascend bought for post-train and serving, 90 days' lead
+    time, could no longer arrive and the plan after had two lead-time blocks). A run cut to end
+    on the rule's day ends early; the rest of the plan keeps its place."""
+    was = {p.name: p.start for p in base.quote.phases}
+    after = predecessors(scenario.phases)
+    kept: dict[str, dict[str, object]] = {
+        n: {"start": was[n]} for n, b in after.items() if b in cut and n not in cut
+    }
+    return {**kept, **cut}
 
 
 def _rank(p: Plan, objective: str) -> tuple[float, ...]:

@@ -540,6 +540,107 @@ def test_each_shock_is_judged_from_its_own_day(tmp_path, runner):
     assert ends < 0 and row.endswith(f",{ends:+.1f}")
 
 
+HOME = EXAMPLES / "split_abroad_home.toml"
+
+
+def _starts(p: Plan) -> dict[str, date]:
+    return {q.name: q.start for q in p.quote.phases}
+
+
+def test_a_cut_deadline_keeps_the_later_phases_starts(catalog, runner):
+    # rev20a #1: remote-access-ends 66 days into the shipped example's pretraining cut its
+    # deadline to 66 days, and every phase after it moved 54 days earlier with it: the Ascend
+    # bought for post-train and serve-cn (90 days' lead time) could no longer arrive, the plan
+    # after had two lead-time blocks, and the report priced the rule at 13.5 M CNY, "work ends
+    # -54.6 days", with no word of them. A cut run ends early; the rest keeps its place.
+    shock = "remote-access-ends=2026-02-01"
+    w = apply_shock(prepare(load_scenario(HOME), catalog), [shock])
+    (pre,) = [r for r in w.replanned if r.phase == "pretrain"]
+    assert pre.after.endswith("deadline cut to 66 days")
+    before, after = _starts(w.base), _starts(w.shocked)
+    assert after["pretrain"] == before["pretrain"]
+    assert {n: d for n, d in after.items() if n != "pretrain"} == {
+        n: d for n, d in before.items() if n != "pretrain"
+    }
+    cut = next(q for q in w.shocked.quote.phases if q.name == "pretrain")
+    assert cut.end <= date(2026, 2, 1)
+    assert not [f for f in w.shocked.quote.findings if f.severity == "block"]
+    # Only the cut run ends sooner; the phases after it end when they did.
+    ends = {r.phase: r.extra_days for r in w.replanned}
+    assert ends["pretrain"] is not None and ends["pretrain"] < 0
+    assert all(d == 0 for n, d in ends.items() if n != "pretrain")
+
+
+def test_a_plan_after_the_shock_that_is_blocked_says_so_beside_the_rules_cost(catalog, runner):
+    # rev20a #1: the rule's cost was given on a plan after the shock that could not go ahead
+    # (lead-time blocks), and only shock.quote_after.findings said it. Here the plan as given
+    # is already blocked (its pretraining deadline leaves post-train too little time for the
+    # Ascend it buys), and the plan after the shock still is: both totals say it, and the
+    # JSON's shock summary lists it.
+    data = tomllib.loads(HOME.read_text(encoding="utf-8"))
+    data["phases"][0]["deadline_days"] = 60
+    s = parse_scenario(data)
+    shock = "remote-access-ends=2026-01-01"
+    w = apply_shock(prepare(s, catalog), [shock])
+    from estimator.report.view import blocked_parts
+
+    blocked = blocked_parts(w.shocked.quote)
+    assert blocked and blocked_parts(w.base.quote)
+    view = json.loads(_shock_text(runner, s, shock, "json"))["shock"]
+    assert view["blocked_after"] == blocked == view["quote_after"]["blocked"]
+    assert view["blocked_before"] == blocked_parts(w.base.quote)
+    title = " ".join(_shock_text(runner, s, shock).split("Shock ", 1)[1].split())
+    said = f"includes blocked: {', '.join(blocked)}"
+    assert title.count(said) >= 1
+    after = title.split(" -> ", 1)[1]
+    assert f"CNY ({said}" in after
+    cost = title.split("the rule costs", 1)[1].split(";", 1)[0]
+    assert "blocked" in cost, cost
+    html = _shock_text(runner, s, shock, "html")
+    assert said in " ".join(html.split())
+    # CSV gives the rows without the heading: each blocked part has its row, or says it in its
+    # re-placed row.
+    rows = {r.split(",", 1)[0]: r for r in _shock_text(runner, s, shock, "csv").splitlines()}
+    for b in blocked:
+        assert "in the plan after the shock" in rows[b], rows
+
+
+def test_a_run_that_starts_after_a_named_phase_may_be_cut(catalog, runner):
+    # Found fixing rev20a #1: a deadline cut gave a phase with `after` its start as placed too,
+    # and the what-if failed with "phases[1]: give start or after, not both", an error in the
+    # user's file that the file does not have.
+    data = tomllib.loads(HOME.read_text(encoding="utf-8"))
+    post = data["phases"][1]
+    del post["devices"]
+    post |= {"deadline_days": 30, "after": "pretrain", "data": "public",
+             "site": {"regions": ["sg"], "accelerators": ["h100-sxm"]}}  # fmt: skip
+    s = parse_scenario(data)
+    w = apply_shock(prepare(s, catalog), ["remote-access-ends=2026-04-10"])
+    (cut,) = [r for r in w.replanned if r.phase == "post-train"]
+    was = _starts(w.base)["post-train"]
+    assert cut.after.endswith(f"deadline cut to {(date(2026, 4, 10) - was).days} days")
+    assert _starts(w.shocked)["post-train"] == was
+
+
+@pytest.mark.parametrize("day", ["2026-02-01", "2026-03-26"])
+def test_a_deadline_cut_ends_by_the_rules_day_and_never_reads_as_a_saving(catalog, day):
+    # rev20a #2: on 2026-03-26, a day before the shipped example's pretraining ends, "the rule
+    # costs -18,388,964.36 CNY": the cut variant was placed with the phase free to wait for
+    # hardware, so it waited 90 days for Ascend bought at home (ending three months after the
+    # rule's day), labelled "deadline cut to 119 days", against a plan without the rule that
+    # may not wait. 1,312 B200 in us-east finish within the 119 days.
+    w = apply_shock(prepare(load_scenario(HOME), catalog), [f"remote-access-ends={day}"])
+    was, now = _starts(w.base), _starts(w.shocked)
+    assert w.rule_cost >= 0
+    for r in w.replanned:
+        assert r.rule_cost is not None and r.rule_cost >= 0, r
+        if "deadline cut" in r.after:
+            q = next(q for q in w.shocked.quote.phases if q.name == r.phase)
+            assert q.start == was[r.phase] and q.end <= date.fromisoformat(day), q
+    # No phase waits where a cut deadline keeps the schedule.
+    assert now == was or all(now[n] <= was[n] for n in now)
+
+
 def test_shock_that_hits_nothing(catalog):
     s = load_scenario(EXAMPLES / "deepseek_domestic.toml")
     result = apply_shock(prepare(s, catalog), ["offshore-access-ends=2026-03-01"])

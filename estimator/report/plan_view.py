@@ -92,6 +92,18 @@ class ShockView(_View):
         description="The change from re-placing fixed sites the rule blocks at their cheapest "
         "allowed option (<= 0 when a fixed site was dearer than it): not caused by the rule."
     )
+    blocked_before: list[str] = Field(
+        default_factory=empty_list,
+        description="What total_before counts that a block finding forbids (the plan as given's "
+        "quote.blocked): priced as if it could go ahead.",
+    )
+    blocked_after: list[str] = Field(
+        default_factory=empty_list,
+        description="What total_after, and so rule_cost and extra_cost, count that a block "
+        "finding forbids (quote_after.blocked: a stranded phase, or one the shocked schedule "
+        "leaves blocked, e.g. by lead time): the plan after the shock cannot go ahead as placed "
+        "(rev20a #1: its lead-time blocks were in quote_after.findings only).",
+    )
     replanned: list[ReplannedView]
     assumption: str = Field(
         default="",
@@ -171,6 +183,8 @@ def _shock(s: "ShockResult") -> ShockView:
         rule_cost=money(s.rule_cost, cur),
         replacement=money(s.replacement, cur),
         lost=[r.phase for r in s.replanned if r.stranded],
+        blocked_before=before.blocked,
+        blocked_after=after.blocked,
         replanned=[
             ReplannedView(
                 phase=r.phase,

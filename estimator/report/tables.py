@@ -526,11 +526,30 @@ def shock_table(s: ShockView, cur: str) -> Table:
         }
         for r in s.replanned
     ]
+    # rev20a #1: what the plan after the shock counts that a block forbids (beyond a stranded
+    # phase, whose row says it) is said in the rows too, which CSV gives without the heading:
+    # on a re-placed phase's row, or a row of its own with no figures (they stay in "transfers
+    # and other phases").
+    lost = [r.phase for r in s.replanned if r.stranded]
+    held = [b for b in s.blocked_after if b not in lost]
+    for b in held:
+        said = f"blocked by {_blocks(s, b)} in the plan after the shock"
+        row = next((row for row in rows if row["phase"] == b), None)
+        if row is not None:
+            row["after"] = f"{row['after']}; {said}"
+            continue
+        rows.append(
+            {
+                "phase": b, "rule": "", "before": "",
+                "after": f"not re-placed; {said}, counted as if it could go ahead",
+                f"extra cost ({cur})": None, f"cost of the rule ({cur})": None, _ENDS: None,
+            }
+        )  # fmt: skip
     # What the re-placed phases' rows leave out (the transfers between them, which follow the
     # regions): a row of its own, so the rows add up to the figures in the title.
     rest_extra = money(s.extra_cost - sum(r.extra_cost or 0.0 for r in s.replanned), cur)
     rest_rule = money(s.rule_cost - sum(r.rule_cost or 0.0 for r in s.replanned), cur)
-    if rows and (rest_extra or rest_rule):
+    if s.replanned and (rest_extra or rest_rule):
         rows.append(
             {
                 "phase": "transfers and other phases",
@@ -545,7 +564,6 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # A phase the rule leaves no option leads (it cannot run at all); then the rule's own
     # cost: re-placing a dear fixed site can lower the total, and that must not read as a ban
     # saving money.
-    lost = [r.phase for r in s.replanned if r.stranded]
     # Never "the rule costs 0.00" for work it blocks (rev15a #1): a stranded phase's loss is
     # not priced, so the rule's cost is unknown; what the other phases cost is said apart.
     if lost:
@@ -558,11 +576,24 @@ def shock_table(s: ShockView, cur: str) -> Table:
             cost += f", and the rest costs {spoken(s.rule_cost, cur)} {cur} more"
     else:
         cost = f"the rule costs {spoken(s.rule_cost, cur)} {cur}"
+    # rev20a #1: the rule's cost was given on a plan after the shock with two lead-time blocks,
+    # said only in quote_after's findings. What the plan after counts that a block forbids
+    # (beyond the lost phases said above) is said beside the cost, and beside each total as
+    # the quote's headline says it.
+    if held:
+        cost += (
+            ", on a plan after it that cannot go ahead as placed (blocked: "
+            f"{'; '.join(f'{b} by {_blocks(s, b)}' for b in held)}; priced as if they could)"
+        )
+    before = "the plan as given"
+    if s.blocked_before:
+        before += f"; includes blocked: {', '.join(s.blocked_before)}"
+    after = f" (includes blocked: {', '.join(s.blocked_after)})" if s.blocked_after else ""
     # "Heading — summary": HTML makes the part before the dash a heading, the rest a paragraph
     # (rev11d #8: the whole sentence was an h2 three lines long).
     title = (
         f"Shock {', '.join(s.shocks)} — {_shock_days(s)}: {cost}; total "
-        f"{spoken(s.total_before, cur)} (the plan as given) -> {spoken(s.total_after, cur)} {cur}"
+        f"{spoken(s.total_before, cur)} ({before}) -> {spoken(s.total_after, cur)} {cur}{after}"
     )
     if s.replacement:
         # A dear fixed site re-placed at its cheapest option can lower the total: that is the
@@ -576,7 +607,15 @@ def shock_table(s: ShockView, cur: str) -> Table:
         title += f"; {s.assumption}"
     columns = ("phase", "rule", "before", "after", f"extra cost ({cur})",
                f"cost of the rule ({cur})", _ENDS)  # fmt: skip
-    return Table(title + ("" if rows else "; no phase affected"), rows, columns=columns)
+    return Table(title + ("" if s.replanned else "; no phase affected"), rows, columns=columns)
+
+
+def _blocks(s: ShockView, part: str) -> str:
+    """The codes of the findings that block a part of the plan after a shock: "lead-time"."""
+    codes = dict.fromkeys(
+        f.code for f in s.quote_after.findings if f.severity == "block" and f.phase == part
+    )
+    return ", ".join(codes) or "a block"
 
 
 def _shock_days(s: ShockView) -> str:

@@ -62,7 +62,8 @@ if TYPE_CHECKING:
 # "12" (session 19): a USD line item's `fx_as_of` and `assumptions.fx_per_usd.USD.as_of` are
 # null (USD's rate is 1 by definition: fx.csv's base row's placeholder "2000-01-01" read as a
 # 25-year-old rate; rev19a #7j). Added, no bump needed: a comparison's "accounting" row (rev19a
-# #5) and each sensitivity swing's `kind` (rev19a #7i).
+# #5) and each sensitivity swing's `kind` (rev19a #7i); (session 20) a shock's `blocked_before`
+# and `blocked_after` (rev20a #1: the plan after a shock had lead-time blocks no summary said).
 SCHEMA_VERSION = "12"
 
 
