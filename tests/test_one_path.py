@@ -58,6 +58,32 @@ def test_an_option_evaluates_to_the_same_bits_alone_as_among_the_planners(catalo
             assert not differ, (p.name, alone["option_id"], differ)
 
 
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_a_plans_placed_quote_reads_its_choices_from_the_planners_rows(catalog, path, monkeypatch):
+    """The placed quote takes each phase's rows from the planner's evaluation
+    (`planner.evaluated`, `quoting._evaluated`) instead of evaluating them again: the plan is
+    the same, to the bit, as with every row evaluated again, and where every phase was
+    placed from the planner's rows the placed quote evaluates nothing."""
+    import estimator.planner as planner_module
+    import estimator.quoting as quoting_module
+
+    evaluated: list[str] = []
+
+    def counted(c: Any, phase: Any, *args: Any, **kwargs: Any) -> Any:
+        evaluated.append(phase.name)
+        return evaluate(c, phase, *args, **kwargs)
+
+    monkeypatch.setattr(quoting_module, "evaluate", counted)
+    scenario = load_scenario(path)
+    read = plan(scenario, catalog)
+    if any(p.is_auto for p in scenario.phases):
+        assert evaluated == []
+    monkeypatch.setattr(planner_module, "evaluated", lambda *args: {})
+    again = plan(scenario, catalog)
+    assert read.model_dump() == again.model_dump()
+    assert read.quote.model_dump() == again.quote.model_dump()
+
+
 def _auto(**site: list[str]) -> dict:
     return {
         "name": "t",
