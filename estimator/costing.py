@@ -296,7 +296,7 @@ def _billed_months(hours: pl.Expr, days: pl.Expr, start: date) -> tuple[pl.Expr,
         .then(1)
         .otherwise(None)
     )
-    return months, _months_to_cover(start, hours / HOURS_PER_DAY)
+    return months, _months_to_cover(start, hours * (1.0 / HOURS_PER_DAY))
 
 
 COMPONENTS = ("compute", "capital", "resale", "hardware", "energy", "operations")
@@ -362,7 +362,7 @@ def cost_columns(
     for name, (quantity, unit_price, rate, applies) in parts.items():
         out.append(
             pl.when(applies)
-            .then(quantity * unit_price / pl.col(rate))
+            .then(quantity * unit_price * (1.0 / pl.col(rate)))
             .otherwise(0.0)
             .alias(f"{prefix}{name}_usd")
         )
@@ -428,14 +428,14 @@ def _components(
             bought & pl.lit(not project),
         ),
         "energy": (
-            server_hours * pl.col("server_power_w") / 1000.0 * pl.col("pue"),
+            server_hours * pl.col("server_power_w") * (1.0 / 1000.0) * pl.col("pue"),
             pl.col("electricity_price_kwh"),
             "energy_per_usd",
             option != "rented",
         ),
         "operations": (
             server_hours,
-            capex * pl.col("opex_fraction_per_year") / HOURS_PER_YEAR,
+            capex * pl.col("opex_fraction_per_year") * (1.0 / HOURS_PER_YEAR),
             "per_usd",
             option != "rented",
         ),

@@ -370,7 +370,11 @@ def resale_at(
         value = _interpolated(ages, values, age_years)
         then = _interpolate(*default, ages[-1]) if ages else None
         if then:  # past its last age, as the default curve falls from there
-            value = pl.when(age_years > ages[-1]).then(value * (fallback / then)).otherwise(value)
+            value = (
+                pl.when(age_years > ages[-1])
+                .then(value * (fallback * (1.0 / then)))
+                .otherwise(value)
+            )
         out = pl.when(pl.col("accelerator") == acc).then(value).otherwise(out)
     return out
 
@@ -381,7 +385,7 @@ def _interpolated(xs: list[float], ys: list[float], x: pl.Expr) -> pl.Expr:
         return pl.lit(None, pl.Float64)
     out: pl.Expr = pl.lit(ys[-1])
     for (x0, y0), (x1, y1) in reversed(list(pairwise(zip(xs, ys, strict=True)))):
-        out = pl.when(x <= x1).then(y0 + (y1 - y0) * (x - x0) / (x1 - x0)).otherwise(out)
+        out = pl.when(x <= x1).then(y0 + (y1 - y0) * (x - x0) * (1.0 / (x1 - x0))).otherwise(out)
     return pl.when(x <= xs[0]).then(pl.lit(ys[0])).otherwise(out)
 
 

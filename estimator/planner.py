@@ -194,10 +194,12 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
     frames = {p.name: _options(c, p) for p in c.scenario.phases}
     presolve(c, [(p, frames[p.name]) for p in c.scenario.phases])
     wins = timeline.windows(c.scenario, c.as_of, _run_days(c, frames))
-    scored = {
-        p.name: rank(evaluate(c, p, frames[p.name], wins[p.name]), c.objective)
-        for p in c.scenario.phases
+    # With its line items' quantities and prices (`detail`): the placed quote reads its
+    # choices' rows from here (`evaluated`).
+    done = {
+        p.name: evaluate(c, p, frames[p.name], wins[p.name], detail=True) for p in c.scenario.phases
     }
+    scored = {name: rank(frame, c.objective) for name, frame in done.items()}
     scored, blocked = _transfer_rules(c, scored, wins)
     for i, p in auto:
         _check_allowed(c, i, p, scored[p.name], wins[p.name])
@@ -253,7 +255,8 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
         objective="cost",
         max_devices=None,
         slip=frozenset(),
-        memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] in _CARRIED},
+        memo={k: v for k, v in c.memo.items() if is_physics(k) or k[0] in _CARRIED}
+        | evaluated(c, c.scenario.phases, frames, done, wins),
         given_sites=tuple((dict((p.name, p.site) for _, p in auto) | dict(c.given_sites)).items()),
     )
     q = quote_context(placed_c)
@@ -283,6 +286,25 @@ def place(c: Context, top_k: int = DEFAULT_TOP_K) -> Plan:
 # precision runs on (the catalog), and the blocking rules in force over a span (the catalog's
 # policies, the dates).
 _CARRIED = frozenset({"supply days", "purchases", "routes", "supports", "blocking rules"})
+
+
+def evaluated(
+    c: Context,
+    phases: list[Phase],
+    frames: dict[str, pl.DataFrame],
+    done: dict[str, pl.DataFrame],
+    wins: dict[str, timeline.Window],
+) -> dict[Any, Any]:
+    """The planner's evaluations of the phases (input rows, evaluated rows), as the memo
+    entries the placed quote reads them from (`quoting._evaluated`, keyed by the phase and its
+    window). Only where the placed context evaluates a placed phase as the planner did: an
+    objective of cost (time sizes a run by the device cap, `evaluate.physics_inputs`), no
+    device cap (`checks`), no slip (`evaluate`'s `slip_days`; `_fixed` then moves no start
+    and sizes no fleet), so a placed phase differs from its auto phase in its site alone,
+    which an evaluation reads as given (`Context.site_given`); its window is the key."""
+    if c.objective != "cost" or c.max_devices is not None or c.slip:
+        return {}
+    return {("evaluated", p.name, wins[p.name]): (frames[p.name], done[p.name]) for p in phases}
 
 
 # A verdict `rule:<id> on transfer <from>-><to>`: the transfer's data, not the option, is blocked.

@@ -580,9 +580,25 @@ def _best(c: Context, phase: Phase, rows: pl.DataFrame, window: Window) -> pl.Da
     scenarios."""
 
     def ranked() -> pl.DataFrame:
-        return rank(evaluate(c, phase, rows, window, detail=True), c.objective).head(1)
+        return rank(_evaluated(c, phase, rows, window), c.objective).head(1)
 
     return c.remembered(("placed", _fields(phase), window), ranked)
+
+
+def _evaluated(c: Context, phase: Phase, rows: pl.DataFrame, window: Window) -> pl.DataFrame:
+    """`evaluate(c, phase, rows, window, detail=True)`, or its rows of the planner's evaluation
+    (`planner.evaluated`: its phase's options evaluated in a context that evaluates this phase
+    alike) where `rows` are some of its input rows, unchanged: a row's evaluation does not
+    depend on the rows beside it (`test_an_option_evaluates_to_the_same_bits_alone_as_among_
+    the_planners`), so a plan's placed quote does not evaluate its choices again."""
+    given = c.memo.get(("evaluated", phase.name, window))
+    if given is not None:
+        frame: pl.DataFrame = given[0]
+        out: pl.DataFrame = given[1]
+        ids = pl.col("option_id").is_in(rows["option_id"].implode())
+        if frame.columns == rows.columns and frame.filter(ids).equals(rows, null_equal=True):
+            return out.filter(ids)
+    return evaluate(c, phase, rows, window, detail=True)
 
 
 def _fields(phase: Phase) -> str:

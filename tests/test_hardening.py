@@ -567,8 +567,9 @@ def test_a_plan_quotes_its_choice_without_solving_it_again(monkeypatch):
 
 @pytest.mark.parametrize("kind", ["train", "serve"])
 def test_a_keys_physics_does_not_depend_on_the_other_keys_solved_with_it(kind):
-    # What `evaluate._from_solved` relies on: a key's row of a many-key solve is its own solve
-    # (floats to 1e-12: polars may add a column in another order, ~1e-16 apart).
+    # What `evaluate._from_solved` relies on: a key's row of a many-key solve is its own solve,
+    # to the bit (the physics divides by a literal as `x * (1.0 / d)`: polars divides a column
+    # of one row exactly and of many through the reciprocal).
     import polars as pl
     from polars.testing import assert_frame_equal
 
@@ -594,7 +595,7 @@ def test_a_keys_physics_does_not_depend_on_the_other_keys_solved_with_it(kind):
     together = frame(catalog, model, keys, settings)
     for i in range(keys.height):
         alone = frame(catalog, model, keys.slice(i, 1), settings)
-        assert_frame_equal(alone, together.slice(i, 1), rel_tol=1e-12, abs_tol=0.0)
+        assert_frame_equal(alone, together.slice(i, 1), check_exact=True)
 
 
 def test_a_run_past_the_calendar_is_one_line_not_a_traceback(runner, write):

@@ -408,8 +408,8 @@ def _peak_pools() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """The devices the peak demand keeps busy, before whole replicas round them up: (aggregated,
     prefill pool, decode pool). See `replicas_for_demand`."""
     pta = pl.col("peak_to_average")
-    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
-    out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pta / SECONDS_PER_DAY
+    in_s = pl.col("input_tokens_per_day").fill_null(0.0) * pta * (1.0 / SECONDS_PER_DAY)
+    out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pta * (1.0 / SECONDS_PER_DAY)
     g = pl.col("serve_goodput")
     shape = pl.col("input_len") / pl.col("output_len")
     extra_in = (in_s - out_s * shape).clip(lower_bound=0.0)
@@ -445,7 +445,7 @@ def demand_output_rate() -> pl.Expr:
     together, prefill, decode = _peak_pools()
     busy = pl.when(pl.col("disaggregated")).then(prefill + decode).otherwise(together)
     out_s = pl.col("output_tokens_per_day").fill_null(0.0) * pl.col("peak_to_average")
-    rate = out_s / SECONDS_PER_DAY / (busy * pl.col("serve_goodput"))
+    rate = out_s * (1.0 / SECONDS_PER_DAY) / (busy * pl.col("serve_goodput"))
     return pl.when(_has_demand() & (busy > 0)).then(rate).otherwise(None)
 
 

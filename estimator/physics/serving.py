@@ -350,7 +350,7 @@ def _solved(
     aggregated_ttft = s.ttft_ms is not None and not s.disaggregated
     budget = (
         (s.ttft_ms or 0.0) / 1000.0
-        - column_or(frame, "rtt_ms", 0.0, pl.Float64) / 1000.0
+        - column_or(frame, "rtt_ms", 0.0, pl.Float64) * (1.0 / 1000.0)
         - f.own_prefill_seconds(terms)
     )
     solved = solved.with_columns(
@@ -427,7 +427,7 @@ def _inputs(
         kv_bytes=pl.lit(BYTES_PER_PARAM[s.kv_precision or s.precision]),
         max_batch=column_or(frame, "max_batch", s.max_batch, pl.Float64),
         attention_tp=column_or(frame, "attention_tp", s.attention_tp, pl.Boolean),
-        tpot_s=tpot_ms / 1000.0,
+        tpot_s=tpot_ms * (1.0 / 1000.0),
         tp=pl.col("_size"),
         dec_eff=column_or(frame, "decode_efficiency", s.decode_efficiency, pl.Float64).fill_null(
             pl.col("dec_mfu")

@@ -158,7 +158,7 @@ def training_frame(
     # the model FLOPs at half the GEMM efficiency, two rounds to settle the count, and, only
     # where the deadline is still missed by a hair, one that adds devices.
     guess = pl.col("flops") / (pl.col("peak_flops") * pl.col("mfu") * 0.5 * pl.col("goodput"))
-    df = df.with_columns(device_hours=guess / 3600.0)
+    df = df.with_columns(device_hours=guess * (1.0 / 3600.0))
     start = pl.when(by_deadline).then(f.devices_for_deadline()).otherwise("min_devices")
     searched = pl.DataFrame(schema=_SEARCHED_SCHEMA)
     df, searched = _sized(df, pl.coalesce("_dev_given", start), s, searched)
@@ -172,7 +172,7 @@ def training_frame(
     df, searched = _settled(df, s, searched)
     if df.select(by_deadline.any()).item():
         late = by_deadline & (
-            pl.col("device_hours") / pl.col("devices") / 24.0 > pl.col("deadline_days")
+            pl.col("device_hours") / pl.col("devices") * (1.0 / 24.0) > pl.col("deadline_days")
         )
         if df.select(late.any()).item():
             # Only the late rows (rev13d #2: the whole frame was searched twice more).
@@ -185,9 +185,9 @@ def training_frame(
         df = _fewest(df, by_deadline, s, searched)
         df = _within_fleet(df, by_deadline, s, searched)
     out = df.lazy().with_columns(
-        wall_clock_days=pl.col("device_hours") / pl.col("devices") / 24.0,
+        wall_clock_days=pl.col("device_hours") / pl.col("devices") * (1.0 / 24.0),
         memory_per_device_gib=pl.col("_memory") / GIB,
-        peak_tflops=pl.col("peak_flops") / 1e12,
+        peak_tflops=pl.col("peak_flops") * (1.0 / 1e12),
         effective_mfu=f.effective_mfu(),
         tensor_parallel=pl.col("tp"),
         pipeline_parallel=pl.col("pp"),
@@ -575,7 +575,7 @@ def _sized(
     bigger = pl.min_horizontal(pl.max_horizontal("devices", "_bucket"), fed)
     # `short` reads `_fits`, one of the terms dropped to be worked out again: it is taken
     # before the drop (a 1.3T dense model by deadline crashed on the missing column).
-    hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") / 3600.0
+    hours = pl.col("tokens") * pl.col("_t") / pl.col("goodput") * (1.0 / 3600.0)
     if few:
         # Few rows (a quote's, a plan's): every tried layout in full, the kept ones taken.
         done = collect(tried.with_columns(_short=short) if some_sized else tried)
@@ -673,7 +673,7 @@ def _fewest(
     step = pl.col("_step")
     need = (pl.col("device_hours") / (pl.col("deadline_days") * 24.0) / step).ceil() * step
     need = pl.max_horizontal(need, pl.col("min_devices"))
-    days = pl.col("device_hours") / pl.col("devices") / 24.0
+    days = pl.col("device_hours") / pl.col("devices") * (1.0 / 24.0)
     met = days <= pl.col("deadline_days") * (1 + 1e-9)
     trim = (by_deadline & pl.col("_fits") & met & (need < pl.col("devices"))).fill_null(False)
     if not df.select(trim.any()).item():
@@ -706,7 +706,7 @@ def _within_fleet(
         return df
     rows = df.filter(over)
     at, _ = _sized(rows, pl.col("fleet_devices"), s, searched, as_given=True)
-    days = pl.col("device_hours") / pl.col("devices") / 24.0
+    days = pl.col("device_hours") / pl.col("devices") * (1.0 / 24.0)
     kept = at.filter((days <= pl.col("deadline_days") * (1 + 1e-9)) & pl.col("_fits"))
     if kept.is_empty():
         return df
@@ -857,7 +857,9 @@ def _fed_replicas(s: TrainSettings) -> pl.Expr:
     sequences over the micro-batch, in whole groups of the replica step."""
     step = _replica_step(pl.col("cp"))
     # (1 + 1e-9): a batch of exactly n sequences is not n - 1 after rounding.
-    seqs = (pl.col("global_batch_tokens") / pl.col("seq_len") / s.micro_batch * (1 + 1e-9)).floor()
+    seqs = (
+        pl.col("global_batch_tokens") / pl.col("seq_len") * (1.0 / s.micro_batch) * (1 + 1e-9)
+    ).floor()
     return (seqs / step).floor() * step
 
 
@@ -872,7 +874,7 @@ def _micro_batches(s: TrainSettings, searching: bool) -> dict[str, pl.Expr]:
     that (`step_batch_tokens`, shown in the layout). A layout search (`searching`) runs at its
     bucket's device count, not the row's, so it ranks layouts without the busiest replica's
     extra micro-batch, which depends on the count: each row then pays it at its own."""
-    exact = pl.col("global_batch_tokens") / pl.col("seq_len") / pl.col("dp") / s.micro_batch
+    exact = pl.col("global_batch_tokens") / pl.col("seq_len") / pl.col("dp") * (1.0 / s.micro_batch)
     if s.global_batch_tokens is None:
         whole = (exact + 0.5).floor().clip(lower_bound=1.0)
         return {"m": whole, "m_busiest": whole}
