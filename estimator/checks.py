@@ -1294,7 +1294,9 @@ def _own_fleet_late_when(c: Context, p: Phase) -> pl.Expr:
     at_rate = pl.col("own_fleet_accelerator").replace_strict(
         hours, default=None, return_dtype=pl.Float64
     )
-    days = at_rate / pl.col("own_fleet_devices") / HOURS_PER_DAY
+    # Multiplied by the reciprocal, as every division under `evaluate` is (speed20a): a
+    # condition must not flip with the rows beside it.
+    days = at_rate / pl.col("own_fleet_devices") * (1.0 / HOURS_PER_DAY)
     return (
         (pl.col("option") != "fleet")
         & (pl.col("own_fleet_days") > p.deadline_days)
@@ -1699,21 +1701,27 @@ def _list_price_message(r: Row, c: Context, p: Phase) -> str:
 def list_price_note(r: Row, c: Context, chosen_usd: float) -> str:
     """`list-price` in a clause, for a plan's allowed runner-up (rev19c #1: 4,608 Ascend 910C
     bought for pretraining beat H100 rentals abroad at AWS's on-demand list by 9%, and nothing
-    said that a term contract at the index would have cost about a third of the purchase)."""
+    said that a term contract at the index would have cost less than the purchase)."""
     contract = index_contract(r, c)
     if contract is None:
         return (
-            "priced at list: a term contract for this many would cost less (rate_index.csv "
-            f"has no index for {r['accelerator']} to say how much)"
+            f"priced at list (rate_index.csv has no contract index for {r['accelerator']} to "
+            "say what a term contract would cost)"
         )
-    cost, _, index = contract
-    usd = cost / c.catalog.rate(index["currency"], c.as_of).per_usd
+    cost, terms, index = contract
+    per_usd = c.catalog.rate(index["currency"], c.as_of).per_usd
+    usd = cost / per_usd
     # The rent's other costs (energy, transfers...) stay as quoted: only compute is re-priced.
     total = r["total_usd"] - r["compute_usd"] + usd
     than = "below" if total < chosen_usd else "above"
+    # rev20d #1: a 5-day run read "4918% above the chosen option" with no word why: the
+    # contract's whole terms, idle past the run, as the finding says them (`_idle_contract`).
+    term = index["term_days"] * HOURS_PER_DAY
+    idle = _idle_contract(terms * term, r["hours"], usd > r["compute_usd"]) if terms else ""
     return (
         f"priced at list: at the {index['index']} index it would cost "
         f"{_quoted(total, c)} ({abs(1 - total / chosen_usd):.0%} {than} the chosen option)"
+        + idle
         + hindsight(index.get("announced"), c.as_of)
     )
 
@@ -2034,7 +2042,12 @@ LIST_PRICE = Check(
     # Said for every accelerator, with the index where the catalog has one (rev13b #1).
     lambda c, p: (
         (pl.col("option") == "rented")
-        & (pl.col("basis") == "published")
+        # rev20d #3: an on-demand price a tracker reports (Oracle's uniform list price in
+        # Johor and Abu Dhabi) is a list price as much as a published one.
+        & (
+            (pl.col("basis") == "published")
+            | ((pl.col("basis") == "reported") & (pl.col("pricing") == "on_demand"))
+        )
         & (pl.col("pricing") != "spot")
         & (pl.col("billed_devices") > c.catalog.default("listed_capacity_devices"))
         # rev13a #7: a phase the physics has no answer for is quoted unpriced; the caveat

@@ -2722,4 +2722,27 @@ def test_a_runner_up_rented_at_list_says_what_a_contract_at_the_index_would_cost
     assert round(share * 100) == int(said[2])
     # No index for B200: said so, nothing invented.
     b200 = [a for a in rented if a.accelerator == "b200"]
-    assert all("has no index for b200" in a.verdict for a in b200)
+    assert all("has no contract index for b200" in a.verdict for a in b200)
+
+
+def test_a_short_runs_list_price_note_says_why_the_contract_costs_more(catalog):
+    # rev20d #1: a 5-day run's runner-up read "4918% above the chosen option" with no word why;
+    # the 1-year contract's idle days are said, as the quote's `list-price` finding says them.
+    placed = plan(
+        parse_scenario({
+            "name": "short", "as_of": "2025-11-27", "currency": "USD", "tenant_hq": "CN",
+            "model": {"preset": "qwen3-235b-a22b"},
+            "phases": [{"name": "pretrain", "kind": "train", "tokens": 1e12, "data": "public",
+                        "deadline_days": 5,
+                        "site": {"regions": ["jp-tokyo", "sg", "us-east"],
+                                 "accelerators": ["h100-sxm"], "pricing": ["on_demand"]}}],
+        }),
+        catalog,
+        top_k=4,
+    )  # fmt: skip
+    _, *others = placed.phases[0].alternatives
+    noted = [a for a in others if "priced at list" in a.verdict]
+    assert noted, [a.verdict for a in others]
+    for a in noted:
+        assert "above the chosen option" in a.verdict
+        assert "365 days outlast the" in a.verdict and "pays for idle time" in a.verdict

@@ -434,6 +434,8 @@ def test_the_lead_time_margin_sentence_is_todays():
         f"list would be {1 - at_index / float(pre.cost):.0%} below it under a 1-year contract "
         "at the index" in said
     )
+    announced = re.search(r"announced (\d{4}-\d\d-\d\d), after", h100.verdict)
+    assert announced is not None and f"an index published {announced[1]}, after" in said
 
 
 def test_the_list_price_sentence_says_what_the_finding_prints():
