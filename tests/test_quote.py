@@ -2295,3 +2295,21 @@ def test_a_price_at_the_floor_of_its_rows_range_is_said_with_the_middles_cost(ca
     # A list price with no range is no floor.
     q = quote(parse_scenario(_floor_scenario("us-east", "h100-sxm")), catalog)
     assert "price-at-floor" not in {f.code for f in q.findings}
+
+
+def test_a_checkpoint_from_a_serving_phase_is_refused_as_a_dataset_from_one_is(runner, write):
+    # rev20b #3: a checkpoint moved from a serving phase was sized as a training checkpoint
+    # (weights + fp32 master + Adam state, 7x the bf16 weights) and billed 7x the egress and
+    # link time, without a word. A serving phase holds no optimizer state.
+    text = (EXAMPLES / "split_abroad_home.toml").read_text()
+    text += '\n[[transfers]]\nfrom = "serve-abroad"\nto = "post-train"\nwhat = "checkpoint"\n'
+    path = write("ckpt.toml", text)
+    n = len(load_scenario(path).transfers) - 1
+    result = runner.invoke(app, ["quote", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}: transfers[{n}]: a checkpoint transfer from a serving ")
+    assert 'what = "weights"' in line and "gigabytes = N" in line
+    # Given its size, it is moved as given; from a training phase, it is still a checkpoint.
+    sized = text.replace('what = "checkpoint"\n', 'what = "checkpoint"\ngigabytes = 500\n')
+    assert runner.invoke(app, ["quote", str(write("sized.toml", sized))]).exit_code == 0
