@@ -1115,7 +1115,10 @@ def test_hints_name_offers_the_site_could_take(runner, catalog):
         .filter((pl.col("evidence") == "sku") & (pl.col("accelerator") == "h100-sxm"))
         .head(1)
     )
-    later = lam.with_columns(provider=pl.lit("zz-later"), as_of=pl.lit(date(2030, 1, 1)))
+    # Negotiated: a row added in memory dated after today is refused otherwise (rev20b #1).
+    later = lam.with_columns(
+        provider=pl.lit("zz-later"), as_of=pl.lit(date(2030, 1, 1)), basis=pl.lit("negotiated")
+    )
     cat = catalog.with_table("offers", lambda df: pl.concat([df, later], how="diagonal_relaxed"))
     s = one_phase("train", provider="zz-later", **{**args, "accelerator": "h100-sxm"})
     with pytest.raises(NoPlacementError) as caught:
