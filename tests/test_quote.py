@@ -2137,8 +2137,12 @@ def test_hardware_for_a_late_phase_is_ordered_just_in_time(catalog):
     assert row and date.fromisoformat(row[1]) <= s.as_of
 
     def cheaper_later(t: pl.DataFrame) -> pl.DataFrame:
+        # Negotiated: a row added in memory dated after today is refused otherwise, as a
+        # file's is (rev20b #1); a price agreed to start later is the case in point here.
         mine = t.filter(pl.col("accelerator") == "ascend-910c").with_columns(
-            pl.col("price") / 2, as_of=pl.lit(order - timedelta(days=30))
+            pl.col("price") / 2,
+            as_of=pl.lit(order - timedelta(days=30)),
+            basis=pl.lit("negotiated"),
         )
         return pl.concat([t, mine])
 

@@ -1171,6 +1171,8 @@ def test_the_first_dated_offer_named_is_one_the_site_can_take(catalog):
         .with_columns(
             region=pl.lit("my-johor"), pricing=pl.lit("spot"), as_of=pl.lit(date(2030, 9, 1))
         )
+        # Negotiated: a row added in memory dated after today is refused otherwise (rev20b #1).
+        .with_columns(basis=pl.lit("negotiated"))
     )
     offers = catalog.table("offers")  # Johor has Oracle billing prices only, no AWS offer
     johor_aws = (pl.col("region") == "my-johor") & (pl.col("provider") == "aws")
