@@ -758,6 +758,22 @@ BLOCKING: tuple[Check, ...] = (
         ),
     ),
     Check(
+        # rev20b #2: a region added through --catalog without latency.csv rows was judged at a
+        # 0 ms round trip (`_rtt`'s null as 0), and the planner placed a phase there for it,
+        # where a real round trip leaves no placement. A target the network counts toward
+        # cannot be judged without it: no answer, as a target missed has none.
+        "round-trip-unknown",
+        "block",
+        "latency",
+        lambda c, p: _round_trip_unknown(p) & pl.lit(getattr(p, "ttft_ms", None) is not None),
+        lambda r, c, p: (
+            f"{_no_round_trip(r, c, p)}, so the {getattr(p, 'ttft_ms', 0):g} ms TTFT target "
+            "cannot be judged (the round trip counts toward it): add a latency.csv row (region "
+            f"{r['region']}, market and rtt_ms) to your catalog, or leave ttft_ms out"
+        ),
+        physical=True,
+    ),
+    Check(
         "latency-target-missed",
         "block",
         "latency",
@@ -931,6 +947,18 @@ def _age(c: Context) -> pl.Expr:
 def _rtt(p: Phase) -> pl.Expr:
     """The network round trip to the phase's users (0 where unknown or not serving)."""
     return pl.col("rtt_ms").fill_null(0.0) if isinstance(p, ServePhase) else pl.lit(0.0)
+
+
+def _round_trip_unknown(p: Phase) -> pl.Expr:
+    """A serving phase whose region has no latency.csv row for its users' market: no round trip
+    to judge a TTFT target or `users-far` with (rev20b #2: read as 0 ms)."""
+    return pl.col("rtt_ms").is_null() if isinstance(p, ServePhase) else pl.lit(False)
+
+
+def _no_round_trip(r: Row, c: Context, p: Phase) -> str:
+    assert isinstance(p, ServePhase)
+    market = "any market abroad" if p.users == "foreign" else f"market {p.users}"
+    return f"latency.csv has no round trip from {r['region']} to users {_where(p)} ({market})"
 
 
 def _users_far(c: Context, p: Phase) -> pl.Expr:
@@ -1130,6 +1158,9 @@ def _override_drops_message(r: Row, c: Context, p: Phase) -> str:
 def _where(p: Phase) -> str:
     users = p.users if isinstance(p, ServePhase) else ""
     return {"cn": "in China", "foreign": "abroad"}.get(users, f"in the {users} market")
+
+
+users_where = _where  # where a serving phase's users are, as the findings say it
 
 
 def _spans_pods() -> pl.Expr:
@@ -2276,6 +2307,18 @@ ADVISORY: tuple[Check, ...] = (
             f"users {_where(p)} are ~{r['rtt_ms']:,.0f} ms round trip from {r['region']}: more "
             f"than the {c.catalog.default('far_users_rtt_ms'):g} ms a reply can take and still "
             "feel immediate (set ttft_ms to judge it against a target)"
+        ),
+    ),
+    Check(
+        # rev20b #2: without a TTFT target an unknown round trip read as 0 ms kept users-far
+        # from firing however far the users are.
+        "users-distance-unknown",
+        "warn",
+        "",
+        lambda c, p: _round_trip_unknown(p) & pl.lit(getattr(p, "ttft_ms", None) is None),
+        lambda r, c, p: (
+            f"{_no_round_trip(r, c, p)}: how far they are is not judged (users-far); add a "
+            f"latency.csv row (region {r['region']}, market and rtt_ms) to your catalog"
         ),
     ),
     Check(

@@ -17,7 +17,14 @@ from typing import Any
 import polars as pl
 
 from estimator import compliance, findings, timeline, transfers
-from estimator.checks import ADVISORY, LOW_END, counted, reads_network, vendor_efficiency
+from estimator.checks import (
+    ADVISORY,
+    LOW_END,
+    counted,
+    reads_network,
+    users_where,
+    vendor_efficiency,
+)
 from estimator.context import Context
 from estimator.costing import (
     HOURS_PER_DAY,
@@ -693,6 +700,16 @@ def _latency(c: Context, phases: list[PhaseQuote]) -> dict[str, Any]:
             continue
         r = c.round_trip(phase.users, p.region)
         if r is None:
+            # rev20b #2: a region added without latency.csv rows was read as 0 ms, unsaid.
+            judged = (
+                "its TTFT target is not judged"
+                if phase.ttft_ms
+                else "how far they are is not judged (users-far)"
+            )
+            said[p.name] = (
+                f"unknown: latency.csv has no round trip from {p.region} to users "
+                f"{users_where(phase)}, so {judged}"
+            )
             continue
         where = (
             f"abroad (nearest: {r['market']})" if phase.users == "foreign" else f"in {r['market']}"

@@ -183,8 +183,17 @@ class Quote(Result):
 
     def assuming(self, **more: Any) -> "Quote":
         """A copy with `more` added to its assumptions: numbers, text, true/false, dates, None,
-        and lists and tables of them (numpy numbers become Python's); anything else, or a
-        number that is not finite, is a ScenarioError naming the key."""
+        and lists and tables of them (numpy numbers become Python's); anything else, a number
+        that is not finite, or a key the quote already has, is a ScenarioError naming the key.
+        (rev20b #4: `assuming(offers=..., physics=None)` replaced the rows used and the physics
+        line, and the report printed the caller's text in their place: give a new name.)"""
+        for key in more:
+            if key in self.assumptions:
+                raise ScenarioError(
+                    "the quote already has this assumption (the tool's own, or one added "
+                    "before): give yours another name",
+                    f"assuming: {key}",
+                )
         added = {key: _json_value(value, key) for key, value in more.items()}
         return self._replaced({"assumptions": {**self.assumptions, **added}})
 

@@ -122,13 +122,24 @@ def tiered(gb: float, bounds: list[float], prices: list[float]) -> float:
 
 def size_gb(c: Context, i: int, t: Transfer) -> float:
     """Gigabytes moved: given, or the model's weights (at the source phase's precision), a
-    checkpoint, or a training phase's dataset."""
+    training phase's checkpoint, or a training phase's dataset."""
     if t.gigabytes is not None:
         return t.gigabytes
     src = c.scenario.phase(t.from_)
     if t.what in (None, "weights"):
         return weight_bytes(c.model, src.precision) / GB
     if t.what == "checkpoint":
+        if not isinstance(src, TrainPhase):
+            # rev20b #3: sized as a training checkpoint (weights + fp32 master + Adam state,
+            # 7x the bf16 weights), a serving phase's state was billed 7x its egress and link
+            # time unsaid. A serving phase holds no optimizer state: refused, as its dataset is,
+            # rather than guessed as weights under another name.
+            raise ScenarioError(
+                "a checkpoint transfer from a serving phase: a serving phase holds the weights, "
+                'not a training checkpoint (optimizer state): give what = "weights", or '
+                "gigabytes = N",
+                c.where(f"transfers[{i}]"),
+            )
         return checkpoint_bytes(c.model) / GB
     if not isinstance(src, TrainPhase):
         raise ScenarioError(

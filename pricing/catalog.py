@@ -242,26 +242,36 @@ def _checked(
     table: Table, frame: pl.DataFrame, label: str, known: dict[str, set[str]]
 ) -> pl.DataFrame:
     """`frame` (a table changed in memory) checked as an override file is, its cells as text
-    (`check_table`), with problems placed at the row's position in `frame`. Rows
+    (`check_table`), and the rows dated after today (`future_problems`), with problems placed
+    at the row's position in `frame`. Rows
     that kept their `_file` / `_line` keep them; the others are `label`'s."""
     data = frame.drop(FILE_COL, LINE_COL, strict=False)
     raw = data.select(pl.all().cast(pl.String))  # dates as YYYY-MM-DD, as a file has them
     try:
         typed = check_table(table, raw, label, known)
     except CatalogError as exc:
-        # read_table counts CSV lines (the header is line 1); the user knows rows (from 0).
-        def at_row(p: Problem) -> Problem:
-            where = p.file if p.line is None or p.line < 2 else f"{p.file}, row {p.line - 2}"
-            where += f", column {p.column}" if p.column else ""
-            return Problem(where, None, None, p.message)
+        raise CatalogError(_at_row(p) for p in exc.problems) from None
+    checked = typed
+    if typed.height == frame.height:  # else blank rows dropped: no bookkeeping to carry over
+        carried = [c for c in (FILE_COL, LINE_COL) if c in frame.columns]
+        checked = typed.with_columns(
+            [frame[c].fill_null(typed[c]).alias(c) for c in carried]
+        ).select(typed.columns)
+    # rev20b #1: a row the change adds or edits (the user's: `label`'s) dated after today is
+    # refused as an override file's is (`future_problems`): a published 2027 row added in a
+    # notebook was accepted, and a quote dated before it never used it, unsaid. The rows the
+    # change left as they were are not judged (the embedded catalog loads on a clock set back).
+    if future := future_problems(checked.filter(pl.col(FILE_COL) == label), label):
+        raise CatalogError(_at_row(p) for p in future)
+    return checked
 
-        raise CatalogError(at_row(p) for p in exc.problems) from None
-    if typed.height != frame.height:  # blank rows dropped: no bookkeeping to carry over
-        return typed
-    carried = [c for c in (FILE_COL, LINE_COL) if c in frame.columns]
-    return typed.with_columns([frame[c].fill_null(typed[c]).alias(c) for c in carried]).select(
-        typed.columns
-    )
+
+def _at_row(p: Problem) -> Problem:
+    """A problem of a table changed in memory at the row's position in the returned frame:
+    read_table counts CSV lines (the header is line 1); the user knows rows (from 0)."""
+    where = p.file if p.line is None or p.line < 2 else f"{p.file}, row {p.line - 2}"
+    where += f", column {p.column}" if p.column else ""
+    return Problem(where, None, None, p.message)
 
 
 def _edits_are_users(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
@@ -400,8 +410,9 @@ class Catalog:
         `change` receives a copy of the frame, with its `_file` / `_line` columns, and may edit
         it in place (`f[i, col] = v`) before returning it: this catalog's table (and every
         other catalog's) stays as it was, as with `table`'s frames. The result is checked as an
-        override file is (pricing.schema: types, ranges, choices, references, duplicate keys),
-        and a problem raises CatalogError naming the row (its position in the returned frame)
+        override file is (pricing.schema: types, ranges, choices, references, duplicate keys; a
+        row it adds or edits dated after today, unless negotiated), and a problem raises
+        CatalogError naming the row (its position in the returned frame)
         and column. Rows the change adds or edits are the user's, as an override file's are: a
         series they date wins from that date over newer embedded rows.
         The catalog's `origin` (a quote's `catalog` assumption) says a table was changed. A

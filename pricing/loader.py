@@ -378,8 +378,9 @@ def future_problems(typed: pl.DataFrame, label: str) -> list[Problem]:
     unless it is a price agreed to start later (`basis` negotiated). A user's 1.00 USD row
     typed 2062 for 2026 was never in force on any quote date, silently, and moved the newest
     date a quote may take 36 years on (rev19b #6); `import-skypilot --as-of` refuses a date
-    after today the same way. Files only: a row added in memory (`Catalog.with_table`) is a
-    deliberate what-if, and the embedded catalog must not stop loading on a clock set back."""
+    after today the same way. Override files, and the rows `Catalog.with_table` adds or edits
+    (rev20b #1: a published 2027 row added in a notebook was never used, unsaid); not the
+    embedded catalog, which must not stop loading on a clock set back."""
     today = date.today()
     bad = typed.filter((pl.col("as_of") > today) & (pl.col("basis") != "negotiated"))
     why = (

@@ -843,3 +843,39 @@ def test_a_row_dated_after_today_is_refused_unless_agreed_to_start_later(write):
     assert f"fx.csv:2:as_of: {later} is after today" in _override_error(write, fx, "fx.csv")
     dated_today = GOOD_OFFER.replace("2025-11-01", today.isoformat())
     load_catalog(write("now/offers.csv", OFFER_HEADER + dated_today).parent)
+
+
+def test_a_row_added_in_memory_dated_after_today_is_refused_as_a_file_row_is(catalog):
+    # rev20b #1: with_table accepted a published row dated after today that an override file
+    # refuses; a quote dated before it never used it, and nothing said so (a mistyped year in
+    # a notebook is the rev19b #6 hazard). The same rule, the same words, the row named.
+    today, later = date.today(), date.today() + timedelta(days=1)
+
+    def added(table: str, **cells: object):
+        def change(df: pl.DataFrame) -> pl.DataFrame:
+            row = (
+                df.sort("as_of")
+                .tail(1)
+                .with_columns(*(pl.lit(v).alias(k) for k, v in cells.items()), as_of=pl.lit(later))
+            )
+            return pl.concat([df, row])
+
+        return change
+
+    for table, cells in (
+        ("offers", {"price_per_device_hour": 5.0}),
+        ("fx", {}),
+        ("policies", {"id": "my-rule"}),
+    ):
+        n = catalog.table(table).height  # the added row's position in the returned frame
+        with pytest.raises(CatalogError) as info:
+            catalog.with_table(table, added(table, **cells))
+        assert str(info.value) == (
+            f"Catalog.with_table('{table}'), row {n}, column as_of: {later} is after today "
+            f"({today}): give the date the figure was true (a price agreed to start later is "
+            "basis negotiated)"
+        )
+    # A price agreed to start later is one, as in a file; and the embedded rows left as they
+    # were are not judged (the embedded catalog loads on a clock set back).
+    agreed = catalog.with_table("offers", added("offers", basis="negotiated"))
+    assert later in agreed.table("offers")["as_of"].to_list()

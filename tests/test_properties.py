@@ -148,7 +148,9 @@ def test_a_total_pinned_by_hand_from_stated_prices():
             price_per_device_hour=pl.lit(2.50),
             price_low=pl.lit(None, pl.Float64),
             price_high=pl.lit(None, pl.Float64),
-            as_of=pl.lit(date(2030, 1, 1)),
+            # A row added in memory is dated no later than today, as a file's is (rev20b #1):
+            # the user's row, it is the one used from its date on.
+            as_of=pl.lit(date.today()),
         )
     )  # fmt: skip
     assert stated["devices_per_instance"].item() == 8 and stated["currency"].item() == "USD"
@@ -158,7 +160,7 @@ def test_a_total_pinned_by_hand_from_stated_prices():
     site = {"region": "sg", "accelerator": "h100-sxm", "pricing": "on_demand", "provider": "gcp"}
     q = quote(
         parse_scenario({
-            "name": "pinned", "as_of": date(2030, 2, 1), "currency": "USD", "tenant_hq": "SG",
+            "name": "pinned", "as_of": date.today(), "currency": "USD", "tenant_hq": "SG",
             "model": {"preset": "llama-3.1-8b"},
             "phases": [
                 {"name": "a", "kind": "serve", "days": 30, "devices": 64, "site": site},

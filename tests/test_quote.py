@@ -2137,8 +2137,12 @@ def test_hardware_for_a_late_phase_is_ordered_just_in_time(catalog):
     assert row and date.fromisoformat(row[1]) <= s.as_of
 
     def cheaper_later(t: pl.DataFrame) -> pl.DataFrame:
+        # Negotiated: a row added in memory dated after today is refused otherwise, as a
+        # file's is (rev20b #1); a price agreed to start later is the case in point here.
         mine = t.filter(pl.col("accelerator") == "ascend-910c").with_columns(
-            pl.col("price") / 2, as_of=pl.lit(order - timedelta(days=30))
+            pl.col("price") / 2,
+            as_of=pl.lit(order - timedelta(days=30)),
+            basis=pl.lit("negotiated"),
         )
         return pl.concat([t, mine])
 
@@ -2295,3 +2299,98 @@ def test_a_price_at_the_floor_of_its_rows_range_is_said_with_the_middles_cost(ca
     # A list price with no range is no floor.
     q = quote(parse_scenario(_floor_scenario("us-east", "h100-sxm")), catalog)
     assert "price-at-floor" not in {f.code for f in q.findings}
+
+
+def test_a_checkpoint_from_a_serving_phase_is_refused_as_a_dataset_from_one_is(runner, write):
+    # rev20b #3: a checkpoint moved from a serving phase was sized as a training checkpoint
+    # (weights + fp32 master + Adam state, 7x the bf16 weights) and billed 7x the egress and
+    # link time, without a word. A serving phase holds no optimizer state.
+    text = (EXAMPLES / "split_abroad_home.toml").read_text()
+    text += '\n[[transfers]]\nfrom = "serve-abroad"\nto = "post-train"\nwhat = "checkpoint"\n'
+    path = write("ckpt.toml", text)
+    n = len(load_scenario(path).transfers) - 1
+    result = runner.invoke(app, ["quote", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: {path}: transfers[{n}]: a checkpoint transfer from a serving ")
+    assert 'what = "weights"' in line and "gigabytes = N" in line
+    # Given its size, it is moved as given; from a training phase, it is still a checkpoint.
+    sized = text.replace('what = "checkpoint"\n', 'what = "checkpoint"\ngigabytes = 500\n')
+    assert runner.invoke(app, ["quote", str(write("sized.toml", sized))]).exit_code == 0
+
+
+_NO_RTT_DAY = "2025-11-01"
+
+
+def _region_without_round_trips(directory) -> None:
+    """An override catalog adding `sg-test`, a copy of sg (its region row and its newest GCP
+    H100 1-year offer) with no latency.csv row: a region a user adds without its round trips."""
+    rows = _embedded_rows("regions")
+    (sg,) = [r for r in rows if r["id"] == "sg"]
+    _override(directory, "regions", list(rows[0]), sg | {"id": "sg-test", "name": "Test"})
+    rows = _embedded_rows("offers")
+    key = ("gcp", "sg", "h100-sxm", "reserved_1y")
+    offer = max(
+        (r for r in rows if (r["provider"], r["region"], r["accelerator"], r["pricing"]) == key),
+        key=lambda r: r["as_of"],
+    )
+    # Dated before the scenarios below, as an offer's row must be to price them.
+    _override(
+        directory, "offers", list(rows[0]), offer | {"region": "sg-test", "as_of": _NO_RTT_DAY}
+    )
+
+
+def test_a_round_trip_the_catalog_does_not_have_is_not_read_as_0_ms(runner, write, tmp_path):
+    # rev20b #2: a region added through --catalog with no latency.csv row was served at a 0 ms
+    # round trip: its TTFT target judged without the network (the planner placed a phase there
+    # for it, where a real round trip leaves no placement), users-far unable to fire, unsaid.
+    _region_without_round_trips(tmp_path / "cat")
+    cat = ["--catalog", str(tmp_path / "cat")]
+    serve = """
+name = "far"
+as_of = 2025-11-27
+tenant_hq = "CN"
+[model]
+preset = "llama-3.1-70b"
+[[phases]]
+name = "s"
+kind = "serve"
+days = 30
+users = "cn"
+data = "public"
+input_tokens_per_day = 1e9
+output_tokens_per_day = 2e8
+tpot_ms = 50
+ttft_ms = 300
+site = { region = "sg-test", accelerator = "h100-sxm", pricing = "reserved_1y" }
+"""
+    result = runner.invoke(app, ["quote", str(write("t.toml", serve)), *cat, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    (block,) = [f for f in out["findings"] if f["code"] == "round-trip-unknown"]
+    assert block["severity"] == "block"
+    unknown = "latency.csv has no round trip from sg-test to users in China (market cn)"
+    assert unknown in block["message"]
+    assert "300 ms TTFT target cannot be judged" in block["message"]
+    said = out["assumptions"]["latency"]["s"]
+    assert said.startswith("unknown: latency.csv has no round trip from sg-test to users")
+    strict = runner.invoke(app, ["quote", str(write("t.toml", serve)), *cat, "--strict"])
+    assert strict.exit_code == 1 and "round-trip-unknown" in strict.stderr
+    # Without a TTFT target: a warning, since users-far cannot judge the distance either.
+    loose = serve.replace("ttft_ms = 300\n", "")
+    result = runner.invoke(app, ["quote", str(write("l.toml", loose)), *cat, "-f", "json"])
+    out = json.loads(result.stdout)
+    (warn,) = [f for f in out["findings"] if f["code"] == "users-distance-unknown"]
+    assert warn["severity"] == "warn" and "sg-test" in warn["message"]
+    assert "round-trip-unknown" not in [f["code"] for f in out["findings"]]
+    assert out["assumptions"]["latency"]["s"].startswith("unknown: ")
+    # The planner does not pick the region for the round trip it lacks: the regions with one
+    # miss the 150 ms target, so no placement, the unknown one named.
+    auto = serve.replace("ttft_ms = 300", "ttft_ms = 150").replace(
+        'region = "sg-test", accelerator = "h100-sxm", pricing = "reserved_1y"',
+        'regions = ["sg", "sg-test", "jp-tokyo"], accelerators = ["h100-sxm"]',
+    )
+    result = runner.invoke(app, ["plan", str(write("a.toml", auto)), *cat])
+    assert result.exit_code == 1, result.output
+    (line,) = result.stderr.splitlines()
+    assert "no allowed placement" in line and "exceeds the 150 ms target" in line

@@ -1977,3 +1977,15 @@ def test_slips_in_library_calls_are_the_librarys_errors_too(catalog):
         data = tomllib.load(f)
     as_tuple = {**data, "phases": tuple(data["phases"])}
     assert quote(as_tuple, catalog).total == quote(data, catalog).total
+
+
+def test_assuming_refuses_a_key_the_quote_already_has(catalog):
+    # rev20b #4: `q.assuming(offers="our team's offers", physics=None)` silently replaced the
+    # rows used and the physics line, and `as_json` printed the user's text in their place.
+    q = quote(SPLIT, catalog)
+    for key in q.assumptions:
+        with pytest.raises(ScenarioError, match=f"^assuming: {key}: the quote already has "):
+            q.assuming(**{key: "mine"})
+    assert q.assuming(note="x").assuming(other=1).assumptions["note"] == "x"
+    with pytest.raises(ScenarioError, match=r"^assuming: note: the quote already has "):
+        q.assuming(note="x").assuming(note="y")

@@ -1115,7 +1115,10 @@ def test_hints_name_offers_the_site_could_take(runner, catalog):
         .filter((pl.col("evidence") == "sku") & (pl.col("accelerator") == "h100-sxm"))
         .head(1)
     )
-    later = lam.with_columns(provider=pl.lit("zz-later"), as_of=pl.lit(date(2030, 1, 1)))
+    # Negotiated: a row added in memory dated after today is refused otherwise (rev20b #1).
+    later = lam.with_columns(
+        provider=pl.lit("zz-later"), as_of=pl.lit(date(2030, 1, 1)), basis=pl.lit("negotiated")
+    )
     cat = catalog.with_table("offers", lambda df: pl.concat([df, later], how="diagonal_relaxed"))
     s = one_phase("train", provider="zz-later", **{**args, "accelerator": "h100-sxm"})
     with pytest.raises(NoPlacementError) as caught:
@@ -1168,6 +1171,8 @@ def test_the_first_dated_offer_named_is_one_the_site_can_take(catalog):
         .with_columns(
             region=pl.lit("my-johor"), pricing=pl.lit("spot"), as_of=pl.lit(date(2030, 9, 1))
         )
+        # Negotiated: a row added in memory dated after today is refused otherwise (rev20b #1).
+        .with_columns(basis=pl.lit("negotiated"))
     )
     offers = catalog.table("offers")  # Johor has Oracle billing prices only, no AWS offer
     johor_aws = (pl.col("region") == "my-johor") & (pl.col("provider") == "aws")
