@@ -532,8 +532,15 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # and other phases").
     lost = [r.phase for r in s.replanned if r.stranded]
     held = [b for b in s.blocked_after if b not in lost]
+    # rev20d #2: a part blocked in the plan as given too is not the rule's doing; its rows and
+    # the heading say so rather than blame the shock.
+    brought = [b for b in held if b not in s.blocked_before]
     for b in held:
-        said = f"blocked by {_blocks(s, b)} in the plan after the shock"
+        said = (
+            f"blocked by {_blocks(s, b)} in the plan after the shock"
+            if b in brought
+            else f"blocked by {_blocks(s, b)} after the shock, as in the plan as given"
+        )
         row = next((row for row in rows if row["phase"] == b), None)
         if row is not None:
             row["after"] = f"{row['after']}; {said}"
@@ -580,10 +587,15 @@ def shock_table(s: ShockView, cur: str) -> Table:
     # said only in quote_after's findings. What the plan after counts that a block forbids
     # (beyond the lost phases said above) is said beside the cost, and beside each total as
     # the quote's headline says it.
-    if held:
+    if brought:
         cost += (
             ", on a plan after it that cannot go ahead as placed (blocked: "
-            f"{'; '.join(f'{b} by {_blocks(s, b)}' for b in held)}; priced as if they could)"
+            f"{'; '.join(f'{b} by {_blocks(s, b)}' for b in brought)}; priced as if they could)"
+        )
+    if len(brought) < len(held):
+        cost += (
+            " (blocked before and after it alike: "
+            f"{'; '.join(f'{b} by {_blocks(s, b)}' for b in held if b not in brought)})"
         )
     before = "the plan as given"
     if s.blocked_before:
