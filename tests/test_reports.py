@@ -2048,3 +2048,22 @@ def test_charts_leave_room_past_the_largest_bar_and_their_legend_beside_the_bars
     amortised = quote(load_scenario(_amortised(write)), catalog)
     said = charts.cost_by_phase(quote_view(amortised)).title
     assert said == "Cost by phase and component (CNY, amortised view: the hours used)"
+
+
+def test_a_tornado_says_the_inputs_it_leaves_out_are_not_shown():
+    # rev20a #10: "the 12 smallest of 24 inputs not drawn", where "not drawn" is the Monte
+    # Carlo's word for what its samples keep fixed.
+    from estimator.report import charts
+    from estimator.report.plan_view import SensitivityView, SwingView
+
+    n = charts.TORNADO_BARS + 2
+    swings = [
+        SwingView(input=f"x{i}", low=0.8, high=1.2, total_at_low=100.0 - i,
+                  total_at_high=100.0 + i, swing=2.0 * i)
+        for i in range(n, 0, -1)
+    ]  # fmt: skip
+    view = SensitivityView(
+        name="t", as_of=date(2025, 11, 27), currency="USD", total=100.0, unpriced=[], swings=swings
+    )
+    title = charts.tornado(view).title
+    assert title.endswith(f"the 2 smallest of {n} inputs not shown)") and "drawn" not in title

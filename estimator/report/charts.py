@@ -368,7 +368,8 @@ def tornado(s: SensitivityView) -> Chart:
     below = 0.6 / (fig.get_figheight() * (fig.subplotpars.top - fig.subplotpars.bottom))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=3)
     left = len(s.swings) - len(swings)
-    more = f"; the {left} smallest of {len(s.swings)} inputs not drawn" if left else ""
+    # "not shown": "not drawn" is what the Monte Carlo keeps fixed (rev20a #10).
+    more = f"; the {left} smallest of {len(s.swings)} inputs not shown" if left else ""
     return Chart("tornado", f"Sensitivity of the total ({s.currency}{more})", fig)
 
 
