@@ -135,6 +135,35 @@ def test_a_phase_is_judged_on_the_rules_in_force_while_it_runs(catalog, runner):
     assert rented in {f.code for f in served.findings if f.phase == "serve-cn"}
 
 
+def test_a_rule_that_takes_effect_mid_phase_says_how_far_into_the_phase(catalog):
+    # rev20a #10: a user's rule from 2026-06-01 blocked a serving phase from 2026-04-11 with its
+    # own message only, nothing on the 51 days the phase runs before it.
+    rule = "cn-pipl-personal-data-abroad"
+    s = load_scenario(EXAMPLES / "all_abroad.toml")
+    serve = next(p for p in quote(s, catalog).phases if p.name == "serve")
+    day = serve.start + timedelta(days=30)
+    later = _redated(catalog, rule, "effective_from", day)
+    (hit,) = [f for f in quote(s, later).findings if f.code == rule and f.phase == "serve"]
+    assert hit.severity == "block"
+    assert hit.message.endswith(f"(in force from {day}, 30 days into the phase)")
+    # A message that dates the rule itself gets the days alone.
+    dated = later.with_table(
+        "policies",
+        lambda p: p.with_columns(
+            pl.when(pl.col("id") == rule)
+            .then(pl.lit(f"Blocked from {day}."))
+            .otherwise(pl.col("message"))
+            .alias("message")
+        ),
+    )
+    (hit,) = [f for f in quote(s, dated).findings if f.code == rule and f.phase == "serve"]
+    assert hit.message.startswith(f"Blocked from {day}.")
+    assert hit.message.endswith(" (30 days into the phase)") and "in force from" not in hit.message
+    # In force when the phase starts: nothing added.
+    (hit,) = [f for f in quote(s, catalog).findings if f.code == rule and f.phase == "serve"]
+    assert "days into the phase" not in hit.message
+
+
 def _codes(catalog, placement, as_of):
     facts = _placements(placement).select(compliance.FACT_COLUMNS)
     (found,) = compliance.matching_rules(facts, catalog.table("policies"), as_of)
