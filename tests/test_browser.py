@@ -34,12 +34,16 @@ def test_report_renders_without_console_errors(tmp_path, args):
     assert checked.figures >= 1 and checked.tables >= 1 and checked.screenshot.stat().st_size
 
 
-@pytest.mark.parametrize("example", ["split_abroad_home", "all_abroad"])
-def test_the_quote_tables_fit_the_page(tmp_path, example):
+@pytest.mark.parametrize(
+    ("command", "example"),
+    [("quote", "split_abroad_home"), ("quote", "all_abroad"), ("plan", "split_auto")],
+)
+def test_the_report_tables_fit_the_page(tmp_path, command, example):
     # rev20a #7: the phases table was wider than the page's 1,100 px column, its per-million
-    # price and `priced` columns cut at the right edge (all_abroad's has a `blocked` column too).
+    # price and `priced` columns cut at the right edge (all_abroad's has a `blocked` column too;
+    # split_auto's placements table ran past it as well).
     page = tmp_path / "report.html"
-    browser._run(["quote", str(EXAMPLES / f"{example}.toml"), "--format", "html", "-o", str(page)])
+    browser._run([command, str(EXAMPLES / f"{example}.toml"), "--format", "html", "-o", str(page)])
     assert BROWSER is not None
     assert browser.wider_than_the_page(page, BROWSER) == []
 

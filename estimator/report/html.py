@@ -33,7 +33,7 @@ figcaption { font-weight: 600; margin-bottom: .3rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr));
           gap: 0 1.5rem; }
 table { border-collapse: collapse; margin: .3rem 0 1rem; font-size: 12.5px; }
-th, td { padding: .25rem .4rem; border-bottom: 1px solid #e6e6e6; text-align: left;
+th, td { padding: .25rem .35rem; border-bottom: 1px solid #e6e6e6; text-align: left;
          vertical-align: top; }
 th { background: #f4f4f4; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }

@@ -519,17 +519,17 @@ def html_table(
     return f"<h2>{esc(heading)}</h2>\n{lead}{table}"
 
 
-# An id longer than this may wrap at its hyphens in HTML (`_css`).
-LONG_ID = 24
+# A cell longer than this may wrap in HTML, an id at its hyphens (`_css`).
+SHORT = 16
 
 
 def _css(value: Any, numeric: bool) -> str:
-    """num: right-aligned; nw: kept on one line (ids, dates, short words; a long id may break
-    at its hyphens: a rule's id in the phases table's `blocked` column pushed the table past
-    the page, rev20a #7); block / warn."""
+    """num: right-aligned; nw: kept on one line (short ids, dates, short words; a longer id
+    may break at its hyphens: a rule's id in the phases table's `blocked` column, a provider's
+    in the placements table, pushed the table past the page, rev20a #7); block / warn."""
     text = str(value)
     classes = ["num"] if numeric else []
-    if not numeric and (len(text) <= 16 or (" " not in text and len(text) <= LONG_ID)):
+    if not numeric and len(text) <= SHORT:
         classes.append("nw")
     severity = {"red": "block", "yellow": "warn"}.get(COLOURED.get(text, ""))
     return " ".join([*classes, *([severity] if severity else [])])
