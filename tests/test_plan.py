@@ -1209,8 +1209,9 @@ def test_fixed_phases_that_overfill_a_fleet_are_named(catalog, tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(
         InfeasibleError,
-        match="fixed phases 'pretrain', 'serve-cn' run at the same"
-        " time on the fleet 'h800-hangzhou' and need 3,104 devices together",
+        match="fixed phases 'pretrain', 'serve-cn' run at the same time on the fleet "
+        r"'h800-hangzhou' for [\d,]+ days \(from 2025-12-01 until [\d-]+\) and need 3,104 devices "
+        "together",
     ):
         plan(path, catalog)
 
