@@ -2,7 +2,8 @@
 
 The facts a rule matches on are columns of an evaluated candidate frame: `data` (the phase's
 data class; `personal-cn` or `important-cn` when it is of people in China, `personal-us` or
-`important-us` when of people in the United States: `data_fact`),
+`important-us` when of people in the United States, `personal-eu` or `important-eu` when of
+people in the EEA: `data_fact`),
 `country` (where it runs), `accelerator`, `accelerator_origin`, `tenant_hq`, `ownership`
 ('owned' | 'rented') and `users` (a serving phase's market; null for training). The option table
 carries the placement's own facts; the phase adds `data` and `users`, the scenario `tenant_hq`
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pricing.rules import parse_cell
-from pricing.schema import DATA_OF_CHINA, DATA_OF_US
+from pricing.schema import DATA_OF_CHINA, DATA_OF_EU, DATA_OF_US, EEA
 
 if TYPE_CHECKING:
     from estimator.scenario import ServePhase, TrainPhase
@@ -76,20 +77,44 @@ def subjects_in_us(data_subjects: str | None, users: str | None, tenant_hq: str)
     return tenant_hq == "US"
 
 
-def data_fact(data: str, in_china: bool, in_us: bool = False) -> str:
+def subjects_in_eu(data_subjects: str | None, users: str | None, tenant_hq: str) -> bool:
+    """Whether a phase's data is of people in the EEA, whom the GDPR protects, by the same
+    defaults as `subjects_in_china`: as declared (`data_subjects` eu, or an EEA country code:
+    pricing.schema.EEA), else a serving phase's users (eu), else (training) an EEA tenant's
+    own (rev20a #8: a German company's personal data trained in Singapore got no GDPR
+    warning, the same data served there did)."""
+    if data_subjects is not None:
+        return data_subjects == "eu" or data_subjects in EEA
+    if users is not None:
+        return users == "eu"
+    return tenant_hq in EEA
+
+
+def data_fact(data: str, in_china: bool, in_us: bool = False, in_eu: bool = False) -> str:
     """The data class the rules judge a phase's data as: `personal-cn` / `important-cn` for
     the personal or important data of people in China (pricing.schema.DATA_OF_CHINA),
-    `personal-us` / `important-us` for that of people in the United States (DATA_OF_US)."""
+    `personal-us` / `important-us` for that of people in the United States (DATA_OF_US),
+    `personal-eu` / `important-eu` for that of people in the EEA (DATA_OF_EU)."""
     if in_china:
         return DATA_OF_CHINA.get(data, data)
-    return DATA_OF_US.get(data, data) if in_us else data
+    if in_us:
+        return DATA_OF_US.get(data, data)
+    return DATA_OF_EU.get(data, data) if in_eu else data
 
 
 def phase_data(phase: TrainPhase | ServePhase, tenant_hq: str) -> str:
-    """The `data` fact of a phase: its data class, of people in China, in the US or neither."""
+    """The `data` fact of a phase: its data class, of people in China, the US, the EEA or
+    elsewhere. Whose data it is, not who the users are, decides the rules on personal data:
+    a training phase holds its tenant's (or its declared `data_subjects`') as a serving phase
+    holds its users' (rev20a #8)."""
     users = getattr(phase, "users", None)  # serving phases only
     subjects = (phase.data_subjects, users, tenant_hq)
-    return data_fact(phase.data_class, subjects_in_china(*subjects), subjects_in_us(*subjects))
+    return data_fact(
+        phase.data_class,
+        subjects_in_china(*subjects),
+        subjects_in_us(*subjects),
+        subjects_in_eu(*subjects),
+    )
 
 
 def of_china(data: str) -> bool:
@@ -135,9 +160,11 @@ def _cell_expr(column: str, text: str | None) -> pl.Expr:
     values = list(cell.values)
     if column == "tenant_hq":  # a CN cell also names HK and MO (HQ_MATCHED_AS)
         values += [hq for hq, group in HQ_MATCHED_AS.items() if group in cell.values]
-    if column == "data":  # a personal cell also names the personal data of people in China
-        # and in the US
-        values += [m[v] for m in (DATA_OF_CHINA, DATA_OF_US) for v in cell.values if v in m]
+    if column == "data":  # a personal cell also names the personal data of people in China,
+        # in the US and in the EEA
+        values += [
+            m[v] for m in (DATA_OF_CHINA, DATA_OF_US, DATA_OF_EU) for v in cell.values if v in m
+        ]
     expr = pl.col(column).is_in(values)
     expr = ~expr if cell.negate else expr
     # A training phase has no users: a users cell other than '*' names serving phases only.

@@ -284,6 +284,19 @@ def _as_it_applies(
     return "info", f"{rule['message']} ({said} {day}, before it)"
 
 
+def _binds_from(rule: dict[str, Any], start: date, message: str) -> str:
+    """When a rule that takes effect after the phase starts binds it: a phase is judged on every
+    rule in force while it runs (`compliance.in_force`), so one dated mid-phase blocks or warns
+    the whole phase, and a row whose message gives no date said nothing of the days before it
+    (rev20a #10: a user's rule from 2026-06-01 blocked a phase from 2026-04-11, unsaid). The
+    date once: where the message gives it (the catalog's "Since 2026-01-12 ..."), the days."""
+    day = rule["effective_from"]
+    if day <= start:
+        return ""
+    into = f"{(day - start).days} days into the phase"
+    return f" ({into})" if str(day) in message else f" (in force from {day}, {into})"
+
+
 def avoiding(severity: Severity, message: str, code: str, c: Context) -> tuple[Severity, str]:
     """A warning the scenario's `avoid` names blocks, and says why (`verdict` rules it out)."""
     if severity == "warn" and code in c.scenario.avoid:
@@ -357,7 +370,7 @@ def findings(
             Finding(
                 severity=severity,
                 code=r["id"],
-                message=message + rule_hindsight(r, c.as_of),
+                message=message + rule_hindsight(r, c.as_of) + _binds_from(r, day, message),
                 phase=p.name,
                 source=r["source"],
             )

@@ -86,15 +86,22 @@ class Infeasible(Exception):
     """No choice satisfies every capacity (and every transfer's rules)."""
 
 
-def solve(p: Problem, objective: str = "cost", force: dict[int, int] | None = None) -> list[int]:
-    """The index of the chosen candidate of each phase. `force` pins phases to candidates.
-    Candidates come in the order of the planner's ranking; of equally good choices, the one
-    that ranking puts first (`_first_ranked`)."""
+def solve(
+    p: Problem,
+    objective: str = "cost",
+    force: dict[int, int] | None = None,
+    among: dict[int, frozenset[int]] | None = None,
+) -> list[int]:
+    """The index of the chosen candidate of each phase. `force` pins phases to candidates,
+    `among` holds phases to some of theirs (what a plan avoiding some options takes: rev20a
+    #9). Candidates come in the order of the planner's ranking; of equally good choices, the
+    one that ranking puts first (`_first_ranked`)."""
+    force, among = force or {}, among or {}
     if objective == "time":
-        days = _solve(p, "time", force or {}, None)
+        days = _solve(p, "time", force, None, among)
         best = _training_days(p, days)
-        return _first_ranked(p, _solve(p, "cost", force or {}, best), force or {})
-    return _first_ranked(p, _solve(p, "cost", force or {}, None), force or {})
+        return _first_ranked(p, _solve(p, "cost", force, best, among), force, among)
+    return _first_ranked(p, _solve(p, "cost", force, None, among), force, among)
 
 
 def _training_days(p: Problem, choice: Sequence[int]) -> float:
@@ -108,7 +115,12 @@ def _days(c: Candidate) -> float:
     return float(math.ceil(c.days - 1e-9))
 
 
-def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[int]:
+def _first_ranked(
+    p: Problem,
+    choice: list[int],
+    force: dict[int, int],
+    among: dict[int, frozenset[int]] | None = None,
+) -> list[int]:
     """`choice` with each phase moved to an earlier-ranked candidate of the same cost and days
     wherever the whole plan stays as cheap, as fast and within every capacity. The solver
     returns one of several equal optima, and which one followed rows the tie has nothing to do
@@ -122,6 +134,8 @@ def _first_ranked(p: Problem, choice: list[int], force: dict[int, int]) -> list[
             continue
         mine = p.candidates[i][k]
         for j in range(k):
+            if among and i in among and j not in among[i]:
+                continue
             other = p.candidates[i][j]
             if not (_same(other.cost, mine.cost) and _same(other.days, mine.days)):
                 continue
@@ -263,7 +277,13 @@ def _quiet() -> Iterator[None]:
         os.close(null)
 
 
-def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None) -> list[int]:
+def _solve(
+    p: Problem,
+    goal: str,
+    force: dict[int, int],
+    max_days: float | None,
+    among: dict[int, frozenset[int]] | None = None,
+) -> list[int]:
     m = _Model()
     x = [
         [
@@ -276,6 +296,8 @@ def _solve(p: Problem, goal: str, force: dict[int, int], max_days: float | None)
         m.row([(v, 1.0) for v in row], 1.0, 1.0)
         if i in force:
             m.row([(row[force[i]], 1.0)], 1.0, 1.0)
+        if among and i in among:
+            m.row([(row[k], 1.0) for k in sorted(among[i])], 1.0, 1.0)
     if goal == "cost":
         _add_transfers(m, p, x)
     _add_blocked(m, p, x)

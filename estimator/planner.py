@@ -865,7 +865,8 @@ def _caution(
     for US users went to China's grey-market H100 rentals on a warning. The warnings of the
     chosen option whose compliance or availability is not assured (`findings.caution`), and
     the cheapest allowed option carrying none such (`findings.avoided`: as `avoid` naming them
-    all would rule them out), with what it costs more, as a runner-up's is said (`_compared`)."""
+    all would rule them out) that the joint plan can take, with what the whole plan costs more
+    with it (`_avoiding`)."""
     chosen = scored.filter(pl.col("option_id") == best["option_id"]).head(1)
     codes = findings.caution(findings.findings(chosen, c, phase, span)[0])
     if not codes:
@@ -877,19 +878,74 @@ def _caution(
     every = findings.cautions(c.catalog)
     clear = scored.filter(
         pl.col("verdict").is_null() & findings.avoided(c, phase, every, span).is_null()
-    ).head(1)
+    )
     if clear.is_empty():
         return f"{said}; every allowed option carries such a warning"
-    r = clear.row(0, named=True)
+    avoid = "(the scenario's avoid, or --avoid, names warnings the plan must not take)"
+    first = "cheapest" if c.objective == "cost" else "fastest"  # the ranking's order
+    # rev20a #9: the first clear option on its own may be one the joint plan cannot take (a
+    # fleet another phase holds then); the plan held to the clear options, one solve, names
+    # the option avoiding the warnings gives and what the whole plan costs more with it.
+    prob, _, names, rows = joint_
+    i = names.index(phase.name)
+    ids = set(clear["option_id"].to_list())
+    among = frozenset(k for k, row in enumerate(rows[i]) if row["option_id"] in ids)
+    if not among:  # none the joint plan weighed: the first on its own, said so
+        r = clear.row(0, named=True)
+        return (
+            f"{said}; the {first} allowed option with no such warning, {_where(r)}: "
+            f"{_compared(c, phase, r, best, joint_)} {avoid}"
+        )
+    try:
+        choice = placement.solve(prob, c.objective, among={i: among})
+    except placement.Infeasible:
+        return (
+            f"{said}; no allowed option with no such warning fits the joint plan (capacity "
+            f"or transfers shared with other phases) {avoid}"
+        )
+    taken = rows[i][choice[i]]["option_id"]
+    r = clear.filter(pl.col("option_id") == taken).row(0, named=True)
+    return (
+        f"{said}; the {first} option with no such warning the joint plan can take, "
+        f"{_where(r)}: {_avoiding(c, phase, r, best, joint_, choice)} {avoid}"
+    )
+
+
+def _where(r: dict[str, Any]) -> str:
+    """An option in words: its accelerator, pricing, seller and region."""
     # rev19d #8: "ascend-910b owned from owned": bought hardware has no provider to name.
     seller = "" if r["provider"] == "owned" else f" from {r['provider']}"
-    where = f"{r['accelerator']} {r['pricing']}{seller} in {r['region']}"
-    first = "cheapest" if c.objective == "cost" else "fastest"  # the ranking's order
-    return (
-        f"{said}; the {first} allowed option with no such warning, {where}: "
-        f"{_compared(c, phase, r, best, joint_)} (the scenario's avoid, or --avoid, names "
-        "warnings the plan must not take)"
-    )
+    return f"{r['accelerator']} {r['pricing']}{seller} in {r['region']}"
+
+
+def _avoiding(
+    c: Context,
+    phase: Phase,
+    r: dict[str, Any],
+    best: dict[str, Any],
+    joint_: Joint,
+    choice: list[int],
+) -> str:
+    """What the plan that takes `r` for the phase (`choice`: the joint plan held to the options
+    without the chosen one's warnings) costs more than the plan as placed, as a runner-up's
+    is said (`_versus`), with the other phases it re-places named."""
+    prob, picked, names, _ = joint_
+    i = names.index(phase.name)
+    mine, chosen = _per_token(r), _per_token(best)
+    if mine is not None and chosen is not None:  # serving with no demand: per million
+        return _per_million(c, r, best)
+    extra = (placement.total(prob, choice) - placement.total(prob, picked)) * c.quote_per_usd
+    pct = extra / (best["total_usd"] * c.quote_per_usd) * 100 if best["total_usd"] else 0.0
+    more = "more" if extra >= 0 else "less"
+    said = f"the whole plan costs {abs(extra):,.0f} {c.currency} {more} with it ({pct:+.1f}%)"
+    moved = [repr(names[j]) for j, k in enumerate(choice) if j != i and k != picked[j]]
+    if moved:
+        said += f", {', '.join(moved)} re-placed"
+    if c.objective == "time":
+        later = r["wall_clock_days"] - best["wall_clock_days"]
+        time = f"finishes {later:,.1f} days later" if later > 0.05 else "finishes at the same time"
+        said += f"; {time}"
+    return said
 
 
 def _why_not(c: Context, phase: Phase, r: dict[str, Any], joint_: Joint) -> str:

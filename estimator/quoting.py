@@ -499,9 +499,14 @@ def sharing(
         and ends < last  # idle while the last of them runs: not running at the same time
     ]
     if not holders:
+        # How long they overlap (rev20a #9: a fleet lost to a year of serving over one day
+        # beside a 0.5-day run, and nothing said the overlap was a day).
+        first = min(until for _, _, (_, until) in members)
+        days = (first - last).days
+        span = f" for {days:,} day{'s' * (days != 1)} (from {last} until {first})" * (days > 0)
         return (
-            f"phases {names} run at the same time on {where} and need {used:,.0f} devices "
-            f"together: it has {has}"
+            f"phases {names} run at the same time on {where}{span} and need {used:,.0f} "
+            f"devices together: it has {has}"
         )
     return (
         f"phases {names} need {used:,.0f} devices together on {where}, which has {has}: "

@@ -37,8 +37,18 @@ DataClass = Literal["public", "personal", "important"]
 # but not of people in China. A phase's data is judged as the `-cn` class when its
 # `data_subjects` are in China; a `personal` or `important` cell names both (`DATA_OF_CHINA`).
 # Likewise `personal-us`, `important-us`: the data of people in the United States, which the US
-# rule on bulk sensitive personal data (28 CFR Part 202) binds (`DATA_OF_US`).
-RuleDataClass = Literal[DataClass, "personal-cn", "important-cn", "personal-us", "important-us"]
+# rule on bulk sensitive personal data (28 CFR Part 202) binds (`DATA_OF_US`); and `personal-eu`,
+# `important-eu`: that of people in the EEA, whom the GDPR protects (`DATA_OF_EU`; rev20a #8: the
+# GDPR row matched a serving phase's EU users only, never training on EU people's data).
+RuleDataClass = Literal[
+    DataClass,
+    "personal-cn",
+    "important-cn",
+    "personal-us",
+    "important-us",
+    "personal-eu",
+    "important-eu",
+]
 Effect = Literal["block", "warn", "info"]
 Arch = Literal["dense", "moe"]
 Ownership = Literal["owned", "rented"]
@@ -64,6 +74,16 @@ WORKLOADS: tuple[str, ...] = get_args(Workload)
 RULE_DATA_CLASSES: tuple[str, ...] = get_args(RuleDataClass)
 DATA_OF_CHINA: dict[str, str] = {"personal": "personal-cn", "important": "important-cn"}
 DATA_OF_US: dict[str, str] = {"personal": "personal-us", "important": "important-us"}
+DATA_OF_EU: dict[str, str] = {"personal": "personal-eu", "important": "important-eu"}
+# The European Economic Area (the 27 EU member states, Iceland, Liechtenstein, Norway), where the
+# GDPR applies: the people whose data a phase's `data_subjects` (or a training tenant) in one of
+# these countries names are judged as the `eu` market's (`DATA_OF_EU`).
+# fmt: off
+EEA = frozenset((
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT",
+    "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+))
+# fmt: on
 EFFECTS: tuple[str, ...] = get_args(Effect)
 ARCHS: tuple[str, ...] = get_args(Arch)
 OWNERSHIP: tuple[str, ...] = get_args(Ownership)

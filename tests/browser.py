@@ -113,6 +113,42 @@ def check_page(page: Path, screenshot: Path, browser: str) -> Checked:
     )
 
 
+# Run in a copy of a page (the reports have no script): the heading of each table wider than
+# the page's column, as the body's data attribute `--dump-dom` prints.
+_MEASURE = """<script>
+const column = parseFloat(getComputedStyle(document.body).width);
+const wide = [...document.querySelectorAll("table")]
+  .filter(t => t.getBoundingClientRect().width > column + 0.5)
+  .map(t => { const box = t.parentElement.classList.contains("wide") ? t.parentElement : t;
+              let h = box.previousElementSibling;
+              while (h && h.tagName !== "H2") h = h.previousElementSibling;
+              return h ? h.textContent : "?"; });
+document.body.setAttribute("data-wider", wide.join("|"));
+</script>"""
+
+
+def wider_than_the_page(page: Path, browser: str, width: int = 1400) -> list[str]:
+    """The headings of the tables of `page` wider than its content column in a window `width`
+    pixels wide (rev20a #7: the phases table ran past the 1,100 px page, its last columns cut)."""
+    with tempfile.TemporaryDirectory(prefix="splitcompute-measure-") as folder:
+        copy = Path(folder) / page.name
+        html = page.read_text(encoding="utf-8")
+        copy.write_text(html.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+        flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                 f"--window-size={width},2000",
+                 "--host-resolver-rules=MAP * ~NOTFOUND"]  # fmt: skip
+        dom = subprocess.run(
+            [*flags, "--dump-dom", copy.resolve().as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+    found = re.search(r'data-wider="([^"]*)"', dom)
+    if found is None:
+        raise RuntimeError(f"could not measure {page}: no data-wider in the DOM")
+    return [h for h in found.group(1).split("|") if h]
+
+
 def _ink(png: Path) -> float:
     if not png.exists():
         return 0.0

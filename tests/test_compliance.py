@@ -135,6 +135,35 @@ def test_a_phase_is_judged_on_the_rules_in_force_while_it_runs(catalog, runner):
     assert rented in {f.code for f in served.findings if f.phase == "serve-cn"}
 
 
+def test_a_rule_that_takes_effect_mid_phase_says_how_far_into_the_phase(catalog):
+    # rev20a #10: a user's rule from 2026-06-01 blocked a serving phase from 2026-04-11 with its
+    # own message only, nothing on the 51 days the phase runs before it.
+    rule = "cn-pipl-personal-data-abroad"
+    s = load_scenario(EXAMPLES / "all_abroad.toml")
+    serve = next(p for p in quote(s, catalog).phases if p.name == "serve")
+    day = serve.start + timedelta(days=30)
+    later = _redated(catalog, rule, "effective_from", day)
+    (hit,) = [f for f in quote(s, later).findings if f.code == rule and f.phase == "serve"]
+    assert hit.severity == "block"
+    assert hit.message.endswith(f"(in force from {day}, 30 days into the phase)")
+    # A message that dates the rule itself gets the days alone.
+    dated = later.with_table(
+        "policies",
+        lambda p: p.with_columns(
+            pl.when(pl.col("id") == rule)
+            .then(pl.lit(f"Blocked from {day}."))
+            .otherwise(pl.col("message"))
+            .alias("message")
+        ),
+    )
+    (hit,) = [f for f in quote(s, dated).findings if f.code == rule and f.phase == "serve"]
+    assert hit.message.startswith(f"Blocked from {day}.")
+    assert hit.message.endswith(" (30 days into the phase)") and "in force from" not in hit.message
+    # In force when the phase starts: nothing added.
+    (hit,) = [f for f in quote(s, catalog).findings if f.code == rule and f.phase == "serve"]
+    assert "days into the phase" not in hit.message
+
+
 def _codes(catalog, placement, as_of):
     facts = _placements(placement).select(compliance.FACT_COLUMNS)
     (found,) = compliance.matching_rules(facts, catalog.table("policies"), as_of)
@@ -701,17 +730,24 @@ GDPR = "eu-gdpr-transfer-no-adequacy"
     [(("s", "personal", "CN", "h100-sxm", "US", "CN", "rented", "sea"), {FOREIGN}),
      (("s", "important", "CN", "h20", "US", "SG", "owned", "mena"), {FOREIGN}),
      (("s", "personal-us", "CN", "h100-sxm", "US", "CN", "rented", "us"), {FOREIGN}),
-     (("s", "personal", "CN", "h100-sxm", "US", "CN", "rented", "eu"), {FOREIGN, GDPR}),
-     (("s", "personal", "SG", "h100-sxm", "US", "CN", "rented", "eu"), {GDPR}),
-     (("s", "personal", "US", "h100-sxm", "US", "US", "rented", "eu"), {GDPR}),
-     (("s", "personal", "JP", "h100-sxm", "US", "CN", "rented", "eu"), set()),
+     (("s", "personal-eu", "CN", "h100-sxm", "US", "CN", "rented", "eu"), {FOREIGN, GDPR}),
+     (("s", "personal-eu", "SG", "h100-sxm", "US", "CN", "rented", "eu"), {GDPR}),
+     (("s", "personal-eu", "US", "h100-sxm", "US", "US", "rented", "eu"), {GDPR}),
+     (("s", "personal-eu", "JP", "h100-sxm", "US", "CN", "rented", "eu"), set()),
+     # EU users' service holding Singaporeans' data (data_subjects SG): not the GDPR's.
+     (("s", "personal", "SG", "h100-sxm", "US", "CN", "rented", "eu"), set()),
      (("s", "personal", "SG", "h100-sxm", "US", "CN", "rented", "sea"), set()),
      (("s", "public", "CN", "h100-sxm", "US", "CN", "rented", "eu"), set()),
      (("s", "personal-cn", "CN", "h100-sxm", "US", "CN", "rented", "cn"), set()),
      # Declared of people in China (data_subjects cn), though served elsewhere: not foreign.
      (("s", "personal-cn", "CN", "h100-sxm", "US", "CN", "rented", "sea"), set()),
-     # A training phase has no users: judged by its data_subjects alone, not by these rows.
-     (("t", "personal", "CN", "h100-sxm", "US", "SG", "rented"), set())],
+     # Whose data a training phase holds decides, as a serving phase's (rev20a #8: a training
+     # phase has no users and matched neither row).
+     (("t", "personal", "CN", "h100-sxm", "US", "SG", "rented"), {FOREIGN}),
+     (("t", "important-eu", "CN", "h100-sxm", "US", "DE", "rented"), {FOREIGN, GDPR}),
+     (("t", "personal-eu", "SG", "h100-sxm", "US", "DE", "rented"), {GDPR}),
+     (("t", "personal-eu", "FR", "h100-sxm", "US", "DE", "rented"), set()),
+     (("t", "personal-cn", "CN", "h100-sxm", "US", "CN", "rented"), set())],
 )  # fmt: skip
 def test_foreign_users_personal_data_in_china_and_eu_data_outside_adequacy_warn(
     catalog, placement, warned
@@ -762,6 +798,53 @@ def test_a_chinese_labs_plan_for_foreign_users_personal_data_in_china_is_warned(
         assert "lapresse" in (hit[FOREIGN].source or "")
     if GDPR in hit:
         assert "eur-lex.europa.eu" in (hit[GDPR].source or "")
+
+
+def test_whose_data_a_phase_holds_is_judged_as_the_peoples_in_the_eea():
+    from estimator.scenario import ServePhase, TrainPhase
+
+    def train(**fields: object) -> TrainPhase:
+        return TrainPhase(name="ft", tokens=1e9, devices=8, site="auto", **fields)
+
+    assert compliance.phase_data(train(data="personal"), "DE") == "personal-eu"  # its own
+    assert compliance.phase_data(train(data="important"), "NO") == "important-eu"  # EEA
+    assert compliance.phase_data(train(data="personal"), "GB") == "personal"  # not the EEA
+    assert compliance.phase_data(train(data="personal", data_subjects="eu"), "SG") == "personal-eu"
+    assert compliance.phase_data(train(data="personal", data_subjects="SG"), "DE") == "personal"
+    serve = ServePhase(name="s", users="eu", days=30, data="personal", site="auto")
+    assert compliance.phase_data(serve, "CN") == "personal-eu"
+    assert compliance.phase_data(train(data="public"), "DE") == "public"
+    df = _placements(("a", "personal-eu", "SG", "b200", "US", "DE", "rented"))
+    assert df.filter(compliance.rule_expr(_rule(data="personal"))).height == 1
+    assert df.filter(compliance.rule_expr(_rule(data="!public|personal-cn"))).height == 1
+
+
+@pytest.mark.parametrize(
+    ("tenant", "warned"),
+    [("SG", {("post-train", FOREIGN)}),
+     ("DE", {("post-train", FOREIGN), ("post-train", GDPR), ("pretrain", GDPR)}),
+     ("CN", set())],
+)  # fmt: skip
+def test_training_on_foreign_peoples_personal_data_is_warned_as_serving_them_is(
+    catalog, tenant, warned
+):
+    # rev20a #8: the shipped example with a Singapore tenant post-training on personal data in
+    # cn-west, or a German one pretraining on it in Singapore, got neither warning, while
+    # serving the same people from there got both.
+    s = load_scenario(EXAMPLES / "split_abroad_home.toml").with_changes(
+        {
+            "tenant_hq": tenant,
+            "phases.pretrain.data": "personal",
+            "phases.post-train.data": "personal",
+        }
+    )
+    if tenant == "CN":  # its own people's data may not leave China: train it at home
+        s = s.with_changes({"phases.pretrain.data": "public"})
+    q = quote(s, catalog)
+    assert {(f.phase, f.code) for f in q.findings if f.code in (FOREIGN, GDPR)} == warned
+    assert all(f.severity == "warn" for f in q.findings if f.code in (FOREIGN, GDPR))
+    hit = [f for f in q.findings if f.code in (FOREIGN, GDPR)]
+    assert all("personal data of people" in f.message for f in hit)
 
 
 @pytest.mark.parametrize(

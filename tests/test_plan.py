@@ -1215,8 +1215,9 @@ def test_fixed_phases_that_overfill_a_fleet_are_named(catalog, tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(
         InfeasibleError,
-        match="fixed phases 'pretrain', 'serve-cn' run at the same"
-        " time on the fleet 'h800-hangzhou' and need 3,104 devices together",
+        match="fixed phases 'pretrain', 'serve-cn' run at the same time on the fleet "
+        r"'h800-hangzhou' for [\d,]+ days \(from 2025-12-01 until [\d-]+\) and need 3,104 devices "
+        "together",
     ):
         plan(path, catalog)
 
@@ -2694,6 +2695,45 @@ def test_avoid_blocks_a_warning_rule_on_a_transfers_data_in_quote_and_plan(catal
     assert doj not in {f.code for f in placed.quote.findings}
     (b,) = [p for p in placed.quote.phases if p.name == "b"]
     assert b.country != "CN"
+
+
+def _fleet_shared_by_serving() -> dict:
+    # rev20a #9 (its s18): the shipped split plan with an H800 fleet of 1,024 that an RL run of
+    # 1,000 devices holds on the day foreign serving (48 devices, placed) starts.
+    data = tomllib.loads((EXAMPLES / "split_abroad_home.toml").read_text())
+    data["fleet"] = [{"name": "h800-own", "region": "cn-east", "accelerator": "h800",
+                      "devices": 1024, "acquired": "2023-06-01"}]  # fmt: skip
+    train = [p for p in data["phases"] if p["kind"] == "train"]
+    serve = [p for p in data["phases"] if p["kind"] == "serve"]
+    rl = {"name": "rl", "kind": "train", "workload": "finetune", "tokens": 5e10,
+          "data": "personal", "devices": 1000, "start": "2026-04-11",
+          "site": {"fleet": "h800-own"}}  # fmt: skip
+    abroad = next(p for p in serve if p["users"] != "cn")
+    abroad.update({"start": "2026-04-11", "site": "auto"})
+    data["phases"] = [*train, rl, *serve]
+    return data
+
+
+def test_a_caution_names_the_option_a_plan_avoiding_its_warnings_takes_and_its_cost(catalog):
+    # rev20a #9: the caution named the H800 fleet, cheapest on its own without the warning but
+    # held by the RL run then, and no cost; --avoid took B200 abroad at +1.07 M EUR unsaid.
+    data = _fleet_shared_by_serving()
+    placed = plan(parse_scenario(data), catalog)
+    name = next(p["name"] for p in data["phases"] if p.get("site") == "auto")
+    phase = next(p for p in placed.phases if p.phase == name)
+    chosen = phase.alternatives[0]
+    assert chosen.caution is not None and _GREY in chosen.caution
+    # The fleet without the warning is there, cheaper on its own, and the plan cannot take it.
+    fleet = next(a for a in phase.alternatives if a.pricing == "fleet")
+    assert "cheaper on its own, but" in fleet.verdict and fleet.caution is None
+    avoiding = plan(parse_scenario({**data, "avoid": [_GREY]}), catalog)
+    took = next(p for p in avoiding.phases if p.phase == name).alternatives[0]
+    named = f"{took.accelerator} {took.pricing} from {took.provider} in {took.region}"
+    assert "fleet" not in named and f"can take, {named}: " in chosen.caution
+    extra = avoiding.quote.total - placed.quote.total
+    assert extra > 0 and f"the whole plan costs {extra:,.0f} {placed.quote.currency} more" in (
+        chosen.caution
+    )
 
 
 def test_a_caution_names_bought_hardware_without_a_seller(catalog):

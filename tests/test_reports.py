@@ -1989,3 +1989,93 @@ def test_assuming_refuses_a_key_the_quote_already_has(catalog):
     assert q.assuming(note="x").assuming(other=1).assumptions["note"] == "x"
     with pytest.raises(ScenarioError, match=r"^assuming: note: the quote already has "):
         q.assuming(note="x").assuming(note="y")
+
+
+def test_a_blocked_phase_is_marked_in_the_phases_table_of_every_format_and_the_cost_chart(
+    runner, catalog, tmp_path
+):
+    # rev20a #6: the uncertainty chart labelled a blocked phase; the cost chart and the phases
+    # table (text, markdown, HTML, CSV) showed it as an ordinary priced phase.
+    from estimator.report import charts
+    from estimator.report.view import quote_view
+
+    q = data(runner, ["quote", ABROAD])
+    assert q["blocked"]  # the example's phases a data-export rule blocks
+    blocks = {f["phase"]: f["code"] for f in q["findings"] if f["severity"] == "block"}
+    rows = list(
+        csv.DictReader(io.StringIO(ok(runner, ["quote", ABROAD, "-f", "csv", "--table", "phases"])))
+    )
+    for row in rows:
+        assert row["blocked"] == (blocks[row["phase"]] if row["phase"] in q["blocked"] else "")
+    for fmt in ("table", "markdown", "html"):
+        out = ok(runner, ["quote", ABROAD, "-f", fmt])
+        table = out[out.index("Phases") : out.index("Line items")]
+        head = next(line for line in table.splitlines() if "phase" in line and "kind" in line)
+        assert "blocked" in head, fmt
+        assert all(blocks[b] in table for b in q["blocked"]), fmt
+    # A quote with nothing blocked keeps its columns.
+    assert (
+        "blocked"
+        not in ok(runner, ["quote", SPLIT, "-f", "csv", "--table", "phases"]).splitlines()[0]
+    )
+    view = quote_view(quote(load_scenario(ABROAD), catalog))
+    chart = charts.cost_by_phase(view)
+    labels = [t.get_text() for t in chart.figure.axes[0].get_yticklabels()]
+    assert [n for n in labels if n.endswith(" (blocked)")] == [
+        f"{b} (blocked)" for b in q["blocked"]
+    ]
+    assert chart.title.endswith(f"(includes blocked: {', '.join(q['blocked'])})")
+    plain = charts.cost_by_phase(quote_view(quote(load_scenario(SPLIT), catalog)))
+    assert "blocked" not in plain.title
+    assert not any("blocked" in t.get_text() for t in plain.figure.axes[0].get_yticklabels())
+
+
+def test_charts_leave_room_past_the_largest_bar_and_their_legend_beside_the_bars(
+    runner, write, catalog
+):
+    # rev20a #10: the largest bar touched the frame (the cost chart's pretrain, the cash flow's
+    # largest month), the comparison's legend covered bars, and the cost chart of an amortised
+    # quote did not say its view.
+    from estimator import compare
+    from estimator.report import charts
+    from estimator.report.plan_view import comparison_view
+    from estimator.report.view import quote_view
+
+    view = quote_view(quote(load_scenario(SPLIT), catalog))
+    cost = charts.cost_by_phase(view)
+    ax = cost.figure.axes[0]
+    largest = max(sum(max(i.amount, 0.0) for i in p.line_items) for p in view.phases)
+    assert ax.get_xlim()[1] > largest * 1.01
+    flow = charts.cash_flow(view)
+    month = max(sum(max(v, 0.0) for v in (m.rent, m.capital, m.energy, m.operations, m.transfer))
+                for m in view.cash_flow)  # fmt: skip
+    assert flow.figure.axes[0].get_ylim()[1] > month * 1.01
+    both = compare([load_scenario(SPLIT), load_scenario(ABROAD)], catalog)
+    for chart in (cost, charts.comparison(comparison_view(both))):
+        fig = chart.figure
+        fig.canvas.draw()
+        box, legend = fig.axes[0].get_window_extent(), fig.axes[0].get_legend().get_window_extent()
+        assert legend.x0 >= box.x1, chart.name  # beside the axes, over no bar
+    assert "amortised" not in cost.title
+    amortised = quote(load_scenario(_amortised(write)), catalog)
+    said = charts.cost_by_phase(quote_view(amortised)).title
+    assert said == "Cost by phase and component (CNY, amortised view: the hours used)"
+
+
+def test_a_tornado_says_the_inputs_it_leaves_out_are_not_shown():
+    # rev20a #10: "the 12 smallest of 24 inputs not drawn", where "not drawn" is the Monte
+    # Carlo's word for what its samples keep fixed.
+    from estimator.report import charts
+    from estimator.report.plan_view import SensitivityView, SwingView
+
+    n = charts.TORNADO_BARS + 2
+    swings = [
+        SwingView(input=f"x{i}", low=0.8, high=1.2, total_at_low=100.0 - i,
+                  total_at_high=100.0 + i, swing=2.0 * i)
+        for i in range(n, 0, -1)
+    ]  # fmt: skip
+    view = SensitivityView(
+        name="t", as_of=date(2025, 11, 27), currency="USD", total=100.0, unpriced=[], swings=swings
+    )
+    title = charts.tornado(view).title
+    assert title.endswith(f"the 2 smallest of {n} inputs not shown)") and "drawn" not in title

@@ -334,6 +334,15 @@ def test_a_quote_sees_phases_sharing_a_fleet_beyond_its_size(runner, write):
     shared = [f for f in json.loads(out)["findings"] if f["code"] == "capacity-shared"]
     assert len(shared) == 1 and shared[0]["severity"] == "block"
     assert "phases 'a', 'b' run at the same time on the fleet 'f'" in shared[0]["message"]
+    # rev20a #9: and for how long (the windows' overlap).
+    from datetime import date
+
+    phases = {p["name"]: p for p in json.loads(out)["phases"]}
+    last = max(date.fromisoformat(p["start"]) for p in phases.values())
+    first = min(date.fromisoformat(p["end"]) for p in phases.values())
+    days = (first - last).days
+    said = f" for {days:,} day{'s' * (days != 1)} (from {last} until {first}) and need"
+    assert days > 0 and said in shared[0]["message"]
     # One after the other, they fit.
     later = write("g.toml", FLEET_TWICE.replace('name = "b"', 'name = "b"\nstart = 2026-01-01'))
     code, out, _ = run(runner, ["quote", later, "-f", "json", "--strict"])

@@ -18,7 +18,7 @@ from estimator.errors import MissingExtraError, ScenarioError
 from estimator.report.plan_view import ComparisonView, SensitivityView
 from estimator.report.rows import displayed
 from estimator.report.tables import cash_flow_title
-from estimator.report.view import QuoteView, UncertaintyView
+from estimator.report.view import QuoteView, UncertaintyView, excludes
 from estimator.scenario_file import kind_of
 from estimator.timeline import KINDS
 from pricing.errors import shown
@@ -169,9 +169,16 @@ def _short(v: float) -> str:
 
 
 def cost_by_phase(q: QuoteView) -> Chart:
-    """Stacked bars: each phase's cost by component (resale below zero), and the transfers."""
+    """Stacked bars: each phase's cost by component (resale below zero), and the transfers. A
+    phase (or a transfer) a block forbids is labelled "(blocked)", as the uncertainty chart
+    labels it, and the title says what the bars include as the headline does (rev20a #6);
+    under `accounting = "amortised"` the title names the view (rev20a #10)."""
     plt = _plt()
-    names = [p.name for p in q.phases] + (["transfers"] if q.transfers else [])
+    held = set(q.blocked)
+    moved_held = any(b.startswith("transfer ") for b in held)
+    names = [f"{p.name} (blocked)" if p.name in held else p.name for p in q.phases] + (
+        [f"transfers{' (blocked)' * moved_held}"] if q.transfers else []
+    )
     parts: dict[str, list[float]] = {c: [0.0] * len(names) for c in COMPONENTS}
     for n, p in enumerate(q.phases):
         for item in p.line_items:
@@ -190,9 +197,25 @@ def cost_by_phase(q: QuoteView) -> Chart:
             (neg if v < 0 else pos)[i] += v
     ax.invert_yaxis()
     ax.axvline(0, color="black", linewidth=0.6)
+    _margined(ax)
     _money_axis(ax, q.currency)
-    _legend(ax, loc="lower right", fontsize=8)
-    return Chart("cost", f"Cost by phase and component ({q.currency})", fig)
+    _legend(ax, **_BESIDE)
+    view = ", amortised view: the hours used" if q.accounting == "amortised" else ""
+    title = f"Cost by phase and component ({q.currency}{view})"
+    return Chart("cost", title + excludes(q.unpriced, len(q.phases), q.blocked), fig)
+
+
+# A legend beside the axes, not over the bars (rev20a #10: the comparison's hid the first
+# scenarios' bars); the saved figure's tight box takes it in.
+_BESIDE: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8}
+
+
+def _margined(ax: Any) -> None:
+    """Room past the largest bar: stacked bars' zero-length segments sit at its end, and
+    matplotlib holds the axis to a bar's edge there ("sticky" edges), so the largest value
+    touched the frame and read as clipped (rev20a #10)."""
+    ax.use_sticky_edges = False
+    ax.autoscale_view()
 
 
 def by_region_and_currency(q: QuoteView) -> Chart:
@@ -242,6 +265,7 @@ def cash_flow(q: QuoteView) -> Chart:
         for i, v in enumerate(vals):
             (neg if v < 0 else pos)[i] += v
     ax.axhline(0, color="black", linewidth=0.6)
+    _margined(ax)
     _money_axis(ax, q.currency, "y")
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     _legend(ax, fontsize=8, ncols=3)
@@ -344,7 +368,8 @@ def tornado(s: SensitivityView) -> Chart:
     below = 0.6 / (fig.get_figheight() * (fig.subplotpars.top - fig.subplotpars.bottom))
     ax.legend(handles=handles, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -below), ncol=3)
     left = len(s.swings) - len(swings)
-    more = f"; the {left} smallest of {len(s.swings)} inputs not drawn" if left else ""
+    # "not shown": "not drawn" is what the Monte Carlo keeps fixed (rev20a #10).
+    more = f"; the {left} smallest of {len(s.swings)} inputs not shown" if left else ""
     return Chart("tornado", f"Sensitivity of the total ({s.currency}{more})", fig)
 
 
@@ -364,8 +389,9 @@ def comparison(c: ComparisonView) -> Chart:
     if any(transfers):
         ax.barh(names, transfers, left=left, label="transfers", color=COLORS["transfer"])
     ax.invert_yaxis()
+    _margined(ax)
     _money_axis(ax, c.currency)
-    _legend(ax, fontsize=8)
+    _legend(ax, **_BESIDE)
     return Chart("compare", f"Scenarios side by side ({c.currency})", fig)
 
 

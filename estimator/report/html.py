@@ -33,10 +33,12 @@ figcaption { font-weight: 600; margin-bottom: .3rem; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(480px, 1fr));
           gap: 0 1.5rem; }
 table { border-collapse: collapse; margin: .3rem 0 1rem; font-size: 12.5px; }
-th, td { padding: .25rem .6rem; border-bottom: 1px solid #e6e6e6; text-align: left;
+th, td { padding: .25rem .35rem; border-bottom: 1px solid #e6e6e6; text-align: left;
          vertical-align: top; }
 th { background: #f4f4f4; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+.wide { max-width: 100%; overflow-x: auto; }
 td.nw { white-space: nowrap; }
 td.block { color: #b00020; font-weight: 600; }
 td.warn { color: #8a6100; font-weight: 600; }
@@ -46,6 +48,7 @@ footer { color: #777; font-size: 12px; margin-top: 2rem; }
   .charts { display: block; }
   h2 { break-after: avoid; }
   table, figure { break-inside: avoid; }
+  .wide { overflow: visible; }
 }
 """
 

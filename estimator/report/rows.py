@@ -486,8 +486,14 @@ def html_table(
 ) -> str:
     """An HTML table (escaped), numbers right-aligned, with its title as a heading."""
     esc = html.escape
+
+    def named(c: str) -> str:
+        # A column name may break after its underscores ("wall_clock_/days"): unbroken, the
+        # phases table ran past the page's column and its per-million price was cut (rev20a #7).
+        return esc(c).replace("_", "_<wbr>")
+
     head = "".join(
-        f'<th class="num">{esc(c)}</th>' if n else f"<th>{esc(c)}</th>"
+        f'<th class="num">{named(c)}</th>' if n else f"<th>{named(c)}</th>"
         for c, n in zip(cols, numeric, strict=True)
     )
     rows = "".join(
@@ -499,7 +505,11 @@ def html_table(
         + "</tr>\n"
         for row in body
     )
-    table = f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n</table>"
+    # In a box of the page's width that scrolls what is still wider, not the page (rev20a #7).
+    table = (
+        f'<div class="wide"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{rows}</tbody>\n'
+        "</table></div>"
+    )
     if not title:
         return table
     # A title with a summary after its dash ("Placements — pretrain: 45 of 146 options...")
@@ -509,11 +519,17 @@ def html_table(
     return f"<h2>{esc(heading)}</h2>\n{lead}{table}"
 
 
+# A cell longer than this may wrap in HTML, an id at its hyphens (`_css`).
+SHORT = 16
+
+
 def _css(value: Any, numeric: bool) -> str:
-    """num: right-aligned; nw: kept on one line (ids, dates, short words); block / warn."""
+    """num: right-aligned; nw: kept on one line (short ids, dates, short words; a longer id
+    may break at its hyphens: a rule's id in the phases table's `blocked` column, a provider's
+    in the placements table, pushed the table past the page, rev20a #7); block / warn."""
     text = str(value)
     classes = ["num"] if numeric else []
-    if not numeric and (len(text) <= 16 or " " not in text):
+    if not numeric and len(text) <= SHORT:
         classes.append("nw")
     severity = {"red": "block", "yellow": "warn"}.get(COLOURED.get(text, ""))
     return " ".join([*classes, *([severity] if severity else [])])

@@ -144,7 +144,7 @@ def quote_tables(d: QuoteView) -> dict[str, Table]:
     out: dict[str, Table] = {
         "phases": Table(
             "Phases",
-            [_phase_row(p, cur, _serves(d)) for p in d.phases],
+            [_phase_row(p, cur, _serves(d), _phase_blocks(d)) for p in d.phases],
             ("priced", "end", "start", "kind", "device_hours", "billed_devices"),
         ),
         "line-items": Table(
@@ -244,7 +244,24 @@ def _serves(d: QuoteView) -> bool:
     return any(p.cost_per_million_output_tokens is not None for p in d.phases)
 
 
-def _phase_row(p: Any, cur: str, per_million: bool = False) -> dict[str, Any]:
+def _phase_blocks(d: QuoteView) -> dict[str, str] | None:
+    """Per phase the block findings that forbid it, when the total includes a blocked phase
+    (`QuoteView.blocked`), else None: the phases table then has a `blocked` column, as the
+    uncertainty table does (rev20a #6: a phases CSV summed, or shown alone, counted a
+    placement a rule forbids with nothing to say so)."""
+    held = [b for b in d.blocked if any(p.name == b for p in d.phases)]
+    if not held:
+        return None
+    codes: dict[str, list[str]] = {}
+    for f in d.findings:
+        if f.severity == "block" and f.phase in held and f.code not in codes.get(f.phase, []):
+            codes.setdefault(f.phase, []).append(f.code)
+    return {name: ", ".join(found) for name, found in codes.items()}
+
+
+def _phase_row(
+    p: Any, cur: str, per_million: bool = False, blocks: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "phase": p.name,
         "kind": p.kind,
@@ -264,6 +281,7 @@ def _phase_row(p: Any, cur: str, per_million: bool = False) -> dict[str, Any]:
             if per_million
             else {}
         ),
+        **({"blocked": blocks.get(p.name, "")} if blocks is not None else {}),
         "priced": p.priced,
     }
 
