@@ -323,7 +323,8 @@ class ModelInput(_Strict):
     total_params: Params | None = None
     """Parameters (a count, e.g. 7e10)."""
     active_params: Params | None = None
-    """Parameters active per token (MoE; default: total_params)."""
+    """Parameters active per token (MoE; default: total_params). On a dense preset either
+    count, given alone, sets both: the model is resized, not made an MoE."""
     layers: Count | None = None
     """Transformer layers (default: inferred from the parameter count and stated)."""
     hidden: Length | None = None

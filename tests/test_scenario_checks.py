@@ -1277,3 +1277,21 @@ def test_a_file_python_cannot_read_is_said_in_the_tools_words(write, name, text,
         load_scenario(write(name, text))
     assert said in str(info.value)
     assert "NoneType" not in str(info.value) and "sys." not in str(info.value)
+
+
+def test_a_dense_presets_count_given_as_active_params_is_named_so(runner, write):
+    """rev20b #5: `active_params` alone on a dense preset (it sets both counts) was refused
+    as `total_params` "(given)", which the user did not give; the CLI said --params."""
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    (preset,) = re.findall(r'^preset = "([^"]+)"', text, flags=re.M)
+    dense = 'preset = "llama-3.1-8b"\nactive_params = 1e9'
+    path = write("d.toml", text.replace(f'preset = "{preset}"', dense, 1))
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2
+    assert "model.active_params: 1e+09 parameters (active_params, given," in err
+    assert "total_params" not in err
+    code, _, err = run(runner, [*TRAIN, "--devices", "64", "--active-params", "1e9"])
+    assert code == 2 and err.startswith("error: --active-params: 1e+09 parameters")
+    assert "total_params" not in err and "--params" not in err
+    code, _, err = run(runner, [*TRAIN, "--devices", "64", "--active-params", "8e9"])
+    assert code == 0, err
