@@ -731,6 +731,12 @@ class Scenario(_Strict):
                         f"{what}[{i}].name: '{shown(item.name)}' begins or ends with a space "
                         "(transfers and after name it by its text)"
                     )
+                if "." in item.name:  # rev20b #7: `phases.post.train.tokens` found no 'post'
+                    raise ValueError(
+                        f"{what}[{i}].name: '{shown(item.name)}' has a '.', which a "
+                        f"with_changes or sweep path ({what}.NAME.field) splits on: name it "
+                        "without one"
+                    )
         _unique("phase", names)
         _unique("fleet", [f.name for f in self.fleet])
         for i, t in enumerate(self.transfers):

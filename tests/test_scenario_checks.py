@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from estimator import ScenarioError, load_scenario
+from estimator import ScenarioError, load_scenario, parse_scenario
 from estimator.scenario import AutoSite
 from tests.conftest import EXAMPLES
 from tests.test_hardening import SPLIT, TRAIN, _edit, run
@@ -1295,3 +1295,31 @@ def test_a_dense_presets_count_given_as_active_params_is_named_so(runner, write)
     assert "total_params" not in err and "--params" not in err
     code, _, err = run(runner, [*TRAIN, "--devices", "64", "--active-params", "8e9"])
     assert code == 0, err
+
+
+def test_a_name_with_a_dot_is_refused_and_a_transfer_index_says_the_range(runner, write):
+    """rev20b #7: a phase named `post.train` was accepted, then `with_changes` could not address
+    it by name (the path splits on dots) and printed a list holding it; an index one past the
+    transfers said "(names: none)"."""
+    base = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    data = base.model_dump(by_alias=True, exclude_none=True)
+    old = data["phases"][1]["name"]
+    data["phases"][1]["name"] = "post.train"
+    for t in data["transfers"]:
+        t["from"], t["to"] = (("post.train" if end == old else end) for end in (t["from"], t["to"]))
+    with pytest.raises(ScenarioError, match=r"phases\[1\]\.name: 'post\.train' has a '\.'"):
+        parse_scenario(data)
+    path = _edit(write, "dot.toml", f'name = "{old}"', 'name = "post.train"')
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2 and "phases[1].name: 'post.train' has a '.'" in err
+    with pytest.raises(ScenarioError, match=r"fleet\[0\]\.name: 'a\.b' has a '\.'"):
+        base.with_changes({"fleet": [{"name": "a.b", "region": "sg", "accelerator": "h100-sxm",
+                                      "devices": 8}]})  # fmt: skip
+    n = len(base.transfers)
+    assert n >= 2
+    with pytest.raises(ScenarioError, match=rf"no element '{n}' \(indices 0 to {n - 1}\)$"):
+        base.with_changes({f"transfers.{n}.gb": 1.0})
+    with pytest.raises(
+        ScenarioError, match=rf"no element '9' \(indices 0 to {len(base.phases) - 1}; names: "
+    ):
+        base.with_changes({"phases.9.tokens": 1e12})
