@@ -1323,3 +1323,33 @@ def test_a_name_with_a_dot_is_refused_and_a_transfer_index_says_the_range(runner
         ScenarioError, match=rf"no element '9' \(indices 0 to {len(base.phases) - 1}; names: "
     ):
         base.with_changes({"phases.9.tokens": 1e12})
+
+
+def test_output_paths_and_flags_that_contradict_are_refused_by_name(runner, tmp_path):
+    """rev20b #9: `-f json -o out.csv` wrote JSON into a .csv file, `-o out.json/` wrote the
+    file out.json, `-o ""` was refused as the directory '.', `--seed` without `--samples` was
+    ignored, `--pricing owned --provider aws` was "0 options" (exit 1), and `--experts-active`
+    alone was reported as `--experts`."""
+    split = EXAMPLES / "split_abroad_home.toml"
+    out = tmp_path / "out.csv"
+    code, _, err = run(runner, ["quote", split, "-f", "json", "-o", out])
+    assert code == 2 and "--output: --format json into a file named .csv (csv)" in err
+    assert not out.exists()
+    code, _, _ = run(runner, ["quote", split, "-f", "csv", "-o", tmp_path / "out.txt"])
+    assert code == 0
+    code, _, err = run(runner, ["quote", split, "-o", f"{tmp_path / 'out.json'}/"])
+    assert code == 2 and "ends in '/', a directory" in err
+    assert not (tmp_path / "out.json").exists()
+    code, _, err = run(runner, ["quote", split, "-o", ""])
+    assert code == 2 and "is empty: give a file name" in err
+    for command in ("quote", "plan"):
+        code, _, err = run(runner, [command, split, "--seed", "5"])
+        assert code == 2 and "--seed: seeds the --samples draws: give --samples too" in err
+    code, out_, _ = run(runner, ["quote", split, "--samples", "20", "-f", "json"])
+    assert code == 0 and json.loads(out_)["uncertainty"]["seed"] == 0
+    code, _, err = run(
+        runner, [*TRAIN, "--devices", "64", "--pricing", "owned", "--provider", "aws"]
+    )
+    assert code == 2 and err.startswith("error: --provider: bought hardware (--pricing owned)")
+    code, _, err = run(runner, [*CUSTOM, "--experts-active", "2"])
+    assert code == 2 and "--experts-active: --experts-active given for a dense model" in err
