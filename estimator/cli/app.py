@@ -337,16 +337,14 @@ def check_format(fmt: str | None, output: Path | None = None) -> str:
         return FORMAT_OF_SUFFIX[suffix]
     if fmt not in FORMATS:
         raise ScenarioError(f"'{shown(fmt)}' is not one of {', '.join(FORMATS)}", "--format")
-    # rev20b #9: `-f json -o out.csv` wrote JSON into a .csv file. A suffix of another report
-    # format is refused; .txt and other suffixes take any format.
+    # rev20b #9: `-f json -o out.csv` wrote JSON into a .csv file without a word. A given
+    # --format wins (rev12e #14), and a suffix of another report format is said on stderr;
+    # .txt and other suffixes take any format.
     suffix = "" if output is None else output.suffix.lower()
     named = FORMAT_OF_SUFFIX.get(suffix, fmt) if suffix not in ("", ".txt") else fmt
     if named != fmt:
-        raise ScenarioError(
-            f"--format {fmt} into a file named {suffix} ({named}): drop --format, or give the "
-            "file the format's suffix",
-            "--output",
-        )
+        typer.echo(f"note: --output: writing {fmt} into a file named {suffix}, which reads as "
+                   f"{named} (a given --format wins)", err=True)  # fmt: skip
     return fmt
 
 
