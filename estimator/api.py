@@ -128,17 +128,37 @@ def _planned(planned: Any, catalog: Catalog | str | Path | None) -> Plan:
     return plan(planned, catalog)
 
 
-def _planned_on(planned: Any, catalog: Catalog | str | Path | None) -> tuple[Plan, Catalog]:
+def _planned_on(
+    planned: Any,
+    catalog: Catalog | str | Path | None,
+    currency: str | None = None,
+    as_of: date | str | None = None,
+) -> tuple[Plan, Catalog]:
     """`_planned`, and the catalog to sample it on: the one given, else the one a Plan was
     made on, else the embedded one. A Plan is sampled only on the catalog it was made on
     (`Plan.check_catalog`): one that has lost it (pickled, or rebuilt) and was not made on the
     embedded one must be given it (rev11b #1: sampling the embedded prices gave a band the
-    plan's own total sat below)."""
+    plan's own total sat below). `currency` / `as_of` plan a scenario in that currency and on
+    that date, as the CLI's `--currency` / `--as-of` do (rev20b #6); a Plan keeps its own, and
+    a different one given with it is refused (plan the scenario again instead)."""
     from estimator.planner import Plan
 
     if not isinstance(planned, Plan):
         cat = _catalog(catalog)
-        return _planned(planned, cat), cat
+        if currency is None and as_of is None:
+            return _planned(planned, cat), cat
+        if isinstance(planned, Quote):
+            _planned(planned, cat)  # its own message: give the Plan or the scenario
+        return plan(planned, cat, currency=currency, as_of=as_of), cat
+    day = _date(as_of, "as_of")
+    for field, want, own in (("currency", currency, planned.quote.currency),
+                             ("as_of", day, planned.quote.as_of)):  # fmt: skip
+        if want is not None and want != own:
+            raise ScenarioError(
+                f"this plan was made with {field} {own}, not {want}: give the scenario (or "
+                f"plan it with {field}=...) to sample it so",
+                field,
+            )
     if catalog is None:
         if planned.catalog is not None:
             return planned, planned.catalog
@@ -271,19 +291,23 @@ def percentiles(
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
     model_error: bool = True,
+    currency: str | None = None,
+    as_of: date | str | None = None,
 ) -> Sampled:
     """P10 / P50 / P90 of each phase and of the total of a plan (as placed; a scenario is
     planned first), by Monte Carlo over the catalog's price ranges and the model's own error
     from the held-out calibration (`model_error=False`: the efficiency ranges instead; see
     `estimator.uncertainty.sample`): a list of `Percentiles` that knows its samples, seed and
-    the inputs it drew (`as_json(plan, uncertainty=...)` renders it as `--samples` does)."""
+    the inputs it drew (`as_json(plan, uncertainty=...)` renders it as `--samples` does).
+    `currency` / `as_of` plan a scenario in that currency and on that date (`--currency`,
+    `--as-of`); a Plan keeps the ones it was made with."""
     from estimator.uncertainty import MAX_SAMPLES, sample
 
     samples, seed = whole(samples, "samples"), whole(seed, "seed", least=0)
     model_error, progress = _yes_or_no(model_error, "model_error"), _callable(progress, "progress")
     if samples > MAX_SAMPLES:  # said here with the library's name (the CLI's is --samples)
         raise ScenarioError(f"must be at most {MAX_SAMPLES:,}, got {samples:,}", "samples")
-    chosen, cat = _planned_on(planned, catalog)
+    chosen, cat = _planned_on(planned, catalog, currency, as_of)
     q = chosen.quote
     c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
     return sample(c, q, samples, seed, progress, model_error)
@@ -294,15 +318,19 @@ def sensitivity(
     catalog: Catalog | str | Path | None = None,
     *,
     swing: float = 0.2,
+    currency: str | None = None,
+    as_of: date | str | None = None,
 ) -> Swings:
     """Each input from its low to its high, one at a time, sorted by how far the total moves
     (see `estimator.uncertainty.sensitivity`); a scenario is planned first. The list knows the
-    plan's quote: `as_json(swings)` is what `sensitivity --format json` prints."""
+    plan's quote: `as_json(swings)` is what `sensitivity --format json` prints. `currency` /
+    `as_of` plan a scenario in that currency and on that date, as `--currency` / `--as-of`
+    do; a Plan keeps the ones it was made with."""
     from estimator.uncertainty import check_swing
     from estimator.uncertainty import sensitivity as swings
 
     swing = check_swing(swing)
-    chosen, cat = _planned_on(planned, catalog)
+    chosen, cat = _planned_on(planned, catalog, currency, as_of)
     q = chosen.quote
     c = prepare(chosen.scenario, cat, currency=q.currency, as_of=q.as_of)
     return swings(c, q, swing)  # a float: a numpy scalar's ends stayed numpy (review11b #12)

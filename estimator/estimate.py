@@ -18,6 +18,7 @@ from estimator.errors import InfeasibleError, NoPlacementError, ScenarioError
 from estimator.scenario import ModelInput, Scenario
 from estimator.scenario_file import parse_scenario
 from pricing import Catalog
+from pricing.errors import shown
 
 SOURCE = "command line"
 # The model's fields a flag sets (a custom model from flags has no name; its arch is inferred).
@@ -47,6 +48,13 @@ def one_phase(
             "a fleet is hardware a scenario's [[fleet]] describes (devices, where, acquired): "
             "quote a scenario file to price one",
             "--pricing",
+        )
+    if pricing == "owned" and provider not in (None, "owned"):
+        # rev20b #9: "no allowed placement among 0 options", exit 1, for two flags that conflict.
+        raise ScenarioError(
+            f"bought hardware (--pricing owned) has no cloud provider, so none is "
+            f"'{shown(provider)}': drop --provider, or give a rented --pricing",
+            "--provider",
         )
     flags = {*fields, "accelerator", "region", "pricing", "provider", "tenant_hq", "currency"}
     model = {k: fields.pop(k) for k in _MODEL_FIELDS if fields.get(k) is not None}

@@ -59,7 +59,9 @@ __all__ = ["CurrencyMismatchError", "Money"]  # the error lives in estimator.err
 class Money(float):
     """An amount in `currency` (ISO code), unrounded; `str()` and `format()` show whole cents,
     or for an amount that is not whole cents a price per unit as the reports show it
-    (`_shown`)."""
+    (`_shown`). `+` is float addition: a total is its items added exactly (`costing.summed`),
+    so `sum(p.cost for p in q.phases) + ...` can differ from `q.total` by a few 1e-7 (rev20b
+    #8): compare such sums rounded to cents, or sum `q.line_items_frame()["amount"]`."""
 
     __slots__ = ("currency",)
     currency: str

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 import polars as pl
 from pydantic import BaseModel, Field, model_validator
 
-from estimator.costing import LineItem
+from estimator.costing import LineItem, per_unit
 from estimator.errors import ScenarioError
 from estimator.findings import Finding
 from estimator.frozen import RESULTS_ARE_FROZEN, Frozen, ResultPart, empty_list, seal
@@ -77,6 +77,19 @@ class PhaseQuote(ResultPart):
     """Output tokens a serving phase serves over its days: its demand, or with none its fleet at
     full load less the serving goodput (`full_load_output_tokens_per_day`); what its price per
     million output tokens is over. None for training."""
+
+    @property
+    def cost_per_million_output_tokens(self) -> Money | None:
+        """A priced serving phase's cost over its `output_tokens`, per million, as the reports
+        show it (`costing.per_unit`: 4 significant figures, or whole cents where those are
+        finer); the JSON's and the report's figure is this one (rev20b #8: a notebook had to
+        recompute and re-round it). None for training, an unpriced phase, or one the physics
+        could not time (no output rate)."""
+        tokens = self.output_tokens
+        if not (tokens and self.priced and self.physics.get("output_tokens_per_s_per_device")):
+            return None
+        currency = self.cost.currency
+        return Money(per_unit(float(self.cost) / tokens * 1e6, currency), currency)
 
     @property
     def timed(self) -> bool:
@@ -199,13 +212,15 @@ class Quote(Result):
 
     def phases_frame(self) -> pl.DataFrame:
         """One row per phase: where it runs, devices, device-hours, days, its window, cost and
-        cost in the other accounting view (sums of whole-cent items; the rest unrounded)."""
+        cost in the other accounting view (sums of whole-cent items; the rest unrounded), and a
+        serving phase's cost per million output tokens as the reports show it."""
         rows = [
             {
                 **p.model_dump(exclude={"line_items", "offer", "physics"}),
                 "cost": float(p.cost),
                 "cost_other_view": float(p.cost_other_view),
                 "currency": self.currency,
+                "cost_per_million_output_tokens": _float(p.cost_per_million_output_tokens),
             }
             for p in self.phases
         ]
@@ -231,6 +246,10 @@ class Quote(Result):
         resale, energy, operations, transfer), plus the month's total."""
         rows = [{"month": m.month, **m.amounts, "total": m.total} for m in self.cash_flow]
         return pl.DataFrame(rows)
+
+
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _json_value(value: Any, where: str) -> Any:

@@ -323,7 +323,8 @@ class ModelInput(_Strict):
     total_params: Params | None = None
     """Parameters (a count, e.g. 7e10)."""
     active_params: Params | None = None
-    """Parameters active per token (MoE; default: total_params)."""
+    """Parameters active per token (MoE; default: total_params). On a dense preset either
+    count, given alone, sets both: the model is resized, not made an MoE."""
     layers: Count | None = None
     """Transformer layers (default: inferred from the parameter count and stated)."""
     hidden: Length | None = None
@@ -729,6 +730,12 @@ class Scenario(_Strict):
                     raise ValueError(
                         f"{what}[{i}].name: '{shown(item.name)}' begins or ends with a space "
                         "(transfers and after name it by its text)"
+                    )
+                if "." in item.name:  # rev20b #7: `phases.post.train.tokens` found no 'post'
+                    raise ValueError(
+                        f"{what}[{i}].name: '{shown(item.name)}' has a '.', which a "
+                        f"with_changes or sweep path ({what}.NAME.field) splits on: name it "
+                        "without one"
                     )
         _unique("phase", names)
         _unique("fleet", [f.name for f in self.fleet])

@@ -471,8 +471,12 @@ def _item(items: list[Any], part: str, where: str) -> int:
         return names.index(part)
     if part.isdigit() and int(part) < len(items):
         return int(part)
-    known = ", ".join(str(n) for n in names if n) or "none"
-    raise ScenarioError(f"no element '{shown(part)}' (names: {shown(known, 200)})", where)
+    # rev20b #7: a transfers index one past the end said "(names: none)"; transfers have no
+    # names, and say their indices as `Scenario.phase` does.
+    known = ", ".join(str(n) for n in names if n)
+    span = f"indices 0 to {len(items) - 1}" if items else "the list is empty"
+    extra = f"{span}; names: {shown(known, 200)}" if known else span
+    raise ScenarioError(f"no element '{shown(part)}' ({extra})", where)
 
 
 _YAML_BOOL = "tag:yaml.org,2002:bool"

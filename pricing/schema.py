@@ -541,6 +541,8 @@ def model_shape_problems(
         why = f"hidden ({hidden}) is not a multiple of heads ({heads}): give head_dim"
         out.append(("hidden", why))
     if model.get("arch") == "dense" and (experts or active):
-        why = "experts given for a dense model: give active_params below total_params (MoE)"
-        out.append(("experts", why))
+        # rev20b #9: experts_active alone was reported as experts, which was not given.
+        field = "experts" if experts else "experts_active"
+        why = f"{field} given for a dense model: give active_params below total_params (MoE)"
+        out.append((field, why))
     return out

@@ -44,6 +44,31 @@ site = { region = "us-east", accelerator = "h100-sxm", pricing = "on_demand", pr
 # -- contract and arithmetic ---------------------------------------------------------------------
 
 
+def test_the_library_and_the_json_name_the_same_phase_figures():
+    """rev20b #8: the JSON's `cost_per_million_output_tokens` was not on `PhaseQuote` nor in
+    `phases_frame()` (a notebook recomputed and re-rounded it), and the frame's `country` was
+    not in the JSON. Each is now in both, the same figure. Phase and transfer costs summed as
+    Money are float additions: rounded to cents they are the total (the Money docstring)."""
+    from estimator import as_json
+    from estimator.costing import cents
+
+    served = 0
+    for path in EXAMPLE_FILES:
+        q = quote(path)
+        frame = q.phases_frame()
+        shown = json.loads(as_json(q))["phases"]
+        assert frame["country"].to_list() == [p["country"] for p in shown]
+        assert [p.country for p in q.phases] == [p["country"] for p in shown]
+        per_m = [p.cost_per_million_output_tokens for p in q.phases]
+        assert per_m == [p["cost_per_million_output_tokens"] for p in shown]
+        assert frame["cost_per_million_output_tokens"].to_list() == per_m
+        assert all(m is None or m.currency == q.currency for m in per_m)
+        served += sum(m is not None for m in per_m)
+        parts = sum(p.cost for p in q.phases) + sum(t.cost for t in q.transfers)
+        assert cents(parts, q.currency) == q.total
+    assert served > 0
+
+
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
 def test_json_contract_and_sums(runner, path):
     result = runner.invoke(app, ["quote", str(path), "--format", "json"])

@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from estimator import ScenarioError, load_scenario
+from estimator import ScenarioError, load_scenario, parse_scenario
 from estimator.scenario import AutoSite
 from tests.conftest import EXAMPLES
 from tests.test_hardening import SPLIT, TRAIN, _edit, run
@@ -1291,3 +1291,82 @@ def test_a_file_python_cannot_read_is_said_in_the_tools_words(write, name, text,
         load_scenario(write(name, text))
     assert said in str(info.value)
     assert "NoneType" not in str(info.value) and "sys." not in str(info.value)
+
+
+def test_a_dense_presets_count_given_as_active_params_is_named_so(runner, write):
+    """rev20b #5: `active_params` alone on a dense preset (it sets both counts) was refused
+    as `total_params` "(given)", which the user did not give; the CLI said --params."""
+    text = (EXAMPLES / "split_abroad_home.toml").read_text(encoding="utf-8")
+    (preset,) = re.findall(r'^preset = "([^"]+)"', text, flags=re.M)
+    dense = 'preset = "llama-3.1-8b"\nactive_params = 1e9'
+    path = write("d.toml", text.replace(f'preset = "{preset}"', dense, 1))
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2
+    assert "model.active_params: 1e+09 parameters (active_params, given," in err
+    assert "total_params" not in err
+    code, _, err = run(runner, [*TRAIN, "--devices", "64", "--active-params", "1e9"])
+    assert code == 2 and err.startswith("error: --active-params: 1e+09 parameters")
+    assert "total_params" not in err and "--params" not in err
+    code, _, err = run(runner, [*TRAIN, "--devices", "64", "--active-params", "8e9"])
+    assert code == 0, err
+
+
+def test_a_name_with_a_dot_is_refused_and_a_transfer_index_says_the_range(runner, write):
+    """rev20b #7: a phase named `post.train` was accepted, then `with_changes` could not address
+    it by name (the path splits on dots) and printed a list holding it; an index one past the
+    transfers said "(names: none)"."""
+    base = load_scenario(EXAMPLES / "split_abroad_home.toml")
+    data = base.model_dump(by_alias=True, exclude_none=True)
+    old = data["phases"][1]["name"]
+    data["phases"][1]["name"] = "post.train"
+    for t in data["transfers"]:
+        t["from"], t["to"] = (("post.train" if end == old else end) for end in (t["from"], t["to"]))
+    with pytest.raises(ScenarioError, match=r"phases\[1\]\.name: 'post\.train' has a '\.'"):
+        parse_scenario(data)
+    path = _edit(write, "dot.toml", f'name = "{old}"', 'name = "post.train"')
+    code, _, err = run(runner, ["quote", path])
+    assert code == 2 and "phases[1].name: 'post.train' has a '.'" in err
+    with pytest.raises(ScenarioError, match=r"fleet\[0\]\.name: 'a\.b' has a '\.'"):
+        base.with_changes({"fleet": [{"name": "a.b", "region": "sg", "accelerator": "h100-sxm",
+                                      "devices": 8}]})  # fmt: skip
+    n = len(base.transfers)
+    assert n >= 2
+    with pytest.raises(ScenarioError, match=rf"no element '{n}' \(indices 0 to {n - 1}\)$"):
+        base.with_changes({f"transfers.{n}.gb": 1.0})
+    with pytest.raises(
+        ScenarioError, match=rf"no element '9' \(indices 0 to {len(base.phases) - 1}; names: "
+    ):
+        base.with_changes({"phases.9.tokens": 1e12})
+
+
+def test_output_paths_and_flags_that_contradict_are_refused_by_name(runner, tmp_path):
+    """rev20b #9: `-f json -o out.csv` wrote JSON into a .csv file unsaid, `-o out.json/` wrote the
+    file out.json, `-o ""` was refused as the directory '.', `--seed` without `--samples` was
+    ignored, `--pricing owned --provider aws` was "0 options" (exit 1), and `--experts-active`
+    alone was reported as `--experts`."""
+    split = EXAMPLES / "split_abroad_home.toml"
+    out = tmp_path / "out.csv"
+    code, _, err = run(runner, ["quote", split, "-f", "json", "-o", out])  # a given format wins
+    assert code == 0 and json.loads(out.read_text(encoding="utf-8"))["total"] > 0
+    assert err.strip() == (
+        "note: --output: writing json into a file named .csv, which reads as csv (a given "
+        "--format wins)"
+    )
+    code, _, _ = run(runner, ["quote", split, "-f", "csv", "-o", tmp_path / "out.txt"])
+    assert code == 0
+    code, _, err = run(runner, ["quote", split, "-o", f"{tmp_path / 'out.json'}/"])
+    assert code == 2 and "ends in '/', a directory" in err
+    assert not (tmp_path / "out.json").exists()
+    code, _, err = run(runner, ["quote", split, "-o", ""])
+    assert code == 2 and "is empty: give a file name" in err
+    for command in ("quote", "plan"):
+        code, _, err = run(runner, [command, split, "--seed", "5"])
+        assert code == 2 and "--seed: seeds the --samples draws: give --samples too" in err
+    code, out_, _ = run(runner, ["quote", split, "--samples", "20", "-f", "json"])
+    assert code == 0 and json.loads(out_)["uncertainty"]["seed"] == 0
+    code, _, err = run(
+        runner, [*TRAIN, "--devices", "64", "--pricing", "owned", "--provider", "aws"]
+    )
+    assert code == 2 and err.startswith("error: --provider: bought hardware (--pricing owned)")
+    code, _, err = run(runner, [*CUSTOM, "--experts-active", "2"])
+    assert code == 2 and "--experts-active: --experts-active given for a dense model" in err

@@ -1167,3 +1167,27 @@ def test_each_swing_says_whether_its_ends_are_factors_or_efficiencies(runner):
     ends = {r.split(",")[0]: r.split(",")[3] for r in rows[1:] if r.count(",") > 3}
     assert ends["pretrain: tokens"] == "x quoted"
     assert ends["pretrain: GEMM efficiency (mfu)"] == "efficiency"
+
+
+def test_sensitivity_and_percentiles_take_the_clis_currency_and_date():
+    """rev20b #6: the CLI's `sensitivity` and `--samples` take --currency / --as-of; the
+    library's raised an untyped TypeError. They plan a scenario so; a Plan keeps its own and
+    a different one is a ScenarioError naming the keyword."""
+    from estimator import percentiles, plan, sensitivity
+    from estimator.errors import ScenarioError
+
+    path = EXAMPLES / "split_abroad_home.toml"
+    day = load_scenario(path).as_of
+    placed = plan(path, currency="USD", as_of=day)
+    assert placed.quote.currency == "USD" != load_scenario(path).currency
+    swings = sensitivity(path, currency="USD", as_of=day.isoformat())
+    assert swings == sensitivity(placed)
+    assert swings.quote.currency == "USD"
+    drawn = percentiles(path, samples=200, seed=3, currency="USD", as_of=day)
+    assert drawn == percentiles(placed, samples=200, seed=3)
+    assert percentiles(placed, samples=200, seed=3, currency="USD", as_of=day) == drawn
+    native = plan(path)
+    for call, kw in ((sensitivity, {}), (percentiles, {"samples": 50})):
+        with pytest.raises(ScenarioError, match="made with currency") as e:
+            call(native, currency="USD", **kw)
+        assert e.value.location == "currency"

@@ -106,12 +106,31 @@ def _stdout_dash(value: Path | None) -> Path | None:
     return None if value is not None and str(value) == "-" else value
 
 
+class TypedPath(type(Path())):  # type: ignore[misc]  # PosixPath or WindowsPath
+    """An `-o` path that keeps the text typed (`typed`), which `Path` tidies away: `out.json/`
+    reads as `out.json` and "" as "." (rev20b #9). `check_output` judges the text."""
+
+    typed: str
+
+
+def _output_path(value: str | Path) -> Path:
+    """The `-o` path, keeping what was typed for `check_output` (an error raised here, while
+    the flags are parsed, would not be one line)."""
+    if isinstance(value, Path):
+        return value
+    path = TypedPath(value)
+    path.typed = value
+    return path
+
+
 OutputOpt = Annotated[
     Path | None,
     typer.Option(
         "--output",
         "-o",
         help="Write to this file instead of the terminal (never an input; - is the terminal).",
+        parser=_output_path,
+        metavar="<path>",
         callback=_stdout_dash,
     ),
 ]
@@ -175,7 +194,9 @@ SamplesOpt = Annotated[
         "physics from the model's own error (see --efficiency-ranges).",
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed for --samples.")]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", help="Random seed for --samples (default 0).")
+]
 ModelErrorOpt = Annotated[
     bool,
     typer.Option(
@@ -316,6 +337,14 @@ def check_format(fmt: str | None, output: Path | None = None) -> str:
         return FORMAT_OF_SUFFIX[suffix]
     if fmt not in FORMATS:
         raise ScenarioError(f"'{shown(fmt)}' is not one of {', '.join(FORMATS)}", "--format")
+    # rev20b #9: `-f json -o out.csv` wrote JSON into a .csv file without a word. A given
+    # --format wins (rev12e #14), and a suffix of another report format is said on stderr;
+    # .txt and other suffixes take any format.
+    suffix = "" if output is None else output.suffix.lower()
+    named = FORMAT_OF_SUFFIX.get(suffix, fmt) if suffix not in ("", ".txt") else fmt
+    if named != fmt:
+        typer.echo(f"note: --output: writing {fmt} into a file named {suffix}, which reads as "
+                   f"{named} (a given --format wins)", err=True)  # fmt: skip
     return fmt
 
 

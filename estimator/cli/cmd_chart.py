@@ -50,7 +50,7 @@ def chart_cmd(
     samples: Annotated[
         int, typer.Option("--samples", help="Monte Carlo samples for the uncertainty chart.")
     ] = 10_000,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = None,
     swing: Annotated[
         float, typer.Option(help="tornado: +/- fraction for inputs without a catalog range.")
     ] = 0.2,
@@ -79,7 +79,7 @@ def chart_cmd(
         need = "two or more scenario files" if kind == "compare" else "one scenario file"
         raise ScenarioError(f"{kind} needs {need}, got {len(files)}", "chart")
     inputs = [*files, *([catalog_dir] if catalog_dir else [])]
-    check_samples(samples, seed)
+    seed = check_samples(samples, seed)
     if kind == "tornado":
         check_swing(swing)
     if output is not None:

@@ -60,7 +60,7 @@ def plan_cmd(
     ] = None,
     top_k: Annotated[int, typer.Option(help="Alternatives shown per phase.")] = DEFAULT_TOP_K,
     samples: SamplesOpt = None,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = None,
     model_error: ModelErrorOpt = True,
     shock: Annotated[
         list[str] | None,
@@ -83,7 +83,7 @@ def plan_cmd(
 ) -> None:
     """Cheapest (or fastest) allowed placement of each phase, and why the runners-up lost."""
     fmt = check_format(fmt, output)
-    _check_flags(objective, max_devices, top_k, samples, seed)
+    seed = _check_flags(objective, max_devices, top_k, samples, seed)
     # A shock may be a CSV of policy rows: an input too, never replaced by --output.
     shock_files = [Path(s) for s in shock or () if Path(s).is_file()]
     inputs = [file, *([catalog_dir] if catalog_dir else []), *shock_files]
@@ -131,8 +131,8 @@ def plan_cmd(
 
 
 def _check_flags(
-    objective: str, max_devices: int | None, top_k: int, samples: int | None, seed: int
-) -> None:
+    objective: str, max_devices: int | None, top_k: int, samples: int | None, seed: int | None
+) -> int:
     from estimator.api import whole
     from estimator.context import OBJECTIVES
     from estimator.errors import ScenarioError
@@ -145,7 +145,7 @@ def _check_flags(
     if max_devices is not None:
         whole(max_devices, "--max-devices")
     whole(top_k, "--top-k")
-    check_samples(samples, seed)
+    return check_samples(samples, seed)
 
 
 @app.command("sensitivity")

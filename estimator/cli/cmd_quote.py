@@ -44,7 +44,7 @@ def quote_cmd(
     strict: StrictOpt = False,
     avoid: AvoidOpt = None,
     samples: SamplesOpt = None,
-    seed: SeedOpt = 0,
+    seed: SeedOpt = None,
     model_error: ModelErrorOpt = True,
     table: TableOpt = None,
     wide: WideOpt = False,
@@ -56,7 +56,7 @@ def quote_cmd(
     """Quote a split plan: devices, time and money per phase, region and currency, and findings."""
     fmt = check_format(fmt, output)
     inputs = [file, *([catalog_dir] if catalog_dir else [])]
-    check_samples(samples, seed)
+    seed = check_samples(samples, seed)
     if output is not None:
         check_output(output, force, inputs)
     from estimator.api import percentiles, plan

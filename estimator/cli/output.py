@@ -102,17 +102,20 @@ def _write(output: Path, data: bytes, opened: Callable[[], Any]) -> None:
         raise ScenarioError(said, "--output") from None
 
 
-def check_samples(samples: int | None, seed: int = 0) -> None:
+def check_samples(samples: int | None, seed: int | None = None) -> int:
     """--samples in range and --seed a whole number of at least 0, said by flag before any work
-    (and before a progress bar is drawn)."""
+    (and before a progress bar is drawn); the seed to draw with (0 unless given). A --seed
+    without --samples seeds nothing and is refused (rev20b #9: it was ignored silently)."""
     if samples is None:  # no Monte Carlo: nothing to import
-        return
+        if seed is not None:
+            raise ScenarioError("seeds the --samples draws: give --samples too", "--seed")
+        return 0
     from estimator.api import whole
     from estimator.uncertainty import MAX_SAMPLES
 
     if not 0 < samples <= MAX_SAMPLES:
         raise ScenarioError(f"must be between 1 and {MAX_SAMPLES:,} (got {samples:,})", "--samples")
-    whole(seed, "--seed", least=0)
+    return 0 if seed is None else whole(seed, "--seed", least=0)
 
 
 def check_swing(swing: float) -> None:
@@ -126,6 +129,11 @@ def check_output(output: Path, force: bool, inputs: Sequence[Path]) -> None:
     """Refuse an output that would replace an input, or an existing file without --force;
     called before any work so a long run does not end in a refusal."""
     where = str(output)
+    typed = getattr(output, "typed", where)
+    if not typed.strip():  # rev20b #9: was ".: is a directory"
+        raise ScenarioError("is empty: give a file name (or - for the terminal)", "--output")
+    if typed.endswith(("/", os.sep)):  # rev20b #9: `out.json/` wrote the file out.json
+        raise ScenarioError("ends in '/', a directory: give a file name", f"{typed}")
     if not output.parent.is_dir():
         raise ScenarioError(f"no such directory: {output.parent}", where)
     if output.is_dir():

@@ -214,6 +214,10 @@ def _check_shape(
     implied = 12.0 * m.layers * m.hidden**2
     count = "total_params" if m.arch == "dense" else "active_params"
     n = m.total_params if m.arch == "dense" else m.active_params
+    # A dense preset's count given as active_params alone sets both: the message names the
+    # field the user gave, not total_params "(given)" (rev20b #5).
+    alone = m.arch == "dense" and "active_params" in given and "total_params" not in given
+    count = "active_params" if alone else count
 
     def said(f: str) -> str:
         if f in given:
@@ -222,9 +226,10 @@ def _check_shape(
 
     if not 1 / SHAPE_TOLERANCE <= n / implied <= SHAPE_TOLERANCE:
         what = "parameters" if m.arch == "dense" else "active parameters"
+        too = ", which a dense model's total is too" if alone else ""
         shown = [f for f in (count, "hidden", "layers") if f in given]
         raise ScenarioError(
-            f"{n:.3g} {what} ({count}, {said(count)}) do not fit {m.layers} layers "
+            f"{n:.3g} {what} ({count}, {said(count)}{too}) do not fit {m.layers} layers "
             f"({said('layers')}) of hidden size {m.hidden} ({said('hidden')}): that shape "
             f"holds about {implied:.3g} by 12 x layers x hidden^2; check {count}, layers and "
             "hidden",
@@ -294,7 +299,10 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
                 f"{active:.4g} active of {total:.4g}); give experts to make it an MoE",
                 "model.active_params",
             )
+        named = frozenset(given)  # what the user gave, which errors name (rev20b #5)
         given["total_params"] = given["active_params"] = total
+    else:
+        named = frozenset(given)
     data.update(given)
     if "total_params" not in data:
         raise ScenarioError("a custom model needs total_params (or a preset)", "model")
@@ -310,7 +318,7 @@ def resolve_model(catalog: Catalog, preset: str | None = None, **fields: Any) ->
         # changes is checked as a custom model is (review10b #4: an 8B count on the 70B's
         # 80 layers of 8,192 was priced, the CLI refusing the same model).
         if preset is None or counted:
-            _check_shape(spec, frozenset(given), preset)
+            _check_shape(spec, named, preset)
         return spec
     except ValidationError as exc:
         err = exc.errors()[0]

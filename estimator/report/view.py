@@ -209,6 +209,7 @@ class PhaseView(_View):
     name: str
     kind: str
     region: str
+    country: str = Field(description="The region's country (regions.csv), as the library's.")
     accelerator: str
     pricing: str
     provider: str
@@ -464,23 +465,15 @@ def blocked_parts(q: Quote) -> list[str]:
     ]
 
 
-def per_million_output_tokens(cost: float, p: Any) -> float | None:
-    """A serving phase's price per million output tokens as shown (`rate`): its displayed cost
-    over the tokens it serves (`PhaseQuote.output_tokens`); None for training, a phase with no
-    price, or one the physics could not time (no output rate)."""
-    tokens = p.output_tokens
-    if not (tokens and p.priced and p.physics.get("output_tokens_per_s_per_device")):
-        return None
-    return rate(cost / tokens * 1e6, p.cost.currency)
-
-
 def _phase(p: Any) -> PhaseView:
     shown = [_item(i) for i in p.line_items]
     cost = summed((i.amount for i in shown), p.cost.currency)
+    per_m = p.cost_per_million_output_tokens
     return PhaseView(
         name=p.name,
         kind=p.kind,
         region=p.region,
+        country=p.country,
         accelerator=p.accelerator,
         pricing=p.pricing,
         provider=p.provider,
@@ -498,7 +491,8 @@ def _phase(p: Any) -> PhaseView:
         offer=p.offer,
         physics=_shown(p.physics),
         output_tokens=None if p.output_tokens is None else sig(p.output_tokens),
-        cost_per_million_output_tokens=per_million_output_tokens(cost, p),
+        # The library's figure (rev20b #8): its cost is this displayed one (whole-cent items).
+        cost_per_million_output_tokens=None if per_m is None else float(per_m),
     )
 
 
